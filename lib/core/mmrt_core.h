@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_CORE_H
+#define MMRT_CORE_H
+
+/**
+ * @file
+ * mmrt runtime core: EAL attach, configuration, logging, lcore topology and
+ * placement, and the QSBR domain every mmrt poller reports to.
+ *
+ * Unless stated otherwise, functions return 0 or a positive count on
+ * success and a negative errno on failure, and change nothing on failure.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_log.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Log types of the runtime (registered as lib.mmrt.core, .mem, .mm). */
+extern int mmrt_logtype_core;
+extern int mmrt_logtype_mem;
+extern int mmrt_logtype_mm;
+
+/** Log through rte_log with an mmrt log type, e.g. MMRT_LOG(INFO, core, ...). */
+#define MMRT_LOG(level, type, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, mmrt_logtype_ ## type, \
+		"mmrt_" #type ": " fmt "\n", ##__VA_ARGS__)
+
+/** Longest configuration file path accepted. */
+#define MMRT_PATH_MAX 256
+
+/**
+ * Runtime configuration. Every field has a key in config/default.ini
+ * (section.key given next to it) and a built-in default used when no file
+ * is given.
+ */
+struct mmrt_config {
+	char path[MMRT_PATH_MAX];   /**< File the values came from, "" = built-in. */
+	uint32_t pool_mb;           /**< mem.pool_mb: frame pool size in MiB. */
+	uint32_t pool_huge_pct;     /**< mem.huge_reserve_pct: % of pool kept as 2 MiB frames. */
+	uint32_t cache_size;        /**< mem.cache_size: frames per lcore cache. */
+	uint32_t gather_batch_max;  /**< mm.gather_batch_max: batches per gather. */
+	uint32_t gather_free_chunk; /**< mm.gather_free_chunk: frames freed per chunk. */
+	uint32_t qsbr_dq_size;      /**< mm.qsbr_dq_size: deferred page-table frees. */
+	uint32_t max_as;            /**< mm.max_as: address spaces at once. */
+	uint32_t max_threads;       /**< core.max_threads: QSBR reader slots. */
+	uint32_t log_level;         /**< core.log_level: rte_log level (1..8). */
+};
+
+/**
+ * Bring up DPDK and the runtime.
+ *
+ * Command line: EAL arguments, then mmrt options after "--":
+ * --config FILE (INI file, see config/default.ini), --pool-mb N,
+ * --log-level N. With no EAL arguments at all (argc <= 1, or argv[1] is
+ * "--") the embedded default is used: --no-huge with a few hundred MiB,
+ * --no-pci, and a unique --file-prefix; one log line says so.
+ *
+ * @param argc
+ *   Argument count, as given to main().
+ * @param argv
+ *   Argument vector; argv[0] is the program name.
+ * @return
+ *   Number of arguments consumed (like rte_eal_init()), or a negative errno:
+ *   -EALREADY if the runtime is already up, -EINVAL for a bad mmrt option
+ *   or configuration value, -ENOENT for a missing configuration file, or
+ *   the EAL's error. Not thread-safe: call once from the main thread.
+ *   May wait (EAL init).
+ */
+int mmrt_init(int argc, char **argv);
+
+/**
+ * Bring the runtime up in an application that already ran rte_eal_init().
+ *
+ * @param config_file
+ *   INI configuration file, or NULL for the built-in defaults.
+ * @return
+ *   0, -EALREADY if already up, -ENODEV if the EAL is not initialised,
+ *   -ENOENT/-EINVAL for a missing or bad configuration file. Not
+ *   thread-safe. May wait.
+ */
+int mmrt_attach(const char *config_file);
+
+/**
+ * Tear the runtime down (every address space must be destroyed first).
+ * Calls rte_eal_cleanup() only if mmrt_init() ran the EAL.
+ *
+ * @return 0, or -EBUSY if objects are still alive, -ENODEV if not up.
+ *   Not thread-safe. May wait.
+ */
+int mmrt_fini(void);
+
+/** @return true once mmrt_init()/mmrt_attach() succeeded. Thread-safe. */
+bool mmrt_is_up(void);
+
+/** @return the active configuration (read-only), or NULL if not up. */
+const struct mmrt_config *mmrt_config_get(void);
+
+/**
+ * Load a configuration file into @p cfg, starting from the built-in defaults.
+ * Unknown sections or keys are -EINVAL (a typo must not pass silently).
+ *
+ * @return 0, -ENOENT (no such file), -EINVAL (parse error, unknown key,
+ *   value out of range). @p cfg is unchanged on error. Thread-safe.
+ */
+int mmrt_config_load(const char *file, struct mmrt_config *cfg);
+
+/** Fill @p cfg with the built-in defaults. Thread-safe. */
+void mmrt_config_defaults(struct mmrt_config *cfg);
+
+/*
+ * QSBR domain. Every thread that walks page tables without locks (mmrt
+ * pollers, consumers, callers of mmrt_translate() on the fast path)
+ * registers and reports quiescent states; freed page-table pages are only
+ * reused after every registered online thread passed one.
+ */
+
+/**
+ * Register the calling thread as an mmrt poller and put it online.
+ *
+ * @return the thread's QSBR id (>= 0), -EEXIST if already registered,
+ *   -ENOSPC if all core.max_threads slots are taken, -ENODEV if not up.
+ *   Thread-safe. Does not wait.
+ */
+int mmrt_thread_register(void);
+
+/**
+ * Unregister the calling thread (goes offline first).
+ * @return 0, -ENOENT if not registered. Thread-safe. Does not wait.
+ */
+int mmrt_thread_unregister(void);
+
+/** @return the calling thread's QSBR id, or -1 if not registered. */
+int mmrt_thread_id(void);
+
+/**
+ * Report a quiescent state: the calling thread holds no pointer obtained
+ * from a lockless walk. No-op for unregistered threads. Never waits.
+ */
+void mmrt_quiescent(void);
+
+/**
+ * Take the calling thread offline (it may block; it holds nothing from
+ * lockless walks). No-op if not registered or already offline. Never waits.
+ */
+void mmrt_thread_offline(void);
+
+/** Put the calling thread back online after mmrt_thread_offline(). */
+void mmrt_thread_online(void);
+
+/** @return true if the calling thread is registered and online. */
+bool mmrt_thread_is_online(void);
+
+/**
+ * Wait until every registered online thread (other than the caller) has
+ * passed a quiescent state. The caller, if registered, is counted as
+ * quiescent. Waits (spins with rte_pause()).
+ */
+void mmrt_synchronize(void);
+
+struct rte_rcu_qsbr;
+/** @return the runtime's QSBR variable (for rte_rcu_qsbr_dq), NULL if not up. */
+struct rte_rcu_qsbr *mmrt_qsbr(void);
+
+/*
+ * Topology and placement (hwloc).
+ */
+
+/** Where one EAL lcore sits. Ids are hwloc logical indexes, -1 if unknown. */
+struct mmrt_lcore_topo {
+	unsigned int lcore_id; /**< EAL lcore id. */
+	int cpu;               /**< OS cpu the lcore is pinned to (first of its set). */
+	int core;              /**< Physical core. */
+	int l2;                /**< L2 cache instance. */
+	int l3;                /**< L3 cache instance. */
+	int numa;              /**< NUMA node. */
+	unsigned int smt;      /**< Hardware threads on this core. */
+};
+
+/**
+ * Describe the enabled EAL lcores.
+ *
+ * @param out
+ *   Array of @p n entries.
+ * @return number of lcores described (at most @p n), -EINVAL if out is
+ *   NULL or n is 0, -ENODEV if not up. Thread-safe after init.
+ */
+int mmrt_topo_lcores(struct mmrt_lcore_topo *out, unsigned int n);
+
+/** Closeness of two lcores, from closest to farthest. */
+enum mmrt_share {
+	MMRT_SHARE_CORE = 0, /**< SMT siblings of one core. */
+	MMRT_SHARE_L2,       /**< Distinct cores sharing an L2. */
+	MMRT_SHARE_L3,       /**< Sharing a last-level cache. */
+	MMRT_SHARE_NUMA,     /**< Same NUMA node only. */
+	MMRT_SHARE_NONE,     /**< Different NUMA nodes. */
+};
+
+/** @return the name of a sharing level ("core", "l2", ...). */
+const char *mmrt_share_name(enum mmrt_share s);
+
+/** @return how closely two lcores share hardware, or -EINVAL. */
+int mmrt_topo_share(unsigned int lcore_a, unsigned int lcore_b);
+
+/** One consumer lcore and the lcore that serves its faults. */
+struct mmrt_placement {
+	unsigned int server_lcore;   /**< Fault/invalidation service lcore. */
+	unsigned int consumer_lcore; /**< Consumer (DMA engine, poller) lcore. */
+	enum mmrt_share share;       /**< How closely they share hardware. */
+};
+
+/**
+ * Plan @p n pairs of (server, consumer) lcores among the enabled lcores,
+ * each consumer as close as possible to its server (SMT sibling, then L2,
+ * L3, NUMA node). The main lcore is used only if there are not enough
+ * others. Servers may serve several consumers when lcores run short.
+ *
+ * @return number of pairs planned (@p n), -EINVAL for NULL/0, -ENOSPC if
+ *   fewer than two lcores are enabled, -ENODEV if not up. Thread-safe.
+ */
+int mmrt_placement_plan(struct mmrt_placement *plan, unsigned int n);
+
+
+/*
+ * Subsystems. The libraries above core (mem, mm, dev, ...) register an init
+ * and a fini step from a constructor; mmrt_init()/mmrt_attach() run the
+ * init steps in ascending @p order after the configuration is loaded, and
+ * mmrt_fini() runs the fini steps in reverse. A failing init step unwinds
+ * the ones before it.
+ */
+
+/** A subsystem of the runtime. */
+struct mmrt_subsys {
+	const char *name;                            /**< For logs. */
+	unsigned int order;                          /**< 10 = mem, 20 = mm, 30 = dev. */
+	int (*init)(const struct mmrt_config *cfg);  /**< 0 or negative errno. */
+	int (*fini)(void);                           /**< 0, or -EBUSY if objects live. */
+};
+
+/**
+ * Register a subsystem (from an RTE_INIT constructor).
+ * @return 0, -EINVAL (NULL or missing init), -ENOSPC (table full),
+ *   -EALREADY (runtime already up). Not thread-safe (constructors).
+ */
+int mmrt_subsys_register(const struct mmrt_subsys *ss);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_CORE_H */

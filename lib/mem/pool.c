@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * The frame pool.
+ *
+ * One memzone, 2 MiB aligned, cut into 4 KiB frames. Frame metadata sits in
+ * a separate array (32 B per frame). Free frames live in two rte_rings of
+ * pfns: one of 4 KiB frames and one of huge-frame heads (whole, aligned 2 MiB
+ * chunks). In front of the 4 KiB ring each lcore keeps a cache of pfns, as
+ * rte_mempool does, so the fast path touches no shared cache line.
+ *
+ * A huge chunk is split into 512 frames when the 4 KiB ring runs dry; split
+ * frames are never coalesced back (a huge allocation then fails with
+ * -ENOMEM and the mm layer falls back to 4 KiB frames, as THP does).
+ *
+ * Frame states, by the predicates that define them:
+ *   free:      flags & FREE, refcount == 0, pfn in a ring or a cache
+ *   allocated: !(flags & FREE), refcount > 0
+ *   tail:      flags & TAIL: part of an allocated huge frame; its head owns
+ *              the reference count
+ * Transitions:
+ *   free -> allocated           alloc (refcount = 1)
+ *   allocated -> allocated      get/put (refcount +/- 1)
+ *   allocated -> free           put of the last reference (gen++)
+ *   allocated huge -> 512 allocated 4 KiB   split (refcount 1 each)
+ * The generation counter is bumped on every free, so a holder of
+ * (pfn, gen) can tell that the frame it knew has been recycled.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "mmrt_core.h"
+#include "mmrt_mem.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MMRT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MMRT_ASAN 1
+#endif
+#endif
+
+#ifdef MMRT_ASAN
+#include <sanitizer/asan_interface.h>
+/* Freed frames are poisoned so that ASan reports any access to them. */
+#define FRAME_POISON(a, l) ASAN_POISON_MEMORY_REGION((a), (l))
+#define FRAME_UNPOISON(a, l) ASAN_UNPOISON_MEMORY_REGION((a), (l))
+#else
+#define FRAME_POISON(a, l) do { RTE_SET_USED(a); RTE_SET_USED(l); } while (0)
+#define FRAME_UNPOISON(a, l) do { RTE_SET_USED(a); RTE_SET_USED(l); } while (0)
+#endif
+
+#define CACHE_MAX 512
+
+/* Per-lcore cache and counters; only its own lcore writes it. */
+struct pool_cache {
+	uint32_t len;
+	uint64_t allocs;
+	uint64_t frees;
+	uint64_t huge_allocs;
+	uint64_t huge_frees;
+	uint64_t alloc_fail;
+	uint32_t objs[2 * CACHE_MAX];
+} __rte_cache_aligned;
+
+struct pool {
+	const struct rte_memzone *mz;
+	uint8_t *base;
+	uint64_t nframes;
+	uint64_t nhuge;
+	struct mmrt_frame *meta;
+	rte_iova_t *iova;          /* per frame, NULL when IOVA == VA offset */
+	int64_t iova_off;          /* iova = va + iova_off when iova == NULL */
+	struct rte_ring *ring4k;
+	struct rte_ring *ring2m;
+	uint32_t cache_size;
+	uint32_t zero_pfn;
+	bool hugepages;
+	bool iova_as_va;
+	/* shared counters for threads without an lcore id */
+	struct pool_cache shared __rte_cache_aligned;
+	uint64_t splits;
+	struct pool_cache caches[RTE_MAX_LCORE];
+};
+
+static struct pool *pool;
+
+static inline struct pool_cache *
+cache_get(void)
+{
+	unsigned int id = rte_lcore_id();
+
+	return id < RTE_MAX_LCORE ? &pool->caches[id] : NULL;
+}
+
+static inline void *
+pfn_addr(uint32_t pfn)
+{
+	return pool->base + ((uint64_t)pfn << MMRT_PAGE_SHIFT);
+}
+
+static inline bool
+pfn_ok(uint32_t pfn)
+{
+	return pool != NULL && pfn < pool->nframes;
+}
+
+/* Counters go to the lcore's cache line, or atomically to the shared one. */
+#define POOL_COUNT(c, field, n) do { \
+	if ((c) != NULL) \
+		(c)->field += (n); \
+	else \
+		__atomic_fetch_add(&pool->shared.field, (n), __ATOMIC_RELAXED); \
+} while (0)
+
+static inline void
+frame_init_alloc(uint32_t pfn, uint32_t flags)
+{
+	struct mmrt_frame *f = &pool->meta[pfn];
+
+	f->mapcount = 0;
+	f->priv = 0;
+	f->priv2 = 0;
+	f->flags = flags;
+	__atomic_store_n(&f->refcount, 1, __ATOMIC_RELEASE);
+}
+
+static inline void
+frame_mark_free(uint32_t pfn)
+{
+	struct mmrt_frame *f = &pool->meta[pfn];
+
+	f->flags = MMRT_FRAME_FREE;
+	f->priv = 0;
+	f->priv2 = 0;
+	f->mapcount = 0;
+	__atomic_fetch_add(&f->gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Break one free huge chunk into 4 KiB frames: one into @out, rest to ring. */
+static int
+split_free_chunk(uint32_t *out, unsigned int n)
+{
+	uint32_t head, i;
+	uint32_t rest[MMRT_HUGE_NR];
+	unsigned int nrest = 0;
+
+	if (rte_ring_dequeue_elem(pool->ring2m, &head, sizeof(head)) != 0)
+		return -ENOMEM;
+	__atomic_fetch_add(&pool->splits, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < MMRT_HUGE_NR; i++) {
+		if (i < n)
+			out[i] = head + i;
+		else
+			rest[nrest++] = head + i;
+	}
+	if (nrest > 0)
+		rte_ring_enqueue_bulk_elem(pool->ring4k, rest, sizeof(uint32_t),
+			nrest, NULL);
+	return 0;
+}
+
+/* Take @n free 4 KiB pfns, all or nothing. */
+static int
+take_frames(uint32_t *pfns, unsigned int n)
+{
+	struct pool_cache *c = cache_get();
+	unsigned int got;
+
+	if (c != NULL && pool->cache_size > 0 && n <= pool->cache_size) {
+		if (c->len < n) {
+			/* refill to cache_size plus what is asked */
+			unsigned int want = pool->cache_size + n - c->len;
+
+			got = rte_ring_dequeue_burst_elem(pool->ring4k,
+				&c->objs[c->len], sizeof(uint32_t), want, NULL);
+			c->len += got;
+			while (c->len < n &&
+					c->len + MMRT_HUGE_NR <= RTE_DIM(c->objs)) {
+				if (split_free_chunk(&c->objs[c->len],
+						MMRT_HUGE_NR) != 0)
+					break;
+				c->len += MMRT_HUGE_NR;
+			}
+			if (c->len < n)
+				return -ENOMEM;
+		}
+		c->len -= n;
+		memcpy(pfns, &c->objs[c->len], n * sizeof(uint32_t));
+		return 0;
+	}
+	for (;;) {
+		if (rte_ring_dequeue_bulk_elem(pool->ring4k, pfns,
+				sizeof(uint32_t), n, NULL) == n)
+			return 0;
+		/* not enough 4 KiB frames: split a chunk into the ring */
+		if (split_free_chunk(NULL, 0) != 0)
+			return -ENOMEM;
+	}
+}
+
+static void
+give_frames(const uint32_t *pfns, unsigned int n)
+{
+	struct pool_cache *c = cache_get();
+
+	if (c != NULL && pool->cache_size > 0 &&
+			c->len + n <= RTE_DIM(c->objs)) {
+		memcpy(&c->objs[c->len], pfns, n * sizeof(uint32_t));
+		c->len += n;
+		if (c->len >= 2 * pool->cache_size) {
+			unsigned int flush = c->len - pool->cache_size;
+
+			rte_ring_enqueue_bulk_elem(pool->ring4k,
+				&c->objs[c->len - flush], sizeof(uint32_t),
+				flush, NULL);
+			c->len -= flush;
+		}
+		return;
+	}
+	/* the ring holds every frame, so it never overflows */
+	rte_ring_enqueue_bulk_elem(pool->ring4k, pfns, sizeof(uint32_t), n,
+		NULL);
+}
+
+int64_t
+mmrt_frame_alloc(uint32_t flags)
+{
+	uint32_t pfn;
+
+	if (pool == NULL)
+		return -ENODEV;
+	if (flags & ~MMRT_ALLOC_ZERO)
+		return -EINVAL;
+	if (take_frames(&pfn, 1) != 0) {
+		POOL_COUNT(cache_get(), alloc_fail, 1);
+		return -ENOMEM;
+	}
+	frame_init_alloc(pfn, 0);
+	FRAME_UNPOISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
+	if (flags & MMRT_ALLOC_ZERO)
+		memset(pfn_addr(pfn), 0, MMRT_PAGE_SIZE);
+	POOL_COUNT(cache_get(), allocs, 1);
+	return pfn;
+}
+
+int
+mmrt_frame_alloc_bulk(uint32_t *pfns, unsigned int n, uint32_t flags)
+{
+	unsigned int i;
+
+	if (pool == NULL)
+		return -ENODEV;
+	if (pfns == NULL || n == 0 || (flags & ~MMRT_ALLOC_ZERO))
+		return -EINVAL;
+	if (take_frames(pfns, n) != 0) {
+		POOL_COUNT(cache_get(), alloc_fail, 1);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		frame_init_alloc(pfns[i], 0);
+		FRAME_UNPOISON(pfn_addr(pfns[i]), MMRT_PAGE_SIZE);
+		if (flags & MMRT_ALLOC_ZERO)
+			memset(pfn_addr(pfns[i]), 0, MMRT_PAGE_SIZE);
+	}
+	POOL_COUNT(cache_get(), allocs, n);
+	return n;
+}
+
+int64_t
+mmrt_huge_alloc(uint32_t flags)
+{
+	uint32_t head, i;
+
+	if (pool == NULL)
+		return -ENODEV;
+	if (flags & ~MMRT_ALLOC_ZERO)
+		return -EINVAL;
+	if (rte_ring_dequeue_elem(pool->ring2m, &head, sizeof(head)) != 0) {
+		POOL_COUNT(cache_get(), alloc_fail, 1);
+		return -ENOMEM;
+	}
+	for (i = 1; i < MMRT_HUGE_NR; i++)
+		pool->meta[head + i].flags = MMRT_FRAME_TAIL;
+	frame_init_alloc(head, MMRT_FRAME_HEAD);
+	FRAME_UNPOISON(pfn_addr(head), MMRT_HUGE_SIZE);
+	if (flags & MMRT_ALLOC_ZERO)
+		memset(pfn_addr(head), 0, MMRT_HUGE_SIZE);
+	POOL_COUNT(cache_get(), huge_allocs, 1);
+	return head;
+}
+
+static inline bool
+frame_live(uint32_t pfn)
+{
+	const struct mmrt_frame *f;
+
+	if (!pfn_ok(pfn))
+		return false;
+	f = &pool->meta[pfn];
+	return !(f->flags & (MMRT_FRAME_FREE | MMRT_FRAME_TAIL)) &&
+		__atomic_load_n(&f->refcount, __ATOMIC_RELAXED) > 0;
+}
+
+int
+mmrt_frame_get(uint32_t pfn)
+{
+	if (!frame_live(pfn))
+		return -EINVAL;
+	__atomic_fetch_add(&pool->meta[pfn].refcount, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Return a frame whose last reference is gone to its free list. */
+static void
+frame_release(uint32_t pfn, struct pool_cache *c, uint32_t *bulk,
+	unsigned int *nbulk)
+{
+	struct mmrt_frame *f = &pool->meta[pfn];
+	uint32_t i;
+
+	if (f->flags & MMRT_FRAME_HEAD) {
+		for (i = 1; i < MMRT_HUGE_NR; i++)
+			pool->meta[pfn + i].flags = MMRT_FRAME_FREE;
+		frame_mark_free(pfn);
+		FRAME_POISON(pfn_addr(pfn), MMRT_HUGE_SIZE);
+		rte_ring_enqueue_elem(pool->ring2m, &pfn, sizeof(pfn));
+		POOL_COUNT(c, huge_frees, 1);
+		return;
+	}
+	frame_mark_free(pfn);
+	FRAME_POISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
+	POOL_COUNT(c, frees, 1);
+	if (bulk != NULL) {
+		bulk[(*nbulk)++] = pfn;
+		return;
+	}
+	give_frames(&pfn, 1);
+}
+
+int
+mmrt_frame_put(uint32_t pfn)
+{
+	uint32_t old;
+
+	if (!pfn_ok(pfn))
+		return -EINVAL;
+	if (pfn == pool->zero_pfn)
+		return 0;
+	old = __atomic_load_n(&pool->meta[pfn].refcount, __ATOMIC_RELAXED);
+	do {
+		if (old == 0 || (pool->meta[pfn].flags &
+				(MMRT_FRAME_FREE | MMRT_FRAME_TAIL)))
+			return -EINVAL;
+	} while (!__atomic_compare_exchange_n(&pool->meta[pfn].refcount, &old,
+			old - 1, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	if (old != 1)
+		return 0;
+	frame_release(pfn, cache_get(), NULL, NULL);
+	return 1;
+}
+
+int
+mmrt_frame_put_bulk(const uint32_t *pfns, unsigned int n)
+{
+	struct pool_cache *c = cache_get();
+	uint32_t bulk[64];
+	unsigned int i, nbulk = 0;
+	int freed = 0;
+
+	if (pfns == NULL || pool == NULL)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		uint32_t pfn = pfns[i];
+
+		if (!frame_live(pfn) || pfn == pool->zero_pfn)
+			continue;
+		if (__atomic_sub_fetch(&pool->meta[pfn].refcount, 1,
+				__ATOMIC_ACQ_REL) != 0)
+			continue;
+		frame_release(pfn, c, bulk, &nbulk);
+		freed++;
+		if (nbulk == RTE_DIM(bulk)) {
+			give_frames(bulk, nbulk);
+			nbulk = 0;
+		}
+	}
+	if (nbulk > 0)
+		give_frames(bulk, nbulk);
+	return freed;
+}
+
+int
+mmrt_huge_split(uint32_t head)
+{
+	struct mmrt_frame *f;
+	uint32_t i;
+
+	if (!frame_live(head) || !(pool->meta[head].flags & MMRT_FRAME_HEAD))
+		return -EINVAL;
+	f = &pool->meta[head];
+	if (__atomic_load_n(&f->refcount, __ATOMIC_ACQUIRE) != 1)
+		return -EBUSY;
+	for (i = 1; i < MMRT_HUGE_NR; i++) {
+		struct mmrt_frame *t = &pool->meta[head + i];
+
+		t->mapcount = f->mapcount;
+		t->priv = 0;
+		t->priv2 = 0;
+		t->flags = f->flags & ~MMRT_FRAME_HEAD;
+		__atomic_store_n(&t->refcount, 1, __ATOMIC_RELEASE);
+	}
+	f->flags &= ~MMRT_FRAME_HEAD;
+	__atomic_fetch_add(&pool->splits, 1, __ATOMIC_RELAXED);
+	/* the huge allocation becomes 512 small ones for the counters */
+	POOL_COUNT(cache_get(), huge_frees, 1);
+	POOL_COUNT(cache_get(), allocs, MMRT_HUGE_NR);
+	return 0;
+}
+
+void *
+mmrt_frame_addr(uint32_t pfn)
+{
+	if (!pfn_ok(pfn))
+		return NULL;
+	return pfn_addr(pfn);
+}
+
+rte_iova_t
+mmrt_frame_iova(uint32_t pfn)
+{
+	if (!pfn_ok(pfn))
+		return RTE_BAD_IOVA;
+	if (pool->iova != NULL)
+		return pool->iova[pfn];
+	return (rte_iova_t)((uintptr_t)pfn_addr(pfn) + pool->iova_off);
+}
+
+uint32_t
+mmrt_addr_to_pfn(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr, b;
+
+	if (pool == NULL)
+		return MMRT_PFN_NONE;
+	b = (uintptr_t)pool->base;
+	if (a < b || a - b >= pool->nframes << MMRT_PAGE_SHIFT)
+		return MMRT_PFN_NONE;
+	return (a - b) >> MMRT_PAGE_SHIFT;
+}
+
+struct mmrt_frame *
+mmrt_frame_meta(uint32_t pfn)
+{
+	if (!pfn_ok(pfn))
+		return NULL;
+	return &pool->meta[pfn];
+}
+
+uint32_t
+mmrt_zero_pfn(void)
+{
+	return pool != NULL ? pool->zero_pfn : MMRT_PFN_NONE;
+}
+
+int
+mmrt_mem_stats(struct mmrt_mem_stats *st)
+{
+	unsigned int i;
+	uint64_t cached = 0, pt = 0, f;
+
+	if (st == NULL)
+		return -EINVAL;
+	if (pool == NULL)
+		return -ENODEV;
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		const struct pool_cache *c = &pool->caches[i];
+
+		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+		st->allocs += c->allocs;
+		st->frees += c->frees;
+		st->huge_allocs += c->huge_allocs;
+		st->huge_frees += c->huge_frees;
+		st->alloc_fail += c->alloc_fail;
+	}
+	st->allocs += pool->shared.allocs;
+	st->frees += pool->shared.frees;
+	st->huge_allocs += pool->shared.huge_allocs;
+	st->huge_frees += pool->shared.huge_frees;
+	st->alloc_fail += pool->shared.alloc_fail;
+	st->frames_total = pool->nframes;
+	st->huge_total = pool->nhuge;
+	st->huge_free = rte_ring_count(pool->ring2m);
+	st->frames_free = rte_ring_count(pool->ring4k) + cached +
+		st->huge_free * MMRT_HUGE_NR;
+	for (f = 0; f < pool->nframes; f++)
+		if (pool->meta[f].flags & MMRT_FRAME_PT)
+			pt++;
+	st->pt_pages = pt;
+	st->splits = pool->splits;
+	st->bytes_meta = pool->nframes * sizeof(struct mmrt_frame);
+	st->hugepages = pool->hugepages;
+	st->iova_as_va = pool->iova_as_va;
+	return 0;
+}
+
+uint64_t
+mmrt_mem_used(void)
+{
+	struct pool_cache *c;
+	uint64_t cached = 0;
+	unsigned int i;
+
+	if (pool == NULL)
+		return 0;
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		c = &pool->caches[i];
+		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+	}
+	/* the zero frame is allocated for the pool's whole life */
+	return pool->nframes - 1 - (rte_ring_count(pool->ring4k) + cached +
+		rte_ring_count(pool->ring2m) * (uint64_t)MMRT_HUGE_NR);
+}
+
+void
+mmrt_mem_cache_flush(void)
+{
+	struct pool_cache *c;
+
+	if (pool == NULL)
+		return;
+	c = cache_get();
+	if (c == NULL || c->len == 0)
+		return;
+	rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs, sizeof(uint32_t),
+		c->len, NULL);
+	c->len = 0;
+}
+
+/* IOVA of every frame: O(1) lookups later, whatever the EAL's IOVA mode. */
+static int
+pool_iova_init(void)
+{
+	uint64_t f;
+	rte_iova_t first = rte_mem_virt2iova(pool->base);
+	bool linear = first != RTE_BAD_IOVA;
+
+	pool->iova_as_va = rte_eal_iova_mode() == RTE_IOVA_VA;
+	if (pool->iova_as_va) {
+		pool->iova_off = 0;
+		return 0;
+	}
+	/* The memzone may be IOVA-contiguous: then one offset is enough. */
+	if (linear && pool->mz->iova != RTE_BAD_IOVA &&
+			(pool->mz->flags & RTE_MEMZONE_IOVA_CONTIG)) {
+		pool->iova_off = (int64_t)(pool->mz->iova -
+			(uintptr_t)pool->mz->addr);
+		return 0;
+	}
+	pool->iova = rte_malloc("mmrt_pool_iova",
+		pool->nframes * sizeof(rte_iova_t), 0);
+	if (pool->iova == NULL)
+		return -ENOMEM;
+	for (f = 0; f < pool->nframes; f++) {
+		const struct rte_memseg *ms = rte_mem_virt2memseg(pfn_addr(f),
+			NULL);
+
+		if (ms == NULL || ms->iova == RTE_BAD_IOVA)
+			pool->iova[f] = RTE_BAD_IOVA;
+		else
+			pool->iova[f] = ms->iova +
+				((uintptr_t)pfn_addr(f) - (uintptr_t)ms->addr);
+	}
+	return 0;
+}
+
+static int
+pool_fini(void)
+{
+	if (pool == NULL)
+		return 0;
+	if (mmrt_mem_used() > 0) {
+		MMRT_LOG(WARNING, mem, "%" PRIu64 " frames still in use at exit",
+			mmrt_mem_used());
+	}
+	FRAME_UNPOISON(pool->base, pool->nframes << MMRT_PAGE_SHIFT);
+	rte_ring_free(pool->ring4k);
+	rte_ring_free(pool->ring2m);
+	rte_free(pool->iova);
+	rte_free(pool->meta);
+	rte_memzone_free(pool->mz);
+	rte_free(pool);
+	pool = NULL;
+	return 0;
+}
+
+static int
+pool_init(const struct mmrt_config *cfg)
+{
+	uint64_t len = (uint64_t)cfg->pool_mb << 20;
+	uint64_t nhuge_keep, c, i;
+	uint32_t *tmp;
+	int ret = -ENOMEM;
+
+	len = RTE_ALIGN_FLOOR(len, MMRT_HUGE_SIZE);
+	if (len < 2 * MMRT_HUGE_SIZE)
+		return -EINVAL;
+	pool = rte_zmalloc("mmrt_pool", sizeof(*pool), RTE_CACHE_LINE_SIZE);
+	if (pool == NULL)
+		return -ENOMEM;
+	pool->cache_size = RTE_MIN(cfg->cache_size, (uint32_t)CACHE_MAX);
+	pool->mz = rte_memzone_reserve_aligned("mmrt_pool_frames", len,
+		SOCKET_ID_ANY, 0, MMRT_HUGE_SIZE);
+	if (pool->mz == NULL) {
+		MMRT_LOG(ERR, mem, "cannot reserve %" PRIu64 " MiB of frames: %s",
+			len >> 20, rte_strerror(rte_errno));
+		goto fail;
+	}
+	pool->base = pool->mz->addr;
+	pool->nframes = len >> MMRT_PAGE_SHIFT;
+	pool->nhuge = len >> MMRT_HUGE_SHIFT;
+	pool->hugepages = pool->mz->hugepage_sz >= MMRT_HUGE_SIZE;
+	pool->meta = rte_zmalloc("mmrt_pool_meta",
+		pool->nframes * sizeof(struct mmrt_frame), RTE_CACHE_LINE_SIZE);
+	if (pool->meta == NULL)
+		goto fail;
+	if (pool_iova_init() != 0)
+		goto fail;
+	pool->ring4k = rte_ring_create_elem("mmrt_pool_4k", sizeof(uint32_t),
+		pool->nframes, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	pool->ring2m = rte_ring_create_elem("mmrt_pool_2m", sizeof(uint32_t),
+		pool->nhuge, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	if (pool->ring4k == NULL || pool->ring2m == NULL)
+		goto fail;
+
+	/* The first huge chunks are pre-split; huge_reserve_pct stay whole. */
+	nhuge_keep = pool->nhuge * cfg->pool_huge_pct / 100;
+	tmp = malloc(MMRT_HUGE_NR * sizeof(uint32_t));
+	if (tmp == NULL)
+		goto fail;
+	for (c = 0; c < pool->nhuge; c++) {
+		uint32_t head = c * MMRT_HUGE_NR;
+
+		for (i = 0; i < MMRT_HUGE_NR; i++)
+			pool->meta[head + i].flags = MMRT_FRAME_FREE;
+		if (c >= pool->nhuge - nhuge_keep) {
+			rte_ring_enqueue_elem(pool->ring2m, &head, sizeof(head));
+			continue;
+		}
+		for (i = 0; i < MMRT_HUGE_NR; i++)
+			tmp[i] = head + MMRT_HUGE_NR - 1 - i;
+		rte_ring_enqueue_bulk_elem(pool->ring4k, tmp, sizeof(uint32_t),
+			MMRT_HUGE_NR, NULL);
+	}
+	free(tmp);
+	FRAME_POISON(pool->base, len);
+
+	ret = (int)mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+	if (ret < 0)
+		goto fail;
+	pool->zero_pfn = ret;
+	pool->meta[pool->zero_pfn].flags = MMRT_FRAME_ZERO;
+	/* the zero frame does not count as an allocation */
+	POOL_COUNT(cache_get(), allocs, UINT64_MAX);
+	MMRT_LOG(INFO, mem, "frame pool: %" PRIu64 " MiB, %" PRIu64
+		" frames, %" PRIu64 " huge kept whole, %s, iova %s",
+		len >> 20, pool->nframes, nhuge_keep,
+		pool->hugepages ? "hugepages" : "no-huge memory",
+		pool->iova_as_va ? "va" : (pool->iova ? "table" : "pa-linear"));
+	return 0;
+fail:
+	pool_fini();
+	return ret < 0 ? ret : -ENOMEM;
+}
+
+static const struct mmrt_subsys mem_subsys = {
+	.name = "mem",
+	.order = 10,
+	.init = pool_init,
+	.fini = pool_fini,
+};
+
+RTE_INIT(mmrt_mem_register)
+{
+	mmrt_subsys_register(&mem_subsys);
+}

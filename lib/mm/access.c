@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * CPU accessors (mmrt_read/mmrt_write) and merge.
+ *
+ * The accessors copy under the PT lock of the leaf they use, so the frame
+ * keeps the reference of that leaf for the whole copy: nothing can clear
+ * the leaf (zap and copy-on-write take the same lock, unmap excludes us by
+ * the map lock) and so nothing can free the frame under the copy.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_rwlock.h>
+
+#include "mm_priv.h"
+
+/* Copy within one page, faulting as needed. Read map lock held. */
+static int
+access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
+	bool write)
+{
+	uint64_t pmask = write ? (PTE_P | PTE_W) : PTE_P;
+	uint32_t tbl;
+	uint64_t *p, e;
+	int err;
+
+	for (;;) {
+		p = mm_pt_walk(as, va, 2, false, &tbl, &err);
+		if (p != NULL && (pte_load(p) & PTE_H)) {
+			rte_spinlock_lock(pt_lock(tbl));
+			e = pte_load(p);
+			if ((e & PTE_H) && (e & pmask) == pmask) {
+				uint8_t *a = (uint8_t *)mmrt_frame_addr(
+					pte_pfn(e)) + (va & (MMRT_HUGE_SIZE - 1));
+
+				if (write)
+					memcpy(a, buf, n);
+				else
+					memcpy(buf, a, n);
+				rte_spinlock_unlock(pt_lock(tbl));
+				return 0;
+			}
+			rte_spinlock_unlock(pt_lock(tbl));
+		} else if (p != NULL) {
+			p = mm_pt_walk(as, va, 1, false, &tbl, &err);
+			if (p != NULL) {
+				rte_spinlock_lock(pt_lock(tbl));
+				e = pte_load(p);
+				if ((e & pmask) == pmask) {
+					uint8_t *a = (uint8_t *)mmrt_frame_addr(
+						pte_pfn(e)) +
+						(va & (MMRT_PAGE_SIZE - 1));
+
+					if (write)
+						memcpy(a, buf, n);
+					else
+						memcpy(buf, a, n);
+					rte_spinlock_unlock(pt_lock(tbl));
+					return 0;
+				}
+				rte_spinlock_unlock(pt_lock(tbl));
+			}
+		}
+		err = mm_fault_locked(as, va, write ? MMRT_ACCESS_WRITE :
+			MMRT_ACCESS_READ);
+		if (err != 0)
+			return err;
+	}
+}
+
+static int
+access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
+	bool write)
+{
+	uint8_t *b = buf;
+	int ret = 0;
+
+	if (!mm_as_live(as) || buf == NULL || len == 0 ||
+			va >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - va)
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_read_lock(&as->map_lock);
+	while (len > 0) {
+		size_t n = RTE_MIN(len,
+			(size_t)(MMRT_PAGE_SIZE - (va & (MMRT_PAGE_SIZE - 1))));
+
+		ret = access_page(as, va, b, n, write);
+		if (ret != 0)
+			break;
+		va += n;
+		b += n;
+		len -= n;
+	}
+	rte_rwlock_read_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+int
+mmrt_read(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
+{
+	return access_range(as, va, buf, len, false);
+}
+
+int
+mmrt_write(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
+{
+	return access_range(as, va, (void *)(uintptr_t)buf, len, true);
+}
+
+/* Leaf of an anonymous 4 KiB page for merge; -errno if not mergeable. */
+static int
+merge_leaf(struct mmrt_as *as, uint64_t va, uint32_t *tbl, uint64_t **pte)
+{
+	int i = mm_region_find(as, va), err;
+	uint64_t *p;
+
+	if (i < 0)
+		return -EFAULT;
+	if (as->regions[i].flags & REGION_OBJECT)
+		return -EINVAL;
+	p = mm_pt_walk(as, va, 2, false, tbl, &err);
+	if (p == NULL)
+		return -ENOENT;
+	if (pte_load(p) & PTE_H)
+		return -EINVAL;
+	*pte = mm_pt_walk(as, va, 1, false, tbl, &err);
+	if (*pte == NULL)
+		return err == -EEXIST ? -EINVAL : -ENOENT;
+	return 0;
+}
+
+/* A leaf merge may use: present, anonymous, a frame of its own. */
+static int
+merge_check(uint64_t e)
+{
+	uint32_t pfn = pte_pfn(e);
+
+	if (!(e & PTE_P))
+		return -ENOENT;
+	if (pfn != mmrt_zero_pfn() && frame_owner(pfn) != pfn)
+		return -EINVAL; /* part of a huge frame */
+	return 0;
+}
+
+int
+mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
+	uint64_t va_b)
+{
+	struct mmrt_as *first, *second;
+	uint32_t ta, tb, pa_pfn = 0, pb_pfn = 0;
+	uint64_t *pa, *pb, ea, eb;
+	bool flush_a = false, flush_b = false;
+	int ret;
+
+	if (!mm_as_live(as_a) || !mm_as_live(as_b) ||
+			((va_a | va_b) & (MMRT_PAGE_SIZE - 1)) != 0 ||
+			va_a >= MMRT_VA_LIMIT || va_b >= MMRT_VA_LIMIT ||
+			(as_a == as_b && va_a == va_b))
+		return -EINVAL;
+	first = as_a < as_b ? as_a : as_b;
+	second = as_a < as_b ? as_b : as_a;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_read_lock(&first->map_lock);
+	if (second != first)
+		rte_rwlock_read_lock(&second->map_lock);
+	ret = merge_leaf(as_a, va_a, &ta, &pa);
+	if (ret == 0)
+		ret = merge_leaf(as_b, va_b, &tb, &pb);
+	if (ret != 0)
+		goto unlock_map;
+	/* PT locks in a global order: by table frame */
+	rte_spinlock_lock(pt_lock(RTE_MIN(ta, tb)));
+	if (ta != tb)
+		rte_spinlock_lock(pt_lock(RTE_MAX(ta, tb)));
+	ea = pte_load(pa);
+	eb = pte_load(pb);
+	ret = merge_check(ea);
+	if (ret == 0)
+		ret = merge_check(eb);
+	if (ret != 0)
+		goto unlock_pt;
+	pa_pfn = pte_pfn(ea);
+	pb_pfn = pte_pfn(eb);
+	if (pa_pfn == pb_pfn) {
+		ret = 1;
+		goto unlock_pt;
+	}
+	/* write-protect both, and flush, before comparing contents */
+	if (ea & PTE_W) {
+		pte_store(pa, ea & ~PTE_W);
+		flush_a = true;
+	}
+	if (eb & PTE_W) {
+		pte_store(pb, eb & ~PTE_W);
+		flush_b = true;
+	}
+	if (flush_a)
+		mm_notify_invalidate(as_a, va_a, va_a + MMRT_PAGE_SIZE, false);
+	if (flush_b)
+		mm_notify_invalidate(as_b, va_b, va_b + MMRT_PAGE_SIZE, false);
+	if (memcmp(mmrt_frame_addr(pa_pfn), mmrt_frame_addr(pb_pfn),
+			MMRT_PAGE_SIZE) != 0) {
+		ret = -EAGAIN;
+		goto unlock_pt;
+	}
+	if (pa_pfn != mmrt_zero_pfn()) {
+		struct mmrt_frame *f = mmrt_frame_meta(pa_pfn);
+
+		__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
+	}
+	/* identical contents, write-protected: the flush may come last */
+	pte_store(pb, pte_mk(pa_pfn, (eb & ~(PTE_PFN_MASK | PTE_W))));
+	ret = 0;
+unlock_pt:
+	if (ta != tb)
+		rte_spinlock_unlock(pt_lock(RTE_MAX(ta, tb)));
+	rte_spinlock_unlock(pt_lock(RTE_MIN(ta, tb)));
+	if (ret == 0) {
+		mm_notify_invalidate(as_b, va_b, va_b + MMRT_PAGE_SIZE, false);
+		if (pb_pfn != mmrt_zero_pfn()) {
+			__atomic_fetch_sub(&mmrt_frame_meta(pb_pfn)->mapcount, 1,
+				__ATOMIC_RELAXED);
+			mmrt_frame_put(pb_pfn);
+		} else {
+			MM_STAT_ADD(as_b, rss_pages, 1);
+		}
+		if (pa_pfn == mmrt_zero_pfn())
+			MM_STAT_ADD(as_b, rss_pages, -1);
+	}
+unlock_map:
+	if (second != first)
+		rte_rwlock_read_unlock(&second->map_lock);
+	rte_rwlock_read_unlock(&first->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}

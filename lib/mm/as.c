@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Address spaces: the registry, create/destroy/fork, and the range
+ * operations that change regions (map, unmap, protect, advise).
+ *
+ * Every operation validates all of its arguments and reserves what it may
+ * need (region slots, splits of 2 MiB leaves at the range ends) before it
+ * changes anything, so a failure leaves the space as it was.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_rwlock.h>
+#include <rte_spinlock.h>
+
+#include "mm_priv.h"
+
+static struct mmrt_as **as_table;
+static uint32_t as_max;
+static rte_spinlock_t as_table_lock = RTE_SPINLOCK_INITIALIZER;
+
+bool
+mm_as_live(const struct mmrt_as *as)
+{
+	return as != NULL && as->magic == MM_AS_MAGIC;
+}
+
+/* Registered in the table: safe to dereference (double destroy check). */
+static bool
+as_registered(const struct mmrt_as *as)
+{
+	uint32_t i;
+	bool found = false;
+
+	if (as == NULL || as_table == NULL)
+		return false;
+	rte_spinlock_lock(&as_table_lock);
+	for (i = 0; i < as_max; i++)
+		if (as_table[i] == as)
+			found = true;
+	rte_spinlock_unlock(&as_table_lock);
+	return found;
+}
+
+static bool
+name_ok(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return false;
+	n = strnlen(name, MMRT_NAME_SIZE);
+	return n > 0 && n < MMRT_NAME_SIZE;
+}
+
+static inline bool
+range_ok(uint64_t va, uint64_t len)
+{
+	return len > 0 && ((va | len) & (MMRT_PAGE_SIZE - 1)) == 0 &&
+		va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
+/* Allocate and register an empty space. */
+static struct mmrt_as *
+as_new(const char *name)
+{
+	struct mmrt_as *as;
+	uint32_t i, slot = UINT32_MAX;
+
+	if (as_table == NULL) {
+		rte_errno = ENODEV;
+		return NULL;
+	}
+	if (!name_ok(name)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	as = rte_zmalloc("mmrt_as", sizeof(*as), RTE_CACHE_LINE_SIZE);
+	if (as == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	strcpy(as->name, name);
+	rte_rwlock_init(&as->map_lock);
+	if (mm_pt_alloc(as, &as->pgd) != 0) {
+		rte_free(as);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	as->magic = MM_AS_MAGIC;
+	rte_spinlock_lock(&as_table_lock);
+	for (i = 0; i < as_max; i++) {
+		if (as_table[i] == NULL) {
+			if (slot == UINT32_MAX)
+				slot = i;
+		} else if (strcmp(as_table[i]->name, name) == 0) {
+			slot = UINT32_MAX - 1;
+			break;
+		}
+	}
+	if (slot < as_max)
+		as_table[slot] = as;
+	rte_spinlock_unlock(&as_table_lock);
+	if (slot >= as_max) {
+		as->magic = 0;
+		mm_table_free_now(as->pgd);
+		rte_free(as);
+		rte_errno = slot == UINT32_MAX - 1 ? EEXIST : ENOSPC;
+		return NULL;
+	}
+	return as;
+}
+
+struct mmrt_as *
+mmrt_as_create(const char *name)
+{
+	return as_new(name);
+}
+
+/* Tear down everything; the space must be unreachable by other callers. */
+static void
+as_teardown(struct mmrt_as *as)
+{
+	struct mmrt_gather tlb;
+	uint32_t i;
+
+	rte_spinlock_lock(&as_table_lock);
+	for (i = 0; i < as_max; i++)
+		if (as_table[i] == as)
+			as_table[i] = NULL;
+	rte_spinlock_unlock(&as_table_lock);
+
+	rte_rwlock_write_lock(&as->map_lock);
+	mmrt_gather_init(&tlb, as, true);
+	mm_pt_free_all(as, &tlb);
+	mmrt_gather_finish(&tlb);
+	mm_region_remove(as, 0, MMRT_VA_LIMIT);
+	as->magic = 0;
+	rte_rwlock_write_unlock(&as->map_lock);
+	rte_free(as->regions);
+	rte_free(as);
+}
+
+int
+mmrt_as_destroy(struct mmrt_as *as)
+{
+	if (!as_registered(as))
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	as_teardown(as);
+	MM_BLOCKING_END();
+	return 0;
+}
+
+struct mmrt_as *
+mmrt_as_lookup(const char *name)
+{
+	struct mmrt_as *found = NULL;
+	uint32_t i;
+
+	if (!name_ok(name) || as_table == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	rte_spinlock_lock(&as_table_lock);
+	for (i = 0; i < as_max; i++)
+		if (as_table[i] != NULL && strcmp(as_table[i]->name, name) == 0)
+			found = as_table[i];
+	rte_spinlock_unlock(&as_table_lock);
+	if (found == NULL)
+		rte_errno = ENOENT;
+	return found;
+}
+
+const char *
+mmrt_as_name(const struct mmrt_as *as)
+{
+	return mm_as_live(as) ? as->name : NULL;
+}
+
+struct mmrt_as *
+mmrt_as_fork(struct mmrt_as *parent, const char *name)
+{
+	struct mmrt_gather tlb;
+	struct mmrt_as *child;
+	uint32_t i;
+	int ret = 0;
+
+	if (!as_registered(parent)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	child = as_new(name);
+	if (child == NULL)
+		return NULL;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&parent->map_lock);
+	ret = mm_region_reserve(child, parent->nr_regions);
+	mmrt_gather_init(&tlb, parent, false);
+	for (i = 0; ret == 0 && i < parent->nr_regions; i++) {
+		ret = mm_region_insert(child, &parent->regions[i]);
+		if (ret == 0)
+			ret = mm_copy_range(child, parent,
+				&tlb, parent->regions[i].start,
+				parent->regions[i].end);
+	}
+	/* the parent's write-protection is flushed before we return */
+	mmrt_gather_finish(&tlb);
+	rte_rwlock_write_unlock(&parent->map_lock);
+	if (ret != 0) {
+		as_teardown(child);
+		child = NULL;
+		rte_errno = -ret;
+	}
+	MM_BLOCKING_END();
+	return child;
+}
+
+/* Populate [va, va + len) of a freshly mapped region (write lock held). */
+static int
+populate(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
+	uint32_t flags)
+{
+	uint32_t access = (prot & MMRT_PROT_WRITE) ? MMRT_ACCESS_WRITE :
+		MMRT_ACCESS_READ;
+	uint64_t step = (flags & MMRT_MAP_HUGE) ? MMRT_HUGE_SIZE :
+		MMRT_PAGE_SIZE, a;
+	int ret;
+
+	if (prot == MMRT_PROT_NONE)
+		return 0;
+	for (a = va; a < va + len; ) {
+		uint64_t *pmd;
+		uint32_t tbl;
+		int err;
+
+		ret = mm_fault_locked(as, a, access);
+		if (ret != 0)
+			return ret;
+		/* a huge fault may have fallen back to 4 KiB frames */
+		pmd = step == MMRT_HUGE_SIZE ?
+			mm_pt_walk(as, a, 2, false, &tbl, &err) : NULL;
+		if (pmd != NULL && (pte_load(pmd) & PTE_H))
+			a += MMRT_HUGE_SIZE;
+		else
+			a += MMRT_PAGE_SIZE;
+	}
+	return 0;
+}
+
+static void
+unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	struct mmrt_gather tlb;
+	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
+
+	mmrt_gather_init(&tlb, as, false);
+	mm_zap_range(as, &z, va, va + len);
+	mmrt_gather_finish(&tlb);
+	mm_region_remove(as, va, va + len);
+}
+
+static int
+map_common(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
+	uint32_t flags, struct mmrt_object *obj, uint64_t off)
+{
+	struct mm_region r = {
+		.start = va, .end = va + len, .prot = prot, .flags = flags,
+		.obj = obj, .obj_off = off,
+	};
+	int ret;
+
+	if (obj != NULL)
+		r.flags |= REGION_OBJECT;
+	r.flags &= ~MMRT_MAP_POPULATE;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
+	if (mm_region_overlaps(as, va, va + len)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = mm_region_reserve(as, 1);
+	if (ret == 0)
+		ret = mm_region_insert(as, &r);
+	if (ret == 0 && (flags & MMRT_MAP_POPULATE)) {
+		ret = populate(as, va, len, prot, flags);
+		if (ret != 0)
+			unmap_locked(as, va, len);
+	}
+out:
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+#define PROT_ALL (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define MAP_ALL (MMRT_MAP_POPULATE | MMRT_MAP_HUGE)
+
+int
+mmrt_map(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
+	uint32_t flags)
+{
+	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL) ||
+			(flags & ~MAP_ALL))
+		return -EINVAL;
+	if ((flags & MMRT_MAP_HUGE) &&
+			((va | len) & (MMRT_HUGE_SIZE - 1)) != 0)
+		return -EINVAL;
+	if (prot & MMRT_PROT_WRITE)
+		prot |= MMRT_PROT_READ;
+	return map_common(as, va, len, prot, flags, NULL, 0);
+}
+
+int
+mmrt_map_object(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint32_t prot, uint32_t flags, struct mmrt_object *obj,
+	uint64_t offset)
+{
+	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL) ||
+			(flags & ~MMRT_MAP_POPULATE) || !mm_object_live(obj) ||
+			(offset & (MMRT_PAGE_SIZE - 1)) != 0 ||
+			offset > obj->size || len > obj->size - offset)
+		return -EINVAL;
+	if (prot & MMRT_PROT_WRITE)
+		prot |= MMRT_PROT_READ;
+	return map_common(as, va, len, prot, flags, obj, offset);
+}
+
+/* Make [va, va + len) a union of whole regions and whole leaves. */
+static int
+cut_range(struct mmrt_as *as, uint64_t va, uint64_t len, bool locked)
+{
+	int ret;
+
+	/* under the read lock (advise) regions stay as they are */
+	ret = locked ? 0 : mm_region_reserve(as, 2);
+	if (ret == 0)
+		ret = mm_split_huge_at(as, va, locked);
+	if (ret == 0)
+		ret = mm_split_huge_at(as, va + len, locked);
+	if (ret == 0 && !locked)
+		ret = mm_region_split(as, va);
+	if (ret == 0 && !locked)
+		ret = mm_region_split(as, va + len);
+	return ret;
+}
+
+int
+mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	int ret;
+
+	if (!mm_as_live(as) || !range_ok(va, len))
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
+	ret = cut_range(as, va, len, false);
+	if (ret == 0)
+		unmap_locked(as, va, len);
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+int
+mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
+{
+	struct mmrt_gather tlb;
+	uint32_t i;
+	int ret;
+
+	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL))
+		return -EINVAL;
+	if (prot & MMRT_PROT_WRITE)
+		prot |= MMRT_PROT_READ;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
+	if (!mm_region_covered(as, va, va + len)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = cut_range(as, va, len, false);
+	if (ret != 0)
+		goto out;
+	for (i = mm_region_first_after(as, va);
+			i < as->nr_regions && as->regions[i].start < va + len; i++)
+		as->regions[i].prot = prot;
+	mmrt_gather_init(&tlb, as, false);
+	mm_protect_range(as, &tlb, va, va + len, prot);
+	mmrt_gather_finish(&tlb);
+out:
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+int
+mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
+{
+	struct mmrt_gather tlb;
+	struct mm_zap z = { .tlb = &tlb, .free_tables = false, .locked = true };
+	int ret;
+
+	if (!mm_as_live(as) || !range_ok(va, len) ||
+			advice != MMRT_ADV_DONTNEED)
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	/* like madvise(DONTNEED), under the read lock: faults go on beside */
+	rte_rwlock_read_lock(&as->map_lock);
+	if (!mm_region_covered(as, va, va + len)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = cut_range(as, va, len, true);
+	if (ret != 0)
+		goto out;
+	mmrt_gather_init(&tlb, as, false);
+	mm_zap_range(as, &z, va, va + len);
+	mmrt_gather_finish(&tlb);
+out:
+	rte_rwlock_read_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+int
+mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st)
+{
+	uint32_t i;
+
+	if (!mm_as_live(as) || st == NULL)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	rte_rwlock_read_lock(&as->map_lock);
+	st->regions = as->nr_regions;
+	for (i = 0; i < as->nr_regions; i++)
+		st->mapped_bytes += as->regions[i].end - as->regions[i].start;
+	rte_rwlock_read_unlock(&as->map_lock);
+	st->rss_pages = __atomic_load_n(&as->rss_pages, __ATOMIC_RELAXED);
+	st->pt_pages = __atomic_load_n(&as->pt_pages, __ATOMIC_RELAXED);
+	st->faults = as->faults;
+	st->cow = as->cow;
+	st->cow_reuse = as->cow_reuse;
+	st->splits = as->splits;
+	st->flushes = as->flushes;
+	st->nested_flushes = as->nested_flushes;
+	return 0;
+}
+
+static int
+mm_init(const struct mmrt_config *cfg)
+{
+	int ret;
+
+	as_max = cfg->max_as;
+	as_table = rte_zmalloc("mmrt_as_table", as_max * sizeof(*as_table), 0);
+	if (as_table == NULL)
+		return -ENOMEM;
+	ret = mm_gather_subsys_init(cfg);
+	if (ret != 0) {
+		rte_free(as_table);
+		as_table = NULL;
+	}
+	return ret;
+}
+
+static int
+mm_fini(void)
+{
+	uint32_t i;
+
+	if (as_table == NULL)
+		return 0;
+	for (i = 0; i < as_max; i++)
+		if (as_table[i] != NULL)
+			return -EBUSY;
+	if (mm_objects_live())
+		return -EBUSY;
+	mm_gather_subsys_fini();
+	rte_free(as_table);
+	as_table = NULL;
+	return 0;
+}
+
+static const struct mmrt_subsys mm_subsys = {
+	.name = "mm",
+	.order = 20,
+	.init = mm_init,
+	.fini = mm_fini,
+};
+
+RTE_INIT(mmrt_mm_register)
+{
+	mmrt_subsys_register(&mm_subsys);
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Fault resolution (demand-zero, copy-on-write, object page-in) and the
+ * lockless translate.
+ *
+ * Leaf states for a page of a region, by the PTE's predicates:
+ *   none:      e == 0
+ *   zero:      P, !W, pfn == zero frame (read fault on anonymous memory)
+ *   shared-ro: P, !W, frame mapped more than once or write-protected
+ *   exclusive: P, W (or !W with the only reference: reused on write)
+ * Transitions (under the PT lock of the leaf's table):
+ *   none -> zero              read fault, anonymous
+ *   none -> exclusive         write fault, anonymous (zeroed frame)
+ *   none -> shared            fault on an object page
+ *   zero/shared-ro -> exclusive   write fault: copy, then
+ *                                 clear; flush; set   (invariant B)
+ *   shared-ro -> exclusive    write fault on the only reference: set W
+ *
+ * Invariant B: when a leaf is re-pointed to a new frame, the device flush
+ * of the old translation completes (mm_notify_invalidate() returns) while
+ * the PT lock is held, between the store that clears the old entry and the
+ * release store that publishes the new one. So once anyone can reach the
+ * new frame, no consumer can reach the old one.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_rwlock.h>
+
+#include "mm_priv.h"
+#include "mm_testhooks.h"
+
+/* Write fault on a 2 MiB leaf. Entered and left with no PT lock held. */
+static int
+huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
+{
+	uint64_t base = va & ~(MMRT_HUGE_SIZE - 1), e;
+	int64_t nh = -1;
+	uint32_t head;
+
+	for (;;) {
+		rte_spinlock_lock(pt_lock(tbl2));
+		e = pte_load(pmd);
+		if (!(e & PTE_H) || !(e & PTE_P) || (e & PTE_W)) {
+			/* raced: split, unmapped or already writable */
+			rte_spinlock_unlock(pt_lock(tbl2));
+			if (nh >= 0)
+				mmrt_frame_put((uint32_t)nh);
+			return (e & PTE_H) ? 0 : -EAGAIN;
+		}
+		head = pte_pfn(e);
+		if (__atomic_load_n(&mmrt_frame_meta(head)->refcount,
+				__ATOMIC_ACQUIRE) == 1) {
+			pte_store(pmd, e | PTE_W | PTE_D | PTE_A);
+			rte_spinlock_unlock(pt_lock(tbl2));
+			if (nh >= 0)
+				mmrt_frame_put((uint32_t)nh);
+			MM_STAT_ADD(as, cow_reuse, 1);
+			return 0;
+		}
+		if (nh >= 0)
+			break;
+		rte_spinlock_unlock(pt_lock(tbl2));
+		nh = mmrt_huge_alloc(0);
+		if (nh < 0) {
+			/* no huge frame: copy only the page written */
+			int ret = mm_split_pmd(as, tbl2, pmd, true);
+
+			return ret != 0 ? ret : -EAGAIN;
+		}
+	}
+	/* locked, shared leaf, new huge frame in hand */
+	memcpy(mmrt_frame_addr((uint32_t)nh), mmrt_frame_addr(head),
+		MMRT_HUGE_SIZE);
+	mmrt_frame_meta((uint32_t)nh)->flags |= MMRT_FRAME_ANON;
+	mmrt_frame_meta((uint32_t)nh)->mapcount = 1;
+	pte_store(pmd, 0);
+	mm_notify_invalidate(as, base, base + MMRT_HUGE_SIZE, false);
+	pte_store(pmd, pte_mk((uint32_t)nh, PTE_P | PTE_H | PTE_W | PTE_A |
+		PTE_D));
+	rte_spinlock_unlock(pt_lock(tbl2));
+	__atomic_fetch_sub(&mmrt_frame_meta(head)->mapcount, 1,
+		__ATOMIC_RELAXED);
+	mmrt_frame_put(head);
+	MM_STAT_ADD(as, cow, 1);
+	return 0;
+}
+
+/* Fault on a 4 KiB leaf. Entered and left with no PT lock held. */
+static int
+pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
+	uint64_t *pte, uint64_t va, uint32_t access)
+{
+	bool object = (r->flags & REGION_OBJECT) != 0;
+	bool write = (access & MMRT_ACCESS_WRITE) != 0;
+	uint32_t zero = mmrt_zero_pfn(), pfn, owner, opfn = MMRT_PFN_NONE;
+	int64_t nf = -1;
+	uint64_t e;
+	int ret;
+
+	if (object) {
+		ret = mm_object_page(r->obj,
+			(r->obj_off + (va - r->start)) >> MMRT_PAGE_SHIFT, &opfn);
+		if (ret != 0)
+			return ret;
+	}
+	for (;;) {
+		rte_spinlock_lock(pt_lock(tbl1));
+		e = pte_load(pte);
+		if (e & PTE_PROTNONE) {
+			/* the region allows access again: restore the leaf */
+			e = (e & ~PTE_PROTNONE) | PTE_P;
+			pte_store(pte, e);
+		}
+		if (e & PTE_P) {
+			pfn = pte_pfn(e);
+			if (!write || (e & PTE_W))
+				goto done;
+			if (object) {
+				pte_store(pte, e | PTE_W | PTE_D);
+				goto done;
+			}
+			owner = frame_owner(pfn);
+			if (pfn != zero && owner == pfn &&
+					__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
+					__ATOMIC_ACQUIRE) == 1) {
+				pte_store(pte, e | PTE_W | PTE_D | PTE_A);
+				MM_STAT_ADD(as, cow_reuse, 1);
+				goto done;
+			}
+			if (nf < 0)
+				goto need_frame;
+			/* copy-on-write: contents first, then the switch */
+			if (pfn != zero)
+				memcpy(mmrt_frame_addr((uint32_t)nf),
+					mmrt_frame_addr(pfn), MMRT_PAGE_SIZE);
+			mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
+			mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
+			pte_store(pte, 0);
+			mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
+			pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
+				PTE_D));
+			rte_spinlock_unlock(pt_lock(tbl1));
+			if (pfn != zero) {
+				__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount,
+					1, __ATOMIC_RELAXED);
+				mmrt_frame_put(owner);
+			} else {
+				MM_STAT_ADD(as, rss_pages, 1);
+			}
+			MM_STAT_ADD(as, cow, 1);
+			return 0;
+		}
+		/* none */
+		if (object) {
+			struct mmrt_frame *f = mmrt_frame_meta(opfn);
+
+			__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
+			pte_store(pte, pte_mk(opfn, PTE_P | PTE_A |
+				((r->prot & MMRT_PROT_WRITE) ?
+				PTE_W | PTE_D : 0)));
+			MM_STAT_ADD(as, rss_pages, 1);
+			goto done;
+		}
+		if (!write) {
+			pte_store(pte, pte_mk(zero, PTE_P | PTE_A));
+			goto done;
+		}
+		if (nf < 0)
+			goto need_frame;
+		mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
+		mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
+		pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
+			PTE_D));
+		rte_spinlock_unlock(pt_lock(tbl1));
+		MM_STAT_ADD(as, rss_pages, 1);
+		return 0;
+need_frame:
+		rte_spinlock_unlock(pt_lock(tbl1));
+		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		if (nf < 0)
+			return (int)nf;
+	}
+done:
+	rte_spinlock_unlock(pt_lock(tbl1));
+	if (nf >= 0)
+		mmrt_frame_put((uint32_t)nf);
+	return 0;
+}
+
+int
+mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
+{
+	const struct mm_region *r;
+	uint32_t tbl2, tbl1;
+	uint64_t *pmd, *pte, e;
+	int i, err = 0;
+
+	i = mm_region_find(as, va);
+	if (i < 0)
+		return -EFAULT;
+	r = &as->regions[i];
+	if (r->prot == MMRT_PROT_NONE ||
+			((access & MMRT_ACCESS_WRITE) &&
+			!(r->prot & MMRT_PROT_WRITE)))
+		return -EACCES;
+	va &= ~(MMRT_PAGE_SIZE - 1);
+	for (;;) {
+		pmd = mm_pt_walk(as, va, 2, true, &tbl2, &err);
+		if (pmd == NULL)
+			return err;
+		e = pte_load(pmd);
+		if (e == 0 && (r->flags & MMRT_MAP_HUGE)) {
+			uint64_t base = va & ~(MMRT_HUGE_SIZE - 1);
+			int64_t h = -1;
+
+			if (base >= r->start && base + MMRT_HUGE_SIZE <= r->end)
+				h = mmrt_huge_alloc(MMRT_ALLOC_ZERO);
+			if (h >= 0) {
+				struct mmrt_frame *f = mmrt_frame_meta(h);
+
+				f->flags |= MMRT_FRAME_ANON;
+				f->mapcount = 1;
+				rte_spinlock_lock(pt_lock(tbl2));
+				if (pte_load(pmd) == 0) {
+					pte_store(pmd, pte_mk((uint32_t)h,
+						PTE_P | PTE_H | PTE_A |
+						((r->prot & MMRT_PROT_WRITE) ?
+						PTE_W | PTE_D : 0)));
+					h = -1;
+					MM_STAT_ADD(as, rss_pages, MMRT_HUGE_NR);
+				}
+				rte_spinlock_unlock(pt_lock(tbl2));
+				if (h >= 0)
+					mmrt_frame_put((uint32_t)h);
+				continue;
+			}
+		}
+		if ((e & PTE_H) && pte_has_frame(e)) {
+			if (e & PTE_PROTNONE) {
+				rte_spinlock_lock(pt_lock(tbl2));
+				e = pte_load(pmd);
+				if ((e & PTE_H) && (e & PTE_PROTNONE))
+					pte_store(pmd, (e & ~PTE_PROTNONE) | PTE_P);
+				rte_spinlock_unlock(pt_lock(tbl2));
+				continue;
+			}
+			if (!(access & MMRT_ACCESS_WRITE) || (e & PTE_W))
+				break;
+			err = huge_wp_fault(as, tbl2, pmd, va);
+			if (err == -EAGAIN)
+				continue;
+			if (err != 0)
+				return err;
+			break;
+		}
+		pte = mm_pt_walk(as, va, 1, true, &tbl1, &err);
+		if (pte == NULL) {
+			if (err == -EEXIST)
+				continue; /* a 2 MiB leaf appeared: retry */
+			return err;
+		}
+		err = pte_fault(as, r, tbl1, pte, va, access);
+		if (err != 0)
+			return err;
+		break;
+	}
+	MM_STAT_ADD(as, faults, 1);
+	return 0;
+}
+
+int
+mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
+{
+	int ret;
+
+	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
+			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_read_lock(&as->map_lock);
+	ret = mm_fault_locked(as, va, access);
+	rte_rwlock_read_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+#ifdef MMRT_TEST_HOOKS
+/* The table we just read from must still be a live table: the QSBR rule
+ * guarantees it; the negative control breaks the rule. */
+#define WALK_CHECK_BEGIN(tbl) \
+	const struct mmrt_frame *wf_ = mmrt_frame_meta(tbl); \
+	uint32_t wgen_ = __atomic_load_n(&wf_->gen, __ATOMIC_ACQUIRE)
+#define WALK_CHECK_END() do { \
+	uint32_t wfl_ = __atomic_load_n(&wf_->flags, __ATOMIC_ACQUIRE); \
+	__atomic_fetch_add(&mmrt_test_hooks.walk_checked, 1, \
+		__ATOMIC_RELAXED); \
+	if (!(wfl_ & MMRT_FRAME_PT) || \
+			__atomic_load_n(&wf_->gen, __ATOMIC_ACQUIRE) != wgen_) \
+		__atomic_fetch_add(&mmrt_test_hooks.walk_uaf, 1, \
+			__ATOMIC_RELAXED); \
+} while (0)
+#else
+#define WALK_CHECK_BEGIN(tbl) do { } while (0)
+#define WALK_CHECK_END() do { } while (0)
+#endif
+
+static inline int
+walk_lockless(const struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out)
+{
+	uint32_t tbl = as->pgd;
+	unsigned int l;
+	uint64_t e = 0;
+
+	for (l = PT_LEVELS; l >= 1; l--) {
+		WALK_CHECK_BEGIN(tbl);
+		e = pte_load(&pt_table(tbl)[level_index(va, l)]);
+		WALK_CHECK_END();
+		if (l == 2 && (e & PTE_H))
+			break;
+		if (l == 1)
+			break;
+		if (!(e & PTE_T))
+			return -EFAULT;
+		tbl = pte_pfn(e);
+	}
+	if (!(e & PTE_P))
+		return -EFAULT;
+	if ((access & MMRT_ACCESS_WRITE) && !(e & PTE_W))
+		return -EACCES;
+	if (e & PTE_H) {
+		uint64_t off = va & (MMRT_HUGE_SIZE - 1);
+		uint32_t head = pte_pfn(e);
+
+		out->addr = (uint8_t *)mmrt_frame_addr(head) + off;
+		out->iova = mmrt_frame_iova(head) + off;
+		out->pfn = head + (uint32_t)(off >> MMRT_PAGE_SHIFT);
+		out->size = MMRT_HUGE_SIZE - off;
+		out->huge = true;
+	} else {
+		uint64_t off = va & (MMRT_PAGE_SIZE - 1);
+		uint32_t pfn = pte_pfn(e);
+
+		out->addr = (uint8_t *)mmrt_frame_addr(pfn) + off;
+		out->iova = mmrt_frame_iova(pfn) + off;
+		out->pfn = pfn;
+		out->size = MMRT_PAGE_SIZE - off;
+		out->huge = false;
+	}
+	out->prot = MMRT_PROT_READ | ((e & PTE_W) ? MMRT_PROT_WRITE : 0);
+	return 0;
+}
+
+int
+mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out)
+{
+	int ret;
+
+	if (unlikely(as == NULL || out == NULL || as->magic != MM_AS_MAGIC ||
+			va >= MMRT_VA_LIMIT ||
+			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE))))
+		return -EINVAL;
+	if (likely(mmrt_thread_is_online()))
+		return walk_lockless(as, va, access, out);
+	rte_rwlock_read_lock(&as->map_lock);
+	ret = walk_lockless(as, va, access, out);
+	rte_rwlock_read_unlock(&as->map_lock);
+	return ret;
+}

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * The gather (see mm_gather.h for the contract).
+ *
+ * States of a gather, by their predicates:
+ *   empty:    active == &local.hdr, local.hdr.nr == 0, no tables,
+ *             start == VA_LIMIT, end == 0
+ *   batching: some batch has nr > 0, or tables hold pfns; [start, end)
+ *             covers every entry cleared since the last flush
+ *   flushed:  back to empty; batches beyond the bundle stay chained for
+ *             reuse until finish
+ * Transitions:
+ *   empty/batching -> batching   add, remove_table, track
+ *   batching -> empty            flush: device flush, rmap, frees, tables
+ *   any -> (gone)                finish: nested check, flush, batches back
+ *
+ * A frame queued here was unhooked (its PTE cleared) before it was queued,
+ * and the device flush of its range happens in flush() before the frame is
+ * freed: so no consumer can still reach it when it is reused (invariant A).
+ *
+ * Page-table pages additionally wait for a QSBR grace period, because
+ * lockless walkers read them without any lock: mm_table_free_now() runs
+ * from the defer queue's reclaim after every registered poller has passed
+ * a quiescent state since the table was queued.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "mm_priv.h"
+#include "mm_testhooks.h"
+
+#ifdef MMRT_TEST_HOOKS
+struct mmrt_test_hooks mmrt_test_hooks;
+#endif
+
+/* Per-lcore: cached batches and statistics. */
+struct gather_lcore {
+	struct mmrt_gather_batch *free;
+	uint32_t nfree;
+	struct mmrt_gather_stats st;
+} __rte_cache_aligned;
+
+static struct gather_lcore *glc;   /* RTE_MAX_LCORE + 1 (the last: others) */
+static rte_spinlock_t glc_other_lock = RTE_SPINLOCK_INITIALIZER;
+static struct rte_rcu_qsbr_dq *pt_dq;
+static uint32_t batch_max = 64;
+static uint32_t free_chunk = 512;
+
+static inline struct gather_lcore *
+gl_self(void)
+{
+	unsigned int id = rte_lcore_id();
+
+	return &glc[id < RTE_MAX_LCORE ? id : RTE_MAX_LCORE];
+}
+
+/* Statistics of non-lcore threads share a slot, under a lock. */
+#define GL_STAT(field, n) do { \
+	struct gather_lcore *g_ = gl_self(); \
+	if (g_ == &glc[RTE_MAX_LCORE]) { \
+		rte_spinlock_lock(&glc_other_lock); \
+		g_->st.field += (n); \
+		rte_spinlock_unlock(&glc_other_lock); \
+	} else { \
+		g_->st.field += (n); \
+	} \
+} while (0)
+
+void
+mm_table_free_now(uint32_t pfn)
+{
+	struct mmrt_frame *f = mmrt_frame_meta(pfn);
+
+	f->flags &= ~MMRT_FRAME_PT;
+	f->ptl = 0;
+	mmrt_frame_put(pfn);
+}
+
+static void
+pt_dq_free(void *p, void *e, unsigned int n)
+{
+	const uint32_t *pfns = e;
+	unsigned int i;
+
+	RTE_SET_USED(p);
+	for (i = 0; i < n; i++)
+		mm_table_free_now(pfns[i]);
+}
+
+static struct mmrt_gather_batch *
+batch_get(void)
+{
+	struct gather_lcore *g = gl_self();
+	struct mmrt_gather_batch *b;
+
+#ifdef MMRT_TEST_HOOKS
+	if (mmrt_test_hooks.gather_batch_fail > 0) {
+		__atomic_fetch_sub(&mmrt_test_hooks.gather_batch_fail, 1,
+			__ATOMIC_RELAXED);
+		return NULL;
+	}
+#endif
+	if (g != &glc[RTE_MAX_LCORE] && g->free != NULL) {
+		b = g->free;
+		g->free = b->next;
+		g->nfree--;
+	} else {
+		b = rte_malloc("mmrt_gather_batch", sizeof(*b) +
+			MMRT_GATHER_BATCH_ENTRIES * sizeof(uint64_t), 0);
+		if (b == NULL)
+			return NULL;
+	}
+	b->next = NULL;
+	b->nr = 0;
+	b->max = MMRT_GATHER_BATCH_ENTRIES;
+	return b;
+}
+
+static void
+batch_put(struct mmrt_gather_batch *b)
+{
+	struct gather_lcore *g = gl_self();
+
+	if (g != &glc[RTE_MAX_LCORE] && g->nfree < batch_max) {
+		b->next = g->free;
+		g->free = b;
+		g->nfree++;
+		return;
+	}
+	rte_free(b);
+}
+
+static void
+gather_reset_range(struct mmrt_gather *tlb)
+{
+	tlb->start = MMRT_VA_LIMIT;
+	tlb->end = 0;
+	tlb->cleared = 0;
+	tlb->freed_tables = false;
+	tlb->need_flush_all = false;
+}
+
+void
+mmrt_gather_init(struct mmrt_gather *tlb, struct mmrt_as *as, bool fullmm)
+{
+	memset(tlb, 0, sizeof(*tlb));
+	tlb->as = as;
+	tlb->fullmm = fullmm;
+	tlb->local.hdr.max = MMRT_GATHER_BUNDLE;
+	tlb->active = &tlb->local.hdr;
+	gather_reset_range(tlb);
+	/* pairs with the load in mmrt_gather_finish() of a concurrent gather */
+	__atomic_fetch_add(&as->gather_pending, 1, __ATOMIC_SEQ_CST);
+	GL_STAT(gathers, 1);
+}
+
+void
+mmrt_gather_track(struct mmrt_gather *tlb, uint64_t start, uint64_t end,
+	unsigned int level)
+{
+	if (start < tlb->start)
+		tlb->start = start;
+	if (end > tlb->end)
+		tlb->end = end;
+	if (level >= 1 && level <= PT_LEVELS)
+		tlb->cleared |= 1u << (level - 1);
+}
+
+/* Free every queued frame, in chunks of free_chunk puts. */
+static void
+gather_free_frames(struct mmrt_gather *tlb)
+{
+	uint32_t chunk[512];
+	unsigned int n = 0, lim = RTE_MIN(free_chunk, (uint32_t)RTE_DIM(chunk));
+	struct mmrt_gather_batch *b;
+	uint32_t i;
+
+	/* delayed rmap: the mapcount drops only now, after the flush */
+	if (tlb->delayed_rmap) {
+		for (b = &tlb->local.hdr; b != NULL; b = b->next) {
+			for (i = 0; i < b->nr; i++) {
+				uint64_t e = b->ent[i];
+				uint32_t cnt = 1;
+
+				if (e & MMRT_GE_NR_NEXT)
+					cnt = (uint32_t)b->ent[++i];
+				if (e & MMRT_GE_DELAY_RMAP)
+					__atomic_fetch_sub(&mmrt_frame_meta(
+						e >> MMRT_GE_SHIFT)->mapcount,
+						cnt, __ATOMIC_RELAXED);
+			}
+			if (b == tlb->active)
+				break;
+		}
+		tlb->delayed_rmap = false;
+	}
+	for (b = &tlb->local.hdr; b != NULL; b = b->next) {
+		for (i = 0; i < b->nr; i++) {
+			uint64_t e = b->ent[i];
+			uint32_t pfn = e >> MMRT_GE_SHIFT, cnt = 1;
+
+			if (e & MMRT_GE_NR_NEXT)
+				cnt = (uint32_t)b->ent[++i];
+			while (cnt-- > 0) {
+				chunk[n++] = pfn;
+				if (n == lim) {
+					tlb->frames_freed +=
+						mmrt_frame_put_bulk(chunk, n);
+					tlb->chunks++;
+					n = 0;
+				}
+			}
+		}
+		b->nr = 0;
+		if (b == tlb->active)
+			break;
+	}
+	if (n > 0) {
+		tlb->frames_freed += mmrt_frame_put_bulk(chunk, n);
+		tlb->chunks++;
+	}
+	tlb->active = &tlb->local.hdr;
+}
+
+/* Hand unhooked tables to the QSBR defer queue (or wait, if it is full). */
+static void
+gather_free_tables(struct mmrt_gather *tlb)
+{
+	struct mmrt_gather_batch *b = tlb->tables;
+	bool synced = false;
+	uint32_t i;
+
+	if (b == NULL || b->nr == 0)
+		return;
+	for (i = 0; i < b->nr; i++) {
+		uint32_t pfn = (uint32_t)b->ent[i];
+
+#ifdef MMRT_TEST_HOOKS
+		if (mmrt_test_hooks.pt_free_early) {
+			/* negative control: skip the grace period */
+			mm_table_free_now(pfn);
+			continue;
+		}
+#endif
+		if (!synced && rte_rcu_qsbr_dq_enqueue(pt_dq, &pfn) == 0)
+			continue;
+		/* queue full: wait for every poller, then free directly */
+		if (!synced) {
+			mmrt_synchronize();
+			synced = true;
+		}
+		mm_table_free_now(pfn);
+		GL_STAT(tables_sync, 1);
+	}
+	tlb->tables_freed += b->nr;
+	b->nr = 0;
+}
+
+void
+mmrt_gather_flush(struct mmrt_gather *tlb)
+{
+	bool tables = tlb->tables != NULL && tlb->tables->nr > 0;
+	bool frames = tlb->local.hdr.nr > 0;
+
+	if (tlb->end > tlb->start || tlb->need_flush_all || frames || tables) {
+		bool full = tlb->need_flush_all || tlb->fullmm;
+
+		/* 1. device flush of the whole accumulated range */
+		mm_notify_invalidate(tlb->as, full ? 0 : tlb->start,
+			full ? MMRT_VA_LIMIT : tlb->end, full);
+		tlb->flushes++;
+	}
+	/* 2. delayed rmap, 3. frees in chunks */
+	if (frames)
+		gather_free_frames(tlb);
+	/* 4. page-table pages after a grace period */
+	gather_free_tables(tlb);
+	gather_reset_range(tlb);
+}
+
+/* Room for @slots more entries in the active batch, flushing if needed. */
+static void
+gather_make_room(struct mmrt_gather *tlb, unsigned int slots)
+{
+	struct mmrt_gather_batch *b = tlb->active;
+
+	if (b->nr + slots <= b->max)
+		return;
+	if (b->next != NULL) {
+		tlb->active = b->next;
+		return;
+	}
+	if (tlb->batch_count < batch_max) {
+		struct mmrt_gather_batch *nb = batch_get();
+
+		if (nb != NULL) {
+			b->next = nb;
+			tlb->active = nb;
+			tlb->batch_count++;
+			tlb->batch_allocs++;
+			return;
+		}
+		tlb->batch_fail++;
+	}
+	/* no batch to be had: flush instead of failing */
+	mmrt_gather_flush(tlb);
+}
+
+void
+mmrt_gather_add(struct mmrt_gather *tlb, uint32_t pfn, uint32_t nr,
+	uint32_t flags)
+{
+	struct mmrt_gather_batch *b;
+
+	if (nr == 0)
+		return;
+	flags &= MMRT_GE_DELAY_RMAP | MMRT_GE_HUGE;
+	gather_make_room(tlb, nr > 1 ? 2 : 1);
+	b = tlb->active;
+	if (flags & MMRT_GE_DELAY_RMAP)
+		tlb->delayed_rmap = true;
+	if (nr > 1) {
+		b->ent[b->nr++] = ((uint64_t)pfn << MMRT_GE_SHIFT) | flags |
+			MMRT_GE_NR_NEXT;
+		b->ent[b->nr++] = nr;
+	} else {
+		b->ent[b->nr++] = ((uint64_t)pfn << MMRT_GE_SHIFT) | flags;
+	}
+}
+
+void
+mmrt_gather_remove_table(struct mmrt_gather *tlb, uint32_t pfn)
+{
+	if (tlb->tables == NULL) {
+		tlb->tables = batch_get();
+		if (tlb->tables == NULL) {
+			/* no batch: wait for the pollers and free it now */
+			tlb->batch_fail++;
+			mm_notify_invalidate(tlb->as, 0, MMRT_VA_LIMIT, true);
+			mmrt_synchronize();
+			mm_table_free_now(pfn);
+			tlb->tables_freed++;
+			GL_STAT(tables_sync, 1);
+			return;
+		}
+		tlb->batch_allocs++;
+	}
+	if (tlb->tables->nr == tlb->tables->max)
+		mmrt_gather_flush(tlb);
+	tlb->tables->ent[tlb->tables->nr++] = pfn;
+	tlb->freed_tables = true;
+}
+
+void
+mmrt_gather_finish(struct mmrt_gather *tlb)
+{
+	struct mmrt_gather_batch *b, *next;
+
+	/*
+	 * Another gather on this space is still in flight: it may have
+	 * cleared entries in our range without flushing yet, and we must not
+	 * return before those translations are gone too. Flush everything
+	 * (the kernel's mm_tlb_flush_nested()). Pairs with the increment in
+	 * mmrt_gather_init().
+	 */
+	if (__atomic_load_n(&tlb->as->gather_pending, __ATOMIC_SEQ_CST) > 1) {
+		tlb->need_flush_all = true;
+		tlb->start = 0;
+		tlb->end = MMRT_VA_LIMIT;
+		tlb->nested_flushes++;
+		MM_STAT_ADD(tlb->as, nested_flushes, 1);
+	}
+	mmrt_gather_flush(tlb);
+	__atomic_fetch_sub(&tlb->as->gather_pending, 1, __ATOMIC_SEQ_CST);
+
+	for (b = tlb->local.hdr.next; b != NULL; b = next) {
+		next = b->next;
+		batch_put(b);
+	}
+	if (tlb->tables != NULL)
+		batch_put(tlb->tables);
+	tlb->local.hdr.next = NULL;
+	tlb->tables = NULL;
+	GL_STAT(flushes, tlb->flushes);
+	GL_STAT(nested_flushes, tlb->nested_flushes);
+	GL_STAT(batch_allocs, tlb->batch_allocs);
+	GL_STAT(batch_fail, tlb->batch_fail);
+	GL_STAT(chunks, tlb->chunks);
+	GL_STAT(frames_freed, tlb->frames_freed);
+	GL_STAT(tables_freed, tlb->tables_freed);
+}
+
+void
+mmrt_gather_stats(struct mmrt_gather_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	if (glc == NULL)
+		return;
+	for (i = 0; i <= RTE_MAX_LCORE; i++) {
+		const struct mmrt_gather_stats *s = &glc[i].st;
+
+		st->gathers += s->gathers;
+		st->flushes += s->flushes;
+		st->nested_flushes += s->nested_flushes;
+		st->batch_allocs += s->batch_allocs;
+		st->batch_fail += s->batch_fail;
+		st->chunks += s->chunks;
+		st->frames_freed += s->frames_freed;
+		st->tables_freed += s->tables_freed;
+		st->tables_sync += s->tables_sync;
+	}
+}
+
+unsigned int
+mmrt_mm_reclaim(bool wait)
+{
+	unsigned int freed = 0, pending = 0, avail = 0;
+
+	if (pt_dq == NULL)
+		return 0;
+	if (wait) {
+		MM_BLOCKING_BEGIN();
+		mmrt_synchronize();
+		MM_BLOCKING_END();
+	}
+	rte_rcu_qsbr_dq_reclaim(pt_dq, UINT32_MAX, &freed, &pending, &avail);
+	return pending;
+}
+
+int
+mm_gather_subsys_init(const struct mmrt_config *cfg)
+{
+	struct rte_rcu_qsbr_dq_parameters p;
+
+	batch_max = cfg->gather_batch_max;
+	free_chunk = cfg->gather_free_chunk;
+	glc = rte_zmalloc("mmrt_gather_lcore",
+		(RTE_MAX_LCORE + 1) * sizeof(*glc), RTE_CACHE_LINE_SIZE);
+	if (glc == NULL)
+		return -ENOMEM;
+	memset(&p, 0, sizeof(p));
+	p.name = "mmrt_pt_dq";
+	p.size = cfg->qsbr_dq_size;
+	p.esize = sizeof(uint32_t);
+	p.trigger_reclaim_limit = cfg->qsbr_dq_size / 4;
+	p.max_reclaim_size = 64;
+	p.free_fn = pt_dq_free;
+	p.v = mmrt_qsbr();
+	pt_dq = rte_rcu_qsbr_dq_create(&p);
+	if (pt_dq == NULL) {
+		rte_free(glc);
+		glc = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+mm_gather_subsys_fini(void)
+{
+	unsigned int i;
+
+	if (pt_dq != NULL) {
+		mmrt_synchronize();
+		/* reclaims whatever is left, then frees the queue */
+		rte_rcu_qsbr_dq_delete(pt_dq);
+		pt_dq = NULL;
+	}
+	if (glc == NULL)
+		return;
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		while (glc[i].free != NULL) {
+			struct mmrt_gather_batch *b = glc[i].free;
+
+			glc[i].free = b->next;
+			rte_free(b);
+		}
+	}
+	rte_free(glc);
+	glc = NULL;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_MM_GATHER_H
+#define MMRT_MM_GATHER_H
+
+/*
+ * The gather (mmu_gather): unmap, zap and teardown collect the frames they
+ * unhook and the page-table pages they empty, track the range and the levels
+ * cleared, and flush in this order:
+ *
+ *   1. device flush of the accumulated range (one notifier call per flush,
+ *      so one invalidation descriptor per consumer per flush, not per page);
+ *   2. delayed rmap work (mapcount drops deferred until after the flush);
+ *   3. frees, in chunks of mm.gather_free_chunk frames;
+ *   4. page-table pages to the QSBR defer queue (synchronous grace period
+ *      when the queue is full).
+ *
+ * Batches: an embedded bundle of MMRT_GATHER_BUNDLE entries, then batches of
+ * MMRT_GATHER_BATCH_ENTRIES taken from a per-lcore cache (or rte_malloc),
+ * at most mm.gather_batch_max of them; when one cannot be had the gather
+ * flushes instead of failing.
+ *
+ * Nesting: every gather on an address space raises as->gather_pending for
+ * its lifetime; a gather that finishes while another is pending on the same
+ * address space flushes the whole space (mm_tlb_flush_nested).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mmrt_as;
+
+#define MMRT_GATHER_BUNDLE 8
+#define MMRT_GATHER_BATCH_ENTRIES 510
+
+/* Encoded entry: pfn << MMRT_GE_SHIFT | flags. */
+#define MMRT_GE_SHIFT 3
+#define MMRT_GE_DELAY_RMAP (1u << 0) /* drop the mapcount after the flush */
+#define MMRT_GE_NR_NEXT    (1u << 1) /* next slot is a frame count */
+#define MMRT_GE_HUGE       (1u << 2) /* a huge frame (head pfn) */
+
+struct mmrt_gather_batch {
+	struct mmrt_gather_batch *next;
+	uint32_t nr;
+	uint32_t max;
+	uint64_t ent[];
+};
+
+struct mmrt_gather {
+	struct mmrt_as *as;
+	uint64_t start;          /* flush range [start, end) */
+	uint64_t end;
+	bool fullmm;             /* tearing down the whole space */
+	bool need_flush_all;
+	bool freed_tables;
+	bool delayed_rmap;       /* some entry carries MMRT_GE_DELAY_RMAP */
+	uint8_t cleared;         /* bit L: entries cleared at level L (0 = PTE) */
+	uint32_t batch_count;    /* batches allocated beyond the bundle */
+	struct mmrt_gather_batch *active;
+	struct mmrt_gather_batch *tables; /* page-table pages */
+	struct {
+		struct mmrt_gather_batch hdr;
+		uint64_t ent[MMRT_GATHER_BUNDLE];
+	} local;
+	/* statistics of this gather */
+	uint64_t flushes;
+	uint64_t nested_flushes;
+	uint64_t batch_allocs;
+	uint64_t batch_fail;
+	uint64_t chunks;
+	uint64_t frames_freed;
+	uint64_t tables_freed;
+};
+
+/* Start a gather on @as (fullmm: the whole space is being torn down). */
+void mmrt_gather_init(struct mmrt_gather *tlb, struct mmrt_as *as, bool fullmm);
+
+/* Record that entries at @level covering [start, end) were cleared. */
+void mmrt_gather_track(struct mmrt_gather *tlb, uint64_t start, uint64_t end,
+	unsigned int level);
+
+/*
+ * Queue @nr frames starting at @pfn (nr > 1 uses a count slot; a huge frame
+ * is one entry with MMRT_GE_HUGE) for freeing after the flush. Each queued
+ * frame had one reference owned by the PTE just cleared. Never fails: a
+ * full gather flushes first.
+ */
+void mmrt_gather_add(struct mmrt_gather *tlb, uint32_t pfn, uint32_t nr,
+	uint32_t flags);
+
+/* Queue an unhooked page-table page for freeing after a grace period. */
+void mmrt_gather_remove_table(struct mmrt_gather *tlb, uint32_t pfn);
+
+/* Flush now: device flush, rmap, frees; the gather stays usable. */
+void mmrt_gather_flush(struct mmrt_gather *tlb);
+
+/* Final flush (full if nested), release the batches, end the gather. */
+void mmrt_gather_finish(struct mmrt_gather *tlb);
+
+/* Per-lcore statistics summed over all gathers since init. */
+struct mmrt_gather_stats {
+	uint64_t gathers;
+	uint64_t flushes;
+	uint64_t nested_flushes;
+	uint64_t batch_allocs;
+	uint64_t batch_fail;
+	uint64_t chunks;
+	uint64_t frames_freed;
+	uint64_t tables_freed;
+	uint64_t tables_sync;  /* tables freed after a synchronous grace period */
+};
+void mmrt_gather_stats(struct mmrt_gather_stats *st);
+
+#endif /* MMRT_MM_GATHER_H */

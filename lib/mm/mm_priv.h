@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_MM_PRIV_H
+#define MMRT_MM_PRIV_H
+
+/*
+ * Internals of lib/mm: address-space layout, PTE format, page-table walks.
+ *
+ * Page table: 4 levels of 512 64-bit entries, level 4 at the top, level 1
+ * holding 4 KiB leaves; level 2 entries may be 2 MiB leaves. Page-table
+ * pages are frames (flag MMRT_FRAME_PT) whose metadata word `ptl` is the
+ * split PT lock guarding their entries.
+ *
+ * Locks, in order: map lock (write: change regions, unmap, protect, fork,
+ * destroy; read: fault, advise, accessors, merge), then PT locks in address
+ * order (a level-2 table before the level-1 tables below it). Under the
+ * write map lock nothing but lockless walkers runs beside us, so entries are
+ * changed without PT locks there.
+ *
+ * Lockless walkers (mmrt_translate from registered pollers) load each entry
+ * with acquire semantics; every entry store that publishes a table or a
+ * frame is a release store, pairing with those loads, so a walker that sees
+ * an entry also sees the zeroed table or the complete frame contents behind
+ * it. Unhooked tables go through the gather to the QSBR defer queue, so a
+ * walker that loaded a table pointer can keep reading that table until its
+ * next quiescent state.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_rwlock.h>
+#include <rte_spinlock.h>
+
+#include "mmrt_core.h"
+#include "mmrt_mem.h"
+#include "mmrt_mm.h"
+#include "mm_gather.h"
+
+/* PTE bits. */
+#define PTE_P        (UINT64_C(1) << 0)  /* present */
+#define PTE_W        (UINT64_C(1) << 1)  /* writable */
+#define PTE_A        (UINT64_C(1) << 2)  /* accessed */
+#define PTE_D        (UINT64_C(1) << 3)  /* dirty */
+#define PTE_H        (UINT64_C(1) << 4)  /* 2 MiB leaf (level 2) */
+#define PTE_UFFD_WP  (UINT64_C(1) << 5)  /* userfault write-protected */
+#define PTE_T        (UINT64_C(1) << 6)  /* points to a lower table */
+#define PTE_PROTNONE (UINT64_C(1) << 7)  /* not present, frame kept (PROT_NONE) */
+#define PTE_PFN_SHIFT 12
+#define PTE_PFN_MASK (UINT64_C(0xffffffff) << PTE_PFN_SHIFT)
+
+#define PT_ENTRIES 512
+#define PT_LEVELS 4
+
+static inline uint32_t
+pte_pfn(uint64_t e)
+{
+	return (uint32_t)((e & PTE_PFN_MASK) >> PTE_PFN_SHIFT);
+}
+
+static inline uint64_t
+pte_mk(uint32_t pfn, uint64_t bits)
+{
+	return ((uint64_t)pfn << PTE_PFN_SHIFT) | bits;
+}
+
+/* A leaf that holds a frame reference (present or PROT_NONE). */
+static inline bool
+pte_has_frame(uint64_t e)
+{
+	return (e & (PTE_P | PTE_PROTNONE)) != 0 && !(e & PTE_T);
+}
+
+/* Bytes covered by one entry at @level (1..4). */
+static inline uint64_t
+level_size(unsigned int level)
+{
+	return UINT64_C(1) << (MMRT_PAGE_SHIFT + 9 * (level - 1));
+}
+
+static inline unsigned int
+level_index(uint64_t va, unsigned int level)
+{
+	return (va >> (MMRT_PAGE_SHIFT + 9 * (level - 1))) & (PT_ENTRIES - 1);
+}
+
+static inline uint64_t *
+pt_table(uint32_t pfn)
+{
+	return mmrt_frame_addr(pfn);
+}
+
+static inline rte_spinlock_t *
+pt_lock(uint32_t pfn)
+{
+	return (rte_spinlock_t *)&mmrt_frame_meta(pfn)->ptl;
+}
+
+static inline uint64_t
+pte_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void
+pte_store(uint64_t *p, uint64_t e)
+{
+	__atomic_store_n(p, e, __ATOMIC_RELEASE);
+}
+
+/* The frame that owns the reference of a mapped pfn (head for huge tails). */
+static inline uint32_t
+frame_owner(uint32_t pfn)
+{
+	if (mmrt_frame_meta(pfn)->flags & MMRT_FRAME_TAIL)
+		return pfn & ~(MMRT_HUGE_NR - 1);
+	return pfn;
+}
+
+#define REGION_OBJECT (1u << 16) /* backed by a shared object */
+
+/* A region (VMA). */
+struct mm_region {
+	uint64_t start;
+	uint64_t end;
+	uint32_t prot;
+	uint32_t flags;          /* MMRT_MAP_HUGE | REGION_OBJECT */
+	struct mmrt_object *obj;
+	uint64_t obj_off;        /* object offset of @start */
+};
+
+#define MM_AS_MAGIC 0x6d6d6173u /* "mmas" */
+
+struct mmrt_as {
+	uint32_t magic;
+	char name[MMRT_NAME_SIZE];
+	rte_rwlock_t map_lock;
+	uint32_t pgd;                /* pfn of the level-4 table */
+	uint32_t gather_pending;     /* gathers in progress (nesting) */
+	struct mm_region *regions;   /* sorted, disjoint */
+	uint32_t nr_regions;
+	uint32_t cap_regions;
+	/* statistics, updated atomically */
+	int64_t rss_pages;
+	int64_t pt_pages;
+	uint64_t faults;
+	uint64_t cow;
+	uint64_t cow_reuse;
+	uint64_t splits;
+	uint64_t flushes;
+	uint64_t nested_flushes;
+};
+
+#define MM_OBJ_MAGIC 0x6d6d6f62u /* "mmob" */
+
+struct mmrt_object {
+	uint32_t magic;
+	char name[MMRT_NAME_SIZE];
+	rte_spinlock_t lock;
+	uint64_t size;
+	uint64_t npages;
+	uint32_t map_count;   /* regions mapping it */
+	uint32_t *pfns;       /* MMRT_PFN_NONE until first use */
+};
+
+#define MM_STAT_ADD(as, field, n) \
+	__atomic_fetch_add(&(as)->field, (n), __ATOMIC_RELAXED)
+
+/* Blocking calls take a registered poller offline while they wait. */
+#define MM_BLOCKING_BEGIN() \
+	bool mm_was_online_ = mmrt_thread_is_online(); \
+	if (mm_was_online_) \
+		mmrt_thread_offline()
+#define MM_BLOCKING_END() do { \
+	if (mm_was_online_) \
+		mmrt_thread_online(); \
+} while (0)
+
+/* as.c */
+bool mm_as_live(const struct mmrt_as *as);
+
+/* region.c */
+int mm_region_reserve(struct mmrt_as *as, uint32_t extra);
+int mm_region_find(const struct mmrt_as *as, uint64_t va);
+uint32_t mm_region_first_after(const struct mmrt_as *as, uint64_t va);
+bool mm_region_overlaps(const struct mmrt_as *as, uint64_t start, uint64_t end);
+bool mm_region_covered(const struct mmrt_as *as, uint64_t start, uint64_t end);
+int mm_region_insert(struct mmrt_as *as, const struct mm_region *r);
+int mm_region_split(struct mmrt_as *as, uint64_t at);
+void mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end);
+
+/* pgtable.c */
+int mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn);
+uint64_t *mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level,
+	bool alloc, uint32_t *table, int *err);
+int mm_split_huge_at(struct mmrt_as *as, uint64_t va, bool locked);
+int mm_split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked);
+struct mm_zap {
+	struct mmrt_gather *tlb;
+	bool free_tables;  /* unmap/teardown: free emptied tables */
+	bool locked;       /* under the read map lock: take PT locks */
+};
+void mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
+	uint64_t end);
+void mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb,
+	uint64_t start, uint64_t end, uint32_t prot);
+int mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
+	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end);
+void mm_pt_free_all(struct mmrt_as *as, struct mmrt_gather *tlb);
+
+/* fault.c */
+int mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access);
+
+/* object.c */
+int mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn);
+bool mm_object_live(const struct mmrt_object *obj);
+void mm_object_map_count(struct mmrt_object *obj, int delta);
+bool mm_objects_live(void);
+
+/* notify.c: the device-flush step; no subscribers until lib/dev. */
+void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
+	bool full);
+
+/* gather.c */
+int mm_gather_subsys_init(const struct mmrt_config *cfg);
+void mm_gather_subsys_fini(void);
+void mm_table_free_now(uint32_t pfn);
+
+#endif /* MMRT_MM_PRIV_H */

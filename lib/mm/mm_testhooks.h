@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_MM_TESTHOOKS_H
+#define MMRT_MM_TESTHOOKS_H
+
+/*
+ * Test-only hooks, compiled only with -Dtest_hooks=true (MMRT_TEST_HOOKS).
+ * They inject faults and break rules on purpose so that the tests can show
+ * they catch the breakage (negative controls). Never in production builds.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mmrt_as;
+
+struct mmrt_test_hooks {
+	/* Negative control: free page-table pages at once instead of after a
+	 * QSBR grace period. */
+	bool pt_free_early;
+	/* Fail the next N gather batch allocations (flush-instead-of-fail). */
+	uint32_t gather_batch_fail;
+	/* Called at every gather device flush, before any frame is freed. */
+	void (*on_flush)(struct mmrt_as *as, uint64_t start, uint64_t end,
+		bool full, void *arg);
+	void *on_flush_arg;
+	/* Lockless walks that found a page-table page freed or recycled
+	 * under them (the use-after-free the QSBR rule forbids). */
+	uint64_t walk_uaf;
+	/* Lockless walks checked. */
+	uint64_t walk_checked;
+};
+
+#ifdef MMRT_TEST_HOOKS
+extern struct mmrt_test_hooks mmrt_test_hooks;
+#define MMRT_TEST_HOOKS_ON 1
+#else
+#define MMRT_TEST_HOOKS_ON 0
+#endif
+
+#endif /* MMRT_MM_TESTHOOKS_H */

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_MM_H
+#define MMRT_MM_H
+
+/**
+ * @file
+ * Address spaces: a 48-bit virtual space with regions, a 4-level software
+ * page table (4 KiB leaves, 2 MiB leaves at level 2), demand-zero and
+ * copy-on-write faults, shared objects, CPU accessors and a lockless
+ * translate for pollers.
+ *
+ * Addresses are address-space virtual addresses (uint64_t), not host
+ * pointers. Ranges are [va, va + len): va and len must be multiples of
+ * MMRT_PAGE_SIZE, len > 0, and va + len <= MMRT_VA_LIMIT.
+ *
+ * Locking: each address space has a map lock (rwlock) and split page-table
+ * locks; callers never hold them. Functions that "may wait" take them and
+ * must not be called by a registered poller that holds a translation; they
+ * take a registered caller offline (mmrt_thread_offline()) while they wait.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_memory.h>
+
+#include <mmrt_mem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Size of the virtual space: 48 bits. */
+#define MMRT_VA_BITS 48
+#define MMRT_VA_LIMIT (UINT64_C(1) << MMRT_VA_BITS)
+
+/** Longest name of an address space or object (with the NUL). */
+#define MMRT_NAME_SIZE 32
+
+/** Protections. */
+#define MMRT_PROT_NONE  0u
+#define MMRT_PROT_READ  (1u << 0)
+#define MMRT_PROT_WRITE (1u << 1) /**< Implies read. */
+
+/** Map flags. */
+#define MMRT_MAP_POPULATE (1u << 0) /**< Fault every page in at map time. */
+#define MMRT_MAP_HUGE     (1u << 1) /**< Back with 2 MiB frames (va, len 2 MiB aligned). */
+
+/** Access kinds for faults and translation. */
+#define MMRT_ACCESS_READ  (1u << 0)
+#define MMRT_ACCESS_WRITE (1u << 1)
+
+/** Advice. */
+enum mmrt_advice {
+	MMRT_ADV_DONTNEED = 1, /**< Drop the pages; next access refaults them. */
+};
+
+struct mmrt_as;
+struct mmrt_object;
+
+/** Result of a translation. */
+struct mmrt_xlate {
+	void *addr;        /**< Host address of @p va. */
+	rte_iova_t iova;   /**< IOVA of @p va. */
+	uint32_t pfn;      /**< Frame holding @p va (a 4 KiB frame). */
+	uint32_t prot;     /**< MMRT_PROT_* the PTE grants now. */
+	uint64_t size;     /**< Bytes of the mapping from @p va on (to the leaf end). */
+	bool huge;         /**< Mapped by a 2 MiB leaf. */
+};
+
+/** Address-space statistics. */
+struct mmrt_as_stats {
+	uint64_t regions;      /**< Regions (VMAs). */
+	uint64_t mapped_bytes; /**< Bytes of virtual space in regions. */
+	uint64_t rss_pages;    /**< 4 KiB pages present (huge leaves count 512). */
+	uint64_t pt_pages;     /**< Page-table pages. */
+	uint64_t faults;       /**< Faults resolved. */
+	uint64_t cow;          /**< Copy-on-write copies. */
+	uint64_t cow_reuse;    /**< Write faults that reused an exclusive frame. */
+	uint64_t splits;       /**< Huge leaves split. */
+	uint64_t flushes;      /**< Invalidation flushes issued. */
+	uint64_t nested_flushes; /**< Flushes forced full by nested gathers. */
+};
+
+/**
+ * Create an empty address space.
+ *
+ * @param name
+ *   Unique name (1..MMRT_NAME_SIZE-1 chars) for mmrt_as_lookup().
+ * @return the address space, or NULL with rte_errno: EINVAL (bad name),
+ *   EEXIST (name taken), ENOSPC (mm.max_as reached), ENOMEM, ENODEV (not up).
+ *   Thread-safe. May wait.
+ */
+struct mmrt_as *mmrt_as_create(const char *name);
+
+/**
+ * Destroy an address space: every region is unmapped, every frame and
+ * page-table page released (page tables after a QSBR grace period).
+ *
+ * @return 0, -EINVAL if @p as is NULL or not a live address space (double
+ *   destroy is detected). Thread-safe against other address spaces; the
+ *   caller must not use @p as concurrently. May wait.
+ */
+int mmrt_as_destroy(struct mmrt_as *as);
+
+/** @return the live address space named @p name, or NULL (rte_errno ENOENT/EINVAL). */
+struct mmrt_as *mmrt_as_lookup(const char *name);
+
+/** @return the name of a live address space, or NULL. */
+const char *mmrt_as_name(const struct mmrt_as *as);
+
+/**
+ * Fork: a new address space named @p name with a copy of every region.
+ * Anonymous pages are shared copy-on-write (write-protected in both);
+ * object-backed pages are shared as they are.
+ *
+ * @return the child, or NULL with rte_errno: EINVAL, EEXIST, ENOSPC,
+ *   ENOMEM (nothing of the child is left behind). May wait.
+ */
+struct mmrt_as *mmrt_as_fork(struct mmrt_as *parent, const char *name);
+
+/**
+ * Map anonymous memory at [va, va + len) (MAP_FIXED_NOREPLACE semantics).
+ *
+ * @param prot MMRT_PROT_*; unknown bits -EINVAL.
+ * @param flags MMRT_MAP_*; unknown bits -EINVAL. MMRT_MAP_HUGE needs va
+ *   and len 2 MiB aligned (-EINVAL otherwise); faults then allocate huge
+ *   frames, falling back to 4 KiB frames when none is free.
+ * @return 0, -EINVAL (bad range/flags/prot), -EEXIST (overlaps a region),
+ *   -ENOMEM (MMRT_MAP_POPULATE could not populate: nothing stays mapped).
+ *   May wait.
+ */
+int mmrt_map(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
+	uint32_t flags);
+
+/**
+ * Map [offset, offset + len) of a shared object at [va, va + len). Pages
+ * are shared with every other mapping of the object (writes are visible
+ * through mmrt_object_read()). MMRT_MAP_HUGE is not supported (-EINVAL).
+ *
+ * @return 0, -EINVAL (bad range, offset not page aligned, past the end of
+ *   the object, bad object), -EEXIST, -ENOMEM. May wait.
+ */
+int mmrt_map_object(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint32_t prot, uint32_t flags, struct mmrt_object *obj,
+	uint64_t offset);
+
+/**
+ * Unmap [va, va + len); holes are allowed. Regions partly covered are cut,
+ * huge leaves partly covered are split. Frames are freed through the
+ * gather (unhook, device flush, free).
+ *
+ * @return 0, -EINVAL for a bad range. May wait.
+ */
+int mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len);
+
+/**
+ * Change the protection of [va, va + len), which must be fully mapped.
+ * A downgrade write-protects or unmaps present PTEs before returning.
+ *
+ * @return 0, -EINVAL (bad range or prot), -ENOMEM (range has holes,
+ *   nothing changed). May wait.
+ */
+int mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot);
+
+/**
+ * Give advice about [va, va + len), which must be fully mapped.
+ * MMRT_ADV_DONTNEED drops the pages: the next access sees zeros
+ * (anonymous) or the object's contents (object mappings).
+ *
+ * @return 0, -EINVAL (bad range or advice), -ENOMEM (holes). May wait.
+ */
+int mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice);
+
+/**
+ * Merge two present anonymous 4 KiB pages of identical contents (in one
+ * or two address spaces) into one write-protected frame; the other frame
+ * is freed. A later write to either copies again.
+ *
+ * @return 0 merged, 1 already sharing a frame, -EINVAL (bad arguments,
+ *   not anonymous, not page aligned), -EFAULT (not mapped), -ENOENT (not
+ *   present), -EAGAIN (contents differ). May wait.
+ */
+int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
+	uint64_t va_b);
+
+/**
+ * Resolve a fault at @p va for @p access (demand-zero, copy-on-write,
+ * object page-in). A no-op if the access is already allowed.
+ *
+ * @return 0, -EINVAL (bad access bits, va out of range), -EFAULT (no
+ *   region), -EACCES (the region forbids the access), -ENOMEM. May wait.
+ */
+int mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access);
+
+/**
+ * Translate @p va without faulting. A registered, online poller walks
+ * without locks (the result stays valid until its next quiescent state,
+ * as long as it does not race an unmap of the page: use a consumer for
+ * that). Other threads walk under the map lock.
+ *
+ * @return 0, -EINVAL (bad arguments), -EFAULT (not present: call
+ *   mmrt_fault()), -EACCES (present but @p access not granted).
+ *   Never waits when called by a registered poller.
+ */
+int mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out);
+
+/**
+ * Copy @p len bytes from the address space at @p va into @p buf,
+ * faulting pages in as needed (any alignment, may cross pages).
+ * @return 0, -EINVAL, -EFAULT, -EACCES, -ENOMEM. May wait.
+ */
+int mmrt_read(struct mmrt_as *as, uint64_t va, void *buf, size_t len);
+
+/**
+ * Copy @p len bytes from @p buf into the address space at @p va, faulting
+ * (and breaking copy-on-write) as needed.
+ * @return 0, -EINVAL, -EFAULT, -EACCES, -ENOMEM. May wait.
+ */
+int mmrt_write(struct mmrt_as *as, uint64_t va, const void *buf, size_t len);
+
+/**
+ * Snapshot statistics of an address space.
+ * @return 0, -EINVAL. Thread-safe.
+ */
+int mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st);
+
+/*
+ * Shared objects: a named, sized set of frames (allocated on first use)
+ * mappable into several address spaces.
+ */
+
+/**
+ * Create a shared object of @p size bytes (a multiple of MMRT_PAGE_SIZE).
+ * @return the object, or NULL with rte_errno EINVAL, EEXIST, ENOMEM,
+ *   ENODEV. May wait.
+ */
+struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
+
+/**
+ * Destroy an object; its frames are released.
+ * @return 0, -EINVAL (not a live object), -EBUSY (still mapped). May wait.
+ */
+int mmrt_object_destroy(struct mmrt_object *obj);
+
+/** @return the live object named @p name, or NULL (rte_errno ENOENT/EINVAL). */
+struct mmrt_object *mmrt_object_lookup(const char *name);
+
+/** @return size in bytes of a live object, 0 if invalid. */
+uint64_t mmrt_object_size(const struct mmrt_object *obj);
+
+/**
+ * Read/write the object's contents directly (missing pages read as zero;
+ * writes allocate them).
+ * @return 0, -EINVAL (bad object, NULL buffer, range past the end),
+ *   -ENOMEM. May wait.
+ */
+int mmrt_object_read(struct mmrt_object *obj, uint64_t off, void *buf,
+	size_t len);
+int mmrt_object_write(struct mmrt_object *obj, uint64_t off,
+	const void *buf, size_t len);
+
+/**
+ * Reclaim deferred page-table pages whose grace period has passed. With
+ * @p wait, first wait for a grace period so that every deferred page is
+ * reclaimed on return.
+ * @return number of pages still deferred. May wait if @p wait.
+ */
+unsigned int mmrt_mm_reclaim(bool wait);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_MM_H */

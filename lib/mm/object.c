@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Shared objects: a named, sized array of frames, allocated on first use
+ * and held by the object (one reference each); every PTE that maps one
+ * holds one more. The object's spinlock guards its pfn array; contents are
+ * shared memory with no lock, as with a shared file mapping.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "mm_priv.h"
+
+#define OBJ_MAX 256
+
+static struct mmrt_object *obj_table[OBJ_MAX];
+static rte_spinlock_t obj_lock = RTE_SPINLOCK_INITIALIZER;
+
+bool
+mm_object_live(const struct mmrt_object *obj)
+{
+	return obj != NULL && obj->magic == MM_OBJ_MAGIC;
+}
+
+static bool
+obj_registered(const struct mmrt_object *obj)
+{
+	bool found = false;
+	unsigned int i;
+
+	if (obj == NULL)
+		return false;
+	rte_spinlock_lock(&obj_lock);
+	for (i = 0; i < OBJ_MAX; i++)
+		if (obj_table[i] == obj)
+			found = true;
+	rte_spinlock_unlock(&obj_lock);
+	return found;
+}
+
+bool
+mm_objects_live(void)
+{
+	bool any = false;
+	unsigned int i;
+
+	rte_spinlock_lock(&obj_lock);
+	for (i = 0; i < OBJ_MAX; i++)
+		if (obj_table[i] != NULL)
+			any = true;
+	rte_spinlock_unlock(&obj_lock);
+	return any;
+}
+
+void
+mm_object_map_count(struct mmrt_object *obj, int delta)
+{
+	__atomic_fetch_add(&obj->map_count, delta, __ATOMIC_RELAXED);
+}
+
+/* The frame of page @idx, allocated (zeroed) on first use. */
+int
+mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
+{
+	int64_t p;
+
+	if (idx >= obj->npages)
+		return -EFAULT;
+	rte_spinlock_lock(&obj->lock);
+	if (obj->pfns[idx] == MMRT_PFN_NONE) {
+		p = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		if (p < 0) {
+			rte_spinlock_unlock(&obj->lock);
+			return (int)p;
+		}
+		mmrt_frame_meta((uint32_t)p)->flags |= MMRT_FRAME_OBJECT;
+		obj->pfns[idx] = (uint32_t)p;
+	}
+	*pfn = obj->pfns[idx];
+	rte_spinlock_unlock(&obj->lock);
+	return 0;
+}
+
+struct mmrt_object *
+mmrt_object_create(const char *name, uint64_t size)
+{
+	struct mmrt_object *obj;
+	unsigned int i, slot = OBJ_MAX;
+	size_t n;
+
+	if (name == NULL || (n = strnlen(name, MMRT_NAME_SIZE)) == 0 ||
+			n >= MMRT_NAME_SIZE || size == 0 ||
+			(size & (MMRT_PAGE_SIZE - 1)) != 0 ||
+			size >= MMRT_VA_LIMIT) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (mmrt_zero_pfn() == MMRT_PFN_NONE) {
+		rte_errno = ENODEV;
+		return NULL;
+	}
+	obj = rte_zmalloc("mmrt_object", sizeof(*obj), 0);
+	if (obj == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	obj->npages = size >> MMRT_PAGE_SHIFT;
+	obj->pfns = rte_malloc("mmrt_object_pfns",
+		obj->npages * sizeof(uint32_t), 0);
+	if (obj->pfns == NULL) {
+		rte_free(obj);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	memset(obj->pfns, 0xff, obj->npages * sizeof(uint32_t));
+	strcpy(obj->name, name);
+	obj->size = size;
+	rte_spinlock_init(&obj->lock);
+	obj->magic = MM_OBJ_MAGIC;
+	rte_spinlock_lock(&obj_lock);
+	for (i = 0; i < OBJ_MAX; i++) {
+		if (obj_table[i] == NULL) {
+			if (slot == OBJ_MAX)
+				slot = i;
+		} else if (strcmp(obj_table[i]->name, name) == 0) {
+			slot = OBJ_MAX + 1;
+			break;
+		}
+	}
+	if (slot < OBJ_MAX)
+		obj_table[slot] = obj;
+	rte_spinlock_unlock(&obj_lock);
+	if (slot >= OBJ_MAX) {
+		rte_free(obj->pfns);
+		rte_free(obj);
+		rte_errno = slot == OBJ_MAX ? ENOSPC : EEXIST;
+		return NULL;
+	}
+	return obj;
+}
+
+int
+mmrt_object_destroy(struct mmrt_object *obj)
+{
+	unsigned int i;
+	uint64_t p;
+
+	if (!obj_registered(obj))
+		return -EINVAL;
+	rte_spinlock_lock(&obj_lock);
+	if (__atomic_load_n(&obj->map_count, __ATOMIC_ACQUIRE) != 0) {
+		rte_spinlock_unlock(&obj_lock);
+		return -EBUSY;
+	}
+	for (i = 0; i < OBJ_MAX; i++)
+		if (obj_table[i] == obj)
+			obj_table[i] = NULL;
+	rte_spinlock_unlock(&obj_lock);
+	obj->magic = 0;
+	for (p = 0; p < obj->npages; p++)
+		if (obj->pfns[p] != MMRT_PFN_NONE)
+			mmrt_frame_put(obj->pfns[p]);
+	rte_free(obj->pfns);
+	rte_free(obj);
+	return 0;
+}
+
+struct mmrt_object *
+mmrt_object_lookup(const char *name)
+{
+	struct mmrt_object *found = NULL;
+	unsigned int i;
+
+	if (name == NULL || strnlen(name, MMRT_NAME_SIZE) == 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	rte_spinlock_lock(&obj_lock);
+	for (i = 0; i < OBJ_MAX; i++)
+		if (obj_table[i] != NULL &&
+				strncmp(obj_table[i]->name, name,
+				MMRT_NAME_SIZE) == 0)
+			found = obj_table[i];
+	rte_spinlock_unlock(&obj_lock);
+	if (found == NULL)
+		rte_errno = ENOENT;
+	return found;
+}
+
+uint64_t
+mmrt_object_size(const struct mmrt_object *obj)
+{
+	return mm_object_live(obj) ? obj->size : 0;
+}
+
+static int
+obj_rw(struct mmrt_object *obj, uint64_t off, void *buf, size_t len,
+	bool write)
+{
+	uint8_t *b = buf;
+
+	if (!mm_object_live(obj) || buf == NULL || off > obj->size ||
+			len > obj->size - off)
+		return -EINVAL;
+	while (len > 0) {
+		uint64_t idx = off >> MMRT_PAGE_SHIFT;
+		uint64_t po = off & (MMRT_PAGE_SIZE - 1);
+		size_t n = RTE_MIN(len, (size_t)(MMRT_PAGE_SIZE - po));
+		uint32_t pfn;
+		int ret;
+
+		if (write) {
+			ret = mm_object_page(obj, idx, &pfn);
+			if (ret != 0)
+				return ret;
+			memcpy((uint8_t *)mmrt_frame_addr(pfn) + po, b, n);
+		} else {
+			rte_spinlock_lock(&obj->lock);
+			pfn = obj->pfns[idx];
+			if (pfn == MMRT_PFN_NONE)
+				memset(b, 0, n);
+			else
+				memcpy(b, (uint8_t *)mmrt_frame_addr(pfn) + po,
+					n);
+			rte_spinlock_unlock(&obj->lock);
+		}
+		b += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+mmrt_object_read(struct mmrt_object *obj, uint64_t off, void *buf,
+	size_t len)
+{
+	return obj_rw(obj, off, buf, len, false);
+}
+
+int
+mmrt_object_write(struct mmrt_object *obj, uint64_t off, const void *buf,
+	size_t len)
+{
+	return obj_rw(obj, off, (void *)(uintptr_t)buf, len, true);
+}

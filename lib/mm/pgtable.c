@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Page-table walks and range operations: allocate tables on the way down,
+ * split 2 MiB leaves, zap (unmap/DONTNEED/teardown) into a gather, change
+ * protections, and copy for fork. Lock rules are in mm_priv.h.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "mm_priv.h"
+
+int
+mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn)
+{
+	int64_t p = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+	struct mmrt_frame *f;
+
+	if (p < 0)
+		return (int)p;
+	f = mmrt_frame_meta((uint32_t)p);
+	f->ptl = 0;
+	f->flags = MMRT_FRAME_PT;
+	MM_STAT_ADD(as, pt_pages, 1);
+	*pfn = (uint32_t)p;
+	return 0;
+}
+
+/* A table allocated but never published goes back at once. */
+static void
+pt_free_unpublished(struct mmrt_as *as, uint32_t pfn)
+{
+	MM_STAT_ADD(as, pt_pages, -1);
+	mm_table_free_now(pfn);
+}
+
+/*
+ * Entry for @va at @level; allocates missing tables above it if @alloc.
+ * NULL with *err = -ENOENT (missing table), -EEXIST (a 2 MiB leaf sits
+ * above @level), -ENOMEM.
+ */
+uint64_t *
+mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
+	uint32_t *table, int *err)
+{
+	uint32_t tbl = as->pgd;
+	unsigned int l;
+
+	for (l = PT_LEVELS; l > level; l--) {
+		uint64_t *p = &pt_table(tbl)[level_index(va, l)];
+		uint64_t e = pte_load(p);
+
+		if (!(e & PTE_T)) {
+			uint32_t nt;
+
+			if (e != 0) {
+				*err = -EEXIST;
+				return NULL;
+			}
+			if (!alloc) {
+				*err = -ENOENT;
+				return NULL;
+			}
+			if (mm_pt_alloc(as, &nt) != 0) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			rte_spinlock_lock(pt_lock(tbl));
+			e = pte_load(p);
+			if (e == 0) {
+				/* release: the zeroed table before the pointer */
+				e = pte_mk(nt, PTE_T | PTE_P);
+				pte_store(p, e);
+			}
+			rte_spinlock_unlock(pt_lock(tbl));
+			if (pte_pfn(e) != nt || !(e & PTE_T)) {
+				pt_free_unpublished(as, nt);
+				if (!(e & PTE_T)) {
+					*err = -EEXIST;
+					return NULL;
+				}
+			}
+		}
+		tbl = pte_pfn(e);
+	}
+	*table = tbl;
+	return &pt_table(tbl)[level_index(va, level)];
+}
+
+/*
+ * Replace the 2 MiB leaf at *pmd (in table @tbl2) by a level-1 table of 512
+ * leaves mapping the same frames with the same bits. An exclusively held
+ * anonymous huge frame is broken into independent frames; a shared one
+ * stays whole and every small leaf holds a reference on its head. The
+ * frames do not change, so no flush is needed.
+ */
+static int
+split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
+{
+	uint32_t nt, head, i;
+	uint64_t e, bits, *t;
+	struct mmrt_frame *hf;
+
+	if (mm_pt_alloc(as, &nt) != 0)
+		return -ENOMEM;
+	if (locked)
+		rte_spinlock_lock(pt_lock(tbl2));
+	e = pte_load(pmd);
+	if (!pte_has_frame(e) || !(e & PTE_H)) {
+		if (locked)
+			rte_spinlock_unlock(pt_lock(tbl2));
+		pt_free_unpublished(as, nt);
+		return 0;
+	}
+	head = pte_pfn(e);
+	hf = mmrt_frame_meta(head);
+	bits = e & (PTE_P | PTE_W | PTE_A | PTE_D | PTE_PROTNONE | PTE_UFFD_WP);
+	if (__atomic_load_n(&hf->refcount, __ATOMIC_ACQUIRE) == 1 &&
+			mmrt_huge_split(head) == 0) {
+		/* every frame is now its own, mapped once */
+	} else {
+		__atomic_fetch_add(&hf->refcount, MMRT_HUGE_NR - 1,
+			__ATOMIC_RELAXED);
+		__atomic_fetch_add(&hf->mapcount, MMRT_HUGE_NR - 1,
+			__ATOMIC_RELAXED);
+	}
+	t = pt_table(nt);
+	for (i = 0; i < MMRT_HUGE_NR; i++)
+		t[i] = pte_mk(head + i, bits);
+	/* release: the filled table before the pointer to it */
+	pte_store(pmd, pte_mk(nt, PTE_T | PTE_P));
+	if (locked)
+		rte_spinlock_unlock(pt_lock(tbl2));
+	MM_STAT_ADD(as, splits, 1);
+	return 0;
+}
+
+int
+mm_split_huge_at(struct mmrt_as *as, uint64_t va, bool locked)
+{
+	uint32_t tbl2;
+	uint64_t *pmd;
+	int err;
+
+	if ((va & (MMRT_HUGE_SIZE - 1)) == 0 || va >= MMRT_VA_LIMIT)
+		return 0;
+	pmd = mm_pt_walk(as, va, 2, false, &tbl2, &err);
+	if (pmd == NULL)
+		return 0;
+	if (!(pte_load(pmd) & PTE_H))
+		return 0;
+	return split_pmd(as, tbl2, pmd, locked);
+}
+
+int
+mm_split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
+{
+	return split_pmd(as, tbl2, pmd, locked);
+}
+
+static bool
+table_empty(uint32_t tbl)
+{
+	const uint64_t *t = pt_table(tbl);
+	unsigned int i;
+
+	for (i = 0; i < PT_ENTRIES; i++)
+		if (t[i] != 0)
+			return false;
+	return true;
+}
+
+/* Queue the frame behind a cleared leaf; consecutive leaves of one owner
+ * (a PTE-mapped huge frame) become one counted entry. */
+struct zap_run {
+	uint32_t owner;
+	uint32_t nr;
+	uint32_t flags;
+};
+
+static void
+zap_run_emit(struct mmrt_gather *tlb, struct zap_run *run)
+{
+	if (run->nr > 0)
+		mmrt_gather_add(tlb, run->owner, run->nr, run->flags);
+	run->nr = 0;
+}
+
+static void
+zap_leaf(struct mmrt_as *as, struct mmrt_gather *tlb, struct zap_run *run,
+	uint64_t e, bool huge)
+{
+	uint32_t pfn = pte_pfn(e), owner, flags = 0;
+	struct mmrt_frame *f;
+
+	if (!pte_has_frame(e) || pfn == mmrt_zero_pfn())
+		return;
+	owner = huge ? pfn : frame_owner(pfn);
+	f = mmrt_frame_meta(owner);
+	if (f->flags & MMRT_FRAME_OBJECT)
+		flags |= MMRT_GE_DELAY_RMAP; /* object keeps it; drop after flush */
+	else
+		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
+	if (huge)
+		flags |= MMRT_GE_HUGE;
+	MM_STAT_ADD(as, rss_pages, huge ? -(int64_t)MMRT_HUGE_NR : -1);
+	if (run->nr > 0 && run->owner == owner && run->flags == flags &&
+			!huge) {
+		run->nr++;
+		return;
+	}
+	zap_run_emit(tlb, run);
+	run->owner = owner;
+	run->nr = 1;
+	run->flags = flags;
+	if (huge)
+		zap_run_emit(tlb, run);
+}
+
+static void
+zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
+	unsigned int level, uint64_t start, uint64_t end)
+{
+	uint64_t size = level_size(level), va, next;
+	uint64_t *t = pt_table(tbl);
+	struct zap_run run = { 0, 0, 0 };
+
+	if (z->locked && level <= 2)
+		rte_spinlock_lock(pt_lock(tbl));
+	for (va = start; va < end; va = next) {
+		uint64_t *p = &t[level_index(va, level)];
+		uint64_t e = *p;
+		bool whole;
+
+		next = RTE_MIN((va | (size - 1)) + 1, end);
+		if (e == 0)
+			continue;
+		whole = (va & (size - 1)) == 0 && next - va == size;
+		if (level == 1 || (e & PTE_H)) {
+			if ((e & PTE_H) && !whole) {
+				/* callers split partial 2 MiB leaves first */
+				continue;
+			}
+			pte_store(p, 0);
+			zap_leaf(z->tlb->as, z->tlb, &run, e, level == 2);
+			mmrt_gather_track(z->tlb, va & ~(size - 1),
+				(va & ~(size - 1)) + size, level);
+			continue;
+		}
+		if (!(e & PTE_T))
+			continue;
+		zap_level(as, z, pte_pfn(e), level - 1, va, next);
+		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
+			pte_store(p, 0);
+			MM_STAT_ADD(as, pt_pages, -1);
+			mmrt_gather_remove_table(z->tlb, pte_pfn(e));
+			mmrt_gather_track(z->tlb, va & ~(size - 1),
+				(va & ~(size - 1)) + size, level);
+		}
+	}
+	zap_run_emit(z->tlb, &run);
+	if (z->locked && level <= 2)
+		rte_spinlock_unlock(pt_lock(tbl));
+}
+
+void
+mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
+	uint64_t end)
+{
+	zap_level(as, z, as->pgd, PT_LEVELS, start, end);
+}
+
+/* New bits of a leaf under protection @prot. */
+static uint64_t
+leaf_protect(uint64_t e, uint32_t prot)
+{
+	if (!pte_has_frame(e))
+		return e;
+	if (prot == MMRT_PROT_NONE) {
+		if (e & PTE_P)
+			e = (e & ~(PTE_P | PTE_W)) | PTE_PROTNONE;
+		return e;
+	}
+	if (e & PTE_PROTNONE)
+		e = (e & ~PTE_PROTNONE) | PTE_P;
+	if (!(prot & MMRT_PROT_WRITE))
+		e &= ~PTE_W;
+	return e;
+}
+
+static void
+protect_level(struct mmrt_as *as, struct mmrt_gather *tlb, uint32_t tbl,
+	unsigned int level, uint64_t start, uint64_t end, uint32_t prot)
+{
+	uint64_t size = level_size(level), va, next;
+	uint64_t *t = pt_table(tbl);
+
+	for (va = start; va < end; va = next) {
+		uint64_t *p = &t[level_index(va, level)];
+		uint64_t e = *p, ne;
+
+		next = RTE_MIN((va | (size - 1)) + 1, end);
+		if (e == 0)
+			continue;
+		if (e & PTE_T) {
+			if (level > 1)
+				protect_level(as, tlb, pte_pfn(e), level - 1,
+					va, next, prot);
+			continue;
+		}
+		ne = leaf_protect(e, prot);
+		if (ne == e)
+			continue;
+		pte_store(p, ne);
+		/* a removed permission must be flushed before we return */
+		if ((e & ~ne) & (PTE_P | PTE_W))
+			mmrt_gather_track(tlb, va & ~(size - 1),
+				(va & ~(size - 1)) + size, level);
+	}
+}
+
+void
+mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t start,
+	uint64_t end, uint32_t prot)
+{
+	protect_level(as, tlb, as->pgd, PT_LEVELS, start, end, prot);
+}
+
+/* Share the frame behind a leaf with a child; anonymous pages become
+ * copy-on-write in both. Returns the child's entry. */
+static uint64_t
+copy_leaf(struct mmrt_as *dst, struct mmrt_gather *src_tlb, uint64_t *p,
+	uint64_t size, uint64_t va, bool shared)
+{
+	uint64_t e = *p;
+	uint32_t pfn = pte_pfn(e), owner;
+	bool huge = (e & PTE_H) != 0;
+	struct mmrt_frame *f;
+
+	if (!pte_has_frame(e))
+		return 0;
+	if (pfn != mmrt_zero_pfn()) {
+		owner = huge ? pfn : frame_owner(pfn);
+		f = mmrt_frame_meta(owner);
+		__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
+		MM_STAT_ADD(dst, rss_pages, huge ? MMRT_HUGE_NR : 1);
+	}
+	if (!shared && (e & PTE_W)) {
+		/* write-protect the parent; flush deferred to the end */
+		e &= ~PTE_W;
+		pte_store(p, e);
+		mmrt_gather_track(src_tlb, va & ~(size - 1),
+			(va & ~(size - 1)) + size, huge ? 2 : 1);
+	}
+	return e;
+}
+
+static int
+copy_level(struct mmrt_as *dst, struct mmrt_as *src,
+	struct mmrt_gather *src_tlb, uint32_t dtbl, uint32_t stbl,
+	unsigned int level, uint64_t start, uint64_t end, bool shared)
+{
+	uint64_t size = level_size(level), va, next;
+	uint64_t *st = pt_table(stbl), *dt = pt_table(dtbl);
+	int ret;
+
+	for (va = start; va < end; va = next) {
+		unsigned int i = level_index(va, level);
+		uint64_t e = st[i];
+
+		next = RTE_MIN((va | (size - 1)) + 1, end);
+		if (e == 0)
+			continue;
+		if (!(e & PTE_T)) {
+			/* regions are copied whole, so leaves are too */
+			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], size,
+				va, shared));
+			continue;
+		}
+		if (!(dt[i] & PTE_T)) {
+			uint32_t nt;
+
+			ret = mm_pt_alloc(dst, &nt);
+			if (ret != 0)
+				return ret;
+			pte_store(&dt[i], pte_mk(nt, PTE_T | PTE_P));
+		}
+		ret = copy_level(dst, src, src_tlb, pte_pfn(dt[i]), pte_pfn(e),
+			level - 1, va, next, shared);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
+	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end)
+{
+	int i = mm_region_find(src, start);
+	bool shared = i >= 0 && (src->regions[i].flags & REGION_OBJECT);
+
+	return copy_level(dst, src, src_tlb, dst->pgd, src->pgd, PT_LEVELS,
+		start, end, shared);
+}
+
+void
+mm_pt_free_all(struct mmrt_as *as, struct mmrt_gather *tlb)
+{
+	struct mm_zap z = { .tlb = tlb, .free_tables = true, .locked = false };
+
+	mm_zap_range(as, &z, 0, MMRT_VA_LIMIT);
+	MM_STAT_ADD(as, pt_pages, -1);
+	mmrt_gather_remove_table(tlb, as->pgd);
+	as->pgd = MMRT_PFN_NONE;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The mmrt authors
+#
+# One entry point: ./mmrt.sh {setup|build|run|test|perf|topo|hugepages} [args]
+# Every command installs what is missing (Debian 12) and builds first.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$top"
+
+pkgs=(libdpdk-dev libhwloc-dev libnuma-dev libcriterion-dev meson ninja-build
+	pkg-config gcc dpdk)
+
+log() { printf 'mmrt.sh: %s\n' "$*" >&2; }
+
+setup() {
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing: ${missing[*]}"
+	local sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# build DIR [meson options...]
+build() {
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null
+	else
+		meson configure "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+main_build() { setup; build build -Dtest_hooks=false; }
+
+# Each suite is a Criterion binary; tests/meson.build names them.
+run_suites() {
+	local dir=$1 label=$2; shift 2
+	local rc=0 t
+	for t in "$dir"/tests/test-*; do
+		[ -x "$t" ] || continue
+		log "[$label] $(basename "$t")"
+		"$t" --jobs 2 --short-filename "$@" || rc=1
+	done
+	return $rc
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+setup)
+	setup
+	;;
+build)
+	main_build
+	;;
+run)
+	main_build
+	exec ./build/apps/mmrt "$@"
+	;;
+test)
+	setup
+	rc=0
+	build build-test -Dtest_hooks=true -Dperf=false
+	run_suites build-test plain "$@" || rc=1
+	build build-asan -Dtest_hooks=true -Dperf=false \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+		run_suites build-asan asan+ubsan "$@" || rc=1
+	if [ $rc -eq 0 ]; then
+		log "all suites passed (plain and asan+ubsan)"
+	else
+		log "FAILED"
+	fi
+	exit $rc
+	;;
+perf)
+	main_build
+	[ $# -ge 1 ] || { log "usage: ./mmrt.sh perf NAME [--quick] [--json FILE]"; ls build/perf | grep '^perf-' >&2; exit 2; }
+	name=$1; shift
+	exec "./build/perf/perf-$name" "$@"
+	;;
+topo)
+	main_build
+	exec ./build/apps/mmrt-topo "$@"
+	;;
+hugepages)
+	setup
+	exec ./usertools/mmrt-hugepages.sh "$@"
+	;;
+*)
+	echo "usage: ./mmrt.sh {setup|build|run|test|perf NAME|topo|hugepages}" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_TESTS_COMMON_H
+#define MMRT_TESTS_COMMON_H
+
+/*
+ * Shared test scaffolding: one EAL per test process (Criterion forks per
+ * test), brought up on the embedded default (--no-huge, unique prefix).
+ */
+
+#include <criterion/criterion.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+/* Bring the runtime up on the embedded default; pool of @p pool_mb MiB. */
+static inline void
+mmrt_test_up(unsigned int pool_mb)
+{
+	char pool[32];
+	char *argv[] = { (char *)"mmrt-test", (char *)"--",
+		(char *)"--pool-mb", pool, (char *)"--log-level", (char *)"4",
+		NULL };
+
+	snprintf(pool, sizeof(pool), "%u", pool_mb);
+	cr_assert_geq(mmrt_init(6, argv), 0, "mmrt_init failed");
+}
+
+static inline void
+mmrt_test_down(void)
+{
+	mmrt_fini();
+}
+
+/* Frames in use, after flushing this lcore's cache and deferred tables. */
+static inline uint64_t
+mmrt_test_used(void)
+{
+	mmrt_mm_reclaim(true);
+	mmrt_mem_cache_flush();
+	return mmrt_mem_used();
+}
+
+#endif /* MMRT_TESTS_COMMON_H */
