@@ -59,20 +59,32 @@ struct mmrt_config {
  *
  * Command line: EAL arguments, then mmrt options after "--":
  * --config FILE (INI file, see config/default.ini), --pool-mb N,
- * --log-level N. With no EAL arguments at all (argc <= 1, or argv[1] is
- * "--") the embedded default is used: --no-huge with a few hundred MiB,
- * --no-pci, and a unique --file-prefix; one log line says so.
+ * --log-level N (rte_log number, 1..8; overrides the file). Parsing of mmrt
+ * options stops at the first word that is not one of them, or just after
+ * a further "--"; the remaining words are the application's.
+ *
+ * With no EAL arguments at all (argc <= 1, or argv[1] is "--") the embedded
+ * default is used: --no-huge -m max(512, pool_mb + 128) --no-pci
+ * --no-shconf --no-telemetry --file-prefix=mmrt-<pid>-<n>, lcores 0-1 on
+ * the first two cpus of the affinity mask (one lcore if there is only
+ * one cpu) and EAL logging at error level; one NOTICE log line says so.
+ *
+ * The EAL can be brought up only once per process: after mmrt_fini() (or
+ * a failure after the EAL started), mmrt_init() returns -EALREADY.
+ * Option and configuration errors are found before the EAL starts, so a
+ * call that fails with -EINVAL or -ENOENT may be retried.
  *
  * @param argc
  *   Argument count, as given to main().
  * @param argv
  *   Argument vector; argv[0] is the program name.
  * @return
- *   Number of arguments consumed (like rte_eal_init()), or a negative errno:
- *   -EALREADY if the runtime is already up, -EINVAL for a bad mmrt option
- *   or configuration value, -ENOENT for a missing configuration file, or
- *   the EAL's error. Not thread-safe: call once from the main thread.
- *   May wait (EAL init).
+ *   Number of arguments consumed (like rte_eal_init(): argv[ret] is set to
+ *   the program name and argv[ret + 1 ..] are left over), or a negative
+ *   errno: -EALREADY if the runtime or its EAL already ran, -EINVAL for a
+ *   bad mmrt option or configuration value, -ENOENT for a missing
+ *   configuration file, or the EAL's error. Not thread-safe: call once
+ *   from the main thread. May wait (EAL init).
  */
 int mmrt_init(int argc, char **argv);
 
@@ -90,9 +102,14 @@ int mmrt_attach(const char *config_file);
 
 /**
  * Tear the runtime down (every address space must be destroyed first).
- * Calls rte_eal_cleanup() only if mmrt_init() ran the EAL.
+ * Runs the subsystem fini steps in reverse order; calls rte_eal_cleanup()
+ * only if mmrt_init() ran the EAL. The calling thread is unregistered from
+ * the QSBR domain if it was registered; any other registered thread makes
+ * it fail with -EBUSY.
  *
- * @return 0, or -EBUSY if objects are still alive, -ENODEV if not up.
+ * @return 0, or -EBUSY if objects are still alive (threads registered, or
+ *   a subsystem fini step said so: the runtime then stays up, with the
+ *   steps already run brought back), -ENODEV if not up.
  *   Not thread-safe. May wait.
  */
 int mmrt_fini(void);
@@ -100,7 +117,10 @@ int mmrt_fini(void);
 /** @return true once mmrt_init()/mmrt_attach() succeeded. Thread-safe. */
 bool mmrt_is_up(void);
 
-/** @return the active configuration (read-only), or NULL if not up. */
+/**
+ * @return the active configuration (read-only), or NULL if not up. Also
+ *   valid inside the subsystem init and fini steps.
+ */
 const struct mmrt_config *mmrt_config_get(void);
 
 /**
@@ -166,7 +186,10 @@ bool mmrt_thread_is_online(void);
 void mmrt_synchronize(void);
 
 struct rte_rcu_qsbr;
-/** @return the runtime's QSBR variable (for rte_rcu_qsbr_dq), NULL if not up. */
+/**
+ * @return the runtime's QSBR variable (for rte_rcu_qsbr_dq), NULL if not
+ *   up. Also valid inside the subsystem init and fini steps.
+ */
 struct rte_rcu_qsbr *mmrt_qsbr(void);
 
 /*

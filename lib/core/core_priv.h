@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef _CORE_PRIV_H_
+#define _CORE_PRIV_H_
+
+/*
+ * Internal interface between the files of lib/core. Not installed; the
+ * symbols are hidden from the shared library.
+ */
+
+#include <stdint.h>
+
+#include "mmrt_core.h"
+
+#define MMRT_INTERNAL __attribute__((visibility("hidden")))
+
+/* config.c: set one key from its text value (same checks as a file). */
+MMRT_INTERNAL int mmrt_config_set(struct mmrt_config *cfg,
+	const char *section, const char *key, const char *value);
+
+/* qsbr.c: create/destroy the QSBR domain with max_threads reader slots. */
+MMRT_INTERNAL int mmrt_qsbr_create(uint32_t max_threads);
+MMRT_INTERNAL void mmrt_qsbr_destroy(void);
+/* qsbr.c: registered threads other than the caller. */
+MMRT_INTERNAL unsigned int mmrt_qsbr_others(void);
+
+/* topo.c: describe the enabled lcores (hwloc), forget them. */
+MMRT_INTERNAL int mmrt_topo_init(void);
+MMRT_INTERNAL void mmrt_topo_fini(void);
+
+#endif /* _CORE_PRIV_H_ */
