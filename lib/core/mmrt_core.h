@@ -175,8 +175,21 @@ void mmrt_thread_offline(void);
 /** Put the calling thread back online after mmrt_thread_offline(). */
 void mmrt_thread_online(void);
 
-/** @return true if the calling thread is registered and online. */
-bool mmrt_thread_is_online(void);
+/**
+ * @internal The calling thread's QSBR id while it is online, -1 otherwise.
+ * Read only through mmrt_thread_is_online(); written by the functions above.
+ */
+extern __thread int mmrt_tls_online_id __attribute__((tls_model("initial-exec")));
+
+/**
+ * @return true if the calling thread is registered and online. Inline: one
+ * TLS load, so lockless fast paths may test it per call. Never waits.
+ */
+static inline bool
+mmrt_thread_is_online(void)
+{
+	return mmrt_tls_online_id >= 0;
+}
 
 /**
  * Wait until every registered online thread (other than the caller) has

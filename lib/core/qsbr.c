@@ -47,7 +47,7 @@ static uint64_t qsbr_slots[QSBR_WORDS];
  * TLS test: reporting on an offline slot would put it back online.
  */
 static MMRT_TLS int tls_id = -1;
-static MMRT_TLS int tls_online_id = -1;
+MMRT_TLS int mmrt_tls_online_id = -1;
 
 int
 mmrt_qsbr_create(uint32_t max_threads)
@@ -158,7 +158,7 @@ mmrt_thread_register(void)
 	}
 	rte_rcu_qsbr_thread_online(v, id);
 	tls_id = id;
-	tls_online_id = id;
+	mmrt_tls_online_id = id;
 	return id;
 }
 
@@ -170,11 +170,11 @@ mmrt_thread_unregister(void)
 
 	if (id < 0 || v == NULL)
 		return -ENOENT;
-	if (tls_online_id >= 0)
+	if (mmrt_tls_online_id >= 0)
 		rte_rcu_qsbr_thread_offline(v, id);
 	rte_rcu_qsbr_thread_unregister(v, id);
 	tls_id = -1;
-	tls_online_id = -1;
+	mmrt_tls_online_id = -1;
 	/* Release: the slot's last use happens before its next claim. */
 	__atomic_fetch_and(&qsbr_slots[id / 64], ~(UINT64_C(1) << (id % 64)),
 		__ATOMIC_RELEASE);
@@ -190,7 +190,7 @@ mmrt_thread_id(void)
 void
 mmrt_quiescent(void)
 {
-	int id = tls_online_id;
+	int id = mmrt_tls_online_id;
 
 	if (likely(id >= 0))
 		rte_rcu_qsbr_quiescent(qsbr_v, id);
@@ -199,26 +199,21 @@ mmrt_quiescent(void)
 void
 mmrt_thread_offline(void)
 {
-	if (tls_online_id < 0)
+	if (mmrt_tls_online_id < 0)
 		return;
 	rte_rcu_qsbr_thread_offline(qsbr_v, tls_id);
-	tls_online_id = -1;
+	mmrt_tls_online_id = -1;
 }
 
 void
 mmrt_thread_online(void)
 {
-	if (tls_id < 0 || tls_online_id >= 0)
+	if (tls_id < 0 || mmrt_tls_online_id >= 0)
 		return;
 	rte_rcu_qsbr_thread_online(qsbr_v, tls_id);
-	tls_online_id = tls_id;
+	mmrt_tls_online_id = tls_id;
 }
 
-bool
-mmrt_thread_is_online(void)
-{
-	return tls_online_id >= 0;
-}
 
 void
 mmrt_synchronize(void)
@@ -232,8 +227,8 @@ mmrt_synchronize(void)
 	 * rte_rcu_qsbr_synchronize(); an offline one already counts as
 	 * quiescent.
 	 */
-	if (tls_online_id >= 0)
-		rte_rcu_qsbr_synchronize(v, tls_online_id);
+	if (mmrt_tls_online_id >= 0)
+		rte_rcu_qsbr_synchronize(v, mmrt_tls_online_id);
 	else
 		rte_rcu_qsbr_synchronize(v, RTE_QSBR_THRID_INVALID);
 }

@@ -65,7 +65,7 @@ struct mmrt_frame {
 struct mmrt_mem_stats {
 	uint64_t frames_total;  /**< 4 KiB frames in the pool. */
 	uint64_t frames_free;   /**< 4 KiB frames free (huge frames count 512). */
-	uint64_t huge_total;    /**< Huge frames the pool started with. */
+	uint64_t huge_total;    /**< 2 MiB chunks in the pool (most huge frames it can hold). */
 	uint64_t huge_free;     /**< Whole huge frames free. */
 	uint64_t pt_pages;      /**< Frames in use as page-table pages. */
 	uint64_t allocs;        /**< 4 KiB allocations (frames). */
@@ -135,6 +135,39 @@ int mmrt_frame_put_bulk(const uint32_t *pfns, unsigned int n);
  * @return 0, -EINVAL if @p head is not a huge head, -EBUSY if shared.
  */
 int mmrt_huge_split(uint32_t head);
+
+/**
+ * @internal Fast-path view of the pool, for the unchecked inline accessors
+ * used by lib/mm's lockless walks (as rte_*_core.h headers do in DPDK).
+ * Set while the pool is up; all zero otherwise.
+ */
+struct mmrt_mem_fp {
+	uint8_t *base;            /**< Host address of pfn 0. */
+	const rte_iova_t *iova;   /**< Per-frame IOVA table, or NULL. */
+	int64_t iova_off;         /**< iova = va + iova_off when iova is NULL. */
+	uint64_t nframes;         /**< Frames in the pool. */
+};
+extern struct mmrt_mem_fp mmrt_mem_fp;
+
+/**
+ * Host address of a frame without any check: @p pfn must be a frame the
+ * caller knows to be in the pool (e.g. read from a live page table).
+ */
+static inline void *
+mmrt_frame_addr_unchecked(uint32_t pfn)
+{
+	return mmrt_mem_fp.base + ((uint64_t)pfn << MMRT_PAGE_SHIFT);
+}
+
+/** IOVA of a frame without any check (see mmrt_frame_addr_unchecked()). */
+static inline rte_iova_t
+mmrt_frame_iova_unchecked(uint32_t pfn)
+{
+	if (mmrt_mem_fp.iova != NULL)
+		return mmrt_mem_fp.iova[pfn];
+	return (rte_iova_t)((uintptr_t)mmrt_frame_addr_unchecked(pfn) +
+		mmrt_mem_fp.iova_off);
+}
 
 /** @return host address of a frame, or NULL for a bad pfn. O(1). */
 void *mmrt_frame_addr(uint32_t pfn);

@@ -33,6 +33,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -100,6 +101,7 @@ struct pool {
 };
 
 static struct pool *pool;
+struct mmrt_mem_fp mmrt_mem_fp;
 
 static inline struct pool_cache *
 cache_get(void)
@@ -591,6 +593,32 @@ pool_iova_init(void)
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * Back every frame with memory now. Under --no-huge the memzone is plain
+ * shared memory that the kernel fills on first touch; without this, every
+ * first allocation of a frame would pay a kernel page fault (DPDK's own
+ * hugepages are faulted in at EAL init for the same reason).
+ */
+static void
+pool_prefault(void)
+{
+	uint64_t len = pool->nframes << MMRT_PAGE_SHIFT, off;
+
+	if (pool->hugepages)
+		return;
+	if (madvise(pool->base, len, MADV_POPULATE_WRITE) == 0)
+		return;
+	for (off = 0; off < len; off += MMRT_PAGE_SIZE) {
+		volatile uint8_t *b = pool->base + off;
+
+		*b = *b;
+	}
+}
+
 static int
 pool_fini(void)
 {
@@ -600,6 +628,7 @@ pool_fini(void)
 		MMRT_LOG(WARNING, mem, "%" PRIu64 " frames still in use at exit",
 			mmrt_mem_used());
 	}
+	memset(&mmrt_mem_fp, 0, sizeof(mmrt_mem_fp));
 	FRAME_UNPOISON(pool->base, pool->nframes << MMRT_PAGE_SHIFT);
 	rte_ring_free(pool->ring4k);
 	rte_ring_free(pool->ring2m);
@@ -637,6 +666,7 @@ pool_init(const struct mmrt_config *cfg)
 	pool->nframes = len >> MMRT_PAGE_SHIFT;
 	pool->nhuge = len >> MMRT_HUGE_SHIFT;
 	pool->hugepages = pool->mz->hugepage_sz >= MMRT_HUGE_SIZE;
+	pool_prefault();
 	pool->meta = rte_zmalloc("mmrt_pool_meta",
 		pool->nframes * sizeof(struct mmrt_frame), RTE_CACHE_LINE_SIZE);
 	if (pool->meta == NULL)
@@ -672,6 +702,10 @@ pool_init(const struct mmrt_config *cfg)
 	free(tmp);
 	FRAME_POISON(pool->base, len);
 
+	mmrt_mem_fp.base = pool->base;
+	mmrt_mem_fp.iova = pool->iova;
+	mmrt_mem_fp.iova_off = pool->iova_off;
+	mmrt_mem_fp.nframes = pool->nframes;
 	ret = (int)mmrt_frame_alloc(MMRT_ALLOC_ZERO);
 	if (ret < 0)
 		goto fail;

@@ -108,6 +108,12 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		if (ret != 0)
 			return ret;
 	}
+	/* likely demand-zero on write: get the frame before taking the lock */
+	if (write && !object && pte_load(pte) == 0) {
+		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		if (nf < 0)
+			return (int)nf;
+	}
 	for (;;) {
 		rte_spinlock_lock(pt_lock(tbl1));
 		e = pte_load(pte);
@@ -259,7 +265,13 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
 				return err;
 			break;
 		}
-		pte = mm_pt_walk(as, va, 1, true, &tbl1, &err);
+		if (e & PTE_T) {
+			/* the level-1 table is there: no second walk */
+			tbl1 = pte_pfn(e);
+			pte = &pt_table(tbl1)[level_index(va, 1)];
+		} else {
+			pte = mm_pt_walk(as, va, 1, true, &tbl1, &err);
+		}
 		if (pte == NULL) {
 			if (err == -EEXIST)
 				continue; /* a 2 MiB leaf appeared: retry */
@@ -310,49 +322,58 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 #define WALK_CHECK_END() do { } while (0)
 #endif
 
-static inline int
+/* One level of the lockless walk: the entry for @va in table @tbl. */
+static __rte_always_inline uint64_t
+walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
+{
+	const uint64_t *t = (const uint64_t *)(base +
+		((uint64_t)tbl << MMRT_PAGE_SHIFT));
+	uint64_t e;
+
+	WALK_CHECK_BEGIN(tbl);
+	e = pte_load(&t[(va >> shift) & (PT_ENTRIES - 1)]);
+	WALK_CHECK_END();
+	return e;
+}
+
+/* The four levels unrolled: a lookup is four dependent loads. */
+static __rte_always_inline int
 walk_lockless(const struct mmrt_as *as, uint64_t va, uint32_t access,
 	struct mmrt_xlate *out)
 {
-	uint32_t tbl = as->pgd;
-	unsigned int l;
-	uint64_t e = 0;
+	uint8_t *base = mmrt_mem_fp.base;
+	uint64_t e, off;
+	uint32_t pfn;
 
-	for (l = PT_LEVELS; l >= 1; l--) {
-		WALK_CHECK_BEGIN(tbl);
-		e = pte_load(&pt_table(tbl)[level_index(va, l)]);
-		WALK_CHECK_END();
-		if (l == 2 && (e & PTE_H))
-			break;
-		if (l == 1)
-			break;
-		if (!(e & PTE_T))
-			return -EFAULT;
-		tbl = pte_pfn(e);
-	}
-	if (!(e & PTE_P))
+	e = walk_step(base, as->pgd, va, 39);
+	if (unlikely(!(e & PTE_T)))
 		return -EFAULT;
-	if ((access & MMRT_ACCESS_WRITE) && !(e & PTE_W))
-		return -EACCES;
+	e = walk_step(base, pte_pfn(e), va, 30);
+	if (unlikely(!(e & PTE_T)))
+		return -EFAULT;
+	e = walk_step(base, pte_pfn(e), va, 21);
 	if (e & PTE_H) {
-		uint64_t off = va & (MMRT_HUGE_SIZE - 1);
-		uint32_t head = pte_pfn(e);
-
-		out->addr = (uint8_t *)mmrt_frame_addr(head) + off;
-		out->iova = mmrt_frame_iova(head) + off;
-		out->pfn = head + (uint32_t)(off >> MMRT_PAGE_SHIFT);
+		off = va & (MMRT_HUGE_SIZE - 1);
 		out->size = MMRT_HUGE_SIZE - off;
 		out->huge = true;
 	} else {
-		uint64_t off = va & (MMRT_PAGE_SIZE - 1);
-		uint32_t pfn = pte_pfn(e);
-
-		out->addr = (uint8_t *)mmrt_frame_addr(pfn) + off;
-		out->iova = mmrt_frame_iova(pfn) + off;
-		out->pfn = pfn;
+		if (unlikely(!(e & PTE_T)))
+			return -EFAULT;
+		e = walk_step(base, pte_pfn(e), va, 12);
+		off = va & (MMRT_PAGE_SIZE - 1);
 		out->size = MMRT_PAGE_SIZE - off;
 		out->huge = false;
 	}
+	if (unlikely(!(e & PTE_P)))
+		return -EFAULT;
+	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & PTE_W)))
+		return -EACCES;
+	pfn = pte_pfn(e) + (uint32_t)(off >> MMRT_PAGE_SHIFT);
+	off &= MMRT_PAGE_SIZE - 1;
+	out->addr = base + ((uint64_t)pfn << MMRT_PAGE_SHIFT) + off;
+	/* per 4 KiB frame: IOVA need not be contiguous across a huge leaf */
+	out->iova = mmrt_frame_iova_unchecked(pfn) + off;
+	out->pfn = pfn;
 	out->prot = MMRT_PROT_READ | ((e & PTE_W) ? MMRT_PROT_WRITE : 0);
 	return 0;
 }

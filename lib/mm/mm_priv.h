@@ -89,7 +89,7 @@ level_index(uint64_t va, unsigned int level)
 static inline uint64_t *
 pt_table(uint32_t pfn)
 {
-	return mmrt_frame_addr(pfn);
+	return mmrt_frame_addr_unchecked(pfn);
 }
 
 static inline rte_spinlock_t *
