@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * mmrt: the main job. Brings the runtime up (embedded default when no EAL
+ * arguments are given), then walks an address space through its life and
+ * times every step with the TSC:
+ *
+ *   create -> map 4 KiB and 2 MiB memory -> fault every page in -> fork ->
+ *   copy-on-write in the child -> merge identical pages -> translate from a
+ *   registered poller on a worker lcore -> unmap -> destroy
+ *
+ * and checks that the frame pool is back to where it started. Prints a
+ * one-screen summary and "mmrt: OK" (exit 0) or "mmrt: FAILED (reason)"
+ * (exit 1).
+ *
+ * Usage: mmrt [EAL args] [-- mmrt args]; see mmrt_init() for both. The
+ * program has no options of its own.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+/* Default sizes of the two regions; halved until they fit the pool. */
+#define MAIN_REGION_SIZE (UINT64_C(64) << 20)
+#define MAIN_REGION_MIN MMRT_HUGE_SIZE
+/* Pairs of identical pages given to mmrt_merge(). */
+#define MAIN_MERGE_PAIRS 1024u
+/* Pages whose contents are checked after copy-on-write. */
+#define MAIN_VERIFY_SAMPLES 1024u
+/* Lockless translations done by the poller, in passes over both regions. */
+#define MAIN_XLATE_LOOKUPS (UINT64_C(1) << 20)
+/* Lookups between two quiescent-state reports of the poller. */
+#define MAIN_XLATE_QS_EVERY 256u
+
+/* Virtual layout of the address space (all 2 MiB aligned). */
+#define MAIN_VA_ANON  (UINT64_C(1) << 32)
+#define MAIN_VA_HUGE  (UINT64_C(2) << 32)
+#define MAIN_VA_MERGE (UINT64_C(3) << 32)
+
+#define MAIN_MAX_STEPS 20
+#define MAIN_REASON_SIZE 160
+
+struct main_step {
+	const char *name;
+	uint64_t count;
+	uint64_t cycles;
+};
+
+/* Everything the job creates, so that a failure can clean up. */
+struct main_job {
+	uint64_t region;        /* Bytes in each of the two regions. */
+	uint64_t pages;         /* 4 KiB pages in one region. */
+	unsigned int merge_pairs;
+	struct mmrt_as *parent;
+	struct mmrt_as *child;
+	bool huge_leaves;       /* The huge region got 2 MiB leaves. */
+	uint64_t merge_saved;   /* Frames saved by merging. */
+	uint64_t child_unmap_cycles; /* Unmap of the child's copies. */
+	uint64_t child_unmap_pages;
+	struct mmrt_as_stats child_st; /* After copy-on-write. */
+	uint64_t used_start;
+	uint64_t used_end;
+	unsigned int xlate_lcore;
+	bool xlate_on_main;
+	bool xlate_done;
+	struct main_step steps[MAIN_MAX_STEPS];
+	unsigned int nsteps;
+	char reason[MAIN_REASON_SIZE];
+};
+
+/* Work handed to the translating poller. */
+struct main_xlate_arg {
+	struct mmrt_as *as;
+	uint64_t anon_va;
+	uint64_t huge_va;
+	uint64_t pages;        /* Pages in each region. */
+	uint64_t lookups;      /* Out: timed lookups done. */
+	uint64_t cycles;       /* Out: TSC cycles of the timed lookups. */
+	int rc;                /* Out: 0 or the first error. */
+	uint64_t bad_va;       /* Out: address of the first error. */
+};
+
+static uint64_t tsc_hz;
+
+static int fail(struct main_job *job, const char *fmt, ...)
+	__rte_format_printf(2, 3);
+
+static int
+fail(struct main_job *job, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (job->reason[0] != '\0')
+		return -1; /* keep the first reason */
+	va_start(ap, fmt);
+	vsnprintf(job->reason, sizeof(job->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void
+step_add(struct main_job *job, const char *name, uint64_t count,
+	uint64_t cycles)
+{
+	struct main_step *s;
+
+	if (job->nsteps == MAIN_MAX_STEPS)
+		return;
+	s = &job->steps[job->nsteps++];
+	s->name = name;
+	s->count = count;
+	s->cycles = cycles;
+}
+
+static double
+cycles_to_ns(uint64_t cycles)
+{
+	return (double)cycles * 1e9 / (double)tsc_hz;
+}
+
+/* Frames in use, exact: deferred page tables reclaimed, cache flushed. */
+static uint64_t
+pool_used(void)
+{
+	mmrt_mm_reclaim(true);
+	mmrt_mem_cache_flush();
+	return mmrt_mem_used();
+}
+
+/* The 8-byte tag written at the start of every page. */
+static uint64_t
+page_tag(uint64_t va, uint64_t salt)
+{
+	return (va >> MMRT_PAGE_SHIFT) * UINT64_C(0x9e3779b97f4a7c15) ^ salt;
+}
+
+#define TAG_PARENT UINT64_C(0x706172656e740000)
+#define TAG_CHILD  UINT64_C(0x6368696c64000000)
+
+static int
+check_tag(struct main_job *job, struct mmrt_as *as, const char *who,
+	uint64_t va, uint64_t salt)
+{
+	uint64_t v;
+	int rc;
+
+	rc = mmrt_read(as, va, &v, sizeof(v));
+	if (rc < 0)
+		return fail(job, "mmrt_read(%s, 0x%" PRIx64 "): %s", who, va,
+			strerror(-rc));
+	if (v != page_tag(va, salt))
+		return fail(job, "%s page 0x%" PRIx64 " holds 0x%" PRIx64
+			", expected 0x%" PRIx64, who, va, v,
+			page_tag(va, salt));
+	return 0;
+}
+
+/* Fault every page of [va, va + len) for write, one fault per @p step. */
+static int
+fault_range(struct main_job *job, const char *name, uint64_t va,
+	uint64_t len, uint64_t step)
+{
+	uint64_t t0, off;
+	int rc;
+
+	t0 = rte_rdtsc();
+	for (off = 0; off < len; off += step) {
+		rc = mmrt_fault(job->parent, va + off, MMRT_ACCESS_WRITE);
+		if (rc < 0)
+			return fail(job, "mmrt_fault(0x%" PRIx64 "): %s",
+				va + off, strerror(-rc));
+	}
+	step_add(job, name, len / step, rte_rdtsc() - t0);
+	return 0;
+}
+
+/* Write a tag at the start of every page of [va, va + len). */
+static int
+tag_range(struct main_job *job, struct mmrt_as *as, uint64_t va,
+	uint64_t len, uint64_t salt, uint64_t *cycles)
+{
+	uint64_t t0, off, v;
+	int rc;
+
+	t0 = rte_rdtsc();
+	for (off = 0; off < len; off += MMRT_PAGE_SIZE) {
+		v = page_tag(va + off, salt);
+		rc = mmrt_write(as, va + off, &v, sizeof(v));
+		if (rc < 0)
+			return fail(job, "mmrt_write(0x%" PRIx64 "): %s",
+				va + off, strerror(-rc));
+	}
+	if (cycles != NULL)
+		*cycles += rte_rdtsc() - t0;
+	return 0;
+}
+
+static int
+unmap_timed(struct main_job *job, struct mmrt_as *as, uint64_t va,
+	uint64_t len, uint64_t *cycles)
+{
+	uint64_t t0;
+	int rc;
+
+	t0 = rte_rdtsc();
+	rc = mmrt_unmap(as, va, len);
+	*cycles += rte_rdtsc() - t0;
+	if (rc < 0)
+		return fail(job, "mmrt_unmap(%s, 0x%" PRIx64 "): %s",
+			mmrt_as_name(as), va, strerror(-rc));
+	return 0;
+}
+
+static int
+step_create_map(struct main_job *job)
+{
+	struct mmrt_xlate x;
+	uint64_t t0, t1;
+	int rc;
+
+	t0 = rte_rdtsc();
+	job->parent = mmrt_as_create("mmrt-main");
+	t1 = rte_rdtsc();
+	if (job->parent == NULL)
+		return fail(job, "mmrt_as_create: %s", rte_strerror(rte_errno));
+	step_add(job, "as_create", 1, t1 - t0);
+
+	t0 = rte_rdtsc();
+	rc = mmrt_map(job->parent, MAIN_VA_ANON, job->region,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
+	t1 = rte_rdtsc();
+	if (rc < 0)
+		return fail(job, "mmrt_map(4K): %s", strerror(-rc));
+	step_add(job, "map 4K", 1, t1 - t0);
+
+	t0 = rte_rdtsc();
+	rc = mmrt_map(job->parent, MAIN_VA_HUGE, job->region,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, MMRT_MAP_HUGE);
+	t1 = rte_rdtsc();
+	if (rc < 0)
+		return fail(job, "mmrt_map(huge): %s", strerror(-rc));
+	step_add(job, "map huge", 1, t1 - t0);
+
+	if (fault_range(job, "fault 4K (page)", MAIN_VA_ANON, job->region,
+			MMRT_PAGE_SIZE) < 0)
+		return -1;
+	if (fault_range(job, "fault huge (2M)", MAIN_VA_HUGE, job->region,
+			MMRT_HUGE_SIZE) < 0)
+		return -1;
+
+	rc = mmrt_translate(job->parent, MAIN_VA_HUGE, MMRT_ACCESS_WRITE, &x);
+	if (rc < 0)
+		return fail(job, "mmrt_translate(huge) after fault: %s",
+			strerror(-rc));
+	job->huge_leaves = x.huge;
+
+	/* Give every page recognisable contents for the checks after COW. */
+	if (tag_range(job, job->parent, MAIN_VA_ANON, job->region,
+			TAG_PARENT, NULL) < 0 ||
+	    tag_range(job, job->parent, MAIN_VA_HUGE, job->region,
+			TAG_PARENT, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Sample a region: the parent is unchanged, the child has its own tags. */
+static int
+verify_region(struct main_job *job, uint64_t base, uint64_t *checked)
+{
+	uint64_t i, va, stride;
+
+	stride = job->pages / (MAIN_VERIFY_SAMPLES / 2);
+	if (stride == 0)
+		stride = 1;
+	for (i = 0; i < job->pages; i += stride) {
+		/* Step stride + 1: samples land at varying offsets of huge frames. */
+		va = base + ((i + *checked) % job->pages) * MMRT_PAGE_SIZE;
+		if (check_tag(job, job->parent, "parent", va, TAG_PARENT) < 0 ||
+		    check_tag(job, job->child, "child", va, TAG_CHILD) < 0)
+			return -1;
+		(*checked)++;
+	}
+	return 0;
+}
+
+/*
+ * Fork, then write every page of each region in the child. The child's
+ * copies of a region are unmapped (timed with the other unmaps) before the
+ * next region is copied, so that the job fits the default pool: the peak
+ * is the parent's two regions plus one region of copies.
+ */
+static int
+step_fork_cow(struct main_job *job)
+{
+	static const char * const names[2] = {
+		"cow 4K (child write)", "cow huge (child write)",
+	};
+	const uint64_t bases[2] = { MAIN_VA_ANON, MAIN_VA_HUGE };
+	uint64_t t0, t1, cycles, vcycles = 0, checked = 0;
+	unsigned int r;
+
+	t0 = rte_rdtsc();
+	job->child = mmrt_as_fork(job->parent, "mmrt-main-child");
+	t1 = rte_rdtsc();
+	if (job->child == NULL)
+		return fail(job, "mmrt_as_fork: %s", rte_strerror(rte_errno));
+	step_add(job, "fork", 1, t1 - t0);
+
+	for (r = 0; r < 2; r++) {
+		cycles = 0;
+		if (tag_range(job, job->child, bases[r], job->region,
+				TAG_CHILD, &cycles) < 0)
+			return -1;
+		step_add(job, names[r], job->pages, cycles);
+		t0 = rte_rdtsc();
+		if (verify_region(job, bases[r], &checked) < 0)
+			return -1;
+		vcycles += rte_rdtsc() - t0;
+		if (unmap_timed(job, job->child, bases[r], job->region,
+				&job->child_unmap_cycles) < 0)
+			return -1;
+		job->child_unmap_pages += job->pages;
+	}
+	step_add(job, "verify parent+child", checked, vcycles);
+	if (mmrt_as_stats(job->child, &job->child_st) < 0)
+		return fail(job, "mmrt_as_stats(child) failed");
+	if (job->child_st.cow + job->child_st.cow_reuse < 2 * job->pages)
+		return fail(job, "child wrote %" PRIu64 " pages but resolved %"
+			PRIu64 " copy-on-write faults", 2 * job->pages,
+			job->child_st.cow + job->child_st.cow_reuse);
+	return 0;
+}
+
+static int
+step_merge(struct main_job *job)
+{
+	uint8_t page[MMRT_PAGE_SIZE];
+	struct mmrt_xlate xa, xb;
+	uint64_t before, after, t0, cycles, va;
+	unsigned int i;
+	int rc;
+
+	rc = mmrt_map(job->parent, MAIN_VA_MERGE,
+		2 * (uint64_t)job->merge_pairs * MMRT_PAGE_SIZE,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
+	if (rc < 0)
+		return fail(job, "mmrt_map(merge): %s", strerror(-rc));
+	for (i = 0; i < job->merge_pairs; i++) {
+		memset(page, (int)(i % 251) + 1, sizeof(page));
+		memcpy(page, &i, sizeof(i));
+		va = MAIN_VA_MERGE + 2 * (uint64_t)i * MMRT_PAGE_SIZE;
+		rc = mmrt_write(job->parent, va, page, sizeof(page));
+		if (rc == 0)
+			rc = mmrt_write(job->parent, va + MMRT_PAGE_SIZE, page,
+				sizeof(page));
+		if (rc < 0)
+			return fail(job, "mmrt_write(merge 0x%" PRIx64 "): %s",
+				va, strerror(-rc));
+	}
+
+	before = pool_used();
+	cycles = 0;
+	for (i = 0; i < job->merge_pairs; i++) {
+		va = MAIN_VA_MERGE + 2 * (uint64_t)i * MMRT_PAGE_SIZE;
+		t0 = rte_rdtsc();
+		rc = mmrt_merge(job->parent, va, job->parent,
+			va + MMRT_PAGE_SIZE);
+		cycles += rte_rdtsc() - t0;
+		if (rc != 0)
+			return fail(job, "mmrt_merge(0x%" PRIx64 ") = %d (%s)",
+				va, rc, rc < 0 ? strerror(-rc) : "not merged");
+	}
+	after = pool_used();
+	step_add(job, "merge (pair)", job->merge_pairs, cycles);
+	job->merge_saved = before > after ? before - after : 0;
+	if (after > before || job->merge_saved != job->merge_pairs)
+		return fail(job, "merge of %u pairs saved %" PRId64 " frames",
+			job->merge_pairs, (int64_t)(before - after));
+
+	/* Both pages of a pair now share one frame and keep their bytes. */
+	for (i = 0; i < job->merge_pairs; i++) {
+		va = MAIN_VA_MERGE + 2 * (uint64_t)i * MMRT_PAGE_SIZE;
+		rc = mmrt_translate(job->parent, va, MMRT_ACCESS_READ, &xa);
+		if (rc == 0)
+			rc = mmrt_translate(job->parent, va + MMRT_PAGE_SIZE,
+				MMRT_ACCESS_READ, &xb);
+		if (rc < 0)
+			return fail(job, "mmrt_translate(merged 0x%" PRIx64
+				"): %s", va, strerror(-rc));
+		if (xa.pfn != xb.pfn || (xa.prot & MMRT_PROT_WRITE) != 0)
+			return fail(job, "merged pair 0x%" PRIx64
+				" not one write-protected frame", va);
+		memset(page, (int)(i % 251) + 1, sizeof(page));
+		memcpy(page, &i, sizeof(i));
+		if (memcmp(xb.addr, page, sizeof(page)) != 0)
+			return fail(job, "merged page 0x%" PRIx64
+				" changed contents", va + MMRT_PAGE_SIZE);
+	}
+	return 0;
+}
+
+/*
+ * The poller: a registered QSBR thread translating without locks. It
+ * reports a quiescent state every MAIN_XLATE_QS_EVERY lookups (it holds
+ * nothing from a walk across that point) and unregisters at the end, so
+ * that it never holds up a grace period while it is gone.
+ */
+static int
+xlate_poller(void *p)
+{
+	struct main_xlate_arg *a = p;
+	struct mmrt_xlate x;
+	uint64_t total, i, n, va, t0;
+	int rc;
+
+	a->rc = mmrt_thread_register();
+	if (a->rc < 0)
+		return a->rc;
+	a->rc = 0;
+	total = 2 * a->pages;
+
+	/* Untimed pass: every translation is right and points at the tag. */
+	for (i = 0; i < total; i++) {
+		va = (i < a->pages ? a->anon_va : a->huge_va) +
+			(i % a->pages) * MMRT_PAGE_SIZE;
+		rc = mmrt_translate(a->as, va, MMRT_ACCESS_READ, &x);
+		if (rc == 0 && *(volatile uint64_t *)x.addr !=
+				page_tag(va, TAG_PARENT))
+			rc = -EIO;
+		if (rc < 0) {
+			a->rc = rc;
+			a->bad_va = va;
+			goto out;
+		}
+		if (i % MAIN_XLATE_QS_EVERY == 0)
+			mmrt_quiescent();
+	}
+	mmrt_quiescent();
+
+	/* Timed passes. */
+	n = 0;
+	t0 = rte_rdtsc();
+	while (n < MAIN_XLATE_LOOKUPS) {
+		for (i = 0; i < total; i++, n++) {
+			va = (i < a->pages ? a->anon_va : a->huge_va) +
+				(i % a->pages) * MMRT_PAGE_SIZE;
+			rc = mmrt_translate(a->as, va, MMRT_ACCESS_READ, &x);
+			if (unlikely(rc < 0)) {
+				a->rc = rc;
+				a->bad_va = va;
+				goto out;
+			}
+			if (n % MAIN_XLATE_QS_EVERY == 0)
+				mmrt_quiescent();
+		}
+	}
+	a->cycles = rte_rdtsc() - t0;
+	a->lookups = n;
+out:
+	mmrt_quiescent();
+	mmrt_thread_unregister();
+	return a->rc;
+}
+
+static int
+step_translate(struct main_job *job)
+{
+	struct main_xlate_arg a;
+	unsigned int lcore;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.as = job->parent;
+	a.anon_va = MAIN_VA_ANON;
+	a.huge_va = MAIN_VA_HUGE;
+	a.pages = job->pages;
+
+	lcore = rte_get_next_lcore(-1, 1, 0);
+	if (lcore < RTE_MAX_LCORE) {
+		job->xlate_lcore = lcore;
+		rc = rte_eal_remote_launch(xlate_poller, &a, lcore);
+		if (rc < 0)
+			return fail(job, "rte_eal_remote_launch(lcore %u): %s",
+				lcore, strerror(-rc));
+		/* The main lcore does nothing else meanwhile. */
+		rte_eal_wait_lcore(lcore);
+	} else {
+		job->xlate_lcore = rte_get_main_lcore();
+		job->xlate_on_main = true;
+		xlate_poller(&a);
+	}
+	if (a.rc < 0)
+		return fail(job, "translate on lcore %u at 0x%" PRIx64 ": %s",
+			job->xlate_lcore, a.bad_va, strerror(-a.rc));
+	job->xlate_done = true;
+	step_add(job, job->xlate_on_main ? "translate (main lcore)" :
+		"translate (poller)", a.lookups, a.cycles);
+	return 0;
+}
+
+static int
+step_unmap_destroy(struct main_job *job)
+{
+	struct mmrt_as_stats st;
+	uint64_t c4k = 0, chuge = 0, t0, t1;
+	uint64_t merge_len = 2 * (uint64_t)job->merge_pairs * MMRT_PAGE_SIZE;
+	int rc, rc2;
+
+	if (unmap_timed(job, job->parent, MAIN_VA_ANON, job->region, &c4k) < 0 ||
+	    unmap_timed(job, job->parent, MAIN_VA_MERGE, merge_len, &c4k) < 0)
+		return -1;
+	step_add(job, "unmap 4K", job->pages +
+		2 * (uint64_t)job->merge_pairs, c4k);
+	if (unmap_timed(job, job->parent, MAIN_VA_HUGE, job->region,
+			&chuge) < 0)
+		return -1;
+	step_add(job, "unmap huge", job->pages, chuge);
+	step_add(job, "unmap child copies", job->child_unmap_pages,
+		job->child_unmap_cycles);
+
+	rc = mmrt_as_stats(job->parent, &st);
+	if (rc == 0 && (st.rss_pages != 0 || st.regions != 0))
+		return fail(job, "parent keeps %" PRIu64 " pages in %" PRIu64
+			" regions after unmap", st.rss_pages, st.regions);
+	rc = mmrt_as_stats(job->child, &st);
+	if (rc == 0 && (st.rss_pages != 0 || st.regions != 0))
+		return fail(job, "child keeps %" PRIu64 " pages in %" PRIu64
+			" regions after unmap", st.rss_pages, st.regions);
+
+	t0 = rte_rdtsc();
+	rc = mmrt_as_destroy(job->child);
+	rc2 = mmrt_as_destroy(job->parent);
+	t1 = rte_rdtsc();
+	job->child = NULL;
+	job->parent = NULL;
+	if (rc < 0 || rc2 < 0)
+		return fail(job, "mmrt_as_destroy: %s",
+			strerror(rc < 0 ? -rc : -rc2));
+	step_add(job, "as_destroy", 2, t1 - t0);
+
+	job->used_end = pool_used();
+	if (job->used_end != job->used_start)
+		return fail(job, "pool used %" PRIu64 " frames at start, %"
+			PRIu64 " at end", job->used_start, job->used_end);
+	return 0;
+}
+
+/*
+ * Size the job to the pool: the parent's two regions, the child's copies
+ * of one region, the merge pages and page tables must fit in the free
+ * frames.
+ */
+static int
+size_job(struct main_job *job, const struct mmrt_mem_stats *st)
+{
+	uint64_t need;
+
+	job->region = MAIN_REGION_SIZE;
+	job->merge_pairs = MAIN_MERGE_PAIRS;
+	for (;;) {
+		need = 3 * (job->region / MMRT_PAGE_SIZE) +
+			2 * job->merge_pairs;
+		need += need / 64 + 64; /* page tables, caches */
+		if (need <= st->frames_free)
+			break;
+		if (job->region / 2 < MAIN_REGION_MIN)
+			return fail(job, "pool too small: %" PRIu64
+				" free frames, need %" PRIu64,
+				st->frames_free, need);
+		job->region /= 2;
+		job->merge_pairs /= 2;
+	}
+	job->pages = job->region / MMRT_PAGE_SIZE;
+	return 0;
+}
+
+static void
+print_summary(const struct main_job *job, bool embedded,
+	const struct mmrt_mem_stats *st)
+{
+	const struct mmrt_config *cfg = mmrt_config_get();
+	const struct main_step *s;
+	unsigned int i;
+	double ms, ns;
+
+	printf("\nmmrt: %s memory%s, pool %" PRIu64 " MiB (%" PRIu64
+		" frames, %" PRIu64 " huge free)\n",
+		st->hugepages ? "hugepage" : "no-huge",
+		embedded ? " (embedded default)" : "",
+		st->frames_total * MMRT_PAGE_SIZE >> 20, st->frames_total,
+		st->huge_free);
+	printf("mmrt: %u lcores (main %u), config %s, TSC %.2f GHz\n",
+		rte_lcore_count(), rte_get_main_lcore(),
+		cfg != NULL && cfg->path[0] != '\0' ? cfg->path : "built-in",
+		(double)tsc_hz / 1e9);
+	if (job->nsteps == 0)
+		return;
+	printf("mmrt: regions 2 x %" PRIu64 " MiB (4K; huge: %s),"
+		" %u merge pairs\n", job->region >> 20,
+		job->huge_leaves ? "2M leaves" : "4K fallback",
+		job->merge_pairs);
+	printf("%-24s %10s %11s %11s\n", "step", "count", "total ms",
+		"ns/op");
+	for (i = 0; i < job->nsteps; i++) {
+		s = &job->steps[i];
+		ms = cycles_to_ns(s->cycles) / 1e6;
+		ns = s->count != 0 ? cycles_to_ns(s->cycles) / s->count : 0;
+		printf("%-24s %10" PRIu64 " %11.3f %11.1f\n", s->name,
+			s->count, ms, ns);
+	}
+	if (job->child_st.cow != 0)
+		printf("cow: child copied %" PRIu64 " pages, reused %" PRIu64
+			", split %" PRIu64 " huge leaves\n", job->child_st.cow,
+			job->child_st.cow_reuse, job->child_st.splits);
+	if (job->merge_saved != 0)
+		printf("merge: %" PRIu64 " frames saved (%" PRIu64 " KiB)\n",
+			job->merge_saved,
+			job->merge_saved * MMRT_PAGE_SIZE >> 10);
+	if (job->xlate_done && job->xlate_on_main)
+		printf("translate: one lcore only, ran on the main lcore %u\n",
+			job->xlate_lcore);
+	else if (job->xlate_done)
+		printf("translate: registered poller on worker lcore %u,"
+			" main lcore idle\n", job->xlate_lcore);
+	if (job->reason[0] == '\0')
+		printf("pool: %" PRIu64 " frames used at start and at end\n",
+			job->used_start);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct main_job job;
+	struct mmrt_mem_stats st;
+	bool embedded;
+	int rc;
+
+	embedded = argc <= 1 || strcmp(argv[1], "--") == 0;
+	rc = mmrt_init(argc, argv);
+	if (rc < 0) {
+		printf("mmrt: FAILED (mmrt_init: %s)\n", strerror(-rc));
+		return 1;
+	}
+	if (rc < argc - 1) {
+		fprintf(stderr, "mmrt: unknown argument \"%s\"\n"
+			"usage: %s [EAL args] [-- [--config FILE]"
+			" [--pool-mb N] [--log-level N]]\n",
+			argv[rc + 1], argv[rc]);
+		mmrt_fini();
+		return 2;
+	}
+
+	tsc_hz = rte_get_tsc_hz();
+	memset(&st, 0, sizeof(st));
+	rc = mmrt_mem_stats(&st);
+	if (rc < 0) {
+		fail(&job, "mmrt_mem_stats: %s", strerror(-rc));
+		goto out;
+	}
+	job.used_start = pool_used();
+
+	if (size_job(&job, &st) < 0 ||
+	    step_create_map(&job) < 0 ||
+	    step_fork_cow(&job) < 0 ||
+	    step_merge(&job) < 0 ||
+	    step_translate(&job) < 0 ||
+	    step_unmap_destroy(&job) < 0)
+		goto out;
+
+out:
+	/* On failure, release what is left so that fini can run. */
+	if (job.child != NULL)
+		mmrt_as_destroy(job.child);
+	if (job.parent != NULL)
+		mmrt_as_destroy(job.parent);
+	print_summary(&job, embedded, &st);
+	rc = mmrt_fini();
+	if (rc < 0)
+		fail(&job, "mmrt_fini: %s", strerror(-rc));
+	if (job.reason[0] != '\0') {
+		printf("mmrt: FAILED (%s)\n", job.reason);
+		return 1;
+	}
+	printf("mmrt: OK\n");
+	return 0;
+}

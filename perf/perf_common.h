@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_PERF_COMMON_H
+#define MMRT_PERF_COMMON_H
+
+/*
+ * Shared scaffolding of the benchmark harnesses: argument parsing, runtime
+ * bring-up on the embedded default, TSC timing, sample percentiles, the
+ * result table and the JSON writer.
+ *
+ * Every harness measures an mmrt operation and an anchor (the thing it is
+ * compared with) in the same process run, and reports ratio =
+ * value / anchor_value (lower is better) against a target ratio.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_cycles.h>
+
+#define PERF_NAME_SIZE 48
+
+/** Harness command line. */
+struct perf_opts {
+	bool quick;        /**< --quick: shorter run (under 15 s). */
+	const char *json;  /**< --json FILE, or NULL. */
+};
+
+/** A growable array of samples (ns, per unit of work). */
+struct perf_samples {
+	double *v;
+	size_t n;
+	size_t cap;
+};
+
+/** Percentiles of a sample set. */
+struct perf_pct {
+	double p50;
+	double p99;
+	double p999;
+	double max;
+	size_t n;          /**< Samples; 0 if none (percentiles invalid). */
+};
+
+/** One measured result, with its anchor. */
+struct perf_result {
+	char name[PERF_NAME_SIZE];
+	const char *unit;          /**< e.g. "ns/lookup". */
+	double value;              /**< The mmrt figure. */
+	char anchor[PERF_NAME_SIZE];
+	double anchor_value;       /**< The anchor's figure, same unit. */
+	double target;             /**< Maximum ratio value / anchor_value. */
+	struct perf_pct pct;       /**< Percentiles of the mmrt samples. */
+	struct perf_pct anchor_pct; /**< Percentiles of the anchor samples. */
+};
+
+/**
+ * Parse "[--quick] [--json FILE]". Parsing stops at "--" (the rest is left
+ * to the caller); any other argument prints the usage and exits with 2.
+ */
+void perf_parse_args(int argc, char **argv, const char *prog,
+	struct perf_opts *opts);
+
+/**
+ * Bring the runtime up on the embedded default with a pool of @p pool_mb
+ * MiB and print the header line (harness, TSC Hz, hugepages). Exits with 1
+ * on failure.
+ */
+void perf_init(const char *prog, unsigned int pool_mb,
+	const struct perf_opts *opts);
+
+/** Tear the runtime down (warns on failure). */
+void perf_fini(void);
+
+/** Print a message and abort: a correctness check failed. */
+void perf_die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+	noreturn));
+
+/** Timestamp for intervals (serialising rdtsc). */
+static inline uint64_t
+perf_now(void)
+{
+	return rte_rdtsc_precise();
+}
+
+/** @return nanoseconds of @p cycles TSC cycles. */
+double perf_ns(uint64_t cycles);
+
+int perf_samples_init(struct perf_samples *s, size_t cap);
+void perf_samples_add(struct perf_samples *s, double v);
+void perf_samples_free(struct perf_samples *s);
+
+/** Percentiles (nearest rank) of @p s; @p s is left unsorted. */
+void perf_percentiles(const struct perf_samples *s, struct perf_pct *out);
+
+/** Median of @p n values (sorted in place). */
+double perf_median(double *v, size_t n);
+
+/** Print the table header once, then one aligned row per result. */
+void perf_print_header(void);
+void perf_print_result(const struct perf_result *r);
+
+/**
+ * Write @p n results as a JSON array to @p file.
+ * @return 0, or -errno (a message is printed).
+ */
+int perf_write_json(const char *file, const struct perf_result *r,
+	unsigned int n, bool quick);
+
+/**
+ * Print every result, and write the JSON file if --json was given.
+ * @return the exit status for main(): 0, or 1 if the JSON file failed.
+ */
+int perf_report(const struct perf_opts *opts, const struct perf_result *r,
+	unsigned int n);
+
+/** Deterministic pseudo-random numbers (64-bit LCG, Knuth's MMIX). */
+static inline uint64_t
+perf_lcg(uint64_t *state)
+{
+	*state = *state * UINT64_C(6364136223846793005) +
+		UINT64_C(1442695040888963407);
+	return *state >> 17;
+}
+
+#endif /* MMRT_PERF_COMMON_H */

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * perf-unmap: one mmrt_unmap() of a large range of populated 4 KiB pages,
+ * against the kernel's munmap() of an anonymous mapping of the same size
+ * populated with 4 KiB pages (THP off). Populating is not timed; the
+ * figure is ns per page of the single call, the value the median over
+ * rounds. After each mmrt round the pool must be back where it started
+ * (every data frame and page-table page returned).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+#include "perf_common.h"
+
+#define UNMAP_PROG "perf-unmap"
+#define UNMAP_VA UINT64_C(0x100000000000)
+#define UNMAP_TARGET 0.5
+
+/* Frames in use with nothing cached or deferred. */
+static uint64_t
+unmap_used(void)
+{
+	mmrt_mm_reclaim(true);
+	mmrt_mem_cache_flush();
+	return mmrt_mem_used();
+}
+
+static void
+unmap_print_stats(const char *when)
+{
+	struct mmrt_mem_stats st;
+	int ret;
+
+	ret = mmrt_mem_stats(&st);
+	if (ret < 0)
+		perf_die("mmrt_mem_stats: %s", strerror(-ret));
+	printf("  pool %-14s used %8" PRIu64 " free %8" PRIu64 "/%" PRIu64
+		" huge_free %4" PRIu64 "/%" PRIu64 " pt_pages %5" PRIu64
+		" allocs %9" PRIu64 " frees %9" PRIu64 " splits %4" PRIu64
+		" alloc_fail %" PRIu64 "\n", when, mmrt_mem_used(),
+		st.frames_free, st.frames_total, st.huge_free, st.huge_total,
+		st.pt_pages, st.allocs, st.frees, st.splits, st.alloc_fail);
+}
+
+/* Populate [UNMAP_VA, +len) with 4 KiB frames, then time its unmap. */
+static double
+unmap_round_mmrt(struct mmrt_as *as, uint64_t len, uint64_t used0)
+{
+	uint64_t npages = len / MMRT_PAGE_SIZE;
+	uint64_t p, t0, t1, used;
+	struct mmrt_as_stats st;
+	uint8_t one = 1;
+	int ret;
+
+	ret = mmrt_map(as, UNMAP_VA, len, MMRT_PROT_READ | MMRT_PROT_WRITE,
+		MMRT_MAP_POPULATE);
+	if (ret < 0)
+		perf_die("mmrt_map(%" PRIu64 " MiB, POPULATE): %s", len >> 20,
+			strerror(-ret));
+	/*
+	 * MMRT_MAP_POPULATE may map the shared zero frame for reads only:
+	 * write one byte per page unless every page has its own frame.
+	 */
+	used = unmap_used();
+	if (used - used0 < npages) {
+		printf("  MMRT_MAP_POPULATE left %" PRIu64 " of %" PRIu64
+			" pages without a frame: writing one byte per page\n",
+			npages - (used - used0), npages);
+		for (p = 0; p < npages; p++) {
+			ret = mmrt_write(as, UNMAP_VA + p * MMRT_PAGE_SIZE,
+				&one, 1);
+			if (ret < 0)
+				perf_die("mmrt_write(page %" PRIu64 "): %s",
+					p, strerror(-ret));
+		}
+		used = unmap_used();
+	}
+	ret = mmrt_as_stats(as, &st);
+	if (ret < 0)
+		perf_die("mmrt_as_stats: %s", strerror(-ret));
+	if (st.rss_pages != npages || used - used0 < npages)
+		perf_die("populated %" PRIu64 " pages: rss_pages %" PRIu64
+			", %" PRIu64 " frames in use", npages, st.rss_pages,
+			used - used0);
+	unmap_print_stats("populated");
+
+	t0 = perf_now();
+	ret = mmrt_unmap(as, UNMAP_VA, len);
+	t1 = perf_now();
+	if (ret < 0)
+		perf_die("mmrt_unmap: %s", strerror(-ret));
+
+	unmap_print_stats("after unmap");
+	used = unmap_used();
+	unmap_print_stats("after reclaim");
+	if (used != used0)
+		perf_die("pool not back after unmap + mmrt_mm_reclaim(true): "
+			"%" PRIu64 " frames in use, %" PRIu64 " before map "
+			"(%+" PRId64 ")", used, used0,
+			(int64_t)(used - used0));
+	return perf_ns(t1 - t0) / (double)npages;
+}
+
+/* The kernel: mmap, THP off, populate with writes, time munmap. */
+static double
+unmap_round_kernel(uint64_t len)
+{
+	static bool populate_ok = true;
+	uint64_t npages = len / MMRT_PAGE_SIZE;
+	uint64_t p, t0, t1;
+	volatile uint8_t *m;
+	void *addr;
+
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr == MAP_FAILED)
+		perf_die("mmap(%" PRIu64 " MiB): %s", len >> 20,
+			strerror(errno));
+	if (madvise(addr, len, MADV_NOHUGEPAGE) != 0)
+		perf_die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	if (populate_ok &&
+			madvise(addr, len, MADV_POPULATE_WRITE) != 0) {
+		printf("  MADV_POPULATE_WRITE: %s; touching pages instead\n",
+			strerror(errno));
+		populate_ok = false;
+	}
+	if (!populate_ok) {
+		m = addr;
+		for (p = 0; p < npages; p++)
+			m[p * MMRT_PAGE_SIZE] = 1;
+	}
+
+	t0 = perf_now();
+	if (munmap(addr, len) != 0)
+		perf_die("munmap: %s", strerror(errno));
+	t1 = perf_now();
+	return perf_ns(t1 - t0) / (double)npages;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct perf_samples sm, sa;
+	struct perf_result res;
+	struct perf_opts opts;
+	struct mmrt_as *as;
+	unsigned int rounds, r;
+	double *round_m, *round_a;
+	uint64_t len, used0;
+	int ret;
+
+	perf_parse_args(argc, argv, UNMAP_PROG, &opts);
+	perf_init(UNMAP_PROG, opts.quick ? 300 : 1300, &opts);
+	len = (opts.quick ? UINT64_C(256) : UINT64_C(1024)) << 20;
+	rounds = opts.quick ? 2 : 3;
+
+	as = mmrt_as_create("perf-unmap");
+	if (as == NULL)
+		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	round_m = calloc(rounds, sizeof(*round_m));
+	round_a = calloc(rounds, sizeof(*round_a));
+	if (round_m == NULL || round_a == NULL ||
+			perf_samples_init(&sm, rounds) < 0 ||
+			perf_samples_init(&sa, rounds) < 0)
+		perf_die("out of memory");
+
+	used0 = unmap_used();
+	unmap_print_stats("start");
+	for (r = 0; r < rounds; r++) {
+		printf("round %u: %" PRIu64 " pages\n", r,
+			len / MMRT_PAGE_SIZE);
+		if (r % 2 == 0) {
+			round_m[r] = unmap_round_mmrt(as, len, used0);
+			round_a[r] = unmap_round_kernel(len);
+		} else {
+			round_a[r] = unmap_round_kernel(len);
+			round_m[r] = unmap_round_mmrt(as, len, used0);
+		}
+		perf_samples_add(&sm, round_m[r]);
+		perf_samples_add(&sa, round_a[r]);
+		printf("round %u: mmrt_unmap %7.2f ns/page (%.1f ms)  "
+			"munmap %7.2f ns/page (%.1f ms)\n", r, round_m[r],
+			round_m[r] * (double)(len / MMRT_PAGE_SIZE) / 1e6,
+			round_a[r],
+			round_a[r] * (double)(len / MMRT_PAGE_SIZE) / 1e6);
+	}
+
+	memset(&res, 0, sizeof(res));
+	snprintf(res.name, sizeof(res.name), "unmap-4k-%uM",
+		(unsigned int)(len >> 20));
+	snprintf(res.anchor, sizeof(res.anchor), "kernel-munmap");
+	res.unit = "ns/page";
+	res.target = UNMAP_TARGET;
+	perf_percentiles(&sm, &res.pct);
+	perf_percentiles(&sa, &res.anchor_pct);
+	res.value = perf_median(round_m, rounds);
+	res.anchor_value = perf_median(round_a, rounds);
+	printf("percentiles over %u rounds\n", rounds);
+
+	ret = mmrt_as_destroy(as);
+	if (ret < 0)
+		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_samples_free(&sm);
+	perf_samples_free(&sa);
+	free(round_m);
+	free(round_a);
+
+	ret = perf_report(&opts, &res, 1);
+	perf_fini();
+	return ret;
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * perf-xlate: mmrt_translate() on hot mappings, from a registered poller
+ * (the lockless walk), against a flat two-level table in the shape of
+ * SPDK's spdk_mem_map (a 1st-level array indexed by va[47:30] pointing to
+ * 2nd-level arrays of uint64 translations, one per leaf page).
+ *
+ * Both sides walk the same precomputed pseudo-random sequence of VAs in
+ * batches of XLATE_BATCH lookups, in the same loop shape (chunks of
+ * XLATE_QS_EVERY lookups; the mmrt poller reports a quiescent state after
+ * each chunk, as a poll loop would). The sample is the ns per lookup of one
+ * batch. The sums of the translated addresses must agree.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_atomic.h>
+#include <rte_branch_prediction.h>
+#include <rte_errno.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+#include "perf_common.h"
+
+#define XLATE_PROG "perf-xlate"
+#define XLATE_POOL_MB 384
+#define XLATE_LEN (UINT64_C(64) << 20)     /* bytes mapped per case */
+#define XLATE_VA_4K UINT64_C(0x100000000000)
+#define XLATE_VA_2M UINT64_C(0x200000000000)
+#define XLATE_NIDX 16384u                  /* VAs in the sequence */
+#define XLATE_BATCH 1024u                  /* lookups per sample */
+#define XLATE_QS_EVERY 64u                 /* lookups between quiescent states */
+#define XLATE_TARGET 3.0
+
+/* SPDK mem-map shape: va[47:30] selects a 2nd-level array (1 GiB each). */
+#define MEMMAP_L1_SHIFT 30
+#define MEMMAP_L1_SIZE (UINT64_C(1) << (MMRT_VA_BITS - MEMMAP_L1_SHIFT))
+#define MEMMAP_L1_MASK ((UINT64_C(1) << MEMMAP_L1_SHIFT) - 1)
+
+/* The anchor: a 2-level translation table. */
+struct perf_memmap {
+	uint64_t **l1;          /* MEMMAP_L1_SIZE entries, NULL = unmapped */
+	unsigned int leaf_shift; /* 12 or 21 */
+};
+
+static int
+memmap_init(struct perf_memmap *m, unsigned int leaf_shift)
+{
+	m->leaf_shift = leaf_shift;
+	m->l1 = calloc(MEMMAP_L1_SIZE, sizeof(*m->l1));
+	return m->l1 == NULL ? -ENOMEM : 0;
+}
+
+static int
+memmap_set(struct perf_memmap *m, uint64_t va, uint64_t host)
+{
+	uint64_t **l1e = &m->l1[va >> MEMMAP_L1_SHIFT];
+
+	if (*l1e == NULL) {
+		*l1e = calloc(UINT64_C(1) << (MEMMAP_L1_SHIFT - m->leaf_shift),
+			sizeof(uint64_t));
+		if (*l1e == NULL)
+			return -ENOMEM;
+	}
+	(*l1e)[(va & MEMMAP_L1_MASK) >> m->leaf_shift] = host;
+	return 0;
+}
+
+static void
+memmap_free(struct perf_memmap *m)
+{
+	uint64_t i;
+
+	if (m->l1 == NULL)
+		return;
+	for (i = 0; i < MEMMAP_L1_SIZE; i++)
+		free(m->l1[i]);
+	free(m->l1);
+	m->l1 = NULL;
+}
+
+/*
+ * Translate like spdk_mem_map_translate(): an out-of-line call returning
+ * the host address and the bytes left to the end of the leaf.
+ */
+static __rte_noinline uint64_t
+memmap_translate(const struct perf_memmap *m, uint64_t va, uint64_t *size)
+{
+	const uint64_t *l2;
+	uint64_t leaf_mask, e;
+
+	if (unlikely((va >> MMRT_VA_BITS) != 0))
+		return UINT64_MAX;
+	l2 = m->l1[va >> MEMMAP_L1_SHIFT];
+	if (unlikely(l2 == NULL))
+		return UINT64_MAX;
+	e = l2[(va & MEMMAP_L1_MASK) >> m->leaf_shift];
+	if (unlikely(e == 0))
+		return UINT64_MAX;
+	leaf_mask = (UINT64_C(1) << m->leaf_shift) - 1;
+	if (size != NULL)
+		*size = leaf_mask + 1 - (va & leaf_mask);
+	return e + (va & leaf_mask);
+}
+
+/* One batch through mmrt_translate() from a registered poller. */
+static __rte_noinline uint64_t
+batch_mmrt(struct mmrt_as *as, const uint64_t *va, unsigned int n)
+{
+	struct mmrt_xlate x;
+	uint64_t sum = 0;
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < n; i += XLATE_QS_EVERY) {
+		for (j = i; j < i + XLATE_QS_EVERY; j++) {
+			ret = mmrt_translate(as, va[j], MMRT_ACCESS_READ, &x);
+			if (unlikely(ret != 0))
+				perf_die("mmrt_translate(%#" PRIx64 "): %s",
+					va[j], strerror(-ret));
+			sum += (uint64_t)(uintptr_t)x.addr + x.size;
+		}
+		mmrt_quiescent();
+	}
+	return sum;
+}
+
+/* The same batch through the anchor table. */
+static __rte_noinline uint64_t
+batch_anchor(const struct perf_memmap *m, const uint64_t *va, unsigned int n)
+{
+	uint64_t sum = 0, host, size;
+	unsigned int i, j;
+
+	for (i = 0; i < n; i += XLATE_QS_EVERY) {
+		for (j = i; j < i + XLATE_QS_EVERY; j++) {
+			host = memmap_translate(m, va[j], &size);
+			if (unlikely(host == UINT64_MAX))
+				perf_die("anchor lookup(%#" PRIx64 ") failed",
+					va[j]);
+			sum += host + size;
+		}
+		/* Where the poller reports its quiescent state. */
+		rte_compiler_barrier();
+	}
+	return sum;
+}
+
+struct xlate_case {
+	const char *name;
+	const char *anchor;
+	uint64_t va;
+	uint64_t len;
+	uint32_t map_flags;
+	unsigned int leaf_shift;
+};
+
+/* Map and populate the case, fill the anchor table, check they agree. */
+static void
+xlate_setup(struct mmrt_as *as, const struct xlate_case *c,
+	struct perf_memmap *m, uint64_t *seq)
+{
+	uint64_t leaf = UINT64_C(1) << c->leaf_shift;
+	uint64_t npages = c->len >> c->leaf_shift;
+	uint64_t p, off, host, size, lcg = 0x5eed + c->leaf_shift;
+	struct mmrt_xlate x;
+	unsigned int i;
+	int ret;
+
+	ret = mmrt_map(as, c->va, c->len, MMRT_PROT_READ | MMRT_PROT_WRITE,
+		MMRT_MAP_POPULATE | c->map_flags);
+	if (ret < 0)
+		perf_die("%s: mmrt_map(%#" PRIx64 ", %" PRIu64 "): %s",
+			c->name, c->va, c->len, strerror(-ret));
+	if (memmap_init(m, c->leaf_shift) < 0)
+		perf_die("out of memory for the anchor table");
+	for (p = 0; p < npages; p++) {
+		ret = mmrt_translate(as, c->va + p * leaf, MMRT_ACCESS_READ,
+			&x);
+		if (ret < 0)
+			perf_die("%s: page %" PRIu64 " not present after "
+				"MMRT_MAP_POPULATE: %s", c->name, p,
+				strerror(-ret));
+		if (x.huge != (c->leaf_shift == MMRT_HUGE_SHIFT))
+			perf_die("%s: page %" PRIu64 " mapped by a %s leaf "
+				"(pool out of huge frames?)", c->name, p,
+				x.huge ? "2 MiB" : "4 KiB");
+		if (x.size != leaf)
+			perf_die("%s: page %" PRIu64 ": size %" PRIu64
+				" at the leaf start, expected %" PRIu64,
+				c->name, p, x.size, leaf);
+		if (memmap_set(m, c->va + p * leaf,
+				(uint64_t)(uintptr_t)x.addr) < 0)
+			perf_die("out of memory for the anchor table");
+	}
+	/* Random pages, random 8-byte aligned offsets inside them. */
+	for (i = 0; i < XLATE_NIDX; i++) {
+		p = perf_lcg(&lcg) % npages;
+		off = (perf_lcg(&lcg) & (leaf - 1)) & ~UINT64_C(7);
+		seq[i] = c->va + p * leaf + off;
+	}
+	/* The lookups must agree before they are timed. */
+	for (i = 0; i < XLATE_NIDX; i++) {
+		ret = mmrt_translate(as, seq[i], MMRT_ACCESS_READ, &x);
+		host = memmap_translate(m, seq[i], &size);
+		if (ret < 0 || host != (uint64_t)(uintptr_t)x.addr ||
+				size != x.size)
+			perf_die("%s: va %#" PRIx64 ": mmrt %p size %" PRIu64
+				" (ret %d), anchor %#" PRIx64 " size %" PRIu64,
+				c->name, seq[i], x.addr, x.size, ret, host,
+				size);
+	}
+}
+
+static void
+xlate_run(struct mmrt_as *as, const struct xlate_case *c,
+	const struct perf_opts *opts, struct perf_result *res)
+{
+	unsigned int rounds = opts->quick ? 4 : 20;
+	unsigned int batches = opts->quick ? 500 : 1000;
+	struct perf_samples sm, sa;
+	struct perf_memmap m;
+	uint64_t *seq;
+	uint64_t sum_m = 0, sum_a = 0, t0, t1;
+	unsigned int r, b, side, pos;
+	int ret;
+
+	seq = malloc(XLATE_NIDX * sizeof(*seq));
+	if (seq == NULL)
+		perf_die("out of memory for the sequence");
+	xlate_setup(as, c, &m, seq);
+	if (perf_samples_init(&sm, (size_t)rounds * batches) < 0 ||
+			perf_samples_init(&sa, (size_t)rounds * batches) < 0)
+		perf_die("out of memory for samples");
+
+	ret = mmrt_thread_register();
+	if (ret < 0)
+		perf_die("mmrt_thread_register: %s", strerror(-ret));
+
+	/* Warm both up on the whole sequence. */
+	for (pos = 0; pos < XLATE_NIDX; pos += XLATE_BATCH) {
+		batch_mmrt(as, &seq[pos], XLATE_BATCH);
+		batch_anchor(&m, &seq[pos], XLATE_BATCH);
+	}
+
+	/* Alternate which side goes first, round by round. */
+	for (r = 0; r < rounds; r++) {
+		for (side = 0; side < 2; side++) {
+			bool is_mmrt = ((r + side) % 2) == 0;
+
+			pos = 0;
+			for (b = 0; b < batches; b++) {
+				t0 = perf_now();
+				if (is_mmrt)
+					sum_m += batch_mmrt(as, &seq[pos],
+						XLATE_BATCH);
+				else
+					sum_a += batch_anchor(&m, &seq[pos],
+						XLATE_BATCH);
+				t1 = perf_now();
+				perf_samples_add(is_mmrt ? &sm : &sa,
+					perf_ns(t1 - t0) / XLATE_BATCH);
+				pos = (pos + XLATE_BATCH) % XLATE_NIDX;
+			}
+		}
+	}
+
+	ret = mmrt_thread_unregister();
+	if (ret < 0)
+		perf_die("mmrt_thread_unregister: %s", strerror(-ret));
+	if (sum_m != sum_a)
+		perf_die("%s: checksums differ: mmrt %#" PRIx64 ", anchor %#"
+			PRIx64, c->name, sum_m, sum_a);
+	printf("%s: %" PRIu64 " pages of %u KiB, %u x %u lookups per side, "
+		"checksum %#" PRIx64 " (agrees)\n", c->name,
+		c->len >> c->leaf_shift, 1u << (c->leaf_shift - 10),
+		rounds * batches, XLATE_BATCH, sum_m);
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "%s", c->name);
+	snprintf(res->anchor, sizeof(res->anchor), "%s", c->anchor);
+	res->unit = "ns/lookup";
+	res->target = XLATE_TARGET;
+	perf_percentiles(&sm, &res->pct);
+	perf_percentiles(&sa, &res->anchor_pct);
+	res->value = res->pct.p50;
+	res->anchor_value = res->anchor_pct.p50;
+
+	perf_samples_free(&sm);
+	perf_samples_free(&sa);
+	memmap_free(&m);
+	free(seq);
+	ret = mmrt_unmap(as, c->va, c->len);
+	if (ret < 0)
+		perf_die("%s: mmrt_unmap: %s", c->name, strerror(-ret));
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct xlate_case cases[] = {
+		{ "xlate-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
+			MMRT_PAGE_SHIFT },
+		{ "xlate-2m", "spdk-memmap-2m", XLATE_VA_2M, XLATE_LEN,
+			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT },
+	};
+	struct perf_result res[RTE_DIM(cases)];
+	struct perf_opts opts;
+	struct mmrt_as *as;
+	unsigned int i;
+	int ret;
+
+	perf_parse_args(argc, argv, XLATE_PROG, &opts);
+	perf_init(XLATE_PROG, XLATE_POOL_MB, &opts);
+
+	as = mmrt_as_create("perf-xlate");
+	if (as == NULL)
+		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	for (i = 0; i < RTE_DIM(cases); i++)
+		xlate_run(as, &cases[i], &opts, &res[i]);
+	ret = mmrt_as_destroy(as);
+	if (ret < 0)
+		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+
+	ret = perf_report(&opts, res, RTE_DIM(res));
+	perf_fini();
+	return ret;
+}
