@@ -82,9 +82,10 @@ void mmrt_gather_track(struct mmrt_gather *tlb, uint64_t start, uint64_t end,
 	unsigned int level);
 
 /*
- * Queue @nr frames starting at @pfn (nr > 1 uses a count slot; a huge frame
- * is one entry with MMRT_GE_HUGE) for freeing after the flush. Each queued
- * frame had one reference owned by the PTE just cleared. Never fails: a
+ * Queue @nr references on frame @pfn for dropping after the flush: one per
+ * PTE just cleared that mapped it (nr > 1 uses a count slot, as for the
+ * 512 small leaves of a PTE-mapped huge frame, which all hold a reference
+ * on its head; a huge leaf is one entry with MMRT_GE_HUGE). Never fails: a
  * full gather flushes first.
  */
 void mmrt_gather_add(struct mmrt_gather *tlb, uint32_t pfn, uint32_t nr,

@@ -180,9 +180,14 @@ int mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice);
  * or two address spaces) into one write-protected frame; the other frame
  * is freed. A later write to either copies again.
  *
+ * Both pages are write-protected (and flushed) before their contents are
+ * compared, as the kernel's KSM does; on -EAGAIN they stay write-protected
+ * (contents and frames unchanged: the next write faults and reuses the
+ * frame).
+ *
  * @return 0 merged, 1 already sharing a frame, -EINVAL (bad arguments,
- *   not anonymous, not page aligned), -EFAULT (not mapped), -ENOENT (not
- *   present), -EAGAIN (contents differ). May wait.
+ *   not anonymous, part of a huge frame, not page aligned), -EFAULT (not
+ *   mapped), -ENOENT (not present), -EAGAIN (contents differ). May wait.
  */
 int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	uint64_t va_b);

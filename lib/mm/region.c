@@ -124,6 +124,8 @@ mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end)
 {
 	uint32_t i = mm_region_first_after(as, start), j;
 
+	if (as->nr_regions == 0)
+		return;
 	for (j = i; j < as->nr_regions && as->regions[j].start < end; j++)
 		if (as->regions[j].flags & REGION_OBJECT)
 			mm_object_map_count(as->regions[j].obj, -1);

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Lockless mmrt_translate() racing unmap/map of the same ranges.
+ *
+ * A registered poller thread translates addresses without locks and
+ * reports a quiescent state between lookups; the main thread unmaps and
+ * re-maps (and faults in) small regions placed so that every unmap empties
+ * and frees page-table pages at levels 1, 2 and 3. Page-table pages must
+ * only be reused after a QSBR grace period, so the library's walk check
+ * (mmrt_test_hooks.walk_uaf) must never see a page-table page freed or
+ * recycled under a walker.
+ *
+ * Negative control: with mmrt_test_hooks.pt_free_early the grace period is
+ * skipped, and the same race must be caught (walk_uaf > 0). Under ASan a
+ * freed page-table page is poisoned and the walker's read aborts the
+ * process, so the control runs only in builds without ASan.
+ *
+ * The race is bounded by iteration counts; the time bounds only stop loops
+ * that would otherwise run too long on a loaded machine and are never
+ * asserted on.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <rte_pause.h>
+
+#include "common.h"
+#include "mm_testhooks.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RACE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RACE_ASAN 1
+#endif
+#endif
+#ifndef RACE_ASAN
+#define RACE_ASAN 0
+#endif
+
+#define PG MMRT_PAGE_SIZE
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define POOL_MB 64
+
+/*
+ * Regions: 2 MiB of 4 KiB pages, one per 512 GiB (level-4 entry), at a
+ * 1 GiB offset: unmapping one empties a level-1, a level-2 and a level-3
+ * table.
+ */
+#define NREG 4
+#define REG_LEN MMRT_HUGE_SIZE
+#define NTOUCH 3 /* pages faulted in per region */
+
+static inline uint64_t
+reg_va(unsigned int r)
+{
+	return ((uint64_t)(r + 1) << 39) + (UINT64_C(1) << 30);
+}
+
+/* Offsets faulted in after each map; the reader translates these. */
+static const uint64_t touch_off[NTOUCH] = { 0, 257 * PG, REG_LEN - PG };
+
+struct race {
+	struct mmrt_as *as;
+	volatile bool stop;
+	volatile bool ready;
+	int reader_id;
+	uint64_t lookups;
+	uint64_t hits;
+	uint64_t faults;
+	uint64_t other;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void *
+reader(void *arg)
+{
+	struct race *r = arg;
+	struct mmrt_xlate x;
+	uint64_t i = 0;
+
+	r->reader_id = mmrt_thread_register();
+	__atomic_store_n(&r->ready, true, __ATOMIC_RELEASE);
+	if (r->reader_id < 0)
+		return NULL;
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t va = reg_va(i % NREG) + touch_off[(i / NREG) % NTOUCH];
+		int rc;
+
+		rc = mmrt_translate(r->as, va, MMRT_ACCESS_READ, &x);
+		if (rc == 0)
+			r->hits++;
+		else if (rc == -EFAULT)
+			r->faults++;
+		else
+			r->other++;
+		r->lookups++;
+		i++;
+		/* nothing obtained from the walk is used past this point */
+		mmrt_quiescent();
+		if ((i & 63) == 0)
+			rte_pause();
+	}
+	mmrt_thread_unregister();
+	return NULL;
+}
+
+static void
+map_region(struct race *r, unsigned int k)
+{
+	unsigned int t;
+	int rc;
+
+	rc = mmrt_map(r->as, reg_va(k), REG_LEN, RW, 0);
+	cr_assert_eq(rc, 0, "map of region %u: %d", k, rc);
+	for (t = 0; t < NTOUCH; t++) {
+		rc = mmrt_fault(r->as, reg_va(k) + touch_off[t],
+			MMRT_ACCESS_WRITE);
+		cr_assert_eq(rc, 0, "fault in region %u: %d", k, rc);
+	}
+}
+
+/*
+ * Run the race for at most @rounds rounds or @max_s seconds; with
+ * @until_uaf, stop early once a use-after-free has been seen.
+ * @return rounds run.
+ */
+static uint64_t
+run_race(struct race *r, uint64_t rounds, double max_s, bool until_uaf)
+{
+	pthread_t th;
+	uint64_t round;
+	unsigned int k;
+	double t0;
+	int rc;
+
+	for (k = 0; k < NREG; k++)
+		map_region(r, k);
+	r->stop = false;
+	r->ready = false;
+	cr_assert_eq(pthread_create(&th, NULL, reader, r), 0);
+	while (!__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE))
+		rte_pause();
+	cr_assert_geq(r->reader_id, 0, "mmrt_thread_register: %d",
+		r->reader_id);
+
+	t0 = now_s();
+	for (round = 0; round < rounds; round++) {
+		k = round % NREG;
+		rc = mmrt_unmap(r->as, reg_va(k), REG_LEN);
+		cr_assert_eq(rc, 0, "unmap: %d", rc);
+		map_region(r, k);
+		if ((round & 255) == 0) {
+			if (now_s() - t0 > max_s)
+				break;
+			if (until_uaf && __atomic_load_n(
+					&mmrt_test_hooks.walk_uaf,
+					__ATOMIC_RELAXED) > 0)
+				break;
+		}
+	}
+	__atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	return round;
+}
+
+#if RACE_ASAN
+#define POS_ROUNDS 60000
+#else
+#define POS_ROUNDS 200000
+#endif
+
+Test(mm_race, translate_vs_unmap, .timeout = 600)
+{
+	struct race r;
+	uint64_t base, rounds, uaf, checked;
+	struct mmrt_as_stats st;
+
+	memset(&r, 0, sizeof(r));
+	mmrt_test_up(POOL_MB);
+	base = mmrt_test_used();
+	r.as = mmrt_as_create("race");
+	cr_assert_not_null(r.as);
+	mmrt_test_hooks.walk_uaf = 0;
+	mmrt_test_hooks.walk_checked = 0;
+
+	rounds = run_race(&r, POS_ROUNDS, 120.0, false);
+	uaf = __atomic_load_n(&mmrt_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
+	checked = __atomic_load_n(&mmrt_test_hooks.walk_checked,
+		__ATOMIC_ACQUIRE);
+	cr_log_info("race: %" PRIu64 " rounds, %" PRIu64 " lookups (%" PRIu64
+		" hits, %" PRIu64 " -EFAULT), walks checked %" PRIu64
+		", use-after-free %" PRIu64, rounds, r.lookups, r.hits,
+		r.faults, checked, uaf);
+	cr_assert_eq(r.other, 0, "translate returned neither 0 nor -EFAULT");
+	cr_assert_gt(r.lookups, 0);
+	cr_assert_gt(checked, 0, "no lockless walk was checked");
+	cr_assert_eq(uaf, 0, "%" PRIu64 " lockless walks saw a page-table "
+		"page freed under them", uaf);
+
+	/* the page tables were really freed and rebuilt */
+	cr_assert_eq(mmrt_as_stats(r.as, &st), 0);
+	cr_assert_eq(st.rss_pages, NREG * NTOUCH);
+	cr_assert_eq(mmrt_as_destroy(r.as), 0);
+	cr_assert_eq(mmrt_test_used(), base);
+	mmrt_test_down();
+}
+
+Test(mm_race, negative_control_pt_free_early, .timeout = 600)
+{
+	struct race r;
+	uint64_t base, rounds, uaf, checked;
+
+	if (RACE_ASAN)
+		cr_skip_test("negative control skipped under ASan: a page-table "
+			"page freed early is poisoned, and the walker's read "
+			"aborts the process instead of being counted");
+	memset(&r, 0, sizeof(r));
+	mmrt_test_up(POOL_MB);
+	base = mmrt_test_used();
+	r.as = mmrt_as_create("race-neg");
+	cr_assert_not_null(r.as);
+	mmrt_test_hooks.walk_uaf = 0;
+	mmrt_test_hooks.walk_checked = 0;
+	mmrt_test_hooks.pt_free_early = true;
+
+	rounds = run_race(&r, 2000000, 20.0, true);
+	mmrt_test_hooks.pt_free_early = false;
+	uaf = __atomic_load_n(&mmrt_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
+	checked = __atomic_load_n(&mmrt_test_hooks.walk_checked,
+		__ATOMIC_ACQUIRE);
+	cr_log_info("negative control: %" PRIu64 " rounds, %" PRIu64
+		" lookups, walks checked %" PRIu64 ", use-after-free %" PRIu64,
+		rounds, r.lookups, checked, uaf);
+	cr_assert_gt(checked, 0, "no lockless walk was checked");
+	cr_assert_gt(uaf, 0, "page-table pages freed without a grace period "
+		"were not caught in %" PRIu64 " rounds", rounds);
+
+	cr_assert_eq(mmrt_as_destroy(r.as), 0);
+	cr_assert_eq(mmrt_test_used(), base);
+	mmrt_test_down();
+}
