@@ -42,14 +42,31 @@ build() {
 
 main_build() { setup; build build -Dtest_hooks=false; }
 
-# Each suite is a Criterion binary; tests/meson.build names them.
+# Each suite is a Criterion binary (tests/meson.build names them). Output
+# keeps skips, failures and each synthesis; totals accumulate in TOTAL_*.
+TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
 run_suites() {
 	local dir=$1 label=$2; shift 2
-	local rc=0 t
+	local rc=0 t out p f c s
 	for t in "$dir"/tests/test-*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		log "[$label] $(basename "$t")"
-		"$t" --jobs 2 --short-filename "$@" || rc=1
+		out=$(mktemp)
+		p="" f="" c=""
+		"$t" --jobs 2 --short-filename --verbose "$@" >"$out" 2>&1 || rc=1
+		grep -vE '^\[(RUN |PASS|----)\]' "$out" || true
+		read -r p f c < <(sed -nE \
+			's/.*Passing: ([0-9]+) \| Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2 \3/p' \
+			"$out" | tail -n 1)
+		s=$(grep -c '^\[SKIP\]' "$out" || true)
+		if [ -z "${p:-}" ]; then
+			log "[$label] $(basename "$t") printed no synthesis"
+			p=0 f=1 c=0 rc=1
+		fi
+		TOTAL_PASS=$((TOTAL_PASS + p))
+		TOTAL_FAIL=$((TOTAL_FAIL + f + c))
+		TOTAL_SKIP=$((TOTAL_SKIP + s))
+		rm -f "$out"
 	done
 	return $rc
 }
@@ -77,10 +94,12 @@ test)
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
 		run_suites build-asan asan+ubsan "$@" || rc=1
-	if [ $rc -eq 0 ]; then
+	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
+	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
 		log "all suites passed (plain and asan+ubsan)"
 	else
 		log "FAILED"
+		rc=1
 	fi
 	exit $rc
 	;;
