@@ -40,7 +40,7 @@ build() {
 	ninja -C "$dir" >/dev/null
 }
 
-main_build() { setup; build build -Dtest_hooks=false; }
+main_build() { setup; build build -Dtest_hooks=false -Dtests=false; }
 
 # Each suite is a Criterion binary (tests/meson.build names them). Output
 # keeps skips, failures and each synthesis; totals accumulate in TOTAL_*.
