@@ -594,17 +594,15 @@ Test(core_qsbr, synchronize_with_reporting_reader, .timeout = 30)
 {
 	struct reader r = { 0, 1, 0, 0, -1 };
 	pthread_t th;
-	uint64_t t0;
 	int i;
 
 	mmrt_test_up(16);
 	cr_assert_eq(pthread_create(&th, NULL, reader_main, &r), 0);
 	cr_assert(wait_flag(&r.registered));
 	cr_assert_geq(r.id, 0);
-	t0 = now_ns();
+	/* a hang is caught by the test's timeout, not by a clock threshold */
 	for (i = 0; i < 1000; i++)
 		mmrt_synchronize();
-	cr_assert_lt(now_ns() - t0, WAIT_NS);
 	/* Also from a registered caller. */
 	cr_assert_geq(mmrt_thread_register(), 0);
 	for (i = 0; i < 100; i++)
