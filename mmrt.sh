@@ -71,6 +71,34 @@ run_suites() {
 	return $rc
 }
 
+# Real hugepages for the hugepage suite: when root and the machine has none
+# of its own, reserve 512 MiB of 2 MiB pages for the run and give them back
+# on exit (MMRT_TEST_HUGEPAGES=0 turns this off). A machine's own
+# configuration is never touched; without hugepages the suite skips visibly.
+HP_NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+HP_RESERVED=0 HP_MOUNTED=0
+hugepages_release() {
+	[ "$HP_RESERVED" -eq 1 ] || return 0
+	dpdk-hugepages.py -c >/dev/null 2>&1 || true
+	[ "$HP_MOUNTED" -eq 1 ] && { umount /dev/hugepages 2>/dev/null || true; }
+	HP_RESERVED=0
+	log "gave back the reserved hugepages"
+}
+hugepages_reserve() {
+	[ "${MMRT_TEST_HUGEPAGES:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] &&
+		[ -w "$HP_NR" ] && [ "$(cat "$HP_NR")" -eq 0 ] &&
+		command -v dpdk-hugepages.py >/dev/null || return 0
+	mkdir -p /dev/hugepages
+	if ! mountpoint -q /dev/hugepages; then
+		mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages 2>/dev/null &&
+			HP_MOUNTED=1
+	fi
+	HP_RESERVED=1
+	trap hugepages_release EXIT
+	dpdk-hugepages.py -p 2M -r 512M >/dev/null 2>&1 || true
+	log "reserved $(cat "$HP_NR") hugepages of 2 MiB for the test run"
+}
+
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -87,6 +115,7 @@ run)
 test)
 	setup
 	rc=0
+	hugepages_reserve
 	build build-test -Dtest_hooks=true -Dperf=false
 	run_suites build-test plain "$@" || rc=1
 	build build-asan -Dtest_hooks=true -Dperf=false \
@@ -94,6 +123,7 @@ test)
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
 		run_suites build-asan asan+ubsan "$@" || rc=1
+	hugepages_release
 	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
 		log "all suites passed (plain and asan+ubsan)"
