@@ -75,6 +75,9 @@ struct mmrt_mem_stats {
 	uint64_t alloc_fail;    /**< Allocations that found the pool empty. */
 	uint64_t splits;        /**< Huge frames broken up into 4 KiB frames. */
 	uint64_t bytes_meta;    /**< Metadata bytes (frames_total * 32). */
+	uint64_t frames_clean;  /**< Free frames already zeroed (in frames_free). */
+	uint64_t zeroed;        /**< Frames zeroed by mmrt_mem_zero_poll(). */
+	uint64_t zero_hits;     /**< MMRT_ALLOC_ZERO served without a memset. */
 	bool hugepages;         /**< Backed by real hugepages. */
 	bool iova_as_va;        /**< IOVA equals the host virtual address. */
 };
@@ -195,6 +198,32 @@ int mmrt_mem_stats(struct mmrt_mem_stats *st);
  * the zero frame); the test suites compare it before and after.
  */
 uint64_t mmrt_mem_used(void);
+
+/**
+ * Zero up to @p budget free frames off the allocation path: they move from
+ * the free list to a list of known-zero frames, from which
+ * MMRT_ALLOC_ZERO allocations are served without a memset (the kernel
+ * zeroes at fault time; a poller runtime can zero on an idle lcore). Call
+ * from an idle poll loop, or run the service of
+ * mmrt_mem_zero_service_id() on a service lcore. Without either, nothing
+ * changes: allocations zero as they go.
+ *
+ * While it runs, up to 64 frames are on neither list, so an allocation
+ * racing it on an almost empty pool may fail with -ENOMEM.
+ *
+ * @return frames zeroed (0 if none was dirty), -ENODEV if the pool is not
+ *   up. Thread-safe. Never waits.
+ */
+int mmrt_mem_zero_poll(unsigned int budget);
+
+/**
+ * The rte_service id of the zeroing service ("mmrt_mem_zero", MT-safe,
+ * component runstate on): map it to a service lcore with
+ * rte_service_map_lcore_set() and start it with rte_service_runstate_set().
+ * @return 0, -EINVAL for NULL, -ENODEV if the pool is not up or the
+ *   service could not be registered.
+ */
+int mmrt_mem_zero_service_id(uint32_t *id);
 
 /**
  * Return the calling lcore's cached frames to the shared pool (call before

@@ -45,6 +45,7 @@
 #include <rte_memzone.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_service_component.h>
 
 #include "mmrt_core.h"
 #include "mmrt_mem.h"
@@ -77,7 +78,10 @@ struct pool_cache {
 	uint64_t huge_allocs;
 	uint64_t huge_frees;
 	uint64_t alloc_fail;
+	uint64_t zero_hits;
+	uint32_t zlen;
 	uint32_t objs[2 * CACHE_MAX];
+	uint32_t zobjs[CACHE_MAX];  /* frames known to be zero */
 } __rte_cache_aligned;
 
 struct pool {
@@ -90,6 +94,10 @@ struct pool {
 	int64_t iova_off;          /* iova = va + iova_off when iova == NULL */
 	struct rte_ring *ring4k;
 	struct rte_ring *ring2m;
+	struct rte_ring *ringz;    /* free 4 KiB frames already zeroed */
+	uint32_t zero_sid;
+	bool zero_registered;
+	uint64_t zeroed;
 	uint32_t cache_size;
 	uint32_t zero_pfn;
 	bool hugepages;
@@ -178,6 +186,32 @@ split_free_chunk(uint32_t *out, unsigned int n)
 	return 0;
 }
 
+/* Take @n zeroed free frames from the clean ring, all or nothing. */
+static int
+take_clean_bulk(uint32_t *pfns, unsigned int n)
+{
+	return rte_ring_dequeue_bulk_elem(pool->ringz, pfns, sizeof(uint32_t),
+		n, NULL) == n ? 0 : -ENOMEM;
+}
+
+/* One zeroed free frame, through the lcore's clean cache. */
+static bool
+take_clean(uint32_t *pfn)
+{
+	struct pool_cache *c = cache_get();
+
+	if (c == NULL || pool->cache_size == 0)
+		return take_clean_bulk(pfn, 1) == 0;
+	if (c->zlen == 0)
+		c->zlen = rte_ring_dequeue_burst_elem(pool->ringz, c->zobjs,
+			sizeof(uint32_t), RTE_MIN(pool->cache_size,
+			(uint32_t)CACHE_MAX), NULL);
+	if (c->zlen == 0)
+		return false;
+	*pfn = c->zobjs[--c->zlen];
+	return true;
+}
+
 /* Take @n free 4 KiB pfns, all or nothing. */
 static int
 take_frames(uint32_t *pfns, unsigned int n)
@@ -201,7 +235,7 @@ take_frames(uint32_t *pfns, unsigned int n)
 				c->len += MMRT_HUGE_NR;
 			}
 			if (c->len < n)
-				return -ENOMEM;
+				return take_clean_bulk(pfns, n);
 		}
 		c->len -= n;
 		memcpy(pfns, &c->objs[c->len], n * sizeof(uint32_t));
@@ -213,7 +247,7 @@ take_frames(uint32_t *pfns, unsigned int n)
 			return 0;
 		/* not enough 4 KiB frames: split a chunk into the ring */
 		if (split_free_chunk(NULL, 0) != 0)
-			return -ENOMEM;
+			return take_clean_bulk(pfns, n);
 	}
 }
 
@@ -250,6 +284,14 @@ mmrt_frame_alloc(uint32_t flags)
 		return -ENODEV;
 	if (flags & ~MMRT_ALLOC_ZERO)
 		return -EINVAL;
+	if ((flags & MMRT_ALLOC_ZERO) && take_clean(&pfn)) {
+		/* zeroed off the fast path by mmrt_mem_zero_poll() */
+		frame_init_alloc(pfn, 0);
+		FRAME_UNPOISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
+		POOL_COUNT(cache_get(), allocs, 1);
+		POOL_COUNT(cache_get(), zero_hits, 1);
+		return pfn;
+	}
 	if (take_frames(&pfn, 1) != 0) {
 		POOL_COUNT(cache_get(), alloc_fail, 1);
 		return -ENOMEM;
@@ -495,7 +537,9 @@ mmrt_mem_stats(struct mmrt_mem_stats *st)
 	for (i = 0; i < RTE_MAX_LCORE; i++) {
 		const struct pool_cache *c = &pool->caches[i];
 
-		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED) +
+			__atomic_load_n(&c->zlen, __ATOMIC_RELAXED);
+		st->zero_hits += c->zero_hits;
 		st->allocs += c->allocs;
 		st->frees += c->frees;
 		st->huge_allocs += c->huge_allocs;
@@ -510,8 +554,11 @@ mmrt_mem_stats(struct mmrt_mem_stats *st)
 	st->frames_total = pool->nframes;
 	st->huge_total = pool->nhuge;
 	st->huge_free = rte_ring_count(pool->ring2m);
+	st->frames_clean = rte_ring_count(pool->ringz);
 	st->frames_free = rte_ring_count(pool->ring4k) + cached +
-		st->huge_free * MMRT_HUGE_NR;
+		st->frames_clean + st->huge_free * MMRT_HUGE_NR;
+	st->zeroed = __atomic_load_n(&pool->zeroed, __ATOMIC_RELAXED);
+	st->zero_hits += pool->shared.zero_hits;
 	for (f = 0; f < pool->nframes; f++)
 		if (pool->meta[f].flags & MMRT_FRAME_PT)
 			pt++;
@@ -534,10 +581,12 @@ mmrt_mem_used(void)
 		return 0;
 	for (i = 0; i < RTE_MAX_LCORE; i++) {
 		c = &pool->caches[i];
-		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED) +
+			__atomic_load_n(&c->zlen, __ATOMIC_RELAXED);
 	}
 	/* the zero frame is allocated for the pool's whole life */
 	return pool->nframes - 1 - (rte_ring_count(pool->ring4k) + cached +
+		rte_ring_count(pool->ringz) +
 		rte_ring_count(pool->ring2m) * (uint64_t)MMRT_HUGE_NR);
 }
 
@@ -549,11 +598,16 @@ mmrt_mem_cache_flush(void)
 	if (pool == NULL)
 		return;
 	c = cache_get();
-	if (c == NULL || c->len == 0)
+	if (c == NULL)
 		return;
-	rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs, sizeof(uint32_t),
-		c->len, NULL);
+	if (c->len > 0)
+		rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs,
+			sizeof(uint32_t), c->len, NULL);
+	if (c->zlen > 0)
+		rte_ring_enqueue_bulk_elem(pool->ringz, c->zobjs,
+			sizeof(uint32_t), c->zlen, NULL);
 	c->len = 0;
+	c->zlen = 0;
 }
 
 /* IOVA of every frame: O(1) lookups later, whatever the EAL's IOVA mode. */
@@ -593,6 +647,55 @@ pool_iova_init(void)
 	return 0;
 }
 
+int
+mmrt_mem_zero_poll(unsigned int budget)
+{
+	uint32_t buf[64];
+	unsigned int n, i, total = 0;
+
+	if (pool == NULL)
+		return -ENODEV;
+	while (total < budget) {
+		n = rte_ring_dequeue_burst_elem(pool->ring4k, buf,
+			sizeof(uint32_t), RTE_MIN((unsigned int)RTE_DIM(buf),
+			budget - total), NULL);
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			void *a = pfn_addr(buf[i]);
+
+			FRAME_UNPOISON(a, MMRT_PAGE_SIZE);
+			memset(a, 0, MMRT_PAGE_SIZE);
+			FRAME_POISON(a, MMRT_PAGE_SIZE);
+		}
+		/* the clean ring holds every frame, so it never overflows */
+		rte_ring_enqueue_bulk_elem(pool->ringz, buf, sizeof(uint32_t),
+			n, NULL);
+		total += n;
+	}
+	if (total > 0)
+		__atomic_fetch_add(&pool->zeroed, total, __ATOMIC_RELAXED);
+	return (int)total;
+}
+
+static int32_t
+zero_service(void *arg)
+{
+	RTE_SET_USED(arg);
+	return mmrt_mem_zero_poll(256) > 0 ? 0 : -EAGAIN;
+}
+
+int
+mmrt_mem_zero_service_id(uint32_t *id)
+{
+	if (id == NULL)
+		return -EINVAL;
+	if (pool == NULL || !pool->zero_registered)
+		return -ENODEV;
+	*id = pool->zero_sid;
+	return 0;
+}
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -629,9 +732,14 @@ pool_fini(void)
 			mmrt_mem_used());
 	}
 	memset(&mmrt_mem_fp, 0, sizeof(mmrt_mem_fp));
+	if (pool->zero_registered) {
+		rte_service_component_runstate_set(pool->zero_sid, 0);
+		rte_service_component_unregister(pool->zero_sid);
+	}
 	FRAME_UNPOISON(pool->base, pool->nframes << MMRT_PAGE_SHIFT);
 	rte_ring_free(pool->ring4k);
 	rte_ring_free(pool->ring2m);
+	rte_ring_free(pool->ringz);
 	rte_free(pool->iova);
 	rte_free(pool->meta);
 	rte_memzone_free(pool->mz);
@@ -677,7 +785,10 @@ pool_init(const struct mmrt_config *cfg)
 		pool->nframes, SOCKET_ID_ANY, RING_F_EXACT_SZ);
 	pool->ring2m = rte_ring_create_elem("mmrt_pool_2m", sizeof(uint32_t),
 		pool->nhuge, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-	if (pool->ring4k == NULL || pool->ring2m == NULL)
+	pool->ringz = rte_ring_create_elem("mmrt_pool_zero", sizeof(uint32_t),
+		pool->nframes, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	if (pool->ring4k == NULL || pool->ring2m == NULL ||
+			pool->ringz == NULL)
 		goto fail;
 
 	/* The first huge chunks are pre-split; huge_reserve_pct stay whole. */
@@ -713,6 +824,21 @@ pool_init(const struct mmrt_config *cfg)
 	pool->meta[pool->zero_pfn].flags = MMRT_FRAME_ZERO;
 	/* the zero frame does not count as an allocation */
 	POOL_COUNT(cache_get(), allocs, UINT64_MAX);
+	{
+		struct rte_service_spec spec = {
+			.name = "mmrt_mem_zero",
+			.callback = zero_service,
+			.capabilities = RTE_SERVICE_CAP_MT_SAFE,
+			.socket_id = SOCKET_ID_ANY,
+		};
+
+		/* runs only once an application maps it to a service lcore */
+		if (rte_service_component_register(&spec,
+				&pool->zero_sid) == 0) {
+			pool->zero_registered = true;
+			rte_service_component_runstate_set(pool->zero_sid, 1);
+		}
+	}
 	MMRT_LOG(INFO, mem, "frame pool: %" PRIu64 " MiB, %" PRIu64
 		" frames, %" PRIu64 " huge kept whole, %s, iova %s",
 		len >> 20, pool->nframes, nhuge_keep,
