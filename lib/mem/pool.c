@@ -69,6 +69,7 @@
 #endif
 
 #define CACHE_MAX 512
+#define RING_RTS_FLAGS (RING_F_EXACT_SZ | RING_F_MP_RTS_ENQ | RING_F_MC_RTS_DEQ)
 
 /* Per-lcore cache and counters; only its own lcore writes it. */
 struct pool_cache {
@@ -212,43 +213,55 @@ take_clean(uint32_t *pfn)
 	return true;
 }
 
-/* Take @n free 4 KiB pfns, all or nothing. */
+/*
+ * Take @n free 4 KiB pfns, all or nothing. Order: the lcore's cache
+ * (refilled from the free ring), then frames already zeroed (the lcore's
+ * clean cache, then the clean ring), and only then a whole huge frame is
+ * split: zeroing must never cost huge frames, and neither must a failed
+ * allocation.
+ */
 static int
 take_frames(uint32_t *pfns, unsigned int n)
 {
 	struct pool_cache *c = cache_get();
-	unsigned int got;
 
 	if (c != NULL && pool->cache_size > 0 && n <= pool->cache_size) {
-		if (c->len < n) {
+		if (c->len < n)
 			/* refill to cache_size plus what is asked */
-			unsigned int want = pool->cache_size + n - c->len;
-
-			got = rte_ring_dequeue_burst_elem(pool->ring4k,
-				&c->objs[c->len], sizeof(uint32_t), want, NULL);
-			c->len += got;
-			while (c->len < n &&
-					c->len + MMRT_HUGE_NR <= RTE_DIM(c->objs)) {
-				if (split_free_chunk(&c->objs[c->len],
-						MMRT_HUGE_NR) != 0)
-					break;
-				c->len += MMRT_HUGE_NR;
-			}
-			if (c->len < n)
-				return take_clean_bulk(pfns, n);
+			c->len += rte_ring_dequeue_burst_elem(pool->ring4k,
+				&c->objs[c->len], sizeof(uint32_t),
+				pool->cache_size + n - c->len, NULL);
+		if (c->len < n && c->zlen >= n) {
+			c->zlen -= n;
+			memcpy(pfns, &c->zobjs[c->zlen], n * sizeof(uint32_t));
+			return 0;
+		}
+		if (c->len < n && take_clean_bulk(pfns, n) == 0)
+			return 0;
+		/* c->len < n <= cache_size: a whole chunk fits in objs */
+		if (c->len < n) {
+			if (split_free_chunk(&c->objs[c->len], MMRT_HUGE_NR) != 0)
+				return -ENOMEM;
+			c->len += MMRT_HUGE_NR;
 		}
 		c->len -= n;
 		memcpy(pfns, &c->objs[c->len], n * sizeof(uint32_t));
 		return 0;
 	}
-	for (;;) {
+	if (rte_ring_dequeue_bulk_elem(pool->ring4k, pfns, sizeof(uint32_t), n,
+			NULL) == n)
+		return 0;
+	if (take_clean_bulk(pfns, n) == 0)
+		return 0;
+	if (rte_ring_count(pool->ring4k) +
+			(uint64_t)rte_ring_count(pool->ring2m) * MMRT_HUGE_NR < n)
+		return -ENOMEM;
+	/* split chunks into the free ring until the request fits */
+	while (split_free_chunk(NULL, 0) == 0)
 		if (rte_ring_dequeue_bulk_elem(pool->ring4k, pfns,
 				sizeof(uint32_t), n, NULL) == n)
 			return 0;
-		/* not enough 4 KiB frames: split a chunk into the ring */
-		if (split_free_chunk(NULL, 0) != 0)
-			return take_clean_bulk(pfns, n);
-	}
+	return -ENOMEM;
 }
 
 static void
@@ -527,7 +540,7 @@ int
 mmrt_mem_stats(struct mmrt_mem_stats *st)
 {
 	unsigned int i;
-	uint64_t cached = 0, pt = 0, f;
+	uint64_t cached = 0, zcached = 0, pt = 0, f;
 
 	if (st == NULL)
 		return -EINVAL;
@@ -537,8 +550,8 @@ mmrt_mem_stats(struct mmrt_mem_stats *st)
 	for (i = 0; i < RTE_MAX_LCORE; i++) {
 		const struct pool_cache *c = &pool->caches[i];
 
-		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED) +
-			__atomic_load_n(&c->zlen, __ATOMIC_RELAXED);
+		cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+		zcached += __atomic_load_n(&c->zlen, __ATOMIC_RELAXED);
 		st->zero_hits += c->zero_hits;
 		st->allocs += c->allocs;
 		st->frees += c->frees;
@@ -554,7 +567,7 @@ mmrt_mem_stats(struct mmrt_mem_stats *st)
 	st->frames_total = pool->nframes;
 	st->huge_total = pool->nhuge;
 	st->huge_free = rte_ring_count(pool->ring2m);
-	st->frames_clean = rte_ring_count(pool->ringz);
+	st->frames_clean = rte_ring_count(pool->ringz) + zcached;
 	st->frames_free = rte_ring_count(pool->ring4k) + cached +
 		st->frames_clean + st->huge_free * MMRT_HUGE_NR;
 	st->zeroed = __atomic_load_n(&pool->zeroed, __ATOMIC_RELAXED);
@@ -781,12 +794,17 @@ pool_init(const struct mmrt_config *cfg)
 		goto fail;
 	if (pool_iova_init() != 0)
 		goto fail;
+	/*
+	 * Relaxed tail sync: the default MP/MC mode spins on the tail of a
+	 * preempted peer, and pollers and helper threads here may share a
+	 * core (DPDK's mode for overcommitted lcores).
+	 */
 	pool->ring4k = rte_ring_create_elem("mmrt_pool_4k", sizeof(uint32_t),
-		pool->nframes, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+		pool->nframes, SOCKET_ID_ANY, RING_RTS_FLAGS);
 	pool->ring2m = rte_ring_create_elem("mmrt_pool_2m", sizeof(uint32_t),
-		pool->nhuge, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+		pool->nhuge, SOCKET_ID_ANY, RING_RTS_FLAGS);
 	pool->ringz = rte_ring_create_elem("mmrt_pool_zero", sizeof(uint32_t),
-		pool->nframes, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+		pool->nframes, SOCKET_ID_ANY, RING_RTS_FLAGS);
 	if (pool->ring4k == NULL || pool->ring2m == NULL ||
 			pool->ringz == NULL)
 		goto fail;
