@@ -28,7 +28,7 @@ static rte_spinlock_t as_table_lock = RTE_SPINLOCK_INITIALIZER;
 bool
 mm_as_live(const struct mmrt_as *as)
 {
-	return as != NULL && as->magic == MM_AS_MAGIC;
+	return as != NULL && as->core.magic == MM_AS_MAGIC;
 }
 
 /* Registered in the table: safe to dereference (double destroy check). */
@@ -88,12 +88,12 @@ as_new(const char *name)
 	}
 	strcpy(as->name, name);
 	rte_rwlock_init(&as->map_lock);
-	if (mm_pt_alloc(as, &as->pgd) != 0) {
+	if (mm_pt_alloc(as, &as->core.pgd) != 0) {
 		rte_free(as);
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	as->magic = MM_AS_MAGIC;
+	as->core.magic = MM_AS_MAGIC;
 	rte_spinlock_lock(&as_table_lock);
 	for (i = 0; i < as_max; i++) {
 		if (as_table[i] == NULL) {
@@ -108,8 +108,8 @@ as_new(const char *name)
 		as_table[slot] = as;
 	rte_spinlock_unlock(&as_table_lock);
 	if (slot >= as_max) {
-		as->magic = 0;
-		mm_table_free_now(as->pgd);
+		as->core.magic = 0;
+		mm_table_free_now(as->core.pgd);
 		rte_free(as);
 		rte_errno = slot == UINT32_MAX - 1 ? EEXIST : ENOSPC;
 		return NULL;
@@ -141,7 +141,7 @@ as_teardown(struct mmrt_as *as)
 	mm_pt_free_all(as, &tlb);
 	mmrt_gather_finish(&tlb);
 	mm_region_remove(as, 0, MMRT_VA_LIMIT);
-	as->magic = 0;
+	as->core.magic = 0;
 	rte_rwlock_write_unlock(&as->map_lock);
 	rte_free(as->regions);
 	rte_free(as);

@@ -303,95 +303,41 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 }
 
 #ifdef MMRT_TEST_HOOKS
-/* The table we just read from must still be a live table: the QSBR rule
- * guarantees it; the negative control breaks the rule. */
-#define WALK_CHECK_BEGIN(tbl) \
-	const struct mmrt_frame *wf_ = mmrt_frame_meta(tbl); \
-	uint32_t wgen_ = __atomic_load_n(&wf_->gen, __ATOMIC_ACQUIRE)
-#define WALK_CHECK_END() do { \
-	uint32_t wfl_ = __atomic_load_n(&wf_->flags, __ATOMIC_ACQUIRE); \
-	__atomic_fetch_add(&mmrt_test_hooks.walk_checked, 1, \
-		__ATOMIC_RELAXED); \
-	if (!(wfl_ & MMRT_FRAME_PT) || \
-			__atomic_load_n(&wf_->gen, __ATOMIC_ACQUIRE) != wgen_) \
-		__atomic_fetch_add(&mmrt_test_hooks.walk_uaf, 1, \
-			__ATOMIC_RELAXED); \
-} while (0)
-#else
-#define WALK_CHECK_BEGIN(tbl) do { } while (0)
-#define WALK_CHECK_END() do { } while (0)
+/*
+ * The table a lockless walk reads must still be a live table while it
+ * reads it: the QSBR rule guarantees it, the negative control breaks it.
+ */
+uint32_t
+mmrt_test_walk_begin(uint32_t tbl)
+{
+	return __atomic_load_n(&mmrt_frame_meta(tbl)->gen, __ATOMIC_ACQUIRE);
+}
+
+void
+mmrt_test_walk_end(uint32_t tbl, uint32_t gen)
+{
+	const struct mmrt_frame *f = mmrt_frame_meta(tbl);
+	uint32_t fl = __atomic_load_n(&f->flags, __ATOMIC_ACQUIRE);
+
+	__atomic_fetch_add(&mmrt_test_hooks.walk_checked, 1, __ATOMIC_RELAXED);
+	if (!(fl & MMRT_FRAME_PT) ||
+			__atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) != gen)
+		__atomic_fetch_add(&mmrt_test_hooks.walk_uaf, 1,
+			__ATOMIC_RELAXED);
+}
 #endif
 
-/* One level of the lockless walk: the entry for @va in table @tbl. */
-static __rte_always_inline uint64_t
-walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
-{
-	const uint64_t *t = (const uint64_t *)(base +
-		((uint64_t)tbl << MMRT_PAGE_SHIFT));
-	uint64_t e;
-
-	WALK_CHECK_BEGIN(tbl);
-	e = pte_load(&t[(va >> shift) & (PT_ENTRIES - 1)]);
-	WALK_CHECK_END();
-	return e;
-}
-
-/* The four levels unrolled: a lookup is four dependent loads. */
-static __rte_always_inline int
-walk_lockless(const struct mmrt_as *as, uint64_t va, uint32_t access,
-	struct mmrt_xlate *out)
-{
-	uint8_t *base = mmrt_mem_fp.base;
-	uint64_t e, off;
-	uint32_t pfn;
-
-	e = walk_step(base, as->pgd, va, 39);
-	if (unlikely(!(e & PTE_T)))
-		return -EFAULT;
-	e = walk_step(base, pte_pfn(e), va, 30);
-	if (unlikely(!(e & PTE_T)))
-		return -EFAULT;
-	e = walk_step(base, pte_pfn(e), va, 21);
-	if (e & PTE_H) {
-		off = va & (MMRT_HUGE_SIZE - 1);
-		out->size = MMRT_HUGE_SIZE - off;
-		out->huge = true;
-	} else {
-		if (unlikely(!(e & PTE_T)))
-			return -EFAULT;
-		e = walk_step(base, pte_pfn(e), va, 12);
-		off = va & (MMRT_PAGE_SIZE - 1);
-		out->size = MMRT_PAGE_SIZE - off;
-		out->huge = false;
-	}
-	if (unlikely(!(e & PTE_P)))
-		return -EFAULT;
-	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & PTE_W)))
-		return -EACCES;
-	pfn = pte_pfn(e) + (uint32_t)(off >> MMRT_PAGE_SHIFT);
-	off &= MMRT_PAGE_SIZE - 1;
-	out->addr = base + ((uint64_t)pfn << MMRT_PAGE_SHIFT) + off;
-	/* per 4 KiB frame: IOVA need not be contiguous across a huge leaf */
-	out->iova = mmrt_frame_iova_unchecked(pfn) + off;
-	out->pfn = pfn;
-	out->prot = MMRT_PROT_READ | ((e & PTE_W) ? MMRT_PROT_WRITE : 0);
-	return 0;
-}
-
 int
-mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,
+mmrt_translate_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 	struct mmrt_xlate *out)
 {
 	int ret;
 
-	if (unlikely(as == NULL || out == NULL || as->magic != MM_AS_MAGIC ||
-			va >= MMRT_VA_LIMIT ||
-			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE))))
+	if (!mm_as_live(as) || out == NULL || va >= MMRT_VA_LIMIT ||
+			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
-	if (likely(mmrt_thread_is_online()))
-		return walk_lockless(as, va, access, out);
 	rte_rwlock_read_lock(&as->map_lock);
-	ret = walk_lockless(as, va, access, out);
+	ret = mmrt_walk(&as->core, va, access, out);
 	rte_rwlock_read_unlock(&as->map_lock);
 	return ret;
 }

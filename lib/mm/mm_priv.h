@@ -39,17 +39,17 @@
 #include "mmrt_mm.h"
 #include "mm_gather.h"
 
-/* PTE bits. */
-#define PTE_P        (UINT64_C(1) << 0)  /* present */
-#define PTE_W        (UINT64_C(1) << 1)  /* writable */
-#define PTE_A        (UINT64_C(1) << 2)  /* accessed */
-#define PTE_D        (UINT64_C(1) << 3)  /* dirty */
-#define PTE_H        (UINT64_C(1) << 4)  /* 2 MiB leaf (level 2) */
-#define PTE_UFFD_WP  (UINT64_C(1) << 5)  /* userfault write-protected */
-#define PTE_T        (UINT64_C(1) << 6)  /* points to a lower table */
-#define PTE_PROTNONE (UINT64_C(1) << 7)  /* not present, frame kept (PROT_NONE) */
-#define PTE_PFN_SHIFT 12
-#define PTE_PFN_MASK (UINT64_C(0xffffffff) << PTE_PFN_SHIFT)
+/* PTE bits (the format is in mmrt_mm_core.h, for the inline walk). */
+#define PTE_P        MMRT_PTE_P
+#define PTE_W        MMRT_PTE_W
+#define PTE_A        MMRT_PTE_A
+#define PTE_D        MMRT_PTE_D
+#define PTE_H        MMRT_PTE_H
+#define PTE_UFFD_WP  MMRT_PTE_UFFD_WP
+#define PTE_T        MMRT_PTE_T
+#define PTE_PROTNONE MMRT_PTE_PROTNONE
+#define PTE_PFN_SHIFT MMRT_PTE_PFN_SHIFT
+#define PTE_PFN_MASK MMRT_PTE_PFN_MASK
 
 #define PT_ENTRIES 512
 #define PT_LEVELS 4
@@ -131,13 +131,12 @@ struct mm_region {
 	uint64_t obj_off;        /* object offset of @start */
 };
 
-#define MM_AS_MAGIC 0x6d6d6173u /* "mmas" */
+#define MM_AS_MAGIC MMRT_AS_MAGIC
 
 struct mmrt_as {
-	uint32_t magic;
+	struct mmrt_as_core core;    /* magic, pgd: read by the inline walk */
 	char name[MMRT_NAME_SIZE];
 	rte_rwlock_t map_lock;
-	uint32_t pgd;                /* pfn of the level-4 table */
 	uint32_t gather_pending;     /* gathers in progress (nesting) */
 	struct mm_region *regions;   /* sorted, disjoint */
 	uint32_t nr_regions;

@@ -202,19 +202,6 @@ int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 int mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access);
 
 /**
- * Translate @p va without faulting. A registered, online poller walks
- * without locks (the result stays valid until its next quiescent state,
- * as long as it does not race an unmap of the page: use a consumer for
- * that). Other threads walk under the map lock.
- *
- * @return 0, -EINVAL (bad arguments), -EFAULT (not present: call
- *   mmrt_fault()), -EACCES (present but @p access not granted).
- *   Never waits when called by a registered poller.
- */
-int mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,
-	struct mmrt_xlate *out);
-
-/**
  * Copy @p len bytes from the address space at @p va into @p buf,
  * faulting pages in as needed (any alignment, may cross pages).
  * @return 0, -EINVAL, -EFAULT, -EACCES, -ENOMEM. May wait.
@@ -280,5 +267,7 @@ unsigned int mmrt_mm_reclaim(bool wait);
 #ifdef __cplusplus
 }
 #endif
+
+#include <mmrt_mm_core.h>
 
 #endif /* MMRT_MM_H */

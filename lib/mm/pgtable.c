@@ -46,7 +46,7 @@ uint64_t *
 mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 	uint32_t *table, int *err)
 {
-	uint32_t tbl = as->pgd;
+	uint32_t tbl = as->core.pgd;
 	unsigned int l;
 
 	for (l = PT_LEVELS; l > level; l--) {
@@ -270,7 +270,7 @@ void
 mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
 	uint64_t end)
 {
-	zap_level(as, z, as->pgd, PT_LEVELS, start, end);
+	zap_level(as, z, as->core.pgd, PT_LEVELS, start, end);
 }
 
 /* New bits of a leaf under protection @prot. */
@@ -326,7 +326,7 @@ void
 mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t start,
 	uint64_t end, uint32_t prot)
 {
-	protect_level(as, tlb, as->pgd, PT_LEVELS, start, end, prot);
+	protect_level(as, tlb, as->core.pgd, PT_LEVELS, start, end, prot);
 }
 
 /* Share the frame behind a leaf with a child; anonymous pages become
@@ -404,7 +404,7 @@ mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
 	int i = mm_region_find(src, start);
 	bool shared = i >= 0 && (src->regions[i].flags & REGION_OBJECT);
 
-	return copy_level(dst, src, src_tlb, dst->pgd, src->pgd, PT_LEVELS,
+	return copy_level(dst, src, src_tlb, dst->core.pgd, src->core.pgd, PT_LEVELS,
 		start, end, shared);
 }
 
@@ -415,6 +415,6 @@ mm_pt_free_all(struct mmrt_as *as, struct mmrt_gather *tlb)
 
 	mm_zap_range(as, &z, 0, MMRT_VA_LIMIT);
 	MM_STAT_ADD(as, pt_pages, -1);
-	mmrt_gather_remove_table(tlb, as->pgd);
-	as->pgd = MMRT_PFN_NONE;
+	mmrt_gather_remove_table(tlb, as->core.pgd);
+	as->core.pgd = MMRT_PFN_NONE;
 }

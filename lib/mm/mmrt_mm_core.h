@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_MM_CORE_H
+#define MMRT_MM_CORE_H
+
+/**
+ * @file
+ * Fast path of lib/mm, included by mmrt_mm.h (do not include it directly):
+ * what the inline mmrt_translate() needs, as DPDK's rte_*_core.h headers
+ * do. The PTE format here is the runtime's own and may change between
+ * releases; use the functions of mmrt_mm.h, not these definitions.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @internal PTE bits. */
+#define MMRT_PTE_P        (UINT64_C(1) << 0) /**< present */
+#define MMRT_PTE_W        (UINT64_C(1) << 1) /**< writable */
+#define MMRT_PTE_A        (UINT64_C(1) << 2) /**< accessed */
+#define MMRT_PTE_D        (UINT64_C(1) << 3) /**< dirty */
+#define MMRT_PTE_H        (UINT64_C(1) << 4) /**< 2 MiB leaf (level 2) */
+#define MMRT_PTE_UFFD_WP  (UINT64_C(1) << 5) /**< userfault write-protected */
+#define MMRT_PTE_T        (UINT64_C(1) << 6) /**< points to a lower table */
+#define MMRT_PTE_PROTNONE (UINT64_C(1) << 7) /**< frame kept, no access */
+#define MMRT_PTE_PFN_SHIFT 12
+#define MMRT_PTE_PFN_MASK (UINT64_C(0xffffffff) << MMRT_PTE_PFN_SHIFT)
+
+/** @internal Magic of a live address space. */
+#define MMRT_AS_MAGIC 0x6d6d6173u /* "mmas" */
+
+/** @internal The head of struct mmrt_as that the inline walk reads. */
+struct mmrt_as_core {
+	uint32_t magic; /**< MMRT_AS_MAGIC while live. */
+	uint32_t pgd;   /**< pfn of the level-4 table. */
+};
+
+/** @internal Translate under the map lock (callers that are not pollers). */
+int mmrt_translate_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out);
+
+#ifdef MMRT_TEST_HOOKS
+/** @internal Test builds: check that a table a lockless walk reads is live. */
+uint32_t mmrt_test_walk_begin(uint32_t tbl);
+/** @internal Test builds: counts a walk that found its table freed. */
+void mmrt_test_walk_end(uint32_t tbl, uint32_t gen);
+#endif
+
+/** @internal One level of the lockless walk: the entry for @p va. */
+static __rte_always_inline uint64_t
+mmrt_walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
+{
+	const uint64_t *t = (const uint64_t *)(base +
+		((uint64_t)tbl << MMRT_PAGE_SHIFT));
+	uint64_t e;
+#ifdef MMRT_TEST_HOOKS
+	uint32_t gen = mmrt_test_walk_begin(tbl);
+#endif
+
+	/* acquire: pairs with the release store that published the entry */
+	e = __atomic_load_n(&t[(va >> shift) & 511], __ATOMIC_ACQUIRE);
+#ifdef MMRT_TEST_HOOKS
+	mmrt_test_walk_end(tbl, gen);
+#endif
+	return e;
+}
+
+/**
+ * @internal The lockless walk: four levels unrolled, four dependent loads.
+ * The caller is a registered online poller or holds the map lock.
+ */
+static __rte_always_inline int
+mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out)
+{
+	uint8_t *base = mmrt_mem_fp.base;
+	uint64_t e, off;
+	uint32_t pfn;
+
+	e = mmrt_walk_step(base, asc->pgd, va, 39);
+	if (unlikely(!(e & MMRT_PTE_T)))
+		return -EFAULT;
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va, 30);
+	if (unlikely(!(e & MMRT_PTE_T)))
+		return -EFAULT;
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va, 21);
+	if (e & MMRT_PTE_H) {
+		off = va & (MMRT_HUGE_SIZE - 1);
+		out->size = MMRT_HUGE_SIZE - off;
+		out->huge = true;
+	} else {
+		if (unlikely(!(e & MMRT_PTE_T)))
+			return -EFAULT;
+		e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT),
+			va, 12);
+		off = va & (MMRT_PAGE_SIZE - 1);
+		out->size = MMRT_PAGE_SIZE - off;
+		out->huge = false;
+	}
+	if (unlikely(!(e & MMRT_PTE_P)))
+		return -EFAULT;
+	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & MMRT_PTE_W)))
+		return -EACCES;
+	pfn = (uint32_t)((e & MMRT_PTE_PFN_MASK) >> MMRT_PTE_PFN_SHIFT) +
+		(uint32_t)(off >> MMRT_PAGE_SHIFT);
+	off &= MMRT_PAGE_SIZE - 1;
+	out->addr = base + ((uint64_t)pfn << MMRT_PAGE_SHIFT) + off;
+	/* per 4 KiB frame: IOVA need not be contiguous across a huge leaf */
+	out->iova = mmrt_frame_iova_unchecked(pfn) + off;
+	out->pfn = pfn;
+	out->prot = MMRT_PROT_READ | ((e & MMRT_PTE_W) ? MMRT_PROT_WRITE : 0);
+	return 0;
+}
+
+/**
+ * Translate @p va without faulting. A registered, online poller walks
+ * without locks, inline (the result stays valid until its next quiescent
+ * state, as long as it does not race an unmap of the page: use a consumer
+ * for that). Other threads walk under the map lock.
+ *
+ * @return 0, -EINVAL (bad arguments, not a live address space), -EFAULT
+ *   (not present: call mmrt_fault()), -EACCES (present but @p access not
+ *   granted). Never waits when called by a registered poller.
+ */
+static inline int
+mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out)
+{
+	const struct mmrt_as_core *asc = (const struct mmrt_as_core *)as;
+
+	if (unlikely(as == NULL || out == NULL ||
+			asc->magic != MMRT_AS_MAGIC || va >= MMRT_VA_LIMIT ||
+			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE))))
+		return -EINVAL;
+	if (likely(mmrt_thread_is_online()))
+		return mmrt_walk(asc, va, access, out);
+	return mmrt_translate_locked(as, va, access, out);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_MM_CORE_H */
