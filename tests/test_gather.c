@@ -27,6 +27,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <rte_cycles.h>
 #include <rte_pause.h>
 
 #include "common.h"
@@ -622,6 +623,74 @@ Test(gather, tables_wait_for_grace_period)
 			pfns[i]);
 	cr_assert_eq(used_nowait(), base);
 
+	__atomic_store_n(&r.phase, 3, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	teardown(as, base);
+}
+
+struct releaser {
+	struct lazy_reader *r;
+	volatile int released;
+};
+
+/* Let the reader report after a while, and say that it did. */
+static void *
+release_later(void *arg)
+{
+	struct releaser *rl = arg;
+
+	rte_delay_us_sleep(50 * 1000);
+	__atomic_store_n(&rl->released, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&rl->r->phase, 2, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The defer queue full: the gather waits for a grace period and frees the
+ * tables itself. The finish cannot return before the silent reader has
+ * reported (released is set just before it does), and every table is free
+ * when it returns.
+ */
+Test(gather, tables_full_queue_waits_then_frees)
+{
+	struct lazy_reader r = { 0, -1 };
+	struct releaser rl = { &r, 0 };
+	struct mmrt_gather_stats s0, s1;
+	struct mmrt_gather tlb;
+	struct mmrt_as *as;
+	uint32_t pfns[8];
+	pthread_t th, rth;
+	uint64_t base;
+	unsigned int i;
+
+	as = setup("gather-dqfull");
+	base = mmrt_test_used();
+	cr_assert_eq(pthread_create(&th, NULL, lazy_reader, &r), 0);
+	while (__atomic_load_n(&r.phase, __ATOMIC_ACQUIRE) < 1)
+		rte_pause();
+	cr_assert_geq(r.id, 0);
+
+	s0 = gstats();
+	mmrt_test_hooks.dq_full = true;
+	mmrt_gather_init(&tlb, as, false);
+	for (i = 0; i < RTE_DIM(pfns); i++) {
+		pfns[i] = alloc_frame();
+		mmrt_frame_meta(pfns[i])->flags |= MMRT_FRAME_PT;
+		mmrt_gather_remove_table(&tlb, pfns[i]);
+	}
+	cr_assert_eq(pthread_create(&rth, NULL, release_later, &rl), 0);
+	mmrt_gather_finish(&tlb);
+	cr_assert_eq(__atomic_load_n(&rl.released, __ATOMIC_ACQUIRE), 1,
+		"tables freed before the silent reader reported");
+	mmrt_test_hooks.dq_full = false;
+	s1 = gstats();
+	cr_assert_eq(s1.tables_sync - s0.tables_sync, RTE_DIM(pfns));
+	for (i = 0; i < RTE_DIM(pfns); i++)
+		cr_assert(frame_is_free(pfns[i]), "table %u not freed",
+			pfns[i]);
+	cr_assert_eq(used_nowait(), base);
+
+	cr_assert_eq(pthread_join(rth, NULL), 0);
 	__atomic_store_n(&r.phase, 3, __ATOMIC_RELEASE);
 	cr_assert_eq(pthread_join(th, NULL), 0);
 	teardown(as, base);

@@ -39,6 +39,9 @@
 
 #ifdef MMRT_TEST_HOOKS
 struct mmrt_test_hooks mmrt_test_hooks;
+#define MMRT_TEST_DQ_FULL mmrt_test_hooks.dq_full
+#else
+#define MMRT_TEST_DQ_FULL false
 #endif
 
 /* Per-lcore: cached batches and statistics. */
@@ -250,7 +253,8 @@ gather_free_tables(struct mmrt_gather *tlb)
 			continue;
 		}
 #endif
-		if (!synced && rte_rcu_qsbr_dq_enqueue(pt_dq, &pfn) == 0)
+		if (!synced && !MMRT_TEST_DQ_FULL &&
+				rte_rcu_qsbr_dq_enqueue(pt_dq, &pfn) == 0)
 			continue;
 		/* queue full: wait for every poller, then free directly */
 		if (!synced) {

@@ -20,6 +20,8 @@ struct mmrt_test_hooks {
 	/* Negative control: free page-table pages at once instead of after a
 	 * QSBR grace period. */
 	bool pt_free_early;
+	/* Treat the QSBR defer queue as full (synchronous-wait fallback). */
+	bool dq_full;
 	/* Fail the next N gather batch allocations (flush-instead-of-fail). */
 	uint32_t gather_batch_fail;
 	/* Called at every gather device flush, before any frame is freed. */
