@@ -138,6 +138,7 @@ struct mmrt_as {
 	char name[MMRT_NAME_SIZE];
 	rte_rwlock_t map_lock;
 	uint32_t gather_pending;     /* gathers in progress (nesting) */
+	struct mm_subscriptions *subs; /* notifier state (notifier.c) */
 	struct mm_region *regions;   /* sorted, disjoint */
 	uint32_t nr_regions;
 	uint32_t cap_regions;
@@ -218,9 +219,44 @@ bool mm_object_live(const struct mmrt_object *obj);
 void mm_object_map_count(struct mmrt_object *obj, int delta);
 bool mm_objects_live(void);
 
-/* notify.c: the device-flush step; no subscribers until lib/dev. */
+/*
+ * notify.c / notifier.c: notifier subscribers (mmrt_notifier.h).
+ *
+ * Every operation that removes or downgrades translations brackets its
+ * page-table changes with a range:
+ *
+ *   mm_range_init(&r, as, event, blockable, start, end, owner);
+ *   mm_notify_start(&r);          before the first PTE changes
+ *   ... change PTEs; the gather (or COW) calls mm_notify_invalidate()
+ *       for the secondary-TLB flush before any frame is freed ...
+ *   mm_notify_end(&r);            after the flush, before returning
+ *
+ * mm_notify_start() of a blockable range always returns 0; of a
+ * nonblocking one it may return -EAGAIN, and then it must not be paired
+ * with mm_notify_end(). Neither is called with a PT lock held.
+ */
+struct mmrt_notifier_range;
+void mm_range_init(struct mmrt_notifier_range *r, struct mmrt_as *as,
+	int event, bool blockable, uint64_t start, uint64_t end, void *owner);
+int mm_notify_start(struct mmrt_notifier_range *r);
+void mm_notify_end(struct mmrt_notifier_range *r);
+/* The secondary-TLB flush of [start, end) (gather step 1, COW, merge). */
 void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	bool full);
+/* The legacy subscribers' secondary-TLB flush (notifier.c). */
+void mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start,
+	uint64_t end);
+/* Access-bit queries of the legacy subscribers, OR-ed. */
+int mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end);
+int mm_notify_test_young(struct mmrt_as *as, uint64_t addr);
+/* Test observers: active invalidations and invalidate_seq of a space. */
+uint64_t mm_notify_debug_active(struct mmrt_as *as);
+uint64_t mm_notify_debug_seq(struct mmrt_as *as);
+/* The space is being torn down: release every subscriber. */
+void mm_notify_release(struct mmrt_as *as);
+/* Per-space subscription state, set up in create, torn down in destroy. */
+int mm_notify_as_init(struct mmrt_as *as);
+void mm_notify_as_fini(struct mmrt_as *as);
 
 /* gather.c */
 int mm_gather_subsys_init(const struct mmrt_config *cfg);

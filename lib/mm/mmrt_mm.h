@@ -269,5 +269,6 @@ unsigned int mmrt_mm_reclaim(bool wait);
 #endif
 
 #include <mmrt_mm_core.h>
+#include <mmrt_notifier.h>
 
 #endif /* MMRT_MM_H */

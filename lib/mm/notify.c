@@ -6,9 +6,10 @@
  * The device-flush step. Every change that removes or downgrades a
  * translation reaches this function before any frame it unhooked is freed
  * (the gather calls it first in every flush; copy-on-write calls it under
- * the PT lock between clearing and setting the PTE). Notifier subscribers
- * and device-TLB consumers hook in here (lib/dev); until they exist it
- * counts the flushes.
+ * the PT lock between clearing and setting the PTE). It counts the flush,
+ * calls the test hook, then the invalidate_secondary_tlbs op of every
+ * legacy notifier subscriber (notifier.c); device-TLB consumers (lib/dev)
+ * hook in here too.
  */
 
 #include "mm_priv.h"
@@ -28,4 +29,5 @@ mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	RTE_SET_USED(end);
 	RTE_SET_USED(full);
 #endif
+	mm_notify_secondary_tlbs(as, start, end);
 }

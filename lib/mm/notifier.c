@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Notifier subscribers (mmrt_notifier.h): interval notifiers and legacy
+ * notifiers, with the semantics of the Linux mmu notifiers.
+ *
+ * Interval notifiers: a collision-retry "lock" per space
+ * -------------------------------------------------------
+ * Like a seqcount, except that many writers hold the write side at once:
+ * a writer is any mm_notify_start() .. mm_notify_end() range, and the
+ * operations of lib/mm nest and run them in parallel. The state lives in
+ * struct mm_subscriptions; invalidate_seq starts at 2.
+ *
+ * Idle:
+ *  - active_invalidate_ranges == 0
+ *  - invalidate_seq is even
+ *  - the tree may change
+ * Partially excluded:
+ *  - active_invalidate_ranges != 0
+ *  - invalidate_seq is even
+ *  - no subscription overlaps a running range: no invalidate() runs
+ *  - the tree may change
+ * Fully excluded:
+ *  - active_invalidate_ranges != 0
+ *  - invalidate_seq is odd
+ *  - some running range may call invalidate() of some subscription
+ *  - the tree must not change: invalidators walk it without the lock;
+ *    inserts and removes go to the deferred list
+ *
+ * Transitions, each under subs->lock:
+ *    start:  active++; if a subscription overlaps: seq |= 1
+ *    insert (partially excluded): seq |= 1, insert into the tree now
+ *    end:    active--; if active == 0 and seq is odd: apply deferred; seq++
+ *
+ * The end applies the deferred list in the same critical section, then
+ * publishes the even seq with a release store, so that a thread spinning on
+ * an acquire load of invalidate_seq (read_begin, remove) that sees it
+ * changed also sees the tree updated and the callbacks of the period done.
+ * The deferred list is used so that an invalidator never waits on a
+ * blocking lock to change the tree (like rtnl_unlock()).
+ *
+ * Per subscription, sub->invalidate_seq is the seq of the last write period
+ * that covered it (set by its invalidate() through set_seq, or by insert).
+ * "sub is being invalidated" <=> sub->invalidate_seq == subs->invalidate_seq
+ * (both odd). A reader that got seq from read_begin must retry when
+ * sub->invalidate_seq != seq.
+ *
+ * Legacy notifiers: a lock-free list
+ * ----------------------------------
+ * subs->list is a singly linked list: changed under subs->lock, read
+ * without it by loading each link with acquire (pairs with the release
+ * store that publishes a new head in register). Unlinking never changes the
+ * unlinked node's own link, so a reader standing on it keeps walking.
+ * A node is reused only after a grace period: mmrt_synchronize() for
+ * registered online pollers, and, because invalidations also run in
+ * threads that are offline or not registered with QSBR at all, a per-space
+ * in-flight reader count that every traversal holds raised:
+ *
+ *    reader: readers++ (seq_cst fence) ... load list ... readers-- (release)
+ *    unregister: unlink (seq_cst fence) ... spin until readers == 0 (acquire)
+ *
+ * Either the reader's increment is visible to the unregisterer (which then
+ * waits for it), or the unlink is visible to the reader (which then cannot
+ * reach the node). The release decrement pairs with the acquire load in the
+ * wait, so every callback of a finished traversal happens before
+ * unregister returns. The count is the grace period for non-poller
+ * readers; it may be extended by back-to-back traversals (no starvation
+ * guard: invalidations are finite).
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_spinlock.h>
+
+#include "mm_priv.h"
+#include "itree.h"
+#include "mmrt_notifier.h"
+
+struct mm_subscriptions {
+	rte_spinlock_t lock;
+	/* odd while fully excluded; written under lock (atomically, as
+	 * spinning waiters load it without the lock) */
+	uint64_t invalidate_seq;
+	uint64_t active_invalidate_ranges;  /* under lock */
+	struct mm_itree itree;              /* under lock; frozen while odd */
+	struct mmrt_interval_notifier *deferred; /* under lock */
+	struct mmrt_notifier *list;  /* changed under lock, read lock-free */
+	uint32_t readers;            /* legacy traversals in flight */
+	bool released;               /* mm_notify_release ran (under lock) */
+};
+
+#define ISUB(n) container_of(n, struct mmrt_interval_notifier, node)
+
+static inline uint64_t
+seq_load(const struct mm_subscriptions *subs)
+{
+	return __atomic_load_n(&subs->invalidate_seq, __ATOMIC_ACQUIRE);
+}
+
+/* ---- deferred list (under subs->lock) ---- */
+
+static void
+deferred_add(struct mm_subscriptions *subs, struct mmrt_interval_notifier *sub)
+{
+	sub->deferred_next = subs->deferred;
+	if (subs->deferred != NULL)
+		subs->deferred->deferred_pprev = &sub->deferred_next;
+	subs->deferred = sub;
+	sub->deferred_pprev = &subs->deferred;
+}
+
+static void
+deferred_del(struct mmrt_interval_notifier *sub)
+{
+	*sub->deferred_pprev = sub->deferred_next;
+	if (sub->deferred_next != NULL)
+		sub->deferred_next->deferred_pprev = sub->deferred_pprev;
+	sub->deferred_next = NULL;
+	sub->deferred_pprev = NULL;
+}
+
+/* ---- interval side of an invalidation ---- */
+
+static inline uint64_t
+range_last(const struct mmrt_notifier_range *r)
+{
+	return r->end - 1;
+}
+
+/*
+ * Enter the write side for @r. Returns the first overlapping subscription
+ * (then the space is fully excluded and *cur_seq is odd) or NULL.
+ */
+static struct mmrt_itree_node *
+itree_inv_start(struct mm_subscriptions *subs,
+	const struct mmrt_notifier_range *r, uint64_t *cur_seq)
+{
+	struct mmrt_itree_node *n = NULL;
+	uint64_t seq;
+
+	rte_spinlock_lock(&subs->lock);
+	subs->active_invalidate_ranges++;
+	if (r->start < r->end)
+		n = mm_itree_first(&subs->itree, r->start, range_last(r));
+	seq = subs->invalidate_seq;
+	if (n != NULL) {
+		/* idle or partially excluded -> fully excluded */
+		seq |= 1;
+		__atomic_store_n(&subs->invalidate_seq, seq, __ATOMIC_RELAXED);
+	}
+	*cur_seq = seq;
+	rte_spinlock_unlock(&subs->lock);
+	return n;
+}
+
+static void
+itree_inv_end(struct mm_subscriptions *subs)
+{
+	struct mmrt_interval_notifier *sub;
+
+	rte_spinlock_lock(&subs->lock);
+	if (--subs->active_invalidate_ranges != 0 ||
+			(subs->invalidate_seq & 1) == 0) {
+		rte_spinlock_unlock(&subs->lock);
+		return;
+	}
+	/* fully excluded -> idle: the tree is ours again */
+	while ((sub = subs->deferred) != NULL) {
+		deferred_del(sub);
+		if (sub->node.in_tree)
+			mm_itree_remove(&subs->itree, &sub->node);
+		else
+			mm_itree_insert(&subs->itree, &sub->node);
+	}
+	/* Publish the end of the period last: pairs with the acquire loads
+	 * of the waiters in read_begin and remove, which then see the
+	 * deferred removals done and every invalidate() of the period
+	 * returned. */
+	__atomic_store_n(&subs->invalidate_seq, subs->invalidate_seq + 1,
+		__ATOMIC_RELEASE);
+	rte_spinlock_unlock(&subs->lock);
+}
+
+/*
+ * Call invalidate() of every subscription overlapping @r. The tree is
+ * walked without the lock: it is frozen while the space is fully excluded,
+ * which our own start keeps it until our end.
+ */
+static int
+itree_invalidate(struct mm_subscriptions *subs,
+	const struct mmrt_notifier_range *r)
+{
+	struct mmrt_itree_node *n;
+	uint64_t cur_seq;
+
+	n = itree_inv_start(subs, r, &cur_seq);
+	for (; n != NULL; n = mm_itree_next(n, r->start, range_last(r))) {
+		struct mmrt_interval_notifier *sub = ISUB(n);
+
+		if (sub->ops->invalidate(sub, r, cur_seq))
+			continue;
+		if (mmrt_notifier_range_blockable(r)) {
+			MMRT_LOG(WARNING, mm,
+				"interval invalidate failed a blockable range");
+			continue;
+		}
+		/* a nonblocking start fails whole and is not paired with
+		 * an end: undo our part of the write side now */
+		itree_inv_end(subs);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* ---- legacy list traversal ---- */
+
+static inline void
+reader_enter(struct mm_subscriptions *subs)
+{
+	__atomic_fetch_add(&subs->readers, 1, __ATOMIC_RELAXED);
+	/* pairs with the fence after the unlink in unregister/release */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void
+reader_exit(struct mm_subscriptions *subs)
+{
+	/* pairs with the acquire load in readers_wait() */
+	__atomic_fetch_sub(&subs->readers, 1, __ATOMIC_RELEASE);
+}
+
+static inline struct mmrt_notifier *
+list_first(const struct mm_subscriptions *subs)
+{
+	/* pairs with the release store of the head in register */
+	return __atomic_load_n(&subs->list, __ATOMIC_ACQUIRE);
+}
+
+static inline struct mmrt_notifier *
+list_next(const struct mmrt_notifier *s)
+{
+	return __atomic_load_n(&s->next, __ATOMIC_ACQUIRE);
+}
+
+/* Grace period after an unlink: see the comment at the top. */
+static void
+readers_wait(struct mm_subscriptions *subs)
+{
+	MM_BLOCKING_BEGIN();
+	/* pairs with the fence in reader_enter() */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	mmrt_synchronize();
+	while (__atomic_load_n(&subs->readers, __ATOMIC_ACQUIRE) != 0)
+		rte_pause();
+	MM_BLOCKING_END();
+}
+
+static int
+hlist_start(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
+{
+	struct mmrt_notifier *s, *first, *failed = NULL;
+	bool blockable = mmrt_notifier_range_blockable(r);
+	int rc;
+
+	reader_enter(subs);
+	first = list_first(subs);
+	for (s = first; s != NULL; s = list_next(s)) {
+		if (s->ops->invalidate_range_start == NULL)
+			continue;
+		rc = s->ops->invalidate_range_start(s, r);
+		if (rc == 0)
+			continue;
+		if (rc == -EAGAIN && !blockable) {
+			failed = s;
+			break;
+		}
+		MMRT_LOG(WARNING, mm,
+			"invalidate_range_start: %d (%s range), ignored",
+			rc, blockable ? "blockable" : "nonblocking");
+	}
+	if (failed != NULL) {
+		/*
+		 * The subscribers before the failing one started and expect
+		 * their end; the failing one gets none. Walk the same chain
+		 * again from the same head (registers only add before it).
+		 * Caveat: if the failing subscriber is unregistered between
+		 * the two walks, the chain skips it and the walk also ends
+		 * subscribers after it that did not start.
+		 */
+		for (s = first; s != NULL && s != failed; s = list_next(s))
+			if (s->ops->invalidate_range_end != NULL)
+				s->ops->invalidate_range_end(s, r);
+	}
+	reader_exit(subs);
+	return failed != NULL ? -EAGAIN : 0;
+}
+
+static void
+hlist_end(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
+{
+	struct mmrt_notifier *s;
+
+	reader_enter(subs);
+	for (s = list_first(subs); s != NULL; s = list_next(s))
+		if (s->ops->invalidate_range_end != NULL)
+			s->ops->invalidate_range_end(s, r);
+	reader_exit(subs);
+}
+
+/* ---- internal hooks (mm_priv.h) ---- */
+
+int
+mm_notify_as_init(struct mmrt_as *as)
+{
+	struct mm_subscriptions *subs;
+
+	subs = rte_zmalloc("mmrt_subs", sizeof(*subs), RTE_CACHE_LINE_SIZE);
+	if (subs == NULL)
+		return -ENOMEM;
+	rte_spinlock_init(&subs->lock);
+	subs->invalidate_seq = 2;
+	as->subs = subs;
+	return 0;
+}
+
+void
+mm_notify_as_fini(struct mmrt_as *as)
+{
+	struct mm_subscriptions *subs = as->subs;
+	struct mmrt_interval_notifier *sub;
+	struct mmrt_notifier *s;
+	unsigned int left = 0;
+
+	if (subs == NULL)
+		return;
+	rte_spinlock_lock(&subs->lock);
+	/* Interval subscriptions still inserted are detached: a later
+	 * remove of them is a no-op. */
+	while (subs->itree.root != NULL) {
+		sub = ISUB(subs->itree.root);
+		mm_itree_remove(&subs->itree, &sub->node);
+		sub->as = NULL;
+		left++;
+	}
+	while ((sub = subs->deferred) != NULL) {
+		deferred_del(sub);
+		sub->as = NULL;
+		left++;
+	}
+	for (s = subs->list; s != NULL; s = s->next)
+		s->as = NULL;
+	subs->list = NULL;
+	rte_spinlock_unlock(&subs->lock);
+	if (left != 0)
+		MMRT_LOG(WARNING, mm, "%s: %u interval notifiers detached",
+			as->name, left);
+	as->subs = NULL;
+	rte_free(subs);
+}
+
+void
+mm_range_init(struct mmrt_notifier_range *r, struct mmrt_as *as, int event,
+	bool blockable, uint64_t start, uint64_t end, void *owner)
+{
+	r->as = as;
+	r->start = start;
+	r->end = end;
+	r->event = (enum mmrt_notify_event)event;
+	r->flags = blockable ? MMRT_NOTIFY_BLOCKABLE : 0;
+	r->owner = owner;
+}
+
+int
+mm_notify_start(struct mmrt_notifier_range *r)
+{
+	struct mm_subscriptions *subs = r->as->subs;
+	int ret;
+
+	if (subs == NULL)
+		return 0;
+	ret = itree_invalidate(subs, r);
+	if (ret != 0)
+		return ret;
+	ret = hlist_start(subs, r);
+	if (ret != 0)
+		itree_inv_end(subs);
+	return ret;
+}
+
+void
+mm_notify_end(struct mmrt_notifier_range *r)
+{
+	struct mm_subscriptions *subs = r->as->subs;
+
+	if (subs == NULL)
+		return;
+	itree_inv_end(subs);
+	hlist_end(subs, r);
+}
+
+
+/* The legacy part of mm_notify_invalidate() (notify.c). */
+void
+mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start, uint64_t end)
+{
+	struct mm_subscriptions *subs = as->subs;
+	struct mmrt_notifier *s;
+
+	if (subs == NULL || __atomic_load_n(&subs->list, __ATOMIC_RELAXED) ==
+			NULL)
+		return;
+	reader_enter(subs);
+	for (s = list_first(subs); s != NULL; s = list_next(s))
+		if (s->ops->invalidate_secondary_tlbs != NULL)
+			s->ops->invalidate_secondary_tlbs(s, as, start, end);
+	reader_exit(subs);
+}
+
+void
+mm_notify_release(struct mmrt_as *as)
+{
+	struct mm_subscriptions *subs = as->subs;
+	struct mmrt_notifier_range r;
+	struct mmrt_notifier *s;
+	int ret;
+
+	if (subs == NULL)
+		return;
+	/* interval subscriptions: one blockable RELEASE over everything */
+	mm_range_init(&r, as, MMRT_NOTIFY_RELEASE, true, 0, UINT64_MAX, NULL);
+	ret = itree_invalidate(subs, &r);
+	RTE_VERIFY(ret == 0);
+	itree_inv_end(subs);
+
+	/* legacy: no new registrations from here on */
+	rte_spinlock_lock(&subs->lock);
+	subs->released = true;
+	rte_spinlock_unlock(&subs->lock);
+	reader_enter(subs);
+	for (s = list_first(subs); s != NULL; s = list_next(s)) {
+		uint32_t zero = 0;
+
+		/* release at most once, against a racing unregister */
+		if (s->ops->release != NULL &&
+				__atomic_compare_exchange_n(&s->released, &zero,
+				1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			s->ops->release(s, as);
+	}
+	reader_exit(subs);
+	/* detach them all; unregister of a detached one returns 0 */
+	rte_spinlock_lock(&subs->lock);
+	__atomic_store_n(&subs->list, NULL, __ATOMIC_RELEASE);
+	rte_spinlock_unlock(&subs->lock);
+	readers_wait(subs);
+}
+
+int
+mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end)
+{
+	struct mm_subscriptions *subs = as->subs;
+	struct mmrt_notifier *s;
+	int young = 0;
+
+	if (subs == NULL)
+		return 0;
+	reader_enter(subs);
+	for (s = list_first(subs); s != NULL; s = list_next(s))
+		if (s->ops->clear_young != NULL)
+			young |= s->ops->clear_young(s, as, start, end);
+	reader_exit(subs);
+	return young;
+}
+
+int
+mm_notify_test_young(struct mmrt_as *as, uint64_t addr)
+{
+	struct mm_subscriptions *subs = as->subs;
+	struct mmrt_notifier *s;
+	int young = 0;
+
+	if (subs == NULL)
+		return 0;
+	reader_enter(subs);
+	for (s = list_first(subs); s != NULL; s = list_next(s))
+		if (s->ops->test_young != NULL)
+			young |= s->ops->test_young(s, as, addr);
+	reader_exit(subs);
+	return young;
+}
+
+/* Test-only observers (declared in mm_priv.h). */
+
+uint64_t
+mm_notify_debug_active(struct mmrt_as *as)
+{
+	uint64_t n;
+
+	rte_spinlock_lock(&as->subs->lock);
+	n = as->subs->active_invalidate_ranges;
+	rte_spinlock_unlock(&as->subs->lock);
+	return n;
+}
+
+uint64_t
+mm_notify_debug_seq(struct mmrt_as *as)
+{
+	return seq_load(as->subs);
+}
+
+/* ---- public: interval notifiers ---- */
+
+int
+mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
+	struct mmrt_as *as, uint64_t start, uint64_t length,
+	const struct mmrt_interval_notifier_ops *ops)
+{
+	struct mm_subscriptions *subs;
+	uint64_t seq;
+
+	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
+			ops == NULL || ops->invalidate == NULL || length == 0 ||
+			start >= MMRT_VA_LIMIT ||
+			length > MMRT_VA_LIMIT - start ||
+			sub->as != NULL)
+		return -EINVAL;
+	subs = as->subs;
+	sub->ops = ops;
+	sub->node.start = start;
+	sub->node.last = start + length - 1;
+	sub->node.in_tree = false;
+	sub->deferred_next = NULL;
+	sub->deferred_pprev = NULL;
+
+	rte_spinlock_lock(&subs->lock);
+	if (subs->released) {
+		rte_spinlock_unlock(&subs->lock);
+		return -EINVAL;
+	}
+	seq = subs->invalidate_seq;
+	if (subs->active_invalidate_ranges != 0) {
+		if (seq & 1) {
+			/*
+			 * Fully excluded: the tree is frozen, enter it at the
+			 * last end. Until then sub->invalidate_seq equals the
+			 * running seq, so read_begin waits for that end.
+			 */
+			__atomic_store_n(&sub->invalidate_seq, seq,
+				__ATOMIC_RELAXED);
+			deferred_add(subs, sub);
+		} else {
+			/*
+			 * Partially excluded: a running range may cover the
+			 * new interval without having seen it, so assume it
+			 * does: partially -> fully excluded, insert now.
+			 */
+			seq |= 1;
+			__atomic_store_n(&subs->invalidate_seq, seq,
+				__ATOMIC_RELAXED);
+			__atomic_store_n(&sub->invalidate_seq, seq,
+				__ATOMIC_RELAXED);
+			mm_itree_insert(&subs->itree, &sub->node);
+		}
+	} else {
+		/* Idle: an odd value unequal to the current seq, so that
+		 * read_begin does not wait and will not for a long time. */
+		RTE_ASSERT((seq & 1) == 0);
+		__atomic_store_n(&sub->invalidate_seq, seq - 1,
+			__ATOMIC_RELAXED);
+		mm_itree_insert(&subs->itree, &sub->node);
+	}
+	sub->as = as;
+	rte_spinlock_unlock(&subs->lock);
+	return 0;
+}
+
+void
+mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
+{
+	struct mm_subscriptions *subs;
+	uint64_t seq = 0;
+	bool wait = false;
+
+	if (sub == NULL || sub->as == NULL)
+		return;
+	subs = sub->as->subs;
+
+	rte_spinlock_lock(&subs->lock);
+	if (subs->invalidate_seq & 1) {
+		if (!sub->node.in_tree) {
+			/* deferred insert not applied yet: cancel it */
+			deferred_del(sub);
+		} else {
+			/* a running invalidation may be calling sub: queue
+			 * the removal for the last end and wait for it */
+			deferred_add(subs, sub);
+			seq = subs->invalidate_seq;
+			wait = true;
+		}
+	} else {
+		mm_itree_remove(&subs->itree, &sub->node);
+	}
+	rte_spinlock_unlock(&subs->lock);
+
+	if (wait) {
+		bool released = false;
+
+		MM_BLOCKING_BEGIN();
+		while (!released) {
+			/* pairs with the release store in itree_inv_end() */
+			while (seq_load(subs) == seq)
+				rte_pause();
+			/* re-check under the lock: the deferred removal and
+			 * the seq change are one critical section there */
+			rte_spinlock_lock(&subs->lock);
+			released = subs->invalidate_seq != seq;
+			rte_spinlock_unlock(&subs->lock);
+		}
+		MM_BLOCKING_END();
+		RTE_ASSERT(!sub->node.in_tree);
+	}
+	sub->as = NULL;
+	sub->ops = NULL;
+}
+
+uint64_t
+mmrt_interval_read_begin(struct mmrt_interval_notifier *sub)
+{
+	struct mm_subscriptions *subs;
+	uint64_t seq;
+	bool invalidating;
+
+	if (sub == NULL || sub->as == NULL)
+		return 0;
+	subs = sub->as->subs;
+	/*
+	 * A reader that starts while sub is being invalidated waits for the
+	 * end of that write period, not for the space to become idle:
+	 *
+	 *   invalidator                     reader
+	 *   start: seq |= 1 (S)
+	 *   invalidate: set_seq(sub, S)
+	 *                                   read_begin: sub seq == S == seq
+	 *                                   ... spin while seq == S
+	 *   end: seq = S + 1
+	 *                                   return S
+	 *                                   read_retry(S): false (until the
+	 *                                   next covering invalidation)
+	 *
+	 * The pair (sub seq, subs seq) is read under the lock so that it is
+	 * one snapshot.
+	 */
+	rte_spinlock_lock(&subs->lock);
+	seq = __atomic_load_n(&sub->invalidate_seq, __ATOMIC_RELAXED);
+	invalidating = seq == subs->invalidate_seq;
+	rte_spinlock_unlock(&subs->lock);
+	if (invalidating) {
+		MM_BLOCKING_BEGIN();
+		/* pairs with the release store in itree_inv_end() */
+		while (seq_load(subs) == seq)
+			rte_pause();
+		MM_BLOCKING_END();
+	}
+	return seq;
+}
+
+int
+mmrt_interval_read_try_begin(struct mmrt_interval_notifier *sub,
+	uint64_t *seq)
+{
+	struct mm_subscriptions *subs;
+	uint64_t s;
+	bool invalidating;
+
+	if (sub == NULL || seq == NULL || sub->as == NULL)
+		return -EINVAL;
+	subs = sub->as->subs;
+	if (!rte_spinlock_trylock(&subs->lock))
+		return -EBUSY;
+	s = __atomic_load_n(&sub->invalidate_seq, __ATOMIC_RELAXED);
+	invalidating = s == subs->invalidate_seq;
+	rte_spinlock_unlock(&subs->lock);
+	if (invalidating)
+		return -EBUSY;
+	*seq = s;
+	return 0;
+}
+
+bool
+mmrt_interval_read_retry(struct mmrt_interval_notifier *sub, uint64_t seq)
+{
+	/* pairs with the release store in mmrt_interval_set_seq() */
+	return __atomic_load_n(&sub->invalidate_seq, __ATOMIC_ACQUIRE) != seq;
+}
+
+bool
+mmrt_interval_check_retry(struct mmrt_interval_notifier *sub, uint64_t seq)
+{
+	/* pairs with the release store in mmrt_interval_set_seq() */
+	return __atomic_load_n(&sub->invalidate_seq, __ATOMIC_ACQUIRE) != seq;
+}
+
+void
+mmrt_interval_set_seq(struct mmrt_interval_notifier *sub, uint64_t cur_seq)
+{
+	/* pairs with the acquire loads in read_retry/check_retry */
+	__atomic_store_n(&sub->invalidate_seq, cur_seq, __ATOMIC_RELEASE);
+}
+
+/* ---- public: legacy notifiers ---- */
+
+/* Under subs->lock: the link that points to @sub, or NULL. */
+static struct mmrt_notifier **
+list_find(struct mm_subscriptions *subs, const struct mmrt_notifier *sub)
+{
+	struct mmrt_notifier **link;
+
+	for (link = &subs->list; *link != NULL; link = &(*link)->next)
+		if (*link == sub)
+			return link;
+	return NULL;
+}
+
+int
+mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
+{
+	const struct mmrt_notifier_ops *ops;
+	struct mm_subscriptions *subs;
+
+	if (sub == NULL || sub->ops == NULL || !mm_as_live(as) ||
+			as->subs == NULL)
+		return -EINVAL;
+	ops = sub->ops;
+	if (ops->invalidate_secondary_tlbs != NULL &&
+			(ops->invalidate_range_start != NULL ||
+			 ops->invalidate_range_end != NULL))
+		return -EINVAL;
+	subs = as->subs;
+	rte_spinlock_lock(&subs->lock);
+	if (subs->released) {
+		rte_spinlock_unlock(&subs->lock);
+		return -EINVAL;
+	}
+	if (list_find(subs, sub) != NULL) {
+		rte_spinlock_unlock(&subs->lock);
+		return -EEXIST;
+	}
+	sub->as = as;
+	sub->released = 0;
+	sub->next = subs->list;
+	/* publish the initialised node: pairs with list_first() */
+	__atomic_store_n(&subs->list, sub, __ATOMIC_RELEASE);
+	rte_spinlock_unlock(&subs->lock);
+	return 0;
+}
+
+int
+mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
+{
+	struct mm_subscriptions *subs;
+	struct mmrt_notifier **link;
+	uint32_t zero = 0;
+	bool detached;
+
+	if (sub == NULL || !mm_as_live(as) || as->subs == NULL)
+		return -EINVAL;
+	subs = as->subs;
+	rte_spinlock_lock(&subs->lock);
+	link = list_find(subs, sub);
+	if (link == NULL) {
+		/* detached by mm_notify_release(): not an error */
+		detached = subs->released && sub->as == as;
+		rte_spinlock_unlock(&subs->lock);
+		if (!detached)
+			return -ENOENT;
+		readers_wait(subs);
+		sub->as = NULL;
+		return 0;
+	}
+	/* the unlinked node keeps its link for readers standing on it */
+	__atomic_store_n(link, sub->next, __ATOMIC_RELEASE);
+	rte_spinlock_unlock(&subs->lock);
+
+	if (sub->ops->release != NULL &&
+			__atomic_compare_exchange_n(&sub->released, &zero, 1,
+			false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		sub->ops->release(sub, as);
+	readers_wait(subs);
+	sub->as = NULL;
+	return 0;
+}
+
+static inline bool
+young_range_ok(uint64_t start, uint64_t end)
+{
+	return start < end && ((start | end) & (MMRT_PAGE_SIZE - 1)) == 0 &&
+		end <= MMRT_VA_LIMIT;
+}
+
+int
+mmrt_as_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end)
+{
+	if (!mm_as_live(as) || !young_range_ok(start, end))
+		return -EINVAL;
+	return mm_notify_clear_young(as, start, end);
+}
+
+int
+mmrt_as_test_young(struct mmrt_as *as, uint64_t addr)
+{
+	if (!mm_as_live(as) || addr >= MMRT_VA_LIMIT)
+		return -EINVAL;
+	return mm_notify_test_young(as, addr);
+}
