@@ -151,6 +151,7 @@ int
 mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	uint64_t va_b)
 {
+	struct mmrt_notifier_range ra, rb;
 	struct mmrt_as *first, *second;
 	uint32_t ta, tb, pa_pfn = 0, pb_pfn = 0;
 	uint64_t *pa, *pb, ea, eb;
@@ -173,6 +174,13 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 		ret = merge_leaf(as_b, va_b, &tb, &pb);
 	if (ret != 0)
 		goto unlock_map;
+	/* both leaves are write-protected, b's is replaced: notify first */
+	mm_range_init(&ra, as_a, MMRT_NOTIFY_CLEAR, true, va_a,
+		va_a + MMRT_PAGE_SIZE, NULL);
+	mm_range_init(&rb, as_b, MMRT_NOTIFY_CLEAR, true, va_b,
+		va_b + MMRT_PAGE_SIZE, NULL);
+	mm_notify_start(&ra);
+	mm_notify_start(&rb);
 	/* PT locks in a global order: by table frame */
 	rte_spinlock_lock(pt_lock(RTE_MIN(ta, tb)));
 	if (ta != tb)
@@ -233,6 +241,8 @@ unlock_pt:
 		if (pa_pfn == mmrt_zero_pfn())
 			MM_STAT_ADD(as_b, rss_pages, -1);
 	}
+	mm_notify_end(&rb);
+	mm_notify_end(&ra);
 unlock_map:
 	if (second != first)
 		rte_rwlock_read_unlock(&second->map_lock);

@@ -88,7 +88,13 @@ as_new(const char *name)
 	}
 	strcpy(as->name, name);
 	rte_rwlock_init(&as->map_lock);
+	if (mm_notify_as_init(as) != 0) {
+		rte_free(as);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
 	if (mm_pt_alloc(as, &as->core.pgd) != 0) {
+		mm_notify_as_fini(as);
 		rte_free(as);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -110,6 +116,7 @@ as_new(const char *name)
 	if (slot >= as_max) {
 		as->core.magic = 0;
 		mm_table_free_now(as->core.pgd);
+		mm_notify_as_fini(as);
 		rte_free(as);
 		rte_errno = slot == UINT32_MAX - 1 ? EEXIST : ENOSPC;
 		return NULL;
@@ -127,6 +134,7 @@ mmrt_as_create(const char *name)
 static void
 as_teardown(struct mmrt_as *as)
 {
+	struct mmrt_notifier_range r;
 	struct mmrt_gather tlb;
 	uint32_t i;
 
@@ -136,13 +144,19 @@ as_teardown(struct mmrt_as *as)
 			as_table[i] = NULL;
 	rte_spinlock_unlock(&as_table_lock);
 
+	/* subscribers are released first, then the space is unmapped */
+	mm_notify_release(as);
 	rte_rwlock_write_lock(&as->map_lock);
+	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, 0, MMRT_VA_LIMIT, NULL);
+	mm_notify_start(&r);
 	mmrt_gather_init(&tlb, as, true);
 	mm_pt_free_all(as, &tlb);
 	mmrt_gather_finish(&tlb);
+	mm_notify_end(&r);
 	mm_region_remove(as, 0, MMRT_VA_LIMIT);
 	as->core.magic = 0;
 	rte_rwlock_write_unlock(&as->map_lock);
+	mm_notify_as_fini(as);
 	rte_free(as->regions);
 	rte_free(as);
 }
@@ -204,11 +218,25 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 	ret = mm_region_reserve(child, parent->nr_regions);
 	mmrt_gather_init(&tlb, parent, false);
 	for (i = 0; ret == 0 && i < parent->nr_regions; i++) {
-		ret = mm_region_insert(child, &parent->regions[i]);
-		if (ret == 0)
-			ret = mm_copy_range(child, parent,
-				&tlb, parent->regions[i].start,
-				parent->regions[i].end);
+		const struct mm_region *pr = &parent->regions[i];
+		bool cow = !(pr->flags & REGION_OBJECT);
+		struct mmrt_notifier_range r;
+
+		ret = mm_region_insert(child, pr);
+		if (ret != 0)
+			break;
+		/* the parent's anonymous pages become write-protected */
+		if (cow) {
+			mm_range_init(&r, parent, MMRT_NOTIFY_PROTECTION_PAGE,
+				true, pr->start, pr->end, child);
+			mm_notify_start(&r);
+		}
+		ret = mm_copy_range(child, parent, &tlb, pr->start, pr->end);
+		if (cow) {
+			/* flushed before the end, as the relaxation allows */
+			mmrt_gather_flush(&tlb);
+			mm_notify_end(&r);
+		}
 	}
 	/* the parent's write-protection is flushed before we return */
 	mmrt_gather_finish(&tlb);
@@ -259,10 +287,14 @@ unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
 {
 	struct mmrt_gather tlb;
 	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
+	struct mmrt_notifier_range r;
 
+	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, va, va + len, NULL);
+	mm_notify_start(&r);
 	mmrt_gather_init(&tlb, as, false);
 	mm_zap_range(as, &z, va, va + len);
 	mmrt_gather_finish(&tlb);
+	mm_notify_end(&r);
 	mm_region_remove(as, va, va + len);
 }
 
@@ -371,6 +403,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 int
 mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 {
+	struct mmrt_notifier_range r;
 	struct mmrt_gather tlb;
 	uint32_t i;
 	int ret;
@@ -391,9 +424,13 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	for (i = mm_region_first_after(as, va);
 			i < as->nr_regions && as->regions[i].start < va + len; i++)
 		as->regions[i].prot = prot;
+	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
+		NULL);
+	mm_notify_start(&r);
 	mmrt_gather_init(&tlb, as, false);
 	mm_protect_range(as, &tlb, va, va + len, prot);
 	mmrt_gather_finish(&tlb);
+	mm_notify_end(&r);
 out:
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
@@ -405,6 +442,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 {
 	struct mmrt_gather tlb;
 	struct mm_zap z = { .tlb = &tlb, .free_tables = false, .locked = true };
+	struct mmrt_notifier_range r;
 	int ret;
 
 	if (!mm_as_live(as) || !range_ok(va, len) ||
@@ -420,9 +458,12 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 	ret = cut_range(as, va, len, true);
 	if (ret != 0)
 		goto out;
+	mm_range_init(&r, as, MMRT_NOTIFY_CLEAR, true, va, va + len, NULL);
+	mm_notify_start(&r);
 	mmrt_gather_init(&tlb, as, false);
 	mm_zap_range(as, &z, va, va + len);
 	mmrt_gather_finish(&tlb);
+	mm_notify_end(&r);
 out:
 	rte_rwlock_read_unlock(&as->map_lock);
 	MM_BLOCKING_END();

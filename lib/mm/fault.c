@@ -39,8 +39,11 @@ static int
 huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 {
 	uint64_t base = va & ~(MMRT_HUGE_SIZE - 1), e;
+	struct mmrt_notifier_range nr;
+	bool ranged = false;
 	int64_t nh = -1;
 	uint32_t head;
+	int ret;
 
 	for (;;) {
 		rte_spinlock_lock(pt_lock(tbl2));
@@ -48,6 +51,8 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		if (!(e & PTE_H) || !(e & PTE_P) || (e & PTE_W)) {
 			/* raced: split, unmapped or already writable */
 			rte_spinlock_unlock(pt_lock(tbl2));
+			if (ranged)
+				mm_notify_end(&nr);
 			if (nh >= 0)
 				mmrt_frame_put((uint32_t)nh);
 			return (e & PTE_H) ? 0 : -EAGAIN;
@@ -57,19 +62,28 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 				__ATOMIC_ACQUIRE) == 1) {
 			pte_store(pmd, e | PTE_W | PTE_D | PTE_A);
 			rte_spinlock_unlock(pt_lock(tbl2));
+			if (ranged)
+				mm_notify_end(&nr);
 			if (nh >= 0)
 				mmrt_frame_put((uint32_t)nh);
 			MM_STAT_ADD(as, cow_reuse, 1);
 			return 0;
 		}
-		if (nh >= 0)
+		if (nh >= 0 && ranged)
 			break;
 		rte_spinlock_unlock(pt_lock(tbl2));
+		if (nh >= 0) {
+			/* the copy replaces a translation: start the range */
+			mm_range_init(&nr, as, MMRT_NOTIFY_CLEAR, true, base,
+				base + MMRT_HUGE_SIZE, NULL);
+			mm_notify_start(&nr);
+			ranged = true;
+			continue;
+		}
 		nh = mmrt_huge_alloc(0);
 		if (nh < 0) {
 			/* no huge frame: copy only the page written */
-			int ret = mm_split_pmd(as, tbl2, pmd, true);
-
+			ret = mm_split_pmd(as, tbl2, pmd, true);
 			return ret != 0 ? ret : -EAGAIN;
 		}
 	}
@@ -83,6 +97,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	pte_store(pmd, pte_mk((uint32_t)nh, PTE_P | PTE_H | PTE_W | PTE_A |
 		PTE_D));
 	rte_spinlock_unlock(pt_lock(tbl2));
+	mm_notify_end(&nr);
 	__atomic_fetch_sub(&mmrt_frame_meta(head)->mapcount, 1,
 		__ATOMIC_RELAXED);
 	mmrt_frame_put(head);
@@ -98,6 +113,8 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	bool object = (r->flags & REGION_OBJECT) != 0;
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
 	uint32_t zero = mmrt_zero_pfn(), pfn, owner, opfn = MMRT_PFN_NONE;
+	struct mmrt_notifier_range nr;
+	bool ranged = false;
 	int64_t nf = -1;
 	uint64_t e;
 	int ret;
@@ -140,6 +157,18 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			}
 			if (nf < 0)
 				goto need_frame;
+			if (!ranged) {
+				/*
+				 * The copy replaces a translation: start the
+				 * range without the PT lock, then look again.
+				 */
+				rte_spinlock_unlock(pt_lock(tbl1));
+				mm_range_init(&nr, as, MMRT_NOTIFY_CLEAR, true, va,
+					va + MMRT_PAGE_SIZE, NULL);
+				mm_notify_start(&nr);
+				ranged = true;
+				continue;
+			}
 			/* copy-on-write: contents first, then the switch */
 			if (pfn != zero)
 				memcpy(mmrt_frame_addr((uint32_t)nf),
@@ -151,6 +180,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
 				PTE_D));
 			rte_spinlock_unlock(pt_lock(tbl1));
+			mm_notify_end(&nr);
 			if (pfn != zero) {
 				__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount,
 					1, __ATOMIC_RELAXED);
@@ -184,16 +214,23 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
 			PTE_D));
 		rte_spinlock_unlock(pt_lock(tbl1));
+		if (ranged)
+			mm_notify_end(&nr);
 		MM_STAT_ADD(as, rss_pages, 1);
 		return 0;
 need_frame:
 		rte_spinlock_unlock(pt_lock(tbl1));
 		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
-		if (nf < 0)
+		if (nf < 0) {
+			if (ranged)
+				mm_notify_end(&nr);
 			return (int)nf;
+		}
 	}
 done:
 	rte_spinlock_unlock(pt_lock(tbl1));
+	if (ranged)
+		mm_notify_end(&nr);
 	if (nf >= 0)
 		mmrt_frame_put((uint32_t)nf);
 	return 0;

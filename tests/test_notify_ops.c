@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Every page-table change notifies, with the right event, and in order:
+ * invalidate_range_start sees the old translation, the secondary-TLB flush
+ * comes after the start and before the end, and invalidate_range_end sees
+ * the new state. One legacy subscriber watches start/end, another the
+ * secondary-TLB flushes (the two kinds cannot be one subscriber).
+ */
+
+#include <string.h>
+
+#include "common.h"
+#include "mm_priv.h"
+
+#define PG MMRT_PAGE_SIZE
+#define VA (UINT64_C(1) << 30)
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+
+/* What a probe address looked like when a callback ran. */
+struct seen {
+	int valid;
+	uint32_t prot;    /* 0 if not present */
+	uint32_t pfn;
+	unsigned int seq; /* order among all callbacks */
+};
+
+static struct watch {
+	struct mmrt_notifier sub;
+	struct mmrt_notifier tlb;
+	struct mmrt_as *as;   /* the space the probe is in */
+	uint64_t probe;
+	int event;
+	uint64_t start, end;
+	unsigned int starts, ends, flushes, releases;
+	unsigned int seq;
+	struct seen at_start, at_end, at_flush;
+} w;
+
+/* Look at the probe without locks: the callback runs in the changer. */
+static void
+look(struct seen *s)
+{
+	struct mmrt_xlate x;
+
+	s->valid = 1;
+	s->seq = ++w.seq;
+	if (mmrt_walk(&w.as->core, w.probe, 0, &x) == 0) {
+		s->prot = x.prot;
+		s->pfn = x.pfn;
+	} else {
+		s->prot = 0;
+		s->pfn = MMRT_PFN_NONE;
+	}
+}
+
+static bool
+covers(uint64_t start, uint64_t end)
+{
+	return start <= w.probe && w.probe < end;
+}
+
+static int
+on_start(struct mmrt_notifier *sub, const struct mmrt_notifier_range *r)
+{
+	RTE_SET_USED(sub);
+	if (r->as != w.as || !covers(r->start, r->end))
+		return 0;
+	w.starts++;
+	w.event = r->event;
+	w.start = r->start;
+	w.end = r->end;
+	cr_assert(mmrt_notifier_range_blockable(r));
+	look(&w.at_start);
+	return 0;
+}
+
+static void
+on_end(struct mmrt_notifier *sub, const struct mmrt_notifier_range *r)
+{
+	RTE_SET_USED(sub);
+	if (r->as != w.as || !covers(r->start, r->end))
+		return;
+	w.ends++;
+	look(&w.at_end);
+}
+
+static void
+on_release(struct mmrt_notifier *sub, struct mmrt_as *as)
+{
+	RTE_SET_USED(sub);
+	if (as == w.as)
+		w.releases++;
+}
+
+static void
+on_flush(struct mmrt_notifier *sub, struct mmrt_as *as, uint64_t start,
+	uint64_t end)
+{
+	RTE_SET_USED(sub);
+	if (as != w.as || !covers(start, end))
+		return;
+	w.flushes++;
+	look(&w.at_flush);
+}
+
+static const struct mmrt_notifier_ops range_ops = {
+	.release = on_release,
+	.invalidate_range_start = on_start,
+	.invalidate_range_end = on_end,
+};
+
+static const struct mmrt_notifier_ops tlb_ops = {
+	.invalidate_secondary_tlbs = on_flush,
+};
+
+static void
+watch(struct mmrt_as *as, uint64_t probe)
+{
+	if (w.as != NULL) {
+		mmrt_notifier_unregister(&w.sub, w.as);
+		mmrt_notifier_unregister(&w.tlb, w.as);
+	}
+	memset(&w, 0, sizeof(w));
+	w.as = as;
+	w.probe = probe;
+	w.event = -1;
+	w.sub.ops = &range_ops;
+	w.tlb.ops = &tlb_ops;
+	cr_assert_eq(mmrt_notifier_register(&w.sub, as), 0);
+	cr_assert_eq(mmrt_notifier_register(&w.tlb, as), 0);
+}
+
+/* One bracket: start, flush (if @flush), end, in that order. */
+static void
+check_bracket(int event, bool flush)
+{
+	cr_assert_geq(w.starts, 1, "no invalidate_range_start");
+	cr_assert_eq(w.starts, w.ends, "starts and ends unpaired");
+	cr_assert_eq(w.event, event, "event %d, expected %d", w.event, event);
+	if (flush) {
+		cr_assert_geq(w.flushes, 1, "no secondary-TLB flush");
+		cr_assert(w.at_start.seq < w.at_flush.seq &&
+			w.at_flush.seq < w.at_end.seq,
+			"flush outside the start/end bracket");
+	}
+}
+
+static struct mmrt_as *
+up(void)
+{
+	struct mmrt_as *as;
+	uint8_t b = 1;
+
+	mmrt_test_up(32);
+	as = mmrt_as_create("ops");
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map(as, VA, 16 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_write(as, VA, &b, 1), 0);
+	return as;
+}
+
+Test(notify_ops, unmap)
+{
+	struct mmrt_as *as = up();
+
+	watch(as, VA);
+	cr_assert_eq(mmrt_unmap(as, VA, 4 * PG), 0);
+	check_bracket(MMRT_NOTIFY_UNMAP, true);
+	cr_assert_eq(w.start, VA);
+	cr_assert_eq(w.end, VA + 4 * PG);
+	cr_assert_neq(w.at_start.prot, 0, "already gone at start");
+	cr_assert_eq(w.at_flush.prot, 0, "still mapped at the flush");
+	cr_assert_eq(w.at_end.prot, 0);
+	watch(as, VA + 8 * PG);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}
+
+Test(notify_ops, protect)
+{
+	struct mmrt_as *as = up();
+
+	watch(as, VA);
+	cr_assert_eq(mmrt_protect(as, VA, PG, MMRT_PROT_READ), 0);
+	check_bracket(MMRT_NOTIFY_PROTECTION_VMA, true);
+	cr_assert(w.at_start.prot & MMRT_PROT_WRITE);
+	cr_assert_eq(w.at_end.prot, MMRT_PROT_READ);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}
+
+Test(notify_ops, advise)
+{
+	struct mmrt_as *as = up();
+
+	watch(as, VA);
+	cr_assert_eq(mmrt_advise(as, VA, PG, MMRT_ADV_DONTNEED), 0);
+	check_bracket(MMRT_NOTIFY_CLEAR, true);
+	cr_assert_neq(w.at_start.prot, 0);
+	cr_assert_eq(w.at_end.prot, 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}
+
+Test(notify_ops, fork_then_cow)
+{
+	struct mmrt_as *as = up(), *child;
+	uint8_t b = 2;
+	uint32_t shared;
+
+	/* fork write-protects the parent: PROTECTION_PAGE, flushed */
+	watch(as, VA);
+	child = mmrt_as_fork(as, "child");
+	cr_assert_not_null(child);
+	check_bracket(MMRT_NOTIFY_PROTECTION_PAGE, true);
+	cr_assert(w.at_start.prot & MMRT_PROT_WRITE);
+	cr_assert_eq(w.at_end.prot, MMRT_PROT_READ);
+	shared = w.at_end.pfn;
+
+	/* a write in the child copies: CLEAR on the child, flush in between */
+	watch(child, VA);
+	cr_assert_eq(mmrt_write(child, VA, &b, 1), 0);
+	check_bracket(MMRT_NOTIFY_CLEAR, true);
+	cr_assert_eq(w.at_start.pfn, shared);
+	cr_assert_eq(w.at_flush.prot, 0, "old translation visible at flush");
+	cr_assert_neq(w.at_end.pfn, shared);
+	cr_assert(w.at_end.prot & MMRT_PROT_WRITE);
+
+	cr_assert_eq(mmrt_as_destroy(child), 0);
+	w.as = NULL;
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}
+
+Test(notify_ops, merge)
+{
+	struct mmrt_as *as = up();
+	uint8_t page[PG];
+
+	memset(page, 9, sizeof(page));
+	cr_assert_eq(mmrt_write(as, VA + 2 * PG, page, PG), 0);
+	cr_assert_eq(mmrt_write(as, VA + 3 * PG, page, PG), 0);
+	watch(as, VA + 3 * PG);
+	cr_assert_eq(mmrt_merge(as, VA + 2 * PG, as, VA + 3 * PG), 0);
+	check_bracket(MMRT_NOTIFY_CLEAR, true);
+	cr_assert(w.at_start.prot & MMRT_PROT_WRITE);
+	cr_assert_eq(w.at_end.prot, MMRT_PROT_READ);
+	cr_assert_neq(w.at_start.pfn, w.at_end.pfn);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}
+
+Test(notify_ops, destroy_releases_then_unmaps)
+{
+	struct mmrt_as *as = up();
+
+	watch(as, VA);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(w.releases, 1, "release not called once");
+	mmrt_test_down();
+}
