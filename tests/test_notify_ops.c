@@ -262,3 +262,91 @@ Test(notify_ops, destroy_releases_then_unmaps)
 	cr_assert_eq(w.releases, 1, "release not called once");
 	mmrt_test_down();
 }
+
+/* A subscriber that quarantines everything it is offered. */
+static struct quar {
+	struct mmrt_notifier sub;
+	uint32_t pfns[4096];
+	unsigned int n;
+} q;
+
+static void
+on_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
+	const uint32_t *pfns, unsigned int n)
+{
+	unsigned int i;
+
+	RTE_SET_USED(sub);
+	RTE_SET_USED(as);
+	for (i = 0; i < n && q.n < RTE_DIM(q.pfns); i++) {
+		cr_assert_eq(mmrt_frame_get(pfns[i]), 0,
+			"offered a frame that is not live: %u", pfns[i]);
+		q.pfns[q.n++] = pfns[i];
+	}
+}
+
+static const struct mmrt_notifier_ops quar_ops = {
+	.quarantine = on_quarantine,
+};
+
+static void
+quarantine_release(void)
+{
+	while (q.n > 0)
+		cr_assert_geq(mmrt_frame_put(q.pfns[--q.n]), 0);
+}
+
+/* Frames released by unmap (gather), COW and merge are offered to the
+ * quarantine first, and stay out of the pool while it holds them. */
+Test(notify_ops, quarantine_holds_frames)
+{
+	struct mmrt_as *as, *child;
+	uint8_t page[PG];
+	uint64_t base, held;
+
+	mmrt_test_up(32);
+	base = mmrt_test_used();
+	as = mmrt_as_create("quar");
+	cr_assert_not_null(as);
+	memset(&q, 0, sizeof(q));
+	q.sub.ops = &quar_ops;
+	cr_assert_eq(mmrt_notifier_register(&q.sub, as), 0);
+
+	/* gather: 8 data frames */
+	cr_assert_eq(mmrt_map(as, VA, 8 * PG, RW, MMRT_MAP_POPULATE), 0);
+	held = mmrt_test_used();
+	cr_assert_eq(mmrt_unmap(as, VA, 8 * PG), 0);
+	cr_assert_eq(q.n, 8, "gather offered %u frames", q.n);
+	/* the 8 data frames stay out of the pool while quarantined */
+	cr_assert_geq(mmrt_test_used(), base + 8);
+	cr_assert_lt(mmrt_test_used(), held);
+	quarantine_release();
+
+	/* COW: the child's old reference on the shared frame */
+	memset(page, 3, sizeof(page));
+	cr_assert_eq(mmrt_map(as, VA, PG, RW, 0), 0);
+	cr_assert_eq(mmrt_write(as, VA, page, PG), 0);
+	child = mmrt_as_fork(as, "quar-child");
+	cr_assert_not_null(child);
+	cr_assert_eq(mmrt_notifier_unregister(&q.sub, as), 0);
+	memset(&q, 0, sizeof(q));
+	q.sub.ops = &quar_ops;
+	cr_assert_eq(mmrt_notifier_register(&q.sub, child), 0);
+	cr_assert_eq(mmrt_write(child, VA, page, 1), 0);
+	cr_assert_eq(q.n, 1, "COW offered %u frames", q.n);
+	quarantine_release();
+
+	/* merge: the replaced frame */
+	cr_assert_eq(mmrt_map(child, VA + 4 * PG, 2 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_write(child, VA + 4 * PG, page, PG), 0);
+	cr_assert_eq(mmrt_write(child, VA + 5 * PG, page, PG), 0);
+	cr_assert_eq(mmrt_merge(child, VA + 4 * PG, child, VA + 5 * PG), 0);
+	cr_assert_eq(q.n, 1, "merge offered %u frames", q.n);
+	quarantine_release();
+
+	cr_assert_eq(mmrt_notifier_unregister(&q.sub, child), 0);
+	cr_assert_eq(mmrt_as_destroy(child), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), base);
+	mmrt_test_down();
+}

@@ -234,7 +234,7 @@ unlock_pt:
 		if (pb_pfn != mmrt_zero_pfn()) {
 			__atomic_fetch_sub(&mmrt_frame_meta(pb_pfn)->mapcount, 1,
 				__ATOMIC_RELAXED);
-			mmrt_frame_put(pb_pfn);
+			mm_frame_release(as_b, pb_pfn);
 		} else {
 			MM_STAT_ADD(as_b, rss_pages, 1);
 		}

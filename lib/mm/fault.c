@@ -100,7 +100,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	mm_notify_end(&nr);
 	__atomic_fetch_sub(&mmrt_frame_meta(head)->mapcount, 1,
 		__ATOMIC_RELAXED);
-	mmrt_frame_put(head);
+	mm_frame_release(as, head);
 	MM_STAT_ADD(as, cow, 1);
 	return 0;
 }
@@ -184,7 +184,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			if (pfn != zero) {
 				__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount,
 					1, __ATOMIC_RELAXED);
-				mmrt_frame_put(owner);
+				mm_frame_release(as, owner);
 			} else {
 				MM_STAT_ADD(as, rss_pages, 1);
 			}

@@ -215,6 +215,7 @@ gather_free_frames(struct mmrt_gather *tlb)
 			while (cnt-- > 0) {
 				chunk[n++] = pfn;
 				if (n == lim) {
+					mm_notify_quarantine(tlb->as, chunk, n);
 					tlb->frames_freed +=
 						mmrt_frame_put_bulk(chunk, n);
 					tlb->chunks++;
@@ -227,6 +228,7 @@ gather_free_frames(struct mmrt_gather *tlb)
 			break;
 	}
 	if (n > 0) {
+		mm_notify_quarantine(tlb->as, chunk, n);
 		tlb->frames_freed += mmrt_frame_put_bulk(chunk, n);
 		tlb->chunks++;
 	}

@@ -246,6 +246,20 @@ void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 /* The legacy subscribers' secondary-TLB flush (notifier.c). */
 void mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start,
 	uint64_t end);
+/*
+ * Frames about to be released after their flush: a fenced subscriber may
+ * take references to keep them out of the pool (quarantine). Every path
+ * that drops a mapping's reference calls it first (gather, COW, merge).
+ */
+void mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns,
+	unsigned int n);
+/* Release one mapping reference on @pfn after its flush (quarantine first). */
+static inline void
+mm_frame_release(struct mmrt_as *as, uint32_t pfn)
+{
+	mm_notify_quarantine(as, &pfn, 1);
+	mmrt_frame_put(pfn);
+}
 /* Access-bit queries of the legacy subscribers, OR-ed. */
 int mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end);
 int mm_notify_test_young(struct mmrt_as *as, uint64_t addr);

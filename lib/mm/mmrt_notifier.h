@@ -260,6 +260,16 @@ struct mmrt_notifier_ops {
 	 * pair. */
 	void (*invalidate_secondary_tlbs)(struct mmrt_notifier *sub,
 		struct mmrt_as *as, uint64_t start, uint64_t end);
+	/**
+	 * Quarantine: @p n frames of @p as are about to be released, after
+	 * the secondary-TLB flush of their range. A subscriber that may still
+	 * reach them (a fenced consumer that never acked) takes a reference
+	 * on each (mmrt_frame_get()) and drops it once it can no longer reach
+	 * them; the others ignore the call (or leave the op NULL). Entries
+	 * may repeat a pfn (one per reference released). Must not wait.
+	 */
+	void (*quarantine)(struct mmrt_notifier *sub, struct mmrt_as *as,
+		const uint32_t *pfns, unsigned int n);
 };
 
 /** A legacy subscription, allocated by the caller; set ops before

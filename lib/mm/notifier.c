@@ -407,6 +407,22 @@ mm_notify_end(struct mmrt_notifier_range *r)
 
 /* The legacy part of mm_notify_invalidate() (notify.c). */
 void
+mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
+{
+	struct mm_subscriptions *subs = as->subs;
+	struct mmrt_notifier *s;
+
+	if (subs == NULL || n == 0 ||
+			__atomic_load_n(&subs->list, __ATOMIC_RELAXED) == NULL)
+		return;
+	reader_enter(subs);
+	for (s = list_first(subs); s != NULL; s = list_next(s))
+		if (s->ops->quarantine != NULL)
+			s->ops->quarantine(s, as, pfns, n);
+	reader_exit(subs);
+}
+
+void
 mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start, uint64_t end)
 {
 	struct mm_subscriptions *subs = as->subs;
