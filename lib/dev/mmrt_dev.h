@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_DEV_H
+#define MMRT_DEV_H
+
+/**
+ * @file
+ * Device-TLB consumers (DESIGN.md sections 4 and 7): an ATS-like poller
+ * bound to an address space, with a bounded set-associative device TLB
+ * (4 KiB and 2 MiB entries, permissions per entry), an invalidation ring
+ * it drains in its poll loop, a page-request ring for the fault path, and
+ * statistics.
+ *
+ * Threads: each consumer has one owner thread, a registered mmrt poller
+ * (mmrt_thread_register()), that calls mmrt_consumer_translate() and
+ * mmrt_consumer_poll(). The device TLB is private to that thread and is
+ * not locked. mmrt_consumer_page_requests(), mmrt_consumer_stats() and
+ * mmrt_consumer_fenced() may be called from any thread. Create, destroy,
+ * bind and unbind must not run concurrently with the owner's translate or
+ * poll on the same consumer (call them from the owner, or while it is
+ * stopped).
+ *
+ * Invalidation: every page-table change that removes or downgrades a
+ * translation of the bound space posts a descriptor {start, end, seq} to
+ * the consumer's ring and spins until the consumer acknowledged it (its
+ * next mmrt_consumer_poll()), or until the deadline passes: then the
+ * consumer is fenced (its binding revoked; translate returns -ENOTCONN)
+ * and later invalidations do not wait for it.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest consumer name (with the NUL). */
+#define MMRT_CONSUMER_NAME_SIZE 32
+
+/** Defaults used for a zero field of struct mmrt_consumer_conf. */
+#define MMRT_CONSUMER_TLB_SETS_DEFAULT 64
+#define MMRT_CONSUMER_TLB_WAYS_DEFAULT 4
+#define MMRT_CONSUMER_TLB_WAYS_MAX 8
+#define MMRT_CONSUMER_RING_SIZE_DEFAULT 256
+#define MMRT_CONSUMER_ACK_DEADLINE_US_DEFAULT 10000
+
+/** Configuration of a consumer; a zero field takes its default. */
+struct mmrt_consumer_conf {
+	/** Unique name (1..MMRT_CONSUMER_NAME_SIZE-1 chars); NULL: one is
+	 * made up ("consumer<N>"). */
+	const char *name;
+	uint32_t tlb_sets;        /**< Sets, a power of 2 (default 64). */
+	uint32_t tlb_ways;        /**< Ways per set, 1..8 (default 4). */
+	uint32_t ring_size;       /**< Invalidation and page-request ring
+				   * slots, a power of 2 >= 2 (default 256);
+				   * holds ring_size - 1 entries. */
+	uint64_t ack_deadline_us; /**< How long an invalidator waits for the
+				   * ack before fencing (default 10000). */
+};
+
+/** Consumer statistics (a snapshot; counters only grow). */
+struct mmrt_consumer_stats {
+	uint64_t tlb_hits;        /**< Translations served by the device TLB. */
+	uint64_t tlb_misses;      /**< Translations that walked the page table. */
+	uint64_t tlb_fills;       /**< Entries installed. */
+	uint64_t tlb_evictions;   /**< Valid entries replaced by a fill. */
+	uint64_t inval_descs;     /**< Invalidation descriptors processed. */
+	uint64_t inval_flush_all; /**< ... of which flushed the whole TLB. */
+	uint64_t entries_dropped; /**< Valid entries dropped by invalidations. */
+	uint64_t acks;            /**< Acks published (polls that processed
+				   * at least one descriptor). */
+	uint64_t fences;          /**< Times the consumer was fenced. */
+	uint64_t page_requests;   /**< Page requests queued. */
+	uint64_t page_requests_dedup; /**< Requests not queued: one for the
+				   * page was already pending. */
+	uint64_t quarantined;     /**< Frames held back from the pool while
+				   * fenced (references taken). */
+	uint64_t quarantine_held; /**< ... of which still held now. */
+};
+
+struct mmrt_consumer;
+
+/** @internal Device-TLB entry: tag = page base | flags, pfn of the base. */
+struct mmrt_dev_tlbe {
+	uint64_t tag;
+	uint32_t pfn;
+	uint32_t pad;
+};
+
+/** @internal Tag flags. */
+#define MMRT_DEV_TLBE_V (UINT64_C(1) << 0) /**< valid */
+#define MMRT_DEV_TLBE_W (UINT64_C(1) << 1) /**< writable */
+#define MMRT_DEV_TLBE_H (UINT64_C(1) << 2) /**< 2 MiB entry */
+
+/** @internal Consumer states. */
+#define MMRT_CONSUMER_UNBOUND 0
+#define MMRT_CONSUMER_BOUND 1
+#define MMRT_CONSUMER_FENCED 2
+
+/** @internal Head of struct mmrt_consumer read by the inline hit path. */
+struct mmrt_consumer_core {
+	uint32_t state;             /**< MMRT_CONSUMER_*, written atomically. */
+	uint32_t set_mask;          /**< sets - 1 */
+	uint32_t ways;              /**< ways per set */
+	uint32_t magic;             /**< live consumer */
+	struct mmrt_dev_tlbe *tlb;  /**< sets * ways entries */
+	uint64_t hits;              /**< owner-written hit counter */
+};
+
+/**
+ * @internal The miss path of mmrt_consumer_translate() (argument checks,
+ * 2 MiB entries, walk, fill, page request). Same contract.
+ */
+int mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
+	uint32_t access, struct mmrt_xlate *out);
+
+/**
+ * Create a consumer (unbound).
+ *
+ * @param conf
+ *   Configuration, or NULL for every default.
+ * @return the consumer, or NULL with rte_errno: EINVAL (bad field: sets
+ *   or ring size not a power of 2, ways out of 1..8, name too long or
+ *   empty), EEXIST (name taken), ENOMEM, ENODEV (runtime not up).
+ *   Thread-safe. May wait (allocation).
+ */
+struct mmrt_consumer *mmrt_consumer_create(
+	const struct mmrt_consumer_conf *conf);
+
+/**
+ * Destroy a consumer, unbinding it first (see mmrt_consumer_unbind()).
+ *
+ * @return 0, -EINVAL if @p c is NULL or not a live consumer. Not
+ *   concurrently with any other call on @p c. May wait (the unbind).
+ */
+int mmrt_consumer_destroy(struct mmrt_consumer *c);
+
+/**
+ * Bind @p c to the address space @p as: registers a legacy notifier
+ * (secondary-TLB flush and release) on @p as, starts with an empty device
+ * TLB and clears a previous fence.
+ *
+ * @return the binding id (> 0, like a PASID: unique among live
+ *   bindings), -EINVAL (NULL or not live), -EBUSY (already bound, or
+ *   fenced and not yet unbound), -ENOSPC (no free id). Not concurrently
+ *   with translate/poll on @p c. Does not wait.
+ */
+int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
+
+/**
+ * Unbind @p c (a fenced binding is unbound too). Unregisters the notifier,
+ * which waits for every invalidation in flight on the binding (they stop
+ * waiting for this consumer's ack once it is unbinding), then empties the
+ * device TLB and the rings.
+ *
+ * @return 0, -EINVAL (NULL or not live), -ENOTCONN (not bound, or the
+ *   address space was destroyed, which released the binding). Not
+ *   concurrently with translate/poll on @p c. May wait.
+ */
+int mmrt_consumer_unbind(struct mmrt_consumer *c);
+
+/**
+ * @return the binding id of @p c (> 0), or -ENOTCONN if it is not bound
+ *   (a fenced consumer keeps its id until unbound), -EINVAL. Thread-safe.
+ *   Never waits.
+ */
+int mmrt_consumer_id(const struct mmrt_consumer *c);
+
+/**
+ * Translate @p va for @p access (MMRT_ACCESS_* bits; 0 means read)
+ * through the device TLB. A hit costs a set lookup. On a miss (or a hit on
+ * a read-only entry for a write) the page table is walked without locks
+ * and the entry (4 KiB or 2 MiB, with its permission) is filled.
+ *
+ * The translation stays usable until the owner's next
+ * mmrt_consumer_poll(): invalidations wait for that poll.
+ *
+ * @return 0 and @p out filled; -EAGAIN: not present, a page request for
+ *   the page was queued (or one is already pending) for the fault path,
+ *   see mmrt_consumer_page_requests(); -EACCES: present but @p access not
+ *   granted (e.g. a write to a read-only or copy-on-write page);
+ *   -ENOTCONN: not bound, fenced, or the space was destroyed; -EPERM: a
+ *   walk was needed and the calling thread is not a registered online
+ *   poller; -EINVAL: NULL argument, not live, @p va >= MMRT_VA_LIMIT or
+ *   unknown @p access bits. Owner thread only. Never waits.
+ */
+static inline int
+mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out)
+{
+	struct mmrt_consumer_core *cc = (struct mmrt_consumer_core *)c;
+	const struct mmrt_dev_tlbe *e;
+	uint64_t key, t, off;
+	uint32_t i, pfn;
+
+	if (unlikely(c == NULL || out == NULL || va >= MMRT_VA_LIMIT ||
+			__atomic_load_n(&cc->state, __ATOMIC_RELAXED) !=
+				MMRT_CONSUMER_BOUND))
+		goto slow;
+	e = cc->tlb + (((va >> MMRT_PAGE_SHIFT) & cc->set_mask) * cc->ways);
+	key = (va & ~(MMRT_PAGE_SIZE - 1)) | MMRT_DEV_TLBE_V;
+	for (i = 0; i < cc->ways; i++) {
+		t = e[i].tag;
+		if ((t & ~MMRT_DEV_TLBE_W) != key)
+			continue;
+		if (unlikely((access & ~MMRT_ACCESS_READ) != 0) &&
+				((access & ~(MMRT_ACCESS_READ |
+					MMRT_ACCESS_WRITE)) != 0 ||
+				!(t & MMRT_DEV_TLBE_W)))
+			goto slow;
+		off = va & (MMRT_PAGE_SIZE - 1);
+		pfn = e[i].pfn;
+		out->addr = (uint8_t *)mmrt_frame_addr_unchecked(pfn) + off;
+		out->iova = mmrt_frame_iova_unchecked(pfn) + off;
+		out->pfn = pfn;
+		out->prot = MMRT_PROT_READ |
+			((t & MMRT_DEV_TLBE_W) ? MMRT_PROT_WRITE : 0);
+		out->size = MMRT_PAGE_SIZE - off;
+		out->huge = false;
+		cc->hits++;
+		return 0;
+	}
+slow:
+	return mmrt_consumer_translate_slow(c, va, access, out);
+}
+
+/**
+ * Drain up to @p n pending page requests: @p va[i] is the page (4 KiB
+ * aligned) and @p access[i] the MMRT_ACCESS_* bits wanted. Resolve them
+ * with mmrt_fault(); the owner then retries its translation.
+ *
+ * @return the number drained (0..n), -EINVAL (NULL argument, not live).
+ *   Any thread. Never waits.
+ */
+int mmrt_consumer_page_requests(struct mmrt_consumer *c, uint64_t *va,
+	uint32_t *access, unsigned int n);
+
+/**
+ * The owner's poll step: dequeue the pending invalidation descriptors in
+ * bulk, drop every device-TLB entry overlapping each [start, end) (start
+ * 0, end MMRT_VA_LIMIT: everything), publish the ack of the last one with
+ * a release store, then report a QSBR quiescent state.
+ *
+ * Calling it means "no in-flight operation of mine still uses a
+ * translation obtained before this call": an operation that still uses
+ * one must complete before the owner polls. Also works fenced or unbound
+ * (descriptors are still acked).
+ *
+ * @return descriptors processed (>= 0), -EINVAL (NULL, not live). Owner
+ *   thread only. Never waits.
+ */
+int mmrt_consumer_poll(struct mmrt_consumer *c);
+
+/**
+ * @return true if @p c missed an ack deadline (or its ring was full) and
+ *   was fenced; it stays fenced until unbound. false for NULL or a consumer
+ *   that is not fenced. Any thread. Never waits.
+ */
+bool mmrt_consumer_fenced(const struct mmrt_consumer *c);
+
+/**
+ * Snapshot the statistics of @p c into @p st.
+ * @return 0, -EINVAL (NULL, not live). Any thread (counters written by
+ *   other threads may be slightly behind). Never waits.
+ */
+int mmrt_consumer_stats(const struct mmrt_consumer *c,
+	struct mmrt_consumer_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_DEV_H */

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Device-TLB consumers: TLB behaviour, page requests, the invalidation
+ * round trip, invariant A under a concurrent unmap/remap loop, fencing,
+ * bad inputs. Waits are bounded loops that spin with rte_pause() and yield,
+ * so they finish when the two threads share one cpu.
+ */
+
+#include <pthread.h>
+#include <sched.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_pause.h>
+
+#include "common.h"
+#include <mmrt_dev.h>
+
+#define PG MMRT_PAGE_SIZE
+#define VA (UINT64_C(1) << 30)
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define SPIN_MAX 200000000UL
+
+static void
+relax(unsigned long i)
+{
+	rte_pause();
+	if ((i & 1023) == 1023)
+		sched_yield();
+}
+
+static void
+setup(void)
+{
+	mmrt_test_up(64);
+}
+
+static void
+teardown(void)
+{
+	mmrt_test_down();
+}
+
+TestSuite(dev, .init = setup, .fini = teardown, .timeout = 600);
+
+static struct mmrt_consumer *
+mk(const char *name, uint32_t sets, uint32_t ways, uint64_t deadline_us)
+{
+	struct mmrt_consumer_conf cf = {
+		.name = name, .tlb_sets = sets, .tlb_ways = ways,
+		.ack_deadline_us = deadline_us,
+	};
+	struct mmrt_consumer *c = mmrt_consumer_create(&cf);
+
+	cr_assert_not_null(c, "create %s: %d", name, rte_errno);
+	return c;
+}
+
+static struct mmrt_consumer_stats
+stats(struct mmrt_consumer *c)
+{
+	struct mmrt_consumer_stats st;
+
+	cr_assert_eq(mmrt_consumer_stats(c, &st), 0);
+	return st;
+}
+
+Test(dev, tlb)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("tlb");
+	struct mmrt_consumer *c = mk("c1", 4, 2, 0);
+	struct mmrt_consumer_stats st;
+	struct mmrt_xlate x, y;
+	uint64_t h = VA + 64 * MMRT_HUGE_SIZE;
+	int id;
+
+	cr_assert_not_null(as);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	cr_assert_eq(mmrt_map(as, VA, 16 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, VA + 32 * PG, PG, MMRT_PROT_READ,
+		MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, h, MMRT_HUGE_SIZE, RW,
+		MMRT_MAP_POPULATE | MMRT_MAP_HUGE), 0);
+	id = mmrt_consumer_bind(c, as);
+	cr_assert_gt(id, 0);
+	cr_assert_eq(mmrt_consumer_id(c), id);
+
+	/* miss, then hit with the same result */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 5, MMRT_ACCESS_WRITE,
+		&x), 0);
+	st = stats(c);
+	cr_assert_eq(st.tlb_misses, 1);
+	cr_assert_eq(st.tlb_fills, 1);
+	cr_assert_eq(st.tlb_hits, 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 7, MMRT_ACCESS_READ,
+		&y), 0);
+	st = stats(c);
+	cr_assert_eq(st.tlb_hits, 1);
+	cr_assert_eq(st.tlb_misses, 1);
+	cr_assert_eq(y.pfn, x.pfn);
+	cr_assert_eq((uint8_t *)y.addr, (uint8_t *)x.addr + 2);
+	cr_assert_eq(y.prot, RW);
+	cr_assert_eq(mmrt_translate(as, VA + 7, 0, &x), 0);
+	cr_assert_eq(x.pfn, y.pfn);
+
+	/* 2 MiB entry: one fill serves the whole leaf */
+	cr_assert_eq(mmrt_consumer_translate(c, h + 3 * PG + 1, 0, &x), 0);
+	cr_assert(x.huge);
+	st = stats(c);
+	cr_assert_eq(mmrt_consumer_translate(c, h + 300 * PG, 0, &y), 0);
+	cr_assert(y.huge);
+	cr_assert_eq(y.pfn, x.pfn + 297);
+	cr_assert_eq(stats(c).tlb_hits, st.tlb_hits + 1);
+	cr_assert_eq(stats(c).tlb_fills, st.tlb_fills);
+	cr_assert_eq(mmrt_translate(as, h + 300 * PG, 0, &x), 0);
+	cr_assert_eq(x.pfn, y.pfn);
+
+	/* read-only entry: a write re-walks and fails */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 32 * PG, 0, &x), 0);
+	cr_assert_eq(x.prot, MMRT_PROT_READ);
+	st = stats(c);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 32 * PG,
+		MMRT_ACCESS_WRITE, &x), -EACCES);
+	cr_assert_eq(stats(c).tlb_misses, st.tlb_misses + 1);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 32 * PG, 0, &x), 0);
+	cr_assert_eq(stats(c).tlb_hits, st.tlb_hits + 1);
+
+	/* 4 sets x 2 ways: pages 0, 4, 8 share set 0 */
+	st = stats(c);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 4 * PG, 0, &x), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 8 * PG, 0, &x), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 12 * PG, 0, &x), 0);
+	cr_assert_geq(stats(c).tlb_evictions, st.tlb_evictions + 1);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 12 * PG, 0, &x), 0);
+	cr_assert_eq(stats(c).tlb_hits, st.tlb_hits + 1);
+
+	/* the owner unmaps: acked inline, no fence, no stale hit */
+	cr_assert_eq(mmrt_unmap(as, VA + 12 * PG, PG), 0);
+	cr_assert_not(mmrt_consumer_fenced(c));
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 12 * PG, 0, &x), -EAGAIN);
+	cr_assert_geq(stats(c).entries_dropped, 1);
+
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(dev, page_request)
+{
+	struct mmrt_as *as = mmrt_as_create("pr");
+	struct mmrt_consumer *c = mk(NULL, 0, 0, 0);
+	struct mmrt_consumer_stats st;
+	struct mmrt_xlate x;
+	uint64_t va[4];
+	uint32_t acc[4];
+
+	cr_assert_geq(mmrt_thread_register(), 0);
+	cr_assert_eq(mmrt_map(as, VA, 4 * PG, RW, 0), 0);
+	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG + 9, MMRT_ACCESS_WRITE,
+		&x), -EAGAIN);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG + 17,
+		MMRT_ACCESS_WRITE, &x), -EAGAIN);
+	st = stats(c);
+	cr_assert_eq(st.page_requests, 1);
+	cr_assert_eq(st.page_requests_dedup, 1);
+	cr_assert_eq(mmrt_consumer_page_requests(c, va, acc, 4), 1);
+	cr_assert_eq(va[0], VA + PG);
+	cr_assert_eq(acc[0], MMRT_ACCESS_WRITE);
+	cr_assert_eq(mmrt_consumer_page_requests(c, va, acc, 4), 0);
+	cr_assert_eq(mmrt_fault(as, va[0], acc[0]), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG + 9, MMRT_ACCESS_WRITE,
+		&x), 0);
+	cr_assert_eq(x.prot, RW);
+	/* after the drain, a new fault queues a new request */
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, &x), -EAGAIN);
+	cr_assert_eq(stats(c).page_requests, 2);
+
+	cr_assert_eq(mmrt_consumer_unbind(c), 0);
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+}
+
+/* A consumer thread that runs commands and polls between them. */
+enum { OP_NONE, OP_TR, OP_TW };
+
+static struct cthread {
+	struct mmrt_consumer *c;
+	uint64_t va;
+	uint32_t cmd;      /* seq << 4 | op */
+	uint32_t done;     /* seq of the last command run */
+	int res;
+	int stop;
+	int nopoll;        /* stop polling after the next command */
+} ct;
+
+static void *
+cthread_main(void *arg)
+{
+	struct mmrt_xlate x;
+	uint32_t last = 0, cmd;
+	unsigned long i = 0;
+
+	RTE_SET_USED(arg);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	while (!__atomic_load_n(&ct.stop, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_load_n(&ct.nopoll, __ATOMIC_ACQUIRE)) {
+			if (!mmrt_thread_is_online())
+				mmrt_thread_online();
+			mmrt_consumer_poll(ct.c);
+		}
+		cmd = __atomic_load_n(&ct.cmd, __ATOMIC_ACQUIRE);
+		if (cmd != last) {
+			last = cmd;
+			ct.res = mmrt_consumer_translate(ct.c, ct.va,
+				(cmd & 15) == OP_TW ? MMRT_ACCESS_WRITE :
+				MMRT_ACCESS_READ, &x);
+			__atomic_store_n(&ct.done, cmd >> 4, __ATOMIC_RELEASE);
+			if (__atomic_load_n(&ct.nopoll, __ATOMIC_ACQUIRE))
+				mmrt_thread_offline();
+		}
+		relax(i++);
+	}
+	mmrt_thread_unregister();
+	return NULL;
+}
+
+static int
+run(uint32_t seq, uint32_t op)
+{
+	unsigned long i;
+
+	__atomic_store_n(&ct.cmd, seq << 4 | op, __ATOMIC_RELEASE);
+	for (i = 0; i < SPIN_MAX; i++) {
+		if (__atomic_load_n(&ct.done, __ATOMIC_ACQUIRE) == seq)
+			return ct.res;
+		relax(i);
+	}
+	cr_assert_fail("consumer thread did not answer");
+	return 0;
+}
+
+Test(dev, roundtrip)
+{
+	struct mmrt_as *as = mmrt_as_create("rt");
+	pthread_t th;
+	uint32_t seq = 0;
+	int i;
+
+	memset(&ct, 0, sizeof(ct));
+	ct.c = mk("rt", 0, 0, 5000000);
+	ct.va = VA + 3 * PG;
+	cr_assert_eq(mmrt_map(as, VA, 8 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_gt(mmrt_consumer_bind(ct.c, as), 0);
+	cr_assert_eq(pthread_create(&th, NULL, cthread_main, NULL), 0);
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(mmrt_protect(as, VA, 8 * PG, RW), 0);
+		cr_assert_eq(mmrt_fault(as, ct.va, MMRT_ACCESS_WRITE), 0);
+		cr_assert_eq(run(++seq, OP_TW), 0);
+		cr_assert_eq(mmrt_protect(as, VA, 8 * PG, MMRT_PROT_READ), 0);
+		cr_assert_eq(run(++seq, OP_TW), -EACCES, "iteration %d", i);
+		cr_assert_eq(run(++seq, OP_TR), 0);
+	}
+	cr_assert_eq(mmrt_protect(as, VA, 8 * PG, RW), 0);
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(mmrt_fault(as, ct.va, MMRT_ACCESS_WRITE), 0);
+		cr_assert_eq(run(++seq, OP_TW), 0);
+		cr_assert_eq(mmrt_unmap(as, VA, 8 * PG), 0);
+		cr_assert_eq(run(++seq, OP_TR), -EAGAIN, "iteration %d", i);
+		cr_assert_eq(mmrt_map(as, VA, 8 * PG, RW, MMRT_MAP_POPULATE),
+			0);
+	}
+	cr_assert_not(mmrt_consumer_fenced(ct.c));
+	cr_assert_geq(stats(ct.c).acks, 1);
+	__atomic_store_n(&ct.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_eq(mmrt_consumer_destroy(ct.c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
+/* Invariant A: no frame is freed while the consumer may use it. */
+#define NPG 16
+static struct {
+	struct mmrt_consumer *c;
+	int stop;
+	uint64_t batches, reads, violations;
+} ia;
+
+static void *
+ia_main(void *arg)
+{
+	struct mmrt_xlate x;
+	uint64_t va[NPG];
+	uint32_t acc[NPG], gen[NPG], pfn[NPG];
+	volatile uint64_t sink = 0;
+	unsigned long it = 0;
+	int i, k, ok[NPG];
+
+	RTE_SET_USED(arg);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	while (!__atomic_load_n(&ia.stop, __ATOMIC_ACQUIRE)) {
+		for (i = 0; i < NPG; i++) {
+			ok[i] = mmrt_consumer_translate(ia.c, VA + i * PG,
+				0, &x) == 0;
+			if (!ok[i])
+				continue;
+			pfn[i] = x.pfn;
+			gen[i] = __atomic_load_n(&mmrt_frame_meta(x.pfn)->gen,
+				__ATOMIC_ACQUIRE);
+			for (k = 0; k < 64; k++)
+				sink += ((volatile uint64_t *)x.addr)[k * 8];
+			ia.reads++;
+		}
+		/* still in the batch: no frame read may have been freed */
+		for (i = 0; i < NPG; i++)
+			if (ok[i] && __atomic_load_n(
+					&mmrt_frame_meta(pfn[i])->gen,
+					__ATOMIC_ACQUIRE) != gen[i])
+				ia.violations++;
+		mmrt_consumer_page_requests(ia.c, va, acc, NPG);
+		mmrt_consumer_poll(ia.c); /* the ack point */
+		__atomic_store_n(&ia.batches, ia.batches + 1,
+			__ATOMIC_RELEASE);
+		relax(it++);
+	}
+	RTE_SET_USED(sink);
+	mmrt_thread_unregister();
+	return NULL;
+}
+
+Test(dev, invariant_a)
+{
+	uint64_t b, used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("ia");
+	unsigned long k;
+	pthread_t th;
+	int i;
+
+	memset(&ia, 0, sizeof(ia));
+	ia.c = mk("ia", 0, 0, 5000000);
+	cr_assert_eq(mmrt_map(as, VA, NPG * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_gt(mmrt_consumer_bind(ia.c, as), 0);
+	cr_assert_eq(pthread_create(&th, NULL, ia_main, NULL), 0);
+	for (i = 0; i < 300; i++) {
+		/* let the consumer run at least two batches on this mapping */
+		b = __atomic_load_n(&ia.batches, __ATOMIC_ACQUIRE);
+		for (k = 0; k < SPIN_MAX &&
+				__atomic_load_n(&ia.batches,
+					__ATOMIC_ACQUIRE) < b + 2; k++)
+			relax(k);
+		cr_assert_lt(k, SPIN_MAX);
+		cr_assert_eq(mmrt_unmap(as, VA, NPG * PG), 0);
+		cr_assert_eq(mmrt_map(as, VA, NPG * PG, RW, MMRT_MAP_POPULATE),
+			0);
+	}
+	__atomic_store_n(&ia.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	{
+		struct mmrt_consumer_stats s = stats(ia.c);
+		cr_log_info("reads %" PRIu64 " batches %" PRIu64 " descs %"
+			PRIu64 " acks %" PRIu64 " fences %" PRIu64,
+			ia.reads, ia.batches, s.inval_descs, s.acks, s.fences);
+	}
+	cr_assert_eq(ia.violations, 0, "%" PRIu64 " violations",
+		ia.violations);
+	cr_assert_gt(ia.reads, 0);
+	cr_assert_not(mmrt_consumer_fenced(ia.c));
+	cr_assert_geq(stats(ia.c).inval_descs, 300);
+	cr_assert_eq(mmrt_consumer_destroy(ia.c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 " at start %" PRIu64,
+		mmrt_test_used(), used0);
+}
+
+Test(dev, fence)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("fe");
+	struct mmrt_xlate x0, x1;
+	unsigned long i;
+	uint32_t gen0;
+	pthread_t th;
+
+	memset(&ct, 0, sizeof(ct));
+	ct.c = mk("fe", 0, 0, 2000);
+	ct.va = VA;
+	cr_assert_eq(mmrt_map(as, VA, 8 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_gt(mmrt_consumer_bind(ct.c, as), 0);
+	cr_assert_eq(pthread_create(&th, NULL, cthread_main, NULL), 0);
+	__atomic_store_n(&ct.nopoll, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(run(1, OP_TR), 0);
+	cr_assert_eq(mmrt_translate(as, VA, 0, &x0), 0);
+	cr_assert_eq(mmrt_translate(as, VA + PG, 0, &x1), 0);
+	gen0 = mmrt_frame_meta(x0.pfn)->gen;
+	/* the consumer no longer polls: the unmap fences it and returns */
+	cr_assert_eq(mmrt_unmap(as, VA, PG), 0);
+	cr_assert(mmrt_consumer_fenced(ct.c));
+	cr_assert_eq(stats(ct.c).fences, 1);
+	cr_assert_eq(run(2, OP_TR), -ENOTCONN);
+	/* fenced consumers are skipped */
+	cr_assert_eq(mmrt_unmap(as, VA + PG, PG), 0);
+	cr_assert_eq(stats(ct.c).fences, 1);
+	cr_assert_eq(mmrt_consumer_bind(ct.c, as), -EBUSY);
+	/* it may still reach them: both frames are quarantined, not freed */
+	cr_assert_eq(stats(ct.c).quarantine_held, 2);
+	cr_assert_eq(mmrt_frame_meta(x0.pfn)->gen, gen0);
+	cr_assert(!(mmrt_frame_meta(x0.pfn)->flags & MMRT_FRAME_FREE));
+	cr_assert(!(mmrt_frame_meta(x1.pfn)->flags & MMRT_FRAME_FREE));
+	/* its next poll drops every translation and lets them go */
+	__atomic_store_n(&ct.nopoll, 0, __ATOMIC_RELEASE);
+	for (i = 0; i < SPIN_MAX && stats(ct.c).quarantine_held != 0; i++)
+		relax(i);
+	cr_assert_eq(stats(ct.c).quarantine_held, 0);
+	cr_assert_eq(stats(ct.c).quarantined, 2);
+	cr_assert(mmrt_frame_meta(x0.pfn)->flags & MMRT_FRAME_FREE ||
+		mmrt_frame_meta(x0.pfn)->gen != gen0);
+	/* still fenced: the binding stays revoked until unbind */
+	cr_assert_eq(run(3, OP_TR), -ENOTCONN);
+	__atomic_store_n(&ct.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_eq(mmrt_consumer_destroy(ct.c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(dev, release)
+{
+	struct mmrt_as *as = mmrt_as_create("rel");
+	struct mmrt_consumer *c = mk("rel", 0, 0, 0);
+	struct mmrt_xlate x;
+
+	cr_assert_geq(mmrt_thread_register(), 0);
+	cr_assert_eq(mmrt_map(as, VA, PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, &x), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, &x), -ENOTCONN);
+	cr_assert_eq(mmrt_consumer_id(c), -ENOTCONN);
+	cr_assert_eq(mmrt_consumer_unbind(c), -ENOTCONN);
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+}
+
+Test(dev, badinput)
+{
+	struct mmrt_consumer_conf cf;
+	struct mmrt_consumer_stats st;
+	struct mmrt_as *as = mmrt_as_create("bad");
+	struct mmrt_consumer *c, *d;
+	struct mmrt_xlate x;
+	uint64_t va;
+	uint32_t acc;
+	int id1, id2;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.tlb_sets = 3;
+	cr_assert_null(mmrt_consumer_create(&cf));
+	cr_assert_eq(rte_errno, EINVAL);
+	cf.tlb_sets = 0;
+	cf.tlb_ways = 9;
+	cr_assert_null(mmrt_consumer_create(&cf));
+	cf.tlb_ways = 0;
+	cf.ring_size = 100;
+	cr_assert_null(mmrt_consumer_create(&cf));
+	cr_assert_eq(rte_errno, EINVAL);
+	cf.ring_size = 0;
+	cf.name = "";
+	cr_assert_null(mmrt_consumer_create(&cf));
+	cf.name = "0123456789012345678901234567890123456789";
+	cr_assert_null(mmrt_consumer_create(&cf));
+	cr_assert_eq(rte_errno, EINVAL);
+	c = mk("dup", 0, 0, 0);
+	cf.name = "dup";
+	cr_assert_null(mmrt_consumer_create(&cf));
+	cr_assert_eq(rte_errno, EEXIST);
+	d = mk("other", 0, 0, 0);
+
+	cr_assert_eq(mmrt_consumer_destroy(NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_bind(NULL, as), -EINVAL);
+	cr_assert_eq(mmrt_consumer_bind(c, NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_unbind(NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_unbind(c), -ENOTCONN);
+	cr_assert_eq(mmrt_consumer_id(NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_id(c), -ENOTCONN);
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, &x), -ENOTCONN);
+	id1 = mmrt_consumer_bind(c, as);
+	cr_assert_gt(id1, 0);
+	cr_assert_eq(mmrt_consumer_bind(c, as), -EBUSY);
+	id2 = mmrt_consumer_bind(d, as);
+	cr_assert_gt(id2, 0);
+	cr_assert_neq(id1, id2);
+
+	cr_assert_eq(mmrt_consumer_translate(NULL, VA, 0, &x), -EINVAL);
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_translate(c, MMRT_VA_LIMIT, 0, &x),
+		-EINVAL);
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 4, &x), -EINVAL);
+	/* a miss on a thread that is not a registered poller */
+	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, &x), -EPERM);
+	cr_assert_eq(mmrt_consumer_page_requests(NULL, &va, &acc, 1), -EINVAL);
+	cr_assert_eq(mmrt_consumer_page_requests(c, NULL, &acc, 1), -EINVAL);
+	cr_assert_eq(mmrt_consumer_page_requests(c, &va, NULL, 1), -EINVAL);
+	cr_assert_eq(mmrt_consumer_page_requests(c, &va, &acc, 0), 0);
+	cr_assert_eq(mmrt_consumer_poll(NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_poll(c), 0);
+	cr_assert_eq(mmrt_consumer_stats(NULL, &st), -EINVAL);
+	cr_assert_eq(mmrt_consumer_stats(c, NULL), -EINVAL);
+	cr_assert_not(mmrt_consumer_fenced(NULL));
+	cr_assert_not(mmrt_consumer_fenced(c));
+
+	cr_assert_eq(mmrt_consumer_unbind(c), 0);
+	cr_assert_eq(mmrt_consumer_unbind(c), -ENOTCONN);
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_consumer_destroy(d), 0); /* unbinds first */
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	c = mmrt_consumer_create(NULL);
+	cr_assert_not_null(c);
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+}
