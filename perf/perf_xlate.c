@@ -13,6 +13,14 @@
  * XLATE_QS_EVERY lookups; the mmrt poller reports a quiescent state after
  * each chunk, as a poll loop would). The sample is the ns per lookup of one
  * batch. The sums of the translated addresses must agree.
+ *
+ * A third case, xlate-dtlb-4k, times mmrt_consumer_translate() instead: a
+ * device-TLB consumer owned by the same registered thread, bound to the
+ * space, with a TLB holding every page of the 4 KiB case (XLATE_DTLB_SETS x
+ * XLATE_DTLB_WAYS entries), warmed up on the sequence so that every timed
+ * lookup is an inline hit (checked with the consumer's statistics). Its
+ * poll loop calls mmrt_consumer_poll() (which reports the quiescent state)
+ * after each chunk. Same sequence, loop shape and anchor as xlate-4k.
  */
 
 #include <errno.h>
@@ -27,6 +35,7 @@
 #include <rte_errno.h>
 
 #include <mmrt_core.h>
+#include <mmrt_dev.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
 
@@ -41,6 +50,9 @@
 #define XLATE_BATCH 1024u                  /* lookups per sample */
 #define XLATE_QS_EVERY 64u                 /* lookups between quiescent states */
 #define XLATE_TARGET 3.0
+#define XLATE_DTLB_TARGET 1.5
+#define XLATE_DTLB_SETS 4096u              /* x ways >= pages of the 4K case */
+#define XLATE_DTLB_WAYS 4u
 
 /* SPDK mem-map shape: va[47:30] selects a 2nd-level array (1 GiB each). */
 #define MEMMAP_L1_SHIFT 30
@@ -135,6 +147,30 @@ batch_mmrt(struct mmrt_as *as, const uint64_t *va, unsigned int n)
 	return sum;
 }
 
+/* One batch through a consumer's device TLB, polling after each chunk. */
+static __rte_noinline uint64_t
+batch_dtlb(struct mmrt_consumer *c, const uint64_t *va, unsigned int n)
+{
+	struct mmrt_xlate x;
+	uint64_t sum = 0;
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < n; i += XLATE_QS_EVERY) {
+		for (j = i; j < i + XLATE_QS_EVERY; j++) {
+			ret = mmrt_consumer_translate(c, va[j],
+				MMRT_ACCESS_READ, &x);
+			if (unlikely(ret != 0))
+				perf_die("mmrt_consumer_translate(%#" PRIx64
+					"): %s", va[j], strerror(-ret));
+			sum += (uint64_t)(uintptr_t)x.addr + x.size;
+		}
+		/* Drains invalidations and reports the quiescent state. */
+		mmrt_consumer_poll(c);
+	}
+	return sum;
+}
+
 /* The same batch through the anchor table. */
 static __rte_noinline uint64_t
 batch_anchor(const struct perf_memmap *m, const uint64_t *va, unsigned int n)
@@ -163,7 +199,29 @@ struct xlate_case {
 	uint64_t len;
 	uint32_t map_flags;
 	unsigned int leaf_shift;
+	bool dtlb;           /* time mmrt_consumer_translate() */
+	double target;
 };
+
+static void
+dtlb_stats(struct mmrt_consumer *c, struct mmrt_consumer_stats *st)
+{
+	int ret;
+
+	ret = mmrt_consumer_stats(c, st);
+	if (ret < 0)
+		perf_die("mmrt_consumer_stats: %s", strerror(-ret));
+}
+
+/* Batch of the mmrt side: lockless walk or device TLB. */
+static inline uint64_t
+batch_side(struct mmrt_as *as, struct mmrt_consumer *c, const uint64_t *va,
+	unsigned int n)
+{
+	if (c != NULL)
+		return batch_dtlb(c, va, n);
+	return batch_mmrt(as, va, n);
+}
 
 /* Map and populate the case, fill the anchor table, check they agree. */
 static void
@@ -228,6 +286,9 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 {
 	unsigned int rounds = opts->quick ? 4 : 20;
 	unsigned int batches = opts->quick ? 500 : 1000;
+	struct mmrt_consumer_stats st0, st1;
+	struct mmrt_consumer_conf cconf;
+	struct mmrt_consumer *cons = NULL;
 	struct perf_samples sm, sa;
 	struct perf_memmap m;
 	uint64_t *seq;
@@ -247,10 +308,43 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	if (ret < 0)
 		perf_die("mmrt_thread_register: %s", strerror(-ret));
 
-	/* Warm both up on the whole sequence. */
+	if (c->dtlb) {
+		memset(&cconf, 0, sizeof(cconf));
+		cconf.name = "perf-xlate-dtlb";
+		cconf.tlb_sets = XLATE_DTLB_SETS;
+		cconf.tlb_ways = XLATE_DTLB_WAYS;
+		if ((uint64_t)XLATE_DTLB_SETS * XLATE_DTLB_WAYS <
+				(c->len >> c->leaf_shift))
+			perf_die("%s: device TLB smaller than the working set",
+				c->name);
+		cons = mmrt_consumer_create(&cconf);
+		if (cons == NULL)
+			perf_die("mmrt_consumer_create: %s",
+				strerror(rte_errno));
+		ret = mmrt_consumer_bind(cons, as);
+		if (ret < 0)
+			perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	}
+
+	/* Warm both up on the whole sequence (fills the device TLB). */
 	for (pos = 0; pos < XLATE_NIDX; pos += XLATE_BATCH) {
-		batch_mmrt(as, &seq[pos], XLATE_BATCH);
+		batch_side(as, cons, &seq[pos], XLATE_BATCH);
 		batch_anchor(&m, &seq[pos], XLATE_BATCH);
+	}
+	if (cons != NULL) {
+		/* A second pass must hit only. */
+		dtlb_stats(cons, &st0);
+		for (pos = 0; pos < XLATE_NIDX; pos += XLATE_BATCH)
+			batch_dtlb(cons, &seq[pos], XLATE_BATCH);
+		dtlb_stats(cons, &st1);
+		printf("%s: warm-up: %" PRIu64 " fills, %" PRIu64
+			" evictions, second pass %" PRIu64 " misses\n",
+			c->name, st1.tlb_fills, st1.tlb_evictions,
+			st1.tlb_misses - st0.tlb_misses);
+		if (st1.tlb_misses != st0.tlb_misses)
+			perf_die("%s: device TLB misses after warm-up",
+				c->name);
+		st0 = st1;
 	}
 
 	/* Alternate which side goes first, round by round. */
@@ -262,8 +356,8 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 			for (b = 0; b < batches; b++) {
 				t0 = perf_now();
 				if (is_mmrt)
-					sum_m += batch_mmrt(as, &seq[pos],
-						XLATE_BATCH);
+					sum_m += batch_side(as, cons,
+						&seq[pos], XLATE_BATCH);
 				else
 					sum_a += batch_anchor(&m, &seq[pos],
 						XLATE_BATCH);
@@ -275,6 +369,23 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 		}
 	}
 
+	if (cons != NULL) {
+		dtlb_stats(cons, &st1);
+		printf("%s: timed: %" PRIu64 " hits, %" PRIu64 " misses, %"
+			PRIu64 " evictions, %" PRIu64 " invalidations\n",
+			c->name, st1.tlb_hits - st0.tlb_hits,
+			st1.tlb_misses - st0.tlb_misses,
+			st1.tlb_evictions - st0.tlb_evictions,
+			st1.inval_descs - st0.inval_descs);
+		if (st1.tlb_misses != st0.tlb_misses ||
+				st1.tlb_hits - st0.tlb_hits !=
+				(uint64_t)rounds * batches * XLATE_BATCH)
+			perf_die("%s: not every timed lookup hit the device "
+				"TLB", c->name);
+		ret = mmrt_consumer_destroy(cons);
+		if (ret < 0)
+			perf_die("mmrt_consumer_destroy: %s", strerror(-ret));
+	}
 	ret = mmrt_thread_unregister();
 	if (ret < 0)
 		perf_die("mmrt_thread_unregister: %s", strerror(-ret));
@@ -290,7 +401,7 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	snprintf(res->name, sizeof(res->name), "%s", c->name);
 	snprintf(res->anchor, sizeof(res->anchor), "%s", c->anchor);
 	res->unit = "ns/lookup";
-	res->target = XLATE_TARGET;
+	res->target = c->target;
 	perf_percentiles(&sm, &res->pct);
 	perf_percentiles(&sa, &res->anchor_pct);
 	res->value = res->pct.p50;
@@ -310,9 +421,11 @@ main(int argc, char **argv)
 {
 	static const struct xlate_case cases[] = {
 		{ "xlate-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
-			MMRT_PAGE_SHIFT },
+			MMRT_PAGE_SHIFT, false, XLATE_TARGET },
 		{ "xlate-2m", "spdk-memmap-2m", XLATE_VA_2M, XLATE_LEN,
-			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT },
+			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT, false, XLATE_TARGET },
+		{ "xlate-dtlb-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
+			MMRT_PAGE_SHIFT, true, XLATE_DTLB_TARGET },
 	};
 	struct perf_result res[RTE_DIM(cases)];
 	struct perf_opts opts;

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * perf-inval: the invalidation round trip to a device-TLB consumer polling
+ * on another lcore.
+ *
+ * A worker on the second lcore first plays cache-line ping-pong with the
+ * main lcore (the anchor: the cheapest possible cross-core round trip),
+ * then registers as an mmrt poller and loops on mmrt_consumer_poll() of a
+ * consumer bound to the space until told to stop.
+ *
+ * inval-rt: mmrt_protect(va, 4 KiB, READ) of a writable present page, which
+ * posts one descriptor to the consumer and spins for its ack; timed per
+ * call. Between calls the page is made writable again (protect READ|WRITE
+ * then mmrt_fault() for a write), not timed.
+ *
+ * unmap-2m-consumer: mmrt_unmap() of 2 MiB of populated 4 KiB pages with
+ * the consumer bound, per page, against the kernel's munmap() of the same;
+ * with the invalidation descriptors the consumer processed per unmap.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include <mmrt_core.h>
+#include <mmrt_dev.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+#include "perf_common.h"
+
+#define INVAL_PROG "perf-inval"
+#define INVAL_POOL_MB 128
+#define INVAL_VA UINT64_C(0x100000000000)   /* the protected page */
+#define INVAL_UNMAP_VA UINT64_C(0x200000000000)
+#define INVAL_UNMAP_LEN MMRT_HUGE_SIZE
+#define INVAL_UNMAP_PAGES (INVAL_UNMAP_LEN / MMRT_PAGE_SIZE)
+#define INVAL_TARGET 3.0
+#define INVAL_ACK_DEADLINE_US 1000000      /* 1 s: no fence on VM jitter */
+#define PING_STOP UINT64_MAX
+
+/* State shared between the main lcore and the worker. */
+struct inval_shared {
+	/* main -> worker sequence number */
+	uint64_t ping __rte_cache_aligned;
+	/* worker -> main echo */
+	uint64_t pong __rte_cache_aligned;
+	uint32_t ready __rte_cache_aligned; /* worker polls the consumer */
+	uint32_t stop;
+	struct mmrt_consumer *cons;
+	int error;                 /* worker's failure, -errno */
+	uint64_t polls;
+};
+
+static struct inval_shared sh;
+
+/* Worker: ping-pong until PING_STOP, then poll the consumer until stop. */
+static int
+inval_worker(void *arg)
+{
+	uint64_t last = 0, v;
+	int ret;
+
+	RTE_SET_USED(arg);
+	for (;;) {
+		while ((v = __atomic_load_n(&sh.ping, __ATOMIC_ACQUIRE)) ==
+				last)
+			rte_pause();
+		if (v == PING_STOP)
+			break;
+		__atomic_store_n(&sh.pong, v, __ATOMIC_RELEASE);
+		last = v;
+	}
+
+	ret = mmrt_thread_register();
+	if (ret < 0) {
+		sh.error = ret;
+		__atomic_store_n(&sh.ready, 1, __ATOMIC_RELEASE);
+		return ret;
+	}
+	__atomic_store_n(&sh.ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&sh.stop, __ATOMIC_ACQUIRE)) {
+		ret = mmrt_consumer_poll(sh.cons);
+		if (ret < 0) {
+			sh.error = ret;
+			break;
+		}
+		sh.polls++;
+		rte_pause();
+	}
+	mmrt_thread_unregister();
+	return sh.error;
+}
+
+/*
+ * The anchor: @p warm untimed then @p n timed cache-line round trips with
+ * the worker, then tell it to move on to the consumer loop.
+ */
+static void
+inval_pingpong(unsigned int warm, unsigned int n, struct perf_samples *s)
+{
+	uint64_t t0, t1, seq;
+	unsigned int i;
+
+	for (i = 0; i < warm + n; i++) {
+		seq = i + 1;
+		t0 = perf_now();
+		__atomic_store_n(&sh.ping, seq, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&sh.pong, __ATOMIC_ACQUIRE) != seq)
+			rte_pause();
+		t1 = perf_now();
+		if (i >= warm)
+			perf_samples_add(s, perf_ns(t1 - t0));
+	}
+	__atomic_store_n(&sh.ping, PING_STOP, __ATOMIC_RELEASE);
+}
+
+static void
+inval_stats(struct mmrt_consumer_stats *st)
+{
+	int ret;
+
+	ret = mmrt_consumer_stats(sh.cons, st);
+	if (ret < 0)
+		perf_die("mmrt_consumer_stats: %s", strerror(-ret));
+}
+
+/* Make the page writable and present again (not timed). */
+static void
+inval_rearm(struct mmrt_as *as)
+{
+	int ret;
+
+	ret = mmrt_protect(as, INVAL_VA, MMRT_PAGE_SIZE,
+		MMRT_PROT_READ | MMRT_PROT_WRITE);
+	if (ret < 0)
+		perf_die("mmrt_protect(READ|WRITE): %s", strerror(-ret));
+	ret = mmrt_fault(as, INVAL_VA, MMRT_ACCESS_WRITE);
+	if (ret < 0)
+		perf_die("mmrt_fault(WRITE): %s", strerror(-ret));
+}
+
+/* @p n timed downgrades, each with one invalidation round trip. */
+static void
+inval_protect(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
+{
+	struct mmrt_consumer_stats st0, st1;
+	uint64_t t0, t1;
+	unsigned int i;
+	int ret;
+
+	inval_stats(&st0);
+	for (i = 0; i < n; i++) {
+		inval_rearm(as);
+		t0 = perf_now();
+		ret = mmrt_protect(as, INVAL_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ);
+		t1 = perf_now();
+		if (ret < 0)
+			perf_die("mmrt_protect(READ): %s", strerror(-ret));
+		perf_samples_add(s, perf_ns(t1 - t0));
+	}
+	inval_stats(&st1);
+	printf("inval-rt: %u downgrades: %" PRIu64 " descriptors, %" PRIu64
+		" acks processed by the consumer (%.2f descriptors per "
+		"iteration: downgrade + re-arm)\n", n,
+		st1.inval_descs - st0.inval_descs, st1.acks - st0.acks,
+		(double)(st1.inval_descs - st0.inval_descs) / n);
+	if (st1.inval_descs - st0.inval_descs < n)
+		perf_die("fewer descriptors than downgrades: the protect did "
+			"not wait for the consumer");
+}
+
+/* Map 2 MiB of populated 4 KiB pages, time its unmap: ns per page. */
+static double
+inval_unmap_mmrt(struct mmrt_as *as)
+{
+	struct mmrt_as_stats ast;
+	uint64_t p, t0, t1;
+	uint8_t one = 1;
+	int ret;
+
+	ret = mmrt_map(as, INVAL_UNMAP_VA, INVAL_UNMAP_LEN,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
+	if (ret < 0)
+		perf_die("mmrt_map(2 MiB, POPULATE): %s", strerror(-ret));
+	ret = mmrt_as_stats(as, &ast);
+	if (ret < 0)
+		perf_die("mmrt_as_stats: %s", strerror(-ret));
+	/* INVAL_VA's page is the other one in the space. */
+	if (ast.rss_pages < INVAL_UNMAP_PAGES + 1) {
+		for (p = 0; p < INVAL_UNMAP_PAGES; p++) {
+			ret = mmrt_write(as, INVAL_UNMAP_VA +
+				p * MMRT_PAGE_SIZE, &one, 1);
+			if (ret < 0)
+				perf_die("mmrt_write: %s", strerror(-ret));
+		}
+	}
+
+	t0 = perf_now();
+	ret = mmrt_unmap(as, INVAL_UNMAP_VA, INVAL_UNMAP_LEN);
+	t1 = perf_now();
+	if (ret < 0)
+		perf_die("mmrt_unmap: %s", strerror(-ret));
+	return perf_ns(t1 - t0) / (double)INVAL_UNMAP_PAGES;
+}
+
+/* The kernel: 2 MiB of 4 KiB pages (THP off), populated, time munmap. */
+static double
+inval_unmap_kernel(void)
+{
+	static bool populate_ok = true;
+	volatile uint8_t *m;
+	uint64_t p, t0, t1;
+	void *addr;
+
+	addr = mmap(NULL, INVAL_UNMAP_LEN, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr == MAP_FAILED)
+		perf_die("mmap(2 MiB): %s", strerror(errno));
+	if (madvise(addr, INVAL_UNMAP_LEN, MADV_NOHUGEPAGE) != 0)
+		perf_die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	if (populate_ok && madvise(addr, INVAL_UNMAP_LEN,
+			MADV_POPULATE_WRITE) != 0) {
+		printf("  MADV_POPULATE_WRITE: %s; touching pages instead\n",
+			strerror(errno));
+		populate_ok = false;
+	}
+	if (!populate_ok) {
+		m = addr;
+		for (p = 0; p < INVAL_UNMAP_PAGES; p++)
+			m[p * MMRT_PAGE_SIZE] = 1;
+	}
+
+	t0 = perf_now();
+	if (munmap(addr, INVAL_UNMAP_LEN) != 0)
+		perf_die("munmap: %s", strerror(errno));
+	t1 = perf_now();
+	return perf_ns(t1 - t0) / (double)INVAL_UNMAP_PAGES;
+}
+
+static void
+inval_unmap(struct mmrt_as *as, unsigned int rounds, struct perf_samples *sm,
+	struct perf_samples *sa)
+{
+	struct mmrt_consumer_stats st0, st1;
+	uint64_t descs = 0, acks = 0, d;
+	uint64_t dmin = UINT64_MAX, dmax = 0;
+	unsigned int r;
+
+	/* One warm-up round of each. */
+	inval_unmap_mmrt(as);
+	inval_unmap_kernel();
+	for (r = 0; r < rounds; r++) {
+		if (r % 2 != 0)
+			perf_samples_add(sa, inval_unmap_kernel());
+		inval_stats(&st0);
+		perf_samples_add(sm, inval_unmap_mmrt(as));
+		inval_stats(&st1);
+		if (r % 2 == 0)
+			perf_samples_add(sa, inval_unmap_kernel());
+		d = st1.inval_descs - st0.inval_descs;
+		descs += d;
+		acks += st1.acks - st0.acks;
+		dmin = RTE_MIN(dmin, d);
+		dmax = RTE_MAX(dmax, d);
+	}
+	printf("unmap-2m-consumer: %u rounds of %" PRIu64 " pages: %.2f "
+		"invalidation descriptors per unmap (min %" PRIu64 ", max %"
+		PRIu64 "), %.2f acks per unmap\n", rounds,
+		(uint64_t)INVAL_UNMAP_PAGES, (double)descs / rounds, dmin, dmax,
+		(double)acks / rounds);
+	if (dmin == 0)
+		perf_die("an unmap posted no invalidation to the consumer");
+}
+
+/* Info: the same downgrade with no consumer bound (no round trip). */
+static void
+inval_protect_unbound(struct mmrt_as *as, unsigned int n)
+{
+	struct perf_samples s;
+	struct perf_pct pct;
+	uint64_t t0, t1;
+	unsigned int i;
+	int ret;
+
+	if (perf_samples_init(&s, n) < 0)
+		perf_die("out of memory for samples");
+	for (i = 0; i < n; i++) {
+		inval_rearm(as);
+		t0 = perf_now();
+		ret = mmrt_protect(as, INVAL_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ);
+		t1 = perf_now();
+		if (ret < 0)
+			perf_die("mmrt_protect(READ): %s", strerror(-ret));
+		perf_samples_add(&s, perf_ns(t1 - t0));
+	}
+	perf_percentiles(&s, &pct);
+	printf("info: mmrt_protect(READ) with no consumer bound: p50 %.0f ns "
+		"p99 %.0f ns (%zu samples, not a result)\n", pct.p50, pct.p99,
+		pct.n);
+	perf_samples_free(&s);
+}
+
+static void
+inval_result(struct perf_result *res, const char *name, const char *anchor,
+	const char *unit, double target, const struct perf_samples *sm,
+	const struct perf_samples *sa)
+{
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "%s", name);
+	snprintf(res->anchor, sizeof(res->anchor), "%s", anchor);
+	res->unit = unit;
+	res->target = target;
+	perf_percentiles(sm, &res->pct);
+	perf_percentiles(sa, &res->anchor_pct);
+	res->value = res->pct.p50;
+	res->anchor_value = res->anchor_pct.p50;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct perf_samples sm, sa, um, ua;
+	struct mmrt_consumer_conf cconf;
+	struct mmrt_consumer_stats st;
+	struct perf_result res[2];
+	struct perf_opts opts;
+	struct mmrt_as *as;
+	unsigned int worker, n_pp, n_inval, rounds;
+	int ret;
+
+	perf_parse_args(argc, argv, INVAL_PROG, &opts);
+	perf_init(INVAL_PROG, INVAL_POOL_MB, &opts);
+
+	if (rte_lcore_count() < 2) {
+		printf("%s: skipped: needs 2 lcores, the EAL has %u\n",
+			INVAL_PROG, rte_lcore_count());
+		perf_fini();
+		return 0;
+	}
+	worker = rte_get_next_lcore(-1, 1, 0);
+	n_pp = opts.quick ? 20000 : 200000;
+	n_inval = opts.quick ? 20000 : 200000;
+	rounds = opts.quick ? 50 : 200;
+
+	as = mmrt_as_create("perf-inval");
+	if (as == NULL)
+		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	ret = mmrt_map(as, INVAL_VA, MMRT_PAGE_SIZE,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
+	if (ret < 0)
+		perf_die("mmrt_map: %s", strerror(-ret));
+
+	memset(&cconf, 0, sizeof(cconf));
+	cconf.name = "perf-inval";
+	cconf.ack_deadline_us = INVAL_ACK_DEADLINE_US;
+	sh.cons = mmrt_consumer_create(&cconf);
+	if (sh.cons == NULL)
+		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
+	ret = mmrt_consumer_bind(sh.cons, as);
+	if (ret < 0)
+		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+
+	if (perf_samples_init(&sm, n_inval) < 0 ||
+			perf_samples_init(&sa, n_pp) < 0 ||
+			perf_samples_init(&um, rounds) < 0 ||
+			perf_samples_init(&ua, rounds) < 0)
+		perf_die("out of memory for samples");
+
+	ret = rte_eal_remote_launch(inval_worker, NULL, worker);
+	if (ret < 0)
+		perf_die("rte_eal_remote_launch(lcore %u): %s", worker,
+			strerror(-ret));
+	printf("main lcore %u, consumer on lcore %u\n", rte_lcore_id(),
+		worker);
+
+	/* Phase 1: the anchor (a tenth as warm-up). */
+	inval_pingpong(n_pp / 10, n_pp, &sa);
+
+	/* Phase 2: the consumer polls. */
+	while (!__atomic_load_n(&sh.ready, __ATOMIC_ACQUIRE))
+		rte_pause();
+	if (sh.error < 0)
+		perf_die("worker: mmrt_thread_register: %s",
+			strerror(-sh.error));
+	inval_protect(as, n_inval / 10, &sm); /* warm-up */
+	perf_samples_free(&sm);
+	if (perf_samples_init(&sm, n_inval) < 0)
+		perf_die("out of memory for samples");
+	inval_protect(as, n_inval, &sm);
+	inval_unmap(as, rounds, &um, &ua);
+
+	__atomic_store_n(&sh.stop, 1, __ATOMIC_RELEASE);
+	ret = rte_eal_wait_lcore(worker);
+	if (ret < 0)
+		perf_die("worker: %s", strerror(-ret));
+	if (mmrt_consumer_fenced(sh.cons))
+		perf_die("the consumer was fenced (ack deadline missed)");
+	inval_stats(&st);
+	printf("consumer: %" PRIu64 " polls, %" PRIu64 " descriptors, %"
+		PRIu64 " acks, %" PRIu64 " fences\n", sh.polls,
+		st.inval_descs, st.acks, st.fences);
+
+	inval_result(&res[0], "inval-rt", "cacheline-pingpong", "ns/rt",
+		INVAL_TARGET, &sm, &sa);
+	inval_result(&res[1], "unmap-2m-consumer", "kernel-munmap-2m",
+		"ns/page", INFINITY, &um, &ua);
+	printf("inval-rt: p50 %.0f ns p99 %.0f ns; ping-pong p50 %.0f ns "
+		"p99 %.0f ns (%zu / %zu samples)\n", res[0].pct.p50,
+		res[0].pct.p99, res[0].anchor_pct.p50, res[0].anchor_pct.p99,
+		res[0].pct.n, res[0].anchor_pct.n);
+	printf("unmap-2m-consumer: report only (target inf)\n");
+
+	ret = mmrt_consumer_unbind(sh.cons);
+	if (ret < 0)
+		perf_die("mmrt_consumer_unbind: %s", strerror(-ret));
+	inval_protect_unbound(as, n_inval);
+
+	ret = mmrt_consumer_destroy(sh.cons);
+	if (ret < 0)
+		perf_die("mmrt_consumer_destroy: %s", strerror(-ret));
+	ret = mmrt_as_destroy(as);
+	if (ret < 0)
+		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_samples_free(&sm);
+	perf_samples_free(&sa);
+	perf_samples_free(&um);
+	perf_samples_free(&ua);
+
+	ret = perf_report(&opts, res, RTE_DIM(res));
+	perf_fini();
+	return ret;
+}
