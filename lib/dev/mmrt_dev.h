@@ -201,7 +201,7 @@ mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 	struct mmrt_consumer_core *cc = (struct mmrt_consumer_core *)c;
 	const struct mmrt_dev_tlbe *e;
 	uint64_t key, t, off;
-	uint32_t i, pfn;
+	uint32_t i, hit, pfn;
 
 	if (unlikely(c == NULL || out == NULL || va >= MMRT_VA_LIMIT ||
 			__atomic_load_n(&cc->state, __ATOMIC_RELAXED) !=
@@ -209,10 +209,17 @@ mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 		goto slow;
 	e = cc->tlb + (((va >> MMRT_PAGE_SHIFT) & cc->set_mask) * cc->ways);
 	key = (va & ~(MMRT_PAGE_SIZE - 1)) | MMRT_DEV_TLBE_V;
-	for (i = 0; i < cc->ways; i++) {
+	/*
+	 * Which way holds a page is as good as random, so a branch per way
+	 * would mispredict on most lookups: select the hit branch-free
+	 * (conditional moves) and branch once on the outcome.
+	 */
+	hit = cc->ways;
+	for (i = 0; i < cc->ways; i++)
+		hit = ((e[i].tag & ~MMRT_DEV_TLBE_W) == key) ? i : hit;
+	if (likely(hit < cc->ways)) {
+		i = hit;
 		t = e[i].tag;
-		if ((t & ~MMRT_DEV_TLBE_W) != key)
-			continue;
 		if (unlikely((access & ~MMRT_ACCESS_READ) != 0) &&
 				((access & ~(MMRT_ACCESS_READ |
 					MMRT_ACCESS_WRITE)) != 0 ||
