@@ -35,8 +35,10 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
 
 #include <mmrt_core.h>
+#include <mmrt_dev.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
 
@@ -56,6 +58,9 @@
 #define MAIN_VA_ANON  (UINT64_C(1) << 32)
 #define MAIN_VA_HUGE  (UINT64_C(2) << 32)
 #define MAIN_VA_MERGE (UINT64_C(3) << 32)
+
+/* Invalidation round trips timed with a consumer bound. */
+#define MAIN_INVAL_ROUNDS 5000u
 
 #define MAIN_MAX_STEPS 20
 #define MAIN_REASON_SIZE 160
@@ -83,6 +88,11 @@ struct main_job {
 	unsigned int xlate_lcore;
 	bool xlate_on_main;
 	bool xlate_done;
+	bool inval_done;        /* The consumer step ran. */
+	struct mmrt_consumer_stats cons_st;
+	int cons_id;
+	unsigned int cons_lcore;
+	double inval_p50, inval_p99;
 	struct main_step steps[MAIN_MAX_STEPS];
 	unsigned int nsteps;
 	char reason[MAIN_REASON_SIZE];
@@ -518,6 +528,119 @@ step_translate(struct main_job *job)
 	return 0;
 }
 
+/* The consumer's poll loop on its own lcore. */
+struct main_cons_arg {
+	struct mmrt_consumer *c;
+	uint64_t va;
+	volatile int stop;
+	int rc;
+};
+
+static int
+cons_poller(void *p)
+{
+	struct main_cons_arg *a = p;
+	struct mmrt_xlate x;
+
+	a->rc = mmrt_thread_register();
+	if (a->rc < 0)
+		return a->rc;
+	a->rc = 0;
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		/* keep a translation cached, as a DMA engine would */
+		if (mmrt_consumer_translate(a->c, a->va, MMRT_ACCESS_READ,
+				&x) == 0)
+			(void)*(volatile uint8_t *)x.addr;
+		mmrt_consumer_poll(a->c);
+		rte_pause();
+	}
+	mmrt_thread_unregister();
+	return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A polling consumer on its own lcore, bound to the parent: each protect
+ * to read-only posts an invalidation to it and returns only after its
+ * ack, so the time of the protect is the round trip.
+ */
+static int
+step_consumer(struct main_job *job)
+{
+	struct mmrt_consumer_conf conf = { .name = "main-consumer" };
+	struct main_cons_arg a;
+	uint64_t *rt, t0, total = 0;
+	unsigned int i, lcore;
+	int rc = 0;
+
+	lcore = rte_get_next_lcore(-1, 1, 0);
+	if (lcore >= RTE_MAX_LCORE)
+		return 0; /* one lcore: the summary says the step was skipped */
+	rt = calloc(MAIN_INVAL_ROUNDS, sizeof(*rt));
+	if (rt == NULL)
+		return fail(job, "out of memory");
+	memset(&a, 0, sizeof(a));
+	a.va = MAIN_VA_ANON;
+	a.c = mmrt_consumer_create(&conf);
+	if (a.c == NULL) {
+		free(rt);
+		return fail(job, "mmrt_consumer_create: %s",
+			rte_strerror(rte_errno));
+	}
+	job->cons_id = mmrt_consumer_bind(a.c, job->parent);
+	if (job->cons_id < 0) {
+		rc = fail(job, "mmrt_consumer_bind: %s",
+			strerror(-job->cons_id));
+		goto out;
+	}
+	job->cons_lcore = lcore;
+	rc = rte_eal_remote_launch(cons_poller, &a, lcore);
+	if (rc < 0) {
+		rc = fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
+		goto out;
+	}
+	for (i = 0; i < MAIN_INVAL_ROUNDS && rc == 0; i++) {
+		rc = mmrt_fault(job->parent, MAIN_VA_ANON, MMRT_ACCESS_WRITE);
+		if (rc == 0) {
+			t0 = rte_rdtsc_precise();
+			rc = mmrt_protect(job->parent, MAIN_VA_ANON,
+				MMRT_PAGE_SIZE, MMRT_PROT_READ);
+			rt[i] = rte_rdtsc_precise() - t0;
+			total += rt[i];
+		}
+		if (rc == 0)
+			rc = mmrt_protect(job->parent, MAIN_VA_ANON,
+				MMRT_PAGE_SIZE, MMRT_PROT_READ | MMRT_PROT_WRITE);
+	}
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
+	rte_eal_wait_lcore(lcore);
+	if (rc != 0) {
+		rc = fail(job, "protect round trip: %s", strerror(-rc));
+		goto out;
+	}
+	mmrt_consumer_stats(a.c, &job->cons_st);
+	if (job->cons_st.fences != 0) {
+		rc = fail(job, "the consumer was fenced");
+		goto out;
+	}
+	qsort(rt, MAIN_INVAL_ROUNDS, sizeof(*rt), cmp_u64);
+	job->inval_p50 = cycles_to_ns(rt[MAIN_INVAL_ROUNDS / 2]);
+	job->inval_p99 = cycles_to_ns(rt[MAIN_INVAL_ROUNDS * 99 / 100]);
+	job->inval_done = true;
+	step_add(job, "inval round trip", MAIN_INVAL_ROUNDS, total);
+out:
+	mmrt_consumer_destroy(a.c);
+	free(rt);
+	return rc;
+}
+
 static int
 step_unmap_destroy(struct main_job *job)
 {
@@ -642,6 +765,14 @@ print_summary(const struct main_job *job, bool embedded,
 	else if (job->xlate_done)
 		printf("translate: registered poller on worker lcore %u,"
 			" main lcore idle\n", job->xlate_lcore);
+	if (job->inval_done)
+		printf("consumer: id %d on lcore %u: %" PRIu64 " invalidations,"
+			" %" PRIu64 " acks, %" PRIu64 " fences; round trip p50"
+			" %.0f ns, p99 %.0f ns\n", job->cons_id, job->cons_lcore,
+			job->cons_st.inval_descs, job->cons_st.acks,
+			job->cons_st.fences, job->inval_p50, job->inval_p99);
+	else if (job->xlate_done && job->xlate_on_main)
+		printf("consumer: one lcore only, step skipped\n");
 	if (job->reason[0] == '\0')
 		printf("pool: %" PRIu64 " frames used at start and at end\n",
 			job->used_start);
@@ -684,6 +815,7 @@ main(int argc, char **argv)
 	    step_fork_cow(&job) < 0 ||
 	    step_merge(&job) < 0 ||
 	    step_translate(&job) < 0 ||
+	    step_consumer(&job) < 0 ||
 	    step_unmap_destroy(&job) < 0)
 		goto out;
 
