@@ -405,36 +405,51 @@ mm_notify_end(struct mmrt_notifier_range *r)
 }
 
 
-/* The legacy part of mm_notify_invalidate() (notify.c). */
+/*
+ * Enter the legacy list of @as for reading: NULL (nothing entered) when
+ * nobody is subscribed, the fast path of every flush.
+ */
+static struct mm_subscriptions *
+legacy_enter(struct mmrt_as *as)
+{
+	struct mm_subscriptions *subs = as->subs;
+
+	if (subs == NULL ||
+			__atomic_load_n(&subs->list, __ATOMIC_RELAXED) == NULL)
+		return NULL;
+	reader_enter(subs);
+	return subs;
+}
+
+/* Every legacy subscriber @s of @subs that has op @op. */
+#define LEGACY_FOREACH(subs, s, op) \
+	for ((s) = list_first(subs); (s) != NULL; (s) = list_next(s)) \
+		if ((s)->ops->op != NULL)
+
 void
 mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
 {
-	struct mm_subscriptions *subs = as->subs;
+	struct mm_subscriptions *subs = n > 0 ? legacy_enter(as) : NULL;
 	struct mmrt_notifier *s;
 
-	if (subs == NULL || n == 0 ||
-			__atomic_load_n(&subs->list, __ATOMIC_RELAXED) == NULL)
+	if (subs == NULL)
 		return;
-	reader_enter(subs);
-	for (s = list_first(subs); s != NULL; s = list_next(s))
-		if (s->ops->quarantine != NULL)
-			s->ops->quarantine(s, as, pfns, n);
+	LEGACY_FOREACH(subs, s, quarantine)
+		s->ops->quarantine(s, as, pfns, n);
 	reader_exit(subs);
 }
 
+/* The legacy part of mm_notify_invalidate() (notify.c). */
 void
 mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start, uint64_t end)
 {
-	struct mm_subscriptions *subs = as->subs;
+	struct mm_subscriptions *subs = legacy_enter(as);
 	struct mmrt_notifier *s;
 
-	if (subs == NULL || __atomic_load_n(&subs->list, __ATOMIC_RELAXED) ==
-			NULL)
+	if (subs == NULL)
 		return;
-	reader_enter(subs);
-	for (s = list_first(subs); s != NULL; s = list_next(s))
-		if (s->ops->invalidate_secondary_tlbs != NULL)
-			s->ops->invalidate_secondary_tlbs(s, as, start, end);
+	LEGACY_FOREACH(subs, s, invalidate_secondary_tlbs)
+		s->ops->invalidate_secondary_tlbs(s, as, start, end);
 	reader_exit(subs);
 }
 
@@ -479,16 +494,14 @@ mm_notify_release(struct mmrt_as *as)
 int
 mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end)
 {
-	struct mm_subscriptions *subs = as->subs;
+	struct mm_subscriptions *subs = legacy_enter(as);
 	struct mmrt_notifier *s;
 	int young = 0;
 
 	if (subs == NULL)
 		return 0;
-	reader_enter(subs);
-	for (s = list_first(subs); s != NULL; s = list_next(s))
-		if (s->ops->clear_young != NULL)
-			young |= s->ops->clear_young(s, as, start, end);
+	LEGACY_FOREACH(subs, s, clear_young)
+		young |= s->ops->clear_young(s, as, start, end);
 	reader_exit(subs);
 	return young;
 }
@@ -496,16 +509,14 @@ mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end)
 int
 mm_notify_test_young(struct mmrt_as *as, uint64_t addr)
 {
-	struct mm_subscriptions *subs = as->subs;
+	struct mm_subscriptions *subs = legacy_enter(as);
 	struct mmrt_notifier *s;
 	int young = 0;
 
 	if (subs == NULL)
 		return 0;
-	reader_enter(subs);
-	for (s = list_first(subs); s != NULL; s = list_next(s))
-		if (s->ops->test_young != NULL)
-			young |= s->ops->test_young(s, as, addr);
+	LEGACY_FOREACH(subs, s, test_young)
+		young |= s->ops->test_young(s, as, addr);
 	reader_exit(subs);
 	return young;
 }
