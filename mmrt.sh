@@ -37,7 +37,7 @@ build() {
 	else
 		meson configure "$dir" "$@" >/dev/null
 	fi
-	ninja -C "$dir" >/dev/null
+	ninja -C "$dir" ${BUILD_TARGET:-} >/dev/null
 }
 
 main_build() { setup; build build -Dtest_hooks=false -Dtests=false; }
@@ -48,7 +48,7 @@ TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
 run_suites() {
 	local dir=$1 label=$2; shift 2
 	local rc=0 t out p f c s
-	for t in "$dir"/tests/test-*; do
+	for t in "$dir"/tests/${RUN_GLOB:-test-*}; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		log "[$label] $(basename "$t")"
 		out=$(mktemp)
@@ -123,10 +123,15 @@ test)
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
 		run_suites build-asan asan+ubsan "$@" || rc=1
+	# negative control: the litmus must see invariant B broken
+	BUILD_TARGET=tests/test-litmus build build-negctl -Dtest_hooks=true \
+		-Dperf=false -Dcow_flush_late=true
+	RUN_GLOB=test-litmus run_suites build-negctl negative-control "$@" ||
+		rc=1
 	hugepages_release
 	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
-		log "all suites passed (plain and asan+ubsan)"
+		log "all suites passed (plain, asan+ubsan, negative-control)"
 	else
 		log "FAILED"
 		rc=1

@@ -30,6 +30,10 @@
 #include <string.h>
 
 #include <rte_rwlock.h>
+#ifdef MMRT_TEST_HOOKS
+#include <rte_cycles.h>
+#include <rte_pause.h>
+#endif
 
 #include "mm_priv.h"
 #include "mm_testhooks.h"
@@ -176,10 +180,29 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
 			mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
 			pte_store(pte, 0);
+#ifndef MMRT_TEST_COW_FLUSH_LATE
 			mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
+#endif
 			pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
 				PTE_D));
 			rte_spinlock_unlock(pt_lock(tbl1));
+#ifdef MMRT_TEST_HOOKS
+			/* litmus window: new PTE published, operation not ended */
+			if (mmrt_test_hooks.cow_delay_cycles != 0 &&
+					(va & ~(MMRT_PAGE_SIZE - 1)) ==
+					__atomic_load_n(&mmrt_test_hooks.cow_delay_va,
+						__ATOMIC_ACQUIRE)) {
+				uint64_t t0 = rte_get_timer_cycles();
+
+				while (rte_get_timer_cycles() - t0 <
+						mmrt_test_hooks.cow_delay_cycles)
+					rte_pause();
+			}
+#endif
+#ifdef MMRT_TEST_COW_FLUSH_LATE
+			/* negative control: breaks invariant B on purpose */
+			mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
+#endif
 			mm_notify_end(&nr);
 			if (pfn != zero) {
 				__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount,

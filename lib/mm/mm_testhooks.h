@@ -33,6 +33,12 @@ struct mmrt_test_hooks {
 	uint64_t walk_uaf;
 	/* Lockless walks checked. */
 	uint64_t walk_checked;
+	/* Copy-on-write of the page at cow_delay_va (4 KiB aligned) spins
+	 * cow_delay_cycles timer cycles after publishing the new PTE and
+	 * releasing the PT lock, before the end of the operation (the
+	 * invariant B litmus window). 0 cycles: off. */
+	uint64_t cow_delay_va;
+	uint64_t cow_delay_cycles;
 };
 
 #ifdef MMRT_TEST_HOOKS
