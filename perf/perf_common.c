@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_cycles.h>
 
@@ -421,4 +422,34 @@ perf_report(const struct perf_opts *opts, const struct perf_result *r,
 		printf("results written to %s\n", opts->json);
 	}
 	return 0;
+}
+
+void *
+perf_kernel_map(uint64_t len, bool populate)
+{
+	static bool populate_ok = true;
+	volatile uint8_t *m;
+	uint64_t off;
+	void *addr;
+
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr == MAP_FAILED)
+		perf_die("mmap(%" PRIu64 " KiB): %s", len >> 10,
+			strerror(errno));
+	if (madvise(addr, len, MADV_NOHUGEPAGE) != 0)
+		perf_die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	if (!populate)
+		return addr;
+	if (populate_ok && madvise(addr, len, MADV_POPULATE_WRITE) != 0) {
+		printf("  MADV_POPULATE_WRITE: %s; touching pages instead\n",
+			strerror(errno));
+		populate_ok = false;
+	}
+	if (!populate_ok) {
+		m = addr;
+		for (off = 0; off < len; off += 4096)
+			m[off] = 1;
+	}
+	return addr;
 }

@@ -76,6 +76,15 @@ void perf_init(const char *prog, unsigned int pool_mb,
 void perf_fini(void);
 
 /** Print a message and abort: a correctness check failed. */
+/*
+ * Memory for a kernel anchor: an anonymous private mapping of @len bytes
+ * with transparent huge pages off, so the kernel works on 4 KiB pages as
+ * mmrt does; with @populate every page is written first
+ * (MADV_POPULATE_WRITE, or one store per page where the kernel lacks it).
+ * Dies on failure.
+ */
+void *perf_kernel_map(uint64_t len, bool populate);
+
 void perf_die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
 	noreturn));
 

@@ -222,28 +222,10 @@ inval_unmap_mmrt(struct mmrt_as *as)
 static double
 inval_unmap_kernel(void)
 {
-	static bool populate_ok = true;
-	volatile uint8_t *m;
-	uint64_t p, t0, t1;
+	uint64_t t0, t1;
 	void *addr;
 
-	addr = mmap(NULL, INVAL_UNMAP_LEN, PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (addr == MAP_FAILED)
-		perf_die("mmap(2 MiB): %s", strerror(errno));
-	if (madvise(addr, INVAL_UNMAP_LEN, MADV_NOHUGEPAGE) != 0)
-		perf_die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
-	if (populate_ok && madvise(addr, INVAL_UNMAP_LEN,
-			MADV_POPULATE_WRITE) != 0) {
-		printf("  MADV_POPULATE_WRITE: %s; touching pages instead\n",
-			strerror(errno));
-		populate_ok = false;
-	}
-	if (!populate_ok) {
-		m = addr;
-		for (p = 0; p < INVAL_UNMAP_PAGES; p++)
-			m[p * MMRT_PAGE_SIZE] = 1;
-	}
+	addr = perf_kernel_map(INVAL_UNMAP_LEN, true);
 
 	t0 = perf_now();
 	if (munmap(addr, INVAL_UNMAP_LEN) != 0)

@@ -218,13 +218,7 @@ pop_round_kernel(uint64_t len, struct perf_samples *s, uint64_t *kflt)
 	volatile uint8_t *m;
 	void *addr;
 
-	addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (addr == MAP_FAILED)
-		perf_die("mmap(%" PRIu64 " MiB): %s", len >> 20,
-			strerror(errno));
-	if (madvise(addr, len, MADV_NOHUGEPAGE) != 0)
-		perf_die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	addr = perf_kernel_map(len, false);
 	m = addr;
 
 	*kflt = pop_minflt();

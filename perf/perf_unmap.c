@@ -120,30 +120,11 @@ unmap_round_mmrt(struct mmrt_as *as, uint64_t len, uint64_t used0)
 static double
 unmap_round_kernel(uint64_t len)
 {
-	static bool populate_ok = true;
 	uint64_t npages = len / MMRT_PAGE_SIZE;
-	uint64_t p, t0, t1;
-	volatile uint8_t *m;
+	uint64_t t0, t1;
 	void *addr;
 
-	addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (addr == MAP_FAILED)
-		perf_die("mmap(%" PRIu64 " MiB): %s", len >> 20,
-			strerror(errno));
-	if (madvise(addr, len, MADV_NOHUGEPAGE) != 0)
-		perf_die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
-	if (populate_ok &&
-			madvise(addr, len, MADV_POPULATE_WRITE) != 0) {
-		printf("  MADV_POPULATE_WRITE: %s; touching pages instead\n",
-			strerror(errno));
-		populate_ok = false;
-	}
-	if (!populate_ok) {
-		m = addr;
-		for (p = 0; p < npages; p++)
-			m[p * MMRT_PAGE_SIZE] = 1;
-	}
+	addr = perf_kernel_map(len, true);
 
 	t0 = perf_now();
 	if (munmap(addr, len) != 0)
