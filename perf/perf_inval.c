@@ -153,16 +153,14 @@ inval_rearm(struct mmrt_as *as)
 		perf_die("mmrt_fault(WRITE): %s", strerror(-ret));
 }
 
-/* @p n timed downgrades, each with one invalidation round trip. */
+/* @p n timed downgrades of the re-armed page into @p s. */
 static void
-inval_protect(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
+inval_downgrades(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
 {
-	struct mmrt_consumer_stats st0, st1;
 	uint64_t t0, t1;
 	unsigned int i;
 	int ret;
 
-	inval_stats(&st0);
 	for (i = 0; i < n; i++) {
 		inval_rearm(as);
 		t0 = perf_now();
@@ -173,6 +171,16 @@ inval_protect(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
 			perf_die("mmrt_protect(READ): %s", strerror(-ret));
 		perf_samples_add(s, perf_ns(t1 - t0));
 	}
+}
+
+/* @p n timed downgrades, each with one invalidation round trip. */
+static void
+inval_protect(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
+{
+	struct mmrt_consumer_stats st0, st1;
+
+	inval_stats(&st0);
+	inval_downgrades(as, n, s);
 	inval_stats(&st1);
 	printf("inval-rt: %u downgrades: %" PRIu64 " descriptors, %" PRIu64
 		" acks processed by the consumer (%.2f descriptors per "
@@ -275,22 +283,10 @@ inval_protect_unbound(struct mmrt_as *as, unsigned int n)
 {
 	struct perf_samples s;
 	struct perf_pct pct;
-	uint64_t t0, t1;
-	unsigned int i;
-	int ret;
 
 	if (perf_samples_init(&s, n) < 0)
 		perf_die("out of memory for samples");
-	for (i = 0; i < n; i++) {
-		inval_rearm(as);
-		t0 = perf_now();
-		ret = mmrt_protect(as, INVAL_VA, MMRT_PAGE_SIZE,
-			MMRT_PROT_READ);
-		t1 = perf_now();
-		if (ret < 0)
-			perf_die("mmrt_protect(READ): %s", strerror(-ret));
-		perf_samples_add(&s, perf_ns(t1 - t0));
-	}
+	inval_downgrades(as, n, &s);
 	perf_percentiles(&s, &pct);
 	printf("info: mmrt_protect(READ) with no consumer bound: p50 %.0f ns "
 		"p99 %.0f ns (%zu samples, not a result)\n", pct.p50, pct.p99,

@@ -10,7 +10,10 @@
  * test), brought up on the embedded default (--no-huge, unique prefix).
  */
 
+#include <sched.h>
+
 #include <criterion/criterion.h>
+#include <rte_pause.h>
 
 #include <mmrt_core.h>
 #include <mmrt_mem.h>
@@ -33,6 +36,19 @@ static inline void
 mmrt_test_down(void)
 {
 	mmrt_fini();
+}
+
+/*
+ * One step of a bounded spin in a test thread: pause, and every
+ * (@yield_mask + 1) steps give the CPU away, so that threads sharing one
+ * core still make progress.
+ */
+static inline void
+mmrt_test_relax(unsigned long i, unsigned long yield_mask)
+{
+	rte_pause();
+	if ((i & yield_mask) == yield_mask)
+		sched_yield();
 }
 
 /* Frames in use, after flushing this lcore's cache and deferred tables. */

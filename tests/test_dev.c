@@ -25,13 +25,8 @@
 #define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define SPIN_MAX 200000000UL
 
-static void
-relax(unsigned long i)
-{
-	rte_pause();
-	if ((i & 1023) == 1023)
-		sched_yield();
-}
+/* Spin step: yield every 1024 steps. */
+#define relax(i) mmrt_test_relax((i), 1023)
 
 static void
 setup(void)

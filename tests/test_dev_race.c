@@ -44,13 +44,8 @@ static struct race {
 	int stop;
 } r;
 
-static void
-spin(unsigned long i)
-{
-	rte_pause();
-	if ((i & 1023) == 1023)
-		sched_yield();
-}
+/* Spin step: yield every 1024 steps. */
+#define spin(i) mmrt_test_relax((i), 1023)
 
 static void *
 consumer_main(void *arg)

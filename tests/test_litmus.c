@@ -75,13 +75,8 @@
 #define LIT_DELAY_US 5000
 #define SPIN_MAX 50000000UL
 
-static void
-relax(unsigned long i)
-{
-	rte_pause();
-	if ((i & 3) == 3)
-		sched_yield();
-}
+/* Spin step: yield every 4 steps. */
+#define relax(i) mmrt_test_relax((i), 3)
 
 static void
 setup(void)
