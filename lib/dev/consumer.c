@@ -25,6 +25,7 @@
 #include <rte_spinlock.h>
 
 #include "mmrt_dev.h"
+#include "mmrt_uffd.h"
 
 static int mmrt_logtype_dev;
 
@@ -721,6 +722,44 @@ page_request(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 	STAT_ADD(c, page_requests, 1);
 }
 
+/*
+ * A walk failed: ask lib/mm what kind of fault it is, without waiting. A
+ * userfault is posted to its uffd (the consumer retries after the fill);
+ * an ordinary one (demand-zero, copy-on-write) becomes a page request; no
+ * region, no permission and poison are final. The bind lock keeps the
+ * space alive across the probe (release takes it before the space goes);
+ * if it is taken, or the map lock is, the fault path gets a page request.
+ */
+static int
+consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
+{
+	int ret = -EBUSY;
+
+	if (rte_spinlock_trylock(&c->bind_lock)) {
+		if (c->as != NULL && __atomic_load_n(&c->core.state,
+				__ATOMIC_ACQUIRE) == MMRT_CONSUMER_BOUND)
+			ret = mmrt_fault_request(c->as, va, access,
+				MMRT_UFFD_REQUESTER_CONSUMER | (uint32_t)c->id);
+		else
+			ret = -ENOTCONN;
+		rte_spinlock_unlock(&c->bind_lock);
+	}
+	switch (ret) {
+	case 0:
+		/* raced with a fill or a fault: the next try walks again */
+		return -EAGAIN;
+	case -ENOENT:
+	case -EBUSY:
+		page_request(c, va, access);
+		return -EAGAIN;
+	case -EAGAIN:
+		STAT_ADD(c, userfaults, 1);
+		return -EAGAIN;
+	default:
+		return ret;
+	}
+}
+
 int
 mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 	uint32_t access, struct mmrt_xlate *out)
@@ -765,10 +804,8 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		tlb_fill(c, va, out);
 		return 0;
 	}
-	if (ret == -EFAULT) {
-		page_request(c, va, access);
-		return -EAGAIN;
-	}
+	if (ret == -EFAULT || ret == -EACCES)
+		return consumer_fault(c, va, access);
 	return ret;
 }
 
@@ -833,6 +870,7 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	st->fences = __atomic_load_n(&c->fences, __ATOMIC_RELAXED);
 	st->page_requests = LD(page_requests);
 	st->page_requests_dedup = LD(page_requests_dedup);
+	st->userfaults = LD(userfaults);
 #undef LD
 	rte_spinlock_lock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
 	st->quarantined = c->quar_total;

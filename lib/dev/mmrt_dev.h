@@ -83,6 +83,8 @@ struct mmrt_consumer_stats {
 	uint64_t page_requests;   /**< Page requests queued. */
 	uint64_t page_requests_dedup; /**< Requests not queued: one for the
 				   * page was already pending. */
+	uint64_t userfaults;      /**< Misses posted to (or pending at) a
+				   * uffd that serves the page. */
 	uint64_t quarantined;     /**< Frames held back from the pool while
 				   * fenced (references taken). */
 	uint64_t quarantine_held; /**< ... of which still held now. */
@@ -185,10 +187,13 @@ int mmrt_consumer_id(const struct mmrt_consumer *c);
  * The translation stays usable until the owner's next
  * mmrt_consumer_poll(): invalidations wait for that poll.
  *
- * @return 0 and @p out filled; -EAGAIN: not present, a page request for
- *   the page was queued (or one is already pending) for the fault path,
- *   see mmrt_consumer_page_requests(); -EACCES: present but @p access not
- *   granted (e.g. a write to a read-only or copy-on-write page);
+ * @return 0 and @p out filled; -EAGAIN: retry on a later poll: either a
+ *   uffd serves the page and its fault was posted (or is pending), or an
+ *   ordinary fault (not present, copy-on-write) was queued as a page
+ *   request (or one is pending) for the fault path, see
+ *   mmrt_consumer_page_requests(); -EFAULT: no region at @p va (or a uffd
+ *   in SIGBUS mode serves it); -EACCES: the region does not grant
+ *   @p access; -EHWPOISON: the page is poisoned;
  *   -ENOTCONN: not bound, fenced, or the space was destroyed; -EPERM: a
  *   walk was needed and the calling thread is not a registered online
  *   poller; -EINVAL: NULL argument, not live, @p va >= MMRT_VA_LIMIT or

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_rwlock.h>
 
 #include "mm_priv.h"
@@ -21,7 +22,7 @@
 /* Copy within one page, faulting as needed. Read map lock held. */
 static int
 access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
-	bool write)
+	bool write, struct mm_fault_wait *w)
 {
 	uint64_t pmask = write ? (PTE_P | PTE_W) : PTE_P;
 	uint32_t tbl;
@@ -66,7 +67,7 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 			}
 		}
 		err = mm_fault_locked(as, va, write ? MMRT_ACCESS_WRITE :
-			MMRT_ACCESS_READ);
+			MMRT_ACCESS_READ, w);
 		if (err != 0)
 			return err;
 	}
@@ -74,21 +75,34 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 
 static int
 access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
-	bool write)
+	bool write, uint32_t flags)
 {
+	struct mm_fault_wait w;
 	uint8_t *b = buf;
 	int ret = 0;
 
 	if (!mm_as_live(as) || buf == NULL || len == 0 ||
-			va >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - va)
+			va >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - va ||
+			(flags & ~MMRT_ACCESS_NOWAIT))
 		return -EINVAL;
+	mm_fault_wait_init(&w, flags);
+	w.requester = (uint32_t)rte_gettid();
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_read_lock(&as->map_lock);
 	while (len > 0) {
 		size_t n = RTE_MIN(len,
 			(size_t)(MMRT_PAGE_SIZE - (va & (MMRT_PAGE_SIZE - 1))));
 
-		ret = access_page(as, va, b, n, write);
+		ret = access_page(as, va, b, n, write, &w);
+		if (ret == MM_FAULT_POSTED) {
+			/* a userfault: wait for its wake without the lock */
+			rte_rwlock_read_unlock(&as->map_lock);
+			ret = w.nowait ? -EAGAIN : mm_uffd_wait(&w);
+			if (ret != 0)
+				goto out;
+			rte_rwlock_read_lock(&as->map_lock);
+			continue;
+		}
 		if (ret != 0)
 			break;
 		va += n;
@@ -96,6 +110,7 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 		len -= n;
 	}
 	rte_rwlock_read_unlock(&as->map_lock);
+out:
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -103,13 +118,27 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 int
 mmrt_read(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
 {
-	return access_range(as, va, buf, len, false);
+	return access_range(as, va, buf, len, false, 0);
 }
 
 int
 mmrt_write(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
 {
-	return access_range(as, va, (void *)(uintptr_t)buf, len, true);
+	return access_range(as, va, (void *)(uintptr_t)buf, len, true, 0);
+}
+
+int
+mmrt_read_flags(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
+	uint32_t flags)
+{
+	return access_range(as, va, buf, len, false, flags);
+}
+
+int
+mmrt_write_flags(struct mmrt_as *as, uint64_t va, const void *buf,
+	size_t len, uint32_t flags)
+{
+	return access_range(as, va, (void *)(uintptr_t)buf, len, true, flags);
 }
 
 /* Leaf of an anonymous 4 KiB page for merge; -errno if not mergeable. */

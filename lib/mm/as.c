@@ -20,6 +20,7 @@
 #include <rte_spinlock.h>
 
 #include "mm_priv.h"
+#include "mmrt_uffd.h"
 
 static struct mmrt_as **as_table;
 static uint32_t as_max;
@@ -147,6 +148,7 @@ as_teardown(struct mmrt_as *as)
 	/* subscribers are released first, then the space is unmapped */
 	mm_notify_release(as);
 	rte_rwlock_write_lock(&as->map_lock);
+	mm_uffd_as_release(as);
 	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, 0, MMRT_VA_LIMIT, NULL);
 	mm_notify_start(&r);
 	mmrt_gather_init(&tlb, as, true);
@@ -201,6 +203,8 @@ mmrt_as_name(const struct mmrt_as *as)
 struct mmrt_as *
 mmrt_as_fork(struct mmrt_as *parent, const char *name)
 {
+	struct mmrt_uffd_msg m;
+	struct mm_uffd_ev ev;
 	struct mmrt_gather tlb;
 	struct mmrt_as *child;
 	uint32_t i;
@@ -215,14 +219,19 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 		return NULL;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&parent->map_lock);
+	mm_uffd_event_prep(parent, MMRT_UFFD_FEATURE_EVENT_FORK, 0,
+		MMRT_VA_LIMIT, &ev);
 	ret = mm_region_reserve(child, parent->nr_regions);
 	mmrt_gather_init(&tlb, parent, false);
 	for (i = 0; ret == 0 && i < parent->nr_regions; i++) {
 		const struct mm_region *pr = &parent->regions[i];
 		bool cow = !(pr->flags & REGION_OBJECT);
 		struct mmrt_notifier_range r;
+		struct mm_region cr = *pr;
 
-		ret = mm_region_insert(child, pr);
+		ret = mm_uffd_fork_region(&ev, child, &cr);
+		if (ret == 0)
+			ret = mm_region_insert(child, &cr);
 		if (ret != 0)
 			break;
 		/* the parent's anonymous pages become write-protected */
@@ -231,7 +240,8 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 				true, pr->start, pr->end, child);
 			mm_notify_start(&r);
 		}
-		ret = mm_copy_range(child, parent, &tlb, pr->start, pr->end);
+		ret = mm_copy_range(child, parent, &tlb, pr->start, pr->end,
+			cr.uffd != NULL);
 		if (cow) {
 			/* flushed before the end, as the relaxation allows */
 			mmrt_gather_flush(&tlb);
@@ -240,11 +250,20 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 	}
 	/* the parent's write-protection is flushed before we return */
 	mmrt_gather_finish(&tlb);
+	memset(&m, 0, sizeof(m));
+	m.event = MMRT_UFFD_EVENT_FORK;
+	if (ret != 0) {
+		/* the child's uffds go with it (before the teardown) */
+		mm_uffd_event_done(&ev, &m, false);
+		memset(&ev, 0, sizeof(ev));
+	}
 	rte_rwlock_write_unlock(&parent->map_lock);
 	if (ret != 0) {
 		as_teardown(child);
 		child = NULL;
 		rte_errno = -ret;
+	} else {
+		mm_uffd_event_done(&ev, &m, true);
 	}
 	MM_BLOCKING_END();
 	return child;
@@ -259,16 +278,19 @@ populate(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 		MMRT_ACCESS_READ;
 	uint64_t step = (flags & MMRT_MAP_HUGE) ? MMRT_HUGE_SIZE :
 		MMRT_PAGE_SIZE, a;
+	struct mm_fault_wait w;
 	int ret;
 
 	if (prot == MMRT_PROT_NONE)
 		return 0;
+	/* a new region has no uffd: nothing is ever posted */
+	mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
 	for (a = va; a < va + len; ) {
 		uint64_t *pmd;
 		uint32_t tbl;
 		int err;
 
-		ret = mm_fault_locked(as, a, access);
+		ret = mm_fault_locked(as, a, access, &w);
 		if (ret != 0)
 			return ret;
 		/* a huge fault may have fallen back to 4 KiB frames */
@@ -386,17 +408,113 @@ cut_range(struct mmrt_as *as, uint64_t va, uint64_t len, bool locked)
 int
 mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 {
+	struct mmrt_uffd_msg m;
+	struct mm_uffd_ev ev;
 	int ret;
 
 	if (!mm_as_live(as) || !range_ok(va, len))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
+	mm_uffd_event_prep(as, MMRT_UFFD_FEATURE_EVENT_UNMAP, va, va + len,
+		&ev);
 	ret = cut_range(as, va, len, false);
-	if (ret == 0)
+	if (ret == 0) {
 		unmap_locked(as, va, len);
+		/* faults waiting there retry and find no region */
+		mm_uffd_wake_as(as, va, va + len);
+	}
+	memset(&m, 0, sizeof(m));
+	m.event = MMRT_UFFD_EVENT_UNMAP;
+	m.arg.remove.start = va;
+	m.arg.remove.end = va + len;
+	mm_uffd_event_done(&ev, &m, ret == 0);
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
+	return ret;
+}
+
+int
+mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
+	uint64_t new_va)
+{
+	struct mm_zap z = { .free_tables = true, .locked = false };
+	struct mm_region *moved = NULL;
+	struct mmrt_notifier_range r;
+	struct mmrt_gather tlb;
+	struct mmrt_uffd_msg m;
+	struct mm_uffd_ev ev;
+	uint32_t i, first, n = 0;
+	int ret;
+
+	if (!mm_as_live(as) || !range_ok(old_va, len) ||
+			!range_ok(new_va, len) ||
+			(old_va < new_va + len && new_va < old_va + len))
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
+	if (!mm_region_covered(as, old_va, old_va + len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (mm_region_overlaps(as, new_va, new_va + len)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = cut_range(as, old_va, len, false);
+	if (ret != 0)
+		goto out;
+	first = mm_region_first_after(as, old_va);
+	while (first + n < as->nr_regions &&
+			as->regions[first + n].start < old_va + len)
+		n++;
+	moved = rte_malloc("mmrt_remap", n * sizeof(*moved), 0);
+	ret = moved == NULL ? -ENOMEM : mm_region_reserve(as, n);
+	if (ret == 0)
+		ret = mm_move_prepare(as, old_va, new_va, len);
+	if (ret != 0)
+		goto out;
+	mm_uffd_event_prep(as, MMRT_UFFD_FEATURE_EVENT_REMAP, old_va,
+		old_va + len, &ev);
+	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, old_va, old_va + len,
+		NULL);
+	mm_notify_start(&r);
+	mmrt_gather_init(&tlb, as, false);
+	z.tlb = &tlb;
+	for (i = 0; i < n; i++) {
+		struct mm_region *nr = &moved[i];
+		bool keep;
+
+		*nr = as->regions[first + i];
+		keep = nr->uffd != NULL && (mmrt_uffd_features(nr->uffd) &
+			MMRT_UFFD_FEATURE_EVENT_REMAP);
+		mm_move_range(as, &tlb, nr->start, nr->start - old_va + new_va,
+			nr->end - nr->start, keep);
+		nr->start = nr->start - old_va + new_va;
+		nr->end = nr->end - old_va + new_va;
+		if (!keep) {
+			nr->uffd = NULL;
+			nr->uffd_mode = 0;
+		}
+	}
+	/* the old range holds no leaves now: free its tables */
+	mm_zap_range(as, &z, old_va, old_va + len);
+	mmrt_gather_finish(&tlb);
+	mm_notify_end(&r);
+	mm_region_remove(as, old_va, old_va + len);
+	for (i = 0; i < n; i++)
+		(void)mm_region_insert(as, &moved[i]); /* reserved above */
+	mm_uffd_wake_as(as, old_va, old_va + len);
+	memset(&m, 0, sizeof(m));
+	m.event = MMRT_UFFD_EVENT_REMAP;
+	m.arg.remap.from = old_va;
+	m.arg.remap.to = new_va;
+	m.arg.remap.len = len;
+	mm_uffd_event_done(&ev, &m, true);
+out:
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	rte_free(moved);
 	return ret;
 }
 
@@ -443,6 +561,8 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 	struct mmrt_gather tlb;
 	struct mm_zap z = { .tlb = &tlb, .free_tables = false, .locked = true };
 	struct mmrt_notifier_range r;
+	struct mmrt_uffd_msg m;
+	struct mm_uffd_ev ev;
 	int ret;
 
 	if (!mm_as_live(as) || !range_ok(va, len) ||
@@ -455,15 +575,24 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		ret = -ENOMEM;
 		goto out;
 	}
+	mm_uffd_event_prep(as, MMRT_UFFD_FEATURE_EVENT_REMOVE, va, va + len,
+		&ev);
 	ret = cut_range(as, va, len, true);
-	if (ret != 0)
-		goto out;
-	mm_range_init(&r, as, MMRT_NOTIFY_CLEAR, true, va, va + len, NULL);
-	mm_notify_start(&r);
-	mmrt_gather_init(&tlb, as, false);
-	mm_zap_range(as, &z, va, va + len);
-	mmrt_gather_finish(&tlb);
-	mm_notify_end(&r);
+	if (ret == 0) {
+		mm_range_init(&r, as, MMRT_NOTIFY_CLEAR, true, va, va + len,
+			NULL);
+		mm_notify_start(&r);
+		mmrt_gather_init(&tlb, as, false);
+		mm_zap_range(as, &z, va, va + len);
+		mmrt_gather_finish(&tlb);
+		mm_notify_end(&r);
+		mm_uffd_wake_as(as, va, va + len);
+	}
+	memset(&m, 0, sizeof(m));
+	m.event = MMRT_UFFD_EVENT_REMOVE;
+	m.arg.remove.start = va;
+	m.arg.remove.end = va + len;
+	mm_uffd_event_done(&ev, &m, ret == 0);
 out:
 	rte_rwlock_read_unlock(&as->map_lock);
 	MM_BLOCKING_END();

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_rwlock.h>
 #ifdef MMRT_TEST_HOOKS
 #include <rte_cycles.h>
@@ -37,6 +38,7 @@
 
 #include "mm_priv.h"
 #include "mm_testhooks.h"
+#include "mmrt_uffd.h"
 
 /* Write fault on a 2 MiB leaf. Entered and left with no PT lock held. */
 static int
@@ -64,7 +66,8 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		head = pte_pfn(e);
 		if (__atomic_load_n(&mmrt_frame_meta(head)->refcount,
 				__ATOMIC_ACQUIRE) == 1) {
-			pte_store(pmd, e | PTE_W | PTE_D | PTE_A);
+			pte_store(pmd, (e | PTE_W | PTE_D | PTE_A) &
+				~PTE_UFFD_WP);
 			rte_spinlock_unlock(pt_lock(tbl2));
 			if (ranged)
 				mm_notify_end(&nr);
@@ -118,14 +121,17 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
 	uint32_t zero = mmrt_zero_pfn(), pfn, owner, opfn = MMRT_PFN_NONE;
 	struct mmrt_notifier_range nr;
-	bool ranged = false;
+	bool ranged = false, opfn_existed = false;
 	int64_t nf = -1;
-	uint64_t e;
+	uint64_t e, wp;
 	int ret;
 
 	if (object) {
-		ret = mm_object_page(r->obj,
-			(r->obj_off + (va - r->start)) >> MMRT_PAGE_SHIFT, &opfn);
+		uint64_t idx = (r->obj_off + (va - r->start)) >>
+			MMRT_PAGE_SHIFT;
+
+		opfn_existed = mm_object_peek(r->obj, idx) != MMRT_PFN_NONE;
+		ret = mm_object_page(r->obj, idx, &opfn);
 		if (ret != 0)
 			return ret;
 	}
@@ -138,6 +144,24 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	for (;;) {
 		rte_spinlock_lock(pt_lock(tbl1));
 		e = pte_load(pte);
+		if (e & PTE_POISON) {
+			ret = -EHWPOISON;
+			goto fail;
+		}
+		if ((e & PTE_UFFD_WP) && write && r->uffd != NULL) {
+			/* write-protected since the uffd check: again */
+			ret = -EAGAIN;
+			goto fail;
+		}
+		if (!(e & (PTE_P | PTE_PROTNONE)) && r->uffd != NULL &&
+				((!object && (r->uffd_mode &
+				MMRT_UFFD_REGISTER_MODE_MISSING)) ||
+				(object && opfn_existed && (r->uffd_mode &
+				MMRT_UFFD_REGISTER_MODE_MINOR)))) {
+			/* emptied since the uffd check: post it */
+			ret = -EAGAIN;
+			goto fail;
+		}
 		if (e & PTE_PROTNONE) {
 			/* the region allows access again: restore the leaf */
 			e = (e & ~PTE_PROTNONE) | PTE_P;
@@ -148,14 +172,16 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			if (!write || (e & PTE_W))
 				goto done;
 			if (object) {
-				pte_store(pte, e | PTE_W | PTE_D);
+				pte_store(pte, (e | PTE_W | PTE_D) &
+					~PTE_UFFD_WP);
 				goto done;
 			}
 			owner = frame_owner(pfn);
 			if (pfn != zero && owner == pfn &&
 					__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
 					__ATOMIC_ACQUIRE) == 1) {
-				pte_store(pte, e | PTE_W | PTE_D | PTE_A);
+				pte_store(pte, (e | PTE_W | PTE_D | PTE_A) &
+					~PTE_UFFD_WP);
 				MM_STAT_ADD(as, cow_reuse, 1);
 				goto done;
 			}
@@ -214,20 +240,21 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			MM_STAT_ADD(as, cow, 1);
 			return 0;
 		}
-		/* none */
+		/* none, or a uffd-wp marker: a read keeps the protection */
+		wp = write ? 0 : (e & PTE_UFFD_WP);
 		if (object) {
 			struct mmrt_frame *f = mmrt_frame_meta(opfn);
 
 			__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
-			pte_store(pte, pte_mk(opfn, PTE_P | PTE_A |
-				((r->prot & MMRT_PROT_WRITE) ?
+			pte_store(pte, pte_mk(opfn, PTE_P | PTE_A | wp |
+				((r->prot & MMRT_PROT_WRITE) && wp == 0 ?
 				PTE_W | PTE_D : 0)));
 			MM_STAT_ADD(as, rss_pages, 1);
 			goto done;
 		}
 		if (!write) {
-			pte_store(pte, pte_mk(zero, PTE_P | PTE_A));
+			pte_store(pte, pte_mk(zero, PTE_P | PTE_A | wp));
 			goto done;
 		}
 		if (nf < 0)
@@ -251,20 +278,23 @@ need_frame:
 		}
 	}
 done:
+	ret = 0;
+fail:
 	rte_spinlock_unlock(pt_lock(tbl1));
 	if (ranged)
 		mm_notify_end(&nr);
 	if (nf >= 0)
 		mmrt_frame_put((uint32_t)nf);
-	return 0;
+	return ret;
 }
 
 int
-mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
+mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mm_fault_wait *w)
 {
 	const struct mm_region *r;
 	uint32_t tbl2, tbl1;
-	uint64_t *pmd, *pte, e;
+	uint64_t *pmd, *pte, e, exact;
 	int i, err = 0;
 
 	i = mm_region_find(as, va);
@@ -275,12 +305,21 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
 			((access & MMRT_ACCESS_WRITE) &&
 			!(r->prot & MMRT_PROT_WRITE)))
 		return -EACCES;
+	exact = va;
 	va &= ~(MMRT_PAGE_SIZE - 1);
 	for (;;) {
+		if (r->uffd != NULL) {
+			err = mm_uffd_fault(as, r, exact, access, w);
+			if (err != MM_FAULT_ORDINARY)
+				return err;
+		}
 		pmd = mm_pt_walk(as, va, 2, true, &tbl2, &err);
 		if (pmd == NULL)
 			return err;
 		e = pte_load(pmd);
+		if (e == 0 && r->uffd != NULL && (r->uffd_mode &
+				MMRT_UFFD_REGISTER_MODE_MISSING))
+			continue; /* emptied since the uffd check */
 		if (e == 0 && (r->flags & MMRT_MAP_HUGE)) {
 			uint64_t base = va & ~(MMRT_HUGE_SIZE - 1);
 			int64_t h = -1;
@@ -318,6 +357,8 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
 			}
 			if (!(access & MMRT_ACCESS_WRITE) || (e & PTE_W))
 				break;
+			if ((e & PTE_UFFD_WP) && r->uffd != NULL)
+				continue; /* write-protected since the check */
 			err = huge_wp_fault(as, tbl2, pmd, va);
 			if (err == -EAGAIN)
 				continue;
@@ -338,6 +379,8 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
 			return err;
 		}
 		err = pte_fault(as, r, tbl1, pte, va, access);
+		if (err == -EAGAIN)
+			continue; /* changed under us: classify again */
 		if (err != 0)
 			return err;
 		break;
@@ -349,16 +392,89 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access)
 int
 mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 {
+	uint32_t rw = access & (MMRT_ACCESS_READ | MMRT_ACCESS_WRITE);
+	struct mm_fault_wait w;
 	int ret;
+
+	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || rw == 0 ||
+			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE |
+				MMRT_ACCESS_NOWAIT)))
+		return -EINVAL;
+	mm_fault_wait_init(&w, access);
+	w.requester = (uint32_t)rte_gettid();
+	MM_BLOCKING_BEGIN();
+	for (;;) {
+		rte_rwlock_read_lock(&as->map_lock);
+		ret = mm_fault_locked(as, va, rw, &w);
+		rte_rwlock_read_unlock(&as->map_lock);
+		if (ret != MM_FAULT_POSTED)
+			break;
+		if (w.nowait) {
+			ret = -EAGAIN;
+			break;
+		}
+		ret = mm_uffd_wait(&w);
+		if (ret != 0)
+			break;
+	}
+	MM_BLOCKING_END();
+	return ret;
+}
+
+/* The poison marker at @va, if any (map lock held). */
+static bool
+poisoned(struct mmrt_as *as, uint64_t va)
+{
+	uint32_t tbl;
+	uint64_t *p;
+	int err;
+
+	p = mm_pt_walk(as, va, 1, false, &tbl, &err);
+	return p != NULL && (pte_load(p) & PTE_POISON) != 0;
+}
+
+int
+mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
+	uint32_t requester)
+{
+	const struct mm_region *r;
+	struct mm_fault_wait w;
+	struct mmrt_xlate x;
+	int i, ret;
 
 	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
-	MM_BLOCKING_BEGIN();
-	rte_rwlock_read_lock(&as->map_lock);
-	ret = mm_fault_locked(as, va, access);
+	if (rte_rwlock_read_trylock(&as->map_lock) != 0)
+		return -EBUSY;
+	i = mm_region_find(as, va);
+	if (i < 0) {
+		ret = -EFAULT;
+		goto out;
+	}
+	r = &as->regions[i];
+	if (r->prot == MMRT_PROT_NONE || ((access & MMRT_ACCESS_WRITE) &&
+			!(r->prot & MMRT_PROT_WRITE))) {
+		ret = -EACCES;
+		goto out;
+	}
+	if (mmrt_walk(&as->core, va, access, &x) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (r->uffd == NULL) {
+		ret = poisoned(as, va) ? -EHWPOISON : -ENOENT;
+		goto out;
+	}
+	mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
+	w.requester = requester;
+	ret = mm_uffd_fault(as, r, va, access, &w);
+	if (ret == MM_FAULT_POSTED)
+		ret = -EAGAIN;
+	else if (ret == MM_FAULT_ORDINARY)
+		ret = -ENOENT;
+out:
 	rte_rwlock_read_unlock(&as->map_lock);
-	MM_BLOCKING_END();
 	return ret;
 }
 

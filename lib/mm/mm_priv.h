@@ -28,6 +28,7 @@
  * next quiescent state.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@
 #define PTE_UFFD_WP  MMRT_PTE_UFFD_WP
 #define PTE_T        MMRT_PTE_T
 #define PTE_PROTNONE MMRT_PTE_PROTNONE
+#define PTE_POISON   MMRT_PTE_POISON
 #define PTE_PFN_SHIFT MMRT_PTE_PFN_SHIFT
 #define PTE_PFN_MASK MMRT_PTE_PFN_MASK
 
@@ -129,6 +131,8 @@ struct mm_region {
 	uint32_t flags;          /* MMRT_MAP_HUGE | REGION_OBJECT */
 	struct mmrt_object *obj;
 	uint64_t obj_off;        /* object offset of @start */
+	struct mmrt_uffd *uffd;  /* registered with (uffd.c), or NULL */
+	uint64_t uffd_mode;      /* MMRT_UFFD_REGISTER_MODE_* */
 };
 
 #define MM_AS_MAGIC MMRT_AS_MAGIC
@@ -139,6 +143,7 @@ struct mmrt_as {
 	rte_rwlock_t map_lock;
 	uint32_t gather_pending;     /* gathers in progress (nesting) */
 	struct mm_subscriptions *subs; /* notifier state (notifier.c) */
+	struct mmrt_uffd *uffds;     /* uffds bound here (write map lock) */
 	struct mm_region *regions;   /* sorted, disjoint */
 	uint32_t nr_regions;
 	uint32_t cap_regions;
@@ -207,14 +212,78 @@ void mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
 void mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb,
 	uint64_t start, uint64_t end, uint32_t prot);
 int mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
-	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end);
+	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end,
+	bool keep_uffd_wp);
+/* Remap, write map lock held, [new, new + len) free of leaves: first
+ * allocate the destination tables and split 2 MiB leaves that cannot move
+ * whole (-ENOMEM leaves every translation as it was), then move the leaves
+ * (cannot fail; the old ones are tracked in @tlb for the flush). */
+int mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new,
+	uint64_t len);
+void mm_move_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t old,
+	uint64_t new, uint64_t len, bool keep_uffd_wp);
 void mm_pt_free_all(struct mmrt_as *as, struct mmrt_gather *tlb);
 
 /* fault.c */
-int mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access);
+/*
+ * A fault in progress. A userfault posted for it (MM_FAULT_POSTED) sets
+ * @uffd and @seq; unless @nowait the caller then drops the map lock and
+ * calls mm_uffd_wait(), which also drops the waiter reference taken.
+ */
+struct mm_fault_wait {
+	struct mmrt_uffd *uffd;
+	uint64_t seq;            /* the uffd's wake_seq before the check */
+	uint64_t t0;             /* first wait (timer cycles), 0 before */
+	uint32_t requester;      /* message ptid */
+	bool nowait;             /* post only: no waiter reference */
+};
+#define MM_FAULT_ORDINARY 1          /* not a userfault */
+#define MM_FAULT_POSTED (-EINPROGRESS) /* posted (or pending): wait/retry */
+int mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
+	struct mm_fault_wait *w);
+static inline void
+mm_fault_wait_init(struct mm_fault_wait *w, uint32_t access)
+{
+	w->uffd = NULL;
+	w->seq = 0;
+	w->t0 = 0;
+	w->requester = 0;
+	w->nowait = (access & MMRT_ACCESS_NOWAIT) != 0;
+}
+
+/* uffd.c */
+#define MM_UFFD_PER_AS 16
+struct mmrt_uffd_msg;
+/* Classify a fault on region @r (registered): MM_FAULT_ORDINARY,
+ * MM_FAULT_POSTED, -EFAULT (SIGBUS mode) or -EHWPOISON. Map lock held. */
+int mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
+	uint32_t access, struct mm_fault_wait *w);
+/* Wait for the wake of a posted fault (map lock not held): 0 (retry the
+ * fault) or -ETIMEDOUT. */
+int mm_uffd_wait(struct mm_fault_wait *w);
+/* Wake [start, end) on every uffd of @as (map lock held either way). */
+void mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end);
+/* Layout events: prep before the change (map lock held), done after. */
+struct mm_uffd_ev {
+	struct mmrt_uffd *u[MM_UFFD_PER_AS];
+	struct mmrt_uffd *child[MM_UFFD_PER_AS]; /* fork */
+	unsigned int n;
+};
+void mm_uffd_event_prep(struct mmrt_as *as, uint64_t feature, uint64_t start,
+	uint64_t end, struct mm_uffd_ev *ev);
+void mm_uffd_event_done(struct mm_uffd_ev *ev, struct mmrt_uffd_msg *m,
+	bool ok);
+/* Fork: the child's copy of a region keeps its registration (with the
+ * child's uffd) iff the parent's uffd has EVENT_FORK. */
+int mm_uffd_fork_region(struct mm_uffd_ev *ev, struct mmrt_as *child,
+	struct mm_region *cr);
+/* The space is being torn down (write map lock held). */
+void mm_uffd_as_release(struct mmrt_as *as);
 
 /* object.c */
 int mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn);
+/* The frame of page @idx if it exists, else MMRT_PFN_NONE (creates none). */
+uint32_t mm_object_peek(struct mmrt_object *obj, uint64_t idx);
 bool mm_object_live(const struct mmrt_object *obj);
 void mm_object_map_count(struct mmrt_object *obj, int delta);
 bool mm_objects_live(void);

@@ -52,6 +52,9 @@ extern "C" {
 /** Access kinds for faults and translation. */
 #define MMRT_ACCESS_READ  (1u << 0)
 #define MMRT_ACCESS_WRITE (1u << 1)
+/** mmrt_fault()/mmrt_read_flags()/mmrt_write_flags(): on a userfault
+ * range, post the fault and return -EAGAIN instead of waiting. */
+#define MMRT_ACCESS_NOWAIT (1u << 2)
 
 /** Advice. */
 enum mmrt_advice {
@@ -158,6 +161,22 @@ int mmrt_map_object(struct mmrt_as *as, uint64_t va, uint64_t len,
 int mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len);
 
 /**
+ * Move the mappings of [old_va, old_va + len) to [new_va, new_va + len)
+ * (mremap with MREMAP_FIXED, same size): regions and their pages move
+ * without copying; the old range becomes unmapped. 2 MiB leaves move whole
+ * when both addresses agree modulo 2 MiB, else they are split. Userfault
+ * registrations move with the pages if their uffd has EVENT_REMAP (which
+ * then gets a REMAP event), else they are dropped with their write
+ * protection.
+ *
+ * @return 0; -EINVAL (unaligned, empty, wrapping or overlapping ranges);
+ *   -EFAULT (the old range is not wholly mapped); -EEXIST (the new range
+ *   is not free); -ENOMEM (nothing changed). May wait.
+ */
+int mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
+	uint64_t new_va);
+
+/**
  * Change the protection of [va, va + len), which must be fully mapped.
  * A downgrade write-protects or unmaps present PTEs before returning.
  *
@@ -194,26 +213,66 @@ int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 
 /**
  * Resolve a fault at @p va for @p access (demand-zero, copy-on-write,
- * object page-in). A no-op if the access is already allowed.
+ * object page-in, userfault). A no-op if the access is already allowed.
+ * On a page a uffd serves (mmrt_uffd.h), the fault is posted to the uffd
+ * (once per page while pending) and the call waits for the resolver's wake
+ * (spinning, then yielding), then retries; with MMRT_ACCESS_NOWAIT in
+ * @p access it returns -EAGAIN instead of waiting.
  *
  * @return 0, -EINVAL (bad access bits, va out of range), -EFAULT (no
- *   region), -EACCES (the region forbids the access), -ENOMEM. May wait.
+ *   region, or a uffd in SIGBUS mode serves the page), -EACCES (the region
+ *   forbids the access), -EHWPOISON (poisoned page), -EAGAIN (NOWAIT, or
+ *   the uffd's fault ring is full), -ETIMEDOUT (no wake within the uffd's
+ *   wait timeout), -ENOMEM. May wait.
  */
 int mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access);
 
 /**
+ * The poller's fault probe (used by lib/dev consumers): never waits, never
+ * resolves an ordinary fault. Under a try-locked map lock it classifies
+ * the fault at @p va: a userfault is posted to the uffd (deduplicated per
+ * page) with @p requester as its requester id.
+ *
+ * @return -EAGAIN (a userfault is posted or pending: retry later), -ENOENT
+ *   (an ordinary fault: resolve it with mmrt_fault()), -EBUSY (the map lock
+ *   is taken: resolve it with mmrt_fault(), or retry), 0 (no fault: the
+ *   access is allowed now), -EFAULT, -EACCES, -EHWPOISON, -EINVAL as
+ *   mmrt_fault(). Never waits.
+ */
+int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
+	uint32_t requester);
+
+/**
  * Copy @p len bytes from the address space at @p va into @p buf,
  * faulting pages in as needed (any alignment, may cross pages).
- * @return 0, -EINVAL, -EFAULT, -EACCES, -ENOMEM. May wait.
+ * @return 0, -EINVAL, -EFAULT, -EACCES, -EHWPOISON, -ETIMEDOUT, -ENOMEM.
+ *   May wait (for userfaults too: see mmrt_fault()).
  */
 int mmrt_read(struct mmrt_as *as, uint64_t va, void *buf, size_t len);
 
 /**
  * Copy @p len bytes from @p buf into the address space at @p va, faulting
  * (and breaking copy-on-write) as needed.
- * @return 0, -EINVAL, -EFAULT, -EACCES, -ENOMEM. May wait.
+ * @return 0, -EINVAL, -EFAULT, -EACCES, -EHWPOISON, -ETIMEDOUT, -ENOMEM.
+ *   May wait (for userfaults too: see mmrt_fault()).
  */
 int mmrt_write(struct mmrt_as *as, uint64_t va, const void *buf, size_t len);
+
+/**
+ * mmrt_read() with @p flags: MMRT_ACCESS_NOWAIT returns -EAGAIN where a
+ * userfault would be waited for (bytes before that page were copied).
+ * @return as mmrt_read(), -EINVAL for unknown @p flags.
+ */
+int mmrt_read_flags(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
+	uint32_t flags);
+
+/**
+ * mmrt_write() with @p flags: MMRT_ACCESS_NOWAIT returns -EAGAIN where a
+ * userfault would be waited for (bytes before that page were written).
+ * @return as mmrt_write(), -EINVAL for unknown @p flags.
+ */
+int mmrt_write_flags(struct mmrt_as *as, uint64_t va, const void *buf,
+	size_t len, uint32_t flags);
 
 /**
  * Snapshot statistics of an address space.

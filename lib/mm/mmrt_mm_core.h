@@ -36,6 +36,7 @@ extern "C" {
 #define MMRT_PTE_UFFD_WP  (UINT64_C(1) << 5) /**< userfault write-protected */
 #define MMRT_PTE_T        (UINT64_C(1) << 6) /**< points to a lower table */
 #define MMRT_PTE_PROTNONE (UINT64_C(1) << 7) /**< frame kept, no access */
+#define MMRT_PTE_POISON   (UINT64_C(1) << 8) /**< marker: poisoned (not present) */
 #define MMRT_PTE_PFN_SHIFT 12
 #define MMRT_PTE_PFN_MASK (UINT64_C(0xffffffff) << MMRT_PTE_PFN_SHIFT)
 

@@ -87,6 +87,19 @@ mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 	return 0;
 }
 
+uint32_t
+mm_object_peek(struct mmrt_object *obj, uint64_t idx)
+{
+	uint32_t pfn;
+
+	if (idx >= obj->npages)
+		return MMRT_PFN_NONE;
+	rte_spinlock_lock(&obj->lock);
+	pfn = obj->pfns[idx];
+	rte_spinlock_unlock(&obj->lock);
+	return pfn;
+}
+
 struct mmrt_object *
 mmrt_object_create(const char *name, uint64_t size)
 {

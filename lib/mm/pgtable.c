@@ -333,15 +333,19 @@ mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t start,
  * copy-on-write in both. Returns the child's entry. */
 static uint64_t
 copy_leaf(struct mmrt_as *dst, struct mmrt_gather *src_tlb, uint64_t *p,
-	uint64_t size, uint64_t va, bool shared)
+	uint64_t size, uint64_t va, bool shared, bool keep_wp)
 {
 	uint64_t e = *p;
 	uint32_t pfn = pte_pfn(e), owner;
 	bool huge = (e & PTE_H) != 0;
 	struct mmrt_frame *f;
 
-	if (!pte_has_frame(e))
-		return 0;
+	if (!pte_has_frame(e)) {
+		/* markers: poison always, uffd-wp with the registration */
+		if (e & PTE_POISON)
+			return e;
+		return keep_wp ? e : 0;
+	}
 	if (pfn != mmrt_zero_pfn()) {
 		owner = huge ? pfn : frame_owner(pfn);
 		f = mmrt_frame_meta(owner);
@@ -356,13 +360,14 @@ copy_leaf(struct mmrt_as *dst, struct mmrt_gather *src_tlb, uint64_t *p,
 		mmrt_gather_track(src_tlb, va & ~(size - 1),
 			(va & ~(size - 1)) + size, huge ? 2 : 1);
 	}
-	return e;
+	return keep_wp ? e : e & ~PTE_UFFD_WP;
 }
 
 static int
 copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 	struct mmrt_gather *src_tlb, uint32_t dtbl, uint32_t stbl,
-	unsigned int level, uint64_t start, uint64_t end, bool shared)
+	unsigned int level, uint64_t start, uint64_t end, bool shared,
+	bool keep_wp)
 {
 	uint64_t size = level_size(level), va, next;
 	uint64_t *st = pt_table(stbl), *dt = pt_table(dtbl);
@@ -378,7 +383,7 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 		if (!(e & PTE_T)) {
 			/* regions are copied whole, so leaves are too */
 			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], size,
-				va, shared));
+				va, shared, keep_wp));
 			continue;
 		}
 		if (!(dt[i] & PTE_T)) {
@@ -390,7 +395,7 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 			pte_store(&dt[i], pte_mk(nt, PTE_T | PTE_P));
 		}
 		ret = copy_level(dst, src, src_tlb, pte_pfn(dt[i]), pte_pfn(e),
-			level - 1, va, next, shared);
+			level - 1, va, next, shared, keep_wp);
 		if (ret != 0)
 			return ret;
 	}
@@ -399,13 +404,109 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 
 int
 mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
-	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end)
+	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end,
+	bool keep_uffd_wp)
 {
 	int i = mm_region_find(src, start);
 	bool shared = i >= 0 && (src->regions[i].flags & REGION_OBJECT);
 
 	return copy_level(dst, src, src_tlb, dst->core.pgd, src->core.pgd, PT_LEVELS,
-		start, end, shared);
+		start, end, shared, keep_uffd_wp);
+}
+
+/* End offset (from @old) of the 2 MiB chunk holding old + off. */
+static uint64_t
+chunk_end(uint64_t old, uint64_t off, uint64_t len)
+{
+	uint64_t next = (((old + off) | (MMRT_HUGE_SIZE - 1)) + 1) - old;
+
+	return RTE_MIN(next, len);
+}
+
+int
+mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
+{
+	bool aligned = ((old ^ new) & (MMRT_HUGE_SIZE - 1)) == 0;
+	uint64_t off, next, *pmd, e;
+	uint32_t tbl;
+	int err;
+
+	for (off = 0; off < len; off = next) {
+		next = chunk_end(old, off, len);
+		pmd = mm_pt_walk(as, old + off, 2, false, &tbl, &err);
+		if (pmd == NULL || (e = pte_load(pmd)) == 0)
+			continue;
+		if ((e & PTE_H) && aligned) {
+			/* moves whole (the ends were split by the caller) */
+			if (mm_pt_walk(as, new + off, 2, true, &tbl, &err) ==
+					NULL)
+				return err;
+			continue;
+		}
+		if (e & PTE_H) {
+			err = mm_split_pmd(as, tbl, pmd, false);
+			if (err != 0)
+				return err;
+		}
+		/* the chunk lands in at most two level-1 tables */
+		if (mm_pt_walk(as, new + off, 1, true, &tbl, &err) == NULL ||
+				mm_pt_walk(as, new + next - MMRT_PAGE_SIZE, 1,
+					true, &tbl, &err) == NULL)
+			return err;
+	}
+	return 0;
+}
+
+static uint64_t
+move_bits(uint64_t e, bool keep_wp)
+{
+	if (keep_wp || !(e & PTE_UFFD_WP))
+		return e;
+	if (!pte_has_frame(e))
+		return e & ~PTE_UFFD_WP; /* a marker: nothing left (0) */
+	return e & ~PTE_UFFD_WP;
+}
+
+void
+mm_move_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t old,
+	uint64_t new, uint64_t len, bool keep_wp)
+{
+	uint64_t off, next, a, *pmd, *dp, *t1, e, ne;
+	uint32_t tbl;
+	int err;
+
+	for (off = 0; off < len; off = next) {
+		next = chunk_end(old, off, len);
+		pmd = mm_pt_walk(as, old + off, 2, false, &tbl, &err);
+		if (pmd == NULL || (e = pte_load(pmd)) == 0)
+			continue;
+		if (e & PTE_H) {
+			dp = mm_pt_walk(as, new + off, 2, false, &tbl, &err);
+			pte_store(dp, move_bits(e, keep_wp));
+			pte_store(pmd, 0);
+			mmrt_gather_track(tlb, old + off,
+				old + off + MMRT_HUGE_SIZE, 2);
+			continue;
+		}
+		t1 = pt_table(pte_pfn(e));
+		for (a = old + off; a < old + next; a += MMRT_PAGE_SIZE) {
+			uint64_t *p = &t1[level_index(a, 1)];
+
+			e = pte_load(p);
+			if (e == 0)
+				continue;
+			ne = move_bits(e, keep_wp);
+			if (ne != 0) {
+				dp = mm_pt_walk(as, new + (a - old), 1, false,
+					&tbl, &err);
+				pte_store(dp, ne);
+			}
+			pte_store(p, 0);
+			if (pte_has_frame(e))
+				mmrt_gather_track(tlb, a, a + MMRT_PAGE_SIZE,
+					1);
+		}
+	}
 }
 
 void
