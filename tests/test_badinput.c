@@ -464,6 +464,40 @@ put_pfn_total(void)
 	X(fault_past_limit, -EINVAL, mmrt_fault(fx.as, LIM, AR)) \
 	X(fault_unmapped, -EFAULT, mmrt_fault(fx.as, VA_HOLE, AR)) \
 	X(fault_ro_write, -EACCES, mmrt_fault(fx.as, VA_RO, AW)) \
+	X(fault_nowait_only, -EINVAL, mmrt_fault(fx.as, VA_ABS, \
+		MMRT_ACCESS_NOWAIT)) \
+	/* mmrt_fault_request: classifies, resolves nothing */ \
+	X(freq_null, -EINVAL, mmrt_fault_request(NULL, VA_ABS, AR, 0)) \
+	X(freq_access, -EINVAL, mmrt_fault_request(fx.as, VA_ABS, 0, 0)) \
+	X(freq_nowait, -EINVAL, mmrt_fault_request(fx.as, VA_ABS, \
+		AR | MMRT_ACCESS_NOWAIT, 0)) \
+	X(freq_past_limit, -EINVAL, mmrt_fault_request(fx.as, LIM, AR, 0)) \
+	X(freq_unmapped, -EFAULT, mmrt_fault_request(fx.as, VA_HOLE, AR, 0)) \
+	X(freq_ro_write, -EACCES, mmrt_fault_request(fx.as, VA_RO, AW, 0)) \
+	X(freq_ordinary, -ENOENT, mmrt_fault_request(fx.as, VA_ABS, AW, 0)) \
+	X(freq_present, 0, mmrt_fault_request(fx.as, VA_RW, AW, 0)) \
+	/* mmrt_read_flags / mmrt_write_flags */ \
+	X(read_flags_bad, -EINVAL, mmrt_read_flags(fx.as, VA_RW, fx.buf, 8, \
+		1u << 5)) \
+	X(write_flags_bad, -EINVAL, mmrt_write_flags(fx.as, VA_ABS, fx.buf, \
+		8, AR)) \
+	/* mmrt_remap */ \
+	X(remap_null, -EINVAL, mmrt_remap(NULL, VA_RW, PG, VA_FREE)) \
+	X(remap_unaligned, -EINVAL, mmrt_remap(fx.as, VA_RW + 1, PG, \
+		VA_FREE)) \
+	X(remap_new_unaligned, -EINVAL, mmrt_remap(fx.as, VA_RW, PG, \
+		VA_FREE + 8)) \
+	X(remap_zero, -EINVAL, mmrt_remap(fx.as, VA_RW, 0, VA_FREE)) \
+	X(remap_wrap, -EINVAL, mmrt_remap(fx.as, WRAP, 2 * PG, VA_FREE)) \
+	X(remap_new_past_limit, -EINVAL, mmrt_remap(fx.as, VA_RW, 2 * PG, \
+		LIM - PG)) \
+	X(remap_overlap, -EINVAL, mmrt_remap(fx.as, VA_RW, 8 * PG, \
+		VA_RW + 4 * PG)) \
+	X(remap_hole, -EFAULT, mmrt_remap(fx.as, VA_HOLE, PG, VA_FREE)) \
+	X(remap_partly_hole, -EFAULT, mmrt_remap(fx.as, VA_RW, 9 * PG, \
+		VA_FREE)) \
+	X(remap_new_taken, -EEXIST, mmrt_remap(fx.as, VA_ABS, 2 * PG, \
+		VA_RW)) \
 	/* mmrt_translate */ \
 	X(translate_null_as, -EINVAL, mmrt_translate(NULL, VA_RW, AR, \
 		(struct mmrt_xlate *)fx.buf)) \
