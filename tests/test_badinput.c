@@ -474,7 +474,6 @@ put_pfn_total(void)
 	X(freq_past_limit, -EINVAL, mmrt_fault_request(fx.as, LIM, AR, 0)) \
 	X(freq_unmapped, -EFAULT, mmrt_fault_request(fx.as, VA_HOLE, AR, 0)) \
 	X(freq_ro_write, -EACCES, mmrt_fault_request(fx.as, VA_RO, AW, 0)) \
-	X(freq_ordinary, -ENOENT, mmrt_fault_request(fx.as, VA_ABS, AW, 0)) \
 	X(freq_present, 0, mmrt_fault_request(fx.as, VA_RW, AW, 0)) \
 	/* mmrt_read_flags / mmrt_write_flags */ \
 	X(read_flags_bad, -EINVAL, mmrt_read_flags(fx.as, VA_RW, fx.buf, 8, \

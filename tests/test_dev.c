@@ -158,6 +158,15 @@ Test(dev, page_request)
 	cr_assert_geq(mmrt_thread_register(), 0);
 	cr_assert_eq(mmrt_map(as, VA, 4 * PG, RW, 0), 0);
 	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+	/* demand-zero needs no wait: resolved in place, no request */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 3 * PG, MMRT_ACCESS_WRITE,
+		&x), 0);
+	cr_assert_eq(x.prot, RW);
+	cr_assert_eq(stats(c).faults_resolved, 1);
+	cr_assert_eq(stats(c).page_requests, 0);
+	/* copy-on-write of the zero page waits for acks: a page request */
+	cr_assert_eq(mmrt_fault(as, VA, MMRT_ACCESS_READ), 0);
+	cr_assert_eq(mmrt_fault(as, VA + PG, MMRT_ACCESS_READ), 0);
 	cr_assert_eq(mmrt_consumer_translate(c, VA + PG + 9, MMRT_ACCESS_WRITE,
 		&x), -EAGAIN);
 	cr_assert_eq(mmrt_consumer_translate(c, VA + PG + 17,
@@ -174,7 +183,8 @@ Test(dev, page_request)
 		&x), 0);
 	cr_assert_eq(x.prot, RW);
 	/* after the drain, a new fault queues a new request */
-	cr_assert_eq(mmrt_consumer_translate(c, VA, 0, &x), -EAGAIN);
+	cr_assert_eq(mmrt_consumer_translate(c, VA, MMRT_ACCESS_WRITE, &x),
+		-EAGAIN);
 	cr_assert_eq(stats(c).page_requests, 2);
 
 	cr_assert_eq(mmrt_consumer_unbind(c), 0);

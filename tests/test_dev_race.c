@@ -11,8 +11,9 @@
  * mm_tlb_flush_nested()).
  *
  * The consumer thread caches every page, then waits for a zapper to
- * return; before its next poll it looks up every page: a hit would be a
- * stale translation. Rounds are bounded; threads spin with rte_pause().
+ * return; before its next poll it looks up every page: a translation to
+ * the frame it cached would be stale (a miss now resolves in place to the
+ * zero page, which is a fresh translation). Rounds are bounded; threads spin with rte_pause().
  */
 
 #include <inttypes.h>
@@ -41,6 +42,7 @@ static struct race {
 	uint32_t go[2];          /* round each zapper may start */
 	uint32_t zapped[2];      /* round each zapper finished */
 	uint64_t stale;          /* stale hits seen */
+	uint32_t pfn[NPG];       /* frames the consumer cached */
 	int stop;
 } r;
 
@@ -61,9 +63,11 @@ consumer_main(void *arg)
 		rd = __atomic_load_n(&r.round, __ATOMIC_ACQUIRE);
 		if (rd != seen) {
 			/* cache every page of the range */
-			for (p = 0; p < NPG; p++)
+			for (p = 0; p < NPG; p++) {
 				cr_assert_eq(mmrt_consumer_translate(r.c,
 					VA + p * PG, MMRT_ACCESS_READ, &x), 0);
+				r.pfn[p] = x.pfn;
+			}
 			seen = rd;
 			__atomic_store_n(&r.cached, rd, __ATOMIC_RELEASE);
 		}
@@ -73,7 +77,8 @@ consumer_main(void *arg)
 				seen) {
 			for (p = 0; p < NPG; p++)
 				if (mmrt_consumer_translate(r.c, VA + p * PG,
-						MMRT_ACCESS_READ, &x) == 0)
+						MMRT_ACCESS_READ, &x) == 0 &&
+						x.pfn == r.pfn[p])
 					__atomic_fetch_add(&r.stale, 1,
 						__ATOMIC_RELAXED);
 			__atomic_store_n(&r.checked, seen, __ATOMIC_RELEASE);

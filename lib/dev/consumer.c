@@ -723,9 +723,10 @@ page_request(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 }
 
 /*
- * A walk failed: ask lib/mm what kind of fault it is, without waiting. A
- * userfault is posted to its uffd (the consumer retries after the fill);
- * an ordinary one (demand-zero, copy-on-write) becomes a page request; no
+ * A walk failed: let lib/mm resolve it without waiting (mmrt_fault_request:
+ * demand-zero and object pages are filled in place, 0), post it to the uffd
+ * that serves the page (the consumer retries after the fill), or refuse it
+ * (copy-on-write waits for acks: a page request for the fault path). No
  * region, no permission and poison are final. The bind lock keeps the
  * space alive across the probe (release takes it before the space goes);
  * if it is taken, or the map lock is, the fault path gets a page request.
@@ -746,8 +747,8 @@ consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 	}
 	switch (ret) {
 	case 0:
-		/* raced with a fill or a fault: the next try walks again */
-		return -EAGAIN;
+		/* resolved in place (or raced with a fill): walk again */
+		return 0;
 	case -ENOENT:
 	case -EBUSY:
 		page_request(c, va, access);
@@ -804,8 +805,19 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		tlb_fill(c, va, out);
 		return 0;
 	}
-	if (ret == -EFAULT || ret == -EACCES)
-		return consumer_fault(c, va, access);
+	if (ret == -EFAULT || ret == -EACCES) {
+		ret = consumer_fault(c, va, access);
+		if (ret != 0)
+			return ret;
+		ret = mmrt_walk(&c->asc, va, access, out);
+		if (ret == 0) {
+			STAT_ADD(c, faults_resolved, 1);
+			tlb_fill(c, va, out);
+			return 0;
+		}
+		/* changed again since: the next try starts over */
+		return -EAGAIN;
+	}
 	return ret;
 }
 
@@ -871,6 +883,7 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	st->page_requests = LD(page_requests);
 	st->page_requests_dedup = LD(page_requests_dedup);
 	st->userfaults = LD(userfaults);
+	st->faults_resolved = LD(faults_resolved);
 #undef LD
 	rte_spinlock_lock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
 	st->quarantined = c->quar_total;

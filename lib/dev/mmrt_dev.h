@@ -85,6 +85,8 @@ struct mmrt_consumer_stats {
 				   * page was already pending. */
 	uint64_t userfaults;      /**< Misses posted to (or pending at) a
 				   * uffd that serves the page. */
+	uint64_t faults_resolved; /**< Misses resolved in place by the walk's
+				   * fault probe (demand-zero, object page). */
 	uint64_t quarantined;     /**< Frames held back from the pool while
 				   * fenced (references taken). */
 	uint64_t quarantine_held; /**< ... of which still held now. */
@@ -187,10 +189,13 @@ int mmrt_consumer_id(const struct mmrt_consumer *c);
  * The translation stays usable until the owner's next
  * mmrt_consumer_poll(): invalidations wait for that poll.
  *
+ * A miss on a page that is not there yet is resolved in place when that
+ * needs no wait (demand-zero, object pages: mmrt_fault_request()).
+ *
  * @return 0 and @p out filled; -EAGAIN: retry on a later poll: either a
- *   uffd serves the page and its fault was posted (or is pending), or an
- *   ordinary fault (not present, copy-on-write) was queued as a page
- *   request (or one is pending) for the fault path, see
+ *   uffd serves the page and its fault was posted (or is pending), or the
+ *   fault needs the fault path (copy-on-write, or the map lock was taken)
+ *   and was queued as a page request (or one is pending), see
  *   mmrt_consumer_page_requests(); -EFAULT: no region at @p va (or a uffd
  *   in SIGBUS mode serves it); -EACCES: the region does not grant
  *   @p access; -EHWPOISON: the page is poisoned;

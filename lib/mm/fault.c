@@ -115,7 +115,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 /* Fault on a 4 KiB leaf. Entered and left with no PT lock held. */
 static int
 pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
-	uint64_t *pte, uint64_t va, uint32_t access)
+	uint64_t *pte, uint64_t va, uint32_t access, bool probe)
 {
 	bool object = (r->flags & REGION_OBJECT) != 0;
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
@@ -184,6 +184,11 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 					~PTE_UFFD_WP);
 				MM_STAT_ADD(as, cow_reuse, 1);
 				goto done;
+			}
+			if (probe) {
+				/* a copy-on-write waits for acks: not here */
+				ret = MM_FAULT_WOULD_WAIT;
+				goto fail;
 			}
 			if (nf < 0)
 				goto need_frame;
@@ -359,6 +364,8 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				break;
 			if ((e & PTE_UFFD_WP) && r->uffd != NULL)
 				continue; /* write-protected since the check */
+			if (w->probe)
+				return MM_FAULT_WOULD_WAIT;
 			err = huge_wp_fault(as, tbl2, pmd, va);
 			if (err == -EAGAIN)
 				continue;
@@ -378,7 +385,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				continue; /* a 2 MiB leaf appeared: retry */
 			return err;
 		}
-		err = pte_fault(as, r, tbl1, pte, va, access);
+		err = pte_fault(as, r, tbl1, pte, va, access, w->probe);
 		if (err == -EAGAIN)
 			continue; /* changed under us: classify again */
 		if (err != 0)
@@ -421,57 +428,35 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 	return ret;
 }
 
-/* The poison marker at @va, if any (map lock held). */
-static bool
-poisoned(struct mmrt_as *as, uint64_t va)
-{
-	uint32_t tbl;
-	uint64_t *p;
-	int err;
-
-	p = mm_pt_walk(as, va, 1, false, &tbl, &err);
-	return p != NULL && (pte_load(p) & PTE_POISON) != 0;
-}
-
 int
 mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint32_t requester)
 {
-	const struct mm_region *r;
 	struct mm_fault_wait w;
 	struct mmrt_xlate x;
-	int i, ret;
+	int ret;
 
 	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
 	if (rte_rwlock_read_trylock(&as->map_lock) != 0)
 		return -EBUSY;
-	i = mm_region_find(as, va);
-	if (i < 0) {
-		ret = -EFAULT;
-		goto out;
-	}
-	r = &as->regions[i];
-	if (r->prot == MMRT_PROT_NONE || ((access & MMRT_ACCESS_WRITE) &&
-			!(r->prot & MMRT_PROT_WRITE))) {
-		ret = -EACCES;
-		goto out;
-	}
 	if (mmrt_walk(&as->core, va, access, &x) == 0) {
 		ret = 0;
 		goto out;
 	}
-	if (r->uffd == NULL) {
-		ret = poisoned(as, va) ? -EHWPOISON : -ENOENT;
-		goto out;
-	}
+	/*
+	 * Resolve in place what needs no wait (demand-zero, object pages,
+	 * reuse of an exclusive frame); post userfaults; leave copy-on-write
+	 * (it waits for acks) to the fault path.
+	 */
 	mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
 	w.requester = requester;
-	ret = mm_uffd_fault(as, r, va, access, &w);
+	w.probe = true;
+	ret = mm_fault_locked(as, va, access, &w);
 	if (ret == MM_FAULT_POSTED)
 		ret = -EAGAIN;
-	else if (ret == MM_FAULT_ORDINARY)
+	else if (ret == MM_FAULT_WOULD_WAIT)
 		ret = -ENOENT;
 out:
 	rte_rwlock_read_unlock(&as->map_lock);

@@ -236,9 +236,12 @@ struct mm_fault_wait {
 	uint64_t t0;             /* first wait (timer cycles), 0 before */
 	uint32_t requester;      /* message ptid */
 	bool nowait;             /* post only: no waiter reference */
+	bool probe;              /* a poller's probe: MM_FAULT_WOULD_WAIT
+				  * where resolving would wait (COW) */
 };
 #define MM_FAULT_ORDINARY 1          /* not a userfault */
 #define MM_FAULT_POSTED (-EINPROGRESS) /* posted (or pending): wait/retry */
+#define MM_FAULT_WOULD_WAIT 2        /* probe: resolving would wait */
 int mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 	struct mm_fault_wait *w);
 static inline void
@@ -249,6 +252,7 @@ mm_fault_wait_init(struct mm_fault_wait *w, uint32_t access)
 	w->t0 = 0;
 	w->requester = 0;
 	w->nowait = (access & MMRT_ACCESS_NOWAIT) != 0;
+	w->probe = false;
 }
 
 /* uffd.c */

@@ -228,16 +228,19 @@ int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 int mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access);
 
 /**
- * The poller's fault probe (used by lib/dev consumers): never waits, never
- * resolves an ordinary fault. Under a try-locked map lock it classifies
- * the fault at @p va: a userfault is posted to the uffd (deduplicated per
- * page) with @p requester as its requester id.
+ * The poller's fault probe (used by lib/dev consumers): never waits on a
+ * map lock, an ack or a userfault. Under a try-locked map lock it
+ * resolves in place the faults that need no invalidation (demand-zero,
+ * object page-in, write to an exclusive frame: only page-table spinlocks
+ * and frame allocation), posts a userfault to its uffd (deduplicated per
+ * page) with @p requester as its requester id, and leaves copy-on-write,
+ * which must wait for acks, to mmrt_fault().
  *
- * @return -EAGAIN (a userfault is posted or pending: retry later), -ENOENT
- *   (an ordinary fault: resolve it with mmrt_fault()), -EBUSY (the map lock
- *   is taken: resolve it with mmrt_fault(), or retry), 0 (no fault: the
- *   access is allowed now), -EFAULT, -EACCES, -EHWPOISON, -EINVAL as
- *   mmrt_fault(). Never waits.
+ * @return 0 (the access is allowed now: translate again), -EAGAIN (a
+ *   userfault is posted or pending: retry later), -ENOENT (needs
+ *   mmrt_fault(): copy-on-write), -EBUSY (the map lock is taken: retry,
+ *   or use mmrt_fault()), -EFAULT, -EACCES, -EHWPOISON, -ENOMEM, -EINVAL
+ *   as mmrt_fault(). Never waits but for page-table spinlocks.
  */
 int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint32_t requester);

@@ -348,8 +348,10 @@ int mmrt_uffd_continue(struct mmrt_uffd *u, struct mmrt_uffd_continue *c);
 int mmrt_uffd_poison(struct mmrt_uffd *u, struct mmrt_uffd_poison *p);
 
 /**
- * Set (MODE_WP) or clear write protection on [start, start + len), which
- * must lie in WP-registered regions of @p u (-ENOENT otherwise). Setting
+ * Set (MODE_WP) or clear write protection on [start, start + len): every
+ * region there must be WP-registered with @p u (-ENOENT otherwise, or if
+ * the range holds no region); holes between regions are skipped, as the
+ * kernel does. Setting
  * removes write permission (flushed before the call returns) and, with
  * WP_UNPOPULATED or WP_ASYNC, puts markers on empty pages; clearing gives
  * write permission back where the region and the frame allow it, drops

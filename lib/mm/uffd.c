@@ -232,6 +232,8 @@ mmrt_uffd_features(const struct mmrt_uffd *u)
 
 /* ---- pending faults and wakes ----------------------------------------- */
 
+static void pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur);
+
 static inline uint32_t
 pend_hash(const struct mmrt_uffd *u, uint64_t page)
 {
@@ -239,30 +241,44 @@ pend_hash(const struct mmrt_uffd *u, uint64_t page)
 		UINT64_C(0x9e3779b97f4a7c15)) >> 40) & u->pend_mask;
 }
 
-/* Post a fault for @page unless one is pending. Never waits. */
+/*
+ * Post a fault for @page unless one is pending. Never waits. Two posters
+ * of one page may both miss each other's claim and post twice: both slots
+ * are cleared by the wake, and the resolver's second fill is -EEXIST.
+ */
 static void
 uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 	uint32_t requester)
 {
 	uint64_t page = va & ~PAGE_MASK_, want = page | 1, cur;
-	uint64_t *claimed = NULL;
+	uint64_t *claimed = NULL, *s;
 	struct mmrt_uffd_msg m;
 	uint32_t h = pend_hash(u, page), i;
 
-	for (i = 0; i < UFFD_PROBE; i++) {
-		uint64_t *s = &u->pend[(h + i) & u->pend_mask];
-
-		cur = __atomic_load_n(s, __ATOMIC_ACQUIRE);
-		if (cur == want) {
+	/* pending already? */
+	for (i = 0; i < UFFD_PROBE; i++)
+		if (__atomic_load_n(&u->pend[(h + i) & u->pend_mask],
+				__ATOMIC_ACQUIRE) == want) {
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
-		if (cur == 0 && claimed == NULL &&
-				__atomic_compare_exchange_n(s, &cur, want, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	/* pending -> counted before the message can be read and woken */
+	__atomic_fetch_add(&u->npending, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < UFFD_PROBE && claimed == NULL; i++) {
+		s = &u->pend[(h + i) & u->pend_mask];
+		cur = 0;
+		if (__atomic_compare_exchange_n(s, &cur, want, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			claimed = s;
+		} else if (cur == want) {
+			/* another poster claimed it just now */
+			__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
+			ST_ADD(u, faults_dedup, 1);
+			return;
+		}
 	}
 	if (claimed == NULL) {
+		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
@@ -275,13 +291,10 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 		m.arg.pagefault.ptid = requester;
 	if (rte_ring_mp_enqueue_elem(u->faults, &m, sizeof(m)) != 0) {
 		/* full: nothing queued; the requester retries */
-		cur = want;
-		__atomic_compare_exchange_n(claimed, &cur, 0, false,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		pend_clear(u, claimed, want);
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
-	__atomic_fetch_add(&u->npending, 1, __ATOMIC_RELAXED);
 	ST_ADD(u, faults, 1);
 	if (flags & MMRT_UFFD_PAGEFAULT_FLAG_WP)
 		ST_ADD(u, faults_wp, 1);
@@ -874,8 +887,9 @@ leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
 
 /*
  * Set or clear uffd write protection on [start, end) of region @r.
- * Setting tracks the downgrades in @tlb (flushed by the caller); markers
- * go on empty pages if @markers. -ENOMEM (markers) or 0.
+ * Setting tracks the downgrades in @tlb (flushed by the caller; clearing
+ * removes no permission and passes NULL); markers go on empty pages if
+ * @markers. -ENOMEM (markers) or 0.
  */
 static int
 wp_region(struct mmrt_as *as, const struct mm_region *r,
@@ -947,10 +961,8 @@ static void
 wp_clear_all(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 	uint64_t end)
 {
-	struct mmrt_gather tlb;
 	uint32_t i;
 
-	mmrt_gather_init(&tlb, as, false);
 	for (i = mm_region_first_after(as, start);
 			i < as->nr_regions && as->regions[i].start < end; i++) {
 		const struct mm_region *r = &as->regions[i];
@@ -958,10 +970,9 @@ wp_clear_all(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 		if (r->uffd != u)
 			continue;
 		/* clearing allocates nothing, so it cannot fail */
-		(void)wp_region(as, r, &tlb, RTE_MAX(start, r->start),
+		(void)wp_region(as, r, NULL, RTE_MAX(start, r->start),
 			RTE_MIN(end, r->end), false, false);
 	}
-	mmrt_gather_finish(&tlb);
 }
 
 int
@@ -1011,19 +1022,22 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		mm_range_init(&nr, as, MMRT_NOTIFY_PROTECTION_PAGE, true,
 			start, end, u);
 		mm_notify_start(&nr);
+		mmrt_gather_init(&tlb, as, false);
 	}
-	mmrt_gather_init(&tlb, as, false);
+	/* clearing only grants permission: nothing to flush, no gather */
 	for (i = mm_region_first_after(as, start); err == 0 &&
 			i < as->nr_regions && as->regions[i].start < end; i++) {
 		const struct mm_region *r = &as->regions[i];
 
-		err = wp_region(as, r, &tlb, RTE_MAX(start, r->start),
-			RTE_MIN(end, r->end), set, markers);
+		err = wp_region(as, r, set ? &tlb : NULL,
+			RTE_MAX(start, r->start), RTE_MIN(end, r->end), set,
+			markers);
 	}
-	/* the downgrades are flushed before we return (allowed deferral) */
-	mmrt_gather_finish(&tlb);
-	if (set)
+	if (set) {
+		/* downgrades flushed before we return (allowed deferral) */
+		mmrt_gather_finish(&tlb);
 		mm_notify_end(&nr);
+	}
 out:
 	rte_rwlock_read_unlock(&u->changing_lock);
 	map_read_unlock(as, offl);
