@@ -341,7 +341,8 @@ Test(litmus, invariant_b_message_passing)
 		cr_assert_eq(L.err, 0, "iteration %d: thread error at line %d",
 			it, L.err);
 		cr_assert(L.seen_both, "iteration %d: the consumer never read "
-			"A == 1 and B == 1", it);
+			"A == 1 and B == 1 (read pairs %" PRIu64 ", forbidden %"
+			PRIu64 ")", it, L.reads, L.forbidden);
 		cr_assert_not(mmrt_consumer_fenced(L.c));
 		cr_assert_eq(mmrt_read(L.child, LIT_A, &v, 1), 0);
 		cr_assert_eq(v, 1);

@@ -115,7 +115,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 /* Fault on a 4 KiB leaf. Entered and left with no PT lock held. */
 static int
 pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
-	uint64_t *pte, uint64_t va, uint32_t access, bool probe)
+	uint64_t *pte, uint64_t va, uint32_t access)
 {
 	bool object = (r->flags & REGION_OBJECT) != 0;
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
@@ -184,11 +184,6 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 					~PTE_UFFD_WP);
 				MM_STAT_ADD(as, cow_reuse, 1);
 				goto done;
-			}
-			if (probe) {
-				/* a copy-on-write waits for acks: not here */
-				ret = MM_FAULT_WOULD_WAIT;
-				goto fail;
 			}
 			if (nf < 0)
 				goto need_frame;
@@ -364,8 +359,6 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				break;
 			if ((e & PTE_UFFD_WP) && r->uffd != NULL)
 				continue; /* write-protected since the check */
-			if (w->probe)
-				return MM_FAULT_WOULD_WAIT;
 			err = huge_wp_fault(as, tbl2, pmd, va);
 			if (err == -EAGAIN)
 				continue;
@@ -385,7 +378,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				continue; /* a 2 MiB leaf appeared: retry */
 			return err;
 		}
-		err = pte_fault(as, r, tbl1, pte, va, access, w->probe);
+		err = pte_fault(as, r, tbl1, pte, va, access);
 		if (err == -EAGAIN)
 			continue; /* changed under us: classify again */
 		if (err != 0)
@@ -428,13 +421,93 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 	return ret;
 }
 
+/*
+ * The probe's own resolution: only an empty 4 KiB entry (allocating the
+ * tables above it), with try-locks only. An invalidator may hold a PT lock
+ * while it waits for this very poller's ack (copy-on-write, invariant B),
+ * so a poller that waited for one could deadlock: everything else is
+ * MM_FAULT_WOULD_WAIT, for the fault path.
+ */
+static int
+probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
+	uint32_t access)
+{
+	bool object = (r->flags & REGION_OBJECT) != 0;
+	bool write = (access & MMRT_ACCESS_WRITE) != 0;
+	uint32_t tbl1, pfn;
+	uint64_t *pte, bits;
+	int64_t nf = -1;
+	int err;
+
+	/* tables are allocated, their locks only tried */
+	pte = mm_pt_walk_try(as, va, 1, &tbl1, &err);
+	if (pte == NULL)
+		return err == -ENOMEM ? -ENOMEM : MM_FAULT_WOULD_WAIT;
+	if (pte_load(pte) != 0)
+		return MM_FAULT_WOULD_WAIT; /* present, marker, protnone */
+	/* emptied since the uffd check: the fault path posts it */
+	if (r->uffd != NULL && (r->uffd_mode &
+			(MMRT_UFFD_REGISTER_MODE_MISSING |
+			MMRT_UFFD_REGISTER_MODE_MINOR)))
+		return MM_FAULT_WOULD_WAIT;
+	if (object) {
+		err = mm_object_page(r->obj, (r->obj_off + (va - r->start)) >>
+			MMRT_PAGE_SHIFT, &pfn);
+		if (err != 0)
+			return err;
+		bits = PTE_P | PTE_A | ((r->prot & MMRT_PROT_WRITE) ?
+			PTE_W | PTE_D : 0);
+	} else if (write) {
+		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		if (nf < 0)
+			return (int)nf;
+		pfn = (uint32_t)nf;
+		bits = PTE_P | PTE_W | PTE_A | PTE_D;
+	} else {
+		pfn = mmrt_zero_pfn();
+		bits = PTE_P | PTE_A;
+	}
+	if (!rte_spinlock_trylock(pt_lock(tbl1))) {
+		err = MM_FAULT_WOULD_WAIT;
+		goto out;
+	}
+	if (pte_load(pte) != 0) {
+		rte_spinlock_unlock(pt_lock(tbl1));
+		err = MM_FAULT_WOULD_WAIT;
+		goto out;
+	}
+	if (object) {
+		struct mmrt_frame *f = mmrt_frame_meta(pfn);
+
+		__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
+	} else if (nf >= 0) {
+		mmrt_frame_meta(pfn)->flags |= MMRT_FRAME_ANON;
+		mmrt_frame_meta(pfn)->mapcount = 1;
+		nf = -1; /* the entry owns it now */
+	}
+	pte_store(pte, pte_mk(pfn, bits));
+	rte_spinlock_unlock(pt_lock(tbl1));
+	if (object || write)
+		MM_STAT_ADD(as, rss_pages, 1);
+	MM_STAT_ADD(as, faults, 1);
+	err = 0;
+out:
+	if (nf >= 0)
+		mmrt_frame_put((uint32_t)nf);
+	return err;
+}
+
 int
 mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint32_t requester)
 {
+	const struct mm_region *r;
 	struct mm_fault_wait w;
 	struct mmrt_xlate x;
-	int ret;
+	uint32_t tbl;
+	uint64_t *p;
+	int i, ret;
 
 	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
@@ -445,18 +518,40 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		ret = 0;
 		goto out;
 	}
-	/*
-	 * Resolve in place what needs no wait (demand-zero, object pages,
-	 * reuse of an exclusive frame); post userfaults; leave copy-on-write
-	 * (it waits for acks) to the fault path.
-	 */
-	mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
-	w.requester = requester;
-	w.probe = true;
-	ret = mm_fault_locked(as, va, access, &w);
-	if (ret == MM_FAULT_POSTED)
-		ret = -EAGAIN;
-	else if (ret == MM_FAULT_WOULD_WAIT)
+	i = mm_region_find(as, va);
+	if (i < 0) {
+		ret = -EFAULT;
+		goto out;
+	}
+	r = &as->regions[i];
+	if (r->prot == MMRT_PROT_NONE || ((access & MMRT_ACCESS_WRITE) &&
+			!(r->prot & MMRT_PROT_WRITE))) {
+		ret = -EACCES;
+		goto out;
+	}
+	if (r->uffd != NULL) {
+		mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
+		w.requester = requester;
+		w.probe = true;
+		ret = mm_uffd_fault(as, r, va, access, &w);
+		if (ret == MM_FAULT_POSTED) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		if (ret == MM_FAULT_WOULD_WAIT) {
+			ret = -ENOENT;
+			goto out;
+		}
+		if (ret != MM_FAULT_ORDINARY)
+			goto out;
+	}
+	p = mm_pt_walk(as, va, 1, false, &tbl, &ret);
+	if (p != NULL && (pte_load(p) & PTE_POISON)) {
+		ret = -EHWPOISON;
+		goto out;
+	}
+	ret = probe_resolve(as, r, va & ~(MMRT_PAGE_SIZE - 1), access);
+	if (ret == MM_FAULT_WOULD_WAIT)
 		ret = -ENOENT;
 out:
 	rte_rwlock_read_unlock(&as->map_lock);

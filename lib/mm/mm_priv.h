@@ -200,6 +200,8 @@ void mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end);
 int mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn);
 uint64_t *mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level,
 	bool alloc, uint32_t *table, int *err);
+uint64_t *mm_pt_walk_try(struct mmrt_as *as, uint64_t va, unsigned int level,
+	uint32_t *table, int *err);
 int mm_split_huge_at(struct mmrt_as *as, uint64_t va, bool locked);
 int mm_split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked);
 struct mm_zap {

@@ -40,11 +40,12 @@ pt_free_unpublished(struct mmrt_as *as, uint32_t pfn)
 /*
  * Entry for @va at @level; allocates missing tables above it if @alloc.
  * NULL with *err = -ENOENT (missing table), -EEXIST (a 2 MiB leaf sits
- * above @level), -ENOMEM.
+ * above @level), -ENOMEM. mm_pt_walk_try() allocates but only tries the
+ * locks (for pollers): -EBUSY if one is taken.
  */
-uint64_t *
-mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
-	uint32_t *table, int *err)
+static uint64_t *
+pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
+	bool try, uint32_t *table, int *err)
 {
 	uint32_t tbl = as->core.pgd;
 	unsigned int l;
@@ -68,7 +69,13 @@ mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 				*err = -ENOMEM;
 				return NULL;
 			}
-			rte_spinlock_lock(pt_lock(tbl));
+			if (!try) {
+				rte_spinlock_lock(pt_lock(tbl));
+			} else if (!rte_spinlock_trylock(pt_lock(tbl))) {
+				pt_free_unpublished(as, nt);
+				*err = -EBUSY;
+				return NULL;
+			}
 			e = pte_load(p);
 			if (e == 0) {
 				/* release: the zeroed table before the pointer */
@@ -88,6 +95,20 @@ mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 	}
 	*table = tbl;
 	return &pt_table(tbl)[level_index(va, level)];
+}
+
+uint64_t *
+mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
+	uint32_t *table, int *err)
+{
+	return pt_walk(as, va, level, alloc, false, table, err);
+}
+
+uint64_t *
+mm_pt_walk_try(struct mmrt_as *as, uint64_t va, unsigned int level,
+	uint32_t *table, int *err)
+{
+	return pt_walk(as, va, level, true, true, table, err);
 }
 
 /*

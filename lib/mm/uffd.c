@@ -417,6 +417,16 @@ object_has_page(struct mmrt_object *obj, uint64_t idx)
 	return mm_object_peek(obj, idx) != MMRT_PFN_NONE;
 }
 
+/* Take a PT lock; a poller's probe only tries (see probe_resolve()). */
+static bool
+pt_lock_for(const struct mm_fault_wait *w, uint32_t tbl)
+{
+	if (w->probe)
+		return rte_spinlock_trylock(pt_lock(tbl)) != 0;
+	rte_spinlock_lock(pt_lock(tbl));
+	return true;
+}
+
 int
 mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, struct mm_fault_wait *w)
@@ -452,7 +462,8 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		} else {
 			if ((e & PTE_UFFD_WP) && write) {
 				/* asynchronous: the write clears the marker */
-				rte_spinlock_lock(pt_lock(tbl));
+				if (!pt_lock_for(w, tbl))
+					return MM_FAULT_WOULD_WAIT;
 				if (pte_load(p) == e)
 					pte_store(p, 0);
 				rte_spinlock_unlock(pt_lock(tbl));
@@ -465,7 +476,8 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 			return MM_FAULT_ORDINARY;
 		if (!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_WP) ||
 				(u->features & MMRT_UFFD_FEATURE_WP_ASYNC)) {
-			rte_spinlock_lock(pt_lock(tbl));
+			if (!pt_lock_for(w, tbl))
+				return MM_FAULT_WOULD_WAIT;
 			if (pte_load(p) == e)
 				pte_store(p, e & ~PTE_UFFD_WP);
 			rte_spinlock_unlock(pt_lock(tbl));
