@@ -6,13 +6,17 @@
  * perf-xlate: mmrt_translate() on hot mappings, from a registered poller
  * (the lockless walk), against a flat two-level table in the shape of
  * SPDK's spdk_mem_map (a 1st-level array indexed by va[47:30] pointing to
- * 2nd-level arrays of uint64 translations, one per leaf page).
+ * 2nd-level arrays of translations, one per leaf page). A DMA consumer
+ * needs both the host address and the IOVA of a VA, as struct mmrt_xlate
+ * gives them, so each leaf holds both (16 bytes: one lookup, one line,
+ * where SPDK would need a second map for the other).
  *
  * Both sides walk the same precomputed pseudo-random sequence of VAs in
  * batches of XLATE_BATCH lookups, in the same loop shape (chunks of
  * XLATE_QS_EVERY lookups; the mmrt poller reports a quiescent state after
- * each chunk, as a poll loop would). The sample is the ns per lookup of one
- * batch. The sums of the translated addresses must agree.
+ * each chunk, as a poll loop would), and use the same result: host
+ * address, IOVA and size. The sample is the ns per lookup of one batch.
+ * The sums of the translations must agree.
  *
  * A third case, xlate-dtlb-4k, times mmrt_consumer_translate() instead: a
  * device-TLB consumer owned by the same registered thread, bound to the
@@ -59,10 +63,16 @@
 #define MEMMAP_L1_SIZE (UINT64_C(1) << (MMRT_VA_BITS - MEMMAP_L1_SHIFT))
 #define MEMMAP_L1_MASK ((UINT64_C(1) << MEMMAP_L1_SHIFT) - 1)
 
+/* A leaf translation: host address and IOVA of the page (host 0: none). */
+struct perf_memmap_leaf {
+	uint64_t host;
+	uint64_t iova;
+};
+
 /* The anchor: a 2-level translation table. */
 struct perf_memmap {
-	uint64_t **l1;          /* MEMMAP_L1_SIZE entries, NULL = unmapped */
-	unsigned int leaf_shift; /* 12 or 21 */
+	struct perf_memmap_leaf **l1; /* MEMMAP_L1_SIZE, NULL = unmapped */
+	unsigned int leaf_shift;      /* 12 or 21 */
 };
 
 static int
@@ -74,17 +84,20 @@ memmap_init(struct perf_memmap *m, unsigned int leaf_shift)
 }
 
 static int
-memmap_set(struct perf_memmap *m, uint64_t va, uint64_t host)
+memmap_set(struct perf_memmap *m, uint64_t va, uint64_t host, uint64_t iova)
 {
-	uint64_t **l1e = &m->l1[va >> MEMMAP_L1_SHIFT];
+	struct perf_memmap_leaf **l1e = &m->l1[va >> MEMMAP_L1_SHIFT];
+	struct perf_memmap_leaf *l2e;
 
 	if (*l1e == NULL) {
 		*l1e = calloc(UINT64_C(1) << (MEMMAP_L1_SHIFT - m->leaf_shift),
-			sizeof(uint64_t));
+			sizeof(**l1e));
 		if (*l1e == NULL)
 			return -ENOMEM;
 	}
-	(*l1e)[(va & MEMMAP_L1_MASK) >> m->leaf_shift] = host;
+	l2e = &(*l1e)[(va & MEMMAP_L1_MASK) >> m->leaf_shift];
+	l2e->host = host;
+	l2e->iova = iova;
 	return 0;
 }
 
@@ -103,26 +116,27 @@ memmap_free(struct perf_memmap *m)
 
 /*
  * Translate like spdk_mem_map_translate(): an out-of-line call returning
- * the host address and the bytes left to the end of the leaf.
+ * the host address, and the IOVA and the bytes left to the end of the leaf.
  */
 static __rte_noinline uint64_t
-memmap_translate(const struct perf_memmap *m, uint64_t va, uint64_t *size)
+memmap_translate(const struct perf_memmap *m, uint64_t va, uint64_t *iova,
+	uint64_t *size)
 {
-	const uint64_t *l2;
-	uint64_t leaf_mask, e;
+	const struct perf_memmap_leaf *l2, *e;
+	uint64_t leaf_mask;
 
 	if (unlikely((va >> MMRT_VA_BITS) != 0))
 		return UINT64_MAX;
 	l2 = m->l1[va >> MEMMAP_L1_SHIFT];
 	if (unlikely(l2 == NULL))
 		return UINT64_MAX;
-	e = l2[(va & MEMMAP_L1_MASK) >> m->leaf_shift];
-	if (unlikely(e == 0))
+	e = &l2[(va & MEMMAP_L1_MASK) >> m->leaf_shift];
+	if (unlikely(e->host == 0))
 		return UINT64_MAX;
 	leaf_mask = (UINT64_C(1) << m->leaf_shift) - 1;
-	if (size != NULL)
-		*size = leaf_mask + 1 - (va & leaf_mask);
-	return e + (va & leaf_mask);
+	*iova = e->iova + (va & leaf_mask);
+	*size = leaf_mask + 1 - (va & leaf_mask);
+	return e->host + (va & leaf_mask);
 }
 
 /* One batch through mmrt_translate() from a registered poller. */
@@ -140,7 +154,7 @@ batch_mmrt(struct mmrt_as *as, const uint64_t *va, unsigned int n)
 			if (unlikely(ret != 0))
 				perf_die("mmrt_translate(%#" PRIx64 "): %s",
 					va[j], strerror(-ret));
-			sum += (uint64_t)(uintptr_t)x.addr + x.size;
+			sum += (uint64_t)(uintptr_t)x.addr + x.iova + x.size;
 		}
 		mmrt_quiescent();
 	}
@@ -163,7 +177,7 @@ batch_dtlb(struct mmrt_consumer *c, const uint64_t *va, unsigned int n)
 			if (unlikely(ret != 0))
 				perf_die("mmrt_consumer_translate(%#" PRIx64
 					"): %s", va[j], strerror(-ret));
-			sum += (uint64_t)(uintptr_t)x.addr + x.size;
+			sum += (uint64_t)(uintptr_t)x.addr + x.iova + x.size;
 		}
 		/* Drains invalidations and reports the quiescent state. */
 		mmrt_consumer_poll(c);
@@ -175,16 +189,16 @@ batch_dtlb(struct mmrt_consumer *c, const uint64_t *va, unsigned int n)
 static __rte_noinline uint64_t
 batch_anchor(const struct perf_memmap *m, const uint64_t *va, unsigned int n)
 {
-	uint64_t sum = 0, host, size;
+	uint64_t sum = 0, host, iova, size;
 	unsigned int i, j;
 
 	for (i = 0; i < n; i += XLATE_QS_EVERY) {
 		for (j = i; j < i + XLATE_QS_EVERY; j++) {
-			host = memmap_translate(m, va[j], &size);
+			host = memmap_translate(m, va[j], &iova, &size);
 			if (unlikely(host == UINT64_MAX))
 				perf_die("anchor lookup(%#" PRIx64 ") failed",
 					va[j]);
-			sum += host + size;
+			sum += host + iova + size;
 		}
 		/* Where the poller reports its quiescent state. */
 		rte_compiler_barrier();
@@ -230,7 +244,7 @@ xlate_setup(struct mmrt_as *as, const struct xlate_case *c,
 {
 	uint64_t leaf = UINT64_C(1) << c->leaf_shift;
 	uint64_t npages = c->len >> c->leaf_shift;
-	uint64_t p, off, host, size, lcg = 0x5eed + c->leaf_shift;
+	uint64_t p, off, host, iova, size, lcg = 0x5eed + c->leaf_shift;
 	struct mmrt_xlate x;
 	unsigned int i;
 	int ret;
@@ -258,7 +272,7 @@ xlate_setup(struct mmrt_as *as, const struct xlate_case *c,
 				" at the leaf start, expected %" PRIu64,
 				c->name, p, x.size, leaf);
 		if (memmap_set(m, c->va + p * leaf,
-				(uint64_t)(uintptr_t)x.addr) < 0)
+				(uint64_t)(uintptr_t)x.addr, x.iova) < 0)
 			perf_die("out of memory for the anchor table");
 	}
 	/* Random pages, random 8-byte aligned offsets inside them. */
@@ -270,13 +284,14 @@ xlate_setup(struct mmrt_as *as, const struct xlate_case *c,
 	/* The lookups must agree before they are timed. */
 	for (i = 0; i < XLATE_NIDX; i++) {
 		ret = mmrt_translate(as, seq[i], MMRT_ACCESS_READ, &x);
-		host = memmap_translate(m, seq[i], &size);
+		host = memmap_translate(m, seq[i], &iova, &size);
 		if (ret < 0 || host != (uint64_t)(uintptr_t)x.addr ||
-				size != x.size)
-			perf_die("%s: va %#" PRIx64 ": mmrt %p size %" PRIu64
-				" (ret %d), anchor %#" PRIx64 " size %" PRIu64,
-				c->name, seq[i], x.addr, x.size, ret, host,
-				size);
+				iova != x.iova || size != x.size)
+			perf_die("%s: va %#" PRIx64 ": mmrt %p iova %#" PRIx64
+				" size %" PRIu64 " (ret %d), anchor %#" PRIx64
+				" iova %#" PRIx64 " size %" PRIu64, c->name,
+				seq[i], x.addr, x.iova, x.size, ret, host,
+				iova, size);
 	}
 }
 

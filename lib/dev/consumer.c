@@ -149,6 +149,21 @@ consumer_find(const char *name)
 	return NULL;
 }
 
+/* Entries of a TLB of @sets x @ways: 1 or 2 blocks (MMRT_DEV_TLB_BLOCK). */
+static uint64_t
+tlb_slots(uint32_t sets, uint32_t ways)
+{
+	return (uint64_t)sets * RTE_ALIGN_CEIL(ways, MMRT_DEV_TLB_BLOCK);
+}
+
+/* Way @way of set @set: block way / 4, slot way % 4 (see mmrt_dev.h). */
+static inline struct mmrt_dev_tlbe *
+tlb_way(const struct mmrt_consumer *c, uint32_t set, uint32_t way)
+{
+	return c->core.tlb + ((uint64_t)(way / MMRT_DEV_TLB_BLOCK) * c->sets +
+		set) * MMRT_DEV_TLB_BLOCK + way % MMRT_DEV_TLB_BLOCK;
+}
+
 struct mmrt_consumer *
 mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 {
@@ -193,6 +208,8 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 	c->sets = cf.tlb_sets;
 	c->ring_size = cf.ring_size;
 	c->core.set_mask = cf.tlb_sets - 1;
+	c->core.blk_mask = (uint64_t)c->core.set_mask <<
+		MMRT_DEV_TLB_BLOCK_SHIFT;
 	c->core.ways = cf.tlb_ways;
 	c->deadline_cycles = cf.ack_deadline_us * rte_get_timer_hz() /
 		UINT64_C(1000000);
@@ -201,7 +218,7 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 	rte_spinlock_init(&c->inv_lock);
 	rte_spinlock_init(&c->quar_lock);
 	c->core.tlb = rte_zmalloc(NULL, sizeof(struct mmrt_dev_tlbe) *
-		cf.tlb_sets * cf.tlb_ways, RTE_CACHE_LINE_SIZE);
+		tlb_slots(cf.tlb_sets, cf.tlb_ways), RTE_CACHE_LINE_SIZE);
 	c->victim = rte_zmalloc(NULL, cf.tlb_sets, 0);
 	c->pr_pending = rte_zmalloc(NULL, sizeof(uint64_t) * cf.ring_size,
 		RTE_CACHE_LINE_SIZE);
@@ -252,9 +269,10 @@ fail:
 static unsigned int
 tlb_flush_all(struct mmrt_consumer *c)
 {
-	uint32_t i, n = c->sets * c->core.ways;
+	uint64_t i, n = tlb_slots(c->sets, c->core.ways);
 	unsigned int dropped = 0;
 
+	/* the slots past the ways are never filled: their tags stay 0 */
 	for (i = 0; i < n; i++) {
 		if (c->core.tlb[i].tag & MMRT_DEV_TLBE_V)
 			dropped++;
@@ -268,19 +286,20 @@ static unsigned int
 tlb_drop_set(struct mmrt_consumer *c, uint32_t set, uint64_t start,
 	uint64_t end)
 {
-	struct mmrt_dev_tlbe *e = c->core.tlb + (uint64_t)set * c->core.ways;
+	struct mmrt_dev_tlbe *e;
 	unsigned int dropped = 0;
 	uint64_t t, base, size;
 	uint32_t i;
 
 	for (i = 0; i < c->core.ways; i++) {
-		t = e[i].tag;
+		e = tlb_way(c, set, i);
+		t = e->tag;
 		if (!(t & MMRT_DEV_TLBE_V))
 			continue;
 		size = (t & MMRT_DEV_TLBE_H) ? MMRT_HUGE_SIZE : MMRT_PAGE_SIZE;
 		base = t & ~(MMRT_PAGE_SIZE - 1);
 		if (base < end && start < base + size) {
-			e[i].tag = 0;
+			e->tag = 0;
 			dropped++;
 		}
 	}
@@ -644,23 +663,30 @@ mmrt_consumer_destroy(struct mmrt_consumer *c)
 	return 0;
 }
 
-/* Look up @va in the 2 MiB set; @return the entry or NULL. */
+/* Look up @va in its 4 KiB or 2 MiB set; @return the entry or NULL. */
 static struct mmrt_dev_tlbe *
 tlb_find(struct mmrt_consumer *c, uint64_t va, bool huge)
 {
 	unsigned int shift = huge ? MMRT_HUGE_SHIFT : MMRT_PAGE_SHIFT;
 	uint64_t key = (va & ~((UINT64_C(1) << shift) - 1)) | MMRT_DEV_TLBE_V |
 		(huge ? MMRT_DEV_TLBE_H : 0);
-	struct mmrt_dev_tlbe *e = c->core.tlb +
-		(uint64_t)((va >> shift) & c->core.set_mask) * c->core.ways;
+	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
+	struct mmrt_dev_tlbe *e;
 	uint32_t i;
 
-	for (i = 0; i < c->core.ways; i++)
-		if ((e[i].tag & ~MMRT_DEV_TLBE_W) == key)
-			return &e[i];
+	for (i = 0; i < c->core.ways; i++) {
+		e = tlb_way(c, set, i);
+		if (e->tag == key)
+			return e;
+	}
 	return NULL;
 }
 
+/*
+ * Install the translation @x of @va. The entry keeps the delta from the
+ * page base to its host address (4 KiB aligned: page and frame are), so
+ * a hit adds it to va; the permission sits in the delta's low bits.
+ */
 static void
 tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 {
@@ -668,25 +694,29 @@ tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 	uint64_t base = va & ~((UINT64_C(1) << shift) - 1);
 	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
 	struct mmrt_dev_tlbe *e = tlb_find(c, va, x->huge);
+	uint64_t delta = (uint64_t)(uintptr_t)x->addr - va;
 	uint32_t i;
 
+	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_R != MMRT_PROT_READ ||
+		MMRT_DEV_TLBE_R != MMRT_ACCESS_READ);
+	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_W != MMRT_PROT_WRITE ||
+		MMRT_DEV_TLBE_W != MMRT_ACCESS_WRITE);
+	RTE_BUILD_BUG_ON(sizeof(struct mmrt_dev_tlbe) * MMRT_DEV_TLB_BLOCK !=
+		(1u << MMRT_DEV_TLB_BLOCK_SHIFT));
+	RTE_BUILD_BUG_ON(MMRT_DEV_TLB_BLOCK * 2 != MMRT_CONSUMER_TLB_WAYS_MAX);
 	if (e == NULL) {
-		struct mmrt_dev_tlbe *s = c->core.tlb +
-			(uint64_t)set * c->core.ways;
-
 		for (i = 0; i < c->core.ways; i++)
-			if (!(s[i].tag & MMRT_DEV_TLBE_V))
+			if (!(tlb_way(c, set, i)->tag & MMRT_DEV_TLBE_V))
 				break;
 		if (i == c->core.ways) {
 			i = c->victim[set]++ % c->core.ways;
 			STAT_ADD(c, tlb_evictions, 1);
 		}
-		e = &s[i];
+		e = tlb_way(c, set, i);
 	}
-	e->pfn = x->pfn - (uint32_t)((va - base) >> MMRT_PAGE_SHIFT);
-	e->tag = base | MMRT_DEV_TLBE_V |
-		((x->prot & MMRT_PROT_WRITE) ? MMRT_DEV_TLBE_W : 0) |
-		(x->huge ? MMRT_DEV_TLBE_H : 0);
+	e->data = (delta & ~MMRT_DEV_TLBE_DMASK) | MMRT_DEV_TLBE_R |
+		((x->prot & MMRT_PROT_WRITE) ? MMRT_DEV_TLBE_W : 0);
+	e->tag = base | MMRT_DEV_TLBE_V | (x->huge ? MMRT_DEV_TLBE_H : 0);
 	STAT_ADD(c, tlb_fills, 1);
 }
 
@@ -766,7 +796,7 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 	uint32_t access, struct mmrt_xlate *out)
 {
 	struct mmrt_dev_tlbe *e;
-	uint64_t off;
+	uint64_t off, addr;
 	uint32_t pfn;
 	int ret;
 
@@ -780,18 +810,17 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		access = MMRT_ACCESS_READ;
 	/* a 2 MiB entry? (the 4 KiB set was probed inline) */
 	e = tlb_find(c, va, true);
-	if (e != NULL && (!(access & MMRT_ACCESS_WRITE) ||
-			(e->tag & MMRT_DEV_TLBE_W))) {
-		off = va & (MMRT_HUGE_SIZE - 1);
-		pfn = e->pfn + (uint32_t)(off >> MMRT_PAGE_SHIFT);
-		out->addr = (uint8_t *)mmrt_frame_addr_unchecked(pfn) +
-			(off & (MMRT_PAGE_SIZE - 1));
-		out->iova = mmrt_frame_iova_unchecked(pfn) +
-			(off & (MMRT_PAGE_SIZE - 1));
+	if (e != NULL && (access & ~e->data & MMRT_DEV_TLBE_DMASK) == 0) {
+		addr = va + (e->data & ~MMRT_DEV_TLBE_DMASK);
+		off = va & (MMRT_PAGE_SIZE - 1);
+		pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
+			MMRT_PAGE_SHIFT);
+		out->addr = (void *)(uintptr_t)addr;
+		out->iova = mmrt_frame_iova_unchecked(pfn) + off;
 		out->pfn = pfn;
-		out->prot = MMRT_PROT_READ | ((e->tag & MMRT_DEV_TLBE_W) ?
-			MMRT_PROT_WRITE : 0);
-		out->size = MMRT_HUGE_SIZE - off;
+		out->prot = (uint32_t)(e->data &
+			(MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
+		out->size = MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1));
 		out->huge = true;
 		c->core.hits++;
 		return 0;
