@@ -22,6 +22,7 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_ring_peek.h>
 #include <rte_spinlock.h>
 
 #include "mmrt_dev.h"
@@ -420,6 +421,26 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 				pfns[i]);
 	}
 	rte_spinlock_unlock(&c->quar_lock);
+}
+
+int
+mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
+	uint64_t *end, unsigned int n)
+{
+	struct inval_desc d[POLL_BURST];
+	unsigned int k, i;
+
+	if (!consumer_live(c) || start == NULL || end == NULL || n == 0)
+		return -EINVAL;
+	/* the SC side peeks: nothing is dequeued */
+	k = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
+		RTE_MIN(n, (unsigned int)POLL_BURST), NULL);
+	rte_ring_dequeue_elem_finish(c->inv_ring, 0);
+	for (i = 0; i < k; i++) {
+		start[i] = d[i].start;
+		end[i] = d[i].end;
+	}
+	return (int)k;
 }
 
 int

@@ -319,6 +319,19 @@ int mmrt_consumer_page_requests(struct mmrt_consumer *c, uint64_t *va,
 	uint32_t *access, unsigned int n);
 
 /**
+ * Look at the invalidations posted to @p c and not acked yet, without
+ * acking them: up to @p n (at most 32) ranges [start[i], end[i]), oldest
+ * first. An engine with operations still in flight on a device uses it to
+ * hold its next mmrt_consumer_poll() (the ack) until the operations that
+ * use a translation in those ranges have completed.
+ *
+ * @return the number of ranges (0: nothing pending), -EINVAL. Owner
+ *   thread only. Never waits.
+ */
+int mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
+	uint64_t *end, unsigned int n);
+
+/**
  * The owner's poll step: dequeue the pending invalidation descriptors in
  * bulk, drop every device-TLB entry overlapping each [start, end) (start
  * 0, end MMRT_VA_LIMIT: everything), publish the ack of the last one with

@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * The dmadev bridge (mmrt_dmadev.h).
+ *
+ * Operations live in a ring of nb_desc slots with free-running counters,
+ * all owned by the one driving thread:
+ *
+ *   cpl <= done <= issue <= sub <= enq
+ *
+ *   enqueued:   sub <= i < enq
+ *   submitted:  issue <= i < sub      not given to the device yet (the op
+ *                                     at `issue` may be partly given)
+ *   on device:  done <= i < issue     pieces still in flight (or final)
+ *   finished:   cpl <= i < done       status readable
+ *
+ * Each piece given to the device is recorded by its device ring index
+ * (dev_map), so a completion finds its operation. An operation is final
+ * once every byte was given to the device or its error decided, and
+ * finished once it is final with no piece in flight.
+ *
+ * The ack rule: before polling the consumer (which acks), the bridge
+ * peeks at the pending invalidation ranges; if an operation with pieces
+ * in flight overlaps one, it holds the ack and gives the device nothing
+ * new, so the device drains; the ack follows the last completion.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_spinlock.h>
+
+#include "mmrt_dmadev.h"
+
+#define BRIDGE_MAGIC 0x6d6d6462u /* "mmdb" */
+#define REAP_BURST 64
+#define PEEK_MAX 32
+
+RTE_LOG_REGISTER_DEFAULT(mmrt_logtype_dmadev, INFO);
+#define DB_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, mmrt_logtype_dmadev, \
+		"mmrt_dmadev: " fmt "\n", ##__VA_ARGS__)
+
+struct bridge_op {
+	uint64_t src;
+	uint64_t dst;
+	uint32_t len;
+	uint32_t issued;        /* bytes given to the device */
+	uint32_t inflight;      /* pieces on the device */
+	uint8_t status;
+	uint8_t final;
+};
+
+struct mmrt_dmadev {
+	uint32_t magic;
+	char name[MMRT_DMADEV_NAME_SIZE];
+	int16_t dev_id;
+	uint16_t dev_desc;
+	struct mmrt_consumer *c;
+	struct mmrt_as *as;
+	bool bound;
+	struct bridge_op *ops;
+	uint32_t mask;
+	uint64_t enq, sub, issue, done, cpl;
+	uint64_t *dev_map;        /* op counter per device ring slot */
+	uint64_t dev_head;        /* device pieces completed so far */
+	uint64_t park_since;
+	uint64_t park_cycles;
+	struct mmrt_dmadev_stats st;
+	TAILQ_ENTRY(mmrt_dmadev) next;
+};
+
+static TAILQ_HEAD(, mmrt_dmadev) bridges = TAILQ_HEAD_INITIALIZER(bridges);
+static rte_spinlock_t bridges_lock = RTE_SPINLOCK_INITIALIZER;
+static uint32_t next_anon;
+
+#define ST_ADD(b, f, v) __atomic_store_n(&(b)->st.f, (b)->st.f + (v), \
+	__ATOMIC_RELAXED)
+
+static bool
+bridge_live(const struct mmrt_dmadev *b)
+{
+	return b != NULL && b->magic == BRIDGE_MAGIC;
+}
+
+struct mmrt_dmadev *
+mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
+{
+	struct rte_dma_vchan_conf vc = { .direction = RTE_DMA_DIR_MEM_TO_MEM };
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
+	struct mmrt_consumer_conf cc;
+	struct rte_dma_info info;
+	struct mmrt_dmadev *b, *o;
+	char name[MMRT_DMADEV_NAME_SIZE];
+	uint16_t nb;
+	int ret;
+
+	if (conf == NULL || !rte_dma_is_valid(conf->dev_id)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	nb = conf->nb_desc != 0 ? conf->nb_desc : MMRT_DMADEV_NB_DESC_DEFAULT;
+	if (nb < 32 || nb > 8192 || !rte_is_power_of_2(nb) ||
+			conf->park_timeout_us > UINT64_C(3600000000)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (rte_dma_info_get(conf->dev_id, &info) != 0 ||
+			!(info.dev_capa & RTE_DMA_CAPA_MEM_TO_MEM) ||
+			!(info.dev_capa & RTE_DMA_CAPA_OPS_COPY)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (conf->name != NULL) {
+		size_t n = strnlen(conf->name, MMRT_DMADEV_NAME_SIZE);
+
+		if (n == 0 || n >= MMRT_DMADEV_NAME_SIZE) {
+			rte_errno = EINVAL;
+			return NULL;
+		}
+		snprintf(name, sizeof(name), "%s", conf->name);
+	} else {
+		snprintf(name, sizeof(name), "dmadev%u",
+			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
+	}
+	b = rte_zmalloc("mmrt_dmadev", sizeof(*b), RTE_CACHE_LINE_SIZE);
+	if (b == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	/* the device ring: as many as ours, within its limits */
+	b->dev_desc = (uint16_t)RTE_MAX(RTE_MIN((uint32_t)nb,
+		(uint32_t)info.max_desc), (uint32_t)info.min_desc);
+	if (!rte_is_power_of_2(b->dev_desc))
+		b->dev_desc = (uint16_t)rte_align32prevpow2(b->dev_desc);
+	b->ops = rte_zmalloc("mmrt_dmadev_ops", nb * sizeof(*b->ops),
+		RTE_CACHE_LINE_SIZE);
+	b->dev_map = rte_zmalloc("mmrt_dmadev_map",
+		b->dev_desc * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
+	if (b->ops == NULL || b->dev_map == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	rte_spinlock_lock(&bridges_lock);
+	TAILQ_FOREACH(o, &bridges, next)
+		if (strcmp(o->name, name) == 0)
+			break;
+	if (o == NULL) {
+		memcpy(b->name, name, sizeof(name));
+		TAILQ_INSERT_TAIL(&bridges, b, next);
+	}
+	rte_spinlock_unlock(&bridges_lock);
+	if (o != NULL) {
+		ret = -EEXIST;
+		goto fail;
+	}
+	vc.nb_desc = b->dev_desc;
+	ret = rte_dma_configure(conf->dev_id, &dc);
+	if (ret == 0)
+		ret = rte_dma_vchan_setup(conf->dev_id, 0, &vc);
+	if (ret == 0)
+		ret = rte_dma_start(conf->dev_id);
+	if (ret != 0) {
+		DB_LOG(ERR, "%s: dmadev %d setup failed: %s", name,
+			conf->dev_id, rte_strerror(-ret));
+		goto unlist;
+	}
+	cc = conf->consumer;
+	cc.name = b->name;
+	b->c = mmrt_consumer_create(&cc);
+	if (b->c == NULL) {
+		ret = -rte_errno;
+		rte_dma_stop(conf->dev_id);
+		goto unlist;
+	}
+	b->dev_id = conf->dev_id;
+	b->mask = nb - 1;
+	b->park_cycles = (conf->park_timeout_us != 0 ? conf->park_timeout_us :
+		UINT64_C(1000000)) * rte_get_timer_hz() / 1000000;
+	b->magic = BRIDGE_MAGIC;
+	return b;
+unlist:
+	rte_spinlock_lock(&bridges_lock);
+	TAILQ_REMOVE(&bridges, b, next);
+	rte_spinlock_unlock(&bridges_lock);
+fail:
+	rte_free(b->ops);
+	rte_free(b->dev_map);
+	rte_free(b);
+	rte_errno = -ret;
+	return NULL;
+}
+
+/* Reap the device's completions into their operations. */
+static void
+reap(struct mmrt_dmadev *b)
+{
+	enum rte_dma_status_code status[REAP_BURST];
+	uint16_t last, n, i;
+
+	do {
+		n = rte_dma_completed_status(b->dev_id, 0, REAP_BURST, &last,
+			status);
+		for (i = 0; i < n; i++) {
+			uint64_t id = b->dev_map[b->dev_head++ &
+				(b->dev_desc - 1)];
+			struct bridge_op *op = &b->ops[id & b->mask];
+
+			if (status[i] != RTE_DMA_STATUS_SUCCESSFUL &&
+					op->status == RTE_DMA_STATUS_SUCCESSFUL)
+				op->status = (uint8_t)status[i];
+			op->inflight--;
+			ST_ADD(b, inflight, -1);
+		}
+	} while (n == REAP_BURST);
+}
+
+/* Advance `done` over finished operations; @return how many. */
+static unsigned int
+finish(struct mmrt_dmadev *b)
+{
+	unsigned int n = 0, errs = 0;
+	struct bridge_op *op;
+
+	while (b->done < b->issue) {
+		op = &b->ops[b->done & b->mask];
+		if (!op->final || op->inflight != 0)
+			break;
+		if (op->status != RTE_DMA_STATUS_SUCCESSFUL)
+			errs++;
+		b->done++;
+		n++;
+	}
+	ST_ADD(b, completed, n);
+	ST_ADD(b, errors, errs);
+	return n;
+}
+
+static bool
+overlaps(uint64_t a, uint64_t alen, uint64_t s, uint64_t e)
+{
+	return a < e && s < a + alen;
+}
+
+/* Does an operation with pieces in flight touch a pending invalidation? */
+static bool
+must_hold(struct mmrt_dmadev *b)
+{
+	uint64_t s[PEEK_MAX], e[PEEK_MAX], i;
+	int k, j;
+
+	if (b->st.inflight == 0)
+		return false;
+	k = mmrt_consumer_inval_peek(b->c, s, e, PEEK_MAX);
+	if (k <= 0)
+		return false;
+	if (k == PEEK_MAX)
+		return true; /* more may be pending: assume the worst */
+	for (i = b->done; i <= b->issue && i < b->sub; i++) {
+		const struct bridge_op *op = &b->ops[i & b->mask];
+
+		if (op->inflight == 0)
+			continue;
+		for (j = 0; j < k; j++)
+			if (overlaps(op->src, op->len, s[j], e[j]) ||
+					overlaps(op->dst, op->len, s[j], e[j]))
+				return true;
+	}
+	return false;
+}
+
+static uint8_t
+fault_status(int err, bool dst)
+{
+	switch (err) {
+	case -EACCES:
+		return dst ? RTE_DMA_STATUS_INVALID_DST_ADDR :
+			RTE_DMA_STATUS_INVALID_SRC_ADDR;
+	case -EHWPOISON:
+		return RTE_DMA_STATUS_DATA_POISION;
+	case -ENOTCONN:
+		return RTE_DMA_STATUS_BUS_ERROR;
+	default:
+		return RTE_DMA_STATUS_PAGE_FAULT;
+	}
+}
+
+/* Give submitted operations to the device. @return pieces given. */
+static unsigned int
+feed(struct mmrt_dmadev *b)
+{
+	struct mmrt_xlate xs, xd;
+	unsigned int pieces = 0;
+	struct bridge_op *op;
+	bool dst_err;
+	uint64_t n;
+	int ret;
+
+	while (b->issue < b->sub) {
+		op = &b->ops[b->issue & b->mask];
+		while (op->issued < op->len) {
+			uint64_t dva = op->dst + op->issued;
+			uint64_t sva = op->src + op->issued;
+
+			if (rte_dma_burst_capacity(b->dev_id, 0) == 0)
+				goto out;
+			dst_err = true;
+			ret = mmrt_consumer_translate(b->c, dva,
+				MMRT_ACCESS_WRITE, &xd);
+			if (ret == 0) {
+				dst_err = false;
+				ret = mmrt_consumer_translate(b->c, sva,
+					MMRT_ACCESS_READ, &xs);
+			}
+			if (ret == -EAGAIN) {
+				if (b->park_since == 0) {
+					b->park_since = rte_get_timer_cycles();
+					ST_ADD(b, parks, 1);
+					goto out;
+				}
+				if (rte_get_timer_cycles() - b->park_since <
+						b->park_cycles)
+					goto out;
+				ret = -EFAULT; /* nobody resolved it */
+			}
+			b->park_since = 0;
+			if (ret != 0) {
+				op->status = fault_status(ret, dst_err);
+				break;
+			}
+			n = RTE_MIN((uint64_t)(op->len - op->issued),
+				RTE_MIN(xd.size, xs.size));
+			ret = rte_dma_copy(b->dev_id, 0, xs.iova, xd.iova,
+				(uint32_t)n, 0);
+			if (ret < 0)
+				goto out; /* full after all */
+			b->dev_map[(uint16_t)ret & (b->dev_desc - 1)] =
+				b->issue;
+			op->inflight++;
+			op->issued += (uint32_t)n;
+			ST_ADD(b, inflight, 1);
+			ST_ADD(b, pieces, 1);
+			ST_ADD(b, bytes, n);
+			pieces++;
+		}
+		op->final = 1;
+		b->issue++;
+	}
+out:
+	if (pieces > 0)
+		rte_dma_submit(b->dev_id, 0);
+	return pieces;
+}
+
+int
+mmrt_dmadev_run(struct mmrt_dmadev *b)
+{
+	unsigned int n;
+
+	if (!bridge_live(b))
+		return -EINVAL;
+	if (!mmrt_thread_is_online())
+		return -EPERM;
+	reap(b);
+	n = finish(b);
+	if (must_hold(b)) {
+		/* let the device drain first; no new pieces meanwhile */
+		ST_ADD(b, acks_held, 1);
+		return (int)n;
+	}
+	mmrt_consumer_poll(b->c);
+	feed(b);
+	return (int)n;
+}
+
+/* ---- submitter side ---------------------------------------------------- */
+
+#define OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
+	RTE_DMA_OP_FLAG_LLC)
+
+int
+mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct bridge_op *op;
+	uint64_t idx;
+
+	if (!bridge_live(b) || len == 0 || (flags & ~OP_FLAGS) ||
+			dst >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - dst ||
+			src >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - src ||
+			(src < dst + len && dst < src + len))
+		return -EINVAL;
+	idx = b->enq;
+	if (idx - b->cpl >= b->mask)
+		return -ENOSPC;
+	op = &b->ops[idx & b->mask];
+	memset(op, 0, sizeof(*op));
+	op->src = src;
+	op->dst = dst;
+	op->len = len;
+	op->status = RTE_DMA_STATUS_SUCCESSFUL;
+	b->enq = idx + 1;
+	if (flags & RTE_DMA_OP_FLAG_SUBMIT)
+		mmrt_dmadev_submit(b);
+	return (int)(idx & 0xffff);
+}
+
+int
+mmrt_dmadev_submit(struct mmrt_dmadev *b)
+{
+	if (!bridge_live(b))
+		return -EINVAL;
+	ST_ADD(b, submitted, b->enq - b->sub);
+	b->sub = b->enq;
+	return 0;
+}
+
+uint16_t
+mmrt_dmadev_completed(struct mmrt_dmadev *b, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error)
+{
+	uint64_t i, n;
+	bool err = false;
+
+	if (!bridge_live(b)) {
+		if (has_error != NULL)
+			*has_error = false;
+		return 0;
+	}
+	n = RTE_MIN(b->done - b->cpl, (uint64_t)nb_cpls);
+	for (i = 0; i < n; i++)
+		if (b->ops[(b->cpl + i) & b->mask].status !=
+				RTE_DMA_STATUS_SUCCESSFUL) {
+			err = true;
+			break;
+		}
+	b->cpl += i;
+	if (last_idx != NULL)
+		*last_idx = (uint16_t)((b->cpl - 1) & 0xffff);
+	if (has_error != NULL)
+		*has_error = err;
+	return (uint16_t)i;
+}
+
+uint16_t
+mmrt_dmadev_completed_status(struct mmrt_dmadev *b, uint16_t nb_cpls,
+	uint16_t *last_idx, enum rte_dma_status_code *status)
+{
+	uint64_t i, n;
+
+	if (!bridge_live(b) || status == NULL)
+		return 0;
+	n = RTE_MIN(b->done - b->cpl, (uint64_t)nb_cpls);
+	for (i = 0; i < n; i++)
+		status[i] = (enum rte_dma_status_code)
+			b->ops[(b->cpl + i) & b->mask].status;
+	b->cpl += n;
+	if (last_idx != NULL)
+		*last_idx = (uint16_t)((b->cpl - 1) & 0xffff);
+	return (uint16_t)n;
+}
+
+uint16_t
+mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b)
+{
+	if (!bridge_live(b))
+		return 0;
+	return (uint16_t)(b->mask - (b->enq - b->cpl));
+}
+
+int
+mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st)
+{
+	if (!bridge_live(b) || st == NULL)
+		return -EINVAL;
+	*st = b->st;
+	return mmrt_consumer_stats(b->c, &st->consumer);
+}
+
+int
+mmrt_dmadev_bind(struct mmrt_dmadev *b, struct mmrt_as *as)
+{
+	int id;
+
+	if (!bridge_live(b) || as == NULL)
+		return -EINVAL;
+	if (b->bound)
+		return -EBUSY;
+	id = mmrt_consumer_bind(b->c, as);
+	if (id > 0) {
+		b->bound = true;
+		b->as = as;
+	}
+	return id;
+}
+
+int
+mmrt_dmadev_unbind(struct mmrt_dmadev *b)
+{
+	int ret;
+
+	if (!bridge_live(b))
+		return -EINVAL;
+	if (!b->bound)
+		return -ENOTCONN;
+	if (b->cpl != b->enq)
+		return -EBUSY;
+	ret = mmrt_consumer_unbind(b->c);
+	b->bound = false;
+	b->as = NULL;
+	return ret == -ENOTCONN ? 0 : ret;
+}
+
+int
+mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max)
+{
+	uint64_t va[32];
+	uint32_t acc[32];
+	unsigned int done = 0;
+	int n, i;
+
+	if (!bridge_live(b))
+		return -EINVAL;
+	while (done < max && b->as != NULL) {
+		n = mmrt_consumer_page_requests(b->c, va, acc,
+			RTE_MIN(max - done, 32u));
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++)
+			(void)mmrt_fault(b->as, va[i], acc[i] == 0 ?
+				MMRT_ACCESS_READ : acc[i]);
+		done += (unsigned int)n;
+	}
+	return (int)done;
+}
+
+int
+mmrt_dmadev_destroy(struct mmrt_dmadev *b)
+{
+	uint64_t t0;
+
+	if (!bridge_live(b))
+		return -EINVAL;
+	/* let the device finish what it has (bounded) */
+	t0 = rte_get_timer_cycles();
+	while (b->st.inflight != 0 &&
+			rte_get_timer_cycles() - t0 < rte_get_timer_hz()) {
+		reap(b);
+		rte_pause();
+	}
+	if (b->st.inflight != 0)
+		DB_LOG(ERR, "%s: %" PRIu64 " pieces still on the device",
+			b->name, b->st.inflight);
+	rte_dma_stop(b->dev_id);
+	if (b->bound)
+		mmrt_consumer_unbind(b->c);
+	mmrt_consumer_destroy(b->c);
+	rte_spinlock_lock(&bridges_lock);
+	TAILQ_REMOVE(&bridges, b, next);
+	rte_spinlock_unlock(&bridges_lock);
+	b->magic = 0;
+	rte_free(b->ops);
+	rte_free(b->dev_map);
+	rte_free(b);
+	return 0;
+}

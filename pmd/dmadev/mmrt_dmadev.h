@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_DMADEV_H
+#define MMRT_DMADEV_H
+
+/**
+ * @file
+ * The dmadev bridge (DESIGN.md section 7): a real DPDK dmadev
+ * (dma_skeleton in tests, idxd/ioat in production) behind the same
+ * contract as pmd/swdma. Operations take virtual addresses of the bound
+ * address space; the bridge translates them through its lib/dev consumer,
+ * splits them at page boundaries, submits the pieces to the device by
+ * IOVA, and tracks them until the device completes them.
+ *
+ * Invalidations: the bridge acks (polls its consumer) only when no
+ * operation in flight on the device uses a translation in a pending
+ * invalidation's range; until then it stops feeding the device and waits
+ * for those operations to complete. So a frame is never unmapped, freed
+ * or reused while the device may still access it (invariant A), at the
+ * cost of the device's completion latency in the invalidation round trip.
+ *
+ * Faults are handled as swdma does: an operation whose page is missing
+ * (a uffd serves it, or the fault path must resolve it) is parked before
+ * any of its pieces reach the device and resumed in order; unresolvable
+ * faults complete with an error status (RTE_DMA_STATUS_PAGE_FAULT,
+ * _INVALID_SRC_ADDR, _INVALID_DST_ADDR, _DATA_POISION, _BUS_ERROR), as do
+ * pieces the device fails (the device's status).
+ *
+ * Threading: like a dmadev vchan, one thread drives the bridge: it
+ * enqueues, submits, runs mmrt_dmadev_run() and reaps completions; it
+ * must be a registered online poller (mmrt_thread_register()). Control
+ * calls come from the same thread.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_dmadev.h>
+
+#include <mmrt_dev.h>
+#include <mmrt_mm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMRT_DMADEV_NAME_SIZE 32
+#define MMRT_DMADEV_NB_DESC_DEFAULT 1024
+
+/** Configuration; a zero field takes its default. */
+struct mmrt_dmadev_conf {
+	/** Unique name (1..MMRT_DMADEV_NAME_SIZE-1 chars); NULL: made up. */
+	const char *name;
+	/** The dmadev, configured by the bridge (one MEM_TO_MEM vchan) and
+	 * started; it must be valid and not configured by anybody else. */
+	int16_t dev_id;
+	/** Bridge operation slots, a power of 2 in 32..8192 (default
+	 * 1024); the device's ring gets as many (within its limits). */
+	uint16_t nb_desc;
+	/** How long an operation stays parked on one page before it
+	 * completes with RTE_DMA_STATUS_PAGE_FAULT (default 1 s). */
+	uint64_t park_timeout_us;
+	/** The bridge's consumer (its name is ignored). */
+	struct mmrt_consumer_conf consumer;
+};
+
+/** Bridge statistics (a snapshot). */
+struct mmrt_dmadev_stats {
+	uint64_t submitted;     /**< Operations submitted. */
+	uint64_t completed;     /**< Operations completed (any status). */
+	uint64_t errors;        /**< ... with an error status. */
+	uint64_t pieces;        /**< Page pieces given to the device. */
+	uint64_t bytes;         /**< Bytes given to the device. */
+	uint64_t parks;         /**< Times an operation parked on a page. */
+	uint64_t acks_held;     /**< Runs that held an ack for in-flight
+				 * operations in an invalidated range. */
+	uint64_t inflight;      /**< Pieces on the device now. */
+	struct mmrt_consumer_stats consumer; /**< The consumer's counters. */
+};
+
+struct mmrt_dmadev;
+
+/**
+ * Create a bridge over dmadev @p conf->dev_id: configure it with one
+ * MEM_TO_MEM vchan and start it.
+ *
+ * @return the bridge, or NULL with rte_errno: EINVAL (bad conf, not a
+ *   valid dmadev, no MEM_TO_MEM or no SVA/IOVA support), EEXIST (name
+ *   taken), ENOMEM, or the dmadev's error. May wait.
+ */
+struct mmrt_dmadev *mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf);
+
+/**
+ * Stop the device, unbind and free the bridge. Operations still on the
+ * device are waited for (bounded by one second), the rest dropped.
+ *
+ * @return 0, -EINVAL. May wait.
+ */
+int mmrt_dmadev_destroy(struct mmrt_dmadev *b);
+
+/**
+ * Bind to @p as. @return the binding id (> 0), -EINVAL, -EBUSY (bound),
+ *   or the errors of mmrt_consumer_bind(). May wait.
+ */
+int mmrt_dmadev_bind(struct mmrt_dmadev *b, struct mmrt_as *as);
+
+/**
+ * Unbind (nothing may be in flight). @return 0, -EINVAL, -EBUSY
+ *   (operations outstanding), -ENOTCONN. May wait.
+ */
+int mmrt_dmadev_unbind(struct mmrt_dmadev *b);
+
+/**
+ * Enqueue a copy (virtual addresses of the bound space, non-overlapping).
+ * Flags: RTE_DMA_OP_FLAG_SUBMIT, _FENCE, _LLC.
+ *
+ * @return the ring index (0..65535, wrapping), -ENOSPC, -EINVAL (as
+ *   mmrt_swdma_copy()). Never waits.
+ */
+int mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
+	uint32_t len, uint64_t flags);
+
+/** Ring the doorbell. @return 0, -EINVAL. Never waits. */
+int mmrt_dmadev_submit(struct mmrt_dmadev *b);
+
+/**
+ * One bridge step: reap the device's completions, ack invalidations when
+ * nothing in flight is affected (else hold the ack), then translate and
+ * give submitted operations to the device in order until it is full or an
+ * operation parks.
+ *
+ * @return operations completed in this step, -EINVAL, -EPERM (not a
+ *   registered online poller). Never waits.
+ */
+int mmrt_dmadev_run(struct mmrt_dmadev *b);
+
+/** As mmrt_swdma_completed(). Never waits. */
+uint16_t mmrt_dmadev_completed(struct mmrt_dmadev *b, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error);
+
+/** As mmrt_swdma_completed_status(). Never waits. */
+uint16_t mmrt_dmadev_completed_status(struct mmrt_dmadev *b,
+	uint16_t nb_cpls, uint16_t *last_idx,
+	enum rte_dma_status_code *status);
+
+/** @return the operations that can be enqueued now. Never waits. */
+uint16_t mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b);
+
+/** Counters. @return 0, -EINVAL. Never waits. */
+int mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st);
+
+/**
+ * Serve up to @p max of the bridge's page requests with mmrt_fault() (from
+ * a thread that may wait; not the driving thread while it must poll).
+ *
+ * @return requests served, -EINVAL. May wait.
+ */
+int mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_DMADEV_H */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_SWDMA_H
+#define MMRT_SWDMA_H
+
+/**
+ * @file
+ * swdma: a software DMA engine that behaves like a NIC's DMA block
+ * (DESIGN.md section 7). It runs on its own lcore (mmrt_swdma_start()) or
+ * is stepped by the application (mmrt_swdma_run(), e.g. from a DPDK
+ * service), and takes descriptors in the shape of DPDK's dmadev (copy,
+ * fill, submit, completed, completed_status, burst capacity) whose
+ * addresses are virtual addresses of the address space it is bound to.
+ *
+ * The engine translates through its lib/dev consumer: device TLB, then
+ * lockless walk; a miss that needs no wait is resolved in place. An
+ * operation that faults on a page that a uffd serves, or that needs the
+ * fault path (copy-on-write), is parked: the engine keeps polling
+ * (acking invalidations) and resumes it, in order with the operations
+ * behind it, once the page is there. A fault that cannot be resolved
+ * completes the operation with an error status: RTE_DMA_STATUS_PAGE_FAULT
+ * (no region, or still unresolved at the park timeout),
+ * RTE_DMA_STATUS_INVALID_SRC_ADDR / _INVALID_DST_ADDR (the region forbids
+ * the access), RTE_DMA_STATUS_DATA_POISION (poisoned page),
+ * RTE_DMA_STATUS_BUS_ERROR (the engine was fenced or unbound). Bytes of
+ * a failed operation before the faulting page may have been written;
+ * nothing is written outside its target.
+ *
+ * Invalidations: the engine executes each operation to completion (or to
+ * its park point) inside one step and acks invalidations only between
+ * steps, so an ack never precedes the end of an access through a dropped
+ * translation.
+ *
+ * Descriptors move in bulk: one shared array indexed by free-running
+ * counters (no ring operation per descriptor), a release store per submit
+ * and one per engine step.
+ *
+ * Threading: one submitter thread per engine calls copy, fill, submit,
+ * completed, completed_status and burst_capacity (as dmadev's one caller
+ * per vchan); the engine runs on one lcore. Control calls (create,
+ * destroy, bind, unbind, start, stop) come from one control thread while
+ * the engine is stopped, except stop.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_dmadev.h>
+
+#include <mmrt_dev.h>
+#include <mmrt_mm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMRT_SWDMA_NAME_SIZE 32
+#define MMRT_SWDMA_NB_DESC_DEFAULT 1024
+#define MMRT_SWDMA_NB_DESC_MIN 32
+#define MMRT_SWDMA_NB_DESC_MAX 8192
+#define MMRT_SWDMA_BURST_DEFAULT 32
+#define MMRT_SWDMA_PARK_TIMEOUT_US_DEFAULT 1000000
+#define MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT 50
+
+/** What the engine does when it finds no work. */
+enum mmrt_swdma_idle {
+	MMRT_SWDMA_IDLE_PAUSE = 0, /**< rte_pause() between empty polls. */
+	MMRT_SWDMA_IDLE_SPIN,      /**< Spin without pausing. */
+	/** Sleep, doubling from 1 us up to backoff_max_us, offline for QSBR
+	 * meanwhile: added latency is bounded by backoff_max_us. */
+	MMRT_SWDMA_IDLE_BACKOFF,
+};
+
+/** Configuration; a zero field takes its default. */
+struct mmrt_swdma_conf {
+	/** Unique name (1..MMRT_SWDMA_NAME_SIZE-1 chars); NULL: made up. */
+	const char *name;
+	/** Descriptor slots, a power of 2 in 32..8192 (default 1024); at
+	 * most nb_desc - 1 operations are outstanding. */
+	uint16_t nb_desc;
+	/** Operations the engine starts per step (default 32). */
+	uint16_t burst;
+	enum mmrt_swdma_idle idle;      /**< Default PAUSE. */
+	uint32_t backoff_max_us;        /**< BACKOFF ceiling (default 50);
+					 * must be under the ack deadline. */
+	/** How long an operation stays parked on one page before it
+	 * completes with RTE_DMA_STATUS_PAGE_FAULT (default 1 s). */
+	uint64_t park_timeout_us;
+	/** The engine's consumer: device TLB geometry, ring size, ack
+	 * deadline (its name is ignored: the engine's is used). */
+	struct mmrt_consumer_conf consumer;
+};
+
+/** Engine statistics (a snapshot; counters only grow). */
+struct mmrt_swdma_stats {
+	uint64_t submitted;     /**< Operations submitted. */
+	uint64_t completed;     /**< Operations completed (any status). */
+	uint64_t errors;        /**< ... of which with an error status. */
+	uint64_t page_faults;   /**< ... of which RTE_DMA_STATUS_PAGE_FAULT. */
+	uint64_t bytes;         /**< Bytes copied or filled. */
+	uint64_t parks;         /**< Times an operation parked on a page. */
+	uint64_t resumes;       /**< Parked operations that went on. */
+	uint64_t steps;         /**< Engine steps with work. */
+	uint64_t idle_polls;    /**< Engine steps without work. */
+	struct mmrt_consumer_stats consumer; /**< The consumer's counters
+					      * (invalidations, acks, fences,
+					      * TLB, page requests). */
+};
+
+struct mmrt_swdma;
+
+/**
+ * Create an engine (stopped, unbound).
+ *
+ * @return the engine, or NULL with rte_errno: EINVAL (bad @p conf),
+ *   EEXIST (name taken), ENOMEM. May wait. Not from a callback.
+ */
+struct mmrt_swdma *mmrt_swdma_create(const struct mmrt_swdma_conf *conf);
+
+/**
+ * Stop (if started), unbind and free an engine. Outstanding operations
+ * are dropped.
+ *
+ * @return 0, -EINVAL (NULL or not live). May wait.
+ */
+int mmrt_swdma_destroy(struct mmrt_swdma *dma);
+
+/**
+ * Bind the engine's consumer to @p as (stopped engine only).
+ *
+ * @return the binding id (> 0, like a PASID), -EINVAL, -EBUSY (started or
+ *   already bound), or the errors of mmrt_consumer_bind(). May wait.
+ */
+int mmrt_swdma_bind(struct mmrt_swdma *dma, struct mmrt_as *as);
+
+/**
+ * Unbind (stopped engine only). @return 0, -EINVAL, -EBUSY (started),
+ *   -ENOTCONN (not bound). May wait.
+ */
+int mmrt_swdma_unbind(struct mmrt_swdma *dma);
+
+/**
+ * Launch the engine loop on worker lcore @p lcore_id (rte_eal_remote_launch;
+ * the loop registers with the QSBR domain).
+ *
+ * @return 0, -EINVAL (not live, bad or busy lcore, the calling lcore),
+ *   -EBUSY (already started), -ENOTCONN (not bound). Does not wait.
+ */
+int mmrt_swdma_start(struct mmrt_swdma *dma, unsigned int lcore_id);
+
+/**
+ * Stop the engine loop and wait for its lcore. Parked and unstarted
+ * operations stay outstanding (start again to go on).
+ *
+ * @return 0, -EINVAL, -EALREADY (not started). May wait.
+ */
+int mmrt_swdma_stop(struct mmrt_swdma *dma);
+
+/**
+ * One engine step, for applications that drive the engine themselves
+ * (their own loop, or an rte_service): poll the consumer (ack
+ * invalidations), then run up to conf.burst operations. The calling thread
+ * must be a registered online poller (mmrt_thread_register()), and always
+ * the same one.
+ *
+ * @return operations completed in this step (>= 0), -EINVAL, -EBUSY (the
+ *   engine was started on an lcore), -EPERM (not a registered online
+ *   poller). Never waits.
+ */
+int mmrt_swdma_run(struct mmrt_swdma *dma);
+
+/**
+ * Enqueue a copy of @p len bytes from @p src to @p dst (virtual addresses
+ * of the bound space, any alignment; the ranges must not overlap).
+ *
+ * @param flags RTE_DMA_OP_FLAG_SUBMIT rings the doorbell with it;
+ *   RTE_DMA_OP_FLAG_FENCE and _LLC are accepted (operations run in order
+ *   anyway).
+ * @return the operation's ring index (0..65535, wrapping), -ENOSPC (no
+ *   free slot), -EINVAL (NULL, len 0 or over 4 GiB - 1, an address at or
+ *   past MMRT_VA_LIMIT, a wrapping range, unknown flags). Submitter only.
+ *   Never waits.
+ */
+int mmrt_swdma_copy(struct mmrt_swdma *dma, uint64_t src, uint64_t dst,
+	uint32_t len, uint64_t flags);
+
+/**
+ * Enqueue a fill of @p len bytes at @p dst with the 8-byte @p pattern
+ * (byte i of the target gets byte (i % 8) of the pattern, little-endian,
+ * as dmadev's fill). Returns and errors as mmrt_swdma_copy().
+ */
+int mmrt_swdma_fill(struct mmrt_swdma *dma, uint64_t pattern, uint64_t dst,
+	uint32_t len, uint64_t flags);
+
+/**
+ * Ring the doorbell: the engine may start every operation enqueued so far.
+ *
+ * @return 0, -EINVAL. Submitter only. Never waits.
+ */
+int mmrt_swdma_submit(struct mmrt_swdma *dma);
+
+/**
+ * Report up to @p nb_cpls completed operations, in order, stopping before
+ * the first one that failed (as rte_dma_completed()): that one and the
+ * ones after it are left for mmrt_swdma_completed_status().
+ *
+ * @param last_idx out (if not NULL): ring index of the last one reported.
+ * @param has_error out (if not NULL): an error stopped the report.
+ * @return the number reported. Submitter only. Never waits.
+ */
+uint16_t mmrt_swdma_completed(struct mmrt_swdma *dma, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error);
+
+/**
+ * Report up to @p nb_cpls completed operations, in order, with the status
+ * of each (RTE_DMA_STATUS_SUCCESSFUL or an error, see the file comment).
+ *
+ * @return the number reported (and statuses written). Submitter only.
+ *   Never waits.
+ */
+uint16_t mmrt_swdma_completed_status(struct mmrt_swdma *dma,
+	uint16_t nb_cpls, uint16_t *last_idx,
+	enum rte_dma_status_code *status);
+
+/**
+ * @return the number of operations that can be enqueued now. Submitter
+ *   only. Never waits.
+ */
+uint16_t mmrt_swdma_burst_capacity(const struct mmrt_swdma *dma);
+
+/**
+ * Counters (a snapshot). @return 0, -EINVAL. Thread-safe. Never waits.
+ */
+int mmrt_swdma_stats(struct mmrt_swdma *dma, struct mmrt_swdma_stats *st);
+
+/**
+ * The engine's consumer, to serve its page requests (copy-on-write) from a
+ * thread that may wait: mmrt_consumer_page_requests() then mmrt_fault().
+ *
+ * @return the consumer, or NULL for a bad @p dma. Never waits.
+ */
+struct mmrt_consumer *mmrt_swdma_consumer(struct mmrt_swdma *dma);
+
+/**
+ * Serve up to @p max of the engine's page requests with mmrt_fault() (a
+ * helper for the thread that serves faults; it may wait, so never call it
+ * from the engine's lcore).
+ *
+ * @return requests served (>= 0), or -EINVAL. May wait.
+ */
+int mmrt_swdma_serve_faults(struct mmrt_swdma *dma, unsigned int max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_SWDMA_H */

@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * swdma: the software DMA engine (mmrt_swdma.h).
+ *
+ * Descriptor ring: one array of nb_desc slots and four free-running
+ * counters, each written by one side:
+ *
+ *   enq      submitter: slots written so far
+ *   sub      submitter: slots the engine may start (release at submit)
+ *   done     engine:    slots finished, status written (release per step)
+ *   cpl      submitter: slots reported and free again
+ *
+ * with cpl <= done <= sub <= enq <= cpl + nb_desc - 1. A slot is
+ *   free:        cpl <= idx - nb_desc ... i.e. idx < cpl + nb_desc, idx >= enq
+ *   enqueued:    sub <= idx < enq           (submitter owns it)
+ *   submitted:   done <= idx < sub          (the engine owns it)
+ *   finished:    cpl <= idx < done          (status readable by submitter)
+ * Transitions: copy/fill (free -> enqueued), submit (-> submitted, release
+ * store of sub, pairs with the engine's acquire load), the engine's step
+ * (-> finished, release store of done after the statuses, pairs with the
+ * submitter's acquire load), completed (-> free, submitter-local).
+ *
+ * The engine runs the op at `done` to completion, or parks it: a parked op
+ * keeps its progress (bytes done) and stays at `done`, so the ops behind it
+ * wait. Between steps the engine polls its consumer, which acks pending
+ * invalidations: no translation obtained in a step is used after it.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_spinlock.h>
+
+#include "mmrt_swdma.h"
+
+#define SWDMA_MAGIC 0x6d6d7377u /* "mmsw" */
+
+RTE_LOG_REGISTER_DEFAULT(mmrt_logtype_swdma, INFO);
+#define SW_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, mmrt_logtype_swdma, \
+		"mmrt_swdma: " fmt "\n", ##__VA_ARGS__)
+
+enum { OP_COPY = 1, OP_FILL = 2 };
+
+struct swdma_desc {
+	uint64_t src;      /* copy: source va; fill: the pattern */
+	uint64_t dst;
+	uint32_t len;
+	uint8_t op;
+	uint8_t status;    /* enum rte_dma_status_code, set by the engine */
+	uint16_t pad;
+};
+
+struct mmrt_swdma {
+	uint32_t magic;
+	char name[MMRT_SWDMA_NAME_SIZE];
+	struct mmrt_swdma_conf conf;
+	struct mmrt_consumer *c;
+	struct mmrt_as *as;                 /* bound space (control side) */
+	struct swdma_desc *ring;
+	uint32_t mask;
+	bool bound;
+
+	/* submitter side */
+	uint64_t enq __rte_cache_aligned;
+	uint64_t cpl;
+	uint64_t sub_local;
+
+	/* shared counters, one line each */
+	uint64_t sub __rte_cache_aligned;   /* release by submitter */
+	uint64_t done __rte_cache_aligned;  /* release by engine */
+
+	/* engine side */
+	uint64_t progress __rte_cache_aligned; /* bytes of op `done` done */
+	uint64_t park_since;                /* tsc, 0: not parked */
+	uint64_t park_va;                   /* page it is parked on */
+	uint64_t park_cycles;
+	uint32_t backoff_us;
+	int run_owner;                      /* QSBR id of the stepping thread */
+
+	/* control */
+	int lcore;                          /* -1: not started */
+	uint32_t stop;
+	uint32_t running;
+	TAILQ_ENTRY(mmrt_swdma) next;
+
+	/* stats: engine-written (single writer), read relaxed */
+	struct mmrt_swdma_stats st;
+	uint64_t submitted;                 /* submitter-written */
+};
+
+static TAILQ_HEAD(, mmrt_swdma) engines = TAILQ_HEAD_INITIALIZER(engines);
+static rte_spinlock_t engines_lock = RTE_SPINLOCK_INITIALIZER;
+static uint32_t next_anon;
+
+#define ST_ADD(d, f, v) __atomic_store_n(&(d)->st.f, (d)->st.f + (v), \
+	__ATOMIC_RELAXED)
+
+static bool
+swdma_live(const struct mmrt_swdma *d)
+{
+	return d != NULL && d->magic == SWDMA_MAGIC;
+}
+
+/* ---- control ----------------------------------------------------------- */
+
+struct mmrt_swdma *
+mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
+{
+	struct mmrt_swdma_conf cf;
+	struct mmrt_consumer_conf cc;
+	struct mmrt_swdma *d, *o;
+	char name[MMRT_SWDMA_NAME_SIZE];
+	size_t n;
+
+	memset(&cf, 0, sizeof(cf));
+	if (conf != NULL)
+		cf = *conf;
+	if (cf.nb_desc == 0)
+		cf.nb_desc = MMRT_SWDMA_NB_DESC_DEFAULT;
+	if (cf.burst == 0)
+		cf.burst = MMRT_SWDMA_BURST_DEFAULT;
+	if (cf.backoff_max_us == 0)
+		cf.backoff_max_us = MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT;
+	if (cf.park_timeout_us == 0)
+		cf.park_timeout_us = MMRT_SWDMA_PARK_TIMEOUT_US_DEFAULT;
+	cc = cf.consumer;
+	if (cc.ack_deadline_us == 0)
+		cc.ack_deadline_us = MMRT_CONSUMER_ACK_DEADLINE_US_DEFAULT;
+	if (cf.nb_desc < MMRT_SWDMA_NB_DESC_MIN ||
+			cf.nb_desc > MMRT_SWDMA_NB_DESC_MAX ||
+			!rte_is_power_of_2(cf.nb_desc) ||
+			cf.burst > cf.nb_desc ||
+			(unsigned int)cf.idle > MMRT_SWDMA_IDLE_BACKOFF ||
+			cf.backoff_max_us >= cc.ack_deadline_us ||
+			cf.park_timeout_us > UINT64_C(3600000000)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (cf.name != NULL) {
+		n = strnlen(cf.name, MMRT_SWDMA_NAME_SIZE);
+		if (n == 0 || n >= MMRT_SWDMA_NAME_SIZE) {
+			rte_errno = EINVAL;
+			return NULL;
+		}
+		snprintf(name, sizeof(name), "%s", cf.name);
+	} else {
+		snprintf(name, sizeof(name), "swdma%u",
+			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
+	}
+	d = rte_zmalloc("mmrt_swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
+	if (d == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	d->ring = rte_zmalloc("mmrt_swdma_ring",
+		(size_t)cf.nb_desc * sizeof(*d->ring), RTE_CACHE_LINE_SIZE);
+	if (d->ring == NULL) {
+		rte_free(d);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	rte_spinlock_lock(&engines_lock);
+	TAILQ_FOREACH(o, &engines, next)
+		if (strcmp(o->name, name) == 0)
+			break;
+	if (o != NULL) {
+		rte_spinlock_unlock(&engines_lock);
+		rte_free(d->ring);
+		rte_free(d);
+		rte_errno = EEXIST;
+		return NULL;
+	}
+	memcpy(d->name, name, sizeof(name));
+	TAILQ_INSERT_TAIL(&engines, d, next);
+	rte_spinlock_unlock(&engines_lock);
+
+	cc.name = d->name;
+	d->c = mmrt_consumer_create(&cc);
+	if (d->c == NULL) {
+		int err = rte_errno;
+
+		rte_spinlock_lock(&engines_lock);
+		TAILQ_REMOVE(&engines, d, next);
+		rte_spinlock_unlock(&engines_lock);
+		rte_free(d->ring);
+		rte_free(d);
+		rte_errno = err;
+		return NULL;
+	}
+	cf.name = NULL;
+	d->conf = cf;
+	d->mask = cf.nb_desc - 1;
+	d->park_cycles = cf.park_timeout_us * rte_get_timer_hz() / 1000000;
+	d->lcore = -1;
+	d->run_owner = -1;
+	d->magic = SWDMA_MAGIC;
+	return d;
+}
+
+int
+mmrt_swdma_destroy(struct mmrt_swdma *d)
+{
+	if (!swdma_live(d))
+		return -EINVAL;
+	if (d->lcore >= 0)
+		mmrt_swdma_stop(d);
+	if (d->bound)
+		mmrt_consumer_unbind(d->c);
+	mmrt_consumer_destroy(d->c);
+	rte_spinlock_lock(&engines_lock);
+	TAILQ_REMOVE(&engines, d, next);
+	rte_spinlock_unlock(&engines_lock);
+	d->magic = 0;
+	rte_free(d->ring);
+	rte_free(d);
+	return 0;
+}
+
+int
+mmrt_swdma_bind(struct mmrt_swdma *d, struct mmrt_as *as)
+{
+	int id;
+
+	if (!swdma_live(d) || as == NULL)
+		return -EINVAL;
+	if (d->lcore >= 0 || d->bound)
+		return -EBUSY;
+	id = mmrt_consumer_bind(d->c, as);
+	if (id > 0) {
+		d->bound = true;
+		d->as = as;
+	}
+	return id;
+}
+
+int
+mmrt_swdma_unbind(struct mmrt_swdma *d)
+{
+	int ret;
+
+	if (!swdma_live(d))
+		return -EINVAL;
+	if (d->lcore >= 0)
+		return -EBUSY;
+	if (!d->bound)
+		return -ENOTCONN;
+	ret = mmrt_consumer_unbind(d->c);
+	d->bound = false;
+	d->as = NULL;
+	return ret == -ENOTCONN ? 0 : ret;
+}
+
+struct mmrt_consumer *
+mmrt_swdma_consumer(struct mmrt_swdma *d)
+{
+	return swdma_live(d) ? d->c : NULL;
+}
+
+int
+mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
+{
+	uint64_t va[32];
+	uint32_t acc[32];
+	unsigned int done = 0;
+	int n, i;
+
+	if (!swdma_live(d))
+		return -EINVAL;
+	while (done < max && d->as != NULL) {
+		n = mmrt_consumer_page_requests(d->c, va, acc,
+			RTE_MIN(max - done, 32u));
+		if (n <= 0)
+			break;
+		/* errors are seen again by the engine on its retry */
+		for (i = 0; i < n; i++)
+			(void)mmrt_fault(d->as, va[i], acc[i] == 0 ?
+				MMRT_ACCESS_READ : acc[i]);
+		done += (unsigned int)n;
+	}
+	return (int)done;
+}
+
+/* ---- data path: submitter ---------------------------------------------- */
+
+#define OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
+	RTE_DMA_OP_FLAG_LLC)
+
+static inline int
+enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct swdma_desc *s;
+	uint64_t idx;
+
+	if (unlikely(!swdma_live(d) || len == 0 || (flags & ~OP_FLAGS) ||
+			dst >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - dst ||
+			(op == OP_COPY && (src >= MMRT_VA_LIMIT ||
+			len > MMRT_VA_LIMIT - src ||
+			(src < dst + len && dst < src + len)))))
+		return -EINVAL;
+	idx = d->enq;
+	if (unlikely(idx - d->cpl >= d->mask))
+		return -ENOSPC;
+	s = &d->ring[idx & d->mask];
+	s->src = src;
+	s->dst = dst;
+	s->len = len;
+	s->op = op;
+	s->status = RTE_DMA_STATUS_SUCCESSFUL;
+	d->enq = idx + 1;
+	if (flags & RTE_DMA_OP_FLAG_SUBMIT) {
+		d->submitted += idx + 1 - d->sub_local;
+		d->sub_local = idx + 1;
+		/* release: the descriptors before the new limit */
+		__atomic_store_n(&d->sub, idx + 1, __ATOMIC_RELEASE);
+	}
+	return (int)(idx & 0xffff);
+}
+
+int
+mmrt_swdma_copy(struct mmrt_swdma *d, uint64_t src, uint64_t dst,
+	uint32_t len, uint64_t flags)
+{
+	return enqueue(d, OP_COPY, src, dst, len, flags);
+}
+
+int
+mmrt_swdma_fill(struct mmrt_swdma *d, uint64_t pattern, uint64_t dst,
+	uint32_t len, uint64_t flags)
+{
+	return enqueue(d, OP_FILL, pattern, dst, len, flags);
+}
+
+int
+mmrt_swdma_submit(struct mmrt_swdma *d)
+{
+	if (!swdma_live(d))
+		return -EINVAL;
+	if (d->sub_local != d->enq) {
+		d->submitted += d->enq - d->sub_local;
+		d->sub_local = d->enq;
+		__atomic_store_n(&d->sub, d->enq, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+uint16_t
+mmrt_swdma_completed(struct mmrt_swdma *d, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error)
+{
+	uint64_t done, i, n;
+	bool err = false;
+
+	if (!swdma_live(d)) {
+		if (has_error != NULL)
+			*has_error = false;
+		return 0;
+	}
+	/* acquire: pairs with the engine's release of done */
+	done = __atomic_load_n(&d->done, __ATOMIC_ACQUIRE);
+	n = RTE_MIN(done - d->cpl, (uint64_t)nb_cpls);
+	for (i = 0; i < n; i++)
+		if (d->ring[(d->cpl + i) & d->mask].status !=
+				RTE_DMA_STATUS_SUCCESSFUL) {
+			err = true;
+			break;
+		}
+	d->cpl += i;
+	if (last_idx != NULL)
+		*last_idx = (uint16_t)((d->cpl - 1) & 0xffff);
+	if (has_error != NULL)
+		*has_error = err;
+	return (uint16_t)i;
+}
+
+uint16_t
+mmrt_swdma_completed_status(struct mmrt_swdma *d, uint16_t nb_cpls,
+	uint16_t *last_idx, enum rte_dma_status_code *status)
+{
+	uint64_t done, i, n;
+
+	if (!swdma_live(d) || status == NULL)
+		return 0;
+	done = __atomic_load_n(&d->done, __ATOMIC_ACQUIRE);
+	n = RTE_MIN(done - d->cpl, (uint64_t)nb_cpls);
+	for (i = 0; i < n; i++)
+		status[i] = (enum rte_dma_status_code)
+			d->ring[(d->cpl + i) & d->mask].status;
+	d->cpl += n;
+	if (last_idx != NULL)
+		*last_idx = (uint16_t)((d->cpl - 1) & 0xffff);
+	return (uint16_t)n;
+}
+
+uint16_t
+mmrt_swdma_burst_capacity(const struct mmrt_swdma *d)
+{
+	if (!swdma_live(d))
+		return 0;
+	return (uint16_t)(d->mask - (d->enq - d->cpl));
+}
+
+int
+mmrt_swdma_stats(struct mmrt_swdma *d, struct mmrt_swdma_stats *st)
+{
+	if (!swdma_live(d) || st == NULL)
+		return -EINVAL;
+#define LD(f) st->f = __atomic_load_n(&d->st.f, __ATOMIC_RELAXED)
+	LD(completed);
+	LD(errors);
+	LD(page_faults);
+	LD(bytes);
+	LD(parks);
+	LD(resumes);
+	LD(steps);
+	LD(idle_polls);
+#undef LD
+	st->submitted = __atomic_load_n(&d->submitted, __ATOMIC_RELAXED);
+	return mmrt_consumer_stats(d->c, &st->consumer);
+}
+
+/* ---- the engine -------------------------------------------------------- */
+
+/* Map a translate error of the op's source or destination to a status. */
+static uint8_t
+fault_status(int err, bool dst)
+{
+	switch (err) {
+	case -EACCES:
+		return dst ? RTE_DMA_STATUS_INVALID_DST_ADDR :
+			RTE_DMA_STATUS_INVALID_SRC_ADDR;
+	case -EHWPOISON:
+		return RTE_DMA_STATUS_DATA_POISION;
+	case -ENOTCONN:
+		return RTE_DMA_STATUS_BUS_ERROR;
+	case -EFAULT:
+	default:
+		return RTE_DMA_STATUS_PAGE_FAULT;
+	}
+}
+
+/* Write @n bytes of the 8-byte @pattern at @p, @off bytes into the op. */
+static void
+fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
+{
+	uint64_t i = 0;
+
+	/* byte k of the target is byte (k % 8) of the pattern */
+	while (i < n && ((off + i) & 7) != 0) {
+		p[i] = (uint8_t)(pattern >> (8 * ((off + i) & 7)));
+		i++;
+	}
+	for (; i + 8 <= n; i += 8)
+		memcpy(p + i, &pattern, 8);
+	for (; i < n; i++)
+		p[i] = (uint8_t)(pattern >> (8 * ((off + i) & 7)));
+}
+
+/*
+ * Run the op in slot @s from d->progress on. 0: finished (status set);
+ * -EAGAIN: parked on d->park_va.
+ */
+static int
+run_op(struct mmrt_swdma *d, struct swdma_desc *s)
+{
+	struct mmrt_xlate xs, xd;
+	uint64_t off = d->progress, n;
+	int ret;
+
+	while (off < s->len) {
+		uint64_t dva = s->dst + off, sva = s->src + off;
+
+		ret = mmrt_consumer_translate(d->c, dva, MMRT_ACCESS_WRITE,
+			&xd);
+		if (unlikely(ret != 0)) {
+			if (ret == -EAGAIN) {
+				d->park_va = dva;
+				goto park;
+			}
+			s->status = fault_status(ret, true);
+			goto done;
+		}
+		n = RTE_MIN((uint64_t)s->len - off, xd.size);
+		if (s->op == OP_COPY) {
+			ret = mmrt_consumer_translate(d->c, sva,
+				MMRT_ACCESS_READ, &xs);
+			if (unlikely(ret != 0)) {
+				if (ret == -EAGAIN) {
+					d->park_va = sva;
+					goto park;
+				}
+				s->status = fault_status(ret, false);
+				goto done;
+			}
+			n = RTE_MIN(n, xs.size);
+			memcpy(xd.addr, xs.addr, n);
+		} else {
+			fill_bytes(xd.addr, s->src, off, n);
+		}
+		off += n;
+		ST_ADD(d, bytes, n);
+	}
+	s->status = RTE_DMA_STATUS_SUCCESSFUL;
+done:
+	if (d->park_since != 0) {
+		ST_ADD(d, resumes, 1);
+		d->park_since = 0;
+	}
+	d->progress = 0;
+	return 0;
+park:
+	d->progress = off;
+	if (d->park_since == 0) {
+		d->park_since = rte_get_timer_cycles();
+		ST_ADD(d, parks, 1);
+	} else if (rte_get_timer_cycles() - d->park_since >= d->park_cycles) {
+		/* nobody resolved it: give up on the op */
+		s->status = RTE_DMA_STATUS_PAGE_FAULT;
+		goto done;
+	}
+	return -EAGAIN;
+}
+
+/* One step: ack invalidations, then run up to a burst of ops. */
+static int
+engine_step(struct mmrt_swdma *d)
+{
+	uint64_t sub, done, end, i;
+	unsigned int ok = 0, errs = 0, faults = 0;
+	struct swdma_desc *s;
+
+	/* nothing of the last step is in use: ack and report quiescent */
+	mmrt_consumer_poll(d->c);
+	/* acquire: pairs with the submitter's release of sub */
+	sub = __atomic_load_n(&d->sub, __ATOMIC_ACQUIRE);
+	done = d->done;
+	end = RTE_MIN(sub, done + d->conf.burst);
+	for (i = done; i < end; i++) {
+		s = &d->ring[i & d->mask];
+		if (run_op(d, s) != 0)
+			break;
+		if (s->status == RTE_DMA_STATUS_SUCCESSFUL) {
+			ok++;
+		} else {
+			errs++;
+			if (s->status == RTE_DMA_STATUS_PAGE_FAULT)
+				faults++;
+		}
+	}
+	if (i == done) {
+		if (sub == done)
+			ST_ADD(d, idle_polls, 1);
+		return 0;
+	}
+	/* release: the statuses (and the data) before the new limit */
+	__atomic_store_n(&d->done, i, __ATOMIC_RELEASE);
+	ST_ADD(d, completed, ok + errs);
+	ST_ADD(d, errors, errs);
+	ST_ADD(d, page_faults, faults);
+	ST_ADD(d, steps, 1);
+	return (int)(i - done);
+}
+
+int
+mmrt_swdma_run(struct mmrt_swdma *d)
+{
+	if (!swdma_live(d))
+		return -EINVAL;
+	if (__atomic_load_n(&d->running, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	if (!mmrt_thread_is_online())
+		return -EPERM;
+	return engine_step(d);
+}
+
+/* Nothing to do: wait per the idle policy. */
+static void
+engine_idle(struct mmrt_swdma *d)
+{
+	switch (d->conf.idle) {
+	case MMRT_SWDMA_IDLE_SPIN:
+		break;
+	case MMRT_SWDMA_IDLE_BACKOFF:
+		if (d->backoff_us == 0) {
+			d->backoff_us = 1;
+			rte_pause();
+			break;
+		}
+		/* offline: a grace period need not wait for the sleep */
+		mmrt_thread_offline();
+		rte_delay_us_sleep(d->backoff_us);
+		mmrt_thread_online();
+		d->backoff_us = RTE_MIN(d->backoff_us * 2,
+			d->conf.backoff_max_us);
+		break;
+	case MMRT_SWDMA_IDLE_PAUSE:
+	default:
+		rte_pause();
+		break;
+	}
+}
+
+static int
+engine_main(void *arg)
+{
+	struct mmrt_swdma *d = arg;
+	int id, n;
+
+	id = mmrt_thread_register();
+	if (id < 0) {
+		SW_LOG(ERR, "%s: no QSBR slot for the engine: %s", d->name,
+			rte_strerror(-id));
+		__atomic_store_n(&d->running, 0, __ATOMIC_RELEASE);
+		return id;
+	}
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		n = engine_step(d);
+		if (n > 0 || d->park_since != 0) {
+			d->backoff_us = 0;
+			if (n == 0)
+				rte_pause(); /* parked: poll on, gently */
+			continue;
+		}
+		engine_idle(d);
+	}
+	mmrt_thread_unregister();
+	return 0;
+}
+
+int
+mmrt_swdma_start(struct mmrt_swdma *d, unsigned int lcore_id)
+{
+	int ret;
+
+	if (!swdma_live(d) || lcore_id >= RTE_MAX_LCORE ||
+			!rte_lcore_is_enabled(lcore_id) ||
+			lcore_id == rte_lcore_id() ||
+			lcore_id == rte_get_main_lcore())
+		return -EINVAL;
+	if (d->lcore >= 0)
+		return -EBUSY;
+	if (!d->bound)
+		return -ENOTCONN;
+	if (rte_eal_get_lcore_state(lcore_id) != WAIT)
+		return -EINVAL;
+	d->stop = 0;
+	d->backoff_us = 0;
+	__atomic_store_n(&d->running, 1, __ATOMIC_RELEASE);
+	ret = rte_eal_remote_launch(engine_main, d, lcore_id);
+	if (ret != 0) {
+		__atomic_store_n(&d->running, 0, __ATOMIC_RELEASE);
+		return -EINVAL;
+	}
+	d->lcore = (int)lcore_id;
+	return 0;
+}
+
+int
+mmrt_swdma_stop(struct mmrt_swdma *d)
+{
+	if (!swdma_live(d))
+		return -EINVAL;
+	if (d->lcore < 0)
+		return -EALREADY;
+	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+	rte_eal_wait_lcore((unsigned int)d->lcore);
+	d->lcore = -1;
+	__atomic_store_n(&d->running, 0, __ATOMIC_RELEASE);
+	return 0;
+}
