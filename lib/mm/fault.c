@@ -422,12 +422,54 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 }
 
 /*
- * The probe's own resolution: only an empty 4 KiB entry (allocating the
- * tables above it), with try-locks only. An invalidator may hold a PT lock
+ * The probe's own resolution: an empty 4 KiB entry (allocating the tables
+ * above it) or a permission upgrade, with try-locks only. An invalidator may hold a PT lock
  * while it waits for this very poller's ack (copy-on-write, invariant B),
  * so a poller that waited for one could deadlock: everything else is
  * MM_FAULT_WOULD_WAIT, for the fault path.
  */
+/*
+ * A present 4 KiB entry that only needs more permission: a PROT_NONE leaf
+ * whose region allows access again, or a write to an exclusive anonymous
+ * frame (or an object page) of a writable region. Granting permission
+ * needs no invalidation. Anything else (copy-on-write, write-protected
+ * by a uffd) is MM_FAULT_WOULD_WAIT.
+ */
+static int
+probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
+	uint64_t *pte, uint64_t e, bool write)
+{
+	bool object = (r->flags & REGION_OBJECT) != 0;
+	uint64_t ne = e;
+	uint32_t pfn;
+
+	RTE_SET_USED(as);
+	if (!pte_has_frame(e) || (e & PTE_UFFD_WP))
+		return MM_FAULT_WOULD_WAIT;
+	if (e & PTE_PROTNONE)
+		ne = (ne & ~PTE_PROTNONE) | PTE_P;
+	if (write && !(ne & PTE_W)) {
+		pfn = pte_pfn(ne);
+		if (!object && (pfn == mmrt_zero_pfn() ||
+				frame_owner(pfn) != pfn ||
+				__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
+					__ATOMIC_ACQUIRE) != 1))
+			return MM_FAULT_WOULD_WAIT; /* copy-on-write */
+		ne |= PTE_W | PTE_D | PTE_A;
+	}
+	if (ne == e)
+		return 0;
+	if (!rte_spinlock_trylock(pt_lock(tbl1)))
+		return MM_FAULT_WOULD_WAIT;
+	if (pte_load(pte) != e) {
+		rte_spinlock_unlock(pt_lock(tbl1));
+		return MM_FAULT_WOULD_WAIT;
+	}
+	pte_store(pte, ne);
+	rte_spinlock_unlock(pt_lock(tbl1));
+	return 0;
+}
+
 static int
 probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access)
@@ -435,7 +477,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	bool object = (r->flags & REGION_OBJECT) != 0;
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
 	uint32_t tbl1, pfn;
-	uint64_t *pte, bits;
+	uint64_t *pte, bits, e;
 	int64_t nf = -1;
 	int err;
 
@@ -443,8 +485,9 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	pte = mm_pt_walk_try(as, va, 1, &tbl1, &err);
 	if (pte == NULL)
 		return err == -ENOMEM ? -ENOMEM : MM_FAULT_WOULD_WAIT;
-	if (pte_load(pte) != 0)
-		return MM_FAULT_WOULD_WAIT; /* present, marker, protnone */
+	e = pte_load(pte);
+	if (e != 0)
+		return probe_upgrade(as, r, tbl1, pte, e, write);
 	/* emptied since the uffd check: the fault path posts it */
 	if (r->uffd != NULL && (r->uffd_mode &
 			(MMRT_UFFD_REGISTER_MODE_MISSING |

@@ -136,8 +136,11 @@ int mmrt_swdma_destroy(struct mmrt_swdma *dma);
 int mmrt_swdma_bind(struct mmrt_swdma *dma, struct mmrt_as *as);
 
 /**
- * Unbind (stopped engine only). @return 0, -EINVAL, -EBUSY (started),
- *   -ENOTCONN (not bound). May wait.
+ * Unbind (stopped engine only). Every operation not finished yet (also
+ * those only enqueued) completes with RTE_DMA_STATUS_BUS_ERROR: none runs
+ * against a space bound later.
+ *
+ * @return 0, -EINVAL, -EBUSY (started), -ENOTCONN (not bound). May wait.
  */
 int mmrt_swdma_unbind(struct mmrt_swdma *dma);
 

@@ -248,6 +248,28 @@ mmrt_swdma_bind(struct mmrt_swdma *d, struct mmrt_as *as)
 	return id;
 }
 
+/*
+ * The binding is gone (engine stopped): every operation not finished yet,
+ * submitted or only enqueued, completes with RTE_DMA_STATUS_BUS_ERROR, so
+ * none of them runs against a space bound later.
+ */
+static void
+fail_outstanding(struct mmrt_swdma *d)
+{
+	uint64_t i, n = d->enq - d->done;
+
+	for (i = d->done; i < d->enq; i++)
+		d->ring[i & d->mask].status = RTE_DMA_STATUS_BUS_ERROR;
+	d->submitted += d->enq - d->sub_local;
+	d->sub_local = d->enq;
+	__atomic_store_n(&d->sub, d->enq, __ATOMIC_RELEASE);
+	d->progress = 0;
+	d->park_since = 0;
+	__atomic_store_n(&d->done, d->enq, __ATOMIC_RELEASE);
+	ST_ADD(d, completed, n);
+	ST_ADD(d, errors, n);
+}
+
 int
 mmrt_swdma_unbind(struct mmrt_swdma *d)
 {
@@ -262,6 +284,7 @@ mmrt_swdma_unbind(struct mmrt_swdma *d)
 	ret = mmrt_consumer_unbind(d->c);
 	d->bound = false;
 	d->as = NULL;
+	fail_outstanding(d);
 	return ret == -ENOTCONN ? 0 : ret;
 }
 
