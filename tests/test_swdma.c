@@ -1,0 +1,2446 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * swdma (pmd/swdma/mmrt_swdma.h), tested against its header: copies and
+ * fills across 4 KiB and 2 MiB boundaries checked byte for byte (and
+ * nothing written outside the target), operations parked on userfault
+ * pages and resumed in order, the completion status of every kind of
+ * unresolvable fault (and the has_error stop of completed()), fencing,
+ * the kernel's hmm-tests anon_teardown with the engine as the device,
+ * copy-on-write with the engine writing to a forked child, a downgrade to
+ * read-only during a stream of writes, the idle policies, an engine driven
+ * by mmrt_swdma_run(), unbinding (and the space going away) with
+ * operations outstanding, the ring (full, doorbell, index wrap) and bad
+ * input to every function.
+ *
+ * The engine runs on lcore 1 (mmrt_swdma_start()) or is stepped by a
+ * registered pthread; the test's main thread is the submitter. Every wait
+ * is bounded (a deadline, spinning with rte_pause() and yielding); no
+ * assertion is about elapsed time. Every test checks that the pool
+ * balances (mmrt_test_used()).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "common.h"
+#include <mmrt_dev.h>
+#include <mmrt_swdma.h>
+#include <mmrt_uffd.h>
+
+#define PG MMRT_PAGE_SIZE
+#define HPG MMRT_HUGE_SIZE
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define RO MMRT_PROT_READ
+/* 25% of the pool is huge frames: 16 of them. */
+#define POOL_MB 128
+
+/* 2 MiB aligned bases, each in its own level-3 entry. */
+#define VA (UINT64_C(1) << 30)
+#define VB (UINT64_C(2) << 30)
+#define VC (UINT64_C(3) << 30)
+#define VD (UINT64_C(4) << 30)
+#define VE (UINT64_C(5) << 30)
+#define VF (UINT64_C(6) << 30)
+#define VG (UINT64_C(7) << 30)
+#define VH (UINT64_C(8) << 30)  /* never mapped */
+
+#define ENGINE_LCORE 1
+/* How long any wait may take before the test fails. */
+#define WAIT_S 30
+/* Generous: two test processes may share the two cpus. */
+#define ACK_DEADLINE_US UINT64_C(2000000)
+
+/* Bytes of untouched memory; source patterns are odd, never this. */
+#define GUARD 0xa4
+/* Fill pattern: every byte even and not GUARD. */
+#define FILL_PAT UINT64_C(0x1032547698badcfe)
+/* Written into frames freed by an unmap (plain build). */
+#define CANARY 0xee
+
+/* Statuses are kept for the last MAXOPS operations. */
+#define MAXOPS 4096
+
+#define S_OK RTE_DMA_STATUS_SUCCESSFUL
+#define S_PF RTE_DMA_STATUS_PAGE_FAULT
+#define S_SRC RTE_DMA_STATUS_INVALID_SRC_ADDR
+#define S_DST RTE_DMA_STATUS_INVALID_DST_ADDR
+#define S_POISON RTE_DMA_STATUS_DATA_POISION
+#define S_BUS RTE_DMA_STATUS_BUS_ERROR
+
+/* Spin step: yield every 256 steps. */
+#define relax(i) mmrt_test_relax((i), 255)
+
+static void
+setup(void)
+{
+	mmrt_test_up(POOL_MB);
+}
+
+static void
+teardown(void)
+{
+	mmrt_test_down();
+}
+
+TestSuite(swdma, .init = setup, .fini = teardown, .timeout = 180);
+
+/* ---- time bounds, random numbers ---- */
+
+static uint64_t
+deadline(unsigned int s)
+{
+	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
+}
+
+static bool
+expired(uint64_t d)
+{
+	return rte_get_timer_cycles() > d;
+}
+
+static uint64_t rng;
+
+static void
+rng_seed(const char *what)
+{
+	rng = rte_rdtsc() * UINT64_C(0x9e3779b97f4a7c15) | 1;
+	cr_log_info("%s: seed %#" PRIx64, what, rng);
+}
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* ---- contents ---- */
+
+/* Byte @off of source pattern @tag: always odd (never 0, GUARD, CANARY
+ * or a byte of a fill pattern). */
+static inline uint8_t
+pbyte(uint32_t tag, uint64_t off)
+{
+	uint64_t x = (off + ((uint64_t)tag << 36)) *
+		UINT64_C(0x9e3779b97f4a7c15);
+
+	return (uint8_t)(x >> 56) | 1;
+}
+
+static void
+pat(uint8_t *b, uint32_t tag, uint64_t off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = pbyte(tag, off + i);
+}
+
+/* Byte @i of a fill target gets byte (i % 8) of the pattern. */
+static inline uint8_t
+fbyte(uint64_t pattern, uint64_t i)
+{
+	return (uint8_t)(pattern >> (8 * (i % 8)));
+}
+
+static void
+fillbuf(uint8_t *b, uint64_t pattern, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = fbyte(pattern, i);
+}
+
+static uint64_t
+fillpat(unsigned int k)
+{
+	unsigned int r = 8 * (k % 8);
+
+	return r == 0 ? FILL_PAT : (FILL_PAT << r) | (FILL_PAT >> (64 - r));
+}
+
+static void *
+xmalloc(size_t len)
+{
+	void *p = malloc(len);
+
+	cr_assert_not_null(p);
+	return p;
+}
+
+static void
+cmp_buf(const uint8_t *got, const uint8_t *want, size_t len, uint64_t va,
+	const char *what)
+{
+	size_t i;
+
+	if (memcmp(got, want, len) == 0)
+		return;
+	for (i = 0; i < len && got[i] == want[i]; i++)
+		;
+	cr_assert_fail("%s: contents differ at %#" PRIx64 " (%#x, want %#x)",
+		what, va + i, got[i], want[i]);
+}
+
+static void
+xwrite(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
+{
+	int rc = mmrt_write(as, va, buf, len);
+
+	cr_assert_eq(rc, 0, "mmrt_write(%#" PRIx64 ", %zu) = %d", va, len, rc);
+}
+
+static void
+xread(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
+{
+	int rc = mmrt_read(as, va, buf, len);
+
+	cr_assert_eq(rc, 0, "mmrt_read(%#" PRIx64 ", %zu) = %d", va, len, rc);
+}
+
+/* Write @len bytes of @byte at @va. */
+static void
+xset(struct mmrt_as *as, uint64_t va, int byte, size_t len)
+{
+	uint8_t *b = xmalloc(len);
+
+	memset(b, byte, len);
+	xwrite(as, va, b, len);
+	free(b);
+}
+
+/* Map [va, va + len) and fill it with source pattern @tag. */
+static void
+map_pat(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
+	uint32_t tag)
+{
+	uint8_t *b = xmalloc(len);
+
+	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
+	pat(b, tag, 0, len);
+	xwrite(as, va, b, len);
+	free(b);
+}
+
+static void
+map_guard(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags)
+{
+	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
+	xset(as, va, GUARD, len);
+}
+
+/* The whole of [va, va + len) must be @want. */
+static void
+check(struct mmrt_as *as, uint64_t va, const uint8_t *want, size_t len,
+	const char *what)
+{
+	uint8_t *b = xmalloc(len);
+
+	xread(as, va, b, len);
+	cmp_buf(b, want, len, va, what);
+	free(b);
+}
+
+static void
+check_byte(struct mmrt_as *as, uint64_t va, int byte, size_t len,
+	const char *what)
+{
+	uint8_t *w = xmalloc(len);
+
+	memset(w, byte, len);
+	check(as, va, w, len, what);
+	free(w);
+}
+
+static bool
+is_huge(struct mmrt_as *as, uint64_t va)
+{
+	struct mmrt_xlate x;
+
+	return mmrt_translate(as, va, 0, &x) == 0 && x.huge;
+}
+
+/* ---- the engine and its submitter ---- */
+
+static void
+conf_init(struct mmrt_swdma_conf *cf, const char *name)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->name = name;
+	cf->consumer.ack_deadline_us = ACK_DEADLINE_US;
+}
+
+static struct mmrt_swdma_stats
+stats(struct mmrt_swdma *dma)
+{
+	struct mmrt_swdma_stats st;
+
+	cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
+	return st;
+}
+
+static void
+log_stats(struct mmrt_swdma *dma, const char *what)
+{
+	struct mmrt_swdma_stats st;
+
+	if (mmrt_swdma_stats(dma, &st) != 0)
+		return;
+	cr_log_info("%s: submitted %" PRIu64 " completed %" PRIu64
+		" errors %" PRIu64 " page_faults %" PRIu64 " bytes %" PRIu64
+		" parks %" PRIu64 " resumes %" PRIu64 " steps %" PRIu64
+		" idle %" PRIu64 " | inval %" PRIu64 " acks %" PRIu64
+		" fences %" PRIu64 " preq %" PRIu64 " ufaults %" PRIu64,
+		what, st.submitted, st.completed, st.errors, st.page_faults,
+		st.bytes, st.parks, st.resumes, st.steps, st.idle_polls,
+		st.consumer.inval_descs, st.consumer.acks, st.consumer.fences,
+		st.consumer.page_requests, st.consumer.userfaults);
+}
+
+/*
+ * The submitter's view: operations enqueued (q.n) and reported (q.done),
+ * in order, with the ring index each got and the status each completed
+ * with (kept for the last MAXOPS).
+ */
+static struct submitter {
+	struct mmrt_swdma *dma;
+	uint64_t n;
+	uint64_t done;
+	uint64_t nerr;
+	uint16_t next;
+	bool have_next;
+	bool bulk;      /* reap with completed_status() only */
+	uint16_t idx[MAXOPS];
+	enum rte_dma_status_code st[MAXOPS];
+} q;
+
+static struct mmrt_swdma *
+mkdma(const struct mmrt_swdma_conf *cf)
+{
+	struct mmrt_swdma *dma = mmrt_swdma_create(cf);
+
+	cr_assert_not_null(dma, "mmrt_swdma_create: rte_errno %d", rte_errno);
+	memset(&q, 0, sizeof(q));
+	q.dma = dma;
+	return dma;
+}
+
+static void
+engine_up(struct mmrt_swdma *dma, struct mmrt_as *as)
+{
+	int rc;
+
+	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
+	rc = mmrt_swdma_start(dma, ENGINE_LCORE);
+	cr_assert_eq(rc, 0, "mmrt_swdma_start: %d", rc);
+}
+
+static void
+q_enqueued(int rc, const char *what)
+{
+	cr_assert_geq(rc, 0, "%s #%" PRIu64 ": %d", what, q.n, rc);
+	cr_assert_leq(rc, UINT16_MAX);
+	if (q.have_next)
+		cr_assert_eq((uint16_t)rc, q.next, "%s #%" PRIu64
+			": ring index %d, want %u", what, q.n, rc, q.next);
+	q.have_next = true;
+	q.next = (uint16_t)(rc + 1);
+	q.idx[q.n % MAXOPS] = (uint16_t)rc;
+	q.n++;
+}
+
+/* Enqueue; returns the operation's number (its order of enqueue). */
+static uint64_t
+q_copy(uint64_t src, uint64_t dst, uint32_t len, uint64_t flags)
+{
+	q_enqueued(mmrt_swdma_copy(q.dma, src, dst, len, flags), "copy");
+	return q.n - 1;
+}
+
+static uint64_t
+q_fill(uint64_t pattern, uint64_t dst, uint32_t len, uint64_t flags)
+{
+	q_enqueued(mmrt_swdma_fill(q.dma, pattern, dst, len, flags), "fill");
+	return q.n - 1;
+}
+
+static enum rte_dma_status_code
+q_status(uint64_t op)
+{
+	cr_assert_lt(op, q.done);
+	cr_assert_lt(q.done - op, MAXOPS);
+	return q.st[op % MAXOPS];
+}
+
+/*
+ * One pass of reaping, without waiting. By default completed() first (its
+ * report must stop before the first failed op: has_error, and that op
+ * must then come out of completed_status() with an error status), or
+ * completed_status() only when q.bulk is set.
+ * @return operations reaped.
+ */
+static unsigned int
+q_reap(void)
+{
+	enum rte_dma_status_code sts[64];
+	uint16_t last = 0, n, i;
+	bool err = false;
+
+	if (q.bulk) {
+		n = mmrt_swdma_completed_status(q.dma, RTE_DIM(sts), &last,
+			sts);
+		cr_assert_leq(q.done + n, q.n, "completed_status reported %u"
+			" with %" PRIu64 " outstanding", n, q.n - q.done);
+		if (n == 0)
+			return 0;
+		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
+			"last_idx %u, want %u", last,
+			q.idx[(q.done + n - 1) % MAXOPS]);
+		for (i = 0; i < n; i++) {
+			q.st[(q.done + i) % MAXOPS] = sts[i];
+			q.nerr += sts[i] != S_OK;
+		}
+		q.done += n;
+		return n;
+	}
+	n = mmrt_swdma_completed(q.dma, 64, &last, &err);
+	cr_assert_leq(q.done + n, q.n, "completed reported %u with %" PRIu64
+		" outstanding", n, q.n - q.done);
+	if (n > 0) {
+		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
+			"last_idx %u, want %u", last,
+			q.idx[(q.done + n - 1) % MAXOPS]);
+		for (i = 0; i < n; i++)
+			q.st[(q.done + i) % MAXOPS] = S_OK;
+		q.done += n;
+	}
+	if (!err)
+		return n;
+	cr_assert_lt(q.done, q.n, "has_error with nothing outstanding");
+	i = mmrt_swdma_completed_status(q.dma, 1, &last, sts);
+	cr_assert_eq(i, 1, "has_error, but completed_status reported %u", i);
+	cr_assert_neq(sts[0], S_OK, "has_error, but op #%" PRIu64
+		" succeeded", q.done);
+	cr_assert_eq(last, q.idx[q.done % MAXOPS]);
+	q.st[q.done % MAXOPS] = sts[0];
+	q.nerr++;
+	q.done++;
+	return n + 1;
+}
+
+/* Reap until @upto operations are reported; @serve: serve page requests
+ * (copy-on-write) meanwhile. */
+static void
+q_wait(uint64_t upto, bool serve)
+{
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+	int rc;
+
+	cr_assert_leq(upto, q.n);
+	while (q.done < upto) {
+		if (q_reap() > 0)
+			continue;
+		if (serve) {
+			rc = mmrt_swdma_serve_faults(q.dma, 64);
+			cr_assert_geq(rc, 0, "serve_faults: %d", rc);
+		}
+		if (expired(d)) {
+			log_stats(q.dma, "timeout");
+			cr_assert_fail("%" PRIu64 " of %" PRIu64 " ops reported"
+				" after %d s", q.done, upto, WAIT_S);
+		}
+		relax(i++);
+	}
+}
+
+static void
+q_wait_all(bool serve)
+{
+	q_wait(q.n, serve);
+}
+
+/* Spin a while (bounded by a count, not a clock) and check that nothing
+ * more completes than @done. */
+static void
+q_none_more(uint64_t done, unsigned long spins)
+{
+	unsigned long i;
+
+	for (i = 0; i < spins; i++) {
+		q_reap();
+		cr_assert_eq(q.done, done, "op #%" PRIu64 " completed while "
+			"an earlier one was parked", done);
+		relax(i);
+	}
+	cr_assert_eq(stats(q.dma).completed, done);
+}
+
+/* Wait (bounded) until the stats say @field reached @want. */
+#define WAIT_STAT(dma, field, want) do { \
+	uint64_t d_ = deadline(WAIT_S); \
+	unsigned long i_ = 0; \
+	while (stats(dma).field < (want)) { \
+		if (expired(d_)) { \
+			log_stats(dma, "timeout"); \
+			cr_assert_fail("stats." #field " %" PRIu64 \
+				" never reached %" PRIu64, \
+				stats(dma).field, (uint64_t)(want)); \
+		} \
+		relax(i_++); \
+	} \
+} while (0)
+
+/* ---- mirrors: what a region must contain ---- */
+
+struct rgn {
+	uint64_t va;
+	uint64_t len;
+	uint8_t *m;
+	const char *name;
+};
+
+static struct rgn *
+rgn_of(struct rgn *r, unsigned int nr, uint64_t va, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (va >= r[i].va && va + len <= r[i].va + r[i].len)
+			return &r[i];
+	cr_assert_fail("no mirror for [%#" PRIx64 ", +%#" PRIx64 ")", va, len);
+	return NULL;
+}
+
+/* Apply a copy (@fill false) or fill to the mirrors. */
+static void
+mirror_op(struct rgn *r, unsigned int nr, bool fill, uint64_t src_or_pat,
+	uint64_t dst, uint32_t len)
+{
+	struct rgn *d = rgn_of(r, nr, dst, len);
+	struct rgn *s;
+
+	if (fill) {
+		fillbuf(d->m + (dst - d->va), src_or_pat, len);
+		return;
+	}
+	s = rgn_of(r, nr, src_or_pat, len);
+	memmove(d->m + (dst - d->va), s->m + (src_or_pat - s->va), len);
+}
+
+static void
+rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "%s (%s)", r->name, when);
+	check(as, r->va, r->m, r->len, what);
+}
+
+/* ---- userfault helpers ---- */
+
+static struct mmrt_uffd *
+mkuffd(struct mmrt_as *as, uint64_t features)
+{
+	struct mmrt_uffd_conf cf = { .wait_timeout_us = 20 * 1000 * 1000 };
+	uint64_t f = features;
+	struct mmrt_uffd *u = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
+
+	cr_assert_not_null(u, "uffd create: rte_errno %d", rte_errno);
+	return u;
+}
+
+static void
+ureg(struct mmrt_uffd *u, uint64_t va, uint64_t len)
+{
+	int rc = mmrt_uffd_register(u, va, len,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL);
+
+	cr_assert_eq(rc, 0, "register: %d", rc);
+}
+
+static void
+ufill(struct mmrt_uffd *u, uint64_t dst, const void *src, uint64_t len)
+{
+	struct mmrt_uffd_copy c = {
+		.dst = dst, .src = src, .len = len, .copy = INT64_MIN,
+	};
+	int rc = mmrt_uffd_copy(u, &c);
+
+	cr_assert_eq(rc, 0, "uffd copy(%#" PRIx64 ") = %d", dst, rc);
+	cr_assert_eq(c.copy, (int64_t)len);
+}
+
+/* Wait (bounded) for one message: a page fault; return its address. */
+static struct mmrt_uffd_msg
+next_fault(struct mmrt_uffd *u)
+{
+	struct mmrt_uffd_msg m;
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+	int n;
+
+	while ((n = mmrt_uffd_read(u, &m, 1)) == 0) {
+		cr_assert(!expired(d), "no fault message");
+		relax(i++);
+	}
+	cr_assert_eq(n, 1);
+	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT, "event %#x", m.event);
+	return m;
+}
+
+/* ================================================================== */
+/* Copies and fills across 4 KiB and 2 MiB boundaries                  */
+/* ================================================================== */
+
+enum { R_S4, R_D4, R_SH, R_DH, R_Z4, R_ZH, R_NB };
+
+Test(swdma, copy_fill_boundaries)
+{
+	static const struct bcase {
+		bool fill;
+		int sr;
+		uint64_t so;
+		int dr;
+		uint64_t doff;
+		uint32_t len;
+	} cases[] = {
+		/* 4 KiB pages */
+		{ false, R_S4, 0, R_D4, 0, 1 },
+		{ false, R_S4, 4095, R_D4, 4095, 2 },
+		{ false, R_S4, 4093, R_D4, 1, 9 },
+		{ false, R_S4, 1, R_D4, 4090, 4096 },
+		{ false, R_S4, 100, R_D4, 8191, 8193 },
+		{ false, R_S4, 4096, R_D4, 4096, 4096 },
+		{ false, R_S4, 7, R_D4, 3 * PG - 3, 3 * PG + 17 },
+		{ false, R_S4, 3, R_D4, 5, 31 * PG - 1 },
+		{ false, R_S4, 0, R_D4, 0, 32 * PG },
+		/* 2 MiB leaves */
+		{ false, R_SH, HPG - 1, R_DH, HPG - 1, 2 },
+		{ false, R_SH, HPG - PG - 3, R_DH, HPG - 5, 3 * PG },
+		{ false, R_SH, 17, R_DH, HPG - 100000, 200000 },
+		{ false, R_SH, HPG / 2, R_DH, HPG - 1, HPG + 1 },
+		{ false, R_SH, 0, R_DH, 0, 2 * HPG },
+		/* between the two */
+		{ false, R_S4, 4000, R_DH, HPG - 50, 9000 },
+		{ false, R_SH, HPG - 3000, R_D4, 2000, 8000 },
+		{ false, R_DH, HPG + 5, R_D4, 10 * PG + 3, 5000 },
+		/* into pages never touched: demand-zero in place */
+		{ false, R_SH, HPG - 10, R_Z4, PG - 7, 2 * PG + 20 },
+		{ false, R_S4, 5, R_ZH, HPG - 3 * PG - 1, 2 * PG + 2 },
+		/* fills */
+		{ true, 0, 0, R_D4, 0, 1 },
+		{ true, 0, 0, R_D4, 4095, 2 },
+		{ true, 0, 0, R_D4, 4093, 13 },
+		{ true, 0, 0, R_D4, 8191, 8193 },
+		{ true, 0, 0, R_D4, 3, 32 * PG - 6 },
+		{ true, 0, 0, R_DH, HPG - 1, 2 },
+		{ true, 0, 0, R_DH, HPG - 4097, 8194 },
+		{ true, 0, 0, R_DH, 1, 2 * HPG - 2 },
+		{ true, 0, 0, R_Z4, 3 * PG - 1, 3 },
+		{ true, 0, 0, R_ZH, HPG - PG - 1, PG + 1 },
+	};
+	struct rgn r[R_NB] = {
+		[R_S4] = { VA, 32 * PG, NULL, "src 4K" },
+		[R_D4] = { VB, 32 * PG, NULL, "dst 4K" },
+		[R_SH] = { VC, 2 * HPG, NULL, "src 2M" },
+		[R_DH] = { VD, 2 * HPG, NULL, "dst 2M" },
+		[R_Z4] = { VE, 8 * PG, NULL, "zero 4K" },
+		[R_ZH] = { VF, HPG, NULL, "zero 2M" },
+	};
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_swdma *dma;
+	uint64_t used0 = mmrt_test_used(), bytes = 0, dst, p;
+	struct mmrt_as *as = mmrt_as_create("bnd");
+	const struct bcase *c;
+	char when[64];
+	unsigned int k;
+	uint32_t len;
+
+	cr_assert_not_null(as);
+	for (k = 0; k < R_NB; k++)
+		r[k].m = xmalloc(r[k].len);
+	map_pat(as, VA, 32 * PG, 0, 1);
+	pat(r[R_S4].m, 1, 0, 32 * PG);
+	map_guard(as, VB, 32 * PG, 0);
+	memset(r[R_D4].m, GUARD, 32 * PG);
+	map_pat(as, VC, 2 * HPG, MMRT_MAP_HUGE, 2);
+	pat(r[R_SH].m, 2, 0, 2 * HPG);
+	map_guard(as, VD, 2 * HPG, MMRT_MAP_HUGE);
+	memset(r[R_DH].m, GUARD, 2 * HPG);
+	cr_assert_eq(mmrt_map(as, VE, 8 * PG, RW, 0), 0);
+	memset(r[R_Z4].m, 0, 8 * PG);
+	cr_assert_eq(mmrt_map(as, VF, HPG, RW, MMRT_MAP_HUGE), 0);
+	memset(r[R_ZH].m, 0, HPG);
+	cr_assert(is_huge(as, VC) && is_huge(as, VC + HPG),
+		"source not on 2 MiB leaves");
+	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
+		"destination not on 2 MiB leaves");
+
+	conf_init(&cf, "bnd");
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+
+	/* one at a time: the whole destination region checked after each */
+	for (k = 0; k < RTE_DIM(cases); k++) {
+		c = &cases[k];
+		dst = r[c->dr].va + c->doff;
+		if (c->fill) {
+			p = fillpat(k);
+			q_fill(p, dst, c->len, RTE_DMA_OP_FLAG_SUBMIT);
+		} else {
+			p = r[c->sr].va + c->so;
+			q_copy(p, dst, c->len, RTE_DMA_OP_FLAG_SUBMIT);
+		}
+		q_wait_all(false);
+		cr_assert_eq(q_status(q.n - 1), S_OK, "case %u: status %d", k,
+			q_status(q.n - 1));
+		mirror_op(r, R_NB, c->fill, p, dst, c->len);
+		bytes += c->len;
+		snprintf(when, sizeof(when), "after case %u", k);
+		rgn_check(as, &r[c->dr], when);
+	}
+
+	/* 300 disjoint targets behind one doorbell */
+	for (k = 0; k < 300; k++) {
+		dst = VD + k * UINT64_C(13900) + k % 7;
+		len = 1 + (k * 997) % 13000;
+		if (k % 3 == 0) {
+			p = fillpat(k);
+			q_fill(p, dst, len, 0);
+		} else {
+			p = VC + (k * UINT64_C(104729)) % (2 * HPG - 13001);
+			q_copy(p, dst, len, RTE_DMA_OP_FLAG_FENCE);
+		}
+		mirror_op(r, R_NB, k % 3 == 0, p, dst, len);
+		bytes += len;
+	}
+	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	for (k = 0; k < R_NB; k++)
+		rgn_check(as, &r[k], "at the end");
+
+	st = stats(dma);
+	log_stats(dma, "boundaries");
+	cr_assert_eq(st.submitted, q.n);
+	cr_assert_eq(st.completed, q.n);
+	cr_assert_eq(st.errors, 0);
+	cr_assert_eq(st.bytes, bytes, "bytes %" PRIu64 ", want %" PRIu64,
+		st.bytes, bytes);
+	cr_assert_eq(st.consumer.fences, 0);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	for (k = 0; k < R_NB; k++)
+		free(r[k].m);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Parking on userfault pages                                          */
+/* ================================================================== */
+
+Test(swdma, park_resume_in_order)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("park");
+	struct rgn r[2] = {
+		{ VA, 4 * PG, NULL, "src" },
+		{ VB, 8 * PG, NULL, "dst" },
+	};
+	uint8_t *fill0 = xmalloc(PG), *fill2 = xmalloc(PG);
+	uint8_t *fill3 = xmalloc(PG), *want = xmalloc(PG);
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_uffd_msg m;
+	struct mmrt_swdma *dma;
+	struct mmrt_uffd *u;
+	unsigned int k;
+	uint64_t acks;
+
+	cr_assert_not_null(as);
+	r[0].m = xmalloc(r[0].len);
+	r[1].m = xmalloc(r[1].len);
+	map_pat(as, VA, 4 * PG, 0, 11);
+	pat(r[0].m, 11, 0, 4 * PG);
+	map_guard(as, VB, 8 * PG, 0);
+	memset(r[1].m, GUARD, 8 * PG);
+	cr_assert_eq(mmrt_map(as, VC, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VD, 2 * PG, RW, MMRT_MAP_POPULATE), 0);
+	u = mkuffd(as, 0);
+	ureg(u, VC, 4 * PG);
+	pat(fill0, 21, 0, PG);
+	pat(fill2, 22, 0, PG);
+	pat(fill3, 23, 0, PG);
+
+	conf_init(&cf, "park");
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+
+	/* op 0 writes a missing page; ops 1-3 are ordinary; op 4 reads a
+	 * missing page; op 5 is ordinary */
+	q_copy(VA + 50, VC + 50, PG - 100, 0);
+	q_copy(VA, VB, 1000, 0);
+	mirror_op(r, 2, false, VA, VB, 1000);
+	q_fill(FILL_PAT, VB + 2000, 5000, 0);
+	mirror_op(r, 2, true, FILL_PAT, VB + 2000, 5000);
+	q_copy(VA + PG, VB + 3 * PG - 7, 20, 0);
+	mirror_op(r, 2, false, VA + PG, VB + 3 * PG - 7, 20);
+	q_copy(VC + 2 * PG + 8, VB + 5 * PG, 200, 0);
+	q_fill(fillpat(3), VB + 6 * PG, PG, RTE_DMA_OP_FLAG_SUBMIT);
+
+	/* op 0 parks; nothing behind it runs */
+	WAIT_STAT(dma, parks, 1);
+	q_none_more(0, 20000);
+	check_byte(as, VB, GUARD, 8 * PG, "dst while op 0 is parked");
+	/* parked, it still acks invalidations */
+	acks = stats(dma).consumer.acks;
+	cr_assert_eq(mmrt_advise(as, VD, PG, MMRT_ADV_DONTNEED), 0);
+	cr_assert_eq(mmrt_protect(as, VD, 2 * PG, RO), 0);
+	st = stats(dma);
+	cr_assert_eq(st.consumer.fences, 0, "fenced while parked");
+	cr_assert_geq(st.consumer.acks, acks + 2);
+	q_none_more(0, 2000);
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC, "fault at %#" PRIx64,
+		m.arg.pagefault.address);
+	cr_assert(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WRITE);
+	ufill(u, VC, fill0, PG);
+
+	/* ops 0-3 go on; op 4 parks on its source */
+	q_wait(4, false);
+	WAIT_STAT(dma, parks, 2);
+	q_none_more(4, 20000);
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC + 2 * PG, "fault at %#"
+		PRIx64, m.arg.pagefault.address);
+	cr_assert_not(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WRITE);
+	ufill(u, VC + 2 * PG, fill2, PG);
+	q_wait_all(false);
+	for (k = 0; k < q.n; k++)
+		cr_assert_eq(q_status(k), S_OK, "op %u: status %d", k,
+			q_status(k));
+	memcpy(r[1].m + 5 * PG, fill2 + 8, 200);
+	fillbuf(r[1].m + 6 * PG, fillpat(3), PG);
+	rgn_check(as, &r[1], "after the fills");
+	memcpy(want, fill0, PG);
+	memcpy(want + 50, r[0].m + 50, PG - 100);
+	check(as, VC, want, PG, "the page op 0 parked on");
+	check(as, VC + 2 * PG, fill2, PG, "the page op 4 parked on");
+	st = stats(dma);
+	log_stats(dma, "park");
+	cr_assert_eq(st.parks, 2, "parks %" PRIu64, st.parks);
+	cr_assert_eq(st.resumes, 2, "resumes %" PRIu64, st.resumes);
+	cr_assert_eq(st.errors, 0);
+	cr_assert_geq(st.consumer.userfaults, 2);
+
+	/* parked, then stopped: the op stays outstanding until started */
+	q_copy(VA, VC + 3 * PG + 1, 100, RTE_DMA_OP_FLAG_SUBMIT);
+	WAIT_STAT(dma, parks, 3);
+	cr_assert_eq(mmrt_swdma_stop(dma), 0);
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC + 3 * PG);
+	ufill(u, VC + 3 * PG, fill3, PG);
+	q_none_more(q.n - 1, 2000);
+	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
+	q_wait_all(false);
+	cr_assert_eq(q_status(q.n - 1), S_OK, "status %d", q_status(q.n - 1));
+	memcpy(want, fill3, PG);
+	memcpy(want + 1, r[0].m, 100);
+	check(as, VC + 3 * PG, want, PG, "the page parked across a stop");
+	cr_assert_eq(stats(dma).resumes, 3);
+
+	/* parked, then destroyed: dropped, nothing leaks */
+	q_fill(FILL_PAT, VC + PG, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	WAIT_STAT(dma, parks, 4);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(r[0].m);
+	free(r[1].m);
+	free(fill0);
+	free(fill2);
+	free(fill3);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
+/* A resolver thread serves every fault of a uffd range with pattern @tag
+ * (offsets from @base). */
+static struct resolver {
+	struct mmrt_uffd *u;
+	uint64_t base;
+	uint32_t tag;
+	int stop;
+	int err;
+	uint64_t served;
+} rs;
+
+static void *
+resolver_main(void *arg)
+{
+	struct mmrt_uffd_msg m[16];
+	struct mmrt_uffd_copy c;
+	uint8_t *page = malloc(PG);
+	unsigned long it = 0;
+	uint64_t a;
+	int i, n, rc;
+
+	RTE_SET_USED(arg);
+	if (page == NULL) {
+		rs.err = -ENOMEM;
+		return NULL;
+	}
+	while (!__atomic_load_n(&rs.stop, __ATOMIC_ACQUIRE)) {
+		n = mmrt_uffd_read(rs.u, m, RTE_DIM(m));
+		if (n < 0 && rs.err == 0)
+			rs.err = n;
+		if (n <= 0) {
+			relax(it++);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (m[i].event != MMRT_UFFD_EVENT_PAGEFAULT) {
+				rs.err = -EPROTO;
+				continue;
+			}
+			a = m[i].arg.pagefault.address & ~(PG - 1);
+			pat(page, rs.tag, a - rs.base, PG);
+			c = (struct mmrt_uffd_copy){
+				.dst = a, .src = page, .len = PG,
+			};
+			rc = mmrt_uffd_copy(rs.u, &c);
+			if (rc == -EEXIST) {
+				struct mmrt_uffd_range wr = { a, PG };
+
+				rc = mmrt_uffd_wake(rs.u, &wr);
+			}
+			if (rc != 0 && rs.err == 0)
+				rs.err = rc;
+			rs.served++;
+		}
+	}
+	free(page);
+	return NULL;
+}
+
+Test(swdma, park_stream_resolver)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("pstream");
+	struct rgn r[3] = {
+		{ VA, 16 * PG, NULL, "src" },
+		{ VB, 64 * PG, NULL, "dst" },
+		{ VC, 64 * PG, NULL, "uffd range" },
+	};
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_swdma *dma;
+	uint64_t s, d;
+	unsigned int k;
+	pthread_t th;
+	uint32_t len;
+
+	rng_seed("park_stream_resolver");
+	cr_assert_not_null(as);
+	for (k = 0; k < 3; k++)
+		r[k].m = xmalloc(r[k].len);
+	map_pat(as, VA, 16 * PG, 0, 31);
+	pat(r[0].m, 31, 0, 16 * PG);
+	map_guard(as, VB, 64 * PG, 0);
+	memset(r[1].m, GUARD, 64 * PG);
+	cr_assert_eq(mmrt_map(as, VC, 64 * PG, RW, 0), 0);
+	pat(r[2].m, 77, 0, 64 * PG);  /* what the resolver fills in */
+	memset(&rs, 0, sizeof(rs));
+	rs.u = mkuffd(as, 0);
+	rs.base = VC;
+	rs.tag = 77;
+	ureg(rs.u, VC, 64 * PG);
+	cr_assert_eq(pthread_create(&th, NULL, resolver_main, NULL), 0);
+
+	conf_init(&cf, "pstream");
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+	for (k = 0; k < 240; k++) {
+		len = 1 + rnd() % (3 * PG);
+		if (k % 3 != 2) {
+			/* into the uffd range */
+			s = VA + rnd() % (16 * PG - len + 1);
+			d = VC + rnd() % (64 * PG - len + 1);
+		} else {
+			/* out of it */
+			s = VC + rnd() % (64 * PG - len + 1);
+			d = VB + rnd() % (64 * PG - len + 1);
+		}
+		q_copy(s, d, len, k % 16 == 15 ? RTE_DMA_OP_FLAG_SUBMIT : 0);
+		mirror_op(r, 3, false, s, d, len);
+	}
+	q_wait_all(false);
+	st = stats(dma);
+	log_stats(dma, "park stream");
+	cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
+	cr_assert_geq(st.parks, 1);
+	cr_assert_geq(st.resumes, 1);
+	cr_assert_leq(st.resumes, st.parks);
+	cr_assert_eq(st.errors, 0);
+	/* pages no op touched are filled by the resolver as they are read */
+	for (k = 0; k < 3; k++)
+		rgn_check(as, &r[k], "at the end");
+	__atomic_store_n(&rs.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_eq(rs.err, 0, "resolver: %d", rs.err);
+	cr_assert_geq(rs.served, 1);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_uffd_destroy(rs.u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	for (k = 0; k < 3; k++)
+		free(r[k].m);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Unresolvable faults: the status of each                             */
+/* ================================================================== */
+
+Test(swdma, fault_status)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("fst");
+	enum rte_dma_status_code exp[32], sts[64];
+	struct mmrt_uffd *u, *usb;
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_swdma *dma;
+	struct mmrt_uffd_poison pz;
+	uint8_t *g, *want;
+	uint64_t npf, nerr, n, k, base;
+	unsigned int round, i;
+	uint16_t got, last;
+	bool herr;
+	int rc;
+
+	/*
+	 * G: 16 pages, a hole, G2: 4 pages. RO, NONE. P: page 0 poisoned.
+	 * M: missing, nobody serves it. SB: a SIGBUS uffd. S: the source.
+	 */
+	cr_assert_not_null(as);
+	g = xmalloc(16 * PG);
+	want = xmalloc(16 * PG);
+	map_guard(as, VA, 16 * PG, 0);
+	map_guard(as, VA + 17 * PG, 4 * PG, 0);
+	cr_assert_eq(mmrt_map(as, VB, 4 * PG, RO, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, VC, 4 * PG, MMRT_PROT_NONE, 0), 0);
+	cr_assert_eq(mmrt_map(as, VD, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VE, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VF, PG, RW, 0), 0);
+	map_pat(as, VG, 4 * PG, 0, 41);
+	u = mkuffd(as, MMRT_UFFD_FEATURE_POISON);
+	ureg(u, VD, 4 * PG);
+	ureg(u, VE, 4 * PG);
+	pz = (struct mmrt_uffd_poison){ .range = { VD, PG } };
+	cr_assert_eq(mmrt_uffd_poison(u, &pz), 0);
+	usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
+	ureg(usb, VF, PG);
+
+	conf_init(&cf, "fst");
+	cf.park_timeout_us = 20000;
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+
+	for (round = 0; round < 2; round++) {
+		xset(as, VA, GUARD, 16 * PG);
+		memset(want, GUARD, 16 * PG);
+		base = q.n;
+		i = 0;
+#define OPF(p, d, l, e) do { \
+		q_fill((p), (d), (l), 0); \
+		exp[i++] = (e); \
+	} while (0)
+#define OPC(s, d, l, e) do { \
+		q_copy((s), (d), (l), 0); \
+		exp[i++] = (e); \
+	} while (0)
+		OPF(FILL_PAT, VA + 10, 100, S_OK);
+		fillbuf(want + 10, FILL_PAT, 100);
+		OPC(VG, VA + PG - 3, 10, S_OK);
+		pat(want + PG - 3, 41, 0, 10);
+		OPC(VG, VH, 64, S_PF);                 /* dst: no region */
+		OPF(FILL_PAT, VA + 2 * PG, PG, S_OK);
+		fillbuf(want + 2 * PG, FILL_PAT, PG);
+		OPC(VH + 5, VA + 5 * PG, 64, S_PF);    /* src: no region */
+		OPF(FILL_PAT, VB + 1, 10, S_DST);      /* read-only */
+		OPC(VB + 7, VA + 6 * PG, PG, S_OK);    /* reading it is fine */
+		memset(want + 6 * PG, 0, PG);
+		OPC(VC + 3, VA + 7 * PG, 10, S_SRC);   /* PROT_NONE */
+		OPF(FILL_PAT, VC, 8, S_DST);
+		OPC(VD + 8, VA + 8 * PG, 16, S_POISON);
+		OPF(FILL_PAT, VD, PG, S_POISON);
+		OPC(VE + PG, VA + 9 * PG, 32, S_PF);   /* park timeout */
+		OPF(FILL_PAT, VE + 2 * PG + 5, 3, S_PF);
+		/* runs into the hole: nothing past the faulting page */
+		OPF(fillpat(1), VA + 15 * PG + 100, 2 * PG, S_PF);
+		OPC(VF, VA + 10 * PG, 8, S_PF);        /* SIGBUS uffd */
+		OPF(FILL_PAT, VA + 11 * PG, 8, S_OK);
+		fillbuf(want + 11 * PG, FILL_PAT, 8);
+		OPC(VG, VA + 12 * PG + 1, PG, S_OK);
+		pat(want + 12 * PG + 1, 41, 0, PG);
+#undef OPF
+#undef OPC
+		n = i;
+		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		WAIT_STAT(dma, completed, q.n);
+
+		if (round == 0) {
+			/* completed() stops before each failed op */
+			k = 0;
+			while (k < n) {
+				for (i = 0; k + i < n && exp[k + i] == S_OK;
+						i++)
+					;
+				herr = false;
+				got = mmrt_swdma_completed(dma, 64, &last,
+					&herr);
+				cr_assert_eq(got, i, "op %" PRIu64 ": completed"
+					" reported %u, want %u", k, got, i);
+				if (got > 0)
+					cr_assert_eq(last,
+						q.idx[(base + k + got - 1) %
+						MAXOPS]);
+				k += got;
+				if (k == n) {
+					cr_assert_not(herr);
+					break;
+				}
+				cr_assert(herr, "op %" PRIu64 ": no has_error",
+					k);
+				herr = false;
+				cr_assert_eq(mmrt_swdma_completed(dma, 64,
+					&last, &herr), 0);
+				cr_assert(herr);
+				got = mmrt_swdma_completed_status(dma, 1,
+					&last, sts);
+				cr_assert_eq(got, 1);
+				cr_assert_eq(last, q.idx[(base + k) % MAXOPS]);
+				cr_assert_eq(sts[0], exp[k], "op %" PRIu64
+					": status %d, want %d", k, sts[0],
+					exp[k]);
+				k++;
+			}
+			q.done = q.n;
+		} else {
+			/* completed_status() reports them all at once */
+			got = mmrt_swdma_completed_status(dma, 64, &last, sts);
+			cr_assert_eq(got, n);
+			cr_assert_eq(last, q.idx[(q.n - 1) % MAXOPS]);
+			for (k = 0; k < n; k++)
+				cr_assert_eq(sts[k], exp[k], "op %" PRIu64
+					": status %d, want %d", k, sts[k],
+					exp[k]);
+			q.done = q.n;
+		}
+		herr = true;
+		cr_assert_eq(mmrt_swdma_completed(dma, 64, &last, &herr), 0);
+		cr_assert_not(herr);
+		cr_assert_eq(mmrt_swdma_completed_status(dma, 64, &last, sts),
+			0);
+
+		/* bytes of the op that ran into the hole before the hole
+		 * may have been written; nothing else */
+		xread(as, VA, g, 16 * PG);
+		for (k = 15 * PG + 100; k < 16 * PG; k++)
+			if (g[k] == fbyte(fillpat(1), k - (15 * PG + 100)))
+				want[k] = g[k];
+		cmp_buf(g, want, 16 * PG, VA, "G");
+		check_byte(as, VA + 17 * PG, GUARD, 4 * PG,
+			"G2, past the faulting page");
+		check_byte(as, VB, 0, 4 * PG, "the read-only region");
+	}
+	cr_assert_eq(mmrt_read(as, VD, g, 8), -EHWPOISON);
+
+	st = stats(dma);
+	log_stats(dma, "fault status");
+	for (nerr = npf = k = 0; k < n; k++) {
+		nerr += exp[k] != S_OK;
+		npf += exp[k] == S_PF;
+	}
+	cr_assert_eq(st.completed, q.n);
+	cr_assert_eq(st.submitted, q.n);
+	cr_assert_eq(st.errors, 2 * nerr, "errors %" PRIu64 ", want %" PRIu64,
+		st.errors, 2 * nerr);
+	cr_assert_eq(st.page_faults, 2 * npf, "page_faults %" PRIu64
+		", want %" PRIu64, st.page_faults, 2 * npf);
+	cr_assert_geq(st.parks, 2);
+	cr_assert_eq(st.consumer.fences, 0);
+	rc = mmrt_swdma_destroy(dma);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_uffd_destroy(usb), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(g);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* An engine stepped by a registered thread; fencing                   */
+/* ================================================================== */
+
+static struct driver {
+	struct mmrt_swdma *dma;
+	int stop;
+	int pause;       /* main: stop stepping */
+	int paused;      /* driver: not stepping (and offline) */
+	uint64_t completed;  /* sum of mmrt_swdma_run() */
+	int err;
+} drv;
+
+static void *
+driver_main(void *arg)
+{
+	unsigned long it = 0;
+	int rc;
+
+	RTE_SET_USED(arg);
+	rc = mmrt_thread_register();
+	if (rc < 0) {
+		drv.err = rc;
+		return NULL;
+	}
+	while (!__atomic_load_n(&drv.stop, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&drv.pause, __ATOMIC_ACQUIRE)) {
+			if (!__atomic_load_n(&drv.paused, __ATOMIC_RELAXED)) {
+				mmrt_thread_offline();
+				__atomic_store_n(&drv.paused, 1,
+					__ATOMIC_RELEASE);
+			}
+			relax(it++);
+			continue;
+		}
+		if (__atomic_load_n(&drv.paused, __ATOMIC_RELAXED)) {
+			mmrt_thread_online();
+			__atomic_store_n(&drv.paused, 0, __ATOMIC_RELEASE);
+		}
+		rc = mmrt_swdma_run(drv.dma);
+		if (rc < 0 && drv.err == 0)
+			drv.err = rc;
+		if (rc > 0)
+			__atomic_fetch_add(&drv.completed, rc,
+				__ATOMIC_RELAXED);
+		if ((++it & 63) == 0)
+			sched_yield();
+	}
+	mmrt_thread_unregister();
+	return NULL;
+}
+
+static void
+driver_pause(int on)
+{
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+
+	__atomic_store_n(&drv.pause, on, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&drv.paused, __ATOMIC_ACQUIRE) != on) {
+		cr_assert(!expired(d), "the driver did not answer");
+		relax(i++);
+	}
+}
+
+Test(swdma, run_driven)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("run");
+	struct rgn r[2] = {
+		{ VA, 8 * PG, NULL, "src" },
+		{ VB, 16 * PG, NULL, "dst" },
+	};
+	struct mmrt_swdma_conf cf;
+	uint64_t s, d, p;
+	unsigned int k;
+	pthread_t th;
+	uint32_t len;
+
+	rng_seed("run_driven");
+	cr_assert_not_null(as);
+	r[0].m = xmalloc(r[0].len);
+	r[1].m = xmalloc(r[1].len);
+	map_pat(as, VA, 8 * PG, 0, 51);
+	pat(r[0].m, 51, 0, 8 * PG);
+	map_guard(as, VB, 16 * PG, 0);
+	memset(r[1].m, GUARD, 16 * PG);
+	conf_init(&cf, "run");
+	cf.burst = 4;
+	memset(&drv, 0, sizeof(drv));
+	drv.dma = mkdma(&cf);
+	cr_assert_gt(mmrt_swdma_bind(drv.dma, as), 0);
+	/* the main thread is not a registered poller */
+	cr_assert_eq(mmrt_swdma_run(drv.dma), -EPERM);
+	cr_assert_eq(pthread_create(&th, NULL, driver_main, NULL), 0);
+	for (k = 0; k < 300; k++) {
+		len = 1 + rnd() % (2 * PG);
+		d = VB + rnd() % (16 * PG - len + 1);
+		if (k & 1) {
+			p = fillpat(k);
+			q_fill(p, d, len, 0);
+		} else {
+			s = VA + rnd() % (8 * PG - len + 1);
+			p = s;
+			q_copy(s, d, len, 0);
+		}
+		mirror_op(r, 2, k & 1, p, d, len);
+		if (k % 20 == 19) {
+			cr_assert_eq(mmrt_swdma_submit(drv.dma), 0);
+			if (k % 60 == 59)
+				q_wait_all(false);
+		}
+	}
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	rgn_check(as, &r[1], "at the end");
+	/* run() counted every completion */
+	cr_assert_eq(__atomic_load_n(&drv.completed, __ATOMIC_RELAXED), q.n,
+		"run() reported %" PRIu64 " of %" PRIu64, drv.completed, q.n);
+	cr_assert_eq(drv.err, 0, "run: %d", drv.err);
+	/* at most conf.burst operations per step */
+	cr_assert_geq(stats(drv.dma).steps, q.n / 4, "steps %" PRIu64,
+		stats(drv.dma).steps);
+	/* started on an lcore meanwhile: busy */
+	driver_pause(1);
+	__atomic_store_n(&drv.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	log_stats(drv.dma, "run");
+	cr_assert_eq(mmrt_swdma_start(drv.dma, ENGINE_LCORE), 0);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	cr_assert_eq(mmrt_swdma_run(drv.dma), -EBUSY);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	cr_assert_eq(mmrt_swdma_stop(drv.dma), 0);
+	cr_assert_eq(mmrt_swdma_destroy(drv.dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(r[0].m);
+	free(r[1].m);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(swdma, fence_bus_error)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("fence");
+	struct mmrt_consumer *c;
+	struct mmrt_swdma_conf cf;
+	struct mmrt_uffd_msg m;
+	struct mmrt_uffd *u;
+	uint8_t *xfill;
+	unsigned int k;
+	pthread_t th;
+
+	cr_assert_not_null(as);
+	map_guard(as, VA, 4 * PG, 0);
+	map_guard(as, VB, 4 * PG, 0);
+	cr_assert_eq(mmrt_map(as, VC, PG, RW, 0), 0);
+	u = mkuffd(as, 0);
+	ureg(u, VC, PG);
+	conf_init(&cf, "fence");
+	cf.consumer.ack_deadline_us = 2000;
+	memset(&drv, 0, sizeof(drv));
+	drv.dma = mkdma(&cf);
+	c = mmrt_swdma_consumer(drv.dma);
+	cr_assert_not_null(c);
+	cr_assert_gt(mmrt_swdma_bind(drv.dma, as), 0);
+	cr_assert_eq(pthread_create(&th, NULL, driver_main, NULL), 0);
+
+	q_fill(FILL_PAT, VA, 100, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(0), S_OK);
+	/* op 1 parks on a missing page */
+	q_fill(FILL_PAT, VC + 8, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	WAIT_STAT(drv.dma, parks, 1);
+	/* the engine stops stepping: the unmap fences it */
+	driver_pause(1);
+	cr_assert_eq(mmrt_unmap(as, VA, PG), 0);
+	cr_assert(mmrt_consumer_fenced(c), "not fenced");
+	q_fill(FILL_PAT, VB, 8, 0);
+	q_copy(VB + PG, VB + 2 * PG, 16, RTE_DMA_OP_FLAG_SUBMIT);
+	/* the page comes: too late, the engine is fenced */
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC);
+	xfill = xmalloc(PG);
+	memset(xfill, GUARD, PG);
+	ufill(u, VC, xfill, PG);
+	driver_pause(0);
+	q_wait_all(false);
+	for (k = 1; k < 4; k++)
+		cr_assert_eq(q_status(k), S_BUS, "op %u: status %d", k,
+			q_status(k));
+	check_byte(as, VB, GUARD, 4 * PG, "target of fenced ops");
+	check_byte(as, VC, GUARD, PG, "target of the parked op");
+	cr_assert_eq(stats(drv.dma).consumer.fences, 1);
+
+	/* unbind and bind again: it works again */
+	driver_pause(1);
+	cr_assert_eq(mmrt_swdma_unbind(drv.dma), 0);
+	cr_assert_eq(mmrt_swdma_unbind(drv.dma), -ENOTCONN);
+	cr_assert_gt(mmrt_swdma_bind(drv.dma, as), 0);
+	cr_assert_not(mmrt_consumer_fenced(c));
+	driver_pause(0);
+	q_fill(FILL_PAT, VB, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(4), S_OK, "status %d", q_status(4));
+	check_byte(as, VB + 8, GUARD, 4 * PG - 8, "after the rebind");
+	log_stats(drv.dma, "fence");
+	__atomic_store_n(&drv.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_eq(drv.err, 0, "run: %d", drv.err);
+	cr_assert_eq(mmrt_swdma_destroy(drv.dma), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	free(xfill);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* hmm-tests anon_teardown: unmap half a buffer during a long copy     */
+/* ================================================================== */
+
+#define TD_LEN (2 * HPG)
+#define TD_HALF (TD_LEN / 2)
+#define TD_PAGES (TD_HALF / PG)
+
+static struct teardown_ctl {
+	struct mmrt_as *as;
+	struct mmrt_swdma *dma;
+	uint64_t va;         /* half to unmap */
+	uint64_t trigger;    /* once stats.completed reaches it */
+	uint64_t at, after;  /* stats.completed at the unmap, after it */
+	bool huge;
+	uint32_t go;         /* round to run */
+	uint32_t done;       /* round done */
+	int rc;
+	int stop;
+	/* frames of the half, and the generation each had */
+	uint32_t pfn[TD_PAGES];
+	uint32_t gen[TD_PAGES];
+	uint32_t nfr;
+	uint64_t fsize;
+	/* frames found free after the unmap and filled with CANARY */
+	uint32_t cpfn[TD_PAGES];
+	uint32_t cgen[TD_PAGES];
+	uint32_t ncan;
+} td;
+
+static void
+td_record(void)
+{
+	struct mmrt_xlate x;
+	uint64_t off;
+
+	td.nfr = 0;
+	td.fsize = td.huge ? HPG : PG;
+	for (off = 0; off < TD_HALF; off += td.fsize) {
+		if (mmrt_translate(td.as, td.va + off, 0, &x) != 0)
+			continue;
+		td.pfn[td.nfr] = x.pfn;
+		td.gen[td.nfr] = __atomic_load_n(&mmrt_frame_meta(x.pfn)->gen,
+			__ATOMIC_ACQUIRE);
+		td.nfr++;
+	}
+}
+
+/*
+ * Plain build: fill the frames the unmap freed with CANARY; a late write
+ * of the engine would change them (the ASan build poisons free frames
+ * instead, and such a write aborts).
+ */
+static void
+td_canary(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+	struct mmrt_frame *f;
+	uint32_t i;
+
+	td.ncan = 0;
+	for (i = 0; i < td.nfr; i++) {
+		f = mmrt_frame_meta(td.pfn[i]);
+		if (!(__atomic_load_n(&f->flags, __ATOMIC_ACQUIRE) &
+				MMRT_FRAME_FREE) ||
+				__atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) ==
+				td.gen[i])
+			continue;
+		td.cpfn[td.ncan] = td.pfn[i];
+		td.cgen[td.ncan] = f->gen;
+		memset(mmrt_frame_addr_unchecked(td.pfn[i]), CANARY, td.fsize);
+		td.ncan++;
+	}
+#endif
+}
+
+/* The canaried frames that are still free are intact; then zero them
+ * (as a free frame may be on the known-zero list). */
+static void
+td_canary_check(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+	struct mmrt_frame *f;
+	uint8_t *a;
+	uint64_t k;
+	uint32_t i;
+
+	for (i = 0; i < td.ncan; i++) {
+		f = mmrt_frame_meta(td.cpfn[i]);
+		if (!(f->flags & MMRT_FRAME_FREE) || f->gen != td.cgen[i])
+			continue;
+		a = mmrt_frame_addr_unchecked(td.cpfn[i]);
+		for (k = 0; k < td.fsize; k++)
+			cr_assert(a[k] == CANARY || a[k] == 0, "freed frame "
+				"%u written at +%#" PRIx64 " (%#x) after unmap",
+				td.cpfn[i], k, a[k]);
+		memset(a, 0, td.fsize);
+	}
+#endif
+}
+
+static void *
+unmapper_main(void *arg)
+{
+	uint32_t done = 0, rd;
+	unsigned long it = 0;
+	uint64_t d = 0;
+	int rc;
+
+	RTE_SET_USED(arg);
+	while (!__atomic_load_n(&td.stop, __ATOMIC_ACQUIRE)) {
+		rd = __atomic_load_n(&td.go, __ATOMIC_ACQUIRE);
+		if (rd == done) {
+			relax(it++);
+			continue;
+		}
+		if (d == 0) {
+			d = deadline(WAIT_S);
+			td_record();
+		}
+		if (stats(td.dma).completed < td.trigger && !expired(d)) {
+			relax(it++);
+			continue;
+		}
+		td.at = stats(td.dma).completed;
+		rc = mmrt_unmap(td.as, td.va, TD_HALF);
+		td.after = stats(td.dma).completed;
+		td_canary();
+		td.rc = rc;
+		d = 0;
+		done = rd;
+		__atomic_store_n(&td.done, rd, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+Test(swdma, anon_teardown)
+{
+	static const uint32_t lens[] = {
+		4096, 5000, 8192, 3000, 12288, 777, 16384, 4100,
+	};
+	uint64_t used0 = mmrt_test_used(), src = VA, dst = VB;
+	struct mmrt_as *as = mmrt_as_create("tear");
+	uint8_t *exp = xmalloc(TD_LEN), *got = xmalloc(TD_LEN);
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_swdma *dma;
+	uint64_t off[1024], first, o, lo, hi, b, j, nfail = 0, rfail, base;
+	uint32_t len[1024], flags;
+	unsigned int round, nops, k, rounds, mid;
+	bool side_dst, second, huge, touch;
+	uint64_t cut;   /* offset of the unmapped half */
+	pthread_t th;
+
+	rng_seed("anon_teardown");
+	cr_assert_not_null(as);
+	pat(exp, 61, 0, TD_LEN);
+	conf_init(&cf, "tear");
+	dma = mkdma(&cf);
+	q.bulk = true;
+	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
+	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
+	memset(&td, 0, sizeof(td));
+	td.as = as;
+	td.dma = dma;
+	cr_assert_eq(pthread_create(&th, NULL, unmapper_main, NULL), 0);
+
+	/* the ops: consecutive pieces of the buffer, src offset = dst
+	 * offset */
+	for (nops = 0, o = 0; o < TD_LEN; nops++) {
+		cr_assert_lt(nops, RTE_DIM(off));
+		off[nops] = o;
+		len[nops] = RTE_MIN(lens[nops % RTE_DIM(lens)], TD_LEN - o);
+		o += len[nops];
+	}
+	cr_assert_lt(nops, MMRT_SWDMA_NB_DESC_DEFAULT);
+	for (mid = 0; off[mid] < TD_HALF; mid++)
+		;
+
+	rounds = 16;
+	for (round = 1; round <= rounds; round++) {
+		side_dst = round & 1;
+		second = (round >> 1) & 1;
+		huge = ((round - 1) >> 2) & 1;
+		flags = MMRT_MAP_POPULATE | (huge ? MMRT_MAP_HUGE : 0);
+		cut = second ? TD_HALF : 0;
+		cr_assert_eq(mmrt_map(as, src, TD_LEN, RW, flags), 0);
+		xwrite(as, src, exp, TD_LEN);
+		cr_assert_eq(mmrt_map(as, dst, TD_LEN, RW, flags), 0);
+		if (huge)
+			cr_assert(is_huge(as, src) && is_huge(as, dst + HPG));
+
+		first = q.n;
+		for (k = 0; k < nops; k++)
+			q_copy(src + off[k], dst + off[k], len[k], 0);
+		td.va = (side_dst ? dst : src) + cut;
+		td.huge = huge;
+		/* unmap while the ops on that half run, more or less */
+		base = stats(dma).completed;
+		td.trigger = base + (second ? mid : 0) +
+			rnd() % (second ? nops - mid : mid);
+		__atomic_store_n(&td.go, round, __ATOMIC_RELEASE);
+		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		q_wait_all(true);
+		{
+			uint64_t d = deadline(WAIT_S);
+			unsigned long i = 0;
+
+			while (__atomic_load_n(&td.done, __ATOMIC_ACQUIRE) !=
+					round) {
+				cr_assert(!expired(d), "unmapper stuck");
+				relax(i++);
+			}
+		}
+		cr_assert_eq(td.rc, 0, "unmap: %d", td.rc);
+
+		/* statuses: only ops touching the unmapped half may fail,
+		 * and only with a page fault */
+		rfail = 0;
+		for (k = 0; k < nops; k++) {
+			enum rte_dma_status_code s = q_status(first + k);
+
+			touch = off[k] < cut + TD_HALF &&
+				off[k] + len[k] > cut;
+			if (s == S_OK)
+				continue;
+			nfail++;
+			rfail++;
+			cr_assert(touch, "round %u op %u [%#" PRIx64 ", +%u) "
+				"failed (%d) away from the unmapped half",
+				round, k, off[k], len[k], s);
+			cr_assert_eq(s, S_PF, "round %u op %u: status %d",
+				round, k, s);
+		}
+
+		/* what is left of the destination: the copy where the op
+		 * succeeded, else the copy or zero byte by byte */
+		lo = side_dst && !second ? TD_HALF : 0;
+		hi = side_dst && second ? TD_HALF : TD_LEN;
+		xread(as, dst + lo, got + lo, hi - lo);
+		for (k = 0; k < nops; k++) {
+			b = RTE_MAX(off[k], lo);
+			for (j = b; j < RTE_MIN(off[k] + len[k], hi); j++) {
+				if (got[j] == exp[j])
+					continue;
+				cr_assert(q_status(first + k) != S_OK &&
+					got[j] == 0, "round %u op %u: dst +%#"
+					PRIx64 " is %#x, want %#x (status %d)",
+					round, k, j, got[j], exp[j],
+					q_status(first + k));
+			}
+		}
+		/* what is left of the source is intact */
+		lo = !side_dst && !second ? TD_HALF : 0;
+		hi = !side_dst && second ? TD_HALF : TD_LEN;
+		check(as, src + lo, exp + lo, hi - lo, "source left");
+		td_canary_check();
+		cr_log_info("teardown round %u: unmap %s half of the %s (%s),"
+			" trigger %" PRIu64 " of %u ops, unmap from %" PRIu64
+			" to %" PRIu64 ": %" PRIu64 " failed, %u freed frames"
+			" watched", round, second ? "second" : "first",
+			side_dst ? "destination" : "source",
+			huge ? "2 MiB" : "4 KiB", td.trigger - base, nops,
+			td.at - base, td.after - base, rfail, td.ncan);
+		st = stats(dma);
+		cr_assert_eq(st.consumer.fences, 0, "fenced");
+		cr_assert_eq(mmrt_unmap(as, src, TD_LEN), 0);
+		cr_assert_eq(mmrt_unmap(as, dst, TD_LEN), 0);
+	}
+	__atomic_store_n(&td.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	log_stats(dma, "teardown");
+	cr_log_info("teardown: %u rounds of %u ops, %" PRIu64 " failed",
+		rounds, nops, nfail);
+	cr_assert_eq(mmrt_swdma_stop(dma), 0);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(exp);
+	free(got);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Copy-on-write: the engine writes to a forked child                  */
+/* ================================================================== */
+
+Test(swdma, cow_child)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *parent = mmrt_as_create("cowp"), *child;
+	/* child's view; the parent must keep the originals */
+	struct rgn r[3] = {
+		{ VA, 32 * PG, NULL, "R" },
+		{ VB, 8 * PG, NULL, "S" },
+		{ VC, HPG, NULL, "H" },
+	};
+	uint8_t *orig[3];
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_as_stats as_st;
+	struct mmrt_swdma *dma;
+	struct mmrt_as *w;
+	unsigned int k, pass;
+	uint64_t s, d, p;
+	uint32_t len;
+
+	rng_seed("cow_child");
+	cr_assert_not_null(parent);
+	for (k = 0; k < 3; k++) {
+		r[k].m = xmalloc(r[k].len);
+		orig[k] = xmalloc(r[k].len);
+		pat(orig[k], 71 + k, 0, r[k].len);
+		memcpy(r[k].m, orig[k], r[k].len);
+	}
+	map_pat(parent, VA, 32 * PG, 0, 71);
+	map_pat(parent, VB, 8 * PG, 0, 72);
+	map_pat(parent, VC, HPG, MMRT_MAP_HUGE, 73);
+	cr_assert(is_huge(parent, VC));
+	child = mmrt_as_fork(parent, "cowc");
+	cr_assert_not_null(child, "fork: rte_errno %d", rte_errno);
+
+	conf_init(&cf, "cow");
+	dma = mkdma(&cf);
+	/* pass 0 writes to the child, pass 1 to the parent */
+	for (pass = 0; pass < 2; pass++) {
+		w = pass == 0 ? child : parent;
+		engine_up(dma, w);
+		for (k = 0; k < 64; k++) {
+			len = 1 + rnd() % (3 * PG);
+			if (k % 8 == 7)
+				d = VC + rnd() % (HPG - len + 1);
+			else
+				d = VA + rnd() % (32 * PG - len + 1);
+			if (k % 3 == 0) {
+				p = fillpat(k);
+				q_fill(p, d, len, 0);
+			} else {
+				s = VB + rnd() % (8 * PG - len + 1);
+				p = s;
+				q_copy(s, d, len, 0);
+			}
+			mirror_op(r, 3, k % 3 == 0, p, d, len);
+		}
+		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		q_wait_all(true);
+		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
+		for (k = 0; k < 3; k++) {
+			rgn_check(w, &r[k], pass == 0 ? "child" : "parent");
+			/* the other one never changes */
+			check(pass == 0 ? parent : child, r[k].va, orig[k],
+				r[k].len, pass == 0 ? "parent" : "child");
+		}
+		st = stats(dma);
+		log_stats(dma, pass == 0 ? "cow child" : "cow parent");
+		cr_assert_geq(st.consumer.page_requests, 1,
+			"copy-on-write without a page request");
+		cr_assert_eq(mmrt_as_stats(w, &as_st), 0);
+		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
+		cr_assert_eq(mmrt_swdma_stop(dma), 0);
+		cr_assert_eq(mmrt_swdma_unbind(dma), 0);
+		/* the next pass: the child's contents are the originals */
+		if (pass == 0) {
+			for (k = 0; k < 3; k++) {
+				check(child, r[k].va, r[k].m, r[k].len,
+					"child after unbind");
+				memcpy(orig[k], r[k].m, r[k].len);
+				pat(r[k].m, 71 + k, 0, r[k].len);
+			}
+		}
+	}
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(child), 0);
+	cr_assert_eq(mmrt_as_destroy(parent), 0);
+	for (k = 0; k < 3; k++) {
+		free(r[k].m);
+		free(orig[k]);
+	}
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Downgrade to read-only during a stream of writes                    */
+/* ================================================================== */
+
+#define PB_PAGES 64
+
+static struct protector {
+	struct mmrt_as *as;
+	struct mmrt_swdma *dma;
+	uint64_t trigger;
+	uint32_t go;
+	uint32_t done;    /* round whose mmrt_protect() returned */
+	int rc;
+	int stop;
+	uint8_t *snap;    /* the buffer just after it returned */
+} pr;
+
+static void *
+protector_main(void *arg)
+{
+	uint32_t last = 0, rd;
+	unsigned long it = 0;
+	uint64_t d = 0;
+
+	RTE_SET_USED(arg);
+	while (!__atomic_load_n(&pr.stop, __ATOMIC_ACQUIRE)) {
+		rd = __atomic_load_n(&pr.go, __ATOMIC_ACQUIRE);
+		if (rd == last) {
+			relax(it++);
+			continue;
+		}
+		if (d == 0)
+			d = deadline(WAIT_S);
+		if (stats(pr.dma).completed < pr.trigger && !expired(d)) {
+			relax(it++);
+			continue;
+		}
+		pr.rc = mmrt_protect(pr.as, VA, PB_PAGES * PG, RO);
+		__atomic_store_n(&pr.done, rd, __ATOMIC_RELEASE);
+		if (pr.rc == 0)
+			pr.rc = mmrt_read(pr.as, VA, pr.snap, PB_PAGES * PG);
+		last = rd;
+		d = 0;
+	}
+	return NULL;
+}
+
+Test(swdma, protect_during_writes)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("prot");
+	uint8_t *after = xmalloc(PB_PAGES * PG);
+	uint64_t first, n, after_ops, ok_after, failed, s, d, p;
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+	bool pre[MAXOPS];
+	unsigned int round;
+	uint64_t dl, k;
+	pthread_t th;
+	uint32_t len;
+	int rc;
+
+	rng_seed("protect_during_writes");
+	cr_assert_not_null(as);
+	map_guard(as, VA, PB_PAGES * PG, 0);
+	map_pat(as, VB, 16 * PG, 0, 81);
+	conf_init(&cf, "prot");
+	dma = mkdma(&cf);
+	q.bulk = true;
+	engine_up(dma, as);
+	memset(&pr, 0, sizeof(pr));
+	pr.as = as;
+	pr.dma = dma;
+	pr.snap = xmalloc(PB_PAGES * PG);
+	cr_assert_eq(pthread_create(&th, NULL, protector_main, NULL), 0);
+
+	for (round = 1; round <= 6; round++) {
+		if (round > 1)
+			cr_assert_eq(mmrt_protect(as, VA, PB_PAGES * PG, RW),
+				0);
+		first = q.n;
+		pr.trigger = stats(dma).completed + rnd() % 400;
+		__atomic_store_n(&pr.go, round, __ATOMIC_RELEASE);
+		after_ops = 0;
+		dl = deadline(WAIT_S);
+		for (n = 0; after_ops < 150; n++) {
+			cr_assert_lt(n, MAXOPS - 1024, "round %u: protect did "
+				"not return within %" PRIu64 " ops", round, n);
+			cr_assert(!expired(dl));
+			pre[n] = __atomic_load_n(&pr.done, __ATOMIC_ACQUIRE) ==
+				round;
+			after_ops += pre[n];
+			len = 1 + rnd() % (2 * PG);
+			d = VA + rnd() % (PB_PAGES * PG - len + 1);
+			s = VB + rnd() % (16 * PG - len + 1);
+			p = fillpat((unsigned int)n);
+			for (;;) {
+				if (n & 1)
+					rc = mmrt_swdma_copy(dma, s, d, len,
+						RTE_DMA_OP_FLAG_SUBMIT);
+				else
+					rc = mmrt_swdma_fill(dma, p, d, len,
+						RTE_DMA_OP_FLAG_SUBMIT);
+				if (rc != -ENOSPC)
+					break;
+				mmrt_swdma_serve_faults(dma, 64);
+				if (q_reap() == 0 && expired(dl)) {
+					log_stats(dma, "stuck");
+					cr_assert_fail("round %u: ring full",
+						round);
+				}
+			}
+			q_enqueued(rc, "stream");
+			if ((n & 7) == 7) {
+				q_reap();
+				/* writes after the upgrade back to RW are
+				 * page requests */
+				mmrt_swdma_serve_faults(dma, 64);
+			}
+			if ((n & 63) == 63)
+				sched_yield();
+		}
+		q_wait_all(true);
+		cr_assert_eq(pr.rc, 0, "protect: %d", pr.rc);
+		ok_after = failed = 0;
+		for (k = 0; k < n; k++) {
+			enum rte_dma_status_code st = q_status(first + k);
+
+			failed += st != S_OK;
+			if (pre[k])
+				cr_assert_eq(st, S_DST, "round %u: op %" PRIu64
+					" enqueued after protect returned: "
+					"status %d", round, k, st);
+			else
+				cr_assert(st == S_OK || st == S_DST,
+					"round %u: op %" PRIu64 ": status %d",
+					round, k, st);
+			ok_after += pre[k] && st == S_OK;
+		}
+		/* nothing was written after protect returned */
+		xread(as, VA, after, PB_PAGES * PG);
+		cmp_buf(after, pr.snap, PB_PAGES * PG, VA,
+			"buffer after mmrt_protect() returned");
+		cr_log_info("protect round %u: %" PRIu64 " ops, %" PRIu64
+			" failed, %" PRIu64 " after the downgrade (%" PRIu64
+			" of them succeeded)", round, n, failed, after_ops,
+			ok_after);
+	}
+	__atomic_store_n(&pr.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	log_stats(dma, "protect");
+	cr_assert_eq(stats(dma).consumer.fences, 0);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(after);
+	free(pr.snap);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Idle policies                                                       */
+/* ================================================================== */
+
+static void
+idle_workload(enum mmrt_swdma_idle idle, const char *name)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create(name);
+	struct rgn r[2] = {
+		{ VA, 4 * PG, NULL, "src" },
+		{ VB, 16 * PG, NULL, "dst" },
+	};
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	struct mmrt_swdma *dma;
+	unsigned int b, k;
+	uint64_t s, d, p;
+	uint32_t len;
+
+	rng_seed(name);
+	cr_assert_not_null(as);
+	r[0].m = xmalloc(r[0].len);
+	r[1].m = xmalloc(r[1].len);
+	map_pat(as, VA, 4 * PG, 0, 91);
+	pat(r[0].m, 91, 0, 4 * PG);
+	map_guard(as, VB, 16 * PG, 0);
+	memset(r[1].m, GUARD, 16 * PG);
+	cr_assert_eq(mmrt_map(as, VC, 4 * PG, RW, MMRT_MAP_POPULATE), 0);
+	conf_init(&cf, name);
+	cf.idle = idle;
+	if (idle == MMRT_SWDMA_IDLE_BACKOFF)
+		cf.backoff_max_us = 200;
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+	for (b = 0; b < 4; b++) {
+		/* let it go idle (and back off to its ceiling) */
+		usleep(3000);
+		for (k = 0; k < 16; k++) {
+			len = 1 + rnd() % (2 * PG);
+			d = VB + rnd() % (16 * PG - len + 1);
+			if (k & 1) {
+				p = fillpat(k);
+				q_fill(p, d, len, 0);
+			} else {
+				s = VA + rnd() % (4 * PG - len + 1);
+				p = s;
+				q_copy(s, d, len, 0);
+			}
+			mirror_op(r, 2, k & 1, p, d, len);
+		}
+		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		q_wait_all(false);
+		/* an invalidation while it idles is acked, and a grace
+		 * period passes */
+		usleep(1000);
+		cr_assert_eq(mmrt_advise(as, VC + (b % 4) * PG, PG,
+			MMRT_ADV_DONTNEED), 0);
+		mmrt_mm_reclaim(true);
+	}
+	cr_assert_eq(q.nerr, 0);
+	rgn_check(as, &r[1], name);
+	st = stats(dma);
+	log_stats(dma, name);
+	cr_assert_gt(st.idle_polls, 0);
+	cr_assert_gt(st.steps, 0);
+	cr_assert_eq(st.completed, 64);
+	cr_assert_eq(st.consumer.fences, 0);
+	cr_assert_eq(mmrt_swdma_stop(dma), 0);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(r[0].m);
+	free(r[1].m);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(swdma, idle_pause)
+{
+	idle_workload(MMRT_SWDMA_IDLE_PAUSE, "idle-pause");
+}
+
+Test(swdma, idle_spin)
+{
+	idle_workload(MMRT_SWDMA_IDLE_SPIN, "idle-spin");
+}
+
+Test(swdma, idle_backoff)
+{
+	idle_workload(MMRT_SWDMA_IDLE_BACKOFF, "idle-backoff");
+}
+
+/* ================================================================== */
+/* The ring: full, doorbell, index wrap                                */
+/* ================================================================== */
+
+Test(swdma, ring_full_and_doorbell)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("ring");
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+	uint8_t *want = xmalloc(PG);
+	unsigned int k;
+
+	cr_assert_not_null(as);
+	map_guard(as, VA, PG, 0);
+	conf_init(&cf, "ring");
+	cf.nb_desc = MMRT_SWDMA_NB_DESC_MIN;
+	dma = mkdma(&cf);
+	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
+	/* stopped: nb_desc - 1 slots, then -ENOSPC */
+	cr_assert_eq(mmrt_swdma_burst_capacity(dma),
+		MMRT_SWDMA_NB_DESC_MIN - 1);
+	for (k = 0; k < MMRT_SWDMA_NB_DESC_MIN - 1; k++) {
+		q_fill(fillpat(k), VA + k * 8, 8, k % 2 ? RTE_DMA_OP_FLAG_LLC :
+			0);
+		cr_assert_eq(mmrt_swdma_burst_capacity(dma),
+			MMRT_SWDMA_NB_DESC_MIN - 2 - k);
+	}
+	cr_assert_eq(mmrt_swdma_fill(dma, 0, VA, 8, 0), -ENOSPC);
+	cr_assert_eq(mmrt_swdma_copy(dma, VA, VA + 2048, 8, 0), -ENOSPC);
+	/* started, but no doorbell yet: nothing runs */
+	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
+	q_none_more(0, 20000);
+	check_byte(as, VA, GUARD, PG, "before the doorbell");
+	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	WAIT_STAT(dma, completed, MMRT_SWDMA_NB_DESC_MIN - 1);
+	/* completed but not reported: still outstanding */
+	cr_assert_eq(mmrt_swdma_burst_capacity(dma), 0);
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	cr_assert_eq(mmrt_swdma_burst_capacity(dma),
+		MMRT_SWDMA_NB_DESC_MIN - 1);
+	memset(want, GUARD, PG);
+	for (k = 0; k < MMRT_SWDMA_NB_DESC_MIN - 1; k++)
+		fillbuf(want + k * 8, fillpat(k), 8);
+	check(as, VA, want, PG, "after the doorbell");
+	cr_assert_eq(stats(dma).submitted, MMRT_SWDMA_NB_DESC_MIN - 1);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* A different fill pattern for every op. */
+static uint64_t
+wpat(uint64_t k)
+{
+	return (k * UINT64_C(0x0101010101010101)) ^ FILL_PAT;
+}
+
+Test(swdma, index_wrap)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("wrap");
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+	uint8_t *want = xmalloc(PG);
+	uint64_t k, total = 65536 + 1000;
+
+	cr_assert_not_null(as);
+	map_guard(as, VA, PG, 0);
+	conf_init(&cf, "wrap");
+	cf.nb_desc = 256;
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+	for (k = 0; k < total; k++) {
+		while (mmrt_swdma_burst_capacity(dma) == 0)
+			q_wait(q.done + 1, false);
+		q_fill(wpat(k), VA + (k % 512) * 8, 8,
+			k % 64 == 63 ? RTE_DMA_OP_FLAG_SUBMIT : 0);
+	}
+	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	for (k = total - 512; k < total; k++)
+		fillbuf(want + (k % 512) * 8, wpat(k), 8);
+	check(as, VA, want, PG, "after the wrap");
+	cr_assert_eq(stats(dma).completed, total);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Control: destroy while started, bad input                           */
+/* ================================================================== */
+
+Test(swdma, destroy_started)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("dstr");
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+	unsigned int k;
+
+	cr_assert_not_null(as);
+	map_guard(as, VA, 16 * PG, 0);
+	conf_init(&cf, "dstr1");
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+	for (k = 0; k < 100; k++)
+		q_fill(FILL_PAT, VA + k * 64, 64, 0);
+	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	/* outstanding ops are dropped; the lcore is free again */
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	conf_init(&cf, "dstr1");
+	dma = mkdma(&cf);
+	engine_up(dma, as);
+	q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(0), S_OK);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(swdma, unbind_outstanding)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as1 = mmrt_as_create("ub1");
+	struct mmrt_as *as2 = mmrt_as_create("ub2");
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+	unsigned int k;
+
+	cr_assert_not_null(as1);
+	cr_assert_not_null(as2);
+	map_guard(as1, VA, 4 * PG, 0);
+	map_guard(as2, VA, 4 * PG, 0);
+	conf_init(&cf, "ub");
+	dma = mkdma(&cf);
+	cr_assert_gt(mmrt_swdma_bind(dma, as1), 0);
+	/* submitted to a stopped engine, then unbound: addresses of as1 */
+	for (k = 0; k < 8; k++)
+		q_fill(FILL_PAT, VA + k * 100, 100, 0);
+	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	cr_assert_eq(mmrt_swdma_unbind(dma), 0);
+	q_reap();
+	cr_assert_gt(mmrt_swdma_bind(dma, as2), 0);
+	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
+	q_wait_all(false);
+	check_byte(as1, VA, GUARD, 4 * PG, "the space unbound");
+	check_byte(as2, VA, GUARD, 4 * PG, "the space bound afterwards");
+	for (k = 0; k < 8; k++)
+		cr_assert_eq(q_status(k), S_BUS, "op %u: status %d", k,
+			q_status(k));
+	/* a new op works */
+	q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(8), S_OK, "status %d", q_status(8));
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as1), 0);
+	cr_assert_eq(mmrt_as_destroy(as2), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* The bound space is destroyed (its binding released), the engine
+ * stopped, then started: ops complete with a bus error. */
+Test(swdma, space_destroyed)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("gone");
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+	unsigned int pass;
+	int rc;
+
+	conf_init(&cf, "gone");
+	dma = mkdma(&cf);
+	for (pass = 0; pass < 2; pass++) {
+		cr_assert_not_null(as);
+		map_guard(as, VA, 4 * PG, 0);
+		engine_up(dma, as);
+		q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
+		q_wait_all(false);
+		cr_assert_eq(q_status(q.n - 1), S_OK);
+		if (pass == 0)
+			cr_assert_eq(mmrt_swdma_stop(dma), 0);
+		cr_assert_eq(mmrt_as_destroy(as), 0);
+		if (pass == 0) {
+			rc = mmrt_swdma_start(dma, ENGINE_LCORE);
+			cr_assert(rc == 0 || rc == -ENOTCONN, "start: %d", rc);
+			if (rc != 0)
+				continue;
+		}
+		q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
+		q_wait_all(false);
+		cr_assert_eq(q_status(q.n - 1), S_BUS, "pass %u: status %d",
+			pass, q_status(q.n - 1));
+		cr_assert_eq(mmrt_swdma_stop(dma), 0);
+		rc = mmrt_swdma_unbind(dma);
+		cr_assert(rc == 0 || rc == -ENOTCONN, "unbind: %d", rc);
+		cr_log_info("pass %u: unbind after the space went: "
+			"%d", pass, rc);
+		as = mmrt_as_create("gone");
+	}
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(swdma, destroy_twice)
+{
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *dma;
+
+	conf_init(&cf, "twice");
+	dma = mkdma(&cf);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_swdma_destroy(dma), -EINVAL);
+}
+
+Test(swdma, badinput)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("bad"), *as2;
+	enum rte_dma_status_code sts[4];
+	struct mmrt_swdma *dma, *d2, *d3;
+	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma_stats st;
+	uint16_t last;
+	bool herr;
+	int rc;
+
+	cr_assert_not_null(as);
+	as2 = mmrt_as_create("bad2");
+	cr_assert_not_null(as2);
+	map_guard(as, VA, 4 * PG, 0);
+
+	/* create */
+#define BAD_CONF(field, val) do { \
+		conf_init(&cf, "badconf"); \
+		cf.field = (val); \
+		rte_errno = 0; \
+		cr_assert_null(mmrt_swdma_create(&cf), #field " = " #val); \
+		cr_assert_eq(rte_errno, EINVAL, #field " = " #val \
+			": rte_errno %d", rte_errno); \
+	} while (0)
+	BAD_CONF(nb_desc, 100);
+	BAD_CONF(nb_desc, 31);
+	BAD_CONF(nb_desc, MMRT_SWDMA_NB_DESC_MIN / 2);
+	BAD_CONF(nb_desc, MMRT_SWDMA_NB_DESC_MAX * 2);
+	BAD_CONF(nb_desc, MMRT_SWDMA_NB_DESC_MAX + 1);
+	BAD_CONF(name, "");
+	BAD_CONF(name, "0123456789012345678901234567890123");
+	BAD_CONF(name, "01234567890123456789012345678901");
+	BAD_CONF(idle, (enum mmrt_swdma_idle)7);
+	BAD_CONF(consumer.tlb_sets, 3);
+	BAD_CONF(consumer.tlb_ways, 9);
+	BAD_CONF(consumer.ring_size, 100);
+	/* the backoff ceiling must be under the ack deadline */
+	conf_init(&cf, "badconf");
+	cf.consumer.ack_deadline_us = 0;
+	cf.backoff_max_us = MMRT_CONSUMER_ACK_DEADLINE_US_DEFAULT + 1;
+	cr_assert_null(mmrt_swdma_create(&cf), "backoff over the default");
+	cr_assert_eq(rte_errno, EINVAL);
+	conf_init(&cf, "badconf");
+	cf.consumer.ack_deadline_us = 0;
+	cf.backoff_max_us = MMRT_CONSUMER_ACK_DEADLINE_US_DEFAULT;
+	cr_assert_null(mmrt_swdma_create(&cf), "backoff == deadline");
+	cr_assert_eq(rte_errno, EINVAL);
+	conf_init(&cf, "badconf");
+	cf.consumer.ack_deadline_us = 1000;
+	cf.backoff_max_us = 5000;
+	cr_assert_null(mmrt_swdma_create(&cf), "backoff over the deadline");
+	cr_assert_eq(rte_errno, EINVAL);
+#undef BAD_CONF
+	/* the limits themselves are fine */
+	conf_init(&cf, "0123456789012345678901234567890");
+	cf.nb_desc = MMRT_SWDMA_NB_DESC_MAX;
+	cf.idle = MMRT_SWDMA_IDLE_BACKOFF;
+	cf.consumer.ack_deadline_us = 1000;
+	cf.backoff_max_us = 999;
+	d2 = mmrt_swdma_create(&cf);
+	cr_assert_not_null(d2, "rte_errno %d", rte_errno);
+	cr_assert_eq(mmrt_swdma_burst_capacity(d2), MMRT_SWDMA_NB_DESC_MAX - 1);
+	rte_errno = 0;
+	cr_assert_null(mmrt_swdma_create(&cf), "duplicate name");
+	cr_assert_eq(rte_errno, EEXIST);
+	cr_assert_eq(mmrt_swdma_destroy(d2), 0);
+	conf_init(&cf, NULL);
+	cf.nb_desc = MMRT_SWDMA_NB_DESC_MIN;
+	d2 = mmrt_swdma_create(&cf);
+	cr_assert_not_null(d2, "unnamed: rte_errno %d", rte_errno);
+	d3 = mmrt_swdma_create(&cf);
+	cr_assert_not_null(d3, "second unnamed: rte_errno %d", rte_errno);
+	cr_assert_eq(mmrt_swdma_burst_capacity(d2), MMRT_SWDMA_NB_DESC_MIN - 1);
+
+	/* control calls */
+	conf_init(&cf, "bad");
+	dma = mkdma(&cf);
+	cr_assert_eq(mmrt_swdma_destroy(NULL), -EINVAL);
+	cr_assert_eq(mmrt_swdma_bind(NULL, as), -EINVAL);
+	cr_assert_eq(mmrt_swdma_bind(dma, NULL), -EINVAL);
+	cr_assert_eq(mmrt_swdma_unbind(NULL), -EINVAL);
+	cr_assert_eq(mmrt_swdma_unbind(dma), -ENOTCONN);
+	cr_assert_eq(mmrt_swdma_start(NULL, ENGINE_LCORE), -EINVAL);
+	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), -ENOTCONN);
+	cr_assert_eq(mmrt_swdma_stop(NULL), -EINVAL);
+	cr_assert_eq(mmrt_swdma_stop(dma), -EALREADY);
+	cr_assert_eq(mmrt_swdma_run(NULL), -EINVAL);
+	cr_assert_eq(mmrt_swdma_stats(NULL, &st), -EINVAL);
+	cr_assert_eq(mmrt_swdma_stats(dma, NULL), -EINVAL);
+	cr_assert_null(mmrt_swdma_consumer(NULL));
+	cr_assert_not_null(mmrt_swdma_consumer(dma));
+	cr_assert_eq(mmrt_swdma_serve_faults(NULL, 64), -EINVAL);
+	cr_assert_eq(mmrt_swdma_serve_faults(dma, 64), 0);
+	rc = mmrt_swdma_bind(dma, as);
+	cr_assert_gt(rc, 0);
+	cr_assert_eq(mmrt_consumer_id(mmrt_swdma_consumer(dma)), rc);
+	cr_assert_eq(mmrt_swdma_bind(dma, as), -EBUSY);
+	cr_assert_eq(mmrt_swdma_bind(dma, as2), -EBUSY);
+	/* bad lcores: the caller's own, not enabled, out of range */
+	cr_assert_eq(mmrt_swdma_start(dma, rte_lcore_id()), -EINVAL);
+	cr_assert_eq(mmrt_swdma_start(dma, 2), -EINVAL);
+	cr_assert_eq(mmrt_swdma_start(dma, RTE_MAX_LCORE), -EINVAL);
+	cr_assert_eq(mmrt_swdma_start(dma, UINT32_MAX), -EINVAL);
+	cr_assert_eq(mmrt_swdma_stop(dma), -EALREADY);
+	rc = mmrt_swdma_start(dma, ENGINE_LCORE);
+	cr_assert_eq(rc, 0, "start: %d", rc);
+	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), -EBUSY);
+	cr_assert_eq(mmrt_swdma_bind(dma, as2), -EBUSY);
+	cr_assert_eq(mmrt_swdma_unbind(dma), -EBUSY);
+	/* another engine on the busy lcore */
+	cr_assert_gt(mmrt_swdma_bind(d2, as), 0);
+	cr_assert_eq(mmrt_swdma_start(d2, ENGINE_LCORE), -EINVAL);
+
+	/* descriptors */
+	cr_assert_eq(mmrt_swdma_copy(NULL, VA, VA + PG, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, VA, VA + PG, 0, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, MMRT_VA_LIMIT, VA, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, VA, MMRT_VA_LIMIT, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, MMRT_VA_LIMIT - 8, VA, 16, 0),
+		-EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, VA, MMRT_VA_LIMIT - 8, 16, 0),
+		-EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, UINT64_MAX - 3, VA, 16, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, VA, UINT64_MAX - 3, 16, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_copy(dma, VA, VA + PG, 8, UINT64_C(1) << 40),
+		-EINVAL);
+	cr_assert_eq(mmrt_swdma_fill(NULL, 0, VA, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_fill(dma, 0, VA, 0, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_fill(dma, 0, MMRT_VA_LIMIT, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_fill(dma, 0, MMRT_VA_LIMIT - 8, 16, 0),
+		-EINVAL);
+	cr_assert_eq(mmrt_swdma_fill(dma, 0, UINT64_MAX - 3, 16, 0), -EINVAL);
+	cr_assert_eq(mmrt_swdma_fill(dma, 0, VA, 8, UINT64_C(1) << 40),
+		-EINVAL);
+	cr_assert_eq(mmrt_swdma_submit(NULL), -EINVAL);
+	cr_assert_eq(mmrt_swdma_completed(NULL, 4, &last, &herr), 0);
+	cr_assert_eq(mmrt_swdma_completed_status(NULL, 4, &last, sts), 0);
+	cr_assert_eq(mmrt_swdma_burst_capacity(NULL), 0);
+	/* nothing was enqueued by the calls above */
+	cr_assert_eq(mmrt_swdma_burst_capacity(dma),
+		MMRT_SWDMA_NB_DESC_DEFAULT - 1);
+	cr_assert_eq(stats(dma).submitted, 0);
+	/* valid: flags FENCE and LLC, a range ending at the limit (it
+	 * faults), out pointers NULL */
+	q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_LLC);
+	q_copy(VA, VA + PG, 8, RTE_DMA_OP_FLAG_FENCE);
+	q_fill(FILL_PAT, MMRT_VA_LIMIT - 16, 16, 0);
+	q_fill(FILL_PAT, VA + 2 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	WAIT_STAT(dma, completed, 4);
+	cr_assert_eq(mmrt_swdma_completed(dma, 64, NULL, NULL), 2);
+	cr_assert_eq(mmrt_swdma_completed_status(dma, 64, NULL, sts), 2);
+	cr_assert_eq(sts[0], S_PF, "status %d", sts[0]);
+	cr_assert_eq(sts[1], S_OK, "status %d", sts[1]);
+	cr_assert_eq(mmrt_swdma_completed(dma, 0, &last, &herr), 0);
+	cr_assert_eq(mmrt_swdma_stop(dma), 0);
+	cr_assert_eq(mmrt_swdma_stop(dma), -EALREADY);
+	/* not registered: -EPERM */
+	cr_assert_eq(mmrt_swdma_run(dma), -EPERM);
+
+	cr_assert_eq(mmrt_swdma_unbind(dma), 0);
+	cr_assert_eq(mmrt_swdma_unbind(dma), -ENOTCONN);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_swdma_destroy(d2), 0);
+	cr_assert_eq(mmrt_swdma_destroy(d3), 0);
+	cr_assert_eq(mmrt_as_destroy(as2), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
