@@ -58,7 +58,7 @@ struct bridge_op {
 	uint32_t len;
 	uint32_t issued;        /* bytes given to the device */
 	uint32_t inflight;      /* pieces on the device */
-	uint8_t status;
+	uint16_t status;        /* enum rte_dma_status_code */
 	uint8_t final;
 };
 
@@ -76,6 +76,7 @@ struct mmrt_dmadev {
 	uint64_t *dev_map;        /* op counter per device ring slot */
 	uint64_t dev_head;        /* device pieces completed so far */
 	uint64_t park_since;
+	uint64_t park_page;
 	uint64_t park_cycles;
 	struct mmrt_dmadev_stats st;
 	TAILQ_ENTRY(mmrt_dmadev) next;
@@ -219,7 +220,7 @@ reap(struct mmrt_dmadev *b)
 
 			if (status[i] != RTE_DMA_STATUS_SUCCESSFUL &&
 					op->status == RTE_DMA_STATUS_SUCCESSFUL)
-				op->status = (uint8_t)status[i];
+				op->status = (uint16_t)status[i];
 			op->inflight--;
 			ST_ADD(b, inflight, -1);
 		}
@@ -280,7 +281,7 @@ must_hold(struct mmrt_dmadev *b)
 	return false;
 }
 
-static uint8_t
+static uint16_t
 fault_status(int err, bool dst)
 {
 	switch (err) {
@@ -324,8 +325,13 @@ feed(struct mmrt_dmadev *b)
 					MMRT_ACCESS_READ, &xs);
 			}
 			if (ret == -EAGAIN) {
-				if (b->park_since == 0) {
+				uint64_t pg = (dst_err ? dva : sva) &
+					~(MMRT_PAGE_SIZE - 1);
+
+				if (b->park_since == 0 || pg != b->park_page) {
+					/* a new page: its own timeout */
 					b->park_since = rte_get_timer_cycles();
+					b->park_page = pg;
 					ST_ADD(b, parks, 1);
 					goto out;
 				}
@@ -537,9 +543,11 @@ mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max)
 			RTE_MIN(max - done, 32u));
 		if (n <= 0)
 			break;
+		/* NOWAIT: the caller may be the resolver of a uffd page */
 		for (i = 0; i < n; i++)
-			(void)mmrt_fault(b->as, va[i], acc[i] == 0 ?
-				MMRT_ACCESS_READ : acc[i]);
+			(void)mmrt_fault(b->as, va[i], (acc[i] == 0 ?
+				MMRT_ACCESS_READ : acc[i]) |
+				MMRT_ACCESS_NOWAIT);
 		done += (unsigned int)n;
 	}
 	return (int)done;

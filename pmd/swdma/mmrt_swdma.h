@@ -247,9 +247,10 @@ int mmrt_swdma_stats(struct mmrt_swdma *dma, struct mmrt_swdma_stats *st);
 struct mmrt_consumer *mmrt_swdma_consumer(struct mmrt_swdma *dma);
 
 /**
- * Serve up to @p max of the engine's page requests with mmrt_fault() (a
- * helper for the thread that serves faults; it may wait, so never call it
- * from the engine's lcore).
+ * Serve up to @p max of the engine's page requests with mmrt_fault() and
+ * MMRT_ACCESS_NOWAIT (a request for a page a uffd serves is posted, not
+ * waited for, so the uffd's resolver may call it too). It may wait for the
+ * map lock: never call it from the engine's lcore.
  *
  * @return requests served (>= 0), or -EINVAL. May wait.
  */

@@ -60,9 +60,9 @@ struct swdma_desc {
 	uint64_t src;      /* copy: source va; fill: the pattern */
 	uint64_t dst;
 	uint32_t len;
+	uint16_t status;   /* enum rte_dma_status_code, set by the engine */
 	uint8_t op;
-	uint8_t status;    /* enum rte_dma_status_code, set by the engine */
-	uint16_t pad;
+	uint8_t pad;
 };
 
 struct mmrt_swdma {
@@ -87,7 +87,9 @@ struct mmrt_swdma {
 	/* engine side */
 	uint64_t progress __rte_cache_aligned; /* bytes of op `done` done */
 	uint64_t park_since;                /* tsc, 0: not parked */
-	uint64_t park_va;                   /* page it is parked on */
+	uint64_t park_va;                   /* address it parks on now */
+	uint64_t park_page;                 /* page its timeout runs for */
+	uint64_t park_off;                  /* op offset at that park */
 	uint64_t park_cycles;
 	uint32_t backoff_us;
 	int run_owner;                      /* QSBR id of the stepping thread */
@@ -260,7 +262,8 @@ fail_outstanding(struct mmrt_swdma *d)
 
 	for (i = d->done; i < d->enq; i++)
 		d->ring[i & d->mask].status = RTE_DMA_STATUS_BUS_ERROR;
-	d->submitted += d->enq - d->sub_local;
+	__atomic_store_n(&d->submitted, d->submitted + d->enq - d->sub_local,
+		__ATOMIC_RELAXED);
 	d->sub_local = d->enq;
 	__atomic_store_n(&d->sub, d->enq, __ATOMIC_RELEASE);
 	d->progress = 0;
@@ -309,10 +312,15 @@ mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
 			RTE_MIN(max - done, 32u));
 		if (n <= 0)
 			break;
-		/* errors are seen again by the engine on its retry */
+		/*
+		 * Errors are seen again by the engine on its retry. NOWAIT: a
+		 * request may be for a page a uffd serves (the probe found
+		 * the map lock taken), and the caller may be its resolver.
+		 */
 		for (i = 0; i < n; i++)
-			(void)mmrt_fault(d->as, va[i], acc[i] == 0 ?
-				MMRT_ACCESS_READ : acc[i]);
+			(void)mmrt_fault(d->as, va[i], (acc[i] == 0 ?
+				MMRT_ACCESS_READ : acc[i]) |
+				MMRT_ACCESS_NOWAIT);
 		done += (unsigned int)n;
 	}
 	return (int)done;
@@ -347,7 +355,8 @@ enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	s->status = RTE_DMA_STATUS_SUCCESSFUL;
 	d->enq = idx + 1;
 	if (flags & RTE_DMA_OP_FLAG_SUBMIT) {
-		d->submitted += idx + 1 - d->sub_local;
+		__atomic_store_n(&d->submitted, d->submitted + idx + 1 -
+			d->sub_local, __ATOMIC_RELAXED);
 		d->sub_local = idx + 1;
 		/* release: the descriptors before the new limit */
 		__atomic_store_n(&d->sub, idx + 1, __ATOMIC_RELEASE);
@@ -375,7 +384,8 @@ mmrt_swdma_submit(struct mmrt_swdma *d)
 	if (!swdma_live(d))
 		return -EINVAL;
 	if (d->sub_local != d->enq) {
-		d->submitted += d->enq - d->sub_local;
+		__atomic_store_n(&d->submitted, d->submitted + d->enq -
+			d->sub_local, __ATOMIC_RELAXED);
 		d->sub_local = d->enq;
 		__atomic_store_n(&d->sub, d->enq, __ATOMIC_RELEASE);
 	}
@@ -460,7 +470,7 @@ mmrt_swdma_stats(struct mmrt_swdma *d, struct mmrt_swdma_stats *st)
 /* ---- the engine -------------------------------------------------------- */
 
 /* Map a translate error of the op's source or destination to a status. */
-static uint8_t
+static uint16_t
 fault_status(int err, bool dst)
 {
 	switch (err) {
@@ -508,6 +518,11 @@ run_op(struct mmrt_swdma *d, struct swdma_desc *s)
 	while (off < s->len) {
 		uint64_t dva = s->dst + off, sva = s->src + off;
 
+		if (unlikely(d->park_since != 0) && off > d->park_off) {
+			/* went past the page it was parked on */
+			ST_ADD(d, resumes, 1);
+			d->park_since = 0;
+		}
 		ret = mmrt_consumer_translate(d->c, dva, MMRT_ACCESS_WRITE,
 			&xd);
 		if (unlikely(ret != 0)) {
@@ -539,17 +554,22 @@ run_op(struct mmrt_swdma *d, struct swdma_desc *s)
 		ST_ADD(d, bytes, n);
 	}
 	s->status = RTE_DMA_STATUS_SUCCESSFUL;
-done:
 	if (d->park_since != 0) {
 		ST_ADD(d, resumes, 1);
 		d->park_since = 0;
 	}
+done:
+	d->park_since = 0;
 	d->progress = 0;
 	return 0;
 park:
 	d->progress = off;
-	if (d->park_since == 0) {
+	if (d->park_since == 0 || (d->park_va ^ d->park_page) >=
+			MMRT_PAGE_SIZE) {
+		/* parked on a new page: its own timeout */
 		d->park_since = rte_get_timer_cycles();
+		d->park_page = d->park_va & ~(MMRT_PAGE_SIZE - 1);
+		d->park_off = off;
 		ST_ADD(d, parks, 1);
 	} else if (rte_get_timer_cycles() - d->park_since >= d->park_cycles) {
 		/* nobody resolved it: give up on the op */
