@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -337,7 +338,7 @@ tlb_drop_range(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 
 /* Process the invalidation ring and ack (owner thread). */
 static int
-consumer_process(struct mmrt_consumer *c)
+consumer_process_n(struct mmrt_consumer *c, unsigned int max)
 {
 	struct inval_desc d[POLL_BURST];
 	unsigned int i, n, total = 0, dropped = 0, all = 0;
@@ -345,7 +346,7 @@ consumer_process(struct mmrt_consumer *c)
 
 	do {
 		n = rte_ring_sc_dequeue_burst_elem(c->inv_ring, d, sizeof(d[0]),
-			POLL_BURST, NULL);
+			RTE_MIN(max - total, (unsigned int)POLL_BURST), NULL);
 		for (i = 0; i < n; i++) {
 			if (d[i].start == 0 && d[i].end >= MMRT_VA_LIMIT) {
 				dropped += tlb_flush_all(c);
@@ -357,7 +358,7 @@ consumer_process(struct mmrt_consumer *c)
 			last = d[i].seq;
 		}
 		total += n;
-	} while (n == POLL_BURST);
+	} while (n == POLL_BURST && total < max);
 	if (total == 0)
 		return 0;
 	STAT_ADD(c, inval_descs, total);
@@ -367,6 +368,12 @@ consumer_process(struct mmrt_consumer *c)
 	/* the drops above happen before an invalidator sees the ack */
 	__atomic_store_n(&c->acked_seq, last, __ATOMIC_RELEASE);
 	return (int)total;
+}
+
+static int
+consumer_process(struct mmrt_consumer *c)
+{
+	return consumer_process_n(c, UINT_MAX);
 }
 
 /* Drop every quarantined reference (quar_lock held). */
@@ -446,12 +453,18 @@ mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 int
 mmrt_consumer_poll(struct mmrt_consumer *c)
 {
+	return mmrt_consumer_poll_n(c, UINT_MAX);
+}
+
+int
+mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
+{
 	int n;
 
 	if (!consumer_live(c))
 		return -EINVAL;
 	c->owner = mmrt_thread_id();
-	n = consumer_process(c);
+	n = consumer_process_n(c, max);
 	if (unlikely(__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) ==
 			MMRT_CONSUMER_FENCED && !c->quar_closed)) {
 		/*

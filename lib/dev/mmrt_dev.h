@@ -319,6 +319,17 @@ int mmrt_consumer_page_requests(struct mmrt_consumer *c, uint64_t *va,
 	uint32_t *access, unsigned int n);
 
 /**
+ * mmrt_consumer_poll() that processes and acks at most @p max of the
+ * pending invalidations, oldest first (0: none, only the quiescent state
+ * and the fence handling). An engine that looked at the pending ranges
+ * with mmrt_consumer_inval_peek() acks exactly those it checked, not one
+ * posted since.
+ *
+ * @return descriptors processed, -EINVAL. Owner thread only. Never waits.
+ */
+int mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max);
+
+/**
  * Look at the invalidations posted to @p c and not acked yet, without
  * acking them: up to @p n (at most 32) ranges [start[i], end[i]), oldest
  * first. An engine with operations still in flight on a device uses it to

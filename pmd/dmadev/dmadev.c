@@ -254,20 +254,21 @@ overlaps(uint64_t a, uint64_t alen, uint64_t s, uint64_t e)
 	return a < e && s < a + alen;
 }
 
-/* Does an operation with pieces in flight touch a pending invalidation? */
+/*
+ * Does an operation with pieces in flight touch a pending invalidation?
+ * *checked: how many pending invalidations were looked at (only those may
+ * be acked: one posted after the peek was not checked).
+ */
 static bool
-must_hold(struct mmrt_dmadev *b)
+must_hold(struct mmrt_dmadev *b, unsigned int *checked)
 {
 	uint64_t s[PEEK_MAX], e[PEEK_MAX], i;
 	int k, j;
 
-	if (b->st.inflight == 0)
-		return false;
 	k = mmrt_consumer_inval_peek(b->c, s, e, PEEK_MAX);
-	if (k <= 0)
+	*checked = k > 0 ? (unsigned int)k : 0;
+	if (b->st.inflight == 0 || k <= 0)
 		return false;
-	if (k == PEEK_MAX)
-		return true; /* more may be pending: assume the worst */
 	for (i = b->done; i <= b->issue && i < b->sub; i++) {
 		const struct bridge_op *op = &b->ops[i & b->mask];
 
@@ -378,14 +379,17 @@ mmrt_dmadev_run(struct mmrt_dmadev *b)
 		return -EINVAL;
 	if (!mmrt_thread_is_online())
 		return -EPERM;
+	unsigned int checked;
+
 	reap(b);
 	n = finish(b);
-	if (must_hold(b)) {
+	if (must_hold(b, &checked)) {
 		/* let the device drain first; no new pieces meanwhile */
 		ST_ADD(b, acks_held, 1);
 		return (int)n;
 	}
-	mmrt_consumer_poll(b->c);
+	/* ack exactly what was checked */
+	mmrt_consumer_poll_n(b->c, checked);
 	feed(b);
 	return (int)n;
 }

@@ -22,8 +22,9 @@
  * cost of the device's completion latency in the invalidation round trip.
  *
  * Faults are handled as swdma does: an operation whose page is missing
- * (a uffd serves it, or the fault path must resolve it) is parked before
- * any of its pieces reach the device and resumed in order; unresolvable
+ * (a uffd serves it, or the fault path must resolve it) is parked at that
+ * page (its pieces before the page may already be on the device) and
+ * resumed there, in order with the operations behind it; unresolvable
  * faults complete with an error status (RTE_DMA_STATUS_PAGE_FAULT,
  * _INVALID_SRC_ADDR, _INVALID_DST_ADDR, _DATA_POISION, _BUS_ERROR), as do
  * pieces the device fails (the device's status).
@@ -31,7 +32,11 @@
  * Threading: like a dmadev vchan, one thread drives the bridge: it
  * enqueues, submits, runs mmrt_dmadev_run() and reaps completions; it
  * must be a registered online poller (mmrt_thread_register()). Control
- * calls come from the same thread.
+ * calls come from the same thread; mmrt_dmadev_stats() from any thread.
+ * The driving thread must not change the bound space (unmap, protect,
+ * advise, ...) while operations are outstanding: it owns the consumer,
+ * whose own invalidations are acked inline, so the hold above cannot
+ * apply to them.
  */
 
 #include <stdbool.h>
@@ -87,8 +92,8 @@ struct mmrt_dmadev;
  * MEM_TO_MEM vchan and start it.
  *
  * @return the bridge, or NULL with rte_errno: EINVAL (bad conf, not a
- *   valid dmadev, no MEM_TO_MEM or no SVA/IOVA support), EEXIST (name
- *   taken), ENOMEM, or the dmadev's error. May wait.
+ *   valid dmadev, no MEM_TO_MEM copy), EEXIST (name taken), ENOMEM, or
+ *   the dmadev's error (e.g. EBUSY: already started). May wait.
  */
 struct mmrt_dmadev *mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf);
 
@@ -117,7 +122,7 @@ int mmrt_dmadev_unbind(struct mmrt_dmadev *b);
  * Flags: RTE_DMA_OP_FLAG_SUBMIT, _FENCE, _LLC.
  *
  * @return the ring index (0..65535, wrapping), -ENOSPC, -EINVAL (as
- *   mmrt_swdma_copy()). Never waits.
+ *   mmrt_swdma_copy(), including overlapping ranges). Never waits.
  */
 int mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags);
