@@ -1,0 +1,2309 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * The dmadev bridge (pmd/dmadev/mmrt_dmadev.h) on DPDK's dma_skeleton,
+ * tested against its header: copies across 4 KiB and 2 MiB boundaries
+ * checked byte for byte (nothing written outside the target), operations
+ * parked on userfault pages and resumed in order, the completion status of
+ * every kind of unresolvable fault (and the has_error stop of completed()),
+ * copy-on-write into a forked child, invalidations issued while pieces are
+ * on the device (the ack is held until they complete: invariant A under
+ * mmrt_protect() and mmrt_unmap() from another thread, and in the window
+ * between the bridge's peek at the pending invalidations and its poll,
+ * opened on purpose by interposing mmrt_consumer_poll()), destroy with
+ * pieces in flight, the space going away, the ring (full, index wrap) and
+ * bad input to every function.
+ *
+ * Each test process brings the runtime up with explicit EAL arguments that
+ * probe the vdev dma_skeleton0 (its copy thread on lcore 1's cpu); without
+ * it every test is skipped. The test's main thread is the bridge's driving
+ * thread: a registered poller that enqueues, calls mmrt_dmadev_run() and
+ * reaps. Helper threads (resolver, invalidator) run unregistered on every
+ * cpu of the process. Every wait is bounded (a deadline, spinning with
+ * rte_pause() and yielding); no assertion is about elapsed time. Every test
+ * checks that the pool balances (mmrt_test_used()).
+ */
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_dmadev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "common.h"
+#include <mmrt_dev.h>
+#include <mmrt_dmadev.h>
+#include <mmrt_uffd.h>
+
+#define PG MMRT_PAGE_SIZE
+#define HPG MMRT_HUGE_SIZE
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define RO MMRT_PROT_READ
+
+/* 25% of the pool is huge frames: 16 of them. */
+#define POOL_MB "128"
+#define SKEL_NAME "dma_skeleton0"
+
+/* 2 MiB aligned bases, each in its own level-3 entry. */
+#define VA (UINT64_C(1) << 30)
+#define VB (UINT64_C(2) << 30)
+#define VC (UINT64_C(3) << 30)
+#define VD (UINT64_C(4) << 30)
+#define VE (UINT64_C(5) << 30)
+#define VF (UINT64_C(6) << 30)
+#define VG (UINT64_C(7) << 30)
+#define VH (UINT64_C(8) << 30)  /* never mapped */
+
+/* How long any wait may take before the test fails. */
+#define WAIT_S 20
+/* Generous: two test processes may share the two cpus. */
+#define ACK_DEADLINE_US UINT64_C(2000000)
+
+/* Bytes of untouched memory; source patterns are odd, never this. */
+#define GUARD 0xa4
+/* Written into frames reused after an unmap. */
+#define CANARY 0xee
+
+/* Statuses are kept for the last MAXOPS operations. */
+#define MAXOPS 4096
+
+#define S_OK RTE_DMA_STATUS_SUCCESSFUL
+#define S_PF RTE_DMA_STATUS_PAGE_FAULT
+#define S_SRC RTE_DMA_STATUS_INVALID_SRC_ADDR
+#define S_DST RTE_DMA_STATUS_INVALID_DST_ADDR
+#define S_POISON RTE_DMA_STATUS_DATA_POISION
+#define S_BUS RTE_DMA_STATUS_BUS_ERROR
+
+/* Spin step: yield every 256 steps. */
+#define relax(i) mmrt_test_relax((i), 255)
+
+/* The dma_skeleton dmadev, or -1 (every test skips). */
+static int16_t skel = -1;
+/* The cpus of the process before the EAL pinned the main thread. */
+static cpu_set_t all_cpus;
+static unsigned int up_count;
+
+static void
+setup(void)
+{
+	char prefix[64], lcores[64];
+	char *argv[] = {
+		(char *)"test-dmadev", (char *)"--no-huge", (char *)"-m",
+		(char *)"512", (char *)"--no-pci", (char *)"--no-shconf",
+		(char *)"--no-telemetry", prefix, (char *)"--lcores", lcores,
+		(char *)"--vdev=" SKEL_NAME ",lcore=1",
+		(char *)"--log-level=lib.eal:error",
+		(char *)"--log-level=pmd.dma.skeleton:warning", (char *)"--",
+		(char *)"--pool-mb", (char *)POOL_MB, (char *)"--log-level",
+		(char *)"4", NULL,
+	};
+	int cpu[2] = { -1, -1 }, rc, c, n = 0;
+
+	CPU_ZERO(&all_cpus);
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) != 0)
+		CPU_SET(0, &all_cpus);
+	/* lcores 0 and 1 on the first two cpus we may use (one if only
+	 * one): lcore 1 runs the skeleton's copy thread */
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &all_cpus))
+			cpu[n++] = c;
+	if (n < 2)
+		cpu[1] = cpu[0];
+	snprintf(lcores, sizeof(lcores), "0@%d,1@%d", cpu[0], cpu[1]);
+	snprintf(prefix, sizeof(prefix), "--file-prefix=tdb-%d-%u",
+		(int)getpid(), up_count++);
+	rc = mmrt_init((int)RTE_DIM(argv) - 1, argv);
+	cr_assert_geq(rc, 0, "mmrt_init: %d", rc);
+	rc = mmrt_thread_register();
+	cr_assert_geq(rc, 0, "mmrt_thread_register: %d", rc);
+	rc = rte_dma_get_dev_id_by_name(SKEL_NAME);
+	skel = rc >= 0 ? (int16_t)rc : -1;
+}
+
+static void
+teardown(void)
+{
+	mmrt_test_down();
+}
+
+TestSuite(dmadev, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Skip (visibly) when the skeleton was not probed. */
+static void
+need_skel(void)
+{
+	if (skel < 0) {
+		/* shown without --verbose too */
+		fprintf(stderr, "test-dmadev: SKIP: no dmadev %s\n", SKEL_NAME);
+		cr_skip_test("no dmadev %s (dma_skeleton not probed: is "
+			"librte_dma_skeleton installed?)", SKEL_NAME);
+	}
+	cr_log_info("%s is dmadev %d, iova mode %s", SKEL_NAME, skel,
+		rte_eal_iova_mode() == RTE_IOVA_VA ? "va" : "pa");
+}
+
+/* ---- time bounds, random numbers ---- */
+
+static uint64_t
+deadline(unsigned int s)
+{
+	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
+}
+
+static bool
+expired(uint64_t d)
+{
+	return rte_get_timer_cycles() > d;
+}
+
+static uint64_t rng;
+
+static void
+rng_seed(const char *what)
+{
+	rng = rte_rdtsc() * UINT64_C(0x9e3779b97f4a7c15) | 1;
+	cr_log_info("%s: seed %#" PRIx64, what, rng);
+}
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* ---- contents ---- */
+
+/* Byte @off of source pattern @tag: always odd (never GUARD or CANARY). */
+static inline uint8_t
+pbyte(uint32_t tag, uint64_t off)
+{
+	uint64_t x = (off + ((uint64_t)tag << 36)) *
+		UINT64_C(0x9e3779b97f4a7c15);
+
+	return (uint8_t)(x >> 56) | 1;
+}
+
+static void
+pat(uint8_t *b, uint32_t tag, uint64_t off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = pbyte(tag, off + i);
+}
+
+static void *
+xmalloc(size_t len)
+{
+	void *p = malloc(len);
+
+	cr_assert_not_null(p);
+	return p;
+}
+
+static void
+cmp_buf(const uint8_t *got, const uint8_t *want, size_t len, uint64_t va,
+	const char *what)
+{
+	size_t i;
+
+	if (memcmp(got, want, len) == 0)
+		return;
+	for (i = 0; i < len && got[i] == want[i]; i++)
+		;
+	cr_assert_fail("%s: contents differ at %#" PRIx64 " (%#x, want %#x)",
+		what, va + i, got[i], want[i]);
+}
+
+static void
+xwrite(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
+{
+	int rc = mmrt_write(as, va, buf, len);
+
+	cr_assert_eq(rc, 0, "mmrt_write(%#" PRIx64 ", %zu) = %d", va, len, rc);
+}
+
+static void
+xread(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
+{
+	int rc = mmrt_read(as, va, buf, len);
+
+	cr_assert_eq(rc, 0, "mmrt_read(%#" PRIx64 ", %zu) = %d", va, len, rc);
+}
+
+/* Write @len bytes of @byte at @va. */
+static void
+xset(struct mmrt_as *as, uint64_t va, int byte, size_t len)
+{
+	uint8_t *b = xmalloc(len);
+
+	memset(b, byte, len);
+	xwrite(as, va, b, len);
+	free(b);
+}
+
+/* Map [va, va + len) and fill it with source pattern @tag. */
+static void
+map_pat(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
+	uint32_t tag)
+{
+	uint8_t *b = xmalloc(len);
+
+	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
+	pat(b, tag, 0, len);
+	xwrite(as, va, b, len);
+	free(b);
+}
+
+static void
+map_guard(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags)
+{
+	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
+	xset(as, va, GUARD, len);
+}
+
+/* The whole of [va, va + len) must be @want. */
+static void
+check(struct mmrt_as *as, uint64_t va, const uint8_t *want, size_t len,
+	const char *what)
+{
+	uint8_t *b = xmalloc(len);
+
+	xread(as, va, b, len);
+	cmp_buf(b, want, len, va, what);
+	free(b);
+}
+
+static void
+check_byte(struct mmrt_as *as, uint64_t va, int byte, size_t len,
+	const char *what)
+{
+	uint8_t *w = xmalloc(len);
+
+	memset(w, byte, len);
+	check(as, va, w, len, what);
+	free(w);
+}
+
+static bool
+is_huge(struct mmrt_as *as, uint64_t va)
+{
+	struct mmrt_xlate x;
+
+	return mmrt_translate(as, va, 0, &x) == 0 && x.huge;
+}
+
+/* ---- the bridge and its driving thread ---- */
+
+static void
+conf_init(struct mmrt_dmadev_conf *cf, const char *name)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->name = name;
+	cf->dev_id = skel;
+	cf->consumer.ack_deadline_us = ACK_DEADLINE_US;
+}
+
+static struct mmrt_dmadev_stats
+stats(struct mmrt_dmadev *b)
+{
+	struct mmrt_dmadev_stats st;
+
+	cr_assert_eq(mmrt_dmadev_stats(b, &st), 0);
+	return st;
+}
+
+static void
+log_stats(struct mmrt_dmadev *b, const char *what)
+{
+	struct mmrt_dmadev_stats st;
+
+	if (mmrt_dmadev_stats(b, &st) != 0)
+		return;
+	cr_log_info("%s: submitted %" PRIu64 " completed %" PRIu64
+		" errors %" PRIu64 " pieces %" PRIu64 " bytes %" PRIu64
+		" parks %" PRIu64 " acks_held %" PRIu64 " inflight %" PRIu64
+		" | inval %" PRIu64 " acks %" PRIu64 " fences %" PRIu64
+		" preq %" PRIu64 " ufaults %" PRIu64, what, st.submitted,
+		st.completed, st.errors, st.pieces, st.bytes, st.parks,
+		st.acks_held, st.inflight, st.consumer.inval_descs,
+		st.consumer.acks, st.consumer.fences,
+		st.consumer.page_requests, st.consumer.userfaults);
+}
+
+/* The device's own counters: pieces it was given and pieces it copied. */
+static struct rte_dma_stats
+dev_stats(void)
+{
+	struct rte_dma_stats ds;
+
+	memset(&ds, 0, sizeof(ds));
+	(void)rte_dma_stats_get(skel, 0, &ds);
+	return ds;
+}
+
+/*
+ * The driving thread's view: operations enqueued (q.n) and reported
+ * (q.done), in order, with the ring index each got and the status each
+ * completed with (kept for the last MAXOPS); q.ran sums what
+ * mmrt_dmadev_run() said completed.
+ */
+static struct submitter {
+	struct mmrt_dmadev *b;
+	uint64_t n;
+	uint64_t done;
+	uint64_t nerr;
+	uint64_t ran;
+	uint16_t next;
+	bool have_next;
+	bool bulk;      /* reap with completed_status() only */
+	uint16_t idx[MAXOPS];
+	enum rte_dma_status_code st[MAXOPS];
+} q;
+
+static struct mmrt_dmadev *
+mkbridge(const struct mmrt_dmadev_conf *cf)
+{
+	struct mmrt_dmadev *b = mmrt_dmadev_create(cf);
+
+	cr_assert_not_null(b, "mmrt_dmadev_create: rte_errno %d", rte_errno);
+	memset(&q, 0, sizeof(q));
+	q.b = b;
+	return b;
+}
+
+static void
+q_enqueued(int rc, const char *what)
+{
+	cr_assert_geq(rc, 0, "%s #%" PRIu64 ": %d", what, q.n, rc);
+	cr_assert_leq(rc, UINT16_MAX);
+	if (q.have_next)
+		cr_assert_eq((uint16_t)rc, q.next, "%s #%" PRIu64
+			": ring index %d, want %u", what, q.n, rc, q.next);
+	q.have_next = true;
+	q.next = (uint16_t)(rc + 1);
+	q.idx[q.n % MAXOPS] = (uint16_t)rc;
+	q.n++;
+}
+
+/* Enqueue a copy; returns the operation's number (its order). */
+static uint64_t
+q_copy(uint64_t src, uint64_t dst, uint32_t len, uint64_t flags)
+{
+	q_enqueued(mmrt_dmadev_copy(q.b, src, dst, len, flags), "copy");
+	return q.n - 1;
+}
+
+static enum rte_dma_status_code
+q_status(uint64_t op)
+{
+	cr_assert_lt(op, q.done);
+	cr_assert_lt(q.done - op, MAXOPS);
+	return q.st[op % MAXOPS];
+}
+
+/*
+ * One pass of reaping. By default completed() first (its report must stop
+ * before the first failed op: has_error, and that op must then come out of
+ * completed_status() with an error status), or completed_status() only
+ * when q.bulk is set. @return operations reaped.
+ */
+static unsigned int
+q_reap(void)
+{
+	enum rte_dma_status_code sts[64];
+	uint16_t last = 0, n, i;
+	bool err = false;
+
+	if (q.bulk) {
+		n = mmrt_dmadev_completed_status(q.b, RTE_DIM(sts), &last,
+			sts);
+		cr_assert_leq(q.done + n, q.n, "completed_status reported %u"
+			" with %" PRIu64 " outstanding", n, q.n - q.done);
+		if (n == 0)
+			return 0;
+		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
+			"last_idx %u, want %u", last,
+			q.idx[(q.done + n - 1) % MAXOPS]);
+		for (i = 0; i < n; i++) {
+			q.st[(q.done + i) % MAXOPS] = sts[i];
+			q.nerr += sts[i] != S_OK;
+		}
+		q.done += n;
+		return n;
+	}
+	n = mmrt_dmadev_completed(q.b, 64, &last, &err);
+	cr_assert_leq(q.done + n, q.n, "completed reported %u with %" PRIu64
+		" outstanding", n, q.n - q.done);
+	if (n > 0) {
+		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
+			"last_idx %u, want %u", last,
+			q.idx[(q.done + n - 1) % MAXOPS]);
+		for (i = 0; i < n; i++)
+			q.st[(q.done + i) % MAXOPS] = S_OK;
+		q.done += n;
+	}
+	if (!err)
+		return n;
+	cr_assert_lt(q.done, q.n, "has_error with nothing outstanding");
+	i = mmrt_dmadev_completed_status(q.b, 1, &last, sts);
+	cr_assert_eq(i, 1, "has_error, but completed_status reported %u", i);
+	cr_assert_neq(sts[0], S_OK, "has_error, but op #%" PRIu64
+		" succeeded", q.done);
+	cr_assert_eq(last, q.idx[q.done % MAXOPS]);
+	q.st[q.done % MAXOPS] = sts[0];
+	q.nerr++;
+	q.done++;
+	return n + 1;
+}
+
+/* A bridge step, without reaping. */
+static void
+step(void)
+{
+	int rc = mmrt_dmadev_run(q.b);
+
+	cr_assert_geq(rc, 0, "mmrt_dmadev_run: %d", rc);
+	q.ran += (uint64_t)rc;
+}
+
+/* One step of the driving thread: a bridge step, then reaping. */
+static unsigned int
+drive(void)
+{
+	step();
+	return q_reap();
+}
+
+/* Drive until @upto operations are reported; @serve: serve the bridge's
+ * page requests (copy-on-write) between steps. */
+static void
+q_wait(uint64_t upto, bool serve)
+{
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+	int rc;
+
+	cr_assert_leq(upto, q.n);
+	while (q.done < upto) {
+		if (drive() > 0)
+			continue;
+		if (serve) {
+			rc = mmrt_dmadev_serve_faults(q.b, 64);
+			cr_assert_geq(rc, 0, "serve_faults: %d", rc);
+		}
+		if (expired(d)) {
+			log_stats(q.b, "timeout");
+			cr_assert_fail("%" PRIu64 " of %" PRIu64 " ops reported"
+				" after %d s", q.done, upto, WAIT_S);
+		}
+		relax(i++);
+	}
+}
+
+static void
+q_wait_all(bool serve)
+{
+	q_wait(q.n, serve);
+}
+
+/* Drive a while (bounded by a count, not a clock) and check that nothing
+ * more completes than @done. */
+static void
+q_none_more(uint64_t done, unsigned long spins)
+{
+	unsigned long i;
+
+	for (i = 0; i < spins; i++) {
+		drive();
+		cr_assert_eq(q.done, done, "op #%" PRIu64 " completed while "
+			"an earlier one was parked", done);
+		relax(i);
+	}
+	cr_assert_eq(stats(q.b).completed, done);
+}
+
+/* Step (bounded, not reaping) until the stats say @field reached @want. */
+#define WAIT_STAT(field, want) do { \
+	uint64_t d_ = deadline(WAIT_S); \
+	unsigned long i_ = 0; \
+	while (stats(q.b).field < (want)) { \
+		if (expired(d_)) { \
+			log_stats(q.b, "timeout"); \
+			cr_assert_fail("stats." #field " %" PRIu64 \
+				" never reached %" PRIu64, \
+				stats(q.b).field, (uint64_t)(want)); \
+		} \
+		step(); \
+		relax(i_++); \
+	} \
+} while (0)
+
+/* Drive (bounded) until *@flag (set by another thread) is @want. */
+static void
+drive_until(const int *flag, int want, unsigned long yield_mask)
+{
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+
+	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
+		if (expired(d)) {
+			log_stats(q.b, "timeout");
+			cr_assert_fail("helper thread did not finish in %d s",
+				WAIT_S);
+		}
+		drive();
+		mmrt_test_relax(i++, yield_mask);
+	}
+}
+
+/* The end of a test: stats agree with what the driver saw. */
+static void
+q_final_stats(void)
+{
+	struct mmrt_dmadev_stats st = stats(q.b);
+
+	cr_assert_eq(st.submitted, q.n, "submitted %" PRIu64 ", want %"
+		PRIu64, st.submitted, q.n);
+	cr_assert_eq(st.completed, q.done, "completed %" PRIu64 ", want %"
+		PRIu64, st.completed, q.done);
+	cr_assert_eq(st.completed, q.ran, "completed %" PRIu64 ", run() said %"
+		PRIu64, st.completed, q.ran);
+	cr_assert_eq(st.errors, q.nerr, "errors %" PRIu64 ", want %" PRIu64,
+		st.errors, q.nerr);
+	cr_assert_eq(st.inflight, 0, "inflight %" PRIu64, st.inflight);
+}
+
+/* A helper thread on @cpus (NULL: every cpu of the process, not just the
+ * main lcore's). */
+static void
+thread_start_on(pthread_t *th, const cpu_set_t *cpus, void *(*fn)(void *),
+	void *arg)
+{
+	pthread_attr_t attr;
+
+	if (cpus == NULL)
+		cpus = &all_cpus;
+	cr_assert_eq(pthread_attr_init(&attr), 0);
+	cr_assert_eq(pthread_attr_setaffinity_np(&attr, sizeof(*cpus), cpus),
+		0);
+	cr_assert_eq(pthread_create(th, &attr, fn, arg), 0);
+	pthread_attr_destroy(&attr);
+}
+
+static void
+thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	thread_start_on(th, NULL, fn, arg);
+}
+
+/* ---- mirrors: what a region must contain ---- */
+
+struct rgn {
+	uint64_t va;
+	uint64_t len;
+	uint8_t *m;
+	const char *name;
+};
+
+static struct rgn *
+rgn_of(struct rgn *r, unsigned int nr, uint64_t va, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (va >= r[i].va && va + len <= r[i].va + r[i].len)
+			return &r[i];
+	cr_assert_fail("no mirror for [%#" PRIx64 ", +%#" PRIx64 ")", va, len);
+	return NULL;
+}
+
+static void
+mirror_copy(struct rgn *r, unsigned int nr, uint64_t src, uint64_t dst,
+	uint32_t len)
+{
+	struct rgn *d = rgn_of(r, nr, dst, len);
+	struct rgn *s = rgn_of(r, nr, src, len);
+
+	memmove(d->m + (dst - d->va), s->m + (src - s->va), len);
+}
+
+static void
+rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "%s (%s)", r->name, when);
+	check(as, r->va, r->m, r->len, what);
+}
+
+/* Pieces of a copy split at the leaf boundaries of both sides (@gs, @gd:
+ * leaf sizes). */
+static uint64_t
+npieces(uint64_t s, uint64_t gs, uint64_t d, uint64_t gd, uint64_t len)
+{
+	uint64_t o = 0, n = 0, k;
+
+	while (o < len) {
+		k = RTE_MIN(gs - (s + o) % gs, gd - (d + o) % gd);
+		o += RTE_MIN(k, len - o);
+		n++;
+	}
+	return n;
+}
+
+/* ---- userfault helpers ---- */
+
+static struct mmrt_uffd *
+mkuffd(struct mmrt_as *as, uint64_t features)
+{
+	struct mmrt_uffd_conf cf = { .wait_timeout_us = 20 * 1000 * 1000 };
+	uint64_t f = features;
+	struct mmrt_uffd *u = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
+
+	cr_assert_not_null(u, "uffd create: rte_errno %d", rte_errno);
+	return u;
+}
+
+static void
+ureg(struct mmrt_uffd *u, uint64_t va, uint64_t len)
+{
+	int rc = mmrt_uffd_register(u, va, len,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL);
+
+	cr_assert_eq(rc, 0, "register: %d", rc);
+}
+
+static void
+ufill(struct mmrt_uffd *u, uint64_t dst, const void *src, uint64_t len)
+{
+	struct mmrt_uffd_copy c = {
+		.dst = dst, .src = src, .len = len, .copy = INT64_MIN,
+	};
+	int rc = mmrt_uffd_copy(u, &c);
+
+	cr_assert_eq(rc, 0, "uffd copy(%#" PRIx64 ") = %d", dst, rc);
+	cr_assert_eq(c.copy, (int64_t)len);
+}
+
+/* Drive (bounded) until one message is there: a page fault. */
+static struct mmrt_uffd_msg
+next_fault(struct mmrt_uffd *u)
+{
+	struct mmrt_uffd_msg m;
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+	int n;
+
+	while ((n = mmrt_uffd_read(u, &m, 1)) == 0) {
+		cr_assert(!expired(d), "no fault message");
+		drive();
+		relax(i++);
+	}
+	cr_assert_eq(n, 1);
+	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT, "event %#x", m.event);
+	return m;
+}
+
+/* ================================================================== */
+/* Copies across 4 KiB and 2 MiB boundaries                            */
+/* ================================================================== */
+
+enum { R_S4, R_D4, R_SH, R_DH, R_Z4, R_ZH, R_NB };
+
+Test(dmadev, copy_boundaries)
+{
+	static const struct bcase {
+		int sr;
+		uint64_t so;
+		int dr;
+		uint64_t doff;
+		uint32_t len;
+	} cases[] = {
+		/* 4 KiB pages */
+		{ R_S4, 0, R_D4, 0, 1 },
+		{ R_S4, 4095, R_D4, 4095, 2 },
+		{ R_S4, 4093, R_D4, 1, 9 },
+		{ R_S4, 1, R_D4, 4090, 4096 },
+		{ R_S4, 100, R_D4, 8191, 8193 },
+		{ R_S4, 4096, R_D4, 4096, 4096 },
+		{ R_S4, 7, R_D4, 3 * PG - 3, 3 * PG + 17 },
+		{ R_S4, 3, R_D4, 5, 31 * PG - 1 },
+		{ R_S4, 0, R_D4, 0, 32 * PG },
+		/* 2 MiB leaves */
+		{ R_SH, HPG - 1, R_DH, HPG - 1, 2 },
+		{ R_SH, HPG - PG - 3, R_DH, HPG - 5, 3 * PG },
+		{ R_SH, 17, R_DH, HPG - 100000, 200000 },
+		{ R_SH, HPG / 2, R_DH, HPG - 1, HPG + 1 },
+		{ R_SH, 0, R_DH, 0, 2 * HPG },
+		{ R_SH, 1, R_DH, 3, 2 * HPG - 3 },
+		/* between the two */
+		{ R_S4, 4000, R_DH, HPG - 50, 9000 },
+		{ R_SH, HPG - 3000, R_D4, 2000, 8000 },
+		{ R_DH, HPG + 5, R_D4, 10 * PG + 3, 5000 },
+		/* into pages never touched: demand-zero in place */
+		{ R_SH, HPG - 10, R_Z4, PG - 7, 2 * PG + 20 },
+		{ R_S4, 5, R_ZH, HPG - 3 * PG - 1, 2 * PG + 2 },
+		/* out of pages never touched: zeros */
+		{ R_Z4, 5 * PG + 3, R_D4, 20 * PG + 1, PG },
+	};
+	struct rgn r[R_NB] = {
+		[R_S4] = { VA, 32 * PG, NULL, "src 4K" },
+		[R_D4] = { VB, 32 * PG, NULL, "dst 4K" },
+		[R_SH] = { VC, 2 * HPG, NULL, "src 2M" },
+		[R_DH] = { VD, 2 * HPG, NULL, "dst 2M" },
+		[R_Z4] = { VE, 8 * PG, NULL, "zero 4K" },
+		[R_ZH] = { VF, HPG, NULL, "zero 2M" },
+	};
+	/* leaf sizes: smallest and largest possible */
+	static const uint64_t gmin[R_NB] = { PG, PG, PG, PG, PG, PG };
+	static const uint64_t gmax[R_NB] = { PG, PG, HPG, HPG, PG, HPG };
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_dmadev *b;
+	uint64_t used0, bytes = 0, src, dst, p0, dp, lo, hi, lo_sum = 0;
+	uint64_t hi_sum = 0;
+	const struct bcase *c;
+	struct rte_dma_stats ds;
+	struct mmrt_as *as;
+	char when[64];
+	unsigned int k;
+	uint32_t len;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("bnd");
+	cr_assert_not_null(as);
+	for (k = 0; k < R_NB; k++)
+		r[k].m = xmalloc(r[k].len);
+	map_pat(as, VA, 32 * PG, 0, 1);
+	pat(r[R_S4].m, 1, 0, 32 * PG);
+	map_guard(as, VB, 32 * PG, 0);
+	memset(r[R_D4].m, GUARD, 32 * PG);
+	map_pat(as, VC, 2 * HPG, MMRT_MAP_HUGE, 2);
+	pat(r[R_SH].m, 2, 0, 2 * HPG);
+	map_guard(as, VD, 2 * HPG, MMRT_MAP_HUGE);
+	memset(r[R_DH].m, GUARD, 2 * HPG);
+	cr_assert_eq(mmrt_map(as, VE, 8 * PG, RW, 0), 0);
+	memset(r[R_Z4].m, 0, 8 * PG);
+	cr_assert_eq(mmrt_map(as, VF, HPG, RW, MMRT_MAP_HUGE), 0);
+	memset(r[R_ZH].m, 0, HPG);
+	cr_assert(is_huge(as, VC) && is_huge(as, VC + HPG),
+		"source not on 2 MiB leaves");
+	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
+		"destination not on 2 MiB leaves");
+
+	conf_init(&cf, "bnd");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+
+	/* one at a time: the whole destination region checked after each */
+	for (k = 0; k < RTE_DIM(cases); k++) {
+		c = &cases[k];
+		src = r[c->sr].va + c->so;
+		dst = r[c->dr].va + c->doff;
+		p0 = stats(b).pieces;
+		q_copy(src, dst, c->len, RTE_DMA_OP_FLAG_SUBMIT);
+		q_wait_all(false);
+		cr_assert_eq(q_status(q.n - 1), S_OK, "case %u: status %d", k,
+			q_status(q.n - 1));
+		mirror_copy(r, R_NB, src, dst, c->len);
+		bytes += c->len;
+		snprintf(when, sizeof(when), "after case %u", k);
+		rgn_check(as, &r[c->dr], when);
+		/* split at page boundaries: at least at every 2 MiB one, at
+		 * most at every 4 KiB one */
+		dp = stats(b).pieces - p0;
+		lo = npieces(src, gmax[c->sr], dst, gmax[c->dr], c->len);
+		hi = npieces(src, gmin[c->sr], dst, gmin[c->dr], c->len);
+		lo_sum += lo;
+		hi_sum += hi;
+		cr_assert(dp >= lo && dp <= hi, "case %u: %" PRIu64 " pieces,"
+			" want %" PRIu64 "..%" PRIu64, k, dp, lo, hi);
+		if (dp != hi)
+			cr_log_info("case %u: %" PRIu64 " pieces (%" PRIu64
+				" at 4 KiB)", k, dp, hi);
+	}
+
+	/* 400 disjoint targets behind one doorbell */
+	for (k = 0; k < 400; k++) {
+		if (k < 300) {
+			dst = VD + k * UINT64_C(13900) + k % 7;
+			len = 1 + (k * 997) % 13000;
+			src = VC + (k * UINT64_C(104729)) % (2 * HPG - 13001);
+		} else {
+			dst = VB + (k - 300) * UINT64_C(1300) + k % 5;
+			len = 1 + (k * 331) % 1290;
+			src = VA + (k * UINT64_C(7919)) % (32 * PG - 1291);
+		}
+		q_copy(src, dst, len, k % 5 == 0 ? RTE_DMA_OP_FLAG_FENCE : 0);
+		mirror_copy(r, R_NB, src, dst, len);
+		bytes += len;
+	}
+	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	for (k = 0; k < R_NB; k++)
+		rgn_check(as, &r[k], "at the end");
+
+	st = stats(b);
+	log_stats(b, "boundaries");
+	cr_log_info("single cases: pieces between %" PRIu64 " and %" PRIu64,
+		lo_sum, hi_sum);
+	q_final_stats();
+	cr_assert_eq(st.errors, 0);
+	cr_assert_eq(st.bytes, bytes, "bytes %" PRIu64 ", want %" PRIu64,
+		st.bytes, bytes);
+	cr_assert_eq(st.consumer.fences, 0);
+	/* the device saw every piece, and copied it */
+	ds = dev_stats();
+	cr_assert_eq(ds.submitted, st.pieces, "device: %" PRIu64
+		" submitted, bridge: %" PRIu64 " pieces", ds.submitted,
+		st.pieces);
+	cr_assert_eq(ds.completed, st.pieces);
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	for (k = 0; k < R_NB; k++)
+		free(r[k].m);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Parking on userfault pages                                          */
+/* ================================================================== */
+
+/* Invalidations from another thread while the driver keeps driving. */
+static struct {
+	struct mmrt_as *as;
+	int rc;
+	int done;
+} side;
+
+static void *
+side_main(void *arg)
+{
+	int rc;
+
+	RTE_SET_USED(arg);
+	rc = mmrt_advise(side.as, VD, PG, MMRT_ADV_DONTNEED);
+	if (rc == 0)
+		rc = mmrt_protect(side.as, VD, 2 * PG, RO);
+	side.rc = rc;
+	__atomic_store_n(&side.done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+Test(dmadev, park_resume_in_order)
+{
+	struct rgn r[2] = {
+		{ VA, 4 * PG, NULL, "src" },
+		{ VB, 8 * PG, NULL, "dst" },
+	};
+	uint8_t *fill0, *fill2, *want;
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_uffd_msg m;
+	struct mmrt_dmadev *b;
+	struct mmrt_uffd *u;
+	struct mmrt_as *as;
+	uint64_t used0, acks;
+	unsigned int k;
+	pthread_t th;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("park");
+	cr_assert_not_null(as);
+	fill0 = xmalloc(PG);
+	fill2 = xmalloc(PG);
+	want = xmalloc(PG);
+	r[0].m = xmalloc(r[0].len);
+	r[1].m = xmalloc(r[1].len);
+	map_pat(as, VA, 4 * PG, 0, 11);
+	pat(r[0].m, 11, 0, 4 * PG);
+	map_guard(as, VB, 8 * PG, 0);
+	memset(r[1].m, GUARD, 8 * PG);
+	cr_assert_eq(mmrt_map(as, VC, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VD, 2 * PG, RW, MMRT_MAP_POPULATE), 0);
+	u = mkuffd(as, 0);
+	ureg(u, VC, 4 * PG);
+	pat(fill0, 21, 0, PG);
+	pat(fill2, 22, 0, PG);
+
+	conf_init(&cf, "park");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+
+	/* op 0 writes a missing page; ops 1-3 are ordinary; op 4 reads a
+	 * missing page; op 5 is ordinary */
+	q_copy(VA + 50, VC + 50, PG - 100, 0);
+	q_copy(VA, VB, 1000, 0);
+	mirror_copy(r, 2, VA, VB, 1000);
+	q_copy(VA + PG, VB + 2000, 5000, 0);
+	mirror_copy(r, 2, VA + PG, VB + 2000, 5000);
+	q_copy(VA + PG, VB + 3 * PG - 7, 20, 0);
+	mirror_copy(r, 2, VA + PG, VB + 3 * PG - 7, 20);
+	q_copy(VC + 2 * PG + 8, VB + 5 * PG, 200, 0);
+	q_copy(VA + 2 * PG, VB + 6 * PG, PG, RTE_DMA_OP_FLAG_SUBMIT);
+
+	/* op 0 parks; nothing behind it runs */
+	WAIT_STAT(parks, 1);
+	q_none_more(0, 20000);
+	check_byte(as, VB, GUARD, 8 * PG, "dst while op 0 is parked");
+	cr_assert_eq(stats(b).inflight, 0);
+	/* parked, it still acks invalidations (from another thread) */
+	acks = stats(b).consumer.acks;
+	side.as = as;
+	thread_start(&th, side_main, NULL);
+	drive_until(&side.done, 1, 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(side.rc, 0, "advise/protect: %d", side.rc);
+	st = stats(b);
+	cr_assert_eq(st.consumer.fences, 0, "fenced while parked");
+	cr_assert_geq(st.consumer.acks, acks + 1);
+	q_none_more(0, 2000);
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC, "fault at %#" PRIx64,
+		m.arg.pagefault.address);
+	cr_assert(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WRITE);
+	ufill(u, VC, fill0, PG);
+
+	/* ops 0-3 go on; op 4 parks on its source */
+	q_wait(4, false);
+	WAIT_STAT(parks, 2);
+	q_none_more(4, 20000);
+	check_byte(as, VB + 5 * PG, GUARD, 3 * PG, "dst while op 4 is parked");
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC + 2 * PG, "fault at %#"
+		PRIx64, m.arg.pagefault.address);
+	cr_assert_not(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WRITE);
+	ufill(u, VC + 2 * PG, fill2, PG);
+	q_wait_all(false);
+	for (k = 0; k < q.n; k++)
+		cr_assert_eq(q_status(k), S_OK, "op %u: status %d", k,
+			q_status(k));
+	memcpy(r[1].m + 5 * PG, fill2 + 8, 200);
+	memcpy(r[1].m + 6 * PG, r[0].m + 2 * PG, PG);
+	rgn_check(as, &r[1], "after the fills");
+	memcpy(want, fill0, PG);
+	memcpy(want + 50, r[0].m + 50, PG - 100);
+	check(as, VC, want, PG, "the page op 0 parked on");
+	check(as, VC + 2 * PG, fill2, PG, "the page op 4 parked on");
+	st = stats(b);
+	log_stats(b, "park");
+	cr_assert_eq(st.parks, 2, "parks %" PRIu64, st.parks);
+	cr_assert_geq(st.consumer.userfaults, 2);
+	q_final_stats();
+
+	/* parked, then destroyed: dropped, nothing leaks */
+	q_copy(VA, VC + PG, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	WAIT_STAT(parks, 3);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(r[0].m);
+	free(r[1].m);
+	free(fill0);
+	free(fill2);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
+/*
+ * The header: an operation whose page is missing is parked at that page
+ * (its pieces before the page may already be on the device). An op whose
+ * first page is present and second one missing: while it is parked, no
+ * byte of the missing page reaches the device, and nothing behind it runs.
+ */
+Test(dmadev, park_at_missing_page)
+{
+	uint8_t *fill0, *fill1, *want;
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_uffd_msg m;
+	struct rte_dma_stats ds;
+	struct mmrt_dmadev *b;
+	struct mmrt_uffd *u;
+	struct mmrt_as *as;
+	uint64_t used0;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("parkw");
+	cr_assert_not_null(as);
+	fill0 = xmalloc(PG);
+	fill1 = xmalloc(PG);
+	want = xmalloc(2 * PG);
+	map_pat(as, VA, 2 * PG, 0, 12);
+	cr_assert_eq(mmrt_map(as, VC, 2 * PG, RW, 0), 0);
+	u = mkuffd(as, 0);
+	ureg(u, VC, 2 * PG);
+	pat(fill0, 24, 0, PG);
+	pat(fill1, 25, 0, PG);
+	ufill(u, VC, fill0, PG);        /* page 0 present, page 1 missing */
+
+	conf_init(&cf, "parkw");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	q_copy(VA, VC + PG - 100, 200, RTE_DMA_OP_FLAG_SUBMIT);
+	WAIT_STAT(parks, 1);
+	q_none_more(0, 5000);
+	st = stats(b);
+	ds = dev_stats();
+	log_stats(b, "parked");
+	cr_log_info("device: submitted %" PRIu64 " completed %" PRIu64,
+		ds.submitted, ds.completed);
+	cr_assert_leq(st.bytes, 100, "%" PRIu64 " piece(s) (%" PRIu64
+		" bytes) of the parked op were given to the device: more than"
+		" the 100 before the missing page", st.pieces, st.bytes);
+	cr_assert_leq(ds.submitted, 1);
+
+	m = next_fault(u);
+	cr_assert_eq(m.arg.pagefault.address, VC + PG);
+	ufill(u, VC + PG, fill1, PG);
+	q_wait_all(false);
+	cr_assert_eq(q_status(0), S_OK, "status %d", q_status(0));
+	memcpy(want, fill0, PG);
+	memcpy(want + PG, fill1, PG);
+	pat(want + PG - 100, 12, 0, 200);
+	check(as, VC, want, 2 * PG, "after the fill");
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(fill0);
+	free(fill1);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* A resolver thread serves every fault of a uffd range with pattern @tag
+ * (offsets from @base). */
+static struct resolver {
+	struct mmrt_uffd *u;
+	uint64_t base;
+	uint32_t tag;
+	int stop;
+	int err;
+	uint64_t served;
+} rs;
+
+static void *
+resolver_main(void *arg)
+{
+	struct mmrt_uffd_msg m[16];
+	struct mmrt_uffd_copy c;
+	uint8_t *page = malloc(PG);
+	unsigned long it = 0;
+	uint64_t a;
+	int i, n, rc;
+
+	RTE_SET_USED(arg);
+	if (page == NULL) {
+		rs.err = -ENOMEM;
+		return NULL;
+	}
+	while (!__atomic_load_n(&rs.stop, __ATOMIC_ACQUIRE)) {
+		n = mmrt_uffd_read(rs.u, m, RTE_DIM(m));
+		if (n < 0 && rs.err == 0)
+			rs.err = n;
+		if (n <= 0) {
+			relax(it++);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (m[i].event != MMRT_UFFD_EVENT_PAGEFAULT) {
+				rs.err = -EPROTO;
+				continue;
+			}
+			a = m[i].arg.pagefault.address & ~(PG - 1);
+			pat(page, rs.tag, a - rs.base, PG);
+			c = (struct mmrt_uffd_copy){
+				.dst = a, .src = page, .len = PG,
+			};
+			rc = mmrt_uffd_copy(rs.u, &c);
+			if (rc == -EEXIST) {
+				struct mmrt_uffd_range wr = { a, PG };
+
+				rc = mmrt_uffd_wake(rs.u, &wr);
+			}
+			if (rc != 0 && rs.err == 0)
+				rs.err = rc;
+			rs.served++;
+		}
+	}
+	free(page);
+	return NULL;
+}
+
+Test(dmadev, park_stream_resolver)
+{
+	struct rgn r[3] = {
+		{ VA, 16 * PG, NULL, "src" },
+		{ VB, 64 * PG, NULL, "dst" },
+		{ VC, 64 * PG, NULL, "uffd range" },
+	};
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0, s, d;
+	unsigned int k;
+	pthread_t th;
+	uint32_t len;
+
+	need_skel();
+	rng_seed("park_stream_resolver");
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("pstream");
+	cr_assert_not_null(as);
+	for (k = 0; k < 3; k++)
+		r[k].m = xmalloc(r[k].len);
+	map_pat(as, VA, 16 * PG, 0, 31);
+	pat(r[0].m, 31, 0, 16 * PG);
+	map_guard(as, VB, 64 * PG, 0);
+	memset(r[1].m, GUARD, 64 * PG);
+	cr_assert_eq(mmrt_map(as, VC, 64 * PG, RW, 0), 0);
+	pat(r[2].m, 77, 0, 64 * PG);  /* what the resolver fills in */
+	memset(&rs, 0, sizeof(rs));
+	rs.u = mkuffd(as, 0);
+	rs.base = VC;
+	rs.tag = 77;
+	ureg(rs.u, VC, 64 * PG);
+	thread_start(&th, resolver_main, NULL);
+
+	conf_init(&cf, "pstream");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	for (k = 0; k < 240; k++) {
+		len = 1 + rnd() % (3 * PG);
+		if (k % 3 != 2) {
+			/* into the uffd range */
+			s = VA + rnd() % (16 * PG - len + 1);
+			d = VC + rnd() % (64 * PG - len + 1);
+		} else {
+			/* out of it */
+			s = VC + rnd() % (64 * PG - len + 1);
+			d = VB + rnd() % (64 * PG - len + 1);
+		}
+		q_copy(s, d, len, k % 16 == 15 ? RTE_DMA_OP_FLAG_SUBMIT : 0);
+		mirror_copy(r, 3, s, d, len);
+	}
+	q_wait_all(false);
+	st = stats(b);
+	log_stats(b, "park stream");
+	cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
+	cr_assert_geq(st.parks, 1);
+	q_final_stats();
+	/* pages no op touched are filled by the resolver as they are read */
+	for (k = 0; k < 3; k++)
+		rgn_check(as, &r[k], "at the end");
+	__atomic_store_n(&rs.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_eq(rs.err, 0, "resolver: %d", rs.err);
+	cr_assert_geq(rs.served, 1);
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_uffd_destroy(rs.u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	for (k = 0; k < 3; k++)
+		free(r[k].m);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Unresolvable faults: the status of each                             */
+/* ================================================================== */
+
+Test(dmadev, fault_status)
+{
+	enum rte_dma_status_code exp[32], sts[64];
+	struct mmrt_uffd *u, *usb;
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_uffd_poison pz;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0, nerr, n, k, base;
+	uint8_t *g, *want;
+	unsigned int round, i;
+	uint16_t got, last;
+	bool herr;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("fst");
+	/*
+	 * G: 16 pages, a hole, G2: 4 pages. RO, NONE. P: page 0 poisoned.
+	 * M: missing, nobody serves it. SB: a SIGBUS uffd. S: the source.
+	 */
+	cr_assert_not_null(as);
+	g = xmalloc(16 * PG);
+	want = xmalloc(16 * PG);
+	map_guard(as, VA, 16 * PG, 0);
+	map_guard(as, VA + 17 * PG, 4 * PG, 0);
+	cr_assert_eq(mmrt_map(as, VB, 4 * PG, RO, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, VC, 4 * PG, MMRT_PROT_NONE, 0), 0);
+	cr_assert_eq(mmrt_map(as, VD, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VE, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VF, PG, RW, 0), 0);
+	map_pat(as, VG, 4 * PG, 0, 41);
+	u = mkuffd(as, MMRT_UFFD_FEATURE_POISON);
+	ureg(u, VD, 4 * PG);
+	ureg(u, VE, 4 * PG);
+	pz = (struct mmrt_uffd_poison){ .range = { VD, PG } };
+	cr_assert_eq(mmrt_uffd_poison(u, &pz), 0);
+	usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
+	ureg(usb, VF, PG);
+
+	conf_init(&cf, "fst");
+	cf.park_timeout_us = 20000;
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+
+	for (round = 0; round < 2; round++) {
+		xset(as, VA, GUARD, 16 * PG);
+		memset(want, GUARD, 16 * PG);
+		base = q.n;
+		i = 0;
+#define OPC(s, d, l, e) do { \
+		q_copy((s), (d), (l), 0); \
+		exp[i++] = (e); \
+	} while (0)
+		OPC(VG, VA + 10, 100, S_OK);
+		pat(want + 10, 41, 0, 100);
+		OPC(VG, VH, 64, S_PF);                 /* dst: no region */
+		OPC(VG + PG, VA + 2 * PG, PG, S_OK);
+		pat(want + 2 * PG, 41, PG, PG);
+		OPC(VH + 5, VA + 5 * PG, 64, S_PF);    /* src: no region */
+		OPC(VG, VB + 1, 10, S_DST);            /* read-only */
+		OPC(VB + 7, VA + 6 * PG, PG, S_OK);    /* reading it is fine */
+		memset(want + 6 * PG, 0, PG);
+		OPC(VC + 3, VA + 7 * PG, 10, S_SRC);   /* PROT_NONE */
+		OPC(VG, VC, 8, S_DST);
+		OPC(VD + 8, VA + 8 * PG, 16, S_POISON);
+		OPC(VG, VD, PG, S_POISON);
+		OPC(VE + PG, VA + 9 * PG, 32, S_PF);   /* park timeout */
+		OPC(VG, VE + 2 * PG + 5, 3, S_PF);
+		/* runs into the hole: nothing past the faulting page */
+		OPC(VG, VA + 15 * PG + 100, 2 * PG, S_PF);
+		OPC(VF, VA + 10 * PG, 8, S_PF);        /* SIGBUS uffd */
+		OPC(VG + 3, VA + 11 * PG, 8, S_OK);
+		pat(want + 11 * PG, 41, 3, 8);
+		OPC(VG, VA + 12 * PG + 1, PG, S_OK);
+		pat(want + 12 * PG + 1, 41, 0, PG);
+#undef OPC
+		n = i;
+		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		WAIT_STAT(completed, q.n);
+
+		if (round == 0) {
+			/* completed() stops before each failed op */
+			k = 0;
+			while (k < n) {
+				for (i = 0; k + i < n && exp[k + i] == S_OK;
+						i++)
+					;
+				herr = false;
+				got = mmrt_dmadev_completed(b, 64, &last,
+					&herr);
+				cr_assert_eq(got, i, "op %" PRIu64 ": completed"
+					" reported %u, want %u", k, got, i);
+				if (got > 0)
+					cr_assert_eq(last,
+						q.idx[(base + k + got - 1) %
+						MAXOPS]);
+				k += got;
+				if (k == n) {
+					cr_assert_not(herr);
+					break;
+				}
+				cr_assert(herr, "op %" PRIu64 ": no has_error",
+					k);
+				herr = false;
+				cr_assert_eq(mmrt_dmadev_completed(b, 64,
+					&last, &herr), 0);
+				cr_assert(herr);
+				got = mmrt_dmadev_completed_status(b, 1,
+					&last, sts);
+				cr_assert_eq(got, 1);
+				cr_assert_eq(last, q.idx[(base + k) % MAXOPS]);
+				cr_assert_eq(sts[0], exp[k], "op %" PRIu64
+					": status %d, want %d", k, sts[0],
+					exp[k]);
+				k++;
+			}
+		} else {
+			/* completed_status() reports them all at once */
+			got = mmrt_dmadev_completed_status(b, 64, &last, sts);
+			cr_assert_eq(got, n);
+			cr_assert_eq(last, q.idx[(q.n - 1) % MAXOPS]);
+			for (k = 0; k < n; k++)
+				cr_assert_eq(sts[k], exp[k], "op %" PRIu64
+					": status %d, want %d", k, sts[k],
+					exp[k]);
+		}
+		for (k = 0; k < n; k++)
+			q.nerr += exp[k] != S_OK;
+		q.done = q.n;
+		herr = true;
+		cr_assert_eq(mmrt_dmadev_completed(b, 64, &last, &herr), 0);
+		cr_assert_not(herr);
+		cr_assert_eq(mmrt_dmadev_completed_status(b, 64, &last, sts),
+			0);
+
+		/* bytes of the op that ran into the hole before the hole
+		 * may have been written; nothing else */
+		xread(as, VA, g, 16 * PG);
+		for (k = 15 * PG + 100; k < 16 * PG; k++)
+			if (g[k] == pbyte(41, k - (15 * PG + 100)))
+				want[k] = g[k];
+		cmp_buf(g, want, 16 * PG, VA, "G");
+		check_byte(as, VA + 17 * PG, GUARD, 4 * PG,
+			"G2, past the faulting page");
+		check_byte(as, VB, 0, 4 * PG, "the read-only region");
+	}
+	cr_assert_eq(mmrt_read(as, VD, g, 8), -EHWPOISON);
+
+	st = stats(b);
+	log_stats(b, "fault status");
+	for (nerr = k = 0; k < n; k++)
+		nerr += exp[k] != S_OK;
+	q_final_stats();
+	cr_assert_eq(st.errors, 2 * nerr, "errors %" PRIu64 ", want %" PRIu64,
+		st.errors, 2 * nerr);
+	cr_assert_geq(st.parks, 2);
+	cr_assert_eq(st.consumer.fences, 0);
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_uffd_destroy(usb), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(g);
+	free(want);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Copy-on-write: the bridge writes to a forked child                  */
+/* ================================================================== */
+
+Test(dmadev, cow_child)
+{
+	/* the written space's view; the other one keeps the originals */
+	struct rgn r[3] = {
+		{ VA, 32 * PG, NULL, "R" },
+		{ VB, 8 * PG, NULL, "S" },
+		{ VC, HPG, NULL, "H" },
+	};
+	struct mmrt_as *parent, *child, *w;
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_as_stats as_st;
+	struct mmrt_dmadev *b;
+	uint64_t used0, s, d;
+	unsigned int k, pass;
+	uint8_t *orig[3];
+	uint32_t len;
+
+	need_skel();
+	rng_seed("cow_child");
+	used0 = mmrt_test_used();
+	parent = mmrt_as_create("cowp");
+	cr_assert_not_null(parent);
+	for (k = 0; k < 3; k++) {
+		r[k].m = xmalloc(r[k].len);
+		orig[k] = xmalloc(r[k].len);
+		pat(orig[k], 71 + k, 0, r[k].len);
+		memcpy(r[k].m, orig[k], r[k].len);
+	}
+	map_pat(parent, VA, 32 * PG, 0, 71);
+	map_pat(parent, VB, 8 * PG, 0, 72);
+	map_pat(parent, VC, HPG, MMRT_MAP_HUGE, 73);
+	cr_assert(is_huge(parent, VC));
+	child = mmrt_as_fork(parent, "cowc");
+	cr_assert_not_null(child, "fork: rte_errno %d", rte_errno);
+
+	conf_init(&cf, "cow");
+	b = mkbridge(&cf);
+	/* pass 0 writes to the child, pass 1 to the parent */
+	for (pass = 0; pass < 2; pass++) {
+		w = pass == 0 ? child : parent;
+		cr_assert_gt(mmrt_dmadev_bind(b, w), 0);
+		for (k = 0; k < 64; k++) {
+			len = 1 + rnd() % (3 * PG);
+			if (k % 8 == 7)
+				d = VC + rnd() % (HPG - len + 1);
+			else
+				d = VA + rnd() % (32 * PG - len + 1);
+			s = VB + rnd() % (8 * PG - len + 1);
+			q_copy(s, d, len, 0);
+			mirror_copy(r, 3, s, d, len);
+		}
+		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		/* the driving thread serves the page requests between steps */
+		q_wait_all(true);
+		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
+		for (k = 0; k < 3; k++) {
+			rgn_check(w, &r[k], pass == 0 ? "child" : "parent");
+			/* the other one never changes */
+			check(pass == 0 ? parent : child, r[k].va, orig[k],
+				r[k].len, pass == 0 ? "parent" : "child");
+		}
+		st = stats(b);
+		log_stats(b, pass == 0 ? "cow child" : "cow parent");
+		/* the parent's frames are mostly exclusive by pass 1 */
+		if (pass == 0) {
+			cr_assert_gt(st.consumer.page_requests, 0,
+				"copy-on-write without a page request");
+			cr_assert_geq(st.parks, 1);
+		}
+		cr_assert_eq(st.consumer.fences, 0);
+		cr_assert_eq(mmrt_as_stats(w, &as_st), 0);
+		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
+		q_final_stats();
+		cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+		/* the next pass: the child's contents are the originals */
+		if (pass == 0) {
+			for (k = 0; k < 3; k++) {
+				check(child, r[k].va, r[k].m, r[k].len,
+					"child after unbind");
+				memcpy(orig[k], r[k].m, r[k].len);
+				pat(r[k].m, 71 + k, 0, r[k].len);
+			}
+		}
+	}
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(child), 0);
+	cr_assert_eq(mmrt_as_destroy(parent), 0);
+	for (k = 0; k < 3; k++) {
+		free(r[k].m);
+		free(orig[k]);
+	}
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Invalidations while pieces are on the device                        */
+/* ================================================================== */
+
+/*
+ * IV_OPS copies of IV_LEN bytes from S (VA) to D (VB), slot k to slot k,
+ * on 4 KiB pages: 4 pieces each, more than the device ring holds, so the
+ * device is full when the invalidation comes. Another thread then
+ * downgrades or unmaps a range every copy uses, sampling the device's own
+ * counters (pieces given, pieces copied) just before the call and just
+ * after it returns.
+ */
+#define IV_OPS 256
+#define IV_LEN (16 * 1024)
+#define IV_SIZE ((uint64_t)IV_OPS * IV_LEN)
+#define IV_PIECES (IV_LEN / PG)
+#define IV_ROUNDS 32
+
+enum iv_kind {
+	IV_PROTECT_DST,  /* D read-only */
+	IV_UNMAP_DST,    /* D unmapped, E mapped over reused frames */
+	IV_UNMAP_SRC,    /* S unmapped */
+};
+
+static struct invaler {
+	struct mmrt_as *as;
+	struct mmrt_dmadev *b;
+	enum iv_kind kind;
+	int go;           /* main: the round to run */
+	int done;         /* thread: the round finished */
+	int stop;
+	int rc;
+	int err;
+	struct rte_dma_stats before;  /* device, just before the call */
+	struct rte_dma_stats after;   /* device, just after it returned */
+	struct mmrt_dmadev_stats st;  /* bridge, just after it returned */
+	uint8_t *snap;                /* D just after it returned */
+} iv;
+
+static void *
+invaler_main(void *arg)
+{
+	unsigned long it = 0;
+	int last = 0, rd, rc;
+
+	RTE_SET_USED(arg);
+	while (!__atomic_load_n(&iv.stop, __ATOMIC_ACQUIRE)) {
+		rd = __atomic_load_n(&iv.go, __ATOMIC_ACQUIRE);
+		if (rd == last) {
+			relax(it++);
+			continue;
+		}
+		last = rd;
+		(void)rte_dma_stats_get(skel, 0, &iv.before);
+		switch (iv.kind) {
+		case IV_PROTECT_DST:
+			rc = mmrt_protect(iv.as, VB, IV_SIZE, RO);
+			break;
+		case IV_UNMAP_DST:
+			rc = mmrt_unmap(iv.as, VB, IV_SIZE);
+			break;
+		default:
+			rc = mmrt_unmap(iv.as, VA, IV_SIZE);
+			break;
+		}
+		/* submitted is read before completed */
+		(void)rte_dma_stats_get(skel, 0, &iv.after);
+		/* a snapshot: the bridge's counters are written by the
+		 * driving thread with relaxed stores */
+		(void)mmrt_dmadev_stats(iv.b, &iv.st);
+		iv.rc = rc;
+		if (rc == 0 && iv.kind == IV_PROTECT_DST)
+			rc = mmrt_read(iv.as, VB, iv.snap, IV_SIZE);
+		if (rc == 0 && iv.kind == IV_UNMAP_DST) {
+			/* likely over the frames D just gave back */
+			rc = mmrt_map(iv.as, VE, IV_SIZE, RW,
+				MMRT_MAP_POPULATE);
+			if (rc == 0) {
+				memset(iv.snap, CANARY, IV_SIZE);
+				rc = mmrt_write(iv.as, VE, iv.snap, IV_SIZE);
+			}
+		}
+		if (rc != 0 && iv.err == 0)
+			iv.err = rc;
+		__atomic_store_n(&iv.done, rd, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void
+inval_rounds(enum iv_kind kind, const char *name)
+{
+	struct mmrt_dmadev_stats st, st0;
+	struct mmrt_dmadev_conf cf;
+	uint64_t used0, given, ops_given, inflight0, first_bad;
+	uint8_t *src, *d, *want;
+	unsigned int round, good = 0, k;
+	struct rte_dma_stats ds0;
+	enum rte_dma_status_code bad = kind == IV_PROTECT_DST ? S_DST : S_PF;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	rte_cpuset_t cpus;
+	pthread_t th;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create(name);
+	cr_assert_not_null(as);
+	src = xmalloc(IV_SIZE);
+	d = xmalloc(IV_SIZE);
+	want = xmalloc(IV_SIZE);
+	pat(src, 91, 0, IV_SIZE);
+	conf_init(&cf, name);
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	memset(&iv, 0, sizeof(iv));
+	iv.as = as;
+	iv.b = b;
+	iv.kind = kind;
+	iv.snap = xmalloc(IV_SIZE);
+	/*
+	 * On the cpu of the skeleton's copy thread (lcore 1): while it runs
+	 * (and spins for the ack) the device is stalled, so pieces are still
+	 * on it when the invalidation comes; the driving thread keeps its
+	 * own cpu.
+	 */
+	cpus = rte_lcore_cpuset(1);
+	thread_start_on(&th, &cpus, invaler_main, NULL);
+
+	for (round = 1; round <= IV_ROUNDS; round++) {
+		/* S and D (re)made, nothing outstanding */
+		if (round == 1 || kind == IV_UNMAP_SRC) {
+			cr_assert_eq(mmrt_map(as, VA, IV_SIZE, RW, 0), 0);
+			xwrite(as, VA, src, IV_SIZE);
+		}
+		if (round == 1 || kind == IV_UNMAP_DST)
+			cr_assert_eq(mmrt_map(as, VB, IV_SIZE, RW, 0), 0);
+		if (kind == IV_PROTECT_DST && round > 1)
+			cr_assert_eq(mmrt_protect(as, VB, IV_SIZE, RW), 0);
+		xset(as, VB, GUARD, IV_SIZE);
+		st0 = stats(b);
+		ds0 = dev_stats();
+		cr_assert_eq(ds0.submitted, st0.pieces);
+		cr_assert_eq(ds0.completed, st0.pieces);
+
+		for (k = 0; k < IV_OPS; k++)
+			q_copy(VA + (uint64_t)k * IV_LEN,
+				VB + (uint64_t)k * IV_LEN, IV_LEN, 0);
+		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		drive();        /* fills the device */
+		__atomic_store_n(&iv.go, (int)round, __ATOMIC_RELEASE);
+		/* keep driving, giving the cpu away often */
+		drive_until(&iv.done, (int)round, 0);
+		q_wait_all(false);
+		cr_assert_eq(iv.err, 0, "round %u: helper: %d", round, iv.err);
+		cr_assert_eq(iv.rc, 0, "round %u: protect/unmap: %d", round,
+			iv.rc);
+
+		/*
+		 * Invariant A: every piece the device was given before the
+		 * call started was copied before it returned (the device's
+		 * own counters), and so every op given whole before it
+		 * started had completed (the bridge's).
+		 */
+		given = iv.before.submitted - ds0.submitted;
+		ops_given = given / IV_PIECES;
+		inflight0 = iv.before.submitted - iv.before.completed;
+		cr_assert_geq(iv.after.completed, iv.before.submitted,
+			"round %u: %" PRIu64 " pieces given before the call "
+			"started, %" PRIu64 " copied when it returned (bridge "
+			"then: inflight %" PRIu64 ", acks held this round %"
+			PRIu64 ", acks %" PRIu64 ", fences %" PRIu64 ")",
+			round, iv.before.submitted - ds0.submitted,
+			iv.after.completed - ds0.submitted, iv.st.inflight,
+			iv.st.acks_held - st0.acks_held,
+			iv.st.consumer.acks - st0.consumer.acks,
+			iv.st.consumer.fences);
+		cr_assert_geq(iv.st.completed - st0.completed, ops_given,
+			"round %u: %" PRIu64 " ops given whole before the "
+			"call, %" PRIu64 " completed (bridge stats) when it "
+			"returned", round, ops_given,
+			iv.st.completed - st0.completed);
+		if (kind != IV_PROTECT_DST)
+			/* every piece touches the range: none after it */
+			cr_assert_geq(iv.after.completed, iv.after.submitted,
+				"round %u: %" PRIu64 " pieces still on the "
+				"device after the unmap returned", round,
+				iv.after.submitted - iv.after.completed);
+
+		/* statuses: successes, then failures (the range is gone) */
+		first_bad = IV_OPS;
+		for (k = 0; k < IV_OPS; k++) {
+			enum rte_dma_status_code s =
+				q_status(q.n - IV_OPS + k);
+
+			if (s != S_OK && first_bad == IV_OPS)
+				first_bad = k;
+			if (first_bad != IV_OPS)
+				cr_assert_eq(s, bad, "round %u: op %u: status"
+					" %d, want %d", round, k, s, bad);
+		}
+		st = stats(b);
+		if (inflight0 > 0 && st.acks_held > st0.acks_held)
+			good++;
+		cr_log_info("%s round %u: %" PRIu64 " pieces on the device "
+			"at the call, %" PRIu64 " ops given, %" PRIu64
+			" failed from op %" PRIu64 ", acks held %" PRIu64,
+			name, round, inflight0, ops_given,
+			IV_OPS - first_bad, first_bad,
+			st.acks_held - st0.acks_held);
+		cr_assert_eq(st.consumer.fences, 0, "round %u: fenced", round);
+		cr_assert_eq(st.inflight, 0);
+
+		/* contents */
+		if (kind == IV_PROTECT_DST) {
+			/* nothing written after the downgrade returned */
+			xread(as, VB, d, IV_SIZE);
+			cmp_buf(d, iv.snap, IV_SIZE, VB,
+				"D drained vs. D when protect returned");
+		}
+		if (kind != IV_UNMAP_DST) {
+			xread(as, VB, d, IV_SIZE);
+			memset(want, GUARD, IV_SIZE);
+			for (k = 0; k < IV_OPS; k++) {
+				uint64_t o = (uint64_t)k * IV_LEN, i;
+
+				if (k < first_bad) {
+					memcpy(want + o, src + o, IV_LEN);
+					continue;
+				}
+				/* a failed op: bytes before its fault may
+				 * have been written */
+				for (i = o; i < o + IV_LEN; i++)
+					if (d[i] == src[i])
+						want[i] = d[i];
+			}
+			cmp_buf(d, want, IV_SIZE, VB, "D");
+		} else {
+			/* nothing wrote into D's old frames */
+			check_byte(as, VE, CANARY, IV_SIZE,
+				"E (frames D gave back)");
+			cr_assert_eq(mmrt_unmap(as, VE, IV_SIZE), 0);
+		}
+	}
+	__atomic_store_n(&iv.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	st = stats(b);
+	log_stats(b, name);
+	cr_assert_geq(good, 1, "no round had pieces on the device when the "
+		"invalidation came and held its ack (acks_held %" PRIu64 ")",
+		st.acks_held);
+	cr_assert_gt(st.acks_held, 0);
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(src);
+	free(d);
+	free(want);
+	free(iv.snap);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
+Test(dmadev, inval_protect_held)
+{
+	inval_rounds(IV_PROTECT_DST, "ivprot");
+}
+
+Test(dmadev, inval_unmap_dst_held)
+{
+	inval_rounds(IV_UNMAP_DST, "ivudst");
+}
+
+Test(dmadev, inval_unmap_src_held)
+{
+	inval_rounds(IV_UNMAP_SRC, "ivusrc");
+}
+
+/*
+ * The window between the bridge's look at the pending invalidations and
+ * its ack. The bridge decides whether to hold on a peek
+ * (mmrt_consumer_inval_peek()), then acks with mmrt_consumer_poll_n(),
+ * bounded to what it peeked (a plain poll would ack whatever is pending by
+ * then). Here mmrt_consumer_poll_n() is interposed (the bridge reaches it through the PLT): once armed, called
+ * while pieces are on the device, it lets another thread downgrade the
+ * destination of those pieces and waits (bounded) until that invalidation
+ * is pending before it polls. The ack must still wait for the pieces. If a
+ * bridge never polls with pieces on the device, the window never opens
+ * and the test only says so.
+ */
+static struct {
+	int armed;                 /* the next poll in flight opens it */
+	int open;                  /* the window is open: post now */
+	int pending;               /* the invalidation was pending in it */
+	int acked;                 /* ... and the poll acked it */
+	int done;
+	int rc;
+	struct rte_dma_stats before, after;  /* helper: around the call */
+	struct rte_dma_stats posted, polled; /* driver: around the poll */
+	struct mmrt_dmadev_stats st;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+} pw;
+
+int
+mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
+{
+	static int (*real_poll)(struct mmrt_consumer *, unsigned int);
+	struct rte_dma_stats ds;
+	uint64_t s[32], e[32], d;
+	int ret;
+
+	if (real_poll == NULL)
+		*(void **)&real_poll = dlsym(RTLD_NEXT,
+			"mmrt_consumer_poll_n");
+	/* the bridge's consumer is the only one in the test */
+	if (c != NULL && __atomic_load_n(&pw.armed, __ATOMIC_ACQUIRE) &&
+			rte_dma_stats_get(skel, 0, &ds) == 0 &&
+			ds.submitted > ds.completed) {
+		pw.armed = 0;
+		__atomic_store_n(&pw.open, 1, __ATOMIC_RELEASE);
+		d = deadline(5);
+		while (mmrt_consumer_inval_peek(c, s, e, 32) <= 0 &&
+				!expired(d))
+			rte_pause();
+		pw.pending = mmrt_consumer_inval_peek(c, s, e, 32) > 0;
+		/* nothing is given to the device meanwhile: this thread
+		 * gives the pieces */
+		(void)rte_dma_stats_get(skel, 0, &pw.posted);
+		ret = real_poll(c, max);
+		(void)rte_dma_stats_get(skel, 0, &pw.polled);
+		pw.acked = pw.pending &&
+			mmrt_consumer_inval_peek(c, s, e, 32) == 0;
+		return ret;
+	}
+	return real_poll(c, max);
+}
+
+static void *
+window_main(void *arg)
+{
+	unsigned long it = 0;
+	uint64_t d = deadline(WAIT_S);
+
+	RTE_SET_USED(arg);
+	while (!__atomic_load_n(&pw.open, __ATOMIC_ACQUIRE) && !expired(d))
+		relax(it++);
+	if (__atomic_load_n(&pw.open, __ATOMIC_ACQUIRE)) {
+		(void)rte_dma_stats_get(skel, 0, &pw.before);
+		pw.rc = mmrt_protect(pw.as, VB, IV_SIZE, RO);
+		(void)rte_dma_stats_get(skel, 0, &pw.after);
+		(void)mmrt_dmadev_stats(pw.b, &pw.st);
+	}
+	__atomic_store_n(&pw.done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+Test(dmadev, inval_peek_poll_window)
+{
+	struct mmrt_dmadev_conf cf;
+	unsigned int k, attempt, hit = 0;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	rte_cpuset_t cpus;
+	uint64_t used0;
+	pthread_t th;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("pwin");
+	cr_assert_not_null(as);
+	map_pat(as, VA, IV_SIZE, 0, 9);
+	map_guard(as, VB, IV_SIZE, 0);
+	conf_init(&cf, "pwin");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	/* with the skeleton's copy thread: it stalls while this one runs */
+	cpus = rte_lcore_cpuset(1);
+	/* until pieces were still on the device when the call started */
+	for (attempt = 0; attempt < 16 && hit == 0; attempt++) {
+		if (attempt > 0)
+			cr_assert_eq(mmrt_protect(as, VB, IV_SIZE, RW), 0);
+		memset(&pw, 0, sizeof(pw));
+		pw.as = as;
+		pw.b = b;
+		thread_start_on(&th, &cpus, window_main, NULL);
+		for (k = 0; k < IV_OPS; k++)
+			q_copy(VA + (uint64_t)k * IV_LEN,
+				VB + (uint64_t)k * IV_LEN, IV_LEN, 0);
+		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		drive();        /* fills the device */
+		__atomic_store_n(&pw.armed, 1, __ATOMIC_RELEASE);
+		drive_until(&pw.done, 1, 255);
+		pthread_join(th, NULL);
+		__atomic_store_n(&pw.armed, 0, __ATOMIC_RELEASE);
+		q_wait_all(false);
+		cr_assert_eq(pw.rc, 0, "protect: %d", pw.rc);
+		if (!pw.open || !pw.pending ||
+				pw.posted.submitted == pw.posted.completed) {
+			cr_log_info("attempt %u: not exercised (window %d, "
+				"pending %d, device idle at the post %d)",
+				attempt, pw.open, pw.pending,
+				pw.posted.submitted == pw.posted.completed);
+			continue;
+		}
+		hit++;
+		cr_log_info("attempt %u: device when the invalidation was "
+			"pending: %" PRIu64 " given, %" PRIu64 " copied; right "
+			"after the poll (acked %d): %" PRIu64 " copied; "
+			"helper: %" PRIu64 " copied when mmrt_protect() "
+			"returned", attempt, pw.posted.submitted,
+			pw.posted.completed, pw.acked, pw.polled.completed,
+			pw.after.completed);
+		/* the ack, if this poll gave it, came after those pieces */
+		if (pw.acked)
+			cr_assert_geq(pw.polled.completed,
+				pw.posted.submitted, "the invalidation was "
+				"acked with %" PRIu64 " pieces over its range "
+				"still on the device (given %" PRIu64 ", "
+				"copied %" PRIu64 " right after the ack)",
+				pw.posted.submitted - pw.polled.completed,
+				pw.posted.submitted, pw.polled.completed);
+		cr_assert_geq(pw.after.completed, pw.posted.submitted,
+			"%" PRIu64 " pieces given before the invalidation, %"
+			PRIu64 " copied when mmrt_protect() returned (bridge "
+			"then: inflight %" PRIu64 ", acks_held %" PRIu64 ")",
+			pw.posted.submitted, pw.after.completed,
+			pw.st.inflight, pw.st.acks_held);
+	}
+	log_stats(b, "window");
+	if (hit == 0)
+		cr_log_warn("the window never opened with pieces on the "
+			"device: nothing was tested");
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Lifetime: destroy with pieces in flight, the space going away        */
+/* ================================================================== */
+
+Test(dmadev, destroy_inflight)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0;
+	unsigned int k;
+	uint8_t *want;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("dinf");
+	cr_assert_not_null(as);
+	map_pat(as, VA, IV_SIZE, 0, 5);
+	map_guard(as, VB, IV_SIZE, 0);
+	conf_init(&cf, "dinf");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	for (k = 0; k < IV_OPS; k++)
+		q_copy(VA + (uint64_t)k * IV_LEN, VB + (uint64_t)k * IV_LEN,
+			IV_LEN, 0);
+	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	drive();
+	cr_assert_gt(stats(b).inflight, 0);
+	/* pieces on the device are waited for, the rest dropped */
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(dev_stats().completed, dev_stats().submitted);
+
+	/* the device can be used again */
+	conf_init(&cf, "dinf");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	q_copy(VA, VB + IV_SIZE - PG - 1, PG + 1, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(0), S_OK, "status %d", q_status(0));
+	want = xmalloc(PG + 1);
+	pat(want, 5, 0, PG + 1);
+	check(as, VB + IV_SIZE - PG - 1, want, PG + 1, "after re-create");
+	free(want);
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* The bound space is destroyed (its binding released): ops complete with
+ * an error, unbind works, a new space can be bound. */
+Test(dmadev, space_destroyed)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0;
+	int rc;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("gone");
+	cr_assert_not_null(as);
+	map_pat(as, VA, 4 * PG, 0, 6);
+	map_guard(as, VB, 4 * PG, 0);
+	conf_init(&cf, "gone");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(0), S_OK);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(1), S_BUS, "status %d", q_status(1));
+	cr_assert_eq(mmrt_dmadev_serve_faults(b, 8), 0);
+	rc = mmrt_dmadev_unbind(b);
+	cr_assert(rc == 0 || rc == -ENOTCONN, "unbind: %d", rc);
+	cr_log_info("unbind after the space went: %d", rc);
+
+	as = mmrt_as_create("gone");
+	cr_assert_not_null(as);
+	map_pat(as, VA, 4 * PG, 0, 6);
+	map_guard(as, VB, 4 * PG, 0);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(2), S_OK, "status %d", q_status(2));
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* The ring: full, index wrap                                          */
+/* ================================================================== */
+
+Test(dmadev, ring_full)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0;
+	unsigned int k;
+	int rc;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("full");
+	cr_assert_not_null(as);
+	map_pat(as, VA, 4 * PG, 0, 7);
+	map_guard(as, VB, 4 * PG, 0);
+	conf_init(&cf, "full");
+	cf.nb_desc = 32;
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	cr_assert_eq(mmrt_dmadev_burst_capacity(b), 31);
+	for (k = 0; k < 31; k++) {
+		q_copy(VA + k, VB + k * 64, 64, 0);
+		cr_assert_eq(mmrt_dmadev_burst_capacity(b), 30 - k);
+	}
+	rc = mmrt_dmadev_copy(b, VA, VB + 3 * PG, 8, 0);
+	cr_assert_eq(rc, -ENOSPC, "copy into a full ring: %d", rc);
+	/* not submitted yet: nothing runs */
+	for (k = 0; k < 1000; k++)
+		cr_assert_eq(drive(), 0);
+	cr_assert_eq(stats(b).pieces, 0);
+	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	/* still full until they are reaped */
+	WAIT_STAT(completed, 31);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, VB + 3 * PG, 8, 0), -ENOSPC);
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	cr_assert_eq(mmrt_dmadev_burst_capacity(b), 31);
+	q_copy(VA, VB + 3 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+Test(dmadev, index_wrap)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0, k, total = 66000 + 300;
+	uint8_t *want;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("wrap");
+	cr_assert_not_null(as);
+	map_pat(as, VA, 2 * PG, 0, 8);
+	map_guard(as, VB, 2 * PG, 0);
+	conf_init(&cf, "wrap");
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	q.bulk = true;
+	for (k = 0; k < total; k++) {
+		if (mmrt_dmadev_burst_capacity(b) == 0)
+			q_wait(q.n - 512, false);
+		q_copy(VA + k % 512, VB + (k % 512) * 8, 8,
+			k % 64 == 63 ? RTE_DMA_OP_FLAG_SUBMIT : 0);
+		if (k % 64 == 63)
+			drive();
+	}
+	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	q_wait_all(false);
+	cr_assert_eq(q.nerr, 0);
+	cr_assert_eq(q.idx[(total - 1) % MAXOPS], (uint16_t)(total - 1));
+	want = xmalloc(512 * 8);
+	for (k = 0; k < 512; k++)
+		pat(want + k * 8, 8, k, 8);
+	check(as, VB, want, 512 * 8, "after the wrap");
+	free(want);
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* ================================================================== */
+/* Bad input                                                           */
+/* ================================================================== */
+
+static int unreg_rc;
+
+static void *
+unreg_main(void *arg)
+{
+	unreg_rc = mmrt_dmadev_run(arg);
+	return NULL;
+}
+
+Test(dmadev, badinput)
+{
+	enum rte_dma_status_code sts[4];
+	struct mmrt_dmadev *b, *b2, *b3;
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev_stats st;
+	struct mmrt_as *as, *as2;
+	uint64_t used0;
+	uint16_t last;
+	pthread_t th;
+	bool herr;
+	int rc;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("bad");
+	cr_assert_not_null(as);
+	as2 = mmrt_as_create("bad2");
+	cr_assert_not_null(as2);
+	map_guard(as, VA, 4 * PG, 0);
+
+	/* create */
+	rte_errno = 0;
+	cr_assert_null(mmrt_dmadev_create(NULL));
+	cr_assert_eq(rte_errno, EINVAL);
+#define BAD_CONF(field, val) do { \
+		conf_init(&cf, "badconf"); \
+		cf.field = (val); \
+		rte_errno = 0; \
+		cr_assert_null(mmrt_dmadev_create(&cf), #field " = " #val); \
+		cr_assert_eq(rte_errno, EINVAL, #field " = " #val \
+			": rte_errno %d", rte_errno); \
+	} while (0)
+	BAD_CONF(dev_id, -1);
+	BAD_CONF(dev_id, (int16_t)(skel + 1));
+	BAD_CONF(dev_id, INT16_MAX);
+	BAD_CONF(nb_desc, 100);
+	BAD_CONF(nb_desc, 31);
+	BAD_CONF(nb_desc, 16);
+	BAD_CONF(nb_desc, 16384);
+	BAD_CONF(nb_desc, 8193);
+	BAD_CONF(name, "");
+	BAD_CONF(name, "0123456789012345678901234567890123");
+	BAD_CONF(name, "01234567890123456789012345678901");
+	BAD_CONF(consumer.tlb_sets, 3);
+	BAD_CONF(consumer.tlb_ways, 9);
+	BAD_CONF(consumer.ring_size, 100);
+#undef BAD_CONF
+	/* the limits themselves are fine; names are unique */
+	conf_init(&cf, "0123456789012345678901234567890");
+	cf.nb_desc = 8192;
+	b2 = mmrt_dmadev_create(&cf);
+	cr_assert_not_null(b2, "rte_errno %d", rte_errno);
+	cr_assert_eq(mmrt_dmadev_burst_capacity(b2), 8191);
+	rte_errno = 0;
+	cr_assert_null(mmrt_dmadev_create(&cf), "duplicate name");
+	cr_assert_eq(rte_errno, EEXIST);
+	/* the device is taken: a second bridge on it fails */
+	conf_init(&cf, "second");
+	rte_errno = 0;
+	b3 = mmrt_dmadev_create(&cf);
+	cr_log_info("a second bridge on a started dmadev: %p, rte_errno %d",
+		(void *)b3, rte_errno);
+	cr_assert_null(b3, "two bridges on one dmadev");
+	cr_assert_neq(rte_errno, 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b2), 0);
+	conf_init(&cf, NULL);
+	cf.nb_desc = 32;
+	b2 = mmrt_dmadev_create(&cf);
+	cr_assert_not_null(b2, "unnamed: rte_errno %d", rte_errno);
+	cr_assert_eq(mmrt_dmadev_burst_capacity(b2), 31);
+	cr_assert_eq(mmrt_dmadev_destroy(b2), 0);
+
+	/* control calls */
+	conf_init(&cf, "bad");
+	b = mkbridge(&cf);
+	cr_assert_eq(mmrt_dmadev_destroy(NULL), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_bind(NULL, as), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_bind(b, NULL), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_unbind(NULL), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_unbind(b), -ENOTCONN);
+	cr_assert_eq(mmrt_dmadev_run(NULL), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_stats(NULL, &st), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_stats(b, NULL), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_serve_faults(NULL, 64), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_serve_faults(b, 64), 0);
+	cr_assert_eq(mmrt_dmadev_submit(NULL), -EINVAL);
+	herr = true;
+	cr_assert_eq(mmrt_dmadev_completed(NULL, 4, &last, &herr), 0);
+	cr_assert_not(herr);
+	cr_assert_eq(mmrt_dmadev_completed_status(NULL, 4, &last, sts), 0);
+	cr_assert_eq(mmrt_dmadev_burst_capacity(NULL), 0);
+
+	/* unbound: an op completes with a bus error */
+	q_copy(VA, VA + PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(0), S_BUS, "unbound: status %d", q_status(0));
+
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	cr_assert_eq(mmrt_dmadev_bind(b, as), -EBUSY);
+	cr_assert_eq(mmrt_dmadev_bind(b, as2), -EBUSY);
+
+	/* descriptors */
+	cr_assert_eq(mmrt_dmadev_copy(NULL, VA, VA + PG, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, VA + PG, 0, 0), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, MMRT_VA_LIMIT, VA, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, MMRT_VA_LIMIT, 8, 0), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, MMRT_VA_LIMIT - 8, VA, 16, 0),
+		-EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, MMRT_VA_LIMIT - 8, 16, 0),
+		-EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, UINT64_MAX - 3, VA, 16, 0), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, UINT64_MAX - 3, 16, 0), -EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, VA + PG, 8, UINT64_C(1) << 40),
+		-EINVAL);
+	cr_assert_eq(mmrt_dmadev_copy(b, VA, VA + 4, 8, 0), -EINVAL,
+		"overlapping ranges");
+	/* nothing was enqueued by the calls above */
+	cr_assert_eq(mmrt_dmadev_burst_capacity(b),
+		MMRT_DMADEV_NB_DESC_DEFAULT - 1);
+	cr_assert_eq(stats(b).submitted, 1);
+
+	/* valid: flags FENCE and LLC, a range ending at the limit (it
+	 * faults), out pointers NULL */
+	q_copy(VA, VA + PG, 8, RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_LLC);
+	q_copy(VA, VA + 2 * PG, 8, RTE_DMA_OP_FLAG_FENCE);
+	q_copy(VA, MMRT_VA_LIMIT - 16, 16, 0);
+	q_copy(VA, VA + 3 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
+	/* unbind with ops outstanding */
+	cr_assert_eq(mmrt_dmadev_unbind(b), -EBUSY);
+	WAIT_STAT(completed, 5);
+	/* completed but not reaped: still outstanding */
+	cr_assert_eq(mmrt_dmadev_unbind(b), -EBUSY);
+	cr_assert_eq(mmrt_dmadev_completed(b, 64, NULL, NULL), 2);
+	cr_assert_eq(mmrt_dmadev_completed_status(b, 64, NULL, sts), 2);
+	cr_assert_eq(sts[0], S_PF, "status %d", sts[0]);
+	cr_assert_eq(sts[1], S_OK, "status %d", sts[1]);
+	q.done = q.n;
+	q.nerr++;
+	cr_assert_eq(mmrt_dmadev_completed(b, 0, &last, &herr), 0);
+
+	/* not a registered online poller: -EPERM */
+	cr_assert_eq(pthread_create(&th, NULL, unreg_main, b), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(unreg_rc, -EPERM, "run from an unregistered thread: %d",
+		unreg_rc);
+	mmrt_thread_offline();
+	rc = mmrt_dmadev_run(b);
+	mmrt_thread_online();
+	cr_assert_eq(rc, -EPERM, "run while offline: %d", rc);
+
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_unbind(b), -ENOTCONN);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as2), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
