@@ -431,6 +431,41 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 }
 
 int
+mmrt_consumer_serve_faults(struct mmrt_consumer *c, unsigned int max)
+{
+	uint64_t va[POLL_BURST];
+	uint32_t acc[POLL_BURST];
+	unsigned int done = 0;
+	struct mmrt_as *as;
+	int n, i;
+
+	if (!consumer_live(c))
+		return -EINVAL;
+	while (done < max) {
+		rte_spinlock_lock(&c->bind_lock);
+		as = c->as;
+		rte_spinlock_unlock(&c->bind_lock);
+		if (as == NULL)
+			break;
+		n = mmrt_consumer_page_requests(c, va, acc,
+			RTE_MIN(max - done, (unsigned int)POLL_BURST));
+		if (n <= 0)
+			break;
+		/*
+		 * Errors are seen again by the consumer on its retry. NOWAIT:
+		 * a request may be for a page a uffd serves (the probe found
+		 * the map lock taken), and the caller may be its resolver.
+		 */
+		for (i = 0; i < n; i++)
+			(void)mmrt_fault(as, va[i], (acc[i] == 0 ?
+				MMRT_ACCESS_READ : acc[i]) |
+				MMRT_ACCESS_NOWAIT);
+		done += (unsigned int)n;
+	}
+	return (int)done;
+}
+
+int
 mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 	uint64_t *end, unsigned int n)
 {

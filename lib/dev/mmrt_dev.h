@@ -319,6 +319,18 @@ int mmrt_consumer_page_requests(struct mmrt_consumer *c, uint64_t *va,
 	uint32_t *access, unsigned int n);
 
 /**
+ * Serve up to @p max of @p c's page requests with mmrt_fault() and
+ * MMRT_ACCESS_NOWAIT (a request for a page a uffd serves is posted, not
+ * waited for, so that uffd's resolver may call this too). For the thread
+ * that serves an engine's faults: it may wait for the map lock, so never
+ * from the consumer's owner while it must poll. The bound space must not
+ * be destroyed meanwhile.
+ *
+ * @return requests served (>= 0), -EINVAL. May wait.
+ */
+int mmrt_consumer_serve_faults(struct mmrt_consumer *c, unsigned int max);
+
+/**
  * mmrt_consumer_poll() that processes and acks at most @p max of the
  * pending invalidations, oldest first (0: none, only the quiescent state
  * and the fence handling). An engine that looked at the pending ranges

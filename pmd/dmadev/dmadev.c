@@ -42,6 +42,7 @@
 #include <rte_spinlock.h>
 
 #include "mmrt_dmadev.h"
+#include "pmd_status.h"
 
 #define BRIDGE_MAGIC 0x6d6d6462u /* "mmdb" */
 #define REAP_BURST 64
@@ -282,21 +283,6 @@ must_hold(struct mmrt_dmadev *b, unsigned int *checked)
 	return false;
 }
 
-static uint16_t
-fault_status(int err, bool dst)
-{
-	switch (err) {
-	case -EACCES:
-		return dst ? RTE_DMA_STATUS_INVALID_DST_ADDR :
-			RTE_DMA_STATUS_INVALID_SRC_ADDR;
-	case -EHWPOISON:
-		return RTE_DMA_STATUS_DATA_POISION;
-	case -ENOTCONN:
-		return RTE_DMA_STATUS_BUS_ERROR;
-	default:
-		return RTE_DMA_STATUS_PAGE_FAULT;
-	}
-}
 
 /* Give submitted operations to the device. @return pieces given. */
 static unsigned int
@@ -343,7 +329,7 @@ feed(struct mmrt_dmadev *b)
 			}
 			b->park_since = 0;
 			if (ret != 0) {
-				op->status = fault_status(ret, dst_err);
+				op->status = mmrt_pmd_fault_status(ret, dst_err);
 				break;
 			}
 			n = RTE_MIN((uint64_t)(op->len - op->issued),
@@ -535,26 +521,9 @@ mmrt_dmadev_unbind(struct mmrt_dmadev *b)
 int
 mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max)
 {
-	uint64_t va[32];
-	uint32_t acc[32];
-	unsigned int done = 0;
-	int n, i;
-
 	if (!bridge_live(b))
 		return -EINVAL;
-	while (done < max && b->as != NULL) {
-		n = mmrt_consumer_page_requests(b->c, va, acc,
-			RTE_MIN(max - done, 32u));
-		if (n <= 0)
-			break;
-		/* NOWAIT: the caller may be the resolver of a uffd page */
-		for (i = 0; i < n; i++)
-			(void)mmrt_fault(b->as, va[i], (acc[i] == 0 ?
-				MMRT_ACCESS_READ : acc[i]) |
-				MMRT_ACCESS_NOWAIT);
-		done += (unsigned int)n;
-	}
-	return (int)done;
+	return mmrt_consumer_serve_faults(b->c, max);
 }
 
 int

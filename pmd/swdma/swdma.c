@@ -46,6 +46,7 @@
 #include <rte_spinlock.h>
 
 #include "mmrt_swdma.h"
+#include "pmd_status.h"
 
 #define SWDMA_MAGIC 0x6d6d7377u /* "mmsw" */
 
@@ -300,30 +301,9 @@ mmrt_swdma_consumer(struct mmrt_swdma *d)
 int
 mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
 {
-	uint64_t va[32];
-	uint32_t acc[32];
-	unsigned int done = 0;
-	int n, i;
-
 	if (!swdma_live(d))
 		return -EINVAL;
-	while (done < max && d->as != NULL) {
-		n = mmrt_consumer_page_requests(d->c, va, acc,
-			RTE_MIN(max - done, 32u));
-		if (n <= 0)
-			break;
-		/*
-		 * Errors are seen again by the engine on its retry. NOWAIT: a
-		 * request may be for a page a uffd serves (the probe found
-		 * the map lock taken), and the caller may be its resolver.
-		 */
-		for (i = 0; i < n; i++)
-			(void)mmrt_fault(d->as, va[i], (acc[i] == 0 ?
-				MMRT_ACCESS_READ : acc[i]) |
-				MMRT_ACCESS_NOWAIT);
-		done += (unsigned int)n;
-	}
-	return (int)done;
+	return mmrt_consumer_serve_faults(d->c, max);
 }
 
 /* ---- data path: submitter ---------------------------------------------- */
@@ -469,24 +449,6 @@ mmrt_swdma_stats(struct mmrt_swdma *d, struct mmrt_swdma_stats *st)
 
 /* ---- the engine -------------------------------------------------------- */
 
-/* Map a translate error of the op's source or destination to a status. */
-static uint16_t
-fault_status(int err, bool dst)
-{
-	switch (err) {
-	case -EACCES:
-		return dst ? RTE_DMA_STATUS_INVALID_DST_ADDR :
-			RTE_DMA_STATUS_INVALID_SRC_ADDR;
-	case -EHWPOISON:
-		return RTE_DMA_STATUS_DATA_POISION;
-	case -ENOTCONN:
-		return RTE_DMA_STATUS_BUS_ERROR;
-	case -EFAULT:
-	default:
-		return RTE_DMA_STATUS_PAGE_FAULT;
-	}
-}
-
 /* Write @n bytes of the 8-byte @pattern at @p, @off bytes into the op. */
 static void
 fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
@@ -530,7 +492,7 @@ run_op(struct mmrt_swdma *d, struct swdma_desc *s)
 				d->park_va = dva;
 				goto park;
 			}
-			s->status = fault_status(ret, true);
+			s->status = mmrt_pmd_fault_status(ret, true);
 			goto done;
 		}
 		n = RTE_MIN((uint64_t)s->len - off, xd.size);
@@ -542,7 +504,7 @@ run_op(struct mmrt_swdma *d, struct swdma_desc *s)
 					d->park_va = sva;
 					goto park;
 				}
-				s->status = fault_status(ret, false);
+				s->status = mmrt_pmd_fault_status(ret, false);
 				goto done;
 			}
 			n = RTE_MIN(n, xs.size);
