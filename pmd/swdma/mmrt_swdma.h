@@ -29,9 +29,9 @@
  * nothing is written outside its target.
  *
  * Invalidations: the engine executes each operation to completion (or to
- * its park point) inside one step and acks invalidations only between
- * steps, so an ack never precedes the end of an access through a dropped
- * translation.
+ * its park point) and acks invalidations only between operations (every
+ * few operations within a step, and between steps), so an ack never
+ * precedes the end of an access through a dropped translation.
  *
  * Descriptors move in bulk: one shared array indexed by free-running
  * counters (no ring operation per descriptor), a release store per submit

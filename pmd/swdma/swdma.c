@@ -25,8 +25,9 @@
  *
  * The engine runs the op at `done` to completion, or parks it: a parked op
  * keeps its progress (bytes done) and stays at `done`, so the ops behind it
- * wait. Between steps the engine polls its consumer, which acks pending
- * invalidations: no translation obtained in a step is used after it.
+ * wait. Between operations (every SWDMA_POLL_EVERY, and at each step) the
+ * engine polls its consumer, which acks pending invalidations: no
+ * translation obtained for a finished operation is used after it.
  */
 
 #include <errno.h>
@@ -49,6 +50,7 @@
 #include "pmd_status.h"
 
 #define SWDMA_MAGIC 0x6d6d7377u /* "mmsw" */
+#define SWDMA_POLL_EVERY 4      /* ops between acks inside a step */
 
 RTE_LOG_REGISTER_DEFAULT(mmrt_logtype_swdma, INFO);
 #define SW_LOG(level, fmt, ...) \
@@ -515,7 +517,7 @@ run_op(struct mmrt_swdma *d, struct swdma_desc *s)
 		off += n;
 		ST_ADD(d, bytes, n);
 	}
-	s->status = RTE_DMA_STATUS_SUCCESSFUL;
+	/* success: the status enqueue wrote stays (no line written back) */
 	if (d->park_since != 0) {
 		ST_ADD(d, resumes, 1);
 		d->park_since = 0;
@@ -557,6 +559,13 @@ engine_step(struct mmrt_swdma *d)
 	end = RTE_MIN(sub, done + d->conf.burst);
 	for (i = done; i < end; i++) {
 		s = &d->ring[i & d->mask];
+		/*
+		 * Ack between operations too (every SWDMA_POLL_EVERY): the
+		 * ones before are complete, so an invalidation need not wait
+		 * for the whole burst.
+		 */
+		if (i != done && ((i - done) & (SWDMA_POLL_EVERY - 1)) == 0)
+			mmrt_consumer_poll(d->c);
 		if (run_op(d, s) != 0)
 			break;
 		if (s->status == RTE_DMA_STATUS_SUCCESSFUL) {
