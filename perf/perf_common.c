@@ -127,17 +127,35 @@ void
 perf_init(const char *prog, unsigned int pool_mb,
 	const struct perf_opts *opts)
 {
+	perf_init_eal(prog, pool_mb, opts, NULL);
+}
+
+void
+perf_init_eal(const char *prog, unsigned int pool_mb,
+	const struct perf_opts *opts, const char *const *eal_args)
+{
 	struct mmrt_mem_stats st;
 	char pool[16];
-	char *argv[] = { (char *)(uintptr_t)prog, (char *)(uintptr_t)"--",
-		(char *)(uintptr_t)"--pool-mb", pool,
-		(char *)(uintptr_t)"--log-level", (char *)(uintptr_t)"4",
-		NULL };
+	char *argv[PERF_EAL_ARGS_MAX + 7];
 	uint64_t hz;
-	int ret;
+	int argc = 0, ret;
 
+	argv[argc++] = (char *)(uintptr_t)prog;
+	while (eal_args != NULL && *eal_args != NULL) {
+		if (argc > PERF_EAL_ARGS_MAX) {
+			fprintf(stderr, "%s: too many EAL arguments\n", prog);
+			exit(1);
+		}
+		argv[argc++] = (char *)(uintptr_t)*eal_args++;
+	}
 	snprintf(pool, sizeof(pool), "%u", pool_mb);
-	ret = mmrt_init(RTE_DIM(argv) - 1, argv);
+	argv[argc++] = (char *)(uintptr_t)"--";
+	argv[argc++] = (char *)(uintptr_t)"--pool-mb";
+	argv[argc++] = pool;
+	argv[argc++] = (char *)(uintptr_t)"--log-level";
+	argv[argc++] = (char *)(uintptr_t)"4";
+	argv[argc] = NULL;
+	ret = mmrt_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "%s: mmrt_init failed: %s\n", prog,
 			strerror(-ret));

@@ -72,6 +72,18 @@ void perf_parse_args(int argc, char **argv, const char *prog,
 void perf_init(const char *prog, unsigned int pool_mb,
 	const struct perf_opts *opts);
 
+/** Most EAL words perf_init_eal() takes. */
+#define PERF_EAL_ARGS_MAX 24
+
+/**
+ * As perf_init(), with explicit EAL arguments instead of the embedded
+ * default: @p eal_args is a NULL-terminated list of at most
+ * PERF_EAL_ARGS_MAX EAL words, without the program name (NULL: the
+ * embedded default, as perf_init()). The words must outlive the runtime.
+ */
+void perf_init_eal(const char *prog, unsigned int pool_mb,
+	const struct perf_opts *opts, const char *const *eal_args);
+
 /** Tear the runtime down (warns on failure). */
 void perf_fini(void);
 
