@@ -10,9 +10,14 @@
  * test), brought up on the embedded default (--no-huge, unique prefix).
  */
 
+#include <inttypes.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <criterion/criterion.h>
+#include <rte_cycles.h>
 #include <rte_pause.h>
 
 #include <mmrt_core.h>
@@ -49,6 +54,36 @@ mmrt_test_relax(unsigned long i, unsigned long yield_mask)
 	rte_pause();
 	if ((i & yield_mask) == yield_mask)
 		sched_yield();
+}
+
+/* The timer value @s seconds from now: a bound for a wait. */
+static inline uint64_t
+mmrt_test_deadline(unsigned int s)
+{
+	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
+}
+
+/* Whether deadline @d (mmrt_test_deadline()) has passed. */
+static inline bool
+mmrt_test_expired(uint64_t d)
+{
+	return rte_get_timer_cycles() > d;
+}
+
+/* @len bytes read at @va (@got) must be @want: fail at the first that
+ * differs. */
+static inline void
+mmrt_test_cmp_buf(const uint8_t *got, const uint8_t *want, size_t len,
+	uint64_t va, const char *what)
+{
+	size_t i;
+
+	if (memcmp(got, want, len) == 0)
+		return;
+	for (i = 0; i < len && got[i] == want[i]; i++)
+		;
+	cr_assert_fail("%s: contents differ at %#" PRIx64 " (%#x, want %#x)",
+		what, va + i, got[i], want[i]);
 }
 
 /* Frames in use, after flushing this lcore's cache and deferred tables. */

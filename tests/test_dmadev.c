@@ -46,52 +46,22 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
-#include "common.h"
 #include <mmrt_dev.h>
 #include <mmrt_dmadev.h>
 #include <mmrt_uffd.h>
-
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define RO MMRT_PROT_READ
 
 /* 25% of the pool is huge frames: 16 of them. */
 #define POOL_MB "128"
 #define SKEL_NAME "dma_skeleton0"
 
-/* 2 MiB aligned bases, each in its own level-3 entry. */
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
-#define VD (UINT64_C(4) << 30)
-#define VE (UINT64_C(5) << 30)
-#define VF (UINT64_C(6) << 30)
-#define VG (UINT64_C(7) << 30)
-#define VH (UINT64_C(8) << 30)  /* never mapped */
-
 /* How long any wait may take before the test fails. */
 #define WAIT_S 20
-/* Generous: two test processes may share the two cpus. */
-#define ACK_DEADLINE_US UINT64_C(2000000)
 
-/* Bytes of untouched memory; source patterns are odd, never this. */
-#define GUARD 0xa4
-/* Written into frames reused after an unmap. */
-#define CANARY 0xee
-
-/* Statuses are kept for the last MAXOPS operations. */
-#define MAXOPS 4096
-
-#define S_OK RTE_DMA_STATUS_SUCCESSFUL
-#define S_PF RTE_DMA_STATUS_PAGE_FAULT
-#define S_SRC RTE_DMA_STATUS_INVALID_SRC_ADDR
-#define S_DST RTE_DMA_STATUS_INVALID_DST_ADDR
-#define S_POISON RTE_DMA_STATUS_DATA_POISION
-#define S_BUS RTE_DMA_STATUS_BUS_ERROR
-
-/* Spin step: yield every 256 steps. */
-#define relax(i) mmrt_test_relax((i), 255)
+#define ENG_T struct mmrt_dmadev
+#define ENG_COMPLETED mmrt_dmadev_completed
+#define ENG_COMPLETED_STATUS mmrt_dmadev_completed_status
+#define ENG_SERVE_FAULTS mmrt_dmadev_serve_faults
+#include "engine_common.h"
 
 /* The dma_skeleton dmadev, or -1 (every test skips). */
 static int16_t skel = -1;
@@ -158,160 +128,6 @@ need_skel(void)
 		rte_eal_iova_mode() == RTE_IOVA_VA ? "va" : "pa");
 }
 
-/* ---- time bounds, random numbers ---- */
-
-static uint64_t
-deadline(unsigned int s)
-{
-	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
-}
-
-static bool
-expired(uint64_t d)
-{
-	return rte_get_timer_cycles() > d;
-}
-
-static uint64_t rng;
-
-static void
-rng_seed(const char *what)
-{
-	rng = rte_rdtsc() * UINT64_C(0x9e3779b97f4a7c15) | 1;
-	cr_log_info("%s: seed %#" PRIx64, what, rng);
-}
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-/* ---- contents ---- */
-
-/* Byte @off of source pattern @tag: always odd (never GUARD or CANARY). */
-static inline uint8_t
-pbyte(uint32_t tag, uint64_t off)
-{
-	uint64_t x = (off + ((uint64_t)tag << 36)) *
-		UINT64_C(0x9e3779b97f4a7c15);
-
-	return (uint8_t)(x >> 56) | 1;
-}
-
-static void
-pat(uint8_t *b, uint32_t tag, uint64_t off, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		b[i] = pbyte(tag, off + i);
-}
-
-static void *
-xmalloc(size_t len)
-{
-	void *p = malloc(len);
-
-	cr_assert_not_null(p);
-	return p;
-}
-
-static void
-cmp_buf(const uint8_t *got, const uint8_t *want, size_t len, uint64_t va,
-	const char *what)
-{
-	size_t i;
-
-	if (memcmp(got, want, len) == 0)
-		return;
-	for (i = 0; i < len && got[i] == want[i]; i++)
-		;
-	cr_assert_fail("%s: contents differ at %#" PRIx64 " (%#x, want %#x)",
-		what, va + i, got[i], want[i]);
-}
-
-static void
-xwrite(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
-{
-	int rc = mmrt_write(as, va, buf, len);
-
-	cr_assert_eq(rc, 0, "mmrt_write(%#" PRIx64 ", %zu) = %d", va, len, rc);
-}
-
-static void
-xread(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
-{
-	int rc = mmrt_read(as, va, buf, len);
-
-	cr_assert_eq(rc, 0, "mmrt_read(%#" PRIx64 ", %zu) = %d", va, len, rc);
-}
-
-/* Write @len bytes of @byte at @va. */
-static void
-xset(struct mmrt_as *as, uint64_t va, int byte, size_t len)
-{
-	uint8_t *b = xmalloc(len);
-
-	memset(b, byte, len);
-	xwrite(as, va, b, len);
-	free(b);
-}
-
-/* Map [va, va + len) and fill it with source pattern @tag. */
-static void
-map_pat(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
-	uint32_t tag)
-{
-	uint8_t *b = xmalloc(len);
-
-	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
-	pat(b, tag, 0, len);
-	xwrite(as, va, b, len);
-	free(b);
-}
-
-static void
-map_guard(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags)
-{
-	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
-	xset(as, va, GUARD, len);
-}
-
-/* The whole of [va, va + len) must be @want. */
-static void
-check(struct mmrt_as *as, uint64_t va, const uint8_t *want, size_t len,
-	const char *what)
-{
-	uint8_t *b = xmalloc(len);
-
-	xread(as, va, b, len);
-	cmp_buf(b, want, len, va, what);
-	free(b);
-}
-
-static void
-check_byte(struct mmrt_as *as, uint64_t va, int byte, size_t len,
-	const char *what)
-{
-	uint8_t *w = xmalloc(len);
-
-	memset(w, byte, len);
-	check(as, va, w, len, what);
-	free(w);
-}
-
-static bool
-is_huge(struct mmrt_as *as, uint64_t va)
-{
-	struct mmrt_xlate x;
-
-	return mmrt_translate(as, va, 0, &x) == 0 && x.huge;
-}
-
 /* ---- the bridge and its driving thread ---- */
 
 static void
@@ -361,126 +177,29 @@ dev_stats(void)
 	return ds;
 }
 
-/*
- * The driving thread's view: operations enqueued (q.n) and reported
- * (q.done), in order, with the ring index each got and the status each
- * completed with (kept for the last MAXOPS); q.ran sums what
- * mmrt_dmadev_run() said completed.
- */
-static struct submitter {
-	struct mmrt_dmadev *b;
-	uint64_t n;
-	uint64_t done;
-	uint64_t nerr;
-	uint64_t ran;
-	uint16_t next;
-	bool have_next;
-	bool bulk;      /* reap with completed_status() only */
-	uint16_t idx[MAXOPS];
-	enum rte_dma_status_code st[MAXOPS];
-} q;
-
 static struct mmrt_dmadev *
 mkbridge(const struct mmrt_dmadev_conf *cf)
 {
 	struct mmrt_dmadev *b = mmrt_dmadev_create(cf);
 
 	cr_assert_not_null(b, "mmrt_dmadev_create: rte_errno %d", rte_errno);
-	memset(&q, 0, sizeof(q));
-	q.b = b;
+	q_init(b);
 	return b;
-}
-
-static void
-q_enqueued(int rc, const char *what)
-{
-	cr_assert_geq(rc, 0, "%s #%" PRIu64 ": %d", what, q.n, rc);
-	cr_assert_leq(rc, UINT16_MAX);
-	if (q.have_next)
-		cr_assert_eq((uint16_t)rc, q.next, "%s #%" PRIu64
-			": ring index %d, want %u", what, q.n, rc, q.next);
-	q.have_next = true;
-	q.next = (uint16_t)(rc + 1);
-	q.idx[q.n % MAXOPS] = (uint16_t)rc;
-	q.n++;
 }
 
 /* Enqueue a copy; returns the operation's number (its order). */
 static uint64_t
 q_copy(uint64_t src, uint64_t dst, uint32_t len, uint64_t flags)
 {
-	q_enqueued(mmrt_dmadev_copy(q.b, src, dst, len, flags), "copy");
+	q_enqueued(mmrt_dmadev_copy(q.eng, src, dst, len, flags), "copy");
 	return q.n - 1;
-}
-
-static enum rte_dma_status_code
-q_status(uint64_t op)
-{
-	cr_assert_lt(op, q.done);
-	cr_assert_lt(q.done - op, MAXOPS);
-	return q.st[op % MAXOPS];
-}
-
-/*
- * One pass of reaping. By default completed() first (its report must stop
- * before the first failed op: has_error, and that op must then come out of
- * completed_status() with an error status), or completed_status() only
- * when q.bulk is set. @return operations reaped.
- */
-static unsigned int
-q_reap(void)
-{
-	enum rte_dma_status_code sts[64];
-	uint16_t last = 0, n, i;
-	bool err = false;
-
-	if (q.bulk) {
-		n = mmrt_dmadev_completed_status(q.b, RTE_DIM(sts), &last,
-			sts);
-		cr_assert_leq(q.done + n, q.n, "completed_status reported %u"
-			" with %" PRIu64 " outstanding", n, q.n - q.done);
-		if (n == 0)
-			return 0;
-		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
-			"last_idx %u, want %u", last,
-			q.idx[(q.done + n - 1) % MAXOPS]);
-		for (i = 0; i < n; i++) {
-			q.st[(q.done + i) % MAXOPS] = sts[i];
-			q.nerr += sts[i] != S_OK;
-		}
-		q.done += n;
-		return n;
-	}
-	n = mmrt_dmadev_completed(q.b, 64, &last, &err);
-	cr_assert_leq(q.done + n, q.n, "completed reported %u with %" PRIu64
-		" outstanding", n, q.n - q.done);
-	if (n > 0) {
-		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
-			"last_idx %u, want %u", last,
-			q.idx[(q.done + n - 1) % MAXOPS]);
-		for (i = 0; i < n; i++)
-			q.st[(q.done + i) % MAXOPS] = S_OK;
-		q.done += n;
-	}
-	if (!err)
-		return n;
-	cr_assert_lt(q.done, q.n, "has_error with nothing outstanding");
-	i = mmrt_dmadev_completed_status(q.b, 1, &last, sts);
-	cr_assert_eq(i, 1, "has_error, but completed_status reported %u", i);
-	cr_assert_neq(sts[0], S_OK, "has_error, but op #%" PRIu64
-		" succeeded", q.done);
-	cr_assert_eq(last, q.idx[q.done % MAXOPS]);
-	q.st[q.done % MAXOPS] = sts[0];
-	q.nerr++;
-	q.done++;
-	return n + 1;
 }
 
 /* A bridge step, without reaping. */
 static void
 step(void)
 {
-	int rc = mmrt_dmadev_run(q.b);
+	int rc = mmrt_dmadev_run(q.eng);
 
 	cr_assert_geq(rc, 0, "mmrt_dmadev_run: %d", rc);
 	q.ran += (uint64_t)rc;
@@ -494,64 +213,36 @@ drive(void)
 	return q_reap();
 }
 
-/* Drive until @upto operations are reported; @serve: serve the bridge's
- * page requests (copy-on-write) between steps. */
-static void
-q_wait(uint64_t upto, bool serve)
+/* The hooks of engine_common.h: waiting is driving (q.ran sums what
+ * mmrt_dmadev_run() said completed). */
+static unsigned int
+q_poll(void)
 {
-	uint64_t d = deadline(WAIT_S);
-	unsigned long i = 0;
-	int rc;
-
-	cr_assert_leq(upto, q.n);
-	while (q.done < upto) {
-		if (drive() > 0)
-			continue;
-		if (serve) {
-			rc = mmrt_dmadev_serve_faults(q.b, 64);
-			cr_assert_geq(rc, 0, "serve_faults: %d", rc);
-		}
-		if (expired(d)) {
-			log_stats(q.b, "timeout");
-			cr_assert_fail("%" PRIu64 " of %" PRIu64 " ops reported"
-				" after %d s", q.done, upto, WAIT_S);
-		}
-		relax(i++);
-	}
+	return drive();
 }
 
 static void
-q_wait_all(bool serve)
+q_log(const char *what)
 {
-	q_wait(q.n, serve);
+	log_stats(q.eng, what);
 }
 
-/* Drive a while (bounded by a count, not a clock) and check that nothing
- * more completes than @done. */
-static void
-q_none_more(uint64_t done, unsigned long spins)
+static uint64_t
+q_completed(void)
 {
-	unsigned long i;
-
-	for (i = 0; i < spins; i++) {
-		drive();
-		cr_assert_eq(q.done, done, "op #%" PRIu64 " completed while "
-			"an earlier one was parked", done);
-		relax(i);
-	}
-	cr_assert_eq(stats(q.b).completed, done);
+	return stats(q.eng).completed;
 }
 
 /* Step (bounded, not reaping) until the stats say @field reached @want. */
 #define WAIT_STAT(field, want) do { \
 	uint64_t d_ = deadline(WAIT_S); \
 	unsigned long i_ = 0; \
-	while (stats(q.b).field < (want)) { \
+	while (stats(q.eng).field < (want)) { \
 		if (expired(d_)) { \
-			log_stats(q.b, "timeout"); \
+			log_stats(q.eng, "timeout"); \
 			cr_assert_fail("stats." #field " %" PRIu64 \
 				" never reached %" PRIu64, \
-				stats(q.b).field, (uint64_t)(want)); \
+				stats(q.eng).field, (uint64_t)(want)); \
 		} \
 		step(); \
 		relax(i_++); \
@@ -567,7 +258,7 @@ drive_until(const int *flag, int want, unsigned long yield_mask)
 
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
 		if (expired(d)) {
-			log_stats(q.b, "timeout");
+			log_stats(q.eng, "timeout");
 			cr_assert_fail("helper thread did not finish in %d s",
 				WAIT_S);
 		}
@@ -580,7 +271,7 @@ drive_until(const int *flag, int want, unsigned long yield_mask)
 static void
 q_final_stats(void)
 {
-	struct mmrt_dmadev_stats st = stats(q.b);
+	struct mmrt_dmadev_stats st = stats(q.eng);
 
 	cr_assert_eq(st.submitted, q.n, "submitted %" PRIu64 ", want %"
 		PRIu64, st.submitted, q.n);
@@ -591,6 +282,30 @@ q_final_stats(void)
 	cr_assert_eq(st.errors, q.nerr, "errors %" PRIu64 ", want %" PRIu64,
 		st.errors, q.nerr);
 	cr_assert_eq(st.inflight, 0, "inflight %" PRIu64, st.inflight);
+}
+
+/* A bridge named @name (configured by conf_init() into @cf) bound to @as. */
+static struct mmrt_dmadev *
+bridge_up(struct mmrt_dmadev_conf *cf, const char *name, struct mmrt_as *as)
+{
+	struct mmrt_dmadev *b;
+
+	conf_init(cf, name);
+	b = mkbridge(cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	return b;
+}
+
+/* The end of a test with bridge @b bound to @as: the stats agree, both go
+ * away and the pool balances (@used0: frames in use at the start). */
+static void
+bridge_done(struct mmrt_dmadev *b, struct mmrt_as *as, uint64_t used0)
+{
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
 }
 
 /* A helper thread on @cpus (NULL: every cpu of the process, not just the
@@ -616,45 +331,7 @@ thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
 	thread_start_on(th, NULL, fn, arg);
 }
 
-/* ---- mirrors: what a region must contain ---- */
-
-struct rgn {
-	uint64_t va;
-	uint64_t len;
-	uint8_t *m;
-	const char *name;
-};
-
-static struct rgn *
-rgn_of(struct rgn *r, unsigned int nr, uint64_t va, uint64_t len)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++)
-		if (va >= r[i].va && va + len <= r[i].va + r[i].len)
-			return &r[i];
-	cr_assert_fail("no mirror for [%#" PRIx64 ", +%#" PRIx64 ")", va, len);
-	return NULL;
-}
-
-static void
-mirror_copy(struct rgn *r, unsigned int nr, uint64_t src, uint64_t dst,
-	uint32_t len)
-{
-	struct rgn *d = rgn_of(r, nr, dst, len);
-	struct rgn *s = rgn_of(r, nr, src, len);
-
-	memmove(d->m + (dst - d->va), s->m + (src - s->va), len);
-}
-
-static void
-rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
-{
-	char what[128];
-
-	snprintf(what, sizeof(what), "%s (%s)", r->name, when);
-	check(as, r->va, r->m, r->len, what);
-}
+/* ---- pieces of a copy ---- */
 
 /* Pieces of a copy split at the leaf boundaries of both sides (@gs, @gd:
  * leaf sizes). */
@@ -672,38 +349,6 @@ npieces(uint64_t s, uint64_t gs, uint64_t d, uint64_t gd, uint64_t len)
 }
 
 /* ---- userfault helpers ---- */
-
-static struct mmrt_uffd *
-mkuffd(struct mmrt_as *as, uint64_t features)
-{
-	struct mmrt_uffd_conf cf = { .wait_timeout_us = 20 * 1000 * 1000 };
-	uint64_t f = features;
-	struct mmrt_uffd *u = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
-
-	cr_assert_not_null(u, "uffd create: rte_errno %d", rte_errno);
-	return u;
-}
-
-static void
-ureg(struct mmrt_uffd *u, uint64_t va, uint64_t len)
-{
-	int rc = mmrt_uffd_register(u, va, len,
-		MMRT_UFFD_REGISTER_MODE_MISSING, NULL);
-
-	cr_assert_eq(rc, 0, "register: %d", rc);
-}
-
-static void
-ufill(struct mmrt_uffd *u, uint64_t dst, const void *src, uint64_t len)
-{
-	struct mmrt_uffd_copy c = {
-		.dst = dst, .src = src, .len = len, .copy = INT64_MIN,
-	};
-	int rc = mmrt_uffd_copy(u, &c);
-
-	cr_assert_eq(rc, 0, "uffd copy(%#" PRIx64 ") = %d", dst, rc);
-	cr_assert_eq(c.copy, (int64_t)len);
-}
 
 /* Drive (bounded) until one message is there: a page fault. */
 static struct mmrt_uffd_msg
@@ -812,9 +457,7 @@ Test(dmadev, copy_boundaries)
 	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
 		"destination not on 2 MiB leaves");
 
-	conf_init(&cf, "bnd");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "bnd", as);
 
 	/* one at a time: the whole destination region checked after each */
 	for (k = 0; k < RTE_DIM(cases); k++) {
@@ -951,9 +594,7 @@ Test(dmadev, park_resume_in_order)
 	pat(fill0, 21, 0, PG);
 	pat(fill2, 22, 0, PG);
 
-	conf_init(&cf, "park");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "park", as);
 
 	/* op 0 writes a missing page; ops 1-3 are ordinary; op 4 reads a
 	 * missing page; op 5 is ordinary */
@@ -1064,9 +705,7 @@ Test(dmadev, park_at_missing_page)
 	pat(fill1, 25, 0, PG);
 	ufill(u, VC, fill0, PG);        /* page 0 present, page 1 missing */
 
-	conf_init(&cf, "parkw");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "parkw", as);
 	q_copy(VA, VC + PG - 100, 200, RTE_DMA_OP_FLAG_SUBMIT);
 	WAIT_STAT(parks, 1);
 	q_none_more(0, 5000);
@@ -1098,65 +737,6 @@ Test(dmadev, park_at_missing_page)
 	free(fill1);
 	free(want);
 	cr_assert_eq(mmrt_test_used(), used0);
-}
-
-/* A resolver thread serves every fault of a uffd range with pattern @tag
- * (offsets from @base). */
-static struct resolver {
-	struct mmrt_uffd *u;
-	uint64_t base;
-	uint32_t tag;
-	int stop;
-	int err;
-	uint64_t served;
-} rs;
-
-static void *
-resolver_main(void *arg)
-{
-	struct mmrt_uffd_msg m[16];
-	struct mmrt_uffd_copy c;
-	uint8_t *page = malloc(PG);
-	unsigned long it = 0;
-	uint64_t a;
-	int i, n, rc;
-
-	RTE_SET_USED(arg);
-	if (page == NULL) {
-		rs.err = -ENOMEM;
-		return NULL;
-	}
-	while (!__atomic_load_n(&rs.stop, __ATOMIC_ACQUIRE)) {
-		n = mmrt_uffd_read(rs.u, m, RTE_DIM(m));
-		if (n < 0 && rs.err == 0)
-			rs.err = n;
-		if (n <= 0) {
-			relax(it++);
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			if (m[i].event != MMRT_UFFD_EVENT_PAGEFAULT) {
-				rs.err = -EPROTO;
-				continue;
-			}
-			a = m[i].arg.pagefault.address & ~(PG - 1);
-			pat(page, rs.tag, a - rs.base, PG);
-			c = (struct mmrt_uffd_copy){
-				.dst = a, .src = page, .len = PG,
-			};
-			rc = mmrt_uffd_copy(rs.u, &c);
-			if (rc == -EEXIST) {
-				struct mmrt_uffd_range wr = { a, PG };
-
-				rc = mmrt_uffd_wake(rs.u, &wr);
-			}
-			if (rc != 0 && rs.err == 0)
-				rs.err = rc;
-			rs.served++;
-		}
-	}
-	free(page);
-	return NULL;
 }
 
 Test(dmadev, park_stream_resolver)
@@ -1195,9 +775,7 @@ Test(dmadev, park_stream_resolver)
 	ureg(rs.u, VC, 64 * PG);
 	thread_start(&th, resolver_main, NULL);
 
-	conf_init(&cf, "pstream");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "pstream", as);
 	for (k = 0; k < 240; k++) {
 		len = 1 + rnd() % (3 * PG);
 		if (k % 3 != 2) {
@@ -1240,7 +818,7 @@ Test(dmadev, park_stream_resolver)
 
 Test(dmadev, fault_status)
 {
-	enum rte_dma_status_code exp[32], sts[64];
+	enum rte_dma_status_code exp[32];
 	struct mmrt_uffd *u, *usb;
 	struct mmrt_dmadev_conf cf;
 	struct mmrt_dmadev_stats st;
@@ -1250,8 +828,6 @@ Test(dmadev, fault_status)
 	uint64_t used0, nerr, n, k, base;
 	uint8_t *g, *want;
 	unsigned int round, i;
-	uint16_t got, last;
-	bool herr;
 
 	need_skel();
 	used0 = mmrt_test_used();
@@ -1320,60 +896,9 @@ Test(dmadev, fault_status)
 		cr_assert_eq(mmrt_dmadev_submit(b), 0);
 		WAIT_STAT(completed, q.n);
 
-		if (round == 0) {
-			/* completed() stops before each failed op */
-			k = 0;
-			while (k < n) {
-				for (i = 0; k + i < n && exp[k + i] == S_OK;
-						i++)
-					;
-				herr = false;
-				got = mmrt_dmadev_completed(b, 64, &last,
-					&herr);
-				cr_assert_eq(got, i, "op %" PRIu64 ": completed"
-					" reported %u, want %u", k, got, i);
-				if (got > 0)
-					cr_assert_eq(last,
-						q.idx[(base + k + got - 1) %
-						MAXOPS]);
-				k += got;
-				if (k == n) {
-					cr_assert_not(herr);
-					break;
-				}
-				cr_assert(herr, "op %" PRIu64 ": no has_error",
-					k);
-				herr = false;
-				cr_assert_eq(mmrt_dmadev_completed(b, 64,
-					&last, &herr), 0);
-				cr_assert(herr);
-				got = mmrt_dmadev_completed_status(b, 1,
-					&last, sts);
-				cr_assert_eq(got, 1);
-				cr_assert_eq(last, q.idx[(base + k) % MAXOPS]);
-				cr_assert_eq(sts[0], exp[k], "op %" PRIu64
-					": status %d, want %d", k, sts[0],
-					exp[k]);
-				k++;
-			}
-		} else {
-			/* completed_status() reports them all at once */
-			got = mmrt_dmadev_completed_status(b, 64, &last, sts);
-			cr_assert_eq(got, n);
-			cr_assert_eq(last, q.idx[(q.n - 1) % MAXOPS]);
-			for (k = 0; k < n; k++)
-				cr_assert_eq(sts[k], exp[k], "op %" PRIu64
-					": status %d, want %d", k, sts[k],
-					exp[k]);
-		}
+		q_reap_expect(base, n, exp, round != 0);
 		for (k = 0; k < n; k++)
 			q.nerr += exp[k] != S_OK;
-		q.done = q.n;
-		herr = true;
-		cr_assert_eq(mmrt_dmadev_completed(b, 64, &last, &herr), 0);
-		cr_assert_not(herr);
-		cr_assert_eq(mmrt_dmadev_completed_status(b, 64, &last, sts),
-			0);
 
 		/* bytes of the op that ran into the hole before the hole
 		 * may have been written; nothing else */
@@ -1880,9 +1405,7 @@ Test(dmadev, inval_peek_poll_window)
 	cr_assert_not_null(as);
 	map_pat(as, VA, IV_SIZE, 0, 9);
 	map_guard(as, VB, IV_SIZE, 0);
-	conf_init(&cf, "pwin");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "pwin", as);
 	/* with the skeleton's copy thread: it stalls while this one runs */
 	cpus = rte_lcore_cpuset(1);
 	/* until pieces were still on the device when the call started */
@@ -1940,11 +1463,7 @@ Test(dmadev, inval_peek_poll_window)
 	if (hit == 0)
 		cr_log_warn("the window never opened with pieces on the "
 			"device: nothing was tested");
-	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
+	bridge_done(b, as, used0);
 }
 
 /* ================================================================== */
@@ -1966,9 +1485,7 @@ Test(dmadev, destroy_inflight)
 	cr_assert_not_null(as);
 	map_pat(as, VA, IV_SIZE, 0, 5);
 	map_guard(as, VB, IV_SIZE, 0);
-	conf_init(&cf, "dinf");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "dinf", as);
 	for (k = 0; k < IV_OPS; k++)
 		q_copy(VA + (uint64_t)k * IV_LEN, VB + (uint64_t)k * IV_LEN,
 			IV_LEN, 0);
@@ -1980,9 +1497,7 @@ Test(dmadev, destroy_inflight)
 	cr_assert_eq(dev_stats().completed, dev_stats().submitted);
 
 	/* the device can be used again */
-	conf_init(&cf, "dinf");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "dinf", as);
 	q_copy(VA, VB + IV_SIZE - PG - 1, PG + 1, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
 	cr_assert_eq(q_status(0), S_OK, "status %d", q_status(0));
@@ -1990,11 +1505,7 @@ Test(dmadev, destroy_inflight)
 	pat(want, 5, 0, PG + 1);
 	check(as, VB + IV_SIZE - PG - 1, want, PG + 1, "after re-create");
 	free(want);
-	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
+	bridge_done(b, as, used0);
 }
 
 /* The bound space is destroyed (its binding released): ops complete with
@@ -2013,9 +1524,7 @@ Test(dmadev, space_destroyed)
 	cr_assert_not_null(as);
 	map_pat(as, VA, 4 * PG, 0, 6);
 	map_guard(as, VB, 4 * PG, 0);
-	conf_init(&cf, "gone");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "gone", as);
 	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
 	cr_assert_eq(q_status(0), S_OK);
@@ -2036,11 +1545,7 @@ Test(dmadev, space_destroyed)
 	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
 	cr_assert_eq(q_status(2), S_OK, "status %d", q_status(2));
-	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
+	bridge_done(b, as, used0);
 }
 
 /* ================================================================== */
@@ -2086,11 +1591,7 @@ Test(dmadev, ring_full)
 	cr_assert_eq(mmrt_dmadev_burst_capacity(b), 31);
 	q_copy(VA, VB + 3 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
-	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
+	bridge_done(b, as, used0);
 }
 
 Test(dmadev, index_wrap)
@@ -2107,9 +1608,7 @@ Test(dmadev, index_wrap)
 	cr_assert_not_null(as);
 	map_pat(as, VA, 2 * PG, 0, 8);
 	map_guard(as, VB, 2 * PG, 0);
-	conf_init(&cf, "wrap");
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	b = bridge_up(&cf, "wrap", as);
 	q.bulk = true;
 	for (k = 0; k < total; k++) {
 		if (mmrt_dmadev_burst_capacity(b) == 0)
@@ -2128,11 +1627,7 @@ Test(dmadev, index_wrap)
 		pat(want + k * 8, 8, k, 8);
 	check(as, VB, want, 512 * 8, "after the wrap");
 	free(want);
-	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
+	bridge_done(b, as, used0);
 }
 
 /* ================================================================== */

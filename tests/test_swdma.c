@@ -39,53 +39,25 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
-#include "common.h"
 #include <mmrt_dev.h>
 #include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define RO MMRT_PROT_READ
 /* 25% of the pool is huge frames: 16 of them. */
 #define POOL_MB 128
-
-/* 2 MiB aligned bases, each in its own level-3 entry. */
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
-#define VD (UINT64_C(4) << 30)
-#define VE (UINT64_C(5) << 30)
-#define VF (UINT64_C(6) << 30)
-#define VG (UINT64_C(7) << 30)
-#define VH (UINT64_C(8) << 30)  /* never mapped */
 
 #define ENGINE_LCORE 1
 /* How long any wait may take before the test fails. */
 #define WAIT_S 30
-/* Generous: two test processes may share the two cpus. */
-#define ACK_DEADLINE_US UINT64_C(2000000)
 
-/* Bytes of untouched memory; source patterns are odd, never this. */
-#define GUARD 0xa4
 /* Fill pattern: every byte even and not GUARD. */
 #define FILL_PAT UINT64_C(0x1032547698badcfe)
-/* Written into frames freed by an unmap (plain build). */
-#define CANARY 0xee
 
-/* Statuses are kept for the last MAXOPS operations. */
-#define MAXOPS 4096
-
-#define S_OK RTE_DMA_STATUS_SUCCESSFUL
-#define S_PF RTE_DMA_STATUS_PAGE_FAULT
-#define S_SRC RTE_DMA_STATUS_INVALID_SRC_ADDR
-#define S_DST RTE_DMA_STATUS_INVALID_DST_ADDR
-#define S_POISON RTE_DMA_STATUS_DATA_POISION
-#define S_BUS RTE_DMA_STATUS_BUS_ERROR
-
-/* Spin step: yield every 256 steps. */
-#define relax(i) mmrt_test_relax((i), 255)
+#define ENG_T struct mmrt_swdma
+#define ENG_COMPLETED mmrt_swdma_completed
+#define ENG_COMPLETED_STATUS mmrt_swdma_completed_status
+#define ENG_SERVE_FAULTS mmrt_swdma_serve_faults
+#include "engine_common.h"
 
 static void
 setup(void)
@@ -101,59 +73,7 @@ teardown(void)
 
 TestSuite(swdma, .init = setup, .fini = teardown, .timeout = 180);
 
-/* ---- time bounds, random numbers ---- */
-
-static uint64_t
-deadline(unsigned int s)
-{
-	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
-}
-
-static bool
-expired(uint64_t d)
-{
-	return rte_get_timer_cycles() > d;
-}
-
-static uint64_t rng;
-
-static void
-rng_seed(const char *what)
-{
-	rng = rte_rdtsc() * UINT64_C(0x9e3779b97f4a7c15) | 1;
-	cr_log_info("%s: seed %#" PRIx64, what, rng);
-}
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-/* ---- contents ---- */
-
-/* Byte @off of source pattern @tag: always odd (never 0, GUARD, CANARY
- * or a byte of a fill pattern). */
-static inline uint8_t
-pbyte(uint32_t tag, uint64_t off)
-{
-	uint64_t x = (off + ((uint64_t)tag << 36)) *
-		UINT64_C(0x9e3779b97f4a7c15);
-
-	return (uint8_t)(x >> 56) | 1;
-}
-
-static void
-pat(uint8_t *b, uint32_t tag, uint64_t off, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		b[i] = pbyte(tag, off + i);
-}
+/* ---- fill patterns ---- */
 
 /* Byte @i of a fill target gets byte (i % 8) of the pattern. */
 static inline uint8_t
@@ -177,107 +97,6 @@ fillpat(unsigned int k)
 	unsigned int r = 8 * (k % 8);
 
 	return r == 0 ? FILL_PAT : (FILL_PAT << r) | (FILL_PAT >> (64 - r));
-}
-
-static void *
-xmalloc(size_t len)
-{
-	void *p = malloc(len);
-
-	cr_assert_not_null(p);
-	return p;
-}
-
-static void
-cmp_buf(const uint8_t *got, const uint8_t *want, size_t len, uint64_t va,
-	const char *what)
-{
-	size_t i;
-
-	if (memcmp(got, want, len) == 0)
-		return;
-	for (i = 0; i < len && got[i] == want[i]; i++)
-		;
-	cr_assert_fail("%s: contents differ at %#" PRIx64 " (%#x, want %#x)",
-		what, va + i, got[i], want[i]);
-}
-
-static void
-xwrite(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
-{
-	int rc = mmrt_write(as, va, buf, len);
-
-	cr_assert_eq(rc, 0, "mmrt_write(%#" PRIx64 ", %zu) = %d", va, len, rc);
-}
-
-static void
-xread(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
-{
-	int rc = mmrt_read(as, va, buf, len);
-
-	cr_assert_eq(rc, 0, "mmrt_read(%#" PRIx64 ", %zu) = %d", va, len, rc);
-}
-
-/* Write @len bytes of @byte at @va. */
-static void
-xset(struct mmrt_as *as, uint64_t va, int byte, size_t len)
-{
-	uint8_t *b = xmalloc(len);
-
-	memset(b, byte, len);
-	xwrite(as, va, b, len);
-	free(b);
-}
-
-/* Map [va, va + len) and fill it with source pattern @tag. */
-static void
-map_pat(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
-	uint32_t tag)
-{
-	uint8_t *b = xmalloc(len);
-
-	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
-	pat(b, tag, 0, len);
-	xwrite(as, va, b, len);
-	free(b);
-}
-
-static void
-map_guard(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags)
-{
-	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
-	xset(as, va, GUARD, len);
-}
-
-/* The whole of [va, va + len) must be @want. */
-static void
-check(struct mmrt_as *as, uint64_t va, const uint8_t *want, size_t len,
-	const char *what)
-{
-	uint8_t *b = xmalloc(len);
-
-	xread(as, va, b, len);
-	cmp_buf(b, want, len, va, what);
-	free(b);
-}
-
-static void
-check_byte(struct mmrt_as *as, uint64_t va, int byte, size_t len,
-	const char *what)
-{
-	uint8_t *w = xmalloc(len);
-
-	memset(w, byte, len);
-	check(as, va, w, len, what);
-	free(w);
-}
-
-static bool
-is_huge(struct mmrt_as *as, uint64_t va)
-{
-	struct mmrt_xlate x;
-
-	return mmrt_translate(as, va, 0, &x) == 0 && x.huge;
 }
 
 /* ---- the engine and its submitter ---- */
@@ -317,32 +136,33 @@ log_stats(struct mmrt_swdma *dma, const char *what)
 		st.consumer.page_requests, st.consumer.userfaults);
 }
 
-/*
- * The submitter's view: operations enqueued (q.n) and reported (q.done),
- * in order, with the ring index each got and the status each completed
- * with (kept for the last MAXOPS).
- */
-static struct submitter {
-	struct mmrt_swdma *dma;
-	uint64_t n;
-	uint64_t done;
-	uint64_t nerr;
-	uint16_t next;
-	bool have_next;
-	bool bulk;      /* reap with completed_status() only */
-	uint16_t idx[MAXOPS];
-	enum rte_dma_status_code st[MAXOPS];
-} q;
-
 static struct mmrt_swdma *
 mkdma(const struct mmrt_swdma_conf *cf)
 {
 	struct mmrt_swdma *dma = mmrt_swdma_create(cf);
 
 	cr_assert_not_null(dma, "mmrt_swdma_create: rte_errno %d", rte_errno);
-	memset(&q, 0, sizeof(q));
-	q.dma = dma;
+	q_init(dma);
 	return dma;
+}
+
+/* The hooks of engine_common.h: waiting is reaping. */
+static unsigned int
+q_poll(void)
+{
+	return q_reap();
+}
+
+static void
+q_log(const char *what)
+{
+	log_stats(q.eng, what);
+}
+
+static uint64_t
+q_completed(void)
+{
+	return stats(q.eng).completed;
 }
 
 static void
@@ -355,145 +175,42 @@ engine_up(struct mmrt_swdma *dma, struct mmrt_as *as)
 	cr_assert_eq(rc, 0, "mmrt_swdma_start: %d", rc);
 }
 
-static void
-q_enqueued(int rc, const char *what)
+/* An engine named @name (configured by conf_init() into @cf), bound to
+ * @as and started. */
+static struct mmrt_swdma *
+dma_up(struct mmrt_swdma_conf *cf, const char *name, struct mmrt_as *as)
 {
-	cr_assert_geq(rc, 0, "%s #%" PRIu64 ": %d", what, q.n, rc);
-	cr_assert_leq(rc, UINT16_MAX);
-	if (q.have_next)
-		cr_assert_eq((uint16_t)rc, q.next, "%s #%" PRIu64
-			": ring index %d, want %u", what, q.n, rc, q.next);
-	q.have_next = true;
-	q.next = (uint16_t)(rc + 1);
-	q.idx[q.n % MAXOPS] = (uint16_t)rc;
-	q.n++;
+	struct mmrt_swdma *dma;
+
+	conf_init(cf, name);
+	dma = mkdma(cf);
+	engine_up(dma, as);
+	return dma;
 }
 
 /* Enqueue; returns the operation's number (its order of enqueue). */
 static uint64_t
 q_copy(uint64_t src, uint64_t dst, uint32_t len, uint64_t flags)
 {
-	q_enqueued(mmrt_swdma_copy(q.dma, src, dst, len, flags), "copy");
+	q_enqueued(mmrt_swdma_copy(q.eng, src, dst, len, flags), "copy");
 	return q.n - 1;
 }
 
 static uint64_t
 q_fill(uint64_t pattern, uint64_t dst, uint32_t len, uint64_t flags)
 {
-	q_enqueued(mmrt_swdma_fill(q.dma, pattern, dst, len, flags), "fill");
+	q_enqueued(mmrt_swdma_fill(q.eng, pattern, dst, len, flags), "fill");
 	return q.n - 1;
 }
 
+/* An 8-byte fill at VA, submitted and waited for: its status. */
 static enum rte_dma_status_code
-q_status(uint64_t op)
+fill8_status(void)
 {
-	cr_assert_lt(op, q.done);
-	cr_assert_lt(q.done - op, MAXOPS);
-	return q.st[op % MAXOPS];
-}
+	uint64_t op = q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
 
-/*
- * One pass of reaping, without waiting. By default completed() first (its
- * report must stop before the first failed op: has_error, and that op
- * must then come out of completed_status() with an error status), or
- * completed_status() only when q.bulk is set.
- * @return operations reaped.
- */
-static unsigned int
-q_reap(void)
-{
-	enum rte_dma_status_code sts[64];
-	uint16_t last = 0, n, i;
-	bool err = false;
-
-	if (q.bulk) {
-		n = mmrt_swdma_completed_status(q.dma, RTE_DIM(sts), &last,
-			sts);
-		cr_assert_leq(q.done + n, q.n, "completed_status reported %u"
-			" with %" PRIu64 " outstanding", n, q.n - q.done);
-		if (n == 0)
-			return 0;
-		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
-			"last_idx %u, want %u", last,
-			q.idx[(q.done + n - 1) % MAXOPS]);
-		for (i = 0; i < n; i++) {
-			q.st[(q.done + i) % MAXOPS] = sts[i];
-			q.nerr += sts[i] != S_OK;
-		}
-		q.done += n;
-		return n;
-	}
-	n = mmrt_swdma_completed(q.dma, 64, &last, &err);
-	cr_assert_leq(q.done + n, q.n, "completed reported %u with %" PRIu64
-		" outstanding", n, q.n - q.done);
-	if (n > 0) {
-		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
-			"last_idx %u, want %u", last,
-			q.idx[(q.done + n - 1) % MAXOPS]);
-		for (i = 0; i < n; i++)
-			q.st[(q.done + i) % MAXOPS] = S_OK;
-		q.done += n;
-	}
-	if (!err)
-		return n;
-	cr_assert_lt(q.done, q.n, "has_error with nothing outstanding");
-	i = mmrt_swdma_completed_status(q.dma, 1, &last, sts);
-	cr_assert_eq(i, 1, "has_error, but completed_status reported %u", i);
-	cr_assert_neq(sts[0], S_OK, "has_error, but op #%" PRIu64
-		" succeeded", q.done);
-	cr_assert_eq(last, q.idx[q.done % MAXOPS]);
-	q.st[q.done % MAXOPS] = sts[0];
-	q.nerr++;
-	q.done++;
-	return n + 1;
-}
-
-/* Reap until @upto operations are reported; @serve: serve page requests
- * (copy-on-write) meanwhile. */
-static void
-q_wait(uint64_t upto, bool serve)
-{
-	uint64_t d = deadline(WAIT_S);
-	unsigned long i = 0;
-	int rc;
-
-	cr_assert_leq(upto, q.n);
-	while (q.done < upto) {
-		if (q_reap() > 0)
-			continue;
-		if (serve) {
-			rc = mmrt_swdma_serve_faults(q.dma, 64);
-			cr_assert_geq(rc, 0, "serve_faults: %d", rc);
-		}
-		if (expired(d)) {
-			log_stats(q.dma, "timeout");
-			cr_assert_fail("%" PRIu64 " of %" PRIu64 " ops reported"
-				" after %d s", q.done, upto, WAIT_S);
-		}
-		relax(i++);
-	}
-}
-
-static void
-q_wait_all(bool serve)
-{
-	q_wait(q.n, serve);
-}
-
-/* Spin a while (bounded by a count, not a clock) and check that nothing
- * more completes than @done. */
-static void
-q_none_more(uint64_t done, unsigned long spins)
-{
-	unsigned long i;
-
-	for (i = 0; i < spins; i++) {
-		q_reap();
-		cr_assert_eq(q.done, done, "op #%" PRIu64 " completed while "
-			"an earlier one was parked", done);
-		relax(i);
-	}
-	cr_assert_eq(stats(q.dma).completed, done);
+	q_wait_all(false);
+	return q_status(op);
 }
 
 /* Wait (bounded) until the stats say @field reached @want. */
@@ -513,83 +230,22 @@ q_none_more(uint64_t done, unsigned long spins)
 
 /* ---- mirrors: what a region must contain ---- */
 
-struct rgn {
-	uint64_t va;
-	uint64_t len;
-	uint8_t *m;
-	const char *name;
-};
-
-static struct rgn *
-rgn_of(struct rgn *r, unsigned int nr, uint64_t va, uint64_t len)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++)
-		if (va >= r[i].va && va + len <= r[i].va + r[i].len)
-			return &r[i];
-	cr_assert_fail("no mirror for [%#" PRIx64 ", +%#" PRIx64 ")", va, len);
-	return NULL;
-}
-
 /* Apply a copy (@fill false) or fill to the mirrors. */
 static void
 mirror_op(struct rgn *r, unsigned int nr, bool fill, uint64_t src_or_pat,
 	uint64_t dst, uint32_t len)
 {
-	struct rgn *d = rgn_of(r, nr, dst, len);
-	struct rgn *s;
+	struct rgn *d;
 
-	if (fill) {
-		fillbuf(d->m + (dst - d->va), src_or_pat, len);
+	if (!fill) {
+		mirror_copy(r, nr, src_or_pat, dst, len);
 		return;
 	}
-	s = rgn_of(r, nr, src_or_pat, len);
-	memmove(d->m + (dst - d->va), s->m + (src_or_pat - s->va), len);
-}
-
-static void
-rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
-{
-	char what[128];
-
-	snprintf(what, sizeof(what), "%s (%s)", r->name, when);
-	check(as, r->va, r->m, r->len, what);
+	d = rgn_of(r, nr, dst, len);
+	fillbuf(d->m + (dst - d->va), src_or_pat, len);
 }
 
 /* ---- userfault helpers ---- */
-
-static struct mmrt_uffd *
-mkuffd(struct mmrt_as *as, uint64_t features)
-{
-	struct mmrt_uffd_conf cf = { .wait_timeout_us = 20 * 1000 * 1000 };
-	uint64_t f = features;
-	struct mmrt_uffd *u = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
-
-	cr_assert_not_null(u, "uffd create: rte_errno %d", rte_errno);
-	return u;
-}
-
-static void
-ureg(struct mmrt_uffd *u, uint64_t va, uint64_t len)
-{
-	int rc = mmrt_uffd_register(u, va, len,
-		MMRT_UFFD_REGISTER_MODE_MISSING, NULL);
-
-	cr_assert_eq(rc, 0, "register: %d", rc);
-}
-
-static void
-ufill(struct mmrt_uffd *u, uint64_t dst, const void *src, uint64_t len)
-{
-	struct mmrt_uffd_copy c = {
-		.dst = dst, .src = src, .len = len, .copy = INT64_MIN,
-	};
-	int rc = mmrt_uffd_copy(u, &c);
-
-	cr_assert_eq(rc, 0, "uffd copy(%#" PRIx64 ") = %d", dst, rc);
-	cr_assert_eq(c.copy, (int64_t)len);
-}
 
 /* Wait (bounded) for one message: a page fault; return its address. */
 static struct mmrt_uffd_msg
@@ -698,9 +354,7 @@ Test(swdma, copy_fill_boundaries)
 	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
 		"destination not on 2 MiB leaves");
 
-	conf_init(&cf, "bnd");
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dma = dma_up(&cf, "bnd", as);
 
 	/* one at a time: the whole destination region checked after each */
 	for (k = 0; k < RTE_DIM(cases); k++) {
@@ -795,9 +449,7 @@ Test(swdma, park_resume_in_order)
 	pat(fill2, 22, 0, PG);
 	pat(fill3, 23, 0, PG);
 
-	conf_init(&cf, "park");
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dma = dma_up(&cf, "park", as);
 
 	/* op 0 writes a missing page; ops 1-3 are ordinary; op 4 reads a
 	 * missing page; op 5 is ordinary */
@@ -888,65 +540,6 @@ Test(swdma, park_resume_in_order)
 		PRIu64, mmrt_test_used(), used0);
 }
 
-/* A resolver thread serves every fault of a uffd range with pattern @tag
- * (offsets from @base). */
-static struct resolver {
-	struct mmrt_uffd *u;
-	uint64_t base;
-	uint32_t tag;
-	int stop;
-	int err;
-	uint64_t served;
-} rs;
-
-static void *
-resolver_main(void *arg)
-{
-	struct mmrt_uffd_msg m[16];
-	struct mmrt_uffd_copy c;
-	uint8_t *page = malloc(PG);
-	unsigned long it = 0;
-	uint64_t a;
-	int i, n, rc;
-
-	RTE_SET_USED(arg);
-	if (page == NULL) {
-		rs.err = -ENOMEM;
-		return NULL;
-	}
-	while (!__atomic_load_n(&rs.stop, __ATOMIC_ACQUIRE)) {
-		n = mmrt_uffd_read(rs.u, m, RTE_DIM(m));
-		if (n < 0 && rs.err == 0)
-			rs.err = n;
-		if (n <= 0) {
-			relax(it++);
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			if (m[i].event != MMRT_UFFD_EVENT_PAGEFAULT) {
-				rs.err = -EPROTO;
-				continue;
-			}
-			a = m[i].arg.pagefault.address & ~(PG - 1);
-			pat(page, rs.tag, a - rs.base, PG);
-			c = (struct mmrt_uffd_copy){
-				.dst = a, .src = page, .len = PG,
-			};
-			rc = mmrt_uffd_copy(rs.u, &c);
-			if (rc == -EEXIST) {
-				struct mmrt_uffd_range wr = { a, PG };
-
-				rc = mmrt_uffd_wake(rs.u, &wr);
-			}
-			if (rc != 0 && rs.err == 0)
-				rs.err = rc;
-			rs.served++;
-		}
-	}
-	free(page);
-	return NULL;
-}
-
 Test(swdma, park_stream_resolver)
 {
 	uint64_t used0 = mmrt_test_used();
@@ -981,9 +574,7 @@ Test(swdma, park_stream_resolver)
 	ureg(rs.u, VC, 64 * PG);
 	cr_assert_eq(pthread_create(&th, NULL, resolver_main, NULL), 0);
 
-	conf_init(&cf, "pstream");
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dma = dma_up(&cf, "pstream", as);
 	for (k = 0; k < 240; k++) {
 		len = 1 + rnd() % (3 * PG);
 		if (k % 3 != 2) {
@@ -1029,7 +620,7 @@ Test(swdma, fault_status)
 {
 	uint64_t used0 = mmrt_test_used();
 	struct mmrt_as *as = mmrt_as_create("fst");
-	enum rte_dma_status_code exp[32], sts[64];
+	enum rte_dma_status_code exp[32];
 	struct mmrt_uffd *u, *usb;
 	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
@@ -1038,8 +629,6 @@ Test(swdma, fault_status)
 	uint8_t *g, *want;
 	uint64_t npf, nerr, n, k, base;
 	unsigned int round, i;
-	uint16_t got, last;
-	bool herr;
 	int rc;
 
 	/*
@@ -1113,59 +702,7 @@ Test(swdma, fault_status)
 		cr_assert_eq(mmrt_swdma_submit(dma), 0);
 		WAIT_STAT(dma, completed, q.n);
 
-		if (round == 0) {
-			/* completed() stops before each failed op */
-			k = 0;
-			while (k < n) {
-				for (i = 0; k + i < n && exp[k + i] == S_OK;
-						i++)
-					;
-				herr = false;
-				got = mmrt_swdma_completed(dma, 64, &last,
-					&herr);
-				cr_assert_eq(got, i, "op %" PRIu64 ": completed"
-					" reported %u, want %u", k, got, i);
-				if (got > 0)
-					cr_assert_eq(last,
-						q.idx[(base + k + got - 1) %
-						MAXOPS]);
-				k += got;
-				if (k == n) {
-					cr_assert_not(herr);
-					break;
-				}
-				cr_assert(herr, "op %" PRIu64 ": no has_error",
-					k);
-				herr = false;
-				cr_assert_eq(mmrt_swdma_completed(dma, 64,
-					&last, &herr), 0);
-				cr_assert(herr);
-				got = mmrt_swdma_completed_status(dma, 1,
-					&last, sts);
-				cr_assert_eq(got, 1);
-				cr_assert_eq(last, q.idx[(base + k) % MAXOPS]);
-				cr_assert_eq(sts[0], exp[k], "op %" PRIu64
-					": status %d, want %d", k, sts[0],
-					exp[k]);
-				k++;
-			}
-			q.done = q.n;
-		} else {
-			/* completed_status() reports them all at once */
-			got = mmrt_swdma_completed_status(dma, 64, &last, sts);
-			cr_assert_eq(got, n);
-			cr_assert_eq(last, q.idx[(q.n - 1) % MAXOPS]);
-			for (k = 0; k < n; k++)
-				cr_assert_eq(sts[k], exp[k], "op %" PRIu64
-					": status %d, want %d", k, sts[k],
-					exp[k]);
-			q.done = q.n;
-		}
-		herr = true;
-		cr_assert_eq(mmrt_swdma_completed(dma, 64, &last, &herr), 0);
-		cr_assert_not(herr);
-		cr_assert_eq(mmrt_swdma_completed_status(dma, 64, &last, sts),
-			0);
+		q_reap_expect(base, n, exp, round != 0);
 
 		/* bytes of the op that ran into the hole before the hole
 		 * may have been written; nothing else */
@@ -2159,20 +1696,14 @@ Test(swdma, destroy_started)
 
 	cr_assert_not_null(as);
 	map_guard(as, VA, 16 * PG, 0);
-	conf_init(&cf, "dstr1");
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dma = dma_up(&cf, "dstr1", as);
 	for (k = 0; k < 100; k++)
 		q_fill(FILL_PAT, VA + k * 64, 64, 0);
 	cr_assert_eq(mmrt_swdma_submit(dma), 0);
 	/* outstanding ops are dropped; the lcore is free again */
 	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
-	conf_init(&cf, "dstr1");
-	dma = mkdma(&cf);
-	engine_up(dma, as);
-	q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
-	q_wait_all(false);
-	cr_assert_eq(q_status(0), S_OK);
+	dma = dma_up(&cf, "dstr1", as);
+	cr_assert_eq(fill8_status(), S_OK);
 	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);
@@ -2209,9 +1740,7 @@ Test(swdma, unbind_outstanding)
 		cr_assert_eq(q_status(k), S_BUS, "op %u: status %d", k,
 			q_status(k));
 	/* a new op works */
-	q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
-	q_wait_all(false);
-	cr_assert_eq(q_status(8), S_OK, "status %d", q_status(8));
+	cr_assert_eq(fill8_status(), S_OK, "status %d", q_status(8));
 	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
 	cr_assert_eq(mmrt_as_destroy(as1), 0);
 	cr_assert_eq(mmrt_as_destroy(as2), 0);
@@ -2235,9 +1764,7 @@ Test(swdma, space_destroyed)
 		cr_assert_not_null(as);
 		map_guard(as, VA, 4 * PG, 0);
 		engine_up(dma, as);
-		q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
-		q_wait_all(false);
-		cr_assert_eq(q_status(q.n - 1), S_OK);
+		cr_assert_eq(fill8_status(), S_OK);
 		if (pass == 0)
 			cr_assert_eq(mmrt_swdma_stop(dma), 0);
 		cr_assert_eq(mmrt_as_destroy(as), 0);
@@ -2247,9 +1774,7 @@ Test(swdma, space_destroyed)
 			if (rc != 0)
 				continue;
 		}
-		q_fill(FILL_PAT, VA, 8, RTE_DMA_OP_FLAG_SUBMIT);
-		q_wait_all(false);
-		cr_assert_eq(q_status(q.n - 1), S_BUS, "pass %u: status %d",
+		cr_assert_eq(fill8_status(), S_BUS, "pass %u: status %d",
 			pass, q_status(q.n - 1));
 		cr_assert_eq(mmrt_swdma_stop(dma), 0);
 		rc = mmrt_swdma_unbind(dma);

@@ -103,19 +103,12 @@ TestSuite(uffd, .init = setup, .fini = teardown, .timeout = 240);
 
 /* ---- time bounds ---- */
 
-static uint64_t
-deadline(unsigned int s)
-{
-	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
-}
-
-static bool
-expired(uint64_t d)
-{
-	return rte_get_timer_cycles() > d;
-}
+#define deadline(s) mmrt_test_deadline(s)
+#define expired(d) mmrt_test_expired(d)
 
 /* ---- contents ---- */
+
+#define cmp_buf mmrt_test_cmp_buf
 
 static uint8_t wbuf[2 * HPG + 2 * PG] __rte_aligned(64);
 static uint8_t rbuf[2 * HPG + 2 * PG] __rte_aligned(64);
@@ -146,20 +139,6 @@ put_pat(struct mmrt_as *as, uint64_t va, uint64_t idx, uint64_t npages,
 	pat(wbuf, idx, npages, tag);
 	rc = mmrt_write(as, va, wbuf, npages * PG);
 	cr_assert_eq(rc, 0, "mmrt_write(%#" PRIx64 ") = %d", va, rc);
-}
-
-static void
-cmp_buf(const uint8_t *got, const uint8_t *want, size_t len, uint64_t va,
-	const char *what)
-{
-	size_t i;
-
-	if (memcmp(got, want, len) == 0)
-		return;
-	for (i = 0; i < len && got[i] == want[i]; i++)
-		;
-	cr_assert_fail("%s: contents differ at %#" PRIx64 " (%#x, want %#x)",
-		what, va + i, got[i], want[i]);
 }
 
 static void

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_TESTS_ENGINE_COMMON_H
+#define MMRT_TESTS_ENGINE_COMMON_H
+
+/*
+ * What the suites of the copy engines (test_swdma.c, test_dmadev.c) share:
+ * random numbers, source patterns and the checks of what a region
+ * contains, the submitter's queue of operations (ring indexes, statuses,
+ * reaping and bounded waits), mirrors of regions and the userfault
+ * helpers.
+ *
+ * The suite defines before including this header:
+ *  - WAIT_S: how long any wait may take, in seconds;
+ *  - ENG_T: the engine's handle type;
+ *  - ENG_COMPLETED, ENG_COMPLETED_STATUS, ENG_SERVE_FAULTS: the engine's
+ *    rte_dma-like completed(), completed_status() and serve_faults();
+ * and defines after it the hooks declared below (q_poll(), q_log(),
+ * q_completed()).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_dmadev.h>
+#include <rte_errno.h>
+
+#include "common.h"
+#include <mmrt_uffd.h>
+
+#define PG MMRT_PAGE_SIZE
+#define HPG MMRT_HUGE_SIZE
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define RO MMRT_PROT_READ
+
+/* 2 MiB aligned bases, each in its own level-3 entry. */
+#define VA (UINT64_C(1) << 30)
+#define VB (UINT64_C(2) << 30)
+#define VC (UINT64_C(3) << 30)
+#define VD (UINT64_C(4) << 30)
+#define VE (UINT64_C(5) << 30)
+#define VF (UINT64_C(6) << 30)
+#define VG (UINT64_C(7) << 30)
+#define VH (UINT64_C(8) << 30)  /* never mapped */
+
+/* Generous: two test processes may share the two cpus. */
+#define ACK_DEADLINE_US UINT64_C(2000000)
+
+/* Bytes of untouched memory; source patterns are odd, never this. */
+#define GUARD 0xa4
+/* Written into frames freed by an unmap. */
+#define CANARY 0xee
+
+/* Statuses are kept for the last MAXOPS operations. */
+#define MAXOPS 4096
+
+#define S_OK RTE_DMA_STATUS_SUCCESSFUL
+#define S_PF RTE_DMA_STATUS_PAGE_FAULT
+#define S_SRC RTE_DMA_STATUS_INVALID_SRC_ADDR
+#define S_DST RTE_DMA_STATUS_INVALID_DST_ADDR
+#define S_POISON RTE_DMA_STATUS_DATA_POISION
+#define S_BUS RTE_DMA_STATUS_BUS_ERROR
+
+/* Spin step: yield every 256 steps. */
+#define relax(i) mmrt_test_relax((i), 255)
+
+/* ---- time bounds, random numbers ---- */
+
+#define deadline(s) mmrt_test_deadline(s)
+#define expired(d) mmrt_test_expired(d)
+
+static uint64_t rng;
+
+static inline void
+rng_seed(const char *what)
+{
+	rng = rte_rdtsc() * UINT64_C(0x9e3779b97f4a7c15) | 1;
+	cr_log_info("%s: seed %#" PRIx64, what, rng);
+}
+
+static inline uint64_t
+rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* ---- contents ---- */
+
+#define cmp_buf mmrt_test_cmp_buf
+
+/* Byte @off of source pattern @tag: always odd (never 0, GUARD, CANARY
+ * or a byte of an even fill pattern). */
+static inline uint8_t
+pbyte(uint32_t tag, uint64_t off)
+{
+	uint64_t x = (off + ((uint64_t)tag << 36)) *
+		UINT64_C(0x9e3779b97f4a7c15);
+
+	return (uint8_t)(x >> 56) | 1;
+}
+
+static inline void
+pat(uint8_t *b, uint32_t tag, uint64_t off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = pbyte(tag, off + i);
+}
+
+static inline void *
+xmalloc(size_t len)
+{
+	void *p = malloc(len);
+
+	cr_assert_not_null(p);
+	return p;
+}
+
+static inline void
+xwrite(struct mmrt_as *as, uint64_t va, const void *buf, size_t len)
+{
+	int rc = mmrt_write(as, va, buf, len);
+
+	cr_assert_eq(rc, 0, "mmrt_write(%#" PRIx64 ", %zu) = %d", va, len, rc);
+}
+
+static inline void
+xread(struct mmrt_as *as, uint64_t va, void *buf, size_t len)
+{
+	int rc = mmrt_read(as, va, buf, len);
+
+	cr_assert_eq(rc, 0, "mmrt_read(%#" PRIx64 ", %zu) = %d", va, len, rc);
+}
+
+/* Write @len bytes of @byte at @va. */
+static inline void
+xset(struct mmrt_as *as, uint64_t va, int byte, size_t len)
+{
+	uint8_t *b = xmalloc(len);
+
+	memset(b, byte, len);
+	xwrite(as, va, b, len);
+	free(b);
+}
+
+/* Map [va, va + len) and fill it with source pattern @tag. */
+static inline void
+map_pat(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
+	uint32_t tag)
+{
+	uint8_t *b = xmalloc(len);
+
+	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
+	pat(b, tag, 0, len);
+	xwrite(as, va, b, len);
+	free(b);
+}
+
+static inline void
+map_guard(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags)
+{
+	cr_assert_eq(mmrt_map(as, va, len, RW, flags), 0);
+	xset(as, va, GUARD, len);
+}
+
+/* The whole of [va, va + len) must be @want. */
+static inline void
+check(struct mmrt_as *as, uint64_t va, const uint8_t *want, size_t len,
+	const char *what)
+{
+	uint8_t *b = xmalloc(len);
+
+	xread(as, va, b, len);
+	cmp_buf(b, want, len, va, what);
+	free(b);
+}
+
+static inline void
+check_byte(struct mmrt_as *as, uint64_t va, int byte, size_t len,
+	const char *what)
+{
+	uint8_t *w = xmalloc(len);
+
+	memset(w, byte, len);
+	check(as, va, w, len, what);
+	free(w);
+}
+
+static inline bool
+is_huge(struct mmrt_as *as, uint64_t va)
+{
+	struct mmrt_xlate x;
+
+	return mmrt_translate(as, va, 0, &x) == 0 && x.huge;
+}
+
+/* ---- the submitter's queue of operations ---- */
+
+/*
+ * The submitter's view: operations enqueued (q.n) and reported (q.done),
+ * in order, with the ring index each got and the status each completed
+ * with (kept for the last MAXOPS); q.ran sums what the engine's run step
+ * said completed, where the suite has one.
+ */
+static struct submitter {
+	ENG_T *eng;
+	uint64_t n;
+	uint64_t done;
+	uint64_t nerr;
+	uint64_t ran;
+	uint16_t next;
+	bool have_next;
+	bool bulk;      /* reap with completed_status() only */
+	uint16_t idx[MAXOPS];
+	enum rte_dma_status_code st[MAXOPS];
+} q;
+
+/* Hooks the suite defines. */
+/* One step of the submitter while it waits; @return operations reaped. */
+static unsigned int q_poll(void);
+/* Log the engine's stats, tagged @what. */
+static void q_log(const char *what);
+/* Operations the engine's stats say completed. */
+static uint64_t q_completed(void);
+
+/* A new queue of operations on @eng. */
+static inline void
+q_init(ENG_T *eng)
+{
+	memset(&q, 0, sizeof(q));
+	q.eng = eng;
+}
+
+/* Account an enqueue that returned @rc (the ring index it got). */
+static inline void
+q_enqueued(int rc, const char *what)
+{
+	cr_assert_geq(rc, 0, "%s #%" PRIu64 ": %d", what, q.n, rc);
+	cr_assert_leq(rc, UINT16_MAX);
+	if (q.have_next)
+		cr_assert_eq((uint16_t)rc, q.next, "%s #%" PRIu64
+			": ring index %d, want %u", what, q.n, rc, q.next);
+	q.have_next = true;
+	q.next = (uint16_t)(rc + 1);
+	q.idx[q.n % MAXOPS] = (uint16_t)rc;
+	q.n++;
+}
+
+static inline enum rte_dma_status_code
+q_status(uint64_t op)
+{
+	cr_assert_lt(op, q.done);
+	cr_assert_lt(q.done - op, MAXOPS);
+	return q.st[op % MAXOPS];
+}
+
+/*
+ * One pass of reaping, without waiting. By default completed() first (its
+ * report must stop before the first failed op: has_error, and that op
+ * must then come out of completed_status() with an error status), or
+ * completed_status() only when q.bulk is set.
+ * @return operations reaped.
+ */
+static inline unsigned int
+q_reap(void)
+{
+	enum rte_dma_status_code sts[64];
+	uint16_t last = 0, n, i;
+	bool err = false;
+
+	if (q.bulk) {
+		n = ENG_COMPLETED_STATUS(q.eng, RTE_DIM(sts), &last, sts);
+		cr_assert_leq(q.done + n, q.n, "completed_status reported %u"
+			" with %" PRIu64 " outstanding", n, q.n - q.done);
+		if (n == 0)
+			return 0;
+		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
+			"last_idx %u, want %u", last,
+			q.idx[(q.done + n - 1) % MAXOPS]);
+		for (i = 0; i < n; i++) {
+			q.st[(q.done + i) % MAXOPS] = sts[i];
+			q.nerr += sts[i] != S_OK;
+		}
+		q.done += n;
+		return n;
+	}
+	n = ENG_COMPLETED(q.eng, 64, &last, &err);
+	cr_assert_leq(q.done + n, q.n, "completed reported %u with %" PRIu64
+		" outstanding", n, q.n - q.done);
+	if (n > 0) {
+		cr_assert_eq(last, q.idx[(q.done + n - 1) % MAXOPS],
+			"last_idx %u, want %u", last,
+			q.idx[(q.done + n - 1) % MAXOPS]);
+		for (i = 0; i < n; i++)
+			q.st[(q.done + i) % MAXOPS] = S_OK;
+		q.done += n;
+	}
+	if (!err)
+		return n;
+	cr_assert_lt(q.done, q.n, "has_error with nothing outstanding");
+	i = ENG_COMPLETED_STATUS(q.eng, 1, &last, sts);
+	cr_assert_eq(i, 1, "has_error, but completed_status reported %u", i);
+	cr_assert_neq(sts[0], S_OK, "has_error, but op #%" PRIu64
+		" succeeded", q.done);
+	cr_assert_eq(last, q.idx[q.done % MAXOPS]);
+	q.st[q.done % MAXOPS] = sts[0];
+	q.nerr++;
+	q.done++;
+	return n + 1;
+}
+
+/* Poll (q_poll()) until @upto operations are reported; @serve: serve the
+ * engine's page requests (copy-on-write) meanwhile. */
+static inline void
+q_wait(uint64_t upto, bool serve)
+{
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+	int rc;
+
+	cr_assert_leq(upto, q.n);
+	while (q.done < upto) {
+		if (q_poll() > 0)
+			continue;
+		if (serve) {
+			rc = ENG_SERVE_FAULTS(q.eng, 64);
+			cr_assert_geq(rc, 0, "serve_faults: %d", rc);
+		}
+		if (expired(d)) {
+			q_log("timeout");
+			cr_assert_fail("%" PRIu64 " of %" PRIu64 " ops reported"
+				" after %d s", q.done, upto, WAIT_S);
+		}
+		relax(i++);
+	}
+}
+
+static inline void
+q_wait_all(bool serve)
+{
+	q_wait(q.n, serve);
+}
+
+/* Poll a while (bounded by a count, not a clock) and check that nothing
+ * more completes than @done. */
+static inline void
+q_none_more(uint64_t done, unsigned long spins)
+{
+	unsigned long i;
+
+	for (i = 0; i < spins; i++) {
+		q_poll();
+		cr_assert_eq(q.done, done, "op #%" PRIu64 " completed while "
+			"an earlier one was parked", done);
+		relax(i);
+	}
+	cr_assert_eq(q_completed(), done);
+}
+
+/*
+ * The @n operations numbered from @base on, all completed (and the last
+ * ones enqueued), must be reported with statuses @exp: by completed(),
+ * which stops before each failed one (then reported by
+ * completed_status()), or with @bulk by one completed_status(). Nothing
+ * more is reported after them.
+ */
+static inline void
+q_reap_expect(uint64_t base, uint64_t n, const enum rte_dma_status_code *exp,
+	bool bulk)
+{
+	enum rte_dma_status_code sts[64];
+	uint16_t got, last;
+	unsigned int i;
+	uint64_t k;
+	bool herr;
+
+	if (!bulk) {
+		k = 0;
+		while (k < n) {
+			for (i = 0; k + i < n && exp[k + i] == S_OK; i++)
+				;
+			herr = false;
+			got = ENG_COMPLETED(q.eng, 64, &last, &herr);
+			cr_assert_eq(got, i, "op %" PRIu64 ": completed"
+				" reported %u, want %u", k, got, i);
+			if (got > 0)
+				cr_assert_eq(last,
+					q.idx[(base + k + got - 1) % MAXOPS]);
+			k += got;
+			if (k == n) {
+				cr_assert_not(herr);
+				break;
+			}
+			cr_assert(herr, "op %" PRIu64 ": no has_error", k);
+			herr = false;
+			cr_assert_eq(ENG_COMPLETED(q.eng, 64, &last, &herr), 0);
+			cr_assert(herr);
+			got = ENG_COMPLETED_STATUS(q.eng, 1, &last, sts);
+			cr_assert_eq(got, 1);
+			cr_assert_eq(last, q.idx[(base + k) % MAXOPS]);
+			cr_assert_eq(sts[0], exp[k], "op %" PRIu64
+				": status %d, want %d", k, sts[0], exp[k]);
+			k++;
+		}
+	} else {
+		got = ENG_COMPLETED_STATUS(q.eng, 64, &last, sts);
+		cr_assert_eq(got, n);
+		cr_assert_eq(last, q.idx[(q.n - 1) % MAXOPS]);
+		for (k = 0; k < n; k++)
+			cr_assert_eq(sts[k], exp[k], "op %" PRIu64
+				": status %d, want %d", k, sts[k], exp[k]);
+	}
+	q.done = q.n;
+	herr = true;
+	cr_assert_eq(ENG_COMPLETED(q.eng, 64, &last, &herr), 0);
+	cr_assert_not(herr);
+	cr_assert_eq(ENG_COMPLETED_STATUS(q.eng, 64, &last, sts), 0);
+}
+
+/* ---- mirrors: what a region must contain ---- */
+
+struct rgn {
+	uint64_t va;
+	uint64_t len;
+	uint8_t *m;
+	const char *name;
+};
+
+static inline struct rgn *
+rgn_of(struct rgn *r, unsigned int nr, uint64_t va, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (va >= r[i].va && va + len <= r[i].va + r[i].len)
+			return &r[i];
+	cr_assert_fail("no mirror for [%#" PRIx64 ", +%#" PRIx64 ")", va, len);
+	return NULL;
+}
+
+/* Apply a copy to the mirrors. */
+static inline void
+mirror_copy(struct rgn *r, unsigned int nr, uint64_t src, uint64_t dst,
+	uint32_t len)
+{
+	struct rgn *d = rgn_of(r, nr, dst, len);
+	struct rgn *s = rgn_of(r, nr, src, len);
+
+	memmove(d->m + (dst - d->va), s->m + (src - s->va), len);
+}
+
+static inline void
+rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "%s (%s)", r->name, when);
+	check(as, r->va, r->m, r->len, what);
+}
+
+/* ---- userfault helpers ---- */
+
+static inline struct mmrt_uffd *
+mkuffd(struct mmrt_as *as, uint64_t features)
+{
+	struct mmrt_uffd_conf cf = { .wait_timeout_us = 20 * 1000 * 1000 };
+	uint64_t f = features;
+	struct mmrt_uffd *u = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
+
+	cr_assert_not_null(u, "uffd create: rte_errno %d", rte_errno);
+	return u;
+}
+
+static inline void
+ureg(struct mmrt_uffd *u, uint64_t va, uint64_t len)
+{
+	int rc = mmrt_uffd_register(u, va, len,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL);
+
+	cr_assert_eq(rc, 0, "register: %d", rc);
+}
+
+static inline void
+ufill(struct mmrt_uffd *u, uint64_t dst, const void *src, uint64_t len)
+{
+	struct mmrt_uffd_copy c = {
+		.dst = dst, .src = src, .len = len, .copy = INT64_MIN,
+	};
+	int rc = mmrt_uffd_copy(u, &c);
+
+	cr_assert_eq(rc, 0, "uffd copy(%#" PRIx64 ") = %d", dst, rc);
+	cr_assert_eq(c.copy, (int64_t)len);
+}
+
+/* A resolver thread serves every fault of a uffd range with pattern @tag
+ * (offsets from @base). */
+static struct resolver {
+	struct mmrt_uffd *u;
+	uint64_t base;
+	uint32_t tag;
+	int stop;
+	int err;
+	uint64_t served;
+} rs;
+
+static inline void *
+resolver_main(void *arg)
+{
+	struct mmrt_uffd_msg m[16];
+	struct mmrt_uffd_copy c;
+	uint8_t *page = malloc(PG);
+	unsigned long it = 0;
+	uint64_t a;
+	int i, n, rc;
+
+	RTE_SET_USED(arg);
+	if (page == NULL) {
+		rs.err = -ENOMEM;
+		return NULL;
+	}
+	while (!__atomic_load_n(&rs.stop, __ATOMIC_ACQUIRE)) {
+		n = mmrt_uffd_read(rs.u, m, RTE_DIM(m));
+		if (n < 0 && rs.err == 0)
+			rs.err = n;
+		if (n <= 0) {
+			relax(it++);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (m[i].event != MMRT_UFFD_EVENT_PAGEFAULT) {
+				rs.err = -EPROTO;
+				continue;
+			}
+			a = m[i].arg.pagefault.address & ~(PG - 1);
+			pat(page, rs.tag, a - rs.base, PG);
+			c = (struct mmrt_uffd_copy){
+				.dst = a, .src = page, .len = PG,
+			};
+			rc = mmrt_uffd_copy(rs.u, &c);
+			if (rc == -EEXIST) {
+				struct mmrt_uffd_range wr = { a, PG };
+
+				rc = mmrt_uffd_wake(rs.u, &wr);
+			}
+			if (rc != 0 && rs.err == 0)
+				rs.err = rc;
+			rs.served++;
+		}
+	}
+	free(page);
+	return NULL;
+}
+
+#endif /* MMRT_TESTS_ENGINE_COMMON_H */
