@@ -754,6 +754,26 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 }
 
 /*
+ * The kernel's result contract for a fill or move of [dst, dst + len) that
+ * did @off bytes and stopped on @err: wake what was done (unless
+ * DONTWAKE); the result is the bytes done, or the error if none were; the
+ * return is 0 (all done), -EAGAIN (partial) or the error.
+ */
+static int
+fill_result(struct mmrt_uffd *u, uint64_t dst, uint64_t len, uint64_t off,
+	int err, uint64_t mode, int64_t *res)
+{
+	if (off > 0 && !(mode & MMRT_UFFD_MODE_DONTWAKE))
+		uffd_wake(u, dst, dst + off);
+	if (off > 0) {
+		*res = (int64_t)off;
+		return off == len ? 0 : -EAGAIN;
+	}
+	*res = err;
+	return err;
+}
+
+/*
  * The common body of copy, zeropage, continue and poison: the result
  * contract of the kernel's mfill_atomic (mmrt_uffd_copy()).
  */
@@ -817,14 +837,7 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 out:
 	rte_rwlock_read_unlock(&u->changing_lock);
 	map_read_unlock(as, offl);
-	if (off > 0 && !(mode & MMRT_UFFD_MODE_DONTWAKE))
-		uffd_wake(u, dst, dst + off);
-	if (off > 0) {
-		*res = (int64_t)off;
-		return off == len ? 0 : -EAGAIN;
-	}
-	*res = err;
-	return err;
+	return fill_result(u, dst, len, off, err, mode, res);
 }
 
 int
@@ -1259,14 +1272,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 out:
 	rte_rwlock_read_unlock(&u->changing_lock);
 	map_read_unlock(as, offl);
-	if (off > 0 && !(m->mode & MMRT_UFFD_MODE_DONTWAKE))
-		uffd_wake(u, m->dst, m->dst + off);
-	if (off > 0) {
-		m->move = (int64_t)off;
-		return off == m->len ? 0 : -EAGAIN;
-	}
-	m->move = err;
-	return err;
+	return fill_result(u, m->dst, m->len, off, err, m->mode, &m->move);
 }
 
 /* ---- registration ------------------------------------------------------ */
