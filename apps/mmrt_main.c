@@ -1628,11 +1628,13 @@ print_summary(const struct main_job *job, bool embedded,
 		printf("translate: registered poller on worker lcore %u,"
 			" main lcore idle\n", job->xlate_lcore);
 	if (job->inval_done)
-		printf("consumer: id %d on lcore %u: %" PRIu64 " invalidations,"
-			" %" PRIu64 " acks, %" PRIu64 " fences; round trip p50"
-			" %.0f ns, p99 %.0f ns\n", job->cons_id, job->cons_lcore,
-			job->cons_st.inval_descs, job->cons_st.acks,
-			job->cons_st.fences, job->inval_p50, job->inval_p99);
+		printf("consumer: id %d on lcore %u: %" PRIu64 " invalidations"
+			" (%" PRIu64 " by the mailbox), %" PRIu64 " acks, %"
+			PRIu64 " fences; round trip p50 %.0f ns, p99 %.0f ns\n",
+			job->cons_id, job->cons_lcore,
+			job->cons_st.inval_descs, job->cons_st.inval_mailbox,
+			job->cons_st.acks, job->cons_st.fences, job->inval_p50,
+			job->inval_p99);
 	else if (job->xlate_done && job->xlate_on_main)
 		printf("consumer: one lcore only, step skipped\n");
 	if (job->uffd_done) {

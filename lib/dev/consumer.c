@@ -5,12 +5,36 @@
 /*
  * Device-TLB consumers. The device TLB belongs to the owner thread
  * (translate and poll) and is never locked. Invalidators post
- * {start, end, seq} under inv_lock (so ring order is seq order), then spin
- * until acked_seq >= seq, or fence the consumer at the deadline.
+ * {start, end, seq} under inv_lock (seqs are consecutive, in post order),
+ * then spin until acked_seq >= seq, or fence the consumer at the deadline.
+ *
+ * Where a descriptor goes. The mailbox is one cache line the owner reads
+ * in every poll: a post writes it when the owner acked what it held
+ * (acked_seq >= box_posted), else it goes to the rte_ring. With one
+ * invalidation in flight (the common case) a round trip then moves two
+ * lines, the mailbox and the ack, as a cache-line ping-pong does; the
+ * ring's slot, head and tail lines only move when posts overlap.
+ *
+ * What the owner may ack. It acks a seq only when it processed every seq
+ * up to it. The mailbox holds at most one unacked descriptor (it is not
+ * rewritten before its ack), so the unacked seqs are the ring's entries
+ * (in order) plus at most one, b, in the mailbox. A poll peeks the ring
+ * first, then loads the mailbox (acquire, after the ring's acquire): any
+ * seq below the last ring entry r it saw was posted before r, so it is in
+ * the ring (seen) or is b, still in the mailbox and visible now. Hence the
+ * entries seen, with b when b <= r + 1, are consecutive from acked + 1
+ * (inval_pending()). When b > r + 1, the seqs between are ring entries
+ * this peek did not reach (it stopped at its burst, or, on x86, read the
+ * ring before the owner's last ack was visible to the poster that then
+ * found the mailbox busy); b waits for the peek that reaches them.
+ *
+ * An invalidator waits by spinning, then yields between checks: on a
+ * shared core the consumer it waits for may need that core to ack.
  */
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -26,6 +50,7 @@
 #include <rte_ring_peek.h>
 #include <rte_spinlock.h>
 
+#include "mm_testhooks.h"
 #include "mmrt_dev.h"
 #include "mmrt_uffd.h"
 
@@ -39,8 +64,9 @@ static int mmrt_logtype_dev;
 #define CONSUMER_ID_MAX (1u << 20) /* PASID width */
 #define PR_PENDING (UINT64_C(1) << 11)
 #define POLL_BURST 32
+#define INVAL_SPINS 1024 /* pauses before a waiting invalidator yields */
 
-/* An invalidation descriptor. */
+/* An invalidation descriptor (also the mailbox: seq is stored last). */
 struct inval_desc {
 	uint64_t start;
 	uint64_t end;
@@ -53,6 +79,11 @@ struct page_req {
 	uint64_t access;
 };
 
+/*
+ * Lines by writer, so that a round trip moves only the mailbox and the
+ * ack: read-mostly (core, config, owner), invalidators (inv_lock and what
+ * it protects), the mailbox, the ack, then the owner's own.
+ */
 struct mmrt_consumer {
 	struct mmrt_consumer_core core;  /* must be first */
 	char name[MMRT_CONSUMER_NAME_SIZE];
@@ -61,21 +92,25 @@ struct mmrt_consumer {
 	uint32_t ring_size;
 	uint64_t deadline_cycles;
 	uint8_t *victim;                 /* per set round-robin */
+	struct rte_ring *inv_ring;       /* SP (under inv_lock) / SC */
+	int owner;                       /* QSBR id of the owner, -1 unknown;
+					  * stored only when it changes */
+
+	/* invalidators */
+	rte_spinlock_t inv_lock __rte_cache_aligned;
+	uint64_t post_seq;               /* under inv_lock */
+	uint64_t box_posted;             /* under inv_lock: last seq boxed */
+	uint64_t fences;
+
+	struct inval_desc box __rte_cache_aligned; /* mailbox */
+	uint64_t acked_seq __rte_cache_aligned; /* release store by owner */
 
 	/* binding (bind/unbind/release, under bind_lock) */
-	rte_spinlock_t bind_lock;
+	rte_spinlock_t bind_lock __rte_cache_aligned;
 	struct mmrt_as *as;
 	struct mmrt_as_core asc;         /* copy: the walk never reads *as */
 	int id;
 	struct mmrt_notifier nb;
-	int owner;                       /* QSBR id of the owner, -1 unknown */
-
-	/* invalidation side */
-	rte_spinlock_t inv_lock;
-	struct rte_ring *inv_ring;       /* SP (under inv_lock) / SC */
-	uint64_t post_seq;               /* under inv_lock */
-	uint64_t acked_seq __rte_cache_aligned; /* release store by owner */
-	uint64_t fences;
 
 	/*
 	 * Quarantine. From the fence until the owner's next poll, the owner
@@ -100,7 +135,8 @@ struct mmrt_consumer {
 	struct rte_ring *pr_ring;        /* MP/MC */
 	uint64_t *pr_pending;            /* ring_size slots: page|PENDING|acc */
 
-	struct mmrt_consumer_stats st;   /* owner-written, except fences */
+	/* owner-written, except fences */
+	struct mmrt_consumer_stats st __rte_cache_aligned;
 };
 
 static TAILQ_HEAD(, mmrt_consumer) consumers =
@@ -336,32 +372,126 @@ tlb_drop_range(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 	return dropped;
 }
 
-/* Process the invalidation ring and ack (owner thread). */
+#ifdef MMRT_TEST_HOOKS
+static void
+test_delay(uint64_t cycles)
+{
+	uint64_t end;
+
+	if (cycles == 0)
+		return;
+	end = rte_get_timer_cycles() + cycles;
+	while (rte_get_timer_cycles() < end)
+		rte_pause();
+}
+
+/* The hooks' reads: the mailbox first is the negative control. */
+static unsigned int
+inval_read_test(struct mmrt_consumer *c, struct inval_desc *d, uint64_t *b)
+{
+	unsigned int n;
+
+	if (mmrt_test_hooks.inval_box_first) {
+		*b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
+		test_delay(mmrt_test_hooks.inval_poll_delay_cycles);
+		return rte_ring_dequeue_burst_elem_start(c->inv_ring, d,
+			sizeof(d[0]), POLL_BURST, NULL);
+	}
+	n = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
+		POLL_BURST, NULL);
+	test_delay(mmrt_test_hooks.inval_poll_delay_cycles);
+	*b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
+	return n;
+}
+#endif
+
+/* What inval_pending() found. */
+struct inval_batch {
+	struct inval_desc d[POLL_BURST + 1];
+	unsigned int n;     /* entries in d */
+	unsigned int nring; /* ... of which peeked from the ring */
+	int boxpos;         /* index of the mailbox's entry, or -1 */
+};
+
+/*
+ * The oldest descriptors after seq @p done (the last ack, or the last one
+ * processed) in seq order, consecutive from @p done + 1 (see the top of
+ * the file): up to POLL_BURST ring entries, peeked, with the mailbox's
+ * entry put in its place. If bt->nring > 0 the caller must finish the
+ * ring's dequeue (an empty start moved nothing: no finish, so an idle
+ * poll stores nothing to the ring's lines). Owner thread only (the ring's
+ * single consumer).
+ */
+static void
+inval_pending(struct mmrt_consumer *c, uint64_t done, struct inval_batch *bt)
+{
+	struct inval_desc *d = bt->d;
+	uint64_t b, r;
+	unsigned int n, i;
+
+	bt->boxpos = -1;
+#ifdef MMRT_TEST_HOOKS
+	n = inval_read_test(c, d, &b);
+#else
+	n = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
+		POLL_BURST, NULL);
+	/*
+	 * The mailbox after the ring's load of the producer tail (a plain
+	 * load in the x86 ring, which the fence orders; free on x86): a
+	 * boxed seq below the last ring entry is seen.
+	 */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
+#endif
+	bt->n = n;
+	bt->nring = n;
+	r = n > 0 ? d[n - 1].seq : done;
+	if (b <= done || b > r + 1)
+		return;
+	for (i = n; i > 0 && d[i - 1].seq > b; i--)
+		d[i] = d[i - 1];
+	/* stable: the mailbox is not rewritten before b is acked */
+	d[i].start = __atomic_load_n(&c->box.start, __ATOMIC_RELAXED);
+	d[i].end = __atomic_load_n(&c->box.end, __ATOMIC_RELAXED);
+	d[i].seq = b;
+	bt->boxpos = (int)i;
+	bt->n = n + 1;
+}
+
+/* Process at most @p max pending descriptors, oldest first, and ack. */
 static int
 consumer_process_n(struct mmrt_consumer *c, unsigned int max)
 {
-	struct inval_desc d[POLL_BURST];
-	unsigned int i, n, total = 0, dropped = 0, all = 0;
-	uint64_t last = 0;
+	unsigned int i, m, total = 0, dropped = 0, all = 0, boxed = 0;
+	uint64_t last = __atomic_load_n(&c->acked_seq, __ATOMIC_RELAXED);
+	struct inval_batch bt;
+	bool box_taken;
 
 	do {
-		n = rte_ring_sc_dequeue_burst_elem(c->inv_ring, d, sizeof(d[0]),
-			RTE_MIN(max - total, (unsigned int)POLL_BURST), NULL);
-		for (i = 0; i < n; i++) {
-			if (d[i].start == 0 && d[i].end >= MMRT_VA_LIMIT) {
+		inval_pending(c, last, &bt);
+		m = RTE_MIN(bt.n, max - total);
+		for (i = 0; i < m; i++) {
+			if (bt.d[i].start == 0 &&
+					bt.d[i].end >= MMRT_VA_LIMIT) {
 				dropped += tlb_flush_all(c);
 				all++;
 			} else {
-				dropped += tlb_drop_range(c, d[i].start,
-					d[i].end);
+				dropped += tlb_drop_range(c, bt.d[i].start,
+					bt.d[i].end);
 			}
-			last = d[i].seq;
+			last = bt.d[i].seq;
 		}
-		total += n;
-	} while (n == POLL_BURST && total < max);
+		box_taken = bt.boxpos >= 0 && (unsigned int)bt.boxpos < m;
+		boxed += box_taken;
+		if (bt.nring > 0)
+			rte_ring_dequeue_elem_finish(c->inv_ring,
+				m - box_taken);
+		total += m;
+	} while (bt.nring == POLL_BURST && m == bt.n && total < max);
 	if (total == 0)
 		return 0;
 	STAT_ADD(c, inval_descs, total);
+	STAT_ADD(c, inval_mailbox, boxed);
 	STAT_ADD(c, inval_flush_all, all);
 	STAT_ADD(c, entries_dropped, dropped);
 	STAT_ADD(c, acks, 1);
@@ -374,6 +504,17 @@ static int
 consumer_process(struct mmrt_consumer *c)
 {
 	return consumer_process_n(c, UINT_MAX);
+}
+
+/* Remember the calling thread as the owner (a store only on a change). */
+static inline void
+consumer_set_owner(struct mmrt_consumer *c)
+{
+	int me = mmrt_thread_id();
+
+	/* invalidators read it (relaxed: only "is it me?") */
+	if (__atomic_load_n(&c->owner, __ATOMIC_RELAXED) != me)
+		__atomic_store_n(&c->owner, me, __ATOMIC_RELAXED);
 }
 
 /* Drop every quarantined reference (quar_lock held). */
@@ -469,18 +610,20 @@ int
 mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 	uint64_t *end, unsigned int n)
 {
-	struct inval_desc d[POLL_BURST];
+	struct inval_batch bt;
 	unsigned int k, i;
 
 	if (!consumer_live(c) || start == NULL || end == NULL || n == 0)
 		return -EINVAL;
 	/* the SC side peeks: nothing is dequeued */
-	k = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
-		RTE_MIN(n, (unsigned int)POLL_BURST), NULL);
-	rte_ring_dequeue_elem_finish(c->inv_ring, 0);
+	inval_pending(c, __atomic_load_n(&c->acked_seq, __ATOMIC_RELAXED),
+		&bt);
+	if (bt.nring > 0)
+		rte_ring_dequeue_elem_finish(c->inv_ring, 0);
+	k = RTE_MIN(bt.n, n);
 	for (i = 0; i < k; i++) {
-		start[i] = d[i].start;
-		end[i] = d[i].end;
+		start[i] = bt.d[i].start;
+		end[i] = bt.d[i].end;
 	}
 	return (int)k;
 }
@@ -498,7 +641,7 @@ mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
 
 	if (!consumer_live(c))
 		return -EINVAL;
-	c->owner = mmrt_thread_id();
+	consumer_set_owner(c);
 	n = consumer_process_n(c, max);
 	if (unlikely(__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) ==
 			MMRT_CONSUMER_FENCED && !c->quar_closed)) {
@@ -540,6 +683,7 @@ consumer_inval(struct mmrt_notifier *sub, struct mmrt_as *as,
 	struct mmrt_consumer *c = container_of(sub, struct mmrt_consumer, nb);
 	struct inval_desc d;
 	uint64_t deadline;
+	unsigned int spins;
 	int me;
 
 	RTE_SET_USED(as);
@@ -549,22 +693,37 @@ consumer_inval(struct mmrt_notifier *sub, struct mmrt_as *as,
 	d.start = start;
 	d.end = end;
 	rte_spinlock_lock(&c->inv_lock);
-	d.seq = ++c->post_seq;
-	if (rte_ring_sp_enqueue_elem(c->inv_ring, &d, sizeof(d)) != 0) {
+	d.seq = c->post_seq + 1;
+	if (__atomic_load_n(&c->acked_seq, __ATOMIC_ACQUIRE) >=
+			c->box_posted) {
+		/* the owner is done with the mailbox (it acked its seq) */
+		__atomic_store_n(&c->box.start, start, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->box.end, end, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->box.seq, d.seq, __ATOMIC_RELEASE);
+		c->box_posted = d.seq;
+	} else if (rte_ring_sp_enqueue_elem(c->inv_ring, &d,
+			sizeof(d)) != 0) {
+		/* nothing posted, no seq used: the seqs stay consecutive */
 		rte_spinlock_unlock(&c->inv_lock);
 		consumer_fence(c, "invalidation ring full");
 		return;
 	}
+	c->post_seq = d.seq;
 	rte_spinlock_unlock(&c->inv_lock);
 
 	/* the owner itself changes the page table: ack inline */
 	me = mmrt_thread_id();
-	if (me >= 0 && me == c->owner) {
+	if (me >= 0 && me == __atomic_load_n(&c->owner, __ATOMIC_RELAXED)) {
 		consumer_process(c);
 		return;
 	}
+#ifdef MMRT_TEST_HOOKS
+	if (mmrt_test_hooks.inval_no_wait)
+		return; /* negative control: breaks invariant A */
+#endif
 	deadline = rte_get_timer_cycles() + c->deadline_cycles;
-	while (__atomic_load_n(&c->acked_seq, __ATOMIC_ACQUIRE) < d.seq) {
+	for (spins = 0; __atomic_load_n(&c->acked_seq, __ATOMIC_ACQUIRE) <
+			d.seq; spins++) {
 		if (__atomic_load_n(&c->core.state, __ATOMIC_RELAXED) !=
 				MMRT_CONSUMER_BOUND)
 			return; /* fenced by another invalidator, or unbinding */
@@ -572,7 +731,10 @@ consumer_inval(struct mmrt_notifier *sub, struct mmrt_as *as,
 			consumer_fence(c, "ack deadline missed");
 			return;
 		}
-		rte_pause();
+		if (spins < INVAL_SPINS)
+			rte_pause();
+		else
+			sched_yield(); /* the consumer may need this core */
 	}
 }
 
@@ -891,13 +1053,14 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 			(MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
 		out->size = MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1));
 		out->huge = true;
-		c->core.hits++;
+		__atomic_store_n(&c->core.hits, c->core.hits + 1,
+			__ATOMIC_RELAXED);
 		return 0;
 	}
 	STAT_ADD(c, tlb_misses, 1);
 	if (!mmrt_thread_is_online())
 		return -EPERM;
-	c->owner = mmrt_thread_id();
+	consumer_set_owner(c);
 	ret = mmrt_walk(&c->asc, va, access, out);
 	if (ret == 0) {
 		tlb_fill(c, va, out);
@@ -975,6 +1138,7 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	st->tlb_evictions = LD(tlb_evictions);
 	st->inval_descs = LD(inval_descs);
 	st->inval_flush_all = LD(inval_flush_all);
+	st->inval_mailbox = LD(inval_mailbox);
 	st->entries_dropped = LD(entries_dropped);
 	st->acks = LD(acks);
 	st->fences = __atomic_load_n(&c->fences, __ATOMIC_RELAXED);

@@ -24,8 +24,10 @@
  *
  * Invalidation: every page-table change that removes or downgrades a
  * translation of the bound space posts a descriptor {start, end, seq} to
- * the consumer's ring and spins until the consumer acknowledged it (its
- * next mmrt_consumer_poll()), or until the deadline passes: then the
+ * the consumer (into its one-cache-line mailbox when the consumer acked
+ * what the mailbox held, else into its rte_ring) and spins until the
+ * consumer acknowledged it (its next mmrt_consumer_poll()), or until the
+ * deadline passes: then the
  * consumer is fenced (its binding revoked; translate returns -ENOTCONN)
  * and later invalidations do not wait for it.
  */
@@ -76,6 +78,9 @@ struct mmrt_consumer_stats {
 	uint64_t tlb_evictions;   /**< Valid entries replaced by a fill. */
 	uint64_t inval_descs;     /**< Invalidation descriptors processed. */
 	uint64_t inval_flush_all; /**< ... of which flushed the whole TLB. */
+	uint64_t inval_mailbox;   /**< ... of which came through the one-line
+				   * mailbox (the others through the ring:
+				   * posted while the mailbox was full). */
 	uint64_t entries_dropped; /**< Valid entries dropped by invalidations. */
 	uint64_t acks;            /**< Acks published (polls that processed
 				   * at least one descriptor). */
@@ -139,9 +144,14 @@ struct mmrt_consumer_core {
 	uint32_t magic;             /**< live consumer */
 	struct mmrt_dev_tlbe *tlb;  /**< sets entries per block, 1 block
 				     * (ways <= 4) or 2 */
-	uint64_t hits;              /**< owner-written hit counter */
 	uint64_t blk_mask;          /**< set_mask << MMRT_DEV_TLB_BLOCK_SHIFT:
 				     * byte offset of a set in a block */
+	/**
+	 * Owner-written hit counter, in a line of its own: invalidators read
+	 * state, and a store per hit into that line would pull it back and
+	 * forth while one waits for an ack.
+	 */
+	uint64_t hits __rte_cache_aligned;
 };
 
 /**
@@ -301,7 +311,8 @@ mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 	out->prot = (uint32_t)(sel & (MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
 	out->size = MMRT_PAGE_SIZE - off;
 	out->huge = false;
-	cc->hits++; /* exact; in the line read above, owner-written */
+	/* exact; owner-written (a plain add: stats read it relaxed) */
+	__atomic_store_n(&cc->hits, cc->hits + 1, __ATOMIC_RELAXED);
 	return 0;
 slow:
 	return mmrt_consumer_translate_slow(c, va, access, out);
@@ -343,10 +354,12 @@ int mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max);
 
 /**
  * Look at the invalidations posted to @p c and not acked yet, without
- * acking them: up to @p n (at most 32) ranges [start[i], end[i]), oldest
- * first. An engine with operations still in flight on a device uses it to
- * hold its next mmrt_consumer_poll() (the ack) until the operations that
- * use a translation in those ranges have completed.
+ * acking them: up to @p n (at most 33: 32 from the ring and the
+ * mailbox's) ranges [start[i], end[i]), oldest first, with no gap: the
+ * first k of them are the k that mmrt_consumer_poll_n(c, k) processes.
+ * An engine with operations still in flight on a device uses it to hold
+ * its next mmrt_consumer_poll() (the ack) until the operations that use a
+ * translation in those ranges have completed.
  *
  * @return the number of ranges (0: nothing pending), -EINVAL. Owner
  *   thread only. Never waits.
@@ -355,10 +368,11 @@ int mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 	uint64_t *end, unsigned int n);
 
 /**
- * The owner's poll step: dequeue the pending invalidation descriptors in
- * bulk, drop every device-TLB entry overlapping each [start, end) (start
- * 0, end MMRT_VA_LIMIT: everything), publish the ack of the last one with
- * a release store, then report a QSBR quiescent state.
+ * The owner's poll step: take the pending invalidation descriptors (the
+ * mailbox's, and the ring's in bulk), drop every device-TLB entry
+ * overlapping each [start, end) (start 0, end MMRT_VA_LIMIT: everything),
+ * publish the ack of the last one with a release store, then report a
+ * QSBR quiescent state.
  *
  * Calling it means "no in-flight operation of mine still uses a
  * translation obtained before this call": an operation that still uses

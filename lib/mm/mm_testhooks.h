@@ -39,6 +39,16 @@ struct mmrt_test_hooks {
 	 * invariant B litmus window). 0 cycles: off. */
 	uint64_t cow_delay_va;
 	uint64_t cow_delay_cycles;
+	/* lib/dev. A consumer's poll spins inval_poll_delay_cycles timer
+	 * cycles between reading its invalidation ring and its mailbox (the
+	 * window of the mailbox ordering). */
+	uint64_t inval_poll_delay_cycles;
+	/* Negative control: the poll reads the mailbox before the ring, so a
+	 * seq boxed between the two reads can be acked unprocessed. */
+	bool inval_box_first;
+	/* Negative control (invariant A): invalidators post to consumers but
+	 * do not wait for their acks, so frames are freed under them. */
+	bool inval_no_wait;
 };
 
 #ifdef MMRT_TEST_HOOKS
