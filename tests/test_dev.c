@@ -19,6 +19,18 @@
 
 #include "common.h"
 #include <mmrt_dev.h>
+#include "mm_testhooks.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DEV_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DEV_ASAN 1
+#endif
+#endif
+#ifndef DEV_ASAN
+#define DEV_ASAN 0
+#endif
 
 #define PG MMRT_PAGE_SIZE
 #define VA (UINT64_C(1) << 30)
@@ -291,8 +303,19 @@ Test(dev, roundtrip)
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 }
 
-/* Invariant A: no frame is freed while the consumer may use it. */
+/*
+ * Invariant A: no frame is freed while the consumer may use it. The
+ * consumer thread reads through every page in batches and, still in the
+ * batch (before its poll, the ack point), checks that no frame it read
+ * was freed meanwhile (the frame's generation moves on every free); the
+ * test thread unmaps and remaps the range under it.
+ */
 #define NPG 16
+#define IA_ROUNDS 300
+/* The negative control stops at its first violation; these bound it. */
+#define IA_NEG_ROUNDS 3000
+#define IA_NEG_SECS 20
+
 static struct {
 	struct mmrt_consumer *c;
 	int stop;
@@ -329,7 +352,9 @@ ia_main(void *arg)
 			if (ok[i] && __atomic_load_n(
 					&mmrt_frame_meta(pfn[i])->gen,
 					__ATOMIC_ACQUIRE) != gen[i])
-				ia.violations++;
+				/* single writer; the test thread watches it */
+				__atomic_store_n(&ia.violations,
+					ia.violations + 1, __ATOMIC_RELAXED);
 		mmrt_consumer_page_requests(ia.c, va, acc, NPG);
 		mmrt_consumer_poll(ia.c); /* the ack point */
 		__atomic_store_n(&ia.batches, ia.batches + 1,
@@ -341,48 +366,112 @@ ia_main(void *arg)
 	return NULL;
 }
 
-Test(dev, invariant_a)
+/*
+ * The invariant A loop: @p rounds unmap/remap rounds under the reading
+ * consumer. With @p no_wait (the negative control, hooks only) the
+ * invalidations do not wait for the consumer's ack, and the loop stops
+ * at the first violation, or after IA_NEG_SECS (a bound of the run, not
+ * a pass criterion). The hook is set only while the consumer thread runs
+ * and is off again before any assertion. Checks what both tests share
+ * (no fence, the pool balances), @return the rounds run; the counters
+ * are left in ia.
+ */
+static unsigned int
+ia_run(unsigned int rounds, bool no_wait)
 {
-	uint64_t b, used0 = mmrt_test_used();
+	uint64_t b, deadline, used0 = mmrt_test_used();
 	struct mmrt_as *as = mmrt_as_create("ia");
+	struct mmrt_consumer_stats s;
+	const char *err = NULL;
+	unsigned int rd;
 	unsigned long k;
 	pthread_t th;
-	int i;
 
 	memset(&ia, 0, sizeof(ia));
 	ia.c = mk("ia", 0, 0, 5000000);
 	cr_assert_eq(mmrt_map(as, VA, NPG * PG, RW, MMRT_MAP_POPULATE), 0);
 	cr_assert_gt(mmrt_consumer_bind(ia.c, as), 0);
 	cr_assert_eq(pthread_create(&th, NULL, ia_main, NULL), 0);
-	for (i = 0; i < 300; i++) {
+#ifdef MMRT_TEST_HOOKS
+	mmrt_test_hooks.inval_no_wait = no_wait;
+#endif
+	deadline = mmrt_test_deadline(IA_NEG_SECS);
+	for (rd = 0; rd < rounds; rd++) {
+		if (no_wait && (__atomic_load_n(&ia.violations,
+				__ATOMIC_RELAXED) > 0 ||
+				mmrt_test_expired(deadline)))
+			break;
 		/* let the consumer run at least two batches on this mapping */
 		b = __atomic_load_n(&ia.batches, __ATOMIC_ACQUIRE);
 		for (k = 0; k < SPIN_MAX &&
 				__atomic_load_n(&ia.batches,
 					__ATOMIC_ACQUIRE) < b + 2; k++)
 			relax(k);
-		cr_assert_lt(k, SPIN_MAX);
-		cr_assert_eq(mmrt_unmap(as, VA, NPG * PG), 0);
-		cr_assert_eq(mmrt_map(as, VA, NPG * PG, RW, MMRT_MAP_POPULATE),
-			0);
+		/* failures stop the loop: asserted once the hook is off */
+		if (k == SPIN_MAX)
+			err = "the consumer thread did not answer";
+		else if (mmrt_unmap(as, VA, NPG * PG) != 0)
+			err = "unmap failed";
+		else if (mmrt_map(as, VA, NPG * PG, RW,
+				MMRT_MAP_POPULATE) != 0)
+			err = "map failed";
+		if (err != NULL)
+			break;
 	}
 	__atomic_store_n(&ia.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	{
-		struct mmrt_consumer_stats s = stats(ia.c);
-		cr_log_info("reads %" PRIu64 " batches %" PRIu64 " descs %"
-			PRIu64 " acks %" PRIu64 " fences %" PRIu64,
-			ia.reads, ia.batches, s.inval_descs, s.acks, s.fences);
-	}
-	cr_assert_eq(ia.violations, 0, "%" PRIu64 " violations",
-		ia.violations);
+#ifdef MMRT_TEST_HOOKS
+	mmrt_test_hooks.inval_no_wait = false;
+#endif
+	cr_assert_null(err, "round %u: %s", rd, err);
+	s = stats(ia.c);
+	cr_log_info("%s%u rounds: reads %" PRIu64 " batches %" PRIu64
+		" violations %" PRIu64 " descs %" PRIu64 " acks %" PRIu64
+		" fences %" PRIu64, no_wait ? "negative control, " : "", rd,
+		ia.reads, ia.batches, ia.violations, s.inval_descs, s.acks,
+		s.fences);
 	cr_assert_gt(ia.reads, 0);
 	cr_assert_not(mmrt_consumer_fenced(ia.c));
-	cr_assert_geq(stats(ia.c).inval_descs, 300);
+	/* with no wait, the last posts may be left unprocessed */
+	if (!no_wait)
+		cr_assert_geq(s.inval_descs, rd);
 	cr_assert_eq(mmrt_consumer_destroy(ia.c), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 " at start %" PRIu64,
-		mmrt_test_used(), used0);
+	/* no wait frees frames early, but frees each once: no leak either */
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 " at start %"
+		PRIu64, mmrt_test_used(), used0);
+	return rd;
+}
+
+Test(dev, invariant_a)
+{
+	ia_run(IA_ROUNDS, false);
+	cr_assert_eq(ia.violations, 0, "%" PRIu64 " violations",
+		ia.violations);
+}
+
+/*
+ * Negative control: with invalidations that do not wait for the ack,
+ * frames are freed (and reused) while the consumer still reads them, and
+ * the loop above must see it.
+ */
+Test(dev, invariant_a_negative_control)
+{
+#ifndef MMRT_TEST_HOOKS
+	cr_skip_test("needs -Dtest_hooks=true (the inval_no_wait hook)");
+#else
+	unsigned int rounds;
+
+	/* the stale read of a poisoned frame would abort, not count */
+	if (DEV_ASAN)
+		cr_skip_test("negative control skipped under ASan: a frame "
+			"freed under the consumer is poisoned, and its read "
+			"aborts the process instead of being counted");
+	rounds = ia_run(IA_NEG_ROUNDS, true);
+	cr_assert_gt(ia.violations, 0, "no violation in %u rounds with "
+		"invalidations that do not wait for the ack: the test would "
+		"not catch a broken invariant A", rounds);
+#endif
 }
 
 Test(dev, fence)
