@@ -6,10 +6,13 @@
  * perf-inval: the invalidation round trip to a device-TLB consumer polling
  * on another lcore.
  *
- * A worker on the second lcore first plays cache-line ping-pong with the
- * main lcore (the anchor: the cheapest possible cross-core round trip),
- * then registers as an mmrt poller and loops on mmrt_consumer_poll() of a
- * consumer bound to the space until told to stop.
+ * A worker on the second lcore registers as an mmrt poller and, in turns
+ * the main lcore sets, either plays cache-line ping-pong with the main
+ * lcore (the anchor: the cheapest possible cross-core round trip) or loops
+ * on mmrt_consumer_poll() of a consumer bound to the space. The turns
+ * alternate in blocks (INVAL_BLOCKS of each), so both sides of the ratio
+ * see the same vCPU placement and host load: measured in two phases, a
+ * change of placement between them moved the anchor alone by 20-30%.
  *
  * inval-rt: mmrt_protect(va, 4 KiB, READ) of a writable present page, which
  * posts one descriptor to the consumer and spins for its ack; timed per
@@ -50,7 +53,14 @@
 #define INVAL_UNMAP_PAGES (INVAL_UNMAP_LEN / MMRT_PAGE_SIZE)
 #define INVAL_TARGET 3.0
 #define INVAL_ACK_DEADLINE_US 1000000      /* 1 s: no fence on VM jitter */
-#define PING_STOP UINT64_MAX
+#define INVAL_BLOCKS 20                    /* turns of each side */
+
+/* What the worker does. */
+enum inval_mode {
+	MODE_PINGPONG = 1,
+	MODE_POLL,
+	MODE_STOP,
+};
 
 /* State shared between the main lcore and the worker. */
 struct inval_shared {
@@ -58,8 +68,8 @@ struct inval_shared {
 	uint64_t ping __rte_cache_aligned;
 	/* worker -> main echo */
 	uint64_t pong __rte_cache_aligned;
-	uint32_t ready __rte_cache_aligned; /* worker polls the consumer */
-	uint32_t stop;
+	uint32_t mode __rte_cache_aligned; /* enum inval_mode, set by main */
+	uint32_t ready;            /* the worker registered */
 	struct mmrt_consumer *cons;
 	int error;                 /* worker's failure, -errno */
 	uint64_t polls;
@@ -67,24 +77,25 @@ struct inval_shared {
 
 static struct inval_shared sh;
 
-/* Worker: ping-pong until PING_STOP, then poll the consumer until stop. */
+static enum inval_mode
+inval_mode(void)
+{
+	return (enum inval_mode)__atomic_load_n(&sh.mode, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Worker: answer pings or poll the consumer, as the mode says, until
+ * MODE_STOP. Both loops check the mode between steps (a load of a line
+ * only main writes, between turns), so both pay the same for it.
+ */
 static int
 inval_worker(void *arg)
 {
 	uint64_t last = 0, v;
+	enum inval_mode m;
 	int ret;
 
 	RTE_SET_USED(arg);
-	for (;;) {
-		while ((v = __atomic_load_n(&sh.ping, __ATOMIC_ACQUIRE)) ==
-				last)
-			rte_pause();
-		if (v == PING_STOP)
-			break;
-		__atomic_store_n(&sh.pong, v, __ATOMIC_RELEASE);
-		last = v;
-	}
-
 	ret = mmrt_thread_register();
 	if (ret < 0) {
 		sh.error = ret;
@@ -92,40 +103,54 @@ inval_worker(void *arg)
 		return ret;
 	}
 	__atomic_store_n(&sh.ready, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&sh.stop, __ATOMIC_ACQUIRE)) {
-		ret = mmrt_consumer_poll(sh.cons);
-		if (ret < 0) {
-			sh.error = ret;
-			break;
+	while ((m = inval_mode()) != MODE_STOP) {
+		if (m == MODE_PINGPONG) {
+			v = __atomic_load_n(&sh.ping, __ATOMIC_ACQUIRE);
+			if (v != last) {
+				__atomic_store_n(&sh.pong, v,
+					__ATOMIC_RELEASE);
+				last = v;
+			}
+		} else {
+			ret = mmrt_consumer_poll(sh.cons);
+			if (ret < 0) {
+				sh.error = ret;
+				break;
+			}
+			sh.polls++;
 		}
-		sh.polls++;
 		rte_pause();
 	}
 	mmrt_thread_unregister();
 	return sh.error;
 }
 
-/*
- * The anchor: @p warm untimed then @p n timed cache-line round trips with
- * the worker, then tell it to move on to the consumer loop.
- */
+/* Switch the worker to @p m (it sees it at its next step). */
 static void
-inval_pingpong(unsigned int warm, unsigned int n, struct perf_samples *s)
+inval_set_mode(enum inval_mode m)
 {
-	uint64_t t0, t1, seq;
+	__atomic_store_n(&sh.mode, m, __ATOMIC_RELEASE);
+}
+
+/* The anchor: @p n cache-line round trips with the worker into @p s. */
+static void
+inval_pingpong(unsigned int n, struct perf_samples *s)
+{
+	static uint64_t seq;
+	uint64_t t0, t1;
 	unsigned int i;
 
-	for (i = 0; i < warm + n; i++) {
-		seq = i + 1;
+	inval_set_mode(MODE_PINGPONG);
+	for (i = 0; i < n; i++) {
+		seq++;
 		t0 = perf_now();
 		__atomic_store_n(&sh.ping, seq, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&sh.pong, __ATOMIC_ACQUIRE) != seq)
 			rte_pause();
 		t1 = perf_now();
-		if (i >= warm)
+		if (s != NULL)
 			perf_samples_add(s, perf_ns(t1 - t0));
 	}
-	__atomic_store_n(&sh.ping, PING_STOP, __ATOMIC_RELEASE);
 }
 
 static void
@@ -153,7 +178,7 @@ inval_rearm(struct mmrt_as *as)
 		perf_die("mmrt_fault(WRITE): %s", strerror(-ret));
 }
 
-/* @p n timed downgrades of the re-armed page into @p s. */
+/* @p n timed downgrades of the re-armed page into @p s (NULL: untimed). */
 static void
 inval_downgrades(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
 {
@@ -169,25 +194,43 @@ inval_downgrades(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
 		t1 = perf_now();
 		if (ret < 0)
 			perf_die("mmrt_protect(READ): %s", strerror(-ret));
-		perf_samples_add(s, perf_ns(t1 - t0));
+		if (s != NULL)
+			perf_samples_add(s, perf_ns(t1 - t0));
 	}
 }
 
-/* @p n timed downgrades, each with one invalidation round trip. */
+/*
+ * The round trip against its anchor, in alternating turns: one untimed
+ * turn of each, then INVAL_BLOCKS timed turns of @p n_pp / INVAL_BLOCKS
+ * ping-pongs and @p n / INVAL_BLOCKS downgrades (each one invalidation
+ * round trip). The worker polls the consumer when this returns.
+ */
 static void
-inval_protect(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
+inval_protect(struct mmrt_as *as, unsigned int n, unsigned int n_pp,
+	struct perf_samples *sm, struct perf_samples *sa)
 {
 	struct mmrt_consumer_stats st0, st1;
+	unsigned int b, per = n / INVAL_BLOCKS;
 
+	inval_pingpong(n_pp / INVAL_BLOCKS, NULL);
+	inval_set_mode(MODE_POLL);
+	inval_downgrades(as, per, NULL);
 	inval_stats(&st0);
-	inval_downgrades(as, n, s);
+	for (b = 0; b < INVAL_BLOCKS; b++) {
+		inval_pingpong(n_pp / INVAL_BLOCKS, sa);
+		inval_set_mode(MODE_POLL);
+		inval_downgrades(as, per, sm);
+	}
 	inval_stats(&st1);
-	printf("inval-rt: %u downgrades: %" PRIu64 " descriptors, %" PRIu64
+	printf("inval-rt: %u downgrades in %u turns: %" PRIu64
+		" descriptors (%" PRIu64 " by the mailbox), %" PRIu64
 		" acks processed by the consumer (%.2f descriptors per "
-		"iteration: downgrade + re-arm)\n", n,
-		st1.inval_descs - st0.inval_descs, st1.acks - st0.acks,
-		(double)(st1.inval_descs - st0.inval_descs) / n);
-	if (st1.inval_descs - st0.inval_descs < n)
+		"iteration: downgrade + re-arm)\n", per * INVAL_BLOCKS,
+		INVAL_BLOCKS, st1.inval_descs - st0.inval_descs,
+		st1.inval_mailbox - st0.inval_mailbox, st1.acks - st0.acks,
+		(double)(st1.inval_descs - st0.inval_descs) /
+		(per * INVAL_BLOCKS));
+	if (st1.inval_descs - st0.inval_descs < per * INVAL_BLOCKS)
 		perf_die("fewer descriptors than downgrades: the protect did "
 			"not wait for the consumer");
 }
@@ -360,30 +403,23 @@ main(int argc, char **argv)
 			perf_samples_init(&ua, rounds) < 0)
 		perf_die("out of memory for samples");
 
+	inval_set_mode(MODE_PINGPONG);
 	ret = rte_eal_remote_launch(inval_worker, NULL, worker);
 	if (ret < 0)
 		perf_die("rte_eal_remote_launch(lcore %u): %s", worker,
 			strerror(-ret));
 	printf("main lcore %u, consumer on lcore %u\n", rte_lcore_id(),
 		worker);
-
-	/* Phase 1: the anchor (a tenth as warm-up). */
-	inval_pingpong(n_pp / 10, n_pp, &sa);
-
-	/* Phase 2: the consumer polls. */
 	while (!__atomic_load_n(&sh.ready, __ATOMIC_ACQUIRE))
 		rte_pause();
 	if (sh.error < 0)
 		perf_die("worker: mmrt_thread_register: %s",
 			strerror(-sh.error));
-	inval_protect(as, n_inval / 10, &sm); /* warm-up */
-	perf_samples_free(&sm);
-	if (perf_samples_init(&sm, n_inval) < 0)
-		perf_die("out of memory for samples");
-	inval_protect(as, n_inval, &sm);
+
+	inval_protect(as, n_inval, n_pp, &sm, &sa);
 	inval_unmap(as, rounds, &um, &ua);
 
-	__atomic_store_n(&sh.stop, 1, __ATOMIC_RELEASE);
+	inval_set_mode(MODE_STOP);
 	ret = rte_eal_wait_lcore(worker);
 	if (ret < 0)
 		perf_die("worker: %s", strerror(-ret));
