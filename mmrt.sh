@@ -54,7 +54,12 @@ run_suites() {
 		out=$(mktemp)
 		p="" f="" c=""
 		"$t" --jobs 2 --short-filename --verbose "$@" >"$out" 2>&1 || rc=1
-		grep -vE '^\[(RUN |PASS|----)\]' "$out" || true
+		# drop the progress lines, keep assertion messages (file:line
+		# and the lines of the message after it)
+		awk '/^\[(RUN |PASS)\]/ { keep = 0; next }
+			/^\[----\]/ && /\.[ch]:[0-9]+:/ { keep = 1 }
+			/^\[----\]/ { if (keep) print; next }
+			{ keep = 0; print }' "$out"
 		read -r p f c < <(sed -nE \
 			's/.*Passing: ([0-9]+) \| Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2 \3/p' \
 			"$out" | tail -n 1)
