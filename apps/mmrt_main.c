@@ -48,6 +48,8 @@
 #include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
+#include "core_tsan.h"
+
 /* Default sizes of the two regions; halved until they fit the pool. */
 #define MAIN_REGION_SIZE (UINT64_C(64) << 20)
 #define MAIN_REGION_MIN MMRT_HUGE_SIZE
@@ -489,6 +491,44 @@ step_merge(struct main_job *job)
 	return 0;
 }
 
+/* A worker lcore's function and argument (worker_launch()). */
+struct main_worker {
+	lcore_function_t *f;
+	void *arg;
+};
+
+static struct main_worker main_workers[RTE_MAX_LCORE];
+
+/* Run on the worker: f(arg), then the edge worker_wait() acquires. */
+static int
+worker_main(void *p)
+{
+	struct main_worker *w = p;
+	int rc = w->f(w->arg);
+
+	MMRT_TSAN_RELEASE(w);
+	return rc;
+}
+
+/* rte_eal_remote_launch() of @p f, seen by TSan builds (core_tsan.h). */
+static int
+worker_launch(lcore_function_t *f, void *arg, unsigned int lcore)
+{
+	main_workers[lcore].f = f;
+	main_workers[lcore].arg = arg;
+	return rte_eal_remote_launch(worker_main, &main_workers[lcore], lcore);
+}
+
+/* rte_eal_wait_lcore(), then what the worker did happens before. */
+static int
+worker_wait(unsigned int lcore)
+{
+	int rc = rte_eal_wait_lcore(lcore);
+
+	MMRT_TSAN_ACQUIRE(&main_workers[lcore]);
+	return rc;
+}
+
 /*
  * The poller: a registered QSBR thread translating without locks. It
  * reports a quiescent state every MAIN_XLATE_QS_EVERY lookups (it holds
@@ -568,12 +608,12 @@ step_translate(struct main_job *job)
 	lcore = rte_get_next_lcore(-1, 1, 0);
 	if (lcore < RTE_MAX_LCORE) {
 		job->xlate_lcore = lcore;
-		rc = rte_eal_remote_launch(xlate_poller, &a, lcore);
+		rc = worker_launch(xlate_poller, &a, lcore);
 		if (rc < 0)
 			return fail(job, "rte_eal_remote_launch(lcore %u): %s",
 				lcore, strerror(-rc));
 		/* The main lcore does nothing else meanwhile. */
-		rte_eal_wait_lcore(lcore);
+		worker_wait(lcore);
 	} else {
 		job->xlate_lcore = rte_get_main_lcore();
 		job->xlate_on_main = true;
@@ -662,7 +702,7 @@ step_consumer(struct main_job *job)
 		goto out;
 	}
 	job->cons_lcore = lcore;
-	rc = rte_eal_remote_launch(cons_poller, &a, lcore);
+	rc = worker_launch(cons_poller, &a, lcore);
 	if (rc < 0) {
 		rc = fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
 		goto out;
@@ -681,7 +721,7 @@ step_consumer(struct main_job *job)
 				MMRT_PAGE_SIZE, MMRT_PROT_READ | MMRT_PROT_WRITE);
 	}
 	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
-	rte_eal_wait_lcore(lcore);
+	worker_wait(lcore);
 	if (rc != 0) {
 		rc = fail(job, "protect round trip: %s", strerror(-rc));
 		goto out;
@@ -972,13 +1012,13 @@ step_uffd(struct main_job *job)
 	}
 
 	job->uffd_lcore = lcore;
-	rc = rte_eal_remote_launch(uffd_consumer, &a, lcore);
+	rc = worker_launch(uffd_consumer, &a, lcore);
 	if (rc < 0) {
 		rc = fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
 		goto out;
 	}
 	rc = uffd_handler(job, u, &a);
-	rte_eal_wait_lcore(lcore);
+	worker_wait(lcore);
 	if (rc < 0)
 		goto out;
 	if (a.rc < 0) {

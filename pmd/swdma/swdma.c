@@ -46,6 +46,7 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
+#include "core_tsan.h"
 #include "mmrt_swdma.h"
 #include "pmd_status.h"
 
@@ -640,6 +641,7 @@ engine_main(void *arg)
 		SW_LOG(ERR, "%s: no QSBR slot for the engine: %s", d->name,
 			rte_strerror(-id));
 		__atomic_store_n(&d->running, 0, __ATOMIC_RELEASE);
+		MMRT_TSAN_RELEASE(d);
 		return id;
 	}
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
@@ -653,6 +655,7 @@ engine_main(void *arg)
 		engine_idle(d);
 	}
 	mmrt_thread_unregister();
+	MMRT_TSAN_RELEASE(d); /* to mmrt_swdma_stop()'s wait */
 	return 0;
 }
 
@@ -693,6 +696,7 @@ mmrt_swdma_stop(struct mmrt_swdma *d)
 		return -EALREADY;
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
 	rte_eal_wait_lcore((unsigned int)d->lcore);
+	MMRT_TSAN_ACQUIRE(d);
 	d->lcore = -1;
 	__atomic_store_n(&d->running, 0, __ATOMIC_RELEASE);
 	return 0;
