@@ -283,11 +283,16 @@ struct mmrt_notifier {
 
 /**
  * Register @p sub on @p as. Callbacks may start before this returns.
+ * Takes the map lock of @p as for writing, as the kernel holds mmap_lock:
+ * no page-table change is between its start and end meanwhile, so @p sub
+ * gets whole invalidate_range_start/end pairs, never an end without its
+ * start.
  *
  * @return 0; -EINVAL if @p sub, @p sub->ops or @p as is NULL or @p as is
  *   not live, or ops has both invalidate_secondary_tlbs and
  *   invalidate_range_start/end; -EEXIST if @p sub is already registered on
- *   @p as. Thread-safe. Does not wait. Not from a callback.
+ *   @p as. Thread-safe. May wait for the map lock (a registered poller is
+ *   taken offline meanwhile). Not from a callback.
  */
 int mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as);
 

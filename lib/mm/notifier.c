@@ -91,6 +91,8 @@ struct mm_subscriptions {
 	struct mm_itree itree;              /* under lock; frozen while odd */
 	struct mmrt_interval_notifier *deferred; /* under lock */
 	struct mmrt_notifier *list;  /* changed under lock, read lock-free */
+	uint32_t n_range_ops;        /* ... of which with start or end ops
+				      * (changed under lock, read relaxed) */
 	uint32_t readers;            /* legacy traversals in flight */
 	bool released;               /* mm_notify_release ran (under lock) */
 };
@@ -268,6 +270,9 @@ hlist_start(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 	bool blockable = mmrt_notifier_range_blockable(r);
 	int rc;
 
+	/* nobody with start/end: skip the reader count and its fence */
+	if (__atomic_load_n(&subs->n_range_ops, __ATOMIC_RELAXED) == 0)
+		return 0;
 	reader_enter(subs);
 	first = list_first(subs);
 	for (s = first; s != NULL; s = list_next(s)) {
@@ -306,6 +311,8 @@ hlist_end(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 {
 	struct mmrt_notifier *s;
 
+	if (__atomic_load_n(&subs->n_range_ops, __ATOMIC_RELAXED) == 0)
+		return;
 	reader_enter(subs);
 	for (s = list_first(subs); s != NULL; s = list_next(s))
 		if (s->ops->invalidate_range_end != NULL)
@@ -487,6 +494,7 @@ mm_notify_release(struct mmrt_as *as)
 	/* detach them all; unregister of a detached one returns 0 */
 	rte_spinlock_lock(&subs->lock);
 	__atomic_store_n(&subs->list, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&subs->n_range_ops, 0, __ATOMIC_RELAXED);
 	rte_spinlock_unlock(&subs->lock);
 	readers_wait(subs);
 }
@@ -758,6 +766,7 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 {
 	const struct mmrt_notifier_ops *ops;
 	struct mm_subscriptions *subs;
+	int ret = 0;
 
 	if (sub == NULL || sub->ops == NULL || !mm_as_live(as) ||
 			as->subs == NULL)
@@ -768,22 +777,35 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 			 ops->invalidate_range_end != NULL))
 		return -EINVAL;
 	subs = as->subs;
+	/*
+	 * Every start/end pair runs under the map lock: holding it for
+	 * writing, as the kernel holds mmap_lock, no pair is open, so the
+	 * new subscriber sees whole pairs only (never an end without its
+	 * start), and the count of start/end subscribers the walks skip on
+	 * (n_range_ops) cannot change inside a pair.
+	 */
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
 	rte_spinlock_lock(&subs->lock);
-	if (subs->released) {
-		rte_spinlock_unlock(&subs->lock);
-		return -EINVAL;
+	if (subs->released)
+		ret = -EINVAL;
+	else if (list_find(subs, sub) != NULL)
+		ret = -EEXIST;
+	if (ret == 0) {
+		sub->as = as;
+		sub->released = 0;
+		sub->next = subs->list;
+		if (ops->invalidate_range_start != NULL ||
+				ops->invalidate_range_end != NULL)
+			__atomic_store_n(&subs->n_range_ops,
+				subs->n_range_ops + 1, __ATOMIC_RELAXED);
+		/* publish the initialised node: pairs with list_first() */
+		__atomic_store_n(&subs->list, sub, __ATOMIC_RELEASE);
 	}
-	if (list_find(subs, sub) != NULL) {
-		rte_spinlock_unlock(&subs->lock);
-		return -EEXIST;
-	}
-	sub->as = as;
-	sub->released = 0;
-	sub->next = subs->list;
-	/* publish the initialised node: pairs with list_first() */
-	__atomic_store_n(&subs->list, sub, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&subs->lock);
-	return 0;
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
 }
 
 int
@@ -811,6 +833,10 @@ mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
 	}
 	/* the unlinked node keeps its link for readers standing on it */
 	__atomic_store_n(link, sub->next, __ATOMIC_RELEASE);
+	if (sub->ops->invalidate_range_start != NULL ||
+			sub->ops->invalidate_range_end != NULL)
+		__atomic_store_n(&subs->n_range_ops, subs->n_range_ops - 1,
+			__ATOMIC_RELAXED);
 	rte_spinlock_unlock(&subs->lock);
 
 	if (sub->ops->release != NULL &&
