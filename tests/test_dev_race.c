@@ -383,6 +383,15 @@ mx_ring_descs(uint64_t *n)
 	return true;
 }
 
+/* Wait on @p s, then read the ring's count: @return NULL, or what failed. */
+static const char *
+mx_wait_ring(sem_t *s, uint64_t *ring, const char *why)
+{
+	if (!mx_sem_wait(s))
+		return why;
+	return mx_ring_descs(ring) ? NULL : "stats failed";
+}
+
 struct mx_result {
 	unsigned int rounds;      /* rounds run */
 	unsigned int ring_rounds; /* rounds in which the ring was used */
@@ -463,18 +472,14 @@ mx_run(struct mx_result *res, unsigned int rounds, bool box_first)
 			break;
 		/* failures stop the loop: asserted once the hooks are off */
 		__atomic_store_n(&mx.round, rd, __ATOMIC_RELEASE);
-		if (!mx_sem_wait(&mx.cached))
-			err = "the consumer did not cache";
-		else if (!mx_ring_descs(&ring0))
-			err = "stats failed";
+		err = mx_wait_ring(&mx.cached, &ring0,
+			"the consumer did not cache");
 		if (err != NULL)
 			break;
 		sem_post(&mx.go[0]);
 		sem_post(&mx.go[1]);
-		if (!mx_sem_wait(&mx.checked))
-			err = "a thread did not answer";
-		else if (!mx_ring_descs(&ring))
-			err = "stats failed";
+		err = mx_wait_ring(&mx.checked, &ring,
+			"a thread did not answer");
 		if (err != NULL)
 			break;
 		if (ring > ring0)
