@@ -2245,13 +2245,17 @@ Test(uffd, accessor_wait)
 	cmp_buf(b1, wbuf + 100, 64, VA + 100, "woken reader");
 	cr_assert_geq(ust(u).wakes, 1);
 
-	/* two readers of one page: one message, one dedup */
+	/*
+	 * two readers of one page: one message, the other deduplicated (a
+	 * waiter's re-check every millisecond is deduplicated too, so on a
+	 * slow run there are more)
+	 */
 	acc_start(&a, as, VA + PG, b1, PG, false);
 	acc_start(&a2, as, VA + PG + 8, b2, 8, false);
 	wait_faults(u, 3);
 	st = ust(u);
 	cr_assert_eq(st.faults, 2);
-	cr_assert_eq(st.faults_dedup, 1);
+	cr_assert_geq(st.faults_dedup, 1);
 	msg = expect_fault(u, VA + PG, 0);
 	cr_assert(msg.arg.pagefault.ptid == (uint32_t)a.tid ||
 		msg.arg.pagefault.ptid == (uint32_t)a2.tid);
