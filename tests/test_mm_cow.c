@@ -172,6 +172,10 @@ cow_pair(uint64_t va, uint64_t len, uint32_t flags, bool parent_first)
 	cr_assert_neq(xp.pfn, xc.pfn);
 	as_stats(p, &st);
 	cr_assert_geq(st.cow, 1, "cow counter");
+	/* a 2 MiB leaf copied whole is counted so; a 4 KiB copy is not */
+	cr_assert_eq(st.cow_huge, xp.huge ? st.cow : 0, "cow_huge %" PRIu64
+		" of %" PRIu64 " copies, leaf %s", st.cow_huge, st.cow,
+		xp.huge ? "huge" : "4 KiB");
 
 	/* child writes elsewhere: parent unchanged */
 	put_pat(c, va + len - PG, PG, 3);
@@ -182,6 +186,13 @@ cow_pair(uint64_t va, uint64_t len, uint32_t flags, bool parent_first)
 	put_pat(c, va, PG, 4);
 	check_pat(c, va, PG, 4);
 	check_pat(p, va, PG, 2);
+	/* the child's leaf there is exclusive now: reused, whole if huge */
+	xlate(c, va, MMRT_ACCESS_WRITE, &xc);
+	as_stats(c, &st);
+	cr_assert_geq(st.cow_reuse, 1);
+	cr_assert_eq(st.cow_reuse_huge, xc.huge ? 1 : 0, "cow_reuse_huge %"
+		PRIu64 ", leaf %s", st.cow_reuse_huge,
+		xc.huge ? "huge" : "4 KiB");
 
 	/* the rest is still shared content */
 	if (len > 2 * PG) {

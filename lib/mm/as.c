@@ -617,6 +617,8 @@ mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st)
 	st->faults = as->faults;
 	st->cow = as->cow;
 	st->cow_reuse = as->cow_reuse;
+	st->cow_huge = as->cow_huge;
+	st->cow_reuse_huge = as->cow_reuse_huge;
 	st->splits = as->splits;
 	st->flushes = as->flushes;
 	st->nested_flushes = as->nested_flushes;

@@ -74,6 +74,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 			if (nh >= 0)
 				mmrt_frame_put((uint32_t)nh);
 			MM_STAT_ADD(as, cow_reuse, 1);
+			MM_STAT_ADD(as, cow_reuse_huge, 1);
 			return 0;
 		}
 		if (nh >= 0 && ranged)
@@ -109,6 +110,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		__ATOMIC_RELAXED);
 	mm_frame_release(as, head);
 	MM_STAT_ADD(as, cow, 1);
+	MM_STAT_ADD(as, cow_huge, 1);
 	return 0;
 }
 

@@ -153,6 +153,8 @@ struct mmrt_as {
 	uint64_t faults;
 	uint64_t cow;
 	uint64_t cow_reuse;
+	uint64_t cow_huge;
+	uint64_t cow_reuse_huge;
 	uint64_t splits;
 	uint64_t flushes;
 	uint64_t nested_flushes;

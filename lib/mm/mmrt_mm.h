@@ -83,6 +83,9 @@ struct mmrt_as_stats {
 	uint64_t faults;       /**< Faults resolved. */
 	uint64_t cow;          /**< Copy-on-write copies. */
 	uint64_t cow_reuse;    /**< Write faults that reused an exclusive frame. */
+	uint64_t cow_huge;     /**< ... of the copies, whole 2 MiB leaves (one
+				* copy each, 512 pages). */
+	uint64_t cow_reuse_huge; /**< ... of the reuses, whole 2 MiB leaves. */
 	uint64_t splits;       /**< Huge leaves split. */
 	uint64_t flushes;      /**< Invalidation flushes issued. */
 	uint64_t nested_flushes; /**< Flushes forced full by nested gathers. */
