@@ -400,6 +400,7 @@ inval_read_test(struct mmrt_consumer *c, struct inval_desc *d, uint64_t *b)
 	n = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
 		POLL_BURST, NULL);
 	test_delay(mmrt_test_hooks.inval_poll_delay_cycles);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* as inval_pending() */
 	*b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
 	return n;
 }
