@@ -478,14 +478,11 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 	return 0;
 }
 
+/* The entry at its new place: WP dropped unless kept (a marker -> 0). */
 static uint64_t
 move_bits(uint64_t e, bool keep_wp)
 {
-	if (keep_wp || !(e & PTE_UFFD_WP))
-		return e;
-	if (!pte_has_frame(e))
-		return e & ~PTE_UFFD_WP; /* a marker: nothing left (0) */
-	return e & ~PTE_UFFD_WP;
+	return keep_wp ? e : e & ~PTE_UFFD_WP;
 }
 
 void

@@ -533,7 +533,10 @@ mm_uffd_wait(struct mm_fault_wait *w)
 
 /* ---- map lock for fills ------------------------------------------------ */
 
-/* Read-lock the map; a poller that must wait goes offline meanwhile. */
+/*
+ * Read-lock the map; a poller that must wait goes offline meanwhile (only
+ * then: the write side uses MM_BLOCKING_BEGIN() as everyone else).
+ */
 static bool
 map_read_lock(struct mmrt_as *as)
 {
@@ -553,26 +556,6 @@ static void
 map_read_unlock(struct mmrt_as *as, bool off)
 {
 	rte_rwlock_read_unlock(&as->map_lock);
-	if (off)
-		mmrt_thread_online();
-}
-
-/* The same for the write side (register, unregister, destroy). */
-static bool
-map_write_lock(struct mmrt_as *as)
-{
-	bool off = mmrt_thread_is_online();
-
-	if (off)
-		mmrt_thread_offline();
-	rte_rwlock_write_lock(&as->map_lock);
-	return off;
-}
-
-static void
-map_write_unlock(struct mmrt_as *as, bool off)
-{
-	rte_rwlock_write_unlock(&as->map_lock);
 	if (off)
 		mmrt_thread_online();
 }
@@ -1284,7 +1267,6 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	uint64_t end = start + len;
 	struct mmrt_as *as;
 	uint32_t i, first;
-	bool offl;
 	int err = 0;
 
 	if (!uffd_live(u) || range_bad(start, len) || mode == 0 ||
@@ -1295,7 +1277,8 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
 	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
 		return -ESRCH;
-	offl = map_write_lock(as);
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
 	first = mm_region_first_after(as, start);
 	if (first >= as->nr_regions || as->regions[first].start >= end) {
 		err = -EINVAL;
@@ -1348,7 +1331,8 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 			*ops |= MMRT_UFFD_OP_CONTINUE;
 	}
 out:
-	map_write_unlock(as, offl);
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
 	return err;
 }
 
@@ -1384,7 +1368,6 @@ int
 mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 {
 	struct mmrt_as *as;
-	bool offl;
 	int err;
 
 	if (!uffd_live(u) || range_bad(start, len))
@@ -1392,9 +1375,11 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
 	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
 		return -ESRCH;
-	offl = map_write_lock(as);
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
 	err = unregister_locked(u, as, start, start + len);
-	map_write_unlock(as, offl);
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
 	if (err == 0)
 		uffd_wake(u, start, start + len);
 	return err;
@@ -1588,13 +1573,14 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 	struct mmrt_uffd **pp;
 	struct mmrt_uffd_msg m;
 	struct mmrt_as *as;
-	bool offl;
 
 	if (!uffd_live(u))
 		return -EINVAL;
 	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
 	if (as != NULL) {
-		offl = map_write_lock(as);
+		MM_BLOCKING_BEGIN();
+
+		rte_rwlock_write_lock(&as->map_lock);
 		/* clearing WP and dropping registration cannot fail on
 		 * [0, VA_LIMIT): no split is needed there */
 		(void)unregister_locked(u, as, 0, MMRT_VA_LIMIT);
@@ -1604,7 +1590,8 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 				break;
 			}
 		__atomic_store_n(&u->as, NULL, __ATOMIC_RELEASE);
-		map_write_unlock(as, offl);
+		rte_rwlock_write_unlock(&as->map_lock);
+		MM_BLOCKING_END();
 	}
 	/* pending faults retry (as ordinary faults now) */
 	__atomic_store_n(&u->released, 1, __ATOMIC_RELEASE);
