@@ -473,6 +473,107 @@ rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
 	check(as, r->va, r->m, r->len, what);
 }
 
+/* ---- copy-on-write fixture: an engine writes to a forked child ---- */
+
+/*
+ * A parent with R (VA, 32 pages), S (VB, 8 pages, the copy source) and H
+ * (VC, one 2 MiB leaf), forked: pass 0 writes to the child, pass 1 to
+ * the parent. r[] mirrors the space being written, orig[] the other one.
+ */
+struct cow_fix {
+	struct mmrt_as *parent;
+	struct mmrt_as *child;
+	struct rgn r[3];
+	uint8_t *orig[3];
+};
+
+static inline void
+cow_setup(struct cow_fix *f)
+{
+	static const struct rgn r[3] = {
+		{ VA, 32 * PG, NULL, "R" },
+		{ VB, 8 * PG, NULL, "S" },
+		{ VC, HPG, NULL, "H" },
+	};
+	unsigned int k;
+
+	memcpy(f->r, r, sizeof(r));
+	f->parent = mmrt_as_create("cowp");
+	cr_assert_not_null(f->parent);
+	for (k = 0; k < 3; k++) {
+		f->r[k].m = xmalloc(f->r[k].len);
+		f->orig[k] = xmalloc(f->r[k].len);
+		pat(f->orig[k], 71 + k, 0, f->r[k].len);
+		memcpy(f->r[k].m, f->orig[k], f->r[k].len);
+	}
+	map_pat(f->parent, VA, 32 * PG, 0, 71);
+	map_pat(f->parent, VB, 8 * PG, 0, 72);
+	map_pat(f->parent, VC, HPG, MMRT_MAP_HUGE, 73);
+	cr_assert(is_huge(f->parent, VC));
+	f->child = mmrt_as_fork(f->parent, "cowc");
+	cr_assert_not_null(f->child, "fork: rte_errno %d", rte_errno);
+}
+
+/* The space pass @p pass writes to. */
+static inline struct mmrt_as *
+cow_written(const struct cow_fix *f, unsigned int pass)
+{
+	return pass == 0 ? f->child : f->parent;
+}
+
+/* A destination for operation @p k of @p len bytes: R, or H every 8th. */
+static inline uint64_t
+cow_dst(unsigned int k, uint32_t len)
+{
+	if (k % 8 == 7)
+		return VC + rnd() % (HPG - len + 1);
+	return VA + rnd() % (32 * PG - len + 1);
+}
+
+/* After the operations of @p pass: the written space, and the other. */
+static inline void
+cow_check(const struct cow_fix *f, unsigned int pass)
+{
+	unsigned int k;
+
+	for (k = 0; k < 3; k++) {
+		rgn_check(cow_written(f, pass), &f->r[k],
+			pass == 0 ? "child" : "parent");
+		/* the other one never changes */
+		check(cow_written(f, 1 - pass), f->r[k].va, f->orig[k],
+			f->r[k].len, pass == 0 ? "parent" : "child");
+	}
+}
+
+/* The engine is unbound: set up the next pass (the child keeps its own). */
+static inline void
+cow_next_pass(struct cow_fix *f, unsigned int pass)
+{
+	unsigned int k;
+
+	if (pass != 0)
+		return;
+	for (k = 0; k < 3; k++) {
+		check(f->child, f->r[k].va, f->r[k].m, f->r[k].len,
+			"child after unbind");
+		memcpy(f->orig[k], f->r[k].m, f->r[k].len);
+		pat(f->r[k].m, 71 + k, 0, f->r[k].len);
+	}
+}
+
+static inline void
+cow_teardown(struct cow_fix *f)
+{
+	unsigned int k;
+
+	cr_assert_eq(mmrt_as_destroy(f->child), 0);
+	cr_assert_eq(mmrt_as_destroy(f->parent), 0);
+	for (k = 0; k < 3; k++) {
+		free(f->r[k].m);
+		free(f->orig[k]);
+	}
+}
+
 /* ---- userfault helpers ---- */
 
 static inline struct mmrt_uffd *

@@ -938,66 +938,38 @@ Test(dmadev, fault_status)
 
 Test(dmadev, cow_child)
 {
-	/* the written space's view; the other one keeps the originals */
-	struct rgn r[3] = {
-		{ VA, 32 * PG, NULL, "R" },
-		{ VB, 8 * PG, NULL, "S" },
-		{ VC, HPG, NULL, "H" },
-	};
-	struct mmrt_as *parent, *child, *w;
 	struct mmrt_dmadev_conf cf;
 	struct mmrt_dmadev_stats st;
 	struct mmrt_as_stats as_st;
 	struct mmrt_dmadev *b;
 	uint64_t used0, s, d;
 	unsigned int k, pass;
-	uint8_t *orig[3];
+	struct cow_fix f;
+	struct mmrt_as *w;
 	uint32_t len;
 
 	need_skel();
 	rng_seed("cow_child");
 	used0 = mmrt_test_used();
-	parent = mmrt_as_create("cowp");
-	cr_assert_not_null(parent);
-	for (k = 0; k < 3; k++) {
-		r[k].m = xmalloc(r[k].len);
-		orig[k] = xmalloc(r[k].len);
-		pat(orig[k], 71 + k, 0, r[k].len);
-		memcpy(r[k].m, orig[k], r[k].len);
-	}
-	map_pat(parent, VA, 32 * PG, 0, 71);
-	map_pat(parent, VB, 8 * PG, 0, 72);
-	map_pat(parent, VC, HPG, MMRT_MAP_HUGE, 73);
-	cr_assert(is_huge(parent, VC));
-	child = mmrt_as_fork(parent, "cowc");
-	cr_assert_not_null(child, "fork: rte_errno %d", rte_errno);
-
+	cow_setup(&f);
 	conf_init(&cf, "cow");
 	b = mkbridge(&cf);
 	/* pass 0 writes to the child, pass 1 to the parent */
 	for (pass = 0; pass < 2; pass++) {
-		w = pass == 0 ? child : parent;
+		w = cow_written(&f, pass);
 		cr_assert_gt(mmrt_dmadev_bind(b, w), 0);
 		for (k = 0; k < 64; k++) {
 			len = 1 + rnd() % (3 * PG);
-			if (k % 8 == 7)
-				d = VC + rnd() % (HPG - len + 1);
-			else
-				d = VA + rnd() % (32 * PG - len + 1);
+			d = cow_dst(k, len);
 			s = VB + rnd() % (8 * PG - len + 1);
 			q_copy(s, d, len, 0);
-			mirror_copy(r, 3, s, d, len);
+			mirror_copy(f.r, 3, s, d, len);
 		}
 		cr_assert_eq(mmrt_dmadev_submit(b), 0);
 		/* the driving thread serves the page requests between steps */
 		q_wait_all(true);
 		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
-		for (k = 0; k < 3; k++) {
-			rgn_check(w, &r[k], pass == 0 ? "child" : "parent");
-			/* the other one never changes */
-			check(pass == 0 ? parent : child, r[k].va, orig[k],
-				r[k].len, pass == 0 ? "parent" : "child");
-		}
+		cow_check(&f, pass);
 		st = stats(b);
 		log_stats(b, pass == 0 ? "cow child" : "cow parent");
 		/* the parent's frames are mostly exclusive by pass 1 */
@@ -1011,23 +983,10 @@ Test(dmadev, cow_child)
 		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
 		q_final_stats();
 		cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-		/* the next pass: the child's contents are the originals */
-		if (pass == 0) {
-			for (k = 0; k < 3; k++) {
-				check(child, r[k].va, r[k].m, r[k].len,
-					"child after unbind");
-				memcpy(orig[k], r[k].m, r[k].len);
-				pat(r[k].m, 71 + k, 0, r[k].len);
-			}
-		}
+		cow_next_pass(&f, pass);
 	}
 	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(child), 0);
-	cr_assert_eq(mmrt_as_destroy(parent), 0);
-	for (k = 0; k < 3; k++) {
-		free(r[k].m);
-		free(orig[k]);
-	}
+	cow_teardown(&f);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 

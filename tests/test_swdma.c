@@ -1247,50 +1247,27 @@ Test(swdma, anon_teardown)
 Test(swdma, cow_child)
 {
 	uint64_t used0 = mmrt_test_used();
-	struct mmrt_as *parent = mmrt_as_create("cowp"), *child;
-	/* child's view; the parent must keep the originals */
-	struct rgn r[3] = {
-		{ VA, 32 * PG, NULL, "R" },
-		{ VB, 8 * PG, NULL, "S" },
-		{ VC, HPG, NULL, "H" },
-	};
-	uint8_t *orig[3];
 	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
 	struct mmrt_as_stats as_st;
 	struct mmrt_swdma *dma;
+	struct cow_fix f;
 	struct mmrt_as *w;
 	unsigned int k, pass;
 	uint64_t s, d, p;
 	uint32_t len;
 
 	rng_seed("cow_child");
-	cr_assert_not_null(parent);
-	for (k = 0; k < 3; k++) {
-		r[k].m = xmalloc(r[k].len);
-		orig[k] = xmalloc(r[k].len);
-		pat(orig[k], 71 + k, 0, r[k].len);
-		memcpy(r[k].m, orig[k], r[k].len);
-	}
-	map_pat(parent, VA, 32 * PG, 0, 71);
-	map_pat(parent, VB, 8 * PG, 0, 72);
-	map_pat(parent, VC, HPG, MMRT_MAP_HUGE, 73);
-	cr_assert(is_huge(parent, VC));
-	child = mmrt_as_fork(parent, "cowc");
-	cr_assert_not_null(child, "fork: rte_errno %d", rte_errno);
-
+	cow_setup(&f);
 	conf_init(&cf, "cow");
 	dma = mkdma(&cf);
 	/* pass 0 writes to the child, pass 1 to the parent */
 	for (pass = 0; pass < 2; pass++) {
-		w = pass == 0 ? child : parent;
+		w = cow_written(&f, pass);
 		engine_up(dma, w);
 		for (k = 0; k < 64; k++) {
 			len = 1 + rnd() % (3 * PG);
-			if (k % 8 == 7)
-				d = VC + rnd() % (HPG - len + 1);
-			else
-				d = VA + rnd() % (32 * PG - len + 1);
+			d = cow_dst(k, len);
 			if (k % 3 == 0) {
 				p = fillpat(k);
 				q_fill(p, d, len, 0);
@@ -1299,17 +1276,12 @@ Test(swdma, cow_child)
 				p = s;
 				q_copy(s, d, len, 0);
 			}
-			mirror_op(r, 3, k % 3 == 0, p, d, len);
+			mirror_op(f.r, 3, k % 3 == 0, p, d, len);
 		}
 		cr_assert_eq(mmrt_swdma_submit(dma), 0);
 		q_wait_all(true);
 		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
-		for (k = 0; k < 3; k++) {
-			rgn_check(w, &r[k], pass == 0 ? "child" : "parent");
-			/* the other one never changes */
-			check(pass == 0 ? parent : child, r[k].va, orig[k],
-				r[k].len, pass == 0 ? "parent" : "child");
-		}
+		cow_check(&f, pass);
 		st = stats(dma);
 		log_stats(dma, pass == 0 ? "cow child" : "cow parent");
 		cr_assert_geq(st.consumer.page_requests, 1,
@@ -1318,23 +1290,10 @@ Test(swdma, cow_child)
 		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
 		cr_assert_eq(mmrt_swdma_stop(dma), 0);
 		cr_assert_eq(mmrt_swdma_unbind(dma), 0);
-		/* the next pass: the child's contents are the originals */
-		if (pass == 0) {
-			for (k = 0; k < 3; k++) {
-				check(child, r[k].va, r[k].m, r[k].len,
-					"child after unbind");
-				memcpy(orig[k], r[k].m, r[k].len);
-				pat(r[k].m, 71 + k, 0, r[k].len);
-			}
-		}
+		cow_next_pass(&f, pass);
 	}
 	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
-	cr_assert_eq(mmrt_as_destroy(child), 0);
-	cr_assert_eq(mmrt_as_destroy(parent), 0);
-	for (k = 0; k < 3; k++) {
-		free(r[k].m);
-		free(orig[k]);
-	}
+	cow_teardown(&f);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 
