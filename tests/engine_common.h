@@ -473,6 +473,65 @@ rgn_check(struct mmrt_as *as, const struct rgn *r, const char *when)
 	check(as, r->va, r->m, r->len, what);
 }
 
+/* ---- boundaries fixture: regions on 4 KiB and 2 MiB leaves ---- */
+
+enum { R_S4, R_D4, R_SH, R_DH, R_Z4, R_ZH, R_NB };
+
+/*
+ * Space "bnd": patterned sources and guarded destinations on 4 KiB pages
+ * (VA, VB) and 2 MiB leaves (VC, VD), and never touched regions (VE, VF).
+ * @p r (R_NB mirrors) gets their names, ranges and expected contents.
+ */
+static inline struct mmrt_as *
+bnd_setup(struct rgn *r)
+{
+	static const struct rgn layout[R_NB] = {
+		[R_S4] = { VA, 32 * PG, NULL, "src 4K" },
+		[R_D4] = { VB, 32 * PG, NULL, "dst 4K" },
+		[R_SH] = { VC, 2 * HPG, NULL, "src 2M" },
+		[R_DH] = { VD, 2 * HPG, NULL, "dst 2M" },
+		[R_Z4] = { VE, 8 * PG, NULL, "zero 4K" },
+		[R_ZH] = { VF, HPG, NULL, "zero 2M" },
+	};
+	struct mmrt_as *as = mmrt_as_create("bnd");
+	unsigned int k;
+
+	cr_assert_not_null(as);
+	memcpy(r, layout, sizeof(layout));
+	for (k = 0; k < R_NB; k++)
+		r[k].m = xmalloc(r[k].len);
+	map_pat(as, VA, 32 * PG, 0, 1);
+	pat(r[R_S4].m, 1, 0, 32 * PG);
+	map_guard(as, VB, 32 * PG, 0);
+	memset(r[R_D4].m, GUARD, 32 * PG);
+	map_pat(as, VC, 2 * HPG, MMRT_MAP_HUGE, 2);
+	pat(r[R_SH].m, 2, 0, 2 * HPG);
+	map_guard(as, VD, 2 * HPG, MMRT_MAP_HUGE);
+	memset(r[R_DH].m, GUARD, 2 * HPG);
+	cr_assert_eq(mmrt_map(as, VE, 8 * PG, RW, 0), 0);
+	memset(r[R_Z4].m, 0, 8 * PG);
+	cr_assert_eq(mmrt_map(as, VF, HPG, RW, MMRT_MAP_HUGE), 0);
+	memset(r[R_ZH].m, 0, HPG);
+	cr_assert(is_huge(as, VC) && is_huge(as, VC + HPG),
+		"source not on 2 MiB leaves");
+	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
+		"destination not on 2 MiB leaves");
+	return as;
+}
+
+/* The engine is gone: the space and the mirrors go, nothing leaked. */
+static inline void
+bnd_teardown(struct mmrt_as *as, struct rgn *r, uint64_t used0)
+{
+	unsigned int k;
+
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	for (k = 0; k < R_NB; k++)
+		free(r[k].m);
+	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
+		PRIu64, mmrt_test_used(), used0);
+}
+
 /* ---- copy-on-write fixture: an engine writes to a forked child ---- */
 
 /*

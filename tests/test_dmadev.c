@@ -373,8 +373,6 @@ next_fault(struct mmrt_uffd *u)
 /* Copies across 4 KiB and 2 MiB boundaries                            */
 /* ================================================================== */
 
-enum { R_S4, R_D4, R_SH, R_DH, R_Z4, R_ZH, R_NB };
-
 Test(dmadev, copy_boundaries)
 {
 	static const struct bcase {
@@ -411,14 +409,7 @@ Test(dmadev, copy_boundaries)
 		/* out of pages never touched: zeros */
 		{ R_Z4, 5 * PG + 3, R_D4, 20 * PG + 1, PG },
 	};
-	struct rgn r[R_NB] = {
-		[R_S4] = { VA, 32 * PG, NULL, "src 4K" },
-		[R_D4] = { VB, 32 * PG, NULL, "dst 4K" },
-		[R_SH] = { VC, 2 * HPG, NULL, "src 2M" },
-		[R_DH] = { VD, 2 * HPG, NULL, "dst 2M" },
-		[R_Z4] = { VE, 8 * PG, NULL, "zero 4K" },
-		[R_ZH] = { VF, HPG, NULL, "zero 2M" },
-	};
+	struct rgn r[R_NB];
 	/* leaf sizes: smallest and largest possible */
 	static const uint64_t gmin[R_NB] = { PG, PG, PG, PG, PG, PG };
 	static const uint64_t gmax[R_NB] = { PG, PG, HPG, HPG, PG, HPG };
@@ -436,26 +427,7 @@ Test(dmadev, copy_boundaries)
 
 	need_skel();
 	used0 = mmrt_test_used();
-	as = mmrt_as_create("bnd");
-	cr_assert_not_null(as);
-	for (k = 0; k < R_NB; k++)
-		r[k].m = xmalloc(r[k].len);
-	map_pat(as, VA, 32 * PG, 0, 1);
-	pat(r[R_S4].m, 1, 0, 32 * PG);
-	map_guard(as, VB, 32 * PG, 0);
-	memset(r[R_D4].m, GUARD, 32 * PG);
-	map_pat(as, VC, 2 * HPG, MMRT_MAP_HUGE, 2);
-	pat(r[R_SH].m, 2, 0, 2 * HPG);
-	map_guard(as, VD, 2 * HPG, MMRT_MAP_HUGE);
-	memset(r[R_DH].m, GUARD, 2 * HPG);
-	cr_assert_eq(mmrt_map(as, VE, 8 * PG, RW, 0), 0);
-	memset(r[R_Z4].m, 0, 8 * PG);
-	cr_assert_eq(mmrt_map(as, VF, HPG, RW, MMRT_MAP_HUGE), 0);
-	memset(r[R_ZH].m, 0, HPG);
-	cr_assert(is_huge(as, VC) && is_huge(as, VC + HPG),
-		"source not on 2 MiB leaves");
-	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
-		"destination not on 2 MiB leaves");
+	as = bnd_setup(r);
 
 	b = bridge_up(&cf, "bnd", as);
 
@@ -525,11 +497,7 @@ Test(dmadev, copy_boundaries)
 	cr_assert_eq(ds.completed, st.pieces);
 	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
 	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	for (k = 0; k < R_NB; k++)
-		free(r[k].m);
-	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
-		PRIu64, mmrt_test_used(), used0);
+	bnd_teardown(as, r, used0);
 }
 
 /* ================================================================== */

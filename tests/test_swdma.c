@@ -269,8 +269,6 @@ next_fault(struct mmrt_uffd *u)
 /* Copies and fills across 4 KiB and 2 MiB boundaries                  */
 /* ================================================================== */
 
-enum { R_S4, R_D4, R_SH, R_DH, R_Z4, R_ZH, R_NB };
-
 Test(swdma, copy_fill_boundaries)
 {
 	static const struct bcase {
@@ -316,43 +314,16 @@ Test(swdma, copy_fill_boundaries)
 		{ true, 0, 0, R_Z4, 3 * PG - 1, 3 },
 		{ true, 0, 0, R_ZH, HPG - PG - 1, PG + 1 },
 	};
-	struct rgn r[R_NB] = {
-		[R_S4] = { VA, 32 * PG, NULL, "src 4K" },
-		[R_D4] = { VB, 32 * PG, NULL, "dst 4K" },
-		[R_SH] = { VC, 2 * HPG, NULL, "src 2M" },
-		[R_DH] = { VD, 2 * HPG, NULL, "dst 2M" },
-		[R_Z4] = { VE, 8 * PG, NULL, "zero 4K" },
-		[R_ZH] = { VF, HPG, NULL, "zero 2M" },
-	};
+	struct rgn r[R_NB];
 	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
 	struct mmrt_swdma *dma;
 	uint64_t used0 = mmrt_test_used(), bytes = 0, dst, p;
-	struct mmrt_as *as = mmrt_as_create("bnd");
+	struct mmrt_as *as = bnd_setup(r);
 	const struct bcase *c;
 	char when[64];
 	unsigned int k;
 	uint32_t len;
-
-	cr_assert_not_null(as);
-	for (k = 0; k < R_NB; k++)
-		r[k].m = xmalloc(r[k].len);
-	map_pat(as, VA, 32 * PG, 0, 1);
-	pat(r[R_S4].m, 1, 0, 32 * PG);
-	map_guard(as, VB, 32 * PG, 0);
-	memset(r[R_D4].m, GUARD, 32 * PG);
-	map_pat(as, VC, 2 * HPG, MMRT_MAP_HUGE, 2);
-	pat(r[R_SH].m, 2, 0, 2 * HPG);
-	map_guard(as, VD, 2 * HPG, MMRT_MAP_HUGE);
-	memset(r[R_DH].m, GUARD, 2 * HPG);
-	cr_assert_eq(mmrt_map(as, VE, 8 * PG, RW, 0), 0);
-	memset(r[R_Z4].m, 0, 8 * PG);
-	cr_assert_eq(mmrt_map(as, VF, HPG, RW, MMRT_MAP_HUGE), 0);
-	memset(r[R_ZH].m, 0, HPG);
-	cr_assert(is_huge(as, VC) && is_huge(as, VC + HPG),
-		"source not on 2 MiB leaves");
-	cr_assert(is_huge(as, VD) && is_huge(as, VD + HPG),
-		"destination not on 2 MiB leaves");
 
 	dma = dma_up(&cf, "bnd", as);
 
@@ -405,11 +376,7 @@ Test(swdma, copy_fill_boundaries)
 		st.bytes, bytes);
 	cr_assert_eq(st.consumer.fences, 0);
 	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	for (k = 0; k < R_NB; k++)
-		free(r[k].m);
-	cr_assert_eq(mmrt_test_used(), used0, "used %" PRIu64 ", at start %"
-		PRIu64, mmrt_test_used(), used0);
+	bnd_teardown(as, r, used0);
 }
 
 /* ================================================================== */
