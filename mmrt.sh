@@ -82,7 +82,7 @@ run_suites() {
 # consumer and a DMA engine on lcore 1 against the main lcore. Rings are
 # compiled with DPDK's C11 memory model so that TSan sees their ordering;
 # EAL is not instrumented, and the one edge it hides (a worker's return
-# to rte_eal_wait_lcore()) is marked in the code (lib/core/core_tsan.h).
+# to rte_eal_wait_lcore()) is marked in the code (MMRT_TSAN_* in lib/core/mmrt_core.h).
 # Any report fails; a TSan runtime that cannot start skips visibly.
 run_tsan() {
 	local out rc=0

@@ -48,7 +48,6 @@
 #include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
-#include "core_tsan.h"
 
 /* Default sizes of the two regions; halved until they fit the pool. */
 #define MAIN_REGION_SIZE (UINT64_C(64) << 20)
@@ -514,7 +513,7 @@ worker_main(void *p)
 	return rc;
 }
 
-/* rte_eal_remote_launch() of @p f, seen by TSan builds (core_tsan.h). */
+/* rte_eal_remote_launch() of @p f, seen by TSan builds (mmrt_core.h). */
 static int
 worker_launch(lcore_function_t *f, void *arg, unsigned int lcore)
 {

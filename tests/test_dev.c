@@ -19,7 +19,7 @@
 
 #include "common.h"
 #include <mmrt_dev.h>
-#include "mm_testhooks.h"
+#include "dev_testhooks.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DEV_ASAN 1
@@ -393,7 +393,7 @@ ia_run(unsigned int rounds, bool no_wait)
 	cr_assert_gt(mmrt_consumer_bind(ia.c, as), 0);
 	cr_assert_eq(pthread_create(&th, NULL, ia_main, NULL), 0);
 #ifdef MMRT_TEST_HOOKS
-	mmrt_test_hooks.inval_no_wait = no_wait;
+	dev_test_hooks.inval_no_wait = no_wait;
 #endif
 	deadline = mmrt_test_deadline(IA_NEG_SECS);
 	for (rd = 0; rd < rounds; rd++) {
@@ -421,7 +421,7 @@ ia_run(unsigned int rounds, bool no_wait)
 	__atomic_store_n(&ia.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 #ifdef MMRT_TEST_HOOKS
-	mmrt_test_hooks.inval_no_wait = false;
+	dev_test_hooks.inval_no_wait = false;
 #endif
 	cr_assert_null(err, "round %u: %s", rd, err);
 	s = stats(ia.c);

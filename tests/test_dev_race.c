@@ -33,7 +33,7 @@
 
 #include "common.h"
 #include <mmrt_dev.h>
-#include "mm_testhooks.h"
+#include "dev_testhooks.h"
 
 #define PG MMRT_PAGE_SIZE
 #define VA (UINT64_C(1) << 30)
@@ -443,8 +443,8 @@ mx_run(struct mx_result *res, unsigned int rounds, bool box_first)
 		rte_get_main_lcore());
 	mx_spawn(&ith[1], mx_invalidator, (void *)(uintptr_t)1, other);
 #ifdef MMRT_TEST_HOOKS
-	mmrt_test_hooks.inval_poll_delay_cycles = delay;
-	mmrt_test_hooks.inval_box_first = box_first;
+	dev_test_hooks.inval_poll_delay_cycles = delay;
+	dev_test_hooks.inval_box_first = box_first;
 #endif
 
 	deadline = mmrt_test_deadline(MX_SECS);
@@ -493,8 +493,8 @@ mx_run(struct mx_result *res, unsigned int rounds, bool box_first)
 	pthread_join(ith[1], NULL);
 	pthread_join(cth, NULL);
 #ifdef MMRT_TEST_HOOKS
-	mmrt_test_hooks.inval_poll_delay_cycles = 0;
-	mmrt_test_hooks.inval_box_first = false;
+	dev_test_hooks.inval_poll_delay_cycles = 0;
+	dev_test_hooks.inval_box_first = false;
 #else
 	delay = 0; /* no window without the hooks */
 #endif

@@ -89,15 +89,15 @@ hook_install(struct flush_log *l, struct mmrt_as *as)
 {
 	memset(l, 0, sizeof(*l));
 	l->as = as;
-	mmrt_test_hooks.on_flush_arg = l;
-	mmrt_test_hooks.on_flush = on_flush;
+	mm_test_hooks.on_flush_arg = l;
+	mm_test_hooks.on_flush = on_flush;
 }
 
 static void
 hook_remove(void)
 {
-	mmrt_test_hooks.on_flush = NULL;
-	mmrt_test_hooks.on_flush_arg = NULL;
+	mm_test_hooks.on_flush = NULL;
+	mm_test_hooks.on_flush_arg = NULL;
 }
 
 static uint32_t
@@ -115,12 +115,12 @@ frame_is_free(uint32_t pfn)
 	return (mmrt_frame_meta(pfn)->flags & MMRT_FRAME_FREE) != 0;
 }
 
-static struct mmrt_gather_stats
+static struct mm_gather_stats
 gstats(void)
 {
-	struct mmrt_gather_stats st;
+	struct mm_gather_stats st;
 
-	mmrt_gather_stats(&st);
+	mm_gather_stats(&st);
 	return st;
 }
 
@@ -167,8 +167,8 @@ Test(gather, batch_growth)
 {
 	const unsigned int n = MMRT_GATHER_BUNDLE +
 		3 * MMRT_GATHER_BATCH_ENTRIES + 5;
-	struct mmrt_gather_stats s0, s1;
-	struct mmrt_gather tlb;
+	struct mm_gather_stats s0, s1;
+	struct mm_gather tlb;
 	struct flush_log log;
 	struct mmrt_as *as;
 	uint32_t *pfns;
@@ -181,12 +181,12 @@ Test(gather, batch_growth)
 	cr_assert_not_null(pfns);
 	s0 = gstats();
 	hook_install(&log, as);
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < n; i++) {
 		pfns[i] = alloc_frame();
 		log.pending[log.npending++] = pfns[i];
-		mmrt_gather_add(&tlb, pfns[i], 1, 0);
-		mmrt_gather_track(&tlb, VA + i * PG, VA + (i + 1) * PG, 1);
+		mm_gather_add(&tlb, pfns[i], 1, 0);
+		mm_gather_track(&tlb, VA + i * PG, VA + (i + 1) * PG, 1);
 	}
 	used0 = mmrt_test_used();
 	cr_assert_eq(used0, base + n, "queued frames must stay allocated");
@@ -199,7 +199,7 @@ Test(gather, batch_growth)
 	for (i = 0; i < n; i++)
 		cr_assert(!frame_is_free(pfns[i]));
 
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	s1 = gstats();
 	cr_assert_eq(log.flushes, 1);
 	cr_assert_eq(log.bad, 0, "frame %u freed before the flush",
@@ -230,13 +230,13 @@ Test(gather, batch_growth)
 				cr_assert_eq(mmrt_frame_get((uint32_t)head), 0);
 			cr_assert_eq(mmrt_frame_meta((uint32_t)head)->refcount,
 				MMRT_HUGE_NR);
-			mmrt_gather_init(&tlb, as, false);
-			mmrt_gather_add(&tlb, (uint32_t)head, MMRT_HUGE_NR, 0);
+			mm_gather_init(&tlb, as, false);
+			mm_gather_add(&tlb, (uint32_t)head, MMRT_HUGE_NR, 0);
 			cr_assert_eq(tlb.local.hdr.nr, 2,
 				"a counted entry takes a slot and a count");
 			cr_assert_eq(tlb.batch_allocs, 0);
 			cr_assert(!frame_is_free((uint32_t)head));
-			mmrt_gather_finish(&tlb);
+			mm_gather_finish(&tlb);
 			cr_assert(frame_is_free((uint32_t)head),
 				"%u references queued, frame not freed",
 				MMRT_HUGE_NR);
@@ -250,10 +250,10 @@ Test(gather, batch_growth)
 		int64_t head = mmrt_huge_alloc(0);
 
 		if (head >= 0) {
-			mmrt_gather_init(&tlb, as, false);
-			mmrt_gather_add(&tlb, (uint32_t)head, 1,
-				MMRT_GE_HUGE);
-			mmrt_gather_finish(&tlb);
+			mm_gather_init(&tlb, as, false);
+			mm_gather_add(&tlb, (uint32_t)head, 1,
+				MM_GE_HUGE);
+			mm_gather_finish(&tlb);
 			cr_assert(frame_is_free((uint32_t)head));
 			cr_assert_eq(mmrt_test_used(), base);
 		}
@@ -265,8 +265,8 @@ Test(gather, batch_growth)
 Test(gather, batch_alloc_failure_flushes_instead)
 {
 	const unsigned int n = 5000;
-	struct mmrt_gather_stats s0, s1;
-	struct mmrt_gather tlb;
+	struct mm_gather_stats s0, s1;
+	struct mm_gather tlb;
 	struct flush_log log;
 	struct mmrt_as *as;
 	uint32_t *pfns;
@@ -279,21 +279,21 @@ Test(gather, batch_alloc_failure_flushes_instead)
 	cr_assert_not_null(pfns);
 	s0 = gstats();
 	hook_install(&log, as);
-	mmrt_test_hooks.gather_batch_fail = 1000000;
-	mmrt_gather_init(&tlb, as, false);
+	mm_test_hooks.gather_batch_fail = 1000000;
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < n; i++) {
 		pfns[i] = alloc_frame();
 		cr_assert_lt(log.npending, MAX_TRACK);
 		log.pending[log.npending++] = pfns[i];
-		mmrt_gather_add(&tlb, pfns[i], 1, 0);
-		mmrt_gather_track(&tlb, VA + i * PG, VA + (i + 1) * PG, 1);
+		mm_gather_add(&tlb, pfns[i], 1, 0);
+		mm_gather_track(&tlb, VA + i * PG, VA + (i + 1) * PG, 1);
 	}
 	cr_assert_gt(tlb.flushes, 1, "a gather without batches must flush "
 		"(%" PRIu64 " flushes)", tlb.flushes);
 	cr_assert_gt(tlb.batch_fail, 0);
 	cr_assert_eq(tlb.batch_allocs, 0);
-	mmrt_gather_finish(&tlb);
-	mmrt_test_hooks.gather_batch_fail = 0;
+	mm_gather_finish(&tlb);
+	mm_test_hooks.gather_batch_fail = 0;
 	s1 = gstats();
 
 	cr_log_info("%u frames, %" PRIu64 " flushes, %" PRIu64
@@ -313,15 +313,15 @@ Test(gather, batch_alloc_failure_flushes_instead)
 
 	/* page-table pages without a batch: freed after a synchronous wait */
 	s0 = gstats();
-	mmrt_test_hooks.gather_batch_fail = 1000000;
-	mmrt_gather_init(&tlb, as, false);
+	mm_test_hooks.gather_batch_fail = 1000000;
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < 4; i++) {
 		pfns[i] = alloc_frame();
 		mmrt_frame_meta(pfns[i])->flags |= MMRT_FRAME_PT;
-		mmrt_gather_remove_table(&tlb, pfns[i]);
+		mm_gather_remove_table(&tlb, pfns[i]);
 	}
-	mmrt_gather_finish(&tlb);
-	mmrt_test_hooks.gather_batch_fail = 0;
+	mm_gather_finish(&tlb);
+	mm_test_hooks.gather_batch_fail = 0;
 	s1 = gstats();
 	cr_assert_eq(s1.tables_freed - s0.tables_freed, 4);
 	cr_assert_eq(s1.tables_sync - s0.tables_sync, 4);
@@ -331,10 +331,10 @@ Test(gather, batch_alloc_failure_flushes_instead)
 
 	/* and the gather works normally afterwards */
 	s0 = gstats();
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < 1000; i++)
-		mmrt_gather_add(&tlb, alloc_frame(), 1, 0);
-	mmrt_gather_finish(&tlb);
+		mm_gather_add(&tlb, alloc_frame(), 1, 0);
+	mm_gather_finish(&tlb);
 	s1 = gstats();
 	cr_assert_eq(s1.batch_fail - s0.batch_fail, 0);
 	cr_assert_eq(s1.batch_allocs - s0.batch_allocs, batches_for(1000));
@@ -348,18 +348,18 @@ static void
 check_chunks(struct mmrt_as *as, uint64_t base, unsigned int n)
 {
 	const struct mmrt_config *cfg = mmrt_config_get();
-	struct mmrt_gather_stats s0, s1;
-	struct mmrt_gather tlb;
+	struct mm_gather_stats s0, s1;
+	struct mm_gather tlb;
 	unsigned int i;
 	uint64_t want;
 
 	cr_assert_not_null(cfg);
 	want = (n + cfg->gather_free_chunk - 1) / cfg->gather_free_chunk;
 	s0 = gstats();
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < n; i++)
-		mmrt_gather_add(&tlb, alloc_frame(), 1, 0);
-	mmrt_gather_finish(&tlb);
+		mm_gather_add(&tlb, alloc_frame(), 1, 0);
+	mm_gather_finish(&tlb);
 	s1 = gstats();
 	cr_log_info("chunk %u: %u frames in %" PRIu64 " chunks",
 		cfg->gather_free_chunk, n, tlb.chunks);
@@ -409,7 +409,7 @@ Test(gather, chunked_frees_small_chunk)
 
 Test(gather, nested_gathers_flush_all)
 {
-	struct mmrt_gather a, b;
+	struct mm_gather a, b;
 	struct mmrt_as_stats st0, st1;
 	struct flush_log log;
 	struct mmrt_as *as;
@@ -422,21 +422,21 @@ Test(gather, nested_gathers_flush_all)
 	hook_install(&log, as);
 	cr_assert_eq(mmrt_as_stats(as, &st0), 0);
 
-	mmrt_gather_init(&a, as, false);
-	mmrt_gather_init(&b, as, false);
+	mm_gather_init(&a, as, false);
+	mm_gather_init(&b, as, false);
 	for (i = 0; i < 16; i++) {
 		pa[i] = alloc_frame();
 		pb[i] = alloc_frame();
-		mmrt_gather_add(&a, pa[i], 1, 0);
-		mmrt_gather_add(&b, pb[i], 1, 0);
+		mm_gather_add(&a, pa[i], 1, 0);
+		mm_gather_add(&b, pb[i], 1, 0);
 	}
-	mmrt_gather_track(&a, VA, VA + 16 * PG, 1);
-	mmrt_gather_track(&b, VA + 64 * PG, VA + 80 * PG, 1);
+	mm_gather_track(&a, VA, VA + 16 * PG, 1);
+	mm_gather_track(&b, VA + 64 * PG, VA + 80 * PG, 1);
 	for (i = 0; i < 16; i++)
 		log.pending[log.npending++] = pb[i];
 
 	/* B finishes while A is pending: a full flush */
-	mmrt_gather_finish(&b);
+	mm_gather_finish(&b);
 	cr_assert_eq(log.flushes, 1);
 	cr_assert(log.last_full, "nested finish did not flush everything");
 	cr_assert(log.start == 0 && log.end >= MMRT_VA_LIMIT,
@@ -454,7 +454,7 @@ Test(gather, nested_gathers_flush_all)
 	/* A finishes alone: its own range only */
 	for (i = 0; i < 16; i++)
 		log.pending[log.npending++] = pa[i];
-	mmrt_gather_finish(&a);
+	mm_gather_finish(&a);
 	cr_assert_eq(log.flushes, 2);
 	cr_assert(!log.last_full, "A was not nested");
 	cr_assert(log.start <= VA && log.end >= VA + 16 * PG);
@@ -474,7 +474,7 @@ unmap_order(bool huge)
 {
 	const uint64_t len = 4 * MMRT_HUGE_SIZE;
 	const unsigned int npages = len / PG;
-	struct mmrt_gather_stats s0, s1;
+	struct mm_gather_stats s0, s1;
 	struct flush_log log;
 	struct mmrt_as *as;
 	uint64_t base, used, off;
@@ -569,8 +569,8 @@ used_nowait(void)
 Test(gather, tables_wait_for_grace_period)
 {
 	struct lazy_reader r = { 0, -1 };
-	struct mmrt_gather_stats s0, s1;
-	struct mmrt_gather tlb;
+	struct mm_gather_stats s0, s1;
+	struct mm_gather tlb;
 	struct mmrt_as *as;
 	uint32_t pfns[12];
 	uint64_t base, used;
@@ -585,13 +585,13 @@ Test(gather, tables_wait_for_grace_period)
 	cr_assert_geq(r.id, 0, "mmrt_thread_register: %d", r.id);
 
 	s0 = gstats();
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < RTE_DIM(pfns); i++) {
 		pfns[i] = alloc_frame();
 		mmrt_frame_meta(pfns[i])->flags |= MMRT_FRAME_PT;
-		mmrt_gather_remove_table(&tlb, pfns[i]);
+		mm_gather_remove_table(&tlb, pfns[i]);
 	}
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	s1 = gstats();
 	cr_assert_eq(s1.tables_freed - s0.tables_freed, RTE_DIM(pfns));
 	cr_assert_eq(s1.tables_sync - s0.tables_sync, 0);
@@ -655,8 +655,8 @@ Test(gather, tables_full_queue_waits_then_frees)
 {
 	struct lazy_reader r = { 0, -1 };
 	struct releaser rl = { &r, 0 };
-	struct mmrt_gather_stats s0, s1;
-	struct mmrt_gather tlb;
+	struct mm_gather_stats s0, s1;
+	struct mm_gather tlb;
 	struct mmrt_as *as;
 	uint32_t pfns[8];
 	pthread_t th, rth;
@@ -671,18 +671,18 @@ Test(gather, tables_full_queue_waits_then_frees)
 	cr_assert_geq(r.id, 0);
 
 	s0 = gstats();
-	mmrt_test_hooks.dq_full = true;
-	mmrt_gather_init(&tlb, as, false);
+	mm_test_hooks.dq_full = true;
+	mm_gather_init(&tlb, as, false);
 	for (i = 0; i < RTE_DIM(pfns); i++) {
 		pfns[i] = alloc_frame();
 		mmrt_frame_meta(pfns[i])->flags |= MMRT_FRAME_PT;
-		mmrt_gather_remove_table(&tlb, pfns[i]);
+		mm_gather_remove_table(&tlb, pfns[i]);
 	}
 	cr_assert_eq(pthread_create(&rth, NULL, release_later, &rl), 0);
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	cr_assert_eq(__atomic_load_n(&rl.released, __ATOMIC_ACQUIRE), 1,
 		"tables freed before the silent reader reported");
-	mmrt_test_hooks.dq_full = false;
+	mm_test_hooks.dq_full = false;
 	s1 = gstats();
 	cr_assert_eq(s1.tables_sync - s0.tables_sync, RTE_DIM(pfns));
 	for (i = 0; i < RTE_DIM(pfns); i++)

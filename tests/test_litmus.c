@@ -324,8 +324,8 @@ Test(litmus, invariant_b_message_passing)
 		cr_assert(__atomic_load_n(&L.filled, __ATOMIC_ACQUIRE),
 			"consumer did not fill its TLB");
 		/* only A's copy-on-write is delayed */
-		mmrt_test_hooks.cow_delay_cycles = delay;
-		__atomic_store_n(&mmrt_test_hooks.cow_delay_va, LIT_A,
+		mm_test_hooks.cow_delay_cycles = delay;
+		__atomic_store_n(&mm_test_hooks.cow_delay_va, LIT_A,
 			__ATOMIC_RELEASE);
 		lit_spawn(&t2, t2_main, lit_cpu[1]);
 		lit_spawn(&t1b, t1b_main, lit_cpu[1]);
@@ -334,9 +334,9 @@ Test(litmus, invariant_b_message_passing)
 		pthread_join(t1b, NULL);
 		pthread_join(t2, NULL);
 		pthread_join(tc, NULL);
-		__atomic_store_n(&mmrt_test_hooks.cow_delay_va, 0,
+		__atomic_store_n(&mm_test_hooks.cow_delay_va, 0,
 			__ATOMIC_RELEASE);
-		mmrt_test_hooks.cow_delay_cycles = 0;
+		mm_test_hooks.cow_delay_cycles = 0;
 
 		cr_assert_eq(L.err, 0, "iteration %d: thread error at line %d",
 			it, L.err);

@@ -10,10 +10,10 @@
  * re-maps (and faults in) small regions placed so that every unmap empties
  * and frees page-table pages at levels 1, 2 and 3. Page-table pages must
  * only be reused after a QSBR grace period, so the library's walk check
- * (mmrt_test_hooks.walk_uaf) must never see a page-table page freed or
+ * (mm_test_hooks.walk_uaf) must never see a page-table page freed or
  * recycled under a walker.
  *
- * Negative control: with mmrt_test_hooks.pt_free_early the grace period is
+ * Negative control: with mm_test_hooks.pt_free_early the grace period is
  * skipped, and the same race must be caught (walk_uaf > 0). Under ASan a
  * freed page-table page is poisoned and the walker's read aborts the
  * process, so the control runs only in builds without ASan.
@@ -172,7 +172,7 @@ run_race(struct race *r, uint64_t rounds, double max_s, bool until_uaf)
 			if (now_s() - t0 > max_s)
 				break;
 			if (until_uaf && __atomic_load_n(
-					&mmrt_test_hooks.walk_uaf,
+					&mm_test_hooks.walk_uaf,
 					__ATOMIC_RELAXED) > 0)
 				break;
 		}
@@ -199,12 +199,12 @@ Test(mm_race, translate_vs_unmap, .timeout = 600)
 	base = mmrt_test_used();
 	r.as = mmrt_as_create("race");
 	cr_assert_not_null(r.as);
-	mmrt_test_hooks.walk_uaf = 0;
-	mmrt_test_hooks.walk_checked = 0;
+	mm_test_hooks.walk_uaf = 0;
+	mm_test_hooks.walk_checked = 0;
 
 	rounds = run_race(&r, POS_ROUNDS, 120.0, false);
-	uaf = __atomic_load_n(&mmrt_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
-	checked = __atomic_load_n(&mmrt_test_hooks.walk_checked,
+	uaf = __atomic_load_n(&mm_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
+	checked = __atomic_load_n(&mm_test_hooks.walk_checked,
 		__ATOMIC_ACQUIRE);
 	cr_log_info("race: %" PRIu64 " rounds, %" PRIu64 " lookups (%" PRIu64
 		" hits, %" PRIu64 " -EFAULT), walks checked %" PRIu64
@@ -238,14 +238,14 @@ Test(mm_race, negative_control_pt_free_early, .timeout = 600)
 	base = mmrt_test_used();
 	r.as = mmrt_as_create("race-neg");
 	cr_assert_not_null(r.as);
-	mmrt_test_hooks.walk_uaf = 0;
-	mmrt_test_hooks.walk_checked = 0;
-	mmrt_test_hooks.pt_free_early = true;
+	mm_test_hooks.walk_uaf = 0;
+	mm_test_hooks.walk_checked = 0;
+	mm_test_hooks.pt_free_early = true;
 
 	rounds = run_race(&r, 2000000, 20.0, true);
-	mmrt_test_hooks.pt_free_early = false;
-	uaf = __atomic_load_n(&mmrt_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
-	checked = __atomic_load_n(&mmrt_test_hooks.walk_checked,
+	mm_test_hooks.pt_free_early = false;
+	uaf = __atomic_load_n(&mm_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
+	checked = __atomic_load_n(&mm_test_hooks.walk_checked,
 		__ATOMIC_ACQUIRE);
 	cr_log_info("negative control: %" PRIu64 " rounds, %" PRIu64
 		" lookups, walks checked %" PRIu64 ", use-after-free %" PRIu64,

@@ -969,7 +969,7 @@ reset_bounce_counters(void)
  * Resolvers of a bounce: one per lcore, but a single one in the WP
  * variant. Two resolvers that un-protect at once nest their gathers, and
  * each then flushes every consumer's whole TLB (the nested-flush rule of
- * mmrt_gather_finish()), spinning until the consumers ack; a consumer
+ * mm_gather_finish()), spinning until the consumers ack; a consumer
  * pinned to the same core cannot poll until the resolver is preempted.
  * With two resolvers a WP bounce takes 0.5 to 30 s instead of 0.5 s.
  */

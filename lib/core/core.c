@@ -39,9 +39,7 @@
 #include "mmrt_core.h"
 #include "core_priv.h"
 
-int mmrt_logtype_core = RTE_LOGTYPE_EAL;
-int mmrt_logtype_mem = RTE_LOGTYPE_EAL;
-int mmrt_logtype_mm = RTE_LOGTYPE_EAL;
+RTE_LOG_REGISTER(mmrt_logtype_core, lib.mmrt.core, NOTICE);
 
 #define MMRT_SUBSYS_MAX 16
 /* Embedded default: EAL memory is at least this, and pool + headroom. */
@@ -56,31 +54,6 @@ static struct mmrt_config core_cfg;
 static int core_up;
 static bool core_eal_ours;  /* mmrt_init() ran rte_eal_init() */
 static bool core_eal_dead;  /* ... and rte_eal_cleanup() since */
-
-static void
-core_register_logtypes(void)
-{
-	int t;
-
-	t = rte_log_register_type_and_pick_level("lib.mmrt.core",
-		RTE_LOG_NOTICE);
-	if (t >= 0)
-		mmrt_logtype_core = t;
-	t = rte_log_register_type_and_pick_level("lib.mmrt.mem",
-		RTE_LOG_NOTICE);
-	if (t >= 0)
-		mmrt_logtype_mem = t;
-	t = rte_log_register_type_and_pick_level("lib.mmrt.mm",
-		RTE_LOG_NOTICE);
-	if (t >= 0)
-		mmrt_logtype_mm = t;
-}
-
-/* Register early so that constructors and config parsing log correctly. */
-RTE_INIT(mmrt_core_logtype_init)
-{
-	core_register_logtypes();
-}
 
 int
 mmrt_subsys_register(const struct mmrt_subsys *ss)
@@ -134,8 +107,9 @@ core_start(const struct mmrt_config *cfg)
 	unsigned int i;
 	int ret;
 
-	core_register_logtypes();
-	rte_log_set_level_pattern("lib.mmrt.*", cfg->log_level);
+	/* Every mmrt log type, registered or not yet: lib.mmrt.* and
+	 * pmd.dma.mmrt.* (the pattern also applies to later registrations). */
+	rte_log_set_level_pattern("*.mmrt*", cfg->log_level);
 	core_cfg = *cfg;
 
 	ret = mmrt_qsbr_create(cfg->max_threads);

@@ -23,12 +23,18 @@
 extern "C" {
 #endif
 
-/** Log types of the runtime (registered as lib.mmrt.core, .mem, .mm). */
+/**
+ * Log type of lib/core, "lib.mmrt.core". Each mmrt library and driver
+ * registers its own type in its own source (lib.mmrt.mem, lib.mmrt.mm,
+ * lib.mmrt.dev, pmd.dma.mmrt.*); EAL's --log-level and mmrt's core.log_level
+ * reach all of them.
+ */
 extern int mmrt_logtype_core;
-extern int mmrt_logtype_mem;
-extern int mmrt_logtype_mm;
 
-/** Log through rte_log with an mmrt log type, e.g. MMRT_LOG(INFO, core, ...). */
+/**
+ * Log through rte_log with the mmrt log type mmrt_logtype_<type>, e.g.
+ * MMRT_LOG(INFO, core, ...). Other libraries' types are internal to them.
+ */
 #define MMRT_LOG(level, type, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_ ## type, \
 		"mmrt_" #type ": " fmt "\n", ##__VA_ARGS__)
@@ -286,6 +292,37 @@ struct mmrt_subsys {
  *   -EALREADY (runtime already up). Not thread-safe (constructors).
  */
 int mmrt_subsys_register(const struct mmrt_subsys *ss);
+
+/**
+ * @internal
+ * Happens-before edges ThreadSanitizer cannot see, for mmrt's own engines
+ * and programs. DPDK's EAL is not instrumented: a worker lcore's return
+ * reaches rte_eal_wait_lcore() through EAL's own atomics, so a TSan build
+ * would report every result the main lcore reads after the wait. The
+ * worker releases a token as its last step (MMRT_TSAN_RELEASE), the
+ * waiter acquires it after the wait (MMRT_TSAN_ACQUIRE). No-ops in other
+ * builds.
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MMRT_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MMRT_TSAN 1
+#endif
+
+#ifdef MMRT_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+/** @internal Mark a release edge TSan cannot see (see above). */
+#define MMRT_TSAN_RELEASE(addr) __tsan_release((void *)(addr))
+/** @internal Mark the acquire edge paired with MMRT_TSAN_RELEASE(). */
+#define MMRT_TSAN_ACQUIRE(addr) __tsan_acquire((void *)(addr))
+#else
+#define MMRT_TSAN_RELEASE(addr) do { } while (0)
+#define MMRT_TSAN_ACQUIRE(addr) do { } while (0)
+#endif
 
 #ifdef __cplusplus
 }

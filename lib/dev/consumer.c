@@ -50,11 +50,12 @@
 #include <rte_ring_peek.h>
 #include <rte_spinlock.h>
 
-#include "mm_testhooks.h"
+#include "dev_testhooks.h"
 #include "mmrt_dev.h"
 #include "mmrt_uffd.h"
 
-static int mmrt_logtype_dev;
+extern int mmrt_logtype_dev __attribute__((visibility("hidden")));
+RTE_LOG_REGISTER(mmrt_logtype_dev, lib.mmrt.dev, NOTICE);
 
 #define DEV_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_dev, \
@@ -373,6 +374,8 @@ tlb_drop_range(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 }
 
 #ifdef MMRT_TEST_HOOKS
+struct dev_test_hooks dev_test_hooks;
+
 static void
 test_delay(uint64_t cycles)
 {
@@ -391,15 +394,15 @@ inval_read_test(struct mmrt_consumer *c, struct inval_desc *d, uint64_t *b)
 {
 	unsigned int n;
 
-	if (mmrt_test_hooks.inval_box_first) {
+	if (dev_test_hooks.inval_box_first) {
 		*b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
-		test_delay(mmrt_test_hooks.inval_poll_delay_cycles);
+		test_delay(dev_test_hooks.inval_poll_delay_cycles);
 		return rte_ring_dequeue_burst_elem_start(c->inv_ring, d,
 			sizeof(d[0]), POLL_BURST, NULL);
 	}
 	n = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
 		POLL_BURST, NULL);
-	test_delay(mmrt_test_hooks.inval_poll_delay_cycles);
+	test_delay(dev_test_hooks.inval_poll_delay_cycles);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* as inval_pending() */
 	*b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
 	return n;
@@ -719,7 +722,7 @@ consumer_inval(struct mmrt_notifier *sub, struct mmrt_as *as,
 		return;
 	}
 #ifdef MMRT_TEST_HOOKS
-	if (mmrt_test_hooks.inval_no_wait)
+	if (dev_test_hooks.inval_no_wait)
 		return; /* negative control: breaks invariant A */
 #endif
 	deadline = rte_get_timer_cycles() + c->deadline_cycles;
@@ -1153,12 +1156,4 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	st->quarantine_held = c->quar_n;
 	rte_spinlock_unlock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
 	return 0;
-}
-
-RTE_INIT(mmrt_dev_log_init)
-{
-	mmrt_logtype_dev = rte_log_register_type_and_pick_level("lib.mmrt.dev",
-		RTE_LOG_NOTICE);
-	if (mmrt_logtype_dev < 0)
-		mmrt_logtype_dev = RTE_LOGTYPE_USER1;
 }

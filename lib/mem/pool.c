@@ -50,6 +50,9 @@
 #include "mmrt_core.h"
 #include "mmrt_mem.h"
 
+extern int mmrt_logtype_mem __attribute__((visibility("hidden")));
+RTE_LOG_REGISTER(mmrt_logtype_mem, lib.mmrt.mem, NOTICE);
+
 #if defined(__SANITIZE_ADDRESS__)
 #define MMRT_ASAN 1
 #elif defined(__has_feature)

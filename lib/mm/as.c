@@ -22,6 +22,8 @@
 #include "mm_priv.h"
 #include "mmrt_uffd.h"
 
+RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
+
 static struct mmrt_as **as_table;
 static uint32_t as_max;
 static rte_spinlock_t as_table_lock = RTE_SPINLOCK_INITIALIZER;
@@ -136,7 +138,7 @@ static void
 as_teardown(struct mmrt_as *as)
 {
 	struct mmrt_notifier_range r;
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	uint32_t i;
 
 	rte_spinlock_lock(&as_table_lock);
@@ -151,9 +153,9 @@ as_teardown(struct mmrt_as *as)
 	mm_uffd_as_release(as);
 	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, 0, MMRT_VA_LIMIT, NULL);
 	mm_notify_start(&r);
-	mmrt_gather_init(&tlb, as, true);
+	mm_gather_init(&tlb, as, true);
 	mm_pt_free_all(as, &tlb);
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
 	mm_region_remove(as, 0, MMRT_VA_LIMIT);
 	as->core.magic = 0;
@@ -205,7 +207,7 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 {
 	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	struct mmrt_as *child;
 	uint32_t i;
 	int ret = 0;
@@ -222,7 +224,7 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 	mm_uffd_event_prep(parent, MMRT_UFFD_FEATURE_EVENT_FORK, 0,
 		MMRT_VA_LIMIT, &ev);
 	ret = mm_region_reserve(child, parent->nr_regions);
-	mmrt_gather_init(&tlb, parent, false);
+	mm_gather_init(&tlb, parent, false);
 	for (i = 0; ret == 0 && i < parent->nr_regions; i++) {
 		const struct mm_region *pr = &parent->regions[i];
 		bool cow = !(pr->flags & REGION_OBJECT);
@@ -244,12 +246,12 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 			cr.uffd != NULL);
 		if (cow) {
 			/* flushed before the end, as the relaxation allows */
-			mmrt_gather_flush(&tlb);
+			mm_gather_flush(&tlb);
 			mm_notify_end(&r);
 		}
 	}
 	/* the parent's write-protection is flushed before we return */
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	memset(&m, 0, sizeof(m));
 	m.event = MMRT_UFFD_EVENT_FORK;
 	if (ret != 0) {
@@ -307,15 +309,15 @@ populate(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 static void
 unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
 {
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
 	struct mmrt_notifier_range r;
 
 	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, va, va + len, NULL);
 	mm_notify_start(&r);
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	mm_zap_range(as, &z, va, va + len);
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
 	mm_region_remove(as, va, va + len);
 }
@@ -441,7 +443,7 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	struct mm_zap z = { .free_tables = true, .locked = false };
 	struct mm_region *moved = NULL;
 	struct mmrt_notifier_range r;
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	uint32_t i, first, n = 0;
@@ -479,7 +481,7 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, old_va, old_va + len,
 		NULL);
 	mm_notify_start(&r);
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	z.tlb = &tlb;
 	for (i = 0; i < n; i++) {
 		struct mm_region *nr = &moved[i];
@@ -499,7 +501,7 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	}
 	/* the old range holds no leaves now: free its tables */
 	mm_zap_range(as, &z, old_va, old_va + len);
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
 	mm_region_remove(as, old_va, old_va + len);
 	for (i = 0; i < n; i++)
@@ -522,7 +524,7 @@ int
 mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 {
 	struct mmrt_notifier_range r;
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	uint32_t i;
 	int ret;
 
@@ -545,9 +547,9 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
 		NULL);
 	mm_notify_start(&r);
-	mmrt_gather_init(&tlb, as, false);
+	mm_gather_init(&tlb, as, false);
 	mm_protect_range(as, &tlb, va, va + len, prot);
-	mmrt_gather_finish(&tlb);
+	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
 out:
 	rte_rwlock_write_unlock(&as->map_lock);
@@ -558,7 +560,7 @@ out:
 int
 mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 {
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	struct mm_zap z = { .tlb = &tlb, .free_tables = false, .locked = true };
 	struct mmrt_notifier_range r;
 	struct mmrt_uffd_msg m;
@@ -582,9 +584,9 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		mm_range_init(&r, as, MMRT_NOTIFY_CLEAR, true, va, va + len,
 			NULL);
 		mm_notify_start(&r);
-		mmrt_gather_init(&tlb, as, false);
+		mm_gather_init(&tlb, as, false);
 		mm_zap_range(as, &z, va, va + len);
-		mmrt_gather_finish(&tlb);
+		mm_gather_finish(&tlb);
 		mm_notify_end(&r);
 		mm_uffd_wake_as(as, va, va + len);
 	}

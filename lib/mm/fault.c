@@ -216,14 +216,14 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			rte_spinlock_unlock(pt_lock(tbl1));
 #ifdef MMRT_TEST_HOOKS
 			/* litmus window: new PTE published, operation not ended */
-			if (mmrt_test_hooks.cow_delay_cycles != 0 &&
+			if (mm_test_hooks.cow_delay_cycles != 0 &&
 					(va & ~(MMRT_PAGE_SIZE - 1)) ==
-					__atomic_load_n(&mmrt_test_hooks.cow_delay_va,
+					__atomic_load_n(&mm_test_hooks.cow_delay_va,
 						__ATOMIC_ACQUIRE)) {
 				uint64_t t0 = rte_get_timer_cycles();
 
 				while (rte_get_timer_cycles() - t0 <
-						mmrt_test_hooks.cow_delay_cycles)
+						mm_test_hooks.cow_delay_cycles)
 					rte_pause();
 			}
 #endif
@@ -620,10 +620,10 @@ mmrt_test_walk_end(uint32_t tbl, uint32_t gen)
 	const struct mmrt_frame *f = mmrt_frame_meta(tbl);
 	uint32_t fl = __atomic_load_n(&f->flags, __ATOMIC_ACQUIRE);
 
-	__atomic_fetch_add(&mmrt_test_hooks.walk_checked, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&mm_test_hooks.walk_checked, 1, __ATOMIC_RELAXED);
 	if (!(fl & MMRT_FRAME_PT) ||
 			__atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) != gen)
-		__atomic_fetch_add(&mmrt_test_hooks.walk_uaf, 1,
+		__atomic_fetch_add(&mm_test_hooks.walk_uaf, 1,
 			__ATOMIC_RELAXED);
 }
 #endif

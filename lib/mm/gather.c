@@ -38,17 +38,17 @@
 #include "mm_testhooks.h"
 
 #ifdef MMRT_TEST_HOOKS
-struct mmrt_test_hooks mmrt_test_hooks;
-#define MMRT_TEST_DQ_FULL mmrt_test_hooks.dq_full
+struct mm_test_hooks mm_test_hooks;
+#define MMRT_TEST_DQ_FULL mm_test_hooks.dq_full
 #else
 #define MMRT_TEST_DQ_FULL false
 #endif
 
 /* Per-lcore: cached batches and statistics. */
 struct gather_lcore {
-	struct mmrt_gather_batch *free;
+	struct mm_gather_batch *free;
 	uint32_t nfree;
-	struct mmrt_gather_stats st;
+	struct mm_gather_stats st;
 } __rte_cache_aligned;
 
 static struct gather_lcore *glc;   /* RTE_MAX_LCORE + 1 (the last: others) */
@@ -98,15 +98,15 @@ pt_dq_free(void *p, void *e, unsigned int n)
 		mm_table_free_now(pfns[i]);
 }
 
-static struct mmrt_gather_batch *
+static struct mm_gather_batch *
 batch_get(void)
 {
 	struct gather_lcore *g = gl_self();
-	struct mmrt_gather_batch *b;
+	struct mm_gather_batch *b;
 
 #ifdef MMRT_TEST_HOOKS
-	if (mmrt_test_hooks.gather_batch_fail > 0) {
-		__atomic_fetch_sub(&mmrt_test_hooks.gather_batch_fail, 1,
+	if (mm_test_hooks.gather_batch_fail > 0) {
+		__atomic_fetch_sub(&mm_test_hooks.gather_batch_fail, 1,
 			__ATOMIC_RELAXED);
 		return NULL;
 	}
@@ -116,7 +116,7 @@ batch_get(void)
 		g->free = b->next;
 		g->nfree--;
 	} else {
-		b = rte_malloc("mmrt_gather_batch", sizeof(*b) +
+		b = rte_malloc("mm_gather_batch", sizeof(*b) +
 			MMRT_GATHER_BATCH_ENTRIES * sizeof(uint64_t), 0);
 		if (b == NULL)
 			return NULL;
@@ -128,7 +128,7 @@ batch_get(void)
 }
 
 static void
-batch_put(struct mmrt_gather_batch *b)
+batch_put(struct mm_gather_batch *b)
 {
 	struct gather_lcore *g = gl_self();
 
@@ -142,7 +142,7 @@ batch_put(struct mmrt_gather_batch *b)
 }
 
 static void
-gather_reset_range(struct mmrt_gather *tlb)
+gather_reset_range(struct mm_gather *tlb)
 {
 	tlb->start = MMRT_VA_LIMIT;
 	tlb->end = 0;
@@ -152,7 +152,7 @@ gather_reset_range(struct mmrt_gather *tlb)
 }
 
 void
-mmrt_gather_init(struct mmrt_gather *tlb, struct mmrt_as *as, bool fullmm)
+mm_gather_init(struct mm_gather *tlb, struct mmrt_as *as, bool fullmm)
 {
 	memset(tlb, 0, sizeof(*tlb));
 	tlb->as = as;
@@ -160,13 +160,13 @@ mmrt_gather_init(struct mmrt_gather *tlb, struct mmrt_as *as, bool fullmm)
 	tlb->local.hdr.max = MMRT_GATHER_BUNDLE;
 	tlb->active = &tlb->local.hdr;
 	gather_reset_range(tlb);
-	/* pairs with the load in mmrt_gather_finish() of a concurrent gather */
+	/* pairs with the load in mm_gather_finish() of a concurrent gather */
 	__atomic_fetch_add(&as->gather_pending, 1, __ATOMIC_SEQ_CST);
 	GL_STAT(gathers, 1);
 }
 
 void
-mmrt_gather_track(struct mmrt_gather *tlb, uint64_t start, uint64_t end,
+mm_gather_track(struct mm_gather *tlb, uint64_t start, uint64_t end,
 	unsigned int level)
 {
 	if (start < tlb->start)
@@ -179,11 +179,11 @@ mmrt_gather_track(struct mmrt_gather *tlb, uint64_t start, uint64_t end,
 
 /* Free every queued frame, in chunks of free_chunk puts. */
 static void
-gather_free_frames(struct mmrt_gather *tlb)
+gather_free_frames(struct mm_gather *tlb)
 {
 	uint32_t chunk[512];
 	unsigned int n = 0, lim = RTE_MIN(free_chunk, (uint32_t)RTE_DIM(chunk));
-	struct mmrt_gather_batch *b;
+	struct mm_gather_batch *b;
 	uint32_t i;
 
 	/* delayed rmap: the mapcount drops only now, after the flush */
@@ -193,11 +193,11 @@ gather_free_frames(struct mmrt_gather *tlb)
 				uint64_t e = b->ent[i];
 				uint32_t cnt = 1;
 
-				if (e & MMRT_GE_NR_NEXT)
+				if (e & MM_GE_NR_NEXT)
 					cnt = (uint32_t)b->ent[++i];
-				if (e & MMRT_GE_DELAY_RMAP)
+				if (e & MM_GE_DELAY_RMAP)
 					__atomic_fetch_sub(&mmrt_frame_meta(
-						e >> MMRT_GE_SHIFT)->mapcount,
+						e >> MM_GE_SHIFT)->mapcount,
 						cnt, __ATOMIC_RELAXED);
 			}
 			if (b == tlb->active)
@@ -208,9 +208,9 @@ gather_free_frames(struct mmrt_gather *tlb)
 	for (b = &tlb->local.hdr; b != NULL; b = b->next) {
 		for (i = 0; i < b->nr; i++) {
 			uint64_t e = b->ent[i];
-			uint32_t pfn = e >> MMRT_GE_SHIFT, cnt = 1;
+			uint32_t pfn = e >> MM_GE_SHIFT, cnt = 1;
 
-			if (e & MMRT_GE_NR_NEXT)
+			if (e & MM_GE_NR_NEXT)
 				cnt = (uint32_t)b->ent[++i];
 			while (cnt-- > 0) {
 				chunk[n++] = pfn;
@@ -237,9 +237,9 @@ gather_free_frames(struct mmrt_gather *tlb)
 
 /* Hand unhooked tables to the QSBR defer queue (or wait, if it is full). */
 static void
-gather_free_tables(struct mmrt_gather *tlb)
+gather_free_tables(struct mm_gather *tlb)
 {
-	struct mmrt_gather_batch *b = tlb->tables;
+	struct mm_gather_batch *b = tlb->tables;
 	bool synced = false;
 	uint32_t i;
 
@@ -249,7 +249,7 @@ gather_free_tables(struct mmrt_gather *tlb)
 		uint32_t pfn = (uint32_t)b->ent[i];
 
 #ifdef MMRT_TEST_HOOKS
-		if (mmrt_test_hooks.pt_free_early) {
+		if (mm_test_hooks.pt_free_early) {
 			/* negative control: skip the grace period */
 			mm_table_free_now(pfn);
 			continue;
@@ -271,7 +271,7 @@ gather_free_tables(struct mmrt_gather *tlb)
 }
 
 void
-mmrt_gather_flush(struct mmrt_gather *tlb)
+mm_gather_flush(struct mm_gather *tlb)
 {
 	bool tables = tlb->tables != NULL && tlb->tables->nr > 0;
 	bool frames = tlb->local.hdr.nr > 0;
@@ -294,9 +294,9 @@ mmrt_gather_flush(struct mmrt_gather *tlb)
 
 /* Room for @slots more entries in the active batch, flushing if needed. */
 static void
-gather_make_room(struct mmrt_gather *tlb, unsigned int slots)
+gather_make_room(struct mm_gather *tlb, unsigned int slots)
 {
-	struct mmrt_gather_batch *b = tlb->active;
+	struct mm_gather_batch *b = tlb->active;
 
 	if (b->nr + slots <= b->max)
 		return;
@@ -305,7 +305,7 @@ gather_make_room(struct mmrt_gather *tlb, unsigned int slots)
 		return;
 	}
 	if (tlb->batch_count < batch_max) {
-		struct mmrt_gather_batch *nb = batch_get();
+		struct mm_gather_batch *nb = batch_get();
 
 		if (nb != NULL) {
 			b->next = nb;
@@ -317,33 +317,33 @@ gather_make_room(struct mmrt_gather *tlb, unsigned int slots)
 		tlb->batch_fail++;
 	}
 	/* no batch to be had: flush instead of failing */
-	mmrt_gather_flush(tlb);
+	mm_gather_flush(tlb);
 }
 
 void
-mmrt_gather_add(struct mmrt_gather *tlb, uint32_t pfn, uint32_t nr,
+mm_gather_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	uint32_t flags)
 {
-	struct mmrt_gather_batch *b;
+	struct mm_gather_batch *b;
 
 	if (nr == 0)
 		return;
-	flags &= MMRT_GE_DELAY_RMAP | MMRT_GE_HUGE;
+	flags &= MM_GE_DELAY_RMAP | MM_GE_HUGE;
 	gather_make_room(tlb, nr > 1 ? 2 : 1);
 	b = tlb->active;
-	if (flags & MMRT_GE_DELAY_RMAP)
+	if (flags & MM_GE_DELAY_RMAP)
 		tlb->delayed_rmap = true;
 	if (nr > 1) {
-		b->ent[b->nr++] = ((uint64_t)pfn << MMRT_GE_SHIFT) | flags |
-			MMRT_GE_NR_NEXT;
+		b->ent[b->nr++] = ((uint64_t)pfn << MM_GE_SHIFT) | flags |
+			MM_GE_NR_NEXT;
 		b->ent[b->nr++] = nr;
 	} else {
-		b->ent[b->nr++] = ((uint64_t)pfn << MMRT_GE_SHIFT) | flags;
+		b->ent[b->nr++] = ((uint64_t)pfn << MM_GE_SHIFT) | flags;
 	}
 }
 
 void
-mmrt_gather_remove_table(struct mmrt_gather *tlb, uint32_t pfn)
+mm_gather_remove_table(struct mm_gather *tlb, uint32_t pfn)
 {
 	if (tlb->tables == NULL) {
 		tlb->tables = batch_get();
@@ -360,22 +360,22 @@ mmrt_gather_remove_table(struct mmrt_gather *tlb, uint32_t pfn)
 		tlb->batch_allocs++;
 	}
 	if (tlb->tables->nr == tlb->tables->max)
-		mmrt_gather_flush(tlb);
+		mm_gather_flush(tlb);
 	tlb->tables->ent[tlb->tables->nr++] = pfn;
 	tlb->freed_tables = true;
 }
 
 void
-mmrt_gather_finish(struct mmrt_gather *tlb)
+mm_gather_finish(struct mm_gather *tlb)
 {
-	struct mmrt_gather_batch *b, *next;
+	struct mm_gather_batch *b, *next;
 
 	/*
 	 * Another gather on this space is still in flight: it may have
 	 * cleared entries in our range without flushing yet, and we must not
 	 * return before those translations are gone too. Flush everything
 	 * (the kernel's mm_tlb_flush_nested()). Pairs with the increment in
-	 * mmrt_gather_init().
+	 * mm_gather_init().
 	 */
 	if (__atomic_load_n(&tlb->as->gather_pending, __ATOMIC_SEQ_CST) > 1) {
 		tlb->need_flush_all = true;
@@ -384,7 +384,7 @@ mmrt_gather_finish(struct mmrt_gather *tlb)
 		tlb->nested_flushes++;
 		MM_STAT_ADD(tlb->as, nested_flushes, 1);
 	}
-	mmrt_gather_flush(tlb);
+	mm_gather_flush(tlb);
 	__atomic_fetch_sub(&tlb->as->gather_pending, 1, __ATOMIC_SEQ_CST);
 
 	for (b = tlb->local.hdr.next; b != NULL; b = next) {
@@ -405,7 +405,7 @@ mmrt_gather_finish(struct mmrt_gather *tlb)
 }
 
 void
-mmrt_gather_stats(struct mmrt_gather_stats *st)
+mm_gather_stats(struct mm_gather_stats *st)
 {
 	unsigned int i;
 
@@ -413,7 +413,7 @@ mmrt_gather_stats(struct mmrt_gather_stats *st)
 	if (glc == NULL)
 		return;
 	for (i = 0; i <= RTE_MAX_LCORE; i++) {
-		const struct mmrt_gather_stats *s = &glc[i].st;
+		const struct mm_gather_stats *s = &glc[i].st;
 
 		st->gathers += s->gathers;
 		st->flushes += s->flushes;
@@ -450,7 +450,7 @@ mm_gather_subsys_init(const struct mmrt_config *cfg)
 
 	batch_max = cfg->gather_batch_max;
 	free_chunk = cfg->gather_free_chunk;
-	glc = rte_zmalloc("mmrt_gather_lcore",
+	glc = rte_zmalloc("mm_gather_lcore",
 		(RTE_MAX_LCORE + 1) * sizeof(*glc), RTE_CACHE_LINE_SIZE);
 	if (glc == NULL)
 		return -ENOMEM;
@@ -486,7 +486,7 @@ mm_gather_subsys_fini(void)
 		return;
 	for (i = 0; i < RTE_MAX_LCORE; i++) {
 		while (glc[i].free != NULL) {
-			struct mmrt_gather_batch *b = glc[i].free;
+			struct mm_gather_batch *b = glc[i].free;
 
 			glc[i].free = b->next;
 			rte_free(b);

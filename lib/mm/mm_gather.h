@@ -35,33 +35,33 @@ struct mmrt_as;
 #define MMRT_GATHER_BUNDLE 8
 #define MMRT_GATHER_BATCH_ENTRIES 510
 
-/* Encoded entry: pfn << MMRT_GE_SHIFT | flags. */
-#define MMRT_GE_SHIFT 3
-#define MMRT_GE_DELAY_RMAP (1u << 0) /* drop the mapcount after the flush */
-#define MMRT_GE_NR_NEXT    (1u << 1) /* next slot is a frame count */
-#define MMRT_GE_HUGE       (1u << 2) /* a huge frame (head pfn) */
+/* Encoded entry: pfn << MM_GE_SHIFT | flags. */
+#define MM_GE_SHIFT 3
+#define MM_GE_DELAY_RMAP (1u << 0) /* drop the mapcount after the flush */
+#define MM_GE_NR_NEXT    (1u << 1) /* next slot is a frame count */
+#define MM_GE_HUGE       (1u << 2) /* a huge frame (head pfn) */
 
-struct mmrt_gather_batch {
-	struct mmrt_gather_batch *next;
+struct mm_gather_batch {
+	struct mm_gather_batch *next;
 	uint32_t nr;
 	uint32_t max;
 	uint64_t ent[];
 };
 
-struct mmrt_gather {
+struct mm_gather {
 	struct mmrt_as *as;
 	uint64_t start;          /* flush range [start, end) */
 	uint64_t end;
 	bool fullmm;             /* tearing down the whole space */
 	bool need_flush_all;
 	bool freed_tables;
-	bool delayed_rmap;       /* some entry carries MMRT_GE_DELAY_RMAP */
+	bool delayed_rmap;       /* some entry carries MM_GE_DELAY_RMAP */
 	uint8_t cleared;         /* bit L: entries cleared at level L (0 = PTE) */
 	uint32_t batch_count;    /* batches allocated beyond the bundle */
-	struct mmrt_gather_batch *active;
-	struct mmrt_gather_batch *tables; /* page-table pages */
+	struct mm_gather_batch *active;
+	struct mm_gather_batch *tables; /* page-table pages */
 	struct {
-		struct mmrt_gather_batch hdr;
+		struct mm_gather_batch hdr;
 		uint64_t ent[MMRT_GATHER_BUNDLE];
 	} local;
 	/* statistics of this gather */
@@ -75,33 +75,33 @@ struct mmrt_gather {
 };
 
 /* Start a gather on @as (fullmm: the whole space is being torn down). */
-void mmrt_gather_init(struct mmrt_gather *tlb, struct mmrt_as *as, bool fullmm);
+void mm_gather_init(struct mm_gather *tlb, struct mmrt_as *as, bool fullmm);
 
 /* Record that entries at @level covering [start, end) were cleared. */
-void mmrt_gather_track(struct mmrt_gather *tlb, uint64_t start, uint64_t end,
+void mm_gather_track(struct mm_gather *tlb, uint64_t start, uint64_t end,
 	unsigned int level);
 
 /*
  * Queue @nr references on frame @pfn for dropping after the flush: one per
  * PTE just cleared that mapped it (nr > 1 uses a count slot, as for the
  * 512 small leaves of a PTE-mapped huge frame, which all hold a reference
- * on its head; a huge leaf is one entry with MMRT_GE_HUGE). Never fails: a
+ * on its head; a huge leaf is one entry with MM_GE_HUGE). Never fails: a
  * full gather flushes first.
  */
-void mmrt_gather_add(struct mmrt_gather *tlb, uint32_t pfn, uint32_t nr,
+void mm_gather_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	uint32_t flags);
 
 /* Queue an unhooked page-table page for freeing after a grace period. */
-void mmrt_gather_remove_table(struct mmrt_gather *tlb, uint32_t pfn);
+void mm_gather_remove_table(struct mm_gather *tlb, uint32_t pfn);
 
 /* Flush now: device flush, rmap, frees; the gather stays usable. */
-void mmrt_gather_flush(struct mmrt_gather *tlb);
+void mm_gather_flush(struct mm_gather *tlb);
 
 /* Final flush (full if nested), release the batches, end the gather. */
-void mmrt_gather_finish(struct mmrt_gather *tlb);
+void mm_gather_finish(struct mm_gather *tlb);
 
 /* Per-lcore statistics summed over all gathers since init. */
-struct mmrt_gather_stats {
+struct mm_gather_stats {
 	uint64_t gathers;
 	uint64_t flushes;
 	uint64_t nested_flushes;
@@ -112,6 +112,6 @@ struct mmrt_gather_stats {
 	uint64_t tables_freed;
 	uint64_t tables_sync;  /* tables freed after a synchronous grace period */
 };
-void mmrt_gather_stats(struct mmrt_gather_stats *st);
+void mm_gather_stats(struct mm_gather_stats *st);
 
 #endif /* MMRT_MM_GATHER_H */

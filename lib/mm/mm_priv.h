@@ -40,6 +40,9 @@
 #include "mmrt_mm.h"
 #include "mm_gather.h"
 
+/* lib.mmrt.mm, registered in as.c; for MMRT_LOG(level, mm, ...). */
+extern int mmrt_logtype_mm __attribute__((visibility("hidden")));
+
 /* PTE bits (the format is in mmrt_mm_core.h, for the inline walk). */
 #define PTE_P        MMRT_PTE_P
 #define PTE_W        MMRT_PTE_W
@@ -207,16 +210,16 @@ uint64_t *mm_pt_walk_try(struct mmrt_as *as, uint64_t va, unsigned int level,
 int mm_split_huge_at(struct mmrt_as *as, uint64_t va, bool locked);
 int mm_split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked);
 struct mm_zap {
-	struct mmrt_gather *tlb;
+	struct mm_gather *tlb;
 	bool free_tables;  /* unmap/teardown: free emptied tables */
 	bool locked;       /* under the read map lock: take PT locks */
 };
 void mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
 	uint64_t end);
-void mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb,
+void mm_protect_range(struct mmrt_as *as, struct mm_gather *tlb,
 	uint64_t start, uint64_t end, uint32_t prot);
 int mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
-	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end,
+	struct mm_gather *src_tlb, uint64_t start, uint64_t end,
 	bool keep_uffd_wp);
 /* Remap, write map lock held, [new, new + len) free of leaves: first
  * allocate the destination tables and split 2 MiB leaves that cannot move
@@ -224,9 +227,9 @@ int mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
  * (cannot fail; the old ones are tracked in @tlb for the flush). */
 int mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new,
 	uint64_t len);
-void mm_move_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t old,
+void mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 	uint64_t new, uint64_t len, bool keep_uffd_wp);
-void mm_pt_free_all(struct mmrt_as *as, struct mmrt_gather *tlb);
+void mm_pt_free_all(struct mmrt_as *as, struct mm_gather *tlb);
 
 /* fault.c */
 /*

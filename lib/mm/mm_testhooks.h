@@ -2,8 +2,8 @@
  * Copyright(c) 2026 The mmrt authors
  */
 
-#ifndef MMRT_MM_TESTHOOKS_H
-#define MMRT_MM_TESTHOOKS_H
+#ifndef MM_TESTHOOKS_H
+#define MM_TESTHOOKS_H
 
 /*
  * Test-only hooks, compiled only with -Dtest_hooks=true (MMRT_TEST_HOOKS).
@@ -16,7 +16,7 @@
 
 struct mmrt_as;
 
-struct mmrt_test_hooks {
+struct mm_test_hooks {
 	/* Negative control: free page-table pages at once instead of after a
 	 * QSBR grace period. */
 	bool pt_free_early;
@@ -39,23 +39,13 @@ struct mmrt_test_hooks {
 	 * invariant B litmus window). 0 cycles: off. */
 	uint64_t cow_delay_va;
 	uint64_t cow_delay_cycles;
-	/* lib/dev. A consumer's poll spins inval_poll_delay_cycles timer
-	 * cycles between reading its invalidation ring and its mailbox (the
-	 * window of the mailbox ordering). */
-	uint64_t inval_poll_delay_cycles;
-	/* Negative control: the poll reads the mailbox before the ring, so a
-	 * seq boxed between the two reads can be acked unprocessed. */
-	bool inval_box_first;
-	/* Negative control (invariant A): invalidators post to consumers but
-	 * do not wait for their acks, so frames are freed under them. */
-	bool inval_no_wait;
 };
 
 #ifdef MMRT_TEST_HOOKS
-extern struct mmrt_test_hooks mmrt_test_hooks;
+extern struct mm_test_hooks mm_test_hooks;
 #define MMRT_TEST_HOOKS_ON 1
 #else
 #define MMRT_TEST_HOOKS_ON 0
 #endif
 
-#endif /* MMRT_MM_TESTHOOKS_H */
+#endif /* MM_TESTHOOKS_H */

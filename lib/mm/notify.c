@@ -21,9 +21,9 @@ mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 {
 	MM_STAT_ADD(as, flushes, 1);
 #ifdef MMRT_TEST_HOOKS
-	if (mmrt_test_hooks.on_flush != NULL)
-		mmrt_test_hooks.on_flush(as, start, end, full,
-			mmrt_test_hooks.on_flush_arg);
+	if (mm_test_hooks.on_flush != NULL)
+		mm_test_hooks.on_flush(as, start, end, full,
+			mm_test_hooks.on_flush_arg);
 #else
 	RTE_SET_USED(start);
 	RTE_SET_USED(end);

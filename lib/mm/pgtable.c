@@ -203,15 +203,15 @@ struct zap_run {
 };
 
 static void
-zap_run_emit(struct mmrt_gather *tlb, struct zap_run *run)
+zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 {
 	if (run->nr > 0)
-		mmrt_gather_add(tlb, run->owner, run->nr, run->flags);
+		mm_gather_add(tlb, run->owner, run->nr, run->flags);
 	run->nr = 0;
 }
 
 static void
-zap_leaf(struct mmrt_as *as, struct mmrt_gather *tlb, struct zap_run *run,
+zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 	uint64_t e, bool huge)
 {
 	uint32_t pfn = pte_pfn(e), owner, flags = 0;
@@ -222,11 +222,11 @@ zap_leaf(struct mmrt_as *as, struct mmrt_gather *tlb, struct zap_run *run,
 	owner = huge ? pfn : frame_owner(pfn);
 	f = mmrt_frame_meta(owner);
 	if (f->flags & MMRT_FRAME_OBJECT)
-		flags |= MMRT_GE_DELAY_RMAP; /* object keeps it; drop after flush */
+		flags |= MM_GE_DELAY_RMAP; /* object keeps it; drop after flush */
 	else
 		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
 	if (huge)
-		flags |= MMRT_GE_HUGE;
+		flags |= MM_GE_HUGE;
 	MM_STAT_ADD(as, rss_pages, huge ? -(int64_t)MMRT_HUGE_NR : -1);
 	if (run->nr > 0 && run->owner == owner && run->flags == flags &&
 			!huge) {
@@ -267,7 +267,7 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 			}
 			pte_store(p, 0);
 			zap_leaf(z->tlb->as, z->tlb, &run, e, level == 2);
-			mmrt_gather_track(z->tlb, va & ~(size - 1),
+			mm_gather_track(z->tlb, va & ~(size - 1),
 				(va & ~(size - 1)) + size, level);
 			continue;
 		}
@@ -277,8 +277,8 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
 			pte_store(p, 0);
 			MM_STAT_ADD(as, pt_pages, -1);
-			mmrt_gather_remove_table(z->tlb, pte_pfn(e));
-			mmrt_gather_track(z->tlb, va & ~(size - 1),
+			mm_gather_remove_table(z->tlb, pte_pfn(e));
+			mm_gather_track(z->tlb, va & ~(size - 1),
 				(va & ~(size - 1)) + size, level);
 		}
 	}
@@ -313,7 +313,7 @@ leaf_protect(uint64_t e, uint32_t prot)
 }
 
 static void
-protect_level(struct mmrt_as *as, struct mmrt_gather *tlb, uint32_t tbl,
+protect_level(struct mmrt_as *as, struct mm_gather *tlb, uint32_t tbl,
 	unsigned int level, uint64_t start, uint64_t end, uint32_t prot)
 {
 	uint64_t size = level_size(level), va, next;
@@ -338,13 +338,13 @@ protect_level(struct mmrt_as *as, struct mmrt_gather *tlb, uint32_t tbl,
 		pte_store(p, ne);
 		/* a removed permission must be flushed before we return */
 		if ((e & ~ne) & (PTE_P | PTE_W))
-			mmrt_gather_track(tlb, va & ~(size - 1),
+			mm_gather_track(tlb, va & ~(size - 1),
 				(va & ~(size - 1)) + size, level);
 	}
 }
 
 void
-mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t start,
+mm_protect_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t start,
 	uint64_t end, uint32_t prot)
 {
 	protect_level(as, tlb, as->core.pgd, PT_LEVELS, start, end, prot);
@@ -353,7 +353,7 @@ mm_protect_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t start,
 /* Share the frame behind a leaf with a child; anonymous pages become
  * copy-on-write in both. Returns the child's entry. */
 static uint64_t
-copy_leaf(struct mmrt_as *dst, struct mmrt_gather *src_tlb, uint64_t *p,
+copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
 	uint64_t size, uint64_t va, bool shared, bool keep_wp)
 {
 	uint64_t e = *p;
@@ -378,7 +378,7 @@ copy_leaf(struct mmrt_as *dst, struct mmrt_gather *src_tlb, uint64_t *p,
 		/* write-protect the parent; flush deferred to the end */
 		e &= ~PTE_W;
 		pte_store(p, e);
-		mmrt_gather_track(src_tlb, va & ~(size - 1),
+		mm_gather_track(src_tlb, va & ~(size - 1),
 			(va & ~(size - 1)) + size, huge ? 2 : 1);
 	}
 	return keep_wp ? e : e & ~PTE_UFFD_WP;
@@ -386,7 +386,7 @@ copy_leaf(struct mmrt_as *dst, struct mmrt_gather *src_tlb, uint64_t *p,
 
 static int
 copy_level(struct mmrt_as *dst, struct mmrt_as *src,
-	struct mmrt_gather *src_tlb, uint32_t dtbl, uint32_t stbl,
+	struct mm_gather *src_tlb, uint32_t dtbl, uint32_t stbl,
 	unsigned int level, uint64_t start, uint64_t end, bool shared,
 	bool keep_wp)
 {
@@ -425,7 +425,7 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 
 int
 mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
-	struct mmrt_gather *src_tlb, uint64_t start, uint64_t end,
+	struct mm_gather *src_tlb, uint64_t start, uint64_t end,
 	bool keep_uffd_wp)
 {
 	int i = mm_region_find(src, start);
@@ -486,7 +486,7 @@ move_bits(uint64_t e, bool keep_wp)
 }
 
 void
-mm_move_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t old,
+mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 	uint64_t new, uint64_t len, bool keep_wp)
 {
 	uint64_t off, next, a, *pmd, *dp, *t1, e, ne;
@@ -502,7 +502,7 @@ mm_move_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t old,
 			dp = mm_pt_walk(as, new + off, 2, false, &tbl, &err);
 			pte_store(dp, move_bits(e, keep_wp));
 			pte_store(pmd, 0);
-			mmrt_gather_track(tlb, old + off,
+			mm_gather_track(tlb, old + off,
 				old + off + MMRT_HUGE_SIZE, 2);
 			continue;
 		}
@@ -521,19 +521,19 @@ mm_move_range(struct mmrt_as *as, struct mmrt_gather *tlb, uint64_t old,
 			}
 			pte_store(p, 0);
 			if (pte_has_frame(e))
-				mmrt_gather_track(tlb, a, a + MMRT_PAGE_SIZE,
+				mm_gather_track(tlb, a, a + MMRT_PAGE_SIZE,
 					1);
 		}
 	}
 }
 
 void
-mm_pt_free_all(struct mmrt_as *as, struct mmrt_gather *tlb)
+mm_pt_free_all(struct mmrt_as *as, struct mm_gather *tlb)
 {
 	struct mm_zap z = { .tlb = tlb, .free_tables = true, .locked = false };
 
 	mm_zap_range(as, &z, 0, MMRT_VA_LIMIT);
 	MM_STAT_ADD(as, pt_pages, -1);
-	mmrt_gather_remove_table(tlb, as->core.pgd);
+	mm_gather_remove_table(tlb, as->core.pgd);
 	as->core.pgd = MMRT_PFN_NONE;
 }

@@ -901,7 +901,7 @@ leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
  */
 static int
 wp_region(struct mmrt_as *as, const struct mm_region *r,
-	struct mmrt_gather *tlb, uint64_t start, uint64_t end, bool set,
+	struct mm_gather *tlb, uint64_t start, uint64_t end, bool set,
 	bool markers)
 {
 	uint64_t va, *p, e, ne, size;
@@ -955,7 +955,7 @@ wp_region(struct mmrt_as *as, const struct mm_region *r,
 		if (ne != e) {
 			pte_store(p, ne);
 			if ((e & PTE_W) && !(ne & PTE_W))
-				mmrt_gather_track(tlb, va & ~(size - 1),
+				mm_gather_track(tlb, va & ~(size - 1),
 					(va & ~(size - 1)) + size,
 					huge ? 2 : 1);
 		}
@@ -988,7 +988,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	const struct mmrt_uffd_writeprotect *w)
 {
 	struct mmrt_notifier_range nr;
-	struct mmrt_gather tlb;
+	struct mm_gather tlb;
 	struct mmrt_as *as;
 	uint64_t start, end;
 	bool set, offl, markers;
@@ -1030,7 +1030,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		mm_range_init(&nr, as, MMRT_NOTIFY_PROTECTION_PAGE, true,
 			start, end, u);
 		mm_notify_start(&nr);
-		mmrt_gather_init(&tlb, as, false);
+		mm_gather_init(&tlb, as, false);
 	}
 	/* clearing only grants permission: nothing to flush, no gather */
 	for (i = mm_region_first_after(as, start); err == 0 &&
@@ -1043,7 +1043,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	}
 	if (set) {
 		/* downgrades flushed before we return (allowed deferral) */
-		mmrt_gather_finish(&tlb);
+		mm_gather_finish(&tlb);
 		mm_notify_end(&nr);
 	}
 out:

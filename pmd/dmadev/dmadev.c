@@ -48,7 +48,8 @@
 #define REAP_BURST 64
 #define PEEK_MAX 32
 
-RTE_LOG_REGISTER_DEFAULT(mmrt_logtype_dmadev, INFO);
+extern int mmrt_logtype_dmadev __attribute__((visibility("hidden")));
+RTE_LOG_REGISTER(mmrt_logtype_dmadev, pmd.dma.mmrt.bridge, INFO);
 #define DB_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_dmadev, \
 		"mmrt_dmadev: " fmt "\n", ##__VA_ARGS__)

@@ -46,14 +46,14 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
-#include "core_tsan.h"
 #include "mmrt_swdma.h"
 #include "pmd_status.h"
 
 #define SWDMA_MAGIC 0x6d6d7377u /* "mmsw" */
 #define SWDMA_POLL_EVERY 4      /* ops between acks inside a step */
 
-RTE_LOG_REGISTER_DEFAULT(mmrt_logtype_swdma, INFO);
+extern int mmrt_logtype_swdma __attribute__((visibility("hidden")));
+RTE_LOG_REGISTER(mmrt_logtype_swdma, pmd.dma.mmrt.swdma, INFO);
 #define SW_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_swdma, \
 		"mmrt_swdma: " fmt "\n", ##__VA_ARGS__)
