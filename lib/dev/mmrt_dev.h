@@ -20,7 +20,12 @@
  * mmrt_consumer_fenced() may be called from any thread. Create, destroy,
  * bind and unbind must not run concurrently with the owner's translate or
  * poll on the same consumer (call them from the owner, or while it is
- * stopped).
+ * stopped). They are control-path calls and may wait: bind and unbind
+ * take the bound space's map lock (through the notifier), which a thread
+ * changing the page table holds while it waits for consumers' acks. A
+ * thread that owns another consumer bound to the same space, and must
+ * keep polling it, should not call them: that consumer's acks would wait
+ * behind the call until their deadline fences it.
  *
  * Invalidation: every page-table change that removes or downgrades a
  * translation of the bound space posts a descriptor {start, end, seq} to
@@ -128,9 +133,13 @@ int mmrt_consumer_destroy(struct mmrt_consumer *c);
  * TLB and clears a previous fence.
  *
  * @return the binding id (> 0, like a PASID: unique among live
- *   bindings), -EINVAL (NULL or not live), -EBUSY (already bound, or
- *   fenced and not yet unbound), -ENOSPC (no free id). Not concurrently
- *   with translate/poll on @p c. Does not wait.
+ *   bindings), -EINVAL (NULL or not live, or @p as is being destroyed),
+ *   -EBUSY (already bound, or fenced and not yet unbound), -ENOSPC (no
+ *   free id). Not concurrently with translate/poll on @p c. May wait: it takes the map lock of
+ *   @p as for writing (in mmrt_notifier_register()), which a thread that
+ *   changes the page table holds while it waits for consumers' acks (a
+ *   registered caller is taken offline meanwhile). So not from a poller
+ *   that an invalidator of @p as may be waiting for: see the file comment.
  */
 int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
 
@@ -142,7 +151,10 @@ int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
  *
  * @return 0, -EINVAL (NULL or not live), -ENOTCONN (not bound, or the
  *   address space was destroyed, which released the binding). Not
- *   concurrently with translate/poll on @p c. May wait.
+ *   concurrently with translate/poll on @p c. May wait (for the
+ *   invalidations in flight, which may wait for other consumers' acks):
+ *   not from a poller that an invalidator of the space may be waiting
+ *   for, as for mmrt_consumer_bind().
  */
 int mmrt_consumer_unbind(struct mmrt_consumer *c);
 
@@ -190,7 +202,9 @@ mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
  * with mmrt_fault(); the owner then retries its translation.
  *
  * @return the number drained (0..n), -EINVAL (NULL argument, not live).
- *   Any thread. Never waits.
+ *   Any thread. Never waits: no lock (callers draining the same consumer
+ *   at once may spin briefly behind one another in the multi-consumer
+ *   rte_ring dequeue, as on any MC ring).
  */
 int mmrt_consumer_page_requests(struct mmrt_consumer *c, uint64_t *va,
 	uint32_t *access, unsigned int n);
@@ -214,7 +228,8 @@ int mmrt_consumer_serve_faults(struct mmrt_consumer *c, unsigned int max);
  * with mmrt_consumer_inval_peek() acks exactly those it checked, not one
  * posted since.
  *
- * @return descriptors processed, -EINVAL. Owner thread only. Never waits.
+ * @return descriptors processed, -EINVAL. Owner thread only. Never waits,
+ *   as mmrt_consumer_poll().
  */
 int mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max);
 
@@ -246,7 +261,9 @@ int mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
  * (descriptors are still acked).
  *
  * @return descriptors processed (>= 0), -EINVAL (NULL, not live). Owner
- *   thread only. Never waits.
+ *   thread only. Never waits, except that the first poll after a fence
+ *   takes the consumer's quarantine lock, which an invalidator may hold
+ *   while it grows the quarantine (an allocation).
  */
 int mmrt_consumer_poll(struct mmrt_consumer *c);
 
@@ -260,7 +277,9 @@ bool mmrt_consumer_fenced(const struct mmrt_consumer *c);
 /**
  * Snapshot the statistics of @p c into @p st.
  * @return 0, -EINVAL (NULL, not live). Any thread (counters written by
- *   other threads may be slightly behind). Never waits.
+ *   other threads may be slightly behind). Takes the consumer's
+ *   quarantine lock, which an invalidator may hold while it grows a
+ *   fenced consumer's quarantine (an allocation); waits for nothing else.
  */
 int mmrt_consumer_stats(const struct mmrt_consumer *c,
 	struct mmrt_consumer_stats *st);
