@@ -27,6 +27,14 @@
  * keep polling it, should not call them: that consumer's acks would wait
  * behind the call until their deadline fences it.
  *
+ * Handles: a consumer is a pointer, checked by a magic number. Calls on
+ * a destroyed consumer return -EINVAL ("not live") only until its memory
+ * is reused: a later mmrt_consumer_create() may return the same address,
+ * and the stale handle then names the new consumer. Drop a handle when
+ * you destroy it. Binding ids (mmrt_consumer_bind()) are handed out
+ * round-robin, so a stale id names another binding only after about a
+ * million binds.
+ *
  * Invalidation: every page-table change that removes or downgrades a
  * translation of the bound space posts a descriptor {start, end, seq} to
  * the consumer (into its one-cache-line mailbox when the consumer acked
@@ -122,8 +130,13 @@ struct mmrt_consumer *mmrt_consumer_create(
 /**
  * Destroy a consumer, unbinding it first (see mmrt_consumer_unbind()).
  *
- * @return 0, -EINVAL if @p c is NULL or not a live consumer. Not
- *   concurrently with any other call on @p c. May wait (the unbind).
+ * A second destroy of @p c is detected (-EINVAL) only until a later
+ * mmrt_consumer_create() reuses its memory: after x = create; destroy(x);
+ * y = create, y may be x, and destroy(x) then destroys y. Do not use
+ * @p c after this call.
+ *
+ * @return 0, -EINVAL if @p c is NULL or not a live consumer (see above).
+ *   Not concurrently with any other call on @p c. May wait (the unbind).
  */
 int mmrt_consumer_destroy(struct mmrt_consumer *c);
 
@@ -133,9 +146,10 @@ int mmrt_consumer_destroy(struct mmrt_consumer *c);
  * TLB and clears a previous fence.
  *
  * @return the binding id (> 0, like a PASID: unique among live
- *   bindings), -EINVAL (NULL or not live, or @p as is being destroyed),
- *   -EBUSY (already bound, or fenced and not yet unbound), -ENOSPC (no
- *   free id). Not concurrently with translate/poll on @p c. May wait: it takes the map lock of
+ *   bindings; ids go round-robin through 1..2^20-1, skipping live ones,
+ *   so an id comes back only after about a million binds), -EINVAL (NULL
+ *   or not live, or @p as is being destroyed), -EBUSY (already bound, or
+ *   fenced and not yet unbound), -ENOSPC (no free id). Not concurrently with translate/poll on @p c. May wait: it takes the map lock of
  *   @p as for writing (in mmrt_notifier_register()), which a thread that
  *   changes the page table holds while it waits for consumers' acks (a
  *   registered caller is taken offline meanwhile). So not from a poller
