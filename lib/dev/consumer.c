@@ -17,8 +17,11 @@
  * Binding ids (next_id, under consumers_lock) go round-robin through
  * 1..CONSUMER_ID_MAX-1, skipping ids of live bindings.
  *
- * Locks: bind_lock -> consumers_lock; inv_lock and quar_lock are leaves.
- * The notifier's ops run with the invalidator's PT locks held.
+ * Locks: bind_lock -> consumers_lock; inv_lock and quar_lock are leaves
+ * among the locks of mm and dev (quar_lock is held across rte_realloc()
+ * and frame references). The notifier's ops may run with the
+ * invalidator's map lock and PT locks held; the fault probe (dev_prq.c)
+ * only tries bind_lock and lib/mm's locks.
  */
 
 #include <errno.h>
@@ -57,6 +60,44 @@ consumer_find(const char *name)
 	return NULL;
 }
 
+/*
+ * Name @c (@want, or "consumer<N>" if NULL) and enter it into the
+ * registry: it becomes live. @return 0, -EEXIST (name taken).
+ */
+static int
+registry_add(struct mmrt_consumer *c, const char *want)
+{
+	char name[MMRT_CONSUMER_NAME_SIZE];
+
+	rte_spinlock_lock(&consumers_lock);
+	if (want == NULL) {
+		do {
+			snprintf(name, sizeof(name), "consumer%u", next_anon++);
+		} while (consumer_find(name) != NULL);
+	} else {
+		snprintf(name, sizeof(name), "%s", want);
+		if (consumer_find(name) != NULL) {
+			rte_spinlock_unlock(&consumers_lock);
+			return -EEXIST;
+		}
+	}
+	memcpy(c->name, name, sizeof(name));
+	c->core.magic = CONSUMER_MAGIC;
+	TAILQ_INSERT_TAIL(&consumers, c, next);
+	rte_spinlock_unlock(&consumers_lock);
+	return 0;
+}
+
+/* Take @c out of the registry: it is no longer live. */
+static void
+registry_del(struct mmrt_consumer *c)
+{
+	rte_spinlock_lock(&consumers_lock);
+	TAILQ_REMOVE(&consumers, c, next);
+	c->core.magic = 0;
+	rte_spinlock_unlock(&consumers_lock);
+}
+
 /* Is @id a live binding's id? (consumers_lock held) */
 static bool
 id_in_use(uint32_t id)
@@ -67,6 +108,31 @@ id_in_use(uint32_t id)
 		if (c->id == (int)id)
 			return true;
 	return false;
+}
+
+/*
+ * Give @c the next free binding id, round-robin (bind_lock held).
+ * @return the id, -ENOSPC (every id is bound).
+ */
+static int
+binding_id_alloc(struct mmrt_consumer *c)
+{
+	uint32_t id, tries;
+
+	rte_spinlock_lock(&consumers_lock);
+	for (tries = 0; tries < CONSUMER_ID_MAX; tries++) {
+		id = next_id;
+		next_id = next_id + 1 < CONSUMER_ID_MAX ? next_id + 1 : 1;
+		if (!id_in_use(id))
+			break;
+	}
+	if (tries == CONSUMER_ID_MAX) {
+		rte_spinlock_unlock(&consumers_lock);
+		return -ENOSPC;
+	}
+	c->id = (int)id;
+	rte_spinlock_unlock(&consumers_lock);
+	return (int)id;
 }
 
 static struct rte_ring *
@@ -90,11 +156,23 @@ ring_alloc(const char *pfx, const char *name, unsigned int esize,
 	return r;
 }
 
+/* Free @c and what it owns (NULL members are fine). */
+static void
+consumer_free(struct mmrt_consumer *c)
+{
+	rte_free(c->quar);
+	rte_free(c->core.tlb);
+	rte_free(c->victim);
+	rte_free(c->pr_pending);
+	rte_free(c->inv_ring);
+	rte_free(c->pr_ring);
+	rte_free(c);
+}
+
 struct mmrt_consumer *
 mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 {
 	struct mmrt_consumer_conf cf = { 0 };
-	char name[MMRT_CONSUMER_NAME_SIZE];
 	struct mmrt_consumer *c;
 	size_t len;
 
@@ -158,36 +236,17 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 			c->pr_ring == NULL)
 		goto nomem;
 
-	rte_spinlock_lock(&consumers_lock);
-	if (cf.name == NULL) {
-		do {
-			snprintf(name, sizeof(name), "consumer%u", next_anon++);
-		} while (consumer_find(name) != NULL);
-	} else {
-		snprintf(name, sizeof(name), "%s", cf.name);
-		if (consumer_find(name) != NULL) {
-			rte_spinlock_unlock(&consumers_lock);
-			rte_errno = EEXIST;
-			goto fail;
-		}
+	if (registry_add(c, cf.name) != 0) {
+		rte_errno = EEXIST;
+		goto fail;
 	}
-	memcpy(c->name, name, sizeof(name));
-	c->core.magic = CONSUMER_MAGIC;
-	TAILQ_INSERT_TAIL(&consumers, c, next);
-	rte_spinlock_unlock(&consumers_lock);
 	return c;
 
 nomem:
 	rte_errno = ENOMEM;
 fail:
-	if (c != NULL) {
-		rte_free(c->core.tlb);
-		rte_free(c->victim);
-		rte_free(c->pr_pending);
-		rte_free(c->inv_ring);
-		rte_free(c->pr_ring);
-		rte_free(c);
-	}
+	if (c != NULL)
+		consumer_free(c);
 	return NULL;
 }
 
@@ -316,8 +375,7 @@ int
 mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 {
 	const struct mmrt_as_core *asc = (const struct mmrt_as_core *)as;
-	uint32_t id, tries;
-	int ret;
+	int id, ret;
 
 	if (!consumer_live(c) || as == NULL || asc->magic != MMRT_AS_MAGIC)
 		return -EINVAL;
@@ -326,20 +384,11 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 		rte_spinlock_unlock(&c->bind_lock);
 		return -EBUSY;
 	}
-	rte_spinlock_lock(&consumers_lock);
-	for (tries = 0; tries < CONSUMER_ID_MAX; tries++) {
-		id = next_id;
-		next_id = next_id + 1 < CONSUMER_ID_MAX ? next_id + 1 : 1;
-		if (!id_in_use(id))
-			break;
-	}
-	if (tries == CONSUMER_ID_MAX) {
-		rte_spinlock_unlock(&consumers_lock);
+	id = binding_id_alloc(c);
+	if (id < 0) {
 		rte_spinlock_unlock(&c->bind_lock);
-		return -ENOSPC;
+		return id;
 	}
-	c->id = (int)id;
-	rte_spinlock_unlock(&consumers_lock);
 
 	dev_tlb_flush_all(c);
 	/* stale descriptors of an earlier binding */
@@ -362,7 +411,7 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 		rte_spinlock_unlock(&c->bind_lock);
 		return ret == -EEXIST ? -EBUSY : ret;
 	}
-	return (int)id;
+	return id;
 }
 
 int
@@ -415,17 +464,8 @@ mmrt_consumer_destroy(struct mmrt_consumer *c)
 	if (!consumer_live(c))
 		return -EINVAL;
 	mmrt_consumer_unbind(c);
-	rte_spinlock_lock(&consumers_lock);
-	TAILQ_REMOVE(&consumers, c, next);
-	c->core.magic = 0;
-	rte_spinlock_unlock(&consumers_lock);
-	rte_free(c->quar);
-	rte_free(c->core.tlb);
-	rte_free(c->victim);
-	rte_free(c->pr_pending);
-	rte_free(c->inv_ring);
-	rte_free(c->pr_ring);
-	rte_free(c);
+	registry_del(c);
+	consumer_free(c);
 	return 0;
 }
 
