@@ -20,12 +20,14 @@
  * mmrt_consumer_fenced() may be called from any thread. Create, destroy,
  * bind and unbind must not run concurrently with the owner's translate or
  * poll on the same consumer (call them from the owner, or while it is
- * stopped). They are control-path calls and may wait: bind and unbind
- * take the bound space's map lock (through the notifier), which a thread
- * changing the page table holds while it waits for consumers' acks. A
- * thread that owns another consumer bound to the same space, and must
- * keep polling it, should not call them: that consumer's acks would wait
- * behind the call until their deadline fences it.
+ * stopped). They are control-path calls and may wait: bind takes the
+ * space's map lock (in mmrt_notifier_register()), which a thread changing
+ * the page table holds while it waits for consumers' acks; unbind waits
+ * for the invalidations in flight on the space, which may be waiting for
+ * acks, and for a QSBR grace period. A thread that owns another consumer
+ * bound to the same space, and must keep polling it, should not call
+ * them: that consumer's acks would wait behind the call until their
+ * deadline fences it.
  *
  * Handles: a consumer is a pointer, checked by a magic number. Calls on
  * a destroyed consumer return -EINVAL ("not live") only until its memory
@@ -165,10 +167,12 @@ int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
  *
  * @return 0, -EINVAL (NULL or not live), -ENOTCONN (not bound, or the
  *   address space was destroyed, which released the binding). Not
- *   concurrently with translate/poll on @p c. May wait (for the
- *   invalidations in flight, which may wait for other consumers' acks):
- *   not from a poller that an invalidator of the space may be waiting
- *   for, as for mmrt_consumer_bind().
+ *   concurrently with translate/poll on @p c. May wait (in
+ *   mmrt_notifier_unregister(): for the invalidations in flight on the
+ *   space, which may wait for other consumers' acks, and for a grace
+ *   period; a registered caller is taken offline meanwhile): not from a
+ *   poller that an invalidator of the space may be waiting for, as for
+ *   mmrt_consumer_bind().
  */
 int mmrt_consumer_unbind(struct mmrt_consumer *c);
 
