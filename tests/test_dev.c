@@ -619,3 +619,33 @@ Test(dev, badinput)
 	cr_assert_not_null(c);
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
 }
+
+/*
+ * The documented staleness bound of binding ids: they go round-robin, so
+ * rebinding one consumer (or binding another) does not hand back the id
+ * just released.
+ */
+Test(dev, ids_round_robin)
+{
+	struct mmrt_as *as = mmrt_as_create("ids");
+	struct mmrt_consumer *c, *d;
+	int id1, id2, id3;
+
+	cr_assert_not_null(as);
+	c = mk("ids_c", 0, 0, 0);
+	d = mk("ids_d", 0, 0, 0);
+	id1 = mmrt_consumer_bind(c, as);
+	cr_assert_gt(id1, 0);
+	cr_assert_eq(mmrt_consumer_unbind(c), 0);
+	id2 = mmrt_consumer_bind(c, as);
+	cr_assert_gt(id2, 0);
+	cr_assert_neq(id2, id1, "id %d handed back at once", id1);
+	cr_assert_eq(mmrt_consumer_unbind(c), 0);
+	id3 = mmrt_consumer_bind(d, as);
+	cr_assert_gt(id3, 0);
+	cr_assert_neq(id3, id1);
+	cr_assert_neq(id3, id2);
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_consumer_destroy(d), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+}

@@ -7,7 +7,7 @@
 
 /*
  * Test-only hooks of lib/dev, compiled only with -Dtest_hooks=true
- * (MMRT_TEST_HOOKS); storage in consumer.c. They widen race windows and
+ * (MMRT_TEST_HOOKS); storage in dev_inval.c. They widen race windows and
  * break the invalidation protocol on purpose so that the tests can show
  * they catch the breakage (negative controls). Never in production builds.
  */

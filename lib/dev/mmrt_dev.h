@@ -20,7 +20,22 @@
  * mmrt_consumer_fenced() may be called from any thread. Create, destroy,
  * bind and unbind must not run concurrently with the owner's translate or
  * poll on the same consumer (call them from the owner, or while it is
- * stopped).
+ * stopped). They are control-path calls and may wait: bind takes the
+ * space's map lock (in mmrt_notifier_register()), which a thread changing
+ * the page table holds while it waits for consumers' acks; unbind waits
+ * for the invalidations in flight on the space, which may be waiting for
+ * acks, and for a QSBR grace period. A thread that owns another consumer
+ * bound to the same space, and must keep polling it, should not call
+ * them: that consumer's acks would wait behind the call until their
+ * deadline fences it.
+ *
+ * Handles: a consumer is a pointer, checked by a magic number. Calls on
+ * a destroyed consumer return -EINVAL ("not live") only until its memory
+ * is reused: a later mmrt_consumer_create() may return the same address,
+ * and the stale handle then names the new consumer. Drop a handle when
+ * you destroy it. Binding ids (mmrt_consumer_bind()) are handed out
+ * round-robin, so a stale id names another binding only after about a
+ * million binds.
  *
  * Invalidation: every page-table change that removes or downgrades a
  * translation of the bound space posts a descriptor {start, end, seq} to
@@ -41,6 +56,7 @@
 #include <mmrt_core.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
+#include <mmrt_dev_core.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,89 +113,8 @@ struct mmrt_consumer_stats {
 	uint64_t quarantine_held; /**< ... of which still held now. */
 };
 
+/** A consumer (opaque; its head is in mmrt_dev_core.h). */
 struct mmrt_consumer;
-
-/**
- * @internal Device-TLB entry, 16 bytes:
- * - tag: page base (4 KiB or 2 MiB aligned) | V | H; compared whole with
- *   the lookup key, so a hit is one compare per way.
- * - data: (host address of the page base - page base) | R | W: the host
- *   address of va is va + (data & ~MMRT_DEV_TLBE_DMASK) (one add); the
- *   low bits are the permission (R: valid, readable; W: writable), equal
- *   to MMRT_PROT_* and MMRT_ACCESS_*.
- * Invalid entries have tag 0.
- */
-struct mmrt_dev_tlbe {
-	uint64_t tag;
-	uint64_t data;
-};
-
-/** @internal Tag flags. */
-#define MMRT_DEV_TLBE_V (UINT64_C(1) << 0) /**< valid */
-#define MMRT_DEV_TLBE_H (UINT64_C(1) << 2) /**< 2 MiB entry */
-/** @internal Data flags (== MMRT_PROT_READ, MMRT_PROT_WRITE). */
-#define MMRT_DEV_TLBE_R (UINT64_C(1) << 0) /**< valid, readable */
-#define MMRT_DEV_TLBE_W (UINT64_C(1) << 1) /**< writable */
-#define MMRT_DEV_TLBE_DMASK (MMRT_PAGE_SIZE - 1) /**< data flag bits */
-
-/**
- * @internal Ways per TLB block: a set's ways 0..3 lie in block 0 (one
- * cache line per set), ways 4..7 (when tlb_ways > 4) in block 1, at the
- * same index (block b of set s: tlb[(b * sets + s) * MMRT_DEV_TLB_BLOCK]).
- * Slots past tlb_ways keep tag 0.
- */
-#define MMRT_DEV_TLB_BLOCK 4
-#define MMRT_DEV_TLB_BLOCK_SHIFT 6 /**< log2 of a block's size in bytes */
-
-/** @internal Consumer states. */
-#define MMRT_CONSUMER_UNBOUND 0
-#define MMRT_CONSUMER_BOUND 1
-#define MMRT_CONSUMER_FENCED 2
-
-/** @internal Head of struct mmrt_consumer read by the inline hit path. */
-struct mmrt_consumer_core {
-	uint32_t state;             /**< MMRT_CONSUMER_*, written atomically. */
-	uint32_t set_mask;          /**< sets - 1 */
-	uint32_t ways;              /**< ways per set */
-	uint32_t magic;             /**< live consumer */
-	struct mmrt_dev_tlbe *tlb;  /**< sets entries per block, 1 block
-				     * (ways <= 4) or 2 */
-	uint64_t blk_mask;          /**< set_mask << MMRT_DEV_TLB_BLOCK_SHIFT:
-				     * byte offset of a set in a block */
-	/**
-	 * Owner-written hit counter, in a line of its own: invalidators read
-	 * state, and a store per hit into that line would pull it back and
-	 * forth while one waits for an ack.
-	 */
-	uint64_t hits __rte_cache_aligned;
-};
-
-/**
- * @internal Search one block of a set for @p key, branch-free: @return
- * the data word of the way whose tag is @p key, else @p sel. Which way
- * holds a page is as good as random, so a branch per way would mispredict
- * on most lookups: conditional moves, all loads from the block's line.
- */
-static inline uint64_t
-mmrt_dev_tlb_block_find(const struct mmrt_dev_tlbe *e, uint64_t key,
-	uint64_t sel)
-{
-	uint64_t d0 = e[0].data, d1 = e[1].data, d2 = e[2].data,
-		d3 = e[3].data;
-
-	sel = e[0].tag == key ? d0 : sel;
-	sel = e[1].tag == key ? d1 : sel;
-	sel = e[2].tag == key ? d2 : sel;
-	sel = e[3].tag == key ? d3 : sel;
-	return sel;
-}
-
-/**
- * @internal The miss path of mmrt_consumer_translate() (argument checks,
- * 2 MiB entries, walk, fill, page request). Same contract.
- */
-int mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
-	uint32_t access, struct mmrt_xlate *out);
 
 /**
  * Create a consumer (unbound).
@@ -197,8 +132,13 @@ struct mmrt_consumer *mmrt_consumer_create(
 /**
  * Destroy a consumer, unbinding it first (see mmrt_consumer_unbind()).
  *
- * @return 0, -EINVAL if @p c is NULL or not a live consumer. Not
- *   concurrently with any other call on @p c. May wait (the unbind).
+ * A second destroy of @p c is detected (-EINVAL) only until a later
+ * mmrt_consumer_create() reuses its memory: after x = create; destroy(x);
+ * y = create, y may be x, and destroy(x) then destroys y. Do not use
+ * @p c after this call.
+ *
+ * @return 0, -EINVAL if @p c is NULL or not a live consumer (see above).
+ *   Not concurrently with any other call on @p c. May wait (the unbind).
  */
 int mmrt_consumer_destroy(struct mmrt_consumer *c);
 
@@ -208,9 +148,14 @@ int mmrt_consumer_destroy(struct mmrt_consumer *c);
  * TLB and clears a previous fence.
  *
  * @return the binding id (> 0, like a PASID: unique among live
- *   bindings), -EINVAL (NULL or not live), -EBUSY (already bound, or
- *   fenced and not yet unbound), -ENOSPC (no free id). Not concurrently
- *   with translate/poll on @p c. Does not wait.
+ *   bindings; ids go round-robin through 1..2^20-1, skipping live ones,
+ *   so an id comes back only after about a million binds), -EINVAL (NULL
+ *   or not live, or @p as is being destroyed), -EBUSY (already bound, or
+ *   fenced and not yet unbound), -ENOSPC (no free id). Not concurrently with translate/poll on @p c. May wait: it takes the map lock of
+ *   @p as for writing (in mmrt_notifier_register()), which a thread that
+ *   changes the page table holds while it waits for consumers' acks (a
+ *   registered caller is taken offline meanwhile). So not from a poller
+ *   that an invalidator of @p as may be waiting for: see the file comment.
  */
 int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
 
@@ -222,7 +167,12 @@ int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
  *
  * @return 0, -EINVAL (NULL or not live), -ENOTCONN (not bound, or the
  *   address space was destroyed, which released the binding). Not
- *   concurrently with translate/poll on @p c. May wait.
+ *   concurrently with translate/poll on @p c. May wait (in
+ *   mmrt_notifier_unregister(): for the invalidations in flight on the
+ *   space, which may wait for other consumers' acks, and for a grace
+ *   period; a registered caller is taken offline meanwhile): not from a
+ *   poller that an invalidator of the space may be waiting for, as for
+ *   mmrt_consumer_bind().
  */
 int mmrt_consumer_unbind(struct mmrt_consumer *c);
 
@@ -261,61 +211,7 @@ static inline int
 mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 	struct mmrt_xlate *out)
 {
-	struct mmrt_consumer_core *cc = (struct mmrt_consumer_core *)c;
-	const struct mmrt_dev_tlbe *e;
-	uint64_t key, sel, off, addr;
-	uint32_t pfn;
-
-	/*
-	 * Only what a hit needs is checked here: a va at or above
-	 * MMRT_VA_LIMIT matches no tag (so it misses) and the slow path
-	 * validates the rest. The state check keeps a fenced or unbound
-	 * consumer off its TLB.
-	 */
-	if (unlikely(c == NULL || out == NULL ||
-			__atomic_load_n(&cc->state, __ATOMIC_RELAXED) !=
-				MMRT_CONSUMER_BOUND))
-		goto slow;
-	/* block 0 of set (va >> 12) & set_mask: one line */
-	e = (const struct mmrt_dev_tlbe *)((uintptr_t)cc->tlb +
-		((va >> (MMRT_PAGE_SHIFT - MMRT_DEV_TLB_BLOCK_SHIFT)) &
-		cc->blk_mask));
-	key = (va & ~(MMRT_PAGE_SIZE - 1)) | MMRT_DEV_TLBE_V;
-	sel = mmrt_dev_tlb_block_find(e, key, 0);
-	/*
-	 * Hit with the permission: every bit of access (read is implied)
-	 * is in the entry's R|W; a miss has sel 0, so fails too, and so do
-	 * unknown access bits.
-	 */
-	if (unlikely(((access | MMRT_ACCESS_READ) &
-			~(sel & MMRT_DEV_TLBE_DMASK)) != 0)) {
-		if (cc->ways <= MMRT_DEV_TLB_BLOCK)
-			goto slow;
-		sel = mmrt_dev_tlb_block_find(e + ((uint64_t)cc->set_mask +
-			1) * MMRT_DEV_TLB_BLOCK, key, sel); /* block 1 */
-		if (((access | MMRT_ACCESS_READ) &
-				~(sel & MMRT_DEV_TLBE_DMASK)) != 0)
-			goto slow;
-	}
-	addr = va + (sel & ~MMRT_DEV_TLBE_DMASK);
-	off = va & (MMRT_PAGE_SIZE - 1);
-	pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
-		MMRT_PAGE_SHIFT);
-	/* pfn apart from prot: together, GCC packs them through SSE */
-	out->addr = (void *)(uintptr_t)addr;
-	out->pfn = pfn;
-	if (likely(mmrt_mem_fp.iova == NULL))
-		out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
-	else
-		out->iova = mmrt_mem_fp.iova[pfn] + off;
-	out->prot = (uint32_t)(sel & (MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
-	out->size = MMRT_PAGE_SIZE - off;
-	out->huge = false;
-	/* exact; owner-written (a plain add: stats read it relaxed) */
-	__atomic_store_n(&cc->hits, cc->hits + 1, __ATOMIC_RELAXED);
-	return 0;
-slow:
-	return mmrt_consumer_translate_slow(c, va, access, out);
+	return mmrt_dev_translate(c, va, access, out);
 }
 
 /**
@@ -324,7 +220,9 @@ slow:
  * with mmrt_fault(); the owner then retries its translation.
  *
  * @return the number drained (0..n), -EINVAL (NULL argument, not live).
- *   Any thread. Never waits.
+ *   Any thread. Never waits: no lock (callers draining the same consumer
+ *   at once may spin briefly behind one another in the multi-consumer
+ *   rte_ring dequeue, as on any MC ring).
  */
 int mmrt_consumer_page_requests(struct mmrt_consumer *c, uint64_t *va,
 	uint32_t *access, unsigned int n);
@@ -348,7 +246,8 @@ int mmrt_consumer_serve_faults(struct mmrt_consumer *c, unsigned int max);
  * with mmrt_consumer_inval_peek() acks exactly those it checked, not one
  * posted since.
  *
- * @return descriptors processed, -EINVAL. Owner thread only. Never waits.
+ * @return descriptors processed, -EINVAL. Owner thread only. Never waits,
+ *   as mmrt_consumer_poll().
  */
 int mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max);
 
@@ -380,7 +279,9 @@ int mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
  * (descriptors are still acked).
  *
  * @return descriptors processed (>= 0), -EINVAL (NULL, not live). Owner
- *   thread only. Never waits.
+ *   thread only. Never waits, except that the first poll after a fence
+ *   takes the consumer's quarantine lock, which an invalidator may hold
+ *   while it grows the quarantine (an allocation).
  */
 int mmrt_consumer_poll(struct mmrt_consumer *c);
 
@@ -394,7 +295,9 @@ bool mmrt_consumer_fenced(const struct mmrt_consumer *c);
 /**
  * Snapshot the statistics of @p c into @p st.
  * @return 0, -EINVAL (NULL, not live). Any thread (counters written by
- *   other threads may be slightly behind). Never waits.
+ *   other threads may be slightly behind). Takes the consumer's
+ *   quarantine lock, which an invalidator may hold while it grows a
+ *   fenced consumer's quarantine (an allocation); waits for nothing else.
  */
 int mmrt_consumer_stats(const struct mmrt_consumer *c,
 	struct mmrt_consumer_stats *st);

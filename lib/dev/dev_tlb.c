@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * The device TLB: a set-associative cache of translations, 4 KiB and
+ * 2 MiB entries, one permission per entry (layout in mmrt_dev_core.h). It
+ * belongs to the consumer's owner thread and is never locked: the owner
+ * fills it on a miss (dev_prq.c) and drops entries when it processes an
+ * invalidation (dev_inval.c); bind and unbind touch it only while the
+ * owner does not run (the API's contract).
+ */
+
+#include <rte_common.h>
+
+#include "dev_priv.h"
+
+/* Way @way of set @set: block way / 4, slot way % 4 (see mmrt_dev_core.h). */
+static inline struct mmrt_dev_tlbe *
+tlb_way(const struct mmrt_consumer *c, uint32_t set, uint32_t way)
+{
+	return c->core.tlb + ((uint64_t)(way / MMRT_DEV_TLB_BLOCK) * c->sets +
+		set) * MMRT_DEV_TLB_BLOCK + way % MMRT_DEV_TLB_BLOCK;
+}
+
+/* Drop every valid entry of the TLB (owner, or nobody else running). */
+unsigned int
+dev_tlb_flush_all(struct mmrt_consumer *c)
+{
+	uint64_t i, n = dev_tlb_slots(c->sets, c->core.ways);
+	unsigned int dropped = 0;
+
+	/* the slots past the ways are never filled: their tags stay 0 */
+	for (i = 0; i < n; i++) {
+		if (c->core.tlb[i].tag & MMRT_DEV_TLBE_V)
+			dropped++;
+		c->core.tlb[i].tag = 0;
+	}
+	return dropped;
+}
+
+/* Drop entries of one set that overlap [start, end). */
+static unsigned int
+tlb_drop_set(struct mmrt_consumer *c, uint32_t set, uint64_t start,
+	uint64_t end)
+{
+	struct mmrt_dev_tlbe *e;
+	unsigned int dropped = 0;
+	uint64_t t, base, size;
+	uint32_t i;
+
+	for (i = 0; i < c->core.ways; i++) {
+		e = tlb_way(c, set, i);
+		t = e->tag;
+		if (!(t & MMRT_DEV_TLBE_V))
+			continue;
+		size = (t & MMRT_DEV_TLBE_H) ? MMRT_HUGE_SIZE : MMRT_PAGE_SIZE;
+		base = t & ~(MMRT_PAGE_SIZE - 1);
+		if (base < end && start < base + size) {
+			e->tag = 0;
+			dropped++;
+		}
+	}
+	return dropped;
+}
+
+/* Drop every entry overlapping [start, end). */
+unsigned int
+dev_tlb_drop_range(struct mmrt_consumer *c, uint64_t start, uint64_t end)
+{
+	unsigned int dropped = 0;
+	uint64_t npages, va, hstart, hend;
+	uint32_t s;
+
+	npages = (end - start + MMRT_PAGE_SIZE - 1) >> MMRT_PAGE_SHIFT;
+	hstart = start & ~(MMRT_HUGE_SIZE - 1);
+	hend = RTE_ALIGN_CEIL(end, MMRT_HUGE_SIZE);
+	if (npages + ((hend - hstart) >> MMRT_HUGE_SHIFT) > c->sets) {
+		for (s = 0; s < c->sets; s++)
+			dropped += tlb_drop_set(c, s, start, end);
+		return dropped;
+	}
+	/* small range: probe the 4 KiB sets of its pages and the 2 MiB sets */
+	for (va = start & ~(MMRT_PAGE_SIZE - 1); va < end; va += MMRT_PAGE_SIZE)
+		dropped += tlb_drop_set(c,
+			(uint32_t)(va >> MMRT_PAGE_SHIFT) & c->core.set_mask,
+			start, end);
+	for (va = hstart; va < hend; va += MMRT_HUGE_SIZE)
+		dropped += tlb_drop_set(c,
+			(uint32_t)(va >> MMRT_HUGE_SHIFT) & c->core.set_mask,
+			start, end);
+	return dropped;
+}
+
+/* Look up @va in its 4 KiB or 2 MiB set; @return the entry or NULL. */
+struct mmrt_dev_tlbe *
+dev_tlb_find(struct mmrt_consumer *c, uint64_t va, bool huge)
+{
+	unsigned int shift = huge ? MMRT_HUGE_SHIFT : MMRT_PAGE_SHIFT;
+	uint64_t key = (va & ~((UINT64_C(1) << shift) - 1)) | MMRT_DEV_TLBE_V |
+		(huge ? MMRT_DEV_TLBE_H : 0);
+	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
+	struct mmrt_dev_tlbe *e;
+	uint32_t i;
+
+	for (i = 0; i < c->core.ways; i++) {
+		e = tlb_way(c, set, i);
+		if (e->tag == key)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Install the translation @x of @va. The entry keeps the delta from the
+ * page base to its host address (4 KiB aligned: page and frame are), so
+ * a hit adds it to va; the permission sits in the delta's low bits.
+ */
+void
+dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
+{
+	unsigned int shift = x->huge ? MMRT_HUGE_SHIFT : MMRT_PAGE_SHIFT;
+	uint64_t base = va & ~((UINT64_C(1) << shift) - 1);
+	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
+	struct mmrt_dev_tlbe *e = dev_tlb_find(c, va, x->huge);
+	uint64_t delta = (uint64_t)(uintptr_t)x->addr - va;
+	uint32_t i;
+
+	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_R != MMRT_PROT_READ ||
+		MMRT_DEV_TLBE_R != MMRT_ACCESS_READ);
+	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_W != MMRT_PROT_WRITE ||
+		MMRT_DEV_TLBE_W != MMRT_ACCESS_WRITE);
+	RTE_BUILD_BUG_ON(sizeof(struct mmrt_dev_tlbe) * MMRT_DEV_TLB_BLOCK !=
+		(1u << MMRT_DEV_TLB_BLOCK_SHIFT));
+	RTE_BUILD_BUG_ON(MMRT_DEV_TLB_BLOCK * 2 != MMRT_CONSUMER_TLB_WAYS_MAX);
+	if (e == NULL) {
+		for (i = 0; i < c->core.ways; i++)
+			if (!(tlb_way(c, set, i)->tag & MMRT_DEV_TLBE_V))
+				break;
+		if (i == c->core.ways) {
+			i = c->victim[set]++ % c->core.ways;
+			STAT_ADD(c, tlb_evictions, 1);
+		}
+		e = tlb_way(c, set, i);
+	}
+	e->data = (delta & ~MMRT_DEV_TLBE_DMASK) | MMRT_DEV_TLBE_R |
+		((x->prot & MMRT_PROT_WRITE) ? MMRT_DEV_TLBE_W : 0);
+	e->tag = base | MMRT_DEV_TLBE_V | (x->huge ? MMRT_DEV_TLBE_H : 0);
+	STAT_ADD(c, tlb_fills, 1);
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_DEV_CORE_H
+#define MMRT_DEV_CORE_H
+
+/**
+ * @file
+ * Fast path of lib/dev, included by mmrt_dev.h (do not include it
+ * directly): the device-TLB layout and the inline hit path that
+ * mmrt_consumer_translate() needs, as DPDK's rte_*_core.h headers do.
+ * Applications must not use these definitions directly: the layout is
+ * the runtime's own and may change between releases; use the functions
+ * of mmrt_dev.h.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mmrt_consumer;
+
+/**
+ * @internal Device-TLB entry, 16 bytes:
+ * - tag: page base (4 KiB or 2 MiB aligned) | V | H; compared whole with
+ *   the lookup key, so a hit is one compare per way.
+ * - data: (host address of the page base - page base) | R | W: the host
+ *   address of va is va + (data & ~MMRT_DEV_TLBE_DMASK) (one add); the
+ *   low bits are the permission (R: valid, readable; W: writable), equal
+ *   to MMRT_PROT_* and MMRT_ACCESS_*.
+ * Invalid entries have tag 0.
+ */
+struct mmrt_dev_tlbe {
+	uint64_t tag;
+	uint64_t data;
+};
+
+/** @internal Tag flags. */
+#define MMRT_DEV_TLBE_V (UINT64_C(1) << 0) /**< valid */
+#define MMRT_DEV_TLBE_H (UINT64_C(1) << 2) /**< 2 MiB entry */
+/** @internal Data flags (== MMRT_PROT_READ, MMRT_PROT_WRITE). */
+#define MMRT_DEV_TLBE_R (UINT64_C(1) << 0) /**< valid, readable */
+#define MMRT_DEV_TLBE_W (UINT64_C(1) << 1) /**< writable */
+#define MMRT_DEV_TLBE_DMASK (MMRT_PAGE_SIZE - 1) /**< data flag bits */
+
+/**
+ * @internal Ways per TLB block: a set's ways 0..3 lie in block 0 (one
+ * cache line per set), ways 4..7 (when tlb_ways > 4) in block 1, at the
+ * same index (block b of set s: tlb[(b * sets + s) * MMRT_DEV_TLB_BLOCK]).
+ * Slots past tlb_ways keep tag 0.
+ */
+#define MMRT_DEV_TLB_BLOCK 4
+#define MMRT_DEV_TLB_BLOCK_SHIFT 6 /**< log2 of a block's size in bytes */
+
+/** @internal Consumer states. */
+#define MMRT_CONSUMER_UNBOUND 0
+#define MMRT_CONSUMER_BOUND 1
+#define MMRT_CONSUMER_FENCED 2
+
+/** @internal Head of struct mmrt_consumer read by the inline hit path. */
+struct mmrt_consumer_core {
+	uint32_t state;             /**< MMRT_CONSUMER_*, written atomically. */
+	uint32_t set_mask;          /**< sets - 1 */
+	uint32_t ways;              /**< ways per set */
+	uint32_t magic;             /**< live consumer */
+	struct mmrt_dev_tlbe *tlb;  /**< sets entries per block, 1 block
+				     * (ways <= 4) or 2 */
+	uint64_t blk_mask;          /**< set_mask << MMRT_DEV_TLB_BLOCK_SHIFT:
+				     * byte offset of a set in a block */
+	/**
+	 * Owner-written hit counter, in a line of its own: invalidators read
+	 * state, and a store per hit into that line would pull it back and
+	 * forth while one waits for an ack.
+	 */
+	uint64_t hits __rte_cache_aligned;
+};
+
+/**
+ * @internal Search one block of a set for @p key, branch-free: @return
+ * the data word of the way whose tag is @p key, else @p sel. Which way
+ * holds a page is as good as random, so a branch per way would mispredict
+ * on most lookups: conditional moves, all loads from the block's line.
+ */
+static inline uint64_t
+mmrt_dev_tlb_block_find(const struct mmrt_dev_tlbe *e, uint64_t key,
+	uint64_t sel)
+{
+	uint64_t d0 = e[0].data, d1 = e[1].data, d2 = e[2].data,
+		d3 = e[3].data;
+
+	sel = e[0].tag == key ? d0 : sel;
+	sel = e[1].tag == key ? d1 : sel;
+	sel = e[2].tag == key ? d2 : sel;
+	sel = e[3].tag == key ? d3 : sel;
+	return sel;
+}
+
+/**
+ * @internal The miss path of mmrt_consumer_translate() (argument checks,
+ * 2 MiB entries, walk, fill, page request). Same contract.
+ */
+int mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
+	uint32_t access, struct mmrt_xlate *out);
+
+/**
+ * @internal The body of mmrt_consumer_translate(): the hit path inline,
+ * the rest in mmrt_consumer_translate_slow(). Same contract.
+ */
+static __rte_always_inline int
+mmrt_dev_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
+	struct mmrt_xlate *out)
+{
+	struct mmrt_consumer_core *cc = (struct mmrt_consumer_core *)c;
+	const struct mmrt_dev_tlbe *e;
+	uint64_t key, sel, off, addr;
+	uint32_t pfn;
+
+	/*
+	 * Only what a hit needs is checked here: a va at or above
+	 * MMRT_VA_LIMIT matches no tag (so it misses) and the slow path
+	 * validates the rest. The state check keeps a fenced or unbound
+	 * consumer off its TLB.
+	 */
+	if (unlikely(c == NULL || out == NULL ||
+			__atomic_load_n(&cc->state, __ATOMIC_RELAXED) !=
+				MMRT_CONSUMER_BOUND))
+		goto slow;
+	/* block 0 of set (va >> 12) & set_mask: one line */
+	e = (const struct mmrt_dev_tlbe *)((uintptr_t)cc->tlb +
+		((va >> (MMRT_PAGE_SHIFT - MMRT_DEV_TLB_BLOCK_SHIFT)) &
+		cc->blk_mask));
+	key = (va & ~(MMRT_PAGE_SIZE - 1)) | MMRT_DEV_TLBE_V;
+	sel = mmrt_dev_tlb_block_find(e, key, 0);
+	/*
+	 * Hit with the permission: every bit of access (read is implied)
+	 * is in the entry's R|W; a miss has sel 0, so fails too, and so do
+	 * unknown access bits.
+	 */
+	if (unlikely(((access | MMRT_ACCESS_READ) &
+			~(sel & MMRT_DEV_TLBE_DMASK)) != 0)) {
+		if (cc->ways <= MMRT_DEV_TLB_BLOCK)
+			goto slow;
+		sel = mmrt_dev_tlb_block_find(e + ((uint64_t)cc->set_mask +
+			1) * MMRT_DEV_TLB_BLOCK, key, sel); /* block 1 */
+		if (((access | MMRT_ACCESS_READ) &
+				~(sel & MMRT_DEV_TLBE_DMASK)) != 0)
+			goto slow;
+	}
+	addr = va + (sel & ~MMRT_DEV_TLBE_DMASK);
+	off = va & (MMRT_PAGE_SIZE - 1);
+	pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
+		MMRT_PAGE_SHIFT);
+	/* pfn apart from prot: together, GCC packs them through SSE */
+	out->addr = (void *)(uintptr_t)addr;
+	out->pfn = pfn;
+	if (likely(mmrt_mem_fp.iova == NULL))
+		out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
+	else
+		out->iova = mmrt_mem_fp.iova[pfn] + off;
+	out->prot = (uint32_t)(sel & (MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
+	out->size = MMRT_PAGE_SIZE - off;
+	out->huge = false;
+	/* exact; owner-written (a plain add: stats read it relaxed) */
+	__atomic_store_n(&cc->hits, cc->hits + 1, __ATOMIC_RELAXED);
+	return 0;
+slow:
+	return mmrt_consumer_translate_slow(c, va, access, out);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_DEV_CORE_H */
