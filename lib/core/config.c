@@ -86,7 +86,7 @@ config_parse_u32(const char *s, uint32_t *out)
 }
 
 int
-mmrt_config_set(struct mmrt_config *cfg, const char *section,
+core_config_set(struct mmrt_config *cfg, const char *section,
 	const char *key, const char *value)
 {
 	const struct config_key *k = NULL;
@@ -158,7 +158,7 @@ config_apply(struct rte_cfgfile *file, struct mmrt_config *cfg)
 		if (nent < 0)
 			ret = -EINVAL;
 		for (j = 0; j < nent && ret == 0; j++)
-			ret = mmrt_config_set(cfg, section, entries[j].name,
+			ret = core_config_set(cfg, section, entries[j].name,
 				entries[j].value);
 		free(entries);
 	}

@@ -112,14 +112,14 @@ core_start(const struct mmrt_config *cfg)
 	rte_log_set_level_pattern("*.mmrt*", cfg->log_level);
 	core_cfg = *cfg;
 
-	ret = mmrt_qsbr_create(cfg->max_threads);
+	ret = core_qsbr_create(cfg->max_threads);
 	if (ret < 0) {
 		MMRT_LOG(ERR, core, "QSBR domain: %s", strerror(-ret));
 		return ret;
 	}
-	ret = mmrt_topo_init();
+	ret = core_topo_init();
 	if (ret < 0) {
-		mmrt_qsbr_destroy();
+		core_qsbr_destroy();
 		return ret;
 	}
 
@@ -130,8 +130,8 @@ core_start(const struct mmrt_config *cfg)
 			MMRT_LOG(ERR, core, "init of %s failed: %s",
 				core_subsys[i].name, strerror(-ret));
 			core_subsys_unwind(i);
-			mmrt_topo_fini();
-			mmrt_qsbr_destroy();
+			core_topo_fini();
+			core_qsbr_destroy();
 			return ret;
 		}
 		MMRT_LOG(DEBUG, core, "%s up", core_subsys[i].name);
@@ -199,10 +199,10 @@ core_build_config(const struct core_opts *o, struct mmrt_config *cfg)
 		}
 	}
 	if (o->pool_mb != NULL &&
-	    mmrt_config_set(cfg, "mem", "pool_mb", o->pool_mb) < 0)
+	    core_config_set(cfg, "mem", "pool_mb", o->pool_mb) < 0)
 		return -EINVAL;
 	if (o->log_level != NULL &&
-	    mmrt_config_set(cfg, "core", "log_level", o->log_level) < 0)
+	    core_config_set(cfg, "core", "log_level", o->log_level) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -370,7 +370,7 @@ mmrt_fini(void)
 
 	if (!__atomic_load_n(&core_up, __ATOMIC_ACQUIRE))
 		return -ENODEV;
-	others = mmrt_qsbr_others();
+	others = core_qsbr_others();
 	if (others > 0) {
 		MMRT_LOG(ERR, core, "fini: %u threads still registered",
 			others);
@@ -398,8 +398,8 @@ mmrt_fini(void)
 	}
 	core_ninit = 0;
 	__atomic_store_n(&core_up, 0, __ATOMIC_RELEASE);
-	mmrt_topo_fini();
-	mmrt_qsbr_destroy();
+	core_topo_fini();
+	core_qsbr_destroy();
 	if (core_eal_ours) {
 		rte_eal_cleanup();
 		core_eal_dead = true;

@@ -14,20 +14,20 @@
 
 #include "mmrt_core.h"
 
-#define MMRT_INTERNAL __attribute__((visibility("hidden")))
+#define CORE_INTERNAL __attribute__((visibility("hidden")))
 
 /* config.c: set one key from its text value (same checks as a file). */
-MMRT_INTERNAL int mmrt_config_set(struct mmrt_config *cfg,
+CORE_INTERNAL int core_config_set(struct mmrt_config *cfg,
 	const char *section, const char *key, const char *value);
 
 /* qsbr.c: create/destroy the QSBR domain with max_threads reader slots. */
-MMRT_INTERNAL int mmrt_qsbr_create(uint32_t max_threads);
-MMRT_INTERNAL void mmrt_qsbr_destroy(void);
+CORE_INTERNAL int core_qsbr_create(uint32_t max_threads);
+CORE_INTERNAL void core_qsbr_destroy(void);
 /* qsbr.c: registered threads other than the caller. */
-MMRT_INTERNAL unsigned int mmrt_qsbr_others(void);
+CORE_INTERNAL unsigned int core_qsbr_others(void);
 
 /* topo.c: describe the enabled lcores (hwloc), forget them. */
-MMRT_INTERNAL int mmrt_topo_init(void);
-MMRT_INTERNAL void mmrt_topo_fini(void);
+CORE_INTERNAL int core_topo_init(void);
+CORE_INTERNAL void core_topo_fini(void);
 
 #endif /* _CORE_PRIV_H_ */
