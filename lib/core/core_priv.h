@@ -10,6 +10,7 @@
  * symbols are hidden from the shared library.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mmrt_core.h"
@@ -19,6 +20,14 @@
 /* config.c: set one key from its text value (same checks as a file). */
 CORE_INTERNAL int core_config_set(struct mmrt_config *cfg,
 	const char *section, const char *key, const char *value);
+
+/*
+ * config.c: Levenshtein distance between a[0..la) and b[0..lb), UINT_MAX
+ * if either is longer than CORE_EDIT_MAX (for "did you mean" hints).
+ */
+#define CORE_EDIT_MAX 63
+CORE_INTERNAL unsigned int core_edit_distance(const char *a, size_t la,
+	const char *b, size_t lb);
 
 /* qsbr.c: create/destroy the QSBR domain with max_threads reader slots. */
 CORE_INTERNAL int core_qsbr_create(uint32_t max_threads);
