@@ -156,7 +156,10 @@ Test(core_config, errors_leave_cfg_untouched)
 		int ret;
 	} bad[] = {
 		{ "[core]\nmax_thread = 8\n", -EINVAL },        /* typo */
-		{ "[memory]\npool_mb = 8\n", -EINVAL },         /* section */
+		{ "[cor]\nmax_threads = 8\n", -EINVAL },       /* section */
+		{ "[Mem]\npool_mb = 8\n", -EINVAL },            /* case */
+		{ "[mme]\npool_mb = 8\n", -EINVAL },            /* near mm */
+		{ "[app]\nx = 1\n[mem]\npool_mbb = 8\n", -EINVAL }, /* key */
 		{ "[mem]\npool_mb = 3\n", -EINVAL },            /* < min */
 		{ "[mem]\npool_mb = 65537\n", -EINVAL },        /* > max */
 		{ "[mem]\nhuge_reserve_pct = 101\n", -EINVAL },
@@ -191,6 +194,31 @@ Test(core_config, errors_leave_cfg_untouched)
 	cr_assert_eq(mmrt_config_load(NULL, &cfg), -EINVAL);
 	cr_assert_eq(mmrt_config_load("/tmp/x.ini", NULL), -EINVAL);
 	cr_assert_eq(memcmp(&cfg, &saved, sizeof(cfg)), 0);
+}
+
+/*
+ * A file shared with the application (issue 10): mmrt reads its own
+ * sections and skips the application's, and keys before any section.
+ */
+Test(core_config, shared_with_application)
+{
+	struct mmrt_config cfg;
+	int ret;
+
+	mmrt_config_defaults(&cfg);
+	ret = load_text("; the application's and mmrt's\n"
+		"verbose = 1\n"
+		"[app]\nthreads = 4\nname = demo\n"
+		"[mem]\npool_mb = 32\n"
+		"[database]\nurl = postgres://localhost/x\n"
+		"[memory]\nlimit = 8\n"
+		"[mm]\nmax_as = 8\n"
+		"[dev]\nqueues = 2\n", &cfg);
+	cr_assert_eq(ret, 0, "a file with the application's sections: %d",
+		ret);
+	cr_assert_eq(cfg.pool_mb, 32);
+	cr_assert_eq(cfg.max_as, 8);
+	cr_assert_eq(cfg.max_threads, 64);
 }
 
 /*

@@ -21,12 +21,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_memzone.h>
 #include <rte_pause.h>
 #include <rte_service.h>
 
@@ -1184,4 +1189,117 @@ Test(mem, stats)
 	get_stats(&st1);
 	cr_assert_eq(st1.frees, st.frees + 10);
 	mmrt_test_down();
+}
+
+/*
+ * 8. A pool larger than the EAL's memory (issue 10: the failure path tore
+ * down a half-built pool and died in rte_ring_count(NULL)). Both ways up
+ * fail with -ENOMEM, log one line that says what the pool needs and how
+ * to get out, and leave nothing behind.
+ */
+
+/* EAL arguments for a 64 MiB --no-huge EAL, too small for a 256 MiB pool. */
+#define SMALL_EAL_ARGS(prefix) \
+	(char *)"mmrt-test", (char *)"--no-huge", (char *)"-m", (char *)"64", \
+	(char *)"--no-pci", (char *)"--no-shconf", (char *)"--no-telemetry", \
+	(prefix), (char *)"--log-level=lib.eal:error"
+
+/* Send rte_log output to a temporary file, to be read by log_lines(). */
+static FILE *
+log_capture(void)
+{
+	FILE *f = tmpfile();
+
+	cr_assert_not_null(f, "tmpfile failed");
+	cr_assert_eq(rte_openlog_stream(f), 0);
+	return f;
+}
+
+/* Lines of the captured log that contain every string of @p needles. */
+static unsigned int
+log_lines(FILE *f, const char *const *needles, unsigned int n)
+{
+	char line[1024];
+	unsigned int count = 0, i;
+
+	fflush(f);
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (i = 0; i < n; i++)
+			if (strstr(line, needles[i]) == NULL)
+				break;
+		if (i == n)
+			count++;
+	}
+	return count;
+}
+
+static const char *const pool_advice[] = { "mmrt_mem:", "256", "needs about",
+	"--pool-mb" };
+
+Test(mem_init, pool_too_big_for_eal_init, .timeout = 60)
+{
+	char prefix[64];
+	char *argv[] = { SMALL_EAL_ARGS(prefix), (char *)"--",
+		(char *)"--pool-mb", (char *)"256", NULL };
+	FILE *log = log_capture();
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-mem-%d",
+		(int)getpid());
+	cr_assert_eq(mmrt_init(RTE_DIM(argv) - 1, argv), -ENOMEM);
+	cr_assert_not(mmrt_is_up());
+	cr_assert_null(mmrt_config_get());
+	cr_assert_eq(log_lines(log, pool_advice, RTE_DIM(pool_advice)), 1,
+		"want one line saying what the pool needs");
+	/* The EAL mmrt ran is gone and cannot come back. */
+	cr_assert_eq(mmrt_init(RTE_DIM(argv) - 1, argv), -EALREADY);
+	rte_openlog_stream(NULL);
+	fclose(log);
+}
+
+Test(mem_init, pool_too_big_for_eal_attach, .timeout = 60)
+{
+	char prefix[64];
+	char *argv[] = { SMALL_EAL_ARGS(prefix), NULL };
+	struct rte_malloc_socket_stats before, after;
+	char path[] = "/tmp/mmrt-test-mem-XXXXXX";
+	char path2[] = "/tmp/mmrt-test-mem-XXXXXX";
+	const char *text = "[mem]\npool_mb = 256\n";
+	FILE *log = log_capture();
+	int fd;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-mem-%d",
+		(int)getpid());
+	cr_assert_geq(rte_eal_init(RTE_DIM(argv) - 1, argv), 0);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	cr_assert_eq(rte_malloc_get_socket_stats(0, &before), 0);
+	cr_assert_eq(mmrt_attach(path), -ENOMEM);
+	unlink(path);
+	cr_assert_not(mmrt_is_up());
+	cr_assert_eq(log_lines(log, pool_advice, RTE_DIM(pool_advice)), 1,
+		"want one line saying what the pool needs");
+	/* Nothing of the half-built pool is left in EAL memory. */
+	cr_assert_null(rte_memzone_lookup("mmrt_pool_frames"));
+	cr_assert_eq(rte_malloc_get_socket_stats(0, &after), 0);
+	cr_assert_eq(after.heap_allocsz_bytes, before.heap_allocsz_bytes,
+		"%zu bytes of EAL memory leaked",
+		after.heap_allocsz_bytes - before.heap_allocsz_bytes);
+
+	/* A pool that fits comes up in the same EAL. */
+	text = "[mem]\npool_mb = 16\n";
+	fd = mkstemp(path2);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(mmrt_attach(path2), 0);
+	unlink(path2);
+	cr_assert_eq(mmrt_config_get()->pool_mb, 16);
+	cr_assert_eq(mmrt_fini(), 0);
+	rte_openlog_stream(NULL);
+	fclose(log);
+	rte_eal_cleanup();
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <limits.h>
 
 #include <rte_cfgfile.h>
 #include <rte_common.h>
@@ -85,8 +87,28 @@ config_parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* The key of @p section that @p key most likely misspells, or NULL. */
+static const struct config_key *
+config_key_near(const char *section, const char *key)
+{
+	const struct config_key *best = NULL;
+	unsigned int i, d, bestd = 3;
+
+	for (i = 0; i < RTE_DIM(config_keys); i++) {
+		if (strcmp(config_keys[i].section, section) != 0)
+			continue;
+		d = core_edit_distance(key, strlen(key), config_keys[i].name,
+			strlen(config_keys[i].name));
+		if (d < bestd) {
+			bestd = d;
+			best = &config_keys[i];
+		}
+	}
+	return best;
+}
+
 int
-mmrt_config_set(struct mmrt_config *cfg, const char *section,
+core_config_set(struct mmrt_config *cfg, const char *section,
 	const char *key, const char *value)
 {
 	const struct config_key *k = NULL;
@@ -103,8 +125,13 @@ mmrt_config_set(struct mmrt_config *cfg, const char *section,
 		}
 	}
 	if (k == NULL) {
-		MMRT_LOG(ERR, core, "unknown configuration key [%s] %s",
-			section, key);
+		k = config_key_near(section, key);
+		if (k != NULL)
+			MMRT_LOG(ERR, core, "unknown configuration key [%s] %s:"
+				" did you mean %s?", section, key, k->name);
+		else
+			MMRT_LOG(ERR, core, "unknown configuration key [%s] %s",
+				section, key);
 		return -EINVAL;
 	}
 	if (config_parse_u32(value, &v) < 0 || v < k->min || v > k->max ||
@@ -119,6 +146,54 @@ mmrt_config_set(struct mmrt_config *cfg, const char *section,
 	return 0;
 }
 
+unsigned int
+core_edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	unsigned int row[CORE_EDIT_MAX + 1], diag, up, cost;
+	size_t i, j;
+
+	/* Long words are never near misses of mmrt's short names. */
+	if (la > CORE_EDIT_MAX || lb > CORE_EDIT_MAX)
+		return UINT_MAX;
+	/* One row of the Levenshtein table: row[j] = d(a[0..i), b[0..j)). */
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			row[j] = RTE_MIN(RTE_MIN(up + 1, row[j - 1] + 1),
+				diag + cost);
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * mmrt's section that @p section most likely misspells, or NULL: same
+ * name in another case, one edit away from a name of up to four letters,
+ * or two from a longer one.
+ */
+static const char *
+config_section_near(const char *section)
+{
+	unsigned int i, d, max;
+	size_t len = strlen(section), klen;
+
+	for (i = 0; i < RTE_DIM(config_keys); i++) {
+		klen = strlen(config_keys[i].section);
+		max = klen <= 4 ? 1 : 2;
+		d = core_edit_distance(section, len, config_keys[i].section,
+			klen);
+		if (d <= max || strcasecmp(section, config_keys[i].section) == 0)
+			return config_keys[i].section;
+	}
+	return NULL;
+}
+
 static bool
 config_section_known(const char *section)
 {
@@ -130,12 +205,17 @@ config_section_known(const char *section)
 	return false;
 }
 
-/* Apply every entry of @p file to @p cfg; 0 or a negative errno. */
+/*
+ * Apply every entry of mmrt's sections of @p file to @p cfg; 0 or a
+ * negative errno. Sections mmrt does not own are the application's and
+ * are skipped, unless their name looks like a typo of one of mmrt's.
+ */
 static int
 config_apply(struct rte_cfgfile *file, struct mmrt_config *cfg)
 {
 	struct rte_cfgfile_entry *entries;
 	char section[CFG_NAME_LEN];
+	const char *near;
 	int nsec, nent, max, i, j, ret = 0;
 
 	nsec = rte_cfgfile_num_sections(file, NULL, 0);
@@ -144,9 +224,16 @@ config_apply(struct rte_cfgfile *file, struct mmrt_config *cfg)
 		if (max < 0)
 			return -EINVAL;
 		if (!config_section_known(section)) {
-			MMRT_LOG(ERR, core, "unknown configuration section [%s]",
-				section);
-			return -EINVAL;
+			near = config_section_near(section);
+			if (near != NULL) {
+				MMRT_LOG(ERR, core,
+					"unknown configuration section [%s]:"
+					" did you mean [%s]?", section, near);
+				return -EINVAL;
+			}
+			MMRT_LOG(DEBUG, core,
+				"section [%s] is not mmrt's: skipped", section);
+			continue;
 		}
 		if (max == 0)
 			continue;
@@ -158,7 +245,7 @@ config_apply(struct rte_cfgfile *file, struct mmrt_config *cfg)
 		if (nent < 0)
 			ret = -EINVAL;
 		for (j = 0; j < nent && ret == 0; j++)
-			ret = mmrt_config_set(cfg, section, entries[j].name,
+			ret = core_config_set(cfg, section, entries[j].name,
 				entries[j].value);
 		free(entries);
 	}
@@ -181,7 +268,7 @@ mmrt_config_load(const char *file, struct mmrt_config *cfg)
 		return errno == ENOENT ? -ENOENT : -errno;
 	fclose(f);
 
-	cf = rte_cfgfile_load(file, 0);
+	cf = rte_cfgfile_load(file, CFG_FLAG_GLOBAL_SECTION);
 	if (cf == NULL) {
 		MMRT_LOG(ERR, core, "%s: not a valid INI file", file);
 		return -EINVAL;

@@ -24,9 +24,11 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -100,26 +102,22 @@ core_subsys_unwind(unsigned int n)
 	}
 }
 
-/* Everything after the EAL: logging, QSBR, topology, subsystems. */
+/* Everything after the EAL: QSBR, topology, subsystems. */
 static int
 core_start(const struct mmrt_config *cfg)
 {
 	unsigned int i;
 	int ret;
 
-	/* Every mmrt log type, registered or not yet: lib.mmrt.* and
-	 * pmd.dma.mmrt.* (the pattern also applies to later registrations). */
-	rte_log_set_level_pattern("*.mmrt*", cfg->log_level);
 	core_cfg = *cfg;
-
-	ret = mmrt_qsbr_create(cfg->max_threads);
+	ret = core_qsbr_create(cfg->max_threads);
 	if (ret < 0) {
 		MMRT_LOG(ERR, core, "QSBR domain: %s", strerror(-ret));
 		return ret;
 	}
-	ret = mmrt_topo_init();
+	ret = core_topo_init();
 	if (ret < 0) {
-		mmrt_qsbr_destroy();
+		core_qsbr_destroy();
 		return ret;
 	}
 
@@ -130,8 +128,8 @@ core_start(const struct mmrt_config *cfg)
 			MMRT_LOG(ERR, core, "init of %s failed: %s",
 				core_subsys[i].name, strerror(-ret));
 			core_subsys_unwind(i);
-			mmrt_topo_fini();
-			mmrt_qsbr_destroy();
+			core_topo_fini();
+			core_qsbr_destroy();
 			return ret;
 		}
 		MMRT_LOG(DEBUG, core, "%s up", core_subsys[i].name);
@@ -141,88 +139,330 @@ core_start(const struct mmrt_config *cfg)
 	return 0;
 }
 
-/* Options that mmrt_init() parses after "--". */
-struct core_opts {
-	const char *config;
-	const char *pool_mb;
-	const char *log_level;
-};
+/*
+ * The level of every mmrt log type, registered or not yet: lib.mmrt.* and
+ * pmd.dma.mmrt.* (a pattern also applies to later registrations).
+ * mmrt_init() sets it before the EAL parses its --log-level options, so
+ * those come later and win for the types they name.
+ */
+static void
+core_log_level(const struct mmrt_config *cfg)
+{
+	rte_log_set_level_pattern("*.mmrt*", cfg->log_level);
+}
 
 /*
- * Parse mmrt options from argv[0..argc-1] (the words after "--"). Parsing
- * stops at the first word that is not an mmrt option, or just after a
- * further "--"; the rest belongs to the application.
- * @return words consumed, or -EINVAL (missing value).
+ * mmrt's options after "--". Keep in step with mmrt_init()'s doc and
+ * mmrt_usage().
+ */
+enum core_opt_id {
+	CORE_OPT_CONFIG,
+	CORE_OPT_POOL_MB,
+	CORE_OPT_LOG_LEVEL,
+	CORE_OPT_HELP,
+	CORE_OPT_N,
+};
+
+static const struct {
+	const char *name; /* without the leading "--" */
+	const char *arg;  /* name of the value, NULL for a flag */
+	const char *help;
+} core_opt_tab[CORE_OPT_N] = {
+	[CORE_OPT_CONFIG] = { "config", "FILE",
+		"INI configuration file (keys as in config/default.ini)" },
+	[CORE_OPT_POOL_MB] = { "pool-mb", "N",
+		"frame pool size in MiB, 4..65536 (mem.pool_mb)" },
+	[CORE_OPT_LOG_LEVEL] = { "log-level", "N",
+		"level of the *.mmrt* log types, 1 (emerg) .. 8 (debug)"
+		" (core.log_level)" },
+	[CORE_OPT_HELP] = { "mmrt-help", NULL,
+		"print these options and exit" },
+};
+
+/* Values found on the command line (NULL: not given). */
+struct core_opts {
+	const char *val[CORE_OPT_N];
+};
+
+void
+mmrt_usage(FILE *out)
+{
+	char left[32];
+	unsigned int i;
+
+	if (out == NULL)
+		out = stdout;
+	fprintf(out, "mmrt options, after \"--\" (a further \"--\" ends them;"
+		" other words are left to the application):\n");
+	for (i = 0; i < CORE_OPT_N; i++) {
+		snprintf(left, sizeof(left), "--%s%s%s", core_opt_tab[i].name,
+			core_opt_tab[i].arg != NULL ? " " : "",
+			core_opt_tab[i].arg != NULL ? core_opt_tab[i].arg : "");
+		fprintf(out, "  %-18s %s\n", left, core_opt_tab[i].help);
+	}
+	fprintf(out, "Values may also be given as --name=value. Without a"
+		" memory option among the EAL\narguments (-m, --socket-mem,"
+		" --no-huge, --in-memory, --huge-dir, --legacy-mem,\n"
+		"--proc-type, --file-prefix, ...) mmrt's embedded default"
+		" applies and the EAL\narguments given are added to it.\n");
+}
+
+static int
+core_opt_find(const char *name, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < CORE_OPT_N; i++)
+		if (strlen(core_opt_tab[i].name) == len &&
+		    strncmp(core_opt_tab[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * mmrt's option that "--name" most likely misspells, or -1: an
+ * abbreviation of at least three letters, or two edits or fewer away.
  */
 static int
-core_parse_opts(int argc, char **argv, struct core_opts *o)
+core_opt_near(const char *name, size_t len)
 {
-	const char **dst;
-	int i = 0;
+	unsigned int i;
+	size_t olen;
 
-	while (i < argc) {
-		if (strcmp(argv[i], "--") == 0)
-			return i + 1;
-		if (strcmp(argv[i], "--config") == 0)
-			dst = &o->config;
-		else if (strcmp(argv[i], "--pool-mb") == 0)
-			dst = &o->pool_mb;
-		else if (strcmp(argv[i], "--log-level") == 0)
-			dst = &o->log_level;
-		else
-			break;
-		if (i + 1 >= argc) {
-			MMRT_LOG(ERR, core, "option %s needs a value", argv[i]);
+	for (i = 0; i < CORE_OPT_N; i++) {
+		olen = strlen(core_opt_tab[i].name);
+		if (len >= 3 && len < olen &&
+		    strncmp(core_opt_tab[i].name, name, len) == 0)
+			return i;
+		if (len >= 4 && core_edit_distance(name, len,
+		    core_opt_tab[i].name, olen) <= 2)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Find mmrt's options among w[0..m-1], the words after the first "--".
+ * Only the words before a further "--" are looked at; mmrt's options may
+ * stand anywhere among them, every other word is the application's. A
+ * "--word" that is close to one of mmrt's names is an error, so a typo
+ * does not pass silently to the application. The further "--" is mmrt's
+ * too if no application word stands before it.
+ * take[i] is set for every word that is mmrt's; nothing else is written.
+ * @return number of words taken, or -EINVAL.
+ */
+static int
+core_parse_opts(int m, char **w, struct core_opts *o, unsigned char *take)
+{
+	const char *name, *eq;
+	bool app_seen = false;
+	int i, k, end, n = 0;
+	size_t len;
+
+	for (end = 0; end < m && strcmp(w[end], "--") != 0; end++)
+		;
+	for (i = 0; i < end; i++) {
+		if (strncmp(w[i], "--", 2) != 0) {
+			app_seen = true;
+			continue;
+		}
+		name = w[i] + 2;
+		eq = strchr(name, '=');
+		len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		k = core_opt_find(name, len);
+		if (k < 0) {
+			k = core_opt_near(name, len);
+			if (k >= 0) {
+				MMRT_LOG(ERR, core,
+					"unknown option --%.*s: did you mean"
+					" --%s? (see --mmrt-help; put the"
+					" application's options after a"
+					" further \"--\")", (int)len, name,
+					core_opt_tab[k].name);
+				return -EINVAL;
+			}
+			app_seen = true;
+			continue;
+		}
+		take[i] = 1;
+		n++;
+		if (core_opt_tab[k].arg == NULL) {
+			if (eq != NULL) {
+				MMRT_LOG(ERR, core, "option --%s takes no value",
+					core_opt_tab[k].name);
+				return -EINVAL;
+			}
+			o->val[k] = "";
+			continue;
+		}
+		if (eq != NULL) {
+			o->val[k] = eq + 1;
+			continue;
+		}
+		if (i + 1 >= end) {
+			MMRT_LOG(ERR, core, "option --%s needs a value (%s)",
+				core_opt_tab[k].name, core_opt_tab[k].arg);
 			return -EINVAL;
 		}
-		*dst = argv[i + 1];
-		i += 2;
+		take[++i] = 1;
+		n++;
+		o->val[k] = w[i];
 	}
-	return i;
+	if (end < m && !app_seen) {
+		take[end] = 1;
+		n++;
+	}
+	return n;
+}
+
+/* Move the words marked in @p take to the front of w[0..m-1], both groups
+ * keeping their order (as getopt permutes). */
+static void
+core_take_front(int m, char **w, const unsigned char *take)
+{
+	char *t;
+	int i, j = 0;
+
+	for (i = 0; i < m; i++) {
+		if (!take[i])
+			continue;
+		t = w[i];
+		memmove(&w[j + 1], &w[j], (size_t)(i - j) * sizeof(*w));
+		w[j++] = t;
+	}
 }
 
 /* Built-in defaults, the configuration file, then command-line values. */
 static int
 core_build_config(const struct core_opts *o, struct mmrt_config *cfg)
 {
+	const char *file = o->val[CORE_OPT_CONFIG];
 	int ret;
 
 	mmrt_config_defaults(cfg);
-	if (o->config != NULL) {
-		ret = mmrt_config_load(o->config, cfg);
+	if (file != NULL) {
+		ret = mmrt_config_load(file, cfg);
 		if (ret < 0) {
 			/* -EINVAL was already logged with the key at fault. */
 			if (ret != -EINVAL)
 				MMRT_LOG(ERR, core, "configuration %s: %s",
-					o->config, strerror(-ret));
+					file, strerror(-ret));
 			return ret;
 		}
 	}
-	if (o->pool_mb != NULL &&
-	    mmrt_config_set(cfg, "mem", "pool_mb", o->pool_mb) < 0)
+	if (o->val[CORE_OPT_POOL_MB] != NULL &&
+	    core_config_set(cfg, "mem", "pool_mb",
+		o->val[CORE_OPT_POOL_MB]) < 0)
 		return -EINVAL;
-	if (o->log_level != NULL &&
-	    mmrt_config_set(cfg, "core", "log_level", o->log_level) < 0)
+	if (o->val[CORE_OPT_LOG_LEVEL] != NULL &&
+	    core_config_set(cfg, "core", "log_level",
+		o->val[CORE_OPT_LOG_LEVEL]) < 0)
 		return -EINVAL;
 	return 0;
 }
 
-/* Embedded EAL arguments; they must outlive rte_eal_init(). */
+/*
+ * EAL options that choose the EAL's memory or its process model: with
+ * one of them on the command line the user chose where memory comes from,
+ * and the embedded default (--no-huge, no shared files) does not apply.
+ */
+static const char *const core_mem_opts[] = {
+	"socket-mem", "socket-limit", "no-huge", "in-memory", "huge-dir",
+	"huge-unlink", "legacy-mem", "single-file-segments",
+	"match-allocations", "proc-type", "file-prefix",
+};
+
+/* Whether "--name[=v]" or "-x..." is @p lname (or getopt's abbreviation
+ * of it, at least four letters) or the short option @p sname. */
+static bool
+core_eal_opt_is(const char *word, const char *lname, char sname)
+{
+	size_t len;
+
+	if (word[0] != '-')
+		return false;
+	if (word[1] != '-')
+		return sname != '\0' && word[1] == sname;
+	word += 2;
+	len = strcspn(word, "=");
+	if (lname == NULL || len == 0 || len > strlen(lname))
+		return false;
+	return strncmp(word, lname, len) == 0 &&
+		(len == strlen(lname) || len >= 4);
+}
+
+static bool
+core_eal_has(int n, char **w, const char *lname)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (core_eal_opt_is(w[i], lname, '\0'))
+			return true;
+	return false;
+}
+
+static bool
+core_eal_names_memory(int n, char **w)
+{
+	unsigned int j;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (core_eal_opt_is(w[i], NULL, 'm'))
+			return true;
+		for (j = 0; j < RTE_DIM(core_mem_opts); j++)
+			if (core_eal_opt_is(w[i], core_mem_opts[j], '\0'))
+				return true;
+	}
+	return false;
+}
+
+static bool
+core_eal_names_lcores(int n, char **w)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (core_eal_opt_is(w[i], "lcores", 'l') ||
+		    core_eal_opt_is(w[i], NULL, 'c'))
+			return true;
+	return false;
+}
+
+/*
+ * The embedded default's own EAL arguments; they and the argument vector
+ * handed to rte_eal_init() live until mmrt_fini().
+ */
+#define CORE_EMBED_ARGS 12
 static char core_embed_mem[16];
 static char core_embed_prefix[64];
 static char core_embed_lcores[64];
-static char *core_embed_argv[16];
 static unsigned int core_embed_count;
+static char **core_eal_argv;
+/* Runtime directory the embedded default's EAL made; removed at the end. */
+static char core_embed_rundir[PATH_MAX];
 
-/* Fill core_embed_argv; returns its argc. */
+/*
+ * Build the embedded default's EAL argv in core_eal_argv: its own
+ * arguments, then the user's @p nuser EAL words @p user (and "--" if
+ * @p dashes). The default lcores are left out if the user names lcores.
+ * @return argc, with *ndef set to the number of default words after
+ * argv[0], or -ENOMEM.
+ */
 static int
-core_embed_args(const char *prog, const struct mmrt_config *cfg)
+core_embed_args(const char *prog, const struct mmrt_config *cfg,
+	int nuser, char **user, bool dashes, int *ndef)
 {
 	const char *lflag;
 	cpu_set_t cs;
-	int cpus[2], ncpu = 0, c, argc = 0;
+	int cpus[2], ncpu = 0, c, argc = 0, i;
 	unsigned int mb;
+	char **v;
 
+	v = calloc(CORE_EMBED_ARGS + nuser + 2, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
 	mb = CORE_EMBED_MEM_MB;
 	if (cfg->pool_mb + CORE_EMBED_HEADROOM_MB > mb)
 		mb = cfg->pool_mb + CORE_EMBED_HEADROOM_MB;
@@ -254,29 +494,92 @@ core_embed_args(const char *prog, const struct mmrt_config *cfg)
 				"0@%d", cpus[0]);
 	}
 
-	core_embed_argv[argc++] = (char *)(uintptr_t)prog;
-	core_embed_argv[argc++] = (char *)(uintptr_t)"--no-huge";
-	core_embed_argv[argc++] = (char *)(uintptr_t)"-m";
-	core_embed_argv[argc++] = core_embed_mem;
-	core_embed_argv[argc++] = (char *)(uintptr_t)"--no-pci";
-	core_embed_argv[argc++] = (char *)(uintptr_t)"--no-shconf";
-	core_embed_argv[argc++] = (char *)(uintptr_t)"--no-telemetry";
-	core_embed_argv[argc++] = core_embed_prefix;
-	core_embed_argv[argc++] = (char *)(uintptr_t)lflag;
-	core_embed_argv[argc++] = core_embed_lcores;
-	core_embed_argv[argc++] = (char *)(uintptr_t)"--log-level=lib.eal:error";
-	core_embed_argv[argc] = NULL;
+	v[argc++] = (char *)(uintptr_t)prog;
+	v[argc++] = (char *)(uintptr_t)"--no-huge";
+	v[argc++] = (char *)(uintptr_t)"-m";
+	v[argc++] = core_embed_mem;
+	v[argc++] = (char *)(uintptr_t)"--no-pci";
+	v[argc++] = (char *)(uintptr_t)"--no-shconf";
+	v[argc++] = (char *)(uintptr_t)"--no-telemetry";
+	v[argc++] = core_embed_prefix;
+	if (!core_eal_names_lcores(nuser, user)) {
+		v[argc++] = (char *)(uintptr_t)lflag;
+		v[argc++] = core_embed_lcores;
+	}
+	/* Before the user's words: a --log-level of theirs comes later. */
+	v[argc++] = (char *)(uintptr_t)"--log-level=lib.eal:error";
+	*ndef = argc - 1;
+	for (i = 0; i < nuser; i++)
+		v[argc++] = user[i];
+	if (dashes)
+		v[argc++] = (char *)(uintptr_t)"--";
+	v[argc] = NULL;
+	core_eal_argv = v;
 	return argc;
+}
+
+/*
+ * Remove the runtime directory the embedded default's EAL made (empty:
+ * --no-shconf), once the EAL is gone. Only rmdir: never a file.
+ */
+static void
+core_embed_rundir_remove(void)
+{
+	if (core_embed_rundir[0] == '\0')
+		return;
+	if (rmdir(core_embed_rundir) < 0 && errno != ENOENT)
+		MMRT_LOG(DEBUG, core, "rmdir %s: %s", core_embed_rundir,
+			strerror(errno));
+	core_embed_rundir[0] = '\0';
+}
+
+/* Note the EAL runtime directory if it is the embedded default's. */
+static void
+core_embed_rundir_note(void)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	const char *prefix = core_embed_prefix + strlen("--file-prefix=");
+	const char *base;
+
+	if (dir == NULL || (base = strrchr(dir, '/')) == NULL ||
+	    strcmp(base + 1, prefix) != 0)
+		return;
+	snprintf(core_embed_rundir, sizeof(core_embed_rundir), "%s", dir);
+}
+
+/* Tear down the EAL that mmrt_init() brought up; it cannot come back. */
+static void
+core_eal_stop(void)
+{
+	rte_eal_cleanup();
+	core_eal_dead = true;
+	core_embed_rundir_remove();
+	free(core_eal_argv);
+	core_eal_argv = NULL;
+}
+
+/* EAL usage (-h, or a bad EAL option) ends with mmrt's options. */
+static rte_usage_hook_t core_prev_usage;
+
+static void
+core_usage_hook(const char *prog)
+{
+	if (core_prev_usage != NULL) {
+		core_prev_usage(prog);
+		printf("\n");
+	}
+	mmrt_usage(stdout);
 }
 
 int
 mmrt_init(int argc, char **argv)
 {
-	struct core_opts opts = { NULL, NULL, NULL };
+	struct core_opts opts;
 	struct mmrt_config cfg;
+	unsigned char *take = NULL;
 	char line[512];
 	char *prog;
-	int dd, n, eal_argc, eal_ret, ret, i;
+	int dd, n, ndef = 0, eal_argc, eal_ret, ret, i, err;
 	size_t len;
 	bool embed;
 
@@ -286,60 +589,127 @@ mmrt_init(int argc, char **argv)
 	if (argc < 0 || (argc > 0 && argv == NULL))
 		return -EINVAL;
 	prog = argc > 0 && argv[0] != NULL ? argv[0] : (char *)(uintptr_t)"mmrt";
+	memset(&opts, 0, sizeof(opts));
 
 	/* dd: index of the first "--" (argc if none). */
 	for (dd = 1; dd < argc; dd++)
 		if (strcmp(argv[dd], "--") == 0)
 			break;
-	embed = argc <= 1 || dd == 1;
 	n = 0;
-	if (dd < argc) {
-		n = core_parse_opts(argc - dd - 1, argv + dd + 1, &opts);
-		if (n < 0)
+	if (dd + 1 < argc) {
+		take = calloc(argc - dd - 1, 1);
+		if (take == NULL)
+			return -ENOMEM;
+		n = core_parse_opts(argc - dd - 1, argv + dd + 1, &opts, take);
+		if (n < 0) {
+			free(take);
 			return n;
+		}
+	}
+	if (opts.val[CORE_OPT_HELP] != NULL) {
+		/* Like the EAL's --help: print and leave, nothing started. */
+		mmrt_usage(stdout);
+		free(take);
+		exit(EXIT_SUCCESS);
 	}
 	ret = core_build_config(&opts, &cfg);
-	if (ret < 0)
+	if (ret < 0) {
+		free(take);
 		return ret;
+	}
 
+	/* The embedded default, unless the user chose the EAL's memory. */
+	embed = !core_eal_names_memory(dd - 1, argv + 1);
+	core_log_level(&cfg);
+	core_prev_usage = rte_set_application_usage_hook(core_usage_hook);
 	if (embed) {
-		eal_argc = core_embed_args(prog, &cfg);
-		/* Before the EAL rewrites its argv. */
+		eal_argc = core_embed_args(prog, &cfg, dd - 1, argv + 1,
+			dd < argc, &ndef);
+		if (eal_argc < 0) {
+			rte_set_application_usage_hook(core_prev_usage);
+			free(take);
+			return eal_argc;
+		}
+		/* Before the EAL permutes its argv. */
 		len = 0;
 		line[0] = '\0';
 		for (i = 1; i < eal_argc && len < sizeof(line); i++)
 			len += snprintf(line + len, sizeof(line) - len, "%s%s",
-				i > 1 ? " " : "", core_embed_argv[i]);
-		ret = rte_eal_init(eal_argc, core_embed_argv);
+				i > 1 ? " " : "", core_eal_argv[i]);
+		ret = rte_eal_init(eal_argc, core_eal_argv);
 	} else {
 		/* The EAL stops at "--" and returns its index. */
 		ret = rte_eal_init(dd < argc ? dd + 1 : argc, argv);
 	}
-	if (ret < 0)
-		return rte_errno > 0 ? -rte_errno : -EINVAL;
+	err = rte_errno;
+	rte_set_application_usage_hook(core_prev_usage);
+	if (ret < 0) {
+		if (embed) {
+			core_embed_rundir_note();
+			core_embed_rundir_remove();
+			free(core_eal_argv);
+			core_eal_argv = NULL;
+		} else if ((err == EACCES || err == ENOMEM) &&
+		    !core_eal_has(dd - 1, argv + 1, "no-huge")) {
+			MMRT_LOG(ERR, core, "the EAL found no usable hugepages"
+				" (%s): reserve some (dpdk-hugepages.py -p 2M"
+				" --setup 1G, or ./mmrt.sh hugepages reserve"
+				" 1G), add --no-huge -m <MiB>, or give no"
+				" memory option (-m, --socket-mem, --huge-dir,"
+				" --file-prefix, ...) so that mmrt's embedded"
+				" default (--no-huge) applies", strerror(err));
+		}
+		free(take);
+		return err > 0 ? -err : -EINVAL;
+	}
 	eal_ret = ret;
 	core_eal_ours = true;
+	if (embed)
+		core_embed_rundir_note();
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		MMRT_LOG(ERR, core, "mmrt does not support DPDK secondary"
+			" processes yet (--proc-type=secondary): run it in the"
+			" primary process only");
+		core_eal_stop();
+		free(take);
+		return -ENOTSUP;
+	}
 
 	ret = core_start(&cfg);
 	if (ret < 0) {
-		rte_eal_cleanup();
-		core_eal_dead = true;
+		core_eal_stop();
+		free(take);
 		return ret;
 	}
 
 	if (embed)
-		MMRT_LOG(NOTICE, core,
-			"no EAL arguments, embedded default in use: %s", line);
+		MMRT_LOG(NOTICE, core, "embedded default in use: %s", line);
 	MMRT_LOG(INFO, core, "up: %u lcores, pool %u MiB, config %s",
 		rte_lcore_count(), cfg.pool_mb,
 		cfg.path[0] != '\0' ? cfg.path : "built-in");
 
+	if (dd >= argc) {
+		if (!embed)
+			return eal_ret;
+		/*
+		 * The user's words were permuted by the EAL in our vector
+		 * (options first); give the caller the same order.
+		 */
+		for (i = 1; i < dd; i++)
+			argv[i] = core_eal_argv[ndef + i];
+		ret = eal_ret - ndef;
+		argv[ret] = prog;
+		return ret;
+	}
 	/*
 	 * Consumed: the EAL words and "--" (argv[1 .. dd]) plus n mmrt
-	 * words; like rte_eal_init(), argv[consumed] becomes the program name.
+	 * words, moved to the front; like rte_eal_init(), argv[consumed]
+	 * becomes the program name.
 	 */
-	if (dd >= argc)
-		return embed ? 0 : eal_ret;
+	if (take != NULL)
+		core_take_front(argc - dd - 1, argv + dd + 1, take);
+	free(take);
 	ret = dd + n;
 	argv[ret] = prog;
 	return ret;
@@ -348,17 +718,29 @@ mmrt_init(int argc, char **argv)
 int
 mmrt_attach(const char *config_file)
 {
-	struct core_opts opts = { config_file, NULL, NULL };
-	struct mmrt_config cfg;
+	struct core_opts opts;
+	struct mmrt_config cfg, def;
 	int ret;
 
 	if (__atomic_load_n(&core_up, __ATOMIC_ACQUIRE))
 		return -EALREADY;
 	if (core_eal_dead || rte_lcore_count() == 0)
 		return -ENODEV;
+	memset(&opts, 0, sizeof(opts));
+	opts.val[CORE_OPT_CONFIG] = config_file;
 	ret = core_build_config(&opts, &cfg);
 	if (ret < 0)
 		return ret;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		MMRT_LOG(ERR, core, "mmrt does not support DPDK secondary"
+			" processes yet (--proc-type=secondary): attach it in"
+			" the primary process only");
+		return -ENOTSUP;
+	}
+	/* The application's --log-level stays, unless the file says more. */
+	mmrt_config_defaults(&def);
+	if (cfg.log_level != def.log_level)
+		core_log_level(&cfg);
 	return core_start(&cfg);
 }
 
@@ -370,7 +752,7 @@ mmrt_fini(void)
 
 	if (!__atomic_load_n(&core_up, __ATOMIC_ACQUIRE))
 		return -ENODEV;
-	others = mmrt_qsbr_others();
+	others = core_qsbr_others();
 	if (others > 0) {
 		MMRT_LOG(ERR, core, "fini: %u threads still registered",
 			others);
@@ -398,12 +780,10 @@ mmrt_fini(void)
 	}
 	core_ninit = 0;
 	__atomic_store_n(&core_up, 0, __ATOMIC_RELEASE);
-	mmrt_topo_fini();
-	mmrt_qsbr_destroy();
-	if (core_eal_ours) {
-		rte_eal_cleanup();
-		core_eal_dead = true;
-	}
+	core_topo_fini();
+	core_qsbr_destroy();
+	if (core_eal_ours)
+		core_eal_stop();
 	return 0;
 }
 

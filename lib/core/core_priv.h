@@ -10,24 +10,33 @@
  * symbols are hidden from the shared library.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mmrt_core.h"
 
-#define MMRT_INTERNAL __attribute__((visibility("hidden")))
+#define CORE_INTERNAL __attribute__((visibility("hidden")))
 
 /* config.c: set one key from its text value (same checks as a file). */
-MMRT_INTERNAL int mmrt_config_set(struct mmrt_config *cfg,
+CORE_INTERNAL int core_config_set(struct mmrt_config *cfg,
 	const char *section, const char *key, const char *value);
 
+/*
+ * config.c: Levenshtein distance between a[0..la) and b[0..lb), UINT_MAX
+ * if either is longer than CORE_EDIT_MAX (for "did you mean" hints).
+ */
+#define CORE_EDIT_MAX 63
+CORE_INTERNAL unsigned int core_edit_distance(const char *a, size_t la,
+	const char *b, size_t lb);
+
 /* qsbr.c: create/destroy the QSBR domain with max_threads reader slots. */
-MMRT_INTERNAL int mmrt_qsbr_create(uint32_t max_threads);
-MMRT_INTERNAL void mmrt_qsbr_destroy(void);
+CORE_INTERNAL int core_qsbr_create(uint32_t max_threads);
+CORE_INTERNAL void core_qsbr_destroy(void);
 /* qsbr.c: registered threads other than the caller. */
-MMRT_INTERNAL unsigned int mmrt_qsbr_others(void);
+CORE_INTERNAL unsigned int core_qsbr_others(void);
 
 /* topo.c: describe the enabled lcores (hwloc), forget them. */
-MMRT_INTERNAL int mmrt_topo_init(void);
-MMRT_INTERNAL void mmrt_topo_fini(void);
+CORE_INTERNAL int core_topo_init(void);
+CORE_INTERNAL void core_topo_fini(void);
 
 #endif /* _CORE_PRIV_H_ */

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_log.h>
 
@@ -64,21 +65,56 @@ struct mmrt_config {
  * Bring up DPDK and the runtime.
  *
  * Command line: EAL arguments, then mmrt options after "--":
- * --config FILE (INI file, see config/default.ini), --pool-mb N,
- * --log-level N (rte_log number, 1..8; overrides the file). Parsing of mmrt
- * options stops at the first word that is not one of them, or just after
- * a further "--"; the remaining words are the application's.
  *
- * With no EAL arguments at all (argc <= 1, or argv[1] is "--") the embedded
- * default is used: --no-huge -m max(512, pool_mb + 128) --no-pci
+ *   --config FILE    INI configuration file (see mmrt_config_load())
+ *   --pool-mb N      frame pool size in MiB (mem.pool_mb)
+ *   --log-level N    level of the *.mmrt* log types, rte_log number 1..8
+ *                    (core.log_level)
+ *   --mmrt-help      print mmrt's options (mmrt_usage()) and exit(0),
+ *                    as the EAL does for -h; nothing is started
+ *
+ * Values may also be written --name=value; the command line overrides the
+ * file. mmrt looks at the words between the first "--" and a further "--"
+ * (or the end): its options may stand anywhere among them and are moved to
+ * the front, and every other word is left, in order, to the application.
+ * A "--word" that is a near miss of one of mmrt's options (an abbreviation
+ * of three letters or more, or two edits or fewer away, e.g. --pool or
+ * --pool_mb) is an error (-EINVAL, one log line with "did you mean"), so
+ * an application option that looks like mmrt's must come after a further
+ * "--". That further "--" is consumed too if no application word stands
+ * before it; words after it are never looked at. The EAL's -h/--help
+ * prints mmrt's options after the EAL's.
+ *
+ * Embedded default: unless the EAL arguments name a memory or process
+ * option (-m, --socket-mem, --socket-limit, --no-huge, --in-memory,
+ * --huge-dir, --huge-unlink, --legacy-mem, --single-file-segments,
+ * --match-allocations, --proc-type, --file-prefix), mmrt brings the EAL up
+ * on its embedded default: --no-huge -m max(512, pool_mb + 128) --no-pci
  * --no-shconf --no-telemetry --file-prefix=mmrt-<pid>-<n>, lcores 0-1 on
  * the first two cpus of the affinity mask (one lcore if there is only
- * one cpu) and EAL logging at error level; one NOTICE log line says so.
+ * one cpu) and --log-level=lib.eal:error, followed by the EAL arguments
+ * given (--vdev, -a, -d, --log-level, --main-lcore, ...), which add to it.
+ * If they name lcores (-l, --lcores, -c), those replace the default
+ * lcores. One NOTICE log line shows the EAL arguments used. The runtime
+ * directory the embedded EAL creates is removed by mmrt_fini(). With a
+ * memory option the EAL arguments are passed on unchanged; if the EAL
+ * then finds no usable hugepages, one log line says how to reserve them
+ * or run without them.
+ *
+ * Log levels: core.log_level (or --log-level N) is applied to every
+ * "*.mmrt*" log type before the EAL parses its arguments, so an EAL
+ * --log-level=<pattern>:<level> (e.g. pmd.dma.mmrt.*:debug) wins for the
+ * types it names.
+ *
+ * DPDK secondary processes are not supported yet: in one
+ * (--proc-type=secondary, or auto resolving to it) mmrt_init() cleans the
+ * EAL up again and returns -ENOTSUP.
  *
  * The EAL can be brought up only once per process: after mmrt_fini() (or
  * a failure after the EAL started), mmrt_init() returns -EALREADY.
  * Option and configuration errors are found before the EAL starts, so a
- * call that fails with -EINVAL or -ENOENT may be retried.
+ * call that fails with -EINVAL or -ENOENT may be retried; argv is then
+ * unchanged.
  *
  * @param argc
  *   Argument count, as given to main().
@@ -86,23 +122,39 @@ struct mmrt_config {
  *   Argument vector; argv[0] is the program name.
  * @return
  *   Number of arguments consumed (like rte_eal_init(): argv[ret] is set to
- *   the program name and argv[ret + 1 ..] are left over), or a negative
- *   errno: -EALREADY if the runtime or its EAL already ran, -EINVAL for a
- *   bad mmrt option or configuration value, -ENOENT for a missing
- *   configuration file, or the EAL's error. Not thread-safe: call once
- *   from the main thread. May wait (EAL init).
+ *   the program name and argv[ret + 1 ..] are the application's), or a
+ *   negative errno: -EALREADY if the runtime or its EAL already ran,
+ *   -EINVAL for a bad or misspelt mmrt option or configuration value,
+ *   -ENOENT for a missing configuration file, -ENOMEM if the frame pool
+ *   does not fit in the EAL's memory (one log line says how much it
+ *   needs), -ENOTSUP in a secondary process, or the EAL's error (e.g.
+ *   -EACCES: no hugepages). Not thread-safe: call once from the main
+ *   thread. May wait (EAL init).
  */
 int mmrt_init(int argc, char **argv);
 
 /**
+ * Print mmrt's command-line options (those mmrt_init() takes after "--")
+ * to @p out (stdout if NULL), e.g. from an application's own --help.
+ * Thread-safe. Does not wait.
+ */
+void mmrt_usage(FILE *out);
+
+/**
  * Bring the runtime up in an application that already ran rte_eal_init().
+ *
+ * The application's --log-level settings stay in force: core.log_level
+ * is applied to the "*.mmrt*" log types only if the file sets it to
+ * another value than the built-in default.
  *
  * @param config_file
  *   INI configuration file, or NULL for the built-in defaults.
  * @return
  *   0, -EALREADY if already up, -ENODEV if the EAL is not initialised,
- *   -ENOENT/-EINVAL for a missing or bad configuration file. Not
- *   thread-safe. May wait.
+ *   -ENOENT/-EINVAL for a missing or bad configuration file, -ENOMEM if
+ *   the frame pool does not fit in the EAL's memory (one log line says
+ *   how much it needs; nothing is left allocated), -ENOTSUP in a DPDK
+ *   secondary process. Not thread-safe. May wait.
  */
 int mmrt_attach(const char *config_file);
 
@@ -131,7 +183,15 @@ const struct mmrt_config *mmrt_config_get(void);
 
 /**
  * Load a configuration file into @p cfg, starting from the built-in defaults.
- * Unknown sections or keys are -EINVAL (a typo must not pass silently).
+ *
+ * The file may be shared with the application: mmrt reads its own
+ * sections ([core], [mem], [mm]) and skips the others, and keys before
+ * the first section. Inside mmrt's sections an unknown key is -EINVAL (a
+ * typo must not pass silently; the log line names the closest key), and
+ * so is a section whose name looks like a typo of mmrt's (another case,
+ * e.g. [Mem], or one edit from a name of up to four letters, e.g. [cor]
+ * or [mme]). Comments start with ';'. Lines are at most 324 bytes and
+ * names 63 (rte_cfgfile's limits, which apply to the whole file).
  *
  * @return 0, -ENOENT (no such file), -EINVAL (parse error, unknown key,
  *   value out of range). @p cfg is unchanged on error. Thread-safe.

@@ -50,7 +50,7 @@ static MMRT_TLS int tls_id = -1;
 MMRT_TLS int mmrt_tls_online_id = -1;
 
 int
-mmrt_qsbr_create(uint32_t max_threads)
+core_qsbr_create(uint32_t max_threads)
 {
 	struct rte_rcu_qsbr *v;
 	size_t sz;
@@ -76,7 +76,7 @@ mmrt_qsbr_create(uint32_t max_threads)
 }
 
 void
-mmrt_qsbr_destroy(void)
+core_qsbr_destroy(void)
 {
 	struct rte_rcu_qsbr *v = qsbr_v;
 
@@ -91,7 +91,7 @@ mmrt_qsbr_destroy(void)
 }
 
 unsigned int
-mmrt_qsbr_others(void)
+core_qsbr_others(void)
 {
 	unsigned int i, n = 0;
 

@@ -5,7 +5,7 @@
 /*
  * Lcore topology (hwloc) and server/consumer placement.
  *
- * The table is filled once by mmrt_topo_init() (after the EAL is up) and
+ * The table is filled once by core_topo_init() (after the EAL is up) and
  * only read afterwards, so readers need no locking.
  */
 
@@ -87,7 +87,7 @@ topo_describe(hwloc_topology_t t, struct mmrt_lcore_topo *e)
 }
 
 int
-mmrt_topo_init(void)
+core_topo_init(void)
 {
 	hwloc_topology_t t = NULL;
 	struct mmrt_lcore_topo *e;
@@ -125,7 +125,7 @@ mmrt_topo_init(void)
 }
 
 void
-mmrt_topo_fini(void)
+core_topo_fini(void)
 {
 	__atomic_store_n(&topo_ready, 0, __ATOMIC_RELEASE);
 	topo_n = 0;

@@ -11,6 +11,15 @@
  * chunks). In front of the 4 KiB ring each lcore keeps a cache of pfns, as
  * rte_mempool does, so the fast path touches no shared cache line.
  *
+ * Why not rte_mempool: a mempool hands out opaque objects from one free
+ * list, while the pool needs (1) a second class of free frames known to be
+ * zero (ringz, with its own per-lcore cache) so MMRT_ALLOC_ZERO skips the
+ * memset, (2) 2 MiB frames that are split into their 512 frames on demand,
+ * which a mempool of fixed-size objects cannot express, and (3) identity by
+ * pfn (an index into one contiguous memzone) with metadata indexed the same
+ * way, so that page tables store 32-bit pfns instead of pointers and a frame
+ * maps to its address and IOVA by arithmetic.
+ *
  * A huge chunk is split into 512 frames when the 4 KiB ring runs dry; split
  * frames are never coalesced back (a huge allocation then fails with
  * -ENOMEM and the mm layer falls back to 4 KiB frames, as THP does).
@@ -738,6 +747,31 @@ pool_prefault(void)
 	}
 }
 
+/*
+ * Free whatever pool_init() built; every step copes with a part that was
+ * never made, so this is also its failure path.
+ */
+static void
+pool_teardown(void)
+{
+	memset(&mmrt_mem_fp, 0, sizeof(mmrt_mem_fp));
+	if (pool->zero_registered) {
+		rte_service_component_runstate_set(pool->zero_sid, 0);
+		rte_service_component_unregister(pool->zero_sid);
+	}
+	if (pool->base != NULL)
+		FRAME_UNPOISON(pool->base, pool->nframes << MMRT_PAGE_SHIFT);
+	rte_ring_free(pool->ring4k);
+	rte_ring_free(pool->ring2m);
+	rte_ring_free(pool->ringz);
+	rte_free(pool->iova);
+	rte_free(pool->meta);
+	if (pool->mz != NULL)
+		rte_memzone_free(pool->mz);
+	rte_free(pool);
+	pool = NULL;
+}
+
 static int
 pool_fini(void)
 {
@@ -747,21 +781,28 @@ pool_fini(void)
 		MMRT_LOG(WARNING, mem, "%" PRIu64 " frames still in use at exit",
 			mmrt_mem_used());
 	}
-	memset(&mmrt_mem_fp, 0, sizeof(mmrt_mem_fp));
-	if (pool->zero_registered) {
-		rte_service_component_runstate_set(pool->zero_sid, 0);
-		rte_service_component_unregister(pool->zero_sid);
-	}
-	FRAME_UNPOISON(pool->base, pool->nframes << MMRT_PAGE_SHIFT);
-	rte_ring_free(pool->ring4k);
-	rte_ring_free(pool->ring2m);
-	rte_ring_free(pool->ringz);
-	rte_free(pool->iova);
-	rte_free(pool->meta);
-	rte_memzone_free(pool->mz);
-	rte_free(pool);
-	pool = NULL;
+	pool_teardown();
 	return 0;
+}
+
+/*
+ * EAL memory the pool takes for @p len bytes of frames: the frames, their
+ * metadata, the three rings (a ring of n slots is a power of two above n),
+ * the pool structure with its per-lcore caches, and up to one huge frame
+ * lost to the memzone's 2 MiB alignment.
+ */
+static uint64_t
+pool_need_bytes(uint64_t len)
+{
+	uint64_t nframes = len >> MMRT_PAGE_SHIFT;
+	uint64_t nhuge = len >> MMRT_HUGE_SHIFT;
+
+	return len + MMRT_HUGE_SIZE + sizeof(struct pool) +
+		nframes * sizeof(struct mmrt_frame) +
+		2 * rte_align64pow2(nframes + 1) * sizeof(uint32_t) +
+		rte_align64pow2(nhuge + 1) * sizeof(uint32_t) +
+		(rte_eal_iova_mode() == RTE_IOVA_VA ? 0 :
+		 nframes * sizeof(rte_iova_t));
 }
 
 static int
@@ -777,14 +818,19 @@ pool_init(const struct mmrt_config *cfg)
 		return -EINVAL;
 	pool = rte_zmalloc("mmrt_pool", sizeof(*pool), RTE_CACHE_LINE_SIZE);
 	if (pool == NULL)
-		return -ENOMEM;
+		goto nomem;
 	pool->cache_size = RTE_MIN(cfg->cache_size, (uint32_t)CACHE_MAX);
 	pool->mz = rte_memzone_reserve_aligned("mmrt_pool_frames", len,
 		SOCKET_ID_ANY, 0, MMRT_HUGE_SIZE);
 	if (pool->mz == NULL) {
-		MMRT_LOG(ERR, mem, "cannot reserve %" PRIu64 " MiB of frames: %s",
-			len >> 20, rte_strerror(rte_errno));
-		goto fail;
+		/* Not a shortage: say what it is, nothing about sizes. */
+		if (rte_errno != ENOMEM) {
+			ret = -rte_errno;
+			MMRT_LOG(ERR, mem, "cannot reserve the frame pool: %s",
+				rte_strerror(rte_errno));
+			goto fail;
+		}
+		goto nomem;
 	}
 	pool->base = pool->mz->addr;
 	pool->nframes = len >> MMRT_PAGE_SHIFT;
@@ -794,9 +840,9 @@ pool_init(const struct mmrt_config *cfg)
 	pool->meta = rte_zmalloc("mmrt_pool_meta",
 		pool->nframes * sizeof(struct mmrt_frame), RTE_CACHE_LINE_SIZE);
 	if (pool->meta == NULL)
-		goto fail;
+		goto nomem;
 	if (pool_iova_init() != 0)
-		goto fail;
+		goto nomem;
 	/*
 	 * Relaxed tail sync: the default MP/MC mode spins on the tail of a
 	 * preempted peer, and pollers and helper threads here may share a
@@ -810,7 +856,7 @@ pool_init(const struct mmrt_config *cfg)
 		pool->nframes, SOCKET_ID_ANY, RING_RTS_FLAGS);
 	if (pool->ring4k == NULL || pool->ring2m == NULL ||
 			pool->ringz == NULL)
-		goto fail;
+		goto nomem;
 
 	/* The first huge chunks are pre-split; huge_reserve_pct stay whole. */
 	nhuge_keep = pool->nhuge * cfg->pool_huge_pct / 100;
@@ -866,8 +912,17 @@ pool_init(const struct mmrt_config *cfg)
 		pool->hugepages ? "hugepages" : "no-huge memory",
 		pool->iova_as_va ? "va" : (pool->iova ? "table" : "pa-linear"));
 	return 0;
+nomem:
+	/* The one line a user needs: how much, and the two ways out. */
+	MMRT_LOG(ERR, mem, "the frame pool (mem.pool_mb = %u) needs about %"
+		PRIu64 " MiB of EAL memory and the EAL has too little: give it"
+		" more (-m/--socket-mem, or hugepages) or lower --pool-mb"
+		" (mem.pool_mb)", cfg->pool_mb,
+		(pool_need_bytes(len) + (1 << 20) - 1) >> 20);
+	ret = -ENOMEM;
 fail:
-	pool_fini();
+	if (pool != NULL)
+		pool_teardown();
 	return ret < 0 ? ret : -ENOMEM;
 }
 
