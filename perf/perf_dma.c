@@ -585,10 +585,10 @@ dma_bd_run(struct dma_bd *bd, enum dma_bd_mode mode, uint64_t n,
 					dma_bd_name[mode], strerror(-ret));
 			continue;
 		}
-		ret = rte_eal_remote_launch(dma_bd_main, bd,
+		ret = app_worker_launch(dma_bd_main, bd,
 			DMA_ENGINE_LCORE);
 		if (ret == 0)
-			ret = rte_eal_wait_lcore(DMA_ENGINE_LCORE);
+			ret = app_worker_wait(DMA_ENGINE_LCORE);
 		if (ret < 0)
 			perf_die("breakdown worker (%s): %s",
 				dma_bd_name[mode], strerror(-ret));
@@ -660,9 +660,9 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		}
 	}
 	for (m = 0; m < DMA_BD_MODES; m++)
-		c[m] = perf_median(v[m], reps);
+		c[m] = app_median(v[m], reps);
 	for (m = 0; m < 2; m++)
-		c0[m] = perf_median(v0[m], reps);
+		c0[m] = app_median(v0[m], reps);
 
 	ret = mmrt_consumer_destroy(bd.cons);
 	if (ret < 0)
@@ -720,9 +720,9 @@ dma_run_copier(const struct dma_ctx *dc, enum dma_kind k,
 
 	if (k != DMA_MEMCPY)
 		return dma_run(dc, k, sz, first, n, s);
-	ret = rte_eal_remote_launch(dma_remote_main, &rm, DMA_ENGINE_LCORE);
+	ret = app_worker_launch(dma_remote_main, &rm, DMA_ENGINE_LCORE);
 	if (ret == 0)
-		ret = rte_eal_wait_lcore(DMA_ENGINE_LCORE);
+		ret = app_worker_wait(DMA_ENGINE_LCORE);
 	if (ret < 0)
 		perf_die("memcpy on lcore %u: %s", DMA_ENGINE_LCORE,
 			strerror(-ret));
@@ -1156,7 +1156,7 @@ dma_median_rounds(struct dma_side *sd)
 	double v[RTE_DIM(sd->round)];
 
 	memcpy(v, sd->round, sd->nround * sizeof(v[0]));
-	return perf_median(v, sd->nround);
+	return app_median(v, sd->nround);
 }
 
 static void

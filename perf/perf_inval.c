@@ -34,7 +34,6 @@
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
@@ -325,7 +324,7 @@ static void
 inval_protect_unbound(struct mmrt_as *as, unsigned int n)
 {
 	struct perf_samples s;
-	struct perf_pct pct;
+	struct app_pct pct;
 
 	if (perf_samples_init(&s, n) < 0)
 		perf_die("out of memory for samples");
@@ -404,7 +403,7 @@ main(int argc, char **argv)
 		perf_die("out of memory for samples");
 
 	inval_set_mode(MODE_PINGPONG);
-	ret = rte_eal_remote_launch(inval_worker, NULL, worker);
+	ret = app_worker_launch(inval_worker, NULL, worker);
 	if (ret < 0)
 		perf_die("rte_eal_remote_launch(lcore %u): %s", worker,
 			strerror(-ret));
@@ -420,7 +419,7 @@ main(int argc, char **argv)
 	inval_unmap(as, rounds, &um, &ua);
 
 	inval_set_mode(MODE_STOP);
-	ret = rte_eal_wait_lcore(worker);
+	ret = app_worker_wait(worker);
 	if (ret < 0)
 		perf_die("worker: %s", strerror(-ret));
 	if (mmrt_consumer_fenced(sh.cons))

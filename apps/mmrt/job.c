@@ -8,9 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <rte_launch.h>
-#include <rte_lcore.h>
-
 #include <mmrt_core.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
@@ -52,50 +49,4 @@ job_pool_used(void)
 	mmrt_mm_reclaim(true);
 	mmrt_mem_cache_flush();
 	return mmrt_mem_used();
-}
-
-/* A worker lcore's function and argument (worker_launch()). */
-struct main_worker {
-	lcore_function_t *f;
-	void *arg;
-};
-
-static struct main_worker main_workers[RTE_MAX_LCORE];
-
-/* Run on the worker: f(arg), then the edge worker_wait() acquires. */
-static int
-worker_main(void *p)
-{
-	struct main_worker *w = p;
-	int rc = w->f(w->arg);
-
-	MMRT_TSAN_RELEASE(w);
-	return rc;
-}
-
-/* rte_eal_remote_launch() of @p f, seen by TSan builds (mmrt_core.h). */
-int
-worker_launch(lcore_function_t *f, void *arg, unsigned int lcore)
-{
-	main_workers[lcore].f = f;
-	main_workers[lcore].arg = arg;
-	return rte_eal_remote_launch(worker_main, &main_workers[lcore], lcore);
-}
-
-/* rte_eal_wait_lcore(), then what the worker did happens before. */
-int
-worker_wait(unsigned int lcore)
-{
-	int rc = rte_eal_wait_lcore(lcore);
-
-	MMRT_TSAN_ACQUIRE(&main_workers[lcore]);
-	return rc;
-}
-
-int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }

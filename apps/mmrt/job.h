@@ -26,6 +26,8 @@
 #include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
+#include "app_common.h"
+
 /* Virtual layout of the address space (all 2 MiB aligned). */
 #define MAIN_VA_ANON  (UINT64_C(1) << 32)
 #define MAIN_VA_HUGE  (UINT64_C(2) << 32)
@@ -108,19 +110,10 @@ void job_step_add(struct main_job *job, const char *name, uint64_t count,
 /** Frames in use, exact: deferred page tables reclaimed, cache flushed. */
 uint64_t job_pool_used(void);
 
-/** rte_eal_remote_launch() of @p f, seen by TSan builds (mmrt_core.h). */
-int worker_launch(lcore_function_t *f, void *arg, unsigned int lcore);
-
-/** rte_eal_wait_lcore(), then what the worker did happens before. */
-int worker_wait(unsigned int lcore);
-
-/** qsort() comparison of two uint64_t. */
-int cmp_u64(const void *a, const void *b);
-
 static inline double
-cycles_to_ns(uint64_t cycles)
+cycles_to_ns(double cycles)
 {
-	return (double)cycles * 1e9 / (double)job_tsc_hz;
+	return cycles * 1e9 / (double)job_tsc_hz;
 }
 
 /* The 8-byte tag written at the start of every page. */

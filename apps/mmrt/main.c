@@ -81,6 +81,12 @@ static void
 print_summary(const struct main_job *job, bool embedded,
 	const struct mmrt_mem_stats *st)
 {
+	static const struct app_col cols[] = {
+		{ "step", -24, 0, 0 },
+		{ "count", 10, 0, 1 },
+		{ "total ms", 11, 3, 1 },
+		{ "ns/op", 11, 1, 1 },
+	};
 	const struct mmrt_config *cfg = mmrt_config_get();
 	const struct main_step *s;
 	unsigned int i;
@@ -102,14 +108,16 @@ print_summary(const struct main_job *job, bool embedded,
 		" %u merge pairs\n", job->region >> 20,
 		job->huge_leaves ? "2M leaves" : "4K fallback",
 		job->merge_pairs);
-	printf("%-24s %10s %11s %11s\n", "step", "count", "total ms",
-		"ns/op");
+	app_table_header(stdout, cols, RTE_DIM(cols));
 	for (i = 0; i < job->nsteps; i++) {
 		s = &job->steps[i];
 		ms = cycles_to_ns(s->cycles) / 1e6;
 		ns = s->count != 0 ? cycles_to_ns(s->cycles) / s->count : 0;
-		printf("%-24s %10" PRIu64 " %11.3f %11.1f\n", s->name,
-			s->count, ms, ns);
+		app_table_str(stdout, &cols[0], s->name);
+		app_table_u64(stdout, &cols[1], s->count);
+		app_table_num(stdout, &cols[2], ms);
+		app_table_num(stdout, &cols[3], ns);
+		app_table_end(stdout);
 	}
 	if (job->child_st.cow != 0)
 		printf("cow: child copied %" PRIu64 " pages, reused %" PRIu64

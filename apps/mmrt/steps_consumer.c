@@ -71,6 +71,7 @@ step_consumer(struct main_job *job)
 	struct mmrt_consumer_conf conf = { .name = "main-consumer",
 		.ack_deadline_us = 1000000 };
 	struct main_cons_arg a;
+	struct app_pct pct;
 	uint64_t *rt, t0, total = 0;
 	unsigned int i, lcore;
 	int rc = 0;
@@ -96,7 +97,7 @@ step_consumer(struct main_job *job)
 		goto out;
 	}
 	job->cons_lcore = lcore;
-	rc = worker_launch(cons_poller, &a, lcore);
+	rc = app_worker_launch(cons_poller, &a, lcore);
 	if (rc < 0) {
 		rc = job_fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
 		goto out;
@@ -115,7 +116,7 @@ step_consumer(struct main_job *job)
 				MMRT_PAGE_SIZE, MMRT_PROT_READ | MMRT_PROT_WRITE);
 	}
 	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
-	worker_wait(lcore);
+	app_worker_wait(lcore);
 	if (rc != 0) {
 		rc = job_fail(job, "protect round trip: %s", strerror(-rc));
 		goto out;
@@ -125,9 +126,9 @@ step_consumer(struct main_job *job)
 		rc = job_fail(job, "the consumer was fenced");
 		goto out;
 	}
-	qsort(rt, MAIN_INVAL_ROUNDS, sizeof(*rt), cmp_u64);
-	job->inval_p50 = cycles_to_ns(rt[MAIN_INVAL_ROUNDS / 2]);
-	job->inval_p99 = cycles_to_ns(rt[MAIN_INVAL_ROUNDS * 99 / 100]);
+	app_pct_u64(rt, MAIN_INVAL_ROUNDS, &pct);
+	job->inval_p50 = cycles_to_ns(pct.p50);
+	job->inval_p99 = cycles_to_ns(pct.p99);
 	job->inval_done = true;
 	job_step_add(job, "inval round trip", MAIN_INVAL_ROUNDS, total);
 out:

@@ -314,6 +314,7 @@ static int
 dma_percentiles(struct main_job *job, struct main_dma *d)
 {
 	uint64_t *v, i, n[2] = { 0, 0 }, src, dst;
+	struct app_pct pct;
 	uint32_t len;
 	unsigned int k;
 
@@ -329,15 +330,15 @@ dma_percentiles(struct main_job *job, struct main_dma *d)
 	for (k = 0; k < 2; k++) {
 		uint64_t *c = v + (k == 0 ? 0 : job->dma_ops[0]);
 
-		qsort(c, n[k], sizeof(*c), cmp_u64);
-		job->dma_p50[k] = cycles_to_ns(c[n[k] / 2]);
-		job->dma_p99[k] = cycles_to_ns(c[n[k] * 99 / 100]);
+		app_pct_u64(c, n[k], &pct);
+		job->dma_p50[k] = cycles_to_ns(pct.p50);
+		job->dma_p99[k] = cycles_to_ns(pct.p99);
 	}
 	free(v);
 	if (d->nprot > 0) {
-		qsort(d->prot, d->nprot, sizeof(*d->prot), cmp_u64);
-		job->dma_prot_p50 = cycles_to_ns(d->prot[d->nprot / 2]);
-		job->dma_prot_p99 = cycles_to_ns(d->prot[d->nprot * 99 / 100]);
+		app_pct_u64(d->prot, d->nprot, &pct);
+		job->dma_prot_p50 = cycles_to_ns(pct.p50);
+		job->dma_prot_p99 = cycles_to_ns(pct.p99);
 	}
 	return 0;
 }

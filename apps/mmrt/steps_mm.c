@@ -398,13 +398,13 @@ step_translate(struct main_job *job)
 	lcore = rte_get_next_lcore(-1, 1, 0);
 	if (lcore < RTE_MAX_LCORE) {
 		job->xlate_lcore = lcore;
-		rc = worker_launch(xlate_poller, &a, lcore);
+		rc = app_worker_launch(xlate_poller, &a, lcore);
 		if (rc < 0)
 			return job_fail(job,
 				"rte_eal_remote_launch(lcore %u): %s",
 				lcore, strerror(-rc));
 		/* The main lcore does nothing else meanwhile. */
-		worker_wait(lcore);
+		app_worker_wait(lcore);
 	} else {
 		job->xlate_lcore = rte_get_main_lcore();
 		job->xlate_on_main = true;

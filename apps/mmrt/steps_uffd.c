@@ -250,6 +250,7 @@ step_uffd(struct main_job *job)
 	const uint64_t len = (uint64_t)MAIN_UFFD_PAGES * MMRT_PAGE_SIZE;
 	struct mmrt_consumer_stats cst;
 	struct main_uffd_arg a;
+	struct app_pct pct;
 	struct mmrt_uffd *u = NULL;
 	uint64_t features = 0, ops = 0;
 	unsigned int lcore;
@@ -309,13 +310,13 @@ step_uffd(struct main_job *job)
 	}
 
 	job->uffd_lcore = lcore;
-	rc = worker_launch(uffd_consumer, &a, lcore);
+	rc = app_worker_launch(uffd_consumer, &a, lcore);
 	if (rc < 0) {
 		rc = job_fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
 		goto out;
 	}
 	rc = uffd_handler(job, u, &a);
-	worker_wait(lcore);
+	app_worker_wait(lcore);
 	if (rc < 0)
 		goto out;
 	if (a.rc < 0) {
@@ -357,10 +358,10 @@ step_uffd(struct main_job *job)
 			job->uffd_st.faults_full, cst.fences);
 		goto out;
 	}
-	qsort(a.lat, MAIN_UFFD_PAGES, sizeof(*a.lat), cmp_u64);
-	job->uffd_p50 = cycles_to_ns(a.lat[MAIN_UFFD_PAGES / 2]);
-	job->uffd_p99 = cycles_to_ns(a.lat[MAIN_UFFD_PAGES * 99 / 100]);
-	job->uffd_max = cycles_to_ns(a.lat[MAIN_UFFD_PAGES - 1]);
+	app_pct_u64(a.lat, MAIN_UFFD_PAGES, &pct);
+	job->uffd_p50 = cycles_to_ns(pct.p50);
+	job->uffd_p99 = cycles_to_ns(pct.p99);
+	job->uffd_max = cycles_to_ns(pct.max);
 	job->uffd_done = true;
 	job_step_add(job, "userfault (page)", MAIN_UFFD_PAGES, a.cycles);
 	rc = 0;
