@@ -261,6 +261,30 @@ perf_ratio(const struct perf_result *r)
 	return r->value / r->anchor_value;
 }
 
+/* A result is judged against its target, or only reported. */
+enum perf_verdict {
+	PERF_PASS,
+	PERF_MISS,
+	PERF_REPORT,
+};
+
+static enum perf_verdict
+perf_verdict(const struct perf_result *r)
+{
+	if (!isfinite(r->target))
+		return PERF_REPORT;
+	/* a ratio without an anchor (NAN) misses */
+	return perf_ratio(r) <= r->target ? PERF_PASS : PERF_MISS;
+}
+
+static const char * const perf_verdict_table[] = {
+	[PERF_PASS] = "PASS", [PERF_MISS] = "MISS", [PERF_REPORT] = "report",
+};
+
+static const char * const perf_verdict_json[] = {
+	[PERF_PASS] = "pass", [PERF_MISS] = "miss", [PERF_REPORT] = "report",
+};
+
 /* The result table's columns. */
 enum {
 	COL_NAME, COL_UNIT, COL_VALUE, COL_ANCHOR, COL_ANCHOR_VAL, COL_RATIO,
@@ -275,7 +299,7 @@ static const struct app_col perf_cols[COL_NUM] = {
 	[COL_ANCHOR_VAL] = { "anchor_val", 10, 2, 1 },
 	[COL_RATIO] = { "ratio", 8, 3, 1 },
 	[COL_TARGET] = { "target", 7, 2, 1 },
-	[COL_VERDICT] = { "", -4, 0, 1 },
+	[COL_VERDICT] = { "", -6, 0, 1 },
 	[COL_P50] = { "p50", 10, 2, 1 },
 	[COL_P99] = { "p99", 10, 2, 1 },
 	[COL_P999] = { "p999", 10, 2, 1 },
@@ -301,8 +325,7 @@ perf_print_header(void)
 void
 perf_print_result(const struct perf_result *r)
 {
-	double ratio = perf_ratio(r);
-	const char *verdict = ratio <= r->target ? "PASS" : "MISS";
+	enum perf_verdict v = perf_verdict(r);
 	unsigned int c;
 
 	app_table_str(stdout, &perf_cols[COL_NAME], r->name);
@@ -310,9 +333,12 @@ perf_print_result(const struct perf_result *r)
 	app_table_num(stdout, &perf_cols[COL_VALUE], r->value);
 	app_table_str(stdout, &perf_cols[COL_ANCHOR], r->anchor);
 	app_table_num(stdout, &perf_cols[COL_ANCHOR_VAL], r->anchor_value);
-	app_table_num(stdout, &perf_cols[COL_RATIO], ratio);
-	app_table_num(stdout, &perf_cols[COL_TARGET], r->target);
-	app_table_str(stdout, &perf_cols[COL_VERDICT], verdict);
+	app_table_num(stdout, &perf_cols[COL_RATIO], perf_ratio(r));
+	if (v == PERF_REPORT)
+		app_table_str(stdout, &perf_cols[COL_TARGET], "-");
+	else
+		app_table_num(stdout, &perf_cols[COL_TARGET], r->target);
+	app_table_str(stdout, &perf_cols[COL_VERDICT], perf_verdict_table[v]);
 	if (r->pct.n > 0)
 		perf_print_pct(&r->pct);
 	app_table_end(stdout);
@@ -351,6 +377,7 @@ perf_write_json(const char *file, const struct perf_result *r,
 	unsigned int n, bool quick)
 {
 	struct app_json_obj o;
+	enum perf_verdict v;
 	unsigned int i;
 	FILE *f;
 
@@ -367,9 +394,14 @@ perf_write_json(const char *file, const struct perf_result *r,
 		app_json_obj_str(&o, "anchor", r[i].anchor);
 		app_json_obj_num(&o, "anchor_value", r[i].anchor_value);
 		app_json_obj_num(&o, "ratio", perf_ratio(&r[i]));
+		/* a report has no target and no pass: both null */
+		v = perf_verdict(&r[i]);
 		app_json_obj_num(&o, "target", r[i].target);
-		app_json_obj_bool(&o, "pass",
-			perf_ratio(&r[i]) <= r[i].target);
+		app_json_obj_str(&o, "verdict", perf_verdict_json[v]);
+		if (v == PERF_REPORT)
+			app_json_obj_null(&o, "pass");
+		else
+			app_json_obj_bool(&o, "pass", v == PERF_PASS);
 		perf_json_pct(&o, "", &r[i].pct);
 		perf_json_pct(&o, "anchor_", &r[i].anchor_pct);
 		app_json_obj_bool(&o, "quick", quick);

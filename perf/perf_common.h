@@ -13,9 +13,12 @@
  *
  * Every harness measures an mmrt operation and an anchor (the thing it is
  * compared with) in the same process run, and reports ratio =
- * value / anchor_value (lower is better) against a target ratio.
+ * value / anchor_value (lower is better) against a target ratio: PASS or
+ * MISS. A result without a target (PERF_REPORT_ONLY) is a report: it has
+ * no verdict of pass or miss.
  */
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +28,9 @@
 #include "app_common.h"
 
 #define PERF_NAME_SIZE 48
+
+/** perf_result.target of a result that is reported, not judged. */
+#define PERF_REPORT_ONLY INFINITY
 
 /** Harness command line. */
 struct perf_opts {
@@ -46,7 +52,8 @@ struct perf_result {
 	double value;              /**< The mmrt figure. */
 	char anchor[PERF_NAME_SIZE];
 	double anchor_value;       /**< The anchor's figure, same unit. */
-	double target;             /**< Maximum ratio value / anchor_value. */
+	double target;             /**< Maximum ratio value / anchor_value,
+	                            *   or PERF_REPORT_ONLY. */
 	struct app_pct pct;        /**< Percentiles of the mmrt samples. */
 	struct app_pct anchor_pct; /**< Percentiles of the anchor samples. */
 };
