@@ -249,7 +249,7 @@ perf_percentiles(const struct perf_samples *s, struct app_pct *out)
 	if (v == NULL)
 		perf_die("out of memory for percentiles");
 	memcpy(v, s->v, s->n * sizeof(*v));
-	app_pct_double(v, s->n, out);
+	app_pct(v, s->n, out);
 	free(v);
 }
 

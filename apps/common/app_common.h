@@ -32,16 +32,11 @@ struct app_pct {
 };
 
 /**
- * Nearest-rank percentile of @p n sorted values: the smallest value with
- * at least the fraction @p p of the samples at or below it. @p n > 0.
+ * Sort @p n values in place and fill @p out with their nearest-rank
+ * percentiles (the smallest value with at least that fraction of the
+ * samples at or below it); all zero if @p n is 0.
  */
-double app_rank(const double *sorted, size_t n, double p);
-
-/** Sort @p n values in place and fill @p out (all zero if @p n is 0). */
-void app_pct_double(double *v, size_t n, struct app_pct *out);
-
-/** As app_pct_double(), for integer samples such as TSC cycles. */
-void app_pct_u64(uint64_t *v, size_t n, struct app_pct *out);
+void app_pct(double *v, size_t n, struct app_pct *out);
 
 /** Median of @p n values (sorted in place): NAN if @p n is 0. */
 double app_median(double *v, size_t n);

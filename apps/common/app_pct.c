@@ -17,18 +17,12 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a;
-	uint64_t y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* 1-based nearest rank of the fraction @p p of @p n samples. */
-static size_t
-rank_of(size_t n, double p)
+/*
+ * Nearest-rank percentile of @p n > 0 sorted values: the smallest value
+ * with at least the fraction @p p of the samples at or below it.
+ */
+static double
+app_rank(const double *sorted, size_t n, double p)
 {
 	double x = p * (double)n;
 	size_t k = (size_t)x;
@@ -39,17 +33,11 @@ rank_of(size_t n, double p)
 		k = 1;
 	if (k > n)
 		k = n;
-	return k;
-}
-
-double
-app_rank(const double *sorted, size_t n, double p)
-{
-	return sorted[rank_of(n, p) - 1];
+	return sorted[k - 1];
 }
 
 void
-app_pct_double(double *v, size_t n, struct app_pct *out)
+app_pct(double *v, size_t n, struct app_pct *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (n == 0)
@@ -59,20 +47,6 @@ app_pct_double(double *v, size_t n, struct app_pct *out)
 	out->p99 = app_rank(v, n, 0.99);
 	out->p999 = app_rank(v, n, 0.999);
 	out->max = v[n - 1];
-	out->n = n;
-}
-
-void
-app_pct_u64(uint64_t *v, size_t n, struct app_pct *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (n == 0)
-		return;
-	qsort(v, n, sizeof(*v), cmp_u64);
-	out->p50 = (double)v[rank_of(n, 0.50) - 1];
-	out->p99 = (double)v[rank_of(n, 0.99) - 1];
-	out->p999 = (double)v[rank_of(n, 0.999) - 1];
-	out->max = (double)v[n - 1];
 	out->n = n;
 }
 

@@ -5,8 +5,12 @@
 /* The main job's helpers shared by its steps (job.h). */
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
 
 #include <mmrt_core.h>
 #include <mmrt_mem.h>
@@ -49,4 +53,59 @@ job_pool_used(void)
 	mmrt_mm_reclaim(true);
 	mmrt_mem_cache_flush();
 	return mmrt_mem_used();
+}
+
+struct mmrt_consumer *
+job_consumer(struct main_job *job, const struct mmrt_consumer_conf *conf,
+	int *id)
+{
+	struct mmrt_consumer *c;
+
+	c = mmrt_consumer_create(conf);
+	if (c == NULL) {
+		job_fail(job, "mmrt_consumer_create: %s",
+			rte_strerror(rte_errno));
+		return NULL;
+	}
+	*id = mmrt_consumer_bind(c, job->parent);
+	if (*id < 0) {
+		job_fail(job, "mmrt_consumer_bind: %s", strerror(-*id));
+		mmrt_consumer_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+job_launch(struct main_job *job, lcore_function_t *f, void *arg,
+	unsigned int lcore)
+{
+	int rc = app_worker_launch(f, arg, lcore);
+
+	if (rc < 0)
+		return job_fail(job, "rte_eal_remote_launch: %s",
+			strerror(-rc));
+	return 0;
+}
+
+void
+page_pattern(uint64_t *words, uint64_t va, uint64_t salt)
+{
+	uint64_t tag = page_tag(va, salt);
+	unsigned int w;
+
+	for (w = 0; w < MMRT_PAGE_SIZE / sizeof(*words); w++)
+		words[w] = tag + w;
+}
+
+bool
+page_pattern_ok(const volatile uint64_t *words, uint64_t va, uint64_t salt)
+{
+	uint64_t tag = page_tag(va, salt);
+	unsigned int w;
+
+	for (w = 0; w < MMRT_PAGE_SIZE / sizeof(*words); w++)
+		if (words[w] != tag + w)
+			return false;
+	return true;
 }

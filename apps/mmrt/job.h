@@ -116,6 +116,25 @@ cycles_to_ns(double cycles)
 	return cycles * 1e9 / (double)job_tsc_hz;
 }
 
+/**
+ * Create a consumer from @p conf and bind it to the parent; its id in
+ * @p id. @return the consumer, or NULL with the reason kept (nothing
+ * left behind).
+ */
+struct mmrt_consumer *job_consumer(struct main_job *job,
+	const struct mmrt_consumer_conf *conf, int *id);
+
+/** app_worker_launch(); on failure keep the reason. @return 0 or -1. */
+int job_launch(struct main_job *job, lcore_function_t *f, void *arg,
+	unsigned int lcore);
+
+/** Fill a page's worth of @p words with page_tag(va, salt) + index. */
+void page_pattern(uint64_t *words, uint64_t va, uint64_t salt);
+
+/** @return whether @p words hold page_pattern(va, salt). */
+bool page_pattern_ok(const volatile uint64_t *words, uint64_t va,
+	uint64_t salt);
+
 /* The 8-byte tag written at the start of every page. */
 static inline uint64_t
 page_tag(uint64_t va, uint64_t salt)

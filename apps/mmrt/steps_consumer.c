@@ -72,7 +72,8 @@ step_consumer(struct main_job *job)
 		.ack_deadline_us = 1000000 };
 	struct main_cons_arg a;
 	struct app_pct pct;
-	uint64_t *rt, t0, total = 0;
+	uint64_t t0, dt, total = 0;
+	double *rt;
 	unsigned int i, lcore;
 	int rc = 0;
 
@@ -84,32 +85,24 @@ step_consumer(struct main_job *job)
 		return job_fail(job, "out of memory");
 	memset(&a, 0, sizeof(a));
 	a.va = MAIN_VA_ANON;
-	a.c = mmrt_consumer_create(&conf);
+	a.c = job_consumer(job, &conf, &job->cons_id);
 	if (a.c == NULL) {
 		free(rt);
-		return job_fail(job, "mmrt_consumer_create: %s",
-			rte_strerror(rte_errno));
-	}
-	job->cons_id = mmrt_consumer_bind(a.c, job->parent);
-	if (job->cons_id < 0) {
-		rc = job_fail(job, "mmrt_consumer_bind: %s",
-			strerror(-job->cons_id));
-		goto out;
+		return -1;
 	}
 	job->cons_lcore = lcore;
-	rc = app_worker_launch(cons_poller, &a, lcore);
-	if (rc < 0) {
-		rc = job_fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
+	rc = job_launch(job, cons_poller, &a, lcore);
+	if (rc < 0)
 		goto out;
-	}
 	for (i = 0; i < MAIN_INVAL_ROUNDS && rc == 0; i++) {
 		rc = mmrt_fault(job->parent, MAIN_VA_ANON, MMRT_ACCESS_WRITE);
 		if (rc == 0) {
 			t0 = rte_rdtsc_precise();
 			rc = mmrt_protect(job->parent, MAIN_VA_ANON,
 				MMRT_PAGE_SIZE, MMRT_PROT_READ);
-			rt[i] = rte_rdtsc_precise() - t0;
-			total += rt[i];
+			dt = rte_rdtsc_precise() - t0;
+			rt[i] = (double)dt;
+			total += dt;
 		}
 		if (rc == 0)
 			rc = mmrt_protect(job->parent, MAIN_VA_ANON,
@@ -126,7 +119,7 @@ step_consumer(struct main_job *job)
 		rc = job_fail(job, "the consumer was fenced");
 		goto out;
 	}
-	app_pct_u64(rt, MAIN_INVAL_ROUNDS, &pct);
+	app_pct(rt, MAIN_INVAL_ROUNDS, &pct);
 	job->inval_p50 = cycles_to_ns(pct.p50);
 	job->inval_p99 = cycles_to_ns(pct.p99);
 	job->inval_done = true;

@@ -51,17 +51,6 @@
 /* No completion for this long: the step fails. */
 #define MAIN_DMA_STUCK_MS 5000u
 
-/* What the DMA step's source page @va holds: a tag per 8-byte word. */
-static void
-dma_pattern(uint64_t *words, uint64_t va)
-{
-	uint64_t tag = page_tag(va, TAG_DMA);
-	unsigned int w;
-
-	for (w = 0; w < MMRT_PAGE_SIZE / sizeof(*words); w++)
-		words[w] = tag + w;
-}
-
 /*
  * Copy @i of the workload, in groups of 4 pages: one 4 KiB copy for each
  * of the first 3, 64 copies of 64 B for the 4th. @return its class: 0
@@ -95,7 +84,7 @@ struct main_dma {
 	uint64_t uffd_va;      /* The MISSING part of the destination. */
 	uint64_t uffd_len;
 	uint64_t *lat;         /* Per copy: TSC at submit, then latency. */
-	uint64_t *prot;        /* Protect round trips (TSC). */
+	double *prot;          /* Protect round trips (TSC cycles). */
 	uint64_t nprot;
 };
 
@@ -227,7 +216,7 @@ dma_inval(struct main_job *job, struct main_dma *d)
 	if (rc < 0)
 		return job_fail(job,
 			"dma: protect round trip: %s", strerror(-rc));
-	d->prot[d->nprot++] = t1 - t0;
+	d->prot[d->nprot++] = (double)(t1 - t0);
 	return 0;
 }
 
@@ -300,7 +289,7 @@ dma_verify(struct main_job *job, struct main_dma *d)
 			return job_fail(job,
 				"dma: mmrt_read(0x%" PRIx64 "): %s",
 				MAIN_VA_DMA_DST + off, strerror(-rc));
-		dma_pattern(want, MAIN_VA_DMA_SRC + off);
+		page_pattern(want, MAIN_VA_DMA_SRC + off, TAG_DMA);
 		if (memcmp(got, want, sizeof(got)) != 0)
 			return job_fail(job, "dma: destination page 0x%" PRIx64
 				" differs from its source", MAIN_VA_DMA_DST +
@@ -313,8 +302,9 @@ dma_verify(struct main_job *job, struct main_dma *d)
 static int
 dma_percentiles(struct main_job *job, struct main_dma *d)
 {
-	uint64_t *v, i, n[2] = { 0, 0 }, src, dst;
+	uint64_t i, n[2] = { 0, 0 }, src, dst;
 	struct app_pct pct;
+	double *v;
 	uint32_t len;
 	unsigned int k;
 
@@ -325,18 +315,19 @@ dma_percentiles(struct main_job *job, struct main_dma *d)
 	job->dma_ops[1] = d->ops - job->dma_ops[0];
 	for (i = 0; i < d->ops; i++) {
 		k = dma_op(i, &src, &dst, &len);
-		v[(k == 0 ? 0 : job->dma_ops[0]) + n[k]++] = d->lat[i];
+		v[(k == 0 ? 0 : job->dma_ops[0]) + n[k]++] =
+			(double)d->lat[i];
 	}
 	for (k = 0; k < 2; k++) {
-		uint64_t *c = v + (k == 0 ? 0 : job->dma_ops[0]);
+		double *c = v + (k == 0 ? 0 : job->dma_ops[0]);
 
-		app_pct_u64(c, n[k], &pct);
+		app_pct(c, n[k], &pct);
 		job->dma_p50[k] = cycles_to_ns(pct.p50);
 		job->dma_p99[k] = cycles_to_ns(pct.p99);
 	}
 	free(v);
 	if (d->nprot > 0) {
-		app_pct_u64(d->prot, d->nprot, &pct);
+		app_pct(d->prot, d->nprot, &pct);
 		job->dma_prot_p50 = cycles_to_ns(pct.p50);
 		job->dma_prot_p99 = cycles_to_ns(pct.p99);
 	}
@@ -411,7 +402,8 @@ step_dma(struct main_job *job)
 		goto out;
 	}
 	for (p = 0; p < d.pages; p++) {
-		dma_pattern(words, MAIN_VA_DMA_SRC + p * MMRT_PAGE_SIZE);
+		page_pattern(words, MAIN_VA_DMA_SRC + p * MMRT_PAGE_SIZE,
+			TAG_DMA);
 		rc = mmrt_write(job->parent, MAIN_VA_DMA_SRC +
 			p * MMRT_PAGE_SIZE, words, sizeof(words));
 		if (rc < 0) {

@@ -36,36 +36,13 @@
 /* How long the consumer retries one page before it gives up. */
 #define MAIN_UFFD_DEADLINE_MS 1000u
 
-/* The contents the handler gives page @va: a tag per 8-byte word. */
-static void
-uffd_pattern(uint64_t *words, uint64_t va)
-{
-	uint64_t tag = page_tag(va, TAG_UFFD);
-	unsigned int w;
-
-	for (w = 0; w < MMRT_PAGE_SIZE / sizeof(*words); w++)
-		words[w] = tag + w;
-}
-
-static bool
-uffd_pattern_ok(const volatile uint64_t *words, uint64_t va)
-{
-	uint64_t tag = page_tag(va, TAG_UFFD);
-	unsigned int w;
-
-	for (w = 0; w < MMRT_PAGE_SIZE / sizeof(*words); w++)
-		if (words[w] != tag + w)
-			return false;
-	return true;
-}
-
 /* The consumer walking the userfault region on its own lcore. */
 struct main_uffd_arg {
 	struct mmrt_consumer *c;
 	uint64_t va;
 	unsigned int pages;
 	uint64_t deadline;     /* TSC cycles a page may take */
-	uint64_t *lat;         /* Out: cycles from first miss to hit. */
+	double *lat;           /* Out: cycles from first miss to hit. */
 	uint64_t cycles;       /* Out: TSC cycles of the whole walk. */
 	int rc;                /* Out: 0 or the first error. */
 	uint64_t bad_va;       /* Out: the page of the first error. */
@@ -120,9 +97,9 @@ uffd_consumer(void *p)
 				MMRT_ACCESS_READ, &x);
 		}
 		if (rc == 0)
-			a->lat[i] = rte_rdtsc() - t0;
+			a->lat[i] = (double)(rte_rdtsc() - t0);
 		if (rc == 0 && (x.size < MMRT_PAGE_SIZE ||
-				!uffd_pattern_ok(x.addr, va))) {
+				!page_pattern_ok(x.addr, va, TAG_UFFD))) {
 			rc = -EIO;
 			a->what = "filled page does not hold the pattern";
 		}
@@ -175,7 +152,7 @@ uffd_serve(struct main_job *job, struct mmrt_uffd *u,
 			"uffd: fault at 0x%" PRIx64 " from requester"
 			" 0x%" PRIx32 ", expected the consumer 0x%" PRIx32, va,
 			m->arg.pagefault.ptid, ptid);
-	uffd_pattern(buf, va);
+	page_pattern(buf, va, TAG_UFFD);
 	memset(&c, 0, sizeof(c));
 	c.dst = va;
 	c.src = buf;
@@ -296,25 +273,16 @@ step_uffd(struct main_job *job)
 			" lack COPY or WAKE", ops);
 		goto out;
 	}
-	a.c = mmrt_consumer_create(&conf);
+	a.c = job_consumer(job, &conf, &job->uffd_cons_id);
 	if (a.c == NULL) {
-		rc = job_fail(job, "mmrt_consumer_create: %s",
-			rte_strerror(rte_errno));
-		goto out;
-	}
-	job->uffd_cons_id = mmrt_consumer_bind(a.c, job->parent);
-	if (job->uffd_cons_id < 0) {
-		rc = job_fail(job, "mmrt_consumer_bind: %s",
-			strerror(-job->uffd_cons_id));
+		rc = -1;
 		goto out;
 	}
 
 	job->uffd_lcore = lcore;
-	rc = app_worker_launch(uffd_consumer, &a, lcore);
-	if (rc < 0) {
-		rc = job_fail(job, "rte_eal_remote_launch: %s", strerror(-rc));
+	rc = job_launch(job, uffd_consumer, &a, lcore);
+	if (rc < 0)
 		goto out;
-	}
 	rc = uffd_handler(job, u, &a);
 	app_worker_wait(lcore);
 	if (rc < 0)
@@ -358,7 +326,7 @@ step_uffd(struct main_job *job)
 			job->uffd_st.faults_full, cst.fences);
 		goto out;
 	}
-	app_pct_u64(a.lat, MAIN_UFFD_PAGES, &pct);
+	app_pct(a.lat, MAIN_UFFD_PAGES, &pct);
 	job->uffd_p50 = cycles_to_ns(pct.p50);
 	job->uffd_p99 = cycles_to_ns(pct.p99);
 	job->uffd_max = cycles_to_ns(pct.max);
