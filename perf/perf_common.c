@@ -14,7 +14,10 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 
+#include <rte_errno.h>
+
 #include <mmrt_core.h>
+#include <mmrt_dev.h>
 #include <mmrt_mem.h>
 
 #include "perf_common.h"
@@ -429,6 +432,23 @@ perf_report(const struct perf_opts *opts, const struct perf_result *r,
 		printf("results written to %s\n", opts->json);
 	}
 	return 0;
+}
+
+struct mmrt_consumer *
+perf_consumer(struct mmrt_as *as, const struct mmrt_consumer_conf *conf)
+{
+	struct mmrt_consumer *c;
+	int ret;
+
+	c = mmrt_consumer_create(conf);
+	if (c == NULL)
+		perf_die("mmrt_consumer_create(%s): %s", conf->name,
+			strerror(rte_errno));
+	ret = mmrt_consumer_bind(c, as);
+	if (ret < 0)
+		perf_die("mmrt_consumer_bind(%s): %s", conf->name,
+			strerror(-ret));
+	return c;
 }
 
 void *

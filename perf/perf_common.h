@@ -88,6 +88,16 @@ void perf_init_eal(const char *prog, unsigned int pool_mb,
 /** Tear the runtime down (warns on failure). */
 void perf_fini(void);
 
+struct mmrt_as;
+struct mmrt_consumer;
+struct mmrt_consumer_conf;
+
+/**
+ * Create a consumer from @p conf and bind it to @p as. Dies on failure.
+ */
+struct mmrt_consumer *perf_consumer(struct mmrt_as *as,
+	const struct mmrt_consumer_conf *conf);
+
 /*
  * Memory for a kernel anchor: an anonymous private mapping of @len bytes
  * with transparent huge pages off, so the kernel works on 4 KiB pages as

@@ -502,7 +502,8 @@ static void
 dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 	double memcpy_ns)
 {
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-dma-bd",
+		.ack_deadline_us = DMA_ACK_DEADLINE_US };
 	double c[DMA_BD_MODES], ns2c = (double)rte_get_tsc_hz() / 1e9;
 	double v[DMA_BD_MODES][DMA_BD_REPS], v0[2][DMA_BD_REPS], c0[2];
 	unsigned int reps = dc->quick ? 3 : DMA_BD_REPS, r, m;
@@ -524,15 +525,7 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		bd.dst_page[p] = dma_as_ptr(dc->as, DMA_DST_VA +
 			p * MMRT_PAGE_SIZE, MMRT_ACCESS_WRITE);
 	}
-	memset(&cconf, 0, sizeof(cconf));
-	cconf.name = "perf-dma-bd";
-	cconf.ack_deadline_us = DMA_ACK_DEADLINE_US;
-	bd.cons = mmrt_consumer_create(&cconf);
-	if (bd.cons == NULL)
-		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
-	ret = mmrt_consumer_bind(bd.cons, dc->as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	bd.cons = perf_consumer(dc->as, &cconf);
 
 	/* interleaved repeats: memory bandwidth moves between runs */
 	n = sz->timed_ops / 2;

@@ -72,9 +72,23 @@ void dma_engine_setup(struct dma_ctx *dc);
 /* Destroy the engine and remove the skeleton's vdev if it was probed. */
 void dma_engines_teardown(struct dma_ctx *dc);
 
-/* Start or stop side @p k (nothing for memcpy); dies on failure. */
-void dma_side_start(const struct dma_ctx *dc, enum dma_kind k);
-void dma_side_stop(const struct dma_ctx *dc, enum dma_kind k);
+/*
+ * Start (@p run) or stop side @p k: the skeleton's device, or the engine
+ * on DMA_ENGINE_LCORE; nothing for memcpy. Dies on failure.
+ */
+void dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run);
+
+static inline void
+dma_side_start(const struct dma_ctx *dc, enum dma_kind k)
+{
+	dma_side_run(dc, k, true);
+}
+
+static inline void
+dma_side_stop(const struct dma_ctx *dc, enum dma_kind k)
+{
+	dma_side_run(dc, k, false);
+}
 
 /* The engine's counters (dies on failure). */
 void dma_engine_stats(const struct dma_ctx *dc, struct mmrt_swdma_stats *st);

@@ -144,65 +144,19 @@ dma_engines_teardown(struct dma_ctx *dc)
 	dc->skel_probed = false;
 }
 
-static void
-dma_skel_start(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = rte_dma_start(dc->skel);
-	if (ret < 0)
-		perf_die("rte_dma_start(%s): %s", DMA_SKEL_NAME,
-			strerror(-ret));
-}
-
-static void
-dma_skel_stop(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = rte_dma_stop(dc->skel);
-	if (ret < 0)
-		perf_die("rte_dma_stop(%s): %s", DMA_SKEL_NAME,
-			strerror(-ret));
-}
-
-static void
-dma_engine_start(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = mmrt_swdma_start(dc->dma, DMA_ENGINE_LCORE);
-	if (ret < 0)
-		perf_die("mmrt_swdma_start(lcore %u): %s", DMA_ENGINE_LCORE,
-			strerror(-ret));
-}
-
-static void
-dma_engine_stop(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = mmrt_swdma_stop(dc->dma);
-	if (ret < 0)
-		perf_die("mmrt_swdma_stop: %s", strerror(-ret));
-}
-
 void
-dma_side_start(const struct dma_ctx *dc, enum dma_kind k)
+dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run)
 {
-	if (k == DMA_SKEL)
-		dma_skel_start(dc);
-	else if (k == DMA_ENGINE)
-		dma_engine_start(dc);
-}
+	int ret = 0;
 
-void
-dma_side_stop(const struct dma_ctx *dc, enum dma_kind k)
-{
 	if (k == DMA_SKEL)
-		dma_skel_stop(dc);
+		ret = run ? rte_dma_start(dc->skel) : rte_dma_stop(dc->skel);
 	else if (k == DMA_ENGINE)
-		dma_engine_stop(dc);
+		ret = run ? mmrt_swdma_start(dc->dma, DMA_ENGINE_LCORE) :
+			mmrt_swdma_stop(dc->dma);
+	if (ret < 0)
+		perf_die("%s: %s: %s", dma_kind_name[k],
+			run ? "start" : "stop", strerror(-ret));
 }
 
 void

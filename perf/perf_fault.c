@@ -621,7 +621,8 @@ fault_print_breakdown(const char *side, const struct fault_acc *a)
 static void
 fault_mmrt_setup(void)
 {
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-fault",
+		.ack_deadline_us = FAULT_ACK_DEADLINE_US };
 	uint64_t features = 0, ops = 0;
 	int ret;
 
@@ -643,15 +644,7 @@ fault_mmrt_setup(void)
 		perf_die("mmrt_uffd_register: COPY not allowed (ops 0x%"
 			PRIx64 ")", ops);
 
-	memset(&cconf, 0, sizeof(cconf));
-	cconf.name = "perf-fault";
-	cconf.ack_deadline_us = FAULT_ACK_DEADLINE_US;
-	fx.cons = mmrt_consumer_create(&cconf);
-	if (fx.cons == NULL)
-		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
-	ret = mmrt_consumer_bind(fx.cons, fx.as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	fx.cons = perf_consumer(fx.as, &cconf);
 	printf("mmrt: region of %u pages registered MISSING, consumer "
 		"(default TLB) on the main lcore\n", FAULT_PASS_PAGES);
 }

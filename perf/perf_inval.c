@@ -356,7 +356,8 @@ int
 main(int argc, char **argv)
 {
 	struct perf_samples sm, sa, um, ua;
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-inval",
+		.ack_deadline_us = INVAL_ACK_DEADLINE_US };
 	struct mmrt_consumer_stats st;
 	struct perf_result res[2];
 	struct perf_opts opts;
@@ -386,15 +387,7 @@ main(int argc, char **argv)
 	if (ret < 0)
 		perf_die("mmrt_map: %s", strerror(-ret));
 
-	memset(&cconf, 0, sizeof(cconf));
-	cconf.name = "perf-inval";
-	cconf.ack_deadline_us = INVAL_ACK_DEADLINE_US;
-	sh.cons = mmrt_consumer_create(&cconf);
-	if (sh.cons == NULL)
-		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
-	ret = mmrt_consumer_bind(sh.cons, as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	sh.cons = perf_consumer(as, &cconf);
 
 	if (perf_samples_init(&sm, n_inval) < 0 ||
 			perf_samples_init(&sa, n_pp) < 0 ||
