@@ -11,9 +11,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 
+#include <rte_errno.h>
+
 #include <mmrt_core.h>
+#include <mmrt_dev.h>
 #include <mmrt_mem.h>
 
 #include "perf_common.h"
@@ -236,34 +240,8 @@ perf_samples_free(struct perf_samples *s)
 	s->cap = 0;
 }
 
-static int
-perf_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a;
-	double y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted values: the smallest value with at
- * least p of the samples at or below it. */
-static double
-perf_rank(const double *sorted, size_t n, double p)
-{
-	double x = p * (double)n;
-	size_t k = (size_t)x;
-
-	if ((double)k < x)
-		k++;
-	if (k == 0)
-		k = 1;
-	if (k > n)
-		k = n;
-	return sorted[k - 1];
-}
-
 void
-perf_percentiles(const struct perf_samples *s, struct perf_pct *out)
+perf_percentiles(const struct perf_samples *s, struct app_pct *out)
 {
 	double *v;
 
@@ -274,24 +252,8 @@ perf_percentiles(const struct perf_samples *s, struct perf_pct *out)
 	if (v == NULL)
 		perf_die("out of memory for percentiles");
 	memcpy(v, s->v, s->n * sizeof(*v));
-	qsort(v, s->n, sizeof(*v), perf_cmp_double);
-	out->p50 = perf_rank(v, s->n, 0.50);
-	out->p99 = perf_rank(v, s->n, 0.99);
-	out->p999 = perf_rank(v, s->n, 0.999);
-	out->max = v[s->n - 1];
-	out->n = s->n;
+	app_pct(v, s->n, out);
 	free(v);
-}
-
-double
-perf_median(double *v, size_t n)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, n, sizeof(*v), perf_cmp_double);
-	if (n % 2 == 1)
-		return v[n / 2];
-	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 static double
@@ -302,125 +264,155 @@ perf_ratio(const struct perf_result *r)
 	return r->value / r->anchor_value;
 }
 
+/* A result is judged against its target, or only reported. */
+enum perf_verdict {
+	PERF_PASS,
+	PERF_MISS,
+	PERF_REPORT,
+};
+
+static enum perf_verdict
+perf_verdict(const struct perf_result *r)
+{
+	if (!isfinite(r->target))
+		return PERF_REPORT;
+	/* a ratio without an anchor (NAN) misses */
+	return perf_ratio(r) <= r->target ? PERF_PASS : PERF_MISS;
+}
+
+static const char * const perf_verdict_table[] = {
+	[PERF_PASS] = "PASS", [PERF_MISS] = "MISS", [PERF_REPORT] = "report",
+};
+
+static const char * const perf_verdict_json[] = {
+	[PERF_PASS] = "pass", [PERF_MISS] = "miss", [PERF_REPORT] = "report",
+};
+
+/* The result table's columns. */
+enum {
+	COL_NAME, COL_UNIT, COL_VALUE, COL_ANCHOR, COL_ANCHOR_VAL, COL_RATIO,
+	COL_TARGET, COL_VERDICT, COL_P50, COL_P99, COL_P999, COL_MAX, COL_NUM
+};
+
+static const struct app_col perf_cols[COL_NUM] = {
+	[COL_NAME] = { "name", -20, 0, 0 },
+	[COL_UNIT] = { "unit", -10, 0, 1 },
+	[COL_VALUE] = { "value", 10, 2, 1 },
+	[COL_ANCHOR] = { "anchor", -22, 0, 2 },
+	[COL_ANCHOR_VAL] = { "anchor_val", 10, 2, 1 },
+	[COL_RATIO] = { "ratio", 8, 3, 1 },
+	[COL_TARGET] = { "target", 7, 2, 1 },
+	[COL_VERDICT] = { "", -6, 0, 1 },
+	[COL_P50] = { "p50", 10, 2, 1 },
+	[COL_P99] = { "p99", 10, 2, 1 },
+	[COL_P999] = { "p999", 10, 2, 1 },
+	[COL_MAX] = { "max", 10, 2, 1 },
+};
+
+/* The percentile cells of a row. */
+static void
+perf_print_pct(const struct app_pct *p)
+{
+	app_table_num(stdout, &perf_cols[COL_P50], p->p50);
+	app_table_num(stdout, &perf_cols[COL_P99], p->p99);
+	app_table_num(stdout, &perf_cols[COL_P999], p->p999);
+	app_table_num(stdout, &perf_cols[COL_MAX], p->max);
+}
+
 void
 perf_print_header(void)
 {
-	printf("%-20s %-10s %10s  %-22s %10s %8s %7s %-4s %10s %10s %10s %10s\n",
-		"name", "unit", "value", "anchor", "anchor_val", "ratio",
-		"target", "", "p50", "p99", "p999", "max");
+	app_table_header(stdout, perf_cols, COL_NUM);
 }
 
 void
 perf_print_result(const struct perf_result *r)
 {
-	double ratio = perf_ratio(r);
-	const char *verdict = ratio <= r->target ? "PASS" : "MISS";
+	enum perf_verdict v = perf_verdict(r);
+	unsigned int c;
 
-	printf("%-20s %-10s %10.2f  %-22s %10.2f %8.3f %7.2f %-4s",
-		r->name, r->unit, r->value, r->anchor, r->anchor_value,
-		ratio, r->target, verdict);
-	if (r->pct.n > 0)
-		printf(" %10.2f %10.2f %10.2f %10.2f", r->pct.p50,
-			r->pct.p99, r->pct.p999, r->pct.max);
-	printf("\n");
-	if (r->anchor_pct.n > 0)
-		printf("%-20s %-10s %10s  %-22s %10s %8s %7s %-4s"
-			" %10.2f %10.2f %10.2f %10.2f\n",
-			"", "", "", "  (anchor percentiles)", "", "", "", "",
-			r->anchor_pct.p50, r->anchor_pct.p99,
-			r->anchor_pct.p999, r->anchor_pct.max);
-}
-
-static void
-perf_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void
-perf_json_num(FILE *f, const char *key, double v)
-{
-	fprintf(f, ", \"%s\": ", key);
-	if (isfinite(v))
-		fprintf(f, "%.4f", v);
+	app_table_str(stdout, &perf_cols[COL_NAME], r->name);
+	app_table_str(stdout, &perf_cols[COL_UNIT], r->unit);
+	app_table_num(stdout, &perf_cols[COL_VALUE], r->value);
+	app_table_str(stdout, &perf_cols[COL_ANCHOR], r->anchor);
+	app_table_num(stdout, &perf_cols[COL_ANCHOR_VAL], r->anchor_value);
+	app_table_num(stdout, &perf_cols[COL_RATIO], perf_ratio(r));
+	if (v == PERF_REPORT)
+		app_table_str(stdout, &perf_cols[COL_TARGET], "-");
 	else
-		fprintf(f, "null");
+		app_table_num(stdout, &perf_cols[COL_TARGET], r->target);
+	app_table_str(stdout, &perf_cols[COL_VERDICT], perf_verdict_table[v]);
+	if (r->pct.n > 0)
+		perf_print_pct(&r->pct);
+	app_table_end(stdout);
+	if (r->anchor_pct.n == 0)
+		return;
+	/* the anchor's percentiles, on a line of their own */
+	for (c = COL_NAME; c < COL_P50; c++)
+		app_table_str(stdout, &perf_cols[c],
+			c == COL_ANCHOR ? "  (anchor percentiles)" : "");
+	perf_print_pct(&r->anchor_pct);
+	app_table_end(stdout);
 }
 
+/* The percentile members of a result, with their key prefix. */
 static void
-perf_json_pct(FILE *f, const char *prefix, const struct perf_pct *p)
+perf_json_pct(struct app_json_obj *o, const char *prefix,
+	const struct app_pct *p)
 {
+	static const char * const names[] = { "p50", "p99", "p999", "max" };
+	const double v[] = { p->p50, p->p99, p->p999, p->max };
 	char key[32];
+	unsigned int i;
 
 	if (p->n == 0)
 		return;
-	snprintf(key, sizeof(key), "%sp50", prefix);
-	perf_json_num(f, key, p->p50);
-	snprintf(key, sizeof(key), "%sp99", prefix);
-	perf_json_num(f, key, p->p99);
-	snprintf(key, sizeof(key), "%sp999", prefix);
-	perf_json_num(f, key, p->p999);
-	snprintf(key, sizeof(key), "%smax", prefix);
-	perf_json_num(f, key, p->max);
+	for (i = 0; i < RTE_DIM(names); i++) {
+		snprintf(key, sizeof(key), "%s%s", prefix, names[i]);
+		app_json_obj_num(o, key, v[i]);
+	}
 	snprintf(key, sizeof(key), "%ssamples", prefix);
-	fprintf(f, ", \"%s\": %zu", key, p->n);
+	app_json_obj_u64(o, key, p->n);
 }
 
 int
 perf_write_json(const char *file, const struct perf_result *r,
 	unsigned int n, bool quick)
 {
+	struct app_json_obj o;
+	enum perf_verdict v;
 	unsigned int i;
 	FILE *f;
-	int ret;
 
-	f = fopen(file, "w");
-	if (f == NULL) {
-		ret = -errno;
-		fprintf(stderr, "cannot write %s: %s\n", file, strerror(errno));
-		return ret;
-	}
+	f = app_json_open(file);
+	if (f == NULL)
+		return -errno;
 	fprintf(f, "[\n");
 	for (i = 0; i < n; i++) {
-		fprintf(f, "  {\"name\": ");
-		perf_json_str(f, r[i].name);
-		fprintf(f, ", \"unit\": ");
-		perf_json_str(f, r[i].unit);
-		perf_json_num(f, "value", r[i].value);
-		fprintf(f, ", \"anchor\": ");
-		perf_json_str(f, r[i].anchor);
-		perf_json_num(f, "anchor_value", r[i].anchor_value);
-		perf_json_num(f, "ratio", perf_ratio(&r[i]));
-		perf_json_num(f, "target", r[i].target);
-		fprintf(f, ", \"pass\": %s",
-			perf_ratio(&r[i]) <= r[i].target ? "true" : "false");
-		perf_json_pct(f, "", &r[i].pct);
-		perf_json_pct(f, "anchor_", &r[i].anchor_pct);
-		fprintf(f, ", \"quick\": %s}%s\n", quick ? "true" : "false",
-			i + 1 < n ? "," : "");
+		fprintf(f, "  ");
+		app_json_obj_begin(&o, f);
+		app_json_obj_str(&o, "name", r[i].name);
+		app_json_obj_str(&o, "unit", r[i].unit);
+		app_json_obj_num(&o, "value", r[i].value);
+		app_json_obj_str(&o, "anchor", r[i].anchor);
+		app_json_obj_num(&o, "anchor_value", r[i].anchor_value);
+		app_json_obj_num(&o, "ratio", perf_ratio(&r[i]));
+		/* a report has no target and no pass: both null */
+		v = perf_verdict(&r[i]);
+		app_json_obj_num(&o, "target", r[i].target);
+		app_json_obj_str(&o, "verdict", perf_verdict_json[v]);
+		if (v == PERF_REPORT)
+			app_json_obj_null(&o, "pass");
+		else
+			app_json_obj_bool(&o, "pass", v == PERF_PASS);
+		perf_json_pct(&o, "", &r[i].pct);
+		perf_json_pct(&o, "anchor_", &r[i].anchor_pct);
+		app_json_obj_bool(&o, "quick", quick);
+		app_json_obj_end(&o);
+		fprintf(f, "%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(f, "]\n");
-	if (ferror(f) != 0) {
-		fclose(f);
-		fprintf(stderr, "error writing %s\n", file);
-		return -EIO;
-	}
-	if (fclose(f) != 0) {
-		ret = -errno;
-		fprintf(stderr, "error closing %s: %s\n", file,
-			strerror(errno));
-		return ret;
-	}
-	return 0;
+	return app_json_close(f, file);
 }
 
 int
@@ -440,6 +432,23 @@ perf_report(const struct perf_opts *opts, const struct perf_result *r,
 		printf("results written to %s\n", opts->json);
 	}
 	return 0;
+}
+
+struct mmrt_consumer *
+perf_consumer(struct mmrt_as *as, const struct mmrt_consumer_conf *conf)
+{
+	struct mmrt_consumer *c;
+	int ret;
+
+	c = mmrt_consumer_create(conf);
+	if (c == NULL)
+		perf_die("mmrt_consumer_create(%s): %s", conf->name,
+			strerror(rte_errno));
+	ret = mmrt_consumer_bind(c, as);
+	if (ret < 0)
+		perf_die("mmrt_consumer_bind(%s): %s", conf->name,
+			strerror(-ret));
+	return c;
 }
 
 void *

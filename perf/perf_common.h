@@ -7,21 +7,30 @@
 
 /*
  * Shared scaffolding of the benchmark harnesses: argument parsing, runtime
- * bring-up on the embedded default, TSC timing, sample percentiles, the
- * result table and the JSON writer.
+ * bring-up on the embedded default, TSC timing, sample sets, the result
+ * table and the JSON file. Percentiles, table and JSON primitives and the
+ * worker-lcore launch come from apps/common (app_common.h).
  *
  * Every harness measures an mmrt operation and an anchor (the thing it is
  * compared with) in the same process run, and reports ratio =
- * value / anchor_value (lower is better) against a target ratio.
+ * value / anchor_value (lower is better) against a target ratio: PASS or
+ * MISS. A result without a target (PERF_REPORT_ONLY) is a report: it has
+ * no verdict of pass or miss.
  */
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <rte_cycles.h>
 
+#include "app_common.h"
+
 #define PERF_NAME_SIZE 48
+
+/** perf_result.target of a result that is reported, not judged. */
+#define PERF_REPORT_ONLY INFINITY
 
 /** Harness command line. */
 struct perf_opts {
@@ -36,15 +45,6 @@ struct perf_samples {
 	size_t cap;
 };
 
-/** Percentiles of a sample set. */
-struct perf_pct {
-	double p50;
-	double p99;
-	double p999;
-	double max;
-	size_t n;          /**< Samples; 0 if none (percentiles invalid). */
-};
-
 /** One measured result, with its anchor. */
 struct perf_result {
 	char name[PERF_NAME_SIZE];
@@ -52,9 +52,10 @@ struct perf_result {
 	double value;              /**< The mmrt figure. */
 	char anchor[PERF_NAME_SIZE];
 	double anchor_value;       /**< The anchor's figure, same unit. */
-	double target;             /**< Maximum ratio value / anchor_value. */
-	struct perf_pct pct;       /**< Percentiles of the mmrt samples. */
-	struct perf_pct anchor_pct; /**< Percentiles of the anchor samples. */
+	double target;             /**< Maximum ratio value / anchor_value,
+	                            *   or PERF_REPORT_ONLY. */
+	struct app_pct pct;        /**< Percentiles of the mmrt samples. */
+	struct app_pct anchor_pct; /**< Percentiles of the anchor samples. */
 };
 
 /**
@@ -87,7 +88,16 @@ void perf_init_eal(const char *prog, unsigned int pool_mb,
 /** Tear the runtime down (warns on failure). */
 void perf_fini(void);
 
-/** Print a message and abort: a correctness check failed. */
+struct mmrt_as;
+struct mmrt_consumer;
+struct mmrt_consumer_conf;
+
+/**
+ * Create a consumer from @p conf and bind it to @p as. Dies on failure.
+ */
+struct mmrt_consumer *perf_consumer(struct mmrt_as *as,
+	const struct mmrt_consumer_conf *conf);
+
 /*
  * Memory for a kernel anchor: an anonymous private mapping of @len bytes
  * with transparent huge pages off, so the kernel works on 4 KiB pages as
@@ -97,6 +107,7 @@ void perf_fini(void);
  */
 void *perf_kernel_map(uint64_t len, bool populate);
 
+/** Print a message and abort: a correctness check failed. */
 void perf_die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
 	noreturn));
 
@@ -115,10 +126,7 @@ void perf_samples_add(struct perf_samples *s, double v);
 void perf_samples_free(struct perf_samples *s);
 
 /** Percentiles (nearest rank) of @p s; @p s is left unsorted. */
-void perf_percentiles(const struct perf_samples *s, struct perf_pct *out);
-
-/** Median of @p n values (sorted in place). */
-double perf_median(double *v, size_t n);
+void perf_percentiles(const struct perf_samples *s, struct app_pct *out);
 
 /** Print the table header once, then one aligned row per result. */
 void perf_print_header(void);

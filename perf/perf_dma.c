@@ -30,6 +30,9 @@
  * reach the engine's consumer while it copies. Reported: the time per
  * copy against the same workload without churn, and the protect round
  * trip (p99) against the same churn with the engine idle.
+ *
+ * The sides are driven through the adapter in perf_dma.h (fast path,
+ * inline) and perf_dma_engine.c (set-up, start/stop, counters).
  */
 
 #include <errno.h>
@@ -52,8 +55,6 @@
 #include <rte_branch_prediction.h>
 #include <rte_atomic.h>
 #include <rte_common.h>
-#include <rte_dev.h>
-#include <rte_dmadev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -66,24 +67,16 @@
 #include <mmrt_swdma.h>
 
 #include "perf_common.h"
+#include "perf_dma.h"
 
 #define DMA_PROG "perf-dma"
 #define DMA_POOL_MB 512u
 #define DMA_EAL_MEM "1024"
-#define DMA_SKEL_NAME "dma_skeleton0"
-#define DMA_SKEL_ARGS "lcore=1"   /* its copy thread on lcore 1's cpu */
-#define DMA_ENGINE_LCORE 1u
 
 #define DMA_WS (UINT64_C(64) << 20)          /* working set per region */
 #define DMA_SRC_VA UINT64_C(0x100000000000)
 #define DMA_DST_VA UINT64_C(0x110000000000)
 #define DMA_CHURN_VA UINT64_C(0x200000000000) /* the churned page */
-
-#define DMA_NB_DESC 1024u     /* ring of both DMA sides */
-#define DMA_WINDOW 512u       /* operations outstanding at most */
-#define DMA_BATCH 32u         /* operations per submit */
-#define DMA_ACK_DEADLINE_US 1000000 /* 1 s: no fence on VM jitter */
-#define DMA_SERVE_EVERY 4096u /* empty reaps between page-request serving */
 
 #define DMA_TARGET_4K 1.25    /* engine vs memcpy, time per byte */
 #define DMA_TARGET_64B 0.5    /* engine vs skeleton, time per op */
@@ -93,17 +86,6 @@
 #define DMA_CHURN_SLEEP_US 100u /* churn thread sleep per iteration */
 #define DMA_IDLE_MS_MIN 20u     /* idle-engine churn pass: as long as */
 #define DMA_IDLE_MS_MAX 200u    /* the last churn pass, within these */
-
-enum dma_kind {
-	DMA_MEMCPY,
-	DMA_SKEL,
-	DMA_ENGINE,
-	DMA_KINDS,
-};
-
-static const char *const dma_kind_name[DMA_KINDS] = {
-	"memcpy", "skeleton", "engine",
-};
 
 /* One copy size: its walk and its counts. */
 struct dma_size {
@@ -119,19 +101,6 @@ struct dma_side {
 	struct perf_samples s;  /* ns/op per chunk */
 	double round[64];       /* ns/op of each pass */
 	unsigned int nround;
-};
-
-struct dma_ctx {
-	struct mmrt_as *as;
-	struct mmrt_swdma *dma;
-	uint8_t *hsrc;          /* host buffers: memcpy and skeleton */
-	uint8_t *hdst;
-	int16_t skel;           /* skeleton dev id, or -1 (skipped) */
-	bool skel_probed;       /* the vdev exists (remove it at the end) */
-	char skel_skip[128];    /* why it was skipped */
-	uint32_t stamp;         /* pass number, stamped into the source */
-	unsigned int rounds;
-	bool quick;
 };
 
 /* The churn thread. */
@@ -265,82 +234,6 @@ dma_check(struct dma_ctx *dc, bool as, const char *what)
 			perf_die("%s: destination page at offset 0x%" PRIx64
 				" differs from the source", what, page);
 	}
-}
-
-/* Enqueue one copy on a DMA side; @return the ring index or -errno. */
-static inline int
-dma_enq(const struct dma_ctx *dc, enum dma_kind k, uint64_t src,
-	uint64_t dst, uint32_t len)
-{
-	if (k == DMA_SKEL)
-		return rte_dma_copy(dc->skel, 0, src, dst, len, 0);
-	return mmrt_swdma_copy(dc->dma, src, dst, len, 0);
-}
-
-static inline void
-dma_doorbell(const struct dma_ctx *dc, enum dma_kind k)
-{
-	int ret;
-
-	if (k == DMA_SKEL)
-		ret = rte_dma_submit(dc->skel, 0);
-	else
-		ret = mmrt_swdma_submit(dc->dma);
-	if (unlikely(ret < 0))
-		perf_die("%s: submit: %s", dma_kind_name[k], strerror(-ret));
-}
-
-/* An operation failed: say which and how, with the engine's counters. */
-static void __rte_noinline __rte_cold
-dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
-{
-	enum rte_dma_status_code st = RTE_DMA_STATUS_SUCCESSFUL;
-	struct mmrt_swdma_stats es;
-	uint16_t n, last = 0;
-
-	if (k == DMA_SKEL)
-		n = rte_dma_completed_status(dc->skel, 0, 1, &last, &st);
-	else
-		n = mmrt_swdma_completed_status(dc->dma, 1, &last, &st);
-	if (k == DMA_ENGINE && mmrt_swdma_stats(dc->dma, &es) == 0)
-		printf("engine: %" PRIu64 " completed, %" PRIu64 " errors, %"
-			PRIu64 " page faults, %" PRIu64 " parks; consumer: %"
-			PRIu64 " fences, %" PRIu64 " inval descs, %" PRIu64
-			" page requests, %" PRIu64 " userfaults\n",
-			es.completed, es.errors, es.page_faults, es.parks,
-			es.consumer.fences, es.consumer.inval_descs,
-			es.consumer.page_requests, es.consumer.userfaults);
-	perf_die("%s: operation %u completed with status %d (%u reported)",
-		dma_kind_name[k], last, (int)st, n);
-}
-
-static inline uint16_t
-dma_reap(const struct dma_ctx *dc, enum dma_kind k)
-{
-	uint16_t n, last;
-	bool err = false;
-
-	if (k == DMA_SKEL)
-		n = rte_dma_completed(dc->skel, 0, DMA_WINDOW, &last, &err);
-	else
-		n = mmrt_swdma_completed(dc->dma, DMA_WINDOW, &last, &err);
-	if (unlikely(err))
-		dma_reap_error(dc, k);
-	return n;
-}
-
-/*
- * Nothing reaped: pause, and every DMA_SERVE_EVERY empty reaps serve the
- * engine's page requests, as an application must (the engine parks an
- * operation whose page needs the fault path; none is expected here, the
- * counters show any).
- */
-static inline void
-dma_empty(const struct dma_ctx *dc, enum dma_kind k, uint64_t *empty)
-{
-	rte_pause();
-	if ((++*empty & (DMA_SERVE_EVERY - 1)) == 0 && k == DMA_ENGINE)
-		mmrt_swdma_serve_faults(dc->dma, DMA_BATCH);
 }
 
 /*
@@ -585,10 +478,10 @@ dma_bd_run(struct dma_bd *bd, enum dma_bd_mode mode, uint64_t n,
 					dma_bd_name[mode], strerror(-ret));
 			continue;
 		}
-		ret = rte_eal_remote_launch(dma_bd_main, bd,
+		ret = app_worker_launch(dma_bd_main, bd,
 			DMA_ENGINE_LCORE);
 		if (ret == 0)
-			ret = rte_eal_wait_lcore(DMA_ENGINE_LCORE);
+			ret = app_worker_wait(DMA_ENGINE_LCORE);
 		if (ret < 0)
 			perf_die("breakdown worker (%s): %s",
 				dma_bd_name[mode], strerror(-ret));
@@ -609,7 +502,8 @@ static void
 dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 	double memcpy_ns)
 {
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-dma-bd",
+		.ack_deadline_us = DMA_ACK_DEADLINE_US };
 	double c[DMA_BD_MODES], ns2c = (double)rte_get_tsc_hz() / 1e9;
 	double v[DMA_BD_MODES][DMA_BD_REPS], v0[2][DMA_BD_REPS], c0[2];
 	unsigned int reps = dc->quick ? 3 : DMA_BD_REPS, r, m;
@@ -631,15 +525,7 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		bd.dst_page[p] = dma_as_ptr(dc->as, DMA_DST_VA +
 			p * MMRT_PAGE_SIZE, MMRT_ACCESS_WRITE);
 	}
-	memset(&cconf, 0, sizeof(cconf));
-	cconf.name = "perf-dma-bd";
-	cconf.ack_deadline_us = DMA_ACK_DEADLINE_US;
-	bd.cons = mmrt_consumer_create(&cconf);
-	if (bd.cons == NULL)
-		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
-	ret = mmrt_consumer_bind(bd.cons, dc->as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	bd.cons = perf_consumer(dc->as, &cconf);
 
 	/* interleaved repeats: memory bandwidth moves between runs */
 	n = sz->timed_ops / 2;
@@ -660,9 +546,9 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		}
 	}
 	for (m = 0; m < DMA_BD_MODES; m++)
-		c[m] = perf_median(v[m], reps);
+		c[m] = app_median(v[m], reps);
 	for (m = 0; m < 2; m++)
-		c0[m] = perf_median(v0[m], reps);
+		c0[m] = app_median(v0[m], reps);
 
 	ret = mmrt_consumer_destroy(bd.cons);
 	if (ret < 0)
@@ -720,87 +606,13 @@ dma_run_copier(const struct dma_ctx *dc, enum dma_kind k,
 
 	if (k != DMA_MEMCPY)
 		return dma_run(dc, k, sz, first, n, s);
-	ret = rte_eal_remote_launch(dma_remote_main, &rm, DMA_ENGINE_LCORE);
+	ret = app_worker_launch(dma_remote_main, &rm, DMA_ENGINE_LCORE);
 	if (ret == 0)
-		ret = rte_eal_wait_lcore(DMA_ENGINE_LCORE);
+		ret = app_worker_wait(DMA_ENGINE_LCORE);
 	if (ret < 0)
 		perf_die("memcpy on lcore %u: %s", DMA_ENGINE_LCORE,
 			strerror(-ret));
 	return rm.v;
-}
-
-static void
-dma_skel_start(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = rte_dma_start(dc->skel);
-	if (ret < 0)
-		perf_die("rte_dma_start(%s): %s", DMA_SKEL_NAME,
-			strerror(-ret));
-}
-
-static void
-dma_skel_stop(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = rte_dma_stop(dc->skel);
-	if (ret < 0)
-		perf_die("rte_dma_stop(%s): %s", DMA_SKEL_NAME,
-			strerror(-ret));
-}
-
-static void
-dma_engine_start(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = mmrt_swdma_start(dc->dma, DMA_ENGINE_LCORE);
-	if (ret < 0)
-		perf_die("mmrt_swdma_start(lcore %u): %s", DMA_ENGINE_LCORE,
-			strerror(-ret));
-}
-
-static void
-dma_engine_stop(const struct dma_ctx *dc)
-{
-	int ret;
-
-	ret = mmrt_swdma_stop(dc->dma);
-	if (ret < 0)
-		perf_die("mmrt_swdma_stop: %s", strerror(-ret));
-}
-
-static void
-dma_engine_stats(const struct dma_ctx *dc, struct mmrt_swdma_stats *st)
-{
-	int ret;
-
-	ret = mmrt_swdma_stats(dc->dma, st);
-	if (ret < 0)
-		perf_die("mmrt_swdma_stats: %s", strerror(-ret));
-}
-
-/* Engine counters over one pass, per operation. */
-static void
-dma_engine_print(const struct mmrt_swdma_stats *a,
-	const struct mmrt_swdma_stats *b, const char *what)
-{
-	uint64_t ops = b->completed - a->completed;
-	uint64_t steps = b->steps - a->steps;
-
-	if (ops == 0)
-		return;
-	printf("    engine %s: %" PRIu64 " ops, %.1f ops/step, %.3f TLB "
-		"misses/op, %.3f hits/op, %" PRIu64 " idle polls, %" PRIu64
-		" inval descs, %" PRIu64 " errors, %" PRIu64 " parks\n", what,
-		ops, steps > 0 ? (double)ops / steps : 0.0,
-		(double)(b->consumer.tlb_misses - a->consumer.tlb_misses) /
-		ops, (double)(b->consumer.tlb_hits - a->consumer.tlb_hits) /
-		ops, b->idle_polls - a->idle_polls,
-		b->consumer.inval_descs - a->consumer.inval_descs,
-		b->errors - a->errors, b->parks - a->parks);
 }
 
 /*
@@ -817,10 +629,7 @@ dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 
 	dma_stamp(dc, k == DMA_ENGINE);
 	dma_flush(dc);
-	if (k == DMA_SKEL)
-		dma_skel_start(dc);
-	else if (k == DMA_ENGINE)
-		dma_engine_start(dc);
+	dma_side_start(dc, k);
 	dma_run_copier(dc, k, sz, 0, sz->warm_ops, NULL);
 	if (k == DMA_ENGINE)
 		dma_engine_stats(dc, &st0);
@@ -830,10 +639,7 @@ dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	if (profile && k != DMA_MEMCPY)
 		dma_profile(dc, k, sz, sz->warm_ops + sz->timed_ops,
 			sz->timed_ops / 4);
-	if (k == DMA_SKEL)
-		dma_skel_stop(dc);
-	else if (k == DMA_ENGINE)
-		dma_engine_stop(dc);
+	dma_side_stop(dc, k);
 	dma_check(dc, k == DMA_ENGINE, dma_kind_name[k]);
 	printf("  %-4s %-9s %9.2f ns/op %7.2f GB/s %7.2f Mops/s\n", sz->tag,
 		dma_kind_name[k], v, sz->len / v, 1e3 / v);
@@ -995,7 +801,7 @@ dma_churn_pass(struct dma_ctx *dc, const struct dma_size *sz,
 
 	dma_stamp(dc, true);
 	dma_flush(dc);
-	dma_engine_start(dc);
+	dma_side_start(dc, DMA_ENGINE);
 	if (ch != NULL)
 		dma_churn_start(ch);
 	dma_run(dc, DMA_ENGINE, sz, 0, sz->warm_ops, NULL);
@@ -1010,7 +816,7 @@ dma_churn_pass(struct dma_ctx *dc, const struct dma_size *sz,
 	dma_engine_stats(dc, &st1);
 	if (ch != NULL)
 		dma_churn_stop(ch);
-	dma_engine_stop(dc);
+	dma_side_stop(dc, DMA_ENGINE);
 	dma_check(dc, true, ch != NULL ? "engine (churn)" : "engine");
 	*wall_ms = v * (double)sz->timed_ops / 1e6;
 	printf("  4k   engine%-7s %9.2f ns/op %7.2f GB/s", ch != NULL ?
@@ -1036,7 +842,7 @@ dma_churn_idle(struct dma_ctx *dc, struct dma_churn *ch, double ms)
 {
 	uint64_t t_end, it0;
 
-	dma_engine_start(dc);
+	dma_side_start(dc, DMA_ENGINE);
 	dma_churn_start(ch);
 	it0 = ch->iters;
 	__atomic_store_n(&ch->record, 1, __ATOMIC_RELEASE);
@@ -1045,63 +851,10 @@ dma_churn_idle(struct dma_ctx *dc, struct dma_churn *ch, double ms)
 		rte_pause();
 	__atomic_store_n(&ch->record, 0, __ATOMIC_RELEASE);
 	dma_churn_stop(ch);
-	dma_engine_stop(dc);
+	dma_side_stop(dc, DMA_ENGINE);
 	printf("  idle engine+churn %.0f ms: %" PRIu64 " protects, thread "
 		"cpu %.0f%%\n", ms, ch->iters - it0,
 		100.0 * ch->cpu_ns / ch->wall_ns);
-}
-
-/*
- * Probe the skeleton and set up its one vchan; on failure leave dc->skel
- * at -1 with the reason.
- */
-static void
-dma_skel_setup(struct dma_ctx *dc)
-{
-	struct rte_dma_conf conf = { .nb_vchans = 1 };
-	struct rte_dma_vchan_conf vconf = {
-		.direction = RTE_DMA_DIR_MEM_TO_MEM,
-		.nb_desc = DMA_NB_DESC,
-	};
-	struct rte_dma_info info;
-	int id, ret;
-
-	dc->skel = -1;
-	ret = rte_eal_hotplug_add("vdev", DMA_SKEL_NAME, DMA_SKEL_ARGS);
-	if (ret < 0) {
-		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
-			"probing vdev %s,%s failed: %s (no dma_skeleton "
-			"driver?)", DMA_SKEL_NAME, DMA_SKEL_ARGS,
-			strerror(-ret));
-		return;
-	}
-	dc->skel_probed = true;
-	id = rte_dma_get_dev_id_by_name(DMA_SKEL_NAME);
-	if (id < 0) {
-		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
-			"%s probed but no dmadev of that name", DMA_SKEL_NAME);
-		return;
-	}
-	if (rte_eal_iova_mode() != RTE_IOVA_VA) {
-		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
-			"IOVA mode is not VA");
-		return;
-	}
-	ret = rte_dma_info_get(id, &info);
-	if (ret == 0)
-		ret = rte_dma_configure(id, &conf);
-	if (ret == 0)
-		ret = rte_dma_vchan_setup(id, 0, &vconf);
-	if (ret < 0) {
-		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
-			"set-up of %s failed: %s", DMA_SKEL_NAME,
-			strerror(-ret));
-		return;
-	}
-	dc->skel = (int16_t)id;
-	printf("skeleton: %s dev %d, %u..%u descriptors, nb_desc %u, copy "
-		"thread on lcore %u's cpu\n", DMA_SKEL_NAME, id,
-		info.min_desc, info.max_desc, DMA_NB_DESC, DMA_ENGINE_LCORE);
 }
 
 /* Map, populate and own every page of a region (before any bind). */
@@ -1126,37 +879,13 @@ dma_map(struct mmrt_as *as, uint64_t va, uint64_t len)
 	}
 }
 
-static void
-dma_engine_setup(struct dma_ctx *dc)
-{
-	struct mmrt_swdma_conf conf;
-	int ret;
-
-	memset(&conf, 0, sizeof(conf));
-	conf.name = "perf-dma";
-	conf.nb_desc = DMA_NB_DESC;
-	conf.burst = MMRT_SWDMA_BURST_DEFAULT;
-	conf.idle = MMRT_SWDMA_IDLE_PAUSE;
-	conf.consumer.ack_deadline_us = DMA_ACK_DEADLINE_US;
-	dc->dma = mmrt_swdma_create(&conf);
-	if (dc->dma == NULL)
-		perf_die("mmrt_swdma_create: %s", strerror(rte_errno));
-	ret = mmrt_swdma_bind(dc->dma, dc->as);
-	if (ret < 0)
-		perf_die("mmrt_swdma_bind: %s", strerror(-ret));
-	printf("engine: nb_desc %u, burst %u, idle pause, device TLB %u x %u,"
-		" on lcore %u\n", DMA_NB_DESC, MMRT_SWDMA_BURST_DEFAULT,
-		MMRT_CONSUMER_TLB_SETS_DEFAULT, MMRT_CONSUMER_TLB_WAYS_DEFAULT,
-		DMA_ENGINE_LCORE);
-}
-
 static double
 dma_median_rounds(struct dma_side *sd)
 {
 	double v[RTE_DIM(sd->round)];
 
 	memcpy(v, sd->round, sd->nround * sizeof(v[0]));
-	return perf_median(v, sd->nround);
+	return app_median(v, sd->nround);
 }
 
 static void
@@ -1409,22 +1138,23 @@ main(int argc, char **argv)
 		dma_result(&res[nres++], "dma-64b", "skeleton-64b", "ns/op",
 			DMA_TARGET_64B, &s64[DMA_ENGINE], &s64[DMA_SKEL]);
 		dma_result(&res[nres++], "dma-4k-vs-skeleton", "skeleton-4k",
-			"ns/op", INFINITY, &s4k[DMA_ENGINE], &s4k[DMA_SKEL]);
+			"ns/op", PERF_REPORT_ONLY, &s4k[DMA_ENGINE],
+			&s4k[DMA_SKEL]);
 	} else {
 		printf("dma-64b: SKIP (no skeleton anchor: %s)\n",
 			dc.skel_skip);
 	}
 	dma_result(&res[nres++], "dma-64b-vs-memcpy", "memcpy-64b", "ns/op",
-		INFINITY, &s64[DMA_ENGINE], &s64[DMA_MEMCPY]);
+		PERF_REPORT_ONLY, &s64[DMA_ENGINE], &s64[DMA_MEMCPY]);
 	dma_result(&res[nres++], "dma-4k-churn", "dma-4k-no-churn", "ns/op",
-		INFINITY, &churn[1], &churn[0]);
+		PERF_REPORT_ONLY, &churn[1], &churn[0]);
 	/* The round trip: p99 is the figure. */
 	memset(&res[nres], 0, sizeof(res[nres]));
 	snprintf(res[nres].name, sizeof(res[nres].name), "dma-inval-rt-p99");
 	snprintf(res[nres].anchor, sizeof(res[nres].anchor),
 		"inval-rt-idle-p99");
 	res[nres].unit = "ns/rt";
-	res[nres].target = INFINITY;
+	res[nres].target = PERF_REPORT_ONLY;
 	perf_percentiles(&rt_load, &res[nres].pct);
 	perf_percentiles(&rt_idle, &res[nres].anchor_pct);
 	res[nres].value = res[nres].pct.p99;
@@ -1464,12 +1194,7 @@ main(int argc, char **argv)
 		res[nres - 1].pct.n, res[nres - 1].anchor_pct.p50,
 		res[nres - 1].anchor_pct.p99, res[nres - 1].anchor_pct.n);
 
-	ret = mmrt_swdma_destroy(dc.dma);
-	if (ret < 0)
-		perf_die("mmrt_swdma_destroy: %s", strerror(-ret));
-	if (dc.skel_probed &&
-			rte_eal_hotplug_remove("vdev", DMA_SKEL_NAME) < 0)
-		printf("warning: removing vdev %s failed\n", DMA_SKEL_NAME);
+	dma_engines_teardown(&dc);
 	ret = mmrt_as_destroy(dc.as);
 	if (ret < 0)
 		perf_die("mmrt_as_destroy: %s", strerror(-ret));

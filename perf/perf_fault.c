@@ -49,7 +49,6 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
@@ -446,7 +445,7 @@ static double
 fault_pingpong(void)
 {
 	struct perf_samples s;
-	struct perf_pct pct;
+	struct app_pct pct;
 	uint64_t t0, t1, seq;
 	unsigned int i;
 	int ret;
@@ -455,7 +454,7 @@ fault_pingpong(void)
 		perf_die("out of memory for samples");
 	fault_pp.ping = 0;
 	fault_pp.pong = 0;
-	ret = rte_eal_remote_launch(fault_pp_worker, NULL, fx.worker);
+	ret = app_worker_launch(fault_pp_worker, NULL, fx.worker);
 	if (ret < 0)
 		perf_die("rte_eal_remote_launch(lcore %u): %s", fx.worker,
 			strerror(-ret));
@@ -471,7 +470,7 @@ fault_pingpong(void)
 			perf_samples_add(&s, perf_ns(t1 - t0));
 	}
 	__atomic_store_n(&fault_pp.ping, FAULT_PP_STOP, __ATOMIC_RELEASE);
-	ret = rte_eal_wait_lcore(fx.worker);
+	ret = app_worker_wait(fx.worker);
 	if (ret < 0)
 		perf_die("ping-pong worker: %s", strerror(-ret));
 	perf_percentiles(&s, &pct);
@@ -563,7 +562,7 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 	memset(p->t_done, 0, p->npages * sizeof(*p->t_done));
 	q->tries = 0;
 
-	ret = rte_eal_remote_launch(fault_handler, p, fx.worker);
+	ret = app_worker_launch(fault_handler, p, fx.worker);
 	if (ret < 0)
 		perf_die("rte_eal_remote_launch(lcore %u): %s", fx.worker,
 			strerror(-ret));
@@ -574,7 +573,7 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 	else
 		fault_mmrt_touch(p, q);
 	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
-	ret = rte_eal_wait_lcore(fx.worker);
+	ret = app_worker_wait(fx.worker);
 	if (ret < 0)
 		perf_die("handler: %s", strerror(-ret));
 	/* Late duplicate messages are allowed (EEXIST, then a wake). */
@@ -605,7 +604,7 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 static void
 fault_print_breakdown(const char *side, const struct fault_acc *a)
 {
-	struct perf_pct d, r, s;
+	struct app_pct d, r, s;
 
 	perf_percentiles(&a->deliver, &d);
 	perf_percentiles(&a->resolve, &r);
@@ -622,7 +621,8 @@ fault_print_breakdown(const char *side, const struct fault_acc *a)
 static void
 fault_mmrt_setup(void)
 {
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-fault",
+		.ack_deadline_us = FAULT_ACK_DEADLINE_US };
 	uint64_t features = 0, ops = 0;
 	int ret;
 
@@ -644,15 +644,7 @@ fault_mmrt_setup(void)
 		perf_die("mmrt_uffd_register: COPY not allowed (ops 0x%"
 			PRIx64 ")", ops);
 
-	memset(&cconf, 0, sizeof(cconf));
-	cconf.name = "perf-fault";
-	cconf.ack_deadline_us = FAULT_ACK_DEADLINE_US;
-	fx.cons = mmrt_consumer_create(&cconf);
-	if (fx.cons == NULL)
-		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
-	ret = mmrt_consumer_bind(fx.cons, fx.as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	fx.cons = perf_consumer(fx.as, &cconf);
 	printf("mmrt: region of %u pages registered MISSING, consumer "
 		"(default TLB) on the main lcore\n", FAULT_PASS_PAGES);
 }
@@ -702,7 +694,7 @@ main(int argc, char **argv)
 	struct fault_req q;
 	struct perf_result res;
 	struct perf_opts opts;
-	struct perf_pct pct;
+	struct app_pct pct;
 	enum fault_side first, second;
 	unsigned int rounds, warm = 1, r, nres = 0;
 	size_t cap;

@@ -301,9 +301,9 @@ fill_case_run(struct fill_ctx *fc, enum fill_case fcase, unsigned int rounds,
 	res->target = fcase == FILL_4K ? FILL_TARGET_4K : FILL_TARGET_2M;
 	perf_percentiles(&sm, &res->pct);
 	perf_percentiles(&sa, &res->anchor_pct);
-	res->value = perf_median(round_m, rounds);
-	res->anchor_value = perf_median(round_a, rounds);
-	m = perf_median(whole, rounds);
+	res->value = app_median(round_m, rounds);
+	res->anchor_value = app_median(round_a, rounds);
+	m = app_median(whole, rounds);
 	printf("%s: median %.2f GB/s, memcpy in the same pieces %.2f GB/s; "
 		"info: one memcpy of all %" PRIu64 " MiB %.2f GB/s (%.1f "
 		"ns/4KiB)\n", cname, fill_gbs(res->value),

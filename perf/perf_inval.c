@@ -34,7 +34,6 @@
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
@@ -325,7 +324,7 @@ static void
 inval_protect_unbound(struct mmrt_as *as, unsigned int n)
 {
 	struct perf_samples s;
-	struct perf_pct pct;
+	struct app_pct pct;
 
 	if (perf_samples_init(&s, n) < 0)
 		perf_die("out of memory for samples");
@@ -357,7 +356,8 @@ int
 main(int argc, char **argv)
 {
 	struct perf_samples sm, sa, um, ua;
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-inval",
+		.ack_deadline_us = INVAL_ACK_DEADLINE_US };
 	struct mmrt_consumer_stats st;
 	struct perf_result res[2];
 	struct perf_opts opts;
@@ -387,15 +387,7 @@ main(int argc, char **argv)
 	if (ret < 0)
 		perf_die("mmrt_map: %s", strerror(-ret));
 
-	memset(&cconf, 0, sizeof(cconf));
-	cconf.name = "perf-inval";
-	cconf.ack_deadline_us = INVAL_ACK_DEADLINE_US;
-	sh.cons = mmrt_consumer_create(&cconf);
-	if (sh.cons == NULL)
-		perf_die("mmrt_consumer_create: %s", strerror(rte_errno));
-	ret = mmrt_consumer_bind(sh.cons, as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	sh.cons = perf_consumer(as, &cconf);
 
 	if (perf_samples_init(&sm, n_inval) < 0 ||
 			perf_samples_init(&sa, n_pp) < 0 ||
@@ -404,7 +396,7 @@ main(int argc, char **argv)
 		perf_die("out of memory for samples");
 
 	inval_set_mode(MODE_PINGPONG);
-	ret = rte_eal_remote_launch(inval_worker, NULL, worker);
+	ret = app_worker_launch(inval_worker, NULL, worker);
 	if (ret < 0)
 		perf_die("rte_eal_remote_launch(lcore %u): %s", worker,
 			strerror(-ret));
@@ -420,7 +412,7 @@ main(int argc, char **argv)
 	inval_unmap(as, rounds, &um, &ua);
 
 	inval_set_mode(MODE_STOP);
-	ret = rte_eal_wait_lcore(worker);
+	ret = app_worker_wait(worker);
 	if (ret < 0)
 		perf_die("worker: %s", strerror(-ret));
 	if (mmrt_consumer_fenced(sh.cons))
@@ -433,12 +425,12 @@ main(int argc, char **argv)
 	inval_result(&res[0], "inval-rt", "cacheline-pingpong", "ns/rt",
 		INVAL_TARGET, &sm, &sa);
 	inval_result(&res[1], "unmap-2m-consumer", "kernel-munmap-2m",
-		"ns/page", INFINITY, &um, &ua);
+		"ns/page", PERF_REPORT_ONLY, &um, &ua);
 	printf("inval-rt: p50 %.0f ns p99 %.0f ns; ping-pong p50 %.0f ns "
 		"p99 %.0f ns (%zu / %zu samples)\n", res[0].pct.p50,
 		res[0].pct.p99, res[0].anchor_pct.p50, res[0].anchor_pct.p99,
 		res[0].pct.n, res[0].anchor_pct.n);
-	printf("unmap-2m-consumer: report only (target inf)\n");
+	printf("unmap-2m-consumer: report only (no target)\n");
 
 	ret = mmrt_consumer_unbind(sh.cons);
 	if (ret < 0)

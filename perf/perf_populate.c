@@ -299,8 +299,8 @@ pop_phase(struct mmrt_as *as, uint64_t len, unsigned int rounds, bool zsvc,
 	snprintf(res->anchor, sizeof(res->anchor), "kernel-first-touch");
 	res->unit = "ns/page";
 	res->target = POP_TARGET;
-	res->value = perf_median(round_m, rounds);
-	res->anchor_value = perf_median(round_a, rounds);
+	res->value = app_median(round_m, rounds);
+	res->anchor_value = app_median(round_a, rounds);
 	perf_percentiles(&sm, &res->pct);
 	perf_percentiles(&sa, &res->anchor_pct);
 	printf("%spercentiles over chunks of %u pages (%zu per side)\n",

@@ -189,8 +189,8 @@ main(int argc, char **argv)
 	res.target = UNMAP_TARGET;
 	perf_percentiles(&sm, &res.pct);
 	perf_percentiles(&sa, &res.anchor_pct);
-	res.value = perf_median(round_m, rounds);
-	res.anchor_value = perf_median(round_a, rounds);
+	res.value = app_median(round_m, rounds);
+	res.anchor_value = app_median(round_a, rounds);
 	printf("percentiles over %u rounds\n", rounds);
 
 	ret = mmrt_as_destroy(as);

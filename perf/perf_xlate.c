@@ -302,7 +302,8 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	unsigned int rounds = opts->quick ? 4 : 20;
 	unsigned int batches = opts->quick ? 500 : 1000;
 	struct mmrt_consumer_stats st0, st1;
-	struct mmrt_consumer_conf cconf;
+	const struct mmrt_consumer_conf cconf = { .name = "perf-xlate-dtlb",
+		.tlb_sets = XLATE_DTLB_SETS, .tlb_ways = XLATE_DTLB_WAYS };
 	struct mmrt_consumer *cons = NULL;
 	struct perf_samples sm, sa;
 	struct perf_memmap m;
@@ -324,21 +325,11 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 		perf_die("mmrt_thread_register: %s", strerror(-ret));
 
 	if (c->dtlb) {
-		memset(&cconf, 0, sizeof(cconf));
-		cconf.name = "perf-xlate-dtlb";
-		cconf.tlb_sets = XLATE_DTLB_SETS;
-		cconf.tlb_ways = XLATE_DTLB_WAYS;
 		if ((uint64_t)XLATE_DTLB_SETS * XLATE_DTLB_WAYS <
 				(c->len >> c->leaf_shift))
 			perf_die("%s: device TLB smaller than the working set",
 				c->name);
-		cons = mmrt_consumer_create(&cconf);
-		if (cons == NULL)
-			perf_die("mmrt_consumer_create: %s",
-				strerror(rte_errno));
-		ret = mmrt_consumer_bind(cons, as);
-		if (ret < 0)
-			perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+		cons = perf_consumer(as, &cconf);
 	}
 
 	/* Warm both up on the whole sequence (fills the device TLB). */

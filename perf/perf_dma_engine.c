@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * perf-dma's engine adapter, outside the fast path: set-up, start and
+ * stop of the dma_skeleton anchor and the swdma engine, their counters
+ * and their error report (perf_dma.h).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_dev.h>
+#include <rte_dmadev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <mmrt_dev.h>
+#include <mmrt_swdma.h>
+
+#include "perf_dma.h"
+
+const char *const dma_kind_name[DMA_KINDS] = {
+	"memcpy", "skeleton", "engine",
+};
+
+/* An operation failed: say which and how, with the engine's counters. */
+void __rte_noinline __rte_cold
+dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
+{
+	enum rte_dma_status_code st = RTE_DMA_STATUS_SUCCESSFUL;
+	struct mmrt_swdma_stats es;
+	uint16_t n, last = 0;
+
+	if (k == DMA_SKEL)
+		n = rte_dma_completed_status(dc->skel, 0, 1, &last, &st);
+	else
+		n = mmrt_swdma_completed_status(dc->dma, 1, &last, &st);
+	if (k == DMA_ENGINE && mmrt_swdma_stats(dc->dma, &es) == 0)
+		printf("engine: %" PRIu64 " completed, %" PRIu64 " errors, %"
+			PRIu64 " page faults, %" PRIu64 " parks; consumer: %"
+			PRIu64 " fences, %" PRIu64 " inval descs, %" PRIu64
+			" page requests, %" PRIu64 " userfaults\n",
+			es.completed, es.errors, es.page_faults, es.parks,
+			es.consumer.fences, es.consumer.inval_descs,
+			es.consumer.page_requests, es.consumer.userfaults);
+	perf_die("%s: operation %u completed with status %d (%u reported)",
+		dma_kind_name[k], last, (int)st, n);
+}
+
+/*
+ * Probe the skeleton and set up its one vchan; on failure leave dc->skel
+ * at -1 with the reason.
+ */
+void
+dma_skel_setup(struct dma_ctx *dc)
+{
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	struct rte_dma_vchan_conf vconf = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = DMA_NB_DESC,
+	};
+	struct rte_dma_info info;
+	int id, ret;
+
+	dc->skel = -1;
+	ret = rte_eal_hotplug_add("vdev", DMA_SKEL_NAME, DMA_SKEL_ARGS);
+	if (ret < 0) {
+		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
+			"probing vdev %s,%s failed: %s (no dma_skeleton "
+			"driver?)", DMA_SKEL_NAME, DMA_SKEL_ARGS,
+			strerror(-ret));
+		return;
+	}
+	dc->skel_probed = true;
+	id = rte_dma_get_dev_id_by_name(DMA_SKEL_NAME);
+	if (id < 0) {
+		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
+			"%s probed but no dmadev of that name", DMA_SKEL_NAME);
+		return;
+	}
+	if (rte_eal_iova_mode() != RTE_IOVA_VA) {
+		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
+			"IOVA mode is not VA");
+		return;
+	}
+	ret = rte_dma_info_get(id, &info);
+	if (ret == 0)
+		ret = rte_dma_configure(id, &conf);
+	if (ret == 0)
+		ret = rte_dma_vchan_setup(id, 0, &vconf);
+	if (ret < 0) {
+		snprintf(dc->skel_skip, sizeof(dc->skel_skip),
+			"set-up of %s failed: %s", DMA_SKEL_NAME,
+			strerror(-ret));
+		return;
+	}
+	dc->skel = (int16_t)id;
+	printf("skeleton: %s dev %d, %u..%u descriptors, nb_desc %u, copy "
+		"thread on lcore %u's cpu\n", DMA_SKEL_NAME, id,
+		info.min_desc, info.max_desc, DMA_NB_DESC, DMA_ENGINE_LCORE);
+}
+
+void
+dma_engine_setup(struct dma_ctx *dc)
+{
+	struct mmrt_swdma_conf conf;
+	int ret;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.name = "perf-dma";
+	conf.nb_desc = DMA_NB_DESC;
+	conf.burst = MMRT_SWDMA_BURST_DEFAULT;
+	conf.idle = MMRT_SWDMA_IDLE_PAUSE;
+	conf.consumer.ack_deadline_us = DMA_ACK_DEADLINE_US;
+	dc->dma = mmrt_swdma_create(&conf);
+	if (dc->dma == NULL)
+		perf_die("mmrt_swdma_create: %s", strerror(rte_errno));
+	ret = mmrt_swdma_bind(dc->dma, dc->as);
+	if (ret < 0)
+		perf_die("mmrt_swdma_bind: %s", strerror(-ret));
+	printf("engine: nb_desc %u, burst %u, idle pause, device TLB %u x %u,"
+		" on lcore %u\n", DMA_NB_DESC, MMRT_SWDMA_BURST_DEFAULT,
+		MMRT_CONSUMER_TLB_SETS_DEFAULT, MMRT_CONSUMER_TLB_WAYS_DEFAULT,
+		DMA_ENGINE_LCORE);
+}
+
+void
+dma_engines_teardown(struct dma_ctx *dc)
+{
+	int ret;
+
+	ret = mmrt_swdma_destroy(dc->dma);
+	if (ret < 0)
+		perf_die("mmrt_swdma_destroy: %s", strerror(-ret));
+	dc->dma = NULL;
+	if (dc->skel_probed &&
+			rte_eal_hotplug_remove("vdev", DMA_SKEL_NAME) < 0)
+		printf("warning: removing vdev %s failed\n", DMA_SKEL_NAME);
+	dc->skel_probed = false;
+}
+
+void
+dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run)
+{
+	int ret = 0;
+
+	if (k == DMA_SKEL)
+		ret = run ? rte_dma_start(dc->skel) : rte_dma_stop(dc->skel);
+	else if (k == DMA_ENGINE)
+		ret = run ? mmrt_swdma_start(dc->dma, DMA_ENGINE_LCORE) :
+			mmrt_swdma_stop(dc->dma);
+	if (ret < 0)
+		perf_die("%s: %s: %s", dma_kind_name[k],
+			run ? "start" : "stop", strerror(-ret));
+}
+
+void
+dma_engine_stats(const struct dma_ctx *dc, struct mmrt_swdma_stats *st)
+{
+	int ret;
+
+	ret = mmrt_swdma_stats(dc->dma, st);
+	if (ret < 0)
+		perf_die("mmrt_swdma_stats: %s", strerror(-ret));
+}
+
+/* Engine counters over one pass, per operation. */
+void
+dma_engine_print(const struct mmrt_swdma_stats *a,
+	const struct mmrt_swdma_stats *b, const char *what)
+{
+	uint64_t ops = b->completed - a->completed;
+	uint64_t steps = b->steps - a->steps;
+
+	if (ops == 0)
+		return;
+	printf("    engine %s: %" PRIu64 " ops, %.1f ops/step, %.3f TLB "
+		"misses/op, %.3f hits/op, %" PRIu64 " idle polls, %" PRIu64
+		" inval descs, %" PRIu64 " errors, %" PRIu64 " parks\n", what,
+		ops, steps > 0 ? (double)ops / steps : 0.0,
+		(double)(b->consumer.tlb_misses - a->consumer.tlb_misses) /
+		ops, (double)(b->consumer.tlb_hits - a->consumer.tlb_hits) /
+		ops, b->idle_polls - a->idle_polls,
+		b->consumer.inval_descs - a->consumer.inval_descs,
+		b->errors - a->errors, b->parks - a->parks);
+}
