@@ -22,12 +22,20 @@
  * cost of the device's completion latency in the invalidation round trip.
  *
  * Faults are handled as swdma does: an operation whose page is missing
- * (a uffd serves it, or the fault path must resolve it) is parked at that
- * page (its pieces before the page may already be on the device) and
- * resumed there, in order with the operations behind it; unresolvable
- * faults complete with an error status (RTE_DMA_STATUS_PAGE_FAULT,
- * _INVALID_SRC_ADDR, _INVALID_DST_ADDR, _DATA_POISION, _BUS_ERROR), as do
- * pieces the device fails (the device's status).
+ * (a uffd serves it, or the fault path must resolve it) is parked at the
+ * start of the 4 KiB destination page that needs it (its pieces before
+ * that page may already be on the device) and resumed there, in order
+ * with the operations behind it; unresolvable faults complete with an
+ * error status (RTE_DMA_STATUS_PAGE_FAULT, _INVALID_SRC_ADDR,
+ * _INVALID_DST_ADDR, _DATA_POISION, _BUS_ERROR), as do pieces the device
+ * fails (the device's status). An operation that fails at offset o (the
+ * first byte whose source or destination could not be translated, at
+ * once or after a park, even if its destination changed meanwhile) has
+ * given the device exactly the bytes of its destination before the 4 KiB
+ * destination page that holds byte o, and none of that page or after it
+ * (as mmrt_swdma.h says): the bridge translates all the source a
+ * destination page needs, and waits until the device has room for every
+ * piece that writes that page, before it gives the device any of them.
  *
  * Threading: like a dmadev vchan, one thread drives the bridge: it
  * enqueues, submits, runs mmrt_dmadev_run() and reaps completions; it

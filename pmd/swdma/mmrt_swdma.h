@@ -24,9 +24,19 @@
  * (no region, or still unresolved at the park timeout),
  * RTE_DMA_STATUS_INVALID_SRC_ADDR / _INVALID_DST_ADDR (the region forbids
  * the access), RTE_DMA_STATUS_DATA_POISION (poisoned page),
- * RTE_DMA_STATUS_BUS_ERROR (the engine was fenced or unbound). Bytes of
- * a failed operation before the faulting page may have been written;
- * nothing is written outside its target.
+ * RTE_DMA_STATUS_BUS_ERROR (the engine was fenced or unbound).
+ *
+ * What a failed operation wrote: the engine parks or stops an operation
+ * only at its start or where its destination enters a new 4 KiB page, and
+ * translates all the source a destination page needs before it writes a
+ * byte of that page. So an operation that fails at offset o (the first
+ * byte whose source or destination could not be translated, at once or
+ * after a park, even if its destination changed meanwhile, e.g. was made
+ * read-only) has written exactly the bytes of its destination before the
+ * 4 KiB destination page that holds byte o (none when that is its first
+ * page), and no byte of that page or after it. A parked operation, too,
+ * has written a prefix of its destination that ends at a page boundary.
+ * Nothing is written outside its target.
  *
  * Invalidations: the engine executes each operation to completion (or to
  * its park point) and acks invalidations only between operations (every
