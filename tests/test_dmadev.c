@@ -1675,6 +1675,19 @@ unreg_main(void *arg)
 	return NULL;
 }
 
+/* The header: a second destroy is detected until the next create. */
+Test(dmadev, destroy_twice)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+
+	need_skel();
+	conf_init(&cf, "twice");
+	b = mkbridge(&cf);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), -EINVAL);
+}
+
 Test(dmadev, badinput)
 {
 	enum rte_dma_status_code sts[4];

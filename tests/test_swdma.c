@@ -1723,6 +1723,7 @@ Test(swdma, space_destroyed)
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 
+/* The header: a second destroy is detected until the next create. */
 Test(swdma, destroy_twice)
 {
 	struct mmrt_swdma_conf cf;

@@ -109,7 +109,14 @@ struct mmrt_dmadev *mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf);
  * Stop the device, unbind and free the bridge. Operations still on the
  * device are waited for (bounded by one second), the rest dropped.
  *
- * @return 0, -EINVAL. May wait.
+ * A handle is a pointer, with no generation: destroying (or using) it
+ * again is detected (-EINVAL) only until the next mmrt_dmadev_create(),
+ * which may reuse the freed bridge's memory and so return the same
+ * pointer. Then the stale handle names the new bridge: after
+ * x = create(); destroy(x); y = create(), destroy(x) may destroy y. Do
+ * not use a handle after its destroy.
+ *
+ * @return 0, -EINVAL (NULL or not live). May wait.
  */
 int mmrt_dmadev_destroy(struct mmrt_dmadev *b);
 

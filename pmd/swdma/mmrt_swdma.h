@@ -133,6 +133,13 @@ struct mmrt_swdma *mmrt_swdma_create(const struct mmrt_swdma_conf *conf);
  * Stop (if started), unbind and free an engine. Outstanding operations
  * are dropped.
  *
+ * A handle is a pointer, with no generation: destroying (or using) it
+ * again is detected (-EINVAL) only until the next mmrt_swdma_create(),
+ * which may reuse the freed engine's memory and so return the same
+ * pointer. Then the stale handle names the new engine: after
+ * x = create(); destroy(x); y = create(), destroy(x) may destroy y. Do
+ * not use a handle after its destroy.
+ *
  * @return 0, -EINVAL (NULL or not live). May wait.
  */
 int mmrt_swdma_destroy(struct mmrt_swdma *dma);
