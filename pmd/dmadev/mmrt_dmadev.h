@@ -7,9 +7,9 @@
 
 /**
  * @file
- * The dmadev bridge (DESIGN.md section 7): a real DPDK dmadev
- * (dma_skeleton in tests, idxd/ioat in production) behind the same
- * contract as pmd/swdma. Operations take virtual addresses of the bound
+ * The dmadev bridge (docs/architecture.md section 5): a real DPDK dmadev
+ * (any with MEM_TO_MEM copy; dma_skeleton in the tests) behind the
+ * contract of pmd/swdma, for copies (no fill). Operations take virtual addresses of the bound
  * address space; the bridge translates them through its lib/dev consumer,
  * splits them at page boundaries, submits the pieces to the device by
  * IOVA, and tracks them until the device completes them.
@@ -172,8 +172,10 @@ uint16_t mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b);
 int mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st);
 
 /**
- * Serve up to @p max of the bridge's page requests with mmrt_fault() (from
- * a thread that may wait; not the driving thread while it must poll).
+ * Serve up to @p max of the bridge's page requests with mmrt_fault() and
+ * MMRT_ACCESS_NOWAIT, as mmrt_swdma_serve_faults() (a request for a page
+ * a uffd serves is posted, not waited for). It may wait for the map lock:
+ * from a thread that may wait, not the driving thread while it must poll.
  *
  * @return requests served, -EINVAL. May wait.
  */

@@ -8,9 +8,9 @@
 /**
  * @file
  * swdma: a software DMA engine that behaves like a NIC's DMA block
- * (DESIGN.md section 7). It runs on its own lcore (mmrt_swdma_start()) or
- * is stepped by the application (mmrt_swdma_run(), e.g. from a DPDK
- * service), and takes descriptors in the shape of DPDK's dmadev (copy,
+ * (docs/architecture.md section 5). It runs on its own lcore
+ * (mmrt_swdma_start()) or is stepped by the application
+ * (mmrt_swdma_run(), e.g. from a DPDK service), and takes descriptors in the shape of DPDK's dmadev (copy,
  * fill, submit, completed, completed_status, burst capacity) whose
  * addresses are virtual addresses of the address space it is bound to.
  *
@@ -21,7 +21,8 @@
  * (acking invalidations) and resumes it, in order with the operations
  * behind it, once the page is there. A fault that cannot be resolved
  * completes the operation with an error status: RTE_DMA_STATUS_PAGE_FAULT
- * (no region, or still unresolved at the park timeout),
+ * (no region, a uffd in SIGBUS mode, or still unresolved at the park
+ * timeout),
  * RTE_DMA_STATUS_INVALID_SRC_ADDR / _INVALID_DST_ADDR (the region forbids
  * the access), RTE_DMA_STATUS_DATA_POISION (poisoned page),
  * RTE_DMA_STATUS_BUS_ERROR (the engine was fenced or unbound).
@@ -199,8 +200,8 @@ int mmrt_swdma_run(struct mmrt_swdma *dma);
  *   RTE_DMA_OP_FLAG_FENCE and _LLC are accepted (operations run in order
  *   anyway).
  * @return the operation's ring index (0..65535, wrapping), -ENOSPC (no
- *   free slot), -EINVAL (NULL, len 0 or over 4 GiB - 1, an address at or
- *   past MMRT_VA_LIMIT, a wrapping range, unknown flags). Submitter only.
+ *   free slot), -EINVAL (NULL, len 0, an address at or past
+ *   MMRT_VA_LIMIT, a range past it, overlapping ranges, unknown flags). Submitter only.
  *   Never waits.
  */
 int mmrt_swdma_copy(struct mmrt_swdma *dma, uint64_t src, uint64_t dst,
