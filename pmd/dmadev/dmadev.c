@@ -390,6 +390,16 @@ mmrt_dmadev_run(struct mmrt_dmadev *b)
 #define OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
 	RTE_DMA_OP_FLAG_LLC)
 
+/*
+ * [@va, @va + @len) is a non-empty range of the address space (below
+ * MMRT_VA_LIMIT, any alignment). The one range check of this file.
+ */
+static inline bool
+range_ok(uint64_t va, uint64_t len)
+{
+	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
 int
 mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
@@ -397,9 +407,8 @@ mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
 	struct bridge_op *op;
 	uint64_t idx;
 
-	if (!bridge_live(b) || len == 0 || (flags & ~OP_FLAGS) ||
-			dst >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - dst ||
-			src >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - src ||
+	if (!bridge_live(b) || (flags & ~OP_FLAGS) || !range_ok(dst, len) ||
+			!range_ok(src, len) ||
 			(src < dst + len && dst < src + len))
 		return -EINVAL;
 	idx = b->enq;

@@ -317,6 +317,16 @@ mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
 #define OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
 	RTE_DMA_OP_FLAG_LLC)
 
+/*
+ * [@va, @va + @len) is a non-empty range of the address space (below
+ * MMRT_VA_LIMIT, any alignment). The one range check of this file.
+ */
+static inline bool
+range_ok(uint64_t va, uint64_t len)
+{
+	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
 static inline int
 enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
@@ -324,10 +334,9 @@ enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	struct swdma_desc *s;
 	uint64_t idx;
 
-	if (unlikely(!swdma_live(d) || len == 0 || (flags & ~OP_FLAGS) ||
-			dst >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - dst ||
-			(op == OP_COPY && (src >= MMRT_VA_LIMIT ||
-			len > MMRT_VA_LIMIT - src ||
+	if (unlikely(!swdma_live(d) || (flags & ~OP_FLAGS) ||
+			!range_ok(dst, len) ||
+			(op == OP_COPY && (!range_ok(src, len) ||
 			(src < dst + len && dst < src + len)))))
 		return -EINVAL;
 	idx = d->enq;
