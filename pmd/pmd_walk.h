@@ -36,9 +36,10 @@
  *  - a source translation that is not a look-ahead is needed only at the
  *    start, or where the previous piece ended at a clean offset;
  *  - a failed look-ahead shortens the piece to the last page boundary of
- *    the destination inside it; when there is none (the piece lies in the
- *    page that starts at the current offset, which is then clean) the
- *    operation stops there.
+ *    the destination inside it; when there is none the operation stops at
+ *    the current offset, which is then clean (a piece that starts at an
+ *    offset that is not clean starts a look-ahead's whole source leaf, at
+ *    least 4 KiB, so it crosses a page boundary).
  * An engine that can take only one more piece now (@room 1) gets a piece
  * that ends at a clean offset, shortened as for a failed look-ahead, or
  * none (-ENOSPC): it never stops between two pieces of one page either.
