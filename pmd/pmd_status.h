@@ -18,7 +18,7 @@
  * destination translation failed with @err for good.
  */
 static inline uint16_t
-mmrt_pmd_fault_status(int err, bool dst)
+pmd_fault_status(int err, bool dst)
 {
 	switch (err) {
 	case -EACCES:

@@ -6,15 +6,17 @@
  * The dmadev bridge (pmd/dmadev/mmrt_dmadev.h) on DPDK's dma_skeleton,
  * tested against its header: copies across 4 KiB and 2 MiB boundaries
  * checked byte for byte (nothing written outside the target), operations
- * parked on userfault pages and resumed in order, the completion status of
- * every kind of unresolvable fault (and the has_error stop of completed()),
- * copy-on-write into a forked child, invalidations issued while pieces are
- * on the device (the ack is held until they complete: invariant A under
- * mmrt_protect() and mmrt_unmap() from another thread, and in the window
- * between the bridge's peek at the pending invalidations and its poll,
- * opened on purpose by interposing mmrt_consumer_poll()), destroy with
- * pieces in flight, the space going away, the ring (full, index wrap) and
- * bad input to every function.
+ * parked on userfault pages and resumed in order, what an operation gave
+ * the device when it failed after a park (its destination made read-only
+ * meanwhile), a device ring shorter than an operation, the completion
+ * status of every kind of unresolvable fault (and the has_error stop of
+ * completed()), copy-on-write into a forked child, invalidations issued
+ * while pieces are on the device (the ack is held until they complete:
+ * invariant A under mmrt_protect() and mmrt_unmap() from another thread,
+ * and in the window between the bridge's peek at the pending invalidations
+ * and its poll, opened on purpose by interposing mmrt_consumer_poll()),
+ * destroy with pieces in flight, the space going away, the ring (full,
+ * index wrap) and bad input to every function.
  *
  * Each test process brings the runtime up with explicit EAL arguments that
  * probe the vdev dma_skeleton0 (its copy thread on lcore 1's cpu); without
@@ -249,6 +251,24 @@ q_completed(void)
 	} \
 } while (0)
 
+/* Step (bounded, not reaping) until no piece is on the device. */
+static void
+drain_device(void)
+{
+	uint64_t d = deadline(WAIT_S);
+	unsigned long i = 0;
+
+	while (stats(q.eng).inflight != 0) {
+		if (expired(d)) {
+			log_stats(q.eng, "timeout");
+			cr_assert_fail("pieces still on the device after %d s",
+				WAIT_S);
+		}
+		step();
+		relax(i++);
+	}
+}
+
 /* Drive (bounded) until *@flag (set by another thread) is @want. */
 static void
 drive_until(const int *flag, int want, unsigned long yield_mask)
@@ -346,27 +366,6 @@ npieces(uint64_t s, uint64_t gs, uint64_t d, uint64_t gd, uint64_t len)
 		n++;
 	}
 	return n;
-}
-
-/* ---- userfault helpers ---- */
-
-/* Drive (bounded) until one message is there: a page fault. */
-static struct mmrt_uffd_msg
-next_fault(struct mmrt_uffd *u)
-{
-	struct mmrt_uffd_msg m;
-	uint64_t d = deadline(WAIT_S);
-	unsigned long i = 0;
-	int n;
-
-	while ((n = mmrt_uffd_read(u, &m, 1)) == 0) {
-		cr_assert(!expired(d), "no fault message");
-		drive();
-		relax(i++);
-	}
-	cr_assert_eq(n, 1);
-	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT, "event %#x", m.event);
-	return m;
 }
 
 /* ================================================================== */
@@ -780,6 +779,43 @@ Test(dmadev, park_stream_resolver)
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 
+/*
+ * The headers: a failed operation gave the device a prefix of its
+ * destination that ends at a 4 KiB page boundary, and nothing of the page
+ * it failed on, also when it parked on a missing source page and its
+ * destination page was made read-only meanwhile (engine_common.h,
+ * pprot_ops).
+ */
+Test(dmadev, park_then_protect_dst)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+	struct pprot_fix f;
+	uint64_t used0;
+	unsigned int k;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	pprot_setup(&f);
+	b = bridge_up(&cf, "pprot", f.as);
+	for (k = 0; k < PPROT_NOPS; k++) {
+		q_copy(pprot_ops[k].src, pprot_ops[k].dst, pprot_ops[k].len,
+			RTE_DMA_OP_FLAG_SUBMIT);
+		pprot_wait_park(&f, k);
+		/* what it gave the device before parking has landed */
+		drain_device();
+		pprot_check_parked(&f, k);
+		pprot_resume(&f, k);
+		q_wait_all(false);
+		pprot_check_done(&f, k);
+	}
+	log_stats(b, "park then protect");
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	pprot_teardown(&f, used0);
+}
+
 /* ================================================================== */
 /* Unresolvable faults: the status of each                             */
 /* ================================================================== */
@@ -868,12 +904,10 @@ Test(dmadev, fault_status)
 		for (k = 0; k < n; k++)
 			q.nerr += exp[k] != S_OK;
 
-		/* bytes of the op that ran into the hole before the hole
-		 * may have been written; nothing else */
+		/* the op that ran into the hole gave the device exactly its
+		 * bytes before the page holding the byte it failed on */
 		xread(as, VA, g, 16 * PG);
-		for (k = 15 * PG + 100; k < 16 * PG; k++)
-			if (g[k] == pbyte(41, k - (15 * PG + 100)))
-				want[k] = g[k];
+		pat(want + 15 * PG + 100, 41, 0, PG - 100);
 		cmp_buf(g, want, 16 * PG, VA, "G");
 		check_byte(as, VA + 17 * PG, GUARD, 4 * PG,
 			"G2, past the faulting page");
@@ -1521,6 +1555,77 @@ Test(dmadev, ring_full)
 	bridge_done(b, as, used0);
 }
 
+/*
+ * A device ring shorter than an operation's pieces: copies from 4 KiB
+ * pages into a 2 MiB leaf (every piece but the last ends inside a
+ * destination page) with the device ring at its smallest. When the device
+ * has room for one piece only, the bridge gives it a piece that ends at a
+ * page boundary of the destination, or none (pmd_walk.h): the data is
+ * right and the pieces stay between the split at every leaf boundary and
+ * the split at every 4 KiB one.
+ */
+Test(dmadev, device_ring_short)
+{
+	static const struct {
+		int sr;
+		uint64_t so;
+		int dr;
+		uint64_t doff;
+		uint32_t len;
+	} cases[] = {
+		{ R_S4, 5, R_DH, 3, 31 * PG },
+		{ R_S4, 100, R_DH, HPG - 7 * PG - 1, 20 * PG },
+		{ R_SH, 17, R_D4, 9, 31 * PG },
+		{ R_S4, 1, R_DH, HPG + 2, 31 * PG + 7 },
+	};
+	static const uint64_t gmin[R_NB] = { PG, PG, PG, PG, PG, PG };
+	static const uint64_t gmax[R_NB] = { PG, PG, HPG, HPG, PG, HPG };
+	struct mmrt_dmadev_conf cf;
+	struct rgn r[R_NB];
+	struct mmrt_dmadev *b;
+	struct mmrt_as *as;
+	uint64_t used0, src, dst, p0, dp, lo, hi;
+	unsigned int k, pass;
+
+	need_skel();
+	used0 = mmrt_test_used();
+	as = bnd_setup(r);
+	conf_init(&cf, "short");
+	cf.nb_desc = 32;
+	b = mkbridge(&cf);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	for (pass = 0; pass < 4; pass++) {
+		for (k = 0; k < RTE_DIM(cases); k++) {
+			src = r[cases[k].sr].va + cases[k].so + pass;
+			dst = r[cases[k].dr].va + cases[k].doff + 2 * pass;
+			p0 = stats(b).pieces;
+			q_copy(src, dst, cases[k].len, RTE_DMA_OP_FLAG_SUBMIT);
+			q_wait_all(false);
+			cr_assert_eq(q_status(q.n - 1), S_OK, "case %u: status"
+				" %d", k, q_status(q.n - 1));
+			mirror_copy(r, R_NB, src, dst, cases[k].len);
+			rgn_check(as, &r[cases[k].dr], "after a copy");
+			dp = stats(b).pieces - p0;
+			lo = npieces(src, gmax[cases[k].sr], dst,
+				gmax[cases[k].dr], cases[k].len);
+			hi = npieces(src, gmin[cases[k].sr], dst,
+				gmin[cases[k].dr], cases[k].len);
+			cr_assert(dp >= lo && dp <= hi, "case %u: %" PRIu64
+				" pieces, want %" PRIu64 "..%" PRIu64, k, dp,
+				lo, hi);
+			if (dp != lo)
+				cr_log_info("case %u pass %u: %" PRIu64
+					" pieces (%" PRIu64 " at leaf bounds)",
+					k, pass, dp, lo);
+		}
+	}
+	log_stats(b, "short ring");
+	q_final_stats();
+	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	bnd_teardown(as, r, used0);
+}
+
 Test(dmadev, index_wrap)
 {
 	struct mmrt_dmadev_conf cf;
@@ -1568,6 +1673,19 @@ unreg_main(void *arg)
 {
 	unreg_rc = mmrt_dmadev_run(arg);
 	return NULL;
+}
+
+/* The header: a second destroy is detected until the next create. */
+Test(dmadev, destroy_twice)
+{
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+
+	need_skel();
+	conf_init(&cf, "twice");
+	b = mkbridge(&cf);
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_dmadev_destroy(b), -EINVAL);
 }
 
 Test(dmadev, badinput)

@@ -466,26 +466,20 @@ handle_msg(struct dr_app *a, const struct mmrt_uffd_msg *m)
  * The engine's page requests: misses its fault probe could not resolve
  * in place (here: the map lock was taken by a remap or a protect). The
  * engine retries by itself; serving a request only gets the page ready
- * sooner. With MMRT_ACCESS_NOWAIT: on an RX page still missing, the
- * fault is posted to the uffd (and served on a later turn) instead of
- * waiting for a wake that only this thread could give. Errors (a TX page
- * read-only now) are the engine's to see on its retry.
+ * sooner. mmrt_swdma_serve_faults() faults them in with
+ * MMRT_ACCESS_NOWAIT: on an RX page still missing, the fault is posted to
+ * the uffd (and served on a later turn) instead of waiting for a fill
+ * that only this thread would make. Errors (a TX page read-only now) are
+ * the engine's to see on its retry.
  */
 static int
 serve_requests(struct dr_app *a)
 {
-	uint64_t va[DR_UFFD_BURST];
-	uint32_t acc[DR_UFFD_BURST];
-	int i, n;
+	int n;
 
-	n = mmrt_consumer_page_requests(mmrt_swdma_consumer(a->dma), va, acc,
-		DR_UFFD_BURST);
+	n = mmrt_swdma_serve_faults(a->dma, DR_UFFD_BURST);
 	if (n < 0)
-		return dr_fail(a, "mmrt_consumer_page_requests: %s",
-			strerror(-n));
-	for (i = 0; i < n; i++)
-		(void)mmrt_fault(a->as, va[i], (acc[i] != 0 ? acc[i] :
-			MMRT_ACCESS_READ) | MMRT_ACCESS_NOWAIT);
+		return dr_fail(a, "mmrt_swdma_serve_faults: %s", strerror(-n));
 	a->page_requests += (uint64_t)n;
 	return n;
 }

@@ -43,6 +43,7 @@
 
 #include "mmrt_dmadev.h"
 #include "pmd_status.h"
+#include "pmd_walk.h"
 
 #define BRIDGE_MAGIC 0x6d6d6462u /* "mmdb" */
 #define REAP_BURST 64
@@ -285,35 +286,38 @@ must_hold(struct mmrt_dmadev *b, unsigned int *checked)
 }
 
 
-/* Give submitted operations to the device. @return pieces given. */
+/*
+ * Give submitted operations to the device. @return pieces given.
+ *
+ * An operation stops (parks, fails, or waits for room on the device) only
+ * at a clean offset (pmd_walk.h): what the device got of it is a prefix of
+ * its destination ending at a page boundary, whatever happens to the
+ * destination before the operation goes on. The walker gets the device's
+ * room for that: with room for one piece only, it hands out none that
+ * would need a second one to finish its page.
+ */
 static unsigned int
 feed(struct mmrt_dmadev *b)
 {
-	struct mmrt_xlate xs, xd;
 	unsigned int pieces = 0;
 	struct bridge_op *op;
-	bool dst_err;
-	uint64_t n;
+	struct pmd_piece p;
+	struct pmd_walk w;
+	uint16_t room;
 	int ret;
 
 	while (b->issue < b->sub) {
 		op = &b->ops[b->issue & b->mask];
+		pmd_walk_init(&w, b->c, op->src, op->dst, op->len, true);
 		while (op->issued < op->len) {
-			uint64_t dva = op->dst + op->issued;
-			uint64_t sva = op->src + op->issued;
-
-			if (rte_dma_burst_capacity(b->dev_id, 0) == 0)
+			room = rte_dma_burst_capacity(b->dev_id, 0);
+			if (room == 0)
 				goto out;
-			dst_err = true;
-			ret = mmrt_consumer_translate(b->c, dva,
-				MMRT_ACCESS_WRITE, &xd);
-			if (ret == 0) {
-				dst_err = false;
-				ret = mmrt_consumer_translate(b->c, sva,
-					MMRT_ACCESS_READ, &xs);
-			}
+			ret = pmd_walk_next(&w, op->issued, room, &p);
+			if (ret == -ENOSPC)
+				goto out; /* the rest of the page next time */
 			if (ret == -EAGAIN) {
-				uint64_t pg = (dst_err ? dva : sva) &
+				uint64_t pg = w.fault_va &
 					~(MMRT_PAGE_SIZE - 1);
 
 				if (b->park_since == 0 || pg != b->park_page) {
@@ -330,22 +334,22 @@ feed(struct mmrt_dmadev *b)
 			}
 			b->park_since = 0;
 			if (ret != 0) {
-				op->status = mmrt_pmd_fault_status(ret, dst_err);
+				op->status = pmd_fault_status(ret, w.fault_dst);
 				break;
 			}
-			n = RTE_MIN((uint64_t)(op->len - op->issued),
-				RTE_MIN(xd.size, xs.size));
-			ret = rte_dma_copy(b->dev_id, 0, xs.iova, xd.iova,
-				(uint32_t)n, 0);
+			/* room said there is a slot: only a broken device
+			 * refuses it, and then the op goes on next time */
+			ret = rte_dma_copy(b->dev_id, 0, p.src_iova, p.dst_iova,
+				(uint32_t)p.n, 0);
 			if (ret < 0)
-				goto out; /* full after all */
+				goto out;
 			b->dev_map[(uint16_t)ret & (b->dev_desc - 1)] =
 				b->issue;
 			op->inflight++;
-			op->issued += (uint32_t)n;
+			op->issued += (uint32_t)p.n;
 			ST_ADD(b, inflight, 1);
 			ST_ADD(b, pieces, 1);
-			ST_ADD(b, bytes, n);
+			ST_ADD(b, bytes, p.n);
 			pieces++;
 		}
 		op->final = 1;
@@ -386,6 +390,16 @@ mmrt_dmadev_run(struct mmrt_dmadev *b)
 #define OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
 	RTE_DMA_OP_FLAG_LLC)
 
+/*
+ * [@va, @va + @len) is a non-empty range of the address space (below
+ * MMRT_VA_LIMIT, any alignment). The one range check of this file.
+ */
+static inline bool
+range_ok(uint64_t va, uint64_t len)
+{
+	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
 int
 mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
@@ -393,9 +407,8 @@ mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
 	struct bridge_op *op;
 	uint64_t idx;
 
-	if (!bridge_live(b) || len == 0 || (flags & ~OP_FLAGS) ||
-			dst >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - dst ||
-			src >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - src ||
+	if (!bridge_live(b) || (flags & ~OP_FLAGS) || !range_ok(dst, len) ||
+			!range_ok(src, len) ||
 			(src < dst + len && dst < src + len))
 		return -EINVAL;
 	idx = b->enq;

@@ -7,9 +7,9 @@
 
 /**
  * @file
- * The dmadev bridge (DESIGN.md section 7): a real DPDK dmadev
- * (dma_skeleton in tests, idxd/ioat in production) behind the same
- * contract as pmd/swdma. Operations take virtual addresses of the bound
+ * The dmadev bridge (docs/architecture.md section 5): a real DPDK dmadev
+ * (any with MEM_TO_MEM copy; dma_skeleton in the tests) behind the
+ * contract of pmd/swdma, for copies (no fill). Operations take virtual addresses of the bound
  * address space; the bridge translates them through its lib/dev consumer,
  * splits them at page boundaries, submits the pieces to the device by
  * IOVA, and tracks them until the device completes them.
@@ -22,12 +22,20 @@
  * cost of the device's completion latency in the invalidation round trip.
  *
  * Faults are handled as swdma does: an operation whose page is missing
- * (a uffd serves it, or the fault path must resolve it) is parked at that
- * page (its pieces before the page may already be on the device) and
- * resumed there, in order with the operations behind it; unresolvable
- * faults complete with an error status (RTE_DMA_STATUS_PAGE_FAULT,
- * _INVALID_SRC_ADDR, _INVALID_DST_ADDR, _DATA_POISION, _BUS_ERROR), as do
- * pieces the device fails (the device's status).
+ * (a uffd serves it, or the fault path must resolve it) is parked at the
+ * start of the 4 KiB destination page that needs it (its pieces before
+ * that page may already be on the device) and resumed there, in order
+ * with the operations behind it; unresolvable faults complete with an
+ * error status (RTE_DMA_STATUS_PAGE_FAULT, _INVALID_SRC_ADDR,
+ * _INVALID_DST_ADDR, _DATA_POISION, _BUS_ERROR), as do pieces the device
+ * fails (the device's status). An operation that fails at offset o (the
+ * first byte whose source or destination could not be translated, at
+ * once or after a park, even if its destination changed meanwhile) has
+ * given the device exactly the bytes of its destination before the 4 KiB
+ * destination page that holds byte o, and none of that page or after it
+ * (as mmrt_swdma.h says): the bridge translates all the source a
+ * destination page needs, and waits until the device has room for every
+ * piece that writes that page, before it gives the device any of them.
  *
  * Threading: like a dmadev vchan, one thread drives the bridge: it
  * enqueues, submits, runs mmrt_dmadev_run() and reaps completions; it
@@ -101,7 +109,14 @@ struct mmrt_dmadev *mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf);
  * Stop the device, unbind and free the bridge. Operations still on the
  * device are waited for (bounded by one second), the rest dropped.
  *
- * @return 0, -EINVAL. May wait.
+ * A handle is a pointer, with no generation: destroying (or using) it
+ * again is detected (-EINVAL) only until the next mmrt_dmadev_create(),
+ * which may reuse the freed bridge's memory and so return the same
+ * pointer. Then the stale handle names the new bridge: after
+ * x = create(); destroy(x); y = create(), destroy(x) may destroy y. Do
+ * not use a handle after its destroy.
+ *
+ * @return 0, -EINVAL (NULL or not live). May wait.
  */
 int mmrt_dmadev_destroy(struct mmrt_dmadev *b);
 
@@ -157,8 +172,10 @@ uint16_t mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b);
 int mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st);
 
 /**
- * Serve up to @p max of the bridge's page requests with mmrt_fault() (from
- * a thread that may wait; not the driving thread while it must poll).
+ * Serve up to @p max of the bridge's page requests with mmrt_fault() and
+ * MMRT_ACCESS_NOWAIT, as mmrt_swdma_serve_faults() (a request for a page
+ * a uffd serves is posted, not waited for). It may wait for the map lock:
+ * from a thread that may wait, not the driving thread while it must poll.
  *
  * @return requests served, -EINVAL. May wait.
  */

@@ -8,9 +8,9 @@
 /**
  * @file
  * swdma: a software DMA engine that behaves like a NIC's DMA block
- * (DESIGN.md section 7). It runs on its own lcore (mmrt_swdma_start()) or
- * is stepped by the application (mmrt_swdma_run(), e.g. from a DPDK
- * service), and takes descriptors in the shape of DPDK's dmadev (copy,
+ * (docs/architecture.md section 5). It runs on its own lcore
+ * (mmrt_swdma_start()) or is stepped by the application
+ * (mmrt_swdma_run(), e.g. from a DPDK service), and takes descriptors in the shape of DPDK's dmadev (copy,
  * fill, submit, completed, completed_status, burst capacity) whose
  * addresses are virtual addresses of the address space it is bound to.
  *
@@ -21,12 +21,23 @@
  * (acking invalidations) and resumes it, in order with the operations
  * behind it, once the page is there. A fault that cannot be resolved
  * completes the operation with an error status: RTE_DMA_STATUS_PAGE_FAULT
- * (no region, or still unresolved at the park timeout),
+ * (no region, a uffd in SIGBUS mode, or still unresolved at the park
+ * timeout),
  * RTE_DMA_STATUS_INVALID_SRC_ADDR / _INVALID_DST_ADDR (the region forbids
  * the access), RTE_DMA_STATUS_DATA_POISION (poisoned page),
- * RTE_DMA_STATUS_BUS_ERROR (the engine was fenced or unbound). Bytes of
- * a failed operation before the faulting page may have been written;
- * nothing is written outside its target.
+ * RTE_DMA_STATUS_BUS_ERROR (the engine was fenced or unbound).
+ *
+ * What a failed operation wrote: the engine parks or stops an operation
+ * only at its start or where its destination enters a new 4 KiB page, and
+ * translates all the source a destination page needs before it writes a
+ * byte of that page. So an operation that fails at offset o (the first
+ * byte whose source or destination could not be translated, at once or
+ * after a park, even if its destination changed meanwhile, e.g. was made
+ * read-only) has written exactly the bytes of its destination before the
+ * 4 KiB destination page that holds byte o (none when that is its first
+ * page), and no byte of that page or after it. A parked operation, too,
+ * has written a prefix of its destination that ends at a page boundary.
+ * Nothing is written outside its target.
  *
  * Invalidations: the engine executes each operation to completion (or to
  * its park point) and acks invalidations only between operations (every
@@ -123,6 +134,13 @@ struct mmrt_swdma *mmrt_swdma_create(const struct mmrt_swdma_conf *conf);
  * Stop (if started), unbind and free an engine. Outstanding operations
  * are dropped.
  *
+ * A handle is a pointer, with no generation: destroying (or using) it
+ * again is detected (-EINVAL) only until the next mmrt_swdma_create(),
+ * which may reuse the freed engine's memory and so return the same
+ * pointer. Then the stale handle names the new engine: after
+ * x = create(); destroy(x); y = create(), destroy(x) may destroy y. Do
+ * not use a handle after its destroy.
+ *
  * @return 0, -EINVAL (NULL or not live). May wait.
  */
 int mmrt_swdma_destroy(struct mmrt_swdma *dma);
@@ -182,8 +200,8 @@ int mmrt_swdma_run(struct mmrt_swdma *dma);
  *   RTE_DMA_OP_FLAG_FENCE and _LLC are accepted (operations run in order
  *   anyway).
  * @return the operation's ring index (0..65535, wrapping), -ENOSPC (no
- *   free slot), -EINVAL (NULL, len 0 or over 4 GiB - 1, an address at or
- *   past MMRT_VA_LIMIT, a wrapping range, unknown flags). Submitter only.
+ *   free slot), -EINVAL (NULL, len 0, an address at or past
+ *   MMRT_VA_LIMIT, a range past it, overlapping ranges, unknown flags). Submitter only.
  *   Never waits.
  */
 int mmrt_swdma_copy(struct mmrt_swdma *dma, uint64_t src, uint64_t dst,

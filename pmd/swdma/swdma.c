@@ -24,14 +24,16 @@
  * submitter's acquire load), completed (-> free, submitter-local).
  *
  * The engine runs the op at `done` to completion, or parks it: a parked op
- * keeps its progress (bytes done) and stays at `done`, so the ops behind it
- * wait. Between operations (every SWDMA_POLL_EVERY, and at each step) the
- * engine polls its consumer, which acks pending invalidations: no
- * translation obtained for a finished operation is used after it.
+ * keeps its progress (bytes done, a clean offset: pmd_walk.h) and stays at
+ * `done`, so the ops behind it wait. Between operations (every
+ * SWDMA_POLL_EVERY, and at each step) the engine polls its consumer, which
+ * acks pending invalidations: no translation obtained for a finished
+ * operation is used after it.
  */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -48,6 +50,7 @@
 
 #include "mmrt_swdma.h"
 #include "pmd_status.h"
+#include "pmd_walk.h"
 
 #define SWDMA_MAGIC 0x6d6d7377u /* "mmsw" */
 #define SWDMA_POLL_EVERY 4      /* ops between acks inside a step */
@@ -314,6 +317,16 @@ mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
 #define OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
 	RTE_DMA_OP_FLAG_LLC)
 
+/*
+ * [@va, @va + @len) is a non-empty range of the address space (below
+ * MMRT_VA_LIMIT, any alignment). The one range check of this file.
+ */
+static inline bool
+range_ok(uint64_t va, uint64_t len)
+{
+	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
 static inline int
 enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
@@ -321,10 +334,9 @@ enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	struct swdma_desc *s;
 	uint64_t idx;
 
-	if (unlikely(!swdma_live(d) || len == 0 || (flags & ~OP_FLAGS) ||
-			dst >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - dst ||
-			(op == OP_COPY && (src >= MMRT_VA_LIMIT ||
-			len > MMRT_VA_LIMIT - src ||
+	if (unlikely(!swdma_live(d) || (flags & ~OP_FLAGS) ||
+			!range_ok(dst, len) ||
+			(op == OP_COPY && (!range_ok(src, len) ||
 			(src < dst + len && dst < src + len)))))
 		return -EINVAL;
 	idx = d->enq;
@@ -471,52 +483,40 @@ fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
 
 /*
  * Run the op in slot @s from d->progress on. 0: finished (status set);
- * -EAGAIN: parked on d->park_va.
+ * -EAGAIN: parked on d->park_va. It parks or fails only at a clean offset
+ * (pmd_walk.h): what it wrote is a prefix of the destination that ends
+ * at a page boundary, whatever happens to the destination while parked.
  */
 static int
 run_op(struct mmrt_swdma *d, struct swdma_desc *s)
 {
-	struct mmrt_xlate xs, xd;
-	uint64_t off = d->progress, n;
+	uint64_t off = d->progress;
+	struct pmd_piece p;
+	struct pmd_walk w;
 	int ret;
 
+	pmd_walk_init(&w, d->c, s->src, s->dst, s->len, s->op == OP_COPY);
 	while (off < s->len) {
-		uint64_t dva = s->dst + off, sva = s->src + off;
-
 		if (unlikely(d->park_since != 0) && off > d->park_off) {
 			/* went past the page it was parked on */
 			ST_ADD(d, resumes, 1);
 			d->park_since = 0;
 		}
-		ret = mmrt_consumer_translate(d->c, dva, MMRT_ACCESS_WRITE,
-			&xd);
+		ret = pmd_walk_next(&w, off, UINT_MAX, &p);
 		if (unlikely(ret != 0)) {
 			if (ret == -EAGAIN) {
-				d->park_va = dva;
+				d->park_va = w.fault_va;
 				goto park;
 			}
-			s->status = mmrt_pmd_fault_status(ret, true);
+			s->status = pmd_fault_status(ret, w.fault_dst);
 			goto done;
 		}
-		n = RTE_MIN((uint64_t)s->len - off, xd.size);
-		if (s->op == OP_COPY) {
-			ret = mmrt_consumer_translate(d->c, sva,
-				MMRT_ACCESS_READ, &xs);
-			if (unlikely(ret != 0)) {
-				if (ret == -EAGAIN) {
-					d->park_va = sva;
-					goto park;
-				}
-				s->status = mmrt_pmd_fault_status(ret, false);
-				goto done;
-			}
-			n = RTE_MIN(n, xs.size);
-			memcpy(xd.addr, xs.addr, n);
-		} else {
-			fill_bytes(xd.addr, s->src, off, n);
-		}
-		off += n;
-		ST_ADD(d, bytes, n);
+		if (s->op == OP_COPY)
+			memcpy(p.dst, p.src, p.n);
+		else
+			fill_bytes(p.dst, s->src, off, p.n);
+		off += p.n;
+		ST_ADD(d, bytes, p.n);
 	}
 	/* success: the status enqueue wrote stays (no line written back) */
 	if (d->park_since != 0) {

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_PMD_WALK_H
+#define MMRT_PMD_WALK_H
+
+/*
+ * Internal to pmd/: how both engines cut an operation into pieces. Not
+ * installed.
+ *
+ * A piece is the longest run of the operation that one source leaf and
+ * one destination leaf cover (the engine copies it, or gives it to the
+ * device). The walker keeps the destination and source translations of
+ * the current leaves, so a page is translated once per run of the engine
+ * and not once per piece; they are usable until the consumer's next poll
+ * (mmrt_consumer_translate()), and the engines poll only between runs of
+ * the walker.
+ *
+ * The promise the headers make: an operation stops (parks, or fails) only
+ * at a clean offset, the start of the operation or an offset whose
+ * destination byte starts a 4 KiB page. So what it has written is a
+ * prefix of its destination ending at a page boundary, and the page that
+ * holds the byte it stopped on is untouched; after a park the translations
+ * are gone (the engine polls), and the resumed walk starts at that clean
+ * offset with fresh ones.
+ *
+ * How the walker keeps it. A piece may end at an offset that is not clean
+ * only where a source leaf ends inside a destination page. Before it hands
+ * out such a piece, the walker translates the next source leaf too (the
+ * look-ahead, which becomes the next piece's source): a source leaf is at
+ * least 4 KiB, so it covers the rest of that destination page, and the
+ * next piece ends past it. Hence every failure is met at a clean offset:
+ *  - a destination translation is needed only at a clean offset (the
+ *    start, or the end of the previous destination leaf, a page boundary);
+ *  - a source translation that is not a look-ahead is needed only at the
+ *    start, or where the previous piece ended at a clean offset;
+ *  - a failed look-ahead shortens the piece to the last page boundary of
+ *    the destination inside it; when there is none the operation stops at
+ *    the current offset, which is then clean (a piece that starts at an
+ *    offset that is not clean starts a look-ahead's whole source leaf, at
+ *    least 4 KiB, so it crosses a page boundary).
+ * An engine that can take only one more piece now (@room 1) gets a piece
+ * that ends at a clean offset, shortened as for a failed look-ahead, or
+ * none (-ENOSPC): it never stops between two pieces of one page either.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include <mmrt_dev.h>
+#include <mmrt_mm.h>
+
+/* A translation and the offsets of the operation it covers. */
+struct pmd_span {
+	uint64_t off;           /* operation offset it was taken at */
+	uint64_t end;           /* operation offset its leaf ends at */
+	struct mmrt_xlate x;
+	bool valid;
+};
+
+struct pmd_walk {
+	struct mmrt_consumer *c;
+	uint64_t src;
+	uint64_t dst;
+	uint64_t len;
+	bool copy;              /* false: a fill, no source */
+	struct pmd_span d;      /* destination leaf */
+	struct pmd_span s;      /* source leaf */
+	struct pmd_span la;     /* look-ahead: the next source leaf */
+	int la_err;             /* the look-ahead at la.off: 0 or its error */
+	uint64_t fault_va;      /* on an error: the address that failed */
+	bool fault_dst;         /* ... on the destination side */
+};
+
+/* A piece: @n bytes from offset @off of the operation. */
+struct pmd_piece {
+	uint64_t off;
+	uint64_t n;
+	void *src;              /* copy only */
+	void *dst;
+	uint64_t src_iova;      /* copy only */
+	uint64_t dst_iova;
+};
+
+/* A walk of the operation {@src, @dst, @len} (@copy false: a fill). */
+static inline void
+pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c, uint64_t src,
+	uint64_t dst, uint64_t len, bool copy)
+{
+	w->c = c;
+	w->src = src;
+	w->dst = dst;
+	w->len = len;
+	w->copy = copy;
+	w->d.valid = false;
+	w->s.valid = false;
+	w->la.valid = false;
+	w->la.off = UINT64_MAX; /* no look-ahead tried */
+	w->la_err = 0;
+}
+
+/* Translate @base + @off for @access into @sp. */
+static inline int
+pmd_span_get(struct pmd_walk *w, struct pmd_span *sp, uint64_t base,
+	uint64_t off, uint32_t access)
+{
+	int ret = mmrt_consumer_translate(w->c, base + off, access, &sp->x);
+
+	if (unlikely(ret != 0)) {
+		sp->valid = false;
+		return ret;
+	}
+	sp->off = off;
+	sp->end = off + sp->x.size;
+	sp->valid = true;
+	return 0;
+}
+
+static inline int
+pmd_walk_fault(struct pmd_walk *w, int err, uint64_t va, bool dst)
+{
+	w->fault_va = va;
+	w->fault_dst = dst;
+	return err;
+}
+
+/* Does offset @off of the operation start a destination page (or end
+ * the operation)? */
+static inline bool
+pmd_walk_clean(const struct pmd_walk *w, uint64_t off)
+{
+	return off == w->len || ((w->dst + off) & (MMRT_PAGE_SIZE - 1)) == 0;
+}
+
+/*
+ * The piece at offset @off (where the previous piece ended, or where the
+ * operation starts or resumes), for an engine that can take @room more
+ * pieces now (>= 1).
+ *
+ * @return 0 and @p filled; -ENOSPC: @room is 1 and no piece from @off
+ *   ends at a clean offset (take none now); or the error of the failed
+ *   translation (-EAGAIN: retry on a later run), with w->fault_va and
+ *   w->fault_dst. The operation then stops at @off, a clean offset.
+ */
+static inline int
+pmd_walk_next(struct pmd_walk *w, uint64_t off, unsigned int room,
+	struct pmd_piece *p)
+{
+	uint64_t end, fl;
+	int ret;
+
+	if (!w->d.valid || off >= w->d.end) {
+		ret = pmd_span_get(w, &w->d, w->dst, off, MMRT_ACCESS_WRITE);
+		if (unlikely(ret != 0))
+			return pmd_walk_fault(w, ret, w->dst + off, true);
+	}
+	end = RTE_MIN(w->len, w->d.end);
+	if (w->copy) {
+		if (!w->s.valid || off >= w->s.end) {
+			if (w->la.valid && w->la.off == off) {
+				w->s = w->la;
+				w->la.valid = false;
+			} else {
+				ret = pmd_span_get(w, &w->s, w->src, off,
+					MMRT_ACCESS_READ);
+				if (unlikely(ret != 0))
+					return pmd_walk_fault(w, ret,
+						w->src + off, false);
+			}
+		}
+		end = RTE_MIN(end, w->s.end);
+		if (!pmd_walk_clean(w, end)) {
+			/* a source leaf ends inside a destination page */
+			if (room >= 2 && w->la.off != end) {
+				w->la_err = pmd_span_get(w, &w->la, w->src, end,
+					MMRT_ACCESS_READ);
+				w->la.off = end;
+			}
+			if (room < 2 || w->la_err != 0) {
+				/* end at the page boundary before, if any */
+				fl = (w->dst + end) & ~(MMRT_PAGE_SIZE - 1);
+				if (fl > w->dst + off)
+					end = fl - w->dst;
+				else if (room >= 2 && w->la_err != 0)
+					return pmd_walk_fault(w, w->la_err,
+						w->src + end, false);
+				else
+					return -ENOSPC;
+			}
+		}
+	}
+	p->off = off;
+	p->n = end - off;
+	p->dst = (uint8_t *)w->d.x.addr + (off - w->d.off);
+	p->dst_iova = w->d.x.iova + (off - w->d.off);
+	if (w->copy) {
+		p->src = (uint8_t *)w->s.x.addr + (off - w->s.off);
+		p->src_iova = w->s.x.iova + (off - w->s.off);
+	} else {
+		p->src = NULL;
+		p->src_iova = 0;
+	}
+	return 0;
+}
+
+#endif /* MMRT_PMD_WALK_H */
