@@ -251,6 +251,16 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 /**
  * Copy @p len bytes from the address space at @p va into @p buf,
  * faulting pages in as needed (any alignment, may cross pages).
+ *
+ * All or nothing: the whole range is checked (-EFAULT, -EACCES) and
+ * faulted in (-EHWPOISON, -ENOMEM, userfaults) before the first byte is
+ * copied, so on failure @p buf is unchanged. One exception: if another
+ * thread empties or poisons pages of the range while the call runs
+ * (mmrt_advise(), mmrt_uffd_writeprotect(), poisoning), or changes the
+ * layout while the call waits for a userfault, and the fault this causes
+ * fails, the bytes of @p buf before the failing page hold data already
+ * read and the rest is unchanged.
+ *
  * @return 0, -EINVAL, -EFAULT, -EACCES, -EHWPOISON, -ETIMEDOUT, -ENOMEM.
  *   May wait (for userfaults too: see mmrt_fault()).
  */
@@ -259,6 +269,17 @@ int mmrt_read(struct mmrt_as *as, uint64_t va, void *buf, size_t len);
 /**
  * Copy @p len bytes from @p buf into the address space at @p va, faulting
  * (and breaking copy-on-write) as needed.
+ *
+ * All or nothing: the whole range is checked (-EFAULT, -EACCES) and
+ * faulted in (-EHWPOISON, -ENOMEM, userfaults) before the first byte is
+ * written, so a failed call writes nothing (it may leave pages of the
+ * range faulted in, as mmrt_fault() would). One exception: if another
+ * thread empties or poisons pages of the range while the call runs
+ * (mmrt_advise(), mmrt_uffd_writeprotect(), poisoning), or changes the
+ * layout while the call waits for a userfault, and the fault this causes
+ * fails, the bytes before the failing page are written and no byte from
+ * it on.
+ *
  * @return 0, -EINVAL, -EFAULT, -EACCES, -EHWPOISON, -ETIMEDOUT, -ENOMEM.
  *   May wait (for userfaults too: see mmrt_fault()).
  */
@@ -266,16 +287,20 @@ int mmrt_write(struct mmrt_as *as, uint64_t va, const void *buf, size_t len);
 
 /**
  * mmrt_read() with @p flags: MMRT_ACCESS_NOWAIT returns -EAGAIN where a
- * userfault would be waited for (bytes before that page were copied).
- * @return as mmrt_read(), -EINVAL for unknown @p flags.
+ * userfault would be waited for. The userfault of the first such page is
+ * then posted and @p buf is unchanged, with the exception mmrt_read()
+ * states for concurrent changes.
+ * @return as mmrt_read(), -EAGAIN, -EINVAL for unknown @p flags.
  */
 int mmrt_read_flags(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	uint32_t flags);
 
 /**
  * mmrt_write() with @p flags: MMRT_ACCESS_NOWAIT returns -EAGAIN where a
- * userfault would be waited for (bytes before that page were written).
- * @return as mmrt_write(), -EINVAL for unknown @p flags.
+ * userfault would be waited for. The userfault of the first such page is
+ * then posted and nothing is written, with the exception mmrt_write()
+ * states for concurrent changes.
+ * @return as mmrt_write(), -EAGAIN, -EINVAL for unknown @p flags.
  */
 int mmrt_write_flags(struct mmrt_as *as, uint64_t va, const void *buf,
 	size_t len, uint32_t flags);
