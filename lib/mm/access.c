@@ -277,10 +277,7 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 		va_b + MMRT_PAGE_SIZE, NULL);
 	mm_notify_start(&ra);
 	mm_notify_start(&rb);
-	/* PT locks in a global order: by table frame */
-	rte_spinlock_lock(pt_lock(RTE_MIN(ta, tb)));
-	if (ta != tb)
-		rte_spinlock_lock(pt_lock(RTE_MAX(ta, tb)));
+	mm_pt_lock_pair(ta, tb);
 	ea = pte_load(pa);
 	eb = pte_load(pb);
 	ret = merge_check(ea);
@@ -322,9 +319,7 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	pte_store(pb, pte_mk(pa_pfn, (eb & ~(PTE_PFN_MASK | PTE_W))));
 	ret = 0;
 unlock_pt:
-	if (ta != tb)
-		rte_spinlock_unlock(pt_lock(RTE_MAX(ta, tb)));
-	rte_spinlock_unlock(pt_lock(RTE_MIN(ta, tb)));
+	mm_pt_unlock_pair(ta, tb);
 	if (ret == 0) {
 		mm_notify_invalidate(as_b, va_b, va_b + MMRT_PAGE_SIZE, false);
 		if (pb_pfn != mmrt_zero_pfn()) {

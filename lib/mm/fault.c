@@ -446,13 +446,6 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 }
 
 /*
- * The probe's own resolution: an empty 4 KiB entry (allocating the tables
- * above it) or a permission upgrade, with try-locks only. An invalidator may hold a PT lock
- * while it waits for this very poller's ack (copy-on-write, invariant B),
- * so a poller that waited for one could deadlock: everything else is
- * MM_FAULT_WOULD_WAIT, for the fault path.
- */
-/*
  * A present 4 KiB entry that only needs more permission: a PROT_NONE leaf
  * whose region allows access again, or a write to an exclusive anonymous
  * frame (or an object page) of a writable region. Granting permission
@@ -494,6 +487,14 @@ probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	return 0;
 }
 
+/*
+ * The probe's own resolution: an empty 4 KiB entry (allocating the tables
+ * above it) or a permission upgrade, with try-locks only. An invalidator
+ * may hold a PT lock while it waits for this very poller's ack
+ * (copy-on-write, invariant B), so a poller that waited for one could
+ * deadlock (mm_locking.h): everything else is MM_FAULT_WOULD_WAIT, for
+ * the fault path.
+ */
 static int
 probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access)

@@ -13,11 +13,8 @@
  * pages are frames (flag MMRT_FRAME_PT) whose metadata word `ptl` is the
  * split PT lock guarding their entries.
  *
- * Locks, in order: map lock (write: change regions, unmap, protect, fork,
- * destroy; read: fault, advise, accessors, merge), then PT locks in address
- * order (a level-2 table before the level-1 tables below it). Under the
- * write map lock nothing but lockless walkers runs beside us, so entries are
- * changed without PT locks there.
+ * Locks and their order: mm_locking.h, the one sheet for lib/mm and
+ * lib/dev.
  *
  * Lockless walkers (mmrt_translate from registered pollers) load each entry
  * with acquire semantics; every entry store that publishes a table or a
@@ -202,6 +199,10 @@ int mm_region_split(struct mmrt_as *as, uint64_t at);
 void mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end);
 
 /* pgtable.c */
+/* Lock / unlock the PT locks of two tables of one level, in the order of
+ * mm_locking.h (lower pfn first); @a == @b takes one. */
+void mm_pt_lock_pair(uint32_t a, uint32_t b);
+void mm_pt_unlock_pair(uint32_t a, uint32_t b);
 int mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn);
 uint64_t *mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level,
 	bool alloc, uint32_t *table, int *err);

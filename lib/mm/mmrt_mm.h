@@ -20,6 +20,8 @@
  * locks; callers never hold them. Functions that "may wait" take them and
  * must not be called by a registered poller that holds a translation; they
  * take a registered caller offline (mmrt_thread_offline()) while they wait.
+ * The order of every lock of lib/mm and lib/dev, and where a thread waits
+ * for consumer acks holding one, is in lib/mm/mm_locking.h.
  */
 
 #include <stdbool.h>
