@@ -108,9 +108,14 @@ struct mmrt_as *mmrt_as_create(const char *name);
  * Destroy an address space: every region is unmapped, every frame and
  * page-table page released (page tables after a QSBR grace period).
  *
- * @return 0, -EINVAL if @p as is NULL or not a live address space (double
- *   destroy is detected). Thread-safe against other address spaces; the
- *   caller must not use @p as concurrently. May wait.
+ * A second destroy of the same pointer returns -EINVAL only until the
+ * next mmrt_as_create() or mmrt_as_fork(): the new space may be allocated
+ * at the same address, and the stale pointer then names it (a second
+ * destroy would destroy the new space). Drop the pointer at destroy.
+ *
+ * @return 0, -EINVAL if @p as is NULL or not a live address space.
+ *   Thread-safe against other address spaces; the caller must not use
+ *   @p as concurrently. May wait.
  */
 int mmrt_as_destroy(struct mmrt_as *as);
 
@@ -327,6 +332,12 @@ struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
 
 /**
  * Destroy an object; its frames are released.
+ *
+ * A second destroy of the same pointer returns -EINVAL only until the
+ * next mmrt_object_create(): the new object may be allocated at the same
+ * address, and the stale pointer then names it. Drop the pointer at
+ * destroy.
+ *
  * @return 0, -EINVAL (not a live object), -EBUSY (still mapped). May wait.
  */
 int mmrt_object_destroy(struct mmrt_object *obj);

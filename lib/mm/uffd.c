@@ -3,7 +3,7 @@
  */
 
 /*
- * Userfault (mmrt_uffd.h, DESIGN.md section 6).
+ * Userfault (mmrt_uffd.h, docs/architecture.md).
  *
  * Registration is a property of regions (r->uffd, r->uffd_mode), changed
  * only under the write map lock. Faults classify a page under the read map
