@@ -185,8 +185,15 @@ struct mmrt_object {
 		mmrt_thread_online(); \
 } while (0)
 
-/* as.c */
-bool mm_as_live(const struct mmrt_as *as);
+/*
+ * A live address space (its magic is set from create until teardown).
+ * Inline, so that the files below as.c in the layering need not call up.
+ */
+static inline bool
+mm_as_live(const struct mmrt_as *as)
+{
+	return as != NULL && as->core.magic == MM_AS_MAGIC;
+}
 
 /* region.c */
 int mm_region_reserve(struct mmrt_as *as, uint32_t extra);
@@ -301,7 +308,7 @@ void mm_object_map_count(struct mmrt_object *obj, int delta);
 bool mm_objects_live(void);
 
 /*
- * notify.c / notifier.c: notifier subscribers (mmrt_notifier.h).
+ * notifier.c: notifier subscribers (mmrt_notifier.h).
  *
  * Every operation that removes or downgrades translations brackets its
  * page-table changes with a range:
@@ -324,9 +331,6 @@ void mm_notify_end(struct mmrt_notifier_range *r);
 /* The secondary-TLB flush of [start, end) (gather step 1, COW, merge). */
 void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	bool full);
-/* The legacy subscribers' secondary-TLB flush (notifier.c). */
-void mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start,
-	uint64_t end);
 /*
  * Frames about to be released after their flush: a fenced subscriber may
  * take references to keep them out of the pool (quarantine). Every path
