@@ -34,6 +34,9 @@
 #define VA_RW (UINT64_C(1) << 30)          /* 8 pages RW, populated */
 #define VA_HOLE (VA_RW + 8 * PG)           /* 8 pages hole */
 #define VA_RO (VA_RW + 16 * PG)            /* 4 pages R, populated */
+#define VA_EDGE (VA_RW + 24 * PG)          /* 1 page RW, populated, then */
+#define VA_EDGE_RO (VA_EDGE + PG)          /* 1 page R, populated, then */
+#define VA_EDGE_NONE (VA_EDGE + 2 * PG)    /* 1 page PROT_NONE */
 #define VA_ABS (VA_RW + 32 * PG)           /* 4 pages RW, not populated */
 #define VA_FREE (VA_RW + 64 * PG)          /* nothing mapped from here on */
 #define VA_HUGE (UINT64_C(2) << 30)        /* 2 MiB huge RW, populated */
@@ -51,6 +54,7 @@ struct fix {
 	uint32_t free_pfn;         /* a frame in the pool */
 	uint64_t base;             /* frames used before the fixture */
 	uint8_t buf[4 * PG] __rte_aligned(64);
+	struct mmrt_xlate xout;    /* translate's output: any contents */
 };
 
 static struct fix fx;
@@ -69,6 +73,8 @@ struct snap {
 	uint64_t sum_as2;
 	uint64_t sum_obj;
 	uint64_t sum_obj2;
+	uint64_t sum_edge;
+	uint64_t sum_buf;          /* fx.buf: reads that fail leave it alone */
 	uint64_t obj_size;
 };
 
@@ -128,6 +134,8 @@ take_snap(struct snap *s)
 	s->sum_as2 = sum_as(fx.as2, VA_RW, 4 * PG);
 	s->sum_obj = sum_obj(fx.obj);
 	s->sum_obj2 = sum_obj(fx.obj2);
+	s->sum_edge = sum_as(fx.as, VA_EDGE, 2 * PG);
+	s->sum_buf = checksum(fx.buf, sizeof(fx.buf));
 	s->obj_size = mmrt_object_size(fx.obj);
 	s->used = mmrt_test_used();
 }
@@ -163,6 +171,10 @@ fixture_up(void)
 	cr_assert_eq(mmrt_map(fx.as, VA_RW, 8 * PG, RW, MMRT_MAP_POPULATE), 0);
 	cr_assert_eq(mmrt_map(fx.as, VA_RO, 4 * PG, MMRT_PROT_READ,
 		MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(fx.as, VA_EDGE, PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(fx.as, VA_EDGE_RO, PG, MMRT_PROT_READ,
+		MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(fx.as, VA_EDGE_NONE, PG, MMRT_PROT_NONE, 0), 0);
 	cr_assert_eq(mmrt_map(fx.as, VA_ABS, 4 * PG, RW, 0), 0);
 	cr_assert_eq(mmrt_map(fx.as, VA_HUGE, HPG, RW,
 		MMRT_MAP_HUGE | MMRT_MAP_POPULATE), 0);
@@ -171,6 +183,7 @@ fixture_up(void)
 	cr_assert_eq(mmrt_map(fx.as2, VA_RW, 4 * PG, RW, 0), 0);
 	fill(b, HPG, 1);
 	cr_assert_eq(mmrt_write(fx.as, VA_RW, b, 8 * PG), 0);
+	cr_assert_eq(mmrt_write(fx.as, VA_EDGE, b, PG), 0);
 	cr_assert_eq(mmrt_write(fx.as, VA_HUGE, b, HPG), 0);
 	cr_assert_eq(mmrt_write(fx.as, VA_OBJ, b, OBJ_SIZE), 0);
 	fill(b, HPG, 2);
@@ -499,16 +512,16 @@ put_pfn_total(void)
 		VA_RW)) \
 	/* mmrt_translate */ \
 	X(translate_null_as, -EINVAL, mmrt_translate(NULL, VA_RW, AR, \
-		(struct mmrt_xlate *)fx.buf)) \
+		&fx.xout)) \
 	X(translate_null_out, -EINVAL, mmrt_translate(fx.as, VA_RW, AR, NULL)) \
 	X(translate_access, -EINVAL, mmrt_translate(fx.as, VA_RW, 1u << 5, \
-		(struct mmrt_xlate *)fx.buf)) \
+		&fx.xout)) \
 	X(translate_past_limit, -EINVAL, mmrt_translate(fx.as, LIM, AR, \
-		(struct mmrt_xlate *)fx.buf)) \
+		&fx.xout)) \
 	X(translate_unmapped, -EFAULT, mmrt_translate(fx.as, VA_HOLE, AR, \
-		(struct mmrt_xlate *)fx.buf)) \
+		&fx.xout)) \
 	X(translate_ro_write, -EACCES, mmrt_translate(fx.as, VA_RO, AW, \
-		(struct mmrt_xlate *)fx.buf)) \
+		&fx.xout)) \
 	/* mmrt_read / mmrt_write */ \
 	X(read_null_as, -EINVAL, mmrt_read(NULL, VA_RW, fx.buf, 8)) \
 	X(read_null_buf, -EINVAL, mmrt_read(fx.as, VA_RW, NULL, 8)) \
@@ -524,6 +537,25 @@ put_pfn_total(void)
 	X(write_past_limit, -EINVAL, mmrt_write(fx.as, LIM - 4, fx.buf, 8)) \
 	X(write_unmapped, -EFAULT, mmrt_write(fx.as, VA_HOLE, fx.buf, 8)) \
 	X(write_ro, -EACCES, mmrt_write(fx.as, VA_RO, fx.buf, 8)) \
+	/* a failed access writes nothing: not the first page's bytes either */ \
+	X(write_into_hole, -EFAULT, mmrt_write(fx.as, VA_HOLE - 64, fx.buf, \
+		128)) \
+	X(write_pages_into_hole, -EFAULT, mmrt_write(fx.as, VA_HOLE - 2 * PG, \
+		fx.buf, 3 * PG)) \
+	X(write_into_ro, -EACCES, mmrt_write(fx.as, VA_EDGE_RO - 64, fx.buf, \
+		128)) \
+	X(write_flags_into_hole, -EFAULT, mmrt_write_flags(fx.as, \
+		VA_HOLE - 64, fx.buf, 128, MMRT_ACCESS_NOWAIT)) \
+	X(write_flags_into_ro, -EACCES, mmrt_write_flags(fx.as, \
+		VA_EDGE_RO - 64, fx.buf, 128, MMRT_ACCESS_NOWAIT)) \
+	X(read_pages_into_hole, -EFAULT, mmrt_read(fx.as, VA_HOLE - 2 * PG, \
+		fx.buf, 3 * PG)) \
+	X(read_into_none, -EACCES, mmrt_read(fx.as, VA_EDGE_NONE - 64, \
+		fx.buf, 128)) \
+	X(read_flags_into_hole, -EFAULT, mmrt_read_flags(fx.as, VA_HOLE - 64, \
+		fx.buf, 128, MMRT_ACCESS_NOWAIT)) \
+	X(read_flags_into_none, -EACCES, mmrt_read_flags(fx.as, \
+		VA_EDGE_NONE - 64, fx.buf, 128, MMRT_ACCESS_NOWAIT)) \
 	X(write_dead, -EINVAL, mmrt_write(fx.dead, VA_RW, fx.buf, 8)) \
 	/* objects */ \
 	X(obj_create_null, -EINVAL, obj_rc(mmrt_object_create(NULL, PG))) \
@@ -648,6 +680,8 @@ ParameterizedTest(unsigned int *idx, badinput, call)
 	SNAP_EQ(sum_as2);
 	SNAP_EQ(sum_obj);
 	SNAP_EQ(sum_obj2);
+	SNAP_EQ(sum_edge);
+	SNAP_EQ(sum_buf);
 	SNAP_EQ(obj_size);
 	/* the runtime is still whole: everything tears down cleanly */
 	cr_expect_eq(mmrt_as_destroy(fx.as), 0);

@@ -19,7 +19,10 @@
 
 #include "mm_priv.h"
 
-/* Copy within one page, faulting as needed. Read map lock held. */
+/*
+ * Copy within one page, faulting as needed; with @buf NULL only make the
+ * page grant the access (fault it in), copying nothing. Read map lock held.
+ */
 static int
 access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 	bool write, struct mm_fault_wait *w)
@@ -38,9 +41,9 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 				uint8_t *a = (uint8_t *)mmrt_frame_addr(
 					pte_pfn(e)) + (va & (MMRT_HUGE_SIZE - 1));
 
-				if (write)
+				if (buf != NULL && write)
 					memcpy(a, buf, n);
-				else
+				else if (buf != NULL)
 					memcpy(buf, a, n);
 				rte_spinlock_unlock(pt_lock(tbl));
 				return 0;
@@ -56,9 +59,9 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 						pte_pfn(e)) +
 						(va & (MMRT_PAGE_SIZE - 1));
 
-					if (write)
+					if (buf != NULL && write)
 						memcpy(a, buf, n);
-					else
+					else if (buf != NULL)
 						memcpy(buf, a, n);
 					rte_spinlock_unlock(pt_lock(tbl));
 					return 0;
@@ -73,12 +76,74 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 	}
 }
 
+/*
+ * The regions of [va, end) allow the access: 0, or the error the fault of
+ * the first page that does not would return (-EFAULT, -EACCES). Only a
+ * layout change alters the answer, and it takes the write map lock: while
+ * the read map lock is held it stays true. Read map lock held.
+ */
+static int
+access_allowed(const struct mmrt_as *as, uint64_t va, uint64_t end,
+	bool write)
+{
+	const struct mm_region *r;
+	int i;
+
+	while (va < end) {
+		i = mm_region_find(as, va);
+		if (i < 0)
+			return -EFAULT;
+		r = &as->regions[i];
+		if (r->prot == MMRT_PROT_NONE ||
+				(write && !(r->prot & MMRT_PROT_WRITE)))
+			return -EACCES;
+		va = r->end;
+	}
+	return 0;
+}
+
+/*
+ * One pass over the pages of [va, va + len): fault each in (@buf NULL) or
+ * copy. Returns 0 or the first page's error (MM_FAULT_POSTED included),
+ * with *done the bytes of the pages before it.
+ */
+static int
+access_pass(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t len,
+	bool write, struct mm_fault_wait *w, size_t *done)
+{
+	size_t off = 0, n;
+	int ret = 0;
+
+	while (off < len) {
+		n = RTE_MIN(len - off, (size_t)(MMRT_PAGE_SIZE -
+			((va + off) & (MMRT_PAGE_SIZE - 1))));
+		ret = access_page(as, va + off, buf == NULL ? NULL : buf + off,
+			n, write, w);
+		if (ret != 0)
+			break;
+		off += n;
+	}
+	*done = off;
+	return ret;
+}
+
+/*
+ * A failed access copies nothing. The range is checked and, when it spans
+ * more than one page, faulted in (waiting for userfaults) before the first
+ * byte is copied; the copy then runs in the same read map lock hold, so
+ * the regions cannot change under it. Only a leaf emptied under the read
+ * map lock between the two passes (mmrt_advise(), mmrt_uffd_writeprotect(),
+ * a page poisoned) makes the copy fault again, and if that fault fails or
+ * must wait with NOWAIT, the pages before it are already copied: that is
+ * the one partial result, and the headers say so.
+ */
 static int
 access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	bool write, uint32_t flags)
 {
 	struct mm_fault_wait w;
 	uint8_t *b = buf;
+	size_t done;
 	int ret = 0;
 
 	if (!mm_as_live(as) || buf == NULL || len == 0 ||
@@ -89,25 +154,27 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	w.requester = (uint32_t)rte_gettid();
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_read_lock(&as->map_lock);
-	while (len > 0) {
-		size_t n = RTE_MIN(len,
-			(size_t)(MMRT_PAGE_SIZE - (va & (MMRT_PAGE_SIZE - 1))));
-
-		ret = access_page(as, va, b, n, write, &w);
-		if (ret == MM_FAULT_POSTED) {
-			/* a userfault: wait for its wake without the lock */
-			rte_rwlock_read_unlock(&as->map_lock);
-			ret = w.nowait ? -EAGAIN : mm_uffd_wait(&w);
-			if (ret != 0)
-				goto out;
-			rte_rwlock_read_lock(&as->map_lock);
-			continue;
-		}
+	for (;;) {
+		ret = access_allowed(as, va, va + len, write);
 		if (ret != 0)
 			break;
-		va += n;
-		b += n;
-		len -= n;
+		/* within one page the copy itself is all or nothing */
+		if ((va & (MMRT_PAGE_SIZE - 1)) + len > MMRT_PAGE_SIZE)
+			ret = access_pass(as, va, NULL, len, write, &w, &done);
+		if (ret == 0) {
+			ret = access_pass(as, va, b, len, write, &w, &done);
+			va += done;
+			b += done;
+			len -= done;
+		}
+		if (ret != MM_FAULT_POSTED)
+			break;
+		/* a userfault: wait for its wake without the lock */
+		rte_rwlock_read_unlock(&as->map_lock);
+		ret = w.nowait ? -EAGAIN : mm_uffd_wait(&w);
+		if (ret != 0)
+			goto out;
+		rte_rwlock_read_lock(&as->map_lock);
 	}
 	rte_rwlock_read_unlock(&as->map_lock);
 out:
@@ -210,10 +277,7 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 		va_b + MMRT_PAGE_SIZE, NULL);
 	mm_notify_start(&ra);
 	mm_notify_start(&rb);
-	/* PT locks in a global order: by table frame */
-	rte_spinlock_lock(pt_lock(RTE_MIN(ta, tb)));
-	if (ta != tb)
-		rte_spinlock_lock(pt_lock(RTE_MAX(ta, tb)));
+	mm_pt_lock_pair(ta, tb);
 	ea = pte_load(pa);
 	eb = pte_load(pb);
 	ret = merge_check(ea);
@@ -255,9 +319,7 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	pte_store(pb, pte_mk(pa_pfn, (eb & ~(PTE_PFN_MASK | PTE_W))));
 	ret = 0;
 unlock_pt:
-	if (ta != tb)
-		rte_spinlock_unlock(pt_lock(RTE_MAX(ta, tb)));
-	rte_spinlock_unlock(pt_lock(RTE_MIN(ta, tb)));
+	mm_pt_unlock_pair(ta, tb);
 	if (ret == 0) {
 		mm_notify_invalidate(as_b, va_b, va_b + MMRT_PAGE_SIZE, false);
 		if (pb_pfn != mmrt_zero_pfn()) {

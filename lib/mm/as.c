@@ -28,12 +28,6 @@ static struct mmrt_as **as_table;
 static uint32_t as_max;
 static rte_spinlock_t as_table_lock = RTE_SPINLOCK_INITIALIZER;
 
-bool
-mm_as_live(const struct mmrt_as *as)
-{
-	return as != NULL && as->core.magic == MM_AS_MAGIC;
-}
-
 /* Registered in the table: safe to dereference (double destroy check). */
 static bool
 as_registered(const struct mmrt_as *as)

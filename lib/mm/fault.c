@@ -114,6 +114,43 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	return 0;
 }
 
+#ifdef MMRT_TEST_HOOKS
+/* The negative control of invariant B is on (mm_testhooks.h). */
+static inline bool
+cow_flush_late(void)
+{
+	return __atomic_load_n(&mm_test_hooks.cow_flush_late,
+		__ATOMIC_RELAXED);
+}
+
+/*
+ * The copy-on-write window of a 4 KiB page: the new PTE is published and
+ * the PT lock released, the operation has not ended. The litmus spins
+ * here on the page it chose; the negative control flushes here, late.
+ */
+static void
+cow_window(struct mmrt_as *as, uint64_t va, bool late)
+{
+	uint64_t t0;
+
+	if (mm_test_hooks.cow_delay_cycles != 0 &&
+			(va & ~(MMRT_PAGE_SIZE - 1)) ==
+			__atomic_load_n(&mm_test_hooks.cow_delay_va,
+				__ATOMIC_ACQUIRE)) {
+		t0 = rte_get_timer_cycles();
+		while (rte_get_timer_cycles() - t0 <
+				mm_test_hooks.cow_delay_cycles)
+			rte_pause();
+	}
+	if (late)
+		mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
+}
+#else
+/* The plain build: the flush is always under the PT lock, no window. */
+#define cow_flush_late() false
+#define cow_window(as, va, late) do { } while (0)
+#endif
+
 /* Fault on a 4 KiB leaf. Entered and left with no PT lock held. */
 static int
 pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
@@ -123,7 +160,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
 	uint32_t zero = mmrt_zero_pfn(), pfn, owner, opfn = MMRT_PFN_NONE;
 	struct mmrt_notifier_range nr;
-	bool ranged = false, opfn_existed = false;
+	bool ranged = false, opfn_existed = false, late;
 	int64_t nf = -1;
 	uint64_t e, wp;
 	int ret;
@@ -207,30 +244,15 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 					mmrt_frame_addr(pfn), MMRT_PAGE_SIZE);
 			mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
 			mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
+			late = cow_flush_late();
 			pte_store(pte, 0);
-#ifndef MMRT_TEST_COW_FLUSH_LATE
-			mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
-#endif
+			if (!late)
+				mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE,
+					false);
 			pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
 				PTE_D));
 			rte_spinlock_unlock(pt_lock(tbl1));
-#ifdef MMRT_TEST_HOOKS
-			/* litmus window: new PTE published, operation not ended */
-			if (mm_test_hooks.cow_delay_cycles != 0 &&
-					(va & ~(MMRT_PAGE_SIZE - 1)) ==
-					__atomic_load_n(&mm_test_hooks.cow_delay_va,
-						__ATOMIC_ACQUIRE)) {
-				uint64_t t0 = rte_get_timer_cycles();
-
-				while (rte_get_timer_cycles() - t0 <
-						mm_test_hooks.cow_delay_cycles)
-					rte_pause();
-			}
-#endif
-#ifdef MMRT_TEST_COW_FLUSH_LATE
-			/* negative control: breaks invariant B on purpose */
-			mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
-#endif
+			cow_window(as, va, late);
 			mm_notify_end(&nr);
 			if (pfn != zero) {
 				__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount,
@@ -424,13 +446,6 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 }
 
 /*
- * The probe's own resolution: an empty 4 KiB entry (allocating the tables
- * above it) or a permission upgrade, with try-locks only. An invalidator may hold a PT lock
- * while it waits for this very poller's ack (copy-on-write, invariant B),
- * so a poller that waited for one could deadlock: everything else is
- * MM_FAULT_WOULD_WAIT, for the fault path.
- */
-/*
  * A present 4 KiB entry that only needs more permission: a PROT_NONE leaf
  * whose region allows access again, or a write to an exclusive anonymous
  * frame (or an object page) of a writable region. Granting permission
@@ -472,6 +487,14 @@ probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	return 0;
 }
 
+/*
+ * The probe's own resolution: an empty 4 KiB entry (allocating the tables
+ * above it) or a permission upgrade, with try-locks only. An invalidator
+ * may hold a PT lock while it waits for this very poller's ack
+ * (copy-on-write, invariant B), so a poller that waited for one could
+ * deadlock (mm_locking.h): everything else is MM_FAULT_WOULD_WAIT, for
+ * the fault path.
+ */
 static int
 probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access)

@@ -13,11 +13,8 @@
  * pages are frames (flag MMRT_FRAME_PT) whose metadata word `ptl` is the
  * split PT lock guarding their entries.
  *
- * Locks, in order: map lock (write: change regions, unmap, protect, fork,
- * destroy; read: fault, advise, accessors, merge), then PT locks in address
- * order (a level-2 table before the level-1 tables below it). Under the
- * write map lock nothing but lockless walkers runs beside us, so entries are
- * changed without PT locks there.
+ * Locks and their order: mm_locking.h, the one sheet for lib/mm and
+ * lib/dev.
  *
  * Lockless walkers (mmrt_translate from registered pollers) load each entry
  * with acquire semantics; every entry store that publishes a table or a
@@ -188,8 +185,15 @@ struct mmrt_object {
 		mmrt_thread_online(); \
 } while (0)
 
-/* as.c */
-bool mm_as_live(const struct mmrt_as *as);
+/*
+ * A live address space (its magic is set from create until teardown).
+ * Inline, so that the files below as.c in the layering need not call up.
+ */
+static inline bool
+mm_as_live(const struct mmrt_as *as)
+{
+	return as != NULL && as->core.magic == MM_AS_MAGIC;
+}
 
 /* region.c */
 int mm_region_reserve(struct mmrt_as *as, uint32_t extra);
@@ -202,6 +206,10 @@ int mm_region_split(struct mmrt_as *as, uint64_t at);
 void mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end);
 
 /* pgtable.c */
+/* Lock / unlock the PT locks of two tables of one level, in the order of
+ * mm_locking.h (lower pfn first); @a == @b takes one. */
+void mm_pt_lock_pair(uint32_t a, uint32_t b);
+void mm_pt_unlock_pair(uint32_t a, uint32_t b);
 int mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn);
 uint64_t *mm_pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level,
 	bool alloc, uint32_t *table, int *err);
@@ -300,7 +308,7 @@ void mm_object_map_count(struct mmrt_object *obj, int delta);
 bool mm_objects_live(void);
 
 /*
- * notify.c / notifier.c: notifier subscribers (mmrt_notifier.h).
+ * notifier.c: notifier subscribers (mmrt_notifier.h).
  *
  * Every operation that removes or downgrades translations brackets its
  * page-table changes with a range:
@@ -323,9 +331,6 @@ void mm_notify_end(struct mmrt_notifier_range *r);
 /* The secondary-TLB flush of [start, end) (gather step 1, COW, merge). */
 void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	bool full);
-/* The legacy subscribers' secondary-TLB flush (notifier.c). */
-void mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start,
-	uint64_t end);
 /*
  * Frames about to be released after their flush: a fenced subscriber may
  * take references to keep them out of the pool (quarantine). Every path

@@ -39,6 +39,11 @@ struct mm_test_hooks {
 	 * invariant B litmus window). 0 cycles: off. */
 	uint64_t cow_delay_va;
 	uint64_t cow_delay_cycles;
+	/* Negative control of invariant B: copy-on-write of a 4 KiB page
+	 * flushes the device TLB at the end of the operation, after the
+	 * window above, instead of under the PT lock between clearing the
+	 * old entry and publishing the new one. Read once per copy. */
+	bool cow_flush_late;
 };
 
 #ifdef MMRT_TEST_HOOKS

@@ -20,6 +20,8 @@
  * locks; callers never hold them. Functions that "may wait" take them and
  * must not be called by a registered poller that holds a translation; they
  * take a registered caller offline (mmrt_thread_offline()) while they wait.
+ * The order of every lock of lib/mm and lib/dev, and where a thread waits
+ * for consumer acks holding one, is in lib/mm/mm_locking.h.
  */
 
 #include <stdbool.h>
@@ -106,9 +108,14 @@ struct mmrt_as *mmrt_as_create(const char *name);
  * Destroy an address space: every region is unmapped, every frame and
  * page-table page released (page tables after a QSBR grace period).
  *
- * @return 0, -EINVAL if @p as is NULL or not a live address space (double
- *   destroy is detected). Thread-safe against other address spaces; the
- *   caller must not use @p as concurrently. May wait.
+ * A second destroy of the same pointer returns -EINVAL only until the
+ * next mmrt_as_create() or mmrt_as_fork(): the new space may be allocated
+ * at the same address, and the stale pointer then names it (a second
+ * destroy would destroy the new space). Drop the pointer at destroy.
+ *
+ * @return 0, -EINVAL if @p as is NULL or not a live address space.
+ *   Thread-safe against other address spaces; the caller must not use
+ *   @p as concurrently. May wait.
  */
 int mmrt_as_destroy(struct mmrt_as *as);
 
@@ -251,6 +258,16 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 /**
  * Copy @p len bytes from the address space at @p va into @p buf,
  * faulting pages in as needed (any alignment, may cross pages).
+ *
+ * All or nothing: the whole range is checked (-EFAULT, -EACCES) and
+ * faulted in (-EHWPOISON, -ENOMEM, userfaults) before the first byte is
+ * copied, so on failure @p buf is unchanged. One exception: if another
+ * thread empties or poisons pages of the range while the call runs
+ * (mmrt_advise(), mmrt_uffd_writeprotect(), poisoning), or changes the
+ * layout while the call waits for a userfault, and the fault this causes
+ * fails, the bytes of @p buf before the failing page hold data already
+ * read and the rest is unchanged.
+ *
  * @return 0, -EINVAL, -EFAULT, -EACCES, -EHWPOISON, -ETIMEDOUT, -ENOMEM.
  *   May wait (for userfaults too: see mmrt_fault()).
  */
@@ -259,6 +276,17 @@ int mmrt_read(struct mmrt_as *as, uint64_t va, void *buf, size_t len);
 /**
  * Copy @p len bytes from @p buf into the address space at @p va, faulting
  * (and breaking copy-on-write) as needed.
+ *
+ * All or nothing: the whole range is checked (-EFAULT, -EACCES) and
+ * faulted in (-EHWPOISON, -ENOMEM, userfaults) before the first byte is
+ * written, so a failed call writes nothing (it may leave pages of the
+ * range faulted in, as mmrt_fault() would). One exception: if another
+ * thread empties or poisons pages of the range while the call runs
+ * (mmrt_advise(), mmrt_uffd_writeprotect(), poisoning), or changes the
+ * layout while the call waits for a userfault, and the fault this causes
+ * fails, the bytes before the failing page are written and no byte from
+ * it on.
+ *
  * @return 0, -EINVAL, -EFAULT, -EACCES, -EHWPOISON, -ETIMEDOUT, -ENOMEM.
  *   May wait (for userfaults too: see mmrt_fault()).
  */
@@ -266,16 +294,20 @@ int mmrt_write(struct mmrt_as *as, uint64_t va, const void *buf, size_t len);
 
 /**
  * mmrt_read() with @p flags: MMRT_ACCESS_NOWAIT returns -EAGAIN where a
- * userfault would be waited for (bytes before that page were copied).
- * @return as mmrt_read(), -EINVAL for unknown @p flags.
+ * userfault would be waited for. The userfault of the first such page is
+ * then posted and @p buf is unchanged, with the exception mmrt_read()
+ * states for concurrent changes.
+ * @return as mmrt_read(), -EAGAIN, -EINVAL for unknown @p flags.
  */
 int mmrt_read_flags(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	uint32_t flags);
 
 /**
  * mmrt_write() with @p flags: MMRT_ACCESS_NOWAIT returns -EAGAIN where a
- * userfault would be waited for (bytes before that page were written).
- * @return as mmrt_write(), -EINVAL for unknown @p flags.
+ * userfault would be waited for. The userfault of the first such page is
+ * then posted and nothing is written, with the exception mmrt_write()
+ * states for concurrent changes.
+ * @return as mmrt_write(), -EAGAIN, -EINVAL for unknown @p flags.
  */
 int mmrt_write_flags(struct mmrt_as *as, uint64_t va, const void *buf,
 	size_t len, uint32_t flags);
@@ -300,6 +332,12 @@ struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
 
 /**
  * Destroy an object; its frames are released.
+ *
+ * A second destroy of the same pointer returns -EINVAL only until the
+ * next mmrt_object_create(): the new object may be allocated at the same
+ * address, and the stale pointer then names it. Drop the pointer at
+ * destroy.
+ *
  * @return 0, -EINVAL (not a live object), -EBUSY (still mapped). May wait.
  */
 int mmrt_object_destroy(struct mmrt_object *obj);

@@ -134,7 +134,8 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
  *
  * @return 0, -EINVAL (bad arguments, not a live address space), -EFAULT
  *   (not present: call mmrt_fault()), -EACCES (present but @p access not
- *   granted). Never waits when called by a registered poller.
+ *   granted). On failure the contents of @p out are unspecified. Never
+ *   waits when called by a registered poller.
  */
 static inline int
 mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,

@@ -7,7 +7,7 @@
 
 /**
  * @file
- * Notifier subscribers of an address space (DESIGN.md section 4).
+ * Notifier subscribers of an address space (docs/architecture.md).
  *
  * Two kinds, with the semantics of the Linux mmu notifiers:
  *
@@ -306,7 +306,8 @@ int mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as);
  * @return 0, or 0 if the space already released @p sub; -EINVAL if @p sub
  *   or @p as is NULL or @p as is not live; -ENOENT if @p sub is not
  *   registered on @p as. Thread-safe. Not from a callback. Must not be
- *   called after mmrt_as_destroy() of @p as returned.
+ *   called after mmrt_as_destroy() of @p as returned (the address of
+ *   @p as may name a new space by then: see mmrt_as_destroy()).
  */
 int mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as);
 

@@ -7,7 +7,7 @@
 
 /**
  * @file
- * Userfault (DESIGN.md section 6): an application serves the page faults
+ * Userfault (docs/architecture.md): an application serves the page faults
  * of registered ranges of an address space itself, with the contract of
  * Linux's userfaultfd, for requesters that never sleep.
  *
@@ -265,6 +265,11 @@ struct mmrt_uffd *mmrt_uffd_create(struct mmrt_as *as, uint16_t api,
  * never fail because of it), drop unread events (destroying the child
  * uffds of unread fork events) and free it. Works after its address space
  * was destroyed.
+ *
+ * A second destroy of the same pointer returns -EINVAL only until its
+ * memory is allocated again: the next mmrt_uffd_create() (or a fork event
+ * creating a child uffd) may return the same address, and the stale
+ * pointer then names the new uffd. Drop the pointer at destroy.
  *
  * @return 0, -EINVAL (NULL or not a live uffd). May wait. Not concurrent
  *   with other calls on @p u.

@@ -79,6 +79,7 @@
 #include <rte_spinlock.h>
 
 #include "mm_priv.h"
+#include "mm_testhooks.h"
 #include "itree.h"
 #include "mmrt_notifier.h"
 
@@ -446,13 +447,30 @@ mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
 	reader_exit(subs);
 }
 
-/* The legacy part of mm_notify_invalidate() (notify.c). */
+/*
+ * The device-flush step. Every change that removes or downgrades a
+ * translation reaches this function before any frame it unhooked is freed
+ * (the gather calls it first in every flush; copy-on-write calls it under
+ * the PT lock between clearing and setting the PTE). It counts the flush,
+ * calls the test hook, then the invalidate_secondary_tlbs op of every
+ * legacy notifier subscriber; device-TLB consumers (lib/dev) hook in here.
+ */
 void
-mm_notify_secondary_tlbs(struct mmrt_as *as, uint64_t start, uint64_t end)
+mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
+	bool full)
 {
-	struct mm_subscriptions *subs = legacy_enter(as);
+	struct mm_subscriptions *subs;
 	struct mmrt_notifier *s;
 
+	MM_STAT_ADD(as, flushes, 1);
+#ifdef MMRT_TEST_HOOKS
+	if (mm_test_hooks.on_flush != NULL)
+		mm_test_hooks.on_flush(as, start, end, full,
+			mm_test_hooks.on_flush_arg);
+#else
+	RTE_SET_USED(full);
+#endif
+	subs = legacy_enter(as);
 	if (subs == NULL)
 		return;
 	LEGACY_FOREACH(subs, s, invalidate_secondary_tlbs)

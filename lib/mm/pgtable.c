@@ -5,7 +5,7 @@
 /*
  * Page-table walks and range operations: allocate tables on the way down,
  * split 2 MiB leaves, zap (unmap/DONTNEED/teardown) into a gather, change
- * protections, and copy for fork. Lock rules are in mm_priv.h.
+ * protections, and copy for fork. Lock order: mm_locking.h.
  */
 
 #include <errno.h>
@@ -35,6 +35,27 @@ pt_free_unpublished(struct mmrt_as *as, uint32_t pfn)
 {
 	MM_STAT_ADD(as, pt_pages, -1);
 	mm_table_free_now(pfn);
+}
+
+/*
+ * The PT locks of two tables of one level (mm_locking.h): the lower table
+ * pfn first, one lock if they are the same table. The order is global,
+ * across address spaces too (merge locks tables of two spaces).
+ */
+void
+mm_pt_lock_pair(uint32_t a, uint32_t b)
+{
+	rte_spinlock_lock(pt_lock(RTE_MIN(a, b)));
+	if (a != b)
+		rte_spinlock_lock(pt_lock(RTE_MAX(a, b)));
+}
+
+void
+mm_pt_unlock_pair(uint32_t a, uint32_t b)
+{
+	if (a != b)
+		rte_spinlock_unlock(pt_lock(RTE_MAX(a, b)));
+	rte_spinlock_unlock(pt_lock(RTE_MIN(a, b)));
 }
 
 /*

@@ -3,7 +3,7 @@
  */
 
 /*
- * Userfault (mmrt_uffd.h, DESIGN.md section 6).
+ * Userfault (mmrt_uffd.h, docs/architecture.md).
  *
  * Registration is a property of regions (r->uffd, r->uffd_mode), changed
  * only under the write map lock. Faults classify a page under the read map
@@ -1073,28 +1073,6 @@ move_ok(uint64_t e, bool huge)
 		__atomic_load_n(&fm->mapcount, __ATOMIC_ACQUIRE) == 1;
 }
 
-static void
-lock2(uint32_t a, uint32_t b)
-{
-	if (a == b) {
-		rte_spinlock_lock(pt_lock(a));
-	} else if (a < b) {
-		rte_spinlock_lock(pt_lock(a));
-		rte_spinlock_lock(pt_lock(b));
-	} else {
-		rte_spinlock_lock(pt_lock(b));
-		rte_spinlock_lock(pt_lock(a));
-	}
-}
-
-static void
-unlock2(uint32_t a, uint32_t b)
-{
-	rte_spinlock_unlock(pt_lock(a));
-	if (a != b)
-		rte_spinlock_unlock(pt_lock(b));
-}
-
 /*
  * Move one leaf (4 KiB, or 2 MiB if it fits) from @src to @dst. Returns
  * the bytes moved (> 0) or -errno; 0 means "split, try again".
@@ -1137,9 +1115,9 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 		}
 		if (!move_ok(se, true))
 			return -EBUSY;
-		lock2(stbl, dtbl);
+		mm_pt_lock_pair(stbl, dtbl);
 		if (pte_load(sp) != se || pte_load(dp) != 0) {
-			unlock2(stbl, dtbl);
+			mm_pt_unlock_pair(stbl, dtbl);
 			return 0;
 		}
 		pte_store(sp, 0);
@@ -1148,7 +1126,7 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 		if (dr->prot & MMRT_PROT_WRITE)
 			se |= PTE_W | PTE_D;
 		pte_store(dp, se);
-		unlock2(stbl, dtbl);
+		mm_pt_unlock_pair(stbl, dtbl);
 		return MMRT_HUGE_SIZE;
 	}
 	if (!move_ok(se, false))
@@ -1158,10 +1136,10 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 		return err;
 	if (dhuge || pte_load(dp) != 0)
 		return -EEXIST;
-	lock2(stbl, dtbl);
+	mm_pt_lock_pair(stbl, dtbl);
 	de = pte_load(dp);
 	if (pte_load(sp) != se || de != 0) {
-		unlock2(stbl, dtbl);
+		mm_pt_unlock_pair(stbl, dtbl);
 		return de != 0 ? -EEXIST : 0;
 	}
 	/* the old translation is gone before the new one exists */
@@ -1171,7 +1149,7 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 	if ((dr->prot & MMRT_PROT_WRITE) && pte_pfn(se) != mmrt_zero_pfn())
 		se |= PTE_W | PTE_D;
 	pte_store(dp, se);
-	unlock2(stbl, dtbl);
+	mm_pt_unlock_pair(stbl, dtbl);
 	return MMRT_PAGE_SIZE;
 }
 

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MM_LOCKING_H
+#define MM_LOCKING_H
+
+/*
+ * Lock ordering in mmrt (lib/mm and lib/dev): the one sheet. Every other
+ * statement of the order points here; change the code and this sheet
+ * together.
+ *
+ * Indentation is nesting: a lock may be taken while holding the locks it
+ * is indented under, never the other way round. lib/core and lib/mem take
+ * no locks (rings, atomics, QSBR).
+ *
+ *   as_table_lock                        (as.c)       leaf: create, lookup,
+ *                                                      destroy's unhook
+ *   obj_lock                             (object.c)   leaf: the object table
+ *   glc_other_lock                       (gather.c)   leaf: non-lcore stats
+ *
+ *   map_lock of two spaces, read         (access.c)   merge: lower address
+ *                                                      of struct mmrt_as first
+ *   map_lock  rw                         (as.c, fault.c, access.c, uffd.c,
+ *                                         notifier.c)
+ *     -- may wait here, write side held, for consumer acks and for a QSBR
+ *        grace period (gather.c: the flush of unmap, protect, remap, fork,
+ *        teardown; a full defer queue or no batch for a freed table)
+ *     subs->lock                         (notifier.c) leaf; register takes it
+ *                                          under the write map lock, the range
+ *                                          bracket (mm_notify_start/end) under
+ *                                          either side; never under a PT lock
+ *     obj->lock                          (object.c)   leaf; taken before the
+ *                                          PT lock (object page-in, CONTINUE)
+ *     uffd->changing_lock  rw            (uffd.c)     read: a fill, wp or move
+ *                                          for its whole run; write: a layout
+ *                                          event's prep, briefly, no PT lock
+ *       PT lock, level 2                 (pgtable.c zap_level, split_pmd;
+ *                                         fault.c huge_wp_fault, insert of
+ *                                         a 2 MiB leaf; uffd.c fills)
+ *         PT lock, level 1 below it      (pgtable.c zap_level: a locked zap
+ *                                          holds both)
+ *       PT lock pair, one level          (pgtable.c mm_pt_lock_pair: uffd
+ *                                          move, merge) lower table pfn first
+ *         -- may wait here, PT lock(s) held, for consumer acks:
+ *            fault.c copy-on-write (4 KiB and 2 MiB, invariant B), uffd.c
+ *            move, access.c merge's write-protect, and the gather flush
+ *            of a locked zap (mmrt_advise) that finds no batch for more
+ *            frames (gather.c gather_make_room). A locked zap frees no
+ *            tables, so no QSBR wait happens under a PT lock.
+ *         consumer->inv_lock             (consumer.c consumer_inval) leaf,
+ *                                          held for one post; the ack is
+ *                                          waited for after it is dropped
+ *         consumer->quar_lock            (consumer.c consumer_quarantine)
+ *                                          leaf: a gather's frame release
+ *                                          (under a PT lock only in the
+ *                                          locked zap's flush above)
+ *
+ *   consumer->bind_lock                  (consumer.c) never held across a
+ *                                          call into lib/mm but the probe below
+ *     consumers_lock                     (consumer.c) leaf (bind's id choice;
+ *                                          also alone: create, destroy)
+ *     -- try only, under bind_lock (also tried): the fault probe
+ *        (consumer.c consumer_fault -> fault.c mmrt_fault_request):
+ *        map_lock read, then PT locks (pgtable.c mm_pt_walk_try, fault.c
+ *        probe_*, uffd.c pt_lock_for); obj->lock and the frame allocator
+ *        are taken outright (leaves, never held across a wait).
+ *
+ * Why the probe only tries: it runs on a poller, and pollers ack
+ * invalidations. A thread that holds the write map lock (unmap, protect,
+ * remap, fork) or a PT lock (copy-on-write, move, a locked zap's flush)
+ * may be spinning for this very poller's ack; a poller that waited for
+ * that lock would never ack, and both would wait until the ack deadline
+ * fences the consumer. bind_lock is tried for the same reason on the
+ * poller's side: its holder may be preempted, and a poll-mode thread does
+ * not wait on a preemptible holder. A failed try becomes a page request
+ * that mmrt_fault() serves on a thread that may wait.
+ *
+ * Where a consumer's own thread changes the page table (it is the owner
+ * of the consumer), consumer_inval() processes the post inline instead of
+ * waiting for itself.
+ *
+ * Notifier subscribers are called with these locks held, and must take
+ * none of the mm locks:
+ *   invalidate_range_start/end, interval invalidate: the map lock (either
+ *     side), no PT lock;
+ *   invalidate_secondary_tlbs, quarantine: possibly a PT lock (see above);
+ *   release: no lock (destroy calls it before its write map lock;
+ *     unregister after dropping subs->lock).
+ *
+ * Under the write map lock nothing but lockless walkers runs beside the
+ * holder, so it changes entries without PT locks (unmap, protect, remap,
+ * fork, teardown). The lockless walkers (mmrt_translate() of an online
+ * poller, a consumer's TLB fill) take no lock at all: QSBR keeps the
+ * tables they read, and the acks above keep the frames.
+ */
+
+#endif /* MM_LOCKING_H */
