@@ -29,83 +29,113 @@ setup() {
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
 
-# build DIR [meson options...]
+# build DIR [meson options...]: configure DIR (or apply the options to an
+# existing one), then build it. On a terminal ninja shows its progress;
+# otherwise the build is quiet and prints its log only if it fails.
+# MMRT_JOBS=N limits ninja to N jobs.
 build() {
 	local dir=$1; shift
+	local out rc=0
+	out=$(mktemp)
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >/dev/null
-	else
-		meson configure "$dir" "$@" >/dev/null
+		log "configuring and building $dir/ (a first build takes about 30 s)"
+		meson setup "$dir" "$@" >"$out" 2>&1 || rc=$?
+	elif [ $# -gt 0 ]; then
+		# an option whose type changed since DIR was configured is
+		# only accepted by a full reconfigure
+		meson configure "$dir" "$@" >"$out" 2>&1 ||
+			meson setup --reconfigure "$dir" "$@" >"$out" 2>&1 ||
+			rc=$?
 	fi
-	ninja -C "$dir" ${BUILD_TARGET:-} >/dev/null
-}
-
-main_build() { setup; build build -Dtest_hooks=false -Dtests=false; }
-
-# Each suite is a Criterion binary (tests/meson.build names them). Output
-# keeps skips, failures and each synthesis; totals accumulate in TOTAL_*.
-TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
-run_suites() {
-	local dir=$1 label=$2; shift 2
-	local rc=0 t out p f c s
-	for t in "$dir"/tests/${RUN_GLOB:-test-*}; do
-		[ -f "$t" ] && [ -x "$t" ] || continue
-		log "[$label] $(basename "$t")"
-		out=$(mktemp)
-		p="" f="" c=""
-		"$t" --jobs 2 --short-filename --verbose "$@" >"$out" 2>&1 || rc=1
-		# drop the progress lines, keep assertion messages (file:line
-		# and the lines of the message after it)
-		awk '/^\[(RUN |PASS)\]/ { keep = 0; next }
-			/^\[----\]/ && /\.[ch]:[0-9]+:/ { keep = 1 }
-			/^\[----\]/ { if (keep) print; next }
-			{ keep = 0; print }' "$out"
-		read -r p f c < <(sed -nE \
-			's/.*Passing: ([0-9]+) \| Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2 \3/p' \
-			"$out" | tail -n 1)
-		s=$(grep -c '^\[SKIP\]' "$out" || true)
-		if [ -z "${p:-}" ]; then
-			log "[$label] $(basename "$t") printed no synthesis"
-			p=0 f=1 c=0 rc=1
-		fi
-		TOTAL_PASS=$((TOTAL_PASS + p))
-		TOTAL_FAIL=$((TOTAL_FAIL + f + c))
-		TOTAL_SKIP=$((TOTAL_SKIP + s))
+	if [ $rc -ne 0 ]; then
+		cat "$out" >&2
 		rm -f "$out"
-	done
+		log "meson could not configure $dir/"
+		return $rc
+	fi
+	if [ -t 2 ]; then
+		ninja -C "$dir" ${MMRT_JOBS:+-j "$MMRT_JOBS"} >&2 || rc=$?
+	else
+		ninja -C "$dir" ${MMRT_JOBS:+-j "$MMRT_JOBS"} >"$out" 2>&1 ||
+			{ rc=$?; cat "$out" >&2; }
+	fi
+	rm -f "$out"
+	[ $rc -eq 0 ] || log "build of $dir/ failed"
 	return $rc
 }
 
-# Thread races in lib/ and pmd/ under ThreadSanitizer. Criterion cannot
-# run under TSan (its inheritable arena fails to map: Criterion issue 274),
-# so the check is the main job, which runs a polling consumer, a userfault
-# consumer and a DMA engine on lcore 1 against the main lcore. Rings are
-# compiled with DPDK's C11 memory model so that TSan sees their ordering;
-# EAL is not instrumented, and the one edge it hides (a worker's return
-# to rte_eal_wait_lcore()) is marked in the code (MMRT_TSAN_* in lib/core/mmrt_core.h).
-# Any report fails; a TSan runtime that cannot start skips visibly.
-run_tsan() {
-	local out rc=0
-	BUILD_TARGET=apps/mmrt build build-tsan -Dtests=false -Dperf=false \
-		-Db_sanitize=thread -Db_lundef=false \
-		"-Dc_args=-DRTE_USE_C11_MEM_MODEL -Wno-tsan"
-	log "[tsan] mmrt (main job)"
-	out=$(mktemp)
-	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66} \
-		./build-tsan/apps/mmrt >"$out" 2>&1 || rc=$?
-	if grep -q 'ThreadSanitizer: unexpected memory mapping' "$out"; then
-		log "[tsan] SKIP: the TSan runtime cannot map its shadow here"
-		TOTAL_SKIP=$((TOTAL_SKIP + 1))
-	elif [ $rc -ne 0 ] || grep -q 'WARNING: ThreadSanitizer' "$out"; then
-		cat "$out"
-		log "[tsan] FAILED (exit $rc)"
-		TOTAL_FAIL=$((TOTAL_FAIL + 1))
-		rc=1
-	else
-		grep -E '^(pool|mmrt):' "$out" || true
-		TOTAL_PASS=$((TOTAL_PASS + 1))
+# The production build: no test hooks, no tests. Extra meson options (for
+# example --prefix=DIR) are applied to build/ as it is configured.
+main_build() { setup; build build -Dtest_hooks=false -Dtests=disabled "$@"; }
+
+# test_build DIR LABEL [env...]: run `meson test` in DIR (the suites are
+# labelled in tests/meson.build) with the arguments given to ./mmrt.sh test,
+# then read meson-logs/testlog.json: print the output of whatever failed,
+# Criterion's assertion messages kept and its progress lines dropped, and
+# add its counts to TOTAL_* (Criterion's per-test counts for the Criterion
+# suites, one per meson test for the others).
+TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
+test_build() {
+	local dir=$1 label=$2 rc=0 counts p f s
+	shift 2
+	log "[$label] meson test -C $dir ${TEST_ARGS[*]}"
+	rm -f "$dir/meson-logs/testlog.json"
+	env "$@" meson test -C "$dir" --no-rebuild "${TEST_ARGS[@]}" || rc=1
+	if [ ! -f "$dir/meson-logs/testlog.json" ]; then
+		log "[$label] no test ran"
+		return $rc
 	fi
-	rm -f "$out"
+	counts=$(python3 - "$dir/meson-logs/testlog.json" "$label" <<'EOF'
+import json, re, sys
+
+synth = re.compile(r'Synthesis: Tested: \d+ \| Passing: (\d+) \| '
+		   r'Failing: (\d+) \| Crashing: (\d+)')
+total = [0, 0, 0]
+for line in open(sys.argv[1]):
+	t = json.loads(line)
+	out = (t.get('stdout') or '') + (t.get('stderr') or '')
+	ok = t['result'] in ('OK', 'EXPECTEDFAIL')
+	m = synth.findall(out)
+	if m:
+		p, f, c = map(int, m[-1])
+		s = sum(1 for l in out.splitlines() if l.startswith('[SKIP]'))
+		if not ok and f + c == 0:
+			f = 1   # crashed or timed out after its synthesis
+	elif t['result'] == 'SKIP':
+		p, f, c, s = 0, 0, 0, 1
+	else:
+		p, f, c, s = (1, 0, 0, 0) if ok else (0, 1, 0, 0)
+	total[0] += p
+	total[1] += f + c
+	total[2] += s
+	if ok and f + c == 0:
+		continue
+	print('mmrt.sh: [%s] %s: %s (exit %s)' % (sys.argv[2], t['name'],
+	      t['result'], t.get('returncode')), file=sys.stderr)
+	keep = False
+	for l in out.splitlines():
+		# Criterion: drop the progress lines, keep the assertion
+		# messages (file:line and the lines of the message after it)
+		if l.startswith('[RUN ]') or l.startswith('[PASS]'):
+			keep = False
+			continue
+		if l.startswith('[----]'):
+			if re.search(r'\.[ch]:\d+:', l):
+				keep = True
+			if keep:
+				print(l, file=sys.stderr)
+			continue
+		keep = False
+		print(l, file=sys.stderr)
+print(*total)
+EOF
+	) || { log "[$label] cannot read testlog.json"; return 1; }
+	read -r p f s <<<"$counts"
+	log "[$label] $p passed, $f failed, $s skipped"
+	TOTAL_PASS=$((TOTAL_PASS + p))
+	TOTAL_FAIL=$((TOTAL_FAIL + f))
+	TOTAL_SKIP=$((TOTAL_SKIP + s))
+	[ "$f" -eq 0 ] || rc=1
 	return $rc
 }
 
@@ -137,6 +167,59 @@ hugepages_reserve() {
 	log "reserved $(cat "$HP_NR") hugepages of 2 MiB for the test run"
 }
 
+# ./mmrt.sh test [MESON TEST ARGS]: every suite in three builds.
+#   plain      build-test/: test hooks on; every suite (fast, stress, race,
+#              litmus with its negative control, examples)
+#   asan       build-asan/: the same under ASan+UBSan (examples excepted)
+#   tsan       build-tsan/: the main job under ThreadSanitizer (suite tsan)
+# MMRT_TEST_BUILDS picks builds (default "plain asan tsan"); the arguments
+# go to each `meson test`, e.g. --suite fast.
+run_tests() {
+	local rc=0 b
+	TEST_ARGS=("$@")
+	hugepages_reserve
+	for b in ${MMRT_TEST_BUILDS:-plain asan tsan}; do
+		case $b in
+		plain)
+			build build-test -Dtest_hooks=true -Dperf=false \
+				-Dtests=enabled || { rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
+			test_build build-test plain || rc=1
+			;;
+		asan)
+			build build-asan -Dtest_hooks=true -Dperf=false \
+				-Dtests=enabled -Db_sanitize=address,undefined \
+				-Db_lundef=false || { rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
+			test_build build-asan asan+ubsan \
+				"ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}" \
+				"UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" ||
+				rc=1
+			;;
+		tsan)
+			# Rings use DPDK's C11 memory model so that TSan sees
+			# their ordering (tests/run-tsan.sh says more).
+			build build-tsan -Dtests=enabled -Dperf=false \
+				-Db_sanitize=thread -Db_lundef=false \
+				"-Dc_args=-DRTE_USE_C11_MEM_MODEL -Wno-tsan" ||
+				{ rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
+			test_build build-tsan tsan || rc=1
+			;;
+		*)
+			log "unknown build '$b' in MMRT_TEST_BUILDS (plain asan tsan)"
+			return 2
+			;;
+		esac
+	done
+	hugepages_release
+	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
+	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
+		log "all suites passed (${MMRT_TEST_BUILDS:-plain asan tsan})"
+	else
+		log "FAILED"
+		rc=1
+	fi
+	return $rc
+}
+
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -144,7 +227,7 @@ setup)
 	setup
 	;;
 build)
-	main_build
+	main_build "$@"
 	;;
 run)
 	main_build
@@ -153,28 +236,7 @@ run)
 test)
 	setup
 	rc=0
-	hugepages_reserve
-	build build-test -Dtest_hooks=true -Dperf=false
-	run_suites build-test plain "$@" || rc=1
-	build build-asan -Dtest_hooks=true -Dperf=false \
-		-Db_sanitize=address,undefined -Db_lundef=false
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
-	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
-		run_suites build-asan asan+ubsan "$@" || rc=1
-	# negative control: the litmus must see invariant B broken
-	BUILD_TARGET=tests/test-litmus build build-negctl -Dtest_hooks=true \
-		-Dperf=false -Dcow_flush_late=true
-	RUN_GLOB=test-litmus run_suites build-negctl negative-control "$@" ||
-		rc=1
-	run_tsan || rc=1
-	hugepages_release
-	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
-	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
-		log "all suites passed (plain, asan+ubsan, negative-control, tsan)"
-	else
-		log "FAILED"
-		rc=1
-	fi
+	run_tests "$@" || rc=$?
 	exit $rc
 	;;
 perf)
