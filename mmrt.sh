@@ -11,12 +11,16 @@ cd "$top"
 
 pkgs=(libdpdk-dev libhwloc-dev libnuma-dev libcriterion-dev meson ninja-build
 	pkg-config gcc dpdk)
+# What only the tests need: Spin for the protocol models, Debian's dpdk-dev
+# for the stock DPDK clients (dpdk-test, dpdk-testpmd, dpdk-telemetry.py).
+test_pkgs=(spin dpdk-dev)
 
 log() { printf 'mmrt.sh: %s\n' "$*" >&2; }
 
+# setup [EXTRA PACKAGES...]: install what is missing of pkgs and EXTRA.
 setup() {
 	local missing=()
-	for p in "${pkgs[@]}"; do
+	for p in "${pkgs[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -234,7 +238,7 @@ run)
 	exec ./build/apps/mmrt "$@"
 	;;
 test)
-	setup
+	setup "${test_pkgs[@]}"
 	rc=0
 	run_tests "$@" || rc=$?
 	exit $rc
