@@ -1,0 +1,1123 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * dma_mmrt: the swdma engine registered as a real DPDK dmadev on the vdev
+ * bus (issue 12), so that stock rte_dma_* code drives it.
+ *
+ *   --vdev=dma_mmrt0,as=NAME[,lcore=N|service=1][,burst=B][,idle=MODE]
+ *                   [,ack_us=US]
+ *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
+ *
+ * Addresses are virtual addresses of the mmrt address space NAME (PASID
+ * like; not process SVA). Without as= the addresses would be IOVAs of DPDK
+ * memory, translated through the DPDK-memory mirror space; that space does
+ * not exist yet (host mappings, issue 11), so such a probe fails with one
+ * clear line.
+ *
+ * Lifetime. The probe checks the devargs and the ABI and registers the
+ * dmadev. The engine (a struct mmrt_swdma, its consumer bound to the space)
+ * exists only while the dmadev is started: rte_dma_start() creates it with
+ * the vchan's ring size, binds it and launches it; rte_dma_stop() stops and
+ * destroys it. So ring indexes restart at 0 on every start (as dmadev
+ * documents), a stopped device holds no mmrt resource (no consumer, no
+ * QSBR slot: mmrt_fini() works with stopped dma_mmrt devices around), and
+ * the space NAME is looked up at start. A device named on the EAL command
+ * line is probed inside rte_eal_init(), before mmrt_init() brought the
+ * runtime up and long before the application creates its spaces: then the
+ * probe only parses, and the space is checked at the first start. A device
+ * created with rte_vdev_init() once mmrt is up has its space checked at
+ * probe. The driver never brings mmrt up by itself (mmrt_attach()): a stock
+ * DPDK application that loads the plugin with -d gets a device whose start
+ * fails with -ENODEV and a log line saying that the runtime is not up.
+ *
+ * Threads. As dmadev: one thread per vchan calls the data path; control
+ * calls come from one control thread. The engine steps on its own worker
+ * lcore (lcore=N, launched at start) or from an rte_service
+ * (service=1): the service is registered at probe under the device's name;
+ * the application maps it to a service lcore and sets its run state, the
+ * driver sets the component run state at start and stop. The service
+ * callback registers the service lcore with mmrt's QSBR domain for one
+ * engine step only (register, step, unregister): between steps the thread
+ * is not a QSBR reader, so a mapped but idle or stopped service never holds
+ * up a grace period, and no service thread is left registered when
+ * mmrt_fini() runs.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <rte_bus.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
+#include <rte_dmadev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_kvargs.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_memzone.h>
+#include <rte_pause.h>
+#include <rte_service.h>
+#include <rte_service_component.h>
+#include <rte_spinlock.h>
+#include <rte_string_fns.h>
+
+#include <mmrt_core.h>
+#include <mmrt_mm.h>
+#include <mmrt_swdma.h>
+
+#include "dma_mmrt_abi.h"
+#include "mmrt_dma_mmrt.h"
+
+#define DMM_DRV_NAME "dma_mmrt"
+#define DMM_NB_DESC_MIN MMRT_SWDMA_NB_DESC_MIN
+#define DMM_NB_DESC_MAX MMRT_SWDMA_NB_DESC_MAX
+
+extern int dmm_logtype __attribute__((visibility("hidden")));
+RTE_LOG_REGISTER(dmm_logtype, pmd.dma.mmrt.vdev, INFO);
+#define DMM_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, dmm_logtype, \
+		DMM_DRV_NAME ": " fmt "\n", ##__VA_ARGS__)
+
+/* The devargs. */
+#define DMM_ARG_AS "as"
+#define DMM_ARG_LCORE "lcore"
+#define DMM_ARG_SERVICE "service"
+#define DMM_ARG_BURST "burst"
+#define DMM_ARG_IDLE "idle"
+#define DMM_ARG_DEV "dev"
+#define DMM_ARG_ACK_US "ack_us"
+
+static const char *const dmm_keys[] = {
+	DMM_ARG_AS, DMM_ARG_LCORE, DMM_ARG_SERVICE, DMM_ARG_BURST,
+	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US,
+};
+
+struct dmm_opts {
+	char as[MMRT_NAME_SIZE];
+	bool has_as;
+	int lcore;          /* -1: none given */
+	bool service;
+	uint16_t burst;     /* 0: the engine's default */
+	enum mmrt_swdma_idle idle;
+	uint64_t ack_us;    /* 0: the consumer's default */
+};
+
+/* What the driver remembers of each operation, to name a faulting
+ * address: one entry per engine ring slot. */
+struct dmm_shadow {
+	uint64_t src;       /* the fill pattern for a fill */
+	uint64_t dst;
+	uint32_t len;
+	uint32_t fill;
+};
+
+/* The device's private area (rte_dma_pmd_allocate()'s, zeroed). */
+struct dmm_priv {
+	/* data path: the submitter's */
+	struct mmrt_swdma *eng;       /* NULL while stopped */
+	struct dmm_shadow *shadow;
+	uint16_t mask;                /* engine ring size - 1 */
+	uint64_t completed;           /* reported by completed*() */
+	uint64_t errors;              /* ... of them not SUCCESSFUL */
+
+	/* the last operation that completed with an error status */
+	uint64_t fault_cnt;
+	uint16_t fault_idx;
+	uint16_t fault_status;
+	struct dmm_shadow fault_op;
+
+	/* control */
+	struct dmm_dma_dev *dev;
+	struct rte_device *rdev;
+	int16_t id;
+	struct dmm_opts o;
+	uint16_t nb_desc;             /* vchan 0's ring, 0: not set up */
+	bool checked_drv;             /* driver record checked (configure) */
+	uint64_t sub_acc;             /* submitted by engines destroyed */
+	uint64_t sub_reset;           /* submitted at the last stats_reset */
+	uint64_t starts;
+
+	/* the page-request server (a control thread while started) */
+	pthread_t pf_thread;
+	bool pf_up;
+	uint32_t pf_stop;
+
+	/* service mode */
+	uint32_t svc_id;
+	bool svc_reg;
+	bool svc_on;                  /* under svc_lock */
+	rte_spinlock_t svc_lock;      /* one engine step vs. stop */
+
+	TAILQ_ENTRY(dmm_priv) next;
+};
+
+/* Every live device, for lcore claims and remove (control thread). */
+static TAILQ_HEAD(, dmm_priv) dmm_devs = TAILQ_HEAD_INITIALIZER(dmm_devs);
+static rte_spinlock_t dmm_devs_lock = RTE_SPINLOCK_INITIALIZER;
+
+static struct dmm_vdev_drv dmm_drv;
+
+/* ---- devargs -------------------------------------------------------- */
+
+static bool
+dmm_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Parse @args into @o; one ERR line names the offending key. */
+static int
+dmm_parse(const char *name, const char *args, struct dmm_opts *o)
+{
+	struct rte_kvargs *kv;
+	unsigned int i, j, k;
+	unsigned long v;
+	int ret = -EINVAL;
+
+	memset(o, 0, sizeof(*o));
+	o->lcore = -1;
+	if (args == NULL || args[0] == '\0')
+		return 0;
+	kv = rte_kvargs_parse(args, NULL);
+	if (kv == NULL) {
+		DMM_LOG(ERR, "%s: malformed devargs \"%s\" (want key=value,...)",
+			name, args);
+		return -EINVAL;
+	}
+	for (i = 0; i < kv->count; i++) {
+		const char *key = kv->pairs[i].key;
+		const char *val = kv->pairs[i].value;
+
+		for (k = 0; k < RTE_DIM(dmm_keys); k++)
+			if (strcmp(key, dmm_keys[k]) == 0)
+				break;
+		if (k == RTE_DIM(dmm_keys)) {
+			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, lcore, service, burst, idle, ack_us)",
+				name, key);
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(key, kv->pairs[j].key) == 0) {
+				DMM_LOG(ERR, "%s: devarg \"%s\" given twice",
+					name, key);
+				goto out;
+			}
+		if (val == NULL || val[0] == '\0') {
+			DMM_LOG(ERR, "%s: devarg \"%s\" needs a value", name,
+				key);
+			goto out;
+		}
+		if (strcmp(key, DMM_ARG_AS) == 0) {
+			if (strlen(val) >= sizeof(o->as)) {
+				DMM_LOG(ERR, "%s: as=%s: a space name has at most %u characters",
+					name, val, MMRT_NAME_SIZE - 1);
+				goto out;
+			}
+			snprintf(o->as, sizeof(o->as), "%s", val);
+			o->has_as = true;
+		} else if (strcmp(key, DMM_ARG_LCORE) == 0) {
+			if (!dmm_parse_uint(val, RTE_MAX_LCORE - 1, &v)) {
+				DMM_LOG(ERR, "%s: lcore=%s: not an lcore id (0..%u)",
+					name, val, RTE_MAX_LCORE - 1);
+				goto out;
+			}
+			o->lcore = (int)v;
+		} else if (strcmp(key, DMM_ARG_SERVICE) == 0) {
+			if (!dmm_parse_uint(val, 1, &v)) {
+				DMM_LOG(ERR, "%s: service=%s: want 0 or 1",
+					name, val);
+				goto out;
+			}
+			o->service = v == 1;
+		} else if (strcmp(key, DMM_ARG_BURST) == 0) {
+			if (!dmm_parse_uint(val, DMM_NB_DESC_MAX, &v) ||
+					v == 0) {
+				DMM_LOG(ERR, "%s: burst=%s: want 1..%u", name,
+					val, DMM_NB_DESC_MAX);
+				goto out;
+			}
+			o->burst = (uint16_t)v;
+		} else if (strcmp(key, DMM_ARG_ACK_US) == 0) {
+			if (!dmm_parse_uint(val, 60000000, &v) || v < 100) {
+				DMM_LOG(ERR, "%s: ack_us=%s: want 100..60000000 (microseconds)",
+					name, val);
+				goto out;
+			}
+			o->ack_us = v;
+		} else if (strcmp(key, DMM_ARG_IDLE) == 0) {
+			if (strcmp(val, "pause") == 0) {
+				o->idle = MMRT_SWDMA_IDLE_PAUSE;
+			} else if (strcmp(val, "spin") == 0) {
+				o->idle = MMRT_SWDMA_IDLE_SPIN;
+			} else if (strcmp(val, "backoff") == 0) {
+				o->idle = MMRT_SWDMA_IDLE_BACKOFF;
+			} else {
+				DMM_LOG(ERR, "%s: idle=%s: want pause, spin or backoff",
+					name, val);
+				goto out;
+			}
+		} else {
+			/* dev=DMADEV: a real dmadev behind the translation */
+			DMM_LOG(ERR, "%s: dev=%s: a dmadev behind dma_mmrt is not supported yet",
+				name, val);
+			ret = -ENOTSUP;
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	rte_kvargs_free(kv);
+	return ret;
+}
+
+/* Is @lcore claimed by another dma_mmrt device? (dmm_devs_lock held) */
+static bool
+dmm_lcore_claimed(int lcore)
+{
+	struct dmm_priv *p;
+
+	TAILQ_FOREACH(p, &dmm_devs, next)
+		if (!p->o.service && p->o.lcore == lcore)
+			return true;
+	return false;
+}
+
+/* Check the options against the running EAL and mmrt (lock held). */
+static int
+dmm_check_opts(const char *name, struct dmm_opts *o)
+{
+	unsigned int l;
+
+	if (!o->has_as) {
+		DMM_LOG(ERR, "%s: no as=NAME: the DPDK-memory mirror space (IOVA addressing) is not available yet; give as=<mmrt address space>",
+			name);
+		return -ENOTSUP;
+	}
+	if (o->service && o->lcore >= 0) {
+		DMM_LOG(ERR, "%s: lcore= and service=1 exclude each other",
+			name);
+		return -EINVAL;
+	}
+	if (o->service && strlen(name) >= RTE_SERVICE_NAME_MAX) {
+		DMM_LOG(ERR, "%s: service=1 names the service after the device: at most %u characters",
+			name, RTE_SERVICE_NAME_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	if (!o->service && o->lcore < 0) {
+		/* default: the highest free worker lcore */
+		for (l = RTE_MAX_LCORE; l-- > 0; ) {
+			if (!rte_lcore_is_enabled(l) ||
+					l == rte_get_main_lcore() ||
+					rte_eal_get_lcore_state(l) != WAIT ||
+					dmm_lcore_claimed((int)l))
+				continue;
+			o->lcore = (int)l;
+			break;
+		}
+		if (o->lcore < 0) {
+			DMM_LOG(ERR, "%s: no free worker lcore for the engine: give lcore=N or service=1",
+				name);
+			return -EBUSY;
+		}
+	} else if (!o->service) {
+		l = (unsigned int)o->lcore;
+		if (!rte_lcore_is_enabled(l)) {
+			DMM_LOG(ERR, "%s: lcore=%u is not an enabled lcore",
+				name, l);
+			return -EINVAL;
+		}
+		if (l == rte_get_main_lcore()) {
+			DMM_LOG(ERR, "%s: lcore=%u is the main lcore", name, l);
+			return -EINVAL;
+		}
+		if (rte_eal_get_lcore_state(l) != WAIT ||
+				dmm_lcore_claimed(o->lcore)) {
+			DMM_LOG(ERR, "%s: lcore=%u is in use", name, l);
+			return -EBUSY;
+		}
+	}
+	if (mmrt_is_up() && mmrt_as_lookup(o->as) == NULL) {
+		DMM_LOG(ERR, "%s: as=%s names no mmrt address space", name,
+			o->as);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- data path -------------------------------------------------------- */
+
+static int
+dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_shadow *s;
+	int ret;
+
+	RTE_SET_USED(vchan);
+	ret = mmrt_swdma_copy(pv->eng, src, dst, len, flags);
+	if (likely(ret >= 0)) {
+		s = &pv->shadow[ret & pv->mask];
+		s->src = src;
+		s->dst = dst;
+		s->len = len;
+		s->fill = 0;
+	}
+	return ret;
+}
+
+static int
+dmm_fill(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_shadow *s;
+	int ret;
+
+	RTE_SET_USED(vchan);
+	ret = mmrt_swdma_fill(pv->eng, pattern, dst, len, flags);
+	if (likely(ret >= 0)) {
+		s = &pv->shadow[ret & pv->mask];
+		s->src = pattern;
+		s->dst = dst;
+		s->len = len;
+		s->fill = 1;
+	}
+	return ret;
+}
+
+static int
+dmm_submit(void *p, uint16_t vchan)
+{
+	struct dmm_priv *pv = p;
+
+	RTE_SET_USED(vchan);
+	return mmrt_swdma_submit(pv->eng);
+}
+
+/* Single writer (the submitter); stats_get may read from elsewhere. */
+static inline void
+dmm_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+static uint16_t
+dmm_completed(void *p, uint16_t vchan, uint16_t nb_cpls, uint16_t *last_idx,
+	bool *has_error)
+{
+	struct dmm_priv *pv = p;
+	uint16_t n;
+
+	RTE_SET_USED(vchan);
+	n = mmrt_swdma_completed(pv->eng, nb_cpls, last_idx, has_error);
+	if (n > 0)
+		dmm_count(&pv->completed, n);
+	return n;
+}
+
+/* An operation completed with @st: keep it for dump, say it in a debug
+ * line (the application may have no other way to learn the address). */
+static void
+dmm_note_fault(struct dmm_priv *pv, uint16_t idx, uint16_t st)
+{
+	const struct dmm_shadow *s = &pv->shadow[idx & pv->mask];
+
+	pv->fault_idx = idx;
+	pv->fault_status = st;
+	pv->fault_op = *s;
+	dmm_count(&pv->fault_cnt, 1);
+	if (s->fill)
+		DMM_LOG(DEBUG, "dmadev %d: op %u (fill dst %#" PRIx64 " len %u) failed with status %u",
+			pv->id, idx, s->dst, s->len, st);
+	else
+		DMM_LOG(DEBUG, "dmadev %d: op %u (copy src %#" PRIx64 " dst %#" PRIx64 " len %u) failed with status %u",
+			pv->id, idx, s->src, s->dst, s->len, st);
+}
+
+static uint16_t
+dmm_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, enum rte_dma_status_code *status)
+{
+	struct dmm_priv *pv = p;
+	uint16_t n, i, last = 0, errs = 0;
+
+	RTE_SET_USED(vchan);
+	n = mmrt_swdma_completed_status(pv->eng, nb_cpls, &last, status);
+	if (n == 0) {
+		if (pv->eng != NULL)
+			*last_idx = last;
+		return 0;
+	}
+	*last_idx = last;
+	for (i = 0; i < n; i++) {
+		if (likely(status[i] == RTE_DMA_STATUS_SUCCESSFUL))
+			continue;
+		errs++;
+		dmm_note_fault(pv, (uint16_t)(last - (n - 1) + i), status[i]);
+	}
+	dmm_count(&pv->completed, n);
+	if (errs > 0)
+		dmm_count(&pv->errors, errs);
+	return n;
+}
+
+static uint16_t
+dmm_burst_capacity(const void *p, uint16_t vchan)
+{
+	const struct dmm_priv *pv = p;
+
+	RTE_SET_USED(vchan);
+	return mmrt_swdma_burst_capacity(pv->eng);
+}
+
+/* ---- service mode ------------------------------------------------------ */
+
+/*
+ * One engine step from a service lcore. The thread is a QSBR reader only
+ * for the step (see the file comment). svc_lock orders the step against
+ * dmm_stop(): once stop took the lock and cleared svc_on, no step runs on
+ * an engine that is about to be destroyed.
+ */
+static int32_t
+dmm_service(void *arg)
+{
+	struct dmm_priv *pv = arg;
+	int id, n = 0;
+
+	if (!rte_spinlock_trylock(&pv->svc_lock))
+		return -EAGAIN;
+	if (pv->svc_on) {
+		id = mmrt_thread_register();
+		n = mmrt_swdma_run(pv->eng);
+		if (id >= 0)
+			mmrt_thread_unregister();
+	}
+	rte_spinlock_unlock(&pv->svc_lock);
+	return n > 0 ? 0 : -EAGAIN;
+}
+
+/*
+ * The service exists while the device is started, under the device's
+ * name: rte_service_get_by_name() gives its id to map to a service lcore.
+ * It is gone once stopped, so that rte_eal_cleanup(), which finalizes the
+ * service library before it removes vdevs, finds nothing of ours there.
+ */
+static int
+dmm_service_up(struct dmm_priv *pv, const char *name)
+{
+	struct rte_service_spec svc;
+	int ret;
+
+	memset(&svc, 0, sizeof(svc));
+	if (rte_strscpy(svc.name, name, sizeof(svc.name)) < 0)
+		return -ENAMETOOLONG; /* refused at probe already */
+	svc.callback = dmm_service;
+	svc.callback_userdata = pv;
+	ret = rte_service_component_register(&svc, &pv->svc_id);
+	if (ret < 0) {
+		DMM_LOG(ERR, "dmadev %d: cannot register the service: %s",
+			pv->id, rte_strerror(-ret));
+		return ret;
+	}
+	pv->svc_reg = true;
+	rte_spinlock_lock(&pv->svc_lock);
+	pv->svc_on = true;
+	rte_spinlock_unlock(&pv->svc_lock);
+	rte_service_component_runstate_set(pv->svc_id, 1);
+	return 0;
+}
+
+static void
+dmm_service_down(struct dmm_priv *pv)
+{
+	uint64_t end;
+
+	if (!pv->svc_reg)
+		return;
+	rte_service_component_runstate_set(pv->svc_id, 0);
+	/* waits for a step in progress; later calls step nothing */
+	rte_spinlock_lock(&pv->svc_lock);
+	pv->svc_on = false;
+	rte_spinlock_unlock(&pv->svc_lock);
+	/* no service lcore may still be inside the callback when it goes */
+	end = rte_get_timer_cycles() + rte_get_timer_hz();
+	while (rte_service_may_be_active(pv->svc_id) == 1 &&
+			rte_get_timer_cycles() < end)
+		rte_pause();
+	rte_service_component_unregister(pv->svc_id);
+	pv->svc_reg = false;
+}
+
+/* ---- control ---------------------------------------------------------- */
+
+static int
+dmm_info_get(const struct dmm_dma_dev *dev, struct rte_dma_info *info,
+	uint32_t size)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(size);
+	info->dev_capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
+		RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS;
+	info->max_vchans = 1;
+	info->max_desc = DMM_NB_DESC_MAX;
+	info->min_desc = DMM_NB_DESC_MIN;
+	info->max_sges = 0;
+	return 0;
+}
+
+/* The bus set the device's driver only after probe returned: check our
+ * record is the one it holds, once, at the first configure. */
+static int
+dmm_check_driver(struct dmm_priv *pv)
+{
+	const struct rte_driver *drv;
+
+	if (pv->checked_drv)
+		return 0;
+	drv = rte_dev_driver(pv->rdev);
+	if (drv != (const struct rte_driver *)(const void *)&dmm_drv.generic ||
+			strcmp(rte_driver_name(drv), DMM_DRV_NAME) != 0) {
+		DMM_LOG(ERR, "dmadev %d: ABI check failed: the device's driver record is not ours (DPDK layout drift?)",
+			pv->id);
+		return -EPROTO;
+	}
+	pv->checked_drv = true;
+	return 0;
+}
+
+static int
+dmm_configure(struct dmm_dma_dev *dev, const struct rte_dma_conf *conf,
+	uint32_t size)
+{
+	struct dmm_priv *pv = dev->data->priv;
+
+	RTE_SET_USED(size);
+	/* the library checked nb_vchans against max_vchans and silent mode
+	 * against the capabilities */
+	if (conf->nb_vchans != 1 || conf->enable_silent)
+		return -EINVAL;
+	return dmm_check_driver(pv);
+}
+
+static int
+dmm_vchan_setup(struct dmm_dma_dev *dev, uint16_t vchan,
+	const struct rte_dma_vchan_conf *conf, uint32_t size)
+{
+	struct dmm_priv *pv = dev->data->priv;
+
+	RTE_SET_USED(size);
+	/* the library checked the direction, the range and the ports */
+	if (vchan != 0 || conf->direction != RTE_DMA_DIR_MEM_TO_MEM ||
+			conf->nb_desc < DMM_NB_DESC_MIN ||
+			conf->nb_desc > DMM_NB_DESC_MAX)
+		return -EINVAL;
+	/* the engine's ring is a power of 2 */
+	pv->nb_desc = (uint16_t)rte_align32pow2(conf->nb_desc);
+	return 0;
+}
+
+static uint64_t
+dmm_submitted(const struct dmm_priv *pv)
+{
+	struct mmrt_swdma_stats st;
+	uint64_t n = pv->sub_acc;
+
+	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &st) == 0)
+		n += st.submitted;
+	return n;
+}
+
+static void
+dmm_engine_free(struct dmm_priv *pv)
+{
+	if (pv->eng == NULL)
+		return;
+	pv->sub_acc = dmm_submitted(pv);
+	mmrt_swdma_destroy(pv->eng);
+	pv->eng = NULL;
+	rte_free(pv->shadow);
+	pv->shadow = NULL;
+	pv->mask = 0;
+}
+
+/*
+ * The page-request server. A fault the engine cannot resolve in place
+ * without waiting (copy-on-write, the zero page written, the map lock
+ * taken) parks the operation and queues a page request; this thread serves
+ * them with mmrt_fault() (it may wait, so it cannot be the engine's lcore),
+ * and the engine resumes the operation. A resolvable fault is thus never
+ * reported (vhost's async path never reads error statuses). The thread is
+ * not a QSBR reader. Idle, it sleeps, doubling from 1 us up to
+ * DMM_PF_SLEEP_MAX_US: a parked operation waits at most that long longer.
+ */
+#define DMM_PF_BATCH 64
+#define DMM_PF_SLEEP_MAX_US 200
+
+static void *
+dmm_pf_main(void *arg)
+{
+	struct dmm_priv *pv = arg;
+	struct timespec ts;
+	unsigned int us = 1;
+	int n;
+
+	while (!__atomic_load_n(&pv->pf_stop, __ATOMIC_ACQUIRE)) {
+		n = mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
+		if (n > 0) {
+			us = 1;
+			continue;
+		}
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)us * 1000;
+		nanosleep(&ts, NULL);
+		us = RTE_MIN(us * 2, (unsigned int)DMM_PF_SLEEP_MAX_US);
+	}
+	return NULL;
+}
+
+static int
+dmm_pf_up(struct dmm_priv *pv)
+{
+	char name[RTE_MAX_THREAD_NAME_LEN];
+	int ret;
+
+	snprintf(name, sizeof(name), "dmm-pf%u", (unsigned int)pv->id & 0xffff);
+	__atomic_store_n(&pv->pf_stop, 0, __ATOMIC_RELAXED);
+	ret = rte_ctrl_thread_create(&pv->pf_thread, name, NULL, dmm_pf_main,
+		pv);
+	if (ret != 0) {
+		DMM_LOG(ERR, "dmadev %d: no page-request thread: %s", pv->id,
+			rte_strerror(ret > 0 ? ret : -ret));
+		return ret > 0 ? -ret : ret;
+	}
+	pv->pf_up = true;
+	return 0;
+}
+
+static void
+dmm_pf_down(struct dmm_priv *pv)
+{
+	if (!pv->pf_up)
+		return;
+	__atomic_store_n(&pv->pf_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(pv->pf_thread, NULL);
+	pv->pf_up = false;
+}
+
+static int
+dmm_start(struct dmm_dma_dev *dev)
+{
+	struct dmm_priv *pv = dev->data->priv;
+	struct mmrt_swdma_conf cf;
+	struct mmrt_as *as;
+	char ename[MMRT_SWDMA_NAME_SIZE];
+	int ret;
+
+	if (pv->nb_desc == 0)
+		return -EINVAL;
+	if (!mmrt_is_up()) {
+		DMM_LOG(ERR, "dmadev %d (%s): the mmrt runtime is not up (mmrt_init() or mmrt_attach() first): cannot bind as=%s",
+			pv->id, dev->data->name, pv->o.as);
+		return -ENODEV;
+	}
+	as = mmrt_as_lookup(pv->o.as);
+	if (as == NULL) {
+		DMM_LOG(ERR, "dmadev %d (%s): as=%s names no mmrt address space",
+			pv->id, dev->data->name, pv->o.as);
+		return -ENODEV;
+	}
+	snprintf(ename, sizeof(ename), "dma_mmrt.%d", pv->id);
+	memset(&cf, 0, sizeof(cf));
+	cf.name = ename;
+	cf.nb_desc = pv->nb_desc;
+	cf.burst = RTE_MIN(pv->o.burst, pv->nb_desc);
+	cf.idle = pv->o.idle;
+	cf.consumer.ack_deadline_us = pv->o.ack_us;
+	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
+		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
+		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
+	if (pv->shadow == NULL)
+		return -ENOMEM;
+	pv->eng = mmrt_swdma_create(&cf);
+	if (pv->eng == NULL) {
+		ret = -rte_errno;
+		DMM_LOG(ERR, "dmadev %d: engine: %s", pv->id,
+			rte_strerror(rte_errno));
+		rte_free(pv->shadow);
+		pv->shadow = NULL;
+		return ret;
+	}
+	pv->mask = pv->nb_desc - 1;
+	ret = mmrt_swdma_bind(pv->eng, as);
+	if (ret < 0) {
+		DMM_LOG(ERR, "dmadev %d: bind to as=%s: %s", pv->id, pv->o.as,
+			rte_strerror(-ret));
+		goto fail;
+	}
+	ret = dmm_pf_up(pv);
+	if (ret < 0)
+		goto fail;
+	if (pv->o.service) {
+		ret = dmm_service_up(pv, dev->data->name);
+	} else {
+		ret = mmrt_swdma_start(pv->eng, (unsigned int)pv->o.lcore);
+		if (ret < 0)
+			DMM_LOG(ERR, "dmadev %d: engine on lcore %d: %s (lcore in use?)",
+				pv->id, pv->o.lcore, rte_strerror(-ret));
+	}
+	if (ret < 0)
+		goto fail;
+	pv->starts++;
+	return 0;
+fail:
+	dmm_pf_down(pv);
+	dmm_engine_free(pv);
+	return ret;
+}
+
+static int
+dmm_stop(struct dmm_dma_dev *dev)
+{
+	struct dmm_priv *pv = dev->data->priv;
+
+	if (pv->eng == NULL)
+		return 0;
+	if (pv->o.service) {
+		dmm_service_down(pv);
+	} else {
+		mmrt_swdma_stop(pv->eng);
+	}
+	dmm_pf_down(pv);
+	/* operations not finished are dropped: indexes restart at 0 */
+	dmm_engine_free(pv);
+	return 0;
+}
+
+static int
+dmm_close(struct dmm_dma_dev *dev)
+{
+	struct dmm_priv *pv = dev->data->priv;
+
+	dmm_stop(dev);
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_REMOVE(&dmm_devs, pv, next);
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return 0;
+}
+
+static int
+dmm_stats_get(const struct dmm_dma_dev *dev, uint16_t vchan,
+	struct rte_dma_stats *stats, uint32_t size)
+{
+	const struct dmm_priv *pv = dev->data->priv;
+
+	RTE_SET_USED(size);
+	if (vchan != 0 && vchan != RTE_DMA_ALL_VCHAN)
+		return -EINVAL;
+	stats->submitted = dmm_submitted(pv) - pv->sub_reset;
+	stats->completed = __atomic_load_n(&pv->completed, __ATOMIC_RELAXED);
+	stats->errors = __atomic_load_n(&pv->errors, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int
+dmm_stats_reset(struct dmm_dma_dev *dev, uint16_t vchan)
+{
+	struct dmm_priv *pv = dev->data->priv;
+
+	if (vchan != 0 && vchan != RTE_DMA_ALL_VCHAN)
+		return -EINVAL;
+	pv->sub_reset = dmm_submitted(pv);
+	__atomic_store_n(&pv->completed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pv->errors, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * ACTIVE while any submitted operation, a parked one included, has not
+ * been completed by the engine. The engine publishes its done index
+ * (release) before it adds to its completed counter, so once the counter
+ * reads as caught up, completed() finds every operation done (x86 TSO; the
+ * engine's counter store is relaxed).
+ */
+static int
+dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
+	enum rte_dma_vchan_status *status)
+{
+	const struct dmm_priv *pv = dev->data->priv;
+	struct mmrt_swdma_stats st;
+
+	if (vchan != 0)
+		return -EINVAL;
+	*status = RTE_DMA_VCHAN_IDLE;
+	if (pv->eng == NULL)
+		return 0;
+	if (mmrt_swdma_stats(pv->eng, &st) != 0)
+		return -EIO;
+	if (st.completed < st.submitted)
+		*status = RTE_DMA_VCHAN_ACTIVE;
+	return 0;
+}
+
+static int
+dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
+{
+	const struct dmm_priv *pv = dev->data->priv;
+	struct mmrt_swdma_stats st;
+
+	fprintf(f, "  dma_mmrt: as=%s engine=%s", pv->o.as,
+		pv->o.service ? "service" : "lcore");
+	if (pv->o.service)
+		fprintf(f, " (service id %u)\n", pv->svc_id);
+	else
+		fprintf(f, " %d\n", pv->o.lcore);
+	fprintf(f, "    ring %u descriptors, started %s (%" PRIu64 " starts), our view of the library's started bit %u\n",
+		pv->nb_desc, pv->eng != NULL ? "yes" : "no", pv->starts,
+		dev->data->flag_bits & DMM_DMA_STARTED_BIT);
+	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &st) == 0)
+		fprintf(f, "    engine: submitted %" PRIu64 " completed %" PRIu64
+			" errors %" PRIu64 " page_faults %" PRIu64
+			" parks %" PRIu64 " resumes %" PRIu64 " bytes %" PRIu64
+			"\n", st.submitted, st.completed, st.errors,
+			st.page_faults, st.parks, st.resumes, st.bytes);
+	if (pv->eng != NULL)
+		fprintf(f, "    consumer: page_requests %" PRIu64
+			" faults_resolved %" PRIu64 " userfaults %" PRIu64
+			" fences %" PRIu64 "\n", st.consumer.page_requests,
+			st.consumer.faults_resolved, st.consumer.userfaults,
+			st.consumer.fences);
+	if (pv->fault_cnt == 0) {
+		fprintf(f, "    no operation failed\n");
+	} else if (pv->fault_op.fill) {
+		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u fill dst %#" PRIx64 " len %u\n",
+			pv->fault_cnt, pv->fault_idx, pv->fault_status,
+			pv->fault_op.dst, pv->fault_op.len);
+	} else {
+		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy src %#" PRIx64 " dst %#" PRIx64 " len %u\n",
+			pv->fault_cnt, pv->fault_idx, pv->fault_status,
+			pv->fault_op.src, pv->fault_op.dst, pv->fault_op.len);
+	}
+	return 0;
+}
+
+static const struct dmm_dma_ops dmm_ops = {
+	.info_get = dmm_info_get,
+	.configure = dmm_configure,
+	.start = dmm_start,
+	.stop = dmm_stop,
+	.close = dmm_close,
+	.vchan_setup = dmm_vchan_setup,
+	.stats_get = dmm_stats_get,
+	.stats_reset = dmm_stats_reset,
+	.vchan_status = dmm_vchan_status,
+	.dump = dmm_dump,
+};
+
+/* ---- probe and remove ------------------------------------------------- */
+
+/* After rte_dma_pmd_allocate(): does the library's record sit where our
+ * layout says? Every read is of memory the library just allocated. */
+static bool
+dmm_check_allocated(const char *name, struct dmm_dma_dev *dev)
+{
+	const struct rte_memzone *mz;
+	const struct dmm_dma_data *d;
+	int id;
+
+	if (dev->state != DMM_DMA_REGISTERED || dev->data == NULL)
+		return false;
+	d = dev->data;
+	if (strncmp(d->name, name, sizeof(d->name)) != 0 || d->id < 0 ||
+			d->priv == NULL)
+		return false;
+	mz = rte_memzone_lookup(DMM_DMA_DATA_MZ);
+	if (mz == NULL || DMM_DMA_DATA_HDR + ((size_t)d->id + 1) *
+			sizeof(*d) > mz->len ||
+			(const uint8_t *)d != (const uint8_t *)mz->addr +
+			DMM_DMA_DATA_HDR + (size_t)d->id * sizeof(*d))
+		return false;
+	if (dev->fp != &rte_dma_fp_objs[d->id])
+		return false;
+	id = rte_dma_get_dev_id_by_name(name);
+	return id == d->id;
+}
+
+/* After the device is ready: do the public accessors agree? */
+static bool
+dmm_check_ready(struct dmm_priv *pv)
+{
+	struct rte_dma_info info;
+
+	memset(&info, 0, sizeof(info));
+	if (rte_dma_info_get(pv->id, &info) != 0)
+		return false;
+	return info.dev_name == pv->dev->data->name &&
+		info.numa_node == rte_dev_numa_node(pv->rdev) &&
+		info.max_vchans == 1;
+}
+
+static int
+dmm_probe(struct dmm_vdev_dev *vdev)
+{
+	struct rte_device *rdev = dmm_vdev_generic(vdev);
+	const struct rte_devargs *da;
+	struct dmm_dma_dev *dev;
+	struct rte_dma_fp_object *fp;
+	struct dmm_priv *pv;
+	struct dmm_opts o;
+	const char *name;
+	int ret;
+
+	/* the vdev record: our offset must give a vdev-bus device of ours */
+	name = rte_dev_name(rdev);
+	if (rte_dev_bus(rdev) != rte_bus_find_by_name("vdev") ||
+			name == NULL ||
+			strncmp(name, DMM_DRV_NAME, strlen(DMM_DRV_NAME)) != 0) {
+		DMM_LOG(ERR, "ABI check failed: the vdev device record does not match DPDK 22.11's; not probing");
+		return -EPROTO;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		DMM_LOG(ERR, "%s: primary process only", name);
+		return -ENOTSUP;
+	}
+	da = rte_dev_devargs(rdev);
+	ret = dmm_parse(name, da != NULL ? da->args : NULL, &o);
+	if (ret < 0)
+		return ret;
+
+	rte_spinlock_lock(&dmm_devs_lock);
+	ret = dmm_check_opts(name, &o);
+	if (ret < 0)
+		goto unlock;
+	dev = rte_dma_pmd_allocate(name, rte_dev_numa_node(rdev), sizeof(*pv));
+	if (dev == NULL) {
+		ret = -rte_errno != 0 ? -rte_errno : -ENOMEM;
+		DMM_LOG(ERR, "%s: cannot allocate the dmadev (%s)", name,
+			rte_strerror(-ret));
+		goto unlock;
+	}
+	if (!dmm_check_allocated(name, dev)) {
+		DMM_LOG(ERR, "%s: ABI check failed: the dmadev records do not match DPDK 22.11's; device released",
+			name);
+		rte_dma_pmd_release(name);
+		ret = -EPROTO;
+		goto unlock;
+	}
+	pv = dev->data->priv;
+	pv->dev = dev;
+	pv->rdev = rdev;
+	pv->id = dev->data->id;
+	pv->o = o;
+	rte_spinlock_init(&pv->svc_lock);
+	dev->device = rdev;
+	dev->ops = &dmm_ops;
+	fp = dev->fp;
+	fp->dev_private = pv;
+	fp->copy = dmm_copy;
+	fp->fill = dmm_fill;
+	fp->submit = dmm_submit;
+	fp->completed = dmm_completed;
+	fp->completed_status = dmm_completed_status;
+	fp->burst_capacity = dmm_burst_capacity;
+	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
+	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
+
+	if (!dmm_check_ready(pv)) {
+		DMM_LOG(ERR, "%s: ABI check failed: rte_dma_info_get() disagrees with the device record; device released",
+			name);
+		ret = -EPROTO;
+		goto release;
+	}
+	rte_spinlock_unlock(&dmm_devs_lock);
+	DMM_LOG(INFO, "%s: dmadev %d, addresses are VAs of mmrt space %s%s; engine on %s %d",
+		name, pv->id, o.as, mmrt_is_up() ? "" : " (looked up at start)",
+		o.service ? "a service (registered at start)" : "lcore",
+		o.service ? -1 : o.lcore);
+	return 0;
+release:
+	rte_spinlock_unlock(&dmm_devs_lock);
+	/* through rte_dma_close(): calls dmm_close(), frees priv */
+	rte_dma_pmd_release(name);
+	return ret;
+unlock:
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return ret;
+}
+
+static int
+dmm_remove(struct dmm_vdev_dev *vdev)
+{
+	struct rte_device *rdev = dmm_vdev_generic(vdev);
+	const char *name = rte_dev_name(rdev);
+	int id;
+
+	id = rte_dma_get_dev_id_by_name(name);
+	if (id < 0)
+		return 0; /* closed by the application already */
+	rte_dma_stop((int16_t)id);
+	DMM_LOG(INFO, "%s: remove", name);
+	return rte_dma_pmd_release(name);
+}
+
+static struct dmm_vdev_drv dmm_drv = {
+	.probe = dmm_probe,
+	.remove = dmm_remove,
+};
+
+/*
+ * The driver may be in a process twice: linked into libmmrt
+ * (libmmrt_pmd_dma_mmrt) and loaded as the -d plugin. This symbol is
+ * exported by both; with default symbol interposition both copies reach
+ * the first-loaded definition, so only the first constructor registers.
+ */
+int mmrt_dma_mmrt_once;
+
+bool
+mmrt_dma_mmrt_registered(void)
+{
+	return __atomic_load_n(&mmrt_dma_mmrt_once, __ATOMIC_RELAXED) != 0;
+}
+
+RTE_INIT(dmm_register)
+{
+	if (__atomic_exchange_n(&mmrt_dma_mmrt_once, 1, __ATOMIC_RELAXED)) {
+		DMM_LOG(INFO, "driver already registered by another copy (libmmrt and the -d plugin both loaded); this one stays out");
+		return;
+	}
+	dmm_drv.generic.name = DMM_DRV_NAME;
+	rte_vdev_register(&dmm_drv);
+}
+
+RTE_PMD_EXPORT_NAME(dma_mmrt, _dmm);
+RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
+	"as=<mmrt address space> "
+	"lcore=<worker lcore> "
+	"service=<0|1> "
+	"burst=<ops per engine step> "
+	"idle=<pause|spin|backoff> "
+	"ack_us=<invalidation ack deadline>");

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_DMA_MMRT_H
+#define MMRT_DMA_MMRT_H
+
+/**
+ * @file
+ * dma_mmrt: the swdma engine as a DPDK dmadev on the vdev bus. Devices are
+ * created with EAL --vdev=dma_mmrt0,as=NAME[,lcore=N|service=1][,burst=B]
+ * [,idle=pause|spin|backoff] or rte_vdev_init() and driven with rte_dma_*
+ * only; addresses are virtual addresses of the mmrt address space NAME
+ * (see docs for the lifetime rules). Nothing else of the driver is public.
+ */
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Whether the dma_mmrt driver is registered with the vdev bus in this
+ * process (by libmmrt_pmd_dma_mmrt or by the -d plugin, whichever was
+ * loaded first).
+ *
+ * The driver registers itself from a constructor, so an application that
+ * creates dma_mmrt devices but calls nothing of the library would lose it
+ * to the linker's --as-needed: calling this function (or linking with
+ * -Wl,--no-as-needed) keeps libmmrt_pmd_dma_mmrt loaded.
+ *
+ * @return true once registered. Thread-safe. Never waits.
+ */
+bool mmrt_dma_mmrt_registered(void);
+
+/**
+ * @internal Set by the first copy of the driver that registers
+ * (libmmrt_pmd_dma_mmrt or the -d plugin): both export it and, by symbol
+ * interposition, both constructors see the first-loaded definition, so
+ * the driver is registered once. Not for applications.
+ */
+extern int mmrt_dma_mmrt_once;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMRT_DMA_MMRT_H */

@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * dma_mmrt (pmd/dma_mmrt), tested the way a stock dmadev client uses it:
+ * only rte_dma_* and rte_vdev_* calls touch the device. Created by EAL
+ * devargs (--vdev, probed before mmrt is up: the space is bound at start)
+ * and by rte_vdev_init() at run time; copies and fills between address
+ * space VAs checked byte for byte; ring indexes from 0 after every start;
+ * the PAGE_FAULT status of a copy from an unmapped VA (has_error stop,
+ * completed_status, stats, the address in the dump); bad devargs (each
+ * refused, no device left); configure and vchan_setup outside the
+ * advertised ranges; operations on a stopped device; the engine stepped by
+ * an rte_service on a service lcore; mmrt_fini() refused while a device is
+ * started and accepted once it is stopped. Every test checks that the
+ * frame pool balances.
+ *
+ * One EAL per test process (Criterion forks per test); lcore 1 runs the
+ * engine. Every wait is bounded; nothing asserts on elapsed time.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <rte_bus_vdev.h>
+#include <rte_dmadev.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_service.h>
+
+#include <mmrt_dma_mmrt.h>
+
+#include "common.h"
+
+#define POOL_MB 64
+#define WAIT_S 30
+#define PG 4096u
+#define SRC_VA UINT64_C(0x10000000)
+#define DST_VA UINT64_C(0x20000000)
+#define HOLE_VA UINT64_C(0x30000000)
+#define RGN_LEN (64 * PG)
+#define NB_DESC 512
+#define FILL_PAT UINT64_C(0x0123456789abcdef)
+/* the invalidation ack deadline: generous, the machine is shared */
+#define ACK ",ack_us=2000000"
+
+static void
+up(const char *vdev)
+{
+	static char prefix[64], vd[256];
+	char *argv[24];
+	int argc = 0;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dmm-%d", getpid());
+	argv[argc++] = (char *)"test-dma-mmrt";
+	argv[argc++] = (char *)"-l";
+	argv[argc++] = (char *)"0-1";
+	argv[argc++] = (char *)"--no-huge";
+	argv[argc++] = (char *)"-m";
+	argv[argc++] = (char *)"512";
+	argv[argc++] = (char *)"--no-pci";
+	argv[argc++] = (char *)"--no-shconf";
+	argv[argc++] = (char *)"--no-telemetry";
+	argv[argc++] = prefix;
+	argv[argc++] = (char *)"--log-level=4";
+	if (vdev != NULL) {
+		snprintf(vd, sizeof(vd), "--vdev=%s", vdev);
+		argv[argc++] = vd;
+	}
+	argv[argc++] = (char *)"--";
+	argv[argc++] = (char *)"--pool-mb";
+	argv[argc++] = (char *)"64";
+	argv[argc] = NULL;
+	/* the driver came with libmmrt (this call keeps it linked) */
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+}
+
+static void
+teardown(void)
+{
+	if (mmrt_is_up())
+		mmrt_fini();
+}
+
+TestSuite(dma_mmrt, .fini = teardown, .timeout = 120);
+
+/* ---- the address space ---- */
+
+/* Byte @i of the source region. */
+static uint8_t
+sbyte(uint64_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 12) + 1);
+}
+
+/* A space @name with SRC (RW, populated, patterned) and DST (RW, demand
+ * zero); HOLE_VA stays unmapped. */
+static struct mmrt_as *
+space(const char *name)
+{
+	struct mmrt_as *as = mmrt_as_create(name);
+	static uint8_t buf[RGN_LEN];
+	uint64_t i;
+
+	cr_assert_not_null(as, "mmrt_as_create(%s): %d", name, rte_errno);
+	cr_assert_eq(mmrt_map(as, SRC_VA, RGN_LEN, MMRT_PROT_READ | MMRT_PROT_WRITE,
+		MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, DST_VA, RGN_LEN,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, 0), 0);
+	for (i = 0; i < RGN_LEN; i++)
+		buf[i] = sbyte(i);
+	cr_assert_eq(mmrt_write(as, SRC_VA, buf, RGN_LEN), 0);
+	return as;
+}
+
+/* ---- the client: rte_dma_* only ---- */
+
+static int16_t
+dev_id(const char *name)
+{
+	int id = rte_dma_get_dev_id_by_name(name);
+
+	cr_assert_geq(id, 0, "no dmadev %s", name);
+	return (int16_t)id;
+}
+
+/* configure, vchan_setup and start, as dmadev_autotest does */
+static void
+dev_start(int16_t id, uint16_t nb_desc)
+{
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = nb_desc,
+	};
+	struct rte_dma_info info;
+	int ret;
+
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+	cr_assert_geq(info.max_vchans, 1);
+	cr_assert_eq(rte_dma_configure(id, &conf), 0);
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), 0);
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+	cr_assert_eq(info.nb_vchans, 1);
+	ret = rte_dma_start(id);
+	cr_assert_eq(ret, 0, "rte_dma_start: %d", ret);
+}
+
+/* Reap @n operations with rte_dma_completed(); none may fail. Returns the
+ * last index reported. */
+static uint16_t
+reap(int16_t id, unsigned int n)
+{
+	uint64_t d = mmrt_test_deadline(WAIT_S);
+	unsigned long i = 0;
+	uint16_t last = 0xffff, got;
+	bool err = false;
+
+	while (n > 0) {
+		got = rte_dma_completed(id, 0, (uint16_t)RTE_MIN(n, 64u), &last,
+			&err);
+		if (err) {
+			enum rte_dma_status_code sc = RTE_DMA_STATUS_SUCCESSFUL;
+
+			rte_dma_completed_status(id, 0, 1, &last, &sc);
+			rte_dma_dump(id, stderr);
+			cr_assert_fail("operation %u failed: status %d", last,
+				sc);
+		}
+		n -= RTE_MIN(got, n);
+		if (got == 0) {
+			cr_assert(!mmrt_test_expired(d), "%u never completed",
+				n);
+			mmrt_test_relax(i++, 255);
+		}
+	}
+	return last;
+}
+
+/* Wait until vchan 0 is no longer ACTIVE (as dmadev_autotest's await). */
+static void
+await_idle(int16_t id)
+{
+	enum rte_dma_vchan_status st;
+	uint64_t d = mmrt_test_deadline(WAIT_S);
+	unsigned long i = 0;
+
+	for (;;) {
+		cr_assert_eq(rte_dma_vchan_status(id, 0, &st), 0);
+		if (st != RTE_DMA_VCHAN_ACTIVE)
+			return;
+		cr_assert(!mmrt_test_expired(d), "vchan stays ACTIVE");
+		mmrt_test_relax(i++, 255);
+	}
+}
+
+static struct rte_dma_stats
+stats(int16_t id)
+{
+	struct rte_dma_stats st;
+
+	cr_assert_eq(rte_dma_stats_get(id, 0, &st), 0);
+	return st;
+}
+
+/* Copies of several shapes and fills, submitted in two doorbells, reaped
+ * after the vchan went idle, checked byte for byte. @first is the index
+ * the first one must get. */
+static void
+copy_fill_round(struct mmrt_as *as, int16_t id, uint16_t first)
+{
+	static const struct { uint64_t so, doff; uint32_t len; } c[] = {
+		{ 0, 0, 1 }, { 4095, 4095, 2 }, { 1, 8190, 4096 },
+		{ 100, 3 * PG - 7, 5 * PG + 13 }, { 0, 20 * PG, 40 * PG },
+	};
+	static const struct { uint64_t doff; uint32_t len; } f[] = {
+		{ 62 * PG + 3, 8 }, { 61 * PG - 5, 89 }, { 60 * PG, 1024 },
+	};
+	static uint8_t want[RGN_LEN], got[RGN_LEN];
+	enum rte_dma_status_code status[16];
+	unsigned int k, n = 0;
+	uint16_t last;
+	uint64_t i;
+	int ret;
+
+	cr_assert_eq(mmrt_read(as, DST_VA, want, RGN_LEN), 0);
+	for (k = 0; k < RTE_DIM(c); k++) {
+		ret = rte_dma_copy(id, 0, SRC_VA + c[k].so, DST_VA + c[k].doff,
+			c[k].len, 0);
+		cr_assert_eq(ret, (uint16_t)(first + n), "copy %u: %d", k, ret);
+		n++;
+		for (i = 0; i < c[k].len; i++)
+			want[c[k].doff + i] = sbyte(c[k].so + i);
+	}
+	cr_assert_eq(rte_dma_submit(id, 0), 0);
+	for (k = 0; k < RTE_DIM(f); k++) {
+		ret = rte_dma_fill(id, 0, FILL_PAT, DST_VA + f[k].doff,
+			f[k].len, k + 1 == RTE_DIM(f) ?
+			RTE_DMA_OP_FLAG_SUBMIT : 0);
+		cr_assert_eq(ret, (uint16_t)(first + n), "fill %u: %d", k, ret);
+		n++;
+		for (i = 0; i < f[k].len; i++)
+			want[f[k].doff + i] =
+				(uint8_t)(FILL_PAT >> (8 * (i % 8)));
+	}
+	await_idle(id);
+	/* split completion: one by rte_dma_completed, the rest by status */
+	last = reap(id, 1);
+	cr_assert_eq(last, first);
+	ret = rte_dma_completed_status(id, 0, 16, &last, status);
+	cr_assert_eq(ret, (int)n - 1);
+	cr_assert_eq(last, (uint16_t)(first + n - 1));
+	for (k = 0; k < n - 1; k++)
+		cr_assert_eq(status[k], RTE_DMA_STATUS_SUCCESSFUL);
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "destination");
+	/* nothing else to report: last_idx stays at the last one */
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, NULL), 0);
+	cr_assert_eq(last, (uint16_t)(first + n - 1));
+}
+
+/* ================================================================== */
+
+Test(dma_mmrt, devargs_copy_fill)
+{
+	struct rte_dma_stats st;
+	struct rte_dma_info info;
+	struct mmrt_as *as;
+	uint64_t used0;
+	int16_t id;
+	FILE *f;
+	char *dump = NULL;
+	size_t dlen = 0;
+
+	up("dma_mmrt0,as=t0,lcore=1" ACK);
+	used0 = mmrt_test_used();
+	as = space("t0");
+	id = dev_id("dma_mmrt0");
+	cr_assert_eq(rte_dma_count_avail(), 1);
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+	cr_assert_eq(info.dev_capa & (RTE_DMA_CAPA_MEM_TO_MEM |
+		RTE_DMA_CAPA_OPS_COPY | RTE_DMA_CAPA_OPS_FILL |
+		RTE_DMA_CAPA_HANDLES_ERRORS), RTE_DMA_CAPA_MEM_TO_MEM |
+		RTE_DMA_CAPA_OPS_COPY | RTE_DMA_CAPA_OPS_FILL |
+		RTE_DMA_CAPA_HANDLES_ERRORS);
+	/* VAs of an mmrt space are not process VAs */
+	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_SVA, 0);
+	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG, 0);
+	cr_assert_leq(info.min_desc, NB_DESC);
+	cr_assert_geq(info.max_desc, NB_DESC);
+
+	dev_start(id, NB_DESC);
+	st = stats(id);
+	cr_assert_eq(st.submitted + st.completed + st.errors, 0);
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), NB_DESC - 1);
+	copy_fill_round(as, id, 0);
+	copy_fill_round(as, id, 8);
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), NB_DESC - 1);
+	st = stats(id);
+	cr_assert_eq(st.submitted, 16);
+	cr_assert_eq(st.completed, 16);
+	cr_assert_eq(st.errors, 0);
+
+	/* the runtime cannot go while the engine runs */
+	cr_assert_eq(mmrt_fini(), -EBUSY);
+
+	f = open_memstream(&dump, &dlen);
+	cr_assert_not_null(f);
+	cr_assert_eq(rte_dma_dump(id, f), 0);
+	fclose(f);
+	cr_log_info("%s", dump);
+	cr_assert_not_null(strstr(dump, "as=t0"));
+	cr_assert_not_null(strstr(dump, "library's started bit 1"));
+	free(dump);
+
+	/* indexes restart at 0 after a stop; stats carry over */
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_start(id), 0);
+	copy_fill_round(as, id, 0);
+	st = stats(id);
+	cr_assert_eq(st.submitted, 24);
+	cr_assert_eq(st.completed, 24);
+	cr_assert_eq(rte_dma_stats_reset(id, 0), 0);
+	st = stats(id);
+	cr_assert_eq(st.submitted + st.completed + st.errors, 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	/* a stopped device holds nothing of mmrt's */
+	cr_assert_eq(mmrt_fini(), 0);
+}
+
+Test(dma_mmrt, vdev_init_at_run_time)
+{
+	struct mmrt_as *as;
+	uint64_t used0;
+	int16_t id;
+
+	up(NULL);
+	used0 = mmrt_test_used();
+	as = space("t1");
+	cr_assert_eq(rte_dma_count_avail(), 0);
+	cr_assert_eq(rte_vdev_init("dma_mmrt1", "as=t1,lcore=1" ACK), 0);
+	id = dev_id("dma_mmrt1");
+	dev_start(id, 1000); /* rounded up to the engine's 1024 */
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), 1023);
+	copy_fill_round(as, id, 0);
+	/* remove stops a started device */
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt1"), 0);
+	cr_assert_lt(rte_dma_get_dev_id_by_name("dma_mmrt1"), 0);
+	cr_assert_eq(rte_dma_count_avail(), 0);
+	/* and again, closed by the application first */
+	cr_assert_eq(rte_vdev_init("dma_mmrt1", "as=t1" ACK), 0);
+	id = dev_id("dma_mmrt1");
+	dev_start(id, NB_DESC);
+	copy_fill_round(as, id, 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_close(id), 0);
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt1"), 0);
+	cr_assert_eq(rte_dma_count_avail(), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+Test(dma_mmrt, fault_status)
+{
+	enum rte_dma_status_code status[8];
+	struct rte_dma_stats st;
+	struct mmrt_as *as;
+	uint64_t used0;
+	uint16_t last = 0;
+	bool err = false;
+	char *dump = NULL, addr[32];
+	size_t dlen = 0;
+	int16_t id;
+	FILE *f;
+	uint8_t b[64];
+
+	up("dma_mmrt0,as=tf,lcore=1" ACK);
+	used0 = mmrt_test_used();
+	as = space("tf");
+	id = dev_id("dma_mmrt0");
+	dev_start(id, NB_DESC);
+	/* op 0 fine, op 1 from a hole, op 2 fine */
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 64, 0), 0);
+	cr_assert_eq(rte_dma_copy(id, 0, HOLE_VA + 8, DST_VA + 64, 64, 0), 1);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA + 128, 64,
+		RTE_DMA_OP_FLAG_SUBMIT), 2);
+	await_idle(id);
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 1);
+	cr_assert_eq(last, 0);
+	cr_assert(err);
+	/* the failed one stays at the head */
+	err = false;
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	cr_assert(err);
+	cr_assert_eq(last, 0);
+	cr_assert_eq(rte_dma_completed_status(id, 0, 8, &last, status), 2);
+	cr_assert_eq(last, 2);
+	cr_assert_eq(status[0], RTE_DMA_STATUS_PAGE_FAULT, "status %d",
+		status[0]);
+	cr_assert_eq(status[1], RTE_DMA_STATUS_SUCCESSFUL);
+	st = stats(id);
+	cr_assert_eq(st.submitted, 3);
+	cr_assert_eq(st.completed, 3);
+	cr_assert_eq(st.errors, 1);
+	cr_assert_eq(mmrt_read(as, DST_VA + 128, b, sizeof(b)), 0);
+	cr_assert_eq(b[5], sbyte(5));
+	/* the faulting address is in the dump */
+	f = open_memstream(&dump, &dlen);
+	cr_assert_not_null(f);
+	cr_assert_eq(rte_dma_dump(id, f), 0);
+	fclose(f);
+	snprintf(addr, sizeof(addr), "%#" PRIx64, HOLE_VA + 8);
+	cr_assert_not_null(strstr(dump, addr), "dump: %s", dump);
+	free(dump);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+Test(dma_mmrt, bad_devargs)
+{
+	static const char *const bad[] = {
+		"",                             /* mirror: not yet */
+		"lcore=1",                      /* mirror: not yet */
+		"as=nosuch,lcore=1",            /* no such space */
+		"as=tb,bogus=1",                /* unknown key */
+		"as=tb,lcore=abc",              /* malformed */
+		"as=tb,lcore=-1",
+		"as=tb,lcore=99999",            /* out of range */
+		"as=tb,lcore=7",                /* not enabled */
+		"as=tb,lcore=0",                /* the main lcore */
+		"as=tb,lcore=1,service=1",      /* both */
+		"as=tb,as=tb",                  /* twice */
+		"as",                           /* no value */
+		"as=",
+		"as=tb,service=2",
+		"as=tb,idle=sometimes",
+		"as=tb,burst=0",
+		"as=tb,ack_us=5",
+		"as=tb,dev=dma_skeleton0",      /* not yet */
+		"as=0123456789012345678901234567890123456789",
+	};
+	struct mmrt_as *as;
+	uint64_t used0;
+	unsigned int k;
+	int ret;
+
+	up(NULL);
+	used0 = mmrt_test_used();
+	as = space("tb");
+	for (k = 0; k < RTE_DIM(bad); k++) {
+		ret = rte_vdev_init("dma_mmrt5", bad[k]);
+		cr_assert_lt(ret, 0, "\"%s\" accepted", bad[k]);
+		cr_assert_eq(rte_dma_count_avail(), 0, "\"%s\" left a device",
+			bad[k]);
+	}
+	/* lcore in use: by another dma_mmrt device */
+	cr_assert_eq(rte_vdev_init("dma_mmrt5", "as=tb,lcore=1"), 0);
+	cr_assert_lt(rte_vdev_init("dma_mmrt6", "as=tb,lcore=1"), 0);
+	/* ... and when none is left for the default */
+	cr_assert_lt(rte_vdev_init("dma_mmrt6", "as=tb"), 0);
+	cr_assert_eq(rte_dma_count_avail(), 1);
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt5"), 0);
+	cr_assert_eq(rte_dma_count_avail(), 0);
+	/* the space went away before start */
+	cr_assert_eq(rte_vdev_init("dma_mmrt5", "as=tb,lcore=1"), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	{
+		struct rte_dma_conf conf = { .nb_vchans = 1 };
+		struct rte_dma_vchan_conf vc = {
+			.direction = RTE_DMA_DIR_MEM_TO_MEM,
+			.nb_desc = NB_DESC,
+		};
+		int16_t id = dev_id("dma_mmrt5");
+
+		cr_assert_eq(rte_dma_configure(id, &conf), 0);
+		cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), 0);
+		cr_assert_eq(rte_dma_start(id), -ENODEV);
+	}
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt5"), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+Test(dma_mmrt, ranges_and_stopped_device)
+{
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = NB_DESC,
+	};
+	struct rte_dma_info info;
+	struct mmrt_as *as;
+	uint16_t last;
+	uint64_t used0;
+	bool err;
+	int16_t id;
+
+	up("dma_mmrt0,as=tr,lcore=1" ACK);
+	used0 = mmrt_test_used();
+	as = space("tr");
+	id = dev_id("dma_mmrt0");
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+
+	/* not configured: cannot start */
+	cr_assert_lt(rte_dma_start(id), 0);
+	conf.nb_vchans = 0;
+	cr_assert_eq(rte_dma_configure(id, &conf), -EINVAL);
+	conf.nb_vchans = info.max_vchans + 1;
+	cr_assert_eq(rte_dma_configure(id, &conf), -EINVAL);
+	conf.nb_vchans = 1;
+	conf.enable_silent = true;
+	cr_assert_eq(rte_dma_configure(id, &conf), -EINVAL);
+	conf.enable_silent = false;
+	cr_assert_eq(rte_dma_configure(id, &conf), 0);
+
+	vc.nb_desc = info.min_desc - 1;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
+	vc.nb_desc = info.max_desc + 1;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
+	vc.nb_desc = NB_DESC;
+	cr_assert_eq(rte_dma_vchan_setup(id, 1, &vc), -EINVAL);
+	vc.direction = RTE_DMA_DIR_MEM_TO_DEV;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
+	vc.direction = RTE_DMA_DIR_MEM_TO_MEM;
+	/* configured but no vchan: start refused */
+	cr_assert_lt(rte_dma_start(id), 0);
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), 0);
+
+	/* stopped: the data path refuses, nothing is enqueued */
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_fill(id, 0, 1, DST_VA, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), 0);
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	cr_assert(!err);
+
+	cr_assert_eq(rte_dma_start(id), 0);
+	/* started: reconfiguring is refused, closing too */
+	cr_assert_eq(rte_dma_configure(id, &conf), -EBUSY);
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EBUSY);
+	cr_assert_eq(rte_dma_close(id), -EBUSY);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 8,
+		RTE_DMA_OP_FLAG_SUBMIT), 0);
+	/* bad operations on a started device */
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 0, 0), -EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, SRC_VA + 4, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 8, 1u << 20),
+		-EINVAL);
+	reap(id, 1);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_submit(id, 0), -EINVAL);
+	cr_assert_eq(stats(id).submitted, 1);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+Test(dma_mmrt, service_mode)
+{
+	struct rte_dma_stats st;
+	struct mmrt_as *as;
+	uint64_t used0;
+	uint32_t sid;
+	int16_t id;
+
+	up("dma_mmrt0,as=ts,service=1" ACK);
+	used0 = mmrt_test_used();
+	as = space("ts");
+	id = dev_id("dma_mmrt0");
+	/* the service exists while the device is started */
+	cr_assert_lt(rte_service_get_by_name("dma_mmrt0", &sid), 0);
+	dev_start(id, NB_DESC);
+	cr_assert_eq(rte_service_get_by_name("dma_mmrt0", &sid), 0);
+	cr_assert_eq(rte_service_lcore_add(1), 0);
+	cr_assert_eq(rte_service_map_lcore_set(sid, 1, 1), 0);
+	cr_assert_eq(rte_service_runstate_set(sid, 1), 0);
+	cr_assert_eq(rte_service_lcore_start(1), 0);
+
+	copy_fill_round(as, id, 0);
+	copy_fill_round(as, id, 8);
+	st = stats(id);
+	cr_assert_eq(st.completed, 16);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_lt(rte_service_get_by_name("dma_mmrt0", &sid), 0);
+	/* the service lcore holds no QSBR slot between steps */
+	mmrt_synchronize();
+	/* start again: a new service, indexes from 0 */
+	cr_assert_eq(rte_dma_start(id), 0);
+	cr_assert_eq(rte_service_get_by_name("dma_mmrt0", &sid), 0);
+	cr_assert_eq(rte_service_map_lcore_set(sid, 1, 1), 0);
+	cr_assert_eq(rte_service_runstate_set(sid, 1), 0);
+	copy_fill_round(as, id, 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+
+	cr_assert_eq(rte_service_lcore_stop(1), 0);
+	cr_assert_eq(rte_service_lcore_del(1), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	cr_assert_eq(mmrt_fini(), 0);
+}
