@@ -285,9 +285,24 @@ Test(cmdline, embedded_default_without_dashes)
 	char *argv[] = { (char *)"prog", (char *)"--vdev=dma_skeleton0",
 		(char *)"--lcores=0", NULL };
 
+	cr_assert_not(mmrt_embedded_default());
 	cr_assert_eq(mmrt_init(ARGC(argv), argv), 2);
 	cr_assert_str_eq(argv[2], "prog");
 	cr_assert_eq(rte_lcore_count(), 1);
+	cr_assert(mmrt_embedded_default(), "added EAL args dropped the default");
+	mmrt_test_down();
+	cr_assert_not(mmrt_embedded_default());
+}
+
+/* A memory option is the user's choice of EAL memory: no embedded default. */
+Test(cmdline, memory_option_is_not_the_embedded_default)
+{
+	char *argv[] = { (char *)"prog", (char *)"--no-huge", (char *)"-m",
+		(char *)"512", (char *)"--no-pci", (char *)"--no-shconf",
+		(char *)"--lcores=0", NULL };
+
+	cr_assert_eq(mmrt_init(ARGC(argv), argv), 6);
+	cr_assert_not(mmrt_embedded_default());
 	mmrt_test_down();
 }
 

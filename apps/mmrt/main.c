@@ -197,7 +197,6 @@ main(int argc, char **argv)
 	bool embedded;
 	int rc;
 
-	embedded = argc <= 1 || strcmp(argv[1], "--") == 0;
 	rc = mmrt_init(argc, argv);
 	if (rc < 0) {
 		printf("mmrt: FAILED (mmrt_init: %s)\n", strerror(-rc));
@@ -205,12 +204,13 @@ main(int argc, char **argv)
 	}
 	if (rc < argc - 1) {
 		fprintf(stderr, "mmrt: unknown argument \"%s\"\n"
-			"usage: %s [EAL args] [-- [--config FILE]"
-			" [--pool-mb N] [--log-level N]]\n",
+			"usage: %s [EAL args] [-- mmrt options]\n",
 			argv[rc + 1], argv[rc]);
+		mmrt_usage(stderr);
 		mmrt_fini();
 		return 2;
 	}
+	embedded = mmrt_embedded_default();
 
 	job_tsc_hz = rte_get_tsc_hz();
 	memset(&st, 0, sizeof(st));

@@ -56,6 +56,7 @@ static struct mmrt_config core_cfg;
 static int core_up;
 static bool core_eal_ours;  /* mmrt_init() ran rte_eal_init() */
 static bool core_eal_dead;  /* ... and rte_eal_cleanup() since */
+static bool core_embedded;  /* ... with the embedded default's arguments */
 
 int
 mmrt_subsys_register(const struct mmrt_subsys *ss)
@@ -664,6 +665,7 @@ mmrt_init(int argc, char **argv)
 	}
 	eal_ret = ret;
 	core_eal_ours = true;
+	core_embedded = embed;
 	if (embed)
 		core_embed_rundir_note();
 
@@ -791,6 +793,12 @@ bool
 mmrt_is_up(void)
 {
 	return __atomic_load_n(&core_up, __ATOMIC_ACQUIRE) != 0;
+}
+
+bool
+mmrt_embedded_default(void)
+{
+	return mmrt_is_up() && core_embedded;
 }
 
 const struct mmrt_config *

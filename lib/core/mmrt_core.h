@@ -176,6 +176,14 @@ int mmrt_fini(void);
 bool mmrt_is_up(void);
 
 /**
+ * @return true while the runtime is up on the EAL that mmrt_init() started
+ *   with its embedded default arguments (devices or lcores the user added
+ *   included); false after mmrt_attach(), with the user's own memory
+ *   options, or when not up. Thread-safe. Never waits.
+ */
+bool mmrt_embedded_default(void);
+
+/**
  * @return the active configuration (read-only), or NULL if not up. Also
  *   valid inside the subsystem init and fini steps.
  */
