@@ -21,7 +21,12 @@
 
 set -u
 
-HARNESSES="xlate populate unmap inval fault fill dma mem"
+src=$(cd "$(dirname "$0")/.." && pwd)
+# every harness perf/meson.build builds (its perf_harnesses list)
+HARNESSES=$(sed -n '/^perf_harnesses *=/,/]/p' "$src/perf/meson.build" |
+	tr -c 'a-z0-9_\n' ' ' | sed 's/perf_harnesses//' | tr -s ' \n' '  ')
+[ -n "$HARNESSES" ] || { echo "$0: no harness list in perf/meson.build" >&2;
+	exit 1; }
 
 usage() {
 	echo "usage: $0 [--quick] [--pool-mb N] --report DIR BUILD_DIR" >&2
@@ -48,7 +53,6 @@ case "$pool" in
 ''|*[!0-9]*) [ -z "$pool" ] || usage ;;
 esac
 
-src=$(cd "$(dirname "$0")/.." && pwd)
 for h in $HARNESSES; do
 	if [ ! -x "$build/perf/perf-$h" ]; then
 		echo "$0: $build/perf/perf-$h missing (configure with" \
