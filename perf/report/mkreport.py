@@ -102,8 +102,8 @@ def fmt(v, prec=2):
 
 class Plots:
     def __init__(self, outdir):
-        self.dir = outdir
-        self.data = os.path.join(outdir, "plots")
+        self.dir = os.path.abspath(outdir)
+        self.data = os.path.join(self.dir, "plots")
         os.makedirs(self.data, exist_ok=True)
         self.list = []
 
