@@ -29,7 +29,8 @@ perf_usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [--quick] [--json FILE] [--pool-mb N]\n"
 		"  --quick      short run (under 15 s)\n"
-		"  --json FILE  also write the results as a JSON array to FILE\n"
+		"  --json FILE  also write the results as a JSON array to "
+		"FILE\n"
 		"  --pool-mb N  frame pool of N MiB instead of the harness's "
 		"default\n", prog);
 }

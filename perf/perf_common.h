@@ -79,16 +79,17 @@ void perf_result_point(struct perf_result *r, const char *curve, double x,
 unsigned int perf_pool_mb(const struct perf_opts *opts, unsigned int def);
 
 /**
- * Parse "[--quick] [--json FILE] [--pool-mb N]". Parsing stops at "--" (the rest is left
- * to the caller); any other argument prints the usage and exits with 2.
+ * Parse "[--quick] [--json FILE] [--pool-mb N]". Parsing stops at "--"
+ * (the rest is left to the caller); any other argument prints the usage
+ * and exits with 2.
  */
 void perf_parse_args(int argc, char **argv, const char *prog,
 	struct perf_opts *opts);
 
 /**
  * Bring the runtime up on the embedded default with a pool of @p pool_mb
- * MiB (--pool-mb overrides it) and print the header line (harness, TSC Hz, hugepages). Exits with 1
- * on failure.
+ * MiB (--pool-mb overrides it) and print the header line (harness, TSC
+ * Hz, hugepages). Exits with 1 on failure.
  */
 void perf_init(const char *prog, unsigned int pool_mb,
 	const struct perf_opts *opts);

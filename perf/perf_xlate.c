@@ -454,7 +454,8 @@ main(int argc, char **argv)
 		{ "xlate-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
 			MMRT_PAGE_SHIFT, false, XLATE_TARGET, false },
 		{ "xlate-2m", "spdk-memmap-2m", XLATE_VA_2M, XLATE_LEN,
-			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT, false, XLATE_TARGET, false },
+			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT, false, XLATE_TARGET,
+			false },
 		{ "xlate-dtlb-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
 			MMRT_PAGE_SHIFT, true, XLATE_DTLB_TARGET, false },
 		/* the curve: default TLB (1 MiB reach) over growing sets */
