@@ -101,6 +101,7 @@ done
 end=$(date +%s)
 
 python3 "$src/perf/report/mkreport.py" --dir "$dir" --src "$src" \
+	--build "$build" \
 	--seconds $((end - start)) ${quick:+--quick} ${pool:+--pool-mb "$pool"} \
 	$HARNESSES || exit 1
 echo "report: $dir/index.html ($((end - start)) s of harnesses)"

@@ -53,6 +53,22 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+BUILD_OPTIONS = ("buildtype", "optimization", "b_ndebug", "b_sanitize",
+                 "test_hooks", "perf", "c_args")
+
+
+def build_options(build):
+    """The options of the build that made the harnesses (meson-info)."""
+    try:
+        with open(os.path.join(build, "meson-info",
+                               "intro-buildoptions.json")) as f:
+            opts = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return {o["name"]: o["value"] for o in opts
+            if o["name"] in BUILD_OPTIONS}
+
+
 def header_of(log):
     """The harness header line: tsc_hz, hugepages, pool_mb, mode."""
     hdr = {}
@@ -278,6 +294,11 @@ def build(args):
 
     first = next((harnesses[h] for h in args.harnesses
                   if harnesses[h].get("tsc_hz")), {})
+    if args.build:
+        bo = build_options(args.build) or {}
+        if bo.get("test_hooks") or bo.get("b_sanitize", "none") != "none":
+            print("warning: the harnesses were built with test hooks or "
+                  "sanitizers: figures are not representative")
     meta = {
         "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
@@ -295,6 +316,8 @@ def build(args):
         .strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": args.quick,
         "seconds": args.seconds,
+        "build_dir": os.path.abspath(args.build) if args.build else None,
+        "build_options": build_options(args.build) if args.build else None,
         "hostname": platform.node(),
     }
     try:
@@ -379,7 +402,7 @@ def page(rep):
                "<div><h2>Run</h2><table>")
     for k in ("date", "git_revision", "git_dirty", "cpu_model", "cores",
               "tsc_hz", "kernel", "dpdk_version", "hugepages", "pool_mb",
-              "quick", "seconds", "loadavg", "hostname"):
+              "quick", "seconds", "loadavg", "hostname", "build_options"):
         v = m.get(k)
         if isinstance(v, dict):
             v = ", ".join("%s %s" % (a, b) for a, b in v.items())
@@ -462,6 +485,7 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--seconds", type=int, default=None)
+    ap.add_argument("--build", default=None)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--pool-mb", type=int, default=None)
     ap.add_argument("harnesses", nargs="+")
