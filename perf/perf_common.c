@@ -27,10 +27,12 @@ static double perf_ns_per_cycle;
 static void
 perf_usage(FILE *f, const char *prog)
 {
-	fprintf(f, "usage: %s [--quick] [--json FILE]\n"
+	fprintf(f, "usage: %s [--quick] [--json FILE] [--pool-mb N]\n"
 		"  --quick      short run (under 15 s)\n"
-		"  --json FILE  also write the results as a JSON array to FILE\n",
-		prog);
+		"  --json FILE  also write the results as a JSON array to "
+		"FILE\n"
+		"  --pool-mb N  frame pool of N MiB instead of the harness's "
+		"default\n", prog);
 }
 
 void
@@ -53,6 +55,24 @@ perf_parse_args(int argc, char **argv, const char *prog,
 				exit(2);
 			}
 			opts->json = argv[++i];
+		} else if (strcmp(argv[i], "--pool-mb") == 0) {
+			char *end = NULL;
+			unsigned long v = 0;
+
+			if (i + 1 < argc) {
+				errno = 0;
+				v = strtoul(argv[i + 1], &end, 10);
+			}
+			if (i + 1 >= argc || end == argv[i + 1] ||
+					*end != '\0' || errno != 0 || v == 0 ||
+					v > 1024 * 1024) {
+				fprintf(stderr, "%s: --pool-mb needs a size in "
+					"MiB (1..1048576)\n", prog);
+				perf_usage(stderr, prog);
+				exit(2);
+			}
+			opts->pool_mb = (unsigned int)v;
+			i++;
 		} else if (strcmp(argv[i], "--help") == 0 ||
 				strcmp(argv[i], "-h") == 0) {
 			perf_usage(stdout, prog);
@@ -144,6 +164,7 @@ perf_init_eal(const char *prog, unsigned int pool_mb,
 	uint64_t hz;
 	int argc = 0, ret;
 
+	pool_mb = perf_pool_mb(opts, pool_mb);
 	argv[argc++] = (char *)(uintptr_t)prog;
 	while (eal_args != NULL && *eal_args != NULL) {
 		if (argc > PERF_EAL_ARGS_MAX) {
@@ -373,6 +394,24 @@ perf_json_pct(struct app_json_obj *o, const char *prefix,
 	}
 	snprintf(key, sizeof(key), "%ssamples", prefix);
 	app_json_obj_u64(o, key, p->n);
+	/* the sketch: quantiles at the levels of "sketch_levels" */
+	snprintf(key, sizeof(key), "%ssketch", prefix);
+	app_json_obj_nums(o, key, p->q, APP_PCT_Q);
+}
+
+void
+perf_result_point(struct perf_result *r, const char *curve, double x,
+	const char *x_unit)
+{
+	snprintf(r->curve, sizeof(r->curve), "%s", curve);
+	r->x = x;
+	r->x_unit = x_unit;
+}
+
+unsigned int
+perf_pool_mb(const struct perf_opts *opts, unsigned int def)
+{
+	return opts->pool_mb != 0 ? opts->pool_mb : def;
 }
 
 int
@@ -407,6 +446,15 @@ perf_write_json(const char *file, const struct perf_result *r,
 			app_json_obj_bool(&o, "pass", v == PERF_PASS);
 		perf_json_pct(&o, "", &r[i].pct);
 		perf_json_pct(&o, "anchor_", &r[i].anchor_pct);
+		if (r[i].pct.n > 0 || r[i].anchor_pct.n > 0)
+			app_json_obj_nums(&o, "sketch_levels",
+				app_pct_levels, APP_PCT_Q);
+		if (r[i].curve[0] != '\0') {
+			app_json_obj_str(&o, "curve", r[i].curve);
+			app_json_obj_num(&o, "x", r[i].x);
+			app_json_obj_str(&o, "x_unit", r[i].x_unit != NULL ?
+				r[i].x_unit : "");
+		}
 		app_json_obj_bool(&o, "quick", quick);
 		app_json_obj_end(&o);
 		fprintf(f, "%s\n", i + 1 < n ? "," : "");

@@ -36,6 +36,8 @@
 struct perf_opts {
 	bool quick;        /**< --quick: shorter run (under 15 s). */
 	const char *json;  /**< --json FILE, or NULL. */
+	unsigned int pool_mb; /**< --pool-mb N: frame pool size in MiB;
+	                       *   0: the harness's default. */
 };
 
 /** A growable array of samples (ns, per unit of work). */
@@ -56,19 +58,38 @@ struct perf_result {
 	                            *   or PERF_REPORT_ONLY. */
 	struct app_pct pct;        /**< Percentiles of the mmrt samples. */
 	struct app_pct anchor_pct; /**< Percentiles of the anchor samples. */
+	/**
+	 * A point of a scaling curve: the curve's name ("" if the result is
+	 * not one) and the point's abscissa @c x in @c x_unit (e.g. 4
+	 * "consumers"). The points of a curve share name prefix and unit.
+	 */
+	char curve[PERF_NAME_SIZE];
+	double x;
+	const char *x_unit;
 };
 
 /**
- * Parse "[--quick] [--json FILE]". Parsing stops at "--" (the rest is left
- * to the caller); any other argument prints the usage and exits with 2.
+ * Fill @p r as a curve point of @p curve at @p x (@p x_unit). The name
+ * and the rest are the caller's.
+ */
+void perf_result_point(struct perf_result *r, const char *curve, double x,
+	const char *x_unit);
+
+/** @return the pool size to use: --pool-mb if given, else @p def. */
+unsigned int perf_pool_mb(const struct perf_opts *opts, unsigned int def);
+
+/**
+ * Parse "[--quick] [--json FILE] [--pool-mb N]". Parsing stops at "--"
+ * (the rest is left to the caller); any other argument prints the usage
+ * and exits with 2.
  */
 void perf_parse_args(int argc, char **argv, const char *prog,
 	struct perf_opts *opts);
 
 /**
  * Bring the runtime up on the embedded default with a pool of @p pool_mb
- * MiB and print the header line (harness, TSC Hz, hugepages). Exits with 1
- * on failure.
+ * MiB (--pool-mb overrides it) and print the header line (harness, TSC
+ * Hz, hugepages). Exits with 1 on failure.
  */
 void perf_init(const char *prog, unsigned int pool_mb,
 	const struct perf_opts *opts);

@@ -29,10 +29,21 @@
  * requester sees the page before the copy call returns). A cache-line
  * ping-pong between the two lcores, printed first, shows how far apart the
  * two vCPUs landed in this run.
+ *
+ * The scaling curves (report only): with N = 1, 2, 4, 8, 16 faulting
+ * consumers and the one handler. mmrt: N consumers on the main lcore, each
+ * with a fault of its own outstanding (consumer k takes pages k, k + N,
+ * ...; the requester sweeps them, polling and retrying each). kernel: N
+ * threads pinned to the main lcore's cpu, thread k loading pages k, k + N,
+ * ... (a blocked thread lets another fault). Per point: the wall time of a
+ * pass per fault (fault-tput-cN, 1/throughput) and the p99 of the faults'
+ * round trips (fault-p99-cN), each beside the kernel's with N threads.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -71,6 +82,7 @@
 #define FAULT_MSGS 16u                 /* messages per read */
 #define FAULT_TARGET 0.2
 #define FAULT_ACK_DEADLINE_US 1000000  /* 1 s: no fence on VM jitter */
+#define FAULT_CURVE_MAX 16u            /* faulting consumers / threads */
 
 enum fault_side {
 	FAULT_KERNEL,
@@ -98,6 +110,8 @@ struct fault_pass {
 	enum fault_side side;
 	uint64_t base;       /* first page: host address or space VA */
 	uint64_t npages;
+	unsigned int nreq;   /* requesters: consumers or threads (curve) */
+	bool curve;          /* a curve pass: the *_touch_n() requesters */
 	uint64_t *t_read;    /* handler: message read, per page */
 	uint64_t *t_done;    /* handler: copy returned, per page */
 	/* handler counters */
@@ -133,11 +147,17 @@ static struct {
 	uint8_t *kbase;          /* its registered region */
 	struct mmrt_as *as;
 	struct mmrt_uffd *u;
-	struct mmrt_consumer *cons;
+	struct mmrt_consumer *cons;      /* == cs[0] */
+	/* the consumers that fault (the curve binds more) */
+	struct mmrt_consumer *cs[FAULT_CURVE_MAX];
+	unsigned int ncons;
 	unsigned int worker;
 } fx = { .kfd = -1 };
 
 static struct fault_pass fault_p;
+
+/* Pages per pass of the curves (fewer with --quick). */
+static uint64_t fault_curve_pages = FAULT_PASS_PAGES;
 
 /* The handler's source page (written by the handler only). */
 static uint8_t fault_src[MMRT_PAGE_SIZE] __rte_aligned(MMRT_PAGE_SIZE);
@@ -419,6 +439,138 @@ fault_mmrt_touch(const struct fault_pass *p, struct fault_req *q)
 	q->tries = tries;
 }
 
+/*
+ * mmrt requester with p->nreq consumers, each with one fault of its own
+ * outstanding: consumer k takes pages k, k + nreq, ... The sweep polls and
+ * retries every consumer whose page is not there yet.
+ */
+static void
+fault_mmrt_touch_n(const struct fault_pass *p, struct fault_req *q)
+{
+	uint64_t cur[FAULT_CURVE_MAX];
+	struct mmrt_xlate x;
+	uint64_t va, t, tries = 0, done = 0;
+	unsigned int k, n = p->nreq;
+	int ret;
+
+	for (k = 0; k < n; k++) {
+		cur[k] = k;
+		va = p->base + cur[k] * MMRT_PAGE_SIZE;
+		q->t_start[cur[k]] = perf_now();
+		ret = mmrt_consumer_translate(fx.cs[k], va, MMRT_ACCESS_READ,
+			&x);
+		tries++;
+		if (unlikely(ret != -EAGAIN))
+			perf_die("mmrt: first translate of 0x%" PRIx64
+				" returned %d, not -EAGAIN", va, ret);
+	}
+	while (done < p->npages) {
+		for (k = 0; k < n; k++) {
+			if (cur[k] >= p->npages)
+				continue;
+			va = p->base + cur[k] * MMRT_PAGE_SIZE;
+			mmrt_consumer_poll(fx.cs[k]);
+			ret = mmrt_consumer_translate(fx.cs[k], va,
+				MMRT_ACCESS_READ, &x);
+			tries++;
+			if (ret == -EAGAIN)
+				continue;
+			t = perf_now();
+			if (unlikely(ret != 0))
+				perf_die("mmrt: translate 0x%" PRIx64 ": %s",
+					va, strerror(-ret));
+			if (unlikely(*(const uint64_t *)x.addr != va))
+				perf_die("mmrt: page 0x%" PRIx64 " reads 0x%"
+					PRIx64 " (not the copy)", va,
+					*(const uint64_t *)x.addr);
+			q->t_end[cur[k]] = t;
+			done++;
+			cur[k] += n;
+			if (cur[k] >= p->npages)
+				continue;
+			va = p->base + cur[k] * MMRT_PAGE_SIZE;
+			q->t_start[cur[k]] = perf_now();
+			ret = mmrt_consumer_translate(fx.cs[k], va,
+				MMRT_ACCESS_READ, &x);
+			tries++;
+			if (unlikely(ret != -EAGAIN))
+				perf_die("mmrt: first translate of 0x%" PRIx64
+					" returned %d, not -EAGAIN", va, ret);
+		}
+		rte_pause();
+	}
+	for (k = 0; k < n; k++)
+		mmrt_consumer_poll(fx.cs[k]);
+	q->tries = tries;
+}
+
+/* A kernel requester thread of the curve: pages k, k + nreq, ... */
+struct fault_kthread {
+	pthread_t tid;
+	const struct fault_pass *p;
+	struct fault_req *q;
+	pthread_barrier_t *start;
+	unsigned int k;
+};
+
+static void *
+fault_kernel_thread(void *arg)
+{
+	struct fault_kthread *kt = arg;
+	const struct fault_pass *p = kt->p;
+	uint64_t i, addr, v, t0, t1;
+
+	pthread_barrier_wait(kt->start);
+	for (i = kt->k; i < p->npages; i += p->nreq) {
+		addr = p->base + i * MMRT_PAGE_SIZE;
+		t0 = perf_now();
+		v = *(volatile uint64_t *)(uintptr_t)addr;
+		t1 = perf_now();
+		if (unlikely(v != addr))
+			perf_die("kernel: page 0x%" PRIx64 " reads 0x%" PRIx64
+				" (not the copy)", addr, v);
+		kt->q->t_start[i] = t0;
+		kt->q->t_end[i] = t1;
+	}
+	return NULL;
+}
+
+/*
+ * Kernel requester with p->nreq threads, all pinned to the main lcore's
+ * cpus (the handler has the other core, as in the 1-thread anchor).
+ */
+static void
+fault_kernel_touch_n(const struct fault_pass *p, struct fault_req *q)
+{
+	struct fault_kthread kt[FAULT_CURVE_MAX];
+	rte_cpuset_t cpus = rte_lcore_cpuset(rte_get_main_lcore());
+	pthread_barrier_t start;
+	pthread_attr_t attr;
+	unsigned int k;
+	int ret;
+
+	if (pthread_barrier_init(&start, NULL, p->nreq + 1) != 0 ||
+			pthread_attr_init(&attr) != 0 ||
+			pthread_attr_setaffinity_np(&attr, sizeof(cpus),
+				&cpus) != 0)
+		perf_die("kernel requesters: thread set-up failed");
+	for (k = 0; k < p->nreq; k++) {
+		kt[k].p = p;
+		kt[k].q = q;
+		kt[k].start = &start;
+		kt[k].k = k;
+		ret = pthread_create(&kt[k].tid, &attr, fault_kernel_thread,
+			&kt[k]);
+		if (ret != 0)
+			perf_die("pthread_create: %s", strerror(ret));
+	}
+	pthread_barrier_wait(&start);
+	for (k = 0; k < p->nreq; k++)
+		pthread_join(kt[k].tid, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_barrier_destroy(&start);
+}
+
 static int
 fault_pp_worker(void *arg)
 {
@@ -483,6 +635,7 @@ static void
 fault_reset(enum fault_side side)
 {
 	struct mmrt_as_stats st;
+	unsigned int i;
 	int ret;
 
 	if (side == FAULT_KERNEL) {
@@ -496,9 +649,11 @@ fault_reset(enum fault_side side)
 	 * The consumer's owner is this thread: unbind so the advise's
 	 * invalidation does not wait for a poll we cannot make meanwhile.
 	 */
-	ret = mmrt_consumer_unbind(fx.cons);
-	if (ret < 0 && ret != -ENOTCONN)
-		perf_die("mmrt_consumer_unbind: %s", strerror(-ret));
+	for (i = 0; i < fx.ncons; i++) {
+		ret = mmrt_consumer_unbind(fx.cs[i]);
+		if (ret < 0 && ret != -ENOTCONN)
+			perf_die("mmrt_consumer_unbind: %s", strerror(-ret));
+	}
 	ret = mmrt_advise(fx.as, FAULT_VA, (uint64_t)FAULT_PASS_PAGES *
 		MMRT_PAGE_SIZE, MMRT_ADV_DONTNEED);
 	if (ret < 0)
@@ -509,9 +664,11 @@ fault_reset(enum fault_side side)
 	if (st.rss_pages != 0)
 		perf_die("%" PRIu64 " pages still present after DONTNEED",
 			st.rss_pages);
-	ret = mmrt_consumer_bind(fx.cons, fx.as);
-	if (ret < 0)
-		perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	for (i = 0; i < fx.ncons; i++) {
+		ret = mmrt_consumer_bind(fx.cs[i], fx.as);
+		if (ret < 0)
+			perf_die("mmrt_consumer_bind: %s", strerror(-ret));
+	}
 }
 
 static void
@@ -556,7 +713,9 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 	p->ready = 0;
 	p->side = side;
 	p->base = side == FAULT_KERNEL ? (uintptr_t)fx.kbase : FAULT_VA;
-	p->npages = FAULT_PASS_PAGES;
+	p->npages = p->curve ? fault_curve_pages : FAULT_PASS_PAGES;
+	if (p->nreq == 0)
+		p->nreq = 1;
 	p->msgs = p->copies = p->eexist = p->empty_reads = 0;
 	memset(p->t_read, 0, p->npages * sizeof(*p->t_read));
 	memset(p->t_done, 0, p->npages * sizeof(*p->t_done));
@@ -568,8 +727,12 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 			strerror(-ret));
 	while (!__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))
 		rte_pause();
-	if (side == FAULT_KERNEL)
+	if (side == FAULT_KERNEL && p->curve)
+		fault_kernel_touch_n(p, q);
+	else if (side == FAULT_KERNEL)
 		fault_kernel_touch(p, q);
+	else if (p->curve)
+		fault_mmrt_touch_n(p, q);
 	else
 		fault_mmrt_touch(p, q);
 	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
@@ -645,6 +808,8 @@ fault_mmrt_setup(void)
 			PRIx64 ")", ops);
 
 	fx.cons = perf_consumer(fx.as, &cconf);
+	fx.cs[0] = fx.cons;
+	fx.ncons = 1;
 	printf("mmrt: region of %u pages registered MISSING, consumer "
 		"(default TLB) on the main lcore\n", FAULT_PASS_PAGES);
 }
@@ -686,17 +851,127 @@ fault_mmrt_teardown(void)
 		perf_die("mmrt_as_destroy: %s", strerror(-ret));
 }
 
+/* Wall time of the last pass per page: first start to last end. */
+static double
+fault_wall_per_page(const struct fault_pass *p, const struct fault_req *q)
+{
+	uint64_t t0 = UINT64_MAX, t1 = 0, i;
+
+	for (i = 0; i < p->npages; i++) {
+		t0 = RTE_MIN(t0, q->t_start[i]);
+		t1 = RTE_MAX(t1, q->t_end[i]);
+	}
+	return perf_ns(t1 - t0) / (double)p->npages;
+}
+
+static void
+fault_curve_row(struct perf_result *r, const char *name, const char *anchor,
+	const char *curve, unsigned int n, struct perf_samples *sm,
+	struct perf_samples *sa, bool p99)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s-c%u", name, n);
+	snprintf(r->anchor, sizeof(r->anchor), "%s-t%u", anchor, n);
+	r->unit = "ns/fault";
+	r->target = PERF_REPORT_ONLY;
+	perf_percentiles(sm, &r->pct);
+	perf_percentiles(sa, &r->anchor_pct);
+	if (p99) {
+		r->value = r->pct.p99;
+		r->anchor_value = r->anchor_pct.p99;
+	} else {
+		r->value = app_median(sm->v, sm->n);
+		r->anchor_value = app_median(sa->v, sa->n);
+	}
+	perf_result_point(r, curve, n, "faulting consumers");
+}
+
+/*
+ * The curves: 1..FAULT_CURVE_MAX faulting consumers (kernel: threads)
+ * and one handler, @p passes passes of each side per point. Two results
+ * per point into @p res (throughput, p99). @return results written.
+ */
+static unsigned int
+fault_curve(struct fault_pass *p, struct fault_req *q, unsigned int passes,
+	struct perf_result *res, bool kernel)
+{
+	struct mmrt_consumer_conf cconf = {
+		.ack_deadline_us = FAULT_ACK_DEADLINE_US };
+	struct perf_samples wall[2];
+	struct fault_acc acc[2];
+	enum fault_side side;
+	unsigned int n, i, r, s, np = 0;
+	char name[32];
+	int ret;
+
+	for (n = 1; n <= FAULT_CURVE_MAX; n *= 2) {
+		for (i = fx.ncons; i < n; i++) {
+			snprintf(name, sizeof(name), "perf-fault-%u", i);
+			cconf.name = name;
+			fx.cs[i] = perf_consumer(fx.as, &cconf);
+		}
+		fx.ncons = n;
+		for (s = 0; s < 2; s++) {
+			fault_acc_init(&acc[s], (size_t)passes *
+				FAULT_PASS_PAGES);
+			if (perf_samples_init(&wall[s], passes) < 0)
+				perf_die("out of memory for samples");
+		}
+		for (r = 0; r < passes; r++) {
+			for (s = 0; s < 2; s++) {
+				side = (r + s) % 2 == 0 ? FAULT_MMRT :
+					FAULT_KERNEL;
+				if (side == FAULT_KERNEL && !kernel)
+					continue;
+				p->nreq = n;
+				p->curve = true;
+				fault_run_pass(side, p, q, &acc[side]);
+				perf_samples_add(&wall[side],
+					fault_wall_per_page(p, q));
+			}
+		}
+		p->nreq = 1;
+		p->curve = false;
+		fault_curve_row(&res[np], "fault-tput", "kernel-uffd-tput",
+			"fault-throughput", n, &wall[FAULT_MMRT],
+			&wall[FAULT_KERNEL], false);
+		fault_curve_row(&res[np + 1], "fault-p99", "kernel-uffd-p99",
+			"fault-p99", n, &acc[FAULT_MMRT].rt,
+			&acc[FAULT_KERNEL].rt, true);
+		printf("fault curve, %u faulting: mmrt %.2f Mfaults/s p99 %.0f "
+			"ns (%.1f translates per fault); kernel %.2f Mfaults/s "
+			"p99 %.0f ns\n", n, 1e3 / res[np].value,
+			res[np + 1].value, (double)acc[FAULT_MMRT].tries /
+			(double)acc[FAULT_MMRT].pages, 1e3 /
+			res[np].anchor_value, res[np + 1].anchor_value);
+		for (s = 0; s < 2; s++) {
+			fault_acc_free(&acc[s]);
+			perf_samples_free(&wall[s]);
+		}
+		np += 2;
+	}
+	for (i = 1; i < fx.ncons; i++) {
+		if (mmrt_consumer_fenced(fx.cs[i]))
+			perf_die("consumer %u was fenced", i);
+		ret = mmrt_consumer_destroy(fx.cs[i]);
+		if (ret < 0)
+			perf_die("mmrt_consumer_destroy: %s", strerror(-ret));
+	}
+	fx.ncons = 1;
+	return np;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct fault_acc acc[2];
 	struct fault_pass *p;
 	struct fault_req q;
-	struct perf_result res;
+	struct perf_result res[1 + 10];
 	struct perf_opts opts;
 	struct app_pct pct;
 	enum fault_side first, second;
-	unsigned int rounds, warm = 1, r, nres = 0;
+	unsigned int rounds, warm = 1, r, nres = 0, ncurve;
 	size_t cap;
 	char why[256];
 	bool kernel;
@@ -750,6 +1025,11 @@ main(int argc, char **argv)
 				r < warm ? NULL : &acc[second]);
 	}
 
+	/* the curves, before the statistics are read and checked */
+	fault_curve_pages = opts.quick ? FAULT_PASS_PAGES / 4 :
+		FAULT_PASS_PAGES;
+	ncurve = fault_curve(p, &q, opts.quick ? 2 : 8, &res[1], kernel);
+
 	ret = mmrt_thread_unregister();
 	if (ret < 0)
 		perf_die("mmrt_thread_unregister: %s", strerror(-ret));
@@ -760,24 +1040,25 @@ main(int argc, char **argv)
 		fault_print_breakdown("kernel", &acc[FAULT_KERNEL]);
 	fault_mmrt_teardown();
 
-	memset(&res, 0, sizeof(res));
-	snprintf(res.name, sizeof(res.name), "uffd-fault-4k");
-	snprintf(res.anchor, sizeof(res.anchor), "kernel-uffd-rt");
-	res.unit = "ns/fault";
-	res.target = FAULT_TARGET;
-	perf_percentiles(&acc[FAULT_MMRT].rt, &res.pct);
-	perf_percentiles(&acc[FAULT_KERNEL].rt, &res.anchor_pct);
-	res.value = res.pct.p50;
-	res.anchor_value = res.anchor_pct.p50;
+	memset(&res[0], 0, sizeof(res[0]));
+	snprintf(res[0].name, sizeof(res[0].name), "uffd-fault-4k");
+	snprintf(res[0].anchor, sizeof(res[0].anchor), "kernel-uffd-rt");
+	res[0].unit = "ns/fault";
+	res[0].target = FAULT_TARGET;
+	perf_percentiles(&acc[FAULT_MMRT].rt, &res[0].pct);
+	perf_percentiles(&acc[FAULT_KERNEL].rt, &res[0].anchor_pct);
+	res[0].value = res[0].pct.p50;
+	res[0].anchor_value = res[0].anchor_pct.p50;
 	if (kernel) {
-		nres = 1;
+		nres = 1 + ncurve;
 		printf("uffd-fault-4k: p50 %.0f ns p99 %.0f ns p999 %.0f ns; "
 			"kernel p50 %.0f ns p99 %.0f ns p999 %.0f ns (%zu / "
-			"%zu samples)\n", res.pct.p50, res.pct.p99,
-			res.pct.p999, res.anchor_pct.p50, res.anchor_pct.p99,
-			res.anchor_pct.p999, res.pct.n, res.anchor_pct.n);
+			"%zu samples)\n", res[0].pct.p50, res[0].pct.p99,
+			res[0].pct.p999, res[0].anchor_pct.p50,
+			res[0].anchor_pct.p99, res[0].anchor_pct.p999,
+			res[0].pct.n, res[0].anchor_pct.n);
 	} else {
-		pct = res.pct;
+		pct = res[0].pct;
 		printf("uffd-fault-4k: p50 %.0f ns p99 %.0f ns p999 %.0f ns "
 			"(%zu samples); no result: the kernel anchor was "
 			"skipped (%s)\n", pct.p50, pct.p99, pct.p999, pct.n,
@@ -795,7 +1076,7 @@ main(int argc, char **argv)
 		close(fx.kfd);
 	}
 
-	ret = perf_report(&opts, &res, nres);
+	ret = perf_report(&opts, res, nres);
 	perf_fini();
 	return ret;
 }

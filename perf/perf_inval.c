@@ -22,6 +22,14 @@
  * unmap-2m-consumer: mmrt_unmap() of 2 MiB of populated 4 KiB pages with
  * the consumer bound, per page, against the kernel's munmap() of the same;
  * with the invalidation descriptors the consumer processed per unmap.
+ *
+ * inval-rt-cN, the scaling curve: the same round trip with N consumers
+ * (1, 2, 4, 8, 16) bound to the space, all polled by the one worker in
+ * turn (several consumers sharing a polling lcore). A protect posts one
+ * descriptor to each (O(N) posts) and then waits for all the acks, which
+ * should cost about one sweep of the worker over its consumers, not one
+ * round trip per consumer. Each point has the ping-pong of its own turns
+ * as anchor; the ratio to the 1-consumer point is printed.
  */
 
 #include <errno.h>
@@ -53,6 +61,7 @@
 #define INVAL_TARGET 3.0
 #define INVAL_ACK_DEADLINE_US 1000000      /* 1 s: no fence on VM jitter */
 #define INVAL_BLOCKS 20                    /* turns of each side */
+#define INVAL_CURVE_MAX 16                 /* consumers at the last point */
 
 /* What the worker does. */
 enum inval_mode {
@@ -69,7 +78,10 @@ struct inval_shared {
 	uint64_t pong __rte_cache_aligned;
 	uint32_t mode __rte_cache_aligned; /* enum inval_mode, set by main */
 	uint32_t ready;            /* the worker registered */
-	struct mmrt_consumer *cons;
+	struct mmrt_consumer *cons; /* == cs[0] */
+	/* the consumers the worker polls in turn, set while it is stopped */
+	struct mmrt_consumer *cs[INVAL_CURVE_MAX];
+	unsigned int ncons;
 	int error;                 /* worker's failure, -errno */
 	uint64_t polls;
 };
@@ -92,6 +104,7 @@ inval_worker(void *arg)
 {
 	uint64_t last = 0, v;
 	enum inval_mode m;
+	unsigned int i;
 	int ret;
 
 	RTE_SET_USED(arg);
@@ -111,15 +124,18 @@ inval_worker(void *arg)
 				last = v;
 			}
 		} else {
-			ret = mmrt_consumer_poll(sh.cons);
-			if (ret < 0) {
-				sh.error = ret;
-				break;
+			for (i = 0; i < sh.ncons; i++) {
+				ret = mmrt_consumer_poll(sh.cs[i]);
+				if (ret < 0) {
+					sh.error = ret;
+					goto out;
+				}
 			}
 			sh.polls++;
 		}
 		rte_pause();
 	}
+out:
 	mmrt_thread_unregister();
 	return sh.error;
 }
@@ -336,6 +352,108 @@ inval_protect_unbound(struct mmrt_as *as, unsigned int n)
 	perf_samples_free(&s);
 }
 
+/* Launch the worker on @p worker in ping-pong mode; wait until it runs. */
+static void
+inval_worker_start(unsigned int worker)
+{
+	int ret;
+
+	sh.ready = 0;
+	sh.error = 0;
+	inval_set_mode(MODE_PINGPONG);
+	ret = app_worker_launch(inval_worker, NULL, worker);
+	if (ret < 0)
+		perf_die("rte_eal_remote_launch(lcore %u): %s", worker,
+			strerror(-ret));
+	while (!__atomic_load_n(&sh.ready, __ATOMIC_ACQUIRE))
+		rte_pause();
+	if (sh.error < 0)
+		perf_die("worker: mmrt_thread_register: %s",
+			strerror(-sh.error));
+}
+
+static void
+inval_worker_stop(unsigned int worker)
+{
+	int ret;
+
+	inval_set_mode(MODE_STOP);
+	ret = app_worker_wait(worker);
+	if (ret < 0)
+		perf_die("worker: %s", strerror(-ret));
+}
+
+static void inval_result(struct perf_result *res, const char *name,
+	const char *anchor, const char *unit, double target,
+	const struct perf_samples *sm, const struct perf_samples *sa);
+
+/*
+ * The scaling curve: the round trip with 1, 2, 4, 8, 16 consumers bound,
+ * all polled by the worker; one result per point into @p res.
+ * @return the number of points.
+ */
+static unsigned int
+inval_curve(struct mmrt_as *as, unsigned int worker, unsigned int n,
+	unsigned int n_pp, struct perf_result *res)
+{
+	struct perf_samples sm, sa;
+	struct mmrt_consumer_conf cconf = {
+		.ack_deadline_us = INVAL_ACK_DEADLINE_US };
+	char name[32];
+	unsigned int k, i, np = 0;
+	double p50_1 = NAN, p99_1 = NAN;
+	int ret;
+
+	for (k = 1; k <= INVAL_CURVE_MAX; k *= 2) {
+		/* bind the new consumers while the worker is stopped */
+		for (i = sh.ncons; i < k; i++) {
+			snprintf(name, sizeof(name), "perf-inval-%u", i);
+			cconf.name = name;
+			sh.cs[i] = perf_consumer(as, &cconf);
+		}
+		sh.ncons = k;
+		if (perf_samples_init(&sm, n) < 0 ||
+				perf_samples_init(&sa, n_pp) < 0)
+			perf_die("out of memory for samples");
+		inval_worker_start(worker);
+		printf("inval-rt-c%u: %u consumers polled in turn by lcore "
+			"%u\n", k, k, worker);
+		inval_protect(as, n, n_pp, &sm, &sa);
+		inval_worker_stop(worker);
+		snprintf(name, sizeof(name), "inval-rt-c%u", k);
+		inval_result(&res[np], name, "cacheline-pingpong", "ns/rt",
+			PERF_REPORT_ONLY, &sm, &sa);
+		perf_result_point(&res[np], "inval-rt-consumers", k,
+			"consumers");
+		if (k == 1) {
+			p50_1 = res[np].pct.p50;
+			p99_1 = res[np].pct.p99;
+		}
+		printf("inval-rt-c%u: p50 %.0f ns p99 %.0f ns (x%.2f, x%.2f "
+			"the 1-consumer point); ping-pong p50 %.0f ns\n", k,
+			res[np].pct.p50, res[np].pct.p99,
+			res[np].pct.p50 / p50_1, res[np].pct.p99 / p99_1,
+			res[np].anchor_pct.p50);
+		perf_samples_free(&sm);
+		perf_samples_free(&sa);
+		np++;
+	}
+	for (i = 0; i < sh.ncons; i++)
+		if (mmrt_consumer_fenced(sh.cs[i]))
+			perf_die("consumer %u was fenced (ack deadline "
+				"missed)", i);
+	/* back to the one consumer of the other results */
+	for (i = 1; i < sh.ncons; i++) {
+		ret = mmrt_consumer_destroy(sh.cs[i]);
+		if (ret < 0)
+			perf_die("mmrt_consumer_destroy: %s",
+				strerror(-ret));
+		sh.cs[i] = NULL;
+	}
+	sh.ncons = 1;
+	return np;
+}
+
 static void
 inval_result(struct perf_result *res, const char *name, const char *anchor,
 	const char *unit, double target, const struct perf_samples *sm,
@@ -359,10 +477,10 @@ main(int argc, char **argv)
 	const struct mmrt_consumer_conf cconf = { .name = "perf-inval",
 		.ack_deadline_us = INVAL_ACK_DEADLINE_US };
 	struct mmrt_consumer_stats st;
-	struct perf_result res[2];
+	struct perf_result res[2 + 5];
 	struct perf_opts opts;
 	struct mmrt_as *as;
-	unsigned int worker, n_pp, n_inval, rounds;
+	unsigned int worker, n_pp, n_inval, rounds, nres;
 	int ret;
 
 	perf_parse_args(argc, argv, INVAL_PROG, &opts);
@@ -388,6 +506,8 @@ main(int argc, char **argv)
 		perf_die("mmrt_map: %s", strerror(-ret));
 
 	sh.cons = perf_consumer(as, &cconf);
+	sh.cs[0] = sh.cons;
+	sh.ncons = 1;
 
 	if (perf_samples_init(&sm, n_inval) < 0 ||
 			perf_samples_init(&sa, n_pp) < 0 ||
@@ -395,26 +515,17 @@ main(int argc, char **argv)
 			perf_samples_init(&ua, rounds) < 0)
 		perf_die("out of memory for samples");
 
-	inval_set_mode(MODE_PINGPONG);
-	ret = app_worker_launch(inval_worker, NULL, worker);
-	if (ret < 0)
-		perf_die("rte_eal_remote_launch(lcore %u): %s", worker,
-			strerror(-ret));
+	inval_worker_start(worker);
 	printf("main lcore %u, consumer on lcore %u\n", rte_lcore_id(),
 		worker);
-	while (!__atomic_load_n(&sh.ready, __ATOMIC_ACQUIRE))
-		rte_pause();
-	if (sh.error < 0)
-		perf_die("worker: mmrt_thread_register: %s",
-			strerror(-sh.error));
 
 	inval_protect(as, n_inval, n_pp, &sm, &sa);
 	inval_unmap(as, rounds, &um, &ua);
+	inval_worker_stop(worker);
 
-	inval_set_mode(MODE_STOP);
-	ret = app_worker_wait(worker);
-	if (ret < 0)
-		perf_die("worker: %s", strerror(-ret));
+	/* the scaling curve: a quarter of the samples per point */
+	nres = 2 + inval_curve(as, worker, n_inval / 4, n_pp / 4, &res[2]);
+
 	if (mmrt_consumer_fenced(sh.cons))
 		perf_die("the consumer was fenced (ack deadline missed)");
 	inval_stats(&st);
@@ -448,7 +559,7 @@ main(int argc, char **argv)
 	perf_samples_free(&um);
 	perf_samples_free(&ua);
 
-	ret = perf_report(&opts, res, RTE_DIM(res));
+	ret = perf_report(&opts, res, nres);
 	perf_fini();
 	return ret;
 }

@@ -25,6 +25,12 @@
  * lookup is an inline hit (checked with the consumer's statistics). Its
  * poll loop calls mmrt_consumer_poll() (which reports the quiescent state)
  * after each chunk. Same sequence, loop shape and anchor as xlate-4k.
+ *
+ * The scaling curve, xlate-dtlb-ws-N (report only): the same device-TLB
+ * translate through a consumer of the default geometry (64 sets x 4 ways:
+ * 256 entries, 1 MiB of 4 KiB pages) over working sets of 256 KiB to
+ * 64 MiB, each beside the flat table over the same working set: past the
+ * TLB's reach the hits give way to walks. The hit rate is printed.
  */
 
 #include <errno.h>
@@ -215,6 +221,7 @@ struct xlate_case {
 	unsigned int leaf_shift;
 	bool dtlb;           /* time mmrt_consumer_translate() */
 	double target;
+	bool curve;          /* a curve point: default TLB geometry */
 };
 
 static void
@@ -299,11 +306,13 @@ static void
 xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	const struct perf_opts *opts, struct perf_result *res)
 {
-	unsigned int rounds = opts->quick ? 4 : 20;
-	unsigned int batches = opts->quick ? 500 : 1000;
+	unsigned int rounds = opts->quick ? (c->curve ? 2 : 4) : 20;
+	unsigned int batches = opts->quick ? (c->curve ? 200 : 500) :
+		(c->curve ? 250 : 1000);
 	struct mmrt_consumer_stats st0, st1;
 	const struct mmrt_consumer_conf cconf = { .name = "perf-xlate-dtlb",
-		.tlb_sets = XLATE_DTLB_SETS, .tlb_ways = XLATE_DTLB_WAYS };
+		.tlb_sets = c->curve ? 0 : XLATE_DTLB_SETS,
+		.tlb_ways = c->curve ? 0 : XLATE_DTLB_WAYS };
 	struct mmrt_consumer *cons = NULL;
 	struct perf_samples sm, sa;
 	struct perf_memmap m;
@@ -325,7 +334,7 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 		perf_die("mmrt_thread_register: %s", strerror(-ret));
 
 	if (c->dtlb) {
-		if ((uint64_t)XLATE_DTLB_SETS * XLATE_DTLB_WAYS <
+		if (!c->curve && (uint64_t)XLATE_DTLB_SETS * XLATE_DTLB_WAYS <
 				(c->len >> c->leaf_shift))
 			perf_die("%s: device TLB smaller than the working set",
 				c->name);
@@ -337,7 +346,7 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 		batch_side(as, cons, &seq[pos], XLATE_BATCH);
 		batch_anchor(&m, &seq[pos], XLATE_BATCH);
 	}
-	if (cons != NULL) {
+	if (cons != NULL && !c->curve) {
 		/* A second pass must hit only. */
 		dtlb_stats(cons, &st0);
 		for (pos = 0; pos < XLATE_NIDX; pos += XLATE_BATCH)
@@ -351,6 +360,8 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 			perf_die("%s: device TLB misses after warm-up",
 				c->name);
 		st0 = st1;
+	} else if (cons != NULL) {
+		dtlb_stats(cons, &st0);
 	}
 
 	/* Alternate which side goes first, round by round. */
@@ -375,7 +386,18 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 		}
 	}
 
-	if (cons != NULL) {
+	if (cons != NULL && c->curve) {
+		dtlb_stats(cons, &st1);
+		printf("%s: %" PRIu64 " KiB working set, %.1f%% of the timed "
+			"lookups hit the device TLB (%" PRIu64 " misses)\n",
+			c->name, c->len >> 10, 100.0 *
+			(double)(st1.tlb_hits - st0.tlb_hits) /
+			((double)rounds * batches * XLATE_BATCH),
+			st1.tlb_misses - st0.tlb_misses);
+		ret = mmrt_consumer_destroy(cons);
+		if (ret < 0)
+			perf_die("mmrt_consumer_destroy: %s", strerror(-ret));
+	} else if (cons != NULL) {
 		dtlb_stats(cons, &st1);
 		printf("%s: timed: %" PRIu64 " hits, %" PRIu64 " misses, %"
 			PRIu64 " evictions, %" PRIu64 " invalidations\n",
@@ -412,6 +434,9 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	perf_percentiles(&sa, &res->anchor_pct);
 	res->value = res->pct.p50;
 	res->anchor_value = res->anchor_pct.p50;
+	if (c->curve)
+		perf_result_point(res, "xlate-dtlb-working-set",
+			(double)(c->len >> 10), "KiB");
 
 	perf_samples_free(&sm);
 	perf_samples_free(&sa);
@@ -427,11 +452,28 @@ main(int argc, char **argv)
 {
 	static const struct xlate_case cases[] = {
 		{ "xlate-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
-			MMRT_PAGE_SHIFT, false, XLATE_TARGET },
+			MMRT_PAGE_SHIFT, false, XLATE_TARGET, false },
 		{ "xlate-2m", "spdk-memmap-2m", XLATE_VA_2M, XLATE_LEN,
-			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT, false, XLATE_TARGET },
+			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT, false, XLATE_TARGET,
+			false },
 		{ "xlate-dtlb-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
-			MMRT_PAGE_SHIFT, true, XLATE_DTLB_TARGET },
+			MMRT_PAGE_SHIFT, true, XLATE_DTLB_TARGET, false },
+		/* the curve: default TLB (1 MiB reach) over growing sets */
+		{ "xlate-dtlb-ws-256K", "spdk-memmap-4k", XLATE_VA_4K,
+			UINT64_C(256) << 10, 0, MMRT_PAGE_SHIFT, true,
+			PERF_REPORT_ONLY, true },
+		{ "xlate-dtlb-ws-1M", "spdk-memmap-4k", XLATE_VA_4K,
+			UINT64_C(1) << 20, 0, MMRT_PAGE_SHIFT, true,
+			PERF_REPORT_ONLY, true },
+		{ "xlate-dtlb-ws-4M", "spdk-memmap-4k", XLATE_VA_4K,
+			UINT64_C(4) << 20, 0, MMRT_PAGE_SHIFT, true,
+			PERF_REPORT_ONLY, true },
+		{ "xlate-dtlb-ws-16M", "spdk-memmap-4k", XLATE_VA_4K,
+			UINT64_C(16) << 20, 0, MMRT_PAGE_SHIFT, true,
+			PERF_REPORT_ONLY, true },
+		{ "xlate-dtlb-ws-64M", "spdk-memmap-4k", XLATE_VA_4K,
+			UINT64_C(64) << 20, 0, MMRT_PAGE_SHIFT, true,
+			PERF_REPORT_ONLY, true },
 	};
 	struct perf_result res[RTE_DIM(cases)];
 	struct perf_opts opts;

@@ -22,6 +22,15 @@
 
 /* ---- Percentiles ---- */
 
+/** Quantiles in a sketch (app_pct.q): see app_pct_levels. */
+#define APP_PCT_Q 54
+
+/**
+ * The probability levels of a sketch, ascending: 0 (the minimum), 0.02
+ * to 0.98 in steps of 0.02, 0.99, 0.995, 0.999 and 1 (the maximum).
+ */
+extern const double app_pct_levels[APP_PCT_Q];
+
 /** Percentiles of a sample set, in the samples' unit. */
 struct app_pct {
 	double p50;
@@ -29,12 +38,17 @@ struct app_pct {
 	double p999;
 	double max;
 	size_t n;          /**< Samples; 0 if none (the others are then 0). */
+	/**
+	 * A compact sketch of the distribution: q[i] is the nearest-rank
+	 * quantile at app_pct_levels[i] (enough to draw a CDF).
+	 */
+	double q[APP_PCT_Q];
 };
 
 /**
  * Sort @p n values in place and fill @p out with their nearest-rank
  * percentiles (the smallest value with at least that fraction of the
- * samples at or below it); all zero if @p n is 0.
+ * samples at or below it) and sketch; all zero if @p n is 0.
  */
 void app_pct(double *v, size_t n, struct app_pct *out);
 
@@ -107,6 +121,9 @@ void app_json_obj_num(struct app_json_obj *o, const char *key, double v);
 void app_json_obj_u64(struct app_json_obj *o, const char *key, uint64_t v);
 /** A boolean member. */
 void app_json_obj_bool(struct app_json_obj *o, const char *key, bool v);
+/** An array member of @p n numbers (4 decimals; null if not finite). */
+void app_json_obj_nums(struct app_json_obj *o, const char *key,
+	const double *v, size_t n);
 /** A null member. */
 void app_json_obj_null(struct app_json_obj *o, const char *key);
 /** Write "}". */

@@ -104,6 +104,25 @@ app_json_obj_bool(struct app_json_obj *o, const char *key, bool v)
 }
 
 void
+app_json_obj_nums(struct app_json_obj *o, const char *key, const double *v,
+	size_t n)
+{
+	size_t i;
+
+	obj_key(o, key);
+	fputc('[', o->f);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputs(", ", o->f);
+		if (isfinite(v[i]))
+			fprintf(o->f, "%.4f", v[i]);
+		else
+			fputs("null", o->f);
+	}
+	fputc(']', o->f);
+}
+
+void
 app_json_obj_null(struct app_json_obj *o, const char *key)
 {
 	obj_key(o, key);
