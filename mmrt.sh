@@ -13,7 +13,8 @@ pkgs=(libdpdk-dev libhwloc-dev libnuma-dev libcriterion-dev meson ninja-build
 	pkg-config gcc dpdk)
 # What only the tests need: Spin for the protocol models, Debian's dpdk-dev
 # for the stock DPDK clients (dpdk-test, dpdk-testpmd, dpdk-telemetry.py).
-test_pkgs=(spin dpdk-dev)
+# gnuplot and Chromium draw and render the perf report the tests check.
+test_pkgs=(spin dpdk-dev gnuplot-nox chromium python3)
 
 log() { printf 'mmrt.sh: %s\n' "$*" >&2; }
 
@@ -182,7 +183,7 @@ run_tests() {
 	local rc=0 b
 	TEST_ARGS=("$@")
 	hugepages_reserve
-	for b in ${MMRT_TEST_BUILDS:-plain asan tsan}; do
+	for b in ${MMRT_TEST_BUILDS:-plain asan tsan report}; do
 		case $b in
 		plain)
 			build build-test -Dtest_hooks=true -Dperf=false \
@@ -198,6 +199,22 @@ run_tests() {
 				"UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" ||
 				rc=1
 			;;
+		report)
+			# The perf report of the production build (no test hooks:
+			# they slow the fast paths), quick mode, checked for
+			# completeness and rendered in headless Chromium.
+			main_build || { rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
+			log "[report] perf all --quick, then the page in Chromium"
+			local r=0
+			./perf/check_report.sh --make build build/perf-report || r=$?
+			case $r in
+			0) TOTAL_PASS=$((TOTAL_PASS + 1)) ;;
+			77) log "[report] SKIP: chromium missing, page not rendered"
+				TOTAL_SKIP=$((TOTAL_SKIP + 1)) ;;
+			*) log "[report] FAILED (exit $r)"
+				TOTAL_FAIL=$((TOTAL_FAIL + 1)); rc=1 ;;
+			esac
+			;;
 		tsan)
 			# Rings use DPDK's C11 memory model so that TSan sees
 			# their ordering (tests/run-tsan.sh says more).
@@ -208,7 +225,7 @@ run_tests() {
 			test_build build-tsan tsan || rc=1
 			;;
 		*)
-			log "unknown build '$b' in MMRT_TEST_BUILDS (plain asan tsan)"
+			log "unknown build '$b' in MMRT_TEST_BUILDS (plain asan tsan report)"
 			return 2
 			;;
 		esac
@@ -216,7 +233,7 @@ run_tests() {
 	hugepages_release
 	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
-		log "all suites passed (${MMRT_TEST_BUILDS:-plain asan tsan})"
+		log "all suites passed (${MMRT_TEST_BUILDS:-plain asan tsan report})"
 	else
 		log "FAILED"
 		rc=1
@@ -244,9 +261,16 @@ test)
 	exit $rc
 	;;
 perf)
+	[ $# -ge 1 ] || { log "usage: ./mmrt.sh perf NAME [--quick] [--json FILE] | perf all [--quick] [--pool-mb N] --report DIR"; exit 2; }
+	if [ "$1" = all ]; then
+		shift
+		setup gnuplot-nox python3
+		main_build
+		exec ./perf/report.sh "$@" build
+	fi
 	main_build
-	[ $# -ge 1 ] || { log "usage: ./mmrt.sh perf NAME [--quick] [--json FILE]"; ls build/perf | grep '^perf-' >&2; exit 2; }
 	name=$1; shift
+	[ -x "./build/perf/perf-$name" ] || { log "no harness perf-$name; there are:"; ls build/perf | grep '^perf-' >&2; exit 2; }
 	exec "./build/perf/perf-$name" "$@"
 	;;
 topo)
