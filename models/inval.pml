@@ -5,7 +5,7 @@
  * Model D: delivery of device-TLB invalidations to a consumer.
  *
  * Mirrors lib/dev/consumer.c as of commit 8d3ea1f:
- *   consumer_inval()        post to the mailbox or the ring, wait for the
+ *   dev_inval_post/_wait()  post to the mailbox or the ring, wait for the
  *                           ack, fence at the deadline or on a full ring
  *   inval_pending()         the poll's reads: ring first, then mailbox
  *   consumer_process_n()    process in seq order, ack the last
@@ -269,7 +269,7 @@ proctype invalidator(byte i)
 	byte seq;
 	bool entered, posted, rfull;
 
-	/* [D.1] mm_notify_secondary_tlbs() -> consumer_inval(): post */
+	/* [D.1] mm_notify_invalidate() -> dev_inval_post(): post */
 	atomic {
 		if
 		:: !unlinked -> in_cb++; entered = 1
@@ -306,7 +306,7 @@ proctype invalidator(byte i)
 		fi
 	};
 #ifndef MUTANT_NO_WAIT
-	/* [D.2] wait for the ack, or stop at a fence or the deadline */
+	/* [D.2] dev_inval_wait(): wait for the ack, or stop at a fence or the deadline */
 	if
 	:: posted ->
 		do

@@ -350,3 +350,113 @@ Test(notify_ops, quarantine_holds_frames)
 	cr_assert_eq(mmrt_test_used(), base);
 	mmrt_test_down();
 }
+
+/*
+ * Two-phase secondary-TLB flush: every tlbs_post of one flush comes before
+ * any tlbs_wait, each wait gets its own subscriber's token, and a token of
+ * 0 is not waited for. The pair is checked at registration.
+ */
+#define TP_SUBS 20 /* more than one batch of waits */
+
+static struct tp_sub {
+	struct mmrt_notifier sub;
+	unsigned int idx;
+} tp[TP_SUBS];
+static char tp_log[4 * TP_SUBS * 8];
+static unsigned int tp_len, tp_waits, tp_bad_token;
+
+static uint64_t
+tp_post(struct mmrt_notifier *sub, struct mmrt_as *as, uint64_t start,
+	uint64_t end)
+{
+	struct tp_sub *t = container_of(sub, struct tp_sub, sub);
+
+	RTE_SET_USED(as);
+	RTE_SET_USED(start);
+	RTE_SET_USED(end);
+	if (tp_len < sizeof(tp_log) - 1)
+		tp_log[tp_len++] = 'P';
+	/* the last subscriber has nothing to wait for */
+	return t->idx == TP_SUBS - 1 ? 0 : 1000 + t->idx;
+}
+
+static void
+tp_wait(struct mmrt_notifier *sub, struct mmrt_as *as, uint64_t token)
+{
+	struct tp_sub *t = container_of(sub, struct tp_sub, sub);
+
+	RTE_SET_USED(as);
+	if (tp_len < sizeof(tp_log) - 1)
+		tp_log[tp_len++] = 'W';
+	tp_waits++;
+	if (token != 1000 + t->idx)
+		tp_bad_token++;
+}
+
+static const struct mmrt_notifier_ops tp_ops = {
+	.tlbs_post = tp_post,
+	.tlbs_wait = tp_wait,
+};
+
+static void
+tp_noop(struct mmrt_notifier *sub, struct mmrt_as *as, uint64_t start,
+	uint64_t end)
+{
+	RTE_SET_USED(sub);
+	RTE_SET_USED(as);
+	RTE_SET_USED(start);
+	RTE_SET_USED(end);
+}
+
+Test(notify_ops, two_phase_flush)
+{
+	static const struct mmrt_notifier_ops post_only = {
+		.tlbs_post = tp_post,
+	};
+	static const struct mmrt_notifier_ops both_kinds = {
+		.tlbs_post = tp_post,
+		.tlbs_wait = tp_wait,
+		.invalidate_secondary_tlbs = tp_noop,
+	};
+	struct mmrt_notifier bad = { .ops = &post_only };
+	struct mmrt_as *as = up();
+	unsigned int i, p;
+
+	cr_assert_eq(mmrt_notifier_register(&bad, as), -EINVAL);
+	bad.ops = &both_kinds;
+	cr_assert_eq(mmrt_notifier_register(&bad, as), -EINVAL);
+	for (i = 0; i < TP_SUBS; i++) {
+		tp[i].idx = i;
+		tp[i].sub.ops = &tp_ops;
+		cr_assert_eq(mmrt_notifier_register(&tp[i].sub, as), 0);
+	}
+	tp_len = tp_waits = tp_bad_token = 0;
+	cr_assert_eq(mmrt_protect(as, VA, PG, MMRT_PROT_READ), 0);
+	tp_log[tp_len] = '\0';
+	cr_assert_eq(tp_bad_token, 0, "a wait got another's token: %s",
+		tp_log);
+	cr_assert_gt(tp_waits, 0);
+	/*
+	 * Each flush: 16 posts, their waits (the batch on the stack), the
+	 * last 4 posts, their waits; 19 waits in all (one token is 0).
+	 */
+	cr_assert_gt(tp_len, 0);
+	for (i = 0; i < tp_len;) {
+		unsigned int a = 0, b = 0;
+
+		for (p = 0; p < 16; p++, i++)
+			cr_assert_eq(tp_log[i], 'P', "order %s", tp_log);
+		for (; tp_log[i] == 'W'; i++)
+			a++;
+		for (p = 0; p < TP_SUBS - 16; p++, i++)
+			cr_assert_eq(tp_log[i], 'P', "order %s", tp_log);
+		for (; tp_log[i] == 'W'; i++)
+			b++;
+		cr_assert(a >= 15 && b >= TP_SUBS - 16 - 1 &&
+			a + b == TP_SUBS - 1, "order %s", tp_log);
+	}
+	for (i = 0; i < TP_SUBS; i++)
+		cr_assert_eq(mmrt_notifier_unregister(&tp[i].sub, as), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}

@@ -333,14 +333,25 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 	rte_spinlock_unlock(&c->quar_lock);
 }
 
-/* The legacy notifier's secondary-TLB flush: post and wait for the ack. */
-static void
-consumer_inval(struct mmrt_notifier *sub, struct mmrt_as *as,
+/*
+ * The legacy notifier's secondary-TLB flush, in two halves: the flushing
+ * thread posts to every bound consumer, then waits for each ack.
+ */
+static uint64_t
+consumer_tlbs_post(struct mmrt_notifier *sub, struct mmrt_as *as,
 	uint64_t start, uint64_t end)
 {
 	RTE_SET_USED(as);
-	dev_inval_post(container_of(sub, struct mmrt_consumer, nb), start,
-		end);
+	return dev_inval_post(container_of(sub, struct mmrt_consumer, nb),
+		start, end);
+}
+
+static void
+consumer_tlbs_wait(struct mmrt_notifier *sub, struct mmrt_as *as,
+	uint64_t token)
+{
+	RTE_SET_USED(as);
+	dev_inval_wait(container_of(sub, struct mmrt_consumer, nb), token);
 }
 
 /* Forget the binding (under bind_lock). */
@@ -366,7 +377,8 @@ consumer_release(struct mmrt_notifier *sub, struct mmrt_as *as)
 }
 
 static const struct mmrt_notifier_ops consumer_nb_ops = {
-	.invalidate_secondary_tlbs = consumer_inval,
+	.tlbs_post = consumer_tlbs_post,
+	.tlbs_wait = consumer_tlbs_wait,
 	.release = consumer_release,
 	.quarantine = consumer_quarantine,
 };

@@ -42,7 +42,7 @@
  *       was boxed (B0) before it, in inv_lock order. So a boxed seq below
  *       the last ring entry seen is seen ("visible now" above).
  *   A0  acked_seq: release store in dev_inval_process_n(), after the
- *       TLB drops / acquire load in dev_inval_post()'s wait: invariant A,
+ *       TLB drops / acquire load in dev_inval_wait(): invariant A,
  *       the drops are done before the invalidator frees or reuses what
  *       the range mapped.
  *
@@ -206,17 +206,15 @@ dev_inval_process_n(struct mmrt_consumer *c, unsigned int max)
 	return (int)total;
 }
 
-void
+uint64_t
 dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 {
 	struct inval_desc d;
-	uint64_t deadline;
-	unsigned int spins;
 	int me;
 
 	if (__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) !=
 			MMRT_CONSUMER_BOUND)
-		return;
+		return 0;
 	d.start = start;
 	d.end = end;
 	rte_spinlock_lock(&c->inv_lock);
@@ -241,7 +239,7 @@ dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 		/* full: nothing posted, no seq used: seqs stay consecutive */
 		rte_spinlock_unlock(&c->inv_lock);
 		dev_fence(c, "invalidation ring full");
-		return;
+		return 0;
 	}
 	c->post_seq = d.seq;
 	rte_spinlock_unlock(&c->inv_lock);
@@ -250,8 +248,22 @@ dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 	me = mmrt_thread_id();
 	if (me >= 0 && me == __atomic_load_n(&c->owner, __ATOMIC_RELAXED)) {
 		dev_inval_process(c);
-		return;
+		return 0;
 	}
+	return d.seq;
+}
+
+/*
+ * The second half: wait until the owner acked @seq (posted by
+ * dev_inval_post()), or fence it at its deadline. When this returns the
+ * consumer holds no translation of the posted range, or is fenced.
+ */
+void
+dev_inval_wait(struct mmrt_consumer *c, uint64_t seq)
+{
+	uint64_t deadline;
+	unsigned int spins;
+
 #ifdef MMRT_TEST_HOOKS
 	if (dev_test_hooks.inval_no_wait)
 		return; /* negative control: breaks invariant A (A0) */
@@ -259,7 +271,7 @@ dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 	deadline = rte_get_timer_cycles() + c->deadline_cycles;
 	/* A0: the owner's drops are done; pairs with dev_inval_process_n() */
 	for (spins = 0; __atomic_load_n(&c->acked_seq, __ATOMIC_ACQUIRE) <
-			d.seq; spins++) {
+			seq; spins++) {
 		if (__atomic_load_n(&c->core.state, __ATOMIC_RELAXED) !=
 				MMRT_CONSUMER_BOUND)
 			return; /* fenced by another invalidator, or unbinding */

@@ -157,9 +157,15 @@ DEV_INTERNAL void dev_tlb_fill(struct mmrt_consumer *c, uint64_t va,
 
 /* dev_inval.c: the invalidation protocol. */
 
-/* The notifier's secondary-TLB flush: post [start, end), wait for the ack. */
-DEV_INTERNAL void dev_inval_post(struct mmrt_consumer *c, uint64_t start,
+/*
+ * The notifier's two-phase secondary-TLB flush: post [start, end) and
+ * return the seq to wait for (0: nothing to wait for: not bound, fenced
+ * because the ring was full, or acked inline by the owner itself), then
+ * wait for its ack (or fence at the deadline).
+ */
+DEV_INTERNAL uint64_t dev_inval_post(struct mmrt_consumer *c, uint64_t start,
 	uint64_t end);
+DEV_INTERNAL void dev_inval_wait(struct mmrt_consumer *c, uint64_t seq);
 /* Process at most @max pending descriptors, oldest first, and ack. */
 DEV_INTERNAL int dev_inval_process_n(struct mmrt_consumer *c,
 	unsigned int max);

@@ -48,9 +48,11 @@
  *            of a locked zap (mmrt_advise) that finds no batch for more
  *            frames (gather.c gather_make_room). A locked zap frees no
  *            tables, so no QSBR wait happens under a PT lock.
- *         consumer->inv_lock             (consumer.c consumer_inval) leaf,
- *                                          held for one post; the ack is
- *                                          waited for after it is dropped
+ *         consumer->inv_lock             (dev_inval.c dev_inval_post) leaf,
+ *                                          held for one post; the acks are
+ *                                          waited for after it is dropped,
+ *                                          once every consumer was posted
+ *                                          (notifier.c, dev_inval_wait)
  *         consumer->quar_lock            (consumer.c consumer_quarantine)
  *                                          leaf: a gather's frame release
  *                                          (under a PT lock only in the
@@ -77,7 +79,7 @@
  * that mmrt_fault() serves on a thread that may wait.
  *
  * Where a consumer's own thread changes the page table (it is the owner
- * of the consumer), consumer_inval() processes the post inline instead of
+ * of the consumer), dev_inval_post() processes the post inline instead of
  * waiting for itself.
  *
  * Notifier subscribers are called with these locks held, and must take

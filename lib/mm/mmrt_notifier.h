@@ -261,6 +261,23 @@ struct mmrt_notifier_ops {
 	void (*invalidate_secondary_tlbs)(struct mmrt_notifier *sub,
 		struct mmrt_as *as, uint64_t start, uint64_t end);
 	/**
+	 * The secondary-TLB flush in two halves, for subscribers that can
+	 * post a flush and wait for it apart (device TLBs that ack): the
+	 * flushing thread calls tlbs_post for every such subscriber first,
+	 * then tlbs_wait for each with the token its post returned, so a
+	 * flush to n subscribers waits about one round trip, not n. When
+	 * tlbs_wait returns, the subscriber holds no translation of the
+	 * range: the contract invalidate_secondary_tlbs has when it returns.
+	 * Both or neither; exclusive with invalidate_secondary_tlbs and the
+	 * start/end pair. tlbs_post must not wait; a token of 0 means
+	 * nothing to wait for.
+	 */
+	uint64_t (*tlbs_post)(struct mmrt_notifier *sub, struct mmrt_as *as,
+		uint64_t start, uint64_t end);
+	/** Wait for the flush tlbs_post returned @p token for. */
+	void (*tlbs_wait)(struct mmrt_notifier *sub, struct mmrt_as *as,
+		uint64_t token);
+	/**
 	 * Quarantine: @p n frames of @p as are about to be released, after
 	 * the secondary-TLB flush of their range. A subscriber that may still
 	 * reach them (a fenced consumer that never acked) takes a reference
@@ -289,8 +306,9 @@ struct mmrt_notifier {
  * start.
  *
  * @return 0; -EINVAL if @p sub, @p sub->ops or @p as is NULL or @p as is
- *   not live, or ops has both invalidate_secondary_tlbs and
- *   invalidate_range_start/end; -EEXIST if @p sub is already registered on
+ *   not live, or ops has more than one of invalidate_secondary_tlbs,
+ *   the tlbs_post/tlbs_wait pair and invalidate_range_start/end, or only
+ *   one of tlbs_post and tlbs_wait; -EEXIST if @p sub is already registered on
  *   @p as. Thread-safe. May wait for the map lock (a registered poller is
  *   taken offline meanwhile). Not from a callback.
  */

@@ -455,12 +455,30 @@ mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
  * calls the test hook, then the invalidate_secondary_tlbs op of every
  * legacy notifier subscriber; device-TLB consumers (lib/dev) hook in here.
  */
+#define NOTIFY_WAIT_BATCH 16
+
+/* The second half of a two-phase flush: wait for @n posted tokens. */
+static unsigned int
+notify_wait_all(struct mmrt_as *as, struct mmrt_notifier *const *who,
+	const uint64_t *tok, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (tok[i] != 0)
+			who[i]->ops->tlbs_wait(who[i], as, tok[i]);
+	return 0;
+}
+
 void
 mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	bool full)
 {
+	struct mmrt_notifier *who[NOTIFY_WAIT_BATCH];
+	uint64_t tok[NOTIFY_WAIT_BATCH];
 	struct mm_subscriptions *subs;
 	struct mmrt_notifier *s;
+	unsigned int n = 0;
 
 	MM_STAT_ADD(as, flushes, 1);
 #ifdef MMRT_TEST_HOOKS
@@ -473,8 +491,22 @@ mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	subs = legacy_enter(as);
 	if (subs == NULL)
 		return;
-	LEGACY_FOREACH(subs, s, invalidate_secondary_tlbs)
-		s->ops->invalidate_secondary_tlbs(s, as, start, end);
+	/*
+	 * Two-phase subscribers: post to all, then wait for all, so n
+	 * consumers cost n posts and about one round trip of waiting. The
+	 * waits are batched by NOTIFY_WAIT_BATCH tokens on the stack.
+	 */
+	for (s = list_first(subs); s != NULL; s = list_next(s)) {
+		if (s->ops->tlbs_post != NULL) {
+			if (n == NOTIFY_WAIT_BATCH)
+				n = notify_wait_all(as, who, tok, n);
+			who[n] = s;
+			tok[n++] = s->ops->tlbs_post(s, as, start, end);
+		} else if (s->ops->invalidate_secondary_tlbs != NULL) {
+			s->ops->invalidate_secondary_tlbs(s, as, start, end);
+		}
+	}
+	notify_wait_all(as, who, tok, n);
 	reader_exit(subs);
 }
 
@@ -790,9 +822,12 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 			as->subs == NULL)
 		return -EINVAL;
 	ops = sub->ops;
-	if (ops->invalidate_secondary_tlbs != NULL &&
+	if ((ops->tlbs_post == NULL) != (ops->tlbs_wait == NULL))
+		return -EINVAL;
+	if ((ops->invalidate_secondary_tlbs != NULL) +
+			(ops->tlbs_post != NULL) +
 			(ops->invalidate_range_start != NULL ||
-			 ops->invalidate_range_end != NULL))
+			 ops->invalidate_range_end != NULL) > 1)
 		return -EINVAL;
 	subs = as->subs;
 	/*
