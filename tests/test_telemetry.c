@@ -508,3 +508,139 @@ Test(telemetry, endpoints_match_stats)
 	cr_assert_neq(stat(dir, &sb), 0, "%s left behind", dir);
 	cr_assert_eq(errno, ENOENT);
 }
+
+/*
+ * A plain client on the v2 socket: SOCK_SEQPACKET, one command a message,
+ * one reply a message (the first message is the welcome).
+ */
+static int
+tel_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = TEL_TIMEOUT_S };
+	char buf[1024];
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (fd < 0)
+		return -errno;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    recv(fd, buf, sizeof(buf), 0) <= 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send @cmd, receive the reply into @out. @return its length, or -1. */
+static ssize_t
+tel_query(int fd, const char *cmd, char *out, size_t size)
+{
+	ssize_t n;
+
+	if (send(fd, cmd, strlen(cmd), 0) < 0)
+		return -1;
+	n = recv(fd, out, size - 1, 0);
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	return n;
+}
+
+struct tel_race {
+	char path[PATH_MAX + 32];
+	volatile int stop;
+	unsigned long queries;
+	unsigned long bad;       /* replies that are not a JSON object */
+	char bad_reply[256];
+};
+
+static void *
+tel_race_client(void *arg)
+{
+	static const char *const cmds[] = {
+		"/mmrt/as/list", "/mmrt/as/info,race0", "/mmrt/as/info,race1",
+		"/mmrt/consumer/list", "/mmrt/consumer/info,1",
+		"/mmrt/consumer/info,2", "/mmrt/uffd/list",
+		"/mmrt/uffd/info,race0,0", "/mmrt/uffd/info,race1,1",
+		"/mmrt/pool",
+	};
+	struct tel_race *r = arg;
+	char out[16384];
+	unsigned int i = 0;
+	ssize_t n;
+	int fd;
+
+	fd = tel_connect(r->path);
+	if (fd < 0) {
+		r->bad++;
+		return NULL;
+	}
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		n = tel_query(fd, cmds[i++ % RTE_DIM(cmds)], out, sizeof(out));
+		if (n < 2 || strncmp(out, "{\"/mmrt/", 8) != 0 ||
+		    out[n - 1] != '}') {
+			if (r->bad++ == 0)
+				snprintf(r->bad_reply, sizeof(r->bad_reply),
+					"%.200s", n < 0 ? "(no reply)" : out);
+			break;
+		}
+		r->queries++;
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * The walks under the endpoints against concurrent create and destroy of
+ * spaces, uffds and consumers (with binds): every reply is well formed
+ * and the process survives (an ASan build catches a use after free).
+ */
+Test(telemetry, walks_race_destroy)
+{
+	struct tel_race r = { .stop = 0 };
+	struct mmrt_consumer *c[2];
+	struct mmrt_uffd *u[2];
+	struct mmrt_as *as[2];
+	char name[16];
+	pthread_t t;
+	uint64_t f;
+	int round, k;
+
+	mmrt_test_up(64);
+	snprintf(r.path, sizeof(r.path), "%s/" TEL_SOCK,
+		rte_eal_get_runtime_dir());
+	cr_assert_eq(pthread_create(&t, NULL, tel_race_client, &r), 0);
+	for (round = 0; round < 300 && r.bad == 0; round++) {
+		for (k = 0; k < 2; k++) {
+			snprintf(name, sizeof(name), "race%d", k);
+			as[k] = mmrt_as_create(name);
+			cr_assert_not_null(as[k]);
+			cr_assert_eq(mmrt_map(as[k], VA_A, 4 * PG,
+				MMRT_PROT_WRITE, 0), 0);
+			f = 0;
+			u[k] = mmrt_uffd_create(as[k], MMRT_UFFD_API, &f, NULL);
+			cr_assert_not_null(u[k]);
+			c[k] = mmrt_consumer_create(NULL);
+			cr_assert_not_null(c[k]);
+			cr_assert_gt(mmrt_consumer_bind(c[k], as[k]), 0);
+		}
+		for (k = 0; k < 2; k++) {
+			cr_assert_eq(mmrt_consumer_destroy(c[k]), 0);
+			cr_assert_eq(mmrt_uffd_destroy(u[k]), 0);
+			cr_assert_eq(mmrt_as_destroy(as[k]), 0);
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(r.bad, 0, "bad reply: %s", r.bad_reply);
+	cr_assert_gt(r.queries, 0);
+	cr_log_info("%lu queries in %d rounds", r.queries, round);
+	mmrt_test_down();
+}
