@@ -644,3 +644,153 @@ Test(telemetry, walks_race_destroy)
 	cr_log_info("%lu queries in %d rounds", r.queries, round);
 	mmrt_test_down();
 }
+
+/*
+ * The foreach contracts: what a walk hands its callback is not destroyed
+ * before the callback returns. The callback starts a destroy of that very
+ * object on another thread and watches, for up to WALK_WATCH_S, whether
+ * it completes: it must not (it completes once the walk has returned).
+ */
+#define WALK_WATCH_S 2
+
+enum walk_kind { WALK_AS, WALK_UFFD, WALK_CONSUMER };
+
+struct walk_ctx {
+	enum walk_kind kind;
+	void *obj;               /* what the destroyer destroys */
+	volatile int done;       /* the destroy returned */
+	int ret;                 /* ... with this */
+	int seen;                /* callbacks on obj */
+	int done_in_cb;          /* done seen set inside the callback */
+	int live_in_cb;          /* obj still live at the callback's end */
+	pthread_t t;
+};
+
+static void *
+walk_destroyer(void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	switch (w->kind) {
+	case WALK_AS:
+		w->ret = mmrt_as_destroy(w->obj);
+		break;
+	case WALK_UFFD:
+		w->ret = mmrt_uffd_destroy(w->obj);
+		break;
+	case WALK_CONSUMER:
+		w->ret = mmrt_consumer_destroy(w->obj);
+		break;
+	}
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Start the destroy of w->obj and watch it while holding the walk. */
+static void
+walk_watch(struct walk_ctx *w)
+{
+	uint64_t d = mmrt_test_deadline(WALK_WATCH_S);
+
+	w->seen++;
+	if (pthread_create(&w->t, NULL, walk_destroyer, w) != 0)
+		return;
+	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) &&
+	       !mmrt_test_expired(d))
+		usleep(1000);
+	w->done_in_cb = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
+}
+
+static int
+walk_as_cb(struct mmrt_as *as, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct mmrt_as_stats st;
+
+	if (as != w->obj)
+		return 0;
+	walk_watch(w);
+	w->live_in_cb = mmrt_as_name(as) != NULL &&
+		mmrt_as_stats(as, &st) == 0;
+	return 0;
+}
+
+static int
+walk_uffd_cb(struct mmrt_uffd *u, unsigned int pos __rte_unused, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct mmrt_uffd_stats st;
+
+	if (u != w->obj)
+		return 0;
+	walk_watch(w);
+	w->live_in_cb = mmrt_uffd_stats(u, &st) == 0;
+	return 0;
+}
+
+static int
+walk_consumer_cb(struct mmrt_consumer *c, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct mmrt_consumer_stats st;
+
+	if (c != w->obj)
+		return 0;
+	walk_watch(w);
+	w->live_in_cb = mmrt_consumer_name(c) != NULL &&
+		mmrt_consumer_stats(c, &st) == 0;
+	return 0;
+}
+
+static void
+walk_check(struct walk_ctx *w, int ret)
+{
+	cr_assert_eq(ret, 0);
+	cr_assert_eq(w->seen, 1);
+	cr_assert_eq(pthread_join(w->t, NULL), 0);
+	cr_expect_eq(w->done_in_cb, 0, "destroyed under the walk");
+	cr_expect_eq(w->live_in_cb, 1, "not live at the callback's end");
+	cr_assert_eq(w->ret, 0);
+}
+
+Test(telemetry, foreach_holds_off_destroy)
+{
+	struct walk_ctx w;
+	struct mmrt_as *as, *other;
+	struct mmrt_uffd *u;
+	uint64_t f = 0;
+
+	mmrt_test_up(64);
+	other = mmrt_as_create("walk_other");
+	as = mmrt_as_create("walk_as");
+	cr_assert(as != NULL && other != NULL);
+	cr_assert_eq(mmrt_map(as, VA_A, 4 * PG, MMRT_PROT_WRITE, 0), 0);
+
+	memset(&w, 0, sizeof(w));
+	w.kind = WALK_UFFD;
+	w.obj = u = mmrt_uffd_create(other, MMRT_UFFD_API, &f, NULL);
+	cr_assert_not_null(u);
+	walk_check(&w, mmrt_uffd_foreach(other, walk_uffd_cb, &w));
+
+	memset(&w, 0, sizeof(w));
+	w.kind = WALK_CONSUMER;
+	w.obj = mmrt_consumer_create(NULL);
+	cr_assert_not_null(w.obj);
+	cr_assert_gt(mmrt_consumer_bind(w.obj, as), 0);
+	walk_check(&w, mmrt_consumer_foreach(walk_consumer_cb, &w));
+
+	memset(&w, 0, sizeof(w));
+	w.kind = WALK_AS;
+	w.obj = as;
+	walk_check(&w, mmrt_as_foreach(walk_as_cb, &w));
+	cr_assert_null(mmrt_as_lookup("walk_as"));
+
+	/* bad arguments */
+	cr_assert_eq(mmrt_as_foreach(NULL, NULL), -EINVAL);
+	cr_assert_eq(mmrt_consumer_foreach(NULL, NULL), -EINVAL);
+	cr_assert_eq(mmrt_uffd_foreach(other, NULL, NULL), -EINVAL);
+	cr_assert_eq(mmrt_uffd_foreach(NULL, walk_uffd_cb, &w), -EINVAL);
+	cr_assert_null(mmrt_consumer_name(NULL));
+	cr_assert_eq(mmrt_as_destroy(other), 0);
+	mmrt_test_down();
+}
