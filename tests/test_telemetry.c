@@ -37,6 +37,7 @@
 #include <rte_errno.h>
 
 #include <mmrt_dev.h>
+#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
@@ -792,5 +793,70 @@ Test(telemetry, foreach_holds_off_destroy)
 	cr_assert_eq(mmrt_uffd_foreach(NULL, walk_uffd_cb, &w), -EINVAL);
 	cr_assert_null(mmrt_consumer_name(NULL));
 	cr_assert_eq(mmrt_as_destroy(other), 0);
+	mmrt_test_down();
+}
+
+/* /mmrt/swdma/: an engine driven by mmrt_swdma_run() that copied a page. */
+Test(telemetry, swdma_endpoints)
+{
+	struct mmrt_swdma_conf cf = { .name = "tel_dma" };
+	struct mmrt_swdma_stats st;
+	struct mmrt_swdma *dma;
+	struct mmrt_as *as;
+	uint64_t d, done = 0;
+	const char *cmd = "/mmrt/swdma/info,tel_dma";
+	char buf[64];
+	int id, nr, rc;
+
+	tel_skip_unless_tool();
+	mmrt_test_up(64);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	as = mmrt_as_create("tel_dma_as");
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map(as, VA_A, 4 * PG, MMRT_PROT_WRITE,
+		MMRT_MAP_POPULATE), 0);
+	dma = mmrt_swdma_create(&cf);
+	cr_assert_not_null(dma, "swdma: %d", rte_errno);
+	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
+	cr_assert_geq(mmrt_swdma_copy(dma, VA_A, VA_A + PG, PG,
+		RTE_DMA_OP_FLAG_SUBMIT), 0);
+	d = mmrt_test_deadline(TEL_TIMEOUT_S);
+	while (done == 0 && !mmrt_test_expired(d)) {
+		rc = mmrt_swdma_run(dma);
+		cr_assert_geq(rc, 0);
+		done += (uint64_t)rc;
+	}
+	cr_assert_eq(done, 1);
+	cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
+	id = mmrt_consumer_id(mmrt_swdma_consumer(dma));
+
+	nr = tel_run("/mmrt/swdma/list\n/mmrt/swdma/info,tel_dma\n"
+		"/mmrt/swdma/info\n/mmrt/swdma/info,nope\n/mmrt/swdma/list,x\n");
+	cr_assert_eq(nr, 5);
+	tel_expect_str(0, "/mmrt/swdma/list", "=", "[\"tel_dma\"]");
+	tel_expect_str(1, cmd, "name", "\"tel_dma\"");
+	EXP(1, cmd, &st, submitted);
+	EXP(1, cmd, &st, completed);
+	EXP(1, cmd, &st, errors);
+	EXP(1, cmd, &st, page_faults);
+	EXP(1, cmd, &st, bytes);
+	EXP(1, cmd, &st, parks);
+	EXP(1, cmd, &st, resumes);
+	EXP(1, cmd, &st, steps);
+	EXP(1, cmd, &st, idle_polls);
+	snprintf(buf, sizeof(buf), "{\"id\": %d, \"tlb_hits\": %" PRIu64,
+		id, st.consumer.tlb_hits);
+	cr_expect_eq(strncmp(tel_get(1, cmd, "consumer"), buf, strlen(buf)),
+		0, "consumer %s, want %s...", tel_get(1, cmd, "consumer"), buf);
+	cr_expect_eq(st.bytes, PG);
+	tel_expect_null(2, "/mmrt/swdma/info");
+	tel_expect_null(3, "/mmrt/swdma/info");
+	tel_expect_null(4, "/mmrt/swdma/list");
+
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	nr = tel_run("/mmrt/swdma/list\n");
+	tel_expect_str(0, "/mmrt/swdma/list", "=", "[]");
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
 	mmrt_test_down();
 }
