@@ -508,6 +508,8 @@ core_embed_args(const char *prog, const struct mmrt_config *cfg,
 	}
 	/* Before the user's words: a --log-level of theirs comes later. */
 	v[argc++] = (char *)(uintptr_t)"--log-level=lib.eal:error";
+	/* telemetry warns on every start that it made no legacy socket */
+	v[argc++] = (char *)(uintptr_t)"--log-level=lib.telemetry:error";
 	*ndef = argc - 1;
 	for (i = 0; i < nuser; i++)
 		v[argc++] = user[i];
