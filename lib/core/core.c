@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -501,7 +502,6 @@ core_embed_args(const char *prog, const struct mmrt_config *cfg,
 	v[argc++] = core_embed_mem;
 	v[argc++] = (char *)(uintptr_t)"--no-pci";
 	v[argc++] = (char *)(uintptr_t)"--no-shconf";
-	v[argc++] = (char *)(uintptr_t)"--no-telemetry";
 	v[argc++] = core_embed_prefix;
 	if (!core_eal_names_lcores(nuser, user)) {
 		v[argc++] = (char *)(uintptr_t)lflag;
@@ -509,6 +509,8 @@ core_embed_args(const char *prog, const struct mmrt_config *cfg,
 	}
 	/* Before the user's words: a --log-level of theirs comes later. */
 	v[argc++] = (char *)(uintptr_t)"--log-level=lib.eal:error";
+	/* telemetry warns on every start that it made no legacy socket */
+	v[argc++] = (char *)(uintptr_t)"--log-level=lib.telemetry:error";
 	*ndef = argc - 1;
 	for (i = 0; i < nuser; i++)
 		v[argc++] = user[i];
@@ -520,14 +522,39 @@ core_embed_args(const char *prog, const struct mmrt_config *cfg,
 }
 
 /*
- * Remove the runtime directory the embedded default's EAL made (empty:
- * --no-shconf), once the EAL is gone. Only rmdir: never a file.
+ * The sockets DPDK 22.11's telemetry makes in the runtime directory: the
+ * v2 socket (dpdk-telemetry.py) and the legacy one. rte_eal_cleanup()
+ * leaves them (telemetry unlinks them from an atexit() handler, and its
+ * threads keep running): removed here, so the directory can go. With
+ * the socket gone no new client connects.
+ */
+static const char *const core_tel_sockets[] = {
+	"dpdk_telemetry.v2", "telemetry",
+};
+
+/*
+ * Remove the runtime directory the embedded default's EAL made, once the
+ * EAL is gone: the telemetry sockets in it (only sockets of those names),
+ * then the directory, with rmdir (empty: --no-shconf). Nothing else is
+ * removed: a file we did not expect keeps the directory.
  */
 static void
 core_embed_rundir_remove(void)
 {
+	char path[PATH_MAX + 32];
+	struct stat sb;
+	unsigned int i;
+
 	if (core_embed_rundir[0] == '\0')
 		return;
+	for (i = 0; i < RTE_DIM(core_tel_sockets); i++) {
+		snprintf(path, sizeof(path), "%s/%s", core_embed_rundir,
+			core_tel_sockets[i]);
+		if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+		    unlink(path) < 0)
+			MMRT_LOG(DEBUG, core, "unlink %s: %s", path,
+				strerror(errno));
+	}
 	if (rmdir(core_embed_rundir) < 0 && errno != ENOENT)
 		MMRT_LOG(DEBUG, core, "rmdir %s: %s", core_embed_rundir,
 			strerror(errno));

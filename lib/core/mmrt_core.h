@@ -90,9 +90,11 @@ struct mmrt_config {
  * --huge-dir, --huge-unlink, --legacy-mem, --single-file-segments,
  * --match-allocations, --proc-type, --file-prefix), mmrt brings the EAL up
  * on its embedded default: --no-huge -m max(512, pool_mb + 128) --no-pci
- * --no-shconf --no-telemetry --file-prefix=mmrt-<pid>-<n>, lcores 0-1 on
+ * --no-shconf --file-prefix=mmrt-<pid>-<n>, lcores 0-1 on
  * the first two cpus of the affinity mask (one lcore if there is only
- * one cpu) and --log-level=lib.eal:error, followed by the EAL arguments
+ * one cpu), --log-level=lib.eal:error and --log-level=lib.telemetry:error
+ * (telemetry is on: dpdk-telemetry.py -f mmrt-<pid>-<n> reaches the
+ * /mmrt/ endpoints), followed by the EAL arguments
  * given (--vdev, -a, -d, --log-level, --main-lcore, ...), which add to it.
  * If they name lcores (-l, --lcores, -c), those replace the default
  * lcores. One NOTICE log line shows the EAL arguments used. The runtime

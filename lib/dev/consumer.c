@@ -517,3 +517,35 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	rte_spinlock_unlock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
 	return 0;
 }
+
+const char *
+mmrt_consumer_name(const struct mmrt_consumer *c)
+{
+	return consumer_live(c) ? c->name : NULL;
+}
+
+/*
+ * Iteration: consumers_lock held across the walk and the callbacks, so a
+ * consumer on the list cannot leave it (registry_del() waits) and its
+ * memory stays. consumers_lock nests outside quar_lock here (the callback
+ * may call mmrt_consumer_stats()); nothing takes consumers_lock under
+ * quar_lock.
+ */
+int
+mmrt_consumer_foreach(int (*cb)(struct mmrt_consumer *c, void *arg),
+	void *arg)
+{
+	struct mmrt_consumer *c;
+	int ret = 0;
+
+	if (cb == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&consumers_lock);
+	TAILQ_FOREACH(c, &consumers, next) {
+		ret = cb(c, arg);
+		if (ret != 0)
+			break;
+	}
+	rte_spinlock_unlock(&consumers_lock);
+	return ret;
+}

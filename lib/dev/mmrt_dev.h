@@ -302,6 +302,35 @@ bool mmrt_consumer_fenced(const struct mmrt_consumer *c);
 int mmrt_consumer_stats(const struct mmrt_consumer *c,
 	struct mmrt_consumer_stats *st);
 
+/**
+ * @return the name of a live consumer (valid while it lives), NULL for
+ *   NULL or a consumer that is not live. Any thread. Never waits.
+ */
+const char *mmrt_consumer_name(const struct mmrt_consumer *c);
+
+/**
+ * Call @p cb on every live consumer, bound or not, in creation order,
+ * until it returns non-zero.
+ *
+ * The walk holds the consumer registry's spinlock across the callbacks:
+ * no consumer is created or destroyed meanwhile (those calls spin until
+ * the walk returns), so the consumer passed to @p cb stays valid until
+ * @p cb returns (not after). @p cb must be short and must not wait; it
+ * may call mmrt_consumer_name(), mmrt_consumer_id(),
+ * mmrt_consumer_fenced() and mmrt_consumer_stats(), and must not call
+ * mmrt_consumer_create(), _destroy(), _bind(), _unbind() or
+ * mmrt_consumer_foreach() (they would spin on the lock it holds), nor
+ * translate or poll.
+ *
+ * @param cb called with a live consumer and @p arg; a non-zero return
+ *   stops the walk and is returned.
+ * @return 0, the first non-zero value of @p cb, -EINVAL (@p cb NULL).
+ *   Any thread. Spins only for the registry lock (held by create,
+ *   destroy and bind briefly) and for what @p cb does.
+ */
+int mmrt_consumer_foreach(int (*cb)(struct mmrt_consumer *c, void *arg),
+	void *arg);
+
 #ifdef __cplusplus
 }
 #endif

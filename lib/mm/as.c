@@ -27,6 +27,8 @@ RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
 static struct mmrt_as **as_table;
 static uint32_t as_max;
 static rte_spinlock_t as_table_lock = RTE_SPINLOCK_INITIALIZER;
+/* read: mmrt_as_foreach(); write: briefly, after a space left as_table */
+static rte_rwlock_t as_iter_lock = RTE_RWLOCK_INITIALIZER;
 
 /* Registered in the table: safe to dereference (double destroy check). */
 static bool
@@ -140,6 +142,9 @@ as_teardown(struct mmrt_as *as)
 		if (as_table[i] == as)
 			as_table[i] = NULL;
 	rte_spinlock_unlock(&as_table_lock);
+	/* an iteration that saw @as in the table is done with it */
+	rte_rwlock_write_lock(&as_iter_lock);
+	rte_rwlock_write_unlock(&as_iter_lock);
 
 	/* subscribers are released first, then the space is unmapped */
 	mm_notify_release(as);
@@ -651,8 +656,10 @@ mm_fini(void)
 	if (mm_objects_live())
 		return -EBUSY;
 	mm_gather_subsys_fini();
+	rte_rwlock_write_lock(&as_iter_lock);
 	rte_free(as_table);
 	as_table = NULL;
+	rte_rwlock_write_unlock(&as_iter_lock);
 	return 0;
 }
 
@@ -666,4 +673,43 @@ static const struct mmrt_subsys mm_subsys = {
 RTE_INIT(mmrt_mm_register)
 {
 	mmrt_subsys_register(&mm_subsys);
+}
+
+/*
+ * Iteration (mmrt_as_foreach). as_iter_lock is held for reading across
+ * the whole walk, callbacks included; as_table_lock only while a slot is
+ * read. A destroy takes @as out of the table first, then takes and drops
+ * as_iter_lock for writing before it frees anything: every walk that
+ * could have picked @as up has returned by then, and later walks do not
+ * find it. So the callback's space stays valid through the callback,
+ * with no reference count. The table itself goes away at mm_fini() under
+ * the write side as well.
+ *
+ * rte_rwlock lets a waiting writer hold off new readers: a callback that
+ * destroyed a space (or forked one, whose failure path destroys the
+ * child) or walked again would wait for itself.
+ */
+int
+mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg)
+{
+	struct mmrt_as *as;
+	uint32_t i;
+	int ret = 0;
+
+	if (cb == NULL)
+		return -EINVAL;
+	rte_rwlock_read_lock(&as_iter_lock);
+	if (as_table == NULL) {
+		rte_rwlock_read_unlock(&as_iter_lock);
+		return -ENODEV;
+	}
+	for (i = 0; i < as_max && ret == 0; i++) {
+		rte_spinlock_lock(&as_table_lock);
+		as = as_table[i];
+		rte_spinlock_unlock(&as_table_lock);
+		if (as != NULL)
+			ret = cb(as, arg);
+	}
+	rte_rwlock_read_unlock(&as_iter_lock);
+	return ret;
 }

@@ -14,6 +14,11 @@
  * is indented under, never the other way round. lib/core and lib/mem take
  * no locks (rings, atomics, QSBR).
  *
+ *   as_iter_lock  rw                     (as.c) read: mmrt_as_foreach()
+ *                                          across its callbacks, which may
+ *                                          take what follows; write: taken
+ *                                          and dropped by a destroy after
+ *                                          its unhook, holding nothing
  *   as_table_lock                        (as.c)       leaf: create, lookup,
  *                                                      destroy's unhook
  *   obj_lock                             (object.c)   leaf: the object table
@@ -60,8 +65,11 @@
  *
  *   consumer->bind_lock                  (consumer.c) never held across a
  *                                          call into lib/mm but the probe below
- *     consumers_lock                     (consumer.c) leaf (bind's id choice;
- *                                          also alone: create, destroy)
+ *     consumers_lock                     (consumer.c) bind's id choice;
+ *                                          also alone: create, destroy, and
+ *                                          mmrt_consumer_foreach() across
+ *                                          its callbacks, which may take
+ *       consumer->quar_lock                (mmrt_consumer_stats())
  *     -- try only, under bind_lock (also tried): the fault probe
  *        (consumer.c consumer_fault -> fault.c mmrt_fault_request):
  *        map_lock read, then PT locks (pgtable.c mm_pt_walk_try, fault.c

@@ -367,6 +367,32 @@ int mmrt_object_write(struct mmrt_object *obj, uint64_t off,
  */
 unsigned int mmrt_mm_reclaim(bool wait);
 
+/**
+ * Call @p cb on every live address space, in table order, until it
+ * returns non-zero.
+ *
+ * Spaces created during the walk may or may not be visited; a space
+ * destroyed during the walk is visited either not at all or while it is
+ * still whole: its destroy waits until the walk has returned, so the
+ * pointer passed to @p cb stays valid until @p cb returns (not after).
+ *
+ * @p cb may call the read-only and data calls on the space it is given
+ * and on others (mmrt_as_name(), mmrt_as_stats(), mmrt_as_lookup(),
+ * mmrt_read(), mmrt_uffd_foreach(), ...) and mmrt_as_create(). It must
+ * not call mmrt_as_destroy() or mmrt_as_fork() (a failed fork destroys
+ * its child), nor mmrt_as_foreach(): those wait for this walk to end,
+ * and a waiting destroy would hold off the nested walk.
+ *
+ * @param cb called with a live space and @p arg; a non-zero return stops
+ *   the walk and is returned.
+ * @return 0 (every space visited), the first non-zero value of @p cb,
+ *   -EINVAL (@p cb NULL), -ENODEV (runtime not up).
+ *   Any thread, registered or not. Waits only for what @p cb waits for
+ *   and for a concurrent destroy's brief check; meanwhile mmrt_as_destroy()
+ *   of any space waits for the walk to return.
+ */
+int mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -404,6 +404,34 @@ int mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st);
  */
 uint64_t mmrt_uffd_features(const struct mmrt_uffd *u);
 
+/**
+ * Call @p cb on every uffd bound to @p as, newest first, until it returns
+ * non-zero. @p cb gets the uffd's position: 0 for the oldest uffd bound
+ * to @p as, up to the count minus one for the newest; creating a uffd
+ * leaves the positions of the others as they were, destroying one shifts
+ * the positions of those created after it down by one.
+ *
+ * The walk holds the space's map lock for reading: every uffd passed to
+ * @p cb stays valid until @p cb returns (not after), and no uffd of @p as
+ * is created or destroyed meanwhile. @p cb may call mmrt_uffd_stats(),
+ * mmrt_uffd_features(), mmrt_uffd_read(), mmrt_uffd_wake(), mmrt_as_stats();
+ * it must not call what takes the map lock of @p as for writing
+ * (mmrt_uffd_create(), mmrt_uffd_destroy(), mmrt_uffd_register(), a fill
+ * or map change on @p as), nor anything that waits for a fault to be
+ * resolved on @p as.
+ *
+ * @param as a live space the caller keeps alive (e.g. from inside an
+ *   mmrt_as_foreach() callback).
+ * @param cb called with a uffd, its position and @p arg; a non-zero
+ *   return stops the walk and is returned.
+ * @return 0, the first non-zero value of @p cb, -EINVAL (@p as not live,
+ *   @p cb NULL). Any thread. May wait: for the map lock of @p as (a
+ *   registered caller is taken offline meanwhile), and for what @p cb
+ *   waits for.
+ */
+int mmrt_uffd_foreach(struct mmrt_as *as,
+	int (*cb)(struct mmrt_uffd *u, unsigned int pos, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1582,3 +1582,31 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 	uffd_free(u);
 	return 0;
 }
+
+/*
+ * Iteration (mmrt_uffd_foreach): as->uffds changes under the write map
+ * lock only (create, destroy, the space's release), so the read side held
+ * across the walk keeps every uffd on the list alive and the list whole.
+ * Positions count from the oldest uffd, which a create (it pushes at the
+ * head) leaves as they were.
+ */
+int
+mmrt_uffd_foreach(struct mmrt_as *as,
+	int (*cb)(struct mmrt_uffd *u, unsigned int pos, void *arg), void *arg)
+{
+	struct mmrt_uffd *u;
+	unsigned int n = 0;
+	int ret = 0;
+
+	if (!mm_as_live(as) || cb == NULL)
+		return -EINVAL;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_read_lock(&as->map_lock);
+	for (u = as->uffds; u != NULL; u = u->as_next)
+		n++;
+	for (u = as->uffds; u != NULL && ret == 0; u = u->as_next)
+		ret = cb(u, --n, arg);
+	rte_rwlock_read_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}

@@ -257,6 +257,30 @@ uint16_t mmrt_swdma_burst_capacity(const struct mmrt_swdma *dma);
 int mmrt_swdma_stats(struct mmrt_swdma *dma, struct mmrt_swdma_stats *st);
 
 /**
+ * @return the name of a live engine (valid while it lives), NULL for NULL
+ *   or an engine that is not live. Any thread. Never waits.
+ */
+const char *mmrt_swdma_name(const struct mmrt_swdma *dma);
+
+/**
+ * Call @p cb on every live engine, in creation order, until it returns
+ * non-zero.
+ *
+ * The walk holds the engine registry's spinlock across the callbacks: no
+ * engine is created or destroyed meanwhile (those calls spin until the
+ * walk returns), so the engine passed to @p cb, and its consumer, stay
+ * valid until @p cb returns (not after). @p cb must be short and must not
+ * wait; it may call mmrt_swdma_name(), mmrt_swdma_stats() and the
+ * read-only consumer calls on mmrt_swdma_consumer(), and must not call
+ * mmrt_swdma_create(), mmrt_swdma_destroy() or mmrt_swdma_foreach().
+ *
+ * @return 0, the first non-zero value of @p cb, -EINVAL (@p cb NULL).
+ *   Any thread. Spins only for the registry lock and for what @p cb does.
+ */
+int mmrt_swdma_foreach(int (*cb)(struct mmrt_swdma *dma, void *arg),
+	void *arg);
+
+/**
  * The engine's consumer, to serve its page requests (copy-on-write) from a
  * thread that may wait: mmrt_consumer_page_requests() then mmrt_fault().
  *

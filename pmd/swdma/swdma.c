@@ -230,10 +230,12 @@ mmrt_swdma_destroy(struct mmrt_swdma *d)
 		mmrt_swdma_stop(d);
 	if (d->bound)
 		mmrt_consumer_unbind(d->c);
-	mmrt_consumer_destroy(d->c);
+	/* off the list first: a walk (mmrt_swdma_foreach) that finds the
+	 * engine finds its consumer live */
 	rte_spinlock_lock(&engines_lock);
 	TAILQ_REMOVE(&engines, d, next);
 	rte_spinlock_unlock(&engines_lock);
+	mmrt_consumer_destroy(d->c);
 	d->magic = 0;
 	rte_free(d->ring);
 	rte_free(d);
@@ -700,4 +702,33 @@ mmrt_swdma_stop(struct mmrt_swdma *d)
 	d->lcore = -1;
 	__atomic_store_n(&d->running, 0, __ATOMIC_RELEASE);
 	return 0;
+}
+
+const char *
+mmrt_swdma_name(const struct mmrt_swdma *d)
+{
+	return swdma_live(d) ? d->name : NULL;
+}
+
+/*
+ * Iteration: engines_lock held across the walk and its callbacks. An
+ * engine leaves the list (under engines_lock) before its consumer and
+ * its memory go, so both stay valid while a walk can reach the engine.
+ */
+int
+mmrt_swdma_foreach(int (*cb)(struct mmrt_swdma *dma, void *arg), void *arg)
+{
+	struct mmrt_swdma *d;
+	int ret = 0;
+
+	if (cb == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&engines_lock);
+	TAILQ_FOREACH(d, &engines, next) {
+		ret = cb(d, arg);
+		if (ret != 0)
+			break;
+	}
+	rte_spinlock_unlock(&engines_lock);
+	return ret;
 }
