@@ -18,6 +18,7 @@
 #include <rte_rwlock.h>
 
 #include "mm_priv.h"
+#include "mm_host.h"
 
 /*
  * Copy within one page, faulting as needed; with @buf NULL only make the
@@ -38,8 +39,8 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 			rte_spinlock_lock(pt_lock(tbl));
 			e = pte_load(p);
 			if ((e & PTE_H) && (e & pmask) == pmask) {
-				uint8_t *a = (uint8_t *)mmrt_frame_addr(
-					pte_pfn(e)) + (va & (MMRT_HUGE_SIZE - 1));
+				uint8_t *a = pte_leaf_addr(e) +
+					(va & (MMRT_HUGE_SIZE - 1));
 
 				if (buf != NULL && write)
 					memcpy(a, buf, n);
@@ -55,8 +56,7 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 				rte_spinlock_lock(pt_lock(tbl));
 				e = pte_load(p);
 				if ((e & pmask) == pmask) {
-					uint8_t *a = (uint8_t *)mmrt_frame_addr(
-						pte_pfn(e)) +
+					uint8_t *a = pte_leaf_addr(e) +
 						(va & (MMRT_PAGE_SIZE - 1));
 
 					if (buf != NULL && write)
@@ -238,6 +238,8 @@ merge_check(uint64_t e)
 
 	if (!(e & PTE_P))
 		return -ENOENT;
+	if (pte_is_host(e))
+		return -EINVAL; /* the caller's memory: never merged */
 	if (pfn != mmrt_zero_pfn() && frame_owner(pfn) != pfn)
 		return -EINVAL; /* part of a huge frame */
 	return 0;

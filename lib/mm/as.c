@@ -20,6 +20,7 @@
 #include <rte_spinlock.h>
 
 #include "mm_priv.h"
+#include "mm_host.h"
 #include "mmrt_uffd.h"
 
 RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
@@ -165,6 +166,7 @@ mmrt_as_destroy(struct mmrt_as *as)
 	if (!as_registered(as))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
+	mm_mirror_detach(as); /* a mirror's callback stops first */
 	as_teardown(as);
 	MM_BLOCKING_END();
 	return 0;

@@ -37,6 +37,7 @@
 #endif
 
 #include "mm_priv.h"
+#include "mm_host.h"
 #include "mm_testhooks.h"
 #include "mmrt_uffd.h"
 
@@ -329,6 +330,8 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			((access & MMRT_ACCESS_WRITE) &&
 			!(r->prot & MMRT_PROT_WRITE)))
 		return -EACCES;
+	if (r->flags & REGION_HOST)
+		return mm_host_fault(as, r, va, access, false);
 	exact = va;
 	va &= ~(MMRT_PAGE_SIZE - 1);
 	for (;;) {
@@ -595,6 +598,12 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	if (r->prot == MMRT_PROT_NONE || ((access & MMRT_ACCESS_WRITE) &&
 			!(r->prot & MMRT_PROT_WRITE))) {
 		ret = -EACCES;
+		goto out;
+	}
+	if (r->flags & REGION_HOST) {
+		ret = mm_host_fault(as, r, va, access, true);
+		if (ret == MM_FAULT_WOULD_WAIT)
+			ret = -ENOENT;
 		goto out;
 	}
 	if (r->uffd != NULL) {

@@ -37,8 +37,19 @@ extern "C" {
 #define MMRT_PTE_T        (UINT64_C(1) << 6) /**< points to a lower table */
 #define MMRT_PTE_PROTNONE (UINT64_C(1) << 7) /**< frame kept, no access */
 #define MMRT_PTE_POISON   (UINT64_C(1) << 8) /**< marker: poisoned (not present) */
+#define MMRT_PTE_HOST     (UINT64_C(1) << 9) /**< leaf of a host mapping */
+#define MMRT_PTE_HIOVA_VA (UINT64_C(1) << 10) /**< host leaf: IOVA is the VA */
+#define MMRT_PTE_HIOVA_NONE (UINT64_C(1) << 11) /**< host leaf: no IOVA */
 #define MMRT_PTE_PFN_SHIFT 12
 #define MMRT_PTE_PFN_MASK (UINT64_C(0xffffffff) << MMRT_PTE_PFN_SHIFT)
+/**
+ * @internal A host leaf (MMRT_PTE_HOST) holds the host address itself in
+ * bits 12..47 (a 48-bit user address, page aligned) instead of a pfn; its
+ * IOVA is that host address, or the translated VA (MMRT_PTE_HIOVA_VA, the
+ * DPDK mirror), or none (MMRT_PTE_HIOVA_NONE: memory DPDK does not know).
+ */
+#define MMRT_PTE_HADDR_MASK (((UINT64_C(1) << 48) - 1) & \
+	~(UINT64_C(0xfff)))
 
 /** @internal Magic of a live address space. */
 #define MMRT_AS_MAGIC 0x6d6d6173u /* "mmas" */
@@ -80,6 +91,27 @@ mmrt_walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
 }
 
 /**
+ * @internal The end of a walk that found a host leaf @p e (the rare path):
+ * @p off is the offset of @p va in the leaf. No pool frame is involved.
+ */
+static __rte_always_inline int
+mmrt_walk_host(uint64_t e, uint64_t va, uint64_t off, struct mmrt_xlate *out)
+{
+	uint64_t addr = (e & MMRT_PTE_HADDR_MASK) + off;
+
+	out->addr = (void *)(uintptr_t)addr;
+	if (e & MMRT_PTE_HIOVA_NONE)
+		out->iova = RTE_BAD_IOVA;
+	else if (e & MMRT_PTE_HIOVA_VA)
+		out->iova = (rte_iova_t)va;
+	else
+		out->iova = (rte_iova_t)addr;
+	out->pfn = MMRT_PFN_NONE;
+	out->prot = MMRT_PROT_READ | ((e & MMRT_PTE_W) ? MMRT_PROT_WRITE : 0);
+	return 0;
+}
+
+/**
  * @internal The lockless walk: four levels unrolled, four dependent loads.
  * The caller is a registered online poller or holds the map lock.
  */
@@ -115,6 +147,8 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 		return -EFAULT;
 	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & MMRT_PTE_W)))
 		return -EACCES;
+	if (unlikely(e & MMRT_PTE_HOST))
+		return mmrt_walk_host(e, va, off, out);
 	pfn = (uint32_t)((e & MMRT_PTE_PFN_MASK) >> MMRT_PTE_PFN_SHIFT) +
 		(uint32_t)(off >> MMRT_PAGE_SHIFT);
 	off &= MMRT_PAGE_SIZE - 1;

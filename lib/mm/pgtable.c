@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mm_priv.h"
+#include "mm_host.h"
 
 int
 mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn)
@@ -157,9 +158,18 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 		pt_free_unpublished(as, nt);
 		return 0;
 	}
+	bits = e & (PTE_P | PTE_W | PTE_A | PTE_D | PTE_PROTNONE | PTE_UFFD_WP);
+	if (pte_is_host(e)) {
+		/* host memory: 512 leaves of consecutive host pages */
+		t = pt_table(nt);
+		bits |= e & (PTE_HOST | PTE_HIOVA_VA | PTE_HIOVA_NONE);
+		for (i = 0; i < MMRT_HUGE_NR; i++)
+			t[i] = (pte_host_addr(e) +
+				((uint64_t)i << MMRT_PAGE_SHIFT)) | bits;
+		goto publish;
+	}
 	head = pte_pfn(e);
 	hf = mmrt_frame_meta(head);
-	bits = e & (PTE_P | PTE_W | PTE_A | PTE_D | PTE_PROTNONE | PTE_UFFD_WP);
 	if (__atomic_load_n(&hf->refcount, __ATOMIC_ACQUIRE) == 1 &&
 			mmrt_huge_split(head) == 0) {
 		/* every frame is now its own, mapped once */
@@ -172,6 +182,7 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 	t = pt_table(nt);
 	for (i = 0; i < MMRT_HUGE_NR; i++)
 		t[i] = pte_mk(head + i, bits);
+publish:
 	/* release: the filled table before the pointer to it */
 	pte_store(pmd, pte_mk(nt, PTE_T | PTE_P));
 	if (locked)
@@ -238,8 +249,8 @@ zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 	uint32_t pfn = pte_pfn(e), owner, flags = 0;
 	struct mmrt_frame *f;
 
-	if (!pte_has_frame(e) || pfn == mmrt_zero_pfn())
-		return;
+	if (!pte_has_frame(e) || pte_is_host(e) || pfn == mmrt_zero_pfn())
+		return; /* host pages are the caller's: no frame to drop */
 	owner = huge ? pfn : frame_owner(pfn);
 	f = mmrt_frame_meta(owner);
 	if (f->flags & MMRT_FRAME_OBJECT)
@@ -387,6 +398,10 @@ copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
 		if (e & PTE_POISON)
 			return e;
 		return keep_wp ? e : 0;
+	}
+	if (pte_is_host(e)) {
+		/* shared with the child, like MAP_SHARED: no frame, no COW */
+		return keep_wp ? e : e & ~PTE_UFFD_WP;
 	}
 	if (pfn != mmrt_zero_pfn()) {
 		owner = huge ? pfn : frame_owner(pfn);

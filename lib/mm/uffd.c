@@ -55,6 +55,7 @@
 #include <rte_rwlock.h>
 
 #include "mm_priv.h"
+#include "mm_host.h"
 #include "mmrt_uffd.h"
 
 #define UFFD_MAGIC 0x6d6d7566u /* "mmuf" */
@@ -1198,7 +1199,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 				break;
 			}
 			dr = &as->regions[i];
-			if (dr->flags & REGION_OBJECT) {
+			if (dr->flags & (REGION_OBJECT | REGION_HOST)) {
 				err = -EINVAL;
 				break;
 			}
@@ -1210,7 +1211,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 			break;
 		}
 		sr = &as->regions[i];
-		if (sr->flags & REGION_OBJECT) {
+		if (sr->flags & (REGION_OBJECT | REGION_HOST)) {
 			err = -EINVAL;
 			break;
 		}
@@ -1271,7 +1272,8 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 			err = -EBUSY;
 			goto out;
 		}
-		if (((mode & MMRT_UFFD_REGISTER_MODE_MINOR) && !object) ||
+		if ((r->flags & REGION_HOST) ||
+				((mode & MMRT_UFFD_REGISTER_MODE_MINOR) && !object) ||
 				((mode & MMRT_UFFD_REGISTER_MODE_MISSING) &&
 				object)) {
 			err = -EINVAL;
