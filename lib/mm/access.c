@@ -17,8 +17,14 @@
 #include <rte_eal.h>
 #include <rte_rwlock.h>
 
-#include "mm_priv.h"
-#include "mm_host.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_pgtable.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
 
 /*
  * Copy within one page, faulting as needed; with @buf NULL only make the
@@ -34,7 +40,7 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 	int err;
 
 	for (;;) {
-		p = mm_pt_walk(as, va, 2, false, &tbl, &err);
+		p = mm_pt_walk(as, va, MM_LEVEL_PMD, false, &tbl, &err);
 		if (p != NULL && (pte_load(p) & PTE_H)) {
 			rte_spinlock_lock(pt_lock(tbl));
 			e = pte_load(p);
@@ -51,7 +57,7 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 			}
 			rte_spinlock_unlock(pt_lock(tbl));
 		} else if (p != NULL) {
-			p = mm_pt_walk(as, va, 1, false, &tbl, &err);
+			p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &err);
 			if (p != NULL) {
 				rte_spinlock_lock(pt_lock(tbl));
 				e = pte_load(p);
@@ -219,12 +225,12 @@ merge_leaf(struct mmrt_as *as, uint64_t va, uint32_t *tbl, uint64_t **pte)
 		return -EFAULT;
 	if (as->regions[i].flags & REGION_OBJECT)
 		return -EINVAL;
-	p = mm_pt_walk(as, va, 2, false, tbl, &err);
+	p = mm_pt_walk(as, va, MM_LEVEL_PMD, false, tbl, &err);
 	if (p == NULL)
 		return -ENOENT;
 	if (pte_load(p) & PTE_H)
 		return -EINVAL;
-	*pte = mm_pt_walk(as, va, 1, false, tbl, &err);
+	*pte = mm_pt_walk(as, va, MM_LEVEL_PTE, false, tbl, &err);
 	if (*pte == NULL)
 		return err == -EEXIST ? -EINVAL : -ENOENT;
 	return 0;

@@ -19,8 +19,16 @@
 #include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_as.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
 #include "mm_host.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
 #include "mmrt_uffd.h"
 
 RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
@@ -293,7 +301,8 @@ populate(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 			return ret;
 		/* a huge fault may have fallen back to 4 KiB frames */
 		pmd = step == MMRT_HUGE_SIZE ?
-			mm_pt_walk(as, a, 2, false, &tbl, &err) : NULL;
+			mm_pt_walk(as, a, MM_LEVEL_PMD, false, &tbl, &err) :
+			NULL;
 		if (pmd != NULL && (pte_load(pmd) & PTE_H))
 			a += MMRT_HUGE_SIZE;
 		else
@@ -537,8 +546,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	ret = cut_range(as, va, len, false);
 	if (ret != 0)
 		goto out;
-	for (i = mm_region_first_after(as, va);
-			i < as->nr_regions && as->regions[i].start < va + len; i++)
+	MM_FOR_EACH_REGION(as, i, va, va + len)
 		as->regions[i].prot = prot;
 	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
 		NULL);

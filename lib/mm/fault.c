@@ -36,9 +36,18 @@
 #include <rte_pause.h>
 #endif
 
-#include "mm_priv.h"
-#include "mm_host.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
 #include "mm_testhooks.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_host.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
 #include "mmrt_uffd.h"
 
 /* Write fault on a 2 MiB leaf. Entered and left with no PT lock held. */
@@ -340,7 +349,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			if (err != MM_FAULT_ORDINARY)
 				return err;
 		}
-		pmd = mm_pt_walk(as, va, 2, true, &tbl2, &err);
+		pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, true, &tbl2, &err);
 		if (pmd == NULL)
 			return err;
 		e = pte_load(pmd);
@@ -396,9 +405,10 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 		if (e & PTE_T) {
 			/* the level-1 table is there: no second walk */
 			tbl1 = pte_pfn(e);
-			pte = &pt_table(tbl1)[level_index(va, 1)];
+			pte = &pt_table(tbl1)[level_index(va, MM_LEVEL_PTE)];
 		} else {
-			pte = mm_pt_walk(as, va, 1, true, &tbl1, &err);
+			pte = mm_pt_walk(as, va, MM_LEVEL_PTE, true, &tbl1,
+				&err);
 		}
 		if (pte == NULL) {
 			if (err == -EEXIST)
@@ -510,7 +520,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	int err;
 
 	/* tables are allocated, their locks only tried */
-	pte = mm_pt_walk_try(as, va, 1, &tbl1, &err);
+	pte = mm_pt_walk_try(as, va, MM_LEVEL_PTE, &tbl1, &err);
 	if (pte == NULL)
 		return err == -ENOMEM ? -ENOMEM : MM_FAULT_WOULD_WAIT;
 	e = pte_load(pte);
@@ -602,8 +612,8 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	}
 	if (r->flags & REGION_HOST) {
 		ret = mm_host_fault(as, r, va, access, true);
-		if (ret == MM_FAULT_WOULD_WAIT)
-			ret = -ENOENT;
+		if (ret == -EBUSY)
+			ret = -ENOENT; /* a lock taken: a page request */
 		goto out;
 	}
 	if (r->uffd != NULL) {
@@ -622,7 +632,7 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		if (ret != MM_FAULT_ORDINARY)
 			goto out;
 	}
-	p = mm_pt_walk(as, va, 1, false, &tbl, &ret);
+	p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &ret);
 	if (p != NULL && (pte_load(p) & PTE_POISON)) {
 		ret = -EHWPOISON;
 		goto out;

@@ -34,7 +34,10 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_as.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
 #include "mm_testhooks.h"
 
 #ifdef MMRT_TEST_HOOKS

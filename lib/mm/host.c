@@ -20,8 +20,15 @@
 #include <string.h>
 
 #include <rte_memory.h>
+#include <rte_spinlock.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mmrt_notifier.h"
 
@@ -160,7 +167,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, bool try)
 {
 	bool write = (access & MMRT_ACCESS_WRITE) != 0;
-	uint64_t *pmd, *pte, e, ne, h;
+	uint64_t *pmd, *pte, e, ne = 0, h;
 	uint32_t tbl2, tbl1;
 	int64_t kind;
 	int err;
@@ -169,11 +176,11 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	pmd = try ? mm_pt_walk_try(as, va, 2, &tbl2, &err) :
 		mm_pt_walk(as, va, 2, true, &tbl2, &err);
 	if (pmd == NULL)
-		return err == -EBUSY ? MM_FAULT_WOULD_WAIT : err;
+		return err;
 	e = pte_load(pmd);
 	if (e & PTE_H) {
 		if (!host_pt_lock(tbl2, try))
-			return MM_FAULT_WOULD_WAIT;
+			return -EBUSY;
 		e = pte_load(pmd);
 		if ((e & PTE_H) && pte_is_host(e)) {
 			ne = host_upgrade(e, r, write);
@@ -188,7 +195,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	if (pte == NULL) {
 		if (err == -EEXIST)
 			return 0; /* a 2 MiB leaf appeared: walk again */
-		return err == -EBUSY ? MM_FAULT_WOULD_WAIT : err;
+		return err;
 	}
 	e = pte_load(pte);
 	if (e == 0) {
@@ -202,7 +209,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		ne = h | PTE_HOST | (uint64_t)kind | host_prot_bits(r->prot);
 	}
 	if (!host_pt_lock(tbl1, try))
-		return MM_FAULT_WOULD_WAIT;
+		return -EBUSY;
 	if (e == 0) {
 		if (pte_load(pte) == 0) {
 			pte_store(pte, ne);
@@ -280,4 +287,55 @@ out:
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;
+}
+
+/* ---- the registry of DPDK mirrors (mirror.c makes them) ---- */
+
+#define MM_MIRROR_MAX 8
+
+static struct mm_mirror mirrors[MM_MIRROR_MAX];
+static rte_spinlock_t mirrors_lock = RTE_SPINLOCK_INITIALIZER;
+
+struct mm_mirror *
+mm_mirror_slot(struct mmrt_as *as)
+{
+	struct mm_mirror *m = NULL;
+	unsigned int i;
+
+	rte_spinlock_lock(&mirrors_lock);
+	for (i = 0; i < MM_MIRROR_MAX; i++)
+		if (mirrors[i].as == NULL) {
+			m = &mirrors[i];
+			m->as = as;
+			m->cb = false;
+			break;
+		}
+	rte_spinlock_unlock(&mirrors_lock);
+	return m;
+}
+
+void
+mm_mirror_detach(struct mmrt_as *as)
+{
+	struct mm_mirror *m = NULL;
+	unsigned int i;
+
+	rte_spinlock_lock(&mirrors_lock);
+	for (i = 0; i < MM_MIRROR_MAX; i++)
+		if (mirrors[i].as == as)
+			m = &mirrors[i];
+	rte_spinlock_unlock(&mirrors_lock);
+	if (m == NULL)
+		return;
+	/*
+	 * DPDK runs callbacks under its event list lock and unregistering
+	 * takes it for writing: after this no callback of @as runs. Hence
+	 * no map lock of @as may be held here (the callback takes it).
+	 */
+	if (m->cb)
+		rte_mem_event_callback_unregister(m->cb_name, m);
+	rte_spinlock_lock(&mirrors_lock);
+	m->cb = false;
+	m->as = NULL;
+	rte_spinlock_unlock(&mirrors_lock);
 }

@@ -36,22 +36,16 @@
 #include <rte_eal_memconfig.h>
 #include <rte_errno.h>
 #include <rte_memory.h>
-#include <rte_spinlock.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mmrt_notifier.h"
-
-#define MIRROR_MAX 8
-
-struct mirror {
-	struct mmrt_as *as;
-	bool cb;                 /* the event callback is registered */
-	char cb_name[64];
-};
-
-static struct mirror mirrors[MIRROR_MAX];
-static rte_spinlock_t mirrors_lock = RTE_SPINLOCK_INITIALIZER;
 
 #define MIRROR_BITS (PTE_P | PTE_A | PTE_W | PTE_D | PTE_HIOVA_VA)
 
@@ -109,7 +103,7 @@ static void
 mirror_event(enum rte_mem_event type, const void *addr, size_t len,
 	void *arg)
 {
-	struct mirror *m = arg;
+	struct mm_mirror *m = arg;
 	struct mmrt_as *as = m->as;
 	const struct rte_memseg_list *msl;
 	const struct rte_memseg *ms;
@@ -155,23 +149,14 @@ struct mmrt_as *
 mmrt_as_mirror_dpdk(const char *name)
 {
 	struct mm_region r;
-	struct mirror *m = NULL;
+	struct mm_mirror *m = NULL;
 	struct mmrt_as *as;
-	unsigned int i;
 	int ret;
 
 	as = mmrt_as_create(name);
 	if (as == NULL)
 		return NULL;
-	rte_spinlock_lock(&mirrors_lock);
-	for (i = 0; i < MIRROR_MAX; i++)
-		if (mirrors[i].as == NULL) {
-			m = &mirrors[i];
-			m->as = as;
-			m->cb = false;
-			break;
-		}
-	rte_spinlock_unlock(&mirrors_lock);
+	m = mm_mirror_slot(as);
 	if (m == NULL) {
 		mmrt_as_destroy(as);
 		rte_errno = ENOSPC;
@@ -214,26 +199,4 @@ mmrt_as_mirror_dpdk(const char *name)
 		return NULL;
 	}
 	return as;
-}
-
-void
-mm_mirror_detach(struct mmrt_as *as)
-{
-	struct mirror *m = NULL;
-	unsigned int i;
-
-	rte_spinlock_lock(&mirrors_lock);
-	for (i = 0; i < MIRROR_MAX; i++)
-		if (mirrors[i].as == as)
-			m = &mirrors[i];
-	rte_spinlock_unlock(&mirrors_lock);
-	if (m == NULL)
-		return;
-	/* waits for a callback in progress: no map lock may be held here */
-	if (m->cb)
-		rte_mem_event_callback_unregister(m->cb_name, m);
-	rte_spinlock_lock(&mirrors_lock);
-	m->cb = false;
-	m->as = NULL;
-	rte_spinlock_unlock(&mirrors_lock);
 }

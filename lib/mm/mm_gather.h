@@ -114,4 +114,12 @@ struct mm_gather_stats {
 };
 void mm_gather_stats(struct mm_gather_stats *st);
 
+struct mmrt_config;
+/* The per-lcore batch caches and statistics (as.c: library init/fini). */
+int mm_gather_subsys_init(const struct mmrt_config *cfg);
+void mm_gather_subsys_fini(void);
+/* Free a page-table page that no walker can reach (never published, or
+ * the root at teardown after the grace period). */
+void mm_table_free_now(uint32_t pfn);
+
 #endif /* MMRT_MM_GATHER_H */

@@ -51,6 +51,16 @@ extern "C" {
 #define MMRT_PTE_HADDR_MASK (((UINT64_C(1) << 48) - 1) & \
 	~(UINT64_C(0xfff)))
 
+/** @internal Index bits per page-table level (512 entries a table). */
+#define MMRT_PT_BITS 9
+/** @internal Mask of one level's index (the index is 0..511). */
+#define MMRT_PT_INDEX_MASK ((UINT64_C(1) << MMRT_PT_BITS) - 1)
+/**
+ * @internal Shift of the VA bits that index level @p level (1 = the 4 KiB
+ * leaves, 4 = the top): 12, 21, 30, 39. The walk geometry's one home.
+ */
+#define MMRT_PT_SHIFT(level) (MMRT_PAGE_SHIFT + MMRT_PT_BITS * ((level) - 1))
+
 /** @internal Magic of a live address space. */
 #define MMRT_AS_MAGIC 0x6d6d6173u /* "mmas" */
 
@@ -83,7 +93,8 @@ mmrt_walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
 #endif
 
 	/* acquire: pairs with the release store that published the entry */
-	e = __atomic_load_n(&t[(va >> shift) & 511], __ATOMIC_ACQUIRE);
+	e = __atomic_load_n(&t[(va >> shift) & MMRT_PT_INDEX_MASK],
+		__ATOMIC_ACQUIRE);
 #ifdef MMRT_TEST_HOOKS
 	mmrt_test_walk_end(tbl, gen);
 #endif
@@ -123,13 +134,15 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 	uint64_t e, off;
 	uint32_t pfn;
 
-	e = mmrt_walk_step(base, asc->pgd, va, 39);
+	e = mmrt_walk_step(base, asc->pgd, va, MMRT_PT_SHIFT(4));
 	if (unlikely(!(e & MMRT_PTE_T)))
 		return -EFAULT;
-	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va, 30);
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va,
+		MMRT_PT_SHIFT(3));
 	if (unlikely(!(e & MMRT_PTE_T)))
 		return -EFAULT;
-	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va, 21);
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va,
+		MMRT_PT_SHIFT(2));
 	if (e & MMRT_PTE_H) {
 		off = va & (MMRT_HUGE_SIZE - 1);
 		out->size = MMRT_HUGE_SIZE - off;
@@ -138,7 +151,7 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 		if (unlikely(!(e & MMRT_PTE_T)))
 			return -EFAULT;
 		e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT),
-			va, 12);
+			va, MMRT_PT_SHIFT(1));
 		off = va & (MMRT_PAGE_SIZE - 1);
 		out->size = MMRT_PAGE_SIZE - off;
 		out->huge = false;

@@ -78,7 +78,8 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
-#include "mm_priv.h"
+#include "mm_as.h"
+#include "mm_notify.h"
 #include "mm_testhooks.h"
 #include "itree.h"
 #include "mmrt_notifier.h"
@@ -321,7 +322,7 @@ hlist_end(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 	reader_exit(subs);
 }
 
-/* ---- internal hooks (mm_priv.h) ---- */
+/* ---- internal hooks (mm_notify.h) ---- */
 
 int
 mm_notify_as_init(struct mmrt_as *as)
@@ -547,7 +548,7 @@ mm_notify_test_young(struct mmrt_as *as, uint64_t addr)
 	return young;
 }
 
-/* Test-only observers (declared in mm_priv.h). */
+/* Test-only observers (declared in mm_notify.h). */
 
 uint64_t
 mm_notify_debug_active(struct mmrt_as *as)

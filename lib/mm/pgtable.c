@@ -11,8 +11,13 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mm_priv.h"
-#include "mm_host.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
 
 int
 mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn)
@@ -200,7 +205,7 @@ mm_split_huge_at(struct mmrt_as *as, uint64_t va, bool locked)
 
 	if ((va & (MMRT_HUGE_SIZE - 1)) == 0 || va >= MMRT_VA_LIMIT)
 		return 0;
-	pmd = mm_pt_walk(as, va, 2, false, &tbl2, &err);
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, false, &tbl2, &err);
 	if (pmd == NULL)
 		return 0;
 	if (!(pte_load(pmd) & PTE_H))
@@ -490,13 +495,13 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 
 	for (off = 0; off < len; off = next) {
 		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, 2, false, &tbl, &err);
+		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl, &err);
 		if (pmd == NULL || (e = pte_load(pmd)) == 0)
 			continue;
 		if ((e & PTE_H) && aligned) {
 			/* moves whole (the ends were split by the caller) */
-			if (mm_pt_walk(as, new + off, 2, true, &tbl, &err) ==
-					NULL)
+			if (mm_pt_walk(as, new + off, MM_LEVEL_PMD, true,
+					&tbl, &err) == NULL)
 				return err;
 			continue;
 		}
@@ -506,9 +511,10 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 				return err;
 		}
 		/* the chunk lands in at most two level-1 tables */
-		if (mm_pt_walk(as, new + off, 1, true, &tbl, &err) == NULL ||
-				mm_pt_walk(as, new + next - MMRT_PAGE_SIZE, 1,
-					true, &tbl, &err) == NULL)
+		if (mm_pt_walk(as, new + off, MM_LEVEL_PTE, true, &tbl,
+				&err) == NULL ||
+				mm_pt_walk(as, new + next - MMRT_PAGE_SIZE,
+					MM_LEVEL_PTE, true, &tbl, &err) == NULL)
 			return err;
 	}
 	return 0;
@@ -531,11 +537,12 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 
 	for (off = 0; off < len; off = next) {
 		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, 2, false, &tbl, &err);
+		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl, &err);
 		if (pmd == NULL || (e = pte_load(pmd)) == 0)
 			continue;
 		if (e & PTE_H) {
-			dp = mm_pt_walk(as, new + off, 2, false, &tbl, &err);
+			dp = mm_pt_walk(as, new + off, MM_LEVEL_PMD, false,
+				&tbl, &err);
 			pte_store(dp, move_bits(e, keep_wp));
 			pte_store(pmd, 0);
 			mm_gather_track(tlb, old + off,
@@ -544,15 +551,15 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 		}
 		t1 = pt_table(pte_pfn(e));
 		for (a = old + off; a < old + next; a += MMRT_PAGE_SIZE) {
-			uint64_t *p = &t1[level_index(a, 1)];
+			uint64_t *p = &t1[level_index(a, MM_LEVEL_PTE)];
 
 			e = pte_load(p);
 			if (e == 0)
 				continue;
 			ne = move_bits(e, keep_wp);
 			if (ne != 0) {
-				dp = mm_pt_walk(as, new + (a - old), 1, false,
-					&tbl, &err);
+				dp = mm_pt_walk(as, new + (a - old),
+					MM_LEVEL_PTE, false, &tbl, &err);
 				pte_store(dp, ne);
 			}
 			pte_store(p, 0);

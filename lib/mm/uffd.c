@@ -54,8 +54,15 @@
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
 
-#include "mm_priv.h"
-#include "mm_host.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_uffd.h"
 #include "mmrt_uffd.h"
 
 #define UFFD_MAGIC 0x6d6d7566u /* "mmuf" */
@@ -381,7 +388,7 @@ leaf_get(struct mmrt_as *as, uint64_t va, bool alloc, uint32_t *tbl,
 	uint64_t *pmd, e;
 
 	*huge = false;
-	pmd = mm_pt_walk(as, va, 2, alloc, tbl, err);
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, alloc, tbl, err);
 	if (pmd == NULL)
 		return NULL;
 	e = pte_load(pmd);
@@ -391,13 +398,13 @@ leaf_get(struct mmrt_as *as, uint64_t va, bool alloc, uint32_t *tbl,
 	}
 	if (e & PTE_T) {
 		*tbl = pte_pfn(e);
-		return &pt_table(*tbl)[level_index(va, 1)];
+		return &pt_table(*tbl)[level_index(va, MM_LEVEL_PTE)];
 	}
 	if (!alloc) {
 		*err = -ENOENT;
 		return NULL;
 	}
-	pmd = mm_pt_walk(as, va, 1, true, tbl, err);
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PTE, true, tbl, err);
 	if (pmd == NULL && *err == -EEXIST)
 		return leaf_get(as, va, alloc, tbl, huge, err);
 	return pmd;
@@ -633,7 +640,7 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	int64_t h;
 	int err;
 
-	pmd = mm_pt_walk(f->as, va, 2, true, &tbl2, &err);
+	pmd = mm_pt_walk(f->as, va, MM_LEVEL_PMD, true, &tbl2, &err);
 	if (pmd == NULL)
 		return err;
 	e = pte_load(pmd);
@@ -673,7 +680,7 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 
 	if ((va & ~HUGE_MASK_) == f->tbl_base && f->tbl != MMRT_PFN_NONE) {
 		tbl = f->tbl;
-		p = &pt_table(tbl)[level_index(va, 1)];
+		p = &pt_table(tbl)[level_index(va, MM_LEVEL_PTE)];
 	} else {
 		p = leaf_get(f->as, va, true, &tbl, &huge, &err);
 		if (p == NULL)
@@ -972,8 +979,7 @@ wp_clear_all(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 {
 	uint32_t i;
 
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		const struct mm_region *r = &as->regions[i];
 
 		if (r->uffd != u)
@@ -1016,8 +1022,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		err = -EAGAIN;
 		goto out;
 	}
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++)
+	MM_FOR_EACH_REGION(as, i, start, end)
 		if (as->regions[i].uffd != u || !(as->regions[i].uffd_mode &
 				MMRT_UFFD_REGISTER_MODE_WP)) {
 			err = -ENOENT;
@@ -1034,13 +1039,14 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		mm_gather_init(&tlb, as, false);
 	}
 	/* clearing only grants permission: nothing to flush, no gather */
-	for (i = mm_region_first_after(as, start); err == 0 &&
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		const struct mm_region *r = &as->regions[i];
 
 		err = wp_region(as, r, set ? &tlb : NULL,
 			RTE_MAX(start, r->start), RTE_MIN(end, r->end), set,
 			markers);
+		if (err != 0)
+			break;
 	}
 	if (set) {
 		/* downgrades flushed before we return (allowed deferral) */
@@ -1104,7 +1110,7 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 			err = mm_split_pmd(as, stbl, sp, true);
 			return err != 0 ? err : 0;
 		}
-		dp = mm_pt_walk(as, dst, 2, true, &dtbl, &err);
+		dp = mm_pt_walk(as, dst, MM_LEVEL_PMD, true, &dtbl, &err);
 		if (dp == NULL)
 			return err;
 		if (pte_load(dp) != 0) {
@@ -1263,8 +1269,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 		err = -EINVAL;
 		goto out;
 	}
-	for (i = first; i < as->nr_regions && as->regions[i].start < end;
-			i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		const struct mm_region *r = &as->regions[i];
 		bool object = (r->flags & REGION_OBJECT) != 0;
 
@@ -1287,8 +1292,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 		err = mm_region_split(as, end);
 	if (err != 0)
 		goto out;
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		struct mm_region *r = &as->regions[i];
 
 		if (r->uffd == u && (r->uffd_mode &
@@ -1332,8 +1336,7 @@ unregister_locked(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 	if (err != 0)
 		return err;
 	wp_clear_all(u, as, start, end);
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		struct mm_region *r = &as->regions[i];
 
 		if (r->uffd == u) {
@@ -1419,8 +1422,7 @@ uffd_in_range(const struct mmrt_uffd *u, const struct mmrt_as *as,
 {
 	uint32_t i;
 
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++)
+	MM_FOR_EACH_REGION(as, i, start, end)
 		if (as->regions[i].uffd == u)
 			return true;
 	return false;
