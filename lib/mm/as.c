@@ -20,6 +20,7 @@
 #include <rte_spinlock.h>
 
 #include "mm_pte.h"
+#include "mm_host_pte.h"
 #include "mm_as.h"
 #include "mm_object.h"
 #include "mm_region.h"
@@ -231,7 +232,7 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 	mm_gather_init(&tlb, parent, false);
 	for (i = 0; ret == 0 && i < parent->nr_regions; i++) {
 		const struct mm_region *pr = &parent->regions[i];
-		bool cow = !(pr->flags & REGION_OBJECT);
+		bool cow = !(pr->flags & (REGION_OBJECT | REGION_HOST));
 		struct mmrt_notifier_range r;
 		struct mm_region cr = *pr;
 

@@ -166,17 +166,26 @@ int
 mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, bool try)
 {
-	bool write = (access & MMRT_ACCESS_WRITE) != 0;
+	bool write = (access & MMRT_ACCESS_WRITE) != 0, mirror = false;
 	uint64_t *pmd, *pte, e, ne = 0, h;
 	uint32_t tbl2, tbl1;
 	int64_t kind;
 	int err;
 
 	va &= ~(MMRT_PAGE_SIZE - 1);
-	pmd = try ? mm_pt_walk_try(as, va, 2, &tbl2, &err) :
+	if (r->flags & REGION_MIRROR) {
+		/*
+		 * The mirror is never refaulted: a hole is memory DPDK does
+		 * not have. Walk without allocating (which takes no lock), so
+		 * stray IOVAs of an engine leave no tables behind.
+		 */
+		mirror = true;
+	}
+	pmd = mirror ? mm_pt_walk(as, va, 2, false, &tbl2, &err) :
+		try ? mm_pt_walk_try(as, va, 2, &tbl2, &err) :
 		mm_pt_walk(as, va, 2, true, &tbl2, &err);
 	if (pmd == NULL)
-		return err;
+		return mirror ? -EFAULT : err;
 	e = pte_load(pmd);
 	if (e & PTE_H) {
 		if (!host_pt_lock(tbl2, try))
@@ -190,17 +199,18 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		rte_spinlock_unlock(pt_lock(tbl2));
 		return 0;
 	}
-	pte = try ? mm_pt_walk_try(as, va, 1, &tbl1, &err) :
+	pte = mirror ? mm_pt_walk(as, va, 1, false, &tbl1, &err) :
+		try ? mm_pt_walk_try(as, va, 1, &tbl1, &err) :
 		mm_pt_walk(as, va, 1, true, &tbl1, &err);
 	if (pte == NULL) {
 		if (err == -EEXIST)
 			return 0; /* a 2 MiB leaf appeared: walk again */
-		return err;
+		return mirror ? -EFAULT : err;
 	}
 	e = pte_load(pte);
 	if (e == 0) {
 		/* dropped by DONTNEED: the same bytes again */
-		if (r->flags & REGION_MIRROR)
+		if (mirror)
 			return -EFAULT; /* a hole of the mirror: no memory */
 		h = r->obj_off + (va - r->start);
 		kind = host_iova_bits(h);
