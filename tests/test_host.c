@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -602,4 +603,75 @@ Test(host, bad_input)
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);
 	free(buf);
+}
+
+/* ---- the mirror on real hugepages: DPDK's memory events ---- */
+
+#define EV_NEED_HUGEPAGES 64
+#define EV_LEN (32u << 20)
+
+static long
+free_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
+		"free_hugepages", "r");
+	long n = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Dynamic memory (--in-memory, no -m): an allocation after the mirror
+ * exists makes DPDK reserve pages (ALLOC events), which the mirror maps
+ * at their IOVA; freeing it gives them back (FREE events) and the mirror
+ * drops them, waiting for its engine's ack first.
+ */
+Test(host_huge, mirror_events, .timeout = 300)
+{
+	char *argv[] = { (char *)"test-host", (char *)"--in-memory",
+		(char *)"--no-pci", (char *)"-l", (char *)"0-1", (char *)"--",
+		(char *)"--pool-mb", (char *)"32", NULL };
+	long nfree = free_hugepages();
+	struct mmrt_swdma *dma;
+	struct mmrt_as *mir;
+	struct mmrt_xlate x;
+	rte_iova_t iova;
+	uint8_t *p;
+	uint64_t o;
+
+	if (nfree < EV_NEED_HUGEPAGES)
+		cr_skip_test("no free 2 MiB hugepages (free: %ld, needed: %d):"
+			" reserve with ./mmrt.sh hugepages reserve 512M",
+			nfree, EV_NEED_HUGEPAGES);
+	cr_assert_geq(mmrt_init(RTE_DIM(argv) - 1, argv), 0);
+	mir = mmrt_as_mirror_dpdk("mirror-ev");
+	cr_assert_not_null(mir, "mirror: %d", rte_errno);
+	dma = dma_up("hev", mir);
+	p = rte_malloc(NULL, EV_LEN, HPG);
+	cr_assert_not_null(p);
+	iova = rte_malloc_virt2iova(p);
+	cr_assert_neq(iova, RTE_BAD_IOVA);
+	for (o = 0; o < EV_LEN; o += PG) {
+		cr_assert_eq(mmrt_translate(mir, iova + o, MMRT_ACCESS_WRITE,
+			&x), 0, "new DPDK memory not mirrored at +%#" PRIx64, o);
+		cr_assert_eq(x.addr, p + o);
+	}
+	/* the engine reaches it by IOVA and caches it */
+	cr_assert_geq(mmrt_swdma_fill(dma, UINT64_C(0x0101010101010101),
+		iova, 4096, 0), 0);
+	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	cr_assert_eq(dma_drain(dma), 0);
+	cr_assert_eq(p[4095], 1);
+	rte_free(p);
+	/* pages DPDK gave back are gone from the mirror (at least the
+	 * middle of the allocation, which no other element shares) */
+	cr_assert_eq(mmrt_translate(mir, iova + EV_LEN / 2, 0, &x), -EFAULT);
+	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(mmrt_as_destroy(mir), 0);
+	mmrt_fini();
 }
