@@ -30,7 +30,12 @@
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
+#include <unistd.h>
+
+#include <rte_dmadev.h>
+
 #include <mmrt_dev.h>
+#include <mmrt_dmadev.h>
 #include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
@@ -674,4 +679,105 @@ Test(host_huge, mirror_events, .timeout = 300)
 	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
 	cr_assert_eq(mmrt_as_destroy(mir), 0);
 	mmrt_fini();
+}
+
+/* ---- the dmadev bridge: IOVAs of host memory ---- */
+
+#define SKEL_NAME "dma_skeleton0"
+
+static int16_t skel = -1;
+
+static void
+bridge_setup(void)
+{
+	char prefix[64];
+	char *argv[] = {
+		(char *)"test-host", (char *)"--no-huge", (char *)"-m",
+		(char *)"256", (char *)"--no-pci", (char *)"--no-shconf",
+		(char *)"--no-telemetry", prefix, (char *)"-l", (char *)"0-1",
+		(char *)"--vdev=" SKEL_NAME ",lcore=1",
+		(char *)"--log-level=lib.eal:error",
+		(char *)"--log-level=pmd.dma.skeleton:warning", (char *)"--",
+		(char *)"--pool-mb", (char *)"32", NULL,
+	};
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=thb-%d",
+		(int)getpid());
+	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	rc = rte_dma_get_dev_id_by_name(SKEL_NAME);
+	skel = rc >= 0 ? (int16_t)rc : -1;
+}
+
+TestSuite(host_bridge, .init = bridge_setup, .fini = teardown,
+	.timeout = 120);
+
+/* Run the bridge until @n operations completed; their statuses in @s. */
+static void
+bridge_wait(struct mmrt_dmadev *b, uint16_t n, enum rte_dma_status_code *s)
+{
+	uint64_t d = mmrt_test_deadline(WAIT_S);
+	unsigned long it = 0;
+	uint16_t got = 0, last;
+
+	while (got < n) {
+		cr_assert_geq(mmrt_dmadev_run(b), 0);
+		got += mmrt_dmadev_completed_status(b, n - got, &last,
+			s + got);
+		cr_assert(!mmrt_test_expired(d), "bridge stuck");
+		mmrt_test_relax(it++, 255);
+	}
+}
+
+/*
+ * A real device is handed IOVAs: memory DPDK knows goes through, memory
+ * it does not (no IOVA) is refused with an address status, never handed
+ * to the device as RTE_BAD_IOVA.
+ */
+Test(host_bridge, no_iova_refused)
+{
+	struct mmrt_as *as = mmrt_as_create("hbr");
+	uint8_t *heap = xalign(PG, 2 * PG);
+	uint8_t *dpdk = rte_malloc(NULL, 4 * PG, PG);
+	enum rte_dma_status_code s[3];
+	struct mmrt_dmadev_conf cf;
+	struct mmrt_dmadev *b;
+	int i;
+
+	if (skel < 0)
+		cr_skip_test("no dmadev %s (dma_skeleton not probed)",
+			SKEL_NAME);
+	cr_assert_not_null(as);
+	cr_assert_not_null(dpdk);
+	memset(heap, 0x11, 2 * PG);
+	for (i = 0; i < 4 * (int)PG; i++)
+		dpdk[i] = (uint8_t)(i * 5 + 1);
+	cr_assert_eq(mmrt_map_host(as, VA, heap, 2 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map_host(as, VB, dpdk, 4 * PG, RW, 0), 0);
+	memset(&cf, 0, sizeof(cf));
+	cf.name = "hbr";
+	cf.dev_id = skel;
+	cf.park_timeout_us = 200000;
+	cf.consumer.ack_deadline_us = 2000000;
+	b = mmrt_dmadev_create(&cf);
+	cr_assert_not_null(b, "bridge: %d", rte_errno);
+	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	/* DPDK memory to DPDK memory, across a page */
+	cr_assert_geq(mmrt_dmadev_copy(b, VB + 10, VB + 2 * PG + 100, PG, 0),
+		0);
+	/* from and to memory without an IOVA */
+	cr_assert_geq(mmrt_dmadev_copy(b, VA, VB, 64, 0), 0);
+	cr_assert_geq(mmrt_dmadev_copy(b, VB, VA + PG, 64, 0), 0);
+	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	bridge_wait(b, 3, s);
+	cr_assert_eq(s[0], RTE_DMA_STATUS_SUCCESSFUL);
+	cr_assert_eq(memcmp(dpdk + 2 * PG + 100, dpdk + 10, PG), 0);
+	cr_assert_eq(s[1], RTE_DMA_STATUS_INVALID_SRC_ADDR);
+	cr_assert_eq(s[2], RTE_DMA_STATUS_INVALID_DST_ADDR);
+	cr_assert_eq(heap[PG], 0x11, "nothing written without an IOVA");
+	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	rte_free(dpdk);
+	free(heap);
 }

@@ -337,6 +337,15 @@ feed(struct mmrt_dmadev *b)
 				op->status = pmd_fault_status(ret, w.fault_dst);
 				break;
 			}
+			if (unlikely(w.d.x.iova == RTE_BAD_IOVA ||
+					(w.copy && w.s.x.iova == RTE_BAD_IOVA))) {
+				/* host memory DPDK does not know: no IOVA a
+				 * device could be given (mmrt_map_host()) */
+				op->status = w.d.x.iova == RTE_BAD_IOVA ?
+					RTE_DMA_STATUS_INVALID_DST_ADDR :
+					RTE_DMA_STATUS_INVALID_SRC_ADDR;
+				break;
+			}
 			/* room said there is a slot: only a broken device
 			 * refuses it, and then the op goes on next time */
 			ret = rte_dma_copy(b->dev_id, 0, p.src_iova, p.dst_iova,
