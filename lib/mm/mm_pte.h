@@ -71,6 +71,14 @@ pte_has_frame(uint64_t e)
 	return (e & (PTE_P | PTE_PROTNONE)) != 0 && !(e & PTE_T);
 }
 
+/* A marker: a non-present leaf that carries only software bits (WP,
+ * poison). */
+static inline bool
+pte_is_marker(uint64_t e)
+{
+	return e != 0 && !(e & (PTE_P | PTE_PROTNONE | PTE_T));
+}
+
 /* Bytes covered by one entry at @level (1..4). */
 static inline uint64_t
 level_size(unsigned int level)

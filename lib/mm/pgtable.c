@@ -5,7 +5,8 @@
 /*
  * Page-table walks and range operations: allocate tables on the way down,
  * split 2 MiB leaves, zap (unmap/DONTNEED/teardown) into a gather, change
- * protections, and copy for fork. Lock order: mm_locking.h.
+ * protections (and userfault write protection), copy for fork and move for
+ * remap. Lock order: mm_locking.h.
  */
 
 #include <errno.h>
@@ -219,6 +220,39 @@ mm_split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 	return split_pmd(as, tbl2, pmd, locked);
 }
 
+/*
+ * The leaf for @va: a 2 MiB leaf (*huge) or a 4 KiB entry, allocating
+ * tables if @alloc. NULL with *err = -ENOENT (no table: empty), -ENOMEM.
+ */
+uint64_t *
+mm_pt_leaf(struct mmrt_as *as, uint64_t va, bool alloc, uint32_t *tbl,
+	bool *huge, int *err)
+{
+	uint64_t *pmd, e;
+
+	*huge = false;
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, alloc, tbl, err);
+	if (pmd == NULL)
+		return NULL;
+	e = pte_load(pmd);
+	if (e & PTE_H) {
+		*huge = true;
+		return pmd;
+	}
+	if (e & PTE_T) {
+		*tbl = pte_pfn(e);
+		return &pt_table(*tbl)[level_index(va, MM_LEVEL_PTE)];
+	}
+	if (!alloc) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PTE, true, tbl, err);
+	if (pmd == NULL && *err == -EEXIST)
+		return mm_pt_leaf(as, va, alloc, tbl, huge, err);
+	return pmd;
+}
+
 static bool
 table_empty(uint32_t tbl)
 {
@@ -385,6 +419,95 @@ mm_protect_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t start,
 	uint64_t end, uint32_t prot)
 {
 	protect_level(as, tlb, as->core.pgd, PT_LEVELS, start, end, prot);
+}
+
+/* May this leaf become writable again (WP cleared)? */
+static bool
+leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
+{
+	uint32_t pfn = pte_pfn(e);
+	const struct mmrt_frame *fm;
+
+	if (!(r->prot & MMRT_PROT_WRITE) || !(e & PTE_P))
+		return false;
+	if (r->flags & REGION_OBJECT)
+		return true;
+	if (pfn == mmrt_zero_pfn() || (!huge && frame_owner(pfn) != pfn))
+		return false;
+	fm = mmrt_frame_meta(pfn);
+	return __atomic_load_n(&fm->refcount, __ATOMIC_ACQUIRE) == 1;
+}
+
+/*
+ * Set or clear uffd write protection on [start, end) of region @r
+ * (userfault write-protect, uffd_fill.c; unregister, uffd.c).
+ * Setting tracks the downgrades in @tlb (flushed by the caller; clearing
+ * removes no permission and passes NULL); markers go on empty pages if
+ * @markers. -ENOMEM (markers) or 0.
+ */
+int
+mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
+	struct mm_gather *tlb, uint64_t start, uint64_t end, bool set,
+	bool markers)
+{
+	uint64_t va, *p, e, ne, size;
+	uint32_t tbl;
+	bool huge;
+	int err;
+
+	for (va = start; va < end; va += size) {
+		size = MMRT_PAGE_SIZE;
+		p = mm_pt_leaf(as, va, set && markers, &tbl, &huge, &err);
+		if (p == NULL) {
+			if (err != -ENOENT)
+				return err;
+			/* no level-1 table: nothing below this 2 MiB */
+			size = ((va | (MMRT_HUGE_SIZE - 1)) + 1) - va;
+			continue;
+		}
+		if (huge)
+			size = ((va | (MMRT_HUGE_SIZE - 1)) + 1) - va;
+		rte_spinlock_lock(pt_lock(tbl));
+		e = pte_load(p);
+		if (huge && (va & (MMRT_HUGE_SIZE - 1)) == 0 && end - va >=
+				MMRT_HUGE_SIZE) {
+			/* a whole 2 MiB leaf */
+		} else if (huge) {
+			/* part of a 2 MiB leaf: split it, then look again */
+			rte_spinlock_unlock(pt_lock(tbl));
+			err = mm_split_pmd(as, tbl, p, true);
+			if (err != 0)
+				return err;
+			size = 0;
+			continue;
+		}
+		if (set) {
+			if (e & (PTE_P | PTE_PROTNONE))
+				ne = (e | PTE_UFFD_WP) & ~PTE_W;
+			else if (e == 0 && markers && !huge)
+				ne = PTE_UFFD_WP;
+			else
+				ne = e;
+		} else {
+			if (!(e & PTE_UFFD_WP))
+				ne = e;
+			else if (pte_is_marker(e))
+				ne = e & ~PTE_UFFD_WP;
+			else if (leaf_may_write(r, e, huge))
+				ne = (e & ~PTE_UFFD_WP) | PTE_W | PTE_D;
+			else
+				ne = e & ~PTE_UFFD_WP;
+		}
+		if (ne != e) {
+			pte_store(p, ne);
+			if ((e & PTE_W) && !(ne & PTE_W))
+				mm_gather_track(tlb, va & ~(size - 1),
+					(va & ~(size - 1)) + size,
+					huge ? 2 : 1);
+		}
+		rte_spinlock_unlock(pt_lock(tbl));
+	}
+	return 0;
 }
 
 /* Share the frame behind a leaf with a child; anonymous pages become
