@@ -605,6 +605,25 @@ Test(host, bad_input)
 	cr_assert_null(mmrt_as_mirror_dpdk(""));
 	cr_assert_null(mmrt_as_mirror_dpdk("hbad"));
 	cr_assert_eq(rte_errno, EEXIST);
+	cr_assert_null(mmrt_as_mirror_dpdk("a-name-far-too-long-for-a-space-0"));
+	cr_assert_eq(rte_errno, EINVAL);
+	/* eight mirrors at most; a ninth is refused and leaves nothing */
+	{
+		struct mmrt_as *m[8];
+		char name[16];
+		int i;
+
+		for (i = 0; i < 8; i++) {
+			snprintf(name, sizeof(name), "mir%d", i);
+			m[i] = mmrt_as_mirror_dpdk(name);
+			cr_assert_not_null(m[i], "mirror %d: %d", i, rte_errno);
+		}
+		cr_assert_null(mmrt_as_mirror_dpdk("mir8"));
+		cr_assert_eq(rte_errno, ENOSPC);
+		cr_assert_null(mmrt_as_lookup("mir8"));
+		for (i = 0; i < 8; i++)
+			cr_assert_eq(mmrt_as_destroy(m[i]), 0);
+	}
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);
 	free(buf);
