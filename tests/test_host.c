@@ -501,6 +501,31 @@ Test(host, merge_uffd_refused)
 
 /* ---- the mirror ---- */
 
+/*
+ * Memory DPDK had when the mirror was made: the frame pool's frames (a
+ * memzone) are found at their IOVA, each page by its own IOVA (under
+ * IOVA-as-PA hugepages are not IOVA-contiguous).
+ */
+static void
+check_pool_mirrored(struct mmrt_as *mir)
+{
+	struct mmrt_as *as = mmrt_as_create("hpool");
+	struct mmrt_xlate x, y;
+	uint64_t o;
+
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map(as, VA, 2 * HPG, RW, MMRT_MAP_POPULATE), 0);
+	for (o = 0; o < 2 * HPG; o += PG) {
+		cr_assert_eq(mmrt_translate(as, VA + o, 0, &x), 0);
+		cr_assert_eq(mmrt_translate(mir, x.iova, 0, &y), 0,
+			"pool frame %u (IOVA %#" PRIx64 ") not mirrored",
+			x.pfn, (uint64_t)x.iova);
+		cr_assert_eq(y.addr, x.addr);
+		cr_assert_eq(y.iova, x.iova);
+	}
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
 Test(host, mirror_mbufs)
 {
 	uint64_t used0 = mmrt_test_used();
@@ -515,6 +540,7 @@ Test(host, mirror_mbufs)
 	cr_assert_not_null(mir, "mirror: %d", rte_errno);
 	cr_assert_null(mmrt_as_mirror_dpdk("mirror"));
 	cr_assert_eq(rte_errno, EEXIST);
+	check_pool_mirrored(mir);
 	/* a pool made after the mirror: reachable by IOVA */
 	mp = rte_pktmbuf_pool_create("hmbuf", 255, 0, 0,
 		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -675,6 +701,7 @@ Test(host_huge, mirror_events, .timeout = 300)
 	cr_assert_geq(mmrt_init(RTE_DIM(argv) - 1, argv), 0);
 	mir = mmrt_as_mirror_dpdk("mirror-ev");
 	cr_assert_not_null(mir, "mirror: %d", rte_errno);
+	check_pool_mirrored(mir);
 	dma = dma_up("hev", mir);
 	p = rte_malloc(NULL, EV_LEN, HPG);
 	cr_assert_not_null(p);

@@ -136,13 +136,48 @@ mirror_event(enum rte_mem_event type, const void *addr, size_t len,
 	MM_BLOCKING_END();
 }
 
-/* Segment walk at creation: every IOVA-contiguous run. */
+/*
+ * Segment walk at creation. rte_memseg_contig_walk() gives VA-contiguous
+ * runs whose IOVAs need not be contiguous (IOVA-as-PA), so walk segment by
+ * segment and coalesce the runs contiguous in both, which under
+ * IOVA-as-VA (and --no-huge's 4 KiB segments) gives long runs and 2 MiB
+ * leaves.
+ */
+struct mirror_run {
+	struct mmrt_as *as;
+	const uint8_t *host;
+	rte_iova_t iova;
+	size_t len;
+	int err;
+};
+
+static void
+mirror_run_flush(struct mirror_run *run)
+{
+	if (run->len > 0 && run->err == 0)
+		run->err = mirror_add(run->as, run->host, run->iova, run->len);
+	run->len = 0;
+}
+
 static int
 mirror_walk(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
-	size_t len, void *arg)
+	void *arg)
 {
+	struct mirror_run *run = arg;
+
 	RTE_SET_USED(msl);
-	return mirror_add(arg, ms->addr, ms->iova, len) != 0 ? -1 : 0;
+	if (ms->addr == NULL || ms->len == 0 || ms->iova == RTE_BAD_IOVA)
+		return 0;
+	if (run->len > 0 && (const uint8_t *)ms->addr == run->host +
+			run->len && ms->iova == run->iova + run->len) {
+		run->len += ms->len;
+		return 0;
+	}
+	mirror_run_flush(run);
+	run->host = ms->addr;
+	run->iova = ms->iova;
+	run->len = ms->len;
+	return run->err != 0 ? -1 : 0;
 }
 
 struct mmrt_as *
@@ -150,6 +185,7 @@ mmrt_as_mirror_dpdk(const char *name)
 {
 	struct mm_region r;
 	struct mm_mirror *m = NULL;
+	struct mirror_run run;
 	struct mmrt_as *as;
 	int ret;
 
@@ -178,8 +214,12 @@ mmrt_as_mirror_dpdk(const char *name)
 	if (ret == 0) {
 		rte_mcfg_mem_read_lock();
 		rte_rwlock_write_lock(&as->map_lock);
-		if (rte_memseg_contig_walk_thread_unsafe(mirror_walk, as) != 0)
-			ret = -ENOMEM;
+		run.as = as;
+		run.len = 0;
+		run.err = 0;
+		if (rte_memseg_walk_thread_unsafe(mirror_walk, &run) == 0)
+			mirror_run_flush(&run);
+		ret = run.err;
 		rte_rwlock_write_unlock(&as->map_lock);
 		if (ret == 0) {
 			/* in the same section: no change slips between */
