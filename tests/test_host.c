@@ -209,7 +209,16 @@ Test(host, read_write_protect)
 	cr_assert_eq(x.addr, buf + PG);
 	cr_assert_eq(mmrt_read(as, VA + 2 * PG, b, 1), 0);
 	cr_assert_eq(b[0], 9);
-	cr_assert_eq(mmrt_unmap(as, VA, 4 * PG), 0);
+	/* remap moves the leaves: the same bytes at the new place */
+	cr_assert_eq(mmrt_remap(as, VA, 4 * PG, VC + 8 * PG), 0);
+	cr_assert_eq(mmrt_translate(as, VA, 0, &x), -EFAULT);
+	cr_assert_eq(mmrt_translate(as, VC + 10 * PG + 1, 0, &x), 0);
+	cr_assert_eq(x.addr, buf + 2 * PG + 1);
+	cr_assert_eq(mmrt_advise(as, VC + 8 * PG, 4 * PG, MMRT_ADV_DONTNEED),
+		0);
+	cr_assert_eq(mmrt_read(as, VC + 10 * PG, b, 1), 0);
+	cr_assert_eq(b[0], 9, "refault after remap finds the same bytes");
+	cr_assert_eq(mmrt_unmap(as, VC + 8 * PG, 4 * PG), 0);
 	cr_assert_eq(nregions(as), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);
