@@ -372,9 +372,10 @@ Test(host, swdma_copy)
 
 /*
  * hmm-tests anon_teardown over a host buffer: the engine streams copies
- * from pool memory into the host mapping while this thread unmaps it;
- * the moment mmrt_unmap() returns the buffer is the caller's again and
- * is refilled with CANARY. No write of the engine may land after that.
+ * from pool memory into the host mapping while this thread unmaps it (or,
+ * every other round, makes it read-only); the moment mmrt_unmap() or
+ * mmrt_protect() returns the buffer is refilled with CANARY. No write of
+ * the engine may land after that.
  */
 #define TD_LEN (256 * PG)
 
@@ -417,14 +418,22 @@ Test(host, anon_teardown)
 			cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
 			mmrt_test_relax(it++, 255);
 		} while (st.completed < trigger && !mmrt_test_expired(d));
-		cr_assert_eq(mmrt_unmap(as, VA, TD_LEN), 0);
+		/* odd rounds downgrade instead: no write may land after the
+		 * protect returns either */
+		if (round & 1)
+			cr_assert_eq(mmrt_protect(as, VA, TD_LEN, RO), 0);
+		else
+			cr_assert_eq(mmrt_unmap(as, VA, TD_LEN), 0);
 		/* the caller owns the bytes again: reuse them at once */
 		memset(buf, CANARY, TD_LEN);
 		fails += dma_drain(dma);
 		for (i = 0, bad = 0; i < TD_LEN; i++)
 			bad += buf[i] != CANARY;
 		cr_assert_eq(bad, 0, "round %u: the engine wrote %" PRIu64
-			" bytes after unmap returned", round, bad);
+			" bytes after %s returned", round, bad,
+			(round & 1) ? "protect" : "unmap");
+		if (round & 1)
+			cr_assert_eq(mmrt_unmap(as, VA, TD_LEN), 0);
 	}
 	cr_log_info("anon_teardown: %" PRIu64 " operations failed on the "
 		"unmapped buffer", fails);
