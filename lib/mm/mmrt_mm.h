@@ -319,8 +319,13 @@ int mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
  * reported by DPDK 22.11's events and are not followed.
  *
  * The mirror's layout belongs to mmrt: it is one region covering the whole
- * space; do not mmrt_map(), mmrt_unmap() or mmrt_remap() in it (a fork is
- * a snapshot that is not kept current). Destroy it with mmrt_as_destroy(),
+ * space; do not mmrt_map(), mmrt_unmap(), mmrt_remap() or
+ * mmrt_advise(MMRT_ADV_DONTNEED) in it (a hole of the mirror is never
+ * refaulted: it means memory DPDK does not have, and faults there fail
+ * with -EFAULT). mmrt_protect() works. A fork is a snapshot that is not
+ * kept current. Every IOVA of DPDK memory is reachable through the
+ * mirror, the frame pool's own memzone included, as through an IOMMU
+ * that maps all of DPDK's memory. Destroy it with mmrt_as_destroy(),
  * which unregisters the callback first. Consumers bound to a mirror must
  * not call rte_malloc()/rte_free() in their poll loop: DPDK runs the
  * callback with its heap locked, and the callback waits for their acks.
