@@ -578,10 +578,8 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	uint64_t seq;
 
 	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
-			ops == NULL || ops->invalidate == NULL || length == 0 ||
-			start >= MMRT_VA_LIMIT ||
-			length > MMRT_VA_LIMIT - start ||
-			sub->as != NULL)
+			ops == NULL || ops->invalidate == NULL ||
+			!mmrt_range_valid(start, length) || sub->as != NULL)
 		return -EINVAL;
 	subs = as->subs;
 	sub->ops = ops;
@@ -870,8 +868,7 @@ mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
 static inline bool
 young_range_ok(uint64_t start, uint64_t end)
 {
-	return start < end && ((start | end) & (MMRT_PAGE_SIZE - 1)) == 0 &&
-		end <= MMRT_VA_LIMIT;
+	return start < end && mm_range_valid_pages(start, end - start);
 }
 
 int

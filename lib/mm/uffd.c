@@ -325,7 +325,8 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 int
 mmrt_uffd_wake(struct mmrt_uffd *u, const struct mmrt_uffd_range *r)
 {
-	if (!uffd_live(u) || r == NULL || uffd_range_bad(r->start, r->len))
+	if (!uffd_live(u) || r == NULL ||
+			!mm_range_valid_pages(r->start, r->len))
 		return -EINVAL;
 	mm_uffd_wake(u, r->start, r->start + r->len);
 	return 0;
@@ -494,7 +495,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	uint32_t i, first;
 	int err = 0;
 
-	if (!uffd_live(u) || uffd_range_bad(start, len) || mode == 0 ||
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len) || mode == 0 ||
 			(mode & ~(MMRT_UFFD_REGISTER_MODE_MISSING |
 				MMRT_UFFD_REGISTER_MODE_WP |
 				MMRT_UFFD_REGISTER_MODE_MINOR)))
@@ -592,7 +593,7 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	struct mmrt_as *as;
 	int err;
 
-	if (!uffd_live(u) || uffd_range_bad(start, len))
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len))
 		return -EINVAL;
 	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
 	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
