@@ -260,9 +260,12 @@ do_cow(struct pte_fault *f, uint64_t e)
 			MMRT_PAGE_SIZE);
 	mm_anon_frame_init((uint32_t)f->nf);
 	late = cow_flush_late();
+	/* model: models/gather.pml [G.7] */
 	pte_store(f->pte, 0);
+	/* model: models/gather.pml [G.8] */
 	if (!late)
 		mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
+	/* model: models/gather.pml [G.9] */
 	pte_store(f->pte, pte_mk((uint32_t)f->nf, PTE_P | PTE_W | PTE_A |
 		PTE_D));
 	f->nf = -1;
@@ -474,6 +477,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 	return 0;
 }
 
+/* model: models/uffd.pml [U.2] */
 int
 mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 {

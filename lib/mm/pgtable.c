@@ -270,6 +270,7 @@ zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 	run->nr = 0;
 }
 
+/* model: models/gather.pml [G.1] */
 static void
 zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 	uint64_t e, bool huge)
@@ -301,6 +302,7 @@ zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 		zap_run_emit(tlb, run);
 }
 
+/* model: models/gather.pml [G.1] */
 static void
 zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 	unsigned int level, uint64_t start, uint64_t end)
@@ -333,6 +335,7 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 		if (!(e & PTE_T))
 			continue;
 		zap_level(as, z, pte_pfn(e), level - 1, va, next);
+		/* model: models/gather.pml [G.2] */
 		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
 			pte_store(p, 0);
 			MM_STAT_ADD(as, pt_pages, -1);

@@ -285,7 +285,10 @@ pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur)
 		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELAXED);
 }
 
-/* Wake [start, end): pending faults there become idle, waiters retry. */
+/*
+ * Wake [start, end): pending faults there become idle, waiters retry.
+ * model: models/uffd.pml [U.5]
+ */
 void
 mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 {
@@ -360,6 +363,7 @@ pt_lock_for(const struct mm_fault_wait *w, uint32_t tbl)
 	return true;
 }
 
+/* model: models/uffd.pml [U.2] */
 int
 mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, struct mm_fault_wait *w)
@@ -433,6 +437,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	return MM_FAULT_POSTED;
 }
 
+/* model: models/uffd.pml [U.3] */
 int
 mm_uffd_wait(struct mm_fault_wait *w)
 {
@@ -625,6 +630,7 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 	ev = rte_ring_mc_dequeue_burst_elem(u->events, msgs + got,
 		sizeof(*msgs), n - got, NULL);
 	/* each event read ends its layout change for fills */
+	/* model: models/uffd.pml [U.4] */
 	for (i = 0; i < ev; i++)
 		__atomic_fetch_sub(&u->changing, 1, __ATOMIC_RELEASE);
 	return (int)(got + ev);
@@ -679,6 +685,7 @@ mm_uffd_event_prep(struct mmrt_as *as, uint64_t feature, uint64_t start,
 		if (!(u->features & feature) || !uffd_in_range(u, as, start,
 				end))
 			continue;
+		/* model: models/uffd.pml [U.6] */
 		/* waits for fills in flight; later ones see the count */
 		rte_rwlock_write_lock(&u->changing_lock);
 		__atomic_fetch_add(&u->changing, 1, __ATOMIC_RELEASE);
@@ -715,6 +722,7 @@ uffd_queue_event(struct mmrt_uffd *u, const struct mmrt_uffd_msg *m)
 	ST_ADD(u, events, 1);
 }
 
+/* model: models/uffd.pml [U.7] */
 void
 mm_uffd_event_done(struct mm_uffd_ev *ev, struct mmrt_uffd_msg *m, bool ok)
 {

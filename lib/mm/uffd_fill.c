@@ -261,6 +261,7 @@ fill_result(struct mmrt_uffd *u, uint64_t dst, uint64_t len, uint64_t off,
 /*
  * The common body of copy, zeropage, continue and poison: the result
  * contract of the kernel's mfill_atomic (mmrt_uffd_copy()).
+ * model: models/uffd.pml [U.1]
  */
 static int
 fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
@@ -378,6 +379,7 @@ mmrt_uffd_poison(struct mmrt_uffd *u, struct mmrt_uffd_poison *p)
 
 /* ---- write protection -------------------------------------------------- */
 
+/* model: models/uffd.pml [U.1] */
 int
 mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	const struct mmrt_uffd_writeprotect *w)
@@ -548,6 +550,7 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 	return MMRT_PAGE_SIZE;
 }
 
+/* model: models/uffd.pml [U.1] */
 int
 mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 {
