@@ -250,6 +250,7 @@ fail:
 	return NULL;
 }
 
+/* model: models/inval.pml [D.6] */
 void
 dev_fence(struct mmrt_consumer *c, const char *why)
 {
@@ -264,7 +265,10 @@ dev_fence(struct mmrt_consumer *c, const char *why)
 	}
 }
 
-/* Drop every quarantined reference (quar_lock held). */
+/*
+ * Drop every quarantined reference (quar_lock held).
+ * model: models/inval.pml [D.7]
+ */
 static void
 quarantine_put_all(struct mmrt_consumer *c)
 {
@@ -293,6 +297,7 @@ dev_quarantine_close(struct mmrt_consumer *c)
  * by a poll, hold a reference on every frame the space releases. If the
  * list cannot grow, the reference is kept for good (the frame leaks, but
  * is never reused under the consumer).
+ * model: models/inval.pml [D.5]
  */
 static void
 consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
@@ -333,7 +338,10 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 	rte_spinlock_unlock(&c->quar_lock);
 }
 
-/* The legacy notifier's secondary-TLB flush: post and wait for the ack. */
+/*
+ * The legacy notifier's secondary-TLB flush: post and wait for the ack.
+ * model: models/inval.pml [D.1]
+ */
 static void
 consumer_inval(struct mmrt_notifier *sub, struct mmrt_as *as,
 	uint64_t start, uint64_t end)
@@ -414,6 +422,7 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	return id;
 }
 
+/* model: models/inval.pml [D.10] */
 int
 mmrt_consumer_unbind(struct mmrt_consumer *c)
 {

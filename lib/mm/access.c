@@ -152,8 +152,7 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	size_t done;
 	int ret = 0;
 
-	if (!mm_as_live(as) || buf == NULL || len == 0 ||
-			va >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - va ||
+	if (!mm_as_live(as) || buf == NULL || !mmrt_range_valid(va, len) ||
 			(flags & ~MMRT_ACCESS_NOWAIT))
 		return -EINVAL;
 	mm_fault_wait_init(&w, flags);

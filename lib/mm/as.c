@@ -66,13 +66,6 @@ name_ok(const char *name)
 	return n > 0 && n < MMRT_NAME_SIZE;
 }
 
-static inline bool
-range_ok(uint64_t va, uint64_t len)
-{
-	return len > 0 && ((va | len) & (MMRT_PAGE_SIZE - 1)) == 0 &&
-		va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
-}
-
 /* Allocate and register an empty space. */
 static struct mmrt_as *
 as_new(const char *name)
@@ -368,8 +361,8 @@ int
 mmrt_map(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 	uint32_t flags)
 {
-	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL) ||
-			(flags & ~MAP_ALL))
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(prot & ~PROT_ALL) || (flags & ~MAP_ALL))
 		return -EINVAL;
 	if ((flags & MMRT_MAP_HUGE) &&
 			((va | len) & (MMRT_HUGE_SIZE - 1)) != 0)
@@ -384,7 +377,8 @@ mmrt_map_object(struct mmrt_as *as, uint64_t va, uint64_t len,
 	uint32_t prot, uint32_t flags, struct mmrt_object *obj,
 	uint64_t offset)
 {
-	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL) ||
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(prot & ~PROT_ALL) ||
 			(flags & ~MMRT_MAP_POPULATE) || !mm_object_live(obj) ||
 			(offset & (MMRT_PAGE_SIZE - 1)) != 0 ||
 			offset > obj->size || len > obj->size - offset)
@@ -420,7 +414,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(va, len))
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
@@ -455,8 +449,8 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	uint32_t i, first, n = 0;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(old_va, len) ||
-			!range_ok(new_va, len) ||
+	if (!mm_as_live(as) || !mm_range_valid_pages(old_va, len) ||
+			!mm_range_valid_pages(new_va, len) ||
 			(old_va < new_va + len && new_va < old_va + len))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
@@ -534,7 +528,8 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	uint32_t i;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL))
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(prot & ~PROT_ALL))
 		return -EINVAL;
 	if (prot & MMRT_PROT_WRITE)
 		prot |= MMRT_PROT_READ;
@@ -572,7 +567,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(va, len) ||
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
 			advice != MMRT_ADV_DONTNEED)
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();

@@ -64,6 +64,14 @@ struct mmrt_as {
 		mmrt_thread_online(); \
 } while (0)
 
+/* A range of whole pages: mmrt_range_valid(), page-aligned va and len. */
+static inline bool
+mm_range_valid_pages(uint64_t va, uint64_t len)
+{
+	return mmrt_range_valid(va, len) &&
+		((va | len) & (MMRT_PAGE_SIZE - 1)) == 0;
+}
+
 /*
  * A live address space (its magic is set from create until teardown).
  * Inline, so that the files below as.c in the layering need not call up.

@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mmrt_mm.h"
+
 struct mmrt_as;
 
 #define MMRT_GATHER_BUNDLE 8
@@ -80,6 +82,20 @@ void mm_gather_init(struct mm_gather *tlb, struct mmrt_as *as, bool fullmm);
 /* Record that entries at @level covering [start, end) were cleared. */
 void mm_gather_track(struct mm_gather *tlb, uint64_t start, uint64_t end,
 	unsigned int level);
+
+/*
+ * Record that the entry at @level mapping @va was cleared or downgraded:
+ * the whole range that entry covers (level 1: its 4 KiB page, level 2: its
+ * 2 MiB), whatever offset of it @va is.
+ */
+static inline void
+mm_gather_track_entry(struct mm_gather *tlb, uint64_t va, unsigned int level)
+{
+	uint64_t size = UINT64_C(1) << MMRT_PT_SHIFT(level);
+	uint64_t base = va & ~(size - 1);
+
+	mm_gather_track(tlb, base, base + size, level);
+}
 
 /*
  * Queue @nr references on frame @pfn for dropping after the flush: one per

@@ -125,4 +125,18 @@ frame_owner(uint32_t pfn)
 	return pfn;
 }
 
+/*
+ * A new anonymous frame (or huge head) about to be mapped by one leaf: the
+ * rmap state the fault and fill paths give it before the release store
+ * that publishes the entry. The frame is not reachable yet: plain stores.
+ */
+static inline void
+mm_anon_frame_init(uint32_t pfn)
+{
+	struct mmrt_frame *f = mmrt_frame_meta(pfn);
+
+	f->flags |= MMRT_FRAME_ANON;
+	f->mapcount = 1;
+}
+
 #endif /* MM_PTE_H */

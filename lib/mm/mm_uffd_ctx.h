@@ -54,14 +54,6 @@ uffd_live(const struct mmrt_uffd *u)
 	return u != NULL && u->magic == UFFD_MAGIC;
 }
 
-/* A bad range: unaligned, empty, or not below MMRT_VA_LIMIT. */
-static inline bool
-uffd_range_bad(uint64_t start, uint64_t len)
-{
-	return (start & (MMRT_PAGE_SIZE - 1)) != 0 || (len & (MMRT_PAGE_SIZE - 1)) != 0 ||
-		len == 0 || start >= MMRT_VA_LIMIT ||
-		len > MMRT_VA_LIMIT - start;
-}
 
 /*
  * Wake [start, end) of @u: pending faults there become idle and waiters

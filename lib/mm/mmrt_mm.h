@@ -39,6 +39,20 @@ extern "C" {
 #define MMRT_VA_BITS 48
 #define MMRT_VA_LIMIT (UINT64_C(1) << MMRT_VA_BITS)
 
+/**
+ * Is [@p va, @p va + @p len) a valid range of the virtual space: @p len is
+ * not 0, the range ends at or below MMRT_VA_LIMIT, and va + len does not
+ * wrap. Alignment is not checked here: the functions that need page
+ * alignment check it separately (and say so).
+ *
+ * @return true if valid. Pure; thread-safe, never waits.
+ */
+static inline bool
+mmrt_range_valid(uint64_t va, uint64_t len)
+{
+	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
 /** Longest name of an address space or object (with the NUL). */
 #define MMRT_NAME_SIZE 32
 

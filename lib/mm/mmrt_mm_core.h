@@ -134,6 +134,7 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 	uint64_t e, off;
 	uint32_t pfn;
 
+	/* model: models/gather.pml [G.10] */
 	e = mmrt_walk_step(base, asc->pgd, va, MMRT_PT_SHIFT(4));
 	if (unlikely(!(e & MMRT_PTE_T)))
 		return -EFAULT;

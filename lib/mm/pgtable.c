@@ -281,6 +281,7 @@ zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 	run->nr = 0;
 }
 
+/* model: models/gather.pml [G.1] */
 static void
 zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 	uint64_t e, bool huge)
@@ -312,6 +313,7 @@ zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 		zap_run_emit(tlb, run);
 }
 
+/* model: models/gather.pml [G.1] */
 static void
 zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 	unsigned int level, uint64_t start, uint64_t end)
@@ -338,19 +340,18 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 			}
 			pte_store(p, 0);
 			zap_leaf(z->tlb->as, z->tlb, &run, e, level == 2);
-			mm_gather_track(z->tlb, va & ~(size - 1),
-				(va & ~(size - 1)) + size, level);
+			mm_gather_track_entry(z->tlb, va, level);
 			continue;
 		}
 		if (!(e & PTE_T))
 			continue;
 		zap_level(as, z, pte_pfn(e), level - 1, va, next);
+		/* model: models/gather.pml [G.2] */
 		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
 			pte_store(p, 0);
 			MM_STAT_ADD(as, pt_pages, -1);
 			mm_gather_remove_table(z->tlb, pte_pfn(e));
-			mm_gather_track(z->tlb, va & ~(size - 1),
-				(va & ~(size - 1)) + size, level);
+			mm_gather_track_entry(z->tlb, va, level);
 		}
 	}
 	zap_run_emit(z->tlb, &run);
@@ -409,8 +410,7 @@ protect_level(struct mmrt_as *as, struct mm_gather *tlb, uint32_t tbl,
 		pte_store(p, ne);
 		/* a removed permission must be flushed before we return */
 		if ((e & ~ne) & (PTE_P | PTE_W))
-			mm_gather_track(tlb, va & ~(size - 1),
-				(va & ~(size - 1)) + size, level);
+			mm_gather_track_entry(tlb, va, level);
 	}
 }
 
@@ -501,9 +501,8 @@ mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
 		if (ne != e) {
 			pte_store(p, ne);
 			if ((e & PTE_W) && !(ne & PTE_W))
-				mm_gather_track(tlb, va & ~(size - 1),
-					(va & ~(size - 1)) + size,
-					huge ? 2 : 1);
+				mm_gather_track_entry(tlb, va,
+					huge ? MM_LEVEL_PMD : MM_LEVEL_PTE);
 		}
 		rte_spinlock_unlock(pt_lock(tbl));
 	}
@@ -514,7 +513,7 @@ mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
  * copy-on-write in both. Returns the child's entry. */
 static uint64_t
 copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
-	uint64_t size, uint64_t va, bool shared, bool keep_wp)
+	uint64_t va, bool shared, bool keep_wp)
 {
 	uint64_t e = *p;
 	uint32_t pfn = pte_pfn(e), owner;
@@ -542,8 +541,8 @@ copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
 		/* write-protect the parent; flush deferred to the end */
 		e &= ~PTE_W;
 		pte_store(p, e);
-		mm_gather_track(src_tlb, va & ~(size - 1),
-			(va & ~(size - 1)) + size, huge ? 2 : 1);
+		mm_gather_track_entry(src_tlb, va,
+			huge ? MM_LEVEL_PMD : MM_LEVEL_PTE);
 	}
 	return keep_wp ? e : e & ~PTE_UFFD_WP;
 }
@@ -567,8 +566,8 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 			continue;
 		if (!(e & PTE_T)) {
 			/* regions are copied whole, so leaves are too */
-			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], size,
-				va, shared, keep_wp));
+			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], va,
+				shared, keep_wp));
 			continue;
 		}
 		if (!(dt[i] & PTE_T)) {
@@ -618,7 +617,8 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 
 	for (off = 0; off < len; off = next) {
 		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl, &err);
+		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl,
+			&err);
 		if (pmd == NULL || (e = pte_load(pmd)) == 0)
 			continue;
 		if ((e & PTE_H) && aligned) {
@@ -660,7 +660,8 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 
 	for (off = 0; off < len; off = next) {
 		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl, &err);
+		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl,
+			&err);
 		if (pmd == NULL || (e = pte_load(pmd)) == 0)
 			continue;
 		if (e & PTE_H) {
@@ -668,8 +669,7 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 				&tbl, &err);
 			pte_store(dp, move_bits(e, keep_wp));
 			pte_store(pmd, 0);
-			mm_gather_track(tlb, old + off,
-				old + off + MMRT_HUGE_SIZE, 2);
+			mm_gather_track_entry(tlb, old + off, MM_LEVEL_PMD);
 			continue;
 		}
 		t1 = pt_table(pte_pfn(e));
@@ -687,8 +687,7 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 			}
 			pte_store(p, 0);
 			if (pte_has_frame(e))
-				mm_gather_track(tlb, a, a + MMRT_PAGE_SIZE,
-					1);
+				mm_gather_track_entry(tlb, a, MM_LEVEL_PTE);
 		}
 	}
 }

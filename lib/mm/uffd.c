@@ -286,7 +286,10 @@ pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur)
 		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELAXED);
 }
 
-/* Wake [start, end): pending faults there become idle, waiters retry. */
+/*
+ * Wake [start, end): pending faults there become idle, waiters retry.
+ * model: models/uffd.pml [U.5]
+ */
 void
 mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 {
@@ -326,7 +329,8 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 int
 mmrt_uffd_wake(struct mmrt_uffd *u, const struct mmrt_uffd_range *r)
 {
-	if (!uffd_live(u) || r == NULL || uffd_range_bad(r->start, r->len))
+	if (!uffd_live(u) || r == NULL ||
+			!mm_range_valid_pages(r->start, r->len))
 		return -EINVAL;
 	mm_uffd_wake(u, r->start, r->start + r->len);
 	return 0;
@@ -360,6 +364,7 @@ pt_lock_for(const struct mm_fault_wait *w, uint32_t tbl)
 	return true;
 }
 
+/* model: models/uffd.pml [U.2] */
 int
 mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, struct mm_fault_wait *w)
@@ -433,6 +438,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	return MM_FAULT_POSTED;
 }
 
+/* model: models/uffd.pml [U.3] */
 int
 mm_uffd_wait(struct mm_fault_wait *w)
 {
@@ -495,7 +501,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	uint32_t i, first;
 	int err = 0;
 
-	if (!uffd_live(u) || uffd_range_bad(start, len) || mode == 0 ||
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len) || mode == 0 ||
 			(mode & ~(MMRT_UFFD_REGISTER_MODE_MISSING |
 				MMRT_UFFD_REGISTER_MODE_WP |
 				MMRT_UFFD_REGISTER_MODE_MINOR)))
@@ -594,7 +600,7 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	struct mmrt_as *as;
 	int err;
 
-	if (!uffd_live(u) || uffd_range_bad(start, len))
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len))
 		return -EINVAL;
 	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
 	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
@@ -626,6 +632,7 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 	ev = rte_ring_mc_dequeue_burst_elem(u->events, msgs + got,
 		sizeof(*msgs), n - got, NULL);
 	/* each event read ends its layout change for fills */
+	/* model: models/uffd.pml [U.4] */
 	for (i = 0; i < ev; i++)
 		__atomic_fetch_sub(&u->changing, 1, __ATOMIC_RELEASE);
 	return (int)(got + ev);
@@ -680,6 +687,7 @@ mm_uffd_event_prep(struct mmrt_as *as, uint64_t feature, uint64_t start,
 		if (!(u->features & feature) || !uffd_in_range(u, as, start,
 				end))
 			continue;
+		/* model: models/uffd.pml [U.6] */
 		/* waits for fills in flight; later ones see the count */
 		rte_rwlock_write_lock(&u->changing_lock);
 		__atomic_fetch_add(&u->changing, 1, __ATOMIC_RELEASE);
@@ -716,6 +724,7 @@ uffd_queue_event(struct mmrt_uffd *u, const struct mmrt_uffd_msg *m)
 	ST_ADD(u, events, 1);
 }
 
+/* model: models/uffd.pml [U.7] */
 void
 mm_uffd_event_done(struct mm_uffd_ev *ev, struct mmrt_uffd_msg *m, bool ok)
 {

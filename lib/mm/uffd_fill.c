@@ -149,8 +149,7 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	if (h < 0)
 		return 1;
 	memcpy(mmrt_frame_addr((uint32_t)h), f->src + off, MMRT_HUGE_SIZE);
-	mmrt_frame_meta((uint32_t)h)->flags |= MMRT_FRAME_ANON;
-	mmrt_frame_meta((uint32_t)h)->mapcount = 1;
+	mm_anon_frame_init((uint32_t)h);
 	rte_spinlock_lock(pt_lock(tbl2));
 	e = pte_load(pmd);
 	if (e == 0)
@@ -199,8 +198,7 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		/* contents first: published by the release store below */
 		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
 			MMRT_PAGE_SIZE);
-		mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
-		mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
+		mm_anon_frame_init((uint32_t)nf);
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
 		break;
 	case FILL_ZERO:
@@ -264,6 +262,7 @@ fill_result(struct mmrt_uffd *u, uint64_t dst, uint64_t len, uint64_t off,
 /*
  * The common body of copy, zeropage, continue and poison: the result
  * contract of the kernel's mfill_atomic (mmrt_uffd_copy()).
+ * model: models/uffd.pml [U.1]
  */
 static int
 fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
@@ -279,7 +278,7 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 	int err = 0;
 	bool offl;
 
-	if (uffd_range_bad(dst, len) || (mode & ~modes) ||
+	if (!mm_range_valid_pages(dst, len) || (mode & ~modes) ||
 			(op == FILL_COPY && src == NULL)) {
 		*res = -EINVAL;
 		return -EINVAL;
@@ -381,6 +380,7 @@ mmrt_uffd_poison(struct mmrt_uffd *u, struct mmrt_uffd_poison *p)
 
 /* ---- write protection -------------------------------------------------- */
 
+/* model: models/uffd.pml [U.1] */
 int
 mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	const struct mmrt_uffd_writeprotect *w)
@@ -393,8 +393,8 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	uint32_t i;
 	int err = 0;
 
-	if (!uffd_live(u) || w == NULL || uffd_range_bad(w->range.start,
-			w->range.len) ||
+	if (!uffd_live(u) || w == NULL ||
+			!mm_range_valid_pages(w->range.start, w->range.len) ||
 			(w->mode & ~(MMRT_UFFD_MODE_WP |
 				MMRT_UFFD_MODE_DONTWAKE)) ||
 			(w->mode & MMRT_UFFD_MODE_WP &&
@@ -551,6 +551,7 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 	return MMRT_PAGE_SIZE;
 }
 
+/* model: models/uffd.pml [U.1] */
 int
 mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 {
@@ -567,7 +568,8 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 			m->move = -EINVAL;
 		return -EINVAL;
 	}
-	if (uffd_range_bad(m->dst, m->len) || uffd_range_bad(m->src, m->len) ||
+	if (!mm_range_valid_pages(m->dst, m->len) ||
+			!mm_range_valid_pages(m->src, m->len) ||
 			(m->mode & ~(MMRT_UFFD_MODE_DONTWAKE |
 				MMRT_UFFD_MODE_ALLOW_SRC_HOLES)) ||
 			!(u->features & MMRT_UFFD_FEATURE_MOVE) ||

@@ -406,7 +406,7 @@ mmrt_dmadev_run(struct mmrt_dmadev *b)
 static inline bool
 range_ok(uint64_t va, uint64_t len)
 {
-	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+	return mmrt_range_valid(va, len);
 }
 
 int
