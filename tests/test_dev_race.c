@@ -58,6 +58,28 @@ static struct race {
 /* Spin step: yield every 1024 steps. */
 #define spin(i) mmrt_test_relax((i), 1023)
 
+/*
+ * Translate @va for reading, to cache it. -EAGAIN is in the contract of
+ * mmrt_consumer_translate() (the map lock was taken, or a page request is
+ * pending: retry on a later poll), so it is retried after a poll, a bounded
+ * number of times: a page that never comes is still a failure.
+ */
+#define XL_TRIES 1000000UL
+static int
+translate_cache(struct mmrt_consumer *c, uint64_t va, struct mmrt_xlate *x)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0;; i++) {
+		ret = mmrt_consumer_translate(c, va, MMRT_ACCESS_READ, x);
+		if (ret != -EAGAIN || i == XL_TRIES)
+			return ret;
+		mmrt_consumer_poll(c);
+		spin(i);
+	}
+}
+
 static void *
 consumer_main(void *arg)
 {
@@ -73,8 +95,8 @@ consumer_main(void *arg)
 		if (rd != seen) {
 			/* cache every page of the range */
 			for (p = 0; p < NPG; p++) {
-				cr_assert_eq(mmrt_consumer_translate(r.c,
-					VA + p * PG, MMRT_ACCESS_READ, &x), 0);
+				cr_assert_eq(translate_cache(r.c, VA + p * PG,
+					&x), 0);
 				r.pfn[p] = x.pfn;
 			}
 			seen = rd;
@@ -280,9 +302,8 @@ mx_consumer(void *arg)
 			/* cache both ranges: read-only, on the zero page */
 			for (i = 0; i < 2; i++)
 				for (p = 0; p < MX_NPG; p++) {
-					if (mmrt_consumer_translate(mx.c,
+					if (translate_cache(mx.c,
 							MX_VA(i) + p * PG,
-							MMRT_ACCESS_READ,
 							&x) != 0 ||
 							(x.prot &
 							MMRT_PROT_WRITE))

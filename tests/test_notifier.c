@@ -5,7 +5,7 @@
 /*
  * Notifier subscribers (mmrt_notifier.h): the kernel's interval-notifier
  * scenarios, the legacy notifier rules, and bad inputs. Ranges are driven
- * directly through the internal hooks (mm_priv.h) on a real space.
+ * directly through the internal hooks (mm_notify.h) on a real space.
  */
 
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <rte_pause.h>
 
 #include "common.h"
-#include "mm_priv.h"
+#include "mm_notify.h"
 
 
 #define MB (UINT64_C(1) << 20)

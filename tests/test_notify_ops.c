@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "mm_priv.h"
+#include "mm_as.h"
 
 #define PG MMRT_PAGE_SIZE
 #define VA (UINT64_C(1) << 30)

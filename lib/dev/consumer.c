@@ -250,6 +250,7 @@ fail:
 	return NULL;
 }
 
+/* model: models/inval.pml [D.6] */
 void
 dev_fence(struct mmrt_consumer *c, const char *why)
 {
@@ -264,7 +265,10 @@ dev_fence(struct mmrt_consumer *c, const char *why)
 	}
 }
 
-/* Drop every quarantined reference (quar_lock held). */
+/*
+ * Drop every quarantined reference (quar_lock held).
+ * model: models/inval.pml [D.7]
+ */
 static void
 quarantine_put_all(struct mmrt_consumer *c)
 {
@@ -293,6 +297,7 @@ dev_quarantine_close(struct mmrt_consumer *c)
  * by a poll, hold a reference on every frame the space releases. If the
  * list cannot grow, the reference is kept for good (the frame leaks, but
  * is never reused under the consumer).
+ * model: models/inval.pml [D.5]
  */
 static void
 consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
@@ -336,6 +341,7 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 /*
  * The legacy notifier's secondary-TLB flush, in two halves: the flushing
  * thread posts to every bound consumer, then waits for each ack.
+ * model: models/inval.pml [D.1] (post), [D.2] (wait)
  */
 static uint64_t
 consumer_tlbs_post(struct mmrt_notifier *sub, struct mmrt_as *as,
@@ -426,6 +432,7 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	return id;
 }
 
+/* model: models/inval.pml [D.10] */
 int
 mmrt_consumer_unbind(struct mmrt_consumer *c)
 {

@@ -95,11 +95,13 @@ inval_read_test(struct mmrt_consumer *c, struct inval_desc *d, uint64_t *b)
 		return rte_ring_dequeue_burst_elem_start(c->inv_ring, d,
 			sizeof(d[0]), POLL_BURST, NULL);
 	}
+	/* model: models/inval.pml [D.3a] */
 	n = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
 		POLL_BURST, NULL);
 	test_delay(dev_test_hooks.inval_poll_delay_cycles);
 	/* B2, as in inval_pending() */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* model: models/inval.pml [D.3b] */
 	/* B0: pairs with B0 in dev_inval_post() */
 	*b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
 	return n;
@@ -134,6 +136,7 @@ inval_pending(struct mmrt_consumer *c, uint64_t done, struct inval_batch *bt)
 #ifdef MMRT_TEST_HOOKS
 	n = inval_read_test(c, d, &b);
 #else
+	/* model: models/inval.pml [D.3a] */
 	n = rte_ring_dequeue_burst_elem_start(c->inv_ring, d, sizeof(d[0]),
 		POLL_BURST, NULL);
 	/*
@@ -143,6 +146,7 @@ inval_pending(struct mmrt_consumer *c, uint64_t done, struct inval_batch *bt)
 	 * dev_inval_post().
 	 */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* model: models/inval.pml [D.3b] */
 	/* B0: pairs with B0 in dev_inval_post() */
 	b = __atomic_load_n(&c->box.seq, __ATOMIC_ACQUIRE);
 #endif
@@ -161,6 +165,7 @@ inval_pending(struct mmrt_consumer *c, uint64_t done, struct inval_batch *bt)
 	bt->n = n + 1;
 }
 
+/* model: models/inval.pml [D.3] */
 int
 dev_inval_process_n(struct mmrt_consumer *c, unsigned int max)
 {
@@ -202,6 +207,7 @@ dev_inval_process_n(struct mmrt_consumer *c, unsigned int max)
 	 * B1: so do the reads of the mailbox's range. Pairs with A0 and B1
 	 * in dev_inval_post().
 	 */
+	/* model: models/inval.pml [D.3c] */
 	__atomic_store_n(&c->acked_seq, last, __ATOMIC_RELEASE);
 	return (int)total;
 }
@@ -269,6 +275,7 @@ dev_inval_wait(struct mmrt_consumer *c, uint64_t seq)
 		return; /* negative control: breaks invariant A (A0) */
 #endif
 	deadline = rte_get_timer_cycles() + c->deadline_cycles;
+	/* model: models/inval.pml [D.2] */
 	/* A0: the owner's drops are done; pairs with dev_inval_process_n() */
 	for (spins = 0; __atomic_load_n(&c->acked_seq, __ATOMIC_ACQUIRE) <
 			seq; spins++) {
@@ -323,9 +330,11 @@ mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
 		return -EINVAL;
 	consumer_set_owner(c);
 	n = dev_inval_process_n(c, max);
+	/* model: models/inval.pml [D.3] fence check, [D.8] */
 	if (unlikely(__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) ==
 			MMRT_CONSUMER_FENCED && !c->quar_closed))
 		dev_quarantine_close(c);
+	/* model: models/gather.pml [G.11] */
 	mmrt_quiescent();
 	return n;
 }

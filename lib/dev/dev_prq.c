@@ -133,11 +133,16 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 	if (e != NULL && (access & ~e->data & MMRT_DEV_TLBE_DMASK) == 0) {
 		addr = va + (e->data & ~MMRT_DEV_TLBE_DMASK);
 		off = va & (MMRT_PAGE_SIZE - 1);
-		pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
-			MMRT_PAGE_SHIFT);
 		out->addr = (void *)(uintptr_t)addr;
-		out->iova = mmrt_frame_iova_unchecked(pfn) + off;
-		out->pfn = pfn;
+		if (e->data & MMRT_DEV_TLBE_HOST) {
+			out->iova = mmrt_dev_tlbe_host_iova(e->data, va, addr);
+			out->pfn = MMRT_PFN_NONE;
+		} else {
+			pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
+				MMRT_PAGE_SHIFT);
+			out->iova = mmrt_frame_iova_unchecked(pfn) + off;
+			out->pfn = pfn;
+		}
 		out->prot = (uint32_t)(e->data &
 			(MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
 		out->size = MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1));

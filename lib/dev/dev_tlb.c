@@ -145,6 +145,14 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 	}
 	e->data = (delta & ~MMRT_DEV_TLBE_DMASK) | MMRT_DEV_TLBE_R |
 		((x->prot & MMRT_PROT_WRITE) ? MMRT_DEV_TLBE_W : 0);
+	if (x->pfn == MMRT_PFN_NONE) {
+		/* a host mapping: where its IOVA comes from (mmrt_walk_host) */
+		e->data |= MMRT_DEV_TLBE_HOST;
+		if (x->iova == RTE_BAD_IOVA)
+			e->data |= MMRT_DEV_TLBE_HIOVA_NONE;
+		else if (x->iova != (rte_iova_t)(uintptr_t)x->addr)
+			e->data |= MMRT_DEV_TLBE_HIOVA_VA;
+	}
 	e->tag = base | MMRT_DEV_TLBE_V | (x->huge ? MMRT_DEV_TLBE_H : 0);
 	STAT_ADD(c, tlb_fills, 1);
 }

@@ -52,7 +52,24 @@ struct mmrt_dev_tlbe {
 /** @internal Data flags (== MMRT_PROT_READ, MMRT_PROT_WRITE). */
 #define MMRT_DEV_TLBE_R (UINT64_C(1) << 0) /**< valid, readable */
 #define MMRT_DEV_TLBE_W (UINT64_C(1) << 1) /**< writable */
+#define MMRT_DEV_TLBE_HOST (UINT64_C(1) << 2) /**< host page: IOVA = addr */
+#define MMRT_DEV_TLBE_HIOVA_VA (UINT64_C(1) << 3) /**< host: IOVA = va */
+#define MMRT_DEV_TLBE_HIOVA_NONE (UINT64_C(1) << 4) /**< host: no IOVA */
 #define MMRT_DEV_TLBE_DMASK (MMRT_PAGE_SIZE - 1) /**< data flag bits */
+
+/**
+ * @internal The IOVA of @p va on a host-mapping entry (data has
+ * MMRT_DEV_TLBE_HOST; @p addr is its host address).
+ */
+static __rte_always_inline rte_iova_t
+mmrt_dev_tlbe_host_iova(uint64_t data, uint64_t va, uint64_t addr)
+{
+	if (data & MMRT_DEV_TLBE_HIOVA_NONE)
+		return RTE_BAD_IOVA;
+	if (data & MMRT_DEV_TLBE_HIOVA_VA)
+		return (rte_iova_t)va;
+	return (rte_iova_t)addr;
+}
 
 /**
  * @internal Ways per TLB block: a set's ways 0..3 lie in block 0 (one
@@ -159,15 +176,21 @@ mmrt_dev_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 	}
 	addr = va + (sel & ~MMRT_DEV_TLBE_DMASK);
 	off = va & (MMRT_PAGE_SIZE - 1);
-	pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
-		MMRT_PAGE_SHIFT);
-	/* pfn apart from prot: together, GCC packs them through SSE */
 	out->addr = (void *)(uintptr_t)addr;
-	out->pfn = pfn;
-	if (likely(mmrt_mem_fp.iova == NULL))
-		out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
-	else
-		out->iova = mmrt_mem_fp.iova[pfn] + off;
+	if (unlikely(sel & MMRT_DEV_TLBE_HOST)) {
+		/* a host mapping: no pool frame behind it */
+		out->pfn = MMRT_PFN_NONE;
+		out->iova = mmrt_dev_tlbe_host_iova(sel, va, addr);
+	} else {
+		pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
+			MMRT_PAGE_SHIFT);
+		/* pfn apart from prot: together, GCC packs them through SSE */
+		out->pfn = pfn;
+		if (likely(mmrt_mem_fp.iova == NULL))
+			out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
+		else
+			out->iova = mmrt_mem_fp.iova[pfn] + off;
+	}
 	out->prot = (uint32_t)(sel & (MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
 	out->size = MMRT_PAGE_SIZE - off;
 	out->huge = false;

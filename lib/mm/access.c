@@ -17,7 +17,14 @@
 #include <rte_eal.h>
 #include <rte_rwlock.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_pgtable.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
 
 /*
  * Copy within one page, faulting as needed; with @buf NULL only make the
@@ -33,13 +40,13 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 	int err;
 
 	for (;;) {
-		p = mm_pt_walk(as, va, 2, false, &tbl, &err);
+		p = mm_pt_walk(as, va, MM_LEVEL_PMD, false, &tbl, &err);
 		if (p != NULL && (pte_load(p) & PTE_H)) {
 			rte_spinlock_lock(pt_lock(tbl));
 			e = pte_load(p);
 			if ((e & PTE_H) && (e & pmask) == pmask) {
-				uint8_t *a = (uint8_t *)mmrt_frame_addr(
-					pte_pfn(e)) + (va & (MMRT_HUGE_SIZE - 1));
+				uint8_t *a = pte_leaf_addr(e) +
+					(va & (MMRT_HUGE_SIZE - 1));
 
 				if (buf != NULL && write)
 					memcpy(a, buf, n);
@@ -50,13 +57,12 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 			}
 			rte_spinlock_unlock(pt_lock(tbl));
 		} else if (p != NULL) {
-			p = mm_pt_walk(as, va, 1, false, &tbl, &err);
+			p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &err);
 			if (p != NULL) {
 				rte_spinlock_lock(pt_lock(tbl));
 				e = pte_load(p);
 				if ((e & pmask) == pmask) {
-					uint8_t *a = (uint8_t *)mmrt_frame_addr(
-						pte_pfn(e)) +
+					uint8_t *a = pte_leaf_addr(e) +
 						(va & (MMRT_PAGE_SIZE - 1));
 
 					if (buf != NULL && write)
@@ -146,8 +152,7 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	size_t done;
 	int ret = 0;
 
-	if (!mm_as_live(as) || buf == NULL || len == 0 ||
-			va >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - va ||
+	if (!mm_as_live(as) || buf == NULL || !mmrt_range_valid(va, len) ||
 			(flags & ~MMRT_ACCESS_NOWAIT))
 		return -EINVAL;
 	mm_fault_wait_init(&w, flags);
@@ -219,12 +224,12 @@ merge_leaf(struct mmrt_as *as, uint64_t va, uint32_t *tbl, uint64_t **pte)
 		return -EFAULT;
 	if (as->regions[i].flags & REGION_OBJECT)
 		return -EINVAL;
-	p = mm_pt_walk(as, va, 2, false, tbl, &err);
+	p = mm_pt_walk(as, va, MM_LEVEL_PMD, false, tbl, &err);
 	if (p == NULL)
 		return -ENOENT;
 	if (pte_load(p) & PTE_H)
 		return -EINVAL;
-	*pte = mm_pt_walk(as, va, 1, false, tbl, &err);
+	*pte = mm_pt_walk(as, va, MM_LEVEL_PTE, false, tbl, &err);
 	if (*pte == NULL)
 		return err == -EEXIST ? -EINVAL : -ENOENT;
 	return 0;
@@ -238,6 +243,8 @@ merge_check(uint64_t e)
 
 	if (!(e & PTE_P))
 		return -ENOENT;
+	if (pte_is_host(e))
+		return -EINVAL; /* the caller's memory: never merged */
 	if (pfn != mmrt_zero_pfn() && frame_owner(pfn) != pfn)
 		return -EINVAL; /* part of a huge frame */
 	return 0;

@@ -19,7 +19,17 @@
 #include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_host.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
 #include "mmrt_uffd.h"
 
 RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
@@ -54,13 +64,6 @@ name_ok(const char *name)
 		return false;
 	n = strnlen(name, MMRT_NAME_SIZE);
 	return n > 0 && n < MMRT_NAME_SIZE;
-}
-
-static inline bool
-range_ok(uint64_t va, uint64_t len)
-{
-	return len > 0 && ((va | len) & (MMRT_PAGE_SIZE - 1)) == 0 &&
-		va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
 }
 
 /* Allocate and register an empty space. */
@@ -165,6 +168,7 @@ mmrt_as_destroy(struct mmrt_as *as)
 	if (!as_registered(as))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
+	mm_mirror_detach(as); /* a mirror's callback stops first */
 	as_teardown(as);
 	MM_BLOCKING_END();
 	return 0;
@@ -221,7 +225,7 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 	mm_gather_init(&tlb, parent, false);
 	for (i = 0; ret == 0 && i < parent->nr_regions; i++) {
 		const struct mm_region *pr = &parent->regions[i];
-		bool cow = !(pr->flags & REGION_OBJECT);
+		bool cow = !(pr->flags & (REGION_OBJECT | REGION_HOST));
 		struct mmrt_notifier_range r;
 		struct mm_region cr = *pr;
 
@@ -291,7 +295,8 @@ populate(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 			return ret;
 		/* a huge fault may have fallen back to 4 KiB frames */
 		pmd = step == MMRT_HUGE_SIZE ?
-			mm_pt_walk(as, a, 2, false, &tbl, &err) : NULL;
+			mm_pt_walk(as, a, MM_LEVEL_PMD, false, &tbl, &err) :
+			NULL;
 		if (pmd != NULL && (pte_load(pmd) & PTE_H))
 			a += MMRT_HUGE_SIZE;
 		else
@@ -356,8 +361,8 @@ int
 mmrt_map(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 	uint32_t flags)
 {
-	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL) ||
-			(flags & ~MAP_ALL))
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(prot & ~PROT_ALL) || (flags & ~MAP_ALL))
 		return -EINVAL;
 	if ((flags & MMRT_MAP_HUGE) &&
 			((va | len) & (MMRT_HUGE_SIZE - 1)) != 0)
@@ -372,7 +377,8 @@ mmrt_map_object(struct mmrt_as *as, uint64_t va, uint64_t len,
 	uint32_t prot, uint32_t flags, struct mmrt_object *obj,
 	uint64_t offset)
 {
-	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL) ||
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(prot & ~PROT_ALL) ||
 			(flags & ~MMRT_MAP_POPULATE) || !mm_object_live(obj) ||
 			(offset & (MMRT_PAGE_SIZE - 1)) != 0 ||
 			offset > obj->size || len > obj->size - offset)
@@ -408,7 +414,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(va, len))
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
@@ -443,8 +449,8 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	uint32_t i, first, n = 0;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(old_va, len) ||
-			!range_ok(new_va, len) ||
+	if (!mm_as_live(as) || !mm_range_valid_pages(old_va, len) ||
+			!mm_range_valid_pages(new_va, len) ||
 			(old_va < new_va + len && new_va < old_va + len))
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
@@ -522,7 +528,8 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	uint32_t i;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(va, len) || (prot & ~PROT_ALL))
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(prot & ~PROT_ALL))
 		return -EINVAL;
 	if (prot & MMRT_PROT_WRITE)
 		prot |= MMRT_PROT_READ;
@@ -535,8 +542,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	ret = cut_range(as, va, len, false);
 	if (ret != 0)
 		goto out;
-	for (i = mm_region_first_after(as, va);
-			i < as->nr_regions && as->regions[i].start < va + len; i++)
+	MM_FOR_EACH_REGION(as, i, va, va + len)
 		as->regions[i].prot = prot;
 	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
 		NULL);
@@ -561,7 +567,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !range_ok(va, len) ||
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
 			advice != MMRT_ADV_DONTNEED)
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();

@@ -36,8 +36,18 @@
 #include <rte_pause.h>
 #endif
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
 #include "mm_testhooks.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_host.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
 #include "mmrt_uffd.h"
 
 /* Write fault on a 2 MiB leaf. Entered and left with no PT lock held. */
@@ -98,8 +108,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	/* locked, shared leaf, new huge frame in hand */
 	memcpy(mmrt_frame_addr((uint32_t)nh), mmrt_frame_addr(head),
 		MMRT_HUGE_SIZE);
-	mmrt_frame_meta((uint32_t)nh)->flags |= MMRT_FRAME_ANON;
-	mmrt_frame_meta((uint32_t)nh)->mapcount = 1;
+	mm_anon_frame_init((uint32_t)nh);
 	pte_store(pmd, 0);
 	mm_notify_invalidate(as, base, base + MMRT_HUGE_SIZE, false);
 	pte_store(pmd, pte_mk((uint32_t)nh, PTE_P | PTE_H | PTE_W | PTE_A |
@@ -151,18 +160,148 @@ cow_window(struct mmrt_as *as, uint64_t va, bool late)
 #define cow_window(as, va, late) do { } while (0)
 #endif
 
-/* Fault on a 4 KiB leaf. Entered and left with no PT lock held. */
+/*
+ * A fault on a 4 KiB leaf, as its three resolvers (below, in the order of
+ * the leaf-state table at the top of this file) see it. They run with the
+ * PT lock of @tbl1 held and return 0 (resolved: the caller unlocks), a
+ * negative errno (the caller unlocks and fails), or one of these.
+ */
+enum {
+	PF_NEED_FRAME = 1, /* unlock, allocate @nf, look again */
+	PF_NEED_RANGE,     /* unlock, start the notifier range, look again */
+	PF_FINISHED,       /* resolved and the PT lock released: return 0 */
+};
+
+struct pte_fault {
+	struct mmrt_as *as;
+	const struct mm_region *r;
+	uint32_t tbl1;           /* the table holding @pte, its PT lock */
+	uint64_t *pte;
+	uint64_t va;
+	bool write;
+	int64_t nf;              /* a zeroed frame allocated ahead, or -1 */
+	uint32_t opfn;           /* object regions: the object's page */
+	bool ranged;             /* @nr started (ended by the caller) */
+	struct mmrt_notifier_range nr;
+};
+
+/* none -> zero (read) or exclusive (write, a zeroed frame): anonymous. */
+static int
+do_anonymous(struct pte_fault *f, uint64_t e)
+{
+	/* none, or a uffd-wp marker: a read keeps the protection */
+	uint64_t wp = f->write ? 0 : (e & PTE_UFFD_WP);
+
+	if (!f->write) {
+		pte_store(f->pte, pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A | wp));
+		return 0;
+	}
+	if (f->nf < 0)
+		return PF_NEED_FRAME;
+	mm_anon_frame_init((uint32_t)f->nf);
+	pte_store(f->pte, pte_mk((uint32_t)f->nf, PTE_P | PTE_W | PTE_A |
+		PTE_D));
+	f->nf = -1;
+	MM_STAT_ADD(f->as, rss_pages, 1);
+	return 0;
+}
+
+/* none -> shared: map the object's page; a write to it just sets W. */
+static int
+do_object(struct pte_fault *f, uint64_t e)
+{
+	struct mmrt_frame *fm;
+	uint64_t wp;
+
+	if (e & PTE_P) {
+		/* object pages are shared, never copied */
+		pte_store(f->pte, (e | PTE_W | PTE_D) & ~PTE_UFFD_WP);
+		return 0;
+	}
+	/* none, or a uffd-wp marker: a read keeps the protection */
+	wp = f->write ? 0 : (e & PTE_UFFD_WP);
+	fm = mmrt_frame_meta(f->opfn);
+	__atomic_fetch_add(&fm->refcount, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
+	pte_store(f->pte, pte_mk(f->opfn, PTE_P | PTE_A | wp |
+		((f->r->prot & MMRT_PROT_WRITE) && wp == 0 ?
+		PTE_W | PTE_D : 0)));
+	MM_STAT_ADD(f->as, rss_pages, 1);
+	return 0;
+}
+
+/*
+ * zero/shared-ro -> exclusive on a write to an anonymous leaf: reuse the
+ * frame if this is its only reference, else copy (invariant B: clear,
+ * flush, set under the PT lock).
+ */
+static int
+do_cow(struct pte_fault *f, uint64_t e)
+{
+	struct mmrt_as *as = f->as;
+	uint32_t zero = mmrt_zero_pfn(), pfn = pte_pfn(e);
+	uint32_t owner = frame_owner(pfn);
+	uint64_t va = f->va;
+	bool late;
+
+	if (pfn != zero && owner == pfn &&
+			__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
+			__ATOMIC_ACQUIRE) == 1) {
+		pte_store(f->pte, (e | PTE_W | PTE_D | PTE_A) & ~PTE_UFFD_WP);
+		MM_STAT_ADD(as, cow_reuse, 1);
+		return 0;
+	}
+	if (f->nf < 0)
+		return PF_NEED_FRAME;
+	/* the copy replaces a translation: the range starts unlocked */
+	if (!f->ranged)
+		return PF_NEED_RANGE;
+	/* copy-on-write: contents first, then the switch */
+	if (pfn != zero)
+		memcpy(mmrt_frame_addr((uint32_t)f->nf), mmrt_frame_addr(pfn),
+			MMRT_PAGE_SIZE);
+	mm_anon_frame_init((uint32_t)f->nf);
+	late = cow_flush_late();
+	/* model: models/gather.pml [G.7] */
+	pte_store(f->pte, 0);
+	/* model: models/gather.pml [G.8] */
+	if (!late)
+		mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE, false);
+	/* model: models/gather.pml [G.9] */
+	pte_store(f->pte, pte_mk((uint32_t)f->nf, PTE_P | PTE_W | PTE_A |
+		PTE_D));
+	f->nf = -1;
+	rte_spinlock_unlock(pt_lock(f->tbl1));
+	cow_window(as, va, late);
+	mm_notify_end(&f->nr);
+	if (pfn != zero) {
+		__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount, 1,
+			__ATOMIC_RELAXED);
+		mm_frame_release(as, owner);
+	} else {
+		MM_STAT_ADD(as, rss_pages, 1);
+	}
+	MM_STAT_ADD(as, cow, 1);
+	return PF_FINISHED;
+}
+
+/*
+ * Fault on a 4 KiB leaf. Entered and left with no PT lock held. Under the
+ * PT lock, re-checks what the map-locked classification saw (poison, uffd
+ * registration) and hands the leaf to its resolver.
+ */
 static int
 pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	uint64_t *pte, uint64_t va, uint32_t access)
 {
+	struct pte_fault f = {
+		.as = as, .r = r, .tbl1 = tbl1, .pte = pte, .va = va,
+		.write = (access & MMRT_ACCESS_WRITE) != 0,
+		.nf = -1, .opfn = MMRT_PFN_NONE, .ranged = false,
+	};
 	bool object = (r->flags & REGION_OBJECT) != 0;
-	bool write = (access & MMRT_ACCESS_WRITE) != 0;
-	uint32_t zero = mmrt_zero_pfn(), pfn, owner, opfn = MMRT_PFN_NONE;
-	struct mmrt_notifier_range nr;
-	bool ranged = false, opfn_existed = false, late;
-	int64_t nf = -1;
-	uint64_t e, wp;
+	bool opfn_existed = false;
+	uint64_t e;
 	int ret;
 
 	if (object) {
@@ -170,27 +309,27 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			MMRT_PAGE_SHIFT;
 
 		opfn_existed = mm_object_peek(r->obj, idx) != MMRT_PFN_NONE;
-		ret = mm_object_page(r->obj, idx, &opfn);
+		ret = mm_object_page(r->obj, idx, &f.opfn);
 		if (ret != 0)
 			return ret;
 	}
 	/* likely demand-zero on write: get the frame before taking the lock */
-	if (write && !object && pte_load(pte) == 0) {
-		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
-		if (nf < 0)
-			return (int)nf;
+	if (f.write && !object && pte_load(pte) == 0) {
+		f.nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		if (f.nf < 0)
+			return (int)f.nf;
 	}
 	for (;;) {
 		rte_spinlock_lock(pt_lock(tbl1));
 		e = pte_load(pte);
 		if (e & PTE_POISON) {
 			ret = -EHWPOISON;
-			goto fail;
+			break;
 		}
-		if ((e & PTE_UFFD_WP) && write && r->uffd != NULL) {
+		if ((e & PTE_UFFD_WP) && f.write && r->uffd != NULL) {
 			/* write-protected since the uffd check: again */
 			ret = -EAGAIN;
-			goto fail;
+			break;
 		}
 		if (!(e & (PTE_P | PTE_PROTNONE)) && r->uffd != NULL &&
 				((!object && (r->uffd_mode &
@@ -199,116 +338,45 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 				MMRT_UFFD_REGISTER_MODE_MINOR)))) {
 			/* emptied since the uffd check: post it */
 			ret = -EAGAIN;
-			goto fail;
+			break;
 		}
 		if (e & PTE_PROTNONE) {
 			/* the region allows access again: restore the leaf */
 			e = (e & ~PTE_PROTNONE) | PTE_P;
 			pte_store(pte, e);
 		}
-		if (e & PTE_P) {
-			pfn = pte_pfn(e);
-			if (!write || (e & PTE_W))
-				goto done;
-			if (object) {
-				pte_store(pte, (e | PTE_W | PTE_D) &
-					~PTE_UFFD_WP);
-				goto done;
-			}
-			owner = frame_owner(pfn);
-			if (pfn != zero && owner == pfn &&
-					__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
-					__ATOMIC_ACQUIRE) == 1) {
-				pte_store(pte, (e | PTE_W | PTE_D | PTE_A) &
-					~PTE_UFFD_WP);
-				MM_STAT_ADD(as, cow_reuse, 1);
-				goto done;
-			}
-			if (nf < 0)
-				goto need_frame;
-			if (!ranged) {
-				/*
-				 * The copy replaces a translation: start the
-				 * range without the PT lock, then look again.
-				 */
-				rte_spinlock_unlock(pt_lock(tbl1));
-				mm_range_init(&nr, as, MMRT_NOTIFY_CLEAR, true, va,
-					va + MMRT_PAGE_SIZE, NULL);
-				mm_notify_start(&nr);
-				ranged = true;
-				continue;
-			}
-			/* copy-on-write: contents first, then the switch */
-			if (pfn != zero)
-				memcpy(mmrt_frame_addr((uint32_t)nf),
-					mmrt_frame_addr(pfn), MMRT_PAGE_SIZE);
-			mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
-			mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
-			late = cow_flush_late();
-			pte_store(pte, 0);
-			if (!late)
-				mm_notify_invalidate(as, va, va + MMRT_PAGE_SIZE,
-					false);
-			pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
-				PTE_D));
-			rte_spinlock_unlock(pt_lock(tbl1));
-			cow_window(as, va, late);
-			mm_notify_end(&nr);
-			if (pfn != zero) {
-				__atomic_fetch_sub(&mmrt_frame_meta(owner)->mapcount,
-					1, __ATOMIC_RELAXED);
-				mm_frame_release(as, owner);
-			} else {
-				MM_STAT_ADD(as, rss_pages, 1);
-			}
-			MM_STAT_ADD(as, cow, 1);
+		if ((e & PTE_P) && (!f.write || (e & PTE_W)))
+			ret = 0; /* present with the access asked for */
+		else if (object)
+			ret = do_object(&f, e);
+		else if (e & PTE_P)
+			ret = do_cow(&f, e);
+		else
+			ret = do_anonymous(&f, e);
+		if (ret == PF_FINISHED)
 			return 0;
-		}
-		/* none, or a uffd-wp marker: a read keeps the protection */
-		wp = write ? 0 : (e & PTE_UFFD_WP);
-		if (object) {
-			struct mmrt_frame *f = mmrt_frame_meta(opfn);
-
-			__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
-			__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
-			pte_store(pte, pte_mk(opfn, PTE_P | PTE_A | wp |
-				((r->prot & MMRT_PROT_WRITE) && wp == 0 ?
-				PTE_W | PTE_D : 0)));
-			MM_STAT_ADD(as, rss_pages, 1);
-			goto done;
-		}
-		if (!write) {
-			pte_store(pte, pte_mk(zero, PTE_P | PTE_A | wp));
-			goto done;
-		}
-		if (nf < 0)
-			goto need_frame;
-		mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
-		mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
-		pte_store(pte, pte_mk((uint32_t)nf, PTE_P | PTE_W | PTE_A |
-			PTE_D));
+		if (ret != PF_NEED_FRAME && ret != PF_NEED_RANGE)
+			break;
 		rte_spinlock_unlock(pt_lock(tbl1));
-		if (ranged)
-			mm_notify_end(&nr);
-		MM_STAT_ADD(as, rss_pages, 1);
-		return 0;
-need_frame:
-		rte_spinlock_unlock(pt_lock(tbl1));
-		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
-		if (nf < 0) {
-			if (ranged)
-				mm_notify_end(&nr);
-			return (int)nf;
+		if (ret == PF_NEED_RANGE) {
+			mm_range_init(&f.nr, as, MMRT_NOTIFY_CLEAR, true, va,
+				va + MMRT_PAGE_SIZE, NULL);
+			mm_notify_start(&f.nr);
+			f.ranged = true;
+			continue;
+		}
+		f.nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		if (f.nf < 0) {
+			if (f.ranged)
+				mm_notify_end(&f.nr);
+			return (int)f.nf;
 		}
 	}
-done:
-	ret = 0;
-fail:
 	rte_spinlock_unlock(pt_lock(tbl1));
-	if (ranged)
-		mm_notify_end(&nr);
-	if (nf >= 0)
-		mmrt_frame_put((uint32_t)nf);
+	if (f.ranged)
+		mm_notify_end(&f.nr);
+	if (f.nf >= 0)
+		mmrt_frame_put((uint32_t)f.nf);
 	return ret;
 }
 
@@ -329,6 +397,8 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			((access & MMRT_ACCESS_WRITE) &&
 			!(r->prot & MMRT_PROT_WRITE)))
 		return -EACCES;
+	if (r->flags & REGION_HOST)
+		return mm_host_fault(as, r, va, access, false);
 	exact = va;
 	va &= ~(MMRT_PAGE_SIZE - 1);
 	for (;;) {
@@ -337,7 +407,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			if (err != MM_FAULT_ORDINARY)
 				return err;
 		}
-		pmd = mm_pt_walk(as, va, 2, true, &tbl2, &err);
+		pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, true, &tbl2, &err);
 		if (pmd == NULL)
 			return err;
 		e = pte_load(pmd);
@@ -351,10 +421,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			if (base >= r->start && base + MMRT_HUGE_SIZE <= r->end)
 				h = mmrt_huge_alloc(MMRT_ALLOC_ZERO);
 			if (h >= 0) {
-				struct mmrt_frame *f = mmrt_frame_meta(h);
-
-				f->flags |= MMRT_FRAME_ANON;
-				f->mapcount = 1;
+				mm_anon_frame_init((uint32_t)h);
 				rte_spinlock_lock(pt_lock(tbl2));
 				if (pte_load(pmd) == 0) {
 					pte_store(pmd, pte_mk((uint32_t)h,
@@ -393,9 +460,10 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 		if (e & PTE_T) {
 			/* the level-1 table is there: no second walk */
 			tbl1 = pte_pfn(e);
-			pte = &pt_table(tbl1)[level_index(va, 1)];
+			pte = &pt_table(tbl1)[level_index(va, MM_LEVEL_PTE)];
 		} else {
-			pte = mm_pt_walk(as, va, 1, true, &tbl1, &err);
+			pte = mm_pt_walk(as, va, MM_LEVEL_PTE, true, &tbl1,
+				&err);
 		}
 		if (pte == NULL) {
 			if (err == -EEXIST)
@@ -413,6 +481,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 	return 0;
 }
 
+/* model: models/uffd.pml [U.2] */
 int
 mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 {
@@ -507,7 +576,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	int err;
 
 	/* tables are allocated, their locks only tried */
-	pte = mm_pt_walk_try(as, va, 1, &tbl1, &err);
+	pte = mm_pt_walk_try(as, va, MM_LEVEL_PTE, &tbl1, &err);
 	if (pte == NULL)
 		return err == -ENOMEM ? -ENOMEM : MM_FAULT_WOULD_WAIT;
 	e = pte_load(pte);
@@ -550,8 +619,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
 	} else if (nf >= 0) {
-		mmrt_frame_meta(pfn)->flags |= MMRT_FRAME_ANON;
-		mmrt_frame_meta(pfn)->mapcount = 1;
+		mm_anon_frame_init(pfn);
 		nf = -1; /* the entry owns it now */
 	}
 	pte_store(pte, pte_mk(pfn, bits));
@@ -597,6 +665,12 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		ret = -EACCES;
 		goto out;
 	}
+	if (r->flags & REGION_HOST) {
+		ret = mm_host_fault(as, r, va, access, true);
+		if (ret == -EBUSY)
+			ret = -ENOENT; /* a lock taken: a page request */
+		goto out;
+	}
 	if (r->uffd != NULL) {
 		mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
 		w.requester = requester;
@@ -613,7 +687,7 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		if (ret != MM_FAULT_ORDINARY)
 			goto out;
 	}
-	p = mm_pt_walk(as, va, 1, false, &tbl, &ret);
+	p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &ret);
 	if (p != NULL && (pte_load(p) & PTE_POISON)) {
 		ret = -EHWPOISON;
 		goto out;

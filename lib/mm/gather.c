@@ -34,7 +34,10 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_as.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
 #include "mm_testhooks.h"
 
 #ifdef MMRT_TEST_HOOKS
@@ -186,6 +189,7 @@ gather_free_frames(struct mm_gather *tlb)
 	struct mm_gather_batch *b;
 	uint32_t i;
 
+	/* model: models/gather.pml [G.4] */
 	/* delayed rmap: the mapcount drops only now, after the flush */
 	if (tlb->delayed_rmap) {
 		for (b = &tlb->local.hdr; b != NULL; b = b->next) {
@@ -205,6 +209,7 @@ gather_free_frames(struct mm_gather *tlb)
 		}
 		tlb->delayed_rmap = false;
 	}
+	/* model: models/gather.pml [G.5] */
 	for (b = &tlb->local.hdr; b != NULL; b = b->next) {
 		for (i = 0; i < b->nr; i++) {
 			uint64_t e = b->ent[i];
@@ -235,7 +240,10 @@ gather_free_frames(struct mm_gather *tlb)
 	tlb->active = &tlb->local.hdr;
 }
 
-/* Hand unhooked tables to the QSBR defer queue (or wait, if it is full). */
+/*
+ * Hand unhooked tables to the QSBR defer queue (or wait, if it is full).
+ * model: models/gather.pml [G.6]
+ */
 static void
 gather_free_tables(struct mm_gather *tlb)
 {
@@ -279,6 +287,7 @@ mm_gather_flush(struct mm_gather *tlb)
 	if (tlb->end > tlb->start || tlb->need_flush_all || frames || tables) {
 		bool full = tlb->need_flush_all || tlb->fullmm;
 
+		/* model: models/gather.pml [G.3] */
 		/* 1. device flush of the whole accumulated range */
 		mm_notify_invalidate(tlb->as, full ? 0 : tlb->start,
 			full ? MMRT_VA_LIMIT : tlb->end, full);
@@ -377,6 +386,7 @@ mm_gather_finish(struct mm_gather *tlb)
 	 * (the kernel's mm_tlb_flush_nested()). Pairs with the increment in
 	 * mm_gather_init().
 	 */
+	/* model: models/gather.pml [G.12] */
 	if (__atomic_load_n(&tlb->as->gather_pending, __ATOMIC_SEQ_CST) > 1) {
 		tlb->need_flush_all = true;
 		tlb->start = 0;

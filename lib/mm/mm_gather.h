@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mmrt_mm.h"
+
 struct mmrt_as;
 
 #define MMRT_GATHER_BUNDLE 8
@@ -82,6 +84,20 @@ void mm_gather_track(struct mm_gather *tlb, uint64_t start, uint64_t end,
 	unsigned int level);
 
 /*
+ * Record that the entry at @level mapping @va was cleared or downgraded:
+ * the whole range that entry covers (level 1: its 4 KiB page, level 2: its
+ * 2 MiB), whatever offset of it @va is.
+ */
+static inline void
+mm_gather_track_entry(struct mm_gather *tlb, uint64_t va, unsigned int level)
+{
+	uint64_t size = UINT64_C(1) << MMRT_PT_SHIFT(level);
+	uint64_t base = va & ~(size - 1);
+
+	mm_gather_track(tlb, base, base + size, level);
+}
+
+/*
  * Queue @nr references on frame @pfn for dropping after the flush: one per
  * PTE just cleared that mapped it (nr > 1 uses a count slot, as for the
  * 512 small leaves of a PTE-mapped huge frame, which all hold a reference
@@ -113,5 +129,13 @@ struct mm_gather_stats {
 	uint64_t tables_sync;  /* tables freed after a synchronous grace period */
 };
 void mm_gather_stats(struct mm_gather_stats *st);
+
+struct mmrt_config;
+/* The per-lcore batch caches and statistics (as.c: library init/fini). */
+int mm_gather_subsys_init(const struct mmrt_config *cfg);
+void mm_gather_subsys_fini(void);
+/* Free a page-table page that no walker can reach (never published, or
+ * the root at teardown after the grace period). */
+void mm_table_free_now(uint32_t pfn);
 
 #endif /* MMRT_MM_GATHER_H */

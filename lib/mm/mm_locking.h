@@ -19,6 +19,17 @@
  *   obj_lock                             (object.c)   leaf: the object table
  *   glc_other_lock                       (gather.c)   leaf: non-lcore stats
  *
+ *   DPDK's memory hotplug lock (mcfg      (mirror.c)   outside mmrt: held by
+ *     memory lock; on a free also the                  DPDK around its memory
+ *     heap lock), or its read side at                  event callbacks, and
+ *     mirror creation                                  read-taken by creation
+ *     map_lock of a DPDK mirror, write   (mirror.c)   the callback maps/unmaps
+ *                                                      and waits for acks here;
+ *                                                      hence nothing may call
+ *                                                      rte_malloc() under a
+ *                                                      mirror's map lock (its
+ *                                                      layout never changes)
+ *
  *   map_lock of two spaces, read         (access.c)   merge: lower address
  *                                                      of struct mmrt_as first
  *   map_lock  rw                         (as.c, fault.c, access.c, uffd.c,

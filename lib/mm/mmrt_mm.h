@@ -39,6 +39,20 @@ extern "C" {
 #define MMRT_VA_BITS 48
 #define MMRT_VA_LIMIT (UINT64_C(1) << MMRT_VA_BITS)
 
+/**
+ * Is [@p va, @p va + @p len) a valid range of the virtual space: @p len is
+ * not 0, the range ends at or below MMRT_VA_LIMIT, and va + len does not
+ * wrap. Alignment is not checked here: the functions that need page
+ * alignment check it separately (and say so).
+ *
+ * @return true if valid. Pure; thread-safe, never waits.
+ */
+static inline bool
+mmrt_range_valid(uint64_t va, uint64_t len)
+{
+	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+}
+
 /** Longest name of an address space or object (with the NUL). */
 #define MMRT_NAME_SIZE 32
 
@@ -69,8 +83,10 @@ struct mmrt_object;
 /** Result of a translation. */
 struct mmrt_xlate {
 	void *addr;        /**< Host address of @p va. */
-	rte_iova_t iova;   /**< IOVA of @p va. */
-	uint32_t pfn;      /**< Frame holding @p va (a 4 KiB frame). */
+	rte_iova_t iova;   /**< IOVA of @p va; RTE_BAD_IOVA on a host
+			    * mapping of memory DPDK does not know. */
+	uint32_t pfn;      /**< Frame holding @p va (a 4 KiB frame);
+			    * MMRT_PFN_NONE on a host mapping. */
 	uint32_t prot;     /**< MMRT_PROT_* the PTE grants now. */
 	uint64_t size;     /**< Bytes of the mapping from @p va on (to the leaf end). */
 	bool huge;         /**< Mapped by a 2 MiB leaf. */
@@ -254,6 +270,85 @@ int mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access);
  */
 int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint32_t requester);
+
+/**
+ * Map existing process memory: [@p host, @p host + @p len) appears at
+ * [@p va, @p va + @p len) of @p as, with protection @p prot. The pages
+ * stay the caller's: they are never taken from or given to the frame
+ * pool, and every leaf is in place when the call returns (no fault is
+ * needed to use them). A 2 MiB leaf is used wherever @p va and @p host
+ * are both 2 MiB aligned over a whole 2 MiB chunk of the range.
+ *
+ * Translations (mmrt_translate(), consumers, DMA engines) give the host
+ * address and the IOVA DPDK reports for it: the address itself for DPDK
+ * memory under IOVA-as-VA, RTE_BAD_IOVA for memory DPDK does not know
+ * (the translation's pfn is MMRT_PFN_NONE). mmrt_read(), mmrt_write(),
+ * mmrt_protect(), mmrt_advise() and mmrt_unmap() work as on pool memory;
+ * after MMRT_ADV_DONTNEED the next access maps the same bytes again.
+ *
+ * Invariant A holds for this memory: when mmrt_unmap() or a downgrading
+ * mmrt_protect() of it returns, every bound consumer has acked and no
+ * engine reads or writes those bytes through an old translation, so the
+ * caller may free or reuse them at once. (A consumer fenced for not
+ * acking has lost its binding; host memory cannot be quarantined, so a
+ * fenced engine that keeps running on stale entries is outside this
+ * guarantee, as it is outside DPDK's.)
+ *
+ * mmrt_as_fork() shares host mappings with the child (the child sees the
+ * same bytes, like MAP_SHARED). Copy-on-write never applies to them;
+ * mmrt_merge() refuses them with -EINVAL, uffd registration and moves on
+ * them fail with -EINVAL.
+ *
+ * The caller keeps @p host mapped in the process until the range is
+ * unmapped from @p as (or @p as is destroyed).
+ *
+ * @param as     Address space.
+ * @param va     4 KiB-aligned start in @p as.
+ * @param host   4 KiB-aligned host address, below 2^48.
+ * @param len    Bytes, a non-zero multiple of 4 KiB.
+ * @param prot   MMRT_PROT_* (WRITE implies READ).
+ * @param flags  0 (none defined yet).
+ * @return 0; -EINVAL (not a live space, NULL/unaligned @p host, unaligned,
+ *   zero or wrapping range, unknown @p prot or @p flags); -EEXIST (overlaps
+ *   a region); -ENOTSUP (DPDK memory whose IOVA is not its address, as
+ *   under IOVA-as-PA); -ENOMEM (no page-table pages). On failure nothing
+ *   is mapped and no frame is kept. Thread-safe; may wait (write map
+ *   lock).
+ */
+int mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
+	uint32_t prot, uint32_t flags);
+
+/**
+ * Create an address space that mirrors DPDK memory: every memory segment
+ * DPDK has is mapped at its IOVA (so a translation of an IOVA, such as
+ * rte_pktmbuf_iova(), gives the segment's host address, and the IOVA
+ * back), readable and writable. Under IOVA-as-VA the mirror is the
+ * identity. The space is kept current: segments DPDK allocates later
+ * appear, and segments it frees are unmapped with the full invalidation
+ * (every consumer acks before DPDK reuses the memory), from DPDK's memory
+ * event callback. Under --no-huge or legacy memory DPDK's memory never
+ * changes (the callback cannot be registered, ENOTSUP) and the mirror
+ * holds all of it from the start. External memory (rte_extmem_register)
+ * present at creation is mirrored; later external registrations are not
+ * reported by DPDK 22.11's events and are not followed.
+ *
+ * The mirror's layout belongs to mmrt: it is one region covering the whole
+ * space; do not mmrt_map(), mmrt_unmap(), mmrt_remap() or
+ * mmrt_advise(MMRT_ADV_DONTNEED) in it (a hole of the mirror is never
+ * refaulted: it means memory DPDK does not have, and faults there fail
+ * with -EFAULT). mmrt_protect() works. A fork is a snapshot that is not
+ * kept current. Every IOVA of DPDK memory is reachable through the
+ * mirror, the frame pool's own memzone included, as through an IOMMU
+ * that maps all of DPDK's memory. Destroy it with mmrt_as_destroy(),
+ * which unregisters the callback first. Consumers bound to a mirror must
+ * not call rte_malloc()/rte_free() in their poll loop: DPDK runs the
+ * callback with its heap locked, and the callback waits for their acks.
+ *
+ * @param name  Name of the space (unique, < MMRT_NAME_SIZE).
+ * @return the space, or NULL with rte_errno EINVAL (bad name), EEXIST,
+ *   ENOMEM, ENOSPC (too many mirrors). Thread-safe; may wait.
+ */
+struct mmrt_as *mmrt_as_mirror_dpdk(const char *name);
 
 /**
  * Copy @p len bytes from the address space at @p va into @p buf,

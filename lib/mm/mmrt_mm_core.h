@@ -37,8 +37,29 @@ extern "C" {
 #define MMRT_PTE_T        (UINT64_C(1) << 6) /**< points to a lower table */
 #define MMRT_PTE_PROTNONE (UINT64_C(1) << 7) /**< frame kept, no access */
 #define MMRT_PTE_POISON   (UINT64_C(1) << 8) /**< marker: poisoned (not present) */
+#define MMRT_PTE_HOST     (UINT64_C(1) << 9) /**< leaf of a host mapping */
+#define MMRT_PTE_HIOVA_VA (UINT64_C(1) << 10) /**< host leaf: IOVA is the VA */
+#define MMRT_PTE_HIOVA_NONE (UINT64_C(1) << 11) /**< host leaf: no IOVA */
 #define MMRT_PTE_PFN_SHIFT 12
 #define MMRT_PTE_PFN_MASK (UINT64_C(0xffffffff) << MMRT_PTE_PFN_SHIFT)
+/**
+ * @internal A host leaf (MMRT_PTE_HOST) holds the host address itself in
+ * bits 12..47 (a 48-bit user address, page aligned) instead of a pfn; its
+ * IOVA is that host address, or the translated VA (MMRT_PTE_HIOVA_VA, the
+ * DPDK mirror), or none (MMRT_PTE_HIOVA_NONE: memory DPDK does not know).
+ */
+#define MMRT_PTE_HADDR_MASK (((UINT64_C(1) << 48) - 1) & \
+	~(UINT64_C(0xfff)))
+
+/** @internal Index bits per page-table level (512 entries a table). */
+#define MMRT_PT_BITS 9
+/** @internal Mask of one level's index (the index is 0..511). */
+#define MMRT_PT_INDEX_MASK ((UINT64_C(1) << MMRT_PT_BITS) - 1)
+/**
+ * @internal Shift of the VA bits that index level @p level (1 = the 4 KiB
+ * leaves, 4 = the top): 12, 21, 30, 39. The walk geometry's one home.
+ */
+#define MMRT_PT_SHIFT(level) (MMRT_PAGE_SHIFT + MMRT_PT_BITS * ((level) - 1))
 
 /** @internal Magic of a live address space. */
 #define MMRT_AS_MAGIC 0x6d6d6173u /* "mmas" */
@@ -72,11 +93,33 @@ mmrt_walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
 #endif
 
 	/* acquire: pairs with the release store that published the entry */
-	e = __atomic_load_n(&t[(va >> shift) & 511], __ATOMIC_ACQUIRE);
+	e = __atomic_load_n(&t[(va >> shift) & MMRT_PT_INDEX_MASK],
+		__ATOMIC_ACQUIRE);
 #ifdef MMRT_TEST_HOOKS
 	mmrt_test_walk_end(tbl, gen);
 #endif
 	return e;
+}
+
+/**
+ * @internal The end of a walk that found a host leaf @p e (the rare path):
+ * @p off is the offset of @p va in the leaf. No pool frame is involved.
+ */
+static __rte_always_inline int
+mmrt_walk_host(uint64_t e, uint64_t va, uint64_t off, struct mmrt_xlate *out)
+{
+	uint64_t addr = (e & MMRT_PTE_HADDR_MASK) + off;
+
+	out->addr = (void *)(uintptr_t)addr;
+	if (e & MMRT_PTE_HIOVA_NONE)
+		out->iova = RTE_BAD_IOVA;
+	else if (e & MMRT_PTE_HIOVA_VA)
+		out->iova = (rte_iova_t)va;
+	else
+		out->iova = (rte_iova_t)addr;
+	out->pfn = MMRT_PFN_NONE;
+	out->prot = MMRT_PROT_READ | ((e & MMRT_PTE_W) ? MMRT_PROT_WRITE : 0);
+	return 0;
 }
 
 /**
@@ -91,13 +134,16 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 	uint64_t e, off;
 	uint32_t pfn;
 
-	e = mmrt_walk_step(base, asc->pgd, va, 39);
+	/* model: models/gather.pml [G.10] */
+	e = mmrt_walk_step(base, asc->pgd, va, MMRT_PT_SHIFT(4));
 	if (unlikely(!(e & MMRT_PTE_T)))
 		return -EFAULT;
-	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va, 30);
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va,
+		MMRT_PT_SHIFT(3));
 	if (unlikely(!(e & MMRT_PTE_T)))
 		return -EFAULT;
-	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va, 21);
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va,
+		MMRT_PT_SHIFT(2));
 	if (e & MMRT_PTE_H) {
 		off = va & (MMRT_HUGE_SIZE - 1);
 		out->size = MMRT_HUGE_SIZE - off;
@@ -106,7 +152,7 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 		if (unlikely(!(e & MMRT_PTE_T)))
 			return -EFAULT;
 		e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT),
-			va, 12);
+			va, MMRT_PT_SHIFT(1));
 		off = va & (MMRT_PAGE_SIZE - 1);
 		out->size = MMRT_PAGE_SIZE - off;
 		out->huge = false;
@@ -115,6 +161,8 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 		return -EFAULT;
 	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & MMRT_PTE_W)))
 		return -EACCES;
+	if (unlikely(e & MMRT_PTE_HOST))
+		return mmrt_walk_host(e, va, off, out);
 	pfn = (uint32_t)((e & MMRT_PTE_PFN_MASK) >> MMRT_PTE_PFN_SHIFT) +
 		(uint32_t)(off >> MMRT_PAGE_SHIFT);
 	off &= MMRT_PAGE_SIZE - 1;

@@ -78,7 +78,8 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
-#include "mm_priv.h"
+#include "mm_as.h"
+#include "mm_notify.h"
 #include "mm_testhooks.h"
 #include "itree.h"
 #include "mmrt_notifier.h"
@@ -139,6 +140,7 @@ range_last(const struct mmrt_notifier_range *r)
 /*
  * Enter the write side for @r. Returns the first overlapping subscription
  * (then the space is fully excluded and *cur_seq is odd) or NULL.
+ * model: models/notifier.pml [N.1]
  */
 static struct mmrt_itree_node *
 itree_inv_start(struct mm_subscriptions *subs,
@@ -162,6 +164,7 @@ itree_inv_start(struct mm_subscriptions *subs,
 	return n;
 }
 
+/* model: models/notifier.pml [N.3] */
 static void
 itree_inv_end(struct mm_subscriptions *subs)
 {
@@ -194,6 +197,7 @@ itree_inv_end(struct mm_subscriptions *subs)
  * Call invalidate() of every subscription overlapping @r. The tree is
  * walked without the lock: it is frozen while the space is fully excluded,
  * which our own start keeps it until our end.
+ * model: models/notifier.pml [N.2]
  */
 static int
 itree_invalidate(struct mm_subscriptions *subs,
@@ -321,7 +325,7 @@ hlist_end(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 	reader_exit(subs);
 }
 
-/* ---- internal hooks (mm_priv.h) ---- */
+/* ---- internal hooks (mm_notify.h) ---- */
 
 int
 mm_notify_as_init(struct mmrt_as *as)
@@ -579,7 +583,7 @@ mm_notify_test_young(struct mmrt_as *as, uint64_t addr)
 	return young;
 }
 
-/* Test-only observers (declared in mm_priv.h). */
+/* Test-only observers (declared in mm_notify.h). */
 
 uint64_t
 mm_notify_debug_active(struct mmrt_as *as)
@@ -600,6 +604,7 @@ mm_notify_debug_seq(struct mmrt_as *as)
 
 /* ---- public: interval notifiers ---- */
 
+/* model: models/notifier.pml [N.4] */
 int
 mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	struct mmrt_as *as, uint64_t start, uint64_t length,
@@ -609,10 +614,8 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	uint64_t seq;
 
 	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
-			ops == NULL || ops->invalidate == NULL || length == 0 ||
-			start >= MMRT_VA_LIMIT ||
-			length > MMRT_VA_LIMIT - start ||
-			sub->as != NULL)
+			ops == NULL || ops->invalidate == NULL ||
+			!mmrt_range_valid(start, length) || sub->as != NULL)
 		return -EINVAL;
 	subs = as->subs;
 	sub->ops = ops;
@@ -664,6 +667,7 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	return 0;
 }
 
+/* model: models/notifier.pml [N.5] */
 void
 mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 {
@@ -713,6 +717,7 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 	sub->ops = NULL;
 }
 
+/* model: models/notifier.pml [N.6] */
 uint64_t
 mmrt_interval_read_begin(struct mmrt_interval_notifier *sub)
 {
@@ -754,6 +759,7 @@ mmrt_interval_read_begin(struct mmrt_interval_notifier *sub)
 	return seq;
 }
 
+/* model: models/notifier.pml [N.6] */
 int
 mmrt_interval_read_try_begin(struct mmrt_interval_notifier *sub,
 	uint64_t *seq)
@@ -776,6 +782,7 @@ mmrt_interval_read_try_begin(struct mmrt_interval_notifier *sub,
 	return 0;
 }
 
+/* model: models/notifier.pml [N.6] */
 bool
 mmrt_interval_read_retry(struct mmrt_interval_notifier *sub, uint64_t seq)
 {
@@ -790,6 +797,7 @@ mmrt_interval_check_retry(struct mmrt_interval_notifier *sub, uint64_t seq)
 	return __atomic_load_n(&sub->invalidate_seq, __ATOMIC_ACQUIRE) != seq;
 }
 
+/* model: models/notifier.pml [N.2] */
 void
 mmrt_interval_set_seq(struct mmrt_interval_notifier *sub, uint64_t cur_seq)
 {
@@ -904,8 +912,7 @@ mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
 static inline bool
 young_range_ok(uint64_t start, uint64_t end)
 {
-	return start < end && ((start | end) & (MMRT_PAGE_SIZE - 1)) == 0 &&
-		end <= MMRT_VA_LIMIT;
+	return start < end && mm_range_valid_pages(start, end - start);
 }
 
 int

@@ -15,7 +15,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
-#include "mm_priv.h"
+#include "mm_object.h"
 
 #define OBJ_MAX 256
 

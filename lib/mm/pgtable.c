@@ -5,13 +5,20 @@
 /*
  * Page-table walks and range operations: allocate tables on the way down,
  * split 2 MiB leaves, zap (unmap/DONTNEED/teardown) into a gather, change
- * protections, and copy for fork. Lock order: mm_locking.h.
+ * protections (and userfault write protection), copy for fork and move for
+ * remap. Lock order: mm_locking.h.
  */
 
 #include <errno.h>
 #include <string.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
 
 int
 mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn)
@@ -157,9 +164,18 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 		pt_free_unpublished(as, nt);
 		return 0;
 	}
+	bits = e & (PTE_P | PTE_W | PTE_A | PTE_D | PTE_PROTNONE | PTE_UFFD_WP);
+	if (pte_is_host(e)) {
+		/* host memory: 512 leaves of consecutive host pages */
+		t = pt_table(nt);
+		bits |= e & (PTE_HOST | PTE_HIOVA_VA | PTE_HIOVA_NONE);
+		for (i = 0; i < MMRT_HUGE_NR; i++)
+			t[i] = (pte_host_addr(e) +
+				((uint64_t)i << MMRT_PAGE_SHIFT)) | bits;
+		goto publish;
+	}
 	head = pte_pfn(e);
 	hf = mmrt_frame_meta(head);
-	bits = e & (PTE_P | PTE_W | PTE_A | PTE_D | PTE_PROTNONE | PTE_UFFD_WP);
 	if (__atomic_load_n(&hf->refcount, __ATOMIC_ACQUIRE) == 1 &&
 			mmrt_huge_split(head) == 0) {
 		/* every frame is now its own, mapped once */
@@ -172,6 +188,7 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 	t = pt_table(nt);
 	for (i = 0; i < MMRT_HUGE_NR; i++)
 		t[i] = pte_mk(head + i, bits);
+publish:
 	/* release: the filled table before the pointer to it */
 	pte_store(pmd, pte_mk(nt, PTE_T | PTE_P));
 	if (locked)
@@ -189,7 +206,7 @@ mm_split_huge_at(struct mmrt_as *as, uint64_t va, bool locked)
 
 	if ((va & (MMRT_HUGE_SIZE - 1)) == 0 || va >= MMRT_VA_LIMIT)
 		return 0;
-	pmd = mm_pt_walk(as, va, 2, false, &tbl2, &err);
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, false, &tbl2, &err);
 	if (pmd == NULL)
 		return 0;
 	if (!(pte_load(pmd) & PTE_H))
@@ -201,6 +218,39 @@ int
 mm_split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 {
 	return split_pmd(as, tbl2, pmd, locked);
+}
+
+/*
+ * The leaf for @va: a 2 MiB leaf (*huge) or a 4 KiB entry, allocating
+ * tables if @alloc. NULL with *err = -ENOENT (no table: empty), -ENOMEM.
+ */
+uint64_t *
+mm_pt_leaf(struct mmrt_as *as, uint64_t va, bool alloc, uint32_t *tbl,
+	bool *huge, int *err)
+{
+	uint64_t *pmd, e;
+
+	*huge = false;
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PMD, alloc, tbl, err);
+	if (pmd == NULL)
+		return NULL;
+	e = pte_load(pmd);
+	if (e & PTE_H) {
+		*huge = true;
+		return pmd;
+	}
+	if (e & PTE_T) {
+		*tbl = pte_pfn(e);
+		return &pt_table(*tbl)[level_index(va, MM_LEVEL_PTE)];
+	}
+	if (!alloc) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	pmd = mm_pt_walk(as, va, MM_LEVEL_PTE, true, tbl, err);
+	if (pmd == NULL && *err == -EEXIST)
+		return mm_pt_leaf(as, va, alloc, tbl, huge, err);
+	return pmd;
 }
 
 static bool
@@ -231,6 +281,7 @@ zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 	run->nr = 0;
 }
 
+/* model: models/gather.pml [G.1] */
 static void
 zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 	uint64_t e, bool huge)
@@ -238,8 +289,8 @@ zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 	uint32_t pfn = pte_pfn(e), owner, flags = 0;
 	struct mmrt_frame *f;
 
-	if (!pte_has_frame(e) || pfn == mmrt_zero_pfn())
-		return;
+	if (!pte_has_frame(e) || pte_is_host(e) || pfn == mmrt_zero_pfn())
+		return; /* host pages are the caller's: no frame to drop */
 	owner = huge ? pfn : frame_owner(pfn);
 	f = mmrt_frame_meta(owner);
 	if (f->flags & MMRT_FRAME_OBJECT)
@@ -262,6 +313,7 @@ zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 		zap_run_emit(tlb, run);
 }
 
+/* model: models/gather.pml [G.1] */
 static void
 zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 	unsigned int level, uint64_t start, uint64_t end)
@@ -288,19 +340,18 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 			}
 			pte_store(p, 0);
 			zap_leaf(z->tlb->as, z->tlb, &run, e, level == 2);
-			mm_gather_track(z->tlb, va & ~(size - 1),
-				(va & ~(size - 1)) + size, level);
+			mm_gather_track_entry(z->tlb, va, level);
 			continue;
 		}
 		if (!(e & PTE_T))
 			continue;
 		zap_level(as, z, pte_pfn(e), level - 1, va, next);
+		/* model: models/gather.pml [G.2] */
 		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
 			pte_store(p, 0);
 			MM_STAT_ADD(as, pt_pages, -1);
 			mm_gather_remove_table(z->tlb, pte_pfn(e));
-			mm_gather_track(z->tlb, va & ~(size - 1),
-				(va & ~(size - 1)) + size, level);
+			mm_gather_track_entry(z->tlb, va, level);
 		}
 	}
 	zap_run_emit(z->tlb, &run);
@@ -359,8 +410,7 @@ protect_level(struct mmrt_as *as, struct mm_gather *tlb, uint32_t tbl,
 		pte_store(p, ne);
 		/* a removed permission must be flushed before we return */
 		if ((e & ~ne) & (PTE_P | PTE_W))
-			mm_gather_track(tlb, va & ~(size - 1),
-				(va & ~(size - 1)) + size, level);
+			mm_gather_track_entry(tlb, va, level);
 	}
 }
 
@@ -371,11 +421,99 @@ mm_protect_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t start,
 	protect_level(as, tlb, as->core.pgd, PT_LEVELS, start, end, prot);
 }
 
+/* May this leaf become writable again (WP cleared)? */
+static bool
+leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
+{
+	uint32_t pfn = pte_pfn(e);
+	const struct mmrt_frame *fm;
+
+	if (!(r->prot & MMRT_PROT_WRITE) || !(e & PTE_P))
+		return false;
+	if (r->flags & REGION_OBJECT)
+		return true;
+	if (pfn == mmrt_zero_pfn() || (!huge && frame_owner(pfn) != pfn))
+		return false;
+	fm = mmrt_frame_meta(pfn);
+	return __atomic_load_n(&fm->refcount, __ATOMIC_ACQUIRE) == 1;
+}
+
+/*
+ * Set or clear uffd write protection on [start, end) of region @r
+ * (userfault write-protect, uffd_fill.c; unregister, uffd.c).
+ * Setting tracks the downgrades in @tlb (flushed by the caller; clearing
+ * removes no permission and passes NULL); markers go on empty pages if
+ * @markers. -ENOMEM (markers) or 0.
+ */
+int
+mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
+	struct mm_gather *tlb, uint64_t start, uint64_t end, bool set,
+	bool markers)
+{
+	uint64_t va, *p, e, ne, size;
+	uint32_t tbl;
+	bool huge;
+	int err;
+
+	for (va = start; va < end; va += size) {
+		size = MMRT_PAGE_SIZE;
+		p = mm_pt_leaf(as, va, set && markers, &tbl, &huge, &err);
+		if (p == NULL) {
+			if (err != -ENOENT)
+				return err;
+			/* no level-1 table: nothing below this 2 MiB */
+			size = ((va | (MMRT_HUGE_SIZE - 1)) + 1) - va;
+			continue;
+		}
+		if (huge)
+			size = ((va | (MMRT_HUGE_SIZE - 1)) + 1) - va;
+		rte_spinlock_lock(pt_lock(tbl));
+		e = pte_load(p);
+		if (huge && (va & (MMRT_HUGE_SIZE - 1)) == 0 && end - va >=
+				MMRT_HUGE_SIZE) {
+			/* a whole 2 MiB leaf */
+		} else if (huge) {
+			/* part of a 2 MiB leaf: split it, then look again */
+			rte_spinlock_unlock(pt_lock(tbl));
+			err = mm_split_pmd(as, tbl, p, true);
+			if (err != 0)
+				return err;
+			size = 0;
+			continue;
+		}
+		if (set) {
+			if (e & (PTE_P | PTE_PROTNONE))
+				ne = (e | PTE_UFFD_WP) & ~PTE_W;
+			else if (e == 0 && markers && !huge)
+				ne = PTE_UFFD_WP;
+			else
+				ne = e;
+		} else {
+			if (!(e & PTE_UFFD_WP))
+				ne = e;
+			else if (pte_is_marker(e))
+				ne = e & ~PTE_UFFD_WP;
+			else if (leaf_may_write(r, e, huge))
+				ne = (e & ~PTE_UFFD_WP) | PTE_W | PTE_D;
+			else
+				ne = e & ~PTE_UFFD_WP;
+		}
+		if (ne != e) {
+			pte_store(p, ne);
+			if ((e & PTE_W) && !(ne & PTE_W))
+				mm_gather_track_entry(tlb, va,
+					huge ? MM_LEVEL_PMD : MM_LEVEL_PTE);
+		}
+		rte_spinlock_unlock(pt_lock(tbl));
+	}
+	return 0;
+}
+
 /* Share the frame behind a leaf with a child; anonymous pages become
  * copy-on-write in both. Returns the child's entry. */
 static uint64_t
 copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
-	uint64_t size, uint64_t va, bool shared, bool keep_wp)
+	uint64_t va, bool shared, bool keep_wp)
 {
 	uint64_t e = *p;
 	uint32_t pfn = pte_pfn(e), owner;
@@ -388,6 +526,10 @@ copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
 			return e;
 		return keep_wp ? e : 0;
 	}
+	if (pte_is_host(e)) {
+		/* shared with the child, like MAP_SHARED: no frame, no COW */
+		return keep_wp ? e : e & ~PTE_UFFD_WP;
+	}
 	if (pfn != mmrt_zero_pfn()) {
 		owner = huge ? pfn : frame_owner(pfn);
 		f = mmrt_frame_meta(owner);
@@ -399,8 +541,8 @@ copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
 		/* write-protect the parent; flush deferred to the end */
 		e &= ~PTE_W;
 		pte_store(p, e);
-		mm_gather_track(src_tlb, va & ~(size - 1),
-			(va & ~(size - 1)) + size, huge ? 2 : 1);
+		mm_gather_track_entry(src_tlb, va,
+			huge ? MM_LEVEL_PMD : MM_LEVEL_PTE);
 	}
 	return keep_wp ? e : e & ~PTE_UFFD_WP;
 }
@@ -424,8 +566,8 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 			continue;
 		if (!(e & PTE_T)) {
 			/* regions are copied whole, so leaves are too */
-			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], size,
-				va, shared, keep_wp));
+			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], va,
+				shared, keep_wp));
 			continue;
 		}
 		if (!(dt[i] & PTE_T)) {
@@ -475,13 +617,14 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 
 	for (off = 0; off < len; off = next) {
 		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, 2, false, &tbl, &err);
+		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl,
+			&err);
 		if (pmd == NULL || (e = pte_load(pmd)) == 0)
 			continue;
 		if ((e & PTE_H) && aligned) {
 			/* moves whole (the ends were split by the caller) */
-			if (mm_pt_walk(as, new + off, 2, true, &tbl, &err) ==
-					NULL)
+			if (mm_pt_walk(as, new + off, MM_LEVEL_PMD, true,
+					&tbl, &err) == NULL)
 				return err;
 			continue;
 		}
@@ -491,9 +634,10 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 				return err;
 		}
 		/* the chunk lands in at most two level-1 tables */
-		if (mm_pt_walk(as, new + off, 1, true, &tbl, &err) == NULL ||
-				mm_pt_walk(as, new + next - MMRT_PAGE_SIZE, 1,
-					true, &tbl, &err) == NULL)
+		if (mm_pt_walk(as, new + off, MM_LEVEL_PTE, true, &tbl,
+				&err) == NULL ||
+				mm_pt_walk(as, new + next - MMRT_PAGE_SIZE,
+					MM_LEVEL_PTE, true, &tbl, &err) == NULL)
 			return err;
 	}
 	return 0;
@@ -516,34 +660,34 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 
 	for (off = 0; off < len; off = next) {
 		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, 2, false, &tbl, &err);
+		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl,
+			&err);
 		if (pmd == NULL || (e = pte_load(pmd)) == 0)
 			continue;
 		if (e & PTE_H) {
-			dp = mm_pt_walk(as, new + off, 2, false, &tbl, &err);
+			dp = mm_pt_walk(as, new + off, MM_LEVEL_PMD, false,
+				&tbl, &err);
 			pte_store(dp, move_bits(e, keep_wp));
 			pte_store(pmd, 0);
-			mm_gather_track(tlb, old + off,
-				old + off + MMRT_HUGE_SIZE, 2);
+			mm_gather_track_entry(tlb, old + off, MM_LEVEL_PMD);
 			continue;
 		}
 		t1 = pt_table(pte_pfn(e));
 		for (a = old + off; a < old + next; a += MMRT_PAGE_SIZE) {
-			uint64_t *p = &t1[level_index(a, 1)];
+			uint64_t *p = &t1[level_index(a, MM_LEVEL_PTE)];
 
 			e = pte_load(p);
 			if (e == 0)
 				continue;
 			ne = move_bits(e, keep_wp);
 			if (ne != 0) {
-				dp = mm_pt_walk(as, new + (a - old), 1, false,
-					&tbl, &err);
+				dp = mm_pt_walk(as, new + (a - old),
+					MM_LEVEL_PTE, false, &tbl, &err);
 				pte_store(dp, ne);
 			}
 			pte_store(p, 0);
 			if (pte_has_frame(e))
-				mm_gather_track(tlb, a, a + MMRT_PAGE_SIZE,
-					1);
+				mm_gather_track_entry(tlb, a, MM_LEVEL_PTE);
 		}
 	}
 }

@@ -14,7 +14,8 @@
 
 #include <rte_malloc.h>
 
-#include "mm_priv.h"
+#include "mm_object.h"
+#include "mm_region.h"
 
 int
 mm_region_reserve(struct mmrt_as *as, uint32_t extra)

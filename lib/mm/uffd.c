@@ -3,7 +3,10 @@
  */
 
 /*
- * Userfault (mmrt_uffd.h, docs/architecture.md).
+ * Userfault (mmrt_uffd.h, docs/architecture.md), the context side:
+ * create/destroy, features, register/unregister, the pending-fault table,
+ * post/wake/wait, read and events. The page-table side (fills,
+ * write-protect, move) is uffd_fill.c, one layer up.
  *
  * Registration is a property of regions (r->uffd, r->uffd_mode), changed
  * only under the write map lock. Faults classify a page under the read map
@@ -54,10 +57,18 @@
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
 
-#include "mm_priv.h"
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_uffd.h"
+#include "mm_uffd_ctx.h"
 #include "mmrt_uffd.h"
 
-#define UFFD_MAGIC 0x6d6d7566u /* "mmuf" */
 #define UFFD_RING_DEFAULT 4096u
 #define UFFD_TIMEOUT_US_DEFAULT UINT64_C(10000000)
 #define UFFD_PROBE 8           /* slots probed per page */
@@ -68,43 +79,6 @@
 #define HUGE_MASK_ (MMRT_HUGE_SIZE - 1)
 
 _Static_assert(sizeof(struct mmrt_uffd_msg) == 32, "uffd_msg is 32 bytes");
-
-struct mmrt_uffd {
-	uint32_t magic;
-	uint32_t released;          /* the space is gone or the uffd dying */
-	struct mmrt_as *as;         /* NULL once the space is gone */
-	struct mmrt_uffd *as_next;  /* the space's list (write map lock) */
-	uint64_t features;
-	uint32_t ring_size;
-	uint64_t timeout_us;
-	uint64_t timeout_cycles;
-	struct rte_ring *faults;    /* MP/MC */
-	struct rte_ring *events;    /* MP/MC */
-	rte_rwlock_t changing_lock;
-	uint32_t changing;          /* events queued, not read yet */
-	uint32_t waiters;           /* threads waiting on wake_seq */
-	uint64_t *pend;             /* pending-fault slots */
-	uint32_t pend_mask;
-	uint32_t npending;
-	uint64_t wake_seq __rte_cache_aligned;
-	struct mmrt_uffd_stats st __rte_cache_aligned;
-};
-
-#define ST_ADD(u, f, n) __atomic_fetch_add(&(u)->st.f, (n), __ATOMIC_RELAXED)
-
-static bool
-uffd_live(const struct mmrt_uffd *u)
-{
-	return u != NULL && u->magic == UFFD_MAGIC;
-}
-
-static bool
-range_bad(uint64_t start, uint64_t len)
-{
-	return (start & PAGE_MASK_) != 0 || (len & PAGE_MASK_) != 0 ||
-		len == 0 || start >= MMRT_VA_LIMIT ||
-		len > MMRT_VA_LIMIT - start;
-}
 
 /* ---- creation ---------------------------------------------------------- */
 
@@ -312,9 +286,12 @@ pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur)
 		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELAXED);
 }
 
-/* Wake [start, end): pending faults there become idle, waiters retry. */
-static void
-uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
+/*
+ * Wake [start, end): pending faults there become idle, waiters retry.
+ * model: models/uffd.pml [U.5]
+ */
+void
+mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 {
 	uint64_t page, cur;
 	uint32_t h, i;
@@ -352,9 +329,10 @@ uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 int
 mmrt_uffd_wake(struct mmrt_uffd *u, const struct mmrt_uffd_range *r)
 {
-	if (!uffd_live(u) || r == NULL || range_bad(r->start, r->len))
+	if (!uffd_live(u) || r == NULL ||
+			!mm_range_valid_pages(r->start, r->len))
 		return -EINVAL;
-	uffd_wake(u, r->start, r->start + r->len);
+	mm_uffd_wake(u, r->start, r->start + r->len);
 	return 0;
 }
 
@@ -364,48 +342,7 @@ mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end)
 	struct mmrt_uffd *u;
 
 	for (u = as->uffds; u != NULL; u = u->as_next)
-		uffd_wake(u, start, end);
-}
-
-/* ---- leaves ------------------------------------------------------------ */
-
-/*
- * The leaf for @va: a 2 MiB leaf (*huge) or a 4 KiB entry, allocating
- * tables if @alloc. NULL with *err = -ENOENT (no table: empty), -ENOMEM.
- */
-static uint64_t *
-leaf_get(struct mmrt_as *as, uint64_t va, bool alloc, uint32_t *tbl,
-	bool *huge, int *err)
-{
-	uint64_t *pmd, e;
-
-	*huge = false;
-	pmd = mm_pt_walk(as, va, 2, alloc, tbl, err);
-	if (pmd == NULL)
-		return NULL;
-	e = pte_load(pmd);
-	if (e & PTE_H) {
-		*huge = true;
-		return pmd;
-	}
-	if (e & PTE_T) {
-		*tbl = pte_pfn(e);
-		return &pt_table(*tbl)[level_index(va, 1)];
-	}
-	if (!alloc) {
-		*err = -ENOENT;
-		return NULL;
-	}
-	pmd = mm_pt_walk(as, va, 1, true, tbl, err);
-	if (pmd == NULL && *err == -EEXIST)
-		return leaf_get(as, va, alloc, tbl, huge, err);
-	return pmd;
-}
-
-static inline bool
-pte_is_marker(uint64_t e)
-{
-	return e != 0 && !(e & (PTE_P | PTE_PROTNONE | PTE_T));
+		mm_uffd_wake(u, start, end);
 }
 
 /* ---- faults ------------------------------------------------------------ */
@@ -427,6 +364,7 @@ pt_lock_for(const struct mm_fault_wait *w, uint32_t tbl)
 	return true;
 }
 
+/* model: models/uffd.pml [U.2] */
 int
 mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, struct mm_fault_wait *w)
@@ -440,7 +378,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 
 	/* before the page table: see the file comment */
 	seq = __atomic_load_n(&u->wake_seq, __ATOMIC_ACQUIRE);
-	p = leaf_get(as, va, false, &tbl, &huge, &err);
+	p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
 	if (p != NULL)
 		e = pte_load(p);
 	if (e & PTE_POISON)
@@ -500,6 +438,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	return MM_FAULT_POSTED;
 }
 
+/* model: models/uffd.pml [U.3] */
 int
 mm_uffd_wait(struct mm_fault_wait *w)
 {
@@ -531,438 +470,7 @@ mm_uffd_wait(struct mm_fault_wait *w)
 	return ret;
 }
 
-/* ---- map lock for fills ------------------------------------------------ */
-
-/*
- * Read-lock the map; a poller that must wait goes offline meanwhile (only
- * then: the write side uses MM_BLOCKING_BEGIN() as everyone else).
- */
-static bool
-map_read_lock(struct mmrt_as *as)
-{
-	bool off = false;
-
-	if (rte_rwlock_read_trylock(&as->map_lock) == 0)
-		return false;
-	if (mmrt_thread_is_online()) {
-		mmrt_thread_offline();
-		off = true;
-	}
-	rte_rwlock_read_lock(&as->map_lock);
-	return off;
-}
-
-static void
-map_read_unlock(struct mmrt_as *as, bool off)
-{
-	rte_rwlock_read_unlock(&as->map_lock);
-	if (off)
-		mmrt_thread_online();
-}
-
-/* ---- fills ------------------------------------------------------------- */
-
-enum fill_op { FILL_COPY, FILL_ZERO, FILL_CONT, FILL_POISON };
-
-struct fill {
-	struct mmrt_uffd *u;
-	struct mmrt_as *as;
-	enum fill_op op;
-	uint64_t mode;
-	const uint8_t *src;
-	const struct mm_region *r;  /* region of the current page */
-	uint64_t tbl_base;          /* 2 MiB base of the cached table */
-	uint32_t tbl;               /* cached level-1 table */
-};
-
-/* The region at @va, registered with this uffd, valid for the op. */
-static int
-fill_region(struct fill *f, uint64_t va)
-{
-	const struct mm_region *r;
-	int i = mm_region_find(f->as, va);
-
-	if (i < 0)
-		return -ENOENT;
-	r = &f->as->regions[i];
-	if (r->uffd != f->u)
-		return -ENOENT;
-	switch (f->op) {
-	case FILL_COPY:
-	case FILL_ZERO:
-		if (r->flags & REGION_OBJECT)
-			return -EINVAL;
-		if ((f->mode & MMRT_UFFD_MODE_WP) &&
-				!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_WP))
-			return -EINVAL;
-		break;
-	case FILL_CONT:
-		if (!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_MINOR))
-			return -EINVAL;
-		if ((f->mode & MMRT_UFFD_MODE_WP) &&
-				!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_WP))
-			return -EINVAL;
-		break;
-	case FILL_POISON:
-		break;
-	}
-	f->r = r;
-	return 0;
-}
-
-/* Bits of a filled leaf. */
-static uint64_t
-fill_bits(const struct fill *f)
-{
-	if (f->mode & MMRT_UFFD_MODE_WP)
-		return PTE_P | PTE_A | PTE_UFFD_WP;
-	return PTE_P | PTE_A | ((f->r->prot & MMRT_PROT_WRITE) ?
-		PTE_W | PTE_D : 0);
-}
-
-/*
- * Copy a whole 2 MiB chunk into an empty level-2 entry of a huge region.
- * 1: not possible here (fall back to 4 KiB pages), 0, or -errno.
- */
-static int
-fill_huge(struct fill *f, uint64_t va, uint64_t off)
-{
-	uint64_t *pmd, e;
-	uint32_t tbl2;
-	int64_t h;
-	int err;
-
-	pmd = mm_pt_walk(f->as, va, 2, true, &tbl2, &err);
-	if (pmd == NULL)
-		return err;
-	e = pte_load(pmd);
-	if (e & PTE_H)
-		return -EEXIST;
-	if (e != 0)
-		return 1;
-	h = mmrt_huge_alloc(0);
-	if (h < 0)
-		return 1;
-	memcpy(mmrt_frame_addr((uint32_t)h), f->src + off, MMRT_HUGE_SIZE);
-	mmrt_frame_meta((uint32_t)h)->flags |= MMRT_FRAME_ANON;
-	mmrt_frame_meta((uint32_t)h)->mapcount = 1;
-	rte_spinlock_lock(pt_lock(tbl2));
-	e = pte_load(pmd);
-	if (e == 0)
-		pte_store(pmd, pte_mk((uint32_t)h, fill_bits(f) | PTE_H));
-	rte_spinlock_unlock(pt_lock(tbl2));
-	if (e != 0) {
-		mmrt_frame_put((uint32_t)h);
-		return (e & PTE_H) ? -EEXIST : 1;
-	}
-	MM_STAT_ADD(f->as, rss_pages, MMRT_HUGE_NR);
-	ST_ADD(f->u, filled_pages, MMRT_HUGE_NR);
-	return 0;
-}
-
-/* Fill the 4 KiB page at @va. 0 or -errno. */
-static int
-fill_page(struct fill *f, uint64_t va, uint64_t off)
-{
-	uint64_t *p, e, ne;
-	uint32_t tbl, pfn = MMRT_PFN_NONE;
-	int64_t nf = -1;
-	bool huge;
-	int err;
-
-	if ((va & ~HUGE_MASK_) == f->tbl_base && f->tbl != MMRT_PFN_NONE) {
-		tbl = f->tbl;
-		p = &pt_table(tbl)[level_index(va, 1)];
-	} else {
-		p = leaf_get(f->as, va, true, &tbl, &huge, &err);
-		if (p == NULL)
-			return err;
-		if (huge)
-			return -EEXIST;
-		f->tbl_base = va & ~HUGE_MASK_;
-		f->tbl = tbl;
-	}
-	e = pte_load(p);
-	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
-			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON))))
-		return -EEXIST;
-	switch (f->op) {
-	case FILL_COPY:
-		nf = mmrt_frame_alloc(0);
-		if (nf < 0)
-			return (int)nf;
-		/* contents first: published by the release store below */
-		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
-			MMRT_PAGE_SIZE);
-		mmrt_frame_meta((uint32_t)nf)->flags |= MMRT_FRAME_ANON;
-		mmrt_frame_meta((uint32_t)nf)->mapcount = 1;
-		ne = pte_mk((uint32_t)nf, fill_bits(f));
-		break;
-	case FILL_ZERO:
-		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A);
-		break;
-	case FILL_CONT:
-		pfn = mm_object_peek(f->r->obj, (f->r->obj_off +
-			(va - f->r->start)) >> MMRT_PAGE_SHIFT);
-		if (pfn == MMRT_PFN_NONE)
-			return -EFAULT;
-		ne = pte_mk(pfn, fill_bits(f));
-		break;
-	default:
-		ne = PTE_POISON;
-		break;
-	}
-	rte_spinlock_lock(pt_lock(tbl));
-	e = pte_load(p);
-	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
-			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
-		rte_spinlock_unlock(pt_lock(tbl));
-		if (nf >= 0)
-			mmrt_frame_put((uint32_t)nf);
-		return -EEXIST;
-	}
-	if (f->op == FILL_CONT) {
-		struct mmrt_frame *fm = mmrt_frame_meta(pfn);
-
-		__atomic_fetch_add(&fm->refcount, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
-	}
-	pte_store(p, ne);
-	rte_spinlock_unlock(pt_lock(tbl));
-	if (f->op == FILL_COPY || f->op == FILL_CONT)
-		MM_STAT_ADD(f->as, rss_pages, 1);
-	if (f->op != FILL_POISON)
-		ST_ADD(f->u, filled_pages, 1);
-	return 0;
-}
-
-/*
- * The kernel's result contract for a fill or move of [dst, dst + len) that
- * did @off bytes and stopped on @err: wake what was done (unless
- * DONTWAKE); the result is the bytes done, or the error if none were; the
- * return is 0 (all done), -EAGAIN (partial) or the error.
- */
-static int
-fill_result(struct mmrt_uffd *u, uint64_t dst, uint64_t len, uint64_t off,
-	int err, uint64_t mode, int64_t *res)
-{
-	if (off > 0 && !(mode & MMRT_UFFD_MODE_DONTWAKE))
-		uffd_wake(u, dst, dst + off);
-	if (off > 0) {
-		*res = (int64_t)off;
-		return off == len ? 0 : -EAGAIN;
-	}
-	*res = err;
-	return err;
-}
-
-/*
- * The common body of copy, zeropage, continue and poison: the result
- * contract of the kernel's mfill_atomic (mmrt_uffd_copy()).
- */
-static int
-fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
-	const void *src, uint64_t mode, uint64_t modes, enum fill_op op,
-	int64_t *res)
-{
-	struct fill f = {
-		.u = u, .op = op, .mode = mode, .src = src,
-		.tbl = MMRT_PFN_NONE,
-	};
-	uint64_t off = 0, va, rend = 0;
-	struct mmrt_as *as;
-	int err = 0;
-	bool offl;
-
-	if (range_bad(dst, len) || (mode & ~modes) ||
-			(op == FILL_COPY && src == NULL)) {
-		*res = -EINVAL;
-		return -EINVAL;
-	}
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
-		*res = -ESRCH;
-		return -ESRCH;
-	}
-	f.as = as;
-	offl = map_read_lock(as);
-	rte_rwlock_read_lock(&u->changing_lock);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
-		goto out;
-	}
-	while (off < len) {
-		va = dst + off;
-		if (va >= rend) {
-			err = fill_region(&f, va);
-			if (err != 0)
-				break;
-			rend = f.r->end;
-		}
-		if (op == FILL_COPY && (f.r->flags & MMRT_MAP_HUGE) &&
-				(va & HUGE_MASK_) == 0 &&
-				len - off >= MMRT_HUGE_SIZE &&
-				va + MMRT_HUGE_SIZE <= rend) {
-			err = fill_huge(&f, va, off);
-			if (err == 0) {
-				off += MMRT_HUGE_SIZE;
-				continue;
-			}
-			if (err < 0)
-				break;
-			err = 0;
-		}
-		err = fill_page(&f, va, off);
-		if (err != 0)
-			break;
-		off += MMRT_PAGE_SIZE;
-	}
-out:
-	rte_rwlock_read_unlock(&u->changing_lock);
-	map_read_unlock(as, offl);
-	return fill_result(u, dst, len, off, err, mode, res);
-}
-
-int
-mmrt_uffd_copy(struct mmrt_uffd *u, struct mmrt_uffd_copy *c)
-{
-	if (!uffd_live(u) || c == NULL) {
-		if (c != NULL)
-			c->copy = -EINVAL;
-		return -EINVAL;
-	}
-	return fill_common(u, c->dst, c->len, c->src, c->mode,
-		MMRT_UFFD_MODE_DONTWAKE | MMRT_UFFD_MODE_WP, FILL_COPY,
-		&c->copy);
-}
-
-int
-mmrt_uffd_zeropage(struct mmrt_uffd *u, struct mmrt_uffd_zeropage *z)
-{
-	if (!uffd_live(u) || z == NULL) {
-		if (z != NULL)
-			z->zeropage = -EINVAL;
-		return -EINVAL;
-	}
-	return fill_common(u, z->range.start, z->range.len, NULL, z->mode,
-		MMRT_UFFD_MODE_DONTWAKE, FILL_ZERO, &z->zeropage);
-}
-
-int
-mmrt_uffd_continue(struct mmrt_uffd *u, struct mmrt_uffd_continue *c)
-{
-	if (!uffd_live(u) || c == NULL) {
-		if (c != NULL)
-			c->mapped = -EINVAL;
-		return -EINVAL;
-	}
-	return fill_common(u, c->range.start, c->range.len, NULL, c->mode,
-		MMRT_UFFD_MODE_DONTWAKE | MMRT_UFFD_MODE_WP, FILL_CONT,
-		&c->mapped);
-}
-
-int
-mmrt_uffd_poison(struct mmrt_uffd *u, struct mmrt_uffd_poison *p)
-{
-	if (!uffd_live(u) || p == NULL ||
-			!(u->features & MMRT_UFFD_FEATURE_POISON)) {
-		if (p != NULL)
-			p->updated = -EINVAL;
-		return -EINVAL;
-	}
-	return fill_common(u, p->range.start, p->range.len, NULL, p->mode,
-		MMRT_UFFD_MODE_DONTWAKE, FILL_POISON, &p->updated);
-}
-
-/* ---- write protection -------------------------------------------------- */
-
-/* May this leaf become writable again (WP cleared)? */
-static bool
-leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
-{
-	uint32_t pfn = pte_pfn(e);
-	const struct mmrt_frame *fm;
-
-	if (!(r->prot & MMRT_PROT_WRITE) || !(e & PTE_P))
-		return false;
-	if (r->flags & REGION_OBJECT)
-		return true;
-	if (pfn == mmrt_zero_pfn() || (!huge && frame_owner(pfn) != pfn))
-		return false;
-	fm = mmrt_frame_meta(pfn);
-	return __atomic_load_n(&fm->refcount, __ATOMIC_ACQUIRE) == 1;
-}
-
-/*
- * Set or clear uffd write protection on [start, end) of region @r.
- * Setting tracks the downgrades in @tlb (flushed by the caller; clearing
- * removes no permission and passes NULL); markers go on empty pages if
- * @markers. -ENOMEM (markers) or 0.
- */
-static int
-wp_region(struct mmrt_as *as, const struct mm_region *r,
-	struct mm_gather *tlb, uint64_t start, uint64_t end, bool set,
-	bool markers)
-{
-	uint64_t va, *p, e, ne, size;
-	uint32_t tbl;
-	bool huge;
-	int err;
-
-	for (va = start; va < end; va += size) {
-		size = MMRT_PAGE_SIZE;
-		p = leaf_get(as, va, set && markers, &tbl, &huge, &err);
-		if (p == NULL) {
-			if (err != -ENOENT)
-				return err;
-			/* no level-1 table: nothing below this 2 MiB */
-			size = ((va | HUGE_MASK_) + 1) - va;
-			continue;
-		}
-		if (huge)
-			size = ((va | HUGE_MASK_) + 1) - va;
-		rte_spinlock_lock(pt_lock(tbl));
-		e = pte_load(p);
-		if (huge && (va & HUGE_MASK_) == 0 && end - va >=
-				MMRT_HUGE_SIZE) {
-			/* a whole 2 MiB leaf */
-		} else if (huge) {
-			/* part of a 2 MiB leaf: split it, then look again */
-			rte_spinlock_unlock(pt_lock(tbl));
-			err = mm_split_pmd(as, tbl, p, true);
-			if (err != 0)
-				return err;
-			size = 0;
-			continue;
-		}
-		if (set) {
-			if (e & (PTE_P | PTE_PROTNONE))
-				ne = (e | PTE_UFFD_WP) & ~PTE_W;
-			else if (e == 0 && markers && !huge)
-				ne = PTE_UFFD_WP;
-			else
-				ne = e;
-		} else {
-			if (!(e & PTE_UFFD_WP))
-				ne = e;
-			else if (pte_is_marker(e))
-				ne = e & ~PTE_UFFD_WP;
-			else if (leaf_may_write(r, e, huge))
-				ne = (e & ~PTE_UFFD_WP) | PTE_W | PTE_D;
-			else
-				ne = e & ~PTE_UFFD_WP;
-		}
-		if (ne != e) {
-			pte_store(p, ne);
-			if ((e & PTE_W) && !(ne & PTE_W))
-				mm_gather_track(tlb, va & ~(size - 1),
-					(va & ~(size - 1)) + size,
-					huge ? 2 : 1);
-		}
-		rte_spinlock_unlock(pt_lock(tbl));
-	}
-	return 0;
-}
+/* ---- write protection on unregister --------------------------------- */
 
 /* Clear WP on every page of @u in [start, end). Map lock held. */
 static void
@@ -971,269 +479,15 @@ wp_clear_all(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 {
 	uint32_t i;
 
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		const struct mm_region *r = &as->regions[i];
 
 		if (r->uffd != u)
 			continue;
 		/* clearing allocates nothing, so it cannot fail */
-		(void)wp_region(as, r, NULL, RTE_MAX(start, r->start),
+		(void)mm_wp_range(as, r, NULL, RTE_MAX(start, r->start),
 			RTE_MIN(end, r->end), false, false);
 	}
-}
-
-int
-mmrt_uffd_writeprotect(struct mmrt_uffd *u,
-	const struct mmrt_uffd_writeprotect *w)
-{
-	struct mmrt_notifier_range nr;
-	struct mm_gather tlb;
-	struct mmrt_as *as;
-	uint64_t start, end;
-	bool set, offl, markers;
-	uint32_t i;
-	int err = 0;
-
-	if (!uffd_live(u) || w == NULL || range_bad(w->range.start,
-			w->range.len) ||
-			(w->mode & ~(MMRT_UFFD_MODE_WP |
-				MMRT_UFFD_MODE_DONTWAKE)) ||
-			(w->mode & MMRT_UFFD_MODE_WP &&
-				w->mode & MMRT_UFFD_MODE_DONTWAKE))
-		return -EINVAL;
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
-		return -ESRCH;
-	start = w->range.start;
-	end = start + w->range.len;
-	set = (w->mode & MMRT_UFFD_MODE_WP) != 0;
-	markers = (u->features & MMRT_UFFD_FEATURE_WP_UNPOPULATED) != 0;
-	offl = map_read_lock(as);
-	rte_rwlock_read_lock(&u->changing_lock);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
-		goto out;
-	}
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++)
-		if (as->regions[i].uffd != u || !(as->regions[i].uffd_mode &
-				MMRT_UFFD_REGISTER_MODE_WP)) {
-			err = -ENOENT;
-			goto out;
-		}
-	if (i == mm_region_first_after(as, start)) {
-		err = -ENOENT;
-		goto out;
-	}
-	if (set) {
-		mm_range_init(&nr, as, MMRT_NOTIFY_PROTECTION_PAGE, true,
-			start, end, u);
-		mm_notify_start(&nr);
-		mm_gather_init(&tlb, as, false);
-	}
-	/* clearing only grants permission: nothing to flush, no gather */
-	for (i = mm_region_first_after(as, start); err == 0 &&
-			i < as->nr_regions && as->regions[i].start < end; i++) {
-		const struct mm_region *r = &as->regions[i];
-
-		err = wp_region(as, r, set ? &tlb : NULL,
-			RTE_MAX(start, r->start), RTE_MIN(end, r->end), set,
-			markers);
-	}
-	if (set) {
-		/* downgrades flushed before we return (allowed deferral) */
-		mm_gather_finish(&tlb);
-		mm_notify_end(&nr);
-	}
-out:
-	rte_rwlock_read_unlock(&u->changing_lock);
-	map_read_unlock(as, offl);
-	if (err == 0 && !set && !(w->mode & MMRT_UFFD_MODE_DONTWAKE))
-		uffd_wake(u, start, end);
-	return err;
-}
-
-/* ---- move -------------------------------------------------------------- */
-
-/* Can the frame behind leaf @e move (exclusive, anonymous, not pinned)? */
-static bool
-move_ok(uint64_t e, bool huge)
-{
-	uint32_t pfn = pte_pfn(e);
-	const struct mmrt_frame *fm;
-
-	if (pfn == mmrt_zero_pfn())
-		return !huge;
-	if (!huge && frame_owner(pfn) != pfn)
-		return false;
-	fm = mmrt_frame_meta(pfn);
-	return !(fm->flags & MMRT_FRAME_OBJECT) &&
-		__atomic_load_n(&fm->refcount, __ATOMIC_ACQUIRE) == 1 &&
-		__atomic_load_n(&fm->mapcount, __ATOMIC_ACQUIRE) == 1;
-}
-
-/*
- * Move one leaf (4 KiB, or 2 MiB if it fits) from @src to @dst. Returns
- * the bytes moved (> 0) or -errno; 0 means "split, try again".
- */
-static int64_t
-move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
-	uint64_t dst, uint64_t left, bool holes)
-{
-	uint64_t *sp, *dp, se, de;
-	uint32_t stbl, dtbl;
-	bool shuge, dhuge;
-	int err;
-
-	sp = leaf_get(as, src, false, &stbl, &shuge, &err);
-	if (sp == NULL || pte_load(sp) == 0 || pte_is_marker(pte_load(sp))) {
-		if (sp == NULL && err != -ENOENT)
-			return err;
-		if (sp != NULL && (pte_load(sp) & PTE_POISON))
-			return -EINVAL;
-		return holes ? (int64_t)MMRT_PAGE_SIZE : -ENOENT;
-	}
-	se = pte_load(sp);
-	if (se & PTE_PROTNONE)
-		return -EINVAL;
-	if (shuge) {
-		if ((src & HUGE_MASK_) != 0 || (dst & HUGE_MASK_) != 0 ||
-				left < MMRT_HUGE_SIZE) {
-			err = mm_split_pmd(as, stbl, sp, true);
-			return err != 0 ? err : 0;
-		}
-		dp = mm_pt_walk(as, dst, 2, true, &dtbl, &err);
-		if (dp == NULL)
-			return err;
-		if (pte_load(dp) != 0) {
-			if (pte_load(dp) & PTE_H)
-				return -EEXIST;
-			/* a table below: split the source and go page-wise */
-			err = mm_split_pmd(as, stbl, sp, true);
-			return err != 0 ? err : 0;
-		}
-		if (!move_ok(se, true))
-			return -EBUSY;
-		mm_pt_lock_pair(stbl, dtbl);
-		if (pte_load(sp) != se || pte_load(dp) != 0) {
-			mm_pt_unlock_pair(stbl, dtbl);
-			return 0;
-		}
-		pte_store(sp, 0);
-		mm_notify_invalidate(as, src, src + MMRT_HUGE_SIZE, false);
-		se &= ~PTE_UFFD_WP;
-		if (dr->prot & MMRT_PROT_WRITE)
-			se |= PTE_W | PTE_D;
-		pte_store(dp, se);
-		mm_pt_unlock_pair(stbl, dtbl);
-		return MMRT_HUGE_SIZE;
-	}
-	if (!move_ok(se, false))
-		return -EBUSY;
-	dp = leaf_get(as, dst, true, &dtbl, &dhuge, &err);
-	if (dp == NULL)
-		return err;
-	if (dhuge || pte_load(dp) != 0)
-		return -EEXIST;
-	mm_pt_lock_pair(stbl, dtbl);
-	de = pte_load(dp);
-	if (pte_load(sp) != se || de != 0) {
-		mm_pt_unlock_pair(stbl, dtbl);
-		return de != 0 ? -EEXIST : 0;
-	}
-	/* the old translation is gone before the new one exists */
-	pte_store(sp, 0);
-	mm_notify_invalidate(as, src, src + MMRT_PAGE_SIZE, false);
-	se &= ~(PTE_UFFD_WP | PTE_W);
-	if ((dr->prot & MMRT_PROT_WRITE) && pte_pfn(se) != mmrt_zero_pfn())
-		se |= PTE_W | PTE_D;
-	pte_store(dp, se);
-	mm_pt_unlock_pair(stbl, dtbl);
-	return MMRT_PAGE_SIZE;
-}
-
-int
-mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
-{
-	struct mmrt_notifier_range nr;
-	const struct mm_region *dr = NULL, *sr;
-	uint64_t off = 0, drend = 0;
-	struct mmrt_as *as;
-	int64_t n;
-	int err = 0, i;
-	bool offl, ranged = false;
-
-	if (!uffd_live(u) || m == NULL) {
-		if (m != NULL)
-			m->move = -EINVAL;
-		return -EINVAL;
-	}
-	if (range_bad(m->dst, m->len) || range_bad(m->src, m->len) ||
-			(m->mode & ~(MMRT_UFFD_MODE_DONTWAKE |
-				MMRT_UFFD_MODE_ALLOW_SRC_HOLES)) ||
-			!(u->features & MMRT_UFFD_FEATURE_MOVE) ||
-			(m->src < m->dst + m->len && m->dst < m->src + m->len)) {
-		m->move = -EINVAL;
-		return -EINVAL;
-	}
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
-		m->move = -ESRCH;
-		return -ESRCH;
-	}
-	offl = map_read_lock(as);
-	rte_rwlock_read_lock(&u->changing_lock);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
-		goto out;
-	}
-	while (off < m->len) {
-		uint64_t s = m->src + off, d = m->dst + off;
-
-		if (d >= drend) {
-			i = mm_region_find(as, d);
-			if (i < 0 || as->regions[i].uffd != u) {
-				err = -ENOENT;
-				break;
-			}
-			dr = &as->regions[i];
-			if (dr->flags & REGION_OBJECT) {
-				err = -EINVAL;
-				break;
-			}
-			drend = dr->end;
-		}
-		i = mm_region_find(as, s);
-		if (i < 0) {
-			err = -ENOENT;
-			break;
-		}
-		sr = &as->regions[i];
-		if (sr->flags & REGION_OBJECT) {
-			err = -EINVAL;
-			break;
-		}
-		if (!ranged) {
-			mm_range_init(&nr, as, MMRT_NOTIFY_CLEAR, true, m->src,
-				m->src + m->len, u);
-			mm_notify_start(&nr);
-			ranged = true;
-		}
-		n = move_one(as, dr, s, d, RTE_MIN(m->len - off, drend - d),
-			(m->mode & MMRT_UFFD_MODE_ALLOW_SRC_HOLES) != 0);
-		if (n < 0) {
-			err = (int)n;
-			break;
-		}
-		off += (uint64_t)n;
-	}
-	if (ranged)
-		mm_notify_end(&nr);
-out:
-	rte_rwlock_read_unlock(&u->changing_lock);
-	map_read_unlock(as, offl);
-	return fill_result(u, m->dst, m->len, off, err, m->mode, &m->move);
 }
 
 /* ---- registration ------------------------------------------------------ */
@@ -1247,7 +501,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	uint32_t i, first;
 	int err = 0;
 
-	if (!uffd_live(u) || range_bad(start, len) || mode == 0 ||
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len) || mode == 0 ||
 			(mode & ~(MMRT_UFFD_REGISTER_MODE_MISSING |
 				MMRT_UFFD_REGISTER_MODE_WP |
 				MMRT_UFFD_REGISTER_MODE_MINOR)))
@@ -1262,8 +516,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 		err = -EINVAL;
 		goto out;
 	}
-	for (i = first; i < as->nr_regions && as->regions[i].start < end;
-			i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		const struct mm_region *r = &as->regions[i];
 		bool object = (r->flags & REGION_OBJECT) != 0;
 
@@ -1271,7 +524,8 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 			err = -EBUSY;
 			goto out;
 		}
-		if (((mode & MMRT_UFFD_REGISTER_MODE_MINOR) && !object) ||
+		if ((r->flags & REGION_HOST) ||
+				((mode & MMRT_UFFD_REGISTER_MODE_MINOR) && !object) ||
 				((mode & MMRT_UFFD_REGISTER_MODE_MISSING) &&
 				object)) {
 			err = -EINVAL;
@@ -1285,8 +539,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 		err = mm_region_split(as, end);
 	if (err != 0)
 		goto out;
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		struct mm_region *r = &as->regions[i];
 
 		if (r->uffd == u && (r->uffd_mode &
@@ -1330,8 +583,7 @@ unregister_locked(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 	if (err != 0)
 		return err;
 	wp_clear_all(u, as, start, end);
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++) {
+	MM_FOR_EACH_REGION(as, i, start, end) {
 		struct mm_region *r = &as->regions[i];
 
 		if (r->uffd == u) {
@@ -1348,7 +600,7 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	struct mmrt_as *as;
 	int err;
 
-	if (!uffd_live(u) || range_bad(start, len))
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len))
 		return -EINVAL;
 	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
 	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
@@ -1359,7 +611,7 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	if (err == 0)
-		uffd_wake(u, start, start + len);
+		mm_uffd_wake(u, start, start + len);
 	return err;
 }
 
@@ -1380,6 +632,7 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 	ev = rte_ring_mc_dequeue_burst_elem(u->events, msgs + got,
 		sizeof(*msgs), n - got, NULL);
 	/* each event read ends its layout change for fills */
+	/* model: models/uffd.pml [U.4] */
 	for (i = 0; i < ev; i++)
 		__atomic_fetch_sub(&u->changing, 1, __ATOMIC_RELEASE);
 	return (int)(got + ev);
@@ -1417,8 +670,7 @@ uffd_in_range(const struct mmrt_uffd *u, const struct mmrt_as *as,
 {
 	uint32_t i;
 
-	for (i = mm_region_first_after(as, start);
-			i < as->nr_regions && as->regions[i].start < end; i++)
+	MM_FOR_EACH_REGION(as, i, start, end)
 		if (as->regions[i].uffd == u)
 			return true;
 	return false;
@@ -1435,6 +687,7 @@ mm_uffd_event_prep(struct mmrt_as *as, uint64_t feature, uint64_t start,
 		if (!(u->features & feature) || !uffd_in_range(u, as, start,
 				end))
 			continue;
+		/* model: models/uffd.pml [U.6] */
 		/* waits for fills in flight; later ones see the count */
 		rte_rwlock_write_lock(&u->changing_lock);
 		__atomic_fetch_add(&u->changing, 1, __ATOMIC_RELEASE);
@@ -1471,6 +724,7 @@ uffd_queue_event(struct mmrt_uffd *u, const struct mmrt_uffd_msg *m)
 	ST_ADD(u, events, 1);
 }
 
+/* model: models/uffd.pml [U.7] */
 void
 mm_uffd_event_done(struct mm_uffd_ev *ev, struct mmrt_uffd_msg *m, bool ok)
 {
@@ -1538,7 +792,7 @@ mm_uffd_as_release(struct mmrt_as *as)
 	for (u = as->uffds; u != NULL; u = u->as_next) {
 		__atomic_store_n(&u->released, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&u->as, NULL, __ATOMIC_RELEASE);
-		uffd_wake(u, 0, MMRT_VA_LIMIT);
+		mm_uffd_wake(u, 0, MMRT_VA_LIMIT);
 	}
 	as->uffds = NULL;
 }
@@ -1573,7 +827,7 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 	}
 	/* pending faults retry (as ordinary faults now) */
 	__atomic_store_n(&u->released, 1, __ATOMIC_RELEASE);
-	uffd_wake(u, 0, MMRT_VA_LIMIT);
+	mm_uffd_wake(u, 0, MMRT_VA_LIMIT);
 	while (__atomic_load_n(&u->waiters, __ATOMIC_ACQUIRE) != 0)
 		sched_yield();
 	while (rte_ring_mc_dequeue_elem(u->events, &m, sizeof(m)) == 0)

@@ -337,6 +337,15 @@ feed(struct mmrt_dmadev *b)
 				op->status = pmd_fault_status(ret, w.fault_dst);
 				break;
 			}
+			if (unlikely(w.d.x.iova == RTE_BAD_IOVA ||
+					(w.copy && w.s.x.iova == RTE_BAD_IOVA))) {
+				/* host memory DPDK does not know: no IOVA a
+				 * device could be given (mmrt_map_host()) */
+				op->status = w.d.x.iova == RTE_BAD_IOVA ?
+					RTE_DMA_STATUS_INVALID_DST_ADDR :
+					RTE_DMA_STATUS_INVALID_SRC_ADDR;
+				break;
+			}
 			/* room said there is a slot: only a broken device
 			 * refuses it, and then the op goes on next time */
 			ret = rte_dma_copy(b->dev_id, 0, p.src_iova, p.dst_iova,
@@ -397,7 +406,7 @@ mmrt_dmadev_run(struct mmrt_dmadev *b)
 static inline bool
 range_ok(uint64_t va, uint64_t len)
 {
-	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+	return mmrt_range_valid(va, len);
 }
 
 int

@@ -324,7 +324,7 @@ mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
 static inline bool
 range_ok(uint64_t va, uint64_t len)
 {
-	return len != 0 && va < MMRT_VA_LIMIT && len <= MMRT_VA_LIMIT - va;
+	return mmrt_range_valid(va, len);
 }
 
 static inline int

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Host mappings: process memory the caller owns (DPDK memory, or any
+ * page-aligned memory) under a space's page table. The format of a host
+ * leaf and the rules every frame path follows are in mm_host.h; locks as
+ * on the sheet in mm_locking.h (leaves are made under the write map lock,
+ * or by a fault under the read map lock and the leaf's PT lock).
+ *
+ * Invalidation is not special: unmap, protect and DONTNEED clear or
+ * downgrade host leaves exactly as pool leaves, track their range in the
+ * gather, and the gather's device flush waits for every consumer's ack
+ * before the call returns (invariant A). A host leaf only never reaches
+ * the gather's frame list, since there is no frame to free.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_memory.h>
+#include <rte_spinlock.h>
+
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_host.h"
+#include "mmrt_notifier.h"
+
+/*
+ * The IOVA bits of the host page at @h: identity for DPDK memory whose
+ * IOVA is its address, PTE_HIOVA_NONE for memory DPDK does not know (or
+ * external memory registered without IOVAs), -ENOTSUP for DPDK memory
+ * with another IOVA (IOVA-as-PA: that needs a per-segment table, not
+ * done). Not thread-safe against DPDK freeing @h, which the caller owns.
+ */
+static int64_t
+host_iova_bits(uint64_t h)
+{
+	const void *p = (const void *)(uintptr_t)h;
+	const struct rte_memseg_list *msl;
+	const struct rte_memseg *ms;
+
+	msl = rte_mem_virt2memseg_list(p);
+	if (msl == NULL)
+		return (int64_t)PTE_HIOVA_NONE;
+	ms = rte_mem_virt2memseg(p, msl);
+	if (ms == NULL || ms->iova == RTE_BAD_IOVA)
+		return (int64_t)PTE_HIOVA_NONE;
+	if (ms->iova != (rte_iova_t)(uintptr_t)ms->addr)
+		return -ENOTSUP;
+	return 0;
+}
+
+/* The IOVA bits shared by all of [h, h + len), or -1 if they differ. */
+static int64_t
+host_iova_bits_range(uint64_t h, uint64_t len, int *err)
+{
+	int64_t first = host_iova_bits(h), b;
+	uint64_t o;
+
+	if (first < 0) {
+		*err = (int)first;
+		return -1;
+	}
+	for (o = MMRT_PAGE_SIZE; o < len; o += MMRT_PAGE_SIZE) {
+		b = host_iova_bits(h + o);
+		if (b < 0) {
+			*err = (int)b;
+			return -1;
+		}
+		if (b != first)
+			return -1;
+	}
+	return first;
+}
+
+/* The leaf bits (less address and IOVA kind) for region protection @prot. */
+static uint64_t
+host_prot_bits(uint32_t prot)
+{
+	if (prot == MMRT_PROT_NONE)
+		return PTE_PROTNONE;
+	return PTE_P | PTE_A | ((prot & MMRT_PROT_WRITE) ? PTE_W | PTE_D : 0);
+}
+
+int
+mm_host_install(struct mmrt_as *as, uint64_t va, uint64_t host,
+	uint64_t len, uint64_t bits)
+{
+	bool iova_va = (bits & PTE_HIOVA_VA) != 0;
+	uint64_t off, *p, e;
+	int64_t kind;
+	uint32_t tbl;
+	int err = 0;
+
+	bits |= PTE_HOST;
+	for (off = 0; off < len; ) {
+		uint64_t a = va + off, h = host + off;
+
+		if (((a | h) & (MMRT_HUGE_SIZE - 1)) == 0 &&
+				len - off >= MMRT_HUGE_SIZE) {
+			kind = iova_va ? 0 : host_iova_bits_range(h,
+				MMRT_HUGE_SIZE, &err);
+			if (err != 0)
+				return err;
+			if (kind >= 0) {
+				p = mm_pt_walk(as, a, 2, true, &tbl, &err);
+				if (p == NULL)
+					return err;
+				e = pte_load(p);
+				if (e != 0 && !(e & PTE_T))
+					return -EEXIST;
+				if (e == 0) {
+					/* release: publishes the leaf */
+					pte_store(p, h | bits | PTE_H |
+						(uint64_t)kind);
+					off += MMRT_HUGE_SIZE;
+					continue;
+				}
+				/* an empty table is left there: 4 KiB leaves */
+			}
+		}
+		kind = iova_va ? 0 : host_iova_bits(h);
+		if (kind < 0)
+			return (int)kind;
+		p = mm_pt_walk(as, a, 1, true, &tbl, &err);
+		if (p == NULL)
+			return err;
+		if (pte_load(p) != 0)
+			return -EEXIST;
+		pte_store(p, h | bits | (uint64_t)kind);
+		off += MMRT_PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* Take a PT lock outright, or only try it (a poller's probe). */
+static bool
+host_pt_lock(uint32_t tbl, bool try)
+{
+	if (!try) {
+		rte_spinlock_lock(pt_lock(tbl));
+		return true;
+	}
+	return rte_spinlock_trylock(pt_lock(tbl)) != 0;
+}
+
+/* More permission for a present host leaf: needs no invalidation. */
+static uint64_t
+host_upgrade(uint64_t e, const struct mm_region *r, bool write)
+{
+	if (e & PTE_PROTNONE)
+		e = (e & ~PTE_PROTNONE) | PTE_P;
+	if (write && (r->prot & MMRT_PROT_WRITE))
+		e |= PTE_W | PTE_D | PTE_A;
+	return e;
+}
+
+int
+mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
+	uint32_t access, bool try)
+{
+	bool write = (access & MMRT_ACCESS_WRITE) != 0, mirror = false;
+	uint64_t *pmd, *pte, e, ne = 0, h;
+	uint32_t tbl2, tbl1;
+	int64_t kind;
+	int err;
+
+	va &= ~(MMRT_PAGE_SIZE - 1);
+	if (r->flags & REGION_MIRROR) {
+		/*
+		 * The mirror is never refaulted: a hole is memory DPDK does
+		 * not have. Walk without allocating (which takes no lock), so
+		 * stray IOVAs of an engine leave no tables behind.
+		 */
+		mirror = true;
+	}
+	pmd = mirror ? mm_pt_walk(as, va, 2, false, &tbl2, &err) :
+		try ? mm_pt_walk_try(as, va, 2, &tbl2, &err) :
+		mm_pt_walk(as, va, 2, true, &tbl2, &err);
+	if (pmd == NULL)
+		return mirror ? -EFAULT : err;
+	e = pte_load(pmd);
+	if (e & PTE_H) {
+		if (!host_pt_lock(tbl2, try))
+			return -EBUSY;
+		e = pte_load(pmd);
+		if ((e & PTE_H) && pte_is_host(e)) {
+			ne = host_upgrade(e, r, write);
+			if (ne != e)
+				pte_store(pmd, ne);
+		}
+		rte_spinlock_unlock(pt_lock(tbl2));
+		return 0;
+	}
+	pte = mirror ? mm_pt_walk(as, va, 1, false, &tbl1, &err) :
+		try ? mm_pt_walk_try(as, va, 1, &tbl1, &err) :
+		mm_pt_walk(as, va, 1, true, &tbl1, &err);
+	if (pte == NULL) {
+		if (err == -EEXIST)
+			return 0; /* a 2 MiB leaf appeared: walk again */
+		return mirror ? -EFAULT : err;
+	}
+	e = pte_load(pte);
+	if (e == 0) {
+		/* dropped by DONTNEED: the same bytes again */
+		if (mirror)
+			return -EFAULT; /* a hole of the mirror: no memory */
+		h = r->obj_off + (va - r->start);
+		kind = host_iova_bits(h);
+		if (kind < 0)
+			return (int)kind;
+		ne = h | PTE_HOST | (uint64_t)kind | host_prot_bits(r->prot);
+	}
+	if (!host_pt_lock(tbl1, try))
+		return -EBUSY;
+	if (e == 0) {
+		if (pte_load(pte) == 0) {
+			pte_store(pte, ne);
+			MM_STAT_ADD(as, faults, 1);
+		}
+	} else {
+		e = pte_load(pte);
+		if (pte_is_host(e)) {
+			ne = host_upgrade(e, r, write);
+			if (ne != e)
+				pte_store(pte, ne);
+		}
+	}
+	rte_spinlock_unlock(pt_lock(tbl1));
+	return 0;
+}
+
+/* Undo a partly made host mapping: leaves already published may have
+ * been walked, so this is a full unmap (write map lock held). */
+static void
+host_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	struct mm_gather tlb;
+	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
+	struct mmrt_notifier_range r;
+
+	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, va, va + len, NULL);
+	mm_notify_start(&r);
+	mm_gather_init(&tlb, as, false);
+	mm_zap_range(as, &z, va, va + len);
+	mm_gather_finish(&tlb);
+	mm_notify_end(&r);
+	mm_region_remove(as, va, va + len);
+}
+
+#define HOST_PROT_ALL (MMRT_PROT_READ | MMRT_PROT_WRITE)
+
+int
+mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
+	uint32_t prot, uint32_t flags)
+{
+	uint64_t h = (uint64_t)(uintptr_t)host;
+	struct mm_region r;
+	int ret;
+
+	if (!mm_as_live(as) || host == NULL || len == 0 ||
+			((va | len | h) & (MMRT_PAGE_SIZE - 1)) != 0 ||
+			va >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - va ||
+			h >= MMRT_VA_LIMIT || len > MMRT_VA_LIMIT - h ||
+			(prot & ~HOST_PROT_ALL) || flags != 0)
+		return -EINVAL;
+	if (prot & MMRT_PROT_WRITE)
+		prot |= MMRT_PROT_READ;
+	memset(&r, 0, sizeof(r));
+	r.start = va;
+	r.end = va + len;
+	r.prot = prot;
+	r.flags = REGION_HOST;
+	r.obj_off = h;
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_write_lock(&as->map_lock);
+	if (mm_region_overlaps(as, va, va + len)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = mm_region_reserve(as, 1);
+	if (ret == 0)
+		ret = mm_region_insert(as, &r);
+	if (ret != 0)
+		goto out;
+	ret = mm_host_install(as, va, h, len, host_prot_bits(prot));
+	if (ret != 0)
+		host_unmap_locked(as, va, len);
+out:
+	rte_rwlock_write_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	return ret;
+}
+
+/* ---- the registry of DPDK mirrors (mirror.c makes them) ---- */
+
+#define MM_MIRROR_MAX 8
+
+static struct mm_mirror mirrors[MM_MIRROR_MAX];
+static rte_spinlock_t mirrors_lock = RTE_SPINLOCK_INITIALIZER;
+
+struct mm_mirror *
+mm_mirror_slot(struct mmrt_as *as)
+{
+	struct mm_mirror *m = NULL;
+	unsigned int i;
+
+	rte_spinlock_lock(&mirrors_lock);
+	for (i = 0; i < MM_MIRROR_MAX; i++)
+		if (mirrors[i].as == NULL) {
+			m = &mirrors[i];
+			m->as = as;
+			m->cb = false;
+			break;
+		}
+	rte_spinlock_unlock(&mirrors_lock);
+	return m;
+}
+
+void
+mm_mirror_detach(struct mmrt_as *as)
+{
+	struct mm_mirror *m = NULL;
+	unsigned int i;
+
+	rte_spinlock_lock(&mirrors_lock);
+	for (i = 0; i < MM_MIRROR_MAX; i++)
+		if (mirrors[i].as == as)
+			m = &mirrors[i];
+	rte_spinlock_unlock(&mirrors_lock);
+	if (m == NULL)
+		return;
+	/*
+	 * DPDK runs callbacks under its event list lock and unregistering
+	 * takes it for writing: after this no callback of @as runs. Hence
+	 * no map lock of @as may be held here (the callback takes it).
+	 */
+	if (m->cb)
+		rte_mem_event_callback_unregister(m->cb_name, m);
+	rte_spinlock_lock(&mirrors_lock);
+	m->cb = false;
+	m->as = NULL;
+	rte_spinlock_unlock(&mirrors_lock);
+}

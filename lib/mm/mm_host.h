@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MM_HOST_H
+#define MM_HOST_H
+
+/*
+ * What host.c offers the layers above: faults on host regions, installing
+ * host leaves, and the registry of DPDK mirrors (whose creation and memory
+ * event callback are in mirror.c, on top; the registry sits here so that
+ * as.c's destroy can stop a mirror's callback by calling down).
+ * The leaf format: mm_host_pte.h.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mmrt_as;
+struct mm_region;
+
+/*
+ * A fault on a host region (map lock held, either side): restore a
+ * PROT_NONE leaf, grant write on a writable region, remake a leaf that
+ * MMRT_ADV_DONTNEED dropped. @try: a poller's probe (try-locks only;
+ * -EBUSY where it would wait). 0, -EFAULT (a hole of the mirror),
+ * -ENOMEM, -ENOTSUP, -EBUSY.
+ */
+int mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
+	uint32_t access, bool try);
+
+/*
+ * Install host leaves for [va, va + len) -> [host, ...) with @bits
+ * (PTE_P or PTE_PROTNONE, PTE_W, PTE_HIOVA_VA as wanted; PTE_HOST is
+ * added; without PTE_HIOVA_VA the IOVA kind is looked up per DPDK
+ * memseg), 2 MiB leaves where both addresses allow. Write map lock held.
+ * On error (-ENOMEM, -ENOTSUP, -EEXIST) the leaves made so far stay: the
+ * caller zaps the range with the full invalidation.
+ */
+int mm_host_install(struct mmrt_as *as, uint64_t va, uint64_t host,
+	uint64_t len, uint64_t bits);
+
+/* A DPDK mirror: its space and its memory event callback registration. */
+struct mm_mirror {
+	struct mmrt_as *as;
+	bool cb;                 /* the event callback is registered */
+	char cb_name[64];
+};
+
+/* A free mirror slot for @as, or NULL (all MM_MIRROR_MAX in use). */
+struct mm_mirror *mm_mirror_slot(struct mmrt_as *as);
+
+/*
+ * The space is being destroyed (no map lock held): unregister its memory
+ * event callback, which waits for a callback in progress, and free its
+ * slot. Nothing for a space that is not a mirror.
+ */
+void mm_mirror_detach(struct mmrt_as *as);
+
+#endif /* MM_HOST_H */

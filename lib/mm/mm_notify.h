@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MM_NOTIFY_H
+#define MM_NOTIFY_H
+
+/*
+ * notifier.c, as the layers above it see it: the range bracket, the
+ * secondary-TLB flush and the quarantine (subscribers: mmrt_notifier.h).
+ *
+ * Every operation that removes or downgrades translations brackets its
+ * page-table changes with a range:
+ *
+ *   mm_range_init(&r, as, event, blockable, start, end, owner);
+ *   mm_notify_start(&r);          before the first PTE changes
+ *   ... change PTEs; the gather (or COW) calls mm_notify_invalidate()
+ *       for the secondary-TLB flush before any frame is freed ...
+ *   mm_notify_end(&r);            after the flush, before returning
+ *
+ * mm_notify_start() of a blockable range always returns 0; of a
+ * nonblocking one it may return -EAGAIN, and then it must not be paired
+ * with mm_notify_end(). Neither is called with a PT lock held.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmrt_mem.h"
+
+struct mmrt_as;
+struct mmrt_notifier_range;
+
+void mm_range_init(struct mmrt_notifier_range *r, struct mmrt_as *as,
+	int event, bool blockable, uint64_t start, uint64_t end, void *owner);
+int mm_notify_start(struct mmrt_notifier_range *r);
+void mm_notify_end(struct mmrt_notifier_range *r);
+/* The secondary-TLB flush of [start, end) (gather step 1, COW, merge). */
+void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
+	bool full);
+/*
+ * Frames about to be released after their flush: a fenced subscriber may
+ * take references to keep them out of the pool (quarantine). Every path
+ * that drops a mapping's reference calls it first (gather, COW, merge).
+ */
+void mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns,
+	unsigned int n);
+/* Release one mapping reference on @pfn after its flush (quarantine first). */
+static inline void
+mm_frame_release(struct mmrt_as *as, uint32_t pfn)
+{
+	mm_notify_quarantine(as, &pfn, 1);
+	mmrt_frame_put(pfn);
+}
+/* Access-bit queries of the legacy subscribers, OR-ed. */
+int mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end);
+int mm_notify_test_young(struct mmrt_as *as, uint64_t addr);
+/* Test observers: active invalidations and invalidate_seq of a space. */
+uint64_t mm_notify_debug_active(struct mmrt_as *as);
+uint64_t mm_notify_debug_seq(struct mmrt_as *as);
+/* The space is being torn down: release every subscriber. */
+void mm_notify_release(struct mmrt_as *as);
+/* Per-space subscription state, set up in create, torn down in destroy. */
+int mm_notify_as_init(struct mmrt_as *as);
+void mm_notify_as_fini(struct mmrt_as *as);
+
+#endif /* MM_NOTIFY_H */

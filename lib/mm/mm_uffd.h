@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MM_UFFD_H
+#define MM_UFFD_H
+
+/*
+ * uffd.c, as the layers above it see it: userfaults on registered regions
+ * (post, wait, wake), layout events, fork and teardown. It also owns the
+ * fault-wait protocol that fault.c follows.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmrt_mm.h"
+
+struct mmrt_as;
+struct mmrt_uffd;
+struct mmrt_uffd_msg;
+struct mm_region;
+
+/*
+ * A fault in progress. A userfault posted for it (MM_FAULT_POSTED) sets
+ * @uffd and @seq; unless @nowait the caller then drops the map lock and
+ * calls mm_uffd_wait(), which also drops the waiter reference taken.
+ */
+struct mm_fault_wait {
+	struct mmrt_uffd *uffd;
+	uint64_t seq;            /* the uffd's wake_seq before the check */
+	uint64_t t0;             /* first wait (timer cycles), 0 before */
+	uint32_t requester;      /* message ptid */
+	bool nowait;             /* post only: no waiter reference */
+	bool probe;              /* a poller's probe: MM_FAULT_WOULD_WAIT
+				  * where resolving would wait (COW) */
+};
+#define MM_FAULT_ORDINARY 1          /* not a userfault */
+#define MM_FAULT_POSTED (-EINPROGRESS) /* posted (or pending): wait/retry */
+#define MM_FAULT_WOULD_WAIT 2        /* probe: resolving would wait */
+
+static inline void
+mm_fault_wait_init(struct mm_fault_wait *w, uint32_t access)
+{
+	w->uffd = NULL;
+	w->seq = 0;
+	w->t0 = 0;
+	w->requester = 0;
+	w->nowait = (access & MMRT_ACCESS_NOWAIT) != 0;
+	w->probe = false;
+}
+
+#define MM_UFFD_PER_AS 16
+/* Classify a fault on region @r (registered): MM_FAULT_ORDINARY,
+ * MM_FAULT_POSTED, -EFAULT (SIGBUS mode) or -EHWPOISON. Map lock held. */
+int mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
+	uint32_t access, struct mm_fault_wait *w);
+/* Wait for the wake of a posted fault (map lock not held): 0 (retry the
+ * fault) or -ETIMEDOUT. */
+int mm_uffd_wait(struct mm_fault_wait *w);
+/* Wake [start, end) on every uffd of @as (map lock held either way). */
+void mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end);
+/* Layout events: prep before the change (map lock held), done after. */
+struct mm_uffd_ev {
+	struct mmrt_uffd *u[MM_UFFD_PER_AS];
+	struct mmrt_uffd *child[MM_UFFD_PER_AS]; /* fork */
+	unsigned int n;
+};
+void mm_uffd_event_prep(struct mmrt_as *as, uint64_t feature, uint64_t start,
+	uint64_t end, struct mm_uffd_ev *ev);
+void mm_uffd_event_done(struct mm_uffd_ev *ev, struct mmrt_uffd_msg *m,
+	bool ok);
+/* Fork: the child's copy of a region keeps its registration (with the
+ * child's uffd) iff the parent's uffd has EVENT_FORK. */
+int mm_uffd_fork_region(struct mm_uffd_ev *ev, struct mmrt_as *child,
+	struct mm_region *cr);
+/* The space is being torn down (write map lock held). */
+void mm_uffd_as_release(struct mmrt_as *as);
+
+#endif /* MM_UFFD_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MM_UFFD_CTX_H
+#define MM_UFFD_CTX_H
+
+/*
+ * The userfault context (uffd.c) as its page-table side (uffd_fill.c)
+ * sees it: the object, its liveness and statistics, the wake of a range.
+ * Included by those two files only; the protocol is described at the top
+ * of uffd.c.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_rwlock.h>
+
+#include "mmrt_uffd.h"
+
+struct mmrt_as;
+struct rte_ring;
+
+#define UFFD_MAGIC 0x6d6d7566u /* "mmuf" */
+
+struct mmrt_uffd {
+	uint32_t magic;
+	uint32_t released;          /* the space is gone or the uffd dying */
+	struct mmrt_as *as;         /* NULL once the space is gone */
+	struct mmrt_uffd *as_next;  /* the space's list (write map lock) */
+	uint64_t features;
+	uint32_t ring_size;
+	uint64_t timeout_us;
+	uint64_t timeout_cycles;
+	struct rte_ring *faults;    /* MP/MC */
+	struct rte_ring *events;    /* MP/MC */
+	rte_rwlock_t changing_lock;
+	uint32_t changing;          /* events queued, not read yet */
+	uint32_t waiters;           /* threads waiting on wake_seq */
+	uint64_t *pend;             /* pending-fault slots */
+	uint32_t pend_mask;
+	uint32_t npending;
+	uint64_t wake_seq __rte_cache_aligned;
+	struct mmrt_uffd_stats st __rte_cache_aligned;
+};
+
+#define ST_ADD(u, f, n) __atomic_fetch_add(&(u)->st.f, (n), __ATOMIC_RELAXED)
+
+static inline bool
+uffd_live(const struct mmrt_uffd *u)
+{
+	return u != NULL && u->magic == UFFD_MAGIC;
+}
+
+
+/*
+ * Wake [start, end) of @u: pending faults there become idle and waiters
+ * retry (after a fill published its entries, or on an explicit wake).
+ */
+void mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end);
+
+#endif /* MM_UFFD_CTX_H */

@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Userfault, the page-table side (mmrt_uffd.h): the fills (copy,
+ * zeropage, continue, poison), write protection and move. The context
+ * (registration, pending faults, wakes, events) is uffd.c, below.
+ *
+ * Fills install pages under the read map lock and the leaf's PT lock, with
+ * the page contents written before the release store that publishes the
+ * entry (pairs with the acquire loads of walkers), then wake the range
+ * (mm_uffd_wake(): the wake sequence moves after the entry is visible).
+ * A fill holds the read side of changing_lock and returns -EAGAIN while a
+ * layout event is unread (uffd.c, "Layout changes").
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_rwlock.h>
+
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_object.h"
+#include "mm_region.h"
+#include "mm_notify.h"
+#include "mm_gather.h"
+#include "mm_pgtable.h"
+#include "mm_uffd.h"
+#include "mm_uffd_ctx.h"
+#include "mmrt_uffd.h"
+
+#define PAGE_MASK_ (MMRT_PAGE_SIZE - 1)
+#define HUGE_MASK_ (MMRT_HUGE_SIZE - 1)
+
+/* ---- map lock for fills ------------------------------------------------ */
+
+/*
+ * Read-lock the map; a poller that must wait goes offline meanwhile (only
+ * then: the write side uses MM_BLOCKING_BEGIN() as everyone else).
+ */
+static bool
+map_read_lock(struct mmrt_as *as)
+{
+	bool off = false;
+
+	if (rte_rwlock_read_trylock(&as->map_lock) == 0)
+		return false;
+	if (mmrt_thread_is_online()) {
+		mmrt_thread_offline();
+		off = true;
+	}
+	rte_rwlock_read_lock(&as->map_lock);
+	return off;
+}
+
+static void
+map_read_unlock(struct mmrt_as *as, bool off)
+{
+	rte_rwlock_read_unlock(&as->map_lock);
+	if (off)
+		mmrt_thread_online();
+}
+
+/* ---- fills ------------------------------------------------------------- */
+
+enum fill_op { FILL_COPY, FILL_ZERO, FILL_CONT, FILL_POISON };
+
+struct fill {
+	struct mmrt_uffd *u;
+	struct mmrt_as *as;
+	enum fill_op op;
+	uint64_t mode;
+	const uint8_t *src;
+	const struct mm_region *r;  /* region of the current page */
+	uint64_t tbl_base;          /* 2 MiB base of the cached table */
+	uint32_t tbl;               /* cached level-1 table */
+};
+
+/* The region at @va, registered with this uffd, valid for the op. */
+static int
+fill_region(struct fill *f, uint64_t va)
+{
+	const struct mm_region *r;
+	int i = mm_region_find(f->as, va);
+
+	if (i < 0)
+		return -ENOENT;
+	r = &f->as->regions[i];
+	if (r->uffd != f->u)
+		return -ENOENT;
+	switch (f->op) {
+	case FILL_COPY:
+	case FILL_ZERO:
+		if (r->flags & REGION_OBJECT)
+			return -EINVAL;
+		if ((f->mode & MMRT_UFFD_MODE_WP) &&
+				!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_WP))
+			return -EINVAL;
+		break;
+	case FILL_CONT:
+		if (!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_MINOR))
+			return -EINVAL;
+		if ((f->mode & MMRT_UFFD_MODE_WP) &&
+				!(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_WP))
+			return -EINVAL;
+		break;
+	case FILL_POISON:
+		break;
+	}
+	f->r = r;
+	return 0;
+}
+
+/* Bits of a filled leaf. */
+static uint64_t
+fill_bits(const struct fill *f)
+{
+	if (f->mode & MMRT_UFFD_MODE_WP)
+		return PTE_P | PTE_A | PTE_UFFD_WP;
+	return PTE_P | PTE_A | ((f->r->prot & MMRT_PROT_WRITE) ?
+		PTE_W | PTE_D : 0);
+}
+
+/*
+ * Copy a whole 2 MiB chunk into an empty level-2 entry of a huge region.
+ * 1: not possible here (fall back to 4 KiB pages), 0, or -errno.
+ */
+static int
+fill_huge(struct fill *f, uint64_t va, uint64_t off)
+{
+	uint64_t *pmd, e;
+	uint32_t tbl2;
+	int64_t h;
+	int err;
+
+	pmd = mm_pt_walk(f->as, va, MM_LEVEL_PMD, true, &tbl2, &err);
+	if (pmd == NULL)
+		return err;
+	e = pte_load(pmd);
+	if (e & PTE_H)
+		return -EEXIST;
+	if (e != 0)
+		return 1;
+	h = mmrt_huge_alloc(0);
+	if (h < 0)
+		return 1;
+	memcpy(mmrt_frame_addr((uint32_t)h), f->src + off, MMRT_HUGE_SIZE);
+	mm_anon_frame_init((uint32_t)h);
+	rte_spinlock_lock(pt_lock(tbl2));
+	e = pte_load(pmd);
+	if (e == 0)
+		pte_store(pmd, pte_mk((uint32_t)h, fill_bits(f) | PTE_H));
+	rte_spinlock_unlock(pt_lock(tbl2));
+	if (e != 0) {
+		mmrt_frame_put((uint32_t)h);
+		return (e & PTE_H) ? -EEXIST : 1;
+	}
+	MM_STAT_ADD(f->as, rss_pages, MMRT_HUGE_NR);
+	ST_ADD(f->u, filled_pages, MMRT_HUGE_NR);
+	return 0;
+}
+
+/* Fill the 4 KiB page at @va. 0 or -errno. */
+static int
+fill_page(struct fill *f, uint64_t va, uint64_t off)
+{
+	uint64_t *p, e, ne;
+	uint32_t tbl, pfn = MMRT_PFN_NONE;
+	int64_t nf = -1;
+	bool huge;
+	int err;
+
+	if ((va & ~HUGE_MASK_) == f->tbl_base && f->tbl != MMRT_PFN_NONE) {
+		tbl = f->tbl;
+		p = &pt_table(tbl)[level_index(va, MM_LEVEL_PTE)];
+	} else {
+		p = mm_pt_leaf(f->as, va, true, &tbl, &huge, &err);
+		if (p == NULL)
+			return err;
+		if (huge)
+			return -EEXIST;
+		f->tbl_base = va & ~HUGE_MASK_;
+		f->tbl = tbl;
+	}
+	e = pte_load(p);
+	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
+			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON))))
+		return -EEXIST;
+	switch (f->op) {
+	case FILL_COPY:
+		nf = mmrt_frame_alloc(0);
+		if (nf < 0)
+			return (int)nf;
+		/* contents first: published by the release store below */
+		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
+			MMRT_PAGE_SIZE);
+		mm_anon_frame_init((uint32_t)nf);
+		ne = pte_mk((uint32_t)nf, fill_bits(f));
+		break;
+	case FILL_ZERO:
+		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A);
+		break;
+	case FILL_CONT:
+		pfn = mm_object_peek(f->r->obj, (f->r->obj_off +
+			(va - f->r->start)) >> MMRT_PAGE_SHIFT);
+		if (pfn == MMRT_PFN_NONE)
+			return -EFAULT;
+		ne = pte_mk(pfn, fill_bits(f));
+		break;
+	default:
+		ne = PTE_POISON;
+		break;
+	}
+	rte_spinlock_lock(pt_lock(tbl));
+	e = pte_load(p);
+	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
+			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
+		rte_spinlock_unlock(pt_lock(tbl));
+		if (nf >= 0)
+			mmrt_frame_put((uint32_t)nf);
+		return -EEXIST;
+	}
+	if (f->op == FILL_CONT) {
+		struct mmrt_frame *fm = mmrt_frame_meta(pfn);
+
+		__atomic_fetch_add(&fm->refcount, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
+	}
+	pte_store(p, ne);
+	rte_spinlock_unlock(pt_lock(tbl));
+	if (f->op == FILL_COPY || f->op == FILL_CONT)
+		MM_STAT_ADD(f->as, rss_pages, 1);
+	if (f->op != FILL_POISON)
+		ST_ADD(f->u, filled_pages, 1);
+	return 0;
+}
+
+/*
+ * The kernel's result contract for a fill or move of [dst, dst + len) that
+ * did @off bytes and stopped on @err: wake what was done (unless
+ * DONTWAKE); the result is the bytes done, or the error if none were; the
+ * return is 0 (all done), -EAGAIN (partial) or the error.
+ */
+static int
+fill_result(struct mmrt_uffd *u, uint64_t dst, uint64_t len, uint64_t off,
+	int err, uint64_t mode, int64_t *res)
+{
+	if (off > 0 && !(mode & MMRT_UFFD_MODE_DONTWAKE))
+		mm_uffd_wake(u, dst, dst + off);
+	if (off > 0) {
+		*res = (int64_t)off;
+		return off == len ? 0 : -EAGAIN;
+	}
+	*res = err;
+	return err;
+}
+
+/*
+ * The common body of copy, zeropage, continue and poison: the result
+ * contract of the kernel's mfill_atomic (mmrt_uffd_copy()).
+ * model: models/uffd.pml [U.1]
+ */
+static int
+fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
+	const void *src, uint64_t mode, uint64_t modes, enum fill_op op,
+	int64_t *res)
+{
+	struct fill f = {
+		.u = u, .op = op, .mode = mode, .src = src,
+		.tbl = MMRT_PFN_NONE,
+	};
+	uint64_t off = 0, va, rend = 0;
+	struct mmrt_as *as;
+	int err = 0;
+	bool offl;
+
+	if (!mm_range_valid_pages(dst, len) || (mode & ~modes) ||
+			(op == FILL_COPY && src == NULL)) {
+		*res = -EINVAL;
+		return -EINVAL;
+	}
+	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
+	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
+		*res = -ESRCH;
+		return -ESRCH;
+	}
+	f.as = as;
+	offl = map_read_lock(as);
+	rte_rwlock_read_lock(&u->changing_lock);
+	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
+		err = -EAGAIN;
+		goto out;
+	}
+	while (off < len) {
+		va = dst + off;
+		if (va >= rend) {
+			err = fill_region(&f, va);
+			if (err != 0)
+				break;
+			rend = f.r->end;
+		}
+		if (op == FILL_COPY && (f.r->flags & MMRT_MAP_HUGE) &&
+				(va & HUGE_MASK_) == 0 &&
+				len - off >= MMRT_HUGE_SIZE &&
+				va + MMRT_HUGE_SIZE <= rend) {
+			err = fill_huge(&f, va, off);
+			if (err == 0) {
+				off += MMRT_HUGE_SIZE;
+				continue;
+			}
+			if (err < 0)
+				break;
+			err = 0;
+		}
+		err = fill_page(&f, va, off);
+		if (err != 0)
+			break;
+		off += MMRT_PAGE_SIZE;
+	}
+out:
+	rte_rwlock_read_unlock(&u->changing_lock);
+	map_read_unlock(as, offl);
+	return fill_result(u, dst, len, off, err, mode, res);
+}
+
+int
+mmrt_uffd_copy(struct mmrt_uffd *u, struct mmrt_uffd_copy *c)
+{
+	if (!uffd_live(u) || c == NULL) {
+		if (c != NULL)
+			c->copy = -EINVAL;
+		return -EINVAL;
+	}
+	return fill_common(u, c->dst, c->len, c->src, c->mode,
+		MMRT_UFFD_MODE_DONTWAKE | MMRT_UFFD_MODE_WP, FILL_COPY,
+		&c->copy);
+}
+
+int
+mmrt_uffd_zeropage(struct mmrt_uffd *u, struct mmrt_uffd_zeropage *z)
+{
+	if (!uffd_live(u) || z == NULL) {
+		if (z != NULL)
+			z->zeropage = -EINVAL;
+		return -EINVAL;
+	}
+	return fill_common(u, z->range.start, z->range.len, NULL, z->mode,
+		MMRT_UFFD_MODE_DONTWAKE, FILL_ZERO, &z->zeropage);
+}
+
+int
+mmrt_uffd_continue(struct mmrt_uffd *u, struct mmrt_uffd_continue *c)
+{
+	if (!uffd_live(u) || c == NULL) {
+		if (c != NULL)
+			c->mapped = -EINVAL;
+		return -EINVAL;
+	}
+	return fill_common(u, c->range.start, c->range.len, NULL, c->mode,
+		MMRT_UFFD_MODE_DONTWAKE | MMRT_UFFD_MODE_WP, FILL_CONT,
+		&c->mapped);
+}
+
+int
+mmrt_uffd_poison(struct mmrt_uffd *u, struct mmrt_uffd_poison *p)
+{
+	if (!uffd_live(u) || p == NULL ||
+			!(u->features & MMRT_UFFD_FEATURE_POISON)) {
+		if (p != NULL)
+			p->updated = -EINVAL;
+		return -EINVAL;
+	}
+	return fill_common(u, p->range.start, p->range.len, NULL, p->mode,
+		MMRT_UFFD_MODE_DONTWAKE, FILL_POISON, &p->updated);
+}
+
+/* ---- write protection -------------------------------------------------- */
+
+/* model: models/uffd.pml [U.1] */
+int
+mmrt_uffd_writeprotect(struct mmrt_uffd *u,
+	const struct mmrt_uffd_writeprotect *w)
+{
+	struct mmrt_notifier_range nr;
+	struct mm_gather tlb;
+	struct mmrt_as *as;
+	uint64_t start, end;
+	bool set, offl, markers;
+	uint32_t i;
+	int err = 0;
+
+	if (!uffd_live(u) || w == NULL ||
+			!mm_range_valid_pages(w->range.start, w->range.len) ||
+			(w->mode & ~(MMRT_UFFD_MODE_WP |
+				MMRT_UFFD_MODE_DONTWAKE)) ||
+			(w->mode & MMRT_UFFD_MODE_WP &&
+				w->mode & MMRT_UFFD_MODE_DONTWAKE))
+		return -EINVAL;
+	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
+	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
+		return -ESRCH;
+	start = w->range.start;
+	end = start + w->range.len;
+	set = (w->mode & MMRT_UFFD_MODE_WP) != 0;
+	markers = (u->features & MMRT_UFFD_FEATURE_WP_UNPOPULATED) != 0;
+	offl = map_read_lock(as);
+	rte_rwlock_read_lock(&u->changing_lock);
+	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
+		err = -EAGAIN;
+		goto out;
+	}
+	MM_FOR_EACH_REGION(as, i, start, end)
+		if (as->regions[i].uffd != u || !(as->regions[i].uffd_mode &
+				MMRT_UFFD_REGISTER_MODE_WP)) {
+			err = -ENOENT;
+			goto out;
+		}
+	if (i == mm_region_first_after(as, start)) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (set) {
+		mm_range_init(&nr, as, MMRT_NOTIFY_PROTECTION_PAGE, true,
+			start, end, u);
+		mm_notify_start(&nr);
+		mm_gather_init(&tlb, as, false);
+	}
+	/* clearing only grants permission: nothing to flush, no gather */
+	MM_FOR_EACH_REGION(as, i, start, end) {
+		const struct mm_region *r = &as->regions[i];
+
+		err = mm_wp_range(as, r, set ? &tlb : NULL,
+			RTE_MAX(start, r->start), RTE_MIN(end, r->end), set,
+			markers);
+		if (err != 0)
+			break;
+	}
+	if (set) {
+		/* downgrades flushed before we return (allowed deferral) */
+		mm_gather_finish(&tlb);
+		mm_notify_end(&nr);
+	}
+out:
+	rte_rwlock_read_unlock(&u->changing_lock);
+	map_read_unlock(as, offl);
+	if (err == 0 && !set && !(w->mode & MMRT_UFFD_MODE_DONTWAKE))
+		mm_uffd_wake(u, start, end);
+	return err;
+}
+
+/* ---- move -------------------------------------------------------------- */
+
+/* Can the frame behind leaf @e move (exclusive, anonymous, not pinned)? */
+static bool
+move_ok(uint64_t e, bool huge)
+{
+	uint32_t pfn = pte_pfn(e);
+	const struct mmrt_frame *fm;
+
+	if (pfn == mmrt_zero_pfn())
+		return !huge;
+	if (!huge && frame_owner(pfn) != pfn)
+		return false;
+	fm = mmrt_frame_meta(pfn);
+	return !(fm->flags & MMRT_FRAME_OBJECT) &&
+		__atomic_load_n(&fm->refcount, __ATOMIC_ACQUIRE) == 1 &&
+		__atomic_load_n(&fm->mapcount, __ATOMIC_ACQUIRE) == 1;
+}
+
+/*
+ * Move one leaf (4 KiB, or 2 MiB if it fits) from @src to @dst. Returns
+ * the bytes moved (> 0) or -errno; 0 means "split, try again".
+ */
+static int64_t
+move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
+	uint64_t dst, uint64_t left, bool holes)
+{
+	uint64_t *sp, *dp, se, de;
+	uint32_t stbl, dtbl;
+	bool shuge, dhuge;
+	int err;
+
+	sp = mm_pt_leaf(as, src, false, &stbl, &shuge, &err);
+	if (sp == NULL || pte_load(sp) == 0 || pte_is_marker(pte_load(sp))) {
+		if (sp == NULL && err != -ENOENT)
+			return err;
+		if (sp != NULL && (pte_load(sp) & PTE_POISON))
+			return -EINVAL;
+		return holes ? (int64_t)MMRT_PAGE_SIZE : -ENOENT;
+	}
+	se = pte_load(sp);
+	if (se & PTE_PROTNONE)
+		return -EINVAL;
+	if (shuge) {
+		if ((src & HUGE_MASK_) != 0 || (dst & HUGE_MASK_) != 0 ||
+				left < MMRT_HUGE_SIZE) {
+			err = mm_split_pmd(as, stbl, sp, true);
+			return err != 0 ? err : 0;
+		}
+		dp = mm_pt_walk(as, dst, MM_LEVEL_PMD, true, &dtbl, &err);
+		if (dp == NULL)
+			return err;
+		if (pte_load(dp) != 0) {
+			if (pte_load(dp) & PTE_H)
+				return -EEXIST;
+			/* a table below: split the source and go page-wise */
+			err = mm_split_pmd(as, stbl, sp, true);
+			return err != 0 ? err : 0;
+		}
+		if (!move_ok(se, true))
+			return -EBUSY;
+		mm_pt_lock_pair(stbl, dtbl);
+		if (pte_load(sp) != se || pte_load(dp) != 0) {
+			mm_pt_unlock_pair(stbl, dtbl);
+			return 0;
+		}
+		pte_store(sp, 0);
+		mm_notify_invalidate(as, src, src + MMRT_HUGE_SIZE, false);
+		se &= ~PTE_UFFD_WP;
+		if (dr->prot & MMRT_PROT_WRITE)
+			se |= PTE_W | PTE_D;
+		pte_store(dp, se);
+		mm_pt_unlock_pair(stbl, dtbl);
+		return MMRT_HUGE_SIZE;
+	}
+	if (!move_ok(se, false))
+		return -EBUSY;
+	dp = mm_pt_leaf(as, dst, true, &dtbl, &dhuge, &err);
+	if (dp == NULL)
+		return err;
+	if (dhuge || pte_load(dp) != 0)
+		return -EEXIST;
+	mm_pt_lock_pair(stbl, dtbl);
+	de = pte_load(dp);
+	if (pte_load(sp) != se || de != 0) {
+		mm_pt_unlock_pair(stbl, dtbl);
+		return de != 0 ? -EEXIST : 0;
+	}
+	/* the old translation is gone before the new one exists */
+	pte_store(sp, 0);
+	mm_notify_invalidate(as, src, src + MMRT_PAGE_SIZE, false);
+	se &= ~(PTE_UFFD_WP | PTE_W);
+	if ((dr->prot & MMRT_PROT_WRITE) && pte_pfn(se) != mmrt_zero_pfn())
+		se |= PTE_W | PTE_D;
+	pte_store(dp, se);
+	mm_pt_unlock_pair(stbl, dtbl);
+	return MMRT_PAGE_SIZE;
+}
+
+/* model: models/uffd.pml [U.1] */
+int
+mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
+{
+	struct mmrt_notifier_range nr;
+	const struct mm_region *dr = NULL, *sr;
+	uint64_t off = 0, drend = 0;
+	struct mmrt_as *as;
+	int64_t n;
+	int err = 0, i;
+	bool offl, ranged = false;
+
+	if (!uffd_live(u) || m == NULL) {
+		if (m != NULL)
+			m->move = -EINVAL;
+		return -EINVAL;
+	}
+	if (!mm_range_valid_pages(m->dst, m->len) ||
+			!mm_range_valid_pages(m->src, m->len) ||
+			(m->mode & ~(MMRT_UFFD_MODE_DONTWAKE |
+				MMRT_UFFD_MODE_ALLOW_SRC_HOLES)) ||
+			!(u->features & MMRT_UFFD_FEATURE_MOVE) ||
+			(m->src < m->dst + m->len && m->dst < m->src + m->len)) {
+		m->move = -EINVAL;
+		return -EINVAL;
+	}
+	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
+	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
+		m->move = -ESRCH;
+		return -ESRCH;
+	}
+	offl = map_read_lock(as);
+	rte_rwlock_read_lock(&u->changing_lock);
+	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
+		err = -EAGAIN;
+		goto out;
+	}
+	while (off < m->len) {
+		uint64_t s = m->src + off, d = m->dst + off;
+
+		if (d >= drend) {
+			i = mm_region_find(as, d);
+			if (i < 0 || as->regions[i].uffd != u) {
+				err = -ENOENT;
+				break;
+			}
+			dr = &as->regions[i];
+			if (dr->flags & (REGION_OBJECT | REGION_HOST)) {
+				err = -EINVAL;
+				break;
+			}
+			drend = dr->end;
+		}
+		i = mm_region_find(as, s);
+		if (i < 0) {
+			err = -ENOENT;
+			break;
+		}
+		sr = &as->regions[i];
+		if (sr->flags & (REGION_OBJECT | REGION_HOST)) {
+			err = -EINVAL;
+			break;
+		}
+		if (!ranged) {
+			mm_range_init(&nr, as, MMRT_NOTIFY_CLEAR, true, m->src,
+				m->src + m->len, u);
+			mm_notify_start(&nr);
+			ranged = true;
+		}
+		n = move_one(as, dr, s, d, RTE_MIN(m->len - off, drend - d),
+			(m->mode & MMRT_UFFD_MODE_ALLOW_SRC_HOLES) != 0);
+		if (n < 0) {
+			err = (int)n;
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	if (ranged)
+		mm_notify_end(&nr);
+out:
+	rte_rwlock_read_unlock(&u->changing_lock);
+	map_read_unlock(as, offl);
+	return fill_result(u, m->dst, m->len, off, err, m->mode, &m->move);
+}
