@@ -14,8 +14,11 @@
 #
 # Second argument "in-memory": run under --in-memory on real hugepages
 # instead of --no-huge. Uses free 2 MiB hugepages; with none free, as root,
-# reserves 256 (512 MiB) with dpdk-hugepages.py and gives back exactly what
-# it reserved; otherwise skips (77) and says why.
+# reserves the missing ones up to 256 (512 MiB) through
+# /proc/sys/vm/nr_hugepages (what dpdk-hugepages.py writes), mounting
+# hugetlbfs on /dev/hugepages if nothing is, and gives back exactly the
+# pages it reserved (and unmounts what it mounted); otherwise skips (77)
+# and says why.
 #
 # Exit 0 pass, 77 skip (no dpdk-test, one cpu, no hugepages), else fail.
 
@@ -50,8 +53,10 @@ done
 
 log=$(mktemp)
 reserved=0
+mounted=0
 cleanup() {
 	rm -f "$log"
+	[ "$mounted" = 1 ] && umount /dev/hugepages
 	if [ "$reserved" -gt 0 ]; then
 		# give back exactly the pages reserved here
 		total=$(awk '/^HugePages_Total/ { print $2 }' /proc/meminfo)
@@ -69,12 +74,14 @@ in-memory)
 	free=$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)
 	if [ "${free:-0}" -lt 256 ]; then
 		[ "$(id -u)" = 0 ] || skip "in-memory: $free free 2 MiB hugepages, need 256 (not root: cannot reserve)"
-		command -v dpdk-hugepages.py > /dev/null ||
-			skip "in-memory: no free hugepages and no dpdk-hugepages.py"
+		[ -w /proc/sys/vm/nr_hugepages ] ||
+			skip "in-memory: cannot write /proc/sys/vm/nr_hugepages"
 		mkdir -p /dev/hugepages
-		mountpoint -q /dev/hugepages ||
+		if ! mountpoint -q /dev/hugepages; then
 			mount -t hugetlbfs nodev /dev/hugepages ||
-			skip "in-memory: cannot mount hugetlbfs on /dev/hugepages"
+				skip "in-memory: cannot mount hugetlbfs on /dev/hugepages"
+			mounted=1
+		fi
 		before=$(awk '/^HugePages_Total/ { print $2 }' /proc/meminfo)
 		want=$((256 - free))
 		echo $((before + want)) > /proc/sys/vm/nr_hugepages
