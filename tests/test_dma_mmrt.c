@@ -13,8 +13,13 @@
  * refused, no device left); configure and vchan_setup outside the
  * advertised ranges; operations on a stopped device; the engine stepped by
  * an rte_service on a service lcore; mmrt_fini() refused while a device is
- * started and accepted once it is stopped. Every test checks that the
- * frame pool balances.
+ * started and accepted once it is stopped. Mirror mode (no as=): mbuf to
+ * mbuf copies by rte_pktmbuf_iova() the way DPDK's examples/dma does them,
+ * IOVA 0 failing with a status, the mirror shared with the application or
+ * created and destroyed by the driver, and the runtime attached by the
+ * driver in an application that only ran rte_eal_init() (and finalized
+ * at its last close); rte_vhost_async_dma_configure() accepting the
+ * device. Every test checks that the frame pool balances.
  *
  * One EAL per test process (Criterion forks per test); lcore 1 runs the
  * engine. Every wait is bounded; nothing asserts on elapsed time.
@@ -33,7 +38,9 @@
 #include <rte_dmadev.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
 #include <rte_service.h>
+#include <rte_vhost_async.h>
 
 #include <mmrt_dma_mmrt.h>
 
@@ -431,8 +438,6 @@ Test(dma_mmrt, fault_status)
 Test(dma_mmrt, bad_devargs)
 {
 	static const char *const bad[] = {
-		"",                             /* mirror: not yet */
-		"lcore=1",                      /* mirror: not yet */
 		"as=nosuch,lcore=1",            /* no such space */
 		"as=tb,bogus=1",                /* unknown key */
 		"as=tb,lcore=abc",              /* malformed */
@@ -606,5 +611,275 @@ Test(dma_mmrt, service_mode)
 	cr_assert_eq(rte_service_lcore_del(1), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	cr_assert_eq(mmrt_fini(), 0);
+}
+
+/* ---- mirror mode: IOVAs of DPDK memory ---- */
+
+#define MBUF_N 256
+#define BURST 32
+
+/* Fill @m's data with a pattern of @seed, @len bytes long. */
+static void
+mbuf_pattern(struct rte_mbuf *m, uint32_t len, unsigned int seed)
+{
+	uint8_t *p;
+	uint32_t i;
+
+	cr_assert_not_null(rte_pktmbuf_append(m, (uint16_t)len));
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 13 + seed * 7 + 1);
+}
+
+/*
+ * The client loop of DPDK's examples/dma: a burst of mbuf to mbuf copies
+ * by rte_pktmbuf_iova(), one doorbell per burst, rte_dma_completed() until
+ * the burst is back; then the destination data, read through the VA
+ * (rte_pktmbuf_mtod()), must equal the source's. @n mbufs in all, bursts
+ * of BURST; the ring index continues from @first.
+ */
+static uint16_t
+mbuf_copies(int16_t id, struct rte_mempool *mp, unsigned int n,
+	uint16_t first)
+{
+	struct rte_mbuf *src[BURST], *dst[BURST];
+	unsigned int b, k, left, done;
+	uint16_t last = 0, idx = first, got;
+	uint32_t len;
+	bool err;
+	int ret;
+
+	for (b = 0; b < n; b += BURST) {
+		left = RTE_MIN(n - b, (unsigned int)BURST);
+		cr_assert_eq(rte_pktmbuf_alloc_bulk(mp, src, left), 0);
+		cr_assert_eq(rte_pktmbuf_alloc_bulk(mp, dst, left), 0);
+		for (k = 0; k < left; k++) {
+			len = 64 + ((b + k) * 61) % 1900;
+			mbuf_pattern(src[k], len, b + k);
+			cr_assert_not_null(rte_pktmbuf_append(dst[k],
+				(uint16_t)len));
+			memset(rte_pktmbuf_mtod(dst[k], void *), 0, len);
+			ret = rte_dma_copy(id, 0, rte_pktmbuf_iova(src[k]),
+				rte_pktmbuf_iova(dst[k]), len, 0);
+			cr_assert_eq(ret, idx, "copy %u: %d", b + k, ret);
+			idx++;
+		}
+		cr_assert_eq(rte_dma_submit(id, 0), 0);
+		{
+			uint64_t d = mmrt_test_deadline(WAIT_S);
+			unsigned long i = 0;
+
+			for (done = 0; done < left; ) {
+				err = false;
+				got = rte_dma_completed(id, 0, BURST, &last,
+					&err);
+				cr_assert(!err, "a copy failed (op %u)", last);
+				done += got;
+				if (got == 0) {
+					cr_assert(!mmrt_test_expired(d),
+						"burst never completed");
+					mmrt_test_relax(i++, 255);
+				}
+			}
+		}
+		cr_assert_eq(done, left);
+		cr_assert_eq(last, (uint16_t)(idx - 1));
+		for (k = 0; k < left; k++) {
+			len = rte_pktmbuf_data_len(src[k]);
+			mmrt_test_cmp_buf(rte_pktmbuf_mtod(dst[k], uint8_t *),
+				rte_pktmbuf_mtod(src[k], uint8_t *), len,
+				rte_pktmbuf_iova(dst[k]), "mbuf copy");
+		}
+		rte_pktmbuf_free_bulk(src, left);
+		rte_pktmbuf_free_bulk(dst, left);
+	}
+	return idx;
+}
+
+/* A copy from IOVA 0 (no DPDK memory) completes with an error status and
+ * writes nothing; the op after it completes. Index @idx. */
+static void
+iova_zero_fails(int16_t id, struct rte_mempool *mp, uint16_t idx)
+{
+	enum rte_dma_status_code status[4];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint16_t last = 0;
+	bool err = false;
+	uint8_t *p;
+
+	cr_assert_not_null(m);
+	mbuf_pattern(m, 256, 3);
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	cr_assert_eq(rte_dma_copy(id, 0, 0, rte_pktmbuf_iova(m), 64, 0), idx);
+	cr_assert_eq(rte_dma_copy(id, 0, rte_pktmbuf_iova(m) + 128,
+		rte_pktmbuf_iova(m) + 64, 64, RTE_DMA_OP_FLAG_SUBMIT),
+		(uint16_t)(idx + 1));
+	await_idle(id);
+	cr_assert_eq(rte_dma_completed(id, 0, 4, &last, &err), 0);
+	cr_assert(err);
+	cr_assert_eq(rte_dma_completed_status(id, 0, 4, &last, status), 2);
+	cr_assert_eq(last, (uint16_t)(idx + 1));
+	cr_assert_eq(status[0], RTE_DMA_STATUS_PAGE_FAULT, "status %d",
+		status[0]);
+	cr_assert_eq(status[1], RTE_DMA_STATUS_SUCCESSFUL);
+	/* the failed copy wrote nothing; the next one did */
+	cr_assert_eq(p[0], 1 + 3 * 7);
+	cr_assert_eq(p[64], (uint8_t)(128 * 13 + 3 * 7 + 1));
+	rte_pktmbuf_free(m);
+}
+
+static char *
+dump_of(int16_t id)
+{
+	char *dump = NULL;
+	size_t dlen = 0;
+	FILE *f = open_memstream(&dump, &dlen);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(rte_dma_dump(id, f), 0);
+	fclose(f);
+	return dump;
+}
+
+/* The application runs mmrt (mmrt_init()); the driver creates the mirror
+ * at the first start and destroys it at close, and leaves mmrt up. */
+Test(dma_mmrt, mirror_mbuf_copies)
+{
+	struct rte_mempool *mp;
+	struct rte_dma_info info;
+	struct rte_dma_stats st;
+	uint64_t used0;
+	uint16_t idx;
+	int16_t id;
+	char *dump;
+
+	up("dma_mmrt0" ACK);
+	used0 = mmrt_test_used();
+	id = dev_id("dma_mmrt0");
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_SVA, 0,
+		"IOVAs outside DPDK memory fault: not SVA");
+	cr_assert_neq(info.dev_capa & RTE_DMA_CAPA_HANDLES_ERRORS, 0);
+	mp = rte_pktmbuf_pool_create("dmm_mbufs", MBUF_N, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, (int)info.numa_node);
+	cr_assert_not_null(mp, "pool: %d", rte_errno);
+	cr_assert_null(mmrt_as_lookup("dma_mmrt.mirror"));
+	dev_start(id, NB_DESC);
+	cr_assert_not_null(mmrt_as_lookup("dma_mmrt.mirror"));
+	idx = mbuf_copies(id, mp, 4 * NB_DESC + 40, 0);
+	iova_zero_fails(id, mp, idx);
+	st = stats(id);
+	cr_assert_eq(st.submitted, 4 * NB_DESC + 40 + 2);
+	cr_assert_eq(st.completed, st.submitted);
+	cr_assert_eq(st.errors, 1);
+	dump = dump_of(id);
+	cr_log_info("%s", dump);
+	cr_assert_not_null(strstr(dump, "mirror dma_mmrt.mirror (created by the driver)"),
+		"dump: %s", dump);
+	free(dump);
+	/* stop and start: the mirror stays, indexes from 0 */
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_not_null(mmrt_as_lookup("dma_mmrt.mirror"));
+	cr_assert_eq(rte_dma_start(id), 0);
+	mbuf_copies(id, mp, 64, 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	/* close: the driver's mirror goes, the application's runtime stays */
+	cr_assert_eq(rte_dma_close(id), 0);
+	cr_assert_null(mmrt_as_lookup("dma_mmrt.mirror"));
+	cr_assert(mmrt_is_up());
+	rte_mempool_free(mp);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	cr_assert_eq(mmrt_fini(), 0);
+}
+
+/* The application made the mirror under the driver's name: two devices
+ * share it, and closing them leaves it to the application. */
+Test(dma_mmrt, mirror_of_the_application)
+{
+	struct rte_mempool *mp;
+	struct mmrt_as *mir;
+	uint64_t used0;
+	int16_t a, b;
+	char *dump;
+
+	up(NULL);
+	used0 = mmrt_test_used();
+	mir = mmrt_as_mirror_dpdk("dma_mmrt.mirror");
+	cr_assert_not_null(mir, "mirror: %d", rte_errno);
+	cr_assert_eq(rte_vdev_init("dma_mmrt1", "lcore=1" ACK), 0);
+	cr_assert_eq(rte_vdev_init("dma_mmrt2", "service=1" ACK), 0);
+	a = dev_id("dma_mmrt1");
+	b = dev_id("dma_mmrt2");
+	mp = rte_pktmbuf_pool_create("dmm_mbufs2", MBUF_N, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	cr_assert_not_null(mp);
+	dev_start(a, NB_DESC);
+	dev_start(b, NB_DESC);
+	mbuf_copies(a, mp, 3 * BURST, 0);
+	dump = dump_of(a);
+	cr_assert_not_null(strstr(dump, "(the application's)"), "dump: %s",
+		dump);
+	free(dump);
+	/* b is a service nobody maps: stopping it with nothing in flight */
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt2"), 0);
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt1"), 0);
+	cr_assert(mmrt_as_lookup("dma_mmrt.mirror") == mir);
+	rte_mempool_free(mp);
+	cr_assert_eq(mmrt_as_destroy(mir), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	cr_assert_eq(mmrt_fini(), 0);
+}
+
+/*
+ * A stock DPDK application: rte_eal_init() only, no mmrt. The driver
+ * attaches mmrt at the first start and finalizes it when the device is
+ * closed.
+ */
+Test(dma_mmrt, mirror_attaches_the_runtime)
+{
+	static char prefix[64];
+	char *argv[] = {
+		(char *)"test-dma-mmrt", (char *)"-l", (char *)"0-1",
+		(char *)"--no-huge", (char *)"-m", (char *)"512",
+		(char *)"--no-pci", (char *)"--no-shconf",
+		(char *)"--no-telemetry", prefix, (char *)"--log-level=4",
+		(char *)"--vdev=dma_mmrt0" ACK, NULL,
+	};
+	struct rte_mempool *mp;
+	int16_t id;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dmm-%d", getpid());
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_geq(rte_eal_init((int)RTE_DIM(argv) - 1, argv), 0);
+	cr_assert(!mmrt_is_up());
+	id = dev_id("dma_mmrt0");
+	mp = rte_pktmbuf_pool_create("dmm_mbufs3", MBUF_N, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	cr_assert_not_null(mp);
+	dev_start(id, NB_DESC);
+	cr_assert(mmrt_is_up(), "the driver did not bring mmrt up");
+	mbuf_copies(id, mp, 2 * NB_DESC, 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert(mmrt_is_up());
+	cr_assert_eq(rte_dma_close(id), 0);
+	cr_assert(!mmrt_is_up(), "the driver left its runtime up");
+	rte_mempool_free(mp);
+	cr_assert_eq(rte_eal_cleanup(), 0);
+}
+
+/* vhost's async data path accepts the device and its vchan. */
+Test(dma_mmrt, vhost_async_configure)
+{
+	int16_t id;
+
+	up("dma_mmrt0" ACK);
+	id = dev_id("dma_mmrt0");
+	dev_start(id, NB_DESC);
+	cr_assert_eq(rte_vhost_async_dma_configure(id, 0), 0);
+	/* no such vchan */
+	cr_assert_lt(rte_vhost_async_dma_configure(id, 1), 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_close(id), 0);
 	cr_assert_eq(mmrt_fini(), 0);
 }

@@ -10,11 +10,28 @@
  *                   [,ack_us=US]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
  *
- * Addresses are virtual addresses of the mmrt address space NAME (PASID
- * like; not process SVA). Without as= the addresses would be IOVAs of DPDK
- * memory, translated through the DPDK-memory mirror space; that space does
- * not exist yet (host mappings, issue 11), so such a probe fails with one
- * clear line.
+ * With as=NAME, addresses are virtual addresses of the mmrt address space
+ * NAME (PASID like; not process SVA). Without as= (mirror mode) they are
+ * IOVAs of DPDK memory (rte_pktmbuf_iova(), rte_malloc_virt2iova()),
+ * translated through the process's DPDK-memory mirror space
+ * (mmrt_as_mirror_dpdk()) named DMM_MIRROR_NAME ("dma_mmrt.mirror"): at a
+ * mirror-mode device's first start the driver looks that space up (an
+ * application that made its own mirror under this name shares it, and
+ * must keep it until its devices are closed) or creates it. An IOVA that
+ * is not DPDK memory (IOVA 0 included) is a hole of the mirror: the
+ * operation completes with an error status, nothing is written.
+ *
+ * Runtime in a stock DPDK application (mirror mode). If mmrt is not up at
+ * a mirror-mode device's first start, the driver brings it up on the
+ * running EAL with mmrt_attach(NULL) (built-in defaults: a 256 MiB frame
+ * pool out of the EAL's memory, so give -m 512 or more). The devices that
+ * started in mirror mode hold the runtime and the mirror until they are
+ * closed (rte_dma_close(), vdev remove, rte_eal_cleanup()); when the last
+ * one closes, the driver destroys the mirror if it created it and calls
+ * mmrt_fini() if it was the one that attached. An application that brought
+ * mmrt up itself keeps it: the driver never finalizes what it did not
+ * start (and that application must close its mirror-mode devices before
+ * its own mmrt_fini()).
  *
  * Lifetime. The probe checks the devargs and the ABI and registers the
  * dmadev. The engine (a struct mmrt_swdma, its consumer bound to the space)
@@ -28,9 +45,9 @@
  * runtime up and long before the application creates its spaces: then the
  * probe only parses, and the space is checked at the first start. A device
  * created with rte_vdev_init() once mmrt is up has its space checked at
- * probe. The driver never brings mmrt up by itself (mmrt_attach()): a stock
- * DPDK application that loads the plugin with -d gets a device whose start
- * fails with -ENODEV and a log line saying that the runtime is not up.
+ * probe. An as= device never brings mmrt up by itself (its space could not
+ * exist without it): started while mmrt is down, it fails with -ENODEV and
+ * a log line saying that the runtime is not up.
  *
  * Threads. As dmadev: one thread per vchan calls the data path; control
  * calls come from one control thread. The engine steps on its own worker
@@ -85,6 +102,8 @@
 #define DMM_DRV_NAME "dma_mmrt"
 #define DMM_NB_DESC_MIN MMRT_SWDMA_NB_DESC_MIN
 #define DMM_NB_DESC_MAX MMRT_SWDMA_NB_DESC_MAX
+/* The DPDK-memory mirror that mirror-mode devices share. */
+#define DMM_MIRROR_NAME "dma_mmrt.mirror"
 
 extern int dmm_logtype __attribute__((visibility("hidden")));
 RTE_LOG_REGISTER(dmm_logtype, pmd.dma.mmrt.vdev, INFO);
@@ -150,6 +169,7 @@ struct dmm_priv {
 	uint64_t sub_acc;             /* submitted by engines destroyed */
 	uint64_t sub_reset;           /* submitted at the last stats_reset */
 	uint64_t starts;
+	bool rt_held;                 /* mirror mode: holds runtime + mirror */
 
 	/* the page-request server (a control thread while started) */
 	pthread_t pf_thread;
@@ -170,6 +190,19 @@ static TAILQ_HEAD(, dmm_priv) dmm_devs = TAILQ_HEAD_INITIALIZER(dmm_devs);
 static rte_spinlock_t dmm_devs_lock = RTE_SPINLOCK_INITIALIZER;
 
 static struct dmm_vdev_drv dmm_drv;
+
+/*
+ * The runtime and the mirror, as mirror-mode devices hold them (from their
+ * first start to their close). dmm_rt_lock is a mutex: mmrt_attach(),
+ * mmrt_as_mirror_dpdk(), mmrt_as_destroy() and mmrt_fini() may wait. It
+ * is taken only from control calls (start, close), never under
+ * dmm_devs_lock.
+ */
+static pthread_mutex_t dmm_rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int dmm_rt_users;     /* devices with rt_held */
+static bool dmm_rt_ours;              /* the driver ran mmrt_attach() */
+static struct mmrt_as *dmm_mirror;    /* while dmm_rt_users > 0 */
+static bool dmm_mirror_ours;          /* the driver created it */
 
 /* ---- devargs -------------------------------------------------------- */
 
@@ -312,11 +345,6 @@ dmm_check_opts(const char *name, struct dmm_opts *o)
 {
 	unsigned int l;
 
-	if (!o->has_as) {
-		DMM_LOG(ERR, "%s: no as=NAME: the DPDK-memory mirror space (IOVA addressing) is not available yet; give as=<mmrt address space>",
-			name);
-		return -ENOTSUP;
-	}
 	if (o->service && o->lcore >= 0) {
 		DMM_LOG(ERR, "%s: lcore= and service=1 exclude each other",
 			name);
@@ -360,7 +388,7 @@ dmm_check_opts(const char *name, struct dmm_opts *o)
 			return -EBUSY;
 		}
 	}
-	if (mmrt_is_up() && mmrt_as_lookup(o->as) == NULL) {
+	if (o->has_as && mmrt_is_up() && mmrt_as_lookup(o->as) == NULL) {
 		DMM_LOG(ERR, "%s: as=%s names no mmrt address space", name,
 			o->as);
 		return -ENOENT;
@@ -729,6 +757,91 @@ dmm_pf_down(struct dmm_priv *pv)
 	pv->pf_up = false;
 }
 
+/*
+ * Mirror mode: hold the runtime (attaching it if it is down) and the
+ * mirror (looking it up or creating it) for @pv, once until its close.
+ */
+static int
+dmm_rt_get(struct dmm_priv *pv, const char *name)
+{
+	struct mmrt_as *as;
+	bool attached = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&dmm_rt_lock);
+	if (pv->rt_held)
+		goto out;
+	if (!mmrt_is_up()) {
+		ret = mmrt_attach(NULL);
+		if (ret < 0 && ret != -EALREADY) {
+			DMM_LOG(ERR, "dmadev %d (%s): the mmrt runtime is down and mmrt_attach() failed: %s",
+				pv->id, name, rte_strerror(-ret));
+			goto out;
+		}
+		attached = ret == 0;
+		ret = 0;
+		if (attached)
+			DMM_LOG(NOTICE, "%s: brought the mmrt runtime up (mmrt_attach); it goes down when the last mirror-mode dma_mmrt device closes",
+				name);
+	}
+	if (dmm_mirror == NULL) {
+		as = mmrt_as_lookup(DMM_MIRROR_NAME);
+		dmm_mirror_ours = as == NULL;
+		if (as == NULL)
+			as = mmrt_as_mirror_dpdk(DMM_MIRROR_NAME);
+		if (as == NULL) {
+			ret = -rte_errno;
+			DMM_LOG(ERR, "dmadev %d (%s): cannot create the DPDK-memory mirror %s: %s",
+				pv->id, name, DMM_MIRROR_NAME,
+				rte_strerror(rte_errno));
+			if (attached && dmm_rt_users == 0)
+				mmrt_fini();
+			goto out;
+		}
+		dmm_mirror = as;
+	}
+	if (attached)
+		dmm_rt_ours = true;
+	dmm_rt_users++;
+	pv->rt_held = true;
+out:
+	pthread_mutex_unlock(&dmm_rt_lock);
+	return ret;
+}
+
+/* At close (the engine is gone): the last holder lets go of both. */
+static void
+dmm_rt_put(struct dmm_priv *pv)
+{
+	int ret;
+
+	pthread_mutex_lock(&dmm_rt_lock);
+	if (!pv->rt_held)
+		goto out;
+	pv->rt_held = false;
+	if (--dmm_rt_users > 0)
+		goto out;
+	if (dmm_mirror_ours) {
+		ret = mmrt_as_destroy(dmm_mirror);
+		if (ret < 0)
+			DMM_LOG(ERR, "cannot destroy the mirror %s: %s",
+				DMM_MIRROR_NAME, rte_strerror(-ret));
+	}
+	dmm_mirror = NULL;
+	dmm_mirror_ours = false;
+	if (dmm_rt_ours) {
+		dmm_rt_ours = false;
+		ret = mmrt_fini();
+		if (ret < 0)
+			DMM_LOG(ERR, "mmrt_fini() after the last mirror-mode device: %s (the runtime stays up)",
+				rte_strerror(-ret));
+		else
+			DMM_LOG(INFO, "last mirror-mode device closed: the mmrt runtime the driver attached is down");
+	}
+out:
+	pthread_mutex_unlock(&dmm_rt_lock);
+}
+
 static int
 dmm_start(struct dmm_dma_dev *dev)
 {
@@ -740,16 +853,22 @@ dmm_start(struct dmm_dma_dev *dev)
 
 	if (pv->nb_desc == 0)
 		return -EINVAL;
-	if (!mmrt_is_up()) {
+	if (!pv->o.has_as) {
+		ret = dmm_rt_get(pv, dev->data->name);
+		if (ret < 0)
+			return ret;
+		as = dmm_mirror;
+	} else if (!mmrt_is_up()) {
 		DMM_LOG(ERR, "dmadev %d (%s): the mmrt runtime is not up (mmrt_init() or mmrt_attach() first): cannot bind as=%s",
 			pv->id, dev->data->name, pv->o.as);
 		return -ENODEV;
-	}
-	as = mmrt_as_lookup(pv->o.as);
-	if (as == NULL) {
-		DMM_LOG(ERR, "dmadev %d (%s): as=%s names no mmrt address space",
-			pv->id, dev->data->name, pv->o.as);
-		return -ENODEV;
+	} else {
+		as = mmrt_as_lookup(pv->o.as);
+		if (as == NULL) {
+			DMM_LOG(ERR, "dmadev %d (%s): as=%s names no mmrt address space",
+				pv->id, dev->data->name, pv->o.as);
+			return -ENODEV;
+		}
 	}
 	snprintf(ename, sizeof(ename), "dma_mmrt.%d", pv->id);
 	memset(&cf, 0, sizeof(cf));
@@ -827,6 +946,8 @@ dmm_close(struct dmm_dma_dev *dev)
 	rte_spinlock_lock(&dmm_devs_lock);
 	TAILQ_REMOVE(&dmm_devs, pv, next);
 	rte_spinlock_unlock(&dmm_devs_lock);
+	/* after the engine is gone: no consumer is bound to the mirror */
+	dmm_rt_put(pv);
 	return 0;
 }
 
@@ -890,8 +1011,14 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 	const struct dmm_priv *pv = dev->data->priv;
 	struct mmrt_swdma_stats st;
 
-	fprintf(f, "  dma_mmrt: as=%s engine=%s", pv->o.as,
-		pv->o.service ? "service" : "lcore");
+	if (pv->o.has_as)
+		fprintf(f, "  dma_mmrt: as=%s (VAs)", pv->o.as);
+	else
+		fprintf(f, "  dma_mmrt: IOVAs of DPDK memory through the mirror %s%s",
+			DMM_MIRROR_NAME, pv->rt_held ?
+			(dmm_mirror_ours ? " (created by the driver)" :
+			 " (the application's)") : " (not held)");
+	fprintf(f, " engine=%s", pv->o.service ? "service" : "lcore");
 	if (pv->o.service)
 		fprintf(f, " (service id %u)\n", pv->svc_id);
 	else
@@ -1054,10 +1181,18 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 		goto release;
 	}
 	rte_spinlock_unlock(&dmm_devs_lock);
-	DMM_LOG(INFO, "%s: dmadev %d, addresses are VAs of mmrt space %s%s; engine on %s %d",
-		name, pv->id, o.as, mmrt_is_up() ? "" : " (looked up at start)",
-		o.service ? "a service (registered at start)" : "lcore",
-		o.service ? -1 : o.lcore);
+	if (o.has_as)
+		DMM_LOG(INFO, "%s: dmadev %d, addresses are VAs of mmrt space %s%s; engine on %s %d",
+			name, pv->id, o.as,
+			mmrt_is_up() ? "" : " (looked up at start)",
+			o.service ? "a service (registered at start)" : "lcore",
+			o.service ? -1 : o.lcore);
+	else
+		DMM_LOG(INFO, "%s: dmadev %d, addresses are IOVAs of DPDK memory (mirror %s, at start; mmrt %s); engine on %s %d",
+			name, pv->id, DMM_MIRROR_NAME,
+			mmrt_is_up() ? "up" : "attached at start",
+			o.service ? "a service (registered at start)" : "lcore",
+			o.service ? -1 : o.lcore);
 	return 0;
 release:
 	rte_spinlock_unlock(&dmm_devs_lock);
@@ -1115,7 +1250,7 @@ RTE_INIT(dmm_register)
 
 RTE_PMD_EXPORT_NAME(dma_mmrt, _dmm);
 RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
-	"as=<mmrt address space> "
+	"as=<mmrt address space; none: IOVAs of DPDK memory> "
 	"lcore=<worker lcore> "
 	"service=<0|1> "
 	"burst=<ops per engine step> "

@@ -8,10 +8,23 @@
 /**
  * @file
  * dma_mmrt: the swdma engine as a DPDK dmadev on the vdev bus. Devices are
- * created with EAL --vdev=dma_mmrt0,as=NAME[,lcore=N|service=1][,burst=B]
- * [,idle=pause|spin|backoff] or rte_vdev_init() and driven with rte_dma_*
- * only; addresses are virtual addresses of the mmrt address space NAME
- * (see docs for the lifetime rules). Nothing else of the driver is public.
+ * created with EAL --vdev=dma_mmrt0[,as=NAME][,lcore=N|service=1][,burst=B]
+ * [,idle=pause|spin|backoff][,ack_us=US] or rte_vdev_init() and driven
+ * with rte_dma_* only.
+ *
+ * With as=NAME, addresses are virtual addresses of the mmrt address space
+ * NAME. Without as= (mirror mode), addresses are IOVAs of DPDK memory
+ * (rte_pktmbuf_iova(), rte_malloc_virt2iova()), translated through the
+ * DPDK-memory mirror space "dma_mmrt.mirror" (mmrt_as_mirror_dpdk()): the
+ * driver looks it up at the device's first start, or creates it and then
+ * destroys it when the last mirror-mode device is closed. An IOVA outside
+ * DPDK memory (0 included) completes with an error status. If mmrt is not
+ * up at that start (a stock DPDK application that loaded the plugin with
+ * EAL -d), the driver brings it up with mmrt_attach(NULL) and calls
+ * mmrt_fini() when its last mirror-mode device is closed (rte_dma_close(),
+ * vdev remove or rte_eal_cleanup()); a runtime the application brought up
+ * is never finalized by the driver. Capabilities: MEM_TO_MEM, COPY, FILL,
+ * HANDLES_ERRORS; not SVA. Nothing else of the driver is public.
  */
 
 #include <stdbool.h>
