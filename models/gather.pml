@@ -6,7 +6,7 @@
  * frees and page-table pages through QSBR; and invariant B of
  * copy-on-write.
  *
- * Mirrors, as of commit 8d3ea1f:
+ * Mirrors:
  *   lib/mm/pgtable.c  zap_level(), zap_leaf() (clear the leaf, queue the
  *                     frame, drop an anonymous mapcount now, an object's
  *                     later), mm_gather_remove_table() after clearing

@@ -4,14 +4,14 @@
  *
  * Model D: delivery of device-TLB invalidations to a consumer.
  *
- * Mirrors lib/dev/consumer.c as of commit 8d3ea1f:
+ * Mirrors lib/dev (consumer.c, dev_inval.c):
  *   dev_inval_post/_wait()  post to the mailbox or the ring, wait for the
  *                           ack, fence at the deadline or on a full ring
  *   inval_pending()         the poll's reads: ring first, then mailbox
- *   consumer_process_n()    process in seq order, ack the last
+ *   dev_inval_process_n()    process in seq order, ack the last
  *   mmrt_consumer_poll_n()  first poll after a fence: flush all, close
  *                           the quarantine
- *   consumer_fence(), consumer_quarantine(), quarantine_put_all(),
+ *   dev_fence(), consumer_quarantine(), quarantine_put_all(),
  *   mmrt_consumer_unbind()  (the owner dies: unlink, wait for callbacks,
  *                           drop the quarantine)
  *   mmrt_consumer_translate_slow() (walk and fill while bound)
@@ -82,7 +82,7 @@ byte seq_page[MAXSEQ];      /* the page each seq invalidates */
 bool dead;                  /* the owner called unbind: no more use */
 
 
-/* [D.6] consumer_fence(): BOUND -> FENCED once */
+/* [D.6] dev_fence(): BOUND -> FENCED once */
 inline fence()
 {
 	atomic {
@@ -134,7 +134,7 @@ inline process_one(s, p)
 }
 
 /*
- * [D.3] One poll: consumer_process_n() with inval_pending() inside, then
+ * [D.3] One poll: dev_inval_process_n() with inval_pending() inside, then
  * the fence check of mmrt_consumer_poll_n(). Owner-local work is merged
  * into the steps around the reads that other threads' writes can
  * interleave with: the ring's tail, the mailbox, the ack.

@@ -4,7 +4,7 @@
  *
  * Model N: the interval-notifier sequence protocol.
  *
- * Mirrors lib/mm/notifier.c as of commit 8d3ea1f:
+ * Mirrors lib/mm/notifier.c:
  *   itree_inv_start(), itree_invalidate(), itree_inv_end(),
  *   mmrt_interval_notifier_insert(), mmrt_interval_notifier_remove(),
  *   mmrt_interval_read_begin(), mmrt_interval_read_try_begin(),

@@ -5,16 +5,16 @@
  * Model U: userfault fills, write-protect and move against layout
  * changes, and the wake sequence.
  *
- * Mirrors lib/mm/uffd.c as of commit 8d3ea1f:
+ * Mirrors lib/mm/uffd.c (context side) and lib/mm/uffd_fill.c (fills):
  *   fill_common() (copy, zeropage, continue, poison), mmrt_uffd_move(),
  *   mmrt_uffd_writeprotect(): the read map lock, the read side of
  *   changing_lock, the `changing` check (-EAGAIN), the pages, then
- *   fill_result() -> uffd_wake();
+ *   fill_result() -> mm_uffd_wake();
  *   mm_uffd_event_prep() (write side of changing_lock, changing++),
  *   mm_uffd_event_done()/uffd_queue_event(), mmrt_uffd_read() (an event
  *   read: changing--);
  *   mm_uffd_fault() (load wake_seq BEFORE the page table, post, dedup by
- *   the pending slot), mm_uffd_wait() (until wake_seq moves), uffd_wake()
+ *   the pending slot), mm_uffd_wait() (until wake_seq moves), mm_uffd_wake()
  *   (clear pending slots, wake_seq++ after the entries are published);
  * and of lib/mm/as.c and lib/mm/fault.c the callers: mmrt_fault()'s
  * retry loop, mmrt_unmap()/mmrt_remap()/mmrt_fork()/mmrt_advise()
@@ -92,7 +92,7 @@ byte phase;
 #define WLOCK(l)	atomic { l == 0 -> l = 255 }
 #define WUNLOCK(l)	l = 0
 
-/* [U.5] uffd_wake(): pending slots of the range cleared, wake_seq++ */
+/* [U.5] mm_uffd_wake(): pending slots of the range cleared, wake_seq++ */
 inline wake()
 {
 	atomic { pending = 0; wake_seq++ }
