@@ -35,8 +35,8 @@
 static inline uint64_t *
 pr_slot(struct mmrt_consumer *c, uint64_t page)
 {
-	return &c->pr_pending[((page >> MMRT_PAGE_SHIFT) *
-		UINT64_C(0x9e3779b97f4a7c15)) >> 32 & (c->ring_size - 1)];
+	return &c->pr_pending[mmrt_page_hash(page) >> 32 &
+		(c->ring_size - 1)];
 }
 
 /* Queue a page request for @va, deduplicated per page. */

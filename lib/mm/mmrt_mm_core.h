@@ -81,6 +81,18 @@ uint32_t mmrt_test_walk_begin(uint32_t tbl);
 void mmrt_test_walk_end(uint32_t tbl, uint32_t gen);
 #endif
 
+/**
+ * @internal Hash of the 4 KiB page that holds @p va (Fibonacci hashing:
+ * the high bits are the well-mixed ones; shift right to the table size).
+ * The one hash of the pending-page tables that deduplicate faults (uffds)
+ * and page requests (consumers).
+ */
+static inline uint64_t
+mmrt_page_hash(uint64_t va)
+{
+	return (va >> MMRT_PAGE_SHIFT) * UINT64_C(0x9e3779b97f4a7c15);
+}
+
 /** @internal One level of the lockless walk: the entry for @p va. */
 static __rte_always_inline uint64_t
 mmrt_walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)

@@ -211,8 +211,7 @@ static void pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur);
 static inline uint32_t
 pend_hash(const struct mmrt_uffd *u, uint64_t page)
 {
-	return (uint32_t)(((page >> MMRT_PAGE_SHIFT) *
-		UINT64_C(0x9e3779b97f4a7c15)) >> 40) & u->pend_mask;
+	return (uint32_t)(mmrt_page_hash(page) >> 40) & u->pend_mask;
 }
 
 /*
