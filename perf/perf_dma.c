@@ -80,6 +80,8 @@
 
 #define DMA_TARGET_4K 1.25    /* engine vs memcpy, time per byte */
 #define DMA_TARGET_64B 0.5    /* engine vs skeleton, time per op */
+#define DMA_TARGET_MMRT_4K 1.1   /* dma_mmrt (rte_dma_*) vs memcpy */
+#define DMA_TARGET_MMRT_64B 0.25 /* dma_mmrt vs skeleton: 4x its op rate */
 
 #define DMA_BD_REPS 5u          /* repeats of each breakdown loop */
 
@@ -254,7 +256,7 @@ dma_run(const struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	uint16_t c;
 	int ret;
 
-	if (k == DMA_ENGINE) {
+	if (dma_kind_space(k)) {
 		sbase = DMA_SRC_VA;
 		dbase = DMA_DST_VA;
 	} else {
@@ -330,7 +332,7 @@ dma_profile(const struct dma_ctx *dc, enum dma_kind k,
 	uint16_t c;
 	int ret;
 
-	if (k == DMA_ENGINE) {
+	if (dma_kind_space(k)) {
 		sbase = DMA_SRC_VA;
 		dbase = DMA_DST_VA;
 	} else {
@@ -627,7 +629,7 @@ dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	struct mmrt_swdma_stats st0, st1;
 	double v;
 
-	dma_stamp(dc, k == DMA_ENGINE);
+	dma_stamp(dc, dma_kind_space(k));
 	dma_flush(dc);
 	dma_side_start(dc, k);
 	dma_run_copier(dc, k, sz, 0, sz->warm_ops, NULL);
@@ -640,7 +642,7 @@ dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 		dma_profile(dc, k, sz, sz->warm_ops + sz->timed_ops,
 			sz->timed_ops / 4);
 	dma_side_stop(dc, k);
-	dma_check(dc, k == DMA_ENGINE, dma_kind_name[k]);
+	dma_check(dc, dma_kind_space(k), dma_kind_name[k]);
 	printf("  %-4s %-9s %9.2f ns/op %7.2f GB/s %7.2f Mops/s\n", sz->tag,
 		dma_kind_name[k], v, sz->len / v, 1e3 / v);
 	if (k == DMA_ENGINE)
@@ -665,7 +667,8 @@ dma_size_rounds(struct dma_ctx *dc, const struct dma_size *sz,
 		printf(" round %u\n", r);
 		for (j = 0; j < DMA_KINDS; j++) {
 			k = (enum dma_kind)((r + j) % DMA_KINDS);
-			if (k == DMA_SKEL && dc->skel < 0)
+			if ((k == DMA_SKEL && dc->skel < 0) ||
+					(k == DMA_MMRT && dc->mmrt_dev < 0))
 				continue;
 			v = dma_pass(dc, k, sz, &side[k].s,
 				r + 1 == dc->rounds);
@@ -1020,7 +1023,7 @@ main(int argc, char **argv)
 	struct dma_size sz4k = { "4k", 4096, 0, 0, 256 };
 	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2];
 	struct perf_samples rt_load, rt_idle;
-	struct perf_result res[6];
+	struct perf_result res[10];
 	struct mmrt_swdma_stats est;
 	struct dma_churn ch;
 	struct dma_cpu cpu0;
@@ -1073,6 +1076,9 @@ main(int argc, char **argv)
 	if (dc.skel < 0)
 		printf("skeleton anchor: SKIP: %s\n", dc.skel_skip);
 	dma_engine_setup(&dc);
+	dma_mmrt_setup(&dc);
+	if (dc.mmrt_dev < 0)
+		printf("dma_mmrt side: SKIP: %s\n", dc.mmrt_skip);
 	fflush(stdout);
 
 	dma_sides_init(s64, DMA_KINDS);
@@ -1143,6 +1149,27 @@ main(int argc, char **argv)
 	} else {
 		printf("dma-64b: SKIP (no skeleton anchor: %s)\n",
 			dc.skel_skip);
+	}
+	if (dc.mmrt_dev >= 0) {
+		/* the engine as a dmadev, driven by stock rte_dma_* calls */
+		dma_result(&res[nres++], "dma-mmrt-4k", "memcpy-4k", "ns/op",
+			DMA_TARGET_MMRT_4K, &s4k[DMA_MMRT], &s4k[DMA_MEMCPY]);
+		if (dc.skel >= 0)
+			dma_result(&res[nres++], "dma-mmrt-64b",
+				"skeleton-64b", "ns/op", DMA_TARGET_MMRT_64B,
+				&s64[DMA_MMRT], &s64[DMA_SKEL]);
+		/* the rte_dma_* dispatch against the direct calls */
+		dma_result(&res[nres++], "dma-mmrt-dispatch-64b", "dma-64b",
+			"ns/op", PERF_REPORT_ONLY, &s64[DMA_MMRT],
+			&s64[DMA_ENGINE]);
+		printf("dma_mmrt: rte_dma_* dispatch %+.2f ns/op at 64 B "
+			"(dma_mmrt %.2f, engine called directly %.2f)\n",
+			dma_median_rounds(&s64[DMA_MMRT]) -
+			dma_median_rounds(&s64[DMA_ENGINE]),
+			dma_median_rounds(&s64[DMA_MMRT]),
+			dma_median_rounds(&s64[DMA_ENGINE]));
+	} else {
+		printf("dma-mmrt rows: SKIP (%s)\n", dc.mmrt_skip);
 	}
 	dma_result(&res[nres++], "dma-64b-vs-memcpy", "memcpy-64b", "ns/op",
 		PERF_REPORT_ONLY, &s64[DMA_ENGINE], &s64[DMA_MEMCPY]);

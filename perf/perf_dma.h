@@ -7,11 +7,12 @@
 
 /*
  * perf-dma's DMA sides and the adapter that drives them: memcpy, DPDK's
- * dma_skeleton (rte_dma_*) and mmrt's swdma engine (mmrt_swdma_*). The
- * harness's loops (perf_dma.c) call the inline adapter below with the
- * side's kind; set-up, start/stop and counters are in perf_dma_engine.c.
- * The adapter switches on the kind at every call because the two engines
- * have two APIs; it goes away when both are driven through rte_dma_*.
+ * dma_skeleton (rte_dma_*), mmrt's swdma engine called directly
+ * (mmrt_swdma_*) and the same engine as the dma_mmrt dmadev (rte_dma_*,
+ * over the same address space, so the two differ only by the dmadev
+ * dispatch). The harness's loops (perf_dma.c) call the inline adapter
+ * below with the side's kind; set-up, start/stop and counters are in
+ * perf_dma_engine.c.
  */
 
 #include <stdbool.h>
@@ -31,6 +32,7 @@
 #define DMA_SKEL_NAME "dma_skeleton0"
 #define DMA_SKEL_ARGS "lcore=1"   /* its copy thread on lcore 1's cpu */
 #define DMA_ENGINE_LCORE 1u
+#define DMA_MMRT_NAME "dma_mmrt0"  /* args: as=<the space>,lcore=1,... */
 
 #define DMA_NB_DESC 1024u     /* ring of both DMA sides */
 #define DMA_WINDOW 512u       /* operations outstanding at most */
@@ -42,8 +44,16 @@ enum dma_kind {
 	DMA_MEMCPY,
 	DMA_SKEL,
 	DMA_ENGINE,
+	DMA_MMRT,     /* the engine as a dmadev: rte_dma_* on space VAs */
 	DMA_KINDS,
 };
+
+/* The side addresses VAs of the address space (else host addresses). */
+static inline bool
+dma_kind_space(int k)
+{
+	return k == DMA_ENGINE || k == DMA_MMRT;
+}
 
 extern const char *const dma_kind_name[DMA_KINDS];
 
@@ -55,6 +65,9 @@ struct dma_ctx {
 	int16_t skel;           /* skeleton dev id, or -1 (skipped) */
 	bool skel_probed;       /* the vdev exists (remove it at the end) */
 	char skel_skip[128];    /* why it was skipped */
+	int16_t mmrt_dev;       /* dma_mmrt dev id, or -1 (skipped) */
+	bool mmrt_probed;
+	char mmrt_skip[160];
 	uint32_t stamp;         /* pass number, stamped into the source */
 	unsigned int rounds;
 	bool quick;
@@ -68,6 +81,19 @@ void dma_skel_setup(struct dma_ctx *dc);
 
 /* Create the engine and bind it to dc->as (dies on failure). */
 void dma_engine_setup(struct dma_ctx *dc);
+
+/*
+ * Probe dma_mmrt with as=dc->as and set up its one vchan; on failure
+ * leave dc->mmrt_dev at -1 with the reason in dc->mmrt_skip.
+ */
+void dma_mmrt_setup(struct dma_ctx *dc);
+
+/* The rte_dma device id of side @p k (skeleton or dma_mmrt). */
+static inline int16_t
+dma_dev_id(const struct dma_ctx *dc, enum dma_kind k)
+{
+	return k == DMA_SKEL ? dc->skel : dc->mmrt_dev;
+}
 
 /* Destroy the engine and remove the skeleton's vdev if it was probed. */
 void dma_engines_teardown(struct dma_ctx *dc);
@@ -106,8 +132,8 @@ static inline int
 dma_enq(const struct dma_ctx *dc, enum dma_kind k, uint64_t src,
 	uint64_t dst, uint32_t len)
 {
-	if (k == DMA_SKEL)
-		return rte_dma_copy(dc->skel, 0, src, dst, len, 0);
+	if (k != DMA_ENGINE)
+		return rte_dma_copy(dma_dev_id(dc, k), 0, src, dst, len, 0);
 	return mmrt_swdma_copy(dc->dma, src, dst, len, 0);
 }
 
@@ -116,8 +142,8 @@ dma_doorbell(const struct dma_ctx *dc, enum dma_kind k)
 {
 	int ret;
 
-	if (k == DMA_SKEL)
-		ret = rte_dma_submit(dc->skel, 0);
+	if (k != DMA_ENGINE)
+		ret = rte_dma_submit(dma_dev_id(dc, k), 0);
 	else
 		ret = mmrt_swdma_submit(dc->dma);
 	if (unlikely(ret < 0))
@@ -130,8 +156,9 @@ dma_reap(const struct dma_ctx *dc, enum dma_kind k)
 	uint16_t n, last;
 	bool err = false;
 
-	if (k == DMA_SKEL)
-		n = rte_dma_completed(dc->skel, 0, DMA_WINDOW, &last, &err);
+	if (k != DMA_ENGINE)
+		n = rte_dma_completed(dma_dev_id(dc, k), 0, DMA_WINDOW, &last,
+			&err);
 	else
 		n = mmrt_swdma_completed(dc->dma, DMA_WINDOW, &last, &err);
 	if (unlikely(err))

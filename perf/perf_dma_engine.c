@@ -20,12 +20,13 @@
 #include <rte_errno.h>
 
 #include <mmrt_dev.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_swdma.h>
 
 #include "perf_dma.h"
 
 const char *const dma_kind_name[DMA_KINDS] = {
-	"memcpy", "skeleton", "engine",
+	"memcpy", "skeleton", "engine", "dma_mmrt",
 };
 
 /* An operation failed: say which and how, with the engine's counters. */
@@ -36,8 +37,9 @@ dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
 	struct mmrt_swdma_stats es;
 	uint16_t n, last = 0;
 
-	if (k == DMA_SKEL)
-		n = rte_dma_completed_status(dc->skel, 0, 1, &last, &st);
+	if (k != DMA_ENGINE)
+		n = rte_dma_completed_status(dma_dev_id(dc, k), 0, 1, &last,
+			&st);
 	else
 		n = mmrt_swdma_completed_status(dc->dma, 1, &last, &st);
 	if (k == DMA_ENGINE && mmrt_swdma_stats(dc->dma, &es) == 0)
@@ -130,9 +132,59 @@ dma_engine_setup(struct dma_ctx *dc)
 }
 
 void
+dma_mmrt_setup(struct dma_ctx *dc)
+{
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = DMA_NB_DESC,
+	};
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	char args[160];
+	int id, ret;
+
+	dc->mmrt_dev = -1;
+	/* keeps libmmrt_pmd_dma_mmrt (and its driver) linked in */
+	if (!mmrt_dma_mmrt_registered()) {
+		snprintf(dc->mmrt_skip, sizeof(dc->mmrt_skip),
+			"the dma_mmrt driver is not registered");
+		return;
+	}
+	snprintf(args, sizeof(args), "as=%s,lcore=%u,ack_us=%u",
+		mmrt_as_name(dc->as), DMA_ENGINE_LCORE, DMA_ACK_DEADLINE_US);
+	ret = rte_eal_hotplug_add("vdev", DMA_MMRT_NAME, args);
+	if (ret < 0) {
+		snprintf(dc->mmrt_skip, sizeof(dc->mmrt_skip),
+			"probing vdev %s failed: %s", DMA_MMRT_NAME,
+			strerror(-ret));
+		return;
+	}
+	dc->mmrt_probed = true;
+	id = rte_dma_get_dev_id_by_name(DMA_MMRT_NAME);
+	if (id < 0 || rte_dma_configure(id, &conf) < 0 ||
+			rte_dma_vchan_setup(id, 0, &vc) < 0) {
+		snprintf(dc->mmrt_skip, sizeof(dc->mmrt_skip),
+			"set-up of %s failed", DMA_MMRT_NAME);
+		return;
+	}
+	dc->mmrt_dev = (int16_t)id;
+	printf("dma_mmrt: %s dev %d (%s), nb_desc %u\n", DMA_MMRT_NAME, id,
+		args, DMA_NB_DESC);
+}
+
+void
 dma_engines_teardown(struct dma_ctx *dc)
 {
 	int ret;
+
+	if (dc->mmrt_probed) {
+		if (dc->mmrt_dev >= 0)
+			rte_dma_close(dc->mmrt_dev);
+		if (rte_eal_hotplug_remove("vdev", DMA_MMRT_NAME) < 0)
+			printf("warning: removing vdev %s failed\n",
+				DMA_MMRT_NAME);
+		dc->mmrt_probed = false;
+		dc->mmrt_dev = -1;
+	}
 
 	ret = mmrt_swdma_destroy(dc->dma);
 	if (ret < 0)
@@ -149,8 +201,9 @@ dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run)
 {
 	int ret = 0;
 
-	if (k == DMA_SKEL)
-		ret = run ? rte_dma_start(dc->skel) : rte_dma_stop(dc->skel);
+	if (k == DMA_SKEL || k == DMA_MMRT)
+		ret = run ? rte_dma_start(dma_dev_id(dc, k)) :
+			rte_dma_stop(dma_dev_id(dc, k));
 	else if (k == DMA_ENGINE)
 		ret = run ? mmrt_swdma_start(dc->dma, DMA_ENGINE_LCORE) :
 			mmrt_swdma_stop(dc->dma);
