@@ -542,9 +542,6 @@ out:
 int
 mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 {
-	struct mm_gather tlb;
-	struct mm_zap z = { .tlb = &tlb, .free_tables = false, .locked = true };
-	struct mmrt_notifier_range r;
 	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	int ret;
@@ -563,13 +560,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		&ev);
 	ret = cut_range(as, va, len, true);
 	if (ret == 0) {
-		mm_range_init(&r, as, MMRT_NOTIFY_CLEAR, true, va, va + len,
-			NULL);
-		mm_notify_start(&r);
-		mm_gather_init(&tlb, as, false);
-		mm_zap_range(as, &z, va, va + len);
-		mm_gather_finish(&tlb);
-		mm_notify_end(&r);
+		mm_zap_notified(as, MMRT_NOTIFY_CLEAR, va, len, false);
 		mm_uffd_wake_as(as, va, va + len);
 	}
 	memset(&m, 0, sizeof(m));

@@ -251,18 +251,26 @@ mm_map_region_locked(struct mmrt_as *as, const struct mm_region *r)
 }
 
 void
-mm_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
+mm_zap_notified(struct mmrt_as *as, int event, uint64_t va, uint64_t len,
+	bool unmap)
 {
 	struct mm_gather tlb;
-	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
+	struct mm_zap z = { .tlb = &tlb, .free_tables = unmap,
+		.locked = !unmap };
 	struct mmrt_notifier_range r;
 
-	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, va, va + len, NULL);
+	mm_range_init(&r, as, event, true, va, va + len, NULL);
 	mm_notify_start(&r);
 	mm_gather_init(&tlb, as, false);
 	mm_zap_range(as, &z, va, va + len);
 	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
+}
+
+void
+mm_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	mm_zap_notified(as, MMRT_NOTIFY_UNMAP, va, len, true);
 	mm_region_remove(as, va, va + len);
 }
 
