@@ -14,10 +14,12 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 #include <rte_cycles.h>
+#include <rte_log.h>
 #include <rte_pause.h>
 
 #include <mmrt_core.h>
@@ -44,6 +46,24 @@ mmrt_test_down(void)
 }
 
 /*
+ * Define the usual suite fixtures: setup(), bringing the runtime up with
+ * a pool of @p pool_mb MiB, and teardown(), taking it down.
+ */
+#define MMRT_TEST_FIXTURES(pool_mb)					\
+static void								\
+setup(void)								\
+{									\
+	mmrt_test_up(pool_mb);						\
+}									\
+									\
+static void								\
+teardown(void)								\
+{									\
+	mmrt_test_down();						\
+}									\
+struct mmrt_test_fixtures_semicolon
+
+/*
  * One step of a bounded spin in a test thread: pause, and every
  * (@yield_mask + 1) steps give the CPU away, so that threads sharing one
  * core still make progress.
@@ -54,6 +74,62 @@ mmrt_test_relax(unsigned long i, unsigned long yield_mask)
 	rte_pause();
 	if ((i & yield_mask) == yield_mask)
 		sched_yield();
+}
+
+/* Next value of the xorshift64 generator whose state is *@p s (not 0). */
+static inline uint64_t
+mmrt_test_xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* Free 2 MiB hugepages of the system, or -1 if it cannot be read. */
+static inline long
+mmrt_test_free_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
+		"free_hugepages", "r");
+	long n = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* Whether a hugetlbfs is mounted. */
+static inline bool
+mmrt_test_hugetlbfs_mounted(void)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[512];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, " hugetlbfs ") != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Send rte_log output to a temporary file, which the test reads back. */
+static inline FILE *
+mmrt_test_log_capture(void)
+{
+	FILE *f = tmpfile();
+
+	cr_assert_not_null(f, "tmpfile failed");
+	cr_assert_eq(rte_openlog_stream(f), 0);
+	return f;
 }
 
 /* The timer value @s seconds from now: a bound for a wait. */

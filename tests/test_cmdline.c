@@ -36,17 +36,6 @@
 
 #define ARGC(v) ((int)RTE_DIM(v) - 1)
 
-/* Send rte_log output to a temporary file, read back by log_count(). */
-static FILE *
-log_capture(void)
-{
-	FILE *f = tmpfile();
-
-	cr_assert_not_null(f, "tmpfile failed");
-	cr_assert_eq(rte_openlog_stream(f), 0);
-	return f;
-}
-
 /* Lines of @p f that contain both @p a and @p b (b may be NULL). */
 static unsigned int
 log_count(FILE *f, const char *a, const char *b)
@@ -151,7 +140,7 @@ Test(cmdline, near_misses_are_errors)
 		"--poolmb", "--log-levle", "--confg", "--conf", "--log",
 		"--pool-mb-", "--mmrt-hlp" };
 	char *argv[6];
-	FILE *log = log_capture();
+	FILE *log = mmrt_test_log_capture();
 	unsigned int i;
 
 	for (i = 0; i < RTE_DIM(typo); i++) {
@@ -313,7 +302,7 @@ Test(cmdline, hugepage_failure_says_what_to_do, .timeout = 60)
 		(char *)"--no-shconf", (char *)"--no-telemetry", prefix,
 		(char *)"-l", (char *)"0", (char *)"--log-level=lib.eal:crit",
 		(char *)"--", (char *)"--pool-mb", (char *)"16", NULL };
-	FILE *log = log_capture();
+	FILE *log = mmrt_test_log_capture();
 	int ret;
 
 	/* A memory option (--huge-dir) keeps the EAL arguments as given;
@@ -409,24 +398,8 @@ Test(cmdline, embedded_runtime_dir_removed)
 static bool
 hugepages_for_secondary(void)
 {
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
-		"free_hugepages", "r");
-	char line[512];
-	bool mounted = false;
-	long n = -1;
-
-	if (f == NULL)
-		return false;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	f = fopen("/proc/mounts", "r");
-	if (f == NULL)
-		return false;
-	while (!mounted && fgets(line, sizeof(line), f) != NULL)
-		mounted = strstr(line, " hugetlbfs ") != NULL;
-	fclose(f);
-	return mounted && n >= SEC_HUGEPAGES && getuid() == 0;
+	return mmrt_test_free_hugepages() >= SEC_HUGEPAGES &&
+		mmrt_test_hugetlbfs_mounted() && getuid() == 0;
 }
 
 /* An mmrt primary: bring mmrt up, say so on @p ready, wait for @p stop. */
@@ -566,7 +539,7 @@ Test(cmdline, secondary_init_fails_cleanly, .timeout = 120)
 		cr_skip_test(SEC_SKIP);
 	primary_start(&p);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=%s", p.name);
-	log = log_capture();
+	log = mmrt_test_log_capture();
 	ret = mmrt_init(ARGC(argv), argv);
 	rte_openlog_stream(NULL);
 	st = primary_stop(&p);
@@ -605,7 +578,7 @@ Test(cmdline, secondary_attach_fails_cleanly, .timeout = 120)
 		primary_stop(&p);
 		cr_assert_fail("secondary EAL: %s", rte_strerror(rte_errno));
 	}
-	log = log_capture();
+	log = mmrt_test_log_capture();
 	ret = mmrt_attach(NULL);
 	rte_openlog_stream(NULL);
 	cr_assert_not(mmrt_is_up());

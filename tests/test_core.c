@@ -604,6 +604,23 @@ reader_main(void *arg)
 	return NULL;
 }
 
+/* Start reader @p r on thread *@p th; return once it is registered. */
+static void
+reader_start(pthread_t *th, struct reader *r)
+{
+	cr_assert_eq(pthread_create(th, NULL, reader_main, r), 0);
+	cr_assert(wait_flag(&r->registered));
+	cr_assert_geq(r->id, 0);
+}
+
+/* Stop reader @p r and join its thread @p th. */
+static void
+reader_stop(pthread_t th, struct reader *r)
+{
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+}
+
 struct syncer {
 	int done;
 };
@@ -625,9 +642,7 @@ Test(core_qsbr, synchronize_with_reporting_reader, .timeout = 30)
 	int i;
 
 	mmrt_test_up(16);
-	cr_assert_eq(pthread_create(&th, NULL, reader_main, &r), 0);
-	cr_assert(wait_flag(&r.registered));
-	cr_assert_geq(r.id, 0);
+	reader_start(&th, &r);
 	/* a hang is caught by the test's timeout, not by a clock threshold */
 	for (i = 0; i < 1000; i++)
 		mmrt_synchronize();
@@ -636,8 +651,7 @@ Test(core_qsbr, synchronize_with_reporting_reader, .timeout = 30)
 	for (i = 0; i < 100; i++)
 		mmrt_synchronize();
 	cr_assert_eq(mmrt_thread_unregister(), 0);
-	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
+	reader_stop(th, &r);
 	mmrt_test_down();
 }
 
@@ -648,9 +662,7 @@ Test(core_qsbr, synchronize_waits_for_silent_reader, .timeout = 30)
 	pthread_t rth, sth;
 
 	mmrt_test_up(16);
-	cr_assert_eq(pthread_create(&rth, NULL, reader_main, &r), 0);
-	cr_assert(wait_flag(&r.registered));
-	cr_assert_geq(r.id, 0);
+	reader_start(&rth, &r);
 
 	cr_assert_eq(pthread_create(&sth, NULL, sync_main, &s), 0);
 	sleep_ms(50);
@@ -661,8 +673,7 @@ Test(core_qsbr, synchronize_waits_for_silent_reader, .timeout = 30)
 	cr_assert(wait_flag(&s.done),
 		"synchronize did not return after the reader reported");
 	pthread_join(sth, NULL);
-	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(rth, NULL);
+	reader_stop(rth, &r);
 	mmrt_test_down();
 }
 
@@ -673,9 +684,7 @@ Test(core_qsbr, offline_reader_does_not_block, .timeout = 30)
 	pthread_t rth, sth;
 
 	mmrt_test_up(16);
-	cr_assert_eq(pthread_create(&rth, NULL, reader_main, &r), 0);
-	cr_assert(wait_flag(&r.registered));
-	cr_assert_geq(r.id, 0);
+	reader_start(&rth, &r);
 	cr_assert_eq(pthread_create(&sth, NULL, sync_main, &s), 0);
 	sleep_ms(20);
 	cr_assert_eq(__atomic_load_n(&s.done, __ATOMIC_ACQUIRE), 0);
@@ -683,8 +692,7 @@ Test(core_qsbr, offline_reader_does_not_block, .timeout = 30)
 	__atomic_store_n(&r.offline, 1, __ATOMIC_RELEASE);
 	cr_assert(wait_flag(&s.done));
 	pthread_join(sth, NULL);
-	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(rth, NULL);
+	reader_stop(rth, &r);
 	mmrt_test_down();
 }
 

@@ -40,17 +40,7 @@
 /* Spin step: yield every 1024 steps. */
 #define relax(i) mmrt_test_relax((i), 1023)
 
-static void
-setup(void)
-{
-	mmrt_test_up(64);
-}
-
-static void
-teardown(void)
-{
-	mmrt_test_down();
-}
+MMRT_TEST_FIXTURES(64);
 
 TestSuite(dev, .init = setup, .fini = teardown, .timeout = 600);
 

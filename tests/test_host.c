@@ -56,17 +56,7 @@
 
 #define CANARY 0xee
 
-static void
-setup(void)
-{
-	mmrt_test_up(POOL_MB);
-}
-
-static void
-teardown(void)
-{
-	mmrt_test_down();
-}
+MMRT_TEST_FIXTURES(POOL_MB);
 
 TestSuite(host, .init = setup, .fini = teardown, .timeout = 180);
 
@@ -678,21 +668,6 @@ Test(host, bad_input)
 #define EV_NEED_HUGEPAGES 64
 #define EV_LEN (32u << 20)
 
-static long
-free_hugepages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
-		"free_hugepages", "r");
-	long n = -1;
-
-	if (f == NULL)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
 /*
  * Dynamic memory (--in-memory, no -m): an allocation after the mirror
  * exists makes DPDK reserve pages (ALLOC events), which the mirror maps
@@ -704,7 +679,7 @@ Test(host_huge, mirror_events, .timeout = 300)
 	char *argv[] = { (char *)"test-host", (char *)"--in-memory",
 		(char *)"--no-pci", (char *)"-l", (char *)"0-1", (char *)"--",
 		(char *)"--pool-mb", (char *)"32", NULL };
-	long nfree = free_hugepages();
+	long nfree = mmrt_test_free_hugepages();
 	struct mmrt_swdma *dma;
 	struct mmrt_as *mir;
 	struct mmrt_xlate x;

@@ -35,36 +35,6 @@
 #define SKIP_MSG "no free 2 MiB hugepages: reserve with " \
 	"./mmrt.sh hugepages reserve 512M"
 
-static long
-free_hugepages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
-		"free_hugepages", "r");
-	long n = -1;
-
-	if (f == NULL)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
-static bool
-hugetlbfs_mounted(void)
-{
-	FILE *f = fopen("/proc/mounts", "r");
-	char line[512];
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, " hugetlbfs ") != NULL;
-	fclose(f);
-	return found;
-}
-
 static uint8_t wbuf[HUGE_LEN];
 static uint8_t rbuf[HUGE_LEN];
 
@@ -105,13 +75,13 @@ Test(hugepages, real_hugepages, .timeout = 300)
 	struct mmrt_mem_stats ms;
 	struct mmrt_as *p, *c;
 	struct mmrt_xlate xp, xc;
-	long nfree = free_hugepages();
+	long nfree = mmrt_test_free_hugepages();
 	uint64_t base;
 
-	if (nfree < NEED_HUGEPAGES || !hugetlbfs_mounted())
+	if (nfree < NEED_HUGEPAGES || !mmrt_test_hugetlbfs_mounted())
 		cr_skip_test(SKIP_MSG " (free: %ld, needed: %d, hugetlbfs %s)",
 			nfree, NEED_HUGEPAGES,
-			hugetlbfs_mounted() ? "mounted" : "not mounted");
+			mmrt_test_hugetlbfs_mounted() ? "mounted" : "not mounted");
 
 	cr_assert_geq(mmrt_init(RTE_DIM(argv) - 1, argv), 0,
 		"mmrt_init on hugepages failed");

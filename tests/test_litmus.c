@@ -73,17 +73,7 @@
 /* Spin step: yield every 4 steps. */
 #define relax(i) mmrt_test_relax((i), 3)
 
-static void
-setup(void)
-{
-	mmrt_test_up(64);
-}
-
-static void
-teardown(void)
-{
-	mmrt_test_down();
-}
+MMRT_TEST_FIXTURES(64);
 
 TestSuite(litmus, .init = setup, .fini = teardown, .timeout = 600);
 

@@ -859,18 +859,6 @@ struct zpoller {
 	uint64_t errors;
 };
 
-static inline uint64_t
-xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static void
 stamp_write(uint32_t pfn, uint64_t v)
 {
@@ -1007,7 +995,7 @@ racer_run(struct racer *r, unsigned int iters)
 	uint64_t x, op;
 
 	for (i = 0; i < iters; i++) {
-		x = xorshift(&r->rng);
+		x = mmrt_test_xorshift(&r->rng);
 		op = x % 16;
 		if (r->n == 0 || (op < 8 && r->n < RACE_HOLD))
 			racer_alloc(r, x);
@@ -1204,17 +1192,6 @@ Test(mem, stats)
 	(char *)"--no-pci", (char *)"--no-shconf", (char *)"--no-telemetry", \
 	(prefix), (char *)"--log-level=lib.eal:error"
 
-/* Send rte_log output to a temporary file, to be read by log_lines(). */
-static FILE *
-log_capture(void)
-{
-	FILE *f = tmpfile();
-
-	cr_assert_not_null(f, "tmpfile failed");
-	cr_assert_eq(rte_openlog_stream(f), 0);
-	return f;
-}
-
 /* Lines of the captured log that contain every string of @p needles. */
 static unsigned int
 log_lines(FILE *f, const char *const *needles, unsigned int n)
@@ -1242,7 +1219,7 @@ Test(mem_init, pool_too_big_for_eal_init, .timeout = 60)
 	char prefix[64];
 	char *argv[] = { SMALL_EAL_ARGS(prefix), (char *)"--",
 		(char *)"--pool-mb", (char *)"256", NULL };
-	FILE *log = log_capture();
+	FILE *log = mmrt_test_log_capture();
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-mem-%d",
 		(int)getpid());
@@ -1265,7 +1242,7 @@ Test(mem_init, pool_too_big_for_eal_attach, .timeout = 60)
 	char path[] = "/tmp/mmrt-test-mem-XXXXXX";
 	char path2[] = "/tmp/mmrt-test-mem-XXXXXX";
 	const char *text = "[mem]\npool_mb = 256\n";
-	FILE *log = log_capture();
+	FILE *log = mmrt_test_log_capture();
 	int fd;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-mem-%d",

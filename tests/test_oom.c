@@ -68,6 +68,20 @@ same_stats(struct mmrt_as *as, const struct mmrt_as_stats *a)
 	cr_assert_eq(a->rss_pages, b.rss_pages);
 }
 
+/* Bring the runtime up (16 MiB pool) and make a space; *@p used0: the
+ * pool's use before the space. */
+static struct mmrt_as *
+oom_up(uint64_t *used0)
+{
+	struct mmrt_as *as;
+
+	mmrt_test_up(16);
+	*used0 = mmrt_test_used();
+	as = mmrt_as_create("oom");
+	cr_assert_not_null(as);
+	return as;
+}
+
 Test(oom, map_populate_fails_whole, .timeout = 60)
 {
 	struct mmrt_as_stats st;
@@ -75,10 +89,7 @@ Test(oom, map_populate_fails_whole, .timeout = 60)
 	struct mmrt_as *as;
 	uint64_t used0;
 
-	mmrt_test_up(16);
-	used0 = mmrt_test_used();
-	as = mmrt_as_create("oom");
-	cr_assert_not_null(as);
+	as = oom_up(&used0);
 	cr_assert_eq(mmrt_as_stats(as, &st), 0);
 	hoard_all(&h);
 	hoard_release(&h, 64); /* room for tables and a few pages only */
@@ -101,10 +112,7 @@ Test(oom, fault_and_write_fail_cleanly, .timeout = 60)
 	struct mmrt_as *as;
 	uint64_t used0;
 
-	mmrt_test_up(16);
-	used0 = mmrt_test_used();
-	as = mmrt_as_create("oom");
-	cr_assert_not_null(as);
+	as = oom_up(&used0);
 	cr_assert_eq(mmrt_map(as, VA, 16 * PG, MMRT_PROT_READ |
 		MMRT_PROT_WRITE, 0), 0);
 	memset(buf, 0x5a, sizeof(buf));
@@ -136,10 +144,7 @@ Test(oom, fork_fails_without_leftovers, .timeout = 60)
 	struct hoard h;
 	uint64_t used0, used1;
 
-	mmrt_test_up(16);
-	used0 = mmrt_test_used();
-	as = mmrt_as_create("oom");
-	cr_assert_not_null(as);
+	as = oom_up(&used0);
 	/* regions far apart need several page-table pages in a child */
 	cr_assert_eq(mmrt_map(as, VA, 8 * PG, MMRT_PROT_READ | MMRT_PROT_WRITE,
 		MMRT_MAP_POPULATE), 0);
@@ -178,10 +183,7 @@ Test(oom, cow_write_fails_and_both_keep_contents, .timeout = 60)
 	struct hoard h;
 	uint64_t used0;
 
-	mmrt_test_up(16);
-	used0 = mmrt_test_used();
-	as = mmrt_as_create("oom");
-	cr_assert_not_null(as);
+	as = oom_up(&used0);
 	cr_assert_eq(mmrt_map(as, VA, 4 * PG, MMRT_PROT_READ | MMRT_PROT_WRITE,
 		0), 0);
 	memset(a, 0x11, sizeof(a));

@@ -60,17 +60,7 @@
 #define ENG_SERVE_FAULTS mmrt_swdma_serve_faults
 #include "engine_common.h"
 
-static void
-setup(void)
-{
-	mmrt_test_up(POOL_MB);
-}
-
-static void
-teardown(void)
-{
-	mmrt_test_down();
-}
+MMRT_TEST_FIXTURES(POOL_MB);
 
 TestSuite(swdma, .init = setup, .fini = teardown, .timeout = 180);
 

@@ -87,17 +87,7 @@
 /* Spin step: yield every 256 steps. */
 #define relax(i) mmrt_test_relax((i), 255)
 
-static void
-setup(void)
-{
-	mmrt_test_up(POOL_MB);
-}
-
-static void
-teardown(void)
-{
-	mmrt_test_down();
-}
+MMRT_TEST_FIXTURES(POOL_MB);
 
 TestSuite(uffd, .init = setup, .fini = teardown, .timeout = 240);
 

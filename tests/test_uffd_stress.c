@@ -228,18 +228,6 @@ pattern(uint64_t nr, uint64_t word)
 	return ((nr << 32) | word) * UINT64_C(0x9e3779b97f4a7c15);
 }
 
-static uint64_t
-xorshift(uint64_t *st)
-{
-	uint64_t x = *st;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*st = x;
-	return x;
-}
-
 /*
  * Fills.
  */
@@ -514,7 +502,7 @@ static uint64_t
 next_page(uint64_t *nr, uint64_t *rnd)
 {
 	if (s.mode & BOUNCE_RANDOM)
-		*nr = xorshift(rnd);
+		*nr = mmrt_test_xorshift(rnd);
 	else
 		*nr += 1;
 	return *nr % NPG;
@@ -1187,17 +1175,7 @@ run(bool wp)
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 
-static void
-setup(void)
-{
-	mmrt_test_up(64);
-}
-
-static void
-teardown(void)
-{
-	mmrt_test_down();
-}
+MMRT_TEST_FIXTURES(64);
 
 TestSuite(uffd_stress, .init = setup, .fini = teardown, .timeout = 240);
 
@@ -1233,7 +1211,7 @@ dd_poster(void *arg)
 	int ret;
 
 	while (!__atomic_load_n(&dd.stop_posters, __ATOMIC_ACQUIRE)) {
-		ret = mmrt_fault(dd.as, AREA_0 + (xorshift(&rnd) % DD_PAGES) *
+		ret = mmrt_fault(dd.as, AREA_0 + (mmrt_test_xorshift(&rnd) % DD_PAGES) *
 			PG, MMRT_ACCESS_READ | MMRT_ACCESS_NOWAIT);
 		if (ret != -EAGAIN) {
 			__atomic_store_n(&dd.bad, ret == 0 ? 1 : ret,

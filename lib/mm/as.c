@@ -310,22 +310,6 @@ populate(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 	return 0;
 }
 
-static void
-unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
-{
-	struct mm_gather tlb;
-	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
-	struct mmrt_notifier_range r;
-
-	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, va, va + len, NULL);
-	mm_notify_start(&r);
-	mm_gather_init(&tlb, as, false);
-	mm_zap_range(as, &z, va, va + len);
-	mm_gather_finish(&tlb);
-	mm_notify_end(&r);
-	mm_region_remove(as, va, va + len);
-}
-
 static int
 map_common(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 	uint32_t flags, struct mmrt_object *obj, uint64_t off)
@@ -341,19 +325,12 @@ map_common(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 	r.flags &= ~MMRT_MAP_POPULATE;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
-	if (mm_region_overlaps(as, va, va + len)) {
-		ret = -EEXIST;
-		goto out;
-	}
-	ret = mm_region_reserve(as, 1);
-	if (ret == 0)
-		ret = mm_region_insert(as, &r);
+	ret = mm_map_region_locked(as, &r);
 	if (ret == 0 && (flags & MMRT_MAP_POPULATE)) {
 		ret = populate(as, va, len, prot, flags);
 		if (ret != 0)
-			unmap_locked(as, va, len);
+			mm_unmap_locked(as, va, len);
 	}
-out:
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;
@@ -427,7 +404,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 		&ev);
 	ret = cut_range(as, va, len, false);
 	if (ret == 0) {
-		unmap_locked(as, va, len);
+		mm_unmap_locked(as, va, len);
 		/* faults waiting there retry and find no region */
 		mm_uffd_wake_as(as, va, va + len);
 	}
@@ -565,9 +542,6 @@ out:
 int
 mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 {
-	struct mm_gather tlb;
-	struct mm_zap z = { .tlb = &tlb, .free_tables = false, .locked = true };
-	struct mmrt_notifier_range r;
 	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	int ret;
@@ -586,13 +560,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		&ev);
 	ret = cut_range(as, va, len, true);
 	if (ret == 0) {
-		mm_range_init(&r, as, MMRT_NOTIFY_CLEAR, true, va, va + len,
-			NULL);
-		mm_notify_start(&r);
-		mm_gather_init(&tlb, as, false);
-		mm_zap_range(as, &z, va, va + len);
-		mm_gather_finish(&tlb);
-		mm_notify_end(&r);
+		mm_zap_notified(as, MMRT_NOTIFY_CLEAR, va, len, false);
 		mm_uffd_wake_as(as, va, va + len);
 	}
 	memset(&m, 0, sizeof(m));

@@ -237,21 +237,40 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	return 0;
 }
 
-/* Undo a partly made host mapping: leaves already published may have
- * been walked, so this is a full unmap (write map lock held). */
-static void
-host_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
+int
+mm_map_region_locked(struct mmrt_as *as, const struct mm_region *r)
+{
+	int ret;
+
+	if (mm_region_overlaps(as, r->start, r->end))
+		return -EEXIST;
+	ret = mm_region_reserve(as, 1);
+	if (ret == 0)
+		ret = mm_region_insert(as, r);
+	return ret;
+}
+
+void
+mm_zap_notified(struct mmrt_as *as, int event, uint64_t va, uint64_t len,
+	bool unmap)
 {
 	struct mm_gather tlb;
-	struct mm_zap z = { .tlb = &tlb, .free_tables = true, .locked = false };
+	struct mm_zap z = { .tlb = &tlb, .free_tables = unmap,
+		.locked = !unmap };
 	struct mmrt_notifier_range r;
 
-	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, va, va + len, NULL);
+	mm_range_init(&r, as, event, true, va, va + len, NULL);
 	mm_notify_start(&r);
 	mm_gather_init(&tlb, as, false);
 	mm_zap_range(as, &z, va, va + len);
 	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
+}
+
+void
+mm_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	mm_zap_notified(as, MMRT_NOTIFY_UNMAP, va, len, true);
 	mm_region_remove(as, va, va + len);
 }
 
@@ -281,19 +300,14 @@ mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
 	r.obj_off = h;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
-	if (mm_region_overlaps(as, va, va + len)) {
-		ret = -EEXIST;
-		goto out;
+	ret = mm_map_region_locked(as, &r);
+	if (ret == 0) {
+		ret = mm_host_install(as, va, h, len, host_prot_bits(prot));
+		/* leaves already published may have been walked: undo the
+		 * partly made mapping with a full unmap */
+		if (ret != 0)
+			mm_unmap_locked(as, va, len);
 	}
-	ret = mm_region_reserve(as, 1);
-	if (ret == 0)
-		ret = mm_region_insert(as, &r);
-	if (ret != 0)
-		goto out;
-	ret = mm_host_install(as, va, h, len, host_prot_bits(prot));
-	if (ret != 0)
-		host_unmap_locked(as, va, len);
-out:
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;

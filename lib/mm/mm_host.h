@@ -40,6 +40,31 @@ int mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 int mm_host_install(struct mmrt_as *as, uint64_t va, uint64_t host,
 	uint64_t len, uint64_t bits);
 
+/*
+ * Add region @r ([r->start, r->end), page aligned) to @as, unless it
+ * overlaps one: the first step of a map (mmrt_map*(), mmrt_map_host()).
+ * Write map lock held. 0, -EEXIST (overlap), or the error of
+ * mm_region_reserve()/mm_region_insert() (the region is not added).
+ */
+int mm_map_region_locked(struct mmrt_as *as, const struct mm_region *r);
+
+/*
+ * Zap [va, va + len) with the full invalidation: blockable notifiers for
+ * @event around a gathered zap. @unmap: the write map lock is held and
+ * emptied tables are freed (an unmap); else the read map lock is held and
+ * the zap takes page-table locks (MMRT_ADV_DONTNEED). May wait for
+ * device acks.
+ */
+void mm_zap_notified(struct mmrt_as *as, int event, uint64_t va,
+	uint64_t len, bool unmap);
+
+/*
+ * Unmap [va, va + len), a union of whole regions and whole leaves: the
+ * full invalidation (notifiers, gather, zap freeing empty tables), then
+ * the regions go. Write map lock held; may wait for device acks.
+ */
+void mm_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len);
+
 /* A DPDK mirror: its space and its memory event callback registration. */
 struct mm_mirror {
 	struct mmrt_as *as;
