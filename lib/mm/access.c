@@ -27,6 +27,34 @@
 #include "mm_fault.h"
 
 /*
+ * Under the PT lock of @tbl: if the leaf at @p grants @pmask (and, with
+ * @huge, is a 2 MiB leaf), copy @n bytes at @va through it (nothing with
+ * @buf NULL). @return whether the leaf granted the access.
+ */
+static bool
+leaf_access(uint32_t tbl, uint64_t *p, uint64_t pmask, bool huge,
+	uint64_t va, uint8_t *buf, size_t n, bool write)
+{
+	uint64_t size = huge ? MMRT_HUGE_SIZE : MMRT_PAGE_SIZE;
+	uint64_t e;
+	bool ok;
+
+	rte_spinlock_lock(pt_lock(tbl));
+	e = pte_load(p);
+	ok = (!huge || (e & PTE_H)) && (e & pmask) == pmask;
+	if (ok && buf != NULL) {
+		uint8_t *a = pte_leaf_addr(e) + (va & (size - 1));
+
+		if (write)
+			memcpy(a, buf, n);
+		else
+			memcpy(buf, a, n);
+	}
+	rte_spinlock_unlock(pt_lock(tbl));
+	return ok;
+}
+
+/*
  * Copy within one page, faulting as needed; with @buf NULL only make the
  * page grant the access (fault it in), copying nothing. Read map lock held.
  */
@@ -36,44 +64,19 @@ access_page(struct mmrt_as *as, uint64_t va, uint8_t *buf, size_t n,
 {
 	uint64_t pmask = write ? (PTE_P | PTE_W) : PTE_P;
 	uint32_t tbl;
-	uint64_t *p, e;
+	uint64_t *p;
 	int err;
 
 	for (;;) {
 		p = mm_pt_walk(as, va, MM_LEVEL_PMD, false, &tbl, &err);
 		if (p != NULL && (pte_load(p) & PTE_H)) {
-			rte_spinlock_lock(pt_lock(tbl));
-			e = pte_load(p);
-			if ((e & PTE_H) && (e & pmask) == pmask) {
-				uint8_t *a = pte_leaf_addr(e) +
-					(va & (MMRT_HUGE_SIZE - 1));
-
-				if (buf != NULL && write)
-					memcpy(a, buf, n);
-				else if (buf != NULL)
-					memcpy(buf, a, n);
-				rte_spinlock_unlock(pt_lock(tbl));
+			if (leaf_access(tbl, p, pmask, true, va, buf, n, write))
 				return 0;
-			}
-			rte_spinlock_unlock(pt_lock(tbl));
 		} else if (p != NULL) {
 			p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &err);
-			if (p != NULL) {
-				rte_spinlock_lock(pt_lock(tbl));
-				e = pte_load(p);
-				if ((e & pmask) == pmask) {
-					uint8_t *a = pte_leaf_addr(e) +
-						(va & (MMRT_PAGE_SIZE - 1));
-
-					if (buf != NULL && write)
-						memcpy(a, buf, n);
-					else if (buf != NULL)
-						memcpy(buf, a, n);
-					rte_spinlock_unlock(pt_lock(tbl));
-					return 0;
-				}
-				rte_spinlock_unlock(pt_lock(tbl));
-			}
+			if (p != NULL && leaf_access(tbl, p, pmask, false, va,
+					buf, n, write))
+				return 0;
 		}
 		err = mm_fault_locked(as, va, write ? MMRT_ACCESS_WRITE :
 			MMRT_ACCESS_READ, w);
