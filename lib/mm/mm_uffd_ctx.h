@@ -54,6 +54,20 @@ uffd_live(const struct mmrt_uffd *u)
 	return u != NULL && u->magic == UFFD_MAGIC;
 }
 
+/*
+ * The space a live @u serves, or NULL once it is gone (destroyed, or the
+ * uffd released by it): the callers' -ESRCH.
+ */
+static inline struct mmrt_as *
+uffd_space(struct mmrt_uffd *u)
+{
+	struct mmrt_as *as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
+
+	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
+		return NULL;
+	return as;
+}
+
 
 /*
  * Wake [start, end) of @u: pending faults there become idle and waiters

@@ -505,8 +505,8 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 				MMRT_UFFD_REGISTER_MODE_WP |
 				MMRT_UFFD_REGISTER_MODE_MINOR)))
 		return -EINVAL;
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
+	as = uffd_space(u);
+	if (as == NULL)
 		return -ESRCH;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
@@ -601,8 +601,8 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 
 	if (!uffd_live(u) || !mm_range_valid_pages(start, len))
 		return -EINVAL;
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
+	as = uffd_space(u);
+	if (as == NULL)
 		return -ESRCH;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);

@@ -283,8 +283,8 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 		*res = -EINVAL;
 		return -EINVAL;
 	}
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
+	as = uffd_space(u);
+	if (as == NULL) {
 		*res = -ESRCH;
 		return -ESRCH;
 	}
@@ -400,8 +400,8 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 			(w->mode & MMRT_UFFD_MODE_WP &&
 				w->mode & MMRT_UFFD_MODE_DONTWAKE))
 		return -EINVAL;
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE))
+	as = uffd_space(u);
+	if (as == NULL)
 		return -ESRCH;
 	start = w->range.start;
 	end = start + w->range.len;
@@ -577,8 +577,8 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 		m->move = -EINVAL;
 		return -EINVAL;
 	}
-	as = __atomic_load_n(&u->as, __ATOMIC_ACQUIRE);
-	if (as == NULL || __atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
+	as = uffd_space(u);
+	if (as == NULL) {
 		m->move = -ESRCH;
 		return -ESRCH;
 	}
