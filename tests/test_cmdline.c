@@ -522,6 +522,21 @@ primary_stop(struct primary *p)
 	return st;
 }
 
+/*
+ * Start an mmrt primary for a secondary test, and set @prefix to the
+ * secondary's --file-prefix; skip where no secondary can start.
+ */
+static void
+secondary_begin(struct primary *p, char *prefix, size_t size)
+{
+	if (ASAN_NO_SECONDARY)
+		cr_skip_test(SEC_ASAN_SKIP);
+	if (!hugepages_for_secondary())
+		cr_skip_test(SEC_SKIP);
+	primary_start(p);
+	snprintf(prefix, size, "--file-prefix=%s", p->name);
+}
+
 Test(cmdline, secondary_init_fails_cleanly, .timeout = 120)
 {
 	struct primary p;
@@ -533,12 +548,7 @@ Test(cmdline, secondary_init_fails_cleanly, .timeout = 120)
 	FILE *log;
 	int ret, st;
 
-	if (ASAN_NO_SECONDARY)
-		cr_skip_test(SEC_ASAN_SKIP);
-	if (!hugepages_for_secondary())
-		cr_skip_test(SEC_SKIP);
-	primary_start(&p);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=%s", p.name);
+	secondary_begin(&p, prefix, sizeof(prefix));
 	log = mmrt_test_log_capture();
 	ret = mmrt_init(ARGC(argv), argv);
 	rte_openlog_stream(NULL);
@@ -568,12 +578,7 @@ Test(cmdline, secondary_attach_fails_cleanly, .timeout = 120)
 	FILE *log;
 	int ret, st;
 
-	if (ASAN_NO_SECONDARY)
-		cr_skip_test(SEC_ASAN_SKIP);
-	if (!hugepages_for_secondary())
-		cr_skip_test(SEC_SKIP);
-	primary_start(&p);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=%s", p.name);
+	secondary_begin(&p, prefix, sizeof(prefix));
 	if (rte_eal_init(ARGC(argv), argv) < 0) {
 		primary_stop(&p);
 		cr_assert_fail("secondary EAL: %s", rte_strerror(rte_errno));
