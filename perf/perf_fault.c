@@ -377,12 +377,17 @@ fault_handler(void *arg)
 }
 
 /* Kernel requester: one load per fresh page; the load takes the fault. */
+/*
+ * Touch pages first, first + step, ... of the kernel pass, timing each
+ * fault; every page must read back its own address (the handler's copy).
+ */
 static void
-fault_kernel_touch(const struct fault_pass *p, struct fault_req *q)
+fault_kernel_touch_pages(const struct fault_pass *p, struct fault_req *q,
+	uint64_t first, uint64_t step)
 {
 	uint64_t i, addr, v, t0, t1;
 
-	for (i = 0; i < p->npages; i++) {
+	for (i = first; i < p->npages; i += step) {
 		addr = p->base + i * MMRT_PAGE_SIZE;
 		t0 = perf_now();
 		v = *(volatile uint64_t *)(uintptr_t)addr;
@@ -393,6 +398,12 @@ fault_kernel_touch(const struct fault_pass *p, struct fault_req *q)
 		q->t_start[i] = t0;
 		q->t_end[i] = t1;
 	}
+}
+
+static void
+fault_kernel_touch(const struct fault_pass *p, struct fault_req *q)
+{
+	fault_kernel_touch_pages(p, q, 0, 1);
 }
 
 /*
@@ -517,21 +528,9 @@ static void *
 fault_kernel_thread(void *arg)
 {
 	struct fault_kthread *kt = arg;
-	const struct fault_pass *p = kt->p;
-	uint64_t i, addr, v, t0, t1;
 
 	pthread_barrier_wait(kt->start);
-	for (i = kt->k; i < p->npages; i += p->nreq) {
-		addr = p->base + i * MMRT_PAGE_SIZE;
-		t0 = perf_now();
-		v = *(volatile uint64_t *)(uintptr_t)addr;
-		t1 = perf_now();
-		if (unlikely(v != addr))
-			perf_die("kernel: page 0x%" PRIx64 " reads 0x%" PRIx64
-				" (not the copy)", addr, v);
-		kt->q->t_start[i] = t0;
-		kt->q->t_end[i] = t1;
-	}
+	fault_kernel_touch_pages(kt->p, kt->q, kt->k, kt->p->nreq);
 	return NULL;
 }
 
