@@ -372,15 +372,18 @@ npieces(uint64_t s, uint64_t gs, uint64_t d, uint64_t gd, uint64_t len)
 /* Copies across 4 KiB and 2 MiB boundaries                            */
 /* ================================================================== */
 
+/* One copy: source region and offset, destination region and offset. */
+struct bcase {
+	int sr;
+	uint64_t so;
+	int dr;
+	uint64_t doff;
+	uint32_t len;
+};
+
 Test(dmadev, copy_boundaries)
 {
-	static const struct bcase {
-		int sr;
-		uint64_t so;
-		int dr;
-		uint64_t doff;
-		uint32_t len;
-	} cases[] = {
+	static const struct bcase cases[] = {
 		/* 4 KiB pages */
 		{ R_S4, 0, R_D4, 0, 1 },
 		{ R_S4, 4095, R_D4, 4095, 2 },
@@ -1573,13 +1576,7 @@ Test(dmadev, ring_full)
  */
 Test(dmadev, device_ring_short)
 {
-	static const struct {
-		int sr;
-		uint64_t so;
-		int dr;
-		uint64_t doff;
-		uint32_t len;
-	} cases[] = {
+	static const struct bcase cases[] = {
 		{ R_S4, 5, R_DH, 3, 31 * PG },
 		{ R_S4, 100, R_DH, HPG - 7 * PG - 1, 20 * PG },
 		{ R_SH, 17, R_D4, 9, 31 * PG },
