@@ -100,6 +100,8 @@ bad() {
 }
 bad
 bad frobnicate
+bad -l 0-1
+bad --dry-run frobnicate
 bad plan --bogus
 bad plan -l 1-0
 bad plan -l 0,,1
@@ -144,6 +146,13 @@ grep -q 'dry run: nothing changed' "$out" || fail "apply --dry-run: no summary"
 snapshot > "$tmp/after-dry"
 diff "$tmp/before" "$tmp/after-dry" || fail "apply --dry-run changed the machine"
 echo "ok: apply --dry-run changed nothing ($(grep -c '^would' "$out") planned step(s))"
+# options may come before the command
+run --dry-run -l "$lcores" -m 64 apply "${unit_args[@]}"
+[ "$rc" = 0 ] && grep -q 'dry run: nothing changed' "$out" ||
+	{ cat "$out"; fail "'--dry-run ... apply' exited $rc"; }
+snapshot > "$tmp/after-dry2"
+diff "$tmp/before" "$tmp/after-dry2" || fail "'--dry-run ... apply' changed the machine"
+echo "ok: '--dry-run -l $lcores -m 64 apply' changed nothing"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: apply and undo need root (bad input, plan and --dry-run passed)"
@@ -157,15 +166,16 @@ nodefile=$(ls /sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugep
 free_before=$(cat "${nodefile%/*}/free_hugepages")
 nr_before=$(cat "$nodefile")
 irqs_on_poller=0
+# whether cpu $2 is in the kernel cpu list $1
+in_list() {
+	local IFS=, p
+	for p in $1; do
+		[ "$2" -ge "${p%-*}" ] && [ "$2" -le "${p#*-}" ] && return 0
+	done
+	return 1
+}
 for f in /proc/irq/*/smp_affinity_list; do
-	python3 - "$(cat "$f")" "$poll_cpu" <<-'EOF' && irqs_on_poller=$((irqs_on_poller + 1))
-	import sys
-	cpus = set()
-	for p in sys.argv[1].split(','):
-	    a, _, b = p.partition('-')
-	    cpus.update(range(int(a), int(b or a) + 1))
-	sys.exit(0 if int(sys.argv[2]) in cpus else 1)
-	EOF
+	in_list "$(cat "$f")" "$poll_cpu" && irqs_on_poller=$((irqs_on_poller + 1))
 done
 
 run apply -l "$lcores" -m 64 "${unit_args[@]}"
