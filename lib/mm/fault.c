@@ -50,6 +50,26 @@
 #include "mm_fault.h"
 #include "mmrt_uffd.h"
 
+/*
+ * A write to a writable 2 MiB leaf whose dirty bit a harvest cleared: set
+ * it under the PT lock. @return false if the leaf changed meanwhile (the
+ * caller classifies it again).
+ */
+static bool
+huge_mark_dirty(uint32_t tbl2, uint64_t *pmd)
+{
+	uint64_t e;
+	bool ok;
+
+	rte_spinlock_lock(pt_lock(tbl2));
+	e = pte_load(pmd);
+	ok = (e & (PTE_H | PTE_P | PTE_W)) == (PTE_H | PTE_P | PTE_W);
+	if (ok && !(e & PTE_D))
+		pte_store(pmd, e | PTE_D | PTE_A);
+	rte_spinlock_unlock(pt_lock(tbl2));
+	return ok;
+}
+
 /* Write fault on a 2 MiB leaf. Entered and left with no PT lock held. */
 static int
 huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
@@ -64,7 +84,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	for (;;) {
 		rte_spinlock_lock(pt_lock(tbl2));
 		e = pte_load(pmd);
-		if (!(e & PTE_H) || !(e & PTE_P) || (e & PTE_W)) {
+		if (!(e & PTE_H) || !(e & PTE_P) || mmrt_pte_writable(e)) {
 			/* raced: split, unmapped or already writable */
 			rte_spinlock_unlock(pt_lock(tbl2));
 			if (ranged)
@@ -345,14 +365,19 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			e = (e & ~PTE_PROTNONE) | PTE_P;
 			pte_store(pte, e);
 		}
-		if ((e & PTE_P) && (!f.write || (e & PTE_W)))
+		if ((e & PTE_P) && (!f.write || mmrt_pte_writable(e))) {
 			ret = 0; /* present with the access asked for */
-		else if (object)
+		} else if ((e & PTE_P) && (e & PTE_W)) {
+			/* writable, clean since a harvest: mark it dirty */
+			pte_store(pte, e | PTE_D | PTE_A);
+			ret = 0;
+		} else if (object) {
 			ret = do_object(&f, e);
-		else if (e & PTE_P)
+		} else if (e & PTE_P) {
 			ret = do_cow(&f, e);
-		else
+		} else {
 			ret = do_anonymous(&f, e);
+		}
 		if (ret == PF_FINISHED)
 			return 0;
 		if (ret != PF_NEED_FRAME && ret != PF_NEED_RANGE)
@@ -446,7 +471,10 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				rte_spinlock_unlock(pt_lock(tbl2));
 				continue;
 			}
-			if (!(access & MMRT_ACCESS_WRITE) || (e & PTE_W))
+			if (!(access & MMRT_ACCESS_WRITE) ||
+					mmrt_pte_writable(e))
+				break;
+			if ((e & PTE_W) && huge_mark_dirty(tbl2, pmd))
 				break;
 			if ((e & PTE_UFFD_WP) && r->uffd != NULL)
 				continue; /* write-protected since the check */
@@ -542,6 +570,9 @@ probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 					__ATOMIC_ACQUIRE) != 1))
 			return MM_FAULT_WOULD_WAIT; /* copy-on-write */
 		ne |= PTE_W | PTE_D | PTE_A;
+	} else if (write) {
+		/* writable, clean since a harvest: mark it dirty */
+		ne |= PTE_D | PTE_A;
 	}
 	if (ne == e)
 		return 0;

@@ -488,6 +488,73 @@ unsigned int mmrt_mm_reclaim(bool wait);
  */
 int mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg);
 
+/*
+ * Dirty tracking (live migration): harvest-and-clear of the pages written
+ * since the last harvest, as the kernel's PAGEMAP_SCAN with write-protect
+ * matching, IOMMUFD's dirty tracking or vhost's dirty log.
+ *
+ * Tracking is always on: each leaf has a dirty bit. It is set by every
+ * write: mmrt_write() and friends, a write fault, a uffd copy or zeropage
+ * fill or move, and the first write of a consumer (a DMA engine) or a
+ * lockless walker, because a translation for write is handed out (and a
+ * device-TLB entry for write is made) only for a dirty leaf, as with ATS.
+ * A harvest clears the bit and invalidates the write translations of the
+ * pages it cleared, so the next write through any of them faults and
+ * marks the page again. New leaves made writable by a mapping or a fault
+ * start dirty (mmrt_dirty_clear() starts a round from clean).
+ *
+ * Granularity is the leaf: a dirty 2 MiB leaf reports its 512 pages.
+ * A page whose leaf goes away (unmap, MMRT_ADV_DONTNEED) loses its dirty
+ * state with it; a read fault that maps it again does not make it dirty.
+ */
+
+/** mmrt_dirty_harvest() flag: report without clearing (no invalidation). */
+#define MMRT_DIRTY_NO_CLEAR (UINT32_C(1) << 0)
+
+/**
+ * Harvest the dirty pages of [va, va + len) into @p bitmap and clear them.
+ *
+ * Bit i of the bitmap (bitmap[i / 64] >> (i % 64) & 1) stands for the page
+ * at va + i * MMRT_PAGE_SIZE; the bits of dirty pages are set, the others
+ * are left as they were (clear the bitmap first for one harvest's report;
+ * keep it to accumulate). Unmapped parts of the range report nothing.
+ *
+ * Atomic against concurrent writers, on pool and host memory alike: a
+ * write that completes before the call returns is reported by this
+ * harvest or (if it lands after the page was harvested) by the next one;
+ * none is lost, and a page nobody wrote since the last harvest is not
+ * reported. Before returning, every consumer acked the invalidation of
+ * the write translations cleared, and every registered poller passed a
+ * quiescent state, so a write through a translation obtained before the
+ * harvest has landed when the call returns: copy the reported pages after
+ * it returns. With MMRT_DIRTY_NO_CLEAR the dirty state is only read.
+ *
+ * @param as the address space.
+ * @param va start, MMRT_PAGE_SIZE aligned.
+ * @param len bytes, a non-zero multiple of MMRT_PAGE_SIZE; the range must
+ *   not wrap nor pass MMRT_VA_LIMIT.
+ * @param bitmap at least len / MMRT_PAGE_SIZE bits, in 64-bit words.
+ * @param bitmap_bits bits of @p bitmap.
+ * @param flags 0 or MMRT_DIRTY_NO_CLEAR.
+ * @return the number of dirty pages reported (>= 0), or -EINVAL (not a
+ *   live space, bad range, NULL @p bitmap, unknown @p flags), -ENOBUFS
+ *   (@p bitmap_bits < len / MMRT_PAGE_SIZE). On error nothing is changed,
+ *   in the space or in @p bitmap.
+ *   Thread-safe. May wait (map lock, consumer acks, a QSBR grace period):
+ *   a registered poller calling it is taken offline meanwhile.
+ */
+int64_t mmrt_dirty_harvest(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint64_t *bitmap, size_t bitmap_bits, uint32_t flags);
+
+/**
+ * Mark every page of [va, va + len) clean without reporting it: the start
+ * of a tracking round (a harvest whose report is dropped).
+ * @return the number of dirty pages cleared (>= 0), -EINVAL (as
+ *   mmrt_dirty_harvest()). Same atomicity and waiting as
+ *   mmrt_dirty_harvest().
+ */
+int64_t mmrt_dirty_clear(struct mmrt_as *as, uint64_t va, uint64_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -115,13 +115,19 @@ fill_region(struct fill *f, uint64_t va)
 	return 0;
 }
 
-/* Bits of a filled leaf. */
+/*
+ * Bits of a filled leaf. A copy or zeropage fill writes the page, so it
+ * is dirty (mmrt_dirty_harvest() reports it) whatever its permission;
+ * continue maps contents that exist already.
+ */
 static uint64_t
 fill_bits(const struct fill *f)
 {
+	uint64_t d = f->op == FILL_CONT ? 0 : PTE_D;
+
 	if (f->mode & MMRT_UFFD_MODE_WP)
-		return PTE_P | PTE_A | PTE_UFFD_WP;
-	return PTE_P | PTE_A | ((f->r->prot & MMRT_PROT_WRITE) ?
+		return PTE_P | PTE_A | PTE_UFFD_WP | d;
+	return PTE_P | PTE_A | d | ((f->r->prot & MMRT_PROT_WRITE) ?
 		PTE_W | PTE_D : 0);
 }
 
@@ -202,7 +208,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
 		break;
 	case FILL_ZERO:
-		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A);
+		/* dirty: the page's contents changed (to zeros) */
+		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A | PTE_D);
 		break;
 	case FILL_CONT:
 		pfn = mm_object_peek(f->r->obj, (f->r->obj_off +
@@ -520,9 +527,10 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 		}
 		pte_store(sp, 0);
 		mm_notify_invalidate(as, src, src + MMRT_HUGE_SIZE, false);
-		se &= ~PTE_UFFD_WP;
+		/* the destination's contents changed: dirty */
+		se = (se & ~PTE_UFFD_WP) | PTE_D;
 		if (dr->prot & MMRT_PROT_WRITE)
-			se |= PTE_W | PTE_D;
+			se |= PTE_W;
 		pte_store(dp, se);
 		mm_pt_unlock_pair(stbl, dtbl);
 		return MMRT_HUGE_SIZE;
@@ -543,9 +551,10 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 	/* the old translation is gone before the new one exists */
 	pte_store(sp, 0);
 	mm_notify_invalidate(as, src, src + MMRT_PAGE_SIZE, false);
-	se &= ~(PTE_UFFD_WP | PTE_W);
+	/* the destination's contents changed: dirty */
+	se = (se & ~(PTE_UFFD_WP | PTE_W)) | PTE_D;
 	if ((dr->prot & MMRT_PROT_WRITE) && pte_pfn(se) != mmrt_zero_pfn())
-		se |= PTE_W | PTE_D;
+		se |= PTE_W;
 	pte_store(dp, se);
 	mm_pt_unlock_pair(stbl, dtbl);
 	return MMRT_PAGE_SIZE;
