@@ -422,8 +422,18 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			((access & MMRT_ACCESS_WRITE) &&
 			!(r->prot & MMRT_PROT_WRITE)))
 		return -EACCES;
-	if (r->flags & REGION_HOST)
-		return mm_host_fault(as, r, va, access, false);
+	if (r->flags & REGION_HOST) {
+		for (;;) {
+			if (r->uffd != NULL) {
+				err = mm_uffd_fault(as, r, va, access, w);
+				if (err != MM_FAULT_ORDINARY)
+					return err;
+			}
+			err = mm_host_fault(as, r, va, access, false);
+			if (err != -EAGAIN)
+				return err;
+		}
+	}
 	exact = va;
 	va &= ~(MMRT_PAGE_SIZE - 1);
 	for (;;) {
@@ -696,12 +706,6 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		ret = -EACCES;
 		goto out;
 	}
-	if (r->flags & REGION_HOST) {
-		ret = mm_host_fault(as, r, va, access, true);
-		if (ret == -EBUSY)
-			ret = -ENOENT; /* a lock taken: a page request */
-		goto out;
-	}
 	if (r->uffd != NULL) {
 		mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
 		w.requester = requester;
@@ -717,6 +721,13 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		}
 		if (ret != MM_FAULT_ORDINARY)
 			goto out;
+	}
+	if (r->flags & REGION_HOST) {
+		ret = mm_host_fault(as, r, va, access, true);
+		/* a lock taken, or a userfault since: a page request */
+		if (ret == -EBUSY || ret == -EAGAIN)
+			ret = -ENOENT;
+		goto out;
 	}
 	p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &ret);
 	if (p != NULL && (pte_load(p) & PTE_POISON)) {

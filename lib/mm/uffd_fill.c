@@ -29,6 +29,7 @@
 #include "mm_notify.h"
 #include "mm_gather.h"
 #include "mm_pgtable.h"
+#include "mm_host.h"
 #include "mm_uffd.h"
 #include "mm_uffd_ctx.h"
 #include "mmrt_uffd.h"
@@ -170,6 +171,56 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	return 0;
 }
 
+/*
+ * Fill the 4 KiB page @va of a host region, whose leaf @p (in table @tbl)
+ * was empty: copy or zero the host bytes at that place, then publish the
+ * leaf (the kernel's shmem MISSING: the page's contents first, then the
+ * mapping); continue publishes the bytes as they are. The bytes are
+ * written under the PT lock after the leaf is seen empty, so a fill that
+ * loses a race (-EEXIST) has not touched a page someone may be reading.
+ */
+static int
+fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
+	uint64_t *p)
+{
+	int64_t leaf = mm_host_leaf(f->r, va);
+	uint64_t e;
+	void *h;
+
+	if (leaf < 0)
+		return (int)leaf;
+	h = (void *)(uintptr_t)pte_host_addr((uint64_t)leaf);
+	rte_spinlock_lock(pt_lock(tbl));
+	e = pte_load(p);
+	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
+			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
+		rte_spinlock_unlock(pt_lock(tbl));
+		return -EEXIST;
+	}
+	switch (f->op) {
+	case FILL_COPY:
+		memcpy(h, f->src + off, MMRT_PAGE_SIZE);
+		break;
+	case FILL_ZERO:
+		memset(h, 0, MMRT_PAGE_SIZE);
+		break;
+	default:
+		break;
+	}
+	/* release: the bytes above before the leaf */
+	if (f->op == FILL_POISON)
+		pte_store(p, PTE_POISON);
+	else if (f->op == FILL_ZERO)
+		pte_store(p, (uint64_t)leaf | PTE_P | PTE_A | PTE_D |
+			((f->r->prot & MMRT_PROT_WRITE) ? PTE_W : 0));
+	else
+		pte_store(p, (uint64_t)leaf | fill_bits(f));
+	rte_spinlock_unlock(pt_lock(tbl));
+	if (f->op != FILL_POISON)
+		ST_ADD(f->u, filled_pages, 1);
+	return 0;
+}
+
 /* Fill the 4 KiB page at @va. 0 or -errno. */
 static int
 fill_page(struct fill *f, uint64_t va, uint64_t off)
@@ -192,6 +243,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		f->tbl_base = va & ~HUGE_MASK_;
 		f->tbl = tbl;
 	}
+	if (f->r->flags & REGION_HOST)
+		return fill_host_page(f, va, off, tbl, p);
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON))))
