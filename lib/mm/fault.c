@@ -328,7 +328,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		uint64_t idx = (r->obj_off + (va - r->start)) >>
 			MMRT_PAGE_SHIFT;
 
-		opfn_existed = mm_object_peek(r->obj, idx) != MMRT_PFN_NONE;
+		opfn_existed = mm_object_has_page(r->obj, idx);
 		ret = mm_object_page(r->obj, idx, &f.opfn);
 		if (ret != 0)
 			return ret;
@@ -629,8 +629,11 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 			MMRT_UFFD_REGISTER_MODE_MINOR)))
 		return MM_FAULT_WOULD_WAIT;
 	if (object) {
-		err = mm_object_page(r->obj, (r->obj_off + (va - r->start)) >>
-			MMRT_PAGE_SHIFT, &pfn);
+		/* a page read from a file waits: the fault path reads it */
+		err = mm_object_page_nowait(r->obj, (r->obj_off +
+			(va - r->start)) >> MMRT_PAGE_SHIFT, &pfn);
+		if (err == -EWOULDBLOCK)
+			return MM_FAULT_WOULD_WAIT;
 		if (err != 0)
 			return err;
 		bits = PTE_P | PTE_A | ((r->prot & MMRT_PROT_WRITE) ?

@@ -489,6 +489,49 @@ unsigned int mmrt_mm_reclaim(bool wait);
 int mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg);
 
 /*
+ * File-backed objects (snapshot restore): a shared object whose pages are
+ * read from a file on first use.
+ */
+
+/**
+ * Create a shared object of @p size bytes whose page i holds, from its
+ * first use on, the file's bytes at @p offset + i * MMRT_PAGE_SIZE: the
+ * first fault, mmrt_object_read()/mmrt_object_write() or uffd continue
+ * on the page reads it with pread() into a pool frame (nothing is
+ * mmap()ed). A page the end of the file cuts has zeros after it; a page
+ * wholly past the end of the file (or of a shorter file) is all zeros, as
+ * a hole of a sparse file reads. The object is a private copy: writes
+ * change its frames, never the file, and later changes to the file are
+ * seen only by pages not read yet.
+ *
+ * Mappings (mmrt_map_object()), fork and MINOR-mode userfault work as
+ * for mmrt_object_create() objects, except that every page of a
+ * file-backed object exists (its bytes are in the file): a fault on any
+ * unmapped page of a range registered MINOR is a minor fault, and
+ * mmrt_uffd_continue() reads the page in if need be and maps it.
+ * A page whose read fails (an I/O error) fails its fault with -EIO.
+ * Faults of consumers (DMA engines) on pages not read yet become page
+ * requests, served by mmrt_consumer_serve_faults() (a poller never waits
+ * for a file).
+ *
+ * @param name    object name (as mmrt_object_create()).
+ * @param fd      a file descriptor open for reading (a regular file or a
+ *   memfd); the object keeps its own duplicate, the caller may close
+ *   @p fd at once.
+ * @param offset  file offset of the object's first byte, MMRT_PAGE_SIZE
+ *   aligned.
+ * @param size    bytes, a non-zero multiple of MMRT_PAGE_SIZE; need not
+ *   match the file's size.
+ * @param flags   0.
+ * @return the object, or NULL with rte_errno: EINVAL (bad name, size,
+ *   offset, flags, or @p fd not a readable, seekable file), EBADF,
+ *   EISDIR, EEXIST, ENOSPC, ENOMEM, ENODEV, EMFILE. Thread-safe; may
+ *   wait.
+ */
+struct mmrt_object *mmrt_object_create_fd(const char *name, int fd,
+	uint64_t offset, uint64_t size, uint32_t flags);
+
+/*
  * Dirty tracking (live migration): harvest-and-clear of the pages written
  * since the last harvest, as the kernel's PAGEMAP_SCAN with write-protect
  * matching, IOMMUFD's dirty tracking or vhost's dirty log.

@@ -346,11 +346,11 @@ mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end)
 
 /* ---- faults ------------------------------------------------------------ */
 
-/* Is page @idx of @obj there already (without creating it)? */
+/* Is page @idx of @obj there (a fault on it is minor)? mm_object.h */
 static bool
 object_has_page(struct mmrt_object *obj, uint64_t idx)
 {
-	return mm_object_peek(obj, idx) != MMRT_PFN_NONE;
+	return mm_object_has_page(obj, idx);
 }
 
 /* Take a PT lock; a poller's probe only tries (see probe_resolve()). */

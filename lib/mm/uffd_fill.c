@@ -264,13 +264,19 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		/* dirty: the page's contents changed (to zeros) */
 		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A | PTE_D);
 		break;
-	case FILL_CONT:
-		pfn = mm_object_peek(f->r->obj, (f->r->obj_off +
-			(va - f->r->start)) >> MMRT_PAGE_SHIFT);
-		if (pfn == MMRT_PFN_NONE)
+	case FILL_CONT: {
+		uint64_t idx = (f->r->obj_off + (va - f->r->start)) >>
+			MMRT_PAGE_SHIFT;
+
+		/* a file-backed object's page is read in here if need be */
+		if (!mm_object_has_page(f->r->obj, idx))
 			return -EFAULT;
+		err = mm_object_page(f->r->obj, idx, &pfn);
+		if (err != 0)
+			return err;
 		ne = pte_mk(pfn, fill_bits(f));
 		break;
+	}
 	default:
 		ne = PTE_POISON;
 		break;
