@@ -6,8 +6,8 @@
  * Dirty tracking (mmrt_dirty_harvest, mmrt_dirty_clear), against
  * mmrt_mm.h: which writes mark a page (CPU accessors, a write fault, a
  * lockless poller's write through mmrt_translate(), uffd copy and
- * zeropage fills, swdma DMA through its device TLB), on pool memory and
- * host mappings; 2 MiB leaves; and the race: CPU, poller, fill and engine
+ * zeropage fills, also into host memory, swdma DMA through its device
+ * TLB), on pool memory and host mappings; 2 MiB leaves; and the race: CPU, poller, fill and engine
  * writers against repeated harvests, where the union of all harvests must
  * be exactly the set of pages written, and a shadow copy refreshed from
  * each harvest's pages (as a live migration does) must end equal to the
@@ -234,6 +234,38 @@ Test(dirty, fills)
 	expect(as, VA, 16, NULL, 0, "after");
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
+/* A MISSING fill into host memory writes the page: dirty. */
+Test(dirty, host_fill)
+{
+	static const uint64_t want[] = { 2, 6 };
+	struct mmrt_as *as = mmrt_as_create("dhfill");
+	uint8_t *buf = xalign(PG, 8 * PG), src[PG];
+	struct mmrt_uffd_copy c;
+	struct mmrt_uffd_zeropage z;
+	struct mmrt_uffd *u;
+	uint64_t f = 0;
+
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map_host(as, VA + PG, buf, 8 * PG, RW, 0), 0);
+	u = mmrt_uffd_create(as, MMRT_UFFD_API, &f, NULL);
+	cr_assert_not_null(u);
+	cr_assert_eq(mmrt_uffd_register(u, VA + PG, 8 * PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL), 0);
+	cr_assert_eq(mmrt_advise(as, VA + PG, 8 * PG, MMRT_ADV_DONTNEED), 0);
+	expect(as, VA + PG, 8, NULL, 0, "emptied");
+	memset(src, 0x21, sizeof(src));
+	c = (struct mmrt_uffd_copy){ .dst = VA + 3 * PG, .src = src,
+		.len = PG };
+	cr_assert_eq(mmrt_uffd_copy(u, &c), 0);
+	z = (struct mmrt_uffd_zeropage){ .range = { VA + 7 * PG, PG } };
+	cr_assert_eq(mmrt_uffd_zeropage(u, &z), 0);
+	expect(as, VA + PG, 8, want, RTE_DIM(want), "host fills");
+	cr_assert_eq(buf[2 * PG], 0x21);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(buf);
 }
 
 /* ---- the engine ---- */

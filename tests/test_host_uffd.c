@@ -230,6 +230,58 @@ Test(host_uffd, wp)
 	env_down(&e);
 }
 
+/*
+ * WP markers on emptied host pages (WP_UNPOPULATED): a read maps the
+ * bytes write-protected, a write waits for the resolver.
+ */
+Test(host_uffd, wp_unpopulated)
+{
+	struct access_arg a = { .va = VA + 6 * PG, .byte = 0x17,
+		.write = true };
+	struct mmrt_uffd_writeprotect w = { .range = { VA, NPG * PG },
+		.mode = MMRT_UFFD_MODE_WP };
+	uint64_t f = MMRT_UFFD_FEATURE_WP_UNPOPULATED;
+	struct mmrt_uffd_msg m;
+	struct mmrt_xlate x;
+	struct env e;
+	pthread_t t;
+	uint8_t b;
+
+	e.buf = aligned_alloc(PG, NPG * PG);
+	cr_assert_not_null(e.buf);
+	memset(e.buf, 0xaa, NPG * PG);
+	e.as = mmrt_as_create("huffd-wpu");
+	cr_assert_not_null(e.as);
+	cr_assert_eq(mmrt_map_host(e.as, VA, e.buf, NPG * PG, RW, 0), 0);
+	e.u = mmrt_uffd_create(e.as, MMRT_UFFD_API, &f, NULL);
+	cr_assert_not_null(e.u);
+	cr_assert_eq(mmrt_uffd_register(e.u, VA, NPG * PG,
+		MMRT_UFFD_REGISTER_MODE_WP, NULL), 0);
+	cr_assert_eq(mmrt_advise(e.as, VA, NPG * PG, MMRT_ADV_DONTNEED), 0);
+	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
+	/* a read through the marker: the bytes, still protected */
+	cr_assert_eq(mmrt_read(e.as, VA + 5 * PG, &b, 1), 0);
+	cr_assert_eq(b, 0xaa);
+	cr_assert_eq(mmrt_translate(e.as, VA + 5 * PG, MMRT_ACCESS_READ, &x),
+		0);
+	cr_assert_eq(x.addr, e.buf + 5 * PG);
+	cr_assert_eq(mmrt_translate(e.as, VA + 5 * PG, MMRT_ACCESS_WRITE, &x),
+		-EACCES);
+	/* a write through a marker waits */
+	a.as = e.as;
+	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
+	m = wait_msg(e.u);
+	cr_assert_eq(m.arg.pagefault.address, VA + 6 * PG);
+	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
+	w = (struct mmrt_uffd_writeprotect){ .range = { VA + 6 * PG, PG },
+		.mode = 0 };
+	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(a.ret, 0);
+	cr_assert_eq(e.buf[6 * PG], 0x17);
+	env_down(&e);
+}
+
 /* ---- an engine parked on a host page ---- */
 
 static struct mmrt_swdma *

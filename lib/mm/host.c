@@ -186,6 +186,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 {
 	bool write = (access & MMRT_ACCESS_WRITE) != 0, mirror = false;
 	uint64_t *pmd, *pte, e, ne = 0, h;
+	bool empty;
 	uint32_t tbl2, tbl1;
 	int64_t kind;
 	int err;
@@ -230,7 +231,10 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		return mirror ? -EFAULT : err;
 	}
 	e = pte_load(pte);
-	if (e == 0) {
+	if (e & PTE_POISON)
+		return -EHWPOISON; /* a uffd poisoned it */
+	empty = e == 0 || pte_is_marker(e);
+	if (empty) {
 		/* dropped by DONTNEED: the same bytes again */
 		if (mirror)
 			return -EFAULT; /* a hole of the mirror: no memory */
@@ -239,6 +243,9 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		if (kind < 0)
 			return (int)kind;
 		ne = h | PTE_HOST | (uint64_t)kind | host_prot_bits(r->prot);
+		/* a uffd-wp marker (read fault): the leaf keeps the WP */
+		if (e & PTE_UFFD_WP)
+			ne = (ne & ~PTE_W) | PTE_UFFD_WP;
 	}
 	if (!host_pt_lock(tbl1, try))
 		return -EBUSY;
@@ -246,8 +253,8 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		rte_spinlock_unlock(pt_lock(tbl1));
 		return -EAGAIN;
 	}
-	if (e == 0) {
-		if (pte_load(pte) == 0) {
+	if (empty) {
+		if (pte_load(pte) == e) {
 			pte_store(pte, ne);
 			MM_STAT_ADD(as, faults, 1);
 		}

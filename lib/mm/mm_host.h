@@ -22,9 +22,11 @@ struct mm_region;
 /*
  * A fault on a host region (map lock held, either side): restore a
  * PROT_NONE leaf, grant write on a writable region, remake a leaf that
- * MMRT_ADV_DONTNEED dropped. @try: a poller's probe (try-locks only;
+ * MMRT_ADV_DONTNEED dropped (or a uffd-wp marker stands for: the leaf
+ * keeps the write protection). @try: a poller's probe (try-locks only;
  * -EBUSY where it would wait). 0, -EFAULT (a hole of the mirror),
- * -ENOMEM, -ENOTSUP, -EBUSY, -EAGAIN (a userfault to check again: below).
+ * -ENOMEM, -ENOTSUP, -EBUSY, -EHWPOISON (a uffd poisoned the page),
+ * -EAGAIN (a userfault to check again: below).
  */
 int mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, bool try);

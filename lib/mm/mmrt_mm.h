@@ -296,8 +296,14 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
  *
  * mmrt_as_fork() shares host mappings with the child (the child sees the
  * same bytes, like MAP_SHARED). Copy-on-write never applies to them;
- * mmrt_merge() refuses them with -EINVAL, uffd registration and moves on
- * them fail with -EINVAL.
+ * mmrt_merge() refuses them with -EINVAL, uffd moves on them fail with
+ * -EINVAL. Userfault registration works in every mode (the DPDK mirror
+ * refuses it): a page without a leaf (after MMRT_ADV_DONTNEED, whose
+ * bytes stay) faults to the uffd; in MISSING mode mmrt_uffd_copy() and
+ * mmrt_uffd_zeropage() write the host bytes at that place and then map
+ * them (as the kernel's shmem MISSING), in MINOR mode (the fault is
+ * minor: the bytes are there) mmrt_uffd_continue() maps them as they
+ * are; WP works as on pool memory.
  *
  * The caller keeps @p host mapped in the process until the range is
  * unmapped from @p as (or @p as is destroyed).
