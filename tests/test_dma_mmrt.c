@@ -43,6 +43,7 @@
 #include <rte_vhost_async.h>
 
 #include <mmrt_dma_mmrt.h>
+#include <mmrt_uffd.h>
 
 #include "common.h"
 
@@ -300,7 +301,8 @@ Test(dma_mmrt, devargs_copy_fill)
 		RTE_DMA_CAPA_HANDLES_ERRORS);
 	/* VAs of an mmrt space are not process VAs */
 	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_SVA, 0);
-	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG, 0);
+	cr_assert_neq(info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG, 0);
+	cr_assert_eq(info.max_sges, 16);
 	cr_assert_leq(info.min_desc, NB_DESC);
 	cr_assert_geq(info.max_desc, NB_DESC);
 
@@ -431,6 +433,224 @@ Test(dma_mmrt, fault_status)
 	cr_assert_not_null(strstr(dump, addr), "dump: %s", dump);
 	free(dump);
 	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+/* ---- copy_sg ---- */
+
+#define UF_VA UINT64_C(0x40000000)
+#define MAX_SGES 16
+
+/* Mirror of a scatter-gather copy into @want (DST_VA based), the source
+ * being SRC_VA's pattern (@src addresses all in SRC). */
+static void
+sg_mirror(uint8_t *want, const struct rte_dma_sge *src, uint16_t nb_src,
+	const struct rte_dma_sge *dst, uint16_t nb_dst)
+{
+	uint64_t si = 0, di = 0;
+	uint16_t i = 0, j = 0;
+
+	while (i < nb_src && j < nb_dst) {
+		want[dst[j].addr - DST_VA + di] =
+			sbyte(src[i].addr - SRC_VA + si);
+		if (++si == src[i].length) {
+			i++;
+			si = 0;
+		}
+		if (++di == dst[j].length) {
+			j++;
+			di = 0;
+		}
+	}
+}
+
+/* Wait for the next uffd message: a missing-page fault at @va. */
+static void
+uffd_fault_at(struct mmrt_uffd *u, uint64_t va)
+{
+	uint64_t d = mmrt_test_deadline(WAIT_S);
+	struct mmrt_uffd_msg m;
+	unsigned long i = 0;
+	int n;
+
+	while ((n = mmrt_uffd_read(u, &m, 1)) == 0) {
+		cr_assert(!mmrt_test_expired(d), "no fault at %#" PRIx64, va);
+		mmrt_test_relax(i++, 255);
+	}
+	cr_assert_eq(n, 1);
+	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT);
+	cr_assert_eq(m.arg.pagefault.address, va, "fault at %#" PRIx64
+		", want %#" PRIx64, (uint64_t)m.arg.pagefault.address, va);
+}
+
+/*
+ * rte_dma_copy_sg(): segment lists of several shapes across page
+ * boundaries byte for byte; an sg op that parks twice inside its second
+ * destination segment (pages a uffd serves) and resumes there, in order
+ * with the copy behind it; an unresolvable fault (a source segment in a
+ * hole) completes with PAGE_FAULT having written exactly the chunks
+ * before it; bad lists refused with -EINVAL, nothing enqueued.
+ */
+Test(dma_mmrt, copy_sg)
+{
+	struct rte_dma_sge s1[] = {
+		{ SRC_VA + 100, 5000 }, { SRC_VA + 10 * PG - 7, 3000 },
+		{ SRC_VA + 30 * PG, 2 * PG + 5 },
+	};
+	struct rte_dma_sge d1[] = {
+		{ DST_VA + PG - 3, 7000 }, { DST_VA + 5 * PG, 4097 },
+		{ DST_VA + 9 * PG + 1, 1 }, { DST_VA + 12 * PG + 11, 5099 },
+	};
+	struct rte_dma_sge s2[MAX_SGES], d2[1] = { { DST_VA + 16 * PG + 13,
+		MAX_SGES * PG } };
+	struct rte_dma_sge s3[1] = { { SRC_VA + 40 * PG + 1, MAX_SGES * 1024 } };
+	struct rte_dma_sge d3[MAX_SGES], bad[MAX_SGES + 1];
+	struct rte_dma_sge ps[] = { { SRC_VA + 50 * PG + 9, 3 * PG } };
+	struct rte_dma_sge pd[] = { { DST_VA + 40 * PG + 1, PG + 99 },
+		{ UF_VA + 50, 2 * PG - 99 } };
+	struct rte_dma_sge es[] = { { SRC_VA, PG }, { HOLE_VA, PG } };
+	struct rte_dma_sge ed[] = { { DST_VA + 50 * PG + 8, 2 * PG } };
+	enum rte_dma_status_code status[4];
+	static uint8_t want[RGN_LEN], got[RGN_LEN], page[2 * PG];
+	uint8_t ufwant[4 * PG], ufgot[4 * PG];
+	struct rte_dma_stats st;
+	struct mmrt_uffd_conf ucf = { .wait_timeout_us = 20 * 1000 * 1000 };
+	struct mmrt_uffd *u;
+	struct mmrt_as *as;
+	uint64_t used0, feat = 0, i;
+	uint16_t last = 0;
+	bool err = false;
+	char *dump = NULL;
+	size_t dlen = 0;
+	unsigned int k;
+	int16_t id;
+	FILE *f;
+
+	up("dma_mmrt0,as=tsg,lcore=1" ACK);
+	used0 = mmrt_test_used();
+	as = space("tsg");
+	cr_assert_eq(mmrt_map(as, UF_VA, 4 * PG, MMRT_PROT_READ |
+		MMRT_PROT_WRITE, 0), 0);
+	u = mmrt_uffd_create(as, MMRT_UFFD_API, &feat, &ucf);
+	cr_assert_not_null(u);
+	cr_assert_eq(mmrt_uffd_register(u, UF_VA, 4 * PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL), 0);
+	id = dev_id("dma_mmrt0");
+	dev_start(id, NB_DESC);
+
+	/* shapes, byte for byte */
+	for (k = 0; k < MAX_SGES; k++) {
+		s2[k].addr = SRC_VA + 2 * k * PG + (k == 0 ? 0 : 7);
+		s2[k].length = PG;
+		d3[k].addr = DST_VA + 34 * PG + k * 1500 + (k & 3);
+		d3[k].length = 1024;
+	}
+	cr_assert_eq(mmrt_read(as, DST_VA, want, RGN_LEN), 0);
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s1, d1, RTE_DIM(s1), RTE_DIM(d1),
+		0), 0);
+	sg_mirror(want, s1, RTE_DIM(s1), d1, RTE_DIM(d1));
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s2, d2, MAX_SGES, 1, 0), 1);
+	sg_mirror(want, s2, MAX_SGES, d2, 1);
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s3, d3, 1, MAX_SGES,
+		RTE_DMA_OP_FLAG_SUBMIT), 2);
+	sg_mirror(want, s3, 1, d3, MAX_SGES);
+	await_idle(id);
+	cr_assert_eq(reap(id, 3), 2);
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "sg destination");
+
+	/* bad lists: -EINVAL, nothing enqueued */
+	memcpy(bad, s2, sizeof(s2));
+	bad[MAX_SGES] = s2[0];
+	cr_assert_eq(rte_dma_copy_sg(id, 0, bad, d2, MAX_SGES + 1, 1, 0),
+		-EINVAL);                                     /* 17 segments */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s1, d1, 0, RTE_DIM(d1), 0),
+		-EINVAL);                                     /* none */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s1, d1, RTE_DIM(s1), 2, 0),
+		-EINVAL);                                     /* totals */
+	bad[0] = (struct rte_dma_sge){ DST_VA + PG, 100 };
+	bad[1] = (struct rte_dma_sge){ DST_VA + 200, PG };
+	cr_assert_eq(rte_dma_copy_sg(id, 0, bad, &bad[1], 1, 1, 0), -EINVAL,
+		"overlap");
+	bad[0].length = 0;
+	bad[1].length = 0;
+	cr_assert_eq(rte_dma_copy_sg(id, 0, bad, &bad[1], 1, 1, 0), -EINVAL,
+		"empty");
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), NB_DESC - 1);
+
+	/* park and resume inside the second destination segment */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, ps, pd, 1, 2, 0), 3);
+	sg_mirror(want, ps, 1, pd, 1);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA + 45 * PG, 64,
+		RTE_DMA_OP_FLAG_SUBMIT), 4);
+	for (i = 0; i < 64; i++)
+		want[45 * PG + i] = sbyte(i);
+	memset(ufwant, 0, sizeof(ufwant));
+	for (i = 0; i < 2 * PG - 99; i++)
+		ufwant[50 + i] = sbyte(50 * PG + 9 + PG + 99 + i);
+	uffd_fault_at(u, UF_VA);
+	/* parked: its first segment is written, nothing behind it ran */
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	cr_assert_eq(last, 2);
+	cr_assert_eq(mmrt_read(as, DST_VA + 40 * PG + 1, got, PG + 99), 0);
+	mmrt_test_cmp_buf(got, want + 40 * PG + 1, PG + 99,
+		DST_VA + 40 * PG + 1, "first segment while parked");
+	cr_assert_eq(mmrt_read(as, DST_VA + 45 * PG, got, 64), 0);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(got[i], 0, "the copy behind ran");
+	memset(page, 0, sizeof(page));
+	{
+		struct mmrt_uffd_copy c = { .dst = UF_VA, .src = page,
+			.len = PG, .copy = INT64_MIN };
+
+		cr_assert_eq(mmrt_uffd_copy(u, &c), 0);
+	}
+	/* resumed at the first page, parks again at the second */
+	uffd_fault_at(u, UF_VA + PG);
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	{
+		struct mmrt_uffd_copy c = { .dst = UF_VA + PG, .src = page,
+			.len = PG, .copy = INT64_MIN };
+
+		cr_assert_eq(mmrt_uffd_copy(u, &c), 0);
+	}
+	await_idle(id);
+	cr_assert_eq(reap(id, 2), 4);
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "after the resume");
+	cr_assert_eq(mmrt_read(as, UF_VA, ufgot, sizeof(ufgot) / 2), 0);
+	mmrt_test_cmp_buf(ufgot, ufwant, sizeof(ufgot) / 2, UF_VA,
+		"uffd pages");
+
+	/* a source segment in a hole: PAGE_FAULT, the first chunk written */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, es, ed, 2, 1,
+		RTE_DMA_OP_FLAG_SUBMIT), 5);
+	for (i = 0; i < PG; i++)
+		want[50 * PG + 8 + i] = sbyte(i);
+	await_idle(id);
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	cr_assert(err);
+	cr_assert_eq(rte_dma_completed_status(id, 0, 4, &last, status), 1);
+	cr_assert_eq(last, 5);
+	cr_assert_eq(status[0], RTE_DMA_STATUS_PAGE_FAULT, "status %d",
+		status[0]);
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "after the fault");
+	st = stats(id);
+	cr_assert_eq(st.submitted, 6);
+	cr_assert_eq(st.completed, 6);
+	cr_assert_eq(st.errors, 1);
+	f = open_memstream(&dump, &dlen);
+	cr_assert_not_null(f);
+	cr_assert_eq(rte_dma_dump(id, f), 0);
+	fclose(f);
+	cr_assert_not_null(strstr(dump, "copy_sg 2+1 segments"), "dump: %s",
+		dump);
+	free(dump);
+
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
 }

@@ -138,10 +138,13 @@ struct dmm_opts {
 /* What the driver remembers of each operation, to name a faulting
  * address: one entry per engine ring slot. */
 struct dmm_shadow {
-	uint64_t src;       /* the fill pattern for a fill */
-	uint64_t dst;
-	uint32_t len;
-	uint32_t fill;
+	uint64_t src;       /* the fill pattern for a fill; sg: 1st segment */
+	uint64_t dst;       /* sg: the first destination segment */
+	uint32_t len;       /* sg: the total */
+	uint8_t fill;
+	uint8_t nb_src;     /* sg: segments per side, 0: not an sg copy */
+	uint8_t nb_dst;
+	uint8_t pad;
 };
 
 /* The device's private area (rte_dma_pmd_allocate()'s, zeroed). */
@@ -414,6 +417,35 @@ dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 		s->dst = dst;
 		s->len = len;
 		s->fill = 0;
+		s->nb_src = 0;
+	}
+	return ret;
+}
+
+static int
+dmm_copy_sg(void *p, uint16_t vchan, const struct rte_dma_sge *src,
+	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
+	uint64_t flags)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_shadow *s;
+	uint32_t len = 0;
+	uint16_t i;
+	int ret;
+
+	RTE_SET_USED(vchan);
+	ret = mmrt_swdma_copy_sg(pv->eng, src, dst, nb_src, nb_dst, flags);
+	if (likely(ret >= 0)) {
+		/* valid lists (checked): the total fits */
+		for (i = 0; i < nb_dst; i++)
+			len += dst[i].length;
+		s = &pv->shadow[ret & pv->mask];
+		s->src = src[0].addr;
+		s->dst = dst[0].addr;
+		s->len = len;
+		s->fill = 0;
+		s->nb_src = (uint8_t)nb_src;
+		s->nb_dst = (uint8_t)nb_dst;
 	}
 	return ret;
 }
@@ -434,6 +466,7 @@ dmm_fill(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
 		s->dst = dst;
 		s->len = len;
 		s->fill = 1;
+		s->nb_src = 0;
 	}
 	return ret;
 }
@@ -482,6 +515,10 @@ dmm_note_fault(struct dmm_priv *pv, uint16_t idx, uint16_t st)
 	if (s->fill)
 		DMM_LOG(DEBUG, "dmadev %d: op %u (fill dst %#" PRIx64 " len %u) failed with status %u",
 			pv->id, idx, s->dst, s->len, st);
+	else if (s->nb_src != 0)
+		DMM_LOG(DEBUG, "dmadev %d: op %u (copy_sg %u+%u segments, first src %#" PRIx64 " dst %#" PRIx64 ", %u bytes) failed with status %u",
+			pv->id, idx, s->nb_src, s->nb_dst, s->src, s->dst,
+			s->len, st);
 	else
 		DMM_LOG(DEBUG, "dmadev %d: op %u (copy src %#" PRIx64 " dst %#" PRIx64 " len %u) failed with status %u",
 			pv->id, idx, s->src, s->dst, s->len, st);
@@ -610,11 +647,12 @@ dmm_info_get(const struct dmm_dma_dev *dev, struct rte_dma_info *info,
 	RTE_SET_USED(dev);
 	RTE_SET_USED(size);
 	info->dev_capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
-		RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS;
+		RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_OPS_FILL |
+		RTE_DMA_CAPA_HANDLES_ERRORS;
 	info->max_vchans = 1;
 	info->max_desc = DMM_NB_DESC_MAX;
 	info->min_desc = DMM_NB_DESC_MIN;
-	info->max_sges = 0;
+	info->max_sges = MMRT_SWDMA_MAX_SGES;
 	return 0;
 }
 
@@ -1044,6 +1082,11 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u fill dst %#" PRIx64 " len %u\n",
 			pv->fault_cnt, pv->fault_idx, pv->fault_status,
 			pv->fault_op.dst, pv->fault_op.len);
+	} else if (pv->fault_op.nb_src != 0) {
+		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy_sg %u+%u segments, first src %#" PRIx64 " dst %#" PRIx64 ", %u bytes\n",
+			pv->fault_cnt, pv->fault_idx, pv->fault_status,
+			pv->fault_op.nb_src, pv->fault_op.nb_dst,
+			pv->fault_op.src, pv->fault_op.dst, pv->fault_op.len);
 	} else {
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy src %#" PRIx64 " dst %#" PRIx64 " len %u\n",
 			pv->fault_cnt, pv->fault_idx, pv->fault_status,
@@ -1166,6 +1209,7 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 	fp = dev->fp;
 	fp->dev_private = pv;
 	fp->copy = dmm_copy;
+	fp->copy_sg = dmm_copy_sg;
 	fp->fill = dmm_fill;
 	fp->submit = dmm_submit;
 	fp->completed = dmm_completed;

@@ -23,7 +23,8 @@
  * EAL -d), the driver brings it up with mmrt_attach(NULL) and calls
  * mmrt_fini() when its last mirror-mode device is closed (rte_dma_close(),
  * vdev remove or rte_eal_cleanup()); a runtime the application brought up
- * is never finalized by the driver. Capabilities: MEM_TO_MEM, COPY, FILL,
+ * is never finalized by the driver. Capabilities: MEM_TO_MEM, COPY,
+ * COPY_SG (max_sges 16 per side, equal totals), FILL,
  * HANDLES_ERRORS; not SVA. Nothing else of the driver is public.
  */
 
