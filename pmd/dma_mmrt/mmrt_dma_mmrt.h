@@ -8,9 +8,18 @@
 /**
  * @file
  * dma_mmrt: the swdma engine as a DPDK dmadev on the vdev bus. Devices are
- * created with EAL --vdev=dma_mmrt0[,as=NAME][,lcore=N|service=1][,burst=B]
- * [,idle=pause|spin|backoff][,ack_us=US] or rte_vdev_init() and driven
- * with rte_dma_* only.
+ * created with EAL --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV]
+ * [,lcore=N|service=1][,burst=B][,idle=pause|spin|backoff][,ack_us=US] or
+ * rte_vdev_init() and driven with rte_dma_* only.
+ *
+ * dev=DMADEV puts the named real dmadev behind the translation: dma_mmrt
+ * configures it (one MEM_TO_MEM vchan) and starts it at its own start,
+ * stops it at its stop (nobody else may use it meanwhile), gives it page
+ * pieces by IOVA, and acks an invalidation only when no piece on the
+ * device uses a dropped translation. That mode advertises MEM_TO_MEM,
+ * COPY and HANDLES_ERRORS only (no fill, no scatter-gather).
+ * One vchan per device (max_vchans 1): create several devices for
+ * parallel channels.
  *
  * With as=NAME, addresses are virtual addresses of the mmrt address space
  * NAME. Without as= (mirror mode), addresses are IOVAs of DPDK memory
