@@ -441,6 +441,8 @@ Test(dma_mmrt, fault_status)
 
 /* ---- copy_sg ---- */
 
+static struct mmrt_dma_mmrt_stats mstats(int16_t id);
+
 #define UF_VA UINT64_C(0x40000000)
 #define MAX_SGES 16
 
@@ -619,6 +621,14 @@ Test(dma_mmrt, copy_sg)
 	}
 	await_idle(id);
 	cr_assert_eq(reap(id, 2), 4);
+	{
+		struct mmrt_dma_mmrt_stats ms = mstats(id);
+
+		cr_assert(!ms.dev_mode);
+		cr_assert_geq(ms.parks, 2, "parks %" PRIu64, ms.parks);
+		cr_assert_geq(ms.resumes, 2, "resumes %" PRIu64, ms.resumes);
+		cr_assert_eq(ms.errors, 0);
+	}
 	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
 	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "after the resume");
 	cr_assert_eq(mmrt_read(as, UF_VA, ufgot, sizeof(ufgot) / 2), 0);
@@ -723,18 +733,15 @@ up_dev(const char *dmm)
 			SKEL);
 }
 
-/* A number the dump prints after @key, or UINT64_MAX. */
-static uint64_t
-dump_u64(int16_t id, const char *key)
+/* The device's mmrt counters (it is started). */
+static struct mmrt_dma_mmrt_stats
+mstats(int16_t id)
 {
-	char *dump = dump_of(id), *p;
-	uint64_t v = UINT64_MAX;
+	struct mmrt_dma_mmrt_stats ms;
+	int ret = mmrt_dma_mmrt_stats(id, &ms);
 
-	p = strstr(dump, key);
-	if (p != NULL)
-		v = strtoull(p + strlen(key), NULL, 10);
-	free(dump);
-	return v;
+	cr_assert_eq(ret, 0, "mmrt_dma_mmrt_stats: %d", ret);
+	return ms;
 }
 
 /*
@@ -814,6 +821,17 @@ Test(dma_mmrt, dev_copies)
 			2);
 		cr_assert_eq(status[0], RTE_DMA_STATUS_PAGE_FAULT);
 		cr_assert_eq(status[1], RTE_DMA_STATUS_SUCCESSFUL);
+		{
+			struct mmrt_dma_mmrt_stats ms = mstats(id);
+
+			cr_assert(ms.dev_mode);
+			cr_assert_eq(ms.submitted, RTE_DIM(c) + 2);
+			cr_assert_eq(ms.completed, RTE_DIM(c) + 2);
+			cr_assert_eq(ms.errors, 1);
+			cr_assert_geq(ms.pieces, RTE_DIM(c) + 1);
+			cr_assert_eq(ms.inflight, 0);
+			cr_assert_eq(ms.consumer.fences, 0);
+		}
 		/* the skeleton runs while dma_mmrt0 does, only then */
 		cr_assert_eq(rte_dma_vchan_status(sk, 0,
 			&(enum rte_dma_vchan_status){ 0 }), 0);
@@ -834,6 +852,14 @@ Test(dma_mmrt, dev_copies)
 	cr_assert_eq(rte_dma_start((int16_t)k), -ENODEV);
 	cr_assert_eq(rte_vdev_uninit("dma_mmrt7"), 0);
 	cr_assert_eq(rte_dma_count_avail(), 2);
+	/* the mmrt counters: only while started, only of dma_mmrt */
+	{
+		struct mmrt_dma_mmrt_stats ms;
+
+		cr_assert_eq(mmrt_dma_mmrt_stats(id, &ms), -ENOTCONN);
+		cr_assert_eq(mmrt_dma_mmrt_stats(sk, &ms), -ENODEV);
+		cr_assert_eq(mmrt_dma_mmrt_stats(id, NULL), -EINVAL);
+	}
 	st = stats(id);
 	cr_assert_eq(st.submitted, 2 * (RTE_DIM(c) + 2));
 	cr_assert_eq(st.completed, st.submitted);
@@ -967,7 +993,7 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 				MMRT_PROT_READ | MMRT_PROT_WRITE), 0);
 		memset(d, GUARD, IV_SIZE);
 		cr_assert_eq(mmrt_write(as, IV_VB, d, IV_SIZE), 0);
-		held0 = dump_u64(id, "acks held ");
+		held0 = mstats(id).acks_held;
 		cr_assert_eq(rte_dma_stats_get(iv.skel, 0, &ds0), 0);
 		for (k = 0; k < IV_OPS; k++)
 			cr_assert_eq(rte_dma_copy(id, 0,
@@ -1037,8 +1063,7 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 				mmrt_test_relax(i++, 255);
 			}
 		}
-		held = dump_u64(id, "acks held ");
-		cr_assert_neq(held, UINT64_MAX, "no acks held in the dump");
+		held = mstats(id).acks_held;
 		if (iv.before.submitted > iv.before.completed && held > held0)
 			good++;
 		cr_log_info("%s round %u: %" PRIu64 " pieces on the device at "

@@ -1785,6 +1785,52 @@ static struct dmm_vdev_drv dmm_drv = {
 	.remove = dmm_remove,
 };
 
+int
+mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
+{
+	struct mmrt_swdma_stats es;
+	struct mmrt_dmadev_stats bs;
+	struct dmm_priv *pv;
+	int ret = -ENODEV;
+
+	if (st == NULL)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == dev_id)
+			break;
+	if (pv == NULL)
+		goto out;
+	st->dev_mode = pv->o.has_dev;
+	ret = -ENOTCONN;
+	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &es) == 0) {
+		st->submitted = es.submitted;
+		st->completed = es.completed;
+		st->errors = es.errors;
+		st->page_faults = es.page_faults;
+		st->bytes = es.bytes;
+		st->parks = es.parks;
+		st->resumes = es.resumes;
+		st->consumer = es.consumer;
+		ret = 0;
+	} else if (pv->br != NULL && mmrt_dmadev_stats(pv->br, &bs) == 0) {
+		st->submitted = bs.submitted;
+		st->completed = bs.completed;
+		st->errors = bs.errors;
+		st->bytes = bs.bytes;
+		st->parks = bs.parks;
+		st->pieces = bs.pieces;
+		st->acks_held = bs.acks_held;
+		st->inflight = bs.inflight;
+		st->consumer = bs.consumer;
+		ret = 0;
+	}
+out:
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return ret;
+}
+
 /*
  * The driver may be in a process twice: linked into libmmrt
  * (libmmrt_pmd_dma_mmrt) and loaded as the -d plugin. This symbol is

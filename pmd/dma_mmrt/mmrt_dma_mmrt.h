@@ -38,10 +38,54 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <mmrt_dev.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * What rte_dma_stats_get() cannot say: the translation side of a started
+ * dma_mmrt device. Counters start at 0 at each rte_dma_start() (the engine
+ * or bridge is created there) and only grow until the stop.
+ */
+struct mmrt_dma_mmrt_stats {
+	bool dev_mode;          /**< dev= given: a dmadev behind (bridge). */
+	uint64_t submitted;     /**< Operations submitted (doorbell). */
+	uint64_t completed;     /**< Operations finished (any status). */
+	uint64_t errors;        /**< ... with an error status. */
+	uint64_t page_faults;   /**< ... of which PAGE_FAULT (engine only). */
+	uint64_t bytes;         /**< Bytes copied or filled (engine), or
+				 * given to the device (bridge). */
+	uint64_t parks;         /**< Times an operation parked on a page. */
+	uint64_t resumes;       /**< Parked operations that went on
+				 * (engine only). */
+	uint64_t pieces;        /**< Page pieces given to the device
+				 * (bridge only). */
+	uint64_t acks_held;     /**< Worker steps that held an ack for a
+				 * piece on the device (bridge only). */
+	uint64_t inflight;      /**< Pieces on the device now (bridge). */
+	struct mmrt_consumer_stats consumer; /**< The device TLB's consumer:
+					      * invalidations, acks, fences,
+					      * TLB hits and misses, page
+					      * requests. */
+};
+
+/**
+ * The mmrt counters of dma_mmrt device @p dev_id.
+ *
+ * @param dev_id A dmadev id (rte_dma_get_dev_id_by_name()).
+ * @param st Out: the counters (a snapshot: fields written by the engine
+ *   or worker are read without a lock, each one atomically).
+ * @return 0; -EINVAL (@p st NULL); -ENODEV (@p dev_id is not a dma_mmrt
+ *   device); -ENOTCONN (the device is stopped: no engine, no counters).
+ *   Control thread only: not concurrently with rte_dma_start(),
+ *   rte_dma_stop() or rte_dma_close() of the same device. Never waits
+ *   (spins on the driver's device-list lock).
+ */
+int mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st);
 
 /**
  * Whether the dma_mmrt driver is registered with the vdev bus in this
