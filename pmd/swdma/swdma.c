@@ -46,6 +46,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_spinlock.h>
 
 #include "mmrt_swdma.h"
@@ -709,6 +710,15 @@ engine_step(struct mmrt_swdma *d)
 	sub = __atomic_load_n(&d->sub, __ATOMIC_ACQUIRE);
 	done = d->done;
 	end = RTE_MIN(sub, done + d->conf.burst);
+	/*
+	 * The submitter wrote these descriptors on its core: ask for all
+	 * their lines at once, so that the transfers overlap instead of
+	 * stalling one operation each (a 64 B copy costs less than one).
+	 */
+	for (i = done; i < end; i += RTE_CACHE_LINE_SIZE / sizeof(*s))
+		rte_prefetch0(&d->ring[i & d->mask]);
+	if (end > done)
+		rte_prefetch0(&d->ring[(end - 1) & d->mask]);
 	for (i = done; i < end; i++) {
 		s = &d->ring[i & d->mask];
 		/*
