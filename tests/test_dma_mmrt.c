@@ -869,7 +869,7 @@ Test(dma_mmrt, dev_copies)
 	cr_assert_eq(mmrt_fini(), 0);
 }
 
-enum iv_kind { IV_PROTECT_DST, IV_UNMAP_DST };
+enum iv_kind { IV_PROTECT_DST, IV_UNMAP_DST, IV_UNMAP_SRC };
 
 /* The invalidating thread, on the skeleton's cpu. */
 static struct {
@@ -904,7 +904,8 @@ iv_main(void *arg)
 			rc = mmrt_protect(iv.as, IV_VB, IV_SIZE,
 				MMRT_PROT_READ);
 		else
-			rc = mmrt_unmap(iv.as, IV_VB, IV_SIZE);
+			rc = mmrt_unmap(iv.as, iv.kind == IV_UNMAP_SRC ?
+				IV_VA : IV_VB, IV_SIZE);
 		(void)rte_dma_stats_get(iv.skel, 0, &iv.after);
 		if (rc == 0 && iv.kind == IV_PROTECT_DST)
 			rc = mmrt_read(iv.as, IV_VB, iv.snap, IV_SIZE);
@@ -927,7 +928,8 @@ iv_main(void *arg)
  * The bridge's ack hold, through dma_mmrt0,dev=dma_skeleton0: rounds of
  * IV_OPS copies of 16 KiB (4 pieces each on the device); once the
  * skeleton holds pieces, another thread (on the skeleton's cpu, so the
- * device stalls while it runs) write-protects or unmaps the destination.
+ * device stalls while it runs) write-protects or unmaps the destination,
+ * or unmaps the source.
  * Invariant A: every piece the device was given before the call started
  * was copied before the call returned, so no frame is reused and nothing
  * is written under a dropped translation; the ops after the cut fail with
@@ -952,6 +954,7 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 
 	bad = kind == IV_PROTECT_DST ? RTE_DMA_STATUS_INVALID_DST_ADDR :
 		RTE_DMA_STATUS_PAGE_FAULT;
+	/* (an unmapped source or destination is a hole: PAGE_FAULT) */
 	/* a long ack deadline: the bridge holds acks while the skeleton's
 	 * thread, sharing its cpu with the invalidator, is off the cpu, and
 	 * a loaded machine keeps it off for long; a fence would fail every
@@ -968,9 +971,6 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 	cr_assert(src != NULL && d != NULL && want != NULL);
 	for (i = 0; i < IV_SIZE; i++)
 		src[i] = (uint8_t)(i * 13 + (i >> 14) + 5);
-	cr_assert_eq(mmrt_map(as, IV_VA, IV_SIZE, MMRT_PROT_READ |
-		MMRT_PROT_WRITE, 0), 0);
-	cr_assert_eq(mmrt_write(as, IV_VA, src, IV_SIZE), 0);
 	id = dev_id("dma_mmrt0");
 	memset(&iv, 0, sizeof(iv));
 	iv.as = as;
@@ -985,6 +985,11 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 
 	for (round = 1; round <= IV_ROUNDS ||
 			(good == 0 && round <= IV_ROUNDS_MAX); round++) {
+		if (round == 1 || kind == IV_UNMAP_SRC) {
+			cr_assert_eq(mmrt_map(as, IV_VA, IV_SIZE,
+				MMRT_PROT_READ | MMRT_PROT_WRITE, 0), 0);
+			cr_assert_eq(mmrt_write(as, IV_VA, src, IV_SIZE), 0);
+		}
 		if (round == 1 || kind == IV_UNMAP_DST)
 			cr_assert_eq(mmrt_map(as, IV_VB, IV_SIZE,
 				MMRT_PROT_READ | MMRT_PROT_WRITE, 0), 0);
@@ -1034,7 +1039,7 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 			PRIu64 " copied when it returned", round,
 			iv.before.submitted - ds0.submitted,
 			iv.after.completed - ds0.submitted);
-		if (kind == IV_UNMAP_DST)
+		if (kind != IV_PROTECT_DST)
 			/* every piece touches the range: none after it */
 			cr_assert_geq(iv.after.completed, iv.after.submitted,
 				"round %u: pieces on the device after the "
@@ -1072,10 +1077,11 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 			iv.before.submitted - iv.before.completed,
 			IV_OPS - first_bad, first_bad, held - held0);
 		/* contents */
-		if (kind == IV_PROTECT_DST) {
+		if (kind != IV_UNMAP_DST) {
 			cr_assert_eq(mmrt_read(as, IV_VB, d, IV_SIZE), 0);
-			mmrt_test_cmp_buf(d, iv.snap, IV_SIZE, IV_VB,
-				"D now vs. D when protect returned");
+			if (kind == IV_PROTECT_DST)
+				mmrt_test_cmp_buf(d, iv.snap, IV_SIZE, IV_VB,
+					"D now vs. D when protect returned");
 			memset(want, GUARD, IV_SIZE);
 			for (k = 0; k < IV_OPS; k++) {
 				uint64_t o = (uint64_t)k * IV_LEN, j;
@@ -1126,6 +1132,11 @@ Test(dma_mmrt, dev_ack_hold_protect, .timeout = 300)
 Test(dma_mmrt, dev_ack_hold_unmap, .timeout = 300)
 {
 	ack_hold_rounds(IV_UNMAP_DST, "ivunmap");
+}
+
+Test(dma_mmrt, dev_ack_hold_unmap_src, .timeout = 300)
+{
+	ack_hold_rounds(IV_UNMAP_SRC, "ivusrc");
 }
 
 Test(dma_mmrt, bad_devargs)
