@@ -19,7 +19,12 @@
  * created and destroyed by the driver, and the runtime attached by the
  * driver in an application that only ran rte_eal_init() (and finalized
  * at its last close); rte_vhost_async_dma_configure() accepting the
- * device. Every test checks that the frame pool balances.
+ * device. rte_dma_copy_sg() across page boundaries, parked twice in a
+ * uffd-served segment, failing on a hole, bad lists. dev=dma_skeleton0:
+ * copies, PAGE_FAULT, the skeleton started and stopped with the device,
+ * and the bridge's ack hold (destination protected or unmapped, source
+ * unmapped while the skeleton holds pieces). mmrt_dma_mmrt_stats().
+ * Every test checks that the frame pool balances.
  *
  * One EAL per test process (Criterion forks per test); lcore 1 runs the
  * engine. Every wait is bounded; nothing asserts on elapsed time.
