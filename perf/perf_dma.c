@@ -71,9 +71,8 @@
 
 #define DMA_PROG "perf-dma"
 #define DMA_POOL_MB 512u
-#define DMA_EAL_MEM "1024"
+#define DMA_EAL_MEM "1280"  /* the pool, the mirror side's buffers */
 
-#define DMA_WS (UINT64_C(64) << 20)          /* working set per region */
 #define DMA_SRC_VA UINT64_C(0x100000000000)
 #define DMA_DST_VA UINT64_C(0x110000000000)
 #define DMA_CHURN_VA UINT64_C(0x200000000000) /* the churned page */
@@ -82,6 +81,14 @@
 #define DMA_TARGET_64B 0.5    /* engine vs skeleton, time per op */
 #define DMA_TARGET_MMRT_4K 1.1   /* dma_mmrt (rte_dma_*) vs memcpy */
 #define DMA_TARGET_MMRT_64B 0.25 /* dma_mmrt vs skeleton: 4x its op rate */
+#define DMA_TARGET_MIRROR 1.1    /* mirror mode vs as= mode, 4 KiB */
+#define DMA_TARGET_SG 1.1        /* copy_sg 16 x 4 KiB vs 16 copies */
+
+/* The copy_sg rows: units of DMA_SG_SEGS segments of 4 KiB. */
+#define DMA_SG_SEGS 16u
+#define DMA_SG_UNIT (DMA_SG_SEGS * 4096u)
+#define DMA_SG_WINDOW 32u       /* units outstanding (2 MiB, as 4k's) */
+#define DMA_SG_BATCH 2u         /* units per submit (32 copies, as 4k's) */
 
 #define DMA_BD_REPS 5u          /* repeats of each breakdown loop */
 
@@ -139,15 +146,35 @@ dma_as_ptr(struct mmrt_as *as, uint64_t va, uint32_t access)
  * region), so that a copy that did not happen shows in the check.
  */
 static void
-dma_stamp(struct dma_ctx *dc, bool as)
+dma_page(struct dma_ctx *dc, enum dma_buf b, uint64_t page, uint8_t **s,
+	uint8_t **d)
+{
+	switch (b) {
+	case DMA_BUF_SPACE:
+		*s = dma_as_ptr(dc->as, DMA_SRC_VA + page, MMRT_ACCESS_WRITE);
+		*d = dma_as_ptr(dc->as, DMA_DST_VA + page, MMRT_ACCESS_WRITE);
+		break;
+	case DMA_BUF_DPDK:
+		*s = dc->msrc + page;
+		*d = dc->mdst + page;
+		break;
+	case DMA_BUF_HOST:
+	default:
+		*s = dc->hsrc + page;
+		*d = dc->hdst + page;
+		break;
+	}
+}
+
+static void
+dma_stamp(struct dma_ctx *dc, enum dma_buf b)
 {
 	uint64_t page, off, v;
-	uint8_t *p;
+	uint8_t *p, *q;
 
 	dc->stamp++;
 	for (page = 0; page < DMA_WS; page += MMRT_PAGE_SIZE) {
-		p = as ? dma_as_ptr(dc->as, DMA_SRC_VA + page,
-			MMRT_ACCESS_WRITE) : dc->hsrc + page;
+		dma_page(dc, b, page, &p, &q);
 		for (off = 0; off < MMRT_PAGE_SIZE; off += 64) {
 			v = ((uint64_t)dc->stamp << 32) | ((page + off) >> 6);
 			memcpy(p + off, &v, sizeof(v));
@@ -212,26 +239,22 @@ dma_flush(struct dma_ctx *dc)
 		dma_flush_range(dma_as_ptr(dc->as, DMA_DST_VA + page,
 			MMRT_ACCESS_READ), MMRT_PAGE_SIZE);
 	}
+	if (dc->msrc != NULL && dc->mdst != NULL) {
+		dma_flush_range(dc->msrc, DMA_WS);
+		dma_flush_range(dc->mdst, DMA_WS);
+	}
 	rte_mb();
 }
 
 /* Every byte of dst equals src (the timed ops cover the working set). */
 static void
-dma_check(struct dma_ctx *dc, bool as, const char *what)
+dma_check(struct dma_ctx *dc, enum dma_buf b, const char *what)
 {
 	uint64_t page;
 	uint8_t *s, *d;
 
 	for (page = 0; page < DMA_WS; page += MMRT_PAGE_SIZE) {
-		if (as) {
-			s = dma_as_ptr(dc->as, DMA_SRC_VA + page,
-				MMRT_ACCESS_READ);
-			d = dma_as_ptr(dc->as, DMA_DST_VA + page,
-				MMRT_ACCESS_READ);
-		} else {
-			s = dc->hsrc + page;
-			d = dc->hdst + page;
-		}
+		dma_page(dc, b, page, &s, &d);
 		if (memcmp(s, d, MMRT_PAGE_SIZE) != 0)
 			perf_die("%s: destination page at offset 0x%" PRIx64
 				" differs from the source", what, page);
@@ -259,6 +282,9 @@ dma_run(const struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	if (dma_kind_space(k)) {
 		sbase = DMA_SRC_VA;
 		dbase = DMA_DST_VA;
+	} else if (k == DMA_MIRROR) {
+		sbase = dc->msrc_iova;
+		dbase = dc->mdst_iova;
 	} else {
 		sbase = (uintptr_t)dc->hsrc;
 		dbase = (uintptr_t)dc->hdst;
@@ -335,6 +361,9 @@ dma_profile(const struct dma_ctx *dc, enum dma_kind k,
 	if (dma_kind_space(k)) {
 		sbase = DMA_SRC_VA;
 		dbase = DMA_DST_VA;
+	} else if (k == DMA_MIRROR) {
+		sbase = dc->msrc_iova;
+		dbase = dc->mdst_iova;
 	} else {
 		sbase = (uintptr_t)dc->hsrc;
 		dbase = (uintptr_t)dc->hdst;
@@ -629,7 +658,7 @@ dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	struct mmrt_swdma_stats st0, st1;
 	double v;
 
-	dma_stamp(dc, dma_kind_space(k));
+	dma_stamp(dc, dma_kind_buf(k));
 	dma_flush(dc);
 	dma_side_start(dc, k);
 	dma_run_copier(dc, k, sz, 0, sz->warm_ops, NULL);
@@ -642,12 +671,132 @@ dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 		dma_profile(dc, k, sz, sz->warm_ops + sz->timed_ops,
 			sz->timed_ops / 4);
 	dma_side_stop(dc, k);
-	dma_check(dc, dma_kind_space(k), dma_kind_name[k]);
+	dma_check(dc, dma_kind_buf(k), dma_kind_name[k]);
 	printf("  %-4s %-9s %9.2f ns/op %7.2f GB/s %7.2f Mops/s\n", sz->tag,
 		dma_kind_name[k], v, sz->len / v, 1e3 / v);
 	if (k == DMA_ENGINE)
 		dma_engine_print(&st0, &st1, "timed");
 	return v;
+}
+
+/*
+ * The copy_sg rows on dma_mmrt0: @p n units from unit @p first, a unit
+ * being DMA_SG_SEGS source pages of a 64 KiB block of the working set
+ * (permuted: segment j reads page 5j mod 16) copied to the same block's
+ * pages in order, as one rte_dma_copy_sg() (@p sg) or as DMA_SG_SEGS
+ * rte_dma_copy() calls. Both keep DMA_SG_WINDOW units outstanding and
+ * ring the doorbell every DMA_SG_BATCH units. @return ns per unit.
+ */
+static double
+dma_run_sg(const struct dma_ctx *dc, bool sg, uint64_t first, uint64_t n)
+{
+	struct rte_dma_sge src[DMA_SG_SEGS], dst[DMA_SG_SEGS];
+	uint64_t enq = 0, ops_done = 0, off, t_start, empty = 0;
+	uint64_t per = sg ? 1 : DMA_SG_SEGS;
+	int16_t id = dc->mmrt_dev;
+	unsigned int b, j;
+	uint16_t c, last;
+	bool err = false;
+	int ret;
+
+	t_start = perf_now();
+	while (ops_done < n * per) {
+		while (enq < n && enq * per - ops_done + DMA_SG_BATCH * per <=
+				DMA_SG_WINDOW * per) {
+			for (b = 0; b < DMA_SG_BATCH && enq < n; b++, enq++) {
+				off = ((first + enq) * DMA_SG_UNIT) &
+					(DMA_WS - 1);
+				for (j = 0; j < DMA_SG_SEGS; j++) {
+					src[j].addr = DMA_SRC_VA + off +
+						((5 * j) % DMA_SG_SEGS) * 4096;
+					src[j].length = 4096;
+					dst[j].addr = DMA_DST_VA + off +
+						j * 4096;
+					dst[j].length = 4096;
+					if (sg)
+						continue;
+					ret = rte_dma_copy(id, 0, src[j].addr,
+						dst[j].addr, 4096, 0);
+					if (unlikely(ret < 0))
+						perf_die("copy: %s",
+							strerror(-ret));
+				}
+				if (!sg)
+					continue;
+				ret = rte_dma_copy_sg(id, 0, src, dst,
+					DMA_SG_SEGS, DMA_SG_SEGS, 0);
+				if (unlikely(ret < 0))
+					perf_die("copy_sg: %s", strerror(-ret));
+			}
+			ret = rte_dma_submit(id, 0);
+			if (unlikely(ret < 0))
+				perf_die("submit: %s", strerror(-ret));
+		}
+		c = rte_dma_completed(id, 0, DMA_WINDOW, &last, &err);
+		if (unlikely(err))
+			dma_reap_error(dc, DMA_MMRT);
+		if (c == 0) {
+			dma_empty(dc, DMA_MMRT, &empty);
+			continue;
+		}
+		ops_done += c;
+	}
+	return perf_ns(perf_now() - t_start) / (double)n;
+}
+
+/* Every destination page is the source page the permutation names. */
+static void
+dma_check_sg(struct dma_ctx *dc, const char *what)
+{
+	uint64_t page, spage;
+	uint8_t *s, *d;
+
+	for (page = 0; page < DMA_WS; page += MMRT_PAGE_SIZE) {
+		spage = (page & ~((uint64_t)DMA_SG_UNIT - 1)) +
+			((5 * ((page / 4096) % DMA_SG_SEGS)) % DMA_SG_SEGS) *
+			4096;
+		s = dma_as_ptr(dc->as, DMA_SRC_VA + spage, MMRT_ACCESS_READ);
+		d = dma_as_ptr(dc->as, DMA_DST_VA + page, MMRT_ACCESS_READ);
+		if (memcmp(s, d, MMRT_PAGE_SIZE) != 0)
+			perf_die("%s: destination page at offset 0x%" PRIx64
+				" differs from the source", what, page);
+	}
+}
+
+/* Rounds of copy_sg against single copies, alternating which goes first;
+ * each pass sweeps the working set once untimed, @p sweeps times timed. */
+static void
+dma_sg_rounds(struct dma_ctx *dc, unsigned int sweeps, struct dma_side *sd)
+{
+	uint64_t units = DMA_WS / DMA_SG_UNIT;
+	unsigned int r, j;
+	double v;
+	bool sg;
+
+	printf("copy_sg: %u x 4 KiB per unit (permuted source pages), "
+		"window %u units, submit every %u units, %" PRIu64 " warm-up "
+		"+ %" PRIu64 " timed units per pass over 2 x %" PRIu64
+		" MiB\n", DMA_SG_SEGS, DMA_SG_WINDOW, DMA_SG_BATCH, units,
+		sweeps * units, DMA_WS >> 20);
+	for (r = 0; r < dc->rounds; r++) {
+		printf(" round %u\n", r);
+		for (j = 0; j < 2; j++) {
+			sg = ((r + j) & 1) != 0;
+			dma_stamp(dc, DMA_BUF_SPACE);
+			dma_flush(dc);
+			dma_side_start(dc, DMA_MMRT);
+			dma_run_sg(dc, sg, 0, units);
+			v = dma_run_sg(dc, sg, units, sweeps * units);
+			dma_side_stop(dc, DMA_MMRT);
+			dma_check_sg(dc, sg ? "copy_sg" : "16 copies");
+			perf_samples_add(&sd[sg].s, v);
+			sd[sg].round[sd[sg].nround++] = v;
+			printf("  %-10s %9.2f ns/64KiB %7.2f GB/s\n",
+				sg ? "copy_sg" : "16 copies", v,
+				DMA_SG_UNIT / v);
+		}
+	}
+	fflush(stdout);
 }
 
 /* Rounds of the three sides on @p sz, rotating which goes first. */
@@ -668,7 +817,9 @@ dma_size_rounds(struct dma_ctx *dc, const struct dma_size *sz,
 		for (j = 0; j < DMA_KINDS; j++) {
 			k = (enum dma_kind)((r + j) % DMA_KINDS);
 			if ((k == DMA_SKEL && dc->skel < 0) ||
-					(k == DMA_MMRT && dc->mmrt_dev < 0))
+					(k == DMA_MMRT && dc->mmrt_dev < 0) ||
+					(k == DMA_MIRROR &&
+					 dc->mirror_dev < 0))
 				continue;
 			v = dma_pass(dc, k, sz, &side[k].s,
 				r + 1 == dc->rounds);
@@ -1002,7 +1153,7 @@ dma_eal_args(const char **w, char *prefix, size_t plen, char *lcores,
 		exit(0);
 	}
 	snprintf(prefix, plen, "--file-prefix=perf-dma-%d", (int)getpid());
-	snprintf(lcores, llen, "0@%d,1@%d", cpus[0], cpus[1]);
+	snprintf(lcores, llen, "0@%d,1@%d,2@%d", cpus[0], cpus[1], cpus[1]);
 	w[n++] = "--no-huge";
 	w[n++] = "-m";
 	w[n++] = DMA_EAL_MEM;
@@ -1021,9 +1172,9 @@ main(int argc, char **argv)
 {
 	struct dma_size sz64 = { "64b", 64, 0, 0, 8192 };
 	struct dma_size sz4k = { "4k", 4096, 0, 0, 256 };
-	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2];
+	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2], sg[2];
 	struct perf_samples rt_load, rt_idle;
-	struct perf_result res[10];
+	struct perf_result res[14];
 	struct mmrt_swdma_stats est;
 	struct dma_churn ch;
 	struct dma_cpu cpu0;
@@ -1079,11 +1230,15 @@ main(int argc, char **argv)
 	dma_mmrt_setup(&dc);
 	if (dc.mmrt_dev < 0)
 		printf("dma_mmrt side: SKIP: %s\n", dc.mmrt_skip);
+	dma_mirror_setup(&dc);
+	if (dc.mirror_dev < 0)
+		printf("mirror side: SKIP: %s\n", dc.mirror_skip);
 	fflush(stdout);
 
 	dma_sides_init(s64, DMA_KINDS);
 	dma_sides_init(s4k, DMA_KINDS);
 	dma_sides_init(churn, 2);
+	dma_sides_init(sg, 2);
 	if (perf_samples_init(&rt_load, 4096) < 0 ||
 			perf_samples_init(&rt_idle, 4096) < 0)
 		perf_die("out of memory for samples");
@@ -1094,6 +1249,9 @@ main(int argc, char **argv)
 	dma_size_rounds(&dc, &sz4k, s4k);
 	dma_breakdown(&dc, &sz4k, dma_median_rounds(&s4k[DMA_ENGINE]),
 		dma_median_rounds(&s4k[DMA_MEMCPY]));
+
+	if (dc.mmrt_dev >= 0)
+		dma_sg_rounds(&dc, opts.quick ? 2 : 4, sg);
 
 	/* Churn phase: 4 KiB with and without churn, then the idle anchor. */
 	printf("4k copies with invalidation churn (one page protected "
@@ -1168,6 +1326,17 @@ main(int argc, char **argv)
 			dma_median_rounds(&s64[DMA_ENGINE]),
 			dma_median_rounds(&s64[DMA_MMRT]),
 			dma_median_rounds(&s64[DMA_ENGINE]));
+		/* copy_sg of 16 x 4 KiB against 16 single copies */
+		dma_result(&res[nres++], "dma-mmrt-copy-sg-16x4k",
+			"dma-mmrt-16-copies-4k", "ns/64KiB", DMA_TARGET_SG,
+			&sg[1], &sg[0]);
+		if (dc.mirror_dev >= 0)
+			dma_result(&res[nres++], "dma-mmrt-mirror-4k",
+				"dma-mmrt-4k", "ns/op", DMA_TARGET_MIRROR,
+				&s4k[DMA_MIRROR], &s4k[DMA_MMRT]);
+		else
+			printf("dma-mmrt-mirror-4k: SKIP (%s)\n",
+				dc.mirror_skip);
 	} else {
 		printf("dma-mmrt rows: SKIP (%s)\n", dc.mmrt_skip);
 	}
@@ -1230,6 +1399,7 @@ main(int argc, char **argv)
 	dma_sides_free(s64, DMA_KINDS);
 	dma_sides_free(s4k, DMA_KINDS);
 	dma_sides_free(churn, 2);
+	dma_sides_free(sg, 2);
 	perf_samples_free(&rt_load);
 	perf_samples_free(&rt_idle);
 

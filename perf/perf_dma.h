@@ -33,7 +33,12 @@
 #define DMA_SKEL_ARGS "lcore=1"   /* its copy thread on lcore 1's cpu */
 #define DMA_ENGINE_LCORE 1u
 #define DMA_MMRT_NAME "dma_mmrt0"  /* args: as=<the space>,lcore=1,... */
+/* mirror mode (IOVAs of DPDK memory), its engine on lcore 2, which
+ * shares lcore 1's cpu: only one of the two devices runs at a time */
+#define DMA_MIRROR_NAME "dma_mmrt1"
+#define DMA_MIRROR_LCORE 2u
 
+#define DMA_WS (UINT64_C(64) << 20)  /* working set per region */
 #define DMA_NB_DESC 1024u     /* ring of both DMA sides */
 #define DMA_WINDOW 512u       /* operations outstanding at most */
 #define DMA_BATCH 32u         /* operations per submit */
@@ -45,7 +50,15 @@ enum dma_kind {
 	DMA_SKEL,
 	DMA_ENGINE,
 	DMA_MMRT,     /* the engine as a dmadev: rte_dma_* on space VAs */
+	DMA_MIRROR,   /* dma_mmrt in mirror mode: rte_dma_* on DPDK IOVAs */
 	DMA_KINDS,
+};
+
+/* Where a side's buffers are. */
+enum dma_buf {
+	DMA_BUF_HOST = 0,   /* dc->hsrc, dc->hdst */
+	DMA_BUF_SPACE = 1,  /* the space's DMA_SRC_VA, DMA_DST_VA */
+	DMA_BUF_DPDK = 2,   /* dc->msrc, dc->mdst (rte_malloc) */
 };
 
 /* The side addresses VAs of the address space (else host addresses). */
@@ -53,6 +66,13 @@ static inline bool
 dma_kind_space(int k)
 {
 	return k == DMA_ENGINE || k == DMA_MMRT;
+}
+
+static inline enum dma_buf
+dma_kind_buf(int k)
+{
+	return dma_kind_space(k) ? DMA_BUF_SPACE :
+		k == DMA_MIRROR ? DMA_BUF_DPDK : DMA_BUF_HOST;
 }
 
 extern const char *const dma_kind_name[DMA_KINDS];
@@ -68,6 +88,13 @@ struct dma_ctx {
 	int16_t mmrt_dev;       /* dma_mmrt dev id, or -1 (skipped) */
 	bool mmrt_probed;
 	char mmrt_skip[160];
+	int16_t mirror_dev;     /* mirror-mode dma_mmrt, or -1 (skipped) */
+	bool mirror_probed;
+	char mirror_skip[160];
+	uint8_t *msrc;          /* DPDK memory: the mirror side's buffers */
+	uint8_t *mdst;
+	uint64_t msrc_iova;
+	uint64_t mdst_iova;
 	uint32_t stamp;         /* pass number, stamped into the source */
 	unsigned int rounds;
 	bool quick;
@@ -88,11 +115,16 @@ void dma_engine_setup(struct dma_ctx *dc);
  */
 void dma_mmrt_setup(struct dma_ctx *dc);
 
+/* The mirror-mode device and its DPDK-memory buffers (dc->mirror_dev -1
+ * with the reason when it cannot be set up). */
+void dma_mirror_setup(struct dma_ctx *dc);
+
 /* The rte_dma device id of side @p k (skeleton or dma_mmrt). */
 static inline int16_t
 dma_dev_id(const struct dma_ctx *dc, enum dma_kind k)
 {
-	return k == DMA_SKEL ? dc->skel : dc->mmrt_dev;
+	return k == DMA_SKEL ? dc->skel : k == DMA_MIRROR ? dc->mirror_dev :
+		dc->mmrt_dev;
 }
 
 /* Destroy the engine and remove the skeleton's vdev if it was probed. */

@@ -18,6 +18,9 @@
 #include <rte_dmadev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
 
 #include <mmrt_dev.h>
 #include <mmrt_dma_mmrt.h>
@@ -26,7 +29,7 @@
 #include "perf_dma.h"
 
 const char *const dma_kind_name[DMA_KINDS] = {
-	"memcpy", "skeleton", "engine", "dma_mmrt",
+	"memcpy", "skeleton", "engine", "dma_mmrt", "mirror",
 };
 
 /* An operation failed: say which and how, with the engine's counters. */
@@ -172,9 +175,82 @@ dma_mmrt_setup(struct dma_ctx *dc)
 }
 
 void
+dma_mirror_setup(struct dma_ctx *dc)
+{
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = DMA_NB_DESC,
+	};
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	char args[96];
+	int id, ret;
+
+	dc->mirror_dev = -1;
+	if (rte_lcore_count() <= DMA_MIRROR_LCORE) {
+		snprintf(dc->mirror_skip, sizeof(dc->mirror_skip),
+			"no lcore %u for its engine", DMA_MIRROR_LCORE);
+		return;
+	}
+	dc->msrc = rte_malloc("perf-dma-msrc", DMA_WS, MMRT_PAGE_SIZE);
+	dc->mdst = rte_malloc("perf-dma-mdst", DMA_WS, MMRT_PAGE_SIZE);
+	if (dc->msrc == NULL || dc->mdst == NULL) {
+		snprintf(dc->mirror_skip, sizeof(dc->mirror_skip),
+			"no 2 x %" PRIu64 " MiB of DPDK memory", DMA_WS >> 20);
+		return;
+	}
+	memset(dc->msrc, 0, DMA_WS);
+	memset(dc->mdst, 0, DMA_WS);
+	dc->msrc_iova = rte_malloc_virt2iova(dc->msrc);
+	dc->mdst_iova = rte_malloc_virt2iova(dc->mdst);
+	/* the loop walks IOVAs linearly: each buffer must be contiguous */
+	if (rte_mem_virt2iova(dc->msrc + DMA_WS - 1) !=
+			dc->msrc_iova + DMA_WS - 1 ||
+			rte_mem_virt2iova(dc->mdst + DMA_WS - 1) !=
+			dc->mdst_iova + DMA_WS - 1) {
+		snprintf(dc->mirror_skip, sizeof(dc->mirror_skip),
+			"the DPDK buffers are not IOVA-contiguous");
+		return;
+	}
+	snprintf(args, sizeof(args), "lcore=%u,ack_us=%u", DMA_MIRROR_LCORE,
+		DMA_ACK_DEADLINE_US);
+	ret = rte_eal_hotplug_add("vdev", DMA_MIRROR_NAME, args);
+	if (ret < 0) {
+		snprintf(dc->mirror_skip, sizeof(dc->mirror_skip),
+			"probing vdev %s failed: %s", DMA_MIRROR_NAME,
+			strerror(-ret));
+		return;
+	}
+	dc->mirror_probed = true;
+	id = rte_dma_get_dev_id_by_name(DMA_MIRROR_NAME);
+	if (id < 0 || rte_dma_configure(id, &conf) < 0 ||
+			rte_dma_vchan_setup(id, 0, &vc) < 0) {
+		snprintf(dc->mirror_skip, sizeof(dc->mirror_skip),
+			"set-up of %s failed", DMA_MIRROR_NAME);
+		return;
+	}
+	dc->mirror_dev = (int16_t)id;
+	printf("dma_mmrt mirror: %s dev %d (%s), nb_desc %u, 2 x %" PRIu64
+		" MiB of rte_malloc memory by IOVA\n", DMA_MIRROR_NAME, id,
+		args, DMA_NB_DESC, DMA_WS >> 20);
+}
+
+void
 dma_engines_teardown(struct dma_ctx *dc)
 {
 	int ret;
+
+	if (dc->mirror_probed) {
+		if (dc->mirror_dev >= 0)
+			rte_dma_close(dc->mirror_dev);
+		if (rte_eal_hotplug_remove("vdev", DMA_MIRROR_NAME) < 0)
+			printf("warning: removing vdev %s failed\n",
+				DMA_MIRROR_NAME);
+		dc->mirror_probed = false;
+		dc->mirror_dev = -1;
+	}
+	rte_free(dc->msrc);
+	rte_free(dc->mdst);
+	dc->msrc = dc->mdst = NULL;
 
 	if (dc->mmrt_probed) {
 		if (dc->mmrt_dev >= 0)
@@ -201,7 +277,7 @@ dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run)
 {
 	int ret = 0;
 
-	if (k == DMA_SKEL || k == DMA_MMRT)
+	if (k == DMA_SKEL || k == DMA_MMRT || k == DMA_MIRROR)
 		ret = run ? rte_dma_start(dma_dev_id(dc, k)) :
 			rte_dma_stop(dma_dev_id(dc, k));
 	else if (k == DMA_ENGINE)

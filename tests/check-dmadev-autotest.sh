@@ -10,7 +10,13 @@
 # instance ran the copy, burst capacity, error handling and fill groups,
 # each with every op completed (the error group with its expected errors).
 #
-#   check-dmadev-autotest.sh PLUGIN.so [in-memory]
+#   check-dmadev-autotest.sh PLUGIN.so [no-huge|in-memory] [dev]
+#
+# Third argument "dev": a real dmadev behind the translation,
+# --vdev=dma_skeleton0 --vdev=dma_mmrt0,dev=dma_skeleton0 (the bridge
+# mode). The skeleton instance is tested too (before and after dma_mmrt0
+# used it); dma_mmrt0 then advertises no fill, so its fill group must be
+# skipped, and copy, burst capacity and error handling must run.
 #
 # Second argument "in-memory": run under --in-memory on real hugepages
 # instead of --no-huge. Uses free 2 MiB hugepages; with none free, as root,
@@ -25,6 +31,13 @@
 set -u
 plugin=${1:?usage: $0 PLUGIN.so [in-memory]}
 mode=${2:-no-huge}
+behind=${3:-}
+case "$behind" in
+'') vdevs=(--vdev=dma_mmrt0); groups=(copy 'burst capacity' 'error handling' fill) ;;
+dev) vdevs=(--vdev=dma_skeleton0 --vdev=dma_mmrt0,dev=dma_skeleton0)
+	groups=(copy 'burst capacity' 'error handling') ;;
+*) echo "FAIL: unknown variant $behind"; exit 1 ;;
+esac
 dpdk_test=${DPDK_TEST_BIN:-/usr/bin/dpdk-test}
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -103,7 +116,7 @@ in-memory)
 esac
 
 cmd=("$dpdk_test" "${mem[@]}" --no-pci --no-shconf -l 0-1 "${load[@]}"
-	--vdev=dma_mmrt0)
+	"${vdevs[@]}")
 echo "DPDK_TEST=dmadev_autotest ${preload:+LD_PRELOAD=$preload }${cmd[*]}"
 DPDK_TEST=dmadev_autotest LD_PRELOAD=$preload timeout 600 "${cmd[@]}" \
 	< /dev/null > "$log" 2>&1
@@ -129,7 +142,13 @@ if [ $rc -ne 0 ]; then
 fi
 grep -aq '^### Test dmadev instance [0-9]* \[dma_mmrt0\]' "$log" ||
 	fail "the dma_mmrt0 instance was not tested"
-for g in copy 'burst capacity' 'error handling' fill; do
+if [ "$behind" = dev ]; then
+	echo "$summary" | grep -q 'No device fill support' ||
+		fail "dma_mmrt0 with dev=: the fill group was not skipped"
+	grep -aq '^### Test dmadev instance [0-9]* \[dma_skeleton0\]' "$log" ||
+		fail "the dma_skeleton0 instance was not tested"
+fi
+for g in "${groups[@]}"; do
 	line=$(echo "$summary" | grep "Running $g Tests") ||
 		fail "dma_mmrt0: group '$g' did not run"
 	read -r sub cpl err <<< "$(echo "$line" | sed -E \
@@ -142,5 +161,5 @@ for g in copy 'burst capacity' 'error handling' fill; do
 		[ "$err" = 0 ] || fail "dma_mmrt0: group '$g' had errors"
 	fi
 done
-echo "PASS ($mode)"
+echo "PASS ($mode${behind:+, $behind})"
 exit 0

@@ -19,7 +19,12 @@
  * created and destroyed by the driver, and the runtime attached by the
  * driver in an application that only ran rte_eal_init() (and finalized
  * at its last close); rte_vhost_async_dma_configure() accepting the
- * device. Every test checks that the frame pool balances.
+ * device. rte_dma_copy_sg() across page boundaries, parked twice in a
+ * uffd-served segment, failing on a hole, bad lists. dev=dma_skeleton0:
+ * copies, PAGE_FAULT, the skeleton started and stopped with the device,
+ * and the bridge's ack hold (destination protected or unmapped, source
+ * unmapped while the skeleton holds pieces). mmrt_dma_mmrt_stats().
+ * Every test checks that the frame pool balances.
  *
  * One EAL per test process (Criterion forks per test); lcore 1 runs the
  * engine. Every wait is bounded; nothing asserts on elapsed time.
@@ -27,6 +32,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +50,7 @@
 #include <rte_vhost_async.h>
 
 #include <mmrt_dma_mmrt.h>
+#include <mmrt_uffd.h>
 
 #include "common.h"
 
@@ -300,7 +308,8 @@ Test(dma_mmrt, devargs_copy_fill)
 		RTE_DMA_CAPA_HANDLES_ERRORS);
 	/* VAs of an mmrt space are not process VAs */
 	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_SVA, 0);
-	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG, 0);
+	cr_assert_neq(info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG, 0);
+	cr_assert_eq(info.max_sges, 16);
 	cr_assert_leq(info.min_desc, NB_DESC);
 	cr_assert_geq(info.max_desc, NB_DESC);
 
@@ -435,6 +444,706 @@ Test(dma_mmrt, fault_status)
 	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
 }
 
+/* ---- copy_sg ---- */
+
+static struct mmrt_dma_mmrt_stats mstats(int16_t id);
+
+#define UF_VA UINT64_C(0x40000000)
+#define MAX_SGES 16
+
+/* Mirror of a scatter-gather copy into @want (DST_VA based), the source
+ * being SRC_VA's pattern (@src addresses all in SRC). */
+static void
+sg_mirror(uint8_t *want, const struct rte_dma_sge *src, uint16_t nb_src,
+	const struct rte_dma_sge *dst, uint16_t nb_dst)
+{
+	uint64_t si = 0, di = 0;
+	uint16_t i = 0, j = 0;
+
+	while (i < nb_src && j < nb_dst) {
+		want[dst[j].addr - DST_VA + di] =
+			sbyte(src[i].addr - SRC_VA + si);
+		if (++si == src[i].length) {
+			i++;
+			si = 0;
+		}
+		if (++di == dst[j].length) {
+			j++;
+			di = 0;
+		}
+	}
+}
+
+/* Wait for the next uffd message: a missing-page fault at @va. */
+static void
+uffd_fault_at(struct mmrt_uffd *u, uint64_t va)
+{
+	uint64_t d = mmrt_test_deadline(WAIT_S);
+	struct mmrt_uffd_msg m;
+	unsigned long i = 0;
+	int n;
+
+	while ((n = mmrt_uffd_read(u, &m, 1)) == 0) {
+		cr_assert(!mmrt_test_expired(d), "no fault at %#" PRIx64, va);
+		mmrt_test_relax(i++, 255);
+	}
+	cr_assert_eq(n, 1);
+	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT);
+	cr_assert_eq(m.arg.pagefault.address, va, "fault at %#" PRIx64
+		", want %#" PRIx64, (uint64_t)m.arg.pagefault.address, va);
+}
+
+/*
+ * rte_dma_copy_sg(): segment lists of several shapes across page
+ * boundaries byte for byte; an sg op that parks twice inside its second
+ * destination segment (pages a uffd serves) and resumes there, in order
+ * with the copy behind it; an unresolvable fault (a source segment in a
+ * hole) completes with PAGE_FAULT having written exactly the chunks
+ * before it; bad lists refused with -EINVAL, nothing enqueued.
+ */
+Test(dma_mmrt, copy_sg)
+{
+	struct rte_dma_sge s1[] = {
+		{ SRC_VA + 100, 5000 }, { SRC_VA + 10 * PG - 7, 3000 },
+		{ SRC_VA + 30 * PG, 2 * PG + 5 },
+	};
+	struct rte_dma_sge d1[] = {
+		{ DST_VA + PG - 3, 7000 }, { DST_VA + 5 * PG, 4097 },
+		{ DST_VA + 9 * PG + 1, 1 }, { DST_VA + 12 * PG + 11, 5099 },
+	};
+	struct rte_dma_sge s2[MAX_SGES], d2[1] = { { DST_VA + 16 * PG + 13,
+		MAX_SGES * PG } };
+	struct rte_dma_sge s3[1] = { { SRC_VA + 40 * PG + 1, MAX_SGES * 1024 } };
+	struct rte_dma_sge d3[MAX_SGES], bad[MAX_SGES + 1];
+	struct rte_dma_sge ps[] = { { SRC_VA + 50 * PG + 9, 3 * PG } };
+	struct rte_dma_sge pd[] = { { DST_VA + 40 * PG + 1, PG + 99 },
+		{ UF_VA + 50, 2 * PG - 99 } };
+	struct rte_dma_sge es[] = { { SRC_VA, PG }, { HOLE_VA, PG } };
+	struct rte_dma_sge ed[] = { { DST_VA + 50 * PG + 8, 2 * PG } };
+	enum rte_dma_status_code status[4];
+	static uint8_t want[RGN_LEN], got[RGN_LEN], page[2 * PG];
+	uint8_t ufwant[4 * PG], ufgot[4 * PG];
+	struct rte_dma_stats st;
+	struct mmrt_uffd_conf ucf = { .wait_timeout_us = 20 * 1000 * 1000 };
+	struct mmrt_uffd *u;
+	struct mmrt_as *as;
+	uint64_t used0, feat = 0, i;
+	uint16_t last = 0;
+	bool err = false;
+	char *dump = NULL;
+	size_t dlen = 0;
+	unsigned int k;
+	int16_t id;
+	FILE *f;
+
+	up("dma_mmrt0,as=tsg,lcore=1" ACK);
+	used0 = mmrt_test_used();
+	as = space("tsg");
+	cr_assert_eq(mmrt_map(as, UF_VA, 4 * PG, MMRT_PROT_READ |
+		MMRT_PROT_WRITE, 0), 0);
+	u = mmrt_uffd_create(as, MMRT_UFFD_API, &feat, &ucf);
+	cr_assert_not_null(u);
+	cr_assert_eq(mmrt_uffd_register(u, UF_VA, 4 * PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL), 0);
+	id = dev_id("dma_mmrt0");
+	dev_start(id, NB_DESC);
+
+	/* shapes, byte for byte */
+	for (k = 0; k < MAX_SGES; k++) {
+		s2[k].addr = SRC_VA + 2 * k * PG + (k == 0 ? 0 : 7);
+		s2[k].length = PG;
+		d3[k].addr = DST_VA + 34 * PG + k * 1500 + (k & 3);
+		d3[k].length = 1024;
+	}
+	cr_assert_eq(mmrt_read(as, DST_VA, want, RGN_LEN), 0);
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s1, d1, RTE_DIM(s1), RTE_DIM(d1),
+		0), 0);
+	sg_mirror(want, s1, RTE_DIM(s1), d1, RTE_DIM(d1));
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s2, d2, MAX_SGES, 1, 0), 1);
+	sg_mirror(want, s2, MAX_SGES, d2, 1);
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s3, d3, 1, MAX_SGES,
+		RTE_DMA_OP_FLAG_SUBMIT), 2);
+	sg_mirror(want, s3, 1, d3, MAX_SGES);
+	await_idle(id);
+	cr_assert_eq(reap(id, 3), 2);
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "sg destination");
+
+	/* bad lists: -EINVAL, nothing enqueued */
+	memcpy(bad, s2, sizeof(s2));
+	bad[MAX_SGES] = s2[0];
+	cr_assert_eq(rte_dma_copy_sg(id, 0, bad, d2, MAX_SGES + 1, 1, 0),
+		-EINVAL);                                     /* 17 segments */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s1, d1, 0, RTE_DIM(d1), 0),
+		-EINVAL);                                     /* none */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, s1, d1, RTE_DIM(s1), 2, 0),
+		-EINVAL);                                     /* totals */
+	bad[0] = (struct rte_dma_sge){ DST_VA + PG, 100 };
+	bad[1] = (struct rte_dma_sge){ DST_VA + 200, PG };
+	cr_assert_eq(rte_dma_copy_sg(id, 0, bad, &bad[1], 1, 1, 0), -EINVAL,
+		"overlap");
+	bad[0].length = 0;
+	bad[1].length = 0;
+	cr_assert_eq(rte_dma_copy_sg(id, 0, bad, &bad[1], 1, 1, 0), -EINVAL,
+		"empty");
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), NB_DESC - 1);
+
+	/* park and resume inside the second destination segment */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, ps, pd, 1, 2, 0), 3);
+	sg_mirror(want, ps, 1, pd, 1);
+	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA + 45 * PG, 64,
+		RTE_DMA_OP_FLAG_SUBMIT), 4);
+	for (i = 0; i < 64; i++)
+		want[45 * PG + i] = sbyte(i);
+	memset(ufwant, 0, sizeof(ufwant));
+	for (i = 0; i < 2 * PG - 99; i++)
+		ufwant[50 + i] = sbyte(50 * PG + 9 + PG + 99 + i);
+	uffd_fault_at(u, UF_VA);
+	/* parked: its first segment is written, nothing behind it ran */
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	cr_assert_eq(last, 2);
+	cr_assert_eq(mmrt_read(as, DST_VA + 40 * PG + 1, got, PG + 99), 0);
+	mmrt_test_cmp_buf(got, want + 40 * PG + 1, PG + 99,
+		DST_VA + 40 * PG + 1, "first segment while parked");
+	cr_assert_eq(mmrt_read(as, DST_VA + 45 * PG, got, 64), 0);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(got[i], 0, "the copy behind ran");
+	memset(page, 0, sizeof(page));
+	{
+		struct mmrt_uffd_copy c = { .dst = UF_VA, .src = page,
+			.len = PG, .copy = INT64_MIN };
+
+		cr_assert_eq(mmrt_uffd_copy(u, &c), 0);
+	}
+	/* resumed at the first page, parks again at the second */
+	uffd_fault_at(u, UF_VA + PG);
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	{
+		struct mmrt_uffd_copy c = { .dst = UF_VA + PG, .src = page,
+			.len = PG, .copy = INT64_MIN };
+
+		cr_assert_eq(mmrt_uffd_copy(u, &c), 0);
+	}
+	await_idle(id);
+	cr_assert_eq(reap(id, 2), 4);
+	{
+		struct mmrt_dma_mmrt_stats ms = mstats(id);
+
+		cr_assert(!ms.dev_mode);
+		cr_assert_geq(ms.parks, 2, "parks %" PRIu64, ms.parks);
+		cr_assert_geq(ms.resumes, 2, "resumes %" PRIu64, ms.resumes);
+		cr_assert_eq(ms.errors, 0);
+	}
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "after the resume");
+	cr_assert_eq(mmrt_read(as, UF_VA, ufgot, sizeof(ufgot) / 2), 0);
+	mmrt_test_cmp_buf(ufgot, ufwant, sizeof(ufgot) / 2, UF_VA,
+		"uffd pages");
+
+	/* a source segment in a hole: PAGE_FAULT, the first chunk written */
+	cr_assert_eq(rte_dma_copy_sg(id, 0, es, ed, 2, 1,
+		RTE_DMA_OP_FLAG_SUBMIT), 5);
+	for (i = 0; i < PG; i++)
+		want[50 * PG + 8 + i] = sbyte(i);
+	await_idle(id);
+	cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+	cr_assert(err);
+	cr_assert_eq(rte_dma_completed_status(id, 0, 4, &last, status), 1);
+	cr_assert_eq(last, 5);
+	cr_assert_eq(status[0], RTE_DMA_STATUS_PAGE_FAULT, "status %d",
+		status[0]);
+	cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+	mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "after the fault");
+	st = stats(id);
+	cr_assert_eq(st.submitted, 6);
+	cr_assert_eq(st.completed, 6);
+	cr_assert_eq(st.errors, 1);
+	f = open_memstream(&dump, &dlen);
+	cr_assert_not_null(f);
+	cr_assert_eq(rte_dma_dump(id, f), 0);
+	fclose(f);
+	cr_assert_not_null(strstr(dump, "copy_sg 2+1 segments"), "dump: %s",
+		dump);
+	free(dump);
+
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+/* ---- dev=: a real dmadev (dma_skeleton0) behind the translation ---- */
+
+static char *dump_of(int16_t id);
+
+#define SKEL "dma_skeleton0"
+#define IV_OPS 256
+#define IV_LEN (16 * 1024)
+#define IV_SIZE ((uint64_t)IV_OPS * IV_LEN)
+#define IV_ROUNDS 16
+#define IV_ROUNDS_MAX 64
+#define IV_VA UINT64_C(0x100000000)
+#define IV_VB UINT64_C(0x200000000)
+#define IV_VE UINT64_C(0x300000000)
+#define GUARD 0xa4
+#define CANARY 0xee
+
+/*
+ * The EAL for the dev= tests: lcore 0 (the test) and lcore 2 (the
+ * dma_mmrt worker, which drives the bridge) on one cpu, lcore 1 alone on
+ * the other with the skeleton's copy thread; @dmm: dma_mmrt0's devargs.
+ * Skips when the skeleton cannot be probed.
+ */
+static void
+up_dev(const char *dmm)
+{
+	static char prefix[64], lcores[64], vd[256];
+	char *argv[24];
+	int cpu[2] = { -1, -1 }, c, n = 0, argc = 0;
+	cpu_set_t cs;
+
+	CPU_ZERO(&cs);
+	if (sched_getaffinity(0, sizeof(cs), &cs) != 0)
+		CPU_SET(0, &cs);
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &cs))
+			cpu[n++] = c;
+	if (n < 2)
+		cr_skip_test("needs 2 cpus");
+	snprintf(lcores, sizeof(lcores), "0@%d,1@%d,2@%d", cpu[0], cpu[1],
+		cpu[0]);
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dmmd-%d", getpid());
+	snprintf(vd, sizeof(vd), "--vdev=dma_mmrt0,%s", dmm);
+	argv[argc++] = (char *)"test-dma-mmrt";
+	argv[argc++] = (char *)"--lcores";
+	argv[argc++] = lcores;
+	argv[argc++] = (char *)"--no-huge";
+	argv[argc++] = (char *)"-m";
+	argv[argc++] = (char *)"512";
+	argv[argc++] = (char *)"--no-pci";
+	argv[argc++] = (char *)"--no-shconf";
+	argv[argc++] = (char *)"--no-telemetry";
+	argv[argc++] = prefix;
+	argv[argc++] = (char *)"--log-level=4";
+	argv[argc++] = (char *)"--vdev=" SKEL ",lcore=1";
+	argv[argc++] = vd;
+	argv[argc++] = (char *)"--";
+	argv[argc++] = (char *)"--pool-mb";
+	argv[argc++] = (char *)"64";
+	argv[argc] = NULL;
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+	if (rte_dma_get_dev_id_by_name(SKEL) < 0)
+		cr_skip_test("no dmadev %s (is librte_dma_skeleton installed?)",
+			SKEL);
+}
+
+/* The device's mmrt counters (it is started). */
+static struct mmrt_dma_mmrt_stats
+mstats(int16_t id)
+{
+	struct mmrt_dma_mmrt_stats ms;
+	int ret = mmrt_dma_mmrt_stats(id, &ms);
+
+	cr_assert_eq(ret, 0, "mmrt_dma_mmrt_stats: %d", ret);
+	return ms;
+}
+
+/*
+ * The copies of the rte_dma_* tests on a dma_mmrt with the skeleton
+ * behind it: copies of several shapes (no fill: not advertised), a
+ * PAGE_FAULT from a hole, ring indexes from 0 again after a restart, the
+ * skeleton started and stopped with dma_mmrt0.
+ */
+Test(dma_mmrt, dev_copies)
+{
+	static const struct { uint64_t so, doff; uint32_t len; } c[] = {
+		{ 0, 0, 1 }, { 4095, 4095, 2 }, { 1, 8190, 4096 },
+		{ 100, 3 * PG - 7, 5 * PG + 13 }, { 0, 20 * PG, 40 * PG },
+	};
+	static uint8_t want[RGN_LEN], got[RGN_LEN];
+	enum rte_dma_status_code status[8];
+	struct rte_dma_info info;
+	struct rte_dma_stats st;
+	struct mmrt_as *as;
+	uint64_t used0, i;
+	uint16_t last = 0;
+	unsigned int k, pass;
+	bool err = false;
+	int16_t id, sk;
+	int ret;
+
+	up_dev("as=tdev,lcore=2,dev=" SKEL ACK);
+	used0 = mmrt_test_used();
+	as = space("tdev");
+	id = dev_id("dma_mmrt0");
+	sk = dev_id(SKEL);
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+	cr_assert_eq(info.dev_capa & (RTE_DMA_CAPA_OPS_FILL |
+		RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_SVA), 0);
+	cr_assert_neq(info.dev_capa & RTE_DMA_CAPA_HANDLES_ERRORS, 0);
+	cr_assert_eq(info.max_sges, 0);
+	cr_assert_eq(info.max_vchans, 1);
+	for (pass = 0; pass < 2; pass++) {
+		dev_start(id, NB_DESC);
+		/* the library's stub */
+		cr_assert_eq(rte_dma_fill(id, 0, FILL_PAT, DST_VA, 8, 0),
+			-EINVAL);
+		/*
+		 * Not read before the first pass: a read maps the zero page,
+		 * and the device's first write would then need copy-on-write
+		 * (a park, and an invalidation the bridge holds while pieces
+		 * are on the skeleton, whose thread a loaded machine starves
+		 * past the park timeout). Demand-zero pages are filled in
+		 * place. The dev_ack_hold tests cover the invalidations.
+		 */
+		if (pass == 0)
+			memset(want, 0, RGN_LEN);
+		else
+			cr_assert_eq(mmrt_read(as, DST_VA, want, RGN_LEN), 0);
+		for (k = 0; k < RTE_DIM(c); k++) {
+			ret = rte_dma_copy(id, 0, SRC_VA + c[k].so,
+				DST_VA + c[k].doff, c[k].len,
+				k + 1 == RTE_DIM(c) ?
+				RTE_DMA_OP_FLAG_SUBMIT : 0);
+			cr_assert_eq(ret, (int)k, "copy %u: %d", k, ret);
+			for (i = 0; i < c[k].len; i++)
+				want[c[k].doff + i] = sbyte(c[k].so + i);
+		}
+		await_idle(id);
+		cr_assert_eq(reap(id, RTE_DIM(c)), RTE_DIM(c) - 1);
+		cr_assert_eq(mmrt_read(as, DST_VA, got, RGN_LEN), 0);
+		mmrt_test_cmp_buf(got, want, RGN_LEN, DST_VA, "destination");
+		/* a hole: PAGE_FAULT, the next one fine */
+		cr_assert_eq(rte_dma_copy(id, 0, HOLE_VA, DST_VA, 64, 0),
+			(int)RTE_DIM(c));
+		cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA + 64, 64,
+			RTE_DMA_OP_FLAG_SUBMIT), (int)RTE_DIM(c) + 1);
+		await_idle(id);
+		cr_assert_eq(rte_dma_completed(id, 0, 8, &last, &err), 0);
+		cr_assert(err);
+		cr_assert_eq(rte_dma_completed_status(id, 0, 8, &last, status),
+			2);
+		cr_assert_eq(status[0], RTE_DMA_STATUS_PAGE_FAULT);
+		cr_assert_eq(status[1], RTE_DMA_STATUS_SUCCESSFUL);
+		{
+			struct mmrt_dma_mmrt_stats ms = mstats(id);
+
+			cr_assert(ms.dev_mode);
+			cr_assert_eq(ms.submitted, RTE_DIM(c) + 2);
+			cr_assert_eq(ms.completed, RTE_DIM(c) + 2);
+			cr_assert_eq(ms.errors, 1);
+			cr_assert_geq(ms.pieces, RTE_DIM(c) + 1);
+			cr_assert_eq(ms.inflight, 0);
+			cr_assert_eq(ms.consumer.fences, 0);
+		}
+		/* the skeleton runs while dma_mmrt0 does, only then */
+		cr_assert_eq(rte_dma_vchan_status(sk, 0,
+			&(enum rte_dma_vchan_status){ 0 }), 0);
+		cr_assert_eq(rte_dma_stop(id), 0);
+		/* stopped with dma_mmrt0: anyone may configure it now */
+		cr_assert_eq(rte_dma_configure(sk,
+			&(struct rte_dma_conf){ .nb_vchans = 1 }), 0);
+	}
+	/* dev= naming no dmadev: probed, refused at start */
+	cr_assert_eq(rte_vdev_init("dma_mmrt7", "as=tdev,service=1,dev=nosuch"),
+		0);
+	k = (unsigned int)dev_id("dma_mmrt7");
+	cr_assert_eq(rte_dma_configure((int16_t)k,
+		&(struct rte_dma_conf){ .nb_vchans = 1 }), 0);
+	cr_assert_eq(rte_dma_vchan_setup((int16_t)k, 0,
+		&(struct rte_dma_vchan_conf){ .direction =
+		RTE_DMA_DIR_MEM_TO_MEM, .nb_desc = NB_DESC }), 0);
+	cr_assert_eq(rte_dma_start((int16_t)k), -ENODEV);
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt7"), 0);
+	cr_assert_eq(rte_dma_count_avail(), 2);
+	/* the mmrt counters: only while started, only of dma_mmrt */
+	{
+		struct mmrt_dma_mmrt_stats ms;
+
+		cr_assert_eq(mmrt_dma_mmrt_stats(id, &ms), -ENOTCONN);
+		cr_assert_eq(mmrt_dma_mmrt_stats(sk, &ms), -ENODEV);
+		cr_assert_eq(mmrt_dma_mmrt_stats(id, NULL), -EINVAL);
+	}
+	st = stats(id);
+	cr_assert_eq(st.submitted, 2 * (RTE_DIM(c) + 2));
+	cr_assert_eq(st.completed, st.submitted);
+	cr_assert_eq(st.errors, 2);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	cr_assert_eq(mmrt_fini(), 0);
+}
+
+enum iv_kind { IV_PROTECT_DST, IV_UNMAP_DST, IV_UNMAP_SRC };
+
+/* The invalidating thread, on the skeleton's cpu. */
+static struct {
+	struct mmrt_as *as;
+	enum iv_kind kind;
+	int16_t skel;
+	int go;                         /* round number to run */
+	int done;                       /* round number run */
+	int stop;
+	int rc;
+	struct rte_dma_stats before;    /* the skeleton's, at the call */
+	struct rte_dma_stats after;     /* ... when it returned */
+	uint8_t *snap;                  /* D when protect returned */
+} iv;
+
+static void *
+iv_main(void *arg)
+{
+	unsigned long it = 0;
+	int last = 0, rd, rc;
+
+	RTE_SET_USED(arg);
+	while (!__atomic_load_n(&iv.stop, __ATOMIC_ACQUIRE)) {
+		rd = __atomic_load_n(&iv.go, __ATOMIC_ACQUIRE);
+		if (rd == last) {
+			mmrt_test_relax(it++, 255);
+			continue;
+		}
+		last = rd;
+		(void)rte_dma_stats_get(iv.skel, 0, &iv.before);
+		if (iv.kind == IV_PROTECT_DST)
+			rc = mmrt_protect(iv.as, IV_VB, IV_SIZE,
+				MMRT_PROT_READ);
+		else
+			rc = mmrt_unmap(iv.as, iv.kind == IV_UNMAP_SRC ?
+				IV_VA : IV_VB, IV_SIZE);
+		(void)rte_dma_stats_get(iv.skel, 0, &iv.after);
+		if (rc == 0 && iv.kind == IV_PROTECT_DST)
+			rc = mmrt_read(iv.as, IV_VB, iv.snap, IV_SIZE);
+		if (rc == 0 && iv.kind == IV_UNMAP_DST) {
+			/* likely over the frames D just gave back */
+			rc = mmrt_map(iv.as, IV_VE, IV_SIZE, MMRT_PROT_READ |
+				MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
+			if (rc == 0) {
+				memset(iv.snap, CANARY, IV_SIZE);
+				rc = mmrt_write(iv.as, IV_VE, iv.snap, IV_SIZE);
+			}
+		}
+		iv.rc = rc;
+		__atomic_store_n(&iv.done, rd, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * The bridge's ack hold, through dma_mmrt0,dev=dma_skeleton0: rounds of
+ * IV_OPS copies of 16 KiB (4 pieces each on the device); once the
+ * skeleton holds pieces, another thread (on the skeleton's cpu, so the
+ * device stalls while it runs) write-protects or unmaps the destination,
+ * or unmaps the source.
+ * Invariant A: every piece the device was given before the call started
+ * was copied before the call returned, so no frame is reused and nothing
+ * is written under a dropped translation; the ops after the cut fail with
+ * the status of the change, the ones before it are whole. Rounds go on
+ * (bounded) until one had pieces on the device at the call and the dump
+ * shows acks held.
+ */
+static void
+ack_hold_rounds(enum iv_kind kind, const char *name)
+{
+	enum rte_dma_status_code status[64], bad;
+	uint8_t *src, *d, *want;
+	unsigned int round, good = 0, k, got;
+	uint64_t used0, held0, held, first_bad, i, dl;
+	struct rte_dma_stats ds0;
+	struct mmrt_as *as;
+	char args[128];
+	cpu_set_t cpus;
+	pthread_t th;
+	uint16_t last;
+	int16_t id;
+
+	bad = kind == IV_PROTECT_DST ? RTE_DMA_STATUS_INVALID_DST_ADDR :
+		RTE_DMA_STATUS_PAGE_FAULT;
+	/* (an unmapped source or destination is a hole: PAGE_FAULT) */
+	/* a long ack deadline: the bridge holds acks while the skeleton's
+	 * thread, sharing its cpu with the invalidator, is off the cpu, and
+	 * a loaded machine keeps it off for long; a fence would fail every
+	 * later op with BUS_ERROR */
+	snprintf(args, sizeof(args), "as=%s,lcore=2,dev=" SKEL
+		",ack_us=30000000", name);
+	up_dev(args);
+	used0 = mmrt_test_used();
+	as = mmrt_as_create(name);
+	cr_assert_not_null(as);
+	src = malloc(IV_SIZE);
+	d = malloc(IV_SIZE);
+	want = malloc(IV_SIZE);
+	cr_assert(src != NULL && d != NULL && want != NULL);
+	for (i = 0; i < IV_SIZE; i++)
+		src[i] = (uint8_t)(i * 13 + (i >> 14) + 5);
+	id = dev_id("dma_mmrt0");
+	memset(&iv, 0, sizeof(iv));
+	iv.as = as;
+	iv.kind = kind;
+	iv.skel = dev_id(SKEL);
+	iv.snap = malloc(IV_SIZE);
+	cr_assert_not_null(iv.snap);
+	dev_start(id, 2048);
+	cpus = rte_lcore_cpuset(1);
+	cr_assert_eq(pthread_create(&th, NULL, iv_main, NULL), 0);
+	cr_assert_eq(pthread_setaffinity_np(th, sizeof(cpus), &cpus), 0);
+
+	for (round = 1; round <= IV_ROUNDS ||
+			(good == 0 && round <= IV_ROUNDS_MAX); round++) {
+		if (round == 1 || kind == IV_UNMAP_SRC) {
+			cr_assert_eq(mmrt_map(as, IV_VA, IV_SIZE,
+				MMRT_PROT_READ | MMRT_PROT_WRITE, 0), 0);
+			cr_assert_eq(mmrt_write(as, IV_VA, src, IV_SIZE), 0);
+		}
+		if (round == 1 || kind == IV_UNMAP_DST)
+			cr_assert_eq(mmrt_map(as, IV_VB, IV_SIZE,
+				MMRT_PROT_READ | MMRT_PROT_WRITE, 0), 0);
+		else
+			cr_assert_eq(mmrt_protect(as, IV_VB, IV_SIZE,
+				MMRT_PROT_READ | MMRT_PROT_WRITE), 0);
+		memset(d, GUARD, IV_SIZE);
+		cr_assert_eq(mmrt_write(as, IV_VB, d, IV_SIZE), 0);
+		held0 = mstats(id).acks_held;
+		cr_assert_eq(rte_dma_stats_get(iv.skel, 0, &ds0), 0);
+		for (k = 0; k < IV_OPS; k++)
+			cr_assert_eq(rte_dma_copy(id, 0,
+				IV_VA + (uint64_t)k * IV_LEN,
+				IV_VB + (uint64_t)k * IV_LEN, IV_LEN,
+				k + 1 == IV_OPS ? RTE_DMA_OP_FLAG_SUBMIT : 0),
+				(int)((round - 1) * IV_OPS + k) & 0xffff);
+		/* until the skeleton has pieces (bounded: go anyway) */
+		dl = mmrt_test_deadline(2);
+		for (i = 0; !mmrt_test_expired(dl); i++) {
+			struct rte_dma_stats ds;
+
+			cr_assert_eq(rte_dma_stats_get(iv.skel, 0, &ds), 0);
+			if (ds.submitted > ds.completed)
+				break;
+			mmrt_test_relax(i, 255);
+		}
+		__atomic_store_n(&iv.go, (int)round, __ATOMIC_RELEASE);
+		dl = mmrt_test_deadline(WAIT_S);
+		for (i = 0; __atomic_load_n(&iv.done, __ATOMIC_ACQUIRE) !=
+				(int)round; i++) {
+			if (mmrt_test_expired(dl)) {
+				struct rte_dma_stats ds;
+				char *dm = dump_of(id);
+
+				(void)rte_dma_stats_get(iv.skel, 0, &ds);
+				cr_assert_fail("round %u: the invalidation "
+					"never returned; skeleton: %" PRIu64
+					" given, %" PRIu64 " copied; %s", round,
+					ds.submitted, ds.completed, dm);
+			}
+			mmrt_test_relax(i, 15);
+		}
+		cr_assert_eq(iv.rc, 0, "round %u: %d", round, iv.rc);
+		/* invariant A, on the device's own counters */
+		cr_assert_geq(iv.after.completed, iv.before.submitted,
+			"round %u: %" PRIu64 " pieces given before the call, %"
+			PRIu64 " copied when it returned", round,
+			iv.before.submitted - ds0.submitted,
+			iv.after.completed - ds0.submitted);
+		if (kind != IV_PROTECT_DST)
+			/* every piece touches the range: none after it */
+			cr_assert_geq(iv.after.completed, iv.after.submitted,
+				"round %u: pieces on the device after the "
+				"unmap returned", round);
+		/* statuses: successes, then failures */
+		first_bad = IV_OPS;
+		for (got = 0, dl = mmrt_test_deadline(WAIT_S), i = 0;
+				got < IV_OPS; ) {
+			uint16_t n = rte_dma_completed_status(id, 0,
+				RTE_MIN(64u, IV_OPS - got), &last, status);
+
+			for (k = 0; k < n; k++) {
+				if (status[k] != RTE_DMA_STATUS_SUCCESSFUL &&
+						first_bad == IV_OPS)
+					first_bad = got + k;
+				if (first_bad != IV_OPS)
+					cr_assert_eq(status[k], bad, "round %u:"
+						" op %u: status %d, want %d",
+						round, got + k, status[k], bad);
+			}
+			got += n;
+			if (n == 0) {
+				cr_assert(!mmrt_test_expired(dl),
+					"round %u: %u of %u", round, got,
+					IV_OPS);
+				mmrt_test_relax(i++, 255);
+			}
+		}
+		held = mstats(id).acks_held;
+		if (iv.before.submitted > iv.before.completed && held > held0)
+			good++;
+		cr_log_info("%s round %u: %" PRIu64 " pieces on the device at "
+			"the call, %" PRIu64 " ops failed from op %" PRIu64
+			", acks held %" PRIu64, name, round,
+			iv.before.submitted - iv.before.completed,
+			IV_OPS - first_bad, first_bad, held - held0);
+		/* contents */
+		if (kind != IV_UNMAP_DST) {
+			cr_assert_eq(mmrt_read(as, IV_VB, d, IV_SIZE), 0);
+			if (kind == IV_PROTECT_DST)
+				mmrt_test_cmp_buf(d, iv.snap, IV_SIZE, IV_VB,
+					"D now vs. D when protect returned");
+			memset(want, GUARD, IV_SIZE);
+			for (k = 0; k < IV_OPS; k++) {
+				uint64_t o = (uint64_t)k * IV_LEN, j;
+
+				if (k < first_bad) {
+					memcpy(want + o, src + o, IV_LEN);
+					continue;
+				}
+				/* a failed op: bytes before its fault */
+				for (j = o; j < o + IV_LEN; j++)
+					if (d[j] == src[j])
+						want[j] = d[j];
+			}
+			mmrt_test_cmp_buf(d, want, IV_SIZE, IV_VB, "D");
+		} else {
+			/* nothing wrote into D's old frames */
+			cr_assert_eq(mmrt_read(as, IV_VE, d, IV_SIZE), 0);
+			for (i = 0; i < IV_SIZE; i++)
+				cr_assert_eq(d[i], CANARY, "round %u: E+%#"
+					PRIx64 " written", round, i);
+			cr_assert_eq(mmrt_unmap(as, IV_VE, IV_SIZE), 0);
+		}
+	}
+	__atomic_store_n(&iv.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	{
+		char *dm = dump_of(id);
+
+		cr_log_info("%s: dump: %s", name, dm);
+		free(dm);
+	}
+	cr_assert_geq(good, 1, "no round had pieces on the device when the "
+		"invalidation came and held its ack");
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	free(src);
+	free(d);
+	free(want);
+	free(iv.snap);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+}
+
+Test(dma_mmrt, dev_ack_hold_protect, .timeout = 300)
+{
+	ack_hold_rounds(IV_PROTECT_DST, "ivprot");
+}
+
+Test(dma_mmrt, dev_ack_hold_unmap, .timeout = 300)
+{
+	ack_hold_rounds(IV_UNMAP_DST, "ivunmap");
+}
+
+Test(dma_mmrt, dev_ack_hold_unmap_src, .timeout = 300)
+{
+	ack_hold_rounds(IV_UNMAP_SRC, "ivusrc");
+}
+
 Test(dma_mmrt, bad_devargs)
 {
 	static const char *const bad[] = {
@@ -453,7 +1162,10 @@ Test(dma_mmrt, bad_devargs)
 		"as=tb,idle=sometimes",
 		"as=tb,burst=0",
 		"as=tb,ack_us=5",
-		"as=tb,dev=dma_skeleton0",      /* not yet */
+		"as=tb,dev=dma_mmrt0",          /* stacked */
+		"as=tb,dev=dma_mmrt_7",
+		"as=tb,dev=dma_skeleton0123456789012345678901234567890123456789012345678901234567890",
+		"as=tb,dev=a,dev=b",
 		"as=0123456789012345678901234567890123456789",
 	};
 	struct mmrt_as *as;

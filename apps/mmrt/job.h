@@ -23,7 +23,7 @@
 #include <mmrt_dev.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_uffd.h>
 
 #include "app_common.h"
@@ -88,7 +88,7 @@ struct main_job {
 	uint64_t dma_ops[2];    /* Copies of 4 KiB, of 64 B. */
 	uint64_t dma_cycles;
 	uint64_t dma_filled;    /* Destination pages filled on demand. */
-	struct mmrt_swdma_stats dma_st;
+	struct mmrt_dma_mmrt_stats dma_st;
 	double dma_p50[2], dma_p99[2]; /* Submit to completion, 4K and 64B. */
 	double dma_prot_p50, dma_prot_p99;
 	struct main_step steps[MAIN_MAX_STEPS];

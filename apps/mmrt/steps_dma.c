@@ -3,9 +3,10 @@
  */
 
 /*
- * The DMA step of the main job: the swdma engine copies between two
- * regions of the parent on a worker lcore while the main lcore fills
- * MISSING destination pages and invalidates.
+ * The DMA step of the main job: a dma_mmrt device (the swdma engine as a
+ * dmadev, bound to the parent with as=, its engine on a worker lcore),
+ * driven with rte_dma_* only, copies between two regions of the parent
+ * while the main lcore fills MISSING destination pages and invalidates.
  */
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
 #include <rte_dmadev.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -25,9 +27,9 @@
 
 #include <mmrt_core.h>
 #include <mmrt_dev.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 #include "job.h"
@@ -50,6 +52,9 @@
 #define MAIN_DMA_INVAL_EVERY 8u
 /* No completion for this long: the step fails. */
 #define MAIN_DMA_STUCK_MS 5000u
+/* The device, and its ring. */
+#define MAIN_DMA_DEV "dma_mmrt_main"
+#define MAIN_DMA_NB_DESC 1024u
 
 /*
  * Copy @i of the workload, in groups of 4 pages: one 4 KiB copy for each
@@ -75,7 +80,8 @@ dma_op(uint64_t i, uint64_t *src, uint64_t *dst, uint32_t *len)
 
 /* The DMA step's state, on the main lcore. */
 struct main_dma {
-	struct mmrt_swdma *dma;
+	int16_t dev;           /* The dma_mmrt device, -1: none. */
+	bool probed;
 	struct mmrt_uffd *u;
 	uint64_t pages;        /* Pages in each region. */
 	uint64_t ops;          /* Copies in the workload. */
@@ -101,7 +107,7 @@ dma_reap(struct main_job *job, struct main_dma *d)
 	bool err = false;
 	uint32_t len;
 
-	n = mmrt_swdma_completed(d->dma, MAIN_DMA_WINDOW, &last, &err);
+	n = rte_dma_completed(d->dev, 0, MAIN_DMA_WINDOW, &last, &err);
 	t = rte_rdtsc();
 	if (n > 0 && last != (uint16_t)(d->cpl + n - 1))
 		return job_fail(job,
@@ -111,7 +117,7 @@ dma_reap(struct main_job *job, struct main_dma *d)
 		d->lat[d->cpl] = t - d->lat[d->cpl];
 	if (!err)
 		return n;
-	n = mmrt_swdma_completed_status(d->dma, 1, &last, &st);
+	n = rte_dma_completed_status(d->dev, 0, 1, &last, &st);
 	dma_op(d->cpl, &src, &dst, &len);
 	return job_fail(job,
 		"dma: copy %" PRIu64 " (0x%" PRIx64 " -> 0x%" PRIx64
@@ -173,27 +179,6 @@ dma_serve_uffd(struct main_job *job, struct main_dma *d)
 }
 
 /*
- * The engine's page requests (misses its fault probe left to the fault
- * path, e.g. while a protect held the map lock). NOWAIT: on a MISSING
- * page the fault is posted to the uffd, which this lcore serves, instead
- * of waiting for a wake only this lcore could give. The engine retries by
- * itself; errors are its to see.
- */
-static void
-dma_serve_requests(struct main_job *job, struct main_dma *d)
-{
-	uint64_t va[MAIN_UFFD_BURST];
-	uint32_t acc[MAIN_UFFD_BURST];
-	int i, n;
-
-	n = mmrt_consumer_page_requests(mmrt_swdma_consumer(d->dma), va, acc,
-		MAIN_UFFD_BURST);
-	for (i = 0; i < n; i++)
-		(void)mmrt_fault(job->parent, va[i], (acc[i] != 0 ? acc[i] :
-			MMRT_ACCESS_READ) | MMRT_ACCESS_NOWAIT);
-}
-
-/*
  * An invalidation the engine must ack while it copies: protect a page of
  * the 4K region (unrelated to the copies) read-only, timed, and back.
  */
@@ -235,16 +220,16 @@ dma_run(struct main_job *job, struct main_dma *d)
 		for (n = 0; n < MAIN_DMA_BATCH && d->enq < d->ops &&
 				d->enq - d->cpl < MAIN_DMA_WINDOW; n++) {
 			dma_op(d->enq, &src, &dst, &len);
-			rc = mmrt_swdma_copy(d->dma, src, dst, len, 0);
+			rc = rte_dma_copy(d->dev, 0, src, dst, len, 0);
 			if (rc < 0)
 				return job_fail(job,
-					"dma: mmrt_swdma_copy(%" PRIu64
+					"dma: rte_dma_copy(%" PRIu64
 					"): %s", d->enq, strerror(-rc));
 			d->enq++;
 		}
 		if (n > 0) {
 			t = rte_rdtsc();
-			mmrt_swdma_submit(d->dma);
+			rte_dma_submit(d->dev, 0);
 			for (i = d->enq - n; i < d->enq; i++)
 				d->lat[i] = t;
 			batches++;
@@ -252,10 +237,13 @@ dma_run(struct main_job *job, struct main_dma *d)
 		got = dma_reap(job, d);
 		if (got < 0)
 			return -1;
-		/* between batches: fills, page requests, invalidations */
+		/*
+		 * between batches: fills, invalidations (the driver serves
+		 * the engine's page requests itself: on a MISSING page it
+		 * posts the fault to the uffd, which this lcore serves)
+		 */
 		if (dma_serve_uffd(job, d) < 0)
 			return -1;
-		dma_serve_requests(job, d);
 		if (n > 0 && batches % MAIN_DMA_INVAL_EVERY == 0 &&
 		    dma_inval(job, d) < 0)
 			return -1;
@@ -335,8 +323,52 @@ dma_percentiles(struct main_job *job, struct main_dma *d)
 }
 
 /*
- * DMA: the swdma engine, bound to the parent and started on the worker
- * lcore, copies from one region to another (4 KiB and 64 B copies, a
+ * Probe, configure and start the dma_mmrt device: the parent's VAs
+ * (as=), its engine on @lcore, one vchan of MAIN_DMA_NB_DESC.
+ */
+static int
+dma_dev_up(struct main_job *job, struct main_dma *d, unsigned int lcore)
+{
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = MAIN_DMA_NB_DESC,
+	};
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	char args[128];
+	int rc;
+
+	if (!mmrt_dma_mmrt_registered())
+		return job_fail(job, "dma: the dma_mmrt driver is not "
+			"registered");
+	/*
+	 * A generous ack deadline, as for the consumer step: a worker lcore
+	 * preempted on a shared machine must not get the engine fenced.
+	 */
+	snprintf(args, sizeof(args), "as=%s,lcore=%u,ack_us=1000000",
+		mmrt_as_name(job->parent), lcore);
+	rc = rte_eal_hotplug_add("vdev", MAIN_DMA_DEV, args);
+	if (rc < 0)
+		return job_fail(job, "dma: probing vdev %s,%s: %s",
+			MAIN_DMA_DEV, args, strerror(-rc));
+	d->probed = true;
+	rc = rte_dma_get_dev_id_by_name(MAIN_DMA_DEV);
+	if (rc < 0)
+		return job_fail(job, "dma: no dmadev %s", MAIN_DMA_DEV);
+	d->dev = (int16_t)rc;
+	rc = rte_dma_configure(d->dev, &conf);
+	if (rc == 0)
+		rc = rte_dma_vchan_setup(d->dev, 0, &vc);
+	if (rc == 0)
+		rc = rte_dma_start(d->dev);
+	if (rc < 0)
+		return job_fail(job, "dma: setting %s up: %s", MAIN_DMA_DEV,
+			strerror(-rc));
+	return 0;
+}
+
+/*
+ * DMA: a dma_mmrt device, bound to the parent and its engine started on
+ * the worker lcore, copies from one region to another (4 KiB and 64 B copies, a
  * window of copies outstanding). Between batches the main lcore reaps
  * completions, fills the destination pages registered MISSING on which
  * the engine parks, and now and then protects an unrelated page
@@ -346,12 +378,6 @@ dma_percentiles(struct main_job *job, struct main_dma *d)
 int
 step_dma(struct main_job *job)
 {
-	/*
-	 * A generous ack deadline, as for the consumer step: a worker lcore
-	 * preempted on a shared machine must not get the engine fenced.
-	 */
-	struct mmrt_swdma_conf conf = { .name = "main-dma",
-		.consumer = { .ack_deadline_us = 1000000 } };
 	uint64_t words[MMRT_PAGE_SIZE / sizeof(uint64_t)];
 	struct mmrt_uffd_stats ust;
 	struct mmrt_mem_stats ms;
@@ -378,6 +404,7 @@ step_dma(struct main_job *job)
 				"pool too small for the DMA step: %"
 				PRIu64 " free frames", ms.frames_free);
 	memset(&d, 0, sizeof(d));
+	d.dev = -1;
 	d.pages = size / MMRT_PAGE_SIZE;
 	d.ops = d.pages / 4 * MAIN_DMA_GROUP_OPS;
 	d.uffd_len = RTE_MIN((uint64_t)MAIN_DMA_UFFD_PAGES, d.pages / 4) *
@@ -425,23 +452,9 @@ step_dma(struct main_job *job)
 			"dma: mmrt_uffd_register: %s", strerror(-rc));
 		goto out;
 	}
-	d.dma = mmrt_swdma_create(&conf);
-	if (d.dma == NULL) {
-		rc = job_fail(job, "mmrt_swdma_create: %s",
-			rte_strerror(rte_errno));
+	rc = dma_dev_up(job, &d, lcore);
+	if (rc < 0)
 		goto out;
-	}
-	rc = mmrt_swdma_bind(d.dma, job->parent);
-	if (rc < 0) {
-		rc = job_fail(job, "mmrt_swdma_bind: %s", strerror(-rc));
-		goto out;
-	}
-	rc = mmrt_swdma_start(d.dma, lcore);
-	if (rc < 0) {
-		rc = job_fail(job, "mmrt_swdma_start(lcore %u): %s", lcore,
-			strerror(-rc));
-		goto out;
-	}
 	started = true;
 
 	t0 = rte_rdtsc();
@@ -449,9 +462,14 @@ step_dma(struct main_job *job)
 	job->dma_cycles = rte_rdtsc() - t0;
 	if (rc < 0)
 		goto out;
+	/* the counters live while the device is started */
+	rc = mmrt_dma_mmrt_stats(d.dev, &job->dma_st);
+	if (rc < 0) {
+		rc = job_fail(job, "mmrt_dma_mmrt_stats: %s", strerror(-rc));
+		goto out;
+	}
 	started = false;
-	mmrt_swdma_stop(d.dma);
-	mmrt_swdma_stats(d.dma, &job->dma_st);
+	rte_dma_stop(d.dev);
 	mmrt_uffd_stats(d.u, &ust);
 	if (job->dma_st.submitted != d.ops ||
 	    job->dma_st.completed != d.ops || job->dma_st.errors != 0 ||
@@ -491,12 +509,15 @@ step_dma(struct main_job *job)
 	job_step_add(job, "dma copy (op)", d.ops, job->dma_cycles);
 	job->dma_done = true;
 out:
-	/* Engine (stopped and unbound by destroy), then uffd, then memory. */
-	if (d.dma != NULL) {
+	/* Device (the stop destroys the engine), then uffd, then memory. */
+	if (d.dev >= 0) {
 		if (started)
-			mmrt_swdma_stop(d.dma);
-		mmrt_swdma_destroy(d.dma);
+			rte_dma_stop(d.dev);
+		rte_dma_close(d.dev);
 	}
+	if (d.probed && rte_eal_hotplug_remove("vdev", MAIN_DMA_DEV) < 0)
+		rc = job_fail(job, "dma: removing vdev %s failed",
+			MAIN_DMA_DEV);
 	if (d.u != NULL) {
 		int rc2 = mmrt_uffd_destroy(d.u);
 

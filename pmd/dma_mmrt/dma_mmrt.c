@@ -6,9 +6,33 @@
  * dma_mmrt: the swdma engine registered as a real DPDK dmadev on the vdev
  * bus (issue 12), so that stock rte_dma_* code drives it.
  *
- *   --vdev=dma_mmrt0,as=NAME[,lcore=N|service=1][,burst=B][,idle=MODE]
- *                   [,ack_us=US]
+ *   --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV][,lcore=N|service=1][,burst=B]
+ *                   [,idle=MODE][,ack_us=US]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
+ *
+ * Two engines. Without dev=, the software engine (pmd/swdma) copies and
+ * fills itself. With dev=DMADEV, a real dmadev (dma_skeleton in the tests;
+ * idxd/ioat in production) does the copies: the bridge (pmd/dmadev)
+ * translates each operation, splits it at page boundaries and gives the
+ * device the pieces by IOVA; it acks an invalidation only once no piece
+ * on the device uses a dropped translation (it stops feeding the device
+ * meanwhile), so a frame is never reused under the device. The bridge has
+ * one driving thread: a worker (lcore=N, or the service) moves operations
+ * from the submitter's ring (struct dmm_front) to the bridge and the
+ * bridge's statuses back. The dmadev behind is configured (one MEM_TO_MEM
+ * vchan) and started at dma_mmrt's start and stopped at its stop; nobody
+ * else may use it meanwhile. That mode copies only (no fill, no
+ * scatter-gather: not advertised).
+ *
+ * One vchan. The engine runs a ring's operations strictly in order, and a
+ * parked operation stops its ring; several vchans would need one engine
+ * step to visit several rings round-robin with a per-ring park, and the
+ * per-vchan in-order contract of dmadev holds either way. The engine is
+ * one lcore's memcpy loop: several vchans would share its bandwidth, not
+ * add to it, so the driver advertises max_vchans 1 and an application
+ * wanting parallel channels creates several devices (each with its own
+ * lcore or service), which also keeps the data path free of a vchan
+ * index lookup.
  *
  * With as=NAME, addresses are virtual addresses of the mmrt address space
  * NAME (PASID like; not process SVA). Without as= (mirror mode) they are
@@ -93,6 +117,7 @@
 #include <rte_string_fns.h>
 
 #include <mmrt_core.h>
+#include <mmrt_dmadev.h>
 #include <mmrt_mm.h>
 #include <mmrt_swdma.h>
 
@@ -128,6 +153,8 @@ static const char *const dmm_keys[] = {
 struct dmm_opts {
 	char as[MMRT_NAME_SIZE];
 	bool has_as;
+	char dev[RTE_DEV_NAME_MAX_LEN]; /* dev=: the dmadev behind */
+	bool has_dev;
 	int lcore;          /* -1: none given */
 	bool service;
 	uint16_t burst;     /* 0: the engine's default */
@@ -138,16 +165,55 @@ struct dmm_opts {
 /* What the driver remembers of each operation, to name a faulting
  * address: one entry per engine ring slot. */
 struct dmm_shadow {
-	uint64_t src;       /* the fill pattern for a fill */
+	uint64_t src;       /* the fill pattern for a fill; sg: 1st segment */
+	uint64_t dst;       /* sg: the first destination segment */
+	uint32_t len;       /* sg: the total */
+	uint8_t fill;
+	uint8_t nb_src;     /* sg: segments per side, 0: not an sg copy */
+	uint8_t nb_dst;
+	uint8_t pad;
+};
+
+/*
+ * dev= mode: the submitter's ring in front of the bridge. The bridge
+ * (pmd/dmadev) is driven by one thread, the worker (lcore or service),
+ * so the application's data-path calls only fill this ring, as they fill
+ * the engine's in the software mode. Free-running counters, each written
+ * by one side:
+ *
+ *   enq, cpl   submitter          sub    submitter (release at submit)
+ *   done       worker (release after the statuses)
+ *   fwd        worker: slots handed to the bridge, in order
+ *
+ * with cpl <= done <= fwd <= sub <= enq <= cpl + mask. The bridge's ring
+ * has as many slots and completes in order, so its k-th operation is the
+ * k-th slot forwarded: its statuses are copied back slot by slot.
+ */
+struct dmm_fop {
+	uint64_t src;
 	uint64_t dst;
 	uint32_t len;
-	uint32_t fill;
+	uint16_t status;
+};
+
+struct dmm_front {
+	struct dmm_fop *ring;
+	uint64_t mask;
+	uint64_t enq __rte_cache_aligned;   /* submitter side */
+	uint64_t cpl;
+	uint64_t sub_local;
+	uint64_t submitted;                 /* read relaxed by stats */
+	uint64_t sub __rte_cache_aligned;
+	uint64_t done __rte_cache_aligned;
+	uint64_t fwd __rte_cache_aligned;   /* worker side */
+	uint32_t backoff_us;
 };
 
 /* The device's private area (rte_dma_pmd_allocate()'s, zeroed). */
 struct dmm_priv {
 	/* data path: the submitter's */
 	struct mmrt_swdma *eng;       /* NULL while stopped */
+	struct dmm_front *fr;         /* dev= mode: NULL while stopped */
 	struct dmm_shadow *shadow;
 	uint16_t mask;                /* engine ring size - 1 */
 	uint64_t completed;           /* reported by completed*() */
@@ -170,6 +236,12 @@ struct dmm_priv {
 	uint64_t sub_reset;           /* submitted at the last stats_reset */
 	uint64_t starts;
 	bool rt_held;                 /* mirror mode: holds runtime + mirror */
+
+	/* dev= mode: the bridge and its worker lcore */
+	struct mmrt_dmadev *br;       /* NULL while stopped */
+	int16_t br_dev;               /* the dmadev behind */
+	int w_lcore;                  /* -1: not launched */
+	uint32_t w_stop;
 
 	/* the page-request server (a control thread while started) */
 	pthread_t pf_thread;
@@ -249,7 +321,7 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			if (strcmp(key, dmm_keys[k]) == 0)
 				break;
 		if (k == RTE_DIM(dmm_keys)) {
-			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, lcore, service, burst, idle, ack_us)",
+			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us)",
 				name, key);
 			goto out;
 		}
@@ -315,10 +387,20 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			}
 		} else {
 			/* dev=DMADEV: a real dmadev behind the translation */
-			DMM_LOG(ERR, "%s: dev=%s: a dmadev behind dma_mmrt is not supported yet",
-				name, val);
-			ret = -ENOTSUP;
-			goto out;
+			if (strlen(val) >= sizeof(o->dev)) {
+				DMM_LOG(ERR, "%s: dev=%s: a dmadev name has at most %u characters",
+					name, val,
+					(unsigned int)sizeof(o->dev) - 1);
+				goto out;
+			}
+			if (strncmp(val, DMM_DRV_NAME,
+					strlen(DMM_DRV_NAME)) == 0) {
+				DMM_LOG(ERR, "%s: dev=%s: a dma_mmrt device cannot be put behind another",
+					name, val);
+				goto out;
+			}
+			snprintf(o->dev, sizeof(o->dev), "%s", val);
+			o->has_dev = true;
 		}
 	}
 	ret = 0;
@@ -393,6 +475,18 @@ dmm_check_opts(const char *name, struct dmm_opts *o)
 			o->as);
 		return -ENOENT;
 	}
+	if (o->has_dev && rte_dma_get_dev_id_by_name(o->dev) >= 0) {
+		struct rte_dma_info info;
+		int id = rte_dma_get_dev_id_by_name(o->dev);
+
+		if (rte_dma_info_get((int16_t)id, &info) != 0 ||
+				!(info.dev_capa & RTE_DMA_CAPA_MEM_TO_MEM) ||
+				!(info.dev_capa & RTE_DMA_CAPA_OPS_COPY)) {
+			DMM_LOG(ERR, "%s: dev=%s has no MEM_TO_MEM copy",
+				name, o->dev);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -414,6 +508,35 @@ dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 		s->dst = dst;
 		s->len = len;
 		s->fill = 0;
+		s->nb_src = 0;
+	}
+	return ret;
+}
+
+static int
+dmm_copy_sg(void *p, uint16_t vchan, const struct rte_dma_sge *src,
+	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
+	uint64_t flags)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_shadow *s;
+	uint32_t len = 0;
+	uint16_t i;
+	int ret;
+
+	RTE_SET_USED(vchan);
+	ret = mmrt_swdma_copy_sg(pv->eng, src, dst, nb_src, nb_dst, flags);
+	if (likely(ret >= 0)) {
+		/* valid lists (checked): the total fits */
+		for (i = 0; i < nb_dst; i++)
+			len += dst[i].length;
+		s = &pv->shadow[ret & pv->mask];
+		s->src = src[0].addr;
+		s->dst = dst[0].addr;
+		s->len = len;
+		s->fill = 0;
+		s->nb_src = (uint8_t)nb_src;
+		s->nb_dst = (uint8_t)nb_dst;
 	}
 	return ret;
 }
@@ -434,6 +557,7 @@ dmm_fill(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
 		s->dst = dst;
 		s->len = len;
 		s->fill = 1;
+		s->nb_src = 0;
 	}
 	return ret;
 }
@@ -482,6 +606,10 @@ dmm_note_fault(struct dmm_priv *pv, uint16_t idx, uint16_t st)
 	if (s->fill)
 		DMM_LOG(DEBUG, "dmadev %d: op %u (fill dst %#" PRIx64 " len %u) failed with status %u",
 			pv->id, idx, s->dst, s->len, st);
+	else if (s->nb_src != 0)
+		DMM_LOG(DEBUG, "dmadev %d: op %u (copy_sg %u+%u segments, first src %#" PRIx64 " dst %#" PRIx64 ", %u bytes) failed with status %u",
+			pv->id, idx, s->nb_src, s->nb_dst, s->src, s->dst,
+			s->len, st);
 	else
 		DMM_LOG(DEBUG, "dmadev %d: op %u (copy src %#" PRIx64 " dst %#" PRIx64 " len %u) failed with status %u",
 			pv->id, idx, s->src, s->dst, s->len, st);
@@ -523,6 +651,252 @@ dmm_burst_capacity(const void *p, uint16_t vchan)
 	return mmrt_swdma_burst_capacity(pv->eng);
 }
 
+/* ---- dev= mode: the data path ---------------------------------------- */
+
+#define DMM_OP_FLAGS (RTE_DMA_OP_FLAG_FENCE | RTE_DMA_OP_FLAG_SUBMIT | \
+	RTE_DMA_OP_FLAG_LLC)
+#define DMM_REAP 64
+
+static inline void
+dmm_front_submit(struct dmm_front *fr)
+{
+	if (fr->sub_local == fr->enq)
+		return;
+	__atomic_store_n(&fr->submitted, fr->submitted + fr->enq -
+		fr->sub_local, __ATOMIC_RELAXED);
+	fr->sub_local = fr->enq;
+	/* release: the slots before the new limit, to the worker */
+	__atomic_store_n(&fr->sub, fr->enq, __ATOMIC_RELEASE);
+}
+
+/* The checks the bridge makes, made here: what the ring takes, the bridge
+ * takes, so a forwarded slot is never refused. */
+static int
+dmm_dev_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_front *fr = pv->fr;
+	struct dmm_shadow *s;
+	struct dmm_fop *op;
+	uint64_t idx;
+
+	RTE_SET_USED(vchan);
+	if (unlikely(fr == NULL || (flags & ~DMM_OP_FLAGS) ||
+			!mmrt_range_valid(src, len) ||
+			!mmrt_range_valid(dst, len) ||
+			(src < dst + len && dst < src + len)))
+		return -EINVAL;
+	idx = fr->enq;
+	if (unlikely(idx - fr->cpl >= fr->mask))
+		return -ENOSPC;
+	op = &fr->ring[idx & fr->mask];
+	op->src = src;
+	op->dst = dst;
+	op->len = len;
+	op->status = RTE_DMA_STATUS_SUCCESSFUL;
+	s = &pv->shadow[idx & pv->mask];
+	s->src = src;
+	s->dst = dst;
+	s->len = len;
+	s->fill = 0;
+	s->nb_src = 0;
+	fr->enq = idx + 1;
+	if (flags & RTE_DMA_OP_FLAG_SUBMIT)
+		dmm_front_submit(fr);
+	return (int)(idx & 0xffff);
+}
+
+static int
+dmm_dev_submit(void *p, uint16_t vchan)
+{
+	struct dmm_priv *pv = p;
+
+	RTE_SET_USED(vchan);
+	if (unlikely(pv->fr == NULL))
+		return -EINVAL;
+	dmm_front_submit(pv->fr);
+	return 0;
+}
+
+static uint16_t
+dmm_dev_completed(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_front *fr = pv->fr;
+	uint64_t done, i, n;
+	bool err = false;
+
+	RTE_SET_USED(vchan);
+	if (unlikely(fr == NULL)) {
+		*has_error = false;
+		return 0;
+	}
+	/* acquire: pairs with the worker's release of done */
+	done = __atomic_load_n(&fr->done, __ATOMIC_ACQUIRE);
+	n = RTE_MIN(done - fr->cpl, (uint64_t)nb_cpls);
+	for (i = 0; i < n; i++)
+		if (fr->ring[(fr->cpl + i) & fr->mask].status !=
+				RTE_DMA_STATUS_SUCCESSFUL) {
+			err = true;
+			break;
+		}
+	fr->cpl += i;
+	*last_idx = (uint16_t)((fr->cpl - 1) & 0xffff);
+	*has_error = err;
+	if (i > 0)
+		dmm_count(&pv->completed, i);
+	return (uint16_t)i;
+}
+
+static uint16_t
+dmm_dev_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, enum rte_dma_status_code *status)
+{
+	struct dmm_priv *pv = p;
+	struct dmm_front *fr = pv->fr;
+	uint64_t done, i, n;
+	uint16_t errs = 0;
+
+	RTE_SET_USED(vchan);
+	if (unlikely(fr == NULL))
+		return 0;
+	done = __atomic_load_n(&fr->done, __ATOMIC_ACQUIRE);
+	n = RTE_MIN(done - fr->cpl, (uint64_t)nb_cpls);
+	for (i = 0; i < n; i++) {
+		status[i] = (enum rte_dma_status_code)
+			fr->ring[(fr->cpl + i) & fr->mask].status;
+		if (unlikely(status[i] != RTE_DMA_STATUS_SUCCESSFUL)) {
+			errs++;
+			dmm_note_fault(pv, (uint16_t)(fr->cpl + i),
+				status[i]);
+		}
+	}
+	fr->cpl += n;
+	*last_idx = (uint16_t)((fr->cpl - 1) & 0xffff);
+	if (n > 0)
+		dmm_count(&pv->completed, n);
+	if (errs > 0)
+		dmm_count(&pv->errors, errs);
+	return (uint16_t)n;
+}
+
+static uint16_t
+dmm_dev_burst_capacity(const void *p, uint16_t vchan)
+{
+	const struct dmm_priv *pv = p;
+	const struct dmm_front *fr = pv->fr;
+
+	RTE_SET_USED(vchan);
+	if (unlikely(fr == NULL))
+		return 0;
+	return (uint16_t)(fr->mask - (fr->enq - fr->cpl));
+}
+
+/*
+ * One worker step (the bridge's one driving thread, a registered online
+ * QSBR thread): hand the submitted slots to the bridge, run the bridge
+ * (reap the device, ack invalidations no piece in flight touches, give
+ * the device new pieces), and copy the bridge's completions back.
+ * @return slots moved (forwarded or completed): 0 means idle.
+ */
+static int
+dmm_dev_step(struct dmm_priv *pv)
+{
+	enum rte_dma_status_code st[DMM_REAP];
+	struct dmm_front *fr = pv->fr;
+	uint64_t sub, fwd, done;
+	uint16_t last, k, i;
+	int ret, moved = 0;
+
+	/* acquire: pairs with the submitter's release of sub */
+	sub = __atomic_load_n(&fr->sub, __ATOMIC_ACQUIRE);
+	for (fwd = fr->fwd; fwd < sub; fwd++) {
+		const struct dmm_fop *op = &fr->ring[fwd & fr->mask];
+
+		ret = mmrt_dmadev_copy(pv->br, op->src, op->dst, op->len, 0);
+		if (ret < 0)
+			break; /* -ENOSPC: the bridge's ring is full */
+	}
+	if (fwd != fr->fwd) {
+		moved += (int)(fwd - fr->fwd);
+		fr->fwd = fwd;
+		mmrt_dmadev_submit(pv->br);
+	}
+	mmrt_dmadev_run(pv->br);
+	done = fr->done;
+	do {
+		k = mmrt_dmadev_completed_status(pv->br, DMM_REAP, &last, st);
+		for (i = 0; i < k; i++)
+			fr->ring[(done + i) & fr->mask].status = (uint16_t)st[i];
+		done += k;
+	} while (k == DMM_REAP);
+	if (done != fr->done) {
+		moved += (int)(done - fr->done);
+		/* release: the statuses (the device's copies were reaped
+		 * by mmrt_dmadev_run(), after the device's own release) */
+		__atomic_store_n(&fr->done, done, __ATOMIC_RELEASE);
+	}
+	return moved;
+}
+
+static void
+dmm_dev_idle(struct dmm_priv *pv)
+{
+	struct dmm_front *fr = pv->fr;
+
+	switch (pv->o.idle) {
+	case MMRT_SWDMA_IDLE_SPIN:
+		break;
+	case MMRT_SWDMA_IDLE_BACKOFF:
+		/* only with nothing outstanding: an operation on the
+		 * device is polled for at full speed */
+		if (fr->fwd != __atomic_load_n(&fr->done, __ATOMIC_RELAXED)) {
+			rte_pause();
+			break;
+		}
+		if (fr->backoff_us == 0) {
+			fr->backoff_us = 1;
+			rte_pause();
+			break;
+		}
+		mmrt_thread_offline();
+		rte_delay_us_sleep(fr->backoff_us);
+		mmrt_thread_online();
+		fr->backoff_us = RTE_MIN(fr->backoff_us * 2,
+			(uint32_t)MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT);
+		break;
+	case MMRT_SWDMA_IDLE_PAUSE:
+	default:
+		rte_pause();
+		break;
+	}
+}
+
+static int
+dmm_dev_main(void *arg)
+{
+	struct dmm_priv *pv = arg;
+	int id;
+
+	id = mmrt_thread_register();
+	if (id < 0) {
+		DMM_LOG(ERR, "dmadev %d: no QSBR slot for the worker: %s",
+			pv->id, rte_strerror(-id));
+		return id;
+	}
+	while (!__atomic_load_n(&pv->w_stop, __ATOMIC_ACQUIRE)) {
+		if (dmm_dev_step(pv) > 0) {
+			pv->fr->backoff_us = 0;
+			continue;
+		}
+		dmm_dev_idle(pv);
+	}
+	mmrt_thread_unregister();
+	return 0;
+}
+
 /* ---- service mode ------------------------------------------------------ */
 
 /*
@@ -541,7 +915,10 @@ dmm_service(void *arg)
 		return -EAGAIN;
 	if (pv->svc_on) {
 		id = mmrt_thread_register();
-		n = mmrt_swdma_run(pv->eng);
+		if (pv->br != NULL)
+			n = id >= 0 ? dmm_dev_step(pv) : 0;
+		else
+			n = mmrt_swdma_run(pv->eng);
 		if (id >= 0)
 			mmrt_thread_unregister();
 	}
@@ -603,18 +980,30 @@ dmm_service_down(struct dmm_priv *pv)
 
 /* ---- control ---------------------------------------------------------- */
 
+/*
+ * Capabilities, honestly: the software engine copies, fills and runs
+ * scatter-gather copies; the bridge (dev=) copies only (it gives the real
+ * device page pieces by IOVA and has no fill or scatter-gather path).
+ * Both report errors with a status, neither is SVA (addresses are IOVAs
+ * of DPDK memory or VAs of an mmrt space, never process VAs). One vchan:
+ * see the file comment.
+ */
 static int
 dmm_info_get(const struct dmm_dma_dev *dev, struct rte_dma_info *info,
 	uint32_t size)
 {
-	RTE_SET_USED(dev);
+	const struct dmm_priv *pv = dev->data->priv;
+
 	RTE_SET_USED(size);
 	info->dev_capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
-		RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS;
+		RTE_DMA_CAPA_HANDLES_ERRORS;
+	if (!pv->o.has_dev)
+		info->dev_capa |= RTE_DMA_CAPA_OPS_COPY_SG |
+			RTE_DMA_CAPA_OPS_FILL;
 	info->max_vchans = 1;
 	info->max_desc = DMM_NB_DESC_MAX;
 	info->min_desc = DMM_NB_DESC_MIN;
-	info->max_sges = 0;
+	info->max_sges = pv->o.has_dev ? 0 : MMRT_SWDMA_MAX_SGES;
 	return 0;
 }
 
@@ -677,17 +1066,28 @@ dmm_submitted(const struct dmm_priv *pv)
 
 	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &st) == 0)
 		n += st.submitted;
+	if (pv->fr != NULL)
+		n += __atomic_load_n(&pv->fr->submitted, __ATOMIC_RELAXED);
 	return n;
 }
 
 static void
 dmm_engine_free(struct dmm_priv *pv)
 {
-	if (pv->eng == NULL)
+	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL)
 		return;
 	pv->sub_acc = dmm_submitted(pv);
-	mmrt_swdma_destroy(pv->eng);
+	if (pv->eng != NULL)
+		mmrt_swdma_destroy(pv->eng);
 	pv->eng = NULL;
+	/* waits (bounded) for pieces on the device, stops the device */
+	if (pv->br != NULL)
+		mmrt_dmadev_destroy(pv->br);
+	pv->br = NULL;
+	if (pv->fr != NULL)
+		rte_free(pv->fr->ring);
+	rte_free(pv->fr);
+	pv->fr = NULL;
 	rte_free(pv->shadow);
 	pv->shadow = NULL;
 	pv->mask = 0;
@@ -715,7 +1115,9 @@ dmm_pf_main(void *arg)
 	int n;
 
 	while (!__atomic_load_n(&pv->pf_stop, __ATOMIC_ACQUIRE)) {
-		n = mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
+		n = pv->br != NULL ?
+			mmrt_dmadev_serve_faults(pv->br, DMM_PF_BATCH) :
+			mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
 		if (n > 0) {
 			us = 1;
 			continue;
@@ -842,6 +1244,113 @@ out:
 	pthread_mutex_unlock(&dmm_rt_lock);
 }
 
+static int dmm_service_up(struct dmm_priv *pv, const char *name);
+static void dmm_service_down(struct dmm_priv *pv);
+
+/* Launch the bridge's worker on pv->o.lcore. */
+static int
+dmm_worker_up(struct dmm_priv *pv)
+{
+	unsigned int l = (unsigned int)pv->o.lcore;
+	int ret;
+
+	if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore() ||
+			l == rte_lcore_id() ||
+			rte_eal_get_lcore_state(l) != WAIT) {
+		DMM_LOG(ERR, "dmadev %d: worker lcore %u is not a free worker lcore",
+			pv->id, l);
+		return -EINVAL;
+	}
+	__atomic_store_n(&pv->w_stop, 0, __ATOMIC_RELAXED);
+	ret = rte_eal_remote_launch(dmm_dev_main, pv, l);
+	if (ret != 0) {
+		DMM_LOG(ERR, "dmadev %d: cannot launch the worker on lcore %u: %s",
+			pv->id, l, rte_strerror(-ret));
+		return -EINVAL;
+	}
+	pv->w_lcore = (int)l;
+	return 0;
+}
+
+static void
+dmm_worker_down(struct dmm_priv *pv)
+{
+	if (pv->w_lcore < 0)
+		return;
+	__atomic_store_n(&pv->w_stop, 1, __ATOMIC_RELEASE);
+	rte_eal_wait_lcore((unsigned int)pv->w_lcore);
+	pv->w_lcore = -1;
+}
+
+/*
+ * dev= mode start: the ring in front, the bridge over the dmadev named by
+ * dev= (which the bridge configures with one MEM_TO_MEM vchan and
+ * starts: nobody else may use it meanwhile), bound to @as, the page-
+ * request server and the worker.
+ */
+static int
+dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
+	struct mmrt_as *as, const char *bname)
+{
+	struct mmrt_dmadev_conf bc;
+	int socket = dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa;
+	int id, ret;
+
+	id = rte_dma_get_dev_id_by_name(pv->o.dev);
+	if (id < 0) {
+		DMM_LOG(ERR, "dmadev %d (%s): dev=%s names no dmadev",
+			pv->id, dev->data->name, pv->o.dev);
+		return -ENODEV;
+	}
+	pv->fr = rte_zmalloc_socket("dma_mmrt_front", sizeof(*pv->fr),
+		RTE_CACHE_LINE_SIZE, socket);
+	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
+		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
+		socket);
+	if (pv->fr != NULL)
+		pv->fr->ring = rte_zmalloc_socket("dma_mmrt_front_ring",
+			sizeof(*pv->fr->ring) * pv->nb_desc,
+			RTE_CACHE_LINE_SIZE, socket);
+	if (pv->fr == NULL || pv->fr->ring == NULL || pv->shadow == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	pv->fr->mask = pv->nb_desc - 1;
+	pv->mask = pv->nb_desc - 1;
+	memset(&bc, 0, sizeof(bc));
+	bc.name = bname;
+	bc.dev_id = (int16_t)id;
+	bc.nb_desc = pv->nb_desc;
+	bc.consumer.ack_deadline_us = pv->o.ack_us;
+	pv->br = mmrt_dmadev_create(&bc);
+	if (pv->br == NULL) {
+		ret = -rte_errno;
+		DMM_LOG(ERR, "dmadev %d (%s): cannot put dev=%s behind it: %s (a MEM_TO_MEM copy dmadev nobody else has started?)",
+			pv->id, dev->data->name, pv->o.dev,
+			rte_strerror(rte_errno));
+		goto fail;
+	}
+	pv->br_dev = (int16_t)id;
+	ret = mmrt_dmadev_bind(pv->br, as);
+	if (ret < 0) {
+		DMM_LOG(ERR, "dmadev %d: bind: %s", pv->id,
+			rte_strerror(-ret));
+		goto fail;
+	}
+	ret = dmm_pf_up(pv);
+	if (ret < 0)
+		goto fail;
+	ret = pv->o.service ? dmm_service_up(pv, dev->data->name) :
+		dmm_worker_up(pv);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	dmm_pf_down(pv);
+	dmm_engine_free(pv);
+	return ret;
+}
+
 static int
 dmm_start(struct dmm_dma_dev *dev)
 {
@@ -871,6 +1380,12 @@ dmm_start(struct dmm_dma_dev *dev)
 		}
 	}
 	snprintf(ename, sizeof(ename), "dma_mmrt.%d", pv->id);
+	if (pv->o.has_dev) {
+		ret = dmm_dev_start(pv, dev, as, ename);
+		if (ret == 0)
+			pv->starts++;
+		return ret;
+	}
 	memset(&cf, 0, sizeof(cf));
 	cf.name = ename;
 	cf.nb_desc = pv->nb_desc;
@@ -924,13 +1439,14 @@ dmm_stop(struct dmm_dma_dev *dev)
 {
 	struct dmm_priv *pv = dev->data->priv;
 
-	if (pv->eng == NULL)
+	if (pv->eng == NULL && pv->br == NULL)
 		return 0;
-	if (pv->o.service) {
+	if (pv->o.service)
 		dmm_service_down(pv);
-	} else {
+	else if (pv->br != NULL)
+		dmm_worker_down(pv);
+	else
 		mmrt_swdma_stop(pv->eng);
-	}
 	dmm_pf_down(pv);
 	/* operations not finished are dropped: indexes restart at 0 */
 	dmm_engine_free(pv);
@@ -996,6 +1512,13 @@ dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
 	if (vchan != 0)
 		return -EINVAL;
 	*status = RTE_DMA_VCHAN_IDLE;
+	if (pv->fr != NULL) {
+		/* done is published after the statuses it covers */
+		if (__atomic_load_n(&pv->fr->done, __ATOMIC_ACQUIRE) <
+				__atomic_load_n(&pv->fr->sub, __ATOMIC_RELAXED))
+			*status = RTE_DMA_VCHAN_ACTIVE;
+		return 0;
+	}
 	if (pv->eng == NULL)
 		return 0;
 	if (mmrt_swdma_stats(pv->eng, &st) != 0)
@@ -1018,13 +1541,17 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 			DMM_MIRROR_NAME, pv->rt_held ?
 			(dmm_mirror_ours ? " (created by the driver)" :
 			 " (the application's)") : " (not held)");
-	fprintf(f, " engine=%s", pv->o.service ? "service" : "lcore");
+	if (pv->o.has_dev)
+		fprintf(f, " behind it: dmadev %s", pv->o.dev);
+	fprintf(f, " %s=%s", pv->o.has_dev ? "worker" : "engine",
+		pv->o.service ? "service" : "lcore");
 	if (pv->o.service)
 		fprintf(f, " (service id %u)\n", pv->svc_id);
 	else
 		fprintf(f, " %d\n", pv->o.lcore);
 	fprintf(f, "    ring %u descriptors, started %s (%" PRIu64 " starts), our view of the library's started bit %u\n",
-		pv->nb_desc, pv->eng != NULL ? "yes" : "no", pv->starts,
+		pv->nb_desc, pv->eng != NULL || pv->br != NULL ? "yes" : "no",
+		pv->starts,
 		dev->data->flag_bits & DMM_DMA_STARTED_BIT);
 	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &st) == 0)
 		fprintf(f, "    engine: submitted %" PRIu64 " completed %" PRIu64
@@ -1038,12 +1565,32 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 			" fences %" PRIu64 "\n", st.consumer.page_requests,
 			st.consumer.faults_resolved, st.consumer.userfaults,
 			st.consumer.fences);
+	if (pv->br != NULL) {
+		struct mmrt_dmadev_stats bs;
+
+		if (mmrt_dmadev_stats(pv->br, &bs) == 0)
+			fprintf(f, "    bridge to dmadev %d: submitted %" PRIu64
+				" completed %" PRIu64 " errors %" PRIu64
+				" pieces %" PRIu64 " on the device %" PRIu64
+				" parks %" PRIu64 " acks held %" PRIu64
+				"; consumer: acks %" PRIu64 " fences %" PRIu64
+				" page_requests %" PRIu64 "\n", pv->br_dev,
+				bs.submitted, bs.completed, bs.errors,
+				bs.pieces, bs.inflight, bs.parks, bs.acks_held,
+				bs.consumer.acks, bs.consumer.fences,
+				bs.consumer.page_requests);
+	}
 	if (pv->fault_cnt == 0) {
 		fprintf(f, "    no operation failed\n");
 	} else if (pv->fault_op.fill) {
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u fill dst %#" PRIx64 " len %u\n",
 			pv->fault_cnt, pv->fault_idx, pv->fault_status,
 			pv->fault_op.dst, pv->fault_op.len);
+	} else if (pv->fault_op.nb_src != 0) {
+		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy_sg %u+%u segments, first src %#" PRIx64 " dst %#" PRIx64 ", %u bytes\n",
+			pv->fault_cnt, pv->fault_idx, pv->fault_status,
+			pv->fault_op.nb_src, pv->fault_op.nb_dst,
+			pv->fault_op.src, pv->fault_op.dst, pv->fault_op.len);
 	} else {
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy src %#" PRIx64 " dst %#" PRIx64 " len %u\n",
 			pv->fault_cnt, pv->fault_idx, pv->fault_status,
@@ -1163,14 +1710,25 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 	rte_spinlock_init(&pv->svc_lock);
 	dev->device = rdev;
 	dev->ops = &dmm_ops;
+	pv->w_lcore = -1;
 	fp = dev->fp;
 	fp->dev_private = pv;
-	fp->copy = dmm_copy;
-	fp->fill = dmm_fill;
-	fp->submit = dmm_submit;
-	fp->completed = dmm_completed;
-	fp->completed_status = dmm_completed_status;
-	fp->burst_capacity = dmm_burst_capacity;
+	if (o.has_dev) {
+		/* copies only: fill and copy_sg keep the library's stubs */
+		fp->copy = dmm_dev_copy;
+		fp->submit = dmm_dev_submit;
+		fp->completed = dmm_dev_completed;
+		fp->completed_status = dmm_dev_completed_status;
+		fp->burst_capacity = dmm_dev_burst_capacity;
+	} else {
+		fp->copy = dmm_copy;
+		fp->copy_sg = dmm_copy_sg;
+		fp->fill = dmm_fill;
+		fp->submit = dmm_submit;
+		fp->completed = dmm_completed;
+		fp->completed_status = dmm_completed_status;
+		fp->burst_capacity = dmm_burst_capacity;
+	}
 	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
 	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
 
@@ -1181,6 +1739,9 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 		goto release;
 	}
 	rte_spinlock_unlock(&dmm_devs_lock);
+	if (o.has_dev)
+		DMM_LOG(INFO, "%s: dmadev %d, dmadev %s behind the translation (configured and started with it)",
+			name, pv->id, o.dev);
 	if (o.has_as)
 		DMM_LOG(INFO, "%s: dmadev %d, addresses are VAs of mmrt space %s%s; engine on %s %d",
 			name, pv->id, o.as,
@@ -1224,6 +1785,52 @@ static struct dmm_vdev_drv dmm_drv = {
 	.remove = dmm_remove,
 };
 
+int
+mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
+{
+	struct mmrt_swdma_stats es;
+	struct mmrt_dmadev_stats bs;
+	struct dmm_priv *pv;
+	int ret = -ENODEV;
+
+	if (st == NULL)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == dev_id)
+			break;
+	if (pv == NULL)
+		goto out;
+	st->dev_mode = pv->o.has_dev;
+	ret = -ENOTCONN;
+	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &es) == 0) {
+		st->submitted = es.submitted;
+		st->completed = es.completed;
+		st->errors = es.errors;
+		st->page_faults = es.page_faults;
+		st->bytes = es.bytes;
+		st->parks = es.parks;
+		st->resumes = es.resumes;
+		st->consumer = es.consumer;
+		ret = 0;
+	} else if (pv->br != NULL && mmrt_dmadev_stats(pv->br, &bs) == 0) {
+		st->submitted = bs.submitted;
+		st->completed = bs.completed;
+		st->errors = bs.errors;
+		st->bytes = bs.bytes;
+		st->parks = bs.parks;
+		st->pieces = bs.pieces;
+		st->acks_held = bs.acks_held;
+		st->inflight = bs.inflight;
+		st->consumer = bs.consumer;
+		ret = 0;
+	}
+out:
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return ret;
+}
+
 /*
  * The driver may be in a process twice: linked into libmmrt
  * (libmmrt_pmd_dma_mmrt) and loaded as the -d plugin. This symbol is
@@ -1251,6 +1858,7 @@ RTE_INIT(dmm_register)
 RTE_PMD_EXPORT_NAME(dma_mmrt, _dmm);
 RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
 	"as=<mmrt address space; none: IOVAs of DPDK memory> "
+	"dev=<a dmadev to put behind the translation> "
 	"lcore=<worker lcore> "
 	"service=<0|1> "
 	"burst=<ops per engine step> "

@@ -8,9 +8,18 @@
 /**
  * @file
  * dma_mmrt: the swdma engine as a DPDK dmadev on the vdev bus. Devices are
- * created with EAL --vdev=dma_mmrt0[,as=NAME][,lcore=N|service=1][,burst=B]
- * [,idle=pause|spin|backoff][,ack_us=US] or rte_vdev_init() and driven
- * with rte_dma_* only.
+ * created with EAL --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV]
+ * [,lcore=N|service=1][,burst=B][,idle=pause|spin|backoff][,ack_us=US] or
+ * rte_vdev_init() and driven with rte_dma_* only.
+ *
+ * dev=DMADEV puts the named real dmadev behind the translation: dma_mmrt
+ * configures it (one MEM_TO_MEM vchan) and starts it at its own start,
+ * stops it at its stop (nobody else may use it meanwhile), gives it page
+ * pieces by IOVA, and acks an invalidation only when no piece on the
+ * device uses a dropped translation. That mode advertises MEM_TO_MEM,
+ * COPY and HANDLES_ERRORS only (no fill, no scatter-gather).
+ * One vchan per device (max_vchans 1): create several devices for
+ * parallel channels.
  *
  * With as=NAME, addresses are virtual addresses of the mmrt address space
  * NAME. Without as= (mirror mode), addresses are IOVAs of DPDK memory
@@ -23,15 +32,60 @@
  * EAL -d), the driver brings it up with mmrt_attach(NULL) and calls
  * mmrt_fini() when its last mirror-mode device is closed (rte_dma_close(),
  * vdev remove or rte_eal_cleanup()); a runtime the application brought up
- * is never finalized by the driver. Capabilities: MEM_TO_MEM, COPY, FILL,
+ * is never finalized by the driver. Capabilities: MEM_TO_MEM, COPY,
+ * COPY_SG (max_sges 16 per side, equal totals), FILL,
  * HANDLES_ERRORS; not SVA. Nothing else of the driver is public.
  */
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <mmrt_dev.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * What rte_dma_stats_get() cannot say: the translation side of a started
+ * dma_mmrt device. Counters start at 0 at each rte_dma_start() (the engine
+ * or bridge is created there) and only grow until the stop.
+ */
+struct mmrt_dma_mmrt_stats {
+	bool dev_mode;          /**< dev= given: a dmadev behind (bridge). */
+	uint64_t submitted;     /**< Operations submitted (doorbell). */
+	uint64_t completed;     /**< Operations finished (any status). */
+	uint64_t errors;        /**< ... with an error status. */
+	uint64_t page_faults;   /**< ... of which PAGE_FAULT (engine only). */
+	uint64_t bytes;         /**< Bytes copied or filled (engine), or
+				 * given to the device (bridge). */
+	uint64_t parks;         /**< Times an operation parked on a page. */
+	uint64_t resumes;       /**< Parked operations that went on
+				 * (engine only). */
+	uint64_t pieces;        /**< Page pieces given to the device
+				 * (bridge only). */
+	uint64_t acks_held;     /**< Worker steps that held an ack for a
+				 * piece on the device (bridge only). */
+	uint64_t inflight;      /**< Pieces on the device now (bridge). */
+	struct mmrt_consumer_stats consumer; /**< The device TLB's consumer:
+					      * invalidations, acks, fences,
+					      * TLB hits and misses, page
+					      * requests. */
+};
+
+/**
+ * The mmrt counters of dma_mmrt device @p dev_id.
+ *
+ * @param dev_id A dmadev id (rte_dma_get_dev_id_by_name()).
+ * @param st Out: the counters (a snapshot: fields written by the engine
+ *   or worker are read without a lock, each one atomically).
+ * @return 0; -EINVAL (@p st NULL); -ENODEV (@p dev_id is not a dma_mmrt
+ *   device); -ENOTCONN (the device is stopped: no engine, no counters).
+ *   Control thread only: not concurrently with rte_dma_start(),
+ *   rte_dma_stop() or rte_dma_close() of the same device. Never waits
+ *   (spins on the driver's device-list lock).
+ */
+int mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st);
 
 /**
  * Whether the dma_mmrt driver is registered with the vdev bus in this

@@ -74,6 +74,8 @@ extern "C" {
 #define MMRT_SWDMA_BURST_DEFAULT 32
 #define MMRT_SWDMA_PARK_TIMEOUT_US_DEFAULT 1000000
 #define MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT 50
+/** Segments per side of a scatter-gather copy (mmrt_swdma_copy_sg()). */
+#define MMRT_SWDMA_MAX_SGES 16
 
 /** What the engine does when it finds no work. */
 enum mmrt_swdma_idle {
@@ -214,6 +216,30 @@ int mmrt_swdma_copy(struct mmrt_swdma *dma, uint64_t src, uint64_t dst,
  */
 int mmrt_swdma_fill(struct mmrt_swdma *dma, uint64_t pattern, uint64_t dst,
 	uint32_t len, uint64_t flags);
+
+/**
+ * Enqueue a scatter-gather copy: the concatenation of the @p nb_src
+ * source segments is copied to the concatenation of the @p nb_dst
+ * destination segments (as rte_dma_copy_sg()). Both sides must add up to
+ * the same total, at most UINT32_MAX bytes; no source segment may overlap
+ * a destination segment.
+ *
+ * It runs as a sequence of chunks, each the overlap of one source and one
+ * destination segment, and parks or fails only at the start of a chunk or
+ * where a chunk's destination enters a new 4 KiB page: a failed one has
+ * written exactly the destination bytes before that point (in segment
+ * order), none at or after it.
+ *
+ * @param nb_src, nb_dst 1..MMRT_SWDMA_MAX_SGES each.
+ * @return the operation's ring index (0..65535, wrapping), -ENOSPC,
+ *   -EINVAL (NULL lists, a count out of range, an empty or invalid
+ *   segment, totals that differ or exceed UINT32_MAX, an overlap, unknown
+ *   flags). The lists are copied: the caller may reuse them at once.
+ *   Submitter only. Never waits.
+ */
+int mmrt_swdma_copy_sg(struct mmrt_swdma *dma, const struct rte_dma_sge *src,
+	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
+	uint64_t flags);
 
 /**
  * Ring the doorbell: the engine may start every operation enqueued so far.

@@ -46,6 +46,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_spinlock.h>
 
 #include "mmrt_swdma.h"
@@ -61,15 +62,24 @@ RTE_LOG_REGISTER(mmrt_logtype_swdma, pmd.dma.mmrt.swdma, INFO);
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_swdma, \
 		"mmrt_swdma: " fmt "\n", ##__VA_ARGS__)
 
-enum { OP_COPY = 1, OP_FILL = 2 };
+enum { OP_COPY = 1, OP_FILL = 2, OP_SG = 3 };
 
 struct swdma_desc {
 	uint64_t src;      /* copy: source va; fill: the pattern */
-	uint64_t dst;
-	uint32_t len;
+	uint64_t dst;      /* sg: unused (the lists are in sg[slot]) */
+	uint32_t len;      /* sg: the total */
 	uint16_t status;   /* enum rte_dma_status_code, set by the engine */
 	uint8_t op;
 	uint8_t pad;
+};
+
+/* A scatter-gather copy's lists, one per ring slot (written by the
+ * submitter with the slot, read by the engine once submitted). */
+struct swdma_sg {
+	struct rte_dma_sge src[MMRT_SWDMA_MAX_SGES];
+	struct rte_dma_sge dst[MMRT_SWDMA_MAX_SGES];
+	uint16_t nb_src;
+	uint16_t nb_dst;
 };
 
 struct mmrt_swdma {
@@ -79,6 +89,7 @@ struct mmrt_swdma {
 	struct mmrt_consumer *c;
 	struct mmrt_as *as;                 /* bound space (control side) */
 	struct swdma_desc *ring;
+	struct swdma_sg *sg;                /* nb_desc entries */
 	uint32_t mask;
 	bool bound;
 
@@ -178,7 +189,11 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 	}
 	d->ring = rte_zmalloc("mmrt_swdma_ring",
 		(size_t)cf.nb_desc * sizeof(*d->ring), RTE_CACHE_LINE_SIZE);
-	if (d->ring == NULL) {
+	d->sg = rte_zmalloc("mmrt_swdma_sg",
+		(size_t)cf.nb_desc * sizeof(*d->sg), RTE_CACHE_LINE_SIZE);
+	if (d->ring == NULL || d->sg == NULL) {
+		rte_free(d->sg);
+		rte_free(d->ring);
 		rte_free(d);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -189,6 +204,7 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 			break;
 	if (o != NULL) {
 		rte_spinlock_unlock(&engines_lock);
+		rte_free(d->sg);
 		rte_free(d->ring);
 		rte_free(d);
 		rte_errno = EEXIST;
@@ -206,6 +222,7 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 		rte_spinlock_lock(&engines_lock);
 		TAILQ_REMOVE(&engines, d, next);
 		rte_spinlock_unlock(&engines_lock);
+		rte_free(d->sg);
 		rte_free(d->ring);
 		rte_free(d);
 		rte_errno = err;
@@ -237,6 +254,7 @@ mmrt_swdma_destroy(struct mmrt_swdma *d)
 	rte_spinlock_unlock(&engines_lock);
 	mmrt_consumer_destroy(d->c);
 	d->magic = 0;
+	rte_free(d->sg);
 	rte_free(d->ring);
 	rte_free(d);
 	return 0;
@@ -329,6 +347,21 @@ range_ok(uint64_t va, uint64_t len)
 	return mmrt_range_valid(va, len);
 }
 
+/* Publish slot @idx (written) and ring the doorbell if @flags asks. */
+static inline int
+enqueue_done(struct mmrt_swdma *d, uint64_t idx, uint64_t flags)
+{
+	d->enq = idx + 1;
+	if (flags & RTE_DMA_OP_FLAG_SUBMIT) {
+		__atomic_store_n(&d->submitted, d->submitted + idx + 1 -
+			d->sub_local, __ATOMIC_RELAXED);
+		d->sub_local = idx + 1;
+		/* release: the descriptors before the new limit */
+		__atomic_store_n(&d->sub, idx + 1, __ATOMIC_RELEASE);
+	}
+	return (int)(idx & 0xffff);
+}
+
 static inline int
 enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
@@ -350,15 +383,64 @@ enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	s->len = len;
 	s->op = op;
 	s->status = RTE_DMA_STATUS_SUCCESSFUL;
-	d->enq = idx + 1;
-	if (flags & RTE_DMA_OP_FLAG_SUBMIT) {
-		__atomic_store_n(&d->submitted, d->submitted + idx + 1 -
-			d->sub_local, __ATOMIC_RELAXED);
-		d->sub_local = idx + 1;
-		/* release: the descriptors before the new limit */
-		__atomic_store_n(&d->sub, idx + 1, __ATOMIC_RELEASE);
+	return enqueue_done(d, idx, flags);
+}
+
+/* The segments of one side: 1..MMRT_SWDMA_MAX_SGES non-empty ranges;
+ * @total gets their sum (at most UINT32_MAX). */
+static inline bool
+sges_ok(const struct rte_dma_sge *g, uint16_t nb, uint64_t *total)
+{
+	uint64_t t = 0;
+	uint16_t i;
+
+	if (g == NULL || nb == 0 || nb > MMRT_SWDMA_MAX_SGES)
+		return false;
+	for (i = 0; i < nb; i++) {
+		if (!range_ok(g[i].addr, g[i].length))
+			return false;
+		t += g[i].length;
 	}
-	return (int)(idx & 0xffff);
+	*total = t;
+	return t <= UINT32_MAX;
+}
+
+int
+mmrt_swdma_copy_sg(struct mmrt_swdma *d, const struct rte_dma_sge *src,
+	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
+	uint64_t flags)
+{
+	uint64_t idx, ts, td;
+	struct swdma_desc *s;
+	struct swdma_sg *g;
+	uint16_t i, j;
+
+	if (unlikely(!swdma_live(d) || (flags & ~OP_FLAGS) ||
+			!sges_ok(src, nb_src, &ts) ||
+			!sges_ok(dst, nb_dst, &td) || ts != td))
+		return -EINVAL;
+	/* no source segment may overlap a destination segment */
+	for (i = 0; i < nb_src; i++)
+		for (j = 0; j < nb_dst; j++)
+			if (src[i].addr < dst[j].addr + dst[j].length &&
+					dst[j].addr < src[i].addr +
+					src[i].length)
+				return -EINVAL;
+	idx = d->enq;
+	if (unlikely(idx - d->cpl >= d->mask))
+		return -ENOSPC;
+	g = &d->sg[idx & d->mask];
+	memcpy(g->src, src, nb_src * sizeof(*src));
+	memcpy(g->dst, dst, nb_dst * sizeof(*dst));
+	g->nb_src = nb_src;
+	g->nb_dst = nb_dst;
+	s = &d->ring[idx & d->mask];
+	s->src = 0;
+	s->dst = 0;
+	s->len = (uint32_t)ts;
+	s->op = OP_SG;
+	s->status = RTE_DMA_STATUS_SUCCESSFUL;
+	return enqueue_done(d, idx, flags);
 }
 
 int
@@ -484,41 +566,109 @@ fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
 }
 
 /*
- * Run the op in slot @s from d->progress on. 0: finished (status set);
- * -EAGAIN: parked on d->park_va. It parks or fails only at a clean offset
- * (pmd_walk.h): what it wrote is a prefix of the destination that ends
- * at a page boundary, whatever happens to the destination while parked.
+ * Run bytes [@base, @base + @len) of the op as one contiguous copy (@copy)
+ * from @src to @dst, or fill with @pattern, from op offset *@offp on
+ * (within the range). 0: the range is done; -EAGAIN: parked on
+ * d->park_va at *@offp; > 0: failed for good with that status at *@offp.
+ * It stops only at a clean offset of the range (pmd_walk.h): its start
+ * or where its destination enters a new page.
  */
 static int
-run_op(struct mmrt_swdma *d, struct swdma_desc *s)
+run_range(struct mmrt_swdma *d, uint64_t src, uint64_t dst, uint64_t len,
+	bool copy, uint64_t pattern, uint64_t base, uint64_t *offp)
 {
-	uint64_t off = d->progress;
+	uint64_t off = *offp;
 	struct pmd_piece p;
 	struct pmd_walk w;
 	int ret;
 
-	pmd_walk_init(&w, d->c, s->src, s->dst, s->len, s->op == OP_COPY);
-	while (off < s->len) {
+	pmd_walk_init(&w, d->c, src, dst, len, copy);
+	while (off < base + len) {
 		if (unlikely(d->park_since != 0) && off > d->park_off) {
 			/* went past the page it was parked on */
 			ST_ADD(d, resumes, 1);
 			d->park_since = 0;
 		}
-		ret = pmd_walk_next(&w, off, UINT_MAX, &p);
+		ret = pmd_walk_next(&w, off - base, UINT_MAX, &p);
 		if (unlikely(ret != 0)) {
+			*offp = off;
 			if (ret == -EAGAIN) {
 				d->park_va = w.fault_va;
-				goto park;
+				return -EAGAIN;
 			}
-			s->status = pmd_fault_status(ret, w.fault_dst);
-			goto done;
+			return pmd_fault_status(ret, w.fault_dst);
 		}
-		if (s->op == OP_COPY)
+		if (copy)
 			memcpy(p.dst, p.src, p.n);
 		else
-			fill_bytes(p.dst, s->src, off, p.n);
+			fill_bytes(p.dst, pattern, off, p.n);
 		off += p.n;
 		ST_ADD(d, bytes, p.n);
+	}
+	*offp = off;
+	return 0;
+}
+
+/*
+ * A scatter-gather copy: the concatenated source segments to the
+ * concatenated destination segments, as a run of chunks, each the overlap
+ * of one source and one destination segment (contiguous on both sides),
+ * from op offset *@offp on. Returns as run_range(); it stops only at the
+ * start of a chunk or where a chunk's destination enters a new page.
+ */
+static int
+run_sg(struct mmrt_swdma *d, const struct swdma_sg *g, uint64_t *offp)
+{
+	uint64_t pos = 0, si = 0, di = 0, n;
+	uint16_t i = 0, j = 0;
+	int ret;
+
+	while (i < g->nb_src && j < g->nb_dst) {
+		n = RTE_MIN(g->src[i].length - si, g->dst[j].length - di);
+		if (pos + n > *offp) {
+			ret = run_range(d, g->src[i].addr + si,
+				g->dst[j].addr + di, n, true, 0, pos, offp);
+			if (ret != 0)
+				return ret;
+		}
+		pos += n;
+		si += n;
+		di += n;
+		if (si == g->src[i].length) {
+			i++;
+			si = 0;
+		}
+		if (di == g->dst[j].length) {
+			j++;
+			di = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Run the op in slot @s from d->progress on. 0: finished (status set);
+ * -EAGAIN: parked on d->park_va. It parks or fails only at a clean offset
+ * (pmd_walk.h): what it wrote is a prefix of the destination that ends
+ * at a page boundary (for a scatter-gather copy: or at a chunk start),
+ * whatever happens to the destination while parked.
+ */
+static int
+run_op(struct mmrt_swdma *d, struct swdma_desc *s)
+{
+	uint64_t off = d->progress;
+	int ret;
+
+	if (likely(s->op != OP_SG))
+		ret = run_range(d, s->src, s->dst, s->len, s->op == OP_COPY,
+			s->src, 0, &off);
+	else
+		ret = run_sg(d, &d->sg[s - d->ring], &off);
+	if (unlikely(ret != 0)) {
+		if (ret == -EAGAIN)
+			goto park;
+		s->status = (uint16_t)ret;
+		goto done;
 	}
 	/* success: the status enqueue wrote stays (no line written back) */
 	if (d->park_since != 0) {
@@ -560,6 +710,15 @@ engine_step(struct mmrt_swdma *d)
 	sub = __atomic_load_n(&d->sub, __ATOMIC_ACQUIRE);
 	done = d->done;
 	end = RTE_MIN(sub, done + d->conf.burst);
+	/*
+	 * The submitter wrote these descriptors on its core: ask for all
+	 * their lines at once, so that the transfers overlap instead of
+	 * stalling one operation each (a 64 B copy costs less than one).
+	 */
+	for (i = done; i < end; i += RTE_CACHE_LINE_SIZE / sizeof(*s))
+		rte_prefetch0(&d->ring[i & d->mask]);
+	if (end > done)
+		rte_prefetch0(&d->ring[(end - 1) & d->mask]);
 	for (i = done; i < end; i++) {
 		s = &d->ring[i & d->mask];
 		/*
