@@ -53,6 +53,7 @@
  *   --packets N     stop receiving after N packets
  *   --seconds S     stop receiving after S seconds
  *   --no-copy       forward only: no dmadev, no guest copy (benchmark)
+ *   --no-verify     copy, but do not compare the copies (benchmark)
  *   --paired        forward port 2k <-> 2k+1 (l2fwd); default: back out
  *                   of the receiving port
  *   --burst B       RX burst (default 32)
@@ -148,7 +149,7 @@ struct lf_app {
 	unsigned int nq, burst, period_s, guest_mb, nb_desc;
 	uint64_t max_packets;
 	double seconds;
-	bool no_copy, paired, allow_drops;
+	bool no_copy, no_verify, paired, allow_drops;
 	const char *dma_args;
 	uint64_t selftest;
 
@@ -224,6 +225,8 @@ usage(const char *prog)
 		"  --packets N     stop receiving after N packets\n"
 		"  --seconds S     stop receiving after S seconds\n"
 		"  --no-copy       forward only, no guest copy (benchmark)\n"
+		"  --no-verify     copy, but do not compare the copies"
+		" (benchmark)\n"
 		"  --paired        forward port 2k <-> 2k+1 (default: back out"
 		" of the receiving port)\n"
 		"  --burst B       RX burst (1..%u, default 32)\n"
@@ -254,7 +257,8 @@ parse_u64(const char *s, int base, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 enum {
-	OPT_PACKETS = 256, OPT_SECONDS, OPT_NO_COPY, OPT_PAIRED, OPT_BURST,
+	OPT_PACKETS = 256, OPT_SECONDS, OPT_NO_COPY, OPT_NO_VERIFY, OPT_PAIRED,
+	OPT_BURST,
 	OPT_GUEST_MB, OPT_DMA_RING, OPT_DMA_ARGS, OPT_SELFTEST,
 	OPT_ALLOW_DROPS, OPT_HELP,
 };
@@ -266,6 +270,7 @@ parse_args(struct lf_app *a, int argc, char **argv)
 		{ "packets", required_argument, NULL, OPT_PACKETS },
 		{ "seconds", required_argument, NULL, OPT_SECONDS },
 		{ "no-copy", no_argument, NULL, OPT_NO_COPY },
+		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
 		{ "paired", no_argument, NULL, OPT_PAIRED },
 		{ "burst", required_argument, NULL, OPT_BURST },
 		{ "guest-mb", required_argument, NULL, OPT_GUEST_MB },
@@ -319,6 +324,9 @@ parse_args(struct lf_app *a, int argc, char **argv)
 			break;
 		case OPT_NO_COPY:
 			a->no_copy = true;
+			break;
+		case OPT_NO_VERIFY:
+			a->no_verify = true;
 			break;
 		case OPT_PAIRED:
 			a->paired = true;
@@ -900,7 +908,7 @@ op_done(struct lf_app *a, enum rte_dma_status_code st)
 		return 0; /* not the packet's last segment */
 	a->inflight_pkts--;
 	op->m = NULL;
-	if (a->pkt_err || verify(a, m, op->gva) < 0) {
+	if (a->pkt_err || (!a->no_verify && verify(a, m, op->gva) < 0)) {
 		a->pkt_err = false;
 		a->ports[op->dst].drops++;
 		rte_pktmbuf_free(m);
@@ -1131,7 +1139,8 @@ print_rate(struct lf_app *a)
 	printf("rate: %" PRIu64 " packets %" PRIu64 " bytes in %.6f s:"
 		" %.4f Mpps %s\n", a->rx_total, bytes, s,
 		s > 0 ? (double)a->rx_total / s / 1e6 : 0.0,
-		a->no_copy ? "no-copy" : "copy");
+		a->no_copy ? "no-copy" : a->no_verify ? "copy-no-verify" :
+		"copy");
 }
 
 /* ---- run ---------------------------------------------------------------- */
@@ -1270,7 +1279,7 @@ check(struct lf_app *a, const struct mmrt_uffd_stats *us)
 			drops, a->oversize);
 	if (a->no_copy)
 		return;
-	if (a->verified != a->copies || a->dma_errors != 0)
+	if ((!a->no_verify && a->verified != a->copies) || a->dma_errors != 0)
 		lf_fail(a, "%" PRIu64 " guest copies, %" PRIu64 " verified, %"
 			PRIu64 " DMA errors", a->copies, a->verified,
 			a->dma_errors);
