@@ -1119,6 +1119,19 @@ print_stats(struct lf_app *a, bool final)
 		"; invalidations %" PRIu64 "; %" PRIu64 " in flight\n",
 		ds.submitted, ds.completed, ds.errors, es.parks, es.resumes,
 		es.consumer.inval_descs, a->enq - a->cpl);
+	printf("engine       : steps %" PRIu64 " idle %" PRIu64 "; TLB %" PRIu64
+		" hits %" PRIu64 " misses; page requests %" PRIu64 " (%" PRIu64
+		" deduplicated), userfaults %" PRIu64 ", resolved in place %"
+		PRIu64 "; fences %" PRIu64 "\n", es.steps, es.idle_polls,
+		es.consumer.tlb_hits, es.consumer.tlb_misses,
+		es.consumer.page_requests, es.consumer.page_requests_dedup,
+		es.consumer.userfaults, es.consumer.faults_resolved,
+		es.consumer.fences);
+	printf("uffd         : %" PRIu64 " faults posted, %" PRIu64
+		" deduplicated, %" PRIu64 " refused (ring full), %" PRIu64
+		" pending; %" PRIu64 " pages filled, %" PRIu64 " wakes\n",
+		us.faults, us.faults_dedup, us.faults_full, us.pending,
+		us.filled_pages, us.wakes);
 	printf("guest        : %" PRIu64 " copies, %" PRIu64 " verified;"
 		" faults %" PRIu64 ", fills %" PRIu64 " (pages touched %"
 		PRIu64 ", uffd filled %" PRIu64 ")\n", a->copies, a->verified,
