@@ -1319,6 +1319,10 @@ main(int argc, char **argv)
 	bool up = false, registered = false;
 	int ret;
 
+	/* first: a signal during the EAL's start-up stops the run cleanly */
+	force_quit = false;
+	signal(SIGINT, signal_handler);
+	signal(SIGTERM, signal_handler);
 	ret = mmrt_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "mmrt_init: %s\n", strerror(-ret));
@@ -1330,9 +1334,6 @@ main(int argc, char **argv)
 		mmrt_fini();
 		return EXIT_FAILURE;
 	}
-	force_quit = false;
-	signal(SIGINT, signal_handler);
-	signal(SIGTERM, signal_handler);
 	memset(&es, 0, sizeof(es));
 	memset(&us, 0, sizeof(us));
 	a->dma = -1;
