@@ -175,6 +175,8 @@ struct lf_app {
 	bool rx_stopped;
 	uint64_t rx_total, t_first, t_rx_end;
 	struct lf_port ports[RTE_MAX_ETHPORTS];
+	uint16_t rx_ports[RTE_MAX_ETHPORTS];
+	unsigned int nrx;
 
 	/* counters */
 	uint64_t copies, verified, dma_errors, oversize, pages_touched;
@@ -1179,6 +1181,7 @@ run(struct lf_app *a)
 {
 	uint64_t hz = rte_get_timer_hz(), stuck = hz / 1000 * LF_STUCK_MS;
 	uint64_t t_stats, t_end = 0, last_progress, t;
+	unsigned int i, round = 0;
 	uint16_t port, q;
 	int w;
 
@@ -1198,12 +1201,13 @@ run(struct lf_app *a)
 		}
 		if (a->selftest != 0 && !a->rx_stopped)
 			w += st_generate(a) > 0;
-		RTE_ETH_FOREACH_DEV(port) {
-			if (a->rx_stopped || !a->ports[port].rx_on)
-				continue;
+		/* start at another port each round: all get their turn */
+		for (i = 0; !a->rx_stopped && i < a->nrx; i++) {
+			port = a->rx_ports[(i + round) % a->nrx];
 			for (q = 0; q < a->nq; q++)
 				w += rx_turn(a, port, q) > 0;
 		}
+		round++;
 		if (!a->no_copy) {
 			w += reap(a) > 0;
 			w += handler_turn(a) > 0;
@@ -1358,8 +1362,11 @@ main(int argc, char **argv)
 	if (ports_plan(a) < 0)
 		goto out;
 	RTE_ETH_FOREACH_DEV(port) {
-		if (a->ports[port].rx_on && port_setup(a, port) < 0)
+		if (!a->ports[port].rx_on)
+			continue;
+		if (port_setup(a, port) < 0)
 			goto out;
+		a->rx_ports[a->nrx++] = port;
 	}
 	RTE_ETH_FOREACH_DEV(port) {
 		if (a->ports[port].rx_on && !a->ports[a->ports[port].dst].used &&
