@@ -29,7 +29,12 @@ cleanup() {
 		kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
-	rm -rf "$work"
+	# KEEP=1: leave the logs for a look
+	if [ -n "${KEEP:-}" ]; then
+		echo "logs in $work"
+	else
+		rm -rf "$work"
+	fi
 }
 trap cleanup EXIT
 
@@ -92,13 +97,15 @@ run_case() {
 	{
 		echo "$cmds"
 		sleep "$secs"
+		# a back-end generator: until testpmd received all it sent
+		grep -q -- '--count' <<<"$beargs" && settle "$name" "$beargs" rx
 		echo "stop"
 		settle "$name" "$beargs"
 		echo "quit"
 	} | timeout -k 5 90 "$testpmd" -l 0-1 --no-huge -m 256 --no-pci \
 		--file-prefix "vhost-$$-$name" \
 		--vdev "net_virtio_user0,path=$sock,queues=1" -- -i \
-		--total-num-mbufs=4096 --nb-cores=1 --txpkts="$txlen" \
+		--total-num-mbufs=4096 --nb-cores=1 --txpkts="$txlen" --no-flush-rx \
 		>"$work/$name.pmd" 2>&1 &
 	tpid=$!
 	pids+=("$tpid")
@@ -106,13 +113,24 @@ run_case() {
 	wait "$bpid" || true
 }
 
-# After "stop": ask testpmd for its port statistics until both sides
+# After "stop" (or before it, with "rx": until testpmd received all the
+# back-end delivered): ask testpmd for its port statistics until both sides
 # agree (the back-end still drains testpmd's transmit ring, and a
 # back-end generator may still be delivering), at most 30 s. Runs inside
 # the command feeder: its output goes to testpmd.
 settle() {
 	local name=$1 i p_tx p_rx b_rx b_tx
 	for i in $(seq 60); do
+		if [ "${3:-}" = rx ]; then
+			echo "show port stats all"
+			sleep 0.5
+			grep -q '^txonly: all' "$work/$name.be" || continue
+			p_rx=$(pmd_stat "$work/$name.pmd" RX-packets)
+			b_tx=$(sed -n 's/.*to guest: \([0-9]*\) pkts.*/\1/p' \
+				"$work/$name.be" | tail -n 1)
+			[ "$p_rx" = "$b_tx" ] && break
+			continue
+		fi
 		echo "show port stats all"
 		sleep 0.5
 		p_tx=$(pmd_stat "$work/$name.pmd" TX-packets)
@@ -217,7 +235,7 @@ check_case() {
 		"$(sed -n 's/^totals:.*\( invals [0-9]* remaps [0-9]*\).*\( lost [0-9]*\).*/\1\2/p' "$be")"
 }
 
-N=4000
+N=2000
 async="--dma dma_mmrt0"
 
 run_case txonly-rx "$async --fwd rxonly" "set fwd txonly

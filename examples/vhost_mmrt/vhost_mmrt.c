@@ -127,6 +127,7 @@ struct dp_stats {
 	uint64_t pauses;             /* drains for a remap */
 	uint64_t back;               /* our packets back from the guest */
 	uint64_t lost;               /* ... sequence gaps: the guest dropped */
+	uint64_t first_tsc, last_tsc; /* first and last round that moved any */
 };
 static struct dp_stats st;
 
@@ -1292,8 +1293,12 @@ main(int argc, char **argv)
 
 			tb = rte_rdtsc();
 			w = dp_round(vid);
-			if (w > 0 || st.rx_pkts + st.tx_pkts != moved)
-				st.busy_cycles += rte_rdtsc() - tb;
+			if (w > 0 || st.rx_pkts + st.tx_pkts != moved) {
+				st.last_tsc = rte_rdtsc();
+				st.busy_cycles += st.last_tsc - tb;
+				if (st.first_tsc == 0)
+					st.first_tsc = tb;
+			}
 		} else {
 			dp_drop_pending();
 			w = 0;
@@ -1351,12 +1356,15 @@ out:
 			" rx %" PRIu64 " pkts %" PRIu64 " bytes tx %" PRIu64
 			" pkts %" PRIu64 " bytes bad %" PRIu64 " drops %" PRIu64
 			" invals %" PRIu64 " remaps %" PRIu64 " generated %"
-			PRIu64 " back_in_order %" PRIu64 " lost %" PRIu64 " cycles_per_pkt %.1f\n",
+			PRIu64 " back_in_order %" PRIu64 " lost %" PRIu64 " cycles_per_pkt %.1f pps %.0f\n",
 			devices_seen, devices_gone, st.rx_pkts, st.rx_bytes,
 			st.tx_pkts, st.tx_bytes, st.bad, st.drops, churn_invals,
 			churn_remaps, tx_seq, st.back, st.lost,
 			st.rx_pkts + st.tx_pkts ? (double)st.busy_cycles /
-			(st.rx_pkts + st.tx_pkts) : 0.0);
+			(st.rx_pkts + st.tx_pkts) : 0.0,
+			st.last_tsc > st.first_tsc ? (double)(st.rx_pkts +
+			st.tx_pkts) * rte_get_tsc_hz() /
+			(st.last_tsc - st.first_tsc) : 0.0);
 		mmrt_as_destroy(as);
 	} else if (fail_reason[0] == '\0') {
 		fail("setup failed");
