@@ -54,7 +54,7 @@ run() {
 	if [ "$dir" = deq ]; then bfwd=rxonly pfwd=txonly; else bfwd=txonly pfwd=rxonly; fi
 	# shellcheck disable=SC2086
 	timeout -k 5 60 "$be" ${vdev:+--vdev=$vdev} -- --socket "$sock" \
-		--exit-on-destroy --stats 0 --no-verify --fwd $bfwd \
+		--exit-on-destroy --expect-traffic --stats 0 --no-verify --fwd $bfwd \
 		--pkt-len "$len" $beargs >"$work/$name.be" 2>&1 &
 	bpid=$!
 	pids+=("$bpid")
@@ -84,20 +84,28 @@ val() { # NAME FIELD
 	sed -n "s/^totals:.* $2 \([0-9.]*\).*/\1/p" "$work/$1.be"
 }
 
-mmrt_vdev=dma_mmrt0,as=vhost_mmrt,lcore=1,ack_us=10000000
+# MMRT_VDEV_EXTRA: more devargs for dma_mmrt0 (e.g. idle=spin);
+# DIRS, LENS, PATHS: subsets (default: all).
+mmrt_vdev=dma_mmrt0,as=vhost_mmrt,lcore=1,ack_us=10000000${MMRT_VDEV_EXTRA:+,$MMRT_VDEV_EXTRA}
 printf '%-34s %-10s %12s %-22s %12s %8s %6s %s\n' name unit value anchor \
 	anchor_val ratio target verdict
-for dir in deq enq; do
-	for len in 64 1518; do
+paths=${PATHS:-skel mmrt churn} # and sync, the anchor, always
+for dir in ${DIRS:-deq enq}; do
+	for len in ${LENS:-64 1518}; do
 		run "sync-$dir-$len" $dir $len "" "--sync"
-		run "skel-$dir-$len" $dir $len "dma_skeleton0,lcore=1" \
-			"--dma dma_skeleton0"
-		run "mmrt-$dir-$len" $dir $len "$mmrt_vdev" "--dma dma_mmrt0"
-		run "churn-$dir-$len" $dir $len "$mmrt_vdev" \
-			"--dma dma_mmrt0 --churn inval"
+		for p in $paths; do
+			case $p in
+			skel) run "skel-$dir-$len" $dir $len \
+				"dma_skeleton0,lcore=1" "--dma dma_skeleton0" ;;
+			mmrt) run "mmrt-$dir-$len" $dir $len "$mmrt_vdev" \
+				"--dma dma_mmrt0" ;;
+			churn) run "churn-$dir-$len" $dir $len "$mmrt_vdev" \
+				"--dma dma_mmrt0 --churn inval" ;;
+			esac
+		done
 		a=$(val "sync-$dir-$len" cycles_per_pkt)
 		ap=$(val "sync-$dir-$len" pps)
-		for p in sync skel mmrt churn; do
+		for p in sync $paths; do
 			n=$p-$dir-$len
 			v=$(val "$n" cycles_per_pkt) pps=$(val "$n" pps)
 			if ! grep -q '^vhost_mmrt: OK' "$work/$n.be"; then
@@ -108,11 +116,11 @@ for dir in deq enq; do
 			awk -v n="vhost.$n.cycles" -v v="$v" -v a="$a" 'BEGIN {
 				printf "%-34s %-10s %12.1f %-22s %12.1f %8.2f %6s %s\n",
 					n, "cyc/pkt", v, "sync path, same run", a,
-					a > 0 ? v / a : 0, "-", "report" }'
+					(a > 0 ? v / a : 0), "-", "report" }'
 			awk -v n="vhost.$n.pps" -v v="$pps" -v a="$ap" 'BEGIN {
 				printf "%-34s %-10s %12.0f %-22s %12.0f %8.2f %6s %s\n",
 					n, "pkt/s", v, "sync path, same run", a,
-					a > 0 ? v / a : 0, "-", "report (higher is better)" }'
+					(a > 0 ? v / a : 0), "-", "report (higher is better)" }'
 			grep -q 'invals [1-9]' "$work/$n.be" &&
 				echo "    ($n: $(sed -n 's/^totals:.*\(invals [0-9]*\).*/\1/p' "$work/$n.be") during the run)"
 		done
