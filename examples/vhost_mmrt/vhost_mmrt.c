@@ -929,6 +929,7 @@ churn_main(void *arg)
 struct dma_view {
 	struct rte_dma_stats s;
 	uint64_t page_faults, parks, resumes;
+	uint64_t page_requests, faults_resolved; /* the engine's consumer */
 };
 
 /* rte_dma_stats, and for dma_mmrt the engine's line of rte_dma_dump(). */
@@ -953,6 +954,10 @@ dma_view_get(struct dma_view *v)
 		sscanf(p, "page_faults %" SCNu64 " parks %" SCNu64
 			" resumes %" SCNu64, &v->page_faults, &v->parks,
 			&v->resumes);
+	p = buf != NULL ? strstr(buf, "page_requests ") : NULL;
+	if (p != NULL)
+		sscanf(p, "page_requests %" SCNu64 " faults_resolved %" SCNu64,
+			&v->page_requests, &v->faults_resolved);
 	free(buf);
 }
 
@@ -978,8 +983,10 @@ print_screen(double t, bool final)
 		st.drops, st.retries);
 	printf("   dma: submitted %" PRIu64 " completed %" PRIu64 " errors %"
 		PRIu64 " page_faults %" PRIu64 " parks %" PRIu64 " resumes %"
+		PRIu64 " | engine page_requests %" PRIu64 " faults_resolved %"
 		PRIu64 "\n", d.s.submitted, d.s.completed, d.s.errors,
-		d.page_faults, d.parks, d.resumes);
+		d.page_faults, d.parks, d.resumes, d.page_requests,
+		d.faults_resolved);
 	printf("   space %s: faults %" PRIu64 " flushes %" PRIu64
 		" rss_pages %" PRIu64 " | guest maps %" PRIu64 " unmaps %"
 		PRIu64 " | churn invals %" PRIu64 " remaps %" PRIu64
