@@ -8,6 +8,10 @@
 # own Makefile (examples/README.md), then run each one on the embedded
 # default. An example that no longer builds or runs fails.
 #
+# An example may say how it is run here in examples/NAME/selftest: its
+# first line that is not a comment is either the arguments to give it
+# (instead of none), or "skip: REASON" (built, not run).
+#
 # usage: check-examples.sh SOURCE_ROOT BUILD_ROOT
 set -euo pipefail
 
@@ -39,7 +43,17 @@ for mk in "$src"/examples/*/Makefile; do
 		continue
 	fi
 	echo "examples/$name: built"
-	if "$out/$name/$name" >"$out/$name.log" 2>&1; then
+	args=()
+	if [ -f "$src/examples/$name/selftest" ]; then
+		line=$(grep -v '^#' "$src/examples/$name/selftest" | head -n 1 || true)
+		case $line in
+		skip:*)
+			echo "examples/$name: not run (${line#skip:})"
+			continue ;;
+		esac
+		read -r -a args <<<"$line"
+	fi
+	if "$out/$name/$name" "${args[@]}" >"$out/$name.log" 2>&1; then
 		echo "examples/$name: $(tail -n 1 "$out/$name.log")"
 	else
 		cat "$out/$name.log"
