@@ -68,12 +68,47 @@ sg_leaf_check(uint64_t e, uint32_t access)
 	return 0;
 }
 
+/*
+ * A whole pool page at @addr whose IOVA is linear in the address
+ * (mmrt_mem_fp.iova NULL): mm_sg_acc_add() with the IOVA computed here.
+ */
+static __rte_always_inline int
+sg_acc_page(struct mm_sg_acc *acc, uint64_t addr)
+{
+	struct mmrt_sg *c = &acc->cur;
+	int ret;
+
+	const rte_iova_t iova = (rte_iova_t)(addr +
+		(uint64_t)mmrt_mem_fp.iova_off);
+
+	if (likely(acc->open && (uint64_t)(uintptr_t)c->addr + c->len ==
+			addr && c->iova + c->len == iova &&
+			c->iova != RTE_BAD_IOVA)) {
+		c->len += MMRT_PAGE_SIZE;
+		return 0;
+	}
+	ret = mm_sg_acc_close(acc);
+	if (ret != 0)
+		return ret;
+	c->addr = (void *)(uintptr_t)addr;
+	c->iova = iova;
+	c->len = MMRT_PAGE_SIZE;
+	acc->open = true;
+	return 0;
+}
+
 static int
 sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
 	uint32_t access, struct mm_sg_acc *acc)
 {
 	uint8_t *base = mmrt_mem_fp.base;
 	uint64_t e, chunk_end, addr, len;
+	/* the fast path's test: present, (writable,) a pool leaf */
+	const uint64_t fmask = PTE_P | PTE_HOST |
+		((access & MMRT_ACCESS_WRITE) ? PTE_W : 0);
+	const uint64_t fwant = PTE_P |
+		((access & MMRT_ACCESS_WRITE) ? PTE_W : 0);
+	const bool linear = mmrt_mem_fp.iova == NULL;
 	rte_iova_t iova;
 	int ret;
 
@@ -117,8 +152,29 @@ sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
 			return -EFAULT;
 		{
 			const uint32_t tbl = pte_pfn(e);
+			const uint64_t *t = (const uint64_t *)(base +
+				((uint64_t)tbl << MMRT_PAGE_SHIFT));
 
 			while (va < chunk_end) {
+				/*
+				 * Whole present pool pages, IOVA linear in
+				 * the address: one load, a mask test and an
+				 * add per page (the common case).
+				 */
+				if (linear && (va & (MMRT_PAGE_SIZE - 1)) == 0 &&
+						chunk_end - va >= MMRT_PAGE_SIZE) {
+					e = __atomic_load_n(&t[level_index(va,
+						MM_LEVEL_PTE)], __ATOMIC_ACQUIRE);
+					if (likely((e & fmask) == fwant)) {
+						addr = (uint64_t)(uintptr_t)base +
+							(e & PTE_PFN_MASK);
+						ret = sg_acc_page(acc, addr);
+						if (ret != 0)
+							return ret;
+						va += MMRT_PAGE_SIZE;
+						continue;
+					}
+				}
 				e = mmrt_walk_step(base, tbl, va,
 					MMRT_PT_SHIFT(1));
 				ret = sg_leaf_check(e, access);
