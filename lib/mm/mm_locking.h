@@ -48,6 +48,13 @@
  *                                          either side; never under a PT lock
  *     obj->lock                          (object.c)   leaf; taken before the
  *                                          PT lock (object page-in, CONTINUE)
+ *     pin->lock                          (pin.c)      leaf: a pin's interval
+ *                                          notifier user lock, taken in its
+ *                                          invalidate op (map lock held by
+ *                                          the invalidator) and by mmrt_pin()
+ *                                          and mmrt_unpin() holding nothing;
+ *                                          the revocation callback runs
+ *                                          after it is dropped
  *     uffd->changing_lock  rw            (uffd.c)     read: a fill, wp or move
  *                                          for its whole run; write: a layout
  *                                          event's prep, briefly, no PT lock
