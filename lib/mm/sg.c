@@ -397,7 +397,12 @@ mmrt_host_lookup(const void *addr,
 	if (ms != NULL && ms->iova != RTE_BAD_IOVA)
 		c.iova = (ms->iova + (c.h - (uint64_t)(uintptr_t)ms->addr)) &
 			~(rte_iova_t)(MMRT_PAGE_SIZE - 1);
-	ret = mmrt_as_foreach(rl_space, &c);
+	{
+		/* map locks are waited for: not as an online poller */
+		MM_BLOCKING_BEGIN();
+		ret = mmrt_as_foreach(rl_space, &c);
+		MM_BLOCKING_END();
+	}
 	free(c.va);
 	if (ret < 0)
 		return ret;
