@@ -21,11 +21,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <rte_eal.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
+#include <mmrt_dev.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
@@ -877,4 +880,101 @@ Test(rlookup, mirror)
 	cr_assert_eq(va, rte_malloc_virt2iova(dm) + PG);
 	rte_free(dm);
 	cr_assert_eq(mmrt_as_destroy(mir), 0);
+}
+
+/* ---- host mappings under IOVA-as-PA (real hugepages, root) ---- */
+
+#define PA_NEED_HUGEPAGES 64
+#define PA_LEN (UINT64_C(4) << 20)
+
+TestSuite(pins_pa, .timeout = 300);
+
+/*
+ * DPDK memory whose IOVA is its physical address: every page of a host
+ * mapping translates to rte_mem_virt2iova() of its address (through
+ * mmrt_translate(), mmrt_translate_sg() and a pin's segments), in 2 MiB
+ * and 4 KiB host leaves. Needs free 2 MiB hugepages and root (physical
+ * addresses); skipped visibly otherwise.
+ */
+Test(pins_pa, host_iova)
+{
+	char *argv[] = { (char *)"test-pins", (char *)"--in-memory",
+		(char *)"--iova-mode=pa", (char *)"--no-pci", (char *)"-l",
+		(char *)"0", (char *)"--", (char *)"--pool-mb", (char *)"32",
+		NULL };
+	long nfree = mmrt_test_free_hugepages();
+	struct mmrt_sg sg[PA_LEN / PG];
+	struct mmrt_as *as;
+	struct mmrt_xlate x;
+	struct mmrt_pin *p;
+	uint64_t o, at;
+	uint8_t *buf;
+	int n, i;
+
+	if (geteuid() != 0)
+		cr_skip_test("IOVA-as-PA needs root (physical addresses)");
+	if (nfree < PA_NEED_HUGEPAGES)
+		cr_skip_test("no free 2 MiB hugepages (free: %ld, needed: %d):"
+			" reserve with ./mmrt.sh hugepages reserve 512M",
+			nfree, PA_NEED_HUGEPAGES);
+	cr_assert_geq(mmrt_init(RTE_DIM(argv) - 1, argv), 0);
+	if (rte_eal_iova_mode() != RTE_IOVA_PA) {
+		mmrt_fini();
+		cr_skip_test("DPDK did not run in IOVA-as-PA mode");
+	}
+	as = mmrt_as_create("ppa");
+	cr_assert_not_null(as);
+	buf = rte_malloc("pa", PA_LEN, HPG);
+	cr_assert_not_null(buf);
+	memset(buf, 0x2d, PA_LEN);
+	/* 2 MiB leaves at VA, 4 KiB leaves at VB + PG */
+	cr_assert_eq(mmrt_map_host(as, VA, buf, PA_LEN, RW, 0), 0);
+	cr_assert_eq(mmrt_map_host(as, VB + PG, buf, PA_LEN, RW, 0), 0);
+	for (o = 0; o < PA_LEN; o += PG) {
+		rte_iova_t want = rte_mem_virt2iova(buf + o);
+
+		cr_assert_neq(want, RTE_BAD_IOVA);
+		cr_assert_eq(mmrt_translate(as, VA + o + 8, 0, &x), 0);
+		cr_assert_eq(x.addr, buf + o + 8);
+		cr_assert_eq(x.iova, want + 8, "+%#" PRIx64 ": iova %#"
+			PRIx64 ", DPDK says %#" PRIx64, o, x.iova, want);
+		cr_assert_eq(mmrt_translate(as, VB + PG + o, 0, &x), 0);
+		cr_assert_eq(x.iova, want);
+	}
+	n = mmrt_translate_sg(as, VA, PA_LEN, 0, sg, RTE_DIM(sg));
+	cr_assert_gt(n, 0);
+	for (i = 0, at = 0; i < n; at += sg[i].len, i++)
+		for (o = 0; o < sg[i].len; o += PG)
+			cr_assert_eq(sg[i].iova + o,
+				rte_mem_virt2iova(buf + at + o));
+	cr_assert_eq(at, PA_LEN);
+	cr_assert_eq(mmrt_pin(as, VB + PG, PA_LEN, MMRT_PIN_WRITE, &p), 0);
+	n = mmrt_pin_sg(p, sg, RTE_DIM(sg));
+	cr_assert_gt(n, 0);
+	for (i = 0, at = 0; i < n; at += sg[i].len, i++)
+		cr_assert_eq(sg[i].iova, rte_mem_virt2iova(buf + at));
+	cr_assert_eq(mmrt_unpin(p), 0);
+	{
+		/* a consumer: such pages are not cached, each walk is right */
+		const struct mmrt_consumer_conf cc = { .name = "ppa-c" };
+		struct mmrt_consumer *c = mmrt_consumer_create(&cc);
+		int k;
+
+		cr_assert_not_null(c);
+		cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+		cr_assert_eq(mmrt_thread_register(), 0);
+		for (k = 0; k < 2; k++)
+			for (o = 0; o < PA_LEN; o += HPG / 2) {
+				cr_assert_eq(mmrt_consumer_translate(c,
+					VB + PG + o, 0, &x), 0);
+				cr_assert_eq(x.iova,
+					rte_mem_virt2iova(buf + o));
+				mmrt_consumer_poll(c);
+			}
+		cr_assert_eq(mmrt_thread_unregister(), 0);
+		cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	}
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	rte_free(buf);
+	mmrt_fini();
 }

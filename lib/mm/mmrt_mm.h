@@ -284,8 +284,10 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
  *
  * Translations (mmrt_translate(), consumers, DMA engines) give the host
  * address and the IOVA DPDK reports for it: the address itself for DPDK
- * memory under IOVA-as-VA, RTE_BAD_IOVA for memory DPDK does not know
- * (the translation's pfn is MMRT_PFN_NONE). mmrt_read(), mmrt_write(),
+ * memory under IOVA-as-VA, its memory segment's IOVA under IOVA-as-PA
+ * (rte_mem_virt2iova(); a device TLB does not cache such pages, every
+ * access walks), RTE_BAD_IOVA for memory DPDK does not know (the
+ * translation's pfn is MMRT_PFN_NONE). mmrt_read(), mmrt_write(),
  * mmrt_protect(), mmrt_advise() and mmrt_unmap() work as on pool memory;
  * after MMRT_ADV_DONTNEED the next access maps the same bytes again.
  *
@@ -314,7 +316,9 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
  * @return 0; -EINVAL (not a live space, NULL/unaligned @p host, unaligned,
  *   zero or wrapping range, unknown @p prot or @p flags); -EEXIST (overlaps
  *   a region); -ENOTSUP (DPDK memory whose IOVA is not its address, as
- *   under IOVA-as-PA); -ENOMEM (no page-table pages). On failure nothing
+ *   under IOVA-as-PA, when its memory segments have more than 32767
+ *   distinct IOVA offsets, or the offset table cannot be allocated);
+ *   -ENOMEM (no page-table pages). On failure nothing
  *   is mapped and no frame is kept. Thread-safe; may wait (write map
  *   lock).
  */

@@ -169,7 +169,7 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 	if (pte_is_host(e)) {
 		/* host memory: 512 leaves of consecutive host pages */
 		t = pt_table(nt);
-		bits |= e & (PTE_HOST | PTE_HIOVA_VA | PTE_HIOVA_NONE);
+		bits |= e & (PTE_HOST | PTE_HIOVA_BITS);
 		for (i = 0; i < MMRT_HUGE_NR; i++)
 			t[i] = (pte_host_addr(e) +
 				((uint64_t)i << MMRT_PAGE_SHIFT)) | bits;

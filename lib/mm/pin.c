@@ -68,7 +68,7 @@
 /*
  * An entry of pin->ent: a pool page, (pfn << 12); the shared zero frame,
  * with PIN_E_NOREF (no reference is held on it); a host page, its address
- * | PIN_E_HOST | its PTE_HIOVA_* kind bits.
+ * | PIN_E_HOST | its PTE_HIOVA_BITS (kind and offset-table index).
  */
 #define PIN_E_HOST  UINT64_C(1)
 #define PIN_E_NOREF UINT64_C(2)
@@ -202,7 +202,7 @@ pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
 	off = huge ? (va & (MMRT_HUGE_SIZE - 1)) : 0;
 	if (pte_is_host(e)) {
 		*ent = (pte_host_addr(e) + off) | PIN_E_HOST |
-			(e & (PTE_HIOVA_VA | PTE_HIOVA_NONE));
+			(e & PTE_HIOVA_BITS);
 	} else {
 		pfn = pte_pfn(e) + (uint32_t)(off >> MMRT_PAGE_SHIFT);
 		if (pfn == mmrt_zero_pfn()) {
@@ -401,7 +401,9 @@ mmrt_pin_sg(const struct mmrt_pin *pin, struct mmrt_sg *sg, unsigned int n)
 		e = pin->ent[i];
 		if (e & PIN_E_HOST) {
 			a = e & PTE_HADDR_MASK;
-			if (e & PTE_HIOVA_NONE)
+			if ((e & PTE_HIOVA_TAB) == PTE_HIOVA_TAB)
+				iova = mmrt_host_iova_tab(e, a);
+			else if (e & PTE_HIOVA_NONE)
 				iova = RTE_BAD_IOVA;
 			else if (e & PTE_HIOVA_VA)
 				iova = pin->va + (i << MMRT_PAGE_SHIFT);

@@ -44,7 +44,9 @@ sg_leaf_addr(uint64_t e, uint64_t va, uint64_t off, uint64_t *addr,
 
 	if (unlikely(e & PTE_HOST)) {
 		*addr = pte_host_addr(e) + off;
-		if (e & PTE_HIOVA_NONE)
+		if ((e & PTE_HIOVA_TAB) == PTE_HIOVA_TAB)
+			*iova = mmrt_host_iova_tab(e, *addr);
+		else if (e & PTE_HIOVA_NONE)
 			*iova = RTE_BAD_IOVA;
 		else if (e & PTE_HIOVA_VA)
 			*iova = (rte_iova_t)va;
