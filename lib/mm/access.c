@@ -43,6 +43,10 @@ leaf_access(uint32_t tbl, uint64_t *p, uint64_t pmask, bool huge,
 	rte_spinlock_lock(pt_lock(tbl));
 	e = pte_load(p);
 	ok = (!huge || (e & PTE_H)) && (e & pmask) == pmask;
+	if (ok && write && !(e & PTE_D)) {
+		/* clean since a harvest: this write marks it dirty */
+		pte_store(p, e | PTE_D | PTE_A);
+	}
 	if (ok && buf != NULL) {
 		uint8_t *a = pte_leaf_addr(e) + (va & (size - 1));
 

@@ -51,6 +51,26 @@
 #include "mm_fault.h"
 #include "mmrt_uffd.h"
 
+/*
+ * A write to a writable 2 MiB leaf whose dirty bit a harvest cleared: set
+ * it under the PT lock. @return false if the leaf changed meanwhile (the
+ * caller classifies it again).
+ */
+static bool
+huge_mark_dirty(uint32_t tbl2, uint64_t *pmd)
+{
+	uint64_t e;
+	bool ok;
+
+	rte_spinlock_lock(pt_lock(tbl2));
+	e = pte_load(pmd);
+	ok = (e & (PTE_H | PTE_P | PTE_W)) == (PTE_H | PTE_P | PTE_W);
+	if (ok && !(e & PTE_D))
+		pte_store(pmd, e | PTE_D | PTE_A);
+	rte_spinlock_unlock(pt_lock(tbl2));
+	return ok;
+}
+
 /* Write fault on a 2 MiB leaf. Entered and left with no PT lock held. */
 static int
 huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
@@ -65,7 +85,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	for (;;) {
 		rte_spinlock_lock(pt_lock(tbl2));
 		e = pte_load(pmd);
-		if (!(e & PTE_H) || !(e & PTE_P) || (e & PTE_W)) {
+		if (!(e & PTE_H) || !(e & PTE_P) || mmrt_pte_writable(e)) {
 			/* raced: split, unmapped or already writable */
 			rte_spinlock_unlock(pt_lock(tbl2));
 			if (ranged)
@@ -306,7 +326,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		uint64_t idx = (r->obj_off + (va - r->start)) >>
 			MMRT_PAGE_SHIFT;
 
-		opfn_existed = mm_object_peek(r->obj, idx) != MMRT_PFN_NONE;
+		opfn_existed = mm_object_has_page(r->obj, idx);
 		ret = mm_object_page(r->obj, idx, &f.opfn);
 		if (ret != 0)
 			return ret;
@@ -343,14 +363,19 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			e = (e & ~PTE_PROTNONE) | PTE_P;
 			pte_store(pte, e);
 		}
-		if ((e & PTE_P) && (!f.write || (e & PTE_W)))
+		if ((e & PTE_P) && (!f.write || mmrt_pte_writable(e))) {
 			ret = 0; /* present with the access asked for */
-		else if (object)
+		} else if ((e & PTE_P) && (e & PTE_W)) {
+			/* writable, clean since a harvest: mark it dirty */
+			pte_store(pte, e | PTE_D | PTE_A);
+			ret = 0;
+		} else if (object) {
 			ret = do_object(&f, e);
-		else if (e & PTE_P)
+		} else if (e & PTE_P) {
 			ret = do_cow(&f, e);
-		else
+		} else {
 			ret = do_anonymous(&f, e);
+		}
 		if (ret == PF_FINISHED)
 			return 0;
 		if (ret != PF_NEED_FRAME && ret != PF_NEED_RANGE)
@@ -395,8 +420,18 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			((access & MMRT_ACCESS_WRITE) &&
 			!(r->prot & MMRT_PROT_WRITE)))
 		return -EACCES;
-	if (r->flags & REGION_HOST)
-		return mm_host_fault(as, r, va, access, false);
+	if (r->flags & REGION_HOST) {
+		for (;;) {
+			if (r->uffd != NULL) {
+				err = mm_uffd_fault(as, r, va, access, w);
+				if (err != MM_FAULT_ORDINARY)
+					return err;
+			}
+			err = mm_host_fault(as, r, va, access, false);
+			if (err != -EAGAIN)
+				return err;
+		}
+	}
 	exact = va;
 	va &= ~(MMRT_PAGE_SIZE - 1);
 	for (;;) {
@@ -444,7 +479,10 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				rte_spinlock_unlock(pt_lock(tbl2));
 				continue;
 			}
-			if (!(access & MMRT_ACCESS_WRITE) || (e & PTE_W))
+			if (!(access & MMRT_ACCESS_WRITE) ||
+					mmrt_pte_writable(e))
+				break;
+			if ((e & PTE_W) && huge_mark_dirty(tbl2, pmd))
 				break;
 			if ((e & PTE_UFFD_WP) && r->uffd != NULL)
 				continue; /* write-protected since the check */
@@ -539,6 +577,9 @@ probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 				mm_frame_unpinned_refs(pfn) != 1))
 			return MM_FAULT_WOULD_WAIT; /* copy-on-write */
 		ne |= PTE_W | PTE_D | PTE_A;
+	} else if (write) {
+		/* writable, clean since a harvest: mark it dirty */
+		ne |= PTE_D | PTE_A;
 	}
 	if (ne == e)
 		return 0;
@@ -585,8 +626,11 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 			MMRT_UFFD_REGISTER_MODE_MINOR)))
 		return MM_FAULT_WOULD_WAIT;
 	if (object) {
-		err = mm_object_page(r->obj, (r->obj_off + (va - r->start)) >>
-			MMRT_PAGE_SHIFT, &pfn);
+		/* a page read from a file waits: the fault path reads it */
+		err = mm_object_page_nowait(r->obj, (r->obj_off +
+			(va - r->start)) >> MMRT_PAGE_SHIFT, &pfn);
+		if (err == -EWOULDBLOCK)
+			return MM_FAULT_WOULD_WAIT;
 		if (err != 0)
 			return err;
 		bits = PTE_P | PTE_A | ((r->prot & MMRT_PROT_WRITE) ?
@@ -662,12 +706,6 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		ret = -EACCES;
 		goto out;
 	}
-	if (r->flags & REGION_HOST) {
-		ret = mm_host_fault(as, r, va, access, true);
-		if (ret == -EBUSY)
-			ret = -ENOENT; /* a lock taken: a page request */
-		goto out;
-	}
 	if (r->uffd != NULL) {
 		mm_fault_wait_init(&w, MMRT_ACCESS_NOWAIT);
 		w.requester = requester;
@@ -683,6 +721,13 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		}
 		if (ret != MM_FAULT_ORDINARY)
 			goto out;
+	}
+	if (r->flags & REGION_HOST) {
+		ret = mm_host_fault(as, r, va, access, true);
+		/* a lock taken, or a userfault since: a page request */
+		if (ret == -EBUSY || ret == -EAGAIN)
+			ret = -ENOENT;
+		goto out;
 	}
 	p = mm_pt_walk(as, va, MM_LEVEL_PTE, false, &tbl, &ret);
 	if (p != NULL && (pte_load(p) & PTE_POISON)) {

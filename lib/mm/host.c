@@ -33,6 +33,7 @@
 #include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mmrt_notifier.h"
+#include "mmrt_uffd.h"
 
 /*
  * The IOVA offsets of DPDK memory whose IOVA is not its address
@@ -237,6 +238,23 @@ host_pt_lock(uint32_t tbl, bool try)
 	return rte_spinlock_trylock(pt_lock(tbl)) != 0;
 }
 
+/*
+ * A fault that must go back to the userfault check (-EAGAIN): an empty
+ * leaf of a range registered MISSING or MINOR (a DONTNEED emptied it
+ * since the check: its resolver fills it, not the fault), or a write to
+ * a leaf write-protected by a uffd since the check.
+ */
+static bool
+host_uffd_recheck(const struct mm_region *r, uint64_t e, bool write)
+{
+	if (r->uffd == NULL)
+		return false;
+	if (e == 0)
+		return (r->uffd_mode & (MMRT_UFFD_REGISTER_MODE_MISSING |
+			MMRT_UFFD_REGISTER_MODE_MINOR)) != 0;
+	return write && (e & PTE_UFFD_WP);
+}
+
 /* More permission for a present host leaf: needs no invalidation. */
 static uint64_t
 host_upgrade(uint64_t e, const struct mm_region *r, bool write)
@@ -254,6 +272,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 {
 	bool write = (access & MMRT_ACCESS_WRITE) != 0, mirror = false;
 	uint64_t *pmd, *pte, e, ne = 0, h;
+	bool empty;
 	uint32_t tbl2, tbl1;
 	int64_t kind;
 	int err;
@@ -277,6 +296,10 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		if (!host_pt_lock(tbl2, try))
 			return -EBUSY;
 		e = pte_load(pmd);
+		if ((e & PTE_H) && host_uffd_recheck(r, e, write)) {
+			rte_spinlock_unlock(pt_lock(tbl2));
+			return -EAGAIN;
+		}
 		if ((e & PTE_H) && pte_is_host(e)) {
 			ne = host_upgrade(e, r, write);
 			if (ne != e)
@@ -294,7 +317,10 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		return mirror ? -EFAULT : err;
 	}
 	e = pte_load(pte);
-	if (e == 0) {
+	if (e & PTE_POISON)
+		return -EHWPOISON; /* a uffd poisoned it */
+	empty = e == 0 || pte_is_marker(e);
+	if (empty) {
 		/* dropped by DONTNEED: the same bytes again */
 		if (mirror)
 			return -EFAULT; /* a hole of the mirror: no memory */
@@ -303,11 +329,18 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		if (kind < 0)
 			return (int)kind;
 		ne = h | PTE_HOST | (uint64_t)kind | host_prot_bits(r->prot);
+		/* a uffd-wp marker (read fault): the leaf keeps the WP */
+		if (e & PTE_UFFD_WP)
+			ne = (ne & ~PTE_W) | PTE_UFFD_WP;
 	}
 	if (!host_pt_lock(tbl1, try))
 		return -EBUSY;
-	if (e == 0) {
-		if (pte_load(pte) == 0) {
+	if (host_uffd_recheck(r, pte_load(pte), write)) {
+		rte_spinlock_unlock(pt_lock(tbl1));
+		return -EAGAIN;
+	}
+	if (empty) {
+		if (pte_load(pte) == e) {
 			pte_store(pte, ne);
 			MM_STAT_ADD(as, faults, 1);
 		}
@@ -321,6 +354,17 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	}
 	rte_spinlock_unlock(pt_lock(tbl1));
 	return 0;
+}
+
+int64_t
+mm_host_leaf(const struct mm_region *r, uint64_t va)
+{
+	uint64_t h = r->obj_off + ((va & ~(MMRT_PAGE_SIZE - 1)) - r->start);
+	int64_t kind = host_iova_bits(h);
+
+	if (kind < 0)
+		return kind;
+	return (int64_t)(h | PTE_HOST | (uint64_t)kind);
 }
 
 int

@@ -22,9 +22,11 @@ struct mm_region;
 /*
  * A fault on a host region (map lock held, either side): restore a
  * PROT_NONE leaf, grant write on a writable region, remake a leaf that
- * MMRT_ADV_DONTNEED dropped. @try: a poller's probe (try-locks only;
+ * MMRT_ADV_DONTNEED dropped (or a uffd-wp marker stands for: the leaf
+ * keeps the write protection). @try: a poller's probe (try-locks only;
  * -EBUSY where it would wait). 0, -EFAULT (a hole of the mirror),
- * -ENOMEM, -ENOTSUP, -EBUSY.
+ * -ENOMEM, -ENOTSUP, -EBUSY, -EHWPOISON (a uffd poisoned the page),
+ * -EAGAIN (a userfault to check again: below).
  */
 int mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t access, bool try);
@@ -64,6 +66,16 @@ void mm_zap_notified(struct mmrt_as *as, int event, uint64_t va,
  * the regions go. Write map lock held; may wait for device acks.
  */
 void mm_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len);
+
+/*
+ * Userfault on host mappings (uffd_fill.c's fills and continue): the leaf
+ * of the host page @va of host region @r, without permission bits
+ * (host address, PTE_HOST, its IOVA kind), or -ENOTSUP (memory whose IOVA
+ * is not its address). mm_host_fault() returns -EAGAIN when a range
+ * registered MISSING or MINOR lost a leaf, or a uffd write-protected it,
+ * since the caller's userfault check: check again.
+ */
+int64_t mm_host_leaf(const struct mm_region *r, uint64_t va);
 
 /* A DPDK mirror: its space and its memory event callback registration. */
 struct mm_mirror {

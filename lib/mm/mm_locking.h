@@ -47,7 +47,10 @@
  *                                          bracket (mm_notify_start/end) under
  *                                          either side; never under a PT lock
  *     obj->lock                          (object.c)   leaf; taken before the
- *                                          PT lock (object page-in, CONTINUE)
+ *                                          PT lock (object page-in, CONTINUE);
+ *                                          a file-backed page-in reads the
+ *                                          file before it, holding no lock
+ *                                          but the map lock (read)
  *     pin->lock                          (pin.c)      leaf: a pin's interval
  *                                          notifier user lock, taken in its
  *                                          invalidate op (map lock held by
@@ -60,7 +63,12 @@
  *                                          event's prep, briefly, no PT lock
  *       PT lock, level 2                 (pgtable.c zap_level, split_pmd;
  *                                         fault.c huge_wp_fault, insert of
- *                                         a 2 MiB leaf; uffd.c fills)
+ *                                         a 2 MiB leaf; uffd.c fills;
+ *                                         dirty.c: the harvest clears D
+ *                                         under each table's lock, read
+ *                                         map lock held, and flushes after
+ *                                         dropping it; its QSBR wait comes
+ *                                         after the map lock is dropped)
  *         PT lock, level 1 below it      (pgtable.c zap_level: a locked zap
  *                                          holds both)
  *       PT lock pair, one level          (pgtable.c mm_pt_lock_pair: uffd

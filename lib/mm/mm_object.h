@@ -24,9 +24,31 @@ struct mmrt_object {
 	uint64_t npages;
 	uint32_t map_count;   /* regions mapping it */
 	uint32_t *pfns;       /* MMRT_PFN_NONE until first use */
+	/* file-backed objects (mmrt_object_create_fd()); fd -1 otherwise */
+	int fd;               /* the object's own dup of the caller's fd */
+	uint64_t file_off;    /* file offset of page 0 */
 };
 
+/*
+ * The frame of page @idx, made on first use: zeroed, or, for a
+ * file-backed object, read from its file (pread into the frame, the tail
+ * past the end of the file zeroed; no lock held across the read). 0,
+ * -EFAULT (past the object), -ENOMEM, -EIO (the read failed).
+ */
 int mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn);
+/*
+ * As mm_object_page(), for a poller's fault probe, which must not wait:
+ * -EWOULDBLOCK where the page would be read from a file.
+ */
+int mm_object_page_nowait(struct mmrt_object *obj, uint64_t idx,
+	uint32_t *pfn);
+/*
+ * Does page @idx exist, for MINOR-mode userfault (a fault on a page that
+ * exists but is not mapped is minor)? A pool object's page exists once
+ * made; every page of a file-backed object exists (its bytes are in the
+ * file): the resolver's continue reads it in.
+ */
+bool mm_object_has_page(struct mmrt_object *obj, uint64_t idx);
 /* The frame of page @idx if it exists, else MMRT_PFN_NONE (creates none). */
 uint32_t mm_object_peek(struct mmrt_object *obj, uint64_t idx);
 bool mm_object_live(const struct mmrt_object *obj);

@@ -301,8 +301,14 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
  *
  * mmrt_as_fork() shares host mappings with the child (the child sees the
  * same bytes, like MAP_SHARED). Copy-on-write never applies to them;
- * mmrt_merge() refuses them with -EINVAL, uffd registration and moves on
- * them fail with -EINVAL.
+ * mmrt_merge() refuses them with -EINVAL, uffd moves on them fail with
+ * -EINVAL. Userfault registration works in every mode (the DPDK mirror
+ * refuses it): a page without a leaf (after MMRT_ADV_DONTNEED, whose
+ * bytes stay) faults to the uffd; in MISSING mode mmrt_uffd_copy() and
+ * mmrt_uffd_zeropage() write the host bytes at that place and then map
+ * them (as the kernel's shmem MISSING), in MINOR mode (the fault is
+ * minor: the bytes are there) mmrt_uffd_continue() maps them as they
+ * are; WP works as on pool memory.
  *
  * The caller keeps @p host mapped in the process until the range is
  * unmapped from @p as (or @p as is destroyed).
@@ -691,6 +697,116 @@ unsigned int mmrt_mm_reclaim(bool wait);
  *   of any space waits for the walk to return.
  */
 int mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg);
+
+/*
+ * File-backed objects (snapshot restore): a shared object whose pages are
+ * read from a file on first use.
+ */
+
+/**
+ * Create a shared object of @p size bytes whose page i holds, from its
+ * first use on, the file's bytes at @p offset + i * MMRT_PAGE_SIZE: the
+ * first fault, mmrt_object_read()/mmrt_object_write() or uffd continue
+ * on the page reads it with pread() into a pool frame (nothing is
+ * mmap()ed). A page the end of the file cuts has zeros after it; a page
+ * wholly past the end of the file (or of a shorter file) is all zeros, as
+ * a hole of a sparse file reads. The object is a private copy: writes
+ * change its frames, never the file, and later changes to the file are
+ * seen only by pages not read yet.
+ *
+ * Mappings (mmrt_map_object()), fork and MINOR-mode userfault work as
+ * for mmrt_object_create() objects, except that every page of a
+ * file-backed object exists (its bytes are in the file): a fault on any
+ * unmapped page of a range registered MINOR is a minor fault, and
+ * mmrt_uffd_continue() reads the page in if need be and maps it.
+ * A page whose read fails (an I/O error) fails its fault with -EIO.
+ * Faults of consumers (DMA engines) on pages not read yet become page
+ * requests, served by mmrt_consumer_serve_faults() (a poller never waits
+ * for a file).
+ *
+ * @param name    object name (as mmrt_object_create()).
+ * @param fd      a file descriptor open for reading (a regular file or a
+ *   memfd); the object keeps its own duplicate, the caller may close
+ *   @p fd at once.
+ * @param offset  file offset of the object's first byte, MMRT_PAGE_SIZE
+ *   aligned.
+ * @param size    bytes, a non-zero multiple of MMRT_PAGE_SIZE; need not
+ *   match the file's size.
+ * @param flags   0.
+ * @return the object, or NULL with rte_errno: EINVAL (bad name, size,
+ *   offset, flags, or @p fd not a readable, seekable file), EBADF,
+ *   EISDIR, EEXIST, ENOSPC, ENOMEM, ENODEV, EMFILE. Thread-safe; may
+ *   wait.
+ */
+struct mmrt_object *mmrt_object_create_fd(const char *name, int fd,
+	uint64_t offset, uint64_t size, uint32_t flags);
+
+/*
+ * Dirty tracking (live migration): harvest-and-clear of the pages written
+ * since the last harvest, as the kernel's PAGEMAP_SCAN with write-protect
+ * matching, IOMMUFD's dirty tracking or vhost's dirty log.
+ *
+ * Tracking is always on: each leaf has a dirty bit. It is set by every
+ * write: mmrt_write() and friends, a write fault, a uffd copy or zeropage
+ * fill or move, and the first write of a consumer (a DMA engine) or a
+ * lockless walker, because a translation for write is handed out (and a
+ * device-TLB entry for write is made) only for a dirty leaf, as with ATS.
+ * A harvest clears the bit and invalidates the write translations of the
+ * pages it cleared, so the next write through any of them faults and
+ * marks the page again. New leaves made writable by a mapping or a fault
+ * start dirty (mmrt_dirty_clear() starts a round from clean).
+ *
+ * Granularity is the leaf: a dirty 2 MiB leaf reports its 512 pages.
+ * A page whose leaf goes away (unmap, MMRT_ADV_DONTNEED) loses its dirty
+ * state with it; a read fault that maps it again does not make it dirty.
+ */
+
+/** mmrt_dirty_harvest() flag: report without clearing (no invalidation). */
+#define MMRT_DIRTY_NO_CLEAR (UINT32_C(1) << 0)
+
+/**
+ * Harvest the dirty pages of [va, va + len) into @p bitmap and clear them.
+ *
+ * Bit i of the bitmap (bitmap[i / 64] >> (i % 64) & 1) stands for the page
+ * at va + i * MMRT_PAGE_SIZE; the bits of dirty pages are set, the others
+ * are left as they were (clear the bitmap first for one harvest's report;
+ * keep it to accumulate). Unmapped parts of the range report nothing.
+ *
+ * Atomic against concurrent writers, on pool and host memory alike: a
+ * write that completes before the call returns is reported by this
+ * harvest or (if it lands after the page was harvested) by the next one;
+ * none is lost, and a page nobody wrote since the last harvest is not
+ * reported. Before returning, every consumer acked the invalidation of
+ * the write translations cleared, and every registered poller passed a
+ * quiescent state, so a write through a translation obtained before the
+ * harvest has landed when the call returns: copy the reported pages after
+ * it returns. With MMRT_DIRTY_NO_CLEAR the dirty state is only read.
+ *
+ * @param as the address space.
+ * @param va start, MMRT_PAGE_SIZE aligned.
+ * @param len bytes, a non-zero multiple of MMRT_PAGE_SIZE; the range must
+ *   not wrap nor pass MMRT_VA_LIMIT.
+ * @param bitmap at least len / MMRT_PAGE_SIZE bits, in 64-bit words.
+ * @param bitmap_bits bits of @p bitmap.
+ * @param flags 0 or MMRT_DIRTY_NO_CLEAR.
+ * @return the number of dirty pages reported (>= 0), or -EINVAL (not a
+ *   live space, bad range, NULL @p bitmap, unknown @p flags), -ENOBUFS
+ *   (@p bitmap_bits < len / MMRT_PAGE_SIZE). On error nothing is changed,
+ *   in the space or in @p bitmap.
+ *   Thread-safe. May wait (map lock, consumer acks, a QSBR grace period):
+ *   a registered poller calling it is taken offline meanwhile.
+ */
+int64_t mmrt_dirty_harvest(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint64_t *bitmap, size_t bitmap_bits, uint32_t flags);
+
+/**
+ * Mark every page of [va, va + len) clean without reporting it: the start
+ * of a tracking round (a harvest whose report is dropped).
+ * @return the number of dirty pages cleared (>= 0), -EINVAL (as
+ *   mmrt_dirty_harvest()). Same atomicity and waiting as
+ *   mmrt_dirty_harvest().
+ */
+int64_t mmrt_dirty_clear(struct mmrt_as *as, uint64_t va, uint64_t len);
 
 #ifdef __cplusplus
 }

@@ -128,6 +128,18 @@ mmrt_walk_step(uint8_t *base, uint32_t tbl, uint64_t va, unsigned int shift)
 }
 
 /**
+ * @internal A leaf grants write to walkers only when it is writable and
+ * dirty (W and D): as a device with ATS gets a write translation only for
+ * a dirty PTE. A dirty harvest (mmrt_dirty_harvest()) clears D, so the
+ * next write through any walker faults and marks the page dirty again.
+ */
+static __rte_always_inline bool
+mmrt_pte_writable(uint64_t e)
+{
+	return (e & (MMRT_PTE_W | MMRT_PTE_D)) == (MMRT_PTE_W | MMRT_PTE_D);
+}
+
+/**
  * @internal The end of a walk that found a host leaf @p e (the rare path):
  * @p off is the offset of @p va in the leaf. No pool frame is involved.
  */
@@ -146,7 +158,8 @@ mmrt_walk_host(uint64_t e, uint64_t va, uint64_t off, struct mmrt_xlate *out)
 	else
 		out->iova = (rte_iova_t)addr;
 	out->pfn = MMRT_PFN_NONE;
-	out->prot = MMRT_PROT_READ | ((e & MMRT_PTE_W) ? MMRT_PROT_WRITE : 0);
+	out->prot = MMRT_PROT_READ | (mmrt_pte_writable(e) ? MMRT_PROT_WRITE :
+		0);
 	return 0;
 }
 
@@ -187,7 +200,7 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 	}
 	if (unlikely(!(e & MMRT_PTE_P)))
 		return -EFAULT;
-	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & MMRT_PTE_W)))
+	if (unlikely((access & MMRT_ACCESS_WRITE) && !mmrt_pte_writable(e)))
 		return -EACCES;
 	if (unlikely(e & MMRT_PTE_HOST))
 		return mmrt_walk_host(e, va, off, out);
@@ -198,7 +211,8 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 	/* per 4 KiB frame: IOVA need not be contiguous across a huge leaf */
 	out->iova = mmrt_frame_iova_unchecked(pfn) + off;
 	out->pfn = pfn;
-	out->prot = MMRT_PROT_READ | ((e & MMRT_PTE_W) ? MMRT_PROT_WRITE : 0);
+	out->prot = MMRT_PROT_READ | (mmrt_pte_writable(e) ? MMRT_PROT_WRITE :
+		0);
 	return 0;
 }
 
@@ -210,8 +224,14 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
  *
  * @return 0, -EINVAL (bad arguments, not a live address space), -EFAULT
  *   (not present: call mmrt_fault()), -EACCES (present but @p access not
- *   granted). On failure the contents of @p out are unspecified. Never
- *   waits when called by a registered poller.
+ *   granted: call mmrt_fault(), which upgrades it or says the access is
+ *   refused; a write to a page that is copy-on-write, or whose dirty state
+ *   a harvest cleared, is such a case). On failure the contents of @p out
+ *   are unspecified. Never waits when called by a registered poller.
+ *   A translation for write (MMRT_PROT_WRITE in @p out->prot) is handed
+ *   out only for a page marked dirty, which stays reported by the next
+ *   mmrt_dirty_harvest(): a write through it is never missed as long as
+ *   the caller stops using it at its next quiescent state.
  */
 static inline int
 mmrt_translate(struct mmrt_as *as, uint64_t va, uint32_t access,

@@ -10,7 +10,9 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -64,15 +66,80 @@ mm_object_map_count(struct mmrt_object *obj, int delta)
 	__atomic_fetch_add(&obj->map_count, delta, __ATOMIC_RELAXED);
 }
 
-/* The frame of page @idx, allocated (zeroed) on first use. */
+/*
+ * Read page @idx of a file-backed object into a new frame: 0 and *pfn, or
+ * -ENOMEM, -EIO. A short read is the end of the file: the rest of the
+ * page is zeros, and a page wholly past it is all zeros (as a sparse
+ * file's hole reads).
+ */
+static int
+obj_read_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
+{
+	uint64_t got = 0;
+	uint8_t *a;
+	ssize_t n;
+	int64_t p;
+
+	p = mmrt_frame_alloc(0);
+	if (p < 0)
+		return (int)p;
+	a = mmrt_frame_addr((uint32_t)p);
+	while (got < MMRT_PAGE_SIZE) {
+		n = pread(obj->fd, a + got, MMRT_PAGE_SIZE - got,
+			(off_t)(obj->file_off + (idx << MMRT_PAGE_SHIFT) +
+			got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mmrt_frame_put((uint32_t)p);
+			return -EIO;
+		}
+		if (n == 0)
+			break; /* end of file */
+		got += (uint64_t)n;
+	}
+	memset(a + got, 0, MMRT_PAGE_SIZE - got);
+	*pfn = (uint32_t)p;
+	return 0;
+}
+
+bool
+mm_object_has_page(struct mmrt_object *obj, uint64_t idx)
+{
+	if (idx >= obj->npages)
+		return false;
+	return obj->fd >= 0 || mm_object_peek(obj, idx) != MMRT_PFN_NONE;
+}
+
+int
+mm_object_page_nowait(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
+{
+	if (obj->fd >= 0 && mm_object_peek(obj, idx) == MMRT_PFN_NONE)
+		return idx >= obj->npages ? -EFAULT : -EWOULDBLOCK;
+	return mm_object_page(obj, idx, pfn);
+}
+
 int
 mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 {
+	uint32_t rd = MMRT_PFN_NONE;
 	int64_t p;
+	int ret;
 
 	if (idx >= obj->npages)
 		return -EFAULT;
+	if (obj->fd >= 0 && mm_object_peek(obj, idx) == MMRT_PFN_NONE) {
+		/* read outside the lock; the first to install wins */
+		ret = obj_read_page(obj, idx, &rd);
+		if (ret != 0)
+			return ret;
+		mmrt_frame_meta(rd)->flags |= MMRT_FRAME_OBJECT;
+	}
 	rte_spinlock_lock(&obj->lock);
+	if (obj->pfns[idx] == MMRT_PFN_NONE && rd != MMRT_PFN_NONE) {
+		obj->pfns[idx] = rd;
+		rd = MMRT_PFN_NONE;
+	}
 	if (obj->pfns[idx] == MMRT_PFN_NONE) {
 		p = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
 		if (p < 0) {
@@ -84,6 +151,8 @@ mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 	}
 	*pfn = obj->pfns[idx];
 	rte_spinlock_unlock(&obj->lock);
+	if (rd != MMRT_PFN_NONE)
+		mmrt_frame_put(rd); /* lost the race: the other is the same */
 	return 0;
 }
 
@@ -100,8 +169,45 @@ mm_object_peek(struct mmrt_object *obj, uint64_t idx)
 	return pfn;
 }
 
+static struct mmrt_object *obj_create(const char *name, uint64_t size,
+	int fd, uint64_t file_off);
+
 struct mmrt_object *
 mmrt_object_create(const char *name, uint64_t size)
+{
+	return obj_create(name, size, -1, 0);
+}
+
+struct mmrt_object *
+mmrt_object_create_fd(const char *name, int fd, uint64_t offset,
+	uint64_t size, uint32_t flags)
+{
+	struct mmrt_object *obj;
+	int own;
+
+	if (fd < 0 || flags != 0 || (offset & (MMRT_PAGE_SIZE - 1)) != 0 ||
+			offset > (uint64_t)INT64_MAX - size) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	/* a file we can read: pread() of nothing checks it (EBADF, EISDIR) */
+	if (pread(fd, &own, 0, (off_t)offset) < 0) {
+		rte_errno = errno == ESPIPE ? EINVAL : errno;
+		return NULL;
+	}
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0) {
+		rte_errno = errno;
+		return NULL;
+	}
+	obj = obj_create(name, size, own, offset);
+	if (obj == NULL)
+		close(own);
+	return obj;
+}
+
+static struct mmrt_object *
+obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 {
 	struct mmrt_object *obj;
 	unsigned int i, slot = OBJ_MAX;
@@ -134,6 +240,8 @@ mmrt_object_create(const char *name, uint64_t size)
 	memset(obj->pfns, 0xff, obj->npages * sizeof(uint32_t));
 	strcpy(obj->name, name);
 	obj->size = size;
+	obj->fd = fd;
+	obj->file_off = file_off;
 	rte_spinlock_init(&obj->lock);
 	obj->magic = MM_OBJ_MAGIC;
 	rte_spinlock_lock(&obj_lock);
@@ -179,6 +287,8 @@ mmrt_object_destroy(struct mmrt_object *obj)
 	for (p = 0; p < obj->npages; p++)
 		if (obj->pfns[p] != MMRT_PFN_NONE)
 			mmrt_frame_put(obj->pfns[p]);
+	if (obj->fd >= 0)
+		close(obj->fd);
 	rte_free(obj->pfns);
 	rte_free(obj);
 	return 0;
@@ -234,6 +344,12 @@ obj_rw(struct mmrt_object *obj, uint64_t off, void *buf, size_t len,
 				return ret;
 			memcpy((uint8_t *)mmrt_frame_addr(pfn) + po, b, n);
 		} else {
+			/* a file-backed page reads its file's bytes */
+			if (obj->fd >= 0) {
+				ret = mm_object_page(obj, idx, &pfn);
+				if (ret != 0)
+					return ret;
+			}
 			rte_spinlock_lock(&obj->lock);
 			pfn = obj->pfns[idx];
 			if (pfn == MMRT_PFN_NONE)

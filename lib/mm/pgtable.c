@@ -430,8 +430,8 @@ leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
 
 	if (!(r->prot & MMRT_PROT_WRITE) || !(e & PTE_P))
 		return false;
-	if (r->flags & REGION_OBJECT)
-		return true;
+	if ((r->flags & REGION_OBJECT) || pte_is_host(e))
+		return true; /* shared memory: never copied on write */
 	if (pfn == mmrt_zero_pfn() || (!huge && frame_owner(pfn) != pfn))
 		return false;
 	return mm_frame_unpinned_refs(pfn) == 1;

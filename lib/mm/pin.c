@@ -195,7 +195,7 @@ pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
 		return err == -ENOENT ? 1 : err;
 	rte_spinlock_lock(pt_lock(tbl));
 	e = pte_load(p);
-	if (!(e & PTE_P) || (e & PTE_T) || (write && !(e & PTE_W))) {
+	if (!(e & PTE_P) || (e & PTE_T) || (write && !mmrt_pte_writable(e))) {
 		rte_spinlock_unlock(pt_lock(tbl));
 		return (e & PTE_POISON) ? -EHWPOISON : 1;
 	}

@@ -65,7 +65,8 @@ sg_leaf_check(uint64_t e, uint32_t access)
 {
 	if (unlikely(!(e & PTE_P)))
 		return -EFAULT;
-	if (unlikely((access & MMRT_ACCESS_WRITE) && !(e & PTE_W)))
+	/* write only through a writable and dirty leaf, as mmrt_walk() */
+	if (unlikely((access & MMRT_ACCESS_WRITE) && !mmrt_pte_writable(e)))
 		return -EACCES;
 	return 0;
 }
@@ -105,11 +106,11 @@ sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
 {
 	uint8_t *base = mmrt_mem_fp.base;
 	uint64_t e, chunk_end, addr, len;
-	/* the fast path's test: present, (writable,) a pool leaf */
+	/* the fast path's test: present, (writable and dirty,) a pool leaf */
 	const uint64_t fmask = PTE_P | PTE_HOST |
-		((access & MMRT_ACCESS_WRITE) ? PTE_W : 0);
+		((access & MMRT_ACCESS_WRITE) ? PTE_W | PTE_D : 0);
 	const uint64_t fwant = PTE_P |
-		((access & MMRT_ACCESS_WRITE) ? PTE_W : 0);
+		((access & MMRT_ACCESS_WRITE) ? PTE_W | PTE_D : 0);
 	const bool linear = mmrt_mem_fp.iova == NULL;
 	rte_iova_t iova;
 	int ret;

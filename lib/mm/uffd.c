@@ -346,11 +346,11 @@ mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end)
 
 /* ---- faults ------------------------------------------------------------ */
 
-/* Is page @idx of @obj there already (without creating it)? */
+/* Is page @idx of @obj there (a fault on it is minor)? mm_object.h */
 static bool
 object_has_page(struct mmrt_object *obj, uint64_t idx)
 {
-	return mm_object_peek(obj, idx) != MMRT_PFN_NONE;
+	return mm_object_has_page(obj, idx);
 }
 
 /* Take a PT lock; a poller's probe only tries (see probe_resolve()). */
@@ -371,6 +371,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	struct mmrt_uffd *u = r->uffd;
 	bool write = (access & MMRT_ACCESS_WRITE) != 0, huge;
 	bool object = (r->flags & REGION_OBJECT) != 0;
+	bool host = (r->flags & REGION_HOST) != 0;
 	uint64_t seq, e = 0, flags, *p;
 	uint32_t tbl;
 	int err;
@@ -388,9 +389,10 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 				!object) {
 			flags = 0;
 		} else if ((r->uffd_mode & MMRT_UFFD_REGISTER_MODE_MINOR) &&
-				object && object_has_page(r->obj,
+				(host || (object && object_has_page(r->obj,
 				(r->obj_off + (va - r->start)) >>
-				MMRT_PAGE_SHIFT)) {
+				MMRT_PAGE_SHIFT)))) {
+			/* host memory always has its bytes: minor */
 			flags = MMRT_UFFD_PAGEFAULT_FLAG_MINOR;
 		} else if ((e & PTE_UFFD_WP) && write &&
 				(r->uffd_mode & MMRT_UFFD_REGISTER_MODE_WP) &&
@@ -518,13 +520,16 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	MM_FOR_EACH_REGION(as, i, start, end) {
 		const struct mm_region *r = &as->regions[i];
 		bool object = (r->flags & REGION_OBJECT) != 0;
+		bool host = (r->flags & REGION_HOST) != 0;
 
 		if (r->uffd != NULL && r->uffd != u) {
 			err = -EBUSY;
 			goto out;
 		}
-		if ((r->flags & REGION_HOST) ||
-				((mode & MMRT_UFFD_REGISTER_MODE_MINOR) && !object) ||
+		/* host mappings: any mode; the DPDK mirror: none */
+		if ((r->flags & REGION_MIRROR) ||
+				((mode & MMRT_UFFD_REGISTER_MODE_MINOR) && !object &&
+				!host) ||
 				((mode & MMRT_UFFD_REGISTER_MODE_MISSING) &&
 				object)) {
 			err = -EINVAL;

@@ -29,6 +29,7 @@
 #include "mm_notify.h"
 #include "mm_gather.h"
 #include "mm_pgtable.h"
+#include "mm_host.h"
 #include "mm_uffd.h"
 #include "mm_uffd_ctx.h"
 #include "mmrt_uffd.h"
@@ -115,13 +116,19 @@ fill_region(struct fill *f, uint64_t va)
 	return 0;
 }
 
-/* Bits of a filled leaf. */
+/*
+ * Bits of a filled leaf. A copy or zeropage fill writes the page, so it
+ * is dirty (mmrt_dirty_harvest() reports it) whatever its permission;
+ * continue maps contents that exist already.
+ */
 static uint64_t
 fill_bits(const struct fill *f)
 {
+	uint64_t d = f->op == FILL_CONT ? 0 : PTE_D;
+
 	if (f->mode & MMRT_UFFD_MODE_WP)
-		return PTE_P | PTE_A | PTE_UFFD_WP;
-	return PTE_P | PTE_A | ((f->r->prot & MMRT_PROT_WRITE) ?
+		return PTE_P | PTE_A | PTE_UFFD_WP | d;
+	return PTE_P | PTE_A | d | ((f->r->prot & MMRT_PROT_WRITE) ?
 		PTE_W | PTE_D : 0);
 }
 
@@ -164,6 +171,56 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	return 0;
 }
 
+/*
+ * Fill the 4 KiB page @va of a host region, whose leaf @p (in table @tbl)
+ * was empty: copy or zero the host bytes at that place, then publish the
+ * leaf (the kernel's shmem MISSING: the page's contents first, then the
+ * mapping); continue publishes the bytes as they are. The bytes are
+ * written under the PT lock after the leaf is seen empty, so a fill that
+ * loses a race (-EEXIST) has not touched a page someone may be reading.
+ */
+static int
+fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
+	uint64_t *p)
+{
+	int64_t leaf = mm_host_leaf(f->r, va);
+	uint64_t e;
+	void *h;
+
+	if (leaf < 0)
+		return (int)leaf;
+	h = (void *)(uintptr_t)pte_host_addr((uint64_t)leaf);
+	rte_spinlock_lock(pt_lock(tbl));
+	e = pte_load(p);
+	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
+			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
+		rte_spinlock_unlock(pt_lock(tbl));
+		return -EEXIST;
+	}
+	switch (f->op) {
+	case FILL_COPY:
+		memcpy(h, f->src + off, MMRT_PAGE_SIZE);
+		break;
+	case FILL_ZERO:
+		memset(h, 0, MMRT_PAGE_SIZE);
+		break;
+	default:
+		break;
+	}
+	/* release: the bytes above before the leaf */
+	if (f->op == FILL_POISON)
+		pte_store(p, PTE_POISON);
+	else if (f->op == FILL_ZERO)
+		pte_store(p, (uint64_t)leaf | PTE_P | PTE_A | PTE_D |
+			((f->r->prot & MMRT_PROT_WRITE) ? PTE_W : 0));
+	else
+		pte_store(p, (uint64_t)leaf | fill_bits(f));
+	rte_spinlock_unlock(pt_lock(tbl));
+	if (f->op != FILL_POISON)
+		ST_ADD(f->u, filled_pages, 1);
+	return 0;
+}
+
 /* Fill the 4 KiB page at @va. 0 or -errno. */
 static int
 fill_page(struct fill *f, uint64_t va, uint64_t off)
@@ -186,6 +243,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		f->tbl_base = va & ~HUGE_MASK_;
 		f->tbl = tbl;
 	}
+	if (f->r->flags & REGION_HOST)
+		return fill_host_page(f, va, off, tbl, p);
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON))))
@@ -202,15 +261,22 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
 		break;
 	case FILL_ZERO:
-		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A);
+		/* dirty: the page's contents changed (to zeros) */
+		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A | PTE_D);
 		break;
-	case FILL_CONT:
-		pfn = mm_object_peek(f->r->obj, (f->r->obj_off +
-			(va - f->r->start)) >> MMRT_PAGE_SHIFT);
-		if (pfn == MMRT_PFN_NONE)
+	case FILL_CONT: {
+		uint64_t idx = (f->r->obj_off + (va - f->r->start)) >>
+			MMRT_PAGE_SHIFT;
+
+		/* a file-backed object's page is read in here if need be */
+		if (!mm_object_has_page(f->r->obj, idx))
 			return -EFAULT;
+		err = mm_object_page(f->r->obj, idx, &pfn);
+		if (err != 0)
+			return err;
 		ne = pte_mk(pfn, fill_bits(f));
 		break;
+	}
 	default:
 		ne = PTE_POISON;
 		break;
@@ -520,9 +586,10 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 		}
 		pte_store(sp, 0);
 		mm_notify_invalidate(as, src, src + MMRT_HUGE_SIZE, false);
-		se &= ~PTE_UFFD_WP;
+		/* the destination's contents changed: dirty */
+		se = (se & ~PTE_UFFD_WP) | PTE_D;
 		if (dr->prot & MMRT_PROT_WRITE)
-			se |= PTE_W | PTE_D;
+			se |= PTE_W;
 		pte_store(dp, se);
 		mm_pt_unlock_pair(stbl, dtbl);
 		return MMRT_HUGE_SIZE;
@@ -543,9 +610,10 @@ move_one(struct mmrt_as *as, const struct mm_region *dr, uint64_t src,
 	/* the old translation is gone before the new one exists */
 	pte_store(sp, 0);
 	mm_notify_invalidate(as, src, src + MMRT_PAGE_SIZE, false);
-	se &= ~(PTE_UFFD_WP | PTE_W);
+	/* the destination's contents changed: dirty */
+	se = (se & ~(PTE_UFFD_WP | PTE_W)) | PTE_D;
 	if ((dr->prot & MMRT_PROT_WRITE) && pte_pfn(se) != mmrt_zero_pfn())
-		se |= PTE_W | PTE_D;
+		se |= PTE_W;
 	pte_store(dp, se);
 	mm_pt_unlock_pair(stbl, dtbl);
 	return MMRT_PAGE_SIZE;
