@@ -31,10 +31,27 @@
  * 256 entries, 1 MiB of 4 KiB pages) over working sets of 256 KiB to
  * 64 MiB, each beside the flat table over the same working set: past the
  * TLB's reach the hits give way to walks. The hit rate is printed.
+ *
+ * Host mappings (issue 11): xlate-host-4k and xlate-host-2m are the
+ * xlate-4k and xlate-2m cases over process memory the space maps with
+ * mmrt_map_host() (an anonymous mmap, 4 KiB host leaves where the buffer
+ * is placed 4 KiB off a 2 MiB boundary, 2 MiB leaves where it is 2 MiB
+ * aligned), against the same flat-table anchor. The rows
+ * xlate-host-4k/pool and xlate-host-2m/pool compare each host row's
+ * ratio to its anchor with the pool row's (target 1.05: the host leaf's
+ * extra branch costs at most 5%).
+ *
+ * Scatter-gather (issue 11): sg-64k translates a 64 KiB window of 4 KiB
+ * pool pages with one mmrt_translate_sg() call, against the anchor of
+ * 16 mmrt_translate() calls over the same window (one per page), both
+ * from the registered poller, on the same random windows; the sample is
+ * the ns per window of a batch. Before timing, every window's segments
+ * are checked page by page against mmrt_translate().
  */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +80,24 @@
 #define XLATE_DTLB_TARGET 1.5
 #define XLATE_DTLB_SETS 4096u              /* x ways >= pages of the 4K case */
 #define XLATE_DTLB_WAYS 4u
+#define XLATE_VA_H4K UINT64_C(0x300000000000)
+#define XLATE_VA_H2M UINT64_C(0x400000000000)
+#define XLATE_HOST_TARGET 1.05             /* host ratio / pool ratio */
+#define XLATE_VA_SG UINT64_C(0x500000000000)
+#define XLATE_SG_WINDOW (UINT64_C(64) << 10)
+#define XLATE_SG_PAGES (XLATE_SG_WINDOW / MMRT_PAGE_SIZE)
+#define XLATE_SG_NIDX 1024u                /* windows in the sequence */
+#define XLATE_SG_BATCH 64u                 /* windows per sample */
+#define XLATE_SG_QS_EVERY 4u               /* windows between quiescent states */
+#define XLATE_SG_TARGET 0.5
 
 /* SPDK mem-map shape: va[47:30] selects a 2nd-level array (1 GiB each). */
 #define MEMMAP_L1_SHIFT 30
 #define MEMMAP_L1_SIZE (UINT64_C(1) << (MMRT_VA_BITS - MEMMAP_L1_SHIFT))
 #define MEMMAP_L1_MASK ((UINT64_C(1) << MEMMAP_L1_SHIFT) - 1)
 
-/* A leaf translation: host address and IOVA of the page (host 0: none). */
+/* A leaf translation: host address and IOVA of the page (host 0: none;
+ * IOVA RTE_BAD_IOVA: memory without an IOVA). */
 struct perf_memmap_leaf {
 	uint64_t host;
 	uint64_t iova;
@@ -140,7 +168,10 @@ memmap_translate(const struct perf_memmap *m, uint64_t va, uint64_t *iova,
 	if (unlikely(e->host == 0))
 		return UINT64_MAX;
 	leaf_mask = (UINT64_C(1) << m->leaf_shift) - 1;
-	*iova = e->iova + (va & leaf_mask);
+	/* no IOVA (host memory DPDK does not know) stays RTE_BAD_IOVA,
+	 * as in struct mmrt_xlate; branch-free */
+	*iova = e->iova + ((va & leaf_mask) &
+		-(uint64_t)(e->iova != RTE_BAD_IOVA));
 	*size = leaf_mask + 1 - (va & leaf_mask);
 	return e->host + (va & leaf_mask);
 }
@@ -222,7 +253,27 @@ struct xlate_case {
 	bool dtlb;           /* time mmrt_consumer_translate() */
 	double target;
 	bool curve;          /* a curve point: default TLB geometry */
+	bool host;           /* a host mapping (mmrt_map_host) of an mmap */
 };
+
+/* A host buffer for @c: mmap'd, placed so that the leaves are @c's size. */
+static void *
+host_buffer(const struct xlate_case *c, void **map, size_t *maplen)
+{
+	uint8_t *p, *h;
+
+	*maplen = c->len + 2 * MMRT_HUGE_SIZE;
+	p = mmap(NULL, *maplen, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		perf_die("%s: mmap: %s", c->name, strerror(errno));
+	*map = p;
+	h = (uint8_t *)RTE_ALIGN_CEIL((uintptr_t)p, MMRT_HUGE_SIZE);
+	if (c->leaf_shift == MMRT_PAGE_SHIFT)
+		h += MMRT_PAGE_SIZE; /* never 2 MiB aligned with the VA */
+	memset(h, 0x5a, c->len); /* present before it is mapped */
+	return h;
+}
 
 static void
 dtlb_stats(struct mmrt_consumer *c, struct mmrt_consumer_stats *st)
@@ -247,7 +298,7 @@ batch_side(struct mmrt_as *as, struct mmrt_consumer *c, const uint64_t *va,
 /* Map and populate the case, fill the anchor table, check they agree. */
 static void
 xlate_setup(struct mmrt_as *as, const struct xlate_case *c,
-	struct perf_memmap *m, uint64_t *seq)
+	struct perf_memmap *m, uint64_t *seq, void **map, size_t *maplen)
 {
 	uint64_t leaf = UINT64_C(1) << c->leaf_shift;
 	uint64_t npages = c->len >> c->leaf_shift;
@@ -256,8 +307,14 @@ xlate_setup(struct mmrt_as *as, const struct xlate_case *c,
 	unsigned int i;
 	int ret;
 
-	ret = mmrt_map(as, c->va, c->len, MMRT_PROT_READ | MMRT_PROT_WRITE,
-		MMRT_MAP_POPULATE | c->map_flags);
+	*map = NULL;
+	if (c->host)
+		ret = mmrt_map_host(as, c->va, host_buffer(c, map, maplen),
+			c->len, MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
+	else
+		ret = mmrt_map(as, c->va, c->len,
+			MMRT_PROT_READ | MMRT_PROT_WRITE,
+			MMRT_MAP_POPULATE | c->map_flags);
 	if (ret < 0)
 		perf_die("%s: mmrt_map(%#" PRIx64 ", %" PRIu64 "): %s",
 			c->name, c->va, c->len, strerror(-ret));
@@ -319,12 +376,14 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	uint64_t *seq;
 	uint64_t sum_m = 0, sum_a = 0, t0, t1;
 	unsigned int r, b, side, pos;
+	size_t maplen = 0;
+	void *map;
 	int ret;
 
 	seq = malloc(XLATE_NIDX * sizeof(*seq));
 	if (seq == NULL)
 		perf_die("out of memory for the sequence");
-	xlate_setup(as, c, &m, seq);
+	xlate_setup(as, c, &m, seq, &map, &maplen);
 	if (perf_samples_init(&sm, (size_t)rounds * batches) < 0 ||
 			perf_samples_init(&sa, (size_t)rounds * batches) < 0)
 		perf_die("out of memory for samples");
@@ -445,6 +504,187 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 	ret = mmrt_unmap(as, c->va, c->len);
 	if (ret < 0)
 		perf_die("%s: mmrt_unmap: %s", c->name, strerror(-ret));
+	if (map != NULL)
+		munmap(map, maplen);
+}
+
+/* The row comparing a host case's ratio with its pool case's. */
+static void
+host_vs_pool(struct perf_result *r, const struct perf_result *host,
+	const struct perf_result *pool)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%.40s/pool", host->name);
+	snprintf(r->anchor, sizeof(r->anchor), "%s", pool->name);
+	r->unit = "x anchor";
+	r->value = host->value / host->anchor_value;
+	r->anchor_value = pool->value / pool->anchor_value;
+	r->target = XLATE_HOST_TARGET;
+	printf("%s: %.3fx its anchor, %s %.3fx: %.3f\n", host->name,
+		r->value, pool->name, r->anchor_value,
+		r->value / r->anchor_value);
+}
+
+/* One batch of windows through mmrt_translate_sg(). */
+static __rte_noinline uint64_t
+batch_sg(struct mmrt_as *as, const uint64_t *va, unsigned int n)
+{
+	struct mmrt_sg sg[XLATE_SG_PAGES];
+	uint64_t sum = 0;
+	unsigned int i, j;
+	int k, ret;
+
+	for (i = 0; i < n; i += XLATE_SG_QS_EVERY) {
+		for (j = i; j < i + XLATE_SG_QS_EVERY; j++) {
+			ret = mmrt_translate_sg(as, va[j], XLATE_SG_WINDOW,
+				MMRT_ACCESS_READ, sg, XLATE_SG_PAGES);
+			if (unlikely(ret <= 0))
+				perf_die("mmrt_translate_sg(%#" PRIx64 "): %s",
+					va[j], strerror(-ret));
+			for (k = 0; k < ret; k++)
+				sum += (uint64_t)(uintptr_t)sg[k].addr +
+					sg[k].iova + sg[k].len;
+		}
+		mmrt_quiescent();
+	}
+	return sum;
+}
+
+/* The anchor: one mmrt_translate() per page of each window. */
+static __rte_noinline uint64_t
+batch_sg_anchor(struct mmrt_as *as, const uint64_t *va, unsigned int n)
+{
+	struct mmrt_xlate x;
+	uint64_t sum = 0, o;
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < n; i += XLATE_SG_QS_EVERY) {
+		for (j = i; j < i + XLATE_SG_QS_EVERY; j++) {
+			for (o = 0; o < XLATE_SG_WINDOW; o += MMRT_PAGE_SIZE) {
+				ret = mmrt_translate(as, va[j] + o,
+					MMRT_ACCESS_READ, &x);
+				if (unlikely(ret != 0))
+					perf_die("mmrt_translate(%#" PRIx64
+						"): %s", va[j] + o,
+						strerror(-ret));
+				sum += (uint64_t)(uintptr_t)x.addr + x.iova +
+					x.size;
+			}
+		}
+		mmrt_quiescent();
+	}
+	return sum;
+}
+
+/* The segments of a window must be its pages, coalesced. */
+static void
+sg_check(struct mmrt_as *as, uint64_t va, unsigned int *nseg)
+{
+	struct mmrt_sg sg[XLATE_SG_PAGES];
+	struct mmrt_xlate x;
+	uint64_t at = va, o;
+	int n, k;
+
+	n = mmrt_translate_sg(as, va, XLATE_SG_WINDOW, MMRT_ACCESS_READ, sg,
+		XLATE_SG_PAGES);
+	if (n <= 0)
+		perf_die("sg-64k: mmrt_translate_sg(%#" PRIx64 "): %d", va, n);
+	for (k = 0; k < n; k++) {
+		for (o = 0; o < sg[k].len; o += MMRT_PAGE_SIZE) {
+			if (mmrt_translate(as, at + o, MMRT_ACCESS_READ,
+					&x) != 0 ||
+					x.addr != (uint8_t *)sg[k].addr + o ||
+					x.iova != sg[k].iova + o)
+				perf_die("sg-64k: va %#" PRIx64 " disagrees "
+					"with its segment", at + o);
+		}
+		at += sg[k].len;
+	}
+	if (at != va + XLATE_SG_WINDOW)
+		perf_die("sg-64k: segments cover %" PRIu64 " bytes",
+			at - va);
+	*nseg += (unsigned int)n;
+}
+
+static void
+sg_run(struct mmrt_as *as, const struct perf_opts *opts,
+	struct perf_result *res)
+{
+	unsigned int rounds = opts->quick ? 4 : 20;
+	unsigned int batches = opts->quick ? 200 : 1000;
+	uint64_t len = XLATE_LEN, lcg = 0x5e9, *seq, t0, t1;
+	uint64_t sum_m = 0, sum_a = 0;
+	unsigned int i, r, b, side, pos, nseg = 0;
+	struct perf_samples sm, sa;
+	int ret;
+
+	ret = mmrt_map(as, XLATE_VA_SG, len, MMRT_PROT_READ | MMRT_PROT_WRITE,
+		MMRT_MAP_POPULATE);
+	if (ret < 0)
+		perf_die("sg-64k: mmrt_map: %s", strerror(-ret));
+	seq = malloc(XLATE_SG_NIDX * sizeof(*seq));
+	if (seq == NULL)
+		perf_die("out of memory for the sequence");
+	for (i = 0; i < XLATE_SG_NIDX; i++)
+		seq[i] = XLATE_VA_SG + (perf_lcg(&lcg) %
+			((len - XLATE_SG_WINDOW) / MMRT_PAGE_SIZE)) *
+			MMRT_PAGE_SIZE;
+	if (perf_samples_init(&sm, (size_t)rounds * batches) < 0 ||
+			perf_samples_init(&sa, (size_t)rounds * batches) < 0)
+		perf_die("out of memory for samples");
+	ret = mmrt_thread_register();
+	if (ret < 0)
+		perf_die("mmrt_thread_register: %s", strerror(-ret));
+	for (i = 0; i < XLATE_SG_NIDX; i++)
+		sg_check(as, seq[i], &nseg);
+	for (pos = 0; pos < XLATE_SG_NIDX; pos += XLATE_SG_BATCH) {
+		batch_sg(as, &seq[pos], XLATE_SG_BATCH);
+		batch_sg_anchor(as, &seq[pos], XLATE_SG_BATCH);
+	}
+	for (r = 0; r < rounds; r++) {
+		for (side = 0; side < 2; side++) {
+			bool is_mmrt = ((r + side) % 2) == 0;
+
+			pos = 0;
+			for (b = 0; b < batches; b++) {
+				t0 = perf_now();
+				if (is_mmrt)
+					sum_m += batch_sg(as, &seq[pos],
+						XLATE_SG_BATCH);
+				else
+					sum_a += batch_sg_anchor(as,
+						&seq[pos], XLATE_SG_BATCH);
+				t1 = perf_now();
+				perf_samples_add(is_mmrt ? &sm : &sa,
+					perf_ns(t1 - t0) / XLATE_SG_BATCH);
+				pos = (pos + XLATE_SG_BATCH) % XLATE_SG_NIDX;
+			}
+		}
+	}
+	ret = mmrt_thread_unregister();
+	if (ret < 0)
+		perf_die("mmrt_thread_unregister: %s", strerror(-ret));
+	printf("sg-64k: %u windows of %" PRIu64 " pages, %.2f segments per "
+		"window (checked), sums %#" PRIx64 " / %#" PRIx64 "\n",
+		XLATE_SG_NIDX, XLATE_SG_PAGES, (double)nseg / XLATE_SG_NIDX,
+		sum_m, sum_a);
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "sg-64k");
+	snprintf(res->anchor, sizeof(res->anchor), "16x-mmrt_translate");
+	res->unit = "ns/64KiB";
+	res->target = XLATE_SG_TARGET;
+	perf_percentiles(&sm, &res->pct);
+	perf_percentiles(&sa, &res->anchor_pct);
+	res->value = res->pct.p50;
+	res->anchor_value = res->anchor_pct.p50;
+	perf_samples_free(&sm);
+	perf_samples_free(&sa);
+	free(seq);
+	ret = mmrt_unmap(as, XLATE_VA_SG, len);
+	if (ret < 0)
+		perf_die("sg-64k: mmrt_unmap: %s", strerror(-ret));
 }
 
 int
@@ -452,30 +692,37 @@ main(int argc, char **argv)
 {
 	static const struct xlate_case cases[] = {
 		{ "xlate-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
-			MMRT_PAGE_SHIFT, false, XLATE_TARGET, false },
+			MMRT_PAGE_SHIFT, false, XLATE_TARGET, false, false },
 		{ "xlate-2m", "spdk-memmap-2m", XLATE_VA_2M, XLATE_LEN,
 			MMRT_MAP_HUGE, MMRT_HUGE_SHIFT, false, XLATE_TARGET,
-			false },
+			false, false },
 		{ "xlate-dtlb-4k", "spdk-memmap-4k", XLATE_VA_4K, XLATE_LEN, 0,
-			MMRT_PAGE_SHIFT, true, XLATE_DTLB_TARGET, false },
+			MMRT_PAGE_SHIFT, true, XLATE_DTLB_TARGET, false, false },
 		/* the curve: default TLB (1 MiB reach) over growing sets */
 		{ "xlate-dtlb-ws-256K", "spdk-memmap-4k", XLATE_VA_4K,
 			UINT64_C(256) << 10, 0, MMRT_PAGE_SHIFT, true,
-			PERF_REPORT_ONLY, true },
+			PERF_REPORT_ONLY, true, false },
 		{ "xlate-dtlb-ws-1M", "spdk-memmap-4k", XLATE_VA_4K,
 			UINT64_C(1) << 20, 0, MMRT_PAGE_SHIFT, true,
-			PERF_REPORT_ONLY, true },
+			PERF_REPORT_ONLY, true, false },
 		{ "xlate-dtlb-ws-4M", "spdk-memmap-4k", XLATE_VA_4K,
 			UINT64_C(4) << 20, 0, MMRT_PAGE_SHIFT, true,
-			PERF_REPORT_ONLY, true },
+			PERF_REPORT_ONLY, true, false },
 		{ "xlate-dtlb-ws-16M", "spdk-memmap-4k", XLATE_VA_4K,
 			UINT64_C(16) << 20, 0, MMRT_PAGE_SHIFT, true,
-			PERF_REPORT_ONLY, true },
+			PERF_REPORT_ONLY, true, false },
 		{ "xlate-dtlb-ws-64M", "spdk-memmap-4k", XLATE_VA_4K,
 			UINT64_C(64) << 20, 0, MMRT_PAGE_SHIFT, true,
-			PERF_REPORT_ONLY, true },
+			PERF_REPORT_ONLY, true, false },
+		/* host mappings, the same anchor (cases 0 and 1: pool) */
+		{ "xlate-host-4k", "spdk-memmap-4k", XLATE_VA_H4K, XLATE_LEN,
+			0, MMRT_PAGE_SHIFT, false, XLATE_TARGET, false, true },
+		{ "xlate-host-2m", "spdk-memmap-2m", XLATE_VA_H2M, XLATE_LEN,
+			0, MMRT_HUGE_SHIFT, false, XLATE_TARGET, false, true },
 	};
-	struct perf_result res[RTE_DIM(cases)];
+	/* the cases, two host/pool rows, sg-64k */
+	struct perf_result res[RTE_DIM(cases) + 3];
+	const unsigned int nc = RTE_DIM(cases);
 	struct perf_opts opts;
 	struct mmrt_as *as;
 	unsigned int i;
@@ -487,8 +734,11 @@ main(int argc, char **argv)
 	as = mmrt_as_create("perf-xlate");
 	if (as == NULL)
 		perf_die("mmrt_as_create: %s", strerror(rte_errno));
-	for (i = 0; i < RTE_DIM(cases); i++)
+	for (i = 0; i < nc; i++)
 		xlate_run(as, &cases[i], &opts, &res[i]);
+	host_vs_pool(&res[nc], &res[nc - 2], &res[0]);
+	host_vs_pool(&res[nc + 1], &res[nc - 1], &res[1]);
+	sg_run(as, &opts, &res[nc + 2]);
 	ret = mmrt_as_destroy(as);
 	if (ret < 0)
 		perf_die("mmrt_as_destroy: %s", strerror(-ret));

@@ -122,10 +122,18 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 	unsigned int shift = x->huge ? MMRT_HUGE_SHIFT : MMRT_PAGE_SHIFT;
 	uint64_t base = va & ~((UINT64_C(1) << shift) - 1);
 	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
-	struct mmrt_dev_tlbe *e = dev_tlb_find(c, va, x->huge);
+	struct mmrt_dev_tlbe *e;
 	uint64_t delta = (uint64_t)(uintptr_t)x->addr - va;
 	uint32_t i;
 
+	/* a host page whose IOVA is neither its address nor its VA (DPDK
+	 * memory under IOVA-as-PA): the entry cannot say it, so it is not
+	 * cached; every access walks */
+	if (x->pfn == MMRT_PFN_NONE && x->iova != RTE_BAD_IOVA &&
+			x->iova != (rte_iova_t)(uintptr_t)x->addr &&
+			x->iova != (rte_iova_t)va)
+		return;
+	e = dev_tlb_find(c, va, x->huge);
 	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_R != MMRT_PROT_READ ||
 		MMRT_DEV_TLBE_R != MMRT_ACCESS_READ);
 	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_W != MMRT_PROT_WRITE ||

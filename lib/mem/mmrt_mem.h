@@ -58,7 +58,9 @@ struct mmrt_frame {
 	uint32_t flags;    /**< MMRT_FRAME_*. */
 	uint32_t gen;      /**< Generation, incremented on every free. */
 	uint64_t priv;     /**< Owner data: object id/index, or PT entry count. */
-	uint64_t priv2;    /**< Owner data: reserved for the owner layer. */
+	uint64_t priv2;    /**< Owner data: reserved for the owner layer
+			    * (lib/mm: the pin count of an anonymous or
+			    * object frame, mmrt_pin()). */
 };
 
 /** Pool statistics (a snapshot; exact when no allocation is in flight). */
@@ -112,6 +114,14 @@ int64_t mmrt_huge_alloc(uint32_t flags);
 
 /**
  * Take one more reference on an allocated frame (head for huge frames).
+ *
+ * A reference keeps the frame out of the pool, nothing more (the
+ * kernel's get_page(), not a pin): an address space may still unmap it,
+ * replace it by copy-on-write (its mapping then no longer shows writes
+ * made through the reference), share it with a fork, or refuse to move
+ * it. To keep the pages of a VA range in place for DMA, use mmrt_pin()
+ * (mmrt_mm.h).
+ *
  * @return 0, -EINVAL for a bad or free pfn. Never waits.
  */
 int mmrt_frame_get(uint32_t pfn);

@@ -19,6 +19,7 @@
 
 #include "mm_pte.h"
 #include "mm_host_pte.h"
+#include "mm_pin_frame.h"
 #include "mm_as.h"
 #include "mm_region.h"
 #include "mm_notify.h"
@@ -242,7 +243,15 @@ merge_leaf(struct mmrt_as *as, uint64_t va, uint32_t *tbl, uint64_t **pte)
 	return 0;
 }
 
-/* A leaf merge may use: present, anonymous, a frame of its own. */
+/*
+ * The owner of merge's CLEAR ranges: a merge never replaces a pinned
+ * page (merge_check under the PT locks), so pins need not be revoked by
+ * its invalidation (pin.c).
+ */
+const char mm_merge_owner = 0;
+
+/* A leaf merge may use: present, anonymous, a frame of its own, not
+ * pinned (mm_pin_frame.h: a pin keeps its frame mapped where it is). */
 static int
 merge_check(uint64_t e)
 {
@@ -254,6 +263,8 @@ merge_check(uint64_t e)
 		return -EINVAL; /* the caller's memory: never merged */
 	if (pfn != mmrt_zero_pfn() && frame_owner(pfn) != pfn)
 		return -EINVAL; /* part of a huge frame */
+	if (pfn != mmrt_zero_pfn() && mm_frame_pinned(pfn))
+		return -EBUSY;
 	return 0;
 }
 
@@ -284,11 +295,16 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 		ret = merge_leaf(as_b, va_b, &tb, &pb);
 	if (ret != 0)
 		goto unlock_map;
+	/* a pinned page is refused before anything is write-protected (and
+	 * again under the PT locks, where a pin may have come meanwhile) */
+	ret = merge_check(pte_load(pa));
+	if (ret == -EBUSY || (ret = merge_check(pte_load(pb))) == -EBUSY)
+		goto unlock_map;
 	/* both leaves are write-protected, b's is replaced: notify first */
 	mm_range_init(&ra, as_a, MMRT_NOTIFY_CLEAR, true, va_a,
-		va_a + MMRT_PAGE_SIZE, NULL);
+		va_a + MMRT_PAGE_SIZE, (void *)(uintptr_t)&mm_merge_owner);
 	mm_range_init(&rb, as_b, MMRT_NOTIFY_CLEAR, true, va_b,
-		va_b + MMRT_PAGE_SIZE, NULL);
+		va_b + MMRT_PAGE_SIZE, (void *)(uintptr_t)&mm_merge_owner);
 	mm_notify_start(&ra);
 	mm_notify_start(&rb);
 	mm_pt_lock_pair(ta, tb);

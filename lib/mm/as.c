@@ -597,6 +597,8 @@ mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st)
 	st->splits = as->splits;
 	st->flushes = as->flushes;
 	st->nested_flushes = as->nested_flushes;
+	st->pinned_pages = (uint64_t)__atomic_load_n(&as->pinned_pages,
+		__ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 
 #include "mm_pte.h"
 #include "mm_host_pte.h"
+#include "mm_pin_frame.h"
 #include "mm_as.h"
 #include "mm_testhooks.h"
 #include "mm_object.h"
@@ -94,8 +95,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 			return (e & PTE_H) ? 0 : -EAGAIN;
 		}
 		head = pte_pfn(e);
-		if (__atomic_load_n(&mmrt_frame_meta(head)->refcount,
-				__ATOMIC_ACQUIRE) == 1) {
+		if (mm_frame_unpinned_refs(head) == 1) {
 			pte_store(pmd, (e | PTE_W | PTE_D | PTE_A) &
 				~PTE_UFFD_WP);
 			rte_spinlock_unlock(pt_lock(tbl2));
@@ -264,9 +264,7 @@ do_cow(struct pte_fault *f, uint64_t e)
 	uint64_t va = f->va;
 	bool late;
 
-	if (pfn != zero && owner == pfn &&
-			__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
-			__ATOMIC_ACQUIRE) == 1) {
+	if (pfn != zero && owner == pfn && mm_frame_unpinned_refs(pfn) == 1) {
 		pte_store(f->pte, (e | PTE_W | PTE_D | PTE_A) & ~PTE_UFFD_WP);
 		MM_STAT_ADD(as, cow_reuse, 1);
 		return 0;
@@ -576,8 +574,7 @@ probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		pfn = pte_pfn(ne);
 		if (!object && (pfn == mmrt_zero_pfn() ||
 				frame_owner(pfn) != pfn ||
-				__atomic_load_n(&mmrt_frame_meta(pfn)->refcount,
-					__ATOMIC_ACQUIRE) != 1))
+				mm_frame_unpinned_refs(pfn) != 1))
 			return MM_FAULT_WOULD_WAIT; /* copy-on-write */
 		ne |= PTE_W | PTE_D | PTE_A;
 	} else if (write) {

@@ -19,7 +19,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_memory.h>
+#include <rte_memzone.h>
 #include <rte_spinlock.h>
 
 #include "mm_pte.h"
@@ -34,11 +36,88 @@
 #include "mmrt_uffd.h"
 
 /*
+ * The IOVA offsets of DPDK memory whose IOVA is not its address
+ * (IOVA-as-PA): one slot per distinct (IOVA - address) of a memseg,
+ * indexed from bits 48..62 of a host leaf (PTE_HIOVA_TAB). Slots are
+ * only added, under the table's lock, before the leaf that names them is
+ * published (release), so a walker that sees the leaf sees the slot. A
+ * memzone, so that secondary processes read the same table.
+ */
+#define HIOVA_SLOTS (MMRT_PTE_HIOVA_IDX_MASK >> MMRT_PTE_HIOVA_IDX_SHIFT)
+#define HIOVA_MZ "mmrt_hiova"
+
+struct hiova_tab {
+	rte_spinlock_t lock;
+	uint32_t n;
+	int64_t delta[HIOVA_SLOTS + 1];
+};
+
+static struct hiova_tab *hiova;
+
+/* The table of this process's EAL, made on first need (no mm lock held:
+ * a memzone reserve takes DPDK's memory lock). NULL if it cannot be had. */
+static struct hiova_tab *
+hiova_get(bool create)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(HIOVA_MZ);
+
+	if (mz == NULL && create)
+		mz = rte_memzone_reserve(HIOVA_MZ, sizeof(struct hiova_tab),
+			SOCKET_ID_ANY, RTE_MEMZONE_SIZE_HINT_ONLY);
+	if (mz == NULL && create)
+		mz = rte_memzone_lookup(HIOVA_MZ); /* another made it */
+	__atomic_store_n(&hiova, mz != NULL ? mz->addr : NULL,
+		__ATOMIC_RELEASE);
+	return mz != NULL ? mz->addr : NULL;
+}
+
+/* The slot of @delta: found or added; -ENOTSUP if the table is full or
+ * missing. */
+static int64_t
+hiova_slot(int64_t delta)
+{
+	struct hiova_tab *t = __atomic_load_n(&hiova, __ATOMIC_ACQUIRE);
+	int64_t idx = -ENOTSUP;
+	uint32_t i;
+
+	if (t == NULL)
+		return -ENOTSUP;
+	rte_spinlock_lock(&t->lock);
+	for (i = t->n; i > 0; i--)
+		if (t->delta[i - 1] == delta) {
+			idx = i - 1;
+			break;
+		}
+	if (idx < 0 && t->n < HIOVA_SLOTS) {
+		t->delta[t->n] = delta;
+		idx = t->n++;
+	}
+	rte_spinlock_unlock(&t->lock);
+	return idx;
+}
+
+rte_iova_t
+mmrt_host_iova_tab(uint64_t e, uint64_t addr)
+{
+	struct hiova_tab *t = __atomic_load_n(&hiova, __ATOMIC_ACQUIRE);
+
+	if (unlikely(t == NULL)) {
+		/* a secondary process, or the first walk after a restart */
+		t = hiova_get(false);
+		if (t == NULL)
+			return RTE_BAD_IOVA;
+	}
+	return (rte_iova_t)(addr + (uint64_t)t->delta[(e &
+		MMRT_PTE_HIOVA_IDX_MASK) >> MMRT_PTE_HIOVA_IDX_SHIFT]);
+}
+
+/*
  * The IOVA bits of the host page at @h: identity for DPDK memory whose
  * IOVA is its address, PTE_HIOVA_NONE for memory DPDK does not know (or
- * external memory registered without IOVAs), -ENOTSUP for DPDK memory
- * with another IOVA (IOVA-as-PA: that needs a per-segment table, not
- * done). Not thread-safe against DPDK freeing @h, which the caller owns.
+ * external memory registered without IOVAs), PTE_HIOVA_TAB with the slot
+ * of its memseg's offset for DPDK memory with another IOVA (IOVA-as-PA;
+ * -ENOTSUP if the offset table is full). Not thread-safe against DPDK
+ * freeing @h, which the caller owns.
  */
 static int64_t
 host_iova_bits(uint64_t h)
@@ -53,8 +132,15 @@ host_iova_bits(uint64_t h)
 	ms = rte_mem_virt2memseg(p, msl);
 	if (ms == NULL || ms->iova == RTE_BAD_IOVA)
 		return (int64_t)PTE_HIOVA_NONE;
-	if (ms->iova != (rte_iova_t)(uintptr_t)ms->addr)
-		return -ENOTSUP;
+	if (ms->iova != (rte_iova_t)(uintptr_t)ms->addr) {
+		int64_t idx = hiova_slot((int64_t)(ms->iova -
+			(rte_iova_t)(uintptr_t)ms->addr));
+
+		if (idx < 0)
+			return idx;
+		return (int64_t)(PTE_HIOVA_TAB |
+			((uint64_t)idx << MMRT_PTE_HIOVA_IDX_SHIFT));
+	}
 	return 0;
 }
 
@@ -342,6 +428,9 @@ mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
 	r.prot = prot;
 	r.flags = REGION_HOST;
 	r.obj_off = h;
+	/* IOVA-as-PA: the offset table, before any lock (a memzone) */
+	if (rte_eal_iova_mode() == RTE_IOVA_PA)
+		hiova_get(true);
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
 	ret = mm_map_region_locked(as, &r);

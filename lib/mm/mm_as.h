@@ -49,6 +49,7 @@ struct mmrt_as {
 	uint64_t splits;
 	uint64_t flushes;
 	uint64_t nested_flushes;
+	int64_t pinned_pages;        /* pages held by live pins (pin.c) */
 };
 
 #define MM_STAT_ADD(as, field, n) \

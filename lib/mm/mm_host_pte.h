@@ -31,6 +31,10 @@
 #define PTE_HIOVA_VA    MMRT_PTE_HIOVA_VA
 #define PTE_HIOVA_NONE  MMRT_PTE_HIOVA_NONE
 #define PTE_HADDR_MASK  MMRT_PTE_HADDR_MASK
+#define PTE_HIOVA_TAB   MMRT_PTE_HIOVA_TAB
+#define PTE_HIOVA_IDX   MMRT_PTE_HIOVA_IDX_MASK
+/* every IOVA bit of a host leaf: kind and table index */
+#define PTE_HIOVA_BITS  (PTE_HIOVA_TAB | PTE_HIOVA_IDX)
 
 #define REGION_HOST   (1u << 17) /* host memory at obj_off */
 #define REGION_MIRROR (1u << 18) /* the DPDK mirror's region (host too) */

@@ -51,6 +51,13 @@
  *                                          a file-backed page-in reads the
  *                                          file before it, holding no lock
  *                                          but the map lock (read)
+ *     pin->lock                          (pin.c)      leaf: a pin's interval
+ *                                          notifier user lock, taken in its
+ *                                          invalidate op (map lock held by
+ *                                          the invalidator) and by mmrt_pin()
+ *                                          and mmrt_unpin() holding nothing;
+ *                                          the revocation callback runs
+ *                                          after it is dropped
  *     uffd->changing_lock  rw            (uffd.c)     read: a fill, wp or move
  *                                          for its whole run; write: a layout
  *                                          event's prep, briefly, no PT lock

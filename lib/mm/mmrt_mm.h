@@ -107,6 +107,8 @@ struct mmrt_as_stats {
 	uint64_t splits;       /**< Huge leaves split. */
 	uint64_t flushes;      /**< Invalidation flushes issued. */
 	uint64_t nested_flushes; /**< Flushes forced full by nested gathers. */
+	uint64_t pinned_pages; /**< 4 KiB pages held by live pins taken on
+				* this space (mmrt_pin()), host pages included. */
 };
 
 /**
@@ -232,7 +234,8 @@ int mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice);
  *
  * @return 0 merged, 1 already sharing a frame, -EINVAL (bad arguments,
  *   not anonymous, part of a huge frame, not page aligned), -EFAULT (not
- *   mapped), -ENOENT (not present), -EAGAIN (contents differ). May wait.
+ *   mapped), -ENOENT (not present), -EBUSY (a page is pinned, mmrt_pin():
+ *   nothing changed), -EAGAIN (contents differ). May wait.
  */
 int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	uint64_t va_b);
@@ -281,8 +284,10 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
  *
  * Translations (mmrt_translate(), consumers, DMA engines) give the host
  * address and the IOVA DPDK reports for it: the address itself for DPDK
- * memory under IOVA-as-VA, RTE_BAD_IOVA for memory DPDK does not know
- * (the translation's pfn is MMRT_PFN_NONE). mmrt_read(), mmrt_write(),
+ * memory under IOVA-as-VA, its memory segment's IOVA under IOVA-as-PA
+ * (rte_mem_virt2iova(); a device TLB does not cache such pages, every
+ * access walks), RTE_BAD_IOVA for memory DPDK does not know (the
+ * translation's pfn is MMRT_PFN_NONE). mmrt_read(), mmrt_write(),
  * mmrt_protect(), mmrt_advise() and mmrt_unmap() work as on pool memory;
  * after MMRT_ADV_DONTNEED the next access maps the same bytes again.
  *
@@ -317,7 +322,9 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
  * @return 0; -EINVAL (not a live space, NULL/unaligned @p host, unaligned,
  *   zero or wrapping range, unknown @p prot or @p flags); -EEXIST (overlaps
  *   a region); -ENOTSUP (DPDK memory whose IOVA is not its address, as
- *   under IOVA-as-PA); -ENOMEM (no page-table pages). On failure nothing
+ *   under IOVA-as-PA, when its memory segments have more than 32767
+ *   distinct IOVA offsets, or the offset table cannot be allocated);
+ *   -ENOMEM (no page-table pages). On failure nothing
  *   is mapped and no frame is kept. Thread-safe; may wait (write map
  *   lock).
  */
@@ -412,6 +419,203 @@ int mmrt_read_flags(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
  */
 int mmrt_write_flags(struct mmrt_as *as, uint64_t va, const void *buf,
 	size_t len, uint32_t flags);
+
+/*
+ * Pins, scatter-gather lookup and reverse lookup (issue 11, items 4 and 5).
+ */
+
+struct mmrt_pin;
+
+/** mmrt_pin() flags. */
+#define MMRT_PIN_WRITE (1u << 0) /**< The holder writes the pages. */
+
+/**
+ * One segment of a scatter-gather list: @p len bytes that are contiguous
+ * both at the host address and in IOVA space.
+ */
+struct mmrt_sg {
+	void *addr;       /**< Host address of the first byte. */
+	rte_iova_t iova;  /**< IOVA of the first byte; RTE_BAD_IOVA for host
+			   * memory DPDK does not know (then only the host
+			   * addresses are contiguous). */
+	uint64_t len;     /**< Bytes. */
+};
+
+/**
+ * Called when a pin is revoked (see mmrt_pin_revocable()).
+ *
+ * @param pin  The pin, still held: its pages stay valid until mmrt_unpin().
+ * @param arg  The argument given at pin time.
+ */
+typedef void (*mmrt_pin_revoke_t)(struct mmrt_pin *pin, void *arg);
+
+/**
+ * Pin [@p va, @p va + @p len) of @p as for long-lived use, as
+ * pin_user_pages(FOLL_LONGTERM) or libvfio-user's vfu_sgl_get() do: every
+ * page is faulted in (for write with MMRT_PIN_WRITE, or when the region
+ * is writable, so that no page of the pin is shared copy-on-write) and
+ * held until mmrt_unpin().
+ *
+ * What a pin guarantees for pool memory (anonymous and object pages):
+ * - the frames are never moved or merged: mmrt_merge() and
+ *   mmrt_uffd_move() of a pinned page fail with -EBUSY and change nothing;
+ * - mmrt_as_fork() copies pinned anonymous pages for the child at once
+ *   (they are never shared copy-on-write, so the parent keeps the pinned
+ *   frames mapped and writable);
+ * - a write to a pinned page never copies it (copy-on-write reuses it);
+ * - the frames outlive an unmap: mmrt_unmap(), mmrt_remap(),
+ *   MMRT_ADV_DONTNEED or the destruction of @p as remove the translation
+ *   but the frames stay allocated (not returned to the pool) until
+ *   mmrt_unpin().
+ * For a host mapping (mmrt_map_host(), the DPDK mirror) the pin records
+ * the host pages and their IOVAs; the memory stays the caller's, who
+ * must keep it until the pin is unpinned or revoked.
+ *
+ * Revocation: a pin is revoked when the translation of its range changes
+ * under it: unmap, remap, MMRT_ADV_DONTNEED, destruction of @p as, a
+ * mmrt_protect() that takes away the access the pin was taken for
+ * (write with MMRT_PIN_WRITE, else read), or a copy-on-write of a page
+ * the pin could not make exclusive (a read-only private page shared
+ * with a fork). Fork, userfault write-protect, and merges or moves
+ * (which refuse pinned pages) do not revoke. mmrt_pin_revoked() tells;
+ * the pages stay held and readable through mmrt_pin_sg() until
+ * mmrt_unpin().
+ *
+ * @param as     Address space.
+ * @param va     Page-aligned start.
+ * @param len    Bytes, a non-zero multiple of MMRT_PAGE_SIZE; the range
+ *   must not wrap or end past MMRT_VA_LIMIT.
+ * @param flags  0 or MMRT_PIN_WRITE.
+ * @param out    Receives the pin.
+ * @return 0; -EINVAL (NULL @p out, not a live space, unaligned, zero or
+ *   wrapping range, unknown @p flags); -EFAULT (part of the range is not
+ *   mapped, or a hole of the mirror); -EACCES (the region forbids the
+ *   access); -EHWPOISON (a poisoned page); -ENOMEM; -ETIMEDOUT (a
+ *   userfault was not resolved in time); -EAGAIN (the range kept
+ *   changing while the pin was taken). On failure nothing is pinned and
+ *   *@p out is unchanged. Thread-safe; may wait (faults, userfaults).
+ */
+int mmrt_pin(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
+	struct mmrt_pin **out);
+
+/**
+ * mmrt_pin() with a revocation callback: @p revoke (may be NULL) is
+ * called once, when the pin is revoked (see mmrt_pin()), by the thread
+ * that changes the page table, with that space's map lock held and
+ * before that call returns (so a holder that stops using the pages in
+ * @p revoke keeps invariant A for host memory: the caller of mmrt_unmap()
+ * may free it on return). @p revoke must not call into lib/mm for that
+ * space nor wait for a thread that does, and must not wait for a poller
+ * (the invalidating thread may be one); it may call mmrt_pin_revoked()
+ * and mmrt_pin_sg(), not mmrt_unpin().
+ *
+ * @return as mmrt_pin().
+ */
+int mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint32_t flags, mmrt_pin_revoke_t revoke, void *arg,
+	struct mmrt_pin **out);
+
+/**
+ * Release a pin: its frames go back to the pool if nothing else holds
+ * them (an unmapped range's frames are freed here), and the space's
+ * pinned_pages count drops. Host memory is not touched. May be called
+ * after the space was destroyed.
+ *
+ * A second unpin of the same pointer is undefined (the pin is freed):
+ * drop the pointer.
+ *
+ * A pin may outlive its space: the destroy revokes it (and logs that
+ * it detached an interval notifier); unpin it after the destroy has
+ * returned, not concurrently with it.
+ *
+ * @return 0, -EINVAL (NULL or not a live pin). Thread-safe against
+ *   everything but a concurrent unpin of the same pin and a concurrent
+ *   destroy of its space; not from a revocation callback. May wait (for
+ *   an invalidation of the range in progress).
+ */
+int mmrt_unpin(struct mmrt_pin *pin);
+
+/**
+ * @return true once @p pin has been revoked (see mmrt_pin()), false
+ *   otherwise (and for NULL). Never waits.
+ */
+bool mmrt_pin_revoked(const struct mmrt_pin *pin);
+
+/**
+ * The pinned pages of @p pin as scatter-gather segments (the pages the
+ * pin holds, revoked or not), contiguous pages coalesced; the contract
+ * of @p sg and @p n is mmrt_translate_sg()'s.
+ *
+ * @return the number of segments; -EINVAL (bad pin, @p sg NULL with
+ *   @p n > 0); -ENOSPC (more than @p n segments: @p sg holds the first
+ *   @p n). Never waits.
+ */
+int mmrt_pin_sg(const struct mmrt_pin *pin, struct mmrt_sg *sg,
+	unsigned int n);
+
+/**
+ * Translate [@p va, @p va + @p len) into scatter-gather segments of
+ * {host address, IOVA, length}, without faulting: pages contiguous both
+ * in host address and in IOVA are coalesced into one segment (the pages
+ * of a 2 MiB leaf, consecutive pool frames, a host mapping of contiguous
+ * DPDK memory). Any byte alignment; the first segment starts at @p va's
+ * byte, the last ends at @p va + @p len.
+ *
+ * As mmrt_translate(): a registered, online poller walks without locks
+ * (the result is valid until its next quiescent state, as long as it does
+ * not race an unmap: pin the range, or use a consumer, for longer);
+ * other threads walk under the map lock.
+ *
+ * @param sg  Array of @p n segments, or NULL with @p n == 0 to only count.
+ * @return the number of segments (>= 1; with @p sg NULL and @p n 0, the
+ *   number needed); -EINVAL (not a live space, zero or wrapping range or
+ *   past MMRT_VA_LIMIT, unknown @p access bits, @p sg NULL with @p n >
+ *   0); -EFAULT (a page is not present: mmrt_fault() it); -EACCES (a page
+ *   does not grant @p access); -ENOSPC (more than @p n segments are
+ *   needed: @p sg holds the first @p n, which translate a prefix of the
+ *   range: continue at @p va plus the sum of their lengths). On -EFAULT
+ *   and -EACCES the contents of @p sg are unspecified. Never waits when
+ *   called by a registered poller.
+ */
+int mmrt_translate_sg(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint32_t access, struct mmrt_sg *sg, unsigned int n);
+
+/**
+ * Reverse lookup: call @p cb for every (space, VA) at which the host
+ * address @p addr is mapped now: host mappings (by their regions, also
+ * where MMRT_ADV_DONTNEED dropped the leaf, which refaults the same
+ * bytes), the DPDK mirror (at @p addr's IOVA), and pool frames (by the
+ * leaves that map them: a frame shared by fork or merge, or mapped by
+ * several spaces through an object, is reported once per leaf). Spaces
+ * are visited in mmrt_as_foreach() order, each in VA order. The VA
+ * includes @p addr's offset in its page.
+ *
+ * Cost: host mappings O(regions); pool frames a walk of the populated
+ * page tables of every pool region (use it off the fast path).
+ *
+ * @param addr  Host address (any alignment).
+ * @param cb    Called with the space, the VA and @p arg, with no lock
+ *   held, under the rules of mmrt_as_foreach() callbacks; a non-zero
+ *   return stops the lookup. NULL: only count.
+ * @return the number of (space, VA) found (cb calls made, the stopping
+ *   one included); -ENOENT (none); -EINVAL (@p addr NULL, or the pool's
+ *   shared zero frame or a page-table page, which are not mapped data);
+ *   -ENOMEM; -ENODEV (not up). Thread-safe; may wait (map locks).
+ */
+int mmrt_host_lookup(const void *addr,
+	int (*cb)(struct mmrt_as *as, uint64_t va, void *arg), void *arg);
+
+/**
+ * The first (space, VA) of mmrt_host_lookup().
+ *
+ * @param addr     Host address.
+ * @param as_out   Receives the space (valid while it is not destroyed).
+ * @param va_out   Receives the VA.
+ * @return 0; -EINVAL (a NULL argument, as mmrt_host_lookup()); -ENOENT
+ *   (not mapped in any space); -ENOMEM; -ENODEV. May wait.
+ */
+int mmrt_host_to_va(const void *addr, struct mmrt_as **as_out,
+	uint64_t *va_out);
 
 /**
  * Snapshot statistics of an address space.

@@ -50,6 +50,20 @@ extern "C" {
  */
 #define MMRT_PTE_HADDR_MASK (((UINT64_C(1) << 48) - 1) & \
 	~(UINT64_C(0xfff)))
+/**
+ * @internal Both IOVA kind bits: DPDK memory whose IOVA is not its address
+ * (IOVA-as-PA): bits 48..62 of the host leaf index a table of IOVA offsets
+ * (one per distinct memseg offset), read by mmrt_host_iova_tab().
+ */
+#define MMRT_PTE_HIOVA_TAB (MMRT_PTE_HIOVA_VA | MMRT_PTE_HIOVA_NONE)
+#define MMRT_PTE_HIOVA_IDX_SHIFT 48
+#define MMRT_PTE_HIOVA_IDX_MASK (UINT64_C(0x7fff) << MMRT_PTE_HIOVA_IDX_SHIFT)
+
+/**
+ * @internal The IOVA of host address @p addr on a host leaf @p e of the
+ * MMRT_PTE_HIOVA_TAB kind (out of line: the rare IOVA-as-PA case).
+ */
+rte_iova_t mmrt_host_iova_tab(uint64_t e, uint64_t addr);
 
 /** @internal Index bits per page-table level (512 entries a table). */
 #define MMRT_PT_BITS 9
@@ -135,7 +149,9 @@ mmrt_walk_host(uint64_t e, uint64_t va, uint64_t off, struct mmrt_xlate *out)
 	uint64_t addr = (e & MMRT_PTE_HADDR_MASK) + off;
 
 	out->addr = (void *)(uintptr_t)addr;
-	if (e & MMRT_PTE_HIOVA_NONE)
+	if (unlikely((e & MMRT_PTE_HIOVA_TAB) == MMRT_PTE_HIOVA_TAB))
+		out->iova = mmrt_host_iova_tab(e, addr);
+	else if (e & MMRT_PTE_HIOVA_NONE)
 		out->iova = RTE_BAD_IOVA;
 	else if (e & MMRT_PTE_HIOVA_VA)
 		out->iova = (rte_iova_t)va;

@@ -14,6 +14,7 @@
 
 #include "mm_pte.h"
 #include "mm_host_pte.h"
+#include "mm_pin_frame.h"
 #include "mm_as.h"
 #include "mm_region.h"
 #include "mm_notify.h"
@@ -168,7 +169,7 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 	if (pte_is_host(e)) {
 		/* host memory: 512 leaves of consecutive host pages */
 		t = pt_table(nt);
-		bits |= e & (PTE_HOST | PTE_HIOVA_VA | PTE_HIOVA_NONE);
+		bits |= e & (PTE_HOST | PTE_HIOVA_BITS);
 		for (i = 0; i < MMRT_HUGE_NR; i++)
 			t[i] = (pte_host_addr(e) +
 				((uint64_t)i << MMRT_PAGE_SHIFT)) | bits;
@@ -426,7 +427,6 @@ static bool
 leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
 {
 	uint32_t pfn = pte_pfn(e);
-	const struct mmrt_frame *fm;
 
 	if (!(r->prot & MMRT_PROT_WRITE) || !(e & PTE_P))
 		return false;
@@ -434,8 +434,7 @@ leaf_may_write(const struct mm_region *r, uint64_t e, bool huge)
 		return true; /* shared memory: never copied on write */
 	if (pfn == mmrt_zero_pfn() || (!huge && frame_owner(pfn) != pfn))
 		return false;
-	fm = mmrt_frame_meta(pfn);
-	return __atomic_load_n(&fm->refcount, __ATOMIC_ACQUIRE) == 1;
+	return mm_frame_unpinned_refs(pfn) == 1;
 }
 
 /*
@@ -509,11 +508,38 @@ mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
 	return 0;
 }
 
+/*
+ * A pinned anonymous page (mm_pin_frame.h) is not shared with a child:
+ * the child gets a copy at once, and the parent's leaf stays as it is
+ * (still writable), so the frame the pin holds stays the parent's.
+ * Write map lock of the parent held: no pin comes or goes meanwhile.
+ * Returns the child's entry, or 0 with *err = -ENOMEM.
+ */
+static uint64_t
+copy_pinned(struct mmrt_as *dst, uint64_t e, bool huge, int *err)
+{
+	uint32_t pfn = pte_pfn(e);
+	int64_t nf;
+
+	nf = huge ? mmrt_huge_alloc(0) : mmrt_frame_alloc(0);
+	if (nf < 0) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	memcpy(mmrt_frame_addr((uint32_t)nf), mmrt_frame_addr(pfn),
+		huge ? MMRT_HUGE_SIZE : MMRT_PAGE_SIZE);
+	mm_anon_frame_init((uint32_t)nf);
+	MM_STAT_ADD(dst, rss_pages, huge ? MMRT_HUGE_NR : 1);
+	/* the child's frame is its own: writable where the parent's is */
+	return pte_mk((uint32_t)nf, e & ~PTE_PFN_MASK);
+}
+
 /* Share the frame behind a leaf with a child; anonymous pages become
- * copy-on-write in both. Returns the child's entry. */
+ * copy-on-write in both (pinned ones are copied). Returns the child's
+ * entry; 0 with *err set if a copy found no frame. */
 static uint64_t
 copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
-	uint64_t va, bool shared, bool keep_wp)
+	uint64_t va, bool shared, bool keep_wp, int *err)
 {
 	uint64_t e = *p;
 	uint32_t pfn = pte_pfn(e), owner;
@@ -533,6 +559,10 @@ copy_leaf(struct mmrt_as *dst, struct mm_gather *src_tlb, uint64_t *p,
 	if (pfn != mmrt_zero_pfn()) {
 		owner = huge ? pfn : frame_owner(pfn);
 		f = mmrt_frame_meta(owner);
+		if (!shared && mm_frame_pinned(owner)) {
+			e = copy_pinned(dst, e, huge, err);
+			return keep_wp ? e : e & ~PTE_UFFD_WP;
+		}
 		__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&f->mapcount, 1, __ATOMIC_RELAXED);
 		MM_STAT_ADD(dst, rss_pages, huge ? MMRT_HUGE_NR : 1);
@@ -566,8 +596,11 @@ copy_level(struct mmrt_as *dst, struct mmrt_as *src,
 			continue;
 		if (!(e & PTE_T)) {
 			/* regions are copied whole, so leaves are too */
+			ret = 0;
 			pte_store(&dt[i], copy_leaf(dst, src_tlb, &st[i], va,
-				shared, keep_wp));
+				shared, keep_wp, &ret));
+			if (ret != 0)
+				return ret;
 			continue;
 		}
 		if (!(dt[i] & PTE_T)) {

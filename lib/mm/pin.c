@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Pins (mmrt_pin(), mmrt_mm.h): long-lived holds on the pages of a range,
+ * in the manner of the kernel's FOLL_LONGTERM pins, with revocation in the
+ * manner of iommufd's access unmap callback.
+ *
+ * A pin is two things:
+ *
+ *  - per page, a hold: one reference and one pin count on the pool frame
+ *    (mm_pin_frame.h says what the frame paths make of the count), or for
+ *    a host leaf the host address and IOVA kind (no hold: the memory is
+ *    the caller's);
+ *
+ *  - an interval notifier on the range, which revokes the pin when the
+ *    translation of the range changes under it, and whose sequence makes
+ *    taking the holds race-free against layout changes: the holds are
+ *    taken under the read map lock and the leaves' PT locks, but a
+ *    fault that must wait (a userfault) drops the map lock, so the pin
+ *    is only established if no invalidation of the range ran meanwhile
+ *    (mmrt_interval_read_begin()/read_retry(), under pin->lock); else
+ *    every hold is dropped and the pin is taken again.
+ *
+ * Which invalidations revoke (pin_revokes()): the notifier sees every
+ * removal or downgrade of a translation in the range. UNMAP (unmap,
+ * remap's source, teardown, the mirror's freed memory) and RELEASE
+ * always revoke. CLEAR revokes when it may replace a page: MMRT_ADV_
+ * DONTNEED and copy-on-write pass no owner; the CLEARs with an owner are
+ * mmrt_merge() (&mm_merge_owner) and mmrt_uffd_move() (the uffd), which
+ * refuse pinned pages under the PT locks and so never change a page a
+ * pin holds. PROTECTION_VMA revokes if the new protection of an
+ * overlapping region (already set when mmrt_protect() notifies, under
+ * its write map lock) lacks the pin's access. PROTECTION_PAGE (fork,
+ * userfault write-protect) keeps the frames where they are: fork copies
+ * pinned pages for the child, and a write-protected pinned page is made
+ * writable in place again (its non-pin references are 1).
+ *
+ * Locks: pin->lock is the notifier's user lock, a leaf taken inside the
+ * map lock (the invalidate op runs under the invalidator's map lock) and
+ * never across a call into lib/mm. The revocation callback runs after
+ * pin->lock is dropped, still inside the invalidator's map lock.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_spinlock.h>
+
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_pin_frame.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_pgtable.h"
+#include "mm_uffd.h"
+#include "mm_fault.h"
+#include "mm_sg.h"
+#include "mmrt_notifier.h"
+
+#define PIN_MAGIC 0x6d6d706eu /* "mmpn" */
+#define PIN_TRIES 64          /* establishments tried before -EAGAIN */
+
+/*
+ * An entry of pin->ent: a pool page, (pfn << 12); the shared zero frame,
+ * with PIN_E_NOREF (no reference is held on it); a host page, its address
+ * | PIN_E_HOST | its PTE_HIOVA_BITS (kind and offset-table index).
+ */
+#define PIN_E_HOST  UINT64_C(1)
+#define PIN_E_NOREF UINT64_C(2)
+
+struct mmrt_pin {
+	struct mmrt_interval_notifier sub; /* first: container of the op */
+	uint32_t magic;
+	uint32_t flags;
+	struct mmrt_as *as;
+	uint64_t va;
+	uint64_t len;
+	rte_spinlock_t lock;     /* the notifier's user lock */
+	bool live;               /* established: revocation is reported */
+	bool revoked;
+	bool detached;           /* space dying (RELEASE) or stats dropped */
+	mmrt_pin_revoke_t revoke;
+	void *arg;
+	uint64_t npages;
+	uint64_t nheld;          /* entries holding a page, from 0 */
+	uint64_t ent[];
+};
+
+static bool
+pin_live(const struct mmrt_pin *pin)
+{
+	return pin != NULL && pin->magic == PIN_MAGIC;
+}
+
+/* Does the protection of every region overlapping [s, e) still allow the
+ * pin's access? Map lock held (mmrt_protect() holds it for writing). */
+static bool
+pin_prot_ok(const struct mmrt_pin *pin, uint64_t s, uint64_t e)
+{
+	uint32_t need = (pin->flags & MMRT_PIN_WRITE) ? MMRT_PROT_WRITE :
+		MMRT_PROT_READ;
+	uint32_t i;
+
+	MM_FOR_EACH_REGION(pin->as, i, s, e)
+		if ((pin->as->regions[i].prot & need) == 0)
+			return false;
+	return true;
+}
+
+static bool
+pin_revokes(const struct mmrt_pin *pin, const struct mmrt_notifier_range *r)
+{
+	switch (r->event) {
+	case MMRT_NOTIFY_UNMAP:
+	case MMRT_NOTIFY_RELEASE:
+		return true;
+	case MMRT_NOTIFY_CLEAR:
+		return r->owner == NULL;
+	case MMRT_NOTIFY_PROTECTION_VMA:
+		return !pin_prot_ok(pin, RTE_MAX(r->start, pin->va),
+			RTE_MIN(r->end, pin->va + pin->len));
+	case MMRT_NOTIFY_PROTECTION_PAGE:
+	default:
+		return false;
+	}
+}
+
+static bool
+pin_invalidate(struct mmrt_interval_notifier *sub,
+	const struct mmrt_notifier_range *range, uint64_t cur_seq)
+{
+	struct mmrt_pin *pin = container_of(sub, struct mmrt_pin, sub);
+	bool call = false;
+
+	if (mmrt_notifier_range_blockable(range))
+		rte_spinlock_lock(&pin->lock);
+	else if (!rte_spinlock_trylock(&pin->lock))
+		return false;
+	mmrt_interval_set_seq(sub, cur_seq);
+	if (pin->live && !pin->revoked && pin_revokes(pin, range)) {
+		__atomic_store_n(&pin->revoked, true, __ATOMIC_RELEASE);
+		call = pin->revoke != NULL;
+	}
+	if (range->event == MMRT_NOTIFY_RELEASE)
+		pin->detached = true; /* the space goes: unpin leaves it be */
+	rte_spinlock_unlock(&pin->lock);
+	if (call)
+		pin->revoke(pin, pin->arg);
+	return true;
+}
+
+static const struct mmrt_interval_notifier_ops pin_ops = {
+	.invalidate = pin_invalidate,
+};
+
+/* Drop the holds of entries [0, pin->nheld). */
+static void
+pin_drop_holds(struct mmrt_pin *pin)
+{
+	uint64_t i, e;
+	uint32_t owner;
+
+	for (i = 0; i < pin->nheld; i++) {
+		e = pin->ent[i];
+		if (e & (PIN_E_HOST | PIN_E_NOREF))
+			continue;
+		owner = frame_owner((uint32_t)(e >> MMRT_PAGE_SHIFT));
+		mm_frame_unpin_count(owner);
+		mmrt_frame_put(owner);
+	}
+	pin->nheld = 0;
+}
+
+/*
+ * Hold the page at @va if its leaf allows it (read map lock held): 0 and
+ * *ent set, 1 (fault it in first, for @write), or -EHWPOISON. @write:
+ * the leaf must be writable, which for an anonymous page means exclusive
+ * (a copy-on-write page is write-protected).
+ */
+static int
+pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
+{
+	uint64_t *p, e, off;
+	uint32_t tbl, pfn, owner;
+	bool huge;
+	int err;
+
+	p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
+	if (p == NULL)
+		return err == -ENOENT ? 1 : err;
+	rte_spinlock_lock(pt_lock(tbl));
+	e = pte_load(p);
+	if (!(e & PTE_P) || (e & PTE_T) || (write && !mmrt_pte_writable(e))) {
+		rte_spinlock_unlock(pt_lock(tbl));
+		return (e & PTE_POISON) ? -EHWPOISON : 1;
+	}
+	off = huge ? (va & (MMRT_HUGE_SIZE - 1)) : 0;
+	if (pte_is_host(e)) {
+		*ent = (pte_host_addr(e) + off) | PIN_E_HOST |
+			(e & PTE_HIOVA_BITS);
+	} else {
+		pfn = pte_pfn(e) + (uint32_t)(off >> MMRT_PAGE_SHIFT);
+		if (pfn == mmrt_zero_pfn()) {
+			*ent = ((uint64_t)pfn << MMRT_PAGE_SHIFT) | PIN_E_NOREF;
+		} else {
+			owner = huge ? pte_pfn(e) : frame_owner(pfn);
+			mm_frame_pin(owner);
+			*ent = (uint64_t)pfn << MMRT_PAGE_SHIFT;
+		}
+	}
+	rte_spinlock_unlock(pt_lock(tbl));
+	return 0;
+}
+
+/*
+ * Take a hold on every page of the pin, faulting as needed. On error,
+ * every hold taken is dropped. Called without the map lock.
+ */
+static int
+pin_hold_all(struct mmrt_pin *pin)
+{
+	bool wpin = (pin->flags & MMRT_PIN_WRITE) != 0, write;
+	struct mmrt_as *as = pin->as;
+	const struct mm_region *r;
+	struct mm_fault_wait w;
+	uint64_t va;
+	int ret = 0, i;
+
+	while (ret == 0 && pin->nheld < pin->npages) {
+		bool relock = false;
+
+		rte_rwlock_read_lock(&as->map_lock);
+		while (pin->nheld < pin->npages) {
+			va = pin->va + (pin->nheld << MMRT_PAGE_SHIFT);
+			i = mm_region_find(as, va);
+			if (i < 0) {
+				ret = -EFAULT;
+				break;
+			}
+			r = &as->regions[i];
+			if (r->prot == MMRT_PROT_NONE ||
+					(wpin && !(r->prot & MMRT_PROT_WRITE))) {
+				ret = -EACCES;
+				break;
+			}
+			/* a writable private page is made exclusive, so that
+			 * no copy-on-write can take it from the pin */
+			write = wpin || ((r->prot & MMRT_PROT_WRITE) &&
+				!(r->flags & (REGION_OBJECT | REGION_HOST)));
+			ret = pin_one(as, va, write,
+				&pin->ent[pin->nheld]);
+			if (ret == 0) {
+				pin->nheld++;
+				continue;
+			}
+			if (ret < 0)
+				break;
+			mm_fault_wait_init(&w, 0);
+			w.requester = (uint32_t)rte_gettid();
+			ret = mm_fault_locked(as, va, write ?
+				MMRT_ACCESS_WRITE : MMRT_ACCESS_READ, &w);
+			if (ret == MM_FAULT_POSTED) {
+				relock = true;
+				break;
+			}
+			if (ret != 0)
+				break;
+		}
+		rte_rwlock_read_unlock(&as->map_lock);
+		if (relock)
+			ret = mm_uffd_wait(&w);
+	}
+	if (ret != 0)
+		pin_drop_holds(pin);
+	return ret;
+}
+
+int
+mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint32_t flags, mmrt_pin_revoke_t revoke, void *arg,
+	struct mmrt_pin **out)
+{
+	struct mmrt_pin *pin;
+	unsigned int tries;
+	uint64_t seq;
+	size_t size;
+	int ret;
+
+	if (out == NULL || !mm_as_live(as) || !mm_range_valid_pages(va, len) ||
+			(flags & ~MMRT_PIN_WRITE))
+		return -EINVAL;
+	if ((len >> MMRT_PAGE_SHIFT) > (SIZE_MAX - sizeof(*pin)) /
+			sizeof(pin->ent[0]))
+		return -ENOMEM;
+	size = sizeof(*pin) + (len >> MMRT_PAGE_SHIFT) * sizeof(pin->ent[0]);
+	pin = rte_zmalloc("mmrt_pin", size, RTE_CACHE_LINE_SIZE);
+	if (pin == NULL)
+		return -ENOMEM;
+	pin->as = as;
+	pin->va = va;
+	pin->len = len;
+	pin->flags = flags;
+	pin->revoke = revoke;
+	pin->arg = arg;
+	pin->npages = len >> MMRT_PAGE_SHIFT;
+	rte_spinlock_init(&pin->lock);
+	ret = mmrt_interval_notifier_insert(&pin->sub, as, va, len, &pin_ops);
+	if (ret != 0) {
+		rte_free(pin);
+		return ret;
+	}
+	MM_BLOCKING_BEGIN();
+	for (tries = 0; ; tries++) {
+		/* model: the mmu_interval_notifier read side */
+		seq = mmrt_interval_read_begin(&pin->sub);
+		ret = pin_hold_all(pin);
+		if (ret != 0)
+			break;
+		rte_spinlock_lock(&pin->lock);
+		if (!mmrt_interval_read_retry(&pin->sub, seq)) {
+			pin->live = true;
+			rte_spinlock_unlock(&pin->lock);
+			break;
+		}
+		rte_spinlock_unlock(&pin->lock);
+		/* the range changed while the holds were taken */
+		pin_drop_holds(pin);
+		if (tries + 1 >= PIN_TRIES) {
+			ret = -EAGAIN;
+			break;
+		}
+	}
+	MM_BLOCKING_END();
+	if (ret != 0) {
+		mmrt_interval_notifier_remove(&pin->sub);
+		rte_free(pin);
+		return ret;
+	}
+	MM_STAT_ADD(as, pinned_pages, (int64_t)pin->npages);
+	pin->magic = PIN_MAGIC;
+	*out = pin;
+	return 0;
+}
+
+int
+mmrt_pin(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
+	struct mmrt_pin **out)
+{
+	return mmrt_pin_revocable(as, va, len, flags, NULL, NULL, out);
+}
+
+int
+mmrt_unpin(struct mmrt_pin *pin)
+{
+	bool drop;
+
+	if (!pin_live(pin))
+		return -EINVAL;
+	/*
+	 * The space's count, unless its destroy already ran RELEASE (the
+	 * caller does not unpin concurrently with that destroy).
+	 */
+	rte_spinlock_lock(&pin->lock);
+	drop = !pin->detached;
+	pin->detached = true;
+	if (drop)
+		MM_STAT_ADD(pin->as, pinned_pages, -(int64_t)pin->npages);
+	rte_spinlock_unlock(&pin->lock);
+	/* after this no invalidate op runs on the pin (no-op if detached) */
+	mmrt_interval_notifier_remove(&pin->sub);
+	pin_drop_holds(pin);
+	pin->magic = 0;
+	rte_free(pin);
+	return 0;
+}
+
+bool
+mmrt_pin_revoked(const struct mmrt_pin *pin)
+{
+	return pin_live(pin) &&
+		__atomic_load_n(&pin->revoked, __ATOMIC_ACQUIRE);
+}
+
+int
+mmrt_pin_sg(const struct mmrt_pin *pin, struct mmrt_sg *sg, unsigned int n)
+{
+	struct mm_sg_acc acc;
+	uint64_t i, e, a;
+	rte_iova_t iova;
+	uint32_t pfn;
+
+	if (!pin_live(pin) || (sg == NULL && n != 0))
+		return -EINVAL;
+	mm_sg_acc_init(&acc, sg, n);
+	for (i = 0; i < pin->npages; i++) {
+		e = pin->ent[i];
+		if (e & PIN_E_HOST) {
+			a = e & PTE_HADDR_MASK;
+			if ((e & PTE_HIOVA_TAB) == PTE_HIOVA_TAB)
+				iova = mmrt_host_iova_tab(e, a);
+			else if (e & PTE_HIOVA_NONE)
+				iova = RTE_BAD_IOVA;
+			else if (e & PTE_HIOVA_VA)
+				iova = pin->va + (i << MMRT_PAGE_SHIFT);
+			else
+				iova = a;
+		} else {
+			pfn = (uint32_t)(e >> MMRT_PAGE_SHIFT);
+			a = (uint64_t)(uintptr_t)mmrt_frame_addr_unchecked(pfn);
+			iova = mmrt_frame_iova_unchecked(pfn);
+		}
+		if (mm_sg_acc_add(&acc, a, iova, MMRT_PAGE_SIZE) != 0)
+			return -ENOSPC;
+	}
+	if (mm_sg_acc_close(&acc) != 0)
+		return -ENOSPC;
+	return (int)acc.cnt;
+}

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * Scatter-gather lookup (mmrt_translate_sg()) and reverse lookup from a
+ * host address (mmrt_host_lookup(), mmrt_host_to_va()).
+ *
+ * The scatter-gather walk is mmrt_translate()'s lockless walk (an online
+ * poller) or the same walk under the read map lock, done once per level-1
+ * table rather than once per page: the three upper levels are walked for
+ * the first page of each 2 MiB, then the leaves of that table are read in
+ * a row. Each leaf is one acquire load, as in mmrt_walk(), so the result
+ * is what a series of mmrt_translate() calls would have seen.
+ *
+ * The reverse lookup holds no reverse map: host mappings are found from
+ * their regions (host base in obj_off), the mirror from the address's
+ * IOVA, and pool frames by walking the populated page tables of the pool
+ * regions of every space, each space under its read map lock (found
+ * mappings are reported after the lock is dropped).
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_memory.h>
+
+#include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_as.h"
+#include "mm_region.h"
+#include "mm_pgtable.h"
+#include "mm_sg.h"
+
+/* Host address and IOVA of the page of leaf @e at @va, @off into the leaf
+ * (mmrt_walk() and mmrt_walk_host() in one). */
+static __rte_always_inline void
+sg_leaf_addr(uint64_t e, uint64_t va, uint64_t off, uint64_t *addr,
+	rte_iova_t *iova)
+{
+	uint32_t pfn;
+
+	if (unlikely(e & PTE_HOST)) {
+		*addr = pte_host_addr(e) + off;
+		if ((e & PTE_HIOVA_TAB) == PTE_HIOVA_TAB)
+			*iova = mmrt_host_iova_tab(e, *addr);
+		else if (e & PTE_HIOVA_NONE)
+			*iova = RTE_BAD_IOVA;
+		else if (e & PTE_HIOVA_VA)
+			*iova = (rte_iova_t)va;
+		else
+			*iova = (rte_iova_t)*addr;
+		return;
+	}
+	pfn = pte_pfn(e) + (uint32_t)(off >> MMRT_PAGE_SHIFT);
+	*addr = (uint64_t)(uintptr_t)mmrt_frame_addr_unchecked(pfn) +
+		(off & (MMRT_PAGE_SIZE - 1));
+	*iova = mmrt_frame_iova_unchecked(pfn) + (off & (MMRT_PAGE_SIZE - 1));
+}
+
+static __rte_always_inline int
+sg_leaf_check(uint64_t e, uint32_t access)
+{
+	if (unlikely(!(e & PTE_P)))
+		return -EFAULT;
+	/* write only through a writable and dirty leaf, as mmrt_walk() */
+	if (unlikely((access & MMRT_ACCESS_WRITE) && !mmrt_pte_writable(e)))
+		return -EACCES;
+	return 0;
+}
+
+/*
+ * A whole pool page at @addr whose IOVA is linear in the address
+ * (mmrt_mem_fp.iova NULL): mm_sg_acc_add() with the IOVA computed here.
+ */
+static __rte_always_inline int
+sg_acc_page(struct mm_sg_acc *acc, uint64_t addr)
+{
+	struct mmrt_sg *c = &acc->cur;
+	int ret;
+
+	const rte_iova_t iova = (rte_iova_t)(addr +
+		(uint64_t)mmrt_mem_fp.iova_off);
+
+	if (likely(acc->open && (uint64_t)(uintptr_t)c->addr + c->len ==
+			addr && c->iova + c->len == iova &&
+			c->iova != RTE_BAD_IOVA)) {
+		c->len += MMRT_PAGE_SIZE;
+		return 0;
+	}
+	ret = mm_sg_acc_close(acc);
+	if (ret != 0)
+		return ret;
+	c->addr = (void *)(uintptr_t)addr;
+	c->iova = iova;
+	c->len = MMRT_PAGE_SIZE;
+	acc->open = true;
+	return 0;
+}
+
+static int
+sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
+	uint32_t access, struct mm_sg_acc *acc)
+{
+	uint8_t *base = mmrt_mem_fp.base;
+	uint64_t e, chunk_end, addr, len;
+	/* the fast path's test: present, (writable and dirty,) a pool leaf */
+	const uint64_t fmask = PTE_P | PTE_HOST |
+		((access & MMRT_ACCESS_WRITE) ? PTE_W | PTE_D : 0);
+	const uint64_t fwant = PTE_P |
+		((access & MMRT_ACCESS_WRITE) ? PTE_W | PTE_D : 0);
+	const bool linear = mmrt_mem_fp.iova == NULL;
+	rte_iova_t iova;
+	int ret;
+
+	while (va < end) {
+		chunk_end = RTE_MIN((va | (MMRT_HUGE_SIZE - 1)) + 1, end);
+		e = mmrt_walk_step(base, as->core.pgd, va, MMRT_PT_SHIFT(4));
+		if (unlikely(!(e & PTE_T)))
+			return -EFAULT;
+		e = mmrt_walk_step(base, pte_pfn(e), va, MMRT_PT_SHIFT(3));
+		if (unlikely(!(e & PTE_T)))
+			return -EFAULT;
+		e = mmrt_walk_step(base, pte_pfn(e), va, MMRT_PT_SHIFT(2));
+		if (e & PTE_H) {
+			ret = sg_leaf_check(e, access);
+			if (ret != 0)
+				return ret;
+			sg_leaf_addr(e, va, va & (MMRT_HUGE_SIZE - 1), &addr,
+				&iova);
+			if (e & PTE_HOST) {
+				ret = mm_sg_acc_add(acc, addr, iova,
+					chunk_end - va);
+				if (ret != 0)
+					return ret;
+				va = chunk_end;
+				continue;
+			}
+			/* pool frames: IOVA per 4 KiB frame, as mmrt_walk() */
+			while (va < chunk_end) {
+				len = RTE_MIN((va | (MMRT_PAGE_SIZE - 1)) + 1,
+					chunk_end) - va;
+				sg_leaf_addr(e, va, va & (MMRT_HUGE_SIZE - 1),
+					&addr, &iova);
+				ret = mm_sg_acc_add(acc, addr, iova, len);
+				if (ret != 0)
+					return ret;
+				va += len;
+			}
+			continue;
+		}
+		if (unlikely(!(e & PTE_T)))
+			return -EFAULT;
+		{
+			const uint32_t tbl = pte_pfn(e);
+			const uint64_t *t = (const uint64_t *)(base +
+				((uint64_t)tbl << MMRT_PAGE_SHIFT));
+
+			while (va < chunk_end) {
+				/*
+				 * Whole present pool pages, IOVA linear in
+				 * the address: one load, a mask test and an
+				 * add per page (the common case).
+				 */
+				if (linear && (va & (MMRT_PAGE_SIZE - 1)) == 0 &&
+						chunk_end - va >= MMRT_PAGE_SIZE) {
+					e = __atomic_load_n(&t[level_index(va,
+						MM_LEVEL_PTE)], __ATOMIC_ACQUIRE);
+					if (likely((e & fmask) == fwant)) {
+						addr = (uint64_t)(uintptr_t)base +
+							(e & PTE_PFN_MASK);
+						ret = sg_acc_page(acc, addr);
+						if (ret != 0)
+							return ret;
+						va += MMRT_PAGE_SIZE;
+						continue;
+					}
+				}
+				e = mmrt_walk_step(base, tbl, va,
+					MMRT_PT_SHIFT(1));
+				ret = sg_leaf_check(e, access);
+				if (ret != 0)
+					return ret;
+				len = RTE_MIN((va | (MMRT_PAGE_SIZE - 1)) + 1,
+					chunk_end) - va;
+				sg_leaf_addr(e, va, va & (MMRT_PAGE_SIZE - 1),
+					&addr, &iova);
+				ret = mm_sg_acc_add(acc, addr, iova, len);
+				if (ret != 0)
+					return ret;
+				va += len;
+			}
+		}
+	}
+	return mm_sg_acc_close(acc);
+}
+
+int
+mmrt_translate_sg(struct mmrt_as *as, uint64_t va, uint64_t len,
+	uint32_t access, struct mmrt_sg *sg, unsigned int n)
+{
+	struct mm_sg_acc acc;
+	int ret;
+
+	if (!mm_as_live(as) || !mmrt_range_valid(va, len) ||
+			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)) ||
+			(sg == NULL && n != 0))
+		return -EINVAL;
+	mm_sg_acc_init(&acc, sg, n);
+	if (likely(mmrt_thread_is_online()))
+		ret = sg_walk(as, va, va + len, access, &acc);
+	else {
+		rte_rwlock_read_lock(&as->map_lock);
+		ret = sg_walk(as, va, va + len, access, &acc);
+		rte_rwlock_read_unlock(&as->map_lock);
+	}
+	if (ret != 0)
+		return ret;
+	if (acc.cnt > INT32_MAX)
+		return -ENOSPC;
+	return (int)acc.cnt;
+}
+
+/* ---- reverse lookup ---------------------------------------------------- */
+
+struct rl_ctx {
+	uint64_t h;             /* the host address */
+	uint32_t pfn;           /* its pool frame, or MMRT_PFN_NONE */
+	rte_iova_t iova;        /* its DPDK IOVA (the mirror), or BAD */
+	int (*cb)(struct mmrt_as *as, uint64_t va, void *arg);
+	void *arg;
+	int found;
+	int err;
+	/* the VAs found in the space being scanned */
+	uint64_t *va;
+	uint32_t nva;
+	uint32_t cap;
+};
+
+static int
+rl_add(struct rl_ctx *c, uint64_t va)
+{
+	uint64_t *nv;
+
+	if (c->nva == c->cap) {
+		uint32_t cap = c->cap ? c->cap * 2 : 16;
+
+		nv = realloc(c->va, cap * sizeof(*nv));
+		if (nv == NULL)
+			return -ENOMEM;
+		c->va = nv;
+		c->cap = cap;
+	}
+	c->va[c->nva++] = va;
+	return 0;
+}
+
+/* The leaves in [start, end) under table @tbl at @level that map c->pfn. */
+static int
+rl_scan(struct rl_ctx *c, uint32_t tbl, unsigned int level, uint64_t start,
+	uint64_t end)
+{
+	uint64_t size = level_size(level), va, next, e;
+	const uint64_t *t = pt_table(tbl);
+	uint32_t pfn;
+	int ret;
+
+	for (va = start; va < end; va = next) {
+		next = RTE_MIN((va | (size - 1)) + 1, end);
+		e = pte_load(&t[level_index(va, level)]);
+		if (e == 0)
+			continue;
+		if (e & PTE_T) {
+			if (level > MM_LEVEL_PTE) {
+				ret = rl_scan(c, pte_pfn(e), level - 1, va,
+					next);
+				if (ret != 0)
+					return ret;
+			}
+			continue;
+		}
+		if (!pte_has_frame(e) || pte_is_host(e))
+			continue;
+		pfn = pte_pfn(e);
+		if (level == MM_LEVEL_PMD && (e & PTE_H)) {
+			uint64_t leaf = va & ~(MMRT_HUGE_SIZE - 1);
+			uint64_t at = leaf + ((uint64_t)(c->pfn - pfn) <<
+				MMRT_PAGE_SHIFT);
+
+			if (c->pfn >= pfn && c->pfn < pfn + MMRT_HUGE_NR &&
+					at >= va && at < next) {
+				ret = rl_add(c, at);
+				if (ret != 0)
+					return ret;
+			}
+			continue;
+		}
+		if (level == MM_LEVEL_PTE && pfn == c->pfn) {
+			ret = rl_add(c, va);
+			if (ret != 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Map lock held: collect the VAs of c->h in @as. */
+static int
+rl_space_locked(struct mmrt_as *as, struct rl_ctx *c)
+{
+	uint64_t page = c->h & ~(MMRT_PAGE_SIZE - 1), *p, e;
+	const struct mm_region *r;
+	uint32_t i, tbl;
+	bool huge;
+	int ret = 0, err;
+
+	for (i = 0; i < as->nr_regions && ret == 0; i++) {
+		r = &as->regions[i];
+		if (r->flags & REGION_MIRROR) {
+			if (c->iova == RTE_BAD_IOVA || c->iova < r->start ||
+					c->iova >= r->end)
+				continue;
+			p = mm_pt_leaf(as, c->iova, false, &tbl, &huge, &err);
+			if (p == NULL)
+				continue;
+			e = pte_load(p);
+			if (huge)
+				e += c->iova & (MMRT_HUGE_SIZE - 1);
+			if (pte_has_frame(e) && pte_is_host(e) &&
+					pte_host_addr(e) == page)
+				ret = rl_add(c, c->iova);
+		} else if (r->flags & REGION_HOST) {
+			if (c->h >= r->obj_off &&
+					c->h - r->obj_off < r->end - r->start)
+				ret = rl_add(c, r->start + (c->h - r->obj_off));
+		} else if (c->pfn != MMRT_PFN_NONE) {
+			ret = rl_scan(c, as->core.pgd, PT_LEVELS, r->start,
+				r->end);
+		}
+	}
+	return ret;
+}
+
+static int
+rl_space(struct mmrt_as *as, void *arg)
+{
+	struct rl_ctx *c = arg;
+	uint64_t off = c->h & (MMRT_PAGE_SIZE - 1);
+	uint32_t k;
+	int ret;
+
+	c->nva = 0;
+	rte_rwlock_read_lock(&as->map_lock);
+	ret = rl_space_locked(as, c);
+	rte_rwlock_read_unlock(&as->map_lock);
+	if (ret != 0) {
+		c->err = ret;
+		return 1;
+	}
+	for (k = 0; k < c->nva; k++) {
+		c->found++;
+		/* the pool-frame VAs are page starts; host ones are exact */
+		if (c->cb != NULL && c->cb(as, (c->va[k] &
+				~(MMRT_PAGE_SIZE - 1)) | off, c->arg) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+mmrt_host_lookup(const void *addr,
+	int (*cb)(struct mmrt_as *as, uint64_t va, void *arg), void *arg)
+{
+	struct rl_ctx c;
+	const struct rte_memseg_list *msl;
+	const struct rte_memseg *ms;
+	const struct mmrt_frame *f;
+	int ret;
+
+	if (addr == NULL)
+		return -EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.h = (uint64_t)(uintptr_t)addr;
+	c.cb = cb;
+	c.arg = arg;
+	c.pfn = mmrt_addr_to_pfn(addr);
+	if (c.pfn != MMRT_PFN_NONE) {
+		f = mmrt_frame_meta(c.pfn);
+		if (c.pfn == mmrt_zero_pfn() || f == NULL ||
+				(__atomic_load_n(&f->flags, __ATOMIC_RELAXED) &
+				MMRT_FRAME_PT))
+			return -EINVAL;
+	}
+	/* the mirror maps each DPDK segment at its IOVA */
+	c.iova = RTE_BAD_IOVA;
+	msl = rte_mem_virt2memseg_list(addr);
+	ms = msl != NULL ? rte_mem_virt2memseg(addr, msl) : NULL;
+	if (ms != NULL && ms->iova != RTE_BAD_IOVA)
+		c.iova = (ms->iova + (c.h - (uint64_t)(uintptr_t)ms->addr)) &
+			~(rte_iova_t)(MMRT_PAGE_SIZE - 1);
+	{
+		/* map locks are waited for: not as an online poller */
+		MM_BLOCKING_BEGIN();
+		ret = mmrt_as_foreach(rl_space, &c);
+		MM_BLOCKING_END();
+	}
+	free(c.va);
+	if (ret < 0)
+		return ret;
+	if (c.err != 0)
+		return c.err;
+	return c.found > 0 ? c.found : -ENOENT;
+}
+
+struct rl_first {
+	struct mmrt_as *as;
+	uint64_t va;
+};
+
+static int
+rl_first_cb(struct mmrt_as *as, uint64_t va, void *arg)
+{
+	struct rl_first *f = arg;
+
+	f->as = as;
+	f->va = va;
+	return 1;
+}
+
+int
+mmrt_host_to_va(const void *addr, struct mmrt_as **as_out, uint64_t *va_out)
+{
+	struct rl_first f = { NULL, 0 };
+	int ret;
+
+	if (addr == NULL || as_out == NULL || va_out == NULL)
+		return -EINVAL;
+	ret = mmrt_host_lookup(addr, rl_first_cb, &f);
+	if (ret < 0)
+		return ret;
+	*as_out = f.as;
+	*va_out = f.va;
+	return 0;
+}
