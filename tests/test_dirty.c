@@ -161,6 +161,38 @@ Test(dirty, cpu_pool)
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 }
 
+/*
+ * A write pin's holder writes without any translation mmrt could drop, so
+ * a pinned pool page stays dirty: every harvest reports it until unpin.
+ */
+Test(dirty, pinned_stays_dirty)
+{
+	static const uint64_t w[] = { 5 };
+	static const uint64_t wp[] = { 2, 3, 5 };
+	struct mmrt_as *as = mmrt_as_create("dpin");
+	struct mmrt_pin *pin = NULL;
+	uint8_t b = 0x77;
+	unsigned int i;
+
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map(as, VA, 16 * PG, RW, 0), 0);
+	for (i = 0; i < 16; i++)
+		cr_assert_eq(mmrt_write(as, VA + i * PG, &b, 1), 0);
+	cr_assert_eq(mmrt_dirty_clear(as, VA, 16 * PG), 16);
+	cr_assert_eq(mmrt_pin(as, VA + 2 * PG, 2 * PG, MMRT_PIN_WRITE, &pin),
+		0);
+	cr_assert_eq(mmrt_write(as, VA + 5 * PG, &b, 1), 0);
+	expect(as, VA, 16, wp, RTE_DIM(wp), "pinned, first harvest");
+	expect(as, VA, 16, wp, 2, "pinned, second harvest");
+	cr_assert_eq(mmrt_unpin(pin), 0);
+	/* the state kept for the pin is reported once more, then clean */
+	expect(as, VA, 16, wp, 2, "after unpin");
+	expect(as, VA, 16, NULL, 0, "clean");
+	cr_assert_eq(mmrt_write(as, VA + 5 * PG, &b, 1), 0);
+	expect(as, VA, 16, w, 1, "written after unpin");
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
 Test(dirty, cpu_host)
 {
 	struct mmrt_as *as = mmrt_as_create("dhost");

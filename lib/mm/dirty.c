@@ -37,6 +37,13 @@
  * Why none is invented: D is set only by a write, a fill, or a fault that
  * makes a leaf writable (which a write asked for, or the first mapping).
  *
+ * Pinned pool frames (pin.c) are the exception to case 3: a pin holder
+ * writes by DMA through the addresses the pin gave it, without any
+ * translation to drop, so a writable leaf of a pinned frame keeps D and
+ * is reported by every harvest while it stays pinned, as VFIO reports
+ * pinned pages (an over-report, never a loss). Pins on host mappings
+ * hold no frame and are not seen here (docs/guide.md says so).
+ *
  * Order of a clearing harvest (as mmrt_protect()'s downgrade, the
  * deferred flush that mm_locking.h allows for a write-protect):
  *   map_lock (read) -> range start -> per table: PT lock, clear D, unlock
@@ -51,6 +58,8 @@
 #include <rte_rwlock.h>
 
 #include "mm_pte.h"
+#include "mm_host_pte.h"
+#include "mm_pin_frame.h"
 #include "mm_as.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
@@ -80,6 +89,23 @@ harvest_report(struct harvest *h, uint64_t start, uint64_t end)
 		h->bitmap[i / 64] |= UINT64_C(1) << (i % 64);
 }
 
+/*
+ * Must the writable, dirty leaf @e stay dirty? Yes while its pool frame is
+ * pinned (@huge: @e is a 2 MiB leaf, its head frame carries the count).
+ */
+static bool
+harvest_keep(uint64_t e, bool huge)
+{
+	uint32_t pfn;
+
+	if (!(e & PTE_W) || pte_is_host(e))
+		return false;
+	pfn = pte_pfn(e);
+	if (pfn == mmrt_zero_pfn())
+		return false;
+	return mm_frame_pinned(huge ? pfn : frame_owner(pfn));
+}
+
 /* A dirty leaf was cleared: drop its write translations at the end. */
 static void
 harvest_track(struct harvest *h, uint64_t e, uint64_t va, unsigned int level)
@@ -107,7 +133,7 @@ harvest_ptes(struct harvest *h, uint32_t tbl, uint64_t start, uint64_t end)
 		if (likely(!(e & PTE_D)))
 			continue;
 		harvest_report(h, va, va + MMRT_PAGE_SIZE);
-		if (!h->clear)
+		if (!h->clear || harvest_keep(e, false))
 			continue;
 		/* PT lock held: nobody else changes this entry */
 		pte_store(&t[i], e & ~PTE_D);
@@ -142,8 +168,10 @@ harvest_huge(struct harvest *h, uint32_t tbl, uint64_t *p, uint64_t start,
 	e = pte_load(p);
 	if ((e & PTE_H) && (e & PTE_D)) {
 		harvest_report(h, start, end);
-		pte_store(p, e & ~PTE_D);
-		harvest_track(h, e, start, MM_LEVEL_PMD);
+		if (!harvest_keep(e, true)) {
+			pte_store(p, e & ~PTE_D);
+			harvest_track(h, e, start, MM_LEVEL_PMD);
+		}
 	}
 	rte_spinlock_unlock(pt_lock(tbl));
 	if (e & PTE_T) /* split since we looked: its 4 KiB leaves */
