@@ -15,6 +15,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "mm_testhooks.h"
 #include "mm_object.h"
 
 #define OBJ_MAX 256
@@ -118,13 +119,14 @@ mmrt_object_create(const char *name, uint64_t size)
 		rte_errno = ENODEV;
 		return NULL;
 	}
-	obj = rte_zmalloc("mmrt_object", sizeof(*obj), 0);
+	obj = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_object", sizeof(*obj), 0);
 	if (obj == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
 	obj->npages = size >> MMRT_PAGE_SHIFT;
-	obj->pfns = rte_malloc("mmrt_object_pfns",
+	obj->pfns = TEST_ALLOC_FAIL() ? NULL : rte_malloc("mmrt_object_pfns",
 		obj->npages * sizeof(uint32_t), 0);
 	if (obj->pfns == NULL) {
 		rte_free(obj);

@@ -48,6 +48,7 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
+#include "core_testhooks.h"
 #include "mmrt_swdma.h"
 #include "pmd_status.h"
 #include "pmd_walk.h"
@@ -171,12 +172,13 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 		snprintf(name, sizeof(name), "swdma%u",
 			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
 	}
-	d = rte_zmalloc("mmrt_swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
+	d = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
 	if (d == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	d->ring = rte_zmalloc("mmrt_swdma_ring",
+	d->ring = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_swdma_ring",
 		(size_t)cf.nb_desc * sizeof(*d->ring), RTE_CACHE_LINE_SIZE);
 	if (d->ring == NULL) {
 		rte_free(d);
