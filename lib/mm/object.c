@@ -223,6 +223,18 @@ obj_rw(struct mmrt_object *obj, uint64_t off, void *buf, size_t len,
 	if (!mm_object_live(obj) || buf == NULL || off > obj->size ||
 			len > obj->size - off)
 		return -EINVAL;
+	/* a write allocates every page first: failing, it writes nothing */
+	if (write && len > 0) {
+		uint64_t idx, last = (off + len - 1) >> MMRT_PAGE_SHIFT;
+		uint32_t pfn;
+		int ret;
+
+		for (idx = off >> MMRT_PAGE_SHIFT; idx <= last; idx++) {
+			ret = mm_object_page(obj, idx, &pfn);
+			if (ret != 0)
+				return ret;
+		}
+	}
 	while (len > 0) {
 		uint64_t idx = off >> MMRT_PAGE_SHIFT;
 		uint64_t po = off & (MMRT_PAGE_SIZE - 1);
