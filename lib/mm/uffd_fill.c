@@ -115,10 +115,13 @@ fill_region(struct fill *f, uint64_t va)
 	return 0;
 }
 
-/* Bits of a filled leaf. */
+/* Bits of a filled leaf: a PROT_NONE region keeps it inaccessible. */
 static uint64_t
 fill_bits(const struct fill *f)
 {
+	if (f->r->prot == MMRT_PROT_NONE)
+		return PTE_PROTNONE | PTE_A |
+			((f->mode & MMRT_UFFD_MODE_WP) ? PTE_UFFD_WP : 0);
 	if (f->mode & MMRT_UFFD_MODE_WP)
 		return PTE_P | PTE_A | PTE_UFFD_WP;
 	return PTE_P | PTE_A | ((f->r->prot & MMRT_PROT_WRITE) ?
@@ -202,7 +205,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
 		break;
 	case FILL_ZERO:
-		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A);
+		ne = pte_mk(mmrt_zero_pfn(), f->r->prot == MMRT_PROT_NONE ?
+			PTE_PROTNONE | PTE_A : PTE_P | PTE_A);
 		break;
 	case FILL_CONT:
 		pfn = mm_object_peek(f->r->obj, (f->r->obj_off +

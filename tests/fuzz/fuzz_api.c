@@ -257,7 +257,8 @@ check_translate(struct fz *f, struct fspace *s, uint64_t p, uint32_t access)
 		return;
 	}
 	CHECK(f, rc == 0, "translate: %d", rc);
-	CHECK(f, mp->prot != MMRT_PROT_NONE, "translate of a PROT_NONE page");
+	CHECK(f, mp->prot != MMRT_PROT_NONE, "translate of %s %#" PRIx64
+		", a PROT_NONE page: prot %u", s->name, va_of(p), x.prot);
 	check_xlate(f, s, p, access, &x, "translate");
 }
 
