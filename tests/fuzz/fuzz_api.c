@@ -943,7 +943,9 @@ op_uffd_fill(struct fz *f)
 	if (rc == 0) {
 		s->pg[p].tag = np.tag;
 		s->pg[p].slot = np.slot;
-		s->pg[p].pres = MM_PRES_YES;
+		/* a PROT_NONE leaf does not translate */
+		s->pg[p].pres = s->pg[p].prot == MMRT_PROT_NONE ?
+			MM_PRES_UNK : MM_PRES_YES;
 	}
 	s->uf[p] = UF_FILLED;
 	if (s->pg[p].prot != MMRT_PROT_NONE)
