@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The mmrt authors
 #
-# One entry point: ./mmrt.sh {setup|build|run|test|perf|topo|hugepages} [args]
+# One entry point: ./mmrt.sh {setup|build|run|test|perf|fuzz|topo|hugepages} [args]
 # Every command installs what is missing (Debian 12) and builds first.
 set -euo pipefail
 
@@ -14,7 +14,10 @@ pkgs=(libdpdk-dev libhwloc-dev libnuma-dev libcriterion-dev meson ninja-build
 # What only the tests need: Spin for the protocol models, Debian's dpdk-dev
 # for the stock DPDK clients (dpdk-test, dpdk-testpmd, dpdk-telemetry.py).
 # gnuplot and Chromium draw and render the perf report the tests check.
-test_pkgs=(spin dpdk-dev gnuplot-nox chromium python3)
+# clang with its runtimes (libFuzzer, ASan, UBSan) and llvm (the
+# symbolizer) build and run the API fuzzer.
+fuzz_pkgs=(clang libclang-rt-14-dev llvm)
+test_pkgs=(spin dpdk-dev gnuplot-nox chromium python3 "${fuzz_pkgs[@]}")
 
 log() { printf 'mmrt.sh: %s\n' "$*" >&2; }
 
@@ -172,18 +175,76 @@ hugepages_reserve() {
 	log "reserved $(cat "$HP_NR") hugepages of 2 MiB for the test run"
 }
 
+# The API fuzzer (tests/fuzz/README.md): build-fuzz/, a clang build of
+# its own (libFuzzer, ASan+UBSan, the test hooks, coverage of the
+# libraries); only its target is built.
+FUZZ_BIN=build-fuzz/tests/fuzz/fuzz-api
+fuzz_build() {
+	local dir=build-fuzz out rc=0
+	out=$(mktemp)
+	if [ ! -f "$dir/build.ninja" ]; then
+		log "configuring and building $dir/ (clang, libFuzzer, ASan+UBSan)"
+		CC=clang meson setup "$dir" -Dfuzz=true -Dtest_hooks=true \
+			-Dtests=disabled -Dperf=false \
+			-Db_sanitize=address,undefined -Db_lundef=false \
+			-Dwerror=false -Dc_args=-fsanitize=fuzzer-no-link \
+			>"$out" 2>&1 || rc=$?
+	fi
+	[ $rc -eq 0 ] && { ninja -C "$dir" ${MMRT_JOBS:+-j "$MMRT_JOBS"} \
+		tests/fuzz/fuzz-api >"$out" 2>&1 || rc=$?; }
+	[ $rc -eq 0 ] || { cat "$out" >&2; log "build of $dir/ failed"; }
+	rm -f "$out"
+	return $rc
+}
+
+# fuzz_run WORKDIR [libFuzzer args...]: run the fuzzer on a working
+# corpus in WORKDIR (seeded from tests/fuzz/corpus, kept between runs),
+# crash inputs to WORKDIR/artifacts/, then print what it did.
+fuzz_run() {
+	local work=$1 rc=0 logf
+	shift
+	mkdir -p "$work/corpus" "$work/artifacts"
+	cp -n tests/fuzz/corpus/* "$work/corpus/"
+	logf=$work/last.log
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+		"$FUZZ_BIN" -max_len=512 -timeout=60 -print_final_stats=1 \
+		-artifact_prefix="$work/artifacts/" "$@" "$work/corpus" \
+		>"$logf" 2>&1 || rc=$?
+	grep -E 'fuzz_api:|ERROR|SUMMARY|Test unit written' "$logf" >&2 ||
+		true
+	python3 - "$logf" <<'EOF'
+import re, sys
+txt = open(sys.argv[1], errors='replace').read()
+runs = re.findall(r'stat::number_of_executed_units: (\d+)', txt)
+runs = runs or re.findall(r'^#(\d+)', txt, re.M)  # -fork=N mode
+secs = re.findall(r'Done (\d+) runs in (\d+) second', txt)
+cov = re.findall(r'cov: (\d+) ft: (\d+) corp: (\d+)', txt)
+line = 'fuzz: %s executions' % (runs[-1] if runs else '?')
+if secs:
+	n, s = map(int, secs[-1])
+	line += ' in %d s (%.0f exec/s)' % (s, n / s if s else n)
+if cov:
+	line += ', coverage %s edges, %s features, corpus %s inputs' % cov[-1]
+print(line)
+EOF
+	return $rc
+}
+
 # ./mmrt.sh test [MESON TEST ARGS]: every suite in three builds.
 #   plain      build-test/: test hooks on; every suite (fast, stress, race,
 #              litmus with its negative control, examples)
 #   asan       build-asan/: the same under ASan+UBSan (examples excepted)
 #   tsan       build-tsan/: the main job under ThreadSanitizer (suite tsan)
-# MMRT_TEST_BUILDS picks builds (default "plain asan tsan"); the arguments
+#   fuzz       build-fuzz/: the API fuzzer over its seed corpus, then a
+#              bounded session of MMRT_FUZZ_RUNS (default 2000) inputs
+# MMRT_TEST_BUILDS picks builds (default "plain asan tsan report fuzz"); the arguments
 # go to each `meson test`, e.g. --suite fast.
 run_tests() {
 	local rc=0 b
 	TEST_ARGS=("$@")
 	hugepages_reserve
-	for b in ${MMRT_TEST_BUILDS:-plain asan tsan report}; do
+	for b in ${MMRT_TEST_BUILDS:-plain asan tsan report fuzz}; do
 		case $b in
 		plain)
 			build build-test -Dtest_hooks=true -Dperf=false \
@@ -224,8 +285,31 @@ run_tests() {
 				{ rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
 			test_build build-tsan tsan || rc=1
 			;;
+		fuzz)
+			# every seed once, then a bounded session from a
+			# fresh copy of the seeds: a crash fails the run
+			fuzz_build || { rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
+			local fw
+			fw=$(mktemp -d)
+			log "[fuzz] the seed corpus, then ${MMRT_FUZZ_RUNS:-2000} inputs"
+			if fuzz_run "$fw" -runs=0 >&2; then
+				TOTAL_PASS=$((TOTAL_PASS + 1))
+			else
+				log "[fuzz] FAILED on the seed corpus"
+				TOTAL_FAIL=$((TOTAL_FAIL + 1)); rc=1
+			fi
+			if fuzz_run "$fw" -runs="${MMRT_FUZZ_RUNS:-2000}" >&2; then
+				TOTAL_PASS=$((TOTAL_PASS + 1))
+			else
+				log "[fuzz] FAILED: the crash input is kept in build-fuzz/artifacts/"
+				mkdir -p build-fuzz/artifacts
+				cp "$fw"/artifacts/* build-fuzz/artifacts/ 2>/dev/null || true
+				TOTAL_FAIL=$((TOTAL_FAIL + 1)); rc=1
+			fi
+			rm -rf "$fw"
+			;;
 		*)
-			log "unknown build '$b' in MMRT_TEST_BUILDS (plain asan tsan report)"
+			log "unknown build '$b' in MMRT_TEST_BUILDS (plain asan tsan report fuzz)"
 			return 2
 			;;
 		esac
@@ -233,7 +317,7 @@ run_tests() {
 	hugepages_release
 	echo "tests: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 	if [ $rc -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]; then
-		log "all suites passed (${MMRT_TEST_BUILDS:-plain asan tsan report})"
+		log "all suites passed (${MMRT_TEST_BUILDS:-plain asan tsan report fuzz})"
 	else
 		log "FAILED"
 		rc=1
@@ -273,6 +357,17 @@ perf)
 	[ -x "./build/perf/perf-$name" ] || { log "no harness perf-$name; there are:"; ls build/perf | grep '^perf-' >&2; exit 2; }
 	exec "./build/perf/perf-$name" "$@"
 	;;
+fuzz)
+	# ./mmrt.sh fuzz [SECONDS] [libFuzzer args]: fuzz the API (default
+	# 600 s); the corpus grows in build-fuzz/work/corpus, crash inputs go
+	# to build-fuzz/work/artifacts/ (add each to tests/fuzz/corpus/)
+	setup "${fuzz_pkgs[@]}" python3
+	fuzz_build
+	secs=${1:-600}
+	[ $# -gt 0 ] && shift
+	log "fuzzing for $secs s (build-fuzz/work/)"
+	fuzz_run build-fuzz/work -max_total_time="$secs" "$@"
+	;;
 topo)
 	main_build
 	exec ./build/apps/mmrt-topo "$@"
@@ -282,7 +377,7 @@ hugepages)
 	exec ./usertools/mmrt-hugepages.sh "$@"
 	;;
 *)
-	echo "usage: ./mmrt.sh {setup|build|run|test|perf NAME|topo|hugepages}" >&2
+	echo "usage: ./mmrt.sh {setup|build|run|test|perf NAME|fuzz [SECONDS]|topo|hugepages}" >&2
 	exit 2
 	;;
 esac

@@ -3,7 +3,9 @@
  */
 
 /*
- * Bad input to every public function of mmrt_mem.h and mmrt_mm.h.
+ * Bad input to every public function of mmrt_mem.h and mmrt_mm.h, and to
+ * the listing and naming calls of mmrt_core.h, mmrt_uffd.h, mmrt_dev.h
+ * and mmrt_swdma.h.
  *
  * Table-driven: each case is one call with one bad argument and the
  * negative errno (or NULL + rte_errno, or invalid value) its header
@@ -22,6 +24,10 @@
 #include <criterion/logging.h>
 #include <criterion/parameterized.h>
 #include <rte_errno.h>
+
+#include <mmrt_dev.h>
+#include <mmrt_swdma.h>
+#include <mmrt_uffd.h>
 
 #include "common.h"
 
@@ -51,6 +57,8 @@ struct fix {
 	struct mmrt_object *obj;   /* mapped at VA_OBJ in as */
 	struct mmrt_object *obj2;  /* not mapped */
 	struct mmrt_object *deadobj;
+	struct mmrt_consumer *deadcons; /* destroyed */
+	struct mmrt_swdma *deaddma;     /* destroyed */
 	uint32_t free_pfn;         /* a frame in the pool */
 	uint64_t base;             /* frames used before the fixture */
 	uint8_t buf[4 * PG] __rte_aligned(64);
@@ -58,6 +66,9 @@ struct fix {
 };
 
 static struct fix fx;
+
+/* Host memory for mmrt_map_host(): 4 KiB aligned, never mapped. */
+static uint8_t host[4 * PG] __rte_aligned(PG);
 
 /* What must not change. */
 struct snap {
@@ -167,6 +178,12 @@ fixture_up(void)
 	fx.deadobj = mmrt_object_create("bad-deadobj", OBJ_SIZE);
 	cr_assert(fx.obj != NULL && fx.obj2 != NULL && fx.deadobj != NULL);
 	cr_assert_eq(mmrt_object_destroy(fx.deadobj), 0);
+	fx.deadcons = mmrt_consumer_create(NULL);
+	cr_assert_not_null(fx.deadcons);
+	cr_assert_eq(mmrt_consumer_destroy(fx.deadcons), 0);
+	fx.deaddma = mmrt_swdma_create(NULL);
+	cr_assert_not_null(fx.deaddma);
+	cr_assert_eq(mmrt_swdma_destroy(fx.deaddma), 0);
 
 	cr_assert_eq(mmrt_map(fx.as, VA_RW, 8 * PG, RW, MMRT_MAP_POPULATE), 0);
 	cr_assert_eq(mmrt_map(fx.as, VA_RO, 4 * PG, MMRT_PROT_READ,
@@ -309,6 +326,59 @@ put_pfn_total(void)
 	if (mmrt_mem_stats(&st) != 0)
 		return 1;
 	return mmrt_frame_put((uint32_t)st.frames_total);
+}
+
+/* Listing callbacks: stop at the first item with 7. */
+static int
+as_cb7(struct mmrt_as *as, void *arg)
+{
+	RTE_SET_USED(as);
+	RTE_SET_USED(arg);
+	return 7;
+}
+
+static int
+uffd_cb7(struct mmrt_uffd *u, unsigned int pos, void *arg)
+{
+	RTE_SET_USED(u);
+	RTE_SET_USED(pos);
+	RTE_SET_USED(arg);
+	return 7;
+}
+
+static int
+cons_cb7(struct mmrt_consumer *c, void *arg)
+{
+	RTE_SET_USED(c);
+	RTE_SET_USED(arg);
+	return 7;
+}
+
+static int
+dma_cb7(struct mmrt_swdma *d, void *arg)
+{
+	RTE_SET_USED(d);
+	RTE_SET_USED(arg);
+	return 7;
+}
+
+/* mmrt_usage() to a file and to stdout: the options, nothing else. */
+static int
+usage_out(void)
+{
+	FILE *f = tmpfile();
+	char line[256];
+	int found = 0;
+
+	if (f == NULL)
+		return -EIO;
+	mmrt_usage(f);
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		found |= strstr(line, "--pool-mb") != NULL;
+	fclose(f);
+	mmrt_usage(NULL);
+	return found ? 0 : -ENOENT;
 }
 
 #define N MMRT_PFN_NONE
@@ -592,7 +662,69 @@ put_pfn_total(void)
 	X(obj_write_off_end, -EINVAL, mmrt_object_write(fx.obj2, OBJ_SIZE, \
 		fx.buf, 1)) \
 	X(obj_write_wrap, -EINVAL, mmrt_object_write(fx.obj2, UINT64_MAX - 3, \
-		fx.buf, 8))
+		fx.buf, 8)) \
+	/* mmrt_range_valid: pure */ \
+	X(range_valid_zero, 0, mmrt_range_valid(VA_RW, 0)) \
+	X(range_valid_at_limit, 0, mmrt_range_valid(LIM, PG)) \
+	X(range_valid_past_limit, 0, mmrt_range_valid(LIM - PG, 2 * PG)) \
+	X(range_valid_wrap, 0, mmrt_range_valid(WRAP, 2 * PG)) \
+	X(range_valid_huge_len, 0, mmrt_range_valid(PG, UINT64_MAX)) \
+	X(range_valid_whole, 1, mmrt_range_valid(0, LIM)) \
+	X(range_valid_last_byte, 1, mmrt_range_valid(LIM - 1, 1)) \
+	/* mmrt_map_host */ \
+	X(map_host_null_as, -EINVAL, mmrt_map_host(NULL, VA_FREE, host, PG, \
+		RW, 0)) \
+	X(map_host_dead, -EINVAL, mmrt_map_host(fx.dead, VA_FREE, host, PG, \
+		RW, 0)) \
+	X(map_host_null_host, -EINVAL, mmrt_map_host(fx.as, VA_FREE, NULL, PG, \
+		RW, 0)) \
+	X(map_host_host_unaligned, -EINVAL, mmrt_map_host(fx.as, VA_FREE, \
+		host + 8, PG, RW, 0)) \
+	X(map_host_host_past_48, -EINVAL, mmrt_map_host(fx.as, VA_FREE, \
+		(void *)(uintptr_t)LIM, PG, RW, 0)) \
+	X(map_host_va_unaligned, -EINVAL, mmrt_map_host(fx.as, VA_FREE + 8, \
+		host, PG, RW, 0)) \
+	X(map_host_len_zero, -EINVAL, mmrt_map_host(fx.as, VA_FREE, host, 0, \
+		RW, 0)) \
+	X(map_host_len_unaligned, -EINVAL, mmrt_map_host(fx.as, VA_FREE, host, \
+		PG + 1, RW, 0)) \
+	X(map_host_wrap, -EINVAL, mmrt_map_host(fx.as, WRAP, host, 2 * PG, RW, \
+		0)) \
+	X(map_host_past_limit, -EINVAL, mmrt_map_host(fx.as, LIM - PG, host, \
+		2 * PG, RW, 0)) \
+	X(map_host_prot, -EINVAL, mmrt_map_host(fx.as, VA_FREE, host, PG, \
+		1u << 2, 0)) \
+	X(map_host_flags, -EINVAL, mmrt_map_host(fx.as, VA_FREE, host, PG, RW, \
+		1u << 0)) \
+	X(map_host_exists, -EEXIST, mmrt_map_host(fx.as, VA_RW, host, PG, RW, \
+		0)) \
+	X(map_host_overlap_end, -EEXIST, mmrt_map_host(fx.as, VA_HOLE + 6 * PG, \
+		host, 4 * PG, RW, 0)) \
+	/* mmrt_as_mirror_dpdk */ \
+	X(mirror_null, -EINVAL, as_rc(mmrt_as_mirror_dpdk(NULL))) \
+	X(mirror_empty, -EINVAL, as_rc(mmrt_as_mirror_dpdk(""))) \
+	X(mirror_long, -EINVAL, as_rc(mmrt_as_mirror_dpdk(LONG_NAME))) \
+	X(mirror_dup, -EEXIST, as_rc(mmrt_as_mirror_dpdk("bad-as"))) \
+	/* listing and naming */ \
+	X(as_foreach_null, -EINVAL, mmrt_as_foreach(NULL, NULL)) \
+	X(as_foreach_stop, 7, mmrt_as_foreach(as_cb7, NULL)) \
+	X(uffd_foreach_null_as, -EINVAL, mmrt_uffd_foreach(NULL, uffd_cb7, \
+		NULL)) \
+	X(uffd_foreach_dead, -EINVAL, mmrt_uffd_foreach(fx.dead, uffd_cb7, \
+		NULL)) \
+	X(uffd_foreach_null_cb, -EINVAL, mmrt_uffd_foreach(fx.as, NULL, NULL)) \
+	X(uffd_foreach_none, 0, mmrt_uffd_foreach(fx.as, uffd_cb7, NULL)) \
+	X(consumer_foreach_null, -EINVAL, mmrt_consumer_foreach(NULL, NULL)) \
+	X(consumer_foreach_none, 0, mmrt_consumer_foreach(cons_cb7, NULL)) \
+	X(consumer_name_null, 0, mmrt_consumer_name(NULL) != NULL) \
+	X(consumer_name_dead, 0, mmrt_consumer_name(fx.deadcons) != NULL) \
+	X(swdma_foreach_null, -EINVAL, mmrt_swdma_foreach(NULL, NULL)) \
+	X(swdma_foreach_none, 0, mmrt_swdma_foreach(dma_cb7, NULL)) \
+	X(swdma_name_null, 0, mmrt_swdma_name(NULL) != NULL) \
+	X(swdma_name_dead, 0, mmrt_swdma_name(fx.deaddma) != NULL) \
+	/* mmrt_core.h */ \
+	X(usage, 0, usage_out()) \
+	X(embedded_default, 1, mmrt_embedded_default())
 
 struct bad_case {
 	const char *name;

@@ -35,6 +35,7 @@
 #include <rte_errno.h>
 
 #include "common.h"
+#include "mm_model.h"
 
 #define PG MMRT_PAGE_SIZE
 #define HPG MMRT_HUGE_SIZE
@@ -49,17 +50,11 @@
 #define MAX_IO_PAGES 3
 #define SLOTS (PG / 8)
 
-enum { PRES_NO = 0, PRES_UNK, PRES_YES };
-
-/* One page of the model. */
-struct mpage {
-	uint64_t tag;   /* 0: all zeros */
-	uint16_t slot;  /* 8-byte slot of the tag */
-	uint8_t mapped;
-	uint8_t prot;
-	uint8_t huge;   /* part of a region mapped with MMRT_MAP_HUGE */
-	uint8_t pres;   /* PRES_*: what the model knows about the PTE */
-};
+/* The page model and its pure functions are in mm_model.h. */
+#define PRES_NO MM_PRES_NO
+#define PRES_UNK MM_PRES_UNK
+#define PRES_YES MM_PRES_YES
+#define mpage mm_model_page
 
 /* One address space of the model. */
 struct mas {
@@ -160,55 +155,22 @@ model_bytes(const struct mas *m, uint64_t va, size_t len, uint8_t *buf)
 	uint64_t p = (va - WIN_BASE) / PG;
 
 	memset(buf, 0, len);
-	for (; va_of(p) < end; p++) {
-		const struct mpage *mp = &m->pg[p];
-		uint64_t a;
-		unsigned int k;
-
-		if (mp->tag == 0)
-			continue;
-		for (k = 0; k < 8; k++) {
-			a = va_of(p) + mp->slot * 8u + k;
-			if (a >= va && a < end)
-				buf[a - va] = (uint8_t)(mp->tag >> (8 * k));
-		}
-	}
+	for (; va_of(p) < end; p++)
+		mm_model_page_bytes(&m->pg[p], va_of(p), va, end, buf);
 }
 
-static bool
-prot_allows(uint32_t prot, uint32_t access)
-{
-	if (access & MMRT_ACCESS_WRITE)
-		return (prot & MMRT_PROT_WRITE) != 0;
-	return prot != MMRT_PROT_NONE;
-}
-
-/*
- * A fault in a huge region may fill the whole 2 MiB block: pages of the
- * block the model knew absent become unknown.
- */
+/* A fault in a huge region may fill the whole 2 MiB block. */
 static void
 model_touch(struct mas *m, uint64_t p)
 {
-	uint64_t q, b;
-
-	m->pg[p].pres = PRES_YES;
-	if (!m->pg[p].huge)
-		return;
-	b = p & ~(uint64_t)(MMRT_HUGE_NR - 1);
-	for (q = b; q < b + MMRT_HUGE_NR; q++)
-		if (m->pg[q].huge && m->pg[q].pres == PRES_NO)
-			m->pg[q].pres = PRES_UNK;
+	mm_model_touch(m->pg, p);
 }
 
 /* Page p may have been faulted in (by a failing multi-page access). */
 static void
 model_maybe(struct mas *m, uint64_t p)
 {
-	uint8_t pres = m->pg[p].pres;
-
-	model_touch(m, p);
-	m->pg[p].pres = pres == PRES_YES ? PRES_YES : PRES_UNK;
+	mm_model_maybe(m->pg, p);
 }
 
 static void
@@ -406,12 +368,7 @@ op_unmap(struct diff *d)
 static bool
 has_hole(const struct mas *m, uint64_t p, uint64_t n)
 {
-	uint64_t q;
-
-	for (q = p; q < p + n; q++)
-		if (!m->pg[q].mapped)
-			return true;
-	return false;
+	return mm_model_has_hole(m->pg, p, n);
 }
 
 static void
@@ -475,16 +432,7 @@ static int
 access_expect(const struct mas *m, uint64_t p, uint64_t n, uint32_t access,
 	uint64_t *bad)
 {
-	uint64_t q;
-
-	for (q = p; q < p + n; q++) {
-		*bad = q;
-		if (!m->pg[q].mapped)
-			return -EFAULT;
-		if (!prot_allows(m->pg[q].prot, access))
-			return -EACCES;
-	}
-	return 0;
+	return mm_model_access_expect(m->pg, p, n, access, bad);
 }
 
 /* Random byte range covering 1..MAX_IO_PAGES pages from page p. */

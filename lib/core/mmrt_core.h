@@ -363,6 +363,36 @@ struct mmrt_subsys {
  */
 int mmrt_subsys_register(const struct mmrt_subsys *ss);
 
+#ifdef MMRT_TEST_HOOKS
+/**
+ * @internal Test builds only (-Dtest_hooks=true; never declared, compiled
+ * or exported in a production build): allocation-failure injection.
+ *
+ * Every allocation site of the runtime (frames and page-table pages from
+ * the pool, rte_malloc/rte_zmalloc/rte_realloc, rings, gather batches,
+ * device TLBs, uffd contexts) asks mmrt_test_alloc_fail() first. Arm
+ * with mmrt_test_fail_alloc_after(n): the next n sites succeed, the one
+ * after them fails as if memory were exhausted (rte_errno ENOMEM), and
+ * the sites after that succeed again (one failure per arming). n < 0
+ * disarms. Process-wide; atomic, so any thread may pass a site, but a
+ * sweep is meaningful only when one thread allocates.
+ */
+void mmrt_test_fail_alloc_after(int64_t n);
+
+/**
+ * @internal Test builds only: allocation sites passed since the last
+ * mmrt_test_fail_alloc_after() (the failing one included), and in
+ * @p failed (if not NULL) whether the armed failure happened.
+ */
+uint64_t mmrt_test_alloc_sites(bool *failed);
+
+/**
+ * @internal Test builds only: called by each allocation site. @return
+ * true (with rte_errno ENOMEM) if this allocation must fail.
+ */
+bool mmrt_test_alloc_fail(void);
+#endif
+
 /**
  * @internal
  * Happens-before edges ThreadSanitizer cannot see, for mmrt's own engines

@@ -38,6 +38,7 @@
 #include <rte_ring_elem.h>
 #include <rte_spinlock.h>
 
+#include "core_testhooks.h"
 #include "dev_priv.h"
 
 RTE_LOG_REGISTER(mmrt_logtype_dev, lib.mmrt.dev, NOTICE);
@@ -145,7 +146,8 @@ ring_alloc(const char *pfx, const char *name, unsigned int esize,
 
 	if (sz < 0)
 		return NULL;
-	r = rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
+	r = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE);
 	if (r == NULL)
 		return NULL;
 	snprintf(rname, sizeof(rname), "%s%s", pfx, name);
@@ -206,7 +208,8 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 		}
 	}
 
-	c = rte_zmalloc("mmrt_consumer", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	c = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_consumer", sizeof(*c), RTE_CACHE_LINE_SIZE);
 	if (c == NULL)
 		goto nomem;
 	c->sets = cf.tlb_sets;
@@ -221,10 +224,13 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 	rte_spinlock_init(&c->bind_lock);
 	rte_spinlock_init(&c->inv_lock);
 	rte_spinlock_init(&c->quar_lock);
-	c->core.tlb = rte_zmalloc(NULL, sizeof(struct mmrt_dev_tlbe) *
+	c->core.tlb = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc(NULL, sizeof(struct mmrt_dev_tlbe) *
 		dev_tlb_slots(cf.tlb_sets, cf.tlb_ways), RTE_CACHE_LINE_SIZE);
-	c->victim = rte_zmalloc(NULL, cf.tlb_sets, 0);
-	c->pr_pending = rte_zmalloc(NULL, sizeof(uint64_t) * cf.ring_size,
+	c->victim = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc(NULL, cf.tlb_sets, 0);
+	c->pr_pending = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc(NULL, sizeof(uint64_t) * cf.ring_size,
 		RTE_CACHE_LINE_SIZE);
 	c->inv_ring = ring_alloc("mmrti", cf.name != NULL ? cf.name : "",
 		sizeof(struct inval_desc), cf.ring_size,
@@ -317,7 +323,8 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 	}
 	if (c->quar_n + n > c->quar_cap) {
 		uint64_t cap = RTE_MAX(c->quar_cap * 2, c->quar_n + n + 512);
-		uint32_t *q = rte_realloc(c->quar, cap * sizeof(uint32_t), 0);
+		uint32_t *q = TEST_ALLOC_FAIL() ? NULL :
+			rte_realloc(c->quar, cap * sizeof(uint32_t), 0);
 
 		if (q != NULL) {
 			c->quar = q;

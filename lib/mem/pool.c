@@ -57,6 +57,7 @@
 #include <rte_service_component.h>
 
 #include "mmrt_core.h"
+#include "core_testhooks.h"
 #include "mmrt_mem.h"
 
 extern int mmrt_logtype_mem __attribute__((visibility("hidden")));
@@ -309,6 +310,8 @@ mmrt_frame_alloc(uint32_t flags)
 		return -ENODEV;
 	if (flags & ~MMRT_ALLOC_ZERO)
 		return -EINVAL;
+	if (TEST_ALLOC_FAIL())
+		return -ENOMEM;
 	if ((flags & MMRT_ALLOC_ZERO) && take_clean(&pfn)) {
 		/* zeroed off the fast path by mmrt_mem_zero_poll() */
 		frame_init_alloc(pfn, 0);
@@ -338,7 +341,7 @@ mmrt_frame_alloc_bulk(uint32_t *pfns, unsigned int n, uint32_t flags)
 		return -ENODEV;
 	if (pfns == NULL || n == 0 || (flags & ~MMRT_ALLOC_ZERO))
 		return -EINVAL;
-	if (take_frames(pfns, n) != 0) {
+	if (TEST_ALLOC_FAIL() || take_frames(pfns, n) != 0) {
 		POOL_COUNT(cache_get(), alloc_fail, 1);
 		return -ENOMEM;
 	}
@@ -361,7 +364,8 @@ mmrt_huge_alloc(uint32_t flags)
 		return -ENODEV;
 	if (flags & ~MMRT_ALLOC_ZERO)
 		return -EINVAL;
-	if (rte_ring_dequeue_elem(pool->ring2m, &head, sizeof(head)) != 0) {
+	if (TEST_ALLOC_FAIL() || rte_ring_dequeue_elem(pool->ring2m, &head,
+			sizeof(head)) != 0) {
 		POOL_COUNT(cache_get(), alloc_fail, 1);
 		return -ENOMEM;
 	}

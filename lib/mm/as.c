@@ -19,6 +19,7 @@
 #include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
+#include "mm_testhooks.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -83,7 +84,8 @@ as_new(const char *name)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	as = rte_zmalloc("mmrt_as", sizeof(*as), RTE_CACHE_LINE_SIZE);
+	as = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_as", sizeof(*as), RTE_CACHE_LINE_SIZE);
 	if (as == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -452,7 +454,8 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	while (first + n < as->nr_regions &&
 			as->regions[first + n].start < old_va + len)
 		n++;
-	moved = rte_malloc("mmrt_remap", n * sizeof(*moved), 0);
+	moved = TEST_ALLOC_FAIL() ? NULL :
+		rte_malloc("mmrt_remap", n * sizeof(*moved), 0);
 	ret = moved == NULL ? -ENOMEM : mm_region_reserve(as, n);
 	if (ret == 0)
 		ret = mm_move_prepare(as, old_va, new_va, len);

@@ -119,7 +119,8 @@ batch_get(void)
 		g->free = b->next;
 		g->nfree--;
 	} else {
-		b = rte_malloc("mm_gather_batch", sizeof(*b) +
+		b = TEST_ALLOC_FAIL() ? NULL :
+			rte_malloc("mm_gather_batch", sizeof(*b) +
 			MMRT_GATHER_BATCH_ENTRIES * sizeof(uint64_t), 0);
 		if (b == NULL)
 			return NULL;

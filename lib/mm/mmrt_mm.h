@@ -655,7 +655,8 @@ uint64_t mmrt_object_size(const struct mmrt_object *obj);
 
 /**
  * Read/write the object's contents directly (missing pages read as zero;
- * writes allocate them).
+ * writes allocate them). A write that fails changes no byte (pages it
+ * allocated before failing stay in the object, reading as zero).
  * @return 0, -EINVAL (bad object, NULL buffer, range past the end),
  *   -ENOMEM. May wait.
  */

@@ -332,7 +332,8 @@ mm_notify_as_init(struct mmrt_as *as)
 {
 	struct mm_subscriptions *subs;
 
-	subs = rte_zmalloc("mmrt_subs", sizeof(*subs), RTE_CACHE_LINE_SIZE);
+	subs = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_subs", sizeof(*subs), RTE_CACHE_LINE_SIZE);
 	if (subs == NULL)
 		return -ENOMEM;
 	rte_spinlock_init(&subs->lock);

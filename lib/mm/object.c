@@ -17,6 +17,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "mm_testhooks.h"
 #include "mm_object.h"
 
 #define OBJ_MAX 256
@@ -224,13 +225,14 @@ obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 		rte_errno = ENODEV;
 		return NULL;
 	}
-	obj = rte_zmalloc("mmrt_object", sizeof(*obj), 0);
+	obj = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_object", sizeof(*obj), 0);
 	if (obj == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
 	obj->npages = size >> MMRT_PAGE_SHIFT;
-	obj->pfns = rte_malloc("mmrt_object_pfns",
+	obj->pfns = TEST_ALLOC_FAIL() ? NULL : rte_malloc("mmrt_object_pfns",
 		obj->npages * sizeof(uint32_t), 0);
 	if (obj->pfns == NULL) {
 		rte_free(obj);
@@ -331,6 +333,18 @@ obj_rw(struct mmrt_object *obj, uint64_t off, void *buf, size_t len,
 	if (!mm_object_live(obj) || buf == NULL || off > obj->size ||
 			len > obj->size - off)
 		return -EINVAL;
+	/* a write allocates every page first: failing, it writes nothing */
+	if (write && len > 0) {
+		uint64_t idx, last = (off + len - 1) >> MMRT_PAGE_SHIFT;
+		uint32_t pfn;
+		int ret;
+
+		for (idx = off >> MMRT_PAGE_SHIFT; idx <= last; idx++) {
+			ret = mm_object_page(obj, idx, &pfn);
+			if (ret != 0)
+				return ret;
+		}
+	}
 	while (len > 0) {
 		uint64_t idx = off >> MMRT_PAGE_SHIFT;
 		uint64_t po = off & (MMRT_PAGE_SIZE - 1);

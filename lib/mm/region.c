@@ -14,6 +14,7 @@
 
 #include <rte_malloc.h>
 
+#include "mm_testhooks.h"
 #include "mm_object.h"
 #include "mm_region.h"
 
@@ -27,7 +28,8 @@ mm_region_reserve(struct mmrt_as *as, uint32_t extra)
 		return 0;
 	cap = RTE_MAX(as->cap_regions * 2, as->nr_regions + extra);
 	cap = RTE_MAX(cap, 16u);
-	r = rte_realloc(as->regions, cap * sizeof(*r), 0);
+	r = TEST_ALLOC_FAIL() ? NULL :
+		rte_realloc(as->regions, cap * sizeof(*r), 0);
 	if (r == NULL)
 		return -ENOMEM;
 	as->regions = r;

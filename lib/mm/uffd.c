@@ -57,6 +57,7 @@
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
 
+#include "mm_testhooks.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -91,16 +92,19 @@ uffd_new(struct mmrt_as *as, uint64_t features, uint32_t ring_size,
 	struct mmrt_uffd *u;
 	uint32_t id = __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED);
 
-	u = rte_zmalloc("mmrt_uffd", sizeof(*u), RTE_CACHE_LINE_SIZE);
+	u = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_uffd", sizeof(*u), RTE_CACHE_LINE_SIZE);
 	if (u == NULL)
 		return NULL;
-	u->pend = rte_zmalloc("mmrt_uffd_pend",
+	u->pend = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_uffd_pend",
 		2 * (size_t)ring_size * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "mmuf_f_%d_%u", (int)getpid(), id);
-	u->faults = rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
+	u->faults = TEST_ALLOC_FAIL() ? NULL :
+		rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
 		ring_size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
 	snprintf(name, sizeof(name), "mmuf_e_%d_%u", (int)getpid(), id);
-	u->events = rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
+	u->events = TEST_ALLOC_FAIL() ? NULL :
+		rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
 		ring_size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
 	if (u->pend == NULL || u->faults == NULL || u->events == NULL) {
 		rte_ring_free(u->faults);

@@ -119,13 +119,17 @@ fill_region(struct fill *f, uint64_t va)
 /*
  * Bits of a filled leaf. A copy or zeropage fill writes the page, so it
  * is dirty (mmrt_dirty_harvest() reports it) whatever its permission;
- * continue maps contents that exist already.
+ * continue maps contents that exist already. A PROT_NONE region keeps
+ * the leaf inaccessible (mmrt_protect() may open it later).
  */
 static uint64_t
 fill_bits(const struct fill *f)
 {
 	uint64_t d = f->op == FILL_CONT ? 0 : PTE_D;
 
+	if (f->r->prot == MMRT_PROT_NONE)
+		return PTE_PROTNONE | PTE_A | d |
+			((f->mode & MMRT_UFFD_MODE_WP) ? PTE_UFFD_WP : 0);
 	if (f->mode & MMRT_UFFD_MODE_WP)
 		return PTE_P | PTE_A | PTE_UFFD_WP | d;
 	return PTE_P | PTE_A | d | ((f->r->prot & MMRT_PROT_WRITE) ?
@@ -210,9 +214,6 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 	/* release: the bytes above before the leaf */
 	if (f->op == FILL_POISON)
 		pte_store(p, PTE_POISON);
-	else if (f->op == FILL_ZERO)
-		pte_store(p, (uint64_t)leaf | PTE_P | PTE_A | PTE_D |
-			((f->r->prot & MMRT_PROT_WRITE) ? PTE_W : 0));
 	else
 		pte_store(p, (uint64_t)leaf | fill_bits(f));
 	rte_spinlock_unlock(pt_lock(tbl));
@@ -262,7 +263,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		break;
 	case FILL_ZERO:
 		/* dirty: the page's contents changed (to zeros) */
-		ne = pte_mk(mmrt_zero_pfn(), PTE_P | PTE_A | PTE_D);
+		ne = pte_mk(mmrt_zero_pfn(), PTE_A | PTE_D |
+			(f->r->prot == MMRT_PROT_NONE ? PTE_PROTNONE : PTE_P));
 		break;
 	case FILL_CONT: {
 		uint64_t idx = (f->r->obj_off + (va - f->r->start)) >>

@@ -41,6 +41,7 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
+#include "core_testhooks.h"
 #include "mmrt_dmadev.h"
 #include "pmd_status.h"
 #include "pmd_walk.h"
@@ -138,7 +139,8 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 		snprintf(name, sizeof(name), "dmadev%u",
 			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
 	}
-	b = rte_zmalloc("mmrt_dmadev", sizeof(*b), RTE_CACHE_LINE_SIZE);
+	b = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_dmadev", sizeof(*b), RTE_CACHE_LINE_SIZE);
 	if (b == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -148,9 +150,10 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 		(uint32_t)info.max_desc), (uint32_t)info.min_desc);
 	if (!rte_is_power_of_2(b->dev_desc))
 		b->dev_desc = (uint16_t)rte_align32prevpow2(b->dev_desc);
-	b->ops = rte_zmalloc("mmrt_dmadev_ops", nb * sizeof(*b->ops),
+	b->ops = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_dmadev_ops", nb * sizeof(*b->ops),
 		RTE_CACHE_LINE_SIZE);
-	b->dev_map = rte_zmalloc("mmrt_dmadev_map",
+	b->dev_map = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_dmadev_map",
 		b->dev_desc * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
 	if (b->ops == NULL || b->dev_map == NULL) {
 		ret = -ENOMEM;

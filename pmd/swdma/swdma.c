@@ -49,6 +49,7 @@
 #include <rte_prefetch.h>
 #include <rte_spinlock.h>
 
+#include "core_testhooks.h"
 #include "mmrt_swdma.h"
 #include "pmd_status.h"
 #include "pmd_walk.h"
@@ -182,12 +183,13 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 		snprintf(name, sizeof(name), "swdma%u",
 			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
 	}
-	d = rte_zmalloc("mmrt_swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
+	d = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
 	if (d == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	d->ring = rte_zmalloc("mmrt_swdma_ring",
+	d->ring = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_swdma_ring",
 		(size_t)cf.nb_desc * sizeof(*d->ring), RTE_CACHE_LINE_SIZE);
 	d->sg = rte_zmalloc("mmrt_swdma_sg",
 		(size_t)cf.nb_desc * sizeof(*d->sg), RTE_CACHE_LINE_SIZE);
