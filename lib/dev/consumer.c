@@ -31,6 +31,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
@@ -178,6 +179,11 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 
 	if (!mmrt_is_up()) {
 		rte_errno = ENODEV;
+		return NULL;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		/* the registry and the notifier callbacks are per process */
+		rte_errno = E_RTE_SECONDARY;
 		return NULL;
 	}
 	if (conf != NULL)

@@ -74,6 +74,8 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
 #include <rte_spinlock.h>
@@ -602,6 +604,30 @@ mm_notify_debug_seq(struct mmrt_as *as)
 	return seq_load(as->subs);
 }
 
+/*
+ * Subscribers are process-local: their ops are functions, and a legacy
+ * subscriber's struct may be process memory, of the process that
+ * registered it. Only the primary registers them; a secondary must not
+ * run an operation that would call them. Racy by nature against a
+ * registration that starts at the same time (see docs, "Processes").
+ */
+bool
+mm_notify_foreign(const struct mmrt_as *as)
+{
+	const struct mm_subscriptions *subs = as->subs;
+	bool any;
+
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY || subs == NULL)
+		return false;
+	any = list_first(subs) != NULL ||
+		__atomic_load_n(&subs->itree.root, __ATOMIC_ACQUIRE) != NULL ||
+		__atomic_load_n(&subs->deferred, __ATOMIC_ACQUIRE) != NULL;
+	if (any)
+		MMRT_LOG(DEBUG, mm, "%s: subscribers of the primary: refused in"
+			" a secondary", as->name);
+	return any;
+}
+
 /* ---- public: interval notifiers ---- */
 
 /* model: models/notifier.pml [N.4] */
@@ -617,6 +643,8 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 			ops == NULL || ops->invalidate == NULL ||
 			!mmrt_range_valid(start, length) || sub->as != NULL)
 		return -EINVAL;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -E_RTE_SECONDARY;
 	subs = as->subs;
 	sub->ops = ops;
 	sub->node.start = start;
@@ -829,6 +857,8 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 	if (sub == NULL || sub->ops == NULL || !mm_as_live(as) ||
 			as->subs == NULL)
 		return -EINVAL;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -E_RTE_SECONDARY;
 	ops = sub->ops;
 	if ((ops->tlbs_post == NULL) != (ops->tlbs_wait == NULL))
 		return -EINVAL;
