@@ -125,6 +125,9 @@ struct mmrt_consumer;
  *   or ring size not a power of 2, ways out of 1..8, name too long or
  *   empty), EEXIST (name taken), ENOMEM, ENODEV (runtime not up).
  *   Thread-safe. May wait (allocation).
+ * Primary only for now: in a DPDK secondary process NULL with rte_errno
+ * E_RTE_SECONDARY (the registry and the consumer's notifier callbacks
+ * are per process).
  */
 struct mmrt_consumer *mmrt_consumer_create(
 	const struct mmrt_consumer_conf *conf);

@@ -158,6 +158,8 @@ struct mmrt_interval_notifier {
  *   wraps or ends past MMRT_VA_LIMIT, or @p sub is already inserted.
  * Thread-safe. Does not wait (takes the space's subscription spinlock).
  * Not from a callback.
+ * Primary only: -E_RTE_SECONDARY in a DPDK secondary process (the
+ * callbacks are functions of the process that registers them).
  */
 int mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	struct mmrt_as *as, uint64_t start, uint64_t length,
@@ -311,6 +313,8 @@ struct mmrt_notifier {
  *   one of tlbs_post and tlbs_wait; -EEXIST if @p sub is already registered on
  *   @p as. Thread-safe. May wait for the map lock (a registered poller is
  *   taken offline meanwhile). Not from a callback.
+ * Primary only: -E_RTE_SECONDARY in a DPDK secondary process (the
+ * callbacks are functions of the process that registers them).
  */
 int mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as);
 

@@ -255,6 +255,8 @@ struct mmrt_uffd_stats {
  * @return the uffd, or NULL with rte_errno: EINVAL (@p as not live, @p api
  *   wrong, unknown or unsupported feature bits, bad @p conf), ENOMEM.
  *   May wait (takes the map lock). Thread-safe.
+ * Primary only for now: in a DPDK secondary process NULL with rte_errno
+ * E_RTE_SECONDARY.
  */
 struct mmrt_uffd *mmrt_uffd_create(struct mmrt_as *as, uint16_t api,
 	uint64_t *features, const struct mmrt_uffd_conf *conf);
