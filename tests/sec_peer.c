@@ -7,8 +7,9 @@
  *
  *   sec-peer primary HOLD [EAL args] [-- mmrt args]
  *     mmrt up; the space "sec.as" with [A, A + 64 KiB) mapped and filled
- *     with pattern 1; the space "sec.sub" with one page mapped and a
- *     consumer bound to it (so a secondary may not invalidate there).
+ *     with pattern 1; the space "sec.sub" with one page populated, one
+ *     mapped but not populated, and a consumer bound to it (so a
+ *     secondary may not invalidate there).
  *     Prints "ready", then reads commands from stdin, at most HOLD
  *     seconds in all (a bound, not a measurement):
  *       check   A holds pattern 2 and [B, B + 8 KiB) is mapped and holds
@@ -57,6 +58,7 @@
 #define SP_B_LEN (8 * 1024)
 #define SP_C 0x30000000ULL
 #define SP_SUB_VA 0x40000000ULL
+#define SP_SUB_VA2 0x40100000ULL
 #define SP_HOLD_MAX 3600
 
 static uint8_t
@@ -197,7 +199,9 @@ run_primary(int argc, char **argv)
 			0) < 0 || mmrt_write(as, SP_A, buf, SP_A_LEN) < 0 ||
 			mmrt_map(sub, SP_SUB_VA, MMRT_PAGE_SIZE,
 			MMRT_PROT_READ | MMRT_PROT_WRITE,
-			MMRT_MAP_POPULATE) < 0) {
+			MMRT_MAP_POPULATE) < 0 ||
+			mmrt_map(sub, SP_SUB_VA2, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0) {
 		fprintf(stderr, "sec-peer primary: setting up the spaces\n");
 		goto out;
 	}
@@ -303,6 +307,21 @@ secondary_refusals(struct mmrt_as *as)
 	/* nothing changed: the page is still mapped and readable */
 	CHECK(mmrt_read(sub, SP_SUB_VA, b, sizeof(b)) == 0,
 		"sec.sub changed by a refused call");
+	/*
+	 * A read maps the zero frame; replacing it on write needs the
+	 * flush to the primary's consumer: refused, the page stays zero.
+	 * A write to the populated page needs no fault and works.
+	 */
+	memset(b, 0xa5, sizeof(b));
+	CHECK(mmrt_read(sub, SP_SUB_VA2, b, sizeof(b)) == 0 && b[0] == 0 &&
+		b[15] == 0, "read of the unpopulated page");
+	CHECK(mmrt_write(sub, SP_SUB_VA2, b, sizeof(b)) == -E_RTE_SECONDARY,
+		"write replacing the zero frame under a consumer");
+	memset(b, 0xa5, sizeof(b));
+	CHECK(mmrt_read(sub, SP_SUB_VA2, b, sizeof(b)) == 0 && b[0] == 0,
+		"the refused write changed the page");
+	CHECK(mmrt_write(sub, SP_SUB_VA, b, sizeof(b)) == 0,
+		"write to a present writable page");
 	CHECK(mmrt_as_lookup(SP_SUB) == sub, "sec.sub gone");
 }
 
