@@ -12,6 +12,9 @@
 #     and unmaps a scratch range, and meets -E_RTE_SECONDARY for what
 #     only the primary may do, then leaves with mmrt_fini() == 0;
 #   - the primary then sees the secondary's writes and its new range;
+#   - a consumer made and bound in a secondary receives the primary's
+#     unmap of its page, drops its TLB entry and acks in its poll, and
+#     is not fenced; the primary's unmap returns 0;
 #   - a second secondary attaches after the first left (the runtime's
 #     lcore and QSBR slots were given back);
 #   - a secondary on the primary's lcore fails with -EBUSY, a secondary
@@ -165,6 +168,31 @@ grep '^checked' "$tmp/primary.log" | sed 's/^/  [primary] /'
 grep -q '^checked ok' "$tmp/primary.log" ||
 	fail "the primary did not see the secondary's writes"
 echo "ok: the primary sees the secondary's writes and its new range"
+
+# a consumer in a secondary receives the primary's invalidation and
+# acks it (the primary's unmap returns once it did)
+timeout 120 "$peer" consumer "${sec[@]}" > "$tmp/consumer.log" 2>&1 &
+cpid=$!
+for _ in $(seq 60); do
+	grep -q '^bound' "$tmp/consumer.log" && break
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 1
+done
+grep -q '^bound' "$tmp/consumer.log" ||
+	{ wait "$cpid"; cat "$tmp/consumer.log"; fail "the consumer did not bind"; }
+echo unmap >&3
+wait "$cpid"
+crc=$?
+sed "s/^/  [consumer] /" "$tmp/consumer.log"
+for _ in $(seq 60); do
+	grep -q '^unmapped' "$tmp/primary.log" && break
+	sleep 1
+done
+grep '^unmapped' "$tmp/primary.log" | sed 's/^/  [primary] /'
+[ $crc = 0 ] && grep -q '^consumer ok' "$tmp/consumer.log" ||
+	fail "the secondary's consumer did not see and ack the invalidation"
+grep -q '^unmapped 0 ' "$tmp/primary.log" || fail "the primary's unmap failed"
+echo "ok: a consumer in a secondary receives the primary's invalidation and acks it"
 
 # the first secondary's lcore and QSBR slot are free again: another
 # attaches on the same lcore and reads what the first wrote

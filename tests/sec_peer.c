@@ -8,13 +8,17 @@
  *   sec-peer primary HOLD [EAL args] [-- mmrt args]
  *     mmrt up; the space "sec.as" with [A, A + 64 KiB) mapped and filled
  *     with pattern 1; the space "sec.sub" with one page populated, one
- *     mapped but not populated, and a consumer bound to it (so a
- *     secondary may not invalidate there).
+ *     mapped but not populated, and a plain notifier of the primary
+ *     registered (so a secondary may not invalidate there); the space
+ *     "sec.inv" with one page holding pattern 4.
  *     Prints "ready", then reads commands from stdin, at most HOLD
  *     seconds in all (a bound, not a measurement):
  *       check   A holds pattern 2 and [B, B + 8 KiB) is mapped and holds
  *               pattern 3 (what a secondary wrote); "checked ok" or
  *               "checked FAIL <why>"
+ *       unmap   unmap the page of "sec.inv" (a secondary's consumer is
+ *               bound there: the unmap waits for its ack);
+ *               "unmapped <ret> <notifier calls>"
  *       EOF     tear down, mmrt_fini() (retried while a secondary is
  *               still attached), exit 0 (1 on any failure).
  *   sec-peer plain HOLD [EAL args]
@@ -26,6 +30,13 @@
  *     unmaps a scratch range, and checks that what only the primary may
  *     do fails with -E_RTE_SECONDARY and changes nothing; mmrt_fini().
  *     Exit 0 when all held, 1 with a message otherwise.
+ *   sec-peer consumer [EAL args with --proc-type=secondary]
+ *     attaches, makes a consumer, binds it to "sec.inv", translates the
+ *     page through it (pattern 4), prints "bound", then polls until an
+ *     invalidation arrives (at most SP_WAIT_S seconds), acks it in the
+ *     poll, and checks that the page no longer translates and that the
+ *     consumer was not fenced; unbinds, destroys, mmrt_fini();
+ *     "consumer ok".
  *   sec-peer reader [EAL args with --proc-type=secondary]
  *     attaches, finds pattern 2 in A and pattern 3 in B (what an earlier
  *     secondary wrote), mmrt_fini(); "reader ok".
@@ -34,7 +45,9 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +61,7 @@
 #include <mmrt_dev.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
+#include <mmrt_notifier.h>
 #include <mmrt_uffd.h>
 
 #define SP_AS "sec.as"
@@ -59,6 +73,9 @@
 #define SP_C 0x30000000ULL
 #define SP_SUB_VA 0x40000000ULL
 #define SP_SUB_VA2 0x40100000ULL
+#define SP_INV "sec.inv"
+#define SP_INV_VA 0x50000000ULL
+#define SP_WAIT_S 60
 #define SP_HOLD_MAX 3600
 
 static uint8_t
@@ -164,13 +181,30 @@ primary_check(struct mmrt_as *as)
 	return 0;
 }
 
+static unsigned int nb_calls;
+
+static void
+nb_inval(struct mmrt_notifier *sub, struct mmrt_as *as, uint64_t start,
+	uint64_t end)
+{
+	(void)sub;
+	(void)as;
+	(void)start;
+	(void)end;
+	__atomic_fetch_add(&nb_calls, 1, __ATOMIC_RELAXED);
+}
+
+static const struct mmrt_notifier_ops nb_ops = {
+	.invalidate_secondary_tlbs = nb_inval,
+};
+
 static int
 run_primary(int argc, char **argv)
 {
 	static uint8_t buf[SP_A_LEN];
-	struct mmrt_consumer_conf cc = { .name = "sec.consumer" };
-	struct mmrt_consumer *c = NULL;
-	struct mmrt_as *as = NULL, *sub = NULL;
+	struct mmrt_notifier nb = { .ops = &nb_ops };
+	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL;
+	bool registered = false;
 	char cmd[64];
 	time_t deadline;
 	int hold, ret, rc = 1, tries;
@@ -189,7 +223,8 @@ run_primary(int argc, char **argv)
 	}
 	as = mmrt_as_create(SP_AS);
 	sub = mmrt_as_create(SP_SUB);
-	if (as == NULL || sub == NULL) {
+	inv = mmrt_as_create(SP_INV);
+	if (as == NULL || sub == NULL || inv == NULL) {
 		fprintf(stderr, "sec-peer primary: mmrt_as_create: %s\n",
 			rte_strerror(rte_errno));
 		goto out;
@@ -205,24 +240,37 @@ run_primary(int argc, char **argv)
 		fprintf(stderr, "sec-peer primary: setting up the spaces\n");
 		goto out;
 	}
-	c = mmrt_consumer_create(&cc);
-	if (c == NULL || mmrt_consumer_bind(c, sub) < 0) {
-		fprintf(stderr, "sec-peer primary: consumer\n");
+	fill(buf, MMRT_PAGE_SIZE, 4);
+	if (mmrt_map(inv, SP_INV_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0 ||
+			mmrt_write(inv, SP_INV_VA, buf, MMRT_PAGE_SIZE) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_INV);
 		goto out;
 	}
+	if (mmrt_notifier_register(&nb, sub) < 0) {
+		fprintf(stderr, "sec-peer primary: notifier\n");
+		goto out;
+	}
+	registered = true;
 	printf("ready pid %d\n", (int)getpid());
 	fflush(stdout);
 	rc = 0;
 	while (read_cmd(cmd, sizeof(cmd), deadline)) {
 		if (strcmp(cmd, "check") == 0)
 			rc |= primary_check(as);
+		else if (strcmp(cmd, "unmap") == 0)
+			printf("unmapped %d %u\n", mmrt_unmap(inv, SP_INV_VA,
+				MMRT_PAGE_SIZE), __atomic_load_n(&nb_calls,
+				__ATOMIC_RELAXED));
 		else if (cmd[0] != '\0')
 			printf("unknown command %s\n", cmd);
 		fflush(stdout);
 	}
 out:
-	if (c != NULL)
-		mmrt_consumer_destroy(c);
+	if (registered)
+		mmrt_notifier_unregister(&nb, sub);
+	if (inv != NULL)
+		mmrt_as_destroy(inv);
 	if (sub != NULL)
 		mmrt_as_destroy(sub);
 	if (as != NULL)
@@ -265,15 +313,14 @@ run_plain(int argc, char **argv)
 static void
 secondary_refusals(struct mmrt_as *as)
 {
-	struct mmrt_consumer_conf cc = { .name = "sec.in.secondary" };
+	struct mmrt_notifier nb = { .ops = &nb_ops };
 	struct mmrt_as *sub;
 	uint64_t features = 0;
 	uint32_t sid;
 	uint8_t b[16];
 
-	rte_errno = 0;
-	CHECK(mmrt_consumer_create(&cc) == NULL &&
-		rte_errno == E_RTE_SECONDARY, "consumer_create: %d", rte_errno);
+	CHECK(mmrt_notifier_register(&nb, as) == -E_RTE_SECONDARY,
+		"a plain notifier registered in a secondary");
 	rte_errno = 0;
 	CHECK(mmrt_uffd_create(as, MMRT_UFFD_API, &features, NULL) == NULL &&
 		rte_errno == E_RTE_SECONDARY, "uffd_create: %d", rte_errno);
@@ -287,7 +334,7 @@ secondary_refusals(struct mmrt_as *as)
 	CHECK(mmrt_mem_zero_service_id(&sid) == -E_RTE_SECONDARY,
 		"zero service id");
 
-	/* sec.sub has the primary's consumer bound: no invalidation here */
+	/* sec.sub has the primary's plain notifier: no invalidation here */
 	sub = mmrt_as_lookup(SP_SUB);
 	CHECK(sub != NULL, "lookup %s", SP_SUB);
 	if (sub == NULL)
@@ -316,7 +363,7 @@ secondary_refusals(struct mmrt_as *as)
 	CHECK(mmrt_read(sub, SP_SUB_VA2, b, sizeof(b)) == 0 && b[0] == 0 &&
 		b[15] == 0, "read of the unpopulated page");
 	CHECK(mmrt_write(sub, SP_SUB_VA2, b, sizeof(b)) == -E_RTE_SECONDARY,
-		"write replacing the zero frame under a consumer");
+		"write replacing the zero frame under a plain notifier");
 	memset(b, 0xa5, sizeof(b));
 	CHECK(mmrt_read(sub, SP_SUB_VA2, b, sizeof(b)) == 0 && b[0] == 0,
 		"the refused write changed the page");
@@ -401,6 +448,82 @@ run_secondary(int argc, char **argv)
 }
 
 static int
+run_consumer(int argc, char **argv)
+{
+	struct mmrt_consumer_conf cc = {
+		.name = "sec.consumer",
+		/* generous: the test is about delivery, not latency */
+		.ack_deadline_us = 5 * 1000 * 1000,
+	};
+	struct mmrt_consumer_stats st;
+	struct mmrt_consumer *c = NULL;
+	struct mmrt_xlate x;
+	struct mmrt_as *as;
+	time_t deadline;
+	int ret, id = -1;
+
+	argv[1] = argv[0];
+	ret = mmrt_init(argc - 1, argv + 1);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer consumer: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	as = mmrt_as_lookup(SP_INV);
+	CHECK(as != NULL, "lookup %s", SP_INV);
+	if (as == NULL)
+		goto out;
+	id = mmrt_thread_register();
+	CHECK(id >= 0, "thread_register: %d", id);
+	c = mmrt_consumer_create(&cc);
+	CHECK(c != NULL, "consumer_create: %s", rte_strerror(rte_errno));
+	if (c == NULL)
+		goto out;
+	ret = mmrt_consumer_bind(c, as);
+	CHECK(ret >= 0, "bind: %d", ret);
+	if (ret < 0)
+		goto out;
+	ret = mmrt_consumer_translate(c, SP_INV_VA, MMRT_ACCESS_READ, &x);
+	CHECK(ret == 0, "translate: %d", ret);
+	if (ret == 0)
+		CHECK(*(uint8_t *)x.addr == pat(4, 0), "byte %u",
+			*(uint8_t *)x.addr);
+	/* a hit now: the entry is in the device TLB */
+	ret = mmrt_consumer_translate(c, SP_INV_VA, MMRT_ACCESS_READ, &x);
+	CHECK(ret == 0, "second translate: %d", ret);
+	printf("bound id %d\n", mmrt_consumer_id(c));
+	fflush(stdout);
+
+	/* poll until the primary's unmap arrives; the poll acks it */
+	deadline = time(NULL) + SP_WAIT_S;
+	memset(&st, 0, sizeof(st));
+	while (time(NULL) < deadline) {
+		mmrt_consumer_poll(c);
+		mmrt_quiescent();
+		if (mmrt_consumer_stats(c, &st) == 0 && st.inval_descs > 0)
+			break;
+	}
+	CHECK(st.inval_descs > 0, "no invalidation arrived");
+	CHECK(st.entries_dropped > 0, "no TLB entry dropped");
+	CHECK(!mmrt_consumer_fenced(c), "fenced");
+	ret = mmrt_consumer_translate(c, SP_INV_VA, MMRT_ACCESS_READ, &x);
+	CHECK(ret < 0, "the unmapped page still translates");
+	printf("invalidations %" PRIu64 ", acks %" PRIu64 ", dropped %"
+		PRIu64 "\n", st.inval_descs, st.acks, st.entries_dropped);
+out:
+	if (c != NULL) {
+		CHECK(mmrt_consumer_destroy(c) == 0, "consumer_destroy");
+	}
+	if (id >= 0)
+		mmrt_thread_unregister();
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("consumer ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
+static int
 run_reader(int argc, char **argv)
 {
 	static uint8_t buf[SP_A_LEN];
@@ -473,10 +596,12 @@ main(int argc, char **argv)
 		return run_plain(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "secondary") == 0)
 		return run_secondary(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "consumer") == 0)
+		return run_consumer(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "reader") == 0)
 		return run_reader(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "expect") == 0)
 		return run_expect(argc, argv);
-	fprintf(stderr, "usage: sec-peer primary|plain|secondary|reader|expect ...\n");
+	fprintf(stderr, "usage: sec-peer primary|plain|secondary|consumer|reader|expect ...\n");
 	return 2;
 }
