@@ -15,6 +15,9 @@
 #   - a consumer made and bound in a secondary receives the primary's
 #     unmap of its page, drops its TLB entry and acks in its poll, and
 #     is not fenced; the primary's unmap returns 0;
+#   - a handler in a secondary finds the primary's uffd on its space,
+#     reads the fault the primary's read posted and resolves it with a
+#     copy; the primary's read returns the handler's page;
 #   - a second secondary attaches after the first left (the runtime's
 #     lcore and QSBR slots were given back);
 #   - a secondary on the primary's lcore fails with -EBUSY, a secondary
@@ -193,6 +196,31 @@ grep '^unmapped' "$tmp/primary.log" | sed 's/^/  [primary] /'
 	fail "the secondary's consumer did not see and ack the invalidation"
 grep -q '^unmapped 0 ' "$tmp/primary.log" || fail "the primary's unmap failed"
 echo "ok: a consumer in a secondary receives the primary's invalidation and acks it"
+
+# a fault of the primary's uffd is served by a handler in a secondary
+timeout 120 "$peer" handler "${sec[@]}" > "$tmp/handler.log" 2>&1 &
+hpid=$!
+for _ in $(seq 60); do
+	grep -q '^handling' "$tmp/handler.log" && break
+	kill -0 "$hpid" 2>/dev/null || break
+	sleep 1
+done
+grep -q '^handling' "$tmp/handler.log" ||
+	{ wait "$hpid"; cat "$tmp/handler.log"; fail "the handler did not start"; }
+echo fault >&3
+wait "$hpid"
+hrc=$?
+sed "s/^/  [handler] /" "$tmp/handler.log"
+for _ in $(seq 60); do
+	grep -q '^faulted' "$tmp/primary.log" && break
+	sleep 1
+done
+grep '^faulted' "$tmp/primary.log" | sed 's/^/  [primary] /'
+[ $hrc = 0 ] && grep -q '^handler ok' "$tmp/handler.log" ||
+	fail "the handler in the secondary failed"
+grep -q '^faulted 0 ok' "$tmp/primary.log" ||
+	fail "the primary's fault was not resolved with the handler's page"
+echo "ok: the primary's uffd fault is served by a handler in a secondary"
 
 # the first secondary's lcore and QSBR slot are free again: another
 # attaches on the same lcore and reads what the first wrote

@@ -16,6 +16,9 @@
  *       check   A holds pattern 2 and [B, B + 8 KiB) is mapped and holds
  *               pattern 3 (what a secondary wrote); "checked ok" or
  *               "checked FAIL <why>"
+ *       fault   read the page of "sec.uf", registered MISSING with the
+ *               primary's uffd: waits until a handler serves the fault
+ *               (a secondary); "faulted <ret> ok|bad"
  *       unmap   unmap the page of "sec.inv" (a secondary's consumer is
  *               bound there: the unmap waits for its ack);
  *               "unmapped <ret> <notifier calls>"
@@ -37,6 +40,11 @@
  *     poll, and checks that the page no longer translates and that the
  *     consumer was not fenced; unbinds, destroys, mmrt_fini();
  *     "consumer ok".
+ *   sec-peer handler [EAL args with --proc-type=secondary]
+ *     attaches, finds the primary's uffd on "sec.uf"
+ *     (mmrt_uffd_foreach()), prints "handling", reads its messages until
+ *     a page fault arrives (at most SP_WAIT_S seconds) and resolves it
+ *     with a copy of pattern 5; "handler ok".
  *   sec-peer reader [EAL args with --proc-type=secondary]
  *     attaches, finds pattern 2 in A and pattern 3 in B (what an earlier
  *     secondary wrote), mmrt_fini(); "reader ok".
@@ -54,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -76,6 +85,8 @@
 #define SP_INV "sec.inv"
 #define SP_INV_VA 0x50000000ULL
 #define SP_WAIT_S 60
+#define SP_UF "sec.uf"
+#define SP_UF_VA 0x60000000ULL
 #define SP_HOLD_MAX 3600
 
 static uint8_t
@@ -203,7 +214,10 @@ run_primary(int argc, char **argv)
 {
 	static uint8_t buf[SP_A_LEN];
 	struct mmrt_notifier nb = { .ops = &nb_ops };
-	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL;
+	struct mmrt_uffd_conf ucf = { .wait_timeout_us = SP_WAIT_S * 1000000ULL };
+	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL, *uf = NULL;
+	struct mmrt_uffd *u = NULL;
+	uint64_t features = 0, uops = 0;
 	bool registered = false;
 	char cmd[64];
 	time_t deadline;
@@ -224,7 +238,8 @@ run_primary(int argc, char **argv)
 	as = mmrt_as_create(SP_AS);
 	sub = mmrt_as_create(SP_SUB);
 	inv = mmrt_as_create(SP_INV);
-	if (as == NULL || sub == NULL || inv == NULL) {
+	uf = mmrt_as_create(SP_UF);
+	if (as == NULL || sub == NULL || inv == NULL || uf == NULL) {
 		fprintf(stderr, "sec-peer primary: mmrt_as_create: %s\n",
 			rte_strerror(rte_errno));
 		goto out;
@@ -247,6 +262,15 @@ run_primary(int argc, char **argv)
 		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_INV);
 		goto out;
 	}
+	u = uf != NULL ? mmrt_uffd_create(uf, MMRT_UFFD_API, &features, &ucf) :
+		NULL;
+	if (u == NULL || mmrt_map(uf, SP_UF_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0 ||
+			mmrt_uffd_register(u, SP_UF_VA, MMRT_PAGE_SIZE,
+			MMRT_UFFD_REGISTER_MODE_MISSING, &uops) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_UF);
+		goto out;
+	}
 	if (mmrt_notifier_register(&nb, sub) < 0) {
 		fprintf(stderr, "sec-peer primary: notifier\n");
 		goto out;
@@ -258,7 +282,13 @@ run_primary(int argc, char **argv)
 	while (read_cmd(cmd, sizeof(cmd), deadline)) {
 		if (strcmp(cmd, "check") == 0)
 			rc |= primary_check(as);
-		else if (strcmp(cmd, "unmap") == 0)
+		else if (strcmp(cmd, "fault") == 0) {
+			memset(buf, 0, 64);
+			ret = mmrt_read(uf, SP_UF_VA, buf, 64);
+			printf("faulted %d %s\n", ret,
+				ret == 0 && differs(buf, 64, 5) < 0 ? "ok" :
+				"bad");
+		} else if (strcmp(cmd, "unmap") == 0)
 			printf("unmapped %d %u\n", mmrt_unmap(inv, SP_INV_VA,
 				MMRT_PAGE_SIZE), __atomic_load_n(&nb_calls,
 				__ATOMIC_RELAXED));
@@ -269,6 +299,10 @@ run_primary(int argc, char **argv)
 out:
 	if (registered)
 		mmrt_notifier_unregister(&nb, sub);
+	if (u != NULL)
+		mmrt_uffd_destroy(u);
+	if (uf != NULL)
+		mmrt_as_destroy(uf);
 	if (inv != NULL)
 		mmrt_as_destroy(inv);
 	if (sub != NULL)
@@ -524,6 +558,75 @@ out:
 }
 
 static int
+uffd_pick(struct mmrt_uffd *u, unsigned int pos, void *arg)
+{
+	(void)pos;
+	*(struct mmrt_uffd **)arg = u;
+	return 1;
+}
+
+static int
+run_handler(int argc, char **argv)
+{
+	static uint8_t page[MMRT_PAGE_SIZE];
+	struct mmrt_uffd_msg msgs[8];
+	struct mmrt_uffd_copy cp;
+	struct mmrt_uffd *u = NULL;
+	struct mmrt_as *as;
+	time_t deadline;
+	int ret, n, i, served = 0;
+
+	argv[1] = argv[0];
+	ret = mmrt_init(argc - 1, argv + 1);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer handler: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	as = mmrt_as_lookup(SP_UF);
+	CHECK(as != NULL, "lookup %s", SP_UF);
+	if (as != NULL)
+		mmrt_uffd_foreach(as, uffd_pick, &u);
+	CHECK(u != NULL, "no uffd on %s", SP_UF);
+	if (u == NULL)
+		goto out;
+	printf("handling\n");
+	fflush(stdout);
+	fill(page, sizeof(page), 5);
+	deadline = time(NULL) + SP_WAIT_S;
+	while (served == 0 && time(NULL) < deadline) {
+		n = mmrt_uffd_read(u, msgs, RTE_DIM(msgs));
+		if (n < 0) {
+			CHECK(n >= 0 || n == -EAGAIN, "uffd_read: %d", n);
+			if (n != -EAGAIN)
+				break;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (msgs[i].event != MMRT_UFFD_EVENT_PAGEFAULT)
+				continue;
+			memset(&cp, 0, sizeof(cp));
+			cp.dst = msgs[i].arg.pagefault.address &
+				~(uint64_t)(MMRT_PAGE_SIZE - 1);
+			cp.src = page;
+			cp.len = MMRT_PAGE_SIZE;
+			ret = mmrt_uffd_copy(u, &cp);
+			CHECK(ret == 0 && cp.copy == MMRT_PAGE_SIZE,
+				"copy: %d, %" PRId64, ret, cp.copy);
+			printf("served %#" PRIx64 "\n", cp.dst);
+			served++;
+		}
+	}
+	CHECK(served > 0, "no page fault arrived");
+out:
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("handler ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
+static int
 run_reader(int argc, char **argv)
 {
 	static uint8_t buf[SP_A_LEN];
@@ -598,10 +701,12 @@ main(int argc, char **argv)
 		return run_secondary(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "consumer") == 0)
 		return run_consumer(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "handler") == 0)
+		return run_handler(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "reader") == 0)
 		return run_reader(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "expect") == 0)
 		return run_expect(argc, argv);
-	fprintf(stderr, "usage: sec-peer primary|plain|secondary|consumer|reader|expect ...\n");
+	fprintf(stderr, "usage: sec-peer primary|plain|secondary|consumer|handler|reader|expect ...\n");
 	return 2;
 }
