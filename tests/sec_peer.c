@@ -8,8 +8,8 @@
  *   sec-peer primary HOLD [EAL args] [-- mmrt args]
  *     mmrt up; the space "sec.as" with [A, A + 64 KiB) mapped and filled
  *     with pattern 1; the space "sec.sub" with one page populated, one
- *     mapped but not populated, and a plain notifier of the primary
- *     registered (so a secondary may not invalidate there); the space
+ *     mapped but not populated, a uffd, and a plain notifier of the
+ *     primary registered (so a secondary may not invalidate there); the space
  *     "sec.inv" with one page holding pattern 4.
  *     Prints "ready", then reads commands from stdin, at most HOLD
  *     seconds in all (a bound, not a measurement):
@@ -216,7 +216,7 @@ run_primary(int argc, char **argv)
 	struct mmrt_notifier nb = { .ops = &nb_ops };
 	struct mmrt_uffd_conf ucf = { .wait_timeout_us = SP_WAIT_S * 1000000ULL };
 	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL, *uf = NULL;
-	struct mmrt_uffd *u = NULL;
+	struct mmrt_uffd *u = NULL, *usub = NULL;
 	uint64_t features = 0, uops = 0;
 	bool registered = false;
 	char cmd[64];
@@ -271,7 +271,9 @@ run_primary(int argc, char **argv)
 		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_UF);
 		goto out;
 	}
-	if (mmrt_notifier_register(&nb, sub) < 0) {
+	features = 0;
+	usub = mmrt_uffd_create(sub, MMRT_UFFD_API, &features, NULL);
+	if (usub == NULL || mmrt_notifier_register(&nb, sub) < 0) {
 		fprintf(stderr, "sec-peer primary: notifier\n");
 		goto out;
 	}
@@ -301,6 +303,8 @@ out:
 		mmrt_notifier_unregister(&nb, sub);
 	if (u != NULL)
 		mmrt_uffd_destroy(u);
+	if (usub != NULL)
+		mmrt_uffd_destroy(usub);
 	if (uf != NULL)
 		mmrt_as_destroy(uf);
 	if (inv != NULL)
@@ -341,6 +345,14 @@ run_plain(int argc, char **argv)
 		;
 	rte_eal_cleanup();
 	return 0;
+}
+
+static int
+uffd_pick(struct mmrt_uffd *u, unsigned int pos, void *arg)
+{
+	(void)pos;
+	*(struct mmrt_uffd **)arg = u;
+	return 1;
 }
 
 /* What only the primary may do fails with -E_RTE_SECONDARY. */
@@ -404,6 +416,20 @@ secondary_refusals(struct mmrt_as *as)
 	CHECK(mmrt_write(sub, SP_SUB_VA, b, sizeof(b)) == 0,
 		"write to a present writable page");
 	CHECK(mmrt_as_lookup(SP_SUB) == sub, "sec.sub gone");
+	/* the primary's uffd there: no write-protect from here either */
+	{
+		struct mmrt_uffd_writeprotect w = {
+			.range = { SP_SUB_VA, MMRT_PAGE_SIZE },
+			.mode = MMRT_UFFD_MODE_WP,
+		};
+		struct mmrt_uffd *u = NULL;
+
+		mmrt_uffd_foreach(sub, uffd_pick, &u);
+		CHECK(u != NULL, "no uffd on %s", SP_SUB);
+		if (u != NULL)
+			CHECK(mmrt_uffd_writeprotect(u, &w) == -E_RTE_SECONDARY,
+				"uffd writeprotect under a plain notifier");
+	}
 }
 
 static int
@@ -557,13 +583,6 @@ out:
 	return failures == 0 ? 0 : 1;
 }
 
-static int
-uffd_pick(struct mmrt_uffd *u, unsigned int pos, void *arg)
-{
-	(void)pos;
-	*(struct mmrt_uffd **)arg = u;
-	return 1;
-}
 
 static int
 run_handler(int argc, char **argv)
