@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_memzone.h>
 
 #include "mmrt_core.h"
 #include "core_priv.h"
@@ -58,6 +60,142 @@ static int core_up;
 static bool core_eal_ours;  /* mmrt_init() ran rte_eal_init() */
 static bool core_eal_dead;  /* ... and rte_eal_cleanup() since */
 static bool core_embedded;  /* ... with the embedded default's arguments */
+
+struct core_shared *core_sh;
+static const struct rte_memzone *core_sh_mz; /* the primary's, to free */
+
+/*
+ * Processes
+ * ---------
+ * The primary's mmrt_init()/mmrt_attach() makes the shared state
+ * (CORE_SHARED_MZ) and publishes it by a release store of its magic; a
+ * secondary's looks it up, checks the magic with acquire and uses the
+ * primary's configuration. Every process claims the lcore ids it has
+ * enabled in core_sh->lcore_pid: the pool's per-lcore caches, the
+ * gather's per-lcore batches and DPDK's own per-lcore state are indexed
+ * by lcore id, and two processes on one id would both write its slot
+ * without synchronisation. A slot held by a process that no longer
+ * exists (kill(pid, 0) says ESRCH) is taken over.
+ */
+
+static bool
+core_pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+/* Release the lcore ids this process claimed. */
+static void
+core_lcores_release(void)
+{
+	int32_t me = (int32_t)getpid(), cur;
+	unsigned int i;
+
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		cur = me;
+		__atomic_compare_exchange_n(&core_sh->lcore_pid[i], &cur, 0,
+			false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
+}
+
+/* Claim every lcore id enabled in this process; -EBUSY if one is taken. */
+static int
+core_lcores_claim(void)
+{
+	int32_t me = (int32_t)getpid(), cur;
+	unsigned int i;
+
+	RTE_LCORE_FOREACH(i) {
+		cur = __atomic_load_n(&core_sh->lcore_pid[i], __ATOMIC_ACQUIRE);
+		for (;;) {
+			if (cur == me)
+				break;
+			if (cur != 0 && core_pid_alive(cur)) {
+				MMRT_LOG(ERR, core, "lcore %u is used by process"
+					" %d of this runtime: give every DPDK"
+					" process its own lcore ids (-l, or"
+					" --lcores=<id>@<cpu> to put another id"
+					" on the same cpu)", i, (int)cur);
+				core_lcores_release();
+				return -EBUSY;
+			}
+			if (__atomic_compare_exchange_n(&core_sh->lcore_pid[i],
+					&cur, me, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Processes other than this one holding lcore ids of the runtime. */
+static unsigned int
+core_lcores_others(void)
+{
+	int32_t me = (int32_t)getpid(), cur;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		cur = __atomic_load_n(&core_sh->lcore_pid[i], __ATOMIC_ACQUIRE);
+		if (cur != 0 && cur != me && core_pid_alive(cur))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Make (primary) or find (secondary) the shared state; in a secondary
+ * @p cfg becomes the primary's configuration.
+ */
+static int
+core_shared_up(struct mmrt_config *cfg)
+{
+	const struct rte_memzone *mz;
+	struct core_shared *sh;
+
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		mz = rte_memzone_reserve(CORE_SHARED_MZ, sizeof(*sh),
+			SOCKET_ID_ANY, 0);
+		if (mz == NULL) {
+			MMRT_LOG(ERR, core, "shared state %s: %s",
+				CORE_SHARED_MZ, rte_strerror(rte_errno));
+			return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+		}
+		sh = mz->addr;
+		memset(sh, 0, sizeof(*sh));
+		sh->cfg = *cfg;
+		core_sh_mz = mz;
+		core_sh = sh;
+		return 0;
+	}
+	mz = rte_memzone_lookup(CORE_SHARED_MZ);
+	sh = mz != NULL ? mz->addr : NULL;
+	if (sh == NULL ||
+	    __atomic_load_n(&sh->magic, __ATOMIC_ACQUIRE) != CORE_SHARED_MAGIC) {
+		MMRT_LOG(ERR, core, "secondary: the primary of %s runs no"
+			" mmrt runtime (no %s memzone): bring mmrt up in the"
+			" primary first", rte_eal_get_runtime_dir(),
+			CORE_SHARED_MZ);
+		return -ENOENT;
+	}
+	*cfg = sh->cfg;
+	core_sh = sh;
+	return 0;
+}
+
+static void
+core_shared_down(void)
+{
+	if (core_sh == NULL)
+		return;
+	core_lcores_release();
+	if (core_sh_mz != NULL) {
+		__atomic_store_n(&core_sh->magic, 0, __ATOMIC_RELEASE);
+		rte_memzone_free(core_sh_mz);
+		core_sh_mz = NULL;
+	}
+	core_sh = NULL;
+}
 
 int
 mmrt_subsys_register(const struct mmrt_subsys *ss)
@@ -108,18 +246,30 @@ core_subsys_unwind(unsigned int n)
 static int
 core_start(const struct mmrt_config *cfg)
 {
+	bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
 	unsigned int i;
 	int ret;
 
 	core_cfg = *cfg;
-	ret = core_qsbr_create(cfg->max_threads);
+	ret = core_shared_up(&core_cfg);
+	if (ret < 0)
+		return ret;
+	ret = core_lcores_claim();
+	if (ret < 0) {
+		core_shared_down();
+		return ret;
+	}
+	ret = primary ? core_qsbr_create(core_cfg.max_threads) :
+		core_qsbr_join();
 	if (ret < 0) {
 		MMRT_LOG(ERR, core, "QSBR domain: %s", strerror(-ret));
+		core_shared_down();
 		return ret;
 	}
 	ret = core_topo_init();
 	if (ret < 0) {
 		core_qsbr_destroy();
+		core_shared_down();
 		return ret;
 	}
 
@@ -132,11 +282,16 @@ core_start(const struct mmrt_config *cfg)
 			core_subsys_unwind(i);
 			core_topo_fini();
 			core_qsbr_destroy();
+			core_shared_down();
 			return ret;
 		}
 		MMRT_LOG(DEBUG, core, "%s up", core_subsys[i].name);
 	}
 	core_ninit = core_nsubsys;
+	/* secondaries find the runtime from here on */
+	if (primary)
+		__atomic_store_n(&core_sh->magic, CORE_SHARED_MAGIC,
+			__ATOMIC_RELEASE);
 	__atomic_store_n(&core_up, 1, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -696,15 +851,6 @@ mmrt_init(int argc, char **argv)
 	if (embed)
 		core_embed_rundir_note();
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		MMRT_LOG(ERR, core, "mmrt does not support DPDK secondary"
-			" processes yet (--proc-type=secondary): run it in the"
-			" primary process only");
-		core_eal_stop();
-		free(take);
-		return -ENOTSUP;
-	}
-
 	ret = core_start(&cfg);
 	if (ret < 0) {
 		core_eal_stop();
@@ -760,12 +906,6 @@ mmrt_attach(const char *config_file)
 	ret = core_build_config(&opts, &cfg);
 	if (ret < 0)
 		return ret;
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		MMRT_LOG(ERR, core, "mmrt does not support DPDK secondary"
-			" processes yet (--proc-type=secondary): attach it in"
-			" the primary process only");
-		return -ENOTSUP;
-	}
 	/* The application's --log-level stays, unless the file says more. */
 	mmrt_config_defaults(&def);
 	if (cfg.log_level != def.log_level)
@@ -777,14 +917,22 @@ int
 mmrt_fini(void)
 {
 	unsigned int i, others;
+	bool primary;
 	int ret;
 
 	if (!__atomic_load_n(&core_up, __ATOMIC_ACQUIRE))
 		return -ENODEV;
-	others = core_qsbr_others();
+	primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+	others = core_qsbr_others(primary);
 	if (others > 0) {
 		MMRT_LOG(ERR, core, "fini: %u threads still registered",
 			others);
+		return -EBUSY;
+	}
+	others = primary ? core_lcores_others() : 0;
+	if (others > 0) {
+		MMRT_LOG(ERR, core, "fini: %u lcores of secondary processes"
+			" still attached", others);
 		return -EBUSY;
 	}
 
@@ -811,6 +959,7 @@ mmrt_fini(void)
 	__atomic_store_n(&core_up, 0, __ATOMIC_RELEASE);
 	core_topo_fini();
 	core_qsbr_destroy();
+	core_shared_down();
 	if (core_eal_ours)
 		core_eal_stop();
 	return 0;

@@ -10,8 +10,11 @@
  * symbols are hidden from the shared library.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <rte_config.h>
 
 #include "mmrt_core.h"
 
@@ -29,11 +32,43 @@ CORE_INTERNAL int core_config_set(struct mmrt_config *cfg,
 CORE_INTERNAL unsigned int core_edit_distance(const char *a, size_t la,
 	const char *b, size_t lb);
 
-/* qsbr.c: create/destroy the QSBR domain with max_threads reader slots. */
+/*
+ * The runtime's state shared by every process of one DPDK file prefix:
+ * the memzone CORE_SHARED_MZ, made by the primary's mmrt_init() or
+ * mmrt_attach() and looked up by a secondary's. DPDK maps it at the same
+ * address in every process, so it may hold pointers to other DPDK
+ * memory; it holds no pointer to process memory and no function pointer.
+ */
+#define CORE_SHARED_MZ "mmrt_core"
+#define CORE_SHARED_MAGIC 0x6d6d7274636f7265ULL /* "mmrtcore" */
+#define CORE_QSBR_MAX_THREADS 1024
+#define CORE_QSBR_WORDS (CORE_QSBR_MAX_THREADS / 64)
+
+struct core_shared {
+	uint64_t magic;              /* set last, with release, by the primary */
+	struct mmrt_config cfg;      /* the primary's: secondaries use it */
+	struct rte_rcu_qsbr *qsbr;   /* the one QSBR domain of all processes */
+	uint32_t qsbr_max;
+	uint64_t qsbr_slots[CORE_QSBR_WORDS]; /* claimed reader slots */
+	int32_t lcore_pid[RTE_MAX_LCORE];      /* process using each lcore id */
+};
+
+/* core.c: the shared state, NULL when the runtime is down. */
+CORE_INTERNAL extern struct core_shared *core_sh;
+
+/*
+ * qsbr.c: create (primary: in core_sh, with max_threads reader slots) or
+ * join (secondary: core_sh->qsbr) the QSBR domain; destroy frees it only
+ * in the primary.
+ */
 CORE_INTERNAL int core_qsbr_create(uint32_t max_threads);
+CORE_INTERNAL int core_qsbr_join(void);
 CORE_INTERNAL void core_qsbr_destroy(void);
-/* qsbr.c: registered threads other than the caller. */
-CORE_INTERNAL unsigned int core_qsbr_others(void);
+/*
+ * qsbr.c: registered threads other than the caller: of every process of
+ * the runtime (@p all), or of this process only.
+ */
+CORE_INTERNAL unsigned int core_qsbr_others(bool all);
 
 /* topo.c: describe the enabled lcores (hwloc), forget them. */
 CORE_INTERNAL int core_topo_init(void);

@@ -108,9 +108,21 @@ struct mmrt_config {
  * --log-level=<pattern>:<level> (e.g. pmd.dma.mmrt.*:debug) wins for the
  * types it names.
  *
- * DPDK secondary processes are not supported yet: in one
- * (--proc-type=secondary, or auto resolving to it) mmrt_init() cleans the
- * EAL up again and returns -ENOTSUP.
+ * DPDK secondary processes (--proc-type=secondary, or auto resolving to
+ * it, with the primary's --file-prefix): mmrt_init() joins the runtime
+ * the primary's mmrt_init()/mmrt_attach() brought up, with the primary's
+ * configuration (the secondary's --config/--pool-mb are checked, then
+ * ignored; its --log-level applies to it). The secondary finds the
+ * primary's address spaces by name (mmrt_as_lookup()) and reads, writes,
+ * translates, maps and unmaps in them; its pollers share the primary's
+ * QSBR domain. Rules and what only the primary may do: docs/architecture.md,
+ * "Processes", and each function's -E_RTE_SECONDARY. Every process must
+ * use its own lcore ids (-l/--lcores): an lcore id enabled in a live
+ * process of the runtime makes mmrt_init() fail with -EBUSY (one log line
+ * names the lcore and the process). Without an mmrt runtime in the
+ * primary it fails with -ENOENT (one log line). Under the embedded default
+ * nothing is shared (--no-shconf, --no-huge): the primary must name its
+ * memory (hugepages) for secondaries to attach.
  *
  * The EAL can be brought up only once per process: after mmrt_fini() (or
  * a failure after the EAL started), mmrt_init() returns -EALREADY.
@@ -129,7 +141,8 @@ struct mmrt_config {
  *   -EINVAL for a bad or misspelt mmrt option or configuration value,
  *   -ENOENT for a missing configuration file, -ENOMEM if the frame pool
  *   does not fit in the EAL's memory (one log line says how much it
- *   needs), -ENOTSUP in a secondary process, or the EAL's error (e.g.
+ *   needs), in a secondary -ENOENT (no mmrt runtime in the primary) or
+ *   -EBUSY (an lcore id of another live process), or the EAL's error (e.g.
  *   -EACCES: no hugepages). Not thread-safe: call once from the main
  *   thread. May wait (EAL init).
  */
@@ -155,19 +168,29 @@ void mmrt_usage(FILE *out);
  *   0, -EALREADY if already up, -ENODEV if the EAL is not initialised,
  *   -ENOENT/-EINVAL for a missing or bad configuration file, -ENOMEM if
  *   the frame pool does not fit in the EAL's memory (one log line says
- *   how much it needs; nothing is left allocated), -ENOTSUP in a DPDK
- *   secondary process. Not thread-safe. May wait.
+ *   how much it needs; nothing is left allocated); in a DPDK secondary
+ *   process it joins the primary's runtime as mmrt_init() does, with
+ *   the primary's configuration (@p config_file is checked and only its
+ *   log level used), failing with -ENOENT or -EBUSY as there.
+ *   Not thread-safe. May wait.
  */
 int mmrt_attach(const char *config_file);
 
 /**
  * Tear the runtime down (every address space must be destroyed first).
+ * In a DPDK secondary process, leave it instead: the spaces and the pool
+ * are the runtime's and stay; the frames cached by this process's lcores
+ * go back to the pool, its deferred page-table frees complete after a
+ * grace period, and its lcore ids are released. In the primary, fini
+ * fails with -EBUSY while a live secondary is attached or any process
+ * has registered threads.
  * Runs the subsystem fini steps in reverse order; calls rte_eal_cleanup()
  * only if mmrt_init() ran the EAL. The calling thread is unregistered from
  * the QSBR domain if it was registered; any other registered thread makes
  * it fail with -EBUSY.
  *
- * @return 0, or -EBUSY if objects are still alive (threads registered, or
+ * @return 0, or -EBUSY if objects are still alive (threads registered,
+ *   secondaries attached (primary only), or
  *   a subsystem fini step said so: the runtime then stays up, with the
  *   steps already run brought back), -ENODEV if not up.
  *   Not thread-safe. May wait.

@@ -32,14 +32,22 @@
 #include "mmrt_core.h"
 #include "core_priv.h"
 
-#define QSBR_MAX_THREADS 1024
-#define QSBR_WORDS (QSBR_MAX_THREADS / 64)
+#define QSBR_MAX_THREADS CORE_QSBR_MAX_THREADS
+#define QSBR_WORDS CORE_QSBR_WORDS
 
 #define MMRT_TLS __thread __attribute__((tls_model("initial-exec")))
 
+/*
+ * The variable and the slot bitmap live in the shared state (core_sh), so
+ * the readers of every process of the runtime claim distinct slots of one
+ * domain: a grace period waited for in one process covers the lockless
+ * walkers of all of them. qsbr_v and qsbr_slots are this process's view.
+ */
 static struct rte_rcu_qsbr *qsbr_v;
 static uint32_t qsbr_max;
-static uint64_t qsbr_slots[QSBR_WORDS];
+static uint64_t *qsbr_slots;
+static bool qsbr_owner; /* this process made the variable */
+static uint32_t qsbr_local; /* slots this process's threads hold */
 
 /*
  * The calling thread's slot (-1: not registered) and the same slot while
@@ -62,6 +70,8 @@ core_qsbr_create(uint32_t max_threads)
 	sz = rte_rcu_qsbr_get_memsize(max_threads);
 	if (sz == 0)
 		return -EINVAL;
+	if (core_sh == NULL)
+		return -ENODEV;
 	v = rte_zmalloc("mmrt_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (v == NULL)
 		return -ENOMEM;
@@ -69,9 +79,27 @@ core_qsbr_create(uint32_t max_threads)
 		rte_free(v);
 		return -EINVAL;
 	}
-	memset(qsbr_slots, 0, sizeof(qsbr_slots));
+	memset(core_sh->qsbr_slots, 0, sizeof(core_sh->qsbr_slots));
+	core_sh->qsbr_max = max_threads;
+	core_sh->qsbr = v;
+	qsbr_slots = core_sh->qsbr_slots;
 	qsbr_max = max_threads;
+	qsbr_owner = true;
 	__atomic_store_n(&qsbr_v, v, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+core_qsbr_join(void)
+{
+	if (qsbr_v != NULL)
+		return -EALREADY;
+	if (core_sh == NULL || core_sh->qsbr == NULL)
+		return -ENODEV;
+	qsbr_slots = core_sh->qsbr_slots;
+	qsbr_max = core_sh->qsbr_max;
+	qsbr_owner = false;
+	__atomic_store_n(&qsbr_v, core_sh->qsbr, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -87,14 +115,25 @@ core_qsbr_destroy(void)
 		mmrt_thread_unregister();
 	__atomic_store_n(&qsbr_v, NULL, __ATOMIC_RELEASE);
 	qsbr_max = 0;
-	rte_free(v);
+	qsbr_slots = NULL;
+	if (qsbr_owner) {
+		core_sh->qsbr = NULL;
+		rte_free(v);
+	}
+	qsbr_owner = false;
 }
 
 unsigned int
-core_qsbr_others(void)
+core_qsbr_others(bool all)
 {
 	unsigned int i, n = 0;
 
+	if (!all) {
+		n = __atomic_load_n(&qsbr_local, __ATOMIC_ACQUIRE);
+		return tls_id >= 0 && n > 0 ? n - 1 : n;
+	}
+	if (qsbr_slots == NULL)
+		return 0;
 	for (i = 0; i < QSBR_WORDS; i++)
 		n += __builtin_popcountll(__atomic_load_n(&qsbr_slots[i],
 			__ATOMIC_ACQUIRE));
@@ -157,6 +196,7 @@ mmrt_thread_register(void)
 		return -EINVAL;
 	}
 	rte_rcu_qsbr_thread_online(v, id);
+	__atomic_fetch_add(&qsbr_local, 1, __ATOMIC_RELAXED);
 	tls_id = id;
 	mmrt_tls_online_id = id;
 	return id;
@@ -175,6 +215,7 @@ mmrt_thread_unregister(void)
 	rte_rcu_qsbr_thread_unregister(v, id);
 	tls_id = -1;
 	mmrt_tls_online_id = -1;
+	__atomic_fetch_sub(&qsbr_local, 1, __ATOMIC_RELEASE);
 	/* Release: the slot's last use happens before its next claim. */
 	__atomic_fetch_and(&qsbr_slots[id / 64], ~(UINT64_C(1) << (id % 64)),
 		__ATOMIC_RELEASE);

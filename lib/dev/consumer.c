@@ -28,12 +28,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 #include <rte_spinlock.h>
@@ -43,11 +46,28 @@
 
 RTE_LOG_REGISTER(mmrt_logtype_dev, lib.mmrt.dev, NOTICE);
 
-static TAILQ_HEAD(, mmrt_consumer) consumers =
-	TAILQ_HEAD_INITIALIZER(consumers);
-static rte_spinlock_t consumers_lock = RTE_SPINLOCK_INITIALIZER;
-static uint32_t next_id = 1;
-static uint32_t next_anon;
+/*
+ * The registry is shared by every process of the runtime (memzone
+ * DEV_REG_MZ, found by a secondary by name): a consumer made in a
+ * secondary is listed, named and given a binding id beside the
+ * primary's, and the list links are DPDK memory. The memzone is made
+ * once by the primary and kept until the EAL goes (a consumer left
+ * alive at mmrt_fini() stays listed for the next attach, as before).
+ * Each consumer remembers the process that made it (pid), for a
+ * secondary's mmrt_fini().
+ */
+#define DEV_REG_MZ "mmrt_consumers"
+struct dev_registry {
+	TAILQ_HEAD(, mmrt_consumer) list;
+	rte_spinlock_t lock;
+	uint32_t id_next;
+	uint32_t anon_next;
+};
+static struct dev_registry *dev_reg;
+#define consumers (dev_reg->list)
+#define consumers_lock (dev_reg->lock)
+#define next_id (dev_reg->id_next)
+#define next_anon (dev_reg->anon_next)
 
 /* The consumer named @name (consumers_lock held). */
 static struct mmrt_consumer *
@@ -221,6 +241,7 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 	c->deadline_cycles = cf.ack_deadline_us * rte_get_timer_hz() /
 		UINT64_C(1000000);
 	c->owner = -1;
+	c->pid = (int32_t)getpid();
 	rte_spinlock_init(&c->bind_lock);
 	rte_spinlock_init(&c->inv_lock);
 	rte_spinlock_init(&c->quar_lock);
@@ -422,6 +443,8 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	c->asc = *asc;
 	memset(&c->nb, 0, sizeof(c->nb));
 	c->nb.ops = &consumer_nb_ops;
+	/* called through each process's own consumer_nb_ops */
+	c->nb.kind = MMRT_NOTIFIER_KIND_CONSUMER;
 	__atomic_store_n(&c->core.state, MMRT_CONSUMER_BOUND, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&c->bind_lock);
 
@@ -554,6 +577,8 @@ mmrt_consumer_foreach(int (*cb)(struct mmrt_consumer *c, void *arg),
 
 	if (cb == NULL)
 		return -EINVAL;
+	if (dev_reg == NULL)
+		return 0;
 	rte_spinlock_lock(&consumers_lock);
 	TAILQ_FOREACH(c, &consumers, next) {
 		ret = cb(c, arg);
@@ -562,4 +587,76 @@ mmrt_consumer_foreach(int (*cb)(struct mmrt_consumer *c, void *arg),
 	}
 	rte_spinlock_unlock(&consumers_lock);
 	return ret;
+}
+
+/* The shared registry: made (primary, once per EAL) or found (secondary). */
+static int
+dev_init(const struct mmrt_config *cfg)
+{
+	const struct rte_memzone *mz;
+
+	RTE_SET_USED(cfg);
+	mz = rte_memzone_lookup(DEV_REG_MZ);
+	if (mz == NULL && rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		MMRT_LOG(ERR, dev, "secondary: no consumer registry (%s) in"
+			" the primary", DEV_REG_MZ);
+		return -ENOENT;
+	}
+	if (mz == NULL) {
+		mz = rte_memzone_reserve(DEV_REG_MZ, sizeof(*dev_reg),
+			SOCKET_ID_ANY, 0);
+		if (mz == NULL)
+			return -ENOMEM;
+		dev_reg = mz->addr;
+		memset(dev_reg, 0, sizeof(*dev_reg));
+		TAILQ_INIT(&dev_reg->list);
+		rte_spinlock_init(&dev_reg->lock);
+		dev_reg->id_next = 1;
+		return 0;
+	}
+	dev_reg = mz->addr;
+	return 0;
+}
+
+/*
+ * A secondary leaves only once its own consumers are destroyed (their
+ * owner threads are its threads); the primary keeps the registry.
+ */
+static int
+dev_fini(void)
+{
+	struct mmrt_consumer *c;
+	int32_t me = (int32_t)getpid();
+	unsigned int n = 0;
+
+	if (dev_reg == NULL)
+		return 0;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		rte_spinlock_lock(&consumers_lock);
+		TAILQ_FOREACH(c, &consumers, next)
+			if (c->pid == me)
+				n++;
+		rte_spinlock_unlock(&consumers_lock);
+		if (n > 0) {
+			MMRT_LOG(ERR, dev, "fini: %u consumers of this process"
+				" still alive", n);
+			return -EBUSY;
+		}
+	}
+	dev_reg = NULL;
+	return 0;
+}
+
+static const struct mmrt_subsys dev_subsys = {
+	.name = "dev",
+	.order = 30,
+	.init = dev_init,
+	.fini = dev_fini,
+};
+
+RTE_INIT(mmrt_dev_register)
+{
+	mmrt_subsys_register(&dev_subsys);
+	/* every process calls consumers through its own functions */
+	mmrt_notifier_kind_ops(MMRT_NOTIFIER_KIND_CONSUMER, &consumer_nb_ops);
 }

@@ -65,6 +65,7 @@ struct mmrt_consumer {
 	struct mmrt_consumer_core core;  /* must be first */
 	char name[MMRT_CONSUMER_NAME_SIZE];
 	TAILQ_ENTRY(mmrt_consumer) next; /* registry, under consumers_lock */
+	int32_t pid;                     /* the process that made it */
 	uint32_t sets;
 	uint32_t ring_size;
 	uint64_t deadline_cycles;

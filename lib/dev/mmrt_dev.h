@@ -125,6 +125,12 @@ struct mmrt_consumer;
  *   or ring size not a power of 2, ways out of 1..8, name too long or
  *   empty), EEXIST (name taken), ENOMEM, ENODEV (runtime not up).
  *   Thread-safe. May wait (allocation).
+ * Also in a DPDK secondary process: the registry (names, binding ids,
+ * mmrt_consumer_foreach()) is shared by every process of the runtime,
+ * and a consumer bound there receives the invalidations of every
+ * process (its notifier is of kind MMRT_NOTIFIER_KIND_CONSUMER). Its
+ * owner thread must belong to the process that made it; that
+ * process's mmrt_fini() fails with -EBUSY while it lives.
  */
 struct mmrt_consumer *mmrt_consumer_create(
 	const struct mmrt_consumer_conf *conf);

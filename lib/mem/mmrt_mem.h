@@ -231,7 +231,9 @@ int mmrt_mem_zero_poll(unsigned int budget);
  * component runstate on): map it to a service lcore with
  * rte_service_map_lcore_set() and start it with rte_service_runstate_set().
  * @return 0, -EINVAL for NULL, -ENODEV if the pool is not up or the
- *   service could not be registered.
+ *   service could not be registered, -E_RTE_SECONDARY in a DPDK secondary
+ *   process (services are per process: the service is the primary's;
+ *   a secondary may call mmrt_mem_zero_poll()).
  */
 int mmrt_mem_zero_service_id(uint32_t *id);
 

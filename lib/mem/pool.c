@@ -122,7 +122,17 @@ struct pool {
 	struct pool_cache caches[RTE_MAX_LCORE];
 };
 
+/*
+ * The pool structure lives in the memzone POOL_MZ, so a secondary finds
+ * it by name; everything it points to (frames, metadata, IOVA table,
+ * rings) is DPDK memory at the same address in every process. The
+ * per-lcore caches are indexed by lcore id, which lib/core keeps distinct
+ * between processes. @pool and mmrt_mem_fp are this process's view.
+ */
+#define POOL_MZ "mmrt_pool"
 static struct pool *pool;
+static const struct rte_memzone *pool_mz;
+static bool pool_secondary;
 struct mmrt_mem_fp mmrt_mem_fp;
 
 static inline struct pool_cache *
@@ -719,6 +729,8 @@ mmrt_mem_zero_service_id(uint32_t *id)
 {
 	if (id == NULL)
 		return -EINVAL;
+	if (pool_secondary)
+		return -E_RTE_SECONDARY; /* services are per process */
 	if (pool == NULL || !pool->zero_registered)
 		return -ENODEV;
 	*id = pool->zero_sid;
@@ -772,8 +784,65 @@ pool_teardown(void)
 	rte_free(pool->meta);
 	if (pool->mz != NULL)
 		rte_memzone_free(pool->mz);
-	rte_free(pool);
+	rte_memzone_free(pool_mz);
+	pool_mz = NULL;
 	pool = NULL;
+}
+
+/* Fill this process's fast-path view from the pool. */
+static void
+pool_fp_set(void)
+{
+	mmrt_mem_fp.base = pool->base;
+	mmrt_mem_fp.iova = pool->iova;
+	mmrt_mem_fp.iova_off = pool->iova_off;
+	mmrt_mem_fp.nframes = pool->nframes;
+}
+
+/*
+ * A secondary: find the primary's pool. Nothing is made; the zero
+ * service stays the primary's (services are per process).
+ */
+static int
+pool_attach(void)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(POOL_MZ);
+
+	if (mz == NULL) {
+		MMRT_LOG(ERR, mem, "secondary: no frame pool (%s) in the"
+			" primary", POOL_MZ);
+		return -ENOENT;
+	}
+	pool = mz->addr;
+	pool_secondary = true;
+	pool_fp_set();
+	return 0;
+}
+
+/*
+ * A secondary leaves: the frames in the caches of its lcores go back to
+ * the rings (no thread of it runs any more: mmrt_fini()'s contract).
+ */
+static void
+pool_detach(void)
+{
+	struct pool_cache *c;
+	unsigned int i;
+
+	RTE_LCORE_FOREACH(i) {
+		c = &pool->caches[i];
+		if (c->len > 0)
+			rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs,
+				sizeof(uint32_t), c->len, NULL);
+		if (c->zlen > 0)
+			rte_ring_enqueue_bulk_elem(pool->ringz, c->zobjs,
+				sizeof(uint32_t), c->zlen, NULL);
+		c->len = 0;
+		c->zlen = 0;
+	}
+	memset(&mmrt_mem_fp, 0, sizeof(mmrt_mem_fp));
+	pool = NULL;
+	pool_secondary = false;
 }
 
 static int
@@ -781,6 +850,10 @@ pool_fini(void)
 {
 	if (pool == NULL)
 		return 0;
+	if (pool_secondary) {
+		pool_detach();
+		return 0;
+	}
 	if (mmrt_mem_used() > 0) {
 		MMRT_LOG(WARNING, mem, "%" PRIu64 " frames still in use at exit",
 			mmrt_mem_used());
@@ -817,12 +890,17 @@ pool_init(const struct mmrt_config *cfg)
 	uint32_t *tmp;
 	int ret = -ENOMEM;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return pool_attach();
 	len = RTE_ALIGN_FLOOR(len, MMRT_HUGE_SIZE);
 	if (len < 2 * MMRT_HUGE_SIZE)
 		return -EINVAL;
-	pool = rte_zmalloc("mmrt_pool", sizeof(*pool), RTE_CACHE_LINE_SIZE);
-	if (pool == NULL)
+	pool_mz = rte_memzone_reserve_aligned(POOL_MZ, sizeof(*pool),
+		SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
+	if (pool_mz == NULL)
 		goto nomem;
+	pool = pool_mz->addr;
+	memset(pool, 0, sizeof(*pool));
 	pool->cache_size = RTE_MIN(cfg->cache_size, (uint32_t)CACHE_MAX);
 	pool->mz = rte_memzone_reserve_aligned("mmrt_pool_frames", len,
 		SOCKET_ID_ANY, 0, MMRT_HUGE_SIZE);
@@ -884,10 +962,7 @@ pool_init(const struct mmrt_config *cfg)
 	free(tmp);
 	FRAME_POISON(pool->base, len);
 
-	mmrt_mem_fp.base = pool->base;
-	mmrt_mem_fp.iova = pool->iova;
-	mmrt_mem_fp.iova_off = pool->iova_off;
-	mmrt_mem_fp.nframes = pool->nframes;
+	pool_fp_set();
 	ret = (int)mmrt_frame_alloc(MMRT_ALLOC_ZERO);
 	if (ret < 0)
 		goto fail;
@@ -927,6 +1002,10 @@ nomem:
 fail:
 	if (pool != NULL)
 		pool_teardown();
+	else if (pool_mz != NULL) {
+		rte_memzone_free(pool_mz);
+		pool_mz = NULL;
+	}
 	return ret < 0 ? ret : -ENOMEM;
 }
 

@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
 #include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
@@ -35,11 +37,29 @@
 
 RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
 
+/*
+ * The registry of spaces is shared by every process of the runtime: its
+ * table and its two locks live in the memzone AS_MZ (the primary makes
+ * it, a secondary looks it up), so a space created in one process is
+ * found by name in another. rte_spinlock and rte_rwlock are plain words
+ * in shared memory, so they exclude across processes. as_table and
+ * as_max are this process's view (the table is DPDK memory, at the same
+ * address everywhere).
+ */
+#define AS_MZ "mmrt_as_registry"
+struct as_registry {
+	struct mmrt_as **table;
+	uint32_t max;
+	rte_spinlock_t table_lock;
+	/* read: mmrt_as_foreach(); write: briefly, after a space left the table */
+	rte_rwlock_t iter_lock;
+};
+static struct as_registry *as_reg;
+static const struct rte_memzone *as_reg_mz; /* the primary's, to free */
 static struct mmrt_as **as_table;
 static uint32_t as_max;
-static rte_spinlock_t as_table_lock = RTE_SPINLOCK_INITIALIZER;
-/* read: mmrt_as_foreach(); write: briefly, after a space left as_table */
-static rte_rwlock_t as_iter_lock = RTE_RWLOCK_INITIALIZER;
+#define as_table_lock (as_reg->table_lock)
+#define as_iter_lock (as_reg->iter_lock)
 
 /* Registered in the table: safe to dereference (double destroy check). */
 static bool
@@ -56,6 +76,24 @@ as_registered(const struct mmrt_as *as)
 			found = true;
 	rte_spinlock_unlock(&as_table_lock);
 	return found;
+}
+
+/*
+ * In a secondary process, an operation that invalidates translations is
+ * refused on a space whose invalidations reach callbacks of the primary
+ * (notifier subscribers: consumers, mirrors of other spaces, interval
+ * notifiers), or on a DPDK mirror (its memory event callback is the
+ * primary's). Nothing else distinguishes the processes.
+ */
+static int
+as_secondary_refuses(struct mmrt_as *as)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		return 0;
+	if (mm_notify_foreign(as) || (as->nr_regions > 0 &&
+			(as->regions[0].flags & REGION_MIRROR)))
+		return -E_RTE_SECONDARY;
+	return 0;
 }
 
 static bool
@@ -172,8 +210,13 @@ as_teardown(struct mmrt_as *as)
 int
 mmrt_as_destroy(struct mmrt_as *as)
 {
+	int ret;
+
 	if (!as_registered(as))
 		return -EINVAL;
+	ret = as_secondary_refuses(as);
+	if (ret != 0)
+		return ret;
 	MM_BLOCKING_BEGIN();
 	mm_mirror_detach(as); /* a mirror's callback stops first */
 	as_teardown(as);
@@ -219,6 +262,11 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 
 	if (!as_registered(parent)) {
 		rte_errno = EINVAL;
+		return NULL;
+	}
+	ret = as_secondary_refuses(parent);
+	if (ret != 0) {
+		rte_errno = -ret;
 		return NULL;
 	}
 	child = as_new(name);
@@ -400,6 +448,9 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 
 	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
 		return -EINVAL;
+	ret = as_secondary_refuses(as);
+	if (ret != 0)
+		return ret;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
 	mm_uffd_event_prep(as, MMRT_UFFD_FEATURE_EVENT_UNMAP, va, va + len,
@@ -437,6 +488,9 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 			!mm_range_valid_pages(new_va, len) ||
 			(old_va < new_va + len && new_va < old_va + len))
 		return -EINVAL;
+	ret = as_secondary_refuses(as);
+	if (ret != 0)
+		return ret;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
 	if (!mm_region_covered(as, old_va, old_va + len)) {
@@ -516,6 +570,9 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
 			(prot & ~PROT_ALL))
 		return -EINVAL;
+	ret = as_secondary_refuses(as);
+	if (ret != 0)
+		return ret;
 	if (prot & MMRT_PROT_WRITE)
 		prot |= MMRT_PROT_READ;
 	MM_BLOCKING_BEGIN();
@@ -552,6 +609,9 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
 			advice != MMRT_ADV_DONTNEED)
 		return -EINVAL;
+	ret = as_secondary_refuses(as);
+	if (ret != 0)
+		return ret;
 	MM_BLOCKING_BEGIN();
 	/* like madvise(DONTNEED), under the read lock: faults go on beside */
 	rte_rwlock_read_lock(&as->map_lock);
@@ -605,20 +665,61 @@ mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st)
 	return 0;
 }
 
+/* A secondary: find the primary's registry. */
+static int
+mm_attach(const struct mmrt_config *cfg)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(AS_MZ);
+	int ret;
+
+	if (mz == NULL) {
+		MMRT_LOG(ERR, mm, "secondary: no space registry (%s) in the"
+			" primary", AS_MZ);
+		return -ENOENT;
+	}
+	ret = mm_gather_subsys_init(cfg);
+	if (ret != 0)
+		return ret;
+	as_reg = mz->addr;
+	as_max = as_reg->max;
+	as_table = as_reg->table;
+	return 0;
+}
+
 static int
 mm_init(const struct mmrt_config *cfg)
 {
 	int ret;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return mm_attach(cfg);
+	as_reg_mz = rte_memzone_reserve(AS_MZ, sizeof(*as_reg), SOCKET_ID_ANY,
+		0);
+	if (as_reg_mz == NULL)
+		return -ENOMEM;
+	as_reg = as_reg_mz->addr;
+	memset(as_reg, 0, sizeof(*as_reg));
+	rte_spinlock_init(&as_reg->table_lock);
+	rte_rwlock_init(&as_reg->iter_lock);
 	as_max = cfg->max_as;
 	as_table = rte_zmalloc("mmrt_as_table", as_max * sizeof(*as_table), 0);
-	if (as_table == NULL)
-		return -ENOMEM;
+	if (as_table == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	ret = mm_gather_subsys_init(cfg);
 	if (ret != 0) {
 		rte_free(as_table);
 		as_table = NULL;
+		goto fail;
 	}
+	as_reg->max = as_max;
+	as_reg->table = as_table;
+	return 0;
+fail:
+	rte_memzone_free(as_reg_mz);
+	as_reg_mz = NULL;
+	as_reg = NULL;
 	return ret;
 }
 
@@ -629,6 +730,15 @@ mm_fini(void)
 
 	if (as_table == NULL)
 		return 0;
+	if (as_reg_mz == NULL) {
+		/* a secondary: the spaces are the runtime's, they stay */
+		mm_gather_subsys_fini();
+		rte_rwlock_write_lock(&as_iter_lock);
+		as_table = NULL;
+		rte_rwlock_write_unlock(&as_iter_lock);
+		as_reg = NULL;
+		return 0;
+	}
 	for (i = 0; i < as_max; i++)
 		if (as_table[i] != NULL)
 			return -EBUSY;
@@ -638,7 +748,11 @@ mm_fini(void)
 	rte_rwlock_write_lock(&as_iter_lock);
 	rte_free(as_table);
 	as_table = NULL;
+	as_reg->table = NULL;
 	rte_rwlock_write_unlock(&as_iter_lock);
+	rte_memzone_free(as_reg_mz);
+	as_reg_mz = NULL;
+	as_reg = NULL;
 	return 0;
 }
 
@@ -677,6 +791,8 @@ mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg)
 
 	if (cb == NULL)
 		return -EINVAL;
+	if (as_reg == NULL)
+		return -ENODEV;
 	rte_rwlock_read_lock(&as_iter_lock);
 	if (as_table == NULL) {
 		rte_rwlock_read_unlock(&as_iter_lock);

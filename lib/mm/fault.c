@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_rwlock.h>
 #ifdef MMRT_TEST_HOOKS
 #include <rte_cycles.h>
@@ -43,6 +44,8 @@
 #include "mm_testhooks.h"
 #include "mm_object.h"
 #include "mm_region.h"
+#include <rte_errno.h>
+
 #include "mm_notify.h"
 #include "mm_gather.h"
 #include "mm_pgtable.h"
@@ -110,6 +113,11 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		if (nh >= 0 && ranged)
 			break;
 		rte_spinlock_unlock(pt_lock(tbl2));
+		if (nh >= 0 && mm_notify_foreign(as)) {
+			/* the primary's subscribers: not from a secondary */
+			mmrt_frame_put((uint32_t)nh);
+			return -E_RTE_SECONDARY;
+		}
 		if (nh >= 0) {
 			/* the copy replaces a translation: start the range */
 			mm_range_init(&nr, as, MMRT_NOTIFY_CLEAR, true, base,
@@ -381,6 +389,12 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		if (ret != PF_NEED_FRAME && ret != PF_NEED_RANGE)
 			break;
 		rte_spinlock_unlock(pt_lock(tbl1));
+		if (ret == PF_NEED_RANGE && mm_notify_foreign(as)) {
+			/* the primary's subscribers: not from a secondary */
+			if (f.nf >= 0)
+				mmrt_frame_put((uint32_t)f.nf);
+			return -E_RTE_SECONDARY;
+		}
 		if (ret == PF_NEED_RANGE) {
 			mm_range_init(&f.nr, as, MMRT_NOTIFY_CLEAR, true, va,
 				va + MMRT_PAGE_SIZE, NULL);

@@ -28,10 +28,14 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
 #include <rte_rcu_qsbr.h>
 
 #include "mm_pte.h"
@@ -54,8 +58,23 @@ struct gather_lcore {
 	struct mm_gather_stats st;
 } __rte_cache_aligned;
 
+/*
+ * The per-lcore slots and the lock of the shared one are used by every
+ * process of the runtime (a batch freed in one may be reused in another:
+ * batches are DPDK memory), so they live in the memzone GATHER_MZ; lcore
+ * ids are distinct between processes (lib/core). The defer queue of
+ * page-table pages is per process: its free callback is a function of
+ * this process, and the QSBR variable it waits on is the runtime's one.
+ */
+#define GATHER_MZ "mmrt_gather"
+struct gather_shared {
+	rte_spinlock_t other_lock;
+	struct gather_lcore glc[RTE_MAX_LCORE + 1]; /* the last: others */
+};
+static const struct rte_memzone *gather_mz;
+static bool gather_owner;
 static struct gather_lcore *glc;   /* RTE_MAX_LCORE + 1 (the last: others) */
-static rte_spinlock_t glc_other_lock = RTE_SPINLOCK_INITIALIZER;
+static rte_spinlock_t *glc_other_lock;
 static struct rte_rcu_qsbr_dq *pt_dq;
 static uint32_t batch_max = 64;
 static uint32_t free_chunk = 512;
@@ -72,9 +91,9 @@ gl_self(void)
 #define GL_STAT(field, n) do { \
 	struct gather_lcore *g_ = gl_self(); \
 	if (g_ == &glc[RTE_MAX_LCORE]) { \
-		rte_spinlock_lock(&glc_other_lock); \
+		rte_spinlock_lock(glc_other_lock); \
 		g_->st.field += (n); \
-		rte_spinlock_unlock(&glc_other_lock); \
+		rte_spinlock_unlock(glc_other_lock); \
 	} else { \
 		g_->st.field += (n); \
 	} \
@@ -458,15 +477,33 @@ int
 mm_gather_subsys_init(const struct mmrt_config *cfg)
 {
 	struct rte_rcu_qsbr_dq_parameters p;
+	struct gather_shared *sh;
+	char name[32];
 
 	batch_max = cfg->gather_batch_max;
 	free_chunk = cfg->gather_free_chunk;
-	glc = rte_zmalloc("mm_gather_lcore",
-		(RTE_MAX_LCORE + 1) * sizeof(*glc), RTE_CACHE_LINE_SIZE);
-	if (glc == NULL)
-		return -ENOMEM;
+	gather_owner = rte_eal_process_type() == RTE_PROC_PRIMARY;
+	if (gather_owner)
+		gather_mz = rte_memzone_reserve_aligned(GATHER_MZ, sizeof(*sh),
+			SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
+	else
+		gather_mz = rte_memzone_lookup(GATHER_MZ);
+	if (gather_mz == NULL)
+		return gather_owner ? -ENOMEM : -ENOENT;
+	sh = gather_mz->addr;
+	if (gather_owner) {
+		memset(sh, 0, sizeof(*sh));
+		rte_spinlock_init(&sh->other_lock);
+	}
+	glc = sh->glc;
+	glc_other_lock = &sh->other_lock;
 	memset(&p, 0, sizeof(p));
-	p.name = "mmrt_pt_dq";
+	/* one queue per process (see above) */
+	if (gather_owner)
+		snprintf(name, sizeof(name), "mmrt_pt_dq");
+	else
+		snprintf(name, sizeof(name), "mmrt_pt_dq_%d", (int)getpid());
+	p.name = name;
 	p.size = cfg->qsbr_dq_size;
 	p.esize = sizeof(uint32_t);
 	p.trigger_reclaim_limit = cfg->qsbr_dq_size / 4;
@@ -475,7 +512,9 @@ mm_gather_subsys_init(const struct mmrt_config *cfg)
 	p.v = mmrt_qsbr();
 	pt_dq = rte_rcu_qsbr_dq_create(&p);
 	if (pt_dq == NULL) {
-		rte_free(glc);
+		if (gather_owner)
+			rte_memzone_free(gather_mz);
+		gather_mz = NULL;
 		glc = NULL;
 		return -ENOMEM;
 	}
@@ -495,14 +534,21 @@ mm_gather_subsys_fini(void)
 	}
 	if (glc == NULL)
 		return;
+	/* a secondary frees the batches of its own lcores only */
 	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		if (!gather_owner && !rte_lcore_is_enabled(i))
+			continue;
 		while (glc[i].free != NULL) {
 			struct mm_gather_batch *b = glc[i].free;
 
 			glc[i].free = b->next;
+			glc[i].nfree--;
 			rte_free(b);
 		}
 	}
-	rte_free(glc);
+	if (gather_owner)
+		rte_memzone_free(gather_mz);
+	gather_mz = NULL;
 	glc = NULL;
+	glc_other_lock = NULL;
 }

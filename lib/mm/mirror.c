@@ -189,6 +189,11 @@ mmrt_as_mirror_dpdk(const char *name)
 	struct mmrt_as *as;
 	int ret;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		/* DPDK's memory event callback is the primary's */
+		rte_errno = E_RTE_SECONDARY;
+		return NULL;
+	}
 	as = mmrt_as_create(name);
 	if (as == NULL)
 		return NULL;

@@ -58,6 +58,12 @@ int mm_notify_test_young(struct mmrt_as *as, uint64_t addr);
 /* Test observers: active invalidations and invalidate_seq of a space. */
 uint64_t mm_notify_debug_active(struct mmrt_as *as);
 uint64_t mm_notify_debug_seq(struct mmrt_as *as);
+/*
+ * In a secondary process: true if @as has subscribers (all are the
+ * primary's, whose callbacks this process cannot call), so an operation
+ * that notifies must be refused (-E_RTE_SECONDARY). False in the primary.
+ */
+bool mm_notify_foreign(const struct mmrt_as *as);
 /* The space is being torn down: release every subscriber. */
 void mm_notify_release(struct mmrt_as *as);
 /* Per-space subscription state, set up in create, torn down in destroy. */

@@ -134,10 +134,19 @@ struct mmrt_as *mmrt_as_create(const char *name);
  * @return 0, -EINVAL if @p as is NULL or not a live address space.
  *   Thread-safe against other address spaces; the caller must not use
  *   @p as concurrently. May wait.
+ * In a DPDK secondary process: -E_RTE_SECONDARY (nothing changed) if
+ * the space has notifier subscribers (consumers, notifiers: their
+ * callbacks are the primary's) or is a mirror (docs/architecture.md,
+ * "Processes").
  */
 int mmrt_as_destroy(struct mmrt_as *as);
 
-/** @return the live address space named @p name, or NULL (rte_errno ENOENT/EINVAL). */
+/**
+ * @return the live address space named @p name, or NULL (rte_errno
+ *   ENOENT/EINVAL). Also in a DPDK secondary process: the registry is
+ *   shared by every process of the runtime, so a space made by any of
+ *   them is found.
+ */
 struct mmrt_as *mmrt_as_lookup(const char *name);
 
 /** @return the name of a live address space, or NULL. */
@@ -150,6 +159,10 @@ const char *mmrt_as_name(const struct mmrt_as *as);
  *
  * @return the child, or NULL with rte_errno: EINVAL, EEXIST, ENOSPC,
  *   ENOMEM (nothing of the child is left behind). May wait.
+ * In a DPDK secondary process: NULL with rte_errno E_RTE_SECONDARY
+ * (nothing made) if the parent has notifier subscribers (consumers, notifiers: their
+ * callbacks are the primary's) or is a mirror (docs/architecture.md,
+ * "Processes").
  */
 struct mmrt_as *mmrt_as_fork(struct mmrt_as *parent, const char *name);
 
@@ -185,6 +198,10 @@ int mmrt_map_object(struct mmrt_as *as, uint64_t va, uint64_t len,
  * gather (unhook, device flush, free).
  *
  * @return 0, -EINVAL for a bad range. May wait.
+ * In a DPDK secondary process: -E_RTE_SECONDARY (nothing changed) if
+ * the space has notifier subscribers (consumers, notifiers: their
+ * callbacks are the primary's) or is a mirror (docs/architecture.md,
+ * "Processes").
  */
 int mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len);
 
@@ -200,6 +217,10 @@ int mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len);
  * @return 0; -EINVAL (unaligned, empty, wrapping or overlapping ranges);
  *   -EFAULT (the old range is not wholly mapped); -EEXIST (the new range
  *   is not free); -ENOMEM (nothing changed). May wait.
+ * In a DPDK secondary process: -E_RTE_SECONDARY (nothing changed) if
+ * the space has notifier subscribers (consumers, notifiers: their
+ * callbacks are the primary's) or is a mirror (docs/architecture.md,
+ * "Processes").
  */
 int mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	uint64_t new_va);
@@ -210,6 +231,10 @@ int mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
  *
  * @return 0, -EINVAL (bad range or prot), -ENOMEM (range has holes,
  *   nothing changed). May wait.
+ * In a DPDK secondary process: -E_RTE_SECONDARY (nothing changed) if
+ * the space has notifier subscribers (consumers, notifiers: their
+ * callbacks are the primary's) or is a mirror (docs/architecture.md,
+ * "Processes").
  */
 int mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot);
 
@@ -219,6 +244,10 @@ int mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot);
  * (anonymous) or the object's contents (object mappings).
  *
  * @return 0, -EINVAL (bad range or advice), -ENOMEM (holes). May wait.
+ * In a DPDK secondary process: -E_RTE_SECONDARY (nothing changed) if
+ * the space has notifier subscribers (consumers, notifiers: their
+ * callbacks are the primary's) or is a mirror (docs/architecture.md,
+ * "Processes").
  */
 int mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice);
 
@@ -253,6 +282,10 @@ int mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
  *   forbids the access), -EHWPOISON (poisoned page), -EAGAIN (NOWAIT, or
  *   the uffd's fault ring is full), -ETIMEDOUT (no wake within the uffd's
  *   wait timeout), -ENOMEM. May wait.
+ * In a DPDK secondary process, a write fault that must replace a frame
+ * (copy-on-write, the zero frame) on a space with notifier subscribers
+ * fails with -E_RTE_SECONDARY (the flush would call the primary's
+ * callbacks); the accessors (mmrt_read(), mmrt_write()) pass it on.
  */
 int mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access);
 
@@ -360,6 +393,8 @@ int mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
  * @param name  Name of the space (unique, < MMRT_NAME_SIZE).
  * @return the space, or NULL with rte_errno EINVAL (bad name), EEXIST,
  *   ENOMEM, ENOSPC (too many mirrors). Thread-safe; may wait.
+ * Primary only: in a DPDK secondary process NULL with rte_errno
+ * E_RTE_SECONDARY (DPDK's memory event callback is per process).
  */
 struct mmrt_as *mmrt_as_mirror_dpdk(const char *name);
 
@@ -632,6 +667,9 @@ int mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st);
  * Create a shared object of @p size bytes (a multiple of MMRT_PAGE_SIZE).
  * @return the object, or NULL with rte_errno EINVAL, EEXIST, ENOMEM,
  *   ENODEV. May wait.
+ * Primary only: in a DPDK secondary process NULL with rte_errno
+ * E_RTE_SECONDARY (the object table is per process; a secondary may
+ * fault on objects the primary mapped into a space).
  */
 struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
 
@@ -647,7 +685,11 @@ struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
  */
 int mmrt_object_destroy(struct mmrt_object *obj);
 
-/** @return the live object named @p name, or NULL (rte_errno ENOENT/EINVAL). */
+/**
+ * @return the live object named @p name, or NULL (rte_errno
+ *   ENOENT/EINVAL). Primary only: in a DPDK secondary process NULL with
+ *   rte_errno E_RTE_SECONDARY.
+ */
 struct mmrt_object *mmrt_object_lookup(const char *name);
 
 /** @return size in bytes of a live object, 0 if invalid. */

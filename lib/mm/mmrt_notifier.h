@@ -158,6 +158,8 @@ struct mmrt_interval_notifier {
  *   wraps or ends past MMRT_VA_LIMIT, or @p sub is already inserted.
  * Thread-safe. Does not wait (takes the space's subscription spinlock).
  * Not from a callback.
+ * Primary only: -E_RTE_SECONDARY in a DPDK secondary process (the
+ * callbacks are functions of the process that registers them).
  */
 int mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	struct mmrt_as *as, uint64_t start, uint64_t length,
@@ -289,14 +291,40 @@ struct mmrt_notifier_ops {
 		const uint32_t *pfns, unsigned int n);
 };
 
-/** A legacy subscription, allocated by the caller; set ops before
- * registering, the other fields are private. */
+/** Subscriber kinds (mmrt_notifier_kind_ops()): 1 .. this - 1. */
+#define MMRT_NOTIFIER_KIND_MAX 4
+/** @internal The kind of lib/dev's consumers. */
+#define MMRT_NOTIFIER_KIND_CONSUMER 1
+
+/**
+ * A legacy subscription, allocated by the caller; set ops (or kind)
+ * before registering, the other fields are private.
+ */
 struct mmrt_notifier {
 	const struct mmrt_notifier_ops *ops;
 	struct mmrt_notifier *next;  /**< @internal list link (lock-free) */
 	struct mmrt_as *as;          /**< @internal */
 	uint32_t released;           /**< @internal release op called */
+	/**
+	 * 0: call @p ops (valid only in the registering process). Else a
+	 * kind of mmrt_notifier_kind_ops(): every process calls the ops it
+	 * registered for the kind, so the subscriber works across DPDK
+	 * processes (the struct must then be DPDK memory).
+	 */
+	uint32_t kind;
 };
+
+/**
+ * @internal
+ * Set this process's ops of subscriber kind @p kind (from a constructor,
+ * in every process that may invalidate a space with such subscribers,
+ * i.e. every process linking the library that owns the kind). A
+ * subscriber of a kind may be registered in a DPDK secondary process and
+ * is called from whichever process invalidates.
+ * @return 0, -EINVAL (kind 0 or out of range, NULL ops), -EEXIST (other
+ *   ops for the kind already). Not thread-safe (constructors).
+ */
+int mmrt_notifier_kind_ops(uint32_t kind, const struct mmrt_notifier_ops *ops);
 
 /**
  * Register @p sub on @p as. Callbacks may start before this returns.
@@ -311,6 +339,8 @@ struct mmrt_notifier {
  *   one of tlbs_post and tlbs_wait; -EEXIST if @p sub is already registered on
  *   @p as. Thread-safe. May wait for the map lock (a registered poller is
  *   taken offline meanwhile). Not from a callback.
+ * Primary only: -E_RTE_SECONDARY in a DPDK secondary process (the
+ * callbacks are functions of the process that registers them).
  */
 int mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as);
 

@@ -255,6 +255,13 @@ struct mmrt_uffd_stats {
  * @return the uffd, or NULL with rte_errno: EINVAL (@p as not live, @p api
  *   wrong, unknown or unsupported feature bits, bad @p conf), ENOMEM.
  *   May wait (takes the map lock). Thread-safe.
+ * Primary only for now: in a DPDK secondary process NULL with rte_errno
+ * E_RTE_SECONDARY. A secondary may serve the faults of a primary's
+ * uffd (find it with mmrt_uffd_foreach() on the space): read, copy,
+ * zeropage, continue, poison and wake work from any process; in a
+ * secondary, writeprotect and move fail with -E_RTE_SECONDARY on a
+ * space with plain notifier subscribers (their callbacks are the
+ * primary's).
  */
 struct mmrt_uffd *mmrt_uffd_create(struct mmrt_as *as, uint16_t api,
 	uint64_t *features, const struct mmrt_uffd_conf *conf);

@@ -74,6 +74,8 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
 #include <rte_spinlock.h>
@@ -93,6 +95,9 @@ struct mm_subscriptions {
 	struct mm_itree itree;              /* under lock; frozen while odd */
 	struct mmrt_interval_notifier *deferred; /* under lock */
 	struct mmrt_notifier *list;  /* changed under lock, read lock-free */
+	uint32_t n_plain;            /* ... of which of kind 0 (process-
+				      * local: see nb_ops(); under lock,
+				      * read relaxed) */
 	uint32_t n_range_ops;        /* ... of which with start or end ops
 				      * (changed under lock, read relaxed) */
 	uint32_t readers;            /* legacy traversals in flight */
@@ -255,6 +260,33 @@ list_next(const struct mmrt_notifier *s)
 	return __atomic_load_n(&s->next, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * Subscriber kinds: ops every process registers for itself under one
+ * number (mmrt_notifier_kind_ops()), so that a subscriber of kind k
+ * registered in one process is called, in whichever process
+ * invalidates, through that process's own functions. kind 0 is a plain
+ * subscriber: its ops pointer is valid only in the process that
+ * registered it. The table is per process and filled by constructors.
+ */
+static const struct mmrt_notifier_ops *nb_kinds[MMRT_NOTIFIER_KIND_MAX];
+
+static inline const struct mmrt_notifier_ops *
+nb_ops(const struct mmrt_notifier *s)
+{
+	return s->kind != 0 ? nb_kinds[s->kind] : s->ops;
+}
+
+int
+mmrt_notifier_kind_ops(uint32_t kind, const struct mmrt_notifier_ops *ops)
+{
+	if (kind == 0 || kind >= MMRT_NOTIFIER_KIND_MAX || ops == NULL)
+		return -EINVAL;
+	if (nb_kinds[kind] != NULL && nb_kinds[kind] != ops)
+		return -EEXIST;
+	nb_kinds[kind] = ops;
+	return 0;
+}
+
 /* Grace period after an unlink: see the comment at the top. */
 static void
 readers_wait(struct mm_subscriptions *subs)
@@ -281,9 +313,9 @@ hlist_start(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 	reader_enter(subs);
 	first = list_first(subs);
 	for (s = first; s != NULL; s = list_next(s)) {
-		if (s->ops->invalidate_range_start == NULL)
+		if (nb_ops(s)->invalidate_range_start == NULL)
 			continue;
-		rc = s->ops->invalidate_range_start(s, r);
+		rc = nb_ops(s)->invalidate_range_start(s, r);
 		if (rc == 0)
 			continue;
 		if (rc == -EAGAIN && !blockable) {
@@ -304,8 +336,8 @@ hlist_start(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 		 * subscribers after it that did not start.
 		 */
 		for (s = first; s != NULL && s != failed; s = list_next(s))
-			if (s->ops->invalidate_range_end != NULL)
-				s->ops->invalidate_range_end(s, r);
+			if (nb_ops(s)->invalidate_range_end != NULL)
+				nb_ops(s)->invalidate_range_end(s, r);
 	}
 	reader_exit(subs);
 	return failed != NULL ? -EAGAIN : 0;
@@ -320,8 +352,8 @@ hlist_end(struct mm_subscriptions *subs, const struct mmrt_notifier_range *r)
 		return;
 	reader_enter(subs);
 	for (s = list_first(subs); s != NULL; s = list_next(s))
-		if (s->ops->invalidate_range_end != NULL)
-			s->ops->invalidate_range_end(s, r);
+		if (nb_ops(s)->invalidate_range_end != NULL)
+			nb_ops(s)->invalidate_range_end(s, r);
 	reader_exit(subs);
 }
 
@@ -437,7 +469,7 @@ legacy_enter(struct mmrt_as *as)
 /* Every legacy subscriber @s of @subs that has op @op. */
 #define LEGACY_FOREACH(subs, s, op) \
 	for ((s) = list_first(subs); (s) != NULL; (s) = list_next(s)) \
-		if ((s)->ops->op != NULL)
+		if (nb_ops(s)->op != NULL)
 
 void
 mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
@@ -448,7 +480,7 @@ mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
 	if (subs == NULL)
 		return;
 	LEGACY_FOREACH(subs, s, quarantine)
-		s->ops->quarantine(s, as, pfns, n);
+		nb_ops(s)->quarantine(s, as, pfns, n);
 	reader_exit(subs);
 }
 
@@ -471,7 +503,7 @@ notify_wait_all(struct mmrt_as *as, struct mmrt_notifier *const *who,
 
 	for (i = 0; i < n; i++)
 		if (tok[i] != 0)
-			who[i]->ops->tlbs_wait(who[i], as, tok[i]);
+			nb_ops(who[i])->tlbs_wait(who[i], as, tok[i]);
 	return 0;
 }
 
@@ -502,13 +534,13 @@ mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	 * waits are batched by NOTIFY_WAIT_BATCH tokens on the stack.
 	 */
 	for (s = list_first(subs); s != NULL; s = list_next(s)) {
-		if (s->ops->tlbs_post != NULL) {
+		if (nb_ops(s)->tlbs_post != NULL) {
 			if (n == NOTIFY_WAIT_BATCH)
 				n = notify_wait_all(as, who, tok, n);
 			who[n] = s;
-			tok[n++] = s->ops->tlbs_post(s, as, start, end);
-		} else if (s->ops->invalidate_secondary_tlbs != NULL) {
-			s->ops->invalidate_secondary_tlbs(s, as, start, end);
+			tok[n++] = nb_ops(s)->tlbs_post(s, as, start, end);
+		} else if (nb_ops(s)->invalidate_secondary_tlbs != NULL) {
+			nb_ops(s)->invalidate_secondary_tlbs(s, as, start, end);
 		}
 	}
 	notify_wait_all(as, who, tok, n);
@@ -540,16 +572,17 @@ mm_notify_release(struct mmrt_as *as)
 		uint32_t zero = 0;
 
 		/* release at most once, against a racing unregister */
-		if (s->ops->release != NULL &&
+		if (nb_ops(s)->release != NULL &&
 				__atomic_compare_exchange_n(&s->released, &zero,
 				1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			s->ops->release(s, as);
+			nb_ops(s)->release(s, as);
 	}
 	reader_exit(subs);
 	/* detach them all; unregister of a detached one returns 0 */
 	rte_spinlock_lock(&subs->lock);
 	__atomic_store_n(&subs->list, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&subs->n_range_ops, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&subs->n_plain, 0, __ATOMIC_RELAXED);
 	rte_spinlock_unlock(&subs->lock);
 	readers_wait(subs);
 }
@@ -564,7 +597,7 @@ mm_notify_clear_young(struct mmrt_as *as, uint64_t start, uint64_t end)
 	if (subs == NULL)
 		return 0;
 	LEGACY_FOREACH(subs, s, clear_young)
-		young |= s->ops->clear_young(s, as, start, end);
+		young |= nb_ops(s)->clear_young(s, as, start, end);
 	reader_exit(subs);
 	return young;
 }
@@ -579,7 +612,7 @@ mm_notify_test_young(struct mmrt_as *as, uint64_t addr)
 	if (subs == NULL)
 		return 0;
 	LEGACY_FOREACH(subs, s, test_young)
-		young |= s->ops->test_young(s, as, addr);
+		young |= nb_ops(s)->test_young(s, as, addr);
 	reader_exit(subs);
 	return young;
 }
@@ -603,6 +636,36 @@ mm_notify_debug_seq(struct mmrt_as *as)
 	return seq_load(as->subs);
 }
 
+/*
+ * Plain subscribers are process-local: their ops are functions, and a
+ * legacy subscriber's struct may be process memory, of the process that
+ * registered it. Only the primary registers them; a secondary must not
+ * run an operation that would call them. Subscribers of a kind (see
+ * nb_ops()) are callable from every process. Racy by nature against a
+ * registration that starts at the same time (see docs, "Processes").
+ */
+bool
+mm_notify_foreign(const struct mmrt_as *as)
+{
+	const struct mm_subscriptions *subs = as->subs;
+	bool any;
+
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY || subs == NULL)
+		return false;
+	/*
+	 * Subscribers of a kind (consumers) are callable from here; a plain
+	 * one may even live in the primary's own memory, so it is counted,
+	 * never looked at.
+	 */
+	any = __atomic_load_n(&subs->itree.root, __ATOMIC_ACQUIRE) != NULL ||
+		__atomic_load_n(&subs->deferred, __ATOMIC_ACQUIRE) != NULL ||
+		__atomic_load_n(&subs->n_plain, __ATOMIC_RELAXED) != 0;
+	if (any)
+		MMRT_LOG(DEBUG, mm, "%s: subscribers of the primary: refused in"
+			" a secondary", as->name);
+	return any;
+}
+
 /* ---- public: interval notifiers ---- */
 
 /* model: models/notifier.pml [N.4] */
@@ -618,6 +681,8 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 			ops == NULL || ops->invalidate == NULL ||
 			!mmrt_range_valid(start, length) || sub->as != NULL)
 		return -EINVAL;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -E_RTE_SECONDARY;
 	subs = as->subs;
 	sub->ops = ops;
 	sub->node.start = start;
@@ -827,10 +892,15 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 	struct mm_subscriptions *subs;
 	int ret = 0;
 
-	if (sub == NULL || sub->ops == NULL || !mm_as_live(as) ||
-			as->subs == NULL)
+	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
+			sub->kind >= MMRT_NOTIFIER_KIND_MAX)
 		return -EINVAL;
-	ops = sub->ops;
+	ops = nb_ops(sub);
+	if (ops == NULL)
+		return -EINVAL;
+	/* a plain subscriber's functions are this process's alone */
+	if (sub->kind == 0 && rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -E_RTE_SECONDARY;
 	if ((ops->tlbs_post == NULL) != (ops->tlbs_wait == NULL))
 		return -EINVAL;
 	if ((ops->invalidate_secondary_tlbs != NULL) +
@@ -861,6 +931,9 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 				ops->invalidate_range_end != NULL)
 			__atomic_store_n(&subs->n_range_ops,
 				subs->n_range_ops + 1, __ATOMIC_RELAXED);
+		if (sub->kind == 0)
+			__atomic_store_n(&subs->n_plain, subs->n_plain + 1,
+				__ATOMIC_RELAXED);
 		/* publish the initialised node: pairs with list_first() */
 		__atomic_store_n(&subs->list, sub, __ATOMIC_RELEASE);
 	}
@@ -895,16 +968,19 @@ mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
 	}
 	/* the unlinked node keeps its link for readers standing on it */
 	__atomic_store_n(link, sub->next, __ATOMIC_RELEASE);
-	if (sub->ops->invalidate_range_start != NULL ||
-			sub->ops->invalidate_range_end != NULL)
+	if (nb_ops(sub)->invalidate_range_start != NULL ||
+			nb_ops(sub)->invalidate_range_end != NULL)
 		__atomic_store_n(&subs->n_range_ops, subs->n_range_ops - 1,
+			__ATOMIC_RELAXED);
+	if (sub->kind == 0)
+		__atomic_store_n(&subs->n_plain, subs->n_plain - 1,
 			__ATOMIC_RELAXED);
 	rte_spinlock_unlock(&subs->lock);
 
-	if (sub->ops->release != NULL &&
+	if (nb_ops(sub)->release != NULL &&
 			__atomic_compare_exchange_n(&sub->released, &zero, 1,
 			false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-		sub->ops->release(sub, as);
+		nb_ops(sub)->release(sub, as);
 	readers_wait(subs);
 	sub->as = NULL;
 	return 0;

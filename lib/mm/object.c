@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
@@ -214,6 +215,10 @@ obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 	unsigned int i, slot = OBJ_MAX;
 	size_t n;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		rte_errno = E_RTE_SECONDARY; /* the table is per process */
+		return NULL;
+	}
 	if (name == NULL || (n = strnlen(name, MMRT_NAME_SIZE)) == 0 ||
 			n >= MMRT_NAME_SIZE || size == 0 ||
 			(size & (MMRT_PAGE_SIZE - 1)) != 0 ||
@@ -302,6 +307,10 @@ mmrt_object_lookup(const char *name)
 	struct mmrt_object *found = NULL;
 	unsigned int i;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		rte_errno = E_RTE_SECONDARY; /* the table is per process */
+		return NULL;
+	}
 	if (name == NULL || strnlen(name, MMRT_NAME_SIZE) == 0) {
 		rte_errno = EINVAL;
 		return NULL;

@@ -50,6 +50,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
@@ -157,6 +158,11 @@ mmrt_uffd_create(struct mmrt_as *as, uint16_t api, uint64_t *features,
 	want = features != NULL ? *features : 0;
 	if (features != NULL)
 		*features = 0;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		/* its rings and wake-ups would work; its registry does not */
+		rte_errno = E_RTE_SECONDARY;
+		return NULL;
+	}
 	if (!mm_as_live(as) || api != MMRT_UFFD_API ||
 			(want & ~MMRT_UFFD_FEATURES_ALL)) {
 		rte_errno = EINVAL;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_errno.h>
 #include <rte_rwlock.h>
 
 #include "mm_pte.h"
@@ -471,6 +472,8 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	as = uffd_space(u);
 	if (as == NULL)
 		return -ESRCH;
+	if (mm_notify_foreign(as))
+		return -E_RTE_SECONDARY; /* the primary's subscribers */
 	start = w->range.start;
 	end = start + w->range.len;
 	set = (w->mode & MMRT_UFFD_MODE_WP) != 0;
@@ -651,6 +654,11 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 	if (as == NULL) {
 		m->move = -ESRCH;
 		return -ESRCH;
+	}
+	if (mm_notify_foreign(as)) {
+		/* the primary's subscribers */
+		m->move = -E_RTE_SECONDARY;
+		return -E_RTE_SECONDARY;
 	}
 	offl = map_read_lock(as);
 	rte_rwlock_read_lock(&u->changing_lock);

@@ -1,0 +1,253 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The mmrt authors
+#
+# mmrt in DPDK secondary processes (issue 14, item 1), with real
+# processes: sec-peer (tests/sec_peer.c) runs as the primary and as each
+# secondary. The check passes when
+#   - a secondary (--proc-type=secondary, the primary's --file-prefix,
+#     its own lcore) attaches with mmrt_init(), finds the primary's space
+#     by name, reads the primary's pattern (accessor and lockless
+#     translate), writes another, maps a new range and writes it, maps
+#     and unmaps a scratch range, and meets -E_RTE_SECONDARY for what
+#     only the primary may do, then leaves with mmrt_fini() == 0;
+#   - the primary then sees the secondary's writes and its new range;
+#   - a consumer made and bound in a secondary receives the primary's
+#     unmap of its page, drops its TLB entry and acks in its poll, and
+#     is not fenced; the primary's unmap returns 0;
+#   - a handler in a secondary finds the primary's uffd on its space,
+#     reads the fault the primary's read posted and resolves it with a
+#     copy; the primary's read returns the handler's page;
+#   - a second secondary attaches after the first left (the runtime's
+#     lcore and QSBR slots were given back);
+#   - a secondary on the primary's lcore fails with -EBUSY, a secondary
+#     of a primary that runs no mmrt with -ENOENT, a secondary of another
+#     --file-prefix (no primary) fails, all without touching the runtime;
+#   - the primary leaves with mmrt_fini() == 0 once its secondaries are
+#     gone (its output says "primary done ok").
+#
+# Real hugepages are needed: a DPDK 22.11 secondary cannot attach to a
+# --no-huge primary. As root the check mounts its own hugetlbfs (a
+# temporary directory), reserves only the missing 2 MiB pages and gives
+# back exactly those; else it skips (77). Sanitizer builds skip (--asan:
+# a secondary cannot map the primary's memory under ASan). Processes are
+# bounded by timeout(1); processes, the mount, the runtime directories
+# and temporary files are removed on every exit.
+#
+#   check-secondary.sh SEC-PEER [--asan]
+#
+# Exit 0 pass, 77 skip, else fail.
+
+set -u
+peer=${1:?usage: $0 SEC-PEER [--asan]}
+pages=160	# 320 MiB: the primary's -m 256 and room
+eal_mb=256
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+[ "${2:-}" = --asan ] && skip "sanitizer build: a DPDK secondary cannot" \
+	"map the primary's memory at its addresses under ASan"
+[ -x "$peer" ] || fail "no $peer"
+[ "$(nproc)" -ge 2 ] || skip "needs 2 cpus (primary and secondary on" \
+	"distinct lcores)"
+[ "$(id -u)" = 0 ] || skip "needs root: a DPDK 22.11 secondary cannot" \
+	"attach to a --no-huge primary, and hugepages need root to reserve" \
+	"and mount"
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+[ -d "$hp" ] || skip "no 2 MiB hugepages in this kernel"
+
+tmp=$(mktemp -d /tmp/mmrt-sec.XXXXXX)
+huge=$tmp/huge
+prefix=mmrt-sec-$$
+plain_prefix=mmrt-sec-plain-$$
+reserved=0
+mounted=0
+ppid_=
+exec 3>&-
+
+stop_pid() {
+	[ -n "$1" ] || return 0
+	if kill -0 "$1" 2>/dev/null; then
+		kill "$1" 2>/dev/null
+		sleep 1
+		kill -9 "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+}
+
+cleanup() {
+	exec 3>&- 2>/dev/null
+	stop_pid "$ppid_"
+	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$plain_prefix" \
+		"/var/run/dpdk/$prefix-other"
+	[ "$mounted" = 1 ] && { rm -f "$huge"/*; umount "$huge"; }
+	if [ "$reserved" -gt 0 ]; then
+		# give back exactly the pages reserved here
+		total=$(cat "$hp/nr_hugepages")
+		echo $((total - reserved)) > "$hp/nr_hugepages"
+		echo "gave back $reserved hugepages ($(cat "$hp/nr_hugepages") left)"
+	fi
+	[ -n "${KEEP_LOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---- hugepages: a private mount, the missing pages reserved
+mkdir -p "$huge"
+mount -t hugetlbfs -o pagesize=2M nodev "$huge" ||
+	skip "cannot mount hugetlbfs on $huge"
+mounted=1
+free=$(cat "$hp/free_hugepages")
+if [ "$free" -lt "$pages" ]; then
+	before=$(cat "$hp/nr_hugepages")
+	echo $((before + pages - free)) > "$hp/nr_hugepages"
+	after=$(cat "$hp/nr_hugepages")
+	reserved=$((after - before))
+	echo "reserved $reserved 2 MiB hugepages (wanted $((pages - free)))"
+	free=$(cat "$hp/free_hugepages")
+	[ "$free" -ge "$pages" ] ||
+		skip "only $free free 2 MiB hugepages after reserving, need $pages"
+fi
+
+eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
+	--log-level=lib.eal:error)
+
+# Start "$@" as a held process; its pid in ppid_, output in $1.log
+start_held() {
+	local log=$1; shift
+	rm -f "$tmp/ctl"
+	mkfifo "$tmp/ctl"
+	"$@" < "$tmp/ctl" > "$tmp/$log.log" 2>&1 &
+	ppid_=$!
+	exec 3> "$tmp/ctl"
+	for _ in $(seq 120); do
+		grep -q '^ready' "$tmp/$log.log" && return 0
+		kill -0 "$ppid_" 2>/dev/null || break
+		sleep 1
+	done
+	cat "$tmp/$log.log"
+	fail "$log did not come up"
+}
+
+# Run a secondary (bounded); its output in $1.log; @return its status
+secondary() {
+	local log=$1; shift
+	timeout 120 "$peer" "$@" > "$tmp/$log.log" 2>&1
+	local rc=$?
+	sed "s/^/  [$log] /" "$tmp/$log.log"
+	return $rc
+}
+
+# ---- a plain DPDK primary: a secondary's mmrt_init() finds no runtime
+start_held plain "$peer" plain 120 -l 0 -m 64 "${eal_common[@]}" \
+	--file-prefix "$plain_prefix"
+secondary noruntime expect 2 -l 1 \
+	--proc-type=secondary --file-prefix "$plain_prefix" \
+	"${eal_common[@]}" || fail "secondary of a primary without mmrt"
+echo "ok: a secondary of a primary without mmrt fails with -ENOENT"
+exec 3>&-
+wait "$ppid_"
+ppid_=
+rm -rf "/var/run/dpdk/$plain_prefix"
+
+# ---- the mmrt primary
+start_held primary "$peer" primary 300 -l 0 -m "$eal_mb" "${eal_common[@]}" \
+	--file-prefix "$prefix" -- --pool-mb 64
+echo "primary: $(head -1 "$tmp/primary.log")"
+
+sec=(-l 1 --proc-type=secondary --file-prefix "$prefix" "${eal_common[@]}")
+secondary first secondary "${sec[@]}" || fail "the secondary failed"
+grep -q '^secondary ok' "$tmp/first.log" || fail "no 'secondary ok'"
+echo "ok: the secondary attached, found the space, read, wrote, mapped"
+
+echo check >&3
+for _ in $(seq 60); do
+	grep -q '^checked' "$tmp/primary.log" && break
+	sleep 1
+done
+grep '^checked' "$tmp/primary.log" | sed 's/^/  [primary] /'
+grep -q '^checked ok' "$tmp/primary.log" ||
+	fail "the primary did not see the secondary's writes"
+echo "ok: the primary sees the secondary's writes and its new range"
+
+# a consumer in a secondary receives the primary's invalidation and
+# acks it (the primary's unmap returns once it did)
+timeout 120 "$peer" consumer "${sec[@]}" > "$tmp/consumer.log" 2>&1 &
+cpid=$!
+for _ in $(seq 60); do
+	grep -q '^bound' "$tmp/consumer.log" && break
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 1
+done
+grep -q '^bound' "$tmp/consumer.log" ||
+	{ wait "$cpid"; cat "$tmp/consumer.log"; fail "the consumer did not bind"; }
+echo unmap >&3
+wait "$cpid"
+crc=$?
+sed "s/^/  [consumer] /" "$tmp/consumer.log"
+for _ in $(seq 60); do
+	grep -q '^unmapped' "$tmp/primary.log" && break
+	sleep 1
+done
+grep '^unmapped' "$tmp/primary.log" | sed 's/^/  [primary] /'
+[ $crc = 0 ] && grep -q '^consumer ok' "$tmp/consumer.log" ||
+	fail "the secondary's consumer did not see and ack the invalidation"
+grep -q '^unmapped 0 ' "$tmp/primary.log" || fail "the primary's unmap failed"
+echo "ok: a consumer in a secondary receives the primary's invalidation and acks it"
+
+# a fault of the primary's uffd is served by a handler in a secondary
+timeout 120 "$peer" handler "${sec[@]}" > "$tmp/handler.log" 2>&1 &
+hpid=$!
+for _ in $(seq 60); do
+	grep -q '^handling' "$tmp/handler.log" && break
+	kill -0 "$hpid" 2>/dev/null || break
+	sleep 1
+done
+grep -q '^handling' "$tmp/handler.log" ||
+	{ wait "$hpid"; cat "$tmp/handler.log"; fail "the handler did not start"; }
+echo fault >&3
+wait "$hpid"
+hrc=$?
+sed "s/^/  [handler] /" "$tmp/handler.log"
+for _ in $(seq 60); do
+	grep -q '^faulted' "$tmp/primary.log" && break
+	sleep 1
+done
+grep '^faulted' "$tmp/primary.log" | sed 's/^/  [primary] /'
+[ $hrc = 0 ] && grep -q '^handler ok' "$tmp/handler.log" ||
+	fail "the handler in the secondary failed"
+grep -q '^faulted 0 ok' "$tmp/primary.log" ||
+	fail "the primary's fault was not resolved with the handler's page"
+echo "ok: the primary's uffd fault is served by a handler in a secondary"
+
+# the first secondary's lcore and QSBR slot are free again: another
+# attaches on the same lcore and reads what the first wrote
+secondary reader reader "${sec[@]}" || fail "a second secondary failed"
+grep -q '^reader ok' "$tmp/reader.log" || fail "no 'reader ok'"
+echo "ok: a second secondary on the same lcore reads the first one's writes"
+
+secondary busy expect 16 -l 0 --proc-type=secondary \
+	--file-prefix "$prefix" "${eal_common[@]}" ||
+	fail "a secondary on the primary's lcore 0 was not refused with -EBUSY"
+echo "ok: a secondary on the primary's lcore fails with -EBUSY"
+
+secondary other expect 0 -l 1 --proc-type=secondary \
+	--file-prefix "$prefix-other" "${eal_common[@]}" ||
+	fail "a secondary of another --file-prefix did not fail cleanly"
+echo "ok: a secondary of another --file-prefix fails cleanly"
+
+
+kill -0 "$ppid_" 2>/dev/null ||
+	{ cat "$tmp/primary.log"; fail "the primary died"; }
+exec 3>&-
+wait "$ppid_"
+rc=$?
+ppid_=
+grep '^primary done' "$tmp/primary.log" | sed 's/^/  [primary] /'
+[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/primary.log" ||
+	{ cat "$tmp/primary.log"; fail "the primary exited $rc"; }
+echo "ok: the primary left with mmrt_fini() == 0 after its secondaries"
+echo "PASS"
+exit 0

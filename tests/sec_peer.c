@@ -1,0 +1,731 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * sec-peer: one side of the multi-process test (check-secondary.sh).
+ *
+ *   sec-peer primary HOLD [EAL args] [-- mmrt args]
+ *     mmrt up; the space "sec.as" with [A, A + 64 KiB) mapped and filled
+ *     with pattern 1; the space "sec.sub" with one page populated, one
+ *     mapped but not populated, a uffd, and a plain notifier of the
+ *     primary registered (so a secondary may not invalidate there); the space
+ *     "sec.inv" with one page holding pattern 4.
+ *     Prints "ready", then reads commands from stdin, at most HOLD
+ *     seconds in all (a bound, not a measurement):
+ *       check   A holds pattern 2 and [B, B + 8 KiB) is mapped and holds
+ *               pattern 3 (what a secondary wrote); "checked ok" or
+ *               "checked FAIL <why>"
+ *       fault   read the page of "sec.uf", registered MISSING with the
+ *               primary's uffd: waits until a handler serves the fault
+ *               (a secondary); "faulted <ret> ok|bad"
+ *       unmap   unmap the page of "sec.inv" (a secondary's consumer is
+ *               bound there: the unmap waits for its ack);
+ *               "unmapped <ret> <notifier calls>"
+ *       EOF     tear down, mmrt_fini() (retried while a secondary is
+ *               still attached), exit 0 (1 on any failure).
+ *   sec-peer plain HOLD [EAL args]
+ *     a DPDK primary without mmrt: "ready", waits for EOF.
+ *   sec-peer secondary [EAL args with --proc-type=secondary]
+ *     attaches with mmrt_init(), finds "sec.as" by name, reads pattern 1
+ *     (through mmrt_read() and through a lockless mmrt_translate()),
+ *     writes pattern 2, maps B and writes pattern 3, maps, writes and
+ *     unmaps a scratch range, and checks that what only the primary may
+ *     do fails with -E_RTE_SECONDARY and changes nothing; mmrt_fini().
+ *     Exit 0 when all held, 1 with a message otherwise.
+ *   sec-peer consumer [EAL args with --proc-type=secondary]
+ *     attaches, makes a consumer, binds it to "sec.inv", translates the
+ *     page through it (pattern 4), prints "bound", then polls until an
+ *     invalidation arrives (at most SP_WAIT_S seconds), acks it in the
+ *     poll, and checks that the page no longer translates and that the
+ *     consumer was not fenced; unbinds, destroys, mmrt_fini();
+ *     "consumer ok".
+ *   sec-peer handler [EAL args with --proc-type=secondary]
+ *     attaches, finds the primary's uffd on "sec.uf"
+ *     (mmrt_uffd_foreach()), prints "handling", reads its messages until
+ *     a page fault arrives (at most SP_WAIT_S seconds) and resolves it
+ *     with a copy of pattern 5; "handler ok".
+ *   sec-peer reader [EAL args with --proc-type=secondary]
+ *     attaches, finds pattern 2 in A and pattern 3 in B (what an earlier
+ *     secondary wrote), mmrt_fini(); "reader ok".
+ *   sec-peer expect ERRNO [EAL args]
+ *     mmrt_init() must fail with -ERRNO (a number; 0: any failure).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <mmrt_core.h>
+#include <mmrt_dev.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+#include <mmrt_notifier.h>
+#include <mmrt_uffd.h>
+
+#define SP_AS "sec.as"
+#define SP_SUB "sec.sub"
+#define SP_A 0x10000000ULL
+#define SP_A_LEN (64 * 1024)
+#define SP_B 0x20000000ULL
+#define SP_B_LEN (8 * 1024)
+#define SP_C 0x30000000ULL
+#define SP_SUB_VA 0x40000000ULL
+#define SP_SUB_VA2 0x40100000ULL
+#define SP_INV "sec.inv"
+#define SP_INV_VA 0x50000000ULL
+#define SP_WAIT_S 60
+#define SP_UF "sec.uf"
+#define SP_UF_VA 0x60000000ULL
+#define SP_HOLD_MAX 3600
+
+static uint8_t
+pat(unsigned int which, uint64_t off)
+{
+	return (uint8_t)(off * 7 + which * 31 + (off >> 12));
+}
+
+static void
+fill(uint8_t *buf, size_t len, unsigned int which)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat(which, i);
+}
+
+/* -1 if @buf holds pattern @which, else the first bad offset. */
+static long
+differs(const uint8_t *buf, size_t len, unsigned int which)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != pat(which, i))
+			return (long)i;
+	return -1;
+}
+
+static int failures;
+
+#define CHECK(cond, ...) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "sec-peer: FAIL %s:%d: ", __func__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr); \
+		failures++; \
+	} \
+} while (0)
+
+static int
+parse_hold(const char *s)
+{
+	char *end;
+	long h = strtol(s, &end, 10);
+
+	if (*end != '\0' || h <= 0 || h > SP_HOLD_MAX)
+		return -1;
+	return (int)h;
+}
+
+/* A line from stdin within the time left until @deadline; 0 on EOF/timeout. */
+static int
+read_cmd(char *buf, size_t size, time_t deadline)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	time_t now = time(NULL);
+	size_t n = 0;
+	char c;
+
+	while (now < deadline && n + 1 < size) {
+		if (poll(&p, 1, (int)(deadline - now) * 1000) <= 0)
+			return 0;
+		if (read(STDIN_FILENO, &c, 1) != 1)
+			return 0;
+		if (c == '\n')
+			break;
+		buf[n++] = c;
+		now = time(NULL);
+	}
+	buf[n] = '\0';
+	return n > 0 || now < deadline ? 1 : 0;
+}
+
+static int
+primary_check(struct mmrt_as *as)
+{
+	static uint8_t buf[SP_A_LEN];
+	long bad;
+	int ret;
+
+	ret = mmrt_read(as, SP_A, buf, SP_A_LEN);
+	if (ret < 0) {
+		printf("checked FAIL reading A: %s\n", strerror(-ret));
+		return 1;
+	}
+	bad = differs(buf, SP_A_LEN, 2);
+	if (bad >= 0) {
+		printf("checked FAIL A does not hold pattern 2 at %ld\n", bad);
+		return 1;
+	}
+	ret = mmrt_read(as, SP_B, buf, SP_B_LEN);
+	if (ret < 0) {
+		printf("checked FAIL reading B: %s\n", strerror(-ret));
+		return 1;
+	}
+	bad = differs(buf, SP_B_LEN, 3);
+	if (bad >= 0) {
+		printf("checked FAIL B does not hold pattern 3 at %ld\n", bad);
+		return 1;
+	}
+	printf("checked ok\n");
+	return 0;
+}
+
+static unsigned int nb_calls;
+
+static void
+nb_inval(struct mmrt_notifier *sub, struct mmrt_as *as, uint64_t start,
+	uint64_t end)
+{
+	(void)sub;
+	(void)as;
+	(void)start;
+	(void)end;
+	__atomic_fetch_add(&nb_calls, 1, __ATOMIC_RELAXED);
+}
+
+static const struct mmrt_notifier_ops nb_ops = {
+	.invalidate_secondary_tlbs = nb_inval,
+};
+
+static int
+run_primary(int argc, char **argv)
+{
+	static uint8_t buf[SP_A_LEN];
+	struct mmrt_notifier nb = { .ops = &nb_ops };
+	struct mmrt_uffd_conf ucf = { .wait_timeout_us = SP_WAIT_S * 1000000ULL };
+	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL, *uf = NULL;
+	struct mmrt_uffd *u = NULL, *usub = NULL;
+	uint64_t features = 0, uops = 0;
+	bool registered = false;
+	char cmd[64];
+	time_t deadline;
+	int hold, ret, rc = 1, tries;
+
+	if (argc < 3 || (hold = parse_hold(argv[2])) < 0) {
+		fprintf(stderr, "usage: sec-peer primary HOLD [EAL] [-- mmrt]\n");
+		return 2;
+	}
+	deadline = time(NULL) + hold;
+	argv[2] = argv[0];
+	ret = mmrt_init(argc - 2, argv + 2);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer primary: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	as = mmrt_as_create(SP_AS);
+	sub = mmrt_as_create(SP_SUB);
+	inv = mmrt_as_create(SP_INV);
+	uf = mmrt_as_create(SP_UF);
+	if (as == NULL || sub == NULL || inv == NULL || uf == NULL) {
+		fprintf(stderr, "sec-peer primary: mmrt_as_create: %s\n",
+			rte_strerror(rte_errno));
+		goto out;
+	}
+	fill(buf, SP_A_LEN, 1);
+	if (mmrt_map(as, SP_A, SP_A_LEN, MMRT_PROT_READ | MMRT_PROT_WRITE,
+			0) < 0 || mmrt_write(as, SP_A, buf, SP_A_LEN) < 0 ||
+			mmrt_map(sub, SP_SUB_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE,
+			MMRT_MAP_POPULATE) < 0 ||
+			mmrt_map(sub, SP_SUB_VA2, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up the spaces\n");
+		goto out;
+	}
+	fill(buf, MMRT_PAGE_SIZE, 4);
+	if (mmrt_map(inv, SP_INV_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0 ||
+			mmrt_write(inv, SP_INV_VA, buf, MMRT_PAGE_SIZE) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_INV);
+		goto out;
+	}
+	u = uf != NULL ? mmrt_uffd_create(uf, MMRT_UFFD_API, &features, &ucf) :
+		NULL;
+	if (u == NULL || mmrt_map(uf, SP_UF_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0 ||
+			mmrt_uffd_register(u, SP_UF_VA, MMRT_PAGE_SIZE,
+			MMRT_UFFD_REGISTER_MODE_MISSING, &uops) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_UF);
+		goto out;
+	}
+	features = 0;
+	usub = mmrt_uffd_create(sub, MMRT_UFFD_API, &features, NULL);
+	if (usub == NULL || mmrt_notifier_register(&nb, sub) < 0) {
+		fprintf(stderr, "sec-peer primary: notifier\n");
+		goto out;
+	}
+	registered = true;
+	printf("ready pid %d\n", (int)getpid());
+	fflush(stdout);
+	rc = 0;
+	while (read_cmd(cmd, sizeof(cmd), deadline)) {
+		if (strcmp(cmd, "check") == 0)
+			rc |= primary_check(as);
+		else if (strcmp(cmd, "fault") == 0) {
+			memset(buf, 0, 64);
+			ret = mmrt_read(uf, SP_UF_VA, buf, 64);
+			printf("faulted %d %s\n", ret,
+				ret == 0 && differs(buf, 64, 5) < 0 ? "ok" :
+				"bad");
+		} else if (strcmp(cmd, "unmap") == 0)
+			printf("unmapped %d %u\n", mmrt_unmap(inv, SP_INV_VA,
+				MMRT_PAGE_SIZE), __atomic_load_n(&nb_calls,
+				__ATOMIC_RELAXED));
+		else if (cmd[0] != '\0')
+			printf("unknown command %s\n", cmd);
+		fflush(stdout);
+	}
+out:
+	if (registered)
+		mmrt_notifier_unregister(&nb, sub);
+	if (u != NULL)
+		mmrt_uffd_destroy(u);
+	if (usub != NULL)
+		mmrt_uffd_destroy(usub);
+	if (uf != NULL)
+		mmrt_as_destroy(uf);
+	if (inv != NULL)
+		mmrt_as_destroy(inv);
+	if (sub != NULL)
+		mmrt_as_destroy(sub);
+	if (as != NULL)
+		mmrt_as_destroy(as);
+	/* a secondary still detaching holds its lcores a moment longer */
+	for (tries = 0; (ret = mmrt_fini()) == -EBUSY && tries < 100; tries++)
+		usleep(100 * 1000);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer primary: mmrt_fini: %s\n",
+			strerror(-ret));
+		rc = 1;
+	}
+	printf("primary done %s\n", rc == 0 ? "ok" : "FAIL");
+	return rc;
+}
+
+static int
+run_plain(int argc, char **argv)
+{
+	char cmd[64];
+	int hold;
+
+	if (argc < 3 || (hold = parse_hold(argv[2])) < 0)
+		return 2;
+	argv[2] = argv[0];
+	if (rte_eal_init(argc - 2, argv + 2) < 0) {
+		fprintf(stderr, "sec-peer plain: rte_eal_init: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	printf("ready pid %d\n", (int)getpid());
+	fflush(stdout);
+	while (read_cmd(cmd, sizeof(cmd), time(NULL) + hold))
+		;
+	rte_eal_cleanup();
+	return 0;
+}
+
+static int
+uffd_pick(struct mmrt_uffd *u, unsigned int pos, void *arg)
+{
+	(void)pos;
+	*(struct mmrt_uffd **)arg = u;
+	return 1;
+}
+
+/* What only the primary may do fails with -E_RTE_SECONDARY. */
+static void
+secondary_refusals(struct mmrt_as *as)
+{
+	struct mmrt_notifier nb = { .ops = &nb_ops };
+	struct mmrt_as *sub;
+	uint64_t features = 0;
+	uint32_t sid;
+	uint8_t b[16];
+
+	CHECK(mmrt_notifier_register(&nb, as) == -E_RTE_SECONDARY,
+		"a plain notifier registered in a secondary");
+	rte_errno = 0;
+	CHECK(mmrt_uffd_create(as, MMRT_UFFD_API, &features, NULL) == NULL &&
+		rte_errno == E_RTE_SECONDARY, "uffd_create: %d", rte_errno);
+	rte_errno = 0;
+	CHECK(mmrt_object_create("sec.obj", MMRT_PAGE_SIZE) == NULL &&
+		rte_errno == E_RTE_SECONDARY, "object_create: %d", rte_errno);
+	rte_errno = 0;
+	CHECK(mmrt_as_mirror_dpdk("sec.mirror") == NULL &&
+		rte_errno == E_RTE_SECONDARY, "mirror: %d", rte_errno);
+	CHECK(mmrt_as_lookup("sec.mirror") == NULL, "a mirror was left");
+	CHECK(mmrt_mem_zero_service_id(&sid) == -E_RTE_SECONDARY,
+		"zero service id");
+
+	/* sec.sub has the primary's plain notifier: no invalidation here */
+	sub = mmrt_as_lookup(SP_SUB);
+	CHECK(sub != NULL, "lookup %s", SP_SUB);
+	if (sub == NULL)
+		return;
+	CHECK(mmrt_unmap(sub, SP_SUB_VA, MMRT_PAGE_SIZE) == -E_RTE_SECONDARY,
+		"unmap of a space with subscribers");
+	CHECK(mmrt_protect(sub, SP_SUB_VA, MMRT_PAGE_SIZE, MMRT_PROT_READ) ==
+		-E_RTE_SECONDARY, "protect of a space with subscribers");
+	CHECK(mmrt_advise(sub, SP_SUB_VA, MMRT_PAGE_SIZE, MMRT_ADV_DONTNEED) ==
+		-E_RTE_SECONDARY, "advise of a space with subscribers");
+	CHECK(mmrt_as_destroy(sub) == -E_RTE_SECONDARY,
+		"destroy of a space with subscribers");
+	rte_errno = 0;
+	CHECK(mmrt_as_fork(sub, "sec.fork") == NULL &&
+		rte_errno == E_RTE_SECONDARY, "fork: %d", rte_errno);
+	CHECK(mmrt_as_lookup("sec.fork") == NULL, "the fork's child was left");
+	/* nothing changed: the page is still mapped and readable */
+	CHECK(mmrt_read(sub, SP_SUB_VA, b, sizeof(b)) == 0,
+		"sec.sub changed by a refused call");
+	/*
+	 * A read maps the zero frame; replacing it on write needs the
+	 * flush to the primary's consumer: refused, the page stays zero.
+	 * A write to the populated page needs no fault and works.
+	 */
+	memset(b, 0xa5, sizeof(b));
+	CHECK(mmrt_read(sub, SP_SUB_VA2, b, sizeof(b)) == 0 && b[0] == 0 &&
+		b[15] == 0, "read of the unpopulated page");
+	CHECK(mmrt_write(sub, SP_SUB_VA2, b, sizeof(b)) == -E_RTE_SECONDARY,
+		"write replacing the zero frame under a plain notifier");
+	memset(b, 0xa5, sizeof(b));
+	CHECK(mmrt_read(sub, SP_SUB_VA2, b, sizeof(b)) == 0 && b[0] == 0,
+		"the refused write changed the page");
+	CHECK(mmrt_write(sub, SP_SUB_VA, b, sizeof(b)) == 0,
+		"write to a present writable page");
+	CHECK(mmrt_as_lookup(SP_SUB) == sub, "sec.sub gone");
+	/* the primary's uffd there: no write-protect from here either */
+	{
+		struct mmrt_uffd_writeprotect w = {
+			.range = { SP_SUB_VA, MMRT_PAGE_SIZE },
+			.mode = MMRT_UFFD_MODE_WP,
+		};
+		struct mmrt_uffd *u = NULL;
+
+		mmrt_uffd_foreach(sub, uffd_pick, &u);
+		CHECK(u != NULL, "no uffd on %s", SP_SUB);
+		if (u != NULL)
+			CHECK(mmrt_uffd_writeprotect(u, &w) == -E_RTE_SECONDARY,
+				"uffd writeprotect under a plain notifier");
+	}
+}
+
+static int
+run_secondary(int argc, char **argv)
+{
+	static uint8_t buf[SP_A_LEN];
+	struct mmrt_xlate x;
+	struct mmrt_as *as;
+	long bad;
+	int ret, id;
+
+	argv[1] = argv[0];
+	ret = mmrt_init(argc - 1, argv + 1);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer secondary: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	CHECK(rte_eal_process_type() == RTE_PROC_SECONDARY, "not a secondary");
+	rte_errno = 0;
+	CHECK(mmrt_as_lookup("sec.none") == NULL && rte_errno == ENOENT,
+		"lookup of a missing name: %d", rte_errno);
+	as = mmrt_as_lookup(SP_AS);
+	if (as == NULL) {
+		fprintf(stderr, "sec-peer secondary: %s not found: %s\n", SP_AS,
+			rte_strerror(rte_errno));
+		mmrt_fini();
+		return 1;
+	}
+	CHECK(strcmp(mmrt_as_name(as), SP_AS) == 0, "name");
+
+	/* the primary's pattern, through the accessor ... */
+	ret = mmrt_read(as, SP_A, buf, SP_A_LEN);
+	CHECK(ret == 0, "read A: %d", ret);
+	bad = differs(buf, SP_A_LEN, 1);
+	CHECK(bad < 0, "A does not hold pattern 1 at %ld", bad);
+
+	/* ... and through a lockless walk of a registered poller */
+	id = mmrt_thread_register();
+	CHECK(id >= 0, "thread_register: %d", id);
+	ret = mmrt_translate(as, SP_A + 4096, MMRT_ACCESS_READ, &x);
+	CHECK(ret == 0, "translate: %d", ret);
+	if (ret == 0)
+		CHECK(*(uint8_t *)x.addr == pat(1, 4096),
+			"translated byte %u", *(uint8_t *)x.addr);
+	mmrt_quiescent();
+	CHECK(mmrt_thread_unregister() == 0, "thread_unregister");
+
+	/* writes the primary will see */
+	fill(buf, SP_A_LEN, 2);
+	ret = mmrt_write(as, SP_A, buf, SP_A_LEN);
+	CHECK(ret == 0, "write A: %d", ret);
+	ret = mmrt_map(as, SP_B, SP_B_LEN, MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
+	CHECK(ret == 0, "map B: %d", ret);
+	fill(buf, SP_B_LEN, 3);
+	ret = mmrt_write(as, SP_B, buf, SP_B_LEN);
+	CHECK(ret == 0, "write B: %d", ret);
+
+	/* a scratch range: map, write, unmap (frees through the gather) */
+	ret = mmrt_map(as, SP_C, 4 * MMRT_PAGE_SIZE,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
+	CHECK(ret == 0, "map C: %d", ret);
+	ret = mmrt_write(as, SP_C + 100, buf, 5000);
+	CHECK(ret == 0, "write C: %d", ret);
+	ret = mmrt_unmap(as, SP_C, 4 * MMRT_PAGE_SIZE);
+	CHECK(ret == 0, "unmap C: %d", ret);
+	CHECK(mmrt_read(as, SP_C, buf, 1) < 0, "C still readable");
+
+	secondary_refusals(as);
+
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("secondary ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
+static int
+run_consumer(int argc, char **argv)
+{
+	struct mmrt_consumer_conf cc = {
+		.name = "sec.consumer",
+		/* generous: the test is about delivery, not latency */
+		.ack_deadline_us = 5 * 1000 * 1000,
+	};
+	struct mmrt_consumer_stats st;
+	struct mmrt_consumer *c = NULL;
+	struct mmrt_xlate x;
+	struct mmrt_as *as;
+	time_t deadline;
+	int ret, id = -1;
+
+	argv[1] = argv[0];
+	ret = mmrt_init(argc - 1, argv + 1);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer consumer: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	as = mmrt_as_lookup(SP_INV);
+	CHECK(as != NULL, "lookup %s", SP_INV);
+	if (as == NULL)
+		goto out;
+	id = mmrt_thread_register();
+	CHECK(id >= 0, "thread_register: %d", id);
+	c = mmrt_consumer_create(&cc);
+	CHECK(c != NULL, "consumer_create: %s", rte_strerror(rte_errno));
+	if (c == NULL)
+		goto out;
+	ret = mmrt_consumer_bind(c, as);
+	CHECK(ret >= 0, "bind: %d", ret);
+	if (ret < 0)
+		goto out;
+	ret = mmrt_consumer_translate(c, SP_INV_VA, MMRT_ACCESS_READ, &x);
+	CHECK(ret == 0, "translate: %d", ret);
+	if (ret == 0)
+		CHECK(*(uint8_t *)x.addr == pat(4, 0), "byte %u",
+			*(uint8_t *)x.addr);
+	/* a hit now: the entry is in the device TLB */
+	ret = mmrt_consumer_translate(c, SP_INV_VA, MMRT_ACCESS_READ, &x);
+	CHECK(ret == 0, "second translate: %d", ret);
+	printf("bound id %d\n", mmrt_consumer_id(c));
+	fflush(stdout);
+
+	/* poll until the primary's unmap arrives; the poll acks it */
+	deadline = time(NULL) + SP_WAIT_S;
+	memset(&st, 0, sizeof(st));
+	while (time(NULL) < deadline) {
+		mmrt_consumer_poll(c);
+		mmrt_quiescent();
+		if (mmrt_consumer_stats(c, &st) == 0 && st.inval_descs > 0)
+			break;
+	}
+	CHECK(st.inval_descs > 0, "no invalidation arrived");
+	CHECK(st.entries_dropped > 0, "no TLB entry dropped");
+	CHECK(!mmrt_consumer_fenced(c), "fenced");
+	ret = mmrt_consumer_translate(c, SP_INV_VA, MMRT_ACCESS_READ, &x);
+	CHECK(ret < 0, "the unmapped page still translates");
+	printf("invalidations %" PRIu64 ", acks %" PRIu64 ", dropped %"
+		PRIu64 "\n", st.inval_descs, st.acks, st.entries_dropped);
+out:
+	if (c != NULL) {
+		CHECK(mmrt_consumer_destroy(c) == 0, "consumer_destroy");
+	}
+	if (id >= 0)
+		mmrt_thread_unregister();
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("consumer ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
+
+static int
+run_handler(int argc, char **argv)
+{
+	static uint8_t page[MMRT_PAGE_SIZE];
+	struct mmrt_uffd_msg msgs[8];
+	struct mmrt_uffd_copy cp;
+	struct mmrt_uffd *u = NULL;
+	struct mmrt_as *as;
+	time_t deadline;
+	int ret, n, i, served = 0;
+
+	argv[1] = argv[0];
+	ret = mmrt_init(argc - 1, argv + 1);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer handler: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	as = mmrt_as_lookup(SP_UF);
+	CHECK(as != NULL, "lookup %s", SP_UF);
+	if (as != NULL)
+		mmrt_uffd_foreach(as, uffd_pick, &u);
+	CHECK(u != NULL, "no uffd on %s", SP_UF);
+	if (u == NULL)
+		goto out;
+	printf("handling\n");
+	fflush(stdout);
+	fill(page, sizeof(page), 5);
+	deadline = time(NULL) + SP_WAIT_S;
+	while (served == 0 && time(NULL) < deadline) {
+		n = mmrt_uffd_read(u, msgs, RTE_DIM(msgs));
+		if (n < 0) {
+			CHECK(n >= 0 || n == -EAGAIN, "uffd_read: %d", n);
+			if (n != -EAGAIN)
+				break;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (msgs[i].event != MMRT_UFFD_EVENT_PAGEFAULT)
+				continue;
+			memset(&cp, 0, sizeof(cp));
+			cp.dst = msgs[i].arg.pagefault.address &
+				~(uint64_t)(MMRT_PAGE_SIZE - 1);
+			cp.src = page;
+			cp.len = MMRT_PAGE_SIZE;
+			ret = mmrt_uffd_copy(u, &cp);
+			CHECK(ret == 0 && cp.copy == MMRT_PAGE_SIZE,
+				"copy: %d, %" PRId64, ret, cp.copy);
+			printf("served %#" PRIx64 "\n", cp.dst);
+			served++;
+		}
+	}
+	CHECK(served > 0, "no page fault arrived");
+out:
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("handler ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
+static int
+run_reader(int argc, char **argv)
+{
+	static uint8_t buf[SP_A_LEN];
+	struct mmrt_as *as;
+	long bad;
+	int ret;
+
+	argv[1] = argv[0];
+	ret = mmrt_init(argc - 1, argv + 1);
+	if (ret < 0) {
+		fprintf(stderr, "sec-peer reader: mmrt_init: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	as = mmrt_as_lookup(SP_AS);
+	CHECK(as != NULL, "lookup %s", SP_AS);
+	if (as != NULL) {
+		ret = mmrt_read(as, SP_A, buf, SP_A_LEN);
+		bad = differs(buf, SP_A_LEN, 2);
+		CHECK(ret == 0 && bad < 0, "A: %d, pattern 2 off at %ld", ret,
+			bad);
+		ret = mmrt_read(as, SP_B, buf, SP_B_LEN);
+		bad = differs(buf, SP_B_LEN, 3);
+		CHECK(ret == 0 && bad < 0, "B: %d, pattern 3 off at %ld", ret,
+			bad);
+	}
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("reader ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
+static int
+run_expect(int argc, char **argv)
+{
+	char *end;
+	long want;
+	int ret;
+
+	if (argc < 3)
+		return 2;
+	want = strtol(argv[2], &end, 10);
+	if (*end != '\0' || want < 0)
+		return 2;
+	argv[2] = argv[0];
+	ret = mmrt_init(argc - 2, argv + 2);
+	if (ret >= 0) {
+		fprintf(stderr, "sec-peer expect: mmrt_init succeeded\n");
+		mmrt_fini();
+		return 1;
+	}
+	if (want != 0 && ret != -want) {
+		fprintf(stderr, "sec-peer expect: mmrt_init: %d (%s), want"
+			" %ld\n", ret, strerror(-ret), -want);
+		return 1;
+	}
+	CHECK(!mmrt_is_up(), "up after a failed init");
+	printf("expected failure %d (%s)\n", ret, strerror(-ret));
+	return failures == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && strcmp(argv[1], "primary") == 0)
+		return run_primary(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "plain") == 0)
+		return run_plain(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "secondary") == 0)
+		return run_secondary(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "consumer") == 0)
+		return run_consumer(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "handler") == 0)
+		return run_handler(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "reader") == 0)
+		return run_reader(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "expect") == 0)
+		return run_expect(argc, argv);
+	fprintf(stderr, "usage: sec-peer primary|plain|secondary|consumer|handler|reader|expect ...\n");
+	return 2;
+}
