@@ -87,6 +87,7 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -94,8 +95,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_common.h>
@@ -247,6 +250,8 @@ struct dmm_priv {
 	pthread_t pf_thread;
 	bool pf_up;
 	uint32_t pf_stop;
+	int pf_efd;                   /* eventfd the engine rings, -1 */
+	uint32_t pf_sleeping;         /* the thread waits on pf_efd */
 
 	/* service mode */
 	uint32_t svc_id;
@@ -1100,32 +1105,68 @@ dmm_engine_free(struct dmm_priv *pv)
  * them with mmrt_fault() (it may wait, so it cannot be the engine's lcore),
  * and the engine resumes the operation. A resolvable fault is thus never
  * reported (vhost's async path never reads error statuses). The thread is
- * not a QSBR reader. Idle, it sleeps, doubling from 1 us up to
- * DMM_PF_SLEEP_MAX_US: a parked operation waits at most that long longer.
+ * not a QSBR reader.
+ *
+ * Idle, it waits on pf_efd for at most DMM_PF_WAIT_US. The engine (or the
+ * bridge) calls dmm_pf_kick() when an operation parks on a new page, after
+ * it posted the page request: a slow path, so the engine's fast path has
+ * no syscall, and the kick is a write() only when the thread is asleep.
+ * No lost wakeup: the thread sets pf_sleeping, then (full barrier) looks
+ * at the request ring once more; the engine posts, then (full barrier)
+ * reads pf_sleeping. One of them sees the other's store. A request posted
+ * without a kick (an operation that parks on the same page again after a
+ * request was served) waits at most the bounded wait.
  */
 #define DMM_PF_BATCH 64
-#define DMM_PF_SLEEP_MAX_US 200
+#define DMM_PF_WAIT_US 200
+
+static void
+dmm_pf_kick(void *arg)
+{
+	struct dmm_priv *pv = arg;
+	uint64_t one = 1;
+
+	/* after the request's enqueue: pairs with dmm_pf_main()'s fence */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&pv->pf_sleeping, __ATOMIC_RELAXED) == 0)
+		return;
+	/* one write per sleep, however many operations park meanwhile */
+	if (__atomic_exchange_n(&pv->pf_sleeping, 0, __ATOMIC_RELAXED) != 0)
+		(void)!write(pv->pf_efd, &one, sizeof(one));
+}
+
+static int
+dmm_pf_serve(struct dmm_priv *pv)
+{
+	return pv->br != NULL ?
+		mmrt_dmadev_serve_faults(pv->br, DMM_PF_BATCH) :
+		mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
+}
 
 static void *
 dmm_pf_main(void *arg)
 {
 	struct dmm_priv *pv = arg;
-	struct timespec ts;
-	unsigned int us = 1;
-	int n;
+	const struct timespec ts = { .tv_sec = 0,
+		.tv_nsec = DMM_PF_WAIT_US * 1000L };
+	struct pollfd pfd = { .fd = pv->pf_efd, .events = POLLIN };
+	uint64_t cnt;
 
 	while (!__atomic_load_n(&pv->pf_stop, __ATOMIC_ACQUIRE)) {
-		n = pv->br != NULL ?
-			mmrt_dmadev_serve_faults(pv->br, DMM_PF_BATCH) :
-			mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
-		if (n > 0) {
-			us = 1;
+		if (dmm_pf_serve(pv) > 0)
+			continue;
+		__atomic_store_n(&pv->pf_sleeping, 1, __ATOMIC_RELAXED);
+		/* pairs with dmm_pf_kick()'s fence */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (dmm_pf_serve(pv) > 0 ||
+				__atomic_load_n(&pv->pf_stop, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&pv->pf_sleeping, 0,
+				__ATOMIC_RELAXED);
 			continue;
 		}
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)us * 1000;
-		nanosleep(&ts, NULL);
-		us = RTE_MIN(us * 2, (unsigned int)DMM_PF_SLEEP_MAX_US);
+		if (ppoll(&pfd, 1, &ts, NULL) > 0)
+			(void)!read(pv->pf_efd, &cnt, sizeof(cnt));
+		__atomic_store_n(&pv->pf_sleeping, 0, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -1137,12 +1178,22 @@ dmm_pf_up(struct dmm_priv *pv)
 	int ret;
 
 	snprintf(name, sizeof(name), "dmm-pf%u", (unsigned int)pv->id & 0xffff);
+	pv->pf_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pv->pf_efd < 0) {
+		ret = -errno;
+		DMM_LOG(ERR, "dmadev %d: no eventfd for the page-request thread: %s",
+			pv->id, rte_strerror(-ret));
+		return ret;
+	}
 	__atomic_store_n(&pv->pf_stop, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pv->pf_sleeping, 0, __ATOMIC_RELAXED);
 	ret = rte_ctrl_thread_create(&pv->pf_thread, name, NULL, dmm_pf_main,
 		pv);
 	if (ret != 0) {
 		DMM_LOG(ERR, "dmadev %d: no page-request thread: %s", pv->id,
 			rte_strerror(ret > 0 ? ret : -ret));
+		close(pv->pf_efd);
+		pv->pf_efd = -1;
 		return ret > 0 ? -ret : ret;
 	}
 	pv->pf_up = true;
@@ -1152,10 +1203,17 @@ dmm_pf_up(struct dmm_priv *pv)
 static void
 dmm_pf_down(struct dmm_priv *pv)
 {
+	uint64_t one = 1;
+
 	if (!pv->pf_up)
 		return;
 	__atomic_store_n(&pv->pf_stop, 1, __ATOMIC_RELEASE);
+	(void)!write(pv->pf_efd, &one, sizeof(one)); /* no need to wait */
 	pthread_join(pv->pf_thread, NULL);
+	/* the engine or worker that kicks it is stopped already: the
+	 * thread left pf_sleeping 0 and no kick writes any more */
+	close(pv->pf_efd);
+	pv->pf_efd = -1;
 	pv->pf_up = false;
 }
 
@@ -1322,6 +1380,8 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	bc.dev_id = (int16_t)id;
 	bc.nb_desc = pv->nb_desc;
 	bc.consumer.ack_deadline_us = pv->o.ack_us;
+	bc.park_notify = dmm_pf_kick;
+	bc.park_notify_arg = pv;
 	pv->br = mmrt_dmadev_create(&bc);
 	if (pv->br == NULL) {
 		ret = -rte_errno;
@@ -1392,6 +1452,8 @@ dmm_start(struct dmm_dma_dev *dev)
 	cf.burst = RTE_MIN(pv->o.burst, pv->nb_desc);
 	cf.idle = pv->o.idle;
 	cf.consumer.ack_deadline_us = pv->o.ack_us;
+	cf.park_notify = dmm_pf_kick;
+	cf.park_notify_arg = pv;
 	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
 		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
 		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
