@@ -118,6 +118,7 @@
 #include <rte_service_component.h>
 #include <rte_spinlock.h>
 #include <rte_string_fns.h>
+#include <rte_telemetry.h>
 
 #include <mmrt_core.h>
 #include <mmrt_dmadev.h>
@@ -1079,16 +1080,24 @@ dmm_submitted(const struct dmm_priv *pv)
 static void
 dmm_engine_free(struct dmm_priv *pv)
 {
+	struct mmrt_swdma *eng;
+	struct mmrt_dmadev *br;
+
 	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL)
 		return;
 	pv->sub_acc = dmm_submitted(pv);
-	if (pv->eng != NULL)
-		mmrt_swdma_destroy(pv->eng);
+	/* off mmrt_dma_mmrt_stats()'s reach (the telemetry thread) first */
+	rte_spinlock_lock(&dmm_devs_lock);
+	eng = pv->eng;
+	br = pv->br;
 	pv->eng = NULL;
-	/* waits (bounded) for pieces on the device, stops the device */
-	if (pv->br != NULL)
-		mmrt_dmadev_destroy(pv->br);
 	pv->br = NULL;
+	rte_spinlock_unlock(&dmm_devs_lock);
+	if (eng != NULL)
+		mmrt_swdma_destroy(eng);
+	/* waits (bounded) for pieces on the device, stops the device */
+	if (br != NULL)
+		mmrt_dmadev_destroy(br);
 	if (pv->fr != NULL)
 		rte_free(pv->fr->ring);
 	rte_free(pv->fr);
@@ -1351,6 +1360,7 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	struct mmrt_as *as, const char *bname)
 {
 	struct mmrt_dmadev_conf bc;
+	struct mmrt_dmadev *br;
 	int socket = dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa;
 	int id, ret;
 
@@ -1382,7 +1392,11 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	bc.consumer.ack_deadline_us = pv->o.ack_us;
 	bc.park_notify = dmm_pf_kick;
 	bc.park_notify_arg = pv;
-	pv->br = mmrt_dmadev_create(&bc);
+	br = mmrt_dmadev_create(&bc);
+	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
+	rte_spinlock_lock(&dmm_devs_lock);
+	pv->br = br;
+	rte_spinlock_unlock(&dmm_devs_lock);
 	if (pv->br == NULL) {
 		ret = -rte_errno;
 		DMM_LOG(ERR, "dmadev %d (%s): cannot put dev=%s behind it: %s (a MEM_TO_MEM copy dmadev nobody else has started?)",
@@ -1416,6 +1430,7 @@ dmm_start(struct dmm_dma_dev *dev)
 {
 	struct dmm_priv *pv = dev->data->priv;
 	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *eng;
 	struct mmrt_as *as;
 	char ename[MMRT_SWDMA_NAME_SIZE];
 	int ret;
@@ -1459,7 +1474,11 @@ dmm_start(struct dmm_dma_dev *dev)
 		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
 	if (pv->shadow == NULL)
 		return -ENOMEM;
-	pv->eng = mmrt_swdma_create(&cf);
+	eng = mmrt_swdma_create(&cf);
+	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
+	rte_spinlock_lock(&dmm_devs_lock);
+	pv->eng = eng;
+	rte_spinlock_unlock(&dmm_devs_lock);
 	if (pv->eng == NULL) {
 		ret = -rte_errno;
 		DMM_LOG(ERR, "dmadev %d: engine: %s", pv->id,
@@ -1907,6 +1926,85 @@ mmrt_dma_mmrt_registered(void)
 	return __atomic_load_n(&mmrt_dma_mmrt_once, __ATOMIC_RELAXED) != 0;
 }
 
+/* ---- telemetry ---------------------------------------------------------- */
+
+/*
+ * /mmrt/dma_mmrt/list: the dmadev ids of the dma_mmrt devices (the
+ * dmadev library's enumeration; mmrt_dma_mmrt_stats() tells ours apart).
+ * /mmrt/dma_mmrt/info,ID: mmrt_dma_mmrt_stats() of a started device,
+ * "started": 0 and no counters for a stopped one. Run on the telemetry
+ * thread: mmrt_dma_mmrt_stats() reads the engine under dmm_devs_lock,
+ * under which start publishes it and stop takes it away.
+ */
+#define DMM_TEL_U64(d, st, f) rte_tel_data_add_dict_u64(d, #f, (st)->f)
+
+static int
+dmm_tel_list(const char *cmd __rte_unused, const char *params,
+	struct rte_tel_data *d)
+{
+	struct mmrt_dma_mmrt_stats st;
+	int16_t id;
+
+	if (params != NULL && params[0] != '\0')
+		return -EINVAL;
+	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+	RTE_DMA_FOREACH_DEV(id)
+		if (mmrt_dma_mmrt_stats(id, &st) != -ENODEV)
+			rte_tel_data_add_array_int(d, id);
+	return 0;
+}
+
+static int
+dmm_tel_info(const char *cmd __rte_unused, const char *params,
+	struct rte_tel_data *d)
+{
+	struct mmrt_dma_mmrt_stats st;
+	struct rte_tel_data *cd;
+	char *end;
+	long id;
+	int ret;
+
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	errno = 0;
+	id = strtol(params, &end, 10);
+	if (errno != 0 || *end != '\0' || id < 0 || id > INT16_MAX)
+		return -EINVAL;
+	ret = mmrt_dma_mmrt_stats((int16_t)id, &st);
+	if (ret < 0 && ret != -ENOTCONN)
+		return ret;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "dev_id", (int)id);
+	rte_tel_data_add_dict_int(d, "started", ret == 0);
+	if (ret != 0)
+		return 0;
+	rte_tel_data_add_dict_int(d, "dev_mode", st.dev_mode);
+	DMM_TEL_U64(d, &st, submitted);
+	DMM_TEL_U64(d, &st, completed);
+	DMM_TEL_U64(d, &st, errors);
+	DMM_TEL_U64(d, &st, page_faults);
+	DMM_TEL_U64(d, &st, bytes);
+	DMM_TEL_U64(d, &st, parks);
+	DMM_TEL_U64(d, &st, resumes);
+	DMM_TEL_U64(d, &st, pieces);
+	DMM_TEL_U64(d, &st, acks_held);
+	DMM_TEL_U64(d, &st, inflight);
+	cd = rte_tel_data_alloc();
+	if (cd == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(cd);
+	DMM_TEL_U64(cd, &st.consumer, tlb_hits);
+	DMM_TEL_U64(cd, &st.consumer, tlb_misses);
+	DMM_TEL_U64(cd, &st.consumer, inval_descs);
+	DMM_TEL_U64(cd, &st.consumer, acks);
+	DMM_TEL_U64(cd, &st.consumer, fences);
+	DMM_TEL_U64(cd, &st.consumer, page_requests);
+	DMM_TEL_U64(cd, &st.consumer, userfaults);
+	/* freed with @d */
+	rte_tel_data_add_dict_container(d, "consumer", cd, 0);
+	return 0;
+}
+
 RTE_INIT(dmm_register)
 {
 	if (__atomic_exchange_n(&mmrt_dma_mmrt_once, 1, __ATOMIC_RELAXED)) {
@@ -1915,6 +2013,10 @@ RTE_INIT(dmm_register)
 	}
 	dmm_drv.generic.name = DMM_DRV_NAME;
 	rte_vdev_register(&dmm_drv);
+	rte_telemetry_register_cmd("/mmrt/dma_mmrt/list", dmm_tel_list,
+		"Dmadev ids of the dma_mmrt devices. Takes no parameters");
+	rte_telemetry_register_cmd("/mmrt/dma_mmrt/info", dmm_tel_info,
+		"mmrt counters of a dma_mmrt device. Parameters: int dev_id");
 }
 
 RTE_PMD_EXPORT_NAME(dma_mmrt, _dmm);
