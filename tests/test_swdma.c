@@ -154,6 +154,8 @@ dmm_stats(struct mmrt_swdma_stats *st)
 	st->bytes = ms.bytes;
 	st->parks = ms.parks;
 	st->resumes = ms.resumes;
+	st->steps = ms.steps;
+	st->idle_polls = ms.idle_polls;
 	st->consumer = ms.consumer;
 	return 0;
 }
@@ -245,11 +247,12 @@ dma_up(struct mmrt_swdma_conf *cf, const char *name, struct mmrt_as *as)
 
 /*
  * A dma_mmrt device named after @name on @as (its VAs), the engine on
- * ENGINE_LCORE, @nb_desc descriptors, configured and started; the queue
- * goes to it.
+ * ENGINE_LCORE, @nb_desc descriptors, more devargs @extra (or NULL),
+ * configured and started; the queue goes to it.
  */
 static int16_t
-dmm_up(struct mmrt_as *as, const char *name, uint16_t nb_desc)
+dmm_up(struct mmrt_as *as, const char *name, uint16_t nb_desc,
+	const char *extra)
 {
 	struct rte_dma_vchan_conf vc = {
 		.direction = RTE_DMA_DIR_MEM_TO_MEM,
@@ -261,8 +264,9 @@ dmm_up(struct mmrt_as *as, const char *name, uint16_t nb_desc)
 
 	cr_assert(mmrt_dma_mmrt_registered());
 	snprintf(dmm_name, sizeof(dmm_name), "dma_mmrt_%s", name);
-	snprintf(args, sizeof(args), "as=%s,lcore=%u,ack_us=%" PRIu64,
-		mmrt_as_name(as), ENGINE_LCORE, ACK_DEADLINE_US);
+	snprintf(args, sizeof(args), "as=%s,lcore=%u,ack_us=%" PRIu64 "%s%s",
+		mmrt_as_name(as), ENGINE_LCORE, ACK_DEADLINE_US,
+		extra != NULL ? "," : "", extra != NULL ? extra : "");
 	rc = rte_eal_hotplug_add("vdev", dmm_name, args);
 	cr_assert_eq(rc, 0, "probe %s,%s: %d", dmm_name, args, rc);
 	rc = rte_dma_get_dev_id_by_name(dmm_name);
@@ -404,7 +408,7 @@ Test(swdma, copy_fill_boundaries)
 	unsigned int k;
 	uint32_t len;
 
-	dmm_up(as, "bnd", 1024);
+	dmm_up(as, "bnd", 1024, NULL);
 
 	/* one at a time: the whole destination region checked after each */
 	for (k = 0; k < RTE_DIM(cases); k++) {
@@ -1535,7 +1539,7 @@ Test(swdma, protect_during_writes)
 /* ================================================================== */
 
 static void
-idle_workload(enum mmrt_swdma_idle idle, const char *name)
+idle_workload(const char *idle, const char *name)
 {
 	uint64_t used0 = mmrt_test_used();
 	struct mmrt_as *as = mmrt_as_create(name);
@@ -1543,9 +1547,7 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 		{ VA, 4 * PG, NULL, "src" },
 		{ VB, 16 * PG, NULL, "dst" },
 	};
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	unsigned int b, k;
 	uint64_t s, d, p;
 	uint32_t len;
@@ -1559,12 +1561,7 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 	map_guard(as, VB, 16 * PG, 0);
 	memset(r[1].m, GUARD, 16 * PG);
 	cr_assert_eq(mmrt_map(as, VC, 4 * PG, RW, MMRT_MAP_POPULATE), 0);
-	conf_init(&cf, name);
-	cf.idle = idle;
-	if (idle == MMRT_SWDMA_IDLE_BACKOFF)
-		cf.backoff_max_us = 200;
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dmm_up(as, name, 1024, idle);
 	for (b = 0; b < 4; b++) {
 		/* let it go idle (and back off to its ceiling) */
 		usleep(3000);
@@ -1581,7 +1578,7 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 			}
 			mirror_op(r, 2, k & 1, p, d, len);
 		}
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		q_wait_all(false);
 		/* an invalidation while it idles is acked, and a grace
 		 * period passes */
@@ -1592,14 +1589,13 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 	}
 	cr_assert_eq(q.nerr, 0);
 	rgn_check(as, &r[1], name);
-	st = stats(dma);
-	log_stats(dma, name);
+	st = stats(NULL);
+	log_stats(NULL, name);
 	cr_assert_gt(st.idle_polls, 0);
 	cr_assert_gt(st.steps, 0);
 	cr_assert_eq(st.completed, 64);
 	cr_assert_eq(st.consumer.fences, 0);
-	cr_assert_eq(mmrt_swdma_stop(dma), 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(r[0].m);
 	free(r[1].m);
@@ -1608,17 +1604,17 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 
 Test(swdma, idle_pause)
 {
-	idle_workload(MMRT_SWDMA_IDLE_PAUSE, "idle-pause");
+	idle_workload("idle=pause", "idle-pause");
 }
 
 Test(swdma, idle_spin)
 {
-	idle_workload(MMRT_SWDMA_IDLE_SPIN, "idle-spin");
+	idle_workload("idle=spin", "idle-spin");
 }
 
 Test(swdma, idle_backoff)
 {
-	idle_workload(MMRT_SWDMA_IDLE_BACKOFF, "idle-backoff");
+	idle_workload("idle=backoff", "idle-backoff");
 }
 
 /* ================================================================== */
@@ -1635,7 +1631,7 @@ Test(swdma, ring_full_and_doorbell)
 
 	cr_assert_not_null(as);
 	map_guard(as, VA, PG, 0);
-	dmm_up(as, "ring", nb);
+	dmm_up(as, "ring", nb, NULL);
 	/* started, no doorbell: nb_desc - 1 slots, then -ENOSPC */
 	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), nb - 1);
 	for (k = 0; k < nb - 1u; k++) {
@@ -1682,7 +1678,7 @@ Test(swdma, index_wrap)
 
 	cr_assert_not_null(as);
 	map_guard(as, VA, PG, 0);
-	dmm_up(as, "wrap", 256);
+	dmm_up(as, "wrap", 256, NULL);
 	for (k = 0; k < total; k++) {
 		while (rte_dma_burst_capacity(dmm_id, 0) == 0)
 			q_wait(q.done + 1, false);

@@ -1893,6 +1893,8 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		st->bytes = es.bytes;
 		st->parks = es.parks;
 		st->resumes = es.resumes;
+		st->steps = es.steps;
+		st->idle_polls = es.idle_polls;
 		st->consumer = es.consumer;
 		ret = 0;
 	} else if (pv->br != NULL && mmrt_dmadev_stats(pv->br, &bs) == 0) {
@@ -1989,6 +1991,8 @@ dmm_tel_info(const char *cmd __rte_unused, const char *params,
 	DMM_TEL_U64(d, &st, pieces);
 	DMM_TEL_U64(d, &st, acks_held);
 	DMM_TEL_U64(d, &st, inflight);
+	DMM_TEL_U64(d, &st, steps);
+	DMM_TEL_U64(d, &st, idle_polls);
 	cd = rte_tel_data_alloc();
 	if (cd == NULL)
 		return -ENOMEM;

@@ -67,6 +67,9 @@ struct mmrt_dma_mmrt_stats {
 	uint64_t acks_held;     /**< Worker steps that held an ack for a
 				 * piece on the device (bridge only). */
 	uint64_t inflight;      /**< Pieces on the device now (bridge). */
+	uint64_t steps;         /**< Engine steps with work (engine only). */
+	uint64_t idle_polls;    /**< Engine steps without work (engine
+				 * only). */
 	struct mmrt_consumer_stats consumer; /**< The device TLB's consumer:
 					      * invalidations, acks, fences,
 					      * TLB hits and misses, page
