@@ -702,14 +702,11 @@ Test(swdma, fault_status)
 	struct mmrt_as *as = mmrt_as_create("fst");
 	enum rte_dma_status_code exp[32];
 	struct mmrt_uffd *u, *usb;
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	struct mmrt_uffd_poison pz;
 	uint8_t *g, *want;
 	uint64_t npf, nerr, n, k, base;
 	unsigned int round, i;
-	int rc;
 
 	/*
 	 * G: 16 pages, a hole, G2: 4 pages. RO, NONE. P: page 0 poisoned.
@@ -734,10 +731,7 @@ Test(swdma, fault_status)
 	usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
 	ureg(usb, VF, PG);
 
-	conf_init(&cf, "fst");
-	cf.park_timeout_us = 20000;
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dmm_up(as, "fst", 1024, "park_us=20000");
 
 	for (round = 0; round < 2; round++) {
 		xset(as, VA, GUARD, 16 * PG);
@@ -779,8 +773,8 @@ Test(swdma, fault_status)
 #undef OPF
 #undef OPC
 		n = i;
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
-		WAIT_STAT(dma, completed, q.n);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
+		WAIT_STAT(NULL, completed, q.n);
 
 		q_reap_expect(base, n, exp, round != 0);
 
@@ -795,8 +789,8 @@ Test(swdma, fault_status)
 	}
 	cr_assert_eq(mmrt_read(as, VD, g, 8), -EHWPOISON);
 
-	st = stats(dma);
-	log_stats(dma, "fault status");
+	st = stats(NULL);
+	log_stats(NULL, "fault status");
 	for (nerr = npf = k = 0; k < n; k++) {
 		nerr += exp[k] != S_OK;
 		npf += exp[k] == S_PF;
@@ -809,8 +803,7 @@ Test(swdma, fault_status)
 		", want %" PRIu64, st.page_faults, 2 * npf);
 	cr_assert_geq(st.parks, 2);
 	cr_assert_eq(st.consumer.fences, 0);
-	rc = mmrt_swdma_destroy(dma);
-	cr_assert_eq(rc, 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_uffd_destroy(usb), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);

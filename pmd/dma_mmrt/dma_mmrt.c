@@ -7,7 +7,7 @@
  * bus (issue 12), so that stock rte_dma_* code drives it.
  *
  *   --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV][,lcore=N|service=1][,burst=B]
- *                   [,idle=MODE][,ack_us=US]
+ *                   [,idle=MODE][,ack_us=US][,park_us=US]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
  *
  * Two engines. Without dev=, the software engine (pmd/swdma) copies and
@@ -148,10 +148,11 @@ RTE_LOG_REGISTER(dmm_logtype, pmd.dma.mmrt.vdev, INFO);
 #define DMM_ARG_IDLE "idle"
 #define DMM_ARG_DEV "dev"
 #define DMM_ARG_ACK_US "ack_us"
+#define DMM_ARG_PARK_US "park_us"
 
 static const char *const dmm_keys[] = {
 	DMM_ARG_AS, DMM_ARG_LCORE, DMM_ARG_SERVICE, DMM_ARG_BURST,
-	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US,
+	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US, DMM_ARG_PARK_US,
 };
 
 struct dmm_opts {
@@ -164,6 +165,7 @@ struct dmm_opts {
 	uint16_t burst;     /* 0: the engine's default */
 	enum mmrt_swdma_idle idle;
 	uint64_t ack_us;    /* 0: the consumer's default */
+	uint64_t park_us;   /* 0: the engine's default (1 s) */
 };
 
 /* What the driver remembers of each operation, to name a faulting
@@ -327,7 +329,7 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			if (strcmp(key, dmm_keys[k]) == 0)
 				break;
 		if (k == RTE_DIM(dmm_keys)) {
-			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us)",
+			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us, park_us)",
 				name, key);
 			goto out;
 		}
@@ -379,6 +381,13 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 				goto out;
 			}
 			o->ack_us = v;
+		} else if (strcmp(key, DMM_ARG_PARK_US) == 0) {
+			if (!dmm_parse_uint(val, 3600000000UL, &v) || v == 0) {
+				DMM_LOG(ERR, "%s: park_us=%s: want 1..3600000000 (microseconds)",
+					name, val);
+				goto out;
+			}
+			o->park_us = v;
 		} else if (strcmp(key, DMM_ARG_IDLE) == 0) {
 			if (strcmp(val, "pause") == 0) {
 				o->idle = MMRT_SWDMA_IDLE_PAUSE;
@@ -1390,6 +1399,7 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	bc.dev_id = (int16_t)id;
 	bc.nb_desc = pv->nb_desc;
 	bc.consumer.ack_deadline_us = pv->o.ack_us;
+	bc.park_timeout_us = pv->o.park_us;
 	bc.park_notify = dmm_pf_kick;
 	bc.park_notify_arg = pv;
 	br = mmrt_dmadev_create(&bc);
@@ -1467,6 +1477,7 @@ dmm_start(struct dmm_dma_dev *dev)
 	cf.burst = RTE_MIN(pv->o.burst, pv->nb_desc);
 	cf.idle = pv->o.idle;
 	cf.consumer.ack_deadline_us = pv->o.ack_us;
+	cf.park_timeout_us = pv->o.park_us;
 	cf.park_notify = dmm_pf_kick;
 	cf.park_notify_arg = pv;
 	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
@@ -2031,4 +2042,5 @@ RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
 	"service=<0|1> "
 	"burst=<ops per engine step> "
 	"idle=<pause|spin|backoff> "
-	"ack_us=<invalidation ack deadline>");
+	"ack_us=<invalidation ack deadline> "
+	"park_us=<how long an operation may stay parked on one page>");
