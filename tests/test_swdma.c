@@ -589,9 +589,7 @@ Test(swdma, park_stream_resolver)
 		{ VB, 64 * PG, NULL, "dst" },
 		{ VC, 64 * PG, NULL, "uffd range" },
 	};
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	uint64_t s, d;
 	unsigned int k;
 	pthread_t th;
@@ -614,7 +612,7 @@ Test(swdma, park_stream_resolver)
 	ureg(rs.u, VC, 64 * PG);
 	cr_assert_eq(pthread_create(&th, NULL, resolver_main, NULL), 0);
 
-	dma = dma_up(&cf, "pstream", as);
+	dmm_up(as, "pstream", 1024, NULL);
 	for (k = 0; k < 240; k++) {
 		len = 1 + rnd() % (3 * PG);
 		if (k % 3 != 2) {
@@ -630,8 +628,8 @@ Test(swdma, park_stream_resolver)
 		mirror_op(r, 3, false, s, d, len);
 	}
 	q_wait_all(false);
-	st = stats(dma);
-	log_stats(dma, "park stream");
+	st = stats(NULL);
+	log_stats(NULL, "park stream");
 	cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
 	cr_assert_geq(st.parks, 1);
 	cr_assert_geq(st.resumes, 1);
@@ -644,7 +642,7 @@ Test(swdma, park_stream_resolver)
 	pthread_join(th, NULL);
 	cr_assert_eq(rs.err, 0, "resolver: %d", rs.err);
 	cr_assert_geq(rs.served, 1);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(rs.u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	for (k = 0; k < 3; k++)
@@ -661,13 +659,11 @@ Test(swdma, park_stream_resolver)
 Test(swdma, park_then_protect_dst)
 {
 	uint64_t used0 = mmrt_test_used();
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
 	struct pprot_fix f;
 	unsigned int k;
 
 	pprot_setup(&f);
-	dma = dma_up(&cf, "pprot", f.as);
+	dmm_up(f.as, "pprot", 1024, NULL);
 	for (k = 0; k < PPROT_NOPS; k++) {
 		q_copy(pprot_ops[k].src, pprot_ops[k].dst, pprot_ops[k].len,
 			RTE_DMA_OP_FLAG_SUBMIT);
@@ -677,8 +673,8 @@ Test(swdma, park_then_protect_dst)
 		q_wait_all(false);
 		pprot_check_done(&f, k);
 	}
-	log_stats(dma, "park then protect");
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	log_stats(NULL, "park then protect");
+	dmm_down();
 	pprot_teardown(&f, used0);
 }
 
