@@ -1158,9 +1158,7 @@ Test(swdma, anon_teardown)
 	uint64_t used0 = mmrt_test_used(), src = VA, dst = VB;
 	struct mmrt_as *as = mmrt_as_create("tear");
 	uint8_t *exp = xmalloc(TD_LEN), *got = xmalloc(TD_LEN);
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	uint64_t off[1024], first, o, lo, hi, b, j, nfail = 0, rfail, base;
 	uint32_t len[1024], flags;
 	unsigned int round, nops, k, rounds, mid;
@@ -1171,14 +1169,12 @@ Test(swdma, anon_teardown)
 	rng_seed("anon_teardown");
 	cr_assert_not_null(as);
 	pat(exp, 61, 0, TD_LEN);
-	conf_init(&cf, "tear");
-	dma = mkdma(&cf);
+	dmm_up(as, "tear", 1024, NULL);
 	q.bulk = true;
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
 	memset(&td, 0, sizeof(td));
 	td.as = as;
-	td.dma = dma;
+	td.dma = NULL; /* stats(NULL): the device (mmrt_dma_mmrt_stats()
+			* may be called from the unmapper's thread) */
 	cr_assert_eq(pthread_create(&th, NULL, unmapper_main, NULL), 0);
 
 	/* the ops: consecutive pieces of the buffer, src offset = dst
@@ -1212,11 +1208,11 @@ Test(swdma, anon_teardown)
 		td.va = (side_dst ? dst : src) + cut;
 		td.huge = huge;
 		/* unmap while the ops on that half run, more or less */
-		base = stats(dma).completed;
+		base = stats(NULL).completed;
 		td.trigger = base + (second ? mid : 0) +
 			rnd() % (second ? nops - mid : mid);
 		__atomic_store_n(&td.go, round, __ATOMIC_RELEASE);
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		q_wait_all(true);
 		{
 			uint64_t d = deadline(WAIT_S);
@@ -1278,18 +1274,17 @@ Test(swdma, anon_teardown)
 			side_dst ? "destination" : "source",
 			huge ? "2 MiB" : "4 KiB", td.trigger - base, nops,
 			td.at - base, td.after - base, rfail, td.ncan);
-		st = stats(dma);
+		st = stats(NULL);
 		cr_assert_eq(st.consumer.fences, 0, "fenced");
 		cr_assert_eq(mmrt_unmap(as, src, TD_LEN), 0);
 		cr_assert_eq(mmrt_unmap(as, dst, TD_LEN), 0);
 	}
 	__atomic_store_n(&td.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	log_stats(dma, "teardown");
+	log_stats(NULL, "teardown");
 	cr_log_info("teardown: %u rounds of %u ops, %" PRIu64 " failed",
 		rounds, nops, nfail);
-	cr_assert_eq(mmrt_swdma_stop(dma), 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(exp);
 	free(got);
@@ -1304,10 +1299,8 @@ Test(swdma, anon_teardown)
 Test(swdma, cow_child)
 {
 	uint64_t used0 = mmrt_test_used();
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
 	struct mmrt_as_stats as_st;
-	struct mmrt_swdma *dma;
 	struct cow_fix f;
 	struct mmrt_as *w;
 	unsigned int k, pass;
@@ -1316,12 +1309,11 @@ Test(swdma, cow_child)
 
 	rng_seed("cow_child");
 	cow_setup(&f);
-	conf_init(&cf, "cow");
-	dma = mkdma(&cf);
-	/* pass 0 writes to the child, pass 1 to the parent */
+	/* pass 0 writes to the child, pass 1 to the parent: a device on
+	 * each (as=, the space it writes) */
 	for (pass = 0; pass < 2; pass++) {
 		w = cow_written(&f, pass);
-		engine_up(dma, w);
+		dmm_up(w, "cow", 1024, NULL);
 		for (k = 0; k < 64; k++) {
 			len = 1 + rnd() % (3 * PG);
 			d = cow_dst(k, len);
@@ -1335,21 +1327,19 @@ Test(swdma, cow_child)
 			}
 			mirror_op(f.r, 3, k % 3 == 0, p, d, len);
 		}
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		q_wait_all(true);
 		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
 		cow_check(&f, pass);
-		st = stats(dma);
-		log_stats(dma, pass == 0 ? "cow child" : "cow parent");
+		st = stats(NULL);
+		log_stats(NULL, pass == 0 ? "cow child" : "cow parent");
 		cr_assert_geq(st.consumer.page_requests, 1,
 			"copy-on-write without a page request");
 		cr_assert_eq(mmrt_as_stats(w, &as_st), 0);
 		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
-		cr_assert_eq(mmrt_swdma_stop(dma), 0);
-		cr_assert_eq(mmrt_swdma_unbind(dma), 0);
+		dmm_down();
 		cow_next_pass(&f, pass);
 	}
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
 	cow_teardown(&f);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
