@@ -1397,8 +1397,6 @@ Test(swdma, protect_during_writes)
 	struct mmrt_as *as = mmrt_as_create("prot");
 	uint8_t *after = xmalloc(PB_PAGES * PG);
 	uint64_t first, n, after_ops, ok_after, failed, s, d, p;
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
 	bool pre[MAXOPS];
 	unsigned int round;
 	uint64_t dl, k;
@@ -1410,13 +1408,11 @@ Test(swdma, protect_during_writes)
 	cr_assert_not_null(as);
 	map_guard(as, VA, PB_PAGES * PG, 0);
 	map_pat(as, VB, 16 * PG, 0, 81);
-	conf_init(&cf, "prot");
-	dma = mkdma(&cf);
+	dmm_up(as, "prot", 1024, NULL);
 	q.bulk = true;
-	engine_up(dma, as);
 	memset(&pr, 0, sizeof(pr));
 	pr.as = as;
-	pr.dma = dma;
+	pr.dma = NULL; /* stats(NULL): the device, from the protector too */
 	pr.snap = xmalloc(PB_PAGES * PG);
 	cr_assert_eq(pthread_create(&th, NULL, protector_main, NULL), 0);
 
@@ -1425,7 +1421,7 @@ Test(swdma, protect_during_writes)
 			cr_assert_eq(mmrt_protect(as, VA, PB_PAGES * PG, RW),
 				0);
 		first = q.n;
-		pr.trigger = stats(dma).completed + rnd() % 400;
+		pr.trigger = stats(NULL).completed + rnd() % 400;
 		__atomic_store_n(&pr.go, round, __ATOMIC_RELEASE);
 		after_ops = 0;
 		dl = deadline(WAIT_S);
@@ -1442,26 +1438,25 @@ Test(swdma, protect_during_writes)
 			p = fillpat((unsigned int)n);
 			for (;;) {
 				if (n & 1)
-					rc = mmrt_swdma_copy(dma, s, d, len,
+					rc = rte_dma_copy(dmm_id, 0, s, d, len,
 						RTE_DMA_OP_FLAG_SUBMIT);
 				else
-					rc = mmrt_swdma_fill(dma, p, d, len,
+					rc = rte_dma_fill(dmm_id, 0, p, d, len,
 						RTE_DMA_OP_FLAG_SUBMIT);
 				if (rc != -ENOSPC)
 					break;
-				mmrt_swdma_serve_faults(dma, 64);
 				if (q_reap() == 0 && expired(dl)) {
-					log_stats(dma, "stuck");
+					log_stats(NULL, "stuck");
 					cr_assert_fail("round %u: ring full",
 						round);
 				}
 			}
 			q_enqueued(rc, "stream");
 			if ((n & 7) == 7) {
-				q_reap();
 				/* writes after the upgrade back to RW are
-				 * page requests */
-				mmrt_swdma_serve_faults(dma, 64);
+				 * page requests: the driver's thread serves
+				 * them */
+				q_reap();
 			}
 			if ((n & 63) == 63)
 				sched_yield();
@@ -1494,9 +1489,9 @@ Test(swdma, protect_during_writes)
 	}
 	__atomic_store_n(&pr.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	log_stats(dma, "protect");
-	cr_assert_eq(stats(dma).consumer.fences, 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	log_stats(NULL, "protect");
+	cr_assert_eq(stats(NULL).consumer.fences, 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(after);
 	free(pr.snap);
