@@ -16,8 +16,16 @@
  * going away) with operations outstanding, the ring (full, doorbell, index
  * wrap) and bad input to every function.
  *
- * The engine runs on lcore 1 (mmrt_swdma_start()) or is stepped by a
- * registered pthread; the test's main thread is the submitter. Every wait
+ * Issue 12: the cases move to rte_dma_* on a dma_mmrt device (dmm_up():
+ * as=<space>, its engine on lcore 1, the driver's thread serving page
+ * requests). Moved: copy_fill_boundaries, park_resume_in_order,
+ * park_stream_resolver, park_then_protect_dst, fault_status,
+ * anon_teardown, cow_child, protect_during_writes, the idle policies,
+ * ring_full_and_doorbell, index_wrap. Still on the raw engine
+ * (mmrt_swdma_start() on lcore 1, or stepped by a registered pthread):
+ * run_driven, fence_bus_error, destroy_started, unbind_outstanding,
+ * space_destroyed, destroy_twice, badinput. The test's main thread is
+ * the submitter. Every wait
  * is bounded (a deadline, spinning with rte_pause() and yielding); no
  * assertion is about elapsed time. Every test checks that the pool
  * balances (mmrt_test_used()).
