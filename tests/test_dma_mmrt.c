@@ -1162,6 +1162,8 @@ Test(dma_mmrt, bad_devargs)
 		"as=tb,idle=sometimes",
 		"as=tb,burst=0",
 		"as=tb,ack_us=5",
+		"as=tb,park_us=0",
+		"as=tb,park_us=1x",
 		"as=tb,dev=dma_mmrt0",          /* stacked */
 		"as=tb,dev=dma_mmrt_7",
 		"as=tb,dev=dma_skeleton0123456789012345678901234567890123456789012345678901234567890",

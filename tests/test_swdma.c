@@ -16,8 +16,16 @@
  * going away) with operations outstanding, the ring (full, doorbell, index
  * wrap) and bad input to every function.
  *
- * The engine runs on lcore 1 (mmrt_swdma_start()) or is stepped by a
- * registered pthread; the test's main thread is the submitter. Every wait
+ * Issue 12: the cases move to rte_dma_* on a dma_mmrt device (dmm_up():
+ * as=<space>, its engine on lcore 1, the driver's thread serving page
+ * requests). Moved: copy_fill_boundaries, park_resume_in_order,
+ * park_stream_resolver, park_then_protect_dst, fault_status,
+ * anon_teardown, cow_child, protect_during_writes, the idle policies,
+ * ring_full_and_doorbell, index_wrap. Still on the raw engine
+ * (mmrt_swdma_start() on lcore 1, or stepped by a registered pthread):
+ * run_driven, fence_bus_error, destroy_started, unbind_outstanding,
+ * space_destroyed, destroy_twice, badinput. The test's main thread is
+ * the submitter. Every wait
  * is bounded (a deadline, spinning with rte_pause() and yielding); no
  * assertion is about elapsed time. Every test checks that the pool
  * balances (mmrt_test_used()).
@@ -36,11 +44,14 @@
 #include <criterion/logging.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_dmadev.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 
 #include <mmrt_dev.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
@@ -54,10 +65,44 @@
 /* Fill pattern: every byte even and not GUARD. */
 #define FILL_PAT UINT64_C(0x1032547698badcfe)
 
-#define ENG_T struct mmrt_swdma
-#define ENG_COMPLETED mmrt_swdma_completed
-#define ENG_COMPLETED_STATUS mmrt_swdma_completed_status
-#define ENG_SERVE_FAULTS mmrt_swdma_serve_faults
+/*
+ * Issue 12: the tests move to rte_dma_* on a dma_mmrt device (as=, the
+ * engine on ENGINE_LCORE), one at a time. While both kinds live here, the
+ * queue's engine is untyped: a test on a dma_mmrt device sets dmm_id
+ * (dmm_up()), and the calls below go to rte_dma_* on it; otherwise to the
+ * raw engine q.eng. The driver's page-request thread serves a device's
+ * page requests, so serving them here is a no-op.
+ */
+static int16_t dmm_id = -1;
+static char dmm_name[RTE_DEV_NAME_MAX_LEN];
+
+static uint16_t
+eng_completed(void *e, uint16_t n, uint16_t *last, bool *err)
+{
+	if (dmm_id >= 0)
+		return rte_dma_completed(dmm_id, 0, n, last, err);
+	return mmrt_swdma_completed(e, n, last, err);
+}
+
+static uint16_t
+eng_completed_status(void *e, uint16_t n, uint16_t *last,
+	enum rte_dma_status_code *st)
+{
+	if (dmm_id >= 0)
+		return rte_dma_completed_status(dmm_id, 0, n, last, st);
+	return mmrt_swdma_completed_status(e, n, last, st);
+}
+
+static int
+eng_serve_faults(void *e, unsigned int max)
+{
+	return dmm_id >= 0 ? 0 : mmrt_swdma_serve_faults(e, max);
+}
+
+#define ENG_T void
+#define ENG_COMPLETED eng_completed
+#define ENG_COMPLETED_STATUS eng_completed_status
+#define ENG_SERVE_FAULTS eng_serve_faults
 #include "engine_common.h"
 
 MMRT_TEST_FIXTURES(POOL_MB);
@@ -100,12 +145,41 @@ conf_init(struct mmrt_swdma_conf *cf, const char *name)
 	cf->consumer.ack_deadline_us = ACK_DEADLINE_US;
 }
 
+/* A device's counters in the raw engine's shape (no steps, idle_polls). */
+static int
+dmm_stats(struct mmrt_swdma_stats *st)
+{
+	struct mmrt_dma_mmrt_stats ms;
+	int rc = mmrt_dma_mmrt_stats(dmm_id, &ms);
+
+	if (rc != 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->submitted = ms.submitted;
+	st->completed = ms.completed;
+	st->errors = ms.errors;
+	st->page_faults = ms.page_faults;
+	st->bytes = ms.bytes;
+	st->parks = ms.parks;
+	st->resumes = ms.resumes;
+	st->steps = ms.steps;
+	st->idle_polls = ms.idle_polls;
+	st->consumer = ms.consumer;
+	return 0;
+}
+
+static int
+eng_stats(struct mmrt_swdma *dma, struct mmrt_swdma_stats *st)
+{
+	return dmm_id >= 0 ? dmm_stats(st) : mmrt_swdma_stats(dma, st);
+}
+
 static struct mmrt_swdma_stats
 stats(struct mmrt_swdma *dma)
 {
 	struct mmrt_swdma_stats st;
 
-	cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
+	cr_assert_eq(eng_stats(dma, &st), 0);
 	return st;
 }
 
@@ -114,7 +188,7 @@ log_stats(struct mmrt_swdma *dma, const char *what)
 {
 	struct mmrt_swdma_stats st;
 
-	if (mmrt_swdma_stats(dma, &st) != 0)
+	if (eng_stats(dma, &st) != 0)
 		return;
 	cr_log_info("%s: submitted %" PRIu64 " completed %" PRIu64
 		" errors %" PRIu64 " page_faults %" PRIu64 " bytes %" PRIu64
@@ -179,18 +253,66 @@ dma_up(struct mmrt_swdma_conf *cf, const char *name, struct mmrt_as *as)
 	return dma;
 }
 
+/*
+ * A dma_mmrt device named after @name on @as (its VAs), the engine on
+ * ENGINE_LCORE, @nb_desc descriptors, more devargs @extra (or NULL),
+ * configured and started; the queue goes to it.
+ */
+static int16_t
+dmm_up(struct mmrt_as *as, const char *name, uint16_t nb_desc,
+	const char *extra)
+{
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = nb_desc,
+	};
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
+	char args[128];
+	int rc;
+
+	cr_assert(mmrt_dma_mmrt_registered());
+	snprintf(dmm_name, sizeof(dmm_name), "dma_mmrt_%s", name);
+	snprintf(args, sizeof(args), "as=%s,lcore=%u,ack_us=%" PRIu64 "%s%s",
+		mmrt_as_name(as), ENGINE_LCORE, ACK_DEADLINE_US,
+		extra != NULL ? "," : "", extra != NULL ? extra : "");
+	rc = rte_eal_hotplug_add("vdev", dmm_name, args);
+	cr_assert_eq(rc, 0, "probe %s,%s: %d", dmm_name, args, rc);
+	rc = rte_dma_get_dev_id_by_name(dmm_name);
+	cr_assert_geq(rc, 0);
+	cr_assert_eq(rte_dma_configure((int16_t)rc, &dc), 0);
+	cr_assert_eq(rte_dma_vchan_setup((int16_t)rc, 0, &vc), 0);
+	cr_assert_eq(rte_dma_start((int16_t)rc), 0);
+	q_init(NULL);
+	dmm_id = (int16_t)rc;
+	return dmm_id;
+}
+
+/* Stop (the engine goes), close and remove the device. */
+static void
+dmm_down(void)
+{
+	cr_assert_eq(rte_dma_stop(dmm_id), 0);
+	cr_assert_eq(rte_dma_close(dmm_id), 0);
+	cr_assert_eq(rte_eal_hotplug_remove("vdev", dmm_name), 0);
+	dmm_id = -1;
+}
+
 /* Enqueue; returns the operation's number (its order of enqueue). */
 static uint64_t
 q_copy(uint64_t src, uint64_t dst, uint32_t len, uint64_t flags)
 {
-	q_enqueued(mmrt_swdma_copy(q.eng, src, dst, len, flags), "copy");
+	q_enqueued(dmm_id >= 0 ?
+		rte_dma_copy(dmm_id, 0, src, dst, len, flags) :
+		mmrt_swdma_copy(q.eng, src, dst, len, flags), "copy");
 	return q.n - 1;
 }
 
 static uint64_t
 q_fill(uint64_t pattern, uint64_t dst, uint32_t len, uint64_t flags)
 {
-	q_enqueued(mmrt_swdma_fill(q.eng, pattern, dst, len, flags), "fill");
+	q_enqueued(dmm_id >= 0 ?
+		rte_dma_fill(dmm_id, 0, pattern, dst, len, flags) :
+		mmrt_swdma_fill(q.eng, pattern, dst, len, flags), "fill");
 	return q.n - 1;
 }
 
@@ -286,9 +408,7 @@ Test(swdma, copy_fill_boundaries)
 		{ true, 0, 0, R_ZH, HPG - PG - 1, PG + 1 },
 	};
 	struct rgn r[R_NB];
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	uint64_t used0 = mmrt_test_used(), bytes = 0, dst, p;
 	struct mmrt_as *as = bnd_setup(r);
 	const struct bcase *c;
@@ -296,7 +416,7 @@ Test(swdma, copy_fill_boundaries)
 	unsigned int k;
 	uint32_t len;
 
-	dma = dma_up(&cf, "bnd", as);
+	dmm_up(as, "bnd", 1024, NULL);
 
 	/* one at a time: the whole destination region checked after each */
 	for (k = 0; k < RTE_DIM(cases); k++) {
@@ -332,21 +452,21 @@ Test(swdma, copy_fill_boundaries)
 		mirror_op(r, R_NB, k % 3 == 0, p, dst, len);
 		bytes += len;
 	}
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 	q_wait_all(false);
 	cr_assert_eq(q.nerr, 0);
 	for (k = 0; k < R_NB; k++)
 		rgn_check(as, &r[k], "at the end");
 
-	st = stats(dma);
-	log_stats(dma, "boundaries");
+	st = stats(NULL);
+	log_stats(NULL, "boundaries");
 	cr_assert_eq(st.submitted, q.n);
 	cr_assert_eq(st.completed, q.n);
 	cr_assert_eq(st.errors, 0);
 	cr_assert_eq(st.bytes, bytes, "bytes %" PRIu64 ", want %" PRIu64,
 		st.bytes, bytes);
 	cr_assert_eq(st.consumer.fences, 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	bnd_teardown(as, r, used0);
 }
 
@@ -364,10 +484,8 @@ Test(swdma, park_resume_in_order)
 	};
 	uint8_t *fill0 = xmalloc(PG), *fill2 = xmalloc(PG);
 	uint8_t *fill3 = xmalloc(PG), *want = xmalloc(PG);
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
 	struct mmrt_uffd_msg m;
-	struct mmrt_swdma *dma;
 	struct mmrt_uffd *u;
 	unsigned int k;
 	uint64_t acks;
@@ -387,7 +505,7 @@ Test(swdma, park_resume_in_order)
 	pat(fill2, 22, 0, PG);
 	pat(fill3, 23, 0, PG);
 
-	dma = dma_up(&cf, "park", as);
+	dmm_up(as, "park", 1024, NULL);
 
 	/* op 0 writes a missing page; ops 1-3 are ordinary; op 4 reads a
 	 * missing page; op 5 is ordinary */
@@ -402,14 +520,14 @@ Test(swdma, park_resume_in_order)
 	q_fill(fillpat(3), VB + 6 * PG, PG, RTE_DMA_OP_FLAG_SUBMIT);
 
 	/* op 0 parks; nothing behind it runs */
-	WAIT_STAT(dma, parks, 1);
+	WAIT_STAT(NULL, parks, 1);
 	q_none_more(0, 20000);
 	check_byte(as, VB, GUARD, 8 * PG, "dst while op 0 is parked");
 	/* parked, it still acks invalidations */
-	acks = stats(dma).consumer.acks;
+	acks = stats(NULL).consumer.acks;
 	cr_assert_eq(mmrt_advise(as, VD, PG, MMRT_ADV_DONTNEED), 0);
 	cr_assert_eq(mmrt_protect(as, VD, 2 * PG, RO), 0);
-	st = stats(dma);
+	st = stats(NULL);
 	cr_assert_eq(st.consumer.fences, 0, "fenced while parked");
 	cr_assert_geq(st.consumer.acks, acks + 2);
 	q_none_more(0, 2000);
@@ -421,7 +539,7 @@ Test(swdma, park_resume_in_order)
 
 	/* ops 0-3 go on; op 4 parks on its source */
 	q_wait(4, false);
-	WAIT_STAT(dma, parks, 2);
+	WAIT_STAT(NULL, parks, 2);
 	q_none_more(4, 20000);
 	m = next_fault(u);
 	cr_assert_eq(m.arg.pagefault.address, VC + 2 * PG, "fault at %#"
@@ -439,33 +557,25 @@ Test(swdma, park_resume_in_order)
 	memcpy(want + 50, r[0].m + 50, PG - 100);
 	check(as, VC, want, PG, "the page op 0 parked on");
 	check(as, VC + 2 * PG, fill2, PG, "the page op 4 parked on");
-	st = stats(dma);
-	log_stats(dma, "park");
+	st = stats(NULL);
+	log_stats(NULL, "park");
 	cr_assert_eq(st.parks, 2, "parks %" PRIu64, st.parks);
 	cr_assert_eq(st.resumes, 2, "resumes %" PRIu64, st.resumes);
 	cr_assert_eq(st.errors, 0);
 	cr_assert_geq(st.consumer.userfaults, 2);
 
-	/* parked, then stopped: the op stays outstanding until started */
+	/*
+	 * Parked, then stopped: a dmadev's stop drops what it holds (the
+	 * engine goes, indexes restart), so the op is gone and nothing
+	 * leaks; the fault it posted is still there to serve.
+	 */
 	q_copy(VA, VC + 3 * PG + 1, 100, RTE_DMA_OP_FLAG_SUBMIT);
-	WAIT_STAT(dma, parks, 3);
-	cr_assert_eq(mmrt_swdma_stop(dma), 0);
+	WAIT_STAT(NULL, parks, 3);
+	dmm_down();
 	m = next_fault(u);
 	cr_assert_eq(m.arg.pagefault.address, VC + 3 * PG);
 	ufill(u, VC + 3 * PG, fill3, PG);
-	q_none_more(q.n - 1, 2000);
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
-	q_wait_all(false);
-	cr_assert_eq(q_status(q.n - 1), S_OK, "status %d", q_status(q.n - 1));
-	memcpy(want, fill3, PG);
-	memcpy(want + 1, r[0].m, 100);
-	check(as, VC + 3 * PG, want, PG, "the page parked across a stop");
-	cr_assert_eq(stats(dma).resumes, 3);
-
-	/* parked, then destroyed: dropped, nothing leaks */
-	q_fill(FILL_PAT, VC + PG, 64, RTE_DMA_OP_FLAG_SUBMIT);
-	WAIT_STAT(dma, parks, 4);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	check(as, VC + 3 * PG, fill3, PG, "the page the dropped op parked on");
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(r[0].m);
@@ -487,9 +597,7 @@ Test(swdma, park_stream_resolver)
 		{ VB, 64 * PG, NULL, "dst" },
 		{ VC, 64 * PG, NULL, "uffd range" },
 	};
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	uint64_t s, d;
 	unsigned int k;
 	pthread_t th;
@@ -512,7 +620,7 @@ Test(swdma, park_stream_resolver)
 	ureg(rs.u, VC, 64 * PG);
 	cr_assert_eq(pthread_create(&th, NULL, resolver_main, NULL), 0);
 
-	dma = dma_up(&cf, "pstream", as);
+	dmm_up(as, "pstream", 1024, NULL);
 	for (k = 0; k < 240; k++) {
 		len = 1 + rnd() % (3 * PG);
 		if (k % 3 != 2) {
@@ -528,8 +636,8 @@ Test(swdma, park_stream_resolver)
 		mirror_op(r, 3, false, s, d, len);
 	}
 	q_wait_all(false);
-	st = stats(dma);
-	log_stats(dma, "park stream");
+	st = stats(NULL);
+	log_stats(NULL, "park stream");
 	cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
 	cr_assert_geq(st.parks, 1);
 	cr_assert_geq(st.resumes, 1);
@@ -542,7 +650,7 @@ Test(swdma, park_stream_resolver)
 	pthread_join(th, NULL);
 	cr_assert_eq(rs.err, 0, "resolver: %d", rs.err);
 	cr_assert_geq(rs.served, 1);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(rs.u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	for (k = 0; k < 3; k++)
@@ -559,13 +667,11 @@ Test(swdma, park_stream_resolver)
 Test(swdma, park_then_protect_dst)
 {
 	uint64_t used0 = mmrt_test_used();
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
 	struct pprot_fix f;
 	unsigned int k;
 
 	pprot_setup(&f);
-	dma = dma_up(&cf, "pprot", f.as);
+	dmm_up(f.as, "pprot", 1024, NULL);
 	for (k = 0; k < PPROT_NOPS; k++) {
 		q_copy(pprot_ops[k].src, pprot_ops[k].dst, pprot_ops[k].len,
 			RTE_DMA_OP_FLAG_SUBMIT);
@@ -575,8 +681,8 @@ Test(swdma, park_then_protect_dst)
 		q_wait_all(false);
 		pprot_check_done(&f, k);
 	}
-	log_stats(dma, "park then protect");
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	log_stats(NULL, "park then protect");
+	dmm_down();
 	pprot_teardown(&f, used0);
 }
 
@@ -590,14 +696,11 @@ Test(swdma, fault_status)
 	struct mmrt_as *as = mmrt_as_create("fst");
 	enum rte_dma_status_code exp[32];
 	struct mmrt_uffd *u, *usb;
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	struct mmrt_uffd_poison pz;
 	uint8_t *g, *want;
 	uint64_t npf, nerr, n, k, base;
 	unsigned int round, i;
-	int rc;
 
 	/*
 	 * G: 16 pages, a hole, G2: 4 pages. RO, NONE. P: page 0 poisoned.
@@ -622,10 +725,7 @@ Test(swdma, fault_status)
 	usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
 	ureg(usb, VF, PG);
 
-	conf_init(&cf, "fst");
-	cf.park_timeout_us = 20000;
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dmm_up(as, "fst", 1024, "park_us=20000");
 
 	for (round = 0; round < 2; round++) {
 		xset(as, VA, GUARD, 16 * PG);
@@ -667,8 +767,8 @@ Test(swdma, fault_status)
 #undef OPF
 #undef OPC
 		n = i;
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
-		WAIT_STAT(dma, completed, q.n);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
+		WAIT_STAT(NULL, completed, q.n);
 
 		q_reap_expect(base, n, exp, round != 0);
 
@@ -683,8 +783,8 @@ Test(swdma, fault_status)
 	}
 	cr_assert_eq(mmrt_read(as, VD, g, 8), -EHWPOISON);
 
-	st = stats(dma);
-	log_stats(dma, "fault status");
+	st = stats(NULL);
+	log_stats(NULL, "fault status");
 	for (nerr = npf = k = 0; k < n; k++) {
 		nerr += exp[k] != S_OK;
 		npf += exp[k] == S_PF;
@@ -697,8 +797,7 @@ Test(swdma, fault_status)
 		", want %" PRIu64, st.page_faults, 2 * npf);
 	cr_assert_geq(st.parks, 2);
 	cr_assert_eq(st.consumer.fences, 0);
-	rc = mmrt_swdma_destroy(dma);
-	cr_assert_eq(rc, 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_uffd_destroy(usb), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
@@ -1067,9 +1166,7 @@ Test(swdma, anon_teardown)
 	uint64_t used0 = mmrt_test_used(), src = VA, dst = VB;
 	struct mmrt_as *as = mmrt_as_create("tear");
 	uint8_t *exp = xmalloc(TD_LEN), *got = xmalloc(TD_LEN);
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	uint64_t off[1024], first, o, lo, hi, b, j, nfail = 0, rfail, base;
 	uint32_t len[1024], flags;
 	unsigned int round, nops, k, rounds, mid;
@@ -1080,14 +1177,12 @@ Test(swdma, anon_teardown)
 	rng_seed("anon_teardown");
 	cr_assert_not_null(as);
 	pat(exp, 61, 0, TD_LEN);
-	conf_init(&cf, "tear");
-	dma = mkdma(&cf);
+	dmm_up(as, "tear", 1024, NULL);
 	q.bulk = true;
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
 	memset(&td, 0, sizeof(td));
 	td.as = as;
-	td.dma = dma;
+	td.dma = NULL; /* stats(NULL): the device (mmrt_dma_mmrt_stats()
+			* may be called from the unmapper's thread) */
 	cr_assert_eq(pthread_create(&th, NULL, unmapper_main, NULL), 0);
 
 	/* the ops: consecutive pieces of the buffer, src offset = dst
@@ -1121,11 +1216,11 @@ Test(swdma, anon_teardown)
 		td.va = (side_dst ? dst : src) + cut;
 		td.huge = huge;
 		/* unmap while the ops on that half run, more or less */
-		base = stats(dma).completed;
+		base = stats(NULL).completed;
 		td.trigger = base + (second ? mid : 0) +
 			rnd() % (second ? nops - mid : mid);
 		__atomic_store_n(&td.go, round, __ATOMIC_RELEASE);
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		q_wait_all(true);
 		{
 			uint64_t d = deadline(WAIT_S);
@@ -1187,18 +1282,17 @@ Test(swdma, anon_teardown)
 			side_dst ? "destination" : "source",
 			huge ? "2 MiB" : "4 KiB", td.trigger - base, nops,
 			td.at - base, td.after - base, rfail, td.ncan);
-		st = stats(dma);
+		st = stats(NULL);
 		cr_assert_eq(st.consumer.fences, 0, "fenced");
 		cr_assert_eq(mmrt_unmap(as, src, TD_LEN), 0);
 		cr_assert_eq(mmrt_unmap(as, dst, TD_LEN), 0);
 	}
 	__atomic_store_n(&td.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	log_stats(dma, "teardown");
+	log_stats(NULL, "teardown");
 	cr_log_info("teardown: %u rounds of %u ops, %" PRIu64 " failed",
 		rounds, nops, nfail);
-	cr_assert_eq(mmrt_swdma_stop(dma), 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(exp);
 	free(got);
@@ -1213,10 +1307,8 @@ Test(swdma, anon_teardown)
 Test(swdma, cow_child)
 {
 	uint64_t used0 = mmrt_test_used();
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
 	struct mmrt_as_stats as_st;
-	struct mmrt_swdma *dma;
 	struct cow_fix f;
 	struct mmrt_as *w;
 	unsigned int k, pass;
@@ -1225,12 +1317,11 @@ Test(swdma, cow_child)
 
 	rng_seed("cow_child");
 	cow_setup(&f);
-	conf_init(&cf, "cow");
-	dma = mkdma(&cf);
-	/* pass 0 writes to the child, pass 1 to the parent */
+	/* pass 0 writes to the child, pass 1 to the parent: a device on
+	 * each (as=, the space it writes) */
 	for (pass = 0; pass < 2; pass++) {
 		w = cow_written(&f, pass);
-		engine_up(dma, w);
+		dmm_up(w, "cow", 1024, NULL);
 		for (k = 0; k < 64; k++) {
 			len = 1 + rnd() % (3 * PG);
 			d = cow_dst(k, len);
@@ -1244,21 +1335,19 @@ Test(swdma, cow_child)
 			}
 			mirror_op(f.r, 3, k % 3 == 0, p, d, len);
 		}
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		q_wait_all(true);
 		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
 		cow_check(&f, pass);
-		st = stats(dma);
-		log_stats(dma, pass == 0 ? "cow child" : "cow parent");
+		st = stats(NULL);
+		log_stats(NULL, pass == 0 ? "cow child" : "cow parent");
 		cr_assert_geq(st.consumer.page_requests, 1,
 			"copy-on-write without a page request");
 		cr_assert_eq(mmrt_as_stats(w, &as_st), 0);
 		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
-		cr_assert_eq(mmrt_swdma_stop(dma), 0);
-		cr_assert_eq(mmrt_swdma_unbind(dma), 0);
+		dmm_down();
 		cow_next_pass(&f, pass);
 	}
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
 	cow_teardown(&f);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
@@ -1316,8 +1405,6 @@ Test(swdma, protect_during_writes)
 	struct mmrt_as *as = mmrt_as_create("prot");
 	uint8_t *after = xmalloc(PB_PAGES * PG);
 	uint64_t first, n, after_ops, ok_after, failed, s, d, p;
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
 	bool pre[MAXOPS];
 	unsigned int round;
 	uint64_t dl, k;
@@ -1329,13 +1416,11 @@ Test(swdma, protect_during_writes)
 	cr_assert_not_null(as);
 	map_guard(as, VA, PB_PAGES * PG, 0);
 	map_pat(as, VB, 16 * PG, 0, 81);
-	conf_init(&cf, "prot");
-	dma = mkdma(&cf);
+	dmm_up(as, "prot", 1024, NULL);
 	q.bulk = true;
-	engine_up(dma, as);
 	memset(&pr, 0, sizeof(pr));
 	pr.as = as;
-	pr.dma = dma;
+	pr.dma = NULL; /* stats(NULL): the device, from the protector too */
 	pr.snap = xmalloc(PB_PAGES * PG);
 	cr_assert_eq(pthread_create(&th, NULL, protector_main, NULL), 0);
 
@@ -1344,7 +1429,7 @@ Test(swdma, protect_during_writes)
 			cr_assert_eq(mmrt_protect(as, VA, PB_PAGES * PG, RW),
 				0);
 		first = q.n;
-		pr.trigger = stats(dma).completed + rnd() % 400;
+		pr.trigger = stats(NULL).completed + rnd() % 400;
 		__atomic_store_n(&pr.go, round, __ATOMIC_RELEASE);
 		after_ops = 0;
 		dl = deadline(WAIT_S);
@@ -1361,26 +1446,25 @@ Test(swdma, protect_during_writes)
 			p = fillpat((unsigned int)n);
 			for (;;) {
 				if (n & 1)
-					rc = mmrt_swdma_copy(dma, s, d, len,
+					rc = rte_dma_copy(dmm_id, 0, s, d, len,
 						RTE_DMA_OP_FLAG_SUBMIT);
 				else
-					rc = mmrt_swdma_fill(dma, p, d, len,
+					rc = rte_dma_fill(dmm_id, 0, p, d, len,
 						RTE_DMA_OP_FLAG_SUBMIT);
 				if (rc != -ENOSPC)
 					break;
-				mmrt_swdma_serve_faults(dma, 64);
 				if (q_reap() == 0 && expired(dl)) {
-					log_stats(dma, "stuck");
+					log_stats(NULL, "stuck");
 					cr_assert_fail("round %u: ring full",
 						round);
 				}
 			}
 			q_enqueued(rc, "stream");
 			if ((n & 7) == 7) {
-				q_reap();
 				/* writes after the upgrade back to RW are
-				 * page requests */
-				mmrt_swdma_serve_faults(dma, 64);
+				 * page requests: the driver's thread serves
+				 * them */
+				q_reap();
 			}
 			if ((n & 63) == 63)
 				sched_yield();
@@ -1413,9 +1497,9 @@ Test(swdma, protect_during_writes)
 	}
 	__atomic_store_n(&pr.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	log_stats(dma, "protect");
-	cr_assert_eq(stats(dma).consumer.fences, 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	log_stats(NULL, "protect");
+	cr_assert_eq(stats(NULL).consumer.fences, 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(after);
 	free(pr.snap);
@@ -1427,7 +1511,7 @@ Test(swdma, protect_during_writes)
 /* ================================================================== */
 
 static void
-idle_workload(enum mmrt_swdma_idle idle, const char *name)
+idle_workload(const char *idle, const char *name)
 {
 	uint64_t used0 = mmrt_test_used();
 	struct mmrt_as *as = mmrt_as_create(name);
@@ -1435,9 +1519,7 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 		{ VA, 4 * PG, NULL, "src" },
 		{ VB, 16 * PG, NULL, "dst" },
 	};
-	struct mmrt_swdma_conf cf;
 	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
 	unsigned int b, k;
 	uint64_t s, d, p;
 	uint32_t len;
@@ -1451,12 +1533,7 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 	map_guard(as, VB, 16 * PG, 0);
 	memset(r[1].m, GUARD, 16 * PG);
 	cr_assert_eq(mmrt_map(as, VC, 4 * PG, RW, MMRT_MAP_POPULATE), 0);
-	conf_init(&cf, name);
-	cf.idle = idle;
-	if (idle == MMRT_SWDMA_IDLE_BACKOFF)
-		cf.backoff_max_us = 200;
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dmm_up(as, name, 1024, idle);
 	for (b = 0; b < 4; b++) {
 		/* let it go idle (and back off to its ceiling) */
 		usleep(3000);
@@ -1473,7 +1550,7 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 			}
 			mirror_op(r, 2, k & 1, p, d, len);
 		}
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		q_wait_all(false);
 		/* an invalidation while it idles is acked, and a grace
 		 * period passes */
@@ -1484,14 +1561,13 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 	}
 	cr_assert_eq(q.nerr, 0);
 	rgn_check(as, &r[1], name);
-	st = stats(dma);
-	log_stats(dma, name);
+	st = stats(NULL);
+	log_stats(NULL, name);
 	cr_assert_gt(st.idle_polls, 0);
 	cr_assert_gt(st.steps, 0);
 	cr_assert_eq(st.completed, 64);
 	cr_assert_eq(st.consumer.fences, 0);
-	cr_assert_eq(mmrt_swdma_stop(dma), 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(r[0].m);
 	free(r[1].m);
@@ -1500,17 +1576,17 @@ idle_workload(enum mmrt_swdma_idle idle, const char *name)
 
 Test(swdma, idle_pause)
 {
-	idle_workload(MMRT_SWDMA_IDLE_PAUSE, "idle-pause");
+	idle_workload("idle=pause", "idle-pause");
 }
 
 Test(swdma, idle_spin)
 {
-	idle_workload(MMRT_SWDMA_IDLE_SPIN, "idle-spin");
+	idle_workload("idle=spin", "idle-spin");
 }
 
 Test(swdma, idle_backoff)
 {
-	idle_workload(MMRT_SWDMA_IDLE_BACKOFF, "idle-backoff");
+	idle_workload("idle=backoff", "idle-backoff");
 }
 
 /* ================================================================== */
@@ -1521,46 +1597,38 @@ Test(swdma, ring_full_and_doorbell)
 {
 	uint64_t used0 = mmrt_test_used();
 	struct mmrt_as *as = mmrt_as_create("ring");
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
 	uint8_t *want = xmalloc(PG);
+	const uint16_t nb = MMRT_SWDMA_NB_DESC_MIN;
 	unsigned int k;
 
 	cr_assert_not_null(as);
 	map_guard(as, VA, PG, 0);
-	conf_init(&cf, "ring");
-	cf.nb_desc = MMRT_SWDMA_NB_DESC_MIN;
-	dma = mkdma(&cf);
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	/* stopped: nb_desc - 1 slots, then -ENOSPC */
-	cr_assert_eq(mmrt_swdma_burst_capacity(dma),
-		MMRT_SWDMA_NB_DESC_MIN - 1);
-	for (k = 0; k < MMRT_SWDMA_NB_DESC_MIN - 1; k++) {
+	dmm_up(as, "ring", nb, NULL);
+	/* started, no doorbell: nb_desc - 1 slots, then -ENOSPC */
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), nb - 1);
+	for (k = 0; k < nb - 1u; k++) {
 		q_fill(fillpat(k), VA + k * 8, 8, k % 2 ? RTE_DMA_OP_FLAG_LLC :
 			0);
-		cr_assert_eq(mmrt_swdma_burst_capacity(dma),
-			MMRT_SWDMA_NB_DESC_MIN - 2 - k);
+		cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), nb - 2 - k);
 	}
-	cr_assert_eq(mmrt_swdma_fill(dma, 0, VA, 8, 0), -ENOSPC);
-	cr_assert_eq(mmrt_swdma_copy(dma, VA, VA + 2048, 8, 0), -ENOSPC);
-	/* started, but no doorbell yet: nothing runs */
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
+	cr_assert_eq(rte_dma_fill(dmm_id, 0, 0, VA, 8, 0), -ENOSPC);
+	cr_assert_eq(rte_dma_copy(dmm_id, 0, VA, VA + 2048, 8, 0), -ENOSPC);
+	/* no doorbell yet: nothing runs */
 	q_none_more(0, 20000);
 	check_byte(as, VA, GUARD, PG, "before the doorbell");
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
-	WAIT_STAT(dma, completed, MMRT_SWDMA_NB_DESC_MIN - 1);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
+	WAIT_STAT(NULL, completed, nb - 1u);
 	/* completed but not reported: still outstanding */
-	cr_assert_eq(mmrt_swdma_burst_capacity(dma), 0);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), 0);
 	q_wait_all(false);
 	cr_assert_eq(q.nerr, 0);
-	cr_assert_eq(mmrt_swdma_burst_capacity(dma),
-		MMRT_SWDMA_NB_DESC_MIN - 1);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), nb - 1);
 	memset(want, GUARD, PG);
-	for (k = 0; k < MMRT_SWDMA_NB_DESC_MIN - 1; k++)
+	for (k = 0; k < nb - 1u; k++)
 		fillbuf(want + k * 8, fillpat(k), 8);
 	check(as, VA, want, PG, "after the doorbell");
-	cr_assert_eq(stats(dma).submitted, MMRT_SWDMA_NB_DESC_MIN - 1);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(stats(NULL).submitted, nb - 1u);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(want);
 	cr_assert_eq(mmrt_test_used(), used0);
@@ -1577,31 +1645,26 @@ Test(swdma, index_wrap)
 {
 	uint64_t used0 = mmrt_test_used();
 	struct mmrt_as *as = mmrt_as_create("wrap");
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
 	uint8_t *want = xmalloc(PG);
 	uint64_t k, total = 65536 + 1000;
 
 	cr_assert_not_null(as);
 	map_guard(as, VA, PG, 0);
-	conf_init(&cf, "wrap");
-	cf.nb_desc = 256;
-	dma = mkdma(&cf);
-	engine_up(dma, as);
+	dmm_up(as, "wrap", 256, NULL);
 	for (k = 0; k < total; k++) {
-		while (mmrt_swdma_burst_capacity(dma) == 0)
+		while (rte_dma_burst_capacity(dmm_id, 0) == 0)
 			q_wait(q.done + 1, false);
 		q_fill(wpat(k), VA + (k % 512) * 8, 8,
 			k % 64 == 63 ? RTE_DMA_OP_FLAG_SUBMIT : 0);
 	}
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 	q_wait_all(false);
 	cr_assert_eq(q.nerr, 0);
 	for (k = total - 512; k < total; k++)
 		fillbuf(want + (k % 512) * 8, wpat(k), 8);
 	check(as, VA, want, PG, "after the wrap");
-	cr_assert_eq(stats(dma).completed, total);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	cr_assert_eq(stats(NULL).completed, total);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(want);
 	cr_assert_eq(mmrt_test_used(), used0);

@@ -160,7 +160,7 @@ print_summary(const struct main_job *job, bool embedded,
 	if (job->dma_done) {
 		double s = cycles_to_ns(job->dma_cycles) / 1e9;
 
-		printf("dma: swdma on lcore %u, %" PRIu64 " MiB in %" PRIu64
+		printf("dma: dma_mmrt on lcore %u, %" PRIu64 " MiB in %" PRIu64
 			" copies (%" PRIu64 " x 4 KiB, %" PRIu64 " x 64 B),"
 			" window %u: %.2f GB/s, %.2f Mops/s, data verified\n",
 			job->dma_lcore, job->dma_size >> 20,

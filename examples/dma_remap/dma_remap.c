@@ -4,7 +4,8 @@
 
 /*
  * A DMA engine under a changing address space: a packet-processing loop
- * hands buffers to the swdma engine (copies of "packets" from an RX
+ * hands buffers to a dma_mmrt dmadev (the swdma engine behind rte_dma_*,
+ * on the example's address space with as=; copies of "packets" from an RX
  * buffer pool to a TX buffer pool, enqueue + submit + completed, like a
  * NIC's RX -> TX path), while a remapper moves buffer chunks to other
  * addresses (mmrt_remap) and a protector makes chunks read-only and back
@@ -13,12 +14,14 @@
  * when the engine first reads them, as in a post-copy migration).
  *
  * Placement (two lcores):
- *   lcore 1  the engine (mmrt_swdma_start()), polling its descriptors and
- *            acking every invalidation between two steps
+ *   lcore 1  the engine of the dma_mmrt device (lcore=1), polling its
+ *            descriptors and acking every invalidation between two steps
+ *   (ctrl)   the driver's page-request thread, which serves the engine's
+ *            page requests
  *   lcore 0  one round-robin loop running three turns in a row, each of
  *            bounded length: the packet loop (reap completions, verify,
  *            enqueue a burst, submit), the handler (read the uffd, fill
- *            pages, serve the engine's page requests) and the control
+ *            pages) and the control
  *            plane (at most one remap or protect step); rte_pause() when a
  *            round did nothing. None of them spins on another.
  *
@@ -56,6 +59,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
 #include <rte_dmadev.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -63,9 +67,9 @@
 
 #include <mmrt_core.h>
 #include <mmrt_dev.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 /* Buffers: 2 KiB, two per page, grouped in chunks (the unit moved). */
@@ -88,6 +92,8 @@
 
 /* Engine ring, packets in flight, packets per turn. */
 #define DR_NB_DESC 256u
+/* The dma_mmrt device (a vdev name starts with the driver's). */
+#define DR_DEV "dma_mmrt_remap"
 #define DR_WINDOW 128u
 #define DR_BURST 32u
 /* Messages the handler reads per turn; faults it may have to retry. */
@@ -134,7 +140,9 @@ enum dr_ctl_state { DR_CTL_IDLE = 0, DR_CTL_DRAIN, DR_CTL_HOLD };
 
 struct dr_app {
 	struct mmrt_as *as;
-	struct mmrt_swdma *dma;
+	int16_t dev;              /* the dma_mmrt dmadev, -1: none */
+	bool probed;              /* DR_DEV is on the vdev bus */
+	bool started;
 	struct mmrt_uffd *uffd;
 	struct dr_pool rx, tx;
 	unsigned int engine_lcore;
@@ -153,7 +161,6 @@ struct dr_app {
 	struct mmrt_uffd_msg backlog[DR_BACKLOG];
 	unsigned int nbacklog;
 	uint64_t msgs, filled, eexist, retried, remap_events;
-	uint64_t page_requests;
 
 	/* control plane */
 	enum dr_ctl_state ctl;
@@ -299,7 +306,7 @@ reap(struct dr_app *a)
 	bool err = false;
 	int done = 0;
 
-	n = mmrt_swdma_completed(a->dma, DR_BURST, &last, &err);
+	n = rte_dma_completed(a->dev, 0, DR_BURST, &last, &err);
 	if (n > 0 && last != (uint16_t)(a->cpl + n - 1))
 		return dr_fail(a, "completed: last index %u, expected %u",
 			last, (uint16_t)(a->cpl + n - 1));
@@ -309,7 +316,8 @@ reap(struct dr_app *a)
 	done += n;
 	if (err) {
 		/* the failed op and those after it, with their statuses */
-		n = mmrt_swdma_completed_status(a->dma, DR_BURST, &last, st);
+		n = rte_dma_completed_status(a->dev, 0, DR_BURST, &last,
+			st);
 		if (n == 0)
 			return dr_fail(a, "completed reported an error but"
 				" completed_status reported nothing");
@@ -354,21 +362,21 @@ packet_turn(struct dr_app *a)
 		op->len = pkt_len(b);
 		op->tx_gen = a->tx.ro_gen[tc];
 		op->tx_ro = a->tx.state[tc] == DR_RO;
-		ret = mmrt_swdma_copy(a->dma, buf_va(&a->rx, b),
+		ret = rte_dma_copy(a->dev, 0, buf_va(&a->rx, b),
 			buf_va(&a->tx, t), op->len, 0);
 		if (ret < 0)
-			return dr_fail(a, "mmrt_swdma_copy(packet %u): %s", b,
+			return dr_fail(a, "rte_dma_copy(packet %u): %s", b,
 				strerror(-ret));
 		if ((uint16_t)ret != (uint16_t)a->enq)
-			return dr_fail(a, "mmrt_swdma_copy returned index %d,"
+			return dr_fail(a, "rte_dma_copy returned index %d,"
 				" expected %u", ret, (uint16_t)a->enq);
 		a->rx.inflight[rc]++;
 		a->tx.inflight[tc]++;
 		a->enq++;
 		n++;
 	}
-	if (n > 0 && mmrt_swdma_submit(a->dma) < 0)
-		return dr_fail(a, "mmrt_swdma_submit failed");
+	if (n > 0 && rte_dma_submit(a->dev, 0) < 0)
+		return dr_fail(a, "rte_dma_submit failed");
 	return done + (int)n;
 }
 
@@ -462,28 +470,6 @@ handle_msg(struct dr_app *a, const struct mmrt_uffd_msg *m)
 	}
 }
 
-/*
- * The engine's page requests: misses its fault probe could not resolve
- * in place (here: the map lock was taken by a remap or a protect). The
- * engine retries by itself; serving a request only gets the page ready
- * sooner. mmrt_swdma_serve_faults() faults them in with
- * MMRT_ACCESS_NOWAIT: on an RX page still missing, the fault is posted to
- * the uffd (and served on a later turn) instead of waiting for a fill
- * that only this thread would make. Errors (a TX page read-only now) are
- * the engine's to see on its retry.
- */
-static int
-serve_requests(struct dr_app *a)
-{
-	int n;
-
-	n = mmrt_swdma_serve_faults(a->dma, DR_UFFD_BURST);
-	if (n < 0)
-		return dr_fail(a, "mmrt_swdma_serve_faults: %s", strerror(-n));
-	a->page_requests += (uint64_t)n;
-	return n;
-}
-
 /* The handler's turn: retry faults held back, read and serve messages. */
 static int
 handler_turn(struct dr_app *a)
@@ -511,10 +497,7 @@ handler_turn(struct dr_app *a)
 		if (handle_msg(a, &msgs[i]) < 0)
 			return -1;
 	a->msgs += (uint64_t)got;
-	ret = serve_requests(a);
-	if (ret < 0)
-		return -1;
-	return got + ret;
+	return got;
 }
 
 /* ---- the control plane ------------------------------------------------- */
@@ -677,18 +660,12 @@ pool_init(struct dr_pool *p, const char *name, uint64_t w0, uint64_t w1)
 static int
 setup(struct dr_app *a)
 {
-	struct mmrt_swdma_conf conf = {
-		.name = "dma_remap",
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
 		.nb_desc = DR_NB_DESC,
-		.burst = DR_BURST,
-		.idle = MMRT_SWDMA_IDLE_PAUSE,
-		/*
-		 * Remap and protect wait this long for the engine's ack
-		 * before fencing it (default 10 ms): generous, so that the
-		 * engine's lcore preempted on a shared machine is not fenced.
-		 */
-		.consumer = { .ack_deadline_us = 1000000 },
 	};
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
+	char args[128];
 	uint64_t features = MMRT_UFFD_FEATURE_EVENT_REMAP, ops = 0;
 	int ret;
 
@@ -720,17 +697,38 @@ setup(struct dr_app *a)
 		return dr_fail(a, "mmrt_uffd_register: no COPY in 0x%" PRIx64,
 			ops);
 
-	a->dma = mmrt_swdma_create(&conf);
-	if (a->dma == NULL)
-		return dr_fail(a, "mmrt_swdma_create: %s",
-			rte_strerror(rte_errno));
-	ret = mmrt_swdma_bind(a->dma, a->as);
+	/*
+	 * The engine: a dma_mmrt device on the space (as=, looked up at
+	 * rte_dma_start()), its engine polling on the worker lcore. Remap
+	 * and protect wait ack_us for the engine's ack before fencing it
+	 * (default 10 ms): generous, so that the engine's lcore preempted
+	 * on a shared machine is not fenced.
+	 */
+	if (!mmrt_dma_mmrt_registered())
+		return dr_fail(a, "the dma_mmrt driver is not registered");
+	snprintf(args, sizeof(args),
+		"as=dma_remap,lcore=%u,burst=%u,idle=pause,ack_us=1000000",
+		a->engine_lcore, DR_BURST);
+	ret = rte_eal_hotplug_add("vdev", DR_DEV, args);
 	if (ret < 0)
-		return dr_fail(a, "mmrt_swdma_bind: %s", strerror(-ret));
-	ret = mmrt_swdma_start(a->dma, a->engine_lcore);
+		return dr_fail(a, "probing vdev %s,%s: %s", DR_DEV, args,
+			strerror(-ret));
+	a->probed = true;
+	ret = rte_dma_get_dev_id_by_name(DR_DEV);
 	if (ret < 0)
-		return dr_fail(a, "mmrt_swdma_start(lcore %u): %s",
-			a->engine_lcore, strerror(-ret));
+		return dr_fail(a, "no dmadev %s", DR_DEV);
+	a->dev = (int16_t)ret;
+	ret = rte_dma_configure(a->dev, &dc);
+	if (ret == 0)
+		ret = rte_dma_vchan_setup(a->dev, 0, &vc);
+	if (ret < 0)
+		return dr_fail(a, "configuring %s: %s", DR_DEV,
+			strerror(-ret));
+	ret = rte_dma_start(a->dev);
+	if (ret < 0)
+		return dr_fail(a, "rte_dma_start(%s, engine on lcore %u): %s",
+			DR_DEV, a->engine_lcore, strerror(-ret));
+	a->started = true;
 	return 0;
 }
 
@@ -779,7 +777,7 @@ pool_used(void)
 }
 
 static int
-check(struct dr_app *a, const struct mmrt_swdma_stats *es,
+check(struct dr_app *a, const struct mmrt_dma_mmrt_stats *es,
 	const struct mmrt_uffd_stats *us)
 {
 	const uint64_t rx_pages = (uint64_t)DR_RX_CHUNKS * DR_CHUNK_PAGES;
@@ -819,7 +817,7 @@ check(struct dr_app *a, const struct mmrt_swdma_stats *es,
 }
 
 static void
-report(const struct dr_app *a, const struct mmrt_swdma_stats *es,
+report(const struct dr_app *a, const struct mmrt_dma_mmrt_stats *es,
 	const struct mmrt_uffd_stats *us, uint64_t cycles)
 {
 	double s = (double)cycles / (double)rte_get_tsc_hz();
@@ -862,10 +860,10 @@ report(const struct dr_app *a, const struct mmrt_swdma_stats *es,
 		(double)a->nprotect_calls : 0.0);
 	printf("engine: %" PRIu64 " invalidations, %" PRIu64 " acks, %"
 		PRIu64 " fences; TLB %" PRIu64 " hits, %" PRIu64 " misses;"
-		" %" PRIu64 " page requests served\n",
+		" %" PRIu64 " page requests (served by the driver's thread)\n",
 		es->consumer.inval_descs, es->consumer.acks,
 		es->consumer.fences, es->consumer.tlb_hits,
-		es->consumer.tlb_misses, a->page_requests);
+		es->consumer.tlb_misses, es->consumer.page_requests);
 }
 
 int
@@ -873,7 +871,7 @@ main(int argc, char **argv)
 {
 	static struct dr_app app;
 	struct dr_app *a = &app;
-	struct mmrt_swdma_stats es;
+	struct mmrt_dma_mmrt_stats es;
 	struct mmrt_uffd_stats us;
 	uint64_t used0 = 0, used1, t0, cycles = 0;
 	bool ran = false;
@@ -884,6 +882,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "mmrt_init: %s\n", strerror(-ret));
 		return EXIT_FAILURE;
 	}
+	a->dev = -1;
 	a->engine_lcore = rte_get_next_lcore(-1, 1, 0);
 	if (a->engine_lcore >= RTE_MAX_LCORE) {
 		dr_fail(a, "needs two lcores: the engine runs on a worker"
@@ -901,13 +900,20 @@ main(int argc, char **argv)
 		ran = ret == 0;
 	}
 
-	/* Tear down: engine (stop, unbind), uffd, memory, space. */
-	if (a->dma != NULL) {
-		mmrt_swdma_stop(a->dma);
-		if (mmrt_swdma_stats(a->dma, &es) < 0)
-			dr_fail(a, "mmrt_swdma_stats failed");
-		mmrt_swdma_destroy(a->dma);
+	/*
+	 * Tear down: the device (its counters live until the stop, which
+	 * destroys the engine), uffd, memory, space.
+	 */
+	if (a->started) {
+		ret = mmrt_dma_mmrt_stats(a->dev, &es);
+		if (ret < 0)
+			dr_fail(a, "mmrt_dma_mmrt_stats: %s", strerror(-ret));
+		rte_dma_stop(a->dev);
 	}
+	if (a->dev >= 0)
+		rte_dma_close(a->dev);
+	if (a->probed && rte_eal_hotplug_remove("vdev", DR_DEV) < 0)
+		dr_fail(a, "removing vdev %s failed", DR_DEV);
 	if (a->uffd != NULL) {
 		if (mmrt_uffd_stats(a->uffd, &us) < 0)
 			dr_fail(a, "mmrt_uffd_stats failed");

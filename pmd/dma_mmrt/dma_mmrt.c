@@ -7,7 +7,7 @@
  * bus (issue 12), so that stock rte_dma_* code drives it.
  *
  *   --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV][,lcore=N|service=1][,burst=B]
- *                   [,idle=MODE][,ack_us=US]
+ *                   [,idle=MODE][,ack_us=US][,park_us=US]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
  *
  * Two engines. Without dev=, the software engine (pmd/swdma) copies and
@@ -87,6 +87,7 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -94,8 +95,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_common.h>
@@ -115,6 +118,7 @@
 #include <rte_service_component.h>
 #include <rte_spinlock.h>
 #include <rte_string_fns.h>
+#include <rte_telemetry.h>
 
 #include <mmrt_core.h>
 #include <mmrt_dmadev.h>
@@ -144,10 +148,11 @@ RTE_LOG_REGISTER(dmm_logtype, pmd.dma.mmrt.vdev, INFO);
 #define DMM_ARG_IDLE "idle"
 #define DMM_ARG_DEV "dev"
 #define DMM_ARG_ACK_US "ack_us"
+#define DMM_ARG_PARK_US "park_us"
 
 static const char *const dmm_keys[] = {
 	DMM_ARG_AS, DMM_ARG_LCORE, DMM_ARG_SERVICE, DMM_ARG_BURST,
-	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US,
+	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US, DMM_ARG_PARK_US,
 };
 
 struct dmm_opts {
@@ -160,6 +165,7 @@ struct dmm_opts {
 	uint16_t burst;     /* 0: the engine's default */
 	enum mmrt_swdma_idle idle;
 	uint64_t ack_us;    /* 0: the consumer's default */
+	uint64_t park_us;   /* 0: the engine's default (1 s) */
 };
 
 /* What the driver remembers of each operation, to name a faulting
@@ -247,6 +253,8 @@ struct dmm_priv {
 	pthread_t pf_thread;
 	bool pf_up;
 	uint32_t pf_stop;
+	int pf_efd;                   /* eventfd the engine rings, -1 */
+	uint32_t pf_sleeping;         /* the thread waits on pf_efd */
 
 	/* service mode */
 	uint32_t svc_id;
@@ -321,7 +329,7 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			if (strcmp(key, dmm_keys[k]) == 0)
 				break;
 		if (k == RTE_DIM(dmm_keys)) {
-			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us)",
+			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us, park_us)",
 				name, key);
 			goto out;
 		}
@@ -373,6 +381,13 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 				goto out;
 			}
 			o->ack_us = v;
+		} else if (strcmp(key, DMM_ARG_PARK_US) == 0) {
+			if (!dmm_parse_uint(val, 3600000000UL, &v) || v == 0) {
+				DMM_LOG(ERR, "%s: park_us=%s: want 1..3600000000 (microseconds)",
+					name, val);
+				goto out;
+			}
+			o->park_us = v;
 		} else if (strcmp(key, DMM_ARG_IDLE) == 0) {
 			if (strcmp(val, "pause") == 0) {
 				o->idle = MMRT_SWDMA_IDLE_PAUSE;
@@ -1074,16 +1089,24 @@ dmm_submitted(const struct dmm_priv *pv)
 static void
 dmm_engine_free(struct dmm_priv *pv)
 {
+	struct mmrt_swdma *eng;
+	struct mmrt_dmadev *br;
+
 	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL)
 		return;
 	pv->sub_acc = dmm_submitted(pv);
-	if (pv->eng != NULL)
-		mmrt_swdma_destroy(pv->eng);
+	/* off mmrt_dma_mmrt_stats()'s reach (the telemetry thread) first */
+	rte_spinlock_lock(&dmm_devs_lock);
+	eng = pv->eng;
+	br = pv->br;
 	pv->eng = NULL;
-	/* waits (bounded) for pieces on the device, stops the device */
-	if (pv->br != NULL)
-		mmrt_dmadev_destroy(pv->br);
 	pv->br = NULL;
+	rte_spinlock_unlock(&dmm_devs_lock);
+	if (eng != NULL)
+		mmrt_swdma_destroy(eng);
+	/* waits (bounded) for pieces on the device, stops the device */
+	if (br != NULL)
+		mmrt_dmadev_destroy(br);
 	if (pv->fr != NULL)
 		rte_free(pv->fr->ring);
 	rte_free(pv->fr);
@@ -1100,32 +1123,68 @@ dmm_engine_free(struct dmm_priv *pv)
  * them with mmrt_fault() (it may wait, so it cannot be the engine's lcore),
  * and the engine resumes the operation. A resolvable fault is thus never
  * reported (vhost's async path never reads error statuses). The thread is
- * not a QSBR reader. Idle, it sleeps, doubling from 1 us up to
- * DMM_PF_SLEEP_MAX_US: a parked operation waits at most that long longer.
+ * not a QSBR reader.
+ *
+ * Idle, it waits on pf_efd for at most DMM_PF_WAIT_US. The engine (or the
+ * bridge) calls dmm_pf_kick() when an operation parks on a new page, after
+ * it posted the page request: a slow path, so the engine's fast path has
+ * no syscall, and the kick is a write() only when the thread is asleep.
+ * No lost wakeup: the thread sets pf_sleeping, then (full barrier) looks
+ * at the request ring once more; the engine posts, then (full barrier)
+ * reads pf_sleeping. One of them sees the other's store. A request posted
+ * without a kick (an operation that parks on the same page again after a
+ * request was served) waits at most the bounded wait.
  */
 #define DMM_PF_BATCH 64
-#define DMM_PF_SLEEP_MAX_US 200
+#define DMM_PF_WAIT_US 200
+
+static void
+dmm_pf_kick(void *arg)
+{
+	struct dmm_priv *pv = arg;
+	uint64_t one = 1;
+
+	/* after the request's enqueue: pairs with dmm_pf_main()'s fence */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&pv->pf_sleeping, __ATOMIC_RELAXED) == 0)
+		return;
+	/* one write per sleep, however many operations park meanwhile */
+	if (__atomic_exchange_n(&pv->pf_sleeping, 0, __ATOMIC_RELAXED) != 0)
+		(void)!write(pv->pf_efd, &one, sizeof(one));
+}
+
+static int
+dmm_pf_serve(struct dmm_priv *pv)
+{
+	return pv->br != NULL ?
+		mmrt_dmadev_serve_faults(pv->br, DMM_PF_BATCH) :
+		mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
+}
 
 static void *
 dmm_pf_main(void *arg)
 {
 	struct dmm_priv *pv = arg;
-	struct timespec ts;
-	unsigned int us = 1;
-	int n;
+	const struct timespec ts = { .tv_sec = 0,
+		.tv_nsec = DMM_PF_WAIT_US * 1000L };
+	struct pollfd pfd = { .fd = pv->pf_efd, .events = POLLIN };
+	uint64_t cnt;
 
 	while (!__atomic_load_n(&pv->pf_stop, __ATOMIC_ACQUIRE)) {
-		n = pv->br != NULL ?
-			mmrt_dmadev_serve_faults(pv->br, DMM_PF_BATCH) :
-			mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
-		if (n > 0) {
-			us = 1;
+		if (dmm_pf_serve(pv) > 0)
+			continue;
+		__atomic_store_n(&pv->pf_sleeping, 1, __ATOMIC_RELAXED);
+		/* pairs with dmm_pf_kick()'s fence */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (dmm_pf_serve(pv) > 0 ||
+				__atomic_load_n(&pv->pf_stop, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&pv->pf_sleeping, 0,
+				__ATOMIC_RELAXED);
 			continue;
 		}
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)us * 1000;
-		nanosleep(&ts, NULL);
-		us = RTE_MIN(us * 2, (unsigned int)DMM_PF_SLEEP_MAX_US);
+		if (ppoll(&pfd, 1, &ts, NULL) > 0)
+			(void)!read(pv->pf_efd, &cnt, sizeof(cnt));
+		__atomic_store_n(&pv->pf_sleeping, 0, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -1137,12 +1196,22 @@ dmm_pf_up(struct dmm_priv *pv)
 	int ret;
 
 	snprintf(name, sizeof(name), "dmm-pf%u", (unsigned int)pv->id & 0xffff);
+	pv->pf_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pv->pf_efd < 0) {
+		ret = -errno;
+		DMM_LOG(ERR, "dmadev %d: no eventfd for the page-request thread: %s",
+			pv->id, rte_strerror(-ret));
+		return ret;
+	}
 	__atomic_store_n(&pv->pf_stop, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pv->pf_sleeping, 0, __ATOMIC_RELAXED);
 	ret = rte_ctrl_thread_create(&pv->pf_thread, name, NULL, dmm_pf_main,
 		pv);
 	if (ret != 0) {
 		DMM_LOG(ERR, "dmadev %d: no page-request thread: %s", pv->id,
 			rte_strerror(ret > 0 ? ret : -ret));
+		close(pv->pf_efd);
+		pv->pf_efd = -1;
 		return ret > 0 ? -ret : ret;
 	}
 	pv->pf_up = true;
@@ -1152,10 +1221,17 @@ dmm_pf_up(struct dmm_priv *pv)
 static void
 dmm_pf_down(struct dmm_priv *pv)
 {
+	uint64_t one = 1;
+
 	if (!pv->pf_up)
 		return;
 	__atomic_store_n(&pv->pf_stop, 1, __ATOMIC_RELEASE);
+	(void)!write(pv->pf_efd, &one, sizeof(one)); /* no need to wait */
 	pthread_join(pv->pf_thread, NULL);
+	/* the engine or worker that kicks it is stopped already: the
+	 * thread left pf_sleeping 0 and no kick writes any more */
+	close(pv->pf_efd);
+	pv->pf_efd = -1;
 	pv->pf_up = false;
 }
 
@@ -1293,6 +1369,7 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	struct mmrt_as *as, const char *bname)
 {
 	struct mmrt_dmadev_conf bc;
+	struct mmrt_dmadev *br;
 	int socket = dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa;
 	int id, ret;
 
@@ -1322,7 +1399,14 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	bc.dev_id = (int16_t)id;
 	bc.nb_desc = pv->nb_desc;
 	bc.consumer.ack_deadline_us = pv->o.ack_us;
-	pv->br = mmrt_dmadev_create(&bc);
+	bc.park_timeout_us = pv->o.park_us;
+	bc.park_notify = dmm_pf_kick;
+	bc.park_notify_arg = pv;
+	br = mmrt_dmadev_create(&bc);
+	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
+	rte_spinlock_lock(&dmm_devs_lock);
+	pv->br = br;
+	rte_spinlock_unlock(&dmm_devs_lock);
 	if (pv->br == NULL) {
 		ret = -rte_errno;
 		DMM_LOG(ERR, "dmadev %d (%s): cannot put dev=%s behind it: %s (a MEM_TO_MEM copy dmadev nobody else has started?)",
@@ -1356,6 +1440,7 @@ dmm_start(struct dmm_dma_dev *dev)
 {
 	struct dmm_priv *pv = dev->data->priv;
 	struct mmrt_swdma_conf cf;
+	struct mmrt_swdma *eng;
 	struct mmrt_as *as;
 	char ename[MMRT_SWDMA_NAME_SIZE];
 	int ret;
@@ -1392,12 +1477,19 @@ dmm_start(struct dmm_dma_dev *dev)
 	cf.burst = RTE_MIN(pv->o.burst, pv->nb_desc);
 	cf.idle = pv->o.idle;
 	cf.consumer.ack_deadline_us = pv->o.ack_us;
+	cf.park_timeout_us = pv->o.park_us;
+	cf.park_notify = dmm_pf_kick;
+	cf.park_notify_arg = pv;
 	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
 		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
 		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
 	if (pv->shadow == NULL)
 		return -ENOMEM;
-	pv->eng = mmrt_swdma_create(&cf);
+	eng = mmrt_swdma_create(&cf);
+	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
+	rte_spinlock_lock(&dmm_devs_lock);
+	pv->eng = eng;
+	rte_spinlock_unlock(&dmm_devs_lock);
 	if (pv->eng == NULL) {
 		ret = -rte_errno;
 		DMM_LOG(ERR, "dmadev %d: engine: %s", pv->id,
@@ -1812,6 +1904,8 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		st->bytes = es.bytes;
 		st->parks = es.parks;
 		st->resumes = es.resumes;
+		st->steps = es.steps;
+		st->idle_polls = es.idle_polls;
 		st->consumer = es.consumer;
 		ret = 0;
 	} else if (pv->br != NULL && mmrt_dmadev_stats(pv->br, &bs) == 0) {
@@ -1845,6 +1939,87 @@ mmrt_dma_mmrt_registered(void)
 	return __atomic_load_n(&mmrt_dma_mmrt_once, __ATOMIC_RELAXED) != 0;
 }
 
+/* ---- telemetry ---------------------------------------------------------- */
+
+/*
+ * /mmrt/dma_mmrt/list: the dmadev ids of the dma_mmrt devices (the
+ * dmadev library's enumeration; mmrt_dma_mmrt_stats() tells ours apart).
+ * /mmrt/dma_mmrt/info,ID: mmrt_dma_mmrt_stats() of a started device,
+ * "started": 0 and no counters for a stopped one. Run on the telemetry
+ * thread: mmrt_dma_mmrt_stats() reads the engine under dmm_devs_lock,
+ * under which start publishes it and stop takes it away.
+ */
+#define DMM_TEL_U64(d, st, f) rte_tel_data_add_dict_u64(d, #f, (st)->f)
+
+static int
+dmm_tel_list(const char *cmd __rte_unused, const char *params,
+	struct rte_tel_data *d)
+{
+	struct mmrt_dma_mmrt_stats st;
+	int16_t id;
+
+	if (params != NULL && params[0] != '\0')
+		return -EINVAL;
+	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+	RTE_DMA_FOREACH_DEV(id)
+		if (mmrt_dma_mmrt_stats(id, &st) != -ENODEV)
+			rte_tel_data_add_array_int(d, id);
+	return 0;
+}
+
+static int
+dmm_tel_info(const char *cmd __rte_unused, const char *params,
+	struct rte_tel_data *d)
+{
+	struct mmrt_dma_mmrt_stats st;
+	struct rte_tel_data *cd;
+	char *end;
+	long id;
+	int ret;
+
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	errno = 0;
+	id = strtol(params, &end, 10);
+	if (errno != 0 || *end != '\0' || id < 0 || id > INT16_MAX)
+		return -EINVAL;
+	ret = mmrt_dma_mmrt_stats((int16_t)id, &st);
+	if (ret < 0 && ret != -ENOTCONN)
+		return ret;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "dev_id", (int)id);
+	rte_tel_data_add_dict_int(d, "started", ret == 0);
+	if (ret != 0)
+		return 0;
+	rte_tel_data_add_dict_int(d, "dev_mode", st.dev_mode);
+	DMM_TEL_U64(d, &st, submitted);
+	DMM_TEL_U64(d, &st, completed);
+	DMM_TEL_U64(d, &st, errors);
+	DMM_TEL_U64(d, &st, page_faults);
+	DMM_TEL_U64(d, &st, bytes);
+	DMM_TEL_U64(d, &st, parks);
+	DMM_TEL_U64(d, &st, resumes);
+	DMM_TEL_U64(d, &st, pieces);
+	DMM_TEL_U64(d, &st, acks_held);
+	DMM_TEL_U64(d, &st, inflight);
+	DMM_TEL_U64(d, &st, steps);
+	DMM_TEL_U64(d, &st, idle_polls);
+	cd = rte_tel_data_alloc();
+	if (cd == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(cd);
+	DMM_TEL_U64(cd, &st.consumer, tlb_hits);
+	DMM_TEL_U64(cd, &st.consumer, tlb_misses);
+	DMM_TEL_U64(cd, &st.consumer, inval_descs);
+	DMM_TEL_U64(cd, &st.consumer, acks);
+	DMM_TEL_U64(cd, &st.consumer, fences);
+	DMM_TEL_U64(cd, &st.consumer, page_requests);
+	DMM_TEL_U64(cd, &st.consumer, userfaults);
+	/* freed with @d */
+	rte_tel_data_add_dict_container(d, "consumer", cd, 0);
+	return 0;
+}
+
 RTE_INIT(dmm_register)
 {
 	if (__atomic_exchange_n(&mmrt_dma_mmrt_once, 1, __ATOMIC_RELAXED)) {
@@ -1853,6 +2028,10 @@ RTE_INIT(dmm_register)
 	}
 	dmm_drv.generic.name = DMM_DRV_NAME;
 	rte_vdev_register(&dmm_drv);
+	rte_telemetry_register_cmd("/mmrt/dma_mmrt/list", dmm_tel_list,
+		"Dmadev ids of the dma_mmrt devices. Takes no parameters");
+	rte_telemetry_register_cmd("/mmrt/dma_mmrt/info", dmm_tel_info,
+		"mmrt counters of a dma_mmrt device. Parameters: int dev_id");
 }
 
 RTE_PMD_EXPORT_NAME(dma_mmrt, _dmm);
@@ -1863,4 +2042,5 @@ RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
 	"service=<0|1> "
 	"burst=<ops per engine step> "
 	"idle=<pause|spin|backoff> "
-	"ack_us=<invalidation ack deadline>");
+	"ack_us=<invalidation ack deadline> "
+	"park_us=<how long an operation may stay parked on one page>");

@@ -67,6 +67,9 @@ struct mmrt_dma_mmrt_stats {
 	uint64_t acks_held;     /**< Worker steps that held an ack for a
 				 * piece on the device (bridge only). */
 	uint64_t inflight;      /**< Pieces on the device now (bridge). */
+	uint64_t steps;         /**< Engine steps with work (engine only). */
+	uint64_t idle_polls;    /**< Engine steps without work (engine
+				 * only). */
 	struct mmrt_consumer_stats consumer; /**< The device TLB's consumer:
 					      * invalidations, acks, fences,
 					      * TLB hits and misses, page
@@ -81,9 +84,12 @@ struct mmrt_dma_mmrt_stats {
  *   or worker are read without a lock, each one atomically).
  * @return 0; -EINVAL (@p st NULL); -ENODEV (@p dev_id is not a dma_mmrt
  *   device); -ENOTCONN (the device is stopped: no engine, no counters).
- *   Control thread only: not concurrently with rte_dma_start(),
- *   rte_dma_stop() or rte_dma_close() of the same device. Never waits
- *   (spins on the driver's device-list lock).
+ *   Any thread, concurrently with rte_dma_start() and rte_dma_stop() too
+ *   (the engine is published and taken away under the driver's
+ *   device-list lock, which this call holds while it reads). Never waits
+ *   (spins on that lock). The same counters are on telemetry:
+ *   /mmrt/dma_mmrt/list (dmadev ids of the dma_mmrt devices) and
+ *   /mmrt/dma_mmrt/info,ID.
  */
 int mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st);
 

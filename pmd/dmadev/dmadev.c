@@ -82,6 +82,8 @@ struct mmrt_dmadev {
 	uint64_t park_since;
 	uint64_t park_page;
 	uint64_t park_cycles;
+	void (*park_notify)(void *arg);
+	void *park_notify_arg;
 	struct mmrt_dmadev_stats st;
 	TAILQ_ENTRY(mmrt_dmadev) next;
 };
@@ -192,6 +194,8 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 		goto unlist;
 	}
 	b->dev_id = conf->dev_id;
+	b->park_notify = conf->park_notify;
+	b->park_notify_arg = conf->park_notify_arg;
 	b->mask = nb - 1;
 	b->park_cycles = (conf->park_timeout_us != 0 ? conf->park_timeout_us :
 		UINT64_C(1000000)) * rte_get_timer_hz() / 1000000;
@@ -328,6 +332,9 @@ feed(struct mmrt_dmadev *b)
 					b->park_since = rte_get_timer_cycles();
 					b->park_page = pg;
 					ST_ADD(b, parks, 1);
+					if (b->park_notify != NULL)
+						b->park_notify(
+							b->park_notify_arg);
 					goto out;
 				}
 				if (rte_get_timer_cycles() - b->park_since <

@@ -77,6 +77,13 @@ struct mmrt_dmadev_conf {
 	uint64_t park_timeout_us;
 	/** The bridge's consumer (its name is ignored). */
 	struct mmrt_consumer_conf consumer;
+	/** As mmrt_swdma_conf's: called by mmrt_dmadev_run() with @p
+	 * park_notify_arg each time an operation parks on a new page, after
+	 * any page request for it was posted. Short, never waits. NULL:
+	 * none. */
+	void (*park_notify)(void *arg);
+	/** The argument of @p park_notify. */
+	void *park_notify_arg;
 };
 
 /** Bridge statistics (a snapshot). */

@@ -104,6 +104,14 @@ struct mmrt_swdma_conf {
 	/** The engine's consumer: device TLB geometry, ring size, ack
 	 * deadline (its name is ignored: the engine's is used). */
 	struct mmrt_consumer_conf consumer;
+	/** Called on the engine's thread (inside its step, a QSBR reader)
+	 * with @p park_notify_arg each time an operation parks on a new
+	 * page, after any page request for it was posted: lets a sleeping
+	 * page-request server wake at once. Must be short and must not
+	 * wait (one write() to an eventfd is fine). NULL: none. */
+	void (*park_notify)(void *arg);
+	/** The argument of @p park_notify. */
+	void *park_notify_arg;
 };
 
 /** Engine statistics (a snapshot; counters only grow). */

@@ -690,6 +690,8 @@ park:
 		d->park_page = d->park_va & ~(MMRT_PAGE_SIZE - 1);
 		d->park_off = off;
 		ST_ADD(d, parks, 1);
+		if (d->conf.park_notify != NULL)
+			d->conf.park_notify(d->conf.park_notify_arg);
 	} else if (rte_get_timer_cycles() - d->park_since >= d->park_cycles) {
 		/* nobody resolved it: give up on the op */
 		s->status = RTE_DMA_STATUS_PAGE_FAULT;
