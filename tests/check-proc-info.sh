@@ -49,15 +49,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || skip "needs root: a DPDK 22.11 secondary cannot" \
 	"attach to a --no-huge primary, and hugepages need root to reserve" \
 	"and mount"
-hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+. "$(dirname "$0")/hugetlb-private.sh"
 [ -d "$hp" ] || skip "no 2 MiB hugepages in this kernel"
 
 tmp=$(mktemp -d /tmp/mmrt-proc-info.XXXXXX)
 huge=$tmp/huge
 prefix=mmrt-pi-$$
 rundir=/var/run/dpdk/$prefix
-reserved=0
-mounted=0
 ppid_=
 exec 3>&-
 
@@ -70,34 +68,14 @@ cleanup() {
 	fi
 	[ -n "$ppid_" ] && wait "$ppid_" 2>/dev/null
 	rm -rf "$rundir"
-	[ "$mounted" = 1 ] && umount "$huge"
-	if [ "$reserved" -gt 0 ]; then
-		# give back exactly the pages reserved here
-		total=$(cat "$hp/nr_hugepages")
-		echo $((total - reserved)) > "$hp/nr_hugepages"
-		echo "gave back $reserved hugepages ($(cat "$hp/nr_hugepages") left)"
-	fi
+	hugetlb_release
 	[ -n "${KEEP_LOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 # ---- hugepages: a private mount, the missing pages reserved
-mkdir -p "$huge"
-mount -t hugetlbfs -o pagesize=2M nodev "$huge" ||
-	skip "cannot mount hugetlbfs on $huge"
-mounted=1
-free=$(cat "$hp/free_hugepages")
-if [ "$free" -lt "$pages" ]; then
-	before=$(cat "$hp/nr_hugepages")
-	echo $((before + pages - free)) > "$hp/nr_hugepages"
-	after=$(cat "$hp/nr_hugepages")
-	reserved=$((after - before))
-	echo "reserved $reserved 2 MiB hugepages (wanted $((pages - free)))"
-	free=$(cat "$hp/free_hugepages")
-	[ "$free" -ge "$pages" ] ||
-		skip "only $free free 2 MiB hugepages after reserving, need $pages"
-fi
+hugetlb_setup "$huge" "$pages"
 
 # ---- the primary, held by its stdin. net_null0 (Debian's net_null PMD,
 # loaded by the EAL from its plugin directory) is there because

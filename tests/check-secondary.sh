@@ -54,15 +54,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || skip "needs root: a DPDK 22.11 secondary cannot" \
 	"attach to a --no-huge primary, and hugepages need root to reserve" \
 	"and mount"
-hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+. "$(dirname "$0")/hugetlb-private.sh"
 [ -d "$hp" ] || skip "no 2 MiB hugepages in this kernel"
 
 tmp=$(mktemp -d /tmp/mmrt-sec.XXXXXX)
 huge=$tmp/huge
 prefix=mmrt-sec-$$
 plain_prefix=mmrt-sec-plain-$$
-reserved=0
-mounted=0
 ppid_=
 exec 3>&-
 
@@ -81,13 +79,7 @@ cleanup() {
 	stop_pid "$ppid_"
 	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$plain_prefix" \
 		"/var/run/dpdk/$prefix-other"
-	[ "$mounted" = 1 ] && { rm -f "$huge"/*; umount "$huge"; }
-	if [ "$reserved" -gt 0 ]; then
-		# give back exactly the pages reserved here
-		total=$(cat "$hp/nr_hugepages")
-		echo $((total - reserved)) > "$hp/nr_hugepages"
-		echo "gave back $reserved hugepages ($(cat "$hp/nr_hugepages") left)"
-	fi
+	hugetlb_release
 	[ -n "${KEEP_LOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -95,21 +87,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # ---- hugepages: a private mount, the missing pages reserved
-mkdir -p "$huge"
-mount -t hugetlbfs -o pagesize=2M nodev "$huge" ||
-	skip "cannot mount hugetlbfs on $huge"
-mounted=1
-free=$(cat "$hp/free_hugepages")
-if [ "$free" -lt "$pages" ]; then
-	before=$(cat "$hp/nr_hugepages")
-	echo $((before + pages - free)) > "$hp/nr_hugepages"
-	after=$(cat "$hp/nr_hugepages")
-	reserved=$((after - before))
-	echo "reserved $reserved 2 MiB hugepages (wanted $((pages - free)))"
-	free=$(cat "$hp/free_hugepages")
-	[ "$free" -ge "$pages" ] ||
-		skip "only $free free 2 MiB hugepages after reserving, need $pages"
-fi
+hugetlb_setup "$huge" "$pages"
 
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error)
