@@ -862,8 +862,10 @@ op_uffd_register(struct fz *f)
 		if (s->pg[q].huge)
 			return; /* not modelled */
 		any = true;
+		if (s->kind[q] != K_ANON && s->kind[q] != K_OBJ)
+			return; /* userfault on host mappings: not modelled */
 		if (s->kind[q] != K_ANON)
-			expect = -EINVAL; /* MISSING on objects, host */
+			expect = -EINVAL; /* MISSING on objects */
 	}
 	if (!any)
 		expect = -EINVAL;
