@@ -10,12 +10,15 @@
  * test), brought up on the embedded default (--no-huge, unique prefix).
  */
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <rte_cycles.h>
@@ -43,6 +46,77 @@ static inline void
 mmrt_test_down(void)
 {
 	mmrt_fini();
+}
+
+/*
+ * EAL runtime directories of the prefixes this process made up: a DPDK
+ * process leaves /var/run/dpdk/<prefix>/ behind (rte_eal_cleanup() does
+ * not remove it), so tests that bring up their own EAL name their prefix
+ * with mmrt_test_prefix() and the directory goes when the process exits
+ * (not when a child forked from it does). The embedded default's
+ * directory is mmrt's own business (mmrt_fini() or exit).
+ */
+#define MMRT_TEST_MAX_RUNDIRS 8
+static char mmrt_test_rundirs[MMRT_TEST_MAX_RUNDIRS][128];
+static unsigned int mmrt_test_nrundirs;
+static pid_t mmrt_test_rundir_pid;
+
+static inline void
+mmrt_test_rundirs_remove(void)
+{
+	unsigned int i;
+
+	if (getpid() != mmrt_test_rundir_pid)
+		return;
+	for (i = 0; i < mmrt_test_nrundirs; i++) {
+		const char *dir = mmrt_test_rundirs[i];
+		char path[512];
+		struct dirent *e;
+		DIR *d = opendir(dir);
+
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_type == DT_DIR)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+		rmdir(dir);
+	}
+}
+
+/*
+ * Write "--file-prefix=<tag>-<pid>" into @p buf and remove that prefix's
+ * runtime directory when this process exits. @return @p buf.
+ */
+static inline char *
+mmrt_test_prefix(char *buf, size_t len, const char *tag)
+{
+	const char *base = getuid() == 0 ? "/var/run" :
+		getenv("XDG_RUNTIME_DIR") != NULL ?
+		getenv("XDG_RUNTIME_DIR") : "/tmp";
+	int pid = (int)getpid();
+	unsigned int i;
+
+	snprintf(buf, len, "--file-prefix=%s-%d", tag, pid);
+	if (mmrt_test_rundir_pid != pid) {
+		/* First prefix of this process (or of a forked child). */
+		if (mmrt_test_rundir_pid == 0)
+			atexit(mmrt_test_rundirs_remove);
+		mmrt_test_rundir_pid = pid;
+		mmrt_test_nrundirs = 0;
+	}
+	for (i = 0; i < mmrt_test_nrundirs; i++)
+		if (strcmp(strrchr(mmrt_test_rundirs[i], '/') + 1,
+		    buf + strlen("--file-prefix=")) == 0)
+			return buf;
+	if (mmrt_test_nrundirs < MMRT_TEST_MAX_RUNDIRS)
+		snprintf(mmrt_test_rundirs[mmrt_test_nrundirs++],
+			sizeof(mmrt_test_rundirs[0]), "%s/dpdk/%s", base,
+			buf + strlen("--file-prefix="));
+	return buf;
 }
 
 /*

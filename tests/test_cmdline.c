@@ -310,8 +310,7 @@ Test(cmdline, hugepage_failure_says_what_to_do, .timeout = 60)
 	snprintf(dir, sizeof(dir), "/tmp/mmrt-test-nohuge-%d", (int)getpid());
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	snprintf(hd, sizeof(hd), "--huge-dir=%s", dir);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-nohuge-%d",
-		(int)getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "mmrt-test-nohuge");
 	ret = mmrt_init(ARGC(argv), argv);
 	rmdir(dir);
 	cr_assert(ret == -EACCES || ret == -ENOMEM, "ret %d", ret);
@@ -367,6 +366,54 @@ Test(cmdline, embedded_runtime_dir_removed)
 	cr_assert_not_null(strstr(dir, "/mmrt-"), "runtime dir %s", dir);
 	cr_assert_eq(stat(dir, &sb), 0, "%s: %s", dir, strerror(errno));
 	cr_assert_eq(mmrt_fini(), 0);
+	cr_assert_neq(stat(dir, &sb), 0, "%s left behind", dir);
+	cr_assert_eq(errno, ENOENT);
+}
+
+/*
+ * ... and with the process when it exits without mmrt_fini(), as DPDK
+ * applications often do; a child forked from it exits first and must
+ * leave the directory to its parent.
+ */
+Test(cmdline, embedded_runtime_dir_removed_at_exit, .timeout = 60)
+{
+	char *argv[] = { (char *)"prog", (char *)"--", (char *)"--pool-mb",
+		(char *)"16", NULL };
+	char dir[PATH_MAX] = "";
+	struct stat sb;
+	int fd[2], st;
+	pid_t pid;
+
+	cr_assert_eq(pipe(fd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pid_t kid;
+		int ok;
+
+		close(fd[0]);
+		if (mmrt_init(ARGC(argv), argv) < 0)
+			_exit(2);
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+		kid = fork();
+		if (kid == 0)
+			exit(0);	/* runs the atexit handlers */
+		if (kid < 0 || waitpid(kid, &st, 0) != kid)
+			_exit(3);
+		ok = stat(dir, &sb) == 0;
+		if (write(fd[1], dir, sizeof(dir)) != (ssize_t)sizeof(dir))
+			_exit(4);
+		exit(ok ? 0 : 5);	/* no mmrt_fini() */
+	}
+	close(fd[1]);
+	cr_assert_eq(read(fd[0], dir, sizeof(dir)), (ssize_t)sizeof(dir));
+	close(fd[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st), "child status %#x", st);
+	cr_assert_neq(WEXITSTATUS(st), 5,
+		"a forked child's exit removed %s", dir);
+	cr_assert_eq(WEXITSTATUS(st), 0, "child exit %d", WEXITSTATUS(st));
+	cr_assert_not_null(strstr(dir, "/mmrt-"), "runtime dir %s", dir);
 	cr_assert_neq(stat(dir, &sb), 0, "%s left behind", dir);
 	cr_assert_eq(errno, ENOENT);
 }

@@ -330,8 +330,7 @@ Test(core_init, explicit_eal_args)
 		(char *)"--log-level=lib.eal:error", (char *)"--",
 		(char *)"--pool-mb", (char *)"16", NULL };
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-%d",
-		(int)getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "mmrt-test");
 	cr_assert_eq(mmrt_init(14, argv), 13);
 	cr_assert_eq(rte_lcore_count(), 1);
 	cr_assert_eq(mmrt_config_get()->pool_mb, 16);
@@ -347,8 +346,7 @@ Test(core_init, attach_after_eal)
 		(char *)"--log-level=lib.eal:error", NULL };
 	char path[64];
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-%d",
-		(int)getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "mmrt-test");
 	cr_assert_geq(rte_eal_init(9, argv), 0);
 	cr_assert_eq(mmrt_attach("/tmp/mmrt-no-such-file.ini"), -ENOENT);
 	write_temp(path, sizeof(path), "[mem]\npool_mb = 1\n");

@@ -723,7 +723,7 @@ Test(mem, zero_poll_keeps_huge)
 static void
 service_stop(uint32_t id, unsigned int lcore)
 {
-	uint64_t end = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+	uint64_t end = rte_get_timer_cycles() + 60 * rte_get_timer_hz();
 
 	cr_assert_eq(rte_service_runstate_set(id, 0), 0);
 	while (rte_service_may_be_active(id) == 1 &&
@@ -1221,8 +1221,7 @@ Test(mem_init, pool_too_big_for_eal_init, .timeout = 60)
 		(char *)"--pool-mb", (char *)"256", NULL };
 	FILE *log = mmrt_test_log_capture();
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-mem-%d",
-		(int)getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "mmrt-test-mem");
 	cr_assert_eq(mmrt_init(RTE_DIM(argv) - 1, argv), -ENOMEM);
 	cr_assert_not(mmrt_is_up());
 	cr_assert_null(mmrt_config_get());
@@ -1245,8 +1244,7 @@ Test(mem_init, pool_too_big_for_eal_attach, .timeout = 60)
 	FILE *log = mmrt_test_log_capture();
 	int fd;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=mmrt-test-mem-%d",
-		(int)getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "mmrt-test-mem");
 	cr_assert_geq(rte_eal_init(RTE_DIM(argv) - 1, argv), 0);
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);

@@ -599,6 +599,8 @@ static unsigned int core_embed_count;
 static char **core_eal_argv;
 /* Runtime directory the embedded default's EAL made; removed at the end. */
 static char core_embed_rundir[PATH_MAX];
+/* The process that made it (a forked child must not remove it). */
+static pid_t core_embed_rundir_pid;
 
 /*
  * Build the embedded default's EAL argv in core_eal_argv: its own
@@ -716,10 +718,23 @@ core_embed_rundir_remove(void)
 	core_embed_rundir[0] = '\0';
 }
 
+/*
+ * At exit without mmrt_fini() (a DPDK application often just returns
+ * from main), the directory goes too, but only in the process that made
+ * it: a child forked from it shares the name and must leave it.
+ */
+static void
+core_embed_rundir_atexit(void)
+{
+	if (getpid() == core_embed_rundir_pid)
+		core_embed_rundir_remove();
+}
+
 /* Note the EAL runtime directory if it is the embedded default's. */
 static void
 core_embed_rundir_note(void)
 {
+	static bool hooked;
 	const char *dir = rte_eal_get_runtime_dir();
 	const char *prefix = core_embed_prefix + strlen("--file-prefix=");
 	const char *base;
@@ -728,6 +743,9 @@ core_embed_rundir_note(void)
 	    strcmp(base + 1, prefix) != 0)
 		return;
 	snprintf(core_embed_rundir, sizeof(core_embed_rundir), "%s", dir);
+	core_embed_rundir_pid = getpid();
+	if (!hooked && atexit(core_embed_rundir_atexit) == 0)
+		hooked = true;
 }
 
 /* Tear down the EAL that mmrt_init() brought up; it cannot come back. */
