@@ -32,13 +32,18 @@ src=$1 build=$2 secs=4
 testpmd=$(command -v dpdk-testpmd) || { echo "no dpdk-testpmd"; exit 77; }
 work=$(mktemp -d /tmp/perf-vhost.XXXXXX)
 pids=()
+# Where the EAL keeps its runtime directories (eal_create_runtime_dir).
+dpdk_run_base() {
+	if [ "$(id -u)" = 0 ]; then echo /var/run
+	else echo "${XDG_RUNTIME_DIR:-/tmp}"; fi
+}
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
-	rm -rf "$work"
+	rm -rf "$work" "$(dpdk_run_base)/dpdk/perf-vhost-$$"
 }
 trap cleanup EXIT
 

@@ -23,12 +23,19 @@ testpmd=${TESTPMD:-$(command -v dpdk-testpmd || true)}
 work=$(mktemp -d /tmp/check-vhost.XXXXXX)
 pids=()
 
+# Where the EAL keeps its runtime directories (eal_create_runtime_dir).
+dpdk_run_base() {
+	if [ "$(id -u)" = 0 ]; then echo /var/run
+	else echo "${XDG_RUNTIME_DIR:-/tmp}"; fi
+}
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	# testpmd's runtime directories (the back-end's go with it)
+	rm -rf "$(dpdk_run_base)/dpdk/vhost-$$-"*
 	# KEEP=1: leave the logs for a look
 	if [ -n "${KEEP:-}" ]; then
 		echo "logs in $work"
