@@ -107,6 +107,7 @@ static struct {
 	bool exit_on_destroy;
 	bool verify;
 	bool expect_traffic;
+	bool start_on_usr1; /* txonly: generate only after SIGUSR1 */
 } opt = {
 	.as_name = "vhost_mmrt",
 	.fwd = FWD_IO,
@@ -132,6 +133,8 @@ struct dp_stats {
 static struct dp_stats st;
 
 static volatile bool quit;
+/* SIGUSR1 came: the generator may start (--start-on-usr1). */
+static volatile sig_atomic_t gen_go;
 static struct mmrt_as *as;
 static struct rte_mempool *pool;
 static int16_t dma_id = -1;
@@ -198,6 +201,13 @@ on_signal(int sig)
 {
 	RTE_SET_USED(sig);
 	quit = true;
+}
+
+static void
+on_usr1(int sig)
+{
+	RTE_SET_USED(sig);
+	gen_go = 1;
 }
 
 /* ---- address space -------------------------------------------------- */
@@ -823,6 +833,8 @@ dp_round(int vid)
 		free_pkts(m, n);
 		work += n;
 		n = opt.burst;
+		if (opt.start_on_usr1 && !gen_go)
+			break;
 		if (opt.count != 0 && opt.count - tx_seq < n)
 			n = (unsigned int)(opt.count - tx_seq);
 		if (n == 0 || rte_pktmbuf_alloc_bulk(pool, pend, n) != 0)
@@ -1088,6 +1100,8 @@ usage(const char *prog)
 		"  --as NAME            mmrt address space for the guest memory (default vhost_mmrt)\n"
 		"  --fwd io|mac|rxonly|txonly   (default io)\n"
 		"  --count N            txonly: packets to send (default: no limit)\n"
+		"  --start-on-usr1      txonly: send only after a SIGUSR1 (virtio's port\n"
+		"                       start drops what its receive ring held before)\n"
 		"  --pkt-len B          txonly: frame length, 60..2000 (default 64)\n"
 		"  --burst N            1..%d (default 32)\n"
 		"  --churn none|inval|remap\n"
@@ -1117,6 +1131,7 @@ parse_args(int argc, char **argv)
 		{ "exit-on-destroy", no_argument, NULL, 'x' },
 		{ "expect-traffic", no_argument, NULL, 'e' },
 		{ "no-verify", no_argument, NULL, 'n' },
+		{ "start-on-usr1", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1193,6 +1208,9 @@ parse_args(int argc, char **argv)
 		case 'e':
 			opt.expect_traffic = true;
 			break;
+		case 'U':
+			opt.start_on_usr1 = true;
+			break;
 		case 'n':
 			opt.verify = false;
 			break;
@@ -1236,6 +1254,7 @@ main(int argc, char **argv)
 	async_path = opt.dma != NULL;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_usr1);
 
 	if (rte_eal_iova_mode() != RTE_IOVA_VA) {
 		fprintf(stderr, "vhost_mmrt needs IOVA-as-VA (--iova-mode=va)\n");
