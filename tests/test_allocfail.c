@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -261,6 +262,8 @@ sweep(const struct sweep_op *o)
 				PRId64 ": regions", o->name, n);
 			cr_assert_eq(b.st.mapped_bytes, a.st.mapped_bytes,
 				"%s N=%" PRId64 ": mapped_bytes", o->name, n);
+			cr_assert_eq(b.st.pinned_pages, a.st.pinned_pages,
+				"%s N=%" PRId64 ": pinned_pages", o->name, n);
 			cr_assert(b.st.rss_pages == a.st.rss_pages ||
 				(o->may_fault_in && b.st.rss_pages >
 				a.st.rss_pages), "%s N=%" PRId64 ": rss_pages",
@@ -672,6 +675,109 @@ op_swdma_bind(void)
 	return rc;
 }
 
+/* Pin absent pages for write (each faulted in), then a huge leaf. */
+static int
+op_pin(void)
+{
+	struct mmrt_pin *p = NULL, *h = NULL;
+	struct mmrt_as_stats st;
+	int rc;
+
+	rc = mmrt_pin(fx.as, VA_C, 16 * PG, MMRT_PIN_WRITE, &p);
+	if (rc != 0) {
+		cr_assert_null(p, "a failed pin set *out");
+		return rc;
+	}
+	rc = mmrt_pin(fx.as, VA_H, HPG, 0, &h);
+	if (rc == 0) {
+		cr_assert_eq(mmrt_as_stats(fx.as, &st), 0);
+		cr_assert_eq(st.pinned_pages, 16 + HPG / PG);
+		cr_assert_eq(mmrt_unpin(h), 0);
+	} else {
+		cr_assert_null(h, "a failed pin set *out");
+	}
+	cr_assert_eq(mmrt_unpin(p), 0);
+	return rc;
+}
+
+/* The populated pages, the huge leaf, the object's pages read in. */
+static int
+op_translate_sg(void)
+{
+	struct mmrt_sg sg[40];
+	int rc;
+
+	rc = mmrt_translate_sg(fx.as, VA + 3, 16 * PG - 3, MMRT_ACCESS_READ,
+		sg, RTE_DIM(sg));
+	if (rc < 0)
+		return rc;
+	cr_assert_geq(rc, 1);
+	rc = mmrt_translate_sg(fx.as, VA_H, HPG, MMRT_ACCESS_WRITE, sg,
+		RTE_DIM(sg));
+	if (rc < 0)
+		return rc;
+	cr_assert_eq(rc, 1, "a huge leaf is one segment");
+	rc = mmrt_translate_sg(fx.as, VA_O, 3 * PG, MMRT_ACCESS_READ, NULL,
+		0);
+	return rc < 0 ? rc : 0;
+}
+
+/* Harvest a range of small pages and a huge leaf, all written. */
+static int
+op_dirty_harvest(void)
+{
+	uint64_t bm[HPG / PG / 64], bm0[RTE_DIM(bm)];
+	int64_t n;
+
+	memset(bm, 0, sizeof(bm));
+	n = mmrt_dirty_harvest(fx.as, VA, 16 * PG, bm, 16, 0);
+	if (n < 0) {
+		cr_assert_eq(bm[0], 0, "a failed harvest changed the bitmap");
+		return (int)n;
+	}
+	memset(bm, 0, sizeof(bm));
+	memset(bm0, 0, sizeof(bm0));
+	n = mmrt_dirty_harvest(fx.as, VA_H, HPG, bm, HPG / PG, 0);
+	if (n < 0) {
+		cr_assert_eq(memcmp(bm, bm0, sizeof(bm)), 0,
+			"a failed harvest changed the bitmap");
+		return (int)n;
+	}
+	n = mmrt_dirty_clear(fx.as, VA_O, OBJ_PAGES * PG);
+	return n < 0 ? (int)n : 0;
+}
+
+/* A file-backed object: create it, read a page in, map and fault one. */
+static int
+op_object_create_fd(void)
+{
+	struct mmrt_object *o;
+	uint8_t b[64];
+	int fd, rc;
+
+	fd = memfd_create("af-fd", 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, fx.buf, sizeof(fx.buf), 0),
+		(ssize_t)sizeof(fx.buf));
+	o = mmrt_object_create_fd("af-fdobj", fd, 0, 8 * PG, 0);
+	close(fd);
+	if (o == NULL)
+		return ptr_rc(o);
+	rc = mmrt_object_read(o, PG, b, sizeof(b));
+	if (rc == 0) {
+		cr_assert_eq(memcmp(b, fx.buf + PG, sizeof(b)), 0);
+		rc = mmrt_map_object(fx.as, VA_FREE, 8 * PG, RW, 0, o, 0);
+	}
+	if (rc == 0) {
+		rc = mmrt_read(fx.as, VA_FREE + 2 * PG, b, sizeof(b));
+		if (rc == 0)
+			cr_assert_eq(memcmp(b, fx.buf + 2 * PG, sizeof(b)), 0);
+		cr_assert_eq(mmrt_unmap(fx.as, VA_FREE, 8 * PG), 0);
+	}
+	cr_assert_eq(mmrt_object_destroy(o), 0);
+	return rc;
+}
+
 static const struct sweep_op ops[] = {
 	{ "as_create", NULL, op_as_create, false },
 	{ "as_fork", NULL, op_fork, false },
@@ -705,6 +811,10 @@ static const struct sweep_op ops[] = {
 	{ "consumer_translate", prep_consumer_bound, op_consumer_translate, false },
 	{ "swdma_create", NULL, op_swdma_create, false },
 	{ "swdma_bind", prep_swdma, op_swdma_bind, false },
+	{ "pin", NULL, op_pin, true },
+	{ "translate_sg", NULL, op_translate_sg, false },
+	{ "dirty_harvest", NULL, op_dirty_harvest, false },
+	{ "object_create_fd", NULL, op_object_create_fd, false },
 };
 
 static void
@@ -766,3 +876,7 @@ SWEEP(consumer_bind)
 SWEEP(consumer_translate)
 SWEEP(swdma_create)
 SWEEP(swdma_bind)
+SWEEP(pin)
+SWEEP(translate_sg)
+SWEEP(dirty_harvest)
+SWEEP(object_create_fd)

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -54,7 +55,7 @@
 #define WIN_PAGES 1024u                 /* 4 MiB: two 2 MiB blocks */
 #define WIN_BASE ((UINT64_C(1) << 30) - (UINT64_C(2) << 20))
 #define OBJ_PAGES 64u
-#define HOST_PAGES 64u
+#define HOST_PAGES 16u
 #define MAX_OPS 128
 #define MAX_IO_PAGES 3
 #define SLOTS (PG / 8)
@@ -98,7 +99,88 @@ struct fz {
 static uint8_t *hostbuf;                /* HOST_PAGES, 4 KiB aligned */
 static struct fz *F;
 static uint64_t base_used, base_heap;
-static bool verbose;
+static bool warmed, verbose;
+/*
+ * The model of a space is ~20 KiB: two slots, reused (at most two spaces
+ * live at a time; a fork deletes its target first). A calloc per space
+ * cost page faults at every input (ASan's quarantine hands out fresh
+ * memory).
+ */
+static struct fspace slot_mem[2];
+
+/*
+ * FUZZ_API_PROFILE=1: the thread CPU time spent in each kind of step,
+ * printed at exit (where an execution's time goes).
+ */
+enum { PR_SETUP = 20, PR_TEARDOWN, PR_CHECKS, PR_N };
+static const char *const pr_name[PR_N] = {
+	"map", "map", "unmap", "protect", "advise", "write", "write", "read",
+	"fault", "translate", "fork", "create/destroy", "map_object",
+	"map_host", "object_io", "host_poke", "uffd_register", "uffd_fill",
+	"consumer", "dma", "setup", "teardown", "per-step checks",
+};
+static uint64_t pr_ns[PR_N], pr_cnt[PR_N], pr_inputs;
+static bool profile;
+
+static uint64_t
+pr_now(void)
+{
+	struct timespec ts;
+
+	if (!profile)
+		return 0;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+pr_add(unsigned int k, uint64_t t0)
+{
+	if (!profile)
+		return;
+	pr_ns[k] += pr_now() - t0;
+	pr_cnt[k]++;
+}
+
+static void
+pr_print(void)
+{
+	uint64_t tot = 0, ns, cnt;
+	unsigned int k, j;
+
+	for (k = 0; k < PR_N; k++)
+		tot += pr_ns[k];
+	fprintf(stderr, "fuzz_api profile: %" PRIu64 " inputs, %.3f ms CPU "
+		"per input in the harness\n", pr_inputs,
+		pr_inputs ? tot / 1e6 / (double)pr_inputs : 0.0);
+	for (k = 0; k < PR_N; k++) {
+		if (k > 0 && pr_name[k] == pr_name[k - 1])
+			continue; /* counted with the first of its name */
+		ns = cnt = 0;
+		for (j = k; j < PR_N && pr_name[j] == pr_name[k]; j++) {
+			ns += pr_ns[j];
+			cnt += pr_cnt[j];
+		}
+		if (cnt == 0)
+			continue;
+		fprintf(stderr, "  %-16s %5.1f%%  %9" PRIu64 " calls  %8.1f us"
+			" each\n", pr_name[k], tot ? 100.0 * ns / tot : 0.0,
+			cnt, ns / 1e3 / (double)cnt);
+	}
+}
+
+static struct fspace *
+slot_get(struct fz *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(slot_mem); i++)
+		if (f->s[0] != &slot_mem[i] && f->s[1] != &slot_mem[i]) {
+			memset(&slot_mem[i], 0, sizeof(slot_mem[i]));
+			return &slot_mem[i];
+		}
+	abort();
+}
 
 static void __attribute__((format(printf, 2, 3), noreturn))
 fail(struct fz *f, const char *fmt, ...)
@@ -163,18 +245,31 @@ model_bytes(struct fz *f, struct fspace *s, uint64_t va, size_t len,
 		mm_model_page_bytes(cont(f, s, p), va_of(p), va, end, buf);
 }
 
-/* The host buffer must hold what the model says. */
+/* The host buffer must hold what the model says (every byte). */
 static void
 check_host(struct fz *f)
 {
+	static const uint8_t zero[PG];
 	unsigned int i;
 
 	for (i = 0; i < HOST_PAGES; i++) {
-		uint8_t want[PG];
+		const struct mm_model_page *mp = &f->hostpg[i];
+		const uint8_t *pg = hostbuf + (uint64_t)i * PG;
+		uint8_t want[8];
 
-		memset(want, 0, PG);
-		mm_model_page_bytes(&f->hostpg[i], 0, 0, PG, want);
-		CHECK(f, memcmp(want, hostbuf + (uint64_t)i * PG, PG) == 0,
+		if (mp->tag == 0) {
+			CHECK(f, memcmp(pg, zero, PG) == 0,
+				"host page %u differs from the model", i);
+			continue;
+		}
+		/* zeros around the tag's slot, the tag in it */
+		memset(want, 0, sizeof(want));
+		mm_model_page_bytes(mp, 0, mp->slot * 8u, mp->slot * 8u + 8,
+			want);
+		CHECK(f, memcmp(pg, zero, mp->slot * 8u) == 0 &&
+			memcmp(pg + mp->slot * 8u, want, 8) == 0 &&
+			memcmp(pg + mp->slot * 8u + 8, zero,
+			PG - mp->slot * 8u - 8) == 0,
 			"host page %u differs from the model", i);
 	}
 }
@@ -309,10 +404,8 @@ pick_prot(struct fz *f)
 static void
 new_space(struct fz *f, unsigned int i)
 {
-	struct fspace *s = calloc(1, sizeof(*s));
+	struct fspace *s = slot_get(f);
 
-	if (s == NULL)
-		abort();
 	snprintf(s->name, sizeof(s->name), "fz-%u", f->seq++);
 	snprintf(f->last, sizeof(f->last), "create %s", s->name);
 	s->as = mmrt_as_create(s->name);
@@ -344,7 +437,6 @@ del_space(struct fz *f, unsigned int i)
 		CHECK(f, rc == -ENOTCONN, "unbind after destroy: %d", rc);
 		f->cons_on = -1;
 	}
-	free(s);
 	f->s[i] = NULL;
 }
 
@@ -372,6 +464,10 @@ op_map(struct fz *f)
 	int expect, rc;
 
 	pick_range(f, huge, &p, &n);
+	/* populating a block or two costs most of an input's time: do it
+	 * on one map of such a size in eight, not one in two */
+	if (n >= MMRT_HUGE_NR && (fl & 0x38) != 0)
+		flags &= ~(uint32_t)MMRT_MAP_POPULATE;
 	expect = 0;
 	for (q = p; q < p + n; q++)
 		if (s->pg[q].mapped)
@@ -739,9 +835,7 @@ op_fork(struct fz *f)
 		return;
 	if (f->s[to] != NULL)
 		del_space(f, to);
-	cs = calloc(1, sizeof(*cs));
-	if (cs == NULL)
-		abort();
+	cs = slot_get(f);
 	snprintf(cs->name, sizeof(cs->name), "fz-%u", f->seq++);
 	snprintf(f->last, sizeof(f->last), "fork %s -> %s", ps->name,
 		cs->name);
@@ -1128,7 +1222,7 @@ heap_check(struct fz *f, const char *when)
 	for (i = 0; i < RTE_MAX_NUMA_NODES; i++)
 		if (rte_malloc_get_socket_stats((int)i, &ms) == 0)
 			b += ms.heap_allocsz_bytes;
-	if (base_used == 0)
+	if (!warmed)
 		return; /* the warm-up */
 	if (base_heap == 0) {
 		base_heap = b;
@@ -1162,6 +1256,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	RTE_SET_USED(argc);
 	RTE_SET_USED(argv);
 	verbose = getenv("FUZZ_API_VERBOSE") != NULL;
+	profile = getenv("FUZZ_API_PROFILE") != NULL;
+	if (profile)
+		atexit(pr_print);
 	/*
 	 * One cached gather batch per lcore: after the warm-up the cache
 	 * holds exactly one after every operation, so the rte_malloc heap
@@ -1250,8 +1347,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz *f = F;
+	uint64_t t0;
 
-	if (base_used == 0) {
+	if (!warmed) {
 		/* warm the per-lcore caches (a gather of more than one
 		 * batch), then take the baselines */
 		setup(f, NULL, 0);
@@ -1261,12 +1359,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			0, "warm-up unmap");
 		teardown(f);
 		base_used = used_frames();
+		warmed = true;
 		heap_check(f, "baseline");
 	}
+	t0 = pr_now();
 	setup(f, data, size);
+	pr_add(PR_SETUP, t0);
+	pr_inputs += profile;
 	for (f->op = 0; f->op < MAX_OPS && f->pos < f->len; f->op++) {
 		uint8_t k = u8(f);
 
+		t0 = pr_now();
 		switch (k % 20) {
 		case 0: case 1: op_map(f); break;
 		case 2: op_unmap(f); break;
@@ -1287,11 +1390,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 18: op_consumer(f); break;
 		default: op_dma(f); break;
 		}
+		pr_add(k % 20, t0);
 		if (verbose)
 			fprintf(stderr, "op %u: %s\n", f->op, f->last);
+		t0 = pr_now();
 		uffd_drain(f);
 		CHECK(f, !mmrt_consumer_fenced(f->cons), "consumer fenced");
+		pr_add(PR_CHECKS, t0);
 	}
+	t0 = pr_now();
 	teardown(f);
+	pr_add(PR_TEARDOWN, t0);
 	return 0;
 }
