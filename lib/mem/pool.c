@@ -629,6 +629,20 @@ mmrt_mem_used(void)
 		rte_ring_count(pool->ring2m) * (uint64_t)MMRT_HUGE_NR);
 }
 
+/* Give back what cache @c holds (its owner runs no more, or is us). */
+static void
+cache_drain(struct pool_cache *c)
+{
+	if (c->len > 0)
+		rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs,
+			sizeof(uint32_t), c->len, NULL);
+	if (c->zlen > 0)
+		rte_ring_enqueue_bulk_elem(pool->ringz, c->zobjs,
+			sizeof(uint32_t), c->zlen, NULL);
+	c->len = 0;
+	c->zlen = 0;
+}
+
 void
 mmrt_mem_cache_flush(void)
 {
@@ -639,14 +653,7 @@ mmrt_mem_cache_flush(void)
 	c = cache_get();
 	if (c == NULL)
 		return;
-	if (c->len > 0)
-		rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs,
-			sizeof(uint32_t), c->len, NULL);
-	if (c->zlen > 0)
-		rte_ring_enqueue_bulk_elem(pool->ringz, c->zobjs,
-			sizeof(uint32_t), c->zlen, NULL);
-	c->len = 0;
-	c->zlen = 0;
+	cache_drain(c);
 }
 
 /* IOVA of every frame: O(1) lookups later, whatever the EAL's IOVA mode. */
@@ -831,14 +838,7 @@ pool_detach(void)
 
 	RTE_LCORE_FOREACH(i) {
 		c = &pool->caches[i];
-		if (c->len > 0)
-			rte_ring_enqueue_bulk_elem(pool->ring4k, c->objs,
-				sizeof(uint32_t), c->len, NULL);
-		if (c->zlen > 0)
-			rte_ring_enqueue_bulk_elem(pool->ringz, c->zobjs,
-				sizeof(uint32_t), c->zlen, NULL);
-		c->len = 0;
-		c->zlen = 0;
+		cache_drain(c);
 	}
 	memset(&mmrt_mem_fp, 0, sizeof(mmrt_mem_fp));
 	pool = NULL;
