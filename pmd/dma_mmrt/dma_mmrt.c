@@ -83,7 +83,10 @@
  * engine step only (register, step, unregister): between steps the thread
  * is not a QSBR reader, so a mapped but idle or stopped service never holds
  * up a grace period, and no service thread is left registered when
- * mmrt_fini() runs.
+ * mmrt_fini() runs. A thread that is registered already (an application
+ * lcore that steps the engine itself with
+ * rte_service_run_iter_on_app_lcore()) keeps its registration: the step
+ * runs if it is online and is skipped if it is offline.
  */
 
 #include <errno.h>
@@ -925,16 +928,19 @@ dmm_service(void *arg)
 {
 	struct dmm_priv *pv = arg;
 	int id, n = 0;
+	bool own;
 
 	if (!rte_spinlock_trylock(&pv->svc_lock))
 		return -EAGAIN;
 	if (pv->svc_on) {
-		id = mmrt_thread_register();
-		if (pv->br != NULL)
-			n = id >= 0 ? dmm_dev_step(pv) : 0;
-		else
-			n = mmrt_swdma_run(pv->eng);
-		if (id >= 0)
+		/* a thread registered already (an application thread that
+		 * runs the service itself) steps as it is: only online */
+		own = mmrt_thread_id() < 0;
+		id = own ? mmrt_thread_register() : mmrt_thread_id();
+		if (id >= 0 && mmrt_thread_is_online())
+			n = pv->br != NULL ? dmm_dev_step(pv) :
+				mmrt_swdma_run(pv->eng);
+		if (own && id >= 0)
 			mmrt_thread_unregister();
 	}
 	rte_spinlock_unlock(&pv->svc_lock);
@@ -1672,6 +1678,14 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 				bs.consumer.acks, bs.consumer.fences,
 				bs.consumer.page_requests);
 	}
+	if (pv->fr != NULL)
+		fprintf(f, "    front ring: enqueued %" PRIu64 " submitted %"
+			PRIu64 " forwarded %" PRIu64 " done %" PRIu64
+			" reaped %" PRIu64 "\n", pv->fr->enq,
+			__atomic_load_n(&pv->fr->sub, __ATOMIC_RELAXED),
+			__atomic_load_n(&pv->fr->fwd, __ATOMIC_RELAXED),
+			__atomic_load_n(&pv->fr->done, __ATOMIC_RELAXED),
+			pv->fr->cpl);
 	if (pv->fault_cnt == 0) {
 		fprintf(f, "    no operation failed\n");
 	} else if (pv->fault_op.fill) {
