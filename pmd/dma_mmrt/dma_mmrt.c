@@ -129,6 +129,7 @@
 #include <mmrt_swdma.h>
 
 #include "dma_mmrt_abi.h"
+#include "pmd_status.h"
 #include "mmrt_dma_mmrt.h"
 
 #define DMM_DRV_NAME "dma_mmrt"
@@ -743,29 +744,19 @@ dmm_dev_completed(void *p, uint16_t vchan, uint16_t nb_cpls,
 {
 	struct dmm_priv *pv = p;
 	struct dmm_front *fr = pv->fr;
-	uint64_t done, i, n;
-	bool err = false;
+	uint16_t n;
 
 	RTE_SET_USED(vchan);
 	if (unlikely(fr == NULL)) {
 		*has_error = false;
 		return 0;
 	}
-	/* acquire: pairs with the worker's release of done */
-	done = __atomic_load_n(&fr->done, __ATOMIC_ACQUIRE);
-	n = RTE_MIN(done - fr->cpl, (uint64_t)nb_cpls);
-	for (i = 0; i < n; i++)
-		if (fr->ring[(fr->cpl + i) & fr->mask].status !=
-				RTE_DMA_STATUS_SUCCESSFUL) {
-			err = true;
-			break;
-		}
-	fr->cpl += i;
-	*last_idx = (uint16_t)((fr->cpl - 1) & 0xffff);
-	*has_error = err;
-	if (i > 0)
-		dmm_count(&pv->completed, i);
-	return (uint16_t)i;
+	/* done: the worker's release, after the statuses */
+	n = pmd_reap_ok(PMD_REAP_RING(fr->ring), fr->mask, &fr->done,
+		&fr->cpl, nb_cpls, last_idx, has_error);
+	if (n > 0)
+		dmm_count(&pv->completed, n);
+	return n;
 }
 
 static uint16_t
@@ -774,30 +765,24 @@ dmm_dev_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 {
 	struct dmm_priv *pv = p;
 	struct dmm_front *fr = pv->fr;
-	uint64_t done, i, n;
-	uint16_t errs = 0;
+	uint16_t n, i, errs = 0;
 
 	RTE_SET_USED(vchan);
 	if (unlikely(fr == NULL))
 		return 0;
-	done = __atomic_load_n(&fr->done, __ATOMIC_ACQUIRE);
-	n = RTE_MIN(done - fr->cpl, (uint64_t)nb_cpls);
+	n = pmd_reap_status(PMD_REAP_RING(fr->ring), fr->mask, &fr->done,
+		&fr->cpl, nb_cpls, last_idx, status);
 	for (i = 0; i < n; i++) {
-		status[i] = (enum rte_dma_status_code)
-			fr->ring[(fr->cpl + i) & fr->mask].status;
-		if (unlikely(status[i] != RTE_DMA_STATUS_SUCCESSFUL)) {
-			errs++;
-			dmm_note_fault(pv, (uint16_t)(fr->cpl + i),
-				status[i]);
-		}
+		if (likely(status[i] == RTE_DMA_STATUS_SUCCESSFUL))
+			continue;
+		errs++;
+		dmm_note_fault(pv, (uint16_t)(fr->cpl - n + i), status[i]);
 	}
-	fr->cpl += n;
-	*last_idx = (uint16_t)((fr->cpl - 1) & 0xffff);
 	if (n > 0)
 		dmm_count(&pv->completed, n);
 	if (errs > 0)
 		dmm_count(&pv->errors, errs);
-	return (uint16_t)n;
+	return n;
 }
 
 static uint16_t
