@@ -212,7 +212,15 @@ await_idle(int16_t id)
 		cr_assert_eq(rte_dma_vchan_status(id, 0, &st), 0);
 		if (st != RTE_DMA_VCHAN_ACTIVE)
 			return;
-		cr_assert(!mmrt_test_expired(d), "vchan stays ACTIVE");
+		if (mmrt_test_expired(d)) {
+			/* where the operations stopped: the front ring, the
+			 * bridge, and the dmadev behind it */
+			rte_dma_dump(id, stderr);
+			if (rte_dma_get_dev_id_by_name("dma_skeleton0") >= 0)
+				rte_dma_dump((int16_t)rte_dma_get_dev_id_by_name(
+					"dma_skeleton0"), stderr);
+			cr_assert_fail("vchan stays ACTIVE");
+		}
 		mmrt_test_relax(i++, 255);
 	}
 }

@@ -3,29 +3,36 @@
  */
 
 /*
- * The dmadev bridge (pmd/dmadev/mmrt_dmadev.h) on DPDK's dma_skeleton,
- * tested against its header: copies across 4 KiB and 2 MiB boundaries
- * checked byte for byte (nothing written outside the target), operations
- * parked on userfault pages and resumed in order, what an operation gave
- * the device when it failed after a park (its destination made read-only
- * meanwhile), a device ring shorter than an operation, the completion
- * status of every kind of unresolvable fault (and the has_error stop of
- * completed()), copy-on-write into a forked child, invalidations issued
- * while pieces are on the device (the ack is held until they complete:
- * invariant A under mmrt_protect() and mmrt_unmap() from another thread,
- * and in the window between the bridge's peek at the pending invalidations
- * and its poll, opened on purpose by interposing mmrt_consumer_poll()),
- * destroy with pieces in flight, the space going away, the ring (full,
- * index wrap) and bad input to every function.
+ * The dmadev bridge, driven as a stock client drives a dmadev: rte_dma_*
+ * on a dma_mmrt device with DPDK's dma_skeleton behind it
+ * (dma_mmrt_NAME,as=NAME,service=1,dev=dma_skeleton0), tested against
+ * pmd/dma_mmrt/mmrt_dma_mmrt.h and the bridge's contract: copies across
+ * 4 KiB and 2 MiB boundaries checked byte for byte (nothing written
+ * outside the target), operations parked on userfault pages and resumed
+ * in order, what an operation gave the device when it failed after a park
+ * (its destination made read-only meanwhile), a device ring shorter than
+ * an operation, the completion status of every kind of unresolvable fault
+ * (and the has_error stop of rte_dma_completed()), copy-on-write into a
+ * forked child, invalidations issued while pieces are on the device (the
+ * ack is held until they complete: invariant A under mmrt_protect() and
+ * mmrt_unmap() from another thread, and in the window between the
+ * bridge's peek at the pending invalidations and its poll, opened on
+ * purpose by interposing mmrt_consumer_poll_n()), a stop with pieces in
+ * flight, the space going away, the ring (full, index wrap), close twice
+ * and bad input (devargs, configure, the data path, a stopped device).
  *
  * Each test process brings the runtime up with explicit EAL arguments that
  * probe the vdev dma_skeleton0 (its copy thread on lcore 1's cpu); without
- * it every test is skipped. The test's main thread is the bridge's driving
- * thread: a registered poller that enqueues, calls mmrt_dmadev_run() and
- * reaps. Helper threads (resolver, invalidator) run unregistered on every
- * cpu of the process. Every wait is bounded (a deadline, spinning with
- * rte_pause() and yielding); no assertion is about elapsed time. Every test
- * checks that the pool balances (mmrt_test_used()).
+ * it every test is skipped. The dma_mmrt device runs as an rte_service
+ * that no service lcore runs: the test's main thread (a registered online
+ * mmrt thread) is the bridge's one driving thread, stepping it with
+ * rte_service_run_iter_on_app_lcore() between its rte_dma_* calls, so a
+ * test decides when the bridge runs as it did with the bridge's own step.
+ * The driver's page-request thread serves copy-on-write. Helper threads
+ * (resolver, invalidator) run unregistered on every cpu of the process.
+ * Every wait is bounded (a deadline, spinning with rte_pause() and
+ * yielding); no assertion is about elapsed time. Every test checks that
+ * the pool balances (mmrt_test_used()).
  */
 
 #include <dlfcn.h>
@@ -40,16 +47,19 @@
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
 #include <rte_dmadev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
+#include <rte_service.h>
 
 #include <mmrt_dev.h>
-#include <mmrt_dmadev.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_uffd.h>
 
 /* 25% of the pool is huge frames: 16 of them. */
@@ -59,10 +69,49 @@
 /* How long any wait may take before the test fails. */
 #define WAIT_S 20
 
-#define ENG_T struct mmrt_dmadev
-#define ENG_COMPLETED mmrt_dmadev_completed
-#define ENG_COMPLETED_STATUS mmrt_dmadev_completed_status
-#define ENG_SERVE_FAULTS mmrt_dmadev_serve_faults
+/* The ring of a device when a test does not say (the bridge's default). */
+#define NB_DESC 1024
+/* How long an op may stay parked on one page: long, the machine is
+ * shared (fault_status sets its own, short, to see the timeout). */
+#define PARK_US "30000000"
+
+/*
+ * The device under test (dmm_up()): its dmadev id and its service. The
+ * queue of engine_common.h has no engine handle: its calls go to
+ * rte_dma_* on dmm_id. Page requests are the driver's to serve.
+ */
+static int16_t dmm_id = -1;
+static uint32_t dmm_sid;
+static uint16_t dmm_ring;       /* its ring: nb_desc up to a power of 2 */
+static char dmm_name[RTE_DEV_NAME_MAX_LEN];
+
+static uint16_t
+eng_completed(void *e, uint16_t n, uint16_t *last, bool *err)
+{
+	RTE_SET_USED(e);
+	return rte_dma_completed(dmm_id, 0, n, last, err);
+}
+
+static uint16_t
+eng_completed_status(void *e, uint16_t n, uint16_t *last,
+	enum rte_dma_status_code *st)
+{
+	RTE_SET_USED(e);
+	return rte_dma_completed_status(dmm_id, 0, n, last, st);
+}
+
+static int
+eng_serve_faults(void *e, unsigned int max)
+{
+	RTE_SET_USED(e);
+	RTE_SET_USED(max);
+	return 0;
+}
+
+#define ENG_T void
+#define ENG_COMPLETED eng_completed
+#define ENG_COMPLETED_STATUS eng_completed_status
+#define ENG_SERVE_FAULTS eng_serve_faults
 #include "engine_common.h"
 
 /* The dma_skeleton dmadev, or -1 (every test skips). */
@@ -100,6 +149,7 @@ setup(void)
 	snprintf(lcores, sizeof(lcores), "0@%d,1@%d", cpu[0], cpu[1]);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=tdb-%d-%u",
 		(int)getpid(), up_count++);
+	cr_assert(mmrt_dma_mmrt_registered());
 	rc = mmrt_init((int)RTE_DIM(argv) - 1, argv);
 	cr_assert_geq(rc, 0, "mmrt_init: %d", rc);
 	rc = mmrt_thread_register();
@@ -111,6 +161,10 @@ setup(void)
 static void
 teardown(void)
 {
+	/* a failed test may leave its device: the driver stops it */
+	if (dmm_id >= 0)
+		(void)rte_vdev_uninit(dmm_name);
+	dmm_id = -1;
 	mmrt_test_down();
 }
 
@@ -130,32 +184,26 @@ need_skel(void)
 		rte_eal_iova_mode() == RTE_IOVA_VA ? "va" : "pa");
 }
 
-/* ---- the bridge and its driving thread ---- */
+/* ---- the device and its driving thread ---- */
 
-static void
-conf_init(struct mmrt_dmadev_conf *cf, const char *name)
+/* The device's mmrt counters (the bridge's: it is started). */
+static struct mmrt_dma_mmrt_stats
+stats(void)
 {
-	memset(cf, 0, sizeof(*cf));
-	cf->name = name;
-	cf->dev_id = skel;
-	cf->consumer.ack_deadline_us = ACK_DEADLINE_US;
-}
+	struct mmrt_dma_mmrt_stats st;
+	int rc = mmrt_dma_mmrt_stats(dmm_id, &st);
 
-static struct mmrt_dmadev_stats
-stats(struct mmrt_dmadev *b)
-{
-	struct mmrt_dmadev_stats st;
-
-	cr_assert_eq(mmrt_dmadev_stats(b, &st), 0);
+	cr_assert_eq(rc, 0, "mmrt_dma_mmrt_stats: %d", rc);
+	cr_assert(st.dev_mode);
 	return st;
 }
 
 static void
-log_stats(struct mmrt_dmadev *b, const char *what)
+log_stats(const char *what)
 {
-	struct mmrt_dmadev_stats st;
+	struct mmrt_dma_mmrt_stats st;
 
-	if (mmrt_dmadev_stats(b, &st) != 0)
+	if (mmrt_dma_mmrt_stats(dmm_id, &st) != 0)
 		return;
 	cr_log_info("%s: submitted %" PRIu64 " completed %" PRIu64
 		" errors %" PRIu64 " pieces %" PRIu64 " bytes %" PRIu64
@@ -179,32 +227,91 @@ dev_stats(void)
 	return ds;
 }
 
-static struct mmrt_dmadev *
-mkbridge(const struct mmrt_dmadev_conf *cf)
+/*
+ * Probe dma_mmrt_@name on the space @as_name with the skeleton behind it,
+ * as a service, @extra more devargs (or NULL): its dmadev id.
+ */
+static int16_t
+dmm_probe(const char *name, const char *as_name, const char *extra)
 {
-	struct mmrt_dmadev *b = mmrt_dmadev_create(cf);
+	char args[192];
+	int rc;
 
-	cr_assert_not_null(b, "mmrt_dmadev_create: rte_errno %d", rte_errno);
-	q_init(b);
-	return b;
+	snprintf(dmm_name, sizeof(dmm_name), "dma_mmrt_%s", name);
+	snprintf(args, sizeof(args), "as=%s,service=1,dev=" SKEL_NAME
+		",ack_us=%" PRIu64 "%s%s%s", as_name, ACK_DEADLINE_US,
+		extra != NULL && strstr(extra, "park_us=") != NULL ? "" :
+		",park_us=" PARK_US, extra != NULL ? "," : "",
+		extra != NULL ? extra : "");
+	rc = rte_vdev_init(dmm_name, args);
+	cr_assert_eq(rc, 0, "probe %s,%s: %d", dmm_name, args, rc);
+	rc = rte_dma_get_dev_id_by_name(dmm_name);
+	cr_assert_geq(rc, 0);
+	dmm_id = (int16_t)rc;
+	return dmm_id;
+}
+
+/*
+ * Configure (one vchan of @nb_desc) and start the device; its service is
+ * then runnable by this thread. Ring indexes start at 0: so does the
+ * queue.
+ */
+static void
+dmm_start(uint16_t nb_desc)
+{
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = nb_desc,
+	};
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
+	int rc;
+
+	cr_assert_eq(rte_dma_configure(dmm_id, &dc), 0);
+	cr_assert_eq(rte_dma_vchan_setup(dmm_id, 0, &vc), 0);
+	rc = rte_dma_start(dmm_id);
+	cr_assert_eq(rc, 0, "rte_dma_start: %d", rc);
+	/* the service exists while the device is started */
+	cr_assert_eq(rte_service_get_by_name(dmm_name, &dmm_sid), 0);
+	cr_assert_eq(rte_service_runstate_set(dmm_sid, 1), 0);
+	dmm_ring = (uint16_t)rte_align32pow2(nb_desc);
+	q_init(NULL);
+}
+
+/* A device on @as (its VAs), @nb_desc descriptors, started. */
+static int16_t
+dmm_up(struct mmrt_as *as, const char *name, uint16_t nb_desc,
+	const char *extra)
+{
+	dmm_probe(name, mmrt_as_name(as), extra);
+	dmm_start(nb_desc);
+	return dmm_id;
+}
+
+/* Stop (the bridge goes, the skeleton stops), close and remove. */
+static void
+dmm_down(void)
+{
+	cr_assert_eq(rte_dma_stop(dmm_id), 0);
+	cr_assert_eq(rte_dma_close(dmm_id), 0);
+	cr_assert_eq(rte_vdev_uninit(dmm_name), 0);
+	dmm_id = -1;
 }
 
 /* Enqueue a copy; returns the operation's number (its order). */
 static uint64_t
 q_copy(uint64_t src, uint64_t dst, uint32_t len, uint64_t flags)
 {
-	q_enqueued(mmrt_dmadev_copy(q.eng, src, dst, len, flags), "copy");
+	q_enqueued(rte_dma_copy(dmm_id, 0, src, dst, len, flags), "copy");
 	return q.n - 1;
 }
 
-/* A bridge step, without reaping. */
+/* A bridge step (the service, run by this thread), without reaping. */
 static void
 step(void)
 {
-	int rc = mmrt_dmadev_run(q.eng);
+	int rc = rte_service_run_iter_on_app_lcore(dmm_sid, 1);
 
-	cr_assert_geq(rc, 0, "mmrt_dmadev_run: %d", rc);
-	q.ran += (uint64_t)rc;
+	cr_assert_eq(rc, 0, "rte_service_run_iter_on_app_lcore: %d", rc);
 }
 
 /* One step of the driving thread: a bridge step, then reaping. */
@@ -215,8 +322,7 @@ drive(void)
 	return q_reap();
 }
 
-/* The hooks of engine_common.h: waiting is driving (q.ran sums what
- * mmrt_dmadev_run() said completed). */
+/* The hooks of engine_common.h: waiting is driving. */
 static unsigned int
 q_poll(void)
 {
@@ -226,25 +332,25 @@ q_poll(void)
 static void
 q_log(const char *what)
 {
-	log_stats(q.eng, what);
+	log_stats(what);
 }
 
 static uint64_t
 q_completed(void)
 {
-	return stats(q.eng).completed;
+	return stats().completed;
 }
 
 /* Step (bounded, not reaping) until the stats say @field reached @want. */
 #define WAIT_STAT(field, want) do { \
 	uint64_t d_ = deadline(WAIT_S); \
 	unsigned long i_ = 0; \
-	while (stats(q.eng).field < (want)) { \
+	while (stats().field < (want)) { \
 		if (expired(d_)) { \
-			log_stats(q.eng, "timeout"); \
+			log_stats("timeout"); \
 			cr_assert_fail("stats." #field " %" PRIu64 \
 				" never reached %" PRIu64, \
-				stats(q.eng).field, (uint64_t)(want)); \
+				stats().field, (uint64_t)(want)); \
 		} \
 		step(); \
 		relax(i_++); \
@@ -258,9 +364,9 @@ drain_device(void)
 	uint64_t d = deadline(WAIT_S);
 	unsigned long i = 0;
 
-	while (stats(q.eng).inflight != 0) {
+	while (stats().inflight != 0) {
 		if (expired(d)) {
-			log_stats(q.eng, "timeout");
+			log_stats("timeout");
 			cr_assert_fail("pieces still on the device after %d s",
 				WAIT_S);
 		}
@@ -278,7 +384,7 @@ drive_until(const int *flag, int want, unsigned long yield_mask)
 
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != want) {
 		if (expired(d)) {
-			log_stats(q.eng, "timeout");
+			log_stats("timeout");
 			cr_assert_fail("helper thread did not finish in %d s",
 				WAIT_S);
 		}
@@ -287,43 +393,31 @@ drive_until(const int *flag, int want, unsigned long yield_mask)
 	}
 }
 
-/* The end of a test: stats agree with what the driver saw. */
+/* The end of a started run: the counters agree with what the client saw
+ * (the mmrt ones since this start). */
 static void
 q_final_stats(void)
 {
-	struct mmrt_dmadev_stats st = stats(q.eng);
+	struct mmrt_dma_mmrt_stats st = stats();
 
 	cr_assert_eq(st.submitted, q.n, "submitted %" PRIu64 ", want %"
 		PRIu64, st.submitted, q.n);
 	cr_assert_eq(st.completed, q.done, "completed %" PRIu64 ", want %"
 		PRIu64, st.completed, q.done);
-	cr_assert_eq(st.completed, q.ran, "completed %" PRIu64 ", run() said %"
-		PRIu64, st.completed, q.ran);
 	cr_assert_eq(st.errors, q.nerr, "errors %" PRIu64 ", want %" PRIu64,
 		st.errors, q.nerr);
 	cr_assert_eq(st.inflight, 0, "inflight %" PRIu64, st.inflight);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0),
+		(uint16_t)(dmm_ring - 1));
 }
 
-/* A bridge named @name (configured by conf_init() into @cf) bound to @as. */
-static struct mmrt_dmadev *
-bridge_up(struct mmrt_dmadev_conf *cf, const char *name, struct mmrt_as *as)
-{
-	struct mmrt_dmadev *b;
-
-	conf_init(cf, name);
-	b = mkbridge(cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
-	return b;
-}
-
-/* The end of a test with bridge @b bound to @as: the stats agree, both go
+/* The end of a test with the device on @as: the stats agree, both go
  * away and the pool balances (@used0: frames in use at the start). */
 static void
-bridge_done(struct mmrt_dmadev *b, struct mmrt_as *as, uint64_t used0)
+dmm_done(struct mmrt_as *as, uint64_t used0)
 {
 	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
@@ -415,9 +509,7 @@ Test(dmadev, copy_boundaries)
 	/* leaf sizes: smallest and largest possible */
 	static const uint64_t gmin[R_NB] = { PG, PG, PG, PG, PG, PG };
 	static const uint64_t gmax[R_NB] = { PG, PG, HPG, HPG, PG, HPG };
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
-	struct mmrt_dmadev *b;
+	struct mmrt_dma_mmrt_stats st;
 	uint64_t used0, bytes = 0, src, dst, p0, dp, lo, hi, lo_sum = 0;
 	uint64_t hi_sum = 0;
 	const struct bcase *c;
@@ -431,14 +523,14 @@ Test(dmadev, copy_boundaries)
 	used0 = mmrt_test_used();
 	as = bnd_setup(r);
 
-	b = bridge_up(&cf, "bnd", as);
+	dmm_up(as, "bnd", NB_DESC, NULL);
 
 	/* one at a time: the whole destination region checked after each */
 	for (k = 0; k < RTE_DIM(cases); k++) {
 		c = &cases[k];
 		src = r[c->sr].va + c->so;
 		dst = r[c->dr].va + c->doff;
-		p0 = stats(b).pieces;
+		p0 = stats().pieces;
 		q_copy(src, dst, c->len, RTE_DMA_OP_FLAG_SUBMIT);
 		q_wait_all(false);
 		cr_assert_eq(q_status(q.n - 1), S_OK, "case %u: status %d", k,
@@ -449,7 +541,7 @@ Test(dmadev, copy_boundaries)
 		rgn_check(as, &r[c->dr], when);
 		/* split at page boundaries: at least at every 2 MiB one, at
 		 * most at every 4 KiB one */
-		dp = stats(b).pieces - p0;
+		dp = stats().pieces - p0;
 		lo = npieces(src, gmax[c->sr], dst, gmax[c->dr], c->len);
 		hi = npieces(src, gmin[c->sr], dst, gmin[c->dr], c->len);
 		lo_sum += lo;
@@ -476,14 +568,14 @@ Test(dmadev, copy_boundaries)
 		mirror_copy(r, R_NB, src, dst, len);
 		bytes += len;
 	}
-	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 	q_wait_all(false);
 	cr_assert_eq(q.nerr, 0);
 	for (k = 0; k < R_NB; k++)
 		rgn_check(as, &r[k], "at the end");
 
-	st = stats(b);
-	log_stats(b, "boundaries");
+	st = stats();
+	log_stats("boundaries");
 	cr_log_info("single cases: pieces between %" PRIu64 " and %" PRIu64,
 		lo_sum, hi_sum);
 	q_final_stats();
@@ -497,8 +589,7 @@ Test(dmadev, copy_boundaries)
 		" submitted, bridge: %" PRIu64 " pieces", ds.submitted,
 		st.pieces);
 	cr_assert_eq(ds.completed, st.pieces);
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	bnd_teardown(as, r, used0);
 }
 
@@ -534,10 +625,8 @@ Test(dmadev, park_resume_in_order)
 		{ VB, 8 * PG, NULL, "dst" },
 	};
 	uint8_t *fill0, *fill2, *want;
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_uffd_msg m;
-	struct mmrt_dmadev *b;
 	struct mmrt_uffd *u;
 	struct mmrt_as *as;
 	uint64_t used0, acks;
@@ -564,7 +653,7 @@ Test(dmadev, park_resume_in_order)
 	pat(fill0, 21, 0, PG);
 	pat(fill2, 22, 0, PG);
 
-	b = bridge_up(&cf, "park", as);
+	dmm_up(as, "park", NB_DESC, NULL);
 
 	/* op 0 writes a missing page; ops 1-3 are ordinary; op 4 reads a
 	 * missing page; op 5 is ordinary */
@@ -582,15 +671,15 @@ Test(dmadev, park_resume_in_order)
 	WAIT_STAT(parks, 1);
 	q_none_more(0, 20000);
 	check_byte(as, VB, GUARD, 8 * PG, "dst while op 0 is parked");
-	cr_assert_eq(stats(b).inflight, 0);
+	cr_assert_eq(stats().inflight, 0);
 	/* parked, it still acks invalidations (from another thread) */
-	acks = stats(b).consumer.acks;
+	acks = stats().consumer.acks;
 	side.as = as;
 	thread_start(&th, side_main, NULL);
 	drive_until(&side.done, 1, 0);
 	pthread_join(th, NULL);
 	cr_assert_eq(side.rc, 0, "advise/protect: %d", side.rc);
-	st = stats(b);
+	st = stats();
 	cr_assert_eq(st.consumer.fences, 0, "fenced while parked");
 	cr_assert_geq(st.consumer.acks, acks + 1);
 	q_none_more(0, 2000);
@@ -621,16 +710,16 @@ Test(dmadev, park_resume_in_order)
 	memcpy(want + 50, r[0].m + 50, PG - 100);
 	check(as, VC, want, PG, "the page op 0 parked on");
 	check(as, VC + 2 * PG, fill2, PG, "the page op 4 parked on");
-	st = stats(b);
-	log_stats(b, "park");
+	st = stats();
+	log_stats("park");
 	cr_assert_eq(st.parks, 2, "parks %" PRIu64, st.parks);
 	cr_assert_geq(st.consumer.userfaults, 2);
 	q_final_stats();
 
-	/* parked, then destroyed: dropped, nothing leaks */
+	/* parked, then stopped: dropped, nothing leaks */
 	q_copy(VA, VC + PG, 64, RTE_DMA_OP_FLAG_SUBMIT);
 	WAIT_STAT(parks, 3);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(r[0].m);
@@ -651,11 +740,9 @@ Test(dmadev, park_resume_in_order)
 Test(dmadev, park_at_missing_page)
 {
 	uint8_t *fill0, *fill1, *want;
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_uffd_msg m;
 	struct rte_dma_stats ds;
-	struct mmrt_dmadev *b;
 	struct mmrt_uffd *u;
 	struct mmrt_as *as;
 	uint64_t used0;
@@ -675,13 +762,13 @@ Test(dmadev, park_at_missing_page)
 	pat(fill1, 25, 0, PG);
 	ufill(u, VC, fill0, PG);        /* page 0 present, page 1 missing */
 
-	b = bridge_up(&cf, "parkw", as);
+	dmm_up(as, "parkw", NB_DESC, NULL);
 	q_copy(VA, VC + PG - 100, 200, RTE_DMA_OP_FLAG_SUBMIT);
 	WAIT_STAT(parks, 1);
 	q_none_more(0, 5000);
-	st = stats(b);
+	st = stats();
 	ds = dev_stats();
-	log_stats(b, "parked");
+	log_stats("parked");
 	cr_log_info("device: submitted %" PRIu64 " completed %" PRIu64,
 		ds.submitted, ds.completed);
 	cr_assert_leq(st.bytes, 100, "%" PRIu64 " piece(s) (%" PRIu64
@@ -699,8 +786,7 @@ Test(dmadev, park_at_missing_page)
 	pat(want + PG - 100, 12, 0, 200);
 	check(as, VC, want, 2 * PG, "after the fill");
 	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(fill0);
@@ -716,9 +802,7 @@ Test(dmadev, park_stream_resolver)
 		{ VB, 64 * PG, NULL, "dst" },
 		{ VC, 64 * PG, NULL, "uffd range" },
 	};
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
-	struct mmrt_dmadev *b;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_as *as;
 	uint64_t used0, s, d;
 	unsigned int k;
@@ -745,7 +829,7 @@ Test(dmadev, park_stream_resolver)
 	ureg(rs.u, VC, 64 * PG);
 	thread_start(&th, resolver_main, NULL);
 
-	b = bridge_up(&cf, "pstream", as);
+	dmm_up(as, "pstream", NB_DESC, NULL);
 	for (k = 0; k < 240; k++) {
 		len = 1 + rnd() % (3 * PG);
 		if (k % 3 != 2) {
@@ -761,8 +845,8 @@ Test(dmadev, park_stream_resolver)
 		mirror_copy(r, 3, s, d, len);
 	}
 	q_wait_all(false);
-	st = stats(b);
-	log_stats(b, "park stream");
+	st = stats();
+	log_stats("park stream");
 	cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
 	cr_assert_geq(st.parks, 1);
 	q_final_stats();
@@ -773,8 +857,7 @@ Test(dmadev, park_stream_resolver)
 	pthread_join(th, NULL);
 	cr_assert_eq(rs.err, 0, "resolver: %d", rs.err);
 	cr_assert_geq(rs.served, 1);
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(rs.u), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	for (k = 0; k < 3; k++)
@@ -791,8 +874,6 @@ Test(dmadev, park_stream_resolver)
  */
 Test(dmadev, park_then_protect_dst)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev *b;
 	struct pprot_fix f;
 	uint64_t used0;
 	unsigned int k;
@@ -800,7 +881,7 @@ Test(dmadev, park_then_protect_dst)
 	need_skel();
 	used0 = mmrt_test_used();
 	pprot_setup(&f);
-	b = bridge_up(&cf, "pprot", f.as);
+	dmm_up(f.as, "pprot", NB_DESC, NULL);
 	for (k = 0; k < PPROT_NOPS; k++) {
 		q_copy(pprot_ops[k].src, pprot_ops[k].dst, pprot_ops[k].len,
 			RTE_DMA_OP_FLAG_SUBMIT);
@@ -812,10 +893,9 @@ Test(dmadev, park_then_protect_dst)
 		q_wait_all(false);
 		pprot_check_done(&f, k);
 	}
-	log_stats(b, "park then protect");
+	log_stats("park then protect");
 	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	pprot_teardown(&f, used0);
 }
 
@@ -827,10 +907,8 @@ Test(dmadev, fault_status)
 {
 	enum rte_dma_status_code exp[32];
 	struct mmrt_uffd *u, *usb;
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_uffd_poison pz;
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	uint64_t used0, nerr, n, k, base;
 	uint8_t *g, *want;
@@ -862,10 +940,8 @@ Test(dmadev, fault_status)
 	usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
 	ureg(usb, VF, PG);
 
-	conf_init(&cf, "fst");
-	cf.park_timeout_us = 20000;
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	/* a short park: the unserved page times out */
+	dmm_up(as, "fst", NB_DESC, "park_us=20000");
 
 	for (round = 0; round < 2; round++) {
 		xset(as, VA, GUARD, 16 * PG);
@@ -900,7 +976,7 @@ Test(dmadev, fault_status)
 		pat(want + 12 * PG + 1, 41, 0, PG);
 #undef OPC
 		n = i;
-		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		WAIT_STAT(completed, q.n);
 
 		q_reap_expect(base, n, exp, round != 0);
@@ -918,8 +994,8 @@ Test(dmadev, fault_status)
 	}
 	cr_assert_eq(mmrt_read(as, VD, g, 8), -EHWPOISON);
 
-	st = stats(b);
-	log_stats(b, "fault status");
+	st = stats();
+	log_stats("fault status");
 	for (nerr = k = 0; k < n; k++)
 		nerr += exp[k] != S_OK;
 	q_final_stats();
@@ -927,8 +1003,7 @@ Test(dmadev, fault_status)
 		st.errors, 2 * nerr);
 	cr_assert_geq(st.parks, 2);
 	cr_assert_eq(st.consumer.fences, 0);
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	cr_assert_eq(mmrt_uffd_destroy(usb), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
@@ -943,10 +1018,8 @@ Test(dmadev, fault_status)
 
 Test(dmadev, cow_child)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_as_stats as_st;
-	struct mmrt_dmadev *b;
 	uint64_t used0, s, d;
 	unsigned int k, pass;
 	struct cow_fix f;
@@ -957,12 +1030,11 @@ Test(dmadev, cow_child)
 	rng_seed("cow_child");
 	used0 = mmrt_test_used();
 	cow_setup(&f);
-	conf_init(&cf, "cow");
-	b = mkbridge(&cf);
-	/* pass 0 writes to the child, pass 1 to the parent */
+	/* pass 0 writes to the child, pass 1 to the parent: a device on
+	 * each in turn */
 	for (pass = 0; pass < 2; pass++) {
 		w = cow_written(&f, pass);
-		cr_assert_gt(mmrt_dmadev_bind(b, w), 0);
+		dmm_up(w, "cow", NB_DESC, NULL);
 		for (k = 0; k < 64; k++) {
 			len = 1 + rnd() % (3 * PG);
 			d = cow_dst(k, len);
@@ -970,13 +1042,13 @@ Test(dmadev, cow_child)
 			q_copy(s, d, len, 0);
 			mirror_copy(f.r, 3, s, d, len);
 		}
-		cr_assert_eq(mmrt_dmadev_submit(b), 0);
-		/* the driving thread serves the page requests between steps */
-		q_wait_all(true);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
+		/* the driver's page-request thread serves copy-on-write */
+		q_wait_all(false);
 		cr_assert_eq(q.nerr, 0, "%" PRIu64 " ops failed", q.nerr);
 		cow_check(&f, pass);
-		st = stats(b);
-		log_stats(b, pass == 0 ? "cow child" : "cow parent");
+		st = stats();
+		log_stats(pass == 0 ? "cow child" : "cow parent");
 		/* the parent's frames are mostly exclusive by pass 1 */
 		if (pass == 0) {
 			cr_assert_gt(st.consumer.page_requests, 0,
@@ -987,10 +1059,9 @@ Test(dmadev, cow_child)
 		cr_assert_eq(mmrt_as_stats(w, &as_st), 0);
 		cr_assert_geq(as_st.cow + as_st.cow_reuse, 1);
 		q_final_stats();
-		cr_assert_eq(mmrt_dmadev_unbind(b), 0);
+		dmm_down();
 		cow_next_pass(&f, pass);
 	}
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
 	cow_teardown(&f);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
@@ -1027,7 +1098,6 @@ enum iv_kind {
 
 static struct invaler {
 	struct mmrt_as *as;
-	struct mmrt_dmadev *b;
 	enum iv_kind kind;
 	int go;           /* main: the round to run */
 	int done;         /* thread: the round finished */
@@ -1036,7 +1106,7 @@ static struct invaler {
 	int err;
 	struct rte_dma_stats before;  /* device, just before the call */
 	struct rte_dma_stats after;   /* device, just after it returned */
-	struct mmrt_dmadev_stats st;  /* bridge, just after it returned */
+	struct mmrt_dma_mmrt_stats st;  /* bridge, just after it returned */
 	uint8_t *snap;                /* D just after it returned */
 } iv;
 
@@ -1070,7 +1140,7 @@ invaler_main(void *arg)
 		(void)rte_dma_stats_get(skel, 0, &iv.after);
 		/* a snapshot: the bridge's counters are written by the
 		 * driving thread with relaxed stores */
-		(void)mmrt_dmadev_stats(iv.b, &iv.st);
+		(void)mmrt_dma_mmrt_stats(dmm_id, &iv.st);
 		iv.rc = rc;
 		if (rc == 0 && iv.kind == IV_PROTECT_DST)
 			rc = mmrt_read(iv.as, VB, iv.snap, IV_SIZE);
@@ -1093,14 +1163,12 @@ invaler_main(void *arg)
 static void
 inval_rounds(enum iv_kind kind, const char *name)
 {
-	struct mmrt_dmadev_stats st, st0;
-	struct mmrt_dmadev_conf cf;
+	struct mmrt_dma_mmrt_stats st, st0;
 	uint64_t used0, given, ops_given, inflight0, first_bad;
 	uint8_t *src, *d, *want;
 	unsigned int round, good = 0, k;
 	struct rte_dma_stats ds0;
 	enum rte_dma_status_code bad = kind == IV_PROTECT_DST ? S_DST : S_PF;
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	rte_cpuset_t cpus;
 	pthread_t th;
@@ -1113,12 +1181,9 @@ inval_rounds(enum iv_kind kind, const char *name)
 	d = xmalloc(IV_SIZE);
 	want = xmalloc(IV_SIZE);
 	pat(src, 91, 0, IV_SIZE);
-	conf_init(&cf, name);
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	dmm_up(as, name, NB_DESC, NULL);
 	memset(&iv, 0, sizeof(iv));
 	iv.as = as;
-	iv.b = b;
 	iv.kind = kind;
 	iv.snap = xmalloc(IV_SIZE);
 	/*
@@ -1142,7 +1207,7 @@ inval_rounds(enum iv_kind kind, const char *name)
 		if (kind == IV_PROTECT_DST && round > 1)
 			cr_assert_eq(mmrt_protect(as, VB, IV_SIZE, RW), 0);
 		xset(as, VB, GUARD, IV_SIZE);
-		st0 = stats(b);
+		st0 = stats();
 		ds0 = dev_stats();
 		cr_assert_eq(ds0.submitted, st0.pieces);
 		cr_assert_eq(ds0.completed, st0.pieces);
@@ -1150,7 +1215,7 @@ inval_rounds(enum iv_kind kind, const char *name)
 		for (k = 0; k < IV_OPS; k++)
 			q_copy(VA + (uint64_t)k * IV_LEN,
 				VB + (uint64_t)k * IV_LEN, IV_LEN, 0);
-		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		drive();        /* fills the device */
 		__atomic_store_n(&iv.go, (int)round, __ATOMIC_RELEASE);
 		/* keep driving, giving the cpu away often */
@@ -1203,7 +1268,7 @@ inval_rounds(enum iv_kind kind, const char *name)
 				cr_assert_eq(s, bad, "round %u: op %u: status"
 					" %d, want %d", round, k, s, bad);
 		}
-		st = stats(b);
+		st = stats();
 		if (inflight0 > 0 && st.acks_held > st0.acks_held)
 			good++;
 		cr_log_info("%s round %u: %" PRIu64 " pieces on the device "
@@ -1248,15 +1313,14 @@ inval_rounds(enum iv_kind kind, const char *name)
 	}
 	__atomic_store_n(&iv.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	st = stats(b);
-	log_stats(b, name);
+	st = stats();
+	log_stats(name);
 	cr_assert_geq(good, 1, "no round had pieces on the device when the "
 		"invalidation came and held its ack (acks_held %" PRIu64 ")",
 		st.acks_held);
 	cr_assert_gt(st.acks_held, 0);
 	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(src);
 	free(d);
@@ -1302,8 +1366,7 @@ static struct {
 	int rc;
 	struct rte_dma_stats before, after;  /* helper: around the call */
 	struct rte_dma_stats posted, polled; /* driver: around the poll */
-	struct mmrt_dmadev_stats st;
-	struct mmrt_dmadev *b;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_as *as;
 } pw;
 
@@ -1354,7 +1417,7 @@ window_main(void *arg)
 		(void)rte_dma_stats_get(skel, 0, &pw.before);
 		pw.rc = mmrt_protect(pw.as, VB, IV_SIZE, RO);
 		(void)rte_dma_stats_get(skel, 0, &pw.after);
-		(void)mmrt_dmadev_stats(pw.b, &pw.st);
+		(void)mmrt_dma_mmrt_stats(dmm_id, &pw.st);
 	}
 	__atomic_store_n(&pw.done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -1362,9 +1425,7 @@ window_main(void *arg)
 
 Test(dmadev, inval_peek_poll_window)
 {
-	struct mmrt_dmadev_conf cf;
 	unsigned int k, attempt, hit = 0;
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	rte_cpuset_t cpus;
 	uint64_t used0;
@@ -1376,7 +1437,7 @@ Test(dmadev, inval_peek_poll_window)
 	cr_assert_not_null(as);
 	map_pat(as, VA, IV_SIZE, 0, 9);
 	map_guard(as, VB, IV_SIZE, 0);
-	b = bridge_up(&cf, "pwin", as);
+	dmm_up(as, "pwin", NB_DESC, NULL);
 	/* with the skeleton's copy thread: it stalls while this one runs */
 	cpus = rte_lcore_cpuset(1);
 	/* until pieces were still on the device when the call started */
@@ -1385,12 +1446,11 @@ Test(dmadev, inval_peek_poll_window)
 			cr_assert_eq(mmrt_protect(as, VB, IV_SIZE, RW), 0);
 		memset(&pw, 0, sizeof(pw));
 		pw.as = as;
-		pw.b = b;
 		thread_start_on(&th, &cpus, window_main, NULL);
 		for (k = 0; k < IV_OPS; k++)
 			q_copy(VA + (uint64_t)k * IV_LEN,
 				VB + (uint64_t)k * IV_LEN, IV_LEN, 0);
-		cr_assert_eq(mmrt_dmadev_submit(b), 0);
+		cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 		drive();        /* fills the device */
 		__atomic_store_n(&pw.armed, 1, __ATOMIC_RELEASE);
 		drive_until(&pw.done, 1, 255);
@@ -1430,11 +1490,11 @@ Test(dmadev, inval_peek_poll_window)
 			pw.posted.submitted, pw.after.completed,
 			pw.st.inflight, pw.st.acks_held);
 	}
-	log_stats(b, "window");
+	log_stats("window");
 	if (hit == 0)
 		cr_log_warn("the window never opened with pieces on the "
 			"device: nothing was tested");
-	bridge_done(b, as, used0);
+	dmm_done(as, used0);
 }
 
 /* ================================================================== */
@@ -1443,8 +1503,7 @@ Test(dmadev, inval_peek_poll_window)
 
 Test(dmadev, destroy_inflight)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev *b;
+	struct rte_dma_stats ds;
 	struct mmrt_as *as;
 	uint64_t used0;
 	unsigned int k;
@@ -1456,38 +1515,46 @@ Test(dmadev, destroy_inflight)
 	cr_assert_not_null(as);
 	map_pat(as, VA, IV_SIZE, 0, 5);
 	map_guard(as, VB, IV_SIZE, 0);
-	b = bridge_up(&cf, "dinf", as);
+	dmm_up(as, "dinf", NB_DESC, NULL);
 	for (k = 0; k < IV_OPS; k++)
 		q_copy(VA + (uint64_t)k * IV_LEN, VB + (uint64_t)k * IV_LEN,
 			IV_LEN, 0);
-	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 	drive();
-	cr_assert_gt(stats(b).inflight, 0);
-	/* pieces on the device are waited for, the rest dropped */
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(dev_stats().completed, dev_stats().submitted);
+	cr_assert_gt(stats().inflight, 0);
+	/* stopped: pieces on the device are waited for, the rest dropped,
+	 * the device behind stopped */
+	cr_assert_eq(rte_dma_stop(dmm_id), 0);
+	ds = dev_stats();
+	cr_assert_eq(ds.completed, ds.submitted, "%" PRIu64 " pieces given, %"
+		PRIu64 " copied at the stop", ds.submitted, ds.completed);
+	cr_assert_eq(mmrt_dma_mmrt_stats(dmm_id, &(struct mmrt_dma_mmrt_stats){
+		0 }), -ENOTCONN);
+	/* a stopped device reports nothing and takes nothing */
+	cr_assert_eq(rte_dma_completed(dmm_id, 0, 64, NULL, NULL), 0);
+	cr_assert_eq(rte_dma_copy(dmm_id, 0, VA, VB, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), 0);
 
-	/* the device can be used again */
-	b = bridge_up(&cf, "dinf", as);
+	/* the device can be started again: indexes from 0 */
+	dmm_start(NB_DESC);
 	q_copy(VA, VB + IV_SIZE - PG - 1, PG + 1, RTE_DMA_OP_FLAG_SUBMIT);
+	cr_assert_eq(q.idx[0], 0);
 	q_wait_all(false);
 	cr_assert_eq(q_status(0), S_OK, "status %d", q_status(0));
 	want = xmalloc(PG + 1);
 	pat(want, 5, 0, PG + 1);
-	check(as, VB + IV_SIZE - PG - 1, want, PG + 1, "after re-create");
+	check(as, VB + IV_SIZE - PG - 1, want, PG + 1, "after the restart");
 	free(want);
-	bridge_done(b, as, used0);
+	dmm_done(as, used0);
 }
 
-/* The bound space is destroyed (its binding released): ops complete with
- * an error, unbind works, a new space can be bound. */
+/* The bound space is destroyed under the started device (its binding
+ * released): ops complete with an error, the stop works, and a start
+ * binds the new space of that name. */
 Test(dmadev, space_destroyed)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	uint64_t used0;
-	int rc;
 
 	need_skel();
 	used0 = mmrt_test_used();
@@ -1495,7 +1562,7 @@ Test(dmadev, space_destroyed)
 	cr_assert_not_null(as);
 	map_pat(as, VA, 4 * PG, 0, 6);
 	map_guard(as, VB, 4 * PG, 0);
-	b = bridge_up(&cf, "gone", as);
+	dmm_up(as, "gone", NB_DESC, NULL);
 	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
 	cr_assert_eq(q_status(0), S_OK);
@@ -1503,20 +1570,18 @@ Test(dmadev, space_destroyed)
 	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
 	cr_assert_eq(q_status(1), S_BUS, "status %d", q_status(1));
-	cr_assert_eq(mmrt_dmadev_serve_faults(b, 8), 0);
-	rc = mmrt_dmadev_unbind(b);
-	cr_assert(rc == 0 || rc == -ENOTCONN, "unbind: %d", rc);
-	cr_log_info("unbind after the space went: %d", rc);
+	q_final_stats();
+	cr_assert_eq(rte_dma_stop(dmm_id), 0);
 
 	as = mmrt_as_create("gone");
 	cr_assert_not_null(as);
 	map_pat(as, VA, 4 * PG, 0, 6);
 	map_guard(as, VB, 4 * PG, 0);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	dmm_start(NB_DESC);
 	q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
-	cr_assert_eq(q_status(2), S_OK, "status %d", q_status(2));
-	bridge_done(b, as, used0);
+	cr_assert_eq(q_status(0), S_OK, "status %d", q_status(0));
+	dmm_done(as, used0);
 }
 
 /* ================================================================== */
@@ -1525,8 +1590,6 @@ Test(dmadev, space_destroyed)
 
 Test(dmadev, ring_full)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	uint64_t used0;
 	unsigned int k;
@@ -1538,41 +1601,42 @@ Test(dmadev, ring_full)
 	cr_assert_not_null(as);
 	map_pat(as, VA, 4 * PG, 0, 7);
 	map_guard(as, VB, 4 * PG, 0);
-	conf_init(&cf, "full");
-	cf.nb_desc = 32;
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
-	cr_assert_eq(mmrt_dmadev_burst_capacity(b), 31);
+	dmm_up(as, "full", 32, NULL);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), 31);
 	for (k = 0; k < 31; k++) {
 		q_copy(VA + k, VB + k * 64, 64, 0);
-		cr_assert_eq(mmrt_dmadev_burst_capacity(b), 30 - k);
+		cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), 30 - k);
 	}
-	rc = mmrt_dmadev_copy(b, VA, VB + 3 * PG, 8, 0);
+	rc = rte_dma_copy(dmm_id, 0, VA, VB + 3 * PG, 8, 0);
 	cr_assert_eq(rc, -ENOSPC, "copy into a full ring: %d", rc);
 	/* not submitted yet: nothing runs */
 	for (k = 0; k < 1000; k++)
 		cr_assert_eq(drive(), 0);
-	cr_assert_eq(stats(b).pieces, 0);
-	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	cr_assert_eq(stats().pieces, 0);
+	cr_assert_eq(stats().submitted, 0);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 	/* still full until they are reaped */
 	WAIT_STAT(completed, 31);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, VB + 3 * PG, 8, 0), -ENOSPC);
+	cr_assert_eq(rte_dma_copy(dmm_id, 0, VA, VB + 3 * PG, 8, 0),
+		-ENOSPC);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), 0);
 	q_wait_all(false);
 	cr_assert_eq(q.nerr, 0);
-	cr_assert_eq(mmrt_dmadev_burst_capacity(b), 31);
+	cr_assert_eq(rte_dma_burst_capacity(dmm_id, 0), 31);
 	q_copy(VA, VB + 3 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
 	q_wait_all(false);
-	bridge_done(b, as, used0);
+	dmm_done(as, used0);
 }
 
 /*
  * A device ring shorter than an operation's pieces: copies from 4 KiB
  * pages into a 2 MiB leaf (every piece but the last ends inside a
- * destination page) with the device ring at its smallest. When the device
- * has room for one piece only, the bridge gives it a piece that ends at a
- * page boundary of the destination, or none (pmd_walk.h): the data is
- * right and the pieces stay between the split at every leaf boundary and
- * the split at every 4 KiB one.
+ * destination page) with the device ring at its smallest (dma_mmrt's
+ * ring of 32 gives the device behind 32). When the device has room for
+ * one piece only, the bridge gives it a piece that ends at a page
+ * boundary of the destination, or none (pmd_walk.h): the data is right
+ * and the pieces stay between the split at every leaf boundary and the
+ * split at every 4 KiB one.
  */
 Test(dmadev, device_ring_short)
 {
@@ -1584,9 +1648,7 @@ Test(dmadev, device_ring_short)
 	};
 	static const uint64_t gmin[R_NB] = { PG, PG, PG, PG, PG, PG };
 	static const uint64_t gmax[R_NB] = { PG, PG, HPG, HPG, PG, HPG };
-	struct mmrt_dmadev_conf cf;
 	struct rgn r[R_NB];
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	uint64_t used0, src, dst, p0, dp, lo, hi;
 	unsigned int k, pass;
@@ -1594,22 +1656,19 @@ Test(dmadev, device_ring_short)
 	need_skel();
 	used0 = mmrt_test_used();
 	as = bnd_setup(r);
-	conf_init(&cf, "short");
-	cf.nb_desc = 32;
-	b = mkbridge(&cf);
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
+	dmm_up(as, "short", 32, NULL);
 	for (pass = 0; pass < 4; pass++) {
 		for (k = 0; k < RTE_DIM(cases); k++) {
 			src = r[cases[k].sr].va + cases[k].so + pass;
 			dst = r[cases[k].dr].va + cases[k].doff + 2 * pass;
-			p0 = stats(b).pieces;
+			p0 = stats().pieces;
 			q_copy(src, dst, cases[k].len, RTE_DMA_OP_FLAG_SUBMIT);
 			q_wait_all(false);
 			cr_assert_eq(q_status(q.n - 1), S_OK, "case %u: status"
 				" %d", k, q_status(q.n - 1));
 			mirror_copy(r, R_NB, src, dst, cases[k].len);
 			rgn_check(as, &r[cases[k].dr], "after a copy");
-			dp = stats(b).pieces - p0;
+			dp = stats().pieces - p0;
 			lo = npieces(src, gmax[cases[k].sr], dst,
 				gmax[cases[k].dr], cases[k].len);
 			hi = npieces(src, gmin[cases[k].sr], dst,
@@ -1623,17 +1682,14 @@ Test(dmadev, device_ring_short)
 					k, pass, dp, lo);
 		}
 	}
-	log_stats(b, "short ring");
+	log_stats("short ring");
 	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
 	bnd_teardown(as, r, used0);
 }
 
 Test(dmadev, index_wrap)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev *b;
 	struct mmrt_as *as;
 	uint64_t used0, k, total = 66000 + 300;
 	uint8_t *want;
@@ -1644,17 +1700,17 @@ Test(dmadev, index_wrap)
 	cr_assert_not_null(as);
 	map_pat(as, VA, 2 * PG, 0, 8);
 	map_guard(as, VB, 2 * PG, 0);
-	b = bridge_up(&cf, "wrap", as);
+	dmm_up(as, "wrap", NB_DESC, NULL);
 	q.bulk = true;
 	for (k = 0; k < total; k++) {
-		if (mmrt_dmadev_burst_capacity(b) == 0)
+		if (rte_dma_burst_capacity(dmm_id, 0) == 0)
 			q_wait(q.n - 512, false);
 		q_copy(VA + k % 512, VB + (k % 512) * 8, 8,
 			k % 64 == 63 ? RTE_DMA_OP_FLAG_SUBMIT : 0);
 		if (k % 64 == 63)
 			drive();
 	}
-	cr_assert_eq(mmrt_dmadev_submit(b), 0);
+	cr_assert_eq(rte_dma_submit(dmm_id, 0), 0);
 	q_wait_all(false);
 	cr_assert_eq(q.nerr, 0);
 	cr_assert_eq(q.idx[(total - 1) % MAXOPS], (uint16_t)(total - 1));
@@ -1663,47 +1719,81 @@ Test(dmadev, index_wrap)
 		pat(want + k * 8, 8, k, 8);
 	check(as, VB, want, 512 * 8, "after the wrap");
 	free(want);
-	bridge_done(b, as, used0);
+	dmm_done(as, used0);
 }
 
 /* ================================================================== */
 /* Bad input                                                           */
 /* ================================================================== */
 
-static int unreg_rc;
-
-static void *
-unreg_main(void *arg)
-{
-	unreg_rc = mmrt_dmadev_run(arg);
-	return NULL;
-}
-
-/* The header: a second destroy is detected until the next create. */
+/*
+ * A device is closed once: closing it again (it is gone) and any call on
+ * it say -EINVAL, as rte_dma_* documents for an invalid dev_id; stopping a
+ * stopped device is fine.
+ */
 Test(dmadev, destroy_twice)
 {
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev *b;
+	enum rte_dma_status_code sts[4];
+	struct rte_dma_info info;
+	struct mmrt_as *as;
+	uint64_t used0;
+	uint16_t last;
+	int16_t id;
 
 	need_skel();
-	conf_init(&cf, "twice");
-	b = mkbridge(&cf);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b), -EINVAL);
+	used0 = mmrt_test_used();
+	as = mmrt_as_create("twice");
+	cr_assert_not_null(as);
+	id = dmm_up(as, "twice", NB_DESC, NULL);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_close(id), 0);
+	cr_assert_eq(rte_dma_close(id), -EINVAL);
+	cr_assert_eq(rte_dma_start(id), -EINVAL);
+	cr_assert_eq(rte_dma_info_get(id, &info), -EINVAL);
+	cr_assert(!rte_dma_is_valid(id));
+	cr_assert_eq(mmrt_dma_mmrt_stats(id, &(struct mmrt_dma_mmrt_stats){
+		0 }), -ENODEV);
+	/* the vdev is still there until it is removed */
+	cr_assert_eq(rte_vdev_uninit(dmm_name), 0);
+	cr_assert_neq(rte_vdev_uninit(dmm_name), 0);
+	dmm_id = -1;
+	cr_assert_lt(rte_dma_get_dev_id_by_name(dmm_name), 0);
+	RTE_SET_USED(sts);
+	RTE_SET_USED(last);
+	/* the skeleton was stopped with it: free for anyone */
+	cr_assert_eq(rte_dma_configure(skel,
+		&(struct rte_dma_conf){ .nb_vchans = 1 }), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/* A device that must not come up, for the reason in its log line. */
+static void
+bad_probe(const char *args)
+{
+	rte_errno = 0;
+	cr_assert_neq(rte_vdev_init("dma_mmrt_bad", args), 0, "%s", args);
+	cr_assert_lt(rte_dma_get_dev_id_by_name("dma_mmrt_bad"), 0, "%s",
+		args);
 }
 
 Test(dmadev, badinput)
 {
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = NB_DESC,
+	};
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
 	enum rte_dma_status_code sts[4];
-	struct mmrt_dmadev *b, *b2, *b3;
-	struct mmrt_dmadev_conf cf;
-	struct mmrt_dmadev_stats st;
+	struct mmrt_dma_mmrt_stats st;
+	struct rte_dma_info info;
 	struct mmrt_as *as, *as2;
-	uint64_t used0;
+	unsigned int k, avail;
+	int16_t id, id2;
+	uint64_t used0, c0;
 	uint16_t last;
-	pthread_t th;
 	bool herr;
-	int rc;
 
 	need_skel();
 	used0 = mmrt_test_used();
@@ -1712,107 +1802,109 @@ Test(dmadev, badinput)
 	as2 = mmrt_as_create("bad2");
 	cr_assert_not_null(as2);
 	map_guard(as, VA, 4 * PG, 0);
+	avail = rte_dma_count_avail();
 
-	/* create */
-	rte_errno = 0;
-	cr_assert_null(mmrt_dmadev_create(NULL));
-	cr_assert_eq(rte_errno, EINVAL);
-#define BAD_CONF(field, val) do { \
-		conf_init(&cf, "badconf"); \
-		cf.field = (val); \
-		rte_errno = 0; \
-		cr_assert_null(mmrt_dmadev_create(&cf), #field " = " #val); \
-		cr_assert_eq(rte_errno, EINVAL, #field " = " #val \
-			": rte_errno %d", rte_errno); \
-	} while (0)
-	BAD_CONF(dev_id, -1);
-	BAD_CONF(dev_id, (int16_t)(skel + 1));
-	BAD_CONF(dev_id, INT16_MAX);
-	BAD_CONF(nb_desc, 100);
-	BAD_CONF(nb_desc, 31);
-	BAD_CONF(nb_desc, 16);
-	BAD_CONF(nb_desc, 16384);
-	BAD_CONF(nb_desc, 8193);
-	BAD_CONF(name, "");
-	BAD_CONF(name, "0123456789012345678901234567890123");
-	BAD_CONF(name, "01234567890123456789012345678901");
-	BAD_CONF(consumer.tlb_sets, 3);
-	BAD_CONF(consumer.tlb_ways, 9);
-	BAD_CONF(consumer.ring_size, 100);
-#undef BAD_CONF
-	/* the limits themselves are fine; names are unique */
-	conf_init(&cf, "0123456789012345678901234567890");
-	cf.nb_desc = 8192;
-	b2 = mmrt_dmadev_create(&cf);
-	cr_assert_not_null(b2, "rte_errno %d", rte_errno);
-	cr_assert_eq(mmrt_dmadev_burst_capacity(b2), 8191);
-	rte_errno = 0;
-	cr_assert_null(mmrt_dmadev_create(&cf), "duplicate name");
-	cr_assert_eq(rte_errno, EEXIST);
-	/* the device is taken: a second bridge on it fails */
-	conf_init(&cf, "second");
-	rte_errno = 0;
-	b3 = mmrt_dmadev_create(&cf);
-	cr_log_info("a second bridge on a started dmadev: %p, rte_errno %d",
-		(void *)b3, rte_errno);
-	cr_assert_null(b3, "two bridges on one dmadev");
-	cr_assert_neq(rte_errno, 0);
-	cr_assert_eq(mmrt_dmadev_destroy(b2), 0);
-	conf_init(&cf, NULL);
-	cf.nb_desc = 32;
-	b2 = mmrt_dmadev_create(&cf);
-	cr_assert_not_null(b2, "unnamed: rte_errno %d", rte_errno);
-	cr_assert_eq(mmrt_dmadev_burst_capacity(b2), 31);
-	cr_assert_eq(mmrt_dmadev_destroy(b2), 0);
+	/* devargs: each refused at probe, nothing left */
+	bad_probe("as=bad,service=1,dev=dma_mmrt_x");
+	bad_probe("as=bad,service=1,dev=" SKEL_NAME ",dev=" SKEL_NAME);
+	bad_probe("as=bad,service=1,dev=");
+	bad_probe("as=nosuch,service=1,dev=" SKEL_NAME);
+	bad_probe("as=bad,service=1,lcore=1,dev=" SKEL_NAME);
+	bad_probe("as=bad,service=1,dev=" SKEL_NAME ",ack_us=5");
+	bad_probe("as=bad,service=1,dev=" SKEL_NAME ",park_us=0");
+	bad_probe("as=bad,service=1,dev=" SKEL_NAME ",tlb_sets=3");
+	bad_probe("as=bad,service=1,dev=0123456789012345678901234567890123"
+		"4567890123456789012345678901234567890");
+	cr_assert_eq(rte_dma_count_avail(), avail);
 
-	/* control calls */
-	conf_init(&cf, "bad");
-	b = mkbridge(&cf);
-	cr_assert_eq(mmrt_dmadev_destroy(NULL), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_bind(NULL, as), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_bind(b, NULL), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_unbind(NULL), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_unbind(b), -ENOTCONN);
-	cr_assert_eq(mmrt_dmadev_run(NULL), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_stats(NULL, &st), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_stats(b, NULL), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_serve_faults(NULL, 64), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_serve_faults(b, 64), 0);
-	cr_assert_eq(mmrt_dmadev_submit(NULL), -EINVAL);
+	/* dev= naming no dmadev: probed, refused at start */
+	cr_assert_eq(rte_vdev_init("dma_mmrt_nodev",
+		"as=bad,service=1,dev=nosuch"), 0);
+	id2 = (int16_t)rte_dma_get_dev_id_by_name("dma_mmrt_nodev");
+	cr_assert_geq(id2, 0);
+	cr_assert_eq(rte_dma_configure(id2, &dc), 0);
+	cr_assert_eq(rte_dma_vchan_setup(id2, 0, &vc), 0);
+	cr_assert_eq(rte_dma_start(id2), -ENODEV);
+
+	/* configure and vchan_setup outside the advertised ranges */
+	id = dmm_probe("bad", "bad", NULL);
+	cr_assert_eq(rte_dma_info_get(id, &info), 0);
+	cr_assert_eq(info.max_vchans, 1);
+	cr_assert_eq(info.max_sges, 0);
+	cr_assert_eq(info.dev_capa & (RTE_DMA_CAPA_OPS_FILL |
+		RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_SVA), 0);
+	cr_assert_lt(rte_dma_start(id), 0, "not configured");
+	dc.nb_vchans = 2;
+	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
+	dc.nb_vchans = 1;
+	dc.enable_silent = true;
+	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
+	dc.enable_silent = false;
+	cr_assert_eq(rte_dma_configure(id, &dc), 0);
+	vc.nb_desc = info.min_desc - 1;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
+	vc.nb_desc = info.max_desc + 1;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
+	vc.nb_desc = NB_DESC;
+	cr_assert_eq(rte_dma_vchan_setup(id, 1, &vc), -EINVAL);
+	vc.direction = RTE_DMA_DIR_DEV_TO_MEM;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
+	vc.direction = RTE_DMA_DIR_MEM_TO_MEM;
+	cr_assert_lt(rte_dma_start(id), 0, "no vchan");
+
+	/* stopped: the data path takes nothing */
+	cr_assert_eq(rte_dma_copy(id, 0, VA, VA + PG, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_submit(id, 0), -EINVAL);
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), 0);
 	herr = true;
-	cr_assert_eq(mmrt_dmadev_completed(NULL, 4, &last, &herr), 0);
+	cr_assert_eq(rte_dma_completed(id, 0, 4, &last, &herr), 0);
 	cr_assert_not(herr);
-	cr_assert_eq(mmrt_dmadev_completed_status(NULL, 4, &last, sts), 0);
-	cr_assert_eq(mmrt_dmadev_burst_capacity(NULL), 0);
+	cr_assert_eq(rte_dma_completed_status(id, 0, 4, &last, sts), 0);
+	cr_assert_eq(mmrt_dma_mmrt_stats(id, &st), -ENOTCONN);
+	cr_assert_eq(mmrt_dma_mmrt_stats(id, NULL), -EINVAL);
+	cr_assert_eq(mmrt_dma_mmrt_stats(skel, &st), -ENODEV);
+	cr_assert_eq(mmrt_dma_mmrt_stats(-1, &st), -ENODEV);
 
-	/* unbound: an op completes with a bus error */
-	q_copy(VA, VA + PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
-	q_wait_all(false);
-	cr_assert_eq(q_status(0), S_BUS, "unbound: status %d", q_status(0));
-
-	cr_assert_gt(mmrt_dmadev_bind(b, as), 0);
-	cr_assert_eq(mmrt_dmadev_bind(b, as), -EBUSY);
-	cr_assert_eq(mmrt_dmadev_bind(b, as2), -EBUSY);
+	dmm_start(NB_DESC);
+	/* the device behind is taken: a second device on it cannot start */
+	cr_assert_eq(rte_dma_close(id2), 0);
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt_nodev"), 0);
+	cr_assert_eq(rte_vdev_init("dma_mmrt_second",
+		"as=bad2,service=1,dev=" SKEL_NAME), 0);
+	id2 = (int16_t)rte_dma_get_dev_id_by_name("dma_mmrt_second");
+	cr_assert_geq(id2, 0);
+	cr_assert_eq(rte_dma_configure(id2, &dc), 0);
+	cr_assert_eq(rte_dma_vchan_setup(id2, 0, &vc), 0);
+	cr_assert_lt(rte_dma_start(id2), 0, "two devices on one dmadev");
+	cr_assert_eq(rte_vdev_uninit("dma_mmrt_second"), 0);
+	/* started: reconfiguring and closing are refused */
+	cr_assert_eq(rte_dma_configure(id, &dc), -EBUSY);
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EBUSY);
+	cr_assert_eq(rte_dma_close(id), -EBUSY);
+	cr_assert_eq(rte_dma_fill(id, 0, 0, VA, 8, 0), -EINVAL,
+		"fill is not advertised");
 
 	/* descriptors */
-	cr_assert_eq(mmrt_dmadev_copy(NULL, VA, VA + PG, 8, 0), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, VA + PG, 0, 0), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, MMRT_VA_LIMIT, VA, 8, 0), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, MMRT_VA_LIMIT, 8, 0), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, MMRT_VA_LIMIT - 8, VA, 16, 0),
+	cr_assert_eq(rte_dma_copy(id, 0, VA, VA + PG, 0, 0), -EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, MMRT_VA_LIMIT, VA, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, VA, MMRT_VA_LIMIT, 8, 0), -EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, MMRT_VA_LIMIT - 8, VA, 16, 0),
 		-EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, MMRT_VA_LIMIT - 8, 16, 0),
+	cr_assert_eq(rte_dma_copy(id, 0, VA, MMRT_VA_LIMIT - 8, 16, 0),
 		-EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, UINT64_MAX - 3, VA, 16, 0), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, UINT64_MAX - 3, 16, 0), -EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, VA + PG, 8, UINT64_C(1) << 40),
+	cr_assert_eq(rte_dma_copy(id, 0, UINT64_MAX - 3, VA, 16, 0),
 		-EINVAL);
-	cr_assert_eq(mmrt_dmadev_copy(b, VA, VA + 4, 8, 0), -EINVAL,
+	cr_assert_eq(rte_dma_copy(id, 0, VA, UINT64_MAX - 3, 16, 0),
+		-EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, VA, VA + PG, 8,
+		UINT64_C(1) << 40), -EINVAL);
+	cr_assert_eq(rte_dma_copy(id, 0, VA, VA + 4, 8, 0), -EINVAL,
 		"overlapping ranges");
 	/* nothing was enqueued by the calls above */
-	cr_assert_eq(mmrt_dmadev_burst_capacity(b),
-		MMRT_DMADEV_NB_DESC_DEFAULT - 1);
-	cr_assert_eq(stats(b).submitted, 1);
+	cr_assert_eq(rte_dma_burst_capacity(id, 0), NB_DESC - 1);
+	for (k = 0; k < 100; k++)
+		step();
+	cr_assert_eq(stats().submitted, 0);
 
 	/* valid: flags FENCE and LLC, a range ending at the limit (it
 	 * faults), out pointers NULL */
@@ -1820,33 +1912,30 @@ Test(dmadev, badinput)
 	q_copy(VA, VA + 2 * PG, 8, RTE_DMA_OP_FLAG_FENCE);
 	q_copy(VA, MMRT_VA_LIMIT - 16, 16, 0);
 	q_copy(VA, VA + 3 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
-	/* unbind with ops outstanding */
-	cr_assert_eq(mmrt_dmadev_unbind(b), -EBUSY);
-	WAIT_STAT(completed, 5);
-	/* completed but not reaped: still outstanding */
-	cr_assert_eq(mmrt_dmadev_unbind(b), -EBUSY);
-	cr_assert_eq(mmrt_dmadev_completed(b, 64, NULL, NULL), 2);
-	cr_assert_eq(mmrt_dmadev_completed_status(b, 64, NULL, sts), 2);
+	WAIT_STAT(completed, 4);
+	cr_assert_eq(rte_dma_completed(id, 0, 64, NULL, NULL), 2);
+	cr_assert_eq(rte_dma_completed_status(id, 0, 64, NULL, sts), 2);
 	cr_assert_eq(sts[0], S_PF, "status %d", sts[0]);
 	cr_assert_eq(sts[1], S_OK, "status %d", sts[1]);
 	q.done = q.n;
 	q.nerr++;
-	cr_assert_eq(mmrt_dmadev_completed(b, 0, &last, &herr), 0);
+	cr_assert_eq(rte_dma_completed(id, 0, 0, &last, &herr), 0);
 
-	/* not a registered online poller: -EPERM */
-	cr_assert_eq(pthread_create(&th, NULL, unreg_main, b), 0);
-	pthread_join(th, NULL);
-	cr_assert_eq(unreg_rc, -EPERM, "run from an unregistered thread: %d",
-		unreg_rc);
+	/* run from a registered thread that is offline: no step */
+	c0 = stats().completed;
+	q_copy(VA, VA + 2 * PG, 8, RTE_DMA_OP_FLAG_SUBMIT);
 	mmrt_thread_offline();
-	rc = mmrt_dmadev_run(b);
+	for (k = 0; k < 1000; k++)
+		cr_assert_eq(rte_service_run_iter_on_app_lcore(dmm_sid, 1), 0);
 	mmrt_thread_online();
-	cr_assert_eq(rc, -EPERM, "run while offline: %d", rc);
+	cr_assert_eq(stats().submitted, 4, "stepped while offline");
+	cr_assert_eq(stats().completed, c0);
+	q_wait_all(false);
+	cr_assert_eq(q_status(q.n - 1), S_OK);
 
 	q_final_stats();
-	cr_assert_eq(mmrt_dmadev_unbind(b), 0);
-	cr_assert_eq(mmrt_dmadev_unbind(b), -ENOTCONN);
-	cr_assert_eq(mmrt_dmadev_destroy(b), 0);
+	dmm_down();
+	cr_assert_eq(rte_dma_count_avail(), avail);
 	cr_assert_eq(mmrt_as_destroy(as2), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);

@@ -83,7 +83,10 @@
  * engine step only (register, step, unregister): between steps the thread
  * is not a QSBR reader, so a mapped but idle or stopped service never holds
  * up a grace period, and no service thread is left registered when
- * mmrt_fini() runs.
+ * mmrt_fini() runs. A thread that is registered already (an application
+ * lcore that steps the engine itself with
+ * rte_service_run_iter_on_app_lcore()) keeps its registration: the step
+ * runs if it is online and is skipped if it is offline.
  */
 
 #include <errno.h>
@@ -126,6 +129,7 @@
 #include <mmrt_swdma.h>
 
 #include "dma_mmrt_abi.h"
+#include "pmd_status.h"
 #include "mmrt_dma_mmrt.h"
 
 #define DMM_DRV_NAME "dma_mmrt"
@@ -740,29 +744,19 @@ dmm_dev_completed(void *p, uint16_t vchan, uint16_t nb_cpls,
 {
 	struct dmm_priv *pv = p;
 	struct dmm_front *fr = pv->fr;
-	uint64_t done, i, n;
-	bool err = false;
+	uint16_t n;
 
 	RTE_SET_USED(vchan);
 	if (unlikely(fr == NULL)) {
 		*has_error = false;
 		return 0;
 	}
-	/* acquire: pairs with the worker's release of done */
-	done = __atomic_load_n(&fr->done, __ATOMIC_ACQUIRE);
-	n = RTE_MIN(done - fr->cpl, (uint64_t)nb_cpls);
-	for (i = 0; i < n; i++)
-		if (fr->ring[(fr->cpl + i) & fr->mask].status !=
-				RTE_DMA_STATUS_SUCCESSFUL) {
-			err = true;
-			break;
-		}
-	fr->cpl += i;
-	*last_idx = (uint16_t)((fr->cpl - 1) & 0xffff);
-	*has_error = err;
-	if (i > 0)
-		dmm_count(&pv->completed, i);
-	return (uint16_t)i;
+	/* done: the worker's release, after the statuses */
+	n = pmd_reap_ok(PMD_REAP_RING(fr->ring), fr->mask, &fr->done,
+		&fr->cpl, nb_cpls, last_idx, has_error);
+	if (n > 0)
+		dmm_count(&pv->completed, n);
+	return n;
 }
 
 static uint16_t
@@ -771,30 +765,24 @@ dmm_dev_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 {
 	struct dmm_priv *pv = p;
 	struct dmm_front *fr = pv->fr;
-	uint64_t done, i, n;
-	uint16_t errs = 0;
+	uint16_t n, i, errs = 0;
 
 	RTE_SET_USED(vchan);
 	if (unlikely(fr == NULL))
 		return 0;
-	done = __atomic_load_n(&fr->done, __ATOMIC_ACQUIRE);
-	n = RTE_MIN(done - fr->cpl, (uint64_t)nb_cpls);
+	n = pmd_reap_status(PMD_REAP_RING(fr->ring), fr->mask, &fr->done,
+		&fr->cpl, nb_cpls, last_idx, status);
 	for (i = 0; i < n; i++) {
-		status[i] = (enum rte_dma_status_code)
-			fr->ring[(fr->cpl + i) & fr->mask].status;
-		if (unlikely(status[i] != RTE_DMA_STATUS_SUCCESSFUL)) {
-			errs++;
-			dmm_note_fault(pv, (uint16_t)(fr->cpl + i),
-				status[i]);
-		}
+		if (likely(status[i] == RTE_DMA_STATUS_SUCCESSFUL))
+			continue;
+		errs++;
+		dmm_note_fault(pv, (uint16_t)(fr->cpl - n + i), status[i]);
 	}
-	fr->cpl += n;
-	*last_idx = (uint16_t)((fr->cpl - 1) & 0xffff);
 	if (n > 0)
 		dmm_count(&pv->completed, n);
 	if (errs > 0)
 		dmm_count(&pv->errors, errs);
-	return (uint16_t)n;
+	return n;
 }
 
 static uint16_t
@@ -925,16 +913,19 @@ dmm_service(void *arg)
 {
 	struct dmm_priv *pv = arg;
 	int id, n = 0;
+	bool own;
 
 	if (!rte_spinlock_trylock(&pv->svc_lock))
 		return -EAGAIN;
 	if (pv->svc_on) {
-		id = mmrt_thread_register();
-		if (pv->br != NULL)
-			n = id >= 0 ? dmm_dev_step(pv) : 0;
-		else
-			n = mmrt_swdma_run(pv->eng);
-		if (id >= 0)
+		/* a thread registered already (an application thread that
+		 * runs the service itself) steps as it is: only online */
+		own = mmrt_thread_id() < 0;
+		id = own ? mmrt_thread_register() : mmrt_thread_id();
+		if (id >= 0 && mmrt_thread_is_online())
+			n = pv->br != NULL ? dmm_dev_step(pv) :
+				mmrt_swdma_run(pv->eng);
+		if (own && id >= 0)
 			mmrt_thread_unregister();
 	}
 	rte_spinlock_unlock(&pv->svc_lock);
@@ -1672,6 +1663,14 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 				bs.consumer.acks, bs.consumer.fences,
 				bs.consumer.page_requests);
 	}
+	if (pv->fr != NULL)
+		fprintf(f, "    front ring: enqueued %" PRIu64 " submitted %"
+			PRIu64 " forwarded %" PRIu64 " done %" PRIu64
+			" reaped %" PRIu64 "\n", pv->fr->enq,
+			__atomic_load_n(&pv->fr->sub, __ATOMIC_RELAXED),
+			__atomic_load_n(&pv->fr->fwd, __ATOMIC_RELAXED),
+			__atomic_load_n(&pv->fr->done, __ATOMIC_RELAXED),
+			pv->fr->cpl);
 	if (pv->fault_cnt == 0) {
 		fprintf(f, "    no operation failed\n");
 	} else if (pv->fault_op.fill) {

@@ -477,48 +477,23 @@ uint16_t
 mmrt_swdma_completed(struct mmrt_swdma *d, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error)
 {
-	uint64_t done, i, n;
-	bool err = false;
-
 	if (!swdma_live(d)) {
 		if (has_error != NULL)
 			*has_error = false;
 		return 0;
 	}
-	/* acquire: pairs with the engine's release of done */
-	done = __atomic_load_n(&d->done, __ATOMIC_ACQUIRE);
-	n = RTE_MIN(done - d->cpl, (uint64_t)nb_cpls);
-	for (i = 0; i < n; i++)
-		if (d->ring[(d->cpl + i) & d->mask].status !=
-				RTE_DMA_STATUS_SUCCESSFUL) {
-			err = true;
-			break;
-		}
-	d->cpl += i;
-	if (last_idx != NULL)
-		*last_idx = (uint16_t)((d->cpl - 1) & 0xffff);
-	if (has_error != NULL)
-		*has_error = err;
-	return (uint16_t)i;
+	return pmd_reap_ok(PMD_REAP_RING(d->ring), d->mask, &d->done,
+		&d->cpl, nb_cpls, last_idx, has_error);
 }
 
 uint16_t
 mmrt_swdma_completed_status(struct mmrt_swdma *d, uint16_t nb_cpls,
 	uint16_t *last_idx, enum rte_dma_status_code *status)
 {
-	uint64_t done, i, n;
-
 	if (!swdma_live(d) || status == NULL)
 		return 0;
-	done = __atomic_load_n(&d->done, __ATOMIC_ACQUIRE);
-	n = RTE_MIN(done - d->cpl, (uint64_t)nb_cpls);
-	for (i = 0; i < n; i++)
-		status[i] = (enum rte_dma_status_code)
-			d->ring[(d->cpl + i) & d->mask].status;
-	d->cpl += n;
-	if (last_idx != NULL)
-		*last_idx = (uint16_t)((d->cpl - 1) & 0xffff);
-	return (uint16_t)n;
+	return pmd_reap_status(PMD_REAP_RING(d->ring), d->mask, &d->done,
+		&d->cpl, nb_cpls, last_idx, status);
 }
 
 uint16_t
