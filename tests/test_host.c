@@ -19,14 +19,17 @@
  * Every wait is bounded; no assertion is about elapsed time.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -698,6 +701,7 @@ Test(host_huge, mirror_events, .timeout = 300)
 #define SKEL_NAME "dma_skeleton0"
 
 static int16_t skel = -1;
+static char bridge_rundir[PATH_MAX];
 
 static void
 bridge_setup(void)
@@ -717,11 +721,36 @@ bridge_setup(void)
 	snprintf(prefix, sizeof(prefix), "--file-prefix=thb-%d",
 		(int)getpid());
 	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0);
+	snprintf(bridge_rundir, sizeof(bridge_rundir), "%s",
+		rte_eal_get_runtime_dir());
 	rc = rte_dma_get_dev_id_by_name(SKEL_NAME);
 	skel = rc >= 0 ? (int16_t)rc : -1;
 }
 
-TestSuite(host_bridge, .init = bridge_setup, .fini = teardown,
+/* The EAL's runtime directory of our own --file-prefix goes too. */
+static void
+bridge_teardown(void)
+{
+	char path[PATH_MAX + 260];
+	struct dirent *e;
+	DIR *d;
+
+	mmrt_fini();
+	d = opendir(bridge_rundir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", bridge_rundir,
+			e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(bridge_rundir);
+}
+
+TestSuite(host_bridge, .init = bridge_setup, .fini = bridge_teardown,
 	.timeout = 120);
 
 /*
