@@ -3,36 +3,40 @@
  */
 
 /*
- * perf-dma: copies through translation by the software DMA engine
- * (pmd/swdma) over a 64 MiB working set, against memcpy() on one core and
- * against DPDK's dma_skeleton driven with rte_dma_*.
+ * perf-dma: copies through translation by mmrt's DMA engine as the
+ * dma_mmrt dmadev (dma_mmrt0, as= an address space, driven with
+ * rte_dma_*) over a 64 MiB working set, against memcpy() on one core and
+ * against DPDK's dma_skeleton driven with the same rte_dma_* client loop.
  *
- * The engine is bound to an address space holding two populated 64 MiB
- * regions (src and dst) and runs on lcore 1; the main lcore enqueues copies
- * of 64 B or 4 KiB walking both regions in order, submits every
- * DMA_BATCH operations and reaps completions, keeping up to DMA_WINDOW
- * operations outstanding. Its device TLB (default geometry, 256 entries)
- * is much smaller than the 32768 pages walked, so it misses every new page.
+ * The device's space holds two populated 64 MiB regions (src and dst);
+ * its engine runs on lcore 1; the main lcore enqueues copies of 64 B or
+ * 4 KiB walking both regions in order, submits every DMA_BATCH operations
+ * and reaps completions, keeping up to DMA_WINDOW operations outstanding.
+ * Its device TLB (default geometry, 256 entries) is much smaller than the
+ * 32768 pages walked, so it misses every new page.
  *
- * Anchors, same sizes, same order, same loop shape, in the same run:
- * memcpy() between two prefaulted 64 MiB host buffers on lcore 1 (where
- * the engine copies),
- * and dma_skeleton (vdev dma_skeleton0, its copy thread on lcore 1's cpu)
- * copying between the same host buffers (IOVA as VA). The three sides run
- * in separate passes, never at once: the engine and the skeleton are
- * started for their own passes only. Every pass starts with all buffers
- * flushed out of the caches and warms up with one sweep, so no side
- * inherits another's cache state.
+ * Anchors, same sizes, same order, same loop (dma_loop()), in the same
+ * run: memcpy() between two prefaulted 64 MiB host buffers on lcore 1
+ * (where the engine copies), dma_skeleton (vdev dma_skeleton0, its copy
+ * thread on lcore 1's cpu) copying between the same host buffers (IOVA as
+ * VA), and, at 64 B only, the same engine called directly (DMA_ENGINE,
+ * perf_dma_engine.c), for the cost of the rte_dma_* dispatch. The sides
+ * run in separate passes, never at once: each device is started for its
+ * own passes only. Every pass starts with all buffers flushed out of the
+ * caches and warms up with one sweep, so no side inherits another's cache
+ * state. The mirror-mode device (IOVAs of DPDK memory) and copy_sg rows
+ * run on dma_mmrt too.
  *
- * Then the 4 KiB engine workload with invalidation churn: a thread on the
- * main lcore's cpu write-protects one unrelated page of the space and
+ * Then the 4 KiB dma_mmrt workload with invalidation churn: a thread on
+ * the main lcore's cpu write-protects one unrelated page of the space and
  * makes it writable again, in a loop with a sleep, so that invalidations
  * reach the engine's consumer while it copies. Reported: the time per
  * copy against the same workload without churn, and the protect round
  * trip (p99) against the same churn with the engine idle.
  *
  * The sides are driven through the adapter in perf_dma.h (fast path,
- * inline) and perf_dma_engine.c (set-up, start/stop, counters).
+ * inline) and perf_dma_engine.c (set-up, start/stop, counters, and every
+ * direct call of the engine).
  */
 
 #include <errno.h>
@@ -64,7 +68,6 @@
 #include <mmrt_dev.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
 
 #include "perf_common.h"
 #include "perf_dma.h"
@@ -271,13 +274,9 @@ static double
 dma_run(const struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	uint64_t first, uint64_t n, struct perf_samples *s)
 {
-	uint64_t sbase, dbase, enq = 0, done = 0, done_prev = 0;
-	uint64_t mark, off, i, empty = 0;
+	uint64_t sbase, dbase, mark, off, i;
 	uint64_t t_start, t_prev, t;
 	uint32_t len = sz->len;
-	unsigned int b;
-	uint16_t c;
-	int ret;
 
 	if (dma_kind_space(k)) {
 		sbase = DMA_SRC_VA;
@@ -289,51 +288,24 @@ dma_run(const struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 		sbase = (uintptr_t)dc->hsrc;
 		dbase = (uintptr_t)dc->hdst;
 	}
+	if (k == DMA_ENGINE)
+		return dma_engine_run(dc, sbase, dbase, len, sz->chunk, first,
+			n, s);
+	if (k != DMA_MEMCPY)
+		return dma_loop(dc, k, sbase, dbase, len, sz->chunk, first, n,
+			s, dma_enq, dma_doorbell, dma_reap, dma_empty);
 	mark = sz->chunk;
 	t_start = t_prev = perf_now();
-
-	if (k == DMA_MEMCPY) {
-		for (i = 0; i < n; i++) {
-			off = ((first + i) * len) & (DMA_WS - 1);
-			memcpy((void *)(uintptr_t)(dbase + off),
-				(const void *)(uintptr_t)(sbase + off), len);
-			if (s != NULL && i + 1 == mark) {
-				t = perf_now();
-				perf_samples_add(s, perf_ns(t - t_prev) /
-					(double)sz->chunk);
-				t_prev = t;
-				mark += sz->chunk;
-			}
-		}
-		return perf_ns(perf_now() - t_start) / (double)n;
-	}
-
-	while (done < n) {
-		while (enq < n && enq - done + DMA_BATCH <= DMA_WINDOW) {
-			for (b = 0; b < DMA_BATCH; b++, enq++) {
-				off = ((first + enq) * len) & (DMA_WS - 1);
-				ret = dma_enq(dc, k, sbase + off, dbase + off,
-					len);
-				if (unlikely(ret < 0))
-					perf_die("%s: copy: %s",
-						dma_kind_name[k],
-						strerror(-ret));
-			}
-			dma_doorbell(dc, k);
-		}
-		c = dma_reap(dc, k);
-		if (c == 0) {
-			dma_empty(dc, k, &empty);
-			continue;
-		}
-		done += c;
-		if (s != NULL && done >= mark) {
+	for (i = 0; i < n; i++) {
+		off = ((first + i) * len) & (DMA_WS - 1);
+		memcpy((void *)(uintptr_t)(dbase + off),
+			(const void *)(uintptr_t)(sbase + off), len);
+		if (s != NULL && i + 1 == mark) {
 			t = perf_now();
 			perf_samples_add(s, perf_ns(t - t_prev) /
-				(double)(done - done_prev));
+				(double)sz->chunk);
 			t_prev = t;
-			done_prev = done;
-			mark = done + sz->chunk;
+			mark += sz->chunk;
 		}
 	}
 	return perf_ns(perf_now() - t_start) / (double)n;
@@ -655,26 +627,28 @@ static double
 dma_pass(struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	struct perf_samples *s, bool profile)
 {
-	struct mmrt_swdma_stats st0, st1;
+	struct mmrt_dma_mmrt_stats st0, st1;
+	bool eng = k == DMA_ENGINE || k == DMA_MMRT || k == DMA_MIRROR;
 	double v;
 
 	dma_stamp(dc, dma_kind_buf(k));
 	dma_flush(dc);
 	dma_side_start(dc, k);
 	dma_run_copier(dc, k, sz, 0, sz->warm_ops, NULL);
-	if (k == DMA_ENGINE)
-		dma_engine_stats(dc, &st0);
+	if (eng)
+		dma_engine_stats(dc, k, &st0);
 	v = dma_run_copier(dc, k, sz, sz->warm_ops, sz->timed_ops, s);
-	if (k == DMA_ENGINE)
-		dma_engine_stats(dc, &st1);
-	if (profile && k != DMA_MEMCPY)
+	if (eng)
+		dma_engine_stats(dc, k, &st1);
+	/* the profile's calls are rte_dma_*: not for the direct engine */
+	if (profile && k != DMA_MEMCPY && k != DMA_ENGINE)
 		dma_profile(dc, k, sz, sz->warm_ops + sz->timed_ops,
 			sz->timed_ops / 4);
 	dma_side_stop(dc, k);
 	dma_check(dc, dma_kind_buf(k), dma_kind_name[k]);
 	printf("  %-4s %-9s %9.2f ns/op %7.2f GB/s %7.2f Mops/s\n", sz->tag,
 		dma_kind_name[k], v, sz->len / v, 1e3 / v);
-	if (k == DMA_ENGINE)
+	if (eng)
 		dma_engine_print(&st0, &st1, "timed");
 	return v;
 }
@@ -816,7 +790,10 @@ dma_size_rounds(struct dma_ctx *dc, const struct dma_size *sz,
 		printf(" round %u\n", r);
 		for (j = 0; j < DMA_KINDS; j++) {
 			k = (enum dma_kind)((r + j) % DMA_KINDS);
-			if ((k == DMA_SKEL && dc->skel < 0) ||
+			/* the direct engine is the dispatch anchor, at
+			 * 64 B only */
+			if ((k == DMA_ENGINE && sz->len != 64) ||
+					(k == DMA_SKEL && dc->skel < 0) ||
 					(k == DMA_MMRT && dc->mmrt_dev < 0) ||
 					(k == DMA_MIRROR &&
 					 dc->mirror_dev < 0))
@@ -949,29 +926,30 @@ static double
 dma_churn_pass(struct dma_ctx *dc, const struct dma_size *sz,
 	struct dma_churn *ch, struct perf_samples *s, double *wall_ms)
 {
-	struct mmrt_swdma_stats st0, st1;
+	struct mmrt_dma_mmrt_stats st0, st1;
 	uint64_t it0 = 0;
 	double v;
 
-	dma_stamp(dc, true);
+	dma_stamp(dc, DMA_BUF_SPACE);
 	dma_flush(dc);
-	dma_side_start(dc, DMA_ENGINE);
+	dma_side_start(dc, DMA_MMRT);
 	if (ch != NULL)
 		dma_churn_start(ch);
-	dma_run(dc, DMA_ENGINE, sz, 0, sz->warm_ops, NULL);
-	dma_engine_stats(dc, &st0);
+	dma_run(dc, DMA_MMRT, sz, 0, sz->warm_ops, NULL);
+	dma_engine_stats(dc, DMA_MMRT, &st0);
 	if (ch != NULL) {
 		it0 = ch->iters;
 		__atomic_store_n(&ch->record, 1, __ATOMIC_RELEASE);
 	}
-	v = dma_run(dc, DMA_ENGINE, sz, sz->warm_ops, sz->timed_ops, s);
+	v = dma_run(dc, DMA_MMRT, sz, sz->warm_ops, sz->timed_ops, s);
 	if (ch != NULL)
 		__atomic_store_n(&ch->record, 0, __ATOMIC_RELEASE);
-	dma_engine_stats(dc, &st1);
+	dma_engine_stats(dc, DMA_MMRT, &st1);
 	if (ch != NULL)
 		dma_churn_stop(ch);
-	dma_side_stop(dc, DMA_ENGINE);
-	dma_check(dc, true, ch != NULL ? "engine (churn)" : "engine");
+	dma_side_stop(dc, DMA_MMRT);
+	dma_check(dc, DMA_BUF_SPACE, ch != NULL ? "dma_mmrt (churn)" :
+		"dma_mmrt");
 	*wall_ms = v * (double)sz->timed_ops / 1e6;
 	printf("  4k   engine%-7s %9.2f ns/op %7.2f GB/s", ch != NULL ?
 		"+churn" : "", v, sz->len / v);
@@ -996,7 +974,7 @@ dma_churn_idle(struct dma_ctx *dc, struct dma_churn *ch, double ms)
 {
 	uint64_t t_end, it0;
 
-	dma_side_start(dc, DMA_ENGINE);
+	dma_side_start(dc, DMA_MMRT);
 	dma_churn_start(ch);
 	it0 = ch->iters;
 	__atomic_store_n(&ch->record, 1, __ATOMIC_RELEASE);
@@ -1005,7 +983,7 @@ dma_churn_idle(struct dma_ctx *dc, struct dma_churn *ch, double ms)
 		rte_pause();
 	__atomic_store_n(&ch->record, 0, __ATOMIC_RELEASE);
 	dma_churn_stop(ch);
-	dma_side_stop(dc, DMA_ENGINE);
+	dma_side_stop(dc, DMA_MMRT);
 	printf("  idle engine+churn %.0f ms: %" PRIu64 " protects, thread "
 		"cpu %.0f%%\n", ms, ch->iters - it0,
 		100.0 * ch->cpu_ns / ch->wall_ns);
@@ -1175,7 +1153,7 @@ main(int argc, char **argv)
 	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2], sg[2];
 	struct perf_samples rt_load, rt_idle;
 	struct perf_result res[14];
-	struct mmrt_swdma_stats est;
+	const struct mmrt_dma_mmrt_stats *est;
 	struct dma_churn ch;
 	struct dma_cpu cpu0;
 	struct perf_opts opts;
@@ -1228,8 +1206,9 @@ main(int argc, char **argv)
 		printf("skeleton anchor: SKIP: %s\n", dc.skel_skip);
 	dma_engine_setup(&dc);
 	dma_mmrt_setup(&dc);
+	/* the engine is measured through it */
 	if (dc.mmrt_dev < 0)
-		printf("dma_mmrt side: SKIP: %s\n", dc.mmrt_skip);
+		perf_die("dma_mmrt side: %s", dc.mmrt_skip);
 	dma_mirror_setup(&dc);
 	if (dc.mirror_dev < 0)
 		printf("mirror side: SKIP: %s\n", dc.mirror_skip);
@@ -1244,14 +1223,13 @@ main(int argc, char **argv)
 		perf_die("out of memory for samples");
 
 	dma_size_rounds(&dc, &sz64, s64);
-	dma_breakdown(&dc, &sz64, dma_median_rounds(&s64[DMA_ENGINE]),
+	dma_breakdown(&dc, &sz64, dma_median_rounds(&s64[DMA_MMRT]),
 		dma_median_rounds(&s64[DMA_MEMCPY]));
 	dma_size_rounds(&dc, &sz4k, s4k);
-	dma_breakdown(&dc, &sz4k, dma_median_rounds(&s4k[DMA_ENGINE]),
+	dma_breakdown(&dc, &sz4k, dma_median_rounds(&s4k[DMA_MMRT]),
 		dma_median_rounds(&s4k[DMA_MEMCPY]));
 
-	if (dc.mmrt_dev >= 0)
-		dma_sg_rounds(&dc, opts.quick ? 2 : 4, sg);
+	dma_sg_rounds(&dc, opts.quick ? 2 : 4, sg);
 
 	/* Churn phase: 4 KiB with and without churn, then the idle anchor. */
 	printf("4k copies with invalidation churn (one page protected "
@@ -1279,69 +1257,60 @@ main(int argc, char **argv)
 	}
 
 	dma_other_load(&cpu0);
-	dma_engine_stats(&dc, &est);
-	if (est.consumer.fences != 0)
-		perf_die("the engine's consumer was fenced %" PRIu64 " times",
-			est.consumer.fences);
-	printf("engine totals: %" PRIu64 " submitted, %" PRIu64 " completed,"
-		" %" PRIu64 " errors, %" PRIu64 " bytes, %" PRIu64 " steps, %"
-		PRIu64 " idle polls; consumer: %" PRIu64 " TLB hits, %" PRIu64
-		" misses, %" PRIu64 " inval descs, %" PRIu64 " entries dropped,"
-		" %" PRIu64 " acks, %" PRIu64 " fences, %" PRIu64 " page "
-		"requests; %" PRIu64 " parks\n", est.submitted,
-		est.completed, est.errors, est.bytes, est.steps,
-		est.idle_polls, est.consumer.tlb_hits, est.consumer.tlb_misses,
-		est.consumer.inval_descs, est.consumer.entries_dropped,
-		est.consumer.acks, est.consumer.fences,
-		est.consumer.page_requests, est.parks);
+	/* dma_side_stop() checked every start's consumer: never fenced */
+	est = &dc.tot;
+	printf("dma_mmrt0 totals over its starts: %" PRIu64 " submitted, %"
+		PRIu64 " completed, %" PRIu64 " errors, %" PRIu64 " bytes, %"
+		PRIu64 " steps, %" PRIu64 " idle polls; consumer: %" PRIu64
+		" TLB hits, %" PRIu64 " misses, %" PRIu64 " inval descs, %"
+		PRIu64 " entries dropped, %" PRIu64 " acks, %" PRIu64
+		" fences, %" PRIu64 " page requests; %" PRIu64 " parks\n",
+		est->submitted, est->completed, est->errors, est->bytes,
+		est->steps, est->idle_polls, est->consumer.tlb_hits,
+		est->consumer.tlb_misses, est->consumer.inval_descs,
+		est->consumer.entries_dropped, est->consumer.acks,
+		est->consumer.fences, est->consumer.page_requests,
+		est->parks);
 
-	/* Results. */
+	/* Results: the engine is dma_mmrt0, driven with rte_dma_* */
 	dma_result(&res[nres++], "dma-4k", "memcpy-4k", "ns/op",
-		DMA_TARGET_4K, &s4k[DMA_ENGINE], &s4k[DMA_MEMCPY]);
+		DMA_TARGET_4K, &s4k[DMA_MMRT], &s4k[DMA_MEMCPY]);
+	dma_result(&res[nres++], "dma-mmrt-4k", "memcpy-4k", "ns/op",
+		DMA_TARGET_MMRT_4K, &s4k[DMA_MMRT], &s4k[DMA_MEMCPY]);
 	if (dc.skel >= 0) {
 		dma_result(&res[nres++], "dma-64b", "skeleton-64b", "ns/op",
-			DMA_TARGET_64B, &s64[DMA_ENGINE], &s64[DMA_SKEL]);
+			DMA_TARGET_64B, &s64[DMA_MMRT], &s64[DMA_SKEL]);
+		dma_result(&res[nres++], "dma-mmrt-64b", "skeleton-64b",
+			"ns/op", DMA_TARGET_MMRT_64B, &s64[DMA_MMRT],
+			&s64[DMA_SKEL]);
 		dma_result(&res[nres++], "dma-4k-vs-skeleton", "skeleton-4k",
-			"ns/op", PERF_REPORT_ONLY, &s4k[DMA_ENGINE],
+			"ns/op", PERF_REPORT_ONLY, &s4k[DMA_MMRT],
 			&s4k[DMA_SKEL]);
 	} else {
 		printf("dma-64b: SKIP (no skeleton anchor: %s)\n",
 			dc.skel_skip);
 	}
-	if (dc.mmrt_dev >= 0) {
-		/* the engine as a dmadev, driven by stock rte_dma_* calls */
-		dma_result(&res[nres++], "dma-mmrt-4k", "memcpy-4k", "ns/op",
-			DMA_TARGET_MMRT_4K, &s4k[DMA_MMRT], &s4k[DMA_MEMCPY]);
-		if (dc.skel >= 0)
-			dma_result(&res[nres++], "dma-mmrt-64b",
-				"skeleton-64b", "ns/op", DMA_TARGET_MMRT_64B,
-				&s64[DMA_MMRT], &s64[DMA_SKEL]);
-		/* the rte_dma_* dispatch against the direct calls */
-		dma_result(&res[nres++], "dma-mmrt-dispatch-64b", "dma-64b",
-			"ns/op", PERF_REPORT_ONLY, &s64[DMA_MMRT],
-			&s64[DMA_ENGINE]);
-		printf("dma_mmrt: rte_dma_* dispatch %+.2f ns/op at 64 B "
-			"(dma_mmrt %.2f, engine called directly %.2f)\n",
-			dma_median_rounds(&s64[DMA_MMRT]) -
-			dma_median_rounds(&s64[DMA_ENGINE]),
-			dma_median_rounds(&s64[DMA_MMRT]),
-			dma_median_rounds(&s64[DMA_ENGINE]));
-		/* copy_sg of 16 x 4 KiB against 16 single copies */
-		dma_result(&res[nres++], "dma-mmrt-copy-sg-16x4k",
-			"dma-mmrt-16-copies-4k", "ns/64KiB", DMA_TARGET_SG,
-			&sg[1], &sg[0]);
-		if (dc.mirror_dev >= 0)
-			dma_result(&res[nres++], "dma-mmrt-mirror-4k",
-				"dma-mmrt-4k", "ns/op", DMA_TARGET_MIRROR,
-				&s4k[DMA_MIRROR], &s4k[DMA_MMRT]);
-		else
-			printf("dma-mmrt-mirror-4k: SKIP (%s)\n",
-				dc.mirror_skip);
-	} else {
-		printf("dma-mmrt rows: SKIP (%s)\n", dc.mmrt_skip);
-	}
+	/* the rte_dma_* dispatch against the engine called directly */
+	dma_result(&res[nres++], "dma-mmrt-dispatch-64b", "engine-direct-64b",
+		"ns/op", PERF_REPORT_ONLY, &s64[DMA_MMRT], &s64[DMA_ENGINE]);
+	printf("dma_mmrt: rte_dma_* dispatch %+.2f ns/op at 64 B "
+		"(dma_mmrt %.2f, engine called directly %.2f)\n",
+		dma_median_rounds(&s64[DMA_MMRT]) -
+		dma_median_rounds(&s64[DMA_ENGINE]),
+		dma_median_rounds(&s64[DMA_MMRT]),
+		dma_median_rounds(&s64[DMA_ENGINE]));
+	/* copy_sg of 16 x 4 KiB against 16 single copies */
+	dma_result(&res[nres++], "dma-mmrt-copy-sg-16x4k",
+		"dma-mmrt-16-copies-4k", "ns/64KiB", DMA_TARGET_SG, &sg[1],
+		&sg[0]);
+	if (dc.mirror_dev >= 0)
+		dma_result(&res[nres++], "dma-mmrt-mirror-4k", "dma-mmrt-4k",
+			"ns/op", DMA_TARGET_MIRROR, &s4k[DMA_MIRROR],
+			&s4k[DMA_MMRT]);
+	else
+		printf("dma-mmrt-mirror-4k: SKIP (%s)\n", dc.mirror_skip);
 	dma_result(&res[nres++], "dma-64b-vs-memcpy", "memcpy-64b", "ns/op",
-		PERF_REPORT_ONLY, &s64[DMA_ENGINE], &s64[DMA_MEMCPY]);
+		PERF_REPORT_ONLY, &s64[DMA_MMRT], &s64[DMA_MEMCPY]);
 	dma_result(&res[nres++], "dma-4k-churn", "dma-4k-no-churn", "ns/op",
 		PERF_REPORT_ONLY, &churn[1], &churn[0]);
 	/* The round trip: p99 is the figure. */
@@ -1359,9 +1328,9 @@ main(int argc, char **argv)
 
 	printf("\nsummary (medians over rounds):\n");
 	printf("  64b: engine %.2f ns/op (%.2f Mops/s, %.2f GB/s), memcpy "
-		"%.2f ns/op (%.2f GB/s)", dma_median_rounds(&s64[DMA_ENGINE]),
-		1e3 / dma_median_rounds(&s64[DMA_ENGINE]),
-		64 / dma_median_rounds(&s64[DMA_ENGINE]),
+		"%.2f ns/op (%.2f GB/s)", dma_median_rounds(&s64[DMA_MMRT]),
+		1e3 / dma_median_rounds(&s64[DMA_MMRT]),
+		64 / dma_median_rounds(&s64[DMA_MMRT]),
 		dma_median_rounds(&s64[DMA_MEMCPY]),
 		64 / dma_median_rounds(&s64[DMA_MEMCPY]));
 	if (dc.skel >= 0)
@@ -1370,8 +1339,8 @@ main(int argc, char **argv)
 			1e3 / dma_median_rounds(&s64[DMA_SKEL]),
 			64 / dma_median_rounds(&s64[DMA_SKEL]));
 	printf("\n  4k:  engine %.2f ns/op (%.2f GB/s), memcpy %.2f ns/op "
-		"(%.2f GB/s)", dma_median_rounds(&s4k[DMA_ENGINE]),
-		4096 / dma_median_rounds(&s4k[DMA_ENGINE]),
+		"(%.2f GB/s)", dma_median_rounds(&s4k[DMA_MMRT]),
+		4096 / dma_median_rounds(&s4k[DMA_MMRT]),
 		dma_median_rounds(&s4k[DMA_MEMCPY]),
 		4096 / dma_median_rounds(&s4k[DMA_MEMCPY]));
 	if (dc.skel >= 0)

@@ -7,12 +7,13 @@
 
 /*
  * perf-dma's DMA sides and the adapter that drives them: memcpy, DPDK's
- * dma_skeleton (rte_dma_*), mmrt's swdma engine called directly
- * (mmrt_swdma_*) and the same engine as the dma_mmrt dmadev (rte_dma_*,
- * over the same address space, so the two differ only by the dmadev
- * dispatch). The harness's loops (perf_dma.c) call the inline adapter
- * below with the side's kind; set-up, start/stop and counters are in
- * perf_dma_engine.c.
+ * dma_skeleton and mmrt's engine as the dma_mmrt dmadev (as= and mirror
+ * mode), all through rte_dma_*, and one anchor: the same engine called
+ * directly (DMA_ENGINE, over the same address space), which measures what
+ * the rte_dma_* dispatch costs. Every direct call of the engine is in
+ * perf_dma_engine.c (its set-up, start/stop, counters and its instance of
+ * the client loop dma_loop() below); the harness (perf_dma.c) and this
+ * header use rte_dma_* and mmrt_dma_mmrt.h only.
  */
 
 #include <stdbool.h>
@@ -24,8 +25,8 @@
 #include <rte_dmadev.h>
 #include <rte_pause.h>
 
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
 
 #include "perf_common.h"
 
@@ -43,12 +44,11 @@
 #define DMA_WINDOW 512u       /* operations outstanding at most */
 #define DMA_BATCH 32u         /* operations per submit */
 #define DMA_ACK_DEADLINE_US 1000000 /* 1 s: no fence on VM jitter */
-#define DMA_SERVE_EVERY 4096u /* empty reaps between page-request serving */
 
 enum dma_kind {
 	DMA_MEMCPY,
 	DMA_SKEL,
-	DMA_ENGINE,
+	DMA_ENGINE,   /* the engine called directly: the dispatch anchor */
 	DMA_MMRT,     /* the engine as a dmadev: rte_dma_* on space VAs */
 	DMA_MIRROR,   /* dma_mmrt in mirror mode: rte_dma_* on DPDK IOVAs */
 	DMA_KINDS,
@@ -79,7 +79,8 @@ extern const char *const dma_kind_name[DMA_KINDS];
 
 struct dma_ctx {
 	struct mmrt_as *as;
-	struct mmrt_swdma *dma;
+	void *eng;              /* DMA_ENGINE's engine (perf_dma_engine.c) */
+	struct mmrt_dma_mmrt_stats tot; /* dma_mmrt0's, summed over starts */
 	uint8_t *hsrc;          /* host buffers: memcpy and skeleton */
 	uint8_t *hdst;
 	int16_t skel;           /* skeleton dev id, or -1 (skipped) */
@@ -106,7 +107,8 @@ struct dma_ctx {
  */
 void dma_skel_setup(struct dma_ctx *dc);
 
-/* Create the engine and bind it to dc->as (dies on failure). */
+/* Create the directly called engine (DMA_ENGINE) and bind it to dc->as
+ * (dies on failure). */
 void dma_engine_setup(struct dma_ctx *dc);
 
 /*
@@ -127,57 +129,57 @@ dma_dev_id(const struct dma_ctx *dc, enum dma_kind k)
 		dc->mmrt_dev;
 }
 
-/* Destroy the engine and remove the skeleton's vdev if it was probed. */
+/* Close and remove the dma_mmrt devices, destroy the direct engine and
+ * remove the skeleton's vdev if it was probed. */
 void dma_engines_teardown(struct dma_ctx *dc);
 
 /*
- * Start (@p run) or stop side @p k: the skeleton's device, or the engine
- * on DMA_ENGINE_LCORE; nothing for memcpy. Dies on failure.
+ * Start (@p run) or stop side @p k: its dmadev, or the direct engine on
+ * DMA_ENGINE_LCORE; nothing for memcpy. At a stop of dma_mmrt0, its
+ * counters are added to dc->tot (they start at 0 at each start). Dies on
+ * failure, and when the engine's consumer was fenced.
  */
-void dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run);
+void dma_side_run(struct dma_ctx *dc, enum dma_kind k, bool run);
 
 static inline void
-dma_side_start(const struct dma_ctx *dc, enum dma_kind k)
+dma_side_start(struct dma_ctx *dc, enum dma_kind k)
 {
 	dma_side_run(dc, k, true);
 }
 
 static inline void
-dma_side_stop(const struct dma_ctx *dc, enum dma_kind k)
+dma_side_stop(struct dma_ctx *dc, enum dma_kind k)
 {
 	dma_side_run(dc, k, false);
 }
 
-/* The engine's counters (dies on failure). */
-void dma_engine_stats(const struct dma_ctx *dc, struct mmrt_swdma_stats *st);
+/* The engine's counters of side @p k (DMA_ENGINE, or a started dma_mmrt
+ * side: mmrt_dma_mmrt_stats()); dies on failure. */
+void dma_engine_stats(const struct dma_ctx *dc, enum dma_kind k,
+	struct mmrt_dma_mmrt_stats *st);
 
 /* Engine counters over one pass (from @p a to @p b), per operation. */
-void dma_engine_print(const struct mmrt_swdma_stats *a,
-	const struct mmrt_swdma_stats *b, const char *what);
+void dma_engine_print(const struct mmrt_dma_mmrt_stats *a,
+	const struct mmrt_dma_mmrt_stats *b, const char *what);
 
 /* An operation failed: say which and how, with the engine's counters. */
 void dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
 	__rte_noreturn;
 
-/* Enqueue one copy on a DMA side; @return the ring index or -errno. */
+/* The rte_dma_* adapter of the dmadev sides. Enqueue one copy; @return
+ * the ring index or -errno. */
 static inline int
 dma_enq(const struct dma_ctx *dc, enum dma_kind k, uint64_t src,
 	uint64_t dst, uint32_t len)
 {
-	if (k != DMA_ENGINE)
-		return rte_dma_copy(dma_dev_id(dc, k), 0, src, dst, len, 0);
-	return mmrt_swdma_copy(dc->dma, src, dst, len, 0);
+	return rte_dma_copy(dma_dev_id(dc, k), 0, src, dst, len, 0);
 }
 
 static inline void
 dma_doorbell(const struct dma_ctx *dc, enum dma_kind k)
 {
-	int ret;
+	int ret = rte_dma_submit(dma_dev_id(dc, k), 0);
 
-	if (k != DMA_ENGINE)
-		ret = rte_dma_submit(dma_dev_id(dc, k), 0);
-	else
-		ret = mmrt_swdma_submit(dc->dma);
 	if (unlikely(ret < 0))
 		perf_die("%s: submit: %s", dma_kind_name[k], strerror(-ret));
 }
@@ -188,28 +190,88 @@ dma_reap(const struct dma_ctx *dc, enum dma_kind k)
 	uint16_t n, last;
 	bool err = false;
 
-	if (k != DMA_ENGINE)
-		n = rte_dma_completed(dma_dev_id(dc, k), 0, DMA_WINDOW, &last,
-			&err);
-	else
-		n = mmrt_swdma_completed(dc->dma, DMA_WINDOW, &last, &err);
+	n = rte_dma_completed(dma_dev_id(dc, k), 0, DMA_WINDOW, &last, &err);
 	if (unlikely(err))
 		dma_reap_error(dc, k);
 	return n;
 }
 
-/*
- * Nothing reaped: pause, and every DMA_SERVE_EVERY empty reaps serve the
- * engine's page requests, as an application must (the engine parks an
- * operation whose page needs the fault path; none is expected here, the
- * counters show any).
- */
+/* Nothing reaped: pause (the driver's own thread serves the engine's
+ * page requests; none is expected here, the counters show any). */
 static inline void
 dma_empty(const struct dma_ctx *dc, enum dma_kind k, uint64_t *empty)
 {
+	RTE_SET_USED(dc);
+	RTE_SET_USED(k);
+	++*empty;
 	rte_pause();
-	if ((++*empty & (DMA_SERVE_EVERY - 1)) == 0 && k == DMA_ENGINE)
-		mmrt_swdma_serve_faults(dc->dma, DMA_BATCH);
 }
+
+typedef int (*dma_enq_fn)(const struct dma_ctx *dc, enum dma_kind k,
+	uint64_t src, uint64_t dst, uint32_t len);
+typedef void (*dma_doorbell_fn)(const struct dma_ctx *dc, enum dma_kind k);
+typedef uint16_t (*dma_reap_fn)(const struct dma_ctx *dc, enum dma_kind k);
+typedef void (*dma_empty_fn)(const struct dma_ctx *dc, enum dma_kind k,
+	uint64_t *empty);
+
+/*
+ * The client loop of every DMA side: @p n copies of @p len bytes from
+ * operation @p first of the walk (operation i copies at offset i * len mod
+ * DMA_WS from @p sbase to @p dbase), DMA_BATCH per doorbell, at most
+ * DMA_WINDOW outstanding, reaping in between. Samples (unless @p s is
+ * NULL): ns/op per @p chunk operations completed. The side's calls come in
+ * as constant function pointers: always inlined, the compiler makes them
+ * direct (and inlines the static inline ones), so the rte_dma_* sides and
+ * perf_dma_engine.c's direct engine run the same loop code.
+ * @return ns/op over the whole run.
+ */
+static __rte_always_inline double
+dma_loop(const struct dma_ctx *dc, enum dma_kind k, uint64_t sbase,
+	uint64_t dbase, uint32_t len, uint64_t chunk, uint64_t first,
+	uint64_t n, struct perf_samples *s, dma_enq_fn enq_fn,
+	dma_doorbell_fn bell_fn, dma_reap_fn reap_fn, dma_empty_fn empty_fn)
+{
+	uint64_t enq = 0, done = 0, done_prev = 0, mark = chunk, off;
+	uint64_t empty = 0, t_start, t_prev, t;
+	unsigned int b;
+	uint16_t c;
+	int ret;
+
+	t_start = t_prev = perf_now();
+	while (done < n) {
+		while (enq < n && enq - done + DMA_BATCH <= DMA_WINDOW) {
+			for (b = 0; b < DMA_BATCH; b++, enq++) {
+				off = ((first + enq) * len) & (DMA_WS - 1);
+				ret = enq_fn(dc, k, sbase + off, dbase + off,
+					len);
+				if (unlikely(ret < 0))
+					perf_die("%s: copy: %s",
+						dma_kind_name[k],
+						strerror(-ret));
+			}
+			bell_fn(dc, k);
+		}
+		c = reap_fn(dc, k);
+		if (c == 0) {
+			empty_fn(dc, k, &empty);
+			continue;
+		}
+		done += c;
+		if (s != NULL && done >= mark) {
+			t = perf_now();
+			perf_samples_add(s, perf_ns(t - t_prev) /
+				(double)(done - done_prev));
+			t_prev = t;
+			done_prev = done;
+			mark = done + chunk;
+		}
+	}
+	return perf_ns(perf_now() - t_start) / (double)n;
+}
+
+/* dma_loop() on the directly called engine (perf_dma_engine.c). */
+double dma_engine_run(const struct dma_ctx *dc, uint64_t sbase,
+	uint64_t dbase, uint32_t len, uint64_t chunk, uint64_t first,
+	uint64_t n, struct perf_samples *s);
 
 #endif /* MMRT_PERF_DMA_H */

@@ -3,9 +3,12 @@
  */
 
 /*
- * perf-dma's engine adapter, outside the fast path: set-up, start and
- * stop of the dma_skeleton anchor and the swdma engine, their counters
- * and their error report (perf_dma.h).
+ * perf-dma's adapter outside the fast path: set-up, start and stop of the
+ * dmadev sides (dma_skeleton, dma_mmrt), their counters and their error
+ * report (perf_dma.h); and the only direct calls of the engine in
+ * perf-dma (mmrt_swdma_*): the DMA_ENGINE side, which runs the same client
+ * loop (dma_loop()) on the engine called directly, so that the difference
+ * with the dma_mmrt side is the rte_dma_* dispatch.
  */
 
 #include <errno.h>
@@ -32,20 +35,50 @@ const char *const dma_kind_name[DMA_KINDS] = {
 	"memcpy", "skeleton", "engine", "dma_mmrt", "mirror",
 };
 
+/* The direct engine's counters in the shape of mmrt_dma_mmrt_stats(). */
+static void
+dma_eng_counters(const struct dma_ctx *dc, struct mmrt_dma_mmrt_stats *st)
+{
+	struct mmrt_swdma_stats es;
+	int ret;
+
+	ret = mmrt_swdma_stats(dc->eng, &es);
+	if (ret < 0)
+		perf_die("mmrt_swdma_stats: %s", strerror(-ret));
+	memset(st, 0, sizeof(*st));
+	st->submitted = es.submitted;
+	st->completed = es.completed;
+	st->errors = es.errors;
+	st->page_faults = es.page_faults;
+	st->bytes = es.bytes;
+	st->parks = es.parks;
+	st->resumes = es.resumes;
+	st->steps = es.steps;
+	st->idle_polls = es.idle_polls;
+	st->consumer = es.consumer;
+}
+
 /* An operation failed: say which and how, with the engine's counters. */
 void __rte_noinline __rte_cold
 dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
 {
 	enum rte_dma_status_code st = RTE_DMA_STATUS_SUCCESSFUL;
-	struct mmrt_swdma_stats es;
+	struct mmrt_dma_mmrt_stats es;
 	uint16_t n, last = 0;
+	int ret = -1;
 
 	if (k != DMA_ENGINE)
 		n = rte_dma_completed_status(dma_dev_id(dc, k), 0, 1, &last,
 			&st);
 	else
-		n = mmrt_swdma_completed_status(dc->dma, 1, &last, &st);
-	if (k == DMA_ENGINE && mmrt_swdma_stats(dc->dma, &es) == 0)
+		n = mmrt_swdma_completed_status(dc->eng, 1, &last, &st);
+	if (k == DMA_ENGINE) {
+		dma_eng_counters(dc, &es);
+		ret = 0;
+	} else if (k == DMA_MMRT || k == DMA_MIRROR) {
+		ret = mmrt_dma_mmrt_stats(dma_dev_id(dc, k), &es);
+	}
+	if (ret == 0)
 		printf("engine: %" PRIu64 " completed, %" PRIu64 " errors, %"
 			PRIu64 " page faults, %" PRIu64 " parks; consumer: %"
 			PRIu64 " fences, %" PRIu64 " inval descs, %" PRIu64
@@ -55,6 +88,60 @@ dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
 			es.consumer.page_requests, es.consumer.userfaults);
 	perf_die("%s: operation %u completed with status %d (%u reported)",
 		dma_kind_name[k], last, (int)st, n);
+}
+
+/* ---- the direct engine's data path: dma_loop()'s calls ---- */
+
+static inline int
+dma_eng_enq(const struct dma_ctx *dc, enum dma_kind k, uint64_t src,
+	uint64_t dst, uint32_t len)
+{
+	RTE_SET_USED(k);
+	return mmrt_swdma_copy(dc->eng, src, dst, len, 0);
+}
+
+static inline void
+dma_eng_doorbell(const struct dma_ctx *dc, enum dma_kind k)
+{
+	int ret = mmrt_swdma_submit(dc->eng);
+
+	if (unlikely(ret < 0))
+		perf_die("%s: submit: %s", dma_kind_name[k], strerror(-ret));
+}
+
+static inline uint16_t
+dma_eng_reap(const struct dma_ctx *dc, enum dma_kind k)
+{
+	uint16_t n, last;
+	bool err = false;
+
+	n = mmrt_swdma_completed(dc->eng, DMA_WINDOW, &last, &err);
+	if (unlikely(err))
+		dma_reap_error(dc, k);
+	return n;
+}
+
+/*
+ * Nothing reaped: pause, and every 4096 empty reaps serve the engine's
+ * page requests, as an application of the raw engine must (dma_mmrt has
+ * its own thread for them; none is expected here, the counters show any).
+ */
+static inline void
+dma_eng_empty(const struct dma_ctx *dc, enum dma_kind k, uint64_t *empty)
+{
+	RTE_SET_USED(k);
+	rte_pause();
+	if ((++*empty & 4095) == 0)
+		mmrt_swdma_serve_faults(dc->eng, DMA_BATCH);
+}
+
+double
+dma_engine_run(const struct dma_ctx *dc, uint64_t sbase, uint64_t dbase,
+	uint32_t len, uint64_t chunk, uint64_t first, uint64_t n,
+	struct perf_samples *s)
+{
+	return dma_loop(dc, DMA_ENGINE, sbase, dbase, len, chunk, first, n,
+		s, dma_eng_enq, dma_eng_doorbell, dma_eng_reap, dma_eng_empty);
 }
 
 /*
@@ -114,6 +201,7 @@ void
 dma_engine_setup(struct dma_ctx *dc)
 {
 	struct mmrt_swdma_conf conf;
+	struct mmrt_swdma *eng;
 	int ret;
 
 	memset(&conf, 0, sizeof(conf));
@@ -122,13 +210,14 @@ dma_engine_setup(struct dma_ctx *dc)
 	conf.burst = MMRT_SWDMA_BURST_DEFAULT;
 	conf.idle = MMRT_SWDMA_IDLE_PAUSE;
 	conf.consumer.ack_deadline_us = DMA_ACK_DEADLINE_US;
-	dc->dma = mmrt_swdma_create(&conf);
-	if (dc->dma == NULL)
+	eng = mmrt_swdma_create(&conf);
+	if (eng == NULL)
 		perf_die("mmrt_swdma_create: %s", strerror(rte_errno));
-	ret = mmrt_swdma_bind(dc->dma, dc->as);
+	ret = mmrt_swdma_bind(eng, dc->as);
 	if (ret < 0)
 		perf_die("mmrt_swdma_bind: %s", strerror(-ret));
-	printf("engine: nb_desc %u, burst %u, idle pause, device TLB %u x %u,"
+	dc->eng = eng;
+	printf("engine called directly (the dispatch anchor): nb_desc %u, burst %u, idle pause, device TLB %u x %u,"
 		" on lcore %u\n", DMA_NB_DESC, MMRT_SWDMA_BURST_DEFAULT,
 		MMRT_CONSUMER_TLB_SETS_DEFAULT, MMRT_CONSUMER_TLB_WAYS_DEFAULT,
 		DMA_ENGINE_LCORE);
@@ -262,46 +351,86 @@ dma_engines_teardown(struct dma_ctx *dc)
 		dc->mmrt_dev = -1;
 	}
 
-	ret = mmrt_swdma_destroy(dc->dma);
+	ret = mmrt_swdma_destroy(dc->eng);
 	if (ret < 0)
 		perf_die("mmrt_swdma_destroy: %s", strerror(-ret));
-	dc->dma = NULL;
+	dc->eng = NULL;
 	if (dc->skel_probed &&
 			rte_eal_hotplug_remove("vdev", DMA_SKEL_NAME) < 0)
 		printf("warning: removing vdev %s failed\n", DMA_SKEL_NAME);
 	dc->skel_probed = false;
 }
 
-void
-dma_side_run(const struct dma_ctx *dc, enum dma_kind k, bool run)
+/* Add @p b's counters to @p a. */
+static void
+dma_stats_add(struct mmrt_dma_mmrt_stats *a,
+	const struct mmrt_dma_mmrt_stats *b)
 {
+	a->submitted += b->submitted;
+	a->completed += b->completed;
+	a->errors += b->errors;
+	a->page_faults += b->page_faults;
+	a->bytes += b->bytes;
+	a->parks += b->parks;
+	a->resumes += b->resumes;
+	a->steps += b->steps;
+	a->idle_polls += b->idle_polls;
+	a->consumer.tlb_hits += b->consumer.tlb_hits;
+	a->consumer.tlb_misses += b->consumer.tlb_misses;
+	a->consumer.inval_descs += b->consumer.inval_descs;
+	a->consumer.entries_dropped += b->consumer.entries_dropped;
+	a->consumer.acks += b->consumer.acks;
+	a->consumer.fences += b->consumer.fences;
+	a->consumer.page_requests += b->consumer.page_requests;
+}
+
+void
+dma_side_run(struct dma_ctx *dc, enum dma_kind k, bool run)
+{
+	struct mmrt_dma_mmrt_stats st;
 	int ret = 0;
 
+	/* before a stop: the engine's consumer was never fenced */
+	if (!run && (k == DMA_ENGINE || k == DMA_MMRT || k == DMA_MIRROR)) {
+		dma_engine_stats(dc, k, &st);
+		if (st.consumer.fences != 0)
+			perf_die("%s: the engine's consumer was fenced %"
+				PRIu64 " times", dma_kind_name[k],
+				st.consumer.fences);
+		if (k == DMA_MMRT)
+			dma_stats_add(&dc->tot, &st);
+	}
 	if (k == DMA_SKEL || k == DMA_MMRT || k == DMA_MIRROR)
 		ret = run ? rte_dma_start(dma_dev_id(dc, k)) :
 			rte_dma_stop(dma_dev_id(dc, k));
 	else if (k == DMA_ENGINE)
-		ret = run ? mmrt_swdma_start(dc->dma, DMA_ENGINE_LCORE) :
-			mmrt_swdma_stop(dc->dma);
+		ret = run ? mmrt_swdma_start(dc->eng, DMA_ENGINE_LCORE) :
+			mmrt_swdma_stop(dc->eng);
 	if (ret < 0)
 		perf_die("%s: %s: %s", dma_kind_name[k],
 			run ? "start" : "stop", strerror(-ret));
 }
 
 void
-dma_engine_stats(const struct dma_ctx *dc, struct mmrt_swdma_stats *st)
+dma_engine_stats(const struct dma_ctx *dc, enum dma_kind k,
+	struct mmrt_dma_mmrt_stats *st)
 {
 	int ret;
 
-	ret = mmrt_swdma_stats(dc->dma, st);
+	if (k == DMA_ENGINE) {
+		dma_eng_counters(dc, st);
+		return;
+	}
+	ret = mmrt_dma_mmrt_stats(dma_dev_id(dc, k), st);
 	if (ret < 0)
-		perf_die("mmrt_swdma_stats: %s", strerror(-ret));
+		perf_die("mmrt_dma_mmrt_stats(%s): %s", dma_kind_name[k],
+			strerror(-ret));
 }
 
 /* Engine counters over one pass, per operation. */
 void
-dma_engine_print(const struct mmrt_swdma_stats *a,
-	const struct mmrt_swdma_stats *b, const char *what)
+dma_engine_print(const struct mmrt_dma_mmrt_stats *a,
+	const struct mmrt_dma_mmrt_stats *b, const char *what)
 {
 	uint64_t ops = b->completed - a->completed;
 	uint64_t steps = b->steps - a->steps;

@@ -4,8 +4,8 @@
 
 /*
  * Bad input to every public function of mmrt_mem.h and mmrt_mm.h, and to
- * the listing and naming calls of mmrt_core.h, mmrt_uffd.h, mmrt_dev.h
- * and mmrt_swdma.h.
+ * the listing and naming calls of mmrt_core.h, mmrt_uffd.h, mmrt_dev.h,
+ * and mmrt_dma_mmrt_stats() (mmrt_dma_mmrt.h).
  *
  * Table-driven: each case is one call with one bad argument and the
  * negative errno (or NULL + rte_errno, or invalid value) its header
@@ -23,10 +23,12 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <criterion/parameterized.h>
+#include <rte_dev.h>
+#include <rte_dmadev.h>
 #include <rte_errno.h>
 
 #include <mmrt_dev.h>
-#include <mmrt_swdma.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
@@ -58,7 +60,9 @@ struct fix {
 	struct mmrt_object *obj2;  /* not mapped */
 	struct mmrt_object *deadobj;
 	struct mmrt_consumer *deadcons; /* destroyed */
-	struct mmrt_swdma *deaddma;     /* destroyed */
+	int16_t dmm;               /* dma_mmrt_bad: on bad-as, stopped */
+	int16_t deaddmm;           /* a dma_mmrt device closed */
+	struct mmrt_dma_mmrt_stats dmm_st; /* its stats' output */
 	uint32_t free_pfn;         /* a frame in the pool */
 	uint64_t base;             /* frames used before the fixture */
 	uint8_t buf[4 * PG] __rte_aligned(64);
@@ -180,9 +184,18 @@ fixture_up(void)
 	fx.deadcons = mmrt_consumer_create(NULL);
 	cr_assert_not_null(fx.deadcons);
 	cr_assert_eq(mmrt_consumer_destroy(fx.deadcons), 0);
-	fx.deaddma = mmrt_swdma_create(NULL);
-	cr_assert_not_null(fx.deaddma);
-	cr_assert_eq(mmrt_swdma_destroy(fx.deaddma), 0);
+	/* dma_mmrt devices (service=1: no lcore claimed), never started;
+	 * the closed one's id is not reused (the live one came first) */
+	cr_assert_eq(rte_eal_hotplug_add("vdev", "dma_mmrt_bad",
+		"as=bad-as,service=1"), 0);
+	fx.dmm = (int16_t)rte_dma_get_dev_id_by_name("dma_mmrt_bad");
+	cr_assert_geq(fx.dmm, 0);
+	cr_assert_eq(rte_eal_hotplug_add("vdev", "dma_mmrt_baddead",
+		"as=bad-as,service=1"), 0);
+	fx.deaddmm = (int16_t)rte_dma_get_dev_id_by_name("dma_mmrt_baddead");
+	cr_assert_geq(fx.deaddmm, 0);
+	cr_assert_eq(rte_dma_close(fx.deaddmm), 0);
+	cr_assert_eq(rte_eal_hotplug_remove("vdev", "dma_mmrt_baddead"), 0);
 
 	cr_assert_eq(mmrt_map(fx.as, VA_RW, 8 * PG, RW, MMRT_MAP_POPULATE), 0);
 	cr_assert_eq(mmrt_map(fx.as, VA_RO, 4 * PG, MMRT_PROT_READ,
@@ -349,14 +362,6 @@ static int
 cons_cb7(struct mmrt_consumer *c, void *arg)
 {
 	RTE_SET_USED(c);
-	RTE_SET_USED(arg);
-	return 7;
-}
-
-static int
-dma_cb7(struct mmrt_swdma *d, void *arg)
-{
-	RTE_SET_USED(d);
 	RTE_SET_USED(arg);
 	return 7;
 }
@@ -717,10 +722,15 @@ usage_out(void)
 	X(consumer_foreach_none, 0, mmrt_consumer_foreach(cons_cb7, NULL)) \
 	X(consumer_name_null, 0, mmrt_consumer_name(NULL) != NULL) \
 	X(consumer_name_dead, 0, mmrt_consumer_name(fx.deadcons) != NULL) \
-	X(swdma_foreach_null, -EINVAL, mmrt_swdma_foreach(NULL, NULL)) \
-	X(swdma_foreach_none, 0, mmrt_swdma_foreach(dma_cb7, NULL)) \
-	X(swdma_name_null, 0, mmrt_swdma_name(NULL) != NULL) \
-	X(swdma_name_dead, 0, mmrt_swdma_name(fx.deaddma) != NULL) \
+	/* mmrt_dma_mmrt.h */ \
+	X(dma_mmrt_stats_null, -EINVAL, mmrt_dma_mmrt_stats(fx.dmm, NULL)) \
+	X(dma_mmrt_stats_stopped, -ENOTCONN, mmrt_dma_mmrt_stats(fx.dmm, \
+		&fx.dmm_st)) \
+	X(dma_mmrt_stats_closed, -ENODEV, mmrt_dma_mmrt_stats(fx.deaddmm, \
+		&fx.dmm_st)) \
+	X(dma_mmrt_stats_neg, -ENODEV, mmrt_dma_mmrt_stats(-1, &fx.dmm_st)) \
+	X(dma_mmrt_stats_max, -ENODEV, mmrt_dma_mmrt_stats(INT16_MAX, \
+		&fx.dmm_st)) \
 	/* mmrt_core.h */ \
 	X(usage, 0, usage_out()) \
 	X(embedded_default, 1, mmrt_embedded_default())
@@ -822,6 +832,8 @@ bad_case_run(const struct bad_case *c)
 	SNAP_EQ(sum_buf);
 	SNAP_EQ(obj_size);
 	/* the runtime is still whole: everything tears down cleanly */
+	cr_expect_eq(rte_dma_close(fx.dmm), 0);
+	cr_expect_eq(rte_eal_hotplug_remove("vdev", "dma_mmrt_bad"), 0);
 	cr_expect_eq(mmrt_as_destroy(fx.as), 0);
 	cr_expect_eq(mmrt_as_destroy(fx.as2), 0);
 	cr_expect_eq(mmrt_object_destroy(fx.obj), 0);

@@ -6,8 +6,9 @@
  * Dirty tracking (mmrt_dirty_harvest, mmrt_dirty_clear), against
  * mmrt_mm.h: which writes mark a page (CPU accessors, a write fault, a
  * lockless poller's write through mmrt_translate(), uffd copy and
- * zeropage fills, also into host memory, swdma DMA through its device
- * TLB), on pool memory and host mappings; 2 MiB leaves; and the race: CPU, poller, fill and engine
+ * zeropage fills, also into host memory, DMA of a dma_mmrt device (driven
+ * with rte_dma_*) through its device TLB), on pool memory and host
+ * mappings; 2 MiB leaves; and the race: CPU, poller, fill and engine
  * writers against repeated harvests, where the union of all harvests must
  * be exactly the set of pages written, and a shadow copy refreshed from
  * each harvest's pages (as a live migration does) must end equal to the
@@ -26,10 +27,10 @@
 #include <criterion/criterion.h>
 #include <rte_errno.h>
 
-#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
+#include "dmm_common.h"
 
 #define POOL_MB 64
 #define ENGINE_LCORE 1
@@ -301,60 +302,20 @@ Test(dirty, host_fill)
 	free(buf);
 }
 
-/* ---- the engine ---- */
+/* ---- the engine: a dma_mmrt device on the space ---- */
 
-static struct mmrt_swdma *
-dma_up(const char *name, struct mmrt_as *as)
+static void
+dma_up(struct tdmm *dma, const char *name, struct mmrt_as *as)
 {
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
-
-	memset(&cf, 0, sizeof(cf));
-	cf.name = name;
-	cf.consumer.ack_deadline_us = 5000000;
-	cf.park_timeout_us = 200000;
-	dma = mmrt_swdma_create(&cf);
-	cr_assert_not_null(dma, "swdma create: %d", rte_errno);
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
-	return dma;
-}
-
-/* Reap what completed; count the failures into *bad. */
-static uint64_t
-dma_reap(struct mmrt_swdma *dma, uint64_t *bad)
-{
-	enum rte_dma_status_code s[64];
-	uint64_t got = 0;
-	uint16_t n, i, last;
-
-	while ((n = mmrt_swdma_completed_status(dma, RTE_DIM(s), &last,
-			s)) > 0) {
-		for (i = 0; i < n; i++)
-			*bad += s[i] != RTE_DMA_STATUS_SUCCESSFUL;
-		got += n;
-	}
-	return got;
+	tdmm_up_as(dma, name, as, ENGINE_LCORE,
+		"ack_us=5000000,park_us=200000");
 }
 
 /* Wait until every submitted operation completed; @return failures. */
 static uint64_t
-dma_drain(struct mmrt_swdma *dma)
+dma_drain(struct tdmm *dma)
 {
-	struct mmrt_swdma_stats st;
-	uint64_t d = mmrt_test_deadline(WAIT_S), bad = 0;
-	unsigned long it = 0;
-
-	for (;;) {
-		dma_reap(dma, &bad);
-		cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
-		if (st.completed == st.submitted)
-			break;
-		cr_assert(!mmrt_test_expired(d), "engine stuck");
-		mmrt_test_relax(it++, 255);
-	}
-	dma_reap(dma, &bad);
-	return bad;
+	return tdmm_drain(dma, WAIT_S);
 }
 
 /*
@@ -367,7 +328,7 @@ Test(dirty, engine_tlb)
 	static const uint64_t want[] = { 0, 1, 4, 64, 65, 100 };
 	struct mmrt_as *as = mmrt_as_create("deng");
 	uint8_t *buf = xalign(PG, 128 * PG), got[64];
-	struct mmrt_swdma *dma;
+	struct tdmm dma;
 	unsigned int round, k;
 
 	cr_assert_not_null(as);
@@ -376,27 +337,27 @@ Test(dirty, engine_tlb)
 	cr_assert_eq(mmrt_map(as, VS, 4 * PG, RW, 0), 0);
 	memset(got, 0x3c, sizeof(got));
 	cr_assert_eq(mmrt_write(as, VS, got, sizeof(got)), 0);
-	dma = dma_up("deng", as);
+	dma_up(&dma, "deng", as);
 	for (k = 0; k < 128; k++)
-		cr_assert_geq(mmrt_swdma_fill(dma, 0, VA + k * PG, 8, 0), 0);
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
-	cr_assert_eq(dma_drain(dma), 0);
+		cr_assert_geq(rte_dma_fill(dma.id, 0, 0, VA + k * PG, 8, 0), 0);
+	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
+	cr_assert_eq(dma_drain(&dma), 0);
 	cr_assert_eq(mmrt_dirty_clear(as, VA, 128 * PG), 128);
 	for (round = 0; round < 20; round++) {
 		for (k = 0; k < RTE_DIM(want); k++)
-			cr_assert_geq(mmrt_swdma_copy(dma, VS + round,
+			cr_assert_geq(rte_dma_copy(dma.id, 0, VS + round,
 				VA + want[k] * PG + 8 * round, 16, 0), 0);
 		/* a read of a clean page gives no write entry either */
-		cr_assert_geq(mmrt_swdma_copy(dma, VA + 50 * PG,
+		cr_assert_geq(rte_dma_copy(dma.id, 0, VA + 50 * PG,
 			VS + PG, 16, 0), 0);
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
-		cr_assert_eq(dma_drain(dma), 0);
+		cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
+		cr_assert_eq(dma_drain(&dma), 0);
 		expect(as, VA, 128, want, RTE_DIM(want), "engine");
 	}
 	cr_assert_eq(mmrt_read(as, VA + 100 * PG + 8 * 19, got, 16), 0);
 	cr_assert_eq(got[0], 0x3c);
 	cr_assert_eq(buf[36 * PG + 8 * 19], 0x3c, "host page 100 written");
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	tdmm_down(&dma);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	free(buf);
 }
@@ -558,8 +519,8 @@ Test(dirty, race)
 	uint8_t *now = xalign(PG, NT * PG);
 	uint64_t uni[NBITS(NT)], bad = 0, s = 99, i, r;
 	pthread_t cpu, poll, fill;
-	struct mmrt_swdma *dma;
-	struct mmrt_swdma_stats st;
+	struct mmrt_dma_mmrt_stats st;
+	struct tdmm dma;
 	unsigned int round;
 	uint64_t f = 0;
 
@@ -586,7 +547,7 @@ Test(dirty, race)
 	/* the migration's first pass: everything, then track from clean */
 	cr_assert_eq(mmrt_dirty_clear(R.as, VA, NT * PG), 2 * NP);
 	cr_assert_eq(mmrt_read(R.as, VA, shadow, 2 * NP * PG), 0);
-	dma = dma_up("drace", R.as);
+	dma_up(&dma, "drace", R.as);
 
 	cr_assert_eq(pthread_create(&cpu, NULL, cpu_writer, NULL), 0);
 	cr_assert_eq(pthread_create(&poll, NULL, poll_writer, NULL), 0);
@@ -602,13 +563,13 @@ Test(dirty, race)
 			pg = race_page(r, W_DMA);
 			len = 1 + (r >> 16) % 256;
 			off = (r >> 32) % (PG - len);
-			if (mmrt_swdma_copy(dma, VS + (r >> 8) % (15 * PG),
+			if (rte_dma_copy(dma.id, 0, VS + (r >> 8) % (15 * PG),
 					VA + pg * PG + off, (uint32_t)len, 0) < 0)
 				break;
 			bit_set(R.written, pg);
 		}
-		cr_assert_eq(mmrt_swdma_submit(dma), 0);
-		dma_reap(dma, &bad);
+		cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
+		tdmm_reap(&dma, &bad);
 		migrate_round(uni, shadow);
 		if (round < ROUNDS)
 			continue;
@@ -622,9 +583,9 @@ Test(dirty, race)
 	cr_assert_eq(pthread_join(cpu, NULL), 0);
 	cr_assert_eq(pthread_join(poll, NULL), 0);
 	cr_assert_eq(pthread_join(fill, NULL), 0);
-	bad += dma_drain(dma);
+	bad += dma_drain(&dma);
 	cr_assert_eq(bad, 0, "engine failures");
-	cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
+	st = tdmm_stats(&dma);
 	/* the final pass: the writers stopped */
 	migrate_round(uni, shadow);
 	for (i = 0; i < NT; i++)
@@ -641,7 +602,7 @@ Test(dirty, race)
 		" poller writes, %" PRIu64 " fills, %" PRIu64 " dma ops",
 		round, R.cpu_writes, R.poll_writes, R.fills, st.completed);
 	cr_assert_gt(R.poll_writes, 0);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	tdmm_down(&dma);
 	cr_assert_eq(mmrt_uffd_destroy(R.u), 0);
 	cr_assert_eq(mmrt_as_destroy(R.as), 0);
 	free(now);

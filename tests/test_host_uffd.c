@@ -7,9 +7,10 @@
  * mmrt_uffd.h: MISSING, where a copy or zeropage fill writes the host
  * bytes at that place and then maps them (post-copy of application
  * memory), MINOR with continue (the bytes as they are), and WP; a CPU
- * reader and a swdma engine parked on a missing or write-protected host
- * page resume after the resolver's fill; a fill that finds a page mapped
- * leaves its host bytes alone; the DPDK mirror refuses registration.
+ * reader and a dma_mmrt device (rte_dma_*) parked on a missing or
+ * write-protected host page resume after the resolver's fill; a fill
+ * that finds a page mapped leaves its host bytes alone; the DPDK mirror
+ * refuses registration.
  *
  * Every wait is bounded; no assertion is about elapsed time.
  */
@@ -23,10 +24,10 @@
 #include <criterion/criterion.h>
 #include <rte_errno.h>
 
-#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
+#include "dmm_common.h"
 
 #define POOL_MB 64
 #define ENGINE_LCORE 1
@@ -284,50 +285,32 @@ Test(host_uffd, wp_unpopulated)
 
 /* ---- an engine parked on a host page ---- */
 
-static struct mmrt_swdma *
-dma_up(struct mmrt_as *as)
+/* A dma_mmrt device on @as, driven with rte_dma_*. */
+static void
+dma_up(struct tdmm *dma, struct mmrt_as *as)
 {
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *dma;
-
-	memset(&cf, 0, sizeof(cf));
-	cf.name = "huffd";
-	cf.consumer.ack_deadline_us = 5000000;
-	cf.park_timeout_us = 5000000;
-	dma = mmrt_swdma_create(&cf);
-	cr_assert_not_null(dma, "swdma create: %d", rte_errno);
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
-	return dma;
+	tdmm_up_as(dma, "huffd", as, ENGINE_LCORE,
+		"ack_us=5000000,park_us=5000000");
 }
 
 /* The one submitted operation's status, waiting for it. */
 static enum rte_dma_status_code
-dma_wait_one(struct mmrt_swdma *dma)
+dma_wait_one(struct tdmm *dma)
 {
-	uint64_t d = mmrt_test_deadline(WAIT_S);
-	enum rte_dma_status_code s;
-	unsigned long it = 0;
-	uint16_t last;
-
-	while (mmrt_swdma_completed_status(dma, 1, &last, &s) != 1) {
-		cr_assert(!mmrt_test_expired(d), "engine stuck");
-		mmrt_test_relax(it++, 255);
-	}
-	return s;
+	return tdmm_wait_one(dma, WAIT_S);
 }
 
 /* No completion yet: the engine is parked on the page. */
 static void
-dma_none(struct mmrt_swdma *dma)
+dma_none(struct tdmm *dma)
 {
 	enum rte_dma_status_code s;
 	unsigned long it;
 	uint16_t last;
 
 	for (it = 0; it < 2000; it++) {
-		cr_assert_eq(mmrt_swdma_completed_status(dma, 1, &last, &s),
-			0, "completed before the resolver answered");
+		cr_assert_eq(rte_dma_completed_status(dma->id, 0, 1, &last,
+			&s), 0, "completed before the resolver answered");
 		mmrt_test_relax(it, 255);
 	}
 }
@@ -336,8 +319,8 @@ Test(host_uffd, engine_parked)
 {
 	struct mmrt_uffd_writeprotect w = { .range = { VA + 9 * PG, PG },
 		.mode = MMRT_UFFD_MODE_WP };
-	struct mmrt_swdma *dma;
 	struct mmrt_uffd_copy c;
+	struct tdmm dma;
 	struct mmrt_uffd_msg m;
 	uint8_t src[PG];
 	struct env e;
@@ -347,19 +330,19 @@ Test(host_uffd, engine_parked)
 	cr_assert_eq(mmrt_map(e.as, VS, PG, RW, 0), 0);
 	memset(src, 0x31, sizeof(src));
 	cr_assert_eq(mmrt_write(e.as, VS, src, 64), 0);
-	dma = dma_up(e.as);
+	dma_up(&dma, e.as);
 
 	/* the engine writes a missing host page: parked until the fill */
-	cr_assert_geq(mmrt_swdma_copy(dma, VS, VA + 4 * PG + 100, 64, 0), 0);
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VA + 4 * PG + 100, 64, 0), 0);
+	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
 	m = wait_msg(e.u);
 	cr_assert_eq(m.arg.pagefault.address, VA + 4 * PG);
-	dma_none(dma);
+	dma_none(&dma);
 	memset(src, 0x77, sizeof(src));
 	c = (struct mmrt_uffd_copy){ .dst = VA + 4 * PG, .src = src,
 		.len = PG };
 	cr_assert_eq(mmrt_uffd_copy(e.u, &c), 0);
-	cr_assert_eq(dma_wait_one(dma), RTE_DMA_STATUS_SUCCESSFUL);
+	cr_assert_eq(dma_wait_one(&dma), RTE_DMA_STATUS_SUCCESSFUL);
 	cr_assert_eq(e.buf[4 * PG + 99], 0x77, "the fill's bytes");
 	cr_assert_eq(e.buf[4 * PG + 100], 0x31, "then the engine's");
 	cr_assert_eq(e.buf[4 * PG + 163], 0x31);
@@ -370,18 +353,18 @@ Test(host_uffd, engine_parked)
 		.len = PG };
 	cr_assert_eq(mmrt_uffd_copy(e.u, &c), 0);
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
-	cr_assert_geq(mmrt_swdma_copy(dma, VS, VA + 9 * PG, 8, 0), 0);
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
+	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VA + 9 * PG, 8, 0), 0);
+	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
 	m = wait_msg(e.u);
 	cr_assert_eq(m.arg.pagefault.address, VA + 9 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
-	dma_none(dma);
+	dma_none(&dma);
 	cr_assert_eq(e.buf[9 * PG], 0x77);
 	w.mode = 0;
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
-	cr_assert_eq(dma_wait_one(dma), RTE_DMA_STATUS_SUCCESSFUL);
+	cr_assert_eq(dma_wait_one(&dma), RTE_DMA_STATUS_SUCCESSFUL);
 	cr_assert_eq(e.buf[9 * PG], 0x31);
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	tdmm_down(&dma);
 	env_down(&e);
 }
 

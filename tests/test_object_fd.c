@@ -8,9 +8,9 @@
  * of the file cuts zero-filled after it and pages past the end all zeros;
  * an offset into the file; writes stay in the object (the file is
  * unchanged); the caller's fd may be closed at once; MINOR-mode userfault
- * (every page of such an object is minor; continue reads it in); a swdma
- * engine reading a page not read yet (its page request served by the
- * fault path); bad input; frames back in the pool after destroy.
+ * (every page of such an object is minor; continue reads it in); a
+ * dma_mmrt device reading a page not read yet (its page request served
+ * by the fault path); bad input; frames back in the pool after destroy.
  *
  * Every wait is bounded; no assertion is about elapsed time.
  */
@@ -27,10 +27,10 @@
 #include <criterion/criterion.h>
 #include <rte_errno.h>
 
-#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
+#include "dmm_common.h"
 
 #define POOL_MB 64
 #define ENGINE_LCORE 1
@@ -214,20 +214,16 @@ Test(object_fd, minor_continue)
 	close(fd);
 }
 
-/* An engine reads pages not read yet: page requests, served. */
+/* An engine (a dma_mmrt device, driven with rte_dma_*) reads pages not
+ * read yet: page requests, served by the driver's page-request thread. */
 Test(object_fd, engine_reads)
 {
 	int fd = pattern_memfd();
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma_stats st;
+	struct mmrt_dma_mmrt_stats st;
 	struct mmrt_object *obj;
-	struct mmrt_swdma *dma;
 	struct mmrt_as *as;
-	enum rte_dma_status_code s;
+	struct tdmm dma;
 	uint8_t got[2 * PG];
-	uint64_t d;
-	unsigned long it = 0;
-	uint16_t last;
 
 	obj = mmrt_object_create_fd("objfd-dma", fd, 0, OBJ_PAGES * PG, 0);
 	cr_assert_not_null(obj);
@@ -236,30 +232,18 @@ Test(object_fd, engine_reads)
 	cr_assert_eq(mmrt_map_object(as, VA, OBJ_PAGES * PG, RW, 0, obj, 0),
 		0);
 	cr_assert_eq(mmrt_map(as, VS, 2 * PG, RW, 0), 0);
-	memset(&cf, 0, sizeof(cf));
-	cf.name = "objfd";
-	cf.consumer.ack_deadline_us = 5000000;
-	cf.park_timeout_us = 5000000;
-	dma = mmrt_swdma_create(&cf);
-	cr_assert_not_null(dma);
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	cr_assert_eq(mmrt_swdma_start(dma, ENGINE_LCORE), 0);
+	tdmm_up_as(&dma, "objfd", as, ENGINE_LCORE,
+		"ack_us=5000000,park_us=5000000");
 	/* file page 2 and the cut page 3 */
-	cr_assert_geq(mmrt_swdma_copy(dma, VA + 2 * PG, VS, 2 * PG, 0), 0);
-	cr_assert_eq(mmrt_swdma_submit(dma), 0);
-	d = mmrt_test_deadline(WAIT_S);
-	while (mmrt_swdma_completed_status(dma, 1, &last, &s) != 1) {
-		cr_assert(!mmrt_test_expired(d), "engine stuck");
-		(void)mmrt_swdma_serve_faults(dma, 16);
-		mmrt_test_relax(it++, 255);
-	}
-	cr_assert_eq(s, RTE_DMA_STATUS_SUCCESSFUL);
-	cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
+	cr_assert_geq(rte_dma_copy(dma.id, 0, VA + 2 * PG, VS, 2 * PG, 0), 0);
+	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
+	cr_assert_eq(tdmm_wait_one(&dma, WAIT_S), RTE_DMA_STATUS_SUCCESSFUL);
+	st = tdmm_stats(&dma);
 	cr_assert_gt(st.consumer.page_requests, 0,
 		"the poller did not read the file itself");
 	cr_assert_eq(mmrt_read(as, VS, got, sizeof(got)), 0);
 	check_file_bytes(got, 2 * PG, sizeof(got));
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
+	tdmm_down(&dma);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_object_destroy(obj), 0);
 	close(fd);

@@ -33,11 +33,14 @@
 
 #include <criterion/criterion.h>
 
+#include <rte_dev.h>
+#include <rte_dmadev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_service.h>
 
 #include <mmrt_dev.h>
-#include <mmrt_swdma.h>
+#include <mmrt_dma_mmrt.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
@@ -796,45 +799,98 @@ Test(telemetry, foreach_holds_off_destroy)
 	mmrt_test_down();
 }
 
-/* /mmrt/swdma/: an engine driven by mmrt_swdma_run() that copied a page. */
-Test(telemetry, swdma_endpoints)
+/*
+ * /mmrt/dma_mmrt/list and /mmrt/dma_mmrt/info,ID: a dma_mmrt device (as=,
+ * its engine an rte_service on service lcore 1) that copied a page, its
+ * values those of mmrt_dma_mmrt_stats() (the service is stopped first, so
+ * the engine's counters hold still); a stopped device answers started 0
+ * and no counters; a dmadev of another driver (dma_skeleton, when it can
+ * be created) is not listed and its info is refused; bad parameters answer
+ * null; a closed device is gone from the list. The device is on DPDK's
+ * /dmadev/list too.
+ */
+Test(telemetry, dma_mmrt_endpoints)
 {
-	struct mmrt_swdma_conf cf = { .name = "tel_dma" };
-	struct mmrt_swdma_stats st;
-	struct mmrt_swdma *dma;
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM, .nb_desc = 64,
+	};
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
+	struct mmrt_dma_mmrt_stats st;
+	enum rte_dma_status_code s;
+	char cmd[64], cmds[1024], want[512], all[64];
+	const char *skel = "dma_skeleton0";
+	uint64_t d;
+	unsigned long it = 0;
 	struct mmrt_as *as;
-	uint64_t d, done = 0;
-	const char *cmd = "/mmrt/swdma/info,tel_dma";
-	char buf[64];
-	int id, nr, rc;
+	uint32_t sid;
+	uint16_t last;
+	int id, sk = -1, nr, k;
 
 	tel_skip_unless_tool();
 	mmrt_test_up(64);
-	cr_assert_geq(mmrt_thread_register(), 0);
 	as = mmrt_as_create("tel_dma_as");
 	cr_assert_not_null(as);
 	cr_assert_eq(mmrt_map(as, VA_A, 4 * PG, MMRT_PROT_WRITE,
 		MMRT_MAP_POPULATE), 0);
-	dma = mmrt_swdma_create(&cf);
-	cr_assert_not_null(dma, "swdma: %d", rte_errno);
-	cr_assert_gt(mmrt_swdma_bind(dma, as), 0);
-	cr_assert_geq(mmrt_swdma_copy(dma, VA_A, VA_A + PG, PG,
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_eq(rte_eal_hotplug_add("vdev", "dma_mmrt_tel",
+		"as=tel_dma_as,service=1"), 0);
+	id = rte_dma_get_dev_id_by_name("dma_mmrt_tel");
+	cr_assert_geq(id, 0);
+	/* another driver's dmadev, if this DPDK has dma_skeleton */
+	if (rte_eal_hotplug_add("vdev", skel, "") == 0)
+		sk = rte_dma_get_dev_id_by_name(skel);
+	else
+		cr_log_info("no %s: the other-driver checks are left out",
+			skel);
+	cr_assert_eq(rte_dma_configure((int16_t)id, &dc), 0);
+	cr_assert_eq(rte_dma_vchan_setup((int16_t)id, 0, &vc), 0);
+
+	/* stopped: listed, started 0, no counters */
+	snprintf(cmd, sizeof(cmd), "/mmrt/dma_mmrt/info,%d", id);
+	snprintf(cmds, sizeof(cmds), "/mmrt/dma_mmrt/list\n%s\n", cmd);
+	nr = tel_run(cmds);
+	cr_assert_eq(nr, 2);
+	snprintf(want, sizeof(want), "[%d]", id);
+	tel_expect_str(0, "/mmrt/dma_mmrt/list", "=", want);
+	tel_expect_u64(1, cmd, "dev_id", (uint64_t)id);
+	tel_expect_u64(1, cmd, "started", 0);
+	cr_expect_eq(tel_nkeys(1), 2, "a stopped device has no counters");
+
+	/* started, one page copied by the service, which then stops */
+	cr_assert_eq(rte_dma_start((int16_t)id), 0);
+	cr_assert_eq(rte_service_get_by_name("dma_mmrt_tel", &sid), 0);
+	cr_assert_eq(rte_service_lcore_add(1), 0);
+	cr_assert_eq(rte_service_map_lcore_set(sid, 1, 1), 0);
+	cr_assert_eq(rte_service_runstate_set(sid, 1), 0);
+	cr_assert_eq(rte_service_lcore_start(1), 0);
+	cr_assert_geq(rte_dma_copy((int16_t)id, 0, VA_A, VA_A + PG, PG,
 		RTE_DMA_OP_FLAG_SUBMIT), 0);
 	d = mmrt_test_deadline(TEL_TIMEOUT_S);
-	while (done == 0 && !mmrt_test_expired(d)) {
-		rc = mmrt_swdma_run(dma);
-		cr_assert_geq(rc, 0);
-		done += (uint64_t)rc;
+	while (rte_dma_completed_status((int16_t)id, 0, 1, &last, &s) != 1) {
+		cr_assert(!mmrt_test_expired(d), "the copy never completed");
+		mmrt_test_relax(it++, 255);
 	}
-	cr_assert_eq(done, 1);
-	cr_assert_eq(mmrt_swdma_stats(dma, &st), 0);
-	id = mmrt_consumer_id(mmrt_swdma_consumer(dma));
+	cr_assert_eq(s, RTE_DMA_STATUS_SUCCESSFUL);
+	cr_assert_eq(rte_service_runstate_set(sid, 0), 0);
+	while (rte_service_may_be_active(sid) == 1) {
+		cr_assert(!mmrt_test_expired(d), "the service never stopped");
+		mmrt_test_relax(it++, 255);
+	}
+	cr_assert_eq(mmrt_dma_mmrt_stats((int16_t)id, &st), 0);
 
-	nr = tel_run("/mmrt/swdma/list\n/mmrt/swdma/info,tel_dma\n"
-		"/mmrt/swdma/info\n/mmrt/swdma/info,nope\n/mmrt/swdma/list,x\n");
-	cr_assert_eq(nr, 5);
-	tel_expect_str(0, "/mmrt/swdma/list", "=", "[\"tel_dma\"]");
-	tel_expect_str(1, cmd, "name", "\"tel_dma\"");
+	snprintf(cmds, sizeof(cmds), "/mmrt/dma_mmrt/list\n%s\n"
+		"/mmrt/dma_mmrt/info\n/mmrt/dma_mmrt/info,nope\n"
+		"/mmrt/dma_mmrt/info,-1\n/mmrt/dma_mmrt/info,%dx\n"
+		"/mmrt/dma_mmrt/info,99999\n/mmrt/dma_mmrt/info,200\n"
+		"/mmrt/dma_mmrt/list,x\n/dmadev/list\n"
+		"/mmrt/dma_mmrt/info,%d\n", cmd, id, sk >= 0 ? sk : 201);
+	nr = tel_run(cmds);
+	cr_assert_eq(nr, 11);
+	tel_expect_str(0, "/mmrt/dma_mmrt/list", "=", want);
+	tel_expect_u64(1, cmd, "dev_id", (uint64_t)id);
+	tel_expect_u64(1, cmd, "started", 1);
+	tel_expect_u64(1, cmd, "dev_mode", 0);
 	EXP(1, cmd, &st, submitted);
 	EXP(1, cmd, &st, completed);
 	EXP(1, cmd, &st, errors);
@@ -842,21 +898,52 @@ Test(telemetry, swdma_endpoints)
 	EXP(1, cmd, &st, bytes);
 	EXP(1, cmd, &st, parks);
 	EXP(1, cmd, &st, resumes);
+	EXP(1, cmd, &st, pieces);
+	EXP(1, cmd, &st, acks_held);
+	EXP(1, cmd, &st, inflight);
 	EXP(1, cmd, &st, steps);
 	EXP(1, cmd, &st, idle_polls);
-	snprintf(buf, sizeof(buf), "{\"id\": %d, \"tlb_hits\": %" PRIu64,
-		id, st.consumer.tlb_hits);
-	cr_expect_eq(strncmp(tel_get(1, cmd, "consumer"), buf, strlen(buf)),
-		0, "consumer %s, want %s...", tel_get(1, cmd, "consumer"), buf);
+	snprintf(want, sizeof(want), "{\"tlb_hits\": %" PRIu64
+		", \"tlb_misses\": %" PRIu64 ", \"inval_descs\": %" PRIu64
+		", \"acks\": %" PRIu64 ", \"fences\": %" PRIu64
+		", \"page_requests\": %" PRIu64 ", \"userfaults\": %" PRIu64
+		"}", st.consumer.tlb_hits, st.consumer.tlb_misses,
+		st.consumer.inval_descs, st.consumer.acks, st.consumer.fences,
+		st.consumer.page_requests, st.consumer.userfaults);
+	tel_expect_str(1, cmd, "consumer", want);
+	cr_expect_eq(st.submitted, 1);
+	cr_expect_eq(st.completed, 1);
 	cr_expect_eq(st.bytes, PG);
-	tel_expect_null(2, "/mmrt/swdma/info");
-	tel_expect_null(3, "/mmrt/swdma/info");
-	tel_expect_null(4, "/mmrt/swdma/list");
+	cr_expect_gt(st.steps, 0);
+	cr_expect_gt(st.consumer.tlb_misses, 0);
+	for (k = 2; k <= 7; k++)
+		tel_expect_null(k, "/mmrt/dma_mmrt/info");
+	tel_expect_null(8, "/mmrt/dma_mmrt/list");
+	/* DPDK's own list has it (and the skeleton, if any) */
+	if (sk >= 0)
+		snprintf(all, sizeof(all), "[%d, %d]", RTE_MIN(id, sk),
+			RTE_MAX(id, sk));
+	else
+		snprintf(all, sizeof(all), "[%d]", id);
+	tel_expect_str(9, "/dmadev/list", "=", all);
+	/* another driver's device, or no device: refused */
+	tel_expect_null(10, "/mmrt/dma_mmrt/info");
 
-	cr_assert_eq(mmrt_swdma_destroy(dma), 0);
-	nr = tel_run("/mmrt/swdma/list\n");
-	tel_expect_str(0, "/mmrt/swdma/list", "=", "[]");
+	/* stop the service lcore, the device, close it: gone */
+	cr_assert_eq(rte_service_lcore_stop(1), 0);
+	cr_assert_eq(rte_dma_stop((int16_t)id), 0);
+	cr_assert_eq(rte_service_lcore_del(1), 0);
+	cr_assert_eq(mmrt_dma_mmrt_stats((int16_t)id, &st), -ENOTCONN);
+	cr_assert_eq(rte_dma_close((int16_t)id), 0);
+	cr_assert_eq(rte_eal_hotplug_remove("vdev", "dma_mmrt_tel"), 0);
+	cr_assert_eq(mmrt_dma_mmrt_stats((int16_t)id, &st), -ENODEV);
+	nr = tel_run(cmds);
+	cr_assert_eq(nr, 11);
+	tel_expect_str(0, "/mmrt/dma_mmrt/list", "=", "[]");
+	tel_expect_null(1, "/mmrt/dma_mmrt/info");
+	/* the skeleton's remove closes its dmadev */
+	if (sk >= 0)
+		cr_assert_eq(rte_eal_hotplug_remove("vdev", skel), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_thread_unregister(), 0);
 	mmrt_test_down();
 }

@@ -90,7 +90,6 @@
 #include <mmrt_dma_mmrt.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
 #include <mmrt_uffd.h>
 
 #define LF_NAME "l2fwd_mmrt"
@@ -159,7 +158,6 @@ struct lf_app {
 	struct mmrt_uffd *uffd;
 	int16_t dma;
 	bool dma_started, vdev_made;
-	char engine[MMRT_SWDMA_NAME_SIZE];
 	int engine_lcore;
 	uint64_t guest_len, nslots;
 	uint8_t *touched;          /* per guest page */
@@ -531,38 +529,15 @@ space_setup(struct lf_app *a)
 	return 0;
 }
 
+/* The dma_mmrt device's mmrt counters (parks, invalidations, its
+ * engine's steps); 0, or -1 when the device is not started. */
 static int
-engine_find(struct mmrt_swdma *dma, void *arg)
+engine_stats(struct lf_app *a, struct mmrt_dma_mmrt_stats *st)
 {
-	struct lf_app *a = arg;
-	const char *name = mmrt_swdma_name(dma);
-
-	return name != NULL && strcmp(name, a->engine) == 0;
-}
-
-static int
-engine_stats_cb(struct mmrt_swdma *dma, void *arg)
-{
-	struct { const char *name; struct mmrt_swdma_stats *st; } *w = arg;
-	const char *name = mmrt_swdma_name(dma);
-
-	if (name == NULL || strcmp(name, w->name) != 0)
-		return 0;
-	return mmrt_swdma_stats(dma, w->st) == 0 ? 1 : -1;
-}
-
-/* The dma_mmrt engine's counters (parks, invalidations); 0 if found. */
-static int
-engine_stats(struct lf_app *a, struct mmrt_swdma_stats *st)
-{
-	struct { const char *name; struct mmrt_swdma_stats *st; } w = {
-		a->engine, st,
-	};
-
 	memset(st, 0, sizeof(*st));
 	if (!a->dma_started)
 		return -1;
-	return mmrt_swdma_foreach(engine_stats_cb, &w) == 1 ? 0 : -1;
+	return mmrt_dma_mmrt_stats(a->dma, st) == 0 ? 0 : -1;
 }
 
 /* The worker lcore the started engine runs on (-1: a service lcore). */
@@ -584,6 +559,7 @@ dma_setup(struct lf_app *a)
 	struct rte_dma_vchan_conf vconf = {
 		.direction = RTE_DMA_DIR_MEM_TO_MEM,
 	};
+	struct mmrt_dma_mmrt_stats st;
 	char args[256];
 	int ret, id;
 
@@ -612,10 +588,10 @@ dma_setup(struct lf_app *a)
 		return lf_fail(a, "dmadev %s: configure/start: %s",
 			LF_DMA_NAME, strerror(-ret));
 	a->dma_started = true;
-	snprintf(a->engine, sizeof(a->engine), "dma_mmrt.%d", id);
-	if (mmrt_swdma_foreach(engine_find, a) != 1)
-		return lf_fail(a, "no engine %s behind %s", a->engine,
-			LF_DMA_NAME);
+	ret = mmrt_dma_mmrt_stats(a->dma, &st);
+	if (ret < 0)
+		return lf_fail(a, "dmadev %s: no mmrt counters: %s",
+			LF_DMA_NAME, strerror(-ret));
 	return 0;
 }
 
@@ -1077,7 +1053,7 @@ handler_turn(struct lf_app *a)
 static void
 print_stats(struct lf_app *a, bool final)
 {
-	struct mmrt_swdma_stats es;
+	struct mmrt_dma_mmrt_stats es;
 	struct mmrt_uffd_stats us;
 	struct rte_dma_stats ds;
 	uint64_t rx = 0, tx = 0, bytes = 0, drops = 0;
@@ -1129,6 +1105,10 @@ print_stats(struct lf_app *a, bool final)
 		es.consumer.page_requests, es.consumer.page_requests_dedup,
 		es.consumer.userfaults, es.consumer.faults_resolved,
 		es.consumer.fences);
+	if (es.dev_mode)
+		printf("dmadev behind: %" PRIu64 " page pieces given, %" PRIu64
+			" on it now, %" PRIu64 " worker steps held an ack\n",
+			es.pieces, es.inflight, es.acks_held);
 	printf("uffd         : %" PRIu64 " faults posted, %" PRIu64
 		" deduplicated, %" PRIu64 " refused (ring full), %" PRIu64
 		" pending; %" PRIu64 " pages filled, %" PRIu64 " wakes\n",
@@ -1315,7 +1295,7 @@ main(int argc, char **argv)
 {
 	static struct lf_app app;
 	struct lf_app *a = &app;
-	struct mmrt_swdma_stats es;
+	struct mmrt_dma_mmrt_stats es;
 	struct mmrt_uffd_stats us;
 	uint64_t used0 = 0, used1;
 	unsigned int nports, avail;

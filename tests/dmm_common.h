@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MMRT_TESTS_DMM_COMMON_H
+#define MMRT_TESTS_DMM_COMMON_H
+
+/*
+ * A dma_mmrt device for the suites that use the copy engine as a handy
+ * device (dirty tracking, host mappings, objects, telemetry): created on
+ * the vdev bus with rte_eal_hotplug_add(), one vchan, started, and then
+ * driven with rte_dma_* only (issue 12: one engine interface). Its page
+ * requests (copy-on-write, demand-zero under the map lock) are served by
+ * the driver's own thread, so a suite never serves them. Include after
+ * common.h.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <criterion/criterion.h>
+#include <rte_common.h>
+#include <rte_dev.h>
+#include <rte_dmadev.h>
+
+#include <mmrt_dma_mmrt.h>
+
+#include "common.h"
+
+/* A started dma_mmrt device. */
+struct tdmm {
+	int16_t id;
+	char name[RTE_DEV_NAME_MAX_LEN];
+};
+
+/*
+ * Create "dma_mmrt_@name" with devargs @args (e.g. "as=X,lcore=1"),
+ * configure one vchan of @nb_desc descriptors and start it.
+ */
+static inline void
+tdmm_up(struct tdmm *d, const char *name, const char *args,
+	uint16_t nb_desc)
+{
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = nb_desc,
+	};
+	struct rte_dma_conf dc = { .nb_vchans = 1 };
+	int rc;
+
+	cr_assert(mmrt_dma_mmrt_registered());
+	snprintf(d->name, sizeof(d->name), "dma_mmrt_%s", name);
+	rc = rte_eal_hotplug_add("vdev", d->name, args);
+	cr_assert_eq(rc, 0, "probe %s,%s: %d", d->name, args, rc);
+	rc = rte_dma_get_dev_id_by_name(d->name);
+	cr_assert_geq(rc, 0, "no dmadev %s", d->name);
+	d->id = (int16_t)rc;
+	cr_assert_eq(rte_dma_configure(d->id, &dc), 0);
+	cr_assert_eq(rte_dma_vchan_setup(d->id, 0, &vc), 0);
+	rc = rte_dma_start(d->id);
+	cr_assert_eq(rc, 0, "start %s: %d", d->name, rc);
+}
+
+/* A device on space @as (its VAs), the engine on @lcore. */
+static inline void
+tdmm_up_as(struct tdmm *d, const char *name, struct mmrt_as *as,
+	unsigned int lcore, const char *extra)
+{
+	char args[160];
+
+	snprintf(args, sizeof(args), "as=%s,lcore=%u%s%s", mmrt_as_name(as),
+		lcore, extra != NULL ? "," : "", extra != NULL ? extra : "");
+	tdmm_up(d, name, args, 1024);
+}
+
+/* Stop (the engine goes), close and remove the device. */
+static inline void
+tdmm_down(struct tdmm *d)
+{
+	cr_assert_eq(rte_dma_stop(d->id), 0);
+	cr_assert_eq(rte_dma_close(d->id), 0);
+	cr_assert_eq(rte_eal_hotplug_remove("vdev", d->name), 0);
+	d->id = -1;
+}
+
+/* The driver's mmrt counters (the device is started). */
+static inline struct mmrt_dma_mmrt_stats
+tdmm_stats(const struct tdmm *d)
+{
+	struct mmrt_dma_mmrt_stats st;
+	int rc = mmrt_dma_mmrt_stats(d->id, &st);
+
+	cr_assert_eq(rc, 0, "mmrt_dma_mmrt_stats(%d): %d", d->id, rc);
+	return st;
+}
+
+/* Reap what completed, without waiting; count the failures into *@bad.
+ * @return operations reaped. */
+static inline uint64_t
+tdmm_reap(const struct tdmm *d, uint64_t *bad)
+{
+	enum rte_dma_status_code s[64];
+	uint64_t got = 0;
+	uint16_t n, i, last;
+
+	while ((n = rte_dma_completed_status(d->id, 0, RTE_DIM(s), &last,
+			s)) > 0) {
+		for (i = 0; i < n; i++)
+			*bad += s[i] != RTE_DMA_STATUS_SUCCESSFUL;
+		got += n;
+	}
+	return got;
+}
+
+/* Wait (at most @wait_s seconds) until every submitted operation was
+ * reaped; @return the failures among those reaped here. */
+static inline uint64_t
+tdmm_drain(const struct tdmm *d, unsigned int wait_s)
+{
+	struct rte_dma_stats st;
+	uint64_t dl = mmrt_test_deadline(wait_s), bad = 0;
+	unsigned long it = 0;
+
+	for (;;) {
+		tdmm_reap(d, &bad);
+		cr_assert_eq(rte_dma_stats_get(d->id, 0, &st), 0);
+		if (st.completed == st.submitted)
+			break;
+		cr_assert(!mmrt_test_expired(dl), "%s stuck: %" PRIu64
+			" of %" PRIu64 " reaped", d->name, st.completed,
+			st.submitted);
+		mmrt_test_relax(it++, 255);
+	}
+	return bad;
+}
+
+/* Wait (at most @wait_s seconds) for one operation; @return its status. */
+static inline enum rte_dma_status_code
+tdmm_wait_one(const struct tdmm *d, unsigned int wait_s)
+{
+	enum rte_dma_status_code s = RTE_DMA_STATUS_SUCCESSFUL;
+	uint64_t dl = mmrt_test_deadline(wait_s);
+	unsigned long it = 0;
+	uint16_t last;
+
+	while (rte_dma_completed_status(d->id, 0, 1, &last, &s) != 1) {
+		cr_assert(!mmrt_test_expired(dl), "%s: no completion",
+			d->name);
+		mmrt_test_relax(it++, 255);
+	}
+	return s;
+}
+
+#endif /* MMRT_TESTS_DMM_COMMON_H */
