@@ -6,7 +6,7 @@
  * perf-dma's adapter outside the fast path: set-up, start and stop of the
  * dmadev sides (dma_skeleton, dma_mmrt), their counters and their error
  * report (perf_dma.h); and the only direct calls of the engine in
- * perf-dma (mmrt_swdma_*): the DMA_ENGINE side, which runs the same client
+ * perf-dma (swdma_*): the DMA_ENGINE side, which runs the same client
  * loop (dma_loop()) on the engine called directly, so that the difference
  * with the dma_mmrt side is the rte_dma_* dispatch.
  */
@@ -27,7 +27,7 @@
 
 #include <mmrt_dev.h>
 #include <mmrt_dma_mmrt.h>
-#include <mmrt_swdma.h>
+#include <swdma.h>
 
 #include "perf_dma.h"
 
@@ -39,12 +39,12 @@ const char *const dma_kind_name[DMA_KINDS] = {
 static void
 dma_eng_counters(const struct dma_ctx *dc, struct mmrt_dma_mmrt_stats *st)
 {
-	struct mmrt_swdma_stats es;
+	struct swdma_stats es;
 	int ret;
 
-	ret = mmrt_swdma_stats(dc->eng, &es);
+	ret = swdma_stats(dc->eng, &es);
 	if (ret < 0)
-		perf_die("mmrt_swdma_stats: %s", strerror(-ret));
+		perf_die("swdma_stats: %s", strerror(-ret));
 	memset(st, 0, sizeof(*st));
 	st->submitted = es.submitted;
 	st->completed = es.completed;
@@ -71,7 +71,7 @@ dma_reap_error(const struct dma_ctx *dc, enum dma_kind k)
 		n = rte_dma_completed_status(dma_dev_id(dc, k), 0, 1, &last,
 			&st);
 	else
-		n = mmrt_swdma_completed_status(dc->eng, 1, &last, &st);
+		n = swdma_completed_status(dc->eng, 1, &last, &st);
 	if (k == DMA_ENGINE) {
 		dma_eng_counters(dc, &es);
 		ret = 0;
@@ -97,13 +97,13 @@ dma_eng_enq(const struct dma_ctx *dc, enum dma_kind k, uint64_t src,
 	uint64_t dst, uint32_t len)
 {
 	RTE_SET_USED(k);
-	return mmrt_swdma_copy(dc->eng, src, dst, len, 0);
+	return swdma_copy(dc->eng, src, dst, len, 0);
 }
 
 static inline void
 dma_eng_doorbell(const struct dma_ctx *dc, enum dma_kind k)
 {
-	int ret = mmrt_swdma_submit(dc->eng);
+	int ret = swdma_submit(dc->eng);
 
 	if (unlikely(ret < 0))
 		perf_die("%s: submit: %s", dma_kind_name[k], strerror(-ret));
@@ -115,7 +115,7 @@ dma_eng_reap(const struct dma_ctx *dc, enum dma_kind k)
 	uint16_t n, last;
 	bool err = false;
 
-	n = mmrt_swdma_completed(dc->eng, DMA_WINDOW, &last, &err);
+	n = swdma_completed(dc->eng, DMA_WINDOW, &last, &err);
 	if (unlikely(err))
 		dma_reap_error(dc, k);
 	return n;
@@ -132,7 +132,7 @@ dma_eng_empty(const struct dma_ctx *dc, enum dma_kind k, uint64_t *empty)
 	RTE_SET_USED(k);
 	rte_pause();
 	if ((++*empty & 4095) == 0)
-		mmrt_swdma_serve_faults(dc->eng, DMA_BATCH);
+		swdma_serve_faults(dc->eng, DMA_BATCH);
 }
 
 double
@@ -200,25 +200,25 @@ dma_skel_setup(struct dma_ctx *dc)
 void
 dma_engine_setup(struct dma_ctx *dc)
 {
-	struct mmrt_swdma_conf conf;
-	struct mmrt_swdma *eng;
+	struct swdma_conf conf;
+	struct swdma *eng;
 	int ret;
 
 	memset(&conf, 0, sizeof(conf));
 	conf.name = "perf-dma";
 	conf.nb_desc = DMA_NB_DESC;
-	conf.burst = MMRT_SWDMA_BURST_DEFAULT;
-	conf.idle = MMRT_SWDMA_IDLE_PAUSE;
+	conf.burst = SWDMA_BURST_DEFAULT;
+	conf.idle = SWDMA_IDLE_PAUSE;
 	conf.consumer.ack_deadline_us = DMA_ACK_DEADLINE_US;
-	eng = mmrt_swdma_create(&conf);
+	eng = swdma_create(&conf);
 	if (eng == NULL)
-		perf_die("mmrt_swdma_create: %s", strerror(rte_errno));
-	ret = mmrt_swdma_bind(eng, dc->as);
+		perf_die("swdma_create: %s", strerror(rte_errno));
+	ret = swdma_bind(eng, dc->as);
 	if (ret < 0)
-		perf_die("mmrt_swdma_bind: %s", strerror(-ret));
+		perf_die("swdma_bind: %s", strerror(-ret));
 	dc->eng = eng;
 	printf("engine called directly (the dispatch anchor): nb_desc %u, burst %u, idle pause, device TLB %u x %u,"
-		" on lcore %u\n", DMA_NB_DESC, MMRT_SWDMA_BURST_DEFAULT,
+		" on lcore %u\n", DMA_NB_DESC, SWDMA_BURST_DEFAULT,
 		MMRT_CONSUMER_TLB_SETS_DEFAULT, MMRT_CONSUMER_TLB_WAYS_DEFAULT,
 		DMA_ENGINE_LCORE);
 }
@@ -351,9 +351,9 @@ dma_engines_teardown(struct dma_ctx *dc)
 		dc->mmrt_dev = -1;
 	}
 
-	ret = mmrt_swdma_destroy(dc->eng);
+	ret = swdma_destroy(dc->eng);
 	if (ret < 0)
-		perf_die("mmrt_swdma_destroy: %s", strerror(-ret));
+		perf_die("swdma_destroy: %s", strerror(-ret));
 	dc->eng = NULL;
 	if (dc->skel_probed &&
 			rte_eal_hotplug_remove("vdev", DMA_SKEL_NAME) < 0)
@@ -404,8 +404,8 @@ dma_side_run(struct dma_ctx *dc, enum dma_kind k, bool run)
 		ret = run ? rte_dma_start(dma_dev_id(dc, k)) :
 			rte_dma_stop(dma_dev_id(dc, k));
 	else if (k == DMA_ENGINE)
-		ret = run ? mmrt_swdma_start(dc->eng, DMA_ENGINE_LCORE) :
-			mmrt_swdma_stop(dc->eng);
+		ret = run ? swdma_start(dc->eng, DMA_ENGINE_LCORE) :
+			swdma_stop(dc->eng);
 	if (ret < 0)
 		perf_die("%s: %s: %s", dma_kind_name[k],
 			run ? "start" : "stop", strerror(-ret));

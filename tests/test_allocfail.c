@@ -30,7 +30,7 @@
 #include <rte_malloc.h>
 
 #include <mmrt_dev.h>
-#include <mmrt_swdma.h>
+#include <swdma.h>
 #include <mmrt_uffd.h>
 
 #include "common.h"
@@ -51,7 +51,7 @@ struct fx {
 	struct mmrt_object *obj;
 	struct mmrt_uffd *uffd;           /* made by some preps */
 	struct mmrt_consumer *cons;
-	struct mmrt_swdma *dma;
+	struct swdma *dma;
 	uint8_t *host;                    /* 16 pages, for map_host */
 	uint8_t buf[3 * PG];
 };
@@ -176,7 +176,7 @@ fixture_down(void)
 	if (fx.cons != NULL)
 		cr_assert_eq(mmrt_consumer_destroy(fx.cons), 0);
 	if (fx.dma != NULL)
-		cr_assert_eq(mmrt_swdma_destroy(fx.dma), 0);
+		cr_assert_eq(swdma_destroy(fx.dma), 0);
 	if (fx.uffd != NULL)
 		cr_assert_eq(mmrt_uffd_destroy(fx.uffd), 0);
 	cr_assert_eq(mmrt_as_destroy(fx.as), 0);
@@ -646,30 +646,30 @@ op_consumer_translate(void)
 static int
 op_swdma_create(void)
 {
-	struct mmrt_swdma_conf dc = { .name = "af-dma", .nb_desc = 64 };
-	struct mmrt_swdma *d = mmrt_swdma_create(&dc);
+	struct swdma_conf dc = { .name = "af-dma", .nb_desc = 64 };
+	struct swdma *d = swdma_create(&dc);
 
 	if (d != NULL)
-		cr_assert_eq(mmrt_swdma_destroy(d), 0);
+		cr_assert_eq(swdma_destroy(d), 0);
 	return ptr_rc(d);
 }
 
 static void
 prep_swdma(void)
 {
-	struct mmrt_swdma_conf dc = { .name = "af-dma", .nb_desc = 64 };
+	struct swdma_conf dc = { .name = "af-dma", .nb_desc = 64 };
 
-	fx.dma = mmrt_swdma_create(&dc);
+	fx.dma = swdma_create(&dc);
 	cr_assert_not_null(fx.dma);
 }
 
 static int
 op_swdma_bind(void)
 {
-	int rc = mmrt_swdma_bind(fx.dma, fx.as);
+	int rc = swdma_bind(fx.dma, fx.as);
 
 	if (rc > 0) {
-		cr_assert_eq(mmrt_swdma_unbind(fx.dma), 0);
+		cr_assert_eq(swdma_unbind(fx.dma), 0);
 		rc = 0;
 	}
 	return rc;

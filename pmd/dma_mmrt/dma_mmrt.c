@@ -58,7 +58,7 @@
  * its own mmrt_fini()).
  *
  * Lifetime. The probe checks the devargs and the ABI and registers the
- * dmadev. The engine (a struct mmrt_swdma, its consumer bound to the space)
+ * dmadev. The engine (a struct swdma, its consumer bound to the space)
  * exists only while the dmadev is started: rte_dma_start() creates it with
  * the vchan's ring size, binds it and launches it; rte_dma_stop() stops and
  * destroys it. So ring indexes restart at 0 on every start (as dmadev
@@ -124,17 +124,17 @@
 #include <rte_telemetry.h>
 
 #include <mmrt_core.h>
-#include <mmrt_dmadev.h>
+#include <bridge.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
+#include <swdma.h>
 
 #include "dma_mmrt_abi.h"
 #include "pmd_status.h"
 #include "mmrt_dma_mmrt.h"
 
 #define DMM_DRV_NAME "dma_mmrt"
-#define DMM_NB_DESC_MIN MMRT_SWDMA_NB_DESC_MIN
-#define DMM_NB_DESC_MAX MMRT_SWDMA_NB_DESC_MAX
+#define DMM_NB_DESC_MIN SWDMA_NB_DESC_MIN
+#define DMM_NB_DESC_MAX SWDMA_NB_DESC_MAX
 /* The DPDK-memory mirror that mirror-mode devices share. */
 #define DMM_MIRROR_NAME "dma_mmrt.mirror"
 
@@ -167,7 +167,7 @@ struct dmm_opts {
 	int lcore;          /* -1: none given */
 	bool service;
 	uint16_t burst;     /* 0: the engine's default */
-	enum mmrt_swdma_idle idle;
+	enum swdma_idle idle;
 	uint64_t ack_us;    /* 0: the consumer's default */
 	uint64_t park_us;   /* 0: the engine's default (1 s) */
 };
@@ -222,7 +222,7 @@ struct dmm_front {
 /* The device's private area (rte_dma_pmd_allocate()'s, zeroed). */
 struct dmm_priv {
 	/* data path: the submitter's */
-	struct mmrt_swdma *eng;       /* NULL while stopped */
+	struct swdma *eng;       /* NULL while stopped */
 	struct dmm_front *fr;         /* dev= mode: NULL while stopped */
 	struct dmm_shadow *shadow;
 	uint16_t mask;                /* engine ring size - 1 */
@@ -248,7 +248,7 @@ struct dmm_priv {
 	bool rt_held;                 /* mirror mode: holds runtime + mirror */
 
 	/* dev= mode: the bridge and its worker lcore */
-	struct mmrt_dmadev *br;       /* NULL while stopped */
+	struct bridge *br;       /* NULL while stopped */
 	int16_t br_dev;               /* the dmadev behind */
 	int w_lcore;                  /* -1: not launched */
 	uint32_t w_stop;
@@ -394,11 +394,11 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			o->park_us = v;
 		} else if (strcmp(key, DMM_ARG_IDLE) == 0) {
 			if (strcmp(val, "pause") == 0) {
-				o->idle = MMRT_SWDMA_IDLE_PAUSE;
+				o->idle = SWDMA_IDLE_PAUSE;
 			} else if (strcmp(val, "spin") == 0) {
-				o->idle = MMRT_SWDMA_IDLE_SPIN;
+				o->idle = SWDMA_IDLE_SPIN;
 			} else if (strcmp(val, "backoff") == 0) {
-				o->idle = MMRT_SWDMA_IDLE_BACKOFF;
+				o->idle = SWDMA_IDLE_BACKOFF;
 			} else {
 				DMM_LOG(ERR, "%s: idle=%s: want pause, spin or backoff",
 					name, val);
@@ -520,7 +520,7 @@ dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 	int ret;
 
 	RTE_SET_USED(vchan);
-	ret = mmrt_swdma_copy(pv->eng, src, dst, len, flags);
+	ret = swdma_copy(pv->eng, src, dst, len, flags);
 	if (likely(ret >= 0)) {
 		s = &pv->shadow[ret & pv->mask];
 		s->src = src;
@@ -544,7 +544,7 @@ dmm_copy_sg(void *p, uint16_t vchan, const struct rte_dma_sge *src,
 	int ret;
 
 	RTE_SET_USED(vchan);
-	ret = mmrt_swdma_copy_sg(pv->eng, src, dst, nb_src, nb_dst, flags);
+	ret = swdma_copy_sg(pv->eng, src, dst, nb_src, nb_dst, flags);
 	if (likely(ret >= 0)) {
 		/* valid lists (checked): the total fits */
 		for (i = 0; i < nb_dst; i++)
@@ -569,7 +569,7 @@ dmm_fill(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
 	int ret;
 
 	RTE_SET_USED(vchan);
-	ret = mmrt_swdma_fill(pv->eng, pattern, dst, len, flags);
+	ret = swdma_fill(pv->eng, pattern, dst, len, flags);
 	if (likely(ret >= 0)) {
 		s = &pv->shadow[ret & pv->mask];
 		s->src = pattern;
@@ -587,7 +587,7 @@ dmm_submit(void *p, uint16_t vchan)
 	struct dmm_priv *pv = p;
 
 	RTE_SET_USED(vchan);
-	return mmrt_swdma_submit(pv->eng);
+	return swdma_submit(pv->eng);
 }
 
 /* Single writer (the submitter); stats_get may read from elsewhere. */
@@ -605,7 +605,7 @@ dmm_completed(void *p, uint16_t vchan, uint16_t nb_cpls, uint16_t *last_idx,
 	uint16_t n;
 
 	RTE_SET_USED(vchan);
-	n = mmrt_swdma_completed(pv->eng, nb_cpls, last_idx, has_error);
+	n = swdma_completed(pv->eng, nb_cpls, last_idx, has_error);
 	if (n > 0)
 		dmm_count(&pv->completed, n);
 	return n;
@@ -642,7 +642,7 @@ dmm_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 	uint16_t n, i, last = 0, errs = 0;
 
 	RTE_SET_USED(vchan);
-	n = mmrt_swdma_completed_status(pv->eng, nb_cpls, &last, status);
+	n = swdma_completed_status(pv->eng, nb_cpls, &last, status);
 	if (n == 0) {
 		if (pv->eng != NULL)
 			*last_idx = last;
@@ -667,7 +667,7 @@ dmm_burst_capacity(const void *p, uint16_t vchan)
 	const struct dmm_priv *pv = p;
 
 	RTE_SET_USED(vchan);
-	return mmrt_swdma_burst_capacity(pv->eng);
+	return swdma_burst_capacity(pv->eng);
 }
 
 /* ---- dev= mode: the data path ---------------------------------------- */
@@ -818,19 +818,19 @@ dmm_dev_step(struct dmm_priv *pv)
 	for (fwd = fr->fwd; fwd < sub; fwd++) {
 		const struct dmm_fop *op = &fr->ring[fwd & fr->mask];
 
-		ret = mmrt_dmadev_copy(pv->br, op->src, op->dst, op->len, 0);
+		ret = bridge_copy(pv->br, op->src, op->dst, op->len, 0);
 		if (ret < 0)
 			break; /* -ENOSPC: the bridge's ring is full */
 	}
 	if (fwd != fr->fwd) {
 		moved += (int)(fwd - fr->fwd);
 		fr->fwd = fwd;
-		mmrt_dmadev_submit(pv->br);
+		bridge_submit(pv->br);
 	}
-	mmrt_dmadev_run(pv->br);
+	bridge_run(pv->br);
 	done = fr->done;
 	do {
-		k = mmrt_dmadev_completed_status(pv->br, DMM_REAP, &last, st);
+		k = bridge_completed_status(pv->br, DMM_REAP, &last, st);
 		for (i = 0; i < k; i++)
 			fr->ring[(done + i) & fr->mask].status = (uint16_t)st[i];
 		done += k;
@@ -838,7 +838,7 @@ dmm_dev_step(struct dmm_priv *pv)
 	if (done != fr->done) {
 		moved += (int)(done - fr->done);
 		/* release: the statuses (the device's copies were reaped
-		 * by mmrt_dmadev_run(), after the device's own release) */
+		 * by bridge_run(), after the device's own release) */
 		__atomic_store_n(&fr->done, done, __ATOMIC_RELEASE);
 	}
 	return moved;
@@ -850,9 +850,9 @@ dmm_dev_idle(struct dmm_priv *pv)
 	struct dmm_front *fr = pv->fr;
 
 	switch (pv->o.idle) {
-	case MMRT_SWDMA_IDLE_SPIN:
+	case SWDMA_IDLE_SPIN:
 		break;
-	case MMRT_SWDMA_IDLE_BACKOFF:
+	case SWDMA_IDLE_BACKOFF:
 		/* only with nothing outstanding: an operation on the
 		 * device is polled for at full speed */
 		if (fr->fwd != __atomic_load_n(&fr->done, __ATOMIC_RELAXED)) {
@@ -868,9 +868,9 @@ dmm_dev_idle(struct dmm_priv *pv)
 		rte_delay_us_sleep(fr->backoff_us);
 		mmrt_thread_online();
 		fr->backoff_us = RTE_MIN(fr->backoff_us * 2,
-			(uint32_t)MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT);
+			(uint32_t)SWDMA_BACKOFF_MAX_US_DEFAULT);
 		break;
-	case MMRT_SWDMA_IDLE_PAUSE:
+	case SWDMA_IDLE_PAUSE:
 	default:
 		rte_pause();
 		break;
@@ -924,7 +924,7 @@ dmm_service(void *arg)
 		id = own ? mmrt_thread_register() : mmrt_thread_id();
 		if (id >= 0 && mmrt_thread_is_online())
 			n = pv->br != NULL ? dmm_dev_step(pv) :
-				mmrt_swdma_run(pv->eng);
+				swdma_run(pv->eng);
 		if (own && id >= 0)
 			mmrt_thread_unregister();
 	}
@@ -1009,7 +1009,7 @@ dmm_info_get(const struct dmm_dma_dev *dev, struct rte_dma_info *info,
 	info->max_vchans = 1;
 	info->max_desc = DMM_NB_DESC_MAX;
 	info->min_desc = DMM_NB_DESC_MIN;
-	info->max_sges = pv->o.has_dev ? 0 : MMRT_SWDMA_MAX_SGES;
+	info->max_sges = pv->o.has_dev ? 0 : SWDMA_MAX_SGES;
 	return 0;
 }
 
@@ -1067,10 +1067,10 @@ dmm_vchan_setup(struct dmm_dma_dev *dev, uint16_t vchan,
 static uint64_t
 dmm_submitted(const struct dmm_priv *pv)
 {
-	struct mmrt_swdma_stats st;
+	struct swdma_stats st;
 	uint64_t n = pv->sub_acc;
 
-	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &st) == 0)
+	if (pv->eng != NULL && swdma_stats(pv->eng, &st) == 0)
 		n += st.submitted;
 	if (pv->fr != NULL)
 		n += __atomic_load_n(&pv->fr->submitted, __ATOMIC_RELAXED);
@@ -1080,8 +1080,8 @@ dmm_submitted(const struct dmm_priv *pv)
 static void
 dmm_engine_free(struct dmm_priv *pv)
 {
-	struct mmrt_swdma *eng;
-	struct mmrt_dmadev *br;
+	struct swdma *eng;
+	struct bridge *br;
 
 	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL)
 		return;
@@ -1094,10 +1094,10 @@ dmm_engine_free(struct dmm_priv *pv)
 	pv->br = NULL;
 	rte_spinlock_unlock(&dmm_devs_lock);
 	if (eng != NULL)
-		mmrt_swdma_destroy(eng);
+		swdma_destroy(eng);
 	/* waits (bounded) for pieces on the device, stops the device */
 	if (br != NULL)
-		mmrt_dmadev_destroy(br);
+		bridge_destroy(br);
 	if (pv->fr != NULL)
 		rte_free(pv->fr->ring);
 	rte_free(pv->fr);
@@ -1148,8 +1148,8 @@ static int
 dmm_pf_serve(struct dmm_priv *pv)
 {
 	return pv->br != NULL ?
-		mmrt_dmadev_serve_faults(pv->br, DMM_PF_BATCH) :
-		mmrt_swdma_serve_faults(pv->eng, DMM_PF_BATCH);
+		bridge_serve_faults(pv->br, DMM_PF_BATCH) :
+		swdma_serve_faults(pv->eng, DMM_PF_BATCH);
 }
 
 static void *
@@ -1359,8 +1359,8 @@ static int
 dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	struct mmrt_as *as, const char *bname)
 {
-	struct mmrt_dmadev_conf bc;
-	struct mmrt_dmadev *br;
+	struct bridge_conf bc;
+	struct bridge *br;
 	int socket = dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa;
 	int id, ret;
 
@@ -1393,7 +1393,7 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	bc.park_timeout_us = pv->o.park_us;
 	bc.park_notify = dmm_pf_kick;
 	bc.park_notify_arg = pv;
-	br = mmrt_dmadev_create(&bc);
+	br = bridge_create(&bc);
 	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
 	rte_spinlock_lock(&dmm_devs_lock);
 	pv->br = br;
@@ -1406,7 +1406,7 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 		goto fail;
 	}
 	pv->br_dev = (int16_t)id;
-	ret = mmrt_dmadev_bind(pv->br, as);
+	ret = bridge_bind(pv->br, as);
 	if (ret < 0) {
 		DMM_LOG(ERR, "dmadev %d: bind: %s", pv->id,
 			rte_strerror(-ret));
@@ -1430,10 +1430,10 @@ static int
 dmm_start(struct dmm_dma_dev *dev)
 {
 	struct dmm_priv *pv = dev->data->priv;
-	struct mmrt_swdma_conf cf;
-	struct mmrt_swdma *eng;
+	struct swdma_conf cf;
+	struct swdma *eng;
 	struct mmrt_as *as;
-	char ename[MMRT_SWDMA_NAME_SIZE];
+	char ename[SWDMA_NAME_SIZE];
 	int ret;
 
 	if (pv->nb_desc == 0)
@@ -1476,7 +1476,7 @@ dmm_start(struct dmm_dma_dev *dev)
 		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
 	if (pv->shadow == NULL)
 		return -ENOMEM;
-	eng = mmrt_swdma_create(&cf);
+	eng = swdma_create(&cf);
 	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
 	rte_spinlock_lock(&dmm_devs_lock);
 	pv->eng = eng;
@@ -1490,7 +1490,7 @@ dmm_start(struct dmm_dma_dev *dev)
 		return ret;
 	}
 	pv->mask = pv->nb_desc - 1;
-	ret = mmrt_swdma_bind(pv->eng, as);
+	ret = swdma_bind(pv->eng, as);
 	if (ret < 0) {
 		DMM_LOG(ERR, "dmadev %d: bind to as=%s: %s", pv->id, pv->o.as,
 			rte_strerror(-ret));
@@ -1502,7 +1502,7 @@ dmm_start(struct dmm_dma_dev *dev)
 	if (pv->o.service) {
 		ret = dmm_service_up(pv, dev->data->name);
 	} else {
-		ret = mmrt_swdma_start(pv->eng, (unsigned int)pv->o.lcore);
+		ret = swdma_start(pv->eng, (unsigned int)pv->o.lcore);
 		if (ret < 0)
 			DMM_LOG(ERR, "dmadev %d: engine on lcore %d: %s (lcore in use?)",
 				pv->id, pv->o.lcore, rte_strerror(-ret));
@@ -1529,7 +1529,7 @@ dmm_stop(struct dmm_dma_dev *dev)
 	else if (pv->br != NULL)
 		dmm_worker_down(pv);
 	else
-		mmrt_swdma_stop(pv->eng);
+		swdma_stop(pv->eng);
 	dmm_pf_down(pv);
 	/* operations not finished are dropped: indexes restart at 0 */
 	dmm_engine_free(pv);
@@ -1590,7 +1590,7 @@ dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
 	enum rte_dma_vchan_status *status)
 {
 	const struct dmm_priv *pv = dev->data->priv;
-	struct mmrt_swdma_stats st;
+	struct swdma_stats st;
 
 	if (vchan != 0)
 		return -EINVAL;
@@ -1604,7 +1604,7 @@ dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
 	}
 	if (pv->eng == NULL)
 		return 0;
-	if (mmrt_swdma_stats(pv->eng, &st) != 0)
+	if (swdma_stats(pv->eng, &st) != 0)
 		return -EIO;
 	if (st.completed < st.submitted)
 		*status = RTE_DMA_VCHAN_ACTIVE;
@@ -1615,7 +1615,7 @@ static int
 dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 {
 	const struct dmm_priv *pv = dev->data->priv;
-	struct mmrt_swdma_stats st;
+	struct swdma_stats st;
 
 	if (pv->o.has_as)
 		fprintf(f, "  dma_mmrt: as=%s (VAs)", pv->o.as);
@@ -1636,7 +1636,7 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 		pv->nb_desc, pv->eng != NULL || pv->br != NULL ? "yes" : "no",
 		pv->starts,
 		dev->data->flag_bits & DMM_DMA_STARTED_BIT);
-	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &st) == 0)
+	if (pv->eng != NULL && swdma_stats(pv->eng, &st) == 0)
 		fprintf(f, "    engine: submitted %" PRIu64 " completed %" PRIu64
 			" errors %" PRIu64 " page_faults %" PRIu64
 			" parks %" PRIu64 " resumes %" PRIu64 " bytes %" PRIu64
@@ -1649,9 +1649,9 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 			st.consumer.faults_resolved, st.consumer.userfaults,
 			st.consumer.fences);
 	if (pv->br != NULL) {
-		struct mmrt_dmadev_stats bs;
+		struct bridge_stats bs;
 
-		if (mmrt_dmadev_stats(pv->br, &bs) == 0)
+		if (bridge_stats(pv->br, &bs) == 0)
 			fprintf(f, "    bridge to dmadev %d: submitted %" PRIu64
 				" completed %" PRIu64 " errors %" PRIu64
 				" pieces %" PRIu64 " on the device %" PRIu64
@@ -1879,8 +1879,8 @@ static struct dmm_vdev_drv dmm_drv = {
 int
 mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 {
-	struct mmrt_swdma_stats es;
-	struct mmrt_dmadev_stats bs;
+	struct swdma_stats es;
+	struct bridge_stats bs;
 	struct dmm_priv *pv;
 	int ret = -ENODEV;
 
@@ -1895,7 +1895,7 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		goto out;
 	st->dev_mode = pv->o.has_dev;
 	ret = -ENOTCONN;
-	if (pv->eng != NULL && mmrt_swdma_stats(pv->eng, &es) == 0) {
+	if (pv->eng != NULL && swdma_stats(pv->eng, &es) == 0) {
 		st->submitted = es.submitted;
 		st->completed = es.completed;
 		st->errors = es.errors;
@@ -1907,7 +1907,7 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		st->idle_polls = es.idle_polls;
 		st->consumer = es.consumer;
 		ret = 0;
-	} else if (pv->br != NULL && mmrt_dmadev_stats(pv->br, &bs) == 0) {
+	} else if (pv->br != NULL && bridge_stats(pv->br, &bs) == 0) {
 		st->submitted = bs.submitted;
 		st->completed = bs.completed;
 		st->errors = bs.errors;

@@ -3,7 +3,7 @@
  */
 
 /*
- * The dmadev bridge (mmrt_dmadev.h).
+ * The dmadev bridge (bridge.h).
  *
  * Operations live in a ring of nb_desc slots with free-running counters,
  * all owned by the one driving thread:
@@ -42,7 +42,7 @@
 #include <rte_spinlock.h>
 
 #include "core_testhooks.h"
-#include "mmrt_dmadev.h"
+#include "bridge.h"
 #include "pmd_status.h"
 #include "pmd_walk.h"
 
@@ -54,7 +54,7 @@ extern int mmrt_logtype_dmadev __attribute__((visibility("hidden")));
 RTE_LOG_REGISTER(mmrt_logtype_dmadev, pmd.dma.mmrt.bridge, INFO);
 #define DB_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_dmadev, \
-		"mmrt_dmadev: " fmt "\n", ##__VA_ARGS__)
+		"bridge: " fmt "\n", ##__VA_ARGS__)
 
 struct bridge_op {
 	uint64_t src;
@@ -66,9 +66,9 @@ struct bridge_op {
 	uint8_t final;
 };
 
-struct mmrt_dmadev {
+struct bridge {
 	uint32_t magic;
-	char name[MMRT_DMADEV_NAME_SIZE];
+	char name[BRIDGE_NAME_SIZE];
 	int16_t dev_id;
 	uint16_t dev_desc;
 	struct mmrt_consumer *c;
@@ -84,11 +84,11 @@ struct mmrt_dmadev {
 	uint64_t park_cycles;
 	void (*park_notify)(void *arg);
 	void *park_notify_arg;
-	struct mmrt_dmadev_stats st;
-	TAILQ_ENTRY(mmrt_dmadev) next;
+	struct bridge_stats st;
+	TAILQ_ENTRY(bridge) next;
 };
 
-static TAILQ_HEAD(, mmrt_dmadev) bridges = TAILQ_HEAD_INITIALIZER(bridges);
+static TAILQ_HEAD(, bridge) bridges = TAILQ_HEAD_INITIALIZER(bridges);
 static rte_spinlock_t bridges_lock = RTE_SPINLOCK_INITIALIZER;
 static uint32_t next_anon;
 
@@ -96,20 +96,20 @@ static uint32_t next_anon;
 	__ATOMIC_RELAXED)
 
 static bool
-bridge_live(const struct mmrt_dmadev *b)
+bridge_live(const struct bridge *b)
 {
 	return b != NULL && b->magic == BRIDGE_MAGIC;
 }
 
-struct mmrt_dmadev *
-mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
+struct bridge *
+bridge_create(const struct bridge_conf *conf)
 {
 	struct rte_dma_vchan_conf vc = { .direction = RTE_DMA_DIR_MEM_TO_MEM };
 	struct rte_dma_conf dc = { .nb_vchans = 1 };
 	struct mmrt_consumer_conf cc;
 	struct rte_dma_info info;
-	struct mmrt_dmadev *b, *o;
-	char name[MMRT_DMADEV_NAME_SIZE];
+	struct bridge *b, *o;
+	char name[BRIDGE_NAME_SIZE];
 	uint16_t nb;
 	int ret;
 
@@ -117,7 +117,7 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	nb = conf->nb_desc != 0 ? conf->nb_desc : MMRT_DMADEV_NB_DESC_DEFAULT;
+	nb = conf->nb_desc != 0 ? conf->nb_desc : BRIDGE_NB_DESC_DEFAULT;
 	if (nb < 32 || nb > 8192 || !rte_is_power_of_2(nb) ||
 			conf->park_timeout_us > UINT64_C(3600000000)) {
 		rte_errno = EINVAL;
@@ -130,9 +130,9 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 		return NULL;
 	}
 	if (conf->name != NULL) {
-		size_t n = strnlen(conf->name, MMRT_DMADEV_NAME_SIZE);
+		size_t n = strnlen(conf->name, BRIDGE_NAME_SIZE);
 
-		if (n == 0 || n >= MMRT_DMADEV_NAME_SIZE) {
+		if (n == 0 || n >= BRIDGE_NAME_SIZE) {
 			rte_errno = EINVAL;
 			return NULL;
 		}
@@ -142,7 +142,7 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
 	}
 	b = TEST_ALLOC_FAIL() ? NULL :
-		rte_zmalloc("mmrt_dmadev", sizeof(*b), RTE_CACHE_LINE_SIZE);
+		rte_zmalloc("bridge", sizeof(*b), RTE_CACHE_LINE_SIZE);
 	if (b == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -153,9 +153,9 @@ mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf)
 	if (!rte_is_power_of_2(b->dev_desc))
 		b->dev_desc = (uint16_t)rte_align32prevpow2(b->dev_desc);
 	b->ops = TEST_ALLOC_FAIL() ? NULL :
-		rte_zmalloc("mmrt_dmadev_ops", nb * sizeof(*b->ops),
+		rte_zmalloc("bridge_ops", nb * sizeof(*b->ops),
 		RTE_CACHE_LINE_SIZE);
-	b->dev_map = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_dmadev_map",
+	b->dev_map = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("bridge_map",
 		b->dev_desc * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
 	if (b->ops == NULL || b->dev_map == NULL) {
 		ret = -ENOMEM;
@@ -215,7 +215,7 @@ fail:
 
 /* Reap the device's completions into their operations. */
 static void
-reap(struct mmrt_dmadev *b)
+reap(struct bridge *b)
 {
 	enum rte_dma_status_code status[REAP_BURST];
 	uint16_t last, n, i;
@@ -239,7 +239,7 @@ reap(struct mmrt_dmadev *b)
 
 /* Advance `done` over finished operations; @return how many. */
 static unsigned int
-finish(struct mmrt_dmadev *b)
+finish(struct bridge *b)
 {
 	unsigned int n = 0, errs = 0;
 	struct bridge_op *op;
@@ -270,7 +270,7 @@ overlaps(uint64_t a, uint64_t alen, uint64_t s, uint64_t e)
  * be acked: one posted after the peek was not checked).
  */
 static bool
-must_hold(struct mmrt_dmadev *b, unsigned int *checked)
+must_hold(struct bridge *b, unsigned int *checked)
 {
 	uint64_t s[PEEK_MAX], e[PEEK_MAX], i;
 	int k, j;
@@ -304,7 +304,7 @@ must_hold(struct mmrt_dmadev *b, unsigned int *checked)
  * would need a second one to finish its page.
  */
 static unsigned int
-feed(struct mmrt_dmadev *b)
+feed(struct bridge *b)
 {
 	unsigned int pieces = 0;
 	struct bridge_op *op;
@@ -381,7 +381,7 @@ out:
 }
 
 int
-mmrt_dmadev_run(struct mmrt_dmadev *b)
+bridge_run(struct bridge *b)
 {
 	unsigned int n;
 
@@ -420,7 +420,7 @@ range_ok(uint64_t va, uint64_t len)
 }
 
 int
-mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
+bridge_copy(struct bridge *b, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
 {
 	struct bridge_op *op;
@@ -441,12 +441,12 @@ mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
 	op->status = RTE_DMA_STATUS_SUCCESSFUL;
 	b->enq = idx + 1;
 	if (flags & RTE_DMA_OP_FLAG_SUBMIT)
-		mmrt_dmadev_submit(b);
+		bridge_submit(b);
 	return (int)(idx & 0xffff);
 }
 
 int
-mmrt_dmadev_submit(struct mmrt_dmadev *b)
+bridge_submit(struct bridge *b)
 {
 	if (!bridge_live(b))
 		return -EINVAL;
@@ -456,7 +456,7 @@ mmrt_dmadev_submit(struct mmrt_dmadev *b)
 }
 
 uint16_t
-mmrt_dmadev_completed(struct mmrt_dmadev *b, uint16_t nb_cpls,
+bridge_completed(struct bridge *b, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error)
 {
 	uint64_t i, n;
@@ -483,7 +483,7 @@ mmrt_dmadev_completed(struct mmrt_dmadev *b, uint16_t nb_cpls,
 }
 
 uint16_t
-mmrt_dmadev_completed_status(struct mmrt_dmadev *b, uint16_t nb_cpls,
+bridge_completed_status(struct bridge *b, uint16_t nb_cpls,
 	uint16_t *last_idx, enum rte_dma_status_code *status)
 {
 	uint64_t i, n;
@@ -501,7 +501,7 @@ mmrt_dmadev_completed_status(struct mmrt_dmadev *b, uint16_t nb_cpls,
 }
 
 uint16_t
-mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b)
+bridge_burst_capacity(const struct bridge *b)
 {
 	if (!bridge_live(b))
 		return 0;
@@ -509,7 +509,7 @@ mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b)
 }
 
 int
-mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st)
+bridge_stats(struct bridge *b, struct bridge_stats *st)
 {
 	if (!bridge_live(b) || st == NULL)
 		return -EINVAL;
@@ -518,7 +518,7 @@ mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st)
 }
 
 int
-mmrt_dmadev_bind(struct mmrt_dmadev *b, struct mmrt_as *as)
+bridge_bind(struct bridge *b, struct mmrt_as *as)
 {
 	int id;
 
@@ -535,7 +535,7 @@ mmrt_dmadev_bind(struct mmrt_dmadev *b, struct mmrt_as *as)
 }
 
 int
-mmrt_dmadev_unbind(struct mmrt_dmadev *b)
+bridge_unbind(struct bridge *b)
 {
 	int ret;
 
@@ -552,7 +552,7 @@ mmrt_dmadev_unbind(struct mmrt_dmadev *b)
 }
 
 int
-mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max)
+bridge_serve_faults(struct bridge *b, unsigned int max)
 {
 	if (!bridge_live(b))
 		return -EINVAL;
@@ -560,7 +560,7 @@ mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max)
 }
 
 int
-mmrt_dmadev_destroy(struct mmrt_dmadev *b)
+bridge_destroy(struct bridge *b)
 {
 	uint64_t t0;
 

@@ -3,7 +3,7 @@
  */
 
 /*
- * swdma: the software DMA engine (mmrt_swdma.h).
+ * swdma: the software DMA engine (swdma.h).
  *
  * Descriptor ring: one array of nb_desc slots and four free-running
  * counters, each written by one side:
@@ -50,7 +50,7 @@
 #include <rte_spinlock.h>
 
 #include "core_testhooks.h"
-#include "mmrt_swdma.h"
+#include "swdma.h"
 #include "pmd_status.h"
 #include "pmd_walk.h"
 
@@ -61,7 +61,7 @@ extern int mmrt_logtype_swdma __attribute__((visibility("hidden")));
 RTE_LOG_REGISTER(mmrt_logtype_swdma, pmd.dma.mmrt.swdma, INFO);
 #define SW_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, mmrt_logtype_swdma, \
-		"mmrt_swdma: " fmt "\n", ##__VA_ARGS__)
+		"swdma: " fmt "\n", ##__VA_ARGS__)
 
 enum { OP_COPY = 1, OP_FILL = 2, OP_SG = 3 };
 
@@ -77,16 +77,16 @@ struct swdma_desc {
 /* A scatter-gather copy's lists, one per ring slot (written by the
  * submitter with the slot, read by the engine once submitted). */
 struct swdma_sg {
-	struct rte_dma_sge src[MMRT_SWDMA_MAX_SGES];
-	struct rte_dma_sge dst[MMRT_SWDMA_MAX_SGES];
+	struct rte_dma_sge src[SWDMA_MAX_SGES];
+	struct rte_dma_sge dst[SWDMA_MAX_SGES];
 	uint16_t nb_src;
 	uint16_t nb_dst;
 };
 
-struct mmrt_swdma {
+struct swdma {
 	uint32_t magic;
-	char name[MMRT_SWDMA_NAME_SIZE];
-	struct mmrt_swdma_conf conf;
+	char name[SWDMA_NAME_SIZE];
+	struct swdma_conf conf;
 	struct mmrt_consumer *c;
 	struct mmrt_as *as;                 /* bound space (control side) */
 	struct swdma_desc *ring;
@@ -117,14 +117,14 @@ struct mmrt_swdma {
 	int lcore;                          /* -1: not started */
 	uint32_t stop;
 	uint32_t running;
-	TAILQ_ENTRY(mmrt_swdma) next;
+	TAILQ_ENTRY(swdma) next;
 
 	/* stats: engine-written (single writer), read relaxed */
-	struct mmrt_swdma_stats st;
+	struct swdma_stats st;
 	uint64_t submitted;                 /* submitter-written */
 };
 
-static TAILQ_HEAD(, mmrt_swdma) engines = TAILQ_HEAD_INITIALIZER(engines);
+static TAILQ_HEAD(, swdma) engines = TAILQ_HEAD_INITIALIZER(engines);
 static rte_spinlock_t engines_lock = RTE_SPINLOCK_INITIALIZER;
 static uint32_t next_anon;
 
@@ -132,49 +132,49 @@ static uint32_t next_anon;
 	__ATOMIC_RELAXED)
 
 static bool
-swdma_live(const struct mmrt_swdma *d)
+swdma_live(const struct swdma *d)
 {
 	return d != NULL && d->magic == SWDMA_MAGIC;
 }
 
 /* ---- control ----------------------------------------------------------- */
 
-struct mmrt_swdma *
-mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
+struct swdma *
+swdma_create(const struct swdma_conf *conf)
 {
-	struct mmrt_swdma_conf cf;
+	struct swdma_conf cf;
 	struct mmrt_consumer_conf cc;
-	struct mmrt_swdma *d, *o;
-	char name[MMRT_SWDMA_NAME_SIZE];
+	struct swdma *d, *o;
+	char name[SWDMA_NAME_SIZE];
 	size_t n;
 
 	memset(&cf, 0, sizeof(cf));
 	if (conf != NULL)
 		cf = *conf;
 	if (cf.nb_desc == 0)
-		cf.nb_desc = MMRT_SWDMA_NB_DESC_DEFAULT;
+		cf.nb_desc = SWDMA_NB_DESC_DEFAULT;
 	if (cf.burst == 0)
-		cf.burst = MMRT_SWDMA_BURST_DEFAULT;
+		cf.burst = SWDMA_BURST_DEFAULT;
 	if (cf.backoff_max_us == 0)
-		cf.backoff_max_us = MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT;
+		cf.backoff_max_us = SWDMA_BACKOFF_MAX_US_DEFAULT;
 	if (cf.park_timeout_us == 0)
-		cf.park_timeout_us = MMRT_SWDMA_PARK_TIMEOUT_US_DEFAULT;
+		cf.park_timeout_us = SWDMA_PARK_TIMEOUT_US_DEFAULT;
 	cc = cf.consumer;
 	if (cc.ack_deadline_us == 0)
 		cc.ack_deadline_us = MMRT_CONSUMER_ACK_DEADLINE_US_DEFAULT;
-	if (cf.nb_desc < MMRT_SWDMA_NB_DESC_MIN ||
-			cf.nb_desc > MMRT_SWDMA_NB_DESC_MAX ||
+	if (cf.nb_desc < SWDMA_NB_DESC_MIN ||
+			cf.nb_desc > SWDMA_NB_DESC_MAX ||
 			!rte_is_power_of_2(cf.nb_desc) ||
 			cf.burst > cf.nb_desc ||
-			(unsigned int)cf.idle > MMRT_SWDMA_IDLE_BACKOFF ||
+			(unsigned int)cf.idle > SWDMA_IDLE_BACKOFF ||
 			cf.backoff_max_us >= cc.ack_deadline_us ||
 			cf.park_timeout_us > UINT64_C(3600000000)) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
 	if (cf.name != NULL) {
-		n = strnlen(cf.name, MMRT_SWDMA_NAME_SIZE);
-		if (n == 0 || n >= MMRT_SWDMA_NAME_SIZE) {
+		n = strnlen(cf.name, SWDMA_NAME_SIZE);
+		if (n == 0 || n >= SWDMA_NAME_SIZE) {
 			rte_errno = EINVAL;
 			return NULL;
 		}
@@ -184,14 +184,14 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
 	}
 	d = TEST_ALLOC_FAIL() ? NULL :
-		rte_zmalloc("mmrt_swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
+		rte_zmalloc("swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
 	if (d == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	d->ring = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_swdma_ring",
+	d->ring = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("swdma_ring",
 		(size_t)cf.nb_desc * sizeof(*d->ring), RTE_CACHE_LINE_SIZE);
-	d->sg = rte_zmalloc("mmrt_swdma_sg",
+	d->sg = rte_zmalloc("swdma_sg",
 		(size_t)cf.nb_desc * sizeof(*d->sg), RTE_CACHE_LINE_SIZE);
 	if (d->ring == NULL || d->sg == NULL) {
 		rte_free(d->sg);
@@ -241,15 +241,15 @@ mmrt_swdma_create(const struct mmrt_swdma_conf *conf)
 }
 
 int
-mmrt_swdma_destroy(struct mmrt_swdma *d)
+swdma_destroy(struct swdma *d)
 {
 	if (!swdma_live(d))
 		return -EINVAL;
 	if (d->lcore >= 0)
-		mmrt_swdma_stop(d);
+		swdma_stop(d);
 	if (d->bound)
 		mmrt_consumer_unbind(d->c);
-	/* off the list first: a walk (mmrt_swdma_foreach) that finds the
+	/* off the list first: a walk (swdma_foreach) that finds the
 	 * engine finds its consumer live */
 	rte_spinlock_lock(&engines_lock);
 	TAILQ_REMOVE(&engines, d, next);
@@ -263,7 +263,7 @@ mmrt_swdma_destroy(struct mmrt_swdma *d)
 }
 
 int
-mmrt_swdma_bind(struct mmrt_swdma *d, struct mmrt_as *as)
+swdma_bind(struct swdma *d, struct mmrt_as *as)
 {
 	int id;
 
@@ -285,7 +285,7 @@ mmrt_swdma_bind(struct mmrt_swdma *d, struct mmrt_as *as)
  * none of them runs against a space bound later.
  */
 static void
-fail_outstanding(struct mmrt_swdma *d)
+fail_outstanding(struct swdma *d)
 {
 	uint64_t i, n = d->enq - d->done;
 
@@ -303,7 +303,7 @@ fail_outstanding(struct mmrt_swdma *d)
 }
 
 int
-mmrt_swdma_unbind(struct mmrt_swdma *d)
+swdma_unbind(struct swdma *d)
 {
 	int ret;
 
@@ -321,13 +321,13 @@ mmrt_swdma_unbind(struct mmrt_swdma *d)
 }
 
 struct mmrt_consumer *
-mmrt_swdma_consumer(struct mmrt_swdma *d)
+swdma_consumer(struct swdma *d)
 {
 	return swdma_live(d) ? d->c : NULL;
 }
 
 int
-mmrt_swdma_serve_faults(struct mmrt_swdma *d, unsigned int max)
+swdma_serve_faults(struct swdma *d, unsigned int max)
 {
 	if (!swdma_live(d))
 		return -EINVAL;
@@ -351,7 +351,7 @@ range_ok(uint64_t va, uint64_t len)
 
 /* Publish slot @idx (written) and ring the doorbell if @flags asks. */
 static inline int
-enqueue_done(struct mmrt_swdma *d, uint64_t idx, uint64_t flags)
+enqueue_done(struct swdma *d, uint64_t idx, uint64_t flags)
 {
 	d->enq = idx + 1;
 	if (flags & RTE_DMA_OP_FLAG_SUBMIT) {
@@ -365,7 +365,7 @@ enqueue_done(struct mmrt_swdma *d, uint64_t idx, uint64_t flags)
 }
 
 static inline int
-enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
+enqueue(struct swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
 {
 	struct swdma_desc *s;
@@ -388,7 +388,7 @@ enqueue(struct mmrt_swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	return enqueue_done(d, idx, flags);
 }
 
-/* The segments of one side: 1..MMRT_SWDMA_MAX_SGES non-empty ranges;
+/* The segments of one side: 1..SWDMA_MAX_SGES non-empty ranges;
  * @total gets their sum (at most UINT32_MAX). */
 static inline bool
 sges_ok(const struct rte_dma_sge *g, uint16_t nb, uint64_t *total)
@@ -396,7 +396,7 @@ sges_ok(const struct rte_dma_sge *g, uint16_t nb, uint64_t *total)
 	uint64_t t = 0;
 	uint16_t i;
 
-	if (g == NULL || nb == 0 || nb > MMRT_SWDMA_MAX_SGES)
+	if (g == NULL || nb == 0 || nb > SWDMA_MAX_SGES)
 		return false;
 	for (i = 0; i < nb; i++) {
 		if (!range_ok(g[i].addr, g[i].length))
@@ -408,7 +408,7 @@ sges_ok(const struct rte_dma_sge *g, uint16_t nb, uint64_t *total)
 }
 
 int
-mmrt_swdma_copy_sg(struct mmrt_swdma *d, const struct rte_dma_sge *src,
+swdma_copy_sg(struct swdma *d, const struct rte_dma_sge *src,
 	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
 	uint64_t flags)
 {
@@ -446,21 +446,21 @@ mmrt_swdma_copy_sg(struct mmrt_swdma *d, const struct rte_dma_sge *src,
 }
 
 int
-mmrt_swdma_copy(struct mmrt_swdma *d, uint64_t src, uint64_t dst,
+swdma_copy(struct swdma *d, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags)
 {
 	return enqueue(d, OP_COPY, src, dst, len, flags);
 }
 
 int
-mmrt_swdma_fill(struct mmrt_swdma *d, uint64_t pattern, uint64_t dst,
+swdma_fill(struct swdma *d, uint64_t pattern, uint64_t dst,
 	uint32_t len, uint64_t flags)
 {
 	return enqueue(d, OP_FILL, pattern, dst, len, flags);
 }
 
 int
-mmrt_swdma_submit(struct mmrt_swdma *d)
+swdma_submit(struct swdma *d)
 {
 	if (!swdma_live(d))
 		return -EINVAL;
@@ -474,7 +474,7 @@ mmrt_swdma_submit(struct mmrt_swdma *d)
 }
 
 uint16_t
-mmrt_swdma_completed(struct mmrt_swdma *d, uint16_t nb_cpls,
+swdma_completed(struct swdma *d, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error)
 {
 	if (!swdma_live(d)) {
@@ -487,7 +487,7 @@ mmrt_swdma_completed(struct mmrt_swdma *d, uint16_t nb_cpls,
 }
 
 uint16_t
-mmrt_swdma_completed_status(struct mmrt_swdma *d, uint16_t nb_cpls,
+swdma_completed_status(struct swdma *d, uint16_t nb_cpls,
 	uint16_t *last_idx, enum rte_dma_status_code *status)
 {
 	if (!swdma_live(d) || status == NULL)
@@ -497,7 +497,7 @@ mmrt_swdma_completed_status(struct mmrt_swdma *d, uint16_t nb_cpls,
 }
 
 uint16_t
-mmrt_swdma_burst_capacity(const struct mmrt_swdma *d)
+swdma_burst_capacity(const struct swdma *d)
 {
 	if (!swdma_live(d))
 		return 0;
@@ -505,7 +505,7 @@ mmrt_swdma_burst_capacity(const struct mmrt_swdma *d)
 }
 
 int
-mmrt_swdma_stats(struct mmrt_swdma *d, struct mmrt_swdma_stats *st)
+swdma_stats(struct swdma *d, struct swdma_stats *st)
 {
 	if (!swdma_live(d) || st == NULL)
 		return -EINVAL;
@@ -551,7 +551,7 @@ fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
  * or where its destination enters a new page.
  */
 static int
-run_range(struct mmrt_swdma *d, uint64_t src, uint64_t dst, uint64_t len,
+run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 	bool copy, uint64_t pattern, uint64_t base, uint64_t *offp)
 {
 	uint64_t off = *offp;
@@ -594,7 +594,7 @@ run_range(struct mmrt_swdma *d, uint64_t src, uint64_t dst, uint64_t len,
  * start of a chunk or where a chunk's destination enters a new page.
  */
 static int
-run_sg(struct mmrt_swdma *d, const struct swdma_sg *g, uint64_t *offp)
+run_sg(struct swdma *d, const struct swdma_sg *g, uint64_t *offp)
 {
 	uint64_t pos = 0, si = 0, di = 0, n;
 	uint16_t i = 0, j = 0;
@@ -631,7 +631,7 @@ run_sg(struct mmrt_swdma *d, const struct swdma_sg *g, uint64_t *offp)
  * whatever happens to the destination while parked.
  */
 static int
-run_op(struct mmrt_swdma *d, struct swdma_desc *s)
+run_op(struct swdma *d, struct swdma_desc *s)
 {
 	uint64_t off = d->progress;
 	int ret;
@@ -677,7 +677,7 @@ park:
 
 /* One step: ack invalidations, then run up to a burst of ops. */
 static int
-engine_step(struct mmrt_swdma *d)
+engine_step(struct swdma *d)
 {
 	uint64_t sub, done, end, i;
 	unsigned int ok = 0, errs = 0, faults = 0;
@@ -732,7 +732,7 @@ engine_step(struct mmrt_swdma *d)
 }
 
 int
-mmrt_swdma_run(struct mmrt_swdma *d)
+swdma_run(struct swdma *d)
 {
 	if (!swdma_live(d))
 		return -EINVAL;
@@ -745,12 +745,12 @@ mmrt_swdma_run(struct mmrt_swdma *d)
 
 /* Nothing to do: wait per the idle policy. */
 static void
-engine_idle(struct mmrt_swdma *d)
+engine_idle(struct swdma *d)
 {
 	switch (d->conf.idle) {
-	case MMRT_SWDMA_IDLE_SPIN:
+	case SWDMA_IDLE_SPIN:
 		break;
-	case MMRT_SWDMA_IDLE_BACKOFF:
+	case SWDMA_IDLE_BACKOFF:
 		if (d->backoff_us == 0) {
 			d->backoff_us = 1;
 			rte_pause();
@@ -763,7 +763,7 @@ engine_idle(struct mmrt_swdma *d)
 		d->backoff_us = RTE_MIN(d->backoff_us * 2,
 			d->conf.backoff_max_us);
 		break;
-	case MMRT_SWDMA_IDLE_PAUSE:
+	case SWDMA_IDLE_PAUSE:
 	default:
 		rte_pause();
 		break;
@@ -773,7 +773,7 @@ engine_idle(struct mmrt_swdma *d)
 static int
 engine_main(void *arg)
 {
-	struct mmrt_swdma *d = arg;
+	struct swdma *d = arg;
 	int id, n;
 
 	id = mmrt_thread_register();
@@ -795,12 +795,12 @@ engine_main(void *arg)
 		engine_idle(d);
 	}
 	mmrt_thread_unregister();
-	MMRT_TSAN_RELEASE(d); /* to mmrt_swdma_stop()'s wait */
+	MMRT_TSAN_RELEASE(d); /* to swdma_stop()'s wait */
 	return 0;
 }
 
 int
-mmrt_swdma_start(struct mmrt_swdma *d, unsigned int lcore_id)
+swdma_start(struct swdma *d, unsigned int lcore_id)
 {
 	int ret;
 
@@ -828,7 +828,7 @@ mmrt_swdma_start(struct mmrt_swdma *d, unsigned int lcore_id)
 }
 
 int
-mmrt_swdma_stop(struct mmrt_swdma *d)
+swdma_stop(struct swdma *d)
 {
 	if (!swdma_live(d))
 		return -EINVAL;
@@ -843,7 +843,7 @@ mmrt_swdma_stop(struct mmrt_swdma *d)
 }
 
 const char *
-mmrt_swdma_name(const struct mmrt_swdma *d)
+swdma_name(const struct swdma *d)
 {
 	return swdma_live(d) ? d->name : NULL;
 }
@@ -854,9 +854,9 @@ mmrt_swdma_name(const struct mmrt_swdma *d)
  * its memory go, so both stay valid while a walk can reach the engine.
  */
 int
-mmrt_swdma_foreach(int (*cb)(struct mmrt_swdma *dma, void *arg), void *arg)
+swdma_foreach(int (*cb)(struct swdma *dma, void *arg), void *arg)
 {
-	struct mmrt_swdma *d;
+	struct swdma *d;
 	int ret = 0;
 
 	if (cb == NULL)

@@ -46,7 +46,7 @@
 #include <mmrt_dev.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
-#include <mmrt_swdma.h>
+#include <swdma.h>
 #include <mmrt_uffd.h>
 
 #include "mm_model.h"
@@ -89,7 +89,7 @@ struct fz {
 	struct mmrt_as *uffd_as;
 	struct mmrt_consumer *cons;
 	int cons_on;                            /* bound space, -1 */
-	struct mmrt_swdma *dma;
+	struct swdma *dma;
 	int dma_on;
 	uint64_t tagseq;
 	uint8_t exp[MAX_IO_PAGES * PG + PG];
@@ -426,7 +426,7 @@ del_space(struct fz *f, unsigned int i)
 		f->uffd_as = NULL;
 	}
 	if (f->dma_on == (int)i) {
-		CHECK(f, mmrt_swdma_unbind(f->dma) == 0, "swdma unbind");
+		CHECK(f, swdma_unbind(f->dma) == 0, "swdma unbind");
 		f->dma_on = -1;
 	}
 	rc = mmrt_as_destroy(s->as);
@@ -1132,12 +1132,12 @@ dma_wait(struct fz *f)
 	uint16_t last;
 
 	for (i = 0; i < 1000; i++) {
-		int rc = mmrt_swdma_run(f->dma);
+		int rc = swdma_run(f->dma);
 
 		CHECK(f, rc >= 0, "swdma_run: %d", rc);
-		if (mmrt_swdma_completed_status(f->dma, 1, &last, &st) == 1)
+		if (swdma_completed_status(f->dma, 1, &last, &st) == 1)
 			return st;
-		mmrt_swdma_serve_faults(f->dma, 16);
+		swdma_serve_faults(f->dma, 16);
 	}
 	fail(f, "the engine did not complete its operation");
 }
@@ -1158,17 +1158,17 @@ op_dma(struct fz *f)
 
 		if (f->dma_on >= 0) {
 			snprintf(f->last, sizeof(f->last), "swdma unbind");
-			rc = mmrt_swdma_unbind(f->dma);
+			rc = swdma_unbind(f->dma);
 			CHECK(f, rc == 0, "rc %d", rc);
 			f->dma_on = -1;
 		} else if (f->s[i] != NULL) {
 			snprintf(f->last, sizeof(f->last), "swdma bind %s",
 				f->s[i]->name);
-			rc = mmrt_swdma_bind(f->dma, f->s[i]->as);
+			rc = swdma_bind(f->dma, f->s[i]->as);
 			CHECK(f, rc > 0, "rc %d", rc);
 			f->dma_on = (int)i;
 			/* this thread runs the engine: it acks inline */
-			CHECK(f, mmrt_swdma_run(f->dma) >= 0, "swdma_run");
+			CHECK(f, swdma_run(f->dma) >= 0, "swdma_run");
 		}
 		return;
 	}
@@ -1188,10 +1188,10 @@ op_dma(struct fz *f)
 	snprintf(f->last, sizeof(f->last), "swdma %s %#" PRIx64 " -> %#"
 		PRIx64, fill ? "fill" : "copy", va_of(ps), va_of(pd));
 	if (fill)
-		rc = mmrt_swdma_fill(f->dma, 0, va_of(pd), PG,
+		rc = swdma_fill(f->dma, 0, va_of(pd), PG,
 			RTE_DMA_OP_FLAG_SUBMIT);
 	else
-		rc = mmrt_swdma_copy(f->dma, va_of(ps), va_of(pd), PG,
+		rc = swdma_copy(f->dma, va_of(ps), va_of(pd), PG,
 			RTE_DMA_OP_FLAG_SUBMIT);
 	CHECK(f, rc >= 0, "enqueue: %d", rc);
 	st = dma_wait(f);
@@ -1294,7 +1294,7 @@ setup(struct fz *f, const uint8_t *data, size_t size)
 		.name = "fz-cons", .tlb_sets = 8, .tlb_ways = 2,
 		.ring_size = 8,
 	};
-	struct mmrt_swdma_conf dc = {
+	struct swdma_conf dc = {
 		.name = "fz-dma", .nb_desc = 32, .park_timeout_us = 100000,
 	};
 
@@ -1311,7 +1311,7 @@ setup(struct fz *f, const uint8_t *data, size_t size)
 	CHECK(f, f->obj != NULL, "object_create: rte_errno %d", rte_errno);
 	f->cons = mmrt_consumer_create(&cc);
 	CHECK(f, f->cons != NULL, "consumer_create: rte_errno %d", rte_errno);
-	f->dma = mmrt_swdma_create(&dc);
+	f->dma = swdma_create(&dc);
 	CHECK(f, f->dma != NULL, "swdma_create: rte_errno %d", rte_errno);
 }
 
@@ -1326,7 +1326,7 @@ teardown(struct fz *f)
 		CHECK(f, mmrt_consumer_unbind(f->cons) == 0, "unbind");
 	f->cons_on = -1;
 	CHECK(f, mmrt_consumer_destroy(f->cons) == 0, "consumer destroy");
-	CHECK(f, mmrt_swdma_destroy(f->dma) == 0, "swdma destroy");
+	CHECK(f, swdma_destroy(f->dma) == 0, "swdma destroy");
 	f->dma_on = -1;
 	if (f->uffd != NULL)
 		CHECK(f, mmrt_uffd_destroy(f->uffd) == 0, "uffd destroy");

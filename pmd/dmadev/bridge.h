@@ -2,8 +2,8 @@
  * Copyright(c) 2026 The mmrt authors
  */
 
-#ifndef MMRT_DMADEV_H
-#define MMRT_DMADEV_H
+#ifndef MMRT_PMD_BRIDGE_H
+#define MMRT_PMD_BRIDGE_H
 
 /**
  * @file
@@ -33,14 +33,14 @@
  * once or after a park, even if its destination changed meanwhile) has
  * given the device exactly the bytes of its destination before the 4 KiB
  * destination page that holds byte o, and none of that page or after it
- * (as mmrt_swdma.h says): the bridge translates all the source a
+ * (as swdma.h says): the bridge translates all the source a
  * destination page needs, and waits until the device has room for every
  * piece that writes that page, before it gives the device any of them.
  *
  * Threading: like a dmadev vchan, one thread drives the bridge: it
- * enqueues, submits, runs mmrt_dmadev_run() and reaps completions; it
+ * enqueues, submits, runs bridge_run() and reaps completions; it
  * must be a registered online poller (mmrt_thread_register()). Control
- * calls come from the same thread; mmrt_dmadev_stats() from any thread.
+ * calls come from the same thread; bridge_stats() from any thread.
  * The driving thread must not change the bound space (unmap, protect,
  * advise, ...) while operations are outstanding: it owns the consumer,
  * whose own invalidations are acked inline, so the hold above cannot
@@ -59,12 +59,12 @@
 extern "C" {
 #endif
 
-#define MMRT_DMADEV_NAME_SIZE 32
-#define MMRT_DMADEV_NB_DESC_DEFAULT 1024
+#define BRIDGE_NAME_SIZE 32
+#define BRIDGE_NB_DESC_DEFAULT 1024
 
 /** Configuration; a zero field takes its default. */
-struct mmrt_dmadev_conf {
-	/** Unique name (1..MMRT_DMADEV_NAME_SIZE-1 chars); NULL: made up. */
+struct bridge_conf {
+	/** Unique name (1..BRIDGE_NAME_SIZE-1 chars); NULL: made up. */
 	const char *name;
 	/** The dmadev, configured by the bridge (one MEM_TO_MEM vchan) and
 	 * started; it must be valid and not configured by anybody else. */
@@ -77,7 +77,7 @@ struct mmrt_dmadev_conf {
 	uint64_t park_timeout_us;
 	/** The bridge's consumer (its name is ignored). */
 	struct mmrt_consumer_conf consumer;
-	/** As mmrt_swdma_conf's: called by mmrt_dmadev_run() with @p
+	/** As swdma_conf's: called by bridge_run() with @p
 	 * park_notify_arg each time an operation parks on a new page, after
 	 * any page request for it was posted. Short, never waits. NULL:
 	 * none. */
@@ -87,7 +87,7 @@ struct mmrt_dmadev_conf {
 };
 
 /** Bridge statistics (a snapshot). */
-struct mmrt_dmadev_stats {
+struct bridge_stats {
 	uint64_t submitted;     /**< Operations submitted. */
 	uint64_t completed;     /**< Operations completed (any status). */
 	uint64_t errors;        /**< ... with an error status. */
@@ -100,7 +100,7 @@ struct mmrt_dmadev_stats {
 	struct mmrt_consumer_stats consumer; /**< The consumer's counters. */
 };
 
-struct mmrt_dmadev;
+struct bridge;
 
 /**
  * Create a bridge over dmadev @p conf->dev_id: configure it with one
@@ -110,14 +110,14 @@ struct mmrt_dmadev;
  *   valid dmadev, no MEM_TO_MEM copy), EEXIST (name taken), ENOMEM, or
  *   the dmadev's error (e.g. EBUSY: already started). May wait.
  */
-struct mmrt_dmadev *mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf);
+struct bridge *bridge_create(const struct bridge_conf *conf);
 
 /**
  * Stop the device, unbind and free the bridge. Operations still on the
  * device are waited for (bounded by one second), the rest dropped.
  *
  * A handle is a pointer, with no generation: destroying (or using) it
- * again is detected (-EINVAL) only until the next mmrt_dmadev_create(),
+ * again is detected (-EINVAL) only until the next bridge_create(),
  * which may reuse the freed bridge's memory and so return the same
  * pointer. Then the stale handle names the new bridge: after
  * x = create(); destroy(x); y = create(), destroy(x) may destroy y. Do
@@ -125,32 +125,32 @@ struct mmrt_dmadev *mmrt_dmadev_create(const struct mmrt_dmadev_conf *conf);
  *
  * @return 0, -EINVAL (NULL or not live). May wait.
  */
-int mmrt_dmadev_destroy(struct mmrt_dmadev *b);
+int bridge_destroy(struct bridge *b);
 
 /**
  * Bind to @p as. @return the binding id (> 0), -EINVAL, -EBUSY (bound),
  *   or the errors of mmrt_consumer_bind(). May wait.
  */
-int mmrt_dmadev_bind(struct mmrt_dmadev *b, struct mmrt_as *as);
+int bridge_bind(struct bridge *b, struct mmrt_as *as);
 
 /**
  * Unbind (nothing may be in flight). @return 0, -EINVAL, -EBUSY
  *   (operations outstanding), -ENOTCONN. May wait.
  */
-int mmrt_dmadev_unbind(struct mmrt_dmadev *b);
+int bridge_unbind(struct bridge *b);
 
 /**
  * Enqueue a copy (virtual addresses of the bound space, non-overlapping).
  * Flags: RTE_DMA_OP_FLAG_SUBMIT, _FENCE, _LLC.
  *
  * @return the ring index (0..65535, wrapping), -ENOSPC, -EINVAL (as
- *   mmrt_swdma_copy(), including overlapping ranges). Never waits.
+ *   swdma_copy(), including overlapping ranges). Never waits.
  */
-int mmrt_dmadev_copy(struct mmrt_dmadev *b, uint64_t src, uint64_t dst,
+int bridge_copy(struct bridge *b, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags);
 
 /** Ring the doorbell. @return 0, -EINVAL. Never waits. */
-int mmrt_dmadev_submit(struct mmrt_dmadev *b);
+int bridge_submit(struct bridge *b);
 
 /**
  * One bridge step: reap the device's completions, ack invalidations when
@@ -161,35 +161,35 @@ int mmrt_dmadev_submit(struct mmrt_dmadev *b);
  * @return operations completed in this step, -EINVAL, -EPERM (not a
  *   registered online poller). Never waits.
  */
-int mmrt_dmadev_run(struct mmrt_dmadev *b);
+int bridge_run(struct bridge *b);
 
-/** As mmrt_swdma_completed(). Never waits. */
-uint16_t mmrt_dmadev_completed(struct mmrt_dmadev *b, uint16_t nb_cpls,
+/** As swdma_completed(). Never waits. */
+uint16_t bridge_completed(struct bridge *b, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error);
 
-/** As mmrt_swdma_completed_status(). Never waits. */
-uint16_t mmrt_dmadev_completed_status(struct mmrt_dmadev *b,
+/** As swdma_completed_status(). Never waits. */
+uint16_t bridge_completed_status(struct bridge *b,
 	uint16_t nb_cpls, uint16_t *last_idx,
 	enum rte_dma_status_code *status);
 
 /** @return the operations that can be enqueued now. Never waits. */
-uint16_t mmrt_dmadev_burst_capacity(const struct mmrt_dmadev *b);
+uint16_t bridge_burst_capacity(const struct bridge *b);
 
 /** Counters. @return 0, -EINVAL. Never waits. */
-int mmrt_dmadev_stats(struct mmrt_dmadev *b, struct mmrt_dmadev_stats *st);
+int bridge_stats(struct bridge *b, struct bridge_stats *st);
 
 /**
  * Serve up to @p max of the bridge's page requests with mmrt_fault() and
- * MMRT_ACCESS_NOWAIT, as mmrt_swdma_serve_faults() (a request for a page
+ * MMRT_ACCESS_NOWAIT, as swdma_serve_faults() (a request for a page
  * a uffd serves is posted, not waited for). It may wait for the map lock:
  * from a thread that may wait, not the driving thread while it must poll.
  *
  * @return requests served, -EINVAL. May wait.
  */
-int mmrt_dmadev_serve_faults(struct mmrt_dmadev *b, unsigned int max);
+int bridge_serve_faults(struct bridge *b, unsigned int max);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* MMRT_DMADEV_H */
+#endif /* MMRT_PMD_BRIDGE_H */

@@ -2,15 +2,15 @@
  * Copyright(c) 2026 The mmrt authors
  */
 
-#ifndef MMRT_SWDMA_H
-#define MMRT_SWDMA_H
+#ifndef MMRT_PMD_SWDMA_H
+#define MMRT_PMD_SWDMA_H
 
 /**
  * @file
  * swdma: a software DMA engine that behaves like a NIC's DMA block
  * (docs/architecture.md section 5). It runs on its own lcore
- * (mmrt_swdma_start()) or is stepped by the application
- * (mmrt_swdma_run(), e.g. from a DPDK service), and takes descriptors in the shape of DPDK's dmadev (copy,
+ * (swdma_start()) or is stepped by the application
+ * (swdma_run(), e.g. from a DPDK service), and takes descriptors in the shape of DPDK's dmadev (copy,
  * fill, submit, completed, completed_status, burst capacity) whose
  * addresses are virtual addresses of the address space it is bound to.
  *
@@ -67,35 +67,35 @@
 extern "C" {
 #endif
 
-#define MMRT_SWDMA_NAME_SIZE 32
-#define MMRT_SWDMA_NB_DESC_DEFAULT 1024
-#define MMRT_SWDMA_NB_DESC_MIN 32
-#define MMRT_SWDMA_NB_DESC_MAX 8192
-#define MMRT_SWDMA_BURST_DEFAULT 32
-#define MMRT_SWDMA_PARK_TIMEOUT_US_DEFAULT 1000000
-#define MMRT_SWDMA_BACKOFF_MAX_US_DEFAULT 50
-/** Segments per side of a scatter-gather copy (mmrt_swdma_copy_sg()). */
-#define MMRT_SWDMA_MAX_SGES 16
+#define SWDMA_NAME_SIZE 32
+#define SWDMA_NB_DESC_DEFAULT 1024
+#define SWDMA_NB_DESC_MIN 32
+#define SWDMA_NB_DESC_MAX 8192
+#define SWDMA_BURST_DEFAULT 32
+#define SWDMA_PARK_TIMEOUT_US_DEFAULT 1000000
+#define SWDMA_BACKOFF_MAX_US_DEFAULT 50
+/** Segments per side of a scatter-gather copy (swdma_copy_sg()). */
+#define SWDMA_MAX_SGES 16
 
 /** What the engine does when it finds no work. */
-enum mmrt_swdma_idle {
-	MMRT_SWDMA_IDLE_PAUSE = 0, /**< rte_pause() between empty polls. */
-	MMRT_SWDMA_IDLE_SPIN,      /**< Spin without pausing. */
+enum swdma_idle {
+	SWDMA_IDLE_PAUSE = 0, /**< rte_pause() between empty polls. */
+	SWDMA_IDLE_SPIN,      /**< Spin without pausing. */
 	/** Sleep, doubling from 1 us up to backoff_max_us, offline for QSBR
 	 * meanwhile: added latency is bounded by backoff_max_us. */
-	MMRT_SWDMA_IDLE_BACKOFF,
+	SWDMA_IDLE_BACKOFF,
 };
 
 /** Configuration; a zero field takes its default. */
-struct mmrt_swdma_conf {
-	/** Unique name (1..MMRT_SWDMA_NAME_SIZE-1 chars); NULL: made up. */
+struct swdma_conf {
+	/** Unique name (1..SWDMA_NAME_SIZE-1 chars); NULL: made up. */
 	const char *name;
 	/** Descriptor slots, a power of 2 in 32..8192 (default 1024); at
 	 * most nb_desc - 1 operations are outstanding. */
 	uint16_t nb_desc;
 	/** Operations the engine starts per step (default 32). */
 	uint16_t burst;
-	enum mmrt_swdma_idle idle;      /**< Default PAUSE. */
+	enum swdma_idle idle;      /**< Default PAUSE. */
 	uint32_t backoff_max_us;        /**< BACKOFF ceiling (default 50);
 					 * must be under the ack deadline. */
 	/** How long an operation stays parked on one page before it
@@ -115,7 +115,7 @@ struct mmrt_swdma_conf {
 };
 
 /** Engine statistics (a snapshot; counters only grow). */
-struct mmrt_swdma_stats {
+struct swdma_stats {
 	uint64_t submitted;     /**< Operations submitted. */
 	uint64_t completed;     /**< Operations completed (any status). */
 	uint64_t errors;        /**< ... of which with an error status. */
@@ -130,7 +130,7 @@ struct mmrt_swdma_stats {
 					      * TLB, page requests). */
 };
 
-struct mmrt_swdma;
+struct swdma;
 
 /**
  * Create an engine (stopped, unbound).
@@ -138,14 +138,14 @@ struct mmrt_swdma;
  * @return the engine, or NULL with rte_errno: EINVAL (bad @p conf),
  *   EEXIST (name taken), ENOMEM. May wait. Not from a callback.
  */
-struct mmrt_swdma *mmrt_swdma_create(const struct mmrt_swdma_conf *conf);
+struct swdma *swdma_create(const struct swdma_conf *conf);
 
 /**
  * Stop (if started), unbind and free an engine. Outstanding operations
  * are dropped.
  *
  * A handle is a pointer, with no generation: destroying (or using) it
- * again is detected (-EINVAL) only until the next mmrt_swdma_create(),
+ * again is detected (-EINVAL) only until the next swdma_create(),
  * which may reuse the freed engine's memory and so return the same
  * pointer. Then the stale handle names the new engine: after
  * x = create(); destroy(x); y = create(), destroy(x) may destroy y. Do
@@ -153,7 +153,7 @@ struct mmrt_swdma *mmrt_swdma_create(const struct mmrt_swdma_conf *conf);
  *
  * @return 0, -EINVAL (NULL or not live). May wait.
  */
-int mmrt_swdma_destroy(struct mmrt_swdma *dma);
+int swdma_destroy(struct swdma *dma);
 
 /**
  * Bind the engine's consumer to @p as (stopped engine only).
@@ -161,7 +161,7 @@ int mmrt_swdma_destroy(struct mmrt_swdma *dma);
  * @return the binding id (> 0, like a PASID), -EINVAL, -EBUSY (started or
  *   already bound), or the errors of mmrt_consumer_bind(). May wait.
  */
-int mmrt_swdma_bind(struct mmrt_swdma *dma, struct mmrt_as *as);
+int swdma_bind(struct swdma *dma, struct mmrt_as *as);
 
 /**
  * Unbind (stopped engine only). Every operation not finished yet (also
@@ -170,7 +170,7 @@ int mmrt_swdma_bind(struct mmrt_swdma *dma, struct mmrt_as *as);
  *
  * @return 0, -EINVAL, -EBUSY (started), -ENOTCONN (not bound). May wait.
  */
-int mmrt_swdma_unbind(struct mmrt_swdma *dma);
+int swdma_unbind(struct swdma *dma);
 
 /**
  * Launch the engine loop on worker lcore @p lcore_id (rte_eal_remote_launch;
@@ -179,7 +179,7 @@ int mmrt_swdma_unbind(struct mmrt_swdma *dma);
  * @return 0, -EINVAL (not live, bad or busy lcore, the calling lcore),
  *   -EBUSY (already started), -ENOTCONN (not bound). Does not wait.
  */
-int mmrt_swdma_start(struct mmrt_swdma *dma, unsigned int lcore_id);
+int swdma_start(struct swdma *dma, unsigned int lcore_id);
 
 /**
  * Stop the engine loop and wait for its lcore. Parked and unstarted
@@ -187,7 +187,7 @@ int mmrt_swdma_start(struct mmrt_swdma *dma, unsigned int lcore_id);
  *
  * @return 0, -EINVAL, -EALREADY (not started). May wait.
  */
-int mmrt_swdma_stop(struct mmrt_swdma *dma);
+int swdma_stop(struct swdma *dma);
 
 /**
  * One engine step, for applications that drive the engine themselves
@@ -200,7 +200,7 @@ int mmrt_swdma_stop(struct mmrt_swdma *dma);
  *   engine was started on an lcore), -EPERM (not a registered online
  *   poller). Never waits.
  */
-int mmrt_swdma_run(struct mmrt_swdma *dma);
+int swdma_run(struct swdma *dma);
 
 /**
  * Enqueue a copy of @p len bytes from @p src to @p dst (virtual addresses
@@ -214,15 +214,15 @@ int mmrt_swdma_run(struct mmrt_swdma *dma);
  *   MMRT_VA_LIMIT, a range past it, overlapping ranges, unknown flags). Submitter only.
  *   Never waits.
  */
-int mmrt_swdma_copy(struct mmrt_swdma *dma, uint64_t src, uint64_t dst,
+int swdma_copy(struct swdma *dma, uint64_t src, uint64_t dst,
 	uint32_t len, uint64_t flags);
 
 /**
  * Enqueue a fill of @p len bytes at @p dst with the 8-byte @p pattern
  * (byte i of the target gets byte (i % 8) of the pattern, little-endian,
- * as dmadev's fill). Returns and errors as mmrt_swdma_copy().
+ * as dmadev's fill). Returns and errors as swdma_copy().
  */
-int mmrt_swdma_fill(struct mmrt_swdma *dma, uint64_t pattern, uint64_t dst,
+int swdma_fill(struct swdma *dma, uint64_t pattern, uint64_t dst,
 	uint32_t len, uint64_t flags);
 
 /**
@@ -238,14 +238,14 @@ int mmrt_swdma_fill(struct mmrt_swdma *dma, uint64_t pattern, uint64_t dst,
  * written exactly the destination bytes before that point (in segment
  * order), none at or after it.
  *
- * @param nb_src, nb_dst 1..MMRT_SWDMA_MAX_SGES each.
+ * @param nb_src, nb_dst 1..SWDMA_MAX_SGES each.
  * @return the operation's ring index (0..65535, wrapping), -ENOSPC,
  *   -EINVAL (NULL lists, a count out of range, an empty or invalid
  *   segment, totals that differ or exceed UINT32_MAX, an overlap, unknown
  *   flags). The lists are copied: the caller may reuse them at once.
  *   Submitter only. Never waits.
  */
-int mmrt_swdma_copy_sg(struct mmrt_swdma *dma, const struct rte_dma_sge *src,
+int swdma_copy_sg(struct swdma *dma, const struct rte_dma_sge *src,
 	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
 	uint64_t flags);
 
@@ -254,18 +254,18 @@ int mmrt_swdma_copy_sg(struct mmrt_swdma *dma, const struct rte_dma_sge *src,
  *
  * @return 0, -EINVAL. Submitter only. Never waits.
  */
-int mmrt_swdma_submit(struct mmrt_swdma *dma);
+int swdma_submit(struct swdma *dma);
 
 /**
  * Report up to @p nb_cpls completed operations, in order, stopping before
  * the first one that failed (as rte_dma_completed()): that one and the
- * ones after it are left for mmrt_swdma_completed_status().
+ * ones after it are left for swdma_completed_status().
  *
  * @param last_idx out (if not NULL): ring index of the last one reported.
  * @param has_error out (if not NULL): an error stopped the report.
  * @return the number reported. Submitter only. Never waits.
  */
-uint16_t mmrt_swdma_completed(struct mmrt_swdma *dma, uint16_t nb_cpls,
+uint16_t swdma_completed(struct swdma *dma, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error);
 
 /**
@@ -275,7 +275,7 @@ uint16_t mmrt_swdma_completed(struct mmrt_swdma *dma, uint16_t nb_cpls,
  * @return the number reported (and statuses written). Submitter only.
  *   Never waits.
  */
-uint16_t mmrt_swdma_completed_status(struct mmrt_swdma *dma,
+uint16_t swdma_completed_status(struct swdma *dma,
 	uint16_t nb_cpls, uint16_t *last_idx,
 	enum rte_dma_status_code *status);
 
@@ -283,18 +283,18 @@ uint16_t mmrt_swdma_completed_status(struct mmrt_swdma *dma,
  * @return the number of operations that can be enqueued now. Submitter
  *   only. Never waits.
  */
-uint16_t mmrt_swdma_burst_capacity(const struct mmrt_swdma *dma);
+uint16_t swdma_burst_capacity(const struct swdma *dma);
 
 /**
  * Counters (a snapshot). @return 0, -EINVAL. Thread-safe. Never waits.
  */
-int mmrt_swdma_stats(struct mmrt_swdma *dma, struct mmrt_swdma_stats *st);
+int swdma_stats(struct swdma *dma, struct swdma_stats *st);
 
 /**
  * @return the name of a live engine (valid while it lives), NULL for NULL
  *   or an engine that is not live. Any thread. Never waits.
  */
-const char *mmrt_swdma_name(const struct mmrt_swdma *dma);
+const char *swdma_name(const struct swdma *dma);
 
 /**
  * Call @p cb on every live engine, in creation order, until it returns
@@ -304,14 +304,14 @@ const char *mmrt_swdma_name(const struct mmrt_swdma *dma);
  * engine is created or destroyed meanwhile (those calls spin until the
  * walk returns), so the engine passed to @p cb, and its consumer, stay
  * valid until @p cb returns (not after). @p cb must be short and must not
- * wait; it may call mmrt_swdma_name(), mmrt_swdma_stats() and the
- * read-only consumer calls on mmrt_swdma_consumer(), and must not call
- * mmrt_swdma_create(), mmrt_swdma_destroy() or mmrt_swdma_foreach().
+ * wait; it may call swdma_name(), swdma_stats() and the
+ * read-only consumer calls on swdma_consumer(), and must not call
+ * swdma_create(), swdma_destroy() or swdma_foreach().
  *
  * @return 0, the first non-zero value of @p cb, -EINVAL (@p cb NULL).
  *   Any thread. Spins only for the registry lock and for what @p cb does.
  */
-int mmrt_swdma_foreach(int (*cb)(struct mmrt_swdma *dma, void *arg),
+int swdma_foreach(int (*cb)(struct swdma *dma, void *arg),
 	void *arg);
 
 /**
@@ -320,7 +320,7 @@ int mmrt_swdma_foreach(int (*cb)(struct mmrt_swdma *dma, void *arg),
  *
  * @return the consumer, or NULL for a bad @p dma. Never waits.
  */
-struct mmrt_consumer *mmrt_swdma_consumer(struct mmrt_swdma *dma);
+struct mmrt_consumer *swdma_consumer(struct swdma *dma);
 
 /**
  * Serve up to @p max of the engine's page requests with mmrt_fault() and
@@ -330,10 +330,10 @@ struct mmrt_consumer *mmrt_swdma_consumer(struct mmrt_swdma *dma);
  *
  * @return requests served (>= 0), or -EINVAL. May wait.
  */
-int mmrt_swdma_serve_faults(struct mmrt_swdma *dma, unsigned int max);
+int swdma_serve_faults(struct swdma *dma, unsigned int max);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* MMRT_SWDMA_H */
+#endif /* MMRT_PMD_SWDMA_H */
