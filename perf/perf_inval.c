@@ -58,7 +58,7 @@
 #define INVAL_UNMAP_VA UINT64_C(0x200000000000)
 #define INVAL_UNMAP_LEN MMRT_HUGE_SIZE
 #define INVAL_UNMAP_PAGES (INVAL_UNMAP_LEN / MMRT_PAGE_SIZE)
-#define INVAL_TARGET 3.0
+#define INVAL_TARGET 1.5
 #define INVAL_ACK_DEADLINE_US 1000000      /* 1 s: no fence on VM jitter */
 #define INVAL_BLOCKS 20                    /* turns of each side */
 #define INVAL_CURVE_MAX 16                 /* consumers at the last point */

@@ -35,7 +35,7 @@
 
 #define UNMAP_PROG "perf-unmap"
 #define UNMAP_VA UINT64_C(0x100000000000)
-#define UNMAP_TARGET 0.5
+#define UNMAP_TARGET 0.25
 #define UNMAP_CURVE_MAX 16                 /* points of a curve */
 
 /* Frames in use with nothing cached or deferred. */

@@ -76,8 +76,8 @@
 #define XLATE_NIDX 16384u                  /* VAs in the sequence */
 #define XLATE_BATCH 1024u                  /* lookups per sample */
 #define XLATE_QS_EVERY 64u                 /* lookups between quiescent states */
-#define XLATE_TARGET 3.0
-#define XLATE_DTLB_TARGET 1.5
+#define XLATE_TARGET 2.0
+#define XLATE_DTLB_TARGET 1.2
 #define XLATE_DTLB_SETS 4096u              /* x ways >= pages of the 4K case */
 #define XLATE_DTLB_WAYS 4u
 #define XLATE_VA_H4K UINT64_C(0x300000000000)
