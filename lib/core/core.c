@@ -75,13 +75,161 @@ static const struct rte_memzone *core_sh_mz; /* the primary's, to free */
  * gather's per-lcore batches and DPDK's own per-lcore state are indexed
  * by lcore id, and two processes on one id would both write its slot
  * without synchronisation. A slot held by a process that no longer
- * exists (kill(pid, 0) says ESRCH) is taken over.
+ * exists is taken over.
+ *
+ * Liveness. Every process also takes a slot of core_sh->procs (state
+ * machine in core_priv.h) with its pid and its start time from
+ * /proc/<pid>/stat, so that a reused pid is not taken for the process
+ * that attached. A process is dead when /proc/<pid> is gone, says it is
+ * a zombie (a SIGKILLed child its parent has not waited for yet: its
+ * memory is gone all the same), or gives another start time. kill(pid,
+ * 0) alone would keep a zombie alive. DPDK's multi-process channel
+ * would tell only processes that answer; a lease would need every
+ * poller to renew it; /proc needs nothing of the watched process.
+ *
+ * Reclaim (mmrt_reap_dead()): one reaper per dead process (CAS of its
+ * reaper word; a reaper that dies is replaced), which frees, in order:
+ *   1. its QSBR reader slots (core_qsbr_reap_pid()): lock-free, first,
+ *      so that the later steps' grace periods do not wait for it;
+ *   2. what each subsystem holds for it (mmrt_reap_register(), last
+ *      subsystem first): lib/dev fences its consumers (quarantine),
+ *      unbinds them (drops the quarantine: the dead owner uses no
+ *      translation) and destroys them; lib/mm makes the userfaults its
+ *      handlers had read unread again;
+ *   3. its lcore ids;
+ *   4. its process slot (pid stored 0 last, with release).
+ * Every step is idempotent, so a replacing reaper redoes them.
  */
 
+/* /proc/<pid>/stat: the state letter and the start time; false if gone. */
 static bool
-core_pid_alive(pid_t pid)
+core_proc_stat(int32_t pid, char *state, uint64_t *start)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+	char path[64], buf[512], *p;
+	unsigned long long st = 0;
+	unsigned int field;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* the command name may hold anything: fields start after its ')' */
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
+		return false;
+	*state = p[2];
+	/* field 3 is the state; the start time is field 22 */
+	p += 3;
+	for (field = 3; field < 22 && p != NULL; field++) {
+		p = strchr(p, ' ');
+		if (p != NULL)
+			p++;
+	}
+	if (p != NULL)
+		st = strtoull(p, NULL, 10);
+	*start = st;
+	return true;
+}
+
+bool
+core_pid_alive(int32_t pid)
+{
+	uint64_t start;
+	char state;
+
+	if (pid <= 0)
+		return false;
+	if (!core_proc_stat(pid, &state, &start))
+		/* no /proc: kill() tells existence (a zombie counts alive) */
+		return kill(pid, 0) == 0 || errno != ESRCH;
+	return state != 'Z' && state != 'X' && state != 'x';
+}
+
+/* Is the process of slot @p (pid != 0) dead? */
+static bool
+core_proc_dead(const struct core_proc *p)
+{
+	int32_t pid = __atomic_load_n(&p->pid, __ATOMIC_ACQUIRE);
+	uint64_t want = __atomic_load_n(&p->start, __ATOMIC_ACQUIRE), start;
+	char state;
+
+	if (pid <= 0)
+		return false;
+	if (!core_proc_stat(pid, &state, &start))
+		return kill(pid, 0) != 0 && errno == ESRCH;
+	if (state == 'Z' || state == 'X' || state == 'x')
+		return true;
+	return want != 0 && start != want;
+}
+
+static int core_proc_me = -1; /* this process's slot in core_sh->procs */
+
+/* Take a process slot; -ENOSPC if MMRT_PROC_MAX processes are attached. */
+static int
+core_proc_claim(void)
+{
+	int32_t me = (int32_t)getpid(), cur;
+	uint64_t start = 0;
+	unsigned int i;
+	char state;
+
+	core_proc_stat(me, &state, &start);
+	for (i = 0; i < MMRT_PROC_MAX; i++) {
+		cur = 0;
+		if (!__atomic_compare_exchange_n(&core_sh->procs[i].pid, &cur,
+				me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		__atomic_store_n(&core_sh->procs[i].reaper, 0,
+			__ATOMIC_RELAXED);
+		__atomic_store_n(&core_sh->procs[i].start, start,
+			__ATOMIC_RELEASE);
+		core_proc_me = (int)i;
+		return 0;
+	}
+	MMRT_LOG(ERR, core, "%u processes attached already (or dead ones"
+		" not reaped: mmrt_reap_dead())", MMRT_PROC_MAX);
+	return -ENOSPC;
+}
+
+static void
+core_proc_release(void)
+{
+	struct core_proc *p;
+
+	if (core_proc_me < 0 || core_sh == NULL)
+		return;
+	p = &core_sh->procs[core_proc_me];
+	__atomic_store_n(&p->start, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->pid, 0, __ATOMIC_RELEASE);
+	core_proc_me = -1;
+}
+
+int
+mmrt_process_slot(void)
+{
+	return core_proc_me;
+}
+
+bool
+mmrt_process_alive(int32_t pid)
+{
+	unsigned int i;
+
+	if (pid <= 0)
+		return false;
+	if (core_sh != NULL)
+		for (i = 0; i < MMRT_PROC_MAX; i++)
+			if (__atomic_load_n(&core_sh->procs[i].pid,
+					__ATOMIC_ACQUIRE) == pid)
+				return !core_proc_dead(&core_sh->procs[i]);
+	return core_pid_alive(pid);
 }
 
 /* Release the lcore ids this process claimed. */
@@ -189,12 +337,122 @@ core_shared_down(void)
 	if (core_sh == NULL)
 		return;
 	core_lcores_release();
+	core_proc_release();
 	if (core_sh_mz != NULL) {
 		__atomic_store_n(&core_sh->magic, 0, __ATOMIC_RELEASE);
 		rte_memzone_free(core_sh_mz);
 		core_sh_mz = NULL;
 	}
 	core_sh = NULL;
+}
+
+/* Reclaim steps (mmrt_reap_register()), by descending order. */
+#define CORE_REAP_MAX 8
+static struct {
+	const char *name;
+	unsigned int order;
+	mmrt_reap_fn_t fn;
+} core_reaps[CORE_REAP_MAX];
+static unsigned int core_nreap;
+
+int
+mmrt_reap_register(const char *name, unsigned int order, mmrt_reap_fn_t fn)
+{
+	unsigned int j;
+
+	if (name == NULL || fn == NULL)
+		return -EINVAL;
+	if (core_nreap == CORE_REAP_MAX)
+		return -ENOSPC;
+	for (j = core_nreap; j > 0 && core_reaps[j - 1].order < order; j--)
+		core_reaps[j] = core_reaps[j - 1];
+	core_reaps[j].name = name;
+	core_reaps[j].order = order;
+	core_reaps[j].fn = fn;
+	core_nreap++;
+	return 0;
+}
+
+/* Free the lcore ids of dead process @pid. */
+static void
+core_lcores_reap(int32_t pid)
+{
+	unsigned int i;
+	int32_t cur;
+
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		cur = pid;
+		__atomic_compare_exchange_n(&core_sh->lcore_pid[i], &cur, 0,
+			false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
+}
+
+/* Reclaim dead process slot @i (pid @pid): the steps at the top. */
+static void
+core_reap_one(unsigned int i, int32_t pid)
+{
+	struct core_proc *p = &core_sh->procs[i];
+	unsigned int k, slots;
+	int ret, total = 0;
+
+	slots = core_qsbr_reap_pid(pid);
+	for (k = 0; k < core_nreap; k++) {
+		ret = core_reaps[k].fn(pid, i);
+		if (ret < 0)
+			MMRT_LOG(ERR, core, "dead process %d: reclaim in %s: %s",
+				(int)pid, core_reaps[k].name, strerror(-ret));
+		else
+			total += ret;
+	}
+	core_lcores_reap(pid);
+	MMRT_LOG(NOTICE, core, "dead process %d reclaimed: %u reader slots,"
+		" %d objects", (int)pid, slots, total);
+	__atomic_fetch_add(&core_sh->reaped, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->start, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->reaper, 0, __ATOMIC_RELAXED);
+	/* Release: the steps above happen before the slot's next claim. */
+	__atomic_store_n(&p->pid, 0, __ATOMIC_RELEASE);
+}
+
+/* Reclaim every dead process; @return how many. Up, or starting. */
+static int
+core_reap_dead(void)
+{
+	int32_t me = (int32_t)getpid(), pid, r;
+	struct core_proc *p;
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < MMRT_PROC_MAX; i++) {
+		p = &core_sh->procs[i];
+		pid = __atomic_load_n(&p->pid, __ATOMIC_ACQUIRE);
+		if (pid == 0 || pid == me || !core_proc_dead(p))
+			continue;
+		/* one reaper; a dead one is replaced */
+		r = __atomic_load_n(&p->reaper, __ATOMIC_ACQUIRE);
+		if (r == me || (r != 0 && core_pid_alive(r)))
+			continue;
+		if (!__atomic_compare_exchange_n(&p->reaper, &r, me, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		/* the slot may have been freed and taken since the load */
+		if (__atomic_load_n(&p->pid, __ATOMIC_ACQUIRE) != pid ||
+				!core_proc_dead(p)) {
+			__atomic_store_n(&p->reaper, 0, __ATOMIC_RELEASE);
+			continue;
+		}
+		core_reap_one(i, pid);
+		n++;
+	}
+	return n;
+}
+
+int
+mmrt_reap_dead(void)
+{
+	if (!__atomic_load_n(&core_up, __ATOMIC_ACQUIRE) || core_sh == NULL)
+		return -ENODEV;
+	return core_reap_dead();
 }
 
 int
@@ -254,7 +512,9 @@ core_start(const struct mmrt_config *cfg)
 	ret = core_shared_up(&core_cfg);
 	if (ret < 0)
 		return ret;
-	ret = core_lcores_claim();
+	ret = core_proc_claim();
+	if (ret == 0)
+		ret = core_lcores_claim();
 	if (ret < 0) {
 		core_shared_down();
 		return ret;
@@ -293,6 +553,9 @@ core_start(const struct mmrt_config *cfg)
 		__atomic_store_n(&core_sh->magic, CORE_SHARED_MAGIC,
 			__ATOMIC_RELEASE);
 	__atomic_store_n(&core_up, 1, __ATOMIC_RELEASE);
+	/* a restarted process cleans up after the one it replaces */
+	if (!primary)
+		core_reap_dead();
 	return 0;
 }
 
@@ -941,6 +1204,9 @@ mmrt_fini(void)
 	if (!__atomic_load_n(&core_up, __ATOMIC_ACQUIRE))
 		return -ENODEV;
 	primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+	/* dead secondaries hold nothing that makes the primary wait */
+	if (primary)
+		core_reap_dead();
 	others = core_qsbr_others(primary);
 	if (others > 0) {
 		MMRT_LOG(ERR, core, "fini: %u threads still registered",

@@ -44,6 +44,29 @@ CORE_INTERNAL unsigned int core_edit_distance(const char *a, size_t la,
 #define CORE_QSBR_MAX_THREADS 1024
 #define CORE_QSBR_WORDS (CORE_QSBR_MAX_THREADS / 64)
 
+/*
+ * One attached process (a slot of core_shared.procs, MMRT_PROC_MAX).
+ * States, by predicates:
+ *   free:     pid == 0
+ *   attached: pid != 0, the process lives (core_proc_dead() false)
+ *   dead:     pid != 0 and the process is gone, a zombie, or its pid
+ *             names a newer process (start time differs)
+ *   reaping:  dead and reaper != 0 (a live process reclaims it)
+ * Transitions:
+ *   free -> attached:  CAS of pid 0 -> getpid() in core_proc_claim(),
+ *                      then start (release); a scanner that sees start 0
+ *                      judges by /proc/<pid> existence and state only
+ *   attached -> free:  the process's own mmrt_fini() (store pid 0)
+ *   dead -> reaping:   CAS of reaper 0 (or a dead reaper) -> the reaper
+ *   reaping -> free:   the reaper, after every reclaim step: start and
+ *                      reaper cleared, then pid 0 (release)
+ */
+struct core_proc {
+	int32_t pid;
+	int32_t reaper;
+	uint64_t start;   /* /proc/<pid>/stat starttime, clock ticks */
+};
+
 struct core_shared {
 	uint64_t magic;              /* set last, with release, by the primary */
 	struct mmrt_config cfg;      /* the primary's: secondaries use it */
@@ -51,6 +74,10 @@ struct core_shared {
 	uint32_t qsbr_max;
 	uint64_t qsbr_slots[CORE_QSBR_WORDS]; /* claimed reader slots */
 	int32_t lcore_pid[RTE_MAX_LCORE];      /* process using each lcore id */
+	/* process holding each reader slot (the claim word, see qsbr.c) */
+	int32_t qsbr_pid[CORE_QSBR_MAX_THREADS];
+	struct core_proc procs[MMRT_PROC_MAX]; /* attached processes */
+	uint64_t reaped;             /* dead processes reclaimed, ever */
 };
 
 /* core.c: the shared state, NULL when the runtime is down. */
@@ -69,6 +96,15 @@ CORE_INTERNAL void core_qsbr_destroy(void);
  * the runtime (@p all), or of this process only.
  */
 CORE_INTERNAL unsigned int core_qsbr_others(bool all);
+/*
+ * qsbr.c: take the reader slots of dead process @p pid offline and free
+ * them (lock-free; the process is gone, nothing of it runs). @return
+ * the number of slots freed.
+ */
+CORE_INTERNAL unsigned int core_qsbr_reap_pid(int32_t pid);
+
+/* core.c: is @p pid (not necessarily attached) alive? Not a zombie. */
+CORE_INTERNAL bool core_pid_alive(int32_t pid);
 
 /* topo.c: describe the enabled lcores (hwloc), forget them. */
 CORE_INTERNAL int core_topo_init(void);

@@ -305,6 +305,81 @@ struct rte_rcu_qsbr;
 struct rte_rcu_qsbr *mmrt_qsbr(void);
 
 /*
+ * Processes of the runtime and their death (docs/architecture.md,
+ * "Processes").
+ */
+
+/** Most processes attached to one runtime at once, the primary included. */
+#define MMRT_PROC_MAX 64
+
+/**
+ * Reclaim what processes of this runtime left behind when they died
+ * without mmrt_fini() (SIGKILL, a crash). A process is dead when its pid
+ * is gone, is a zombie, or names a process started after the one that
+ * attached (the start time recorded at mmrt_init()/mmrt_attach()).
+ *
+ * For each dead process, in this order: its QSBR reader slots are taken
+ * offline and freed (grace periods stop waiting for it); its consumers
+ * are fenced (invalidators stop waiting for their acks, frames the space
+ * releases meanwhile are quarantined), unbound (the quarantine is
+ * dropped: the dead owner uses no translation) and destroyed; the
+ * userfaults its handlers had read but not resolved become unread (each
+ * waiter posts its fault again, for the next handler to read: a handler
+ * may so see a fault twice, and its second resolution fails with
+ * -EEXIST, as with the kernel's userfaultfd); its lcore ids are freed;
+ * then its slot in the process table. A restarted process attaches as a
+ * new one.
+ *
+ * What is not recovered: a process killed inside an mmrt call that held
+ * a shared lock (a map change, a fault's fill, a consumer's bind) leaves
+ * that lock held, and one killed inside an rte_ring or rte_malloc
+ * operation leaves that structure as DPDK does; these windows are the
+ * length of one call. Pins cannot be taken in a secondary (they are
+ * interval notifiers, primary only), so none is left by one.
+ *
+ * Run automatically by mmrt_init()/mmrt_attach() (a restarted secondary
+ * cleans up after the one it replaces) and by the primary's mmrt_fini()
+ * (dead secondaries do not make it -EBUSY). Waiting for a grace period
+ * (mmrt_synchronize()) and a missed ack deadline of a consumer whose
+ * process died free that process's reader slots at once, without the
+ * rest. Call it from a housekeeping loop (the main lcore, once a second
+ * say) or when mmrt_consumer_fenced() reports a fence.
+ *
+ * @return the number of dead processes reclaimed (0: none found), or
+ *   -ENODEV if the runtime is not up. Thread-safe and callable from any
+ *   process of the runtime; concurrent callers reclaim each dead process
+ *   once (a reclaimer that dies is taken over). May wait: for a grace
+ *   period and the map locks of the spaces a dead consumer was bound
+ *   to. Not from a notifier callback or with an mmrt lock held.
+ */
+int mmrt_reap_dead(void);
+
+/**
+ * Whether process @p pid lives. For a process attached to this runtime
+ * the start time recorded at attach must match too (a reused pid is a
+ * different process); other pids are checked by /proc/<pid> alone.
+ *
+ * @return true if alive (also when /proc cannot tell), false if the pid
+ *   is gone, a zombie, or reused. Thread-safe. Never waits (reads
+ *   /proc/<pid>/stat: not for a fast path).
+ */
+bool mmrt_process_alive(int32_t pid);
+
+/**
+ * @internal The calling process's slot in the runtime's process table
+ * (0 .. MMRT_PROC_MAX - 1), or -1 if it is not attached. Never waits.
+ */
+int mmrt_process_slot(void);
+
+/**
+ * @internal Free the QSBR reader slots of every dead process of the
+ * runtime (the first step of mmrt_reap_dead(), alone). Lock-free; safe
+ * with any lock held, from any thread.
+ * @return the number of reader slots freed. Never waits.
+ */
+unsigned int mmrt_qsbr_reap(void);
+
+/*
  * Topology and placement (hwloc).
  */
 
@@ -386,6 +461,26 @@ struct mmrt_subsys {
  */
 int mmrt_subsys_register(const struct mmrt_subsys *ss);
 
+/**
+ * A subsystem's reclaim step for dead processes: reclaim what dead
+ * process @p pid (process-table slot @p slot, 0 .. MMRT_PROC_MAX - 1)
+ * left in the subsystem. Called by mmrt_reap_dead() in another process
+ * of the runtime, once the dead one's QSBR reader slots are freed. Must
+ * be idempotent (a reclaimer that dies is replaced and starts over).
+ * @return the number of objects reclaimed, or a negative errno (logged).
+ */
+typedef int (*mmrt_reap_fn_t)(int32_t pid, unsigned int slot);
+
+/**
+ * Register a reclaim step (from an RTE_INIT constructor). Steps run in
+ * descending @p order (the subsystem orders of struct mmrt_subsys: dev
+ * before mm before mem), once per dead process.
+ * @return 0, -EINVAL (NULL @p name or @p fn), -ENOSPC (table full).
+ *   Not thread-safe (constructors).
+ */
+int mmrt_reap_register(const char *name, unsigned int order,
+	mmrt_reap_fn_t fn);
+
 #ifdef MMRT_TEST_HOOKS
 /**
  * @internal Test builds only (-Dtest_hooks=true; never declared, compiled
@@ -401,6 +496,22 @@ int mmrt_subsys_register(const struct mmrt_subsys *ss);
  * sweep is meaningful only when one thread allocates.
  */
 void mmrt_test_fail_alloc_after(int64_t n);
+
+/** @internal Test builds only: mmrt_test_reap_skip() steps. */
+#define MMRT_TEST_REAP_SKIP_QSBR (1u << 0)  /**< dead readers keep their slots */
+#define MMRT_TEST_REAP_SKIP_QUARANTINE (1u << 1) /**< a dead owner's fence
+						   * holds no frame */
+
+/**
+ * @internal Test builds only: negative controls of mmrt_reap_dead().
+ * Skip the reclaim steps in @p steps (MMRT_TEST_REAP_SKIP_*) in this
+ * process from now on; 0 restores them. Not thread-safe against a
+ * running reclaim.
+ */
+void mmrt_test_reap_skip(uint32_t steps);
+
+/** @internal Test builds only: the steps mmrt_test_reap_skip() set. */
+uint32_t mmrt_test_reap_skipped(void);
 
 /**
  * @internal Test builds only: allocation sites passed since the last

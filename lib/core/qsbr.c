@@ -5,19 +5,33 @@
 /*
  * The runtime's QSBR domain.
  *
- * Slot states, per reader slot id (0 <= id < qsbr_max):
- *   free:       bit id of qsbr_slots clear.
- *   claimed:    bit set, not yet registered with the rte_rcu_qsbr variable.
- *   registered: bit set and rte_rcu_qsbr_thread_register(v, id) done; the
- *               owning thread has tls_id == id.
+ * Slot states, per reader slot id (0 <= id < qsbr_max), by the claim
+ * word qsbr_pid[id] (the process holding the slot) and bit id of
+ * qsbr_slots (the count core_qsbr_others() reads):
+ *   free:       qsbr_pid[id] == 0, bit clear.
+ *   claimed:    qsbr_pid[id] == the owner's pid; the bit set right after;
+ *               not yet registered with the rte_rcu_qsbr variable.
+ *   registered: rte_rcu_qsbr_thread_register(v, id) done; the owning
+ *               thread has tls_id == id.
  * Transitions:
- *   free -> claimed:       CAS in mmrt_thread_register() (acquire, pairs
- *                          with the release in mmrt_thread_unregister()).
- *   claimed -> registered: same thread, right after the CAS.
+ *   free -> claimed:       CAS of qsbr_pid[id] 0 -> pid in
+ *                          mmrt_thread_register() (acquire, pairs with
+ *                          the release store of 0 when it is freed),
+ *                          then the bit.
+ *   claimed -> registered: same thread, right after.
  *   registered -> free:    mmrt_thread_unregister(): offline, unregister,
- *                          then a release clear of the bit.
- * Only the owner touches a slot between claim and free, so the
- * rte_rcu_qsbr per-thread calls need no further synchronisation.
+ *                          clear the bit, then a release store of 0 to
+ *                          qsbr_pid[id];
+ *                          or core_qsbr_reap_pid() in another process
+ *                          once the owner's process died: the same steps
+ *                          on its behalf (the owner runs no more, so
+ *                          nothing races with them; rte_rcu_qsbr's
+ *                          offline is a store and its unregister an
+ *                          atomic, idempotent bit clear).
+ * Only the owner (or, once it is dead, its reaper) touches a slot between
+ * claim and free, so the rte_rcu_qsbr per-thread calls need no further
+ * synchronisation. A process killed between its claim and its bit leaves
+ * a claim word the reaper frees all the same.
  */
 
 #include <errno.h>
@@ -25,8 +39,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 
 #include "mmrt_core.h"
@@ -46,6 +64,7 @@
 static struct rte_rcu_qsbr *qsbr_v;
 static uint32_t qsbr_max;
 static uint64_t *qsbr_slots;
+static int32_t *qsbr_pid;
 static bool qsbr_owner; /* this process made the variable */
 static uint32_t qsbr_local; /* slots this process's threads hold */
 
@@ -80,9 +99,11 @@ core_qsbr_create(uint32_t max_threads)
 		return -EINVAL;
 	}
 	memset(core_sh->qsbr_slots, 0, sizeof(core_sh->qsbr_slots));
+	memset(core_sh->qsbr_pid, 0, sizeof(core_sh->qsbr_pid));
 	core_sh->qsbr_max = max_threads;
 	core_sh->qsbr = v;
 	qsbr_slots = core_sh->qsbr_slots;
+	qsbr_pid = core_sh->qsbr_pid;
 	qsbr_max = max_threads;
 	qsbr_owner = true;
 	__atomic_store_n(&qsbr_v, v, __ATOMIC_RELEASE);
@@ -97,6 +118,7 @@ core_qsbr_join(void)
 	if (core_sh == NULL || core_sh->qsbr == NULL)
 		return -ENODEV;
 	qsbr_slots = core_sh->qsbr_slots;
+	qsbr_pid = core_sh->qsbr_pid;
 	qsbr_max = core_sh->qsbr_max;
 	qsbr_owner = false;
 	__atomic_store_n(&qsbr_v, core_sh->qsbr, __ATOMIC_RELEASE);
@@ -116,6 +138,7 @@ core_qsbr_destroy(void)
 	__atomic_store_n(&qsbr_v, NULL, __ATOMIC_RELEASE);
 	qsbr_max = 0;
 	qsbr_slots = NULL;
+	qsbr_pid = NULL;
 	if (qsbr_owner) {
 		core_sh->qsbr = NULL;
 		rte_free(v);
@@ -148,30 +171,39 @@ mmrt_qsbr(void)
 	return __atomic_load_n(&qsbr_v, __ATOMIC_ACQUIRE);
 }
 
-/* Claim a free slot; its id or -1. */
+/*
+ * Claim a free slot for this process: the claim word first, then the
+ * bit. @return its id, or -1.
+ */
 static int
 qsbr_claim(void)
 {
-	uint64_t old, bit;
-	unsigned int w, b, id;
+	int32_t me = (int32_t)getpid(), cur;
+	unsigned int id;
 
-	for (w = 0; w * 64 < qsbr_max; w++) {
-		old = __atomic_load_n(&qsbr_slots[w], __ATOMIC_RELAXED);
-		while (old != UINT64_MAX) {
-			b = __builtin_ctzll(~old);
-			id = w * 64 + b;
-			if (id >= qsbr_max)
-				break;
-			bit = UINT64_C(1) << b;
-			/* Acquire: pairs with the release clear in unregister. */
-			if (__atomic_compare_exchange_n(&qsbr_slots[w], &old,
-					old | bit, false, __ATOMIC_ACQUIRE,
-					__ATOMIC_RELAXED))
-				return (int)id;
-			/* old was reloaded by the failed CAS. */
-		}
+	for (id = 0; id < qsbr_max; id++) {
+		cur = 0;
+		if (__atomic_load_n(&qsbr_pid[id], __ATOMIC_RELAXED) != 0)
+			continue;
+		/* Acquire: pairs with the release store of 0 at free. */
+		if (!__atomic_compare_exchange_n(&qsbr_pid[id], &cur, me,
+				false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		__atomic_fetch_or(&qsbr_slots[id / 64],
+			UINT64_C(1) << (id % 64), __ATOMIC_RELAXED);
+		return (int)id;
 	}
 	return -1;
+}
+
+/* Free slot @id (its user is done with it: unregistered, or dead). */
+static void
+qsbr_free(unsigned int id)
+{
+	__atomic_fetch_and(&qsbr_slots[id / 64], ~(UINT64_C(1) << (id % 64)),
+		__ATOMIC_RELEASE);
+	/* Release: the slot's last use happens before its next claim. */
+	__atomic_store_n(&qsbr_pid[id], 0, __ATOMIC_RELEASE);
 }
 
 int
@@ -191,8 +223,7 @@ mmrt_thread_register(void)
 		return -ENOSPC;
 	}
 	if (rte_rcu_qsbr_thread_register(v, id) != 0) {
-		__atomic_fetch_and(&qsbr_slots[id / 64],
-			~(UINT64_C(1) << (id % 64)), __ATOMIC_RELEASE);
+		qsbr_free((unsigned int)id);
 		return -EINVAL;
 	}
 	rte_rcu_qsbr_thread_online(v, id);
@@ -216,9 +247,7 @@ mmrt_thread_unregister(void)
 	tls_id = -1;
 	mmrt_tls_online_id = -1;
 	__atomic_fetch_sub(&qsbr_local, 1, __ATOMIC_RELEASE);
-	/* Release: the slot's last use happens before its next claim. */
-	__atomic_fetch_and(&qsbr_slots[id / 64], ~(UINT64_C(1) << (id % 64)),
-		__ATOMIC_RELEASE);
+	qsbr_free((unsigned int)id);
 	return 0;
 }
 
@@ -256,20 +285,96 @@ mmrt_thread_online(void)
 }
 
 
+#ifdef MMRT_TEST_HOOKS
+static uint32_t reap_skip;
+
+void
+mmrt_test_reap_skip(uint32_t steps)
+{
+	__atomic_store_n(&reap_skip, steps, __ATOMIC_RELAXED);
+}
+
+uint32_t
+mmrt_test_reap_skipped(void)
+{
+	return __atomic_load_n(&reap_skip, __ATOMIC_RELAXED);
+}
+#endif
+
+unsigned int
+core_qsbr_reap_pid(int32_t pid)
+{
+	struct rte_rcu_qsbr *v = mmrt_qsbr();
+	unsigned int id, n = 0;
+
+	if (v == NULL || pid <= 0 || pid == (int32_t)getpid())
+		return 0;
+#ifdef MMRT_TEST_HOOKS
+	if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_QSBR)
+		return 0; /* negative control: a dead reader stalls grace periods */
+#endif
+	for (id = 0; id < qsbr_max; id++) {
+		if (__atomic_load_n(&qsbr_pid[id], __ATOMIC_ACQUIRE) != pid)
+			continue;
+		/* on behalf of the dead owner: see the top of the file */
+		rte_rcu_qsbr_thread_offline(v, id);
+		rte_rcu_qsbr_thread_unregister(v, id);
+		qsbr_free(id);
+		n++;
+	}
+	if (n > 0)
+		MMRT_LOG(NOTICE, core, "dead process %d: %u QSBR reader slots"
+			" freed", (int)pid, n);
+	return n;
+}
+
+unsigned int
+mmrt_qsbr_reap(void)
+{
+	int32_t me = (int32_t)getpid(), pid, last = 0;
+	unsigned int id, n = 0;
+
+	if (qsbr_pid == NULL)
+		return 0;
+	for (id = 0; id < qsbr_max; id++) {
+		pid = __atomic_load_n(&qsbr_pid[id], __ATOMIC_ACQUIRE);
+		/* a process's slots are often neighbours: check it once */
+		if (pid == 0 || pid == me || pid == last)
+			continue;
+		last = pid;
+		if (!mmrt_process_alive(pid))
+			n += core_qsbr_reap_pid(pid);
+	}
+	return n;
+}
+
+/* Look for dead readers this often while a grace period waits. */
+#define QSBR_REAP_US 1000
+
 void
 mmrt_synchronize(void)
 {
 	struct rte_rcu_qsbr *v = mmrt_qsbr();
+	uint64_t t, next, period;
 
 	if (v == NULL)
 		return;
 	/*
-	 * A registered online caller reports its own quiescent state inside
-	 * rte_rcu_qsbr_synchronize(); an offline one already counts as
-	 * quiescent.
+	 * rte_rcu_qsbr_synchronize(), with a look for dead readers every
+	 * QSBR_REAP_US: a reader whose process was killed never reports
+	 * again. A registered online caller reports its own quiescent state
+	 * first; an offline one already counts as quiescent.
 	 */
+	t = rte_rcu_qsbr_start(v);
 	if (mmrt_tls_online_id >= 0)
-		rte_rcu_qsbr_synchronize(v, mmrt_tls_online_id);
-	else
-		rte_rcu_qsbr_synchronize(v, RTE_QSBR_THRID_INVALID);
+		rte_rcu_qsbr_quiescent(v, mmrt_tls_online_id);
+	period = rte_get_timer_hz() / (1000000 / QSBR_REAP_US);
+	next = rte_get_timer_cycles() + period;
+	while (rte_rcu_qsbr_check(v, t, false) != 1) {
+		rte_pause();
+		if (rte_get_timer_cycles() >= next) {
+			mmrt_qsbr_reap();
+			next = rte_get_timer_cycles() + period;
+		}
+	}
 }

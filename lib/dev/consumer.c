@@ -17,6 +17,8 @@
  * Binding ids (next_id, under consumers_lock) go round-robin through
  * 1..CONSUMER_ID_MAX-1, skipping ids of live bindings.
  *
+ * Process death: dev_reap() at the end of the file.
+ *
  * Locks: bind_lock -> consumers_lock; inv_lock and quar_lock are leaves
  * among the locks of mm and dev (quar_lock is held across rte_realloc()
  * and frame references). The notifier's ops may run with the
@@ -25,6 +27,7 @@
  */
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -302,6 +305,34 @@ quarantine_put_all(struct mmrt_consumer *c)
 	if (c->quar_n > 0)
 		mmrt_frame_put_bulk(c->quar, (unsigned int)c->quar_n);
 	c->quar_n = 0;
+}
+
+void
+dev_fence_deadline(struct mmrt_consumer *c)
+{
+	if (mmrt_process_alive(c->pid)) {
+		dev_fence(c, "ack deadline missed");
+		return;
+	}
+	/*
+	 * Its process died: fenced like any late consumer (its quarantine
+	 * holds what the space releases from now on, until mmrt_reap_dead()
+	 * unbinds it), and its reader slots go now, so that no grace period
+	 * waits for it; the rest is mmrt_reap_dead()'s, which may wait and
+	 * so cannot run here (the caller may hold PT locks).
+	 */
+	dev_fence(c, "ack deadline missed, its process died"
+		" (mmrt_reap_dead() reclaims it)");
+	mmrt_qsbr_reap();
+#ifdef MMRT_TEST_HOOKS
+	if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_QUARANTINE) {
+		/* negative control: trust the death, quarantine nothing */
+		rte_spinlock_lock(&c->quar_lock);
+		c->quar_closed = true;
+		quarantine_put_all(c);
+		rte_spinlock_unlock(&c->quar_lock);
+	}
+#endif
 }
 
 void
@@ -589,6 +620,95 @@ mmrt_consumer_foreach(int (*cb)(struct mmrt_consumer *c, void *arg),
 	return ret;
 }
 
+/*
+ * Reclaim of a dead process's consumers (mmrt_reap_dead(), through
+ * mmrt_reap_register()). For each consumer it made, in this order:
+ *   1. fence (BOUND -> FENCED): invalidators stop waiting for its acks,
+ *      and from here on its quarantine holds every frame its space
+ *      releases (it may have been fenced already, at an ack deadline);
+ *   2. unregister its notifier (waits for a grace period and for the
+ *      traversals in flight; the dead process's reader slots were freed
+ *      before, so the grace period ends): no callback reaches it after;
+ *   3. drop the quarantine: its owner is dead, no translation it cached
+ *      is used any more (invariant A holds: every frame it could reach
+ *      was quarantined from the fence until here);
+ *   4. take it out of the registry and free it (its TLB, rings and page
+ *      request slots are not processed: the owner may have died inside
+ *      a dequeue).
+ * Its locks: bind_lock and quar_lock are taken by live threads only for
+ * short sections, so one held for DEV_DEAD_LOCK_MS was left by the dead
+ * process (killed in bind, unbind, its probe or its poll) and is taken
+ * over. inv_lock is an invalidator's lock: a fenced consumer takes no
+ * more posts.
+ */
+#define DEV_DEAD_LOCK_MS 1000
+
+static void
+dead_lock(struct mmrt_consumer *c, rte_spinlock_t *l, const char *what)
+{
+	uint64_t end = rte_get_timer_cycles() +
+		rte_get_timer_hz() * DEV_DEAD_LOCK_MS / 1000;
+
+	while (!rte_spinlock_trylock(l)) {
+		if (rte_get_timer_cycles() > end) {
+			DEV_LOG(WARNING, "consumer %s: %s left held by its dead"
+				" process, taken over", c->name, what);
+			rte_spinlock_init(l);
+			rte_spinlock_lock(l);
+			return;
+		}
+		sched_yield();
+	}
+}
+
+static void
+consumer_reap(struct mmrt_consumer *c)
+{
+	struct mmrt_as *as;
+
+	dev_fence(c, "its process died");
+	dead_lock(c, &c->bind_lock, "bind_lock");
+	as = c->as;
+	rte_spinlock_unlock(&c->bind_lock);
+	if (as != NULL)
+		mmrt_notifier_unregister(&c->nb, as); /* consumer_release() */
+	rte_spinlock_lock(&c->bind_lock);
+	binding_clear(c);
+	rte_spinlock_unlock(&c->bind_lock);
+	dead_lock(c, &c->quar_lock, "quar_lock");
+	quarantine_put_all(c);
+	c->quar_closed = false;
+	rte_spinlock_unlock(&c->quar_lock);
+	registry_del(c);
+	DEV_LOG(NOTICE, "consumer %s of dead process %d reclaimed", c->name,
+		(int)c->pid);
+	consumer_free(c);
+}
+
+static int
+dev_reap(int32_t pid, unsigned int slot)
+{
+	struct mmrt_consumer *c;
+	int n = 0;
+
+	RTE_SET_USED(slot);
+	if (dev_reg == NULL)
+		return 0;
+	/* one reaper per dead process: its consumers stay while we look */
+	for (;;) {
+		rte_spinlock_lock(&consumers_lock);
+		TAILQ_FOREACH(c, &consumers, next)
+			if (c->pid == pid)
+				break;
+		rte_spinlock_unlock(&consumers_lock);
+		if (c == NULL)
+			break;
+		consumer_reap(c);
+		n++;
+	}
+	return n;
+}
+
 /* The shared registry: made (primary, once per EAL) or found (secondary). */
 static int
 dev_init(const struct mmrt_config *cfg)
@@ -657,6 +777,7 @@ static const struct mmrt_subsys dev_subsys = {
 RTE_INIT(mmrt_dev_register)
 {
 	mmrt_subsys_register(&dev_subsys);
+	mmrt_reap_register("dev", dev_subsys.order, dev_reap);
 	/* every process calls consumers through its own functions */
 	mmrt_notifier_kind_ops(MMRT_NOTIFIER_KIND_CONSUMER, &consumer_nb_ops);
 }

@@ -283,7 +283,7 @@ dev_inval_wait(struct mmrt_consumer *c, uint64_t seq)
 				MMRT_CONSUMER_BOUND)
 			return; /* fenced by another invalidator, or unbinding */
 		if (rte_get_timer_cycles() > deadline) {
-			dev_fence(c, "ack deadline missed");
+			dev_fence_deadline(c);
 			return;
 		}
 		if (spins < INVAL_SPINS)

@@ -187,6 +187,11 @@ DEV_INTERNAL void dev_prq_reset(struct mmrt_consumer *c);
 
 /* Fence @c (inv_lock held or not: the CAS makes it once). */
 DEV_INTERNAL void dev_fence(struct mmrt_consumer *c, const char *why);
+/*
+ * @c missed an ack deadline: fence it, and if its process died free that
+ * process's QSBR reader slots (lock-free: the waiter may hold PT locks).
+ */
+DEV_INTERNAL void dev_fence_deadline(struct mmrt_consumer *c);
 /* The owner's first poll after the fence: drop the TLB, close quarantine. */
 DEV_INTERNAL void dev_quarantine_close(struct mmrt_consumer *c);
 

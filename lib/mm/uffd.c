@@ -14,15 +14,23 @@
  * the leaf's PT lock, with the page contents written before the release
  * store that publishes the entry (pairs with the acquire loads of walkers).
  *
- * Pending faults, per uffd: a small open-addressed table of page | 1
- * words, the dedup set. A page is
+ * Pending faults, per uffd: a small open-addressed table of
+ * page | tag | 1 words, the dedup set. A page is
  *   idle:     no slot holds it
- *   pending:  a slot holds it, its message is queued or was read
+ *   pending:  a slot holds it (tag 0), its message is queued (or is
+ *             being read)
+ *   read:     a slot holds it with tag = 1 + the process slot
+ *             (mmrt_process_slot()) of the handler that read it
  * Transitions:
  *   idle -> pending      a fault claims a slot (CAS 0 -> page | 1), then
  *                        queues its message (undone if the ring is full)
- *   pending -> idle      a wake of a range holding it (CAS back to 0)
- * Faults of a pending page post nothing (deduplicated).
+ *   pending -> read      mmrt_uffd_read(), right after the dequeue (CAS)
+ *   pending/read -> idle a wake of a range holding it (CAS back to 0)
+ *   read -> idle         the reclaim of the handler's dead process
+ *                        (uffd_reap()), then a wake_seq increment: the
+ *                        waiters retry, post the fault again (it is idle)
+ *                        and the next handler reads it
+ * Faults of a pending or read page post nothing (deduplicated).
  *
  * Waiters (mmrt_fault(), CPU accessors) use the wake sequence, not the
  * slots: a waiter loads wake_seq (acquire) BEFORE it looks at the page
@@ -78,6 +86,17 @@
 #define UFFD_RECHECK_US 1000   /* waiters re-check this often */
 #define UFFD_SPINS 2048        /* waiters spin this many times, then yield */
 #define PAGE_MASK_ (MMRT_PAGE_SIZE - 1)
+/* A pending slot's reader tag: bits 1..7, 1 + the reader's process slot. */
+#define PEND_TAG_SHIFT 1
+#define PEND_TAG_MASK (UINT64_C(0x7f) << PEND_TAG_SHIFT)
+_Static_assert(MMRT_PROC_MAX + 1 <= 0x7f, "tags fit in PEND_TAG_MASK");
+
+/* Does pending-slot word @cur hold @want (page | 1), read or not? */
+static inline bool
+pend_is(uint64_t cur, uint64_t want)
+{
+	return (cur & ~PEND_TAG_MASK) == want;
+}
 #define HUGE_MASK_ (MMRT_HUGE_SIZE - 1)
 
 _Static_assert(sizeof(struct mmrt_uffd_msg) == 32, "uffd_msg is 32 bytes");
@@ -240,8 +259,8 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 
 	/* pending already? */
 	for (i = 0; i < UFFD_PROBE; i++)
-		if (__atomic_load_n(&u->pend[(h + i) & u->pend_mask],
-				__ATOMIC_ACQUIRE) == want) {
+		if (pend_is(__atomic_load_n(&u->pend[(h + i) & u->pend_mask],
+				__ATOMIC_ACQUIRE), want)) {
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
@@ -253,7 +272,7 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 		if (__atomic_compare_exchange_n(s, &cur, want, false,
 				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			claimed = s;
-		} else if (cur == want) {
+		} else if (pend_is(cur, want)) {
 			/* another poster claimed it just now */
 			__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
 			ST_ADD(u, faults_dedup, 1);
@@ -316,7 +335,7 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 
 					cur = __atomic_load_n(s,
 						__ATOMIC_ACQUIRE);
-					if (cur == (page | 1))
+					if (pend_is(cur, page | 1))
 						pend_clear(u, s, cur);
 				}
 			}
@@ -631,6 +650,40 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 
 /* ---- messages ---------------------------------------------------------- */
 
+/*
+ * Tag the pending slots of the @n faults just read with this process
+ * (pending -> read), so that its death makes them idle again.
+ */
+static void
+uffd_mark_read(struct mmrt_uffd *u, const struct mmrt_uffd_msg *msgs,
+	unsigned int n)
+{
+	int me = mmrt_process_slot();
+	uint64_t want, tagged, cur, *s;
+	unsigned int k, i;
+	uint32_t h;
+
+	if (me < 0)
+		return;
+	for (k = 0; k < n; k++) {
+		if (msgs[k].event != MMRT_UFFD_EVENT_PAGEFAULT)
+			continue;
+		want = (msgs[k].arg.pagefault.address & ~PAGE_MASK_) | 1;
+		tagged = want | ((uint64_t)(me + 1) << PEND_TAG_SHIFT);
+		h = pend_hash(u, want & ~PAGE_MASK_);
+		for (i = 0; i < UFFD_PROBE; i++) {
+			s = &u->pend[(h + i) & u->pend_mask];
+			cur = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+			if (!pend_is(cur, want))
+				continue;
+			/* a wake may have made it idle meanwhile: then no tag */
+			__atomic_compare_exchange_n(s, &cur, tagged, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+}
+
 int
 mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 	unsigned int n)
@@ -641,6 +694,7 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 		return -EINVAL;
 	got = rte_ring_mc_dequeue_burst_elem(u->faults, msgs, sizeof(*msgs),
 		n, NULL);
+	uffd_mark_read(u, msgs, got);
 	if (got == n)
 		return (int)got;
 	ev = rte_ring_mc_dequeue_burst_elem(u->events, msgs + got,
@@ -877,4 +931,70 @@ mmrt_uffd_foreach(struct mmrt_as *as,
 	rte_rwlock_read_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;
+}
+
+/* ---- process death ------------------------------------------------------ */
+
+/*
+ * The faults a dead process's handlers had read but not resolved (slots
+ * tagged with its process slot) become idle, and the waiters retry: each
+ * posts its fault again (the ring gets a fresh message) for the next
+ * handler. Called by mmrt_reap_dead() through mmrt_reap_register().
+ */
+struct uffd_reap_arg {
+	uint64_t tag;
+	int n;
+};
+
+static int
+uffd_reap_one(struct mmrt_uffd *u, unsigned int pos, void *arg)
+{
+	struct uffd_reap_arg *ra = arg;
+	uint64_t cur;
+	uint32_t i;
+	int n = 0;
+
+	RTE_SET_USED(pos);
+	if (__atomic_load_n(&u->npending, __ATOMIC_ACQUIRE) == 0)
+		return 0;
+	for (i = 0; i <= u->pend_mask; i++) {
+		cur = __atomic_load_n(&u->pend[i], __ATOMIC_ACQUIRE);
+		if (cur != 0 && (cur & PEND_TAG_MASK) == ra->tag) {
+			pend_clear(u, &u->pend[i], cur);
+			n++;
+		}
+	}
+	if (n > 0) {
+		/* release: the slots are idle before waiters look again */
+		__atomic_fetch_add(&u->wake_seq, 1, __ATOMIC_RELEASE);
+		ra->n += n;
+	}
+	return 0;
+}
+
+static int
+uffd_reap_as(struct mmrt_as *as, void *arg)
+{
+	mmrt_uffd_foreach(as, uffd_reap_one, arg);
+	return 0;
+}
+
+static int
+uffd_reap(int32_t pid, unsigned int slot)
+{
+	struct uffd_reap_arg ra = {
+		.tag = (uint64_t)(slot + 1) << PEND_TAG_SHIFT,
+	};
+
+	mmrt_as_foreach(uffd_reap_as, &ra);
+	if (ra.n > 0)
+		MMRT_LOG(NOTICE, mm, "dead process %d: %d userfaults it had"
+			" read are unread again", (int)pid, ra.n);
+	return ra.n;
+}
+
+/* After lib/dev's step (order 30), with lib/mm's order. */
+RTE_INIT(mm_uffd_reap_register)
+{
+	mmrt_reap_register("mm.uffd", 20, uffd_reap);
 }
