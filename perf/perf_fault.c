@@ -80,7 +80,7 @@
 #define FAULT_VA UINT64_C(0x100000000000)
 #define FAULT_PASS_PAGES 2048u         /* fresh pages per pass (8 MiB) */
 #define FAULT_MSGS 16u                 /* messages per read */
-#define FAULT_TARGET 0.2
+#define FAULT_TARGET 0.05
 #define FAULT_ACK_DEADLINE_US 1000000  /* 1 s: no fence on VM jitter */
 #define FAULT_CURVE_MAX 16u            /* faulting consumers / threads */
 
