@@ -124,6 +124,18 @@
  *   release: no lock (destroy calls it before its write map lock;
  *     unregister after dropping subs->lock).
  *
+ * Reaping a dead process (core.c mmrt_reap_dead(); no mmrt lock held,
+ * never from a callback) takes, one after the other, never nested across
+ * steps: consumers_lock (a leaf, to list the dead process's consumers);
+ * per consumer bind_lock, then mmrt_notifier_unregister() (write map
+ * lock, subs->lock, a grace period), bind_lock again, quar_lock,
+ * consumers_lock (registry removal); then as_iter_lock read
+ * (mmrt_as_foreach) with each space's map lock read (mmrt_uffd_foreach)
+ * for the pending faults. A bind_lock or quar_lock still held after 1 s
+ * is taken over as the dead owner's. dev_fence_deadline() runs under the
+ * invalidator's map and PT locks and takes no lock: it reads /proc and
+ * frees the dead process's QSBR slots lock-free.
+ *
  * Under the write map lock nothing but lockless walkers runs beside the
  * holder, so it changes entries without PT locks (unmap, protect, remap,
  * fork, teardown). The lockless walkers (mmrt_translate() of an online
