@@ -21,7 +21,7 @@
  * Servers. Two "sides" serve the main lcore: side 0 the primary's worker
  * lcore (a thread of the primary, cpu 1), side 1 the secondary (cpu 1).
  * Each runs the same loop (mp_serve()) in the mode main sets: IDLE (poll
- * its consumer, report quiescent, sleep 200 us: the other side has the
+ * its consumer, report quiescent, sleep MP_IDLE_US: the other side has the
  * cpu), POLL (poll its consumer, rte_pause()), HANDLE (read its uffd,
  * answer with mmrt_uffd_copy()), STOP. Main waits until both sides show
  * the mode it set before timing (bounded).
@@ -94,11 +94,20 @@
 #define MP_UF_VA UINT64_C(0x200000000000)
 #define MP_KILL_VA UINT64_C(0x300000000000)
 #define MP_KILL_PAGES 64u
+#define MP_UF_PAGES 64u             /* faults per pass: short passes, */
+                                    /* finely interleaved sides */
 #define MP_MSGS 16u
-#define MP_BLOCKS 20u               /* inval turns of each side */
+#define MP_BLOCKS 100u              /* inval turns of each side */
 #define MP_WAIT_S 30                /* bound of every wait for a peer */
 #define MP_SERVE_S 600              /* a secondary's life, at most */
 #define MP_RUN_S 600                /* the primary's, at most */
+/*
+ * An idle server's sleep between polls. It shares the cpu with the
+ * active one, and each of its wake-ups delays the active one's round
+ * trip in progress by a few us: at 200 us that was the p99 of the fault
+ * round trip (a few % of the samples); at 2 ms it is under 0.5%.
+ */
+#define MP_IDLE_US 2000
 
 enum mp_mode {
 	MP_IDLE = 1,
@@ -219,7 +228,7 @@ mp_serve(struct mp_side *s, struct mmrt_consumer *c, struct mmrt_uffd *u,
 			break;
 		default:
 			ret = mmrt_consumer_poll(c);
-			usleep(200);
+			usleep(MP_IDLE_US);
 			break;
 		}
 		if (ret < 0)
@@ -750,9 +759,18 @@ mp_pool_free(void)
 	return st.frames_free;
 }
 
+/*
+ * One round: a victim bound and caching, SIGKILL, then either (@p
+ * reap_first false) the primary's unmap, which waits out the dead
+ * consumer's ack deadline, fences it and quarantines the frames, and the
+ * reap that releases them; or (@p reap_first true) a housekeeping reap at
+ * once, looping until the death is visible, then the unmap, which has no
+ * consumer left to wait for. Samples (us): SIGKILL to the frames back in
+ * @p sd; the second step's start to the same point in @p sr.
+ */
 static void
-mp_kill_round(struct mp_spaces *sp, struct perf_samples *sd,
-	struct perf_samples *sr, uint64_t *unmap_ns_sum)
+mp_kill_round(struct mp_spaces *sp, bool reap_first, struct perf_samples *sd,
+	struct perf_samples *sr)
 {
 	double end;
 	uint64_t base, free_now, t0, t1, t2;
@@ -788,13 +806,30 @@ mp_kill_round(struct mp_spaces *sp, struct perf_samples *sd,
 	t0 = perf_now();
 	if (kill(pid, SIGKILL) != 0)
 		perf_die("kill: %s", strerror(errno));
-	/* its consumer misses the ack deadline: fenced, frames quarantined */
+	end = mp_wall() + MP_WAIT_S;
+	if (reap_first) {
+		/* the death is seen once the kernel made it a zombie */
+		while (reaped == 0) {
+			ret = mmrt_reap_dead();
+			if (ret < 0)
+				perf_die("mmrt_reap_dead: %s", strerror(-ret));
+			reaped += ret;
+			if (mp_wall() > end)
+				perf_die("no dead process found in %d s",
+					MP_WAIT_S);
+		}
+	}
+	t1 = perf_now();
+	/*
+	 * Unmap first: the consumer misses its ack deadline, is fenced, the
+	 * frames are quarantined until the reap. Reaped first: no consumer.
+	 */
 	ret = mmrt_unmap(sp->kill, MP_KILL_VA,
 		(uint64_t)MP_KILL_PAGES * MMRT_PAGE_SIZE);
-	t1 = perf_now();
 	if (ret < 0)
 		perf_die("mmrt_unmap(mp.kill): %s", strerror(-ret));
-	end = mp_wall() + MP_WAIT_S;
+	if (!reap_first)
+		t1 = perf_now();
 	for (;;) {
 		if (reaped == 0) {
 			ret = mmrt_reap_dead();
@@ -822,7 +857,6 @@ mp_kill_round(struct mp_spaces *sp, struct perf_samples *sd,
 		perf_die("the victim did not end");
 	perf_samples_add(sd, perf_ns(t2 - t0) / 1000.0);
 	perf_samples_add(sr, perf_ns(t2 - t1) / 1000.0);
-	*unmap_ns_sum += (uint64_t)perf_ns(t1 - t0);
 }
 
 /* ---- results */
@@ -853,14 +887,14 @@ mp_primary(int argc, char **argv)
 		"--no-pci", "--no-telemetry", "--log-level=lib.eal:error",
 		NULL,
 	};
-	struct perf_samples si[2], sf[2], sd, sr;
+	struct perf_samples si[2], sf[2], sd[2], sr[2];
 	struct perf_result res[6];
+	struct app_pct pr[2];
 	const struct rte_memzone *mz;
 	struct mp_spaces sp;
 	struct mmrt_mem_stats mst;
 	struct perf_opts opts;
 	unsigned int n_inval, passes, rounds, r;
-	uint64_t unmap_ns = 0;
 	pid_t spid;
 	int ret, st;
 
@@ -868,9 +902,9 @@ mp_primary(int argc, char **argv)
 	perf_init_eal(MP_PROG, MP_POOL_MB, &opts, eal);
 	if (mmrt_mem_stats(&mst) < 0 || !mst.hugepages)
 		perf_die("the pool is not on hugepages");
-	n_inval = opts.quick ? 4000 : 40000;
-	passes = opts.quick ? 4 : 16;
-	rounds = opts.quick ? 5 : 30;
+	n_inval = opts.quick ? 20000 : 200000;
+	passes = opts.quick ? 64 : 512;
+	rounds = opts.quick ? 10 : 50;
 
 	mz = rte_memzone_reserve(MP_CTL, sizeof(*ctl), SOCKET_ID_ANY, 0);
 	if (mz == NULL)
@@ -880,13 +914,15 @@ mp_primary(int argc, char **argv)
 	ctl->side[0].mode = MP_IDLE;
 	ctl->side[1].mode = MP_IDLE;
 
-	mp_spaces_setup(&sp, opts.quick ? 256 : 1024);
+	mp_spaces_setup(&sp, MP_UF_PAGES);
 	if (perf_samples_init(&si[0], n_inval) < 0 ||
 			perf_samples_init(&si[1], n_inval) < 0 ||
 			perf_samples_init(&sf[0], passes * sp.uf_pages) < 0 ||
 			perf_samples_init(&sf[1], passes * sp.uf_pages) < 0 ||
-			perf_samples_init(&sd, rounds) < 0 ||
-			perf_samples_init(&sr, rounds) < 0)
+			perf_samples_init(&sd[0], rounds) < 0 ||
+			perf_samples_init(&sd[1], rounds) < 0 ||
+			perf_samples_init(&sr[0], rounds) < 0 ||
+			perf_samples_init(&sr[1], rounds) < 0)
 		perf_die("out of memory for samples");
 
 	ret = app_worker_launch(mp_worker, NULL, 1);
@@ -920,12 +956,12 @@ mp_primary(int argc, char **argv)
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		perf_die("the secondary server ended badly (%d)", st);
 
-	for (r = 0; r < rounds; r++)
-		mp_kill_round(&sp, &sd, &sr, &unmap_ns);
-	printf("mp-death-to-reclaim: %u rounds of %u pages, victim's ack "
-		"deadline %u us; SIGKILL to unmap returned: mean %.0f us\n",
-		rounds, MP_KILL_PAGES, MP_VICTIM_DEADLINE_US,
-		(double)unmap_ns / rounds / 1000.0);
+	/* the two orders alternate */
+	for (r = 0; r < 2 * rounds; r++)
+		mp_kill_round(&sp, r % 2 != 0, &sd[r % 2], &sr[r % 2]);
+	printf("mp-death-to-reclaim: %u rounds of each order, %u pages "
+		"cached by the victim's consumer, its ack deadline %u us\n",
+		rounds, MP_KILL_PAGES, MP_VICTIM_DEADLINE_US);
 
 	mp_result(&res[0], "mp-inval-rt", "inval-rt-same-process", "ns/rt",
 		MP_TARGET, &si[1], &si[0], false);
@@ -936,22 +972,29 @@ mp_primary(int argc, char **argv)
 	mp_result(&res[3], "mp-fault-rt-p99", "fault-rt-same-process-p99",
 		"ns/fault", MP_TARGET, &sf[1], &sf[0], true);
 	mp_result(&res[4], "mp-death-to-reclaim", "ack-deadline", "us",
-		PERF_REPORT_ONLY, &sd, NULL, false);
+		PERF_REPORT_ONLY, &sd[0], NULL, false);
 	res[4].anchor_value = MP_VICTIM_DEADLINE_US;
-	mp_result(&res[5], "mp-reap", "ack-deadline", "us",
-		PERF_REPORT_ONLY, &sr, NULL, false);
+	mp_result(&res[5], "mp-death-to-reclaim-reaped", "ack-deadline", "us",
+		PERF_REPORT_ONLY, &sd[1], NULL, false);
 	res[5].anchor_value = MP_VICTIM_DEADLINE_US;
-	printf("mp-death-to-reclaim: p50 %.0f us, max %.0f us; the reap "
-		"after the unmap: p50 %.0f us, max %.0f us\n", res[4].pct.p50,
-		res[4].pct.max, res[5].pct.p50, res[5].pct.max);
+	perf_percentiles(&sr[0], &pr[0]);
+	perf_percentiles(&sr[1], &pr[1]);
+	printf("mp-death-to-reclaim (unmap first): p50 %.0f us, max %.0f us;"
+		" of it, the reap and the frames' return after the unmap: "
+		"p50 %.0f us, max %.0f us\n", res[4].pct.p50, res[4].pct.max,
+		pr[0].p50, pr[0].max);
+	printf("mp-death-to-reclaim-reaped (reap first): p50 %.0f us, max "
+		"%.0f us; of it, the unmap and the frames' return after the "
+		"reap: p50 %.0f us, max %.0f us\n", res[5].pct.p50,
+		res[5].pct.max, pr[1].p50, pr[1].max);
 
 	mp_spaces_teardown(&sp);
 	for (r = 0; r < 2; r++) {
 		perf_samples_free(&si[r]);
 		perf_samples_free(&sf[r]);
+		perf_samples_free(&sd[r]);
+		perf_samples_free(&sr[r]);
 	}
-	perf_samples_free(&sd);
-	perf_samples_free(&sr);
 	ret = perf_report(&opts, res, RTE_DIM(res));
 	perf_fini();
 	return ret;
