@@ -852,8 +852,7 @@ mp_kill_round(struct mp_spaces *sp, bool reap_first, struct perf_samples *sd,
 	t2 = perf_now();
 	if (reaped != 1)
 		perf_die("mmrt_reap_dead reclaimed %d processes", reaped);
-	if (mp_reap_child(pid, MP_WAIT_S) == -1 || waitpid(pid, NULL,
-			WNOHANG) > 0)
+	if (mp_reap_child(pid, MP_WAIT_S) == -1)
 		perf_die("the victim did not end");
 	perf_samples_add(sd, perf_ns(t2 - t0) / 1000.0);
 	perf_samples_add(sr, perf_ns(t2 - t1) / 1000.0);
@@ -895,6 +894,7 @@ mp_primary(int argc, char **argv)
 	struct mmrt_mem_stats mst;
 	struct perf_opts opts;
 	unsigned int n_inval, passes, rounds, r;
+	double t;
 	pid_t spid;
 	int ret, st;
 
@@ -902,9 +902,9 @@ mp_primary(int argc, char **argv)
 	perf_init_eal(MP_PROG, MP_POOL_MB, &opts, eal);
 	if (mmrt_mem_stats(&mst) < 0 || !mst.hugepages)
 		perf_die("the pool is not on hugepages");
-	n_inval = opts.quick ? 20000 : 200000;
-	passes = opts.quick ? 64 : 512;
-	rounds = opts.quick ? 10 : 50;
+	n_inval = opts.quick ? 10000 : 200000;
+	passes = opts.quick ? 32 : 256;
+	rounds = opts.quick ? 5 : 30;
 
 	mz = rte_memzone_reserve(MP_CTL, sizeof(*ctl), SOCKET_ID_ANY, 0);
 	if (mz == NULL)
@@ -934,17 +934,19 @@ mp_primary(int argc, char **argv)
 	printf("main lcore 0 (cpu 0); side 0: the primary's lcore 1 (cpu 1), "
 		"side 1: secondary pid %d on lcore 2 (cpu 1)\n", (int)spid);
 
+	t = mp_wall();
 	mp_inval(&sp, n_inval, si);
-	printf("mp-inval-rt: %u protects per side in %u turns; polls: "
-		"primary %" PRIu64 ", secondary %" PRIu64 "\n",
-		n_inval / MP_BLOCKS * MP_BLOCKS, MP_BLOCKS, ctl->side[0].polls,
-		ctl->side[1].polls);
+	printf("mp-inval-rt: %u protects per side in %u turns (%.1f s); "
+		"polls: primary %" PRIu64 ", secondary %" PRIu64 "\n",
+		n_inval / MP_BLOCKS * MP_BLOCKS, MP_BLOCKS, mp_wall() - t,
+		ctl->side[0].polls, ctl->side[1].polls);
+	t = mp_wall();
 	mp_fault(&sp, passes, sf);
-	printf("mp-fault-rt: %u passes of %" PRIu64 " pages per side; "
-		"handler copies: primary %" PRIu64 ", secondary %" PRIu64
+	printf("mp-fault-rt: %u passes of %" PRIu64 " pages per side (%.1f "
+		"s); handler copies: primary %" PRIu64 ", secondary %" PRIu64
 		" (EEXIST %" PRIu64 ", %" PRIu64 ")\n", passes, sp.uf_pages,
-		ctl->side[0].copies, ctl->side[1].copies, ctl->side[0].eexist,
-		ctl->side[1].eexist);
+		mp_wall() - t, ctl->side[0].copies, ctl->side[1].copies,
+		ctl->side[0].eexist, ctl->side[1].eexist);
 
 	/* the servers leave; the victims have cpu 1 to themselves */
 	mp_set_mode(0, MP_STOP);
@@ -957,11 +959,13 @@ mp_primary(int argc, char **argv)
 		perf_die("the secondary server ended badly (%d)", st);
 
 	/* the two orders alternate */
+	t = mp_wall();
 	for (r = 0; r < 2 * rounds; r++)
 		mp_kill_round(&sp, r % 2 != 0, &sd[r % 2], &sr[r % 2]);
-	printf("mp-death-to-reclaim: %u rounds of each order, %u pages "
-		"cached by the victim's consumer, its ack deadline %u us\n",
-		rounds, MP_KILL_PAGES, MP_VICTIM_DEADLINE_US);
+	printf("mp-death-to-reclaim: %u rounds of each order (%.1f s), %u "
+		"pages cached by the victim's consumer, its ack deadline %u "
+		"us\n", rounds, mp_wall() - t, MP_KILL_PAGES,
+		MP_VICTIM_DEADLINE_US);
 
 	mp_result(&res[0], "mp-inval-rt", "inval-rt-same-process", "ns/rt",
 		MP_TARGET, &si[1], &si[0], false);
