@@ -46,8 +46,12 @@
  * is fenced and the frames are quarantined), then calls mmrt_reap_dead()
  * until it reclaims the process and the pool's free count is back at its
  * value from before the pages were mapped. Sample: SIGKILL to that point.
- * Report only; the anchor is the ack deadline. mp-reap: from the unmap's
- * return to the same point (the reap and the frames' return).
+ * Report only; the anchor is the ack deadline. mp-death-to-reclaim-reaped:
+ * the same with the reap first (a housekeeping loop calling
+ * mmrt_reap_dead() from the SIGKILL until it finds the process dead),
+ * then the unmap, which has no consumer left to wait for. The rounds of
+ * the two orders alternate; a line gives the part after each order's
+ * first step.
  */
 
 #include <errno.h>
