@@ -337,8 +337,9 @@ check_translate(struct fz *f, struct fspace *s, uint64_t p, uint32_t access)
 	memset(&x, 0, sizeof(x));
 	rc = mmrt_translate(s->as, va_of(p), access, &x);
 	if (!mp->mapped || mp->pres == MM_PRES_NO) {
-		CHECK(f, rc == -EFAULT, "translate of an unmapped/absent page:"
-			" %d", rc);
+		CHECK(f, rc == -EFAULT, "translate of %s %#" PRIx64 ", an "
+			"unmapped/absent page (kind %u, uffd state %u): %d",
+			s->name, va_of(p), s->kind[p], s->uf[p], rc);
 		return;
 	}
 	if (rc == -EFAULT) {
@@ -1143,6 +1144,17 @@ dma_wait(struct fz *f)
 	fail(f, "the engine did not complete its operation");
 }
 
+/* After a failed engine operation: page p may be present if the engine
+ * could make the access to it. */
+static void
+dma_maybe(struct fspace *s, uint64_t p, uint32_t access)
+{
+	uint64_t bad;
+
+	if (mm_model_access_expect(s->pg, p, 1, access, &bad) == 0)
+		mm_model_maybe(s->pg, p);
+}
+
 static void
 op_dma(struct fz *f)
 {
@@ -1199,6 +1211,14 @@ op_dma(struct fz *f)
 	if (!ok) {
 		CHECK(f, st != RTE_DMA_STATUS_SUCCESSFUL,
 			"operation on a bad page succeeded");
+		/* the engine's walk may have faulted in the page it could
+		 * access before it met the bad one (a copy from an unmapped
+		 * source to an absent destination leaves the destination
+		 * present, its contents unchanged), as a failed CPU access
+		 * of several pages may */
+		dma_maybe(s, pd, MMRT_ACCESS_WRITE);
+		if (!fill)
+			dma_maybe(s, ps, MMRT_ACCESS_READ);
 		return;
 	}
 	CHECK(f, st == RTE_DMA_STATUS_SUCCESSFUL, "status %d", (int)st);
