@@ -164,6 +164,21 @@ batch_put(struct mm_gather_batch *b)
 	rte_free(b);
 }
 
+void
+mm_gather_cache_drain(void)
+{
+	struct gather_lcore *g = gl_self();
+	struct mm_gather_batch *b;
+
+	if (g == &glc[RTE_MAX_LCORE])
+		return; /* non-lcore threads cache nothing */
+	while ((b = g->free) != NULL) {
+		g->free = b->next;
+		g->nfree--;
+		rte_free(b);
+	}
+}
+
 static void
 gather_reset_range(struct mm_gather *tlb)
 {

@@ -130,6 +130,17 @@ struct mm_gather_stats {
 };
 void mm_gather_stats(struct mm_gather_stats *st);
 
+/*
+ * Give the calling lcore's cached batches back to rte_malloc (none for a
+ * non-lcore thread). For leak checks that compare the rte_malloc heap
+ * byte for byte: the cached batch a gather returns need not be the one
+ * it took (a fresh one may be kept and the old one freed), and a fresh
+ * element may carry up to 128 bytes of padding the allocator did not
+ * split off, so the heap in use differs while nothing leaked. Calling
+ * lcore only, not concurrently with a gather of that lcore.
+ */
+void mm_gather_cache_drain(void);
+
 struct mmrt_config;
 /* The per-lcore batch caches and statistics (as.c: library init/fini). */
 int mm_gather_subsys_init(const struct mmrt_config *cfg);
