@@ -36,11 +36,6 @@
 #define ENGINE_LCORE 1
 #define WAIT_S 60
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-
-#define VA (UINT64_C(1) << 30)
 #define VS (UINT64_C(3) << 30) /* engine sources: not harvested */
 
 MMRT_TEST_FIXTURES(POOL_MB);
@@ -100,12 +95,12 @@ expect(struct mmrt_as *as, uint64_t va, uint64_t n, const uint64_t *want,
 	}
 }
 
+/* xalign(), zeroed. */
 static void *
-xalign(size_t align, size_t len)
+xzalign(size_t align, size_t len)
 {
-	void *p = aligned_alloc(align, len);
+	void *p = xalign(align, len);
 
-	cr_assert_not_null(p);
 	memset(p, 0, len);
 	return p;
 }
@@ -198,7 +193,7 @@ Test(dirty, pinned_stays_dirty)
 Test(dirty, cpu_host)
 {
 	struct mmrt_as *as = mmrt_as_create("dhost");
-	uint8_t *buf = xalign(PG, 64 * PG);
+	uint8_t *buf = xzalign(PG, 64 * PG);
 
 	cr_assert_not_null(as);
 	/* VA + 1 page: never 2 MiB aligned with the buffer, 4 KiB leaves */
@@ -214,7 +209,7 @@ Test(dirty, cpu_host)
 Test(dirty, huge_leaf)
 {
 	struct mmrt_as *as = mmrt_as_create("dhuge");
-	uint8_t *buf = xalign(HPG, HPG);
+	uint8_t *buf = xzalign(HPG, HPG);
 	uint64_t bm[NBITS(512)];
 	struct mmrt_xlate x;
 	uint8_t b = 1;
@@ -275,7 +270,7 @@ Test(dirty, host_fill)
 {
 	static const uint64_t want[] = { 2, 6 };
 	struct mmrt_as *as = mmrt_as_create("dhfill");
-	uint8_t *buf = xalign(PG, 8 * PG), src[PG];
+	uint8_t *buf = xzalign(PG, 8 * PG), src[PG];
 	struct mmrt_uffd_copy c;
 	struct mmrt_uffd_zeropage z;
 	struct mmrt_uffd *u;
@@ -327,7 +322,7 @@ Test(dirty, engine_tlb)
 {
 	static const uint64_t want[] = { 0, 1, 4, 64, 65, 100 };
 	struct mmrt_as *as = mmrt_as_create("deng");
-	uint8_t *buf = xalign(PG, 128 * PG), got[64];
+	uint8_t *buf = xzalign(PG, 128 * PG), got[64];
 	struct tdmm dma;
 	unsigned int round, k;
 
@@ -515,8 +510,8 @@ migrate_round(uint64_t *uni, uint8_t *shadow)
 
 Test(dirty, race)
 {
-	uint8_t *host = xalign(PG, NP * PG), *shadow = xalign(PG, NT * PG);
-	uint8_t *now = xalign(PG, NT * PG);
+	uint8_t *host = xzalign(PG, NP * PG), *shadow = xzalign(PG, NT * PG);
+	uint8_t *now = xzalign(PG, NT * PG);
 	uint64_t uni[NBITS(NT)], bad = 0, s = 99, i, r;
 	pthread_t cpu, poll, fill;
 	struct mmrt_dma_mmrt_stats st;

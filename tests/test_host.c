@@ -49,29 +49,11 @@
 #define ENGINE_LCORE 1
 #define WAIT_S 30
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define RO MMRT_PROT_READ
-
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
-
 #define CANARY 0xee
 
 MMRT_TEST_FIXTURES(POOL_MB);
 
 TestSuite(host, .init = setup, .fini = teardown, .timeout = 180);
-
-static void *
-xalign(size_t align, size_t len)
-{
-	void *p = aligned_alloc(align, len);
-
-	cr_assert_not_null(p);
-	return p;
-}
 
 static uint64_t
 nregions(struct mmrt_as *as)

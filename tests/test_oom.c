@@ -16,8 +16,6 @@
 
 #include "common.h"
 
-#define PG MMRT_PAGE_SIZE
-#define VA (UINT64_C(1) << 30)
 #define VA_HUGE (UINT64_C(2) << 30)
 
 /* Frames held to drain the pool. */
