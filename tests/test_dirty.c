@@ -306,13 +306,6 @@ dma_up(struct tdmm *dma, const char *name, struct mmrt_as *as)
 		"ack_us=5000000,park_us=200000");
 }
 
-/* Wait until every submitted operation completed; @return failures. */
-static uint64_t
-dma_drain(struct tdmm *dma)
-{
-	return tdmm_drain(dma, WAIT_S);
-}
-
 /*
  * The engine writes pages it keeps in its device TLB: after each harvest
  * the same pages are written again, through entries filled before it,
@@ -336,7 +329,7 @@ Test(dirty, engine_tlb)
 	for (k = 0; k < 128; k++)
 		cr_assert_geq(rte_dma_fill(dma.id, 0, 0, VA + k * PG, 8, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 0);
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 	cr_assert_eq(mmrt_dirty_clear(as, VA, 128 * PG), 128);
 	for (round = 0; round < 20; round++) {
 		for (k = 0; k < RTE_DIM(want); k++)
@@ -346,7 +339,7 @@ Test(dirty, engine_tlb)
 		cr_assert_geq(rte_dma_copy(dma.id, 0, VA + 50 * PG,
 			VS + PG, 16, 0), 0);
 		cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-		cr_assert_eq(dma_drain(&dma), 0);
+		cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 		expect(as, VA, 128, want, RTE_DIM(want), "engine");
 	}
 	cr_assert_eq(mmrt_read(as, VA + 100 * PG + 8 * 19, got, 16), 0);
@@ -578,7 +571,7 @@ Test(dirty, race)
 	cr_assert_eq(pthread_join(cpu, NULL), 0);
 	cr_assert_eq(pthread_join(poll, NULL), 0);
 	cr_assert_eq(pthread_join(fill, NULL), 0);
-	bad += dma_drain(&dma);
+	bad += tdmm_drain(&dma, WAIT_S);
 	cr_assert_eq(bad, 0, "engine failures");
 	st = tdmm_stats(&dma);
 	/* the final pass: the writers stopped */
