@@ -264,6 +264,23 @@ dma_check(struct dma_ctx *dc, enum dma_buf b, const char *what)
 	}
 }
 
+/* Where side @p k copies from and to: the space, the mirror, the host. */
+static void
+dma_bases(const struct dma_ctx *dc, enum dma_kind k, uint64_t *sbase,
+	uint64_t *dbase)
+{
+	if (dma_kind_space(k)) {
+		*sbase = DMA_SRC_VA;
+		*dbase = DMA_DST_VA;
+	} else if (k == DMA_MIRROR) {
+		*sbase = dc->msrc_iova;
+		*dbase = dc->mdst_iova;
+	} else {
+		*sbase = (uintptr_t)dc->hsrc;
+		*dbase = (uintptr_t)dc->hdst;
+	}
+}
+
 /*
  * Run @p n operations of @p sz starting at operation @p first of the walk
  * (operation i copies len bytes at offset i * len mod DMA_WS) on side
@@ -278,16 +295,7 @@ dma_run(const struct dma_ctx *dc, enum dma_kind k, const struct dma_size *sz,
 	uint64_t t_start, t_prev, t;
 	uint32_t len = sz->len;
 
-	if (dma_kind_space(k)) {
-		sbase = DMA_SRC_VA;
-		dbase = DMA_DST_VA;
-	} else if (k == DMA_MIRROR) {
-		sbase = dc->msrc_iova;
-		dbase = dc->mdst_iova;
-	} else {
-		sbase = (uintptr_t)dc->hsrc;
-		dbase = (uintptr_t)dc->hdst;
-	}
+	dma_bases(dc, k, &sbase, &dbase);
 	if (k == DMA_ENGINE)
 		return dma_engine_run(dc, sbase, dbase, len, sz->chunk, first,
 			n, s);
@@ -322,37 +330,19 @@ static void
 dma_profile(const struct dma_ctx *dc, enum dma_kind k,
 	const struct dma_size *sz, uint64_t first, uint64_t n)
 {
-	uint64_t sbase, dbase, enq = 0, done = 0, off;
+	uint64_t sbase, dbase, enq = 0, done = 0;
 	uint64_t c_enq = 0, c_db = 0, c_reap = 0, total;
 	uint64_t n_reap = 0, n_empty = 0, t0, t1, t2, t_start;
 	uint32_t len = sz->len;
-	unsigned int b;
 	uint16_t c;
-	int ret;
 
-	if (dma_kind_space(k)) {
-		sbase = DMA_SRC_VA;
-		dbase = DMA_DST_VA;
-	} else if (k == DMA_MIRROR) {
-		sbase = dc->msrc_iova;
-		dbase = dc->mdst_iova;
-	} else {
-		sbase = (uintptr_t)dc->hsrc;
-		dbase = (uintptr_t)dc->hdst;
-	}
+	dma_bases(dc, k, &sbase, &dbase);
 	t_start = rte_rdtsc_precise();
 	while (done < n) {
 		while (enq < n && enq - done + DMA_BATCH <= DMA_WINDOW) {
 			t0 = rte_rdtsc();
-			for (b = 0; b < DMA_BATCH; b++, enq++) {
-				off = ((first + enq) * len) & (DMA_WS - 1);
-				ret = dma_enq(dc, k, sbase + off, dbase + off,
-					len);
-				if (unlikely(ret < 0))
-					perf_die("%s: copy: %s",
-						dma_kind_name[k],
-						strerror(-ret));
-			}
+			enq = dma_enq_batch(dc, k, sbase, dbase, len, first,
+				enq, dma_enq);
 			t1 = rte_rdtsc();
 			dma_doorbell(dc, k);
 			t2 = rte_rdtsc();

@@ -215,6 +215,30 @@ typedef void (*dma_empty_fn)(const struct dma_ctx *dc, enum dma_kind k,
 	uint64_t *empty);
 
 /*
+ * One submit: DMA_BATCH copies through @p enq_fn, operations @p enq on of
+ * the walk dma_loop() describes; dies on a refused copy. @return the next
+ * operation.
+ */
+static __rte_always_inline uint64_t
+dma_enq_batch(const struct dma_ctx *dc, enum dma_kind k, uint64_t sbase,
+	uint64_t dbase, uint32_t len, uint64_t first, uint64_t enq,
+	dma_enq_fn enq_fn)
+{
+	uint64_t off;
+	unsigned int b;
+	int ret;
+
+	for (b = 0; b < DMA_BATCH; b++, enq++) {
+		off = ((first + enq) * len) & (DMA_WS - 1);
+		ret = enq_fn(dc, k, sbase + off, dbase + off, len);
+		if (unlikely(ret < 0))
+			perf_die("%s: copy: %s", dma_kind_name[k],
+				strerror(-ret));
+	}
+	return enq;
+}
+
+/*
  * The client loop of every DMA side: @p n copies of @p len bytes from
  * operation @p first of the walk (operation i copies at offset i * len mod
  * DMA_WS from @p sbase to @p dbase), DMA_BATCH per doorbell, at most
@@ -231,24 +255,15 @@ dma_loop(const struct dma_ctx *dc, enum dma_kind k, uint64_t sbase,
 	uint64_t n, struct perf_samples *s, dma_enq_fn enq_fn,
 	dma_doorbell_fn bell_fn, dma_reap_fn reap_fn, dma_empty_fn empty_fn)
 {
-	uint64_t enq = 0, done = 0, done_prev = 0, mark = chunk, off;
+	uint64_t enq = 0, done = 0, done_prev = 0, mark = chunk;
 	uint64_t empty = 0, t_start, t_prev, t;
-	unsigned int b;
 	uint16_t c;
-	int ret;
 
 	t_start = t_prev = perf_now();
 	while (done < n) {
 		while (enq < n && enq - done + DMA_BATCH <= DMA_WINDOW) {
-			for (b = 0; b < DMA_BATCH; b++, enq++) {
-				off = ((first + enq) * len) & (DMA_WS - 1);
-				ret = enq_fn(dc, k, sbase + off, dbase + off,
-					len);
-				if (unlikely(ret < 0))
-					perf_die("%s: copy: %s",
-						dma_kind_name[k],
-						strerror(-ret));
-			}
+			enq = dma_enq_batch(dc, k, sbase, dbase, len, first,
+				enq, enq_fn);
 			bell_fn(dc, k);
 		}
 		c = reap_fn(dc, k);

@@ -251,13 +251,47 @@ fault_page(const struct fault_pass *p, uint64_t addr)
 	return idx;
 }
 
+/*
+ * A handler took message @p event (at @p address): counted; anything but a
+ * page fault is fatal. The faulting page in *@p addr, stamped into the
+ * source page (the copy carries its address); the read time in *@p t.
+ * @return the page's index in the pass.
+ */
+static inline uint64_t
+fault_take(struct fault_pass *p, bool pagefault, unsigned int event,
+	uint64_t address, uint64_t *addr, uint64_t *t)
+{
+	uint64_t idx;
+
+	p->msgs++;
+	if (unlikely(!pagefault))
+		perf_die("%s handler: event 0x%x", fault_side_name[p->side],
+			event);
+	*addr = address & ~(uint64_t)(MMRT_PAGE_SIZE - 1);
+	idx = fault_page(p, *addr);
+	*t = perf_now();
+	memcpy(fault_src, addr, sizeof(*addr));
+	return idx;
+}
+
+/* The copy of page @p idx, read at @p t, is done. */
+static inline void
+fault_copied(struct fault_pass *p, uint64_t idx, uint64_t t)
+{
+	p->t_done[idx] = perf_now();
+	p->t_read[idx] = t;
+	p->copies++;
+}
+
 /* Kernel handler: spin on read() of the O_NONBLOCK userfaultfd. */
 static void
 fault_kernel_handler(struct fault_pass *p)
 {
 	struct uffd_msg msgs[FAULT_MSGS];
-	struct uffdio_copy c;
-	struct uffdio_range r;
+	struct uffdio_copy c = {
+		.src = (uintptr_t)fault_src, .len = MMRT_PAGE_SIZE,
+	};
+	struct uffdio_range r = { .len = MMRT_PAGE_SIZE };
 	uint64_t addr, idx, t;
 	unsigned int i, n;
 	ssize_t got;
@@ -274,29 +308,18 @@ fault_kernel_handler(struct fault_pass *p)
 		}
 		n = (unsigned int)((size_t)got / sizeof(msgs[0]));
 		for (i = 0; i < n; i++) {
-			p->msgs++;
-			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
-				perf_die("kernel handler: event 0x%x",
-					msgs[i].event);
-			addr = msgs[i].arg.pagefault.address &
-				~(uint64_t)(MMRT_PAGE_SIZE - 1);
-			idx = fault_page(p, addr);
-			t = perf_now();
-			memcpy(fault_src, &addr, sizeof(addr));
+			idx = fault_take(p,
+				msgs[i].event == UFFD_EVENT_PAGEFAULT,
+				msgs[i].event, msgs[i].arg.pagefault.address,
+				&addr, &t);
 			c.dst = addr;
-			c.src = (uintptr_t)fault_src;
-			c.len = MMRT_PAGE_SIZE;
-			c.mode = 0;
 			c.copy = 0;
 			if (ioctl(fx.kfd, UFFDIO_COPY, &c) == 0) {
-				p->t_done[idx] = perf_now();
-				p->t_read[idx] = t;
-				p->copies++;
+				fault_copied(p, idx, t);
 			} else if (errno == EEXIST) {
 				/* raced: still wake the range */
 				p->eexist++;
 				r.start = addr;
-				r.len = MMRT_PAGE_SIZE;
 				if (ioctl(fx.kfd, UFFDIO_WAKE, &r) != 0)
 					perf_die("UFFDIO_WAKE: %s",
 						strerror(errno));
@@ -312,8 +335,8 @@ static void
 fault_mmrt_handler(struct fault_pass *p)
 {
 	struct mmrt_uffd_msg msgs[FAULT_MSGS];
-	struct mmrt_uffd_range r;
-	struct mmrt_uffd_copy c;
+	struct mmrt_uffd_range r = { .len = MMRT_PAGE_SIZE };
+	struct mmrt_uffd_copy c = { .src = fault_src, .len = MMRT_PAGE_SIZE };
 	uint64_t addr, idx, t;
 	int i, n, ret;
 
@@ -327,29 +350,18 @@ fault_mmrt_handler(struct fault_pass *p)
 			continue;
 		}
 		for (i = 0; i < n; i++) {
-			p->msgs++;
-			if (msgs[i].event != MMRT_UFFD_EVENT_PAGEFAULT)
-				perf_die("mmrt handler: event 0x%x",
-					msgs[i].event);
-			addr = msgs[i].arg.pagefault.address &
-				~(uint64_t)(MMRT_PAGE_SIZE - 1);
-			idx = fault_page(p, addr);
-			t = perf_now();
-			memcpy(fault_src, &addr, sizeof(addr));
+			idx = fault_take(p,
+				msgs[i].event == MMRT_UFFD_EVENT_PAGEFAULT,
+				msgs[i].event, msgs[i].arg.pagefault.address,
+				&addr, &t);
 			c.dst = addr;
-			c.src = fault_src;
-			c.len = MMRT_PAGE_SIZE;
-			c.mode = 0;
 			c.copy = 0;
 			ret = mmrt_uffd_copy(fx.u, &c);
 			if (ret == 0) {
-				p->t_done[idx] = perf_now();
-				p->t_read[idx] = t;
-				p->copies++;
+				fault_copied(p, idx, t);
 			} else if (ret == -EEXIST) {
 				p->eexist++;
 				r.start = addr;
-				r.len = MMRT_PAGE_SIZE;
 				ret = mmrt_uffd_wake(fx.u, &r);
 				if (ret < 0)
 					perf_die("mmrt_uffd_wake: %s",

@@ -51,19 +51,8 @@ rounds=${ROUNDS:-50}
 pages=300	# two primaries' -m 256 one after the other, and room
 eal_mb=256
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "${2:-}" = --asan ] && skip "sanitizer build: a DPDK secondary cannot" \
-	"map the primary's memory at its addresses under ASan"
-[ -x "$peer" ] || fail "no $peer"
-[ "$(nproc)" -ge 2 ] || skip "needs 2 cpus (primary and worker on" \
-	"distinct lcores)"
-[ "$(id -u)" = 0 ] || skip "needs root: a DPDK 22.11 secondary cannot" \
-	"attach to a --no-huge primary, and hugepages need root to reserve" \
-	"and mount"
 . "$(dirname "$0")/hugetlb-private.sh"
-[ -d "$hp" ] || skip "no 2 MiB hugepages in this kernel"
+secondary_require "$peer" "${2:-}" worker
 
 tmp=$(mktemp -d /tmp/mmrt-kill.XXXXXX)
 huge=$tmp/huge
@@ -73,27 +62,10 @@ ppid_=
 wpid=
 exec 3>&-
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	if kill -0 "$1" 2>/dev/null; then
-		kill "$1" 2>/dev/null
-		sleep 1
-		kill -9 "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null
-}
-
 cleanup() {
-	local p
 	exec 3>&- 2>/dev/null
 	stop_pid "$wpid"
-	stop_pid "$ppid_"
-	for p in "${prefixes[@]}"; do
-		rm -rf "/var/run/dpdk/$p"
-	done
-	hugetlb_release
-	[ -n "${KEEP_LOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
-	rm -rf "$tmp"
+	held_cleanup "${prefixes[@]}"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

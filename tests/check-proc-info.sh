@@ -40,39 +40,20 @@ proc_info=${DPDK_PROC_INFO_BIN:-/usr/bin/dpdk-proc-info}
 pages=192	# 384 MiB: the primary's -m 256 and room
 eal_mb=256
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/hugetlb-private.sh"
 
 [ -x "$proc_info" ] || skip "$proc_info not found (install Debian's dpdk)"
 [ -x "$primary" ] || fail "no $primary"
 [ "$(nproc)" -ge 2 ] || skip "needs 2 cpus (dma_mmrt0's engine runs on lcore 1)"
-[ "$(id -u)" = 0 ] || skip "needs root: a DPDK 22.11 secondary cannot" \
-	"attach to a --no-huge primary, and hugepages need root to reserve" \
-	"and mount"
-. "$(dirname "$0")/hugetlb-private.sh"
-[ -d "$hp" ] || skip "no 2 MiB hugepages in this kernel"
+hugetlb_require
 
 tmp=$(mktemp -d /tmp/mmrt-proc-info.XXXXXX)
 huge=$tmp/huge
 prefix=mmrt-pi-$$
-rundir=/var/run/dpdk/$prefix
 ppid_=
 exec 3>&-
 
-cleanup() {
-	exec 3>&- 2>/dev/null
-	if [ -n "$ppid_" ] && kill -0 "$ppid_" 2>/dev/null; then
-		kill "$ppid_" 2>/dev/null
-		sleep 1
-		kill -9 "$ppid_" 2>/dev/null
-	fi
-	[ -n "$ppid_" ] && wait "$ppid_" 2>/dev/null
-	rm -rf "$rundir"
-	hugetlb_release
-	[ -n "${KEEP_LOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'held_cleanup "$prefix"' EXIT
 
 # ---- hugepages: a private mount, the missing pages reserved
 hugetlb_setup "$huge" "$pages"
@@ -81,20 +62,9 @@ hugetlb_setup "$huge" "$pages"
 # loaded by the EAL from its plugin directory) is there because
 # dpdk-proc-info's --show-* options exit early ("No Ethernet ports")
 # without an ethdev.
-mkfifo "$tmp/ctl"
-"$primary" 300 -l 0-1 -m "$eal_mb" --huge-dir "$huge" --no-pci \
-	--vdev=net_null0 --file-prefix "$prefix" -- --pool-mb 64 \
-	< "$tmp/ctl" > "$tmp/primary.log" 2>&1 &
-ppid_=$!
-exec 3> "$tmp/ctl"
+start_held primary "$primary" 300 -l 0-1 -m "$eal_mb" --huge-dir "$huge" \
+	--no-pci --vdev=net_null0 --file-prefix "$prefix" -- --pool-mb 64
 echo "primary pid $ppid_, --file-prefix $prefix"
-for _ in $(seq 120); do
-	grep -q '^ready' "$tmp/primary.log" && break
-	kill -0 "$ppid_" 2>/dev/null || break
-	sleep 1
-done
-grep -q '^ready' "$tmp/primary.log" ||
-	{ cat "$tmp/primary.log"; fail "the primary did not come up"; }
 
 # ---- dpdk-proc-info -m: memzones; the vdev list it receives
 # dpdk-proc-info sets the global log level to 6 (NOTICE); the vdev bus
@@ -130,12 +100,7 @@ done
 echo "ok: --show-ring lists mmrt's rings"
 
 # ---- the primary is undisturbed and exits cleanly
-kill -0 "$ppid_" 2>/dev/null ||
-	{ cat "$tmp/primary.log"; fail "the primary died while proc-info attached"; }
-exec 3>&-
-wait "$ppid_"
-rc=$?
-ppid_=
+held_end primary "while proc-info attached"
 [ $rc = 0 ] || { cat "$tmp/primary.log"; fail "the primary exited $rc"; }
 echo "ok: the primary exited 0 after dpdk-proc-info detached"
 echo "PASS"

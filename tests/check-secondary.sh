@@ -43,19 +43,8 @@ peer=${1:?usage: $0 SEC-PEER [--asan]}
 pages=160	# 320 MiB: the primary's -m 256 and room
 eal_mb=256
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "${2:-}" = --asan ] && skip "sanitizer build: a DPDK secondary cannot" \
-	"map the primary's memory at its addresses under ASan"
-[ -x "$peer" ] || fail "no $peer"
-[ "$(nproc)" -ge 2 ] || skip "needs 2 cpus (primary and secondary on" \
-	"distinct lcores)"
-[ "$(id -u)" = 0 ] || skip "needs root: a DPDK 22.11 secondary cannot" \
-	"attach to a --no-huge primary, and hugepages need root to reserve" \
-	"and mount"
 . "$(dirname "$0")/hugetlb-private.sh"
-[ -d "$hp" ] || skip "no 2 MiB hugepages in this kernel"
+secondary_require "$peer" "${2:-}" secondary
 
 tmp=$(mktemp -d /tmp/mmrt-sec.XXXXXX)
 huge=$tmp/huge
@@ -64,26 +53,7 @@ plain_prefix=mmrt-sec-plain-$$
 ppid_=
 exec 3>&-
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	if kill -0 "$1" 2>/dev/null; then
-		kill "$1" 2>/dev/null
-		sleep 1
-		kill -9 "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null
-}
-
-cleanup() {
-	exec 3>&- 2>/dev/null
-	stop_pid "$ppid_"
-	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$plain_prefix" \
-		"/var/run/dpdk/$prefix-other"
-	hugetlb_release
-	[ -n "${KEEP_LOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'held_cleanup "$prefix" "$plain_prefix" "$prefix-other"' EXIT
 trap 'exit 1' INT TERM
 
 # ---- hugepages: a private mount, the missing pages reserved
@@ -91,23 +61,6 @@ hugetlb_setup "$huge" "$pages"
 
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error)
-
-# Start "$@" as a held process; its pid in ppid_, output in $1.log
-start_held() {
-	local log=$1; shift
-	rm -f "$tmp/ctl"
-	mkfifo "$tmp/ctl"
-	"$@" < "$tmp/ctl" > "$tmp/$log.log" 2>&1 &
-	ppid_=$!
-	exec 3> "$tmp/ctl"
-	for _ in $(seq 120); do
-		grep -q '^ready' "$tmp/$log.log" && return 0
-		kill -0 "$ppid_" 2>/dev/null || break
-		sleep 1
-	done
-	cat "$tmp/$log.log"
-	fail "$log did not come up"
-}
 
 # Run a secondary (bounded); its output in $1.log; @return its status
 secondary() {
@@ -150,51 +103,43 @@ grep -q '^checked ok' "$tmp/primary.log" ||
 	fail "the primary did not see the secondary's writes"
 echo "ok: the primary sees the secondary's writes and its new range"
 
+# side_cmd ROLE READY CMD REPLY: "$peer ROLE" as a secondary in the
+# background until it prints READY; then CMD to the primary; the
+# secondary's exit status in side_rc, its output and the primary's REPLY
+# line shown (both waits bounded)
+side_cmd() {
+	local role=$1 pid
+	timeout 120 "$peer" "$role" "${sec[@]}" > "$tmp/$role.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 60); do
+		grep -q "^$2" "$tmp/$role.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+	done
+	grep -q "^$2" "$tmp/$role.log" ||
+		{ wait "$pid"; cat "$tmp/$role.log"; fail "the $role did not print '$2'"; }
+	echo "$3" >&3
+	wait "$pid"
+	side_rc=$?
+	sed "s/^/  [$role] /" "$tmp/$role.log"
+	for _ in $(seq 60); do
+		grep -q "^$4" "$tmp/primary.log" && break
+		sleep 1
+	done
+	grep "^$4" "$tmp/primary.log" | sed 's/^/  [primary] /'
+}
+
 # a consumer in a secondary receives the primary's invalidation and
 # acks it (the primary's unmap returns once it did)
-timeout 120 "$peer" consumer "${sec[@]}" > "$tmp/consumer.log" 2>&1 &
-cpid=$!
-for _ in $(seq 60); do
-	grep -q '^bound' "$tmp/consumer.log" && break
-	kill -0 "$cpid" 2>/dev/null || break
-	sleep 1
-done
-grep -q '^bound' "$tmp/consumer.log" ||
-	{ wait "$cpid"; cat "$tmp/consumer.log"; fail "the consumer did not bind"; }
-echo unmap >&3
-wait "$cpid"
-crc=$?
-sed "s/^/  [consumer] /" "$tmp/consumer.log"
-for _ in $(seq 60); do
-	grep -q '^unmapped' "$tmp/primary.log" && break
-	sleep 1
-done
-grep '^unmapped' "$tmp/primary.log" | sed 's/^/  [primary] /'
-[ $crc = 0 ] && grep -q '^consumer ok' "$tmp/consumer.log" ||
+side_cmd consumer bound unmap unmapped
+[ $side_rc = 0 ] && grep -q '^consumer ok' "$tmp/consumer.log" ||
 	fail "the secondary's consumer did not see and ack the invalidation"
 grep -q '^unmapped 0 ' "$tmp/primary.log" || fail "the primary's unmap failed"
 echo "ok: a consumer in a secondary receives the primary's invalidation and acks it"
 
 # a fault of the primary's uffd is served by a handler in a secondary
-timeout 120 "$peer" handler "${sec[@]}" > "$tmp/handler.log" 2>&1 &
-hpid=$!
-for _ in $(seq 60); do
-	grep -q '^handling' "$tmp/handler.log" && break
-	kill -0 "$hpid" 2>/dev/null || break
-	sleep 1
-done
-grep -q '^handling' "$tmp/handler.log" ||
-	{ wait "$hpid"; cat "$tmp/handler.log"; fail "the handler did not start"; }
-echo fault >&3
-wait "$hpid"
-hrc=$?
-sed "s/^/  [handler] /" "$tmp/handler.log"
-for _ in $(seq 60); do
-	grep -q '^faulted' "$tmp/primary.log" && break
-	sleep 1
-done
-grep '^faulted' "$tmp/primary.log" | sed 's/^/  [primary] /'
-[ $hrc = 0 ] && grep -q '^handler ok' "$tmp/handler.log" ||
+side_cmd handler handling fault faulted
+[ $side_rc = 0 ] && grep -q '^handler ok' "$tmp/handler.log" ||
 	fail "the handler in the secondary failed"
 grep -q '^faulted 0 ok' "$tmp/primary.log" ||
 	fail "the primary's fault was not resolved with the handler's page"
@@ -217,12 +162,7 @@ secondary other expect 0 -l 1 --proc-type=secondary \
 echo "ok: a secondary of another --file-prefix fails cleanly"
 
 
-kill -0 "$ppid_" 2>/dev/null ||
-	{ cat "$tmp/primary.log"; fail "the primary died"; }
-exec 3>&-
-wait "$ppid_"
-rc=$?
-ppid_=
+held_end primary
 grep '^primary done' "$tmp/primary.log" | sed 's/^/  [primary] /'
 [ $rc = 0 ] && grep -q '^primary done ok' "$tmp/primary.log" ||
 	{ cat "$tmp/primary.log"; fail "the primary exited $rc"; }

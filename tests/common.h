@@ -29,6 +29,29 @@
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
 
+/*
+ * Shorthands every suite uses: page sizes, protections, and three 1 GiB
+ * aligned bases, each in its own level-3 entry (a suite that needs more
+ * bases, or another layout, defines its own names).
+ */
+#define PG MMRT_PAGE_SIZE
+#define HPG MMRT_HUGE_SIZE
+#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
+#define RO MMRT_PROT_READ
+#define VA (UINT64_C(1) << 30)
+#define VB (UINT64_C(2) << 30)
+#define VC (UINT64_C(3) << 30)
+
+/* @p len bytes of host memory aligned to @p align (free()); asserts. */
+static inline void *
+xalign(size_t align, size_t len)
+{
+	void *p = aligned_alloc(align, len);
+
+	cr_assert_not_null(p);
+	return p;
+}
+
 /* Bring the runtime up on the embedded default; pool of @p pool_mb MiB. */
 static inline void
 mmrt_test_up(unsigned int pool_mb)

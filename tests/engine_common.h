@@ -41,15 +41,7 @@
 #include "common.h"
 #include <mmrt_uffd.h>
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define RO MMRT_PROT_READ
-
-/* 2 MiB aligned bases, each in its own level-3 entry. */
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
+/* More bases after common.h's VA, VB, VC, each in its own level-3 entry. */
 #define VD (UINT64_C(4) << 30)
 #define VE (UINT64_C(5) << 30)
 #define VF (UINT64_C(6) << 30)
@@ -655,6 +647,34 @@ ureg(struct mmrt_uffd *u, uint64_t va, uint64_t len)
 		MMRT_UFFD_REGISTER_MODE_MISSING, NULL);
 
 	cr_assert_eq(rc, 0, "register: %d", rc);
+}
+
+/*
+ * The layout of both engines' fault_status tests in @p as: G at VA (16
+ * pages, guard bytes), a hole, G2 (4 pages); VB read-only and populated;
+ * VC PROT_NONE; VD and VE registered MISSING with *@p u (VD's page 0
+ * poisoned; nobody serves the rest); VF with the SIGBUS uffd *@p usb;
+ * VG the source (4 pages of pattern 41).
+ */
+static inline void
+fst_layout(struct mmrt_as *as, struct mmrt_uffd **u, struct mmrt_uffd **usb)
+{
+	struct mmrt_uffd_poison pz = { .range = { VD, PG } };
+
+	map_guard(as, VA, 16 * PG, 0);
+	map_guard(as, VA + 17 * PG, 4 * PG, 0);
+	cr_assert_eq(mmrt_map(as, VB, 4 * PG, RO, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, VC, 4 * PG, MMRT_PROT_NONE, 0), 0);
+	cr_assert_eq(mmrt_map(as, VD, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VE, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(as, VF, PG, RW, 0), 0);
+	map_pat(as, VG, 4 * PG, 0, 41);
+	*u = mkuffd(as, MMRT_UFFD_FEATURE_POISON);
+	ureg(*u, VD, 4 * PG);
+	ureg(*u, VE, 4 * PG);
+	cr_assert_eq(mmrt_uffd_poison(*u, &pz), 0);
+	*usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
+	ureg(*usb, VF, PG);
 }
 
 static inline void

@@ -77,6 +77,8 @@
 #include <mmrt_mm.h>
 #include <mmrt_uffd.h>
 
+#include "peer_common.h"
+
 #define K_AS "kill.as"
 #define K_CANARY "kill.canary"
 #define K_UF "kill.uf"
@@ -89,47 +91,9 @@
 #define K_NINV 16
 #define K_NCAN 32
 #define K_NUF 64
-#define K_HOLD_MAX 3600
 #define K_WAIT_S 60 /* bound of a wait that must end (not a measurement) */
 #define PG MMRT_PAGE_SIZE
 #define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-
-static uint8_t
-pat(unsigned int which, uint64_t off)
-{
-	return (uint8_t)(off * 13 + which * 37 + (off >> 12) * 5);
-}
-
-static void
-fill(uint8_t *buf, size_t len, unsigned int which)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pat(which, i);
-}
-
-static long
-differs(const uint8_t *buf, size_t len, unsigned int which)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != pat(which, i))
-			return (long)i;
-	return -1;
-}
-
-static int
-parse_hold(const char *s)
-{
-	char *end;
-	long h = strtol(s, &end, 10);
-
-	if (*end != '\0' || h <= 0 || h > K_HOLD_MAX)
-		return -1;
-	return (int)h;
-}
 
 /* ---- primary ----------------------------------------------------------- */
 
@@ -582,14 +546,6 @@ struct held {
 	uint64_t addr;
 	uint64_t due; /* timer cycles */
 };
-
-static int
-uffd_pick(struct mmrt_uffd *u, unsigned int pos, void *arg)
-{
-	RTE_SET_USED(pos);
-	*(struct mmrt_uffd **)arg = u;
-	return 1;
-}
 
 static int
 serve(struct mmrt_uffd *u, uint64_t addr, const uint8_t *page)

@@ -73,6 +73,8 @@
 #include <mmrt_notifier.h>
 #include <mmrt_uffd.h>
 
+#include "peer_common.h"
+
 #define SP_AS "sec.as"
 #define SP_SUB "sec.sub"
 #define SP_A 0x10000000ULL
@@ -87,34 +89,6 @@
 #define SP_WAIT_S 60
 #define SP_UF "sec.uf"
 #define SP_UF_VA 0x60000000ULL
-#define SP_HOLD_MAX 3600
-
-static uint8_t
-pat(unsigned int which, uint64_t off)
-{
-	return (uint8_t)(off * 7 + which * 31 + (off >> 12));
-}
-
-static void
-fill(uint8_t *buf, size_t len, unsigned int which)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pat(which, i);
-}
-
-/* -1 if @buf holds pattern @which, else the first bad offset. */
-static long
-differs(const uint8_t *buf, size_t len, unsigned int which)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != pat(which, i))
-			return (long)i;
-	return -1;
-}
 
 static int failures;
 
@@ -126,17 +100,6 @@ static int failures;
 		failures++; \
 	} \
 } while (0)
-
-static int
-parse_hold(const char *s)
-{
-	char *end;
-	long h = strtol(s, &end, 10);
-
-	if (*end != '\0' || h <= 0 || h > SP_HOLD_MAX)
-		return -1;
-	return (int)h;
-}
 
 /* A line from stdin within the time left until @deadline; 0 on EOF/timeout. */
 static int
@@ -345,14 +308,6 @@ run_plain(int argc, char **argv)
 		;
 	rte_eal_cleanup();
 	return 0;
-}
-
-static int
-uffd_pick(struct mmrt_uffd *u, unsigned int pos, void *arg)
-{
-	(void)pos;
-	*(struct mmrt_uffd **)arg = u;
-	return 1;
 }
 
 /* What only the primary may do fails with -E_RTE_SECONDARY. */

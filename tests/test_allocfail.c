@@ -36,9 +36,6 @@
 #include "common.h"
 #include "mm_gather.h"   /* mm_gather_cache_drain() (internal) */
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define VA (UINT64_C(1) << 30)            /* 16 pages RW, populated */
 #define VA_C (VA + 32 * PG)               /* 16 pages RW, absent */
 #define VA_H (UINT64_C(2) << 30)          /* 2 MiB huge RW, populated */

@@ -653,26 +653,45 @@ Test(core_qsbr, synchronize_with_reporting_reader, .timeout = 30)
 	mmrt_test_down();
 }
 
+/*
+ * Up, a reader registered and online that does not report, and a writer
+ * in mmrt_synchronize() on its own thread: after @p ms (a chance for a
+ * wrong early return, not a measurement) it must not have returned.
+ */
+static void
+sync_blocked(struct reader *r, struct syncer *s, pthread_t *rth,
+	pthread_t *sth, unsigned int ms)
+{
+	mmrt_test_up(16);
+	reader_start(rth, r);
+	cr_assert_eq(pthread_create(sth, NULL, sync_main, s), 0);
+	sleep_ms(ms);
+	cr_assert_eq(__atomic_load_n(&s->done, __ATOMIC_ACQUIRE), 0,
+		"synchronize returned while an online reader never reported");
+}
+
+/* The reader sets *@p flag: the writer must return; all down. */
+static void
+sync_released(struct reader *r, struct syncer *s, pthread_t rth,
+	pthread_t sth, int *flag)
+{
+	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+	cr_assert(wait_flag(&s->done),
+		"synchronize did not return after the reader reported or "
+		"went offline");
+	pthread_join(sth, NULL);
+	reader_stop(rth, r);
+	mmrt_test_down();
+}
+
 Test(core_qsbr, synchronize_waits_for_silent_reader, .timeout = 30)
 {
 	struct reader r = { 0, 0, 0, 0, -1 };
 	struct syncer s = { 0 };
 	pthread_t rth, sth;
 
-	mmrt_test_up(16);
-	reader_start(&rth, &r);
-
-	cr_assert_eq(pthread_create(&sth, NULL, sync_main, &s), 0);
-	sleep_ms(50);
-	cr_assert_eq(__atomic_load_n(&s.done, __ATOMIC_ACQUIRE), 0,
-		"synchronize returned while an online reader never reported");
-
-	__atomic_store_n(&r.release, 1, __ATOMIC_RELEASE);
-	cr_assert(wait_flag(&s.done),
-		"synchronize did not return after the reader reported");
-	pthread_join(sth, NULL);
-	reader_stop(rth, &r);
-	mmrt_test_down();
+	sync_blocked(&r, &s, &rth, &sth, 50);
+	sync_released(&r, &s, rth, sth, &r.release);
 }
 
 Test(core_qsbr, offline_reader_does_not_block, .timeout = 30)
@@ -681,17 +700,9 @@ Test(core_qsbr, offline_reader_does_not_block, .timeout = 30)
 	struct syncer s = { 0 };
 	pthread_t rth, sth;
 
-	mmrt_test_up(16);
-	reader_start(&rth, &r);
-	cr_assert_eq(pthread_create(&sth, NULL, sync_main, &s), 0);
-	sleep_ms(20);
-	cr_assert_eq(__atomic_load_n(&s.done, __ATOMIC_ACQUIRE), 0);
+	sync_blocked(&r, &s, &rth, &sth, 20);
 	/* Going offline (without a report) releases the writer too. */
-	__atomic_store_n(&r.offline, 1, __ATOMIC_RELEASE);
-	cr_assert(wait_flag(&s.done));
-	pthread_join(sth, NULL);
-	reader_stop(rth, &r);
-	mmrt_test_down();
+	sync_released(&r, &s, rth, sth, &r.offline);
 }
 
 /*

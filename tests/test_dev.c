@@ -32,9 +32,6 @@
 #define DEV_ASAN 0
 #endif
 
-#define PG MMRT_PAGE_SIZE
-#define VA (UINT64_C(1) << 30)
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define SPIN_MAX 200000000UL
 
 /* Spin step: yield every 1024 steps. */

@@ -35,8 +35,6 @@
 #include <mmrt_dev.h>
 #include "dev_testhooks.h"
 
-#define PG MMRT_PAGE_SIZE
-#define VA (UINT64_C(1) << 30)
 #define NPG 16
 #define SPIN_MAX 200000000UL
 

@@ -36,11 +36,6 @@
 #define ENGINE_LCORE 1
 #define WAIT_S 60
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-
-#define VA (UINT64_C(1) << 30)
 #define VS (UINT64_C(3) << 30) /* engine sources: not harvested */
 
 MMRT_TEST_FIXTURES(POOL_MB);
@@ -100,12 +95,12 @@ expect(struct mmrt_as *as, uint64_t va, uint64_t n, const uint64_t *want,
 	}
 }
 
+/* xalign(), zeroed. */
 static void *
-xalign(size_t align, size_t len)
+xzalign(size_t align, size_t len)
 {
-	void *p = aligned_alloc(align, len);
+	void *p = xalign(align, len);
 
-	cr_assert_not_null(p);
 	memset(p, 0, len);
 	return p;
 }
@@ -198,7 +193,7 @@ Test(dirty, pinned_stays_dirty)
 Test(dirty, cpu_host)
 {
 	struct mmrt_as *as = mmrt_as_create("dhost");
-	uint8_t *buf = xalign(PG, 64 * PG);
+	uint8_t *buf = xzalign(PG, 64 * PG);
 
 	cr_assert_not_null(as);
 	/* VA + 1 page: never 2 MiB aligned with the buffer, 4 KiB leaves */
@@ -214,7 +209,7 @@ Test(dirty, cpu_host)
 Test(dirty, huge_leaf)
 {
 	struct mmrt_as *as = mmrt_as_create("dhuge");
-	uint8_t *buf = xalign(HPG, HPG);
+	uint8_t *buf = xzalign(HPG, HPG);
 	uint64_t bm[NBITS(512)];
 	struct mmrt_xlate x;
 	uint8_t b = 1;
@@ -275,7 +270,7 @@ Test(dirty, host_fill)
 {
 	static const uint64_t want[] = { 2, 6 };
 	struct mmrt_as *as = mmrt_as_create("dhfill");
-	uint8_t *buf = xalign(PG, 8 * PG), src[PG];
+	uint8_t *buf = xzalign(PG, 8 * PG), src[PG];
 	struct mmrt_uffd_copy c;
 	struct mmrt_uffd_zeropage z;
 	struct mmrt_uffd *u;
@@ -311,13 +306,6 @@ dma_up(struct tdmm *dma, const char *name, struct mmrt_as *as)
 		"ack_us=5000000,park_us=200000");
 }
 
-/* Wait until every submitted operation completed; @return failures. */
-static uint64_t
-dma_drain(struct tdmm *dma)
-{
-	return tdmm_drain(dma, WAIT_S);
-}
-
 /*
  * The engine writes pages it keeps in its device TLB: after each harvest
  * the same pages are written again, through entries filled before it,
@@ -327,7 +315,7 @@ Test(dirty, engine_tlb)
 {
 	static const uint64_t want[] = { 0, 1, 4, 64, 65, 100 };
 	struct mmrt_as *as = mmrt_as_create("deng");
-	uint8_t *buf = xalign(PG, 128 * PG), got[64];
+	uint8_t *buf = xzalign(PG, 128 * PG), got[64];
 	struct tdmm dma;
 	unsigned int round, k;
 
@@ -341,7 +329,7 @@ Test(dirty, engine_tlb)
 	for (k = 0; k < 128; k++)
 		cr_assert_geq(rte_dma_fill(dma.id, 0, 0, VA + k * PG, 8, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 0);
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 	cr_assert_eq(mmrt_dirty_clear(as, VA, 128 * PG), 128);
 	for (round = 0; round < 20; round++) {
 		for (k = 0; k < RTE_DIM(want); k++)
@@ -351,7 +339,7 @@ Test(dirty, engine_tlb)
 		cr_assert_geq(rte_dma_copy(dma.id, 0, VA + 50 * PG,
 			VS + PG, 16, 0), 0);
 		cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-		cr_assert_eq(dma_drain(&dma), 0);
+		cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 		expect(as, VA, 128, want, RTE_DIM(want), "engine");
 	}
 	cr_assert_eq(mmrt_read(as, VA + 100 * PG + 8 * 19, got, 16), 0);
@@ -515,8 +503,8 @@ migrate_round(uint64_t *uni, uint8_t *shadow)
 
 Test(dirty, race)
 {
-	uint8_t *host = xalign(PG, NP * PG), *shadow = xalign(PG, NT * PG);
-	uint8_t *now = xalign(PG, NT * PG);
+	uint8_t *host = xzalign(PG, NP * PG), *shadow = xzalign(PG, NT * PG);
+	uint8_t *now = xzalign(PG, NT * PG);
 	uint64_t uni[NBITS(NT)], bad = 0, s = 99, i, r;
 	pthread_t cpu, poll, fill;
 	struct mmrt_dma_mmrt_stats st;
@@ -583,7 +571,7 @@ Test(dirty, race)
 	cr_assert_eq(pthread_join(cpu, NULL), 0);
 	cr_assert_eq(pthread_join(poll, NULL), 0);
 	cr_assert_eq(pthread_join(fill, NULL), 0);
-	bad += dma_drain(&dma);
+	bad += tdmm_drain(&dma, WAIT_S);
 	cr_assert_eq(bad, 0, "engine failures");
 	st = tdmm_stats(&dma);
 	/* the final pass: the writers stopped */

@@ -56,7 +56,6 @@
 
 #define POOL_MB 64
 #define WAIT_S 30
-#define PG 4096u
 #define SRC_VA UINT64_C(0x10000000)
 #define DST_VA UINT64_C(0x20000000)
 #define HOLE_VA UINT64_C(0x30000000)

@@ -34,10 +34,7 @@
 #include "mm_gather.h"
 #include "mm_testhooks.h"
 
-#define PG MMRT_PAGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define POOL_MB 64
-#define VA (UINT64_C(1) << 30)
 #define MAX_TRACK 8192
 
 /* What the on_flush hook sees. */

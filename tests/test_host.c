@@ -49,29 +49,11 @@
 #define ENGINE_LCORE 1
 #define WAIT_S 30
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define RO MMRT_PROT_READ
-
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
-
 #define CANARY 0xee
 
 MMRT_TEST_FIXTURES(POOL_MB);
 
 TestSuite(host, .init = setup, .fini = teardown, .timeout = 180);
-
-static void *
-xalign(size_t align, size_t len)
-{
-	void *p = aligned_alloc(align, len);
-
-	cr_assert_not_null(p);
-	return p;
-}
 
 static uint64_t
 nregions(struct mmrt_as *as)
@@ -295,13 +277,6 @@ dma_up(struct tdmm *dma, const char *name, struct mmrt_as *as)
 		"ack_us=2000000,park_us=200000");
 }
 
-/* Wait until every submitted operation completed; count the failures. */
-static uint64_t
-dma_drain(struct tdmm *dma)
-{
-	return tdmm_drain(dma, WAIT_S);
-}
-
 Test(host, dma_copy)
 {
 	uint64_t used0 = mmrt_test_used();
@@ -319,13 +294,13 @@ Test(host, dma_copy)
 	/* host -> pool, then pool -> another place of the host buffer */
 	cr_assert_geq(rte_dma_copy(dma.id, 0, VA + 100, VB + 50, 3 * PG, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 0);
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 	cr_assert_eq(mmrt_read(as, VB + 50, got, 3 * PG), 0);
 	cr_assert_eq(memcmp(got, buf + 100, 3 * PG), 0);
 	cr_assert_geq(rte_dma_copy(dma.id, 0, VB + 50, VA + HPG / 2 + 1,
 		3 * PG, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 0);
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 	cr_assert_eq(memcmp(buf + HPG / 2 + 1, got, 3 * PG), 0);
 	tdmm_down(&dma);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
@@ -387,7 +362,7 @@ Test(host, anon_teardown)
 			cr_assert_eq(mmrt_unmap(as, VA, TD_LEN), 0);
 		/* the caller owns the bytes again: reuse them at once */
 		memset(buf, CANARY, TD_LEN);
-		fails += dma_drain(&dma);
+		fails += tdmm_drain(&dma, WAIT_S);
 		for (i = 0, bad = 0; i < TD_LEN; i++)
 			bad += buf[i] != CANARY;
 		cr_assert_eq(bad, 0, "round %u: the engine wrote %" PRIu64
@@ -545,14 +520,14 @@ Test(host, mirror_mbufs)
 	cr_assert_geq(rte_dma_copy(dma.id, 0, rte_pktmbuf_iova(a),
 		rte_pktmbuf_iova(b), 1500, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 0);
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 	cr_assert_eq(memcmp(pa, pb, 1500), 0);
 	/* a hole of the mirror is not refaulted: no memory there */
 	cr_assert_eq(mmrt_fault(mir, 16 * PG, MMRT_ACCESS_READ), -EFAULT);
 	cr_assert_geq(rte_dma_copy(dma.id, 0, 16 * PG, rte_pktmbuf_iova(b), 64,
 		0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 1, "a copy from a hole fails");
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 1, "a copy from a hole fails");
 	tdmm_down(&dma);
 	rte_pktmbuf_free(a);
 	rte_pktmbuf_free(b);
@@ -685,7 +660,7 @@ Test(host_huge, mirror_events, .timeout = 300)
 	cr_assert_geq(rte_dma_fill(dma.id, 0, UINT64_C(0x0101010101010101),
 		iova, 4096, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	cr_assert_eq(dma_drain(&dma), 0);
+	cr_assert_eq(tdmm_drain(&dma, WAIT_S), 0);
 	cr_assert_eq(p[4095], 1);
 	rte_free(p);
 	/* pages DPDK gave back are gone from the mirror (at least the

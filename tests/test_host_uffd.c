@@ -33,11 +33,9 @@
 #define ENGINE_LCORE 1
 #define WAIT_S 30
 
-#define PG MMRT_PAGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define NPG 16
 
-#define VA ((UINT64_C(1) << 30) + PG) /* 4 KiB leaves over the buffer */
+#define VLEAF ((UINT64_C(1) << 30) + PG) /* 4 KiB leaves over the buffer */
 #define VS (UINT64_C(3) << 30)
 
 MMRT_TEST_FIXTURES(POOL_MB);
@@ -61,13 +59,13 @@ env_up(struct env *e, uint64_t mode, bool empty)
 	memset(e->buf, 0xaa, NPG * PG);
 	e->as = mmrt_as_create("huffd");
 	cr_assert_not_null(e->as);
-	cr_assert_eq(mmrt_map_host(e->as, VA, e->buf, NPG * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map_host(e->as, VLEAF, e->buf, NPG * PG, RW, 0), 0);
 	e->u = mmrt_uffd_create(e->as, MMRT_UFFD_API, &f, NULL);
 	cr_assert_not_null(e->u);
-	cr_assert_eq(mmrt_uffd_register(e->u, VA, NPG * PG, mode, NULL), 0);
+	cr_assert_eq(mmrt_uffd_register(e->u, VLEAF, NPG * PG, mode, NULL), 0);
 	/* the bytes stay; the leaves go, so each page faults to the uffd */
 	if (empty)
-		cr_assert_eq(mmrt_advise(e->as, VA, NPG * PG,
+		cr_assert_eq(mmrt_advise(e->as, VLEAF, NPG * PG,
 			MMRT_ADV_DONTNEED), 0);
 }
 
@@ -121,7 +119,7 @@ access_thread(void *p)
  * at the host address and the reader sees them. */
 Test(host_uffd, missing_copy)
 {
-	struct access_arg a = { .va = VA + 3 * PG + 9 };
+	struct access_arg a = { .va = VLEAF + 3 * PG + 9 };
 	struct mmrt_uffd_copy c;
 	struct mmrt_uffd_msg m;
 	struct mmrt_xlate x;
@@ -133,12 +131,12 @@ Test(host_uffd, missing_copy)
 	a.as = e.as;
 	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
 	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VA + 3 * PG);
+	cr_assert_eq(m.arg.pagefault.address, VLEAF + 3 * PG);
 	cr_assert_eq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_MINOR,
 		0, "a MISSING fault");
 	cr_assert_eq(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE), 0);
 	memset(src, 0x55, sizeof(src));
-	c = (struct mmrt_uffd_copy){ .dst = VA + 3 * PG, .src = src,
+	c = (struct mmrt_uffd_copy){ .dst = VLEAF + 3 * PG, .src = src,
 		.len = PG };
 	cr_assert_eq(mmrt_uffd_copy(e.u, &c), 0);
 	cr_assert_eq(c.copy, (int64_t)PG);
@@ -148,7 +146,7 @@ Test(host_uffd, missing_copy)
 	cr_assert_eq(e.buf[3 * PG], 0x55, "the fill wrote the host bytes");
 	cr_assert_eq(e.buf[4 * PG], 0xaa, "and only those");
 	/* the page is the host page, writable */
-	cr_assert_eq(mmrt_translate(e.as, VA + 3 * PG, MMRT_ACCESS_WRITE, &x),
+	cr_assert_eq(mmrt_translate(e.as, VLEAF + 3 * PG, MMRT_ACCESS_WRITE, &x),
 		0);
 	cr_assert_eq(x.addr, e.buf + 3 * PG);
 	/* a fill of a mapped page fails and leaves its bytes alone */
@@ -158,12 +156,12 @@ Test(host_uffd, missing_copy)
 	/* zeropage: the host bytes become zeros */
 	{
 		struct mmrt_uffd_zeropage z = {
-			.range = { VA + 5 * PG, PG } };
+			.range = { VLEAF + 5 * PG, PG } };
 
 		cr_assert_eq(mmrt_uffd_zeropage(e.u, &z), 0);
 		cr_assert_eq(e.buf[5 * PG], 0);
 		cr_assert_eq(e.buf[6 * PG - 1], 0);
-		cr_assert_eq(mmrt_translate(e.as, VA + 5 * PG,
+		cr_assert_eq(mmrt_translate(e.as, VLEAF + 5 * PG,
 			MMRT_ACCESS_WRITE, &x), 0);
 		cr_assert_eq(x.addr, e.buf + 5 * PG);
 		cr_assert_eq(mmrt_uffd_zeropage(e.u, &z), -EEXIST);
@@ -174,7 +172,7 @@ Test(host_uffd, missing_copy)
 /* MINOR: the page's bytes are there; continue maps them as they are. */
 Test(host_uffd, minor_continue)
 {
-	struct access_arg a = { .va = VA + 7 * PG };
+	struct access_arg a = { .va = VLEAF + 7 * PG };
 	struct mmrt_uffd_continue c;
 	struct mmrt_uffd_msg m;
 	struct env e;
@@ -185,10 +183,10 @@ Test(host_uffd, minor_continue)
 	a.as = e.as;
 	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
 	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VA + 7 * PG);
+	cr_assert_eq(m.arg.pagefault.address, VLEAF + 7 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_MINOR,
 		0, "a MINOR fault");
-	c = (struct mmrt_uffd_continue){ .range = { VA + 7 * PG, PG } };
+	c = (struct mmrt_uffd_continue){ .range = { VLEAF + 7 * PG, PG } };
 	cr_assert_eq(mmrt_uffd_continue(e.u, &c), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(a.ret, 0);
@@ -200,9 +198,9 @@ Test(host_uffd, minor_continue)
 /* WP: a write to a write-protected host page waits for the resolver. */
 Test(host_uffd, wp)
 {
-	struct access_arg a = { .va = VA + 2 * PG + 1, .byte = 0x99,
+	struct access_arg a = { .va = VLEAF + 2 * PG + 1, .byte = 0x99,
 		.write = true };
-	struct mmrt_uffd_writeprotect w = { .range = { VA, NPG * PG },
+	struct mmrt_uffd_writeprotect w = { .range = { VLEAF, NPG * PG },
 		.mode = MMRT_UFFD_MODE_WP };
 	struct mmrt_uffd_msg m;
 	struct mmrt_xlate x;
@@ -212,17 +210,17 @@ Test(host_uffd, wp)
 
 	env_up(&e, MMRT_UFFD_REGISTER_MODE_WP, false);
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
-	cr_assert_eq(mmrt_translate(e.as, VA + 2 * PG, MMRT_ACCESS_WRITE, &x),
+	cr_assert_eq(mmrt_translate(e.as, VLEAF + 2 * PG, MMRT_ACCESS_WRITE, &x),
 		-EACCES);
-	cr_assert_eq(mmrt_read(e.as, VA + 2 * PG + 1, &b, 1), 0, "reads go");
+	cr_assert_eq(mmrt_read(e.as, VLEAF + 2 * PG + 1, &b, 1), 0, "reads go");
 	cr_assert_eq(b, 0xaa);
 	a.as = e.as;
 	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
 	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VA + 2 * PG);
+	cr_assert_eq(m.arg.pagefault.address, VLEAF + 2 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
 	cr_assert_eq(e.buf[2 * PG + 1], 0xaa, "not written while protected");
-	w = (struct mmrt_uffd_writeprotect){ .range = { VA + 2 * PG, PG },
+	w = (struct mmrt_uffd_writeprotect){ .range = { VLEAF + 2 * PG, PG },
 		.mode = 0 };
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
@@ -237,9 +235,9 @@ Test(host_uffd, wp)
  */
 Test(host_uffd, wp_unpopulated)
 {
-	struct access_arg a = { .va = VA + 6 * PG, .byte = 0x17,
+	struct access_arg a = { .va = VLEAF + 6 * PG, .byte = 0x17,
 		.write = true };
-	struct mmrt_uffd_writeprotect w = { .range = { VA, NPG * PG },
+	struct mmrt_uffd_writeprotect w = { .range = { VLEAF, NPG * PG },
 		.mode = MMRT_UFFD_MODE_WP };
 	uint64_t f = MMRT_UFFD_FEATURE_WP_UNPOPULATED;
 	struct mmrt_uffd_msg m;
@@ -253,28 +251,28 @@ Test(host_uffd, wp_unpopulated)
 	memset(e.buf, 0xaa, NPG * PG);
 	e.as = mmrt_as_create("huffd-wpu");
 	cr_assert_not_null(e.as);
-	cr_assert_eq(mmrt_map_host(e.as, VA, e.buf, NPG * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map_host(e.as, VLEAF, e.buf, NPG * PG, RW, 0), 0);
 	e.u = mmrt_uffd_create(e.as, MMRT_UFFD_API, &f, NULL);
 	cr_assert_not_null(e.u);
-	cr_assert_eq(mmrt_uffd_register(e.u, VA, NPG * PG,
+	cr_assert_eq(mmrt_uffd_register(e.u, VLEAF, NPG * PG,
 		MMRT_UFFD_REGISTER_MODE_WP, NULL), 0);
-	cr_assert_eq(mmrt_advise(e.as, VA, NPG * PG, MMRT_ADV_DONTNEED), 0);
+	cr_assert_eq(mmrt_advise(e.as, VLEAF, NPG * PG, MMRT_ADV_DONTNEED), 0);
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
 	/* a read through the marker: the bytes, still protected */
-	cr_assert_eq(mmrt_read(e.as, VA + 5 * PG, &b, 1), 0);
+	cr_assert_eq(mmrt_read(e.as, VLEAF + 5 * PG, &b, 1), 0);
 	cr_assert_eq(b, 0xaa);
-	cr_assert_eq(mmrt_translate(e.as, VA + 5 * PG, MMRT_ACCESS_READ, &x),
+	cr_assert_eq(mmrt_translate(e.as, VLEAF + 5 * PG, MMRT_ACCESS_READ, &x),
 		0);
 	cr_assert_eq(x.addr, e.buf + 5 * PG);
-	cr_assert_eq(mmrt_translate(e.as, VA + 5 * PG, MMRT_ACCESS_WRITE, &x),
+	cr_assert_eq(mmrt_translate(e.as, VLEAF + 5 * PG, MMRT_ACCESS_WRITE, &x),
 		-EACCES);
 	/* a write through a marker waits */
 	a.as = e.as;
 	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
 	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VA + 6 * PG);
+	cr_assert_eq(m.arg.pagefault.address, VLEAF + 6 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
-	w = (struct mmrt_uffd_writeprotect){ .range = { VA + 6 * PG, PG },
+	w = (struct mmrt_uffd_writeprotect){ .range = { VLEAF + 6 * PG, PG },
 		.mode = 0 };
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
@@ -317,7 +315,7 @@ dma_none(struct tdmm *dma)
 
 Test(host_uffd, engine_parked)
 {
-	struct mmrt_uffd_writeprotect w = { .range = { VA + 9 * PG, PG },
+	struct mmrt_uffd_writeprotect w = { .range = { VLEAF + 9 * PG, PG },
 		.mode = MMRT_UFFD_MODE_WP };
 	struct mmrt_uffd_copy c;
 	struct tdmm dma;
@@ -333,13 +331,13 @@ Test(host_uffd, engine_parked)
 	dma_up(&dma, e.as);
 
 	/* the engine writes a missing host page: parked until the fill */
-	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VA + 4 * PG + 100, 64, 0), 0);
+	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VLEAF + 4 * PG + 100, 64, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
 	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VA + 4 * PG);
+	cr_assert_eq(m.arg.pagefault.address, VLEAF + 4 * PG);
 	dma_none(&dma);
 	memset(src, 0x77, sizeof(src));
-	c = (struct mmrt_uffd_copy){ .dst = VA + 4 * PG, .src = src,
+	c = (struct mmrt_uffd_copy){ .dst = VLEAF + 4 * PG, .src = src,
 		.len = PG };
 	cr_assert_eq(mmrt_uffd_copy(e.u, &c), 0);
 	cr_assert_eq(dma_wait_one(&dma), RTE_DMA_STATUS_SUCCESSFUL);
@@ -349,14 +347,14 @@ Test(host_uffd, engine_parked)
 	cr_assert_eq(e.buf[4 * PG + 164], 0x77);
 
 	/* the engine writes a write-protected host page: parked too */
-	c = (struct mmrt_uffd_copy){ .dst = VA + 9 * PG, .src = src,
+	c = (struct mmrt_uffd_copy){ .dst = VLEAF + 9 * PG, .src = src,
 		.len = PG };
 	cr_assert_eq(mmrt_uffd_copy(e.u, &c), 0);
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
-	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VA + 9 * PG, 8, 0), 0);
+	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VLEAF + 9 * PG, 8, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
 	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VA + 9 * PG);
+	cr_assert_eq(m.arg.pagefault.address, VLEAF + 9 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
 	dma_none(&dma);
 	cr_assert_eq(e.buf[9 * PG], 0x77);

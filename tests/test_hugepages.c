@@ -22,9 +22,6 @@
 
 #include "common.h"
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define EAL_MB 256
 /* -m EAL_MB must fit in free hugepages */
 #define NEED_HUGEPAGES (EAL_MB / 2)

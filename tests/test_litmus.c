@@ -59,9 +59,6 @@
 #define LIT_ASAN 0
 #endif
 
-#define PG MMRT_PAGE_SIZE
-#define VA (UINT64_C(1) << 30)
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define LIT_A VA
 /* 64 sets by default: page 33 is in another set than page 0 */
 #define LIT_B (VA + 33 * PG)

@@ -48,8 +48,6 @@
 #define MEM_ASAN 0
 #endif
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
 #define POOL_MB 32
 #define RACE_POOL_MB 64
 /* frames of the largest pool a test brings up */

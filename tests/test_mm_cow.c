@@ -28,9 +28,6 @@
 
 #include "common.h"
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define POOL_MB 128
 
 /* 2 MiB aligned bases, in different level-3 entries. */

@@ -37,8 +37,6 @@
 #include "common.h"
 #include "mm_model.h"
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
 #define WIN_PAGES 8192u                 /* 32 MiB */
 #define WIN_BLOCKS (WIN_PAGES / MMRT_HUGE_NR)
 #define WIN_BASE ((UINT64_C(1) << 30) - (UINT64_C(16) << 20))

@@ -48,8 +48,6 @@
 #define RACE_ASAN 0
 #endif
 
-#define PG MMRT_PAGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define POOL_MB 64
 
 /*

@@ -15,10 +15,6 @@
 #include "common.h"
 #include "mm_as.h"
 
-#define PG MMRT_PAGE_SIZE
-#define VA (UINT64_C(1) << 30)
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-
 /* What a probe address looked like when a callback ran. */
 struct seen {
 	int valid;

@@ -36,9 +36,6 @@
 #define ENGINE_LCORE 1
 #define WAIT_S 30
 
-#define PG MMRT_PAGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define VA (UINT64_C(1) << 30)
 #define VS (UINT64_C(3) << 30)
 
 /* the file: 3 whole pages and 100 bytes of a pattern */

@@ -16,8 +16,6 @@
 
 #include "common.h"
 
-#define PG MMRT_PAGE_SIZE
-#define VA (UINT64_C(1) << 30)
 #define VA_HUGE (UINT64_C(2) << 30)
 
 /* Frames held to drain the pool. */
@@ -82,6 +80,15 @@ oom_up(uint64_t *used0)
 	return as;
 }
 
+/* oom_up()'s end: the space destroyed, every frame back, mmrt down. */
+static void
+oom_down(struct mmrt_as *as, uint64_t used0)
+{
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+	mmrt_test_down();
+}
+
 Test(oom, map_populate_fails_whole, .timeout = 60)
 {
 	struct mmrt_as_stats st;
@@ -99,9 +106,7 @@ Test(oom, map_populate_fails_whole, .timeout = 60)
 	same_stats(as, &st);
 	cr_assert_eq(mmrt_read(as, VA, &used0, 1), -EFAULT);
 	hoard_free(&h);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
-	mmrt_test_down();
+	oom_down(as, used0);
 }
 
 Test(oom, fault_and_write_fail_cleanly, .timeout = 60)
@@ -131,9 +136,7 @@ Test(oom, fault_and_write_fail_cleanly, .timeout = 60)
 	cr_assert_eq(memcmp(out, buf, PG), 0);
 	hoard_free(&h);
 	cr_assert_eq(mmrt_write(as, VA + 5 * PG, buf, 8), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
-	mmrt_test_down();
+	oom_down(as, used0);
 }
 
 Test(oom, fork_fails_without_leftovers, .timeout = 60)
@@ -171,9 +174,7 @@ Test(oom, fork_fails_without_leftovers, .timeout = 60)
 	cr_assert_eq(mmrt_write(as, VA, buf, 8), 0);
 	cr_assert_eq(mmrt_as_stats(as, &st), 0);
 	cr_assert_eq(st.cow, 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
-	mmrt_test_down();
+	oom_down(as, used0);
 }
 
 Test(oom, cow_write_fails_and_both_keep_contents, .timeout = 60)
@@ -203,9 +204,7 @@ Test(oom, cow_write_fails_and_both_keep_contents, .timeout = 60)
 	cr_assert_eq(mmrt_read(as, VA, out, PG), 0);
 	cr_assert_eq(memcmp(out, a, PG), 0);
 	cr_assert_eq(mmrt_as_destroy(child), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
-	mmrt_test_down();
+	oom_down(as, used0);
 }
 
 Test(oom, huge_falls_back_to_small_frames, .timeout = 60)
@@ -233,9 +232,7 @@ Test(oom, huge_falls_back_to_small_frames, .timeout = 60)
 	cr_assert(!x.huge, "no huge frame was free: 4 KiB fallback expected");
 	for (i = 0; i < n; i++)
 		cr_assert_eq(mmrt_frame_put(heads[i]), 1);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
-	mmrt_test_down();
+	oom_down(as, used0);
 }
 
 Test(oom, partial_unmap_of_huge_without_a_table_page, .timeout = 60)
@@ -276,7 +273,5 @@ Test(oom, partial_unmap_of_huge_without_a_table_page, .timeout = 60)
 	cr_assert_eq(mmrt_read(as, VA_HUGE + PG, out, 8), -EFAULT);
 	cr_assert_eq(mmrt_read(as, VA_HUGE + 8 * PG, out, sizeof(out)), 0);
 	cr_assert_eq(memcmp(out, buf, sizeof(buf)), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0);
-	mmrt_test_down();
+	oom_down(as, used0);
 }

@@ -35,15 +35,6 @@
 
 #define POOL_MB 64
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
-#define RO MMRT_PROT_READ
-
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
-
 MMRT_TEST_FIXTURES(POOL_MB);
 
 TestSuite(pins, .init = setup, .fini = teardown, .timeout = 180);
@@ -93,15 +84,6 @@ static uint32_t
 refs(uint32_t pfn)
 {
 	return mmrt_frame_meta(pfn)->refcount;
-}
-
-static void *
-xalign(size_t align, size_t len)
-{
-	void *p = aligned_alloc(align, len);
-
-	cr_assert_not_null(p);
-	return p;
 }
 
 /* ---- pins ---- */

@@ -693,7 +693,6 @@ Test(swdma, fault_status)
 	enum rte_dma_status_code exp[32];
 	struct mmrt_uffd *u, *usb;
 	struct mmrt_dma_mmrt_stats st;
-	struct mmrt_uffd_poison pz;
 	uint8_t *g, *want;
 	uint64_t npf, nerr, n, k, base;
 	unsigned int round, i;
@@ -705,21 +704,7 @@ Test(swdma, fault_status)
 	cr_assert_not_null(as);
 	g = xmalloc(16 * PG);
 	want = xmalloc(16 * PG);
-	map_guard(as, VA, 16 * PG, 0);
-	map_guard(as, VA + 17 * PG, 4 * PG, 0);
-	cr_assert_eq(mmrt_map(as, VB, 4 * PG, RO, MMRT_MAP_POPULATE), 0);
-	cr_assert_eq(mmrt_map(as, VC, 4 * PG, MMRT_PROT_NONE, 0), 0);
-	cr_assert_eq(mmrt_map(as, VD, 4 * PG, RW, 0), 0);
-	cr_assert_eq(mmrt_map(as, VE, 4 * PG, RW, 0), 0);
-	cr_assert_eq(mmrt_map(as, VF, PG, RW, 0), 0);
-	map_pat(as, VG, 4 * PG, 0, 41);
-	u = mkuffd(as, MMRT_UFFD_FEATURE_POISON);
-	ureg(u, VD, 4 * PG);
-	ureg(u, VE, 4 * PG);
-	pz = (struct mmrt_uffd_poison){ .range = { VD, PG } };
-	cr_assert_eq(mmrt_uffd_poison(u, &pz), 0);
-	usb = mkuffd(as, MMRT_UFFD_FEATURE_SIGBUS);
-	ureg(usb, VF, PG);
+	fst_layout(as, &u, &usb);
 
 	dmm_up(as, "fst", NB_DESC, "park_us=20000");
 

@@ -48,7 +48,6 @@
 #define TEL_PY "/usr/bin/dpdk-telemetry.py"
 #define TEL_SOCK "dpdk_telemetry.v2"
 #define TEL_TIMEOUT_S 60
-#define PG MMRT_PAGE_SIZE
 #define VA_A 0x10000000ull
 #define VA_U 0x20000000ull
 

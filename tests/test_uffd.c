@@ -41,15 +41,9 @@
 #include <mmrt_dev.h>
 #include <mmrt_uffd.h>
 
-#define PG MMRT_PAGE_SIZE
-#define HPG MMRT_HUGE_SIZE
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 #define POOL_MB 64
 
 /* 2 MiB aligned bases, each in its own level-3 entry. */
-#define VA (UINT64_C(1) << 30)
-#define VB (UINT64_C(2) << 30)
-#define VC (UINT64_C(3) << 30)
 #define VD (UINT64_C(4) << 30)
 #define VE (UINT64_C(5) << 30)
 

@@ -81,10 +81,8 @@
 #include <mmrt_dev.h>
 #include <mmrt_uffd.h>
 
-#define PG MMRT_PAGE_SIZE
 #define AREA_0 (UINT64_C(1) << 32)
 #define AREA_1 (UINT64_C(1) << 33)
-#define RW (MMRT_PROT_READ | MMRT_PROT_WRITE)
 
 #define NLC 2                  /* "lcores": the machine has two cores */
 #define NLOCKERS (2 * NLC)     /* lockers 0..NLC-1: CPU, NLC..: consumer */
