@@ -219,7 +219,8 @@ mmrt_dev_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 		out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
 	}
 	out->prot = (uint32_t)(sel & (MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
-	out->size = MMRT_PAGE_SIZE - off;
+	/* MMRT_PAGE_SIZE - off, in two operations where that takes three */
+	out->size = -(va | ~(uint64_t)(MMRT_PAGE_SIZE - 1));
 	out->huge = false;
 	mmrt_dev_count_hit(cc); /* exact */
 	return 0;
