@@ -331,14 +331,12 @@ mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 	return (int)k;
 }
 
-int
-mmrt_consumer_poll(struct mmrt_consumer *c)
-{
-	return mmrt_consumer_poll_n(c, UINT_MAX);
-}
-
-int
-mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
+/*
+ * The owner's poll, shared by the two entry points (one body: no call
+ * through the PLT from one exported function to the other).
+ */
+static __rte_always_inline int
+consumer_poll(struct mmrt_consumer *c, unsigned int max)
 {
 	int n;
 
@@ -353,4 +351,16 @@ mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
 	/* model: models/gather.pml [G.11] */
 	mmrt_quiescent();
 	return n;
+}
+
+int
+mmrt_consumer_poll(struct mmrt_consumer *c)
+{
+	return consumer_poll(c, UINT_MAX);
+}
+
+int
+mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
+{
+	return consumer_poll(c, max);
 }
