@@ -145,6 +145,54 @@ Test(dev, tlb)
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 
+/*
+ * A pool with a per-frame IOVA table (IOVA as PA on scattered hugepages):
+ * the entry says so at fill (MMRT_DEV_TLBE_ITAB), and a hit takes the
+ * IOVA from the table, not from the linear offset. The table is faked:
+ * test machines run with IOVA as VA.
+ */
+Test(dev, tlb_iova_table)
+{
+	struct mmrt_as *as = mmrt_as_create("tlb_itab");
+	struct mmrt_consumer *c = mk("c_itab", 4, 2, 0);
+	const rte_iova_t *saved = mmrt_mem_fp.iova;
+	struct mmrt_xlate x, y, w;
+	rte_iova_t *tab;
+	uint64_t f, i;
+
+	cr_assert_not_null(as);
+	cr_assert_null(saved, "this machine's pool has an IOVA table");
+	tab = malloc(mmrt_mem_fp.nframes * sizeof(*tab));
+	cr_assert_not_null(tab);
+	for (f = 0; f < mmrt_mem_fp.nframes; f++) /* not linear */
+		tab[f] = (UINT64_C(1) << 40) + (mmrt_mem_fp.nframes - f) * 3 *
+			PG;
+	cr_assert_geq(mmrt_thread_register(), 0);
+	cr_assert_eq(mmrt_map(as, VA, 4 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+	mmrt_mem_fp.iova = tab;
+	for (i = 0; i < 4; i++) {
+		/* miss (fill), then hit */
+		cr_assert_eq(mmrt_consumer_translate(c, VA + i * PG + 8, 0,
+			&x), 0);
+		cr_assert_eq(mmrt_consumer_translate(c, VA + i * PG + 24, 0,
+			&y), 0);
+		cr_assert_eq(mmrt_translate(as, VA + i * PG + 24, 0, &w), 0);
+		cr_assert_eq(y.pfn, w.pfn);
+		cr_assert_eq(y.iova, tab[y.pfn] + 24, "page %" PRIu64
+			": iova %#" PRIx64 ", table %#" PRIx64, i, y.iova,
+			tab[y.pfn] + 24);
+		cr_assert_eq(y.iova, w.iova);
+		cr_assert_eq(x.iova + 16, y.iova);
+	}
+	cr_assert_eq(stats(c).tlb_hits, 4);
+	mmrt_mem_fp.iova = saved;
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	free(tab);
+}
+
 Test(dev, page_request)
 {
 	struct mmrt_as *as = mmrt_as_create("pr");

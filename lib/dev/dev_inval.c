@@ -66,6 +66,7 @@
 #include "dev_testhooks.h"
 
 #define INVAL_SPINS 1024 /* pauses before a waiting invalidator yields */
+#define INVAL_CHECK_EVERY 64 /* pauses between checks of state and clock */
 
 #ifdef MMRT_TEST_HOOKS
 struct dev_test_hooks dev_test_hooks;
@@ -125,7 +126,7 @@ struct inval_batch {
  * poll stores nothing to the ring's lines). Owner thread only (the ring's
  * single consumer).
  */
-static void
+static __rte_always_inline void
 inval_pending(struct mmrt_consumer *c, uint64_t done, struct inval_batch *bt)
 {
 	struct inval_desc *d = bt->d;
@@ -267,24 +268,39 @@ dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 void
 dev_inval_wait(struct mmrt_consumer *c, uint64_t seq)
 {
-	uint64_t deadline;
+	uint64_t deadline = 0, now;
 	unsigned int spins;
 
 #ifdef MMRT_TEST_HOOKS
 	if (dev_test_hooks.inval_no_wait)
 		return; /* negative control: breaks invariant A (A0) */
 #endif
-	deadline = rte_get_timer_cycles() + c->deadline_cycles;
+	/*
+	 * An ack lands, on average, half a spin before this sees it: keep
+	 * the spin to the load and the pause. The state and the clock are
+	 * checked every INVAL_CHECK_EVERY pauses only (every yield once it
+	 * yields: a yield may take a time slice), and the clock is not read
+	 * before the first check (most acks come sooner): the deadline
+	 * (milliseconds to seconds) runs from there, some microseconds late.
+	 */
 	/* model: models/inval.pml [D.2] */
 	/* A0: the owner's drops are done; pairs with dev_inval_process_n() */
 	for (spins = 0; __atomic_load_n(&c->acked_seq, __ATOMIC_ACQUIRE) <
 			seq; spins++) {
-		if (__atomic_load_n(&c->core.state, __ATOMIC_RELAXED) !=
-				MMRT_CONSUMER_BOUND)
-			return; /* fenced by another invalidator, or unbinding */
-		if (rte_get_timer_cycles() > deadline) {
-			dev_fence_deadline(c);
-			return;
+		if (spins % INVAL_CHECK_EVERY == INVAL_CHECK_EVERY - 1 ||
+				spins >= INVAL_SPINS) {
+			if (__atomic_load_n(&c->core.state,
+					__ATOMIC_RELAXED) !=
+					MMRT_CONSUMER_BOUND)
+				return; /* fenced by another invalidator, or
+					 * unbinding */
+			now = rte_get_timer_cycles();
+			if (deadline == 0) {
+				deadline = now + c->deadline_cycles;
+			} else if (now > deadline) {
+				dev_fence_deadline(c);
+				return;
+			}
 		}
 		if (spins < INVAL_SPINS)
 			rte_pause();
@@ -315,14 +331,12 @@ mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 	return (int)k;
 }
 
-int
-mmrt_consumer_poll(struct mmrt_consumer *c)
-{
-	return mmrt_consumer_poll_n(c, UINT_MAX);
-}
-
-int
-mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
+/*
+ * The owner's poll, shared by the two entry points (one body: no call
+ * through the PLT from one exported function to the other).
+ */
+static __rte_always_inline int
+consumer_poll(struct mmrt_consumer *c, unsigned int max)
 {
 	int n;
 
@@ -337,4 +351,16 @@ mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
 	/* model: models/gather.pml [G.11] */
 	mmrt_quiescent();
 	return n;
+}
+
+int
+mmrt_consumer_poll(struct mmrt_consumer *c)
+{
+	return consumer_poll(c, UINT_MAX);
+}
+
+int
+mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max)
+{
+	return consumer_poll(c, max);
 }

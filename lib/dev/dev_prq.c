@@ -147,8 +147,7 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 			(MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
 		out->size = MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1));
 		out->huge = true;
-		__atomic_store_n(&c->core.hits, c->core.hits + 1,
-			__ATOMIC_RELAXED);
+		mmrt_dev_count_hit(&c->core);
 		return 0;
 	}
 	STAT_ADD(c, tlb_misses, 1);

@@ -160,6 +160,8 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 			e->data |= MMRT_DEV_TLBE_HIOVA_NONE;
 		else if (x->iova != (rte_iova_t)(uintptr_t)x->addr)
 			e->data |= MMRT_DEV_TLBE_HIOVA_VA;
+	} else if (mmrt_mem_fp.iova != NULL) {
+		e->data |= MMRT_DEV_TLBE_ITAB; /* IOVA from the frame table */
 	}
 	e->tag = base | MMRT_DEV_TLBE_V | (x->huge ? MMRT_DEV_TLBE_H : 0);
 	STAT_ADD(c, tlb_fills, 1);

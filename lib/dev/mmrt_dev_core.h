@@ -55,6 +55,10 @@ struct mmrt_dev_tlbe {
 #define MMRT_DEV_TLBE_HOST (UINT64_C(1) << 2) /**< host page: IOVA = addr */
 #define MMRT_DEV_TLBE_HIOVA_VA (UINT64_C(1) << 3) /**< host: IOVA = va */
 #define MMRT_DEV_TLBE_HIOVA_NONE (UINT64_C(1) << 4) /**< host: no IOVA */
+/** Pool page of a pool with a per-frame IOVA table (mmrt_mem_fp.iova, a
+ * property of the pool, fixed when it is made): one flag test on a hit
+ * covers both this and MMRT_DEV_TLBE_HOST. */
+#define MMRT_DEV_TLBE_ITAB (UINT64_C(1) << 5)
 #define MMRT_DEV_TLBE_DMASK (MMRT_PAGE_SIZE - 1) /**< data flag bits */
 
 /**
@@ -98,10 +102,28 @@ struct mmrt_consumer_core {
 	/**
 	 * Owner-written hit counter, in a line of its own: invalidators read
 	 * state, and a store per hit into that line would pull it back and
-	 * forth while one waits for an ack.
+	 * forth while one waits for an ack. Written by mmrt_dev_count_hit().
 	 */
 	uint64_t hits __rte_cache_aligned;
 };
+
+/**
+ * @internal Count a hit in @p cc->hits: the owner is its only writer,
+ * readers load it relaxed. On x86 one add to memory: a single
+ * instruction (one macro-op where a load, an add and a store are three:
+ * the translate loop keeps fewer lookups in flight the more each one
+ * holds in the reorder buffer), and an aligned 8-byte store a reader sees
+ * whole. Elsewhere, a relaxed store of the sum.
+ */
+static __rte_always_inline void
+mmrt_dev_count_hit(struct mmrt_consumer_core *cc)
+{
+#if defined(RTE_ARCH_X86_64)
+	asm("addq $1, %0" : "+m" (cc->hits));
+#else
+	__atomic_store_n(&cc->hits, cc->hits + 1, __ATOMIC_RELAXED);
+#endif
+}
 
 /**
  * @internal Search one block of a set for @p key, branch-free: @return
@@ -177,25 +199,30 @@ mmrt_dev_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
 	addr = va + (sel & ~MMRT_DEV_TLBE_DMASK);
 	off = va & (MMRT_PAGE_SIZE - 1);
 	out->addr = (void *)(uintptr_t)addr;
-	if (unlikely(sel & MMRT_DEV_TLBE_HOST)) {
-		/* a host mapping: no pool frame behind it */
-		out->pfn = MMRT_PFN_NONE;
-		out->iova = mmrt_dev_tlbe_host_iova(sel, va, addr);
+	if (unlikely(sel & (MMRT_DEV_TLBE_HOST | MMRT_DEV_TLBE_ITAB))) {
+		if (sel & MMRT_DEV_TLBE_HOST) {
+			/* a host mapping: no pool frame behind it */
+			out->pfn = MMRT_PFN_NONE;
+			out->iova = mmrt_dev_tlbe_host_iova(sel, va, addr);
+		} else {
+			pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
+				MMRT_PAGE_SHIFT);
+			out->pfn = pfn;
+			out->iova = mmrt_mem_fp.iova[pfn] + off;
+		}
 	} else {
+		/* a pool page, IOVA linear in the address */
 		pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
 			MMRT_PAGE_SHIFT);
 		/* pfn apart from prot: together, GCC packs them through SSE */
 		out->pfn = pfn;
-		if (likely(mmrt_mem_fp.iova == NULL))
-			out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
-		else
-			out->iova = mmrt_mem_fp.iova[pfn] + off;
+		out->iova = (rte_iova_t)(addr + mmrt_mem_fp.iova_off);
 	}
 	out->prot = (uint32_t)(sel & (MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
-	out->size = MMRT_PAGE_SIZE - off;
+	/* MMRT_PAGE_SIZE - off, in two operations where that takes three */
+	out->size = -(va | ~(uint64_t)(MMRT_PAGE_SIZE - 1));
 	out->huge = false;
-	/* exact; owner-written (a plain add: stats read it relaxed) */
-	__atomic_store_n(&cc->hits, cc->hits + 1, __ATOMIC_RELAXED);
+	mmrt_dev_count_hit(cc); /* exact */
 	return 0;
 slow:
 	return mmrt_consumer_translate_slow(c, va, access, out);
