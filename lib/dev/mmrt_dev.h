@@ -83,10 +83,16 @@ struct mmrt_consumer_conf {
 				   * slots, a power of 2 >= 2 (default 256);
 				   * holds ring_size - 1 entries. */
 	uint64_t ack_deadline_us; /**< How long an invalidator waits for the
-				   * ack before fencing (default 10000). */
+				   * ack before fencing (default 10000),
+				   * counted from its first check, a few
+				   * microseconds after the post. */
 };
 
-/** Consumer statistics (a snapshot; counters only grow). */
+/**
+ * Consumer statistics (a snapshot; counters only grow). The consumer
+ * updates them before it publishes an ack, so an invalidator that saw its
+ * ack also sees statistics that count its descriptors.
+ */
 struct mmrt_consumer_stats {
 	uint64_t tlb_hits;        /**< Translations served by the device TLB. */
 	uint64_t tlb_misses;      /**< Translations that walked the page table. */
