@@ -19,6 +19,7 @@
 #include <mmrt_core.h>
 #include <mmrt_dev.h>
 #include <mmrt_mem.h>
+#include <mmrt_mm.h>
 
 #include "perf_common.h"
 
@@ -527,4 +528,29 @@ perf_kernel_map(uint64_t len, bool populate)
 			m[off] = 1;
 	}
 	return addr;
+}
+
+void
+perf_downgrades(struct mmrt_as *as, uint64_t va, unsigned int n,
+	struct perf_samples *s)
+{
+	uint64_t t0, t1;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = mmrt_protect(as, va, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE);
+		if (ret == 0)
+			ret = mmrt_fault(as, va, MMRT_ACCESS_WRITE);
+		if (ret < 0)
+			perf_die("re-arm: %s", strerror(-ret));
+		t0 = perf_now();
+		ret = mmrt_protect(as, va, MMRT_PAGE_SIZE, MMRT_PROT_READ);
+		t1 = perf_now();
+		if (ret < 0)
+			perf_die("mmrt_protect(READ): %s", strerror(-ret));
+		if (s != NULL)
+			perf_samples_add(s, perf_ns(t1 - t0));
+	}
 }

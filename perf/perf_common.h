@@ -129,6 +129,17 @@ struct mmrt_consumer *perf_consumer(struct mmrt_as *as,
 void *perf_kernel_map(uint64_t len, bool populate);
 
 /** Print a message and abort: a correctness check failed. */
+struct mmrt_as;
+
+/*
+ * @p n downgrades of the 4 KiB page at @p va of @p as to read-only, each
+ * timed into @p s (NULL: untimed) after an untimed re-arm (writable and
+ * present again): with a consumer caching the page, each is one
+ * invalidation round trip. Dies on any error.
+ */
+void perf_downgrades(struct mmrt_as *as, uint64_t va, unsigned int n,
+	struct perf_samples *s);
+
 void perf_die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
 	noreturn));
 

@@ -178,42 +178,6 @@ inval_stats(struct mmrt_consumer_stats *st)
 		perf_die("mmrt_consumer_stats: %s", strerror(-ret));
 }
 
-/* Make the page writable and present again (not timed). */
-static void
-inval_rearm(struct mmrt_as *as)
-{
-	int ret;
-
-	ret = mmrt_protect(as, INVAL_VA, MMRT_PAGE_SIZE,
-		MMRT_PROT_READ | MMRT_PROT_WRITE);
-	if (ret < 0)
-		perf_die("mmrt_protect(READ|WRITE): %s", strerror(-ret));
-	ret = mmrt_fault(as, INVAL_VA, MMRT_ACCESS_WRITE);
-	if (ret < 0)
-		perf_die("mmrt_fault(WRITE): %s", strerror(-ret));
-}
-
-/* @p n timed downgrades of the re-armed page into @p s (NULL: untimed). */
-static void
-inval_downgrades(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
-{
-	uint64_t t0, t1;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		inval_rearm(as);
-		t0 = perf_now();
-		ret = mmrt_protect(as, INVAL_VA, MMRT_PAGE_SIZE,
-			MMRT_PROT_READ);
-		t1 = perf_now();
-		if (ret < 0)
-			perf_die("mmrt_protect(READ): %s", strerror(-ret));
-		if (s != NULL)
-			perf_samples_add(s, perf_ns(t1 - t0));
-	}
-}
-
 /*
  * The round trip against its anchor, in alternating turns: one untimed
  * turn of each, then INVAL_BLOCKS timed turns of @p n_pp / INVAL_BLOCKS
@@ -229,12 +193,12 @@ inval_protect(struct mmrt_as *as, unsigned int n, unsigned int n_pp,
 
 	inval_pingpong(n_pp / INVAL_BLOCKS, NULL);
 	inval_set_mode(MODE_POLL);
-	inval_downgrades(as, per, NULL);
+	perf_downgrades(as, INVAL_VA, per, NULL);
 	inval_stats(&st0);
 	for (b = 0; b < INVAL_BLOCKS; b++) {
 		inval_pingpong(n_pp / INVAL_BLOCKS, sa);
 		inval_set_mode(MODE_POLL);
-		inval_downgrades(as, per, sm);
+		perf_downgrades(as, INVAL_VA, per, sm);
 	}
 	inval_stats(&st1);
 	printf("inval-rt: %u downgrades in %u turns: %" PRIu64
@@ -344,7 +308,7 @@ inval_protect_unbound(struct mmrt_as *as, unsigned int n)
 
 	if (perf_samples_init(&s, n) < 0)
 		perf_die("out of memory for samples");
-	inval_downgrades(as, n, &s);
+	perf_downgrades(as, INVAL_VA, n, &s);
 	perf_percentiles(&s, &pct);
 	printf("info: mmrt_protect(READ) with no consumer bound: p50 %.0f ns "
 		"p99 %.0f ns (%zu samples, not a result)\n", pct.p50, pct.p99,

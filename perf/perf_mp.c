@@ -636,39 +636,6 @@ mp_spaces_teardown(struct mp_spaces *sp)
 /* ---- invalidation round trip */
 
 static void
-mp_rearm(struct mmrt_as *as)
-{
-	int ret;
-
-	ret = mmrt_protect(as, MP_INV_VA, MMRT_PAGE_SIZE,
-		MMRT_PROT_READ | MMRT_PROT_WRITE);
-	if (ret == 0)
-		ret = mmrt_fault(as, MP_INV_VA, MMRT_ACCESS_WRITE);
-	if (ret < 0)
-		perf_die("re-arm: %s", strerror(-ret));
-}
-
-static void
-mp_downgrades(struct mmrt_as *as, unsigned int n, struct perf_samples *s)
-{
-	uint64_t t0, t1;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		mp_rearm(as);
-		t0 = perf_now();
-		ret = mmrt_protect(as, MP_INV_VA, MMRT_PAGE_SIZE,
-			MMRT_PROT_READ);
-		t1 = perf_now();
-		if (ret < 0)
-			perf_die("mmrt_protect(READ): %s", strerror(-ret));
-		if (s != NULL)
-			perf_samples_add(s, perf_ns(t1 - t0));
-	}
-}
-
-static void
 mp_inval(struct mp_spaces *sp, unsigned int n, struct perf_samples s[2])
 {
 	unsigned int b, i, side, per = n / MP_BLOCKS;
@@ -677,8 +644,8 @@ mp_inval(struct mp_spaces *sp, unsigned int n, struct perf_samples s[2])
 		for (i = 0; i < 2; i++) {
 			side = (b + i) % 2;
 			mp_turn((int)side, MP_POLL);
-			mp_downgrades(sp->inv[side], 16, NULL);
-			mp_downgrades(sp->inv[side], per, &s[side]);
+			perf_downgrades(sp->inv[side], MP_INV_VA, 16, NULL);
+			perf_downgrades(sp->inv[side], MP_INV_VA, per, &s[side]);
 		}
 	}
 	mp_turn(-1, MP_IDLE);
