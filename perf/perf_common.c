@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_eal.h>
 
 #include <rte_errno.h>
 
@@ -155,6 +159,37 @@ perf_init(const char *prog, unsigned int pool_mb,
 	perf_init_eal(prog, pool_mb, opts, NULL);
 }
 
+/*
+ * The EAL's runtime directory of a harness that chose its own
+ * --file-prefix: DPDK leaves it behind, so perf_fini() removes it (mmrt
+ * removes only the embedded default's).
+ */
+static char perf_rundir[PATH_MAX];
+
+static void
+perf_rundir_remove(void)
+{
+	char path[PATH_MAX + 260];
+	struct dirent *e;
+	DIR *d;
+
+	if (perf_rundir[0] == '\0')
+		return;
+	d = opendir(perf_rundir);
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_type == DT_DIR)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", perf_rundir,
+				e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(perf_rundir);
+	perf_rundir[0] = '\0';
+}
+
 void
 perf_init_eal(const char *prog, unsigned int pool_mb,
 	const struct perf_opts *opts, const char *const *eal_args)
@@ -163,6 +198,7 @@ perf_init_eal(const char *prog, unsigned int pool_mb,
 	char pool[16];
 	char *argv[PERF_EAL_ARGS_MAX + 7];
 	uint64_t hz;
+	bool own_prefix = false;
 	int argc = 0, ret;
 
 	pool_mb = perf_pool_mb(opts, pool_mb);
@@ -172,6 +208,8 @@ perf_init_eal(const char *prog, unsigned int pool_mb,
 			fprintf(stderr, "%s: too many EAL arguments\n", prog);
 			exit(1);
 		}
+		if (strncmp(*eal_args, "--file-prefix", 13) == 0)
+			own_prefix = true;
 		argv[argc++] = (char *)(uintptr_t)*eal_args++;
 	}
 	snprintf(pool, sizeof(pool), "%u", pool_mb);
@@ -187,6 +225,9 @@ perf_init_eal(const char *prog, unsigned int pool_mb,
 			strerror(-ret));
 		exit(1);
 	}
+	if (own_prefix)
+		snprintf(perf_rundir, sizeof(perf_rundir), "%s",
+			rte_eal_get_runtime_dir());
 	hz = rte_get_tsc_hz();
 	if (hz == 0) {
 		fprintf(stderr, "%s: unknown TSC frequency\n", prog);
@@ -217,6 +258,7 @@ perf_fini(void)
 	ret = mmrt_fini();
 	if (ret < 0)
 		fprintf(stderr, "warning: mmrt_fini: %s\n", strerror(-ret));
+	perf_rundir_remove();
 }
 
 double

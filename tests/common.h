@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_log.h>
 #include <rte_pause.h>
@@ -52,17 +53,61 @@ xalign(size_t align, size_t len)
 	return p;
 }
 
-/* Bring the runtime up on the embedded default; pool of @p pool_mb MiB. */
+/*
+ * An EAL --lcores value for @p n lcores (0 .. n-1), each free to run on
+ * either of the first two cpus this process may use (one if it has one).
+ *
+ * Tests do not pin a thread to one cpu: on a shared or overcommitted
+ * machine (a VM whose host is busy) a thread pinned to one vCPU was seen
+ * not to run for 15 to 37 s while that vCPU ran others, though runnable
+ * (tests/README.md, "Pinned threads"); a test whose threads wait for one
+ * another then stalls past its bound. Floating lcores let the scheduler
+ * run each where it can. Production deployments pin (usertools/).
+ */
+static inline const char *
+mmrt_test_lcores(char *buf, size_t len, unsigned int n)
+{
+	char set[32];
+	int cpu[2], c, k = 0;
+	unsigned int i;
+	size_t o = 0;
+	cpu_set_t cs;
+
+	CPU_ZERO(&cs);
+	if (sched_getaffinity(0, sizeof(cs), &cs) != 0)
+		CPU_SET(0, &cs);
+	for (c = 0; c < CPU_SETSIZE && k < 2; c++)
+		if (CPU_ISSET(c, &cs))
+			cpu[k++] = c;
+	if (k == 0)
+		cpu[k++] = 0;
+	if (k == 2)
+		snprintf(set, sizeof(set), "(%d,%d)", cpu[0], cpu[1]);
+	else
+		snprintf(set, sizeof(set), "(%d)", cpu[0]);
+	buf[0] = '\0';
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%u@%s",
+			i > 0 ? "," : "", i, set);
+	return buf;
+}
+
+/*
+ * Bring the runtime up on the embedded default (its lcores floating,
+ * mmrt_test_lcores()); pool of @p pool_mb MiB.
+ */
 static inline void
 mmrt_test_up(unsigned int pool_mb)
 {
-	char pool[32];
-	char *argv[] = { (char *)"mmrt-test", (char *)"--",
-		(char *)"--pool-mb", pool, (char *)"--log-level", (char *)"4",
-		NULL };
+	char pool[32], lcores[96];
+	char *argv[] = { (char *)"mmrt-test", (char *)"--lcores", lcores,
+		(char *)"--", (char *)"--pool-mb", pool, (char *)"--log-level",
+		(char *)"4", NULL };
 
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
 	snprintf(pool, sizeof(pool), "%u", pool_mb);
-	cr_assert_geq(mmrt_init(6, argv), 0, "mmrt_init failed");
+	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0,
+		"mmrt_init failed");
 }
 
 static inline void
@@ -170,7 +215,7 @@ mmrt_test_relax(unsigned long i, unsigned long yield_mask)
 {
 	rte_pause();
 	if ((i & yield_mask) == yield_mask)
-		sched_yield();
+		rte_delay_us_sleep(1); /* not a yield: lib/core/core_wait.h */
 }
 
 /* Next value of the xorshift64 generator whose state is *@p s (not 0). */
@@ -234,6 +279,78 @@ static inline uint64_t
 mmrt_test_deadline(unsigned int s)
 {
 	return rte_get_timer_cycles() + (uint64_t)s * rte_get_timer_hz();
+}
+
+/*
+ * Where every thread of this process is, from /proc/self/task: name,
+ * state, the cpu it last ran on, its cpu time and context switches, and
+ * the kernel function it sleeps in. For a test that found an operation
+ * stalled: tells a thread that never ran from one that waits.
+ */
+static inline void
+mmrt_test_dump_threads(FILE *out)
+{
+	char path[300], line[512], comm[64], wchan[64], allowed[64];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+	FILE *f;
+
+	if (d == NULL)
+		return;
+	fprintf(out, "threads (tid comm state cpu utime stime vcsw ivcsw "
+		"wchan):\n");
+	while ((e = readdir(d)) != NULL) {
+		unsigned long ut = 0, st = 0, vcs = 0, ivcs = 0;
+		int cpu = -1;
+		char state = '?';
+		char *p;
+
+		if (e->d_name[0] == '.')
+			continue;
+		comm[0] = wchan[0] = allowed[0] = '\0';
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			e->d_name);
+		f = fopen(path, "r");
+		if (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+				(p = strrchr(line, ')')) != NULL) {
+			char *q = strchr(line, '(');
+
+			if (q != NULL)
+				snprintf(comm, sizeof(comm), "%.*s",
+					(int)(p - q - 1), q + 1);
+			/* fields 3.. after the comm: state is 3, utime 14,
+			 * stime 15, processor 39 */
+			if (sscanf(p + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s"
+					" %*s %*s %lu %lu %*s %*s %*s %*s %*s"
+					" %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+					" %*s %*s %*s %*s %*s %*s %*s %*s %*s %d",
+					&state, &ut, &st, &cpu) < 4)
+				cpu = -1;
+		}
+		if (f != NULL)
+			fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			e->d_name);
+		f = fopen(path, "r");
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			sscanf(line, "voluntary_ctxt_switches: %lu", &vcs);
+			sscanf(line, "nonvoluntary_ctxt_switches: %lu", &ivcs);
+			sscanf(line, "Cpus_allowed_list: %63s", allowed);
+		}
+		if (f != NULL)
+			fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+			e->d_name);
+		f = fopen(path, "r");
+		if (f != NULL && fgets(wchan, sizeof(wchan), f) == NULL)
+			wchan[0] = '\0';
+		if (f != NULL)
+			fclose(f);
+		fprintf(out, "  %s %s %c cpu%d (may run on %s) %lu %lu %lu %lu "
+			"%s\n", e->d_name, comm, state, cpu, allowed, ut, st,
+			vcs, ivcs, wchan);
+	}
+	closedir(d);
 }
 
 /* Whether deadline @d (mmrt_test_deadline()) has passed. */

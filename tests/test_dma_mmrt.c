@@ -68,14 +68,15 @@
 static void
 up(const char *vdev)
 {
-	static char prefix[64], vd[256];
+	static char prefix[64], vd[256], lcores[96];
 	char *argv[24];
 	int argc = 0;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dmm-%d", getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "dmm");
 	argv[argc++] = (char *)"test-dma-mmrt";
-	argv[argc++] = (char *)"-l";
-	argv[argc++] = (char *)"0-1";
+	argv[argc++] = (char *)"--lcores";
+	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
+		sizeof(lcores), 2);
 	argv[argc++] = (char *)"--no-huge";
 	argv[argc++] = (char *)"-m";
 	argv[argc++] = (char *)"512";
@@ -214,6 +215,7 @@ await_idle(int16_t id)
 		if (mmrt_test_expired(d)) {
 			/* where the operations stopped: the front ring, the
 			 * bridge, and the dmadev behind it */
+			mmrt_test_dump_threads(stderr);
 			rte_dma_dump(id, stderr);
 			if (rte_dma_get_dev_id_by_name("dma_skeleton0") >= 0)
 				rte_dma_dump((int16_t)rte_dma_get_dev_id_by_name(
@@ -696,30 +698,26 @@ static char *dump_of(int16_t id);
 #define CANARY 0xee
 
 /*
- * The EAL for the dev= tests: lcore 0 (the test) and lcore 2 (the
- * dma_mmrt worker, which drives the bridge) on one cpu, lcore 1 alone on
- * the other with the skeleton's copy thread; @dmm: dma_mmrt0's devargs.
- * Skips when the skeleton cannot be probed.
+ * The EAL for the dev= tests: lcore 0 (the test), lcore 1 (the
+ * skeleton's copy thread) and lcore 2 (the dma_mmrt worker, which drives
+ * the bridge), all floating over two cpus (mmrt_test_lcores()); @dmm:
+ * dma_mmrt0's devargs. Skips when the skeleton cannot be probed.
  */
 static void
 up_dev(const char *dmm)
 {
-	static char prefix[64], lcores[64], vd[256];
+	static char prefix[64], lcores[96], vd[256];
 	char *argv[24];
-	int cpu[2] = { -1, -1 }, c, n = 0, argc = 0;
+	int argc = 0;
 	cpu_set_t cs;
 
 	CPU_ZERO(&cs);
 	if (sched_getaffinity(0, sizeof(cs), &cs) != 0)
 		CPU_SET(0, &cs);
-	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &cs))
-			cpu[n++] = c;
-	if (n < 2)
+	if (CPU_COUNT(&cs) < 2)
 		cr_skip_test("needs 2 cpus");
-	snprintf(lcores, sizeof(lcores), "0@%d,1@%d,2@%d", cpu[0], cpu[1],
-		cpu[0]);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dmmd-%d", getpid());
+	mmrt_test_lcores(lcores, sizeof(lcores), 3);
+	mmrt_test_prefix(prefix, sizeof(prefix), "dmmd");
 	snprintf(vd, sizeof(vd), "--vdev=dma_mmrt0,%s", dmm);
 	argv[argc++] = (char *)"test-dma-mmrt";
 	argv[argc++] = (char *)"--lcores";
@@ -972,7 +970,7 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 	 * a loaded machine keeps it off for long; a fence would fail every
 	 * later op with BUS_ERROR */
 	snprintf(args, sizeof(args), "as=%s,lcore=2,dev=" SKEL
-		",ack_us=30000000", name);
+		",ack_us=30000000,park_us=30000000", name);
 	up_dev(args);
 	used0 = mmrt_test_used();
 	as = mmrt_as_create(name);
@@ -1034,7 +1032,10 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 				(int)round; i++) {
 			if (mmrt_test_expired(dl)) {
 				struct rte_dma_stats ds;
-				char *dm = dump_of(id);
+				char *dm;
+
+				mmrt_test_dump_threads(stderr);
+					dm = dump_of(id);
 
 				(void)rte_dma_stats_get(iv.skel, 0, &ds);
 				cr_assert_fail("round %u: the invalidation "
@@ -1559,9 +1560,9 @@ Test(dma_mmrt, mirror_of_the_application)
  */
 Test(dma_mmrt, mirror_attaches_the_runtime)
 {
-	static char prefix[64];
+	static char prefix[64], lcores[96];
 	char *argv[] = {
-		(char *)"test-dma-mmrt", (char *)"-l", (char *)"0-1",
+		(char *)"test-dma-mmrt", (char *)"--lcores", lcores,
 		(char *)"--no-huge", (char *)"-m", (char *)"512",
 		(char *)"--no-pci", (char *)"--no-shconf",
 		(char *)"--no-telemetry", prefix, (char *)"--log-level=4",
@@ -1570,7 +1571,8 @@ Test(dma_mmrt, mirror_attaches_the_runtime)
 	struct rte_mempool *mp;
 	int16_t id;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dmm-%d", getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "dmm");
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
 	cr_assert(mmrt_dma_mmrt_registered());
 	cr_assert_geq(rte_eal_init((int)RTE_DIM(argv) - 1, argv), 0);
 	cr_assert(!mmrt_is_up());

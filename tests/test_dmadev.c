@@ -123,7 +123,7 @@ static unsigned int up_count;
 static void
 setup(void)
 {
-	char prefix[64], lcores[64];
+	char prefix[64], lcores[96], tag[16];
 	char *argv[] = {
 		(char *)"test-dmadev", (char *)"--no-huge", (char *)"-m",
 		(char *)"512", (char *)"--no-pci", (char *)"--no-shconf",
@@ -134,21 +134,16 @@ setup(void)
 		(char *)"--pool-mb", (char *)POOL_MB, (char *)"--log-level",
 		(char *)"4", NULL,
 	};
-	int cpu[2] = { -1, -1 }, rc, c, n = 0;
+	int rc;
 
 	CPU_ZERO(&all_cpus);
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) != 0)
 		CPU_SET(0, &all_cpus);
-	/* lcores 0 and 1 on the first two cpus we may use (one if only
-	 * one): lcore 1 runs the skeleton's copy thread */
-	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &all_cpus))
-			cpu[n++] = c;
-	if (n < 2)
-		cpu[1] = cpu[0];
-	snprintf(lcores, sizeof(lcores), "0@%d,1@%d", cpu[0], cpu[1]);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=tdb-%d-%u",
-		(int)getpid(), up_count++);
+	/* lcores 0 and 1 floating (lcore 1 runs the skeleton's copy
+	 * thread) */
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
+	snprintf(tag, sizeof(tag), "tdb%u", up_count++);
+	mmrt_test_prefix(prefix, sizeof(prefix), tag);
 	cr_assert(mmrt_dma_mmrt_registered());
 	rc = mmrt_init((int)RTE_DIM(argv) - 1, argv);
 	cr_assert_geq(rc, 0, "mmrt_init: %d", rc);

@@ -621,8 +621,9 @@ Test(host, bad_input)
  */
 Test(host_huge, mirror_events, .timeout = 300)
 {
+	char lcores[96];
 	char *argv[] = { (char *)"test-host", (char *)"--in-memory",
-		(char *)"--no-pci", (char *)"-l", (char *)"0-1", (char *)"--",
+		(char *)"--no-pci", (char *)"--lcores", lcores, (char *)"--",
 		(char *)"--pool-mb", (char *)"32", NULL };
 	long nfree = mmrt_test_free_hugepages();
 	struct mmrt_as *mir;
@@ -636,6 +637,7 @@ Test(host_huge, mirror_events, .timeout = 300)
 		cr_skip_test("no free 2 MiB hugepages (free: %ld, needed: %d):"
 			" reserve with ./mmrt.sh hugepages reserve 512M",
 			nfree, EV_NEED_HUGEPAGES);
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
 	cr_assert_geq(mmrt_init(RTE_DIM(argv) - 1, argv), 0);
 	mir = mmrt_as_mirror_dpdk("mirror-ev");
 	cr_assert_not_null(mir, "mirror: %d", rte_errno);
@@ -676,16 +678,15 @@ Test(host_huge, mirror_events, .timeout = 300)
 #define SKEL_NAME "dma_skeleton0"
 
 static int16_t skel = -1;
-static char bridge_rundir[PATH_MAX];
 
 static void
 bridge_setup(void)
 {
-	char prefix[64];
+	char prefix[64], lcores[96];
 	char *argv[] = {
 		(char *)"test-host", (char *)"--no-huge", (char *)"-m",
 		(char *)"256", (char *)"--no-pci", (char *)"--no-shconf",
-		(char *)"--no-telemetry", prefix, (char *)"-l", (char *)"0-1",
+		(char *)"--no-telemetry", prefix, (char *)"--lcores", lcores,
 		(char *)"--vdev=" SKEL_NAME ",lcore=1",
 		(char *)"--log-level=lib.eal:error",
 		(char *)"--log-level=pmd.dma.skeleton:warning", (char *)"--",
@@ -693,36 +694,17 @@ bridge_setup(void)
 	};
 	int rc;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=thb-%d",
-		(int)getpid());
+	mmrt_test_prefix(prefix, sizeof(prefix), "thb");
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
 	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0);
-	snprintf(bridge_rundir, sizeof(bridge_rundir), "%s",
-		rte_eal_get_runtime_dir());
 	rc = rte_dma_get_dev_id_by_name(SKEL_NAME);
 	skel = rc >= 0 ? (int16_t)rc : -1;
 }
 
-/* The EAL's runtime directory of our own --file-prefix goes too. */
 static void
 bridge_teardown(void)
 {
-	char path[PATH_MAX + 260];
-	struct dirent *e;
-	DIR *d;
-
 	mmrt_fini();
-	d = opendir(bridge_rundir);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", bridge_rundir,
-			e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(bridge_rundir);
 }
 
 TestSuite(host_bridge, .init = bridge_setup, .fini = bridge_teardown,

@@ -49,6 +49,7 @@
 
 #include "mmrt_core.h"
 #include "core_priv.h"
+#include "core_wait.h"
 
 #define QSBR_MAX_THREADS CORE_QSBR_MAX_THREADS
 #define QSBR_WORDS CORE_QSBR_WORDS
@@ -350,12 +351,15 @@ mmrt_qsbr_reap(void)
 
 /* Look for dead readers this often while a grace period waits. */
 #define QSBR_REAP_US 1000
+/* Pauses before a grace-period wait sleeps between checks. */
+#define QSBR_SPINS 4096
 
 void
 mmrt_synchronize(void)
 {
 	struct rte_rcu_qsbr *v = mmrt_qsbr();
 	uint64_t t, next, period;
+	unsigned int spins = 0;
 
 	if (v == NULL)
 		return;
@@ -371,7 +375,8 @@ mmrt_synchronize(void)
 	period = rte_get_timer_hz() / (1000000 / QSBR_REAP_US);
 	next = rte_get_timer_cycles() + period;
 	while (rte_rcu_qsbr_check(v, t, false) != 1) {
-		rte_pause();
+		/* a reader may share this cpu: spin, then sleep */
+		core_wait_step(&spins, QSBR_SPINS);
 		if (rte_get_timer_cycles() >= next) {
 			mmrt_qsbr_reap();
 			next = rte_get_timer_cycles() + period;

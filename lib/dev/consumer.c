@@ -657,7 +657,7 @@ dead_lock(struct mmrt_consumer *c, rte_spinlock_t *l, const char *what)
 			rte_spinlock_lock(l);
 			return;
 		}
-		sched_yield();
+		rte_delay_us_sleep(1); /* the holder may share this cpu */
 	}
 }
 

@@ -46,8 +46,9 @@
  *       the drops are done before the invalidator frees or reuses what
  *       the range mapped.
  *
- * An invalidator waits by spinning, then yields between checks: on a
- * shared core the consumer it waits for may need that core to ack.
+ * An invalidator waits by spinning, then sleeps between checks: on a
+ * shared core the consumer it waits for may need that core to ack
+ * (lib/core/core_wait.h says why not sched_yield()).
  */
 
 #include <errno.h>
@@ -65,7 +66,7 @@
 #include "dev_priv.h"
 #include "dev_testhooks.h"
 
-#define INVAL_SPINS 1024 /* pauses before a waiting invalidator yields */
+#define INVAL_SPINS 1024 /* pauses before a waiting invalidator sleeps */
 #define INVAL_CHECK_EVERY 64 /* pauses between checks of state and clock */
 
 #ifdef MMRT_TEST_HOOKS
@@ -305,7 +306,8 @@ dev_inval_wait(struct mmrt_consumer *c, uint64_t seq)
 		if (spins < INVAL_SPINS)
 			rte_pause();
 		else
-			sched_yield(); /* the consumer may need this core */
+			/* the consumer may need this core (core_wait.h) */
+			rte_delay_us_sleep(1);
 	}
 }
 

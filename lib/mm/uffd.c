@@ -66,6 +66,7 @@
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
 
+#include "core_wait.h"
 #include "mm_testhooks.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
@@ -84,7 +85,7 @@
 #define UFFD_PROBE 8           /* slots probed per page */
 #define UFFD_WAKE_PROBE_MAX 64 /* pages probed one by one in a wake */
 #define UFFD_RECHECK_US 1000   /* waiters re-check this often */
-#define UFFD_SPINS 2048        /* waiters spin this many times, then yield */
+#define UFFD_SPINS 2048        /* waiters spin this many times, then sleep */
 #define PAGE_MASK_ (MMRT_PAGE_SIZE - 1)
 /* A pending slot's reader tag: bits 1..7, 1 + the reader's process slot. */
 #define PEND_TAG_SHIFT 1
@@ -491,10 +492,7 @@ mm_uffd_wait(struct mm_fault_wait *w)
 		}
 		if (now - t0 >= recheck)
 			break;
-		if (++spins < UFFD_SPINS)
-			rte_pause();
-		else
-			sched_yield();
+		core_wait_step(&spins, UFFD_SPINS);
 	}
 	__atomic_fetch_sub(&u->waiters, 1, __ATOMIC_RELEASE);
 	return ret;
@@ -784,10 +782,7 @@ uffd_queue_event(struct mmrt_uffd *u, const struct mmrt_uffd_msg *m)
 				mmrt_uffd_destroy(m->arg.fork.ufd);
 			return;
 		}
-		if (++spins < UFFD_SPINS)
-			rte_pause();
-		else
-			sched_yield();
+		core_wait_step(&spins, UFFD_SPINS);
 	}
 	ST_ADD(u, events, 1);
 }
@@ -872,6 +867,7 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 {
 	struct mmrt_uffd **pp;
 	struct mmrt_uffd_msg m;
+	unsigned int spins = 0;
 	struct mmrt_as *as;
 
 	if (!uffd_live(u))
@@ -897,7 +893,7 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 	__atomic_store_n(&u->released, 1, __ATOMIC_RELEASE);
 	mm_uffd_wake(u, 0, MMRT_VA_LIMIT);
 	while (__atomic_load_n(&u->waiters, __ATOMIC_ACQUIRE) != 0)
-		sched_yield();
+		core_wait_step(&spins, UFFD_SPINS);
 	while (rte_ring_mc_dequeue_elem(u->events, &m, sizeof(m)) == 0)
 		if (m.event == MMRT_UFFD_EVENT_FORK)
 			mmrt_uffd_destroy(m.arg.fork.ufd);
