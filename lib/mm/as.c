@@ -756,17 +756,7 @@ mm_fini(void)
 	return 0;
 }
 
-static const struct mmrt_subsys mm_subsys = {
-	.name = "mm",
-	.order = 20,
-	.init = mm_init,
-	.fini = mm_fini,
-};
-
-RTE_INIT(mmrt_mm_register)
-{
-	mmrt_subsys_register(&mm_subsys);
-}
+MMRT_SUBSYS_REGISTER(mm_subsys, "mm", 20, mm_init, mm_fini);
 
 /*
  * Iteration (mmrt_as_foreach). as_iter_lock is held for reading across
