@@ -104,6 +104,36 @@ as_secondary_refuses(struct mmrt_as *as)
 	return 0;
 }
 
+/*
+ * The checks a call that changes [va, va + len) of @as starts with, after
+ * its own argument checks: -EINVAL unless @as is live and the range whole
+ * pages, then as_secondary_refuses().
+ */
+static int
+as_change_check(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
+		return -EINVAL;
+	return as_secondary_refuses(as);
+}
+
+/*
+ * Deliver the userfault event (UNMAP or REMOVE) of [va, va + len) that
+ * mm_uffd_event_prep() prepared in @ev, if @done (else drop it).
+ */
+static void
+as_event_range_done(struct mm_uffd_ev *ev, uint8_t event, uint64_t va,
+	uint64_t len, bool done)
+{
+	struct mmrt_uffd_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.event = event;
+	m.arg.remove.start = va;
+	m.arg.remove.end = va + len;
+	mm_uffd_event_done(ev, &m, done);
+}
+
 static bool
 name_ok(const char *name)
 {
@@ -435,13 +465,10 @@ cut_range(struct mmrt_as *as, uint64_t va, uint64_t len, bool locked)
 int
 mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 {
-	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
-		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
@@ -454,11 +481,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 		/* faults waiting there retry and find no region */
 		mm_uffd_wake_as(as, va, va + len);
 	}
-	memset(&m, 0, sizeof(m));
-	m.event = MMRT_UFFD_EVENT_UNMAP;
-	m.arg.remove.start = va;
-	m.arg.remove.end = va + len;
-	mm_uffd_event_done(&ev, &m, ret == 0);
+	as_event_range_done(&ev, MMRT_UFFD_EVENT_UNMAP, va, len, ret == 0);
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;
@@ -477,11 +500,10 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	uint32_t i, first, n = 0;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(old_va, len) ||
-			!mm_range_valid_pages(new_va, len) ||
+	if (!mm_range_valid_pages(new_va, len) ||
 			(old_va < new_va + len && new_va < old_va + len))
 		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, old_va, len);
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
@@ -560,10 +582,9 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	uint32_t i;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
-			(prot & ~PROT_ALL))
+	if (prot & ~PROT_ALL)
 		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
 	if (prot & MMRT_PROT_WRITE)
@@ -595,14 +616,12 @@ out:
 int
 mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 {
-	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
-			advice != MMRT_ADV_DONTNEED)
+	if (advice != MMRT_ADV_DONTNEED)
 		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
@@ -619,11 +638,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		mm_zap_notified(as, MMRT_NOTIFY_CLEAR, va, len, false);
 		mm_uffd_wake_as(as, va, va + len);
 	}
-	memset(&m, 0, sizeof(m));
-	m.event = MMRT_UFFD_EVENT_REMOVE;
-	m.arg.remove.start = va;
-	m.arg.remove.end = va + len;
-	mm_uffd_event_done(&ev, &m, ret == 0);
+	as_event_range_done(&ev, MMRT_UFFD_EVENT_REMOVE, va, len, ret == 0);
 out:
 	rte_rwlock_read_unlock(&as->map_lock);
 	MM_BLOCKING_END();
