@@ -451,6 +451,23 @@ perf_result_point(struct perf_result *r, const char *curve, double x,
 	r->x_unit = x_unit;
 }
 
+void
+perf_result_set(struct perf_result *r, const char *name, const char *anchor,
+	const char *unit, double target, const struct perf_samples *sm,
+	const struct perf_samples *sa)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->anchor, sizeof(r->anchor), "%s", anchor);
+	r->unit = unit;
+	r->target = target;
+	perf_percentiles(sm, &r->pct);
+	if (sa != NULL)
+		perf_percentiles(sa, &r->anchor_pct);
+	r->value = r->pct.p50;
+	r->anchor_value = r->anchor_pct.p50;
+}
+
 unsigned int
 perf_pool_mb(const struct perf_opts *opts, unsigned int def)
 {
@@ -570,6 +587,59 @@ perf_kernel_map(uint64_t len, bool populate)
 			m[off] = 1;
 	}
 	return addr;
+}
+
+double
+perf_kernel_unmap_ns(uint64_t len)
+{
+	uint64_t t0, t1;
+	void *addr;
+
+	addr = perf_kernel_map(len, true);
+	t0 = perf_now();
+	if (munmap(addr, len) != 0)
+		perf_die("munmap: %s", strerror(errno));
+	t1 = perf_now();
+	return perf_ns(t1 - t0) / (double)(len / MMRT_PAGE_SIZE);
+}
+
+bool
+perf_skip_lcores(const char *prog, unsigned int n)
+{
+	if (rte_lcore_count() >= n)
+		return false;
+	printf("%s: skipped: needs %u lcores, the EAL has %u\n", prog, n,
+		rte_lcore_count());
+	perf_fini();
+	return true;
+}
+
+struct mmrt_as *
+perf_as_create(const char *name)
+{
+	struct mmrt_as *as = mmrt_as_create(name);
+
+	if (as == NULL)
+		perf_die("mmrt_as_create(%s): %s", name, strerror(rte_errno));
+	return as;
+}
+
+void
+perf_as_destroy(struct mmrt_as *as)
+{
+	int ret = mmrt_as_destroy(as);
+
+	if (ret < 0)
+		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+}
+
+void
+perf_mem_stats(struct mmrt_mem_stats *st)
+{
+	int ret = mmrt_mem_stats(st);
+
+	if (ret < 0)
+		perf_die("mmrt_mem_stats: %s", strerror(-ret));
 }
 
 void

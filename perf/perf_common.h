@@ -75,6 +75,16 @@ struct perf_result {
 void perf_result_point(struct perf_result *r, const char *curve, double x,
 	const char *x_unit);
 
+/**
+ * Fill @p r (cleared first) from samples: names, @p unit, @p target, the
+ * percentiles of @p sm and of @p sa (NULL: none), and as its values the
+ * two medians (p50). A caller that judges another figure (a p99, a
+ * median of rounds) sets value and anchor_value after.
+ */
+void perf_result_set(struct perf_result *r, const char *name,
+	const char *anchor, const char *unit, double target,
+	const struct perf_samples *sm, const struct perf_samples *sa);
+
 /** @return the pool size to use: --pool-mb if given, else @p def. */
 unsigned int perf_pool_mb(const struct perf_opts *opts, unsigned int def);
 
@@ -127,6 +137,25 @@ struct mmrt_consumer *perf_consumer(struct mmrt_as *as,
  * Dies on failure.
  */
 void *perf_kernel_map(uint64_t len, bool populate);
+
+/*
+ * The kernel anchor of an unmap: munmap() of a populated mapping of @len
+ * bytes (perf_kernel_map()), timed. @return ns per 4 KiB page.
+ */
+double perf_kernel_unmap_ns(uint64_t len);
+
+/*
+ * If the EAL has fewer than @n lcores: say that @prog skips and why,
+ * perf_fini(), and return true (the harness then exits 0).
+ */
+bool perf_skip_lcores(const char *prog, unsigned int n);
+
+struct mmrt_mem_stats;
+
+/* mmrt_as_create(), mmrt_as_destroy() and mmrt_mem_stats(); die on failure. */
+struct mmrt_as *perf_as_create(const char *name);
+void perf_as_destroy(struct mmrt_as *as);
+void perf_mem_stats(struct mmrt_mem_stats *st);
 
 /** Print a message and abort: a correctness check failed. */
 struct mmrt_as;

@@ -320,15 +320,9 @@ dirty_result(struct perf_result *r, const char *name, const char *anchor,
 	const double *v, const double *a, unsigned int rounds,
 	struct perf_samples *sv, struct perf_samples *sa)
 {
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->anchor, sizeof(r->anchor), "%s", anchor);
-	r->unit = "ns/page";
-	r->target = DIRTY_TARGET;
+	perf_result_set(r, name, anchor, "ns/page", DIRTY_TARGET, sv, sa);
 	r->value = app_median((double *)(uintptr_t)v, rounds);
 	r->anchor_value = app_median((double *)(uintptr_t)a, rounds);
-	perf_percentiles(sv, &r->pct);
-	perf_percentiles(sa, &r->anchor_pct);
 }
 
 int
@@ -373,9 +367,7 @@ main(int argc, char **argv)
 	/* 4 KiB leaves: a VA that is not 2 MiB congruent with the memory */
 	off = ((uintptr_t)d.mem & (MMRT_HUGE_SIZE - 1)) ^ MMRT_PAGE_SIZE;
 	d.va = DIRTY_VA + off;
-	d.as = mmrt_as_create("perf-dirty");
-	if (d.as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	d.as = perf_as_create("perf-dirty");
 	ret = mmrt_map_host(d.as, d.va, d.mem, d.len,
 		MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
 	if (ret != 0)
@@ -424,9 +416,7 @@ main(int argc, char **argv)
 		dirty_result(&res[nres++], "dirty-harvest-1pct",
 			"kernel-pagemap-scan-wp", vm, vp, rounds, &sm, &sp);
 
-	ret = mmrt_as_destroy(d.as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(d.as);
 	if (d.uffd >= 0)
 		close(d.uffd);
 	close(d.pagemap_fd);

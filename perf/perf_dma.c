@@ -1157,12 +1157,8 @@ main(int argc, char **argv)
 	perf_parse_args(argc, argv, DMA_PROG, &opts);
 	dma_eal_args(eal, prefix, sizeof(prefix), lcores, sizeof(lcores));
 	perf_init_eal(DMA_PROG, DMA_POOL_MB, &opts, eal);
-	if (rte_lcore_count() < 2) {
-		printf("%s: skipped: needs 2 lcores, the EAL has %u\n",
-			DMA_PROG, rte_lcore_count());
-		perf_fini();
+	if (perf_skip_lcores(DMA_PROG, 2))
 		return 0;
-	}
 
 	memset(&dc, 0, sizeof(dc));
 	dc.quick = opts.quick;
@@ -1183,9 +1179,7 @@ main(int argc, char **argv)
 	dc.hdst = perf_kernel_map(DMA_WS, true);
 
 	/* The space: src, dst and the churned page, each page its frame. */
-	dc.as = mmrt_as_create("perf-dma");
-	if (dc.as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	dc.as = perf_as_create("perf-dma");
 	dma_map(dc.as, DMA_SRC_VA, DMA_WS);
 	dma_map(dc.as, DMA_DST_VA, DMA_WS);
 	dma_map(dc.as, DMA_CHURN_VA, MMRT_PAGE_SIZE);
@@ -1350,9 +1344,7 @@ main(int argc, char **argv)
 		res[nres - 1].anchor_pct.p99, res[nres - 1].anchor_pct.n);
 
 	dma_engines_teardown(&dc);
-	ret = mmrt_as_destroy(dc.as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(dc.as);
 	munmap(dc.hsrc, DMA_WS);
 	munmap(dc.hdst, DMA_WS);
 	dma_sides_free(s64, DMA_KINDS);

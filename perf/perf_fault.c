@@ -800,9 +800,7 @@ fault_mmrt_setup(void)
 	uint64_t features = 0, ops = 0;
 	int ret;
 
-	fx.as = mmrt_as_create("perf-fault");
-	if (fx.as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	fx.as = perf_as_create("perf-fault");
 	ret = mmrt_map(fx.as, FAULT_VA, (uint64_t)FAULT_PASS_PAGES *
 		MMRT_PAGE_SIZE, MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
 	if (ret < 0)
@@ -857,9 +855,7 @@ fault_mmrt_teardown(void)
 	ret = mmrt_uffd_destroy(fx.u);
 	if (ret < 0)
 		perf_die("mmrt_uffd_destroy: %s", strerror(-ret));
-	ret = mmrt_as_destroy(fx.as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(fx.as);
 }
 
 /* Wall time of the last pass per page: first start to last end. */
@@ -880,13 +876,11 @@ fault_curve_row(struct perf_result *r, const char *name, const char *anchor,
 	const char *curve, unsigned int n, struct perf_samples *sm,
 	struct perf_samples *sa, bool p99)
 {
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s-c%u", name, n);
-	snprintf(r->anchor, sizeof(r->anchor), "%s-t%u", anchor, n);
-	r->unit = "ns/fault";
-	r->target = PERF_REPORT_ONLY;
-	perf_percentiles(sm, &r->pct);
-	perf_percentiles(sa, &r->anchor_pct);
+	char rname[PERF_NAME_SIZE], aname[PERF_NAME_SIZE];
+
+	snprintf(rname, sizeof(rname), "%s-c%u", name, n);
+	snprintf(aname, sizeof(aname), "%s-t%u", anchor, n);
+	perf_result_set(r, rname, aname, "ns/fault", PERF_REPORT_ONLY, sm, sa);
 	if (p99) {
 		r->value = r->pct.p99;
 		r->anchor_value = r->anchor_pct.p99;
@@ -991,12 +985,8 @@ main(int argc, char **argv)
 	perf_parse_args(argc, argv, FAULT_PROG, &opts);
 	perf_init(FAULT_PROG, FAULT_POOL_MB, &opts);
 
-	if (rte_lcore_count() < 2) {
-		printf("%s: skipped: needs 2 lcores, the EAL has %u\n",
-			FAULT_PROG, rte_lcore_count());
-		perf_fini();
+	if (perf_skip_lcores(FAULT_PROG, 2))
 		return 0;
-	}
 	fx.worker = rte_get_next_lcore(-1, 1, 0);
 	rounds = opts.quick ? 5 : 40;
 	cap = (size_t)rounds * FAULT_PASS_PAGES;

@@ -77,16 +77,6 @@ fill_used(void)
 	return mmrt_mem_used();
 }
 
-static void
-fill_mem_stats(struct mmrt_mem_stats *st)
-{
-	int ret;
-
-	ret = mmrt_mem_stats(st);
-	if (ret < 0)
-		perf_die("mmrt_mem_stats: %s", strerror(-ret));
-}
-
 /* Stamp round @p r into every source page, so no stale frame passes. */
 static void
 fill_stamp(struct fill_ctx *fc, unsigned int r)
@@ -197,14 +187,14 @@ fill_round_mmrt(struct fill_ctx *fc, enum fill_case fcase,
 		perf_die("mmrt_uffd_register: %s", strerror(-ret));
 	if (!(ops & MMRT_UFFD_OP_COPY))
 		perf_die("mmrt_uffd_register: COPY not allowed");
-	fill_mem_stats(&st0);
+	perf_mem_stats(&st0);
 	if (fcase == FILL_2M && st0.huge_free * MMRT_HUGE_SIZE < fc->len)
 		perf_die("%" PRIu64 " free huge frames for %" PRIu64 " MiB: "
 			"pool too small", st0.huge_free, fc->len >> 20);
 
 	v = fill_timed(fc, fcase, true, s);
 
-	fill_mem_stats(&st1);
+	perf_mem_stats(&st1);
 	if (st1.splits != st0.splits)
 		perf_die("%" PRIu64 " huge frames split while filling: pool "
 			"too small", st1.splits - st0.splits);
@@ -400,9 +390,7 @@ main(int argc, char **argv)
 	fc.src = perf_kernel_map(fc.len, true);
 	fc.dst = perf_kernel_map(fc.len, true);
 	memset(fc.src, 0x5a, fc.len);
-	fc.as = mmrt_as_create("perf-fill");
-	if (fc.as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	fc.as = perf_as_create("perf-fill");
 	fc.u = mmrt_uffd_create(fc.as, MMRT_UFFD_API, &features, NULL);
 	if (fc.u == NULL)
 		perf_die("mmrt_uffd_create: %s", strerror(rte_errno));
@@ -419,9 +407,7 @@ main(int argc, char **argv)
 	ret = mmrt_uffd_destroy(fc.u);
 	if (ret < 0)
 		perf_die("mmrt_uffd_destroy: %s", strerror(-ret));
-	ret = mmrt_as_destroy(fc.as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(fc.as);
 	munmap(fc.src, fc.len);
 	munmap(fc.dst, fc.len);
 

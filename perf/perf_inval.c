@@ -248,22 +248,6 @@ inval_unmap_mmrt(struct mmrt_as *as)
 	return perf_ns(t1 - t0) / (double)INVAL_UNMAP_PAGES;
 }
 
-/* The kernel: 2 MiB of 4 KiB pages (THP off), populated, time munmap. */
-static double
-inval_unmap_kernel(void)
-{
-	uint64_t t0, t1;
-	void *addr;
-
-	addr = perf_kernel_map(INVAL_UNMAP_LEN, true);
-
-	t0 = perf_now();
-	if (munmap(addr, INVAL_UNMAP_LEN) != 0)
-		perf_die("munmap: %s", strerror(errno));
-	t1 = perf_now();
-	return perf_ns(t1 - t0) / (double)INVAL_UNMAP_PAGES;
-}
-
 static void
 inval_unmap(struct mmrt_as *as, unsigned int rounds, struct perf_samples *sm,
 	struct perf_samples *sa)
@@ -275,15 +259,15 @@ inval_unmap(struct mmrt_as *as, unsigned int rounds, struct perf_samples *sm,
 
 	/* One warm-up round of each. */
 	inval_unmap_mmrt(as);
-	inval_unmap_kernel();
+	perf_kernel_unmap_ns(INVAL_UNMAP_LEN);
 	for (r = 0; r < rounds; r++) {
 		if (r % 2 != 0)
-			perf_samples_add(sa, inval_unmap_kernel());
+			perf_samples_add(sa, perf_kernel_unmap_ns(INVAL_UNMAP_LEN));
 		inval_stats(&st0);
 		perf_samples_add(sm, inval_unmap_mmrt(as));
 		inval_stats(&st1);
 		if (r % 2 == 0)
-			perf_samples_add(sa, inval_unmap_kernel());
+			perf_samples_add(sa, perf_kernel_unmap_ns(INVAL_UNMAP_LEN));
 		d = st1.inval_descs - st0.inval_descs;
 		descs += d;
 		acks += st1.acks - st0.acks;
@@ -347,10 +331,6 @@ inval_worker_stop(unsigned int worker)
 		perf_die("worker: %s", strerror(-ret));
 }
 
-static void inval_result(struct perf_result *res, const char *name,
-	const char *anchor, const char *unit, double target,
-	const struct perf_samples *sm, const struct perf_samples *sa);
-
 /*
  * The scaling curve: the round trip with 1, 2, 4, 8, 16 consumers bound,
  * all polled by the worker; one result per point into @p res.
@@ -385,7 +365,7 @@ inval_curve(struct mmrt_as *as, unsigned int worker, unsigned int n,
 		inval_protect(as, n, n_pp, &sm, &sa);
 		inval_worker_stop(worker);
 		snprintf(name, sizeof(name), "inval-rt-c%u", k);
-		inval_result(&res[np], name, "cacheline-pingpong", "ns/rt",
+		perf_result_set(&res[np], name, "cacheline-pingpong", "ns/rt",
 			PERF_REPORT_ONLY, &sm, &sa);
 		perf_result_point(&res[np], "inval-rt-consumers", k,
 			"consumers");
@@ -418,22 +398,6 @@ inval_curve(struct mmrt_as *as, unsigned int worker, unsigned int n,
 	return np;
 }
 
-static void
-inval_result(struct perf_result *res, const char *name, const char *anchor,
-	const char *unit, double target, const struct perf_samples *sm,
-	const struct perf_samples *sa)
-{
-	memset(res, 0, sizeof(*res));
-	snprintf(res->name, sizeof(res->name), "%s", name);
-	snprintf(res->anchor, sizeof(res->anchor), "%s", anchor);
-	res->unit = unit;
-	res->target = target;
-	perf_percentiles(sm, &res->pct);
-	perf_percentiles(sa, &res->anchor_pct);
-	res->value = res->pct.p50;
-	res->anchor_value = res->anchor_pct.p50;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -450,20 +414,14 @@ main(int argc, char **argv)
 	perf_parse_args(argc, argv, INVAL_PROG, &opts);
 	perf_init(INVAL_PROG, INVAL_POOL_MB, &opts);
 
-	if (rte_lcore_count() < 2) {
-		printf("%s: skipped: needs 2 lcores, the EAL has %u\n",
-			INVAL_PROG, rte_lcore_count());
-		perf_fini();
+	if (perf_skip_lcores(INVAL_PROG, 2))
 		return 0;
-	}
 	worker = rte_get_next_lcore(-1, 1, 0);
 	n_pp = opts.quick ? 20000 : 200000;
 	n_inval = opts.quick ? 20000 : 200000;
 	rounds = opts.quick ? 50 : 200;
 
-	as = mmrt_as_create("perf-inval");
-	if (as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	as = perf_as_create("perf-inval");
 	ret = mmrt_map(as, INVAL_VA, MMRT_PAGE_SIZE,
 		MMRT_PROT_READ | MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
 	if (ret < 0)
@@ -497,9 +455,9 @@ main(int argc, char **argv)
 		PRIu64 " acks, %" PRIu64 " fences\n", sh.polls,
 		st.inval_descs, st.acks, st.fences);
 
-	inval_result(&res[0], "inval-rt", "cacheline-pingpong", "ns/rt",
+	perf_result_set(&res[0], "inval-rt", "cacheline-pingpong", "ns/rt",
 		INVAL_TARGET, &sm, &sa);
-	inval_result(&res[1], "unmap-2m-consumer", "kernel-munmap-2m",
+	perf_result_set(&res[1], "unmap-2m-consumer", "kernel-munmap-2m",
 		"ns/page", PERF_REPORT_ONLY, &um, &ua);
 	printf("inval-rt: p50 %.0f ns p99 %.0f ns; ping-pong p50 %.0f ns "
 		"p99 %.0f ns (%zu / %zu samples)\n", res[0].pct.p50,
@@ -515,9 +473,7 @@ main(int argc, char **argv)
 	ret = mmrt_consumer_destroy(sh.cons);
 	if (ret < 0)
 		perf_die("mmrt_consumer_destroy: %s", strerror(-ret));
-	ret = mmrt_as_destroy(as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(as);
 	perf_samples_free(&sm);
 	perf_samples_free(&sa);
 	perf_samples_free(&um);

@@ -89,13 +89,42 @@ mem_heap_used(void)
 static void
 mem_pool_stats(struct mmrt_mem_stats *st)
 {
-	int ret;
-
 	mmrt_mm_reclaim(true);
 	mmrt_mem_cache_flush();
-	ret = mmrt_mem_stats(st);
-	if (ret < 0)
-		perf_die("mmrt_mem_stats: %s", strerror(-ret));
+	perf_mem_stats(st);
+}
+
+/* What a mapping is measured by: the pool, the space, the DPDK heap. */
+struct mem_snap {
+	struct mmrt_mem_stats pool;
+	struct mmrt_as_stats as;
+	uint64_t heap;
+};
+
+static void
+mem_snap(struct mmrt_as *as, struct mem_snap *s)
+{
+	mem_pool_stats(&s->pool);
+	if (mmrt_as_stats(as, &s->as) < 0)
+		perf_die("mmrt_as_stats");
+	s->heap = mem_heap_used();
+}
+
+/*
+ * Page-table pages the pool gave from @s0 to @s1, which must be the ones
+ * the space counts.
+ */
+static uint64_t
+mem_snap_pt(const char *tag, const struct mem_snap *s0,
+	const struct mem_snap *s1)
+{
+	uint64_t pt = s1->pool.pt_pages - s0->pool.pt_pages;
+
+	if (s1->as.pt_pages - s0->as.pt_pages != pt)
+		perf_die("%s: the space counts %" PRIu64 " new page-table "
+			"pages, the pool %" PRIu64, tag,
+			s1->as.pt_pages - s0->as.pt_pages, pt);
+	return pt;
 }
 
 /* A report or judged row of bytes against a reference byte count. */
@@ -131,18 +160,14 @@ static unsigned int
 mem_mapping(struct mmrt_as *as, uint64_t va, uint32_t flags, const char *tag,
 	struct perf_result *r)
 {
-	struct mmrt_mem_stats st0, st1;
-	struct mmrt_as_stats ast0, ast1;
-	uint64_t heap0, heap1, frames, pt, p;
+	struct mem_snap s0, s1;
+	uint64_t frames, pt, p;
 	double meta, pt_b, heap_b, meta_b, len = (double)MEM_LEN;
 	uint8_t one = 1;
 	char name[PERF_NAME_SIZE];
 	int ret;
 
-	mem_pool_stats(&st0);
-	if (mmrt_as_stats(as, &ast0) < 0)
-		perf_die("mmrt_as_stats");
-	heap0 = mem_heap_used();
+	mem_snap(as, &s0);
 	ret = mmrt_map(as, va, MEM_LEN, MMRT_PROT_READ | MMRT_PROT_WRITE,
 		MMRT_MAP_POPULATE | flags);
 	if (ret < 0)
@@ -153,25 +178,18 @@ mem_mapping(struct mmrt_as *as, uint64_t va, uint32_t flags, const char *tag,
 		if (ret < 0)
 			perf_die("mmrt_write: %s", strerror(-ret));
 	}
-	mem_pool_stats(&st1);
-	heap1 = mem_heap_used();
-	if (mmrt_as_stats(as, &ast1) < 0)
-		perf_die("mmrt_as_stats");
-	frames = (st0.frames_free - st1.frames_free);
-	pt = st1.pt_pages - st0.pt_pages;
-	if (ast1.pt_pages - ast0.pt_pages != pt)
-		perf_die("%s: the space counts %" PRIu64 " new page-table "
-			"pages, the pool %" PRIu64, tag,
-			ast1.pt_pages - ast0.pt_pages, pt);
-	if (ast1.rss_pages - ast0.rss_pages != MEM_LEN / MMRT_PAGE_SIZE)
+	mem_snap(as, &s1);
+	frames = s0.pool.frames_free - s1.pool.frames_free;
+	pt = mem_snap_pt(tag, &s0, &s1);
+	if (s1.as.rss_pages - s0.as.rss_pages != MEM_LEN / MMRT_PAGE_SIZE)
 		perf_die("%s: %" PRIu64 " pages present, expected %" PRIu64,
-			tag, ast1.rss_pages - ast0.rss_pages,
+			tag, s1.as.rss_pages - s0.as.rss_pages,
 			MEM_LEN / MMRT_PAGE_SIZE);
-	meta = mem_meta_per_frame(&st1);
+	meta = mem_meta_per_frame(&s1.pool);
 	pt_b = (double)pt * MMRT_PAGE_SIZE;
 	/* the metadata of every frame the mapping took, page tables too */
 	meta_b = (double)frames * meta;
-	heap_b = (double)(heap1 - heap0);
+	heap_b = (double)(s1.heap - s0.heap);
 	printf("%s: %" PRIu64 " MiB mapped: %" PRIu64 " frames taken (%"
 		PRIu64 " page-table pages), %.1f B metadata per frame, %.0f B "
 		"DPDK heap\n", tag, MEM_LEN >> 20, frames, pt, meta, heap_b);
@@ -196,9 +214,8 @@ mem_mapping(struct mmrt_as *as, uint64_t va, uint32_t flags, const char *tag,
 static unsigned int
 mem_host(struct mmrt_as *as, struct perf_result *r)
 {
-	struct mmrt_mem_stats st0, st1;
-	struct mmrt_as_stats ast0, ast1;
-	uint64_t heap0, heap1, frames, pt, npages = MEM_LEN / MMRT_PAGE_SIZE;
+	uint64_t frames, pt, npages = MEM_LEN / MMRT_PAGE_SIZE;
+	struct mem_snap s0, s1;
 	size_t maplen = MEM_LEN + 2 * MMRT_HUGE_SIZE;
 	double meta, beyond;
 	uint8_t *map, *h;
@@ -211,37 +228,28 @@ mem_host(struct mmrt_as *as, struct perf_result *r)
 	h = (uint8_t *)RTE_ALIGN_CEIL((uintptr_t)map, MMRT_HUGE_SIZE) +
 		MMRT_PAGE_SIZE;
 	memset(h, 1, MEM_LEN);
-	mem_pool_stats(&st0);
-	if (mmrt_as_stats(as, &ast0) < 0)
-		perf_die("mmrt_as_stats");
-	heap0 = mem_heap_used();
+	mem_snap(as, &s0);
 	ret = mmrt_map_host(as, MEM_VA_HOST, h, MEM_LEN,
 		MMRT_PROT_READ | MMRT_PROT_WRITE, 0);
 	if (ret < 0)
 		perf_die("mmrt_map_host: %s", strerror(-ret));
-	mem_pool_stats(&st1);
-	heap1 = mem_heap_used();
-	if (mmrt_as_stats(as, &ast1) < 0)
-		perf_die("mmrt_as_stats");
-	frames = st0.frames_free - st1.frames_free;
-	pt = st1.pt_pages - st0.pt_pages;
-	if (ast1.pt_pages - ast0.pt_pages != pt)
-		perf_die("host: the space counts %" PRIu64 " new page-table "
-			"pages, the pool %" PRIu64,
-			ast1.pt_pages - ast0.pt_pages, pt);
-	if (ast1.rss_pages != ast0.rss_pages)
+	mem_snap(as, &s1);
+	frames = s0.pool.frames_free - s1.pool.frames_free;
+	pt = mem_snap_pt("host", &s0, &s1);
+	if (s1.as.rss_pages != s0.as.rss_pages)
 		perf_die("host: rss changed by %" PRId64 " pages (host pages "
 			"are not the pool's)",
-			(int64_t)(ast1.rss_pages - ast0.rss_pages));
-	meta = mem_meta_per_frame(&st1);
+			(int64_t)(s1.as.rss_pages - s0.as.rss_pages));
+	meta = mem_meta_per_frame(&s1.pool);
 	beyond = ((double)(frames - pt) * (MMRT_PAGE_SIZE + meta) +
-		(double)pt * meta + (double)(heap1 - heap0)) / (double)npages;
+		(double)pt * meta + (double)(s1.heap - s0.heap)) /
+		(double)npages;
 	printf("host: %" PRIu64 " MiB mapped in 4 KiB leaves: %" PRIu64
 		" page-table pages (%.2f B of PTE table per page), %" PRIu64
 		" other frames, %" PRIu64 " B DPDK heap: %.3f B of metadata "
 		"per page beyond the PTE\n", MEM_LEN >> 20, pt,
 		(double)pt * MMRT_PAGE_SIZE / (double)npages, frames - pt,
-		heap1 - heap0, beyond);
+		s1.heap - s0.heap, beyond);
 	mem_row(&r[0], "mem-host-meta-4k", "B/page", beyond, "budget-8B",
 		MEM_HOST_META_BUDGET, 1.0);
 	ret = mmrt_unmap(as, MEM_VA_HOST, MEM_LEN);
@@ -313,9 +321,7 @@ main(int argc, char **argv)
 	perf_parse_args(argc, argv, MEM_PROG, &opts);
 	perf_init(MEM_PROG, MEM_POOL_MB, &opts);
 
-	as = mmrt_as_create("perf-mem");
-	if (as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	as = perf_as_create("perf-mem");
 	n += mem_mapping(as, MEM_VA_4K, 0, "4k", &res[n]);
 	n += mem_mapping(as, MEM_VA_2M, MMRT_MAP_HUGE, "2m", &res[n]);
 
@@ -330,9 +336,7 @@ main(int argc, char **argv)
 
 	n += mem_host(as, &res[n]);
 	n += mem_consumers(as, &res[n]);
-	ret = mmrt_as_destroy(as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(as);
 
 	ret = perf_report(&opts, res, n);
 	perf_fini();

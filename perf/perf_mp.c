@@ -604,9 +604,7 @@ mp_spaces_setup(struct mp_spaces *sp, uint64_t uf_pages)
 		cconf.name = name;
 		sp->fc[i] = perf_consumer(sp->uf[i], &cconf);
 	}
-	sp->kill = mmrt_as_create("mp.kill");
-	if (sp->kill == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	sp->kill = perf_as_create("mp.kill");
 }
 
 static void
@@ -866,16 +864,11 @@ mp_result(struct perf_result *r, const char *name, const char *anchor,
 	const char *unit, double target, const struct perf_samples *sm,
 	const struct perf_samples *sa, bool p99)
 {
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->anchor, sizeof(r->anchor), "%s", anchor);
-	r->unit = unit;
-	r->target = target;
-	perf_percentiles(sm, &r->pct);
-	if (sa != NULL)
-		perf_percentiles(sa, &r->anchor_pct);
-	r->value = p99 ? r->pct.p99 : r->pct.p50;
-	r->anchor_value = p99 ? r->anchor_pct.p99 : r->anchor_pct.p50;
+	perf_result_set(r, name, anchor, unit, target, sm, sa);
+	if (p99) {
+		r->value = r->pct.p99;
+		r->anchor_value = r->anchor_pct.p99;
+	}
 }
 
 /*

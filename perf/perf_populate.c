@@ -74,16 +74,6 @@ pop_minflt(void)
 	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
 }
 
-static void
-pop_mem_stats(struct mmrt_mem_stats *st)
-{
-	int ret;
-
-	ret = mmrt_mem_stats(st);
-	if (ret < 0)
-		perf_die("mmrt_mem_stats: %s", strerror(-ret));
-}
-
 /*
  * Free 4 KiB frames not yet zeroed: those in the shared ring and in the
  * caches of the lcores (call mmrt_mem_cache_flush() first to empty the
@@ -112,7 +102,7 @@ pop_zero_wait(struct pop_zround *zr)
 	t0 = rte_get_timer_cycles();
 	deadline = t0 + rte_get_timer_hz() * POP_ZWAIT_MS / 1000;
 	for (;;) {
-		pop_mem_stats(&st);
+		perf_mem_stats(&st);
 		zr->dirty_left = pop_dirty_free(&st);
 		if (zr->dirty_left == 0 || rte_get_timer_cycles() >= deadline)
 			break;
@@ -145,7 +135,7 @@ pop_round_mmrt(struct mmrt_as *as, uint64_t len, struct perf_samples *s,
 		perf_die("mmrt_map(%" PRIu64 " MiB): %s", len >> 20,
 			strerror(-ret));
 	if (zr != NULL)
-		pop_mem_stats(&mst0);
+		perf_mem_stats(&mst0);
 
 	*kflt = pop_minflt();
 	t_start = t_prev = perf_now();
@@ -164,7 +154,7 @@ pop_round_mmrt(struct mmrt_as *as, uint64_t len, struct perf_samples *s,
 	t = perf_now();
 	*kflt = pop_minflt() - *kflt;
 	if (zr != NULL) {
-		pop_mem_stats(&mst1);
+		perf_mem_stats(&mst1);
 		zr->allocs = mst1.allocs - mst0.allocs;
 		zr->hits = mst1.zero_hits - mst0.zero_hits;
 	}
@@ -202,7 +192,7 @@ pop_round_mmrt(struct mmrt_as *as, uint64_t len, struct perf_samples *s,
 	mmrt_mm_reclaim(true);
 	if (zr != NULL) {
 		pop_zero_wait(zr);
-		pop_mem_stats(&mst2);
+		perf_mem_stats(&mst2);
 		zr->zeroed = mst2.zeroed - mst1.zeroed;
 	}
 
@@ -400,9 +390,7 @@ main(int argc, char **argv)
 	len = (opts.quick ? UINT64_C(32) : UINT64_C(64)) << 20;
 	rounds = opts.quick ? 6 : 12;
 
-	as = mmrt_as_create("perf-populate");
-	if (as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	as = perf_as_create("perf-populate");
 
 	/* populate-4k: no zeroing service, every fault zeroes its frame. */
 	pop_phase(as, len, rounds, false, &lcg, &res[0]);
@@ -432,7 +420,7 @@ main(int argc, char **argv)
 		pop_phase(as, len, rounds, true, &lcg, &res[1]);
 		pop_zsvc_stop(sid);
 		nres = 2;
-		pop_mem_stats(&st);
+		perf_mem_stats(&st);
 		printf("zeroing service totals (whole run): zeroed=%" PRIu64
 			" (%d of them by the timed cost batch) zero_hits=%"
 			PRIu64 " frames_clean=%" PRIu64 "\n", st.zeroed, nz,
@@ -449,9 +437,7 @@ main(int argc, char **argv)
 			" zeroes on the fault path\n");
 	}
 
-	ret = mmrt_as_destroy(as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(as);
 
 	ret = perf_report(&opts, res, nres);
 	perf_fini();

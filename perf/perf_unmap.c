@@ -141,23 +141,6 @@ unmap_round_mmrt(struct mmrt_as *as, uint64_t len, uint64_t used0)
 	return unmap_round_any(as, len, used0, false, true);
 }
 
-/* The kernel: mmap, THP off, populate with writes, time munmap. */
-static double
-unmap_round_kernel(uint64_t len)
-{
-	uint64_t npages = len / MMRT_PAGE_SIZE;
-	uint64_t t0, t1;
-	void *addr;
-
-	addr = perf_kernel_map(len, true);
-
-	t0 = perf_now();
-	if (munmap(addr, len) != 0)
-		perf_die("munmap: %s", strerror(errno));
-	t1 = perf_now();
-	return perf_ns(t1 - t0) / (double)npages;
-}
-
 /* The largest mapping of 4 KiB pages the pool's free frames hold. */
 static uint64_t
 unmap_pool_limit(void)
@@ -216,9 +199,7 @@ unmap_curve(bool quick, struct perf_result *res)
 	double um[3], ut[3], ua[3], ka[3];
 	struct mmrt_as *as, *tas;
 
-	as = mmrt_as_create("perf-unmap-curve");
-	if (as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	as = perf_as_create("perf-unmap-curve");
 	used0 = unmap_used();
 	limit = unmap_pool_limit();
 	printf("curves: sizes 1 MiB .. %" PRIu64 " MiB (pool holds %" PRIu64
@@ -228,7 +209,7 @@ unmap_curve(bool quick, struct perf_result *res)
 			np + 2 <= 2 * UNMAP_CURVE_MAX; len *= 4) {
 		for (r = 0; r < rounds; r++) {
 			if (r % 2 != 0)
-				ua[r] = unmap_round_kernel(len);
+				ua[r] = perf_kernel_unmap_ns(len);
 			um[r] = unmap_round_any(as, len, used0, false, false);
 			/* after the teardown, not even the space's root */
 			tused = unmap_used();
@@ -238,7 +219,7 @@ unmap_curve(bool quick, struct perf_result *res)
 					strerror(rte_errno));
 			ut[r] = unmap_round_any(tas, len, tused, true, false);
 			if (r % 2 == 0)
-				ua[r] = unmap_round_kernel(len);
+				ua[r] = perf_kernel_unmap_ns(len);
 			ka[r] = ua[r];
 		}
 		unmap_curve_result(&res[np], "unmap", "unmap-per-page", len,
@@ -279,9 +260,7 @@ main(int argc, char **argv)
 	len = (opts.quick ? UINT64_C(256) : UINT64_C(1024)) << 20;
 	rounds = opts.quick ? 2 : 3;
 
-	as = mmrt_as_create("perf-unmap");
-	if (as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	as = perf_as_create("perf-unmap");
 	round_m = calloc(rounds, sizeof(*round_m));
 	round_a = calloc(rounds, sizeof(*round_a));
 	if (round_m == NULL || round_a == NULL ||
@@ -296,9 +275,9 @@ main(int argc, char **argv)
 			len / MMRT_PAGE_SIZE);
 		if (r % 2 == 0) {
 			round_m[r] = unmap_round_mmrt(as, len, used0);
-			round_a[r] = unmap_round_kernel(len);
+			round_a[r] = perf_kernel_unmap_ns(len);
 		} else {
-			round_a[r] = unmap_round_kernel(len);
+			round_a[r] = perf_kernel_unmap_ns(len);
 			round_m[r] = unmap_round_mmrt(as, len, used0);
 		}
 		perf_samples_add(&sm, round_m[r]);
@@ -322,9 +301,7 @@ main(int argc, char **argv)
 	res[0].anchor_value = app_median(round_a, rounds);
 	printf("percentiles over %u rounds\n", rounds);
 
-	ret = mmrt_as_destroy(as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(as);
 	perf_samples_free(&sm);
 	perf_samples_free(&sa);
 	free(round_m);

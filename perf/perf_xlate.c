@@ -484,15 +484,8 @@ xlate_run(struct mmrt_as *as, const struct xlate_case *c,
 		c->len >> c->leaf_shift, 1u << (c->leaf_shift - 10),
 		rounds * batches, XLATE_BATCH, sum_m);
 
-	memset(res, 0, sizeof(*res));
-	snprintf(res->name, sizeof(res->name), "%s", c->name);
-	snprintf(res->anchor, sizeof(res->anchor), "%s", c->anchor);
-	res->unit = "ns/lookup";
-	res->target = c->target;
-	perf_percentiles(&sm, &res->pct);
-	perf_percentiles(&sa, &res->anchor_pct);
-	res->value = res->pct.p50;
-	res->anchor_value = res->anchor_pct.p50;
+	perf_result_set(res, c->name, c->anchor, "ns/lookup", c->target, &sm,
+		&sa);
 	if (c->curve)
 		perf_result_point(res, "xlate-dtlb-working-set",
 			(double)(c->len >> 10), "KiB");
@@ -670,15 +663,8 @@ sg_run(struct mmrt_as *as, const struct perf_opts *opts,
 		XLATE_SG_NIDX, XLATE_SG_PAGES, (double)nseg / XLATE_SG_NIDX,
 		sum_m, sum_a);
 
-	memset(res, 0, sizeof(*res));
-	snprintf(res->name, sizeof(res->name), "sg-64k");
-	snprintf(res->anchor, sizeof(res->anchor), "16x-mmrt_translate");
-	res->unit = "ns/64KiB";
-	res->target = XLATE_SG_TARGET;
-	perf_percentiles(&sm, &res->pct);
-	perf_percentiles(&sa, &res->anchor_pct);
-	res->value = res->pct.p50;
-	res->anchor_value = res->anchor_pct.p50;
+	perf_result_set(res, "sg-64k", "16x-mmrt_translate", "ns/64KiB",
+		XLATE_SG_TARGET, &sm, &sa);
 	perf_samples_free(&sm);
 	perf_samples_free(&sa);
 	free(seq);
@@ -731,17 +717,13 @@ main(int argc, char **argv)
 	perf_parse_args(argc, argv, XLATE_PROG, &opts);
 	perf_init(XLATE_PROG, XLATE_POOL_MB, &opts);
 
-	as = mmrt_as_create("perf-xlate");
-	if (as == NULL)
-		perf_die("mmrt_as_create: %s", strerror(rte_errno));
+	as = perf_as_create("perf-xlate");
 	for (i = 0; i < nc; i++)
 		xlate_run(as, &cases[i], &opts, &res[i]);
 	host_vs_pool(&res[nc], &res[nc - 2], &res[0]);
 	host_vs_pool(&res[nc + 1], &res[nc - 1], &res[1]);
 	sg_run(as, &opts, &res[nc + 2]);
-	ret = mmrt_as_destroy(as);
-	if (ret < 0)
-		perf_die("mmrt_as_destroy: %s", strerror(-ret));
+	perf_as_destroy(as);
 
 	ret = perf_report(&opts, res, RTE_DIM(res));
 	perf_fini();

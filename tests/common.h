@@ -11,6 +11,7 @@
  */
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -108,6 +109,32 @@ mmrt_test_up(unsigned int pool_mb)
 	snprintf(pool, sizeof(pool), "%u", pool_mb);
 	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0,
 		"mmrt_init failed");
+}
+
+/*
+ * mmrt_test_up() with the INI text @p ini as --config (a temporary file,
+ * gone again before this returns) and log level @p log_level.
+ */
+static inline void
+mmrt_test_up_ini(unsigned int pool_mb, unsigned int log_level,
+	const char *ini)
+{
+	char path[] = "/tmp/mmrt-test-ini-XXXXXX", pool[32], level[16];
+	char *argv[] = { (char *)"mmrt-test", (char *)"--",
+		(char *)"--pool-mb", pool, (char *)"--log-level", level,
+		(char *)"--config", path, NULL };
+	size_t len = strlen(ini);
+	int fd, ret;
+
+	snprintf(pool, sizeof(pool), "%u", pool_mb);
+	snprintf(level, sizeof(level), "%u", log_level);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	cr_assert_eq(write(fd, ini, len), (ssize_t)len);
+	close(fd);
+	ret = mmrt_init(8, argv);
+	unlink(path);
+	cr_assert_geq(ret, 0, "mmrt_init with [%s]: %d", ini, ret);
 }
 
 static inline void

@@ -956,4 +956,41 @@ resolver_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A dma_mmrt dmadev @id, probed and not yet configured, refuses what is
+ * outside the ranges @info advertises: start before configure; 0 or too
+ * many vchans, silent mode; once configured with @dc (one vchan), vchan
+ * setups with too few or too many descriptors, of vchan 1, or of a
+ * direction other than mem-to-mem; and start before its vchan is set
+ * up. @vc is a valid setup of vchan 0; @dc and @vc are as given again on
+ * return, the device configured and its vchan not set up.
+ */
+static inline void
+engine_bad_config(int16_t id, const struct rte_dma_info *info,
+	struct rte_dma_conf *dc, struct rte_dma_vchan_conf *vc)
+{
+	const uint16_t nb_desc = vc->nb_desc;
+
+	cr_assert_eq(rte_dma_start(id), -EINVAL, "started unconfigured");
+	dc->nb_vchans = 0;
+	cr_assert_eq(rte_dma_configure(id, dc), -EINVAL);
+	dc->nb_vchans = info->max_vchans + 1;
+	cr_assert_eq(rte_dma_configure(id, dc), -EINVAL);
+	dc->nb_vchans = 1;
+	dc->enable_silent = true;
+	cr_assert_eq(rte_dma_configure(id, dc), -EINVAL);
+	dc->enable_silent = false;
+	cr_assert_eq(rte_dma_configure(id, dc), 0);
+	vc->nb_desc = info->min_desc - 1;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, vc), -EINVAL);
+	vc->nb_desc = info->max_desc + 1;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, vc), -EINVAL);
+	vc->nb_desc = nb_desc;
+	cr_assert_eq(rte_dma_vchan_setup(id, 1, vc), -EINVAL);
+	vc->direction = RTE_DMA_DIR_DEV_TO_MEM;
+	cr_assert_eq(rte_dma_vchan_setup(id, 0, vc), -EINVAL);
+	vc->direction = RTE_DMA_DIR_MEM_TO_MEM;
+	cr_assert_eq(rte_dma_start(id), -EINVAL, "started with no vchan");
+}
+
 #endif /* MMRT_TESTS_ENGINE_COMMON_H */

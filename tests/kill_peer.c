@@ -452,20 +452,11 @@ run_primary(int argc, char **argv)
 	bool stress = false;
 	char cmd[64];
 	time_t deadline;
-	int hold, ret, rc = 0, tries, r;
+	int ret, rc = 0, r;
 
-	if (argc < 3 || (hold = parse_hold(argv[2])) < 0) {
-		fprintf(stderr, "usage: kill-peer primary HOLD [EAL] [-- mmrt]\n");
-		return 2;
-	}
-	deadline = time(NULL) + hold;
-	argv[2] = argv[0];
-	ret = mmrt_init(argc - 2, argv + 2);
-	if (ret < 0) {
-		fprintf(stderr, "kill-peer primary: mmrt_init: %s\n",
-			strerror(-ret));
-		return 1;
-	}
+	ret = peer_primary_init("kill-peer", argc, argv, &deadline);
+	if (ret != 0)
+		return ret;
 	if (skip != NULL && strcmp(skip, "qsbr") == 0)
 		k_skip = MMRT_TEST_REAP_SKIP_QSBR;
 	else if (skip != NULL && strcmp(skip, "quarantine") == 0)
@@ -518,13 +509,7 @@ run_primary(int argc, char **argv)
 	mmrt_as_destroy(k_uf);
 	mmrt_as_destroy(k_can);
 	mmrt_as_destroy(k_as);
-	for (tries = 0; (ret = mmrt_fini()) == -EBUSY && tries < 100; tries++)
-		usleep(100 * 1000);
-	if (ret < 0) {
-		fprintf(stderr, "kill-peer primary: mmrt_fini: %s\n",
-			strerror(-ret));
-		rc = 1;
-	}
+	rc |= peer_fini("kill-peer primary");
 	printf("primary done %s\n", rc == 0 ? "ok" : "FAIL");
 	return rc;
 }
@@ -583,13 +568,8 @@ run_worker(int argc, char **argv)
 		return 2;
 	snprintf(name, sizeof(name), "kill.w%s", argv[2]);
 	cc.name = name;
-	argv[2] = argv[0];
-	ret = mmrt_init(argc - 2, argv + 2);
-	if (ret < 0) {
-		fprintf(stderr, "kill-peer worker: mmrt_init: %s\n",
-			strerror(-ret));
+	if (peer_init("kill-peer worker", argc, argv, 2) != 0)
 		return 1;
-	}
 	hz = rte_get_timer_hz();
 	signal(SIGTERM, on_term);
 	srand((unsigned int)getpid());
@@ -681,11 +661,10 @@ fail:
 int
 main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc >= 2 && strcmp(argv[1], "primary") == 0)
-		return run_primary(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "worker") == 0)
-		return run_worker(argc, argv);
-	fprintf(stderr, "usage: kill-peer primary|worker ...\n");
-	return 2;
+	static const struct peer_role roles[] = {
+		{ "primary", run_primary },
+		{ "worker", run_worker },
+	};
+
+	return peer_main(argc, argv, roles, RTE_DIM(roles));
 }

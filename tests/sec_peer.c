@@ -184,20 +184,11 @@ run_primary(int argc, char **argv)
 	bool registered = false;
 	char cmd[64];
 	time_t deadline;
-	int hold, ret, rc = 1, tries;
+	int ret, rc = 1;
 
-	if (argc < 3 || (hold = parse_hold(argv[2])) < 0) {
-		fprintf(stderr, "usage: sec-peer primary HOLD [EAL] [-- mmrt]\n");
-		return 2;
-	}
-	deadline = time(NULL) + hold;
-	argv[2] = argv[0];
-	ret = mmrt_init(argc - 2, argv + 2);
-	if (ret < 0) {
-		fprintf(stderr, "sec-peer primary: mmrt_init: %s\n",
-			strerror(-ret));
-		return 1;
-	}
+	ret = peer_primary_init("sec-peer", argc, argv, &deadline);
+	if (ret != 0)
+		return ret;
 	as = mmrt_as_create(SP_AS);
 	sub = mmrt_as_create(SP_SUB);
 	inv = mmrt_as_create(SP_INV);
@@ -276,14 +267,7 @@ out:
 		mmrt_as_destroy(sub);
 	if (as != NULL)
 		mmrt_as_destroy(as);
-	/* a secondary still detaching holds its lcores a moment longer */
-	for (tries = 0; (ret = mmrt_fini()) == -EBUSY && tries < 100; tries++)
-		usleep(100 * 1000);
-	if (ret < 0) {
-		fprintf(stderr, "sec-peer primary: mmrt_fini: %s\n",
-			strerror(-ret));
-		rc = 1;
-	}
+	rc |= peer_fini("sec-peer primary");
 	printf("primary done %s\n", rc == 0 ? "ok" : "FAIL");
 	return rc;
 }
@@ -396,13 +380,8 @@ run_secondary(int argc, char **argv)
 	long bad;
 	int ret, id;
 
-	argv[1] = argv[0];
-	ret = mmrt_init(argc - 1, argv + 1);
-	if (ret < 0) {
-		fprintf(stderr, "sec-peer secondary: mmrt_init: %s\n",
-			strerror(-ret));
+	if (peer_init("sec-peer secondary", argc, argv, 1) != 0)
 		return 1;
-	}
 	CHECK(rte_eal_process_type() == RTE_PROC_SECONDARY, "not a secondary");
 	rte_errno = 0;
 	CHECK(mmrt_as_lookup("sec.none") == NULL && rte_errno == ENOENT,
@@ -477,13 +456,8 @@ run_consumer(int argc, char **argv)
 	time_t deadline;
 	int ret, id = -1;
 
-	argv[1] = argv[0];
-	ret = mmrt_init(argc - 1, argv + 1);
-	if (ret < 0) {
-		fprintf(stderr, "sec-peer consumer: mmrt_init: %s\n",
-			strerror(-ret));
+	if (peer_init("sec-peer consumer", argc, argv, 1) != 0)
 		return 1;
-	}
 	as = mmrt_as_lookup(SP_INV);
 	CHECK(as != NULL, "lookup %s", SP_INV);
 	if (as == NULL)
@@ -550,13 +524,8 @@ run_handler(int argc, char **argv)
 	time_t deadline;
 	int ret, n, i, served = 0;
 
-	argv[1] = argv[0];
-	ret = mmrt_init(argc - 1, argv + 1);
-	if (ret < 0) {
-		fprintf(stderr, "sec-peer handler: mmrt_init: %s\n",
-			strerror(-ret));
+	if (peer_init("sec-peer handler", argc, argv, 1) != 0)
 		return 1;
-	}
 	as = mmrt_as_lookup(SP_UF);
 	CHECK(as != NULL, "lookup %s", SP_UF);
 	if (as != NULL)
@@ -608,13 +577,8 @@ run_reader(int argc, char **argv)
 	long bad;
 	int ret;
 
-	argv[1] = argv[0];
-	ret = mmrt_init(argc - 1, argv + 1);
-	if (ret < 0) {
-		fprintf(stderr, "sec-peer reader: mmrt_init: %s\n",
-			strerror(-ret));
+	if (peer_init("sec-peer reader", argc, argv, 1) != 0)
 		return 1;
-	}
 	as = mmrt_as_lookup(SP_AS);
 	CHECK(as != NULL, "lookup %s", SP_AS);
 	if (as != NULL) {
@@ -666,21 +630,15 @@ run_expect(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc >= 2 && strcmp(argv[1], "primary") == 0)
-		return run_primary(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "plain") == 0)
-		return run_plain(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "secondary") == 0)
-		return run_secondary(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "consumer") == 0)
-		return run_consumer(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "handler") == 0)
-		return run_handler(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "reader") == 0)
-		return run_reader(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "expect") == 0)
-		return run_expect(argc, argv);
-	fprintf(stderr, "usage: sec-peer primary|plain|secondary|consumer|handler|reader|expect ...\n");
-	return 2;
+	static const struct peer_role roles[] = {
+		{ "primary", run_primary },
+		{ "plain", run_plain },
+		{ "secondary", run_secondary },
+		{ "consumer", run_consumer },
+		{ "handler", run_handler },
+		{ "reader", run_reader },
+		{ "expect", run_expect },
+	};
+
+	return peer_main(argc, argv, roles, RTE_DIM(roles));
 }

@@ -130,19 +130,7 @@ take(struct snap *s)
 static void
 up(void)
 {
-	char ini[64], pool[] = "64";
-	char *argv[] = { (char *)"allocfail", (char *)"--",
-		(char *)"--pool-mb", pool, (char *)"--log-level", (char *)"1",
-		(char *)"--config", ini, NULL };
-	FILE *f;
-
-	snprintf(ini, sizeof(ini), "/tmp/allocfail-%d.ini", (int)getpid());
-	f = fopen(ini, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "[mm]\ngather_batch_max = 1\n");
-	fclose(f);
-	cr_assert_geq(mmrt_init(8, argv), 0, "mmrt_init");
-	unlink(ini);
+	mmrt_test_up_ini(64, 1, "[mm]\ngather_batch_max = 1\n");
 	cr_assert_geq(mmrt_thread_register(), 0);
 	fx.host = aligned_alloc(PG, 16 * PG);
 	cr_assert_not_null(fx.host);

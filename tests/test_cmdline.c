@@ -571,6 +571,12 @@ primary_stop(struct primary *p)
 	return st;
 }
 
+/* The EAL arguments of the secondary of a secondary_begin() primary. */
+#define SECONDARY_EAL(prefix) \
+	(char *)"prog", (char *)"--proc-type=secondary", (prefix), \
+	(char *)"--no-pci", (char *)"--no-telemetry", (char *)"-l", \
+	(char *)"1", (char *)"--log-level=lib.eal:crit"
+
 /*
  * Start an mmrt primary for a secondary test, and set @prefix to the
  * secondary's --file-prefix; skip where no secondary can start.
@@ -590,10 +596,8 @@ Test(cmdline, secondary_init_joins_the_runtime, .timeout = 120)
 {
 	struct primary p;
 	char prefix[96];
-	char *argv[] = { (char *)"prog", (char *)"--proc-type=secondary",
-		prefix, (char *)"--no-pci", (char *)"--no-telemetry",
-		(char *)"-l", (char *)"1", (char *)"--log-level=lib.eal:crit",
-		(char *)"--", (char *)"--pool-mb", (char *)"32", NULL };
+	char *argv[] = { SECONDARY_EAL(prefix), (char *)"--",
+		(char *)"--pool-mb", (char *)"32", NULL };
 	const struct mmrt_config *cfg;
 	uint32_t pool_mb = 0;
 	int ret, fini, st;
@@ -625,10 +629,7 @@ Test(cmdline, secondary_attach_joins_the_runtime, .timeout = 120)
 {
 	struct primary p;
 	char prefix[96];
-	char *argv[] = { (char *)"prog", (char *)"--proc-type=secondary",
-		prefix, (char *)"--no-pci", (char *)"--no-telemetry",
-		(char *)"-l", (char *)"1", (char *)"--log-level=lib.eal:crit",
-		NULL };
+	char *argv[] = { SECONDARY_EAL(prefix), NULL };
 	int ret, fini, st;
 
 	secondary_begin(&p, prefix, sizeof(prefix));

@@ -1813,24 +1813,7 @@ Test(dmadev, badinput)
 	cr_assert_eq(info.max_sges, 0);
 	cr_assert_eq(info.dev_capa & (RTE_DMA_CAPA_OPS_FILL |
 		RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_SVA), 0);
-	cr_assert_lt(rte_dma_start(id), 0, "not configured");
-	dc.nb_vchans = 2;
-	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
-	dc.nb_vchans = 1;
-	dc.enable_silent = true;
-	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
-	dc.enable_silent = false;
-	cr_assert_eq(rte_dma_configure(id, &dc), 0);
-	vc.nb_desc = info.min_desc - 1;
-	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
-	vc.nb_desc = info.max_desc + 1;
-	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
-	vc.nb_desc = NB_DESC;
-	cr_assert_eq(rte_dma_vchan_setup(id, 1, &vc), -EINVAL);
-	vc.direction = RTE_DMA_DIR_DEV_TO_MEM;
-	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
-	vc.direction = RTE_DMA_DIR_MEM_TO_MEM;
-	cr_assert_lt(rte_dma_start(id), 0, "no vchan");
+	engine_bad_config(id, &info, &dc, &vc);
 
 	/* stopped: the data path takes nothing */
 	cr_assert_eq(rte_dma_copy(id, 0, VA, VA + PG, 8, 0), -EINVAL);

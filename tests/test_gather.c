@@ -150,6 +150,42 @@ teardown(struct mmrt_as *as, uint64_t base)
 	mmrt_test_down();
 }
 
+/*
+ * The start of a test that queues @n fresh frames: space @name (*@as),
+ * the frames used before (*@base), the statistics before (*@s0), the
+ * flush hook logging into @log. @return an array for the @n frames.
+ */
+static uint32_t *
+queue_start(const char *name, unsigned int n, struct flush_log *log,
+	struct mmrt_as **as, uint64_t *base, struct mm_gather_stats *s0)
+{
+	uint32_t *pfns;
+
+	*as = setup(name);
+	*base = mmrt_test_used();
+	pfns = calloc(n, sizeof(*pfns));
+	cr_assert_not_null(pfns);
+	*s0 = gstats();
+	hook_install(log, *as);
+	return pfns;
+}
+
+/*
+ * Queue a fresh frame in @tlb as the page VA + @i * PG, pending in @log
+ * until a flush. @return the frame.
+ */
+static uint32_t
+queue_frame(struct mm_gather *tlb, struct flush_log *log, unsigned int i)
+{
+	uint32_t pfn = alloc_frame();
+
+	cr_assert_lt(log->npending, MAX_TRACK);
+	log->pending[log->npending++] = pfn;
+	mm_gather_add(tlb, pfn, 1, 0);
+	mm_gather_track(tlb, VA + i * PG, VA + (i + 1) * PG, 1);
+	return pfn;
+}
+
 /* Entries beyond the bundle take one batch per BATCH_ENTRIES. */
 static uint64_t
 batches_for(uint64_t entries)
@@ -172,19 +208,10 @@ Test(gather, batch_growth)
 	uint64_t base, used0;
 	unsigned int i;
 
-	as = setup("gather-growth");
-	base = mmrt_test_used();
-	pfns = calloc(n, sizeof(*pfns));
-	cr_assert_not_null(pfns);
-	s0 = gstats();
-	hook_install(&log, as);
+	pfns = queue_start("gather-growth", n, &log, &as, &base, &s0);
 	mm_gather_init(&tlb, as, false);
-	for (i = 0; i < n; i++) {
-		pfns[i] = alloc_frame();
-		log.pending[log.npending++] = pfns[i];
-		mm_gather_add(&tlb, pfns[i], 1, 0);
-		mm_gather_track(&tlb, VA + i * PG, VA + (i + 1) * PG, 1);
-	}
+	for (i = 0; i < n; i++)
+		pfns[i] = queue_frame(&tlb, &log, i);
 	used0 = mmrt_test_used();
 	cr_assert_eq(used0, base + n, "queued frames must stay allocated");
 	cr_assert_eq(tlb.batch_allocs, batches_for(n),
@@ -270,21 +297,11 @@ Test(gather, batch_alloc_failure_flushes_instead)
 	uint64_t base;
 	unsigned int i;
 
-	as = setup("gather-fail");
-	base = mmrt_test_used();
-	pfns = calloc(n, sizeof(*pfns));
-	cr_assert_not_null(pfns);
-	s0 = gstats();
-	hook_install(&log, as);
+	pfns = queue_start("gather-fail", n, &log, &as, &base, &s0);
 	mm_test_hooks.gather_batch_fail = 1000000;
 	mm_gather_init(&tlb, as, false);
-	for (i = 0; i < n; i++) {
-		pfns[i] = alloc_frame();
-		cr_assert_lt(log.npending, MAX_TRACK);
-		log.pending[log.npending++] = pfns[i];
-		mm_gather_add(&tlb, pfns[i], 1, 0);
-		mm_gather_track(&tlb, VA + i * PG, VA + (i + 1) * PG, 1);
-	}
+	for (i = 0; i < n; i++)
+		pfns[i] = queue_frame(&tlb, &log, i);
 	cr_assert_gt(tlb.flushes, 1, "a gather without batches must flush "
 		"(%" PRIu64 " flushes)", tlb.flushes);
 	cr_assert_gt(tlb.batch_fail, 0);
@@ -380,21 +397,10 @@ Test(gather, chunked_frees_default)
 
 Test(gather, chunked_frees_small_chunk)
 {
-	char path[] = "/tmp/mmrt-gather-XXXXXX";
-	char *argv[] = { (char *)"test-gather", (char *)"--",
-		(char *)"--config", path, (char *)"--pool-mb", (char *)"64",
-		(char *)"--log-level", (char *)"4", NULL };
-	static const char ini[] = "[mm]\ngather_free_chunk = 16\n";
 	struct mmrt_as *as;
 	uint64_t base;
-	int fd;
 
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, ini, sizeof(ini) - 1), (ssize_t)sizeof(ini) - 1);
-	close(fd);
-	cr_assert_geq(mmrt_init(8, argv), 0, "mmrt_init with %s", path);
-	unlink(path);
+	mmrt_test_up_ini(64, 4, "[mm]\ngather_free_chunk = 16\n");
 	cr_assert_eq(mmrt_config_get()->gather_free_chunk, 16);
 	base0 = mmrt_test_used();
 	as = mmrt_as_create("gather-chunk16");

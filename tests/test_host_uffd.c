@@ -115,6 +115,23 @@ access_thread(void *p)
 	return NULL;
 }
 
+/*
+ * Start @a's access of @e's space in thread *@t and wait for the fault
+ * it takes, which must be at @page. @return its message.
+ */
+static struct mmrt_uffd_msg
+access_fault(struct env *e, struct access_arg *a, pthread_t *t,
+	uint64_t page)
+{
+	struct mmrt_uffd_msg m;
+
+	a->as = e->as;
+	cr_assert_eq(pthread_create(t, NULL, access_thread, a), 0);
+	m = wait_msg(e->u);
+	cr_assert_eq(m.arg.pagefault.address, page);
+	return m;
+}
+
 /* Post-copy: a reader waits on a missing page; the fill's bytes appear
  * at the host address and the reader sees them. */
 Test(host_uffd, missing_copy)
@@ -128,10 +145,7 @@ Test(host_uffd, missing_copy)
 	pthread_t t;
 
 	env_up(&e, MMRT_UFFD_REGISTER_MODE_MISSING, true);
-	a.as = e.as;
-	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
-	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VLEAF + 3 * PG);
+	m = access_fault(&e, &a, &t, VLEAF + 3 * PG);
 	cr_assert_eq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_MINOR,
 		0, "a MISSING fault");
 	cr_assert_eq(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE), 0);
@@ -180,10 +194,7 @@ Test(host_uffd, minor_continue)
 
 	env_up(&e, MMRT_UFFD_REGISTER_MODE_MINOR, true);
 	e.buf[7 * PG] = 0x42;
-	a.as = e.as;
-	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
-	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VLEAF + 7 * PG);
+	m = access_fault(&e, &a, &t, VLEAF + 7 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_MINOR,
 		0, "a MINOR fault");
 	c = (struct mmrt_uffd_continue){ .range = { VLEAF + 7 * PG, PG } };
@@ -214,10 +225,7 @@ Test(host_uffd, wp)
 		-EACCES);
 	cr_assert_eq(mmrt_read(e.as, VLEAF + 2 * PG + 1, &b, 1), 0, "reads go");
 	cr_assert_eq(b, 0xaa);
-	a.as = e.as;
-	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
-	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VLEAF + 2 * PG);
+	m = access_fault(&e, &a, &t, VLEAF + 2 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
 	cr_assert_eq(e.buf[2 * PG + 1], 0xaa, "not written while protected");
 	w = (struct mmrt_uffd_writeprotect){ .range = { VLEAF + 2 * PG, PG },
@@ -267,10 +275,7 @@ Test(host_uffd, wp_unpopulated)
 	cr_assert_eq(mmrt_translate(e.as, VLEAF + 5 * PG, MMRT_ACCESS_WRITE, &x),
 		-EACCES);
 	/* a write through a marker waits */
-	a.as = e.as;
-	cr_assert_eq(pthread_create(&t, NULL, access_thread, &a), 0);
-	m = wait_msg(e.u);
-	cr_assert_eq(m.arg.pagefault.address, VLEAF + 6 * PG);
+	m = access_fault(&e, &a, &t, VLEAF + 6 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
 	w = (struct mmrt_uffd_writeprotect){ .range = { VLEAF + 6 * PG, PG },
 		.mode = 0 };

@@ -51,35 +51,59 @@ pattern(uint8_t *buf, uint64_t va, size_t len, uint64_t tag)
 	}
 }
 
+/*
+ * Tag @tag's contents of [va, va + len) into wbuf, then write them to
+ * @as (@write) or read @as's into rbuf; either must succeed.
+ */
 static void
-put_pat(struct mmrt_as *as, uint64_t va, size_t len, uint64_t tag)
+pat_io(struct mmrt_as *as, uint64_t va, size_t len, uint64_t tag,
+	bool write)
 {
 	int rc;
 
 	cr_assert_leq(len, sizeof(wbuf));
 	pattern(wbuf, va, len, tag);
-	rc = mmrt_write(as, va, wbuf, len);
-	cr_assert_eq(rc, 0, "mmrt_write(%s, %#" PRIx64 ", %zu) = %d",
-		mmrt_as_name(as), va, len, rc);
+	rc = write ? mmrt_write(as, va, wbuf, len) :
+		mmrt_read(as, va, rbuf, len);
+	cr_assert_eq(rc, 0, "%s(%s, %#" PRIx64 ", %zu) = %d",
+		write ? "mmrt_write" : "mmrt_read", mmrt_as_name(as), va, len,
+		rc);
+}
+
+static void
+put_pat(struct mmrt_as *as, uint64_t va, size_t len, uint64_t tag)
+{
+	pat_io(as, va, len, tag, true);
 }
 
 static void
 check_pat(struct mmrt_as *as, uint64_t va, size_t len, uint64_t tag)
 {
 	size_t i;
-	int rc;
 
-	cr_assert_leq(len, sizeof(rbuf));
-	pattern(wbuf, va, len, tag);
-	rc = mmrt_read(as, va, rbuf, len);
-	cr_assert_eq(rc, 0, "mmrt_read(%s, %#" PRIx64 ", %zu) = %d",
-		mmrt_as_name(as), va, len, rc);
+	pat_io(as, va, len, tag, false);
 	if (memcmp(wbuf, rbuf, len) == 0)
 		return;
 	for (i = 0; i < len && wbuf[i] == rbuf[i]; i++)
 		;
 	cr_assert_fail("%s: contents at %#" PRIx64 " are not those of tag %"
 		PRIu64, mmrt_as_name(as), va + i, tag);
+}
+
+/*
+ * Write tag 5 to the page at @va of @as, its one mapper now: the write
+ * reuses the frame (4 KiB frames; a huge one is not checked).
+ */
+static void
+write_exclusive(struct mmrt_as *as, uint64_t va, uint32_t flags)
+{
+	uint64_t used = mmrt_test_used();
+
+	put_pat(as, va, PG, 5);
+	check_pat(as, va, PG, 5);
+	if (!(flags & MMRT_MAP_HUGE))
+		cr_assert_eq(mmrt_test_used(), used, "write to an exclusive "
+			"write-protected frame copied it");
 }
 
 static uint64_t
@@ -205,24 +229,13 @@ cow_pair(uint64_t va, uint64_t len, uint32_t flags, bool parent_first)
 		check_pat(c, va + len - PG, PG, 3);
 		if (len > 2 * PG)
 			check_pat(c, va + PG, len - 2 * PG, 1);
-		/* now exclusive: a write reuses the frame (4 KiB frames) */
-		used = mmrt_test_used();
-		put_pat(c, va + PG, PG, 5);
-		check_pat(c, va + PG, PG, 5);
-		if (!(flags & MMRT_MAP_HUGE))
-			cr_assert_eq(mmrt_test_used(), used, "write to an "
-				"exclusive write-protected frame copied it");
+		write_exclusive(c, va + PG, flags);
 		cr_assert_eq(mmrt_as_destroy(c), 0);
 	} else {
 		cr_assert_eq(mmrt_as_destroy(c), 0);
 		check_pat(p, va, PG, 2);
 		check_pat(p, va + len - PG, PG, 1);
-		used = mmrt_test_used();
-		put_pat(p, va + PG, PG, 5);
-		check_pat(p, va + PG, PG, 5);
-		if (!(flags & MMRT_MAP_HUGE))
-			cr_assert_eq(mmrt_test_used(), used, "write to an "
-				"exclusive write-protected frame copied it");
+		write_exclusive(p, va + PG, flags);
 		cr_assert_eq(mmrt_as_destroy(p), 0);
 	}
 	cr_assert_eq(mmrt_test_used(), base, "frames leaked: %" PRIu64

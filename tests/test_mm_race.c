@@ -180,6 +180,43 @@ run_race(struct race *r, uint64_t rounds, double max_s, bool until_uaf)
 	return round;
 }
 
+/*
+ * A race on a fresh space @name, the runtime up and the lockless-walk
+ * counters at 0. @return the frames in use before (for race_down()).
+ */
+static uint64_t
+race_up(struct race *r, const char *name)
+{
+	uint64_t base;
+
+	memset(r, 0, sizeof(*r));
+	mmrt_test_up(POOL_MB);
+	base = mmrt_test_used();
+	r->as = mmrt_as_create(name);
+	cr_assert_not_null(r->as);
+	mm_test_hooks.walk_uaf = 0;
+	mm_test_hooks.walk_checked = 0;
+	return base;
+}
+
+/* The lockless walks checked and those that saw a freed table. */
+static void
+race_walks(uint64_t *checked, uint64_t *uaf)
+{
+	*uaf = __atomic_load_n(&mm_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
+	*checked = __atomic_load_n(&mm_test_hooks.walk_checked,
+		__ATOMIC_ACQUIRE);
+}
+
+/* The space goes, and every frame with it; the runtime goes down. */
+static void
+race_down(struct race *r, uint64_t base)
+{
+	cr_assert_eq(mmrt_as_destroy(r->as), 0);
+	cr_assert_eq(mmrt_test_used(), base);
+	mmrt_test_down();
+}
+
 #if RACE_ASAN
 #define POS_ROUNDS 60000
 #else
@@ -192,18 +229,9 @@ Test(mm_race, translate_vs_unmap, .timeout = 600)
 	uint64_t base, rounds, uaf, checked;
 	struct mmrt_as_stats st;
 
-	memset(&r, 0, sizeof(r));
-	mmrt_test_up(POOL_MB);
-	base = mmrt_test_used();
-	r.as = mmrt_as_create("race");
-	cr_assert_not_null(r.as);
-	mm_test_hooks.walk_uaf = 0;
-	mm_test_hooks.walk_checked = 0;
-
+	base = race_up(&r, "race");
 	rounds = run_race(&r, POS_ROUNDS, 120.0, false);
-	uaf = __atomic_load_n(&mm_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
-	checked = __atomic_load_n(&mm_test_hooks.walk_checked,
-		__ATOMIC_ACQUIRE);
+	race_walks(&checked, &uaf);
 	cr_log_info("race: %" PRIu64 " rounds, %" PRIu64 " lookups (%" PRIu64
 		" hits, %" PRIu64 " -EFAULT), walks checked %" PRIu64
 		", use-after-free %" PRIu64, rounds, r.lookups, r.hits,
@@ -217,9 +245,7 @@ Test(mm_race, translate_vs_unmap, .timeout = 600)
 	/* the page tables were really freed and rebuilt */
 	cr_assert_eq(mmrt_as_stats(r.as, &st), 0);
 	cr_assert_eq(st.rss_pages, NREG * NTOUCH);
-	cr_assert_eq(mmrt_as_destroy(r.as), 0);
-	cr_assert_eq(mmrt_test_used(), base);
-	mmrt_test_down();
+	race_down(&r, base);
 }
 
 Test(mm_race, negative_control_pt_free_early, .timeout = 600)
@@ -231,28 +257,16 @@ Test(mm_race, negative_control_pt_free_early, .timeout = 600)
 		cr_skip_test("negative control skipped under ASan: a page-table "
 			"page freed early is poisoned, and the walker's read "
 			"aborts the process instead of being counted");
-	memset(&r, 0, sizeof(r));
-	mmrt_test_up(POOL_MB);
-	base = mmrt_test_used();
-	r.as = mmrt_as_create("race-neg");
-	cr_assert_not_null(r.as);
-	mm_test_hooks.walk_uaf = 0;
-	mm_test_hooks.walk_checked = 0;
+	base = race_up(&r, "race-neg");
 	mm_test_hooks.pt_free_early = true;
-
 	rounds = run_race(&r, 2000000, 20.0, true);
 	mm_test_hooks.pt_free_early = false;
-	uaf = __atomic_load_n(&mm_test_hooks.walk_uaf, __ATOMIC_ACQUIRE);
-	checked = __atomic_load_n(&mm_test_hooks.walk_checked,
-		__ATOMIC_ACQUIRE);
+	race_walks(&checked, &uaf);
 	cr_log_info("negative control: %" PRIu64 " rounds, %" PRIu64
 		" lookups, walks checked %" PRIu64 ", use-after-free %" PRIu64,
 		rounds, r.lookups, checked, uaf);
 	cr_assert_gt(checked, 0, "no lockless walk was checked");
 	cr_assert_gt(uaf, 0, "page-table pages freed without a grace period "
 		"were not caught in %" PRIu64 " rounds", rounds);
-
-	cr_assert_eq(mmrt_as_destroy(r.as), 0);
-	cr_assert_eq(mmrt_test_used(), base);
-	mmrt_test_down();
+	race_down(&r, base);
 }

@@ -158,11 +158,28 @@ up(void)
 	return as;
 }
 
-Test(notify_ops, unmap)
+/* up(), with the watcher on the page at @probe. */
+static struct mmrt_as *
+up_watch(uint64_t probe)
 {
 	struct mmrt_as *as = up();
 
-	watch(as, VA);
+	watch(as, probe);
+	return as;
+}
+
+/* The end of a test: the space (its subscribers released), the runtime. */
+static void
+down(struct mmrt_as *as)
+{
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	mmrt_test_down();
+}
+
+Test(notify_ops, unmap)
+{
+	struct mmrt_as *as = up_watch(VA);
+
 	cr_assert_eq(mmrt_unmap(as, VA, 4 * PG), 0);
 	check_bracket(MMRT_NOTIFY_UNMAP, true);
 	cr_assert_eq(w.start, VA);
@@ -171,34 +188,29 @@ Test(notify_ops, unmap)
 	cr_assert_eq(w.at_flush.prot, 0, "still mapped at the flush");
 	cr_assert_eq(w.at_end.prot, 0);
 	watch(as, VA + 8 * PG);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	mmrt_test_down();
+	down(as);
 }
 
 Test(notify_ops, protect)
 {
-	struct mmrt_as *as = up();
+	struct mmrt_as *as = up_watch(VA);
 
-	watch(as, VA);
 	cr_assert_eq(mmrt_protect(as, VA, PG, MMRT_PROT_READ), 0);
 	check_bracket(MMRT_NOTIFY_PROTECTION_VMA, true);
 	cr_assert(w.at_start.prot & MMRT_PROT_WRITE);
 	cr_assert_eq(w.at_end.prot, MMRT_PROT_READ);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	mmrt_test_down();
+	down(as);
 }
 
 Test(notify_ops, advise)
 {
-	struct mmrt_as *as = up();
+	struct mmrt_as *as = up_watch(VA);
 
-	watch(as, VA);
 	cr_assert_eq(mmrt_advise(as, VA, PG, MMRT_ADV_DONTNEED), 0);
 	check_bracket(MMRT_NOTIFY_CLEAR, true);
 	cr_assert_neq(w.at_start.prot, 0);
 	cr_assert_eq(w.at_end.prot, 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	mmrt_test_down();
+	down(as);
 }
 
 Test(notify_ops, fork_then_cow)
@@ -227,8 +239,7 @@ Test(notify_ops, fork_then_cow)
 
 	cr_assert_eq(mmrt_as_destroy(child), 0);
 	w.as = NULL;
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	mmrt_test_down();
+	down(as);
 }
 
 Test(notify_ops, merge)
@@ -245,15 +256,13 @@ Test(notify_ops, merge)
 	cr_assert(w.at_start.prot & MMRT_PROT_WRITE);
 	cr_assert_eq(w.at_end.prot, MMRT_PROT_READ);
 	cr_assert_neq(w.at_start.pfn, w.at_end.pfn);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	mmrt_test_down();
+	down(as);
 }
 
 Test(notify_ops, destroy_releases_then_unmaps)
 {
-	struct mmrt_as *as = up();
+	struct mmrt_as *as = up_watch(VA);
 
-	watch(as, VA);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(w.releases, 1, "release not called once");
 	mmrt_test_down();
@@ -453,6 +462,5 @@ Test(notify_ops, two_phase_flush)
 	}
 	for (i = 0; i < TP_SUBS; i++)
 		cr_assert_eq(mmrt_notifier_unregister(&tp[i].sub, as), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	mmrt_test_down();
+	down(as);
 }

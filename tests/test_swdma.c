@@ -1862,26 +1862,7 @@ Test(swdma, badinput)
 	cr_assert_eq(info.max_desc, NB_DESC_MAX);
 	cr_assert_eq(info.max_sges, 16);
 	/* configure and vchan_setup out of the advertised ranges */
-	cr_assert_eq(rte_dma_start(id), -EINVAL); /* not configured */
-	dc.nb_vchans = 2;
-	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
-	dc.nb_vchans = 0;
-	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
-	dc.nb_vchans = 1;
-	dc.enable_silent = true;
-	cr_assert_eq(rte_dma_configure(id, &dc), -EINVAL);
-	dc.enable_silent = false;
-	cr_assert_eq(rte_dma_configure(id, &dc), 0);
-	cr_assert_eq(rte_dma_start(id), -EINVAL); /* no vchan set up */
-	vc.nb_desc = NB_DESC_MIN - 1;
-	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
-	vc.nb_desc = NB_DESC_MAX + 1;
-	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
-	vc.nb_desc = NB_DESC;
-	cr_assert_eq(rte_dma_vchan_setup(id, 1, &vc), -EINVAL);
-	vc.direction = RTE_DMA_DIR_DEV_TO_MEM;
-	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), -EINVAL);
-	vc.direction = RTE_DMA_DIR_MEM_TO_MEM;
+	engine_bad_config(id, &info, &dc, &vc);
 	/* not a power of 2: the ring is the next one */
 	vc.nb_desc = 100;
 	cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), 0);

@@ -462,29 +462,43 @@ handle(const struct mmrt_uffd_msg *m)
 	copy_page(va, false);
 }
 
+/*
+ * One read of a resolver's loop: up to @n messages of @u into @m. A read
+ * that finds nothing relaxes (step *@i); once *@stop is set, the first
+ * read that finds nothing sets *@done (so the ring is drained first).
+ * @return what mmrt_uffd_read() returned.
+ */
+static int
+resolver_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *m, unsigned int n,
+	int *stop, unsigned long *i, bool *done)
+{
+	int stopped = __atomic_load_n(stop, __ATOMIC_ACQUIRE);
+	int ret = mmrt_uffd_read(u, m, n);
+
+	*done = ret == 0 && stopped;
+	if (ret == 0 && !stopped)
+		relax((*i)++);
+	return ret;
+}
+
 static void *
 resolver_main(void *arg)
 {
 	struct mmrt_uffd_msg m[RD_BATCH];
 	unsigned int n = (s.mode & BOUNCE_POLL) ? RD_BATCH : 1;
 	unsigned long i = 0;
-	int stop, ret, k;
+	bool done;
+	int ret, k;
 
 	RTE_SET_USED(arg);
 	while (!failed()) {
-		/* read once more after the stop is seen: drain the ring */
-		stop = __atomic_load_n(&s.stop_resolvers, __ATOMIC_ACQUIRE);
-		ret = mmrt_uffd_read(s.u, m, n);
+		ret = resolver_read(s.u, m, n, &s.stop_resolvers, &i, &done);
 		if (ret < 0 || ret > (int)n) {
 			fail("mmrt_uffd_read: %d", ret);
 			break;
 		}
-		if (ret == 0) {
-			if (stop)
-				break;
-			relax(i++);
-			continue;
-		}
+		if (done)
+			break;
 		for (k = 0; k < ret; k++)
 			handle(&m[k]);
 	}
@@ -537,6 +551,44 @@ page_diag(uint64_t nr, char *buf, size_t size)
  * One operation of a CPU locker on page @p nr; @p hold: keep the lock over
  * a yield (so that other lockers find it taken).
  */
+/*
+ * Past @dl (or quitting) and page @nr still not locked by @who @id: say
+ * so with fail(). @return true then (the operation gives up).
+ */
+static bool
+lock_late(const char *who, unsigned int id, uint64_t nr, uint64_t dl)
+{
+	char diag[256];
+
+	if (!past(dl) && !quitting())
+		return false;
+	fail("%s %u: page %" PRIu64 " not locked in %.0f s (%s)", who, id, nr,
+		OP_TIMEOUT_S, page_diag(nr, diag, sizeof(diag)));
+	return true;
+}
+
+/*
+ * CPU locker @me reads (or, @write, writes) *@cnt as the count of page
+ * @nr at @va. @return false after fail() if the accessor failed.
+ */
+static bool
+locker_count(unsigned int me, uint64_t nr, uint64_t va, uint64_t *cnt,
+	bool write)
+{
+	uint64_t at = va + offsetof(struct pg_hdr, count);
+	char diag[256];
+	int ret;
+
+	ret = write ? mmrt_write(s.as, at, cnt, sizeof(*cnt)) :
+		mmrt_read(s.as, at, cnt, sizeof(*cnt));
+	if (ret == 0)
+		return true;
+	fail("CPU locker %u: %s of the count of page %" PRIu64 ": %d (%s)",
+		me, write ? "write" : "read", nr, ret,
+		page_diag(nr, diag, sizeof(diag)));
+	return false;
+}
+
 static void
 cpu_op(unsigned int me, uint64_t nr, bool hold)
 {
@@ -588,23 +640,13 @@ cpu_op(unsigned int me, uint64_t nr, bool hold)
 				nr, ret, page_diag(nr, diag, sizeof(diag)));
 			return;
 		}
-		if (past(dl) || quitting()) {
-			fail("CPU locker %u: page %" PRIu64 " not locked in "
-				"%.0f s (%s)", me, nr, OP_TIMEOUT_S,
-				page_diag(nr, diag, sizeof(diag)));
+		if (lock_late("CPU locker", me, nr, dl))
 			return;
-		}
 		relax(i++);
 	}
 	/* locked: the counter goes through the accessors */
-	ret = mmrt_read(s.as, va + offsetof(struct pg_hdr, count), &cnt,
-		sizeof(cnt));
-	if (ret != 0) {
-		fail("CPU locker %u: read of the count of page %" PRIu64
-			": %d (%s)", me, nr, ret,
-			page_diag(nr, diag, sizeof(diag)));
+	if (!locker_count(me, nr, va, &cnt, false))
 		goto unlock;
-	}
 	if (cnt != s.count_verify[nr]) {
 		fail("page %" PRIu64 " memory corruption (CPU locker %u): "
 			"count %" PRIu64 ", oracle %" PRIu64, nr, me, cnt,
@@ -614,14 +656,8 @@ cpu_op(unsigned int me, uint64_t nr, bool hold)
 	if (hold)
 		sched_yield();
 	cnt++;
-	ret = mmrt_write(s.as, va + offsetof(struct pg_hdr, count), &cnt,
-		sizeof(cnt));
-	if (ret != 0) {
-		fail("CPU locker %u: write of the count of page %" PRIu64
-			": %d (%s)", me, nr, ret,
-			page_diag(nr, diag, sizeof(diag)));
+	if (!locker_count(me, nr, va, &cnt, true))
 		goto unlock;
-	}
 	s.count_verify[nr] = cnt;
 unlock:
 	if (__atomic_load_n(lock, __ATOMIC_RELAXED) != me + 1)
@@ -644,7 +680,6 @@ cons_op(unsigned int lc, uint64_t nr, bool hold)
 	uint64_t dl = deadline(OP_TIMEOUT_S);
 	uint64_t rva[8], cnt, want;
 	uint32_t racc[8];
-	char diag[256];
 	struct mmrt_xlate x;
 	struct pg_hdr *h = NULL;
 	unsigned long i = 0;
@@ -673,12 +708,8 @@ cons_op(unsigned int lc, uint64_t nr, bool hold)
 		if (ret > 0)
 			ADD(page_reqs, ret);
 		mmrt_consumer_poll(c);
-		if (past(dl) || quitting()) {
-			fail("consumer %u: page %" PRIu64 " not locked in "
-				"%.0f s (%s)", lc, nr, OP_TIMEOUT_S,
-				page_diag(nr, diag, sizeof(diag)));
+		if (lock_late("consumer", lc, nr, dl))
 			return;
-		}
 		relax(i++);
 	}
 	/* locked, and the translation is held until the next poll */
@@ -1230,22 +1261,21 @@ dd_resolver(void *arg)
 	struct mmrt_uffd_range r = { .len = PG };
 	struct mmrt_uffd_stats st;
 	unsigned long i = 0;
-	int stop, ret, k;
+	bool done;
+	int ret, k;
 
 	RTE_SET_USED(arg);
 	for (;;) {
-		stop = __atomic_load_n(&dd.stop_resolver, __ATOMIC_ACQUIRE);
-		ret = mmrt_uffd_read(dd.u, m, RD_BATCH);
+		ret = resolver_read(dd.u, m, RD_BATCH, &dd.stop_resolver, &i,
+			&done);
 		if (ret < 0) {
 			__atomic_store_n(&dd.bad, ret, __ATOMIC_RELEASE);
 			break;
 		}
-		if (ret == 0) {
-			if (stop)
-				break;
-			relax(i++);
+		if (done)
+			break;
+		if (ret == 0)
 			continue;
-		}
 		for (k = 0; k < ret; k++) {
 			r.start = m[k].arg.pagefault.address;
 			mmrt_uffd_wake(dd.u, &r);

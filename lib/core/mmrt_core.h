@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <rte_common.h>
 #include <rte_log.h>
 
 #ifdef __cplusplus
@@ -460,6 +461,25 @@ struct mmrt_subsys {
  *   -EALREADY (runtime already up). Not thread-safe (constructors).
  */
 int mmrt_subsys_register(const struct mmrt_subsys *ss);
+
+/**
+ * Define the subsystem @p sym (a static struct mmrt_subsys named @p nm,
+ * of order @p ord, with steps @p init_fn and @p fini_fn) and register it
+ * from a constructor of its own, the one way a library above core joins
+ * the runtime. The registration cannot fail there: the table has room
+ * for every library and the runtime is not up before main().
+ */
+#define MMRT_SUBSYS_REGISTER(sym, nm, ord, init_fn, fini_fn) \
+static const struct mmrt_subsys sym = { \
+	.name = (nm), \
+	.order = (ord), \
+	.init = (init_fn), \
+	.fini = (fini_fn), \
+}; \
+RTE_INIT(sym ## _register) \
+{ \
+	mmrt_subsys_register(&sym); \
+}
 
 /**
  * A subsystem's reclaim step for dead processes: reclaim what dead

@@ -767,16 +767,10 @@ dev_fini(void)
 	return 0;
 }
 
-static const struct mmrt_subsys dev_subsys = {
-	.name = "dev",
-	.order = 30,
-	.init = dev_init,
-	.fini = dev_fini,
-};
+MMRT_SUBSYS_REGISTER(dev_subsys, "dev", 30, dev_init, dev_fini);
 
 RTE_INIT(mmrt_dev_register)
 {
-	mmrt_subsys_register(&dev_subsys);
 	mmrt_reap_register("dev", dev_subsys.order, dev_reap);
 	/* every process calls consumers through its own functions */
 	mmrt_notifier_kind_ops(MMRT_NOTIFIER_KIND_CONSUMER, &consumer_nb_ops);

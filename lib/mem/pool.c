@@ -1009,14 +1009,4 @@ fail:
 	return ret < 0 ? ret : -ENOMEM;
 }
 
-static const struct mmrt_subsys mem_subsys = {
-	.name = "mem",
-	.order = 10,
-	.init = pool_init,
-	.fini = pool_fini,
-};
-
-RTE_INIT(mmrt_mem_register)
-{
-	mmrt_subsys_register(&mem_subsys);
-}
+MMRT_SUBSYS_REGISTER(mem_subsys, "mem", 10, pool_init, pool_fini);

@@ -22,6 +22,7 @@
 #include <rte_spinlock.h>
 
 #include "mm_testhooks.h"
+#include "mm_nametab.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -48,7 +49,7 @@ RTE_LOG_REGISTER(mmrt_logtype_mm, lib.mmrt.mm, NOTICE);
  */
 #define AS_MZ "mmrt_as_registry"
 struct as_registry {
-	struct mmrt_as **table;
+	void **table; /* of struct mmrt_as, an mm_nametab's slots */
 	uint32_t max;
 	rte_spinlock_t table_lock;
 	/* read: mmrt_as_foreach(); write: briefly, after a space left the table */
@@ -56,26 +57,33 @@ struct as_registry {
 };
 static struct as_registry *as_reg;
 static const struct rte_memzone *as_reg_mz; /* the primary's, to free */
-static struct mmrt_as **as_table;
+static void **as_table;
 static uint32_t as_max;
 #define as_table_lock (as_reg->table_lock)
 #define as_iter_lock (as_reg->iter_lock)
+
+/* The table as an mm_nametab (only while as_table is set). */
+static struct mm_nametab
+as_names(void)
+{
+	return (struct mm_nametab){
+		.slot = as_table,
+		.max = as_max,
+		.name_off = offsetof(struct mmrt_as, name),
+		.lock = &as_table_lock,
+	};
+}
 
 /* Registered in the table: safe to dereference (double destroy check). */
 static bool
 as_registered(const struct mmrt_as *as)
 {
-	uint32_t i;
-	bool found = false;
+	struct mm_nametab t;
 
 	if (as == NULL || as_table == NULL)
 		return false;
-	rte_spinlock_lock(&as_table_lock);
-	for (i = 0; i < as_max; i++)
-		if (as_table[i] == as)
-			found = true;
-	rte_spinlock_unlock(&as_table_lock);
-	return found;
+	t = as_names();
+	return mm_nametab_has(&t, as);
 }
 
 /*
@@ -96,6 +104,36 @@ as_secondary_refuses(struct mmrt_as *as)
 	return 0;
 }
 
+/*
+ * The checks a call that changes [va, va + len) of @as starts with, after
+ * its own argument checks: -EINVAL unless @as is live and the range whole
+ * pages, then as_secondary_refuses().
+ */
+static int
+as_change_check(struct mmrt_as *as, uint64_t va, uint64_t len)
+{
+	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
+		return -EINVAL;
+	return as_secondary_refuses(as);
+}
+
+/*
+ * Deliver the userfault event (UNMAP or REMOVE) of [va, va + len) that
+ * mm_uffd_event_prep() prepared in @ev, if @done (else drop it).
+ */
+static void
+as_event_range_done(struct mm_uffd_ev *ev, uint8_t event, uint64_t va,
+	uint64_t len, bool done)
+{
+	struct mmrt_uffd_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.event = event;
+	m.arg.remove.start = va;
+	m.arg.remove.end = va + len;
+	mm_uffd_event_done(ev, &m, done);
+}
+
 static bool
 name_ok(const char *name)
 {
@@ -111,8 +149,9 @@ name_ok(const char *name)
 static struct mmrt_as *
 as_new(const char *name)
 {
+	struct mm_nametab t;
 	struct mmrt_as *as;
-	uint32_t i, slot = UINT32_MAX;
+	int ret;
 
 	if (as_table == NULL) {
 		rte_errno = ENODEV;
@@ -142,25 +181,14 @@ as_new(const char *name)
 		return NULL;
 	}
 	as->core.magic = MM_AS_MAGIC;
-	rte_spinlock_lock(&as_table_lock);
-	for (i = 0; i < as_max; i++) {
-		if (as_table[i] == NULL) {
-			if (slot == UINT32_MAX)
-				slot = i;
-		} else if (strcmp(as_table[i]->name, name) == 0) {
-			slot = UINT32_MAX - 1;
-			break;
-		}
-	}
-	if (slot < as_max)
-		as_table[slot] = as;
-	rte_spinlock_unlock(&as_table_lock);
-	if (slot >= as_max) {
+	t = as_names();
+	ret = mm_nametab_add(&t, as);
+	if (ret != 0) {
 		as->core.magic = 0;
 		mm_table_free_now(as->core.pgd);
 		mm_notify_as_fini(as);
 		rte_free(as);
-		rte_errno = slot == UINT32_MAX - 1 ? EEXIST : ENOSPC;
+		rte_errno = -ret;
 		return NULL;
 	}
 	return as;
@@ -176,14 +204,12 @@ mmrt_as_create(const char *name)
 static void
 as_teardown(struct mmrt_as *as)
 {
+	struct mm_nametab t = as_names();
 	struct mmrt_notifier_range r;
 	struct mm_gather tlb;
-	uint32_t i;
 
 	rte_spinlock_lock(&as_table_lock);
-	for (i = 0; i < as_max; i++)
-		if (as_table[i] == as)
-			as_table[i] = NULL;
+	mm_nametab_del_locked(&t, as);
 	rte_spinlock_unlock(&as_table_lock);
 	/* an iteration that saw @as in the table is done with it */
 	rte_rwlock_write_lock(&as_iter_lock);
@@ -227,18 +253,15 @@ mmrt_as_destroy(struct mmrt_as *as)
 struct mmrt_as *
 mmrt_as_lookup(const char *name)
 {
-	struct mmrt_as *found = NULL;
-	uint32_t i;
+	struct mmrt_as *found;
+	struct mm_nametab t;
 
 	if (!name_ok(name) || as_table == NULL) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	rte_spinlock_lock(&as_table_lock);
-	for (i = 0; i < as_max; i++)
-		if (as_table[i] != NULL && strcmp(as_table[i]->name, name) == 0)
-			found = as_table[i];
-	rte_spinlock_unlock(&as_table_lock);
+	t = as_names();
+	found = mm_nametab_find(&t, name);
 	if (found == NULL)
 		rte_errno = ENOENT;
 	return found;
@@ -442,13 +465,10 @@ cut_range(struct mmrt_as *as, uint64_t va, uint64_t len, bool locked)
 int
 mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 {
-	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(va, len))
-		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
@@ -461,11 +481,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 		/* faults waiting there retry and find no region */
 		mm_uffd_wake_as(as, va, va + len);
 	}
-	memset(&m, 0, sizeof(m));
-	m.event = MMRT_UFFD_EVENT_UNMAP;
-	m.arg.remove.start = va;
-	m.arg.remove.end = va + len;
-	mm_uffd_event_done(&ev, &m, ret == 0);
+	as_event_range_done(&ev, MMRT_UFFD_EVENT_UNMAP, va, len, ret == 0);
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;
@@ -484,11 +500,10 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	uint32_t i, first, n = 0;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(old_va, len) ||
-			!mm_range_valid_pages(new_va, len) ||
+	if (!mm_range_valid_pages(new_va, len) ||
 			(old_va < new_va + len && new_va < old_va + len))
 		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, old_va, len);
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
@@ -567,10 +582,9 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	uint32_t i;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
-			(prot & ~PROT_ALL))
+	if (prot & ~PROT_ALL)
 		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
 	if (prot & MMRT_PROT_WRITE)
@@ -602,14 +616,12 @@ out:
 int
 mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 {
-	struct mmrt_uffd_msg m;
 	struct mm_uffd_ev ev;
 	int ret;
 
-	if (!mm_as_live(as) || !mm_range_valid_pages(va, len) ||
-			advice != MMRT_ADV_DONTNEED)
+	if (advice != MMRT_ADV_DONTNEED)
 		return -EINVAL;
-	ret = as_secondary_refuses(as);
+	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
@@ -626,11 +638,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		mm_zap_notified(as, MMRT_NOTIFY_CLEAR, va, len, false);
 		mm_uffd_wake_as(as, va, va + len);
 	}
-	memset(&m, 0, sizeof(m));
-	m.event = MMRT_UFFD_EVENT_REMOVE;
-	m.arg.remove.start = va;
-	m.arg.remove.end = va + len;
-	mm_uffd_event_done(&ev, &m, ret == 0);
+	as_event_range_done(&ev, MMRT_UFFD_EVENT_REMOVE, va, len, ret == 0);
 out:
 	rte_rwlock_read_unlock(&as->map_lock);
 	MM_BLOCKING_END();
@@ -756,17 +764,7 @@ mm_fini(void)
 	return 0;
 }
 
-static const struct mmrt_subsys mm_subsys = {
-	.name = "mm",
-	.order = 20,
-	.init = mm_init,
-	.fini = mm_fini,
-};
-
-RTE_INIT(mmrt_mm_register)
-{
-	mmrt_subsys_register(&mm_subsys);
-}
+MMRT_SUBSYS_REGISTER(mm_subsys, "mm", 20, mm_init, mm_fini);
 
 /*
  * Iteration (mmrt_as_foreach). as_iter_lock is held for reading across

@@ -440,13 +440,9 @@ mm_gather_finish(struct mm_gather *tlb)
 		batch_put(tlb->tables);
 	tlb->local.hdr.next = NULL;
 	tlb->tables = NULL;
-	GL_STAT(flushes, tlb->flushes);
-	GL_STAT(nested_flushes, tlb->nested_flushes);
-	GL_STAT(batch_allocs, tlb->batch_allocs);
-	GL_STAT(batch_fail, tlb->batch_fail);
-	GL_STAT(chunks, tlb->chunks);
-	GL_STAT(frames_freed, tlb->frames_freed);
-	GL_STAT(tables_freed, tlb->tables_freed);
+#define GL_STAT_GATHER(f) GL_STAT(f, tlb->f);
+	MM_GATHER_COUNTERS(GL_STAT_GATHER)
+#undef GL_STAT_GATHER
 }
 
 void
@@ -460,15 +456,11 @@ mm_gather_stats(struct mm_gather_stats *st)
 	for (i = 0; i <= RTE_MAX_LCORE; i++) {
 		const struct mm_gather_stats *s = &glc[i].st;
 
-		st->gathers += s->gathers;
-		st->flushes += s->flushes;
-		st->nested_flushes += s->nested_flushes;
-		st->batch_allocs += s->batch_allocs;
-		st->batch_fail += s->batch_fail;
-		st->chunks += s->chunks;
-		st->frames_freed += s->frames_freed;
-		st->tables_freed += s->tables_freed;
-		st->tables_sync += s->tables_sync;
+#define GL_SUM(f) st->f += s->f;
+		GL_SUM(gathers)
+		MM_GATHER_COUNTERS(GL_SUM)
+		GL_SUM(tables_sync)
+#undef GL_SUM
 	}
 }
 

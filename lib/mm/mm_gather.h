@@ -50,6 +50,16 @@ struct mm_gather_batch {
 	uint64_t ent[];
 };
 
+/*
+ * The counters a gather keeps for itself and adds to its lcore's sums
+ * when it finishes (mm_gather_stats() sums those): one list for the
+ * fields of both structures and for the code that moves them.
+ */
+#define MM_GATHER_COUNTERS(X) \
+	X(flushes) X(nested_flushes) X(batch_allocs) X(batch_fail) \
+	X(chunks) X(frames_freed) X(tables_freed)
+#define MM_GATHER_COUNTER_FIELD(f) uint64_t f;
+
 struct mm_gather {
 	struct mmrt_as *as;
 	uint64_t start;          /* flush range [start, end) */
@@ -67,13 +77,7 @@ struct mm_gather {
 		uint64_t ent[MMRT_GATHER_BUNDLE];
 	} local;
 	/* statistics of this gather */
-	uint64_t flushes;
-	uint64_t nested_flushes;
-	uint64_t batch_allocs;
-	uint64_t batch_fail;
-	uint64_t chunks;
-	uint64_t frames_freed;
-	uint64_t tables_freed;
+	MM_GATHER_COUNTERS(MM_GATHER_COUNTER_FIELD)
 };
 
 /* Start a gather on @as (fullmm: the whole space is being torn down). */
@@ -119,13 +123,7 @@ void mm_gather_finish(struct mm_gather *tlb);
 /* Per-lcore statistics summed over all gathers since init. */
 struct mm_gather_stats {
 	uint64_t gathers;
-	uint64_t flushes;
-	uint64_t nested_flushes;
-	uint64_t batch_allocs;
-	uint64_t batch_fail;
-	uint64_t chunks;
-	uint64_t frames_freed;
-	uint64_t tables_freed;
+	MM_GATHER_COUNTERS(MM_GATHER_COUNTER_FIELD)
 	uint64_t tables_sync;  /* tables freed after a synchronous grace period */
 };
 void mm_gather_stats(struct mm_gather_stats *st);

@@ -20,8 +20,10 @@
  *                                          and dropped by a destroy after
  *                                          its unhook, holding nothing
  *   as_table_lock                        (as.c)       leaf: create, lookup,
- *                                                      destroy's unhook
+ *                                                      destroy's unhook (the
+ *                                                      mm_nametab.h calls)
  *   obj_lock                             (object.c)   leaf: the object table
+ *                                                      (mm_nametab.h calls)
  *   glc_other_lock                       (gather.c)   leaf: non-lcore stats
  *
  *   DPDK's memory hotplug lock (mcfg      (mirror.c)   outside mmrt: held by

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_memory.h>
 
@@ -54,7 +55,8 @@ mm_sg_acc_close(struct mm_sg_acc *acc)
 }
 
 /* Add [addr, addr + len) at @iova: extends the open segment when both
- * the host address and the IOVA continue it (or neither has an IOVA). */
+ * the host address and the IOVA continue it (or neither has an IOVA),
+ * the common case of a walk. */
 static __rte_always_inline int
 mm_sg_acc_add(struct mm_sg_acc *acc, uint64_t addr, rte_iova_t iova,
 	uint64_t len)
@@ -62,9 +64,10 @@ mm_sg_acc_add(struct mm_sg_acc *acc, uint64_t addr, rte_iova_t iova,
 	struct mmrt_sg *c = &acc->cur;
 	int ret;
 
-	if (acc->open && (uint64_t)(uintptr_t)c->addr + c->len == addr &&
-			(c->iova == RTE_BAD_IOVA ? iova == RTE_BAD_IOVA :
-			iova != RTE_BAD_IOVA && c->iova + c->len == iova)) {
+	if (likely(acc->open && (uint64_t)(uintptr_t)c->addr + c->len ==
+			addr && (c->iova == RTE_BAD_IOVA ?
+			iova == RTE_BAD_IOVA : iova != RTE_BAD_IOVA &&
+			c->iova + c->len == iova))) {
 		c->len += len;
 		return 0;
 	}

@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mmrt_core.h" /* mmrt_test_alloc_fail() */
+#include "mmrt_core.h"
+/* TEST_ALLOC_FAIL(), one per allocation site, as in every library */
+#include "core_testhooks.h"
 
 struct mmrt_as;
 
@@ -47,19 +49,6 @@ struct mm_test_hooks {
 	 * old entry and publishing the new one. Read once per copy. */
 	bool cow_flush_late;
 };
-
-/*
- * Allocation-failure injection, one per allocation site of lib/mm (see
- * mmrt_test_fail_alloc_after() in mmrt_core.h): the same macro as
- * lib/core/core_testhooks.h gives lib/mem, lib/dev and pmd/.
- */
-#ifndef TEST_ALLOC_FAIL
-#ifdef MMRT_TEST_HOOKS
-#define TEST_ALLOC_FAIL() mmrt_test_alloc_fail()
-#else
-#define TEST_ALLOC_FAIL() false
-#endif
-#endif
 
 #ifdef MMRT_TEST_HOOKS
 extern struct mm_test_hooks mm_test_hooks;

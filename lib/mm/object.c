@@ -19,12 +19,19 @@
 #include <rte_malloc.h>
 
 #include "mm_testhooks.h"
+#include "mm_nametab.h"
 #include "mm_object.h"
 
 #define OBJ_MAX 256
 
-static struct mmrt_object *obj_table[OBJ_MAX];
+static void *obj_table[OBJ_MAX];
 static rte_spinlock_t obj_lock = RTE_SPINLOCK_INITIALIZER;
+static const struct mm_nametab obj_names = {
+	.slot = obj_table,
+	.max = OBJ_MAX,
+	.name_off = offsetof(struct mmrt_object, name),
+	.lock = &obj_lock,
+};
 
 bool
 mm_object_live(const struct mmrt_object *obj)
@@ -35,31 +42,13 @@ mm_object_live(const struct mmrt_object *obj)
 static bool
 obj_registered(const struct mmrt_object *obj)
 {
-	bool found = false;
-	unsigned int i;
-
-	if (obj == NULL)
-		return false;
-	rte_spinlock_lock(&obj_lock);
-	for (i = 0; i < OBJ_MAX; i++)
-		if (obj_table[i] == obj)
-			found = true;
-	rte_spinlock_unlock(&obj_lock);
-	return found;
+	return obj != NULL && mm_nametab_has(&obj_names, obj);
 }
 
 bool
 mm_objects_live(void)
 {
-	bool any = false;
-	unsigned int i;
-
-	rte_spinlock_lock(&obj_lock);
-	for (i = 0; i < OBJ_MAX; i++)
-		if (obj_table[i] != NULL)
-			any = true;
-	rte_spinlock_unlock(&obj_lock);
-	return any;
+	return mm_nametab_any(&obj_names);
 }
 
 void
@@ -212,8 +201,8 @@ static struct mmrt_object *
 obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 {
 	struct mmrt_object *obj;
-	unsigned int i, slot = OBJ_MAX;
 	size_t n;
+	int ret;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
 		rte_errno = E_RTE_SECONDARY; /* the table is per process */
@@ -251,23 +240,11 @@ obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 	obj->file_off = file_off;
 	rte_spinlock_init(&obj->lock);
 	obj->magic = MM_OBJ_MAGIC;
-	rte_spinlock_lock(&obj_lock);
-	for (i = 0; i < OBJ_MAX; i++) {
-		if (obj_table[i] == NULL) {
-			if (slot == OBJ_MAX)
-				slot = i;
-		} else if (strcmp(obj_table[i]->name, name) == 0) {
-			slot = OBJ_MAX + 1;
-			break;
-		}
-	}
-	if (slot < OBJ_MAX)
-		obj_table[slot] = obj;
-	rte_spinlock_unlock(&obj_lock);
-	if (slot >= OBJ_MAX) {
+	ret = mm_nametab_add(&obj_names, obj);
+	if (ret != 0) {
 		rte_free(obj->pfns);
 		rte_free(obj);
-		rte_errno = slot == OBJ_MAX ? ENOSPC : EEXIST;
+		rte_errno = -ret;
 		return NULL;
 	}
 	return obj;
@@ -276,7 +253,6 @@ obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 int
 mmrt_object_destroy(struct mmrt_object *obj)
 {
-	unsigned int i;
 	uint64_t p;
 
 	if (!obj_registered(obj))
@@ -286,9 +262,7 @@ mmrt_object_destroy(struct mmrt_object *obj)
 		rte_spinlock_unlock(&obj_lock);
 		return -EBUSY;
 	}
-	for (i = 0; i < OBJ_MAX; i++)
-		if (obj_table[i] == obj)
-			obj_table[i] = NULL;
+	mm_nametab_del_locked(&obj_names, obj);
 	rte_spinlock_unlock(&obj_lock);
 	obj->magic = 0;
 	for (p = 0; p < obj->npages; p++)
@@ -304,8 +278,7 @@ mmrt_object_destroy(struct mmrt_object *obj)
 struct mmrt_object *
 mmrt_object_lookup(const char *name)
 {
-	struct mmrt_object *found = NULL;
-	unsigned int i;
+	struct mmrt_object *found;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
 		rte_errno = E_RTE_SECONDARY; /* the table is per process */
@@ -315,13 +288,7 @@ mmrt_object_lookup(const char *name)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	rte_spinlock_lock(&obj_lock);
-	for (i = 0; i < OBJ_MAX; i++)
-		if (obj_table[i] != NULL &&
-				strncmp(obj_table[i]->name, name,
-				MMRT_NAME_SIZE) == 0)
-			found = obj_table[i];
-	rte_spinlock_unlock(&obj_lock);
+	found = mm_nametab_find(&obj_names, name);
 	if (found == NULL)
 		rte_errno = ENOENT;
 	return found;

@@ -631,14 +631,32 @@ mm_copy_range(struct mmrt_as *dst, struct mmrt_as *src,
 		start, end, shared, keep_uffd_wp);
 }
 
-/* End offset (from @old) of the 2 MiB chunk holding old + off. */
-static uint64_t
-chunk_end(uint64_t old, uint64_t off, uint64_t len)
+/*
+ * A move goes by the 2 MiB chunks of its source. The chunk holding old +
+ * off ends at offset *@next from @old (at most @len); return its level-2
+ * entry, read into *@e, with *@tbl its table, or NULL if the chunk maps
+ * nothing (no table there, or an empty entry).
+ */
+static uint64_t *
+move_chunk(struct mmrt_as *as, uint64_t old, uint64_t off, uint64_t len,
+	uint64_t *next, uint32_t *tbl, uint64_t *e)
 {
-	uint64_t next = (((old + off) | (MMRT_HUGE_SIZE - 1)) + 1) - old;
+	uint64_t end = (((old + off) | (MMRT_HUGE_SIZE - 1)) + 1) - old;
+	uint64_t *pmd;
+	int err;
 
-	return RTE_MIN(next, len);
+	*next = RTE_MIN(end, len);
+	pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, tbl, &err);
+	if (pmd == NULL || (*e = pte_load(pmd)) == 0)
+		return NULL;
+	return pmd;
 }
+
+/* For each source chunk of a move that maps something (move_chunk()). */
+#define MOVE_FOR_EACH_CHUNK(as, old, len, off, next, pmd, tbl, e) \
+	for ((off) = 0; (off) < (len); (off) = (next)) \
+		if (((pmd) = move_chunk((as), (old), (off), (len), &(next), \
+				&(tbl), &(e))) != NULL)
 
 int
 mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
@@ -648,12 +666,7 @@ mm_move_prepare(struct mmrt_as *as, uint64_t old, uint64_t new, uint64_t len)
 	uint32_t tbl;
 	int err;
 
-	for (off = 0; off < len; off = next) {
-		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl,
-			&err);
-		if (pmd == NULL || (e = pte_load(pmd)) == 0)
-			continue;
+	MOVE_FOR_EACH_CHUNK(as, old, len, off, next, pmd, tbl, e) {
 		if ((e & PTE_H) && aligned) {
 			/* moves whole (the ends were split by the caller) */
 			if (mm_pt_walk(as, new + off, MM_LEVEL_PMD, true,
@@ -691,12 +704,7 @@ mm_move_range(struct mmrt_as *as, struct mm_gather *tlb, uint64_t old,
 	uint32_t tbl;
 	int err;
 
-	for (off = 0; off < len; off = next) {
-		next = chunk_end(old, off, len);
-		pmd = mm_pt_walk(as, old + off, MM_LEVEL_PMD, false, &tbl,
-			&err);
-		if (pmd == NULL || (e = pte_load(pmd)) == 0)
-			continue;
+	MOVE_FOR_EACH_CHUNK(as, old, len, off, next, pmd, tbl, e) {
 		if (e & PTE_H) {
 			dp = mm_pt_walk(as, new + off, MM_LEVEL_PMD, false,
 				&tbl, &err);

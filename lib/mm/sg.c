@@ -78,26 +78,9 @@ sg_leaf_check(uint64_t e, uint32_t access)
 static __rte_always_inline int
 sg_acc_page(struct mm_sg_acc *acc, uint64_t addr)
 {
-	struct mmrt_sg *c = &acc->cur;
-	int ret;
-
-	const rte_iova_t iova = (rte_iova_t)(addr +
-		(uint64_t)mmrt_mem_fp.iova_off);
-
-	if (likely(acc->open && (uint64_t)(uintptr_t)c->addr + c->len ==
-			addr && c->iova + c->len == iova &&
-			c->iova != RTE_BAD_IOVA)) {
-		c->len += MMRT_PAGE_SIZE;
-		return 0;
-	}
-	ret = mm_sg_acc_close(acc);
-	if (ret != 0)
-		return ret;
-	c->addr = (void *)(uintptr_t)addr;
-	c->iova = iova;
-	c->len = MMRT_PAGE_SIZE;
-	acc->open = true;
-	return 0;
+	return mm_sg_acc_add(acc, addr,
+		(rte_iova_t)(addr + (uint64_t)mmrt_mem_fp.iova_off),
+		MMRT_PAGE_SIZE);
 }
 
 static int

@@ -520,6 +520,21 @@ wp_clear_all(struct mmrt_uffd *u, struct mmrt_as *as, uint64_t start,
 
 /* ---- registration ------------------------------------------------------ */
 
+/*
+ * The checks (un)registration starts with: @u live and [start, start +
+ * len) whole pages, else -EINVAL; @u's space still there, else -ESRCH.
+ * On 0, *@as is the space.
+ */
+static int
+uffd_range_space(struct mmrt_uffd *u, uint64_t start, uint64_t len,
+	struct mmrt_as **as)
+{
+	if (!uffd_live(u) || !mm_range_valid_pages(start, len))
+		return -EINVAL;
+	*as = uffd_space(u);
+	return *as == NULL ? -ESRCH : 0;
+}
+
 int
 mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	uint64_t mode, uint64_t *ops)
@@ -527,16 +542,15 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	uint64_t end = start + len;
 	struct mmrt_as *as;
 	uint32_t i, first;
-	int err = 0;
+	int err;
 
-	if (!uffd_live(u) || !mm_range_valid_pages(start, len) || mode == 0 ||
-			(mode & ~(MMRT_UFFD_REGISTER_MODE_MISSING |
-				MMRT_UFFD_REGISTER_MODE_WP |
-				MMRT_UFFD_REGISTER_MODE_MINOR)))
+	if (mode == 0 || (mode & ~(MMRT_UFFD_REGISTER_MODE_MISSING |
+			MMRT_UFFD_REGISTER_MODE_WP |
+			MMRT_UFFD_REGISTER_MODE_MINOR)))
 		return -EINVAL;
-	as = uffd_space(u);
-	if (as == NULL)
-		return -ESRCH;
+	err = uffd_range_space(u, start, len, &as);
+	if (err != 0)
+		return err;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
 	first = mm_region_first_after(as, start);
@@ -631,11 +645,9 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	struct mmrt_as *as;
 	int err;
 
-	if (!uffd_live(u) || !mm_range_valid_pages(start, len))
-		return -EINVAL;
-	as = uffd_space(u);
-	if (as == NULL)
-		return -ESRCH;
+	err = uffd_range_space(u, start, len, &as);
+	if (err != 0)
+		return err;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
 	err = unregister_locked(u, as, start, start + len);
