@@ -864,8 +864,9 @@ td_run(enum hb_kind kind, bool huge, bool no_wait, bool consumer,
 		huge ? "2M" : "4K", no_wait ? " (negative control)" : "",
 		consumer ? "" : " (engine only)", r->rounds, r->unmaps,
 		r->reused, r->cut, r->failed_ops, ct.writes, r->violations,
-		r->bad_round, r->bad_off, r->bad_byte, st.completed, st.consumer.inval_descs,
-		st.consumer.fences, cs.inval_descs, cs.fences);
+		r->bad_round, r->bad_off, r->bad_byte, st.completed,
+		st.consumer.inval_descs, st.consumer.fences, cs.inval_descs,
+		cs.fences);
 	cr_assert_null(r->err, "round %u: %s", r->rounds, r->err);
 	if (consumer)
 		cr_assert_eq(mmrt_consumer_destroy(ct.c), 0);
