@@ -94,45 +94,70 @@ mmrt_test_lcores(char *buf, size_t len, unsigned int n)
 }
 
 /*
- * Bring the runtime up on the embedded default (its lcores floating,
- * mmrt_test_lcores()); pool of @p pool_mb MiB.
+ * Bring the runtime up on the embedded default; pool of @p pool_mb MiB.
+ * Its lcores float (mmrt_test_lcores()) unless @p pinned: the race
+ * suites pin lcore 0 and 1 to two cpus (the embedded default's own
+ * placement) so that their threads really run at once, and bound every
+ * wait of theirs.
  */
 static inline void
-mmrt_test_up(unsigned int pool_mb)
+mmrt_test_up_placed(unsigned int pool_mb, bool pinned)
 {
 	char pool[32], lcores[96];
 	char *argv[] = { (char *)"mmrt-test", (char *)"--lcores", lcores,
 		(char *)"--", (char *)"--pool-mb", pool, (char *)"--log-level",
 		(char *)"4", NULL };
+	char **a = argv;
+	int n = (int)RTE_DIM(argv) - 1;
 
 	mmrt_test_lcores(lcores, sizeof(lcores), 2);
 	snprintf(pool, sizeof(pool), "%u", pool_mb);
-	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0,
-		"mmrt_init failed");
+	if (pinned) {
+		/* no --lcores: the embedded default's pinned lcores */
+		argv[2] = argv[0];
+		a = argv + 2;
+		n -= 2;
+	}
+	cr_assert_geq(mmrt_init(n, a), 0, "mmrt_init failed");
 }
 
 /*
- * mmrt_test_up() with the INI text @p ini as --config (a temporary file,
- * gone again before this returns) and log level @p log_level.
+ * mmrt_test_up(): floating lcores, unless the suite defines
+ * MMRT_TEST_PINNED_LCORES before this header (test-swdma: its park checks
+ * need the engine's lcore running on a cpu of its own).
  */
+#ifdef MMRT_TEST_PINNED_LCORES
+#define MMRT_TEST_PINNED true
+#else
+#define MMRT_TEST_PINNED false
+#endif
+
+static inline void
+mmrt_test_up(unsigned int pool_mb)
+{
+	mmrt_test_up_placed(pool_mb, MMRT_TEST_PINNED);
+}
+
 static inline void
 mmrt_test_up_ini(unsigned int pool_mb, unsigned int log_level,
 	const char *ini)
 {
 	char path[] = "/tmp/mmrt-test-ini-XXXXXX", pool[32], level[16];
-	char *argv[] = { (char *)"mmrt-test", (char *)"--",
-		(char *)"--pool-mb", pool, (char *)"--log-level", level,
-		(char *)"--config", path, NULL };
+	char lcores[96];
+	char *argv[] = { (char *)"mmrt-test", (char *)"--lcores", lcores,
+		(char *)"--", (char *)"--pool-mb", pool, (char *)"--log-level",
+		level, (char *)"--config", path, NULL };
 	size_t len = strlen(ini);
 	int fd, ret;
 
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
 	snprintf(pool, sizeof(pool), "%u", pool_mb);
 	snprintf(level, sizeof(level), "%u", log_level);
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
 	cr_assert_eq(write(fd, ini, len), (ssize_t)len);
 	close(fd);
-	ret = mmrt_init(8, argv);
+	ret = mmrt_init((int)RTE_DIM(argv) - 1, argv);
 	unlink(path);
 	cr_assert_geq(ret, 0, "mmrt_init with [%s]: %d", ini, ret);
 }

@@ -280,6 +280,34 @@ Test(core_init, no_args_embedded)
 	mmrt_test_down();
 }
 
+/*
+ * The test scaffolding's lcores (mmrt_test_lcores() in common.h): each
+ * allowed on every cpu of the process, none pinned to one. A thread
+ * pinned to one cpu held its process at rte_eal_init() and at exit while
+ * another process's poller spun on that cpu (test workers timed out after
+ * their [PASS]).
+ */
+Test(core_init, test_lcores_float)
+{
+	cpu_set_t allowed;
+	unsigned int lc;
+
+	CPU_ZERO(&allowed);
+	cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	if (CPU_COUNT(&allowed) < 2)
+		cr_skip_test("one cpu: no lcore can be pinned apart");
+	mmrt_test_up(16);
+	cr_assert_eq(rte_lcore_count(), 2, "as many lcores as the default");
+	RTE_LCORE_FOREACH(lc) {
+		rte_cpuset_t cs = rte_lcore_cpuset(lc);
+
+		cr_assert(CPU_EQUAL(&cs, &allowed),
+			"lcore %u may run on %d of the %d cpus", lc,
+			CPU_COUNT(&cs), CPU_COUNT(&allowed));
+	}
+	mmrt_test_down();
+}
+
 Test(core_init, bad_options_then_good)
 {
 	char *bad1[] = { (char *)"prog", (char *)"--", (char *)"--pool-mb",

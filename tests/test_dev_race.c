@@ -166,7 +166,7 @@ Test(dev_race, concurrent_zappers_leave_no_translation, .timeout = 300)
 	uint32_t acc[NPG];
 	unsigned int rd, p;
 
-	mmrt_test_up(32);
+	mmrt_test_up_placed(32, true);
 #if defined(__SANITIZE_ADDRESS__)
 	r.rounds = 100;
 #else
@@ -436,7 +436,7 @@ mx_run(struct mx_result *res, unsigned int rounds, bool box_first)
 	pthread_t cth, ith[2];
 	const char *err = NULL;
 
-	mmrt_test_up(32);
+	mmrt_test_up_placed(32, true);
 	memset(&mx, 0, sizeof(mx));
 	memset(res, 0, sizeof(*res));
 	delay = rte_get_timer_hz() / (1000000000 / MX_DELAY_NS);

@@ -190,7 +190,7 @@ race_up(struct race *r, const char *name)
 	uint64_t base;
 
 	memset(r, 0, sizeof(*r));
-	mmrt_test_up(POOL_MB);
+	mmrt_test_up_placed(POOL_MB, true);
 	base = mmrt_test_used();
 	r->as = mmrt_as_create(name);
 	cr_assert_not_null(r->as);

@@ -104,6 +104,8 @@ eng_serve_faults(void *e, unsigned int max)
 	return 0;
 }
 
+/* the engine polls on lcore 1, on a cpu of its own (common.h) */
+#define MMRT_TEST_PINNED_LCORES
 #define ENG_T void
 #define ENG_COMPLETED eng_completed
 #define ENG_COMPLETED_STATUS eng_completed_status
