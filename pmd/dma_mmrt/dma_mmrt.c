@@ -87,6 +87,11 @@
  * lcore that steps the engine itself with
  * rte_service_run_iter_on_app_lcore()) keeps its registration: the step
  * runs if it is online and is skipped if it is offline.
+ *
+ * Processes. Devices are created in the primary (DPDK 22.11's dmadev
+ * library cannot create one in a secondary); a secondary attaches to
+ * them and may start one, and then runs its engine itself: see
+ * dmm_probe_secondary() and dmm_start().
  */
 
 #include <errno.h>
