@@ -15,8 +15,12 @@
 #   - a consumer made and bound in a secondary receives the primary's
 #     unmap of its page, drops its TLB entry and acks in its poll, and
 #     is not fenced; the primary's unmap returns 0;
-#   - a handler in a secondary finds the primary's uffd on its space,
-#     reads the fault the primary's read posted and resolves it with a
+#   - the primary finds that consumer by name: its statistics read, its
+#     owner's calls (poll, peek, unbind, destroy) fail with -EPERM; a
+#     secondary finds the primary's consumer by name likewise, and bad
+#     names (missing, NULL, too long) fail;
+#   - a handler in a secondary finds the primary's uffd by name on its
+#     space, reads the fault the primary's read posted and resolves it with a
 #     copy; the primary's read returns the handler's page;
 #   - a second secondary attaches after the first left (the runtime's
 #     lcore and QSBR slots were given back);
@@ -136,6 +140,10 @@ side_cmd consumer bound unmap unmapped
 	fail "the secondary's consumer did not see and ack the invalidation"
 grep -q '^unmapped 0 ' "$tmp/primary.log" || fail "the primary's unmap failed"
 echo "ok: a consumer in a secondary receives the primary's invalidation and acks it"
+grep '^looked' "$tmp/primary.log" | sed 's/^/  [primary] /'
+grep -q '^looked ok' "$tmp/primary.log" ||
+	fail "the primary's lookup of the secondary's consumer"
+echo "ok: the primary finds the secondary's consumer by name: stats, no poll (-EPERM)"
 
 # a fault of the primary's uffd is served by a handler in a secondary
 side_cmd handler handling fault faulted

@@ -9,8 +9,10 @@
  *     mmrt up; the space "sec.as" with [A, A + 64 KiB) mapped and filled
  *     with pattern 1; the space "sec.sub" with one page populated, one
  *     mapped but not populated, a uffd, and a plain notifier of the
- *     primary registered (so a secondary may not invalidate there); the space
- *     "sec.inv" with one page holding pattern 4.
+ *     primary registered (so a secondary may not invalidate there); the
+ *     uffd of "sec.uf" is named "sec.uf.h"; an unbound consumer
+ *     "sec.pc" of the primary's, for secondaries to look up; the
+ *     space "sec.inv" with one page holding pattern 4.
  *     Prints "ready", then reads commands from stdin, at most HOLD
  *     seconds in all (a bound, not a measurement):
  *       check   A holds pattern 2 and [B, B + 8 KiB) is mapped and holds
@@ -19,8 +21,11 @@
  *       fault   read the page of "sec.uf", registered MISSING with the
  *               primary's uffd: waits until a handler serves the fault
  *               (a secondary); "faulted <ret> ok|bad"
- *       unmap   unmap the page of "sec.inv" (a secondary's consumer is
- *               bound there: the unmap waits for its ack);
+ *       unmap   look up the secondary's consumer "sec.consumer" by
+ *               name and check what another process may do with it
+ *               ("looked ok" or "looked FAIL <why>"), then unmap the
+ *               page of "sec.inv" (that consumer is bound there: the
+ *               unmap waits for its ack);
  *               "unmapped <ret> <notifier calls>"
  *       EOF     tear down, mmrt_fini() (retried while a secondary is
  *               still attached), exit 0 (1 on any failure).
@@ -31,7 +36,9 @@
  *     (through mmrt_read() and through a lockless mmrt_translate()),
  *     writes pattern 2, maps B and writes pattern 3, maps, writes and
  *     unmaps a scratch range, and checks that what only the primary may
- *     do fails with -E_RTE_SECONDARY and changes nothing; mmrt_fini().
+ *     do fails with -E_RTE_SECONDARY and changes nothing; looks up the
+ *     primary's consumer "sec.pc" by name: the read-only calls work, the
+ *     owner's fail with -EPERM; lookups of bad names fail; mmrt_fini().
  *     Exit 0 when all held, 1 with a message otherwise.
  *   sec-peer consumer [EAL args with --proc-type=secondary]
  *     attaches, makes a consumer, binds it to "sec.inv", translates the
@@ -41,8 +48,9 @@
  *     consumer was not fenced; unbinds, destroys, mmrt_fini();
  *     "consumer ok".
  *   sec-peer handler [EAL args with --proc-type=secondary]
- *     attaches, finds the primary's uffd on "sec.uf"
- *     (mmrt_uffd_foreach()), prints "handling", reads its messages until
+ *     attaches, finds the primary's uffd "sec.uf.h" on "sec.uf" by name
+ *     (mmrt_uffd_lookup(); bad names fail), prints "handling", reads its
+ *     messages until
  *     a page fault arrives (at most SP_WAIT_S seconds) and resolves it
  *     with a copy of pattern 5; "handler ok".
  *   sec-peer reader [EAL args with --proc-type=secondary]
@@ -89,6 +97,10 @@
 #define SP_WAIT_S 60
 #define SP_UF "sec.uf"
 #define SP_UF_VA 0x60000000ULL
+#define SP_UF_NAME "sec.uf.h"
+#define SP_PC "sec.pc"
+#define SP_SC "sec.consumer"
+#define SP_LONG "a-name-of-thirty-two-characters!"
 
 static int failures;
 
@@ -172,12 +184,52 @@ static const struct mmrt_notifier_ops nb_ops = {
 	.invalidate_secondary_tlbs = nb_inval,
 };
 
+/* The secondary's consumer, looked up by name from here (not its owner). */
+static void
+primary_lookup(void)
+{
+	struct mmrt_consumer *c = mmrt_consumer_lookup(SP_SC);
+	struct mmrt_consumer_stats st = { 0 };
+	uint64_t s, e;
+	const char *why = NULL;
+
+	if (c == NULL)
+		why = "not found";
+	else if (mmrt_consumer_pid(c) <= 0 ||
+			mmrt_consumer_pid(c) == (int)getpid())
+		why = "pid";
+	else if (mmrt_consumer_id(c) <= 0)
+		why = "not bound";
+	else if (mmrt_consumer_stats(c, &st) != 0 || st.tlb_misses == 0)
+		why = "stats";
+	else if (mmrt_consumer_poll(c) != -EPERM ||
+			mmrt_consumer_poll_n(c, 1) != -EPERM ||
+			mmrt_consumer_inval_peek(c, &s, &e, 1) != -EPERM)
+		why = "polled another process's consumer";
+	else if (mmrt_consumer_unbind(c) != -EPERM ||
+			mmrt_consumer_destroy(c) != -EPERM)
+		why = "unbound or destroyed another process's consumer";
+	else if (mmrt_consumer_id(c) <= 0 || mmrt_consumer_lookup(SP_SC) != c)
+		why = "a refused call changed it";
+	if (why == NULL)
+		printf("looked ok: %s of pid %d, id %d, %" PRIu64 " misses\n",
+			SP_SC, mmrt_consumer_pid(c), mmrt_consumer_id(c),
+			st.tlb_misses);
+	else
+		printf("looked FAIL %s\n", why);
+}
+
 static int
 run_primary(int argc, char **argv)
 {
 	static uint8_t buf[SP_A_LEN];
 	struct mmrt_notifier nb = { .ops = &nb_ops };
-	struct mmrt_uffd_conf ucf = { .wait_timeout_us = SP_WAIT_S * 1000000ULL };
+	struct mmrt_uffd_conf ucf = {
+		.wait_timeout_us = SP_WAIT_S * 1000000ULL,
+		.name = SP_UF_NAME,
+	};
+	struct mmrt_consumer_conf pcc = { .name = SP_PC };
+	struct mmrt_consumer *pc = NULL;
 	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL, *uf = NULL;
 	struct mmrt_uffd *u = NULL, *usub = NULL;
 	uint64_t features = 0, uops = 0;
@@ -232,6 +284,11 @@ run_primary(int argc, char **argv)
 		goto out;
 	}
 	registered = true;
+	pc = mmrt_consumer_create(&pcc);
+	if (pc == NULL) {
+		fprintf(stderr, "sec-peer primary: consumer %s\n", SP_PC);
+		goto out;
+	}
 	printf("ready pid %d\n", (int)getpid());
 	fflush(stdout);
 	rc = 0;
@@ -244,15 +301,18 @@ run_primary(int argc, char **argv)
 			printf("faulted %d %s\n", ret,
 				ret == 0 && differs(buf, 64, 5) < 0 ? "ok" :
 				"bad");
-		} else if (strcmp(cmd, "unmap") == 0)
+		} else if (strcmp(cmd, "unmap") == 0) {
+			primary_lookup();
 			printf("unmapped %d %u\n", mmrt_unmap(inv, SP_INV_VA,
 				MMRT_PAGE_SIZE), __atomic_load_n(&nb_calls,
 				__ATOMIC_RELAXED));
-		else if (cmd[0] != '\0')
+		} else if (cmd[0] != '\0')
 			printf("unknown command %s\n", cmd);
 		fflush(stdout);
 	}
 out:
+	if (pc != NULL)
+		mmrt_consumer_destroy(pc);
 	if (registered)
 		mmrt_notifier_unregister(&nb, sub);
 	if (u != NULL)
@@ -371,6 +431,54 @@ secondary_refusals(struct mmrt_as *as)
 	}
 }
 
+/*
+ * The primary's consumer, looked up by name: read-only calls work, the
+ * owner's calls fail with -EPERM and change nothing; bad names fail.
+ */
+static void
+secondary_lookups(void)
+{
+	struct mmrt_consumer *c;
+	struct mmrt_consumer_stats st;
+	struct mmrt_as *as;
+	uint64_t s, e;
+
+	c = mmrt_consumer_lookup(SP_PC);
+	CHECK(c != NULL, "lookup %s: %d", SP_PC, rte_errno);
+	if (c == NULL)
+		return;
+	CHECK(strcmp(mmrt_consumer_name(c), SP_PC) == 0, "name");
+	CHECK(mmrt_consumer_pid(c) > 0 &&
+		mmrt_consumer_pid(c) != (int)getpid(), "pid %d",
+		mmrt_consumer_pid(c));
+	CHECK(mmrt_consumer_id(c) == -ENOTCONN, "id of an unbound consumer");
+	CHECK(mmrt_consumer_stats(c, &st) == 0, "stats");
+	CHECK(!mmrt_consumer_fenced(c), "fenced");
+	CHECK(mmrt_consumer_poll(c) == -EPERM, "poll");
+	CHECK(mmrt_consumer_poll_n(c, 4) == -EPERM, "poll_n");
+	CHECK(mmrt_consumer_inval_peek(c, &s, &e, 1) == -EPERM, "peek");
+	as = mmrt_as_lookup(SP_INV);
+	CHECK(as != NULL && mmrt_consumer_bind(c, as) == -EPERM, "bind");
+	CHECK(mmrt_consumer_id(c) == -ENOTCONN, "a refused bind bound it");
+	CHECK(mmrt_consumer_unbind(c) == -EPERM, "unbind");
+	CHECK(mmrt_consumer_destroy(c) == -EPERM, "destroy");
+	CHECK(mmrt_consumer_lookup(SP_PC) == c, "a refused destroy freed it");
+
+	rte_errno = 0;
+	CHECK(mmrt_consumer_lookup("sec.none") == NULL && rte_errno == ENOENT,
+		"consumer lookup of a missing name: %d", rte_errno);
+	rte_errno = 0;
+	CHECK(mmrt_consumer_lookup(NULL) == NULL && rte_errno == EINVAL,
+		"consumer lookup of NULL: %d", rte_errno);
+	rte_errno = 0;
+	CHECK(mmrt_consumer_lookup(SP_LONG) == NULL && rte_errno == EINVAL,
+		"consumer lookup of a long name: %d", rte_errno);
+	/* the primary's uffd of sec.sub has a made-up name */
+	as = mmrt_as_lookup(SP_SUB);
+	CHECK(as != NULL && mmrt_uffd_lookup(as, "uffd0") != NULL,
+		"uffd0 of %s: %d", SP_SUB, rte_errno);
+}
+
 static int
 run_secondary(int argc, char **argv)
 {
@@ -433,6 +541,7 @@ run_secondary(int argc, char **argv)
 	CHECK(mmrt_read(as, SP_C, buf, 1) < 0, "C still readable");
 
 	secondary_refusals(as);
+	secondary_lookups();
 
 	ret = mmrt_fini();
 	CHECK(ret == 0, "mmrt_fini: %d", ret);
@@ -528,9 +637,24 @@ run_handler(int argc, char **argv)
 		return 1;
 	as = mmrt_as_lookup(SP_UF);
 	CHECK(as != NULL, "lookup %s", SP_UF);
-	if (as != NULL)
-		mmrt_uffd_foreach(as, uffd_pick, &u);
-	CHECK(u != NULL, "no uffd on %s", SP_UF);
+	if (as != NULL) {
+		rte_errno = 0;
+		CHECK(mmrt_uffd_lookup(as, "sec.none") == NULL &&
+			rte_errno == ENOENT, "uffd lookup of a missing name");
+		rte_errno = 0;
+		CHECK(mmrt_uffd_lookup(as, NULL) == NULL && rte_errno == EINVAL,
+			"uffd lookup of NULL");
+		rte_errno = 0;
+		CHECK(mmrt_uffd_lookup(as, SP_LONG) == NULL &&
+			rte_errno == EINVAL, "uffd lookup of a long name");
+		rte_errno = 0;
+		CHECK(mmrt_uffd_lookup(NULL, SP_UF_NAME) == NULL &&
+			rte_errno == EINVAL, "uffd lookup without a space");
+		u = mmrt_uffd_lookup(as, SP_UF_NAME);
+	}
+	CHECK(u != NULL, "no uffd %s on %s: %d", SP_UF_NAME, SP_UF, rte_errno);
+	if (u != NULL)
+		CHECK(strcmp(mmrt_uffd_name(u), SP_UF_NAME) == 0, "uffd name");
 	if (u == NULL)
 		goto out;
 	printf("handling\n");

@@ -13,6 +13,8 @@
 #include <sched.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_pause.h>
@@ -682,5 +684,95 @@ Test(dev, ids_round_robin)
 	cr_assert_neq(id3, id2);
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
 	cr_assert_eq(mmrt_consumer_destroy(d), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
+/*
+ * Lookup by name (issue 14 item 1) and what another process may do with
+ * a consumer: a forked child (another process, as a DPDK secondary is)
+ * gets -EPERM from every owner-only call and changes nothing, while the
+ * read-only calls work; then bad input. check-secondary.sh covers the
+ * lookup across a real primary and secondary.
+ */
+Test(dev, lookup)
+{
+	char longname[MMRT_CONSUMER_NAME_SIZE + 1];
+	struct mmrt_as *as = mmrt_as_create("lk");
+	struct mmrt_consumer *c, *d;
+	struct mmrt_consumer_stats st0, st1;
+	int id, status;
+	pid_t pid;
+
+	cr_assert_not_null(as);
+	c = mk("lk.c", 0, 0, 0);
+	cr_assert_eq(mmrt_consumer_lookup("lk.c"), c);
+	cr_assert_eq(mmrt_consumer_pid(c), (int)getpid());
+	id = mmrt_consumer_bind(c, as);
+	cr_assert_gt(id, 0);
+	st0 = stats(c);
+
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct mmrt_consumer *lc = mmrt_consumer_lookup("lk.c");
+		struct mmrt_consumer_stats st;
+		struct mmrt_xlate x;
+		uint64_t s, e;
+		int bad = 0;
+
+		bad |= (lc != c) << 0;
+		bad |= (mmrt_consumer_pid(lc) == (int)getpid()) << 1;
+		bad |= (mmrt_consumer_poll(lc) != -EPERM) << 2;
+		bad |= (mmrt_consumer_poll_n(lc, 1) != -EPERM) << 3;
+		bad |= (mmrt_consumer_inval_peek(lc, &s, &e, 1) != -EPERM) << 4;
+		bad |= (mmrt_consumer_unbind(lc) != -EPERM) << 5;
+		bad |= (mmrt_consumer_bind(lc, as) != -EPERM) << 6;
+		bad |= (mmrt_consumer_destroy(lc) != -EPERM) << 7;
+		/* the empty TLB misses: the slow path refuses */
+		bad |= (mmrt_consumer_translate(lc, 0x1000, 0, &x) != -EPERM)
+			<< 8;
+		bad |= (mmrt_consumer_id(lc) != id) << 9;
+		bad |= mmrt_consumer_fenced(lc) << 10;
+		bad |= (mmrt_consumer_stats(lc, &st) != 0) << 11;
+		bad |= (strcmp(mmrt_consumer_name(lc), "lk.c") != 0) << 12;
+		_exit(bad);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "child status %#x", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "child failures %#x",
+		WEXITSTATUS(status));
+	/* nothing changed here */
+	cr_assert_eq(mmrt_consumer_id(c), id);
+	st1 = stats(c);
+	cr_assert_eq(st1.acks, st0.acks);
+	cr_assert_eq(st1.tlb_misses, st0.tlb_misses);
+
+	/* bad input */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	rte_errno = 0;
+	cr_assert_null(mmrt_consumer_lookup(NULL));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_consumer_lookup(""));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_consumer_lookup(longname));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_consumer_lookup("lk.none"));
+	cr_assert_eq(rte_errno, ENOENT);
+	cr_assert_eq(mmrt_consumer_pid(NULL), -EINVAL);
+
+	/* an anonymous consumer is found by its made-up name */
+	d = mmrt_consumer_create(NULL);
+	cr_assert_not_null(d);
+	cr_assert_eq(mmrt_consumer_lookup(mmrt_consumer_name(d)), d);
+	cr_assert_eq(mmrt_consumer_destroy(d), 0);
+
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	rte_errno = 0;
+	cr_assert_null(mmrt_consumer_lookup("lk.c"));
+	cr_assert_eq(rte_errno, ENOENT);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 }

@@ -3520,3 +3520,109 @@ Test(uffd, fault_request)
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_test_used(), used0);
 }
+
+/*
+ * Names (issue 14 item 1: uffds found by name, here in one process;
+ * check-secondary.sh looks one up from a secondary): default names, a
+ * given name, duplicates refused without a change, bad input, the child
+ * of a fork event named as its parent, a destroyed uffd not found.
+ */
+Test(uffd, names)
+{
+	char longname[MMRT_UFFD_NAME_SIZE + 1];
+	struct mmrt_uffd_conf cf = { .name = "nm.handler" };
+	struct mmrt_as *as = mmrt_as_create("nm");
+	struct mmrt_as *other = mmrt_as_create("nm.other");
+	struct mmrt_as *child;
+	struct mmrt_uffd *u0, *u1, *h, *h2, *o, *cu;
+	struct mmrt_uffd_msg m;
+	uint64_t f;
+
+	cr_assert_not_null(as);
+	cr_assert_not_null(other);
+	u0 = mkuffd(as, 0);
+	u1 = mkuffd(as, 0);
+	cr_assert_str_eq(mmrt_uffd_name(u0), "uffd0");
+	cr_assert_str_eq(mmrt_uffd_name(u1), "uffd1");
+	f = F_FORK;
+	h = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
+	cr_assert_not_null(h, "named create: %d", rte_errno);
+	cr_assert_str_eq(mmrt_uffd_name(h), "nm.handler");
+	cr_assert_eq(mmrt_uffd_lookup(as, "nm.handler"), h);
+	cr_assert_eq(mmrt_uffd_lookup(as, "uffd1"), u1);
+	/* the same name on another space is another uffd */
+	f = 0;
+	o = mmrt_uffd_create(other, MMRT_UFFD_API, &f, &cf);
+	cr_assert_not_null(o, "same name, other space: %d", rte_errno);
+	cr_assert_eq(mmrt_uffd_lookup(other, "nm.handler"), o);
+	cr_assert_eq(mmrt_uffd_lookup(as, "nm.handler"), h);
+
+	/* a duplicate is refused and changes nothing */
+	f = 0;
+	rte_errno = 0;
+	h2 = mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf);
+	cr_assert_null(h2);
+	cr_assert_eq(rte_errno, EEXIST);
+	cr_assert_eq(f, 0);
+	cr_assert_eq(mmrt_uffd_lookup(as, "nm.handler"), h);
+	cf.name = "uffd0";
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf));
+	cr_assert_eq(rte_errno, EEXIST);
+
+	/* bad input */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cf.name = longname;
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf));
+	cr_assert_eq(rte_errno, EINVAL);
+	cf.name = "";
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_create(as, MMRT_UFFD_API, &f, &cf));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_lookup(as, NULL));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_lookup(as, ""));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_lookup(as, longname));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_lookup(NULL, "uffd0"));
+	cr_assert_eq(rte_errno, EINVAL);
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_lookup(as, "nm.none"));
+	cr_assert_eq(rte_errno, ENOENT);
+	cr_assert_null(mmrt_uffd_name(NULL));
+
+	/* the child of a fork event takes its parent's name */
+	cr_assert_eq(mmrt_map(as, VA, 2 * PG, RW, 0), 0);
+	reg(h, VA, 2 * PG, R_MISSING);
+	child = mmrt_as_fork(as, "nm-child");
+	cr_assert_not_null(child);
+	m = expect_event(h, MMRT_UFFD_EVENT_FORK);
+	cu = m.arg.fork.ufd;
+	cr_assert_not_null(cu);
+	cr_assert_str_eq(mmrt_uffd_name(cu), "nm.handler");
+	cr_assert_eq(mmrt_uffd_lookup(child, "nm.handler"), cu);
+
+	/* destroyed: not found, and its default name is free again */
+	cr_assert_eq(mmrt_uffd_destroy(u0), 0);
+	rte_errno = 0;
+	cr_assert_null(mmrt_uffd_lookup(as, "uffd0"));
+	cr_assert_eq(rte_errno, ENOENT);
+	u0 = mkuffd(as, 0);
+	cr_assert_str_eq(mmrt_uffd_name(u0), "uffd0");
+
+	cr_assert_eq(mmrt_uffd_destroy(cu), 0);
+	cr_assert_eq(mmrt_as_destroy(child), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u0), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u1), 0);
+	cr_assert_eq(mmrt_uffd_destroy(h), 0);
+	cr_assert_eq(mmrt_uffd_destroy(o), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_as_destroy(other), 0);
+}

@@ -27,6 +27,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,8 @@
 #include "dev_priv.h"
 
 RTE_LOG_REGISTER(mmrt_logtype_dev, lib.mmrt.dev, NOTICE);
+
+int32_t dev_self_pid;
 
 /*
  * The registry is shared by every process of the runtime (memzone
@@ -120,6 +123,41 @@ registry_del(struct mmrt_consumer *c)
 	TAILQ_REMOVE(&consumers, c, next);
 	c->core.magic = 0;
 	rte_spinlock_unlock(&consumers_lock);
+}
+
+struct mmrt_consumer *
+mmrt_consumer_lookup(const char *name)
+{
+	struct mmrt_consumer *c;
+	size_t len;
+
+	if (name == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	len = strnlen(name, MMRT_CONSUMER_NAME_SIZE);
+	if (len == 0 || len >= MMRT_CONSUMER_NAME_SIZE) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (dev_reg == NULL) {
+		rte_errno = ENODEV;
+		return NULL;
+	}
+	rte_spinlock_lock(&consumers_lock);
+	c = consumer_find(name);
+	rte_spinlock_unlock(&consumers_lock);
+	if (c == NULL)
+		rte_errno = ENOENT;
+	return c;
+}
+
+int
+mmrt_consumer_pid(const struct mmrt_consumer *c)
+{
+	if (!consumer_live(c))
+		return -EINVAL;
+	return (int)c->pid;
 }
 
 /* Is @id a live binding's id? (consumers_lock held) */
@@ -456,6 +494,8 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 
 	if (!consumer_live(c) || as == NULL || asc->magic != MMRT_AS_MAGIC)
 		return -EINVAL;
+	if (!consumer_local(c))
+		return -EPERM;
 	rte_spinlock_lock(&c->bind_lock);
 	if (c->as != NULL) {
 		rte_spinlock_unlock(&c->bind_lock);
@@ -501,6 +541,8 @@ mmrt_consumer_unbind(struct mmrt_consumer *c)
 
 	if (!consumer_live(c))
 		return -EINVAL;
+	if (!consumer_local(c))
+		return -EPERM;
 	rte_spinlock_lock(&c->bind_lock);
 	as = c->as;
 	if (as == NULL) {
@@ -543,6 +585,8 @@ mmrt_consumer_destroy(struct mmrt_consumer *c)
 {
 	if (!consumer_live(c))
 		return -EINVAL;
+	if (!consumer_local(c))
+		return -EPERM;
 	mmrt_consumer_unbind(c);
 	registry_del(c);
 	consumer_free(c);
@@ -716,6 +760,7 @@ dev_init(const struct mmrt_config *cfg)
 	const struct rte_memzone *mz;
 
 	RTE_SET_USED(cfg);
+	dev_self_pid = (int32_t)getpid();
 	mz = rte_memzone_lookup(DEV_REG_MZ);
 	if (mz == NULL && rte_eal_process_type() != RTE_PROC_PRIMARY) {
 		MMRT_LOG(ERR, dev, "secondary: no consumer registry (%s) in"
@@ -769,8 +814,17 @@ dev_fini(void)
 
 MMRT_SUBSYS_REGISTER(dev_subsys, "dev", 30, dev_init, dev_fini);
 
+/* A forked child is another process: its consumers are its own. */
+static void
+dev_atfork_child(void)
+{
+	dev_self_pid = (int32_t)getpid();
+}
+
 RTE_INIT(mmrt_dev_register)
 {
+	dev_self_pid = (int32_t)getpid();
+	pthread_atfork(NULL, NULL, dev_atfork_child);
 	mmrt_reap_register("dev", dev_subsys.order, dev_reap);
 	/* every process calls consumers through its own functions */
 	mmrt_notifier_kind_ops(MMRT_NOTIFIER_KIND_CONSUMER, &consumer_nb_ops);

@@ -320,6 +320,8 @@ mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 
 	if (!consumer_live(c) || start == NULL || end == NULL || n == 0)
 		return -EINVAL;
+	if (unlikely(!consumer_local(c)))
+		return -EPERM;
 	/* the SC side peeks: nothing is dequeued */
 	inval_pending(c, __atomic_load_n(&c->acked_seq, __ATOMIC_RELAXED),
 		&bt);
@@ -344,6 +346,9 @@ consumer_poll(struct mmrt_consumer *c, unsigned int max)
 
 	if (!consumer_live(c))
 		return -EINVAL;
+	/* another process's consumer: its TLB and rings are its owner's */
+	if (unlikely(!consumer_local(c)))
+		return -EPERM;
 	consumer_set_owner(c);
 	n = dev_inval_process_n(c, max);
 	/* model: models/inval.pml [D.3] fence check, [D.8] */

@@ -128,6 +128,20 @@ consumer_live(const struct mmrt_consumer *c)
 	return c != NULL && c->core.magic == CONSUMER_MAGIC;
 }
 
+/*
+ * The calling process's pid (set at the runtime's init and in a forked
+ * child), so that the owner-only calls can refuse a consumer of another
+ * process without a getpid() system call per poll.
+ */
+extern int32_t dev_self_pid DEV_INTERNAL;
+
+/* Was @c (live) made by the calling process? */
+static inline bool
+consumer_local(const struct mmrt_consumer *c)
+{
+	return c->pid == dev_self_pid;
+}
+
 /* Remember the calling thread as the owner (a store only on a change). */
 static inline void
 consumer_set_owner(struct mmrt_consumer *c)

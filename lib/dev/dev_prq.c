@@ -123,6 +123,8 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 	if (!consumer_live(c) || out == NULL || va >= MMRT_VA_LIMIT ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
+	if (unlikely(!consumer_local(c)))
+		return -EPERM;
 	if (__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) !=
 			MMRT_CONSUMER_BOUND)
 		return -ENOTCONN;

@@ -29,6 +29,21 @@
  * them: that consumer's acks would wait behind the call until their
  * deadline fences it.
  *
+ * Processes: the registry is shared by every process of the runtime
+ * (DPDK primary and secondaries), so mmrt_consumer_lookup() and
+ * mmrt_consumer_foreach() also give consumers made in another process.
+ * On those, the read-only calls work (mmrt_consumer_name(), _id(),
+ * _pid(), _fenced(), _stats(): statistics and telemetry), and so do
+ * mmrt_consumer_page_requests() and mmrt_consumer_serve_faults() (the
+ * page-request ring and the space are shared memory). What belongs to
+ * the owner thread fails with -EPERM before it touches the consumer:
+ * bind, unbind, destroy, poll, poll_n, inval_peek, and the translate's
+ * slow path. The inline hit path of mmrt_consumer_translate() does not
+ * check (it would cost every hit a compare): never translate through a
+ * consumer of another process. Its device TLB may hold host addresses
+ * valid only in its process, and its acks are its owner's promise. A
+ * consumer whose process died is reclaimed by mmrt_reap_dead().
+ *
  * Handles: a consumer is a pointer, checked by a magic number. Calls on
  * a destroyed consumer return -EINVAL ("not live") only until its memory
  * is reused: a later mmrt_consumer_create() may return the same address,
@@ -142,6 +157,33 @@ struct mmrt_consumer *mmrt_consumer_create(
 	const struct mmrt_consumer_conf *conf);
 
 /**
+ * Find a live consumer by name, whichever process of the runtime made it.
+ *
+ * The consumer stays valid while it lives: a lookup takes no reference,
+ * and a destroy (by its process, or mmrt_reap_dead() after that process
+ * died) may free it at any time after the call returns; see "Handles"
+ * above for stale pointers. On a consumer of another process only the
+ * calls listed under "Processes" in the file comment work; the owner's
+ * calls fail with -EPERM.
+ *
+ * @param name
+ *   1..MMRT_CONSUMER_NAME_SIZE-1 characters.
+ * @return the consumer, or NULL with rte_errno: EINVAL (@p name NULL,
+ *   empty or too long), ENOENT (no live consumer has that name), ENODEV
+ *   (the runtime is not up in this process). Any thread. Never waits
+ *   beyond the registry's spinlock (held briefly by create, destroy and
+ *   bind, and across an mmrt_consumer_foreach() walk).
+ */
+struct mmrt_consumer *mmrt_consumer_lookup(const char *name);
+
+/**
+ * @return the pid of the process that made @p c (> 0), -EINVAL (NULL or
+ *   not live). With getpid() it tells the caller's own consumers from
+ *   those of other processes. Any thread. Never waits.
+ */
+int mmrt_consumer_pid(const struct mmrt_consumer *c);
+
+/**
  * Destroy a consumer, unbinding it first (see mmrt_consumer_unbind()).
  *
  * A second destroy of @p c is detected (-EINVAL) only until a later
@@ -149,8 +191,9 @@ struct mmrt_consumer *mmrt_consumer_create(
  * y = create, y may be x, and destroy(x) then destroys y. Do not use
  * @p c after this call.
  *
- * @return 0, -EINVAL if @p c is NULL or not a live consumer (see above).
- *   Not concurrently with any other call on @p c. May wait (the unbind).
+ * @return 0, -EINVAL if @p c is NULL or not a live consumer (see above),
+ *   -EPERM (@p c was made by another process: only its process destroys
+ *   it, or mmrt_reap_dead() once that process died). Not concurrently with any other call on @p c. May wait (the unbind).
  */
 int mmrt_consumer_destroy(struct mmrt_consumer *c);
 
@@ -163,7 +206,8 @@ int mmrt_consumer_destroy(struct mmrt_consumer *c);
  *   bindings; ids go round-robin through 1..2^20-1, skipping live ones,
  *   so an id comes back only after about a million binds), -EINVAL (NULL
  *   or not live, or @p as is being destroyed), -EBUSY (already bound, or
- *   fenced and not yet unbound), -ENOSPC (no free id). Not concurrently with translate/poll on @p c. May wait: it takes the map lock of
+ *   fenced and not yet unbound), -ENOSPC (no free id), -EPERM (@p c was
+ *   made by another process). Not concurrently with translate/poll on @p c. May wait: it takes the map lock of
  *   @p as for writing (in mmrt_notifier_register()), which a thread that
  *   changes the page table holds while it waits for consumers' acks (a
  *   registered caller is taken offline meanwhile). So not from a poller
@@ -178,8 +222,8 @@ int mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as);
  * device TLB and the rings.
  *
  * @return 0, -EINVAL (NULL or not live), -ENOTCONN (not bound, or the
- *   address space was destroyed, which released the binding). Not
- *   concurrently with translate/poll on @p c. May wait (in
+ *   address space was destroyed, which released the binding), -EPERM
+ *   (@p c was made by another process). Not concurrently with translate/poll on @p c. May wait (in
  *   mmrt_notifier_unregister(): for the invalidations in flight on the
  *   space, which may wait for other consumers' acks, and for a grace
  *   period; a registered caller is taken offline meanwhile): not from a
@@ -216,8 +260,10 @@ int mmrt_consumer_id(const struct mmrt_consumer *c);
  *   @p access; -EHWPOISON: the page is poisoned;
  *   -ENOTCONN: not bound, fenced, or the space was destroyed; -EPERM: a
  *   walk was needed and the calling thread is not a registered online
- *   poller; -EINVAL: NULL argument, not live, @p va >= MMRT_VA_LIMIT or
- *   unknown @p access bits. Owner thread only. Never waits.
+ *   poller, or (from the slow path) @p c was made by another process,
+ *   whose consumers must never be translated through (see the file
+ *   comment); -EINVAL: NULL argument, not live, @p va >= MMRT_VA_LIMIT
+ *   or unknown @p access bits. Owner thread only. Never waits.
  */
 static inline int
 mmrt_consumer_translate(struct mmrt_consumer *c, uint64_t va, uint32_t access,
@@ -258,8 +304,8 @@ int mmrt_consumer_serve_faults(struct mmrt_consumer *c, unsigned int max);
  * with mmrt_consumer_inval_peek() acks exactly those it checked, not one
  * posted since.
  *
- * @return descriptors processed, -EINVAL. Owner thread only. Never waits,
- *   as mmrt_consumer_poll().
+ * @return descriptors processed, -EINVAL, -EPERM (another process's
+ *   consumer). Owner thread only. Never waits, as mmrt_consumer_poll().
  */
 int mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max);
 
@@ -272,8 +318,8 @@ int mmrt_consumer_poll_n(struct mmrt_consumer *c, unsigned int max);
  * its next mmrt_consumer_poll() (the ack) until the operations that use a
  * translation in those ranges have completed.
  *
- * @return the number of ranges (0: nothing pending), -EINVAL. Owner
- *   thread only. Never waits.
+ * @return the number of ranges (0: nothing pending), -EINVAL, -EPERM
+ *   (another process's consumer). Owner thread only. Never waits.
  */
 int mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
 	uint64_t *end, unsigned int n);
@@ -290,8 +336,9 @@ int mmrt_consumer_inval_peek(struct mmrt_consumer *c, uint64_t *start,
  * one must complete before the owner polls. Also works fenced or unbound
  * (descriptors are still acked).
  *
- * @return descriptors processed (>= 0), -EINVAL (NULL, not live). Owner
- *   thread only. Never waits, except that the first poll after a fence
+ * @return descriptors processed (>= 0), -EINVAL (NULL, not live),
+ *   -EPERM (@p c was made by another process: nothing is acked, it stays
+ *   its owner's to poll). Owner thread only. Never waits, except that the first poll after a fence
  *   takes the consumer's quarantine lock, which an invalidator may hold
  *   while it grows the quarantine (an allocation).
  */

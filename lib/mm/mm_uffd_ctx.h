@@ -28,6 +28,7 @@ struct rte_ring;
 struct mmrt_uffd {
 	uint32_t magic;
 	uint32_t released;          /* the space is gone or the uffd dying */
+	char name[MMRT_UFFD_NAME_SIZE]; /* unique among its space's uffds */
 	struct mmrt_as *as;         /* NULL once the space is gone */
 	struct mmrt_uffd *as_next;  /* the space's list (write map lock) */
 	uint64_t features;

@@ -165,6 +165,9 @@ struct mmrt_uffd_msg {
 	} arg;
 } __rte_packed;
 
+/** Longest uffd name (with the NUL). */
+#define MMRT_UFFD_NAME_SIZE 32
+
 /** Creation parameters; NULL for the defaults. */
 struct mmrt_uffd_conf {
 	/** Fault and event ring entries, a power of two in 64..65536
@@ -173,6 +176,11 @@ struct mmrt_uffd_conf {
 	/** How long mmrt_fault() and the accessors wait for a wake before
 	 * -ETIMEDOUT, in microseconds (0: 10 s). */
 	uint64_t wait_timeout_us;
+	/** Name, unique among the uffds of the space, 1..MMRT_UFFD_NAME_SIZE-1
+	 * characters, for mmrt_uffd_lookup(); NULL: "uffd<k>", the lowest
+	 * k free in the space. The child uffd of a fork event takes its
+	 * parent's name in the child space. */
+	const char *name;
 };
 
 /** A range of the address space. */
@@ -253,11 +261,14 @@ struct mmrt_uffd_stats {
  *   feature on success, 0 on failure. WP_ASYNC implies WP_UNPOPULATED.
  * @param conf NULL for the defaults.
  * @return the uffd, or NULL with rte_errno: EINVAL (@p as not live, @p api
- *   wrong, unknown or unsupported feature bits, bad @p conf), ENOMEM.
+ *   wrong, unknown or unsupported feature bits, bad @p conf, a name
+ *   empty or too long), EEXIST (a uffd of @p as has that name), ENOSPC
+ *   (the space has 16 uffds), ENOMEM.
  *   May wait (takes the map lock). Thread-safe.
  * Primary only for now: in a DPDK secondary process NULL with rte_errno
  * E_RTE_SECONDARY. A secondary may serve the faults of a primary's
- * uffd (find it with mmrt_uffd_foreach() on the space): read, copy,
+ * uffd (find it by name with mmrt_uffd_lookup(), or with
+ * mmrt_uffd_foreach() on the space): read, copy,
  * zeropage, continue, poison and wake work from any process; in a
  * secondary, writeprotect and move fail with -E_RTE_SECONDARY on a
  * space with plain notifier subscribers (their callbacks are the
@@ -438,6 +449,34 @@ uint64_t mmrt_uffd_features(const struct mmrt_uffd *u);
  */
 int mmrt_uffd_foreach(struct mmrt_as *as,
 	int (*cb)(struct mmrt_uffd *u, unsigned int pos, void *arg), void *arg);
+
+/**
+ * Find the uffd named @p name among those bound to @p as, in any process
+ * of the runtime: the uffds and their space are shared memory, so a
+ * handler in a DPDK secondary finds the primary's uffd with
+ * mmrt_as_lookup() then this call, and serves its faults (see
+ * mmrt_uffd_create() for what works from a secondary).
+ *
+ * The uffd stays valid while it lives: a lookup takes no reference, and
+ * mmrt_uffd_destroy() (by its creator) may free it at any time after the
+ * call returns; coordinate its destroy with the handlers that looked it
+ * up, as for any handle (see mmrt_uffd_destroy() on stale pointers). A
+ * uffd whose space was destroyed is not found.
+ *
+ * @param as a live space the caller keeps alive.
+ * @param name 1..MMRT_UFFD_NAME_SIZE-1 characters.
+ * @return the uffd, or NULL with rte_errno: EINVAL (@p as not live,
+ *   @p name NULL, empty or too long), ENOENT (no uffd of @p as has that
+ *   name). Any thread. May wait: it takes the map lock of @p as for
+ *   reading (a registered caller is taken offline meanwhile).
+ */
+struct mmrt_uffd *mmrt_uffd_lookup(struct mmrt_as *as, const char *name);
+
+/**
+ * @return the name of a live uffd (valid while it lives), NULL for NULL
+ *   or a uffd that is not live. Any thread. Never waits.
+ */
+const char *mmrt_uffd_name(const struct mmrt_uffd *u);
 
 #ifdef __cplusplus
 }

@@ -105,8 +105,8 @@ _Static_assert(sizeof(struct mmrt_uffd_msg) == 32, "uffd_msg is 32 bytes");
 /* ---- creation ---------------------------------------------------------- */
 
 static struct mmrt_uffd *
-uffd_new(struct mmrt_as *as, uint64_t features, uint32_t ring_size,
-	uint64_t timeout_us)
+uffd_new(struct mmrt_as *as, const char *uname, uint64_t features,
+	uint32_t ring_size, uint64_t timeout_us)
 {
 	static uint32_t serial;
 	char name[RTE_RING_NAMESIZE];
@@ -134,6 +134,8 @@ uffd_new(struct mmrt_as *as, uint64_t features, uint32_t ring_size,
 		rte_free(u);
 		return NULL;
 	}
+	if (uname != NULL)
+		snprintf(u->name, sizeof(u->name), "%s", uname);
 	u->pend_mask = 2 * ring_size - 1;
 	u->features = features;
 	u->ring_size = ring_size;
@@ -153,6 +155,30 @@ uffd_free(struct mmrt_uffd *u)
 	rte_ring_free(u->events);
 	rte_free(u->pend);
 	rte_free(u);
+}
+
+/* The uffd of @as named @name (map lock held either way), or NULL. */
+static struct mmrt_uffd *
+as_uffd_find(const struct mmrt_as *as, const char *name)
+{
+	struct mmrt_uffd *u;
+
+	for (u = as->uffds; u != NULL; u = u->as_next)
+		if (strcmp(u->name, name) == 0)
+			return u;
+	return NULL;
+}
+
+/* Is @name a valid uffd name (1..MMRT_UFFD_NAME_SIZE-1 chars)? */
+static bool
+uffd_name_ok(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return false;
+	n = strnlen(name, MMRT_UFFD_NAME_SIZE);
+	return n > 0 && n < MMRT_UFFD_NAME_SIZE;
 }
 
 static unsigned int
@@ -193,6 +219,10 @@ mmrt_uffd_create(struct mmrt_as *as, uint16_t api, uint64_t *features,
 			ring = conf->ring_size;
 		if (conf->wait_timeout_us != 0)
 			tmo = conf->wait_timeout_us;
+		if (conf->name != NULL && !uffd_name_ok(conf->name)) {
+			rte_errno = EINVAL;
+			return NULL;
+		}
 	}
 	if (ring < 64 || ring > 65536 || !rte_is_power_of_2(ring) ||
 			tmo > UINT64_C(3600000000)) {
@@ -201,7 +231,7 @@ mmrt_uffd_create(struct mmrt_as *as, uint16_t api, uint64_t *features,
 	}
 	if (want & MMRT_UFFD_FEATURE_WP_ASYNC)
 		want |= MMRT_UFFD_FEATURE_WP_UNPOPULATED;
-	u = uffd_new(as, want, ring, tmo);
+	u = uffd_new(as, conf != NULL ? conf->name : NULL, want, ring, tmo);
 	if (u == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -210,13 +240,25 @@ mmrt_uffd_create(struct mmrt_as *as, uint16_t api, uint64_t *features,
 	if (was_online)
 		mmrt_thread_offline();
 	rte_rwlock_write_lock(&as->map_lock);
-	if (as_uffd_count(as) >= MM_UFFD_PER_AS) {
+	if (as_uffd_count(as) >= MM_UFFD_PER_AS ||
+			(u->name[0] != '\0' && as_uffd_find(as, u->name))) {
+		rte_errno = as_uffd_count(as) >= MM_UFFD_PER_AS ? ENOSPC :
+			EEXIST;
 		rte_rwlock_write_unlock(&as->map_lock);
 		if (was_online)
 			mmrt_thread_online();
 		uffd_free(u);
-		rte_errno = ENOSPC;
 		return NULL;
+	}
+	if (u->name[0] == '\0') {
+		/* "uffd<k>", the first k free in the space (at most 16 used) */
+		unsigned int k;
+
+		for (k = 0; ; k++) {
+			snprintf(u->name, sizeof(u->name), "uffd%u", k);
+			if (as_uffd_find(as, u->name) == NULL)
+				break;
+		}
 	}
 	u->as_next = as->uffds;
 	as->uffds = u;
@@ -847,7 +889,8 @@ mm_uffd_fork_region(struct mm_uffd_ev *ev, struct mmrt_as *child,
 	}
 	cu = ev->child[i];
 	if (cu == NULL) {
-		cu = uffd_new(child, pu->features, pu->ring_size,
+		/* the child space is new: the parent's name is free there */
+		cu = uffd_new(child, pu->name, pu->features, pu->ring_size,
 			pu->timeout_us);
 		if (cu == NULL)
 			return -ENOMEM;
@@ -939,6 +982,36 @@ mmrt_uffd_foreach(struct mmrt_as *as,
 	rte_rwlock_read_unlock(&as->map_lock);
 	MM_BLOCKING_END();
 	return ret;
+}
+
+/*
+ * Lookup by name: the space's list under the read map lock, as
+ * mmrt_uffd_foreach(); names are unique in a space (create checks under
+ * the write map lock).
+ */
+struct mmrt_uffd *
+mmrt_uffd_lookup(struct mmrt_as *as, const char *name)
+{
+	struct mmrt_uffd *u;
+
+	if (!mm_as_live(as) || !uffd_name_ok(name)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	MM_BLOCKING_BEGIN();
+	rte_rwlock_read_lock(&as->map_lock);
+	u = as_uffd_find(as, name);
+	rte_rwlock_read_unlock(&as->map_lock);
+	MM_BLOCKING_END();
+	if (u == NULL)
+		rte_errno = ENOENT;
+	return u;
+}
+
+const char *
+mmrt_uffd_name(const struct mmrt_uffd *u)
+{
+	return uffd_live(u) ? u->name : NULL;
 }
 
 /* ---- process death ------------------------------------------------------ */

@@ -87,6 +87,11 @@
  * lcore that steps the engine itself with
  * rte_service_run_iter_on_app_lcore()) keeps its registration: the step
  * runs if it is online and is skipped if it is offline.
+ *
+ * Processes. Devices are created in the primary (DPDK 22.11's dmadev
+ * library cannot create one in a secondary); a secondary attaches to
+ * them and may start one, and then runs its engine itself: see
+ * dmm_probe_secondary() and dmm_start().
  */
 
 #include <errno.h>
@@ -260,6 +265,18 @@ struct dmm_priv {
 	int pf_efd;                   /* eventfd the engine rings, -1 */
 	uint32_t pf_sleeping;         /* the thread waits on pf_efd */
 
+	/*
+	 * Processes. run_pid is meaningful in the device's shared private
+	 * area (dev->data->priv, the primary's): the pid of the process
+	 * whose engine runs the device, 0 when none does (claimed by CAS at
+	 * start, cleared at stop). In a DPDK secondary the driver's own
+	 * state is a process-local struct dmm_priv (local), whose fp_dummy
+	 * keeps the library's data-path stubs, put back at stop.
+	 */
+	int32_t run_pid;
+	bool local;
+	struct rte_dma_fp_object fp_dummy;
+
 	/* service mode */
 	uint32_t svc_id;
 	bool svc_reg;
@@ -287,6 +304,34 @@ static unsigned int dmm_rt_users;     /* devices with rt_held */
 static bool dmm_rt_ours;              /* the driver ran mmrt_attach() */
 static struct mmrt_as *dmm_mirror;    /* while dmm_rt_users > 0 */
 static bool dmm_mirror_ours;          /* the driver created it */
+
+/*
+ * The driver's state of @dev in this process: the device's private area
+ * in the primary; in a secondary the process-local struct this process
+ * probed (the private area is the primary's, shared, and holds its
+ * pointers). Control path only (a list walk in a secondary).
+ */
+static struct dmm_priv *
+dmm_pv(const struct dmm_dma_dev *dev)
+{
+	struct dmm_priv *p;
+
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		return dev->data->priv;
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(p, &dmm_devs, next)
+		if (p->dev == dev)
+			break;
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return p != NULL ? p : dev->data->priv;
+}
+
+/* Is process @pid alive? (mmrt's table when it is up, else /proc) */
+static bool
+dmm_pid_alive(int32_t pid)
+{
+	return mmrt_process_alive(pid);
+}
 
 /* ---- devargs -------------------------------------------------------- */
 
@@ -998,7 +1043,7 @@ static int
 dmm_info_get(const struct dmm_dma_dev *dev, struct rte_dma_info *info,
 	uint32_t size)
 {
-	const struct dmm_priv *pv = dev->data->priv;
+	const struct dmm_priv *pv = dmm_pv(dev);
 
 	RTE_SET_USED(size);
 	info->dev_capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
@@ -1037,7 +1082,7 @@ static int
 dmm_configure(struct dmm_dma_dev *dev, const struct rte_dma_conf *conf,
 	uint32_t size)
 {
-	struct dmm_priv *pv = dev->data->priv;
+	struct dmm_priv *pv = dmm_pv(dev);
 
 	RTE_SET_USED(size);
 	/* the library checked nb_vchans against max_vchans and silent mode
@@ -1051,7 +1096,7 @@ static int
 dmm_vchan_setup(struct dmm_dma_dev *dev, uint16_t vchan,
 	const struct rte_dma_vchan_conf *conf, uint32_t size)
 {
-	struct dmm_priv *pv = dev->data->priv;
+	struct dmm_priv *pv = dmm_pv(dev);
 
 	RTE_SET_USED(size);
 	/* the library checked the direction, the range and the ports */
@@ -1426,10 +1471,79 @@ fail:
 	return ret;
 }
 
+/* The data path of @pv's mode into @fp (dev_private set by the probe). */
+static void
+dmm_fp_install(const struct dmm_priv *pv, struct rte_dma_fp_object *fp)
+{
+	if (pv->o.has_dev) {
+		/* copies only: fill and copy_sg keep the library's stubs */
+		fp->copy = dmm_dev_copy;
+		fp->submit = dmm_dev_submit;
+		fp->completed = dmm_dev_completed;
+		fp->completed_status = dmm_dev_completed_status;
+		fp->burst_capacity = dmm_dev_burst_capacity;
+	} else {
+		fp->copy = dmm_copy;
+		fp->copy_sg = dmm_copy_sg;
+		fp->fill = dmm_fill;
+		fp->submit = dmm_submit;
+		fp->completed = dmm_completed;
+		fp->completed_status = dmm_completed_status;
+		fp->burst_capacity = dmm_burst_capacity;
+	}
+}
+
+static int dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv);
+static void dmm_stop_engine(struct dmm_priv *pv);
+
+/*
+ * Start, in whichever process calls it. The dmadev library keeps one
+ * started bit per device in its shared data, so a device runs in one
+ * process at a time; the shared private area's run_pid says which (a
+ * CAS claims it, so two processes starting at once cannot both win).
+ * A claim left by a process that died is taken over (its consumer is
+ * reclaimed by mmrt_reap_dead()).
+ */
 static int
 dmm_start(struct dmm_dma_dev *dev)
 {
-	struct dmm_priv *pv = dev->data->priv;
+	struct dmm_priv *pv = dmm_pv(dev);
+	struct dmm_priv *sh = dev->data->priv;
+	int32_t me = (int32_t)getpid(), owner = 0;
+	int ret;
+
+	if (pv->local && pv->o.has_dev) {
+		DMM_LOG(ERR, "dmadev %d (%s): dev= mode runs in the primary process only",
+			pv->id, dev->data->name);
+		return -ENOTSUP;
+	}
+	while (!__atomic_compare_exchange_n(&sh->run_pid, &owner, me, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (owner == me)
+			break;
+		if (dmm_pid_alive(owner)) {
+			DMM_LOG(ERR, "dmadev %d (%s): its engine runs in process %d",
+				pv->id, dev->data->name, (int)owner);
+			return -EBUSY;
+		}
+		DMM_LOG(NOTICE, "dmadev %d (%s): process %d that ran it died; taken over",
+			pv->id, dev->data->name, (int)owner);
+		if (mmrt_is_up())
+			mmrt_reap_dead();
+	}
+	ret = dmm_start_engine(dev, pv);
+	if (ret != 0) {
+		__atomic_store_n(&sh->run_pid, 0, __ATOMIC_RELEASE);
+		return ret;
+	}
+	if (pv->local)
+		dmm_fp_install(pv, dev->fp);
+	return 0;
+}
+
+static int
+dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
+{
 	struct swdma_conf cf;
 	struct swdma *eng;
 	struct mmrt_as *as;
@@ -1520,10 +1634,47 @@ fail:
 static int
 dmm_stop(struct dmm_dma_dev *dev)
 {
-	struct dmm_priv *pv = dev->data->priv;
+	struct dmm_priv *pv = dmm_pv(dev);
+	struct dmm_priv *sh = dev->data->priv;
+	int32_t me = (int32_t)getpid();
+	int32_t owner = __atomic_load_n(&sh->run_pid, __ATOMIC_ACQUIRE);
 
-	if (pv->eng == NULL && pv->br == NULL)
+	if (owner != 0 && owner != me) {
+		if (dmm_pid_alive(owner)) {
+			DMM_LOG(ERR, "dmadev %d (%s): its engine runs in process %d: stop it there",
+				pv->id, dev->data->name, (int)owner);
+			return -EBUSY;
+		}
+		/*
+		 * Its process died with the engine running: nothing of the
+		 * engine is this process's to stop. Its consumer (and what
+		 * it quarantined) goes with mmrt_reap_dead(); the device is
+		 * free to start again, here or in another process.
+		 */
+		DMM_LOG(NOTICE, "dmadev %d (%s): process %d that ran it died: released",
+			pv->id, dev->data->name, (int)owner);
+		if (mmrt_is_up())
+			mmrt_reap_dead();
+		__atomic_compare_exchange_n(&sh->run_pid, &owner, 0, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 		return 0;
+	}
+	if (pv->local) {
+		/* the library's stubs again: no call reaches a stopped engine */
+		*dev->fp = pv->fp_dummy;
+		dev->fp->dev_private = pv;
+	}
+	if (pv->eng != NULL || pv->br != NULL)
+		dmm_stop_engine(pv);
+	/* stopped: another process may start it now */
+	if (owner == me)
+		__atomic_store_n(&sh->run_pid, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void
+dmm_stop_engine(struct dmm_priv *pv)
+{
 	if (pv->o.service)
 		dmm_service_down(pv);
 	else if (pv->br != NULL)
@@ -1533,13 +1684,12 @@ dmm_stop(struct dmm_dma_dev *dev)
 	dmm_pf_down(pv);
 	/* operations not finished are dropped: indexes restart at 0 */
 	dmm_engine_free(pv);
-	return 0;
 }
 
 static int
 dmm_close(struct dmm_dma_dev *dev)
 {
-	struct dmm_priv *pv = dev->data->priv;
+	struct dmm_priv *pv = dmm_pv(dev);
 
 	dmm_stop(dev);
 	rte_spinlock_lock(&dmm_devs_lock);
@@ -1547,6 +1697,9 @@ dmm_close(struct dmm_dma_dev *dev)
 	rte_spinlock_unlock(&dmm_devs_lock);
 	/* after the engine is gone: no consumer is bound to the mirror */
 	dmm_rt_put(pv);
+	/* a secondary's own state (the private area is the primary's) */
+	if (pv->local)
+		free(pv);
 	return 0;
 }
 
@@ -1554,7 +1707,7 @@ static int
 dmm_stats_get(const struct dmm_dma_dev *dev, uint16_t vchan,
 	struct rte_dma_stats *stats, uint32_t size)
 {
-	const struct dmm_priv *pv = dev->data->priv;
+	const struct dmm_priv *pv = dmm_pv(dev);
 
 	RTE_SET_USED(size);
 	if (vchan != 0 && vchan != RTE_DMA_ALL_VCHAN)
@@ -1568,7 +1721,7 @@ dmm_stats_get(const struct dmm_dma_dev *dev, uint16_t vchan,
 static int
 dmm_stats_reset(struct dmm_dma_dev *dev, uint16_t vchan)
 {
-	struct dmm_priv *pv = dev->data->priv;
+	struct dmm_priv *pv = dmm_pv(dev);
 
 	if (vchan != 0 && vchan != RTE_DMA_ALL_VCHAN)
 		return -EINVAL;
@@ -1589,7 +1742,7 @@ static int
 dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
 	enum rte_dma_vchan_status *status)
 {
-	const struct dmm_priv *pv = dev->data->priv;
+	const struct dmm_priv *pv = dmm_pv(dev);
 	struct swdma_stats st;
 
 	if (vchan != 0)
@@ -1614,7 +1767,7 @@ dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
 static int
 dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 {
-	const struct dmm_priv *pv = dev->data->priv;
+	const struct dmm_priv *pv = dmm_pv(dev);
 	struct swdma_stats st;
 
 	if (pv->o.has_as)
@@ -1746,6 +1899,142 @@ dmm_check_ready(struct dmm_priv *pv)
 		info.max_vchans == 1;
 }
 
+/*
+ * A DPDK secondary. DPDK 22.11's dmadev library gives a secondary no way
+ * to create a device: rte_dma_pmd_allocate() there only attaches to the
+ * record the primary allocated under the same name (the private area is
+ * the primary's, in shared memory); the per-process parts are the
+ * library's rte_dma_dev entry (ops, device) and the fast-path object.
+ * So a secondary attaches to the primary's dma_mmrt devices (the vdev bus
+ * gives it their names at rte_eal_init(), without arguments) with a
+ * process-local struct dmm_priv, and a name the primary has not probed
+ * fails with -ENOTSUP. Its options are this process's own --vdev for the
+ * same name when it gave one (its lcore, its space), else the primary's
+ * with the engine lcore chosen here. The data path stays the library's
+ * stubs until this process starts the device (its engine then runs
+ * here), and again after it stops it.
+ */
+static int
+dmm_probe_secondary(struct rte_device *rdev, const char *name)
+{
+	const struct rte_devargs *da;
+	struct rte_devargs *own;
+	const char *args = NULL;
+	struct dmm_dma_dev *dev;
+	struct rte_dma_fp_object *fp;
+	struct dmm_priv *pv, *sh;
+	struct dmm_opts o;
+	int ret;
+
+	RTE_EAL_DEVARGS_FOREACH("vdev", own)
+		if (strcmp(own->name, name) == 0) {
+			args = own->args;
+			break;
+		}
+	if (args == NULL) {
+		da = rte_dev_devargs(rdev);
+		args = da != NULL ? da->args : NULL;
+	}
+	dev = rte_dma_pmd_allocate(name, rte_dev_numa_node(rdev), sizeof(*pv));
+	if (dev == NULL) {
+		DMM_LOG(ERR, "%s: a secondary process cannot create a dmadev: in DPDK 22.11 rte_dma_pmd_allocate() there only attaches to a device the primary probed. Create it in the primary (--vdev or rte_vdev_init() there) and start it here",
+			name);
+		return -ENOTSUP;
+	}
+	if (!dmm_check_allocated(name, dev)) {
+		DMM_LOG(ERR, "%s: ABI check failed: the dmadev records do not match DPDK 22.11's; not attached",
+			name);
+		rte_dma_pmd_release(name);
+		return -EPROTO;
+	}
+	sh = dev->data->priv;
+	if (args != NULL && args[0] != '\0') {
+		ret = dmm_parse(name, args, &o);
+		if (ret < 0) {
+			rte_dma_pmd_release(name);
+			return ret;
+		}
+	} else {
+		o = sh->o;
+		if (!o.service)
+			o.lcore = -1;
+	}
+	pv = calloc(1, sizeof(*pv));
+	if (pv == NULL) {
+		rte_dma_pmd_release(name);
+		return -ENOMEM;
+	}
+	rte_spinlock_lock(&dmm_devs_lock);
+	ret = dmm_check_opts(name, &o);
+	if (ret < 0) {
+		rte_spinlock_unlock(&dmm_devs_lock);
+		free(pv);
+		rte_dma_pmd_release(name);
+		return ret;
+	}
+	pv->local = true;
+	pv->dev = dev;
+	pv->rdev = rdev;
+	pv->id = dev->data->id;
+	pv->o = o;
+	pv->w_lcore = -1;
+	rte_spinlock_init(&pv->svc_lock);
+	dev->device = rdev;
+	dev->ops = &dmm_ops;
+	fp = dev->fp;
+	pv->fp_dummy = *fp;
+	fp->dev_private = pv;
+	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
+	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
+	rte_spinlock_unlock(&dmm_devs_lock);
+	if (!dmm_check_ready(pv)) {
+		DMM_LOG(ERR, "%s: ABI check failed: rte_dma_info_get() disagrees with the device record; not attached",
+			name);
+		/* through rte_dma_close(): dmm_close() frees pv */
+		rte_dma_pmd_release(name);
+		return -EPROTO;
+	}
+	DMM_LOG(INFO, "%s: dmadev %d of the primary attached in this secondary%s; engine here on %s %d once started here",
+		name, pv->id, args != NULL && args[0] != '\0' ?
+		" with this process's devargs" : "",
+		o.service ? "a service" : "lcore", o.service ? -1 : o.lcore);
+	return 0;
+}
+
+/*
+ * A secondary's remove (rte_eal_cleanup()): stop the engine if it runs
+ * here, then drop this process's attachment only; a device running in
+ * another process keeps running (its started bit is shared).
+ */
+static int
+dmm_remove_secondary(const char *name)
+{
+	struct dmm_dma_dev *dev;
+	struct dmm_priv *pv;
+	int id = rte_dma_get_dev_id_by_name(name);
+
+	if (id < 0)
+		return 0;
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == id)
+			break;
+	rte_spinlock_unlock(&dmm_devs_lock);
+	if (pv == NULL)
+		return 0;
+	dev = pv->dev;
+	if (__atomic_load_n(&((struct dmm_priv *)dev->data->priv)->run_pid,
+			__ATOMIC_ACQUIRE) == (int32_t)getpid())
+		rte_dma_stop((int16_t)id);
+	if (rte_dma_close((int16_t)id) == 0)
+		return 0;
+	/* started elsewhere: the library would not close; release our
+	 * record only (a secondary's release leaves the shared data) */
+	dmm_close(dev);
+	dev->state = DMM_DMA_REGISTERED;
+	return rte_dma_pmd_release(name);
+}
+
 static int
 dmm_probe(struct dmm_vdev_dev *vdev)
 {
@@ -1766,10 +2055,8 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 		DMM_LOG(ERR, "ABI check failed: the vdev device record does not match DPDK 22.11's; not probing");
 		return -EPROTO;
 	}
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		DMM_LOG(ERR, "%s: primary process only", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return dmm_probe_secondary(rdev, name);
 	da = rte_dev_devargs(rdev);
 	ret = dmm_parse(name, da != NULL ? da->args : NULL, &o);
 	if (ret < 0)
@@ -1804,22 +2091,7 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 	pv->w_lcore = -1;
 	fp = dev->fp;
 	fp->dev_private = pv;
-	if (o.has_dev) {
-		/* copies only: fill and copy_sg keep the library's stubs */
-		fp->copy = dmm_dev_copy;
-		fp->submit = dmm_dev_submit;
-		fp->completed = dmm_dev_completed;
-		fp->completed_status = dmm_dev_completed_status;
-		fp->burst_capacity = dmm_dev_burst_capacity;
-	} else {
-		fp->copy = dmm_copy;
-		fp->copy_sg = dmm_copy_sg;
-		fp->fill = dmm_fill;
-		fp->submit = dmm_submit;
-		fp->completed = dmm_completed;
-		fp->completed_status = dmm_completed_status;
-		fp->burst_capacity = dmm_burst_capacity;
-	}
+	dmm_fp_install(pv, fp);
 	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
 	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
 
@@ -1863,6 +2135,8 @@ dmm_remove(struct dmm_vdev_dev *vdev)
 	const char *name = rte_dev_name(rdev);
 	int id;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return dmm_remove_secondary(name);
 	id = rte_dma_get_dev_id_by_name(name);
 	if (id < 0)
 		return 0; /* closed by the application already */

@@ -35,6 +35,29 @@
  * is never finalized by the driver. Capabilities: MEM_TO_MEM, COPY,
  * COPY_SG (max_sges 16 per side, equal totals), FILL,
  * HANDLES_ERRORS; not SVA. Nothing else of the driver is public.
+ *
+ * DPDK secondary processes: DPDK 22.11's dmadev library lets a secondary
+ * attach only to a dmadev the primary allocated, so dma_mmrt devices are
+ * probed (created) in the primary; a secondary attaches to each of them
+ * at rte_eal_init() (the vdev bus hands it their names), and
+ * rte_vdev_init() of a new dma_mmrt name there fails with -ENOTSUP. The
+ * device runs in the one process that started it (the library's started
+ * bit is shared): a secondary that calls rte_dma_configure(),
+ * rte_dma_vchan_setup() and rte_dma_start() runs the engine itself, on
+ * its own lcore or service, on the primary's address spaces (as=NAME;
+ * mirror mode needs the primary's "dma_mmrt.mirror"; dev= runs in the
+ * primary only: -ENOTSUP at start). Its options are its own
+ * --vdev=dma_mmrt0,... for the same name when it gives one, else the
+ * primary's with the engine lcore chosen in the secondary. Until it
+ * starts the device, and after it stops it, its data path is the
+ * library's stubs. rte_dma_stop() or rte_dma_close() from a process
+ * other than the one running the engine fails with -EBUSY while that
+ * process lives; if it died (SIGKILL included), rte_dma_stop() from any
+ * process releases the device after mmrt_reap_dead() reclaimed the
+ * engine's consumer, and it can be started again. Do not call the data
+ * path of a device another process started: the library's started bit
+ * hides that, and this process's data path reaches no engine (in the
+ * primary it is not the stubs: it must not be called).
  */
 
 #include <stdbool.h>

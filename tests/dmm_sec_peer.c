@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+/*
+ * dmm-sec-peer: dma_mmrt in DPDK secondary processes
+ * (check-dmm-secondary.sh). The primary probes dma_mmrt0 (as=dmm.as, its
+ * own --vdev); a secondary attaches to it, starts it (its engine runs in
+ * the secondary, on the secondary's lcore) and copies through it with
+ * rte_dma_* only.
+ *
+ *   dmm-sec-peer primary HOLD [EAL args with --vdev=dma_mmrt0,...] [-- mmrt]
+ *     mmrt up; the space "dmm.as" with SRC and DST (64 KiB each) mapped
+ *     and populated; the pool's free count as the baseline. Prints
+ *     "ready", then reads commands from stdin, at most HOLD seconds:
+ *       check N DST holds pattern N: "checked ok" or "checked FAIL ..."
+ *       busy    the engine runs in a live secondary: rte_dma_stop() and
+ *               rte_dma_close() here fail with -EBUSY and change nothing;
+ *               "busy ok" or "busy FAIL ..."
+ *       reap    (the secondary was killed) mmrt_reap_dead() reclaims it,
+ *               then rte_dma_stop() here releases the device (0); no
+ *               consumer of the engine is left and the pool's free count
+ *               is the baseline: "reaped ok ..." or "reaped FAIL ..."
+ *       EOF     rte_dma_close(), tear down, mmrt_fini(): "primary done ok"
+ *   dmm-sec-peer copier N [EAL args with --proc-type=secondary]
+ *     attaches; rte_vdev_init() of a new dma_mmrt name fails with
+ *     -ENOTSUP; writes pattern N into SRC, configures and starts
+ *     dma_mmrt0, copies SRC to DST in 4 KiB operations, checks every
+ *     status, stops it; mmrt_fini() (its remove drops the attachment):
+ *     "copier ok".
+ *   dmm-sec-peer victim [EAL args with --proc-type=secondary]
+ *     as copier with pattern 3, then copies again and again (at most
+ *     SP_WAIT_S seconds) after printing "copying": killed meanwhile.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_dmadev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <mmrt_core.h>
+#include <mmrt_dev.h>
+#include <mmrt_mem.h>
+#include <mmrt_mm.h>
+#include <mmrt_dma_mmrt.h>
+
+#include "peer_common.h"
+
+#define SP_AS "dmm.as"
+#define SP_DEV "dma_mmrt0"
+#define SP_SRC 0x10000000ULL
+#define SP_DST 0x20000000ULL
+#define SP_LEN (64 * 1024)
+#define SP_OP 4096
+#define SP_WAIT_S 60
+#define SP_ENGINE_CONSUMER "dma_mmrt.0" /* the engine's consumer name */
+
+static int
+read_cmd(char *buf, size_t size, time_t deadline)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	time_t now = time(NULL);
+	size_t n = 0;
+	char c;
+
+	while (now < deadline && n + 1 < size) {
+		if (poll(&p, 1, (int)(deadline - now) * 1000) <= 0)
+			return 0;
+		if (read(STDIN_FILENO, &c, 1) != 1)
+			return 0;
+		if (c == '\n')
+			break;
+		buf[n++] = c;
+		now = time(NULL);
+	}
+	buf[n] = '\0';
+	return n > 0 || now < deadline ? 1 : 0;
+}
+
+static uint64_t
+pool_free(void)
+{
+	struct mmrt_mem_stats st;
+
+	if (mmrt_mem_stats(&st) != 0)
+		return 0;
+	return st.frames_free;
+}
+
+static void
+primary_check(struct mmrt_as *as, unsigned int which)
+{
+	static uint8_t buf[SP_LEN];
+	long bad;
+	int ret = mmrt_read(as, SP_DST, buf, SP_LEN);
+
+	if (ret < 0) {
+		printf("checked FAIL read: %d\n", ret);
+		return;
+	}
+	bad = differs(buf, SP_LEN, which);
+	if (bad >= 0)
+		printf("checked FAIL DST is not pattern %u at %ld\n", which,
+			bad);
+	else
+		printf("checked ok pattern %u\n", which);
+}
+
+static void
+primary_busy(int16_t id)
+{
+	int s = rte_dma_stop(id), c = rte_dma_close(id);
+
+	if (s == -EBUSY && c == -EBUSY &&
+			rte_dma_get_dev_id_by_name(SP_DEV) == id)
+		printf("busy ok: stop %d close %d\n", s, c);
+	else
+		printf("busy FAIL stop %d close %d\n", s, c);
+}
+
+static void
+primary_reap(int16_t id, uint64_t base)
+{
+	int n = mmrt_reap_dead();
+	int s = rte_dma_stop(id);
+	uint64_t now = pool_free();
+	bool left;
+
+	rte_errno = 0;
+	left = mmrt_consumer_lookup(SP_ENGINE_CONSUMER) != NULL;
+	printf("reaped %s: %d processes, stop %d, consumer %s, pool free %"
+		PRIu64 " (baseline %" PRIu64 ")\n",
+		n >= 1 && s == 0 && !left && now == base ? "ok" : "FAIL",
+		n, s, left ? "left" : "gone", now, base);
+}
+
+static int
+run_primary(int argc, char **argv)
+{
+	static uint8_t buf[SP_LEN];
+	struct mmrt_as *as = NULL;
+	uint64_t base;
+	char cmd[64];
+	time_t deadline;
+	int hold, ret, rc = 1, tries, id;
+
+	if (argc < 3 || (hold = parse_hold(argv[2])) < 0) {
+		fprintf(stderr, "usage: dmm-sec-peer primary HOLD [EAL]\n");
+		return 2;
+	}
+	deadline = time(NULL) + hold;
+	argv[2] = argv[0];
+	ret = mmrt_init(argc - 2, argv + 2);
+	if (ret < 0) {
+		fprintf(stderr, "primary: mmrt_init: %s\n", strerror(-ret));
+		return 1;
+	}
+	id = rte_dma_get_dev_id_by_name(SP_DEV);
+	as = mmrt_as_create(SP_AS);
+	memset(buf, 0, sizeof(buf));
+	if (id < 0 || as == NULL ||
+			mmrt_map(as, SP_SRC, SP_LEN, MMRT_PROT_READ |
+			MMRT_PROT_WRITE, MMRT_MAP_POPULATE) < 0 ||
+			mmrt_map(as, SP_DST, SP_LEN, MMRT_PROT_READ |
+			MMRT_PROT_WRITE, MMRT_MAP_POPULATE) < 0 ||
+			mmrt_write(as, SP_DST, buf, SP_LEN) < 0) {
+		fprintf(stderr, "primary: setup (dmadev %d)\n", id);
+		goto out;
+	}
+	base = pool_free();
+	printf("ready pid %d dmadev %d pool free %" PRIu64 "\n", (int)getpid(),
+		id, base);
+	rc = 0;
+	while (read_cmd(cmd, sizeof(cmd), deadline)) {
+		if (strncmp(cmd, "check ", 6) == 0)
+			primary_check(as, (unsigned int)atoi(cmd + 6));
+		else if (strcmp(cmd, "busy") == 0)
+			primary_busy((int16_t)id);
+		else if (strcmp(cmd, "reap") == 0)
+			primary_reap((int16_t)id, base);
+		else if (cmd[0] != '\0')
+			printf("unknown command %s\n", cmd);
+	}
+	ret = rte_dma_close((int16_t)id);
+	if (ret != 0) {
+		fprintf(stderr, "primary: rte_dma_close: %d\n", ret);
+		rc = 1;
+	}
+out:
+	if (as != NULL)
+		mmrt_as_destroy(as);
+	for (tries = 0; (ret = mmrt_fini()) == -EBUSY && tries < 100; tries++)
+		usleep(100 * 1000);
+	if (ret < 0) {
+		fprintf(stderr, "primary: mmrt_fini: %s\n", strerror(-ret));
+		rc = 1;
+	}
+	printf("primary done %s\n", rc == 0 ? "ok" : "FAIL");
+	return rc;
+}
+
+/* Copy SRC to DST through @id in SP_OP operations; 0 when all succeeded. */
+static int
+copy_all(int16_t id)
+{
+	uint16_t last, done = 0, n, i, want = SP_LEN / SP_OP;
+	enum rte_dma_status_code st[SP_LEN / SP_OP];
+	time_t deadline = time(NULL) + SP_WAIT_S;
+	bool err = false;
+	int ret;
+
+	for (i = 0; i < want; i++) {
+		ret = rte_dma_copy(id, 0, SP_SRC + (uint64_t)i * SP_OP,
+			SP_DST + (uint64_t)i * SP_OP, SP_OP, 0);
+		if (ret < 0) {
+			fprintf(stderr, "rte_dma_copy %u: %d\n", i, ret);
+			return -1;
+		}
+	}
+	rte_dma_submit(id, 0);
+	while (done < want && time(NULL) < deadline) {
+		n = rte_dma_completed_status(id, 0, want - done, &last, st);
+		for (i = 0; i < n; i++)
+			if (st[i] != RTE_DMA_STATUS_SUCCESSFUL) {
+				fprintf(stderr, "status %d\n", st[i]);
+				err = true;
+			}
+		done += n;
+	}
+	return done == want && !err ? 0 : -1;
+}
+
+static int
+run_copier(int argc, char **argv, unsigned int which, bool victim)
+{
+	static uint8_t buf[SP_LEN];
+	struct rte_dma_conf conf = { .nb_vchans = 1 };
+	struct rte_dma_vchan_conf vc = {
+		.direction = RTE_DMA_DIR_MEM_TO_MEM,
+		.nb_desc = 64,
+	};
+	struct mmrt_as *as;
+	time_t deadline;
+	int ret, id, failures = 0;
+
+	ret = mmrt_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "copier: mmrt_init: %s\n", strerror(-ret));
+		return 1;
+	}
+	if (rte_eal_process_type() != RTE_PROC_SECONDARY) {
+		fprintf(stderr, "copier: not a secondary\n");
+		failures++;
+		goto out;
+	}
+	/* a secondary cannot create a dmadev (DPDK 22.11's library) */
+	ret = rte_vdev_init("dma_mmrt9", "as=" SP_AS ",service=1");
+	if (ret != -ENOTSUP || rte_dma_get_dev_id_by_name("dma_mmrt9") >= 0) {
+		fprintf(stderr, "copier: rte_vdev_init(dma_mmrt9): %d\n", ret);
+		failures++;
+	}
+	as = mmrt_as_lookup(SP_AS);
+	id = rte_dma_get_dev_id_by_name(SP_DEV);
+	fill(buf, SP_LEN, which);
+	if (as == NULL || id < 0 || mmrt_write(as, SP_SRC, buf, SP_LEN) < 0) {
+		fprintf(stderr, "copier: %s %p, %s %d\n", SP_AS, (void *)as,
+			SP_DEV, id);
+		failures++;
+		goto out;
+	}
+	ret = rte_dma_configure((int16_t)id, &conf);
+	if (ret == 0)
+		ret = rte_dma_vchan_setup((int16_t)id, 0, &vc);
+	if (ret == 0)
+		ret = rte_dma_start((int16_t)id);
+	if (ret != 0) {
+		fprintf(stderr, "copier: configure/start: %d\n", ret);
+		failures++;
+		goto out;
+	}
+	if (copy_all((int16_t)id) != 0) {
+		fprintf(stderr, "copier: copy failed\n");
+		failures++;
+	}
+	if (victim) {
+		printf("copying pid %d\n", (int)getpid());
+		fflush(stdout);
+		deadline = time(NULL) + SP_WAIT_S;
+		while (time(NULL) < deadline)
+			(void)copy_all((int16_t)id);
+		fprintf(stderr, "victim: not killed\n");
+		failures++;
+	}
+	ret = rte_dma_stop((int16_t)id);
+	if (ret != 0) {
+		fprintf(stderr, "copier: stop: %d\n", ret);
+		failures++;
+	}
+out:
+	ret = mmrt_fini();
+	if (ret != 0) {
+		fprintf(stderr, "copier: mmrt_fini: %d\n", ret);
+		failures++;
+	}
+	if (failures == 0)
+		printf("copier ok pattern %u\n", which);
+	return failures == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* the driver comes with libmmrt_pmd_dma_mmrt: this call keeps it */
+	if (!mmrt_dma_mmrt_registered()) {
+		fprintf(stderr, "dmm-sec-peer: the dma_mmrt driver is not registered\n");
+		return 1;
+	}
+	if (argc >= 2 && strcmp(argv[1], "primary") == 0)
+		return run_primary(argc, argv);
+	if (argc >= 3 && strcmp(argv[1], "copier") == 0) {
+		unsigned int which = (unsigned int)atoi(argv[2]);
+
+		argv[2] = argv[0];
+		return run_copier(argc - 2, argv + 2, which, false);
+	}
+	if (argc >= 2 && strcmp(argv[1], "victim") == 0) {
+		argv[1] = argv[0];
+		return run_copier(argc - 1, argv + 1, 3, true);
+	}
+	fprintf(stderr, "usage: dmm-sec-peer primary|copier N|victim ...\n");
+	return 2;
+}
