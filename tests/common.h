@@ -61,9 +61,10 @@ xalign(size_t align, size_t len)
  * Tests do not pin a thread to one cpu: on a shared or overcommitted
  * machine (a VM whose host is busy) a thread pinned to one vCPU was seen
  * not to run for 15 to 37 s while that vCPU ran others, though runnable
- * (tests/README.md, "Pinned threads"); a test whose threads wait for one
- * another then stalls past its bound. Floating lcores let the scheduler
- * run each where it can. Production deployments pin (usertools/).
+ * (docs/guide.md, "Pinned lcores on a shared machine"); a test whose
+ * threads wait for one another then stalls past its bound. Floating
+ * lcores let the scheduler run each where it can. Production deployments
+ * pin (usertools/).
  */
 static inline const char *
 mmrt_test_lcores(char *buf, size_t len, unsigned int n)
