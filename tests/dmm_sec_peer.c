@@ -66,28 +66,6 @@
 #define SP_WAIT_S 60
 #define SP_ENGINE_CONSUMER "dma_mmrt.0" /* the engine's consumer name */
 
-static int
-read_cmd(char *buf, size_t size, time_t deadline)
-{
-	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-	time_t now = time(NULL);
-	size_t n = 0;
-	char c;
-
-	while (now < deadline && n + 1 < size) {
-		if (poll(&p, 1, (int)(deadline - now) * 1000) <= 0)
-			return 0;
-		if (read(STDIN_FILENO, &c, 1) != 1)
-			return 0;
-		if (c == '\n')
-			break;
-		buf[n++] = c;
-		now = time(NULL);
-	}
-	buf[n] = '\0';
-	return n > 0 || now < deadline ? 1 : 0;
-}
-
 static uint64_t
 pool_free(void)
 {
@@ -182,7 +160,7 @@ run_primary(int argc, char **argv)
 	printf("ready pid %d dmadev %d pool free %" PRIu64 "\n", (int)getpid(),
 		id, base);
 	rc = 0;
-	while (read_cmd(cmd, sizeof(cmd), deadline)) {
+	while (peer_read_cmd(cmd, sizeof(cmd), deadline)) {
 		if (strncmp(cmd, "check ", 6) == 0)
 			primary_check(as, (unsigned int)atoi(cmd + 6));
 		else if (strcmp(cmd, "busy") == 0)

@@ -14,6 +14,7 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,6 +69,29 @@ parse_hold(const char *s)
 	if (*end != '\0' || h <= 0 || h > PEER_HOLD_MAX)
 		return -1;
 	return (int)h;
+}
+
+/* A line from stdin within the time left until @deadline; 0 on EOF/timeout. */
+static inline int
+peer_read_cmd(char *buf, size_t size, time_t deadline)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	time_t now = time(NULL);
+	size_t n = 0;
+	char c;
+
+	while (now < deadline && n + 1 < size) {
+		if (poll(&p, 1, (int)(deadline - now) * 1000) <= 0)
+			return 0;
+		if (read(STDIN_FILENO, &c, 1) != 1)
+			return 0;
+		if (c == '\n')
+			break;
+		buf[n++] = c;
+		now = time(NULL);
+	}
+	buf[n] = '\0';
+	return n > 0 || now < deadline ? 1 : 0;
 }
 
 /*

@@ -113,29 +113,6 @@ static int failures;
 	} \
 } while (0)
 
-/* A line from stdin within the time left until @deadline; 0 on EOF/timeout. */
-static int
-read_cmd(char *buf, size_t size, time_t deadline)
-{
-	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-	time_t now = time(NULL);
-	size_t n = 0;
-	char c;
-
-	while (now < deadline && n + 1 < size) {
-		if (poll(&p, 1, (int)(deadline - now) * 1000) <= 0)
-			return 0;
-		if (read(STDIN_FILENO, &c, 1) != 1)
-			return 0;
-		if (c == '\n')
-			break;
-		buf[n++] = c;
-		now = time(NULL);
-	}
-	buf[n] = '\0';
-	return n > 0 || now < deadline ? 1 : 0;
-}
-
 static int
 primary_check(struct mmrt_as *as)
 {
@@ -292,7 +269,7 @@ run_primary(int argc, char **argv)
 	printf("ready pid %d\n", (int)getpid());
 	fflush(stdout);
 	rc = 0;
-	while (read_cmd(cmd, sizeof(cmd), deadline)) {
+	while (peer_read_cmd(cmd, sizeof(cmd), deadline)) {
 		if (strcmp(cmd, "check") == 0)
 			rc |= primary_check(as);
 		else if (strcmp(cmd, "fault") == 0) {
@@ -348,7 +325,7 @@ run_plain(int argc, char **argv)
 	}
 	printf("ready pid %d\n", (int)getpid());
 	fflush(stdout);
-	while (read_cmd(cmd, sizeof(cmd), time(NULL) + hold))
+	while (peer_read_cmd(cmd, sizeof(cmd), time(NULL) + hold))
 		;
 	rte_eal_cleanup();
 	return 0;

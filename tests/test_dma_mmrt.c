@@ -65,18 +65,23 @@
 /* the invalidation ack deadline: generous, the machine is shared */
 #define ACK ",ack_us=2000000"
 
+/*
+ * The EAL and mmrt for one test: @p nlcores floating lcores, --no-huge,
+ * a 64 MiB pool, and up to two --vdev words (NULL: none).
+ */
 static void
-up(const char *vdev)
+up_eal(const char *tag, unsigned int nlcores, const char *vdev1,
+	const char *vdev2)
 {
-	static char prefix[64], vd[256], lcores[96];
+	static char prefix[64], lcores[96], vd1[256], vd2[256];
 	char *argv[24];
 	int argc = 0;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), "dmm");
+	mmrt_test_prefix(prefix, sizeof(prefix), tag);
 	argv[argc++] = (char *)"test-dma-mmrt";
 	argv[argc++] = (char *)"--lcores";
 	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), 2);
+		sizeof(lcores), nlcores);
 	argv[argc++] = (char *)"--no-huge";
 	argv[argc++] = (char *)"-m";
 	argv[argc++] = (char *)"512";
@@ -85,9 +90,13 @@ up(const char *vdev)
 	argv[argc++] = (char *)"--no-telemetry";
 	argv[argc++] = prefix;
 	argv[argc++] = (char *)"--log-level=4";
-	if (vdev != NULL) {
-		snprintf(vd, sizeof(vd), "--vdev=%s", vdev);
-		argv[argc++] = vd;
+	if (vdev1 != NULL) {
+		snprintf(vd1, sizeof(vd1), "--vdev=%s", vdev1);
+		argv[argc++] = vd1;
+	}
+	if (vdev2 != NULL) {
+		snprintf(vd2, sizeof(vd2), "--vdev=%s", vdev2);
+		argv[argc++] = vd2;
 	}
 	argv[argc++] = (char *)"--";
 	argv[argc++] = (char *)"--pool-mb";
@@ -96,6 +105,12 @@ up(const char *vdev)
 	/* the driver came with libmmrt (this call keeps it linked) */
 	cr_assert(mmrt_dma_mmrt_registered());
 	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+}
+
+static void
+up(const char *vdev)
+{
+	up_eal("dmm", 2, vdev, NULL);
 }
 
 static void
@@ -706,9 +721,7 @@ static char *dump_of(int16_t id);
 static void
 up_dev(const char *dmm)
 {
-	static char prefix[64], lcores[96], vd[256];
-	char *argv[24];
-	int argc = 0;
+	char vd[256];
 	cpu_set_t cs;
 
 	CPU_ZERO(&cs);
@@ -716,28 +729,8 @@ up_dev(const char *dmm)
 		CPU_SET(0, &cs);
 	if (CPU_COUNT(&cs) < 2)
 		cr_skip_test("needs 2 cpus");
-	mmrt_test_lcores(lcores, sizeof(lcores), 3);
-	mmrt_test_prefix(prefix, sizeof(prefix), "dmmd");
-	snprintf(vd, sizeof(vd), "--vdev=dma_mmrt0,%s", dmm);
-	argv[argc++] = (char *)"test-dma-mmrt";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = lcores;
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"512";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-shconf";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=4";
-	argv[argc++] = (char *)"--vdev=" SKEL ",lcore=1";
-	argv[argc++] = vd;
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"64";
-	argv[argc] = NULL;
-	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+	snprintf(vd, sizeof(vd), "dma_mmrt0,%s", dmm);
+	up_eal("dmmd", 3, SKEL ",lcore=1", vd);
 	if (rte_dma_get_dev_id_by_name(SKEL) < 0)
 		cr_skip_test("no dmadev %s (is librte_dma_skeleton installed?)",
 			SKEL);
