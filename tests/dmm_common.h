@@ -27,6 +27,7 @@
 #include <rte_dmadev.h>
 
 #include <mmrt_dma_mmrt.h>
+#include <mmrt_uffd.h>
 
 #include "common.h"
 
@@ -152,6 +153,22 @@ tdmm_wait_one(const struct tdmm *d, unsigned int wait_s)
 		mmrt_test_relax(it++, 255);
 	}
 	return s;
+}
+
+/* Wait (up to @p wait_s) for one page-fault message of @p u; @return it. */
+static inline struct mmrt_uffd_msg
+tdmm_uffd_wait(struct mmrt_uffd *u, unsigned int wait_s)
+{
+	uint64_t d = mmrt_test_deadline(wait_s);
+	struct mmrt_uffd_msg m;
+	unsigned long it = 0;
+
+	while (mmrt_uffd_read(u, &m, 1) != 1) {
+		cr_assert(!mmrt_test_expired(d), "no userfault came");
+		mmrt_test_relax(it++, 255);
+	}
+	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT);
+	return m;
 }
 
 #endif /* MMRT_TESTS_DMM_COMMON_H */

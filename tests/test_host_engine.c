@@ -961,22 +961,6 @@ Test(host_engine, anon_teardown_negative_control_engine_2m)
 
 /* ---- userfault MISSING into a host mapping, the engine parked ---- */
 
-/* Wait for one page-fault message; @return its address. */
-static uint64_t
-uf_wait(struct mmrt_uffd *u)
-{
-	uint64_t d = mmrt_test_deadline(WAIT_S);
-	struct mmrt_uffd_msg m;
-	unsigned long it = 0;
-
-	while (mmrt_uffd_read(u, &m, 1) != 1) {
-		cr_assert(!mmrt_test_expired(d), "no userfault came");
-		mmrt_test_relax(it++, 255);
-	}
-	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT);
-	return m.arg.pagefault.address;
-}
-
 /* No completion yet: the engine is parked. */
 static void
 uf_none(struct tdmm *d)
@@ -1030,7 +1014,7 @@ uffd_missing(enum hb_kind kind, bool huge)
 	 * and each fill resumes it (post-copy of a guest's memory) */
 	dma_copy(&d, PVA, HVA + 4 * PG - 50, 2 * PG + 50);
 	cr_assert_eq(rte_dma_submit(d.id, 0), 0);
-	a = uf_wait(u);
+	a = tdmm_uffd_wait(u, WAIT_S).arg.pagefault.address;
 	cr_assert_eq(a, HVA + 3 * PG);
 	uf_none(&d);
 	cr_assert_eq(b.p[3 * PG], 0xaa, "nothing written while parked");
@@ -1041,7 +1025,7 @@ uffd_missing(enum hb_kind kind, bool huge)
 	cr_assert_eq(c.copy, (int64_t)PG);
 	memset(want + 3 * PG, 0x77, PG);
 
-	a = uf_wait(u);
+	a = tdmm_uffd_wait(u, WAIT_S).arg.pagefault.address;
 	cr_assert_eq(a, HVA + 4 * PG);
 	uf_none(&d);
 	/* the part before the page it parks on is written, in the host */
@@ -1054,7 +1038,7 @@ uffd_missing(enum hb_kind kind, bool huge)
 	cr_assert_eq(mmrt_uffd_copy(u, &c), 0);
 	memset(want + 4 * PG, 0x66, PG);
 
-	a = uf_wait(u);
+	a = tdmm_uffd_wait(u, WAIT_S).arg.pagefault.address;
 	cr_assert_eq(a, HVA + 5 * PG);
 	uf_none(&d);
 	z = (struct mmrt_uffd_zeropage){ .range = { HVA + 5 * PG, PG } };

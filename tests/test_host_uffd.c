@@ -77,22 +77,6 @@ env_down(struct env *e)
 	free(e->buf);
 }
 
-/* Wait for one page fault message; @return it. */
-static struct mmrt_uffd_msg
-wait_msg(struct mmrt_uffd *u)
-{
-	uint64_t d = mmrt_test_deadline(WAIT_S);
-	struct mmrt_uffd_msg m;
-	unsigned long it = 0;
-
-	while (mmrt_uffd_read(u, &m, 1) != 1) {
-		cr_assert(!mmrt_test_expired(d), "no userfault came");
-		mmrt_test_relax(it++, 255);
-	}
-	cr_assert_eq(m.event, MMRT_UFFD_EVENT_PAGEFAULT);
-	return m;
-}
-
 struct access_arg {
 	struct mmrt_as *as;
 	uint64_t va;
@@ -127,7 +111,7 @@ access_fault(struct env *e, struct access_arg *a, pthread_t *t,
 
 	a->as = e->as;
 	cr_assert_eq(pthread_create(t, NULL, access_thread, a), 0);
-	m = wait_msg(e->u);
+	m = tdmm_uffd_wait(e->u, WAIT_S);
 	cr_assert_eq(m.arg.pagefault.address, page);
 	return m;
 }
@@ -338,7 +322,7 @@ Test(host_uffd, engine_parked)
 	/* the engine writes a missing host page: parked until the fill */
 	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VLEAF + 4 * PG + 100, 64, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	m = wait_msg(e.u);
+	m = tdmm_uffd_wait(e.u, WAIT_S);
 	cr_assert_eq(m.arg.pagefault.address, VLEAF + 4 * PG);
 	dma_none(&dma);
 	memset(src, 0x77, sizeof(src));
@@ -358,7 +342,7 @@ Test(host_uffd, engine_parked)
 	cr_assert_eq(mmrt_uffd_writeprotect(e.u, &w), 0);
 	cr_assert_geq(rte_dma_copy(dma.id, 0, VS, VLEAF + 9 * PG, 8, 0), 0);
 	cr_assert_eq(rte_dma_submit(dma.id, 0), 0);
-	m = wait_msg(e.u);
+	m = tdmm_uffd_wait(e.u, WAIT_S);
 	cr_assert_eq(m.arg.pagefault.address, VLEAF + 9 * PG);
 	cr_assert_neq(m.arg.pagefault.flags & MMRT_UFFD_PAGEFAULT_FLAG_WP, 0);
 	dma_none(&dma);
