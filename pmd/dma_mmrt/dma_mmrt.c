@@ -275,7 +275,10 @@ struct dmm_priv {
 	 */
 	int32_t run_pid;
 	bool local;
-	struct rte_dma_fp_object fp_dummy;
+	/* bytes, not the struct: rte_dma_fp_object is 128-byte aligned,
+	 * and this area (the library's dev_private) is only cache-line
+	 * aligned */
+	uint8_t fp_dummy[sizeof(struct rte_dma_fp_object)];
 
 	/* service mode */
 	uint32_t svc_id;
@@ -1661,7 +1664,7 @@ dmm_stop(struct dmm_dma_dev *dev)
 	}
 	if (pv->local) {
 		/* the library's stubs again: no call reaches a stopped engine */
-		*dev->fp = pv->fp_dummy;
+		memcpy(dev->fp, pv->fp_dummy, sizeof(pv->fp_dummy));
 		dev->fp->dev_private = pv;
 	}
 	if (pv->eng != NULL || pv->br != NULL)
@@ -1982,7 +1985,7 @@ dmm_probe_secondary(struct rte_device *rdev, const char *name)
 	dev->device = rdev;
 	dev->ops = &dmm_ops;
 	fp = dev->fp;
-	pv->fp_dummy = *fp;
+	memcpy(pv->fp_dummy, fp, sizeof(pv->fp_dummy));
 	fp->dev_private = pv;
 	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
 	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
