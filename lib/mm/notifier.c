@@ -77,14 +77,21 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
-#include <rte_pause.h>
 #include <rte_spinlock.h>
 
+#include "core_wait.h"
 #include "mm_as.h"
 #include "mm_notify.h"
 #include "mm_testhooks.h"
 #include "itree.h"
 #include "mmrt_notifier.h"
+
+/*
+ * Pauses before a wait for readers or for an invalidation's end sleeps
+ * between checks (lib/core/core_wait.h: the thread waited for may need
+ * this cpu).
+ */
+#define NOTIFIER_SPINS 2048
 
 struct mm_subscriptions {
 	rte_spinlock_t lock;
@@ -291,12 +298,14 @@ mmrt_notifier_kind_ops(uint32_t kind, const struct mmrt_notifier_ops *ops)
 static void
 readers_wait(struct mm_subscriptions *subs)
 {
+	unsigned int spins = 0;
+
 	MM_BLOCKING_BEGIN();
 	/* pairs with the fence in reader_enter() */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	mmrt_synchronize();
 	while (__atomic_load_n(&subs->readers, __ATOMIC_ACQUIRE) != 0)
-		rte_pause();
+		core_wait_step(&spins, NOTIFIER_SPINS);
 	MM_BLOCKING_END();
 }
 
@@ -763,13 +772,14 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 	rte_spinlock_unlock(&subs->lock);
 
 	if (wait) {
+		unsigned int spins = 0;
 		bool released = false;
 
 		MM_BLOCKING_BEGIN();
 		while (!released) {
 			/* pairs with the release store in itree_inv_end() */
 			while (seq_load(subs) == seq)
-				rte_pause();
+				core_wait_step(&spins, NOTIFIER_SPINS);
 			/* re-check under the lock: the deferred removal and
 			 * the seq change are one critical section there */
 			rte_spinlock_lock(&subs->lock);
@@ -816,10 +826,12 @@ mmrt_interval_read_begin(struct mmrt_interval_notifier *sub)
 	invalidating = seq == subs->invalidate_seq;
 	rte_spinlock_unlock(&subs->lock);
 	if (invalidating) {
+		unsigned int spins = 0;
+
 		MM_BLOCKING_BEGIN();
 		/* pairs with the release store in itree_inv_end() */
 		while (seq_load(subs) == seq)
-			rte_pause();
+			core_wait_step(&spins, NOTIFIER_SPINS);
 		MM_BLOCKING_END();
 	}
 	return seq;
