@@ -16,6 +16,7 @@
 
 #include "mmrt_core.h"
 #include "core_priv.h"
+#include "core_testhooks.h"
 
 /* One configuration key: where it lives, its range and its field. */
 struct config_key {
@@ -237,7 +238,8 @@ config_apply(struct rte_cfgfile *file, struct mmrt_config *cfg)
 		}
 		if (max == 0)
 			continue;
-		entries = calloc(max, sizeof(*entries));
+		entries = TEST_ALLOC_FAIL() ? NULL :
+			calloc(max, sizeof(*entries));
 		if (entries == NULL)
 			return -ENOMEM;
 		nent = rte_cfgfile_section_entries_by_index(file, i, section,

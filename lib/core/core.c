@@ -43,6 +43,7 @@
 
 #include "mmrt_core.h"
 #include "core_priv.h"
+#include "core_testhooks.h"
 
 RTE_LOG_REGISTER(mmrt_logtype_core, lib.mmrt.core, NOTICE);
 
@@ -302,7 +303,8 @@ core_shared_up(struct mmrt_config *cfg)
 	struct core_shared *sh;
 
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
-		mz = rte_memzone_reserve(CORE_SHARED_MZ, sizeof(*sh),
+		mz = TEST_ALLOC_FAIL() ? NULL :
+			rte_memzone_reserve(CORE_SHARED_MZ, sizeof(*sh),
 			SOCKET_ID_ANY, 0);
 		if (mz == NULL) {
 			MMRT_LOG(ERR, core, "shared state %s: %s",
@@ -882,7 +884,8 @@ core_embed_args(const char *prog, const struct mmrt_config *cfg,
 	unsigned int mb;
 	char **v;
 
-	v = calloc(CORE_EMBED_ARGS + nuser + 2, sizeof(*v));
+	v = TEST_ALLOC_FAIL() ? NULL :
+		calloc(CORE_EMBED_ARGS + nuser + 2, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
 	mb = CORE_EMBED_MEM_MB;
@@ -1061,7 +1064,7 @@ mmrt_init(int argc, char **argv)
 			break;
 	n = 0;
 	if (dd + 1 < argc) {
-		take = calloc(argc - dd - 1, 1);
+		take = TEST_ALLOC_FAIL() ? NULL : calloc(argc - dd - 1, 1);
 		if (take == NULL)
 			return -ENOMEM;
 		n = core_parse_opts(argc - dd - 1, argv + dd + 1, &opts, take);

@@ -49,6 +49,7 @@
 
 #include "mmrt_core.h"
 #include "core_priv.h"
+#include "core_testhooks.h"
 #include "core_wait.h"
 
 #define QSBR_MAX_THREADS CORE_QSBR_MAX_THREADS
@@ -92,7 +93,8 @@ core_qsbr_create(uint32_t max_threads)
 		return -EINVAL;
 	if (core_sh == NULL)
 		return -ENODEV;
-	v = rte_zmalloc("mmrt_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	v = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (v == NULL)
 		return -ENOMEM;
 	if (rte_rcu_qsbr_init(v, max_threads) != 0) {

@@ -390,16 +390,27 @@ dev_quarantine_close(struct mmrt_consumer *c)
 
 /*
  * The notifier's quarantine op: while fenced and not yet re-synchronised
- * by a poll, hold a reference on every frame the space releases. If the
- * list cannot grow, the reference is kept for good (the frame leaks, but
- * is never reused under the consumer).
+ * by a poll, hold a reference on every frame the space releases.
+ *
+ * If the list cannot grow, the invalidator waits and tries again: a frame
+ * the fenced device may still reach must neither go back to the pool nor
+ * be held where no one would ever let it go (the pool count would be
+ * wrong for good after the consumer is reaped). The wait ends when the
+ * allocation succeeds or when the quarantine closes (the owner polled, or
+ * the consumer was unbound or reaped: then the frames need no holding).
+ * It sleeps with quar_lock dropped, so mmrt_consumer_stats() and the
+ * owner's poll go on; an unbind or reap of this consumer waits for it
+ * (their notifier unregistration waits for running callbacks).
  * model: models/inval.pml [D.5]
  */
+#define QUAR_WAIT_US 100
+
 static void
 consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 	const uint32_t *pfns, unsigned int n)
 {
 	struct mmrt_consumer *c = container_of(sub, struct mmrt_consumer, nb);
+	bool warned = false;
 	unsigned int i;
 
 	RTE_SET_USED(as);
@@ -407,30 +418,38 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 			MMRT_CONSUMER_FENCED)
 		return;
 	rte_spinlock_lock(&c->quar_lock);
-	if (c->quar_closed) {
-		rte_spinlock_unlock(&c->quar_lock);
-		return;
-	}
-	if (c->quar_n + n > c->quar_cap) {
-		uint64_t cap = RTE_MAX(c->quar_cap * 2, c->quar_n + n + 512);
-		uint32_t *q = TEST_ALLOC_FAIL() ? NULL :
-			rte_realloc(c->quar, cap * sizeof(uint32_t), 0);
+	for (;;) {
+		uint64_t cap;
+		uint32_t *q;
 
+		if (c->quar_closed) {
+			rte_spinlock_unlock(&c->quar_lock);
+			return;
+		}
+		if (c->quar_n + n <= c->quar_cap)
+			break;
+		cap = RTE_MAX(c->quar_cap * 2, c->quar_n + n + 512);
+		q = TEST_ALLOC_FAIL() ? NULL :
+			rte_realloc(c->quar, cap * sizeof(uint32_t), 0);
 		if (q != NULL) {
 			c->quar = q;
 			c->quar_cap = cap;
+			break;
 		}
+		rte_spinlock_unlock(&c->quar_lock);
+		if (!warned)
+			DEV_LOG(WARNING, "consumer %s: no memory to quarantine"
+				" %u frames: waiting for some (or its poll)",
+				c->name, n);
+		warned = true;
+		rte_delay_us_sleep(QUAR_WAIT_US);
+		rte_spinlock_lock(&c->quar_lock);
 	}
 	for (i = 0; i < n; i++) {
 		if (mmrt_frame_get(pfns[i]) != 0)
 			continue;
 		c->quar_total++;
-		if (c->quar_n < c->quar_cap)
-			c->quar[c->quar_n++] = pfns[i];
-		else
-			DEV_LOG(ERR, "consumer %s: quarantine full, frame %u "
-				"kept out of the pool for good", c->name,
-				pfns[i]);
+		c->quar[c->quar_n++] = pfns[i];
 	}
 	rte_spinlock_unlock(&c->quar_lock);
 }

@@ -676,7 +676,7 @@ pool_iova_init(void)
 			(uintptr_t)pool->mz->addr);
 		return 0;
 	}
-	pool->iova = rte_malloc("mmrt_pool_iova",
+	pool->iova = TEST_ALLOC_FAIL() ? NULL : rte_malloc("mmrt_pool_iova",
 		pool->nframes * sizeof(rte_iova_t), 0);
 	if (pool->iova == NULL)
 		return -ENOMEM;
@@ -895,14 +895,16 @@ pool_init(const struct mmrt_config *cfg)
 	len = RTE_ALIGN_FLOOR(len, MMRT_HUGE_SIZE);
 	if (len < 2 * MMRT_HUGE_SIZE)
 		return -EINVAL;
-	pool_mz = rte_memzone_reserve_aligned(POOL_MZ, sizeof(*pool),
+	pool_mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve_aligned(POOL_MZ, sizeof(*pool),
 		SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
 	if (pool_mz == NULL)
 		goto nomem;
 	pool = pool_mz->addr;
 	memset(pool, 0, sizeof(*pool));
 	pool->cache_size = RTE_MIN(cfg->cache_size, (uint32_t)CACHE_MAX);
-	pool->mz = rte_memzone_reserve_aligned("mmrt_pool_frames", len,
+	pool->mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve_aligned("mmrt_pool_frames", len,
 		SOCKET_ID_ANY, 0, MMRT_HUGE_SIZE);
 	if (pool->mz == NULL) {
 		/* Not a shortage: say what it is, nothing about sizes. */
@@ -919,7 +921,7 @@ pool_init(const struct mmrt_config *cfg)
 	pool->nhuge = len >> MMRT_HUGE_SHIFT;
 	pool->hugepages = pool->mz->hugepage_sz >= MMRT_HUGE_SIZE;
 	pool_prefault();
-	pool->meta = rte_zmalloc("mmrt_pool_meta",
+	pool->meta = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_pool_meta",
 		pool->nframes * sizeof(struct mmrt_frame), RTE_CACHE_LINE_SIZE);
 	if (pool->meta == NULL)
 		goto nomem;
@@ -930,11 +932,14 @@ pool_init(const struct mmrt_config *cfg)
 	 * preempted peer, and pollers and helper threads here may share a
 	 * core (DPDK's mode for overcommitted lcores).
 	 */
-	pool->ring4k = rte_ring_create_elem("mmrt_pool_4k", sizeof(uint32_t),
+	pool->ring4k = TEST_ALLOC_FAIL() ? NULL :
+		rte_ring_create_elem("mmrt_pool_4k", sizeof(uint32_t),
 		pool->nframes, SOCKET_ID_ANY, RING_RTS_FLAGS);
-	pool->ring2m = rte_ring_create_elem("mmrt_pool_2m", sizeof(uint32_t),
+	pool->ring2m = TEST_ALLOC_FAIL() ? NULL :
+		rte_ring_create_elem("mmrt_pool_2m", sizeof(uint32_t),
 		pool->nhuge, SOCKET_ID_ANY, RING_RTS_FLAGS);
-	pool->ringz = rte_ring_create_elem("mmrt_pool_zero", sizeof(uint32_t),
+	pool->ringz = TEST_ALLOC_FAIL() ? NULL :
+		rte_ring_create_elem("mmrt_pool_zero", sizeof(uint32_t),
 		pool->nframes, SOCKET_ID_ANY, RING_RTS_FLAGS);
 	if (pool->ring4k == NULL || pool->ring2m == NULL ||
 			pool->ringz == NULL)
@@ -942,7 +947,8 @@ pool_init(const struct mmrt_config *cfg)
 
 	/* The first huge chunks are pre-split; huge_reserve_pct stay whole. */
 	nhuge_keep = pool->nhuge * cfg->pool_huge_pct / 100;
-	tmp = malloc(MMRT_HUGE_NR * sizeof(uint32_t));
+	tmp = TEST_ALLOC_FAIL() ? NULL :
+		malloc(MMRT_HUGE_NR * sizeof(uint32_t));
 	if (tmp == NULL)
 		goto fail;
 	for (c = 0; c < pool->nhuge; c++) {

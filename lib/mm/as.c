@@ -701,8 +701,8 @@ mm_init(const struct mmrt_config *cfg)
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return mm_attach(cfg);
-	as_reg_mz = rte_memzone_reserve(AS_MZ, sizeof(*as_reg), SOCKET_ID_ANY,
-		0);
+	as_reg_mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve(AS_MZ, sizeof(*as_reg), SOCKET_ID_ANY, 0);
 	if (as_reg_mz == NULL)
 		return -ENOMEM;
 	as_reg = as_reg_mz->addr;
@@ -710,7 +710,8 @@ mm_init(const struct mmrt_config *cfg)
 	rte_spinlock_init(&as_reg->table_lock);
 	rte_rwlock_init(&as_reg->iter_lock);
 	as_max = cfg->max_as;
-	as_table = rte_zmalloc("mmrt_as_table", as_max * sizeof(*as_table), 0);
+	as_table = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_as_table", as_max * sizeof(*as_table), 0);
 	if (as_table == NULL) {
 		ret = -ENOMEM;
 		goto fail;

@@ -491,7 +491,8 @@ mm_gather_subsys_init(const struct mmrt_config *cfg)
 	free_chunk = cfg->gather_free_chunk;
 	gather_owner = rte_eal_process_type() == RTE_PROC_PRIMARY;
 	if (gather_owner)
-		gather_mz = rte_memzone_reserve_aligned(GATHER_MZ, sizeof(*sh),
+		gather_mz = TEST_ALLOC_FAIL() ? NULL :
+			rte_memzone_reserve_aligned(GATHER_MZ, sizeof(*sh),
 			SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
 	else
 		gather_mz = rte_memzone_lookup(GATHER_MZ);
@@ -517,7 +518,7 @@ mm_gather_subsys_init(const struct mmrt_config *cfg)
 	p.max_reclaim_size = 64;
 	p.free_fn = pt_dq_free;
 	p.v = mmrt_qsbr();
-	pt_dq = rte_rcu_qsbr_dq_create(&p);
+	pt_dq = TEST_ALLOC_FAIL() ? NULL : rte_rcu_qsbr_dq_create(&p);
 	if (pt_dq == NULL) {
 		if (gather_owner)
 			rte_memzone_free(gather_mz);

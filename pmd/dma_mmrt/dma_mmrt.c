@@ -133,6 +133,7 @@
 #include <mmrt_mm.h>
 #include <swdma.h>
 
+#include "core_testhooks.h"
 #include "dma_mmrt_abi.h"
 #include "pmd_status.h"
 #include "mmrt_dma_mmrt.h"
@@ -1131,7 +1132,10 @@ dmm_engine_free(struct dmm_priv *pv)
 	struct swdma *eng;
 	struct bridge *br;
 
-	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL)
+	/* the shadow too: a dev= start that failed on its front ring has
+	 * only the shadow to give back */
+	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL &&
+			pv->shadow == NULL)
 		return;
 	pv->sub_acc = dmm_submitted(pv);
 	/* off mmrt_dma_mmrt_stats()'s reach (the telemetry thread) first */
@@ -1418,13 +1422,14 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 			pv->id, dev->data->name, pv->o.dev);
 		return -ENODEV;
 	}
-	pv->fr = rte_zmalloc_socket("dma_mmrt_front", sizeof(*pv->fr),
+	pv->fr = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket("dma_mmrt_front",
+		sizeof(*pv->fr), RTE_CACHE_LINE_SIZE, socket);
+	pv->shadow = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket(
+		"dma_mmrt_shadow", sizeof(*pv->shadow) * pv->nb_desc,
 		RTE_CACHE_LINE_SIZE, socket);
-	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
-		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
-		socket);
 	if (pv->fr != NULL)
-		pv->fr->ring = rte_zmalloc_socket("dma_mmrt_front_ring",
+		pv->fr->ring = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket(
+			"dma_mmrt_front_ring",
 			sizeof(*pv->fr->ring) * pv->nb_desc,
 			RTE_CACHE_LINE_SIZE, socket);
 	if (pv->fr == NULL || pv->fr->ring == NULL || pv->shadow == NULL) {
@@ -1588,8 +1593,9 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	cf.park_timeout_us = pv->o.park_us;
 	cf.park_notify = dmm_pf_kick;
 	cf.park_notify_arg = pv;
-	pv->shadow = rte_zmalloc_socket("dma_mmrt_shadow",
-		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
+	pv->shadow = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket(
+		"dma_mmrt_shadow", sizeof(*pv->shadow) * pv->nb_desc,
+		RTE_CACHE_LINE_SIZE,
 		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
 	if (pv->shadow == NULL)
 		return -ENOMEM;
@@ -1962,7 +1968,7 @@ dmm_probe_secondary(struct rte_device *rdev, const char *name)
 		if (!o.service)
 			o.lcore = -1;
 	}
-	pv = calloc(1, sizeof(*pv));
+	pv = TEST_ALLOC_FAIL() ? NULL : calloc(1, sizeof(*pv));
 	if (pv == NULL) {
 		rte_dma_pmd_release(name);
 		return -ENOMEM;
@@ -2069,7 +2075,9 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 	ret = dmm_check_opts(name, &o);
 	if (ret < 0)
 		goto unlock;
-	dev = rte_dma_pmd_allocate(name, rte_dev_numa_node(rdev), sizeof(*pv));
+	dev = TEST_ALLOC_FAIL() ? NULL :
+		rte_dma_pmd_allocate(name, rte_dev_numa_node(rdev),
+		sizeof(*pv));
 	if (dev == NULL) {
 		ret = -rte_errno != 0 ? -rte_errno : -ENOMEM;
 		DMM_LOG(ERR, "%s: cannot allocate the dmadev (%s)", name,
