@@ -396,11 +396,12 @@ dev_quarantine_close(struct mmrt_consumer *c)
  * the fenced device may still reach must neither go back to the pool nor
  * be held where no one would ever let it go (the pool count would be
  * wrong for good after the consumer is reaped). The wait ends when the
- * allocation succeeds or when the quarantine closes (the owner polled, or
- * the consumer was unbound or reaped: then the frames need no holding).
- * It sleeps with quar_lock dropped, so mmrt_consumer_stats() and the
- * owner's poll go on; an unbind or reap of this consumer waits for it
- * (their notifier unregistration waits for running callbacks).
+ * allocation succeeds, when the quarantine closes (the owner polled) or
+ * when the owner unbinds (its state leaves FENCED before the unbind waits
+ * for this callback): then the frames need no holding. It sleeps with
+ * quar_lock dropped, so mmrt_consumer_stats() and the owner's poll go on.
+ * A dead owner's reap waits for it (the state stays FENCED there): with
+ * the heap exhausted, until some memory is freed.
  * model: models/inval.pml [D.5]
  */
 #define QUAR_WAIT_US 100
@@ -422,7 +423,10 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 		uint64_t cap;
 		uint32_t *q;
 
-		if (c->quar_closed) {
+		/* closed by the owner's poll, or unbound by the owner (its
+		 * promise: nothing in flight uses the space any more) */
+		if (c->quar_closed || __atomic_load_n(&c->core.state,
+				__ATOMIC_ACQUIRE) != MMRT_CONSUMER_FENCED) {
 			rte_spinlock_unlock(&c->quar_lock);
 			return;
 		}
