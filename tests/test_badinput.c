@@ -64,6 +64,7 @@ struct fix {
 	uint64_t base;             /* frames used before the fixture */
 	uint8_t buf[4 * PG] __rte_aligned(64);
 	struct mmrt_xlate xout;    /* translate's output: any contents */
+	struct mmrt_fault_token tok; /* mmrt_fault_request_token's output */
 };
 
 static struct fix fx;
@@ -559,6 +560,17 @@ usage_out(void)
 	X(freq_unmapped, -EFAULT, mmrt_fault_request(fx.as, VA_HOLE, AR, 0)) \
 	X(freq_ro_write, -EACCES, mmrt_fault_request(fx.as, VA_RO, AW, 0)) \
 	X(freq_present, 0, mmrt_fault_request(fx.as, VA_RW, AW, 0)) \
+	/* mmrt_fault_request_token: the same, and no token on error */ \
+	X(freqt_null, -EINVAL, mmrt_fault_request_token(NULL, VA_ABS, AR, 0, \
+		&fx.tok)) \
+	X(freqt_access, -EINVAL, mmrt_fault_request_token(fx.as, VA_ABS, 0, \
+		0, &fx.tok)) \
+	X(freqt_past_limit, -EINVAL, mmrt_fault_request_token(fx.as, LIM, AR, \
+		0, &fx.tok)) \
+	X(freqt_unmapped, -EFAULT, mmrt_fault_request_token(fx.as, VA_HOLE, \
+		AR, 0, &fx.tok)) \
+	X(freqt_null_tok, -EFAULT, mmrt_fault_request_token(fx.as, VA_HOLE, \
+		AR, 0, NULL)) \
 	/* mmrt_read_flags / mmrt_write_flags */ \
 	X(read_flags_bad, -EINVAL, mmrt_read_flags(fx.as, VA_RW, fx.buf, 8, \
 		1u << 5)) \

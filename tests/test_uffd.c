@@ -2451,12 +2451,15 @@ Test(uffd, consumer)
 	cr_assert_eq(msg.arg.pagefault.ptid,
 		MMRT_UFFD_REQUESTER_CONSUMER | (uint32_t)id, "ptid %#x",
 		msg.arg.pagefault.ptid);
-	/* again: pending, no second message */
+	/* again: pending, no second message (answered from the consumer's
+	 * memo of its post: no probe, so no dedup either) */
 	cr_assert_eq(mmrt_consumer_translate(c, VA + 16, MMRT_ACCESS_READ,
 		&x), -EAGAIN);
 	expect_none(u);
 	cr_assert_eq(ust(u).faults, 1);
-	cr_assert_eq(ust(u).faults_dedup, 1);
+	cr_assert_eq(ust(u).faults_dedup, 0);
+	cr_assert_eq(mmrt_consumer_stats(c, &cs), 0);
+	cr_assert_eq(cs.userfaults, 2);
 	cr_assert_eq(mmrt_consumer_page_requests(c, va, acc, 4), 0);
 	/* the fill: the next try succeeds */
 	pat(wbuf, 0, 1, 101);
@@ -2513,6 +2516,107 @@ Test(uffd, consumer)
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
 	cr_assert_eq(mmrt_uffd_destroy(us), 0);
 	cr_assert_eq(mmrt_uffd_destroy(up), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/*
+ * The fault token and the consumer's retry memo: a retry of a posted page
+ * re-probes as soon as the token moves (a wake without a fill, a destroy)
+ * and, for a fault dropped on a full ring (no token move), within the
+ * memo's bound of 64 retries.
+ */
+Test(uffd, consumer_retry_token)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("ctok");
+	struct mmrt_consumer_conf cf = { .name = "uffd-tok" };
+	struct mmrt_uffd_range wr = { .start = VA, .len = PG };
+	struct mmrt_fault_token tok = { .seq = NULL };
+	struct mmrt_uffd_msg m[64];
+	struct mmrt_consumer *c;
+	struct mmrt_uffd *u;
+	struct mmrt_xlate x;
+	uint64_t i, full0;
+	int64_t res;
+	int n, rc;
+
+	cr_assert_not_null(as);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	cr_assert_eq(mmrt_map(as, VA, 128 * PG, RW, 0), 0);
+	u = mkuffd_conf(as, 0, 64, UFFD_TIMEOUT_US);
+	reg(u, VA, 128 * PG, R_MISSING);
+
+	/* the token API: bad input stores no token and changes nothing */
+	tok.seq = (const uint64_t *)&tok;
+	cr_assert_eq(mmrt_fault_request_token(NULL, VA, MMRT_ACCESS_READ, 0,
+		&tok), -EINVAL);
+	cr_assert_null(tok.seq);
+	cr_assert(mmrt_fault_token_moved(&tok), "no token counts as moved");
+	cr_assert_eq(mmrt_fault_request_token(as, VA, 0, 0, &tok), -EINVAL);
+	cr_assert_eq(mmrt_fault_request_token(as, MMRT_VA_LIMIT,
+		MMRT_ACCESS_READ, 0, &tok), -EINVAL);
+	expect_none(u);
+	/* a posted fault: a token that holds until the fill's wake */
+	cr_assert_eq(mmrt_fault_request_token(as, VA, MMRT_ACCESS_READ, 7,
+		&tok), -EAGAIN);
+	cr_assert_not_null(tok.seq);
+	cr_assert_not(mmrt_fault_token_moved(&tok));
+	expect_fault(u, VA, 0);
+	cr_assert_eq(mmrt_fault_request_token(as, VA, MMRT_ACCESS_READ, 7,
+		NULL), -EAGAIN, "pending: NULL token allowed");
+	cr_assert_not(mmrt_fault_token_moved(&tok));
+	cr_assert_eq(uzero(u, VA, PG, 0, &res), 0);
+	cr_assert(mmrt_fault_token_moved(&tok), "the fill's wake moves it");
+	cr_assert_eq(mmrt_fault_request_token(as, VA, MMRT_ACCESS_READ, 7,
+		&tok), 0);
+	cr_assert_null(tok.seq, "resolved: no token");
+
+	c = mmrt_consumer_create(&cf);
+	cr_assert_not_null(c);
+	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+
+	/* a wake without a fill moves the token: the next retry posts again
+	 * at once, not after the memo's bound */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG, 0, &x), -EAGAIN);
+	expect_fault(u, VA + PG, 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG, 0, &x), -EAGAIN);
+	expect_none(u);
+	wr.start = VA + PG;
+	cr_assert_eq(mmrt_uffd_wake(u, &wr), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG, 0, &x), -EAGAIN);
+	expect_fault(u, VA + PG, 0);
+
+	/* a fault dropped on a full ring moves no token: posted again within
+	 * the bound once the ring has room */
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(mmrt_consumer_translate(c, VA + (2 + i) * PG, 0,
+			&x), -EAGAIN);
+	full0 = ust(u).faults_full;
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 100 * PG, 0, &x),
+		-EAGAIN);
+	cr_assert_eq(ust(u).faults_full, full0 + 1, "the ring was not full");
+	n = mmrt_uffd_read(u, m, RTE_DIM(m));
+	cr_assert_eq(n, 64, "%d messages", n);
+	for (i = 0; i < 66 && mmrt_uffd_read(u, m, 1) == 0; i++) {
+		rc = mmrt_consumer_translate(c, VA + 100 * PG, 0, &x);
+		cr_assert_eq(rc, -EAGAIN, "retry %" PRIu64 ": %d", i, rc);
+	}
+	cr_assert_lt(i, 66, "the dropped fault was never posted again");
+	cr_assert_eq(m[0].arg.pagefault.address, VA + 100 * PG);
+
+	/* the token outlives its uffd: destroy moves it, the memo re-probes
+	 * and the fault resolves as an ordinary one */
+	cr_assert_eq(mmrt_fault_request_token(as, VA + 101 * PG,
+		MMRT_ACCESS_READ, 7, &tok), -EAGAIN);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 102 * PG, 0, &x),
+		-EAGAIN);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert(mmrt_fault_token_moved(&tok));
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 102 * PG, 0, &x), 0);
+
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_thread_unregister(), 0);
 	cr_assert_eq(mmrt_test_used(), used0);

@@ -199,6 +199,8 @@ dev_inval_process_n(struct mmrt_consumer *c, unsigned int max)
 	} while (bt.nring == POLL_BURST && m == bt.n && total < max);
 	if (total == 0)
 		return 0;
+	/* the layout may have changed: the next miss probes (dev_prq.c) */
+	c->uf_page = 0;
 	STAT_ADD(c, inval_descs, total);
 	STAT_ADD(c, inval_mailbox, boxed);
 	STAT_ADD(c, inval_flush_all, all);

@@ -113,6 +113,18 @@ struct mmrt_consumer {
 	struct rte_ring *pr_ring;        /* MP/MC */
 	uint64_t *pr_pending;            /* ring_size slots: page|PENDING|acc */
 
+	/*
+	 * Owner-only: the last page this consumer posted to (or found
+	 * pending at) a uffd (dev_prq.c). uf_page is page | 1 while the
+	 * memo holds, 0 when it does not; uf_access the access posted;
+	 * uf_tok the uffd's wake token; uf_skips the retries answered from
+	 * the memo since the post.
+	 */
+	uint64_t uf_page;
+	struct mmrt_fault_token uf_tok;
+	uint32_t uf_access;
+	uint32_t uf_skips;
+
 	/* owner-written, except fences */
 	struct mmrt_consumer_stats st __rte_cache_aligned;
 };

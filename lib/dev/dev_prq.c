@@ -84,13 +84,15 @@ page_request(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 static int
 consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 {
+	struct mmrt_fault_token tok = { .seq = NULL };
 	int ret = -EBUSY;
 
 	if (rte_spinlock_trylock(&c->bind_lock)) {
 		if (c->as != NULL && __atomic_load_n(&c->core.state,
 				__ATOMIC_ACQUIRE) == MMRT_CONSUMER_BOUND)
-			ret = mmrt_fault_request(c->as, va, access,
-				MMRT_UFFD_REQUESTER_CONSUMER | (uint32_t)c->id);
+			ret = mmrt_fault_request_token(c->as, va, access,
+				MMRT_UFFD_REQUESTER_CONSUMER | (uint32_t)c->id,
+				&tok);
 		else
 			ret = -ENOTCONN;
 		rte_spinlock_unlock(&c->bind_lock);
@@ -105,10 +107,51 @@ consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 		return -EAGAIN;
 	case -EAGAIN:
 		STAT_ADD(c, userfaults, 1);
+		c->uf_page = tok.seq == NULL ? 0 :
+			(va & ~(uint64_t)(MMRT_PAGE_SIZE - 1)) | 1;
+		c->uf_tok = tok;
+		c->uf_access = access;
+		c->uf_skips = 0;
 		return -EAGAIN;
 	default:
 		return ret;
 	}
+}
+
+/*
+ * A retry of the page the last userfault was posted for, while its uffd's
+ * wake token has not moved: answer -EAGAIN without the probe (the walk
+ * that failed before this call already looked), at most UF_SKIPS_MAX
+ * times in a row.
+ *
+ * The probe (mmrt_fault_request()) takes the space's map lock and reads
+ * the uffd's pending slots, the lines the handler's fill writes: a
+ * consumer that probed on every retry slowed the fill it waited for
+ * (perf-fault: the copy call took about twice as long). What the memo
+ * relies on, as the uffd's waiters do (uffd.c): the token was loaded
+ * before the probe's page-table check, and a fill publishes its entry
+ * before it moves the token, so a fill the probe missed either shows in
+ * the walk or has moved the token. Unregister, destroy, the reclaim of a
+ * dead handler's faults and unmap/remap/remove move it too. What moves
+ * nothing is a fault dropped because the uffd's ring was full: the bound
+ * posts it again. A processed invalidation clears the memo
+ * (dev_inval_process_n()).
+ */
+/* model: models/uffd.pml [U.2]/[U.3] (a waiter that polls instead of
+ * sleeping: the same load before the check, the same wait for a move) */
+#define UF_SKIPS_MAX 64
+
+static __rte_always_inline bool
+uf_memo_hit(struct mmrt_consumer *c, uint64_t va, uint32_t access)
+{
+	if (c->uf_page != ((va & ~(uint64_t)(MMRT_PAGE_SIZE - 1)) | 1) ||
+			(access & ~c->uf_access) != 0 ||
+			c->uf_skips >= UF_SKIPS_MAX ||
+			mmrt_fault_token_moved(&c->uf_tok))
+		return false;
+	c->uf_skips++;
+	STAT_ADD(c, userfaults, 1);
+	return true;
 }
 
 int
@@ -162,6 +205,8 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		return 0;
 	}
 	if (ret == -EFAULT || ret == -EACCES) {
+		if (uf_memo_hit(c, va, access))
+			return -EAGAIN;
 		ret = consumer_fault(c, va, access);
 		if (ret != 0)
 			return ret;

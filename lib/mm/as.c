@@ -685,6 +685,9 @@ mm_attach(const struct mmrt_config *cfg)
 			" primary", AS_MZ);
 		return -ENOENT;
 	}
+	ret = mm_uffd_subsys_init();
+	if (ret != 0)
+		return ret;
 	ret = mm_gather_subsys_init(cfg);
 	if (ret != 0)
 		return ret;
@@ -716,7 +719,12 @@ mm_init(const struct mmrt_config *cfg)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = mm_gather_subsys_init(cfg);
+	ret = mm_uffd_subsys_init();
+	if (ret == 0) {
+		ret = mm_gather_subsys_init(cfg);
+		if (ret != 0)
+			mm_uffd_subsys_fini();
+	}
 	if (ret != 0) {
 		rte_free(as_table);
 		as_table = NULL;
@@ -754,6 +762,7 @@ mm_fini(void)
 	if (mm_objects_live())
 		return -EBUSY;
 	mm_gather_subsys_fini();
+	mm_uffd_subsys_fini();
 	rte_rwlock_write_lock(&as_iter_lock);
 	rte_free(as_table);
 	as_table = NULL;

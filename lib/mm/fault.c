@@ -693,6 +693,13 @@ int
 mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint32_t requester)
 {
+	return mmrt_fault_request_token(as, va, access, requester, NULL);
+}
+
+int
+mmrt_fault_request_token(struct mmrt_as *as, uint64_t va, uint32_t access,
+	uint32_t requester, struct mmrt_fault_token *tok)
+{
 	const struct mm_region *r;
 	struct mm_fault_wait w;
 	struct mmrt_xlate x;
@@ -700,6 +707,8 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint64_t *p;
 	int i, ret;
 
+	if (tok != NULL)
+		tok->seq = NULL;
 	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
@@ -726,6 +735,9 @@ mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 		w.probe = true;
 		ret = mm_uffd_fault(as, r, va, access, &w);
 		if (ret == MM_FAULT_POSTED) {
+			/* w.seq was loaded before the page-table check */
+			if (tok != NULL)
+				mm_uffd_token(&w, tok);
 			ret = -EAGAIN;
 			goto out;
 		}

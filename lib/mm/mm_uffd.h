@@ -59,6 +59,12 @@ int mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 /* Wait for the wake of a posted fault (map lock not held): 0 (retry the
  * fault) or -ETIMEDOUT. */
 int mm_uffd_wait(struct mm_fault_wait *w);
+/* The shared wake table: made (primary) or found (secondary) at start-up,
+ * freed by the primary's fini. */
+int mm_uffd_subsys_init(void);
+void mm_uffd_subsys_fini(void);
+/* The token of a posted fault @w (mmrt_fault_request_token()). */
+void mm_uffd_token(const struct mm_fault_wait *w, struct mmrt_fault_token *tok);
 /* Wake [start, end) on every uffd of @as (map lock held either way). */
 void mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end);
 /* Layout events: prep before the change (map lock held), done after. */

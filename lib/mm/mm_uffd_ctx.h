@@ -43,7 +43,10 @@ struct mmrt_uffd {
 	uint64_t *pend;             /* pending-fault slots */
 	uint32_t pend_mask;
 	uint32_t npending;
-	uint64_t wake_seq __rte_cache_aligned;
+	/* the wake sequence: a slot of the shared wake table (uffd.c), which
+	 * outlives every uffd, so a token (mmrt_fault_token) may read it
+	 * after the uffd is gone */
+	uint64_t *wake_seq;
 	struct mmrt_uffd_stats st __rte_cache_aligned;
 };
 

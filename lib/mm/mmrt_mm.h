@@ -308,6 +308,53 @@ int mmrt_fault_request(struct mmrt_as *as, uint64_t va, uint32_t access,
 	uint32_t requester);
 
 /**
+ * What a poller may remember of a userfault it posted, to retry cheaply:
+ * the wake sequence of the uffd that serves the page, as it was before
+ * the probe looked at the page table. See mmrt_fault_request_token().
+ */
+struct mmrt_fault_token {
+	const uint64_t *seq; /**< the wake sequence (NULL: no token) */
+	uint64_t val;        /**< its value before the page-table check */
+};
+
+/**
+ * mmrt_fault_request(), and when it returns -EAGAIN for a posted or
+ * pending userfault, a token in @p tok (otherwise @p tok->seq is NULL).
+ *
+ * While mmrt_fault_token_moved() says false, nothing that could let the
+ * access succeed or fail differently has happened to the fault through its
+ * uffd: no wake (a fill, poison, zeropage, continue or write-protect
+ * change ends with one), no unregister, no destroy of the uffd, no reclaim
+ * of a dead handler's faults, no layout change of the range. A poller
+ * may then answer its retry with a lockless walk alone (the walk sees a
+ * fill's entry) instead of probing again, as lib/dev consumers do. Two
+ * exceptions the caller must bound itself: a fault not queued because the
+ * uffd's ring was full moves no token, and tokens of uffds that share a
+ * wake slot may move for nothing. The sequence stays readable for the
+ * life of the DPDK process (shared memory, never freed), also after the
+ * uffd is destroyed; tokens are valid in every process of the primary.
+ *
+ * @param tok
+ *   Where to store the token; may be NULL (then as mmrt_fault_request()).
+ * @return As mmrt_fault_request(). Never waits but for page-table
+ *   spinlocks. Thread-safe.
+ */
+int mmrt_fault_request_token(struct mmrt_as *as, uint64_t va,
+	uint32_t access, uint32_t requester, struct mmrt_fault_token *tok);
+
+/**
+ * Has the wake sequence of @p tok moved since the token was taken (or is
+ * there no token)? One acquire load: a fill published before the move is
+ * visible to the caller's next walk. Never waits; thread-safe.
+ */
+static inline bool
+mmrt_fault_token_moved(const struct mmrt_fault_token *tok)
+{
+	return tok->seq == NULL ||
+		__atomic_load_n(tok->seq, __ATOMIC_ACQUIRE) != tok->val;
+}
+
+/**
  * Map existing process memory: [@p host, @p host + @p len) appears at
  * [@p va, @p va + @p len) of @p as, with protection @p prot. The pages
  * stay the caller's: they are never taken from or given to the frame

@@ -58,6 +58,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_memzone.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -102,6 +103,60 @@ pend_is(uint64_t cur, uint64_t want)
 
 _Static_assert(sizeof(struct mmrt_uffd_msg) == 32, "uffd_msg is 32 bytes");
 
+/* ---- the wake table ---------------------------------------------------- */
+
+/*
+ * Wake sequences live in one table in DPDK shared memory, made at start-up
+ * by the primary and freed at its mm_fini(), not in the uffds: a mmrt_fault_token keeps a pointer to one
+ * and may load it after its uffd was destroyed (the destroy moved it
+ * first). Uffds take slots round robin; uffds that share a slot wake each
+ * other's waiters and tokens for nothing, which only costs a re-check.
+ */
+#define WAKE_MZ "mmrt_uffd_wake"
+#define WAKE_SLOTS 64
+
+struct wake_tab {
+	uint32_t next;                        /* slots handed out */
+	struct {
+		uint64_t seq;
+	} __rte_cache_aligned slot[WAKE_SLOTS];
+};
+
+static const struct rte_memzone *wake_mz; /* the primary's, to free */
+static struct wake_tab *wake_tab;
+
+int
+mm_uffd_subsys_init(void)
+{
+	const struct rte_memzone *mz;
+
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		mz = TEST_ALLOC_FAIL() ? NULL :
+			rte_memzone_reserve_aligned(WAKE_MZ,
+			sizeof(struct wake_tab), SOCKET_ID_ANY, 0,
+			RTE_CACHE_LINE_SIZE);
+		if (mz == NULL)
+			return -ENOMEM;
+		memset(mz->addr, 0, sizeof(struct wake_tab));
+		wake_mz = mz;
+	} else {
+		mz = rte_memzone_lookup(WAKE_MZ);
+		if (mz == NULL)
+			return -ENOENT;
+	}
+	wake_tab = mz->addr;
+	return 0;
+}
+
+void
+mm_uffd_subsys_fini(void)
+{
+	/* no uffd is left (mm_fini() checked that no space is) */
+	wake_tab = NULL;
+	rte_memzone_free(wake_mz);
+	wake_mz = NULL;
+}
+
 /* ---- creation ---------------------------------------------------------- */
 
 static struct mmrt_uffd *
@@ -110,9 +165,12 @@ uffd_new(struct mmrt_as *as, const char *uname, uint64_t features,
 {
 	static uint32_t serial;
 	char name[RTE_RING_NAMESIZE];
+	struct wake_tab *wt = wake_tab;
 	struct mmrt_uffd *u;
 	uint32_t id = __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED);
 
+	if (wt == NULL)
+		return NULL;
 	u = TEST_ALLOC_FAIL() ? NULL :
 		rte_zmalloc("mmrt_uffd", sizeof(*u), RTE_CACHE_LINE_SIZE);
 	if (u == NULL)
@@ -142,6 +200,8 @@ uffd_new(struct mmrt_as *as, const char *uname, uint64_t features,
 	u->timeout_us = timeout_us;
 	u->timeout_cycles = timeout_us * rte_get_timer_hz() / 1000000;
 	rte_rwlock_init(&u->changing_lock);
+	u->wake_seq = &wt->slot[__atomic_fetch_add(&wt->next, 1,
+		__ATOMIC_RELAXED) % WAKE_SLOTS].seq;
 	u->as = as;
 	u->magic = UFFD_MAGIC;
 	return u;
@@ -393,7 +453,7 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 		}
 	}
 	/* release: the entries the fill published before the new sequence */
-	__atomic_fetch_add(&u->wake_seq, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(u->wake_seq, 1, __ATOMIC_RELEASE);
 	ST_ADD(u, wakes, 1);
 }
 
@@ -449,7 +509,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	int err;
 
 	/* before the page table: see the file comment */
-	seq = __atomic_load_n(&u->wake_seq, __ATOMIC_ACQUIRE);
+	seq = __atomic_load_n(u->wake_seq, __ATOMIC_ACQUIRE);
 	p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
 	if (p != NULL)
 		e = pte_load(p);
@@ -511,6 +571,13 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	return MM_FAULT_POSTED;
 }
 
+void
+mm_uffd_token(const struct mm_fault_wait *w, struct mmrt_fault_token *tok)
+{
+	tok->seq = w->uffd->wake_seq;
+	tok->val = w->seq;
+}
+
 /* model: models/uffd.pml [U.3] */
 int
 mm_uffd_wait(struct mm_fault_wait *w)
@@ -525,7 +592,7 @@ mm_uffd_wait(struct mm_fault_wait *w)
 	if (w->t0 == 0)
 		w->t0 = rte_get_timer_cycles();
 	t0 = rte_get_timer_cycles();
-	while (__atomic_load_n(&u->wake_seq, __ATOMIC_ACQUIRE) == w->seq &&
+	while (__atomic_load_n(u->wake_seq, __ATOMIC_ACQUIRE) == w->seq &&
 			!__atomic_load_n(&u->released, __ATOMIC_ACQUIRE)) {
 		now = rte_get_timer_cycles();
 		if (now - w->t0 >= u->timeout_cycles) {
@@ -1047,7 +1114,7 @@ uffd_reap_one(struct mmrt_uffd *u, unsigned int pos, void *arg)
 	}
 	if (n > 0) {
 		/* release: the slots are idle before waiters look again */
-		__atomic_fetch_add(&u->wake_seq, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(u->wake_seq, 1, __ATOMIC_RELEASE);
 		ra->n += n;
 	}
 	return 0;
