@@ -373,6 +373,17 @@ Test(extmem, dev_dma_map)
 	cr_assert_not_null(dbuf);
 	cr_assert_eq(mmrt_mirror_dma_map(a.p, rte_malloc_virt2iova(dbuf), PG),
 		-EEXIST);
+	/* ... but that memory at its own IOVA is accepted and left to
+	 * DPDK: the unmap does not take it away */
+	{
+		struct mmrt_xlate x;
+		uint64_t di = rte_malloc_virt2iova(dbuf);
+
+		cr_assert_eq(mmrt_mirror_dma_map(dbuf, di, PG), 0);
+		cr_assert_eq(mmrt_mirror_dma_unmap(dbuf, di, PG), 0);
+		cr_assert_eq(mmrt_translate(mir, di, 0, &x), 0);
+		cr_assert_eq(x.addr, dbuf);
+	}
 	rte_free(dbuf);
 	/* an unknown range on unmap: part of one, other IOVA, other host */
 	cr_assert_lt(rte_dev_dma_unmap(rdev, a.p, EXT_IOVA, PG), 0);

@@ -286,38 +286,49 @@ ext_mirrorable(const struct mm_ext_range *r)
 
 /*
  * What the mirror has at [r->iova, +len) (write map lock held): 0 no leaf
- * anywhere, -EEXIST some leaf. Walks page by page, a 2 MiB leaf or a
- * missing table at once.
+ * anywhere, 1 a leaf on every page mapping @r's own host page (memory
+ * DPDK's events keep there), -EEXIST anything else. Walks page by page,
+ * a 2 MiB leaf or a missing table at once.
  */
 static int
-ext_range_empty(struct mmrt_as *as, const struct mm_ext_range *r)
+ext_range_state(struct mmrt_as *as, const struct mm_ext_range *r)
 {
-	uint64_t va = r->iova, end = r->iova + r->len, *p;
+	uint64_t va = r->iova, end = r->iova + r->len, *p, e, step;
+	bool huge, some = false, hole = false;
 	uint32_t tbl;
-	bool huge;
 	int err;
 
 	while (va < end) {
 		p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
-		if (p == NULL) {
-			/* no table below the PMD: 2 MiB of nothing */
-			va = RTE_ALIGN_FLOOR(va, MMRT_HUGE_SIZE) +
-				MMRT_HUGE_SIZE;
-			continue;
-		}
-		if (pte_load(p) != 0)
-			return -EEXIST;
-		va += huge ? MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1)) :
+		step = huge || p == NULL ?
+			MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1)) :
 			MMRT_PAGE_SIZE;
+		step = RTE_MIN(step, end - va);
+		e = p != NULL ? pte_load(p) : 0;
+		if (e == 0) {
+			hole = true; /* no table below the PMD: 2 MiB of it */
+		} else {
+			uint64_t base = huge ? va & ~(MMRT_HUGE_SIZE - 1) :
+				va & ~(MMRT_PAGE_SIZE - 1);
+
+			some = true;
+			if (!pte_is_host(e) || pte_host_addr(e) + (va - base) !=
+					r->host + (va - r->iova))
+				return -EEXIST;
+		}
+		if (some && hole)
+			return -EEXIST;
+		va += step;
 	}
-	return 0;
+	return some ? 1 : 0;
 }
 
 /*
  * Give mirror @m the range @r for source @src (ext lock held, room for
  * one more entry reserved): join the equal entry, or map it where the
- * mirror has nothing. 0, -EEXIST (overlaps something else), or the
- * install's error (nothing stays mapped).
+ * mirror has nothing (or, for MM_EXT_MAP, take DPDK's own mapping of the
+ * same memory at the same IOVAs as it is). 0, -EEXIST (overlaps
+ * something else), or the install's error (nothing stays mapped).
  */
 static int
 ext_give(struct mm_mirror *m, const struct mm_ext_range *r, uint32_t src)
@@ -336,16 +347,24 @@ ext_give(struct mm_mirror *m, const struct mm_ext_range *r, uint32_t src)
 		return -EEXIST;
 	MM_BLOCKING_BEGIN();
 	rte_rwlock_write_lock(&as->map_lock);
-	ret = ext_range_empty(as, r);
+	ret = ext_range_state(as, r);
 	if (ret == 0) {
 		ret = mm_host_install(as, r->iova, r->host, r->len,
 			MIRROR_BITS);
 		/* leaves already published may have been walked */
 		if (ret != 0)
 			mirror_remove(as, r->iova, r->len);
+	} else if (ret == 1) {
+		/* DPDK memory (a heap's external memory, say) at its own
+		 * IOVAs: mirrored by the events already, and theirs to
+		 * remove. A dma map of it is a no-op here, as VFIO takes an
+		 * already mapped range; a sync never finds such a run. */
+		ret = src == MM_EXT_MAP ? 1 : -EEXIST;
 	}
 	rte_rwlock_write_unlock(&as->map_lock);
 	MM_BLOCKING_END();
+	if (ret == 1)
+		return 0; /* no entry: the unmap leaves it to DPDK */
 	if (ret != 0)
 		return ret;
 	m->ext[m->nb_ext] = *r;

@@ -419,6 +419,12 @@ struct mmrt_as *mmrt_as_mirror_dpdk(const char *name);
  * devices given the same memory) counts one more reference: the range
  * stays until as many mmrt_mirror_dma_unmap() calls.
  *
+ * A range a mirror already maps as DPDK memory (its memory events keep
+ * it: internal memory, or external memory in a heap) with the same host
+ * pages at the same IOVAs is accepted and left as it is in that mirror:
+ * DPDK's events, not the unmap, remove it (as VFIO accepts a range that
+ * is mapped already).
+ *
  * A range that is also bare external memory (rte_extmem_register()) with
  * the same bounds and IOVAs, mirrored by mmrt_as_mirror_sync(), is shared
  * with it: the leaves stay until both let go.
@@ -430,7 +436,7 @@ struct mmrt_as *mmrt_as_mirror_dpdk(const char *name);
  * @return 0; -EINVAL (NULL @p host, zero or unaligned length, unaligned
  *   address or IOVA, a range that wraps or passes MMRT_VA_LIMIT);
  *   -EEXIST (the IOVAs overlap another range mapped before, or a mirror
- *   has other memory there: DPDK memory, other external memory);
+ *   has other memory at some of them);
  *   -ENOMEM (bookkeeping or page tables); -E_RTE_SECONDARY (mirrors are
  *   the primary's). On failure nothing changed in any mirror.
  *   Thread-safe; may wait (a mirror's map lock; on a failure, consumer
