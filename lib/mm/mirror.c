@@ -23,7 +23,8 @@
  *
  * Lock order added by the mirror (outermost first): the ext lock
  * (creation, external memory: below) -> DPDK's memory hotplug lock (and
- * heap lock) -> the mirror's map_lock (write) -> PT locks. Nothing of mmrt takes a DPDK lock under a mirror's map lock:
+ * heap lock) -> the mirror's map_lock (write) -> PT locks. Nothing of
+ * mmrt takes a DPDK lock under a mirror's map lock:
  * rte_malloc under it happens only in map/unmap/remap/uffd-register,
  * which the mirror's contract forbids.
  */
@@ -211,8 +212,11 @@ mirror_walk(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
  * and dropped before any leaf changes, so no consumer ack is awaited
  * with DPDK's memory lock held) and a mirror's write map lock for its
  * leaves. The memory event callback takes neither the ext lock nor
- * m->ext: it maps and unmaps only DPDK's own and heap memory, which the
- * external ranges never overlap. A removal is mirror_remove()'s full
+ * m->ext: it maps and unmaps only DPDK's own and heap memory, and an
+ * entry of m->ext is made only where the mirror had no leaf (a dma map
+ * of DPDK's memory at its own IOVAs makes none and leaves it to the
+ * events). Memory DPDK adds later at IOVAs an entry holds is refused by
+ * the callback's install (logged). A removal is mirror_remove()'s full
  * invalidation: when the call returns, no consumer of the mirror uses
  * the range (invariant A).
  */
@@ -577,14 +581,14 @@ mmrt_mirror_dma_map(void *host, uint64_t iova, uint64_t len)
 	if (ret != 0) {
 		/* the mirrors before the failing one let go again */
 		for (j = 0; j + 1 < i; j++) {
-			int k;
+			int e;
 
 			m = mm_mirror_ready(j);
 			if (m == NULL)
 				continue;
-			k = ext_exact(m->ext, m->nb_ext, &r);
-			if (k >= 0)
-				ext_take(m, (unsigned int)k, MM_EXT_MAP);
+			e = ext_exact(m->ext, m->nb_ext, &r);
+			if (e >= 0)
+				ext_take(m, (unsigned int)e, MM_EXT_MAP);
 		}
 		goto out;
 	}
