@@ -9,7 +9,8 @@
  *
  *   (1) by rte_dev_dma_map() on a mirror-mode dma_mmrt device (the
  *       vdev bus calls the driver's dma_map, mmrt_mirror_dma_map()),
- *       before and after the device's mirror exists, and
+ *       before and after the device's mirror exists, also in a stock
+ *       application whose runtime the driver attaches at start, and
  *   (2) by mmrt_as_mirror_sync() (bare extmem: DPDK 22.11 fires no
  *       memory event for it), including areas present when the mirror
  *       is made.
@@ -609,4 +610,51 @@ Test(extmem, bad_input)
 	copies_fail(id, &a);
 	area_free(&a);
 	dev_down(id, used0);
+}
+
+/*
+ * A stock DPDK application (rte_eal_init() only, no mmrt): the dma map
+ * comes before the driver brings mmrt up at the device's first start,
+ * and the mirror it makes then has the range.
+ */
+Test(extmem, dev_dma_map_without_runtime)
+{
+	static char prefix[64], lcores[96];
+	char *argv[] = {
+		(char *)"test-extmem", (char *)"--lcores", lcores,
+		(char *)"--no-huge", (char *)"-m", (char *)"512",
+		(char *)"--no-pci", (char *)"--no-shconf",
+		(char *)"--no-telemetry", prefix, (char *)"--log-level=4",
+		(char *)"--vdev=dma_mmrt0,lcore=1" ACK, NULL,
+	};
+	struct rte_device *rdev;
+	struct mmrt_as *mir;
+	struct area a;
+	int16_t id;
+
+	mmrt_test_prefix(prefix, sizeof(prefix), "extm");
+	mmrt_test_lcores(lcores, sizeof(lcores), 2);
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_geq(rte_eal_init((int)RTE_DIM(argv) - 1, argv), 0);
+	cr_assert(!mmrt_is_up());
+	rdev = vdev_of("dma_mmrt0");
+	area_make(&a, EXT_IOVA);
+	area_register(&a, false);
+	cr_assert_eq(rte_dev_dma_map(rdev, a.p, EXT_IOVA, AREA_LEN), 0);
+	id = dev_id("dma_mmrt0");
+	dev_start(id);
+	cr_assert(mmrt_is_up());
+	mir = mmrt_as_lookup(MIRROR);
+	cr_assert_not_null(mir);
+	mirrored(mir, &a);
+	copies_work(id, &a);
+	cr_assert_eq(rte_dev_dma_unmap(rdev, a.p, EXT_IOVA, AREA_LEN), 0);
+	not_mirrored(mir, EXT_IOVA);
+	copies_fail(id, &a);
+	cr_assert_eq(rte_dma_stop(id), 0);
+	cr_assert_eq(rte_dma_close(id), 0);
+	cr_assert(!mmrt_is_up(), "the driver left its runtime up");
+	area_unregister(&a);
+	area_free(&a);
+	cr_assert_eq(rte_eal_cleanup(), 0);
 }
