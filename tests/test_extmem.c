@@ -22,8 +22,10 @@
  * error status and writes nothing. Bad input (unaligned, zero, wrapping,
  * overlaps, an unknown range on unmap) gets a negative errno and changes
  * nothing; an area both synced and dma-mapped stays until both let go;
- * a range dma-mapped twice (two devices) until two unmaps. Every test
- * checks that the frame pool balances.
+ * a range dma-mapped twice (two devices) until two unmaps; invariant A
+ * with the engine copying into the area while another thread unmaps it
+ * and refills it with a canary. Every test checks that the frame pool
+ * balances.
  *
  * One EAL per test process (Criterion forks per test); lcore 1 runs the
  * engine. Every wait is bounded; nothing asserts on elapsed time.
@@ -31,6 +33,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,4 +660,113 @@ Test(extmem, dev_dma_map_without_runtime)
 	area_unregister(&a);
 	area_free(&a);
 	cr_assert_eq(rte_eal_cleanup(), 0);
+}
+
+/*
+ * Invariant A under a running engine (hmm-tests' anon_teardown, on the
+ * mirror): the engine copies into the area by IOVA without pause while
+ * another thread calls rte_dev_dma_unmap(); the moment it returns, that
+ * thread refills the area with a canary. No engine write may land in it
+ * afterwards: every copy completes (successful before, failing after)
+ * and the canary stays whole. Bounded by operation counts.
+ */
+struct unmapper {
+	struct rte_device *rdev;
+	struct area *a;
+	uint32_t go;
+	uint32_t done;
+	int ret;
+};
+
+#define CANARY 0xc5
+
+static void *
+unmapper_run(void *arg)
+{
+	struct unmapper *u = arg;
+	unsigned long i = 0;
+
+	while (!__atomic_load_n(&u->go, __ATOMIC_ACQUIRE))
+		mmrt_test_relax(i++, 255);
+	u->ret = rte_dev_dma_unmap(u->rdev, u->a->p, u->a->iova, AREA_LEN);
+	memset(u->a->p, CANARY, AREA_LEN);
+	__atomic_store_n(&u->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+Test(extmem, unmap_under_running_engine)
+{
+	enum rte_dma_status_code st[32];
+	struct unmapper u = { 0 };
+	struct mmrt_as *mir;
+	struct area a;
+	pthread_t t;
+	unsigned int round, after = 0, k, ok = 0, failed = 0;
+	uint64_t used0, biova;
+	uint8_t *buf;
+	int16_t id;
+
+	id = dev_up(&mir, &used0);
+	area_make(&a, EXT_IOVA);
+	area_register(&a, false);
+	u.rdev = vdev_of("dma_mmrt0");
+	u.a = &a;
+	cr_assert_eq(rte_dev_dma_map(u.rdev, a.p, EXT_IOVA, AREA_LEN), 0);
+	buf = rte_malloc(NULL, PG, PG);
+	cr_assert_not_null(buf);
+	memset(buf, 0x3b, PG);
+	biova = rte_malloc_virt2iova(buf);
+	cr_assert_eq(pthread_create(&t, NULL, unmapper_run, &u), 0);
+	for (round = 0; after < 64; round++) {
+		uint64_t d = mmrt_test_deadline(WAIT_S);
+		unsigned long i = 0;
+		unsigned int got = 0;
+		bool was_done = __atomic_load_n(&u.done, __ATOMIC_ACQUIRE);
+		uint16_t last;
+
+		if (round == 8)
+			__atomic_store_n(&u.go, 1, __ATOMIC_RELEASE);
+		for (k = 0; k < 32; k++)
+			cr_assert_geq(rte_dma_copy(id, 0, biova,
+				EXT_IOVA + ((round * 32 + k) % AREA_PG) * PG +
+				(k * 64) % (PG - 256), 256, 0), 0);
+		cr_assert_eq(rte_dma_submit(id, 0), 0);
+		while (got < 32) {
+			int n = rte_dma_completed_status(id, 0, 32 - got,
+				&last, st);
+
+			for (k = 0; k < (unsigned int)n; k++) {
+				if (st[k] == RTE_DMA_STATUS_SUCCESSFUL)
+					ok++;
+				else
+					failed++;
+				/* after the unmap returned: none lands */
+				if (was_done)
+					cr_assert_neq(st[k],
+						RTE_DMA_STATUS_SUCCESSFUL,
+						"a copy submitted after the unmap succeeded");
+			}
+			got += (unsigned int)n;
+			if (n == 0) {
+				cr_assert(!mmrt_test_expired(d),
+					"copies never completed");
+				mmrt_test_relax(i++, 255);
+			}
+		}
+		if (was_done)
+			after++;
+		cr_assert_lt(round, 1000000u, "the unmap never returned");
+	}
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(u.ret, 0);
+	cr_assert_gt(ok, 0);
+	cr_assert_gt(failed, 0);
+	for (k = 0; k < AREA_LEN; k++)
+		cr_assert_eq(a.p[k], CANARY, "an engine write landed at +%u "
+			"after the unmap returned", k);
+	not_mirrored(mir, EXT_IOVA);
+	rte_free(buf);
+	area_unregister(&a);
+	area_free(&a);
+	dev_down(id, used0);
 }
