@@ -17,6 +17,8 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -448,10 +450,31 @@ mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
 
 /* ---- the registry of DPDK mirrors (mirror.c makes them) ---- */
 
-#define MM_MIRROR_MAX 8
-
 static struct mm_mirror mirrors[MM_MIRROR_MAX];
 static rte_spinlock_t mirrors_lock = RTE_SPINLOCK_INITIALIZER;
+static pthread_mutex_t mirrors_ext_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+mm_mirror_ext_lock(void)
+{
+	pthread_mutex_lock(&mirrors_ext_lock);
+}
+
+void
+mm_mirror_ext_unlock(void)
+{
+	pthread_mutex_unlock(&mirrors_ext_lock);
+}
+
+struct mm_mirror *
+mm_mirror_ready(unsigned int i)
+{
+	/* ready is written under the ext lock only, and the slot's space
+	 * changes only while it is false */
+	if (i >= MM_MIRROR_MAX || !mirrors[i].ready)
+		return NULL;
+	return &mirrors[i];
+}
 
 struct mm_mirror *
 mm_mirror_slot(struct mmrt_as *as)
@@ -464,7 +487,7 @@ mm_mirror_slot(struct mmrt_as *as)
 		if (mirrors[i].as == NULL) {
 			m = &mirrors[i];
 			m->as = as;
-			m->cb = false;
+			m->cb = false; /* ready stays false (detach) */
 			break;
 		}
 	rte_spinlock_unlock(&mirrors_lock);
@@ -491,8 +514,17 @@ mm_mirror_detach(struct mmrt_as *as)
 	 */
 	if (m->cb)
 		rte_mem_event_callback_unregister(m->cb_name, m);
+	/* no dma map or sync reaches the space once this returns (the
+	 * teardown zaps the external leaves with the rest) */
+	mm_mirror_ext_lock();
 	rte_spinlock_lock(&mirrors_lock);
 	m->cb = false;
+	m->ready = false;
+	free(m->ext);
+	m->ext = NULL;
+	m->nb_ext = 0;
+	m->cap_ext = 0;
 	m->as = NULL;
 	rte_spinlock_unlock(&mirrors_lock);
+	mm_mirror_ext_unlock();
 }

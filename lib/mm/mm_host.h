@@ -77,20 +77,58 @@ void mm_unmap_locked(struct mmrt_as *as, uint64_t va, uint64_t len);
  */
 int64_t mm_host_leaf(const struct mm_region *r, uint64_t va);
 
+/*
+ * External memory a mirror maps (mirror.c): a range contiguous in host
+ * address and IOVA, and who keeps it there. The leaves exist while
+ * @owners is not 0.
+ */
+#define MM_EXT_SEG 0x1u  /* a bare rte_extmem_register() run (a sync) */
+#define MM_EXT_MAP 0x2u  /* an mmrt_mirror_dma_map() range */
+
+struct mm_ext_range {
+	uint64_t iova;
+	uint64_t host;
+	uint64_t len;
+	uint32_t owners;
+	uint32_t refs;           /* the registry's: maps not yet unmapped */
+};
+
 /* A DPDK mirror: its space and its memory event callback registration. */
 struct mm_mirror {
 	struct mmrt_as *as;
 	bool cb;                 /* the event callback is registered */
 	char cb_name[64];
+	/* under the ext lock (mm_mirror_ext_lock()) */
+	bool ready;              /* made: dma maps and syncs reach it */
+	struct mm_ext_range *ext; /* malloc()ed, IOVA-disjoint entries */
+	unsigned int nb_ext;
+	unsigned int cap_ext;
 };
 
 /* A free mirror slot for @as, or NULL (all MM_MIRROR_MAX in use). */
 struct mm_mirror *mm_mirror_slot(struct mmrt_as *as);
 
 /*
- * The space is being destroyed (no map lock held): unregister its memory
- * event callback, which waits for a callback in progress, and free its
- * slot. Nothing for a space that is not a mirror.
+ * The ext lock, a mutex: serializes the external ranges of every mirror
+ * (mirror.c's dma map, dma unmap and sync) against mirror creation and
+ * the release of a slot. Taken holding nothing of mmrt's; outside
+ * DPDK's memory lock and every map lock (mm_locking.h).
+ */
+void mm_mirror_ext_lock(void);
+void mm_mirror_ext_unlock(void);
+
+/* Ext lock held: the mirror of slot @i if it is ready, else NULL (also
+ * for @i past the last slot). */
+struct mm_mirror *mm_mirror_ready(unsigned int i);
+
+/* The number of mirror slots (mm_mirror_ready()'s range). */
+#define MM_MIRROR_MAX 8
+
+/*
+ * The space is being destroyed (no map lock held, nor the ext lock):
+ * unregister its memory event callback, which waits for a callback in
+ * progress, then free its slot and its external ranges under the ext
+ * lock. Nothing for a space that is not a mirror.
  */
 void mm_mirror_detach(struct mmrt_as *as);
 

@@ -26,13 +26,24 @@
  *                                                      (mm_nametab.h calls)
  *   glc_other_lock                       (gather.c)   leaf: non-lcore stats
  *
- *   DPDK's memory hotplug lock (mcfg      (mirror.c)   outside mmrt: held by
- *     memory lock; on a free also the                  DPDK around its memory
- *     heap lock), or its read side at                  event callbacks, and
- *     mirror creation                                  read-taken by creation
- *     map_lock of a DPDK mirror, write   (mirror.c)   the callback maps/unmaps
- *                                                      and waits for acks here;
- *                                                      hence nothing may call
+ *   mirrors' ext lock (mutex)            (host.c,     mirror creation, dma
+ *                                         mirror.c)   map/unmap, sync, slot
+ *                                                      release (after the
+ *                                                      callback is gone)
+ *     DPDK's memory hotplug lock (mcfg    (mirror.c)   outside mmrt: held by
+ *       memory lock; on a free also the                DPDK around its memory
+ *       heap lock), or its read side at                event callbacks (which
+ *       mirror creation and sync                       never take the ext
+ *                                                      lock); read-taken by
+ *                                                      creation and a sync's
+ *                                                      rescan (dropped before
+ *                                                      a leaf changes)
+ *       map_lock of a DPDK mirror, write (mirror.c)   the callback maps/unmaps
+ *                                                      and waits for acks here
+ *                                                      (so does a dma map,
+ *                                                      unmap or sync, under
+ *                                                      the ext lock); hence
+ *                                                      nothing may call
  *                                                      rte_malloc() under a
  *                                                      mirror's map lock (its
  *                                                      layout never changes)

@@ -421,9 +421,14 @@ int mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
  * (every consumer acks before DPDK reuses the memory), from DPDK's memory
  * event callback. Under --no-huge or legacy memory DPDK's memory never
  * changes (the callback cannot be registered, ENOTSUP) and the mirror
- * holds all of it from the start. External memory (rte_extmem_register)
- * present at creation is mirrored; later external registrations are not
- * reported by DPDK 22.11's events and are not followed.
+ * holds all of it from the start. External memory added to a heap
+ * (rte_malloc_heap_memory_add()) is followed by the same events. Bare
+ * external memory (rte_extmem_register(), which DPDK 22.11 reports with
+ * no event) is mirrored at its registered IOVAs when the mirror is made
+ * and at each mmrt_as_mirror_sync(); ranges given to
+ * mmrt_mirror_dma_map() (a dma_mmrt device's rte_dev_dma_map() calls it)
+ * are mirrored in every mirror, present and future, until
+ * mmrt_mirror_dma_unmap().
  *
  * The mirror's layout belongs to mmrt: it is one region covering the whole
  * space; do not mmrt_map(), mmrt_unmap(), mmrt_remap() or
@@ -444,6 +449,90 @@ int mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
  * E_RTE_SECONDARY (DPDK's memory event callback is per process).
  */
 struct mmrt_as *mmrt_as_mirror_dpdk(const char *name);
+
+/**
+ * Map external memory in every DPDK mirror of this process: [@p host,
+ * @p host + @p len) appears at IOVA [@p iova, @p iova + @p len) of each
+ * mirror (mmrt_as_mirror_dpdk()), readable and writable, those made later
+ * included, until mmrt_mirror_dma_unmap() of the same range. The
+ * equivalent of rte_vfio_container_dma_map() for the mirror: a dma_mmrt
+ * device's rte_dev_dma_map() (the call DPDK prescribes for external
+ * memory and a device) comes here, so an engine bound to the mirror
+ * reaches the memory by @p iova. The memory stays the caller's and must
+ * stay mapped in the process until the unmap returns. The range is
+ * recorded even while no mirror exists (the runtime need not be up).
+ *
+ * Mapping the same range again (same @p host, @p iova and @p len: two
+ * devices given the same memory) counts one more reference: the range
+ * stays until as many mmrt_mirror_dma_unmap() calls.
+ *
+ * A range a mirror already maps as DPDK memory (its memory events keep
+ * it: internal memory, or external memory in a heap) with the same host
+ * pages at the same IOVAs is accepted and left as it is in that mirror:
+ * DPDK's events, not the unmap, remove it (as VFIO accepts a range that
+ * is mapped already).
+ *
+ * A range that is also bare external memory (rte_extmem_register()) with
+ * the same bounds and IOVAs, mirrored by mmrt_as_mirror_sync(), is shared
+ * with it: the leaves stay until both let go.
+ *
+ * @param host  Page-aligned host address, not NULL.
+ * @param iova  Page-aligned IOVA; the range must end at or below
+ *   MMRT_VA_LIMIT.
+ * @param len   Length in bytes, a non-zero multiple of the page size.
+ * @return 0; -EINVAL (NULL @p host, zero or unaligned length, unaligned
+ *   address or IOVA, a range that wraps or passes MMRT_VA_LIMIT);
+ *   -EEXIST (the IOVAs overlap another range mapped before, or a mirror
+ *   has other memory at some of them);
+ *   -ENOMEM (bookkeeping or page tables); -E_RTE_SECONDARY (mirrors are
+ *   the primary's). On failure nothing changed in any mirror.
+ *   Thread-safe; may wait (a mirror's map lock; on a failure, consumer
+ *   acks for the leaves it takes back).
+ */
+int mmrt_mirror_dma_map(void *host, uint64_t iova, uint64_t len);
+
+/**
+ * Undo mmrt_mirror_dma_map() of exactly this range (same @p host,
+ * @p iova and @p len); at its last reference every mirror unmaps it (unless it is also bare
+ * external memory a sync keeps there, see mmrt_mirror_dma_map()) with the
+ * full invalidation. When the call returns no consumer of a mirror uses
+ * the range and no engine reads or writes it any more: the caller may
+ * free or reuse the memory at once.
+ *
+ * @return 0; -EINVAL (arguments as mmrt_mirror_dma_map()); -ENOENT (no
+ *   such range was mapped: nothing changed); -E_RTE_SECONDARY.
+ *   Thread-safe; may wait (map locks, consumer acks).
+ */
+int mmrt_mirror_dma_unmap(void *host, uint64_t iova, uint64_t len);
+
+/**
+ * Bring the bare external memory of DPDK mirrors up to date: a rescan of
+ * DPDK's external memory segment lists that are not in a heap (those of
+ * rte_extmem_register(), which DPDK 22.11 reports with no memory event).
+ * Areas registered since the last rescan are mapped at their IOVAs (pages
+ * registered without an IOVA are not mirrored); areas unregistered since
+ * are unmapped with the full invalidation. Call it after
+ * rte_extmem_register() and before engines use the memory by IOVA, and
+ * after rte_extmem_unregister() and before the memory is freed or
+ * reused: when it returns no consumer of the mirror uses the ranges that
+ * are gone.
+ *
+ * Not run on demand from a mirror's translation miss: the rescan takes
+ * DPDK's memory lock, which a consumer's fault probe must not take (DPDK
+ * holds it for writing while the mirror's memory event callback waits
+ * for that consumer's ack).
+ *
+ * @param as  A mirror (mmrt_as_mirror_dpdk()), or NULL for every mirror
+ *   of the process (0 when there is none).
+ * @return 0; -EINVAL (@p as is not a mirror of this process); -EEXIST
+ *   (an area overlaps other memory of a mirror at its IOVAs: it is left
+ *   out and logged, the others are done); -ENOMEM (the rescan's list, or
+ *   page tables: the areas not done are left as they were);
+ *   -E_RTE_SECONDARY. Thread-safe; may wait (DPDK's memory lock for
+ *   reading, map locks, consumer acks). Not from a consumer's poll loop
+ *   or a DPDK memory event callback.
+ */
+int mmrt_as_mirror_sync(struct mmrt_as *as);
 
 /**
  * Copy @p len bytes from the address space at @p va into @p buf,

@@ -2156,9 +2156,52 @@ dmm_remove(struct dmm_vdev_dev *vdev)
 	return rte_dma_pmd_release(name);
 }
 
+/*
+ * rte_dev_dma_map()/rte_dev_dma_unmap(), which the vdev bus forwards
+ * here: the calls DPDK prescribes for external memory
+ * (rte_extmem_register()) and a device. The range goes to the process's
+ * DPDK-memory mirrors (mmrt_mirror_dma_map()), so a mirror-mode device,
+ * started now or later, reaches it by @iova; an as= device's addresses
+ * are VAs of its space and it never reads the mirror. The registry is
+ * the process's, not the device's: two devices given the same range
+ * count two references. On return of the unmap no engine uses the range
+ * (invariant A). 0, or a negative errno with rte_errno set (DPDK's
+ * convention for these calls).
+ */
+static int
+dmm_dma_map(struct dmm_vdev_dev *vdev, void *va, uint64_t iova, size_t len)
+{
+	int ret = mmrt_mirror_dma_map(va, iova, len);
+
+	if (ret < 0) {
+		DMM_LOG(ERR, "%s: rte_dev_dma_map(%p, IOVA %#" PRIx64 ", %zu): %s",
+			rte_dev_name(dmm_vdev_generic(vdev)), va, iova, len,
+			rte_strerror(-ret));
+		rte_errno = -ret;
+	}
+	return ret;
+}
+
+static int
+dmm_dma_unmap(struct dmm_vdev_dev *vdev, void *va, uint64_t iova,
+	size_t len)
+{
+	int ret = mmrt_mirror_dma_unmap(va, iova, len);
+
+	if (ret < 0) {
+		DMM_LOG(ERR, "%s: rte_dev_dma_unmap(%p, IOVA %#" PRIx64 ", %zu): %s",
+			rte_dev_name(dmm_vdev_generic(vdev)), va, iova, len,
+			rte_strerror(-ret));
+		rte_errno = -ret;
+	}
+	return ret;
+}
+
 static struct dmm_vdev_drv dmm_drv = {
 	.probe = dmm_probe,
 	.remove = dmm_remove,
+	.dma_map = dmm_dma_map,
+	.dma_unmap = dmm_dma_unmap,
 };
 
 int

@@ -27,7 +27,12 @@
  * DPDK-memory mirror space "dma_mmrt.mirror" (mmrt_as_mirror_dpdk()): the
  * driver looks it up at the device's first start, or creates it and then
  * destroys it when the last mirror-mode device is closed. An IOVA outside
- * DPDK memory (0 included) completes with an error status. If mmrt is not
+ * DPDK memory (0 included) completes with an error status. External
+ * memory: rte_dev_dma_map(dev, addr, iova, len) on a dma_mmrt device
+ * (before or after its start) maps the range in the mirror at @iova
+ * (mmrt_mirror_dma_map(): the process's mirrors, shared by every device),
+ * and rte_dev_dma_unmap() with the same values removes it; when it
+ * returns no engine uses the memory. If mmrt is not
  * up at that start (a stock DPDK application that loaded the plugin with
  * EAL -d), the driver brings it up with mmrt_attach(NULL) and calls
  * mmrt_fini() when its last mirror-mode device is closed (rte_dma_close(),
