@@ -100,7 +100,11 @@
  *         consumer->quar_lock            (consumer.c consumer_quarantine)
  *                                          leaf: a gather's frame release
  *                                          (under a PT lock only in the
- *                                          locked zap's flush above)
+ *                                          locked zap's flush above); when
+ *                                          the heap is exhausted it drops
+ *                                          quar_lock and sleeps, possibly
+ *                                          under that PT lock, as the ack
+ *                                          waits do
  *
  *   consumer->bind_lock                  (consumer.c) never held across a
  *                                          call into lib/mm but the probe below
