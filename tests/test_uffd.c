@@ -2530,7 +2530,7 @@ Test(uffd, consumer)
 Test(uffd, consumer_retry_token)
 {
 	uint64_t used0 = mmrt_test_used();
-	struct mmrt_as *as = mmrt_as_create("ctok");
+	struct mmrt_as *as = mmrt_as_create("ctok"), *as2;
 	struct mmrt_consumer_conf cf = { .name = "uffd-tok" };
 	struct mmrt_uffd_range wr = { .start = VA, .len = PG };
 	struct mmrt_fault_token tok = { .seq = NULL };
@@ -2616,7 +2616,25 @@ Test(uffd, consumer_retry_token)
 	cr_assert(mmrt_fault_token_moved(&tok));
 	cr_assert_eq(mmrt_consumer_translate(c, VA + 102 * PG, 0, &x), 0);
 
+	/* the memo belongs to its binding: bound to another space, the same
+	 * page is that space's (found by the fuzzer: the memo survived an
+	 * unbind and answered -EAGAIN for a demand-zero page) */
+	u = mkuffd_conf(as, 0, 64, UFFD_TIMEOUT_US);
+	reg(u, VA + 103 * PG, PG, R_MISSING);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 103 * PG, 0, &x),
+		-EAGAIN);
+	expect_fault(u, VA + 103 * PG, 0);
+	cr_assert_eq(mmrt_consumer_unbind(c), 0);
+	as2 = mmrt_as_create("ctok2");
+	cr_assert_not_null(as2);
+	cr_assert_eq(mmrt_map(as2, VA, 128 * PG, RW, 0), 0);
+	cr_assert_gt(mmrt_consumer_bind(c, as2), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 103 * PG, 0, &x), 0);
+	cr_assert_eq(mmrt_consumer_unbind(c), 0);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_as_destroy(as2), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_thread_unregister(), 0);
 	cr_assert_eq(mmrt_test_used(), used0);

@@ -533,6 +533,8 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	dev_tlb_flush_all(c);
 	/* stale descriptors of an earlier binding */
 	dev_inval_process(c);
+	/* and its userfault memo (dev_prq.c): its token is another space's */
+	c->uf_page = 0;
 	c->as = as;
 	c->asc = *asc;
 	memset(&c->nb, 0, sizeof(c->nb));

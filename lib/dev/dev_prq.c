@@ -295,6 +295,7 @@ dev_prq_reset(struct mmrt_consumer *c)
 {
 	struct page_req r[POLL_BURST];
 
+	c->uf_page = 0;
 	while (rte_ring_dequeue_burst_elem(c->pr_ring, r, sizeof(r[0]),
 			POLL_BURST, NULL) > 0)
 		;
