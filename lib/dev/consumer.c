@@ -45,6 +45,7 @@
 #include <rte_ring_elem.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
 #include "core_testhooks.h"
 #include "dev_priv.h"
 
@@ -365,10 +366,10 @@ dev_fence_deadline(struct mmrt_consumer *c)
 #ifdef MMRT_TEST_HOOKS
 	if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_QUARANTINE) {
 		/* negative control: trust the death, quarantine nothing */
-		rte_spinlock_lock(&c->quar_lock);
+		mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 		c->quar_closed = true;
 		quarantine_put_all(c);
-		rte_spinlock_unlock(&c->quar_lock);
+		mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 	}
 #endif
 }
@@ -382,10 +383,10 @@ dev_quarantine_close(struct mmrt_consumer *c)
 	 * let the quarantined frames go.
 	 */
 	dev_tlb_flush_all(c);
-	rte_spinlock_lock(&c->quar_lock);
+	mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	c->quar_closed = true;
 	quarantine_put_all(c);
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 }
 
 /*
@@ -406,9 +407,9 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 	if (__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) !=
 			MMRT_CONSUMER_FENCED)
 		return;
-	rte_spinlock_lock(&c->quar_lock);
+	mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	if (c->quar_closed) {
-		rte_spinlock_unlock(&c->quar_lock);
+		mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 		return;
 	}
 	if (c->quar_n + n > c->quar_cap) {
@@ -432,7 +433,7 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 				"kept out of the pool for good", c->name,
 				pfns[i]);
 	}
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 }
 
 /*
@@ -474,9 +475,9 @@ consumer_release(struct mmrt_notifier *sub, struct mmrt_as *as)
 	struct mmrt_consumer *c = container_of(sub, struct mmrt_consumer, nb);
 
 	RTE_SET_USED(as);
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	binding_clear(c);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 }
 
 static const struct mmrt_notifier_ops consumer_nb_ops = {
@@ -496,14 +497,14 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 		return -EINVAL;
 	if (!consumer_local(c))
 		return -EPERM;
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	if (c->as != NULL) {
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return -EBUSY;
 	}
 	id = binding_id_alloc(c);
 	if (id < 0) {
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return id;
 	}
 
@@ -517,7 +518,7 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	/* called through each process's own consumer_nb_ops */
 	c->nb.kind = MMRT_NOTIFIER_KIND_CONSUMER;
 	__atomic_store_n(&c->core.state, MMRT_CONSUMER_BOUND, __ATOMIC_RELEASE);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 
 	/*
 	 * Not under bind_lock: release may run from here on. This is where
@@ -525,9 +526,9 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	 */
 	ret = mmrt_notifier_register(&c->nb, as);
 	if (ret != 0) {
-		rte_spinlock_lock(&c->bind_lock);
+		mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 		binding_clear(c);
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return ret == -EEXIST ? -EBUSY : ret;
 	}
 	return id;
@@ -543,26 +544,26 @@ mmrt_consumer_unbind(struct mmrt_consumer *c)
 		return -EINVAL;
 	if (!consumer_local(c))
 		return -EPERM;
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	as = c->as;
 	if (as == NULL) {
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return -ENOTCONN;
 	}
 	/* invalidators in flight stop waiting for this consumer */
 	__atomic_store_n(&c->core.state, MMRT_CONSUMER_UNBOUND,
 		__ATOMIC_RELEASE);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 
 	mmrt_notifier_unregister(&c->nb, as); /* calls consumer_release() */
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	binding_clear(c);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	/* no callback runs any more: the quarantine can go */
-	rte_spinlock_lock(&c->quar_lock);
+	mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	quarantine_put_all(c);
 	c->quar_closed = false;
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 	dev_tlb_flush_all(c);
 	dev_inval_process(c);
 	dev_prq_reset(c);
@@ -623,10 +624,10 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	st->userfaults = LD(userfaults);
 	st->faults_resolved = LD(faults_resolved);
 #undef LD
-	rte_spinlock_lock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
+	mm_spin_lock((rte_spinlock_t *)(uintptr_t)&c->quar_lock, MM_LC_QUAR);
 	st->quarantined = c->quar_total;
 	st->quarantine_held = c->quar_n;
-	rte_spinlock_unlock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
+	mm_spin_unlock((rte_spinlock_t *)(uintptr_t)&c->quar_lock, MM_LC_QUAR);
 	return 0;
 }
 
@@ -713,16 +714,16 @@ consumer_reap(struct mmrt_consumer *c)
 	dev_fence(c, "its process died");
 	dead_lock(c, &c->bind_lock, "bind_lock");
 	as = c->as;
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	if (as != NULL)
 		mmrt_notifier_unregister(&c->nb, as); /* consumer_release() */
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	binding_clear(c);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	dead_lock(c, &c->quar_lock, "quar_lock");
 	quarantine_put_all(c);
 	c->quar_closed = false;
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 	registry_del(c);
 	DEV_LOG(NOTICE, "consumer %s of dead process %d reclaimed", c->name,
 		(int)c->pid);

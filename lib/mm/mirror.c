@@ -37,6 +37,7 @@
 #include <rte_errno.h>
 #include <rte_memory.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -113,7 +114,7 @@ mirror_event(enum rte_mem_event type, const void *addr, size_t len,
 	if (msl == NULL)
 		return;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	while (p < end) {
 		size_t n;
 
@@ -132,7 +133,7 @@ mirror_event(enum rte_mem_event type, const void *addr, size_t len,
 				(rte_iova_t)(p - (const uint8_t *)ms->addr), n);
 		p += n;
 	}
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 }
 
@@ -211,21 +212,21 @@ mmrt_as_mirror_dpdk(const char *name)
 	r.flags = REGION_HOST | REGION_MIRROR;
 
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	ret = mm_region_reserve(as, 1);
 	if (ret == 0)
 		ret = mm_region_insert(as, &r);
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	if (ret == 0) {
 		rte_mcfg_mem_read_lock();
-		rte_rwlock_write_lock(&as->map_lock);
+		mm_write_lock(&as->map_lock, MM_LC_MAP);
 		run.as = as;
 		run.len = 0;
 		run.err = 0;
 		if (rte_memseg_walk_thread_unsafe(mirror_walk, &run) == 0)
 			mirror_run_flush(&run);
 		ret = run.err;
-		rte_rwlock_write_unlock(&as->map_lock);
+		mm_write_unlock(&as->map_lock, MM_LC_MAP);
 		if (ret == 0) {
 			/* in the same section: no change slips between */
 			if (rte_mem_event_callback_register(m->cb_name,
