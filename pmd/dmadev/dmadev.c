@@ -31,7 +31,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -41,6 +40,7 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
+#include "core_namelist.h"
 #include "core_testhooks.h"
 #include "bridge.h"
 #include "pmd_status.h"
@@ -85,12 +85,24 @@ struct bridge {
 	void (*park_notify)(void *arg);
 	void *park_notify_arg;
 	struct bridge_stats st;
-	TAILQ_ENTRY(bridge) next;
+	struct core_namelist_node next;   /* bridges, under its lock */
 };
 
-static TAILQ_HEAD(, bridge) bridges = TAILQ_HEAD_INITIALIZER(bridges);
-static rte_spinlock_t bridges_lock = RTE_SPINLOCK_INITIALIZER;
-static uint32_t next_anon;
+/*
+ * Every bridge of this process, a named list (core_namelist.h), for
+ * unique names: a bridge takes its name there before its consumer (of
+ * the same name) is made, and becomes live (bridge_live()) once built.
+ * Unnamed bridges are "dmadev<N>".
+ */
+static struct core_namelist bridges = CORE_NAMELIST_INITIALIZER(bridges);
+static const struct core_namelist_kind bridge_kind = {
+	.node_off = offsetof(struct bridge, next),
+	.name_off = offsetof(struct bridge, name),
+	.name_size = BRIDGE_NAME_SIZE,
+	.magic_off = offsetof(struct bridge, magic),
+	.magic = BRIDGE_MAGIC,
+	.anon = "dmadev",
+};
 
 #define ST_ADD(b, f, v) __atomic_store_n(&(b)->st.f, (b)->st.f + (v), \
 	__ATOMIC_RELAXED)
@@ -98,7 +110,7 @@ static uint32_t next_anon;
 static bool
 bridge_live(const struct bridge *b)
 {
-	return b != NULL && b->magic == BRIDGE_MAGIC;
+	return core_namelist_live(&bridge_kind, b);
 }
 
 struct bridge *
@@ -108,8 +120,7 @@ bridge_create(const struct bridge_conf *conf)
 	struct rte_dma_conf dc = { .nb_vchans = 1 };
 	struct mmrt_consumer_conf cc;
 	struct rte_dma_info info;
-	struct bridge *b, *o;
-	char name[BRIDGE_NAME_SIZE];
+	struct bridge *b;
 	uint16_t nb;
 	int ret;
 
@@ -129,17 +140,10 @@ bridge_create(const struct bridge_conf *conf)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (conf->name != NULL) {
-		size_t n = strnlen(conf->name, BRIDGE_NAME_SIZE);
-
-		if (n == 0 || n >= BRIDGE_NAME_SIZE) {
-			rte_errno = EINVAL;
-			return NULL;
-		}
-		snprintf(name, sizeof(name), "%s", conf->name);
-	} else {
-		snprintf(name, sizeof(name), "dmadev%u",
-			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
+	if (conf->name != NULL &&
+			!core_namelist_name_ok(&bridge_kind, conf->name)) {
+		rte_errno = EINVAL;
+		return NULL;
 	}
 	b = TEST_ALLOC_FAIL() ? NULL :
 		rte_zmalloc("bridge", sizeof(*b), RTE_CACHE_LINE_SIZE);
@@ -161,19 +165,9 @@ bridge_create(const struct bridge_conf *conf)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	rte_spinlock_lock(&bridges_lock);
-	TAILQ_FOREACH(o, &bridges, next)
-		if (strcmp(o->name, name) == 0)
-			break;
-	if (o == NULL) {
-		memcpy(b->name, name, sizeof(name));
-		TAILQ_INSERT_TAIL(&bridges, b, next);
-	}
-	rte_spinlock_unlock(&bridges_lock);
-	if (o != NULL) {
-		ret = -EEXIST;
+	ret = core_namelist_reserve(&bridges, &bridge_kind, b, conf->name);
+	if (ret != 0)
 		goto fail;
-	}
 	vc.nb_desc = b->dev_desc;
 	ret = rte_dma_configure(conf->dev_id, &dc);
 	if (ret == 0)
@@ -181,7 +175,7 @@ bridge_create(const struct bridge_conf *conf)
 	if (ret == 0)
 		ret = rte_dma_start(conf->dev_id);
 	if (ret != 0) {
-		DB_LOG(ERR, "%s: dmadev %d setup failed: %s", name,
+		DB_LOG(ERR, "%s: dmadev %d setup failed: %s", b->name,
 			conf->dev_id, rte_strerror(-ret));
 		goto unlist;
 	}
@@ -199,12 +193,10 @@ bridge_create(const struct bridge_conf *conf)
 	b->mask = nb - 1;
 	b->park_cycles = (conf->park_timeout_us != 0 ? conf->park_timeout_us :
 		UINT64_C(1000000)) * rte_get_timer_hz() / 1000000;
-	b->magic = BRIDGE_MAGIC;
+	core_namelist_publish(&bridge_kind, b);
 	return b;
 unlist:
-	rte_spinlock_lock(&bridges_lock);
-	TAILQ_REMOVE(&bridges, b, next);
-	rte_spinlock_unlock(&bridges_lock);
+	core_namelist_del(&bridges, &bridge_kind, b);
 fail:
 	rte_free(b->ops);
 	rte_free(b->dev_map);
@@ -580,10 +572,7 @@ bridge_destroy(struct bridge *b)
 	if (b->bound)
 		mmrt_consumer_unbind(b->c);
 	mmrt_consumer_destroy(b->c);
-	rte_spinlock_lock(&bridges_lock);
-	TAILQ_REMOVE(&bridges, b, next);
-	rte_spinlock_unlock(&bridges_lock);
-	b->magic = 0;
+	core_namelist_del(&bridges, &bridge_kind, b);
 	rte_free(b->ops);
 	rte_free(b->dev_map);
 	rte_free(b);

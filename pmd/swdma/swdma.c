@@ -36,7 +36,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -49,6 +48,7 @@
 #include <rte_prefetch.h>
 #include <rte_spinlock.h>
 
+#include "core_namelist.h"
 #include "core_testhooks.h"
 #include "swdma.h"
 #include "pmd_status.h"
@@ -117,16 +117,28 @@ struct swdma {
 	int lcore;                          /* -1: not started */
 	uint32_t stop;
 	uint32_t running;
-	TAILQ_ENTRY(swdma) next;
+	struct core_namelist_node next;     /* engines, under its lock */
 
 	/* stats: engine-written (single writer), read relaxed */
 	struct swdma_stats st;
 	uint64_t submitted;                 /* submitter-written */
 };
 
-static TAILQ_HEAD(, swdma) engines = TAILQ_HEAD_INITIALIZER(engines);
-static rte_spinlock_t engines_lock = RTE_SPINLOCK_INITIALIZER;
-static uint32_t next_anon;
+/*
+ * Every engine of this process, a named list (core_namelist.h): an
+ * engine takes its name there before its consumer (of the same name) is
+ * made, and becomes live (swdma_live()) once built. Unnamed engines are
+ * "swdma<N>".
+ */
+static struct core_namelist engines = CORE_NAMELIST_INITIALIZER(engines);
+static const struct core_namelist_kind swdma_kind = {
+	.node_off = offsetof(struct swdma, next),
+	.name_off = offsetof(struct swdma, name),
+	.name_size = SWDMA_NAME_SIZE,
+	.magic_off = offsetof(struct swdma, magic),
+	.magic = SWDMA_MAGIC,
+	.anon = "swdma",
+};
 
 #define ST_ADD(d, f, v) __atomic_store_n(&(d)->st.f, (d)->st.f + (v), \
 	__ATOMIC_RELAXED)
@@ -134,7 +146,7 @@ static uint32_t next_anon;
 static bool
 swdma_live(const struct swdma *d)
 {
-	return d != NULL && d->magic == SWDMA_MAGIC;
+	return core_namelist_live(&swdma_kind, d);
 }
 
 /* ---- control ----------------------------------------------------------- */
@@ -144,9 +156,8 @@ swdma_create(const struct swdma_conf *conf)
 {
 	struct swdma_conf cf;
 	struct mmrt_consumer_conf cc;
-	struct swdma *d, *o;
-	char name[SWDMA_NAME_SIZE];
-	size_t n;
+	struct swdma *d;
+	int ret;
 
 	memset(&cf, 0, sizeof(cf));
 	if (conf != NULL)
@@ -172,16 +183,9 @@ swdma_create(const struct swdma_conf *conf)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (cf.name != NULL) {
-		n = strnlen(cf.name, SWDMA_NAME_SIZE);
-		if (n == 0 || n >= SWDMA_NAME_SIZE) {
-			rte_errno = EINVAL;
-			return NULL;
-		}
-		snprintf(name, sizeof(name), "%s", cf.name);
-	} else {
-		snprintf(name, sizeof(name), "swdma%u",
-			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
+	if (cf.name != NULL && !core_namelist_name_ok(&swdma_kind, cf.name)) {
+		rte_errno = EINVAL;
+		return NULL;
 	}
 	d = TEST_ALLOC_FAIL() ? NULL :
 		rte_zmalloc("swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
@@ -200,34 +204,20 @@ swdma_create(const struct swdma_conf *conf)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	rte_spinlock_lock(&engines_lock);
-	TAILQ_FOREACH(o, &engines, next)
-		if (strcmp(o->name, name) == 0)
-			break;
-	if (o != NULL) {
-		rte_spinlock_unlock(&engines_lock);
-		rte_free(d->sg);
-		rte_free(d->ring);
-		rte_free(d);
-		rte_errno = EEXIST;
-		return NULL;
+	ret = core_namelist_reserve(&engines, &swdma_kind, d, cf.name);
+	if (ret == 0) {
+		cc.name = d->name;
+		d->c = mmrt_consumer_create(&cc);
+		if (d->c == NULL) {
+			ret = -rte_errno;
+			core_namelist_del(&engines, &swdma_kind, d);
+		}
 	}
-	memcpy(d->name, name, sizeof(name));
-	TAILQ_INSERT_TAIL(&engines, d, next);
-	rte_spinlock_unlock(&engines_lock);
-
-	cc.name = d->name;
-	d->c = mmrt_consumer_create(&cc);
-	if (d->c == NULL) {
-		int err = rte_errno;
-
-		rte_spinlock_lock(&engines_lock);
-		TAILQ_REMOVE(&engines, d, next);
-		rte_spinlock_unlock(&engines_lock);
+	if (ret != 0) {
 		rte_free(d->sg);
 		rte_free(d->ring);
 		rte_free(d);
-		rte_errno = err;
+		rte_errno = -ret;
 		return NULL;
 	}
 	cf.name = NULL;
@@ -236,7 +226,7 @@ swdma_create(const struct swdma_conf *conf)
 	d->park_cycles = cf.park_timeout_us * rte_get_timer_hz() / 1000000;
 	d->lcore = -1;
 	d->run_owner = -1;
-	d->magic = SWDMA_MAGIC;
+	core_namelist_publish(&swdma_kind, d);
 	return d;
 }
 
@@ -251,11 +241,8 @@ swdma_destroy(struct swdma *d)
 		mmrt_consumer_unbind(d->c);
 	/* off the list first: a walk (swdma_foreach) that finds the
 	 * engine finds its consumer live */
-	rte_spinlock_lock(&engines_lock);
-	TAILQ_REMOVE(&engines, d, next);
-	rte_spinlock_unlock(&engines_lock);
+	core_namelist_del(&engines, &swdma_kind, d);
 	mmrt_consumer_destroy(d->c);
-	d->magic = 0;
 	rte_free(d->sg);
 	rte_free(d->ring);
 	rte_free(d);
@@ -849,8 +836,8 @@ swdma_name(const struct swdma *d)
 }
 
 /*
- * Iteration: engines_lock held across the walk and its callbacks. An
- * engine leaves the list (under engines_lock) before its consumer and
+ * Iteration: the list's lock held across the walk and its callbacks. An
+ * engine leaves the list (under that lock) before its consumer and
  * its memory go, so both stay valid while a walk can reach the engine.
  */
 int
@@ -861,12 +848,12 @@ swdma_foreach(int (*cb)(struct swdma *dma, void *arg), void *arg)
 
 	if (cb == NULL)
 		return -EINVAL;
-	rte_spinlock_lock(&engines_lock);
-	TAILQ_FOREACH(d, &engines, next) {
+	core_namelist_lock(&engines, &swdma_kind);
+	CORE_NAMELIST_FOREACH(d, &engines, &swdma_kind) {
 		ret = cb(d, arg);
 		if (ret != 0)
 			break;
 	}
-	rte_spinlock_unlock(&engines_lock);
+	core_namelist_unlock(&engines, &swdma_kind);
 	return ret;
 }
