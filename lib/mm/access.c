@@ -290,7 +290,7 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	MM_BLOCKING_BEGIN();
 	mm_read_lock(&first->map_lock, MM_LC_MAP);
 	if (second != first)
-		mm_read_lock(&second->map_lock, MM_LC_MAP);
+		mm_read_lock_nested(&second->map_lock, MM_LC_MAP);
 	ret = merge_leaf(as_a, va_a, &ta, &pa);
 	if (ret == 0)
 		ret = merge_leaf(as_b, va_b, &tb, &pb);
