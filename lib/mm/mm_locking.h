@@ -192,52 +192,38 @@ enum mm_lock_class {
 	MM_LC_GLC_OTHER,        /* glc_other_lock (leaf) */
 };
 
-#define mm_spin_lock(l, c) do { \
-	CORE_LOCK_ACQUIRE(c, #c, false); \
-	rte_spinlock_lock(l); \
+/* take or release @l with @op, checking or dropping class @c */
+#define MM_LOCK_TAKE_(op, l, c, nested) do { \
+	CORE_LOCK_ACQUIRE(c, #c, nested); \
+	op(l); \
 } while (0)
-#define mm_spin_lock_nested(l, c) do { \
-	CORE_LOCK_ACQUIRE(c, #c, true); \
-	rte_spinlock_lock(l); \
-} while (0)
-#define mm_spin_unlock(l, c) do { \
+#define MM_LOCK_DROP_(op, l, c) do { \
 	CORE_LOCK_RELEASE(c); \
-	rte_spinlock_unlock(l); \
+	op(l); \
 } while (0)
-/* rte_spinlock_trylock()'s result: 1 taken, 0 not */
-#define mm_spin_trylock(l, c) __extension__ ({ \
-	int mm_got_ = rte_spinlock_trylock(l); \
-	if (mm_got_) \
-		CORE_LOCK_TRIED(c, #c); \
-	mm_got_; \
-})
-
-#define mm_read_lock(l, c) do { \
-	CORE_LOCK_ACQUIRE(c, #c, false); \
-	rte_rwlock_read_lock(l); \
-} while (0)
-#define mm_read_lock_nested(l, c) do { \
-	CORE_LOCK_ACQUIRE(c, #c, true); \
-	rte_rwlock_read_lock(l); \
-} while (0)
-#define mm_read_unlock(l, c) do { \
-	CORE_LOCK_RELEASE(c); \
-	rte_rwlock_read_unlock(l); \
-} while (0)
-/* rte_rwlock_read_trylock()'s result: 0 taken, -EBUSY not */
-#define mm_read_trylock(l, c) __extension__ ({ \
-	int mm_ret_ = rte_rwlock_read_trylock(l); \
-	if (mm_ret_ == 0) \
+/* try @l with @op; @ok: the result that means taken */
+#define MM_LOCK_TRY_(op, l, c, ok) __extension__ ({ \
+	int mm_ret_ = op(l); \
+	if (mm_ret_ == (ok)) \
 		CORE_LOCK_TRIED(c, #c); \
 	mm_ret_; \
 })
-#define mm_write_lock(l, c) do { \
-	CORE_LOCK_ACQUIRE(c, #c, false); \
-	rte_rwlock_write_lock(l); \
-} while (0)
-#define mm_write_unlock(l, c) do { \
-	CORE_LOCK_RELEASE(c); \
-	rte_rwlock_write_unlock(l); \
-} while (0)
+
+#define mm_spin_lock(l, c) MM_LOCK_TAKE_(rte_spinlock_lock, l, c, false)
+#define mm_spin_lock_nested(l, c) \
+	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, true)
+#define mm_spin_unlock(l, c) MM_LOCK_DROP_(rte_spinlock_unlock, l, c)
+/* rte_spinlock_trylock()'s result: 1 taken, 0 not */
+#define mm_spin_trylock(l, c) MM_LOCK_TRY_(rte_spinlock_trylock, l, c, 1)
+
+#define mm_read_lock(l, c) MM_LOCK_TAKE_(rte_rwlock_read_lock, l, c, false)
+#define mm_read_lock_nested(l, c) \
+	MM_LOCK_TAKE_(rte_rwlock_read_lock, l, c, true)
+#define mm_read_unlock(l, c) MM_LOCK_DROP_(rte_rwlock_read_unlock, l, c)
+/* rte_rwlock_read_trylock()'s result: 0 taken, -EBUSY not */
+#define mm_read_trylock(l, c) MM_LOCK_TRY_(rte_rwlock_read_trylock, l, c, 0)
+#define mm_write_lock(l, c) \
+	MM_LOCK_TAKE_(rte_rwlock_write_lock, l, c, false)
+#define mm_write_unlock(l, c) MM_LOCK_DROP_(rte_rwlock_write_unlock, l, c)
 
 #endif /* MM_LOCKING_H */
