@@ -75,6 +75,24 @@ struct core_namelist_kind {
 	const char *lock_name;
 };
 
+/*
+ * The kind of entries of struct @type whose link, name (a char array) and
+ * magic are the members @node, @name and @magicf; unnamed entries are
+ * "<@anon><N>"; @cls, @cls_name: the lock's class for the lock-order
+ * check (0, NULL: unchecked).
+ */
+#define CORE_NAMELIST_KIND(type, node, name, magicf, magicv, pfx, cls, \
+		cls_name) { \
+	.node_off = offsetof(type, node), \
+	.name_off = offsetof(type, name), \
+	.name_size = sizeof(((type *)0)->name), \
+	.magic_off = offsetof(type, magicf), \
+	.magic = (magicv), \
+	.anon = (pfx), \
+	.lock_class = (cls), \
+	.lock_name = (cls_name), \
+}
+
 static inline void
 core_namelist_init(struct core_namelist *l)
 {

@@ -129,16 +129,9 @@ struct mmrt_consumer {
  * magic are. A constant in every file, so that consumer_live() compiles
  * to the one compare it was. Unnamed consumers are "consumer<N>".
  */
-static const struct core_namelist_kind consumer_kind = {
-	.node_off = offsetof(struct mmrt_consumer, next),
-	.name_off = offsetof(struct mmrt_consumer, name),
-	.name_size = MMRT_CONSUMER_NAME_SIZE,
-	.magic_off = offsetof(struct mmrt_consumer, core.magic),
-	.magic = CONSUMER_MAGIC,
-	.anon = "consumer",
-	.lock_class = MM_LC_CONSUMERS,
-	.lock_name = "consumers_lock",
-};
+static const struct core_namelist_kind consumer_kind =
+	CORE_NAMELIST_KIND(struct mmrt_consumer, next, name, core.magic,
+		CONSUMER_MAGIC, "consumer", MM_LC_CONSUMERS, "consumers_lock");
 
 /* A live consumer: in the registry (magic set and cleared there). */
 static inline bool

@@ -11,7 +11,9 @@
  * process). An entry is a pointer to a structure that holds its name, a
  * NUL-terminated char[MMRT_NAME_SIZE], at byte @name_off; a free slot is
  * NULL. Names are unique in a table. "In the table" is what tells a live
- * handle from a destroyed one (until a create reuses the address).
+ * handle from a destroyed one (until a create reuses the address). The
+ * unbounded registries (consumers, engines) are lib/core's
+ * core_namelist.h.
  *
  * The lock is a leaf (mm_locking.h names the two). Every function here
  * takes it, except mm_nametab_del_locked(), whose caller holds it so

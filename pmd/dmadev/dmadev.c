@@ -95,14 +95,8 @@ struct bridge {
  * Unnamed bridges are "dmadev<N>".
  */
 static struct core_namelist bridges = CORE_NAMELIST_INITIALIZER(bridges);
-static const struct core_namelist_kind bridge_kind = {
-	.node_off = offsetof(struct bridge, next),
-	.name_off = offsetof(struct bridge, name),
-	.name_size = BRIDGE_NAME_SIZE,
-	.magic_off = offsetof(struct bridge, magic),
-	.magic = BRIDGE_MAGIC,
-	.anon = "dmadev",
-};
+static const struct core_namelist_kind bridge_kind = CORE_NAMELIST_KIND(
+	struct bridge, next, name, magic, BRIDGE_MAGIC, "dmadev", 0, NULL);
 
 #define ST_ADD(b, f, v) __atomic_store_n(&(b)->st.f, (b)->st.f + (v), \
 	__ATOMIC_RELAXED)

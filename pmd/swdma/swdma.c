@@ -131,14 +131,8 @@ struct swdma {
  * "swdma<N>".
  */
 static struct core_namelist engines = CORE_NAMELIST_INITIALIZER(engines);
-static const struct core_namelist_kind swdma_kind = {
-	.node_off = offsetof(struct swdma, next),
-	.name_off = offsetof(struct swdma, name),
-	.name_size = SWDMA_NAME_SIZE,
-	.magic_off = offsetof(struct swdma, magic),
-	.magic = SWDMA_MAGIC,
-	.anon = "swdma",
-};
+static const struct core_namelist_kind swdma_kind = CORE_NAMELIST_KIND(
+	struct swdma, next, name, magic, SWDMA_MAGIC, "swdma", 0, NULL);
 
 #define ST_ADD(d, f, v) __atomic_store_n(&(d)->st.f, (d)->st.f + (v), \
 	__ATOMIC_RELAXED)
