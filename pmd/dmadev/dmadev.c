@@ -98,9 +98,6 @@ static struct core_namelist bridges = CORE_NAMELIST_INITIALIZER(bridges);
 static const struct core_namelist_kind bridge_kind = CORE_NAMELIST_KIND(
 	struct bridge, next, name, magic, BRIDGE_MAGIC, "dmadev", 0, NULL);
 
-#define ST_ADD(b, f, v) __atomic_store_n(&(b)->st.f, (b)->st.f + (v), \
-	__ATOMIC_RELAXED)
-
 static bool
 bridge_live(const struct bridge *b)
 {
@@ -218,7 +215,7 @@ reap(struct bridge *b)
 					op->status == RTE_DMA_STATUS_SUCCESSFUL)
 				op->status = (uint16_t)status[i];
 			op->inflight--;
-			ST_ADD(b, inflight, -1);
+			PMD_ST_ADD(b, inflight, -1);
 		}
 	} while (n == REAP_BURST);
 }
@@ -239,8 +236,8 @@ finish(struct bridge *b)
 		b->done++;
 		n++;
 	}
-	ST_ADD(b, completed, n);
-	ST_ADD(b, errors, errs);
+	PMD_ST_ADD(b, completed, n);
+	PMD_ST_ADD(b, errors, errs);
 	return n;
 }
 
@@ -317,7 +314,7 @@ feed(struct bridge *b)
 					/* a new page: its own timeout */
 					b->park_since = rte_get_timer_cycles();
 					b->park_page = pg;
-					ST_ADD(b, parks, 1);
+					PMD_ST_ADD(b, parks, 1);
 					if (b->park_notify != NULL)
 						b->park_notify(
 							b->park_notify_arg);
@@ -352,9 +349,9 @@ feed(struct bridge *b)
 				b->issue;
 			op->inflight++;
 			op->issued += (uint32_t)p.n;
-			ST_ADD(b, inflight, 1);
-			ST_ADD(b, pieces, 1);
-			ST_ADD(b, bytes, p.n);
+			PMD_ST_ADD(b, inflight, 1);
+			PMD_ST_ADD(b, pieces, 1);
+			PMD_ST_ADD(b, bytes, p.n);
 			pieces++;
 		}
 		op->final = 1;
@@ -381,7 +378,7 @@ bridge_run(struct bridge *b)
 	n = finish(b);
 	if (must_hold(b, &checked)) {
 		/* let the device drain first; no new pieces meanwhile */
-		ST_ADD(b, acks_held, 1);
+		PMD_ST_ADD(b, acks_held, 1);
 		return (int)n;
 	}
 	/* ack exactly what was checked */
@@ -436,7 +433,7 @@ bridge_submit(struct bridge *b)
 {
 	if (!bridge_live(b))
 		return -EINVAL;
-	ST_ADD(b, submitted, b->enq - b->sub);
+	PMD_ST_ADD(b, submitted, b->enq - b->sub);
 	b->sub = b->enq;
 	return 0;
 }

@@ -134,9 +134,6 @@ static struct core_namelist engines = CORE_NAMELIST_INITIALIZER(engines);
 static const struct core_namelist_kind swdma_kind = CORE_NAMELIST_KIND(
 	struct swdma, next, name, magic, SWDMA_MAGIC, "swdma", 0, NULL);
 
-#define ST_ADD(d, f, v) __atomic_store_n(&(d)->st.f, (d)->st.f + (v), \
-	__ATOMIC_RELAXED)
-
 static bool
 swdma_live(const struct swdma *d)
 {
@@ -279,8 +276,8 @@ fail_outstanding(struct swdma *d)
 	d->progress = 0;
 	d->park_since = 0;
 	__atomic_store_n(&d->done, d->enq, __ATOMIC_RELEASE);
-	ST_ADD(d, completed, n);
-	ST_ADD(d, errors, n);
+	PMD_ST_ADD(d, completed, n);
+	PMD_ST_ADD(d, errors, n);
 }
 
 int
@@ -544,7 +541,7 @@ run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 	while (off < base + len) {
 		if (unlikely(d->park_since != 0) && off > d->park_off) {
 			/* went past the page it was parked on */
-			ST_ADD(d, resumes, 1);
+			PMD_ST_ADD(d, resumes, 1);
 			d->park_since = 0;
 		}
 		ret = pmd_walk_next(&w, off - base, UINT_MAX, &p);
@@ -561,7 +558,7 @@ run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 		else
 			fill_bytes(p.dst, pattern, off, p.n);
 		off += p.n;
-		ST_ADD(d, bytes, p.n);
+		PMD_ST_ADD(d, bytes, p.n);
 	}
 	*offp = off;
 	return 0;
@@ -630,7 +627,7 @@ run_op(struct swdma *d, struct swdma_desc *s)
 	}
 	/* success: the status enqueue wrote stays (no line written back) */
 	if (d->park_since != 0) {
-		ST_ADD(d, resumes, 1);
+		PMD_ST_ADD(d, resumes, 1);
 		d->park_since = 0;
 	}
 done:
@@ -645,7 +642,7 @@ park:
 		d->park_since = rte_get_timer_cycles();
 		d->park_page = d->park_va & ~(MMRT_PAGE_SIZE - 1);
 		d->park_off = off;
-		ST_ADD(d, parks, 1);
+		PMD_ST_ADD(d, parks, 1);
 		if (d->conf.park_notify != NULL)
 			d->conf.park_notify(d->conf.park_notify_arg);
 	} else if (rte_get_timer_cycles() - d->park_since >= d->park_cycles) {
@@ -700,15 +697,15 @@ engine_step(struct swdma *d)
 	}
 	if (i == done) {
 		if (sub == done)
-			ST_ADD(d, idle_polls, 1);
+			PMD_ST_ADD(d, idle_polls, 1);
 		return 0;
 	}
 	/* release: the statuses (and the data) before the new limit */
 	__atomic_store_n(&d->done, i, __ATOMIC_RELEASE);
-	ST_ADD(d, completed, ok + errs);
-	ST_ADD(d, errors, errs);
-	ST_ADD(d, page_faults, faults);
-	ST_ADD(d, steps, 1);
+	PMD_ST_ADD(d, completed, ok + errs);
+	PMD_ST_ADD(d, errors, errs);
+	PMD_ST_ADD(d, page_faults, faults);
+	PMD_ST_ADD(d, steps, 1);
 	return (int)(i - done);
 }
 
