@@ -212,6 +212,9 @@ enum mm_lock_class {
 #define mm_spin_lock(l, c) MM_LOCK_TAKE_(rte_spinlock_lock, l, c, false)
 #define mm_spin_lock_nested(l, c) \
 	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, true)
+/* nested or not by @nested, a run-time condition (one call either way) */
+#define mm_spin_lock_nest(l, c, nested) \
+	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, nested)
 #define mm_spin_unlock(l, c) MM_LOCK_DROP_(rte_spinlock_unlock, l, c)
 /* rte_spinlock_trylock()'s result: 1 taken, 0 not */
 #define mm_spin_trylock(l, c) MM_LOCK_TRY_(rte_spinlock_trylock, l, c, 1)

@@ -325,10 +325,8 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 	struct zap_run run = { 0, 0, 0 };
 
 	/* level 1 under level 2: the sheet's one PT nesting by level */
-	if (z->locked && level == 2)
-		mm_spin_lock(pt_lock(tbl), MM_LC_PT);
-	else if (z->locked && level == 1)
-		mm_spin_lock_nested(pt_lock(tbl), MM_LC_PT);
+	if (z->locked && level <= 2)
+		mm_spin_lock_nest(pt_lock(tbl), MM_LC_PT, level == 1);
 	for (va = start; va < end; va = next) {
 		uint64_t *p = &t[level_index(va, level)];
 		uint64_t e = *p;
