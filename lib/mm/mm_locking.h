@@ -156,10 +156,12 @@
  * them (a linearization of the sheet: a lock's class is above the class
  * of every lock it may be taken under; the leaves taken under anything
  * come last). Every lock call of lib/mm and lib/dev goes through the
- * wrappers below, which tell lib/core's check (core_testhooks.c) the
- * class: a thread that takes a lock outright while it holds one of a
- * higher class, or of the same class, aborts with both classes and the
- * places they were taken. The exceptions, as the sheet says:
+ * wrappers below (but host.c's host-table and mirror-list locks, which
+ * are not on the sheet, and the reaper's take-over of a dead process's
+ * lock), which tell lib/core's check (core_testhooks.c) the class: a
+ * thread that takes a lock outright while it holds one of a higher
+ * class, or of the same class, aborts with both classes and the places
+ * they were taken. The exceptions, as the sheet says:
  *   - try-locks are not checked (they cannot wait), only recorded;
  *   - the second lock of a same-class pair taken in the pair's order:
  *     two map locks (lower struct mmrt_as first, access.c merge), two PT
