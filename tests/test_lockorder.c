@@ -8,8 +8,8 @@
  * reads: a child that takes two locks against the sheet's order must
  * abort with a message naming both classes (the negative control: the
  * check is armed); one that follows the sheet, uses a try-lock, or takes
- * a same-class pair in the pair's order must exit normally. No EAL: the check is per thread
- * and needs only the wrappers.
+ * a same-class pair in the pair's order must exit normally. No EAL: the
+ * check is per thread and needs only the wrappers.
  */
 
 #include <signal.h>
