@@ -108,4 +108,11 @@ pmd_reap_status(const void *ring, size_t stride, size_t status_off,
 	return (uint16_t)n;
 }
 
+/*
+ * Add @v to the engine statistic @s->st.@f, a single-writer counter that
+ * other threads read relaxed: a plain read and an atomic store suffice.
+ */
+#define PMD_ST_ADD(s, f, v) \
+	__atomic_store_n(&(s)->st.f, (s)->st.f + (v), __ATOMIC_RELAXED)
+
 #endif /* MMRT_PMD_STATUS_H */

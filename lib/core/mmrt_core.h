@@ -545,6 +545,34 @@ uint64_t mmrt_test_alloc_sites(bool *failed);
  * true (with rte_errno ENOMEM) if this allocation must fail.
  */
 bool mmrt_test_alloc_fail(void);
+
+/**
+ * @internal Test builds only: the lock-order check (lib/mm/mm_locking.h,
+ * through CORE_LOCK_ACQUIRE() and its siblings in lib/core's
+ * core_testhooks.h). The calling thread is about to take a lock of class
+ * @p cls (> 0; 0 is ignored), @p name for the message, at @p file:@p line.
+ * If it holds a lock of a class above @p cls, or of @p cls itself unless
+ * @p nested (the second lock of a same-class pair taken in the pair's
+ * documented order), it logs both classes and where each was taken, and
+ * aborts. Per thread; never waits.
+ */
+void mmrt_test_lock_acquire(unsigned int cls, const char *name, bool nested,
+	const char *file, int line);
+
+/**
+ * @internal Test builds only: the calling thread took a lock of class
+ * @p cls with a try-lock (not checked: a try cannot wait, so it cannot
+ * close a cycle); later acquisitions are checked against it.
+ */
+void mmrt_test_lock_tried(unsigned int cls, const char *name,
+	const char *file, int line);
+
+/**
+ * @internal Test builds only: the calling thread releases its most recent
+ * lock of class @p cls (a class it does not hold is ignored: a lock taken
+ * over from a dead process, say).
+ */
+void mmrt_test_lock_release(unsigned int cls);
 #endif
 
 /**

@@ -9,8 +9,9 @@
  * the miss path and page requests in dev_prq.c (dev_priv.h lists them).
  *
  * The registry. consumers lists every live consumer, under consumers_lock
- * (a leaf lock); names are unique in it. A consumer is live while its
- * magic is CONSUMER_MAGIC: set when it enters the list, cleared when it
+ * (a leaf lock); names are unique in it. It is a named list
+ * (core_namelist.h): a consumer is live while its magic is
+ * CONSUMER_MAGIC, set when it enters the list and cleared when it
  * leaves, both under consumers_lock. consumer_live() checks the magic
  * only, so it tells a destroyed consumer from a live one only until the
  * memory is reused (by a later create, say): see mmrt_consumer_destroy().
@@ -31,7 +32,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -45,6 +45,8 @@
 #include <rte_ring_elem.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
+#include "core_namelist.h"
 #include "core_testhooks.h"
 #include "dev_priv.h"
 
@@ -64,79 +66,19 @@ int32_t dev_self_pid;
  */
 #define DEV_REG_MZ "mmrt_consumers"
 struct dev_registry {
-	TAILQ_HEAD(, mmrt_consumer) list;
-	rte_spinlock_t lock;
-	uint32_t id_next;
-	uint32_t anon_next;
+	struct core_namelist consumers;  /* its lock is consumers_lock */
+	uint32_t id_next;                /* under consumers_lock */
 };
 static struct dev_registry *dev_reg;
-#define consumers (dev_reg->list)
-#define consumers_lock (dev_reg->lock)
+#define consumers (&dev_reg->consumers)
 #define next_id (dev_reg->id_next)
-#define next_anon (dev_reg->anon_next)
-
-/* The consumer named @name (consumers_lock held). */
-static struct mmrt_consumer *
-consumer_find(const char *name)
-{
-	struct mmrt_consumer *c;
-
-	TAILQ_FOREACH(c, &consumers, next)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
-/*
- * Name @c (@want, or "consumer<N>" if NULL) and enter it into the
- * registry: it becomes live. @return 0, -EEXIST (name taken).
- */
-static int
-registry_add(struct mmrt_consumer *c, const char *want)
-{
-	char name[MMRT_CONSUMER_NAME_SIZE];
-
-	rte_spinlock_lock(&consumers_lock);
-	if (want == NULL) {
-		do {
-			snprintf(name, sizeof(name), "consumer%u", next_anon++);
-		} while (consumer_find(name) != NULL);
-	} else {
-		snprintf(name, sizeof(name), "%s", want);
-		if (consumer_find(name) != NULL) {
-			rte_spinlock_unlock(&consumers_lock);
-			return -EEXIST;
-		}
-	}
-	memcpy(c->name, name, sizeof(name));
-	c->core.magic = CONSUMER_MAGIC;
-	TAILQ_INSERT_TAIL(&consumers, c, next);
-	rte_spinlock_unlock(&consumers_lock);
-	return 0;
-}
-
-/* Take @c out of the registry: it is no longer live. */
-static void
-registry_del(struct mmrt_consumer *c)
-{
-	rte_spinlock_lock(&consumers_lock);
-	TAILQ_REMOVE(&consumers, c, next);
-	c->core.magic = 0;
-	rte_spinlock_unlock(&consumers_lock);
-}
 
 struct mmrt_consumer *
 mmrt_consumer_lookup(const char *name)
 {
 	struct mmrt_consumer *c;
-	size_t len;
 
-	if (name == NULL) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
-	len = strnlen(name, MMRT_CONSUMER_NAME_SIZE);
-	if (len == 0 || len >= MMRT_CONSUMER_NAME_SIZE) {
+	if (!core_namelist_name_ok(&consumer_kind, name)) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -144,9 +86,7 @@ mmrt_consumer_lookup(const char *name)
 		rte_errno = ENODEV;
 		return NULL;
 	}
-	rte_spinlock_lock(&consumers_lock);
-	c = consumer_find(name);
-	rte_spinlock_unlock(&consumers_lock);
+	c = core_namelist_find(consumers, &consumer_kind, name);
 	if (c == NULL)
 		rte_errno = ENOENT;
 	return c;
@@ -166,7 +106,7 @@ id_in_use(uint32_t id)
 {
 	struct mmrt_consumer *c;
 
-	TAILQ_FOREACH(c, &consumers, next)
+	CORE_NAMELIST_FOREACH(c, consumers, &consumer_kind)
 		if (c->id == (int)id)
 			return true;
 	return false;
@@ -181,7 +121,7 @@ binding_id_alloc(struct mmrt_consumer *c)
 {
 	uint32_t id, tries;
 
-	rte_spinlock_lock(&consumers_lock);
+	core_namelist_lock(consumers, &consumer_kind);
 	for (tries = 0; tries < CONSUMER_ID_MAX; tries++) {
 		id = next_id;
 		next_id = next_id + 1 < CONSUMER_ID_MAX ? next_id + 1 : 1;
@@ -189,11 +129,11 @@ binding_id_alloc(struct mmrt_consumer *c)
 			break;
 	}
 	if (tries == CONSUMER_ID_MAX) {
-		rte_spinlock_unlock(&consumers_lock);
+		core_namelist_unlock(consumers, &consumer_kind);
 		return -ENOSPC;
 	}
 	c->id = (int)id;
-	rte_spinlock_unlock(&consumers_lock);
+	core_namelist_unlock(consumers, &consumer_kind);
 	return (int)id;
 }
 
@@ -237,7 +177,6 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 {
 	struct mmrt_consumer_conf cf = { 0 };
 	struct mmrt_consumer *c;
-	size_t len;
 
 	if (!mmrt_is_up()) {
 		rte_errno = ENODEV;
@@ -261,12 +200,10 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (cf.name != NULL) {
-		len = strnlen(cf.name, MMRT_CONSUMER_NAME_SIZE);
-		if (len == 0 || len >= MMRT_CONSUMER_NAME_SIZE) {
-			rte_errno = EINVAL;
-			return NULL;
-		}
+	if (cf.name != NULL && !core_namelist_name_ok(&consumer_kind,
+			cf.name)) {
+		rte_errno = EINVAL;
+		return NULL;
 	}
 
 	c = TEST_ALLOC_FAIL() ? NULL :
@@ -304,7 +241,7 @@ mmrt_consumer_create(const struct mmrt_consumer_conf *conf)
 			c->pr_ring == NULL)
 		goto nomem;
 
-	if (registry_add(c, cf.name) != 0) {
+	if (core_namelist_add(consumers, &consumer_kind, c, cf.name) != 0) {
 		rte_errno = EEXIST;
 		goto fail;
 	}
@@ -365,10 +302,10 @@ dev_fence_deadline(struct mmrt_consumer *c)
 #ifdef MMRT_TEST_HOOKS
 	if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_QUARANTINE) {
 		/* negative control: trust the death, quarantine nothing */
-		rte_spinlock_lock(&c->quar_lock);
+		mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 		c->quar_closed = true;
 		quarantine_put_all(c);
-		rte_spinlock_unlock(&c->quar_lock);
+		mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 	}
 #endif
 }
@@ -382,10 +319,10 @@ dev_quarantine_close(struct mmrt_consumer *c)
 	 * let the quarantined frames go.
 	 */
 	dev_tlb_flush_all(c);
-	rte_spinlock_lock(&c->quar_lock);
+	mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	c->quar_closed = true;
 	quarantine_put_all(c);
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 }
 
 /*
@@ -418,7 +355,7 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 	if (__atomic_load_n(&c->core.state, __ATOMIC_ACQUIRE) !=
 			MMRT_CONSUMER_FENCED)
 		return;
-	rte_spinlock_lock(&c->quar_lock);
+	mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	for (;;) {
 		uint64_t cap;
 		uint32_t *q;
@@ -427,7 +364,7 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 		 * promise: nothing in flight uses the space any more) */
 		if (c->quar_closed || __atomic_load_n(&c->core.state,
 				__ATOMIC_ACQUIRE) != MMRT_CONSUMER_FENCED) {
-			rte_spinlock_unlock(&c->quar_lock);
+			mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 			return;
 		}
 		if (c->quar_n + n <= c->quar_cap)
@@ -440,14 +377,14 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 			c->quar_cap = cap;
 			break;
 		}
-		rte_spinlock_unlock(&c->quar_lock);
+		mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 		if (!warned)
 			DEV_LOG(WARNING, "consumer %s: no memory to quarantine"
 				" %u frames: waiting for some (or its poll)",
 				c->name, n);
 		warned = true;
 		rte_delay_us_sleep(QUAR_WAIT_US);
-		rte_spinlock_lock(&c->quar_lock);
+		mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	}
 	for (i = 0; i < n; i++) {
 		if (mmrt_frame_get(pfns[i]) != 0)
@@ -455,7 +392,7 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 		c->quar_total++;
 		c->quar[c->quar_n++] = pfns[i];
 	}
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 }
 
 /*
@@ -497,9 +434,9 @@ consumer_release(struct mmrt_notifier *sub, struct mmrt_as *as)
 	struct mmrt_consumer *c = container_of(sub, struct mmrt_consumer, nb);
 
 	RTE_SET_USED(as);
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	binding_clear(c);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 }
 
 static const struct mmrt_notifier_ops consumer_nb_ops = {
@@ -519,14 +456,14 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 		return -EINVAL;
 	if (!consumer_local(c))
 		return -EPERM;
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	if (c->as != NULL) {
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return -EBUSY;
 	}
 	id = binding_id_alloc(c);
 	if (id < 0) {
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return id;
 	}
 
@@ -542,7 +479,7 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	/* called through each process's own consumer_nb_ops */
 	c->nb.kind = MMRT_NOTIFIER_KIND_CONSUMER;
 	__atomic_store_n(&c->core.state, MMRT_CONSUMER_BOUND, __ATOMIC_RELEASE);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 
 	/*
 	 * Not under bind_lock: release may run from here on. This is where
@@ -550,9 +487,9 @@ mmrt_consumer_bind(struct mmrt_consumer *c, struct mmrt_as *as)
 	 */
 	ret = mmrt_notifier_register(&c->nb, as);
 	if (ret != 0) {
-		rte_spinlock_lock(&c->bind_lock);
+		mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 		binding_clear(c);
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return ret == -EEXIST ? -EBUSY : ret;
 	}
 	return id;
@@ -568,26 +505,26 @@ mmrt_consumer_unbind(struct mmrt_consumer *c)
 		return -EINVAL;
 	if (!consumer_local(c))
 		return -EPERM;
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	as = c->as;
 	if (as == NULL) {
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		return -ENOTCONN;
 	}
 	/* invalidators in flight stop waiting for this consumer */
 	__atomic_store_n(&c->core.state, MMRT_CONSUMER_UNBOUND,
 		__ATOMIC_RELEASE);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 
 	mmrt_notifier_unregister(&c->nb, as); /* calls consumer_release() */
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	binding_clear(c);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	/* no callback runs any more: the quarantine can go */
-	rte_spinlock_lock(&c->quar_lock);
+	mm_spin_lock(&c->quar_lock, MM_LC_QUAR);
 	quarantine_put_all(c);
 	c->quar_closed = false;
-	rte_spinlock_unlock(&c->quar_lock);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
 	dev_tlb_flush_all(c);
 	dev_inval_process(c);
 	dev_prq_reset(c);
@@ -613,7 +550,7 @@ mmrt_consumer_destroy(struct mmrt_consumer *c)
 	if (!consumer_local(c))
 		return -EPERM;
 	mmrt_consumer_unbind(c);
-	registry_del(c);
+	core_namelist_del(consumers, &consumer_kind, c);
 	consumer_free(c);
 	return 0;
 }
@@ -648,10 +585,10 @@ mmrt_consumer_stats(const struct mmrt_consumer *c,
 	st->userfaults = LD(userfaults);
 	st->faults_resolved = LD(faults_resolved);
 #undef LD
-	rte_spinlock_lock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
+	mm_spin_lock((rte_spinlock_t *)(uintptr_t)&c->quar_lock, MM_LC_QUAR);
 	st->quarantined = c->quar_total;
 	st->quarantine_held = c->quar_n;
-	rte_spinlock_unlock((rte_spinlock_t *)(uintptr_t)&c->quar_lock);
+	mm_spin_unlock((rte_spinlock_t *)(uintptr_t)&c->quar_lock, MM_LC_QUAR);
 	return 0;
 }
 
@@ -663,7 +600,7 @@ mmrt_consumer_name(const struct mmrt_consumer *c)
 
 /*
  * Iteration: consumers_lock held across the walk and the callbacks, so a
- * consumer on the list cannot leave it (registry_del() waits) and its
+ * consumer on the list cannot leave it (core_namelist_del() waits) and its
  * memory stays. consumers_lock nests outside quar_lock here (the callback
  * may call mmrt_consumer_stats()); nothing takes consumers_lock under
  * quar_lock.
@@ -679,13 +616,13 @@ mmrt_consumer_foreach(int (*cb)(struct mmrt_consumer *c, void *arg),
 		return -EINVAL;
 	if (dev_reg == NULL)
 		return 0;
-	rte_spinlock_lock(&consumers_lock);
-	TAILQ_FOREACH(c, &consumers, next) {
+	core_namelist_lock(consumers, &consumer_kind);
+	CORE_NAMELIST_FOREACH(c, consumers, &consumer_kind) {
 		ret = cb(c, arg);
 		if (ret != 0)
 			break;
 	}
-	rte_spinlock_unlock(&consumers_lock);
+	core_namelist_unlock(consumers, &consumer_kind);
 	return ret;
 }
 
@@ -738,17 +675,17 @@ consumer_reap(struct mmrt_consumer *c)
 	dev_fence(c, "its process died");
 	dead_lock(c, &c->bind_lock, "bind_lock");
 	as = c->as;
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	if (as != NULL)
 		mmrt_notifier_unregister(&c->nb, as); /* consumer_release() */
-	rte_spinlock_lock(&c->bind_lock);
+	mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 	binding_clear(c);
-	rte_spinlock_unlock(&c->bind_lock);
+	mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	dead_lock(c, &c->quar_lock, "quar_lock");
 	quarantine_put_all(c);
 	c->quar_closed = false;
-	rte_spinlock_unlock(&c->quar_lock);
-	registry_del(c);
+	mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
+	core_namelist_del(consumers, &consumer_kind, c);
 	DEV_LOG(NOTICE, "consumer %s of dead process %d reclaimed", c->name,
 		(int)c->pid);
 	consumer_free(c);
@@ -765,11 +702,11 @@ dev_reap(int32_t pid, unsigned int slot)
 		return 0;
 	/* one reaper per dead process: its consumers stay while we look */
 	for (;;) {
-		rte_spinlock_lock(&consumers_lock);
-		TAILQ_FOREACH(c, &consumers, next)
+		core_namelist_lock(consumers, &consumer_kind);
+		CORE_NAMELIST_FOREACH(c, consumers, &consumer_kind)
 			if (c->pid == pid)
 				break;
-		rte_spinlock_unlock(&consumers_lock);
+		core_namelist_unlock(consumers, &consumer_kind);
 		if (c == NULL)
 			break;
 		consumer_reap(c);
@@ -799,8 +736,7 @@ dev_init(const struct mmrt_config *cfg)
 			return -ENOMEM;
 		dev_reg = mz->addr;
 		memset(dev_reg, 0, sizeof(*dev_reg));
-		TAILQ_INIT(&dev_reg->list);
-		rte_spinlock_init(&dev_reg->lock);
+		core_namelist_init(consumers);
 		dev_reg->id_next = 1;
 		return 0;
 	}
@@ -822,11 +758,11 @@ dev_fini(void)
 	if (dev_reg == NULL)
 		return 0;
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		rte_spinlock_lock(&consumers_lock);
-		TAILQ_FOREACH(c, &consumers, next)
+		core_namelist_lock(consumers, &consumer_kind);
+		CORE_NAMELIST_FOREACH(c, consumers, &consumer_kind)
 			if (c->pid == me)
 				n++;
-		rte_spinlock_unlock(&consumers_lock);
+		core_namelist_unlock(consumers, &consumer_kind);
 		if (n > 0) {
 			MMRT_LOG(ERR, dev, "fini: %u consumers of this process"
 				" still alive", n);

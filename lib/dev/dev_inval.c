@@ -63,6 +63,7 @@
 #include <rte_ring_peek.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
 #include "dev_priv.h"
 #include "dev_testhooks.h"
 
@@ -227,7 +228,7 @@ dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 		return 0;
 	d.start = start;
 	d.end = end;
-	rte_spinlock_lock(&c->inv_lock);
+	mm_spin_lock(&c->inv_lock, MM_LC_INV);
 	d.seq = c->post_seq + 1;
 	/*
 	 * The mailbox if the owner acked what it holds, else the ring.
@@ -247,12 +248,12 @@ dev_inval_post(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 	} else if (rte_ring_sp_enqueue_elem(c->inv_ring, &d, /* B2 */
 			sizeof(d)) != 0) {
 		/* full: nothing posted, no seq used: seqs stay consecutive */
-		rte_spinlock_unlock(&c->inv_lock);
+		mm_spin_unlock(&c->inv_lock, MM_LC_INV);
 		dev_fence(c, "invalidation ring full");
 		return 0;
 	}
 	c->post_seq = d.seq;
-	rte_spinlock_unlock(&c->inv_lock);
+	mm_spin_unlock(&c->inv_lock, MM_LC_INV);
 
 	/* the owner itself changes the page table: ack inline */
 	me = mmrt_thread_id();

@@ -21,6 +21,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -29,6 +30,8 @@
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
+#include "core_namelist.h"
+#include "mm_locking.h"
 #include "mmrt_dev.h"
 
 #define DEV_INTERNAL __attribute__((visibility("hidden")))
@@ -64,7 +67,7 @@ struct page_req {
 struct mmrt_consumer {
 	struct mmrt_consumer_core core;  /* must be first */
 	char name[MMRT_CONSUMER_NAME_SIZE];
-	TAILQ_ENTRY(mmrt_consumer) next; /* registry, under consumers_lock */
+	struct core_namelist_node next;  /* registry, under consumers_lock */
 	int32_t pid;                     /* the process that made it */
 	uint32_t sets;
 	uint32_t ring_size;
@@ -133,11 +136,20 @@ struct mmrt_consumer {
 #define STAT_ADD(c, f, v) __atomic_store_n(&(c)->st.f, (c)->st.f + (v), \
 	__ATOMIC_RELAXED)
 
+/*
+ * The registry's kind (consumer.c): where a consumer's link, name and
+ * magic are. A constant in every file, so that consumer_live() compiles
+ * to the one compare it was. Unnamed consumers are "consumer<N>".
+ */
+static const struct core_namelist_kind consumer_kind =
+	CORE_NAMELIST_KIND(struct mmrt_consumer, next, name, core.magic,
+		CONSUMER_MAGIC, "consumer", MM_LC_CONSUMERS, "consumers_lock");
+
 /* A live consumer: in the registry (magic set and cleared there). */
 static inline bool
 consumer_live(const struct mmrt_consumer *c)
 {
-	return c != NULL && c->core.magic == CONSUMER_MAGIC;
+	return core_namelist_live(&consumer_kind, c);
 }
 
 /*

@@ -25,6 +25,7 @@
 #include <rte_ring_elem.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
 #include "dev_priv.h"
 #include "mmrt_uffd.h"
 
@@ -87,7 +88,7 @@ consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 	struct mmrt_fault_token tok = { .seq = NULL };
 	int ret = -EBUSY;
 
-	if (rte_spinlock_trylock(&c->bind_lock)) {
+	if (mm_spin_trylock(&c->bind_lock, MM_LC_BIND)) {
 		if (c->as != NULL && __atomic_load_n(&c->core.state,
 				__ATOMIC_ACQUIRE) == MMRT_CONSUMER_BOUND)
 			ret = mmrt_fault_request_token(c->as, va, access,
@@ -95,7 +96,7 @@ consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
 				&tok);
 		else
 			ret = -ENOTCONN;
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 	}
 	switch (ret) {
 	case 0:
@@ -267,9 +268,9 @@ mmrt_consumer_serve_faults(struct mmrt_consumer *c, unsigned int max)
 	if (!consumer_live(c))
 		return -EINVAL;
 	while (done < max) {
-		rte_spinlock_lock(&c->bind_lock);
+		mm_spin_lock(&c->bind_lock, MM_LC_BIND);
 		as = c->as;
-		rte_spinlock_unlock(&c->bind_lock);
+		mm_spin_unlock(&c->bind_lock, MM_LC_BIND);
 		if (as == NULL)
 			break;
 		n = mmrt_consumer_page_requests(c, va, acc,

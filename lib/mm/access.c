@@ -17,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_rwlock.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_pin_frame.h"
@@ -40,7 +41,7 @@ leaf_access(uint32_t tbl, uint64_t *p, uint64_t pmask, bool huge,
 	uint64_t e;
 	bool ok;
 
-	rte_spinlock_lock(pt_lock(tbl));
+	mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	e = pte_load(p);
 	ok = (!huge || (e & PTE_H)) && (e & pmask) == pmask;
 	if (ok && write && !(e & PTE_D)) {
@@ -55,7 +56,7 @@ leaf_access(uint32_t tbl, uint64_t *p, uint64_t pmask, bool huge,
 		else
 			memcpy(buf, a, n);
 	}
-	rte_spinlock_unlock(pt_lock(tbl));
+	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	return ok;
 }
 
@@ -166,7 +167,7 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 	mm_fault_wait_init(&w, flags);
 	w.requester = (uint32_t)rte_gettid();
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	for (;;) {
 		ret = access_allowed(as, va, va + len, write);
 		if (ret != 0)
@@ -183,13 +184,13 @@ access_range(struct mmrt_as *as, uint64_t va, void *buf, size_t len,
 		if (ret != MM_FAULT_POSTED)
 			break;
 		/* a userfault: wait for its wake without the lock */
-		rte_rwlock_read_unlock(&as->map_lock);
+		mm_read_unlock(&as->map_lock, MM_LC_MAP);
 		ret = w.nowait ? -EAGAIN : mm_uffd_wait(&w);
 		if (ret != 0)
 			goto out;
-		rte_rwlock_read_lock(&as->map_lock);
+		mm_read_lock(&as->map_lock, MM_LC_MAP);
 	}
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 out:
 	MM_BLOCKING_END();
 	return ret;
@@ -287,9 +288,9 @@ mmrt_merge(struct mmrt_as *as_a, uint64_t va_a, struct mmrt_as *as_b,
 	first = as_a < as_b ? as_a : as_b;
 	second = as_a < as_b ? as_b : as_a;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_read_lock(&first->map_lock);
+	mm_read_lock(&first->map_lock, MM_LC_MAP);
 	if (second != first)
-		rte_rwlock_read_lock(&second->map_lock);
+		mm_read_lock_nested(&second->map_lock, MM_LC_MAP);
 	ret = merge_leaf(as_a, va_a, &ta, &pa);
 	if (ret == 0)
 		ret = merge_leaf(as_b, va_b, &tb, &pb);
@@ -366,8 +367,8 @@ unlock_pt:
 	mm_notify_end(&ra);
 unlock_map:
 	if (second != first)
-		rte_rwlock_read_unlock(&second->map_lock);
-	rte_rwlock_read_unlock(&first->map_lock);
+		mm_read_unlock(&second->map_lock, MM_LC_MAP);
+	mm_read_unlock(&first->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }

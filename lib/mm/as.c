@@ -21,6 +21,7 @@
 #include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
 #include "mm_testhooks.h"
 #include "mm_nametab.h"
 #include "mm_pte.h"
@@ -71,6 +72,7 @@ as_names(void)
 		.max = as_max,
 		.name_off = offsetof(struct mmrt_as, name),
 		.lock = &as_table_lock,
+		.lock_class = MM_LC_AS_TABLE,
 	};
 }
 
@@ -208,16 +210,16 @@ as_teardown(struct mmrt_as *as)
 	struct mmrt_notifier_range r;
 	struct mm_gather tlb;
 
-	rte_spinlock_lock(&as_table_lock);
+	mm_spin_lock(&as_table_lock, MM_LC_AS_TABLE);
 	mm_nametab_del_locked(&t, as);
-	rte_spinlock_unlock(&as_table_lock);
+	mm_spin_unlock(&as_table_lock, MM_LC_AS_TABLE);
 	/* an iteration that saw @as in the table is done with it */
-	rte_rwlock_write_lock(&as_iter_lock);
-	rte_rwlock_write_unlock(&as_iter_lock);
+	mm_write_lock(&as_iter_lock, MM_LC_AS_ITER);
+	mm_write_unlock(&as_iter_lock, MM_LC_AS_ITER);
 
 	/* subscribers are released first, then the space is unmapped */
 	mm_notify_release(as);
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	mm_uffd_as_release(as);
 	mm_range_init(&r, as, MMRT_NOTIFY_UNMAP, true, 0, MMRT_VA_LIMIT, NULL);
 	mm_notify_start(&r);
@@ -227,7 +229,7 @@ as_teardown(struct mmrt_as *as)
 	mm_notify_end(&r);
 	mm_region_remove(as, 0, MMRT_VA_LIMIT);
 	as->core.magic = 0;
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	mm_notify_as_fini(as);
 	rte_free(as->regions);
 	rte_free(as);
@@ -296,7 +298,7 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 	if (child == NULL)
 		return NULL;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&parent->map_lock);
+	mm_write_lock(&parent->map_lock, MM_LC_MAP);
 	mm_uffd_event_prep(parent, MMRT_UFFD_FEATURE_EVENT_FORK, 0,
 		MMRT_VA_LIMIT, &ev);
 	ret = mm_region_reserve(child, parent->nr_regions);
@@ -335,7 +337,7 @@ mmrt_as_fork(struct mmrt_as *parent, const char *name)
 		mm_uffd_event_done(&ev, &m, false);
 		memset(&ev, 0, sizeof(ev));
 	}
-	rte_rwlock_write_unlock(&parent->map_lock);
+	mm_write_unlock(&parent->map_lock, MM_LC_MAP);
 	if (ret != 0) {
 		as_teardown(child);
 		child = NULL;
@@ -397,14 +399,14 @@ map_common(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot,
 		r.flags |= REGION_OBJECT;
 	r.flags &= ~MMRT_MAP_POPULATE;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	ret = mm_map_region_locked(as, &r);
 	if (ret == 0 && (flags & MMRT_MAP_POPULATE)) {
 		ret = populate(as, va, len, prot, flags);
 		if (ret != 0)
 			mm_unmap_locked(as, va, len);
 	}
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -472,7 +474,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	mm_uffd_event_prep(as, MMRT_UFFD_FEATURE_EVENT_UNMAP, va, va + len,
 		&ev);
 	ret = cut_range(as, va, len, false);
@@ -482,7 +484,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 		mm_uffd_wake_as(as, va, va + len);
 	}
 	as_event_range_done(&ev, MMRT_UFFD_EVENT_UNMAP, va, len, ret == 0);
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -507,7 +509,7 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	if (ret != 0)
 		return ret;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	if (!mm_region_covered(as, old_va, old_va + len)) {
 		ret = -EFAULT;
 		goto out;
@@ -568,7 +570,7 @@ mmrt_remap(struct mmrt_as *as, uint64_t old_va, uint64_t len,
 	m.arg.remap.len = len;
 	mm_uffd_event_done(&ev, &m, true);
 out:
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	rte_free(moved);
 	return ret;
@@ -590,7 +592,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	if (prot & MMRT_PROT_WRITE)
 		prot |= MMRT_PROT_READ;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	if (!mm_region_covered(as, va, va + len)) {
 		ret = -ENOMEM;
 		goto out;
@@ -608,7 +610,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
 out:
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -626,7 +628,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 		return ret;
 	MM_BLOCKING_BEGIN();
 	/* like madvise(DONTNEED), under the read lock: faults go on beside */
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	if (!mm_region_covered(as, va, va + len)) {
 		ret = -ENOMEM;
 		goto out;
@@ -640,7 +642,7 @@ mmrt_advise(struct mmrt_as *as, uint64_t va, uint64_t len, int advice)
 	}
 	as_event_range_done(&ev, MMRT_UFFD_EVENT_REMOVE, va, len, ret == 0);
 out:
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -653,11 +655,11 @@ mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st)
 	if (!mm_as_live(as) || st == NULL)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	st->regions = as->nr_regions;
 	for (i = 0; i < as->nr_regions; i++)
 		st->mapped_bytes += as->regions[i].end - as->regions[i].start;
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	st->rss_pages = __atomic_load_n(&as->rss_pages, __ATOMIC_RELAXED);
 	st->pt_pages = __atomic_load_n(&as->pt_pages, __ATOMIC_RELAXED);
 	st->faults = as->faults;
@@ -750,9 +752,9 @@ mm_fini(void)
 	if (as_reg_mz == NULL) {
 		/* a secondary: the spaces are the runtime's, they stay */
 		mm_gather_subsys_fini();
-		rte_rwlock_write_lock(&as_iter_lock);
+		mm_write_lock(&as_iter_lock, MM_LC_AS_ITER);
 		as_table = NULL;
-		rte_rwlock_write_unlock(&as_iter_lock);
+		mm_write_unlock(&as_iter_lock, MM_LC_AS_ITER);
 		as_reg = NULL;
 		return 0;
 	}
@@ -763,11 +765,11 @@ mm_fini(void)
 		return -EBUSY;
 	mm_gather_subsys_fini();
 	mm_uffd_subsys_fini();
-	rte_rwlock_write_lock(&as_iter_lock);
+	mm_write_lock(&as_iter_lock, MM_LC_AS_ITER);
 	rte_free(as_table);
 	as_table = NULL;
 	as_reg->table = NULL;
-	rte_rwlock_write_unlock(&as_iter_lock);
+	mm_write_unlock(&as_iter_lock, MM_LC_AS_ITER);
 	rte_memzone_free(as_reg_mz);
 	as_reg_mz = NULL;
 	as_reg = NULL;
@@ -801,18 +803,18 @@ mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg)
 		return -EINVAL;
 	if (as_reg == NULL)
 		return -ENODEV;
-	rte_rwlock_read_lock(&as_iter_lock);
+	mm_read_lock(&as_iter_lock, MM_LC_AS_ITER);
 	if (as_table == NULL) {
-		rte_rwlock_read_unlock(&as_iter_lock);
+		mm_read_unlock(&as_iter_lock, MM_LC_AS_ITER);
 		return -ENODEV;
 	}
 	for (i = 0; i < as_max && ret == 0; i++) {
-		rte_spinlock_lock(&as_table_lock);
+		mm_spin_lock(&as_table_lock, MM_LC_AS_TABLE);
 		as = as_table[i];
-		rte_spinlock_unlock(&as_table_lock);
+		mm_spin_unlock(&as_table_lock, MM_LC_AS_TABLE);
 		if (as != NULL)
 			ret = cb(as, arg);
 	}
-	rte_rwlock_read_unlock(&as_iter_lock);
+	mm_read_unlock(&as_iter_lock, MM_LC_AS_ITER);
 	return ret;
 }

@@ -57,6 +57,7 @@
 #include <rte_common.h>
 #include <rte_rwlock.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_pin_frame.h"
@@ -126,7 +127,7 @@ harvest_ptes(struct harvest *h, uint32_t tbl, uint64_t start, uint64_t end)
 	uint64_t va = start, e;
 
 	if (h->clear)
-		rte_spinlock_lock(pt_lock(tbl));
+		mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	for (; i < n; i++, va += MMRT_PAGE_SIZE) {
 		/* markers carry no D; every leaf with D has a page */
 		e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
@@ -140,7 +141,7 @@ harvest_ptes(struct harvest *h, uint32_t tbl, uint64_t start, uint64_t end)
 		harvest_track(h, e, va, MM_LEVEL_PTE);
 	}
 	if (h->clear)
-		rte_spinlock_unlock(pt_lock(tbl));
+		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 }
 
 /*
@@ -164,7 +165,7 @@ harvest_huge(struct harvest *h, uint32_t tbl, uint64_t *p, uint64_t start,
 			harvest_report(h, start, end);
 		return;
 	}
-	rte_spinlock_lock(pt_lock(tbl));
+	mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	e = pte_load(p);
 	if ((e & PTE_H) && (e & PTE_D)) {
 		harvest_report(h, start, end);
@@ -173,7 +174,7 @@ harvest_huge(struct harvest *h, uint32_t tbl, uint64_t *p, uint64_t start,
 			harvest_track(h, e, start, MM_LEVEL_PMD);
 		}
 	}
-	rte_spinlock_unlock(pt_lock(tbl));
+	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	if (e & PTE_T) /* split since we looked: its 4 KiB leaves */
 		harvest_ptes(h, pte_pfn(e), start, end);
 }
@@ -214,7 +215,7 @@ dirty_scan(struct mmrt_as *as, uint64_t va, uint64_t len, uint64_t *bitmap,
 	struct mm_gather tlb;
 
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	if (clear) {
 		mm_range_init(&nr, as, MMRT_NOTIFY_PROTECTION_PAGE, true, va,
 			va + len, NULL);
@@ -228,7 +229,7 @@ dirty_scan(struct mmrt_as *as, uint64_t va, uint64_t len, uint64_t *bitmap,
 		mm_gather_finish(&tlb);
 		mm_notify_end(&nr);
 	}
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	/* translations handed to pollers end at their quiescent state */
 	if (h.tracked)
 		mmrt_synchronize();

@@ -37,6 +37,7 @@
 #include <rte_pause.h>
 #endif
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_pin_frame.h"
@@ -65,12 +66,12 @@ huge_mark_dirty(uint32_t tbl2, uint64_t *pmd)
 	uint64_t e;
 	bool ok;
 
-	rte_spinlock_lock(pt_lock(tbl2));
+	mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 	e = pte_load(pmd);
 	ok = (e & (PTE_H | PTE_P | PTE_W)) == (PTE_H | PTE_P | PTE_W);
 	if (ok && !(e & PTE_D))
 		pte_store(pmd, e | PTE_D | PTE_A);
-	rte_spinlock_unlock(pt_lock(tbl2));
+	mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 	return ok;
 }
 
@@ -86,11 +87,11 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	int ret;
 
 	for (;;) {
-		rte_spinlock_lock(pt_lock(tbl2));
+		mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 		e = pte_load(pmd);
 		if (!(e & PTE_H) || !(e & PTE_P) || mmrt_pte_writable(e)) {
 			/* raced: split, unmapped or already writable */
-			rte_spinlock_unlock(pt_lock(tbl2));
+			mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 			if (ranged)
 				mm_notify_end(&nr);
 			if (nh >= 0)
@@ -101,7 +102,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		if (mm_frame_unpinned_refs(head) == 1) {
 			pte_store(pmd, (e | PTE_W | PTE_D | PTE_A) &
 				~PTE_UFFD_WP);
-			rte_spinlock_unlock(pt_lock(tbl2));
+			mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 			if (ranged)
 				mm_notify_end(&nr);
 			if (nh >= 0)
@@ -112,7 +113,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		}
 		if (nh >= 0 && ranged)
 			break;
-		rte_spinlock_unlock(pt_lock(tbl2));
+		mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 		if (nh >= 0 && mm_notify_foreign(as)) {
 			/* the primary's subscribers: not from a secondary */
 			mmrt_frame_put((uint32_t)nh);
@@ -141,7 +142,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	mm_notify_invalidate(as, base, base + MMRT_HUGE_SIZE, false);
 	pte_store(pmd, pte_mk((uint32_t)nh, PTE_P | PTE_H | PTE_W | PTE_A |
 		PTE_D));
-	rte_spinlock_unlock(pt_lock(tbl2));
+	mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 	mm_notify_end(&nr);
 	__atomic_fetch_sub(&mmrt_frame_meta(head)->mapcount, 1,
 		__ATOMIC_RELAXED);
@@ -297,7 +298,7 @@ do_cow(struct pte_fault *f, uint64_t e)
 	pte_store(f->pte, pte_mk((uint32_t)f->nf, PTE_P | PTE_W | PTE_A |
 		PTE_D));
 	f->nf = -1;
-	rte_spinlock_unlock(pt_lock(f->tbl1));
+	mm_spin_unlock(pt_lock(f->tbl1), MM_LC_PT);
 	cow_window(as, va, late);
 	mm_notify_end(&f->nr);
 	if (pfn != zero) {
@@ -346,7 +347,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			return (int)f.nf;
 	}
 	for (;;) {
-		rte_spinlock_lock(pt_lock(tbl1));
+		mm_spin_lock(pt_lock(tbl1), MM_LC_PT);
 		e = pte_load(pte);
 		if (e & PTE_POISON) {
 			ret = -EHWPOISON;
@@ -388,7 +389,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			return 0;
 		if (ret != PF_NEED_FRAME && ret != PF_NEED_RANGE)
 			break;
-		rte_spinlock_unlock(pt_lock(tbl1));
+		mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 		if (ret == PF_NEED_RANGE && mm_notify_foreign(as)) {
 			/* the primary's subscribers: not from a secondary */
 			if (f.nf >= 0)
@@ -409,7 +410,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			return (int)f.nf;
 		}
 	}
-	rte_spinlock_unlock(pt_lock(tbl1));
+	mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 	if (f.ranged)
 		mm_notify_end(&f.nr);
 	if (f.nf >= 0)
@@ -469,7 +470,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 				h = mmrt_huge_alloc(MMRT_ALLOC_ZERO);
 			if (h >= 0) {
 				mm_anon_frame_init((uint32_t)h);
-				rte_spinlock_lock(pt_lock(tbl2));
+				mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 				if (pte_load(pmd) == 0) {
 					pte_store(pmd, pte_mk((uint32_t)h,
 						PTE_P | PTE_H | PTE_A |
@@ -478,7 +479,7 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 					h = -1;
 					MM_STAT_ADD(as, rss_pages, MMRT_HUGE_NR);
 				}
-				rte_spinlock_unlock(pt_lock(tbl2));
+				mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 				if (h >= 0)
 					mmrt_frame_put((uint32_t)h);
 				continue;
@@ -486,11 +487,11 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 		}
 		if ((e & PTE_H) && pte_has_frame(e)) {
 			if (e & PTE_PROTNONE) {
-				rte_spinlock_lock(pt_lock(tbl2));
+				mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 				e = pte_load(pmd);
 				if ((e & PTE_H) && (e & PTE_PROTNONE))
 					pte_store(pmd, (e & ~PTE_PROTNONE) | PTE_P);
-				rte_spinlock_unlock(pt_lock(tbl2));
+				mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 				continue;
 			}
 			if (!(access & MMRT_ACCESS_WRITE) ||
@@ -547,9 +548,9 @@ mmrt_fault(struct mmrt_as *as, uint64_t va, uint32_t access)
 	w.requester = (uint32_t)rte_gettid();
 	MM_BLOCKING_BEGIN();
 	for (;;) {
-		rte_rwlock_read_lock(&as->map_lock);
+		mm_read_lock(&as->map_lock, MM_LC_MAP);
 		ret = mm_fault_locked(as, va, rw, &w);
-		rte_rwlock_read_unlock(&as->map_lock);
+		mm_read_unlock(&as->map_lock, MM_LC_MAP);
 		if (ret != MM_FAULT_POSTED)
 			break;
 		if (w.nowait) {
@@ -597,14 +598,14 @@ probe_upgrade(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	}
 	if (ne == e)
 		return 0;
-	if (!rte_spinlock_trylock(pt_lock(tbl1)))
+	if (!mm_spin_trylock(pt_lock(tbl1), MM_LC_PT))
 		return MM_FAULT_WOULD_WAIT;
 	if (pte_load(pte) != e) {
-		rte_spinlock_unlock(pt_lock(tbl1));
+		mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 		return MM_FAULT_WOULD_WAIT;
 	}
 	pte_store(pte, ne);
-	rte_spinlock_unlock(pt_lock(tbl1));
+	mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 	return 0;
 }
 
@@ -659,12 +660,12 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		pfn = mmrt_zero_pfn();
 		bits = PTE_P | PTE_A;
 	}
-	if (!rte_spinlock_trylock(pt_lock(tbl1))) {
+	if (!mm_spin_trylock(pt_lock(tbl1), MM_LC_PT)) {
 		err = MM_FAULT_WOULD_WAIT;
 		goto out;
 	}
 	if (pte_load(pte) != 0) {
-		rte_spinlock_unlock(pt_lock(tbl1));
+		mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 		err = MM_FAULT_WOULD_WAIT;
 		goto out;
 	}
@@ -678,7 +679,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		nf = -1; /* the entry owns it now */
 	}
 	pte_store(pte, pte_mk(pfn, bits));
-	rte_spinlock_unlock(pt_lock(tbl1));
+	mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 	if (object || write)
 		MM_STAT_ADD(as, rss_pages, 1);
 	MM_STAT_ADD(as, faults, 1);
@@ -712,7 +713,7 @@ mmrt_fault_request_token(struct mmrt_as *as, uint64_t va, uint32_t access,
 	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
-	if (rte_rwlock_read_trylock(&as->map_lock) != 0)
+	if (mm_read_trylock(&as->map_lock, MM_LC_MAP) != 0)
 		return -EBUSY;
 	if (mmrt_walk(&as->core, va, access, &x) == 0) {
 		ret = 0;
@@ -764,7 +765,7 @@ mmrt_fault_request_token(struct mmrt_as *as, uint64_t va, uint32_t access,
 	if (ret == MM_FAULT_WOULD_WAIT)
 		ret = -ENOENT;
 out:
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	return ret;
 }
 
@@ -802,8 +803,8 @@ mmrt_translate_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 	if (!mm_as_live(as) || out == NULL || va >= MMRT_VA_LIMIT ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	ret = mmrt_walk(&as->core, va, access, out);
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	return ret;
 }

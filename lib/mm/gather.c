@@ -38,6 +38,7 @@
 #include <rte_memzone.h>
 #include <rte_rcu_qsbr.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_as.h"
 #include "mm_notify.h"
@@ -91,9 +92,9 @@ gl_self(void)
 #define GL_STAT(field, n) do { \
 	struct gather_lcore *g_ = gl_self(); \
 	if (g_ == &glc[RTE_MAX_LCORE]) { \
-		rte_spinlock_lock(glc_other_lock); \
+		mm_spin_lock(glc_other_lock, MM_LC_GLC_OTHER); \
 		g_->st.field += (n); \
-		rte_spinlock_unlock(glc_other_lock); \
+		mm_spin_unlock(glc_other_lock, MM_LC_GLC_OTHER); \
 	} else { \
 		g_->st.field += (n); \
 	} \

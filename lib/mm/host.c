@@ -26,6 +26,7 @@
 #include <rte_memzone.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -234,10 +235,10 @@ static bool
 host_pt_lock(uint32_t tbl, bool try)
 {
 	if (!try) {
-		rte_spinlock_lock(pt_lock(tbl));
+		mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 		return true;
 	}
-	return rte_spinlock_trylock(pt_lock(tbl)) != 0;
+	return mm_spin_trylock(pt_lock(tbl), MM_LC_PT) != 0;
 }
 
 /*
@@ -299,7 +300,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 			return -EBUSY;
 		e = pte_load(pmd);
 		if ((e & PTE_H) && host_uffd_recheck(r, e, write)) {
-			rte_spinlock_unlock(pt_lock(tbl2));
+			mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 			return -EAGAIN;
 		}
 		if ((e & PTE_H) && pte_is_host(e)) {
@@ -307,7 +308,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 			if (ne != e)
 				pte_store(pmd, ne);
 		}
-		rte_spinlock_unlock(pt_lock(tbl2));
+		mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 		return 0;
 	}
 	pte = mirror ? mm_pt_walk(as, va, 1, false, &tbl1, &err) :
@@ -338,7 +339,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	if (!host_pt_lock(tbl1, try))
 		return -EBUSY;
 	if (host_uffd_recheck(r, pte_load(pte), write)) {
-		rte_spinlock_unlock(pt_lock(tbl1));
+		mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 		return -EAGAIN;
 	}
 	if (empty) {
@@ -354,7 +355,7 @@ mm_host_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 				pte_store(pte, ne);
 		}
 	}
-	rte_spinlock_unlock(pt_lock(tbl1));
+	mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 	return 0;
 }
 
@@ -434,7 +435,7 @@ mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
 	if (rte_eal_iova_mode() == RTE_IOVA_PA)
 		hiova_get(true);
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	ret = mm_map_region_locked(as, &r);
 	if (ret == 0) {
 		ret = mm_host_install(as, va, h, len, host_prot_bits(prot));
@@ -443,7 +444,7 @@ mmrt_map_host(struct mmrt_as *as, uint64_t va, void *host, uint64_t len,
 		if (ret != 0)
 			mm_unmap_locked(as, va, len);
 	}
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }

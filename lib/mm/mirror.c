@@ -40,6 +40,7 @@
 #include <rte_errno.h>
 #include <rte_memory.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -116,7 +117,7 @@ mirror_event(enum rte_mem_event type, const void *addr, size_t len,
 	if (msl == NULL)
 		return;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	while (p < end) {
 		size_t n;
 
@@ -135,7 +136,7 @@ mirror_event(enum rte_mem_event type, const void *addr, size_t len,
 				(rte_iova_t)(p - (const uint8_t *)ms->addr), n);
 		p += n;
 	}
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 }
 
@@ -350,7 +351,7 @@ ext_give(struct mm_mirror *m, const struct mm_ext_range *r, uint32_t src)
 	if (ext_overlap(m->ext, m->nb_ext, r->iova, r->len) >= 0)
 		return -EEXIST;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	ret = ext_range_state(as, r);
 	if (ret == 0) {
 		ret = mm_host_install(as, r->iova, r->host, r->len,
@@ -365,7 +366,7 @@ ext_give(struct mm_mirror *m, const struct mm_ext_range *r, uint32_t src)
 		 * already mapped range; a sync never finds such a run. */
 		ret = src == MM_EXT_MAP ? 1 : -EEXIST;
 	}
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	if (ret == 1)
 		return 0; /* no entry: the unmap leaves it to DPDK */
@@ -390,9 +391,9 @@ ext_take(struct mm_mirror *m, unsigned int i, uint32_t src)
 	if (m->ext[i].owners != 0)
 		return;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	mirror_remove(as, m->ext[i].iova, m->ext[i].len);
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	ext_del(m->ext, &m->nb_ext, i);
 }
@@ -713,21 +714,21 @@ mmrt_as_mirror_dpdk(const char *name)
 
 	MM_BLOCKING_BEGIN();
 	mm_mirror_ext_lock(); /* no dma map or sync misses the new mirror */
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	ret = mm_region_reserve(as, 1);
 	if (ret == 0)
 		ret = mm_region_insert(as, &r);
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	if (ret == 0) {
 		rte_mcfg_mem_read_lock();
-		rte_rwlock_write_lock(&as->map_lock);
+		mm_write_lock(&as->map_lock, MM_LC_MAP);
 		run.as = as;
 		run.len = 0;
 		run.err = 0;
 		if (rte_memseg_walk_thread_unsafe(mirror_walk, &run) == 0)
 			mirror_run_flush(&run);
 		ret = run.err;
-		rte_rwlock_write_unlock(&as->map_lock);
+		mm_write_unlock(&as->map_lock, MM_LC_MAP);
 		if (ret == 0) {
 			/* in the same section: no change slips between */
 			if (rte_mem_event_callback_register(m->cb_name,

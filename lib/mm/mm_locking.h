@@ -12,7 +12,9 @@
  *
  * Indentation is nesting: a lock may be taken while holding the locks it
  * is indented under, never the other way round. lib/core and lib/mem take
- * no locks (rings, atomics, QSBR).
+ * no locks (rings, atomics, QSBR). Test builds check the order as the
+ * code runs: enum mm_lock_class at the end of this file numbers the
+ * locks, and a thread taking them out of that order aborts.
  *
  *   as_iter_lock  rw                     (as.c) read: mmrt_as_foreach()
  *                                          across its callbacks, which may
@@ -58,7 +60,10 @@
  *     subs->lock                         (notifier.c) leaf; register takes it
  *                                          under the write map lock, the range
  *                                          bracket (mm_notify_start/end) under
- *                                          either side; never under a PT lock
+ *                                          either side, and under a read-held
+ *                                          uffd->changing_lock (uffd_fill.c:
+ *                                          a wp or move run); never under a
+ *                                          PT lock
  *     obj->lock                          (object.c)   leaf; taken before the
  *                                          PT lock (object page-in, CONTINUE);
  *                                          a file-backed page-in reads the
@@ -159,5 +164,86 @@
  * poller, a consumer's TLB fill) take no lock at all: QSBR keeps the
  * tables they read, and the acks above keep the frames.
  */
+
+/*
+ * The lock-order check (test builds: -Dtest_hooks=true). Each lock above
+ * has a class; the classes are numbered in the order a thread may take
+ * them (a linearization of the sheet: a lock's class is above the class
+ * of every lock it may be taken under; the leaves taken under anything
+ * come last). Every lock call of lib/mm and lib/dev goes through the
+ * wrappers below (but host.c's host-table and mirror-list locks, which
+ * are not on the sheet, and the reaper's take-over of a dead process's
+ * lock), which tell lib/core's check (core_testhooks.c) the class: a
+ * thread that takes a lock outright while it holds one of a higher
+ * class, or of the same class, aborts with both classes and the places
+ * they were taken. The exceptions, as the sheet says:
+ *   - try-locks are not checked (they cannot wait), only recorded;
+ *   - the second lock of a same-class pair taken in the pair's order:
+ *     two map locks (lower struct mmrt_as first, access.c merge), two PT
+ *     locks of one level (mm_pt_lock_pair(): lower table pfn first), the
+ *     level 1 PT lock under the level 2 one (zap_level): *_nested().
+ * The check sees one thread's order only: it finds an order that could
+ * deadlock against another thread without needing that thread to run.
+ * Without test hooks the wrappers are the plain DPDK calls.
+ */
+#include <rte_rwlock.h>
+#include <rte_spinlock.h>
+
+#include "core_testhooks.h"
+
+enum mm_lock_class {
+	MM_LC_NONE = 0,
+	MM_LC_AS_ITER,          /* as_iter_lock */
+	MM_LC_BIND,             /* consumer->bind_lock */
+	MM_LC_CONSUMERS,        /* consumers_lock */
+	MM_LC_MAP,              /* map_lock (a pair: lower address first) */
+	MM_LC_CHANGING,         /* uffd->changing_lock */
+	MM_LC_SUBS,             /* subs->lock */
+	MM_LC_PIN,              /* pin->lock */
+	MM_LC_OBJ,              /* obj->lock */
+	MM_LC_PT,               /* PT locks (pairs, level 1 under level 2) */
+	MM_LC_INV,              /* consumer->inv_lock */
+	MM_LC_QUAR,             /* consumer->quar_lock */
+	MM_LC_AS_TABLE,         /* as_table_lock (leaf) */
+	MM_LC_OBJ_TABLE,        /* obj_lock (leaf) */
+	MM_LC_GLC_OTHER,        /* glc_other_lock (leaf) */
+};
+
+/* take or release @l with @op, checking or dropping class @c */
+#define MM_LOCK_TAKE_(op, l, c, nested) do { \
+	CORE_LOCK_ACQUIRE(c, #c, nested); \
+	op(l); \
+} while (0)
+#define MM_LOCK_DROP_(op, l, c) do { \
+	CORE_LOCK_RELEASE(c); \
+	op(l); \
+} while (0)
+/* try @l with @op; @ok: the result that means taken */
+#define MM_LOCK_TRY_(op, l, c, ok) __extension__ ({ \
+	int mm_ret_ = op(l); \
+	if (mm_ret_ == (ok)) \
+		CORE_LOCK_TRIED(c, #c); \
+	mm_ret_; \
+})
+
+#define mm_spin_lock(l, c) MM_LOCK_TAKE_(rte_spinlock_lock, l, c, false)
+#define mm_spin_lock_nested(l, c) \
+	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, true)
+/* nested or not by @nested, a run-time condition (one call either way) */
+#define mm_spin_lock_nest(l, c, nested) \
+	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, nested)
+#define mm_spin_unlock(l, c) MM_LOCK_DROP_(rte_spinlock_unlock, l, c)
+/* rte_spinlock_trylock()'s result: 1 taken, 0 not */
+#define mm_spin_trylock(l, c) MM_LOCK_TRY_(rte_spinlock_trylock, l, c, 1)
+
+#define mm_read_lock(l, c) MM_LOCK_TAKE_(rte_rwlock_read_lock, l, c, false)
+#define mm_read_lock_nested(l, c) \
+	MM_LOCK_TAKE_(rte_rwlock_read_lock, l, c, true)
+#define mm_read_unlock(l, c) MM_LOCK_DROP_(rte_rwlock_read_unlock, l, c)
+/* rte_rwlock_read_trylock()'s result: 0 taken, -EBUSY not */
+#define mm_read_trylock(l, c) MM_LOCK_TRY_(rte_rwlock_read_trylock, l, c, 0)
+#define mm_write_lock(l, c) \
+	MM_LOCK_TAKE_(rte_rwlock_write_lock, l, c, false)
+#define mm_write_unlock(l, c) MM_LOCK_DROP_(rte_rwlock_write_unlock, l, c)
 
 #endif /* MM_LOCKING_H */

@@ -11,7 +11,9 @@
  * process). An entry is a pointer to a structure that holds its name, a
  * NUL-terminated char[MMRT_NAME_SIZE], at byte @name_off; a free slot is
  * NULL. Names are unique in a table. "In the table" is what tells a live
- * handle from a destroyed one (until a create reuses the address).
+ * handle from a destroyed one (until a create reuses the address). The
+ * unbounded registries (consumers, engines) are lib/core's
+ * core_namelist.h.
  *
  * The lock is a leaf (mm_locking.h names the two). Every function here
  * takes it, except mm_nametab_del_locked(), whose caller holds it so
@@ -26,6 +28,8 @@
 
 #include <rte_spinlock.h>
 
+#include "core_testhooks.h"
+#include "mm_locking.h"
 #include "mmrt_mm.h"
 
 struct mm_nametab {
@@ -33,7 +37,23 @@ struct mm_nametab {
 	uint32_t max;
 	size_t name_off;      /* offsetof() the name in an entry */
 	rte_spinlock_t *lock; /* guards slot[] */
+	unsigned int lock_class; /* mm_locking.h: MM_LC_AS_TABLE, _OBJ_TABLE */
 };
+
+/* The table's lock, through the lock-order check of test builds. */
+static inline void
+mm_nametab_lock(const struct mm_nametab *t)
+{
+	CORE_LOCK_ACQUIRE(t->lock_class, "mm_nametab lock", false);
+	rte_spinlock_lock(t->lock);
+}
+
+static inline void
+mm_nametab_unlock(const struct mm_nametab *t)
+{
+	CORE_LOCK_RELEASE(t->lock_class);
+	rte_spinlock_unlock(t->lock);
+}
 
 static inline const char *
 mm_nametab_name(const struct mm_nametab *t, const void *e)
@@ -48,10 +68,10 @@ mm_nametab_has(const struct mm_nametab *t, const void *e)
 	bool found = false;
 	uint32_t i;
 
-	rte_spinlock_lock(t->lock);
+	mm_nametab_lock(t);
 	for (i = 0; i < t->max && !found; i++)
 		found = t->slot[i] == e;
-	rte_spinlock_unlock(t->lock);
+	mm_nametab_unlock(t);
 	return found;
 }
 
@@ -62,10 +82,10 @@ mm_nametab_any(const struct mm_nametab *t)
 	bool any = false;
 	uint32_t i;
 
-	rte_spinlock_lock(t->lock);
+	mm_nametab_lock(t);
 	for (i = 0; i < t->max && !any; i++)
 		any = t->slot[i] != NULL;
-	rte_spinlock_unlock(t->lock);
+	mm_nametab_unlock(t);
 	return any;
 }
 
@@ -80,7 +100,7 @@ mm_nametab_add(const struct mm_nametab *t, void *e)
 	uint32_t i, slot = t->max;
 	int ret = 0;
 
-	rte_spinlock_lock(t->lock);
+	mm_nametab_lock(t);
 	for (i = 0; i < t->max; i++) {
 		if (t->slot[i] == NULL) {
 			if (slot == t->max)
@@ -95,7 +115,7 @@ mm_nametab_add(const struct mm_nametab *t, void *e)
 		ret = -ENOSPC;
 	if (ret == 0)
 		t->slot[slot] = e;
-	rte_spinlock_unlock(t->lock);
+	mm_nametab_unlock(t);
 	return ret;
 }
 
@@ -117,12 +137,12 @@ mm_nametab_find(const struct mm_nametab *t, const char *name)
 	void *found = NULL;
 	uint32_t i;
 
-	rte_spinlock_lock(t->lock);
+	mm_nametab_lock(t);
 	for (i = 0; i < t->max && found == NULL; i++)
 		if (t->slot[i] != NULL && strncmp(mm_nametab_name(t,
 				t->slot[i]), name, MMRT_NAME_SIZE) == 0)
 			found = t->slot[i];
-	rte_spinlock_unlock(t->lock);
+	mm_nametab_unlock(t);
 	return found;
 }
 

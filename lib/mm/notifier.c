@@ -80,6 +80,7 @@
 #include <rte_spinlock.h>
 
 #include "core_wait.h"
+#include "mm_locking.h"
 #include "mm_as.h"
 #include "mm_notify.h"
 #include "mm_testhooks.h"
@@ -161,7 +162,7 @@ itree_inv_start(struct mm_subscriptions *subs,
 	struct mmrt_itree_node *n = NULL;
 	uint64_t seq;
 
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	subs->active_invalidate_ranges++;
 	if (r->start < r->end)
 		n = mm_itree_first(&subs->itree, r->start, range_last(r));
@@ -172,7 +173,7 @@ itree_inv_start(struct mm_subscriptions *subs,
 		__atomic_store_n(&subs->invalidate_seq, seq, __ATOMIC_RELAXED);
 	}
 	*cur_seq = seq;
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	return n;
 }
 
@@ -182,10 +183,10 @@ itree_inv_end(struct mm_subscriptions *subs)
 {
 	struct mmrt_interval_notifier *sub;
 
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	if (--subs->active_invalidate_ranges != 0 ||
 			(subs->invalidate_seq & 1) == 0) {
-		rte_spinlock_unlock(&subs->lock);
+		mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 		return;
 	}
 	/* fully excluded -> idle: the tree is ours again */
@@ -202,7 +203,7 @@ itree_inv_end(struct mm_subscriptions *subs)
 	 * returned. */
 	__atomic_store_n(&subs->invalidate_seq, subs->invalidate_seq + 1,
 		__ATOMIC_RELEASE);
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 }
 
 /*
@@ -393,7 +394,7 @@ mm_notify_as_fini(struct mmrt_as *as)
 
 	if (subs == NULL)
 		return;
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	/* Interval subscriptions still inserted are detached: a later
 	 * remove of them is a no-op. */
 	while (subs->itree.root != NULL) {
@@ -410,7 +411,7 @@ mm_notify_as_fini(struct mmrt_as *as)
 	for (s = subs->list; s != NULL; s = s->next)
 		s->as = NULL;
 	subs->list = NULL;
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	if (left != 0)
 		MMRT_LOG(WARNING, mm, "%s: %u interval notifiers detached",
 			as->name, left);
@@ -573,9 +574,9 @@ mm_notify_release(struct mmrt_as *as)
 	itree_inv_end(subs);
 
 	/* legacy: no new registrations from here on */
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	subs->released = true;
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	reader_enter(subs);
 	for (s = list_first(subs); s != NULL; s = list_next(s)) {
 		uint32_t zero = 0;
@@ -588,11 +589,11 @@ mm_notify_release(struct mmrt_as *as)
 	}
 	reader_exit(subs);
 	/* detach them all; unregister of a detached one returns 0 */
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	__atomic_store_n(&subs->list, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&subs->n_range_ops, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&subs->n_plain, 0, __ATOMIC_RELAXED);
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	readers_wait(subs);
 }
 
@@ -633,9 +634,9 @@ mm_notify_debug_active(struct mmrt_as *as)
 {
 	uint64_t n;
 
-	rte_spinlock_lock(&as->subs->lock);
+	mm_spin_lock(&as->subs->lock, MM_LC_SUBS);
 	n = as->subs->active_invalidate_ranges;
-	rte_spinlock_unlock(&as->subs->lock);
+	mm_spin_unlock(&as->subs->lock, MM_LC_SUBS);
 	return n;
 }
 
@@ -700,9 +701,9 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 	sub->deferred_next = NULL;
 	sub->deferred_pprev = NULL;
 
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	if (subs->released) {
-		rte_spinlock_unlock(&subs->lock);
+		mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 		return -EINVAL;
 	}
 	seq = subs->invalidate_seq;
@@ -738,7 +739,7 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 		mm_itree_insert(&subs->itree, &sub->node);
 	}
 	sub->as = as;
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	return 0;
 }
 
@@ -754,7 +755,7 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 		return;
 	subs = sub->as->subs;
 
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	if (subs->invalidate_seq & 1) {
 		if (!sub->node.in_tree) {
 			/* deferred insert not applied yet: cancel it */
@@ -769,7 +770,7 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 	} else {
 		mm_itree_remove(&subs->itree, &sub->node);
 	}
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 
 	if (wait) {
 		unsigned int spins = 0;
@@ -782,9 +783,9 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 				core_wait_step(&spins, NOTIFIER_SPINS);
 			/* re-check under the lock: the deferred removal and
 			 * the seq change are one critical section there */
-			rte_spinlock_lock(&subs->lock);
+			mm_spin_lock(&subs->lock, MM_LC_SUBS);
 			released = subs->invalidate_seq != seq;
-			rte_spinlock_unlock(&subs->lock);
+			mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 		}
 		MM_BLOCKING_END();
 		RTE_ASSERT(!sub->node.in_tree);
@@ -821,10 +822,10 @@ mmrt_interval_read_begin(struct mmrt_interval_notifier *sub)
 	 * The pair (sub seq, subs seq) is read under the lock so that it is
 	 * one snapshot.
 	 */
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	seq = __atomic_load_n(&sub->invalidate_seq, __ATOMIC_RELAXED);
 	invalidating = seq == subs->invalidate_seq;
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	if (invalidating) {
 		unsigned int spins = 0;
 
@@ -849,11 +850,11 @@ mmrt_interval_read_try_begin(struct mmrt_interval_notifier *sub,
 	if (sub == NULL || seq == NULL || sub->as == NULL)
 		return -EINVAL;
 	subs = sub->as->subs;
-	if (!rte_spinlock_trylock(&subs->lock))
+	if (!mm_spin_trylock(&subs->lock, MM_LC_SUBS))
 		return -EBUSY;
 	s = __atomic_load_n(&sub->invalidate_seq, __ATOMIC_RELAXED);
 	invalidating = s == subs->invalidate_seq;
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	if (invalidating)
 		return -EBUSY;
 	*seq = s;
@@ -929,8 +930,8 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 	 * (n_range_ops) cannot change inside a pair.
 	 */
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
-	rte_spinlock_lock(&subs->lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	if (subs->released)
 		ret = -EINVAL;
 	else if (list_find(subs, sub) != NULL)
@@ -949,8 +950,8 @@ mmrt_notifier_register(struct mmrt_notifier *sub, struct mmrt_as *as)
 		/* publish the initialised node: pairs with list_first() */
 		__atomic_store_n(&subs->list, sub, __ATOMIC_RELEASE);
 	}
-	rte_spinlock_unlock(&subs->lock);
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -966,12 +967,12 @@ mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
 	if (sub == NULL || !mm_as_live(as) || as->subs == NULL)
 		return -EINVAL;
 	subs = as->subs;
-	rte_spinlock_lock(&subs->lock);
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	link = list_find(subs, sub);
 	if (link == NULL) {
 		/* detached by mm_notify_release(): not an error */
 		detached = subs->released && sub->as == as;
-		rte_spinlock_unlock(&subs->lock);
+		mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 		if (!detached)
 			return -ENOENT;
 		readers_wait(subs);
@@ -987,7 +988,7 @@ mmrt_notifier_unregister(struct mmrt_notifier *sub, struct mmrt_as *as)
 	if (sub->kind == 0)
 		__atomic_store_n(&subs->n_plain, subs->n_plain - 1,
 			__ATOMIC_RELAXED);
-	rte_spinlock_unlock(&subs->lock);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 
 	if (nb_ops(sub)->release != NULL &&
 			__atomic_compare_exchange_n(&sub->released, &zero, 1,

@@ -18,6 +18,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "mm_locking.h"
 #include "mm_testhooks.h"
 #include "mm_nametab.h"
 #include "mm_object.h"
@@ -31,6 +32,7 @@ static const struct mm_nametab obj_names = {
 	.max = OBJ_MAX,
 	.name_off = offsetof(struct mmrt_object, name),
 	.lock = &obj_lock,
+	.lock_class = MM_LC_OBJ_TABLE,
 };
 
 bool
@@ -126,7 +128,7 @@ mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 			return ret;
 		mmrt_frame_meta(rd)->flags |= MMRT_FRAME_OBJECT;
 	}
-	rte_spinlock_lock(&obj->lock);
+	mm_spin_lock(&obj->lock, MM_LC_OBJ);
 	if (obj->pfns[idx] == MMRT_PFN_NONE && rd != MMRT_PFN_NONE) {
 		obj->pfns[idx] = rd;
 		rd = MMRT_PFN_NONE;
@@ -134,14 +136,14 @@ mm_object_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 	if (obj->pfns[idx] == MMRT_PFN_NONE) {
 		p = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
 		if (p < 0) {
-			rte_spinlock_unlock(&obj->lock);
+			mm_spin_unlock(&obj->lock, MM_LC_OBJ);
 			return (int)p;
 		}
 		mmrt_frame_meta((uint32_t)p)->flags |= MMRT_FRAME_OBJECT;
 		obj->pfns[idx] = (uint32_t)p;
 	}
 	*pfn = obj->pfns[idx];
-	rte_spinlock_unlock(&obj->lock);
+	mm_spin_unlock(&obj->lock, MM_LC_OBJ);
 	if (rd != MMRT_PFN_NONE)
 		mmrt_frame_put(rd); /* lost the race: the other is the same */
 	return 0;
@@ -154,9 +156,9 @@ mm_object_peek(struct mmrt_object *obj, uint64_t idx)
 
 	if (idx >= obj->npages)
 		return MMRT_PFN_NONE;
-	rte_spinlock_lock(&obj->lock);
+	mm_spin_lock(&obj->lock, MM_LC_OBJ);
 	pfn = obj->pfns[idx];
-	rte_spinlock_unlock(&obj->lock);
+	mm_spin_unlock(&obj->lock, MM_LC_OBJ);
 	return pfn;
 }
 
@@ -257,13 +259,13 @@ mmrt_object_destroy(struct mmrt_object *obj)
 
 	if (!obj_registered(obj))
 		return -EINVAL;
-	rte_spinlock_lock(&obj_lock);
+	mm_spin_lock(&obj_lock, MM_LC_OBJ_TABLE);
 	if (__atomic_load_n(&obj->map_count, __ATOMIC_ACQUIRE) != 0) {
-		rte_spinlock_unlock(&obj_lock);
+		mm_spin_unlock(&obj_lock, MM_LC_OBJ_TABLE);
 		return -EBUSY;
 	}
 	mm_nametab_del_locked(&obj_names, obj);
-	rte_spinlock_unlock(&obj_lock);
+	mm_spin_unlock(&obj_lock, MM_LC_OBJ_TABLE);
 	obj->magic = 0;
 	for (p = 0; p < obj->npages; p++)
 		if (obj->pfns[p] != MMRT_PFN_NONE)
@@ -340,14 +342,14 @@ obj_rw(struct mmrt_object *obj, uint64_t off, void *buf, size_t len,
 				if (ret != 0)
 					return ret;
 			}
-			rte_spinlock_lock(&obj->lock);
+			mm_spin_lock(&obj->lock, MM_LC_OBJ);
 			pfn = obj->pfns[idx];
 			if (pfn == MMRT_PFN_NONE)
 				memset(b, 0, n);
 			else
 				memcpy(b, (uint8_t *)mmrt_frame_addr(pfn) + po,
 					n);
-			rte_spinlock_unlock(&obj->lock);
+			mm_spin_unlock(&obj->lock, MM_LC_OBJ);
 		}
 		b += n;
 		off += n;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_pin_frame.h"
@@ -53,17 +54,17 @@ pt_free_unpublished(struct mmrt_as *as, uint32_t pfn)
 void
 mm_pt_lock_pair(uint32_t a, uint32_t b)
 {
-	rte_spinlock_lock(pt_lock(RTE_MIN(a, b)));
+	mm_spin_lock(pt_lock(RTE_MIN(a, b)), MM_LC_PT);
 	if (a != b)
-		rte_spinlock_lock(pt_lock(RTE_MAX(a, b)));
+		mm_spin_lock_nested(pt_lock(RTE_MAX(a, b)), MM_LC_PT);
 }
 
 void
 mm_pt_unlock_pair(uint32_t a, uint32_t b)
 {
 	if (a != b)
-		rte_spinlock_unlock(pt_lock(RTE_MAX(a, b)));
-	rte_spinlock_unlock(pt_lock(RTE_MIN(a, b)));
+		mm_spin_unlock(pt_lock(RTE_MAX(a, b)), MM_LC_PT);
+	mm_spin_unlock(pt_lock(RTE_MIN(a, b)), MM_LC_PT);
 }
 
 /*
@@ -99,8 +100,8 @@ pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 				return NULL;
 			}
 			if (!try) {
-				rte_spinlock_lock(pt_lock(tbl));
-			} else if (!rte_spinlock_trylock(pt_lock(tbl))) {
+				mm_spin_lock(pt_lock(tbl), MM_LC_PT);
+			} else if (!mm_spin_trylock(pt_lock(tbl), MM_LC_PT)) {
 				pt_free_unpublished(as, nt);
 				*err = -EBUSY;
 				return NULL;
@@ -111,7 +112,7 @@ pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 				e = pte_mk(nt, PTE_T | PTE_P);
 				pte_store(p, e);
 			}
-			rte_spinlock_unlock(pt_lock(tbl));
+			mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 			if (pte_pfn(e) != nt || !(e & PTE_T)) {
 				pt_free_unpublished(as, nt);
 				if (!(e & PTE_T)) {
@@ -157,11 +158,11 @@ split_pmd(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, bool locked)
 	if (mm_pt_alloc(as, &nt) != 0)
 		return -ENOMEM;
 	if (locked)
-		rte_spinlock_lock(pt_lock(tbl2));
+		mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 	e = pte_load(pmd);
 	if (!pte_has_frame(e) || !(e & PTE_H)) {
 		if (locked)
-			rte_spinlock_unlock(pt_lock(tbl2));
+			mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 		pt_free_unpublished(as, nt);
 		return 0;
 	}
@@ -193,7 +194,7 @@ publish:
 	/* release: the filled table before the pointer to it */
 	pte_store(pmd, pte_mk(nt, PTE_T | PTE_P));
 	if (locked)
-		rte_spinlock_unlock(pt_lock(tbl2));
+		mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 	MM_STAT_ADD(as, splits, 1);
 	return 0;
 }
@@ -323,8 +324,9 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 	uint64_t *t = pt_table(tbl);
 	struct zap_run run = { 0, 0, 0 };
 
+	/* level 1 under level 2: the sheet's one PT nesting by level */
 	if (z->locked && level <= 2)
-		rte_spinlock_lock(pt_lock(tbl));
+		mm_spin_lock_nest(pt_lock(tbl), MM_LC_PT, level == 1);
 	for (va = start; va < end; va = next) {
 		uint64_t *p = &t[level_index(va, level)];
 		uint64_t e = *p;
@@ -357,7 +359,7 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 	}
 	zap_run_emit(z->tlb, &run);
 	if (z->locked && level <= 2)
-		rte_spinlock_unlock(pt_lock(tbl));
+		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 }
 
 void
@@ -466,14 +468,14 @@ mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
 		}
 		if (huge)
 			size = ((va | (MMRT_HUGE_SIZE - 1)) + 1) - va;
-		rte_spinlock_lock(pt_lock(tbl));
+		mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 		e = pte_load(p);
 		if (huge && (va & (MMRT_HUGE_SIZE - 1)) == 0 && end - va >=
 				MMRT_HUGE_SIZE) {
 			/* a whole 2 MiB leaf */
 		} else if (huge) {
 			/* part of a 2 MiB leaf: split it, then look again */
-			rte_spinlock_unlock(pt_lock(tbl));
+			mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 			err = mm_split_pmd(as, tbl, p, true);
 			if (err != 0)
 				return err;
@@ -503,7 +505,7 @@ mm_wp_range(struct mmrt_as *as, const struct mm_region *r,
 				mm_gather_track_entry(tlb, va,
 					huge ? MM_LEVEL_PMD : MM_LEVEL_PTE);
 		}
-		rte_spinlock_unlock(pt_lock(tbl));
+		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	}
 	return 0;
 }

@@ -51,6 +51,7 @@
 #include <rte_malloc.h>
 #include <rte_spinlock.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_pin_frame.h"
@@ -138,8 +139,8 @@ pin_invalidate(struct mmrt_interval_notifier *sub,
 	bool call = false;
 
 	if (mmrt_notifier_range_blockable(range))
-		rte_spinlock_lock(&pin->lock);
-	else if (!rte_spinlock_trylock(&pin->lock))
+		mm_spin_lock(&pin->lock, MM_LC_PIN);
+	else if (!mm_spin_trylock(&pin->lock, MM_LC_PIN))
 		return false;
 	mmrt_interval_set_seq(sub, cur_seq);
 	if (pin->live && !pin->revoked && pin_revokes(pin, range)) {
@@ -148,7 +149,7 @@ pin_invalidate(struct mmrt_interval_notifier *sub,
 	}
 	if (range->event == MMRT_NOTIFY_RELEASE)
 		pin->detached = true; /* the space goes: unpin leaves it be */
-	rte_spinlock_unlock(&pin->lock);
+	mm_spin_unlock(&pin->lock, MM_LC_PIN);
 	if (call)
 		pin->revoke(pin, pin->arg);
 	return true;
@@ -193,10 +194,10 @@ pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
 	p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
 	if (p == NULL)
 		return err == -ENOENT ? 1 : err;
-	rte_spinlock_lock(pt_lock(tbl));
+	mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	e = pte_load(p);
 	if (!(e & PTE_P) || (e & PTE_T) || (write && !mmrt_pte_writable(e))) {
-		rte_spinlock_unlock(pt_lock(tbl));
+		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 		return (e & PTE_POISON) ? -EHWPOISON : 1;
 	}
 	off = huge ? (va & (MMRT_HUGE_SIZE - 1)) : 0;
@@ -213,7 +214,7 @@ pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
 			*ent = (uint64_t)pfn << MMRT_PAGE_SHIFT;
 		}
 	}
-	rte_spinlock_unlock(pt_lock(tbl));
+	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	return 0;
 }
 
@@ -234,7 +235,7 @@ pin_hold_all(struct mmrt_pin *pin)
 	while (ret == 0 && pin->nheld < pin->npages) {
 		bool relock = false;
 
-		rte_rwlock_read_lock(&as->map_lock);
+		mm_read_lock(&as->map_lock, MM_LC_MAP);
 		while (pin->nheld < pin->npages) {
 			va = pin->va + (pin->nheld << MMRT_PAGE_SHIFT);
 			i = mm_region_find(as, va);
@@ -271,7 +272,7 @@ pin_hold_all(struct mmrt_pin *pin)
 			if (ret != 0)
 				break;
 		}
-		rte_rwlock_read_unlock(&as->map_lock);
+		mm_read_unlock(&as->map_lock, MM_LC_MAP);
 		if (relock)
 			ret = mm_uffd_wait(&w);
 	}
@@ -321,13 +322,13 @@ mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
 		ret = pin_hold_all(pin);
 		if (ret != 0)
 			break;
-		rte_spinlock_lock(&pin->lock);
+		mm_spin_lock(&pin->lock, MM_LC_PIN);
 		if (!mmrt_interval_read_retry(&pin->sub, seq)) {
 			pin->live = true;
-			rte_spinlock_unlock(&pin->lock);
+			mm_spin_unlock(&pin->lock, MM_LC_PIN);
 			break;
 		}
-		rte_spinlock_unlock(&pin->lock);
+		mm_spin_unlock(&pin->lock, MM_LC_PIN);
 		/* the range changed while the holds were taken */
 		pin_drop_holds(pin);
 		if (tries + 1 >= PIN_TRIES) {
@@ -365,12 +366,12 @@ mmrt_unpin(struct mmrt_pin *pin)
 	 * The space's count, unless its destroy already ran RELEASE (the
 	 * caller does not unpin concurrently with that destroy).
 	 */
-	rte_spinlock_lock(&pin->lock);
+	mm_spin_lock(&pin->lock, MM_LC_PIN);
 	drop = !pin->detached;
 	pin->detached = true;
 	if (drop)
 		MM_STAT_ADD(pin->as, pinned_pages, -(int64_t)pin->npages);
-	rte_spinlock_unlock(&pin->lock);
+	mm_spin_unlock(&pin->lock, MM_LC_PIN);
 	/* after this no invalidate op runs on the pin (no-op if detached) */
 	mmrt_interval_notifier_remove(&pin->sub);
 	pin_drop_holds(pin);

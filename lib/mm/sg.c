@@ -27,6 +27,7 @@
 #include <rte_common.h>
 #include <rte_memory.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -195,9 +196,9 @@ mmrt_translate_sg(struct mmrt_as *as, uint64_t va, uint64_t len,
 	if (likely(mmrt_thread_is_online()))
 		ret = sg_walk(as, va, va + len, access, &acc);
 	else {
-		rte_rwlock_read_lock(&as->map_lock);
+		mm_read_lock(&as->map_lock, MM_LC_MAP);
 		ret = sg_walk(as, va, va + len, access, &acc);
-		rte_rwlock_read_unlock(&as->map_lock);
+		mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	}
 	if (ret != 0)
 		return ret;
@@ -335,9 +336,9 @@ rl_space(struct mmrt_as *as, void *arg)
 	int ret;
 
 	c->nva = 0;
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	ret = rl_space_locked(as, c);
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	if (ret != 0) {
 		c->err = ret;
 		return 1;

@@ -67,6 +67,7 @@
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
 
+#include "mm_locking.h"
 #include "core_wait.h"
 #include "mm_testhooks.h"
 #include "mm_pte.h"
@@ -299,12 +300,12 @@ mmrt_uffd_create(struct mmrt_as *as, uint16_t api, uint64_t *features,
 	was_online = mmrt_thread_is_online();
 	if (was_online)
 		mmrt_thread_offline();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	if (as_uffd_count(as) >= MM_UFFD_PER_AS ||
 			(u->name[0] != '\0' && as_uffd_find(as, u->name))) {
 		rte_errno = as_uffd_count(as) >= MM_UFFD_PER_AS ? ENOSPC :
 			EEXIST;
-		rte_rwlock_write_unlock(&as->map_lock);
+		mm_write_unlock(&as->map_lock, MM_LC_MAP);
 		if (was_online)
 			mmrt_thread_online();
 		uffd_free(u);
@@ -322,7 +323,7 @@ mmrt_uffd_create(struct mmrt_as *as, uint16_t api, uint64_t *features,
 	}
 	u->as_next = as->uffds;
 	as->uffds = u;
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	if (was_online)
 		mmrt_thread_online();
 	if (features != NULL)
@@ -490,8 +491,8 @@ static bool
 pt_lock_for(const struct mm_fault_wait *w, uint32_t tbl)
 {
 	if (w->probe)
-		return rte_spinlock_trylock(pt_lock(tbl)) != 0;
-	rte_spinlock_lock(pt_lock(tbl));
+		return mm_spin_trylock(pt_lock(tbl), MM_LC_PT) != 0;
+	mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	return true;
 }
 
@@ -537,7 +538,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 					return MM_FAULT_WOULD_WAIT;
 				if (pte_load(p) == e)
 					pte_store(p, 0);
-				rte_spinlock_unlock(pt_lock(tbl));
+				mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 				ST_ADD(u, wp_async, 1);
 			}
 			return MM_FAULT_ORDINARY;
@@ -551,7 +552,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 				return MM_FAULT_WOULD_WAIT;
 			if (pte_load(p) == e)
 				pte_store(p, e & ~PTE_UFFD_WP);
-			rte_spinlock_unlock(pt_lock(tbl));
+			mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 			ST_ADD(u, wp_async, 1);
 			return MM_FAULT_ORDINARY;
 		}
@@ -661,7 +662,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 	if (err != 0)
 		return err;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	first = mm_region_first_after(as, start);
 	if (first >= as->nr_regions || as->regions[first].start >= end) {
 		err = -EINVAL;
@@ -716,7 +717,7 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 			*ops |= MMRT_UFFD_OP_CONTINUE;
 	}
 out:
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return err;
 }
@@ -758,9 +759,9 @@ mmrt_uffd_unregister(struct mmrt_uffd *u, uint64_t start, uint64_t len)
 	if (err != 0)
 		return err;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_write_lock(&as->map_lock);
+	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	err = unregister_locked(u, as, start, start + len);
-	rte_rwlock_write_unlock(&as->map_lock);
+	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	if (err == 0)
 		mm_uffd_wake(u, start, start + len);
@@ -876,9 +877,9 @@ mm_uffd_event_prep(struct mmrt_as *as, uint64_t feature, uint64_t start,
 			continue;
 		/* model: models/uffd.pml [U.6] */
 		/* waits for fills in flight; later ones see the count */
-		rte_rwlock_write_lock(&u->changing_lock);
+		mm_write_lock(&u->changing_lock, MM_LC_CHANGING);
 		__atomic_fetch_add(&u->changing, 1, __ATOMIC_RELEASE);
-		rte_rwlock_write_unlock(&u->changing_lock);
+		mm_write_unlock(&u->changing_lock, MM_LC_CHANGING);
 		ev->u[ev->n++] = u;
 	}
 }
@@ -998,7 +999,7 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 	if (as != NULL) {
 		MM_BLOCKING_BEGIN();
 
-		rte_rwlock_write_lock(&as->map_lock);
+		mm_write_lock(&as->map_lock, MM_LC_MAP);
 		/* clearing WP and dropping registration cannot fail on
 		 * [0, VA_LIMIT): no split is needed there */
 		(void)unregister_locked(u, as, 0, MMRT_VA_LIMIT);
@@ -1008,7 +1009,7 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 				break;
 			}
 		__atomic_store_n(&u->as, NULL, __ATOMIC_RELEASE);
-		rte_rwlock_write_unlock(&as->map_lock);
+		mm_write_unlock(&as->map_lock, MM_LC_MAP);
 		MM_BLOCKING_END();
 	}
 	/* pending faults retry (as ordinary faults now) */
@@ -1041,12 +1042,12 @@ mmrt_uffd_foreach(struct mmrt_as *as,
 	if (!mm_as_live(as) || cb == NULL)
 		return -EINVAL;
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	for (u = as->uffds; u != NULL; u = u->as_next)
 		n++;
 	for (u = as->uffds; u != NULL && ret == 0; u = u->as_next)
 		ret = cb(u, --n, arg);
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	return ret;
 }
@@ -1066,9 +1067,9 @@ mmrt_uffd_lookup(struct mmrt_as *as, const char *name)
 		return NULL;
 	}
 	MM_BLOCKING_BEGIN();
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	u = as_uffd_find(as, name);
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
 	if (u == NULL)
 		rte_errno = ENOENT;

@@ -22,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_rwlock.h>
 
+#include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -49,20 +50,20 @@ map_read_lock(struct mmrt_as *as)
 {
 	bool off = false;
 
-	if (rte_rwlock_read_trylock(&as->map_lock) == 0)
+	if (mm_read_trylock(&as->map_lock, MM_LC_MAP) == 0)
 		return false;
 	if (mmrt_thread_is_online()) {
 		mmrt_thread_offline();
 		off = true;
 	}
-	rte_rwlock_read_lock(&as->map_lock);
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
 	return off;
 }
 
 static void
 map_read_unlock(struct mmrt_as *as, bool off)
 {
-	rte_rwlock_read_unlock(&as->map_lock);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	if (off)
 		mmrt_thread_online();
 }
@@ -162,11 +163,11 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 		return 1;
 	memcpy(mmrt_frame_addr((uint32_t)h), f->src + off, MMRT_HUGE_SIZE);
 	mm_anon_frame_init((uint32_t)h);
-	rte_spinlock_lock(pt_lock(tbl2));
+	mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 	e = pte_load(pmd);
 	if (e == 0)
 		pte_store(pmd, pte_mk((uint32_t)h, fill_bits(f) | PTE_H));
-	rte_spinlock_unlock(pt_lock(tbl2));
+	mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 	if (e != 0) {
 		mmrt_frame_put((uint32_t)h);
 		return (e & PTE_H) ? -EEXIST : 1;
@@ -195,11 +196,11 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 	if (leaf < 0)
 		return (int)leaf;
 	h = (void *)(uintptr_t)pte_host_addr((uint64_t)leaf);
-	rte_spinlock_lock(pt_lock(tbl));
+	mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
-		rte_spinlock_unlock(pt_lock(tbl));
+		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 		return -EEXIST;
 	}
 	switch (f->op) {
@@ -217,7 +218,7 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 		pte_store(p, PTE_POISON);
 	else
 		pte_store(p, (uint64_t)leaf | fill_bits(f));
-	rte_spinlock_unlock(pt_lock(tbl));
+	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	if (f->op != FILL_POISON)
 		ST_ADD(f->u, filled_pages, 1);
 	return 0;
@@ -284,11 +285,11 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		ne = PTE_POISON;
 		break;
 	}
-	rte_spinlock_lock(pt_lock(tbl));
+	mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
-		rte_spinlock_unlock(pt_lock(tbl));
+		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 		if (nf >= 0)
 			mmrt_frame_put((uint32_t)nf);
 		return -EEXIST;
@@ -300,7 +301,7 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
 	}
 	pte_store(p, ne);
-	rte_spinlock_unlock(pt_lock(tbl));
+	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	if (f->op == FILL_COPY || f->op == FILL_CONT)
 		MM_STAT_ADD(f->as, rss_pages, 1);
 	if (f->op != FILL_POISON)
@@ -359,7 +360,7 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 	}
 	f.as = as;
 	offl = map_read_lock(as);
-	rte_rwlock_read_lock(&u->changing_lock);
+	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
 	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
 		err = -EAGAIN;
 		goto out;
@@ -391,7 +392,7 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 		off += MMRT_PAGE_SIZE;
 	}
 out:
-	rte_rwlock_read_unlock(&u->changing_lock);
+	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
 	map_read_unlock(as, offl);
 	return fill_result(u, dst, len, off, err, mode, res);
 }
@@ -479,7 +480,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	set = (w->mode & MMRT_UFFD_MODE_WP) != 0;
 	markers = (u->features & MMRT_UFFD_FEATURE_WP_UNPOPULATED) != 0;
 	offl = map_read_lock(as);
-	rte_rwlock_read_lock(&u->changing_lock);
+	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
 	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
 		err = -EAGAIN;
 		goto out;
@@ -516,7 +517,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		mm_notify_end(&nr);
 	}
 out:
-	rte_rwlock_read_unlock(&u->changing_lock);
+	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
 	map_read_unlock(as, offl);
 	if (err == 0 && !set && !(w->mode & MMRT_UFFD_MODE_DONTWAKE))
 		mm_uffd_wake(u, start, end);
@@ -661,7 +662,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 		return -E_RTE_SECONDARY;
 	}
 	offl = map_read_lock(as);
-	rte_rwlock_read_lock(&u->changing_lock);
+	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
 	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
 		err = -EAGAIN;
 		goto out;
@@ -709,7 +710,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 	if (ranged)
 		mm_notify_end(&nr);
 out:
-	rte_rwlock_read_unlock(&u->changing_lock);
+	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
 	map_read_unlock(as, offl);
 	return fill_result(u, m->dst, m->len, off, err, m->mode, &m->move);
 }

@@ -31,7 +31,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -41,6 +40,7 @@
 #include <rte_pause.h>
 #include <rte_spinlock.h>
 
+#include "core_namelist.h"
 #include "core_testhooks.h"
 #include "bridge.h"
 #include "pmd_status.h"
@@ -85,20 +85,23 @@ struct bridge {
 	void (*park_notify)(void *arg);
 	void *park_notify_arg;
 	struct bridge_stats st;
-	TAILQ_ENTRY(bridge) next;
+	struct core_namelist_node next;   /* bridges, under its lock */
 };
 
-static TAILQ_HEAD(, bridge) bridges = TAILQ_HEAD_INITIALIZER(bridges);
-static rte_spinlock_t bridges_lock = RTE_SPINLOCK_INITIALIZER;
-static uint32_t next_anon;
-
-#define ST_ADD(b, f, v) __atomic_store_n(&(b)->st.f, (b)->st.f + (v), \
-	__ATOMIC_RELAXED)
+/*
+ * Every bridge of this process, a named list (core_namelist.h), for
+ * unique names: a bridge takes its name there before its consumer (of
+ * the same name) is made, and becomes live (bridge_live()) once built.
+ * Unnamed bridges are "dmadev<N>".
+ */
+static struct core_namelist bridges = CORE_NAMELIST_INITIALIZER(bridges);
+static const struct core_namelist_kind bridge_kind = CORE_NAMELIST_KIND(
+	struct bridge, next, name, magic, BRIDGE_MAGIC, "dmadev", 0, NULL);
 
 static bool
 bridge_live(const struct bridge *b)
 {
-	return b != NULL && b->magic == BRIDGE_MAGIC;
+	return core_namelist_live(&bridge_kind, b);
 }
 
 struct bridge *
@@ -108,8 +111,7 @@ bridge_create(const struct bridge_conf *conf)
 	struct rte_dma_conf dc = { .nb_vchans = 1 };
 	struct mmrt_consumer_conf cc;
 	struct rte_dma_info info;
-	struct bridge *b, *o;
-	char name[BRIDGE_NAME_SIZE];
+	struct bridge *b;
 	uint16_t nb;
 	int ret;
 
@@ -129,17 +131,10 @@ bridge_create(const struct bridge_conf *conf)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (conf->name != NULL) {
-		size_t n = strnlen(conf->name, BRIDGE_NAME_SIZE);
-
-		if (n == 0 || n >= BRIDGE_NAME_SIZE) {
-			rte_errno = EINVAL;
-			return NULL;
-		}
-		snprintf(name, sizeof(name), "%s", conf->name);
-	} else {
-		snprintf(name, sizeof(name), "dmadev%u",
-			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
+	if (conf->name != NULL &&
+			!core_namelist_name_ok(&bridge_kind, conf->name)) {
+		rte_errno = EINVAL;
+		return NULL;
 	}
 	b = TEST_ALLOC_FAIL() ? NULL :
 		rte_zmalloc("bridge", sizeof(*b), RTE_CACHE_LINE_SIZE);
@@ -161,19 +156,9 @@ bridge_create(const struct bridge_conf *conf)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	rte_spinlock_lock(&bridges_lock);
-	TAILQ_FOREACH(o, &bridges, next)
-		if (strcmp(o->name, name) == 0)
-			break;
-	if (o == NULL) {
-		memcpy(b->name, name, sizeof(name));
-		TAILQ_INSERT_TAIL(&bridges, b, next);
-	}
-	rte_spinlock_unlock(&bridges_lock);
-	if (o != NULL) {
-		ret = -EEXIST;
+	ret = core_namelist_reserve(&bridges, &bridge_kind, b, conf->name);
+	if (ret != 0)
 		goto fail;
-	}
 	vc.nb_desc = b->dev_desc;
 	ret = rte_dma_configure(conf->dev_id, &dc);
 	if (ret == 0)
@@ -181,7 +166,7 @@ bridge_create(const struct bridge_conf *conf)
 	if (ret == 0)
 		ret = rte_dma_start(conf->dev_id);
 	if (ret != 0) {
-		DB_LOG(ERR, "%s: dmadev %d setup failed: %s", name,
+		DB_LOG(ERR, "%s: dmadev %d setup failed: %s", b->name,
 			conf->dev_id, rte_strerror(-ret));
 		goto unlist;
 	}
@@ -199,12 +184,10 @@ bridge_create(const struct bridge_conf *conf)
 	b->mask = nb - 1;
 	b->park_cycles = (conf->park_timeout_us != 0 ? conf->park_timeout_us :
 		UINT64_C(1000000)) * rte_get_timer_hz() / 1000000;
-	b->magic = BRIDGE_MAGIC;
+	core_namelist_publish(&bridge_kind, b);
 	return b;
 unlist:
-	rte_spinlock_lock(&bridges_lock);
-	TAILQ_REMOVE(&bridges, b, next);
-	rte_spinlock_unlock(&bridges_lock);
+	core_namelist_del(&bridges, &bridge_kind, b);
 fail:
 	rte_free(b->ops);
 	rte_free(b->dev_map);
@@ -232,7 +215,7 @@ reap(struct bridge *b)
 					op->status == RTE_DMA_STATUS_SUCCESSFUL)
 				op->status = (uint16_t)status[i];
 			op->inflight--;
-			ST_ADD(b, inflight, -1);
+			PMD_ST_ADD(b, inflight, -1);
 		}
 	} while (n == REAP_BURST);
 }
@@ -253,8 +236,8 @@ finish(struct bridge *b)
 		b->done++;
 		n++;
 	}
-	ST_ADD(b, completed, n);
-	ST_ADD(b, errors, errs);
+	PMD_ST_ADD(b, completed, n);
+	PMD_ST_ADD(b, errors, errs);
 	return n;
 }
 
@@ -331,7 +314,7 @@ feed(struct bridge *b)
 					/* a new page: its own timeout */
 					b->park_since = rte_get_timer_cycles();
 					b->park_page = pg;
-					ST_ADD(b, parks, 1);
+					PMD_ST_ADD(b, parks, 1);
 					if (b->park_notify != NULL)
 						b->park_notify(
 							b->park_notify_arg);
@@ -366,9 +349,9 @@ feed(struct bridge *b)
 				b->issue;
 			op->inflight++;
 			op->issued += (uint32_t)p.n;
-			ST_ADD(b, inflight, 1);
-			ST_ADD(b, pieces, 1);
-			ST_ADD(b, bytes, p.n);
+			PMD_ST_ADD(b, inflight, 1);
+			PMD_ST_ADD(b, pieces, 1);
+			PMD_ST_ADD(b, bytes, p.n);
 			pieces++;
 		}
 		op->final = 1;
@@ -395,7 +378,7 @@ bridge_run(struct bridge *b)
 	n = finish(b);
 	if (must_hold(b, &checked)) {
 		/* let the device drain first; no new pieces meanwhile */
-		ST_ADD(b, acks_held, 1);
+		PMD_ST_ADD(b, acks_held, 1);
 		return (int)n;
 	}
 	/* ack exactly what was checked */
@@ -450,7 +433,7 @@ bridge_submit(struct bridge *b)
 {
 	if (!bridge_live(b))
 		return -EINVAL;
-	ST_ADD(b, submitted, b->enq - b->sub);
+	PMD_ST_ADD(b, submitted, b->enq - b->sub);
 	b->sub = b->enq;
 	return 0;
 }
@@ -580,10 +563,7 @@ bridge_destroy(struct bridge *b)
 	if (b->bound)
 		mmrt_consumer_unbind(b->c);
 	mmrt_consumer_destroy(b->c);
-	rte_spinlock_lock(&bridges_lock);
-	TAILQ_REMOVE(&bridges, b, next);
-	rte_spinlock_unlock(&bridges_lock);
-	b->magic = 0;
+	core_namelist_del(&bridges, &bridge_kind, b);
 	rte_free(b->ops);
 	rte_free(b->dev_map);
 	rte_free(b);

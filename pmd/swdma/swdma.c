@@ -36,7 +36,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -49,6 +48,7 @@
 #include <rte_prefetch.h>
 #include <rte_spinlock.h>
 
+#include "core_namelist.h"
 #include "core_testhooks.h"
 #include "swdma.h"
 #include "pmd_status.h"
@@ -117,24 +117,27 @@ struct swdma {
 	int lcore;                          /* -1: not started */
 	uint32_t stop;
 	uint32_t running;
-	TAILQ_ENTRY(swdma) next;
+	struct core_namelist_node next;     /* engines, under its lock */
 
 	/* stats: engine-written (single writer), read relaxed */
 	struct swdma_stats st;
 	uint64_t submitted;                 /* submitter-written */
 };
 
-static TAILQ_HEAD(, swdma) engines = TAILQ_HEAD_INITIALIZER(engines);
-static rte_spinlock_t engines_lock = RTE_SPINLOCK_INITIALIZER;
-static uint32_t next_anon;
-
-#define ST_ADD(d, f, v) __atomic_store_n(&(d)->st.f, (d)->st.f + (v), \
-	__ATOMIC_RELAXED)
+/*
+ * Every engine of this process, a named list (core_namelist.h): an
+ * engine takes its name there before its consumer (of the same name) is
+ * made, and becomes live (swdma_live()) once built. Unnamed engines are
+ * "swdma<N>".
+ */
+static struct core_namelist engines = CORE_NAMELIST_INITIALIZER(engines);
+static const struct core_namelist_kind swdma_kind = CORE_NAMELIST_KIND(
+	struct swdma, next, name, magic, SWDMA_MAGIC, "swdma", 0, NULL);
 
 static bool
 swdma_live(const struct swdma *d)
 {
-	return d != NULL && d->magic == SWDMA_MAGIC;
+	return core_namelist_live(&swdma_kind, d);
 }
 
 /* ---- control ----------------------------------------------------------- */
@@ -144,9 +147,8 @@ swdma_create(const struct swdma_conf *conf)
 {
 	struct swdma_conf cf;
 	struct mmrt_consumer_conf cc;
-	struct swdma *d, *o;
-	char name[SWDMA_NAME_SIZE];
-	size_t n;
+	struct swdma *d;
+	int ret;
 
 	memset(&cf, 0, sizeof(cf));
 	if (conf != NULL)
@@ -172,16 +174,9 @@ swdma_create(const struct swdma_conf *conf)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (cf.name != NULL) {
-		n = strnlen(cf.name, SWDMA_NAME_SIZE);
-		if (n == 0 || n >= SWDMA_NAME_SIZE) {
-			rte_errno = EINVAL;
-			return NULL;
-		}
-		snprintf(name, sizeof(name), "%s", cf.name);
-	} else {
-		snprintf(name, sizeof(name), "swdma%u",
-			__atomic_fetch_add(&next_anon, 1, __ATOMIC_RELAXED));
+	if (cf.name != NULL && !core_namelist_name_ok(&swdma_kind, cf.name)) {
+		rte_errno = EINVAL;
+		return NULL;
 	}
 	d = TEST_ALLOC_FAIL() ? NULL :
 		rte_zmalloc("swdma", sizeof(*d), RTE_CACHE_LINE_SIZE);
@@ -200,34 +195,20 @@ swdma_create(const struct swdma_conf *conf)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	rte_spinlock_lock(&engines_lock);
-	TAILQ_FOREACH(o, &engines, next)
-		if (strcmp(o->name, name) == 0)
-			break;
-	if (o != NULL) {
-		rte_spinlock_unlock(&engines_lock);
-		rte_free(d->sg);
-		rte_free(d->ring);
-		rte_free(d);
-		rte_errno = EEXIST;
-		return NULL;
+	ret = core_namelist_reserve(&engines, &swdma_kind, d, cf.name);
+	if (ret == 0) {
+		cc.name = d->name;
+		d->c = mmrt_consumer_create(&cc);
+		if (d->c == NULL) {
+			ret = -rte_errno;
+			core_namelist_del(&engines, &swdma_kind, d);
+		}
 	}
-	memcpy(d->name, name, sizeof(name));
-	TAILQ_INSERT_TAIL(&engines, d, next);
-	rte_spinlock_unlock(&engines_lock);
-
-	cc.name = d->name;
-	d->c = mmrt_consumer_create(&cc);
-	if (d->c == NULL) {
-		int err = rte_errno;
-
-		rte_spinlock_lock(&engines_lock);
-		TAILQ_REMOVE(&engines, d, next);
-		rte_spinlock_unlock(&engines_lock);
+	if (ret != 0) {
 		rte_free(d->sg);
 		rte_free(d->ring);
 		rte_free(d);
-		rte_errno = err;
+		rte_errno = -ret;
 		return NULL;
 	}
 	cf.name = NULL;
@@ -236,7 +217,7 @@ swdma_create(const struct swdma_conf *conf)
 	d->park_cycles = cf.park_timeout_us * rte_get_timer_hz() / 1000000;
 	d->lcore = -1;
 	d->run_owner = -1;
-	d->magic = SWDMA_MAGIC;
+	core_namelist_publish(&swdma_kind, d);
 	return d;
 }
 
@@ -251,11 +232,8 @@ swdma_destroy(struct swdma *d)
 		mmrt_consumer_unbind(d->c);
 	/* off the list first: a walk (swdma_foreach) that finds the
 	 * engine finds its consumer live */
-	rte_spinlock_lock(&engines_lock);
-	TAILQ_REMOVE(&engines, d, next);
-	rte_spinlock_unlock(&engines_lock);
+	core_namelist_del(&engines, &swdma_kind, d);
 	mmrt_consumer_destroy(d->c);
-	d->magic = 0;
 	rte_free(d->sg);
 	rte_free(d->ring);
 	rte_free(d);
@@ -298,8 +276,8 @@ fail_outstanding(struct swdma *d)
 	d->progress = 0;
 	d->park_since = 0;
 	__atomic_store_n(&d->done, d->enq, __ATOMIC_RELEASE);
-	ST_ADD(d, completed, n);
-	ST_ADD(d, errors, n);
+	PMD_ST_ADD(d, completed, n);
+	PMD_ST_ADD(d, errors, n);
 }
 
 int
@@ -563,7 +541,7 @@ run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 	while (off < base + len) {
 		if (unlikely(d->park_since != 0) && off > d->park_off) {
 			/* went past the page it was parked on */
-			ST_ADD(d, resumes, 1);
+			PMD_ST_ADD(d, resumes, 1);
 			d->park_since = 0;
 		}
 		ret = pmd_walk_next(&w, off - base, UINT_MAX, &p);
@@ -580,7 +558,7 @@ run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 		else
 			fill_bytes(p.dst, pattern, off, p.n);
 		off += p.n;
-		ST_ADD(d, bytes, p.n);
+		PMD_ST_ADD(d, bytes, p.n);
 	}
 	*offp = off;
 	return 0;
@@ -649,7 +627,7 @@ run_op(struct swdma *d, struct swdma_desc *s)
 	}
 	/* success: the status enqueue wrote stays (no line written back) */
 	if (d->park_since != 0) {
-		ST_ADD(d, resumes, 1);
+		PMD_ST_ADD(d, resumes, 1);
 		d->park_since = 0;
 	}
 done:
@@ -664,7 +642,7 @@ park:
 		d->park_since = rte_get_timer_cycles();
 		d->park_page = d->park_va & ~(MMRT_PAGE_SIZE - 1);
 		d->park_off = off;
-		ST_ADD(d, parks, 1);
+		PMD_ST_ADD(d, parks, 1);
 		if (d->conf.park_notify != NULL)
 			d->conf.park_notify(d->conf.park_notify_arg);
 	} else if (rte_get_timer_cycles() - d->park_since >= d->park_cycles) {
@@ -719,15 +697,15 @@ engine_step(struct swdma *d)
 	}
 	if (i == done) {
 		if (sub == done)
-			ST_ADD(d, idle_polls, 1);
+			PMD_ST_ADD(d, idle_polls, 1);
 		return 0;
 	}
 	/* release: the statuses (and the data) before the new limit */
 	__atomic_store_n(&d->done, i, __ATOMIC_RELEASE);
-	ST_ADD(d, completed, ok + errs);
-	ST_ADD(d, errors, errs);
-	ST_ADD(d, page_faults, faults);
-	ST_ADD(d, steps, 1);
+	PMD_ST_ADD(d, completed, ok + errs);
+	PMD_ST_ADD(d, errors, errs);
+	PMD_ST_ADD(d, page_faults, faults);
+	PMD_ST_ADD(d, steps, 1);
 	return (int)(i - done);
 }
 
@@ -849,8 +827,8 @@ swdma_name(const struct swdma *d)
 }
 
 /*
- * Iteration: engines_lock held across the walk and its callbacks. An
- * engine leaves the list (under engines_lock) before its consumer and
+ * Iteration: the list's lock held across the walk and its callbacks. An
+ * engine leaves the list (under that lock) before its consumer and
  * its memory go, so both stay valid while a walk can reach the engine.
  */
 int
@@ -861,12 +839,12 @@ swdma_foreach(int (*cb)(struct swdma *dma, void *arg), void *arg)
 
 	if (cb == NULL)
 		return -EINVAL;
-	rte_spinlock_lock(&engines_lock);
-	TAILQ_FOREACH(d, &engines, next) {
+	core_namelist_lock(&engines, &swdma_kind);
+	CORE_NAMELIST_FOREACH(d, &engines, &swdma_kind) {
 		ret = cb(d, arg);
 		if (ret != 0)
 			break;
 	}
-	rte_spinlock_unlock(&engines_lock);
+	core_namelist_unlock(&engines, &swdma_kind);
 	return ret;
 }
