@@ -536,8 +536,8 @@ typedef void (*mmrt_pin_revoke_t)(struct mmrt_pin *pin, void *arg);
  * Processes: any process of the runtime (a DPDK secondary included) pins
  * on any space. The pin is shared memory: whichever process changes the
  * range revokes it, any process may read it (mmrt_pin_revoked(),
- * mmrt_pin_sg()) or unpin it, and if the process that took it dies,
- * mmrt_reap_dead() releases it (its frames go back to the pool unless
+ * mmrt_pin_sg()) or unpin it while its taker lives, and once the process
+ * that took it died, the reaper owns it: mmrt_reap_dead() releases it (its frames go back to the pool unless
  * still mapped). A secondary's mmrt_fini() fails with -EBUSY while it
  * holds pins. Pool pages' addresses and IOVAs are valid in every
  * process. A host page's address is the mapping process's: valid in
