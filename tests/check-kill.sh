@@ -15,9 +15,11 @@
 #     reclaim (liveness must see both);
 #   - fence: the primary unmaps pages the dead consumer cached: it misses
 #     its ack deadline and is fenced; no frame its TLB reaches is free;
-#     a grace period ends (its reader slots were freed);
+#     a grace period ends (its reader slots were freed); it unmaps and
+#     maps again the range the worker held pinned (the old frames stay
+#     held by the dead pin);
 #   - reap: mmrt_reap_dead() reclaims exactly one process, its consumer
-#     is gone;
+#     is gone, its pin released (no page pinned; the old frames free);
 #   - the next round's worker attaches on the same lcore and works (it
 #     serves the fault the dead one had read: the primary's faulter
 #     finishes);

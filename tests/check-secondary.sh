@@ -22,6 +22,16 @@
 #   - a handler in a secondary finds the primary's uffd by name on its
 #     space, reads the fault the primary's read posted and resolves it with a
 #     copy; the primary's read returns the handler's page;
+#   - a secondary finds the primary's objects by name: reads a pool
+#     object, maps it into a space and reads and writes it there (the
+#     primary sees the write), reads a file-backed object's page the
+#     primary never read, may not destroy it (-E_RTE_SECONDARY), and
+#     creates and destroys an object of its own;
+#   - a secondary pins two pages of the primary's space (bad pins fail:
+#     -EFAULT unmapped, -E_RTE_SECONDARY with a callback); the primary
+#     unmaps them and the pool's free count does not grow; the pin is
+#     revoked and still reads the pages; once the secondary unpinned and
+#     left, the count is back up by the two frames and pinned_pages is 0;
 #   - a second secondary attaches after the first left (the runtime's
 #     lcore and QSBR slots were given back);
 #   - a secondary on the primary's lcore fails with -EBUSY, a secondary
@@ -105,7 +115,7 @@ done
 grep '^checked' "$tmp/primary.log" | sed 's/^/  [primary] /'
 grep -q '^checked ok' "$tmp/primary.log" ||
 	fail "the primary did not see the secondary's writes"
-echo "ok: the primary sees the secondary's writes and its new range"
+echo "ok: the primary sees the secondary's writes, its new range and its object write"
 
 # side_cmd ROLE READY CMD REPLY: "$peer ROLE" as a secondary in the
 # background until it prints READY; then CMD to the primary; the
@@ -152,6 +162,23 @@ side_cmd handler handling fault faulted
 grep -q '^faulted 0 ok' "$tmp/primary.log" ||
 	fail "the primary's fault was not resolved with the handler's page"
 echo "ok: the primary's uffd fault is served by a handler in a secondary"
+
+# a secondary's pin outlives the primary's unmap of its range, and its
+# frames go back to the pool at its unpin
+side_cmd pinner pinned pinunmap pinunmapped
+[ $side_rc = 0 ] && grep -q '^pinner ok' "$tmp/pinner.log" ||
+	fail "the pinner in the secondary failed"
+grep -q '^pinunmapped 0 ok' "$tmp/primary.log" ||
+	fail "the primary's unmap of the pinned range freed frames"
+echo pinfree >&3
+for _ in $(seq 60); do
+	grep -q '^pinfreed' "$tmp/primary.log" && break
+	sleep 1
+done
+grep '^pinfreed' "$tmp/primary.log" | sed 's/^/  [primary] /'
+grep -q '^pinfreed ok' "$tmp/primary.log" ||
+	fail "the pinned frames did not go back to the pool at the unpin"
+echo "ok: a secondary's pin holds the frames through the primary's unmap until its unpin"
 
 # the first secondary's lcore and QSBR slot are free again: another
 # attaches on the same lcore and reads what the first wrote

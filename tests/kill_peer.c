@@ -9,7 +9,8 @@
  *
  *   kill-peer primary HOLD [EAL args] [-- mmrt args]
  *     mmrt up; the space "kill.as" with SRC (64 pages, pattern 1 + page),
- *     DST (64 pages) and INV (16 pages, pattern 3) populated; the space
+ *     DST (64 pages), INV (16 pages, pattern 3) and PIN (4 pages, right
+ *     after SRC in its page table, pattern 11) populated; the space
  *     "kill.canary" (32 pages, pattern 9); the space "kill.uf" whose UF
  *     range (64 pages) is registered MISSING with the primary's uffd; a
  *     consumer of its own ("kill.primary") on "kill.as", owned by the
@@ -28,11 +29,15 @@
  *              fenced; then every translation left in its TLB must reach
  *              a frame that is not free (invariant A: the quarantine
  *              holds them), and a grace period must end (its reader slots
- *              were freed). INV is mapped again. "fenced ok" or
+ *              were freed). INV is mapped again. PIN, which the dead
+ *              worker pinned, is unmapped (its frames stay held by the
+ *              dead pin) and mapped and filled again. "fenced ok" or
  *              "fenced FAIL <why>"; under a negative control
  *              "control caught <what>" and the process ends at once.
  *       reap   mmrt_reap_dead() must reclaim one process; no consumer of
- *              a worker is left. "reaped ok" / "reaped FAIL <why>"
+ *              a worker is left and no page of "kill.as" is pinned (the
+ *              dead worker's pin was released: the old PIN frames are
+ *              free again). "reaped ok" / "reaped FAIL <why>"
  *       end    (a new worker serves) the faulter stops (its last fault,
  *              read by the dead worker, was served by the new one); UF is
  *              emptied and drained again; the free count must equal the
@@ -42,15 +47,15 @@
  *       EOF    tear down, mmrt_fini(); "primary done ok|FAIL".
  *   kill-peer worker N [EAL args with --proc-type=secondary]
  *     attaches; a consumer "kill.w<N>" (ack deadline 50 ms) bound to
- *     "kill.as"; a handler of the uffd of "kill.uf"; prints "pin <ret>"
- *     (a secondary cannot pin: -E_RTE_SECONDARY) and, after its first
- *     pass, "working". Then, until SIGTERM: per page, translate SRC and
+ *     "kill.as"; a handler of the uffd of "kill.uf"; a pin of PIN, held
+ *     until SIGTERM (prints "pin <ret>"); after its first pass,
+ *     "working". Then, until SIGTERM: per page, translate SRC and
  *     DST through the consumer and copy 4 KiB in four 1 KiB pieces (an
  *     engine's operation, killable in the middle), read a byte of INV
  *     through it (so its TLB holds INV), poll, report quiescent; read
  *     userfaults and serve each a random 0-4 ms after reading it (so a
  *     kill often finds faults read and not resolved). SIGTERM: serve
- *     what it holds, destroy, mmrt_fini(), "worker ok".
+ *     what it holds, unpin, destroy, mmrt_fini(), "worker ok".
  */
 
 #include <errno.h>
@@ -86,6 +91,8 @@
 #define K_DST 0x20000000ULL
 #define K_INV 0x30000000ULL
 #define K_CAN 0x50000000ULL
+#define K_PIN (K_SRC + K_NPG * PG)
+#define K_NPIN 4
 #define K_UFVA 0x40000000ULL
 #define K_NPG 64
 #define K_NINV 16
@@ -143,6 +150,23 @@ uf_reset(void)
 		ret = mmrt_uffd_register(k_u, K_UFVA, K_NUF * PG,
 			MMRT_UFFD_REGISTER_MODE_MISSING, &ops);
 	mmrt_mm_reclaim(true);
+	return ret;
+}
+
+/* PIN unmapped (if it was) and mapped again with pattern 11. */
+static int
+pin_remap(void)
+{
+	static uint8_t buf[K_NPIN * PG];
+	int ret;
+
+	fill(buf, sizeof(buf), 11);
+	ret = mmrt_unmap(k_as, K_PIN, K_NPIN * PG);
+	if (ret == 0)
+		ret = mmrt_map(k_as, K_PIN, K_NPIN * PG, RW,
+			MMRT_MAP_POPULATE);
+	if (ret == 0)
+		ret = mmrt_write(k_as, K_PIN, buf, sizeof(buf));
 	return ret;
 }
 
@@ -285,6 +309,9 @@ cmd_fence(void)
 			MMRT_MAP_POPULATE);
 	if (ret == 0)
 		ret = mmrt_write(k_as, K_INV, buf, sizeof(buf));
+	/* the dead worker's pin keeps the old frames until the reap */
+	if (ret == 0)
+		ret = pin_remap();
 	/* fenced, or caught unbound (killed while binding again) */
 	if (ret != 0 || bad > 0 || (!mmrt_consumer_fenced(w) &&
 			mmrt_consumer_id(w) != -ENOTCONN)) {
@@ -302,12 +329,15 @@ static int
 cmd_reap(void)
 {
 	struct mmrt_consumer *w = NULL;
+	struct mmrt_as_stats st = { 0 };
 	int n = mmrt_reap_dead();
 
 	mmrt_consumer_foreach(is_worker, &w);
-	if (n != 1 || w != NULL) {
-		printf("reaped FAIL %d processes, worker consumer %s\n", n,
-			w != NULL ? "left" : "gone");
+	mmrt_as_stats(k_as, &st);
+	if (n != 1 || w != NULL || st.pinned_pages != 0) {
+		printf("reaped FAIL %d processes, worker consumer %s, %" PRIu64
+			" pages pinned\n", n, w != NULL ? "left" : "gone",
+			st.pinned_pages);
 		return 1;
 	}
 	printf("reaped ok\n");
@@ -424,6 +454,8 @@ primary_setup(void)
 	fill(buf, K_NINV * PG, 3);
 	if (mmrt_map(k_as, K_INV, K_NINV * PG, RW, MMRT_MAP_POPULATE) ||
 			mmrt_write(k_as, K_INV, buf, K_NINV * PG))
+		return -1;
+	if (pin_remap() != 0)
 		return -1;
 	for (i = 0; i < K_NCAN; i++)
 		fill(buf + i * PG, PG, 9);
@@ -584,10 +616,11 @@ run_worker(int argc, char **argv)
 	mmrt_uffd_foreach(uf, uffd_pick, &u);
 	if (u == NULL)
 		goto fail;
-	ret = mmrt_pin(as, K_SRC, PG, 0, &pin);
+	/* held until SIGTERM: a kill leaves it to the reaper */
+	ret = mmrt_pin(as, K_PIN, K_NPIN * PG, 0, &pin);
 	printf("pin %d\n", ret);
-	if (ret == 0)
-		mmrt_unpin(pin);
+	if (ret != 0)
+		goto fail;
 	while (!w_stop) {
 		for (i = 0; i < K_NPG && !w_stop; i++) {
 			if (mmrt_consumer_fenced(c)) {
@@ -641,6 +674,8 @@ run_worker(int argc, char **argv)
 	for (k = 0; k < nheld; k++)
 		if (serve(u, held[k].addr, page) != 0)
 			failures++;
+	if (mmrt_unpin(pin) != 0)
+		failures++;
 	if (mmrt_consumer_destroy(c) != 0)
 		failures++;
 	mmrt_thread_unregister();

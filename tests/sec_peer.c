@@ -12,11 +12,16 @@
  *     primary registered (so a secondary may not invalidate there); the
  *     uffd of "sec.uf" is named "sec.uf.h"; an unbound consumer
  *     "sec.pc" of the primary's, for secondaries to look up; the
- *     space "sec.inv" with one page holding pattern 4.
+ *     space "sec.inv" with one page holding pattern 4; the space
+ *     "sec.pin" with three pages, pattern 6 (no subscriber); the pool
+ *     object "sec.obj" (two pages, pattern 7) and the file-backed object
+ *     "sec.fobj" (one page of a temporary file, pattern 10, never read
+ *     in the primary).
  *     Prints "ready", then reads commands from stdin, at most HOLD
  *     seconds in all (a bound, not a measurement):
  *       check   A holds pattern 2 and [B, B + 8 KiB) is mapped and holds
- *               pattern 3 (what a secondary wrote); "checked ok" or
+ *               pattern 3 (what a secondary wrote), and the second page
+ *               of "sec.obj" pattern 8; "checked ok" or
  *               "checked FAIL <why>"
  *       fault   read the page of "sec.uf", registered MISSING with the
  *               primary's uffd: waits until a handler serves the fault
@@ -27,6 +32,12 @@
  *               page of "sec.inv" (that consumer is bound there: the
  *               unmap waits for its ack);
  *               "unmapped <ret> <notifier calls>"
+ *       pinunmap  (a secondary pinned the first two pages of "sec.pin")
+ *               the pool's free count F0, then unmap those two pages:
+ *               the count must not grow (the pin holds the frames);
+ *               "pinunmapped <ret> ok|FAIL"
+ *       pinfree (the pinner unpinned and left) the count is F0 + 2 and
+ *               the space's pinned_pages 0; "pinfreed ok|FAIL <why>"
  *       EOF     tear down, mmrt_fini() (retried while a secondary is
  *               still attached), exit 0 (1 on any failure).
  *   sec-peer plain HOLD [EAL args]
@@ -38,7 +49,12 @@
  *     unmaps a scratch range, and checks that what only the primary may
  *     do fails with -E_RTE_SECONDARY and changes nothing; looks up the
  *     primary's consumer "sec.pc" by name: the read-only calls work, the
- *     owner's fail with -EPERM; lookups of bad names fail; mmrt_fini().
+ *     owner's fail with -EPERM; lookups of bad names fail; finds the
+ *     object "sec.obj" by name, reads pattern 7, maps it into "sec.as"
+ *     at D, reads it there, writes pattern 8 to its second page through
+ *     the space, unmaps D; reads "sec.fobj" (its file, through the
+ *     primary's descriptor) and may not destroy it; creates, finds and
+ *     destroys an object of its own; mmrt_fini().
  *     Exit 0 when all held, 1 with a message otherwise.
  *   sec-peer consumer [EAL args with --proc-type=secondary]
  *     attaches, makes a consumer, binds it to "sec.inv", translates the
@@ -53,6 +69,13 @@
  *     messages until
  *     a page fault arrives (at most SP_WAIT_S seconds) and resolves it
  *     with a copy of pattern 5; "handler ok".
+ *   sec-peer pinner [EAL args with --proc-type=secondary]
+ *     attaches; bad pins fail (an unmapped range: -EFAULT; a revocation
+ *     callback: -E_RTE_SECONDARY); pins the first two pages of "sec.pin"
+ *     and reads pattern 6 through mmrt_pin_sg(); prints "pinned", waits
+ *     until the pin is revoked (the primary's pinunmap, at most
+ *     SP_WAIT_S seconds), reads pattern 6 again through the pin (the
+ *     frames stayed), unpins, mmrt_fini(); "pinner ok".
  *   sec-peer reader [EAL args with --proc-type=secondary]
  *     attaches, finds pattern 2 in A and pattern 3 in B (what an earlier
  *     secondary wrote), mmrt_fini(); "reader ok".
@@ -101,6 +124,11 @@
 #define SP_PC "sec.pc"
 #define SP_SC "sec.consumer"
 #define SP_LONG "a-name-of-thirty-two-characters!"
+#define SP_PIN "sec.pin"
+#define SP_PIN_VA 0x70000000ULL
+#define SP_OBJ "sec.obj"
+#define SP_FOBJ "sec.fobj"
+#define SP_D 0x38000000ULL
 
 static int failures;
 
@@ -140,8 +168,28 @@ primary_check(struct mmrt_as *as)
 		printf("checked FAIL B does not hold pattern 3 at %ld\n", bad);
 		return 1;
 	}
+	ret = mmrt_object_read(mmrt_object_lookup(SP_OBJ), MMRT_PAGE_SIZE,
+		buf, MMRT_PAGE_SIZE);
+	bad = ret == 0 ? differs(buf, MMRT_PAGE_SIZE, 8) : 0;
+	if (bad >= 0) {
+		printf("checked FAIL %s page 1: %d, pattern 8 off at %ld\n",
+			SP_OBJ, ret, bad);
+		return 1;
+	}
 	printf("checked ok\n");
 	return 0;
+}
+
+static uint64_t
+pool_free(void)
+{
+	struct mmrt_mem_stats st;
+
+	mmrt_mem_cache_flush();
+	mmrt_mm_reclaim(true);
+	if (mmrt_mem_stats(&st) != 0)
+		return 0;
+	return st.frames_free;
 }
 
 static unsigned int nb_calls;
@@ -208,8 +256,12 @@ run_primary(int argc, char **argv)
 	struct mmrt_consumer_conf pcc = { .name = SP_PC };
 	struct mmrt_consumer *pc = NULL;
 	struct mmrt_as *as = NULL, *sub = NULL, *inv = NULL, *uf = NULL;
+	struct mmrt_as *pn = NULL;
+	struct mmrt_object *obj = NULL, *fobj = NULL;
+	struct mmrt_as_stats ast;
 	struct mmrt_uffd *u = NULL, *usub = NULL;
-	uint64_t features = 0, uops = 0;
+	uint64_t features = 0, uops = 0, free0 = 0, free1;
+	FILE *file = NULL;
 	bool registered = false;
 	char cmd[64];
 	time_t deadline;
@@ -266,6 +318,31 @@ run_primary(int argc, char **argv)
 		fprintf(stderr, "sec-peer primary: consumer %s\n", SP_PC);
 		goto out;
 	}
+	/* pins: three pages, the third keeps the page table in place */
+	pn = mmrt_as_create(SP_PIN);
+	fill(buf, 3 * MMRT_PAGE_SIZE, 6);
+	if (pn == NULL || mmrt_map(pn, SP_PIN_VA, 3 * MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0 ||
+			mmrt_write(pn, SP_PIN_VA, buf, 3 * MMRT_PAGE_SIZE) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_PIN);
+		goto out;
+	}
+	/* objects: a pool one, and one of a file no page of which is read */
+	fill(buf, 2 * MMRT_PAGE_SIZE, 7);
+	obj = mmrt_object_create(SP_OBJ, 2 * MMRT_PAGE_SIZE);
+	if (obj == NULL || mmrt_object_write(obj, 0, buf,
+			2 * MMRT_PAGE_SIZE) < 0) {
+		fprintf(stderr, "sec-peer primary: object %s\n", SP_OBJ);
+		goto out;
+	}
+	fill(buf, MMRT_PAGE_SIZE, 10);
+	file = tmpfile();
+	if (file == NULL || fwrite(buf, MMRT_PAGE_SIZE, 1, file) != 1 ||
+			fflush(file) != 0 || (fobj = mmrt_object_create_fd(
+			SP_FOBJ, fileno(file), 0, MMRT_PAGE_SIZE, 0)) == NULL) {
+		fprintf(stderr, "sec-peer primary: object %s\n", SP_FOBJ);
+		goto out;
+	}
 	printf("ready pid %d\n", (int)getpid());
 	fflush(stdout);
 	rc = 0;
@@ -283,11 +360,37 @@ run_primary(int argc, char **argv)
 			printf("unmapped %d %u\n", mmrt_unmap(inv, SP_INV_VA,
 				MMRT_PAGE_SIZE), __atomic_load_n(&nb_calls,
 				__ATOMIC_RELAXED));
+		} else if (strcmp(cmd, "pinunmap") == 0) {
+			free0 = pool_free();
+			ret = mmrt_unmap(pn, SP_PIN_VA, 2 * MMRT_PAGE_SIZE);
+			free1 = pool_free();
+			printf("pinunmapped %d %s: free %" PRIu64 " then %"
+				PRIu64 "\n", ret, ret == 0 && free1 == free0 ?
+				"ok" : "FAIL", free0, free1);
+			rc |= ret != 0 || free1 != free0;
+		} else if (strcmp(cmd, "pinfree") == 0) {
+			free1 = pool_free();
+			ret = mmrt_as_stats(pn, &ast);
+			printf("pinfreed %s: free %" PRIu64 " (before the unmap"
+				" %" PRIu64 "), pinned %" PRIu64 "\n",
+				ret == 0 && free1 == free0 + 2 &&
+				ast.pinned_pages == 0 ? "ok" : "FAIL", free1,
+				free0, ast.pinned_pages);
+			rc |= ret != 0 || free1 != free0 + 2 ||
+				ast.pinned_pages != 0;
 		} else if (cmd[0] != '\0')
 			printf("unknown command %s\n", cmd);
 		fflush(stdout);
 	}
 out:
+	if (fobj != NULL)
+		rc |= mmrt_object_destroy(fobj) != 0;
+	if (file != NULL)
+		fclose(file);
+	if (obj != NULL)
+		rc |= mmrt_object_destroy(obj) != 0;
+	if (pn != NULL)
+		mmrt_as_destroy(pn);
 	if (pc != NULL)
 		mmrt_consumer_destroy(pc);
 	if (registered)
@@ -347,8 +450,10 @@ secondary_refusals(struct mmrt_as *as)
 	CHECK(mmrt_uffd_create(as, MMRT_UFFD_API, &features, NULL) == NULL &&
 		rte_errno == E_RTE_SECONDARY, "uffd_create: %d", rte_errno);
 	rte_errno = 0;
-	CHECK(mmrt_object_create("sec.obj", MMRT_PAGE_SIZE) == NULL &&
-		rte_errno == E_RTE_SECONDARY, "object_create: %d", rte_errno);
+	CHECK(mmrt_object_create_fd("sec.fobj2", STDIN_FILENO, 0,
+		MMRT_PAGE_SIZE, 0) == NULL && rte_errno == E_RTE_SECONDARY,
+		"object_create_fd: %d", rte_errno);
+	CHECK(mmrt_object_lookup("sec.fobj2") == NULL, "a file object left");
 	rte_errno = 0;
 	CHECK(mmrt_as_mirror_dpdk("sec.mirror") == NULL &&
 		rte_errno == E_RTE_SECONDARY, "mirror: %d", rte_errno);
@@ -456,6 +561,79 @@ secondary_lookups(void)
 		"uffd0 of %s: %d", SP_SUB, rte_errno);
 }
 
+/*
+ * The primary's objects by name: read, mapped into @as and read and
+ * written there; its file-backed object read through its descriptor and
+ * not destroyed from here; an object of this process's own.
+ */
+static void
+secondary_objects(struct mmrt_as *as)
+{
+	static uint8_t buf[2 * MMRT_PAGE_SIZE];
+	struct mmrt_object *obj, *own;
+	long bad;
+	int ret;
+
+	rte_errno = 0;
+	CHECK(mmrt_object_lookup("sec.none") == NULL && rte_errno == ENOENT,
+		"object lookup of a missing name: %d", rte_errno);
+	rte_errno = 0;
+	CHECK(mmrt_object_lookup(NULL) == NULL && rte_errno == EINVAL,
+		"object lookup of NULL: %d", rte_errno);
+	rte_errno = 0;
+	CHECK(mmrt_object_lookup(SP_LONG) == NULL && rte_errno == EINVAL,
+		"object lookup of a long name: %d", rte_errno);
+	obj = mmrt_object_lookup(SP_OBJ);
+	CHECK(obj != NULL, "lookup %s: %d", SP_OBJ, rte_errno);
+	if (obj == NULL)
+		return;
+	CHECK(mmrt_object_size(obj) == 2 * MMRT_PAGE_SIZE, "object size");
+	ret = mmrt_object_read(obj, 0, buf, sizeof(buf));
+	bad = differs(buf, sizeof(buf), 7);
+	CHECK(ret == 0 && bad < 0, "object read: %d, pattern 7 off at %ld",
+		ret, bad);
+	ret = mmrt_map_object(as, SP_D, 2 * MMRT_PAGE_SIZE,
+		MMRT_PROT_READ | MMRT_PROT_WRITE, 0, obj, 0);
+	CHECK(ret == 0, "map_object: %d", ret);
+	memset(buf, 0, sizeof(buf));
+	ret = mmrt_read(as, SP_D, buf, sizeof(buf));
+	bad = differs(buf, sizeof(buf), 7);
+	CHECK(ret == 0 && bad < 0, "read through the space: %d, off at %ld",
+		ret, bad);
+	fill(buf, MMRT_PAGE_SIZE, 8);
+	ret = mmrt_write(as, SP_D + MMRT_PAGE_SIZE, buf, MMRT_PAGE_SIZE);
+	CHECK(ret == 0, "write through the space: %d", ret);
+	CHECK(mmrt_object_destroy(obj) == -EBUSY, "destroy of a mapped object");
+	ret = mmrt_unmap(as, SP_D, 2 * MMRT_PAGE_SIZE);
+	CHECK(ret == 0, "unmap D: %d", ret);
+
+	obj = mmrt_object_lookup(SP_FOBJ);
+	CHECK(obj != NULL, "lookup %s: %d", SP_FOBJ, rte_errno);
+	if (obj != NULL) {
+		memset(buf, 0, MMRT_PAGE_SIZE);
+		ret = mmrt_object_read(obj, 0, buf, MMRT_PAGE_SIZE);
+		bad = differs(buf, MMRT_PAGE_SIZE, 10);
+		CHECK(ret == 0 && bad < 0, "file object read: %d, pattern 10"
+			" off at %ld", ret, bad);
+		CHECK(mmrt_object_destroy(obj) == -E_RTE_SECONDARY,
+			"destroy of the primary's file object");
+		CHECK(mmrt_object_lookup(SP_FOBJ) == obj, "file object gone");
+	}
+
+	own = mmrt_object_create("sec.own", MMRT_PAGE_SIZE);
+	CHECK(own != NULL, "object_create: %d", rte_errno);
+	if (own == NULL)
+		return;
+	rte_errno = 0;
+	CHECK(mmrt_object_create("sec.own", MMRT_PAGE_SIZE) == NULL &&
+		rte_errno == EEXIST, "a second sec.own: %d", rte_errno);
+	CHECK(mmrt_object_lookup("sec.own") == own, "lookup sec.own");
+	CHECK(mmrt_object_destroy(own) == 0, "destroy sec.own");
+	rte_errno = 0;
+	CHECK(mmrt_object_lookup("sec.own") == NULL && rte_errno == ENOENT,
+		"sec.own left after its destroy");
+}
+
 static int
 run_secondary(int argc, char **argv)
 {
@@ -519,6 +697,7 @@ run_secondary(int argc, char **argv)
 
 	secondary_refusals(as);
 	secondary_lookups();
+	secondary_objects(as);
 
 	ret = mmrt_fini();
 	CHECK(ret == 0, "mmrt_fini: %d", ret);
@@ -670,6 +849,88 @@ out:
 	return failures == 0 ? 0 : 1;
 }
 
+static unsigned int pin_calls;
+
+static void
+pin_cb(struct mmrt_pin *pin, void *arg)
+{
+	RTE_SET_USED(pin);
+	RTE_SET_USED(arg);
+	pin_calls++;
+}
+
+/* -1 if the pages of @pin hold pattern @which, else the first bad offset */
+static long
+pin_differs(const struct mmrt_pin *pin, unsigned int which)
+{
+	struct mmrt_sg sg[4];
+	uint64_t off = 0, k;
+	int n, i;
+
+	n = mmrt_pin_sg(pin, sg, RTE_DIM(sg));
+	if (n <= 0)
+		return 0;
+	/* the pattern runs on across segments */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < sg[i].len; k++, off++)
+			if (((const uint8_t *)sg[i].addr)[k] != pat(which, off))
+				return (long)off;
+	return -1;
+}
+
+static int
+run_pinner(int argc, char **argv)
+{
+	struct mmrt_as_stats st;
+	struct mmrt_pin *pin = NULL, *bad = NULL;
+	struct mmrt_as *as;
+	time_t deadline;
+	long off;
+	int ret;
+
+	if (peer_init("sec-peer pinner", argc, argv, 1) != 0)
+		return 1;
+	as = mmrt_as_lookup(SP_PIN);
+	CHECK(as != NULL, "lookup %s", SP_PIN);
+	if (as == NULL)
+		goto out;
+	CHECK(mmrt_pin(as, SP_PIN_VA + 8 * MMRT_PAGE_SIZE, MMRT_PAGE_SIZE, 0,
+		&bad) == -EFAULT && bad == NULL, "pin of an unmapped range");
+	CHECK(mmrt_pin(as, SP_PIN_VA + 1, MMRT_PAGE_SIZE, 0, &bad) == -EINVAL &&
+		bad == NULL, "pin of an unaligned range");
+	CHECK(mmrt_pin_revocable(as, SP_PIN_VA, MMRT_PAGE_SIZE, 0, pin_cb,
+		NULL, &bad) == -E_RTE_SECONDARY && bad == NULL,
+		"pin with a callback in a secondary");
+	CHECK(mmrt_as_stats(as, &st) == 0 && st.pinned_pages == 0,
+		"a refused pin counted");
+	ret = mmrt_pin(as, SP_PIN_VA, 2 * MMRT_PAGE_SIZE, 0, &pin);
+	CHECK(ret == 0, "pin: %d", ret);
+	if (ret != 0)
+		goto out;
+	CHECK(mmrt_as_stats(as, &st) == 0 && st.pinned_pages == 2,
+		"pinned pages %" PRIu64, st.pinned_pages);
+	off = pin_differs(pin, 6);
+	CHECK(off < 0, "pinned pages: pattern 6 off at %ld", off);
+	printf("pinned\n");
+	fflush(stdout);
+	/* the primary unmaps the range: the pin is revoked, frames stay */
+	deadline = time(NULL) + SP_WAIT_S;
+	while (!mmrt_pin_revoked(pin) && time(NULL) < deadline)
+		usleep(1000);
+	CHECK(mmrt_pin_revoked(pin), "not revoked");
+	off = pin_differs(pin, 6);
+	CHECK(off < 0, "after the unmap: pattern 6 off at %ld", off);
+	CHECK(mmrt_unpin(pin) == 0, "unpin");
+	CHECK(pin_calls == 0, "a callback ran");
+	printf("unpinned\n");
+out:
+	ret = mmrt_fini();
+	CHECK(ret == 0, "mmrt_fini: %d", ret);
+	if (failures == 0)
+		printf("pinner ok\n");
+	return failures == 0 ? 0 : 1;
+}
+
 static int
 run_reader(int argc, char **argv)
 {
@@ -737,6 +998,7 @@ main(int argc, char **argv)
 		{ "secondary", run_secondary },
 		{ "consumer", run_consumer },
 		{ "handler", run_handler },
+		{ "pinner", run_pinner },
 		{ "reader", run_reader },
 		{ "expect", run_expect },
 	};

@@ -91,9 +91,11 @@ as_registered(const struct mmrt_as *as)
 /*
  * In a secondary process, an operation that invalidates translations is
  * refused on a space whose invalidations reach callbacks of the primary
- * (notifier subscribers: consumers, mirrors of other spaces, interval
- * notifiers), or on a DPDK mirror (its memory event callback is the
- * primary's). Nothing else distinguishes the processes.
+ * (plain notifier subscribers: mirrors of other spaces, the application's
+ * notifiers and interval notifiers, pins with a callback; not consumers
+ * or pins without one, see mm_notify_foreign()), or on a DPDK mirror
+ * (its memory event callback is the primary's). Nothing else
+ * distinguishes the processes.
  */
 static int
 as_secondary_refuses(struct mmrt_as *as)

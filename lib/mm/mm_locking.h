@@ -25,7 +25,14 @@
  *                                                      destroy's unhook (the
  *                                                      mm_nametab.h calls)
  *   obj_lock                             (object.c)   leaf: the object table
- *                                                      (mm_nametab.h calls)
+ *                                                      (mm_nametab.h calls;
+ *                                                      memzone mmrt_objects)
+ *   pins_lock                            (pin.c)      leaf: the pin registry
+ *                                                      (memzone mmrt_pins):
+ *                                                      a pin's entry and
+ *                                                      exit, the reaper's
+ *                                                      search; never across
+ *                                                      a call into lib/mm
  *   glc_other_lock                       (gather.c)   leaf: non-lcore stats
  *
  *   mirrors' ext lock (mutex)            (host.c,     mirror creation, dma
@@ -153,7 +160,10 @@
  * lock, subs->lock, a grace period), bind_lock again, quar_lock,
  * consumers_lock (registry removal); then as_iter_lock read
  * (mmrt_as_foreach) with each space's map lock read (mmrt_uffd_foreach)
- * for the pending faults. A bind_lock or quar_lock still held after 1 s
+ * for the pending faults; then, per pin of the dead process, pins_lock
+ * (to find it), pin->lock, subs->lock (the notifier's remove, which may
+ * wait for an invalidation of the range to end), pins_lock again. A
+ * bind_lock or quar_lock still held after 1 s
  * is taken over as the dead owner's. dev_fence_deadline() runs under the
  * invalidator's map and PT locks and takes no lock: it reads /proc and
  * frees the dead process's QSBR slots lock-free.

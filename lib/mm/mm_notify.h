@@ -59,11 +59,29 @@ int mm_notify_test_young(struct mmrt_as *as, uint64_t addr);
 uint64_t mm_notify_debug_active(struct mmrt_as *as);
 uint64_t mm_notify_debug_seq(struct mmrt_as *as);
 /*
- * In a secondary process: true if @as has subscribers (all are the
- * primary's, whose callbacks this process cannot call), so an operation
- * that notifies must be refused (-E_RTE_SECONDARY). False in the primary.
+ * In a secondary process: true if @as has plain subscribers (legacy or
+ * interval, of kind 0: the primary's, whose callbacks this process
+ * cannot call), so an operation that notifies must be refused
+ * (-E_RTE_SECONDARY). Subscribers of a kind (consumers, pins without a
+ * revocation callback) do not count. False in the primary.
  */
 bool mm_notify_foreign(const struct mmrt_as *as);
+/*
+ * Interval subscription kinds: ops each process registers for itself
+ * (mm_interval_kind_ops(), from a constructor), called through the
+ * invalidating process's table, so that any process may insert a
+ * subscription of a kind (mm_interval_insert_kind(): -EINVAL as
+ * mmrt_interval_notifier_insert(), or an unknown kind; allowed in a
+ * secondary) and any process may invalidate it.
+ */
+#define MM_IKIND_PIN 1  /* pin.c: a pin without a revocation callback */
+#define MM_IKIND_MAX 2
+struct mmrt_interval_notifier;
+struct mmrt_interval_notifier_ops;
+int mm_interval_kind_ops(uint32_t kind,
+	const struct mmrt_interval_notifier_ops *ops);
+int mm_interval_insert_kind(struct mmrt_interval_notifier *sub,
+	struct mmrt_as *as, uint64_t start, uint64_t length, uint32_t kind);
 /* The space is being torn down: release every subscriber. */
 void mm_notify_release(struct mmrt_as *as);
 /* Per-space subscription state, set up in create, torn down in destroy. */

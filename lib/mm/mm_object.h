@@ -25,7 +25,9 @@ struct mmrt_object {
 	uint32_t map_count;   /* regions mapping it */
 	uint32_t *pfns;       /* MMRT_PFN_NONE until first use */
 	/* file-backed objects (mmrt_object_create_fd()); fd -1 otherwise */
-	int fd;               /* the object's own dup of the caller's fd */
+	int fd;               /* the object's own dup of the caller's fd,
+			       * in its creator (fd_pid) */
+	int32_t fd_pid;       /* the creating process */
 	uint64_t file_off;    /* file offset of page 0 */
 };
 

@@ -663,8 +663,23 @@ typedef void (*mmrt_pin_revoke_t)(struct mmrt_pin *pin, void *arg);
  *   mapped, or a hole of the mirror); -EACCES (the region forbids the
  *   access); -EHWPOISON (a poisoned page); -ENOMEM; -ETIMEDOUT (a
  *   userfault was not resolved in time); -EAGAIN (the range kept
- *   changing while the pin was taken). On failure nothing is pinned and
- *   *@p out is unchanged. Thread-safe; may wait (faults, userfaults).
+ *   changing while the pin was taken); -E_RTE_SECONDARY (in a DPDK
+ *   secondary: a fault the pin needs must replace a frame of a space
+ *   with the primary's plain subscribers, see mmrt_fault()). On failure
+ *   nothing is pinned and *@p out is unchanged. Thread-safe; may wait
+ *   (faults, userfaults).
+ *
+ * Processes: any process of the runtime (a DPDK secondary included) pins
+ * on any space. The pin is shared memory: whichever process changes the
+ * range revokes it, any process may read it (mmrt_pin_revoked(),
+ * mmrt_pin_sg()) or unpin it while its taker lives, and once the process
+ * that took it died, the reaper owns it: mmrt_reap_dead() releases it (its frames go back to the pool unless
+ * still mapped). A secondary's mmrt_fini() fails with -EBUSY while it
+ * holds pins. Pool pages' addresses and IOVAs are valid in every
+ * process. A host page's address is the mapping process's: valid in
+ * another process only for DPDK memory (the DPDK mirror, rte_malloc),
+ * so use a pin of process memory mapped with mmrt_map_host() only in the
+ * process that mapped it.
  */
 int mmrt_pin(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
 	struct mmrt_pin **out);
@@ -679,6 +694,13 @@ int mmrt_pin(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
  * space nor wait for a thread that does, and must not wait for a poller
  * (the invalidating thread may be one); it may call mmrt_pin_revoked()
  * and mmrt_pin_sg(), not mmrt_unpin().
+ *
+ * With a callback, primary only: -E_RTE_SECONDARY in a DPDK secondary
+ * (@p revoke is a function of the process that calls this). Such a pin
+ * is a plain subscriber of @p as: a secondary's operation that would
+ * revoke it (any unmap, protect, remap, advise, fork or destroy of
+ * @p as) is refused with -E_RTE_SECONDARY, as for the primary's
+ * notifiers. Without one (NULL, or mmrt_pin()) any process may pin.
  *
  * @return as mmrt_pin().
  */
@@ -801,11 +823,12 @@ int mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st);
 
 /**
  * Create a shared object of @p size bytes (a multiple of MMRT_PAGE_SIZE).
- * @return the object, or NULL with rte_errno EINVAL, EEXIST, ENOMEM,
- *   ENODEV. May wait.
- * Primary only: in a DPDK secondary process NULL with rte_errno
- * E_RTE_SECONDARY (the object table is per process; a secondary may
- * fault on objects the primary mapped into a space).
+ * @return the object, or NULL with rte_errno EINVAL, EEXIST, ENOSPC (the
+ *   table of 256 objects is full), ENOMEM, ENODEV. May wait.
+ * In any process of the runtime: the object table is shared (memzone
+ * mmrt_objects), so every process finds the object by name and may map,
+ * read, write and destroy it; the object outlives the process that made
+ * it (as a POSIX shared memory object does) until someone destroys it.
  */
 struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
 
@@ -817,14 +840,17 @@ struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
  * address, and the stale pointer then names it. Drop the pointer at
  * destroy.
  *
- * @return 0, -EINVAL (not a live object), -EBUSY (still mapped). May wait.
+ * @return 0, -EINVAL (not a live object), -EBUSY (still mapped),
+ *   -E_RTE_SECONDARY (a file-backed object, from another process than
+ *   the primary that made it: its descriptor is the primary's). May wait.
  */
 int mmrt_object_destroy(struct mmrt_object *obj);
 
 /**
- * @return the live object named @p name, or NULL (rte_errno
- *   ENOENT/EINVAL). Primary only: in a DPDK secondary process NULL with
- *   rte_errno E_RTE_SECONDARY.
+ * @return the live object named @p name, made by any process of the
+ *   runtime, or NULL (rte_errno ENOENT, EINVAL for NULL, an empty name or
+ *   one of MMRT_NAME_SIZE characters or more, ENODEV if the runtime is
+ *   not up). Thread-safe; never waits.
  */
 struct mmrt_object *mmrt_object_lookup(const char *name);
 
@@ -916,6 +942,11 @@ int mmrt_as_foreach(int (*cb)(struct mmrt_as *as, void *arg), void *arg);
  *   offset, flags, or @p fd not a readable, seekable file), EBADF,
  *   EISDIR, EEXIST, ENOSPC, ENOMEM, ENODEV, EMFILE. Thread-safe; may
  *   wait.
+ * Primary only: in a DPDK secondary process NULL with rte_errno
+ * E_RTE_SECONDARY (the object's descriptor would die with the process).
+ * Other processes find the object by name and use it; they read its
+ * pages not read yet through /proc/<primary>/fd (EIO if that fails), and
+ * may not destroy it (mmrt_object_destroy()).
  */
 struct mmrt_object *mmrt_object_create_fd(const char *name, int fd,
 	uint64_t offset, uint64_t size, uint32_t flags);

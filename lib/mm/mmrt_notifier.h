@@ -142,6 +142,8 @@ struct mmrt_interval_notifier {
 	struct mmrt_interval_notifier **deferred_pprev; /**< @internal */
 	const struct mmrt_interval_notifier_ops *ops;   /**< @internal */
 	struct mmrt_as *as;                 /**< @internal NULL: not inserted */
+	uint32_t kind;                      /**< @internal 0: @p ops; else
+					     * lib/mm's ops of that kind */
 	uint64_t invalidate_seq;            /**< @internal, see set_seq */
 };
 

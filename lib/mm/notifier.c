@@ -106,6 +106,9 @@ struct mm_subscriptions {
 	uint32_t n_plain;            /* ... of which of kind 0 (process-
 				      * local: see nb_ops(); under lock,
 				      * read relaxed) */
+	uint32_t n_iplain;           /* interval subscriptions of kind 0
+				      * (see iops(); under lock, read
+				      * relaxed) */
 	uint32_t n_range_ops;        /* ... of which with start or end ops
 				      * (changed under lock, read relaxed) */
 	uint32_t readers;            /* legacy traversals in flight */
@@ -113,6 +116,35 @@ struct mm_subscriptions {
 };
 
 #define ISUB(n) container_of(n, struct mmrt_interval_notifier, node)
+
+/*
+ * Interval subscription kinds (mm_notify.h): as the legacy kinds below,
+ * ops every process registers for itself under one number, so that a
+ * subscription of kind k inserted in one process (a pin of a secondary)
+ * is invalidated, in whichever process invalidates, through that
+ * process's own functions. Kind 0 calls sub->ops, a pointer valid only
+ * in the process that inserted it. Per process, filled by constructors.
+ */
+static const struct mmrt_interval_notifier_ops *in_kinds[MM_IKIND_MAX];
+
+static inline const struct mmrt_interval_notifier_ops *
+iops(const struct mmrt_interval_notifier *sub)
+{
+	return sub->kind != 0 ? in_kinds[sub->kind] : sub->ops;
+}
+
+int
+mm_interval_kind_ops(uint32_t kind,
+	const struct mmrt_interval_notifier_ops *ops)
+{
+	if (kind == 0 || kind >= MM_IKIND_MAX || ops == NULL ||
+			ops->invalidate == NULL)
+		return -EINVAL;
+	if (in_kinds[kind] != NULL && in_kinds[kind] != ops)
+		return -EEXIST;
+	in_kinds[kind] = ops;
+	return 0;
+}
 
 static inline uint64_t
 seq_load(const struct mm_subscriptions *subs)
@@ -140,6 +172,21 @@ deferred_del(struct mmrt_interval_notifier *sub)
 		sub->deferred_next->deferred_pprev = sub->deferred_pprev;
 	sub->deferred_next = NULL;
 	sub->deferred_pprev = NULL;
+}
+
+/*
+ * @sub left the tree for good (or its insert was cancelled): one plain
+ * interval subscription less (subs->lock held). Counted when it leaves
+ * the tree, not when its remove starts, so that a secondary never
+ * starts an invalidation that walks a tree holding a plain one.
+ */
+static void
+iplain_gone(struct mm_subscriptions *subs,
+	const struct mmrt_interval_notifier *sub)
+{
+	if (sub->kind == 0)
+		__atomic_store_n(&subs->n_iplain, subs->n_iplain - 1,
+			__ATOMIC_RELAXED);
 }
 
 /* ---- interval side of an invalidation ---- */
@@ -192,9 +239,10 @@ itree_inv_end(struct mm_subscriptions *subs)
 	/* fully excluded -> idle: the tree is ours again */
 	while ((sub = subs->deferred) != NULL) {
 		deferred_del(sub);
-		if (sub->node.in_tree)
+		if (sub->node.in_tree) {
 			mm_itree_remove(&subs->itree, &sub->node);
-		else
+			iplain_gone(subs, sub);
+		} else
 			mm_itree_insert(&subs->itree, &sub->node);
 	}
 	/* Publish the end of the period last: pairs with the acquire loads
@@ -223,7 +271,7 @@ itree_invalidate(struct mm_subscriptions *subs,
 	for (; n != NULL; n = mm_itree_next(n, r->start, range_last(r))) {
 		struct mmrt_interval_notifier *sub = ISUB(n);
 
-		if (sub->ops->invalidate(sub, r, cur_seq))
+		if (iops(sub)->invalidate(sub, r, cur_seq))
 			continue;
 		if (mmrt_notifier_range_blockable(r)) {
 			MMRT_LOG(WARNING, mm,
@@ -663,12 +711,11 @@ mm_notify_foreign(const struct mmrt_as *as)
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY || subs == NULL)
 		return false;
 	/*
-	 * Subscribers of a kind (consumers) are callable from here; a plain
-	 * one may even live in the primary's own memory, so it is counted,
-	 * never looked at.
+	 * Subscribers of a kind (consumers, pins without a callback) are
+	 * callable from here; a plain one may even live in the primary's
+	 * own memory, so it is counted, never looked at.
 	 */
-	any = __atomic_load_n(&subs->itree.root, __ATOMIC_ACQUIRE) != NULL ||
-		__atomic_load_n(&subs->deferred, __ATOMIC_ACQUIRE) != NULL ||
+	any = __atomic_load_n(&subs->n_iplain, __ATOMIC_RELAXED) != 0 ||
 		__atomic_load_n(&subs->n_plain, __ATOMIC_RELAXED) != 0;
 	if (any)
 		MMRT_LOG(DEBUG, mm, "%s: subscribers of the primary: refused in"
@@ -679,22 +726,17 @@ mm_notify_foreign(const struct mmrt_as *as)
 /* ---- public: interval notifiers ---- */
 
 /* model: models/notifier.pml [N.4] */
-int
-mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
-	struct mmrt_as *as, uint64_t start, uint64_t length,
-	const struct mmrt_interval_notifier_ops *ops)
+static int
+interval_insert(struct mmrt_interval_notifier *sub, struct mmrt_as *as,
+	uint64_t start, uint64_t length,
+	const struct mmrt_interval_notifier_ops *ops, uint32_t kind)
 {
 	struct mm_subscriptions *subs;
 	uint64_t seq;
 
-	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
-			ops == NULL || ops->invalidate == NULL ||
-			!mmrt_range_valid(start, length) || sub->as != NULL)
-		return -EINVAL;
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
-		return -E_RTE_SECONDARY;
 	subs = as->subs;
 	sub->ops = ops;
+	sub->kind = kind;
 	sub->node.start = start;
 	sub->node.last = start + length - 1;
 	sub->node.in_tree = false;
@@ -738,9 +780,38 @@ mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
 			__ATOMIC_RELAXED);
 		mm_itree_insert(&subs->itree, &sub->node);
 	}
+	if (kind == 0)
+		__atomic_store_n(&subs->n_iplain, subs->n_iplain + 1,
+			__ATOMIC_RELAXED);
 	sub->as = as;
 	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 	return 0;
+}
+
+int
+mmrt_interval_notifier_insert(struct mmrt_interval_notifier *sub,
+	struct mmrt_as *as, uint64_t start, uint64_t length,
+	const struct mmrt_interval_notifier_ops *ops)
+{
+	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
+			ops == NULL || ops->invalidate == NULL ||
+			!mmrt_range_valid(start, length) || sub->as != NULL)
+		return -EINVAL;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -E_RTE_SECONDARY;
+	return interval_insert(sub, as, start, length, ops, 0);
+}
+
+int
+mm_interval_insert_kind(struct mmrt_interval_notifier *sub,
+	struct mmrt_as *as, uint64_t start, uint64_t length, uint32_t kind)
+{
+	if (sub == NULL || !mm_as_live(as) || as->subs == NULL ||
+			kind == 0 || kind >= MM_IKIND_MAX ||
+			in_kinds[kind] == NULL ||
+			!mmrt_range_valid(start, length) || sub->as != NULL)
+		return -EINVAL;
+	return interval_insert(sub, as, start, length, NULL, kind);
 }
 
 /* model: models/notifier.pml [N.5] */
@@ -760,6 +831,7 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 		if (!sub->node.in_tree) {
 			/* deferred insert not applied yet: cancel it */
 			deferred_del(sub);
+			iplain_gone(subs, sub);
 		} else {
 			/* a running invalidation may be calling sub: queue
 			 * the removal for the last end and wait for it */
@@ -769,6 +841,7 @@ mmrt_interval_notifier_remove(struct mmrt_interval_notifier *sub)
 		}
 	} else {
 		mm_itree_remove(&subs->itree, &sub->node);
+		iplain_gone(subs, sub);
 	}
 	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 

@@ -7,6 +7,16 @@
  * and held by the object (one reference each); every PTE that maps one
  * holds one more. The object's spinlock guards its pfn array; contents are
  * shared memory with no lock, as with a shared file mapping.
+ *
+ * Processes. The object table and its lock (obj_lock) live in the memzone
+ * OBJ_MZ, which the primary makes and a secondary looks up, so every
+ * process finds every object by name; objects are rte_malloc memory. A
+ * pool object may be created and destroyed by any process, and outlives
+ * its creator as a POSIX shared memory object does. A file-backed
+ * object's fd is its creator's (the primary's only: a secondary's would
+ * die with it): another process reads its missing pages through
+ * /proc/<creator>/fd/<fd>, and only the creator destroys it (closing the
+ * fd is its business).
  */
 
 #include <errno.h>
@@ -14,26 +24,44 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
+
+#include <mmrt_core.h>
 
 #include "mm_locking.h"
 #include "mm_testhooks.h"
 #include "mm_nametab.h"
 #include "mm_object.h"
+#include "mm_as.h"
 
 #define OBJ_MAX 256
+#define OBJ_MZ "mmrt_objects"
 
-static void *obj_table[OBJ_MAX];
-static rte_spinlock_t obj_lock = RTE_SPINLOCK_INITIALIZER;
-static const struct mm_nametab obj_names = {
-	.slot = obj_table,
-	.max = OBJ_MAX,
-	.name_off = offsetof(struct mmrt_object, name),
-	.lock = &obj_lock,
-	.lock_class = MM_LC_OBJ_TABLE,
+struct obj_registry {
+	rte_spinlock_t lock;   /* obj_lock: the table */
+	void *table[OBJ_MAX];  /* of struct mmrt_object, mm_nametab slots */
 };
+static struct obj_registry *obj_reg;
+static const struct rte_memzone *obj_reg_mz; /* the primary's, to free */
+#define obj_lock (obj_reg->lock)
+
+/* The table as an mm_nametab (only while obj_reg is set). */
+static struct mm_nametab
+obj_names(void)
+{
+	return (struct mm_nametab){
+		.slot = obj_reg->table,
+		.max = OBJ_MAX,
+		.name_off = offsetof(struct mmrt_object, name),
+		.lock = &obj_reg->lock,
+		.lock_class = MM_LC_OBJ_TABLE,
+	};
+}
 
 bool
 mm_object_live(const struct mmrt_object *obj)
@@ -44,13 +72,47 @@ mm_object_live(const struct mmrt_object *obj)
 static bool
 obj_registered(const struct mmrt_object *obj)
 {
-	return obj != NULL && mm_nametab_has(&obj_names, obj);
+	struct mm_nametab t;
+
+	if (obj == NULL || obj_reg == NULL)
+		return false;
+	t = obj_names();
+	return mm_nametab_has(&t, obj);
 }
 
 bool
 mm_objects_live(void)
 {
-	return mm_nametab_any(&obj_names);
+	struct mm_nametab t;
+
+	if (obj_reg == NULL)
+		return false;
+	t = obj_names();
+	return mm_nametab_any(&t);
+}
+
+/*
+ * The object's file, readable in this process: its own fd in the
+ * creator, else a new descriptor of the same file, opened through the
+ * creator's /proc/<pid>/fd (closed by obj_file_put()). -1 with errno.
+ */
+static int
+obj_file_get(const struct mmrt_object *obj)
+{
+	char path[64];
+
+	if (obj->fd_pid == (int32_t)getpid())
+		return obj->fd;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)obj->fd_pid,
+		obj->fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void
+obj_file_put(const struct mmrt_object *obj, int fd)
+{
+	if (fd != obj->fd || obj->fd_pid != (int32_t)getpid())
+		close(fd);
 }
 
 void
@@ -72,18 +134,25 @@ obj_read_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 	uint8_t *a;
 	ssize_t n;
 	int64_t p;
+	int fd;
 
+	fd = obj_file_get(obj);
+	if (fd < 0)
+		return -EIO;
 	p = mmrt_frame_alloc(0);
-	if (p < 0)
+	if (p < 0) {
+		obj_file_put(obj, fd);
 		return (int)p;
+	}
 	a = mmrt_frame_addr((uint32_t)p);
 	while (got < MMRT_PAGE_SIZE) {
-		n = pread(obj->fd, a + got, MMRT_PAGE_SIZE - got,
+		n = pread(fd, a + got, MMRT_PAGE_SIZE - got,
 			(off_t)(obj->file_off + (idx << MMRT_PAGE_SHIFT) +
 			got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			obj_file_put(obj, fd);
 			mmrt_frame_put((uint32_t)p);
 			return -EIO;
 		}
@@ -91,6 +160,7 @@ obj_read_page(struct mmrt_object *obj, uint64_t idx, uint32_t *pfn)
 			break; /* end of file */
 		got += (uint64_t)n;
 	}
+	obj_file_put(obj, fd);
 	memset(a + got, 0, MMRT_PAGE_SIZE - got);
 	*pfn = (uint32_t)p;
 	return 0;
@@ -178,6 +248,11 @@ mmrt_object_create_fd(const char *name, int fd, uint64_t offset,
 	struct mmrt_object *obj;
 	int own;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		/* the fd would die with this process */
+		rte_errno = E_RTE_SECONDARY;
+		return NULL;
+	}
 	if (fd < 0 || flags != 0 || (offset & (MMRT_PAGE_SIZE - 1)) != 0 ||
 			offset > (uint64_t)INT64_MAX - size) {
 		rte_errno = EINVAL;
@@ -203,11 +278,12 @@ static struct mmrt_object *
 obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 {
 	struct mmrt_object *obj;
+	struct mm_nametab t;
 	size_t n;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		rte_errno = E_RTE_SECONDARY; /* the table is per process */
+	if (obj_reg == NULL) {
+		rte_errno = ENODEV;
 		return NULL;
 	}
 	if (name == NULL || (n = strnlen(name, MMRT_NAME_SIZE)) == 0 ||
@@ -239,10 +315,12 @@ obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 	strcpy(obj->name, name);
 	obj->size = size;
 	obj->fd = fd;
+	obj->fd_pid = (int32_t)getpid();
 	obj->file_off = file_off;
 	rte_spinlock_init(&obj->lock);
 	obj->magic = MM_OBJ_MAGIC;
-	ret = mm_nametab_add(&obj_names, obj);
+	t = obj_names();
+	ret = mm_nametab_add(&t, obj);
 	if (ret != 0) {
 		rte_free(obj->pfns);
 		rte_free(obj);
@@ -255,16 +333,21 @@ obj_create(const char *name, uint64_t size, int fd, uint64_t file_off)
 int
 mmrt_object_destroy(struct mmrt_object *obj)
 {
+	struct mm_nametab t;
 	uint64_t p;
 
 	if (!obj_registered(obj))
 		return -EINVAL;
+	/* the creator's fd: the creator closes it */
+	if (obj->fd >= 0 && obj->fd_pid != (int32_t)getpid())
+		return -E_RTE_SECONDARY;
+	t = obj_names();
 	mm_spin_lock(&obj_lock, MM_LC_OBJ_TABLE);
 	if (__atomic_load_n(&obj->map_count, __ATOMIC_ACQUIRE) != 0) {
 		mm_spin_unlock(&obj_lock, MM_LC_OBJ_TABLE);
 		return -EBUSY;
 	}
-	mm_nametab_del_locked(&obj_names, obj);
+	mm_nametab_del_locked(&t, obj);
 	mm_spin_unlock(&obj_lock, MM_LC_OBJ_TABLE);
 	obj->magic = 0;
 	for (p = 0; p < obj->npages; p++)
@@ -281,16 +364,20 @@ struct mmrt_object *
 mmrt_object_lookup(const char *name)
 {
 	struct mmrt_object *found;
+	struct mm_nametab t;
+	size_t n;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		rte_errno = E_RTE_SECONDARY; /* the table is per process */
-		return NULL;
-	}
-	if (name == NULL || strnlen(name, MMRT_NAME_SIZE) == 0) {
+	if (name == NULL || (n = strnlen(name, MMRT_NAME_SIZE)) == 0 ||
+			n >= MMRT_NAME_SIZE) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	found = mm_nametab_find(&obj_names, name);
+	if (obj_reg == NULL) {
+		rte_errno = ENODEV;
+		return NULL;
+	}
+	t = obj_names();
+	found = mm_nametab_find(&t, name);
 	if (found == NULL)
 		rte_errno = ENOENT;
 	return found;
@@ -371,3 +458,51 @@ mmrt_object_write(struct mmrt_object *obj, uint64_t off, const void *buf,
 {
 	return obj_rw(obj, off, (void *)(uintptr_t)buf, len, true);
 }
+
+/* ---- the shared table ---------------------------------------------------- */
+
+static int
+obj_init(const struct mmrt_config *cfg)
+{
+	const struct rte_memzone *mz;
+
+	RTE_SET_USED(cfg);
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		mz = rte_memzone_lookup(OBJ_MZ);
+		if (mz == NULL) {
+			MMRT_LOG(ERR, mm, "secondary: no object table (%s) in"
+				" the primary", OBJ_MZ);
+			return -ENOENT;
+		}
+		obj_reg = mz->addr;
+		return 0;
+	}
+	obj_reg_mz = rte_memzone_reserve(OBJ_MZ, sizeof(*obj_reg),
+		SOCKET_ID_ANY, 0);
+	if (obj_reg_mz == NULL)
+		return -ENOMEM;
+	obj_reg = obj_reg_mz->addr;
+	memset(obj_reg, 0, sizeof(*obj_reg));
+	rte_spinlock_init(&obj_reg->lock);
+	return 0;
+}
+
+/* The objects are the runtime's: a secondary leaves them; the primary
+ * leaves once none is left. */
+static int
+obj_fini(void)
+{
+	if (obj_reg == NULL)
+		return 0;
+	if (obj_reg_mz != NULL) {
+		if (mm_objects_live())
+			return -EBUSY;
+		rte_memzone_free(obj_reg_mz);
+		obj_reg_mz = NULL;
+	}
+	obj_reg = NULL;
+	return 0;
+}
+
+/* Up after mm (20), down before it. */
+MMRT_SUBSYS_REGISTER(obj_subsys, "mm.obj", 22, obj_init, obj_fini);

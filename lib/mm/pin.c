@@ -41,6 +41,26 @@
  * map lock (the invalidate op runs under the invalidator's map lock) and
  * never across a call into lib/mm. The revocation callback runs after
  * pin->lock is dropped, still inside the invalidator's map lock.
+ *
+ * Processes. A pin is DPDK memory (rte_malloc) and holds no process-local
+ * pointer but its callback: a pin without one is an interval subscription
+ * of kind MM_IKIND_PIN (mm_notify.h), so whichever process invalidates
+ * its range calls this file's pin_invalidate() through its own kind
+ * table, and any process may take one. A pin with a callback is a plain
+ * (kind 0) subscription of the primary: only the primary takes those
+ * (-E_RTE_SECONDARY elsewhere), and a secondary's operation that would
+ * revoke one is refused as for any plain subscriber (mm_notify_foreign()).
+ *
+ * Every pin is on the shared registry (memzone PIN_MZ: pins_lock and a
+ * list), tagged with the process slot of its taker (mmrt_process_slot()),
+ * from before its first hold until after its last: mmrt_reap_dead()
+ * releases a dead process's pins (pin_reap()), established or not. The
+ * release is redone whole by a reaper that replaces a dead one: the
+ * stats drop once (pin->detached), the notifier's remove is a no-op the
+ * second time, and holds are dropped from the last, the count lowered
+ * before each put (a reaper killed between the two leaks that frame,
+ * never puts it twice). pins_lock is a leaf (mm_locking.h), never held
+ * across a call into lib/mm.
  */
 
 #include <errno.h>
@@ -48,8 +68,12 @@
 
 #include <rte_common.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
 #include <rte_spinlock.h>
+
+#include <mmrt_core.h>
 
 #include "mm_locking.h"
 #include "mm_pte.h"
@@ -61,6 +85,7 @@
 #include "mm_uffd.h"
 #include "mm_fault.h"
 #include "mm_sg.h"
+#include "mm_notify.h"
 #include "mmrt_notifier.h"
 
 #define PIN_MAGIC 0x6d6d706eu /* "mmpn" */
@@ -85,7 +110,11 @@ struct mmrt_pin {
 	bool live;               /* established: revocation is reported */
 	bool revoked;
 	bool detached;           /* space dying (RELEASE) or stats dropped */
-	mmrt_pin_revoke_t revoke;
+	bool counted;            /* in the space's pinned_pages */
+	int32_t owner;           /* process slot of the taker, -1: none */
+	struct mmrt_pin *reg_next; /* the registry's list (pins_lock) */
+	struct mmrt_pin *reg_prev;
+	mmrt_pin_revoke_t revoke; /* the primary's only (kind 0) */
 	void *arg;
 	uint64_t npages;
 	uint64_t nheld;          /* entries holding a page, from 0 */
@@ -96,6 +125,57 @@ static bool
 pin_live(const struct mmrt_pin *pin)
 {
 	return pin != NULL && pin->magic == PIN_MAGIC;
+}
+
+/* ---- the shared registry ---- */
+
+#define PIN_MZ "mmrt_pins"
+struct pin_registry {
+	rte_spinlock_t lock;     /* pins_lock: the list */
+	struct mmrt_pin *head;
+};
+static struct pin_registry *pin_reg;
+static const struct rte_memzone *pin_reg_mz; /* the primary's, to free */
+
+static void
+pin_reg_add(struct mmrt_pin *pin)
+{
+	rte_spinlock_lock(&pin_reg->lock);
+	pin->reg_prev = NULL;
+	pin->reg_next = pin_reg->head;
+	if (pin_reg->head != NULL)
+		pin_reg->head->reg_prev = pin;
+	pin_reg->head = pin;
+	rte_spinlock_unlock(&pin_reg->lock);
+}
+
+static void
+pin_reg_del(struct mmrt_pin *pin)
+{
+	rte_spinlock_lock(&pin_reg->lock);
+	if (pin->reg_prev != NULL)
+		pin->reg_prev->reg_next = pin->reg_next;
+	else if (pin_reg->head == pin)
+		pin_reg->head = pin->reg_next;
+	if (pin->reg_next != NULL)
+		pin->reg_next->reg_prev = pin->reg_prev;
+	pin->reg_next = NULL;
+	pin->reg_prev = NULL;
+	rte_spinlock_unlock(&pin_reg->lock);
+}
+
+/* Pins on the registry taken by process slot @owner (any if -1). */
+static unsigned int
+pin_reg_count(int32_t owner)
+{
+	struct mmrt_pin *p;
+	unsigned int n = 0;
+
+	rte_spinlock_lock(&pin_reg->lock);
+	for (p = pin_reg->head; p != NULL; p = p->reg_next)
+		n += owner < 0 || p->owner == owner;
+	rte_spinlock_unlock(&pin_reg->lock);
+	return n;
 }
 
 /* Does the protection of every region overlapping [s, e) still allow the
@@ -159,33 +239,43 @@ static const struct mmrt_interval_notifier_ops pin_ops = {
 	.invalidate = pin_invalidate,
 };
 
-/* Drop the holds of entries [0, pin->nheld). */
+/*
+ * Drop the holds of entries [0, pin->nheld), last first, the count
+ * lowered before each drop (a reaper that replaces a dead one redoes
+ * this: see the file comment).
+ */
 static void
 pin_drop_holds(struct mmrt_pin *pin)
 {
-	uint64_t i, e;
+	uint64_t e;
 	uint32_t owner;
 
-	for (i = 0; i < pin->nheld; i++) {
-		e = pin->ent[i];
+	while (pin->nheld > 0) {
+		e = pin->ent[pin->nheld - 1];
+		__atomic_store_n(&pin->nheld, pin->nheld - 1,
+			__ATOMIC_RELEASE);
 		if (e & (PIN_E_HOST | PIN_E_NOREF))
 			continue;
 		owner = frame_owner((uint32_t)(e >> MMRT_PAGE_SHIFT));
 		mm_frame_unpin_count(owner);
 		mmrt_frame_put(owner);
 	}
-	pin->nheld = 0;
 }
 
 /*
  * Hold the page at @va if its leaf allows it (read map lock held): 0 and
- * *ent set, 1 (fault it in first, for @write), or -EHWPOISON. @write:
- * the leaf must be writable, which for an anonymous page means exclusive
- * (a copy-on-write page is write-protected).
+ * the hold recorded as the pin's next entry, 1 (fault it in first, for
+ * @write), or -EHWPOISON. @write: the leaf must be writable, which for
+ * an anonymous page means exclusive (a copy-on-write page is
+ * write-protected). The hold is recorded (pin->nheld raised) under the
+ * PT lock, so that the taker's death between taking and recording it
+ * falls in a window where it holds a lock anyway.
  */
 static int
-pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
+pin_one(struct mmrt_pin *pin, uint64_t va, bool write)
 {
+	struct mmrt_as *as = pin->as;
+	uint64_t *ent = &pin->ent[pin->nheld];
 	uint64_t *p, e, off;
 	uint32_t tbl, pfn, owner;
 	bool huge;
@@ -214,6 +304,8 @@ pin_one(struct mmrt_as *as, uint64_t va, bool write, uint64_t *ent)
 			*ent = (uint64_t)pfn << MMRT_PAGE_SHIFT;
 		}
 	}
+	/* release: a reaper reads the entry once it sees the count */
+	__atomic_store_n(&pin->nheld, pin->nheld + 1, __ATOMIC_RELEASE);
 	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	return 0;
 }
@@ -253,12 +345,9 @@ pin_hold_all(struct mmrt_pin *pin)
 			 * no copy-on-write can take it from the pin */
 			write = wpin || ((r->prot & MMRT_PROT_WRITE) &&
 				!(r->flags & (REGION_OBJECT | REGION_HOST)));
-			ret = pin_one(as, va, write,
-				&pin->ent[pin->nheld]);
-			if (ret == 0) {
-				pin->nheld++;
+			ret = pin_one(pin, va, write);
+			if (ret == 0)
 				continue;
-			}
 			if (ret < 0)
 				break;
 			mm_fault_wait_init(&w, 0);
@@ -293,8 +382,11 @@ mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
 	int ret;
 
 	if (out == NULL || !mm_as_live(as) || !mm_range_valid_pages(va, len) ||
-			(flags & ~MMRT_PIN_WRITE))
+			(flags & ~MMRT_PIN_WRITE) || pin_reg == NULL)
 		return -EINVAL;
+	/* a callback is a function of this process: the primary's only */
+	if (revoke != NULL && rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -E_RTE_SECONDARY;
 	if ((len >> MMRT_PAGE_SHIFT) > (SIZE_MAX - sizeof(*pin)) /
 			sizeof(pin->ent[0]))
 		return -ENOMEM;
@@ -309,9 +401,16 @@ mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
 	pin->revoke = revoke;
 	pin->arg = arg;
 	pin->npages = len >> MMRT_PAGE_SHIFT;
+	pin->owner = mmrt_process_slot();
 	rte_spinlock_init(&pin->lock);
-	ret = mmrt_interval_notifier_insert(&pin->sub, as, va, len, &pin_ops);
+	/* on the registry before the first hold: a death is reaped */
+	pin_reg_add(pin);
+	ret = revoke != NULL ?
+		mmrt_interval_notifier_insert(&pin->sub, as, va, len,
+			&pin_ops) :
+		mm_interval_insert_kind(&pin->sub, as, va, len, MM_IKIND_PIN);
 	if (ret != 0) {
+		pin_reg_del(pin);
 		rte_free(pin);
 		return ret;
 	}
@@ -339,10 +438,17 @@ mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
 	MM_BLOCKING_END();
 	if (ret != 0) {
 		mmrt_interval_notifier_remove(&pin->sub);
+		pin_reg_del(pin);
 		rte_free(pin);
 		return ret;
 	}
-	MM_STAT_ADD(as, pinned_pages, (int64_t)pin->npages);
+	mm_spin_lock(&pin->lock, MM_LC_PIN);
+	/* not if the space's destroy already detached it */
+	if (!pin->detached) {
+		MM_STAT_ADD(as, pinned_pages, (int64_t)pin->npages);
+		pin->counted = true;
+	}
+	mm_spin_unlock(&pin->lock, MM_LC_PIN);
 	pin->magic = PIN_MAGIC;
 	*out = pin;
 	return 0;
@@ -355,19 +461,21 @@ mmrt_pin(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t flags,
 	return mmrt_pin_revocable(as, va, len, flags, NULL, NULL, out);
 }
 
-int
-mmrt_unpin(struct mmrt_pin *pin)
+/*
+ * Release everything @pin holds, then free it; redone whole by a reaper
+ * that replaces a dead one (see the file comment).
+ */
+static void
+pin_release(struct mmrt_pin *pin)
 {
 	bool drop;
 
-	if (!pin_live(pin))
-		return -EINVAL;
 	/*
 	 * The space's count, unless its destroy already ran RELEASE (the
 	 * caller does not unpin concurrently with that destroy).
 	 */
 	mm_spin_lock(&pin->lock, MM_LC_PIN);
-	drop = !pin->detached;
+	drop = pin->counted && !pin->detached;
 	pin->detached = true;
 	if (drop)
 		MM_STAT_ADD(pin->as, pinned_pages, -(int64_t)pin->npages);
@@ -376,7 +484,16 @@ mmrt_unpin(struct mmrt_pin *pin)
 	mmrt_interval_notifier_remove(&pin->sub);
 	pin_drop_holds(pin);
 	pin->magic = 0;
+	pin_reg_del(pin);
 	rte_free(pin);
+}
+
+int
+mmrt_unpin(struct mmrt_pin *pin)
+{
+	if (!pin_live(pin))
+		return -EINVAL;
+	pin_release(pin);
 	return 0;
 }
 
@@ -421,4 +538,100 @@ mmrt_pin_sg(const struct mmrt_pin *pin, struct mmrt_sg *sg, unsigned int n)
 	if (mm_sg_acc_close(&acc) != 0)
 		return -ENOSPC;
 	return (int)acc.cnt;
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+/*
+ * The pins dead process @pid (process slot @slot) had taken, established
+ * or not, are released as by mmrt_unpin(): their frames go back to the
+ * pool unless mapped. Called by mmrt_reap_dead() through
+ * mmrt_reap_register(), after lib/dev's step; pins_lock is held only to
+ * find the next one (only this reaper releases a dead process's pins).
+ */
+static int
+pin_reap(int32_t pid, unsigned int slot)
+{
+	struct mmrt_pin *p;
+	int n = 0;
+
+	if (pin_reg == NULL)
+		return 0;
+	for (;;) {
+		rte_spinlock_lock(&pin_reg->lock);
+		for (p = pin_reg->head; p != NULL; p = p->reg_next)
+			if (p->owner == (int32_t)slot)
+				break;
+		rte_spinlock_unlock(&pin_reg->lock);
+		if (p == NULL)
+			break;
+		pin_release(p);
+		n++;
+	}
+	if (n > 0)
+		MMRT_LOG(NOTICE, mm, "dead process %d: %d pins released",
+			(int)pid, n);
+	return n;
+}
+
+static int
+pin_init(const struct mmrt_config *cfg)
+{
+	const struct rte_memzone *mz;
+
+	RTE_SET_USED(cfg);
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		mz = rte_memzone_lookup(PIN_MZ);
+		if (mz == NULL) {
+			MMRT_LOG(ERR, mm, "secondary: no pin registry (%s) in"
+				" the primary", PIN_MZ);
+			return -ENOENT;
+		}
+		pin_reg = mz->addr;
+		return 0;
+	}
+	pin_reg_mz = rte_memzone_reserve(PIN_MZ, sizeof(*pin_reg),
+		SOCKET_ID_ANY, 0);
+	if (pin_reg_mz == NULL)
+		return -ENOMEM;
+	pin_reg = pin_reg_mz->addr;
+	memset(pin_reg, 0, sizeof(*pin_reg));
+	rte_spinlock_init(&pin_reg->lock);
+	return 0;
+}
+
+/*
+ * A secondary leaves once its own pins are released (the reaper only
+ * knows processes that are still in the table); the primary once no pin
+ * is left (a dead secondary's were reaped before).
+ */
+static int
+pin_fini(void)
+{
+	unsigned int n;
+
+	if (pin_reg == NULL)
+		return 0;
+	n = pin_reg_count(pin_reg_mz != NULL ? -1 : mmrt_process_slot());
+	if (n > 0) {
+		MMRT_LOG(ERR, mm, "fini: %u pins%s still held", n,
+			pin_reg_mz != NULL ? "" : " of this process");
+		return -EBUSY;
+	}
+	if (pin_reg_mz != NULL) {
+		rte_memzone_free(pin_reg_mz);
+		pin_reg_mz = NULL;
+	}
+	pin_reg = NULL;
+	return 0;
+}
+
+/* Up after mm (20), down before it. */
+MMRT_SUBSYS_REGISTER(pin_subsys, "mm.pin", 21, pin_init, pin_fini);
+
+RTE_INIT(mm_pin_register)
+{
+	/* every process invalidates pins through its own function */
+	mm_interval_kind_ops(MM_IKIND_PIN, &pin_ops);
+	mmrt_reap_register("mm.pin", 20, pin_reap);
 }
