@@ -30,6 +30,11 @@
 #     snapshot (the engine's rte_malloc memory was freed by the reap);
 #     then a new secondary starts the device again and copies a new
 #     pattern, which the primary finds in DST;
+#   - a runner secondary is killed while a thread of the primary copies
+#     through its engine again and again: the primary's mmrt_reap_dead()
+#     reclaims the engine under that thread's calls (waiting for the one
+#     in progress), which then return -EINVAL, never a wrong status; the
+#     pool is back at its baseline; a new secondary copies again;
 #   - the primary closes the device and leaves with mmrt_fini() == 0.
 #
 # ROUNDS is $DMM_ROUNDS, 3 by default (about 20 s on a loaded 2-cpu
@@ -181,6 +186,25 @@ for r in $(seq "$rounds"); do
 		fail "round $r: DST does not hold the new secondary's copy"
 done
 echo "ok: $rounds rounds: SIGKILL at a random moment mid-copy; the reap frees the engine (heap as before), the consumer and the frames (pool count restored); a new secondary starts the device again and copies"
+
+# the runner killed while a thread of the primary copies through its
+# engine: the reclaim waits for that thread's call, which then reaches
+# nothing (no use of freed memory, no wrong status)
+held_sec runner runner2 'running pid'
+primary_cmd stream streaming ||
+	fail "the primary could not stream copies through a secondary's engine"
+kill -KILL "$(sed -n 's/^running pid \([0-9]*\).*/\1/p' "$tmp/runner2.log")"
+exec 4>&-
+wait "$vpid" 2>/dev/null
+vpid=
+primary_cmd reapnow reapednow ||
+	fail "the runner's engine was not reclaimed under the primary's stream"
+primary_cmd unstream unstreamed ||
+	fail "the primary's stream saw a wrong result across the reclaim"
+primary_cmd idle idle || fail "the device is not idle after the reclaim"
+copier 7 || fail "a new secondary could not start the device after the reclaim"
+primary_cmd "check 7" checked || fail "DST does not hold the new copy"
+echo "ok: a runner killed while the primary copies through its engine: reclaimed under the primary's calls, which then reach nothing"
 
 held_end primary
 grep '^primary done' "$tmp/primary.log" | sed 's/^/  [primary] /'

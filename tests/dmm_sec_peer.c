@@ -35,6 +35,18 @@
  *               mmrt_dma_mmrt_stats() reports the device running in PID
  *               with the operations counted: "pcopied ok" or "pcopied
  *               FAIL ..."
+ *       stream  a thread of this process copies SRC to DST through the
+ *               device again and again (the engine runs in a secondary)
+ *               until "unstream"; "streaming ok" once 64 operations
+ *               completed
+ *       reapnow mmrt_reap_dead() while that thread still calls the data
+ *               path (the secondary was killed): the engine is reclaimed
+ *               under the thread's calls, which then reach nothing;
+ *               "reapednow ok" when a process was reclaimed, no consumer
+ *               is left and the pool's free count is the baseline
+ *       unstream  stops and joins the thread, then rte_dma_stop() (0):
+ *               "unstreamed ok" if the thread saw only successes and then
+ *               -EINVAL (no engine), never a wrong status
  *       EOF     rte_dma_close(), tear down, mmrt_fini(): "primary done ok"
  *   dmm-sec-peer copier N [EAL args with --proc-type=secondary]
  *     attaches; rte_vdev_init() of a new dma_mmrt name fails with
@@ -56,6 +68,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +202,121 @@ primary_idle(int16_t id)
 }
 
 /*
+ * A thread of the primary that streams copies through the device whose
+ * engine runs in a secondary, through the guarded data path, while the
+ * main thread reclaims that secondary's engine once it is killed.
+ */
+struct stream {
+	pthread_t thr;
+	int16_t id;
+	bool up;
+	uint32_t stop;
+	uint64_t completed;   /* successful completions */
+	uint64_t refused;     /* rte_dma_copy() -EINVAL: no engine */
+	uint64_t bad;         /* any other error or status */
+};
+
+static void *
+stream_main(void *arg)
+{
+	enum rte_dma_status_code st[SP_LEN / SP_OP];
+	struct stream *sm = arg;
+	uint16_t n, i, last;
+	int ret;
+
+	while (!__atomic_load_n(&sm->stop, __ATOMIC_ACQUIRE)) {
+		for (i = 0; i < SP_LEN / SP_OP; i++) {
+			ret = rte_dma_copy(sm->id, 0,
+				SP_SRC + (uint64_t)i * SP_OP,
+				SP_DST + (uint64_t)i * SP_OP, SP_OP, 0);
+			if (ret == -ENOSPC)
+				break;
+			if (ret == -EINVAL) {
+				__atomic_fetch_add(&sm->refused, 1,
+					__ATOMIC_RELAXED);
+				usleep(100);
+				break;
+			}
+			if (ret < 0)
+				__atomic_fetch_add(&sm->bad, 1,
+					__ATOMIC_RELAXED);
+		}
+		rte_dma_submit(sm->id, 0);
+		n = rte_dma_completed_status(sm->id, 0, RTE_DIM(st), &last,
+			st);
+		for (i = 0; i < n; i++)
+			if (st[i] != RTE_DMA_STATUS_SUCCESSFUL)
+				__atomic_fetch_add(&sm->bad, 1,
+					__ATOMIC_RELAXED);
+		__atomic_fetch_add(&sm->completed, n, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void
+primary_stream(struct stream *sm, int16_t id)
+{
+	time_t deadline = time(NULL) + SP_WAIT_S;
+
+	memset(sm, 0, sizeof(*sm));
+	sm->id = id;
+	if (pthread_create(&sm->thr, NULL, stream_main, sm) != 0) {
+		printf("streaming FAIL pthread_create\n");
+		return;
+	}
+	sm->up = true;
+	while (__atomic_load_n(&sm->completed, __ATOMIC_RELAXED) < 64 &&
+			time(NULL) < deadline)
+		usleep(1000);
+	printf("streaming %s: %" PRIu64 " completed\n",
+		__atomic_load_n(&sm->completed, __ATOMIC_RELAXED) >= 64 &&
+		__atomic_load_n(&sm->bad, __ATOMIC_RELAXED) == 0 ?
+		"ok" : "FAIL", __atomic_load_n(&sm->completed,
+		__ATOMIC_RELAXED));
+}
+
+static void
+primary_reapnow(uint64_t base)
+{
+	int n = mmrt_reap_dead();
+	uint64_t now = pool_free();
+	bool left;
+
+	left = mmrt_consumer_lookup(SP_ENGINE_CONSUMER) != NULL;
+	printf("reapednow %s: %d processes, consumer %s, pool free %" PRIu64
+		" (baseline %" PRIu64 ")\n",
+		n >= 1 && !left && now == base ? "ok" : "FAIL", n,
+		left ? "left" : "gone", now, base);
+}
+
+static void
+primary_unstream(struct stream *sm, int16_t id)
+{
+	time_t deadline = time(NULL) + SP_WAIT_S;
+	uint64_t refused0;
+	int s;
+
+	if (!sm->up) {
+		printf("unstreamed FAIL no stream\n");
+		return;
+	}
+	/* the thread goes on until it met the reclaimed engine */
+	refused0 = __atomic_load_n(&sm->refused, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&sm->refused, __ATOMIC_RELAXED) < refused0 + 8 &&
+			time(NULL) < deadline)
+		usleep(1000);
+	__atomic_store_n(&sm->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(sm->thr, NULL);
+	sm->up = false;
+	s = rte_dma_stop(id);
+	printf("unstreamed %s: %" PRIu64 " completed, %" PRIu64
+		" refused after the reclaim, %" PRIu64 " bad, stop %d\n",
+		sm->completed >= 64 && sm->refused >= 8 && sm->bad == 0 &&
+		s == 0 ? "ok" : "FAIL", sm->completed, sm->refused, sm->bad,
+		s);
+}
+
+/*
  * The engine runs in secondary @pid: copy pattern @which through it from
  * here (the primary's own rte_dma_* calls) and check the bytes, the
  * statuses and what mmrt_dma_mmrt_stats() says.
@@ -259,6 +387,7 @@ run_primary(int argc, char **argv)
 {
 	static uint8_t buf[SP_LEN];
 	struct heap_snap snap = { 0, 0, false };
+	static struct stream sm;
 	struct mmrt_as *as = NULL;
 	uint64_t base;
 	char cmd[64];
@@ -305,6 +434,12 @@ run_primary(int argc, char **argv)
 			primary_reap((int16_t)id, base, &snap);
 		else if (strcmp(cmd, "idle") == 0)
 			primary_idle((int16_t)id);
+		else if (strcmp(cmd, "stream") == 0)
+			primary_stream(&sm, (int16_t)id);
+		else if (strcmp(cmd, "reapnow") == 0)
+			primary_reapnow(base);
+		else if (strcmp(cmd, "unstream") == 0)
+			primary_unstream(&sm, (int16_t)id);
 		else if (strncmp(cmd, "pcopy ", 6) == 0) {
 			unsigned int w = 0;
 			int pid = 0;
