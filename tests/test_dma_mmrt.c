@@ -654,6 +654,8 @@ Test(dma_mmrt, copy_sg)
 		struct mmrt_dma_mmrt_stats ms = mstats(id);
 
 		cr_assert(!ms.dev_mode);
+		/* the engine runs in this process */
+		cr_assert_eq(ms.run_pid, (int32_t)getpid());
 		cr_assert_geq(ms.parks, 2, "parks %" PRIu64, ms.parks);
 		cr_assert_geq(ms.resumes, 2, "resumes %" PRIu64, ms.resumes);
 		cr_assert_eq(ms.errors, 0);
@@ -828,6 +830,7 @@ Test(dma_mmrt, dev_copies)
 			struct mmrt_dma_mmrt_stats ms = mstats(id);
 
 			cr_assert(ms.dev_mode);
+			cr_assert_eq(ms.run_pid, (int32_t)getpid());
 			cr_assert_eq(ms.submitted, RTE_DIM(c) + 2);
 			cr_assert_eq(ms.completed, RTE_DIM(c) + 2);
 			cr_assert_eq(ms.errors, 1);

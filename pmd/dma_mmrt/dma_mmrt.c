@@ -91,7 +91,17 @@
  * Processes. Devices are created in the primary (DPDK 22.11's dmadev
  * library cannot create one in a secondary); a secondary attaches to
  * them and may start one, and then runs its engine itself: see
- * dmm_probe_secondary() and dmm_start().
+ * dmm_probe_secondary() and dmm_start(). The data path and its state
+ * live in the shared private area (struct dmm_priv), so every process
+ * that has the device reaches the engine, wherever it runs: the process
+ * that runs it through the plain data path, the others through the
+ * guarded one (dmm_dp_enter()). The engine of a process that died is
+ * reclaimed by mmrt_reap_dead() (dmm_reap()), or by the next start or
+ * stop (dmm_reclaim_dead()).
+ *
+ * Lock order: dmm_devs_lock (this process's list), then a device's
+ * engine lock (dmm_eng_lock(), shared); dmm_rt_lock is never taken with
+ * either.
  */
 
 #include <errno.h>
@@ -225,10 +235,24 @@ struct dmm_front {
 	uint32_t backoff_us;
 };
 
-/* The device's private area (rte_dma_pmd_allocate()'s, zeroed). */
+/*
+ * The device's private area (rte_dma_pmd_allocate()'s, zeroed), in DPDK
+ * shared memory. Two kinds of fields:
+ *
+ *  - shared: meaningful in the private area only (dmm_sh()), in every
+ *    process: the data path and its counters, the vchan setup, run_pid,
+ *    dp_busy and eng_lock. They hold no process-local pointer (the
+ *    engine, its ring and the shadow are rte_malloc memory), so the data
+ *    path works from any process that has the device;
+ *  - this process's: control (options, threads, service, the bridge, the
+ *    mirror hold). In the primary they are in the private area too (the
+ *    primary's dmm_pv() is the private area); a secondary keeps its own
+ *    in a process-local struct dmm_priv (local), whose shared fields are
+ *    unused.
+ */
 struct dmm_priv {
-	/* data path: the submitter's */
-	struct swdma *eng;       /* NULL while stopped */
+	/* shared: the data path, the submitter's */
+	struct swdma *eng;            /* NULL: no engine runs it */
 	struct dmm_front *fr;         /* dev= mode: NULL while stopped */
 	struct dmm_shadow *shadow;
 	uint16_t mask;                /* engine ring size - 1 */
@@ -241,19 +265,25 @@ struct dmm_priv {
 	uint16_t fault_status;
 	struct dmm_shadow fault_op;
 
-	/* control */
+	/* shared: setup and counters across starts */
+	uint16_t nb_desc;             /* vchan 0's ring, 0: not set up */
+	uint64_t sub_acc;             /* submitted by engines destroyed */
+	uint64_t sub_reset;           /* submitted at the last stats_reset */
+	uint64_t starts;
+
+	/* this process's: control */
 	struct dmm_dma_dev *dev;
 	struct rte_device *rdev;
 	int16_t id;
 	struct dmm_opts o;
-	uint16_t nb_desc;             /* vchan 0's ring, 0: not set up */
 	bool checked_drv;             /* driver record checked (configure) */
-	uint64_t sub_acc;             /* submitted by engines destroyed */
-	uint64_t sub_reset;           /* submitted at the last stats_reset */
-	uint64_t starts;
 	bool rt_held;                 /* mirror mode: holds runtime + mirror */
 
-	/* dev= mode: the bridge and its worker lcore */
+	/* this process's: the engine it runs (the data path's is eng) */
+	struct swdma *reng;
+
+	/* dev= mode (the primary's): the bridge (read in the private area
+	 * by other processes' readers) and its worker lcore */
 	struct bridge *br;       /* NULL while stopped */
 	int16_t br_dev;               /* the dmadev behind */
 	int w_lcore;                  /* -1: not launched */
@@ -267,19 +297,17 @@ struct dmm_priv {
 	uint32_t pf_sleeping;         /* the thread waits on pf_efd */
 
 	/*
-	 * Processes. run_pid is meaningful in the device's shared private
-	 * area (dev->data->priv, the primary's): the pid of the process
-	 * whose engine runs the device, 0 when none does (claimed by CAS at
-	 * start, cleared at stop). In a DPDK secondary the driver's own
-	 * state is a process-local struct dmm_priv (local), whose fp_dummy
-	 * keeps the library's data-path stubs, put back at stop.
+	 * Processes (shared). run_pid: the pid of the process whose engine
+	 * runs the device, 0 when none does (claimed by CAS at start,
+	 * cleared at stop, or by the reclaim of a dead runner). eng_lock:
+	 * the pid holding the engine lock, 0 when free (dmm_eng_lock()).
+	 * dp_busy: the pid of a guarded data-path call in progress, 0 when
+	 * none is (dmm_dp_enter()). local: this struct is a secondary's own.
 	 */
 	int32_t run_pid;
+	int32_t eng_lock;
+	int32_t dp_busy;
 	bool local;
-	/* bytes, not the struct: rte_dma_fp_object is 128-byte aligned,
-	 * and this area (the library's dev_private) is only cache-line
-	 * aligned */
-	uint8_t fp_dummy[sizeof(struct rte_dma_fp_object)];
 
 	/* service mode */
 	uint32_t svc_id;
@@ -335,6 +363,121 @@ static bool
 dmm_pid_alive(int32_t pid)
 {
 	return mmrt_process_alive(pid);
+}
+
+/* This process's pid, for the shared words (getpid() is a system call:
+ * not on the data path). Set by the constructor and in a forked child. */
+static int32_t dmm_me;
+
+/* The shared private area of @pv's device (pv itself in the primary). */
+static inline struct dmm_priv *
+dmm_sh(const struct dmm_priv *pv)
+{
+	return pv->dev->data->priv;
+}
+
+/*
+ * The engine lock (sh->eng_lock, a pid): taken by whoever publishes or
+ * takes away the shared engine pointers (start, stop, the reclaim of a
+ * dead runner) and by whoever follows them outside the data path (stats,
+ * vchan_status, dump, mmrt_dma_mmrt_stats()), in any process. Held for a
+ * few loads and stores (never across a wait), so a holder found dead
+ * after a while of spinning died inside: its lock is taken over (the
+ * sections it guards leave the pointers usable at every store).
+ */
+#define DMM_LOCK_CHECK 4096
+
+static void
+dmm_eng_lock(struct dmm_priv *sh)
+{
+	unsigned int spins = 0;
+	int32_t cur;
+
+	for (;;) {
+		cur = 0;
+		if (__atomic_compare_exchange_n(&sh->eng_lock, &cur, dmm_me,
+				false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return;
+		if (cur != 0 && cur != dmm_me &&
+				++spins % DMM_LOCK_CHECK == 0 &&
+				!dmm_pid_alive(cur) &&
+				__atomic_compare_exchange_n(&sh->eng_lock,
+				&cur, dmm_me, false, __ATOMIC_ACQUIRE,
+				__ATOMIC_RELAXED)) {
+			DMM_LOG(WARNING, "dmadev engine lock left held by dead process %d: taken over",
+				(int)cur);
+			return;
+		}
+		rte_pause();
+	}
+}
+
+static void
+dmm_eng_unlock(struct dmm_priv *sh)
+{
+	__atomic_store_n(&sh->eng_lock, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The guarded data path: what a process that does not run the engine
+ * installs (dmm_fp_install()), so that it can submit to and reap from an
+ * engine that runs in another process, and so that the engine's memory is
+ * never freed under such a call (a stop in the runner, or the reclaim of a
+ * runner that died). Like SRCU with one reader, which dmadev's contract
+ * gives (one thread per vchan calls the data path):
+ *
+ *   guarded call                        stop / reclaim
+ *   dp_busy = me                        eng = NULL (under eng_lock)
+ *   full fence                          full fence
+ *   load eng, use it                    while (dp_busy) wait
+ *   dp_busy = 0 (release)               free the engine
+ *
+ * Either the call sees eng NULL (and reaches nothing: -EINVAL, 0
+ * completions), or the reclaimer sees dp_busy and waits until the call
+ * is over. A caller that dies inside is not waited for. The process that
+ * runs the engine installs the plain data path instead (no fence): its own
+ * stop is a control call, which dmadev never runs concurrently with its
+ * data path, and it is not reclaimed while it lives.
+ */
+static inline struct dmm_priv *
+dmm_dp_enter(void *p)
+{
+	struct dmm_priv *sh = p;
+
+	__atomic_store_n(&sh->dp_busy, dmm_me, __ATOMIC_RELAXED);
+	/* orders the store above before the engine's load: pairs with
+	 * dmm_dp_quiesce()'s fence */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return sh;
+}
+
+static inline void
+dmm_dp_leave(struct dmm_priv *sh)
+{
+	/* release: the call's accesses to the engine before it */
+	__atomic_store_n(&sh->dp_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* After the engine pointers were taken away: wait for a guarded call
+ * that may still use them. May wait (sleeps: the caller may share our
+ * cpu). */
+static void
+dmm_dp_quiesce(struct dmm_priv *sh)
+{
+	unsigned int n = 0;
+	int32_t b;
+
+	/* pairs with dmm_dp_enter()'s fence */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	while ((b = __atomic_load_n(&sh->dp_busy, __ATOMIC_ACQUIRE)) != 0) {
+		if (++n % 1024 == 0 && !dmm_pid_alive(b)) {
+			/* died inside the call: not waited for again */
+			__atomic_compare_exchange_n(&sh->dp_busy, &b, 0, false,
+				__ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			return;
+		}
+		rte_delay_us_sleep(1);
+	}
 }
 
 /* ---- devargs -------------------------------------------------------- */
@@ -779,11 +922,12 @@ static int
 dmm_dev_submit(void *p, uint16_t vchan)
 {
 	struct dmm_priv *pv = p;
+	struct dmm_front *fr = pv->fr; /* once: see dmm_dp_enter() */
 
 	RTE_SET_USED(vchan);
-	if (unlikely(pv->fr == NULL))
+	if (unlikely(fr == NULL))
 		return -EINVAL;
-	dmm_front_submit(pv->fr);
+	dmm_front_submit(fr);
 	return 0;
 }
 
@@ -844,6 +988,140 @@ dmm_dev_burst_capacity(const void *p, uint16_t vchan)
 	if (unlikely(fr == NULL))
 		return 0;
 	return (uint16_t)(fr->mask - (fr->enq - fr->cpl));
+}
+
+/* ---- the guarded data path (see dmm_dp_enter()) ------------------------ */
+
+static int
+dmm_copy_g(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	int ret = dmm_copy(sh, vchan, src, dst, len, flags);
+
+	dmm_dp_leave(sh);
+	return ret;
+}
+
+static int
+dmm_copy_sg_g(void *p, uint16_t vchan, const struct rte_dma_sge *src,
+	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
+	uint64_t flags)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	int ret = dmm_copy_sg(sh, vchan, src, dst, nb_src, nb_dst, flags);
+
+	dmm_dp_leave(sh);
+	return ret;
+}
+
+static int
+dmm_fill_g(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	int ret = dmm_fill(sh, vchan, pattern, dst, len, flags);
+
+	dmm_dp_leave(sh);
+	return ret;
+}
+
+static int
+dmm_submit_g(void *p, uint16_t vchan)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	int ret = dmm_submit(sh, vchan);
+
+	dmm_dp_leave(sh);
+	return ret;
+}
+
+static uint16_t
+dmm_completed_g(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	uint16_t n = dmm_completed(sh, vchan, nb_cpls, last_idx, has_error);
+
+	dmm_dp_leave(sh);
+	return n;
+}
+
+static uint16_t
+dmm_completed_status_g(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, enum rte_dma_status_code *status)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	uint16_t n = dmm_completed_status(sh, vchan, nb_cpls, last_idx,
+		status);
+
+	dmm_dp_leave(sh);
+	return n;
+}
+
+static uint16_t
+dmm_burst_capacity_g(const void *p, uint16_t vchan)
+{
+	struct dmm_priv *sh = dmm_dp_enter((void *)(uintptr_t)p);
+	uint16_t n = dmm_burst_capacity(sh, vchan);
+
+	dmm_dp_leave(sh);
+	return n;
+}
+
+static int
+dmm_dev_copy_g(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
+	uint32_t len, uint64_t flags)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	int ret = dmm_dev_copy(sh, vchan, src, dst, len, flags);
+
+	dmm_dp_leave(sh);
+	return ret;
+}
+
+static int
+dmm_dev_submit_g(void *p, uint16_t vchan)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	int ret = dmm_dev_submit(sh, vchan);
+
+	dmm_dp_leave(sh);
+	return ret;
+}
+
+static uint16_t
+dmm_dev_completed_g(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, bool *has_error)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	uint16_t n = dmm_dev_completed(sh, vchan, nb_cpls, last_idx,
+		has_error);
+
+	dmm_dp_leave(sh);
+	return n;
+}
+
+static uint16_t
+dmm_dev_completed_status_g(void *p, uint16_t vchan, uint16_t nb_cpls,
+	uint16_t *last_idx, enum rte_dma_status_code *status)
+{
+	struct dmm_priv *sh = dmm_dp_enter(p);
+	uint16_t n = dmm_dev_completed_status(sh, vchan, nb_cpls, last_idx,
+		status);
+
+	dmm_dp_leave(sh);
+	return n;
+}
+
+static uint16_t
+dmm_dev_burst_capacity_g(const void *p, uint16_t vchan)
+{
+	struct dmm_priv *sh = dmm_dp_enter((void *)(uintptr_t)p);
+	uint16_t n = dmm_dev_burst_capacity(sh, vchan);
+
+	dmm_dp_leave(sh);
+	return n;
 }
 
 /*
@@ -973,7 +1251,7 @@ dmm_service(void *arg)
 		id = own ? mmrt_thread_register() : mmrt_thread_id();
 		if (id >= 0 && mmrt_thread_is_online())
 			n = pv->br != NULL ? dmm_dev_step(pv) :
-				swdma_run(pv->eng);
+				swdma_run(pv->reng);
 		if (own && id >= 0)
 			mmrt_thread_unregister();
 	}
@@ -1108,55 +1386,114 @@ dmm_vchan_setup(struct dmm_dma_dev *dev, uint16_t vchan,
 			conf->nb_desc < DMM_NB_DESC_MIN ||
 			conf->nb_desc > DMM_NB_DESC_MAX)
 		return -EINVAL;
-	/* the engine's ring is a power of 2 */
-	pv->nb_desc = (uint16_t)rte_align32pow2(conf->nb_desc);
+	/* the engine's ring is a power of 2 (shared: whichever process
+	 * set the vchan up, any may start it) */
+	dmm_sh(pv)->nb_desc = (uint16_t)rte_align32pow2(conf->nb_desc);
 	return 0;
 }
 
+/* Operations submitted since the device was probed (@sh: the shared
+ * private area; its engine lock held). */
 static uint64_t
-dmm_submitted(const struct dmm_priv *pv)
+dmm_submitted(const struct dmm_priv *sh)
 {
 	struct swdma_stats st;
-	uint64_t n = pv->sub_acc;
+	uint64_t n = sh->sub_acc;
 
-	if (pv->eng != NULL && swdma_stats(pv->eng, &st) == 0)
+	if (sh->eng != NULL && swdma_stats(sh->eng, &st) == 0)
 		n += st.submitted;
-	if (pv->fr != NULL)
-		n += __atomic_load_n(&pv->fr->submitted, __ATOMIC_RELAXED);
+	if (sh->fr != NULL)
+		n += __atomic_load_n(&sh->fr->submitted, __ATOMIC_RELAXED);
 	return n;
 }
 
+/*
+ * The engine (or the bridge and its front ring) this process ran, once
+ * stopped: off the reach of every process first (the readers under the
+ * engine lock, the guarded data path by dmm_dp_quiesce()), then freed.
+ */
 static void
 dmm_engine_free(struct dmm_priv *pv)
 {
+	struct dmm_priv *sh = dmm_sh(pv);
+	struct dmm_shadow *shadow;
+	struct dmm_front *fr;
 	struct swdma *eng;
 	struct bridge *br;
 
 	/* the shadow too: a dev= start that failed on its front ring has
 	 * only the shadow to give back */
-	if (pv->eng == NULL && pv->br == NULL && pv->fr == NULL &&
-			pv->shadow == NULL)
+	if (pv->reng == NULL && pv->br == NULL && sh->fr == NULL &&
+			sh->shadow == NULL)
 		return;
-	pv->sub_acc = dmm_submitted(pv);
-	/* off mmrt_dma_mmrt_stats()'s reach (the telemetry thread) first */
-	rte_spinlock_lock(&dmm_devs_lock);
-	eng = pv->eng;
+	dmm_eng_lock(sh);
+	sh->sub_acc = dmm_submitted(sh);
+	__atomic_store_n(&sh->eng, NULL, __ATOMIC_RELAXED);
+	fr = sh->fr;
+	__atomic_store_n(&sh->fr, NULL, __ATOMIC_RELAXED);
 	br = pv->br;
-	pv->eng = NULL;
 	pv->br = NULL;
-	rte_spinlock_unlock(&dmm_devs_lock);
+	dmm_eng_unlock(sh);
+	dmm_dp_quiesce(sh);
+	eng = pv->reng;
+	pv->reng = NULL;
 	if (eng != NULL)
 		swdma_destroy(eng);
 	/* waits (bounded) for pieces on the device, stops the device */
 	if (br != NULL)
 		bridge_destroy(br);
-	if (pv->fr != NULL)
-		rte_free(pv->fr->ring);
-	rte_free(pv->fr);
-	pv->fr = NULL;
-	rte_free(pv->shadow);
-	pv->shadow = NULL;
-	pv->mask = 0;
+	if (fr != NULL)
+		rte_free(fr->ring);
+	rte_free(fr);
+	shadow = sh->shadow;
+	sh->shadow = NULL;
+	sh->mask = 0;
+	rte_free(shadow);
+}
+
+/*
+ * The engine of dead process @pid, if that process ran @sh's device (the
+ * shared private area): take it off every reach, free its memory (its
+ * ring, lists and shadow: rte_malloc memory the dead process can no
+ * longer free), and release the device (run_pid 0). Its consumer is not
+ * touched: mmrt_reap_dead() reclaims it (dev's step runs after this
+ * driver's). The engine lock is held throughout, so concurrent reclaimers
+ * (the reap step, a start or stop that found the runner dead) free once;
+ * each pointer is cleared before what it points to is freed, so a
+ * reclaimer that dies inside leaks at most one block and never makes the
+ * next one free twice.
+ * @return 1 if @pid ran the device, else 0. May wait (dmm_dp_quiesce()).
+ */
+static int
+dmm_reclaim_dead(struct dmm_priv *sh, int32_t pid)
+{
+	struct dmm_shadow *shadow;
+	struct swdma *eng;
+	uint64_t sub = 0;
+	int32_t cur = pid;
+
+	dmm_eng_lock(sh);
+	if (__atomic_load_n(&sh->run_pid, __ATOMIC_ACQUIRE) != pid) {
+		dmm_eng_unlock(sh);
+		return 0;
+	}
+	eng = sh->eng;
+	__atomic_store_n(&sh->eng, NULL, __ATOMIC_RELAXED);
+	/* a guarded call of another process may still be in that engine */
+	dmm_dp_quiesce(sh);
+	if (eng != NULL && swdma_free_dead(eng, &sub) == 0)
+		sh->sub_acc += sub;
+	shadow = sh->shadow;
+	sh->shadow = NULL;
+	sh->mask = 0;
+	rte_free(shadow);
+	__atomic_compare_exchange_n(&sh->run_pid, &cur, 0, false,
+		__ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	dmm_eng_unlock(sh);
+	/* sh->dev is the primary's pointer: not followed here */
+	DMM_LOG(NOTICE, "dmadev %d: the engine of dead process %d reclaimed; the device is free to start again",
+		sh->id, (int)pid);
+	return 1;
 }
 
 /*
@@ -1201,7 +1538,7 @@ dmm_pf_serve(struct dmm_priv *pv)
 {
 	return pv->br != NULL ?
 		bridge_serve_faults(pv->br, DMM_PF_BATCH) :
-		swdma_serve_faults(pv->eng, DMM_PF_BATCH);
+		swdma_serve_faults(pv->reng, DMM_PF_BATCH);
 }
 
 static void *
@@ -1413,6 +1750,7 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 {
 	struct bridge_conf bc;
 	struct bridge *br;
+	struct dmm_front *fr;
 	int socket = dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa;
 	int id, ret;
 
@@ -1422,21 +1760,27 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 			pv->id, dev->data->name, pv->o.dev);
 		return -ENODEV;
 	}
-	pv->fr = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket("dma_mmrt_front",
-		sizeof(*pv->fr), RTE_CACHE_LINE_SIZE, socket);
-	pv->shadow = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket(
-		"dma_mmrt_shadow", sizeof(*pv->shadow) * pv->nb_desc,
-		RTE_CACHE_LINE_SIZE, socket);
-	if (pv->fr != NULL)
-		pv->fr->ring = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket(
-			"dma_mmrt_front_ring",
-			sizeof(*pv->fr->ring) * pv->nb_desc,
+	/* the primary's (pv is the shared area): the ring is published at
+	 * the end, the shadow before (read only with a ring published) */
+	fr = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket("dma_mmrt_front",
+		sizeof(*fr), RTE_CACHE_LINE_SIZE, socket);
+	pv->shadow = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc_socket("dma_mmrt_shadow",
+		sizeof(*pv->shadow) * pv->nb_desc, RTE_CACHE_LINE_SIZE,
+		socket);
+	if (fr != NULL)
+		fr->ring = TEST_ALLOC_FAIL() ? NULL :
+			rte_zmalloc_socket("dma_mmrt_front_ring",
+			sizeof(*fr->ring) * pv->nb_desc,
 			RTE_CACHE_LINE_SIZE, socket);
-	if (pv->fr == NULL || pv->fr->ring == NULL || pv->shadow == NULL) {
+	if (fr == NULL || fr->ring == NULL || pv->shadow == NULL) {
+		if (fr != NULL)
+			rte_free(fr->ring);
+		rte_free(fr);
 		ret = -ENOMEM;
 		goto fail;
 	}
-	pv->fr->mask = pv->nb_desc - 1;
+	fr->mask = pv->nb_desc - 1;
 	pv->mask = pv->nb_desc - 1;
 	memset(&bc, 0, sizeof(bc));
 	bc.name = bname;
@@ -1447,10 +1791,12 @@ dmm_dev_start(struct dmm_priv *pv, struct dmm_dma_dev *dev,
 	bc.park_notify = dmm_pf_kick;
 	bc.park_notify_arg = pv;
 	br = bridge_create(&bc);
-	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
-	rte_spinlock_lock(&dmm_devs_lock);
+	/* published under the lock the readers take; the worker reads pv->fr
+	 * from its launch on */
+	dmm_eng_lock(pv);
 	pv->br = br;
-	rte_spinlock_unlock(&dmm_devs_lock);
+	__atomic_store_n(&pv->fr, fr, __ATOMIC_RELEASE);
+	dmm_eng_unlock(pv);
 	if (pv->br == NULL) {
 		ret = -rte_errno;
 		DMM_LOG(ERR, "dmadev %d (%s): cannot put dev=%s behind it: %s (a MEM_TO_MEM copy dmadev nobody else has started?)",
@@ -1479,26 +1825,45 @@ fail:
 	return ret;
 }
 
-/* The data path of @pv's mode into @fp (dev_private set by the probe). */
+/*
+ * The data path of @pv's mode into this process's fast-path object @fp,
+ * whose dev_private is the shared private area in every process (set at
+ * probe or attach): the plain functions if the engine runs in this
+ * process (@runs), else the guarded ones (dmm_dp_enter()). Control path
+ * (start, stop, probe), never concurrently with this process's data path.
+ */
 static void
-dmm_fp_install(const struct dmm_priv *pv, struct rte_dma_fp_object *fp)
+dmm_fp_install(const struct dmm_priv *pv, struct rte_dma_fp_object *fp,
+	bool runs)
 {
 	if (pv->o.has_dev) {
 		/* copies only: fill and copy_sg keep the library's stubs */
-		fp->copy = dmm_dev_copy;
-		fp->submit = dmm_dev_submit;
-		fp->completed = dmm_dev_completed;
-		fp->completed_status = dmm_dev_completed_status;
-		fp->burst_capacity = dmm_dev_burst_capacity;
+		fp->copy = runs ? dmm_dev_copy : dmm_dev_copy_g;
+		fp->submit = runs ? dmm_dev_submit : dmm_dev_submit_g;
+		fp->completed = runs ? dmm_dev_completed : dmm_dev_completed_g;
+		fp->completed_status = runs ? dmm_dev_completed_status :
+			dmm_dev_completed_status_g;
+		fp->burst_capacity = runs ? dmm_dev_burst_capacity :
+			dmm_dev_burst_capacity_g;
 	} else {
-		fp->copy = dmm_copy;
-		fp->copy_sg = dmm_copy_sg;
-		fp->fill = dmm_fill;
-		fp->submit = dmm_submit;
-		fp->completed = dmm_completed;
-		fp->completed_status = dmm_completed_status;
-		fp->burst_capacity = dmm_burst_capacity;
+		fp->copy = runs ? dmm_copy : dmm_copy_g;
+		fp->copy_sg = runs ? dmm_copy_sg : dmm_copy_sg_g;
+		fp->fill = runs ? dmm_fill : dmm_fill_g;
+		fp->submit = runs ? dmm_submit : dmm_submit_g;
+		fp->completed = runs ? dmm_completed : dmm_completed_g;
+		fp->completed_status = runs ? dmm_completed_status :
+			dmm_completed_status_g;
+		fp->burst_capacity = runs ? dmm_burst_capacity :
+			dmm_burst_capacity_g;
 	}
+}
+
+/* Is @submit one of this driver's (a fast-path object of ours)? */
+static bool
+dmm_fp_ours(const struct rte_dma_fp_object *fp)
+{
+	return fp->submit == dmm_submit || fp->submit == dmm_submit_g ||
+		fp->submit == dmm_dev_submit || fp->submit == dmm_dev_submit_g;
 }
 
 static int dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv);
@@ -1509,15 +1874,16 @@ static void dmm_stop_engine(struct dmm_priv *pv);
  * started bit per device in its shared data, so a device runs in one
  * process at a time; the shared private area's run_pid says which (a
  * CAS claims it, so two processes starting at once cannot both win).
- * A claim left by a process that died is taken over (its consumer is
- * reclaimed by mmrt_reap_dead()).
+ * A claim left by a process that died is taken over: its engine's memory
+ * is reclaimed here if mmrt_reap_dead() (whose dma_mmrt step does it)
+ * did not already, its consumer by mmrt_reap_dead().
  */
 static int
 dmm_start(struct dmm_dma_dev *dev)
 {
 	struct dmm_priv *pv = dmm_pv(dev);
 	struct dmm_priv *sh = dev->data->priv;
-	int32_t me = (int32_t)getpid(), owner = 0;
+	int32_t owner = 0;
 	int ret;
 
 	if (pv->local && pv->o.has_dev) {
@@ -1525,9 +1891,9 @@ dmm_start(struct dmm_dma_dev *dev)
 			pv->id, dev->data->name);
 		return -ENOTSUP;
 	}
-	while (!__atomic_compare_exchange_n(&sh->run_pid, &owner, me, false,
-			__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		if (owner == me)
+	while (!__atomic_compare_exchange_n(&sh->run_pid, &owner, dmm_me,
+			false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (owner == dmm_me)
 			break;
 		if (dmm_pid_alive(owner)) {
 			DMM_LOG(ERR, "dmadev %d (%s): its engine runs in process %d",
@@ -1538,27 +1904,34 @@ dmm_start(struct dmm_dma_dev *dev)
 			pv->id, dev->data->name, (int)owner);
 		if (mmrt_is_up())
 			mmrt_reap_dead();
+		dmm_reclaim_dead(sh, owner);
+		owner = 0;
 	}
 	ret = dmm_start_engine(dev, pv);
 	if (ret != 0) {
 		__atomic_store_n(&sh->run_pid, 0, __ATOMIC_RELEASE);
 		return ret;
 	}
-	if (pv->local)
-		dmm_fp_install(pv, dev->fp);
+	/* the engine runs here: the plain data path */
+	dmm_fp_install(pv, dev->fp, true);
 	return 0;
 }
 
+/*
+ * Create, bind and launch the engine of @pv (this process's), then
+ * publish it in the shared private area for the data path of every
+ * process and for the readers.
+ */
 static int
 dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 {
+	struct dmm_priv *sh = dmm_sh(pv);
 	struct swdma_conf cf;
-	struct swdma *eng;
 	struct mmrt_as *as;
 	char ename[SWDMA_NAME_SIZE];
 	int ret;
 
-	if (pv->nb_desc == 0)
+	if (sh->nb_desc == 0)
 		return -EINVAL;
 	if (!pv->o.has_as) {
 		ret = dmm_rt_get(pv, dev->data->name);
@@ -1579,6 +1952,7 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	}
 	snprintf(ename, sizeof(ename), "dma_mmrt.%d", pv->id);
 	if (pv->o.has_dev) {
+		/* the primary only: pv is the shared area */
 		ret = dmm_dev_start(pv, dev, as, ename);
 		if (ret == 0)
 			pv->starts++;
@@ -1586,34 +1960,30 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	}
 	memset(&cf, 0, sizeof(cf));
 	cf.name = ename;
-	cf.nb_desc = pv->nb_desc;
-	cf.burst = RTE_MIN(pv->o.burst, pv->nb_desc);
+	cf.nb_desc = sh->nb_desc;
+	cf.burst = RTE_MIN(pv->o.burst, sh->nb_desc);
 	cf.idle = pv->o.idle;
 	cf.consumer.ack_deadline_us = pv->o.ack_us;
 	cf.park_timeout_us = pv->o.park_us;
 	cf.park_notify = dmm_pf_kick;
 	cf.park_notify_arg = pv;
-	pv->shadow = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc_socket(
-		"dma_mmrt_shadow", sizeof(*pv->shadow) * pv->nb_desc,
-		RTE_CACHE_LINE_SIZE,
+	/* the shadow first (a dead runner's is reclaimed from here on);
+	 * the data path reads it only once the engine is published */
+	sh->shadow = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc_socket("dma_mmrt_shadow",
+		sizeof(*sh->shadow) * sh->nb_desc, RTE_CACHE_LINE_SIZE,
 		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
-	if (pv->shadow == NULL)
+	if (sh->shadow == NULL)
 		return -ENOMEM;
-	eng = swdma_create(&cf);
-	/* published under the lock mmrt_dma_mmrt_stats() reads it with */
-	rte_spinlock_lock(&dmm_devs_lock);
-	pv->eng = eng;
-	rte_spinlock_unlock(&dmm_devs_lock);
-	if (pv->eng == NULL) {
+	sh->mask = sh->nb_desc - 1;
+	pv->reng = swdma_create(&cf);
+	if (pv->reng == NULL) {
 		ret = -rte_errno;
 		DMM_LOG(ERR, "dmadev %d: engine: %s", pv->id,
 			rte_strerror(rte_errno));
-		rte_free(pv->shadow);
-		pv->shadow = NULL;
-		return ret;
+		goto fail;
 	}
-	pv->mask = pv->nb_desc - 1;
-	ret = swdma_bind(pv->eng, as);
+	ret = swdma_bind(pv->reng, as);
 	if (ret < 0) {
 		DMM_LOG(ERR, "dmadev %d: bind to as=%s: %s", pv->id, pv->o.as,
 			rte_strerror(-ret));
@@ -1625,14 +1995,19 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	if (pv->o.service) {
 		ret = dmm_service_up(pv, dev->data->name);
 	} else {
-		ret = swdma_start(pv->eng, (unsigned int)pv->o.lcore);
+		ret = swdma_start(pv->reng, (unsigned int)pv->o.lcore);
 		if (ret < 0)
 			DMM_LOG(ERR, "dmadev %d: engine on lcore %d: %s (lcore in use?)",
 				pv->id, pv->o.lcore, rte_strerror(-ret));
 	}
 	if (ret < 0)
 		goto fail;
-	pv->starts++;
+	/* published under the lock the readers (stats, telemetry) take;
+	 * release: the shadow and mask before it, for the data path */
+	dmm_eng_lock(sh);
+	__atomic_store_n(&sh->eng, pv->reng, __ATOMIC_RELEASE);
+	sh->starts++;
+	dmm_eng_unlock(sh);
 	return 0;
 fail:
 	dmm_pf_down(pv);
@@ -1645,10 +2020,9 @@ dmm_stop(struct dmm_dma_dev *dev)
 {
 	struct dmm_priv *pv = dmm_pv(dev);
 	struct dmm_priv *sh = dev->data->priv;
-	int32_t me = (int32_t)getpid();
 	int32_t owner = __atomic_load_n(&sh->run_pid, __ATOMIC_ACQUIRE);
 
-	if (owner != 0 && owner != me) {
+	if (owner != 0 && owner != dmm_me) {
 		if (dmm_pid_alive(owner)) {
 			DMM_LOG(ERR, "dmadev %d (%s): its engine runs in process %d: stop it there",
 				pv->id, dev->data->name, (int)owner);
@@ -1656,27 +2030,24 @@ dmm_stop(struct dmm_dma_dev *dev)
 		}
 		/*
 		 * Its process died with the engine running: nothing of the
-		 * engine is this process's to stop. Its consumer (and what
-		 * it quarantined) goes with mmrt_reap_dead(); the device is
-		 * free to start again, here or in another process.
+		 * engine is this process's to stop. Its memory is reclaimed
+		 * (by mmrt_reap_dead()'s dma_mmrt step, or here), its
+		 * consumer (and what it quarantined) by mmrt_reap_dead();
+		 * the device is free to start again, here or elsewhere.
 		 */
 		DMM_LOG(NOTICE, "dmadev %d (%s): process %d that ran it died: released",
 			pv->id, dev->data->name, (int)owner);
 		if (mmrt_is_up())
 			mmrt_reap_dead();
-		__atomic_compare_exchange_n(&sh->run_pid, &owner, 0, false,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		dmm_reclaim_dead(sh, owner);
 		return 0;
 	}
-	if (pv->local) {
-		/* the library's stubs again: no call reaches a stopped engine */
-		memcpy(dev->fp, pv->fp_dummy, sizeof(pv->fp_dummy));
-		dev->fp->dev_private = pv;
-	}
-	if (pv->eng != NULL || pv->br != NULL)
+	/* the guarded data path again: this process runs nothing now */
+	dmm_fp_install(pv, dev->fp, false);
+	if (pv->reng != NULL || pv->br != NULL)
 		dmm_stop_engine(pv);
 	/* stopped: another process may start it now */
-	if (owner == me)
+	if (owner == dmm_me)
 		__atomic_store_n(&sh->run_pid, 0, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -1689,7 +2060,7 @@ dmm_stop_engine(struct dmm_priv *pv)
 	else if (pv->br != NULL)
 		dmm_worker_down(pv);
 	else
-		swdma_stop(pv->eng);
+		swdma_stop(pv->reng);
 	dmm_pf_down(pv);
 	/* operations not finished are dropped: indexes restart at 0 */
 	dmm_engine_free(pv);
@@ -1716,27 +2087,31 @@ static int
 dmm_stats_get(const struct dmm_dma_dev *dev, uint16_t vchan,
 	struct rte_dma_stats *stats, uint32_t size)
 {
-	const struct dmm_priv *pv = dmm_pv(dev);
+	struct dmm_priv *sh = dev->data->priv;
 
 	RTE_SET_USED(size);
 	if (vchan != 0 && vchan != RTE_DMA_ALL_VCHAN)
 		return -EINVAL;
-	stats->submitted = dmm_submitted(pv) - pv->sub_reset;
-	stats->completed = __atomic_load_n(&pv->completed, __ATOMIC_RELAXED);
-	stats->errors = __atomic_load_n(&pv->errors, __ATOMIC_RELAXED);
+	dmm_eng_lock(sh);
+	stats->submitted = dmm_submitted(sh) - sh->sub_reset;
+	dmm_eng_unlock(sh);
+	stats->completed = __atomic_load_n(&sh->completed, __ATOMIC_RELAXED);
+	stats->errors = __atomic_load_n(&sh->errors, __ATOMIC_RELAXED);
 	return 0;
 }
 
 static int
 dmm_stats_reset(struct dmm_dma_dev *dev, uint16_t vchan)
 {
-	struct dmm_priv *pv = dmm_pv(dev);
+	struct dmm_priv *sh = dev->data->priv;
 
 	if (vchan != 0 && vchan != RTE_DMA_ALL_VCHAN)
 		return -EINVAL;
-	pv->sub_reset = dmm_submitted(pv);
-	__atomic_store_n(&pv->completed, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&pv->errors, 0, __ATOMIC_RELAXED);
+	dmm_eng_lock(sh);
+	sh->sub_reset = dmm_submitted(sh);
+	dmm_eng_unlock(sh);
+	__atomic_store_n(&sh->completed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->errors, 0, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1751,33 +2126,42 @@ static int
 dmm_vchan_status(const struct dmm_dma_dev *dev, uint16_t vchan,
 	enum rte_dma_vchan_status *status)
 {
-	const struct dmm_priv *pv = dmm_pv(dev);
+	struct dmm_priv *sh = dev->data->priv;
 	struct swdma_stats st;
+	int ret = 0;
 
 	if (vchan != 0)
 		return -EINVAL;
 	*status = RTE_DMA_VCHAN_IDLE;
-	if (pv->fr != NULL) {
+	/* the engine may run in another process: under its lock */
+	dmm_eng_lock(sh);
+	if (sh->fr != NULL) {
 		/* done is published after the statuses it covers */
-		if (__atomic_load_n(&pv->fr->done, __ATOMIC_ACQUIRE) <
-				__atomic_load_n(&pv->fr->sub, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&sh->fr->done, __ATOMIC_ACQUIRE) <
+				__atomic_load_n(&sh->fr->sub, __ATOMIC_RELAXED))
 			*status = RTE_DMA_VCHAN_ACTIVE;
-		return 0;
+	} else if (sh->eng != NULL) {
+		if (swdma_stats(sh->eng, &st) != 0)
+			ret = -EIO;
+		else if (st.completed < st.submitted)
+			*status = RTE_DMA_VCHAN_ACTIVE;
 	}
-	if (pv->eng == NULL)
-		return 0;
-	if (swdma_stats(pv->eng, &st) != 0)
-		return -EIO;
-	if (st.completed < st.submitted)
-		*status = RTE_DMA_VCHAN_ACTIVE;
-	return 0;
+	dmm_eng_unlock(sh);
+	return ret;
 }
 
 static int
 dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 {
 	const struct dmm_priv *pv = dmm_pv(dev);
+	struct dmm_priv *sh = dev->data->priv;
+	struct {
+		uint64_t enq, sub, fwd, done, cpl;
+	} fr = { 0, 0, 0, 0, 0 };
 	struct swdma_stats st;
+	struct bridge_stats bs;
+	bool has_eng, has_br, has_fr;
+	int32_t run_pid;
 
 	if (pv->o.has_as)
 		fprintf(f, "  dma_mmrt: as=%s (VAs)", pv->o.as);
@@ -1794,60 +2178,72 @@ dmm_dump(const struct dmm_dma_dev *dev, FILE *f)
 		fprintf(f, " (service id %u)\n", pv->svc_id);
 	else
 		fprintf(f, " %d\n", pv->o.lcore);
+	/* a snapshot under the engine lock (the engine may run in another
+	 * process), printed after it */
+	dmm_eng_lock(sh);
+	run_pid = __atomic_load_n(&sh->run_pid, __ATOMIC_RELAXED);
+	has_eng = sh->eng != NULL && swdma_stats(sh->eng, &st) == 0;
+	has_br = sh->br != NULL && bridge_stats(sh->br, &bs) == 0;
+	has_fr = sh->fr != NULL;
+	if (has_fr) {
+		fr.enq = sh->fr->enq;
+		fr.sub = __atomic_load_n(&sh->fr->sub, __ATOMIC_RELAXED);
+		fr.fwd = __atomic_load_n(&sh->fr->fwd, __ATOMIC_RELAXED);
+		fr.done = __atomic_load_n(&sh->fr->done, __ATOMIC_RELAXED);
+		fr.cpl = sh->fr->cpl;
+	}
+	dmm_eng_unlock(sh);
 	fprintf(f, "    ring %u descriptors, started %s (%" PRIu64 " starts), our view of the library's started bit %u\n",
-		pv->nb_desc, pv->eng != NULL || pv->br != NULL ? "yes" : "no",
-		pv->starts,
+		sh->nb_desc, has_eng || has_br ? "yes" : "no", sh->starts,
 		dev->data->flag_bits & DMM_DMA_STARTED_BIT);
-	if (pv->eng != NULL && swdma_stats(pv->eng, &st) == 0)
+	if (run_pid != 0)
+		fprintf(f, "    runs in process %d%s%s\n", (int)run_pid,
+			run_pid == dmm_me ? " (this one)" : "",
+			dmm_pid_alive(run_pid) ? "" :
+			" (dead: reclaimed by mmrt_reap_dead() or rte_dma_stop())");
+	if (has_eng)
 		fprintf(f, "    engine: submitted %" PRIu64 " completed %" PRIu64
 			" errors %" PRIu64 " page_faults %" PRIu64
 			" parks %" PRIu64 " resumes %" PRIu64 " bytes %" PRIu64
 			"\n", st.submitted, st.completed, st.errors,
 			st.page_faults, st.parks, st.resumes, st.bytes);
-	if (pv->eng != NULL)
+	if (has_eng)
 		fprintf(f, "    consumer: page_requests %" PRIu64
 			" faults_resolved %" PRIu64 " userfaults %" PRIu64
 			" fences %" PRIu64 "\n", st.consumer.page_requests,
 			st.consumer.faults_resolved, st.consumer.userfaults,
 			st.consumer.fences);
-	if (pv->br != NULL) {
-		struct bridge_stats bs;
-
-		if (bridge_stats(pv->br, &bs) == 0)
-			fprintf(f, "    bridge to dmadev %d: submitted %" PRIu64
-				" completed %" PRIu64 " errors %" PRIu64
-				" pieces %" PRIu64 " on the device %" PRIu64
-				" parks %" PRIu64 " acks held %" PRIu64
-				"; consumer: acks %" PRIu64 " fences %" PRIu64
-				" page_requests %" PRIu64 "\n", pv->br_dev,
-				bs.submitted, bs.completed, bs.errors,
-				bs.pieces, bs.inflight, bs.parks, bs.acks_held,
-				bs.consumer.acks, bs.consumer.fences,
-				bs.consumer.page_requests);
-	}
-	if (pv->fr != NULL)
+	if (has_br)
+		fprintf(f, "    bridge to dmadev %d: submitted %" PRIu64
+			" completed %" PRIu64 " errors %" PRIu64
+			" pieces %" PRIu64 " on the device %" PRIu64
+			" parks %" PRIu64 " acks held %" PRIu64
+			"; consumer: acks %" PRIu64 " fences %" PRIu64
+			" page_requests %" PRIu64 "\n", sh->br_dev,
+			bs.submitted, bs.completed, bs.errors,
+			bs.pieces, bs.inflight, bs.parks, bs.acks_held,
+			bs.consumer.acks, bs.consumer.fences,
+			bs.consumer.page_requests);
+	if (has_fr)
 		fprintf(f, "    front ring: enqueued %" PRIu64 " submitted %"
 			PRIu64 " forwarded %" PRIu64 " done %" PRIu64
-			" reaped %" PRIu64 "\n", pv->fr->enq,
-			__atomic_load_n(&pv->fr->sub, __ATOMIC_RELAXED),
-			__atomic_load_n(&pv->fr->fwd, __ATOMIC_RELAXED),
-			__atomic_load_n(&pv->fr->done, __ATOMIC_RELAXED),
-			pv->fr->cpl);
-	if (pv->fault_cnt == 0) {
+			" reaped %" PRIu64 "\n", fr.enq, fr.sub, fr.fwd,
+			fr.done, fr.cpl);
+	if (sh->fault_cnt == 0) {
 		fprintf(f, "    no operation failed\n");
-	} else if (pv->fault_op.fill) {
+	} else if (sh->fault_op.fill) {
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u fill dst %#" PRIx64 " len %u\n",
-			pv->fault_cnt, pv->fault_idx, pv->fault_status,
-			pv->fault_op.dst, pv->fault_op.len);
-	} else if (pv->fault_op.nb_src != 0) {
+			sh->fault_cnt, sh->fault_idx, sh->fault_status,
+			sh->fault_op.dst, sh->fault_op.len);
+	} else if (sh->fault_op.nb_src != 0) {
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy_sg %u+%u segments, first src %#" PRIx64 " dst %#" PRIx64 ", %u bytes\n",
-			pv->fault_cnt, pv->fault_idx, pv->fault_status,
-			pv->fault_op.nb_src, pv->fault_op.nb_dst,
-			pv->fault_op.src, pv->fault_op.dst, pv->fault_op.len);
+			sh->fault_cnt, sh->fault_idx, sh->fault_status,
+			sh->fault_op.nb_src, sh->fault_op.nb_dst,
+			sh->fault_op.src, sh->fault_op.dst, sh->fault_op.len);
 	} else {
 		fprintf(f, "    %" PRIu64 " failed; last: op %u status %u copy src %#" PRIx64 " dst %#" PRIx64 " len %u\n",
-			pv->fault_cnt, pv->fault_idx, pv->fault_status,
-			pv->fault_op.src, pv->fault_op.dst, pv->fault_op.len);
+			sh->fault_cnt, sh->fault_idx, sh->fault_status,
+			sh->fault_op.src, sh->fault_op.dst, sh->fault_op.len);
 	}
 	return 0;
 }
@@ -1919,9 +2315,10 @@ dmm_check_ready(struct dmm_priv *pv)
  * process-local struct dmm_priv, and a name the primary has not probed
  * fails with -ENOTSUP. Its options are this process's own --vdev for the
  * same name when it gave one (its lcore, its space), else the primary's
- * with the engine lcore chosen here. The data path stays the library's
- * stubs until this process starts the device (its engine then runs
- * here), and again after it stops it.
+ * with the engine lcore chosen here. Its data path is the guarded one
+ * on the shared private area (dmm_dp_enter()): it reaches the engine of
+ * whichever process runs the device; the plain one while the engine runs
+ * here.
  */
 static int
 dmm_probe_secondary(struct rte_device *rdev, const char *name)
@@ -1990,9 +2387,11 @@ dmm_probe_secondary(struct rte_device *rdev, const char *name)
 	rte_spinlock_init(&pv->svc_lock);
 	dev->device = rdev;
 	dev->ops = &dmm_ops;
+	/* the guarded data path on the shared area: it reaches the engine
+	 * of whichever process runs the device */
 	fp = dev->fp;
-	memcpy(pv->fp_dummy, fp, sizeof(pv->fp_dummy));
-	fp->dev_private = pv;
+	fp->dev_private = sh;
+	dmm_fp_install(pv, fp, false);
 	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
 	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&dmm_devs_lock);
@@ -2033,7 +2432,7 @@ dmm_remove_secondary(const char *name)
 		return 0;
 	dev = pv->dev;
 	if (__atomic_load_n(&((struct dmm_priv *)dev->data->priv)->run_pid,
-			__ATOMIC_ACQUIRE) == (int32_t)getpid())
+			__ATOMIC_ACQUIRE) == dmm_me)
 		rte_dma_stop((int16_t)id);
 	if (rte_dma_close((int16_t)id) == 0)
 		return 0;
@@ -2102,7 +2501,7 @@ dmm_probe(struct dmm_vdev_dev *vdev)
 	pv->w_lcore = -1;
 	fp = dev->fp;
 	fp->dev_private = pv;
-	dmm_fp_install(pv, fp);
+	dmm_fp_install(pv, fp, false);
 	TAILQ_INSERT_TAIL(&dmm_devs, pv, next);
 	__atomic_store_n(&dev->state, DMM_DMA_READY, __ATOMIC_RELEASE);
 
@@ -2209,7 +2608,7 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 {
 	struct swdma_stats es;
 	struct bridge_stats bs;
-	struct dmm_priv *pv;
+	struct dmm_priv *pv, *sh;
 	int ret = -ENODEV;
 
 	if (st == NULL)
@@ -2223,7 +2622,12 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		goto out;
 	st->dev_mode = pv->o.has_dev;
 	ret = -ENOTCONN;
-	if (pv->eng != NULL && swdma_stats(pv->eng, &es) == 0) {
+	/* the shared area: the engine may run in any process (its lock:
+	 * taken inside the list lock, never the other way round) */
+	sh = dmm_sh(pv);
+	dmm_eng_lock(sh);
+	st->run_pid = __atomic_load_n(&sh->run_pid, __ATOMIC_RELAXED);
+	if (sh->eng != NULL && swdma_stats(sh->eng, &es) == 0) {
 		st->submitted = es.submitted;
 		st->completed = es.completed;
 		st->errors = es.errors;
@@ -2235,7 +2639,7 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		st->idle_polls = es.idle_polls;
 		st->consumer = es.consumer;
 		ret = 0;
-	} else if (pv->br != NULL && bridge_stats(pv->br, &bs) == 0) {
+	} else if (sh->br != NULL && bridge_stats(sh->br, &bs) == 0) {
 		st->submitted = bs.submitted;
 		st->completed = bs.completed;
 		st->errors = bs.errors;
@@ -2247,6 +2651,9 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		st->consumer = bs.consumer;
 		ret = 0;
 	}
+	dmm_eng_unlock(sh);
+	if (ret != 0)
+		st->run_pid = 0;
 out:
 	rte_spinlock_unlock(&dmm_devs_lock);
 	return ret;
@@ -2319,6 +2726,7 @@ dmm_tel_info(const char *cmd __rte_unused, const char *params,
 	if (ret != 0)
 		return 0;
 	rte_tel_data_add_dict_int(d, "dev_mode", st.dev_mode);
+	rte_tel_data_add_dict_int(d, "run_pid", st.run_pid);
 	DMM_TEL_U64(d, &st, submitted);
 	DMM_TEL_U64(d, &st, completed);
 	DMM_TEL_U64(d, &st, errors);
@@ -2347,14 +2755,52 @@ dmm_tel_info(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/*
+ * mmrt_reap_dead()'s step for a dead process (run in any process of the
+ * runtime): the engines it ran on the dma_mmrt devices this process has
+ * (its fast-path objects of ours; their dev_private is the shared area)
+ * are reclaimed (dmm_reclaim_dead()). It runs before dev's step (order
+ * above 30), so no reader follows a dead engine to its consumer once
+ * that is freed. A process without this driver, or without the device,
+ * reaps the rest; then the next rte_dma_start() or rte_dma_stop() of the
+ * device, in any process, reclaims the engine.
+ */
+#define DMM_REAP_ORDER 40
+
+static int
+dmm_reap(int32_t pid, unsigned int slot)
+{
+	const struct rte_dma_fp_object *fp;
+	int16_t id;
+	int n = 0;
+
+	RTE_SET_USED(slot);
+	RTE_DMA_FOREACH_DEV(id) {
+		fp = &rte_dma_fp_objs[id];
+		if (dmm_fp_ours(fp) && fp->dev_private != NULL)
+			n += dmm_reclaim_dead(fp->dev_private, pid);
+	}
+	return n;
+}
+
+/* A forked child is another process: the shared words name it. */
+static void
+dmm_atfork_child(void)
+{
+	dmm_me = (int32_t)getpid();
+}
+
 RTE_INIT(dmm_register)
 {
+	dmm_me = (int32_t)getpid();
+	pthread_atfork(NULL, NULL, dmm_atfork_child);
 	if (__atomic_exchange_n(&mmrt_dma_mmrt_once, 1, __ATOMIC_RELAXED)) {
 		DMM_LOG(INFO, "driver already registered by another copy (libmmrt and the -d plugin both loaded); this one stays out");
 		return;
 	}
 	dmm_drv.generic.name = DMM_DRV_NAME;
 	rte_vdev_register(&dmm_drv);
+	mmrt_reap_register("dma_mmrt", DMM_REAP_ORDER, dmm_reap);
 	rte_telemetry_register_cmd("/mmrt/dma_mmrt/list", dmm_tel_list,
 		"Dmadev ids of the dma_mmrt devices. Takes no parameters");
 	rte_telemetry_register_cmd("/mmrt/dma_mmrt/info", dmm_tel_info,

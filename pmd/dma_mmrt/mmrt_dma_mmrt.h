@@ -53,16 +53,31 @@
  * mirror mode needs the primary's "dma_mmrt.mirror"; dev= runs in the
  * primary only: -ENOTSUP at start). Its options are its own
  * --vdev=dma_mmrt0,... for the same name when it gives one, else the
- * primary's with the engine lcore chosen in the secondary. Until it
- * starts the device, and after it stops it, its data path is the
- * library's stubs. rte_dma_stop() or rte_dma_close() from a process
- * other than the one running the engine fails with -EBUSY while that
- * process lives; if it died (SIGKILL included), rte_dma_stop() from any
- * process releases the device after mmrt_reap_dead() reclaimed the
- * engine's consumer, and it can be started again. Do not call the data
- * path of a device another process started: the library's started bit
- * hides that, and this process's data path reaches no engine (in the
- * primary it is not the stubs: it must not be called).
+ * primary's with the engine lcore chosen in the secondary.
+ * rte_dma_stop() or rte_dma_close() from a process other than the one
+ * running the engine fails with -EBUSY while that process lives.
+ *
+ * The data path works from every process that has the device: calls
+ * from a process that does not run the engine reach the engine of the
+ * one that does (the engine's ring is in shared memory), e.g. the
+ * primary copies through an engine a secondary runs. dmadev's rule
+ * holds across processes: one thread, in one process, calls the data
+ * path of the vchan at a time. Such calls cost one full memory fence
+ * each (they announce themselves, so that the engine is never freed
+ * under them); the process that runs the engine pays nothing extra.
+ * With no engine running anywhere, rte_dma_copy(), _copy_sg(), _fill()
+ * and rte_dma_submit() return -EINVAL and rte_dma_completed*() 0.
+ *
+ * A runner that dies (SIGKILL included): mmrt_reap_dead(), in any
+ * process that has the driver and the device, frees its engine's
+ * rte_malloc memory (the engine, its ring, its lists, the driver's
+ * shadow), then its consumer, and releases the device (run_pid 0);
+ * rte_dma_stop() from any process then clears the started bit and the
+ * device can be started again anywhere. rte_dma_start() and
+ * rte_dma_stop() reclaim the engine themselves when they find its
+ * process dead (a reap that ran without the driver). Operations another
+ * process had submitted to the dead engine never complete: stop and
+ * start the device.
  */
 
 #include <stdbool.h>
@@ -81,6 +96,11 @@ extern "C" {
  */
 struct mmrt_dma_mmrt_stats {
 	bool dev_mode;          /**< dev= given: a dmadev behind (bridge). */
+	int32_t run_pid;        /**< The process whose engine runs the
+				 * device (this one or another: the
+				 * counters are the same from any process);
+				 * it may have died since (see
+				 * mmrt_process_alive()). */
 	uint64_t submitted;     /**< Operations submitted (doorbell). */
 	uint64_t completed;     /**< Operations finished (any status). */
 	uint64_t errors;        /**< ... with an error status. */
@@ -111,13 +131,17 @@ struct mmrt_dma_mmrt_stats {
  * @param st Out: the counters (a snapshot: fields written by the engine
  *   or worker are read without a lock, each one atomically).
  * @return 0; -EINVAL (@p st NULL); -ENODEV (@p dev_id is not a dma_mmrt
- *   device); -ENOTCONN (the device is stopped: no engine, no counters).
- *   Any thread, concurrently with rte_dma_start() and rte_dma_stop() too
- *   (the engine is published and taken away under the driver's
- *   device-list lock, which this call holds while it reads). Never waits
- *   (spins on that lock). The same counters are on telemetry:
- *   /mmrt/dma_mmrt/list (dmadev ids of the dma_mmrt devices) and
- *   /mmrt/dma_mmrt/info,ID.
+ *   device in this process); -ENOTCONN (no process runs the device: it
+ *   is stopped, or its runner died and was reclaimed: no engine, no
+ *   counters). The engine may run in this process or in another one:
+ *   the counters and run_pid are the same from every process. Any
+ *   thread of any process that has the device, concurrently with
+ *   rte_dma_start() and rte_dma_stop() (in any process) too: the engine
+ *   is published and taken away under the device's engine lock, in
+ *   shared memory, which this call holds while it reads (a holder that
+ *   died is taken over). Never waits (spins on that lock). The same
+ *   counters are on telemetry: /mmrt/dma_mmrt/list (dmadev ids of the
+ *   dma_mmrt devices) and /mmrt/dma_mmrt/info,ID (with run_pid).
  */
 int mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st);
 

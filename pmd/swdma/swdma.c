@@ -241,6 +241,20 @@ swdma_destroy(struct swdma *d)
 }
 
 int
+swdma_free_dead(struct swdma *d, uint64_t *submitted)
+{
+	if (!swdma_live(d))
+		return -EINVAL;
+	if (submitted != NULL)
+		*submitted = __atomic_load_n(&d->submitted, __ATOMIC_RELAXED);
+	d->magic = 0;
+	rte_free(d->sg);
+	rte_free(d->ring);
+	rte_free(d);
+	return 0;
+}
+
+int
 swdma_bind(struct swdma *d, struct mmrt_as *as)
 {
 	int id;

@@ -156,6 +156,21 @@ struct swdma *swdma_create(const struct swdma_conf *conf);
 int swdma_destroy(struct swdma *dma);
 
 /**
+ * Free the memory of an engine whose process died (its ring, its
+ * scatter-gather lists and the engine itself, all rte_malloc memory),
+ * from another process of the runtime. Nothing else is touched: not its
+ * consumer (mmrt_reap_dead() reclaims that), not the dead process's
+ * engine registry, and no callback it was given. The caller makes sure
+ * that the dead process's engine was the one that ran it, and that no
+ * other thread uses @p dma any more (see dma_mmrt's reclaim).
+ *
+ * @param submitted
+ *   If not NULL: the operations submitted to it over its life.
+ * @return 0, -EINVAL (NULL or not live). Never waits.
+ */
+int swdma_free_dead(struct swdma *dma, uint64_t *submitted);
+
+/**
  * Bind the engine's consumer to @p as (stopped engine only).
  *
  * @return the binding id (> 0, like a PASID), -EINVAL, -EBUSY (started or
