@@ -2606,6 +2606,15 @@ Test(uffd, consumer_retry_token)
 	cr_assert_lt(i, 66, "the dropped fault was never posted again");
 	cr_assert_eq(m[0].arg.pagefault.address, VA + 100 * PG);
 
+	/* a protection change of an absent page flushes nothing but turns
+	 * the outcome: it moves the token (found by the fuzzer) */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 104 * PG, 0, &x),
+		-EAGAIN);
+	expect_fault(u, VA + 104 * PG, 0);
+	cr_assert_eq(mmrt_protect(as, VA + 104 * PG, PG, MMRT_PROT_NONE), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 104 * PG, 0, &x),
+		-EACCES);
+
 	/* the token outlives its uffd: destroy moves it, the memo re-probes
 	 * and the fault resolves as an ordinary one */
 	cr_assert_eq(mmrt_fault_request_token(as, VA + 101 * PG,

@@ -611,6 +611,8 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	mm_protect_range(as, &tlb, va, va + len, prot);
 	mm_gather_finish(&tlb);
 	mm_notify_end(&r);
+	/* a fault posted on an absent page: no flush, but a new outcome */
+	mm_uffd_nudge_as(as);
 out:
 	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();

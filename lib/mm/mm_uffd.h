@@ -65,6 +65,10 @@ int mm_uffd_subsys_init(void);
 void mm_uffd_subsys_fini(void);
 /* The token of a posted fault @w (mmrt_fault_request_token()). */
 void mm_uffd_token(const struct mm_fault_wait *w, struct mmrt_fault_token *tok);
+/* Move the wake sequence of @u (of every uffd of @as) without waking a
+ * fault: see uffd.c. Map lock held either way for the _as form. */
+void mm_uffd_nudge(struct mmrt_uffd *u);
+void mm_uffd_nudge_as(struct mmrt_as *as);
 /* Wake [start, end) on every uffd of @as (map lock held either way). */
 void mm_uffd_wake_as(struct mmrt_as *as, uint64_t start, uint64_t end);
 /* Layout events: prep before the change (map lock held), done after. */

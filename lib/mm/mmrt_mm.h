@@ -322,10 +322,12 @@ struct mmrt_fault_token {
  * pending userfault, a token in @p tok (otherwise @p tok->seq is NULL).
  *
  * While mmrt_fault_token_moved() says false, nothing that could let the
- * access succeed or fail differently has happened to the fault through its
- * uffd: no wake (a fill, poison, zeropage, continue or write-protect
- * change ends with one), no unregister, no destroy of the uffd, no reclaim
- * of a dead handler's faults, no layout change of the range. A poller
+ * access succeed or fail differently has happened to the fault: no wake
+ * (a fill, poison, zeropage, continue or write-protect change ends with
+ * one, and a DONTWAKE one moves the token without waking), no protection
+ * change of the space, no registration or unregistration, no destroy of
+ * the uffd, no reclaim of a dead handler's faults, no unmap, remap or
+ * remove of the range. A poller
  * may then answer its retry with a lockless walk alone (the walk sees a
  * fill's entry) instead of probing again, as lib/dev consumers do. Two
  * exceptions the caller must bound itself: a fault not queued because the

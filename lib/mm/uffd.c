@@ -458,6 +458,29 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 	ST_ADD(u, wakes, 1);
 }
 
+/*
+ * Move the wake sequence without waking any fault: a change that can turn
+ * a pending fault's outcome without a wake (a protection change, a new
+ * registration mode, a DONTWAKE fill or poison, write protection set)
+ * must not leave a fault token (mmrt_fault_request_token()) unmoved.
+ * Sleeping waiters re-check and, if their fault is still pending, wait
+ * again.
+ */
+void
+mm_uffd_nudge(struct mmrt_uffd *u)
+{
+	__atomic_fetch_add(u->wake_seq, 1, __ATOMIC_RELEASE);
+}
+
+void
+mm_uffd_nudge_as(struct mmrt_as *as)
+{
+	struct mmrt_uffd *u;
+
+	for (u = as->uffds; u != NULL; u = u->as_next)
+		mm_uffd_nudge(u);
+}
+
 int
 mmrt_uffd_wake(struct mmrt_uffd *u, const struct mmrt_uffd_range *r)
 {
@@ -716,6 +739,8 @@ mmrt_uffd_register(struct mmrt_uffd *u, uint64_t start, uint64_t len,
 		if (mode & MMRT_UFFD_REGISTER_MODE_MINOR)
 			*ops |= MMRT_UFFD_OP_CONTINUE;
 	}
+	/* a mode change can turn a posted fault's outcome (mm_uffd_nudge) */
+	mm_uffd_nudge(u);
 out:
 	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();

@@ -321,6 +321,8 @@ fill_result(struct mmrt_uffd *u, uint64_t dst, uint64_t len, uint64_t off,
 {
 	if (off > 0 && !(mode & MMRT_UFFD_MODE_DONTWAKE))
 		mm_uffd_wake(u, dst, dst + off);
+	else if (off > 0)
+		mm_uffd_nudge(u);
 	if (off > 0) {
 		*res = (int64_t)off;
 		return off == len ? 0 : -EAGAIN;
@@ -521,6 +523,8 @@ out:
 	map_read_unlock(as, offl);
 	if (err == 0 && !set && !(w->mode & MMRT_UFFD_MODE_DONTWAKE))
 		mm_uffd_wake(u, start, end);
+	else if (err == 0)
+		mm_uffd_nudge(u);
 	return err;
 }
 
