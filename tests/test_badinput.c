@@ -718,6 +718,20 @@ usage_out(void)
 	X(mirror_empty, -EINVAL, as_rc(mmrt_as_mirror_dpdk(""))) \
 	X(mirror_long, -EINVAL, as_rc(mmrt_as_mirror_dpdk(LONG_NAME))) \
 	X(mirror_dup, -EEXIST, as_rc(mmrt_as_mirror_dpdk("bad-as"))) \
+	/* mmrt_mirror_dma_map / _unmap / mmrt_as_mirror_sync */ \
+	X(mdma_map_null, -EINVAL, mmrt_mirror_dma_map(NULL, VA_FREE, PG)) \
+	X(mdma_map_zero, -EINVAL, mmrt_mirror_dma_map(host, VA_FREE, 0)) \
+	X(mdma_map_len, -EINVAL, mmrt_mirror_dma_map(host, VA_FREE, PG + 8)) \
+	X(mdma_map_host, -EINVAL, mmrt_mirror_dma_map(host + 8, VA_FREE, PG)) \
+	X(mdma_map_iova, -EINVAL, mmrt_mirror_dma_map(host, VA_FREE + 8, PG)) \
+	X(mdma_map_limit, -EINVAL, mmrt_mirror_dma_map(host, LIM - PG, \
+		2 * PG)) \
+	X(mdma_map_wrap, -EINVAL, mmrt_mirror_dma_map(host, \
+		UINT64_MAX - PG + 1, 2 * PG)) \
+	X(mdma_unmap_null, -EINVAL, mmrt_mirror_dma_unmap(NULL, VA_FREE, PG)) \
+	X(mdma_unmap_unknown, -ENOENT, mmrt_mirror_dma_unmap(host, VA_FREE, \
+		PG)) \
+	X(mirror_sync_not_mirror, -EINVAL, mmrt_as_mirror_sync(fx.as)) \
 	/* listing and naming */ \
 	X(as_foreach_null, -EINVAL, mmrt_as_foreach(NULL, NULL)) \
 	X(as_foreach_stop, 7, mmrt_as_foreach(as_cb7, NULL)) \
