@@ -337,8 +337,11 @@ dev_quarantine_close(struct mmrt_consumer *c)
  * when the owner unbinds (its state leaves FENCED before the unbind waits
  * for this callback): then the frames need no holding. It sleeps with
  * quar_lock dropped, so mmrt_consumer_stats() and the owner's poll go on.
- * A dead owner's reap waits for it (the state stays FENCED there): with
- * the heap exhausted, until some memory is freed.
+ * For an owner whose process is dead it does not wait (its reap
+ * unregisters this callback before the state leaves FENCED, so the wait
+ * would never end): the references are kept without a record, and those
+ * frames are lost to the pool for good rather than freed under a device
+ * the dead process may have left running.
  * model: models/inval.pml [D.5]
  */
 #define QUAR_WAIT_US 100
@@ -378,6 +381,18 @@ consumer_quarantine(struct mmrt_notifier *sub, struct mmrt_as *as,
 			break;
 		}
 		mm_spin_unlock(&c->quar_lock, MM_LC_QUAR);
+		/* a dead owner's reap waits for this callback and cannot
+		 * leave FENCED first: keep the references unrecorded (the
+		 * frames are lost to the pool, never reused under a device
+		 * the dead process may have left running) */
+		if (!mmrt_process_alive(c->pid)) {
+			for (i = 0; i < n; i++)
+				(void)mmrt_frame_get(pfns[i]);
+			DEV_LOG(ERR, "consumer %s of dead process %d: no memory"
+				" to quarantine %u frames: kept out of the pool"
+				" for good", c->name, (int)c->pid, n);
+			return;
+		}
 		if (!warned)
 			DEV_LOG(WARNING, "consumer %s: no memory to quarantine"
 				" %u frames: waiting for some (or its poll)",
