@@ -247,13 +247,15 @@ static const struct mmrt_interval_notifier_ops pin_ops = {
 static void
 pin_drop_holds(struct mmrt_pin *pin)
 {
+	uint32_t owner, n;
 	uint64_t e;
-	uint32_t owner;
 
-	while (pin->nheld > 0) {
-		e = pin->ent[pin->nheld - 1];
-		__atomic_store_n(&pin->nheld, pin->nheld - 1,
-			__ATOMIC_RELEASE);
+	/* acquire: pairs with the release that counts a hold after its
+	 * entry is written (pin_one()): a reaper reads the entry it saw
+	 * counted */
+	while ((n = __atomic_load_n(&pin->nheld, __ATOMIC_ACQUIRE)) > 0) {
+		e = pin->ent[n - 1];
+		__atomic_store_n(&pin->nheld, n - 1, __ATOMIC_RELEASE);
 		if (e & (PIN_E_HOST | PIN_E_NOREF))
 			continue;
 		owner = frame_owner((uint32_t)(e >> MMRT_PAGE_SHIFT));

@@ -381,9 +381,12 @@ dmm_sh(const struct dmm_priv *pv)
  * takes away the shared engine pointers (start, stop, the reclaim of a
  * dead runner) and by whoever follows them outside the data path (stats,
  * vchan_status, dump, mmrt_dma_mmrt_stats()), in any process. Held for a
- * few loads and stores (never across a wait), so a holder found dead
- * after a while of spinning died inside: its lock is taken over (the
- * sections it guards leave the pointers usable at every store).
+ * few loads and stores, except in the reclaim of a dead runner, which
+ * holds it across dmm_dp_quiesce(): a wait for at most one guarded call
+ * to return (or for its process to be found dead), so those callers spin
+ * for about as long as one data-path call. A holder found dead after a
+ * while of spinning died inside: its lock is taken over (the sections it
+ * guards leave the pointers usable at every store).
  */
 #define DMM_LOCK_CHECK 4096
 
@@ -424,7 +427,9 @@ dmm_eng_unlock(struct dmm_priv *sh)
  * engine that runs in another process, and so that the engine's memory is
  * never freed under such a call (a stop in the runner, or the reclaim of a
  * runner that died). Like SRCU with one reader, which dmadev's contract
- * gives (one thread per vchan calls the data path):
+ * gives: one thread per vchan calls the data path, across all processes
+ * together (dp_busy holds one caller; two processes calling one vchan at
+ * once break that contract and this guard with it):
  *
  *   guarded call                        stop / reclaim
  *   dp_busy = me                        eng = NULL (under eng_lock)
@@ -703,6 +708,18 @@ dmm_check_opts(const char *name, struct dmm_opts *o)
 
 /* ---- data path -------------------------------------------------------- */
 
+/*
+ * The engine, loaded once per call. Acquire: pairs with the release that
+ * publishes it at start, so a guarded call of another process (which may
+ * run while a start publishes) sees the shadow and mask stored before it;
+ * on x86 a plain load, so the runner's path costs nothing more.
+ */
+static __rte_always_inline struct swdma *
+dmm_eng(const struct dmm_priv *pv)
+{
+	return __atomic_load_n(&pv->eng, __ATOMIC_ACQUIRE);
+}
+
 static int
 dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 	uint32_t len, uint64_t flags)
@@ -712,7 +729,7 @@ dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 	int ret;
 
 	RTE_SET_USED(vchan);
-	ret = swdma_copy(pv->eng, src, dst, len, flags);
+	ret = swdma_copy(dmm_eng(pv), src, dst, len, flags);
 	if (likely(ret >= 0)) {
 		s = &pv->shadow[ret & pv->mask];
 		s->src = src;
@@ -736,7 +753,7 @@ dmm_copy_sg(void *p, uint16_t vchan, const struct rte_dma_sge *src,
 	int ret;
 
 	RTE_SET_USED(vchan);
-	ret = swdma_copy_sg(pv->eng, src, dst, nb_src, nb_dst, flags);
+	ret = swdma_copy_sg(dmm_eng(pv), src, dst, nb_src, nb_dst, flags);
 	if (likely(ret >= 0)) {
 		/* valid lists (checked): the total fits */
 		for (i = 0; i < nb_dst; i++)
@@ -761,7 +778,7 @@ dmm_fill(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
 	int ret;
 
 	RTE_SET_USED(vchan);
-	ret = swdma_fill(pv->eng, pattern, dst, len, flags);
+	ret = swdma_fill(dmm_eng(pv), pattern, dst, len, flags);
 	if (likely(ret >= 0)) {
 		s = &pv->shadow[ret & pv->mask];
 		s->src = pattern;
@@ -779,7 +796,7 @@ dmm_submit(void *p, uint16_t vchan)
 	struct dmm_priv *pv = p;
 
 	RTE_SET_USED(vchan);
-	return swdma_submit(pv->eng);
+	return swdma_submit(dmm_eng(pv));
 }
 
 /* Single writer (the submitter); stats_get may read from elsewhere. */
@@ -797,7 +814,7 @@ dmm_completed(void *p, uint16_t vchan, uint16_t nb_cpls, uint16_t *last_idx,
 	uint16_t n;
 
 	RTE_SET_USED(vchan);
-	n = swdma_completed(pv->eng, nb_cpls, last_idx, has_error);
+	n = swdma_completed(dmm_eng(pv), nb_cpls, last_idx, has_error);
 	if (n > 0)
 		dmm_count(&pv->completed, n);
 	return n;
@@ -832,11 +849,13 @@ dmm_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 {
 	struct dmm_priv *pv = p;
 	uint16_t n, i, last = 0, errs = 0;
+	struct swdma *eng;
 
 	RTE_SET_USED(vchan);
-	n = swdma_completed_status(pv->eng, nb_cpls, &last, status);
+	eng = dmm_eng(pv);
+	n = swdma_completed_status(eng, nb_cpls, &last, status);
 	if (n == 0) {
-		if (pv->eng != NULL)
+		if (eng != NULL)
 			*last_idx = last;
 		return 0;
 	}
@@ -859,7 +878,7 @@ dmm_burst_capacity(const void *p, uint16_t vchan)
 	const struct dmm_priv *pv = p;
 
 	RTE_SET_USED(vchan);
-	return swdma_burst_capacity(pv->eng);
+	return swdma_burst_capacity(dmm_eng(pv));
 }
 
 /* ---- dev= mode: the data path ---------------------------------------- */
@@ -887,7 +906,7 @@ dmm_dev_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 	uint32_t len, uint64_t flags)
 {
 	struct dmm_priv *pv = p;
-	struct dmm_front *fr = pv->fr;
+	struct dmm_front *fr = __atomic_load_n(&pv->fr, __ATOMIC_ACQUIRE);
 	struct dmm_shadow *s;
 	struct dmm_fop *op;
 	uint64_t idx;
@@ -922,7 +941,7 @@ static int
 dmm_dev_submit(void *p, uint16_t vchan)
 {
 	struct dmm_priv *pv = p;
-	struct dmm_front *fr = pv->fr; /* once: see dmm_dp_enter() */
+	struct dmm_front *fr = __atomic_load_n(&pv->fr, __ATOMIC_ACQUIRE);
 
 	RTE_SET_USED(vchan);
 	if (unlikely(fr == NULL))
@@ -936,7 +955,7 @@ dmm_dev_completed(void *p, uint16_t vchan, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error)
 {
 	struct dmm_priv *pv = p;
-	struct dmm_front *fr = pv->fr;
+	struct dmm_front *fr = __atomic_load_n(&pv->fr, __ATOMIC_ACQUIRE);
 	uint16_t n;
 
 	RTE_SET_USED(vchan);
@@ -957,7 +976,7 @@ dmm_dev_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 	uint16_t *last_idx, enum rte_dma_status_code *status)
 {
 	struct dmm_priv *pv = p;
-	struct dmm_front *fr = pv->fr;
+	struct dmm_front *fr = __atomic_load_n(&pv->fr, __ATOMIC_ACQUIRE);
 	uint16_t n, i, errs = 0;
 
 	RTE_SET_USED(vchan);
@@ -982,7 +1001,7 @@ static uint16_t
 dmm_dev_burst_capacity(const void *p, uint16_t vchan)
 {
 	const struct dmm_priv *pv = p;
-	const struct dmm_front *fr = pv->fr;
+	const struct dmm_front *fr = __atomic_load_n(&pv->fr, __ATOMIC_ACQUIRE);
 
 	RTE_SET_USED(vchan);
 	if (unlikely(fr == NULL))
