@@ -2536,7 +2536,7 @@ Test(uffd, consumer_retry_token)
 	struct mmrt_fault_token tok = { .seq = NULL };
 	struct mmrt_uffd_msg m[64];
 	struct mmrt_consumer *c;
-	struct mmrt_uffd *u;
+	struct mmrt_uffd *u, *u2;
 	struct mmrt_xlate x;
 	uint64_t i, full0;
 	int64_t res;
@@ -2639,6 +2639,26 @@ Test(uffd, consumer_retry_token)
 	cr_assert_eq(mmrt_map(as2, VA, 128 * PG, RW, 0), 0);
 	cr_assert_gt(mmrt_consumer_bind(c, as2), 0);
 	cr_assert_eq(mmrt_consumer_translate(c, VA + 103 * PG, 0, &x), 0);
+
+	/* a new registration mode turns the outcome without a wake: MISSING
+	 * to WP only makes the absent page an ordinary (demand-zero) one */
+	u2 = mkuffd_conf(as2, F_POISON | F_WP, 64, UFFD_TIMEOUT_US);
+	reg(u2, VA + 110 * PG, 2 * PG, R_MISSING);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 110 * PG, 0, &x),
+		-EAGAIN);
+	expect_fault(u2, VA + 110 * PG, 0);
+	reg(u2, VA + 110 * PG, PG, R_WP);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 110 * PG, 0, &x), 0);
+	/* so does a DONTWAKE poison: -EHWPOISON at once */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 111 * PG, 0, &x),
+		-EAGAIN);
+	expect_fault(u2, VA + 111 * PG, 0);
+	cr_assert_eq(upoison(u2, VA + 111 * PG, PG, MMRT_UFFD_MODE_DONTWAKE,
+		&res), 0);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 111 * PG, 0, &x),
+		-EHWPOISON);
+	cr_assert_eq(mmrt_uffd_destroy(u2), 0);
+
 	cr_assert_eq(mmrt_consumer_unbind(c), 0);
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 

@@ -133,9 +133,11 @@ consumer_fault(struct mmrt_consumer *c, uint64_t va, uint32_t access)
  * before the probe's page-table check, and a fill publishes its entry
  * before it moves the token, so a fill the probe missed either shows in
  * the walk or has moved the token. Unregister, destroy, the reclaim of a
- * dead handler's faults and unmap/remap/remove move it too. What moves
- * nothing is a fault dropped because the uffd's ring was full: the bound
- * posts it again. A processed invalidation clears the memo
+ * dead handler's faults and unmap/remap/remove move it too, and so do
+ * the changes that turn a fault's outcome without a wake (protect,
+ * register, DONTWAKE fills and poison, write protection set:
+ * mm_uffd_nudge()). What moves nothing is a fault dropped because the
+ * uffd's ring was full: the bound posts it again. A processed invalidation clears the memo
  * (dev_inval_process_n()).
  */
 /* model: models/uffd.pml [U.2]/[U.3] (a waiter that polls instead of

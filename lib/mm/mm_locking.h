@@ -181,9 +181,10 @@
  * them (a linearization of the sheet: a lock's class is above the class
  * of every lock it may be taken under; the leaves taken under anything
  * come last). Every lock call of lib/mm and lib/dev goes through the
- * wrappers below (but host.c's host-table and mirror-list locks, which
- * are not on the sheet, and the reaper's take-over of a dead process's
- * lock), which tell lib/core's check (core_testhooks.c) the class: a
+ * wrappers below (but host.c's host-table and mirror-list locks and the
+ * mirrors' ext mutex, which are not on the sheet, pin.c's pins_lock,
+ * whose reaper takes pin->lock after it (not nested), and the reaper's
+ * take-over of a dead process's lock), which tell lib/core's check (core_testhooks.c) the class: a
  * thread that takes a lock outright while it holds one of a higher
  * class, or of the same class, aborts with both classes and the places
  * they were taken. The exceptions, as the sheet says:

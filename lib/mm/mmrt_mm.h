@@ -327,14 +327,14 @@ struct mmrt_fault_token {
  * one, and a DONTWAKE one moves the token without waking), no protection
  * change of the space, no registration or unregistration, no destroy of
  * the uffd, no reclaim of a dead handler's faults, no unmap, remap or
- * remove of the range. A poller
- * may then answer its retry with a lockless walk alone (the walk sees a
- * fill's entry) instead of probing again, as lib/dev consumers do. Two
- * exceptions the caller must bound itself: a fault not queued because the
- * uffd's ring was full moves no token, and tokens of uffds that share a
- * wake slot may move for nothing. The sequence stays readable for the
- * life of the DPDK process (shared memory, never freed), also after the
- * uffd is destroyed; tokens are valid in every process of the primary.
+ * remove of the range. A poller may then answer its retry with a
+ * lockless walk alone (the walk sees a fill's entry) instead of probing
+ * again, as lib/dev consumers do. Two exceptions the caller must bound
+ * itself: a fault not queued because the uffd's ring was full moves no
+ * token, and tokens of uffds that share a wake slot may move for nothing.
+ * The sequence stays readable for the life of the runtime (shared memory,
+ * freed by the primary's mmrt_fini()), also after the uffd is destroyed;
+ * tokens are valid in every process of the primary.
  *
  * @param tok
  *   Where to store the token; may be NULL (then as mmrt_fault_request()).
@@ -841,6 +841,11 @@ struct mmrt_object *mmrt_object_create(const char *name, uint64_t size);
  * next mmrt_object_create(): the new object may be allocated at the same
  * address, and the stale pointer then names it. Drop the pointer at
  * destroy.
+ *
+ * Nothing else may use the object while it is destroyed, in any process
+ * (no map, read or write of it may run concurrently): the map count is
+ * checked under the table's lock, but a map that found the object live
+ * before the destroy is not held off by it.
  *
  * @return 0, -EINVAL (not a live object), -EBUSY (still mapped),
  *   -E_RTE_SECONDARY (a file-backed object, from another process than
