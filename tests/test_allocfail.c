@@ -51,6 +51,8 @@ struct fx {
 	struct mmrt_consumer *cons;
 	struct swdma *dma;
 	uint8_t *host;                    /* 16 pages, for map_host */
+	struct mmrt_as *mirror;           /* made by the mirror preps */
+	bool ext;                         /* host registered as extmem */
 	uint8_t buf[3 * PG];
 };
 
@@ -118,6 +120,13 @@ take(struct snap *s)
 	cr_assert_eq(mmrt_object_read(fx.obj, 0, b, sizeof(b)), 0);
 	s->sum_obj = checksum(UINT64_C(1469598103934665603), b, sizeof(b));
 	cr_assert_eq(mmrt_as_stats(fx.as, &s->st), 0);
+	if (fx.mirror != NULL) {
+		/* the mirror's tables are tables too (the rule below) */
+		struct mmrt_as_stats ms;
+
+		cr_assert_eq(mmrt_as_stats(fx.mirror, &ms), 0);
+		s->st.pt_pages += ms.pt_pages;
+	}
 	s->used = mmrt_test_used();
 	s->heap = heap_used();
 }
@@ -169,6 +178,14 @@ fixture_down(void)
 		cr_assert_eq(swdma_destroy(fx.dma), 0);
 	if (fx.uffd != NULL)
 		cr_assert_eq(mmrt_uffd_destroy(fx.uffd), 0);
+	if (fx.ext) {
+		cr_assert_eq(rte_extmem_unregister(fx.host, 16 * PG), 0);
+		fx.ext = false;
+	}
+	if (fx.mirror != NULL) {
+		cr_assert_eq(mmrt_as_destroy(fx.mirror), 0);
+		fx.mirror = NULL;
+	}
 	cr_assert_eq(mmrt_as_destroy(fx.as), 0);
 	cr_assert_eq(mmrt_object_destroy(fx.obj), 0);
 	fx.cons = NULL;
@@ -575,6 +592,177 @@ op_uffd_zeropage(void)
 	return rc;
 }
 
+/*
+ * The other uffd operations that may allocate (page-table pages): a uffd
+ * with the features they need, over two far ranges whose tables do not
+ * exist yet, MISSING at VA_FAR1 and MISSING | WP at VA_FAR2.
+ */
+#define VA_FAR1 (UINT64_C(1) << 41)
+#define VA_FAR2 (UINT64_C(1) << 42)
+
+static void
+prep_uffd_far(void)
+{
+	uint64_t feat = MMRT_UFFD_FEATURE_POISON | MMRT_UFFD_FEATURE_MOVE |
+		MMRT_UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		MMRT_UFFD_FEATURE_WP_UNPOPULATED;
+
+	fx.uffd = mmrt_uffd_create(fx.as, MMRT_UFFD_API, &feat, NULL);
+	cr_assert_not_null(fx.uffd);
+	cr_assert_eq(mmrt_map(fx.as, VA_FAR1, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map(fx.as, VA_FAR2, 4 * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_uffd_register(fx.uffd, VA_FAR1, 4 * PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING, NULL), 0);
+	cr_assert_eq(mmrt_uffd_register(fx.uffd, VA_FAR2, 4 * PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING |
+		MMRT_UFFD_REGISTER_MODE_WP, NULL), 0);
+}
+
+static int
+op_uffd_poison(void)
+{
+	struct mmrt_uffd_poison p = {
+		.range = { .start = VA_FAR1, .len = 2 * PG },
+	};
+	int rc = mmrt_uffd_poison(fx.uffd, &p);
+
+	/* a partial poison is -EAGAIN with the bytes done; the first page
+	 * needs the tables, so a failure there is whole */
+	cr_assert(rc == 0 || p.updated == rc, "poison %d, updated %" PRId64,
+		rc, p.updated);
+	return rc;
+}
+
+static int
+op_uffd_writeprotect(void)
+{
+	/* markers on empty entries: the tables are made */
+	const struct mmrt_uffd_writeprotect w = {
+		.range = { .start = VA_FAR2, .len = 4 * PG },
+		.mode = MMRT_UFFD_MODE_WP,
+	};
+
+	return mmrt_uffd_writeprotect(fx.uffd, &w);
+}
+
+static int
+op_uffd_move(void)
+{
+	/* a populated page of VA into the far range, whose tables are not
+	 * there yet; on failure it stays where it was (the snapshot) */
+	struct mmrt_uffd_move m = {
+		.dst = VA_FAR1, .src = VA + 2 * PG, .len = PG,
+	};
+	int rc = mmrt_uffd_move(fx.uffd, &m);
+
+	cr_assert_eq(m.move, rc == 0 ? (int64_t)PG : rc);
+	if (rc == 0) {
+		uint8_t b[64];
+
+		cr_assert_eq(mmrt_read(fx.as, VA_FAR1, b, sizeof(b)), 0);
+		cr_assert_eq(memcmp(b, fx.buf + 2 * PG, sizeof(b)), 0,
+			"the moved page's bytes");
+	}
+	return rc;
+}
+
+/* MINOR: the object mapped again far away, its page 0 there already */
+#define VA_FAR3 (UINT64_C(1) << 43)
+
+static void
+prep_uffd_minor(void)
+{
+	uint64_t feat = MMRT_UFFD_FEATURE_MINOR_SHMEM;
+
+	fx.uffd = mmrt_uffd_create(fx.as, MMRT_UFFD_API, &feat, NULL);
+	cr_assert_not_null(fx.uffd);
+	cr_assert_eq(mmrt_map_object(fx.as, VA_FAR3, OBJ_PAGES * PG, RW, 0,
+		fx.obj, 0), 0);
+	cr_assert_eq(mmrt_uffd_register(fx.uffd, VA_FAR3, OBJ_PAGES * PG,
+		MMRT_UFFD_REGISTER_MODE_MINOR, NULL), 0);
+}
+
+static int
+op_uffd_continue(void)
+{
+	struct mmrt_uffd_continue c = {
+		.range = { .start = VA_FAR3, .len = PG },
+	};
+	int rc = mmrt_uffd_continue(fx.uffd, &c);
+
+	cr_assert_eq(c.mapped, rc == 0 ? (int64_t)PG : rc);
+	if (rc == 0) {
+		uint8_t b[64];
+
+		/* the fixture wrote fx.buf at byte 5 of the object */
+		cr_assert_eq(mmrt_read(fx.as, VA_FAR3 + 5, b, sizeof(b)), 0);
+		cr_assert_eq(memcmp(b, fx.buf, sizeof(b)), 0,
+			"the object's bytes through the new mapping");
+	}
+	return rc;
+}
+
+/* The mirror's external memory: a dma map and a sync of bare extmem. */
+#define EXT_IOVA (UINT64_C(1) << 44)
+
+static void
+prep_mirror(void)
+{
+	fx.mirror = mmrt_as_mirror_dpdk("af-mirror");
+	cr_assert_not_null(fx.mirror);
+}
+
+static int
+op_mirror_dma_map(void)
+{
+	struct mmrt_xlate x;
+	int rc = mmrt_mirror_dma_map(fx.host, EXT_IOVA, 16 * PG);
+
+	if (rc == 0) {
+		cr_assert_eq(mmrt_translate(fx.mirror, EXT_IOVA + 5 * PG,
+			MMRT_ACCESS_READ, &x), 0);
+		cr_assert_eq(x.addr, fx.host + 5 * PG);
+		cr_assert_eq(mmrt_mirror_dma_unmap(fx.host, EXT_IOVA, 16 * PG),
+			0);
+	} else {
+		cr_assert_neq(mmrt_translate(fx.mirror, EXT_IOVA,
+			MMRT_ACCESS_READ, &x), 0, "a failed map left a page");
+	}
+	return rc;
+}
+
+static void
+prep_mirror_ext(void)
+{
+	rte_iova_t iovas[16];
+	unsigned int i;
+
+	prep_mirror();
+	for (i = 0; i < 16; i++)
+		iovas[i] = EXT_IOVA + (uint64_t)i * PG;
+	cr_assert_eq(rte_extmem_register(fx.host, 16 * PG, iovas, 16, PG), 0,
+		"rte_extmem_register: %d", rte_errno);
+	fx.ext = true;
+}
+
+static int
+op_mirror_sync(void)
+{
+	struct mmrt_xlate x;
+	int rc = mmrt_as_mirror_sync(fx.mirror);
+
+	if (rc == 0) {
+		cr_assert_eq(mmrt_translate(fx.mirror, EXT_IOVA + 5 * PG,
+			MMRT_ACCESS_READ, &x), 0);
+		cr_assert_eq(x.addr, fx.host + 5 * PG);
+		/* and taken back: unregistered, synced again */
+		cr_assert_eq(rte_extmem_unregister(fx.host, 16 * PG), 0);
+		fx.ext = false;
+		cr_assert_eq(mmrt_as_mirror_sync(fx.mirror), 0);
+	}
+	return rc;
+}
+
 static int
 op_consumer_create(void)
 {
@@ -805,6 +993,12 @@ static const struct sweep_op ops[] = {
 	{ "translate_sg", NULL, op_translate_sg, false },
 	{ "dirty_harvest", NULL, op_dirty_harvest, false },
 	{ "object_create_fd", NULL, op_object_create_fd, false },
+	{ "uffd_poison", prep_uffd_far, op_uffd_poison, false },
+	{ "uffd_writeprotect", prep_uffd_far, op_uffd_writeprotect, false },
+	{ "uffd_move", prep_uffd_far, op_uffd_move, false },
+	{ "uffd_continue", prep_uffd_minor, op_uffd_continue, false },
+	{ "mirror_dma_map", prep_mirror, op_mirror_dma_map, false },
+	{ "mirror_sync", prep_mirror_ext, op_mirror_sync, false },
 };
 
 static void
@@ -870,3 +1064,9 @@ SWEEP(pin)
 SWEEP(translate_sg)
 SWEEP(dirty_harvest)
 SWEEP(object_create_fd)
+SWEEP(uffd_poison)
+SWEEP(uffd_writeprotect)
+SWEEP(uffd_move)
+SWEEP(uffd_continue)
+SWEEP(mirror_dma_map)
+SWEEP(mirror_sync)

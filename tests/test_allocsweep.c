@@ -45,6 +45,14 @@
  *   mmrt_uffd_register()             allocfail/uffd_register
  *   mmrt_uffd_copy(),                allocfail/uffd_copy, uffd_zeropage
  *     mmrt_uffd_zeropage()
+ *   mmrt_uffd_continue(),            allocfail/uffd_continue, uffd_poison,
+ *     mmrt_uffd_poison(),            uffd_writeprotect (markers on empty
+ *     mmrt_uffd_writeprotect(),      entries), uffd_move (into a range
+ *     mmrt_uffd_move()               without tables yet)
+ *   mmrt_mirror_dma_map()            allocfail/mirror_dma_map (also
+ *     (and rte_dev_dma_map() on a    through the driver: test_extmem.c)
+ *     mirror-mode dma_mmrt)
+ *   mmrt_as_mirror_sync()            allocfail/mirror_sync
  *   mmrt_consumer_create()           allocfail/consumer_create
  *   mmrt_consumer_bind()             allocfail/consumer_bind
  *   mmrt_consumer_translate()        allocfail/consumer_translate
