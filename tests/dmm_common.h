@@ -31,6 +31,64 @@
 
 #include "common.h"
 
+/*
+ * The EAL words of a suite that names its devices on the command line
+ * (program @p prog): @p nlcores floating lcores, its own EAL
+ * (mmrt_test_argv_eal(), 512 MiB, prefix from @p tag) and up to two
+ * --vdev words (NULL: none).
+ */
+static inline void
+tdmm_eal_argv(struct mmrt_test_argv *a, const char *prog, const char *tag,
+	unsigned int nlcores, const char *vdev1, const char *vdev2)
+{
+	mmrt_test_argv_start(a, prog, nlcores);
+	mmrt_test_argv_eal(a, tag, 512, false, "4");
+	if (vdev1 != NULL)
+		mmrt_test_argv_addf(a, "--vdev=%s", vdev1);
+	if (vdev2 != NULL)
+		mmrt_test_argv_addf(a, "--vdev=%s", vdev2);
+}
+
+/*
+ * A stock DPDK application: the EAL of tdmm_eal_argv() with two lcores
+ * and @p vdev, no mmrt (the driver brings it up at a device's start).
+ */
+static inline void
+tdmm_eal_only(const char *prog, const char *tag, const char *vdev)
+{
+	static struct mmrt_test_argv a;
+
+	tdmm_eal_argv(&a, prog, tag, 2, vdev, NULL);
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_geq(rte_eal_init(a.argc, a.argv), 0);
+}
+
+/* tdmm_eal_argv(), then mmrt on it with a 64 MiB pool. */
+static inline void
+tdmm_eal_up(const char *prog, const char *tag, unsigned int nlcores,
+	const char *vdev1, const char *vdev2)
+{
+	static struct mmrt_test_argv a;
+
+	tdmm_eal_argv(&a, prog, tag, nlcores, vdev1, vdev2);
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, "64");
+	/* the driver came with libmmrt (this call keeps it linked) */
+	cr_assert(mmrt_dma_mmrt_registered());
+	cr_assert_geq(mmrt_init(a.argc, a.argv), 0, "mmrt_init failed");
+}
+
+/* The id of dmadev @p name; asserts it exists. */
+static inline int16_t
+tdmm_dev_id(const char *name)
+{
+	int id = rte_dma_get_dev_id_by_name(name);
+
+	cr_assert_geq(id, 0, "no dmadev %s", name);
+	return (int16_t)id;
+}
+
 /* A started dma_mmrt device. */
 struct tdmm {
 	int16_t id;

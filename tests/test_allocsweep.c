@@ -176,24 +176,11 @@ report_absorbed(const char *what, uint64_t sites, unsigned int absorbed)
 static void
 eal_only(const char *tag, unsigned int nlcores)
 {
-	static char prefix[64], lcores[96];
-	char *argv[16];
-	int argc = 0;
+	static struct mmrt_test_argv a;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), tag);
-	argv[argc++] = (char *)"test-allocsweep";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), nlcores);
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"256";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=3";
-	argv[argc] = NULL;
-	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %d",
+	mmrt_test_argv_start(&a, "test-allocsweep", nlcores);
+	mmrt_test_argv_eal(&a, tag, 256, true, "3");
+	cr_assert_geq(rte_eal_init(a.argc, a.argv), 0, "rte_eal_init: %d",
 		rte_errno);
 }
 
@@ -282,27 +269,22 @@ struct init_res {
 static void
 init_child(int64_t n, int wfd)
 {
+	static struct mmrt_test_argv a;
+	char *argv2[MMRT_TEST_ARGV_MAX + 1];
 	struct init_res r;
-	char lcores[96], *argv[12], *argv2[12];
 	const char *dir;
 	struct stat sb;
-	int argc = 0, i;
 
 	memset(&r, 0, sizeof(r));
-	argv[argc++] = (char *)"mmrt-sweep";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), 2);
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"16";
-	argv[argc++] = (char *)"--log-level";
-	argv[argc++] = (char *)"1";
-	argv[argc] = NULL;
-	for (i = 0; i <= argc; i++)
-		argv2[i] = argv[i];
+	mmrt_test_argv_start(&a, "mmrt-sweep", 2);
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, "16");
+	mmrt_test_argv_add(&a, "--log-level");
+	mmrt_test_argv_add(&a, "1");
+	memcpy(argv2, a.argv, sizeof(argv2));
 	mmrt_test_fail_alloc_after(n);
-	r.rc = mmrt_init(argc, argv);
+	r.rc = mmrt_init(a.argc, a.argv);
 	r.sites = mmrt_test_alloc_sites(&r.hit);
 	mmrt_test_fail_alloc_after(-1);
 	if (r.rc < 0) {
@@ -316,7 +298,7 @@ init_child(int64_t n, int wfd)
 		}
 		/* again: works if the EAL did not come up (the failure was
 		 * before it), else -EALREADY (an EAL comes up once) */
-		r.rc2 = mmrt_init(argc, argv2);
+		r.rc2 = mmrt_init(a.argc, argv2);
 	}
 	if (mmrt_is_up() && mmrt_fini() != 0)
 		r.fini = -EBUSY;
@@ -524,40 +506,25 @@ sbyte(uint64_t i, unsigned int round)
 static void
 dma_up(const struct dsw *s)
 {
-	static char prefix[64], lcores[96];
+	static struct mmrt_test_argv a;
 	static uint8_t buf[RGN_PAGES * PG];
-	char *argv[24];
-	int argc = 0;
 	uint64_t i;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), "afdm");
-	argv[argc++] = (char *)"test-allocsweep";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), s->skeleton ? 3 : 2);
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"512";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-shconf";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=3";
+	mmrt_test_argv_start(&a, "test-allocsweep", s->skeleton ? 3 : 2);
+	mmrt_test_argv_eal(&a, "afdm", 512, false, "3");
 	if (s->skeleton)
-		argv[argc++] = (char *)"--vdev=" SKEL ",lcore=1";
+		mmrt_test_argv_add(&a, "--vdev=" SKEL ",lcore=1");
 	if (s->attach) {
 		/* a stock DPDK application: the EAL only */
-		argv[argc] = NULL;
 		cr_assert(mmrt_dma_mmrt_registered());
-		cr_assert_geq(rte_eal_init(argc, argv), 0);
+		cr_assert_geq(rte_eal_init(a.argc, a.argv), 0);
 		goto buffers;
 	}
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"64";
-	argv[argc] = NULL;
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, "64");
 	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+	cr_assert_geq(mmrt_init(a.argc, a.argv), 0, "mmrt_init failed");
 	if (s->skeleton && rte_dma_get_dev_id_by_name(SKEL) < 0)
 		cr_skip_test("no dmadev %s (is librte_dma_skeleton installed?)",
 			SKEL);

@@ -123,29 +123,27 @@ static unsigned int up_count;
 static void
 setup(void)
 {
-	char prefix[64], lcores[96], tag[16];
-	char *argv[] = {
-		(char *)"test-dmadev", (char *)"--no-huge", (char *)"-m",
-		(char *)"512", (char *)"--no-pci", (char *)"--no-shconf",
-		(char *)"--no-telemetry", prefix, (char *)"--lcores", lcores,
-		(char *)"--vdev=" SKEL_NAME ",lcore=1",
-		(char *)"--log-level=lib.eal:error",
-		(char *)"--log-level=pmd.dma.skeleton:warning", (char *)"--",
-		(char *)"--pool-mb", (char *)POOL_MB, (char *)"--log-level",
-		(char *)"4", NULL,
-	};
+	static struct mmrt_test_argv a;
+	char tag[16];
 	int rc;
 
 	CPU_ZERO(&all_cpus);
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) != 0)
 		CPU_SET(0, &all_cpus);
+	snprintf(tag, sizeof(tag), "tdb%u", up_count++);
 	/* lcores 0 and 1 floating (lcore 1 runs the skeleton's copy
 	 * thread) */
-	mmrt_test_lcores(lcores, sizeof(lcores), 2);
-	snprintf(tag, sizeof(tag), "tdb%u", up_count++);
-	mmrt_test_prefix(prefix, sizeof(prefix), tag);
+	mmrt_test_argv_start(&a, "test-dmadev", 2);
+	mmrt_test_argv_eal(&a, tag, 512, false, "lib.eal:error");
+	mmrt_test_argv_add(&a, "--vdev=" SKEL_NAME ",lcore=1");
+	mmrt_test_argv_add(&a, "--log-level=pmd.dma.skeleton:warning");
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, POOL_MB);
+	mmrt_test_argv_add(&a, "--log-level");
+	mmrt_test_argv_add(&a, "4");
 	cr_assert(mmrt_dma_mmrt_registered());
-	rc = mmrt_init((int)RTE_DIM(argv) - 1, argv);
+	rc = mmrt_init(a.argc, a.argv);
 	cr_assert_geq(rc, 0, "mmrt_init: %d", rc);
 	rc = mmrt_thread_register();
 	cr_assert_geq(rc, 0, "mmrt_thread_register: %d", rc);
@@ -1269,21 +1267,8 @@ inval_rounds(enum iv_kind kind, const char *name)
 		}
 		if (kind != IV_UNMAP_DST) {
 			xread(as, VB, d, IV_SIZE);
-			memset(want, GUARD, IV_SIZE);
-			for (k = 0; k < IV_OPS; k++) {
-				uint64_t o = (uint64_t)k * IV_LEN, i;
-
-				if (k < first_bad) {
-					memcpy(want + o, src + o, IV_LEN);
-					continue;
-				}
-				/* a failed op: bytes before its fault may
-				 * have been written */
-				for (i = o; i < o + IV_LEN; i++)
-					if (d[i] == src[i])
-						want[i] = d[i];
-			}
-			cmp_buf(d, want, IV_SIZE, VB, "D");
+			mmrt_test_cmp_ops(d, src, want, IV_OPS, IV_LEN,
+				first_bad, GUARD, VB, "D");
 		} else {
 			/* nothing wrote into D's old frames */
 			check_byte(as, VE, CANARY, IV_SIZE,
