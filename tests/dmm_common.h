@@ -229,4 +229,89 @@ tdmm_uffd_wait(struct mmrt_uffd *u, unsigned int wait_s)
 	return m;
 }
 
+/* ---- the invalidating thread of the ack-hold rounds ---- */
+
+/* What the thread does each round (S source, D destination, E spare). */
+enum tdmm_iv_kind {
+	IV_PROTECT_DST,  /* D read-only */
+	IV_UNMAP_DST,    /* D unmapped, E mapped over reused frames */
+	IV_UNMAP_SRC,    /* S unmapped */
+};
+
+/*
+ * The invalidating side of the ack-hold rounds through
+ * dma_mmrt,dev=dma_skeleton0 (test_dma_mmrt, test_dmadev). Run
+ * tdmm_iv_main() on the skeleton's cpu: while it runs the device stalls,
+ * so pieces are still on it when the invalidation comes. For each round
+ * the main thread stores in go, the thread reads the skeleton's counters,
+ * makes D read-only or unmaps D or S (len bytes each), reads the
+ * counters again and, when bridge >= 0, the bridge's; then keeps D in
+ * snap (protect) or maps E over the frames D gave back and fills it with
+ * canary (unmap of D), and stores the round in done.
+ */
+struct tdmm_iv {
+	struct mmrt_as *as;
+	enum tdmm_iv_kind kind;
+	uint64_t s, d, e, len;          /* S, D and E, their length */
+	int16_t skel;                   /* the skeleton dmadev */
+	int16_t bridge;                 /* the dma_mmrt bridge, or -1 */
+	uint8_t canary;
+	int go;                         /* main: the round to run */
+	int done;                       /* thread: the round finished */
+	int stop;
+	int rc;                         /* the round's protect or unmap */
+	int err;                        /* the first failure of any round */
+	struct rte_dma_stats before;    /* skeleton, just before the call */
+	struct rte_dma_stats after;     /* skeleton, just after it returned */
+	struct mmrt_dma_mmrt_stats st;  /* bridge, just after it returned */
+	uint8_t *snap;                  /* D just after it returned */
+};
+
+static inline void *
+tdmm_iv_main(void *arg)
+{
+	struct tdmm_iv *iv = arg;
+	unsigned long it = 0;
+	int last = 0, rd, rc;
+
+	while (!__atomic_load_n(&iv->stop, __ATOMIC_ACQUIRE)) {
+		rd = __atomic_load_n(&iv->go, __ATOMIC_ACQUIRE);
+		if (rd == last) {
+			mmrt_test_relax(it++, 255);
+			continue;
+		}
+		last = rd;
+		(void)rte_dma_stats_get(iv->skel, 0, &iv->before);
+		if (iv->kind == IV_PROTECT_DST)
+			rc = mmrt_protect(iv->as, iv->d, iv->len,
+				MMRT_PROT_READ);
+		else
+			rc = mmrt_unmap(iv->as, iv->kind == IV_UNMAP_SRC ?
+				iv->s : iv->d, iv->len);
+		/* submitted is read before completed */
+		(void)rte_dma_stats_get(iv->skel, 0, &iv->after);
+		/* a snapshot: the bridge's counters are written by the
+		 * driving thread with relaxed stores */
+		if (iv->bridge >= 0)
+			(void)mmrt_dma_mmrt_stats(iv->bridge, &iv->st);
+		iv->rc = rc;
+		if (rc == 0 && iv->kind == IV_PROTECT_DST)
+			rc = mmrt_read(iv->as, iv->d, iv->snap, iv->len);
+		if (rc == 0 && iv->kind == IV_UNMAP_DST) {
+			/* likely over the frames D just gave back */
+			rc = mmrt_map(iv->as, iv->e, iv->len, MMRT_PROT_READ |
+				MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
+			if (rc == 0) {
+				memset(iv->snap, iv->canary, iv->len);
+				rc = mmrt_write(iv->as, iv->e, iv->snap,
+					iv->len);
+			}
+		}
+		if (rc != 0 && iv->err == 0)
+			iv->err = rc;
+		__atomic_store_n(&iv->done, rd, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
 #endif /* MMRT_TESTS_DMM_COMMON_H */

@@ -679,6 +679,9 @@ static char *dump_of(int16_t id);
 #define GUARD 0xa4
 #define CANARY 0xee
 
+/* The invalidating thread, on the skeleton's cpu. */
+static struct tdmm_iv iv;
+
 /*
  * The EAL for the dev= tests: lcore 0 (the test), lcore 1 (the
  * skeleton's copy thread) and lcore 2 (the dma_mmrt worker, which drives
@@ -839,61 +842,6 @@ Test(dma_mmrt, dev_copies)
 	cr_assert_eq(mmrt_fini(), 0);
 }
 
-enum iv_kind { IV_PROTECT_DST, IV_UNMAP_DST, IV_UNMAP_SRC };
-
-/* The invalidating thread, on the skeleton's cpu. */
-static struct {
-	struct mmrt_as *as;
-	enum iv_kind kind;
-	int16_t skel;
-	int go;                         /* round number to run */
-	int done;                       /* round number run */
-	int stop;
-	int rc;
-	struct rte_dma_stats before;    /* the skeleton's, at the call */
-	struct rte_dma_stats after;     /* ... when it returned */
-	uint8_t *snap;                  /* D when protect returned */
-} iv;
-
-static void *
-iv_main(void *arg)
-{
-	unsigned long it = 0;
-	int last = 0, rd, rc;
-
-	RTE_SET_USED(arg);
-	while (!__atomic_load_n(&iv.stop, __ATOMIC_ACQUIRE)) {
-		rd = __atomic_load_n(&iv.go, __ATOMIC_ACQUIRE);
-		if (rd == last) {
-			mmrt_test_relax(it++, 255);
-			continue;
-		}
-		last = rd;
-		(void)rte_dma_stats_get(iv.skel, 0, &iv.before);
-		if (iv.kind == IV_PROTECT_DST)
-			rc = mmrt_protect(iv.as, IV_VB, IV_SIZE,
-				MMRT_PROT_READ);
-		else
-			rc = mmrt_unmap(iv.as, iv.kind == IV_UNMAP_SRC ?
-				IV_VA : IV_VB, IV_SIZE);
-		(void)rte_dma_stats_get(iv.skel, 0, &iv.after);
-		if (rc == 0 && iv.kind == IV_PROTECT_DST)
-			rc = mmrt_read(iv.as, IV_VB, iv.snap, IV_SIZE);
-		if (rc == 0 && iv.kind == IV_UNMAP_DST) {
-			/* likely over the frames D just gave back */
-			rc = mmrt_map(iv.as, IV_VE, IV_SIZE, MMRT_PROT_READ |
-				MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
-			if (rc == 0) {
-				memset(iv.snap, CANARY, IV_SIZE);
-				rc = mmrt_write(iv.as, IV_VE, iv.snap, IV_SIZE);
-			}
-		}
-		iv.rc = rc;
-		__atomic_store_n(&iv.done, rd, __ATOMIC_RELEASE);
-	}
-	return NULL;
-}
-
 /*
  * The bridge's ack hold, through dma_mmrt0,dev=dma_skeleton0: rounds of
  * IV_OPS copies of 16 KiB (4 pieces each on the device); once the
@@ -908,7 +856,7 @@ iv_main(void *arg)
  * shows acks held.
  */
 static void
-ack_hold_rounds(enum iv_kind kind, const char *name)
+ack_hold_rounds(enum tdmm_iv_kind kind, const char *name)
 {
 	enum rte_dma_status_code status[64], bad;
 	uint8_t *src, *d, *want;
@@ -942,15 +890,14 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 	for (i = 0; i < IV_SIZE; i++)
 		src[i] = (uint8_t)(i * 13 + (i >> 14) + 5);
 	id = tdmm_dev_id("dma_mmrt0");
-	memset(&iv, 0, sizeof(iv));
-	iv.as = as;
-	iv.kind = kind;
-	iv.skel = tdmm_dev_id(SKEL);
-	iv.snap = malloc(IV_SIZE);
+	iv = (struct tdmm_iv){ .as = as, .kind = kind, .s = IV_VA,
+		.d = IV_VB, .e = IV_VE, .len = IV_SIZE, .canary = CANARY,
+		.skel = tdmm_dev_id(SKEL), .bridge = -1,
+		.snap = malloc(IV_SIZE) };
 	cr_assert_not_null(iv.snap);
 	dev_start(id, 2048);
 	cpus = rte_lcore_cpuset(1);
-	cr_assert_eq(pthread_create(&th, NULL, iv_main, NULL), 0);
+	cr_assert_eq(pthread_create(&th, NULL, tdmm_iv_main, &iv), 0);
 	cr_assert_eq(pthread_setaffinity_np(th, sizeof(cpus), &cpus), 0);
 
 	for (round = 1; round <= IV_ROUNDS ||
@@ -1006,6 +953,8 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 			mmrt_test_relax(i, 15);
 		}
 		cr_assert_eq(iv.rc, 0, "round %u: %d", round, iv.rc);
+		cr_assert_eq(iv.err, 0, "round %u: after the call: %d", round,
+			iv.err);
 		/* invariant A, on the device's own counters */
 		cr_assert_geq(iv.after.completed, iv.before.submitted,
 			"round %u: %" PRIu64 " pieces given before the call, %"

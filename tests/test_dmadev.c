@@ -113,6 +113,7 @@ eng_serve_faults(void *e, unsigned int max)
 #define ENG_COMPLETED_STATUS eng_completed_status
 #define ENG_SERVE_FAULTS eng_serve_faults
 #include "engine_common.h"
+#include "dmm_common.h"
 
 /* The dma_skeleton dmadev, or -1 (every test skips). */
 static int16_t skel = -1;
@@ -1068,78 +1069,11 @@ Test(dmadev, cow_child)
  */
 #define IV_ROUNDS_MAX (4 * IV_ROUNDS)
 
-enum iv_kind {
-	IV_PROTECT_DST,  /* D read-only */
-	IV_UNMAP_DST,    /* D unmapped, E mapped over reused frames */
-	IV_UNMAP_SRC,    /* S unmapped */
-};
-
-static struct invaler {
-	struct mmrt_as *as;
-	enum iv_kind kind;
-	int go;           /* main: the round to run */
-	int done;         /* thread: the round finished */
-	int stop;
-	int rc;
-	int err;
-	struct rte_dma_stats before;  /* device, just before the call */
-	struct rte_dma_stats after;   /* device, just after it returned */
-	struct mmrt_dma_mmrt_stats st;  /* bridge, just after it returned */
-	uint8_t *snap;                /* D just after it returned */
-} iv;
-
-static void *
-invaler_main(void *arg)
-{
-	unsigned long it = 0;
-	int last = 0, rd, rc;
-
-	RTE_SET_USED(arg);
-	while (!__atomic_load_n(&iv.stop, __ATOMIC_ACQUIRE)) {
-		rd = __atomic_load_n(&iv.go, __ATOMIC_ACQUIRE);
-		if (rd == last) {
-			relax(it++);
-			continue;
-		}
-		last = rd;
-		(void)rte_dma_stats_get(skel, 0, &iv.before);
-		switch (iv.kind) {
-		case IV_PROTECT_DST:
-			rc = mmrt_protect(iv.as, VB, IV_SIZE, RO);
-			break;
-		case IV_UNMAP_DST:
-			rc = mmrt_unmap(iv.as, VB, IV_SIZE);
-			break;
-		default:
-			rc = mmrt_unmap(iv.as, VA, IV_SIZE);
-			break;
-		}
-		/* submitted is read before completed */
-		(void)rte_dma_stats_get(skel, 0, &iv.after);
-		/* a snapshot: the bridge's counters are written by the
-		 * driving thread with relaxed stores */
-		(void)mmrt_dma_mmrt_stats(dmm_id, &iv.st);
-		iv.rc = rc;
-		if (rc == 0 && iv.kind == IV_PROTECT_DST)
-			rc = mmrt_read(iv.as, VB, iv.snap, IV_SIZE);
-		if (rc == 0 && iv.kind == IV_UNMAP_DST) {
-			/* likely over the frames D just gave back */
-			rc = mmrt_map(iv.as, VE, IV_SIZE, RW,
-				MMRT_MAP_POPULATE);
-			if (rc == 0) {
-				memset(iv.snap, CANARY, IV_SIZE);
-				rc = mmrt_write(iv.as, VE, iv.snap, IV_SIZE);
-			}
-		}
-		if (rc != 0 && iv.err == 0)
-			iv.err = rc;
-		__atomic_store_n(&iv.done, rd, __ATOMIC_RELEASE);
-	}
-	return NULL;
-}
+/* The invalidating thread, on the skeleton's cpu. */
+static struct tdmm_iv iv;
 
 static void
-inval_rounds(enum iv_kind kind, const char *name)
+inval_rounds(enum tdmm_iv_kind kind, const char *name)
 {
 	struct mmrt_dma_mmrt_stats st, st0;
 	uint64_t used0, given, ops_given, inflight0, first_bad;
@@ -1160,10 +1094,9 @@ inval_rounds(enum iv_kind kind, const char *name)
 	want = xmalloc(IV_SIZE);
 	pat(src, 91, 0, IV_SIZE);
 	dmm_up(as, name, NB_DESC, NULL);
-	memset(&iv, 0, sizeof(iv));
-	iv.as = as;
-	iv.kind = kind;
-	iv.snap = xmalloc(IV_SIZE);
+	iv = (struct tdmm_iv){ .as = as, .kind = kind, .s = VA, .d = VB,
+		.e = VE, .len = IV_SIZE, .canary = CANARY, .skel = skel,
+		.bridge = dmm_id, .snap = xmalloc(IV_SIZE) };
 	/*
 	 * On the cpu of the skeleton's copy thread (lcore 1): while it runs
 	 * (and spins for the ack) the device is stalled, so pieces are still
@@ -1171,7 +1104,7 @@ inval_rounds(enum iv_kind kind, const char *name)
 	 * own cpu.
 	 */
 	cpus = rte_lcore_cpuset(1);
-	thread_start_on(&th, &cpus, invaler_main, NULL);
+	thread_start_on(&th, &cpus, tdmm_iv_main, &iv);
 
 	for (round = 1; round <= IV_ROUNDS ||
 			(good == 0 && round <= IV_ROUNDS_MAX); round++) {
