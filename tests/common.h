@@ -32,6 +32,8 @@
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
 
+#include "dpdk_common.h"
+
 /*
  * Shorthands every suite uses: page sizes, protections, and three 1 GiB
  * aligned bases, each in its own level-3 entry (a suite that needs more

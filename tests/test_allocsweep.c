@@ -122,16 +122,9 @@
 static uint64_t
 heap_used(void)
 {
-	struct rte_malloc_socket_stats ms;
-	uint64_t b = 0;
-	int i;
-
 	if (mmrt_is_up())
 		mm_gather_cache_drain();
-	for (i = 0; i < RTE_MAX_NUMA_NODES; i++)
-		if (rte_malloc_get_socket_stats(i, &ms) == 0)
-			b += ms.heap_allocsz_bytes;
-	return b;
+	return mmrt_test_heap_bytes();
 }
 
 static void
@@ -168,6 +161,26 @@ report_absorbed(const char *what, uint64_t sites, unsigned int absorbed)
 		"absorbed (%u)", what, sites, absorbed);
 	printf("allocsweep %s: %" PRIu64 " sites, %u absorbed\n", what,
 		sites, absorbed);
+}
+
+/*
+ * The result @p rc of a call swept at N = @p n (@p hit: a failure was
+ * injected): success, an injected failure absorbed counting in
+ * *@p absorbed, or a whole -ENOMEM failure, only with a failure
+ * injected. @return whether the call failed.
+ */
+static bool
+failed_whole(const char *what, int64_t n, int rc, bool hit,
+	unsigned int *absorbed)
+{
+	if (rc == 0) {
+		*absorbed += hit;
+		return false;
+	}
+	cr_assert(hit, "%s: %d without an injected failure", what, rc);
+	cr_assert_eq(rc, -ENOMEM, "%s N=%" PRId64 ": %d (%s)", what, n, rc,
+		strerror(-rc));
+	return true;
 }
 
 /* ---- mmrt_attach() on a running EAL ---------------------------------- */
@@ -218,13 +231,7 @@ Test(allocsweep, attach, .timeout = 600)
 		rc = mmrt_attach(path);
 		sites = mmrt_test_alloc_sites(&hit);
 		mmrt_test_fail_alloc_after(-1);
-		if (rc == 0) {
-			absorbed += hit;
-		} else {
-			cr_assert(hit, "attach: %d without an injected failure",
-				rc);
-			cr_assert_eq(rc, -ENOMEM, "attach N=%" PRId64 ": %d (%s)",
-				n, rc, strerror(-rc));
+		if (failed_whole("attach", n, rc, hit, &absorbed)) {
 			cr_assert_not(mmrt_is_up());
 			cr_assert_eq(mmrt_fini(), -ENODEV);
 			cr_assert_eq(heap_used(), heap0, "attach N=%" PRId64
@@ -569,25 +576,7 @@ used_frames(void)
 	return mmrt_is_up() ? mmrt_test_used() : 0;
 }
 
-/* configure, vchan_setup, start: 0 or the first error */
-static int
-dma_setup_start(int16_t id)
-{
-	struct rte_dma_conf dc = { .nb_vchans = 1 };
-	struct rte_dma_vchan_conf vc = {
-		.direction = RTE_DMA_DIR_MEM_TO_MEM, .nb_desc = NB_DESC,
-	};
-	int rc;
-
-	rc = rte_dma_configure(id, &dc);
-	if (rc == 0)
-		rc = rte_dma_vchan_setup(id, 0, &vc);
-	if (rc == 0)
-		rc = rte_dma_start(id);
-	return rc;
-}
-
-/* rte_vdev_init(), then dma_setup_start() */
+/* rte_vdev_init(), then mmrt_test_dma_start() */
 static int
 dma_bringup(const struct dsw *s, int16_t *idp)
 {
@@ -600,7 +589,7 @@ dma_bringup(const struct dsw *s, int16_t *idp)
 	id = rte_dma_get_dev_id_by_name(DMM);
 	cr_assert_geq(id, 0, "probed, but no dmadev " DMM);
 	*idp = (int16_t)id;
-	return dma_setup_start(*idp);
+	return mmrt_test_dma_start(*idp, NB_DESC);
 }
 
 /* A started device copies: one copy, waited for, checked. */
@@ -677,13 +666,7 @@ dma_sweep(const struct dsw *s)
 		rc = dma_bringup(s, &id);
 		sites = mmrt_test_alloc_sites(&hit);
 		mmrt_test_fail_alloc_after(-1);
-		if (rc == 0) {
-			absorbed += hit;
-		} else {
-			cr_assert(hit, "%s: %d without an injected failure",
-				s->tag, rc);
-			cr_assert_eq(rc, -ENOMEM, "%s N=%" PRId64 ": %d (%s)",
-				s->tag, n, rc, strerror(-rc));
+		if (failed_whole(s->tag, n, rc, hit, &absorbed)) {
 			fails++;
 			if (rte_dma_get_dev_id_by_name(DMM) < 0) {
 				/* the probe failed: no device, no vdev */
@@ -695,7 +678,7 @@ dma_sweep(const struct dsw *s)
 			}
 			/* the device stays, stopped: it works as it is */
 			cr_assert_eq(rte_vdev_init(DMM, s->args), -EEXIST);
-			rc = dma_setup_start(id);
+			rc = mmrt_test_dma_start(id, NB_DESC);
 			cr_assert_eq(rc, 0, "%s N=%" PRId64 ": configure and "
 				"start after the failure: %d", s->tag, n, rc);
 		}
