@@ -48,23 +48,11 @@
 #include <mmrt_core.h>
 #include <mmrt_dma_mmrt.h>
 
+#include "dpdk_common.h"
 #include "peer_common.h"
 
 #define DEV "dma_mmrt0"
 #define COPY_LEN (10 * 1024)
-
-static uint64_t
-heap_used(void)
-{
-	struct rte_malloc_socket_stats ms;
-	uint64_t b = 0;
-	int i;
-
-	for (i = 0; i < RTE_MAX_NUMA_NODES; i++)
-		if (rte_malloc_get_socket_stats(i, &ms) == 0)
-			b += ms.heap_allocsz_bytes;
-	return b;
-}
 
 /* dma_mmrt0 copies in the primary (its service stepped here). */
 static int
@@ -121,7 +109,7 @@ run_primary(int argc, char **argv)
 	printf("ready pid %d\n", (int)getpid());
 	while (peer_read_cmd(cmd, sizeof(cmd), deadline)) {
 		if (strcmp(cmd, "heap") == 0) {
-			printf("heap %" PRIu64 "\n", heap_used());
+			printf("heap %" PRIu64 "\n", mmrt_test_heap_bytes());
 		} else if (strcmp(cmd, "copy") == 0) {
 			ret = primary_copy();
 			printf("copied %s\n", ret == 0 ? "ok" : "FAIL");

@@ -30,18 +30,7 @@ pages=160	# 320 MiB: the primary's -m 256 and room
 eal_mb=256
 
 . "$(dirname "$0")/hugetlb-private.sh"
-secondary_require "$peer" "${2:-}" secondary
-
-tmp=$(mktemp -d /tmp/mmrt-afsec.XXXXXX)
-huge=$tmp/huge
-prefix=mmrt-afsec-$$
-ppid_=
-exec 3>&-
-
-trap 'held_cleanup "$prefix"' EXIT
-trap 'exit 1' INT TERM
-
-hugetlb_setup "$huge" "$pages"
+secondary_setup "$peer" "${2:-}" secondary afsec "mmrt-afsec-$$" "$pages"
 
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error --log-level=pmd.dma.mmrt:error)

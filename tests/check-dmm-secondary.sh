@@ -62,19 +62,15 @@ pages=72
 eal_mb=112
 
 . "$(dirname "$0")/hugetlb-private.sh"
-secondary_require "$peer" "${2:-}" "the engine secondary"
-
-tmp=$(mktemp -d /tmp/mmrt-dmmsec.XXXXXX)
-huge=$tmp/huge
-prefix=mmrt-dmmsec-$$
-ppid_=
 vpid=
-exec 3>&- 4>&-
-
-trap 'exec 4>&- 2>/dev/null; stop_pid "$vpid"; held_cleanup "$prefix"' EXIT
-trap 'exit 1' INT TERM
-
-hugetlb_setup "$huge" "$pages"
+exec 4>&-
+# the held secondary goes before the primary
+held_exit_hook() {
+	exec 4>&- 2>/dev/null
+	stop_pid "$vpid"
+}
+secondary_setup "$peer" "${2:-}" "the engine secondary" dmmsec \
+	"mmrt-dmmsec-$$" "$pages"
 
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error --log-level=pmd.dma.mmrt.vdev:info)
@@ -114,16 +110,10 @@ copier() {
 # held_sec ROLE LOG WANT: start a secondary ROLE held by its stdin (fd 4),
 # output in $tmp/LOG.log, pid in vpid; wait (bounded) for a line WANT
 held_sec() {
-	rm -f "$tmp/ctl4"
-	mkfifo "$tmp/ctl4"
-	timeout 120 "$peer" "$1" "${sec[@]}" < "$tmp/ctl4" > "$tmp/$2.log" 2>&1 &
-	vpid=$!
-	exec 4> "$tmp/ctl4"
-	for _ in $(seq 600); do
-		grep -q "^$3" "$tmp/$2.log" && return 0
-		kill -0 "$vpid" 2>/dev/null || break
-		sleep 0.1
-	done
+	held_start 4 "$2" "$3" 60 timeout 120 "$peer" "$1" "${sec[@]}"
+	local ok=$?
+	vpid=$held_pid
+	[ $ok = 0 ] && return 0
 	sed "s/^/  [$2] /" "$tmp/$2.log"
 	fail "$2 did not say \"$3\""
 }
@@ -162,12 +152,7 @@ for r in $(seq "$rounds"); do
 	held_sec victim "victim$r" attached
 	primary_cmd snap snapped || fail "round $r: no heap snapshot"
 	echo go >&4
-	for _ in $(seq 600); do
-		grep -q '^copying' "$tmp/victim$r.log" && break
-		kill -0 "$vpid" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q '^copying' "$tmp/victim$r.log" ||
+	wait_line "$tmp/victim$r.log" copying "$vpid" 60 ||
 		{ cat "$tmp/victim$r.log"; fail "round $r: the victim did not start copying"; }
 	delay=$((RANDOM % 300))
 	sleep "$(printf '0.%03d' "$delay")"
@@ -206,9 +191,6 @@ copier 7 || fail "a new secondary could not start the device after the reclaim"
 primary_cmd "check 7" checked || fail "DST does not hold the new copy"
 echo "ok: a runner killed while the primary copies through its engine: reclaimed under the primary's calls, which then reach nothing"
 
-held_end primary
-grep '^primary done' "$tmp/primary.log" | sed 's/^/  [primary] /'
-[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/primary.log" ||
-	{ cat "$tmp/primary.log"; fail "the primary exited $rc"; }
+primary_done
 echo "PASS"
 exit 0

@@ -58,20 +58,10 @@ pages=160	# 320 MiB: the primary's -m 256 and room
 eal_mb=256
 
 . "$(dirname "$0")/hugetlb-private.sh"
-secondary_require "$peer" "${2:-}" secondary
-
-tmp=$(mktemp -d /tmp/mmrt-sec.XXXXXX)
-huge=$tmp/huge
-prefix=mmrt-sec-$$
 plain_prefix=mmrt-sec-plain-$$
-ppid_=
-exec 3>&-
-
-trap 'held_cleanup "$prefix" "$plain_prefix" "$prefix-other"' EXIT
-trap 'exit 1' INT TERM
-
 # ---- hugepages: a private mount, the missing pages reserved
-hugetlb_setup "$huge" "$pages"
+secondary_setup "$peer" "${2:-}" secondary sec "mmrt-sec-$$" "$pages" \
+	"$plain_prefix" "mmrt-sec-$$-other"
 
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error)
@@ -107,12 +97,14 @@ secondary first secondary "${sec[@]}" || fail "the secondary failed"
 grep -q '^secondary ok' "$tmp/first.log" || fail "no 'secondary ok'"
 echo "ok: the secondary attached, found the space, read, wrote, mapped"
 
+# reply_of WORD: wait (bounded) for the primary's line WORD..., shown
+reply_of() {
+	wait_line "$tmp/primary.log" "$1" "$ppid_" 60
+	grep "^$1" "$tmp/primary.log" | sed 's/^/  [primary] /'
+}
+
 echo check >&3
-for _ in $(seq 60); do
-	grep -q '^checked' "$tmp/primary.log" && break
-	sleep 1
-done
-grep '^checked' "$tmp/primary.log" | sed 's/^/  [primary] /'
+reply_of checked
 grep -q '^checked ok' "$tmp/primary.log" ||
 	fail "the primary did not see the secondary's writes"
 echo "ok: the primary sees the secondary's writes, its new range and its object write"
@@ -125,22 +117,13 @@ side_cmd() {
 	local role=$1 pid
 	timeout 120 "$peer" "$role" "${sec[@]}" > "$tmp/$role.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 60); do
-		grep -q "^$2" "$tmp/$role.log" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 1
-	done
-	grep -q "^$2" "$tmp/$role.log" ||
+	wait_line "$tmp/$role.log" "$2" "$pid" 60 ||
 		{ wait "$pid"; cat "$tmp/$role.log"; fail "the $role did not print '$2'"; }
 	echo "$3" >&3
 	wait "$pid"
 	side_rc=$?
 	sed "s/^/  [$role] /" "$tmp/$role.log"
-	for _ in $(seq 60); do
-		grep -q "^$4" "$tmp/primary.log" && break
-		sleep 1
-	done
-	grep "^$4" "$tmp/primary.log" | sed 's/^/  [primary] /'
+	reply_of "$4"
 }
 
 # a consumer in a secondary receives the primary's invalidation and
@@ -171,11 +154,7 @@ side_cmd pinner pinned pinunmap pinunmapped
 grep -q '^pinunmapped 0 ok' "$tmp/primary.log" ||
 	fail "the primary's unmap of the pinned range freed frames"
 echo pinfree >&3
-for _ in $(seq 60); do
-	grep -q '^pinfreed' "$tmp/primary.log" && break
-	sleep 1
-done
-grep '^pinfreed' "$tmp/primary.log" | sed 's/^/  [primary] /'
+reply_of pinfreed
 grep -q '^pinfreed ok' "$tmp/primary.log" ||
 	fail "the pinned frames did not go back to the pool at the unpin"
 echo "ok: a secondary's pin holds the frames through the primary's unmap until its unpin"
@@ -197,10 +176,7 @@ secondary other expect 0 -l 1 --proc-type=secondary \
 echo "ok: a secondary of another --file-prefix fails cleanly"
 
 
-held_end primary
-grep '^primary done' "$tmp/primary.log" | sed 's/^/  [primary] /'
-[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/primary.log" ||
-	{ cat "$tmp/primary.log"; fail "the primary exited $rc"; }
+primary_done
 echo "ok: the primary left with mmrt_fini() == 0 after its secondaries"
 echo "PASS"
 exit 0

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@
 #include <mmrt_core.h>
 #include <mmrt_mem.h>
 #include <mmrt_mm.h>
+
+#include "dpdk_common.h"
 
 /*
  * Shorthands every suite uses: page sizes, protections, and three 1 GiB
@@ -241,6 +244,91 @@ mmrt_test_prefix(char *buf, size_t len, const char *tag)
 }
 
 /*
+ * An EAL command line built word by word, for the tests that bring up
+ * their own EAL (a prefix of their own, --vdev words): start it with
+ * mmrt_test_argv_start(), add the isolation words with
+ * mmrt_test_argv_eal(), then any word with mmrt_test_argv_add() or
+ * mmrt_test_argv_addf(); argc/argv are ready for rte_eal_init() or
+ * mmrt_init() after each call (argv[argc] is NULL). The words live in the
+ * struct: keep it alive (static) while the EAL may look at them.
+ */
+#define MMRT_TEST_ARGV_MAX 32
+#define MMRT_TEST_ARGV_WORDS 6
+
+struct mmrt_test_argv {
+	int argc;
+	char *argv[MMRT_TEST_ARGV_MAX + 1];
+	char lcores[96];
+	char prefix[64];
+	char word[MMRT_TEST_ARGV_WORDS][256];
+	unsigned int nword;
+};
+
+/* Add @p w (not copied) to @p a. */
+static inline void
+mmrt_test_argv_add(struct mmrt_test_argv *a, const char *w)
+{
+	cr_assert_lt(a->argc, MMRT_TEST_ARGV_MAX, "argv full at %s", w);
+	a->argv[a->argc++] = (char *)(uintptr_t)w;
+	a->argv[a->argc] = NULL;
+}
+
+/* Add a word formatted from @p fmt, kept in @p a. */
+static inline void __rte_format_printf(2, 3)
+mmrt_test_argv_addf(struct mmrt_test_argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *w;
+
+	cr_assert_lt(a->nword, MMRT_TEST_ARGV_WORDS, "argv words full");
+	w = a->word[a->nword++];
+	va_start(ap, fmt);
+	vsnprintf(w, sizeof(a->word[0]), fmt, ap);
+	va_end(ap);
+	mmrt_test_argv_add(a, w);
+}
+
+/*
+ * Start @p a afresh: program name @p prog and --lcores for @p nlcores
+ * floating lcores (mmrt_test_lcores()).
+ */
+static inline void
+mmrt_test_argv_start(struct mmrt_test_argv *a, const char *prog,
+	unsigned int nlcores)
+{
+	memset(a, 0, sizeof(*a));
+	mmrt_test_argv_add(a, prog);
+	mmrt_test_argv_add(a, "--lcores");
+	mmrt_test_argv_add(a, mmrt_test_lcores(a->lcores, sizeof(a->lcores),
+		nlcores));
+}
+
+/*
+ * The words that keep a test's EAL to itself: --no-huge, -m @p mem_mb,
+ * --no-pci, --no-shconf (unless @p shconf), --no-telemetry, a prefix
+ * of its own from @p tag (mmrt_test_prefix()) and --log-level=@p level.
+ */
+static inline void
+mmrt_test_argv_eal(struct mmrt_test_argv *a, const char *tag,
+	unsigned int mem_mb, bool shconf, const char *level)
+{
+	char prefix[sizeof(a->prefix)];
+
+	/* (a buffer of its own size: gcc sizes the format checks by it) */
+	memcpy(a->prefix, mmrt_test_prefix(prefix, sizeof(prefix), tag),
+		sizeof(prefix));
+	mmrt_test_argv_add(a, "--no-huge");
+	mmrt_test_argv_add(a, "-m");
+	mmrt_test_argv_addf(a, "%u", mem_mb);
+	mmrt_test_argv_add(a, "--no-pci");
+	if (!shconf)
+		mmrt_test_argv_add(a, "--no-shconf");
+	mmrt_test_argv_add(a, "--no-telemetry");
+	mmrt_test_argv_add(a, a->prefix);
+	mmrt_test_argv_addf(a, "--log-level=%s", level);
+}
+
+/*
  * Define the usual suite fixtures: setup(), bringing the runtime up with
  * a pool of @p pool_mb MiB, and teardown(), taking it down.
  */
@@ -429,6 +517,34 @@ mmrt_test_cmp_buf(const uint8_t *got, const uint8_t *want, size_t len,
 		what, va + i, got[i], want[i]);
 }
 
+/*
+ * Check destination @p got (@p nops ops of @p oplen bytes each, at @p va)
+ * after ops 0 .. @p first_bad - 1 copied @p src and the rest failed: a
+ * failed op may have written only bytes of its own source (those before
+ * its fault); every other byte is still @p guard. @p want is scratch of
+ * the same size.
+ */
+static inline void
+mmrt_test_cmp_ops(const uint8_t *got, const uint8_t *src, uint8_t *want,
+	uint64_t nops, uint64_t oplen, uint64_t first_bad, int guard,
+	uint64_t va, const char *what)
+{
+	uint64_t k, o, i;
+
+	memset(want, guard, nops * oplen);
+	for (k = 0; k < nops; k++) {
+		o = k * oplen;
+		if (k < first_bad) {
+			memcpy(want + o, src + o, oplen);
+			continue;
+		}
+		for (i = o; i < o + oplen; i++)
+			if (got[i] == src[i])
+				want[i] = got[i];
+	}
+	mmrt_test_cmp_buf(got, want, nops * oplen, va, what);
+}
+
 /* Frames in use, after flushing this lcore's cache and deferred tables. */
 static inline uint64_t
 mmrt_test_used(void)
@@ -436,6 +552,14 @@ mmrt_test_used(void)
 	mmrt_mm_reclaim(true);
 	mmrt_mem_cache_flush();
 	return mmrt_mem_used();
+}
+
+/* Destroy @p as: the frames in use are back at @p used0 (none leaked). */
+static inline void
+mmrt_test_as_gone(struct mmrt_as *as, uint64_t used0)
+{
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
 }
 
 #endif /* MMRT_TESTS_COMMON_H */

@@ -21,9 +21,29 @@
 #                             (calls the caller's skip() when it cannot)
 #   hugetlb_release           unmount (emptied first) and give back exactly
 #                             the pages hugetlb_setup reserved; idempotent
+#   secondary_setup PEER ARG WHO NAME PREFIX PAGES [PREFIX...]
+#                             secondary_require PEER ARG WHO, then
+#                             held_setup NAME PREFIX PAGES [PREFIX...]
+#   held_setup NAME PREFIX PAGES [PREFIX...]
+#                             the start of a check that holds a primary:
+#                             $tmp (a new /tmp/mmrt-NAME.XXXXXX), $huge
+#                             ($tmp/huge), $prefix (PREFIX), no held
+#                             process yet (ppid_ empty, fd 3 closed); an
+#                             EXIT trap that runs the caller's
+#                             held_exit_hook when it defines one, then
+#                             held_cleanup with all the PREFIXes; INT and
+#                             TERM exit 1; hugetlb_setup "$huge" PAGES
 #   stop_pid PID              end PID (TERM, KILL a second later), reap it
-#   start_held LOG CMD...     start CMD held by its stdin (commands on fd
-#                             3), output in $tmp/LOG.log, its pid in ppid_;
+#   wait_line FILE WANT PID SECONDS
+#                             wait (at most SECONDS, while PID lives) for
+#                             a line of FILE starting with WANT: 0 once
+#                             there is one, else 1
+#   held_start FD LOG WANT SECONDS CMD...
+#                             start CMD held by its stdin (commands on fd
+#                             FD), output in $tmp/LOG.log, its pid in
+#                             held_pid; 0 once it prints a line starting
+#                             with WANT (at most SECONDS), else 1
+#   start_held LOG CMD...     held_start on fd 3 with its pid in ppid_;
 #                             returns when it prints "ready" (at most
 #                             120 s), else fails
 #   held_cleanup PREFIX...    an EXIT trap's work: close fd 3, end the
@@ -34,6 +54,9 @@
 #   held_end LOG [WHY]        the held process must still be alive (else
 #                             fail, "the primary died WHY"); close fd 3,
 #                             wait for it: its exit status in rc
+#   primary_done              held_end primary; it must have exited 0
+#                             saying "primary done ok" (else fail, its
+#                             log shown)
 
 hp=/sys/kernel/mm/hugepages/hugepages-2048kB
 hugetlb_dir=
@@ -104,18 +127,55 @@ stop_pid() {
 	wait "$1" 2>/dev/null
 }
 
+secondary_setup() {
+	secondary_require "$1" "$2" "$3"
+	shift 3
+	held_setup "$@"
+}
+
+held_setup() {
+	tmp=$(mktemp -d "/tmp/mmrt-$1.XXXXXX")
+	huge=$tmp/huge
+	prefix=$2
+	held_prefixes=("$2" "${@:4}")
+	ppid_=
+	exec 3>&-
+	trap held_exit EXIT
+	trap 'exit 1' INT TERM
+	hugetlb_setup "$huge" "$3"
+}
+
+held_exit() {
+	declare -F held_exit_hook > /dev/null && held_exit_hook
+	held_cleanup "${held_prefixes[@]}"
+}
+
+wait_line() {
+	for _ in $(seq $(($4 * 10))); do
+		grep -q "^$2" "$1" && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "^$2" "$1"
+}
+
+held_start() {
+	local fd=$1 log=$2 want=$3 secs=$4
+	shift 4
+	rm -f "$tmp/ctl$fd"
+	mkfifo "$tmp/ctl$fd"
+	"$@" < "$tmp/ctl$fd" > "$tmp/$log.log" 2>&1 &
+	held_pid=$!
+	eval "exec $fd> \"\$tmp/ctl$fd\""
+	wait_line "$tmp/$log.log" "$want" "$held_pid" "$secs"
+}
+
 start_held() {
 	local log=$1; shift
-	rm -f "$tmp/ctl"
-	mkfifo "$tmp/ctl"
-	"$@" < "$tmp/ctl" > "$tmp/$log.log" 2>&1 &
-	ppid_=$!
-	exec 3> "$tmp/ctl"
-	for _ in $(seq 120); do
-		grep -q '^ready' "$tmp/$log.log" && return 0
-		kill -0 "$ppid_" 2>/dev/null || break
-		sleep 1
-	done
+	held_start 3 "$log" ready 120 "$@"
+	local ok=$?
+	ppid_=$held_pid
+	[ $ok = 0 ] && return 0
 	cat "$tmp/$log.log"
 	fail "$log did not come up"
 }
@@ -127,6 +187,13 @@ held_end() {
 	wait "$ppid_"
 	rc=$?
 	ppid_=
+}
+
+primary_done() {
+	held_end primary
+	grep '^primary done' "$tmp/primary.log" | sed 's/^/  [primary] /'
+	[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/primary.log" ||
+		{ cat "$tmp/primary.log"; fail "the primary exited $rc"; }
 }
 
 held_cleanup() {

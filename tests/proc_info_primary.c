@@ -30,6 +30,8 @@
 #include <mmrt_mm.h>
 #include <mmrt_uffd.h>
 
+#include "dpdk_common.h"
+
 #define PI_AS "procinfo.as"
 #define PI_DEV "dma_mmrt0"
 #define PI_HOLD_MAX 3600
@@ -39,24 +41,6 @@ fail(const char *what, int err)
 {
 	fprintf(stderr, "proc-info-primary: %s: %s\n", what, strerror(err));
 	return 1;
-}
-
-static int
-dev_start(int16_t id)
-{
-	struct rte_dma_conf conf = { .nb_vchans = 1 };
-	struct rte_dma_vchan_conf vc = {
-		.direction = RTE_DMA_DIR_MEM_TO_MEM,
-		.nb_desc = 64,
-	};
-	int ret;
-
-	ret = rte_dma_configure(id, &conf);
-	if (ret == 0)
-		ret = rte_dma_vchan_setup(id, 0, &vc);
-	if (ret == 0)
-		ret = rte_dma_start(id);
-	return ret;
 }
 
 /* Wait for a line or EOF on stdin, at most @hold seconds. */
@@ -123,7 +107,7 @@ main(int argc, char **argv)
 		fail("rte_dma_get_dev_id_by_name", ENODEV);
 		goto out;
 	}
-	ret = dev_start(id);
+	ret = mmrt_test_dma_start(id, 64);
 	if (ret < 0) {
 		fail("starting " PI_DEV, -ret);
 		goto out;

@@ -71,18 +71,11 @@ static uint64_t base_used, base_heap;
 static uint64_t
 heap_used(void)
 {
-	struct rte_malloc_socket_stats ms;
-	uint64_t b = 0;
-	int i;
-
 	/* The gather's cached batch may be swapped for a fresh one, whose
 	 * allocator padding moves the count by up to 128 bytes without a
 	 * leak (tests/fuzz/README.md): measure with the cache empty. */
 	mm_gather_cache_drain();
-	for (i = 0; i < RTE_MAX_NUMA_NODES; i++)
-		if (rte_malloc_get_socket_stats(i, &ms) == 0)
-			b += ms.heap_allocsz_bytes;
-	return b;
+	return mmrt_test_heap_bytes();
 }
 
 static uint64_t

@@ -122,16 +122,9 @@
 static uint64_t
 heap_used(void)
 {
-	struct rte_malloc_socket_stats ms;
-	uint64_t b = 0;
-	int i;
-
 	if (mmrt_is_up())
 		mm_gather_cache_drain();
-	for (i = 0; i < RTE_MAX_NUMA_NODES; i++)
-		if (rte_malloc_get_socket_stats(i, &ms) == 0)
-			b += ms.heap_allocsz_bytes;
-	return b;
+	return mmrt_test_heap_bytes();
 }
 
 static void
@@ -170,30 +163,37 @@ report_absorbed(const char *what, uint64_t sites, unsigned int absorbed)
 		sites, absorbed);
 }
 
+/*
+ * The result @p rc of a call swept at N = @p n (@p hit: a failure was
+ * injected): success, an injected failure absorbed counting in
+ * *@p absorbed, or a whole -ENOMEM failure, only with a failure
+ * injected. @return whether the call failed.
+ */
+static bool
+failed_whole(const char *what, int64_t n, int rc, bool hit,
+	unsigned int *absorbed)
+{
+	if (rc == 0) {
+		*absorbed += hit;
+		return false;
+	}
+	cr_assert(hit, "%s: %d without an injected failure", what, rc);
+	cr_assert_eq(rc, -ENOMEM, "%s N=%" PRId64 ": %d (%s)", what, n, rc,
+		strerror(-rc));
+	return true;
+}
+
 /* ---- mmrt_attach() on a running EAL ---------------------------------- */
 
 /* The EAL alone (no mmrt): @p nlcores floating lcores, --no-huge. */
 static void
 eal_only(const char *tag, unsigned int nlcores)
 {
-	static char prefix[64], lcores[96];
-	char *argv[16];
-	int argc = 0;
+	static struct mmrt_test_argv a;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), tag);
-	argv[argc++] = (char *)"test-allocsweep";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), nlcores);
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"256";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=3";
-	argv[argc] = NULL;
-	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %d",
+	mmrt_test_argv_start(&a, "test-allocsweep", nlcores);
+	mmrt_test_argv_eal(&a, tag, 256, true, "3");
+	cr_assert_geq(rte_eal_init(a.argc, a.argv), 0, "rte_eal_init: %d",
 		rte_errno);
 }
 
@@ -231,13 +231,7 @@ Test(allocsweep, attach, .timeout = 600)
 		rc = mmrt_attach(path);
 		sites = mmrt_test_alloc_sites(&hit);
 		mmrt_test_fail_alloc_after(-1);
-		if (rc == 0) {
-			absorbed += hit;
-		} else {
-			cr_assert(hit, "attach: %d without an injected failure",
-				rc);
-			cr_assert_eq(rc, -ENOMEM, "attach N=%" PRId64 ": %d (%s)",
-				n, rc, strerror(-rc));
+		if (failed_whole("attach", n, rc, hit, &absorbed)) {
 			cr_assert_not(mmrt_is_up());
 			cr_assert_eq(mmrt_fini(), -ENODEV);
 			cr_assert_eq(heap_used(), heap0, "attach N=%" PRId64
@@ -282,27 +276,22 @@ struct init_res {
 static void
 init_child(int64_t n, int wfd)
 {
+	static struct mmrt_test_argv a;
+	char *argv2[MMRT_TEST_ARGV_MAX + 1];
 	struct init_res r;
-	char lcores[96], *argv[12], *argv2[12];
 	const char *dir;
 	struct stat sb;
-	int argc = 0, i;
 
 	memset(&r, 0, sizeof(r));
-	argv[argc++] = (char *)"mmrt-sweep";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), 2);
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"16";
-	argv[argc++] = (char *)"--log-level";
-	argv[argc++] = (char *)"1";
-	argv[argc] = NULL;
-	for (i = 0; i <= argc; i++)
-		argv2[i] = argv[i];
+	mmrt_test_argv_start(&a, "mmrt-sweep", 2);
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, "16");
+	mmrt_test_argv_add(&a, "--log-level");
+	mmrt_test_argv_add(&a, "1");
+	memcpy(argv2, a.argv, sizeof(argv2));
 	mmrt_test_fail_alloc_after(n);
-	r.rc = mmrt_init(argc, argv);
+	r.rc = mmrt_init(a.argc, a.argv);
 	r.sites = mmrt_test_alloc_sites(&r.hit);
 	mmrt_test_fail_alloc_after(-1);
 	if (r.rc < 0) {
@@ -316,7 +305,7 @@ init_child(int64_t n, int wfd)
 		}
 		/* again: works if the EAL did not come up (the failure was
 		 * before it), else -EALREADY (an EAL comes up once) */
-		r.rc2 = mmrt_init(argc, argv2);
+		r.rc2 = mmrt_init(a.argc, argv2);
 	}
 	if (mmrt_is_up() && mmrt_fini() != 0)
 		r.fini = -EBUSY;
@@ -524,40 +513,25 @@ sbyte(uint64_t i, unsigned int round)
 static void
 dma_up(const struct dsw *s)
 {
-	static char prefix[64], lcores[96];
+	static struct mmrt_test_argv a;
 	static uint8_t buf[RGN_PAGES * PG];
-	char *argv[24];
-	int argc = 0;
 	uint64_t i;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), "afdm");
-	argv[argc++] = (char *)"test-allocsweep";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), s->skeleton ? 3 : 2);
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"512";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-shconf";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=3";
+	mmrt_test_argv_start(&a, "test-allocsweep", s->skeleton ? 3 : 2);
+	mmrt_test_argv_eal(&a, "afdm", 512, false, "3");
 	if (s->skeleton)
-		argv[argc++] = (char *)"--vdev=" SKEL ",lcore=1";
+		mmrt_test_argv_add(&a, "--vdev=" SKEL ",lcore=1");
 	if (s->attach) {
 		/* a stock DPDK application: the EAL only */
-		argv[argc] = NULL;
 		cr_assert(mmrt_dma_mmrt_registered());
-		cr_assert_geq(rte_eal_init(argc, argv), 0);
+		cr_assert_geq(rte_eal_init(a.argc, a.argv), 0);
 		goto buffers;
 	}
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"64";
-	argv[argc] = NULL;
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, "64");
 	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+	cr_assert_geq(mmrt_init(a.argc, a.argv), 0, "mmrt_init failed");
 	if (s->skeleton && rte_dma_get_dev_id_by_name(SKEL) < 0)
 		cr_skip_test("no dmadev %s (is librte_dma_skeleton installed?)",
 			SKEL);
@@ -602,25 +576,7 @@ used_frames(void)
 	return mmrt_is_up() ? mmrt_test_used() : 0;
 }
 
-/* configure, vchan_setup, start: 0 or the first error */
-static int
-dma_setup_start(int16_t id)
-{
-	struct rte_dma_conf dc = { .nb_vchans = 1 };
-	struct rte_dma_vchan_conf vc = {
-		.direction = RTE_DMA_DIR_MEM_TO_MEM, .nb_desc = NB_DESC,
-	};
-	int rc;
-
-	rc = rte_dma_configure(id, &dc);
-	if (rc == 0)
-		rc = rte_dma_vchan_setup(id, 0, &vc);
-	if (rc == 0)
-		rc = rte_dma_start(id);
-	return rc;
-}
-
-/* rte_vdev_init(), then dma_setup_start() */
+/* rte_vdev_init(), then mmrt_test_dma_start() */
 static int
 dma_bringup(const struct dsw *s, int16_t *idp)
 {
@@ -633,7 +589,7 @@ dma_bringup(const struct dsw *s, int16_t *idp)
 	id = rte_dma_get_dev_id_by_name(DMM);
 	cr_assert_geq(id, 0, "probed, but no dmadev " DMM);
 	*idp = (int16_t)id;
-	return dma_setup_start(*idp);
+	return mmrt_test_dma_start(*idp, NB_DESC);
 }
 
 /* A started device copies: one copy, waited for, checked. */
@@ -710,13 +666,7 @@ dma_sweep(const struct dsw *s)
 		rc = dma_bringup(s, &id);
 		sites = mmrt_test_alloc_sites(&hit);
 		mmrt_test_fail_alloc_after(-1);
-		if (rc == 0) {
-			absorbed += hit;
-		} else {
-			cr_assert(hit, "%s: %d without an injected failure",
-				s->tag, rc);
-			cr_assert_eq(rc, -ENOMEM, "%s N=%" PRId64 ": %d (%s)",
-				s->tag, n, rc, strerror(-rc));
+		if (failed_whole(s->tag, n, rc, hit, &absorbed)) {
 			fails++;
 			if (rte_dma_get_dev_id_by_name(DMM) < 0) {
 				/* the probe failed: no device, no vdev */
@@ -728,7 +678,7 @@ dma_sweep(const struct dsw *s)
 			}
 			/* the device stays, stopped: it works as it is */
 			cr_assert_eq(rte_vdev_init(DMM, s->args), -EEXIST);
-			rc = dma_setup_start(id);
+			rc = mmrt_test_dma_start(id, NB_DESC);
 			cr_assert_eq(rc, 0, "%s N=%" PRId64 ": configure and "
 				"start after the failure: %d", s->tag, n, rc);
 		}

@@ -687,6 +687,17 @@ Test(dev, ids_round_robin)
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 }
 
+/* mmrt_consumer_lookup(@name) finds nothing and sets rte_errno @err. */
+static void
+lookup_fails(const char *name, int err)
+{
+	rte_errno = 0;
+	cr_assert_null(mmrt_consumer_lookup(name), "lookup(%s)",
+		name != NULL ? name : "NULL");
+	cr_assert_eq(rte_errno, err, "lookup(%s): rte_errno %d, want %d",
+		name != NULL ? name : "NULL", rte_errno, err);
+}
+
 /*
  * Lookup by name (issue 14 item 1) and what another process may do with
  * a consumer: a forked child (another process, as a DPDK secondary is)
@@ -750,18 +761,10 @@ Test(dev, lookup)
 	/* bad input */
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	rte_errno = 0;
-	cr_assert_null(mmrt_consumer_lookup(NULL));
-	cr_assert_eq(rte_errno, EINVAL);
-	rte_errno = 0;
-	cr_assert_null(mmrt_consumer_lookup(""));
-	cr_assert_eq(rte_errno, EINVAL);
-	rte_errno = 0;
-	cr_assert_null(mmrt_consumer_lookup(longname));
-	cr_assert_eq(rte_errno, EINVAL);
-	rte_errno = 0;
-	cr_assert_null(mmrt_consumer_lookup("lk.none"));
-	cr_assert_eq(rte_errno, ENOENT);
+	lookup_fails(NULL, EINVAL);
+	lookup_fails("", EINVAL);
+	lookup_fails(longname, EINVAL);
+	lookup_fails("lk.none", ENOENT);
 	cr_assert_eq(mmrt_consumer_pid(NULL), -EINVAL);
 
 	/* an anonymous consumer is found by its made-up name */
@@ -771,8 +774,6 @@ Test(dev, lookup)
 	cr_assert_eq(mmrt_consumer_destroy(d), 0);
 
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
-	rte_errno = 0;
-	cr_assert_null(mmrt_consumer_lookup("lk.c"));
-	cr_assert_eq(rte_errno, ENOENT);
+	lookup_fails("lk.c", ENOENT);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 }

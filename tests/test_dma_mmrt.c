@@ -53,6 +53,7 @@
 #include <mmrt_uffd.h>
 
 #include "common.h"
+#include "dmm_common.h"
 
 #define POOL_MB 64
 #define WAIT_S 30
@@ -73,38 +74,7 @@ static void
 up_eal(const char *tag, unsigned int nlcores, const char *vdev1,
 	const char *vdev2)
 {
-	static char prefix[64], lcores[96], vd1[256], vd2[256];
-	char *argv[24];
-	int argc = 0;
-
-	mmrt_test_prefix(prefix, sizeof(prefix), tag);
-	argv[argc++] = (char *)"test-dma-mmrt";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), nlcores);
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"512";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-shconf";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=4";
-	if (vdev1 != NULL) {
-		snprintf(vd1, sizeof(vd1), "--vdev=%s", vdev1);
-		argv[argc++] = vd1;
-	}
-	if (vdev2 != NULL) {
-		snprintf(vd2, sizeof(vd2), "--vdev=%s", vdev2);
-		argv[argc++] = vd2;
-	}
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"64";
-	argv[argc] = NULL;
-	/* the driver came with libmmrt (this call keeps it linked) */
-	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+	tdmm_eal_up("test-dma-mmrt", tag, nlcores, vdev1, vdev2);
 }
 
 static void
@@ -151,16 +121,21 @@ space(const char *name)
 	return as;
 }
 
-/* ---- the client: rte_dma_* only ---- */
-
+/*
+ * up(@vdev), then the space @name (*@used0: the frames in use before it)
+ * and dma_mmrt0's id.
+ */
 static int16_t
-dev_id(const char *name)
+up_space(const char *vdev, const char *name, struct mmrt_as **as,
+	uint64_t *used0)
 {
-	int id = rte_dma_get_dev_id_by_name(name);
-
-	cr_assert_geq(id, 0, "no dmadev %s", name);
-	return (int16_t)id;
+	up(vdev);
+	*used0 = mmrt_test_used();
+	*as = space(name);
+	return tdmm_dev_id("dma_mmrt0");
 }
+
+/* ---- the client: rte_dma_* only ---- */
 
 /* configure, vchan_setup and start, as dmadev_autotest does */
 static void
@@ -319,10 +294,7 @@ Test(dma_mmrt, devargs_copy_fill)
 	char *dump = NULL;
 	size_t dlen = 0;
 
-	up("dma_mmrt0,as=t0,lcore=1" ACK);
-	used0 = mmrt_test_used();
-	as = space("t0");
-	id = dev_id("dma_mmrt0");
+	id = up_space("dma_mmrt0,as=t0,lcore=1" ACK, "t0", &as, &used0);
 	cr_assert_eq(rte_dma_count_avail(), 1);
 	cr_assert_eq(rte_dma_info_get(id, &info), 0);
 	cr_assert_eq(info.dev_capa & (RTE_DMA_CAPA_MEM_TO_MEM |
@@ -373,8 +345,7 @@ Test(dma_mmrt, devargs_copy_fill)
 	cr_assert_eq(st.submitted + st.completed + st.errors, 0);
 	cr_assert_eq(rte_dma_stop(id), 0);
 
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 	/* a stopped device holds nothing of mmrt's */
 	cr_assert_eq(mmrt_fini(), 0);
 }
@@ -390,7 +361,7 @@ Test(dma_mmrt, vdev_init_at_run_time)
 	as = space("t1");
 	cr_assert_eq(rte_dma_count_avail(), 0);
 	cr_assert_eq(rte_vdev_init("dma_mmrt1", "as=t1,lcore=1" ACK), 0);
-	id = dev_id("dma_mmrt1");
+	id = tdmm_dev_id("dma_mmrt1");
 	dev_start(id, 1000); /* rounded up to the engine's 1024 */
 	cr_assert_eq(rte_dma_burst_capacity(id, 0), 1023);
 	copy_fill_round(as, id, 0);
@@ -400,15 +371,14 @@ Test(dma_mmrt, vdev_init_at_run_time)
 	cr_assert_eq(rte_dma_count_avail(), 0);
 	/* and again, closed by the application first */
 	cr_assert_eq(rte_vdev_init("dma_mmrt1", "as=t1" ACK), 0);
-	id = dev_id("dma_mmrt1");
+	id = tdmm_dev_id("dma_mmrt1");
 	dev_start(id, NB_DESC);
 	copy_fill_round(as, id, 0);
 	cr_assert_eq(rte_dma_stop(id), 0);
 	cr_assert_eq(rte_dma_close(id), 0);
 	cr_assert_eq(rte_vdev_uninit("dma_mmrt1"), 0);
 	cr_assert_eq(rte_dma_count_avail(), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 }
 
 Test(dma_mmrt, fault_status)
@@ -425,10 +395,7 @@ Test(dma_mmrt, fault_status)
 	FILE *f;
 	uint8_t b[64];
 
-	up("dma_mmrt0,as=tf,lcore=1" ACK);
-	used0 = mmrt_test_used();
-	as = space("tf");
-	id = dev_id("dma_mmrt0");
+	id = up_space("dma_mmrt0,as=tf,lcore=1" ACK, "tf", &as, &used0);
 	dev_start(id, NB_DESC);
 	/* op 0 fine, op 1 from a hole, op 2 fine */
 	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 64, 0), 0);
@@ -464,8 +431,7 @@ Test(dma_mmrt, fault_status)
 	cr_assert_not_null(strstr(dump, addr), "dump: %s", dump);
 	free(dump);
 	cr_assert_eq(rte_dma_stop(id), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 }
 
 /* ---- copy_sg ---- */
@@ -569,7 +535,7 @@ Test(dma_mmrt, copy_sg)
 	cr_assert_not_null(u);
 	cr_assert_eq(mmrt_uffd_register(u, UF_VA, 4 * PG,
 		MMRT_UFFD_REGISTER_MODE_MISSING, NULL), 0);
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	dev_start(id, NB_DESC);
 
 	/* shapes, byte for byte */
@@ -694,8 +660,7 @@ Test(dma_mmrt, copy_sg)
 
 	cr_assert_eq(rte_dma_stop(id), 0);
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 }
 
 /* ---- dev=: a real dmadev (dma_skeleton0) behind the translation ---- */
@@ -713,6 +678,9 @@ static char *dump_of(int16_t id);
 #define IV_VE UINT64_C(0x300000000)
 #define GUARD 0xa4
 #define CANARY 0xee
+
+/* The invalidating thread, on the skeleton's cpu. */
+static struct tdmm_iv iv;
 
 /*
  * The EAL for the dev= tests: lcore 0 (the test), lcore 1 (the
@@ -776,8 +744,8 @@ Test(dma_mmrt, dev_copies)
 	up_dev("as=tdev,lcore=2,dev=" SKEL ACK);
 	used0 = mmrt_test_used();
 	as = space("tdev");
-	id = dev_id("dma_mmrt0");
-	sk = dev_id(SKEL);
+	id = tdmm_dev_id("dma_mmrt0");
+	sk = tdmm_dev_id(SKEL);
 	cr_assert_eq(rte_dma_info_get(id, &info), 0);
 	cr_assert_eq(info.dev_capa & (RTE_DMA_CAPA_OPS_FILL |
 		RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_SVA), 0);
@@ -849,7 +817,7 @@ Test(dma_mmrt, dev_copies)
 	/* dev= naming no dmadev: probed, refused at start */
 	cr_assert_eq(rte_vdev_init("dma_mmrt7", "as=tdev,service=1,dev=nosuch"),
 		0);
-	k = (unsigned int)dev_id("dma_mmrt7");
+	k = (unsigned int)tdmm_dev_id("dma_mmrt7");
 	cr_assert_eq(rte_dma_configure((int16_t)k,
 		&(struct rte_dma_conf){ .nb_vchans = 1 }), 0);
 	cr_assert_eq(rte_dma_vchan_setup((int16_t)k, 0,
@@ -870,64 +838,8 @@ Test(dma_mmrt, dev_copies)
 	cr_assert_eq(st.submitted, 2 * (RTE_DIM(c) + 2));
 	cr_assert_eq(st.completed, st.submitted);
 	cr_assert_eq(st.errors, 2);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 	cr_assert_eq(mmrt_fini(), 0);
-}
-
-enum iv_kind { IV_PROTECT_DST, IV_UNMAP_DST, IV_UNMAP_SRC };
-
-/* The invalidating thread, on the skeleton's cpu. */
-static struct {
-	struct mmrt_as *as;
-	enum iv_kind kind;
-	int16_t skel;
-	int go;                         /* round number to run */
-	int done;                       /* round number run */
-	int stop;
-	int rc;
-	struct rte_dma_stats before;    /* the skeleton's, at the call */
-	struct rte_dma_stats after;     /* ... when it returned */
-	uint8_t *snap;                  /* D when protect returned */
-} iv;
-
-static void *
-iv_main(void *arg)
-{
-	unsigned long it = 0;
-	int last = 0, rd, rc;
-
-	RTE_SET_USED(arg);
-	while (!__atomic_load_n(&iv.stop, __ATOMIC_ACQUIRE)) {
-		rd = __atomic_load_n(&iv.go, __ATOMIC_ACQUIRE);
-		if (rd == last) {
-			mmrt_test_relax(it++, 255);
-			continue;
-		}
-		last = rd;
-		(void)rte_dma_stats_get(iv.skel, 0, &iv.before);
-		if (iv.kind == IV_PROTECT_DST)
-			rc = mmrt_protect(iv.as, IV_VB, IV_SIZE,
-				MMRT_PROT_READ);
-		else
-			rc = mmrt_unmap(iv.as, iv.kind == IV_UNMAP_SRC ?
-				IV_VA : IV_VB, IV_SIZE);
-		(void)rte_dma_stats_get(iv.skel, 0, &iv.after);
-		if (rc == 0 && iv.kind == IV_PROTECT_DST)
-			rc = mmrt_read(iv.as, IV_VB, iv.snap, IV_SIZE);
-		if (rc == 0 && iv.kind == IV_UNMAP_DST) {
-			/* likely over the frames D just gave back */
-			rc = mmrt_map(iv.as, IV_VE, IV_SIZE, MMRT_PROT_READ |
-				MMRT_PROT_WRITE, MMRT_MAP_POPULATE);
-			if (rc == 0) {
-				memset(iv.snap, CANARY, IV_SIZE);
-				rc = mmrt_write(iv.as, IV_VE, iv.snap, IV_SIZE);
-			}
-		}
-		iv.rc = rc;
-		__atomic_store_n(&iv.done, rd, __ATOMIC_RELEASE);
-	}
-	return NULL;
 }
 
 /*
@@ -944,7 +856,7 @@ iv_main(void *arg)
  * shows acks held.
  */
 static void
-ack_hold_rounds(enum iv_kind kind, const char *name)
+ack_hold_rounds(enum tdmm_iv_kind kind, const char *name)
 {
 	enum rte_dma_status_code status[64], bad;
 	uint8_t *src, *d, *want;
@@ -977,16 +889,15 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 	cr_assert(src != NULL && d != NULL && want != NULL);
 	for (i = 0; i < IV_SIZE; i++)
 		src[i] = (uint8_t)(i * 13 + (i >> 14) + 5);
-	id = dev_id("dma_mmrt0");
-	memset(&iv, 0, sizeof(iv));
-	iv.as = as;
-	iv.kind = kind;
-	iv.skel = dev_id(SKEL);
-	iv.snap = malloc(IV_SIZE);
+	id = tdmm_dev_id("dma_mmrt0");
+	iv = (struct tdmm_iv){ .as = as, .kind = kind, .s = IV_VA,
+		.d = IV_VB, .e = IV_VE, .len = IV_SIZE, .canary = CANARY,
+		.skel = tdmm_dev_id(SKEL), .bridge = -1,
+		.snap = malloc(IV_SIZE) };
 	cr_assert_not_null(iv.snap);
 	dev_start(id, 2048);
 	cpus = rte_lcore_cpuset(1);
-	cr_assert_eq(pthread_create(&th, NULL, iv_main, NULL), 0);
+	cr_assert_eq(pthread_create(&th, NULL, tdmm_iv_main, &iv), 0);
 	cr_assert_eq(pthread_setaffinity_np(th, sizeof(cpus), &cpus), 0);
 
 	for (round = 1; round <= IV_ROUNDS ||
@@ -1042,6 +953,8 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 			mmrt_test_relax(i, 15);
 		}
 		cr_assert_eq(iv.rc, 0, "round %u: %d", round, iv.rc);
+		cr_assert_eq(iv.err, 0, "round %u: after the call: %d", round,
+			iv.err);
 		/* invariant A, on the device's own counters */
 		cr_assert_geq(iv.after.completed, iv.before.submitted,
 			"round %u: %" PRIu64 " pieces given before the call, %"
@@ -1091,20 +1004,8 @@ ack_hold_rounds(enum iv_kind kind, const char *name)
 			if (kind == IV_PROTECT_DST)
 				mmrt_test_cmp_buf(d, iv.snap, IV_SIZE, IV_VB,
 					"D now vs. D when protect returned");
-			memset(want, GUARD, IV_SIZE);
-			for (k = 0; k < IV_OPS; k++) {
-				uint64_t o = (uint64_t)k * IV_LEN, j;
-
-				if (k < first_bad) {
-					memcpy(want + o, src + o, IV_LEN);
-					continue;
-				}
-				/* a failed op: bytes before its fault */
-				for (j = o; j < o + IV_LEN; j++)
-					if (d[j] == src[j])
-						want[j] = d[j];
-			}
-			mmrt_test_cmp_buf(d, want, IV_SIZE, IV_VB, "D");
+			mmrt_test_cmp_ops(d, src, want, IV_OPS, IV_LEN,
+				first_bad, GUARD, IV_VB, "D");
 		} else {
 			/* nothing wrote into D's old frames */
 			cr_assert_eq(mmrt_read(as, IV_VE, d, IV_SIZE), 0);
@@ -1205,7 +1106,7 @@ Test(dma_mmrt, bad_devargs)
 			.direction = RTE_DMA_DIR_MEM_TO_MEM,
 			.nb_desc = NB_DESC,
 		};
-		int16_t id = dev_id("dma_mmrt5");
+		int16_t id = tdmm_dev_id("dma_mmrt5");
 
 		cr_assert_eq(rte_dma_configure(id, &conf), 0);
 		cr_assert_eq(rte_dma_vchan_setup(id, 0, &vc), 0);
@@ -1229,10 +1130,7 @@ Test(dma_mmrt, ranges_and_stopped_device)
 	bool err;
 	int16_t id;
 
-	up("dma_mmrt0,as=tr,lcore=1" ACK);
-	used0 = mmrt_test_used();
-	as = space("tr");
-	id = dev_id("dma_mmrt0");
+	id = up_space("dma_mmrt0,as=tr,lcore=1" ACK, "tr", &as, &used0);
 	cr_assert_eq(rte_dma_info_get(id, &info), 0);
 
 	/* not configured: cannot start */
@@ -1284,8 +1182,7 @@ Test(dma_mmrt, ranges_and_stopped_device)
 	cr_assert_eq(rte_dma_copy(id, 0, SRC_VA, DST_VA, 8, 0), -EINVAL);
 	cr_assert_eq(rte_dma_submit(id, 0), -EINVAL);
 	cr_assert_eq(stats(id).submitted, 1);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 }
 
 Test(dma_mmrt, service_mode)
@@ -1296,10 +1193,7 @@ Test(dma_mmrt, service_mode)
 	uint32_t sid;
 	int16_t id;
 
-	up("dma_mmrt0,as=ts,service=1" ACK);
-	used0 = mmrt_test_used();
-	as = space("ts");
-	id = dev_id("dma_mmrt0");
+	id = up_space("dma_mmrt0,as=ts,service=1" ACK, "ts", &as, &used0);
 	/* the service exists while the device is started */
 	cr_assert_lt(rte_service_get_by_name("dma_mmrt0", &sid), 0);
 	dev_start(id, NB_DESC);
@@ -1327,8 +1221,7 @@ Test(dma_mmrt, service_mode)
 
 	cr_assert_eq(rte_service_lcore_stop(1), 0);
 	cr_assert_eq(rte_service_lcore_del(1), 0);
-	cr_assert_eq(mmrt_as_destroy(as), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(as, used0);
 	cr_assert_eq(mmrt_fini(), 0);
 }
 
@@ -1474,7 +1367,7 @@ Test(dma_mmrt, mirror_mbuf_copies)
 
 	up("dma_mmrt0" ACK);
 	used0 = mmrt_test_used();
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	cr_assert_eq(rte_dma_info_get(id, &info), 0);
 	cr_assert_eq(info.dev_capa & RTE_DMA_CAPA_SVA, 0,
 		"IOVAs outside DPDK memory fault: not SVA");
@@ -1527,8 +1420,8 @@ Test(dma_mmrt, mirror_of_the_application)
 	cr_assert_not_null(mir, "mirror: %d", rte_errno);
 	cr_assert_eq(rte_vdev_init("dma_mmrt1", "lcore=1" ACK), 0);
 	cr_assert_eq(rte_vdev_init("dma_mmrt2", "service=1" ACK), 0);
-	a = dev_id("dma_mmrt1");
-	b = dev_id("dma_mmrt2");
+	a = tdmm_dev_id("dma_mmrt1");
+	b = tdmm_dev_id("dma_mmrt2");
 	mp = rte_pktmbuf_pool_create("dmm_mbufs2", MBUF_N, 0, 0,
 		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	cr_assert_not_null(mp);
@@ -1544,8 +1437,7 @@ Test(dma_mmrt, mirror_of_the_application)
 	cr_assert_eq(rte_vdev_uninit("dma_mmrt1"), 0);
 	cr_assert(mmrt_as_lookup("dma_mmrt.mirror") == mir);
 	rte_mempool_free(mp);
-	cr_assert_eq(mmrt_as_destroy(mir), 0);
-	cr_assert_eq(mmrt_test_used(), used0, "frames leaked");
+	mmrt_test_as_gone(mir, used0);
 	cr_assert_eq(mmrt_fini(), 0);
 }
 
@@ -1556,23 +1448,12 @@ Test(dma_mmrt, mirror_of_the_application)
  */
 Test(dma_mmrt, mirror_attaches_the_runtime)
 {
-	static char prefix[64], lcores[96];
-	char *argv[] = {
-		(char *)"test-dma-mmrt", (char *)"--lcores", lcores,
-		(char *)"--no-huge", (char *)"-m", (char *)"512",
-		(char *)"--no-pci", (char *)"--no-shconf",
-		(char *)"--no-telemetry", prefix, (char *)"--log-level=4",
-		(char *)"--vdev=dma_mmrt0" ACK, NULL,
-	};
 	struct rte_mempool *mp;
 	int16_t id;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), "dmm");
-	mmrt_test_lcores(lcores, sizeof(lcores), 2);
-	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(rte_eal_init((int)RTE_DIM(argv) - 1, argv), 0);
+	tdmm_eal_only("test-dma-mmrt", "dmm", "dma_mmrt0" ACK);
 	cr_assert(!mmrt_is_up());
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	mp = rte_pktmbuf_pool_create("dmm_mbufs3", MBUF_N, 0, 0,
 		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	cr_assert_not_null(mp);
@@ -1593,7 +1474,7 @@ Test(dma_mmrt, vhost_async_configure)
 	int16_t id;
 
 	up("dma_mmrt0" ACK);
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	dev_start(id, NB_DESC);
 	cr_assert_eq(rte_vhost_async_dma_configure(id, 0), 0);
 	/* no such vchan */

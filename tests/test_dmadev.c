@@ -113,6 +113,7 @@ eng_serve_faults(void *e, unsigned int max)
 #define ENG_COMPLETED_STATUS eng_completed_status
 #define ENG_SERVE_FAULTS eng_serve_faults
 #include "engine_common.h"
+#include "dmm_common.h"
 
 /* The dma_skeleton dmadev, or -1 (every test skips). */
 static int16_t skel = -1;
@@ -123,29 +124,27 @@ static unsigned int up_count;
 static void
 setup(void)
 {
-	char prefix[64], lcores[96], tag[16];
-	char *argv[] = {
-		(char *)"test-dmadev", (char *)"--no-huge", (char *)"-m",
-		(char *)"512", (char *)"--no-pci", (char *)"--no-shconf",
-		(char *)"--no-telemetry", prefix, (char *)"--lcores", lcores,
-		(char *)"--vdev=" SKEL_NAME ",lcore=1",
-		(char *)"--log-level=lib.eal:error",
-		(char *)"--log-level=pmd.dma.skeleton:warning", (char *)"--",
-		(char *)"--pool-mb", (char *)POOL_MB, (char *)"--log-level",
-		(char *)"4", NULL,
-	};
+	static struct mmrt_test_argv a;
+	char tag[16];
 	int rc;
 
 	CPU_ZERO(&all_cpus);
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) != 0)
 		CPU_SET(0, &all_cpus);
+	snprintf(tag, sizeof(tag), "tdb%u", up_count++);
 	/* lcores 0 and 1 floating (lcore 1 runs the skeleton's copy
 	 * thread) */
-	mmrt_test_lcores(lcores, sizeof(lcores), 2);
-	snprintf(tag, sizeof(tag), "tdb%u", up_count++);
-	mmrt_test_prefix(prefix, sizeof(prefix), tag);
+	mmrt_test_argv_start(&a, "test-dmadev", 2);
+	mmrt_test_argv_eal(&a, tag, 512, false, "lib.eal:error");
+	mmrt_test_argv_add(&a, "--vdev=" SKEL_NAME ",lcore=1");
+	mmrt_test_argv_add(&a, "--log-level=pmd.dma.skeleton:warning");
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, POOL_MB);
+	mmrt_test_argv_add(&a, "--log-level");
+	mmrt_test_argv_add(&a, "4");
 	cr_assert(mmrt_dma_mmrt_registered());
-	rc = mmrt_init((int)RTE_DIM(argv) - 1, argv);
+	rc = mmrt_init(a.argc, a.argv);
 	cr_assert_geq(rc, 0, "mmrt_init: %d", rc);
 	rc = mmrt_thread_register();
 	cr_assert_geq(rc, 0, "mmrt_thread_register: %d", rc);
@@ -1070,78 +1069,11 @@ Test(dmadev, cow_child)
  */
 #define IV_ROUNDS_MAX (4 * IV_ROUNDS)
 
-enum iv_kind {
-	IV_PROTECT_DST,  /* D read-only */
-	IV_UNMAP_DST,    /* D unmapped, E mapped over reused frames */
-	IV_UNMAP_SRC,    /* S unmapped */
-};
-
-static struct invaler {
-	struct mmrt_as *as;
-	enum iv_kind kind;
-	int go;           /* main: the round to run */
-	int done;         /* thread: the round finished */
-	int stop;
-	int rc;
-	int err;
-	struct rte_dma_stats before;  /* device, just before the call */
-	struct rte_dma_stats after;   /* device, just after it returned */
-	struct mmrt_dma_mmrt_stats st;  /* bridge, just after it returned */
-	uint8_t *snap;                /* D just after it returned */
-} iv;
-
-static void *
-invaler_main(void *arg)
-{
-	unsigned long it = 0;
-	int last = 0, rd, rc;
-
-	RTE_SET_USED(arg);
-	while (!__atomic_load_n(&iv.stop, __ATOMIC_ACQUIRE)) {
-		rd = __atomic_load_n(&iv.go, __ATOMIC_ACQUIRE);
-		if (rd == last) {
-			relax(it++);
-			continue;
-		}
-		last = rd;
-		(void)rte_dma_stats_get(skel, 0, &iv.before);
-		switch (iv.kind) {
-		case IV_PROTECT_DST:
-			rc = mmrt_protect(iv.as, VB, IV_SIZE, RO);
-			break;
-		case IV_UNMAP_DST:
-			rc = mmrt_unmap(iv.as, VB, IV_SIZE);
-			break;
-		default:
-			rc = mmrt_unmap(iv.as, VA, IV_SIZE);
-			break;
-		}
-		/* submitted is read before completed */
-		(void)rte_dma_stats_get(skel, 0, &iv.after);
-		/* a snapshot: the bridge's counters are written by the
-		 * driving thread with relaxed stores */
-		(void)mmrt_dma_mmrt_stats(dmm_id, &iv.st);
-		iv.rc = rc;
-		if (rc == 0 && iv.kind == IV_PROTECT_DST)
-			rc = mmrt_read(iv.as, VB, iv.snap, IV_SIZE);
-		if (rc == 0 && iv.kind == IV_UNMAP_DST) {
-			/* likely over the frames D just gave back */
-			rc = mmrt_map(iv.as, VE, IV_SIZE, RW,
-				MMRT_MAP_POPULATE);
-			if (rc == 0) {
-				memset(iv.snap, CANARY, IV_SIZE);
-				rc = mmrt_write(iv.as, VE, iv.snap, IV_SIZE);
-			}
-		}
-		if (rc != 0 && iv.err == 0)
-			iv.err = rc;
-		__atomic_store_n(&iv.done, rd, __ATOMIC_RELEASE);
-	}
-	return NULL;
-}
+/* The invalidating thread, on the skeleton's cpu. */
+static struct tdmm_iv iv;
 
 static void
-inval_rounds(enum iv_kind kind, const char *name)
+inval_rounds(enum tdmm_iv_kind kind, const char *name)
 {
 	struct mmrt_dma_mmrt_stats st, st0;
 	uint64_t used0, given, ops_given, inflight0, first_bad;
@@ -1162,10 +1094,9 @@ inval_rounds(enum iv_kind kind, const char *name)
 	want = xmalloc(IV_SIZE);
 	pat(src, 91, 0, IV_SIZE);
 	dmm_up(as, name, NB_DESC, NULL);
-	memset(&iv, 0, sizeof(iv));
-	iv.as = as;
-	iv.kind = kind;
-	iv.snap = xmalloc(IV_SIZE);
+	iv = (struct tdmm_iv){ .as = as, .kind = kind, .s = VA, .d = VB,
+		.e = VE, .len = IV_SIZE, .canary = CANARY, .skel = skel,
+		.bridge = dmm_id, .snap = xmalloc(IV_SIZE) };
 	/*
 	 * On the cpu of the skeleton's copy thread (lcore 1): while it runs
 	 * (and spins for the ack) the device is stalled, so pieces are still
@@ -1173,7 +1104,7 @@ inval_rounds(enum iv_kind kind, const char *name)
 	 * own cpu.
 	 */
 	cpus = rte_lcore_cpuset(1);
-	thread_start_on(&th, &cpus, invaler_main, NULL);
+	thread_start_on(&th, &cpus, tdmm_iv_main, &iv);
 
 	for (round = 1; round <= IV_ROUNDS ||
 			(good == 0 && round <= IV_ROUNDS_MAX); round++) {
@@ -1269,21 +1200,8 @@ inval_rounds(enum iv_kind kind, const char *name)
 		}
 		if (kind != IV_UNMAP_DST) {
 			xread(as, VB, d, IV_SIZE);
-			memset(want, GUARD, IV_SIZE);
-			for (k = 0; k < IV_OPS; k++) {
-				uint64_t o = (uint64_t)k * IV_LEN, i;
-
-				if (k < first_bad) {
-					memcpy(want + o, src + o, IV_LEN);
-					continue;
-				}
-				/* a failed op: bytes before its fault may
-				 * have been written */
-				for (i = o; i < o + IV_LEN; i++)
-					if (d[i] == src[i])
-						want[i] = d[i];
-			}
-			cmp_buf(d, want, IV_SIZE, VB, "D");
+			mmrt_test_cmp_ops(d, src, want, IV_OPS, IV_LEN,
+				first_bad, GUARD, VB, "D");
 		} else {
 			/* nothing wrote into D's old frames */
 			check_byte(as, VE, CANARY, IV_SIZE,

@@ -52,6 +52,7 @@
 #include <mmrt_dma_mmrt.h>
 
 #include "common.h"
+#include "dmm_common.h"
 
 #define WAIT_S 30
 #define NB_DESC 64
@@ -67,33 +68,7 @@
 static void
 up(const char *vdev)
 {
-	static char prefix[64], lcores[96], vd[256];
-	char *argv[24];
-	int argc = 0;
-
-	mmrt_test_prefix(prefix, sizeof(prefix), "extm");
-	argv[argc++] = (char *)"test-extmem";
-	argv[argc++] = (char *)"--lcores";
-	argv[argc++] = (char *)(uintptr_t)mmrt_test_lcores(lcores,
-		sizeof(lcores), 2);
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"512";
-	argv[argc++] = (char *)"--no-pci";
-	argv[argc++] = (char *)"--no-shconf";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = (char *)"--log-level=4";
-	if (vdev != NULL) {
-		snprintf(vd, sizeof(vd), "--vdev=%s", vdev);
-		argv[argc++] = vd;
-	}
-	argv[argc++] = (char *)"--";
-	argv[argc++] = (char *)"--pool-mb";
-	argv[argc++] = (char *)"64";
-	argv[argc] = NULL;
-	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(mmrt_init(argc, argv), 0, "mmrt_init failed");
+	tdmm_eal_up("test-extmem", "extm", 2, vdev, NULL);
 }
 
 static void
@@ -106,15 +81,6 @@ teardown(void)
 TestSuite(extmem, .fini = teardown, .timeout = 120);
 
 /* ---- the device ---- */
-
-static int16_t
-dev_id(const char *name)
-{
-	int id = rte_dma_get_dev_id_by_name(name);
-
-	cr_assert_geq(id, 0, "no dmadev %s", name);
-	return (int16_t)id;
-}
 
 /* The generic device of vdev @name, through the public iterator. */
 static struct rte_device *
@@ -314,7 +280,7 @@ dev_up(struct mmrt_as **mir, uint64_t *used0)
 
 	up("dma_mmrt0,lcore=1" ACK);
 	*used0 = mmrt_test_used();
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	dev_start(id);
 	*mir = mmrt_as_lookup(MIRROR);
 	cr_assert_not_null(*mir);
@@ -435,7 +401,7 @@ Test(extmem, dev_dma_map_before_start)
 	area_register(&a, false);
 	cr_assert_eq(rte_dev_dma_map(r0, a.p, EXT_IOVA, AREA_LEN), 0);
 	cr_assert_eq(rte_dev_dma_map(r1, a.p, EXT_IOVA, AREA_LEN), 0);
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	cr_assert_null(mmrt_as_lookup(MIRROR));
 	dev_start(id);
 	mir = mmrt_as_lookup(MIRROR);
@@ -478,7 +444,7 @@ Test(extmem, sync)
 	/* c exists before the mirror */
 	area_make(&c, EXT_IOVA2);
 	area_register(&c, true);
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	dev_start(id);
 	mir = mmrt_as_lookup(MIRROR);
 	cr_assert_not_null(mir);
@@ -622,29 +588,18 @@ Test(extmem, bad_input)
  */
 Test(extmem, dev_dma_map_without_runtime)
 {
-	static char prefix[64], lcores[96];
-	char *argv[] = {
-		(char *)"test-extmem", (char *)"--lcores", lcores,
-		(char *)"--no-huge", (char *)"-m", (char *)"512",
-		(char *)"--no-pci", (char *)"--no-shconf",
-		(char *)"--no-telemetry", prefix, (char *)"--log-level=4",
-		(char *)"--vdev=dma_mmrt0,lcore=1" ACK, NULL,
-	};
 	struct rte_device *rdev;
 	struct mmrt_as *mir;
 	struct area a;
 	int16_t id;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), "extm");
-	mmrt_test_lcores(lcores, sizeof(lcores), 2);
-	cr_assert(mmrt_dma_mmrt_registered());
-	cr_assert_geq(rte_eal_init((int)RTE_DIM(argv) - 1, argv), 0);
+	tdmm_eal_only("test-extmem", "extm", "dma_mmrt0,lcore=1" ACK);
 	cr_assert(!mmrt_is_up());
 	rdev = vdev_of("dma_mmrt0");
 	area_make(&a, EXT_IOVA);
 	area_register(&a, false);
 	cr_assert_eq(rte_dev_dma_map(rdev, a.p, EXT_IOVA, AREA_LEN), 0);
-	id = dev_id("dma_mmrt0");
+	id = tdmm_dev_id("dma_mmrt0");
 	dev_start(id);
 	cr_assert(mmrt_is_up());
 	mir = mmrt_as_lookup(MIRROR);

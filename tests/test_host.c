@@ -682,21 +682,17 @@ static int16_t skel = -1;
 static void
 bridge_setup(void)
 {
-	char prefix[64], lcores[96];
-	char *argv[] = {
-		(char *)"test-host", (char *)"--no-huge", (char *)"-m",
-		(char *)"256", (char *)"--no-pci", (char *)"--no-shconf",
-		(char *)"--no-telemetry", prefix, (char *)"--lcores", lcores,
-		(char *)"--vdev=" SKEL_NAME ",lcore=1",
-		(char *)"--log-level=lib.eal:error",
-		(char *)"--log-level=pmd.dma.skeleton:warning", (char *)"--",
-		(char *)"--pool-mb", (char *)"32", NULL,
-	};
+	static struct mmrt_test_argv a;
 	int rc;
 
-	mmrt_test_prefix(prefix, sizeof(prefix), "thb");
-	mmrt_test_lcores(lcores, sizeof(lcores), 2);
-	cr_assert_geq(mmrt_init((int)RTE_DIM(argv) - 1, argv), 0);
+	mmrt_test_argv_start(&a, "test-host", 2);
+	mmrt_test_argv_eal(&a, "thb", 256, false, "lib.eal:error");
+	mmrt_test_argv_add(&a, "--vdev=" SKEL_NAME ",lcore=1");
+	mmrt_test_argv_add(&a, "--log-level=pmd.dma.skeleton:warning");
+	mmrt_test_argv_add(&a, "--");
+	mmrt_test_argv_add(&a, "--pool-mb");
+	mmrt_test_argv_add(&a, "32");
+	cr_assert_geq(mmrt_init(a.argc, a.argv), 0);
 	rc = rte_dma_get_dev_id_by_name(SKEL_NAME);
 	skel = rc >= 0 ? (int16_t)rc : -1;
 }
