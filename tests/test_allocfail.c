@@ -695,6 +695,21 @@ op_uffd_continue(void)
 	return rc;
 }
 
+/* Reverse lookup: the VAs that map a pool frame (its scan list grows) */
+static int
+op_host_lookup(void)
+{
+	struct mmrt_xlate x;
+	int rc;
+
+	cr_assert_eq(mmrt_translate(fx.as, VA + 2 * PG, MMRT_ACCESS_READ, &x),
+		0);
+	rc = mmrt_host_lookup(x.addr, NULL, NULL);
+	if (rc >= 0)
+		cr_assert_eq(rc, 1, "one VA maps the frame: %d", rc);
+	return rc > 0 ? 0 : rc;
+}
+
 /* The mirror's external memory: a dma map and a sync of bare extmem. */
 #define EXT_IOVA (UINT64_C(1) << 44)
 
@@ -990,6 +1005,7 @@ static const struct sweep_op ops[] = {
 	{ "uffd_writeprotect", prep_uffd_far, op_uffd_writeprotect, false },
 	{ "uffd_move", prep_uffd_far, op_uffd_move, false },
 	{ "uffd_continue", prep_uffd_minor, op_uffd_continue, false },
+	{ "host_lookup", NULL, op_host_lookup, false },
 	{ "mirror_dma_map", prep_mirror, op_mirror_dma_map, false },
 	{ "mirror_sync", prep_mirror_ext, op_mirror_sync, false },
 };
@@ -1061,5 +1077,6 @@ SWEEP(uffd_poison)
 SWEEP(uffd_writeprotect)
 SWEEP(uffd_move)
 SWEEP(uffd_continue)
+SWEEP(host_lookup)
 SWEEP(mirror_dma_map)
 SWEEP(mirror_sync)

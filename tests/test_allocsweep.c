@@ -53,6 +53,8 @@
  *     (and rte_dev_dma_map() on a    through the driver: test_extmem.c)
  *     mirror-mode dma_mmrt)
  *   mmrt_as_mirror_sync()            allocfail/mirror_sync
+ *   mmrt_host_lookup(),              allocfail/host_lookup (its scan list)
+ *     mmrt_host_to_va()
  *   mmrt_consumer_create()           allocfail/consumer_create
  *   mmrt_consumer_bind()             allocfail/consumer_bind
  *   mmrt_consumer_translate()        allocfail/consumer_translate
@@ -76,7 +78,10 @@
  *
  * Not swept: the dma_mmrt probe and start in a DPDK secondary (they need
  * real hugepages; the secondary's allocation is one calloc, hooked), and
- * the consumer registry's memzone (lib/dev dev_init(), made once per EAL).
+ * the host-IOVA table's memzone (lib/mm host.c, made on the first host
+ * mapping of IOVA-as-PA memory: hooked, but this machine runs IOVA as VA).
+ * The registries' memzones (consumers, objects, pins) are made at start-up:
+ * allocsweep/init and attach reach them.
  *
  * One EAL per test process (Criterion forks per test); every wait is
  * bounded, nothing asserts on elapsed time.

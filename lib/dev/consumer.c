@@ -745,7 +745,8 @@ dev_init(const struct mmrt_config *cfg)
 		return -ENOENT;
 	}
 	if (mz == NULL) {
-		mz = rte_memzone_reserve(DEV_REG_MZ, sizeof(*dev_reg),
+		mz = TEST_ALLOC_FAIL() ? NULL :
+			rte_memzone_reserve(DEV_REG_MZ, sizeof(*dev_reg),
 			SOCKET_ID_ANY, 0);
 		if (mz == NULL)
 			return -ENOMEM;

@@ -26,6 +26,7 @@
 #include <rte_memzone.h>
 #include <rte_spinlock.h>
 
+#include "mm_testhooks.h"
 #include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
@@ -65,7 +66,8 @@ hiova_get(bool create)
 	const struct rte_memzone *mz = rte_memzone_lookup(HIOVA_MZ);
 
 	if (mz == NULL && create)
-		mz = rte_memzone_reserve(HIOVA_MZ, sizeof(struct hiova_tab),
+		mz = TEST_ALLOC_FAIL() ? NULL :
+			rte_memzone_reserve(HIOVA_MZ, sizeof(struct hiova_tab),
 			SOCKET_ID_ANY, RTE_MEMZONE_SIZE_HINT_ONLY);
 	if (mz == NULL && create)
 		mz = rte_memzone_lookup(HIOVA_MZ); /* another made it */

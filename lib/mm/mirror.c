@@ -41,6 +41,7 @@
 #include <rte_memory.h>
 
 #include "mm_locking.h"
+#include "mm_testhooks.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -239,7 +240,7 @@ ext_reserve(struct mm_ext_range **tab, unsigned int n, unsigned int *cap,
 		return 0;
 	c = RTE_MAX(n + more, *cap * 2);
 	c = RTE_MAX(c, 8u);
-	t = realloc(*tab, (size_t)c * sizeof(*t));
+	t = TEST_ALLOC_FAIL() ? NULL : realloc(*tab, (size_t)c * sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
 	*tab = t;

@@ -477,8 +477,8 @@ obj_init(const struct mmrt_config *cfg)
 		obj_reg = mz->addr;
 		return 0;
 	}
-	obj_reg_mz = rte_memzone_reserve(OBJ_MZ, sizeof(*obj_reg),
-		SOCKET_ID_ANY, 0);
+	obj_reg_mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve(OBJ_MZ, sizeof(*obj_reg), SOCKET_ID_ANY, 0);
 	if (obj_reg_mz == NULL)
 		return -ENOMEM;
 	obj_reg = obj_reg_mz->addr;

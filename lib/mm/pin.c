@@ -76,6 +76,7 @@
 #include <mmrt_core.h>
 
 #include "mm_locking.h"
+#include "mm_testhooks.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_pin_frame.h"
@@ -393,7 +394,8 @@ mmrt_pin_revocable(struct mmrt_as *as, uint64_t va, uint64_t len,
 			sizeof(pin->ent[0]))
 		return -ENOMEM;
 	size = sizeof(*pin) + (len >> MMRT_PAGE_SHIFT) * sizeof(pin->ent[0]);
-	pin = rte_zmalloc("mmrt_pin", size, RTE_CACHE_LINE_SIZE);
+	pin = TEST_ALLOC_FAIL() ? NULL :
+		rte_zmalloc("mmrt_pin", size, RTE_CACHE_LINE_SIZE);
 	if (pin == NULL)
 		return -ENOMEM;
 	pin->as = as;
@@ -592,8 +594,8 @@ pin_init(const struct mmrt_config *cfg)
 		pin_reg = mz->addr;
 		return 0;
 	}
-	pin_reg_mz = rte_memzone_reserve(PIN_MZ, sizeof(*pin_reg),
-		SOCKET_ID_ANY, 0);
+	pin_reg_mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve(PIN_MZ, sizeof(*pin_reg), SOCKET_ID_ANY, 0);
 	if (pin_reg_mz == NULL)
 		return -ENOMEM;
 	pin_reg = pin_reg_mz->addr;

@@ -28,6 +28,7 @@
 #include <rte_memory.h>
 
 #include "mm_locking.h"
+#include "mm_testhooks.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
 #include "mm_as.h"
@@ -231,7 +232,8 @@ rl_add(struct rl_ctx *c, uint64_t va)
 	if (c->nva == c->cap) {
 		uint32_t cap = c->cap ? c->cap * 2 : 16;
 
-		nv = realloc(c->va, cap * sizeof(*nv));
+		nv = TEST_ALLOC_FAIL() ? NULL :
+			realloc(c->va, cap * sizeof(*nv));
 		if (nv == NULL)
 			return -ENOMEM;
 		c->va = nv;
