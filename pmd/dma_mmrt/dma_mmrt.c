@@ -1011,137 +1011,52 @@ dmm_dev_burst_capacity(const void *p, uint16_t vchan)
 
 /* ---- the guarded data path (see dmm_dp_enter()) ------------------------ */
 
-static int
-dmm_copy_g(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
-	uint32_t len, uint64_t flags)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	int ret = dmm_copy(sh, vchan, src, dst, len, flags);
-
-	dmm_dp_leave(sh);
-	return ret;
+/*
+ * fn_g: fn between dmm_dp_enter() and dmm_dp_leave(), for a process that
+ * does not run the engine. @params starts with the private area p.
+ */
+#define DMM_GUARDED(type, fn, params, ...) \
+static type \
+fn##_g params \
+{ \
+	struct dmm_priv *sh = dmm_dp_enter((void *)(uintptr_t)p); \
+	type r = fn(sh, __VA_ARGS__); \
+\
+	dmm_dp_leave(sh); \
+	return r; \
 }
 
-static int
-dmm_copy_sg_g(void *p, uint16_t vchan, const struct rte_dma_sge *src,
-	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
-	uint64_t flags)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	int ret = dmm_copy_sg(sh, vchan, src, dst, nb_src, nb_dst, flags);
-
-	dmm_dp_leave(sh);
-	return ret;
-}
-
-static int
-dmm_fill_g(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
-	uint32_t len, uint64_t flags)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	int ret = dmm_fill(sh, vchan, pattern, dst, len, flags);
-
-	dmm_dp_leave(sh);
-	return ret;
-}
-
-static int
-dmm_submit_g(void *p, uint16_t vchan)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	int ret = dmm_submit(sh, vchan);
-
-	dmm_dp_leave(sh);
-	return ret;
-}
-
-static uint16_t
-dmm_completed_g(void *p, uint16_t vchan, uint16_t nb_cpls,
-	uint16_t *last_idx, bool *has_error)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	uint16_t n = dmm_completed(sh, vchan, nb_cpls, last_idx, has_error);
-
-	dmm_dp_leave(sh);
-	return n;
-}
-
-static uint16_t
-dmm_completed_status_g(void *p, uint16_t vchan, uint16_t nb_cpls,
-	uint16_t *last_idx, enum rte_dma_status_code *status)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	uint16_t n = dmm_completed_status(sh, vchan, nb_cpls, last_idx,
-		status);
-
-	dmm_dp_leave(sh);
-	return n;
-}
-
-static uint16_t
-dmm_burst_capacity_g(const void *p, uint16_t vchan)
-{
-	struct dmm_priv *sh = dmm_dp_enter((void *)(uintptr_t)p);
-	uint16_t n = dmm_burst_capacity(sh, vchan);
-
-	dmm_dp_leave(sh);
-	return n;
-}
-
-static int
-dmm_dev_copy_g(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
-	uint32_t len, uint64_t flags)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	int ret = dmm_dev_copy(sh, vchan, src, dst, len, flags);
-
-	dmm_dp_leave(sh);
-	return ret;
-}
-
-static int
-dmm_dev_submit_g(void *p, uint16_t vchan)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	int ret = dmm_dev_submit(sh, vchan);
-
-	dmm_dp_leave(sh);
-	return ret;
-}
-
-static uint16_t
-dmm_dev_completed_g(void *p, uint16_t vchan, uint16_t nb_cpls,
-	uint16_t *last_idx, bool *has_error)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	uint16_t n = dmm_dev_completed(sh, vchan, nb_cpls, last_idx,
-		has_error);
-
-	dmm_dp_leave(sh);
-	return n;
-}
-
-static uint16_t
-dmm_dev_completed_status_g(void *p, uint16_t vchan, uint16_t nb_cpls,
-	uint16_t *last_idx, enum rte_dma_status_code *status)
-{
-	struct dmm_priv *sh = dmm_dp_enter(p);
-	uint16_t n = dmm_dev_completed_status(sh, vchan, nb_cpls, last_idx,
-		status);
-
-	dmm_dp_leave(sh);
-	return n;
-}
-
-static uint16_t
-dmm_dev_burst_capacity_g(const void *p, uint16_t vchan)
-{
-	struct dmm_priv *sh = dmm_dp_enter((void *)(uintptr_t)p);
-	uint16_t n = dmm_dev_burst_capacity(sh, vchan);
-
-	dmm_dp_leave(sh);
-	return n;
-}
+DMM_GUARDED(int, dmm_copy, (void *p, uint16_t vchan, rte_iova_t src,
+	rte_iova_t dst, uint32_t len, uint64_t flags), vchan, src, dst, len,
+	flags)
+DMM_GUARDED(int, dmm_copy_sg, (void *p, uint16_t vchan,
+	const struct rte_dma_sge *src, const struct rte_dma_sge *dst,
+	uint16_t nb_src, uint16_t nb_dst, uint64_t flags), vchan, src, dst,
+	nb_src, nb_dst, flags)
+DMM_GUARDED(int, dmm_fill, (void *p, uint16_t vchan, uint64_t pattern,
+	rte_iova_t dst, uint32_t len, uint64_t flags), vchan, pattern, dst, len,
+	flags)
+DMM_GUARDED(int, dmm_submit, (void *p, uint16_t vchan), vchan)
+DMM_GUARDED(uint16_t, dmm_completed, (void *p, uint16_t vchan,
+	uint16_t nb_cpls, uint16_t *last_idx, bool *has_error), vchan, nb_cpls,
+	last_idx, has_error)
+DMM_GUARDED(uint16_t, dmm_completed_status, (void *p, uint16_t vchan,
+	uint16_t nb_cpls, uint16_t *last_idx, enum rte_dma_status_code *status),
+	vchan, nb_cpls, last_idx, status)
+DMM_GUARDED(uint16_t, dmm_burst_capacity, (const void *p, uint16_t vchan),
+	vchan)
+DMM_GUARDED(int, dmm_dev_copy, (void *p, uint16_t vchan, rte_iova_t src,
+	rte_iova_t dst, uint32_t len, uint64_t flags), vchan, src, dst, len,
+	flags)
+DMM_GUARDED(int, dmm_dev_submit, (void *p, uint16_t vchan), vchan)
+DMM_GUARDED(uint16_t, dmm_dev_completed, (void *p, uint16_t vchan,
+	uint16_t nb_cpls, uint16_t *last_idx, bool *has_error), vchan, nb_cpls,
+	last_idx, has_error)
+DMM_GUARDED(uint16_t, dmm_dev_completed_status, (void *p, uint16_t vchan,
+	uint16_t nb_cpls, uint16_t *last_idx, enum rte_dma_status_code *status),
+	vchan, nb_cpls, last_idx, status)
+DMM_GUARDED(uint16_t, dmm_dev_burst_capacity, (const void *p,
+	uint16_t vchan), vchan)
 
 /*
  * One worker step (the bridge's one driving thread, a registered online
