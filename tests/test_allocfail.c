@@ -52,6 +52,7 @@ struct fx {
 	struct swdma *dma;
 	uint8_t *host;                    /* 16 pages, for map_host */
 	struct mmrt_as *mirror;           /* made by the mirror preps */
+	struct mmrt_as *mirror2;          /* a second one (rollback sweep) */
 	bool ext;                         /* host registered as extmem */
 	uint8_t buf[3 * PG];
 };
@@ -120,6 +121,12 @@ take(struct snap *s)
 		cr_assert_eq(mmrt_as_stats(fx.mirror, &ms), 0);
 		s->st.pt_pages += ms.pt_pages;
 	}
+	if (fx.mirror2 != NULL) {
+		struct mmrt_as_stats ms;
+
+		cr_assert_eq(mmrt_as_stats(fx.mirror2, &ms), 0);
+		s->st.pt_pages += ms.pt_pages;
+	}
 	s->used = mmrt_test_used();
 	s->heap = heap_used();
 }
@@ -178,6 +185,10 @@ fixture_down(void)
 	if (fx.mirror != NULL) {
 		cr_assert_eq(mmrt_as_destroy(fx.mirror), 0);
 		fx.mirror = NULL;
+	}
+	if (fx.mirror2 != NULL) {
+		cr_assert_eq(mmrt_as_destroy(fx.mirror2), 0);
+		fx.mirror2 = NULL;
 	}
 	cr_assert_eq(mmrt_as_destroy(fx.as), 0);
 	cr_assert_eq(mmrt_object_destroy(fx.obj), 0);
@@ -739,6 +750,39 @@ op_mirror_dma_map(void)
 	return rc;
 }
 
+/*
+ * Two mirrors: a map is given to each in turn, so a failure in the
+ * second one's tables must take the range back out of the first.
+ */
+static void
+prep_mirror_two(void)
+{
+	prep_mirror();
+	fx.mirror2 = mmrt_as_mirror_dpdk("af-mirror2");
+	cr_assert_not_null(fx.mirror2);
+}
+
+static int
+op_mirror_dma_map_two(void)
+{
+	struct mmrt_xlate x;
+	int rc = mmrt_mirror_dma_map(fx.host, EXT_IOVA, 16 * PG);
+
+	if (rc == 0) {
+		cr_assert_eq(mmrt_translate(fx.mirror2, EXT_IOVA + 9 * PG,
+			MMRT_ACCESS_READ, &x), 0);
+		cr_assert_eq(x.addr, fx.host + 9 * PG);
+		cr_assert_eq(mmrt_mirror_dma_unmap(fx.host, EXT_IOVA, 16 * PG),
+			0);
+	}
+	/* after a failure, or after the unmap, neither mirror keeps a page */
+	cr_assert_neq(mmrt_translate(fx.mirror, EXT_IOVA, MMRT_ACCESS_READ,
+		&x), 0, "mirror 1 kept a page (rc %d)", rc);
+	cr_assert_neq(mmrt_translate(fx.mirror2, EXT_IOVA + 15 * PG,
+		MMRT_ACCESS_READ, &x), 0, "mirror 2 kept a page (rc %d)", rc);
+	return rc;
+}
+
 static void
 prep_mirror_ext(void)
 {
@@ -1008,6 +1052,8 @@ static const struct sweep_op ops[] = {
 	{ "host_lookup", NULL, op_host_lookup, false },
 	{ "mirror_dma_map", prep_mirror, op_mirror_dma_map, false },
 	{ "mirror_sync", prep_mirror_ext, op_mirror_sync, false },
+	{ "mirror_dma_map_two", prep_mirror_two, op_mirror_dma_map_two,
+		false },
 };
 
 static void
@@ -1080,3 +1126,4 @@ SWEEP(uffd_continue)
 SWEEP(host_lookup)
 SWEEP(mirror_dma_map)
 SWEEP(mirror_sync)
+SWEEP(mirror_dma_map_two)

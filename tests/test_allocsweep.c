@@ -50,8 +50,10 @@
  *     mmrt_uffd_writeprotect(),      entries), uffd_move (into a range
  *     mmrt_uffd_move()               without tables yet)
  *   mmrt_mirror_dma_map()            allocfail/mirror_dma_map (also
- *     (and rte_dev_dma_map() on a    through the driver: test_extmem.c)
- *     mirror-mode dma_mmrt)
+ *     (and rte_dev_dma_map() on a    through the driver: test_extmem.c),
+ *     mirror-mode dma_mmrt)          mirror_dma_map_two (two mirrors: a
+ *                                    failure in the second one's tables
+ *                                    takes the range out of the first)
  *   mmrt_as_mirror_sync()            allocfail/mirror_sync
  *   mmrt_host_lookup(),              allocfail/host_lookup (its scan list)
  *     mmrt_host_to_va()
