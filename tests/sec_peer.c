@@ -47,7 +47,8 @@
  *     (through mmrt_read() and through a lockless mmrt_translate()),
  *     writes pattern 2, maps B and writes pattern 3, maps, writes and
  *     unmaps a scratch range, and checks that what only the primary may
- *     do fails with -E_RTE_SECONDARY and changes nothing; looks up the
+ *     do (the mirrors and their external memory included) fails with
+ *     -E_RTE_SECONDARY and changes nothing; looks up the
  *     primary's consumer "sec.pc" by name: the read-only calls work, the
  *     owner's fail with -EPERM; lookups of bad names fail; finds the
  *     object "sec.obj" by name, reads pattern 7, maps it into "sec.as"
@@ -441,6 +442,7 @@ secondary_refusals(struct mmrt_as *as)
 	struct mmrt_notifier nb = { .ops = &nb_ops };
 	struct mmrt_as *sub;
 	uint64_t features = 0;
+	static uint8_t b_page[MMRT_PAGE_SIZE] __rte_aligned(MMRT_PAGE_SIZE);
 	uint32_t sid;
 	uint8_t b[16];
 
@@ -458,6 +460,14 @@ secondary_refusals(struct mmrt_as *as)
 	CHECK(mmrt_as_mirror_dpdk("sec.mirror") == NULL &&
 		rte_errno == E_RTE_SECONDARY, "mirror: %d", rte_errno);
 	CHECK(mmrt_as_lookup("sec.mirror") == NULL, "a mirror was left");
+	/* the mirrors' external memory is the primary's too */
+	CHECK(mmrt_mirror_dma_map(b_page, UINT64_C(1) << 44, MMRT_PAGE_SIZE)
+		== -E_RTE_SECONDARY, "mirror_dma_map");
+	CHECK(mmrt_mirror_dma_unmap(b_page, UINT64_C(1) << 44,
+		MMRT_PAGE_SIZE) == -E_RTE_SECONDARY, "mirror_dma_unmap");
+	CHECK(mmrt_as_mirror_sync(NULL) == -E_RTE_SECONDARY, "mirror_sync");
+	CHECK(mmrt_as_mirror_sync(as) == -E_RTE_SECONDARY,
+		"mirror_sync of a space");
 	CHECK(mmrt_mem_zero_service_id(&sid) == -E_RTE_SECONDARY,
 		"zero service id");
 
