@@ -51,6 +51,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,6 +104,12 @@ pend_is(uint64_t cur, uint64_t want)
 #define HUGE_MASK_ (MMRT_HUGE_SIZE - 1)
 
 _Static_assert(sizeof(struct mmrt_uffd_msg) == 32, "uffd_msg is 32 bytes");
+/* the posters' statistics in the first line of st, the fills' in the
+ * second (mm_uffd_ctx.h) */
+_Static_assert(offsetof(struct mmrt_uffd_stats, events) <
+	RTE_CACHE_LINE_SIZE, "posters' statistics in one line");
+_Static_assert(offsetof(struct mmrt_uffd_stats, wakes) >=
+	RTE_CACHE_LINE_SIZE, "fills' statistics in the next line");
 
 /* ---- the wake table ---------------------------------------------------- */
 
@@ -368,8 +375,12 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
-	/* pending -> counted before the message can be read and woken */
-	__atomic_fetch_add(&u->npending, 1, __ATOMIC_RELEASE);
+	/*
+	 * pending -> counted before the message can be read and woken. An
+	 * undo counts a clear (nclear), so npost never goes back: see
+	 * pend_count().
+	 */
+	__atomic_fetch_add(&u->npost, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < UFFD_PROBE && claimed == NULL; i++) {
 		s = &u->pend[(h + i) & u->pend_mask];
 		cur = 0;
@@ -378,13 +389,13 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 			claimed = s;
 		} else if (pend_is(cur, want)) {
 			/* another poster claimed it just now */
-			__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
+			__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
 	}
 	if (claimed == NULL) {
-		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
@@ -415,7 +426,26 @@ pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur)
 {
 	if (__atomic_compare_exchange_n(s, &cur, 0, false, __ATOMIC_ACQ_REL,
 			__ATOMIC_RELAXED))
-		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Faults pending (slots claimed, or about to be, and not cleared). nclear
+ * is loaded first: every clear it counts follows (acquire, through the
+ * cleared slot's CAS) the npost increment of its claim, so the npost
+ * loaded after it counts that claim too and the difference is never
+ * negative; 0 means that when npost was loaded no slot was claimed, as
+ * the one counter used to say. Read by the paths that scan the whole
+ * table (large wakes, the reap) and by the statistics, never by the
+ * round trip of one fault: a wake of a few pages probes their slots
+ * directly, so the handler never reads the posters' line.
+ */
+static inline uint64_t
+pend_count(const struct mmrt_uffd *u)
+{
+	uint64_t cleared = __atomic_load_n(&u->nclear, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&u->npost, __ATOMIC_ACQUIRE) - cleared;
 }
 
 /*
@@ -428,29 +458,30 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 	uint64_t page, cur;
 	uint32_t h, i;
 
-	if (__atomic_load_n(&u->npending, __ATOMIC_ACQUIRE) != 0) {
-		if (end - start <= UFFD_WAKE_PROBE_MAX * MMRT_PAGE_SIZE) {
-			for (page = start & ~PAGE_MASK_; page < end;
-					page += MMRT_PAGE_SIZE) {
-				h = pend_hash(u, page);
-				for (i = 0; i < UFFD_PROBE; i++) {
-					uint64_t *s = &u->pend[(h + i) &
-						u->pend_mask];
+	/*
+	 * A few pages: probe their slots, without reading the pending count
+	 * (the posters' line); a page posted before the fill that woke it
+	 * claimed its slot before the message the handler read. More: the
+	 * whole table, if anything is pending at all.
+	 */
+	if (end - start <= UFFD_WAKE_PROBE_MAX * MMRT_PAGE_SIZE) {
+		for (page = start & ~PAGE_MASK_; page < end;
+				page += MMRT_PAGE_SIZE) {
+			h = pend_hash(u, page);
+			for (i = 0; i < UFFD_PROBE; i++) {
+				uint64_t *s = &u->pend[(h + i) & u->pend_mask];
 
-					cur = __atomic_load_n(s,
-						__ATOMIC_ACQUIRE);
-					if (pend_is(cur, page | 1))
-						pend_clear(u, s, cur);
-				}
+				cur = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+				if (pend_is(cur, page | 1))
+					pend_clear(u, s, cur);
 			}
-		} else {
-			for (i = 0; i <= u->pend_mask; i++) {
-				cur = __atomic_load_n(&u->pend[i],
-					__ATOMIC_ACQUIRE);
-				page = cur & ~PAGE_MASK_;
-				if (cur != 0 && page >= start && page < end)
-					pend_clear(u, &u->pend[i], cur);
-			}
+		}
+	} else if (pend_count(u) != 0) {
+		for (i = 0; i <= u->pend_mask; i++) {
+			cur = __atomic_load_n(&u->pend[i], __ATOMIC_ACQUIRE);
+			page = cur & ~PAGE_MASK_;
+			if (cur != 0 && page >= start && page < end)
+				pend_clear(u, &u->pend[i], cur);
 		}
 	}
 	/* release: the entries the fill published before the new sequence */
@@ -870,7 +901,7 @@ mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 	LD(wakes);
 	LD(filled_pages);
 #undef LD
-	st->pending = __atomic_load_n(&u->npending, __ATOMIC_RELAXED);
+	st->pending = pend_count(u);
 	return 0;
 }
 
@@ -1129,7 +1160,7 @@ uffd_reap_one(struct mmrt_uffd *u, unsigned int pos, void *arg)
 	int n = 0;
 
 	RTE_SET_USED(pos);
-	if (__atomic_load_n(&u->npending, __ATOMIC_ACQUIRE) == 0)
+	if (pend_count(u) == 0)
 		return 0;
 	for (i = 0; i <= u->pend_mask; i++) {
 		cur = __atomic_load_n(&u->pend[i], __ATOMIC_ACQUIRE);
