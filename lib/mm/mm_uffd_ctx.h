@@ -21,7 +21,17 @@
 #include "mmrt_uffd.h"
 
 struct mmrt_as;
+struct rte_memzone;
 struct rte_ring;
+
+/*
+ * A cell of the fault queue (uffd.c): the message and its sequence in one
+ * line, so that a post and the read of it move that line alone.
+ */
+struct uffd_cell {
+	uint64_t seq;
+	struct mmrt_uffd_msg msg;
+} __rte_cache_aligned;
 
 #define UFFD_MAGIC 0x6d6d7566u /* "mmuf" */
 
@@ -37,7 +47,9 @@ struct rte_ring;
  * write and whose second line the fills and wakes write
  * (struct mmrt_uffd_stats is in that order). The pending count is
  * npost - nclear: posters add to npost, every clear of a slot adds to
- * nclear, and neither side writes the other's line.
+ * nclear, and neither side writes the other's line. The fault queue's
+ * post position is on the posters' line, its read position on the
+ * clearers' (the readers are the handlers, who clear).
  */
 struct mmrt_uffd {
 	uint32_t magic;
@@ -49,7 +61,9 @@ struct mmrt_uffd {
 	uint32_t ring_size;
 	uint64_t timeout_us;
 	uint64_t timeout_cycles;
-	struct rte_ring *faults;    /* MP/MC */
+	struct uffd_cell *fq;       /* the fault queue (MP/MC, uffd.c) */
+	uint32_t fq_mask;           /* its cells - 1 */
+	const struct rte_memzone *fq_mz;
 	struct rte_ring *events;    /* MP/MC */
 	uint64_t *pend;             /* pending-fault slots */
 	uint32_t pend_mask;
@@ -63,10 +77,12 @@ struct mmrt_uffd {
 
 	/* posters */
 	uint64_t npost __rte_cache_aligned; /* slots claimed, ever */
+	uint64_t fq_head;           /* the next post's position */
 	uint32_t waiters;           /* threads waiting on wake_seq */
 
-	/* clearers (wakes, a poster's undo, the reap) */
+	/* clearers (wakes, a poster's undo, the reap) and readers */
 	uint64_t nclear __rte_cache_aligned; /* slots cleared, ever */
+	uint64_t fq_tail;           /* the next read's position */
 
 	struct mmrt_uffd_stats st __rte_cache_aligned;
 };

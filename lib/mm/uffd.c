@@ -165,6 +165,110 @@ mm_uffd_subsys_fini(void)
 	wake_mz = NULL;
 }
 
+/* ---- the fault queue --------------------------------------------------- */
+
+/*
+ * Fault messages travel in a bounded MP/MC queue of ring_size cells, one
+ * cache line each: a cell holds a message and a sequence number (the
+ * scheme of D. Vyukov's bounded MPMC queue). Cell i starts with seq i.
+ * A post at position p (fq_head, posters only) takes the cell when its
+ * seq is p (a seq below p: the cell's message of position p - ring_size
+ * is not read yet, the queue is full), claims p by a CAS of fq_head, writes the message and stores seq p + 1
+ * (release). A read at position p (fq_tail, readers only) takes the cell
+ * when its seq is p + 1 (else it is empty), claims p by a CAS of fq_tail,
+ * copies the message and stores seq p + ring_size (release: the copy is
+ * done before a poster may rewrite the cell).
+ *
+ * Why not an rte_ring: a post there writes the producer head and tail
+ * (a line the polling handler reads), reads the consumer tail (a line the
+ * handler writes) and writes the slot, and the read does the mirror
+ * image: three or four lines cross between the two cores per fault where
+ * a ping-pong moves one each way. Here the poster and the reader each
+ * touch their own position (a line the other side never reads) and the
+ * one cell, which carries both the message and the "it is there".
+ *
+ * FIFO: positions are claimed in order and a read waits for the cell at
+ * its position, so messages are read in the order their posts claimed
+ * positions. A poster stopped between its claim and its seq store holds
+ * up the reads behind it (as the rte_ring's producer tail did); a poster
+ * that dies there blocks the queue, as it blocked the ring.
+ */
+static void
+fq_init(struct mmrt_uffd *u, void *mem, uint32_t cells)
+{
+	uint32_t i;
+
+	u->fq = mem;
+	u->fq_mask = cells - 1;
+	for (i = 0; i < cells; i++)
+		u->fq[i].seq = i;
+	u->fq_head = 0;
+	u->fq_tail = 0;
+}
+
+/* Post @m; false if the queue is full. */
+static bool
+fq_put(struct mmrt_uffd *u, const struct mmrt_uffd_msg *m)
+{
+	uint64_t pos = __atomic_load_n(&u->fq_head, __ATOMIC_RELAXED), seq;
+	struct uffd_cell *c;
+	int64_t dif;
+
+	for (;;) {
+		c = &u->fq[pos & u->fq_mask];
+		/* the reader's release of the cell */
+		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(&u->fq_head, &pos,
+					pos + 1, true, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+				break;
+		} else if (dif < 0) {
+			return false;
+		} else {
+			pos = __atomic_load_n(&u->fq_head, __ATOMIC_RELAXED);
+		}
+	}
+	c->msg = *m;
+	/* the message, then its seq: pairs with the acquire in fq_take() */
+	__atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Read up to @n messages, oldest first. */
+static unsigned int
+fq_take(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs, unsigned int n)
+{
+	uint64_t pos = __atomic_load_n(&u->fq_tail, __ATOMIC_RELAXED), seq;
+	struct uffd_cell *c;
+	unsigned int got = 0;
+	int64_t dif;
+
+	while (got < n) {
+		c = &u->fq[pos & u->fq_mask];
+		/* the poster's release of the message */
+		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		dif = (int64_t)(seq - (pos + 1));
+		if (dif == 0) {
+			if (!__atomic_compare_exchange_n(&u->fq_tail, &pos,
+					pos + 1, true, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+				continue;
+			msgs[got++] = c->msg;
+			/* the copy, then the cell is free again */
+			__atomic_store_n(&c->seq, pos + u->fq_mask + 1,
+				__ATOMIC_RELEASE);
+			pos++;
+		} else if (dif < 0) {
+			break;
+		} else {
+			pos = __atomic_load_n(&u->fq_tail, __ATOMIC_RELAXED);
+		}
+	}
+	return got;
+}
+
 /* ---- creation ---------------------------------------------------------- */
 
 static struct mmrt_uffd *
@@ -186,20 +290,22 @@ uffd_new(struct mmrt_as *as, const char *uname, uint64_t features,
 	u->pend = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_uffd_pend",
 		2 * (size_t)ring_size * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "mmuf_f_%d_%u", (int)getpid(), id);
-	u->faults = TEST_ALLOC_FAIL() ? NULL :
-		rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
-		ring_size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	u->fq_mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve_aligned(name,
+		(size_t)ring_size * sizeof(struct uffd_cell), SOCKET_ID_ANY,
+		0, RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "mmuf_e_%d_%u", (int)getpid(), id);
 	u->events = TEST_ALLOC_FAIL() ? NULL :
 		rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
 		ring_size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-	if (u->pend == NULL || u->faults == NULL || u->events == NULL) {
-		rte_ring_free(u->faults);
+	if (u->pend == NULL || u->fq_mz == NULL || u->events == NULL) {
+		rte_memzone_free(u->fq_mz);
 		rte_ring_free(u->events);
 		rte_free(u->pend);
 		rte_free(u);
 		return NULL;
 	}
+	fq_init(u, u->fq_mz->addr, ring_size);
 	if (uname != NULL)
 		snprintf(u->name, sizeof(u->name), "%s", uname);
 	u->pend_mask = 2 * ring_size - 1;
@@ -219,7 +325,7 @@ static void
 uffd_free(struct mmrt_uffd *u)
 {
 	u->magic = 0;
-	rte_ring_free(u->faults);
+	rte_memzone_free(u->fq_mz);
 	rte_ring_free(u->events);
 	rte_free(u->pend);
 	rte_free(u);
@@ -406,7 +512,7 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 		MMRT_UFFD_FEATURE_EXACT_ADDRESS) ? va : page;
 	if (u->features & MMRT_UFFD_FEATURE_THREAD_ID)
 		m.arg.pagefault.ptid = requester;
-	if (rte_ring_mp_enqueue_elem(u->faults, &m, sizeof(m)) != 0) {
+	if (!fq_put(u, &m)) {
 		/* full: nothing queued; the requester retries */
 		pend_clear(u, claimed, want);
 		ST_ADD(u, faults_full, 1);
@@ -868,8 +974,7 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 
 	if (!uffd_live(u) || msgs == NULL || n == 0)
 		return -EINVAL;
-	got = rte_ring_mc_dequeue_burst_elem(u->faults, msgs, sizeof(*msgs),
-		n, NULL);
+	got = fq_take(u, msgs, n);
 	uffd_mark_read(u, msgs, got);
 	if (got == n)
 		return (int)got;
