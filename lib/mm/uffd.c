@@ -64,6 +64,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
@@ -669,6 +670,18 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t tbl;
 	int err;
 
+	/*
+	 * A post RMWs lines the handler wrote last: the page's pending slot
+	 * (cleared by the last wake there), the queue's next cell (freed by
+	 * the last read), and reads the wake sequence (moved by the last
+	 * wake). Each locked RMW of the post waits for the loads before it,
+	 * so their misses would come one after the other: start all three
+	 * now, beside the page-table walk. A prefetch never faults and
+	 * changes nothing; on a fault that posts nothing it costs a line.
+	 */
+	rte_prefetch0_write(&u->pend[pend_hash(u, va & ~PAGE_MASK_)]);
+	rte_prefetch0_write(&u->fq[__atomic_load_n(&u->fq_head,
+		__ATOMIC_RELAXED) & u->fq_mask]);
 	/* before the page table: see the file comment */
 	seq = __atomic_load_n(u->wake_seq, __ATOMIC_ACQUIRE);
 	p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
@@ -975,6 +988,18 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 	if (!uffd_live(u) || msgs == NULL || n == 0)
 		return -EINVAL;
 	got = fq_take(u, msgs, n);
+	if (got > 0) {
+		struct mmrt_as *as = __atomic_load_n(&u->as,
+			__ATOMIC_RELAXED);
+
+		/*
+		 * The resolving fill takes the space's map lock next, a line
+		 * the poster's probe RMWed: start its miss beside the tags'
+		 * (a prefetch of a space going away is harmless).
+		 */
+		if (as != NULL)
+			rte_prefetch0_write(&as->map_lock);
+	}
 	uffd_mark_read(u, msgs, got);
 	if (got == n)
 		return (int)got;
