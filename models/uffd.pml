@@ -80,6 +80,9 @@ byte ch_lock;              /* changing_lock: readers, or 255 */
 byte changing;             /* layout changes not read yet */
 byte wake_seq;
 bool pending;              /* page 0's pending-fault slot */
+/* the fault queue (uffd.c fq_put()/fq_take()): FIFO, bounded; a post is
+ * one step here (its claim, message and seq store are the poster's own
+ * until the seq store publishes them) */
 chan faults = [4] of { byte };
 byte events;               /* the event ring */
 

@@ -124,6 +124,7 @@ struct fault_pass {
 /* What the requester measured in one pass. */
 struct fault_req {
 	uint64_t *t_start;   /* per page: before the first try */
+	uint64_t *t_post;    /* mmrt, per page: the first try returned */
 	uint64_t *t_end;     /* per page: the page was usable */
 	uint64_t tries;      /* mmrt: translate calls */
 };
@@ -132,6 +133,7 @@ struct fault_req {
 struct fault_acc {
 	struct perf_samples rt;       /* ns per fault, the result */
 	struct perf_samples deliver;  /* miss -> message read */
+	struct perf_samples post;     /* mmrt: miss -> first try returned */
 	struct perf_samples resolve;  /* message read -> copy returned */
 	struct perf_samples resume;   /* copy returned -> requester resumed */
 	uint64_t pages;
@@ -434,6 +436,7 @@ fault_mmrt_touch(const struct fault_pass *p, struct fault_req *q)
 		t0 = perf_now();
 		ret = mmrt_consumer_translate(fx.cons, va, MMRT_ACCESS_READ,
 			&x);
+		q->t_post[i] = perf_now();
 		if (unlikely(ret != -EAGAIN))
 			perf_die("mmrt: first translate of 0x%" PRIx64
 				" returned %d, not -EAGAIN (page not fresh?)",
@@ -688,6 +691,7 @@ fault_acc_init(struct fault_acc *a, size_t cap)
 	memset(a, 0, sizeof(*a));
 	if (perf_samples_init(&a->rt, cap) < 0 ||
 			perf_samples_init(&a->deliver, cap) < 0 ||
+			perf_samples_init(&a->post, cap) < 0 ||
 			perf_samples_init(&a->resolve, cap) < 0 ||
 			perf_samples_init(&a->resume, cap) < 0)
 		perf_die("out of memory for samples");
@@ -698,6 +702,7 @@ fault_acc_free(struct fault_acc *a)
 {
 	perf_samples_free(&a->rt);
 	perf_samples_free(&a->deliver);
+	perf_samples_free(&a->post);
 	perf_samples_free(&a->resolve);
 	perf_samples_free(&a->resume);
 }
@@ -762,6 +767,9 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 			q->t_end[i]));
 		perf_samples_add(&a->deliver, fault_sns(q->t_start[i],
 			p->t_read[i]));
+		if (side == FAULT_MMRT && !p->curve)
+			perf_samples_add(&a->post, fault_sns(q->t_start[i],
+				q->t_post[i]));
 		perf_samples_add(&a->resolve, fault_sns(p->t_read[i],
 			p->t_done[i]));
 		perf_samples_add(&a->resume, fault_sns(p->t_done[i],
@@ -786,6 +794,12 @@ fault_print_breakdown(const char *side, const struct fault_acc *a)
 	printf("%-6s breakdown p50 (p99) ns: miss->msg read %.0f (%.0f), "
 		"copy call %.0f (%.0f), copy returned->resumed %.0f (%.0f)\n",
 		side, d.p50, d.p99, r.p50, r.p99, s.p50, s.p99);
+	if (a->post.n > 0) {
+		perf_percentiles(&a->post, &d);
+		/* the requester's own part of the delivery */
+		printf("%-6s   of which the first translate (miss, probe, "
+			"post) %.0f (%.0f)\n", side, d.p50, d.p99);
+	}
 	printf("%-6s handler: %" PRIu64 " messages, %" PRIu64 " copies, %"
 		PRIu64 " EEXIST, %" PRIu64 " empty reads (%.1f per fault)\n",
 		side, a->msgs, a->copies, a->eexist, a->empty_reads,
@@ -1008,9 +1022,10 @@ main(int argc, char **argv)
 	p->t_read = calloc(FAULT_PASS_PAGES, sizeof(uint64_t));
 	p->t_done = calloc(FAULT_PASS_PAGES, sizeof(uint64_t));
 	q.t_start = calloc(FAULT_PASS_PAGES, sizeof(uint64_t));
+	q.t_post = calloc(FAULT_PASS_PAGES, sizeof(uint64_t));
 	q.t_end = calloc(FAULT_PASS_PAGES, sizeof(uint64_t));
 	if (p->t_read == NULL || p->t_done == NULL || q.t_start == NULL ||
-			q.t_end == NULL)
+			q.t_post == NULL || q.t_end == NULL)
 		perf_die("out of memory");
 	fault_acc_init(&acc[FAULT_KERNEL], cap);
 	fault_acc_init(&acc[FAULT_MMRT], cap);
@@ -1071,6 +1086,7 @@ main(int argc, char **argv)
 	free(p->t_read);
 	free(p->t_done);
 	free(q.t_start);
+	free(q.t_post);
 	free(q.t_end);
 	if (kernel) {
 		munmap(fx.kbase, (size_t)FAULT_PASS_PAGES * MMRT_PAGE_SIZE);

@@ -11,8 +11,8 @@
 # argument). The check passes when
 #   - dpdk-proc-info -m (memory segments, memzones, tail queues) exits 0
 #     and its memzones hold mmrt's frame pool (mmrt_pool_frames), the
-#     pool's rings (RG_mmrt_pool_4k, _2m, _zero), the uffd's rings
-#     (RG_mmuf_f_<pid>_*, RG_mmuf_e_<pid>_*) and the dmadev library's
+#     pool's rings (RG_mmrt_pool_4k, _2m, _zero), the uffd's fault queue
+#     and event ring (mmuf_f_<pid>_*, RG_mmuf_e_<pid>_*) and the dmadev library's
 #     shared device data (rte_dma_dev_data);
 #   - dma_mmrt0 is among the primary's devices as the secondary sees
 #     them: DPDK 22.11's dpdk-proc-info has no dmadev option (--help
@@ -80,7 +80,7 @@ zones=$(sed -n '/^------------ MEMORY_ZONES/,/^---------- END_MEMORY_ZONES/p' \
 [ -n "$zones" ] || { cat "$tmp/m.log"; fail "no memzones listed"; }
 echo "memzones: $(echo "$zones" | tr '\n' ' ')"
 for z in mmrt_pool_frames RG_mmrt_pool_4k RG_mmrt_pool_2m RG_mmrt_pool_zero \
-	"RG_mmuf_f_${ppid_}_" "RG_mmuf_e_${ppid_}_" rte_dma_dev_data; do
+	"mmuf_f_${ppid_}_" "RG_mmuf_e_${ppid_}_" rte_dma_dev_data; do
 	echo "$zones" | grep -q "^$z" || fail "memzone $z* not listed"
 	echo "ok: memzone $(echo "$zones" | grep "^$z" | head -1)"
 done
@@ -93,7 +93,7 @@ echo "ok: the secondary received the primary's device dma_mmrt0"
 "${pi[@]}" -- --show-ring > "$tmp/r.log" 2>&1
 rc=$?
 [ $rc = 0 ] || { tail -30 "$tmp/r.log"; fail "dpdk-proc-info --show-ring exited $rc"; }
-for r in mmrt_pool_4k mmrt_pool_2m mmrt_pool_zero "mmuf_f_${ppid_}_"; do
+for r in mmrt_pool_4k mmrt_pool_2m mmrt_pool_zero "mmuf_e_${ppid_}_"; do
 	grep -q "^ring <$r" "$tmp/r.log" ||
 		{ cat "$tmp/r.log"; fail "ring $r* not listed by --show-ring"; }
 done

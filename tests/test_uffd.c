@@ -2406,6 +2406,91 @@ Test(uffd, ring_full)
 	cr_assert_eq(mmrt_test_used(), used0);
 }
 
+/*
+ * The fault queue (uffd.c) through many times its size: posts and reads
+ * in uneven batches, so that both positions cross the end of the cells
+ * in the middle of a batch, at every offset. Every message comes out in
+ * post order, the 65th outstanding post finds the queue full (and is not
+ * queued), and nothing is left pending.
+ */
+#define QW_CELLS 64
+#define QW_PAGES (2 * QW_CELLS) /* a page posted again was read before */
+#define QW_STEPS 120
+
+Test(uffd, fault_queue_wrap)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create("qwrap");
+	struct mmrt_uffd_range wr = { .len = PG };
+	struct mmrt_uffd_msg m[QW_CELLS];
+	uint64_t b, posted = 0, read = 0, full = 0, va;
+	struct mmrt_uffd *u;
+	unsigned int step, k, want, got;
+	int rc;
+
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map(as, VA, QW_PAGES * PG, RW, 0), 0);
+	u = mkuffd_conf(as, 0, QW_CELLS, UFFD_TIMEOUT_US);
+	reg(u, VA, QW_PAGES * PG, R_MISSING);
+	for (step = 0; step < QW_STEPS; step++) {
+		/* post 1..QW_CELLS + 3 pages, one past the other */
+		want = 1 + (step * 37) % (QW_CELLS + 3);
+		for (k = 0; k < want; k++) {
+			va = VA + (posted % QW_PAGES) * PG;
+			rc = mmrt_read_flags(as, va, &b, 8, NOWAIT);
+			cr_assert_eq(rc, -EAGAIN, "step %u: %d", step, rc);
+			if (posted - read == QW_CELLS) {
+				/* full: not queued, and its pending slot
+				 * given back, so the same post after a read
+				 * is a fresh one */
+				full++;
+				cr_assert_eq(ust(u).faults_full, full,
+					"step %u: the queue was not full", step);
+				break;
+			}
+			cr_assert_eq(ust(u).faults_full, full,
+				"step %u: full with %" PRIu64 " outstanding",
+				step, posted - read);
+			posted++;
+		}
+		/* read 1..QW_CELLS messages, in post order */
+		want = 1 + (step * 23) % QW_CELLS;
+		rc = mmrt_uffd_read(u, m, want);
+		cr_assert_geq(rc, 0);
+		got = (unsigned int)rc;
+		cr_assert_eq(got, RTE_MIN(want, (unsigned int)(posted - read)),
+			"step %u: %u messages for %u wanted, %" PRIu64
+			" outstanding", step, got, want, posted - read);
+		for (k = 0; k < got; k++, read++) {
+			va = VA + (read % QW_PAGES) * PG;
+			cr_assert_eq(m[k].event, MMRT_UFFD_EVENT_PAGEFAULT);
+			cr_assert_eq(m[k].arg.pagefault.address, va,
+				"step %u: message %" PRIu64 " is for %#" PRIx64
+				", not %#" PRIx64, step, read,
+				(uint64_t)m[k].arg.pagefault.address, va);
+			/* idle again, so that its next post queues */
+			wr.start = va;
+			cr_assert_eq(mmrt_uffd_wake(u, &wr), 0);
+		}
+	}
+	cr_assert_gt(posted, 4 * QW_CELLS, "only %" PRIu64 " posts", posted);
+	cr_assert_gt(full, 0, "the queue was never full");
+	got = (unsigned int)mmrt_uffd_read(u, m, QW_CELLS);
+	for (k = 0; k < got; k++, read++)
+		cr_assert_eq(m[k].arg.pagefault.address,
+			VA + (read % QW_PAGES) * PG);
+	cr_assert_eq(read, posted);
+	wr.start = VA;
+	wr.len = QW_PAGES * PG;
+	cr_assert_eq(mmrt_uffd_wake(u, &wr), 0);
+	cr_assert_eq(ust(u).pending, 0);
+	cr_assert_eq(ust(u).faults, posted);
+
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
 /* ================================================================== */
 /* lib/dev consumers                                                  */
 /* ================================================================== */

@@ -21,10 +21,36 @@
 #include "mmrt_uffd.h"
 
 struct mmrt_as;
+struct rte_memzone;
 struct rte_ring;
+
+/*
+ * A cell of the fault queue (uffd.c): the message and its sequence in one
+ * line, so that a post and the read of it move that line alone.
+ */
+struct uffd_cell {
+	uint64_t seq;
+	struct mmrt_uffd_msg msg;
+} __rte_cache_aligned;
 
 #define UFFD_MAGIC 0x6d6d7566u /* "mmuf" */
 
+/*
+ * Lines by writer. A userfault's round trip is a poster (a consumer or a
+ * faulting thread) on one core and a handler (read, fill, wake) on
+ * another, and every line one side writes and the other reads moves
+ * between them (about half a cache-line ping-pong each). So: what both
+ * only read first; then changing_lock, which every fill takes (read side)
+ * and only layout changes also write; then the posters' line (their half
+ * of the pending count, the sleeping waiters); then the clearers' half of
+ * the pending count; then the statistics, whose first line the posters
+ * write and whose second line the fills and wakes write
+ * (struct mmrt_uffd_stats is in that order). The pending count is
+ * npost - nclear: posters add to npost, every clear of a slot adds to
+ * nclear, and neither side writes the other's line. The fault queue's
+ * post position is on the posters' line, its read position on the
+ * clearers' (the readers are the handlers, who clear).
+ */
 struct mmrt_uffd {
 	uint32_t magic;
 	uint32_t released;          /* the space is gone or the uffd dying */
@@ -35,18 +61,29 @@ struct mmrt_uffd {
 	uint32_t ring_size;
 	uint64_t timeout_us;
 	uint64_t timeout_cycles;
-	struct rte_ring *faults;    /* MP/MC */
+	struct uffd_cell *fq;       /* the fault queue (MP/MC, uffd.c) */
+	uint32_t fq_mask;           /* its cells - 1 */
+	const struct rte_memzone *fq_mz;
 	struct rte_ring *events;    /* MP/MC */
-	rte_rwlock_t changing_lock;
-	uint32_t changing;          /* events queued, not read yet */
-	uint32_t waiters;           /* threads waiting on wake_seq */
 	uint64_t *pend;             /* pending-fault slots */
 	uint32_t pend_mask;
-	uint32_t npending;
 	/* the wake sequence: a slot of the shared wake table (uffd.c), which
 	 * outlives every uffd, so a token (mmrt_fault_token) may read it
 	 * after the uffd is gone */
 	uint64_t *wake_seq;
+
+	rte_rwlock_t changing_lock __rte_cache_aligned;
+	uint32_t changing;          /* events queued, not read yet */
+
+	/* posters */
+	uint64_t npost __rte_cache_aligned; /* slots claimed, ever */
+	uint64_t fq_head;           /* the next post's position */
+	uint32_t waiters;           /* threads waiting on wake_seq */
+
+	/* clearers (wakes, a poster's undo, the reap) and readers */
+	uint64_t nclear __rte_cache_aligned; /* slots cleared, ever */
+	uint64_t fq_tail;           /* the next read's position */
+
 	struct mmrt_uffd_stats st __rte_cache_aligned;
 };
 

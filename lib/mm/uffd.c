@@ -51,6 +51,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +64,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 #include <rte_rwlock.h>
@@ -103,6 +105,12 @@ pend_is(uint64_t cur, uint64_t want)
 #define HUGE_MASK_ (MMRT_HUGE_SIZE - 1)
 
 _Static_assert(sizeof(struct mmrt_uffd_msg) == 32, "uffd_msg is 32 bytes");
+/* the posters' statistics in the first line of st, the fills' in the
+ * second (mm_uffd_ctx.h) */
+_Static_assert(offsetof(struct mmrt_uffd_stats, events) <
+	RTE_CACHE_LINE_SIZE, "posters' statistics in one line");
+_Static_assert(offsetof(struct mmrt_uffd_stats, wakes) >=
+	RTE_CACHE_LINE_SIZE, "fills' statistics in the next line");
 
 /* ---- the wake table ---------------------------------------------------- */
 
@@ -158,6 +166,110 @@ mm_uffd_subsys_fini(void)
 	wake_mz = NULL;
 }
 
+/* ---- the fault queue --------------------------------------------------- */
+
+/*
+ * Fault messages travel in a bounded MP/MC queue of ring_size cells, one
+ * cache line each: a cell holds a message and a sequence number (the
+ * scheme of D. Vyukov's bounded MPMC queue). Cell i starts with seq i.
+ * A post at position p (fq_head, posters only) takes the cell when its
+ * seq is p (a seq below p: the cell's message of position p - ring_size
+ * is not read yet, the queue is full), claims p by a CAS of fq_head, writes the message and stores seq p + 1
+ * (release). A read at position p (fq_tail, readers only) takes the cell
+ * when its seq is p + 1 (else it is empty), claims p by a CAS of fq_tail,
+ * copies the message and stores seq p + ring_size (release: the copy is
+ * done before a poster may rewrite the cell).
+ *
+ * Why not an rte_ring: a post there writes the producer head and tail
+ * (a line the polling handler reads), reads the consumer tail (a line the
+ * handler writes) and writes the slot, and the read does the mirror
+ * image: three or four lines cross between the two cores per fault where
+ * a ping-pong moves one each way. Here the poster and the reader each
+ * touch their own position (a line the other side never reads) and the
+ * one cell, which carries both the message and the "it is there".
+ *
+ * FIFO: positions are claimed in order and a read waits for the cell at
+ * its position, so messages are read in the order their posts claimed
+ * positions. A poster stopped between its claim and its seq store holds
+ * up the reads behind it (as the rte_ring's producer tail did); a poster
+ * that dies there blocks the queue, as it blocked the ring.
+ */
+static void
+fq_init(struct mmrt_uffd *u, void *mem, uint32_t cells)
+{
+	uint32_t i;
+
+	u->fq = mem;
+	u->fq_mask = cells - 1;
+	for (i = 0; i < cells; i++)
+		u->fq[i].seq = i;
+	u->fq_head = 0;
+	u->fq_tail = 0;
+}
+
+/* Post @m; false if the queue is full. */
+static bool
+fq_put(struct mmrt_uffd *u, const struct mmrt_uffd_msg *m)
+{
+	uint64_t pos = __atomic_load_n(&u->fq_head, __ATOMIC_RELAXED), seq;
+	struct uffd_cell *c;
+	int64_t dif;
+
+	for (;;) {
+		c = &u->fq[pos & u->fq_mask];
+		/* the reader's release of the cell */
+		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(&u->fq_head, &pos,
+					pos + 1, true, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+				break;
+		} else if (dif < 0) {
+			return false;
+		} else {
+			pos = __atomic_load_n(&u->fq_head, __ATOMIC_RELAXED);
+		}
+	}
+	c->msg = *m;
+	/* the message, then its seq: pairs with the acquire in fq_take() */
+	__atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Read up to @n messages, oldest first. */
+static unsigned int
+fq_take(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs, unsigned int n)
+{
+	uint64_t pos = __atomic_load_n(&u->fq_tail, __ATOMIC_RELAXED), seq;
+	struct uffd_cell *c;
+	unsigned int got = 0;
+	int64_t dif;
+
+	while (got < n) {
+		c = &u->fq[pos & u->fq_mask];
+		/* the poster's release of the message */
+		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		dif = (int64_t)(seq - (pos + 1));
+		if (dif == 0) {
+			if (!__atomic_compare_exchange_n(&u->fq_tail, &pos,
+					pos + 1, true, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+				continue;
+			msgs[got++] = c->msg;
+			/* the copy, then the cell is free again */
+			__atomic_store_n(&c->seq, pos + u->fq_mask + 1,
+				__ATOMIC_RELEASE);
+			pos++;
+		} else if (dif < 0) {
+			break;
+		} else {
+			pos = __atomic_load_n(&u->fq_tail, __ATOMIC_RELAXED);
+		}
+	}
+	return got;
+}
+
 /* ---- creation ---------------------------------------------------------- */
 
 static struct mmrt_uffd *
@@ -179,20 +291,22 @@ uffd_new(struct mmrt_as *as, const char *uname, uint64_t features,
 	u->pend = TEST_ALLOC_FAIL() ? NULL : rte_zmalloc("mmrt_uffd_pend",
 		2 * (size_t)ring_size * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "mmuf_f_%d_%u", (int)getpid(), id);
-	u->faults = TEST_ALLOC_FAIL() ? NULL :
-		rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
-		ring_size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	u->fq_mz = TEST_ALLOC_FAIL() ? NULL :
+		rte_memzone_reserve_aligned(name,
+		(size_t)ring_size * sizeof(struct uffd_cell), SOCKET_ID_ANY,
+		0, RTE_CACHE_LINE_SIZE);
 	snprintf(name, sizeof(name), "mmuf_e_%d_%u", (int)getpid(), id);
 	u->events = TEST_ALLOC_FAIL() ? NULL :
 		rte_ring_create_elem(name, sizeof(struct mmrt_uffd_msg),
 		ring_size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-	if (u->pend == NULL || u->faults == NULL || u->events == NULL) {
-		rte_ring_free(u->faults);
+	if (u->pend == NULL || u->fq_mz == NULL || u->events == NULL) {
+		rte_memzone_free(u->fq_mz);
 		rte_ring_free(u->events);
 		rte_free(u->pend);
 		rte_free(u);
 		return NULL;
 	}
+	fq_init(u, u->fq_mz->addr, ring_size);
 	if (uname != NULL)
 		snprintf(u->name, sizeof(u->name), "%s", uname);
 	u->pend_mask = 2 * ring_size - 1;
@@ -212,7 +326,7 @@ static void
 uffd_free(struct mmrt_uffd *u)
 {
 	u->magic = 0;
-	rte_ring_free(u->faults);
+	rte_memzone_free(u->fq_mz);
 	rte_ring_free(u->events);
 	rte_free(u->pend);
 	rte_free(u);
@@ -368,8 +482,12 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
-	/* pending -> counted before the message can be read and woken */
-	__atomic_fetch_add(&u->npending, 1, __ATOMIC_RELEASE);
+	/*
+	 * pending -> counted before the message can be read and woken. An
+	 * undo counts a clear (nclear), so npost never goes back: see
+	 * pend_count().
+	 */
+	__atomic_fetch_add(&u->npost, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < UFFD_PROBE && claimed == NULL; i++) {
 		s = &u->pend[(h + i) & u->pend_mask];
 		cur = 0;
@@ -378,13 +496,13 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 			claimed = s;
 		} else if (pend_is(cur, want)) {
 			/* another poster claimed it just now */
-			__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
+			__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
 	}
 	if (claimed == NULL) {
-		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
@@ -395,7 +513,7 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 		MMRT_UFFD_FEATURE_EXACT_ADDRESS) ? va : page;
 	if (u->features & MMRT_UFFD_FEATURE_THREAD_ID)
 		m.arg.pagefault.ptid = requester;
-	if (rte_ring_mp_enqueue_elem(u->faults, &m, sizeof(m)) != 0) {
+	if (!fq_put(u, &m)) {
 		/* full: nothing queued; the requester retries */
 		pend_clear(u, claimed, want);
 		ST_ADD(u, faults_full, 1);
@@ -415,7 +533,26 @@ pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur)
 {
 	if (__atomic_compare_exchange_n(s, &cur, 0, false, __ATOMIC_ACQ_REL,
 			__ATOMIC_RELAXED))
-		__atomic_fetch_sub(&u->npending, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Faults pending (slots claimed, or about to be, and not cleared). nclear
+ * is loaded first: every clear it counts follows (acquire, through the
+ * cleared slot's CAS) the npost increment of its claim, so the npost
+ * loaded after it counts that claim too and the difference is never
+ * negative; 0 means that when npost was loaded no slot was claimed, as
+ * the one counter used to say. Read by the paths that scan the whole
+ * table (large wakes, the reap) and by the statistics, never by the
+ * round trip of one fault: a wake of a few pages probes their slots
+ * directly, so the handler never reads the posters' line.
+ */
+static inline uint64_t
+pend_count(const struct mmrt_uffd *u)
+{
+	uint64_t cleared = __atomic_load_n(&u->nclear, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&u->npost, __ATOMIC_ACQUIRE) - cleared;
 }
 
 /*
@@ -428,29 +565,30 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 	uint64_t page, cur;
 	uint32_t h, i;
 
-	if (__atomic_load_n(&u->npending, __ATOMIC_ACQUIRE) != 0) {
-		if (end - start <= UFFD_WAKE_PROBE_MAX * MMRT_PAGE_SIZE) {
-			for (page = start & ~PAGE_MASK_; page < end;
-					page += MMRT_PAGE_SIZE) {
-				h = pend_hash(u, page);
-				for (i = 0; i < UFFD_PROBE; i++) {
-					uint64_t *s = &u->pend[(h + i) &
-						u->pend_mask];
+	/*
+	 * A few pages: probe their slots, without reading the pending count
+	 * (the posters' line); a page posted before the fill that woke it
+	 * claimed its slot before the message the handler read. More: the
+	 * whole table, if anything is pending at all.
+	 */
+	if (end - start <= UFFD_WAKE_PROBE_MAX * MMRT_PAGE_SIZE) {
+		for (page = start & ~PAGE_MASK_; page < end;
+				page += MMRT_PAGE_SIZE) {
+			h = pend_hash(u, page);
+			for (i = 0; i < UFFD_PROBE; i++) {
+				uint64_t *s = &u->pend[(h + i) & u->pend_mask];
 
-					cur = __atomic_load_n(s,
-						__ATOMIC_ACQUIRE);
-					if (pend_is(cur, page | 1))
-						pend_clear(u, s, cur);
-				}
+				cur = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+				if (pend_is(cur, page | 1))
+					pend_clear(u, s, cur);
 			}
-		} else {
-			for (i = 0; i <= u->pend_mask; i++) {
-				cur = __atomic_load_n(&u->pend[i],
-					__ATOMIC_ACQUIRE);
-				page = cur & ~PAGE_MASK_;
-				if (cur != 0 && page >= start && page < end)
-					pend_clear(u, &u->pend[i], cur);
-			}
+		}
+	} else if (pend_count(u) != 0) {
+		for (i = 0; i <= u->pend_mask; i++) {
+			cur = __atomic_load_n(&u->pend[i], __ATOMIC_ACQUIRE);
+			page = cur & ~PAGE_MASK_;
+			if (cur != 0 && page >= start && page < end)
+				pend_clear(u, &u->pend[i], cur);
 		}
 	}
 	/* release: the entries the fill published before the new sequence */
@@ -532,6 +670,18 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	uint32_t tbl;
 	int err;
 
+	/*
+	 * A post RMWs lines the handler wrote last: the page's pending slot
+	 * (cleared by the last wake there), the queue's next cell (freed by
+	 * the last read), and reads the wake sequence (moved by the last
+	 * wake). Each locked RMW of the post waits for the loads before it,
+	 * so their misses would come one after the other: start all three
+	 * now, beside the page-table walk. A prefetch never faults and
+	 * changes nothing; on a fault that posts nothing it costs a line.
+	 */
+	rte_prefetch0_write(&u->pend[pend_hash(u, va & ~PAGE_MASK_)]);
+	rte_prefetch0_write(&u->fq[__atomic_load_n(&u->fq_head,
+		__ATOMIC_RELAXED) & u->fq_mask]);
 	/* before the page table: see the file comment */
 	seq = __atomic_load_n(u->wake_seq, __ATOMIC_ACQUIRE);
 	p = mm_pt_leaf(as, va, false, &tbl, &huge, &err);
@@ -837,8 +987,19 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 
 	if (!uffd_live(u) || msgs == NULL || n == 0)
 		return -EINVAL;
-	got = rte_ring_mc_dequeue_burst_elem(u->faults, msgs, sizeof(*msgs),
-		n, NULL);
+	got = fq_take(u, msgs, n);
+	if (got > 0) {
+		struct mmrt_as *as = __atomic_load_n(&u->as,
+			__ATOMIC_RELAXED);
+
+		/*
+		 * The resolving fill takes the space's map lock next, a line
+		 * the poster's probe RMWed: start its miss beside the tags'
+		 * (a prefetch of a space going away is harmless).
+		 */
+		if (as != NULL)
+			rte_prefetch0_write(&as->map_lock);
+	}
 	uffd_mark_read(u, msgs, got);
 	if (got == n)
 		return (int)got;
@@ -870,7 +1031,7 @@ mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 	LD(wakes);
 	LD(filled_pages);
 #undef LD
-	st->pending = __atomic_load_n(&u->npending, __ATOMIC_RELAXED);
+	st->pending = pend_count(u);
 	return 0;
 }
 
@@ -1129,7 +1290,7 @@ uffd_reap_one(struct mmrt_uffd *u, unsigned int pos, void *arg)
 	int n = 0;
 
 	RTE_SET_USED(pos);
-	if (__atomic_load_n(&u->npending, __ATOMIC_ACQUIRE) == 0)
+	if (pend_count(u) == 0)
 		return 0;
 	for (i = 0; i <= u->pend_mask; i++) {
 		cur = __atomic_load_n(&u->pend[i], __ATOMIC_ACQUIRE);
