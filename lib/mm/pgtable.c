@@ -20,6 +20,11 @@
 #include "mm_region.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
+#include "mm_stepprof.h"
+
+/* the steps of a zap, for -DMM_STEP_PROF (mm_stepprof.h) */
+enum { SP_ZAP_LEAVES, SP_ZAP_UPPER };
+MM_SP_DEFINE("zap", "leaves", "upper")
 #include "mm_pgtable.h"
 
 int
@@ -267,12 +272,19 @@ table_empty(uint32_t tbl)
 	return true;
 }
 
-/* Queue the frame behind a cleared leaf; consecutive leaves of one owner
- * (a PTE-mapped huge frame) become one counted entry. */
+/*
+ * Queue the frame behind a cleared leaf; consecutive leaves of one owner
+ * (a PTE-mapped huge frame) become one counted entry. The pages leaving
+ * rss_pages are summed here and subtracted once per table (zap_level()),
+ * not with one locked add per page; the counter is a statistic, read
+ * without any lock.
+ */
 struct zap_run {
 	uint32_t owner;
 	uint32_t nr;
 	uint32_t flags;
+	uint32_t zero_pfn;  /* mmrt_zero_pfn(), read once per table */
+	int64_t rss;        /* pages unmapped, not yet taken off rss_pages */
 };
 
 static void
@@ -285,23 +297,25 @@ zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 
 /* model: models/gather.pml [G.1] */
 static void
-zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
-	uint64_t e, bool huge)
+zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge)
 {
-	uint32_t pfn = pte_pfn(e), owner, flags = 0;
+	uint32_t pfn = pte_pfn(e), owner = pfn, flags = 0;
 	struct mmrt_frame *f;
 
-	if (!pte_has_frame(e) || pte_is_host(e) || pfn == mmrt_zero_pfn())
+	if (!pte_has_frame(e) || pte_is_host(e) || pfn == run->zero_pfn)
 		return; /* host pages are the caller's: no frame to drop */
-	owner = huge ? pfn : frame_owner(pfn);
-	f = mmrt_frame_meta(owner);
+	f = mmrt_frame_meta(pfn);
+	if (!huge && (f->flags & MMRT_FRAME_TAIL)) {
+		owner = pfn & ~(MMRT_HUGE_NR - 1);
+		f = mmrt_frame_meta(owner);
+	}
 	if (f->flags & MMRT_FRAME_OBJECT)
 		flags |= MM_GE_DELAY_RMAP; /* object keeps it; drop after flush */
 	else
 		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
 	if (huge)
 		flags |= MM_GE_HUGE;
-	MM_STAT_ADD(as, rss_pages, huge ? -(int64_t)MMRT_HUGE_NR : -1);
+	run->rss += huge ? (int64_t)MMRT_HUGE_NR : 1;
 	if (run->nr > 0 && run->owner == owner && run->flags == flags &&
 			!huge) {
 		run->nr++;
@@ -322,7 +336,7 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 {
 	uint64_t size = level_size(level), va, next;
 	uint64_t *t = pt_table(tbl);
-	struct zap_run run = { 0, 0, 0 };
+	struct zap_run run = { .zero_pfn = mmrt_zero_pfn() };
 
 	/* level 1 under level 2: the sheet's one PT nesting by level */
 	if (z->locked && level <= 2)
@@ -342,12 +356,15 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 				continue;
 			}
 			pte_store(p, 0);
-			zap_leaf(z->tlb->as, z->tlb, &run, e, level == 2);
+			MM_SP_ITEMS(1);
+			zap_leaf(z->tlb, &run, e, level == 2);
 			mm_gather_track_entry(z->tlb, va, level);
 			continue;
 		}
 		if (!(e & PTE_T))
 			continue;
+		if (level == 2)
+			MM_SP(SP_ZAP_UPPER);
 		zap_level(as, z, pte_pfn(e), level - 1, va, next);
 		/* model: models/gather.pml [G.2] */
 		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
@@ -358,14 +375,21 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 		}
 	}
 	zap_run_emit(z->tlb, &run);
+	if (run.rss != 0)
+		MM_STAT_ADD(z->tlb->as, rss_pages, -run.rss);
 	if (z->locked && level <= 2)
 		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	if (level == 1)
+		MM_SP(SP_ZAP_LEAVES);
+	else
+		MM_SP(SP_ZAP_UPPER);
 }
 
 void
 mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
 	uint64_t end)
 {
+	MM_SP_START();
 	zap_level(as, z, as->core.pgd, PT_LEVELS, start, end);
 }
 
