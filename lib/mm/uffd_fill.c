@@ -12,7 +12,8 @@
  * entry (pairs with the acquire loads of walkers), then wake the range
  * (mm_uffd_wake(): the wake sequence moves after the entry is visible).
  * A fill holds the read side of changing_lock and returns -EAGAIN while a
- * layout event is unread (uffd.c, "Layout changes").
+ * layout event is unread (uffd.c, "Layout changes"), if the uffd has an
+ * event feature (changing_enter()).
  */
 
 #include <errno.h>
@@ -76,6 +77,38 @@ map_read_unlock(struct mmrt_as *as, bool off)
 	mm_read_unlock(&as->map_lock, MM_LC_MAP);
 	if (off)
 		mmrt_thread_online();
+}
+
+/*
+ * Enter a fill, wp or move run against layout events: the read side of
+ * changing_lock, and -EAGAIN while an event is unread. Only a uffd with
+ * an EVENT feature ever sees that lock's write side taken or `changing`
+ * raised (mm_uffd_event_prep() skips the others, and a uffd's features
+ * are fixed when it is created), so for the others the read side would
+ * order nothing: skip its two locked instructions (@held false).
+ * 0 or -EAGAIN; the caller leaves with changing_exit() either way.
+ */
+#define UFFD_EVENT_FEATURES (MMRT_UFFD_FEATURE_EVENT_FORK | \
+	MMRT_UFFD_FEATURE_EVENT_REMAP | MMRT_UFFD_FEATURE_EVENT_REMOVE | \
+	MMRT_UFFD_FEATURE_EVENT_UNMAP)
+
+static int
+changing_enter(struct mmrt_uffd *u, bool *held)
+{
+	*held = (u->features & UFFD_EVENT_FEATURES) != 0;
+	if (!*held)
+		return 0;
+	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
+	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0)
+		return -EAGAIN;
+	return 0;
+}
+
+static void
+changing_exit(struct mmrt_uffd *u, bool held)
+{
+	if (held)
+		mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
 }
 
 /* ---- fills ------------------------------------------------------------- */
@@ -452,7 +485,7 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 	uint64_t off = 0, va, rend = 0;
 	struct mmrt_as *as;
 	int err = 0;
-	bool offl;
+	bool offl, chg;
 	int ret;
 
 	MM_SP_START();
@@ -469,11 +502,9 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 	f.as = as;
 	MM_SP(SP_ENTRY);
 	offl = map_read_lock(as);
-	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
+	err = changing_enter(u, &chg);
+	if (err != 0)
 		goto out;
-	}
 	MM_SP(SP_LOCK);
 	while (off < len) {
 		va = dst + off;
@@ -509,7 +540,7 @@ out:
 	if (f.filled > 0)
 		ST_ADD(u, filled_pages, f.filled);
 	MM_SP(SP_STATS);
-	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+	changing_exit(u, chg);
 	map_read_unlock(as, offl);
 	MM_SP(SP_UNLOCK);
 	ret = fill_result(u, dst, len, off, err, mode, res);
@@ -579,7 +610,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	struct mm_gather tlb;
 	struct mmrt_as *as;
 	uint64_t start, end;
-	bool set, offl, markers;
+	bool set, offl, markers, chg;
 	uint32_t i;
 	int err = 0;
 
@@ -600,11 +631,9 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	set = (w->mode & MMRT_UFFD_MODE_WP) != 0;
 	markers = (u->features & MMRT_UFFD_FEATURE_WP_UNPOPULATED) != 0;
 	offl = map_read_lock(as);
-	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
+	err = changing_enter(u, &chg);
+	if (err != 0)
 		goto out;
-	}
 	MM_FOR_EACH_REGION(as, i, start, end)
 		if (as->regions[i].uffd != u || !(as->regions[i].uffd_mode &
 				MMRT_UFFD_REGISTER_MODE_WP)) {
@@ -637,7 +666,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		mm_notify_end(&nr);
 	}
 out:
-	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+	changing_exit(u, chg);
 	map_read_unlock(as, offl);
 	if (err == 0 && !set && !(w->mode & MMRT_UFFD_MODE_DONTWAKE))
 		mm_uffd_wake(u, start, end);
@@ -757,7 +786,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 	struct mmrt_as *as;
 	int64_t n;
 	int err = 0, i;
-	bool offl, ranged = false;
+	bool offl, chg, ranged = false;
 
 	if (!uffd_live(u) || m == NULL) {
 		if (m != NULL)
@@ -784,11 +813,9 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 		return -E_RTE_SECONDARY;
 	}
 	offl = map_read_lock(as);
-	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
+	err = changing_enter(u, &chg);
+	if (err != 0)
 		goto out;
-	}
 	while (off < m->len) {
 		uint64_t s = m->src + off, d = m->dst + off;
 
@@ -832,7 +859,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 	if (ranged)
 		mm_notify_end(&nr);
 out:
-	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+	changing_exit(u, chg);
 	map_read_unlock(as, offl);
 	return fill_result(u, m->dst, m->len, off, err, m->mode, &m->move);
 }
