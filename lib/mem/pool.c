@@ -6,7 +6,8 @@
  * The frame pool.
  *
  * One memzone, 2 MiB aligned, cut into 4 KiB frames. Frame metadata sits in
- * a separate array (32 B per frame). Free frames live in two rte_rings of
+ * a separate array (32 B per frame), indexed by pfn: lib/mm's zap relies
+ * on it (mmrt_frame_meta(0) + pfn, no call per page). Free frames live in two rte_rings of
  * pfns: one of 4 KiB frames and one of huge-frame heads (whole, aligned 2 MiB
  * chunks). In front of the 4 KiB ring each lcore keeps a cache of pfns, as
  * rte_mempool does, so the fast path touches no shared cache line.

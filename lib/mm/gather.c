@@ -384,8 +384,9 @@ gather_make_room(struct mm_gather *tlb, unsigned int slots)
 	mm_gather_flush(tlb);
 }
 
+/* mm_gather_add() (mm_gather.h) without its inline fast path */
 void
-mm_gather_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
+mm_gather_add_slow(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	uint32_t flags)
 {
 	struct mm_gather_batch *b;

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_prefetch.h>
+
 #include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
@@ -285,6 +287,12 @@ struct zap_run {
 	uint32_t flags;
 	uint32_t zero_pfn;  /* mmrt_zero_pfn(), read once per table */
 	int64_t rss;        /* pages unmapped, not yet taken off rss_pages */
+	/*
+	 * The pool's metadata array (mmrt_frame_meta(0)), read once per
+	 * table: a frame's metadata is meta[pfn] (lib/mem/pool.c keeps one
+	 * array indexed by pfn), so a leaf costs no library call.
+	 */
+	struct mmrt_frame *meta;
 };
 
 static void
@@ -304,10 +312,10 @@ zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge)
 
 	if (!pte_has_frame(e) || pte_is_host(e) || pfn == run->zero_pfn)
 		return; /* host pages are the caller's: no frame to drop */
-	f = mmrt_frame_meta(pfn);
+	f = &run->meta[pfn];
 	if (!huge && (f->flags & MMRT_FRAME_TAIL)) {
 		owner = pfn & ~(MMRT_HUGE_NR - 1);
-		f = mmrt_frame_meta(owner);
+		f = &run->meta[owner];
 	}
 	if (f->flags & MMRT_FRAME_OBJECT)
 		flags |= MM_GE_DELAY_RMAP; /* object keeps it; drop after flush */
@@ -329,6 +337,9 @@ zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge)
 		zap_run_emit(tlb, run);
 }
 
+/* zap_level(): leaves ahead whose metadata is prefetched */
+#define ZAP_PREFETCH 8
+
 /* model: models/gather.pml [G.1] */
 static void
 zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
@@ -336,7 +347,9 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 {
 	uint64_t size = level_size(level), va, next;
 	uint64_t *t = pt_table(tbl);
-	struct zap_run run = { .zero_pfn = mmrt_zero_pfn() };
+	struct zap_run run = {
+		.zero_pfn = mmrt_zero_pfn(), .meta = mmrt_frame_meta(0),
+	};
 
 	/* level 1 under level 2: the sheet's one PT nesting by level */
 	if (z->locked && level <= 2)
@@ -347,6 +360,19 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 		bool whole;
 
 		next = RTE_MIN((va | (size - 1)) + 1, end);
+		if (level == 1 && next < end) {
+			/*
+			 * The metadata of a leaf a few entries on, cold after
+			 * a large populate: zap_leaf() reads its flags and
+			 * drops its mapcount (the entry itself may be gone
+			 * or moved by then: a prefetch is only a hint).
+			 */
+			uint64_t ahead = t[(level_index(va, 1) +
+				ZAP_PREFETCH) & (PT_ENTRIES - 1)];
+
+			if (pte_has_frame(ahead) && !pte_is_host(ahead))
+				rte_prefetch0(&run.meta[pte_pfn(ahead)]);
+		}
 		if (e == 0)
 			continue;
 		whole = (va & (size - 1)) == 0 && next - va == size;
