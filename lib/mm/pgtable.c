@@ -303,9 +303,30 @@ zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 	run->nr = 0;
 }
 
+/*
+ * Drop the mapcount of a frame whose leaf was just cleared. With the write
+ * map lock held (@excl: a zap without PT locks, see struct mm_zap) a count
+ * of 1 is this leaf alone, and nothing can raise it while we hold the
+ * lock: a new mapping of an existing anonymous frame is made only from a
+ * leaf that maps it (fork's copy, merge, move: each holds this space's map
+ * lock), and every other holder of a mapping has counted it (a leaf is
+ * cleared before its count drops). So the last mapping goes with a plain
+ * store instead of a locked subtraction; a shared frame (count > 1: a fork
+ * child or a merged space may drop theirs at any time) keeps the atomic.
+ */
+static inline void
+zap_mapcount_drop(struct mmrt_frame *f, bool excl)
+{
+	if (excl && __atomic_load_n(&f->mapcount, __ATOMIC_RELAXED) == 1)
+		__atomic_store_n(&f->mapcount, 0, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
+}
+
 /* model: models/gather.pml [G.1] */
 static void
-zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge)
+zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge,
+	bool excl)
 {
 	uint32_t pfn = pte_pfn(e), owner = pfn, flags = 0;
 	struct mmrt_frame *f;
@@ -320,7 +341,7 @@ zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge)
 	if (f->flags & MMRT_FRAME_OBJECT)
 		flags |= MM_GE_DELAY_RMAP; /* object keeps it; drop after flush */
 	else
-		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
+		zap_mapcount_drop(f, excl);
 	if (huge)
 		flags |= MM_GE_HUGE;
 	run->rss += huge ? (int64_t)MMRT_HUGE_NR : 1;
@@ -383,7 +404,7 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 			}
 			pte_store(p, 0);
 			MM_SP_ITEMS(1);
-			zap_leaf(z->tlb, &run, e, level == 2);
+			zap_leaf(z->tlb, &run, e, level == 2, !z->locked);
 			mm_gather_track_entry(z->tlb, va, level);
 			continue;
 		}
