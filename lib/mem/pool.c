@@ -84,7 +84,7 @@ RTE_LOG_REGISTER(mmrt_logtype_mem, lib.mmrt.mem, NOTICE);
 #endif
 
 #define CACHE_MAX 512
-#define PUT_PREFETCH 8  /* mmrt_frame_put_bulk(): metadata prefetch distance */
+#define PUT_PREFETCH 16  /* mmrt_frame_put_bulk(): metadata prefetch distance */
 #define RING_RTS_FLAGS (RING_F_EXACT_SZ | RING_F_MP_RTS_ENQ | RING_F_MC_RTS_DEQ)
 
 /* Per-lcore cache and counters; only its own lcore writes it. */

@@ -359,7 +359,7 @@ zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge,
 }
 
 /* zap_level(): leaves ahead whose metadata is prefetched */
-#define ZAP_PREFETCH 8
+#define ZAP_PREFETCH 32
 
 /* model: models/gather.pml [G.1] */
 static void
