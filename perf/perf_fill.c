@@ -276,6 +276,75 @@ fill_frames_memcpy(struct fill_ctx *fc, double *frames, double *alloc)
 	free(pfn);
 }
 
+/*
+ * Info for fill-4k: the fixed cost of one 4 KiB call when nothing misses
+ * the cache. FILL_HOT_PAGES pages are filled one call each, then unmapped
+ * and mapped again (not timed; their frames go back to the lcore cache
+ * and come out again, still cached), FILL_HOT_ROUNDS times, against
+ * memcpy() of the same pages into a buffer of the same size; each sample
+ * is one pass of the pages, alternating which side goes first. The
+ * difference of the p50s is what a fill adds to its copy (locks, walk,
+ * frame, leaf, counters, wake) without the memory's share.
+ */
+#define FILL_HOT_PAGES 32u
+#define FILL_HOT_ROUNDS 400u
+static void
+fill_hot(struct fill_ctx *fc, double *m50, double *a50)
+{
+	uint64_t len = FILL_HOT_PAGES * MMRT_PAGE_SIZE, off, t0, t1, ops;
+	struct perf_samples sm, sa;
+	struct app_pct pm, pa;
+	struct mmrt_uffd_copy c;
+	unsigned int r, side;
+	int ret;
+
+	if (perf_samples_init(&sm, FILL_HOT_ROUNDS) < 0 ||
+			perf_samples_init(&sa, FILL_HOT_ROUNDS) < 0)
+		perf_die("out of memory");
+	for (r = 0; r < FILL_HOT_ROUNDS + 1; r++) {
+		ret = mmrt_map(fc->as, FILL_VA, len, MMRT_PROT_READ |
+			MMRT_PROT_WRITE, 0);
+		if (ret == 0)
+			ret = mmrt_uffd_register(fc->u, FILL_VA, len,
+				MMRT_UFFD_REGISTER_MODE_MISSING, &ops);
+		if (ret < 0)
+			perf_die("hot fill map/register: %s", strerror(-ret));
+		for (side = 0; side < 2; side++) {
+			bool mm = (side == 0) == (r % 2 == 0);
+
+			t0 = perf_now();
+			for (off = 0; off < len; off += MMRT_PAGE_SIZE) {
+				if (!mm) {
+					memcpy(fc->dst + off, fc->src + off,
+						MMRT_PAGE_SIZE);
+					continue;
+				}
+				c.dst = FILL_VA + off;
+				c.src = fc->src + off;
+				c.len = MMRT_PAGE_SIZE;
+				c.mode = 0;
+				c.copy = 0;
+				ret = mmrt_uffd_copy(fc->u, &c);
+				if (ret != 0 || c.copy != MMRT_PAGE_SIZE)
+					perf_die("hot mmrt_uffd_copy: %d", ret);
+			}
+			t1 = perf_now();
+			if (r > 0) /* the first round warms up */
+				perf_samples_add(mm ? &sm : &sa,
+					perf_ns(t1 - t0) / FILL_HOT_PAGES);
+		}
+		ret = mmrt_unmap(fc->as, FILL_VA, len);
+		if (ret < 0)
+			perf_die("hot fill unmap: %s", strerror(-ret));
+	}
+	perf_percentiles(&sm, &pm);
+	perf_percentiles(&sa, &pa);
+	*m50 = pm.p50;
+	*a50 = pa.p50;
+	perf_samples_free(&sm);
+	perf_samples_free(&sa);
+}
+
 /* GB/s of a figure in ns per 4 KiB. */
 static double
 fill_gbs(double ns_per_4k)
@@ -347,6 +416,15 @@ fill_case_run(struct fill_ctx *fc, enum fill_case fcase, unsigned int rounds,
 		"ns/4KiB)\n", cname, fill_gbs(res->value),
 		fill_gbs(res->anchor_value), fc->len >> 20, fill_gbs(m), m);
 
+	if (fcase == FILL_4K) {
+		double hm, ha;
+
+		fill_hot(fc, &hm, &ha);
+		printf("%s: info: cache-resident (%u pages, p50 of %u passes):"
+			" mmrt_uffd_copy %.1f ns/4KiB, memcpy %.1f ns/4KiB: "
+			"a fill's fixed cost %.1f ns\n", cname,
+			FILL_HOT_PAGES, FILL_HOT_ROUNDS, hm, ha, hm - ha);
+	}
 	if (fcase == FILL_4K)
 		printf("%s: info: memcpy into pool frames %.1f ns/4KiB (%.3f "
 			"x memcpy-4k), frame alloc + put %.1f ns/frame; "

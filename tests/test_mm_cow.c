@@ -288,6 +288,67 @@ Test(mm_cow, cow_reuse_counter)
 }
 
 /*
+ * The zap under the write map lock drops a frame's last mapping with a
+ * plain store, a shared one with the atomic (pgtable.c,
+ * zap_mapcount_drop()): an exclusive frame kept alive by an extra
+ * reference has mapcount 0 after the unmap; frames shared with a fork
+ * child keep the child's count, so after the parent's unmap the child's
+ * write reuses its frame instead of copying.
+ */
+Test(mm_cow, unmap_mapcount)
+{
+	struct mmrt_as_stats st0, st1;
+	struct mmrt_as *p, *c;
+	struct mmrt_frame *f;
+	struct mmrt_xlate x;
+	uint64_t base;
+	uint32_t pfn;
+
+	mmrt_test_up(POOL_MB);
+	base = mmrt_test_used();
+	p = mmrt_as_create("mc-p");
+	cr_assert_not_null(p);
+	cr_assert_eq(mmrt_map(p, VA_SMALL, 4 * PG, RW, 0), 0);
+	put_pat(p, VA_SMALL, 4 * PG, 5);
+	cr_assert_eq(mmrt_translate(p, VA_SMALL + PG, MMRT_ACCESS_READ, &x),
+		0);
+	pfn = x.pfn;
+	f = mmrt_frame_meta(pfn);
+	cr_assert_not_null(f);
+	cr_assert_eq(f->mapcount, 1);
+	cr_assert_eq(mmrt_frame_get(pfn), 0);
+	cr_assert_eq(mmrt_unmap(p, VA_SMALL, 4 * PG), 0);
+	cr_assert_eq(f->mapcount, 0, "mapcount %u after the unmap",
+		f->mapcount);
+	cr_assert_eq(f->refcount, 1, "refcount %u after the unmap",
+		f->refcount);
+	cr_assert_eq(mmrt_frame_put(pfn), 1);
+
+	/* shared with a child: the parent's unmap leaves the child's count */
+	cr_assert_eq(mmrt_map(p, VA_SMALL, 4 * PG, RW, 0), 0);
+	put_pat(p, VA_SMALL, 4 * PG, 6);
+	c = mmrt_as_fork(p, "mc-c");
+	cr_assert_not_null(c);
+	cr_assert_eq(mmrt_translate(c, VA_SMALL, MMRT_ACCESS_READ, &x), 0);
+	f = mmrt_frame_meta(x.pfn);
+	cr_assert_eq(f->mapcount, 2);
+	cr_assert_eq(mmrt_unmap(p, VA_SMALL, 4 * PG), 0);
+	cr_assert_eq(f->mapcount, 1, "mapcount %u after the parent's unmap",
+		f->mapcount);
+	as_stats(c, &st0);
+	put_pat(c, VA_SMALL, PG, 9);
+	as_stats(c, &st1);
+	cr_assert_eq(st1.cow_reuse, st0.cow_reuse + 1);
+	cr_assert_eq(st1.cow, st0.cow);
+	check_pat(c, VA_SMALL, PG, 9);
+	check_pat(c, VA_SMALL + PG, 3 * PG, 6);
+	cr_assert_eq(mmrt_as_destroy(c), 0);
+	cr_assert_eq(mmrt_as_destroy(p), 0);
+	cr_assert_eq(mmrt_test_used(), base);
+	mmrt_test_down();
+}
+
+/*
  * Three generations: g0 -> g1 -> g2, and g0 -> s1 (a sibling of g1).
  * Each owns its tags; the pages cover 8 small pages and one huge block.
  */

@@ -6,7 +6,8 @@
  * The frame pool.
  *
  * One memzone, 2 MiB aligned, cut into 4 KiB frames. Frame metadata sits in
- * a separate array (32 B per frame). Free frames live in two rte_rings of
+ * a separate array (32 B per frame), indexed by pfn: lib/mm's zap relies
+ * on it (mmrt_frame_meta(0) + pfn, no call per page). Free frames live in two rte_rings of
  * pfns: one of 4 KiB frames and one of huge-frame heads (whole, aligned 2 MiB
  * chunks). In front of the 4 KiB ring each lcore keeps a cache of pfns, as
  * rte_mempool does, so the fast path touches no shared cache line.
@@ -52,6 +53,7 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 #include <rte_memzone.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 #include <rte_service_component.h>
@@ -82,6 +84,7 @@ RTE_LOG_REGISTER(mmrt_logtype_mem, lib.mmrt.mem, NOTICE);
 #endif
 
 #define CACHE_MAX 512
+#define PUT_PREFETCH 16  /* mmrt_frame_put_bulk(): metadata prefetch distance */
 #define RING_RTS_FLAGS (RING_F_EXACT_SZ | RING_F_MP_RTS_ENQ | RING_F_MC_RTS_DEQ)
 
 /* Per-lcore cache and counters; only its own lcore writes it. */
@@ -175,6 +178,13 @@ frame_init_alloc(uint32_t pfn, uint32_t flags)
 	__atomic_store_n(&f->refcount, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * The last reference is gone: only the caller can reach the frame until
+ * it is back on a free list, so the generation is bumped with a plain
+ * load and a release store, not a locked add (one writer: the thread that
+ * saw the count reach 0; the next free follows a new allocation, ordered
+ * by the free list). Readers load it with acquire (lib/mm's fault path).
+ */
 static inline void
 frame_mark_free(uint32_t pfn)
 {
@@ -184,7 +194,8 @@ frame_mark_free(uint32_t pfn)
 	f->priv = 0;
 	f->priv2 = 0;
 	f->mapcount = 0;
-	__atomic_fetch_add(&f->gen, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->gen, __atomic_load_n(&f->gen, __ATOMIC_RELAXED) +
+		1, __ATOMIC_RELEASE);
 }
 
 /* Break one free huge chunk into 4 KiB frames: one into @out, rest to ring. */
@@ -269,6 +280,14 @@ take_frames(uint32_t *pfns, unsigned int n)
 		}
 		c->len -= n;
 		memcpy(pfns, &c->objs[c->len], n * sizeof(uint32_t));
+		/*
+		 * The next allocation's metadata line (written by
+		 * frame_init_alloc()) is most likely cold: start its fetch
+		 * now, so a caller allocating one frame per call (a fill, a
+		 * fault) finds it in cache next time.
+		 */
+		if (c->len > 0)
+			rte_prefetch0_write(&pool->meta[c->objs[c->len - 1]]);
 		return 0;
 	}
 	if (rte_ring_dequeue_bulk_elem(pool->ring4k, pfns, sizeof(uint32_t), n,
@@ -472,6 +491,10 @@ mmrt_frame_put_bulk(const uint32_t *pfns, unsigned int n)
 	for (i = 0; i < n; i++) {
 		uint32_t pfn = pfns[i];
 
+		/* metadata a few frames ahead: a gather's frames are cold */
+		if (i + PUT_PREFETCH < n && pfn_ok(pfns[i + PUT_PREFETCH]))
+			rte_prefetch0_write(&pool->meta[pfns[i +
+				PUT_PREFETCH]]);
 		if (!frame_live(pfn) || pfn == pool->zero_pfn)
 			continue;
 		if (__atomic_sub_fetch(&pool->meta[pfn].refcount, 1,

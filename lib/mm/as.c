@@ -31,6 +31,11 @@
 #include "mm_region.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
+#include "mm_stepprof.h"
+
+/* the steps of mmrt_unmap(), for -DMM_STEP_PROF (mm_stepprof.h) */
+enum { SP_U_PREP, SP_U_NOTIFY, SP_U_TAIL };
+MM_SP_DEFINE("unmap", "prep", "notify+region", "tail")
 #include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mm_uffd.h"
@@ -472,6 +477,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	struct mm_uffd_ev ev;
 	int ret;
 
+	MM_SP_START();
 	ret = as_change_check(as, va, len);
 	if (ret != 0)
 		return ret;
@@ -480,14 +486,18 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	mm_uffd_event_prep(as, MMRT_UFFD_FEATURE_EVENT_UNMAP, va, va + len,
 		&ev);
 	ret = cut_range(as, va, len, false);
+	MM_SP(SP_U_PREP);
 	if (ret == 0) {
 		mm_unmap_locked(as, va, len);
+		MM_SP(SP_U_NOTIFY);
 		/* faults waiting there retry and find no region */
 		mm_uffd_wake_as(as, va, va + len);
 	}
 	as_event_range_done(&ev, MMRT_UFFD_EVENT_UNMAP, va, len, ret == 0);
 	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
+	MM_SP(SP_U_TAIL);
+	MM_SP_ITEMS(len >> MMRT_PAGE_SHIFT);
 	return ret;
 }
 

@@ -44,6 +44,12 @@
 #include "mm_notify.h"
 #include "mm_gather.h"
 #include "mm_testhooks.h"
+#include "mm_stepprof.h"
+
+/* the steps of a gather's flush, for -DMM_STEP_PROF (mm_stepprof.h) */
+enum { SP_G_ENTER, SP_G_INVAL, SP_G_RMAP, SP_G_QUAR, SP_G_PUT, SP_G_TABLES };
+MM_SP_DEFINE("gather flush", "enter", "invalidate", "rmap", "quarantine",
+	"put_bulk", "tables")
 
 #ifdef MMRT_TEST_HOOKS
 struct mm_test_hooks mm_test_hooks;
@@ -245,6 +251,7 @@ gather_free_frames(struct mm_gather *tlb)
 		}
 		tlb->delayed_rmap = false;
 	}
+	MM_SP(SP_G_RMAP);
 	/* model: models/gather.pml [G.5] */
 	for (b = &tlb->local.hdr; b != NULL; b = b->next) {
 		for (i = 0; i < b->nr; i++) {
@@ -256,9 +263,13 @@ gather_free_frames(struct mm_gather *tlb)
 			while (cnt-- > 0) {
 				chunk[n++] = pfn;
 				if (n == lim) {
+					MM_SP(SP_G_ENTER);
 					mm_notify_quarantine(tlb->as, chunk, n);
+					MM_SP(SP_G_QUAR);
 					tlb->frames_freed +=
 						mmrt_frame_put_bulk(chunk, n);
+					MM_SP(SP_G_PUT);
+					MM_SP_ITEMS(n);
 					tlb->chunks++;
 					n = 0;
 				}
@@ -269,8 +280,12 @@ gather_free_frames(struct mm_gather *tlb)
 			break;
 	}
 	if (n > 0) {
+		MM_SP(SP_G_ENTER);
 		mm_notify_quarantine(tlb->as, chunk, n);
+		MM_SP(SP_G_QUAR);
 		tlb->frames_freed += mmrt_frame_put_bulk(chunk, n);
+		MM_SP(SP_G_PUT);
+		MM_SP_ITEMS(n);
 		tlb->chunks++;
 	}
 	tlb->active = &tlb->local.hdr;
@@ -320,6 +335,7 @@ mm_gather_flush(struct mm_gather *tlb)
 	bool tables = tlb->tables != NULL && tlb->tables->nr > 0;
 	bool frames = tlb->local.hdr.nr > 0;
 
+	MM_SP(SP_G_ENTER);
 	if (tlb->end > tlb->start || tlb->need_flush_all || frames || tables) {
 		bool full = tlb->need_flush_all || tlb->fullmm;
 
@@ -329,12 +345,15 @@ mm_gather_flush(struct mm_gather *tlb)
 			full ? MMRT_VA_LIMIT : tlb->end, full);
 		tlb->flushes++;
 	}
+	MM_SP(SP_G_INVAL);
 	/* 2. delayed rmap, 3. frees in chunks */
 	if (frames)
 		gather_free_frames(tlb);
 	/* 4. page-table pages after a grace period */
+	MM_SP(SP_G_ENTER);
 	gather_free_tables(tlb);
 	gather_reset_range(tlb);
+	MM_SP(SP_G_TABLES);
 }
 
 /* Room for @slots more entries in the active batch, flushing if needed. */
@@ -365,8 +384,9 @@ gather_make_room(struct mm_gather *tlb, unsigned int slots)
 	mm_gather_flush(tlb);
 }
 
+/* mm_gather_add() (mm_gather.h) without its inline fast path */
 void
-mm_gather_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
+mm_gather_add_slow(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	uint32_t flags)
 {
 	struct mm_gather_batch *b;

@@ -108,8 +108,22 @@ mm_gather_track_entry(struct mm_gather *tlb, uint64_t va, unsigned int level)
  * on its head; a huge leaf is one entry with MM_GE_HUGE). Never fails: a
  * full gather flushes first.
  */
-void mm_gather_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
+void mm_gather_add_slow(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	uint32_t flags);
+static inline void
+mm_gather_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
+	uint32_t flags)
+{
+	struct mm_gather_batch *b = tlb->active;
+
+	/* the common case inline (one reference, room in the batch) */
+	if (nr == 1 && !(flags & MM_GE_DELAY_RMAP) && b->nr < b->max) {
+		b->ent[b->nr++] = ((uint64_t)pfn << MM_GE_SHIFT) |
+			(flags & MM_GE_HUGE);
+		return;
+	}
+	mm_gather_add_slow(tlb, pfn, nr, flags);
+}
 
 /* Queue an unhooked page-table page for freeing after a grace period. */
 void mm_gather_remove_table(struct mm_gather *tlb, uint32_t pfn);

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_prefetch.h>
+
 #include "mm_locking.h"
 #include "mm_pte.h"
 #include "mm_host_pte.h"
@@ -20,6 +22,11 @@
 #include "mm_region.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
+#include "mm_stepprof.h"
+
+/* the steps of a zap, for -DMM_STEP_PROF (mm_stepprof.h) */
+enum { SP_ZAP_LEAVES, SP_ZAP_UPPER };
+MM_SP_DEFINE("zap", "leaves", "upper")
 #include "mm_pgtable.h"
 
 int
@@ -267,12 +274,25 @@ table_empty(uint32_t tbl)
 	return true;
 }
 
-/* Queue the frame behind a cleared leaf; consecutive leaves of one owner
- * (a PTE-mapped huge frame) become one counted entry. */
+/*
+ * Queue the frame behind a cleared leaf; consecutive leaves of one owner
+ * (a PTE-mapped huge frame) become one counted entry. The pages leaving
+ * rss_pages are summed here and subtracted once per table (zap_level()),
+ * not with one locked add per page; the counter is a statistic, read
+ * without any lock.
+ */
 struct zap_run {
 	uint32_t owner;
 	uint32_t nr;
 	uint32_t flags;
+	uint32_t zero_pfn;  /* mmrt_zero_pfn(), read once per table */
+	int64_t rss;        /* pages unmapped, not yet taken off rss_pages */
+	/*
+	 * The pool's metadata array (mmrt_frame_meta(0)), read once per
+	 * table: a frame's metadata is meta[pfn] (lib/mem/pool.c keeps one
+	 * array indexed by pfn), so a leaf costs no library call.
+	 */
+	struct mmrt_frame *meta;
 };
 
 static void
@@ -283,25 +303,48 @@ zap_run_emit(struct mm_gather *tlb, struct zap_run *run)
 	run->nr = 0;
 }
 
+/*
+ * Drop the mapcount of a frame whose leaf was just cleared. With the write
+ * map lock held (@excl: a zap without PT locks, see struct mm_zap) a count
+ * of 1 is this leaf alone, and nothing can raise it while we hold the
+ * lock: a new mapping of an existing anonymous frame is made only from a
+ * leaf that maps it (fork's copy, merge, move: each holds this space's map
+ * lock), and every other holder of a mapping has counted it (a leaf is
+ * cleared before its count drops). So the last mapping goes with a plain
+ * store instead of a locked subtraction; a shared frame (count > 1: a fork
+ * child or a merged space may drop theirs at any time) keeps the atomic.
+ */
+static inline void
+zap_mapcount_drop(struct mmrt_frame *f, bool excl)
+{
+	if (excl && __atomic_load_n(&f->mapcount, __ATOMIC_RELAXED) == 1)
+		__atomic_store_n(&f->mapcount, 0, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
+}
+
 /* model: models/gather.pml [G.1] */
 static void
-zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
-	uint64_t e, bool huge)
+zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge,
+	bool excl)
 {
-	uint32_t pfn = pte_pfn(e), owner, flags = 0;
+	uint32_t pfn = pte_pfn(e), owner = pfn, flags = 0;
 	struct mmrt_frame *f;
 
-	if (!pte_has_frame(e) || pte_is_host(e) || pfn == mmrt_zero_pfn())
+	if (!pte_has_frame(e) || pte_is_host(e) || pfn == run->zero_pfn)
 		return; /* host pages are the caller's: no frame to drop */
-	owner = huge ? pfn : frame_owner(pfn);
-	f = mmrt_frame_meta(owner);
+	f = &run->meta[pfn];
+	if (!huge && (f->flags & MMRT_FRAME_TAIL)) {
+		owner = pfn & ~(MMRT_HUGE_NR - 1);
+		f = &run->meta[owner];
+	}
 	if (f->flags & MMRT_FRAME_OBJECT)
 		flags |= MM_GE_DELAY_RMAP; /* object keeps it; drop after flush */
 	else
-		__atomic_fetch_sub(&f->mapcount, 1, __ATOMIC_RELAXED);
+		zap_mapcount_drop(f, excl);
 	if (huge)
 		flags |= MM_GE_HUGE;
-	MM_STAT_ADD(as, rss_pages, huge ? -(int64_t)MMRT_HUGE_NR : -1);
+	run->rss += huge ? (int64_t)MMRT_HUGE_NR : 1;
 	if (run->nr > 0 && run->owner == owner && run->flags == flags &&
 			!huge) {
 		run->nr++;
@@ -315,6 +358,9 @@ zap_leaf(struct mmrt_as *as, struct mm_gather *tlb, struct zap_run *run,
 		zap_run_emit(tlb, run);
 }
 
+/* zap_level(): leaves ahead whose metadata is prefetched */
+#define ZAP_PREFETCH 32
+
 /* model: models/gather.pml [G.1] */
 static void
 zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
@@ -322,7 +368,9 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 {
 	uint64_t size = level_size(level), va, next;
 	uint64_t *t = pt_table(tbl);
-	struct zap_run run = { 0, 0, 0 };
+	struct zap_run run = {
+		.zero_pfn = mmrt_zero_pfn(), .meta = mmrt_frame_meta(0),
+	};
 
 	/* level 1 under level 2: the sheet's one PT nesting by level */
 	if (z->locked && level <= 2)
@@ -333,6 +381,19 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 		bool whole;
 
 		next = RTE_MIN((va | (size - 1)) + 1, end);
+		if (level == 1 && next < end) {
+			/*
+			 * The metadata of a leaf a few entries on, cold after
+			 * a large populate: zap_leaf() reads its flags and
+			 * drops its mapcount (the entry itself may be gone
+			 * or moved by then: a prefetch is only a hint).
+			 */
+			uint64_t ahead = t[(level_index(va, 1) +
+				ZAP_PREFETCH) & (PT_ENTRIES - 1)];
+
+			if (pte_has_frame(ahead) && !pte_is_host(ahead))
+				rte_prefetch0(&run.meta[pte_pfn(ahead)]);
+		}
 		if (e == 0)
 			continue;
 		whole = (va & (size - 1)) == 0 && next - va == size;
@@ -342,12 +403,15 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 				continue;
 			}
 			pte_store(p, 0);
-			zap_leaf(z->tlb->as, z->tlb, &run, e, level == 2);
+			MM_SP_ITEMS(1);
+			zap_leaf(z->tlb, &run, e, level == 2, !z->locked);
 			mm_gather_track_entry(z->tlb, va, level);
 			continue;
 		}
 		if (!(e & PTE_T))
 			continue;
+		if (level == 2)
+			MM_SP(SP_ZAP_UPPER);
 		zap_level(as, z, pte_pfn(e), level - 1, va, next);
 		/* model: models/gather.pml [G.2] */
 		if (z->free_tables && (whole || table_empty(pte_pfn(e)))) {
@@ -358,14 +422,21 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 		}
 	}
 	zap_run_emit(z->tlb, &run);
+	if (run.rss != 0)
+		MM_STAT_ADD(z->tlb->as, rss_pages, -run.rss);
 	if (z->locked && level <= 2)
 		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	if (level == 1)
+		MM_SP(SP_ZAP_LEAVES);
+	else
+		MM_SP(SP_ZAP_UPPER);
 }
 
 void
 mm_zap_range(struct mmrt_as *as, struct mm_zap *z, uint64_t start,
 	uint64_t end)
 {
+	MM_SP_START();
 	zap_level(as, z, as->core.pgd, PT_LEVELS, start, end);
 }
 

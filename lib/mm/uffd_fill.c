@@ -12,7 +12,8 @@
  * entry (pairs with the acquire loads of walkers), then wake the range
  * (mm_uffd_wake(): the wake sequence moves after the entry is visible).
  * A fill holds the read side of changing_lock and returns -EAGAIN while a
- * layout event is unread (uffd.c, "Layout changes").
+ * layout event is unread (uffd.c, "Layout changes"), if the uffd has an
+ * event feature (changing_enter()).
  */
 
 #include <errno.h>
@@ -21,6 +22,9 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_rwlock.h>
+#ifdef RTE_ARCH_X86
+#include <immintrin.h>
+#endif
 
 #include "mm_locking.h"
 #include "mm_pte.h"
@@ -35,6 +39,13 @@
 #include "mm_uffd.h"
 #include "mm_uffd_ctx.h"
 #include "mmrt_uffd.h"
+#include "mm_stepprof.h"
+
+/* the steps of a fill, for -DMM_STEP_PROF (mm_stepprof.h) */
+enum { SP_ENTRY, SP_LOCK, SP_REGION, SP_WALK, SP_ALLOC, SP_COPY, SP_META,
+	SP_INSTALL, SP_STATS, SP_UNLOCK, SP_WAKE };
+MM_SP_DEFINE("fill (last case)", "entry", "lock", "region", "walk", "alloc", "copy",
+	"meta", "install", "stats", "unlock", "wake")
 
 #define PAGE_MASK_ (MMRT_PAGE_SIZE - 1)
 #define HUGE_MASK_ (MMRT_HUGE_SIZE - 1)
@@ -68,6 +79,38 @@ map_read_unlock(struct mmrt_as *as, bool off)
 		mmrt_thread_online();
 }
 
+/*
+ * Enter a fill, wp or move run against layout events: the read side of
+ * changing_lock, and -EAGAIN while an event is unread. Only a uffd with
+ * an EVENT feature ever sees that lock's write side taken or `changing`
+ * raised (mm_uffd_event_prep() skips the others, and a uffd's features
+ * are fixed when it is created), so for the others the read side would
+ * order nothing: skip its two locked instructions (@held false).
+ * 0 or -EAGAIN; the caller leaves with changing_exit() either way.
+ */
+#define UFFD_EVENT_FEATURES (MMRT_UFFD_FEATURE_EVENT_FORK | \
+	MMRT_UFFD_FEATURE_EVENT_REMAP | MMRT_UFFD_FEATURE_EVENT_REMOVE | \
+	MMRT_UFFD_FEATURE_EVENT_UNMAP)
+
+static int
+changing_enter(struct mmrt_uffd *u, bool *held)
+{
+	*held = (u->features & UFFD_EVENT_FEATURES) != 0;
+	if (!*held)
+		return 0;
+	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
+	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0)
+		return -EAGAIN;
+	return 0;
+}
+
+static void
+changing_exit(struct mmrt_uffd *u, bool held)
+{
+	if (held)
+		mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+}
+
 /* ---- fills ------------------------------------------------------------- */
 
 enum fill_op { FILL_COPY, FILL_ZERO, FILL_CONT, FILL_POISON };
@@ -81,6 +124,9 @@ struct fill {
 	const struct mm_region *r;  /* region of the current page */
 	uint64_t tbl_base;          /* 2 MiB base of the cached table */
 	uint32_t tbl;               /* cached level-1 table */
+	/* statistics, added once per call (fill_common()) */
+	uint64_t rss;               /* pages given a frame */
+	uint64_t filled;            /* pages filled (not poisoned) */
 };
 
 /* The region at @va, registered with this uffd, valid for the op. */
@@ -139,6 +185,75 @@ fill_bits(const struct fill *f)
 }
 
 /*
+ * Copy @len bytes (a multiple of 64) into the new frame at @dst (page
+ * aligned) with non-temporal stores, for 2 MiB fills: the frame's old
+ * contents are never read, so the stores need not fetch its lines first
+ * (a cached memcpy() reads every destination line before writing it),
+ * and 2 MiB would only evict the caller's working set. The stores are
+ * weakly ordered: the sfence at the end orders them before the release
+ * store that publishes the leaf. Other architectures use memcpy().
+ */
+#ifdef RTE_ARCH_X86
+static void __attribute__((target("avx2")))
+copy_nt_avx2(void *dst, const void *src, size_t len)
+{
+	__m256i *d = dst;
+	const __m256i *s = src;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(*d); i += 2) {
+		__m256i a = _mm256_loadu_si256(s + i);
+		__m256i b = _mm256_loadu_si256(s + i + 1);
+
+		_mm256_stream_si256(d + i, a);
+		_mm256_stream_si256(d + i + 1, b);
+	}
+	_mm_sfence();
+}
+
+static void
+copy_nt_sse2(void *dst, const void *src, size_t len)
+{
+	__m128i *d = dst;
+	const __m128i *s = src;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(*d); i += 4) {
+		__m128i a = _mm_loadu_si128(s + i);
+		__m128i b = _mm_loadu_si128(s + i + 1);
+		__m128i c = _mm_loadu_si128(s + i + 2);
+		__m128i e = _mm_loadu_si128(s + i + 3);
+
+		_mm_stream_si128(d + i, a);
+		_mm_stream_si128(d + i + 1, b);
+		_mm_stream_si128(d + i + 2, c);
+		_mm_stream_si128(d + i + 3, e);
+	}
+	_mm_sfence();
+}
+#endif
+
+static void
+copy_nt(void *dst, const void *src, size_t len)
+{
+#ifdef RTE_ARCH_X86
+	static int avx2 = -1; /* racing first callers store the same */
+	int v = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		v = __builtin_cpu_supports("avx2") ? 1 : 0;
+		__atomic_store_n(&avx2, v, __ATOMIC_RELAXED);
+	}
+	if (v)
+		copy_nt_avx2(dst, src, len);
+	else
+		copy_nt_sse2(dst, src, len);
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+/*
  * Copy a whole 2 MiB chunk into an empty level-2 entry of a huge region.
  * 1: not possible here (fall back to 4 KiB pages), 0, or -errno.
  */
@@ -150,6 +265,15 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	int64_t h;
 	int err;
 
+#ifdef MM_STEP_PROF
+	static bool huge_seen;
+
+	if (!huge_seen) {
+		MM_SP_DUMP("fill (4 KiB calls)");
+		huge_seen = true;
+		MM_SP_START();
+	}
+#endif
 	pmd = mm_pt_walk(f->as, va, MM_LEVEL_PMD, true, &tbl2, &err);
 	if (pmd == NULL)
 		return err;
@@ -158,11 +282,16 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 		return -EEXIST;
 	if (e != 0)
 		return 1;
+	MM_SP(SP_WALK);
 	h = mmrt_huge_alloc(0);
 	if (h < 0)
 		return 1;
-	memcpy(mmrt_frame_addr((uint32_t)h), f->src + off, MMRT_HUGE_SIZE);
+	MM_SP(SP_ALLOC);
+	copy_nt(mmrt_frame_addr_unchecked((uint32_t)h), f->src + off,
+		MMRT_HUGE_SIZE);
+	MM_SP(SP_COPY);
 	mm_anon_frame_init((uint32_t)h);
+	MM_SP(SP_META);
 	mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 	e = pte_load(pmd);
 	if (e == 0)
@@ -172,8 +301,10 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 		mmrt_frame_put((uint32_t)h);
 		return (e & PTE_H) ? -EEXIST : 1;
 	}
-	MM_STAT_ADD(f->as, rss_pages, MMRT_HUGE_NR);
-	ST_ADD(f->u, filled_pages, MMRT_HUGE_NR);
+	MM_SP(SP_INSTALL);
+	f->rss += MMRT_HUGE_NR;
+	f->filled += MMRT_HUGE_NR;
+	MM_SP_ITEMS(MMRT_HUGE_NR);
 	return 0;
 }
 
@@ -220,7 +351,7 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 		pte_store(p, (uint64_t)leaf | fill_bits(f));
 	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 	if (f->op != FILL_POISON)
-		ST_ADD(f->u, filled_pages, 1);
+		f->filled++;
 	return 0;
 }
 
@@ -246,6 +377,7 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		f->tbl_base = va & ~HUGE_MASK_;
 		f->tbl = tbl;
 	}
+	MM_SP(SP_WALK);
 	if (f->r->flags & REGION_HOST)
 		return fill_host_page(f, va, off, tbl, p);
 	e = pte_load(p);
@@ -257,11 +389,14 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		nf = mmrt_frame_alloc(0);
 		if (nf < 0)
 			return (int)nf;
+		MM_SP(SP_ALLOC);
 		/* contents first: published by the release store below */
 		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
 			MMRT_PAGE_SIZE);
+		MM_SP(SP_COPY);
 		mm_anon_frame_init((uint32_t)nf);
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
+		MM_SP(SP_META);
 		break;
 	case FILL_ZERO:
 		/* dirty: the page's contents changed (to zeros) */
@@ -302,10 +437,12 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	}
 	pte_store(p, ne);
 	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	MM_SP(SP_INSTALL);
 	if (f->op == FILL_COPY || f->op == FILL_CONT)
-		MM_STAT_ADD(f->as, rss_pages, 1);
+		f->rss++;
 	if (f->op != FILL_POISON)
-		ST_ADD(f->u, filled_pages, 1);
+		f->filled++;
+	MM_SP_ITEMS(1);
 	return 0;
 }
 
@@ -348,8 +485,10 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 	uint64_t off = 0, va, rend = 0;
 	struct mmrt_as *as;
 	int err = 0;
-	bool offl;
+	bool offl, chg;
+	int ret;
 
+	MM_SP_START();
 	if (!mm_range_valid_pages(dst, len) || (mode & ~modes) ||
 			(op == FILL_COPY && src == NULL)) {
 		*res = -EINVAL;
@@ -361,12 +500,12 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 		return -ESRCH;
 	}
 	f.as = as;
+	MM_SP(SP_ENTRY);
 	offl = map_read_lock(as);
-	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
+	err = changing_enter(u, &chg);
+	if (err != 0)
 		goto out;
-	}
+	MM_SP(SP_LOCK);
 	while (off < len) {
 		va = dst + off;
 		if (va >= rend) {
@@ -375,6 +514,7 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 				break;
 			rend = f.r->end;
 		}
+		MM_SP(SP_REGION);
 		if (op == FILL_COPY && (f.r->flags & MMRT_MAP_HUGE) &&
 				(va & HUGE_MASK_) == 0 &&
 				len - off >= MMRT_HUGE_SIZE &&
@@ -394,9 +534,18 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 		off += MMRT_PAGE_SIZE;
 	}
 out:
-	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+	/* one add per call, before the wake, as the pages were filled */
+	if (f.rss > 0)
+		MM_STAT_ADD(as, rss_pages, f.rss);
+	if (f.filled > 0)
+		ST_ADD(u, filled_pages, f.filled);
+	MM_SP(SP_STATS);
+	changing_exit(u, chg);
 	map_read_unlock(as, offl);
-	return fill_result(u, dst, len, off, err, mode, res);
+	MM_SP(SP_UNLOCK);
+	ret = fill_result(u, dst, len, off, err, mode, res);
+	MM_SP(SP_WAKE);
+	return ret;
 }
 
 int
@@ -461,7 +610,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	struct mm_gather tlb;
 	struct mmrt_as *as;
 	uint64_t start, end;
-	bool set, offl, markers;
+	bool set, offl, markers, chg;
 	uint32_t i;
 	int err = 0;
 
@@ -482,11 +631,9 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 	set = (w->mode & MMRT_UFFD_MODE_WP) != 0;
 	markers = (u->features & MMRT_UFFD_FEATURE_WP_UNPOPULATED) != 0;
 	offl = map_read_lock(as);
-	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
+	err = changing_enter(u, &chg);
+	if (err != 0)
 		goto out;
-	}
 	MM_FOR_EACH_REGION(as, i, start, end)
 		if (as->regions[i].uffd != u || !(as->regions[i].uffd_mode &
 				MMRT_UFFD_REGISTER_MODE_WP)) {
@@ -519,7 +666,7 @@ mmrt_uffd_writeprotect(struct mmrt_uffd *u,
 		mm_notify_end(&nr);
 	}
 out:
-	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+	changing_exit(u, chg);
 	map_read_unlock(as, offl);
 	if (err == 0 && !set && !(w->mode & MMRT_UFFD_MODE_DONTWAKE))
 		mm_uffd_wake(u, start, end);
@@ -639,7 +786,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 	struct mmrt_as *as;
 	int64_t n;
 	int err = 0, i;
-	bool offl, ranged = false;
+	bool offl, chg, ranged = false;
 
 	if (!uffd_live(u) || m == NULL) {
 		if (m != NULL)
@@ -666,11 +813,9 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 		return -E_RTE_SECONDARY;
 	}
 	offl = map_read_lock(as);
-	mm_read_lock(&u->changing_lock, MM_LC_CHANGING);
-	if (__atomic_load_n(&u->changing, __ATOMIC_ACQUIRE) != 0) {
-		err = -EAGAIN;
+	err = changing_enter(u, &chg);
+	if (err != 0)
 		goto out;
-	}
 	while (off < m->len) {
 		uint64_t s = m->src + off, d = m->dst + off;
 
@@ -714,7 +859,7 @@ mmrt_uffd_move(struct mmrt_uffd *u, struct mmrt_uffd_move *m)
 	if (ranged)
 		mm_notify_end(&nr);
 out:
-	mm_read_unlock(&u->changing_lock, MM_LC_CHANGING);
+	changing_exit(u, chg);
 	map_read_unlock(as, offl);
 	return fill_result(u, m->dst, m->len, off, err, m->mode, &m->move);
 }
