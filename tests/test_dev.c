@@ -150,8 +150,9 @@ Test(dev, tlb)
 /*
  * A pool with a per-frame IOVA table (IOVA as PA on scattered hugepages):
  * the entry says so at fill (MMRT_DEV_TLBE_ITAB), and a hit takes the
- * IOVA from the table, not from the linear offset. The table is faked:
- * test machines run with IOVA as VA.
+ * IOVA from the table, not from the linear offset; so does the walk of a
+ * 2 MiB leaf, frame by frame. The table is faked: test machines run with
+ * IOVA as VA.
  */
 Test(dev, tlb_iova_table)
 {
@@ -159,6 +160,7 @@ Test(dev, tlb_iova_table)
 	struct mmrt_consumer *c = mk("c_itab", 4, 2, 0);
 	const rte_iova_t *saved = mmrt_mem_fp.iova;
 	struct mmrt_xlate x, y, w;
+	const uint64_t h = VA + 64 * MMRT_HUGE_SIZE;
 	rte_iova_t *tab;
 	uint64_t f, i;
 
@@ -171,6 +173,8 @@ Test(dev, tlb_iova_table)
 			PG;
 	cr_assert_geq(mmrt_thread_register(), 0);
 	cr_assert_eq(mmrt_map(as, VA, 4 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, h, MMRT_HUGE_SIZE, RW,
+		MMRT_MAP_POPULATE | MMRT_MAP_HUGE), 0);
 	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
 	mmrt_mem_fp.iova = tab;
 	for (i = 0; i < 4; i++) {
@@ -188,6 +192,18 @@ Test(dev, tlb_iova_table)
 		cr_assert_eq(x.iova + 16, y.iova);
 	}
 	cr_assert_eq(stats(c).tlb_hits, 4);
+	/* a 2 MiB leaf: the walk takes each 4 KiB frame's IOVA from the
+	 * table, at its offset in the leaf */
+	cr_assert_eq(mmrt_translate(as, h, 0, &w), 0);
+	cr_assert(w.huge);
+	for (i = 0; i < 512; i += 73) {
+		cr_assert_eq(mmrt_translate(as, h + i * PG + 40, 0, &y), 0);
+		cr_assert_eq(y.pfn, w.pfn + i);
+		cr_assert_eq(y.iova, tab[w.pfn + i] + 40);
+		cr_assert_eq((uint8_t *)y.addr, (uint8_t *)w.addr + i * PG +
+			40);
+		cr_assert_eq(y.size, MMRT_HUGE_SIZE - i * PG - 40);
+	}
 	mmrt_mem_fp.iova = saved;
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
