@@ -202,7 +202,7 @@ dead_reach_free(struct mmrt_consumer *c, unsigned int *reach)
 {
 	const struct mmrt_consumer_core *cc =
 		(const struct mmrt_consumer_core *)c;
-	uint64_t n, i, va, addr;
+	uint64_t n, i, va, addr, tag, data;
 	const struct mmrt_frame *f;
 	unsigned int bad = 0;
 	uint32_t pfn;
@@ -211,11 +211,13 @@ dead_reach_free(struct mmrt_consumer *c, unsigned int *reach)
 		RTE_ALIGN_CEIL(cc->ways, MMRT_DEV_TLB_BLOCK);
 	*reach = 0;
 	for (i = 0; i < n; i++) {
-		if (!(cc->tlb[i].tag & MMRT_DEV_TLBE_V) ||
-				(cc->tlb[i].data & MMRT_DEV_TLBE_HOST))
+		tag = cc->tlb[i / MMRT_DEV_TLB_BLOCK].tag[i % MMRT_DEV_TLB_BLOCK];
+		data = cc->tlb[i / MMRT_DEV_TLB_BLOCK].data[i %
+			MMRT_DEV_TLB_BLOCK];
+		if (!(tag & MMRT_DEV_TLBE_V) || (data & MMRT_DEV_TLBE_HOST))
 			continue;
-		va = cc->tlb[i].tag & ~(uint64_t)(PG - 1);
-		addr = va + (cc->tlb[i].data & ~(uint64_t)MMRT_DEV_TLBE_DMASK);
+		va = tag & ~(uint64_t)(PG - 1);
+		addr = va + (data & ~(uint64_t)MMRT_DEV_TLBE_DMASK);
 		pfn = mmrt_addr_to_pfn((const void *)(uintptr_t)addr);
 		if (pfn == MMRT_PFN_NONE)
 			continue;

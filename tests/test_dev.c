@@ -150,8 +150,9 @@ Test(dev, tlb)
 /*
  * A pool with a per-frame IOVA table (IOVA as PA on scattered hugepages):
  * the entry says so at fill (MMRT_DEV_TLBE_ITAB), and a hit takes the
- * IOVA from the table, not from the linear offset. The table is faked:
- * test machines run with IOVA as VA.
+ * IOVA from the table, not from the linear offset; so does the walk of a
+ * 2 MiB leaf, frame by frame. The table is faked: test machines run with
+ * IOVA as VA.
  */
 Test(dev, tlb_iova_table)
 {
@@ -159,6 +160,7 @@ Test(dev, tlb_iova_table)
 	struct mmrt_consumer *c = mk("c_itab", 4, 2, 0);
 	const rte_iova_t *saved = mmrt_mem_fp.iova;
 	struct mmrt_xlate x, y, w;
+	const uint64_t h = VA + 64 * MMRT_HUGE_SIZE;
 	rte_iova_t *tab;
 	uint64_t f, i;
 
@@ -171,6 +173,8 @@ Test(dev, tlb_iova_table)
 			PG;
 	cr_assert_geq(mmrt_thread_register(), 0);
 	cr_assert_eq(mmrt_map(as, VA, 4 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, h, MMRT_HUGE_SIZE, RW,
+		MMRT_MAP_POPULATE | MMRT_MAP_HUGE), 0);
 	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
 	mmrt_mem_fp.iova = tab;
 	for (i = 0; i < 4; i++) {
@@ -188,11 +192,122 @@ Test(dev, tlb_iova_table)
 		cr_assert_eq(x.iova + 16, y.iova);
 	}
 	cr_assert_eq(stats(c).tlb_hits, 4);
+	/* a 2 MiB leaf: the walk takes each 4 KiB frame's IOVA from the
+	 * table, at its offset in the leaf */
+	cr_assert_eq(mmrt_translate(as, h, 0, &w), 0);
+	cr_assert(w.huge);
+	for (i = 0; i < 512; i += 73) {
+		cr_assert_eq(mmrt_translate(as, h + i * PG + 40, 0, &y), 0);
+		cr_assert_eq(y.pfn, w.pfn + i);
+		cr_assert_eq(y.iova, tab[w.pfn + i] + 40);
+		cr_assert_eq((uint8_t *)y.addr, (uint8_t *)w.addr + i * PG +
+			40);
+		cr_assert_eq(y.size, MMRT_HUGE_SIZE - i * PG - 40);
+	}
 	mmrt_mem_fp.iova = saved;
 	cr_assert_eq(mmrt_consumer_destroy(c), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
 	cr_assert_eq(mmrt_thread_unregister(), 0);
 	free(tab);
+}
+
+/*
+ * Every TLB geometry shape against mmrt_translate(): ways of one block
+ * (1, 3, 4) and of two (5, 8: ways 4..7 lie in a second block), 4 KiB and
+ * 2 MiB entries, read-only pages. A set filled with exactly its ways'
+ * pages then hits on every one of them, from either block; every result
+ * equals the walk's; an unmapped page is never hit again.
+ */
+Test(dev, tlb_geometries)
+{
+	static const uint32_t geo[][2] = {
+		{ 1, 1 }, { 4, 3 }, { 8, 4 }, { 4, 5 }, { 2, 8 }, { 16, 8 },
+	};
+	const uint64_t npg = 256, h = VA + 64 * MMRT_HUGE_SIZE;
+	uint64_t rng = 0x71b, p, va, s, w;
+	struct mmrt_consumer_stats st;
+	struct mmrt_consumer *c;
+	struct mmrt_xlate x, y;
+	struct mmrt_as *as;
+	unsigned int g, k;
+	uint32_t acc;
+	int r1, r2;
+
+	cr_assert_geq(mmrt_thread_register(), 0);
+	for (g = 0; g < RTE_DIM(geo); g++) {
+		const uint32_t sets = geo[g][0], ways = geo[g][1];
+
+		as = mmrt_as_create("tlbgeo");
+		cr_assert_not_null(as);
+		cr_assert_eq(mmrt_map(as, VA, npg * PG, RW, MMRT_MAP_POPULATE),
+			0);
+		for (p = 0; p < npg; p += 7) /* read-only pages */
+			cr_assert_eq(mmrt_protect(as, VA + p * PG, PG,
+				MMRT_PROT_READ), 0);
+		cr_assert_eq(mmrt_map(as, h, 2 * MMRT_HUGE_SIZE, RW,
+			MMRT_MAP_POPULATE | MMRT_MAP_HUGE), 0);
+		c = mk("geo", sets, ways, 0);
+		cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+
+		/* set s holds pages s, s + sets, ...: fill one set whole */
+		for (s = 0; s < sets; s++) {
+			for (w = 0; w < ways; w++) {
+				va = VA + (s + w * sets) * PG + 8 * w;
+				cr_assert_eq(mmrt_consumer_translate(c, va, 0,
+					&x), 0);
+			}
+			st = stats(c);
+			for (k = 0; k < 2; k++) {
+				for (w = 0; w < ways; w++) {
+					va = VA + (s + w * sets) * PG + 16;
+					cr_assert_eq(mmrt_consumer_translate(c,
+						va, 0, &x), 0);
+					cr_assert_eq(mmrt_translate(as, va, 0,
+						&y), 0);
+					cr_assert(x.addr == y.addr &&
+						x.iova == y.iova &&
+						x.pfn == y.pfn &&
+						x.prot == y.prot &&
+						x.size == y.size && !x.huge,
+						"%u x %u: way %" PRIu64, sets,
+						ways, w);
+				}
+			}
+			cr_assert_eq(stats(c).tlb_hits, st.tlb_hits + 2 * ways,
+				"%u sets x %u ways: set %" PRIu64 " missed",
+				sets, ways, s);
+			cr_assert_eq(stats(c).tlb_misses, st.tlb_misses);
+		}
+		/* random pages, random access, 4 KiB and 2 MiB */
+		for (k = 0; k < 4000; k++) {
+			p = mmrt_test_xorshift(&rng);
+			va = (p & 1) ? h + (p >> 8) % (2 * MMRT_HUGE_SIZE) :
+				VA + (p >> 8) % (npg * PG);
+			acc = (p & 2) ? MMRT_ACCESS_WRITE : MMRT_ACCESS_READ;
+			r1 = mmrt_consumer_translate(c, va, acc, &x);
+			r2 = mmrt_translate(as, va, acc, &y);
+			cr_assert_eq(r1, r2, "va %#" PRIx64, va);
+			if (r1 == 0)
+				cr_assert(x.addr == y.addr &&
+					x.iova == y.iova && x.pfn == y.pfn &&
+					x.prot == y.prot && x.size == y.size &&
+					x.huge == y.huge, "va %#" PRIx64, va);
+			if ((k & 255) == 255) {
+				/* unmap a cached page: no stale hit after */
+				va = VA + ((p >> 20) % npg) * PG;
+				(void)mmrt_consumer_translate(c, va, 0, &x);
+				cr_assert_eq(mmrt_unmap(as, va, PG), 0);
+				cr_assert_eq(mmrt_consumer_translate(c, va, 0,
+					&x), -EFAULT);
+				cr_assert_eq(mmrt_map(as, va, PG, RW,
+					MMRT_MAP_POPULATE), 0);
+			}
+			mmrt_consumer_poll(c);
+		}
+		cr_assert_eq(mmrt_consumer_destroy(c), 0);
+		cr_assert_eq(mmrt_as_destroy(as), 0);
+	}
+	cr_assert_eq(mmrt_thread_unregister(), 0);
 }
 
 Test(dev, page_request)

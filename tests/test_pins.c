@@ -751,6 +751,185 @@ Test(sg, errors_and_bad_input)
 	cr_assert_eq(mmrt_translate_sg(as, VA, PG, 0, sg, 4), -EINVAL);
 }
 
+/*
+ * mmrt_translate_sg() against page-by-page mmrt_translate(), as an
+ * unregistered thread (the walk under the map lock) and as an online
+ * poller (the lockless walk), which share the walk and its run of whole
+ * pool pages (sg.c's sg_run_linear()): 4 KiB pool pages faulted in runs
+ * of random length in a shuffled order (so frames are contiguous in runs
+ * broken at random places), holes, read-only pages, a 2 MiB boundary
+ * inside, a host mapping right after the pool pages; random byte ranges
+ * for read and for write; the counting call, an exact array and one
+ * segment short (-ENOSPC, the first segments as the model's).
+ */
+#define SGR_BASE (VA + HPG / 2)          /* 2 MiB boundary at +HPG / 2 */
+#define SGR_PAGES 768u                   /* 3 MiB of pool pages */
+#define SGR_HOST_PAGES 16u
+#define SGR_LEN ((uint64_t)(SGR_PAGES + SGR_HOST_PAGES) * PG)
+#define SGR_MAXSEG (SGR_PAGES + SGR_HOST_PAGES + 1)
+
+/* The segments of [va, va + len) from mmrt_translate(): 0 and *nseg, or
+ * the first page's error. */
+static int
+sg_model(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t access,
+	struct mmrt_sg *seg, unsigned int *nseg)
+{
+	uint64_t at = va, end = va + len, step;
+	struct mmrt_xlate x;
+	struct mmrt_sg *a;
+	unsigned int n = 0;
+	int ret;
+
+	while (at < end) {
+		ret = mmrt_translate(as, at, access, &x);
+		if (ret != 0)
+			return ret;
+		step = RTE_MIN(RTE_MIN(x.size, PG - (at & (PG - 1))),
+			end - at);
+		a = n > 0 ? &seg[n - 1] : NULL;
+		if (a != NULL && (uint8_t *)a->addr + a->len == x.addr &&
+				(a->iova == RTE_BAD_IOVA ?
+				x.iova == RTE_BAD_IOVA :
+				x.iova != RTE_BAD_IOVA &&
+				a->iova + a->len == x.iova)) {
+			a->len += step;
+		} else {
+			cr_assert_lt(n, SGR_MAXSEG);
+			seg[n].addr = x.addr;
+			seg[n].iova = x.iova;
+			seg[n].len = step;
+			n++;
+		}
+		at += step;
+	}
+	*nseg = n;
+	return 0;
+}
+
+static void
+sg_assert_same(const struct mmrt_sg *got, const struct mmrt_sg *want,
+	unsigned int n, uint64_t va)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		cr_assert(got[i].addr == want[i].addr &&
+			got[i].iova == want[i].iova &&
+			got[i].len == want[i].len,
+			"range at %#" PRIx64 ": segment %u is {%p, %#" PRIx64
+			", %" PRIu64 "}, expected {%p, %#" PRIx64 ", %"
+			PRIu64 "}", va, i, got[i].addr, got[i].iova,
+			got[i].len, want[i].addr, want[i].iova, want[i].len);
+}
+
+static void
+sg_against_model(struct mmrt_as *as, uint64_t *rng, unsigned int rounds,
+	bool online, unsigned int *nerr, unsigned int *nmulti)
+{
+	static struct mmrt_sg want[SGR_MAXSEG], got[SGR_MAXSEG];
+	uint64_t off, len, va;
+	unsigned int r, nseg;
+	uint32_t access;
+	int exp;
+
+	for (r = 0; r < rounds; r++) {
+		off = mmrt_test_xorshift(rng) % SGR_LEN;
+		/* mostly short ranges (the 64 KiB of perf-xlate), some long */
+		len = 1 + mmrt_test_xorshift(rng) % ((r & 7) == 0 ?
+			SGR_LEN - off : RTE_MIN(SGR_LEN - off, 20 * PG));
+		if ((r & 3) == 1)
+			off &= ~(uint64_t)(PG - 1); /* page aligned starts */
+		if (off + len > SGR_LEN)
+			len = SGR_LEN - off;
+		if ((r & 3) == 1)
+			len = RTE_MAX(len & ~(uint64_t)(PG - 1), PG);
+		va = SGR_BASE + off;
+		access = (r & 1) ? MMRT_ACCESS_WRITE : MMRT_ACCESS_READ;
+		exp = sg_model(as, va, len, access, want, &nseg);
+		if (exp != 0) {
+			(*nerr)++;
+			cr_assert_eq(mmrt_translate_sg(as, va, len, access, got,
+				SGR_MAXSEG), exp, "range %#" PRIx64 " +%" PRIu64
+				" (%s)", va, len, online ? "online" : "locked");
+		} else {
+			*nmulti += nseg > 1;
+			cr_assert_eq(mmrt_translate_sg(as, va, len, access,
+				NULL, 0), (int)nseg);
+			memset(got, 0, sizeof(got));
+			cr_assert_eq(mmrt_translate_sg(as, va, len, access, got,
+				nseg), (int)nseg, "range %#" PRIx64 " +%" PRIu64
+				" (%s)", va, len, online ? "online" : "locked");
+			sg_assert_same(got, want, nseg, va);
+			if (nseg > 1) {
+				memset(got, 0, sizeof(got));
+				cr_assert_eq(mmrt_translate_sg(as, va, len,
+					access, got, nseg - 1), -ENOSPC);
+				sg_assert_same(got, want, nseg - 1, va);
+			}
+		}
+		if (online)
+			mmrt_quiescent();
+	}
+}
+
+Test(sg, runs_match_translate)
+{
+	uint64_t used0 = mmrt_test_used(), rng = 0x5eed5eedu;
+	struct mmrt_as *as = mmrt_as_create("sgruns");
+	uint8_t *host = xalign(PG, SGR_HOST_PAGES * PG);
+	static uint32_t run_start[SGR_PAGES], run_len[SGR_PAGES];
+	unsigned int nruns = 0, i, j, k, nerr = 0, nmulti = 0;
+	uint32_t t;
+	uint64_t p;
+
+	cr_assert_not_null(as);
+	cr_assert_eq(mmrt_map(as, SGR_BASE, SGR_PAGES * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_map_host(as, SGR_BASE + SGR_PAGES * PG, host,
+		SGR_HOST_PAGES * PG, RW, 0), 0);
+	/* runs of 1 to 40 pages, faulted run by run in a shuffled order */
+	for (p = 0; p < SGR_PAGES; p += run_len[nruns++]) {
+		run_start[nruns] = (uint32_t)p;
+		run_len[nruns] = (uint32_t)RTE_MIN(1 +
+			mmrt_test_xorshift(&rng) % 40, SGR_PAGES - p);
+	}
+	for (i = nruns - 1; i > 0; i--) {
+		j = (unsigned int)(mmrt_test_xorshift(&rng) % (i + 1));
+		t = run_start[i];
+		run_start[i] = run_start[j];
+		run_start[j] = t;
+		t = run_len[i];
+		run_len[i] = run_len[j];
+		run_len[j] = t;
+	}
+	for (i = 0; i < nruns; i++) {
+		for (k = 0; k < run_len[i]; k++) {
+			p = run_start[i] + k;
+			/* about 2% holes */
+			if (mmrt_test_xorshift(&rng) % 50 == 0)
+				continue;
+			cr_assert_eq(mmrt_fault(as, SGR_BASE + p * PG,
+				MMRT_ACCESS_WRITE), 0);
+		}
+	}
+	/* about 2% read-only pages */
+	for (p = 0; p < SGR_PAGES; p++)
+		if (mmrt_test_xorshift(&rng) % 50 == 0)
+			cr_assert_eq(mmrt_protect(as, SGR_BASE + p * PG, PG,
+				RO), 0);
+
+	sg_against_model(as, &rng, 3000, false, &nerr, &nmulti);
+	cr_assert_eq(mmrt_thread_register(), 0);
+	sg_against_model(as, &rng, 3000, true, &nerr, &nmulti);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	/* the ranges reached both outcomes */
+	cr_assert_gt(nerr, 100);
+	cr_assert_gt(nmulti, 100);
+
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+	free(host);
+}
+
 /* ---- reverse lookup ---- */
 
 struct found {

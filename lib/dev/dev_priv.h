@@ -189,7 +189,7 @@ dev_tlb_slots(uint32_t sets, uint32_t ways)
 DEV_INTERNAL unsigned int dev_tlb_flush_all(struct mmrt_consumer *c);
 DEV_INTERNAL unsigned int dev_tlb_drop_range(struct mmrt_consumer *c,
 	uint64_t start, uint64_t end);
-DEV_INTERNAL struct mmrt_dev_tlbe *dev_tlb_find(struct mmrt_consumer *c,
+DEV_INTERNAL uint64_t *dev_tlb_find(struct mmrt_consumer *c,
 	uint64_t va, bool huge);
 DEV_INTERNAL void dev_tlb_fill(struct mmrt_consumer *c, uint64_t va,
 	const struct mmrt_xlate *x);

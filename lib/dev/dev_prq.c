@@ -161,8 +161,7 @@ int
 mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 	uint32_t access, struct mmrt_xlate *out)
 {
-	struct mmrt_dev_tlbe *e;
-	uint64_t off, addr;
+	uint64_t off, addr, *e;
 	uint32_t pfn;
 	int ret;
 
@@ -178,12 +177,12 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		access = MMRT_ACCESS_READ;
 	/* a 2 MiB entry? (the 4 KiB set was probed inline) */
 	e = dev_tlb_find(c, va, true);
-	if (e != NULL && (access & ~e->data & MMRT_DEV_TLBE_DMASK) == 0) {
-		addr = va + (e->data & ~MMRT_DEV_TLBE_DMASK);
+	if (e != NULL && (access & ~*e & MMRT_DEV_TLBE_DMASK) == 0) {
+		addr = va + (*e & ~MMRT_DEV_TLBE_DMASK);
 		off = va & (MMRT_PAGE_SIZE - 1);
 		out->addr = (void *)(uintptr_t)addr;
-		if (e->data & MMRT_DEV_TLBE_HOST) {
-			out->iova = mmrt_dev_tlbe_host_iova(e->data, va, addr);
+		if (*e & MMRT_DEV_TLBE_HOST) {
+			out->iova = mmrt_dev_tlbe_host_iova(*e, va, addr);
 			out->pfn = MMRT_PFN_NONE;
 		} else {
 			pfn = (uint32_t)((addr - (uintptr_t)mmrt_mem_fp.base) >>
@@ -191,7 +190,7 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 			out->iova = mmrt_frame_iova_unchecked(pfn) + off;
 			out->pfn = pfn;
 		}
-		out->prot = (uint32_t)(e->data &
+		out->prot = (uint32_t)(*e &
 			(MMRT_DEV_TLBE_R | MMRT_DEV_TLBE_W));
 		out->size = MMRT_HUGE_SIZE - (va & (MMRT_HUGE_SIZE - 1));
 		out->huge = true;

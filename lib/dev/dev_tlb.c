@@ -15,12 +15,24 @@
 
 #include "dev_priv.h"
 
-/* Way @way of set @set: block way / 4, slot way % 4 (see mmrt_dev_core.h). */
-static inline struct mmrt_dev_tlbe *
-tlb_way(const struct mmrt_consumer *c, uint32_t set, uint32_t way)
+/* Block of way @way of set @set (see mmrt_dev_core.h). */
+static inline struct mmrt_dev_tlb_block *
+tlb_blk(const struct mmrt_consumer *c, uint32_t set, uint32_t way)
 {
-	return c->core.tlb + ((uint64_t)(way / MMRT_DEV_TLB_BLOCK) * c->sets +
-		set) * MMRT_DEV_TLB_BLOCK + way % MMRT_DEV_TLB_BLOCK;
+	return c->core.tlb + (uint64_t)(way / MMRT_DEV_TLB_BLOCK) * c->sets +
+		set;
+}
+
+static inline uint64_t *
+tlb_tag(const struct mmrt_consumer *c, uint32_t set, uint32_t way)
+{
+	return &tlb_blk(c, set, way)->tag[way % MMRT_DEV_TLB_BLOCK];
+}
+
+static inline uint64_t *
+tlb_data(const struct mmrt_consumer *c, uint32_t set, uint32_t way)
+{
+	return &tlb_blk(c, set, way)->data[way % MMRT_DEV_TLB_BLOCK];
 }
 
 /* Drop every valid entry of the TLB (owner, or nobody else running). */
@@ -28,13 +40,15 @@ unsigned int
 dev_tlb_flush_all(struct mmrt_consumer *c)
 {
 	uint64_t i, n = dev_tlb_slots(c->sets, c->core.ways);
+	struct mmrt_dev_tlb_block *b = c->core.tlb;
 	unsigned int dropped = 0;
 
 	/* the slots past the ways are never filled: their tags stay 0 */
 	for (i = 0; i < n; i++) {
-		if (c->core.tlb[i].tag & MMRT_DEV_TLBE_V)
+		if (b[i / MMRT_DEV_TLB_BLOCK].tag[i % MMRT_DEV_TLB_BLOCK] &
+				MMRT_DEV_TLBE_V)
 			dropped++;
-		c->core.tlb[i].tag = 0;
+		b[i / MMRT_DEV_TLB_BLOCK].tag[i % MMRT_DEV_TLB_BLOCK] = 0;
 	}
 	return dropped;
 }
@@ -44,20 +58,19 @@ static unsigned int
 tlb_drop_set(struct mmrt_consumer *c, uint32_t set, uint64_t start,
 	uint64_t end)
 {
-	struct mmrt_dev_tlbe *e;
 	unsigned int dropped = 0;
-	uint64_t t, base, size;
+	uint64_t t, base, size, *tag;
 	uint32_t i;
 
 	for (i = 0; i < c->core.ways; i++) {
-		e = tlb_way(c, set, i);
-		t = e->tag;
+		tag = tlb_tag(c, set, i);
+		t = *tag;
 		if (!(t & MMRT_DEV_TLBE_V))
 			continue;
 		size = (t & MMRT_DEV_TLBE_H) ? MMRT_HUGE_SIZE : MMRT_PAGE_SIZE;
 		base = t & ~(MMRT_PAGE_SIZE - 1);
 		if (base < end && start < base + size) {
-			e->tag = 0;
+			*tag = 0;
 			dropped++;
 		}
 	}
@@ -92,22 +105,20 @@ dev_tlb_drop_range(struct mmrt_consumer *c, uint64_t start, uint64_t end)
 	return dropped;
 }
 
-/* Look up @va in its 4 KiB or 2 MiB set; @return the entry or NULL. */
-struct mmrt_dev_tlbe *
+/* Look up @va in its 4 KiB or 2 MiB set; @return the entry's data word,
+ * or NULL. */
+uint64_t *
 dev_tlb_find(struct mmrt_consumer *c, uint64_t va, bool huge)
 {
 	unsigned int shift = huge ? MMRT_HUGE_SHIFT : MMRT_PAGE_SHIFT;
 	uint64_t key = (va & ~((UINT64_C(1) << shift) - 1)) | MMRT_DEV_TLBE_V |
 		(huge ? MMRT_DEV_TLBE_H : 0);
 	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
-	struct mmrt_dev_tlbe *e;
 	uint32_t i;
 
-	for (i = 0; i < c->core.ways; i++) {
-		e = tlb_way(c, set, i);
-		if (e->tag == key)
-			return e;
-	}
+	for (i = 0; i < c->core.ways; i++)
+		if (*tlb_tag(c, set, i) == key)
+			return tlb_data(c, set, i);
 	return NULL;
 }
 
@@ -122,8 +133,8 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 	unsigned int shift = x->huge ? MMRT_HUGE_SHIFT : MMRT_PAGE_SHIFT;
 	uint64_t base = va & ~((UINT64_C(1) << shift) - 1);
 	uint32_t set = (uint32_t)(va >> shift) & c->core.set_mask;
-	struct mmrt_dev_tlbe *e;
-	uint64_t delta = (uint64_t)(uintptr_t)x->addr - va;
+	uint64_t delta = (uint64_t)(uintptr_t)x->addr - va, data;
+	uint64_t key = base | MMRT_DEV_TLBE_V | (x->huge ? MMRT_DEV_TLBE_H : 0);
 	uint32_t i;
 
 	/* a host page whose IOVA is neither its address nor its VA (DPDK
@@ -133,36 +144,42 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 			x->iova != (rte_iova_t)(uintptr_t)x->addr &&
 			x->iova != (rte_iova_t)va)
 		return;
-	e = dev_tlb_find(c, va, x->huge);
+	/* the way already caching the page, if any */
+	for (i = 0; i < c->core.ways; i++)
+		if (*tlb_tag(c, set, i) == key)
+			break;
 	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_R != MMRT_PROT_READ ||
 		MMRT_DEV_TLBE_R != MMRT_ACCESS_READ);
 	RTE_BUILD_BUG_ON(MMRT_DEV_TLBE_W != MMRT_PROT_WRITE ||
 		MMRT_DEV_TLBE_W != MMRT_ACCESS_WRITE);
 	RTE_BUILD_BUG_ON(sizeof(struct mmrt_dev_tlbe) * MMRT_DEV_TLB_BLOCK !=
 		(1u << MMRT_DEV_TLB_BLOCK_SHIFT));
+	RTE_BUILD_BUG_ON(sizeof(struct mmrt_dev_tlb_block) !=
+		(1u << MMRT_DEV_TLB_BLOCK_SHIFT));
 	RTE_BUILD_BUG_ON(MMRT_DEV_TLB_BLOCK * 2 != MMRT_CONSUMER_TLB_WAYS_MAX);
-	if (e == NULL) {
+	if (i == c->core.ways) {
+		/* not cached: a free way, else the set's next victim */
 		for (i = 0; i < c->core.ways; i++)
-			if (!(tlb_way(c, set, i)->tag & MMRT_DEV_TLBE_V))
+			if (!(*tlb_tag(c, set, i) & MMRT_DEV_TLBE_V))
 				break;
 		if (i == c->core.ways) {
 			i = c->victim[set]++ % c->core.ways;
 			STAT_ADD(c, tlb_evictions, 1);
 		}
-		e = tlb_way(c, set, i);
 	}
-	e->data = (delta & ~MMRT_DEV_TLBE_DMASK) | MMRT_DEV_TLBE_R |
+	data = (delta & ~MMRT_DEV_TLBE_DMASK) | MMRT_DEV_TLBE_R |
 		((x->prot & MMRT_PROT_WRITE) ? MMRT_DEV_TLBE_W : 0);
 	if (x->pfn == MMRT_PFN_NONE) {
 		/* a host mapping: where its IOVA comes from (mmrt_walk_host) */
-		e->data |= MMRT_DEV_TLBE_HOST;
+		data |= MMRT_DEV_TLBE_HOST;
 		if (x->iova == RTE_BAD_IOVA)
-			e->data |= MMRT_DEV_TLBE_HIOVA_NONE;
+			data |= MMRT_DEV_TLBE_HIOVA_NONE;
 		else if (x->iova != (rte_iova_t)(uintptr_t)x->addr)
-			e->data |= MMRT_DEV_TLBE_HIOVA_VA;
+			data |= MMRT_DEV_TLBE_HIOVA_VA;
 	} else if (mmrt_mem_fp.iova != NULL) {
-		e->data |= MMRT_DEV_TLBE_ITAB; /* IOVA from the frame table */
+		data |= MMRT_DEV_TLBE_ITAB; /* IOVA from the frame table */
 	}
-	e->tag = base | MMRT_DEV_TLBE_V | (x->huge ? MMRT_DEV_TLBE_H : 0);
+	*tlb_data(c, set, i) = data;
+	*tlb_tag(c, set, i) = key;
 	STAT_ADD(c, tlb_fills, 1);
 }

@@ -163,17 +163,25 @@ mmrt_walk_host(uint64_t e, uint64_t va, uint64_t off, struct mmrt_xlate *out)
 	return 0;
 }
 
-/** @internal The end of a walk that found a pool leaf @p e. */
+/**
+ * @internal The end of a walk that found a pool leaf @p e, @p off bytes
+ * into the leaf (a 4 KiB or a 2 MiB one): the frame's byte offset in the
+ * pool plus @p off is where va lies, its 4 KiB frame that sum's page.
+ */
 static __rte_always_inline int
-mmrt_walk_frame(uint8_t *base, uint64_t e, uint32_t sub, uint64_t off,
+mmrt_walk_frame(uint8_t *base, uint64_t e, uint64_t off,
 	struct mmrt_xlate *out)
 {
-	uint32_t pfn = (uint32_t)((e & MMRT_PTE_PFN_MASK) >>
-		MMRT_PTE_PFN_SHIFT) + sub;
+	const uint64_t at = (e & MMRT_PTE_PFN_MASK) + off;
+	const uint32_t pfn = (uint32_t)(at >> MMRT_PAGE_SHIFT);
 
-	out->addr = base + ((uint64_t)pfn << MMRT_PAGE_SHIFT) + off;
+	out->addr = base + at;
 	/* per 4 KiB frame: IOVA need not be contiguous across a huge leaf */
-	out->iova = mmrt_frame_iova_unchecked(pfn) + off;
+	if (mmrt_mem_fp.iova != NULL)
+		out->iova = mmrt_mem_fp.iova[pfn] + (off & (MMRT_PAGE_SIZE - 1));
+	else
+		out->iova = (rte_iova_t)((uintptr_t)base + at +
+			mmrt_mem_fp.iova_off);
 	out->pfn = pfn;
 	out->prot = MMRT_PROT_READ | (mmrt_pte_writable(e) ? MMRT_PROT_WRITE :
 		0);
@@ -195,9 +203,7 @@ mmrt_walk_huge(uint64_t e, uint64_t va, uint32_t access,
 	out->huge = true;
 	if (unlikely(e & MMRT_PTE_HOST))
 		return mmrt_walk_host(e, va, off, out);
-	return mmrt_walk_frame(mmrt_mem_fp.base, e,
-		(uint32_t)(off >> MMRT_PAGE_SHIFT), off & (MMRT_PAGE_SIZE - 1),
-		out);
+	return mmrt_walk_frame(mmrt_mem_fp.base, e, off, out);
 }
 
 /**
@@ -241,7 +247,7 @@ mmrt_walk(const struct mmrt_as_core *asc, uint64_t va, uint32_t access,
 	out->huge = false;
 	if (unlikely(e & MMRT_PTE_HOST))
 		return mmrt_walk_host(e, va, off, out);
-	return mmrt_walk_frame(base, e, 0, off, out);
+	return mmrt_walk_frame(base, e, off, out);
 }
 
 /**

@@ -85,7 +85,72 @@ sg_acc_page(struct mm_sg_acc *acc, uint64_t addr)
 		MMRT_PAGE_SIZE);
 }
 
-static int
+/*
+ * A run of whole pool pages of the level-1 table @t, from @va (page
+ * aligned) up to @stop (page aligned, in the same table), IOVA linear in
+ * the address: the common case of a walk. The first page goes through
+ * the accumulator (it may continue a segment of another kind); after it
+ * the open segment ends with a page whose IOVA is its address plus
+ * iova_off, so a page continues it exactly when its host address does,
+ * and the segment's end is kept in a register: per page one acquire load
+ * (as mmrt_walk()'s last step), a mask test and a compare, no store.
+ * Stops at the first page that is not a present (for write: writable and
+ * dirty) pool leaf, for the caller's general path. In test builds the
+ * table (pfn @tbl) is checked live across the run, as mmrt_walk_step()
+ * checks it across one load.
+ *
+ * @return the VA it stopped at; *ret is -ENOSPC when the caller's array
+ *   is full (the walk then fails), else 0.
+ */
+static __rte_always_inline uint64_t
+sg_run_linear(struct mm_sg_acc *acc, uint32_t tbl, uint8_t *base,
+	uint64_t va, uint64_t stop, uint64_t fmask, uint64_t fwant, int *ret)
+{
+	const uint64_t *t = (const uint64_t *)(base +
+		((uint64_t)tbl << MMRT_PAGE_SHIFT));
+	const unsigned int first = level_index(va, MM_LEVEL_PTE);
+	const unsigned int last = first +
+		(unsigned int)((stop - va) >> MMRT_PAGE_SHIFT);
+	uint64_t e, addr, seg_end;
+	unsigned int i = first;
+#ifdef MMRT_TEST_HOOKS
+	uint32_t gen = mmrt_test_walk_begin(tbl);
+#endif
+
+	*ret = 0;
+	e = __atomic_load_n(&t[i], __ATOMIC_ACQUIRE);
+	if (unlikely((e & fmask) != fwant))
+		goto out;
+	addr = (uint64_t)(uintptr_t)base + (e & PTE_PFN_MASK);
+	*ret = sg_acc_page(acc, addr);
+	if (unlikely(*ret != 0))
+		goto out;
+	seg_end = addr + MMRT_PAGE_SIZE;
+	for (i++; i < last; i++) {
+		e = __atomic_load_n(&t[i], __ATOMIC_ACQUIRE);
+		if (unlikely((e & fmask) != fwant))
+			break;
+		addr = (uint64_t)(uintptr_t)base + (e & PTE_PFN_MASK);
+		if (likely(addr == seg_end)) {
+			seg_end += MMRT_PAGE_SIZE;
+			continue;
+		}
+		/* not contiguous: close the segment, open one at addr */
+		acc->cur.len = seg_end - (uint64_t)(uintptr_t)acc->cur.addr;
+		*ret = sg_acc_page(acc, addr);
+		if (unlikely(*ret != 0))
+			break;
+		seg_end = addr + MMRT_PAGE_SIZE;
+	}
+	acc->cur.len = seg_end - (uint64_t)(uintptr_t)acc->cur.addr;
+out:
+#ifdef MMRT_TEST_HOOKS
+	mmrt_test_walk_end(tbl, gen);
+#endif
+	return va + ((uint64_t)(i - first) << MMRT_PAGE_SHIFT);
+}
+
+static __rte_always_inline int
 sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
 	uint32_t access, struct mm_sg_acc *acc)
 {
@@ -140,28 +205,19 @@ sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
 			return -EFAULT;
 		{
 			const uint32_t tbl = pte_pfn(e);
-			const uint64_t *t = (const uint64_t *)(base +
-				((uint64_t)tbl << MMRT_PAGE_SHIFT));
 
 			while (va < chunk_end) {
-				/*
-				 * Whole present pool pages, IOVA linear in
-				 * the address: one load, a mask test and an
-				 * add per page (the common case).
-				 */
+				/* whole pool pages, IOVA linear: the run */
 				if (linear && (va & (MMRT_PAGE_SIZE - 1)) == 0 &&
 						chunk_end - va >= MMRT_PAGE_SIZE) {
-					e = __atomic_load_n(&t[level_index(va,
-						MM_LEVEL_PTE)], __ATOMIC_ACQUIRE);
-					if (likely((e & fmask) == fwant)) {
-						addr = (uint64_t)(uintptr_t)base +
-							(e & PTE_PFN_MASK);
-						ret = sg_acc_page(acc, addr);
-						if (ret != 0)
-							return ret;
-						va += MMRT_PAGE_SIZE;
-						continue;
-					}
+					va = sg_run_linear(acc, tbl, base, va,
+						chunk_end & ~(uint64_t)
+						(MMRT_PAGE_SIZE - 1), fmask,
+						fwant, &ret);
+					if (ret != 0)
+						return ret;
+					if (va >= chunk_end)
+						break;
 				}
 				e = mmrt_walk_step(base, tbl, va,
 					MMRT_PT_SHIFT(1));
@@ -182,6 +238,19 @@ sg_walk(const struct mmrt_as *as, uint64_t va, uint64_t end,
 	return mm_sg_acc_close(acc);
 }
 
+/* The walk of a caller that is not an online poller: under the map lock. */
+static __rte_noinline int
+sg_walk_locked(struct mmrt_as *as, uint64_t va, uint64_t end,
+	uint32_t access, struct mm_sg_acc *acc)
+{
+	int ret;
+
+	mm_read_lock(&as->map_lock, MM_LC_MAP);
+	ret = sg_walk(as, va, end, access, acc);
+	mm_read_unlock(&as->map_lock, MM_LC_MAP);
+	return ret;
+}
+
 int
 mmrt_translate_sg(struct mmrt_as *as, uint64_t va, uint64_t len,
 	uint32_t access, struct mmrt_sg *sg, unsigned int n)
@@ -194,13 +263,20 @@ mmrt_translate_sg(struct mmrt_as *as, uint64_t va, uint64_t len,
 			(sg == NULL && n != 0))
 		return -EINVAL;
 	mm_sg_acc_init(&acc, sg, n);
-	if (likely(mmrt_thread_is_online()))
-		ret = sg_walk(as, va, va + len, access, &acc);
-	else {
-		mm_read_lock(&as->map_lock, MM_LC_MAP);
-		ret = sg_walk(as, va, va + len, access, &acc);
-		mm_read_unlock(&as->map_lock, MM_LC_MAP);
-	}
+	/*
+	 * The online poller's walk inline, one copy per kind of access
+	 * (the masks of the page test are then constants; sg_walk() reads
+	 * only the write bit); the locked walk out of line.
+	 */
+	if (likely(mmrt_thread_is_online())) {
+		if (access & MMRT_ACCESS_WRITE)
+			ret = sg_walk(as, va, va + len, MMRT_ACCESS_WRITE,
+				&acc);
+		else
+			ret = sg_walk(as, va, va + len, MMRT_ACCESS_READ,
+				&acc);
+	} else
+		ret = sg_walk_locked(as, va, va + len, access, &acc);
 	if (ret != 0)
 		return ret;
 	if (acc.cnt > INT32_MAX)
