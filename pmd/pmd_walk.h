@@ -54,6 +54,69 @@
 #include <mmrt_dev.h>
 #include <mmrt_mm.h>
 
+/*
+ * An engine's last translation of each side (its "L0", in front of the
+ * device TLB): the leaf a destination (write) and a source (read) were
+ * last translated in. Consecutive small operations mostly land in the
+ * same pages, and a hit here costs two compares where a device-TLB lookup
+ * costs a call's worth of work.
+ *
+ * Validity, by the consumer's contract (mmrt_dev.h): a translation stays
+ * usable until the owner's next mmrt_consumer_poll(), and a poll ends it
+ * only by processing an invalidation descriptor (every change that drops
+ * or downgrades a translation posts one to every bound consumer) or after
+ * a fence (whose unacked descriptor the next poll processes). So the
+ * owner keeps the cache across a poll that processed nothing and drops it
+ * (pmd_xcache_drop()) after one that processed something or failed; it
+ * is also dropped whenever the binding changes. And, as the device TLB's
+ * hit path, every use checks that the consumer is still bound
+ * (pmd_xcache_usable()): a destroyed space unbinds its consumers without
+ * a descriptor, and a fenced consumer must stop using what it holds.
+ * Owner thread only, as the consumer's translate and poll.
+ */
+struct pmd_xcache_ent {
+	uint64_t va;            /* translated at; 0 with end 0: empty */
+	uint64_t end;           /* va + x.size: the leaf end */
+	uint8_t *addr;          /* host address of va */
+	uint64_t iova;          /* IOVA of va, or RTE_BAD_IOVA */
+};
+
+struct pmd_xcache {
+	struct pmd_xcache_ent e[2]; /* [0]: destination (write), [1]: source */
+};
+
+/*
+ * May the owner use its L0 now? The check the device TLB's hit path makes
+ * (mmrt_dev_core.h): a consumer that is fenced, or unbound (its space
+ * destroyed: no descriptor comes then), uses no translation it holds.
+ * An L0 hit is also counted as the device-TLB hit it stands for, so the
+ * statistics read as they would without it.
+ */
+static __rte_always_inline bool
+pmd_xcache_usable(struct mmrt_consumer *c)
+{
+	const struct mmrt_consumer_core *cc =
+		(const struct mmrt_consumer_core *)c;
+
+	return __atomic_load_n(&cc->state, __ATOMIC_RELAXED) ==
+		MMRT_CONSUMER_BOUND;
+}
+
+static __rte_always_inline void
+pmd_xcache_hit(struct mmrt_consumer *c)
+{
+	mmrt_dev_count_hit((struct mmrt_consumer_core *)c);
+}
+
+static inline void
+pmd_xcache_drop(struct pmd_xcache *xc)
+{
+	xc->e[0].end = 0;
+	xc->e[0].va = 0;
+	xc->e[1].end = 0;
+	xc->e[1].va = 0;
+}
+
 /* A translation and the offsets of the operation it covers. */
 struct pmd_span {
 	uint64_t off;           /* operation offset it was taken at */
@@ -64,6 +127,7 @@ struct pmd_span {
 
 struct pmd_walk {
 	struct mmrt_consumer *c;
+	struct pmd_xcache *xc;  /* the owner's L0, or NULL */
 	uint64_t src;
 	uint64_t dst;
 	uint64_t len;
@@ -88,10 +152,12 @@ struct pmd_piece {
 
 /* A walk of the operation {@src, @dst, @len} (@copy false: a fill). */
 static inline void
-pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c, uint64_t src,
-	uint64_t dst, uint64_t len, bool copy)
+pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c,
+	struct pmd_xcache *xc, uint64_t src, uint64_t dst, uint64_t len,
+	bool copy)
 {
 	w->c = c;
+	w->xc = xc;
 	w->src = src;
 	w->dst = dst;
 	w->len = len;
@@ -103,17 +169,45 @@ pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c, uint64_t src,
 	w->la_err = 0;
 }
 
-/* Translate @base + @off for @access into @sp. */
+/*
+ * Translate @base + @off for @access into @sp, through the walk's L0 if
+ * it has one. An L0 hit fills addr, iova and size (the walker uses no
+ * other field): both are linear within a leaf, as the walker assumes for
+ * its pieces anyway.
+ */
 static inline int
 pmd_span_get(struct pmd_walk *w, struct pmd_span *sp, uint64_t base,
 	uint64_t off, uint32_t access)
 {
-	int ret = mmrt_consumer_translate(w->c, base + off, access, &sp->x);
+	uint64_t va = base + off, d;
+	struct pmd_xcache_ent *e = NULL;
+	int ret;
 
+	if (w->xc != NULL) {
+		e = &w->xc->e[(access & MMRT_ACCESS_WRITE) ? 0 : 1];
+		if (va - e->va < e->end - e->va &&
+				pmd_xcache_usable(w->c)) {
+			pmd_xcache_hit(w->c);
+			d = va - e->va;
+			sp->x.addr = e->addr + d;
+			sp->x.iova = e->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA :
+				e->iova + d;
+			sp->x.size = e->end - va;
+			goto ok;
+		}
+	}
+	ret = mmrt_consumer_translate(w->c, va, access, &sp->x);
 	if (unlikely(ret != 0)) {
 		sp->valid = false;
 		return ret;
 	}
+	if (e != NULL) {
+		e->va = va;
+		e->end = va + sp->x.size;
+		e->addr = sp->x.addr;
+		e->iova = sp->x.iova;
+	}
+ok:
 	sp->off = off;
 	sp->end = off + sp->x.size;
 	sp->valid = true;

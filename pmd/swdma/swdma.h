@@ -294,6 +294,28 @@ uint16_t swdma_completed_status(struct swdma *dma,
 	uint16_t nb_cpls, uint16_t *last_idx,
 	enum rte_dma_status_code *status);
 
+/** What an operation was asked to do (swdma_op_get()). */
+struct swdma_op {
+	uint64_t src;     /**< copy: the source; fill: the pattern; sg: the
+			   * first source segment */
+	uint64_t dst;     /**< the destination (sg: its first segment) */
+	uint32_t len;     /**< bytes (sg: the total) */
+	bool fill;        /**< a fill */
+	uint8_t nb_src;   /**< sg: segments per side; 0: not an sg copy */
+	uint8_t nb_dst;
+};
+
+/**
+ * What operation @p idx was asked to do, read from its ring slot: for a
+ * report of a failed one, without a copy of every descriptor kept on the
+ * side. @p idx is an index copy, fill or copy_sg returned that completed
+ * (or completed_status) has reported, and no operation was enqueued
+ * since (the next enqueue may reuse its slot).
+ *
+ * @return 0, -EINVAL (NULL, not live). Submitter only. Never waits.
+ */
+int swdma_op_get(const struct swdma *dma, uint16_t idx, struct swdma_op *op);
+
 /**
  * @return the number of operations that can be enqueued now. Submitter
  *   only. Never waits.
