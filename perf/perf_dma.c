@@ -763,6 +763,37 @@ dma_sg_rounds(struct dma_ctx *dc, unsigned int sweeps, struct dma_side *sd)
 	fflush(stdout);
 }
 
+/*
+ * The guarded data path against the plain one, on dma_mmrt0 at @p sz:
+ * rounds of one pass each, alternating which goes first. A process that
+ * does not run the engine gets the guarded calls (a store, a full fence
+ * and a release store around each call, dmm_dp_enter()); here the runner
+ * installs them for its own passes (dmm_perf_dp_guarded()), so both run
+ * in one process on the same engine. @p sd[0] plain, @p sd[1] guarded.
+ */
+static void
+dma_guarded_rounds(struct dma_ctx *dc, const struct dma_size *sz,
+	struct dma_side *sd)
+{
+	unsigned int r, j, g;
+	double v;
+
+	printf("%s copies through the guarded data path (another process's "
+		"calls) against the plain one, dma_mmrt0\n", sz->tag);
+	for (r = 0; r < dc->rounds; r++) {
+		printf(" round %u\n", r);
+		for (j = 0; j < 2; j++) {
+			g = (r + j) & 1;
+			dc->guarded = g != 0;
+			v = dma_pass(dc, DMA_MMRT, sz, &sd[g].s, false);
+			sd[g].round[sd[g].nround++] = v;
+			printf("  (%s)\n", g ? "guarded" : "plain");
+		}
+	}
+	dc->guarded = false;
+	fflush(stdout);
+}
+
 /* Rounds of the three sides on @p sz, rotating which goes first. */
 static void
 dma_size_rounds(struct dma_ctx *dc, const struct dma_size *sz,
@@ -1140,7 +1171,7 @@ main(int argc, char **argv)
 {
 	struct dma_size sz64 = { "64b", 64, 0, 0, 8192 };
 	struct dma_size sz4k = { "4k", 4096, 0, 0, 256 };
-	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2], sg[2];
+	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2], sg[2], gd[2];
 	struct perf_samples rt_load, rt_idle;
 	struct perf_result res[14];
 	const struct mmrt_dma_mmrt_stats *est;
@@ -1202,6 +1233,7 @@ main(int argc, char **argv)
 	dma_sides_init(s4k, DMA_KINDS);
 	dma_sides_init(churn, 2);
 	dma_sides_init(sg, 2);
+	dma_sides_init(gd, 2);
 	if (perf_samples_init(&rt_load, 4096) < 0 ||
 			perf_samples_init(&rt_idle, 4096) < 0)
 		perf_die("out of memory for samples");
@@ -1214,6 +1246,7 @@ main(int argc, char **argv)
 		dma_median_rounds(&s4k[DMA_MEMCPY]));
 
 	dma_sg_rounds(&dc, opts.quick ? 2 : 4, sg);
+	dma_guarded_rounds(&dc, &sz64, gd);
 
 	/* Churn phase: 4 KiB with and without churn, then the idle anchor. */
 	printf("4k copies with invalidation churn (one page protected "
@@ -1287,6 +1320,13 @@ main(int argc, char **argv)
 	dma_result(&res[nres++], "dma-mmrt-copy-sg-16x4k",
 		"dma-mmrt-16-copies-4k", "ns/64KiB", DMA_TARGET_SG, &sg[1],
 		&sg[0]);
+	/* the guarded data path (other processes') against the plain one */
+	dma_result(&res[nres++], "dma-mmrt-guarded-64b", "dma-mmrt-plain-64b",
+		"ns/op", PERF_REPORT_ONLY, &gd[1], &gd[0]);
+	printf("dma_mmrt: guarded data path %+.2f ns/op at 64 B (guarded "
+		"%.2f, plain %.2f)\n", dma_median_rounds(&gd[1]) -
+		dma_median_rounds(&gd[0]), dma_median_rounds(&gd[1]),
+		dma_median_rounds(&gd[0]));
 	if (dc.mirror_dev >= 0)
 		dma_result(&res[nres++], "dma-mmrt-mirror-4k", "dma-mmrt-4k",
 			"ns/op", DMA_TARGET_MIRROR, &s4k[DMA_MIRROR],
@@ -1351,6 +1391,7 @@ main(int argc, char **argv)
 	dma_sides_free(s4k, DMA_KINDS);
 	dma_sides_free(churn, 2);
 	dma_sides_free(sg, 2);
+	dma_sides_free(gd, 2);
 	perf_samples_free(&rt_load);
 	perf_samples_free(&rt_idle);
 

@@ -28,6 +28,7 @@
 #include <mmrt_dev.h>
 #include <mmrt_dma_mmrt.h>
 #include <swdma.h>
+#include <dma_mmrt_internal.h>
 
 #include "perf_dma.h"
 
@@ -406,6 +407,8 @@ dma_side_run(struct dma_ctx *dc, enum dma_kind k, bool run)
 	else if (k == DMA_ENGINE)
 		ret = run ? swdma_start(dc->eng, DMA_ENGINE_LCORE) :
 			swdma_stop(dc->eng);
+	if (ret == 0 && run && k == DMA_MMRT && dc->guarded)
+		ret = dmm_perf_dp_guarded(dma_dev_id(dc, k), true);
 	if (ret < 0)
 		perf_die("%s: %s: %s", dma_kind_name[k],
 			run ? "start" : "stop", strerror(-ret));
