@@ -7,7 +7,7 @@
  * bus (issue 12), so that stock rte_dma_* code drives it.
  *
  *   --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV][,lcore=N|service=1][,burst=B]
- *                   [,idle=MODE][,ack_us=US][,park_us=US]
+ *                   [,idle=MODE][,ack_us=US][,park_us=US][,lookahead=1]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
  *
  * Two engines. Without dev=, the software engine (pmd/swdma) copies and
@@ -170,10 +170,12 @@ RTE_LOG_REGISTER(dmm_logtype, pmd.dma.mmrt.vdev, INFO);
 #define DMM_ARG_DEV "dev"
 #define DMM_ARG_ACK_US "ack_us"
 #define DMM_ARG_PARK_US "park_us"
+#define DMM_ARG_LOOKAHEAD "lookahead"
 
 static const char *const dmm_keys[] = {
 	DMM_ARG_AS, DMM_ARG_LCORE, DMM_ARG_SERVICE, DMM_ARG_BURST,
 	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US, DMM_ARG_PARK_US,
+	DMM_ARG_LOOKAHEAD,
 };
 
 struct dmm_opts {
@@ -187,6 +189,7 @@ struct dmm_opts {
 	enum swdma_idle idle;
 	uint64_t ack_us;    /* 0: the consumer's default */
 	uint64_t park_us;   /* 0: the engine's default (1 s) */
+	bool lookahead;     /* the engine's translation look-ahead */
 };
 
 /* What the driver tells of a failed operation (dump, debug line). In
@@ -533,7 +536,7 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			if (strcmp(key, dmm_keys[k]) == 0)
 				break;
 		if (k == RTE_DIM(dmm_keys)) {
-			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us, park_us)",
+			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us, park_us, lookahead)",
 				name, key);
 			goto out;
 		}
@@ -570,6 +573,13 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 				goto out;
 			}
 			o->service = v == 1;
+		} else if (strcmp(key, DMM_ARG_LOOKAHEAD) == 0) {
+			if (!dmm_parse_uint(val, 1, &v)) {
+				DMM_LOG(ERR, "%s: lookahead=%s: want 0 or 1",
+					name, val);
+				goto out;
+			}
+			o->lookahead = v == 1;
 		} else if (strcmp(key, DMM_ARG_BURST) == 0) {
 			if (!dmm_parse_uint(val, DMM_NB_DESC_MAX, &v) ||
 					v == 0) {
@@ -1788,6 +1798,25 @@ dmm_perf_dp_guarded(int16_t dev_id, bool guarded)
 	return ret;
 }
 
+int
+dmm_perf_lookahead(int16_t dev_id, bool on)
+{
+	struct dmm_priv *pv;
+	int ret = -ENODEV;
+
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == dev_id)
+			break;
+	if (pv != NULL) {
+		ret = pv->o.has_dev ? -ENOTSUP : 0;
+		if (ret == 0)
+			pv->o.lookahead = on;
+	}
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return ret;
+}
+
 /* Is @submit one of this driver's (a fast-path object of ours)? */
 static bool
 dmm_fp_ours(const struct rte_dma_fp_object *fp)
@@ -1895,6 +1924,7 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	cf.idle = pv->o.idle;
 	cf.consumer.ack_deadline_us = pv->o.ack_us;
 	cf.park_timeout_us = pv->o.park_us;
+	cf.lookahead = pv->o.lookahead;
 	cf.park_notify = dmm_pf_kick;
 	cf.park_notify_arg = pv;
 	/* no shadow: the engine's ring slots describe failed operations */
@@ -2739,4 +2769,5 @@ RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
 	"burst=<ops per engine step> "
 	"idle=<pause|spin|backoff> "
 	"ack_us=<invalidation ack deadline> "
-	"park_us=<how long an operation may stay parked on one page>");
+	"park_us=<how long an operation may stay parked on one page> "
+	"lookahead=<0|1: the engine translates 16 pages ahead>");

@@ -29,4 +29,13 @@
  */
 int dmm_perf_dp_guarded(int16_t dev_id, bool guarded);
 
+/*
+ * Set the lookahead= option of engine-mode device @p dev_id (this
+ * process's options): it takes effect at the device's next start (each
+ * start creates the engine). Control path, device stopped.
+ *
+ * @return 0, -ENODEV (no such dma_mmrt device), -ENOTSUP (dev= mode).
+ */
+int dmm_perf_lookahead(int16_t dev_id, bool on);
+
 #endif /* MMRT_DMA_MMRT_INTERNAL_H */

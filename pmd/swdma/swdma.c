@@ -282,6 +282,7 @@ swdma_bind(struct swdma *d, struct mmrt_as *as)
 	pmd_xcache_drop(&d->xc);
 	id = mmrt_consumer_bind(d->c, as);
 	if (id > 0) {
+		d->xc.as = d->conf.lookahead ? as : NULL;
 		d->bound = true;
 		d->as = as;
 	}
@@ -325,6 +326,7 @@ swdma_unbind(struct swdma *d)
 		return -ENOTCONN;
 	ret = mmrt_consumer_unbind(d->c);
 	pmd_xcache_drop(&d->xc);
+	d->xc.as = NULL;
 	d->bound = false;
 	d->as = NULL;
 	fail_outstanding(d);
