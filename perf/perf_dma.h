@@ -97,6 +97,7 @@ struct dma_ctx {
 	uint64_t msrc_iova;
 	uint64_t mdst_iova;
 	bool guarded;           /* dma_mmrt0 starts with the guarded path */
+	bool lookahead;         /* ... with its engine's look-ahead */
 	uint32_t stamp;         /* pass number, stamped into the source */
 	unsigned int rounds;
 	bool quick;

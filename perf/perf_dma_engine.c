@@ -401,6 +401,11 @@ dma_side_run(struct dma_ctx *dc, enum dma_kind k, bool run)
 		if (k == DMA_MMRT)
 			dma_stats_add(&dc->tot, &st);
 	}
+	if (run && k == DMA_MMRT)
+		ret = dmm_perf_lookahead(dma_dev_id(dc, k), dc->lookahead);
+	if (ret < 0)
+		perf_die("%s: lookahead: %s", dma_kind_name[k],
+			strerror(-ret));
 	if (k == DMA_SKEL || k == DMA_MMRT || k == DMA_MIRROR)
 		ret = run ? rte_dma_start(dma_dev_id(dc, k)) :
 			rte_dma_stop(dma_dev_id(dc, k));
