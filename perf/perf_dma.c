@@ -403,7 +403,8 @@ dma_bd_main(void *arg)
 	struct dma_bd *bd = arg;
 	struct mmrt_xlate xd, xs;
 	uint32_t len = bd->sz->len;
-	uint64_t i, off, t0, sink = 0;
+	uint64_t i, off, t0, sink = 0, page = UINT64_MAX;
+	uint8_t *dpg = NULL, *spg = NULL;
 	int ret = 0;
 
 	if (bd->mode == DMA_BD_REPLAY || bd->mode == DMA_BD_XLATE) {
@@ -427,21 +428,31 @@ dma_bd_main(void *arg)
 				(off & (MMRT_PAGE_SIZE - 1)), len);
 			continue;
 		}
-		ret = mmrt_consumer_translate(bd->cons, DMA_DST_VA + off,
-			MMRT_ACCESS_WRITE, &xd);
-		if (ret == 0)
+		/* as the engine: a page translated once while its last
+		 * translation stands (its L0, pmd_walk.h) */
+		if ((off >> MMRT_PAGE_SHIFT) != page) {
 			ret = mmrt_consumer_translate(bd->cons,
-				DMA_SRC_VA + off, MMRT_ACCESS_READ, &xs);
-		if (unlikely(ret != 0)) {
-			bd->error = ret;
-			break;
+				DMA_DST_VA + off, MMRT_ACCESS_WRITE, &xd);
+			if (ret == 0)
+				ret = mmrt_consumer_translate(bd->cons,
+					DMA_SRC_VA + off, MMRT_ACCESS_READ,
+					&xs);
+			if (unlikely(ret != 0)) {
+				bd->error = ret;
+				break;
+			}
+			page = off >> MMRT_PAGE_SHIFT;
+			dpg = (uint8_t *)xd.addr - (off & (MMRT_PAGE_SIZE - 1));
+			spg = (uint8_t *)xs.addr - (off & (MMRT_PAGE_SIZE - 1));
 		}
 		if (bd->mode == DMA_BD_REPLAY)
-			memcpy(xd.addr, xs.addr, len);
+			memcpy(dpg + (off & (MMRT_PAGE_SIZE - 1)),
+				spg + (off & (MMRT_PAGE_SIZE - 1)), len);
 		else
-			sink += (uintptr_t)xd.addr ^ (uintptr_t)xs.addr;
-		if ((i + 1) % DMA_BATCH == 0)
-			mmrt_consumer_poll(bd->cons);
+			sink += (uintptr_t)dpg ^ (uintptr_t)spg;
+		if ((i + 1) % DMA_BATCH == 0 &&
+				mmrt_consumer_poll(bd->cons) != 0)
+			page = UINT64_MAX;
 	}
 	bd->cycles = rte_rdtsc_precise() - t0;
 	bd->sink = sink;
@@ -760,6 +771,70 @@ dma_sg_rounds(struct dma_ctx *dc, unsigned int sweeps, struct dma_side *sd)
 				DMA_SG_UNIT / v);
 		}
 	}
+	fflush(stdout);
+}
+
+/*
+ * The engine's translation look-ahead (lookahead=1) at 4 KiB: rounds of
+ * three passes, memcpy (the anchor, as in dma_size_rounds()), dma_mmrt0
+ * as configured by default and dma_mmrt0 with the look-ahead, rotating
+ * which goes first. @p sd: [0] memcpy, [1] default, [2] look-ahead.
+ */
+static void
+dma_lookahead_rounds(struct dma_ctx *dc, const struct dma_size *sz,
+	struct dma_side *sd)
+{
+	static const char *const nm[3] = { "memcpy", "default",
+		"lookahead=1" };
+	unsigned int r, j, m;
+	double v;
+
+	printf("%s copies: dma_mmrt0 with the engine's translation "
+		"look-ahead (lookahead=1) against the default and memcpy\n",
+		sz->tag);
+	for (r = 0; r < dc->rounds; r++) {
+		printf(" round %u\n", r);
+		for (j = 0; j < 3; j++) {
+			m = (r + j) % 3;
+			dc->lookahead = m == 2;
+			v = dma_pass(dc, m == 0 ? DMA_MEMCPY : DMA_MMRT, sz,
+				&sd[m].s, false);
+			sd[m].round[sd[m].nround++] = v;
+			printf("  (%s)\n", nm[m]);
+		}
+	}
+	dc->lookahead = false;
+	fflush(stdout);
+}
+
+/*
+ * The guarded data path against the plain one, on dma_mmrt0 at @p sz:
+ * rounds of one pass each, alternating which goes first. A process that
+ * does not run the engine gets the guarded calls (a store, a full fence
+ * and a release store around each call, dmm_dp_enter()); here the runner
+ * installs them for its own passes (dmm_perf_dp_guarded()), so both run
+ * in one process on the same engine. @p sd[0] plain, @p sd[1] guarded.
+ */
+static void
+dma_guarded_rounds(struct dma_ctx *dc, const struct dma_size *sz,
+	struct dma_side *sd)
+{
+	unsigned int r, j, g;
+	double v;
+
+	printf("%s copies through the guarded data path (another process's "
+		"calls) against the plain one, dma_mmrt0\n", sz->tag);
+	for (r = 0; r < dc->rounds; r++) {
+		printf(" round %u\n", r);
+		for (j = 0; j < 2; j++) {
+			g = (r + j) & 1;
+			dc->guarded = g != 0;
+			v = dma_pass(dc, DMA_MMRT, sz, &sd[g].s, false);
+			sd[g].round[sd[g].nround++] = v;
+			printf("  (%s)\n", g ? "guarded" : "plain");
+		}
+	}
+	dc->guarded = false;
 	fflush(stdout);
 }
 
@@ -1140,7 +1215,8 @@ main(int argc, char **argv)
 {
 	struct dma_size sz64 = { "64b", 64, 0, 0, 8192 };
 	struct dma_size sz4k = { "4k", 4096, 0, 0, 256 };
-	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2], sg[2];
+	struct dma_side s64[DMA_KINDS], s4k[DMA_KINDS], churn[2], sg[2], gd[2];
+	struct dma_side la[3];
 	struct perf_samples rt_load, rt_idle;
 	struct perf_result res[14];
 	const struct mmrt_dma_mmrt_stats *est;
@@ -1202,6 +1278,8 @@ main(int argc, char **argv)
 	dma_sides_init(s4k, DMA_KINDS);
 	dma_sides_init(churn, 2);
 	dma_sides_init(sg, 2);
+	dma_sides_init(gd, 2);
+	dma_sides_init(la, 3);
 	if (perf_samples_init(&rt_load, 4096) < 0 ||
 			perf_samples_init(&rt_idle, 4096) < 0)
 		perf_die("out of memory for samples");
@@ -1214,6 +1292,8 @@ main(int argc, char **argv)
 		dma_median_rounds(&s4k[DMA_MEMCPY]));
 
 	dma_sg_rounds(&dc, opts.quick ? 2 : 4, sg);
+	dma_guarded_rounds(&dc, &sz64, gd);
+	dma_lookahead_rounds(&dc, &sz4k, la);
 
 	/* Churn phase: 4 KiB with and without churn, then the idle anchor. */
 	printf("4k copies with invalidation churn (one page protected "
@@ -1287,6 +1367,19 @@ main(int argc, char **argv)
 	dma_result(&res[nres++], "dma-mmrt-copy-sg-16x4k",
 		"dma-mmrt-16-copies-4k", "ns/64KiB", DMA_TARGET_SG, &sg[1],
 		&sg[0]);
+	/* the guarded data path (other processes') against the plain one */
+	dma_result(&res[nres++], "dma-mmrt-guarded-64b", "dma-mmrt-plain-64b",
+		"ns/op", PERF_REPORT_ONLY, &gd[1], &gd[0]);
+	printf("dma_mmrt: guarded data path %+.2f ns/op at 64 B (guarded "
+		"%.2f, plain %.2f)\n", dma_median_rounds(&gd[1]) -
+		dma_median_rounds(&gd[0]), dma_median_rounds(&gd[1]),
+		dma_median_rounds(&gd[0]));
+	/* the engine's translation look-ahead, with its own rounds */
+	dma_result(&res[nres++], "dma-mmrt-4k-lookahead", "memcpy-4k",
+		"ns/op", PERF_REPORT_ONLY, &la[2], &la[0]);
+	printf("dma_mmrt: 4k with lookahead=1 %.2f ns/op, default %.2f, "
+		"memcpy %.2f (same rounds)\n", dma_median_rounds(&la[2]),
+		dma_median_rounds(&la[1]), dma_median_rounds(&la[0]));
 	if (dc.mirror_dev >= 0)
 		dma_result(&res[nres++], "dma-mmrt-mirror-4k", "dma-mmrt-4k",
 			"ns/op", DMA_TARGET_MIRROR, &s4k[DMA_MIRROR],
@@ -1351,6 +1444,8 @@ main(int argc, char **argv)
 	dma_sides_free(s4k, DMA_KINDS);
 	dma_sides_free(churn, 2);
 	dma_sides_free(sg, 2);
+	dma_sides_free(gd, 2);
+	dma_sides_free(la, 3);
 	perf_samples_free(&rt_load);
 	perf_samples_free(&rt_idle);
 

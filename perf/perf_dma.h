@@ -96,6 +96,8 @@ struct dma_ctx {
 	uint8_t *mdst;
 	uint64_t msrc_iova;
 	uint64_t mdst_iova;
+	bool guarded;           /* dma_mmrt0 starts with the guarded path */
+	bool lookahead;         /* ... with its engine's look-ahead */
 	uint32_t stamp;         /* pass number, stamped into the source */
 	unsigned int rounds;
 	bool quick;
@@ -135,7 +137,9 @@ void dma_engines_teardown(struct dma_ctx *dc);
 
 /*
  * Start (@p run) or stop side @p k: its dmadev, or the direct engine on
- * DMA_ENGINE_LCORE; nothing for memcpy. At a stop of dma_mmrt0, its
+ * DMA_ENGINE_LCORE; nothing for memcpy. A start of dma_mmrt0 with
+ * dc->guarded set installs the guarded data path (the one processes that
+ * do not run the engine get) in place of the plain one. At a stop of dma_mmrt0, its
  * counters are added to dc->tot (they start at 0 at each start). Dies on
  * failure, and when the engine's consumer was fenced.
  */

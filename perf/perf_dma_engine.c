@@ -28,6 +28,7 @@
 #include <mmrt_dev.h>
 #include <mmrt_dma_mmrt.h>
 #include <swdma.h>
+#include <dma_mmrt_internal.h>
 
 #include "perf_dma.h"
 
@@ -400,12 +401,19 @@ dma_side_run(struct dma_ctx *dc, enum dma_kind k, bool run)
 		if (k == DMA_MMRT)
 			dma_stats_add(&dc->tot, &st);
 	}
+	if (run && k == DMA_MMRT)
+		ret = dmm_perf_lookahead(dma_dev_id(dc, k), dc->lookahead);
+	if (ret < 0)
+		perf_die("%s: lookahead: %s", dma_kind_name[k],
+			strerror(-ret));
 	if (k == DMA_SKEL || k == DMA_MMRT || k == DMA_MIRROR)
 		ret = run ? rte_dma_start(dma_dev_id(dc, k)) :
 			rte_dma_stop(dma_dev_id(dc, k));
 	else if (k == DMA_ENGINE)
 		ret = run ? swdma_start(dc->eng, DMA_ENGINE_LCORE) :
 			swdma_stop(dc->eng);
+	if (ret == 0 && run && k == DMA_MMRT && dc->guarded)
+		ret = dmm_perf_dp_guarded(dma_dev_id(dc, k), true);
 	if (ret < 0)
 		perf_die("%s: %s: %s", dma_kind_name[k],
 			run ? "start" : "stop", strerror(-ret));

@@ -54,6 +54,163 @@
 #include <mmrt_dev.h>
 #include <mmrt_mm.h>
 
+/*
+ * An engine's last translation of each side (its "L0", in front of the
+ * device TLB): the leaf a destination (write) and a source (read) were
+ * last translated in. Consecutive small operations mostly land in the
+ * same pages, and a hit here costs two compares where a device-TLB lookup
+ * costs a call's worth of work.
+ *
+ * Validity, by the consumer's contract (mmrt_dev.h): a translation stays
+ * usable until the owner's next mmrt_consumer_poll(), and a poll ends it
+ * only by processing an invalidation descriptor (every change that drops
+ * or downgrades a translation posts one to every bound consumer) or after
+ * a fence (whose unacked descriptor the next poll processes). So the
+ * owner keeps the cache across a poll that processed nothing and drops it
+ * (pmd_xcache_drop()) after one that processed something or failed; it
+ * is also dropped whenever the binding changes. And, as the device TLB's
+ * hit path, every use checks that the consumer is still bound
+ * (pmd_xcache_usable()): a destroyed space unbinds its consumers without
+ * a descriptor, and a fenced consumer must stop using what it holds.
+ * Owner thread only, as the consumer's translate and poll.
+ */
+struct pmd_xcache_ent {
+	uint64_t va;            /* translated at; 0 with end 0: empty */
+	uint64_t end;           /* va + x.size: the leaf end */
+	uint8_t *addr;          /* host address of va */
+	uint64_t iova;          /* IOVA of va, or RTE_BAD_IOVA */
+};
+
+/*
+ * The look-ahead (an engine's option): after a device-TLB miss, the range
+ * behind the leaf it gave (PMD_XC_SPAN bytes) is translated in one
+ * mmrt_translate_sg() walk, which never faults: up to PMD_XC_SEGS
+ * segments (pages, or longer runs of contiguous frames: the walk stops
+ * when it has that many), taken into e[] in turn as the operations reach
+ * them. So a stream of operations through fresh pages costs one device
+ * TLB miss and one walk per 16 pages (or per 256 KiB of contiguous
+ * frames), not a device-TLB miss (a walk and a fill) per page. The same
+ * validity as e[]: it was obtained by the owner, and a descriptor, a
+ * fence or an unbind ends it alike.
+ *
+ * Only after a device-TLB miss on a 4 KiB leaf (a 2 MiB leaf needs no
+ * help, and a hit says the pages are already cached): so a stream that
+ * the device TLB holds keeps hitting there. A walk that fails (a page
+ * missing, or not writable and dirty for a destination: the device TLB's
+ * path resolves those), or a look-ahead no operation used (random access),
+ * stops it on that side for PMD_XC_BACKOFF misses.
+ */
+#define PMD_XC_SEGS 16
+#define PMD_XC_SPAN (UINT64_C(64) * MMRT_PAGE_SIZE)
+#define PMD_XC_BACKOFF 16
+
+struct pmd_xcache_la {
+	struct mmrt_sg sg[PMD_XC_SEGS];
+	uint64_t va;            /* where sg[next] starts */
+	unsigned int next;      /* first segment not taken yet */
+	unsigned int n;         /* segments held */
+	unsigned int backoff;   /* misses before the next walk */
+	bool used;              /* a segment of it was taken */
+};
+
+struct pmd_xcache {
+	struct pmd_xcache_ent e[2]; /* [0]: destination (write), [1]: source */
+	struct pmd_xcache_la la[2];
+	struct mmrt_as *as;     /* the bound space: look-ahead; NULL: none */
+};
+
+/*
+ * May the owner use its L0 now? The check the device TLB's hit path makes
+ * (mmrt_dev_core.h): a consumer that is fenced, or unbound (its space
+ * destroyed: no descriptor comes then), uses no translation it holds.
+ * An L0 hit is also counted as the device-TLB hit it stands for, so the
+ * statistics read as they would without it.
+ */
+static __rte_always_inline bool
+pmd_xcache_usable(struct mmrt_consumer *c)
+{
+	const struct mmrt_consumer_core *cc =
+		(const struct mmrt_consumer_core *)c;
+
+	return __atomic_load_n(&cc->state, __ATOMIC_RELAXED) ==
+		MMRT_CONSUMER_BOUND;
+}
+
+static __rte_always_inline void
+pmd_xcache_hit(struct mmrt_consumer *c)
+{
+	mmrt_dev_count_hit((struct mmrt_consumer_core *)c);
+}
+
+static inline void
+pmd_xcache_drop(struct pmd_xcache *xc)
+{
+	xc->e[0].end = 0;
+	xc->e[0].va = 0;
+	xc->e[1].end = 0;
+	xc->e[1].va = 0;
+	xc->la[0].n = 0;
+	xc->la[1].n = 0;
+}
+
+/*
+ * Take the look-ahead's segment at @va into @e, if it holds it (the next
+ * one, as a stream goes; one before it is passed). @return true if so.
+ */
+static __rte_always_inline bool
+pmd_xcache_la_take(struct pmd_xcache_la *la, struct pmd_xcache_ent *e,
+	uint64_t va)
+{
+	const struct mmrt_sg *g;
+
+	while (la->next < la->n) {
+		g = &la->sg[la->next];
+		if (va < la->va)
+			return false;
+		if (va - la->va < g->len) {
+			la->used = true;
+			e->va = la->va;
+			e->end = la->va + g->len;
+			e->addr = g->addr;
+			e->iova = g->iova;
+			return true;
+		}
+		la->va += g->len;
+		la->next++;
+	}
+	return false;
+}
+
+/* Refill the look-ahead from @va (the end of a leaf just translated). */
+static inline void
+pmd_xcache_la_fill(struct pmd_xcache *xc, struct pmd_xcache_la *la,
+	uint64_t va, uint32_t access)
+{
+	int n;
+
+	if (la->n > 0 && !la->used)
+		la->backoff = PMD_XC_BACKOFF; /* the last one went unused */
+	la->n = 0;
+	if (la->backoff > 0) {
+		la->backoff--;
+		return;
+	}
+	if (va >= MMRT_VA_LIMIT || MMRT_VA_LIMIT - va < PMD_XC_SPAN)
+		return;
+	n = mmrt_translate_sg(xc->as, va, PMD_XC_SPAN, access, la->sg,
+		PMD_XC_SEGS);
+	if (n == -ENOSPC)
+		n = PMD_XC_SEGS; /* a prefix of the span */
+	if (n <= 0) {
+		la->backoff = PMD_XC_BACKOFF;
+		return;
+	}
+	la->va = va;
+	la->next = 0;
+	la->used = false;
+	la->n = (unsigned int)n;
+}
+
 /* A translation and the offsets of the operation it covers. */
 struct pmd_span {
 	uint64_t off;           /* operation offset it was taken at */
@@ -64,6 +221,7 @@ struct pmd_span {
 
 struct pmd_walk {
 	struct mmrt_consumer *c;
+	struct pmd_xcache *xc;  /* the owner's L0, or NULL */
 	uint64_t src;
 	uint64_t dst;
 	uint64_t len;
@@ -88,10 +246,12 @@ struct pmd_piece {
 
 /* A walk of the operation {@src, @dst, @len} (@copy false: a fill). */
 static inline void
-pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c, uint64_t src,
-	uint64_t dst, uint64_t len, bool copy)
+pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c,
+	struct pmd_xcache *xc, uint64_t src, uint64_t dst, uint64_t len,
+	bool copy)
 {
 	w->c = c;
+	w->xc = xc;
 	w->src = src;
 	w->dst = dst;
 	w->len = len;
@@ -103,17 +263,57 @@ pmd_walk_init(struct pmd_walk *w, struct mmrt_consumer *c, uint64_t src,
 	w->la_err = 0;
 }
 
-/* Translate @base + @off for @access into @sp. */
+/*
+ * Translate @base + @off for @access into @sp, through the walk's L0 if
+ * it has one. An L0 hit fills addr, iova and size (the walker uses no
+ * other field): both are linear within a leaf, as the walker assumes for
+ * its pieces anyway.
+ */
 static inline int
 pmd_span_get(struct pmd_walk *w, struct pmd_span *sp, uint64_t base,
 	uint64_t off, uint32_t access)
 {
-	int ret = mmrt_consumer_translate(w->c, base + off, access, &sp->x);
+	uint64_t va = base + off, d;
+	struct pmd_xcache_ent *e = NULL;
+	unsigned int side = 0;
+	uint64_t hits = 0;
+	int ret;
 
+	if (w->xc != NULL) {
+		side = (access & MMRT_ACCESS_WRITE) ? 0 : 1;
+		e = &w->xc->e[side];
+		if ((va - e->va < e->end - e->va ||
+				pmd_xcache_la_take(&w->xc->la[side], e, va)) &&
+				pmd_xcache_usable(w->c)) {
+			pmd_xcache_hit(w->c);
+			d = va - e->va;
+			sp->x.addr = e->addr + d;
+			sp->x.iova = e->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA :
+				e->iova + d;
+			sp->x.size = e->end - va;
+			goto ok;
+		}
+	}
+	if (e != NULL && w->xc->as != NULL)
+		hits = ((struct mmrt_consumer_core *)w->c)->hits;
+	ret = mmrt_consumer_translate(w->c, va, access, &sp->x);
 	if (unlikely(ret != 0)) {
 		sp->valid = false;
 		return ret;
 	}
+	if (e != NULL) {
+		e->va = va;
+		e->end = va + sp->x.size;
+		e->addr = sp->x.addr;
+		e->iova = sp->x.iova;
+		/* a miss (the hit count did not move) on a 4 KiB leaf */
+		if (w->xc->as != NULL && !sp->x.huge &&
+				((struct mmrt_consumer_core *)w->c)->hits ==
+				hits)
+			pmd_xcache_la_fill(w->xc, &w->xc->la[side], e->end,
+				access);
+	}
+ok:
 	sp->off = off;
 	sp->end = off + sp->x.size;
 	sp->valid = true;

@@ -1069,6 +1069,8 @@ Test(dma_mmrt, bad_devargs)
 		"as=tb,ack_us=5",
 		"as=tb,park_us=0",
 		"as=tb,park_us=1x",
+		"as=tb,lookahead=2",
+		"as=tb,lookahead=yes",
 		"as=tb,dev=dma_mmrt0",          /* stacked */
 		"as=tb,dev=dma_mmrt_7",
 		"as=tb,dev=dma_skeleton0123456789012345678901234567890123456789012345678901234567890",

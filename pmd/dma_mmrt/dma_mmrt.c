@@ -7,7 +7,7 @@
  * bus (issue 12), so that stock rte_dma_* code drives it.
  *
  *   --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV][,lcore=N|service=1][,burst=B]
- *                   [,idle=MODE][,ack_us=US][,park_us=US]
+ *                   [,idle=MODE][,ack_us=US][,park_us=US][,lookahead=1]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
  *
  * Two engines. Without dev=, the software engine (pmd/swdma) copies and
@@ -145,6 +145,7 @@
 
 #include "core_testhooks.h"
 #include "dma_mmrt_abi.h"
+#include "dma_mmrt_internal.h"
 #include "pmd_status.h"
 #include "mmrt_dma_mmrt.h"
 
@@ -169,10 +170,12 @@ RTE_LOG_REGISTER(dmm_logtype, pmd.dma.mmrt.vdev, INFO);
 #define DMM_ARG_DEV "dev"
 #define DMM_ARG_ACK_US "ack_us"
 #define DMM_ARG_PARK_US "park_us"
+#define DMM_ARG_LOOKAHEAD "lookahead"
 
 static const char *const dmm_keys[] = {
 	DMM_ARG_AS, DMM_ARG_LCORE, DMM_ARG_SERVICE, DMM_ARG_BURST,
 	DMM_ARG_IDLE, DMM_ARG_DEV, DMM_ARG_ACK_US, DMM_ARG_PARK_US,
+	DMM_ARG_LOOKAHEAD,
 };
 
 struct dmm_opts {
@@ -186,10 +189,13 @@ struct dmm_opts {
 	enum swdma_idle idle;
 	uint64_t ack_us;    /* 0: the consumer's default */
 	uint64_t park_us;   /* 0: the engine's default (1 s) */
+	bool lookahead;     /* the engine's translation look-ahead */
 };
 
-/* What the driver remembers of each operation, to name a faulting
- * address: one entry per engine ring slot. */
+/* What the driver tells of a failed operation (dump, debug line). In
+ * dev= mode it remembers this of each operation, one entry per front-ring
+ * slot (the shadow); the engine mode reads it from the engine's ring slot
+ * (swdma_op_get()) once the operation is reported. */
 struct dmm_shadow {
 	uint64_t src;       /* the fill pattern for a fill; sg: 1st segment */
 	uint64_t dst;       /* sg: the first destination segment */
@@ -254,7 +260,7 @@ struct dmm_priv {
 	/* shared: the data path, the submitter's */
 	struct swdma *eng;            /* NULL: no engine runs it */
 	struct dmm_front *fr;         /* dev= mode: NULL while stopped */
-	struct dmm_shadow *shadow;
+	struct dmm_shadow *shadow;    /* dev= mode only */
 	uint16_t mask;                /* engine ring size - 1 */
 	uint64_t completed;           /* reported by completed*() */
 	uint64_t errors;              /* ... of them not SUCCESSFUL */
@@ -530,7 +536,7 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 			if (strcmp(key, dmm_keys[k]) == 0)
 				break;
 		if (k == RTE_DIM(dmm_keys)) {
-			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us, park_us)",
+			DMM_LOG(ERR, "%s: unknown devarg \"%s\" (known: as, dev, lcore, service, burst, idle, ack_us, park_us, lookahead)",
 				name, key);
 			goto out;
 		}
@@ -567,6 +573,13 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 				goto out;
 			}
 			o->service = v == 1;
+		} else if (strcmp(key, DMM_ARG_LOOKAHEAD) == 0) {
+			if (!dmm_parse_uint(val, 1, &v)) {
+				DMM_LOG(ERR, "%s: lookahead=%s: want 0 or 1",
+					name, val);
+				goto out;
+			}
+			o->lookahead = v == 1;
 		} else if (strcmp(key, DMM_ARG_BURST) == 0) {
 			if (!dmm_parse_uint(val, DMM_NB_DESC_MAX, &v) ||
 					v == 0) {
@@ -711,7 +724,7 @@ dmm_check_opts(const char *name, struct dmm_opts *o)
 /*
  * The engine, loaded once per call. Acquire: pairs with the release that
  * publishes it at start, so a guarded call of another process (which may
- * run while a start publishes) sees the shadow and mask stored before it;
+ * run while a start publishes) sees what was stored before it;
  * on x86 a plain load, so the runner's path costs nothing more.
  */
 static __rte_always_inline struct swdma *
@@ -720,25 +733,16 @@ dmm_eng(const struct dmm_priv *pv)
 	return __atomic_load_n(&pv->eng, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The enqueues are tail calls: the engine's ring slot keeps what a failed
+ * operation's report needs (swdma_op_get()), so nothing is copied aside.
+ */
 static int
 dmm_copy(void *p, uint16_t vchan, rte_iova_t src, rte_iova_t dst,
 	uint32_t len, uint64_t flags)
 {
-	struct dmm_priv *pv = p;
-	struct dmm_shadow *s;
-	int ret;
-
 	RTE_SET_USED(vchan);
-	ret = swdma_copy(dmm_eng(pv), src, dst, len, flags);
-	if (likely(ret >= 0)) {
-		s = &pv->shadow[ret & pv->mask];
-		s->src = src;
-		s->dst = dst;
-		s->len = len;
-		s->fill = 0;
-		s->nb_src = 0;
-	}
-	return ret;
+	return swdma_copy(dmm_eng(p), src, dst, len, flags);
 }
 
 static int
@@ -746,48 +750,16 @@ dmm_copy_sg(void *p, uint16_t vchan, const struct rte_dma_sge *src,
 	const struct rte_dma_sge *dst, uint16_t nb_src, uint16_t nb_dst,
 	uint64_t flags)
 {
-	struct dmm_priv *pv = p;
-	struct dmm_shadow *s;
-	uint32_t len = 0;
-	uint16_t i;
-	int ret;
-
 	RTE_SET_USED(vchan);
-	ret = swdma_copy_sg(dmm_eng(pv), src, dst, nb_src, nb_dst, flags);
-	if (likely(ret >= 0)) {
-		/* valid lists (checked): the total fits */
-		for (i = 0; i < nb_dst; i++)
-			len += dst[i].length;
-		s = &pv->shadow[ret & pv->mask];
-		s->src = src[0].addr;
-		s->dst = dst[0].addr;
-		s->len = len;
-		s->fill = 0;
-		s->nb_src = (uint8_t)nb_src;
-		s->nb_dst = (uint8_t)nb_dst;
-	}
-	return ret;
+	return swdma_copy_sg(dmm_eng(p), src, dst, nb_src, nb_dst, flags);
 }
 
 static int
 dmm_fill(void *p, uint16_t vchan, uint64_t pattern, rte_iova_t dst,
 	uint32_t len, uint64_t flags)
 {
-	struct dmm_priv *pv = p;
-	struct dmm_shadow *s;
-	int ret;
-
 	RTE_SET_USED(vchan);
-	ret = swdma_fill(dmm_eng(pv), pattern, dst, len, flags);
-	if (likely(ret >= 0)) {
-		s = &pv->shadow[ret & pv->mask];
-		s->src = pattern;
-		s->dst = dst;
-		s->len = len;
-		s->fill = 1;
-		s->nb_src = 0;
-	}
-	return ret;
+	return swdma_fill(dmm_eng(p), pattern, dst, len, flags);
 }
 
 static int
@@ -820,13 +792,13 @@ dmm_completed(void *p, uint16_t vchan, uint16_t nb_cpls, uint16_t *last_idx,
 	return n;
 }
 
-/* An operation completed with @st: keep it for dump, say it in a debug
- * line (the application may have no other way to learn the address). */
+/* Operation @idx, described by @s, completed with @st: keep it for dump,
+ * say it in a debug line (the application may have no other way to learn
+ * the address). */
 static void
-dmm_note_fault(struct dmm_priv *pv, uint16_t idx, uint16_t st)
+dmm_note_fault(struct dmm_priv *pv, uint16_t idx, uint16_t st,
+	const struct dmm_shadow *s)
 {
-	const struct dmm_shadow *s = &pv->shadow[idx & pv->mask];
-
 	pv->fault_idx = idx;
 	pv->fault_status = st;
 	pv->fault_op = *s;
@@ -848,7 +820,9 @@ dmm_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 	uint16_t *last_idx, enum rte_dma_status_code *status)
 {
 	struct dmm_priv *pv = p;
-	uint16_t n, i, last = 0, errs = 0;
+	uint16_t n, i, idx, last = 0, errs = 0;
+	struct dmm_shadow s;
+	struct swdma_op op;
 	struct swdma *eng;
 
 	RTE_SET_USED(vchan);
@@ -864,7 +838,18 @@ dmm_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 		if (likely(status[i] == RTE_DMA_STATUS_SUCCESSFUL))
 			continue;
 		errs++;
-		dmm_note_fault(pv, (uint16_t)(last - (n - 1) + i), status[i]);
+		idx = (uint16_t)(last - (n - 1) + i);
+		/* reported, and no enqueue since: its slot is intact */
+		if (swdma_op_get(eng, idx, &op) != 0)
+			memset(&op, 0, sizeof(op));
+		s.src = op.src;
+		s.dst = op.dst;
+		s.len = op.len;
+		s.fill = op.fill;
+		s.nb_src = op.nb_src;
+		s.nb_dst = op.nb_dst;
+		s.pad = 0;
+		dmm_note_fault(pv, idx, status[i], &s);
 	}
 	dmm_count(&pv->completed, n);
 	if (errs > 0)
@@ -988,7 +973,8 @@ dmm_dev_completed_status(void *p, uint16_t vchan, uint16_t nb_cpls,
 		if (likely(status[i] == RTE_DMA_STATUS_SUCCESSFUL))
 			continue;
 		errs++;
-		dmm_note_fault(pv, (uint16_t)(fr->cpl - n + i), status[i]);
+		dmm_note_fault(pv, (uint16_t)(fr->cpl - n + i), status[i],
+			&pv->shadow[(fr->cpl - n + i) & pv->mask]);
 	}
 	if (n > 0)
 		dmm_count(&pv->completed, n);
@@ -1792,6 +1778,45 @@ dmm_fp_install(const struct dmm_priv *pv, struct rte_dma_fp_object *fp,
 	}
 }
 
+int
+dmm_perf_dp_guarded(int16_t dev_id, bool guarded)
+{
+	struct dmm_priv *pv;
+	int ret = -ENODEV;
+
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == dev_id)
+			break;
+	if (pv != NULL) {
+		ret = pv->o.has_dev ? -ENOTSUP : pv->reng == NULL ?
+			-ENOTCONN : 0;
+		if (ret == 0)
+			dmm_fp_install(pv, pv->dev->fp, !guarded);
+	}
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return ret;
+}
+
+int
+dmm_perf_lookahead(int16_t dev_id, bool on)
+{
+	struct dmm_priv *pv;
+	int ret = -ENODEV;
+
+	rte_spinlock_lock(&dmm_devs_lock);
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == dev_id)
+			break;
+	if (pv != NULL) {
+		ret = pv->o.has_dev ? -ENOTSUP : 0;
+		if (ret == 0)
+			pv->o.lookahead = on;
+	}
+	rte_spinlock_unlock(&dmm_devs_lock);
+	return ret;
+}
+
 /* Is @submit one of this driver's (a fast-path object of ours)? */
 static bool
 dmm_fp_ours(const struct rte_dma_fp_object *fp)
@@ -1899,16 +1924,10 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	cf.idle = pv->o.idle;
 	cf.consumer.ack_deadline_us = pv->o.ack_us;
 	cf.park_timeout_us = pv->o.park_us;
+	cf.lookahead = pv->o.lookahead;
 	cf.park_notify = dmm_pf_kick;
 	cf.park_notify_arg = pv;
-	/* the shadow first (a dead runner's is reclaimed from here on);
-	 * the data path reads it only once the engine is published */
-	sh->shadow = TEST_ALLOC_FAIL() ? NULL :
-		rte_zmalloc_socket("dma_mmrt_shadow",
-		sizeof(*sh->shadow) * sh->nb_desc, RTE_CACHE_LINE_SIZE,
-		dev->data->numa < 0 ? SOCKET_ID_ANY : dev->data->numa);
-	if (sh->shadow == NULL)
-		return -ENOMEM;
+	/* no shadow: the engine's ring slots describe failed operations */
 	sh->mask = sh->nb_desc - 1;
 	pv->reng = swdma_create(&cf);
 	if (pv->reng == NULL) {
@@ -1937,7 +1956,7 @@ dmm_start_engine(struct dmm_dma_dev *dev, struct dmm_priv *pv)
 	if (ret < 0)
 		goto fail;
 	/* published under the lock the readers (stats, telemetry) take;
-	 * release: the shadow and mask before it, for the data path */
+	 * release: the mask before it, for the data path */
 	dmm_eng_lock(sh);
 	__atomic_store_n(&sh->eng, pv->reng, __ATOMIC_RELEASE);
 	sh->starts++;
@@ -2750,4 +2769,5 @@ RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
 	"burst=<ops per engine step> "
 	"idle=<pause|spin|backoff> "
 	"ack_us=<invalidation ack deadline> "
-	"park_us=<how long an operation may stay parked on one page>");
+	"park_us=<how long an operation may stay parked on one page> "
+	"lookahead=<0|1: the engine translates 16 pages ahead>");

@@ -9,8 +9,16 @@
  * @file
  * dma_mmrt: the swdma engine as a DPDK dmadev on the vdev bus. Devices are
  * created with EAL --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV]
- * [,lcore=N|service=1][,burst=B][,idle=pause|spin|backoff][,ack_us=US] or
- * rte_vdev_init() and driven with rte_dma_* only.
+ * [,lcore=N|service=1][,burst=B][,idle=pause|spin|backoff][,ack_us=US]
+ * [,park_us=US][,lookahead=1] or rte_vdev_init() and driven with rte_dma_*
+ * only.
+ *
+ * lookahead=1 (engine mode, off by default): after a device-TLB miss on
+ * a 4 KiB page the engine translates the next 16 pages in one walk that
+ * never faults and serves them without the device TLB; a stream through
+ * fresh pages then costs one walk per 16 pages instead of a device-TLB
+ * miss per page. Those pages do not enter the device TLB, so its
+ * counters show fewer misses and fills. Ignored with dev=.
  *
  * dev=DMADEV puts the named real dmadev behind the translation: dma_mmrt
  * configures it (one MEM_TO_MEM vchan) and starts it at its own start,

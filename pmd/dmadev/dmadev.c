@@ -298,7 +298,7 @@ feed(struct bridge *b)
 
 	while (b->issue < b->sub) {
 		op = &b->ops[b->issue & b->mask];
-		pmd_walk_init(&w, b->c, op->src, op->dst, op->len, true);
+		pmd_walk_init(&w, b->c, NULL, op->src, op->dst, op->len, true);
 		while (op->issued < op->len) {
 			room = rte_dma_burst_capacity(b->dev_id, 0);
 			if (room == 0)

@@ -26,9 +26,12 @@
  * The engine runs the op at `done` to completion, or parks it: a parked op
  * keeps its progress (bytes done, a clean offset: pmd_walk.h) and stays at
  * `done`, so the ops behind it wait. Between operations (every
- * SWDMA_POLL_EVERY, and at each step) the engine polls its consumer, which
- * acks pending invalidations: no translation obtained for a finished
- * operation is used after it.
+ * SWDMA_POLL_EVERY ops or SWDMA_POLL_BYTES, and at each step) the engine
+ * polls its consumer, which acks pending invalidations: no translation an
+ * acked invalidation covers is used after it. The engine keeps its last
+ * translation of each side across polls (pmd_walk.h's L0, which serves
+ * most small copies without a walk: run_cached()) and drops it at a poll
+ * that processed any descriptor.
  */
 
 #include <errno.h>
@@ -44,6 +47,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_memcpy.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_spinlock.h>
@@ -55,7 +59,14 @@
 #include "pmd_walk.h"
 
 #define SWDMA_MAGIC 0x6d6d7377u /* "mmsw" */
-#define SWDMA_POLL_EVERY 4      /* ops between acks inside a step */
+/* Acks inside a step: after SWDMA_POLL_EVERY ops, or sooner once they
+ * moved SWDMA_POLL_BYTES (every 4 ops of 4 KiB; 16 ops of 64 B take a
+ * few hundred nanoseconds, so small ops ack as soon all the same) */
+#define SWDMA_POLL_EVERY 16
+#define SWDMA_POLL_BYTES (16u * 1024)
+/* copies up to this many bytes: rte_memcpy() inline, no library call */
+#define SWDMA_SMALL_COPY 256
+#define SWDMA_PREFETCH_AHEAD 32 /* slots: the ring line enqueue asks for */
 
 extern int mmrt_logtype_swdma __attribute__((visibility("hidden")));
 RTE_LOG_REGISTER(mmrt_logtype_swdma, pmd.dma.mmrt.swdma, INFO);
@@ -102,6 +113,10 @@ struct swdma {
 	/* shared counters, one line each */
 	uint64_t sub __rte_cache_aligned;   /* release by submitter */
 	uint64_t done __rte_cache_aligned;  /* release by engine */
+	uint64_t done_errs;                 /* ops before done that failed */
+
+	/* submitter side, read with done */
+	uint64_t errs_seen __rte_cache_aligned; /* ... that were reported */
 
 	/* engine side */
 	uint64_t progress __rte_cache_aligned; /* bytes of op `done` done */
@@ -112,6 +127,7 @@ struct swdma {
 	uint64_t park_cycles;
 	uint32_t backoff_us;
 	int run_owner;                      /* QSBR id of the stepping thread */
+	struct pmd_xcache xc;               /* last translations (pmd_walk.h) */
 
 	/* control */
 	int lcore;                          /* -1: not started */
@@ -263,8 +279,10 @@ swdma_bind(struct swdma *d, struct mmrt_as *as)
 		return -EINVAL;
 	if (d->lcore >= 0 || d->bound)
 		return -EBUSY;
+	pmd_xcache_drop(&d->xc);
 	id = mmrt_consumer_bind(d->c, as);
 	if (id > 0) {
+		d->xc.as = d->conf.lookahead ? as : NULL;
 		d->bound = true;
 		d->as = as;
 	}
@@ -289,6 +307,7 @@ fail_outstanding(struct swdma *d)
 	__atomic_store_n(&d->sub, d->enq, __ATOMIC_RELEASE);
 	d->progress = 0;
 	d->park_since = 0;
+	__atomic_store_n(&d->done_errs, d->done_errs + n, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->done, d->enq, __ATOMIC_RELEASE);
 	PMD_ST_ADD(d, completed, n);
 	PMD_ST_ADD(d, errors, n);
@@ -306,6 +325,8 @@ swdma_unbind(struct swdma *d)
 	if (!d->bound)
 		return -ENOTCONN;
 	ret = mmrt_consumer_unbind(d->c);
+	pmd_xcache_drop(&d->xc);
+	d->xc.as = NULL;
 	d->bound = false;
 	d->as = NULL;
 	fail_outstanding(d);
@@ -341,6 +362,21 @@ range_ok(uint64_t va, uint64_t len)
 	return mmrt_range_valid(va, len);
 }
 
+/*
+ * The engine read the slots ahead when it ran their last operations, so
+ * their lines sit shared in its cache: ask for ownership of the line
+ * SWDMA_PREFETCH_AHEAD slots on now, so that the transfer overlaps the
+ * enqueues in between instead of stalling the store that needs it. Only
+ * for a free slot (one the engine is done with).
+ */
+static inline void
+enqueue_prefetch(struct swdma *d, uint64_t idx)
+{
+	if (idx + SWDMA_PREFETCH_AHEAD - d->cpl < d->mask)
+		rte_prefetch0_write(&d->ring[(idx + SWDMA_PREFETCH_AHEAD) &
+			d->mask]);
+}
+
 /* Publish slot @idx (written) and ring the doorbell if @flags asks. */
 static inline int
 enqueue_done(struct swdma *d, uint64_t idx, uint64_t flags)
@@ -371,6 +407,7 @@ enqueue(struct swdma *d, uint8_t op, uint64_t src, uint64_t dst,
 	idx = d->enq;
 	if (unlikely(idx - d->cpl >= d->mask))
 		return -ENOSPC;
+	enqueue_prefetch(d, idx);
 	s = &d->ring[idx & d->mask];
 	s->src = src;
 	s->dst = dst;
@@ -465,27 +502,80 @@ swdma_submit(struct swdma *d)
 	return 0;
 }
 
+/*
+ * Reports without reading the statuses: when the engine published no
+ * failure the submitter has not reported yet (done_errs, stored before
+ * the release of done, counts every failed op below the done loaded, and
+ * maybe some after), every op below done succeeded.
+ */
 uint16_t
 swdma_completed(struct swdma *d, uint16_t nb_cpls,
 	uint16_t *last_idx, bool *has_error)
 {
+	uint64_t done, n;
+
 	if (!swdma_live(d)) {
 		if (has_error != NULL)
 			*has_error = false;
 		return 0;
 	}
-	return pmd_reap_ok(PMD_REAP_RING(d->ring), d->mask, &d->done,
-		&d->cpl, nb_cpls, last_idx, has_error);
+	/* acquire: pairs with the engine's release of done */
+	done = __atomic_load_n(&d->done, __ATOMIC_ACQUIRE);
+	if (unlikely(__atomic_load_n(&d->done_errs, __ATOMIC_RELAXED) !=
+			d->errs_seen))
+		return pmd_reap_ok(PMD_REAP_RING(d->ring), d->mask, &d->done,
+			&d->cpl, nb_cpls, last_idx, has_error);
+	n = RTE_MIN(done - d->cpl, (uint64_t)nb_cpls);
+	d->cpl += n;
+	if (last_idx != NULL)
+		*last_idx = (uint16_t)((d->cpl - 1) & 0xffff);
+	if (has_error != NULL)
+		*has_error = false;
+	return (uint16_t)n;
 }
 
 uint16_t
 swdma_completed_status(struct swdma *d, uint16_t nb_cpls,
 	uint16_t *last_idx, enum rte_dma_status_code *status)
 {
+	uint16_t n, i;
+
 	if (!swdma_live(d) || status == NULL)
 		return 0;
-	return pmd_reap_status(PMD_REAP_RING(d->ring), d->mask, &d->done,
+	n = pmd_reap_status(PMD_REAP_RING(d->ring), d->mask, &d->done,
 		&d->cpl, nb_cpls, last_idx, status);
+	for (i = 0; i < n; i++)
+		if (status[i] != RTE_DMA_STATUS_SUCCESSFUL)
+			d->errs_seen++;
+	return n;
+}
+
+int
+swdma_op_get(const struct swdma *d, uint16_t idx, struct swdma_op *op)
+{
+	const struct swdma_desc *s;
+	const struct swdma_sg *g;
+	uint32_t slot;
+
+	if (!swdma_live(d) || op == NULL)
+		return -EINVAL;
+	/* nb_desc divides 65536: the index's low bits are the slot */
+	slot = idx & d->mask;
+	s = &d->ring[slot];
+	memset(op, 0, sizeof(*op));
+	op->len = s->len;
+	if (s->op == OP_SG) {
+		g = &d->sg[slot];
+		op->src = g->src[0].addr;
+		op->dst = g->dst[0].addr;
+		op->nb_src = (uint8_t)g->nb_src;
+		op->nb_dst = (uint8_t)g->nb_dst;
+	} else {
+		op->src = s->src;
+		op->dst = s->dst;
+		op->fill = s->op == OP_FILL;
+	}
+	return 0;
 }
 
 uint16_t
@@ -534,6 +624,39 @@ fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
 		p[i] = (uint8_t)(pattern >> (8 * ((off + i) & 7)));
 }
 
+static __rte_always_inline void
+engine_copy(void *dst, const void *src, uint64_t n)
+{
+	if (n <= SWDMA_SMALL_COPY)
+		rte_memcpy(dst, src, n);
+	else
+		memcpy(dst, src, n);
+}
+
+/*
+ * A copy whose source and destination each lie in the leaf last
+ * translated for that side (pmd_walk.h's L0), run at once: nothing of it
+ * can fault, so no walk is needed. @return true if it ran.
+ */
+static __rte_always_inline bool
+run_cached(struct swdma *d, const struct swdma_desc *s)
+{
+	const struct pmd_xcache_ent *ed = &d->xc.e[0], *es = &d->xc.e[1];
+
+	if (s->dst - ed->va >= ed->end - ed->va ||
+			ed->end - s->dst < s->len ||
+			s->src - es->va >= es->end - es->va ||
+			es->end - s->src < s->len ||
+			!pmd_xcache_usable(d->c))
+		return false;
+	pmd_xcache_hit(d->c);
+	pmd_xcache_hit(d->c);
+	engine_copy(ed->addr + (s->dst - ed->va), es->addr + (s->src - es->va),
+		s->len);
+	PMD_ST_ADD(d, bytes, s->len);
+	return true;
+}
+
 /*
  * Run bytes [@base, @base + @len) of the op as one contiguous copy (@copy)
  * from @src to @dst, or fill with @pattern, from op offset *@offp on
@@ -551,7 +674,7 @@ run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 	struct pmd_walk w;
 	int ret;
 
-	pmd_walk_init(&w, d->c, src, dst, len, copy);
+	pmd_walk_init(&w, d->c, &d->xc, src, dst, len, copy);
 	while (off < base + len) {
 		if (unlikely(d->park_since != 0) && off > d->park_off) {
 			/* went past the page it was parked on */
@@ -568,7 +691,7 @@ run_range(struct swdma *d, uint64_t src, uint64_t dst, uint64_t len,
 			return pmd_fault_status(ret, w.fault_dst);
 		}
 		if (copy)
-			memcpy(p.dst, p.src, p.n);
+			engine_copy(p.dst, p.src, p.n);
 		else
 			fill_bytes(p.dst, pattern, off, p.n);
 		off += p.n;
@@ -628,6 +751,10 @@ run_op(struct swdma *d, struct swdma_desc *s)
 	uint64_t off = d->progress;
 	int ret;
 
+	/* not resumed (progress 0 then), nothing parked: the common case */
+	if (likely(s->op == OP_COPY && d->park_since == 0) &&
+			run_cached(d, s))
+		return 0;
 	if (likely(s->op != OP_SG))
 		ret = run_range(d, s->src, s->dst, s->len, s->op == OP_COPY,
 			s->src, 0, &off);
@@ -667,19 +794,32 @@ park:
 	return -EAGAIN;
 }
 
+/*
+ * Ack invalidations (and report a quiescent state): nothing obtained
+ * before is in use. The last translations stay cached only if the poll
+ * processed no descriptor (pmd_walk.h says why that keeps them valid).
+ */
+static inline void
+engine_poll(struct swdma *d)
+{
+	if (unlikely(mmrt_consumer_poll(d->c) != 0))
+		pmd_xcache_drop(&d->xc);
+}
+
 /* One step: ack invalidations, then run up to a burst of ops. */
 static int
 engine_step(struct swdma *d)
 {
-	uint64_t sub, done, end, i;
+	uint64_t sub, done, end, i, polled, bytes = 0;
 	unsigned int ok = 0, errs = 0, faults = 0;
 	struct swdma_desc *s;
 
 	/* nothing of the last step is in use: ack and report quiescent */
-	mmrt_consumer_poll(d->c);
+	engine_poll(d);
 	/* acquire: pairs with the submitter's release of sub */
 	sub = __atomic_load_n(&d->sub, __ATOMIC_ACQUIRE);
 	done = d->done;
+	polled = done;
 	end = RTE_MIN(sub, done + d->conf.burst);
 	/*
 	 * The submitter wrote these descriptors on its core: ask for all
@@ -693,12 +833,17 @@ engine_step(struct swdma *d)
 	for (i = done; i < end; i++) {
 		s = &d->ring[i & d->mask];
 		/*
-		 * Ack between operations too (every SWDMA_POLL_EVERY): the
-		 * ones before are complete, so an invalidation need not wait
-		 * for the whole burst.
+		 * Ack between operations too (every SWDMA_POLL_EVERY ops or
+		 * SWDMA_POLL_BYTES): the ones before are complete, so an
+		 * invalidation need not wait for the whole burst.
 		 */
-		if (i != done && ((i - done) & (SWDMA_POLL_EVERY - 1)) == 0)
-			mmrt_consumer_poll(d->c);
+		if (i - polled >= SWDMA_POLL_EVERY ||
+				bytes >= SWDMA_POLL_BYTES) {
+			engine_poll(d);
+			polled = i;
+			bytes = 0;
+		}
+		bytes += s->len;
 		if (run_op(d, s) != 0)
 			break;
 		if (s->status == RTE_DMA_STATUS_SUCCESSFUL) {
@@ -714,7 +859,11 @@ engine_step(struct swdma *d)
 			PMD_ST_ADD(d, idle_polls, 1);
 		return 0;
 	}
-	/* release: the statuses (and the data) before the new limit */
+	if (unlikely(errs != 0))
+		__atomic_store_n(&d->done_errs, d->done_errs + errs,
+			__ATOMIC_RELAXED);
+	/* release: the statuses (and the data) before the new limit, and
+	 * the failures counted above */
 	__atomic_store_n(&d->done, i, __ATOMIC_RELEASE);
 	PMD_ST_ADD(d, completed, ok + errs);
 	PMD_ST_ADD(d, errors, errs);
@@ -809,6 +958,7 @@ swdma_start(struct swdma *d, unsigned int lcore_id)
 		return -EINVAL;
 	d->stop = 0;
 	d->backoff_us = 0;
+	pmd_xcache_drop(&d->xc);
 	__atomic_store_n(&d->running, 1, __ATOMIC_RELEASE);
 	ret = rte_eal_remote_launch(engine_main, d, lcore_id);
 	if (ret != 0) {

@@ -112,6 +112,16 @@ struct swdma_conf {
 	void (*park_notify)(void *arg);
 	/** The argument of @p park_notify. */
 	void *park_notify_arg;
+	/**
+	 * Translation look-ahead (pmd_walk.h): after a device-TLB miss on a
+	 * 4 KiB page, translate the next 16 pages (up to 256 KiB of
+	 * contiguous frames) in one walk that never
+	 * faults, and serve them without the device TLB. Streams through
+	 * fresh pages then cost one walk per 16 pages instead of a miss per
+	 * page; those pages are not cached in the device TLB (its counters
+	 * show fewer misses and fills). Off by default.
+	 */
+	bool lookahead;
 };
 
 /** Engine statistics (a snapshot; counters only grow). */
@@ -293,6 +303,28 @@ uint16_t swdma_completed(struct swdma *dma, uint16_t nb_cpls,
 uint16_t swdma_completed_status(struct swdma *dma,
 	uint16_t nb_cpls, uint16_t *last_idx,
 	enum rte_dma_status_code *status);
+
+/** What an operation was asked to do (swdma_op_get()). */
+struct swdma_op {
+	uint64_t src;     /**< copy: the source; fill: the pattern; sg: the
+			   * first source segment */
+	uint64_t dst;     /**< the destination (sg: its first segment) */
+	uint32_t len;     /**< bytes (sg: the total) */
+	bool fill;        /**< a fill */
+	uint8_t nb_src;   /**< sg: segments per side; 0: not an sg copy */
+	uint8_t nb_dst;
+};
+
+/**
+ * What operation @p idx was asked to do, read from its ring slot: for a
+ * report of a failed one, without a copy of every descriptor kept on the
+ * side. @p idx is an index copy, fill or copy_sg returned that completed
+ * (or completed_status) has reported, and no operation was enqueued
+ * since (the next enqueue may reuse its slot).
+ *
+ * @return 0, -EINVAL (NULL, not live). Submitter only. Never waits.
+ */
+int swdma_op_get(const struct swdma *dma, uint16_t idx, struct swdma_op *op);
 
 /**
  * @return the number of operations that can be enqueued now. Submitter
