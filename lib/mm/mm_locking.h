@@ -200,6 +200,7 @@
 #include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
+#include "core_robust.h"
 #include "core_testhooks.h"
 
 enum mm_lock_class {
@@ -218,12 +219,16 @@ enum mm_lock_class {
 	MM_LC_AS_TABLE,         /* as_table_lock (leaf) */
 	MM_LC_OBJ_TABLE,        /* obj_lock (leaf) */
 	MM_LC_GLC_OTHER,        /* glc_other_lock (leaf) */
+	MM_LC_PINS,             /* pins_lock (leaf) */
 };
 
-/* take or release @l with @op, checking or dropping class @c */
+/*
+ * take or release @l with @op (core_robust.h: plain in the primary,
+ * recorded in a secondary), checking or dropping class @c
+ */
 #define MM_LOCK_TAKE_(op, l, c, nested) do { \
 	CORE_LOCK_ACQUIRE(c, #c, nested); \
-	op(l); \
+	op(l, c); \
 } while (0)
 #define MM_LOCK_DROP_(op, l, c) do { \
 	CORE_LOCK_RELEASE(c); \
@@ -231,30 +236,30 @@ enum mm_lock_class {
 } while (0)
 /* try @l with @op; @ok: the result that means taken */
 #define MM_LOCK_TRY_(op, l, c, ok) __extension__ ({ \
-	int mm_ret_ = op(l); \
+	int mm_ret_ = op(l, c); \
 	if (mm_ret_ == (ok)) \
 		CORE_LOCK_TRIED(c, #c); \
 	mm_ret_; \
 })
 
-#define mm_spin_lock(l, c) MM_LOCK_TAKE_(rte_spinlock_lock, l, c, false)
+#define mm_spin_lock(l, c) MM_LOCK_TAKE_(core_spin_lock, l, c, false)
 #define mm_spin_lock_nested(l, c) \
-	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, true)
+	MM_LOCK_TAKE_(core_spin_lock, l, c, true)
 /* nested or not by @nested, a run-time condition (one call either way) */
 #define mm_spin_lock_nest(l, c, nested) \
-	MM_LOCK_TAKE_(rte_spinlock_lock, l, c, nested)
-#define mm_spin_unlock(l, c) MM_LOCK_DROP_(rte_spinlock_unlock, l, c)
+	MM_LOCK_TAKE_(core_spin_lock, l, c, nested)
+#define mm_spin_unlock(l, c) MM_LOCK_DROP_(core_spin_unlock, l, c)
 /* rte_spinlock_trylock()'s result: 1 taken, 0 not */
-#define mm_spin_trylock(l, c) MM_LOCK_TRY_(rte_spinlock_trylock, l, c, 1)
+#define mm_spin_trylock(l, c) MM_LOCK_TRY_(core_spin_trylock, l, c, 1)
 
-#define mm_read_lock(l, c) MM_LOCK_TAKE_(rte_rwlock_read_lock, l, c, false)
+#define mm_read_lock(l, c) MM_LOCK_TAKE_(core_read_lock, l, c, false)
 #define mm_read_lock_nested(l, c) \
-	MM_LOCK_TAKE_(rte_rwlock_read_lock, l, c, true)
-#define mm_read_unlock(l, c) MM_LOCK_DROP_(rte_rwlock_read_unlock, l, c)
+	MM_LOCK_TAKE_(core_read_lock, l, c, true)
+#define mm_read_unlock(l, c) MM_LOCK_DROP_(core_read_unlock, l, c)
 /* rte_rwlock_read_trylock()'s result: 0 taken, -EBUSY not */
-#define mm_read_trylock(l, c) MM_LOCK_TRY_(rte_rwlock_read_trylock, l, c, 0)
+#define mm_read_trylock(l, c) MM_LOCK_TRY_(core_read_trylock, l, c, 0)
 #define mm_write_lock(l, c) \
-	MM_LOCK_TAKE_(rte_rwlock_write_lock, l, c, false)
-#define mm_write_unlock(l, c) MM_LOCK_DROP_(rte_rwlock_write_unlock, l, c)
+	MM_LOCK_TAKE_(core_write_lock, l, c, false)
+#define mm_write_unlock(l, c) MM_LOCK_DROP_(core_write_unlock, l, c)
 
 #endif /* MM_LOCKING_H */
