@@ -34,11 +34,10 @@
 #   else passed). Such kills are counted and listed, not failed, unless
 #   STRICT_POOL=1: the locks are this test's subject, the lost frame is
 #   an open item of its own (no reaper knows the frame).
-#   4. The documented window: a victim killed between the compare-and-
-#      swap that read-locked a map lock and its record's update: the
-#      reaper cannot tell and leaves the lock (a WARNING names it); the
-#      check hangs. This is the one case expected to hang; it shows the
-#      window is where core_robust.c says.
+#   The moments "taken" and "releasing" of read locks are the windows a
+#   plain count cannot attribute (between the count's change and the
+#   record's): the reader's tag in the word for that transition closes
+#   them (lib/core/core_robust.c); the cases below kill there too.
 #
 # RB_GDB=1: after a hang the primary's threads' stacks (gdb) are shown.
 #
@@ -57,7 +56,7 @@ pages=300	# primaries' -m 256 one after the other, and room
 
 . "$(dirname "$0")/hugetlb-private.sh"
 secondary_setup "$peer" "${2:-}" victim robust "mmrt-rb-$$-main" "$pages" \
-	"mmrt-rb-$$-ctl" "mmrt-rb-$$-win"
+	"mmrt-rb-$$-ctl"
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error)
 vpid=
@@ -143,7 +142,9 @@ victim_died() {
 # ---- 1. deterministic kills, one per case
 cases=(
 	"map held 1" "map held 5" "map held:w 1" "map taken:w 1"
-	"map releasing:w 1" "map waiting 1" "changing held 1"
+	"map releasing:w 1" "map waiting 1" "map taken 1" "map taken 4"
+	"map releasing 1" "map releasing 3" "changing held 1"
+	"changing taken 1" "changing releasing 1"
 	"pt held 1" "pt held 9" "pt taken 3" "pt releasing 2"
 	"pin held 1" "pins held 1" "pins taken 1" "pins releasing 1"
 	"subs held 1" "obj_table held 1" "obj held 1" "as_table held 1"
@@ -173,8 +174,12 @@ for r in $(seq "$rounds"); do
 	victim_died "r$r"
 	checked "round $r"
 done
-primary_done
-grep -c "released its" "$tmp/main.log" | sed 's/^/  locks released by the reaps: /'
+held_end "$plog"
+grep '^primary done' "$tmp/$plog.log" | sed "s/^/  [$plog] /"
+[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/$plog.log" ||
+	{ tail -30 "$tmp/$plog.log"; fail "the primary exited $rc"; }
+cat "$tmp"/main*.log | grep -c "released its" |
+	sed 's/^/  locks released by the reaps: /'
 if [ "$lost" -gt 0 ]; then
 	echo "KNOWN (not fixed, see tests/check-robust.sh): $lost kills lost" \
 		"frames in flight:"
@@ -197,21 +202,5 @@ ppid_=
 rm -f "$huge"/*
 echo "ok: negative control caught"
 
-# ---- 4. the documented window (read lock taken, record not updated)
-start_primary win
-victim w map taken 1
-victim_died w
-echo check >&3
-wait_line "$tmp/win.log" "checked" "$ppid_" 120 ||
-	{ tail -20 "$tmp/win.log"; fail "window: no verdict"; }
-grep '^checked\|WARNING.*read-held\|killed taking' "$tmp/win.log" |
-	sed 's/^/  [win] /'
-grep -q '^checked HANG' "$tmp/win.log" &&
-	grep -q 'killed taking' "$tmp/win.log" ||
-	fail "window: expected the reaper's warning and a hang"
-exec 3>&-
-wait "$ppid_"
-ppid_=
-echo "ok: the read-lock window is where documented (reported, left held)"
 echo "PASS"
 exit 0

@@ -86,7 +86,8 @@ struct core_robust_ent {
 
 struct core_robust_thr {
 	int32_t tid;      /* the thread holding this index, 0 free */
-	uint32_t pad;
+	uint32_t trans;   /* entry + 1 whose read lock word may hold this
+			   * thread's transition tag, 0 none */
 	struct core_robust_ent ent[CORE_ROBUST_DEPTH];
 };
 

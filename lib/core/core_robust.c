@@ -22,44 +22,42 @@
  * compiler fences: the only observer is a reaper after the thread's death,
  * when every store it made is visible) and freed by storing 0.
  *
- * The holder's tag. T = slot << 5 | (thread index + 1), 1..2047, never 0:
+ * The holder's tag. T = slot << 5 | (thread index + 1), 1..2047, never 0,
+ * in bits 20..30 of the lock word (bit 31 stays clear, so an rwlock's
+ * word never looks negative to rte_rwlock_write_lock()'s "x < WRITE"):
  *   - a spin lock's word holds T << 20 instead of 1 (DPDK's lock and
  *     trylock only test the word against 0, its unlock stores 0);
- *   - a write-held rwlock's word holds RTE_RWLOCK_WRITE | T << 20: readers
- *     still see the write bit and back out, writers still see a value
- *     above RTE_RWLOCK_WRITE and wait (bit 31 stays clear, so the word
- *     never looks negative to rte_rwlock_write_lock()'s "x < WRITE").
- *     The word's reader count keeps bits 2..19 (262,143 readers).
+ *   - a write-held rwlock's word holds RTE_RWLOCK_WRITE | T << 20:
+ *     readers still see the write bit and back out, writers a value
+ *     above RTE_RWLOCK_WRITE and wait;
+ *   - a read transition (a secondary's read take or release) changes the
+ *     count and sets T << 20 in one compare-and-swap, then updates the
+ *     record, then clears the tag (one transition per lock at once: the
+ *     field must be 0). The primary's readers test only RTE_RWLOCK_MASK
+ *     and are not held up; writers wait out the transition. The reader
+ *     count keeps bits 2..19 (262,143 readers).
  *
- * Acquire: entry (PENDING), then the lock word's atomic change, then the
- * entry's state HELD. Release: (read locks: state RELEASING,) the word's
- * change, then the entry freed. What the reaper does with each entry of a
- * dead slot, and the windows:
- *   spin, write: the word holds T (<< 20): it is ours, released by a
- *     compare-and-swap (spin) or a subtraction of exactly what we added
- *     (write); else it was not taken yet, or released already. The state
- *     is not needed: the tag closes both windows (between the word's
- *     change and the record's, either way).
+ * Take: entry (PENDING; for a read also t->trans, the entry in
+ * transition), the word's atomic change, the entry's state HELD (a read
+ * then clears its tag and t->trans). Release: spin and write: the word's
+ * change, then the entry freed; read: state RELEASING and t->trans, the
+ * word's compare-and-swap (count down, tag set), state RELEASED, tag and
+ * t->trans cleared, entry freed. What the reaper does with each entry of
+ * a dead slot: the word tells whether the atomic step happened, so no
+ * moment of a death is ambiguous:
+ *   spin, write: the word holds T: ours, released by a compare-and-swap
+ *     (spin) or a subtraction of exactly what we added (write); else not
+ *     taken yet, or released already.
  *   write, PENDING, word not ours: a waiting writer may have left
  *     RTE_RWLOCK_WAIT set (readers would wait for a writer that never
  *     comes): cleared. A live waiting writer loses only its priority: it
  *     still waits for the readers to leave and then takes the lock.
- *   read, HELD: one reader of ours: the record is freed first, then the
- *     word's count decremented, so a reaper that dies in between leaves
- *     the count (a held lock, logged by no one) rather than decrementing
- *     twice.
- *   read, PENDING or RELEASING: the count has no owner; the reaper cannot
- *     tell whether the dead thread's compare-and-swap (PENDING) or its
- *     decrement (RELEASING) happened. Nothing is done (a lock left
- *     read-held is a hang; a count decremented twice would let a writer
- *     in beside readers). The windows are exactly: PENDING, after the
- *     compare-and-swap that took the lock and before the next store (the
- *     state HELD); RELEASING, after the store of that state and before
- *     the decrement. One store each, a few instructions; the reaper logs
- *     a WARNING when such an entry may have left the lock held (readers
- *     counted and no writer in the word), and counts it
- *     (mmrt_test_locks_reaped()). A PENDING reader that was still waiting
- *     (the word held by a writer, or no reader counted) is unambiguous.
+ *   read: "tagged" = the word holds T and the entry is t->trans. Still
+ *     counted: HELD, PENDING tagged, RELEASING untagged: one reader
+ *     taken off; tagged: the tag cleared too. PENDING untagged (not
+ *     taken) and RELEASED (counted off) leave the count. The record is
+ *     freed before the word changes: a reaper that dies in between
+ *     leaves the lock held (a hang), never takes a reader off twice.
  *
  * Not recorded (taken with the plain call, logged once): locks of a thread
  * beyond CORE_ROBUST_THREADS in one process, or beyond CORE_ROBUST_DEPTH
@@ -103,12 +101,12 @@ bool mmrt_robust_locks;
 #define RB_ST_PENDING 0x00u
 #define RB_ST_HELD 0x10u
 #define RB_ST_RELEASING 0x20u
+#define RB_ST_RELEASED 0x30u
 #define RB_ST_MASK 0x30u
 #define RB_CLS_SHIFT 8
 
 #define RB_TAG_SHIFT 20
 #define RB_TAG_MASK 0x7ffu
-#define RB_READERS(x) (((uint32_t)(x) >> 2) & ((1u << (RB_TAG_SHIFT - 2)) - 1))
 
 _Static_assert(MMRT_PROC_MAX <= 64, "the tag has 6 bits of slot");
 _Static_assert(CORE_ROBUST_THREADS <= 31, "the tag has 5 bits of thread");
@@ -132,9 +130,8 @@ static pthread_key_t rb_key;
 static bool rb_key_made;
 static bool rb_warned;
 
-/* Locks released and records left as they were, by this process's reaps. */
+/* Locks released by this process's reaps. */
 static uint64_t rb_reaped;
-static uint64_t rb_left;
 
 static inline uint32_t
 rb_tag(unsigned int slot, unsigned int tidx)
@@ -163,10 +160,8 @@ mmrt_test_lock_kill(unsigned int cls, unsigned int at, uint32_t nth)
 }
 
 uint64_t
-mmrt_test_locks_reaped(uint64_t *left)
+mmrt_test_locks_reaped(void)
 {
-	if (left != NULL)
-		*left = __atomic_load_n(&rb_left, __ATOMIC_RELAXED);
 	return __atomic_load_n(&rb_reaped, __ATOMIC_RELAXED);
 }
 
@@ -398,77 +393,133 @@ mmrt_robust_spin_unlock(rte_spinlock_t *l)
 
 /* ---- rwlocks ---- */
 
-void
-mmrt_robust_read_lock(rte_rwlock_t *l, unsigned int cls)
-{
-	struct core_robust_ent *e;
-	int32_t x;
+/*
+ * A read transition (take or release): the lock word's count and this
+ * thread's tag change in one compare-and-swap, the record follows, then
+ * the tag is cleared. Only one transition per lock at once (the tag field
+ * must be 0); writers see a word above RTE_RWLOCK_WRITE and wait, readers
+ * of the primary only test RTE_RWLOCK_MASK and are not held up.
+ */
+#define RB_TRANS_TRIES 64 /* a trylock's pauses for another's transition */
 
-	e = rb_add(rb_thr(), l, RB_KIND_READ | RB_ST_PENDING |
-		cls << RB_CLS_SHIFT);
-	if (e == NULL) {
-		rte_rwlock_read_lock(l);
-		return;
-	}
-	rb_kill_point(cls, MMRT_TEST_LOCK_AT_WAITING, RB_KIND_READ);
+static inline uint32_t
+rb_word_tag(int32_t x)
+{
+	return (uint32_t)x >> RB_TAG_SHIFT & RB_TAG_MASK;
+}
+
+/* Clear the transition tag @tagv and the thread's transition mark. */
+static inline void
+rb_trans_end(struct core_robust_thr *t, rte_rwlock_t *l, int32_t tagv)
+{
+	__atomic_fetch_sub(&l->cnt, tagv, __ATOMIC_RELEASE);
+	rb_order();
+	__atomic_store_n(&t->trans, 0, __ATOMIC_RELAXED);
+	rb_order();
+}
+
+/*
+ * Take @l for reading as entry @e of @t: @try fails (-EBUSY) when a
+ * writer holds or waits for it, or when another transition lasts.
+ */
+static int
+rb_read_take(struct core_robust_thr *t, struct core_robust_ent *e,
+	rte_rwlock_t *l, unsigned int cls, bool try)
+{
+	int32_t tagv = (int32_t)(rb_tag(rb_me, rb_tidx) << RB_TAG_SHIFT), x;
+	unsigned int tries = 0;
+
+	__atomic_store_n(&t->trans, (uint32_t)(e - t->ent) + 1,
+		__ATOMIC_RELAXED);
+	rb_order();
 	x = __atomic_load_n(&l->cnt, __ATOMIC_RELAXED);
 	for (;;) {
-		/* a writer holds it or waits for it: writers first, as DPDK */
-		if (x & RTE_RWLOCK_MASK) {
+		/* a writer holds it or waits for it (writers first, as
+		 * DPDK), or another transition lasts */
+		if ((x & RTE_RWLOCK_MASK) || rb_word_tag(x) != 0) {
+			if (try && ((x & RTE_RWLOCK_MASK) ||
+					++tries > RB_TRANS_TRIES)) {
+				__atomic_store_n(&t->trans, 0,
+					__ATOMIC_RELAXED);
+				rb_del(e);
+				return -EBUSY;
+			}
 			rte_pause();
 			x = __atomic_load_n(&l->cnt, __ATOMIC_RELAXED);
 			continue;
 		}
 		if (__atomic_compare_exchange_n(&l->cnt, &x,
-				x + RTE_RWLOCK_READ, true, __ATOMIC_ACQUIRE,
-				__ATOMIC_RELAXED))
+				x + RTE_RWLOCK_READ + tagv, true,
+				__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
 	}
-	/* the window the reaper cannot close: taken, recorded PENDING */
 	rb_kill_point(cls, MMRT_TEST_LOCK_AT_TAKEN, RB_KIND_READ);
 	rb_set(e, RB_ST_HELD);
-	rb_kill_point(cls, MMRT_TEST_LOCK_AT_HELD, RB_KIND_READ);
-}
-
-int
-mmrt_robust_read_trylock(rte_rwlock_t *l, unsigned int cls)
-{
-	struct core_robust_ent *e;
-	int32_t x;
-
-	e = rb_add(rb_thr(), l, RB_KIND_READ | RB_ST_PENDING |
-		cls << RB_CLS_SHIFT);
-	if (e == NULL)
-		return rte_rwlock_read_trylock(l);
-	x = __atomic_load_n(&l->cnt, __ATOMIC_RELAXED);
-	do {
-		if (x & RTE_RWLOCK_MASK) {
-			rb_del(e);
-			return -EBUSY;
-		}
-	} while (!__atomic_compare_exchange_n(&l->cnt, &x,
-			x + RTE_RWLOCK_READ, true, __ATOMIC_ACQUIRE,
-			__ATOMIC_RELAXED));
-	rb_kill_point(cls, MMRT_TEST_LOCK_AT_TAKEN, RB_KIND_READ);
-	rb_set(e, RB_ST_HELD);
+	rb_trans_end(t, l, tagv);
 	rb_kill_point(cls, MMRT_TEST_LOCK_AT_HELD, RB_KIND_READ);
 	return 0;
 }
 
 void
+mmrt_robust_read_lock(rte_rwlock_t *l, unsigned int cls)
+{
+	struct core_robust_thr *t = rb_thr();
+	struct core_robust_ent *e;
+
+	e = rb_add(t, l, RB_KIND_READ | RB_ST_PENDING | cls << RB_CLS_SHIFT);
+	if (e == NULL) {
+		rte_rwlock_read_lock(l);
+		return;
+	}
+	rb_kill_point(cls, MMRT_TEST_LOCK_AT_WAITING, RB_KIND_READ);
+	rb_read_take(t, e, l, cls, false);
+}
+
+int
+mmrt_robust_read_trylock(rte_rwlock_t *l, unsigned int cls)
+{
+	struct core_robust_thr *t = rb_thr();
+	struct core_robust_ent *e;
+
+	e = rb_add(t, l, RB_KIND_READ | RB_ST_PENDING | cls << RB_CLS_SHIFT);
+	if (e == NULL)
+		return rte_rwlock_read_trylock(l);
+	return rb_read_take(t, e, l, cls, true);
+}
+
+void
 mmrt_robust_read_unlock(rte_rwlock_t *l)
 {
-	struct core_robust_ent *e = rb_find(rb_thr_cur(), l, RB_KIND_READ);
+	struct core_robust_thr *t = rb_thr_cur();
+	struct core_robust_ent *e = rb_find(t, l, RB_KIND_READ);
+	int32_t tagv, x;
 
-	if (e != NULL) {
-		rb_set(e, RB_ST_RELEASING);
-		/* the other window: recorded RELEASING, not decremented */
-		rb_kill_point(rb_cls(e), MMRT_TEST_LOCK_AT_RELEASING,
-			RB_KIND_READ);
+	if (e == NULL) {
+		/* taken unrecorded */
+		rte_rwlock_read_unlock(l);
+		return;
 	}
-	__atomic_fetch_sub(&l->cnt, RTE_RWLOCK_READ, __ATOMIC_RELEASE);
-	if (e != NULL)
-		rb_del(e);
+	tagv = (int32_t)(rb_tag(rb_me, rb_tidx) << RB_TAG_SHIFT);
+	rb_set(e, RB_ST_RELEASING);
+	__atomic_store_n(&t->trans, (uint32_t)(e - t->ent) + 1,
+		__ATOMIC_RELAXED);
+	rb_order();
+	x = __atomic_load_n(&l->cnt, __ATOMIC_RELAXED);
+	for (;;) {
+		if (rb_word_tag(x) != 0) {
+			rte_pause();
+			x = __atomic_load_n(&l->cnt, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&l->cnt, &x,
+				x - RTE_RWLOCK_READ + tagv, true,
+				__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			break;
+	}
+	rb_kill_point(rb_cls(e), MMRT_TEST_LOCK_AT_RELEASING, RB_KIND_READ);
+	rb_set(e, RB_ST_RELEASED);
+	rb_trans_end(t, l, tagv);
+	rb_del(e);
 }
 
 void
@@ -545,16 +596,17 @@ rb_released(int32_t pid, uint32_t kind, uintptr_t lock, uint32_t what,
 	(*n)++;
 }
 
-/* Release (or judge) one entry of dead slot @slot's thread @ti. */
+/* Release one entry of dead slot @slot's thread @ti (records @t). */
 static void
-rb_reap_ent(struct core_robust_ent *e, unsigned int slot, unsigned int ti,
-	int32_t pid, unsigned int *n)
+rb_reap_ent(struct core_robust_thr *t, struct core_robust_ent *e,
+	unsigned int slot, unsigned int ti, int32_t pid, unsigned int *n)
 {
 	uintptr_t lock = __atomic_load_n(&e->lock, __ATOMIC_ACQUIRE);
 	uint32_t what = __atomic_load_n(&e->what, __ATOMIC_RELAXED);
 	uint32_t kind = what & RB_KIND_MASK, st = what & RB_ST_MASK;
 	uint32_t tag = rb_tag(slot, ti);
-	int32_t *cnt, x;
+	int32_t *cnt, x, sub;
+	bool tagged;
 	int *w, cur;
 
 	if (lock == 0)
@@ -570,8 +622,7 @@ rb_reap_ent(struct core_robust_ent *e, unsigned int slot, unsigned int ti,
 	case RB_KIND_WRITE:
 		cnt = (int32_t *)lock;
 		x = __atomic_load_n(cnt, __ATOMIC_RELAXED);
-		if ((x & RTE_RWLOCK_WRITE) &&
-		    ((uint32_t)x >> RB_TAG_SHIFT & RB_TAG_MASK) == tag) {
+		if ((x & RTE_RWLOCK_WRITE) && rb_word_tag(x) == tag) {
 			__atomic_fetch_sub(cnt, (int32_t)(RTE_RWLOCK_WRITE |
 				tag << RB_TAG_SHIFT), __ATOMIC_RELEASE);
 			rb_released(pid, kind, lock, what, n);
@@ -584,27 +635,30 @@ rb_reap_ent(struct core_robust_ent *e, unsigned int slot, unsigned int ti,
 		}
 		break;
 	case RB_KIND_READ:
+		/*
+		 * The word holds our tag only inside this entry's transition
+		 * (t->trans), whose compare-and-swap then happened; the state
+		 * says which transition. Record first, then the word: a reaper
+		 * that dies in between leaves the lock held, never frees it
+		 * twice.
+		 */
 		cnt = (int32_t *)lock;
-		if (st == RB_ST_HELD) {
-			/* record first: a dying reaper leaks, never repeats */
-			rb_del(e);
-			__atomic_fetch_sub(cnt, RTE_RWLOCK_READ,
-				__ATOMIC_RELEASE);
-			rb_released(pid, kind, lock, what, n);
-			return;
-		}
 		x = __atomic_load_n(cnt, __ATOMIC_RELAXED);
-		if (!(x & RTE_RWLOCK_WRITE) && RB_READERS(x) > 0) {
-			__atomic_fetch_add(&rb_left, 1, __ATOMIC_RELAXED);
-			MMRT_LOG(WARNING, core, "dead process %d: killed %s"
-				" rwlock %p (class %u), %u readers now: if its"
-				" own count was in them, the lock stays"
-				" read-held (see core_robust.c)", (int)pid,
-				st == RB_ST_PENDING ? "taking" : "releasing",
-				(void *)lock, what >> RB_CLS_SHIFT,
-				RB_READERS(x));
-		}
-		break;
+		tagged = __atomic_load_n(&t->trans, __ATOMIC_RELAXED) ==
+			(uint32_t)(e - t->ent) + 1 &&
+			!(x & RTE_RWLOCK_WRITE) && rb_word_tag(x) == tag;
+		sub = tagged ? (int32_t)(tag << RB_TAG_SHIFT) : 0;
+		if (st == RB_ST_HELD || (st == RB_ST_PENDING && tagged) ||
+				(st == RB_ST_RELEASING && !tagged))
+			sub += RTE_RWLOCK_READ; /* still counted */
+		rb_del(e);
+		if (tagged)
+			__atomic_store_n(&t->trans, 0, __ATOMIC_RELAXED);
+		if (sub != 0)
+			__atomic_fetch_sub(cnt, sub, __ATOMIC_RELEASE);
+		if (sub & RTE_RWLOCK_READ)
+			rb_released(pid, kind, lock, what, n);
+		return;
 	default:
 		break;
 	}
@@ -628,7 +682,8 @@ core_robust_reap(unsigned int slot, int32_t pid)
 		if (__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) == 0)
 			continue;
 		for (ei = 0; ei < CORE_ROBUST_DEPTH; ei++)
-			rb_reap_ent(&t->ent[ei], slot, ti, pid, &n);
+			rb_reap_ent(t, &t->ent[ei], slot, ti, pid, &n);
+		__atomic_store_n(&t->trans, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&t->tid, 0, __ATOMIC_RELEASE);
 	}
 	__atomic_fetch_add(&rb_reaped, n, __ATOMIC_RELAXED);

@@ -533,10 +533,12 @@ void mmrt_robust_spin_unlock(rte_spinlock_t *l);
 /**
  * @internal Robust locks: the rte_rwlock_t counterparts, with the same
  * results and waits as rte_rwlock_read_lock(), rte_rwlock_read_trylock()
- * (0 taken, -EBUSY not), rte_rwlock_read_unlock(),
- * rte_rwlock_write_lock() and rte_rwlock_write_unlock(). A writer's word
- * holds its tag in bits 20..30 beside RTE_RWLOCK_WRITE; readers take the
- * lock by a compare-and-swap (no transient increment to back out).
+ * (0 taken, -EBUSY not: also when another secondary's read transition
+ * lasts), rte_rwlock_read_unlock(), rte_rwlock_write_lock() and
+ * rte_rwlock_write_unlock(). A writer's word holds its tag in bits 20..30
+ * beside RTE_RWLOCK_WRITE; a reader's take and release each set its tag
+ * there for the few instructions of the transition (one compare-and-swap
+ * changes the count and sets it).
  */
 void mmrt_robust_read_lock(rte_rwlock_t *l, unsigned int cls);
 /** @internal See mmrt_robust_read_lock(). Never waits. */
@@ -586,11 +588,11 @@ enum mmrt_test_lock_at {
 	MMRT_TEST_LOCK_AT_WAITING,   /**< recorded pending, not taken (a
 				      *   writer: with its wait bit set) */
 	MMRT_TEST_LOCK_AT_TAKEN,     /**< the lock word changed, the record
-				      *   still pending */
-	MMRT_TEST_LOCK_AT_RELEASING, /**< read lock: recorded releasing, the
-				      *   word not changed yet; spin and write:
-				      *   the word released, the record not
-				      *   cleared yet */
+				      *   still pending (a read: its tag
+				      *   still in the word) */
+	MMRT_TEST_LOCK_AT_RELEASING, /**< the lock word released, the record
+				      *   not cleared yet (a read: its tag
+				      *   still in the word) */
 	MMRT_TEST_LOCK_AT_N,
 };
 
@@ -611,11 +613,9 @@ int mmrt_test_lock_kill(unsigned int cls, unsigned int at, uint32_t nth);
 
 /**
  * @internal Test builds only: locks of dead processes this process
- * released in mmrt_reap_dead(), ever; in @p left (if not NULL) the
- * records it found ambiguous and left as they were (a reader killed
- * between its compare-and-swap and its record, see core_robust.c).
+ * released in mmrt_reap_dead(), ever.
  */
-uint64_t mmrt_test_locks_reaped(uint64_t *left);
+uint64_t mmrt_test_locks_reaped(void);
 
 /** @internal Test builds only: the steps mmrt_test_reap_skip() set. */
 uint32_t mmrt_test_reap_skipped(void);

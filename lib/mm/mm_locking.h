@@ -159,13 +159,14 @@
  * rwlock's, holds the holder's tag. mmrt_reap_dead() releases what a dead
  * process still records before any reclaim step below runs (for every
  * dead process it claimed: a dead reaper's locks too), one NOTICE line per
- * lock. The primary records nothing (its death ends the runtime). Exact
- * limits: a reader killed between the compare-and-swap that took a
- * rwlock and its record's next store, or between its record's RELEASING
- * store and its decrement, leaves the reaper unable to tell, and the
- * lock is left as it is (a WARNING names it); locks taken unrecorded
- * (over 31 threads in one process, over 16 locks held by one thread)
- * stay held. What a dead holder leaves half-done under each lock:
+ * lock. The primary records nothing (its death ends the runtime). The
+ * lock word tells the reaper whether the dead thread's atomic step
+ * happened (spin and write locks hold the holder's tag; a reader's take
+ * and release set its tag for the transition), so no moment of death is
+ * ambiguous. Limits: locks taken unrecorded (over 31 threads in one
+ * process, over 16 locks held by one thread: logged once) stay held, and
+ * DPDK's own locks (its heap's, under rte_malloc()/rte_free()) are not
+ * mmrt's to release. What a dead holder leaves half-done under each lock:
  *   map_lock, changing_lock, as_iter_lock: nothing torn that the next
  *     holder trips on (the write side's changes are to entries, each one
  *     store, and to the region tree, whose half-done edit is the one
