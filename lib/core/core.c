@@ -90,6 +90,8 @@ static const struct rte_memzone *core_sh_mz; /* the primary's, to free */
  *
  * Reclaim (mmrt_reap_dead()): one reaper per dead process (CAS of its
  * reaper word; a reaper that dies is replaced), which frees, in order:
+ *   0. the locks it held when it died (core_robust.c), for every dead
+ *      process the reaper claimed before any step below;
  *   1. its QSBR reader slots (core_qsbr_reap_pid()): lock-free, first,
  *      so that the later steps' grace periods do not wait for it;
  *   2. what each subsystem holds for it (mmrt_reap_register(), last
@@ -339,6 +341,7 @@ core_shared_down(void)
 	if (core_sh == NULL)
 		return;
 	core_lcores_release();
+	core_robust_stop();
 	core_proc_release();
 	if (core_sh_mz != NULL) {
 		__atomic_store_n(&core_sh->magic, 0, __ATOMIC_RELEASE);
@@ -416,14 +419,19 @@ core_reap_one(unsigned int i, int32_t pid)
 	__atomic_store_n(&p->pid, 0, __ATOMIC_RELEASE);
 }
 
-/* Reclaim every dead process; @return how many. Up, or starting. */
+/*
+ * Reclaim every dead process; @return how many. Up, or starting.
+ * Every dead slot is claimed first and the locks of all of them released
+ * (core_robust.c) before any other reclaim step runs: a dead reaper may
+ * hold a lock (pin->lock, a map lock) that the steps for the process it
+ * was reaping take.
+ */
 static int
 core_reap_dead(void)
 {
-	int32_t me = (int32_t)getpid(), pid, r;
+	int32_t me = (int32_t)getpid(), pid, r, pids[MMRT_PROC_MAX];
+	unsigned int i, k, n = 0, slots[MMRT_PROC_MAX];
 	struct core_proc *p;
-	unsigned int i;
-	int n = 0;
 
 	for (i = 0; i < MMRT_PROC_MAX; i++) {
 		p = &core_sh->procs[i];
@@ -443,10 +451,14 @@ core_reap_dead(void)
 			__atomic_store_n(&p->reaper, 0, __ATOMIC_RELEASE);
 			continue;
 		}
-		core_reap_one(i, pid);
-		n++;
+		slots[n] = i;
+		pids[n++] = pid;
 	}
-	return n;
+	for (k = 0; k < n; k++)
+		core_robust_reap(slots[k], pids[k]);
+	for (k = 0; k < n; k++)
+		core_reap_one(slots[k], pids[k]);
+	return (int)n;
 }
 
 int
@@ -515,8 +527,11 @@ core_start(const struct mmrt_config *cfg)
 	if (ret < 0)
 		return ret;
 	ret = core_proc_claim();
-	if (ret == 0)
+	if (ret == 0) {
+		/* a secondary's locks are recorded from its first one on */
+		core_robust_start(core_proc_me, !primary);
 		ret = core_lcores_claim();
+	}
 	if (ret < 0) {
 		core_shared_down();
 		return ret;

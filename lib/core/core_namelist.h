@@ -48,6 +48,7 @@
 
 #include <rte_spinlock.h>
 
+#include "core_robust.h"
 #include "core_testhooks.h"
 
 struct core_namelist_node {
@@ -150,7 +151,7 @@ static inline void
 core_namelist_lock(struct core_namelist *l, const struct core_namelist_kind *k)
 {
 	CORE_LOCK_ACQUIRE(k->lock_class, k->lock_name, false);
-	rte_spinlock_lock(&l->lock);
+	core_spin_lock(&l->lock, k->lock_class);
 }
 
 static inline void
@@ -158,7 +159,7 @@ core_namelist_unlock(struct core_namelist *l,
 	const struct core_namelist_kind *k)
 {
 	CORE_LOCK_RELEASE(k->lock_class);
-	rte_spinlock_unlock(&l->lock);
+	core_spin_unlock(&l->lock);
 }
 
 /*

@@ -67,6 +67,34 @@ struct core_proc {
 	uint64_t start;   /* /proc/<pid>/stat starttime, clock ticks */
 };
 
+/*
+ * Robust locks (core_robust.c): per process slot, per thread of that
+ * process that takes mm locks, the locks it holds or is taking, as the
+ * kernel's robust futex list keeps them. An entry is free when its lock
+ * word is 0; the owning thread writes @what, then @lock (activation), and
+ * clears @lock last. Only the owning thread writes its entries while the
+ * process lives; only the dead process's reaper afterwards.
+ */
+#define CORE_ROBUST_THREADS 31 /* thread indexes 0..30: tag bits below */
+#define CORE_ROBUST_DEPTH 16   /* as the lock-order check's depth */
+
+struct core_robust_ent {
+	uintptr_t lock;   /* the lock's address (one in all processes), 0 free */
+	uint32_t what;    /* CORE_ROBUST_KIND_* | CORE_ROBUST_ST_* | class << 8 */
+	uint32_t pad;
+};
+
+struct core_robust_thr {
+	int32_t tid;      /* the thread holding this index, 0 free */
+	uint32_t trans;   /* entry + 1 whose read lock word may hold this
+			   * thread's transition tag, 0 none */
+	struct core_robust_ent ent[CORE_ROBUST_DEPTH];
+};
+
+struct core_robust_proc {
+	struct core_robust_thr thr[CORE_ROBUST_THREADS];
+};
+
 struct core_shared {
 	uint64_t magic;              /* set last, with release, by the primary */
 	struct mmrt_config cfg;      /* the primary's: secondaries use it */
@@ -78,6 +106,8 @@ struct core_shared {
 	int32_t qsbr_pid[CORE_QSBR_MAX_THREADS];
 	struct core_proc procs[MMRT_PROC_MAX]; /* attached processes */
 	uint64_t reaped;             /* dead processes reclaimed, ever */
+	/* locks each process's threads hold (robust locks, secondaries) */
+	struct core_robust_proc robust[MMRT_PROC_MAX];
 };
 
 /* core.c: the shared state, NULL when the runtime is down. */
@@ -105,6 +135,20 @@ CORE_INTERNAL unsigned int core_qsbr_reap_pid(int32_t pid);
 
 /* core.c: is @p pid (not necessarily attached) alive? Not a zombie. */
 CORE_INTERNAL bool core_pid_alive(int32_t pid);
+
+/*
+ * core_robust.c: start recording the locks this process takes (a
+ * secondary, process slot @p slot: its records are cleared first), stop
+ * (mmrt_fini(): the records of this process are cleared).
+ */
+CORE_INTERNAL void core_robust_start(int slot, bool secondary);
+CORE_INTERNAL void core_robust_stop(void);
+/*
+ * core_robust.c: release every lock dead process @p pid (process slot
+ * @p slot) still records; the caller is the slot's reaper (claimed).
+ * @return the number of locks released.
+ */
+CORE_INTERNAL unsigned int core_robust_reap(unsigned int slot, int32_t pid);
 
 /* topo.c: describe the enabled lcores (hwloc), forget them. */
 CORE_INTERNAL int core_topo_init(void);

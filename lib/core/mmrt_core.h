@@ -20,6 +20,8 @@
 
 #include <rte_common.h>
 #include <rte_log.h>
+#include <rte_rwlock.h>
+#include <rte_spinlock.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -501,6 +503,53 @@ typedef int (*mmrt_reap_fn_t)(int32_t pid, unsigned int slot);
 int mmrt_reap_register(const char *name, unsigned int order,
 	mmrt_reap_fn_t fn);
 
+/**
+ * @internal Robust locks: true in a secondary process of a running
+ * runtime, where every lock of mmrt's libraries (the class wrappers of
+ * lib/mm/mm_locking.h) is taken by the mmrt_robust_*() calls below, which
+ * record it in shared memory so that mmrt_reap_dead() can release it if
+ * the process dies holding it. False in the primary (its death ends the
+ * runtime), whose locks are the plain DPDK calls. Set by mmrt_init() and
+ * mmrt_attach() before any subsystem starts, cleared by mmrt_fini() after
+ * the last one stopped; read only by mmrt's own libraries.
+ */
+extern bool mmrt_robust_locks;
+
+/**
+ * @internal Robust locks (mmrt_robust_locks true): take, try, release
+ * @p l as rte_spinlock_lock(), rte_spinlock_trylock() (1 taken, 0 not)
+ * and rte_spinlock_unlock() do, recording it for the calling thread;
+ * @p cls is its class in the lock sheet (for the logs and test hooks).
+ * The lock word holds the holder's tag instead of 1. A lock taken by a
+ * plain call may be released by mmrt_robust_spin_unlock() and the other
+ * way round. The take waits as rte_spinlock_lock() does.
+ */
+void mmrt_robust_spin_lock(rte_spinlock_t *l, unsigned int cls);
+/** @internal See mmrt_robust_spin_lock(). Never waits. */
+int mmrt_robust_spin_trylock(rte_spinlock_t *l, unsigned int cls);
+/** @internal See mmrt_robust_spin_lock(). Never waits. */
+void mmrt_robust_spin_unlock(rte_spinlock_t *l);
+
+/**
+ * @internal Robust locks: the rte_rwlock_t counterparts, with the same
+ * results and waits as rte_rwlock_read_lock(), rte_rwlock_read_trylock()
+ * (0 taken, -EBUSY not: also when another secondary's read transition
+ * lasts), rte_rwlock_read_unlock(), rte_rwlock_write_lock() and
+ * rte_rwlock_write_unlock(). A writer's word holds its tag in bits 20..30
+ * beside RTE_RWLOCK_WRITE; a reader's take and release each set its tag
+ * there for the few instructions of the transition (one compare-and-swap
+ * changes the count and sets it).
+ */
+void mmrt_robust_read_lock(rte_rwlock_t *l, unsigned int cls);
+/** @internal See mmrt_robust_read_lock(). Never waits. */
+int mmrt_robust_read_trylock(rte_rwlock_t *l, unsigned int cls);
+/** @internal See mmrt_robust_read_lock(). Never waits. */
+void mmrt_robust_read_unlock(rte_rwlock_t *l);
+/** @internal See mmrt_robust_read_lock(). */
+void mmrt_robust_write_lock(rte_rwlock_t *l, unsigned int cls);
+/** @internal See mmrt_robust_read_lock(). Never waits. */
+void mmrt_robust_write_unlock(rte_rwlock_t *l);
+
 #ifdef MMRT_TEST_HOOKS
 /**
  * @internal Test builds only (-Dtest_hooks=true; never declared, compiled
@@ -521,6 +570,8 @@ void mmrt_test_fail_alloc_after(int64_t n);
 #define MMRT_TEST_REAP_SKIP_QSBR (1u << 0)  /**< dead readers keep their slots */
 #define MMRT_TEST_REAP_SKIP_QUARANTINE (1u << 1) /**< a dead owner's fence
 						   * holds no frame */
+#define MMRT_TEST_REAP_SKIP_LOCKS (1u << 2) /**< locks a dead process held
+					      * are not released */
 
 /**
  * @internal Test builds only: negative controls of mmrt_reap_dead().
@@ -529,6 +580,42 @@ void mmrt_test_fail_alloc_after(int64_t n);
  * running reclaim.
  */
 void mmrt_test_reap_skip(uint32_t steps);
+
+
+/** @internal Test builds only: mmrt_test_lock_kill() moments. */
+enum mmrt_test_lock_at {
+	MMRT_TEST_LOCK_AT_HELD = 0,  /**< taken and recorded held */
+	MMRT_TEST_LOCK_AT_WAITING,   /**< recorded pending, not taken (a
+				      *   writer: with its wait bit set) */
+	MMRT_TEST_LOCK_AT_TAKEN,     /**< the lock word changed, the record
+				      *   still pending (a read: its tag
+				      *   still in the word) */
+	MMRT_TEST_LOCK_AT_RELEASING, /**< the lock word released, the record
+				      *   not cleared yet (a read: its tag
+				      *   still in the word) */
+	MMRT_TEST_LOCK_AT_N,
+};
+
+/** @internal Or-ed into mmrt_test_lock_kill()'s moment: write locks only. */
+#define MMRT_TEST_LOCK_WRITE_ONLY 0x100u
+
+/**
+ * @internal Test builds only: the calling process raises SIGKILL at the
+ * @p nth (1 for the first) robust acquisition (or release) of a lock of
+ * class @p cls (lib/mm/mm_locking.h's enum mm_lock_class; 0: any class)
+ * at moment @p at (MMRT_TEST_LOCK_AT_*, or-ed with
+ * MMRT_TEST_LOCK_WRITE_ONLY to count write-held rwlocks only), from now
+ * on. @p nth 0 disarms. Only secondaries
+ * (mmrt_robust_locks) pass these points.
+ * @return 0, or -EINVAL (@p at out of range).
+ */
+int mmrt_test_lock_kill(unsigned int cls, unsigned int at, uint32_t nth);
+
+/**
+ * @internal Test builds only: locks of dead processes this process
+ * released in mmrt_reap_dead(), ever.
+ */
+uint64_t mmrt_test_locks_reaped(void);
 
 /** @internal Test builds only: the steps mmrt_test_reap_skip() set. */
 uint32_t mmrt_test_reap_skipped(void);

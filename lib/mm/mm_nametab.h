@@ -45,14 +45,14 @@ static inline void
 mm_nametab_lock(const struct mm_nametab *t)
 {
 	CORE_LOCK_ACQUIRE(t->lock_class, "mm_nametab lock", false);
-	rte_spinlock_lock(t->lock);
+	core_spin_lock(t->lock, t->lock_class);
 }
 
 static inline void
 mm_nametab_unlock(const struct mm_nametab *t)
 {
 	CORE_LOCK_RELEASE(t->lock_class);
-	rte_spinlock_unlock(t->lock);
+	core_spin_unlock(t->lock);
 }
 
 static inline const char *

@@ -111,9 +111,26 @@ struct mm_subscriptions {
 				      * relaxed) */
 	uint32_t n_range_ops;        /* ... of which with start or end ops
 				      * (changed under lock, read relaxed) */
-	uint32_t readers;            /* legacy traversals in flight */
 	bool released;               /* mm_notify_release ran (under lock) */
+	/*
+	 * Per process slot (mmrt_process_slot()), so that the reaper of a
+	 * dead process can take back what it left counted: its legacy
+	 * traversals in flight (lock-free, the only count of them), and
+	 * its write periods (a copy of its part of active_invalidate_ranges,
+	 * kept with it under lock). See notify_reap().
+	 */
+	uint32_t readers[MMRT_PROC_MAX];
+	uint32_t slot_active[MMRT_PROC_MAX]; /* under lock */
 };
+
+/* This process's slot in the per-slot counts above. */
+static inline unsigned int
+nt_slot(void)
+{
+	int s = mmrt_process_slot();
+
+	return s >= 0 && s < MMRT_PROC_MAX ? (unsigned int)s : 0;
+}
 
 #define ISUB(n) container_of(n, struct mmrt_interval_notifier, node)
 
@@ -211,6 +228,7 @@ itree_inv_start(struct mm_subscriptions *subs,
 
 	mm_spin_lock(&subs->lock, MM_LC_SUBS);
 	subs->active_invalidate_ranges++;
+	subs->slot_active[nt_slot()]++;
 	if (r->start < r->end)
 		n = mm_itree_first(&subs->itree, r->start, range_last(r));
 	seq = subs->invalidate_seq;
@@ -226,16 +244,28 @@ itree_inv_start(struct mm_subscriptions *subs,
 
 /* model: models/notifier.pml [N.3] */
 static void
+itree_inv_idle(struct mm_subscriptions *subs);
+
+static void
 itree_inv_end(struct mm_subscriptions *subs)
 {
-	struct mmrt_interval_notifier *sub;
-
 	mm_spin_lock(&subs->lock, MM_LC_SUBS);
+	subs->slot_active[nt_slot()]--;
 	if (--subs->active_invalidate_ranges != 0 ||
 			(subs->invalidate_seq & 1) == 0) {
 		mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 		return;
 	}
+	itree_inv_idle(subs);
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
+}
+
+/* The last write period ended (lock held, seq odd): back to idle. */
+static void
+itree_inv_idle(struct mm_subscriptions *subs)
+{
+	struct mmrt_interval_notifier *sub;
+
 	/* fully excluded -> idle: the tree is ours again */
 	while ((sub = subs->deferred) != NULL) {
 		deferred_del(sub);
@@ -251,7 +281,6 @@ itree_inv_end(struct mm_subscriptions *subs)
 	 * returned. */
 	__atomic_store_n(&subs->invalidate_seq, subs->invalidate_seq + 1,
 		__ATOMIC_RELEASE);
-	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 }
 
 /*
@@ -291,7 +320,7 @@ itree_invalidate(struct mm_subscriptions *subs,
 static inline void
 reader_enter(struct mm_subscriptions *subs)
 {
-	__atomic_fetch_add(&subs->readers, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&subs->readers[nt_slot()], 1, __ATOMIC_RELAXED);
 	/* pairs with the fence after the unlink in unregister/release */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
@@ -300,7 +329,7 @@ static inline void
 reader_exit(struct mm_subscriptions *subs)
 {
 	/* pairs with the acquire load in readers_wait() */
-	__atomic_fetch_sub(&subs->readers, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&subs->readers[nt_slot()], 1, __ATOMIC_RELEASE);
 }
 
 static inline struct mmrt_notifier *
@@ -347,14 +376,17 @@ mmrt_notifier_kind_ops(uint32_t kind, const struct mmrt_notifier_ops *ops)
 static void
 readers_wait(struct mm_subscriptions *subs)
 {
-	unsigned int spins = 0;
+	unsigned int spins = 0, i;
 
 	MM_BLOCKING_BEGIN();
 	/* pairs with the fence in reader_enter() */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	mmrt_synchronize();
-	while (__atomic_load_n(&subs->readers, __ATOMIC_ACQUIRE) != 0)
-		core_wait_step(&spins, NOTIFIER_SPINS);
+	/* a dead process's count is zeroed by notify_reap() */
+	for (i = 0; i < MMRT_PROC_MAX; i++)
+		while (__atomic_load_n(&subs->readers[i],
+				__ATOMIC_ACQUIRE) != 0)
+			core_wait_step(&spins, NOTIFIER_SPINS);
 	MM_BLOCKING_END();
 }
 
@@ -1092,4 +1124,81 @@ mmrt_as_test_young(struct mmrt_as *as, uint64_t addr)
 	if (!mm_as_live(as) || addr >= MMRT_VA_LIMIT)
 		return -EINVAL;
 	return mm_notify_test_young(as, addr);
+}
+
+/*
+ * A dead process (slot @slot) may have died inside a legacy traversal
+ * (its readers count stays up: unregister and release would wait for it
+ * for ever) or inside a write period (mm_notify_start() without its end:
+ * active_invalidate_ranges and an odd invalidate_seq stay, and
+ * mmrt_interval_read_begin() and interval removal wait for ever). Its
+ * locks were released before this step (lib/core/core_robust.c), so its
+ * traversal or period is over: its reader count is zeroed, its write
+ * periods are taken out of active_invalidate_ranges (recounted from the
+ * live processes' per-slot copies, kept under the same lock), and if
+ * none is left the
+ * period ends as itree_inv_end() would end it. Not repaired: a death
+ * inside itree_inv_idle()'s deferred tree edits (a torn tree). Runs
+ * before lib/dev's step, whose unregisters wait for readers.
+ */
+struct notify_reap_arg {
+	unsigned int slot;
+	int n;
+};
+
+static int
+notify_reap_as(struct mmrt_as *as, void *arg)
+{
+	struct notify_reap_arg *a = arg;
+	struct mm_subscriptions *subs = as->subs;
+	uint64_t live;
+	uint32_t dead;
+	unsigned int i;
+	bool fixed;
+
+	if (subs == NULL)
+		return 0;
+	fixed = __atomic_exchange_n(&subs->readers[a->slot], 0,
+		__ATOMIC_RELEASE) != 0;
+	mm_spin_lock(&subs->lock, MM_LC_SUBS);
+	dead = subs->slot_active[a->slot];
+	subs->slot_active[a->slot] = 0;
+	/* the live processes' parts (a death between the two increments
+	 * of itree_inv_start(), under this lock, is counted right too) */
+	for (i = 0, live = 0; i < MMRT_PROC_MAX; i++)
+		live += subs->slot_active[i];
+	if (dead != 0 || live != subs->active_invalidate_ranges) {
+		subs->active_invalidate_ranges = live;
+		fixed = true;
+	}
+	if (subs->active_invalidate_ranges == 0 &&
+			(subs->invalidate_seq & 1)) {
+		itree_inv_idle(subs);
+		fixed = true;
+	}
+	mm_spin_unlock(&subs->lock, MM_LC_SUBS);
+	if (fixed)
+		MMRT_LOG(NOTICE, mm, "space %s: ended what a dead process left"
+			" of its notifier traversals and write periods",
+			mmrt_as_name(as));
+	a->n += fixed;
+	return 0;
+}
+
+static int
+notify_reap(int32_t pid, unsigned int slot)
+{
+	struct notify_reap_arg a = { .slot = slot, .n = 0 };
+
+	RTE_SET_USED(pid);
+	if (slot >= MMRT_PROC_MAX || !mmrt_is_up())
+		return 0;
+	mmrt_as_foreach(notify_reap_as, &a);
+	return a.n;
+}
+
+RTE_INIT(notify_reap_register)
+{
+	/* before lib/dev's step (30): its unregisters wait for readers */
+	mmrt_reap_register("mm.notify", 35, notify_reap);
 }

@@ -141,19 +141,19 @@ static const struct rte_memzone *pin_reg_mz; /* the primary's, to free */
 static void
 pin_reg_add(struct mmrt_pin *pin)
 {
-	rte_spinlock_lock(&pin_reg->lock);
+	mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
 	pin->reg_prev = NULL;
 	pin->reg_next = pin_reg->head;
 	if (pin_reg->head != NULL)
 		pin_reg->head->reg_prev = pin;
 	pin_reg->head = pin;
-	rte_spinlock_unlock(&pin_reg->lock);
+	mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 }
 
 static void
 pin_reg_del(struct mmrt_pin *pin)
 {
-	rte_spinlock_lock(&pin_reg->lock);
+	mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
 	if (pin->reg_prev != NULL)
 		pin->reg_prev->reg_next = pin->reg_next;
 	else if (pin_reg->head == pin)
@@ -162,7 +162,7 @@ pin_reg_del(struct mmrt_pin *pin)
 		pin->reg_next->reg_prev = pin->reg_prev;
 	pin->reg_next = NULL;
 	pin->reg_prev = NULL;
-	rte_spinlock_unlock(&pin_reg->lock);
+	mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 }
 
 /* Pins on the registry taken by process slot @owner (any if -1). */
@@ -172,10 +172,10 @@ pin_reg_count(int32_t owner)
 	struct mmrt_pin *p;
 	unsigned int n = 0;
 
-	rte_spinlock_lock(&pin_reg->lock);
+	mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
 	for (p = pin_reg->head; p != NULL; p = p->reg_next)
 		n += owner < 0 || p->owner == owner;
-	rte_spinlock_unlock(&pin_reg->lock);
+	mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 	return n;
 }
 
@@ -562,11 +562,11 @@ pin_reap(int32_t pid, unsigned int slot)
 	if (pin_reg == NULL)
 		return 0;
 	for (;;) {
-		rte_spinlock_lock(&pin_reg->lock);
+		mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
 		for (p = pin_reg->head; p != NULL; p = p->reg_next)
 			if (p->owner == (int32_t)slot)
 				break;
-		rte_spinlock_unlock(&pin_reg->lock);
+		mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 		if (p == NULL)
 			break;
 		pin_release(p);
