@@ -33,11 +33,9 @@
 #   KILL_SKIP=quarantine  the dead consumer's fence holds no frame: its
 #                         TLB reaches freed frames
 #
-# Limit (docs/architecture.md, "Processes"): a process killed inside an
-# mmrt call that holds a shared lock leaves it held. The worker holds one
-# only while it serves a fault (mmrt_uffd_copy(), microseconds, about one
-# every 20 ms), so a kill lands there in about 1 round in 2000; that
-# round then times out instead of passing.
+# A process killed inside an mmrt call that holds a shared lock had it
+# recorded (robust locks, docs/architecture.md "Processes"): the reap
+# releases it. check-robust.sh kills inside each lock class on purpose.
 #
 # Real hugepages are needed (a DPDK secondary cannot attach to a --no-huge
 # primary): as root a private hugetlbfs mount and only the missing pages

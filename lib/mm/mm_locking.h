@@ -84,8 +84,10 @@
  *                                          the revocation callback runs
  *                                          after it is dropped
  *     uffd->changing_lock  rw            (uffd.c)     read: a fill, wp or move
- *                                          for its whole run; write: a layout
- *                                          event's prep, briefly, no PT lock
+ *                                          for its whole run, only on a uffd
+ *                                          with an EVENT_* feature; write: a
+ *                                          layout event's prep (those uffds
+ *                                          only), briefly, no PT lock
  *       PT lock, level 2                 (pgtable.c zap_level, split_pmd;
  *                                         fault.c huge_wp_fault, insert of
  *                                         a 2 MiB leaf; uffd.c fills;
