@@ -37,6 +37,10 @@
 #   - a secondary on the primary's lcore fails with -EBUSY, a secondary
 #     of a primary that runs no mmrt with -ENOENT, a secondary of another
 #     --file-prefix (no primary) fails, all without touching the runtime;
+#   - a secondary killed (SIGKILL) with table pages waiting in its QSBR
+#     defer queue: the primary's mmrt_reap_dead() frees them, the pool's
+#     free count is what it was before that secondary (fails with the
+#     mm.gather reap step left out: 3 table pages lost);
 #   - the primary leaves with mmrt_fini() == 0 once its secondaries are
 #     gone (its output says "primary done ok").
 #
@@ -175,6 +179,23 @@ secondary other expect 0 -l 1 --proc-type=secondary \
 	fail "a secondary of another --file-prefix did not fail cleanly"
 echo "ok: a secondary of another --file-prefix fails cleanly"
 
+# a secondary killed with table pages in its QSBR defer queue: the reap
+# frees them (the mm.gather step), the pool's count comes back
+echo ptbase >&3
+reply_of ptbased
+# (no timeout(1): the secondary bounds its own wait, SP_WAIT_S)
+"$peer" ptdefer "${sec[@]}" > "$tmp/ptdefer.log" 2>&1 &
+ptpid=$!
+wait_line "$tmp/ptdefer.log" deferred "$ptpid" 60 ||
+	{ wait "$ptpid"; cat "$tmp/ptdefer.log"; fail "the ptdefer secondary did not print 'deferred'"; }
+kill -9 "$ptpid"
+wait "$ptpid" 2>/dev/null
+sed "s/^/  [ptdefer] /" "$tmp/ptdefer.log"
+echo ptreap >&3
+reply_of ptreaped
+grep -q '^ptreaped ok' "$tmp/primary.log" ||
+	fail "a dead secondary's deferred table pages were not freed"
+echo "ok: a dead secondary's deferred table pages are freed by the reap"
 
 primary_done
 echo "ok: the primary left with mmrt_fini() == 0 after its secondaries"

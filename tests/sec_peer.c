@@ -38,6 +38,11 @@
  *               "pinunmapped <ret> ok|FAIL"
  *       pinfree (the pinner unpinned and left) the count is F0 + 2 and
  *               the space's pinned_pages 0; "pinfreed ok|FAIL <why>"
+ *       ptbase  the pool's free count F2; "ptbased <F2>"
+ *       ptreap  (a ptdefer secondary was killed) mmrt_reap_dead() reaps
+ *               one process and the free count is F2 again: the table
+ *               pages its unmap left in its defer queue were freed;
+ *               "ptreaped ok|FAIL <why>"
  *       EOF     tear down, mmrt_fini() (retried while a secondary is
  *               still attached), exit 0 (1 on any failure).
  *   sec-peer plain HOLD [EAL args]
@@ -70,6 +75,11 @@
  *     messages until
  *     a page fault arrives (at most SP_WAIT_S seconds) and resolves it
  *     with a copy of pattern 5; "handler ok".
+ *   sec-peer ptdefer [EAL args with --proc-type=secondary]
+ *     attaches, maps 16 pages of "sec.as" at SP_PT_VA (new page-table
+ *     pages on three levels), writes them and unmaps them: the table
+ *     pages wait in its QSBR defer queue for a grace period. Prints
+ *     "deferred", then waits (SP_WAIT_S at most) to be killed.
  *   sec-peer pinner [EAL args with --proc-type=secondary]
  *     attaches; bad pins fail (an unmapped range: -EFAULT; a revocation
  *     callback: -E_RTE_SECONDARY); pins the first two pages of "sec.pin"
@@ -130,6 +140,7 @@
 #define SP_OBJ "sec.obj"
 #define SP_FOBJ "sec.fobj"
 #define SP_D 0x38000000ULL
+#define SP_PT_VA (UINT64_C(1) << 40)  /* a 512 GiB slot with no tables */
 
 static int failures;
 
@@ -261,7 +272,7 @@ run_primary(int argc, char **argv)
 	struct mmrt_object *obj = NULL, *fobj = NULL;
 	struct mmrt_as_stats ast;
 	struct mmrt_uffd *u = NULL, *usub = NULL;
-	uint64_t features = 0, uops = 0, free0 = 0, free1;
+	uint64_t features = 0, uops = 0, free0 = 0, free1, free2 = 0;
 	FILE *file = NULL;
 	bool registered = false;
 	char cmd[64];
@@ -379,6 +390,17 @@ run_primary(int argc, char **argv)
 				free0, ast.pinned_pages);
 			rc |= ret != 0 || free1 != free0 + 2 ||
 				ast.pinned_pages != 0;
+		} else if (strcmp(cmd, "ptbase") == 0) {
+			free2 = pool_free();
+			printf("ptbased %" PRIu64 "\n", free2);
+		} else if (strcmp(cmd, "ptreap") == 0) {
+			ret = mmrt_reap_dead();
+			free1 = pool_free();
+			printf("ptreaped %s: %d reaped, free %" PRIu64 " (before"
+				" the secondary %" PRIu64 ")\n", ret == 1 &&
+				free1 == free2 ? "ok" : "FAIL", ret, free1,
+				free2);
+			rc |= ret != 1 || free1 != free2;
 		} else if (cmd[0] != '\0')
 			printf("unknown command %s\n", cmd);
 		fflush(stdout);
@@ -889,6 +911,39 @@ pin_differs(const struct mmrt_pin *pin, unsigned int which)
 }
 
 static int
+run_ptdefer(int argc, char **argv)
+{
+	uint8_t b[MMRT_PAGE_SIZE];
+	struct mmrt_as *as;
+	time_t deadline;
+	unsigned int i;
+
+	if (peer_init("sec-peer ptdefer", argc, argv, 1) != 0)
+		return 1;
+	as = mmrt_as_lookup(SP_AS);
+	CHECK(as != NULL, "lookup %s", SP_AS);
+	if (as == NULL)
+		goto out;
+	memset(b, 0x6d, sizeof(b));
+	CHECK(mmrt_map(as, SP_PT_VA, 16 * MMRT_PAGE_SIZE, MMRT_PROT_READ |
+		MMRT_PROT_WRITE, 0) == 0, "map");
+	for (i = 0; i < 16; i++)
+		CHECK(mmrt_write(as, SP_PT_VA + i * MMRT_PAGE_SIZE, b,
+			sizeof(b)) == 0, "write %u", i);
+	CHECK(mmrt_unmap(as, SP_PT_VA, 16 * MMRT_PAGE_SIZE) == 0, "unmap");
+	if (failures != 0)
+		goto out;
+	printf("deferred\n");
+	fflush(stdout);
+	deadline = time(NULL) + SP_WAIT_S;
+	while (time(NULL) < deadline)
+		usleep(10000);
+	printf("ptdefer not killed\n");
+out:
+	return 1;
+}
+
+static int
 run_pinner(int argc, char **argv)
 {
 	struct mmrt_as_stats st;
@@ -1009,6 +1064,7 @@ main(int argc, char **argv)
 		{ "consumer", run_consumer },
 		{ "handler", run_handler },
 		{ "pinner", run_pinner },
+		{ "ptdefer", run_ptdefer },
 		{ "reader", run_reader },
 		{ "expect", run_expect },
 	};

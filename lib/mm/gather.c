@@ -37,6 +37,8 @@
 #include <rte_malloc.h>
 #include <rte_memzone.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "mm_locking.h"
 #include "mm_pte.h"
@@ -77,8 +79,13 @@ struct gather_lcore {
 struct gather_shared {
 	rte_spinlock_t other_lock;
 	struct gather_lcore glc[RTE_MAX_LCORE + 1]; /* the last: others */
+	/* each attached process's defer queue (its struct, DPDK memory),
+	 * by process slot: what a reaper frees after the process died */
+	struct rte_rcu_qsbr_dq *proc_dq[MMRT_PROC_MAX];
 };
 static const struct rte_memzone *gather_mz;
+static struct gather_shared *gather_sh;
+static int gather_slot = -1;      /* this process's slot in proc_dq */
 static bool gather_owner;
 static struct gather_lcore *glc;   /* RTE_MAX_LCORE + 1 (the last: others) */
 static rte_spinlock_t *glc_other_lock;
@@ -501,6 +508,86 @@ mmrt_mm_reclaim(bool wait)
 	return pending;
 }
 
+/* The name of a process's defer queue (and of its ring): @pid 0, the
+ * primary's. */
+static void
+gather_dq_name(char *name, size_t len, int pid)
+{
+	if (pid == 0)
+		snprintf(name, len, "mmrt_pt_dq");
+	else
+		snprintf(name, len, "mmrt_pt_dq_%d", pid);
+}
+
+/*
+ * A dead secondary's deferred table frees (mmrt_reap_dead(), through
+ * mmrt_reap_register()). Its defer queue held table pages unhooked from
+ * the page tables and waiting for a grace period; without this step they
+ * stay allocated for good. The queue's ring is DPDK memory found by its
+ * name; the queue's struct is DPDK memory too (its address is in
+ * proc_dq), but its free callback is a function of the dead process's
+ * mapping of this library, so the ring is drained here by hand. Each
+ * entry is the QSBR token the enqueue took, then the pfn (the layout
+ * rte_rcu_qsbr_dq documents for its ring: the token, then the element).
+ * The dead process's reader slots were freed before reap steps run, so
+ * one grace period started now covers every token: the tables are freed
+ * after it without checking them. Idempotent: a reaper that dies here
+ * loses the entries it had dequeued and not freed, nothing else; the
+ * next one finds the rest.
+ */
+struct dq_entry {
+	uint64_t token;
+	uint32_t pfn;
+} __rte_packed;
+
+static int
+gather_reap(int32_t pid, unsigned int slot)
+{
+	struct dq_entry e[64];
+	struct rte_rcu_qsbr_dq *dq;
+	struct rte_ring *r;
+	char name[RTE_RING_NAMESIZE];
+	unsigned int i, k;
+	bool synced = false;
+	int n = 0;
+
+	if (gather_sh == NULL || slot >= MMRT_PROC_MAX || pid <= 0)
+		return 0;
+	RTE_BUILD_BUG_ON(sizeof(struct dq_entry) != 8 + sizeof(uint32_t));
+	gather_dq_name(name, sizeof(name), (int)pid);
+	r = rte_ring_lookup(name);
+	if (r != NULL) {
+		for (;;) {
+			k = rte_ring_dequeue_burst_elem(r, e, sizeof(e[0]),
+				RTE_DIM(e), NULL);
+			if (k == 0)
+				break;
+			if (!synced) {
+				MM_BLOCKING_BEGIN();
+				mmrt_synchronize();
+				MM_BLOCKING_END();
+				synced = true;
+			}
+			for (i = 0; i < k; i++)
+				mm_table_free_now(e[i].pfn);
+			n += (int)k;
+		}
+		rte_ring_free(r);
+	}
+	dq = __atomic_exchange_n(&gather_sh->proc_dq[slot], NULL,
+		__ATOMIC_ACQ_REL);
+	rte_free(dq);
+	if (n > 0)
+		MMRT_LOG(NOTICE, mm, "dead process %d: %d deferred table pages"
+			" freed", (int)pid, n);
+	return n;
+}
+
+RTE_INIT(gather_reap_register)
+{
+	mmrt_reap_register("mm.gather", 25, gather_reap);
+}
+
 int
 mm_gather_subsys_init(const struct mmrt_config *cfg)
 {
@@ -528,10 +615,7 @@ mm_gather_subsys_init(const struct mmrt_config *cfg)
 	glc_other_lock = &sh->other_lock;
 	memset(&p, 0, sizeof(p));
 	/* one queue per process (see above) */
-	if (gather_owner)
-		snprintf(name, sizeof(name), "mmrt_pt_dq");
-	else
-		snprintf(name, sizeof(name), "mmrt_pt_dq_%d", (int)getpid());
+	gather_dq_name(name, sizeof(name), gather_owner ? 0 : (int)getpid());
 	p.name = name;
 	p.size = cfg->qsbr_dq_size;
 	p.esize = sizeof(uint32_t);
@@ -547,6 +631,11 @@ mm_gather_subsys_init(const struct mmrt_config *cfg)
 		glc = NULL;
 		return -ENOMEM;
 	}
+	gather_sh = sh;
+	gather_slot = mmrt_process_slot();
+	if (gather_slot >= 0 && gather_slot < MMRT_PROC_MAX)
+		__atomic_store_n(&sh->proc_dq[gather_slot], pt_dq,
+			__ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -556,11 +645,16 @@ mm_gather_subsys_fini(void)
 	unsigned int i;
 
 	if (pt_dq != NULL) {
+		if (gather_slot >= 0 && gather_slot < MMRT_PROC_MAX)
+			__atomic_store_n(&gather_sh->proc_dq[gather_slot],
+				NULL, __ATOMIC_RELEASE);
+		gather_slot = -1;
 		mmrt_synchronize();
 		/* reclaims whatever is left, then frees the queue */
 		rte_rcu_qsbr_dq_delete(pt_dq);
 		pt_dq = NULL;
 	}
+	gather_sh = NULL;
 	if (glc == NULL)
 		return;
 	/* a secondary frees the batches of its own lcores only */
