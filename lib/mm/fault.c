@@ -715,11 +715,22 @@ mmrt_fault_request_token(struct mmrt_as *as, uint64_t va, uint32_t access,
 		return -EINVAL;
 	if (mm_read_trylock(&as->map_lock, MM_LC_MAP) != 0)
 		return -EBUSY;
+	/*
+	 * The region first: in a uffd's region the uffd check below walks
+	 * to the leaf itself (after loading the wake sequence, which must
+	 * come before the page-table check), and the full walk is only done
+	 * if that check leaves the fault to the ordinary path. A leaf that
+	 * the walk would accept lies in a region that allows the access, so
+	 * the order changes no answer.
+	 */
+	i = mm_region_find(as, va);
+	if (i >= 0 && as->regions[i].uffd != NULL)
+		goto region;
 	if (mmrt_walk(&as->core, va, access, &x) == 0) {
 		ret = 0;
 		goto out;
 	}
-	i = mm_region_find(as, va);
+region:
 	if (i < 0) {
 		ret = -EFAULT;
 		goto out;
@@ -748,6 +759,11 @@ mmrt_fault_request_token(struct mmrt_as *as, uint64_t va, uint32_t access,
 		}
 		if (ret != MM_FAULT_ORDINARY)
 			goto out;
+		/* raced with a fill, or not the uffd's: the walk skipped */
+		if (mmrt_walk(&as->core, va, access, &x) == 0) {
+			ret = 0;
+			goto out;
+		}
 	}
 	if (r->flags & REGION_HOST) {
 		ret = mm_host_fault(as, r, va, access, true);

@@ -28,18 +28,27 @@ struct mmrt_uffd;
 
 #define MM_AS_MAGIC MMRT_AS_MAGIC
 
+/*
+ * Lines by writer. A userfault's round trip has both sides RMW the map
+ * lock (the consumer's probe, the handler's fill) and read the core
+ * fields and the regions: with the lock on their line, each side's read
+ * missed on the line the other had just written, then upgraded it for
+ * the RMW. The read-mostly fields (written under the write map lock)
+ * share the first line, the map lock has the second to itself, the
+ * statistics (RMWed by fills and faults) the next.
+ */
 struct mmrt_as {
 	struct mmrt_as_core core;    /* magic, pgd: read by the inline walk */
-	char name[MMRT_NAME_SIZE];
-	rte_rwlock_t map_lock;
-	uint32_t gather_pending;     /* gathers in progress (nesting) */
 	struct mm_subscriptions *subs; /* notifier state (notifier.c) */
 	struct mmrt_uffd *uffds;     /* uffds bound here (write map lock) */
 	struct mm_region *regions;   /* sorted, disjoint (mm_region.h) */
 	uint32_t nr_regions;
 	uint32_t cap_regions;
+	char name[MMRT_NAME_SIZE];
+	rte_rwlock_t map_lock __rte_cache_aligned;
+	uint32_t gather_pending;     /* gathers in progress (nesting) */
 	/* statistics, updated atomically */
-	int64_t rss_pages;
+	int64_t rss_pages __rte_cache_aligned;
 	int64_t pt_pages;
 	uint64_t faults;
 	uint64_t cow;

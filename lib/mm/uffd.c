@@ -519,7 +519,7 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
-	ST_ADD(u, faults, 1);
+	/* st.faults is the sum of the three (mmrt_uffd_stats()): one RMW */
 	if (flags & MMRT_UFFD_PAGEFAULT_FLAG_WP)
 		ST_ADD(u, faults_wp, 1);
 	else if (flags & MMRT_UFFD_PAGEFAULT_FLAG_MINOR)
@@ -1018,11 +1018,11 @@ mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 	if (!uffd_live(u) || st == NULL)
 		return -EINVAL;
 #define LD(f) st->f = __atomic_load_n(&u->st.f, __ATOMIC_RELAXED)
-	LD(faults);
 	LD(faults_dedup);
 	LD(faults_missing);
 	LD(faults_wp);
 	LD(faults_minor);
+	st->faults = st->faults_missing + st->faults_wp + st->faults_minor;
 	LD(faults_sigbus);
 	LD(faults_full);
 	LD(events);
