@@ -236,7 +236,8 @@ struct mmrt_uffd_move {
 
 /** Counters of a uffd. */
 struct mmrt_uffd_stats {
-	uint64_t faults;        /**< Fault messages posted. */
+	uint64_t faults;        /**< Fault messages posted: exactly
+				 *   faults_missing + faults_wp + faults_minor. */
 	uint64_t faults_dedup;  /**< Faults not posted: one pending already. */
 	uint64_t faults_missing; /**< ... of which MISSING. */
 	uint64_t faults_wp;     /**< ... of which WP. */
