@@ -62,16 +62,19 @@
  * costs a call's worth of work.
  *
  * Validity, by the consumer's contract (mmrt_dev.h): a translation stays
- * usable until the owner's next mmrt_consumer_poll(), and a poll ends it
- * only by processing an invalidation descriptor (every change that drops
- * or downgrades a translation posts one to every bound consumer) or after
- * a fence (whose unacked descriptor the next poll processes). So the
- * owner keeps the cache across a poll that processed nothing and drops it
- * (pmd_xcache_drop()) after one that processed something or failed; it
- * is also dropped whenever the binding changes. And, as the device TLB's
- * hit path, every use checks that the consumer is still bound
- * (pmd_xcache_usable()): a destroyed space unbinds its consumers without
- * a descriptor, and a fenced consumer must stop using what it holds.
+ * usable until the consumer processes an invalidation descriptor (every
+ * change that drops or downgrades a translation posts one to every bound
+ * consumer): in the owner's next mmrt_consumer_poll(), or at once, inline,
+ * when the owner thread itself made the change (an application that steps
+ * its engine and changes the page table in one thread: no poll of the
+ * engine's sees that descriptor). Each processing moves the consumer's
+ * inval_gen (mmrt_dev_core.h), so every use checks that it is the count
+ * the cache was filled at, and that the consumer is still bound, as the
+ * device TLB's hit path does (pmd_xcache_usable()): a destroyed space
+ * unbinds its consumers without a descriptor, and a fenced consumer must
+ * stop using what it holds. The owner also drops the cache
+ * (pmd_xcache_drop()) after a poll that processed something or failed,
+ * and whenever the binding changes.
  * Owner thread only, as the consumer's translate and poll.
  */
 struct pmd_xcache_ent {
@@ -117,6 +120,7 @@ struct pmd_xcache {
 	struct pmd_xcache_ent e[2]; /* [0]: destination (write), [1]: source */
 	struct pmd_xcache_la la[2];
 	struct mmrt_as *as;     /* the bound space: look-ahead; NULL: none */
+	uint64_t gen;           /* the consumer's inval_gen at the fills */
 };
 
 /*
@@ -127,12 +131,14 @@ struct pmd_xcache {
  * statistics read as they would without it.
  */
 static __rte_always_inline bool
-pmd_xcache_usable(struct mmrt_consumer *c)
+pmd_xcache_usable(struct mmrt_consumer *c, const struct pmd_xcache *xc)
 {
 	const struct mmrt_consumer_core *cc =
 		(const struct mmrt_consumer_core *)c;
 
-	return __atomic_load_n(&cc->state, __ATOMIC_RELAXED) ==
+	/* inval_gen: the owner's own count, a plain load */
+	return cc->inval_gen == xc->gen &&
+		__atomic_load_n(&cc->state, __ATOMIC_RELAXED) ==
 		MMRT_CONSUMER_BOUND;
 }
 
@@ -284,7 +290,7 @@ pmd_span_get(struct pmd_walk *w, struct pmd_span *sp, uint64_t base,
 		e = &w->xc->e[side];
 		if ((va - e->va < e->end - e->va ||
 				pmd_xcache_la_take(&w->xc->la[side], e, va)) &&
-				pmd_xcache_usable(w->c)) {
+				pmd_xcache_usable(w->c, w->xc)) {
 			pmd_xcache_hit(w->c);
 			d = va - e->va;
 			sp->x.addr = e->addr + d;
@@ -302,6 +308,13 @@ pmd_span_get(struct pmd_walk *w, struct pmd_span *sp, uint64_t base,
 		return ret;
 	}
 	if (e != NULL) {
+		uint64_t gen = ((struct mmrt_consumer_core *)w->c)->inval_gen;
+
+		/* filled at another count: the other side is stale too */
+		if (w->xc->gen != gen) {
+			pmd_xcache_drop(w->xc);
+			w->xc->gen = gen;
+		}
 		e->va = va;
 		e->end = va + sp->x.size;
 		e->addr = sp->x.addr;

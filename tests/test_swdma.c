@@ -1731,6 +1731,45 @@ Test(swdma, space_destroyed)
 }
 
 /*
+ * An engine stepped by the thread that also changes the page table: the
+ * change's invalidation is acked inline (this thread owns the engine's
+ * consumer), so no poll of the engine's sees a descriptor; the leaves the
+ * engine kept from the last copy must go all the same. A copy, then the
+ * destination page made read-only: the same kind of copy again completes
+ * with INVALID_DST_ADDR and writes nothing. (The fuzzer's input
+ * crash-swdma-inline-ack-kept-leaf found it.)
+ */
+Test(swdma, inline_ack_drops_kept)
+{
+	uint64_t used0 = mmrt_test_used(), op;
+	struct mmrt_as *as = mmrt_as_create("inl");
+	struct mmrt_dma_mmrt_stats st;
+
+	cr_assert_not_null(as);
+	map_pat(as, VA, PG, 0, 61);
+	map_guard(as, VB, PG, 0);
+	/* a registered thread keeps its registration across the steps:
+	 * it owns the engine's consumer (docs/guide.md) */
+	cr_assert_geq(mmrt_thread_register(), 0);
+	dmm_up_app(as, "inl", NB_DESC, NULL);
+	op = q_copy(VA, VB, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(op), S_OK);
+	cr_assert_eq(mmrt_protect(as, VB, PG, MMRT_PROT_READ), 0);
+	/* the protect was acked inline, not by a fence */
+	cr_assert_eq(mmrt_dma_mmrt_stats(dmm_id, &st), 0);
+	cr_assert_eq(st.consumer.fences, 0);
+	op = q_copy(VA + 64, VB + 64, 64, RTE_DMA_OP_FLAG_SUBMIT);
+	q_wait_all(false);
+	cr_assert_eq(q_status(op), S_DST, "status %d", q_status(op));
+	check_byte(as, VB + 64, GUARD, PG - 64, "after the protect");
+	dmm_down();
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+}
+
+/*
  * lookahead=1: a stream of 4 KiB copies through 256 fresh pages is served
  * mostly from the engine's look-ahead (far fewer device-TLB misses than
  * pages), byte for byte. Then a destination page the look-ahead holds is

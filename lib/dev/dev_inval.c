@@ -202,6 +202,9 @@ dev_inval_process_n(struct mmrt_consumer *c, unsigned int max)
 		return 0;
 	/* the layout may have changed: the next miss probes (dev_prq.c) */
 	c->uf_page = 0;
+	/* what was kept outside the TLB is stale now (single writer) */
+	__atomic_store_n(&c->core.inval_gen, c->core.inval_gen + 1,
+		__ATOMIC_RELAXED);
 	STAT_ADD(c, inval_descs, total);
 	STAT_ADD(c, inval_mailbox, boxed);
 	STAT_ADD(c, inval_flush_all, all);

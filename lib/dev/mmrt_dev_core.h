@@ -122,6 +122,14 @@ struct mmrt_consumer_core {
 	 * forth while one waits for an ack. Written by mmrt_dev_count_hit().
 	 */
 	uint64_t hits __rte_cache_aligned;
+	/**
+	 * Owner-written count of invalidation batches processed, by a poll
+	 * or inline, when the owner thread itself changed the page table
+	 * (which acks at once, with no poll to see it). A translation kept
+	 * outside the device TLB (an engine's last leaves, pmd/pmd_walk.h)
+	 * is usable only while this count is the one it was taken at.
+	 */
+	uint64_t inval_gen;
 };
 
 /**

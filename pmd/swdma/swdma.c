@@ -647,7 +647,7 @@ run_cached(struct swdma *d, const struct swdma_desc *s)
 			ed->end - s->dst < s->len ||
 			s->src - es->va >= es->end - es->va ||
 			es->end - s->src < s->len ||
-			!pmd_xcache_usable(d->c))
+			!pmd_xcache_usable(d->c, &d->xc))
 		return false;
 	pmd_xcache_hit(d->c);
 	pmd_xcache_hit(d->c);
