@@ -194,6 +194,15 @@ DEV_INTERNAL uint64_t *dev_tlb_find(struct mmrt_consumer *c,
 DEV_INTERNAL void dev_tlb_fill(struct mmrt_consumer *c, uint64_t va,
 	const struct mmrt_xlate *x);
 
+/*
+ * Pages the miss path prefetches after a 4 KiB miss (dev_tlb_prefetch()):
+ * at most this many, and fewer than the TLB's sets, so that a prefetch
+ * never evicts the page that missed nor another page it installs.
+ */
+#define DEV_TLB_PREFETCH 16
+DEV_INTERNAL unsigned int dev_tlb_prefetch(struct mmrt_consumer *c,
+	uint64_t va);
+
 /* dev_inval.c: the invalidation protocol. */
 
 /*
