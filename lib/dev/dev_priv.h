@@ -128,6 +128,15 @@ struct mmrt_consumer {
 	uint32_t uf_access;
 	uint32_t uf_skips;
 
+	/*
+	 * Owner-only hints of the device-TLB prefetch (dev_tlb.c): the page
+	 * each of the last DEV_TLB_PF_STREAMS streams would miss next. Only
+	 * a miss there prefetches, so random misses cost nothing more. A
+	 * stale hint only starts a prefetch, which is always safe.
+	 */
+	uint64_t pf_expect[4];
+	uint32_t pf_rr;
+
 	/* owner-written, except fences */
 	struct mmrt_consumer_stats st __rte_cache_aligned;
 };
@@ -200,6 +209,7 @@ DEV_INTERNAL void dev_tlb_fill(struct mmrt_consumer *c, uint64_t va,
  * never evicts the page that missed nor another page it installs.
  */
 #define DEV_TLB_PREFETCH 16
+#define DEV_TLB_PF_STREAMS 4 /* RTE_DIM(mmrt_consumer.pf_expect) */
 DEV_INTERNAL unsigned int dev_tlb_prefetch(struct mmrt_consumer *c,
 	uint64_t va);
 

@@ -189,7 +189,11 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
  * The prefetch. A device streaming through fresh 4 KiB pages misses once
  * per page, and a miss costs a walk and a fill where a hit costs one tag
  * compare. So after the walk resolved @va to a 4 KiB leaf (the miss path,
- * dev_prq.c), install the pages that follow it in the same last-level
+ * dev_prq.c), and the miss continues a stream (its page is where one of
+ * the last few streams would miss next: the page after a missed page, or
+ * after a prefetched run; a random miss only records where its stream
+ * would go on, so a workload beyond the TLB's reach pays no prefetch),
+ * install the pages that follow it in the same last-level
  * table too: up to DEV_TLB_PREFETCH of them, fewer than the TLB's sets
  * (consecutive pages fall in consecutive sets: none of them evicts @va or
  * another prefetched page), stopping at the table's end or at the first
@@ -223,12 +227,24 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 unsigned int
 dev_tlb_prefetch(struct mmrt_consumer *c, uint64_t va)
 {
+	uint64_t page = va & ~(uint64_t)(MMRT_PAGE_SIZE - 1);
 	uint8_t *base = mmrt_mem_fp.base;
-	unsigned int i, max = DEV_TLB_PREFETCH;
+	unsigned int i, s, max = DEV_TLB_PREFETCH;
 	uint64_t e, idx, pva;
 	struct mmrt_xlate x;
 	uint32_t tbl;
 
+	RTE_BUILD_BUG_ON(RTE_DIM(c->pf_expect) != DEV_TLB_PF_STREAMS);
+	for (s = 0; s < DEV_TLB_PF_STREAMS; s++)
+		if (c->pf_expect[s] == page)
+			break;
+	if (s == DEV_TLB_PF_STREAMS) {
+		/* not a stream (yet): where it would go on */
+		c->pf_expect[c->pf_rr++ % DEV_TLB_PF_STREAMS] =
+			page + MMRT_PAGE_SIZE;
+		return 0;
+	}
+	c->pf_expect[s] = page + MMRT_PAGE_SIZE;
 	if (c->sets - 1 < max)
 		max = c->sets - 1;
 	idx = (va >> MMRT_PAGE_SHIFT) & MMRT_PT_INDEX_MASK;
@@ -267,5 +283,7 @@ dev_tlb_prefetch(struct mmrt_consumer *c, uint64_t va)
 			mmrt_walk_frame(base, e, 0, &x);
 		dev_tlb_fill(c, pva, &x);
 	}
+	/* the stream's next miss: the first page not installed */
+	c->pf_expect[s] = page + (uint64_t)(i + 1) * MMRT_PAGE_SIZE;
 	return i;
 }
