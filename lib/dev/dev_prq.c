@@ -206,7 +206,7 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		dev_tlb_fill(c, va, out);
 		/* the next pages of its table, same read section */
 		if (!out->huge)
-			dev_tlb_prefetch(c, va);
+			dev_tlb_prefetch_miss(c, va);
 		return 0;
 	}
 	if (ret == -EFAULT || ret == -EACCES) {
@@ -220,7 +220,7 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 			STAT_ADD(c, faults_resolved, 1);
 			dev_tlb_fill(c, va, out);
 			if (!out->huge)
-				dev_tlb_prefetch(c, va);
+				dev_tlb_prefetch_miss(c, va);
 			return 0;
 		}
 		/* changed again since: the next try starts over */

@@ -225,25 +225,17 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
  *    leaf stops the prefetch; it needs none).
  */
 unsigned int
-dev_tlb_prefetch(struct mmrt_consumer *c, uint64_t va)
+dev_tlb_prefetch(struct mmrt_consumer *c, uint64_t va, unsigned int s)
 {
 	uint64_t page = va & ~(uint64_t)(MMRT_PAGE_SIZE - 1);
 	uint8_t *base = mmrt_mem_fp.base;
-	unsigned int i, s, max = DEV_TLB_PREFETCH;
+	unsigned int i, max = DEV_TLB_PREFETCH;
 	uint64_t e, idx, pva;
 	struct mmrt_xlate x;
 	uint32_t tbl;
 
+	/* @s: the stream whose expected page @va is (dev_tlb_prefetch_miss()) */
 	RTE_BUILD_BUG_ON(RTE_DIM(c->pf_expect) != DEV_TLB_PF_STREAMS);
-	for (s = 0; s < DEV_TLB_PF_STREAMS; s++)
-		if (c->pf_expect[s] == page)
-			break;
-	if (s == DEV_TLB_PF_STREAMS) {
-		/* not a stream (yet): where it would go on */
-		c->pf_expect[c->pf_rr++ % DEV_TLB_PF_STREAMS] =
-			page + MMRT_PAGE_SIZE;
-		return 0;
-	}
 	c->pf_expect[s] = page + MMRT_PAGE_SIZE;
 	if (c->sets - 1 < max)
 		max = c->sets - 1;
