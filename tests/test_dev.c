@@ -91,6 +91,7 @@ Test(dev, tlb)
 		&x), 0);
 	st = stats(c);
 	cr_assert_eq(st.tlb_misses, 1);
+	/* a first miss is no stream: no prefetch */
 	cr_assert_eq(st.tlb_fills, 1);
 	cr_assert_eq(st.tlb_hits, 0);
 	cr_assert_eq(mmrt_consumer_translate(c, VA + 7, MMRT_ACCESS_READ,
@@ -148,6 +149,114 @@ Test(dev, tlb)
 }
 
 /*
+ * The device-TLB prefetch (dev_tlb_prefetch()): a 4 KiB miss that continues
+ * a stream (a first miss does not) also installs the present pages that
+ * follow it in its last-level table, stopping at the first page that is
+ * not present; a prefetched clean page is readable
+ * but not writable through the TLB (the first write walks, faults and
+ * marks it dirty, so mmrt_dirty_harvest() reports it); an invalidation of
+ * a prefetched page drops it. With @grant_w (the negative control
+ * dev_test_hooks.tlb_prefetch_grant_w) the prefetch grants write to clean
+ * pages: @return whether the harvest reported the page written through
+ * the TLB (page 5), which the control must miss.
+ */
+static bool
+prefetch_case(bool grant_w)
+{
+	uint64_t used0 = mmrt_test_used();
+	struct mmrt_as *as = mmrt_as_create(grant_w ? "pf_neg" : "pf");
+	struct mmrt_consumer *c = mk(grant_w ? "pf_neg" : "pf", 64, 2, 0);
+	struct mmrt_consumer_stats st, st0;
+	uint64_t bm[1] = { 0 }, p;
+	struct mmrt_xlate x;
+	uint8_t one = 1;
+	bool reported;
+	int64_t got;
+
+	cr_assert_not_null(as);
+	cr_assert_geq(mmrt_thread_register(), 0);
+	/* pages 0..15 present, 16..19 not, 20 present */
+	cr_assert_eq(mmrt_map(as, VA, 16 * PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_eq(mmrt_map(as, VA + 20 * PG, PG, RW, MMRT_MAP_POPULATE),
+		0);
+	/* all clean but page 3 (before the bind: nobody to ack) */
+	cr_assert_geq(mmrt_dirty_clear(as, VA, 16 * PG), 0);
+	cr_assert_eq(mmrt_write(as, VA + 3 * PG, &one, 1), 0);
+	cr_assert_gt(mmrt_consumer_bind(c, as), 0);
+	dev_test_hooks.tlb_prefetch_grant_w = grant_w;
+
+	/* a miss at page 0 is no stream yet: nothing prefetched */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 8, 0, &x), 0);
+	cr_assert_eq(stats(c).tlb_fills, 1);
+	/* the miss at page 1 continues it: pages 2..15 installed too */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + PG + 8, 0, &x), 0);
+	st0 = stats(c);
+	cr_assert_eq(st0.tlb_misses, 2);
+	cr_assert_eq(st0.tlb_fills, 16);
+	for (p = 2; p < 16; p++) {
+		cr_assert_eq(mmrt_consumer_translate(c, VA + p * PG + 16, 0,
+			&x), 0);
+		cr_assert_eq(x.prot & MMRT_PROT_READ, MMRT_PROT_READ);
+	}
+	st = stats(c);
+	cr_assert_eq(st.tlb_misses, 2, "a prefetched page walked");
+	cr_assert_eq(st.tlb_hits, st0.tlb_hits + 14);
+	/* not past the first page that is not present */
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 20 * PG, 0, &x), 0);
+	cr_assert_eq(stats(c).tlb_misses, 3);
+
+	/* page 3 is writable and dirty: write granted by the prefetch */
+	st = stats(c);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 3 * PG,
+		MMRT_ACCESS_WRITE, &x), 0);
+	cr_assert_eq(stats(c).tlb_misses, st.tlb_misses);
+	cr_assert_eq(x.prot, RW);
+	/* page 5 is clean: its first write walks and marks it dirty */
+	st = stats(c);
+	cr_assert_eq(mmrt_consumer_translate(c, VA + 5 * PG,
+		MMRT_ACCESS_WRITE, &x), 0);
+	cr_assert_eq(x.prot, RW);
+	*(uint8_t *)x.addr = 5; /* the device's write */
+	if (!grant_w)
+		cr_assert_eq(stats(c).tlb_misses, st.tlb_misses + 1,
+			"the first write to a clean page did not walk");
+	got = mmrt_dirty_harvest(as, VA, 16 * PG, bm, 64, 0);
+	cr_assert_geq(got, 1);
+	cr_assert(bm[0] & (UINT64_C(1) << 3));
+	reported = (bm[0] >> 5) & 1;
+	dev_test_hooks.tlb_prefetch_grant_w = false;
+
+	/* an invalidation of a prefetched page drops it (the owner unmaps:
+	 * acked inline) */
+	st = stats(c);
+	cr_assert_eq(mmrt_unmap(as, VA + 9 * PG, PG), 0);
+	cr_assert_geq(stats(c).entries_dropped, st.entries_dropped + 1);
+	cr_assert_neq(mmrt_consumer_translate(c, VA + 9 * PG, 0, &x), 0);
+	cr_assert_eq(stats(c).tlb_misses, st.tlb_misses + 1);
+	cr_assert_not(mmrt_consumer_fenced(c));
+
+	cr_assert_eq(mmrt_consumer_destroy(c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+	cr_assert_eq(mmrt_thread_unregister(), 0);
+	cr_assert_eq(mmrt_test_used(), used0);
+	return reported;
+}
+
+Test(dev, tlb_prefetch)
+{
+	cr_assert(prefetch_case(false),
+		"a write through a prefetched entry was not harvested");
+}
+
+/* Negative control: a prefetch that grants write to a clean page loses
+ * the write to the dirty log. */
+Test(dev, tlb_prefetch_neg)
+{
+	cr_assert_not(prefetch_case(true),
+		"the harvest saw the write the control should hide");
+}
+
+/*
  * A pool with a per-frame IOVA table (IOVA as PA on scattered hugepages):
  * the entry says so at fill (MMRT_DEV_TLBE_ITAB), and a hit takes the
  * IOVA from the table, not from the linear offset; so does the walk of a
@@ -191,7 +300,10 @@ Test(dev, tlb_iova_table)
 		cr_assert_eq(y.iova, w.iova);
 		cr_assert_eq(x.iova + 16, y.iova);
 	}
-	cr_assert_eq(stats(c).tlb_hits, 4);
+	/* pages 0 and 1 missed, and page 1 (a stream) prefetched pages 2
+	 * and 3 with their IOVA from the table: the other six lookups hit */
+	cr_assert_eq(stats(c).tlb_hits, 6);
+	cr_assert_eq(stats(c).tlb_misses, 2);
 	/* a 2 MiB leaf: the walk takes each 4 KiB frame's IOVA from the
 	 * table, at its offset in the leaf */
 	cr_assert_eq(mmrt_translate(as, h, 0, &w), 0);

@@ -128,6 +128,15 @@ struct mmrt_consumer {
 	uint32_t uf_access;
 	uint32_t uf_skips;
 
+	/*
+	 * Owner-only hints of the device-TLB prefetch (dev_tlb.c): the page
+	 * each of the last DEV_TLB_PF_STREAMS streams would miss next. Only
+	 * a miss there prefetches, so random misses cost nothing more. A
+	 * stale hint only starts a prefetch, which is always safe.
+	 */
+	uint64_t pf_expect[4];
+	uint32_t pf_rr;
+
 	/* owner-written, except fences */
 	struct mmrt_consumer_stats st __rte_cache_aligned;
 };
@@ -193,6 +202,36 @@ DEV_INTERNAL uint64_t *dev_tlb_find(struct mmrt_consumer *c,
 	uint64_t va, bool huge);
 DEV_INTERNAL void dev_tlb_fill(struct mmrt_consumer *c, uint64_t va,
 	const struct mmrt_xlate *x);
+
+/*
+ * Pages the miss path prefetches after a 4 KiB miss (dev_tlb_prefetch()):
+ * at most this many, and fewer than the TLB's sets, so that a prefetch
+ * never evicts the page that missed nor another page it installs.
+ */
+#define DEV_TLB_PREFETCH 16
+#define DEV_TLB_PF_STREAMS 4 /* RTE_DIM(mmrt_consumer.pf_expect) */
+DEV_INTERNAL unsigned int dev_tlb_prefetch(struct mmrt_consumer *c,
+	uint64_t va, unsigned int s);
+
+/*
+ * The miss path's prefetch (dev_tlb.c): inline, so that a random miss
+ * pays four compares and a store, not a call. @va: a 4 KiB leaf just
+ * walked and filled.
+ */
+static inline void
+dev_tlb_prefetch_miss(struct mmrt_consumer *c, uint64_t va)
+{
+	uint64_t page = va & ~(uint64_t)(MMRT_PAGE_SIZE - 1);
+	unsigned int s;
+
+	for (s = 0; s < DEV_TLB_PF_STREAMS; s++)
+		if (c->pf_expect[s] == page) {
+			dev_tlb_prefetch(c, va, s);
+			return;
+		}
+	/* not a stream (yet): where it would go on */
+	c->pf_expect[c->pf_rr++ % DEV_TLB_PF_STREAMS] = page + MMRT_PAGE_SIZE;
+}
 
 /* dev_inval.c: the invalidation protocol. */
 

@@ -204,6 +204,9 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 	ret = mmrt_walk(&c->asc, va, access, out);
 	if (ret == 0) {
 		dev_tlb_fill(c, va, out);
+		/* the next pages of its table, same read section */
+		if (!out->huge)
+			dev_tlb_prefetch_miss(c, va);
 		return 0;
 	}
 	if (ret == -EFAULT || ret == -EACCES) {
@@ -216,6 +219,8 @@ mmrt_consumer_translate_slow(struct mmrt_consumer *c, uint64_t va,
 		if (ret == 0) {
 			STAT_ADD(c, faults_resolved, 1);
 			dev_tlb_fill(c, va, out);
+			if (!out->huge)
+				dev_tlb_prefetch_miss(c, va);
 			return 0;
 		}
 		/* changed again since: the next try starts over */

@@ -26,6 +26,9 @@ struct dev_test_hooks {
 	/* Negative control (invariant A): invalidators post to consumers but
 	 * do not wait for their acks, so frames are freed under them. */
 	bool inval_no_wait;
+	/* Negative control (dirty tracking): the device-TLB prefetch grants
+	 * write to every present writable page, dirty or clean. */
+	bool tlb_prefetch_grant_w;
 };
 
 #ifdef MMRT_TEST_HOOKS

@@ -14,6 +14,7 @@
 #include <rte_common.h>
 
 #include "dev_priv.h"
+#include "dev_testhooks.h"
 
 /* Block of way @way of set @set (see mmrt_dev_core.h). */
 static inline struct mmrt_dev_tlb_block *
@@ -182,4 +183,99 @@ dev_tlb_fill(struct mmrt_consumer *c, uint64_t va, const struct mmrt_xlate *x)
 	*tlb_data(c, set, i) = data;
 	*tlb_tag(c, set, i) = key;
 	STAT_ADD(c, tlb_fills, 1);
+}
+
+/*
+ * The prefetch. A device streaming through fresh 4 KiB pages misses once
+ * per page, and a miss costs a walk and a fill where a hit costs one tag
+ * compare. So after the walk resolved @va to a 4 KiB leaf (the miss path,
+ * dev_prq.c), and the miss continues a stream (its page is where one of
+ * the last few streams would miss next: the page after a missed page, or
+ * after a prefetched run; a random miss only records where its stream
+ * would go on, so a workload beyond the TLB's reach pays no prefetch),
+ * install the pages that follow it in the same last-level
+ * table too: up to DEV_TLB_PREFETCH of them, fewer than the TLB's sets
+ * (consecutive pages fall in consecutive sets: none of them evicts @va or
+ * another prefetched page), stopping at the table's end or at the first
+ * page that is not present. @return the pages read (each is filled as
+ * dev_tlb_fill() accepts it: a host page it cannot describe is skipped).
+ *
+ * Why the entries are as safe as the missed page's own (the rules of the
+ * lock sheet, lib/mm/mm_locking.h; same argument as the walk's):
+ *  - The owner walks in the same QSBR read section as the miss (no
+ *    quiescent state since its walk: this runs inside the same
+ *    mmrt_consumer_translate() call), so every table it reads, and every
+ *    frame a present PTE it reads names, stays allocated until its next
+ *    quiescent state: a table or frame is freed only after a grace period.
+ *  - A change that drops or downgrades any of these PTEs is made in the
+ *    page table first and then posted, as a descriptor covering it, to
+ *    every bound consumer, and the changer waits for the ack before the
+ *    frame is reused. Descriptors are processed only by the owner's poll,
+ *    never during this call. So either the change was stored before this
+ *    walk read the PTE (then the walk reads the new value), or its
+ *    descriptor is processed at the owner's next poll, which drops the
+ *    entry installed here before it acks: exactly what happens to the
+ *    entry of the page that missed.
+ *  - Dirty tracking stays exact: an entry is writable only if its PTE is
+ *    writable AND dirty (mmrt_walk_frame()/mmrt_walk_host(), the walk's
+ *    own rule), so the first write to a clean page still misses the
+ *    entry's permission, walks, faults and marks the page dirty where a
+ *    harvest (mmrt_dirty_harvest()) sees it.
+ *  - Host mappings: the walk's own tails; 2 MiB leaves: none (a level-2
+ *    leaf stops the prefetch; it needs none).
+ */
+unsigned int
+dev_tlb_prefetch(struct mmrt_consumer *c, uint64_t va, unsigned int s)
+{
+	uint64_t page = va & ~(uint64_t)(MMRT_PAGE_SIZE - 1);
+	uint8_t *base = mmrt_mem_fp.base;
+	unsigned int i, max = DEV_TLB_PREFETCH;
+	uint64_t e, idx, pva;
+	struct mmrt_xlate x;
+	uint32_t tbl;
+
+	/* @s: the stream whose expected page @va is (dev_tlb_prefetch_miss()) */
+	RTE_BUILD_BUG_ON(RTE_DIM(c->pf_expect) != DEV_TLB_PF_STREAMS);
+	c->pf_expect[s] = page + MMRT_PAGE_SIZE;
+	if (c->sets - 1 < max)
+		max = c->sets - 1;
+	idx = (va >> MMRT_PAGE_SHIFT) & MMRT_PT_INDEX_MASK;
+	if (MMRT_PT_INDEX_MASK - idx < max)
+		max = (unsigned int)(MMRT_PT_INDEX_MASK - idx);
+	if (max == 0)
+		return 0;
+	/* the upper levels again (hot lines: the walk just read them) */
+	e = mmrt_walk_step(base, c->asc.pgd, va, MMRT_PT_SHIFT(4));
+	if (!(e & MMRT_PTE_T))
+		return 0;
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va,
+		MMRT_PT_SHIFT(3));
+	if (!(e & MMRT_PTE_T))
+		return 0;
+	e = mmrt_walk_step(base, (uint32_t)(e >> MMRT_PTE_PFN_SHIFT), va,
+		MMRT_PT_SHIFT(2));
+	if ((e & MMRT_PTE_H) || !(e & MMRT_PTE_T))
+		return 0;
+	tbl = (uint32_t)(e >> MMRT_PTE_PFN_SHIFT);
+	pva = va & ~(uint64_t)(MMRT_PAGE_SIZE - 1);
+	for (i = 0; i < max; i++) {
+		pva += MMRT_PAGE_SIZE;
+		e = mmrt_walk_step(base, tbl, pva, MMRT_PT_SHIFT(1));
+		if (!(e & MMRT_PTE_P))
+			break;
+#ifdef MMRT_TEST_HOOKS
+		if (dev_test_hooks.tlb_prefetch_grant_w)
+			e |= (e & MMRT_PTE_W) ? MMRT_PTE_D : 0;
+#endif
+		x.size = MMRT_PAGE_SIZE;
+		x.huge = false;
+		if (e & MMRT_PTE_HOST)
+			mmrt_walk_host(e, pva, 0, &x);
+		else
+			mmrt_walk_frame(base, e, 0, &x);
+		dev_tlb_fill(c, pva, &x);
+	}
+	/* the stream's next miss: the first page not installed */
+	c->pf_expect[s] = page + (uint64_t)(i + 1) * MMRT_PAGE_SIZE;
+	return i;
 }
