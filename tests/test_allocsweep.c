@@ -134,6 +134,40 @@ heap_used(void)
 	return mmrt_test_heap_bytes();
 }
 
+/* Blocks of the rte_malloc heaps in use, over every socket. */
+static uint64_t
+heap_blocks(void)
+{
+	struct rte_malloc_socket_stats ms;
+	uint64_t n = 0;
+	int i;
+
+	if (mmrt_is_up())
+		mm_gather_cache_drain();
+	for (i = 0; i < RTE_MAX_NUMA_NODES; i++)
+		if (rte_malloc_get_socket_stats(i, &ms) == 0)
+			n += ms.alloc_count;
+	return n;
+}
+
+/*
+ * The heap after a failed dmadev bring-up, against @bytes0 in @blocks0
+ * before: the same number of blocks, and bytes within HEAP_PAD_SLACK. A
+ * cache-aligned element freed and allocated again at another place gets
+ * other alignment padding (seen: 64 bytes less, same block count, in
+ * dma_mmrt_dev at N=1 once the space struct's layout changed), which is
+ * no leak; a leak adds a block.
+ */
+#define HEAP_PAD_SLACK 128
+static bool
+heap_as_before(uint64_t bytes0, uint64_t blocks0)
+{
+	uint64_t b = heap_used();
+
+	return heap_blocks() == blocks0 && b <= bytes0 + HEAP_PAD_SLACK &&
+		b + HEAP_PAD_SLACK >= bytes0;
+}
+
 static void
 mz_count_cb(const struct rte_memzone *mz, void *arg)
 {
@@ -653,7 +687,7 @@ static void
 dma_sweep(const struct dsw *s)
 {
 	unsigned int fails = 0, absorbed = 0, mz0;
-	uint64_t used0, heap0, sites = 0;
+	uint64_t used0, heap0, blocks0, sites = 0;
 	bool hit;
 	int16_t id;
 	int64_t n;
@@ -667,6 +701,7 @@ dma_sweep(const struct dsw *s)
 	cr_assert_eq(rte_vdev_uninit(DMM), 0);
 	used0 = used_frames();
 	heap0 = heap_used();
+	blocks0 = heap_blocks();
 	mz0 = memzones();
 	for (n = 0; n < MAX_N; n++) {
 		mmrt_test_fail_alloc_after(n);
@@ -696,9 +731,10 @@ check:
 		cr_assert_eq(used_frames(), used0, "%s N=%" PRId64 ": %"
 			PRIu64 " frames in use, %" PRIu64 " before", s->tag,
 			n, used_frames(), used0);
-		cr_assert_eq(heap_used(), heap0, "%s N=%" PRId64 ": heap %"
-			PRIu64 " bytes, %" PRIu64 " before", s->tag, n,
-			heap_used(), heap0);
+		cr_assert(heap_as_before(heap0, blocks0), "%s N=%" PRId64
+			": heap %" PRIu64 " bytes in %" PRIu64 " blocks, %"
+			PRIu64 " in %" PRIu64 " before", s->tag, n,
+			heap_used(), heap_blocks(), heap0, blocks0);
 		cr_assert_eq(memzones(), mz0, "%s N=%" PRId64 ": memzones",
 			s->tag, n);
 		if (!hit)
