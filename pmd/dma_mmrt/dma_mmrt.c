@@ -1778,6 +1778,19 @@ dmm_fp_install(const struct dmm_priv *pv, struct rte_dma_fp_object *fp,
 	}
 }
 
+/* The device of dmadev @id in this process's list, or NULL; with
+ * dmm_devs_lock held. */
+static struct dmm_priv *
+dmm_devs_find(int id)
+{
+	struct dmm_priv *pv;
+
+	TAILQ_FOREACH(pv, &dmm_devs, next)
+		if (pv->id == id)
+			break;
+	return pv;
+}
+
 int
 dmm_perf_dp_guarded(int16_t dev_id, bool guarded)
 {
@@ -1785,9 +1798,7 @@ dmm_perf_dp_guarded(int16_t dev_id, bool guarded)
 	int ret = -ENODEV;
 
 	rte_spinlock_lock(&dmm_devs_lock);
-	TAILQ_FOREACH(pv, &dmm_devs, next)
-		if (pv->id == dev_id)
-			break;
+	pv = dmm_devs_find(dev_id);
 	if (pv != NULL) {
 		ret = pv->o.has_dev ? -ENOTSUP : pv->reng == NULL ?
 			-ENOTCONN : 0;
@@ -1805,9 +1816,7 @@ dmm_perf_lookahead(int16_t dev_id, bool on)
 	int ret = -ENODEV;
 
 	rte_spinlock_lock(&dmm_devs_lock);
-	TAILQ_FOREACH(pv, &dmm_devs, next)
-		if (pv->id == dev_id)
-			break;
+	pv = dmm_devs_find(dev_id);
 	if (pv != NULL) {
 		ret = pv->o.has_dev ? -ENOTSUP : 0;
 		if (ret == 0)
@@ -2377,9 +2386,7 @@ dmm_remove_secondary(const char *name)
 	if (id < 0)
 		return 0;
 	rte_spinlock_lock(&dmm_devs_lock);
-	TAILQ_FOREACH(pv, &dmm_devs, next)
-		if (pv->id == id)
-			break;
+	pv = dmm_devs_find(id);
 	rte_spinlock_unlock(&dmm_devs_lock);
 	if (pv == NULL)
 		return 0;
@@ -2568,9 +2575,7 @@ mmrt_dma_mmrt_stats(int16_t dev_id, struct mmrt_dma_mmrt_stats *st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	rte_spinlock_lock(&dmm_devs_lock);
-	TAILQ_FOREACH(pv, &dmm_devs, next)
-		if (pv->id == dev_id)
-			break;
+	pv = dmm_devs_find(dev_id);
 	if (pv == NULL)
 		goto out;
 	st->dev_mode = pv->o.has_dev;
