@@ -29,6 +29,13 @@
  * Names are unique in a list. An entry given no name gets "<anon><N>",
  * N from the list's counter, the first such name not taken.
  *
+ * Links: a robust list (core_rlist.h). A list in shared memory
+ * (CORE_NAMELIST_KIND_SHARED: the consumers) journals its edits in a
+ * process that records, so the reaper of a secondary killed in the middle
+ * of one finishes it (an entry removed has its magic cleared too). Lists
+ * of one process (the engines, the bridges) journal nothing: no other
+ * process could reach them.
+ *
  * Locking: every function takes the lock except the iteration, whose
  * caller holds it (core_namelist_lock()) across the walk. The lock is a
  * leaf unless the caller's iteration says otherwise; kind->lock_class
@@ -44,25 +51,25 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <rte_spinlock.h>
 
+#include "core_rlist.h"
 #include "core_robust.h"
 #include "core_testhooks.h"
 
 struct core_namelist_node {
-	TAILQ_ENTRY(core_namelist_node) next;
+	struct core_rlist_node link;
 };
 
 struct core_namelist {
-	TAILQ_HEAD(, core_namelist_node) head;
+	struct core_rlist head;
 	rte_spinlock_t lock;
 	uint32_t anon_next;   /* N of the next generated name */
 };
 
 #define CORE_NAMELIST_INITIALIZER(l) \
-	{ TAILQ_HEAD_INITIALIZER((l).head), RTE_SPINLOCK_INITIALIZER, 0 }
+	{ CORE_RLIST_INITIALIZER, RTE_SPINLOCK_INITIALIZER, 0 }
 
 /* Where an entry keeps its link, name and magic (offsetof()s). */
 struct core_namelist_kind {
@@ -74,6 +81,7 @@ struct core_namelist_kind {
 	const char *anon;     /* prefix of generated names */
 	unsigned int lock_class; /* lock-order check; 0: unchecked */
 	const char *lock_name;
+	bool shared;          /* in shared memory: edits are journalled */
 };
 
 /*
@@ -94,10 +102,24 @@ struct core_namelist_kind {
 	.lock_name = (cls_name), \
 }
 
+/* The same, of a list in shared memory (its edits journalled). */
+#define CORE_NAMELIST_KIND_SHARED(type, node, name, magicf, magicv, pfx, \
+		cls, cls_name) { \
+	.node_off = offsetof(type, node), \
+	.name_off = offsetof(type, name), \
+	.name_size = sizeof(((type *)0)->name), \
+	.magic_off = offsetof(type, magicf), \
+	.magic = (magicv), \
+	.anon = (pfx), \
+	.lock_class = (cls), \
+	.lock_name = (cls_name), \
+	.shared = true, \
+}
+
 static inline void
 core_namelist_init(struct core_namelist *l)
 {
-	TAILQ_INIT(&l->head);
+	core_rlist_init(&l->head);
 	rte_spinlock_init(&l->lock);
 	l->anon_next = 0;
 }
@@ -170,14 +192,15 @@ static inline void *
 core_namelist_first(struct core_namelist *l,
 	const struct core_namelist_kind *k)
 {
-	return core_namelist_entry_(k, TAILQ_FIRST(&l->head));
+	return core_namelist_entry_(k,
+		(struct core_namelist_node *)l->head.first);
 }
 
 static inline void *
 core_namelist_next(const struct core_namelist_kind *k, const void *e)
 {
-	return core_namelist_entry_(k,
-		TAILQ_NEXT(core_namelist_node_(k, e), next));
+	return core_namelist_entry_(k, (struct core_namelist_node *)
+		core_namelist_node_(k, e)->link.next);
 }
 
 #define CORE_NAMELIST_FOREACH(e, l, k) \
@@ -211,6 +234,17 @@ core_namelist_find(struct core_namelist *l,
 	return e;
 }
 
+/* The journal of an edit of @e on @l (a shared list), or NULL. */
+static inline struct mmrt_robust_edit *
+core_namelist_journal_(struct core_namelist *l,
+	const struct core_namelist_kind *k, void *e, bool del)
+{
+	if (!k->shared)
+		return NULL;
+	return core_rlist_journal(&l->head, &core_namelist_node_(k, e)->link,
+		del, del ? k->magic_off - k->node_off + 1 : 0);
+}
+
 /*
  * Name @e (@want, or a generated name if NULL) and append it to @l;
  * with @live, set its magic too. @want must pass
@@ -222,6 +256,7 @@ core_namelist_insert_(struct core_namelist *l,
 	bool live)
 {
 	char *name = core_namelist_name_(k, e);
+	struct mmrt_robust_edit *j;
 
 	core_namelist_lock(l, k);
 	if (want == NULL) {
@@ -238,7 +273,10 @@ core_namelist_insert_(struct core_namelist *l,
 	}
 	if (live)
 		*core_namelist_magic_(k, e) = k->magic;
-	TAILQ_INSERT_TAIL(&l->head, core_namelist_node_(k, e), next);
+	j = core_namelist_journal_(l, k, e, false);
+	core_rlist_append(&l->head, &core_namelist_node_(k, e)->link, j);
+	if (j != NULL)
+		core_edit_end(j);
 	core_namelist_unlock(l, k);
 	return 0;
 }
@@ -274,9 +312,16 @@ static inline void
 core_namelist_del(struct core_namelist *l, const struct core_namelist_kind *k,
 	void *e)
 {
+	struct mmrt_robust_edit *j;
+
 	core_namelist_lock(l, k);
-	TAILQ_REMOVE(&l->head, core_namelist_node_(k, e), next);
+	j = core_namelist_journal_(l, k, e, true);
+	core_rlist_unlink(&l->head, &core_namelist_node_(k, e)->link, j);
+	if (j != NULL)
+		core_edit_step(j, 3);
 	*core_namelist_magic_(k, e) = 0;
+	if (j != NULL)
+		core_edit_end(j);
 	core_namelist_unlock(l, k);
 }
 

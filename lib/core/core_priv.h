@@ -89,6 +89,8 @@ struct core_robust_thr {
 	uint32_t trans;   /* entry + 1 whose read lock word may hold this
 			   * thread's transition tag, 0 none */
 	struct core_robust_ent ent[CORE_ROBUST_DEPTH];
+	/* the edit in progress (mmrt_robust_edit_journal()), op 0 none */
+	struct mmrt_robust_edit edit;
 };
 
 struct core_robust_proc {

@@ -63,6 +63,14 @@
  * beyond CORE_ROBUST_THREADS in one process, or beyond CORE_ROBUST_DEPTH
  * held at once by one thread (the lock-order check's depth too).
  *
+ * Edits (core_robust.h): each thread record also holds the journal of
+ * the edit the thread is making to a structure in shared memory (a region
+ * array, a list), if any. The reaper finishes a dead thread's edit, by
+ * the repair its kind registered in the reaper's process, before it
+ * releases that thread's locks: the structure is whole again before
+ * anyone else can take the lock that guards it. An edit with no repair
+ * known to the reaper is logged and left torn.
+ *
  * Reaping (core.c core_reap_dead()): the reaper claims every dead slot
  * first, releases the locks of all of them, and only then runs the other
  * reclaim steps: a reaper that died holding pin->lock (say) must lose it
@@ -73,6 +81,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -90,6 +99,7 @@
 
 #include "mmrt_core.h"
 #include "core_priv.h"
+#include "core_rlist.h"
 #include "core_testhooks.h"
 
 bool mmrt_robust_locks;
@@ -132,6 +142,12 @@ static bool rb_warned;
 
 /* Locks released by this process's reaps. */
 static uint64_t rb_reaped;
+/* Edits of dead processes this process's reaps finished. */
+static uint64_t rb_repaired;
+/* This process's repairs of journalled edits, by kind. */
+static mmrt_robust_repair_t rb_repair[MMRT_ROBUST_EDIT_OPS] = {
+	[CORE_EDIT_RLIST] = core_rlist_repair,
+};
 
 static inline uint32_t
 rb_tag(unsigned int slot, unsigned int tidx)
@@ -163,6 +179,64 @@ uint64_t
 mmrt_test_locks_reaped(void)
 {
 	return __atomic_load_n(&rb_reaped, __ATOMIC_RELAXED);
+}
+
+static uint32_t rb_edit_kill_op;
+static uint32_t rb_edit_kill_left; /* 0: disarmed */
+
+void
+mmrt_test_edit_kill(uint32_t op, uint32_t nth)
+{
+	__atomic_store_n(&rb_edit_kill_left, 0, __ATOMIC_RELAXED);
+	rb_edit_kill_op = op;
+	__atomic_store_n(&rb_edit_kill_left, nth, __ATOMIC_RELEASE);
+}
+
+void
+mmrt_test_edit_step(uint32_t op)
+{
+	uint32_t left = __atomic_load_n(&rb_edit_kill_left, __ATOMIC_ACQUIRE);
+
+	if (likely(left == 0) || (rb_edit_kill_op != 0 &&
+			op != rb_edit_kill_op))
+		return;
+	if (__atomic_sub_fetch(&rb_edit_kill_left, 1, __ATOMIC_RELAXED) == 0)
+		raise(SIGKILL);
+}
+
+static struct mmrt_robust_edit *rb_edit_forced;
+
+void
+mmrt_test_edit_force(struct mmrt_robust_edit *j)
+{
+	rb_edit_forced = j;
+}
+
+struct mmrt_robust_edit *
+mmrt_test_edit_forced(void)
+{
+	return rb_edit_forced;
+}
+
+int
+mmrt_test_edit_repair(struct mmrt_robust_edit *j)
+{
+	mmrt_robust_repair_t fn;
+
+	if (j->op == 0)
+		return -ENOENT;
+	fn = j->op < MMRT_ROBUST_EDIT_OPS ? rb_repair[j->op] : NULL;
+	if (fn == NULL)
+		return -ENOTSUP;
+	fn(j);
+	j->op = 0;
+	return 0;
+}
+
+uint64_t
+mmrt_test_edits_repaired(void)
+{
+	return __atomic_load_n(&rb_repaired, __ATOMIC_RELAXED);
 }
 
 /*
@@ -254,6 +328,57 @@ rb_thr(void)
 		}
 	rb_warn_once("more threads than records");
 	return NULL;
+}
+
+struct mmrt_robust_edit *
+mmrt_robust_edit_journal(void)
+{
+	struct core_robust_thr *t = rb_thr();
+
+	return t == NULL ? NULL : &t->edit;
+}
+
+int
+mmrt_robust_edit_handler(uint32_t op, mmrt_robust_repair_t fn)
+{
+	if (op == 0 || op >= MMRT_ROBUST_EDIT_OPS || fn == NULL)
+		return -EINVAL;
+	__atomic_store_n(&rb_repair[op], fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Finish the edit dead thread @t left in its journal (its locks still
+ * held: nothing else changes the structure), then clear the journal.
+ */
+static void
+rb_repair_edit(struct core_robust_thr *t, int32_t pid)
+{
+	struct mmrt_robust_edit *j = &t->edit;
+	uint32_t op = __atomic_load_n(&j->op, __ATOMIC_ACQUIRE);
+	mmrt_robust_repair_t fn;
+
+	if (op == 0)
+		return;
+#ifdef MMRT_TEST_HOOKS
+	if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_EDITS)
+		return;
+#endif
+	fn = op < MMRT_ROBUST_EDIT_OPS ?
+		__atomic_load_n(&rb_repair[op], __ATOMIC_ACQUIRE) : NULL;
+	if (fn == NULL) {
+		MMRT_LOG(ERR, core, "reap: process %d died in an edit of kind %u at "
+			"step %u of %#" PRIxPTR ", which this process cannot "
+			"finish: the structure stays torn", (int)pid, op,
+			j->step, j->obj);
+	} else {
+		fn(j);
+		__atomic_fetch_add(&rb_repaired, 1, __ATOMIC_RELAXED);
+		MMRT_LOG(INFO, core, "reap: finished process %d's edit of kind %u "
+			"(step %u) of %#" PRIxPTR, (int)pid, op, j->step,
+			j->obj);
+	}
+	__atomic_store_n(&j->op, 0, __ATOMIC_RELEASE);
 }
 
 /* The calling thread's records if it has some (release side). */
@@ -681,6 +806,7 @@ core_robust_reap(unsigned int slot, int32_t pid)
 		t = &core_sh->robust[slot].thr[ti];
 		if (__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) == 0)
 			continue;
+		rb_repair_edit(t, pid);
 		for (ei = 0; ei < CORE_ROBUST_DEPTH; ei++)
 			rb_reap_ent(t, &t->ent[ei], slot, ti, pid, &n);
 		__atomic_store_n(&t->trans, 0, __ATOMIC_RELAXED);

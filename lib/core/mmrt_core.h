@@ -550,6 +550,51 @@ void mmrt_robust_write_lock(rte_rwlock_t *l, unsigned int cls);
 /** @internal See mmrt_robust_read_lock(). Never waits. */
 void mmrt_robust_write_unlock(rte_rwlock_t *l);
 
+/** @internal Words of arguments of a journalled edit. */
+#define MMRT_ROBUST_EDIT_ARGS 10
+/** @internal Kinds of journalled edits (op 1 .. MMRT_ROBUST_EDIT_OPS - 1). */
+#define MMRT_ROBUST_EDIT_OPS 8
+
+/**
+ * @internal Robust edits: the journal of an edit of a structure in shared
+ * memory that takes several stores (a region array's shift, a list's
+ * links), so that the reaper of a process killed in the middle of it can
+ * finish it before it releases the dead thread's locks. One per thread of
+ * a recording process (a secondary), in its robust record: written only by
+ * that thread, read only by the reaper of its slot once the process is
+ * dead. @p op 0: no edit; else a kind with a handler
+ * (mmrt_robust_edit_handler()) in the reaping process.
+ */
+struct mmrt_robust_edit {
+	uint32_t op;      /**< 0 none, else the kind; stored last (arming) */
+	uint32_t step;    /**< the edit's progress, the kind's own numbering */
+	uintptr_t obj;    /**< the structure (an address in shared memory) */
+	uint64_t arg[MMRT_ROBUST_EDIT_ARGS]; /**< the kind's arguments */
+};
+
+/**
+ * @internal The calling thread's edit journal, or NULL when this process
+ * does not record (the primary, whose death ends the runtime; a thread
+ * beyond the records). Its op is 0 between edits. Never waits.
+ */
+struct mmrt_robust_edit *mmrt_robust_edit_journal(void);
+
+/**
+ * @internal Finish the edit @p e (op, step and arguments as its dead
+ * thread left them) of a process that died in its middle; runs in the
+ * reaper, before that thread's locks are released, so nothing else
+ * changes the structure meanwhile. Must not take those locks.
+ */
+typedef void (*mmrt_robust_repair_t)(struct mmrt_robust_edit *e);
+
+/**
+ * @internal Set this process's repair of edits of kind @p op (1 ..
+ * MMRT_ROBUST_EDIT_OPS - 1; a library, at its init). Repairs are per
+ * process: a reaper finishes the edits of kinds its own libraries know.
+ * @return 0, or -EINVAL (@p op out of range, @p fn NULL).
+ */
+int mmrt_robust_edit_handler(uint32_t op, mmrt_robust_repair_t fn);
+
 #ifdef MMRT_TEST_HOOKS
 /**
  * @internal Test builds only (-Dtest_hooks=true; never declared, compiled
@@ -572,6 +617,8 @@ void mmrt_test_fail_alloc_after(int64_t n);
 						   * holds no frame */
 #define MMRT_TEST_REAP_SKIP_LOCKS (1u << 2) /**< locks a dead process held
 					      * are not released */
+#define MMRT_TEST_REAP_SKIP_EDITS (1u << 3) /**< edits a dead process was
+					      * making are not finished */
 
 /**
  * @internal Test builds only: negative controls of mmrt_reap_dead().
@@ -616,6 +663,42 @@ int mmrt_test_lock_kill(unsigned int cls, unsigned int at, uint32_t nth);
  * released in mmrt_reap_dead(), ever.
  */
 uint64_t mmrt_test_locks_reaped(void);
+
+/**
+ * @internal Test builds only: the calling process raises SIGKILL at the
+ * @p nth (1 for the first) step of a journalled edit of kind @p op (0:
+ * any) it records (mmrt_robust_edit_journal(): secondaries), after the
+ * step is journalled and before its stores. @p nth 0 disarms.
+ */
+void mmrt_test_edit_kill(uint32_t op, uint32_t nth);
+
+/**
+ * @internal Test builds only: a journalled edit of kind @p op is at a
+ * step (core_robust.h's core_edit_step()): the point
+ * mmrt_test_edit_kill() arms.
+ */
+void mmrt_test_edit_step(uint32_t op);
+
+/**
+ * @internal Test builds only: journal the calling process's edits in
+ * @p j (in memory a test's other process can read, e.g. a MAP_SHARED
+ * mapping), recording or not (a primary too); NULL restores the robust
+ * records. Not thread-safe against running edits.
+ */
+void mmrt_test_edit_force(struct mmrt_robust_edit *j);
+
+/** @internal Test builds only: the journal mmrt_test_edit_force() set. */
+struct mmrt_robust_edit *mmrt_test_edit_forced(void);
+
+/**
+ * @internal Test builds only: finish the edit @p j as a reaper does (the
+ * repair of its kind in this process), then clear it.
+ * @return 0, -ENOENT (no edit), -ENOTSUP (no repair of that kind here).
+ */
+int mmrt_test_edit_repair(struct mmrt_robust_edit *j);
+
+/** @internal Test builds only: edits this process's reaps finished. */
+uint64_t mmrt_test_edits_repaired(void);
 
 /** @internal Test builds only: the steps mmrt_test_reap_skip() set. */
 uint32_t mmrt_test_reap_skipped(void);

@@ -151,7 +151,7 @@ struct mmrt_consumer {
  * to the one compare it was. Unnamed consumers are "consumer<N>".
  */
 static const struct core_namelist_kind consumer_kind =
-	CORE_NAMELIST_KIND(struct mmrt_consumer, next, name, core.magic,
+	CORE_NAMELIST_KIND_SHARED(struct mmrt_consumer, next, name, core.magic,
 		CONSUMER_MAGIC, "consumer", MM_LC_CONSUMERS, "consumers_lock");
 
 /* A live consumer: in the registry (magic set and cleared there). */

@@ -171,8 +171,8 @@
  * mmrt's to release. What a dead holder leaves half-done under each lock:
  *   map_lock, changing_lock, as_iter_lock: nothing torn that the next
  *     holder trips on (the write side's changes are to entries, each one
- *     store, and to the region tree, whose half-done edit is the one
- *     case below); as_table_lock, obj_lock: a table slot is one store;
+ *     store, and to the region array, whose edits are journalled, see
+ *     below); as_table_lock, obj_lock: a table slot is one store;
  *   PT lock: an entry is one store, so a table is whole; but a fill's
  *     frame is allocated and filled before the PT lock and published
  *     under it: a holder killed in between leaves that frame allocated
@@ -183,13 +183,15 @@
  *     creator); a page-in's frame, as the fill's above;
  *   bind_lock, consumers_lock, inv_lock, quar_lock: the consumer reap
  *     fences, unbinds and destroys the dead process's consumers.
- * Not closed: a structure edited by several stores under its lock (the
- * pin registry's and the named lists' doubly linked lists, subs->lock's
- * subscriber list, a space's region tree under the write map lock) is
- * left torn by a death between two of those stores; the reaper releases
- * the lock and repairs nothing. Those windows are a few instructions;
- * the kill tests (check-robust.sh) kill at lock boundaries and at random
- * moments and did not hit one.
+ * Edits of several stores under a lock are journalled in a secondary and
+ * finished by the reaper before it releases the lock (core_robust.h's
+ * journalled edits): a space's region array under the write map lock
+ * (region.c), the consumers' named list under consumers_lock and the pin
+ * registry under pins_lock (core_rlist.h). Not closed: subs->lock's
+ * subscription tree and its deferred list, and a region's fields changed
+ * in place by several stores (uffd registration), are left torn by a
+ * death between two of their stores; those windows are a few
+ * instructions.
  *
  * Reaping a dead process (core.c mmrt_reap_dead(); no mmrt lock held,
  * never from a callback) takes, one after the other, never nested across

@@ -75,6 +75,7 @@
 
 #include <mmrt_core.h>
 
+#include "core_rlist.h"
 #include "mm_locking.h"
 #include "mm_testhooks.h"
 #include "mm_pte.h"
@@ -113,8 +114,7 @@ struct mmrt_pin {
 	bool detached;           /* space dying (RELEASE) or stats dropped */
 	bool counted;            /* in the space's pinned_pages */
 	int32_t owner;           /* process slot of the taker, -1: none */
-	struct mmrt_pin *reg_next; /* the registry's list (pins_lock) */
-	struct mmrt_pin *reg_prev;
+	struct core_rlist_node reg; /* the registry's list (pins_lock) */
 	mmrt_pin_revoke_t revoke; /* the primary's only (kind 0) */
 	void *arg;
 	uint64_t npages;
@@ -133,35 +133,48 @@ pin_live(const struct mmrt_pin *pin)
 #define PIN_MZ "mmrt_pins"
 struct pin_registry {
 	rte_spinlock_t lock;     /* pins_lock: the list */
-	struct mmrt_pin *head;
+	struct core_rlist list;  /* of mmrt_pin.reg */
 };
 static struct pin_registry *pin_reg;
 static const struct rte_memzone *pin_reg_mz; /* the primary's, to free */
 
+#define PIN_REG_FOREACH(p) \
+	for ((p) = pin_reg_entry(pin_reg->list.first); (p) != NULL; \
+		(p) = pin_reg_entry((p)->reg.next))
+
+static inline struct mmrt_pin *
+pin_reg_entry(struct core_rlist_node *n)
+{
+	return n == NULL ? NULL : container_of(n, struct mmrt_pin, reg);
+}
+
+/*
+ * The registry is a robust list (core_rlist.h): a secondary killed in the
+ * middle of an add or a removal leaves an edit its reaper finishes.
+ */
 static void
 pin_reg_add(struct mmrt_pin *pin)
 {
+	struct mmrt_robust_edit *j;
+
 	mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
-	pin->reg_prev = NULL;
-	pin->reg_next = pin_reg->head;
-	if (pin_reg->head != NULL)
-		pin_reg->head->reg_prev = pin;
-	pin_reg->head = pin;
+	j = core_rlist_journal(&pin_reg->list, &pin->reg, false, 0);
+	core_rlist_append(&pin_reg->list, &pin->reg, j);
+	if (j != NULL)
+		core_edit_end(j);
 	mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 }
 
 static void
 pin_reg_del(struct mmrt_pin *pin)
 {
+	struct mmrt_robust_edit *j;
+
 	mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
-	if (pin->reg_prev != NULL)
-		pin->reg_prev->reg_next = pin->reg_next;
-	else if (pin_reg->head == pin)
-		pin_reg->head = pin->reg_next;
-	if (pin->reg_next != NULL)
-		pin->reg_next->reg_prev = pin->reg_prev;
-	pin->reg_next = NULL;
-	pin->reg_prev = NULL;
+	j = core_rlist_journal(&pin_reg->list, &pin->reg, true, 0);
+	core_rlist_unlink(&pin_reg->list, &pin->reg, j);
+	if (j != NULL)
+		core_edit_end(j);
 	mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 }
 
@@ -173,7 +186,7 @@ pin_reg_count(int32_t owner)
 	unsigned int n = 0;
 
 	mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
-	for (p = pin_reg->head; p != NULL; p = p->reg_next)
+	PIN_REG_FOREACH(p)
 		n += owner < 0 || p->owner == owner;
 	mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);
 	return n;
@@ -563,7 +576,7 @@ pin_reap(int32_t pid, unsigned int slot)
 		return 0;
 	for (;;) {
 		mm_spin_lock(&pin_reg->lock, MM_LC_PINS);
-		for (p = pin_reg->head; p != NULL; p = p->reg_next)
+		PIN_REG_FOREACH(p)
 			if (p->owner == (int32_t)slot)
 				break;
 		mm_spin_unlock(&pin_reg->lock, MM_LC_PINS);

@@ -7,6 +7,37 @@
  * changed under the write map lock and searched by bisection. Callers
  * reserve room first (mm_region_reserve) so that an operation can fail with
  * -ENOMEM before it changes anything.
+ *
+ * Torn edits. An insert, a split or a removal moves many entries: a
+ * secondary killed in the middle would leave an entry twice or lost, and
+ * the next holder of the map lock would trip on it. In a process that
+ * records (core_robust.h's journalled edits: secondaries), each edit is
+ * journalled in the thread's robust record and run as numbered steps, and
+ * the reaper finishes a dead thread's edit from its recorded step
+ * (region_repair(), before the map lock is released). The thread and the
+ * reaper run the same steps (region_edit_run()). Steps, for an edit of n
+ * entries:
+ *   insert of R at i (a split's upper half: after cutting entry i - 1):
+ *     1      R's object mapped once more (if R maps one);
+ *     2      a split's cut: entry i - 1 ends at R's start;
+ *     3..    the shift, one entry each: entry k = entry k - 1, for
+ *            k = n down to i + 1;
+ *     then   entry i = R; then nr_regions = n + 1.
+ *   removal of entries [i, e):
+ *     1..    each object mapped once less, entry i, then i + 1, ...;
+ *     then   the shift, one entry each: entry i + t = entry e + t;
+ *     then   nr_regions = n - (e - i).
+ * Why redoing the recorded step and the rest is right: a shift step
+ * writes one entry from another that no earlier step wrote and only a
+ * later one will (k - 1 < k going down; e + t > i + t going up), so its
+ * source is intact however far the step got; the cut, the placing and
+ * the count are plain stores of values the journal holds. An object's
+ * count is one atomic add, so a death at that step is ambiguous: the
+ * repair redoes an insert's (its count may end one too high: the object
+ * cannot be destroyed, a leak) and skips a removal's (the same), never
+ * one too low (an object destroyed while a region maps it).
+ * The primary journals nothing (one predictable branch) and moves
+ * entries with memmove().
  */
 
 #include <errno.h>
@@ -14,6 +45,7 @@
 
 #include <rte_malloc.h>
 
+#include "core_robust.h"
 #include "mm_testhooks.h"
 #include "mm_object.h"
 #include "mm_region.h"
@@ -86,14 +118,117 @@ mm_region_covered(const struct mmrt_as *as, uint64_t start, uint64_t end)
 	return at >= end;
 }
 
+/* The journal of a region edit (core_robust.h): its arguments. */
+enum {
+	RJ_REGION = 0,  /* arg[0..6]: the region inserted */
+	RJ_I = 7,       /* the index inserted at, or the first removed */
+	RJ_N = 8,       /* nr_regions before the edit */
+	RJ_KIND = 9,    /* RJ_INSERT, _SPLIT or _REMOVE << 32 | the end
+			 * index of a removal */
+};
+enum { RJ_INSERT = 1, RJ_SPLIT, RJ_REMOVE };
+
+_Static_assert(sizeof(struct mm_region) <= RJ_I * sizeof(uint64_t),
+	"a region fits the journal's arguments");
+
+/*
+ * Run the region edit journalled in @j on @as after step @from (0: all
+ * of it; the reaper: from the step the dead thread recorded, redone),
+ * each step journalled before its stores (see the top of the file).
+ */
+static void
+region_edit_run(struct mmrt_as *as, struct mmrt_robust_edit *j, uint32_t from)
+{
+	uint32_t kind = (uint32_t)(j->arg[RJ_KIND] >> 32);
+	uint32_t i = (uint32_t)j->arg[RJ_I], n = (uint32_t)j->arg[RJ_N];
+	uint32_t step, k, e, shift, last;
+	struct mm_region r;
+
+	if (kind == RJ_REMOVE) {
+		e = (uint32_t)j->arg[RJ_KIND];
+		shift = 1 + (e - i);      /* the shift's first step */
+		last = shift + (n - e);   /* the count's */
+		/* object counts: a redo skips the one in progress */
+		for (step = from == 0 ? 1 : from + 1; step < shift; step++) {
+			k = i + step - 1;
+			core_edit_step(j, step);
+			if (as->regions[k].flags & REGION_OBJECT)
+				mm_object_map_count(as->regions[k].obj, -1);
+		}
+		for (step = RTE_MAX(from, shift); step < last; step++) {
+			k = i + (step - shift);
+			core_edit_step(j, step);
+			as->regions[k] = as->regions[k + (e - i)];
+		}
+		core_edit_step(j, last);
+		as->nr_regions = n - (e - i);
+		return;
+	}
+	memcpy(&r, &j->arg[RJ_REGION], sizeof(r));
+	if (from <= 1) {
+		core_edit_step(j, 1);
+		if (r.flags & REGION_OBJECT)
+			mm_object_map_count(r.obj, 1);
+	}
+	if (from <= 2 && kind == RJ_SPLIT) {
+		core_edit_step(j, 2);
+		as->regions[i - 1].end = r.start;
+	}
+	last = 3 + (n - i);               /* the placing's step */
+	for (step = RTE_MAX(from, 3u); step < last; step++) {
+		k = n - (step - 3);
+		core_edit_step(j, step);
+		as->regions[k] = as->regions[k - 1];
+	}
+	if (from <= last) {
+		core_edit_step(j, last);
+		as->regions[i] = r;
+	}
+	core_edit_step(j, last + 1);
+	as->nr_regions = n + 1;
+}
+
+/* Finish a dead thread's region edit (its map lock still held). */
+static void
+region_repair(struct mmrt_robust_edit *j)
+{
+	region_edit_run((struct mmrt_as *)j->obj, j, j->step);
+}
+
+RTE_INIT(region_repair_register)
+{
+	mmrt_robust_edit_handler(CORE_EDIT_REGIONS, region_repair);
+}
+
+/* Journal and run the insert of @r at @i (@kind RJ_INSERT or _SPLIT). */
+static void
+region_edit_insert(struct mmrt_as *as, struct mmrt_robust_edit *j,
+	const struct mm_region *r, uint32_t i, uint32_t kind)
+{
+	j->obj = (uintptr_t)as;
+	memcpy(&j->arg[RJ_REGION], r, sizeof(*r));
+	j->arg[RJ_I] = i;
+	j->arg[RJ_N] = as->nr_regions;
+	j->arg[RJ_KIND] = (uint64_t)kind << 32;
+	core_edit_arm(j, CORE_EDIT_REGIONS);
+	region_edit_run(as, j, 0);
+	core_edit_end(j);
+}
+
 /* Insert a region that overlaps nothing; room must have been reserved. */
 int
 mm_region_insert(struct mmrt_as *as, const struct mm_region *r)
 {
 	uint32_t i = mm_region_first_after(as, r->start);
+	struct mmrt_robust_edit *j;
 
 	if (as->nr_regions >= as->cap_regions)
 		return -ENOMEM;
+	j = core_edit_get();
+	if (unlikely(j != NULL)) {
+		region_edit_insert(as, j, r, i, RJ_INSERT);
+		return 0;
+	}
 	memmove(&as->regions[i + 1], &as->regions[i],
 		(as->nr_regions - i) * sizeof(*r));
 	as->regions[i] = *r;
@@ -108,6 +243,7 @@ int
 mm_region_split(struct mmrt_as *as, uint64_t at)
 {
 	int i = mm_region_find(as, at);
+	struct mmrt_robust_edit *j;
 	struct mm_region hi;
 
 	if (i < 0 || as->regions[i].start == at)
@@ -117,6 +253,11 @@ mm_region_split(struct mmrt_as *as, uint64_t at)
 	hi = as->regions[i];
 	hi.obj_off += at - hi.start;
 	hi.start = at;
+	j = core_edit_get();
+	if (unlikely(j != NULL)) {
+		region_edit_insert(as, j, &hi, (uint32_t)i + 1, RJ_SPLIT);
+		return 0;
+	}
 	as->regions[i].end = at;
 	return mm_region_insert(as, &hi);
 }
@@ -125,14 +266,30 @@ mm_region_split(struct mmrt_as *as, uint64_t at)
 void
 mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end)
 {
-	uint32_t i = mm_region_first_after(as, start), j;
+	uint32_t i = mm_region_first_after(as, start), e, k;
+	struct mmrt_robust_edit *j;
 
 	if (as->nr_regions == 0)
 		return;
-	for (j = i; j < as->nr_regions && as->regions[j].start < end; j++)
-		if (as->regions[j].flags & REGION_OBJECT)
-			mm_object_map_count(as->regions[j].obj, -1);
-	memmove(&as->regions[i], &as->regions[j],
-		(as->nr_regions - j) * sizeof(struct mm_region));
-	as->nr_regions -= j - i;
+	for (e = i; e < as->nr_regions && as->regions[e].start < end; e++)
+		;
+	if (e == i)
+		return;
+	j = core_edit_get();
+	if (unlikely(j != NULL)) {
+		j->obj = (uintptr_t)as;
+		j->arg[RJ_I] = i;
+		j->arg[RJ_N] = as->nr_regions;
+		j->arg[RJ_KIND] = (uint64_t)RJ_REMOVE << 32 | e;
+		core_edit_arm(j, CORE_EDIT_REGIONS);
+		region_edit_run(as, j, 0);
+		core_edit_end(j);
+		return;
+	}
+	for (k = i; k < e; k++)
+		if (as->regions[k].flags & REGION_OBJECT)
+			mm_object_map_count(as->regions[k].obj, -1);
+	memmove(&as->regions[i], &as->regions[e],
+		(as->nr_regions - e) * sizeof(struct mm_region));
+	as->nr_regions -= e - i;
 }
