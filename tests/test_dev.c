@@ -22,6 +22,7 @@
 #include "common.h"
 #include <mmrt_dev.h>
 #include "dev_testhooks.h"
+#include "mm_testhooks.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DEV_ASAN 1
@@ -571,6 +572,129 @@ Test(dev, roundtrip)
 	pthread_join(th, NULL);
 	cr_assert_eq(mmrt_consumer_destroy(ct.c), 0);
 	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
+/*
+ * mmrt_protect() splits its flush and ends the interval notifiers' period
+ * while the consumer drops the range (mm_notify.h); a legacy subscriber's
+ * invalidate_range_end must still come after the flush: by then the
+ * consumer processed the downgrade's descriptor. Its stats are stored
+ * before its ack (release) and the wait loads the ack (acquire), so the
+ * end sees the count moved. With the hook (negative control) the legacy
+ * end runs right after the post; the consumer's polls are slowed (a hook)
+ * so that an end that does not wait runs before the ack, not in a race.
+ */
+#define LE_ROUNDS 200
+
+static struct {
+	struct mmrt_consumer *c;
+	int armed;                 /* count only the downgrades' pairs */
+	uint64_t descs_at_start;
+	uint64_t ends;
+	uint64_t early;            /* ends before the descriptor's ack */
+} le;
+
+static int
+le_start(struct mmrt_notifier *sub, const struct mmrt_notifier_range *r)
+{
+	RTE_SET_USED(sub);
+	RTE_SET_USED(r);
+	if (le.armed)
+		le.descs_at_start = stats(le.c).inval_descs;
+	return 0;
+}
+
+static void
+le_end(struct mmrt_notifier *sub, const struct mmrt_notifier_range *r)
+{
+	RTE_SET_USED(sub);
+	RTE_SET_USED(r);
+	if (!le.armed)
+		return;
+	le.ends++;
+	if (stats(le.c).inval_descs == le.descs_at_start)
+		le.early++;
+}
+
+static const struct mmrt_notifier_ops le_ops = {
+	.invalidate_range_start = le_start,
+	.invalidate_range_end = le_end,
+};
+
+static void
+le_run(bool early)
+{
+	struct mmrt_as *as = mmrt_as_create("le");
+	struct mmrt_notifier n = { .ops = &le_ops };
+	pthread_t th;
+	uint32_t seq = 0;
+	const char *err = NULL;
+	int i;
+
+	memset(&ct, 0, sizeof(ct));
+	memset(&le, 0, sizeof(le));
+	ct.c = le.c = mk("le", 0, 0, 5000000);
+	ct.va = VA;
+	cr_assert_eq(mmrt_map(as, VA, PG, RW, MMRT_MAP_POPULATE), 0);
+	cr_assert_gt(mmrt_consumer_bind(ct.c, as), 0);
+	cr_assert_eq(mmrt_notifier_register(&n, as), 0);
+	cr_assert_eq(pthread_create(&th, NULL, cthread_main, NULL), 0);
+#ifdef MMRT_TEST_HOOKS
+	/* a poll that takes 20 us to reach the mailbox: an end that does
+	 * not wait for the ack runs before it (a wide window, both ways) */
+	dev_test_hooks.inval_poll_delay_cycles = rte_get_timer_hz() / 50000;
+	mm_test_hooks.protect_legacy_end_early = early;
+#else
+	RTE_SET_USED(early);
+#endif
+	for (i = 0; i < LE_ROUNDS && err == NULL; i++) {
+		if (mmrt_protect(as, VA, PG, RW) != 0 ||
+				mmrt_fault(as, VA, MMRT_ACCESS_WRITE) != 0)
+			err = "re-arm failed";
+		/* the consumer caches the writable page: a real drop */
+		else if (run(++seq, OP_TW) != 0)
+			err = "write translation failed";
+		le.armed = 1;
+		if (err == NULL && mmrt_protect(as, VA, PG,
+				MMRT_PROT_READ) != 0)
+			err = "downgrade failed";
+		le.armed = 0;
+		if (err == NULL && run(++seq, OP_TW) != -EACCES)
+			err = "a write translation survived the downgrade";
+	}
+#ifdef MMRT_TEST_HOOKS
+	mm_test_hooks.protect_legacy_end_early = false;
+	dev_test_hooks.inval_poll_delay_cycles = 0;
+#endif
+	__atomic_store_n(&ct.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_assert_null(err, "round %d: %s", i, err);
+	cr_log_info("%s%" PRIu64 " downgrades: %" PRIu64 " legacy ends "
+		"before the consumer's ack", early ? "negative control, " : "",
+		le.ends, le.early);
+	cr_assert_eq(le.ends, LE_ROUNDS);
+	cr_assert_not(mmrt_consumer_fenced(ct.c));
+	cr_assert_eq(mmrt_notifier_unregister(&n, as), 0);
+	cr_assert_eq(mmrt_consumer_destroy(ct.c), 0);
+	cr_assert_eq(mmrt_as_destroy(as), 0);
+}
+
+Test(dev, protect_legacy_end_after_ack)
+{
+	le_run(false);
+	cr_assert_eq(le.early, 0, "%" PRIu64 " of %" PRIu64 " legacy ends "
+		"before the ack", le.early, le.ends);
+}
+
+/* Negative control: the legacy end moved before the wait is caught. */
+Test(dev, protect_legacy_end_negative_control)
+{
+#ifndef MMRT_TEST_HOOKS
+	cr_skip_test("needs -Dtest_hooks=true (protect_legacy_end_early)");
+#else
+	le_run(true);
+	cr_assert_gt(le.early, 0, "the early legacy end was not seen");
+#endif
 }
 
 /*

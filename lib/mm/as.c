@@ -592,7 +592,9 @@ int
 mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 {
 	struct mmrt_notifier_range r;
+	struct mm_notify_flush fl;
 	struct mm_gather tlb;
+	bool end_early = false;
 	uint32_t i;
 	int ret;
 
@@ -619,10 +621,26 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	mm_notify_start(&r);
 	mm_gather_init(&tlb, as, false);
 	mm_protect_range(as, &tlb, va, va + len, prot);
-	mm_gather_finish(&tlb);
-	mm_notify_end(&r);
+	/*
+	 * The flush in two halves, the rest of the call between them, while
+	 * the consumers drop the range: the page table is final, so the
+	 * interval notifiers' period may end (mm_notify.h) and posted faults
+	 * may look again. Nothing here frees, and the map lock is held
+	 * until the acks are in.
+	 */
+	mm_gather_finish_post(&tlb, &fl);
+	mm_notify_end_interval(&r);
+#ifdef MMRT_TEST_HOOKS
+	end_early = mm_test_hooks.protect_legacy_end_early;
+	if (end_early)
+		mm_notify_end_legacy(&r); /* negative control: too early */
+#endif
 	/* a fault posted on an absent page: no flush, but a new outcome */
 	mm_uffd_nudge_as(as);
+	mm_gather_finish_wait(&tlb, &fl);
+	/* the legacy subscribers' end after their flush (mm_notify.h) */
+	if (!end_early)
+		mm_notify_end_legacy(&r);
 out:
 	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();

@@ -336,31 +336,49 @@ gather_free_tables(struct mm_gather *tlb)
 	b->nr = 0;
 }
 
-void
-mm_gather_flush(struct mm_gather *tlb)
+/* A flush's first half: post the device flush of the range (step 1). */
+static __rte_always_inline void
+gather_flush_post(struct mm_gather *tlb, struct mm_notify_flush *f)
 {
 	bool tables = tlb->tables != NULL && tlb->tables->nr > 0;
 	bool frames = tlb->local.hdr.nr > 0;
 
 	MM_SP(SP_G_ENTER);
+	f->subs = NULL;
 	if (tlb->end > tlb->start || tlb->need_flush_all || frames || tables) {
 		bool full = tlb->need_flush_all || tlb->fullmm;
 
 		/* model: models/gather.pml [G.3] */
 		/* 1. device flush of the whole accumulated range */
-		mm_notify_invalidate(tlb->as, full ? 0 : tlb->start,
-			full ? MMRT_VA_LIMIT : tlb->end, full);
+		mm_notify_invalidate_post(tlb->as, full ? 0 : tlb->start,
+			full ? MMRT_VA_LIMIT : tlb->end, full, f);
 		tlb->flushes++;
 	}
+}
+
+/* The second half: the flush's acks, then what it let go (steps 2-4). */
+static __rte_always_inline void
+gather_flush_wait(struct mm_gather *tlb, struct mm_notify_flush *f)
+{
+	mm_notify_invalidate_wait(tlb->as, f);
 	MM_SP(SP_G_INVAL);
 	/* 2. delayed rmap, 3. frees in chunks */
-	if (frames)
+	if (tlb->local.hdr.nr > 0)
 		gather_free_frames(tlb);
 	/* 4. page-table pages after a grace period */
 	MM_SP(SP_G_ENTER);
 	gather_free_tables(tlb);
 	gather_reset_range(tlb);
 	MM_SP(SP_G_TABLES);
+}
+
+void
+mm_gather_flush(struct mm_gather *tlb)
+{
+	struct mm_notify_flush f;
+
+	gather_flush_post(tlb, &f);
+	gather_flush_wait(tlb, &f);
 }
 
 /* Room for @slots more entries in the active batch, flushing if needed. */
@@ -438,10 +456,8 @@ mm_gather_remove_table(struct mm_gather *tlb, uint32_t pfn)
 }
 
 void
-mm_gather_finish(struct mm_gather *tlb)
+mm_gather_finish_post(struct mm_gather *tlb, struct mm_notify_flush *f)
 {
-	struct mm_gather_batch *b, *next;
-
 	/*
 	 * Another gather on this space is still in flight: it may have
 	 * cleared entries in our range without flushing yet, and we must not
@@ -457,7 +473,16 @@ mm_gather_finish(struct mm_gather *tlb)
 		tlb->nested_flushes++;
 		MM_STAT_ADD(tlb->as, nested_flushes, 1);
 	}
-	mm_gather_flush(tlb);
+	gather_flush_post(tlb, f);
+}
+
+void
+mm_gather_finish_wait(struct mm_gather *tlb, struct mm_notify_flush *f)
+{
+	struct mm_gather_batch *b, *next;
+
+	gather_flush_wait(tlb, f);
+	/* still counted while its flush was in flight (G.12 above) */
 	__atomic_fetch_sub(&tlb->as->gather_pending, 1, __ATOMIC_SEQ_CST);
 
 	for (b = tlb->local.hdr.next; b != NULL; b = next) {
@@ -471,6 +496,15 @@ mm_gather_finish(struct mm_gather *tlb)
 #define GL_STAT_GATHER(f) GL_STAT(f, tlb->f);
 	MM_GATHER_COUNTERS(GL_STAT_GATHER)
 #undef GL_STAT_GATHER
+}
+
+void
+mm_gather_finish(struct mm_gather *tlb)
+{
+	struct mm_notify_flush f;
+
+	mm_gather_finish_post(tlb, &f);
+	mm_gather_finish_wait(tlb, &f);
 }
 
 void

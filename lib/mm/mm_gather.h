@@ -32,6 +32,8 @@
 
 #include "mmrt_mm.h"
 
+struct mm_notify_flush;
+
 struct mmrt_as;
 
 #define MMRT_GATHER_BUNDLE 8
@@ -133,6 +135,16 @@ void mm_gather_flush(struct mm_gather *tlb);
 
 /* Final flush (full if nested), release the batches, end the gather. */
 void mm_gather_finish(struct mm_gather *tlb);
+/*
+ * mm_gather_finish() in two halves (mm_notify_invalidate_post() and
+ * _wait(), mm_notify.h): _post() posts the final flush, _wait() waits for
+ * its acks, frees what the gather holds and ends it. The gather is in
+ * flight (counted in gather_pending) until _wait() returns. Between the
+ * halves the caller may do work that needs no device TLB flushed, under
+ * the rules of mm_notify_invalidate_post().
+ */
+void mm_gather_finish_post(struct mm_gather *tlb, struct mm_notify_flush *f);
+void mm_gather_finish_wait(struct mm_gather *tlb, struct mm_notify_flush *f);
 
 /* Per-lcore statistics summed over all gathers since init. */
 struct mm_gather_stats {

@@ -21,6 +21,15 @@
  * mm_notify_start() of a blockable range always returns 0; of a
  * nonblocking one it may return -EAGAIN, and then it must not be paired
  * with mm_notify_end(). Neither is called with a PT lock held.
+ *
+ * mm_notify_end() is mm_notify_end_interval() then mm_notify_end_legacy().
+ * A caller that splits its last flush (mm_gather_finish_post(), then
+ * mm_gather_finish_wait()) may end the interval notifiers' write period
+ * between the halves, while the device TLBs drop the range: their
+ * invalidate() ran at the start and the page table is final, as in the
+ * kernel, whose zaps end the range before tlb_finish_mmu(). The legacy
+ * subscribers' end stays after the flush (their secondary-TLB flush
+ * happens before their end, as before).
  */
 
 #include <stdbool.h>
@@ -29,15 +38,40 @@
 #include "mmrt_mem.h"
 
 struct mmrt_as;
+struct mmrt_notifier;
 struct mmrt_notifier_range;
+struct mm_subscriptions;
 
 void mm_range_init(struct mmrt_notifier_range *r, struct mmrt_as *as,
 	int event, bool blockable, uint64_t start, uint64_t end, void *owner);
 int mm_notify_start(struct mmrt_notifier_range *r);
 void mm_notify_end(struct mmrt_notifier_range *r);
+void mm_notify_end_interval(struct mmrt_notifier_range *r);
+void mm_notify_end_legacy(struct mmrt_notifier_range *r);
 /* The secondary-TLB flush of [start, end) (gather step 1, COW, merge). */
 void mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 	bool full);
+
+/*
+ * The same flush in two halves, for a caller with work to do while the
+ * consumers drop the range: _post() calls the one-phase subscribers and
+ * posts to the two-phase ones (consumers); _wait() waits for their acks.
+ * Only after _wait() returns is the flush done (no frame the range
+ * mapped may be freed before). Between the halves the space's legacy
+ * list is entered (a raised reader count: an unregister waits), so the
+ * caller must not register or unregister a legacy notifier there, nor
+ * block on anything a subscriber's ack may need.
+ */
+#define MM_NOTIFY_WAIT_BATCH 16
+struct mm_notify_flush {
+	struct mm_subscriptions *subs; /* entered, or NULL: nothing to wait */
+	unsigned int n;                /* tokens below */
+	struct mmrt_notifier *who[MM_NOTIFY_WAIT_BATCH];
+	uint64_t tok[MM_NOTIFY_WAIT_BATCH];
+};
+void mm_notify_invalidate_post(struct mmrt_as *as, uint64_t start,
+	uint64_t end, bool full, struct mm_notify_flush *f);
+void mm_notify_invalidate_wait(struct mmrt_as *as, struct mm_notify_flush *f);
 /*
  * Frames about to be released after their flush: a fenced subscriber may
  * take references to keep them out of the pool (quarantine). Every path

@@ -48,6 +48,10 @@ struct mm_test_hooks {
 	 * window above, instead of under the PT lock between clearing the
 	 * old entry and publishing the new one. Read once per copy. */
 	bool cow_flush_late;
+	/* Negative control of the legacy end's order: mmrt_protect() calls
+	 * the legacy subscribers' invalidate_range_end right after posting
+	 * its flush, before the consumers' acks. Read once per call. */
+	bool protect_legacy_end_early;
 };
 
 #ifdef MMRT_TEST_HOOKS

@@ -531,12 +531,26 @@ mm_notify_start(struct mmrt_notifier_range *r)
 void
 mm_notify_end(struct mmrt_notifier_range *r)
 {
+	mm_notify_end_interval(r);
+	mm_notify_end_legacy(r);
+}
+
+void
+mm_notify_end_interval(struct mmrt_notifier_range *r)
+{
 	struct mm_subscriptions *subs = r->as->subs;
 
-	if (subs == NULL)
-		return;
-	itree_inv_end(subs);
-	hlist_end(subs, r);
+	if (subs != NULL)
+		itree_inv_end(subs);
+}
+
+void
+mm_notify_end_legacy(struct mmrt_notifier_range *r)
+{
+	struct mm_subscriptions *subs = r->as->subs;
+
+	if (subs != NULL)
+		hlist_end(subs, r);
 }
 
 
@@ -574,16 +588,6 @@ mm_notify_quarantine(struct mmrt_as *as, const uint32_t *pfns, unsigned int n)
 	reader_exit(subs);
 }
 
-/*
- * The device-flush step. Every change that removes or downgrades a
- * translation reaches this function before any frame it unhooked is freed
- * (the gather calls it first in every flush; copy-on-write calls it under
- * the PT lock between clearing and setting the PTE). It counts the flush,
- * calls the test hook, then the invalidate_secondary_tlbs op of every
- * legacy notifier subscriber; device-TLB consumers (lib/dev) hook in here.
- */
-#define NOTIFY_WAIT_BATCH 16
-
 /* The second half of a two-phase flush: wait for @n posted tokens. */
 static unsigned int
 notify_wait_all(struct mmrt_as *as, struct mmrt_notifier *const *who,
@@ -597,12 +601,26 @@ notify_wait_all(struct mmrt_as *as, struct mmrt_notifier *const *who,
 	return 0;
 }
 
-void
-mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
-	bool full)
+/*
+ * The device-flush step. Every change that removes or downgrades a
+ * translation reaches this function before any frame it unhooked is freed
+ * (the gather calls it first in every flush; copy-on-write calls it under
+ * the PT lock between clearing and setting the PTE). It counts the flush,
+ * calls the test hook, then the invalidate_secondary_tlbs op of every
+ * legacy notifier subscriber; device-TLB consumers (lib/dev) hook in here.
+ *
+ * The flush in two halves (mm_notify.h). The post half enters the legacy
+ * list (the reader count stays raised, so no subscriber it posted to is
+ * reused, until the wait half), calls the one-phase subscribers, and
+ * posts to the two-phase ones: all of them, then the waits, so n
+ * consumers cost n posts and about one round trip of waiting. Past
+ * MM_NOTIFY_WAIT_BATCH tokens it waits for the batch it has before
+ * posting more; the last batch is left to mm_notify_invalidate_wait().
+ */
+static __rte_always_inline void
+notify_post(struct mmrt_as *as, uint64_t start, uint64_t end, bool full,
+	struct mm_notify_flush *f)
 {
-	struct mmrt_notifier *who[NOTIFY_WAIT_BATCH];
-	uint64_t tok[NOTIFY_WAIT_BATCH];
 	struct mm_subscriptions *subs;
 	struct mmrt_notifier *s;
 	unsigned int n = 0;
@@ -615,26 +633,54 @@ mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
 #else
 	RTE_SET_USED(full);
 #endif
-	subs = legacy_enter(as);
+	f->n = 0;
+	f->subs = subs = legacy_enter(as);
 	if (subs == NULL)
 		return;
-	/*
-	 * Two-phase subscribers: post to all, then wait for all, so n
-	 * consumers cost n posts and about one round trip of waiting. The
-	 * waits are batched by NOTIFY_WAIT_BATCH tokens on the stack.
-	 */
 	for (s = list_first(subs); s != NULL; s = list_next(s)) {
 		if (nb_ops(s)->tlbs_post != NULL) {
-			if (n == NOTIFY_WAIT_BATCH)
-				n = notify_wait_all(as, who, tok, n);
-			who[n] = s;
-			tok[n++] = nb_ops(s)->tlbs_post(s, as, start, end);
+			if (n == MM_NOTIFY_WAIT_BATCH)
+				n = notify_wait_all(as, f->who, f->tok, n);
+			f->who[n] = s;
+			f->tok[n++] = nb_ops(s)->tlbs_post(s, as, start, end);
 		} else if (nb_ops(s)->invalidate_secondary_tlbs != NULL) {
 			nb_ops(s)->invalidate_secondary_tlbs(s, as, start, end);
 		}
 	}
-	notify_wait_all(as, who, tok, n);
-	reader_exit(subs);
+	f->n = n;
+}
+
+static __rte_always_inline void
+notify_wait(struct mmrt_as *as, struct mm_notify_flush *f)
+{
+	if (f->subs == NULL)
+		return;
+	notify_wait_all(as, f->who, f->tok, f->n);
+	reader_exit(f->subs);
+	f->subs = NULL;
+}
+
+void
+mm_notify_invalidate_post(struct mmrt_as *as, uint64_t start, uint64_t end,
+	bool full, struct mm_notify_flush *f)
+{
+	notify_post(as, start, end, full, f);
+}
+
+void
+mm_notify_invalidate_wait(struct mmrt_as *as, struct mm_notify_flush *f)
+{
+	notify_wait(as, f);
+}
+
+void
+mm_notify_invalidate(struct mmrt_as *as, uint64_t start, uint64_t end,
+	bool full)
+{
+	struct mm_notify_flush f;
+
+	notify_post(as, start, end, full, &f);
+	notify_wait(as, &f);
 }
 
 void
