@@ -287,6 +287,16 @@ enum mm_lock_class {
 #define mm_spin_lock_nest(l, c, nested) \
 	MM_LOCK_TAKE_(core_spin_lock, l, c, nested)
 #define mm_spin_unlock(l, c) MM_LOCK_DROP_(core_spin_unlock, l, c)
+/*
+ * Unlock by a release store, without the full barrier of x86's xchg
+ * (core_spin_unlock_release()): a holder's stores under the lock are still
+ * seen before the lock is free, but its loads after the unlock may pass
+ * the unlock store. Use it only where no later load of the holder pairs
+ * with another thread's store in a store-then-load (Dekker) handshake
+ * that needs the unlock's barrier; the user says why (uffd_fill.c, fills).
+ */
+#define mm_spin_unlock_release(l, c) \
+	MM_LOCK_DROP_(core_spin_unlock_release, l, c)
 /* rte_spinlock_trylock()'s result: 1 taken, 0 not */
 #define mm_spin_trylock(l, c) MM_LOCK_TRY_(core_spin_trylock, l, c, 1)
 

@@ -14,6 +14,33 @@
  * A fill holds the read side of changing_lock and returns -EAGAIN while a
  * layout event is unread (uffd.c, "Layout changes"), if the uffd has an
  * event feature (changing_enter()).
+ *
+ * A fill releases the PT lock with a release store, not DPDK's x86 xchg
+ * (mm_spin_unlock_release()): the release orders the frame's contents,
+ * its metadata and the entry before the lock is seen free, which is all
+ * the next holder needs. What the xchg adds, that the fill's later loads
+ * wait for its stores, no path needs, by what follows the unlock:
+ *   - the fill of the next page of the same call: loads of the region
+ *     and of the table (the fill's own or another's published writes; no
+ *     other thread's correctness hangs on whether this fill's store is
+ *     seen first), then the next PT lock, itself an xchg;
+ *   - the end of the call: the statistics (the lcore's own lines, or a
+ *     locked RMW), changing_lock's and the map lock's read unlocks
+ *     (locked RMWs, full barriers on x86 in any case), then the wake;
+ *   - the wake (mm_uffd_wake()): a waiter's wake_seq load (acquire) comes
+ *     BEFORE its page-table load, and the fill's entry store comes before
+ *     its wake_seq RMW (release, after the unlock's release): a message
+ *     pass, not a store-then-load handshake, so a waiter that loads the
+ *     new sequence sees the entry, with or without the xchg. The probes
+ *     of the pending slots before that RMW need no order against the
+ *     entry either: a poster whose page-table load missed the entry and
+ *     whose claim the probe missed is still woken (its wake_seq load came
+ *     first), and its message reaches the handler, whose fill is -EEXIST
+ *     (uffd_post()'s double post); besides, on x86 the map lock's read
+ *     unlock, a locked RMW, still comes between the entry and the probes.
+ *   - an error return after the entry was not stored unlocks with the
+ *     xchg as before (rare paths; nothing to gain).
+ * A secondary's recorded unlock (core_robust.h) is the xchg either way.
  */
 
 #include <errno.h>
@@ -296,7 +323,8 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	e = pte_load(pmd);
 	if (e == 0)
 		pte_store(pmd, pte_mk((uint32_t)h, fill_bits(f) | PTE_H));
-	mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
+	/* release store: no later load needs the xchg (see the top) */
+	mm_spin_unlock_release(pt_lock(tbl2), MM_LC_PT);
 	if (e != 0) {
 		mmrt_frame_put((uint32_t)h);
 		return (e & PTE_H) ? -EEXIST : 1;
@@ -349,7 +377,8 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 		pte_store(p, PTE_POISON);
 	else
 		pte_store(p, (uint64_t)leaf | fill_bits(f));
-	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	/* release store: no later load needs the xchg (see the top) */
+	mm_spin_unlock_release(pt_lock(tbl), MM_LC_PT);
 	if (f->op != FILL_POISON)
 		f->filled++;
 	return 0;
@@ -436,7 +465,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
 	}
 	pte_store(p, ne);
-	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	/* release store: no later load needs the xchg (see the top) */
+	mm_spin_unlock_release(pt_lock(tbl), MM_LC_PT);
 	MM_SP(SP_INSTALL);
 	if (f->op == FILL_COPY || f->op == FILL_CONT)
 		f->rss++;
