@@ -48,6 +48,10 @@ struct mm_test_hooks {
 	 * window above, instead of under the PT lock between clearing the
 	 * old entry and publishing the new one. Read once per copy. */
 	bool cow_flush_late;
+	/* Negative control of the per-lcore counter shares (mm_as.h,
+	 * mm_lc_add()): every lcore adds to lcore 0's share, pausing between
+	 * its load and its store, so that a share has several writers. */
+	bool lc_share_one;
 };
 
 #ifdef MMRT_TEST_HOOKS

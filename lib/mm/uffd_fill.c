@@ -564,11 +564,14 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 		off += MMRT_PAGE_SIZE;
 	}
 out:
-	/* one add per call, before the wake, as the pages were filled */
+	/*
+	 * one add per call, before the wake, as the pages were filled; to
+	 * the lcore's own lines, without a locked RMW (mm_as_rss_add_lc())
+	 */
 	if (f.rss > 0)
-		MM_STAT_ADD(as, rss_pages, f.rss);
+		mm_as_rss_add_lc(as, (int64_t)f.rss);
 	if (f.filled > 0)
-		ST_ADD(u, filled_pages, f.filled);
+		ST_ADD_LC(u, filled_pages, f.filled);
 	MM_SP(SP_STATS);
 	changing_exit(u, chg);
 	map_read_unlock(as, offl);
