@@ -95,7 +95,11 @@
  *                                         under each table's lock, read
  *                                         map lock held, and flushes after
  *                                         dropping it; its QSBR wait comes
- *                                         after the map lock is dropped)
+ *                                         after the map lock is dropped;
+ *                                         a fill that published its entry
+ *                                         releases it with a release store,
+ *                                         mm_spin_unlock_release(), not the
+ *                                         xchg: uffd_fill.c says why)
  *         PT lock, level 1 below it      (pgtable.c zap_level: a locked zap
  *                                          holds both)
  *       PT lock pair, one level          (pgtable.c mm_pt_lock_pair: uffd
