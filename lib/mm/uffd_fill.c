@@ -384,7 +384,17 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 	return 0;
 }
 
-/* Fill the 4 KiB page at @va. 0 or -errno. */
+/*
+ * Fill the 4 KiB page at @va. 0 or -errno.
+ *
+ * A copy into anonymous memory takes its frame and copies before the walk,
+ * as the kernel's mfill does: the walk's loads then run while the copy's
+ * stores drain, where they used to wait behind the PT lock's xchg, which
+ * cannot complete before those stores do (perf: most of a cache-resident
+ * fill's own time). A page found present puts the frame back after a
+ * wasted copy (-EEXIST); a failed allocation is reported only for an
+ * empty page, so a present page is -EEXIST whatever the pool holds.
+ */
 static int
 fill_page(struct fill *f, uint64_t va, uint64_t off)
 {
@@ -394,15 +404,26 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	bool huge;
 	int err;
 
+	if (f->op == FILL_COPY && !(f->r->flags & REGION_HOST)) {
+		nf = mmrt_frame_alloc(0);
+		if (nf >= 0) {
+			MM_SP(SP_ALLOC);
+			/* contents first: published by the release store
+			 * below */
+			memcpy(mmrt_frame_addr_unchecked((uint32_t)nf),
+				f->src + off, MMRT_PAGE_SIZE);
+			MM_SP(SP_COPY);
+		}
+	}
 	if ((va & ~HUGE_MASK_) == f->tbl_base && f->tbl != MMRT_PFN_NONE) {
 		tbl = f->tbl;
 		p = &pt_table(tbl)[level_index(va, MM_LEVEL_PTE)];
 	} else {
 		p = mm_pt_leaf(f->as, va, true, &tbl, &huge, &err);
-		if (p == NULL)
-			return err;
-		if (huge)
-			return -EEXIST;
+		if (p == NULL || huge) {
+			err = p == NULL ? err : -EEXIST;
+			goto put;
+		}
 		f->tbl_base = va & ~HUGE_MASK_;
 		f->tbl = tbl;
 	}
@@ -411,18 +432,14 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		return fill_host_page(f, va, off, tbl, p);
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
-			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON))))
-		return -EEXIST;
+			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
+		err = -EEXIST;
+		goto put;
+	}
 	switch (f->op) {
 	case FILL_COPY:
-		nf = mmrt_frame_alloc(0);
 		if (nf < 0)
-			return (int)nf;
-		MM_SP(SP_ALLOC);
-		/* contents first: published by the release store below */
-		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
-			MMRT_PAGE_SIZE);
-		MM_SP(SP_COPY);
+			return (int)nf; /* the allocation's error */
 		mm_anon_frame_init((uint32_t)nf);
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
 		MM_SP(SP_META);
@@ -474,6 +491,10 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		f->filled++;
 	MM_SP_ITEMS(1);
 	return 0;
+put:
+	if (nf >= 0)
+		mmrt_frame_put((uint32_t)nf);
+	return err;
 }
 
 /*
