@@ -18,6 +18,12 @@
  * freed page-table page is poisoned and the walker's read aborts the
  * process, so the control runs only in builds without ASan.
  *
+ * Fills racing fills (uffd_fill_shares): the per-lcore shares of the
+ * statistics every fill call adds to (rss_pages, filled_pages, wakes) are
+ * each written by one lcore without a locked RMW; the sums must be exact.
+ * Negative control: mm_test_hooks.lc_share_one gives the lcores one share
+ * (several writers), and counts must be seen lost.
+ *
  * The race is bounded by iteration counts; the time bounds only stop loops
  * that would otherwise run too long on a loaded machine and are never
  * asserted on.
@@ -32,7 +38,9 @@
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <rte_lcore.h>
 #include <rte_pause.h>
+#include <mmrt_uffd.h>
 
 #include "common.h"
 #include "mm_testhooks.h"
@@ -268,5 +276,192 @@ Test(mm_race, negative_control_pt_free_early, .timeout = 600)
 	cr_assert_gt(checked, 0, "no lockless walk was checked");
 	cr_assert_gt(uaf, 0, "page-table pages freed without a grace period "
 		"were not caught in %" PRIu64 " rounds", rounds);
+	race_down(&r, base);
+}
+
+/*
+ * Fills from FW_THREADS threads at once, one page per call, each into its
+ * own slice: the main thread (lcore 0), threads registered as lcores
+ * (rte_thread_register(): shares of their own) and one thread without an
+ * lcore id (the shared fields, atomically). Every round maps and
+ * registers the range, fills it and checks that the space's rss_pages and
+ * the uffd's filled_pages and wakes (each a shared field plus per-lcore
+ * shares) grew by exactly the pages and calls done, then unmaps it (the
+ * zap subtracts from the shared field) and checks rss_pages is back to 0.
+ */
+#define FW_THREADS 4         /* the main thread and three others */
+#define FW_LCORE_THREADS 2   /* of the others, registered as lcores */
+#define FW_PAGES 512         /* pages per thread and round */
+#define FW_VA (UINT64_C(1) << 40)
+
+struct fw_thread {
+	struct mmrt_uffd *u;
+	unsigned int slice;
+	bool lcore;              /* register as an lcore */
+	volatile bool *go;
+	unsigned int *done;      /* threads done filling */
+	unsigned int lcore_id;   /* out: the lcore id it filled with */
+	int err;                 /* out: the first failed fill's */
+	pthread_t th;
+};
+
+static uint8_t fw_src[PG];
+
+static void
+fw_fill(struct fw_thread *w)
+{
+	struct mmrt_uffd_copy c;
+	uint64_t p;
+	int rc;
+
+	w->lcore_id = rte_lcore_id();
+	for (p = 0; p < FW_PAGES; p++) {
+		c.dst = FW_VA + ((uint64_t)w->slice * FW_PAGES + p) * PG;
+		c.src = fw_src;
+		c.len = PG;
+		c.mode = 0;
+		c.copy = 0;
+		rc = mmrt_uffd_copy(w->u, &c);
+		if (rc != 0 && w->err == 0)
+			w->err = rc;
+	}
+}
+
+static void *
+fw_main(void *arg)
+{
+	struct fw_thread *w = arg;
+
+	if (w->lcore && rte_thread_register() < 0) {
+		w->err = -ENOSPC;
+		return NULL;
+	}
+	while (!__atomic_load_n(w->go, __ATOMIC_ACQUIRE))
+		rte_pause();
+	fw_fill(w);
+	/* keep the lcore id until every thread filled: no id is reused */
+	__atomic_fetch_add(w->done, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(w->done, __ATOMIC_ACQUIRE) < FW_THREADS - 1)
+		rte_pause();
+	if (w->lcore)
+		rte_thread_unregister();
+	return NULL;
+}
+
+/*
+ * One round; @return true if every count was exact, adding the counts
+ * that fell short to @lost.
+ */
+static bool
+fw_round(struct mmrt_as *as, struct mmrt_uffd *u, uint64_t *lost)
+{
+	struct fw_thread w[FW_THREADS];
+	struct mmrt_uffd_stats s0, s1;
+	struct mmrt_as_stats a;
+	volatile bool go = false;
+	unsigned int done = 0;
+	uint64_t ops = 0, npg = (uint64_t)FW_THREADS * FW_PAGES;
+	unsigned int i;
+	bool exact;
+
+	cr_assert_eq(mmrt_map(as, FW_VA, npg * PG, RW, 0), 0);
+	cr_assert_eq(mmrt_uffd_register(u, FW_VA, npg * PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING, &ops), 0);
+	cr_assert_eq(mmrt_uffd_stats(u, &s0), 0);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < FW_THREADS; i++) {
+		w[i].u = u;
+		w[i].slice = i;
+		w[i].lcore = i >= 1 && i <= FW_LCORE_THREADS;
+		w[i].go = &go;
+		w[i].done = &done;
+		if (i > 0)
+			cr_assert_eq(pthread_create(&w[i].th, NULL, fw_main,
+				&w[i]), 0);
+	}
+	__atomic_store_n(&go, true, __ATOMIC_RELEASE);
+	fw_fill(&w[0]);
+	for (i = 1; i < FW_THREADS; i++)
+		cr_assert_eq(pthread_join(w[i].th, NULL), 0);
+	for (i = 0; i < FW_THREADS; i++)
+		cr_assert_eq(w[i].err, 0, "thread %u: fill failed: %d", i,
+			w[i].err);
+	/* lcore 0, two other lcores, one thread without an lcore id */
+	cr_assert_eq(w[0].lcore_id, 0);
+	cr_assert(w[1].lcore_id < RTE_MAX_LCORE &&
+		w[2].lcore_id < RTE_MAX_LCORE && w[1].lcore_id != 0 &&
+		w[2].lcore_id != 0 && w[1].lcore_id != w[2].lcore_id);
+	cr_assert_geq(w[3].lcore_id, RTE_MAX_LCORE);
+	cr_assert_eq(mmrt_uffd_stats(u, &s1), 0);
+	cr_assert_eq(mmrt_as_stats(as, &a), 0);
+	exact = a.rss_pages == npg && s1.filled_pages - s0.filled_pages ==
+		npg && s1.wakes - s0.wakes == npg;
+	*lost += (npg - RTE_MIN(npg, a.rss_pages)) + (npg - RTE_MIN(npg,
+		s1.filled_pages - s0.filled_pages)) + (npg - RTE_MIN(npg,
+		s1.wakes - s0.wakes));
+	cr_assert_eq(mmrt_unmap(as, FW_VA, npg * PG), 0);
+	cr_assert_eq(mmrt_as_stats(as, &a), 0);
+	if (exact)
+		cr_assert_eq(a.rss_pages, 0, "rss_pages %" PRIu64 " after the "
+			"unmap", a.rss_pages);
+	return exact;
+}
+
+static struct mmrt_uffd *
+fw_uffd(struct mmrt_as *as)
+{
+	uint64_t features = 0;
+	struct mmrt_uffd *u = mmrt_uffd_create(as, MMRT_UFFD_API, &features,
+		NULL);
+
+	cr_assert_not_null(u);
+	return u;
+}
+
+#if RACE_ASAN
+#define FW_ROUNDS 10
+#else
+#define FW_ROUNDS 40
+#endif
+
+Test(mm_race, uffd_fill_shares, .timeout = 600)
+{
+	struct mmrt_uffd *u;
+	struct race r;
+	uint64_t base, lost = 0;
+	unsigned int k;
+
+	base = race_up(&r, "fill-shares");
+	u = fw_uffd(r.as);
+	for (k = 0; k < FW_ROUNDS; k++)
+		cr_assert(fw_round(r.as, u, &lost), "round %u: %" PRIu64
+			" counts lost", k, lost);
+	cr_log_info("fill shares: %u rounds of %u threads x %u pages, exact",
+		FW_ROUNDS, FW_THREADS, FW_PAGES);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
+	race_down(&r, base);
+}
+
+Test(mm_race, negative_control_lc_share_one, .timeout = 600)
+{
+	struct mmrt_uffd *u;
+	struct race r;
+	uint64_t base, lost = 0;
+	unsigned int k, bad = 0;
+	double t0;
+
+	base = race_up(&r, "fill-shares-neg");
+	u = fw_uffd(r.as);
+	mm_test_hooks.lc_share_one = true;
+	t0 = now_s();
+	for (k = 0; k < 2000 && bad == 0 && now_s() - t0 < 30.0; k++)
+		if (!fw_round(r.as, u, &lost))
+			bad++;
+	mm_test_hooks.lc_share_one = false;
+	cr_log_info("negative control: %u rounds, %" PRIu64 " counts lost",
+		k, lost);
+	cr_assert_gt(bad, 0, "one share written by three lcores lost no count "
+		"in %u rounds", k);
+	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	race_down(&r, base);
 }

@@ -45,6 +45,23 @@ core_spin_unlock(rte_spinlock_t *l)
 		rte_spinlock_unlock(l);
 }
 
+/*
+ * Release @l with a release store: the holder's stores under the lock are
+ * ordered before it, as with rte_spinlock_unlock(), but on x86 that call
+ * is an xchg, a full barrier, and this is a plain store (what the generic
+ * DPDK unlock is elsewhere). Only for holders whose later loads need not
+ * wait for their stores (mm_spin_unlock_release(), mm_locking.h); a
+ * secondary records its locks and takes the recorded path.
+ */
+static inline void
+core_spin_unlock_release(rte_spinlock_t *l)
+{
+	if (unlikely(mmrt_robust_locks))
+		mmrt_robust_spin_unlock(l);
+	else
+		__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
 static inline void
 core_read_lock(rte_rwlock_t *l, unsigned int cls)
 {

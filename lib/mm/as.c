@@ -692,7 +692,7 @@ mmrt_as_stats(struct mmrt_as *as, struct mmrt_as_stats *st)
 	for (i = 0; i < as->nr_regions; i++)
 		st->mapped_bytes += as->regions[i].end - as->regions[i].start;
 	mm_read_unlock(&as->map_lock, MM_LC_MAP);
-	st->rss_pages = __atomic_load_n(&as->rss_pages, __ATOMIC_RELAXED);
+	st->rss_pages = (uint64_t)mm_as_rss(as);
 	st->pt_pages = __atomic_load_n(&as->pt_pages, __ATOMIC_RELAXED);
 	st->faults = as->faults;
 	st->cow = as->cow;

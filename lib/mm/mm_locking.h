@@ -95,7 +95,11 @@
  *                                         under each table's lock, read
  *                                         map lock held, and flushes after
  *                                         dropping it; its QSBR wait comes
- *                                         after the map lock is dropped)
+ *                                         after the map lock is dropped;
+ *                                         a fill that published its entry
+ *                                         releases it with a release store,
+ *                                         mm_spin_unlock_release(), not the
+ *                                         xchg: uffd_fill.c says why)
  *         PT lock, level 1 below it      (pgtable.c zap_level: a locked zap
  *                                          holds both)
  *       PT lock pair, one level          (pgtable.c mm_pt_lock_pair: uffd
@@ -289,6 +293,16 @@ enum mm_lock_class {
 #define mm_spin_lock_nest(l, c, nested) \
 	MM_LOCK_TAKE_(core_spin_lock, l, c, nested)
 #define mm_spin_unlock(l, c) MM_LOCK_DROP_(core_spin_unlock, l, c)
+/*
+ * Unlock by a release store, without the full barrier of x86's xchg
+ * (core_spin_unlock_release()): a holder's stores under the lock are still
+ * seen before the lock is free, but its loads after the unlock may pass
+ * the unlock store. Use it only where no later load of the holder pairs
+ * with another thread's store in a store-then-load (Dekker) handshake
+ * that needs the unlock's barrier; the user says why (uffd_fill.c, fills).
+ */
+#define mm_spin_unlock_release(l, c) \
+	MM_LOCK_DROP_(core_spin_unlock_release, l, c)
 /* rte_spinlock_trylock()'s result: 1 taken, 0 not */
 #define mm_spin_trylock(l, c) MM_LOCK_TRY_(core_spin_trylock, l, c, 1)
 

@@ -52,6 +52,10 @@ struct mm_test_hooks {
 	 * the legacy subscribers' invalidate_range_end right after posting
 	 * its flush, before the consumers' acks. Read once per call. */
 	bool protect_legacy_end_early;
+	/* Negative control of the per-lcore counter shares (mm_as.h,
+	 * mm_lc_add()): every lcore adds to lcore 0's share, pausing between
+	 * its load and its store, so that a share has several writers. */
+	bool lc_share_one;
 };
 
 #ifdef MMRT_TEST_HOOKS

@@ -16,8 +16,10 @@
 #include <stdint.h>
 
 #include <rte_common.h>
+#include <rte_lcore.h>
 #include <rte_rwlock.h>
 
+#include "mm_as.h"
 #include "mmrt_uffd.h"
 
 struct mmrt_as;
@@ -85,9 +87,30 @@ struct mmrt_uffd {
 	uint64_t fq_tail;           /* the next read's position */
 
 	struct mmrt_uffd_stats st __rte_cache_aligned;
+
+	/*
+	 * Per-lcore shares of the two statistics every fill call adds to
+	 * (ST_ADD_LC(), mm_lc_add()); mmrt_uffd_stats() adds them to st's.
+	 */
+	struct uffd_lcore {
+		int64_t filled_pages;
+		int64_t wakes;
+	} __rte_cache_aligned lc[RTE_MAX_LCORE];
 };
 
 #define ST_ADD(u, f, n) __atomic_fetch_add(&(u)->st.f, (n), __ATOMIC_RELAXED)
+/*
+ * ST_ADD() for a counter with per-lcore shares: an lcore adds to its own
+ * line with a load and a store (mm_lc_add(), mm_as.h), other threads
+ * atomically to st's field.
+ */
+#define ST_ADD_LC(u, f, n) do { \
+	unsigned int st_id_ = mm_lc_id(); \
+	if (st_id_ < RTE_MAX_LCORE) \
+		mm_lc_add(&(u)->lc[st_id_].f, (int64_t)(n)); \
+	else \
+		ST_ADD(u, f, n); \
+} while (0)
 
 static inline bool
 uffd_live(const struct mmrt_uffd *u)

@@ -593,7 +593,7 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 	}
 	/* release: the entries the fill published before the new sequence */
 	__atomic_fetch_add(u->wake_seq, 1, __ATOMIC_RELEASE);
-	ST_ADD(u, wakes, 1);
+	ST_ADD_LC(u, wakes, 1);
 }
 
 /*
@@ -1015,6 +1015,8 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 int
 mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 {
+	unsigned int i;
+
 	if (!uffd_live(u) || st == NULL)
 		return -EINVAL;
 #define LD(f) st->f = __atomic_load_n(&u->st.f, __ATOMIC_RELAXED)
@@ -1031,6 +1033,12 @@ mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 	LD(wakes);
 	LD(filled_pages);
 #undef LD
+	for (i = 0; i < RTE_MAX_LCORE; i++) {
+		st->wakes += (uint64_t)__atomic_load_n(&u->lc[i].wakes,
+			__ATOMIC_RELAXED);
+		st->filled_pages += (uint64_t)__atomic_load_n(
+			&u->lc[i].filled_pages, __ATOMIC_RELAXED);
+	}
 	st->pending = pend_count(u);
 	return 0;
 }

@@ -14,6 +14,33 @@
  * A fill holds the read side of changing_lock and returns -EAGAIN while a
  * layout event is unread (uffd.c, "Layout changes"), if the uffd has an
  * event feature (changing_enter()).
+ *
+ * A fill releases the PT lock with a release store, not DPDK's x86 xchg
+ * (mm_spin_unlock_release()): the release orders the frame's contents,
+ * its metadata and the entry before the lock is seen free, which is all
+ * the next holder needs. What the xchg adds, that the fill's later loads
+ * wait for its stores, no path needs, by what follows the unlock:
+ *   - the fill of the next page of the same call: loads of the region
+ *     and of the table (the fill's own or another's published writes; no
+ *     other thread's correctness hangs on whether this fill's store is
+ *     seen first), then the next PT lock, itself an xchg;
+ *   - the end of the call: the statistics (the lcore's own lines, or a
+ *     locked RMW), changing_lock's and the map lock's read unlocks
+ *     (locked RMWs, full barriers on x86 in any case), then the wake;
+ *   - the wake (mm_uffd_wake()): a waiter's wake_seq load (acquire) comes
+ *     BEFORE its page-table load, and the fill's entry store comes before
+ *     its wake_seq RMW (release, after the unlock's release): a message
+ *     pass, not a store-then-load handshake, so a waiter that loads the
+ *     new sequence sees the entry, with or without the xchg. The probes
+ *     of the pending slots before that RMW need no order against the
+ *     entry either: a poster whose page-table load missed the entry and
+ *     whose claim the probe missed is still woken (its wake_seq load came
+ *     first), and its message reaches the handler, whose fill is -EEXIST
+ *     (uffd_post()'s double post); besides, on x86 the map lock's read
+ *     unlock, a locked RMW, still comes between the entry and the probes.
+ *   - an error return after the entry was not stored unlocks with the
+ *     xchg as before (rare paths; nothing to gain).
+ * A secondary's recorded unlock (core_robust.h) is the xchg either way.
  */
 
 #include <errno.h>
@@ -296,7 +323,8 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	e = pte_load(pmd);
 	if (e == 0)
 		pte_store(pmd, pte_mk((uint32_t)h, fill_bits(f) | PTE_H));
-	mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
+	/* release store: no later load needs the xchg (see the top) */
+	mm_spin_unlock_release(pt_lock(tbl2), MM_LC_PT);
 	if (e != 0) {
 		mmrt_frame_put((uint32_t)h);
 		return (e & PTE_H) ? -EEXIST : 1;
@@ -349,13 +377,24 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 		pte_store(p, PTE_POISON);
 	else
 		pte_store(p, (uint64_t)leaf | fill_bits(f));
-	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	/* release store: no later load needs the xchg (see the top) */
+	mm_spin_unlock_release(pt_lock(tbl), MM_LC_PT);
 	if (f->op != FILL_POISON)
 		f->filled++;
 	return 0;
 }
 
-/* Fill the 4 KiB page at @va. 0 or -errno. */
+/*
+ * Fill the 4 KiB page at @va. 0 or -errno.
+ *
+ * A copy into anonymous memory takes its frame and copies before the walk,
+ * as the kernel's mfill does: the walk's loads then run while the copy's
+ * stores drain, where they used to wait behind the PT lock's xchg, which
+ * cannot complete before those stores do (perf: most of a cache-resident
+ * fill's own time). A page found present puts the frame back after a
+ * wasted copy (-EEXIST); a failed allocation is reported only for an
+ * empty page, so a present page is -EEXIST whatever the pool holds.
+ */
 static int
 fill_page(struct fill *f, uint64_t va, uint64_t off)
 {
@@ -365,15 +404,26 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	bool huge;
 	int err;
 
+	if (f->op == FILL_COPY && !(f->r->flags & REGION_HOST)) {
+		nf = mmrt_frame_alloc(0);
+		if (nf >= 0) {
+			MM_SP(SP_ALLOC);
+			/* contents first: published by the release store
+			 * below */
+			memcpy(mmrt_frame_addr_unchecked((uint32_t)nf),
+				f->src + off, MMRT_PAGE_SIZE);
+			MM_SP(SP_COPY);
+		}
+	}
 	if ((va & ~HUGE_MASK_) == f->tbl_base && f->tbl != MMRT_PFN_NONE) {
 		tbl = f->tbl;
 		p = &pt_table(tbl)[level_index(va, MM_LEVEL_PTE)];
 	} else {
 		p = mm_pt_leaf(f->as, va, true, &tbl, &huge, &err);
-		if (p == NULL)
-			return err;
-		if (huge)
-			return -EEXIST;
+		if (p == NULL || huge) {
+			err = p == NULL ? err : -EEXIST;
+			goto put;
+		}
 		f->tbl_base = va & ~HUGE_MASK_;
 		f->tbl = tbl;
 	}
@@ -382,18 +432,14 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		return fill_host_page(f, va, off, tbl, p);
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
-			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON))))
-		return -EEXIST;
+			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
+		err = -EEXIST;
+		goto put;
+	}
 	switch (f->op) {
 	case FILL_COPY:
-		nf = mmrt_frame_alloc(0);
 		if (nf < 0)
-			return (int)nf;
-		MM_SP(SP_ALLOC);
-		/* contents first: published by the release store below */
-		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
-			MMRT_PAGE_SIZE);
-		MM_SP(SP_COPY);
+			return (int)nf; /* the allocation's error */
 		mm_anon_frame_init((uint32_t)nf);
 		ne = pte_mk((uint32_t)nf, fill_bits(f));
 		MM_SP(SP_META);
@@ -436,7 +482,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
 	}
 	pte_store(p, ne);
-	mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
+	/* release store: no later load needs the xchg (see the top) */
+	mm_spin_unlock_release(pt_lock(tbl), MM_LC_PT);
 	MM_SP(SP_INSTALL);
 	if (f->op == FILL_COPY || f->op == FILL_CONT)
 		f->rss++;
@@ -444,6 +491,10 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		f->filled++;
 	MM_SP_ITEMS(1);
 	return 0;
+put:
+	if (nf >= 0)
+		mmrt_frame_put((uint32_t)nf);
+	return err;
 }
 
 /*
@@ -534,11 +585,14 @@ fill_common(struct mmrt_uffd *u, uint64_t dst, uint64_t len,
 		off += MMRT_PAGE_SIZE;
 	}
 out:
-	/* one add per call, before the wake, as the pages were filled */
+	/*
+	 * one add per call, before the wake, as the pages were filled; to
+	 * the lcore's own lines, without a locked RMW (mm_as_rss_add_lc())
+	 */
 	if (f.rss > 0)
-		MM_STAT_ADD(as, rss_pages, f.rss);
+		mm_as_rss_add_lc(as, (int64_t)f.rss);
 	if (f.filled > 0)
-		ST_ADD(u, filled_pages, f.filled);
+		ST_ADD_LC(u, filled_pages, f.filled);
 	MM_SP(SP_STATS);
 	changing_exit(u, chg);
 	map_read_unlock(as, offl);
