@@ -41,6 +41,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -71,6 +72,7 @@
 
 #include "perf_common.h"
 #include "perf_dma.h"
+#include "pmd_walk.h"
 
 #define DMA_PROG "perf-dma"
 #define DMA_POOL_MB 512u
@@ -391,6 +393,8 @@ struct dma_bd {
 	uint8_t **dst_page;
 	uint8_t *hsrc;          /* the host buffers (HOST) */
 	uint8_t *hdst;
+	struct mmrt_as *la_as;  /* the engine's look-ahead: its space, or
+				 * NULL: off (REPLAY, XLATE) */
 	uint64_t first, n;
 	uint64_t cycles;
 	uint64_t sink;
@@ -401,12 +405,16 @@ static int
 dma_bd_main(void *arg)
 {
 	struct dma_bd *bd = arg;
-	struct mmrt_xlate xd, xs;
 	uint32_t len = bd->sz->len;
-	uint64_t i, off, t0, sink = 0, page = UINT64_MAX;
-	uint8_t *dpg = NULL, *spg = NULL;
+	uint64_t i, off, t0, sink = 0;
+	struct pmd_xcache xc;
+	struct pmd_piece p;
+	struct pmd_walk w;
+	uint8_t *d, *sp;
 	int ret = 0;
 
+	memset(&xc, 0, sizeof(xc));
+	xc.as = bd->la_as;
 	if (bd->mode == DMA_BD_REPLAY || bd->mode == DMA_BD_XLATE) {
 		ret = mmrt_thread_register();
 		if (ret < 0) {
@@ -428,31 +436,40 @@ dma_bd_main(void *arg)
 				(off & (MMRT_PAGE_SIZE - 1)), len);
 			continue;
 		}
-		/* as the engine: a page translated once while its last
-		 * translation stands (its L0, pmd_walk.h) */
-		if ((off >> MMRT_PAGE_SHIFT) != page) {
-			ret = mmrt_consumer_translate(bd->cons,
-				DMA_DST_VA + off, MMRT_ACCESS_WRITE, &xd);
-			if (ret == 0)
-				ret = mmrt_consumer_translate(bd->cons,
-					DMA_SRC_VA + off, MMRT_ACCESS_READ,
-					&xs);
-			if (unlikely(ret != 0)) {
-				bd->error = ret;
+		/*
+		 * as the engine (swdma's run_cached(), then its walk): both
+		 * ends in the kept leaves, else the walk through them, the
+		 * look-ahead and the device TLB (one piece: an operation
+		 * lies in one page of each side)
+		 */
+		if (DMA_DST_VA + off - xc.e[0].va < xc.e[0].end - xc.e[0].va &&
+				xc.e[0].end - (DMA_DST_VA + off) >= len &&
+				DMA_SRC_VA + off - xc.e[1].va <
+				xc.e[1].end - xc.e[1].va &&
+				xc.e[1].end - (DMA_SRC_VA + off) >= len &&
+				pmd_xcache_usable(bd->cons, &xc)) {
+			pmd_xcache_hit(bd->cons);
+			pmd_xcache_hit(bd->cons);
+			d = xc.e[0].addr + (DMA_DST_VA + off - xc.e[0].va);
+			sp = xc.e[1].addr + (DMA_SRC_VA + off - xc.e[1].va);
+		} else {
+			pmd_walk_init(&w, bd->cons, &xc, DMA_SRC_VA + off,
+				DMA_DST_VA + off, len, true);
+			ret = pmd_walk_next(&w, 0, UINT_MAX, &p);
+			if (unlikely(ret != 0 || p.n != len)) {
+				bd->error = ret != 0 ? ret : -ERANGE;
 				break;
 			}
-			page = off >> MMRT_PAGE_SHIFT;
-			dpg = (uint8_t *)xd.addr - (off & (MMRT_PAGE_SIZE - 1));
-			spg = (uint8_t *)xs.addr - (off & (MMRT_PAGE_SIZE - 1));
+			d = p.dst;
+			sp = p.src;
 		}
 		if (bd->mode == DMA_BD_REPLAY)
-			memcpy(dpg + (off & (MMRT_PAGE_SIZE - 1)),
-				spg + (off & (MMRT_PAGE_SIZE - 1)), len);
+			memcpy(d, sp, len);
 		else
-			sink += (uintptr_t)dpg ^ (uintptr_t)spg;
+			sink += (uintptr_t)d ^ (uintptr_t)sp;
 		if ((i + 1) % DMA_BATCH == 0 &&
 				mmrt_consumer_poll(bd->cons) != 0)
-			page = UINT64_MAX;
+			pmd_xcache_drop(&xc);
 	}
 	bd->cycles = rte_rdtsc_precise() - t0;
 	bd->sink = sink;
@@ -517,6 +534,7 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 
 	memset(&bd, 0, sizeof(bd));
 	bd.sz = sz;
+	bd.la_as = dc->lookahead ? dc->as : NULL; /* the engine's setting */
 	bd.hsrc = dc->hsrc;
 	bd.hdst = dc->hdst;
 	bd.src_page = malloc((DMA_WS / MMRT_PAGE_SIZE) * sizeof(uint8_t *));
@@ -775,35 +793,34 @@ dma_sg_rounds(struct dma_ctx *dc, unsigned int sweeps, struct dma_side *sd)
 }
 
 /*
- * The engine's translation look-ahead (lookahead=1) at 4 KiB: rounds of
+ * The engine's translation look-ahead (on by default) at 4 KiB: rounds of
  * three passes, memcpy (the anchor, as in dma_size_rounds()), dma_mmrt0
- * as configured by default and dma_mmrt0 with the look-ahead, rotating
- * which goes first. @p sd: [0] memcpy, [1] default, [2] look-ahead.
+ * as configured by default and dma_mmrt0 with lookahead=0, rotating
+ * which goes first. @p sd: [0] memcpy, [1] default, [2] lookahead=0.
  */
 static void
 dma_lookahead_rounds(struct dma_ctx *dc, const struct dma_size *sz,
 	struct dma_side *sd)
 {
 	static const char *const nm[3] = { "memcpy", "default",
-		"lookahead=1" };
+		"lookahead=0" };
 	unsigned int r, j, m;
 	double v;
 
-	printf("%s copies: dma_mmrt0 with the engine's translation "
-		"look-ahead (lookahead=1) against the default and memcpy\n",
-		sz->tag);
+	printf("%s copies: dma_mmrt0 by default (the engine's translation "
+		"look-ahead on) against lookahead=0 and memcpy\n", sz->tag);
 	for (r = 0; r < dc->rounds; r++) {
 		printf(" round %u\n", r);
 		for (j = 0; j < 3; j++) {
 			m = (r + j) % 3;
-			dc->lookahead = m == 2;
+			dc->lookahead = m != 2;
 			v = dma_pass(dc, m == 0 ? DMA_MEMCPY : DMA_MMRT, sz,
 				&sd[m].s, false);
 			sd[m].round[sd[m].nround++] = v;
 			printf("  (%s)\n", nm[m]);
 		}
 	}
-	dc->lookahead = false;
+	dc->lookahead = true;
 	fflush(stdout);
 }
 
@@ -1237,6 +1254,7 @@ main(int argc, char **argv)
 		return 0;
 
 	memset(&dc, 0, sizeof(dc));
+	dc.lookahead = true; /* the driver's default */
 	dc.quick = opts.quick;
 	dc.rounds = opts.quick ? 5 : 12;
 	/*
@@ -1374,10 +1392,10 @@ main(int argc, char **argv)
 		"%.2f, plain %.2f)\n", dma_median_rounds(&gd[1]) -
 		dma_median_rounds(&gd[0]), dma_median_rounds(&gd[1]),
 		dma_median_rounds(&gd[0]));
-	/* the engine's translation look-ahead, with its own rounds */
-	dma_result(&res[nres++], "dma-mmrt-4k-lookahead", "memcpy-4k",
+	/* without the engine's translation look-ahead, own rounds */
+	dma_result(&res[nres++], "dma-mmrt-4k-no-lookahead", "memcpy-4k",
 		"ns/op", PERF_REPORT_ONLY, &la[2], &la[0]);
-	printf("dma_mmrt: 4k with lookahead=1 %.2f ns/op, default %.2f, "
+	printf("dma_mmrt: 4k with lookahead=0 %.2f ns/op, default %.2f, "
 		"memcpy %.2f (same rounds)\n", dma_median_rounds(&la[2]),
 		dma_median_rounds(&la[1]), dma_median_rounds(&la[0]));
 	if (dc.mirror_dev >= 0)

@@ -85,23 +85,29 @@ struct pmd_xcache_ent {
 };
 
 /*
- * The look-ahead (an engine's option): after a device-TLB miss, the range
- * behind the leaf it gave (PMD_XC_SPAN bytes) is translated in one
- * mmrt_translate_sg() walk, which never faults: up to PMD_XC_SEGS
- * segments (pages, or longer runs of contiguous frames: the walk stops
- * when it has that many), taken into e[] in turn as the operations reach
- * them. So a stream of operations through fresh pages costs one device
- * TLB miss and one walk per 16 pages (or per 256 KiB of contiguous
- * frames), not a device-TLB miss (a walk and a fill) per page. The same
- * validity as e[]: it was obtained by the owner, and a descriptor, a
- * fence or an unbind ends it alike.
+ * The look-ahead (swdma's option; dma_mmrt turns it on unless given
+ * lookahead=0): after a device-TLB miss, the range behind the leaf it gave
+ * (PMD_XC_SPAN bytes) is translated in one mmrt_translate_sg() walk,
+ * which never faults: up to PMD_XC_SEGS segments (pages, or longer runs
+ * of contiguous frames: the walk stops when it has that many), taken into
+ * e[] in turn as the operations reach them. So a stream of operations
+ * through fresh pages costs one device-TLB miss and one walk per 16 pages
+ * (or per 256 KiB of contiguous frames, where a 4 KiB copy then runs from
+ * the kept leaf with no lookup at all: swdma's run_cached()), not a
+ * device-TLB lookup per page, each on a set line the copies in between
+ * pushed out of the cache. The same validity as e[]: it was obtained by
+ * the owner, and a descriptor, a fence or an unbind ends it alike. The
+ * first PMD_XC_SEGS pages enter the device TLB too, by its own stream
+ * prefetch on the same miss (lib/dev/dev_tlb.c); the rest are served
+ * from here only, and a later pass that misses on them walks again.
  *
  * Only after a device-TLB miss on a 4 KiB leaf (a 2 MiB leaf needs no
  * help, and a hit says the pages are already cached): so a stream that
  * the device TLB holds keeps hitting there. A walk that fails (a page
  * missing, or not writable and dirty for a destination: the device TLB's
- * path resolves those), or a look-ahead no operation used (random access),
- * stops it on that side for PMD_XC_BACKOFF misses.
+ * path resolves those, and marks the page dirty), or a look-ahead no
+ * operation used (random access), stops it on that side for
+ * PMD_XC_BACKOFF misses.
  */
 #define PMD_XC_SEGS 16
 #define PMD_XC_SPAN (UINT64_C(64) * MMRT_PAGE_SIZE)

@@ -7,7 +7,7 @@
  * bus (issue 12), so that stock rte_dma_* code drives it.
  *
  *   --vdev=dma_mmrt0[,as=NAME][,dev=DMADEV][,lcore=N|service=1][,burst=B]
- *                   [,idle=MODE][,ack_us=US][,park_us=US][,lookahead=1]
+ *                   [,idle=MODE][,ack_us=US][,park_us=US][,lookahead=0]
  *   rte_vdev_init("dma_mmrt0", "as=NAME,lcore=N")
  *
  * Two engines. Without dev=, the software engine (pmd/swdma) copies and
@@ -520,6 +520,7 @@ dmm_parse(const char *name, const char *args, struct dmm_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->lcore = -1;
+	o->lookahead = true; /* lookahead=0 turns it off */
 	if (args == NULL || args[0] == '\0')
 		return 0;
 	kv = rte_kvargs_parse(args, NULL);
@@ -2775,4 +2776,4 @@ RTE_PMD_REGISTER_PARAM_STRING(dma_mmrt,
 	"idle=<pause|spin|backoff> "
 	"ack_us=<invalidation ack deadline> "
 	"park_us=<how long an operation may stay parked on one page> "
-	"lookahead=<0|1: the engine translates 16 pages ahead>");
+	"lookahead=<0|1: the engine translates 16 pages ahead (default 1)>");

@@ -115,11 +115,12 @@ struct swdma_conf {
 	/**
 	 * Translation look-ahead (pmd_walk.h): after a device-TLB miss on a
 	 * 4 KiB page, translate the next 16 pages (up to 256 KiB of
-	 * contiguous frames) in one walk that never
-	 * faults, and serve them without the device TLB. Streams through
-	 * fresh pages then cost one walk per 16 pages instead of a miss per
-	 * page; those pages are not cached in the device TLB (its counters
-	 * show fewer misses and fills). Off by default.
+	 * contiguous frames) in one walk that never faults, and serve them
+	 * from the engine's own lines. Streams through fresh pages then cost
+	 * one walk per 16 pages instead of a device-TLB lookup per page; the
+	 * pages past the 16 the TLB prefetches on the same miss are not
+	 * cached in the device TLB. Off when false here (the engine's own
+	 * default); dma_mmrt turns it on unless given lookahead=0.
 	 */
 	bool lookahead;
 };

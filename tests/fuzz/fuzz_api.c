@@ -1335,8 +1335,11 @@ setup(struct fz *f, const uint8_t *data, size_t size)
 		.name = "fz-cons", .tlb_sets = 8, .tlb_ways = 2,
 		.ring_size = 8,
 	};
+	/* the translation look-ahead on, as dma_mmrt runs the engine by
+	 * default (its path without it: the engine suites) */
 	struct swdma_conf dc = {
 		.name = "fz-dma", .nb_desc = 32, .park_timeout_us = 100000,
+		.lookahead = true,
 	};
 	unsigned int i;
 
