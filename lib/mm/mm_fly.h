@@ -12,7 +12,9 @@
  * loses nothing). The record is the thread's robust-lock record's
  * fly[] words in the mmrt_core memzone (mmrt_robust_fly()); the primary
  * records nothing (its death ends the runtime): its cost is one
- * predictable branch on mmrt_robust_locks per call below. Only the
+ * predictable branch on mmrt_robust_locks per fill, table allocation and
+ * gather start, and one on the gather's record pointer (NULL) per zapped
+ * leaf, flush and slow-path add. Only the
  * owning thread writes its record while it lives, only the dead
  * process's claimed reaper afterwards, so the stores need no atomicity
  * beyond their order in the thread's program (rb_order(): the reaper
