@@ -170,6 +170,36 @@ fly_reap_frame(uint64_t *w, int spin_word, int32_t pid)
 }
 
 /*
+ * A dead thread's put in its own flush (mm_fly.h, 4.): a frame marked
+ * done whose put did not happen goes into @g. 1 if so.
+ */
+static int
+fly_reap_put(struct mm_fly *r, struct mm_gather *g, int32_t pid)
+{
+	uint64_t *at = __atomic_load_n(&r->pp_at, __ATOMIC_RELAXED);
+	struct mmrt_frame *f;
+
+	if (at == NULL)
+		return 0;
+	__atomic_store_n(&r->pp_at, NULL, __ATOMIC_RELAXED);
+	mm_fly_order();
+	if (*at == r->pp_old)
+		return 0; /* not marked: the entry is still queued */
+	f = mmrt_frame_meta(r->pp_pfn);
+	if (f == NULL ||
+			__atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) != r->pp_gen ||
+			__atomic_load_n(&f->refcount, __ATOMIC_ACQUIRE) != 1 ||
+			(f->flags & MMRT_FRAME_FREE) ||
+			__atomic_load_n(&f->mapcount, __ATOMIC_RELAXED) != 0 ||
+			f->priv2 != 0)
+		return 0; /* put, or shared: not ours to drop */
+	mm_gather_add(g, r->pp_pfn, 1, 0);
+	MMRT_LOG(NOTICE, mm, "dead process %d: frame %u it was putting back"
+		" goes to its gather's reap", (int)pid, r->pp_pfn);
+	return 1;
+}
+
+/*
  * A dead thread's recorded gather on @as (mm_fly.h, 2): every queued
  * entry moves into a gather of ours, whose flush invalidates the whole
  * space before it frees. Each entry is marked done (a count entry: its
@@ -222,6 +252,7 @@ fly_reap_gather(struct mm_fly *r, struct mmrt_as *as, int32_t pid)
 			n++;
 		}
 	}
+	n += fly_reap_put(r, &g, pid);
 	e = r->zextra;
 	if (e != MM_GE_DONE) {
 		r->zextra = MM_GE_DONE;

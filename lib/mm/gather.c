@@ -257,6 +257,7 @@ mm_fly_gather_start(struct mm_gather *tlb)
 	r->gtables = NULL;
 	r->zextra = MM_GE_DONE;
 	r->zstate = 0;
+	r->pp_at = NULL;
 	tlb->rec = r;
 	tlb->rec_b = &r->gb.hdr;
 	/* the inline add never fits: every entry takes gather_rec_add() */
@@ -323,6 +324,30 @@ gather_rec_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	mm_fly_order();
 }
 
+/* mm_fly.h 4.: the put of a recorded flush's frame, marked around */
+static inline void
+rec_put_mark(struct mm_fly *r, uint64_t *at, uint32_t pfn)
+{
+	r->pp_old = *at;
+	r->pp_pfn = pfn;
+	r->pp_gen = __atomic_load_n(&mmrt_frame_meta(pfn)->gen,
+		__ATOMIC_RELAXED);
+	mm_fly_order();
+	__atomic_store_n(&r->pp_at, at, __ATOMIC_RELAXED);
+	mm_fly_order();
+}
+
+static inline void
+rec_put(struct mm_gather *tlb, uint32_t pfn)
+{
+	mm_fly_order();
+	if (mmrt_frame_put(pfn) == 1)
+		tlb->frames_freed++;
+	mm_fly_order();
+	__atomic_store_n(&tlb->rec->pp_at, NULL, __ATOMIC_RELAXED);
+	mm_fly_order();
+}
+
 /*
  * gather_free_frames() of a recorded gather: frame by frame, each marked
  * done before its put (a count entry: its count down by one before each
@@ -369,19 +394,18 @@ gather_rec_free(struct mm_gather *tlb)
 			if (e & MM_GE_NR_NEXT) {
 				while (b->ent[i + 1] > 0) {
 					mm_notify_quarantine(tlb->as, &pfn, 1);
+					rec_put_mark(tlb->rec, &b->ent[i + 1],
+						pfn);
 					b->ent[i + 1]--;
-					mm_fly_order();
-					if (mmrt_frame_put(pfn) == 1)
-						tlb->frames_freed++;
+					rec_put(tlb, pfn);
 				}
 				i++;
 				continue;
 			}
 			mm_notify_quarantine(tlb->as, &pfn, 1);
+			rec_put_mark(tlb->rec, &b->ent[i], pfn);
 			b->ent[i] = MM_GE_DONE;
-			mm_fly_order();
-			if (mmrt_frame_put(pfn) == 1)
-				tlb->frames_freed++;
+			rec_put(tlb, pfn);
 		}
 		mm_fly_order();
 		__atomic_store_n(&b->nr, 0, __ATOMIC_RELAXED);

@@ -75,10 +75,20 @@
  *    The leaf's mapcount drop may be lost (a shared frame keeps one too
  *    many: only a copy-on-write copies instead of reusing).
  *
+ * 4. A recorded flush's put (gather.c gather_rec_free()): {pp_at = the
+ *    entry or its count, pp_old = its value, pp_pfn, pp_gen} before the
+ *    done mark, pp_at = NULL after the put. pp_at != NULL && *pp_at !=
+ *    pp_old: marked, the put maybe done. The mm.fly step runs after
+ *    lib/dev's released the dead consumers' quarantine references, so
+ *    a frame still of generation pp_gen (never freed since), with one
+ *    reference, unmapped (mapcount 0) and unpinned, holds only the one
+ *    the put was to drop: put not done, the reaper drops it. Else it
+ *    is left (a shared frame: at most one reference leaked).
+ *
  * What a death can still lose: a frame inside the pool's allocation (its
  * pop and its initialization), a huge or table frame between its
  * allocation and its record, a frame that lost its race between the
- * record's clear and its put, a frame between its done mark
+ * record's clear and its put, a shared frame between its done mark
  * and its put, a leaf between its clear and its entry's queueing (the
  * zap's PT lock section), a mapcount drop, the frames of a gather nested
  * in another of the same thread (not recorded), and frames allocated
@@ -115,6 +125,11 @@ struct mm_fly {
 	struct mm_gather_batch *zb; /* the batch its entry goes to */
 	uint32_t znr;               /* zb->nr before the entry */
 	uint32_t zstate;            /* 1: recorded, 0: none */
+	/* a recorded flush's frame between its done mark and its put (4.) */
+	uint64_t *pp_at;            /* its entry (or count), NULL: none */
+	uint64_t pp_old;            /* that word before the mark */
+	uint32_t pp_pfn;
+	uint32_t pp_gen;            /* the frame's generation then */
 	struct {
 		struct mm_gather_batch hdr;
 		uint64_t ent[MMRT_GATHER_BUNDLE];
