@@ -183,7 +183,8 @@ grep '^primary done' "$tmp/$plog.log" | sed "s/^/  [$plog] /"
 	{ tail -30 "$tmp/$plog.log"; fail "the primary exited $rc"; }
 cat "$tmp"/main*.log | grep -c "released its" |
 	sed 's/^/  locks released by the reaps: /'
-grep -h "in flight (a\|unflushed gather" "$tmp"/main*.log |
+grep -h "in flight (a\|unflushed gather\|had not queued\|putting back" \
+	"$tmp"/main*.log |
 	sed 's/^mmrt_mm: /  reaped: /'
 rm -f "$huge"/*
 
