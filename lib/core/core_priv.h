@@ -77,6 +77,9 @@ struct core_proc {
  */
 #define CORE_ROBUST_THREADS 31 /* thread indexes 0..30: tag bits below */
 #define CORE_ROBUST_DEPTH 16   /* as the lock-order check's depth */
+/* 64-bit words of a thread's frames-in-flight record: lib/mm's (mm_fly.h),
+ * opaque here (mmrt_robust_fly()) */
+#define CORE_ROBUST_FLY_WORDS 24
 
 struct core_robust_ent {
 	uintptr_t lock;   /* the lock's address (one in all processes), 0 free */
@@ -91,6 +94,9 @@ struct core_robust_thr {
 	struct core_robust_ent ent[CORE_ROBUST_DEPTH];
 	/* the edit in progress (mmrt_robust_edit_journal()), op 0 none */
 	struct mmrt_robust_edit edit;
+	/* frames this thread holds out of every page table's and the
+	 * pool's view (lib/mm/mm_fly.h), for the reaper */
+	uint64_t fly[CORE_ROBUST_FLY_WORDS];
 };
 
 struct core_robust_proc {

@@ -120,6 +120,8 @@ bool mmrt_robust_locks;
 
 _Static_assert(MMRT_PROC_MAX <= 64, "the tag has 6 bits of slot");
 _Static_assert(CORE_ROBUST_THREADS <= 31, "the tag has 5 bits of thread");
+_Static_assert(CORE_ROBUST_FLY_WORDS == MMRT_ROBUST_FLY_WORDS,
+	"one size of the frames-in-flight record");
 
 static const char *const rb_kind_name[] = {
 	[RB_KIND_SPIN] = "spin", [RB_KIND_READ] = "read-held rw",
@@ -709,6 +711,42 @@ released:
 	rb_del(e);
 }
 
+/* ---- frames in flight (lib/mm/mm_fly.h owns the record's layout) ---- */
+
+static mmrt_robust_fly_fn rb_fly_fn;
+
+uint64_t *
+mmrt_robust_fly(void)
+{
+	struct core_robust_thr *t;
+
+	if (!mmrt_robust_locks)
+		return NULL;
+	t = rb_thr();
+	return t != NULL ? t->fly : NULL;
+}
+
+void
+mmrt_robust_fly_register(mmrt_robust_fly_fn fn)
+{
+	rb_fly_fn = fn;
+}
+
+uint64_t *
+mmrt_robust_fly_of(unsigned int slot, unsigned int ti)
+{
+	if (core_sh == NULL || slot >= MMRT_PROC_MAX ||
+			ti >= CORE_ROBUST_THREADS)
+		return NULL;
+	return core_sh->robust[slot].thr[ti].fly;
+}
+
+unsigned int
+mmrt_robust_fly_threads(void)
+{
+	return CORE_ROBUST_THREADS;
+}
+
 /* ---- the reaper ---- */
 
 static void
@@ -806,7 +844,22 @@ core_robust_reap(unsigned int slot, int32_t pid)
 		t = &core_sh->robust[slot].thr[ti];
 		if (__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) == 0)
 			continue;
+		/*
+		 * Before its locks are released: its edit in progress is
+		 * finished while they keep everyone else off the structure;
+		 * then its frames in flight: whether a frame was installed
+		 * under a page-table lock the thread held is read while
+		 * that lock still keeps everyone else off the entry.
+		 */
 		rb_repair_edit(t, pid);
+		if (rb_fly_fn != NULL
+#ifdef MMRT_TEST_HOOKS
+				&& !(mmrt_test_reap_skipped() &
+					MMRT_TEST_REAP_SKIP_FLY)
+#endif
+				)
+			rb_fly_fn(t->fly, (int)(rb_tag(slot, ti) <<
+				RB_TAG_SHIFT), pid);
 		for (ei = 0; ei < CORE_ROBUST_DEPTH; ei++)
 			rb_reap_ent(t, &t->ent[ei], slot, ti, pid, &n);
 		__atomic_store_n(&t->trans, 0, __ATOMIC_RELAXED);

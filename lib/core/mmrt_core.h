@@ -594,6 +594,39 @@ typedef void (*mmrt_robust_repair_t)(struct mmrt_robust_edit *e);
  * @return 0, or -EINVAL (@p op out of range, @p fn NULL).
  */
 int mmrt_robust_edit_handler(uint32_t op, mmrt_robust_repair_t fn);
+/** @internal 64-bit words of a thread's frames-in-flight record. */
+#define MMRT_ROBUST_FLY_WORDS 24
+
+/**
+ * @internal Frames in flight (lib/mm/mm_fly.h): the calling thread's
+ * record of MMRT_ROBUST_FLY_WORDS words in shared memory, where it notes
+ * the frames it holds outside every page table and the pool, so that
+ * mmrt_reap_dead() can return them if the process dies. NULL when this
+ * process does not record (the primary, or mmrt_robust_locks false) or
+ * the thread has no robust-lock record (more threads than records).
+ * Records are zero when a process attaches.
+ */
+uint64_t *mmrt_robust_fly(void);
+
+/**
+ * @internal The reclaim of a dead thread's record @p fly, run by
+ * mmrt_reap_dead() for every thread of a dead process before the locks
+ * it held are released: @p spin_word is the value of a spin lock's word
+ * that the thread held (its robust tag), @p pid the dead process.
+ */
+typedef void (*mmrt_robust_fly_fn)(uint64_t *fly, int spin_word,
+	int32_t pid);
+/** @internal Set the function above (one; lib/mm's constructor). */
+void mmrt_robust_fly_register(mmrt_robust_fly_fn fn);
+
+/**
+ * @internal The record of thread index @p ti of process slot @p slot, for
+ * a reclaim step (mmrt_reap_register()) of a dead process: valid until
+ * the slot is attached again, after every step. NULL if out of range.
+ */
+uint64_t *mmrt_robust_fly_of(unsigned int slot, unsigned int ti);
+/** @internal Thread records per process slot (mmrt_robust_fly_of()). */
+unsigned int mmrt_robust_fly_threads(void);
 
 #ifdef MMRT_TEST_HOOKS
 /**
@@ -617,8 +650,10 @@ void mmrt_test_fail_alloc_after(int64_t n);
 						   * holds no frame */
 #define MMRT_TEST_REAP_SKIP_LOCKS (1u << 2) /**< locks a dead process held
 					      * are not released */
-#define MMRT_TEST_REAP_SKIP_EDITS (1u << 3) /**< edits a dead process was
+#define MMRT_TEST_REAP_SKIP_EDITS (1u << 4) /**< edits a dead process was
 					      * making are not finished */
+#define MMRT_TEST_REAP_SKIP_FLY (1u << 3) /**< frames a dead process held
+					    * in flight are not returned */
 
 /**
  * @internal Test builds only: negative controls of mmrt_reap_dead().

@@ -45,6 +45,7 @@
 #include "mm_as.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
+#include "mm_fly.h"
 #include "mm_testhooks.h"
 #include "mm_stepprof.h"
 
@@ -214,6 +215,9 @@ mm_gather_init(struct mm_gather *tlb, struct mmrt_as *as, bool fullmm)
 	gather_reset_range(tlb);
 	/* pairs with the load in mm_gather_finish() of a concurrent gather */
 	__atomic_fetch_add(&as->gather_pending, 1, __ATOMIC_SEQ_CST);
+	/* a secondary's frames go to its record (mm_fly.h), after the raise */
+	if (unlikely(mmrt_robust_locks))
+		mm_fly_gather_start(tlb);
 	GL_STAT(gathers, 1);
 }
 
@@ -229,6 +233,190 @@ mm_gather_track(struct mm_gather *tlb, uint64_t start, uint64_t end,
 		tlb->cleared |= 1u << (level - 1);
 }
 
+/*
+ * A secondary's recorded gather (mm_fly.h, 2): its entries go to the
+ * thread's record (first batch) and DPDK-memory batches chained from it,
+ * so that a reaper finds them; each entry is written before the count
+ * that makes it visible, and marked done before its frame is put.
+ */
+bool
+mm_fly_gather_start(struct mm_gather *tlb)
+{
+	struct mm_fly *r = mm_fly_rec();
+	unsigned int i;
+
+	/* none, or a gather of this thread already recorded (nested):
+	 * this one keeps its bundle (lost if the process dies in it) */
+	if (r == NULL || __atomic_load_n(&r->gas, __ATOMIC_RELAXED) != NULL)
+		return false;
+	r->gb.hdr.next = NULL;
+	r->gb.hdr.nr = 0;
+	r->gb.hdr.max = MMRT_GATHER_BUNDLE;
+	for (i = 0; i < MMRT_GATHER_BUNDLE; i++)
+		r->gb.ent[i] = MM_GE_DONE;
+	r->gtables = NULL;
+	r->zextra = MM_GE_DONE;
+	r->zstate = 0;
+	r->pp_at = NULL;
+	tlb->rec = r;
+	tlb->rec_b = &r->gb.hdr;
+	/* the inline add never fits: every entry takes gather_rec_add() */
+	tlb->local.hdr.max = 0;
+	mm_fly_order();
+	__atomic_store_n(&r->gas, tlb->as, __ATOMIC_RELAXED);
+	mm_fly_order();
+	return true;
+}
+
+static struct mm_gather_batch *
+gather_rec_room(struct mm_gather *tlb, unsigned int slots)
+{
+	struct mm_gather_batch *b = tlb->rec_b, *nb;
+
+	if (b->nr + slots > b->max) {
+		nb = b->next; /* chained before, emptied by a flush */
+		if (nb == NULL && tlb->batch_count < batch_max) {
+			nb = batch_get();
+			if (nb != NULL) {
+				tlb->batch_count++;
+				tlb->batch_allocs++;
+				mm_fly_order(); /* empty before it is reachable */
+				b->next = nb;
+			} else {
+				tlb->batch_fail++;
+			}
+		}
+		if (nb == NULL) {
+			/* no batch to be had: flush instead of failing */
+			mm_gather_flush(tlb);
+			nb = tlb->rec_b;
+		}
+		b = nb;
+		tlb->rec_b = b;
+	}
+	return b;
+}
+
+struct mm_gather_batch *
+mm_fly_gather_room(struct mm_gather *tlb)
+{
+	return gather_rec_room(tlb, 2);
+}
+
+static void
+gather_rec_add(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
+	uint32_t flags)
+{
+	unsigned int slots = nr > 1 ? 2 : 1;
+	struct mm_gather_batch *b = gather_rec_room(tlb, slots);
+
+	if (flags & MM_GE_DELAY_RMAP)
+		tlb->delayed_rmap = true;
+	if (nr > 1) {
+		b->ent[b->nr] = ((uint64_t)pfn << MM_GE_SHIFT) | flags |
+			MM_GE_NR_NEXT;
+		b->ent[b->nr + 1] = nr;
+	} else {
+		b->ent[b->nr] = ((uint64_t)pfn << MM_GE_SHIFT) | flags;
+	}
+	mm_fly_order();
+	__atomic_store_n(&b->nr, b->nr + slots, __ATOMIC_RELAXED);
+	mm_fly_order();
+}
+
+/* mm_fly.h 4.: the put of a recorded flush's frame, marked around */
+static inline void
+rec_put_mark(struct mm_fly *r, uint64_t *at, uint32_t pfn)
+{
+	r->pp_old = *at;
+	r->pp_pfn = pfn;
+	r->pp_gen = __atomic_load_n(&mmrt_frame_meta(pfn)->gen,
+		__ATOMIC_RELAXED);
+	mm_fly_order();
+	__atomic_store_n(&r->pp_at, at, __ATOMIC_RELAXED);
+	mm_fly_order();
+}
+
+static inline void
+rec_put(struct mm_gather *tlb, uint32_t pfn)
+{
+	mm_fly_order();
+	if (mmrt_frame_put(pfn) == 1)
+		tlb->frames_freed++;
+	mm_fly_order();
+	__atomic_store_n(&tlb->rec->pp_at, NULL, __ATOMIC_RELAXED);
+	mm_fly_order();
+}
+
+/*
+ * gather_free_frames() of a recorded gather: frame by frame, each marked
+ * done before its put (a count entry: its count down by one before each
+ * put), each delayed rmap's bit cleared before its drop, so that a
+ * reaper never puts or drops twice.
+ */
+static void
+gather_rec_free(struct mm_gather *tlb)
+{
+	struct mm_gather_batch *b;
+	uint64_t e;
+	uint32_t i, pfn, cnt;
+
+	if (tlb->delayed_rmap) {
+		for (b = &tlb->rec->gb.hdr; b != NULL; b = b->next) {
+			for (i = 0; i < b->nr; i++) {
+				e = b->ent[i];
+				if (e == MM_GE_DONE)
+					continue;
+				cnt = (e & MM_GE_NR_NEXT) ?
+					(uint32_t)b->ent[i + 1] : 1;
+				if (e & MM_GE_DELAY_RMAP) {
+					b->ent[i] = e & ~(uint64_t)
+						MM_GE_DELAY_RMAP;
+					mm_fly_order();
+					__atomic_fetch_sub(&mmrt_frame_meta(
+						e >> MM_GE_SHIFT)->mapcount,
+						cnt, __ATOMIC_RELAXED);
+				}
+				if (e & MM_GE_NR_NEXT)
+					i++;
+			}
+			if (b == tlb->rec_b)
+				break;
+		}
+		tlb->delayed_rmap = false;
+	}
+	for (b = &tlb->rec->gb.hdr; b != NULL; b = b->next) {
+		for (i = 0; i < b->nr; i++) {
+			e = b->ent[i];
+			if (e == MM_GE_DONE)
+				continue;
+			pfn = (uint32_t)(e >> MM_GE_SHIFT);
+			if (e & MM_GE_NR_NEXT) {
+				while (b->ent[i + 1] > 0) {
+					mm_notify_quarantine(tlb->as, &pfn, 1);
+					rec_put_mark(tlb->rec, &b->ent[i + 1],
+						pfn);
+					b->ent[i + 1]--;
+					rec_put(tlb, pfn);
+				}
+				i++;
+				continue;
+			}
+			mm_notify_quarantine(tlb->as, &pfn, 1);
+			rec_put_mark(tlb->rec, &b->ent[i], pfn);
+			b->ent[i] = MM_GE_DONE;
+			rec_put(tlb, pfn);
+		}
+		mm_fly_order();
+		__atomic_store_n(&b->nr, 0, __ATOMIC_RELAXED);
+		mm_fly_order();
+		if (b == tlb->rec_b)
+			break;
+	}
+	tlb->chunks++;
+	tlb->rec_b = &tlb->rec->gb.hdr;
+}
+
 /* Free every queued frame, in chunks of free_chunk puts. */
 static void
 gather_free_frames(struct mm_gather *tlb)
@@ -238,6 +426,10 @@ gather_free_frames(struct mm_gather *tlb)
 	struct mm_gather_batch *b;
 	uint32_t i;
 
+	if (unlikely(tlb->rec != NULL)) {
+		gather_rec_free(tlb);
+		return;
+	}
 	/* model: models/gather.pml [G.4] */
 	/* delayed rmap: the mapcount drops only now, after the flush */
 	if (tlb->delayed_rmap) {
@@ -314,6 +506,13 @@ gather_free_tables(struct mm_gather *tlb)
 	for (i = 0; i < b->nr; i++) {
 		uint32_t pfn = (uint32_t)b->ent[i];
 
+		if (unlikely(tlb->rec != NULL)) {
+			/* recorded: done before the hand-off (mm_fly.h) */
+			if (b->ent[i] == MM_GE_DONE)
+				continue;
+			b->ent[i] = MM_GE_DONE;
+			mm_fly_order();
+		}
 #ifdef MMRT_TEST_HOOKS
 		if (mm_test_hooks.pt_free_early) {
 			/* negative control: skip the grace period */
@@ -341,7 +540,8 @@ static __rte_always_inline void
 gather_flush_post(struct mm_gather *tlb, struct mm_notify_flush *f)
 {
 	bool tables = tlb->tables != NULL && tlb->tables->nr > 0;
-	bool frames = tlb->local.hdr.nr > 0;
+	bool frames = (unlikely(tlb->rec != NULL) ? tlb->rec->gb.hdr.nr :
+		tlb->local.hdr.nr) > 0;
 
 	MM_SP(SP_G_ENTER);
 	f->subs = NULL;
@@ -360,10 +560,13 @@ gather_flush_post(struct mm_gather *tlb, struct mm_notify_flush *f)
 static __rte_always_inline void
 gather_flush_wait(struct mm_gather *tlb, struct mm_notify_flush *f)
 {
+	bool frames = (unlikely(tlb->rec != NULL) ? tlb->rec->gb.hdr.nr :
+		tlb->local.hdr.nr) > 0;
+
 	mm_notify_invalidate_wait(tlb->as, f);
 	MM_SP(SP_G_INVAL);
 	/* 2. delayed rmap, 3. frees in chunks */
-	if (tlb->local.hdr.nr > 0)
+	if (frames)
 		gather_free_frames(tlb);
 	/* 4. page-table pages after a grace period */
 	MM_SP(SP_G_ENTER);
@@ -419,6 +622,10 @@ mm_gather_add_slow(struct mm_gather *tlb, uint32_t pfn, uint32_t nr,
 	if (nr == 0)
 		return;
 	flags &= MM_GE_DELAY_RMAP | MM_GE_HUGE;
+	if (unlikely(tlb->rec != NULL)) {
+		gather_rec_add(tlb, pfn, nr, flags);
+		return;
+	}
 	gather_make_room(tlb, nr > 1 ? 2 : 1);
 	b = tlb->active;
 	if (flags & MM_GE_DELAY_RMAP)
@@ -448,10 +655,18 @@ mm_gather_remove_table(struct mm_gather *tlb, uint32_t pfn)
 			return;
 		}
 		tlb->batch_allocs++;
+		if (unlikely(tlb->rec != NULL)) {
+			mm_fly_order();
+			tlb->rec->gtables = tlb->tables;
+			mm_fly_order();
+		}
 	}
 	if (tlb->tables->nr == tlb->tables->max)
 		mm_gather_flush(tlb);
-	tlb->tables->ent[tlb->tables->nr++] = pfn;
+	/* the entry before the count (a recorded gather's reaper reads them) */
+	tlb->tables->ent[tlb->tables->nr] = pfn;
+	mm_fly_order();
+	tlb->tables->nr++;
 	tlb->freed_tables = true;
 }
 
@@ -482,6 +697,16 @@ mm_gather_finish_wait(struct mm_gather *tlb, struct mm_notify_flush *f)
 	struct mm_gather_batch *b, *next;
 
 	gather_flush_wait(tlb, f);
+	if (unlikely(tlb->rec != NULL)) {
+		/* not recorded any more before the fall and the batches'
+		 * reuse (mm_fly.h) */
+		mm_fly_order();
+		__atomic_store_n(&tlb->rec->gas, NULL, __ATOMIC_RELAXED);
+		mm_fly_order();
+		tlb->local.hdr.next = tlb->rec->gb.hdr.next;
+		tlb->rec->gb.hdr.next = NULL;
+		tlb->rec->gtables = NULL;
+	}
 	/* still counted while its flush was in flight (G.12 above) */
 	__atomic_fetch_sub(&tlb->as->gather_pending, 1, __ATOMIC_SEQ_CST);
 

@@ -35,6 +35,7 @@
 struct mm_notify_flush;
 
 struct mmrt_as;
+struct mm_fly;
 
 #define MMRT_GATHER_BUNDLE 8
 #define MMRT_GATHER_BATCH_ENTRIES 510
@@ -78,6 +79,10 @@ struct mm_gather {
 		struct mm_gather_batch hdr;
 		uint64_t ent[MMRT_GATHER_BUNDLE];
 	} local;
+	/* a secondary's gather: its record (mm_fly.h; NULL: not recorded,
+	 * the primary's) and the record's batch that takes entries */
+	struct mm_fly *rec;
+	struct mm_gather_batch *rec_b;
 	/* statistics of this gather */
 	MM_GATHER_COUNTERS(MM_GATHER_COUNTER_FIELD)
 };

@@ -177,14 +177,16 @@
  *     holder trips on (the write side's changes are to entries, each one
  *     store, and to the region array, whose edits are journalled, see
  *     below); as_table_lock, obj_lock: a table slot is one store;
- *   PT lock: an entry is one store, so a table is whole; but a fill's
- *     frame is allocated and filled before the PT lock and published
- *     under it: a holder killed in between leaves that frame allocated
- *     and unreachable (measured: one frame, check-robust.sh "LOST");
+ *   PT lock: an entry is one store, so a table is whole; a fill's frame
+ *     (and a walk's new table) is allocated before the PT lock and
+ *     published under it: the thread's record (mm_fly.h) names it and
+ *     is cleared under the lock after the store, so the lock reap (before
+ *     it releases this lock) reads the entry and returns the frame if it
+ *     is not there; the fault path's frames are not recorded yet;
  *   pin->lock, pins_lock: a pin half made or half released is on the
  *     registry, tagged with its owner's slot: the pin reap finishes it;
  *   obj_lock, obj->lock: an object stays (objects outlive their
- *     creator); a page-in's frame, as the fill's above;
+ *     creator); a page-in's frame is not recorded (lost);
  *   bind_lock, consumers_lock, inv_lock, quar_lock: the consumer reap
  *     fences, unbinds and destroys the dead process's consumers.
  * Edits of several stores under a lock are journalled in a secondary and

@@ -22,6 +22,7 @@
 #include "mm_region.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
+#include "mm_fly.h"
 #include "mm_stepprof.h"
 
 /* the steps of a zap, for -DMM_STEP_PROF (mm_stepprof.h) */
@@ -106,9 +107,11 @@ pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 				*err = -ENOMEM;
 				return NULL;
 			}
+			mm_fly_frame(nt, p, tbl);
 			if (!try) {
 				mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 			} else if (!mm_spin_trylock(pt_lock(tbl), MM_LC_PT)) {
+				mm_fly_frame_done();
 				pt_free_unpublished(as, nt);
 				*err = -EBUSY;
 				return NULL;
@@ -118,9 +121,11 @@ pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 				/* release: the zeroed table before the pointer */
 				e = pte_mk(nt, PTE_T | PTE_P);
 				pte_store(p, e);
+				mm_fly_frame_done();
 			}
 			mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 			if (pte_pfn(e) != nt || !(e & PTE_T)) {
+				mm_fly_frame_done();
 				pt_free_unpublished(as, nt);
 				if (!(e & PTE_T)) {
 					*err = -EEXIST;
@@ -358,6 +363,34 @@ zap_leaf(struct mm_gather *tlb, struct zap_run *run, uint64_t e, bool huge,
 		zap_run_emit(tlb, run);
 }
 
+/*
+ * zap_leaf() of a recorded gather (a secondary's, mm_fly.h 3.): the leaf
+ * recorded before its clear, its entry queued at once (no run kept
+ * across leaves), the record cleared after.
+ */
+static void
+zap_leaf_rec(struct mm_zap *z, struct zap_run *run, uint64_t *p, uint64_t e,
+	bool huge)
+{
+	struct mm_fly *r = z->tlb->rec;
+	struct mm_gather_batch *b = mm_fly_gather_room(z->tlb);
+
+	zap_run_emit(z->tlb, run); /* nothing kept: always emitted below */
+	r->zpte = p;
+	r->ze = e;
+	r->zb = b;
+	r->znr = __atomic_load_n(&b->nr, __ATOMIC_RELAXED);
+	mm_fly_order();
+	__atomic_store_n(&r->zstate, 1, __ATOMIC_RELAXED);
+	mm_fly_order();
+	pte_store(p, 0);
+	zap_leaf(z->tlb, run, e, huge, !z->locked);
+	zap_run_emit(z->tlb, run);
+	mm_fly_order();
+	__atomic_store_n(&r->zstate, 0, __ATOMIC_RELAXED);
+	mm_fly_order();
+}
+
 /* zap_level(): leaves ahead whose metadata is prefetched */
 #define ZAP_PREFETCH 32
 
@@ -402,9 +435,14 @@ zap_level(struct mmrt_as *as, struct mm_zap *z, uint32_t tbl,
 				/* callers split partial 2 MiB leaves first */
 				continue;
 			}
-			pte_store(p, 0);
+			if (unlikely(z->tlb->rec != NULL))
+				zap_leaf_rec(z, &run, p, e, level == 2);
+			else {
+				pte_store(p, 0);
+				zap_leaf(z->tlb, &run, e, level == 2,
+					!z->locked);
+			}
 			MM_SP_ITEMS(1);
-			zap_leaf(z->tlb, &run, e, level == 2, !z->locked);
 			mm_gather_track_entry(z->tlb, va, level);
 			continue;
 		}

@@ -61,6 +61,7 @@
 #include "mm_region.h"
 #include "mm_notify.h"
 #include "mm_gather.h"
+#include "mm_fly.h"
 #include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mm_uffd.h"
@@ -313,6 +314,7 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	h = mmrt_huge_alloc(0);
 	if (h < 0)
 		return 1;
+	mm_fly_frame((uint32_t)h, pmd, tbl2);
 	MM_SP(SP_ALLOC);
 	copy_nt(mmrt_frame_addr_unchecked((uint32_t)h), f->src + off,
 		MMRT_HUGE_SIZE);
@@ -321,11 +323,14 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	MM_SP(SP_META);
 	mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
 	e = pte_load(pmd);
-	if (e == 0)
+	if (e == 0) {
 		pte_store(pmd, pte_mk((uint32_t)h, fill_bits(f) | PTE_H));
+		mm_fly_frame_done();
+	}
 	/* release store: no later load needs the xchg (see the top) */
 	mm_spin_unlock_release(pt_lock(tbl2), MM_LC_PT);
 	if (e != 0) {
+		mm_fly_frame_done();
 		mmrt_frame_put((uint32_t)h);
 		return (e & PTE_H) ? -EEXIST : 1;
 	}
@@ -405,7 +410,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	int err;
 
 	if (f->op == FILL_COPY && !(f->r->flags & REGION_HOST)) {
-		nf = mmrt_frame_alloc(0);
+		/* recorded in a secondary (mm_fly.h), where not known yet */
+		nf = mm_fly_frame_alloc(NULL, 0);
 		if (nf >= 0) {
 			MM_SP(SP_ALLOC);
 			/* contents first: published by the release store
@@ -430,6 +436,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	MM_SP(SP_WALK);
 	if (f->r->flags & REGION_HOST)
 		return fill_host_page(f, va, off, tbl, p);
+	if (nf >= 0)
+		mm_fly_frame((uint32_t)nf, p, tbl); /* where, before its lock */
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
@@ -471,8 +479,10 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
 		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
-		if (nf >= 0)
+		if (nf >= 0) {
+			mm_fly_frame_done();
 			mmrt_frame_put((uint32_t)nf);
+		}
 		return -EEXIST;
 	}
 	if (f->op == FILL_CONT) {
@@ -482,6 +492,7 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 		__atomic_fetch_add(&fm->mapcount, 1, __ATOMIC_RELAXED);
 	}
 	pte_store(p, ne);
+	mm_fly_frame_done();
 	/* release store: no later load needs the xchg (see the top) */
 	mm_spin_unlock_release(pt_lock(tbl), MM_LC_PT);
 	MM_SP(SP_INSTALL);
@@ -492,8 +503,10 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	MM_SP_ITEMS(1);
 	return 0;
 put:
-	if (nf >= 0)
+	if (nf >= 0) {
+		mm_fly_frame_done();
 		mmrt_frame_put((uint32_t)nf);
+	}
 	return err;
 }
 

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The mmrt authors
+ */
+
+#ifndef MM_FLY_H
+#define MM_FLY_H
+
+/*
+ * Frames in flight: frames a thread of a secondary holds where neither a
+ * page table nor the pool shows them, recorded so that mmrt_reap_dead()
+ * returns them if the process dies there (issue 14: a killed process
+ * loses nothing). The record is the thread's robust-lock record's
+ * fly[] words in the mmrt_core memzone (mmrt_robust_fly()); the primary
+ * records nothing (its death ends the runtime): its cost is one
+ * predictable branch on mmrt_robust_locks per fill, table allocation and
+ * gather start, and one on the gather's record pointer (NULL) per zapped
+ * leaf, flush and slow-path add. Only the
+ * owning thread writes its record while it lives, only the dead
+ * process's claimed reaper afterwards, so the stores need no atomicity
+ * beyond their order in the thread's program (rb_order(): the reaper
+ * runs after the death, when every store the thread made is visible).
+ *
+ * 1. A fill's frame (uffd_fill.c fill_page(), fill_huge()), or a new
+ *    page-table page (pgtable.c pt_walk()): allocated (and filled)
+ *    before the lock of the table it goes into, installed under it; one
+ *    at a time per thread (a walk ends before its fill allocates). The
+ *    "entry" below is the leaf, or the parent's entry of a table.
+ *    fill_page()'s frame is allocated into the record (fpfn, written by
+ *    the pool: mmrt_frame_alloc_bulk()) before its walk, with no place
+ *    yet (pte NULL: not installable), and recorded again with its leaf
+ *    before the PT lock; a walk that allocates a table meanwhile takes
+ *    the record over (one at a time), so a death inside that walk loses
+ *    the fill's frame. The others are recorded right after their
+ *    allocation. States, by predicates on the record and on
+ *    the lock word (held = the table's lock word holds the dead thread's
+ *    robust tag):
+ *      none:        fstate == 0, or fpfn == MMRT_PFN_NONE (the pool had
+ *                   not handed it out: a frame it popped and had not
+ *                   initialized is still flagged free: the pool's)
+ *      allocated:   fstate != 0 && !held: not installed (the record is
+ *                   cleared under the lock right after the entry's
+ *                   store, so an installed frame never leaves the lock
+ *                   recorded; a frame that lost its race is cleared
+ *                   before its put, so a recorded frame was never put)
+ *      installing:  fstate != 0 && held: installed iff the entry maps
+ *                   fpfn, read before the reaper releases the lock
+ *                   (core_robust.c calls the frame reap first), while the
+ *                   lock still keeps every other writer off that entry
+ *    The reaper frees the frame iff it is not installed and the pool
+ *    handed it out (one reference, not flagged free). Stores: {pte, ptl,
+ *    fpfn = NONE} then fstate = 1 (activation), then the allocation;
+ *    fstate = 0 (clear).
+ *
+ * 2. A gather's frames (gather.c): the frames (and page-table pages) an
+ *    unmap or zap unhooked and queued for the free after the device
+ *    flush. A secondary's gather keeps its first batch in the record
+ *    (gb) and chains DPDK-memory batches from it, instead of its stack's
+ *    bundle; its tables batch is recorded (gtables). Entries:
+ *      queued: neither MM_GE_DONE: the reaper flushes it
+ *      done:   MM_GE_DONE, stored before the frame's put (before the
+ *              table's hand-off to the defer queue): never put twice
+ *    A delayed rmap's bit is cleared before the mapcount drops. The
+ *    gather is recorded while gas != NULL (stored after its
+ *    gather_pending raise, cleared before its fall). The reap step
+ *    (mm.fly, fly.c) runs after the dead's locks are released and its
+ *    consumers fenced: it moves every queued entry into a gather of its
+ *    own on gas, whose flush invalidates the whole space before any free
+ *    (gather's rule: free only after all consumers dropped it).
+ *
+ * 3. A zap's leaf (pgtable.c zap_level(), a recorded gather): cleared,
+ *    then queued. Before the clear: {zpte, ze, zb = the batch the entry
+ *    will go to (room made first), znr = zb->nr}, then zstate = 1; after
+ *    the entry's count store, zstate = 0. The zapping thread holds the
+ *    leaf's PT lock or the write map lock, so the lock reap (before it
+ *    releases them) reads: cleared = *zpte == 0 (nobody else writes it
+ *    meanwhile; a lockless A/D update never writes an empty leaf), queued
+ *    = zb->nr != znr. Cleared and not queued: the reaper stores the
+ *    leaf's entry in zextra, which the mm.fly step flushes with the rest.
+ *    The leaf's mapcount drop may be lost (a shared frame keeps one too
+ *    many: only a copy-on-write copies instead of reusing).
+ *
+ * 4. A recorded flush's put (gather.c gather_rec_free()): {pp_at = the
+ *    entry or its count, pp_old = its value, pp_pfn, pp_gen} before the
+ *    done mark, pp_at = NULL after the put. pp_at != NULL && *pp_at !=
+ *    pp_old: marked, the put maybe done. The mm.fly step runs after
+ *    lib/dev's released the dead consumers' quarantine references, so
+ *    a frame still of generation pp_gen (never freed since), with one
+ *    reference, unmapped (mapcount 0) and unpinned, holds only the one
+ *    the put was to drop: put not done, the reaper drops it. Else it
+ *    is left (a shared frame: at most one reference leaked).
+ *
+ * What a death can still lose: a frame inside the pool's allocation (its
+ * pop and its initialization), a fill's frame while its walk allocates a
+ * table (1. above), a huge or table frame between its
+ * allocation and its record, a frame that lost its race between the
+ * record's clear and its put, a shared frame between its done mark
+ * and its put, a leaf between its clear and its entry's queueing (the
+ * zap's PT lock section), a mapcount drop, the frames of a gather nested
+ * in another of the same thread (not recorded), and frames allocated
+ * before a lock on paths without a record: the fault path (fault.c:
+ * demand-zero and copy-on-write, and the old frame a copy-on-write
+ * replaces until its flush) and a huge leaf's split (split_pmd(), whose
+ * caller may hold the map lock instead of the PT lock). A table the reaper
+ * frees stays counted in its space's pt_pages (a statistic). Nothing is
+ * freed twice.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+
+#include "mmrt_core.h"
+#include "mm_gather.h"
+
+/* An entry put (or handed off) already: never a valid pfn. */
+#define MM_GE_DONE UINT64_MAX
+
+struct mm_fly {
+	uint32_t fpfn;              /* the frame, MMRT_PFN_NONE: none yet */
+	uint32_t fstate;            /* 1: recorded, 0: none */
+	uint64_t *pte;              /* the leaf it is installed in */
+	int *ptl;                   /* that table's lock word */
+	struct mmrt_as *gas;        /* the recorded gather's space, or NULL */
+	struct mm_gather_batch *gtables; /* its tables batch, or NULL */
+	uint64_t zextra;            /* a leaf's entry the reaper queued */
+	/* a zap's leaf between its clear and its entry (3.) */
+	uint64_t *zpte;             /* the leaf */
+	uint64_t ze;                /* its value before the clear */
+	struct mm_gather_batch *zb; /* the batch its entry goes to */
+	uint32_t znr;               /* zb->nr before the entry */
+	uint32_t zstate;            /* 1: recorded, 0: none */
+	/* a recorded flush's frame between its done mark and its put (4.) */
+	uint64_t *pp_at;            /* its entry (or count), NULL: none */
+	uint64_t pp_old;            /* that word before the mark */
+	uint32_t pp_pfn;
+	uint32_t pp_gen;            /* the frame's generation then */
+	struct {
+		struct mm_gather_batch hdr;
+		uint64_t ent[MMRT_GATHER_BUNDLE];
+	} gb;                       /* its first batch */
+};
+
+#define mm_fly_order() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* The calling thread's record, or NULL (the primary, or none left). */
+static inline struct mm_fly *
+mm_fly_rec(void)
+{
+	if (likely(!mmrt_robust_locks))
+		return NULL;
+	return (struct mm_fly *)mmrt_robust_fly();
+}
+
+void mm_fly_frame_set_(uint32_t pfn, uint64_t *pte, uint32_t tbl);
+void mm_fly_frame_clear_(void);
+int64_t mm_fly_frame_alloc_(uint64_t *pte, uint32_t tbl);
+
+/*
+ * mmrt_frame_alloc(0) of a fill's frame, to be installed in leaf @pte of
+ * table @tbl: a secondary's is allocated into its record.
+ */
+static inline int64_t
+mm_fly_frame_alloc(uint64_t *pte, uint32_t tbl)
+{
+	if (likely(!mmrt_robust_locks))
+		return mmrt_frame_alloc(0);
+	return mm_fly_frame_alloc_(pte, tbl);
+}
+
+/* A fill's frame @pfn, to be installed in leaf @pte of table @tbl. */
+static inline void
+mm_fly_frame(uint32_t pfn, uint64_t *pte, uint32_t tbl)
+{
+	if (unlikely(mmrt_robust_locks))
+		mm_fly_frame_set_(pfn, pte, tbl);
+}
+
+/* The frame is installed (under the lock), or is about to be put back. */
+static inline void
+mm_fly_frame_done(void)
+{
+	if (unlikely(mmrt_robust_locks))
+		mm_fly_frame_clear_();
+}
+
+/* gather.c: the record's start (a secondary). */
+bool mm_fly_gather_start(struct mm_gather *tlb);
+/* gather.c: the batch of a recorded gather that takes the next entry
+ * (room for a counted one made: a flush if no batch can be had). */
+struct mm_gather_batch *mm_fly_gather_room(struct mm_gather *tlb);
+/* The gather entry of leaf value @e (zap_leaf()'s), MM_GE_DONE if none. */
+uint64_t mm_fly_leaf_entry(uint64_t e, bool huge);
+
+#endif /* MM_FLY_H */
