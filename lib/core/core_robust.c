@@ -337,7 +337,10 @@ mmrt_robust_edit_journal(void)
 {
 	struct core_robust_thr *t = rb_thr();
 
-	return t == NULL ? NULL : &t->edit;
+	if (t == NULL)
+		return NULL;
+	t->edit.tag = rb_tag((unsigned int)rb_me, (unsigned int)rb_tidx);
+	return &t->edit;
 }
 
 int

@@ -569,6 +569,9 @@ struct mmrt_robust_edit {
 	uint32_t op;      /**< 0 none, else the kind; stored last (arming) */
 	uint32_t step;    /**< the edit's progress, the kind's own numbering */
 	uintptr_t obj;    /**< the structure (an address in shared memory) */
+	uint32_t tag;     /**< the thread's robust tag (!= 0), for the kinds
+			   * that mark a shared word with it */
+	uint32_t pad;
 	uint64_t arg[MMRT_ROBUST_EDIT_ARGS]; /**< the kind's arguments */
 };
 

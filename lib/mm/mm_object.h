@@ -22,7 +22,9 @@ struct mmrt_object {
 	rte_spinlock_t lock;
 	uint64_t size;
 	uint64_t npages;
-	uint32_t map_count;   /* regions mapping it */
+	/* regions mapping it (bits 0..31), and the tag (bits 32..47) of a
+	 * secondary's journalled change in progress (region.c) */
+	uint64_t map_count;
 	uint32_t *pfns;       /* MMRT_PFN_NONE until first use */
 	/* file-backed objects (mmrt_object_create_fd()); fd -1 otherwise */
 	int fd;               /* the object's own dup of the caller's fd,
@@ -55,6 +57,35 @@ bool mm_object_has_page(struct mmrt_object *obj, uint64_t idx);
 uint32_t mm_object_peek(struct mmrt_object *obj, uint64_t idx);
 bool mm_object_live(const struct mmrt_object *obj);
 void mm_object_map_count(struct mmrt_object *obj, int delta);
+
+#define MM_OBJ_MAPS_MASK UINT64_C(0xffffffff)
+#define MM_OBJ_TAG_SHIFT 32
+
+/* Regions mapping @obj. */
+static inline uint32_t
+mm_object_maps(const struct mmrt_object *obj)
+{
+	return (uint32_t)(__atomic_load_n(&obj->map_count, __ATOMIC_ACQUIRE) &
+		MM_OBJ_MAPS_MASK);
+}
+
+/*
+ * A journalled change of @obj's count by @delta (region.c, a secondary):
+ * the count changes and tag @tag (!= 0) is set in one compare-and-swap,
+ * after any other tagged change ended; mm_object_map_untag() clears it.
+ * A reaper tells by the tag whether a dead thread's change happened.
+ */
+void mm_object_map_count_tagged(struct mmrt_object *obj, int delta,
+	uint32_t tag);
+/* Clear tag @tag from @obj's count if it is there. */
+void mm_object_map_untag(struct mmrt_object *obj, uint32_t tag);
+/* Is tag @tag on @obj's count? */
+static inline bool
+mm_object_map_tagged(const struct mmrt_object *obj, uint32_t tag)
+{
+	return (__atomic_load_n(&obj->map_count, __ATOMIC_ACQUIRE) >>
+		MM_OBJ_TAG_SHIFT) == tag;
+}
 bool mm_objects_live(void);
 
 #endif /* MM_OBJECT_H */

@@ -29,6 +29,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include <rte_memzone.h>
 
 #include <mmrt_core.h>
@@ -118,7 +119,38 @@ obj_file_put(const struct mmrt_object *obj, int fd)
 void
 mm_object_map_count(struct mmrt_object *obj, int delta)
 {
-	__atomic_fetch_add(&obj->map_count, delta, __ATOMIC_RELAXED);
+	/* the count's bits only: a count never goes below 0 */
+	__atomic_fetch_add(&obj->map_count, (uint64_t)(int64_t)delta,
+		__ATOMIC_RELAXED);
+}
+
+void
+mm_object_map_count_tagged(struct mmrt_object *obj, int delta, uint32_t tag)
+{
+	uint64_t w = __atomic_load_n(&obj->map_count, __ATOMIC_RELAXED), nw;
+
+	for (;;) {
+		if ((w >> MM_OBJ_TAG_SHIFT) != 0) {
+			/* another secondary's change: a few instructions (or
+			 * a dead one's, until its reaper clears it) */
+			rte_pause();
+			w = __atomic_load_n(&obj->map_count, __ATOMIC_RELAXED);
+			continue;
+		}
+		nw = ((w + (uint64_t)(int64_t)delta) & MM_OBJ_MAPS_MASK) |
+			(uint64_t)tag << MM_OBJ_TAG_SHIFT;
+		if (__atomic_compare_exchange_n(&obj->map_count, &w, nw, false,
+				__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+void
+mm_object_map_untag(struct mmrt_object *obj, uint32_t tag)
+{
+	if (mm_object_map_tagged(obj, tag))
+		__atomic_fetch_and(&obj->map_count, MM_OBJ_MAPS_MASK,
+			__ATOMIC_RELAXED);
 }
 
 /*
@@ -343,7 +375,7 @@ mmrt_object_destroy(struct mmrt_object *obj)
 		return -E_RTE_SECONDARY;
 	t = obj_names();
 	mm_spin_lock(&obj_lock, MM_LC_OBJ_TABLE);
-	if (__atomic_load_n(&obj->map_count, __ATOMIC_ACQUIRE) != 0) {
+	if (mm_object_maps(obj) != 0) {
 		mm_spin_unlock(&obj_lock, MM_LC_OBJ_TABLE);
 		return -EBUSY;
 	}

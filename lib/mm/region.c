@@ -18,24 +18,27 @@
  * reaper run the same steps (region_edit_run()). Steps, for an edit of n
  * entries:
  *   insert of R at i (a split's upper half: after cutting entry i - 1):
- *     1      R's object mapped once more (if R maps one);
- *     2      a split's cut: entry i - 1 ends at R's start;
- *     3..    the shift, one entry each: entry k = entry k - 1, for
+ *     1, 2   R's object mapped once more (if R maps one): its count
+ *            changed with the thread's tag set, then the tag cleared;
+ *     3      a split's cut: entry i - 1 ends at R's start;
+ *     4..    the shift, one entry each: entry k = entry k - 1, for
  *            k = n down to i + 1;
  *     then   entry i = R; then nr_regions = n + 1.
  *   removal of entries [i, e):
- *     1..    each object mapped once less, entry i, then i + 1, ...;
+ *     1..    each object mapped once less, entry i, then i + 1, ...,
+ *            two steps each as above;
  *     then   the shift, one entry each: entry i + t = entry e + t;
  *     then   nr_regions = n - (e - i).
  * Why redoing the recorded step and the rest is right: a shift step
  * writes one entry from another that no earlier step wrote and only a
  * later one will (k - 1 < k going down; e + t > i + t going up), so its
  * source is intact however far the step got; the cut, the placing and
- * the count are plain stores of values the journal holds. An object's
- * count is one atomic add, so a death at that step is ambiguous: the
- * repair redoes an insert's (its count may end one too high: the object
- * cannot be destroyed, a leak) and skips a removal's (the same), never
- * one too low (an object destroyed while a region maps it).
+ * nr_regions are plain stores of values the journal holds. An object's
+ * count is shared with other spaces, so it is not stored but changed by
+ * one compare-and-swap that also sets the thread's tag in the word
+ * (mm_object.h); the tag is cleared only after the next step is
+ * journalled, so at the first step the tag tells whether the change
+ * happened, exactly (as a robust read lock's tag does, core_robust.c).
  * The primary journals nothing (one predictable branch) and moves
  * entries with memmove().
  */
@@ -132,12 +135,40 @@ _Static_assert(sizeof(struct mm_region) <= RJ_I * sizeof(uint64_t),
 	"a region fits the journal's arguments");
 
 /*
+ * Steps @s and @s + 1 of @j (redone from @from; @repair: by the reaper):
+ * @obj's count changes by @delta with the thread's tag set in the same
+ * compare-and-swap, then the tag is cleared. At step @s the tag tells
+ * whether the change happened (it is cleared only once step @s + 1 is
+ * journalled). The reaper's own change is untagged: another dead
+ * thread's tag may sit in the word until its own repair.
+ */
+static void
+region_count(struct mmrt_robust_edit *j, struct mmrt_object *obj, int delta,
+	uint32_t s, uint32_t from, bool repair)
+{
+	if (from < s || (from == s && !mm_object_map_tagged(obj, j->tag))) {
+		core_edit_step(j, s);
+		if (repair) {
+			mm_object_map_count(obj, delta);
+		} else {
+			mm_object_map_count_tagged(obj, delta, j->tag);
+			/* test builds: a death after the change, at step s */
+			core_edit_kill_point(j->op);
+		}
+	}
+	core_edit_step(j, s + 1);
+	mm_object_map_untag(obj, j->tag);
+}
+
+/*
  * Run the region edit journalled in @j on @as after step @from (0: all
- * of it; the reaper: from the step the dead thread recorded, redone),
+ * of it; the reaper, @repair: from the step the dead thread recorded,
+ * redone),
  * each step journalled before its stores (see the top of the file).
  */
 static void
-region_edit_run(struct mmrt_as *as, struct mmrt_robust_edit *j, uint32_t from)
+region_edit_run(struct mmrt_as *as, struct mmrt_robust_edit *j, uint32_t from,
+	bool repair)
 {
 	uint32_t kind = (uint32_t)(j->arg[RJ_KIND] >> 32);
 	uint32_t i = (uint32_t)j->arg[RJ_I], n = (uint32_t)j->arg[RJ_N];
@@ -146,14 +177,15 @@ region_edit_run(struct mmrt_as *as, struct mmrt_robust_edit *j, uint32_t from)
 
 	if (kind == RJ_REMOVE) {
 		e = (uint32_t)j->arg[RJ_KIND];
-		shift = 1 + (e - i);      /* the shift's first step */
+		shift = 1 + 2 * (e - i);  /* the shift's first step */
 		last = shift + (n - e);   /* the count's */
-		/* object counts: a redo skips the one in progress */
-		for (step = from == 0 ? 1 : from + 1; step < shift; step++) {
-			k = i + step - 1;
-			core_edit_step(j, step);
-			if (as->regions[k].flags & REGION_OBJECT)
-				mm_object_map_count(as->regions[k].obj, -1);
+		/* entry k's object: steps 1 + 2 (k - i) and the next */
+		for (k = i; k < e; k++) {
+			step = 1 + 2 * (k - i);
+			if (from <= step + 1 &&
+					(as->regions[k].flags & REGION_OBJECT))
+				region_count(j, as->regions[k].obj, -1, step,
+					from, repair);
 		}
 		for (step = RTE_MAX(from, shift); step < last; step++) {
 			k = i + (step - shift);
@@ -165,18 +197,15 @@ region_edit_run(struct mmrt_as *as, struct mmrt_robust_edit *j, uint32_t from)
 		return;
 	}
 	memcpy(&r, &j->arg[RJ_REGION], sizeof(r));
-	if (from <= 1) {
-		core_edit_step(j, 1);
-		if (r.flags & REGION_OBJECT)
-			mm_object_map_count(r.obj, 1);
-	}
-	if (from <= 2 && kind == RJ_SPLIT) {
-		core_edit_step(j, 2);
+	if (from <= 2 && (r.flags & REGION_OBJECT))
+		region_count(j, r.obj, 1, 1, from, repair);
+	if (from <= 3 && kind == RJ_SPLIT) {
+		core_edit_step(j, 3);
 		as->regions[i - 1].end = r.start;
 	}
-	last = 3 + (n - i);               /* the placing's step */
-	for (step = RTE_MAX(from, 3u); step < last; step++) {
-		k = n - (step - 3);
+	last = 4 + (n - i);               /* the placing's step */
+	for (step = RTE_MAX(from, 4u); step < last; step++) {
+		k = n - (step - 4);
 		core_edit_step(j, step);
 		as->regions[k] = as->regions[k - 1];
 	}
@@ -192,7 +221,7 @@ region_edit_run(struct mmrt_as *as, struct mmrt_robust_edit *j, uint32_t from)
 static void
 region_repair(struct mmrt_robust_edit *j)
 {
-	region_edit_run((struct mmrt_as *)j->obj, j, j->step);
+	region_edit_run((struct mmrt_as *)j->obj, j, j->step, true);
 }
 
 RTE_INIT(region_repair_register)
@@ -211,7 +240,7 @@ region_edit_insert(struct mmrt_as *as, struct mmrt_robust_edit *j,
 	j->arg[RJ_N] = as->nr_regions;
 	j->arg[RJ_KIND] = (uint64_t)kind << 32;
 	core_edit_arm(j, CORE_EDIT_REGIONS);
-	region_edit_run(as, j, 0);
+	region_edit_run(as, j, 0, false);
 	core_edit_end(j);
 }
 
@@ -282,7 +311,7 @@ mm_region_remove(struct mmrt_as *as, uint64_t start, uint64_t end)
 		j->arg[RJ_N] = as->nr_regions;
 		j->arg[RJ_KIND] = (uint64_t)RJ_REMOVE << 32 | e;
 		core_edit_arm(j, CORE_EDIT_REGIONS);
-		region_edit_run(as, j, 0);
+		region_edit_run(as, j, 0, false);
 		core_edit_end(j);
 		return;
 	}
