@@ -26,12 +26,9 @@
  *    at a time per thread (a walk ends before its fill allocates). The
  *    "entry" below is the leaf, or the parent's entry of a table.
  *    fill_page()'s frame is allocated into the record (fpfn, written by
- *    the pool: mmrt_frame_alloc_bulk()) before its walk, with no place
- *    yet (pte NULL: not installable), and recorded again with its leaf
- *    before the PT lock; a walk that allocates a table meanwhile takes
- *    the record over (one at a time), so a death inside that walk loses
- *    the fill's frame. The others are recorded right after their
- *    allocation. States, by predicates on the record and on
+ *    the pool: mmrt_frame_alloc_bulk()) after its walk (a secondary's;
+ *    the primary's is taken before the walk and not recorded); the
+ *    others are recorded right after their allocation. States, by predicates on the record and on
  *    the lock word (held = the table's lock word holds the dead thread's
  *    robust tag):
  *      none:        fstate == 0, or fpfn == MMRT_PFN_NONE (the pool had
@@ -90,8 +87,7 @@
  *    is left (a shared frame: at most one reference leaked).
  *
  * What a death can still lose: a frame inside the pool's allocation (its
- * pop and its initialization), a fill's frame while its walk allocates a
- * table (1. above), a huge or table frame between its
+ * pop and its initialization), a huge or table frame between its
  * allocation and its record, a frame that lost its race between the
  * record's clear and its put, a shared frame between its done mark
  * and its put, a leaf between its clear and its entry's queueing (the

@@ -398,29 +398,46 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
  * cannot complete before those stores do (perf: most of a cache-resident
  * fill's own time). A page found present puts the frame back after a
  * wasted copy (-EEXIST); a failed allocation is reported only for an
- * empty page, so a present page is -EEXIST whatever the pool holds.
+ * empty page, so a present page is -EEXIST whatever the pool holds. A
+ * secondary keeps the old order (walk, then frame), for its record of
+ * frames in flight (mm_fly.h).
  */
+/*
+ * A copy's frame for leaf @p of table @tbl (NULL, 0: not walked yet),
+ * filled from the source: the frame, or -errno. A secondary's is
+ * recorded in flight (mm_fly.h).
+ */
+static inline int64_t
+fill_frame(struct fill *f, uint64_t off, uint64_t *p, uint32_t tbl)
+{
+	int64_t nf = mm_fly_frame_alloc(p, tbl);
+
+	if (nf >= 0) {
+		MM_SP(SP_ALLOC);
+		/* contents first: published by the release store below */
+		memcpy(mmrt_frame_addr_unchecked((uint32_t)nf), f->src + off,
+			MMRT_PAGE_SIZE);
+		MM_SP(SP_COPY);
+	}
+	return nf;
+}
+
 static int
 fill_page(struct fill *f, uint64_t va, uint64_t off)
 {
+	bool copy = f->op == FILL_COPY && !(f->r->flags & REGION_HOST);
 	uint64_t *p, e, ne;
 	uint32_t tbl, pfn = MMRT_PFN_NONE;
 	int64_t nf = -1;
 	bool huge;
 	int err;
 
-	if (f->op == FILL_COPY && !(f->r->flags & REGION_HOST)) {
-		/* recorded in a secondary (mm_fly.h), where not known yet */
-		nf = mm_fly_frame_alloc(NULL, 0);
-		if (nf >= 0) {
-			MM_SP(SP_ALLOC);
-			/* contents first: published by the release store
-			 * below */
-			memcpy(mmrt_frame_addr_unchecked((uint32_t)nf),
-				f->src + off, MMRT_PAGE_SIZE);
-			MM_SP(SP_COPY);
-		}
-	}
+	/*
+	 * A secondary takes its frame after the walk: the walk may record a
+	 * new table of its own in the thread's one frame record (mm_fly.h).
+	 */
+	if (copy && likely(!mmrt_robust_locks))
+		nf = fill_frame(f, off, NULL, 0);
 	if ((va & ~HUGE_MASK_) == f->tbl_base && f->tbl != MMRT_PFN_NONE) {
 		tbl = f->tbl;
 		p = &pt_table(tbl)[level_index(va, MM_LEVEL_PTE)];
@@ -436,8 +453,6 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	MM_SP(SP_WALK);
 	if (f->r->flags & REGION_HOST)
 		return fill_host_page(f, va, off, tbl, p);
-	if (nf >= 0)
-		mm_fly_frame((uint32_t)nf, p, tbl); /* where, before its lock */
 	e = pte_load(p);
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
@@ -446,6 +461,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	}
 	switch (f->op) {
 	case FILL_COPY:
+		if (unlikely(mmrt_robust_locks))
+			nf = fill_frame(f, off, p, tbl);
 		if (nf < 0)
 			return (int)nf; /* the allocation's error */
 		mm_anon_frame_init((uint32_t)nf);
