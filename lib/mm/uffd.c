@@ -49,6 +49,9 @@
  * itself. Fills check `changing` under the read side and return -EAGAIN.
  */
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -134,11 +137,20 @@ struct wake_tab {
 static const struct rte_memzone *wake_mz; /* the primary's, to free */
 static struct wake_tab *wake_tab;
 
+bool mm_has_prefetchw; /* mm_uffd.h: CPUID 0x80000001 ECX bit 8 */
+
 int
 mm_uffd_subsys_init(void)
 {
 	const struct rte_memzone *mz;
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned int a, b, c, d;
 
+	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
+		mm_has_prefetchw = (c & (1u << 8)) != 0;
+#else
+	mm_has_prefetchw = true; /* the compiler's own write prefetch */
+#endif
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		mz = TEST_ALLOC_FAIL() ? NULL :
 			rte_memzone_reserve_aligned(WAKE_MZ,
@@ -679,8 +691,8 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	 * now, beside the page-table walk. A prefetch never faults and
 	 * changes nothing; on a fault that posts nothing it costs a line.
 	 */
-	rte_prefetch0_write(&u->pend[pend_hash(u, va & ~PAGE_MASK_)]);
-	rte_prefetch0_write(&u->fq[__atomic_load_n(&u->fq_head,
+	mm_prefetchw(&u->pend[pend_hash(u, va & ~PAGE_MASK_)]);
+	mm_prefetchw(&u->fq[__atomic_load_n(&u->fq_head,
 		__ATOMIC_RELAXED) & u->fq_mask]);
 	/* before the page table: see the file comment */
 	seq = __atomic_load_n(u->wake_seq, __ATOMIC_ACQUIRE);
@@ -960,6 +972,14 @@ uffd_mark_read(struct mmrt_uffd *u, const struct mmrt_uffd_msg *msgs,
 
 	if (me < 0)
 		return;
+	/*
+	 * Each page's first slot, owned: the poster CASed it last, and the
+	 * load then CAS below would take a shared copy and then the upgrade.
+	 */
+	for (k = 0; k < n; k++)
+		if (msgs[k].event == MMRT_UFFD_EVENT_PAGEFAULT)
+			mm_prefetchw(&u->pend[pend_hash(u,
+				msgs[k].arg.pagefault.address & ~PAGE_MASK_)]);
 	for (k = 0; k < n; k++) {
 		if (msgs[k].event != MMRT_UFFD_EVENT_PAGEFAULT)
 			continue;
@@ -998,7 +1018,7 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 		 * (a prefetch of a space going away is harmless).
 		 */
 		if (as != NULL)
-			rte_prefetch0_write(&as->map_lock);
+			mm_prefetchw(&as->map_lock);
 	}
 	uffd_mark_read(u, msgs, got);
 	if (got == n)
