@@ -509,12 +509,14 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 		} else if (pend_is(cur, want)) {
 			/* another poster claimed it just now */
 			__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
+			__atomic_fetch_add(&u->nundo, 1, __ATOMIC_RELEASE);
 			ST_ADD(u, faults_dedup, 1);
 			return;
 		}
 	}
 	if (claimed == NULL) {
 		__atomic_fetch_add(&u->nclear, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&u->nundo, 1, __ATOMIC_RELEASE);
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
@@ -528,16 +530,19 @@ uffd_post(struct mmrt_uffd *u, uint64_t va, uint64_t flags,
 	if (!fq_put(u, &m)) {
 		/* full: nothing queued; the requester retries */
 		pend_clear(u, claimed, want);
+		__atomic_fetch_add(&u->nundo, 1, __ATOMIC_RELEASE);
 		ST_ADD(u, faults_full, 1);
 		return;
 	}
-	/* st.faults is the sum of the three (mmrt_uffd_stats()): one RMW */
+	/*
+	 * Counted: the npost increment above, less the undone claims (nundo),
+	 * is the messages queued, so a MISSING fault, the common kind, needs
+	 * no RMW of its own (mmrt_uffd_stats() derives faults_missing).
+	 */
 	if (flags & MMRT_UFFD_PAGEFAULT_FLAG_WP)
-		ST_ADD(u, faults_wp, 1);
+		__atomic_fetch_add(&u->st.faults_wp, 1, __ATOMIC_RELEASE);
 	else if (flags & MMRT_UFFD_PAGEFAULT_FLAG_MINOR)
-		ST_ADD(u, faults_minor, 1);
-	else
-		ST_ADD(u, faults_missing, 1);
+		__atomic_fetch_add(&u->st.faults_minor, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -1035,16 +1040,28 @@ mmrt_uffd_read(struct mmrt_uffd *u, struct mmrt_uffd_msg *msgs,
 int
 mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 {
+	uint64_t nundo;
 	unsigned int i;
 
 	if (!uffd_live(u) || st == NULL)
 		return -EINVAL;
 #define LD(f) st->f = __atomic_load_n(&u->st.f, __ATOMIC_RELAXED)
 	LD(faults_dedup);
-	LD(faults_missing);
-	LD(faults_wp);
-	LD(faults_minor);
-	st->faults = st->faults_missing + st->faults_wp + st->faults_minor;
+	/* before npost: see below */
+	st->faults_wp = __atomic_load_n(&u->st.faults_wp, __ATOMIC_ACQUIRE);
+	st->faults_minor = __atomic_load_n(&u->st.faults_minor,
+		__ATOMIC_ACQUIRE);
+	/*
+	 * Every claim adds to npost before its message is queued (and before
+	 * a WP or MINOR count, or an undo's nundo, that follows it), so with
+	 * npost loaded last the difference is never negative. It may count a
+	 * post that has claimed its slot and not yet queued its message (or
+	 * undone it): a statistic of a moving uffd is a snapshot of nothing
+	 * in particular anyway; once the posters are done it is exact.
+	 */
+	nundo = __atomic_load_n(&u->nundo, __ATOMIC_ACQUIRE);
+	st->faults = __atomic_load_n(&u->npost, __ATOMIC_ACQUIRE) - nundo;
+	st->faults_missing = st->faults - st->faults_wp - st->faults_minor;
 	LD(faults_sigbus);
 	LD(faults_full);
 	LD(events);
