@@ -1047,6 +1047,25 @@ mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 		return -EINVAL;
 #define LD(f) st->f = __atomic_load_n(&u->st.f, __ATOMIC_RELAXED)
 	LD(faults_dedup);
+#ifdef MMRT_TEST_HOOKS
+	if (__atomic_load_n(&mm_test_hooks.uffd_stats_npost_first,
+			__ATOMIC_RELAXED)) {
+		uint64_t t0 = rte_get_timer_cycles();
+
+		/* the negative control: the wrong order (mm_testhooks.h) */
+		nundo = __atomic_load_n(&u->nundo, __ATOMIC_ACQUIRE);
+		st->faults = __atomic_load_n(&u->npost, __ATOMIC_ACQUIRE) -
+			nundo;
+		while (rte_get_timer_cycles() - t0 <
+				mm_test_hooks.uffd_stats_gap_cycles)
+			rte_pause();
+		st->faults_wp = __atomic_load_n(&u->st.faults_wp,
+			__ATOMIC_ACQUIRE);
+		st->faults_minor = __atomic_load_n(&u->st.faults_minor,
+			__ATOMIC_ACQUIRE);
+		goto kinds;
+	}
+#endif
 	/* before npost: see below */
 	st->faults_wp = __atomic_load_n(&u->st.faults_wp, __ATOMIC_ACQUIRE);
 	st->faults_minor = __atomic_load_n(&u->st.faults_minor,
@@ -1061,6 +1080,9 @@ mmrt_uffd_stats(struct mmrt_uffd *u, struct mmrt_uffd_stats *st)
 	 */
 	nundo = __atomic_load_n(&u->nundo, __ATOMIC_ACQUIRE);
 	st->faults = __atomic_load_n(&u->npost, __ATOMIC_ACQUIRE) - nundo;
+#ifdef MMRT_TEST_HOOKS
+kinds:
+#endif
 	st->faults_missing = st->faults - st->faults_wp - st->faults_minor;
 	LD(faults_sigbus);
 	LD(faults_full);
