@@ -145,7 +145,9 @@ mm_uffd_subsys_init(void)
 	const struct rte_memzone *mz;
 #if defined(__x86_64__) || defined(__i386__)
 	unsigned int a, b, c, d;
+#endif
 
+#if defined(__x86_64__) || defined(__i386__)
 	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
 		mm_has_prefetchw = (c & (1u << 8)) != 0;
 #else
