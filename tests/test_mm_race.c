@@ -24,6 +24,9 @@
  * Negative control: mm_test_hooks.lc_share_one gives the lcores one share
  * (several writers), and counts must be seen lost.
  *
+ * Also: the uffd statistics derived from the post count, sampled while
+ * posts are in flight, with their own negative control (below).
+ *
  * The race is bounded by iteration counts; the time bounds only stop loops
  * that would otherwise run too long on a loaded machine and are never
  * asserted on.
@@ -38,6 +41,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <mmrt_uffd.h>
@@ -464,4 +468,144 @@ Test(mm_race, negative_control_lc_share_one, .timeout = 600)
 		"in %u rounds", k);
 	cr_assert_eq(mmrt_uffd_destroy(u), 0);
 	race_down(&r, base);
+}
+
+/*
+ * The uffd statistics against posts in flight. A MISSING post counts
+ * itself only by its claim (npost); mmrt_uffd_stats() derives
+ * faults_missing = npost - nundo - faults_wp - faults_minor and must load
+ * npost last, after the kind counters a post adds to after its claim, or a
+ * post between the loads counts a kind without its claim and the derived
+ * count wraps below 0. A thread posts WP faults on one write-protected
+ * page (no MISSING fault at all), reads each message and wakes the page;
+ * the main thread samples the statistics meanwhile. With one poster, a
+ * sample may count at most its one post in flight as MISSING.
+ *
+ * Negative control: the uffd_stats_npost_first hook loads npost first and
+ * waits between the loads; the samples must catch the wrap.
+ */
+#define USR_VA (UINT64_C(1) << 32)
+#define USR_SAMPLES 20000
+
+struct ustat_race {
+	struct mmrt_as *as;
+	struct mmrt_uffd *u;
+	bool stop;
+	bool ready;
+	uint64_t posts;
+	uint64_t bad;      /* the fault did not post, or no message */
+};
+
+static void *
+ustat_poster(void *arg)
+{
+	struct ustat_race *s = arg;
+	struct mmrt_uffd_range wr = { .start = USR_VA, .len = PG };
+	struct mmrt_uffd_msg m;
+	unsigned int spins;
+	int rc;
+
+	__atomic_store_n(&s->ready, true, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		rc = mmrt_fault(s->as, USR_VA, MMRT_ACCESS_WRITE |
+			MMRT_ACCESS_NOWAIT);
+		if (rc != -EAGAIN) {
+			s->bad++;
+			break;
+		}
+		for (spins = 0; mmrt_uffd_read(s->u, &m, 1) != 1; spins++)
+			if (spins > 1000000) {
+				s->bad++;
+				return NULL;
+			}
+		/* idle again: the next write posts again */
+		if (mmrt_uffd_wake(s->u, &wr) != 0) {
+			s->bad++;
+			break;
+		}
+		__atomic_store_n(&s->posts, s->posts + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* @return the samples whose derived MISSING count was impossible. */
+static uint64_t
+ustat_run(bool negctl, uint64_t *posts, uint64_t *samples)
+{
+	static uint8_t src[4096];
+	struct mmrt_uffd_copy c = { .dst = USR_VA, .src = src, .len = PG,
+		.mode = MMRT_UFFD_MODE_WP };
+	struct ustat_race s = { .stop = false };
+	uint64_t base, feat = MMRT_UFFD_FEATURE_PAGEFAULT_FLAG_WP, ops = 0;
+	uint64_t wrong = 0, n;
+	struct mmrt_uffd_stats st;
+	pthread_t t;
+	double t0;
+
+	mmrt_test_up_placed(POOL_MB, true);
+	base = mmrt_test_used();
+	s.as = mmrt_as_create("ustat");
+	cr_assert_not_null(s.as);
+	cr_assert_eq(mmrt_map(s.as, USR_VA, PG, MMRT_PROT_READ |
+		MMRT_PROT_WRITE, 0), 0);
+	s.u = mmrt_uffd_create(s.as, MMRT_UFFD_API, &feat, NULL);
+	cr_assert_not_null(s.u);
+	cr_assert_eq(mmrt_uffd_register(s.u, USR_VA, PG,
+		MMRT_UFFD_REGISTER_MODE_MISSING | MMRT_UFFD_REGISTER_MODE_WP,
+		&ops), 0);
+	cr_assert_eq(mmrt_uffd_copy(s.u, &c), 0);
+	mm_test_hooks.uffd_stats_gap_cycles = rte_get_timer_hz() / 20000;
+	__atomic_store_n(&mm_test_hooks.uffd_stats_npost_first, negctl,
+		__ATOMIC_RELEASE);
+	cr_assert_eq(pthread_create(&t, NULL, ustat_poster, &s), 0);
+	while (!__atomic_load_n(&s.ready, __ATOMIC_ACQUIRE))
+		rte_pause();
+	t0 = now_s();
+	for (n = 0; n < USR_SAMPLES && now_s() - t0 < 60.0; n++) {
+		cr_assert_eq(mmrt_uffd_stats(s.u, &st), 0);
+		/* one poster: at most its one post in flight */
+		if (st.faults_missing > 1)
+			wrong++;
+		if (negctl && wrong > 0)
+			break;
+	}
+	__atomic_store_n(&s.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	__atomic_store_n(&mm_test_hooks.uffd_stats_npost_first, false,
+		__ATOMIC_RELEASE);
+	cr_assert_eq(s.bad, 0, "the poster's fault or read failed");
+	/* quiet: exact */
+	cr_assert_eq(mmrt_uffd_stats(s.u, &st), 0);
+	cr_assert_eq(st.faults, s.posts);
+	cr_assert_eq(st.faults_wp, s.posts);
+	cr_assert_eq(st.faults_missing, 0);
+	cr_assert_eq(st.pending, 0);
+	*posts = s.posts;
+	*samples = n;
+	cr_assert_eq(mmrt_uffd_destroy(s.u), 0);
+	cr_assert_eq(mmrt_as_destroy(s.as), 0);
+	cr_assert_eq(mmrt_test_used(), base);
+	mmrt_test_down();
+	return wrong;
+}
+
+Test(mm_race, uffd_stats_vs_posts, .timeout = 600)
+{
+	uint64_t posts, samples, wrong = ustat_run(false, &posts, &samples);
+
+	cr_log_info("uffd stats: %" PRIu64 " samples against %" PRIu64
+		" WP posts, %" PRIu64 " impossible", samples, posts, wrong);
+	cr_assert_gt(posts, 0, "nothing was posted");
+	cr_assert_eq(wrong, 0, "%" PRIu64 " samples counted MISSING faults "
+		"(none were posted) beyond the one in flight", wrong);
+}
+
+Test(mm_race, negative_control_uffd_stats_npost_first, .timeout = 600)
+{
+	uint64_t posts, samples, wrong = ustat_run(true, &posts, &samples);
+
+	cr_log_info("negative control: %" PRIu64 " samples against %" PRIu64
+		" WP posts, %" PRIu64 " impossible", samples, posts, wrong);
+	cr_assert_gt(wrong, 0, "npost loaded first was not caught in %"
+		PRIu64 " samples (%" PRIu64 " posts)", samples, posts);
 }

@@ -2452,6 +2452,12 @@ Test(uffd, fault_queue_wrap)
 				"step %u: full with %" PRIu64 " outstanding",
 				step, posted - read);
 			posted++;
+			/* derived from npost less the undone claims: the
+			 * full posts above claimed a slot and gave it back */
+			cr_assert_eq(ust(u).faults_missing, posted,
+				"step %u: %" PRIu64 " MISSING faults counted, "
+				"%" PRIu64 " queued", step,
+				ust(u).faults_missing, posted);
 		}
 		/* read 1..QW_CELLS messages, in post order */
 		want = 1 + (step * 23) % QW_CELLS;

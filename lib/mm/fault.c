@@ -713,6 +713,15 @@ mmrt_fault_request_token(struct mmrt_as *as, uint64_t va, uint32_t access,
 	if (!mm_as_live(as) || va >= MMRT_VA_LIMIT || access == 0 ||
 			(access & ~(MMRT_ACCESS_READ | MMRT_ACCESS_WRITE)))
 		return -EINVAL;
+	/*
+	 * The map lock's line was last RMWed by another core (a fill's read
+	 * lock, in a userfault's round trip). The trylock loads it and then
+	 * RMWs it: a shared copy first, ownership after, two transfers on
+	 * this poller's path and the same two again for the fill that takes
+	 * the line back. Asking for it owned at once makes that one each
+	 * way. A prefetch never faults and changes nothing.
+	 */
+	mm_prefetchw(&as->map_lock);
 	if (mm_read_trylock(&as->map_lock, MM_LC_MAP) != 0)
 		return -EBUSY;
 	/*

@@ -56,6 +56,13 @@ struct mm_test_hooks {
 	 * mm_lc_add()): every lcore adds to lcore 0's share, pausing between
 	 * its load and its store, so that a share has several writers. */
 	bool lc_share_one;
+	/* Negative control of the derived uffd statistics (uffd.c,
+	 * mmrt_uffd_stats()): load npost and nundo first, then spin
+	 * uffd_stats_gap_cycles timer cycles, then the WP and MINOR counts,
+	 * the order that lets a post in between count a kind without its
+	 * claim (faults_missing wraps below 0). */
+	bool uffd_stats_npost_first;
+	uint64_t uffd_stats_gap_cycles;
 };
 
 #ifdef MMRT_TEST_HOOKS

@@ -51,7 +51,10 @@ struct uffd_cell {
  * npost - nclear: posters add to npost, every clear of a slot adds to
  * nclear, and neither side writes the other's line. The fault queue's
  * post position is on the posters' line, its read position on the
- * clearers' (the readers are the handlers, who clear).
+ * clearers' (the readers are the handlers, who clear). The messages
+ * queued are npost - nundo (the claims a post undid), so a MISSING
+ * fault counts itself with the npost increment alone; st.faults_missing
+ * stays 0 and mmrt_uffd_stats() derives it.
  */
 struct mmrt_uffd {
 	uint32_t magic;
@@ -81,6 +84,7 @@ struct mmrt_uffd {
 	uint64_t npost __rte_cache_aligned; /* slots claimed, ever */
 	uint64_t fq_head;           /* the next post's position */
 	uint32_t waiters;           /* threads waiting on wake_seq */
+	uint64_t nundo;             /* claims undone (no message queued) */
 
 	/* clearers (wakes, a poster's undo, the reap) and readers */
 	uint64_t nclear __rte_cache_aligned; /* slots cleared, ever */

@@ -239,7 +239,10 @@ struct mmrt_uffd_stats {
 	uint64_t faults;        /**< Fault messages posted: exactly
 				 *   faults_missing + faults_wp + faults_minor. */
 	uint64_t faults_dedup;  /**< Faults not posted: one pending already. */
-	uint64_t faults_missing; /**< ... of which MISSING. */
+	uint64_t faults_missing; /**< ... of which MISSING (derived: the
+				  *   claims less the others, so a sample
+				  *   taken while a post is in flight may
+				  *   count it a moment early). */
 	uint64_t faults_wp;     /**< ... of which WP. */
 	uint64_t faults_minor;  /**< ... of which MINOR. */
 	uint64_t faults_sigbus; /**< Faults failed at once (SIGBUS mode). */
