@@ -33,6 +33,8 @@
 
 #include <criterion/criterion.h>
 
+#include <rte_common.h>
+
 #include <mmrt_core.h>
 
 #include "core_namelist.h"
@@ -257,51 +259,23 @@ regions_case(const struct rcase *c)
 		torn);
 }
 
-Test(torn, region_insert_middle, .init = setup, .fini = teardown)
+/* Each edit kind, with and without objects, at the ends and inside. */
+Test(torn, region_edits, .init = setup, .fini = teardown)
 {
-	struct rcase c = { "insert middle", 7, R_INSERT, 0x38000,
-		0x3c000 };
+	static const struct rcase cases[] = {
+		{ "insert middle", 7, R_INSERT, 0x38000, 0x3c000 },
+		{ "insert first (object)", 5, R_INSERT, 0x1000, 0x2000 | 1 },
+		{ "insert last", 4, R_INSERT, 0x100000, 0x101000 },
+		/* region 1 (0x20000..0x28000) maps object 1 */
+		{ "split (object)", 6, R_SPLIT, 0x24000, 0 },
+		/* regions 1..4 (1 and 4 map objects) of 8 */
+		{ "remove four (objects)", 8, R_REMOVE, 0x20000, 0x58000 },
+		{ "remove all", 5, R_REMOVE, 0, UINT64_MAX },
+	};
+	unsigned int i;
 
-	regions_case(&c);
-}
-
-Test(torn, region_insert_first_object, .init = setup, .fini = teardown)
-{
-	struct rcase c = { "insert first (object)", 5, R_INSERT, 0x1000,
-		0x2000 | 1 };
-
-	regions_case(&c);
-}
-
-Test(torn, region_insert_last, .init = setup, .fini = teardown)
-{
-	struct rcase c = { "insert last", 4, R_INSERT, 0x100000, 0x101000 };
-
-	regions_case(&c);
-}
-
-Test(torn, region_split_object, .init = setup, .fini = teardown)
-{
-	/* region 1 (0x20000..0x28000) maps object 1 */
-	struct rcase c = { "split (object)", 6, R_SPLIT, 0x24000, 0 };
-
-	regions_case(&c);
-}
-
-Test(torn, region_remove_objects, .init = setup, .fini = teardown)
-{
-	/* regions 1..4 (1 and 4 map objects) of 8 */
-	struct rcase c = { "remove four (objects)", 8, R_REMOVE, 0x20000,
-		0x58000 };
-
-	regions_case(&c);
-}
-
-Test(torn, region_remove_all, .init = setup, .fini = teardown)
-{
-	struct rcase c = { "remove all", 5, R_REMOVE, 0, UINT64_MAX };
-
-	regions_case(&c);
+	for (i = 0; i < RTE_DIM(cases); i++)
+		regions_case(&cases[i]);
 }
 
 /* ---- robust lists, through a shared named list ---- */
@@ -413,46 +387,21 @@ list_case(const struct lcase *c)
 		torn);
 }
 
-Test(torn, list_add_empty, .init = setup, .fini = teardown)
+/* Appends and removals at each place of the list. */
+Test(torn, list_edits, .init = setup, .fini = teardown)
 {
-	struct lcase c = { "add to empty", 0, false, 0 };
+	static const struct lcase cases[] = {
+		{ "add to empty", 0, false, 0 },
+		{ "add to three", 3, false, 3 },
+		{ "remove first", 4, true, 0 },
+		{ "remove middle", 4, true, 2 },
+		{ "remove last", 4, true, 3 },
+		{ "remove only", 1, true, 0 },
+	};
+	unsigned int i;
 
-	list_case(&c);
-}
-
-Test(torn, list_add_tail, .init = setup, .fini = teardown)
-{
-	struct lcase c = { "add to three", 3, false, 3 };
-
-	list_case(&c);
-}
-
-Test(torn, list_del_first, .init = setup, .fini = teardown)
-{
-	struct lcase c = { "remove first", 4, true, 0 };
-
-	list_case(&c);
-}
-
-Test(torn, list_del_middle, .init = setup, .fini = teardown)
-{
-	struct lcase c = { "remove middle", 4, true, 2 };
-
-	list_case(&c);
-}
-
-Test(torn, list_del_last, .init = setup, .fini = teardown)
-{
-	struct lcase c = { "remove last", 4, true, 3 };
-
-	list_case(&c);
-}
-
-Test(torn, list_del_only, .init = setup, .fini = teardown)
-{
-	struct lcase c = { "remove only", 1, true, 0 };
-
-	list_case(&c);
+	for (i = 0; i < RTE_DIM(cases); i++)
+		list_case(&cases[i]);
 }
 
 static void

@@ -90,8 +90,8 @@ struct core_namelist_kind {
  * "<@anon><N>"; @cls, @cls_name: the lock's class for the lock-order
  * check (0, NULL: unchecked).
  */
-#define CORE_NAMELIST_KIND(type, node, name, magicf, magicv, pfx, cls, \
-		cls_name) { \
+#define CORE_NAMELIST_KIND_(type, node, name, magicf, magicv, pfx, cls, \
+		cls_name, shr) { \
 	.node_off = offsetof(type, node), \
 	.name_off = offsetof(type, name), \
 	.name_size = sizeof(((type *)0)->name), \
@@ -100,21 +100,16 @@ struct core_namelist_kind {
 	.anon = (pfx), \
 	.lock_class = (cls), \
 	.lock_name = (cls_name), \
+	.shared = (shr), \
 }
+#define CORE_NAMELIST_KIND(type, node, name, magicf, magicv, pfx, cls, \
+		cls_name) CORE_NAMELIST_KIND_(type, node, name, magicf, \
+		magicv, pfx, cls, cls_name, false)
 
 /* The same, of a list in shared memory (its edits journalled). */
 #define CORE_NAMELIST_KIND_SHARED(type, node, name, magicf, magicv, pfx, \
-		cls, cls_name) { \
-	.node_off = offsetof(type, node), \
-	.name_off = offsetof(type, name), \
-	.name_size = sizeof(((type *)0)->name), \
-	.magic_off = offsetof(type, magicf), \
-	.magic = (magicv), \
-	.anon = (pfx), \
-	.lock_class = (cls), \
-	.lock_name = (cls_name), \
-	.shared = true, \
-}
+		cls, cls_name) CORE_NAMELIST_KIND_(type, node, name, magicf, \
+		magicv, pfx, cls, cls_name, true)
 
 static inline void
 core_namelist_init(struct core_namelist *l)
