@@ -66,7 +66,7 @@ pages=300	# primaries' -m 256 one after the other, and room
 
 . "$(dirname "$0")/hugetlb-private.sh"
 secondary_setup "$peer" "${2:-}" victim robust "mmrt-rb-$$-main" "$pages" \
-	"mmrt-rb-$$-ctl"
+	"mmrt-rb-$$-ctl" "mmrt-rb-$$-flyctl"
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error)
 vpid=
