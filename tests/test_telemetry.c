@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -594,7 +595,7 @@ tel_race_client(void *arg)
 					"%.200s", n < 0 ? "(no reply)" : out);
 			break;
 		}
-		r->queries++;
+		__atomic_fetch_add(&r->queries, 1, __ATOMIC_RELAXED);
 	}
 	close(fd);
 	return NULL;
@@ -612,6 +613,8 @@ Test(telemetry, walks_race_destroy)
 	struct mmrt_uffd *u[2];
 	struct mmrt_as *as[2];
 	char name[16];
+	unsigned long q0;
+	time_t deadline;
 	pthread_t t;
 	uint64_t f;
 	int round, k;
@@ -620,7 +623,21 @@ Test(telemetry, walks_race_destroy)
 	snprintf(r.path, sizeof(r.path), "%s/" TEL_SOCK,
 		rte_eal_get_runtime_dir());
 	cr_assert_eq(pthread_create(&t, NULL, tel_race_client, &r), 0);
-	for (round = 0; round < 300 && r.bad == 0; round++) {
+	/*
+	 * The client connected and answered once before the churn starts,
+	 * and the churn lasts until it answered during it (300 rounds at
+	 * least; bounded in time: on two shared cores the client may be
+	 * scheduled late, which once left it no query at all).
+	 */
+	deadline = time(NULL) + 30;
+	while (__atomic_load_n(&r.queries, __ATOMIC_RELAXED) == 0 &&
+			r.bad == 0 && time(NULL) < deadline)
+		usleep(1000);
+	q0 = __atomic_load_n(&r.queries, __ATOMIC_RELAXED);
+	cr_assert_gt(q0, 0, "the telemetry client never answered");
+	for (round = 0; r.bad == 0 && (round < 300 ||
+			(__atomic_load_n(&r.queries, __ATOMIC_RELAXED) == q0 &&
+			time(NULL) < deadline)); round++) {
 		for (k = 0; k < 2; k++) {
 			snprintf(name, sizeof(name), "race%d", k);
 			as[k] = mmrt_as_create(name);
@@ -643,7 +660,7 @@ Test(telemetry, walks_race_destroy)
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(r.bad, 0, "bad reply: %s", r.bad_reply);
-	cr_assert_gt(r.queries, 0);
+	cr_assert_gt(r.queries, q0, "no query during the churn");
 	cr_log_info("%lu queries in %d rounds", r.queries, round);
 	mmrt_test_down();
 }

@@ -85,7 +85,12 @@ Test(fuzz_regress, uffd_fill_protnone, .init = setup, .fini = teardown)
  * while the number of allocations is the same and nothing leaked. The
  * harness now empties the batch cache (mm_gather_cache_drain()) before
  * its baseline and before every check, which makes the comparison exact
- * again: the last assertion fails without that.
+ * again: the last assertion fails without that. The steering depends on
+ * where DPDK's heap has its free blocks, which the memzones and a
+ * sanitizer's allocations move: where q does not land just below p the
+ * steering is left out, and the padding seen (0, 64 or 128 bytes, the
+ * fresh batch landing elsewhere) is logged; the exact comparison after
+ * the drain holds whatever the layout.
  */
 static void
 heap_now(uint64_t *bytes, uint64_t *count)
@@ -153,6 +158,7 @@ Test(fuzz_regress, heap_batch_swap, .init = batch_one_up,
 	uint8_t *p, *q;
 	void *plug[4];
 	unsigned int i;
+	bool steered;
 
 	cr_assert_not_null(as);
 	/* a gather of a table and frames: the cache holds one batch */
@@ -182,16 +188,18 @@ Test(fuzz_regress, heap_batch_swap, .init = batch_one_up,
 	hdr = h - h1 - mb;          /* the allocator's element header */
 	q = rte_malloc("fr-q", mb, 0);
 	cr_assert_not_null(q);
-	cr_assert_eq((uintptr_t)q + mb + hdr, (uintptr_t)p,
-		"allocator layout: q is not just below p");
+	steered = (uintptr_t)q + mb + hdr == (uintptr_t)p;
 	/* free p, then grow q into it, leaving a free block of exactly a
 	 * batch's element plus 128 bytes between q and p's upper neighbour */
 	rte_free(p);
 	elem = hdr + RTE_CACHE_LINE_ROUNDUP(bsize);
 	grow = hdr + mb - (elem + 128);
 	/* (align 0 would fail DPDK 22.11's in-place check and move q) */
-	cr_assert_eq(rte_realloc(q, mb + grow, RTE_CACHE_LINE_SIZE), q,
-		"grown in place");
+	if (steered)
+		steered = rte_realloc(q, mb + grow, RTE_CACHE_LINE_SIZE) == q;
+	if (!steered)
+		cr_log_info("heap layout: q not just below p (or not grown in "
+			"place): the block is not steered here");
 
 	/* the table takes the cached batch, the frames a fresh one (into
 	 * that block); the fresh one is kept, the old one freed */
@@ -202,8 +210,13 @@ Test(fuzz_regress, heap_batch_swap, .init = batch_one_up,
 	heap_now(&h1, &c1);
 	cr_assert_eq(c1, c0, "allocations %" PRIu64 ", %" PRIu64 " before",
 		c1, c0);
-	cr_assert_eq(h1, h0 + 128, "heap %" PRIu64 " bytes in use, %" PRIu64
-		" before: the fresh batch carries 128 bytes of padding", h1, h0);
+	/* the fresh batch's padding: 128 bytes where steered; anywhere, less
+	 * than the remainder DPDK would split off (a header and a line) */
+	cr_assert(h1 >= h0 && h1 - h0 < hdr + RTE_CACHE_LINE_SIZE &&
+		(!steered || h1 - h0 <= 128),
+		"heap %" PRIu64 " bytes in use, %" PRIu64 " before", h1, h0);
+	cr_log_info("the fresh batch carries %" PRIu64 " bytes of padding%s",
+		h1 - h0, steered ? " (steered)" : "");
 
 	/* what the harness compares: exact once the cache is empty */
 	mm_gather_cache_drain();
