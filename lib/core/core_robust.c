@@ -144,12 +144,18 @@ static bool rb_warned;
 
 /* Locks released by this process's reaps. */
 static uint64_t rb_reaped;
-/* Edits of dead processes this process's reaps finished. */
-static uint64_t rb_repaired;
 /* This process's repairs of journalled edits, by kind. */
 static mmrt_robust_repair_t rb_repair[MMRT_ROBUST_EDIT_OPS] = {
 	[CORE_EDIT_RLIST] = core_rlist_repair,
 };
+
+/* This process's repair of edits of kind @op, or NULL. */
+static mmrt_robust_repair_t
+rb_repair_of(uint32_t op)
+{
+	return op < MMRT_ROBUST_EDIT_OPS ?
+		__atomic_load_n(&rb_repair[op], __ATOMIC_ACQUIRE) : NULL;
+}
 
 static inline uint32_t
 rb_tag(unsigned int slot, unsigned int tidx)
@@ -227,18 +233,12 @@ mmrt_test_edit_repair(struct mmrt_robust_edit *j)
 
 	if (j->op == 0)
 		return -ENOENT;
-	fn = j->op < MMRT_ROBUST_EDIT_OPS ? rb_repair[j->op] : NULL;
+	fn = rb_repair_of(j->op);
 	if (fn == NULL)
 		return -ENOTSUP;
 	fn(j);
 	j->op = 0;
 	return 0;
-}
-
-uint64_t
-mmrt_test_edits_repaired(void)
-{
-	return __atomic_load_n(&rb_repaired, __ATOMIC_RELAXED);
 }
 
 /*
@@ -365,23 +365,17 @@ rb_repair_edit(struct core_robust_thr *t, int32_t pid)
 
 	if (op == 0)
 		return;
-#ifdef MMRT_TEST_HOOKS
-	if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_EDITS)
-		return;
-#endif
-	fn = op < MMRT_ROBUST_EDIT_OPS ?
-		__atomic_load_n(&rb_repair[op], __ATOMIC_ACQUIRE) : NULL;
+	fn = rb_repair_of(op);
 	if (fn == NULL) {
-		MMRT_LOG(ERR, core, "reap: process %d died in an edit of kind %u at "
-			"step %u of %#" PRIxPTR ", which this process cannot "
-			"finish: the structure stays torn", (int)pid, op,
-			j->step, j->obj);
+		MMRT_LOG(ERR, core, "reap: process %d died in an edit of kind"
+			" %u at step %u of %#" PRIxPTR ", which this process"
+			" cannot finish: the structure stays torn", (int)pid,
+			op, j->step, j->obj);
 	} else {
 		fn(j);
-		__atomic_fetch_add(&rb_repaired, 1, __ATOMIC_RELAXED);
-		MMRT_LOG(INFO, core, "reap: finished process %d's edit of kind %u "
-			"(step %u) of %#" PRIxPTR, (int)pid, op, j->step,
-			j->obj);
+		MMRT_LOG(INFO, core, "reap: finished process %d's edit of"
+			" kind %u (step %u) of %#" PRIxPTR, (int)pid, op,
+			j->step, j->obj);
 	}
 	__atomic_store_n(&j->op, 0, __ATOMIC_RELEASE);
 }

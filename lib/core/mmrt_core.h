@@ -653,8 +653,6 @@ void mmrt_test_fail_alloc_after(int64_t n);
 						   * holds no frame */
 #define MMRT_TEST_REAP_SKIP_LOCKS (1u << 2) /**< locks a dead process held
 					      * are not released */
-#define MMRT_TEST_REAP_SKIP_EDITS (1u << 4) /**< edits a dead process was
-					      * making are not finished */
 #define MMRT_TEST_REAP_SKIP_FLY (1u << 3) /**< frames a dead process held
 					    * in flight are not returned */
 
@@ -735,8 +733,6 @@ struct mmrt_robust_edit *mmrt_test_edit_forced(void);
  */
 int mmrt_test_edit_repair(struct mmrt_robust_edit *j);
 
-/** @internal Test builds only: edits this process's reaps finished. */
-uint64_t mmrt_test_edits_repaired(void);
 
 /** @internal Test builds only: the steps mmrt_test_reap_skip() set. */
 uint32_t mmrt_test_reap_skipped(void);
