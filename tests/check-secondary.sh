@@ -41,6 +41,12 @@
 #     defer queue: the primary's mmrt_reap_dead() frees them, the pool's
 #     free count is what it was before that secondary (fails with the
 #     mm.gather reap step left out: 3 table pages lost);
+#   - a secondary killed while its thread waits for a userfault's wake
+#     (its fault read from the primary's uffd, never resolved): the
+#     primary's destroy of that uffd returns (bounded) though the dead
+#     waiter never dropped its reference; in test builds the destroy is
+#     first shown to wait with the rule broken on purpose
+#     (MMRT_TEST_REAP_SKIP_WAITERS);
 #   - the primary leaves with mmrt_fini() == 0 once its secondaries are
 #     gone (its output says "primary done ok").
 #
@@ -196,6 +202,27 @@ reply_of ptreaped
 grep -q '^ptreaped ok' "$tmp/primary.log" ||
 	fail "a dead secondary's deferred table pages were not freed"
 echo "ok: a dead secondary's deferred table pages are freed by the reap"
+
+# a secondary killed while its thread waits for a userfault's wake: the
+# primary's destroy of that uffd does not wait for ever for the dead
+# waiter (in test builds it first waits while the rule is broken on
+# purpose, then returns once it is restored)
+"$peer" ufwaiter "${sec[@]}" > "$tmp/ufwaiter.log" 2>&1 &
+ufwpid=$!
+wait_line "$tmp/ufwaiter.log" faulting "$ufwpid" 60 ||
+	{ wait "$ufwpid"; cat "$tmp/ufwaiter.log"; fail "the ufwaiter secondary did not print 'faulting'"; }
+echo ufwposted >&3
+reply_of ufwposted
+grep -q '^ufwposted ok' "$tmp/primary.log" ||
+	fail "the ufwaiter's fault did not reach the primary's uffd"
+kill -9 "$ufwpid"
+wait "$ufwpid" 2>/dev/null
+sed "s/^/  [ufwaiter] /" "$tmp/ufwaiter.log"
+echo ufwdestroy >&3
+reply_of ufwdestroyed
+grep -q '^ufwdestroyed ok' "$tmp/primary.log" ||
+	fail "the destroy of a uffd a dead secondary waited on"
+echo "ok: a uffd's destroy drops the wait of a killed secondary's thread"
 
 primary_done
 echo "ok: the primary left with mmrt_fini() == 0 after its secondaries"

@@ -39,6 +39,16 @@
  *       pinfree (the pinner unpinned and left) the count is F0 + 2 and
  *               the space's pinned_pages 0; "pinfreed ok|FAIL <why>"
  *       ptbase  the pool's free count F2; "ptbased <F2>"
+ *       ufwposted  wait (bounded) for the fault of a ufwaiter secondary
+ *               on "sec.ufw" (read from its uffd "sec.ufw.h", never
+ *               resolved), then 200 ms for it to wait; "ufwposted ok|FAIL"
+ *       ufwdestroy (that secondary was killed while it waited) destroy
+ *               the uffd of "sec.ufw" in a thread: it must return within
+ *               20 s, though the dead waiter never dropped its reference.
+ *               In test builds the rule is first broken on purpose
+ *               (MMRT_TEST_REAP_SKIP_WAITERS): the destroy must still
+ *               wait after 1.5 s, and return once the rule is restored;
+ *               "ufwdestroyed ok|FAIL <why>"
  *       ptreap  (a ptdefer secondary was killed) mmrt_reap_dead() reaps
  *               one process and the free count is F2 again: the table
  *               pages its unmap left in its defer queue were freed;
@@ -80,6 +90,10 @@
  *     pages on three levels), writes them and unmaps them: the table
  *     pages wait in its QSBR defer queue for a grace period. Prints
  *     "deferred", then waits (SP_WAIT_S at most) to be killed.
+ *   sec-peer ufwaiter [EAL args with --proc-type=secondary]
+ *     attaches, prints "faulting", reads the page of "sec.ufw": the fault
+ *     posts to the primary's uffd, which nobody resolves, and the read
+ *     waits (SP_WAIT_S at most) to be killed.
  *   sec-peer pinner [EAL args with --proc-type=secondary]
  *     attaches; bad pins fail (an unmapped range: -EFAULT; a revocation
  *     callback: -E_RTE_SECONDARY); pins the first two pages of "sec.pin"
@@ -97,6 +111,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +156,9 @@
 #define SP_FOBJ "sec.fobj"
 #define SP_D 0x38000000ULL
 #define SP_PT_VA (UINT64_C(1) << 40)  /* a 512 GiB slot with no tables */
+#define SP_UFW "sec.ufw"
+#define SP_UFW_NAME "sec.ufw.h"
+#define SP_UFW_VA 0x68000000ULL
 
 static int failures;
 
@@ -256,6 +274,98 @@ primary_lookup(void)
 		printf("looked FAIL %s\n", why);
 }
 
+/* A ufwaiter secondary's fault reached @u: "ufwposted ok|FAIL". */
+static int
+primary_ufw_posted(struct mmrt_uffd *u)
+{
+	struct mmrt_uffd_msg m;
+	time_t deadline = time(NULL) + SP_WAIT_S;
+	int n;
+
+	while ((n = mmrt_uffd_read(u, &m, 1)) == 0 && time(NULL) < deadline)
+		usleep(1000);
+	if (n != 1 || m.event != MMRT_UFFD_EVENT_PAGEFAULT ||
+			m.arg.pagefault.address != SP_UFW_VA) {
+		printf("ufwposted FAIL no fault at %#llx (%d)\n", SP_UFW_VA, n);
+		return 1;
+	}
+	/* from the post to the waiter's reference: nanoseconds */
+	usleep(200000);
+	printf("ufwposted ok\n");
+	return 0;
+}
+
+struct ufw_destroy {
+	struct mmrt_uffd *u;
+	int ret;
+	int done;
+};
+
+static void *
+ufw_destroy_thread(void *arg)
+{
+	struct ufw_destroy *d = arg;
+
+	d->ret = mmrt_uffd_destroy(d->u);
+	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Has @d finished within @ms milliseconds? */
+static bool
+ufw_done_within(struct ufw_destroy *d, unsigned int ms)
+{
+	unsigned int i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (__atomic_load_n(&d->done, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(10000);
+	}
+	return __atomic_load_n(&d->done, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Destroy @u, which a killed secondary's thread was waiting on: "ufwdestroyed
+ * ok|FAIL <why>". A destroy that hangs leaves its thread behind; the
+ * process then exits at once (nothing can be torn down under it).
+ */
+static int
+primary_ufw_destroy(struct mmrt_uffd *u)
+{
+	struct ufw_destroy d = { .u = u, .ret = -1, .done = 0 };
+	const char *control = "not built (no test hooks)";
+	pthread_t t;
+
+#ifdef MMRT_TEST_HOOKS
+	mmrt_test_reap_skip(MMRT_TEST_REAP_SKIP_WAITERS);
+#endif
+	if (pthread_create(&t, NULL, ufw_destroy_thread, &d) != 0) {
+		printf("ufwdestroyed FAIL pthread_create\n");
+		return 1;
+	}
+#ifdef MMRT_TEST_HOOKS
+	if (ufw_done_within(&d, 1500)) {
+		printf("ufwdestroyed FAIL control: the destroy returned (%d)"
+			" with the dead waiter's reference kept\n", d.ret);
+		pthread_join(t, NULL);
+		mmrt_test_reap_skip(0);
+		return 1;
+	}
+	control = "the destroy still waited after 1.5 s";
+	mmrt_test_reap_skip(0);
+#endif
+	if (!ufw_done_within(&d, 20000)) {
+		printf("ufwdestroyed FAIL the destroy still waits after 20 s\n");
+		fflush(stdout);
+		_exit(1);
+	}
+	pthread_join(t, NULL);
+	printf("ufwdestroyed %s: %d (negative control: %s)\n",
+		d.ret == 0 ? "ok" : "FAIL", d.ret, control);
+	return d.ret != 0;
+}
+
 static int
 run_primary(int argc, char **argv)
 {
@@ -271,7 +381,12 @@ run_primary(int argc, char **argv)
 	struct mmrt_as *pn = NULL;
 	struct mmrt_object *obj = NULL, *fobj = NULL;
 	struct mmrt_as_stats ast;
-	struct mmrt_uffd *u = NULL, *usub = NULL;
+	struct mmrt_uffd *u = NULL, *usub = NULL, *uw = NULL;
+	struct mmrt_uffd_conf wcf = {
+		.wait_timeout_us = SP_WAIT_S * 1000000ULL,
+		.name = SP_UFW_NAME,
+	};
+	struct mmrt_as *ufw = NULL;
 	uint64_t features = 0, uops = 0, free0 = 0, free1, free2 = 0;
 	FILE *file = NULL;
 	bool registered = false;
@@ -316,6 +431,18 @@ run_primary(int argc, char **argv)
 			mmrt_uffd_register(u, SP_UF_VA, MMRT_PAGE_SIZE,
 			MMRT_UFFD_REGISTER_MODE_MISSING, &uops) < 0) {
 		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_UF);
+		goto out;
+	}
+	/* a uffd whose faults nobody resolves, for the ufwaiter */
+	features = 0;
+	ufw = mmrt_as_create(SP_UFW);
+	uw = ufw != NULL ? mmrt_uffd_create(ufw, MMRT_UFFD_API, &features,
+		&wcf) : NULL;
+	if (uw == NULL || mmrt_map(ufw, SP_UFW_VA, MMRT_PAGE_SIZE,
+			MMRT_PROT_READ | MMRT_PROT_WRITE, 0) < 0 ||
+			mmrt_uffd_register(uw, SP_UFW_VA, MMRT_PAGE_SIZE,
+			MMRT_UFFD_REGISTER_MODE_MISSING, &uops) < 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_UFW);
 		goto out;
 	}
 	features = 0;
@@ -393,6 +520,11 @@ run_primary(int argc, char **argv)
 		} else if (strcmp(cmd, "ptbase") == 0) {
 			free2 = pool_free();
 			printf("ptbased %" PRIu64 "\n", free2);
+		} else if (strcmp(cmd, "ufwposted") == 0) {
+			rc |= primary_ufw_posted(uw);
+		} else if (strcmp(cmd, "ufwdestroy") == 0) {
+			rc |= primary_ufw_destroy(uw);
+			uw = NULL;
 		} else if (strcmp(cmd, "ptreap") == 0) {
 			ret = mmrt_reap_dead();
 			free1 = pool_free();
@@ -422,6 +554,10 @@ out:
 		mmrt_uffd_destroy(u);
 	if (usub != NULL)
 		mmrt_uffd_destroy(usub);
+	if (uw != NULL)
+		mmrt_uffd_destroy(uw);
+	if (ufw != NULL)
+		mmrt_as_destroy(ufw);
 	if (uf != NULL)
 		mmrt_as_destroy(uf);
 	if (inv != NULL)
@@ -944,6 +1080,27 @@ out:
 }
 
 static int
+run_ufwaiter(int argc, char **argv)
+{
+	struct mmrt_as *as;
+	uint8_t b[64];
+	int ret;
+
+	if (peer_init("sec-peer ufwaiter", argc, argv, 1) != 0)
+		return 1;
+	as = mmrt_as_lookup(SP_UFW);
+	CHECK(as != NULL, "lookup %s", SP_UFW);
+	if (as == NULL)
+		return 1;
+	printf("faulting\n");
+	fflush(stdout);
+	/* waits for a resolution that never comes, SP_WAIT_S at most */
+	ret = mmrt_read(as, SP_UFW_VA, b, sizeof(b));
+	printf("ufwaiter not killed: %d\n", ret);
+	return 1;
+}
+
+static int
 run_pinner(int argc, char **argv)
 {
 	struct mmrt_as_stats st;
@@ -1065,6 +1222,7 @@ main(int argc, char **argv)
 		{ "handler", run_handler },
 		{ "pinner", run_pinner },
 		{ "ptdefer", run_ptdefer },
+		{ "ufwaiter", run_ufwaiter },
 		{ "reader", run_reader },
 		{ "expect", run_expect },
 	};

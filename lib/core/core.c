@@ -220,6 +220,23 @@ mmrt_process_slot(void)
 	return core_proc_me;
 }
 
+int32_t
+mmrt_process_slot_pid(int slot)
+{
+	if (core_sh == NULL || slot < 0 || slot >= MMRT_PROC_MAX)
+		return 0;
+	return __atomic_load_n(&core_sh->procs[slot].pid, __ATOMIC_ACQUIRE);
+}
+
+bool
+mmrt_process_slot_gone(int slot, int32_t pid)
+{
+	if (core_sh == NULL || slot < 0 || slot >= MMRT_PROC_MAX)
+		return true;
+	return __atomic_load_n(&core_sh->procs[slot].pid,
+		__ATOMIC_ACQUIRE) != pid || core_proc_dead(&core_sh->procs[slot]);
+}
+
 bool
 mmrt_process_alive(int32_t pid)
 {

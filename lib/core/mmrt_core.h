@@ -375,6 +375,22 @@ bool mmrt_process_alive(int32_t pid);
 int mmrt_process_slot(void);
 
 /**
+ * @internal The pid attached in process slot @p slot, 0 if the slot is
+ * free or out of range. Never waits.
+ */
+int32_t mmrt_process_slot_pid(int slot);
+
+/**
+ * @internal Whether process @p pid, which was attached in slot @p slot,
+ * is gone from it: the slot holds another pid (or none), or the process
+ * of the slot is dead (as for mmrt_reap_dead(), start time included).
+ * For a count a process keeps per slot, tagged with its pid, that its
+ * death would leave raised (the uffd waiters). Never waits (reads
+ * /proc/<pid>/stat: not for a fast path).
+ */
+bool mmrt_process_slot_gone(int slot, int32_t pid);
+
+/**
  * @internal Free the QSBR reader slots of every dead process of the
  * runtime (the first step of mmrt_reap_dead(), alone). Lock-free; safe
  * with any lock held, from any thread.
@@ -655,6 +671,9 @@ void mmrt_test_fail_alloc_after(int64_t n);
 					      * are not released */
 #define MMRT_TEST_REAP_SKIP_FLY (1u << 3) /**< frames a dead process held
 					    * in flight are not returned */
+#define MMRT_TEST_REAP_SKIP_WAITERS (1u << 4) /**< a uffd's destroy keeps
+						* the waits of dead
+						* processes */
 
 /**
  * @internal Test builds only: negative controls of mmrt_reap_dead().

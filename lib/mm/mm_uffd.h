@@ -32,6 +32,7 @@ struct mm_fault_wait {
 	uint64_t seq;            /* the uffd's wake_seq before the check */
 	uint64_t t0;             /* first wait (timer cycles), 0 before */
 	uint32_t requester;      /* message ptid */
+	int32_t slot;            /* process slot of its waiter reference */
 	bool nowait;             /* post only: no waiter reference */
 	bool probe;              /* a poller's probe: MM_FAULT_WOULD_WAIT
 				  * where resolving would wait (COW) */

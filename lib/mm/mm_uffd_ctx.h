@@ -83,8 +83,13 @@ struct mmrt_uffd {
 	/* posters */
 	uint64_t npost __rte_cache_aligned; /* slots claimed, ever */
 	uint64_t fq_head;           /* the next post's position */
-	uint32_t waiters;           /* threads waiting on wake_seq */
 	uint64_t nundo;             /* claims undone (no message queued) */
+	/*
+	 * Threads waiting on wake_seq, per process slot (the primary's is
+	 * on this line): (pid << 32) | count, so that destroy can tell a
+	 * count its dead process left raised (uffd.c, waiter_add()).
+	 */
+	uint64_t waiters[MMRT_PROC_MAX];
 
 	/* clearers (wakes, a poster's undo, the reap) and readers */
 	uint64_t nclear __rte_cache_aligned; /* slots cleared, ever */

@@ -676,6 +676,102 @@ pt_lock_for(const struct mm_fault_wait *w, uint32_t tbl)
 	return true;
 }
 
+/* ---- waiter references ------------------------------------------------ */
+
+/*
+ * A thread that waits for a fault's wake holds a reference on the uffd
+ * (u->waiters), so that destroy frees it only once no waiter loads its
+ * wake sequence. The references are counted per process slot, each word
+ * (pid << 32) | count of the process attached in that slot, because a
+ * process killed while one of its threads waited never drops its
+ * reference: destroy would wait for ever. A word whose pid is no longer
+ * the slot's live process is such a leftover (a live process in the slot
+ * cannot be another pid): waiter_add() replaces it, and destroy drops it
+ * (uffd_waiters_drain()). Not a fast path: consumers post without a
+ * reference (nowait); only threads about to wait take one.
+ */
+static int32_t
+waiter_add(struct mmrt_uffd *u)
+{
+	int slot = mmrt_process_slot();
+	uint64_t *c, cur, want, pid;
+
+	if (slot < 0 || slot >= MMRT_PROC_MAX)
+		slot = 0; /* not attached: the runtime is going down */
+	pid = (uint32_t)mmrt_process_slot_pid(slot);
+	c = &u->waiters[slot];
+	cur = __atomic_load_n(c, __ATOMIC_RELAXED);
+	do {
+		want = (cur >> 32) == pid ? cur + 1 : pid << 32 | 1;
+	} while (!__atomic_compare_exchange_n(c, &cur, want, true,
+			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+	return slot;
+}
+
+/* Does any slot hold a waiter reference? */
+static bool
+uffd_waiting(struct mmrt_uffd *u)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMRT_PROC_MAX; i++)
+		if ((uint32_t)__atomic_load_n(&u->waiters[i],
+				__ATOMIC_ACQUIRE) != 0)
+			return true;
+	return false;
+}
+
+/* Drop the references of processes gone from their slots; how many. */
+static unsigned int
+uffd_waiters_reap(struct mmrt_uffd *u)
+{
+	uint64_t cur;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MMRT_PROC_MAX; i++) {
+		cur = __atomic_load_n(&u->waiters[i], __ATOMIC_ACQUIRE);
+		if ((uint32_t)cur == 0 || (int)i == mmrt_process_slot())
+			continue;
+#ifdef MMRT_TEST_HOOKS
+		if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_WAITERS)
+			continue; /* negative control: destroy waits for ever */
+#endif
+		if (mmrt_process_slot_gone((int)i, (int32_t)(cur >> 32)) &&
+				__atomic_compare_exchange_n(&u->waiters[i],
+				&cur, 0, false, __ATOMIC_RELAXED,
+				__ATOMIC_RELAXED))
+			n += (uint32_t)cur;
+	}
+	return n;
+}
+
+/* Look for references of dead processes this often while destroy waits. */
+#define UFFD_REAP_US 1000
+
+/*
+ * Wait until no thread waits on @u. The waiters were woken and no fault
+ * posts to @u any more (released, unregistered), so every live waiter
+ * drops its reference soon; a dead process's are dropped here.
+ */
+static void
+uffd_waiters_drain(struct mmrt_uffd *u)
+{
+	uint64_t period = rte_get_timer_hz() / (1000000 / UFFD_REAP_US);
+	uint64_t next = rte_get_timer_cycles() + period;
+	unsigned int spins = 0, n = 0;
+
+	while (uffd_waiting(u)) {
+		core_wait_step(&spins, UFFD_SPINS);
+		if (rte_get_timer_cycles() >= next) {
+			n += uffd_waiters_reap(u);
+			next = rte_get_timer_cycles() + period;
+		}
+	}
+	if (n > 0)
+		MMRT_LOG(NOTICE, mm, "uffd %s: dropped %u waits of dead"
+			" processes", u->name, n);
+}
+
 /* model: models/uffd.pml [U.2] */
 int
 mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
@@ -760,7 +856,7 @@ mm_uffd_fault(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	w->uffd = u;
 	w->seq = seq;
 	if (!w->nowait)
-		__atomic_fetch_add(&u->waiters, 1, __ATOMIC_ACQUIRE);
+		w->slot = waiter_add(u);
 	return MM_FAULT_POSTED;
 }
 
@@ -796,7 +892,8 @@ mm_uffd_wait(struct mm_fault_wait *w)
 			break;
 		core_wait_step(&spins, UFFD_SPINS);
 	}
-	__atomic_fetch_sub(&u->waiters, 1, __ATOMIC_RELEASE);
+	/* release: pairs with the acquire loads of uffd_waiting() */
+	__atomic_fetch_sub(&u->waiters[w->slot], 1, __ATOMIC_RELEASE);
 	return ret;
 }
 
@@ -1240,7 +1337,6 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 {
 	struct mmrt_uffd **pp;
 	struct mmrt_uffd_msg m;
-	unsigned int spins = 0;
 	struct mmrt_as *as;
 
 	if (!uffd_live(u))
@@ -1265,8 +1361,7 @@ mmrt_uffd_destroy(struct mmrt_uffd *u)
 	/* pending faults retry (as ordinary faults now) */
 	__atomic_store_n(&u->released, 1, __ATOMIC_RELEASE);
 	mm_uffd_wake(u, 0, MMRT_VA_LIMIT);
-	while (__atomic_load_n(&u->waiters, __ATOMIC_ACQUIRE) != 0)
-		core_wait_step(&spins, UFFD_SPINS);
+	uffd_waiters_drain(u);
 	while (rte_ring_mc_dequeue_elem(u->events, &m, sizeof(m)) == 0)
 		if (m.event == MMRT_UFFD_EVENT_FORK)
 			mmrt_uffd_destroy(m.arg.fork.ufd);
