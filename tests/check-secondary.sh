@@ -28,7 +28,9 @@
 #     primary never read, may not destroy it (-E_RTE_SECONDARY), and
 #     creates and destroys an object of its own;
 #   - a secondary pins two pages of the primary's space (bad pins fail:
-#     -EFAULT unmapped, -E_RTE_SECONDARY with a callback); the primary
+#     -EFAULT unmapped, -E_RTE_SECONDARY with a callback, and on a space
+#     with an interval notifier in the primary's heap, which the pin's
+#     tree insert would write to); the primary
 #     unmaps them and the pool's free count does not grow; the pin is
 #     revoked and still reads the pages; once the secondary unpinned and
 #     left, the count is back up by the two frames and pinned_pages is 0;

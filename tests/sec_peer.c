@@ -13,7 +13,9 @@
  *     uffd of "sec.uf" is named "sec.uf.h"; an unbound consumer
  *     "sec.pc" of the primary's, for secondaries to look up; the
  *     space "sec.inv" with one page holding pattern 4; the space
- *     "sec.pin" with three pages, pattern 6 (no subscriber); the pool
+ *     "sec.pin" with three pages, pattern 6 (no subscriber); the space
+ *     "sec.ipl" with one page and an interval notifier of the primary
+ *     whose struct is the primary's own heap memory; the pool
  *     object "sec.obj" (two pages, pattern 7) and the file-backed object
  *     "sec.fobj" (one page of a temporary file, pattern 10, never read
  *     in the primary).
@@ -96,7 +98,9 @@
  *     waits (SP_WAIT_S at most) to be killed.
  *   sec-peer pinner [EAL args with --proc-type=secondary]
  *     attaches; bad pins fail (an unmapped range: -EFAULT; a revocation
- *     callback: -E_RTE_SECONDARY); pins the first two pages of "sec.pin"
+ *     callback: -E_RTE_SECONDARY; a space with the primary's interval
+ *     notifier, which the pin's insert would link to: -E_RTE_SECONDARY,
+ *     not a write to the primary's heap); pins the first two pages of "sec.pin"
  *     and reads pattern 6 through mmrt_pin_sg(); prints "pinned", waits
  *     until the pin is revoked (the primary's pinunmap, at most
  *     SP_WAIT_S seconds), reads pattern 6 again through the pin (the
@@ -156,6 +160,8 @@
 #define SP_FOBJ "sec.fobj"
 #define SP_D 0x38000000ULL
 #define SP_PT_VA (UINT64_C(1) << 40)  /* a 512 GiB slot with no tables */
+#define SP_IPL "sec.ipl"
+#define SP_IPL_VA 0x78000000ULL
 #define SP_UFW "sec.ufw"
 #define SP_UFW_NAME "sec.ufw.h"
 #define SP_UFW_VA 0x68000000ULL
@@ -366,6 +372,19 @@ primary_ufw_destroy(struct mmrt_uffd *u)
 	return d.ret != 0;
 }
 
+static bool
+ipl_invalidate(struct mmrt_interval_notifier *sub,
+	const struct mmrt_notifier_range *range, uint64_t cur_seq)
+{
+	RTE_SET_USED(range);
+	mmrt_interval_set_seq(sub, cur_seq);
+	return true;
+}
+
+static const struct mmrt_interval_notifier_ops ipl_ops = {
+	.invalidate = ipl_invalidate,
+};
+
 static int
 run_primary(int argc, char **argv)
 {
@@ -386,7 +405,10 @@ run_primary(int argc, char **argv)
 		.wait_timeout_us = SP_WAIT_S * 1000000ULL,
 		.name = SP_UFW_NAME,
 	};
-	struct mmrt_as *ufw = NULL;
+	struct mmrt_as *ufw = NULL, *ipl = NULL;
+	/* the primary's own heap: no other process may write to it */
+	struct mmrt_interval_notifier *isub = calloc(1, sizeof(*isub));
+	bool iplugged = false;
 	uint64_t features = 0, uops = 0, free0 = 0, free1, free2 = 0;
 	FILE *file = NULL;
 	bool registered = false;
@@ -466,6 +488,17 @@ run_primary(int argc, char **argv)
 		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_PIN);
 		goto out;
 	}
+	/* an interval notifier in the primary's heap */
+	ipl = mmrt_as_create(SP_IPL);
+	if (ipl == NULL || isub == NULL || mmrt_map(ipl, SP_IPL_VA,
+			MMRT_PAGE_SIZE, MMRT_PROT_READ | MMRT_PROT_WRITE,
+			MMRT_MAP_POPULATE) < 0 ||
+			mmrt_interval_notifier_insert(isub, ipl, SP_IPL_VA,
+			MMRT_PAGE_SIZE, &ipl_ops) != 0) {
+		fprintf(stderr, "sec-peer primary: setting up %s\n", SP_IPL);
+		goto out;
+	}
+	iplugged = true;
 	/* objects: a pool one, and one of a file no page of which is read */
 	fill(buf, 2 * MMRT_PAGE_SIZE, 7);
 	obj = mmrt_object_create(SP_OBJ, 2 * MMRT_PAGE_SIZE);
@@ -546,6 +579,11 @@ out:
 		rc |= mmrt_object_destroy(obj) != 0;
 	if (pn != NULL)
 		mmrt_as_destroy(pn);
+	if (iplugged)
+		mmrt_interval_notifier_remove(isub);
+	if (ipl != NULL)
+		mmrt_as_destroy(ipl);
+	free(isub);
 	if (pc != NULL)
 		mmrt_consumer_destroy(pc);
 	if (registered)
@@ -1105,7 +1143,7 @@ run_pinner(int argc, char **argv)
 {
 	struct mmrt_as_stats st;
 	struct mmrt_pin *pin = NULL, *bad = NULL;
-	struct mmrt_as *as;
+	struct mmrt_as *as, *ipl;
 	time_t deadline;
 	long off;
 	int ret;
@@ -1125,6 +1163,14 @@ run_pinner(int argc, char **argv)
 		"pin with a callback in a secondary");
 	CHECK(mmrt_as_stats(as, &st) == 0 && st.pinned_pages == 0,
 		"a refused pin counted");
+	ipl = mmrt_as_lookup(SP_IPL);
+	CHECK(ipl != NULL, "lookup %s", SP_IPL);
+	ret = ipl != NULL ? mmrt_pin(ipl, SP_IPL_VA, MMRT_PAGE_SIZE, 0, &bad) :
+		-ENOENT;
+	CHECK(ret == -E_RTE_SECONDARY && bad == NULL, "pin on %s, which has"
+		" the primary's interval notifier: %d", SP_IPL, ret);
+	CHECK(ipl == NULL || (mmrt_as_stats(ipl, &st) == 0 &&
+		st.pinned_pages == 0), "a refused pin on %s counted", SP_IPL);
 	ret = mmrt_pin(as, SP_PIN_VA, 2 * MMRT_PAGE_SIZE, 0, &pin);
 	CHECK(ret == 0, "pin: %d", ret);
 	if (ret != 0)

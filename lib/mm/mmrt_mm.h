@@ -667,7 +667,9 @@ typedef void (*mmrt_pin_revoke_t)(struct mmrt_pin *pin, void *arg);
  *   userfault was not resolved in time); -EAGAIN (the range kept
  *   changing while the pin was taken); -E_RTE_SECONDARY (in a DPDK
  *   secondary: a fault the pin needs must replace a frame of a space
- *   with the primary's plain subscribers, see mmrt_fault()). On failure
+ *   with the primary's plain subscribers, see mmrt_fault(); or the
+ *   space has an interval notifier of the primary's, whose struct a
+ *   secondary must not link to, mmrt_interval_notifier_insert()). On failure
  *   nothing is pinned and *@p out is unchanged. Thread-safe; may wait
  *   (faults, userfaults).
  *

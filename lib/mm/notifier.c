@@ -826,6 +826,19 @@ interval_insert(struct mmrt_interval_notifier *sub, struct mmrt_as *as,
 		mm_spin_unlock(&subs->lock, MM_LC_SUBS);
 		return -EINVAL;
 	}
+	/*
+	 * An insert links the new node to the tree's (and the deferred
+	 * list's) nodes, and the struct of a plain subscription may be the
+	 * primary's own memory: a secondary must not write to it, so it
+	 * may not insert into a tree that holds one. (A plain subscription
+	 * the primary inserts after a secondary's is the limit of this
+	 * rule: that secondary's remove still edits the tree.)
+	 */
+	if (subs->n_iplain != 0 &&
+			rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		mm_spin_unlock(&subs->lock, MM_LC_SUBS);
+		return -E_RTE_SECONDARY;
+	}
 	seq = subs->invalidate_seq;
 	if (subs->active_invalidate_ranges != 0) {
 		if (seq & 1) {
