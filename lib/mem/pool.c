@@ -229,12 +229,10 @@ take_clean_bulk(uint32_t *pfns, unsigned int n)
 		n, NULL) == n ? 0 : -ENOMEM;
 }
 
-/* One zeroed free frame, through the lcore's clean cache. */
+/* One zeroed free frame, through the lcore's clean cache @c (cache_get()). */
 static bool
-take_clean(uint32_t *pfn)
+take_clean(struct pool_cache *c, uint32_t *pfn)
 {
-	struct pool_cache *c = cache_get();
-
 	if (c == NULL || pool->cache_size == 0)
 		return take_clean_bulk(pfn, 1) == 0;
 	if (c->zlen == 0)
@@ -252,13 +250,12 @@ take_clean(uint32_t *pfn)
  * (refilled from the free ring), then frames already zeroed (the lcore's
  * clean cache, then the clean ring), and only then a whole huge frame is
  * split: zeroing must never cost huge frames, and neither must a failed
- * allocation.
+ * allocation. @c: the lcore's cache, cache_get() (which the callers look
+ * up once: in a shared library each lookup is a call, __tls_get_addr()).
  */
 static int
-take_frames(uint32_t *pfns, unsigned int n)
+take_frames(struct pool_cache *c, uint32_t *pfns, unsigned int n)
 {
-	struct pool_cache *c = cache_get();
-
 	if (c != NULL && pool->cache_size > 0 && n <= pool->cache_size) {
 		if (c->len < n)
 			/* refill to cache_size plus what is asked */
@@ -333,6 +330,7 @@ give_frames(const uint32_t *pfns, unsigned int n)
 int64_t
 mmrt_frame_alloc(uint32_t flags)
 {
+	struct pool_cache *c;
 	uint32_t pfn;
 
 	if (pool == NULL)
@@ -341,23 +339,24 @@ mmrt_frame_alloc(uint32_t flags)
 		return -EINVAL;
 	if (TEST_ALLOC_FAIL())
 		return -ENOMEM;
-	if ((flags & MMRT_ALLOC_ZERO) && take_clean(&pfn)) {
+	c = cache_get();
+	if ((flags & MMRT_ALLOC_ZERO) && take_clean(c, &pfn)) {
 		/* zeroed off the fast path by mmrt_mem_zero_poll() */
 		frame_init_alloc(pfn, 0);
 		FRAME_UNPOISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
-		POOL_COUNT(cache_get(), allocs, 1);
-		POOL_COUNT(cache_get(), zero_hits, 1);
+		POOL_COUNT(c, allocs, 1);
+		POOL_COUNT(c, zero_hits, 1);
 		return pfn;
 	}
-	if (take_frames(&pfn, 1) != 0) {
-		POOL_COUNT(cache_get(), alloc_fail, 1);
+	if (take_frames(c, &pfn, 1) != 0) {
+		POOL_COUNT(c, alloc_fail, 1);
 		return -ENOMEM;
 	}
 	frame_init_alloc(pfn, 0);
 	FRAME_UNPOISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
 	if (flags & MMRT_ALLOC_ZERO)
 		memset(pfn_addr(pfn), 0, MMRT_PAGE_SIZE);
-	POOL_COUNT(cache_get(), allocs, 1);
+	POOL_COUNT(c, allocs, 1);
 	return pfn;
 }
 
@@ -370,7 +369,7 @@ mmrt_frame_alloc_bulk(uint32_t *pfns, unsigned int n, uint32_t flags)
 		return -ENODEV;
 	if (pfns == NULL || n == 0 || (flags & ~MMRT_ALLOC_ZERO))
 		return -EINVAL;
-	if (TEST_ALLOC_FAIL() || take_frames(pfns, n) != 0) {
+	if (TEST_ALLOC_FAIL() || take_frames(cache_get(), pfns, n) != 0) {
 		POOL_COUNT(cache_get(), alloc_fail, 1);
 		return -ENOMEM;
 	}

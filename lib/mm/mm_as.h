@@ -111,17 +111,16 @@ mm_lc_id(void)
 
 /*
  * Add @n to @as's rss_pages from a path that runs once per fill call
- * (uffd_fill.c): an lcore adds to its own line of as->lc, other threads
+ * (uffd_fill.c), whose share index (mm_lc_id(), looked up once per call)
+ * is @id: an lcore adds to its own line of as->lc, other threads
  * atomically to the shared field. mmrt_as_stats() sums the field and the
  * lines: exact once the adders are done, a snapshot while they run (as the
  * one shared counter was). The other adders (faults, zaps, copies) keep
  * the shared field: any add may go to either, only the sum means anything.
  */
 static inline void
-mm_as_rss_add_lc(struct mmrt_as *as, int64_t n)
+mm_as_rss_add_lc(struct mmrt_as *as, unsigned int id, int64_t n)
 {
-	unsigned int id = mm_lc_id();
-
 	if (id < RTE_MAX_LCORE)
 		mm_lc_add(&as->lc[id].rss_pages, n);
 	else

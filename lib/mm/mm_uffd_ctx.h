@@ -113,8 +113,10 @@ struct mmrt_uffd {
  * line with a load and a store (mm_lc_add(), mm_as.h), other threads
  * atomically to st's field.
  */
-#define ST_ADD_LC(u, f, n) do { \
-	unsigned int st_id_ = mm_lc_id(); \
+#define ST_ADD_LC(u, f, n) ST_ADD_ID(u, f, mm_lc_id(), n)
+/* ST_ADD_LC() by the share index @id the caller looked up (mm_lc_id()) */
+#define ST_ADD_ID(u, f, id, n) do { \
+	unsigned int st_id_ = (id); \
 	if (st_id_ < RTE_MAX_LCORE) \
 		mm_lc_add(&(u)->lc[st_id_].f, (int64_t)(n)); \
 	else \
@@ -141,11 +143,23 @@ uffd_space(struct mmrt_uffd *u)
 	return as;
 }
 
+#define UFFD_PROBE 8           /* slots probed per page (uffd.c) */
+
+/* The first of the UFFD_PROBE pending slots of @page (uffd.c). */
+static inline uint32_t
+mm_uffd_pend_hash(const struct mmrt_uffd *u, uint64_t page)
+{
+	return (uint32_t)(mmrt_page_hash(page) >> 40) & u->pend_mask;
+}
 
 /*
  * Wake [start, end) of @u: pending faults there become idle and waiters
  * retry (after a fill published its entries, or on an explicit wake).
  */
 void mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end);
+/* mm_uffd_wake() by a caller that looked up its share index @lc
+ * (mm_lc_id()): a fill, once per call */
+void mm_uffd_wake_lc(struct mmrt_uffd *u, uint64_t start, uint64_t end,
+	unsigned int lc);
 
 #endif /* MM_UFFD_CTX_H */

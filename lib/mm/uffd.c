@@ -89,7 +89,6 @@
 
 #define UFFD_RING_DEFAULT 4096u
 #define UFFD_TIMEOUT_US_DEFAULT UINT64_C(10000000)
-#define UFFD_PROBE 8           /* slots probed per page */
 #define UFFD_WAKE_PROBE_MAX 64 /* pages probed one by one in a wake */
 #define UFFD_RECHECK_US 1000   /* waiters re-check this often */
 #define UFFD_SPINS 2048        /* waiters spin this many times, then sleep */
@@ -469,11 +468,8 @@ mmrt_uffd_features(const struct mmrt_uffd *u)
 
 static void pend_clear(struct mmrt_uffd *u, uint64_t *s, uint64_t cur);
 
-static inline uint32_t
-pend_hash(const struct mmrt_uffd *u, uint64_t page)
-{
-	return (uint32_t)(mmrt_page_hash(page) >> 40) & u->pend_mask;
-}
+/* a page's first slot: in mm_uffd_ctx.h, where the fills prefetch it */
+#define pend_hash mm_uffd_pend_hash
 
 /*
  * Post a fault for @page unless one is pending. Never waits. Two posters
@@ -576,10 +572,12 @@ pend_count(const struct mmrt_uffd *u)
 
 /*
  * Wake [start, end): pending faults there become idle, waiters retry.
+ * @lc: the caller's share index (mm_lc_id()), for the statistics.
  * model: models/uffd.pml [U.5]
  */
 void
-mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
+mm_uffd_wake_lc(struct mmrt_uffd *u, uint64_t start, uint64_t end,
+	unsigned int lc)
 {
 	uint64_t page, cur;
 	uint32_t h, i;
@@ -612,7 +610,13 @@ mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
 	}
 	/* release: the entries the fill published before the new sequence */
 	__atomic_fetch_add(u->wake_seq, 1, __ATOMIC_RELEASE);
-	ST_ADD_LC(u, wakes, 1);
+	ST_ADD_ID(u, wakes, lc, 1);
+}
+
+void
+mm_uffd_wake(struct mmrt_uffd *u, uint64_t start, uint64_t end)
+{
+	mm_uffd_wake_lc(u, start, end, mm_lc_id());
 }
 
 /*
