@@ -22,14 +22,14 @@
  * Pages are fresh for every pass (MADV_DONTNEED / MMRT_ADV_DONTNEED between
  * passes, not timed); the passes of the sides (mmrt, kernel, floor) take
  * turns going first.
- * Both handlers stamp the page address into the page they copy, and the
- * requester checks it. The handlers also timestamp the message read and the
- * copy returned of each page's successful copy, which splits the round
- * trip into delivery (miss to message read), resolution (the copy call)
- * and resume (copy returned to requester resumed; negative when the
- * requester sees the page before the copy call returns). A cache-line
- * ping-pong between the two lcores, printed first, shows how far apart the
- * two vCPUs landed in this run.
+ * The handlers stamp the page address into the page they copy (the floor
+ * its pass number too), and the requester checks it. The handlers also
+ * timestamp the message read and the copy returned of each page's
+ * successful copy, which splits the round trip into delivery (miss to
+ * message read), resolution (the copy call) and resume (copy returned to
+ * requester resumed; negative when the requester sees the page before the
+ * copy call returns). A cache-line ping-pong between the two lcores,
+ * printed first, shows how far apart the two vCPUs landed in this run.
  *
  * floor (uffd-fault-4k-floor, report only): the same round trip reduced
  * to what any handler on the other lcore must do: a mailbox line to the
@@ -124,6 +124,11 @@ static struct {
 } fault_fl;
 
 static uint32_t fault_fl_pfn[FAULT_PASS_PAGES];
+/*
+ * The floor's pass number, stamped beside the address: a pass may get
+ * the last pass's frames back at the same places, with its stamps.
+ */
+static uint64_t fault_fl_pass;
 
 /* Cache-line ping-pong between the two lcores (info: vCPU placement). */
 #define FAULT_PP_ROUNDS 20000u
@@ -332,6 +337,8 @@ fault_floor_handler(struct fault_pass *p)
 		seen = idx;
 		idx = fault_take(p, true, 0, p->base + idx * MMRT_PAGE_SIZE,
 			&addr, &t);
+		memcpy(fault_src + sizeof(addr), &fault_fl_pass,
+			sizeof(fault_fl_pass));
 		memcpy(mmrt_frame_addr_unchecked(fault_fl_pfn[idx]), fault_src,
 			MMRT_PAGE_SIZE);
 		/* the copy's bytes before the flag: pairs with the load */
@@ -495,10 +502,11 @@ fault_floor_touch(const struct fault_pass *p, struct fault_req *q)
 			rte_pause();
 		t1 = perf_now();
 		page = mmrt_frame_addr_unchecked(fault_fl_pfn[i]);
-		v = *page;
-		if (unlikely(v != va))
+		v = page[0];
+		if (unlikely(v != va || page[1] != fault_fl_pass))
 			perf_die("floor: page 0x%" PRIx64 " reads 0x%" PRIx64
-				" (not the copy)", va, v);
+				", pass %" PRIu64 " (not this pass's copy)",
+				va, v, page[1]);
 		q->t_start[i] = t0;
 		q->t_end[i] = t1;
 	}
@@ -743,6 +751,7 @@ fault_reset(enum fault_side side)
 			perf_die("mmrt_frame_alloc_bulk: %s", strerror(-ret));
 		fault_fl.req = FAULT_FLOOR_IDLE;
 		fault_fl.done = FAULT_FLOOR_IDLE;
+		fault_fl_pass++;
 		return;
 	}
 	if (side == FAULT_KERNEL) {
