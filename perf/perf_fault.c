@@ -20,15 +20,21 @@
  * before the load to after it returned.
  *
  * Pages are fresh for every pass (MADV_DONTNEED / MMRT_ADV_DONTNEED between
- * passes, not timed); passes of the two sides alternate which goes first.
- * Both handlers stamp the page address into the page they copy, and the
- * requester checks it. The handlers also timestamp the message read and the
- * copy returned of each page's successful copy, which splits the round
- * trip into delivery (miss to message read), resolution (the copy call)
- * and resume (copy returned to requester resumed; negative when the
- * requester sees the page before the copy call returns). A cache-line
- * ping-pong between the two lcores, printed first, shows how far apart the
- * two vCPUs landed in this run.
+ * passes, not timed); the passes of the sides (mmrt, kernel, floor) take
+ * turns going first.
+ * The handlers stamp the page address into the page they copy (the floor
+ * its pass number too), and the requester checks it. The handlers also
+ * timestamp the message read and the copy returned of each page's
+ * successful copy, which splits the round trip into delivery (miss to
+ * message read), resolution (the copy call) and resume (copy returned to
+ * requester resumed; negative when the requester sees the page before the
+ * copy call returns). A cache-line ping-pong between the two lcores,
+ * printed first, shows how far apart the two vCPUs landed in this run.
+ *
+ * floor (uffd-fault-4k-floor, report only): the same round trip reduced
+ * to what any handler on the other lcore must do: a mailbox line to the
+ * handler, its 4 KiB copy into a fresh frame of the pool, a done line
+ * back (see fault_fl below). Its ratio is the best the row could reach.
  *
  * The scaling curves (report only): with N = 1, 2, 4, 8, 16 faulting
  * consumers and the one handler. mmrt: N consumers on the main lcore, each
@@ -87,12 +93,42 @@
 enum fault_side {
 	FAULT_KERNEL,
 	FAULT_MMRT,
+	FAULT_FLOOR,
+	FAULT_NSIDES,
 };
 
 static const char * const fault_side_name[] = {
 	[FAULT_KERNEL] = "kernel",
 	[FAULT_MMRT] = "mmrt",
+	[FAULT_FLOOR] = "floor",
 };
+
+/*
+ * The floor: what any userfault round trip with the handler on the other
+ * lcore must do, and nothing else. The requester stores the page's index
+ * in a mailbox line (the message) and spins; the handler spins on the
+ * mailbox, stamps the source page as the other handlers do, copies it
+ * with the same memcpy() into the page's fresh frame and stores the index
+ * in a done line (release: the bytes before the flag); the requester sees
+ * it (acquire) and is done. Two cross-core line transfers and a 4 KiB
+ * copy into a frame of the pool, as on the mmrt side, but no lookup, no
+ * page table, no dedup, no queue and no wake. The frames are taken from
+ * the pool before the pass and given back after it (not timed), so they
+ * are the frames the mmrt side's fills get, in the same cache state.
+ */
+#define FAULT_FLOOR_IDLE UINT64_MAX
+
+static struct {
+	uint64_t req __rte_cache_aligned;   /* requester -> handler */
+	uint64_t done __rte_cache_aligned;  /* handler -> requester */
+} fault_fl;
+
+static uint32_t fault_fl_pfn[FAULT_PASS_PAGES];
+/*
+ * The floor's pass number, stamped beside the address: a pass may get
+ * the last pass's frames back at the same places, with its stamps.
+ */
+static uint64_t fault_fl_pass;
 
 /* Cache-line ping-pong between the two lcores (info: vCPU placement). */
 #define FAULT_PP_ROUNDS 20000u
@@ -285,6 +321,32 @@ fault_copied(struct fault_pass *p, uint64_t idx, uint64_t t)
 	p->copies++;
 }
 
+/* Floor handler: spin on the mailbox, copy, store done. */
+static void
+fault_floor_handler(struct fault_pass *p)
+{
+	uint64_t idx, addr, t, seen = FAULT_FLOOR_IDLE;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+		idx = __atomic_load_n(&fault_fl.req, __ATOMIC_ACQUIRE);
+		if (idx == seen) {
+			p->empty_reads++;
+			rte_pause();
+			continue;
+		}
+		seen = idx;
+		idx = fault_take(p, true, 0, p->base + idx * MMRT_PAGE_SIZE,
+			&addr, &t);
+		memcpy(fault_src + sizeof(addr), &fault_fl_pass,
+			sizeof(fault_fl_pass));
+		memcpy(mmrt_frame_addr_unchecked(fault_fl_pfn[idx]), fault_src,
+			MMRT_PAGE_SIZE);
+		/* the copy's bytes before the flag: pairs with the load */
+		__atomic_store_n(&fault_fl.done, idx, __ATOMIC_RELEASE);
+		fault_copied(p, idx, t);
+	}
+}
+
 /* Kernel handler: spin on read() of the O_NONBLOCK userfaultfd. */
 static void
 fault_kernel_handler(struct fault_pass *p)
@@ -385,6 +447,8 @@ fault_handler(void *arg)
 	__atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
 	if (p->side == FAULT_KERNEL)
 		fault_kernel_handler(p);
+	else if (p->side == FAULT_FLOOR)
+		fault_floor_handler(p);
 	else
 		fault_mmrt_handler(p);
 	return 0;
@@ -418,6 +482,34 @@ static void
 fault_kernel_touch(const struct fault_pass *p, struct fault_req *q)
 {
 	fault_kernel_touch_pages(p, q, 0, 1);
+}
+
+/*
+ * Floor requester: post each page's index, spin until the handler says
+ * its frame holds the copy; the page must read back its own address.
+ */
+static void
+fault_floor_touch(const struct fault_pass *p, struct fault_req *q)
+{
+	uint64_t i, va, v, t0, t1;
+	const uint64_t *page;
+
+	for (i = 0; i < p->npages; i++) {
+		va = p->base + i * MMRT_PAGE_SIZE;
+		t0 = perf_now();
+		__atomic_store_n(&fault_fl.req, i, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&fault_fl.done, __ATOMIC_ACQUIRE) != i)
+			rte_pause();
+		t1 = perf_now();
+		page = mmrt_frame_addr_unchecked(fault_fl_pfn[i]);
+		v = page[0];
+		if (unlikely(v != va || page[1] != fault_fl_pass))
+			perf_die("floor: page 0x%" PRIx64 " reads 0x%" PRIx64
+				", pass %" PRIu64 " (not this pass's copy)",
+				va, v, page[1]);
+		q->t_start[i] = t0;
+		q->t_end[i] = t1;
+	}
 }
 
 /*
@@ -652,6 +744,16 @@ fault_reset(enum fault_side side)
 	unsigned int i;
 	int ret;
 
+	if (side == FAULT_FLOOR) {
+		/* fresh frames from the pool; the last pass's went back */
+		ret = mmrt_frame_alloc_bulk(fault_fl_pfn, FAULT_PASS_PAGES, 0);
+		if (ret < 0)
+			perf_die("mmrt_frame_alloc_bulk: %s", strerror(-ret));
+		fault_fl.req = FAULT_FLOOR_IDLE;
+		fault_fl.done = FAULT_FLOOR_IDLE;
+		fault_fl_pass++;
+		return;
+	}
 	if (side == FAULT_KERNEL) {
 		if (madvise(fx.kbase, (size_t)FAULT_PASS_PAGES *
 				MMRT_PAGE_SIZE, MADV_DONTNEED) != 0)
@@ -747,6 +849,8 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 		fault_kernel_touch_n(p, q);
 	else if (side == FAULT_KERNEL)
 		fault_kernel_touch(p, q);
+	else if (side == FAULT_FLOOR)
+		fault_floor_touch(p, q);
 	else if (p->curve)
 		fault_mmrt_touch_n(p, q);
 	else
@@ -755,6 +859,11 @@ fault_run_pass(enum fault_side side, struct fault_pass *p,
 	ret = app_worker_wait(fx.worker);
 	if (ret < 0)
 		perf_die("handler: %s", strerror(-ret));
+	if (side == FAULT_FLOOR) {
+		ret = mmrt_frame_put_bulk(fault_fl_pfn, FAULT_PASS_PAGES);
+		if (ret < 0)
+			perf_die("mmrt_frame_put_bulk: %s", strerror(-ret));
+	}
 	/* Late duplicate messages are allowed (EEXIST, then a wake). */
 	if (p->copies != p->npages)
 		perf_die("%s: %" PRIu64 " copies (and %" PRIu64 " EEXIST) for %"
@@ -983,14 +1092,14 @@ fault_curve(struct fault_pass *p, struct fault_req *q, unsigned int passes,
 int
 main(int argc, char **argv)
 {
-	struct fault_acc acc[2];
+	struct fault_acc acc[FAULT_NSIDES];
 	struct fault_pass *p;
 	struct fault_req q;
-	struct perf_result res[1 + 10];
+	struct perf_result res[2 + 10];
 	struct perf_opts opts;
 	struct app_pct pct;
-	enum fault_side first, second;
-	unsigned int rounds, warm = 1, r, nres = 0, ncurve;
+	enum fault_side side;
+	unsigned int rounds, warm = 1, r, s, nres = 0, ncurve;
 	size_t cap;
 	char why[256];
 	bool kernel;
@@ -1027,24 +1136,24 @@ main(int argc, char **argv)
 	if (p->t_read == NULL || p->t_done == NULL || q.t_start == NULL ||
 			q.t_post == NULL || q.t_end == NULL)
 		perf_die("out of memory");
-	fault_acc_init(&acc[FAULT_KERNEL], cap);
-	fault_acc_init(&acc[FAULT_MMRT], cap);
+	for (s = 0; s < FAULT_NSIDES; s++)
+		fault_acc_init(&acc[s], cap);
 
+	/* the three sides in turn, each going first in one round of three */
 	for (r = 0; r < warm + rounds; r++) {
-		first = r % 2 == 0 ? FAULT_MMRT : FAULT_KERNEL;
-		second = first == FAULT_MMRT ? FAULT_KERNEL : FAULT_MMRT;
-		if (first == FAULT_MMRT || kernel)
-			fault_run_pass(first, p, &q,
-				r < warm ? NULL : &acc[first]);
-		if (second == FAULT_MMRT || kernel)
-			fault_run_pass(second, p, &q,
-				r < warm ? NULL : &acc[second]);
+		for (s = 0; s < FAULT_NSIDES; s++) {
+			side = (enum fault_side)((r + s) % FAULT_NSIDES);
+			if (side == FAULT_KERNEL && !kernel)
+				continue;
+			fault_run_pass(side, p, &q,
+				r < warm ? NULL : &acc[side]);
+		}
 	}
 
 	/* the curves, before the statistics are read and checked */
 	fault_curve_pages = opts.quick ? FAULT_PASS_PAGES / 4 :
 		FAULT_PASS_PAGES;
-	ncurve = fault_curve(p, &q, opts.quick ? 2 : 8, &res[1], kernel);
+	ncurve = fault_curve(p, &q, opts.quick ? 2 : 8, &res[2], kernel);
 
 	ret = mmrt_thread_unregister();
 	if (ret < 0)
@@ -1052,6 +1161,7 @@ main(int argc, char **argv)
 	printf("mmrt   translate calls per fault: %.1f\n",
 		(double)acc[FAULT_MMRT].tries / acc[FAULT_MMRT].pages);
 	fault_print_breakdown("mmrt", &acc[FAULT_MMRT]);
+	fault_print_breakdown("floor", &acc[FAULT_FLOOR]);
 	if (kernel)
 		fault_print_breakdown("kernel", &acc[FAULT_KERNEL]);
 	fault_mmrt_teardown();
@@ -1065,8 +1175,20 @@ main(int argc, char **argv)
 	perf_percentiles(&acc[FAULT_KERNEL].rt, &res[0].anchor_pct);
 	res[0].value = res[0].pct.p50;
 	res[0].anchor_value = res[0].anchor_pct.p50;
+	/*
+	 * The floor row: what the same round trip costs with nothing but the
+	 * two transfers and the copy, against the same kernel anchor (its
+	 * ratio is the best uffd-fault-4k could reach on this machine).
+	 */
+	perf_result_set(&res[1], "uffd-fault-4k-floor", "kernel-uffd-rt",
+		"ns/fault", PERF_REPORT_ONLY, &acc[FAULT_FLOOR].rt,
+		&acc[FAULT_KERNEL].rt);
+	printf("uffd-fault-4k-floor: p50 %.0f ns p99 %.0f ns; mmrt p50 is "
+		"%.2fx the floor (mmrt above the floor: %.0f ns)\n",
+		res[1].pct.p50, res[1].pct.p99, res[0].pct.p50 /
+		res[1].pct.p50, res[0].pct.p50 - res[1].pct.p50);
 	if (kernel) {
-		nres = 1 + ncurve;
+		nres = 2 + ncurve;
 		printf("uffd-fault-4k: p50 %.0f ns p99 %.0f ns p999 %.0f ns; "
 			"kernel p50 %.0f ns p99 %.0f ns p999 %.0f ns (%zu / "
 			"%zu samples)\n", res[0].pct.p50, res[0].pct.p99,
@@ -1081,8 +1203,8 @@ main(int argc, char **argv)
 			why);
 	}
 
-	fault_acc_free(&acc[FAULT_KERNEL]);
-	fault_acc_free(&acc[FAULT_MMRT]);
+	for (s = 0; s < FAULT_NSIDES; s++)
+		fault_acc_free(&acc[s]);
 	free(p->t_read);
 	free(p->t_done);
 	free(q.t_start);
