@@ -527,6 +527,7 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		.ack_deadline_us = DMA_ACK_DEADLINE_US };
 	double c[DMA_BD_MODES], ns2c = (double)rte_get_tsc_hz() / 1e9;
 	double v[DMA_BD_MODES][DMA_BD_REPS], v0[2][DMA_BD_REPS], c0[2];
+	double sv[3][DMA_BD_REPS], sc[3], w[3];
 	unsigned int reps = dc->quick ? 3 : DMA_BD_REPS, r, m;
 	struct dma_bd bd;
 	uint64_t p, n;
@@ -566,7 +567,18 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 			v0[m][r] = dma_bd_run(&bd, m == 0 ? DMA_BD_FLAT :
 				DMA_BD_HOST, n, true);
 		}
+		/* the engine's own work on one core, by phase */
+		dma_stamp(dc, DMA_BUF_SPACE);
+		dma_flush(dc);
+		dma_engine_split(dc, DMA_SRC_VA, DMA_DST_VA, sz->len, 0,
+			sz->warm_ops, w);
+		dma_engine_split(dc, DMA_SRC_VA, DMA_DST_VA, sz->len,
+			sz->warm_ops, n, w);
+		for (m = 0; m < 3; m++)
+			sv[m][r] = w[m];
 	}
+	for (m = 0; m < 3; m++)
+		sc[m] = app_median(sv[m], reps);
 	for (m = 0; m < DMA_BD_MODES; m++)
 		c[m] = app_median(v[m], reps);
 	for (m = 0; m < 2; m++)
@@ -592,6 +604,11 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		"lcore %u %.0f, on lcore %u %.0f\n", sz->tag, DMA_ENGINE_LCORE,
 		c[DMA_BD_FLAT], rte_get_main_lcore(), c0[0], DMA_ENGINE_LCORE,
 		c[DMA_BD_HOST], rte_get_main_lcore(), c0[1]);
+	printf("  breakdown %s: one core (info, TSC cycles/op, the engine "
+		"called directly and stepped by the submitting thread on "
+		"lcore %u, median of batches of %u): enqueue+submit %.1f, "
+		"engine steps %.1f, reap %.1f\n", sz->tag, DMA_ENGINE_LCORE,
+		DMA_BATCH, sc[0], sc[1], sc[2]);
 }
 
 /* dma_run() of the memcpy side on the engine's lcore. */
