@@ -527,6 +527,7 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		.ack_deadline_us = DMA_ACK_DEADLINE_US };
 	double c[DMA_BD_MODES], ns2c = (double)rte_get_tsc_hz() / 1e9;
 	double v[DMA_BD_MODES][DMA_BD_REPS], v0[2][DMA_BD_REPS], c0[2];
+	double sv[3][DMA_BD_REPS], sc[3], w[3];
 	unsigned int reps = dc->quick ? 3 : DMA_BD_REPS, r, m;
 	struct dma_bd bd;
 	uint64_t p, n;
@@ -566,7 +567,18 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 			v0[m][r] = dma_bd_run(&bd, m == 0 ? DMA_BD_FLAT :
 				DMA_BD_HOST, n, true);
 		}
+		/* the engine's own work on one core, by phase */
+		dma_stamp(dc, DMA_BUF_SPACE);
+		dma_flush(dc);
+		dma_engine_split(dc, DMA_SRC_VA, DMA_DST_VA, sz->len, 0,
+			sz->warm_ops, w);
+		dma_engine_split(dc, DMA_SRC_VA, DMA_DST_VA, sz->len,
+			sz->warm_ops, n, w);
+		for (m = 0; m < 3; m++)
+			sv[m][r] = w[m];
 	}
+	for (m = 0; m < 3; m++)
+		sc[m] = app_median(sv[m], reps);
 	for (m = 0; m < DMA_BD_MODES; m++)
 		c[m] = app_median(v[m], reps);
 	for (m = 0; m < 2; m++)
@@ -592,6 +604,11 @@ dma_breakdown(struct dma_ctx *dc, const struct dma_size *sz, double engine_ns,
 		"lcore %u %.0f, on lcore %u %.0f\n", sz->tag, DMA_ENGINE_LCORE,
 		c[DMA_BD_FLAT], rte_get_main_lcore(), c0[0], DMA_ENGINE_LCORE,
 		c[DMA_BD_HOST], rte_get_main_lcore(), c0[1]);
+	printf("  breakdown %s: one core (info, TSC cycles/op, the engine "
+		"called directly and stepped by the submitting thread on "
+		"lcore %u, median of batches of %u): enqueue+submit %.1f, "
+		"engine steps %.1f, reap %.1f\n", sz->tag, DMA_ENGINE_LCORE,
+		DMA_BATCH, sc[0], sc[1], sc[2]);
 }
 
 /* dma_run() of the memcpy side on the engine's lcore. */
@@ -1195,6 +1212,39 @@ dma_other_load(const struct dma_cpu *c0)
 		" (over 5%: the figures are skewed)" : "");
 }
 
+/*
+ * PERF_DMA_ONLY=64b: the 64 B rows (as the full run names them) and a
+ * summary line. @return the rows written to @p res.
+ */
+static unsigned int
+dma_results64(const struct dma_ctx *dc, struct dma_side *s64,
+	struct perf_result *res)
+{
+	unsigned int n = 0;
+
+	if (dc->skel >= 0) {
+		dma_result(&res[n++], "dma-64b", "skeleton-64b", "ns/op",
+			DMA_TARGET_64B, &s64[DMA_MMRT], &s64[DMA_SKEL]);
+		dma_result(&res[n++], "dma-mmrt-64b", "skeleton-64b",
+			"ns/op", DMA_TARGET_MMRT_64B, &s64[DMA_MMRT],
+			&s64[DMA_SKEL]);
+	} else {
+		printf("dma-64b: SKIP (no skeleton anchor: %s)\n",
+			dc->skel_skip);
+	}
+	dma_result(&res[n++], "dma-mmrt-dispatch-64b", "engine-direct-64b",
+		"ns/op", PERF_REPORT_ONLY, &s64[DMA_MMRT], &s64[DMA_ENGINE]);
+	dma_result(&res[n++], "dma-64b-vs-memcpy", "memcpy-64b", "ns/op",
+		PERF_REPORT_ONLY, &s64[DMA_MMRT], &s64[DMA_MEMCPY]);
+	printf("\nsummary (medians over rounds): 64b: dma_mmrt %.2f ns/op, "
+		"engine called directly %.2f, memcpy %.2f, skeleton %.2f\n",
+		dma_median_rounds(&s64[DMA_MMRT]),
+		dma_median_rounds(&s64[DMA_ENGINE]),
+		dma_median_rounds(&s64[DMA_MEMCPY]),
+		dc->skel >= 0 ? dma_median_rounds(&s64[DMA_SKEL]) : 0.0);
+	return n;
+}
+
 /* The EAL words: lcores 0 and 1 on the first two cpus we may run on. */
 static void
 dma_eal_args(const char **w, char *prefix, size_t plen, char *lcores,
@@ -1245,8 +1295,19 @@ main(int argc, char **argv)
 	char prefix[64], lcores[32];
 	unsigned int nres = 0, r;
 	double wall_ms, idle_ms;
+	const char *only;
+	bool only64;
 	int ret;
 
+	/* PERF_DMA_ONLY=64b: the 64 B rounds and their breakdown only (a
+	 * shorter run for work on the 64 B path) */
+	only = getenv("PERF_DMA_ONLY");
+	if (only != NULL && strcmp(only, "64b") != 0) {
+		fprintf(stderr, "%s: PERF_DMA_ONLY=%s: only 64b is known\n",
+			DMA_PROG, only);
+		return 2;
+	}
+	only64 = only != NULL;
 	perf_parse_args(argc, argv, DMA_PROG, &opts);
 	dma_eal_args(eal, prefix, sizeof(prefix), lcores, sizeof(lcores));
 	perf_init_eal(DMA_PROG, DMA_POOL_MB, &opts, eal);
@@ -1305,6 +1366,11 @@ main(int argc, char **argv)
 	dma_size_rounds(&dc, &sz64, s64);
 	dma_breakdown(&dc, &sz64, dma_median_rounds(&s64[DMA_MMRT]),
 		dma_median_rounds(&s64[DMA_MEMCPY]));
+	if (only64) {
+		dma_other_load(&cpu0);
+		nres = dma_results64(&dc, s64, res);
+		goto teardown;
+	}
 	dma_size_rounds(&dc, &sz4k, s4k);
 	dma_breakdown(&dc, &sz4k, dma_median_rounds(&s4k[DMA_MMRT]),
 		dma_median_rounds(&s4k[DMA_MEMCPY]));
@@ -1454,6 +1520,7 @@ main(int argc, char **argv)
 		res[nres - 1].pct.n, res[nres - 1].anchor_pct.p50,
 		res[nres - 1].anchor_pct.p99, res[nres - 1].anchor_pct.n);
 
+teardown:
 	dma_engines_teardown(&dc);
 	perf_as_destroy(dc.as);
 	munmap(dc.hsrc, DMA_WS);

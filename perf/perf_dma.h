@@ -293,4 +293,17 @@ double dma_engine_run(const struct dma_ctx *dc, uint64_t sbase,
 	uint64_t dbase, uint32_t len, uint64_t chunk, uint64_t first,
 	uint64_t n, struct perf_samples *s);
 
+/*
+ * Info: the engine called directly with no second core: on the engine's
+ * lcore (engine stopped), batches of DMA_BATCH copies of @p len bytes from
+ * operation @p first of the walk, each enqueued and submitted, run by
+ * swdma_run() in the same thread, then reaped; @p n operations. @p out:
+ * the median over batches of TSC cycles/op of the enqueue (with the
+ * submit), the engine's steps and the reap. What the same work costs
+ * across two cores, less these, is the hand-off between them.
+ */
+void dma_engine_split(const struct dma_ctx *dc, uint64_t sbase,
+	uint64_t dbase, uint32_t len, uint64_t first, uint64_t n,
+	double out[3]);
+
 #endif /* MMRT_PERF_DMA_H */

@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_dmadev.h>
 #include <rte_eal.h>
@@ -143,6 +145,96 @@ dma_engine_run(const struct dma_ctx *dc, uint64_t sbase, uint64_t dbase,
 {
 	return dma_loop(dc, DMA_ENGINE, sbase, dbase, len, chunk, first, n,
 		s, dma_eng_enq, dma_eng_doorbell, dma_eng_reap, dma_eng_empty);
+}
+
+/* dma_engine_split()'s worker: the engine stepped by the submitter. */
+struct dma_split {
+	const struct dma_ctx *dc;
+	uint64_t sbase, dbase, first, n;
+	uint32_t len;
+	double *v[3];           /* cycles/op of each batch, per phase */
+	uint64_t nb;            /* batches timed */
+	int error;
+};
+
+static int
+dma_split_main(void *arg)
+{
+	struct dma_split *sp = arg;
+	struct swdma *eng = sp->dc->eng;
+	uint64_t i = 0, off, t0, t1, t2, t3;
+	unsigned int b, got;
+	uint16_t last;
+	bool err = false;
+	int ret;
+
+	ret = mmrt_thread_register();
+	if (ret < 0) {
+		sp->error = ret;
+		return ret;
+	}
+	sp->nb = 0;
+	while (i + DMA_BATCH <= sp->n) {
+		t0 = rte_rdtsc();
+		for (b = 0; b < DMA_BATCH; b++, i++) {
+			off = ((sp->first + i) * sp->len) & (DMA_WS - 1);
+			ret = swdma_copy(eng, sp->sbase + off, sp->dbase + off,
+				sp->len, 0);
+			if (unlikely(ret < 0))
+				break;
+		}
+		if (ret >= 0)
+			ret = swdma_submit(eng);
+		t1 = rte_rdtsc();
+		for (got = 0; ret >= 0 && got < DMA_BATCH; got += ret)
+			ret = swdma_run(eng);
+		t2 = rte_rdtsc();
+		if (ret >= 0 && (swdma_completed(eng, DMA_BATCH, &last,
+				&err) != DMA_BATCH || err))
+			ret = -EIO;
+		t3 = rte_rdtsc();
+		if (ret < 0) {
+			sp->error = ret;
+			break;
+		}
+		sp->v[0][sp->nb] = (double)(t1 - t0) / DMA_BATCH;
+		sp->v[1][sp->nb] = (double)(t2 - t1) / DMA_BATCH;
+		sp->v[2][sp->nb] = (double)(t3 - t2) / DMA_BATCH;
+		sp->nb++;
+	}
+	mmrt_thread_unregister();
+	return sp->error;
+}
+
+void
+dma_engine_split(const struct dma_ctx *dc, uint64_t sbase, uint64_t dbase,
+	uint32_t len, uint64_t first, uint64_t n, double out[3])
+{
+	struct dma_split sp;
+	unsigned int j;
+	int ret;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.dc = dc;
+	sp.sbase = sbase;
+	sp.dbase = dbase;
+	sp.len = len;
+	sp.first = first;
+	sp.n = n;
+	for (j = 0; j < 3; j++) {
+		sp.v[j] = malloc((n / DMA_BATCH + 1) * sizeof(double));
+		if (sp.v[j] == NULL)
+			perf_die("out of memory for the split");
+	}
+	ret = app_worker_launch(dma_split_main, &sp, DMA_ENGINE_LCORE);
+	if (ret == 0)
+		ret = app_worker_wait(DMA_ENGINE_LCORE);
+	if (ret < 0 || sp.nb == 0)
+		perf_die("split worker: %s", strerror(ret < 0 ? -ret : EIO));
+	for (j = 0; j < 3; j++) {
+		out[j] = app_median(sp.v[j], sp.nb);
+		free(sp.v[j]);
+	}
 }
 
 /*

@@ -154,6 +154,22 @@ pmd_xcache_hit(struct mmrt_consumer *c)
 	mmrt_dev_count_hit((struct mmrt_consumer_core *)c);
 }
 
+/*
+ * Count @n L0 hits at once: for an owner that sums its hits in a local
+ * over a run of operations (a count in memory per hit is a chain of
+ * read-modify-writes, one per operation). The owner is the only writer
+ * of hits; readers load it relaxed, so they see the hits of a run when it
+ * ends. Not while a pmd_span_get() of the owner's is in progress (it
+ * tells a miss by hits not moving across the translation).
+ */
+static __rte_always_inline void
+pmd_xcache_hits(struct mmrt_consumer *c, uint64_t n)
+{
+	struct mmrt_consumer_core *cc = (struct mmrt_consumer_core *)c;
+
+	__atomic_store_n(&cc->hits, cc->hits + n, __ATOMIC_RELAXED);
+}
+
 static inline void
 pmd_xcache_drop(struct pmd_xcache *xc)
 {

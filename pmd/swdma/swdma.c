@@ -51,6 +51,9 @@
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_spinlock.h>
+#if defined(RTE_ARCH_X86)
+#include <cpuid.h>
+#endif
 
 #include "core_namelist.h"
 #include "core_testhooks.h"
@@ -109,6 +112,7 @@ struct swdma {
 	uint64_t enq __rte_cache_aligned;
 	uint64_t cpl;
 	uint64_t sub_local;
+	bool pfw;                           /* the CPU has PREFETCHW */
 
 	/* shared counters, one line each */
 	uint64_t sub __rte_cache_aligned;   /* release by submitter */
@@ -157,6 +161,20 @@ swdma_live(const struct swdma *d)
 }
 
 /* ---- control ----------------------------------------------------------- */
+
+/* PREFETCHW: CPUID 0x80000001, ECX bit 8 (enqueue_prefetch()). */
+static bool
+has_prefetchw(void)
+{
+#if defined(RTE_ARCH_X86)
+	unsigned int a, b, c, d;
+
+	return __get_cpuid(0x80000001u, &a, &b, &c, &d) &&
+		(c & (1u << 8)) != 0;
+#else
+	return false;
+#endif
+}
 
 struct swdma *
 swdma_create(const struct swdma_conf *conf)
@@ -229,6 +247,7 @@ swdma_create(const struct swdma_conf *conf)
 	}
 	cf.name = NULL;
 	d->conf = cf;
+	d->pfw = has_prefetchw();
 	d->mask = cf.nb_desc - 1;
 	d->park_cycles = cf.park_timeout_us * rte_get_timer_hz() / 1000000;
 	d->lcore = -1;
@@ -368,13 +387,27 @@ range_ok(uint64_t va, uint64_t len)
  * SWDMA_PREFETCH_AHEAD slots on now, so that the transfer overlaps the
  * enqueues in between instead of stalling the store that needs it. Only
  * for a free slot (one the engine is done with).
+ *
+ * rte_prefetch0_write() cannot ask for ownership here: DPDK's baseline
+ * -march (corei7) has no PREFETCHW, and gcc emits nothing for it. So the
+ * instruction itself, where CPUID said the CPU has it (swdma_create());
+ * elsewhere a read prefetch, which brings the line at least.
  */
 static inline void
 enqueue_prefetch(struct swdma *d, uint64_t idx)
 {
-	if (idx + SWDMA_PREFETCH_AHEAD - d->cpl < d->mask)
-		rte_prefetch0_write(&d->ring[(idx + SWDMA_PREFETCH_AHEAD) &
-			d->mask]);
+	const void *p;
+
+	if (idx + SWDMA_PREFETCH_AHEAD - d->cpl >= d->mask)
+		return;
+	p = &d->ring[(idx + SWDMA_PREFETCH_AHEAD) & d->mask];
+#if defined(RTE_ARCH_X86)
+	if (likely(d->pfw)) {
+		__asm__ volatile("prefetchw %0" : : "m" (*(const char *)p));
+		return;
+	}
+#endif
+	rte_prefetch0(p);
 }
 
 /* Publish slot @idx (written) and ring the doorbell if @flags asks. */
@@ -624,37 +657,79 @@ fill_bytes(uint8_t *p, uint64_t pattern, uint64_t off, uint64_t n)
 		p[i] = (uint8_t)(pattern >> (8 * ((off + i) & 7)));
 }
 
+/*
+ * 16..64 bytes: four 16-byte moves at 0, b, n - 16 - b and n - 16, with
+ * b = 16 above 32 bytes, else n - 16: they cover [0, n) and overlap where
+ * n < 64 (the ranges themselves never overlap: enqueue refused that).
+ * No size dispatch: the small operations' whole copy.
+ */
+static __rte_always_inline void
+copy_16_64(uint8_t *dst, const uint8_t *src, uint64_t n)
+{
+	uint64_t b = n > 32 ? 16 : n - 16;
+
+	rte_mov16(dst, src);
+	rte_mov16(dst + b, src + b);
+	rte_mov16(dst + n - 16 - b, src + n - 16 - b);
+	rte_mov16(dst + n - 16, src + n - 16);
+}
+
 static __rte_always_inline void
 engine_copy(void *dst, const void *src, uint64_t n)
 {
-	if (n <= SWDMA_SMALL_COPY)
+	if (n - 16 <= 64 - 16)
+		copy_16_64(dst, src, n);
+	else if (n <= SWDMA_SMALL_COPY)
 		rte_memcpy(dst, src, n);
 	else
 		memcpy(dst, src, n);
 }
 
 /*
- * A copy whose source and destination each lie in the leaf last
- * translated for that side (pmd_walk.h's L0), run at once: nothing of it
- * can fault, so no walk is needed. @return true if it ran.
+ * Ops @i, @i + 1, ... before @lim, as long as each is a copy whose source
+ * and destination lie in the leaf last translated for that side
+ * (pmd_walk.h's L0), nothing is parked, and fewer than @room bytes were
+ * moved: run at once, with no walk (nothing of them can fault). The small
+ * operations' common case, in a loop of its own: the L0 is loaded once
+ * (only a poll or a walk changes it, and neither runs here), and the
+ * check pmd_xcache_usable() makes is made for every operation, against
+ * the inval_gen the L0 was filled at. Success leaves the status enqueue
+ * wrote. @return the ops run, their bytes added to *@moved (each op is two
+ * L0 hits: the caller counts them, engine_step()).
  */
-static __rte_always_inline bool
-run_cached(struct swdma *d, const struct swdma_desc *s)
+static __rte_always_inline uint64_t
+run_cached(struct swdma *d, const struct swdma_desc *ring, uint32_t mask,
+	uint64_t i, uint64_t lim, uint64_t room, uint64_t *moved)
 {
-	const struct pmd_xcache_ent *ed = &d->xc.e[0], *es = &d->xc.e[1];
+	const struct mmrt_consumer_core *cc =
+		(const struct mmrt_consumer_core *)d->c;
+	const uint64_t gen = d->xc.gen;
+	const uint64_t dva = d->xc.e[0].va, dend = d->xc.e[0].end;
+	const uint64_t sva = d->xc.e[1].va, send = d->xc.e[1].end;
+	uint8_t *const dhost = d->xc.e[0].addr, *const shost = d->xc.e[1].addr;
+	const struct swdma_desc *s;
+	uint64_t n = 0, m = 0, src, dst;
+	uint32_t len;
 
-	if (s->dst - ed->va >= ed->end - ed->va ||
-			ed->end - s->dst < s->len ||
-			s->src - es->va >= es->end - es->va ||
-			es->end - s->src < s->len ||
-			!pmd_xcache_usable(d->c, &d->xc))
-		return false;
-	pmd_xcache_hit(d->c);
-	pmd_xcache_hit(d->c);
-	engine_copy(ed->addr + (s->dst - ed->va), es->addr + (s->src - es->va),
-		s->len);
-	PMD_ST_ADD(d, bytes, s->len);
-	return true;
+	if (unlikely(d->park_since != 0))
+		return 0;
+	for (; i + n < lim && m < room; n++) {
+		s = &ring[(i + n) & mask];
+		src = s->src;
+		dst = s->dst;
+		len = s->len;
+		if (s->op != OP_COPY || dst - dva >= dend - dva ||
+				dend - dst < len || src - sva >= send - sva ||
+				send - src < len ||
+				cc->inval_gen != gen ||
+				__atomic_load_n(&cc->state, __ATOMIC_RELAXED) !=
+				MMRT_CONSUMER_BOUND)
+			break;
+		engine_copy(dhost + (dst - dva), shost + (src - sva), len);
+		m += len;
+	}
+	*moved += m;
+	return n;
 }
 
 /*
@@ -739,22 +814,20 @@ run_sg(struct swdma *d, const struct swdma_sg *g, uint64_t *offp)
 }
 
 /*
- * Run the op in slot @s from d->progress on. 0: finished (status set);
+ * Run the op in slot @s from d->progress on, through the walk (the ops
+ * run_cached() takes do not come here; out of line, so that their loop in
+ * engine_step() keeps its state in registers). 0: finished (status set);
  * -EAGAIN: parked on d->park_va. It parks or fails only at a clean offset
  * (pmd_walk.h): what it wrote is a prefix of the destination that ends
  * at a page boundary (for a scatter-gather copy: or at a chunk start),
  * whatever happens to the destination while parked.
  */
-static int
+static __rte_noinline int
 run_op(struct swdma *d, struct swdma_desc *s)
 {
 	uint64_t off = d->progress;
 	int ret;
 
-	/* not resumed (progress 0 then), nothing parked: the common case */
-	if (likely(s->op == OP_COPY && d->park_since == 0) &&
-			run_cached(d, s))
-		return 0;
 	if (likely(s->op != OP_SG))
 		ret = run_range(d, s->src, s->dst, s->len, s->op == OP_COPY,
 			s->src, 0, &off);
@@ -806,13 +879,22 @@ engine_poll(struct swdma *d)
 		pmd_xcache_drop(&d->xc);
 }
 
-/* One step: ack invalidations, then run up to a burst of ops. */
+/*
+ * One step: ack invalidations, then run up to a burst of ops.
+ *
+ * The copies run_cached() takes (the small operations' common case) are
+ * counted in locals, their L0 hits and bytes added to the counters once
+ * at the end of the step, before the release of done: a reader that saw
+ * an operation complete sees its counts.
+ */
 static int
 engine_step(struct swdma *d)
 {
-	uint64_t sub, done, end, i, polled, bytes = 0;
+	uint64_t sub, done, end, i, polled, bytes = 0, cached = 0, moved = 0;
+	uint64_t n, m, pf;
+	struct swdma_desc *const ring = d->ring, *s;
+	const uint32_t mask = d->mask;
 	unsigned int ok = 0, errs = 0, faults = 0;
-	struct swdma_desc *s;
 
 	/* nothing of the last step is in use: ack and report quiescent */
 	engine_poll(d);
@@ -825,13 +907,16 @@ engine_step(struct swdma *d)
 	 * The submitter wrote these descriptors on its core: ask for all
 	 * their lines at once, so that the transfers overlap instead of
 	 * stalling one operation each (a 64 B copy costs less than one).
+	 * Those of the next step too, where already submitted: they arrive
+	 * while this step copies, so a busy engine waits for the other core
+	 * only once, not once per step.
 	 */
-	for (i = done; i < end; i += RTE_CACHE_LINE_SIZE / sizeof(*s))
-		rte_prefetch0(&d->ring[i & d->mask]);
-	if (end > done)
-		rte_prefetch0(&d->ring[(end - 1) & d->mask]);
+	pf = RTE_MIN(sub, end + d->conf.burst);
+	for (i = done; i < pf; i += RTE_CACHE_LINE_SIZE / sizeof(*s))
+		rte_prefetch0(&ring[i & mask]);
+	if (pf > done)
+		rte_prefetch0(&ring[(pf - 1) & mask]);
 	for (i = done; i < end; i++) {
-		s = &d->ring[i & d->mask];
 		/*
 		 * Ack between operations too (every SWDMA_POLL_EVERY ops or
 		 * SWDMA_POLL_BYTES): the ones before are complete, so an
@@ -843,6 +928,24 @@ engine_step(struct swdma *d)
 			polled = i;
 			bytes = 0;
 		}
+		/* up to the next poll, the ops the L0 serves */
+		m = 0;
+		n = run_cached(d, ring, mask, i, RTE_MIN(end,
+			polled + SWDMA_POLL_EVERY), SWDMA_POLL_BYTES - bytes,
+			&m);
+		cached += n;
+		moved += m;
+		bytes += m;
+		i += n;
+		if (i == end)
+			break;
+		if (i - polled >= SWDMA_POLL_EVERY ||
+				bytes >= SWDMA_POLL_BYTES) {
+			i--; /* poll first (the loop's i++ undone) */
+			continue;
+		}
+		/* op i: not resumable from the L0 (or resumed, parked) */
+		s = &ring[i & mask];
 		bytes += s->len;
 		if (run_op(d, s) != 0)
 			break;
@@ -853,6 +956,11 @@ engine_step(struct swdma *d)
 			if (s->status == RTE_DMA_STATUS_PAGE_FAULT)
 				faults++;
 		}
+	}
+	if (cached != 0) {
+		pmd_xcache_hits(d->c, 2 * cached);
+		PMD_ST_ADD(d, bytes, moved);
+		ok += cached;
 	}
 	if (i == done) {
 		if (sub == done)
