@@ -33,9 +33,32 @@
 #include "mm_gather.h"
 #include "mm_stepprof.h"
 
-/* the steps of mmrt_unmap(), for -DMM_STEP_PROF (mm_stepprof.h) */
-enum { SP_U_PREP, SP_U_NOTIFY, SP_U_TAIL };
-MM_SP_DEFINE("unmap", "prep", "notify+region", "tail")
+/*
+ * The steps of mmrt_unmap() and of a downgrading mmrt_protect(), for
+ * -DMM_STEP_PROF (mm_stepprof.h); the sums are printed and zeroed when
+ * the calls profiled change from one to the other (sp_kind()).
+ */
+enum { SP_U_PREP, SP_U_NOTIFY, SP_U_TAIL, SP_P_LOCK, SP_P_REGIONS,
+	SP_P_NSTART, SP_P_GINIT, SP_P_PTE, SP_P_POST, SP_P_BETWEEN,
+	SP_P_WAIT, SP_P_END };
+MM_SP_DEFINE("unmap or protect (the last)", "prep", "notify+region", "tail", "p:lock",
+	"p:regions", "p:nstart", "p:ginit", "p:pte", "p:post", "p:between",
+	"p:wait", "p:end")
+#ifdef MM_STEP_PROF
+static void
+sp_kind(int kind)
+{
+	static const char *const names[] = { "none", "unmap", "protect" };
+	static int last;
+
+	if (kind != last) {
+		MM_SP_DUMP(names[last]);
+		last = kind;
+	}
+}
+#else
+#define sp_kind(k) do { } while (0)
+#endif
 #include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mm_uffd.h"
@@ -477,6 +500,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	struct mm_uffd_ev ev;
 	int ret;
 
+	sp_kind(1);
 	MM_SP_START();
 	ret = as_change_check(as, va, len);
 	if (ret != 0)
@@ -598,6 +622,15 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	uint32_t i;
 	int ret;
 
+#ifdef MM_STEP_PROF
+	/* the downgrades only (a protect that adds nothing posts nothing) */
+	if (!(prot & MMRT_PROT_WRITE)) {
+		sp_kind(2);
+		MM_SP_START_ONLY();
+	} else {
+		MM_SP_OFF();
+	}
+#endif
 	if (prot & ~PROT_ALL)
 		return -EINVAL;
 	ret = as_change_check(as, va, len);
@@ -607,6 +640,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 		prot |= MMRT_PROT_READ;
 	MM_BLOCKING_BEGIN();
 	mm_write_lock(&as->map_lock, MM_LC_MAP);
+	MM_SP(SP_P_LOCK);
 	if (!mm_region_covered(as, va, va + len)) {
 		ret = -ENOMEM;
 		goto out;
@@ -616,11 +650,15 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 		goto out;
 	MM_FOR_EACH_REGION(as, i, va, va + len)
 		as->regions[i].prot = prot;
+	MM_SP(SP_P_REGIONS);
 	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
 		NULL);
 	mm_notify_start(&r);
+	MM_SP(SP_P_NSTART);
 	mm_gather_init(&tlb, as, false);
+	MM_SP(SP_P_GINIT);
 	mm_protect_range(as, &tlb, va, va + len, prot);
+	MM_SP(SP_P_PTE);
 	/*
 	 * The flush in two halves, the rest of the call between them, while
 	 * the consumers drop the range: the page table is final, so the
@@ -629,6 +667,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	 * until the acks are in.
 	 */
 	mm_gather_finish_post(&tlb, &fl);
+	MM_SP(SP_P_POST);
 	mm_notify_end_interval(&r);
 #ifdef MMRT_TEST_HOOKS
 	end_early = mm_test_hooks.protect_legacy_end_early;
@@ -637,13 +676,17 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 #endif
 	/* a fault posted on an absent page: no flush, but a new outcome */
 	mm_uffd_nudge_as(as);
+	MM_SP(SP_P_BETWEEN);
 	mm_gather_finish_wait(&tlb, &fl);
+	MM_SP(SP_P_WAIT);
 	/* the legacy subscribers' end after their flush (mm_notify.h) */
 	if (!end_early)
 		mm_notify_end_legacy(&r);
 out:
 	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
+	MM_SP(SP_P_END);
+	MM_SP_ITEMS(1);
 	return ret;
 }
 
