@@ -612,6 +612,56 @@ out:
 	return ret;
 }
 
+/*
+ * mmrt_protect()'s regions, from one lookup: -ENOMEM unless regions cover
+ * [va, end) without a hole; then cut_range() (huge leaves split at both
+ * ends, the regions cut at the ends that fall inside one, in that order,
+ * with the same errors), and @prot on the regions in between. Map lock
+ * held for writing.
+ */
+static int
+protect_regions(struct mmrt_as *as, uint64_t va, uint64_t end, uint32_t prot)
+{
+	uint32_t i = mm_region_first_after(as, va), j;
+	uint64_t at = va;
+	bool cut_lo, cut_hi;
+	int ret;
+
+	for (j = i; j < as->nr_regions && at < end; j++) {
+		if (as->regions[j].start > at)
+			return -ENOMEM;
+		at = as->regions[j].end;
+	}
+	if (at < end)
+		return -ENOMEM;
+	/* [i, j): the regions overlapping [va, end), j > i (end > va) */
+	cut_lo = as->regions[i].start < va;
+	cut_hi = as->regions[j - 1].end > end;
+	ret = mm_region_reserve(as, 2);
+	if (ret == 0)
+		ret = mm_split_huge_at(as, va, false);
+	if (ret == 0)
+		ret = mm_split_huge_at(as, end, false);
+	if (ret == 0 && cut_lo)
+		ret = mm_region_split(as, va);
+	if (ret != 0)
+		return ret;
+	if (cut_lo) {
+		/* region i kept [start, va); [va, ...) came in after it */
+		i++;
+		j++;
+	}
+	if (cut_hi) {
+		/* region j - 1 becomes [..., end); [end, ...) comes after */
+		ret = mm_region_split(as, end);
+		if (ret != 0)
+			return ret;
+	}
+	for (; i < j; i++)
+		as->regions[i].prot = prot;
+	return 0;
+}
+
 int
 mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 {
@@ -619,7 +669,6 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	struct mm_notify_flush fl;
 	struct mm_gather tlb;
 	bool end_early = false;
-	uint32_t i;
 	int ret;
 
 #ifdef MM_STEP_PROF
@@ -641,15 +690,9 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	MM_BLOCKING_BEGIN();
 	mm_write_lock(&as->map_lock, MM_LC_MAP);
 	MM_SP(SP_P_LOCK);
-	if (!mm_region_covered(as, va, va + len)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = cut_range(as, va, len, false);
+	ret = protect_regions(as, va, va + len, prot);
 	if (ret != 0)
 		goto out;
-	MM_FOR_EACH_REGION(as, i, va, va + len)
-		as->regions[i].prot = prot;
 	MM_SP(SP_P_REGIONS);
 	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
 		NULL);
