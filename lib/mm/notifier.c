@@ -625,7 +625,6 @@ notify_post(struct mmrt_as *as, uint64_t start, uint64_t end, bool full,
 	struct mmrt_notifier *s;
 	unsigned int n = 0;
 
-	MM_STAT_ADD(as, flushes, 1);
 #ifdef MMRT_TEST_HOOKS
 	if (mm_test_hooks.on_flush != NULL)
 		mm_test_hooks.on_flush(as, start, end, full,
@@ -635,19 +634,25 @@ notify_post(struct mmrt_as *as, uint64_t start, uint64_t end, bool full,
 #endif
 	f->n = 0;
 	f->subs = subs = legacy_enter(as);
-	if (subs == NULL)
-		return;
-	for (s = list_first(subs); s != NULL; s = list_next(s)) {
-		if (nb_ops(s)->tlbs_post != NULL) {
-			if (n == MM_NOTIFY_WAIT_BATCH)
-				n = notify_wait_all(as, f->who, f->tok, n);
-			f->who[n] = s;
-			f->tok[n++] = nb_ops(s)->tlbs_post(s, as, start, end);
-		} else if (nb_ops(s)->invalidate_secondary_tlbs != NULL) {
-			nb_ops(s)->invalidate_secondary_tlbs(s, as, start, end);
+	if (subs != NULL) {
+		for (s = list_first(subs); s != NULL; s = list_next(s)) {
+			if (nb_ops(s)->tlbs_post != NULL) {
+				if (n == MM_NOTIFY_WAIT_BATCH)
+					n = notify_wait_all(as, f->who, f->tok,
+						n);
+				f->who[n] = s;
+				f->tok[n++] = nb_ops(s)->tlbs_post(s, as,
+					start, end);
+			} else if (nb_ops(s)->invalidate_secondary_tlbs !=
+					NULL) {
+				nb_ops(s)->invalidate_secondary_tlbs(s, as,
+					start, end);
+			}
 		}
+		f->n = n;
 	}
-	f->n = n;
+	/* a locked add: after the posts, while the consumers ack */
+	MM_STAT_ADD(as, flushes, 1);
 }
 
 static __rte_always_inline void
