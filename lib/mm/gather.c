@@ -694,7 +694,7 @@ mm_gather_finish_post(struct mm_gather *tlb, struct mm_notify_flush *f)
 /*
  * Add a finished gather's counters, and the gather itself, to the sums of
  * @g (gl_self() of the calling thread): one lookup of the lcore slot (a
- * TLS access through __tls_get_addr from this library, 10-20 ns each) and
+ * call of __tls_get_addr from this library, through the PLT) and
  * one lock for a non-lcore thread, for all of them.
  */
 static void
