@@ -21,7 +21,8 @@ struct dev_test_hooks {
 	 * of the mailbox ordering). */
 	uint64_t inval_poll_delay_cycles;
 	/* Negative control: the poll reads the mailbox before the ring, so a
-	 * seq boxed between the two reads can be acked unprocessed. */
+	 * seq boxed between the two reads can be acked unprocessed (and
+	 * every poll peeks: no idle check first, see inval_idle()). */
 	bool inval_box_first;
 	/* Negative control (invariant A): invalidators post to consumers but
 	 * do not wait for their acks, so frames are freed under them. */

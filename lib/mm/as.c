@@ -33,9 +33,32 @@
 #include "mm_gather.h"
 #include "mm_stepprof.h"
 
-/* the steps of mmrt_unmap(), for -DMM_STEP_PROF (mm_stepprof.h) */
-enum { SP_U_PREP, SP_U_NOTIFY, SP_U_TAIL };
-MM_SP_DEFINE("unmap", "prep", "notify+region", "tail")
+/*
+ * The steps of mmrt_unmap() and of a downgrading mmrt_protect(), for
+ * -DMM_STEP_PROF (mm_stepprof.h); the sums are printed and zeroed when
+ * the calls profiled change from one to the other (sp_kind()).
+ */
+enum { SP_U_PREP, SP_U_NOTIFY, SP_U_TAIL, SP_P_LOCK, SP_P_REGIONS,
+	SP_P_NSTART, SP_P_GINIT, SP_P_PTE, SP_P_POST, SP_P_BETWEEN,
+	SP_P_WAIT, SP_P_END };
+MM_SP_DEFINE("unmap or protect (the last)", "prep", "notify+region", "tail", "p:lock",
+	"p:regions", "p:nstart", "p:ginit", "p:pte", "p:post", "p:between",
+	"p:wait", "p:end")
+#ifdef MM_STEP_PROF
+static void
+sp_kind(int kind)
+{
+	static const char *const names[] = { "none", "unmap", "protect" };
+	static int last;
+
+	if (kind != last) {
+		MM_SP_DUMP(names[last]);
+		last = kind;
+	}
+}
+#else
+#define sp_kind(k) do { } while (0)
+#endif
 #include "mm_pgtable.h"
 #include "mm_host.h"
 #include "mm_uffd.h"
@@ -477,6 +500,7 @@ mmrt_unmap(struct mmrt_as *as, uint64_t va, uint64_t len)
 	struct mm_uffd_ev ev;
 	int ret;
 
+	sp_kind(1);
 	MM_SP_START();
 	ret = as_change_check(as, va, len);
 	if (ret != 0)
@@ -588,6 +612,56 @@ out:
 	return ret;
 }
 
+/*
+ * mmrt_protect()'s regions, from one lookup: -ENOMEM unless regions cover
+ * [va, end) without a hole; then cut_range() (huge leaves split at both
+ * ends, the regions cut at the ends that fall inside one, in that order,
+ * with the same errors), and @prot on the regions in between. Map lock
+ * held for writing.
+ */
+static int
+protect_regions(struct mmrt_as *as, uint64_t va, uint64_t end, uint32_t prot)
+{
+	uint32_t i = mm_region_first_after(as, va), j;
+	uint64_t at = va;
+	bool cut_lo, cut_hi;
+	int ret;
+
+	for (j = i; j < as->nr_regions && at < end; j++) {
+		if (as->regions[j].start > at)
+			return -ENOMEM;
+		at = as->regions[j].end;
+	}
+	if (at < end)
+		return -ENOMEM;
+	/* [i, j): the regions overlapping [va, end), j > i (end > va) */
+	cut_lo = as->regions[i].start < va;
+	cut_hi = as->regions[j - 1].end > end;
+	ret = mm_region_reserve(as, 2);
+	if (ret == 0)
+		ret = mm_split_huge_at(as, va, false);
+	if (ret == 0)
+		ret = mm_split_huge_at(as, end, false);
+	if (ret == 0 && cut_lo)
+		ret = mm_region_split(as, va);
+	if (ret != 0)
+		return ret;
+	if (cut_lo) {
+		/* region i kept [start, va); [va, ...) came in after it */
+		i++;
+		j++;
+	}
+	if (cut_hi) {
+		/* region j - 1 becomes [..., end); [end, ...) comes after */
+		ret = mm_region_split(as, end);
+		if (ret != 0)
+			return ret;
+	}
+	for (; i < j; i++)
+		as->regions[i].prot = prot;
+	return 0;
+}
+
 int
 mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 {
@@ -595,9 +669,17 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	struct mm_notify_flush fl;
 	struct mm_gather tlb;
 	bool end_early = false;
-	uint32_t i;
 	int ret;
 
+#ifdef MM_STEP_PROF
+	/* the downgrades only (a protect that adds nothing posts nothing) */
+	if (!(prot & MMRT_PROT_WRITE)) {
+		sp_kind(2);
+		MM_SP_START_ONLY();
+	} else {
+		MM_SP_OFF();
+	}
+#endif
 	if (prot & ~PROT_ALL)
 		return -EINVAL;
 	ret = as_change_check(as, va, len);
@@ -607,20 +689,19 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 		prot |= MMRT_PROT_READ;
 	MM_BLOCKING_BEGIN();
 	mm_write_lock(&as->map_lock, MM_LC_MAP);
-	if (!mm_region_covered(as, va, va + len)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = cut_range(as, va, len, false);
+	MM_SP(SP_P_LOCK);
+	ret = protect_regions(as, va, va + len, prot);
 	if (ret != 0)
 		goto out;
-	MM_FOR_EACH_REGION(as, i, va, va + len)
-		as->regions[i].prot = prot;
+	MM_SP(SP_P_REGIONS);
 	mm_range_init(&r, as, MMRT_NOTIFY_PROTECTION_VMA, true, va, va + len,
 		NULL);
 	mm_notify_start(&r);
+	MM_SP(SP_P_NSTART);
 	mm_gather_init(&tlb, as, false);
+	MM_SP(SP_P_GINIT);
 	mm_protect_range(as, &tlb, va, va + len, prot);
+	MM_SP(SP_P_PTE);
 	/*
 	 * The flush in two halves, the rest of the call between them, while
 	 * the consumers drop the range: the page table is final, so the
@@ -629,6 +710,7 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 	 * until the acks are in.
 	 */
 	mm_gather_finish_post(&tlb, &fl);
+	MM_SP(SP_P_POST);
 	mm_notify_end_interval(&r);
 #ifdef MMRT_TEST_HOOKS
 	end_early = mm_test_hooks.protect_legacy_end_early;
@@ -637,13 +719,17 @@ mmrt_protect(struct mmrt_as *as, uint64_t va, uint64_t len, uint32_t prot)
 #endif
 	/* a fault posted on an absent page: no flush, but a new outcome */
 	mm_uffd_nudge_as(as);
+	MM_SP(SP_P_BETWEEN);
 	mm_gather_finish_wait(&tlb, &fl);
+	MM_SP(SP_P_WAIT);
 	/* the legacy subscribers' end after their flush (mm_notify.h) */
 	if (!end_early)
 		mm_notify_end_legacy(&r);
 out:
 	mm_write_unlock(&as->map_lock, MM_LC_MAP);
 	MM_BLOCKING_END();
+	MM_SP(SP_P_END);
+	MM_SP_ITEMS(1);
 	return ret;
 }
 

@@ -218,7 +218,7 @@ mm_gather_init(struct mm_gather *tlb, struct mmrt_as *as, bool fullmm)
 	/* a secondary's frames go to its record (mm_fly.h), after the raise */
 	if (unlikely(mmrt_robust_locks))
 		mm_fly_gather_start(tlb);
-	GL_STAT(gathers, 1);
+	/* counted in gathers when it finishes (gather_stats_add()) */
 }
 
 void
@@ -691,9 +691,32 @@ mm_gather_finish_post(struct mm_gather *tlb, struct mm_notify_flush *f)
 	gather_flush_post(tlb, f);
 }
 
+/*
+ * Add a finished gather's counters, and the gather itself, to the sums of
+ * @g (gl_self() of the calling thread): one lookup of the lcore slot (a
+ * call of __tls_get_addr from this library, through the PLT) and
+ * one lock for a non-lcore thread, for all of them.
+ */
+static void
+gather_stats_add(struct gather_lcore *g, const struct mm_gather *tlb)
+{
+	bool other = g == &glc[RTE_MAX_LCORE];
+
+	if (other)
+		mm_spin_lock(glc_other_lock, MM_LC_GLC_OTHER);
+	g->st.gathers++;
+#define GL_STAT_GATHER(f) g->st.f += tlb->f;
+	MM_GATHER_COUNTERS(GL_STAT_GATHER)
+#undef GL_STAT_GATHER
+	if (other)
+		mm_spin_unlock(glc_other_lock, MM_LC_GLC_OTHER);
+}
+
 void
 mm_gather_finish_wait(struct mm_gather *tlb, struct mm_notify_flush *f)
 {
+	/* the slot looked up while the consumers ack, not after */
+	struct gather_lcore *g = gl_self();
 	struct mm_gather_batch *b, *next;
 
 	gather_flush_wait(tlb, f);
@@ -718,9 +741,7 @@ mm_gather_finish_wait(struct mm_gather *tlb, struct mm_notify_flush *f)
 		batch_put(tlb->tables);
 	tlb->local.hdr.next = NULL;
 	tlb->tables = NULL;
-#define GL_STAT_GATHER(f) GL_STAT(f, tlb->f);
-	MM_GATHER_COUNTERS(GL_STAT_GATHER)
-#undef GL_STAT_GATHER
+	gather_stats_add(g, tlb);
 }
 
 void

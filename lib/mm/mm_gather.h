@@ -151,7 +151,10 @@ void mm_gather_finish(struct mm_gather *tlb);
 void mm_gather_finish_post(struct mm_gather *tlb, struct mm_notify_flush *f);
 void mm_gather_finish_wait(struct mm_gather *tlb, struct mm_notify_flush *f);
 
-/* Per-lcore statistics summed over all gathers since init. */
+/*
+ * Per-lcore statistics summed over all gathers since init, each added
+ * when its gather finishes (a gather in flight is not counted yet).
+ */
 struct mm_gather_stats {
 	uint64_t gathers;
 	MM_GATHER_COUNTERS(MM_GATHER_COUNTER_FIELD)
