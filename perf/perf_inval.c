@@ -72,11 +72,16 @@ enum inval_mode {
 
 /* State shared between the main lcore and the worker. */
 struct inval_shared {
-	/* main -> worker sequence number */
-	uint64_t ping __rte_cache_aligned;
+	/*
+	 * main -> worker sequence number. ping and pong are two lines
+	 * apart: a prefetcher that fetches a line's neighbour would
+	 * otherwise move both lines together and slow the anchor.
+	 */
+	uint64_t ping __rte_aligned(2 * RTE_CACHE_LINE_SIZE);
 	/* worker -> main echo */
-	uint64_t pong __rte_cache_aligned;
-	uint32_t mode __rte_cache_aligned; /* enum inval_mode, set by main */
+	uint64_t pong __rte_aligned(2 * RTE_CACHE_LINE_SIZE);
+	/* enum inval_mode, set by main */
+	uint32_t mode __rte_aligned(2 * RTE_CACHE_LINE_SIZE);
 	uint32_t ready;            /* the worker registered */
 	struct mmrt_consumer *cons; /* == cs[0] */
 	/* the consumers the worker polls in turn, set while it is stopped */
