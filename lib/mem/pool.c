@@ -378,8 +378,6 @@ mmrt_frame_alloc_rec(uint32_t *slot, uint32_t flags)
 		return -ENODEV;
 	if (slot == NULL || (flags & ~MMRT_ALLOC_ZERO))
 		return -EINVAL;
-	if (TEST_ALLOC_FAIL())
-		return -ENOMEM;
 	if (likely(!mmrt_robust_locks)) {
 		int64_t ret = mmrt_frame_alloc(flags);
 
@@ -387,6 +385,8 @@ mmrt_frame_alloc_rec(uint32_t *slot, uint32_t flags)
 			*slot = (uint32_t)ret;
 		return ret;
 	}
+	if (TEST_ALLOC_FAIL())
+		return -ENOMEM;
 	return rec_alloc_any(slot, flags);
 }
 
@@ -402,13 +402,15 @@ mmrt_frame_alloc_bulk(uint32_t *pfns, unsigned int n, uint32_t flags)
 		return -EINVAL;
 	if (unlikely(mmrt_robust_locks)) {
 		/* one at a time, recorded (all or nothing) */
+		if (TEST_ALLOC_FAIL()) {
+			POOL_COUNT(cache_get(), alloc_fail, 1);
+			return -ENOMEM;
+		}
 		for (i = 0; i < n; i++) {
-			ret = TEST_ALLOC_FAIL() ? -ENOMEM :
-				rec_alloc_any(NULL, flags);
+			ret = rec_alloc_any(NULL, flags);
 			if (ret < 0) {
 				while (i > 0)
 					mmrt_frame_put(pfns[--i]);
-				POOL_COUNT(cache_get(), alloc_fail, 1);
 				return -ENOMEM;
 			}
 			pfns[i] = (uint32_t)ret;
@@ -842,10 +844,8 @@ mmrt_huge_alloc_rec(uint32_t *slot, uint32_t flags)
 		return -ENODEV;
 	if (slot == NULL || (flags & ~MMRT_ALLOC_ZERO))
 		return -EINVAL;
-	if (TEST_ALLOC_FAIL())
-		return -ENOMEM;
 	if (unlikely(mmrt_robust_locks))
-		return rec_huge_alloc(slot, flags);
+		return TEST_ALLOC_FAIL() ? -ENOMEM : rec_huge_alloc(slot, flags);
 	ret = mmrt_huge_alloc(flags);
 	if (ret >= 0)
 		*slot = (uint32_t)ret;

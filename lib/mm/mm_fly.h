@@ -25,28 +25,32 @@
  *    before the lock of the table it goes into, installed under it; one
  *    at a time per thread (a walk ends before its fill allocates). The
  *    "entry" below is the leaf, or the parent's entry of a table.
- *    fill_page()'s frame is allocated into the record (fpfn, written by
- *    the pool: mmrt_frame_alloc_bulk()) after its walk (a secondary's;
- *    the primary's is taken before the walk and not recorded); the
- *    others are recorded right after their allocation. States, by predicates on the record and on
+ *    Fault frames (fault.c: demand-zero, copy-on-write, huge) are
+ *    recorded the same way, for the leaf they are installed in. Every
+ *    one is allocated into the record (fpfn, written by the pool as it
+ *    takes the frame: mmrt_frame_alloc_rec(), mmrt_huge_alloc_rec());
+ *    fill_page()'s after its walk (a secondary's; the primary's is taken
+ *    before the walk and not recorded). States, by predicates on the record and on
  *    the lock word (held = the table's lock word holds the dead thread's
  *    robust tag):
  *      none:        fstate == 0, or fpfn == MMRT_PFN_NONE (the pool had
- *                   not handed it out: a frame it popped and had not
- *                   initialized is still flagged free: the pool's)
+ *                   not handed it out: the pool's reap, run first, resets
+ *                   fpfn of a frame it takes back)
  *      allocated:   fstate != 0 && !held: not installed (the record is
  *                   cleared under the lock right after the entry's
  *                   store, so an installed frame never leaves the lock
- *                   recorded; a frame that lost its race is cleared
- *                   before its put, so a recorded frame was never put)
+ *                   recorded; a frame that lost its race stays recorded
+ *                   through its put: put iff its generation moved)
  *      installing:  fstate != 0 && held: installed iff the entry maps
  *                   fpfn, read before the reaper releases the lock
  *                   (core_robust.c calls the frame reap first), while the
  *                   lock still keeps every other writer off that entry
- *    The reaper frees the frame iff it is not installed and the pool
- *    handed it out (one reference, not flagged free). Stores: {pte, ptl,
- *    fpfn = NONE} then fstate = 1 (activation), then the allocation;
- *    fstate = 0 (clear).
+ *    The reaper frees the frame iff it is not installed, the pool
+ *    handed it out (one reference, not flagged free) and it was not put
+ *    since (fgenv && gen != fgen: its put ran). Stores: {pte, ptl, fpfn
+ *    = NONE, fgenv = 0} then fstate = 1 (activation), then the
+ *    allocation, then fgen, fgenv = 1; fstate = 0 (clear: under the
+ *    lock after the entry's store, or after a lost race's put).
  *
  * 2. A gather's frames (gather.c): the frames (and page-table pages) an
  *    unmap or zap unhooked and queued for the free after the device
