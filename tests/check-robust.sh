@@ -42,7 +42,10 @@
 #   put's last reference dropped; the frame marked free) and at lib/mm's
 #   (a walk's new table before its lock; a fault's demand-zero and
 #   copy-on-write frame before its lock). "pool refill 1" comes first:
-#   the victims' lcore's cache is empty only then.
+#   the victims' lcore's cache is empty only then. "pool-nl" victims
+#   fault and drop a page in a thread without an lcore id: the pool's
+#   ring paths (a frame dequeued into the caller's slot; a put's last
+#   drop before the frame goes to the ring).
 #   4. Negative control of frames in flight: a primary with
 #      ROBUST_SKIP=fly (the reap leaves the records alone) and victims
 #      killed holding a frame in flight (a pt lock held, pass 1: a new
@@ -52,7 +55,8 @@
 #   5. The same with ROBUST_SKIP=pool (the pool's records left alone):
 #      victims killed with a frame out of the cache and not initialized
 #      ("pool popped 1") and with a put's frame marked free and not back
-#      ("pool marked 1"): each check must say LOST.
+#      ("pool marked 1"), and with a ring's frame in a thread's slot,
+#      not initialized ("pool-nl ring 1"): each check must say LOST.
 #   The moments "taken" and "releasing" of read locks are the windows a
 #   plain count cannot attribute (between the count's change and the
 #   record's): the reader's tag in the word for that transition closes
@@ -158,6 +162,7 @@ cases=(
 	"pool refill 1" "pool taken 1" "pool popped 1" "pool init 1"
 	"pool popped 5" "pool dropped 1" "pool marked 1" "pool marked 3"
 	"pool pt 1" "pool fault 1" "pool fault 2"
+	"pool-nl ring 1" "pool-nl dropped 1" "pool-nl init 1"
 	"map held 1" "map held 5" "map held:w 1" "map taken:w 1"
 	"map releasing:w 1" "map waiting 1" "map taken 1" "map taken 4"
 	"map releasing 1" "map releasing 3" "changing held 1"
@@ -255,7 +260,7 @@ done
 start_primary poolctl ROBUST_SKIP=pool
 ask base base || fail "poolctl: baseline"
 k=0
-IFS=, read -ra poolcases <<< "${RB_POOL_CASES:-pool popped 1,pool marked 1}"
+IFS=, read -ra poolcases <<< "${RB_POOL_CASES:-pool popped 1,pool marked 1,pool-nl ring 1}"
 for c in "${poolcases[@]}"; do
 	k=$((k + 1))
 	set -- $c

@@ -44,7 +44,9 @@
  *     AT held|waiting|taken|releasing (enum mmrt_test_lock_at), with
  *     ":w" counting write-held rwlocks only; or CLASS "pool" and AT a
  *     moment of the pool's recorded paths (rb_pool_ats[], enum
- *     mmrt_test_pool_at: mmrt_test_pool_kill(AT, NTH));
+ *     mmrt_test_pool_at: mmrt_test_pool_kill(AT, NTH)); CLASS "pool-nl"
+ *     the same in a thread of its own without an lcore id (the pool's
+ *     ring paths), which only faults ANON's first page and drops it;
  *     attaches, arms mmrt_test_lock_kill(CLASS, AT, NTH) (NTH 0: not
  *     armed, the script kills it), prints "working pid <pid>" and loops
  *     (at most RB_ITERS times or RB_WAIT_S seconds, then "victim not
@@ -500,6 +502,27 @@ victim_pass(struct mmrt_consumer *c, struct mmrt_uffd *u, const char *oname,
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * A "pool-nl" victim's thread: no lcore id, so the pool's ring paths
+ * (no per-lcore cache): a demand-zero fault and its drop, in a loop.
+ */
+static void *
+victim_nolcore(void *arg)
+{
+	static uint8_t page[64];
+	struct mmrt_as *as = arg;
+	unsigned int i;
+
+	if (mmrt_thread_register() < 0)
+		return NULL;
+	for (i = 0; i < RB_ITERS; i++)
+		if (mmrt_write(as, RB_ANON, page, sizeof(page)) != 0 ||
+				mmrt_advise(as, RB_ANON, RB_NANON * PG,
+				MMRT_ADV_DONTNEED) != 0)
+			break;
+	return NULL;
+}
+
 static int
 run_victim(int argc, char **argv)
 {
@@ -512,6 +535,8 @@ run_victim(int argc, char **argv)
 	char name[32];
 	unsigned int cls, at, i, wonly = 0;
 	int pool_at = -1;
+	bool nolcore;
+	pthread_t th;
 	time_t end;
 	char atname[16];
 	uint32_t nth;
@@ -519,7 +544,8 @@ run_victim(int argc, char **argv)
 
 	if (argc < 5)
 		return 2;
-	if (strcmp(argv[2], "pool") == 0) {
+	nolcore = strcmp(argv[2], "pool-nl") == 0;
+	if (strcmp(argv[2], "pool") == 0 || nolcore) {
 		/* a moment of the pool's recorded paths */
 		for (at = 0; at < MMRT_TEST_POOL_AT_N &&
 				strcmp(rb_pool_ats[at], argv[3]) != 0; at++)
@@ -580,6 +606,14 @@ run_victim(int argc, char **argv)
 		goto fail;
 	printf("working pid %d\n", (int)getpid());
 	fflush(stdout);
+	if (nolcore) {
+		/* the hook kills the process from that thread */
+		if (pthread_create(&th, NULL, victim_nolcore, as) != 0)
+			goto fail;
+		pthread_join(th, NULL);
+		printf("victim not killed in its thread\n");
+		return 3;
+	}
 	/* bounded in count and in time: a pass after a fence is short */
 	end = time(NULL) + RB_WAIT_S;
 	for (i = 0; i < RB_ITERS && time(NULL) < end; i++) {
