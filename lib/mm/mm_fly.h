@@ -13,8 +13,11 @@
  * fly[] words in the mmrt_core memzone (mmrt_robust_fly()); the primary
  * records nothing (its death ends the runtime): its cost is one
  * predictable branch on mmrt_robust_locks per fill, table allocation and
- * gather start, and one on the gather's record pointer (NULL) per zapped
- * leaf, flush and slow-path add. Only the
+ * gather start, two per fault that allocates (its allocation, its
+ * clear under the PT lock), one more per lost race's put, and one on
+ * the gather's record pointer (NULL) per zapped leaf, flush and
+ * slow-path add; the pool adds its own, one per allocation and put
+ * (lib/mem/pool.c). Only the
  * owning thread writes its record while it lives, only the dead
  * process's claimed reaper afterwards, so the stores need no atomicity
  * beyond their order in the thread's program (rb_order(): the reaper
