@@ -31,19 +31,32 @@
 #   frame's allocation and its publication (mmrt_uffd_copy()'s
 #   fill_page(): allocated and filled before the PT lock, installed under
 #   it), or with frames unhooked into a gather it never flushed, held
-#   frames that only its record shows; the reap returns them. Any loss
-#   ("checked LOST n frames") in a deterministic case fails; in a random
-#   round one lost frame is counted and listed as KNOWN (more fail): the
-#   windows no record closes (lib/mm/mm_fly.h: inside the pool's
-#   allocation and free, a table or huge frame between its allocation
-#   and its record) were hit about once in 30 random rounds here.
-#   STRICT_POOL=1 fails those too.
+#   frames that only its record shows; the reap returns them. The pool's
+#   own steps (lib/mem/pool.c: a frame between a cache and the caller's
+#   record, a put's last reference dropped and the frame not back in a
+#   cache yet) are the pool record's, reaped first. Any loss ("checked
+#   LOST n frames"), in a deterministic case or a random round, fails.
+#   The "pool" cases kill at the pool's moments (mmrt_test_pool_kill():
+#   a cache's frame in the caller's slot; the cache's length down; the
+#   frame initialized but its count; a ring burst into the cache; a
+#   put's last reference dropped; the frame marked free) and at lib/mm's
+#   (a walk's new table before its lock; a fault's demand-zero and
+#   copy-on-write frame before its lock). "pool refill 1" comes first:
+#   the victims' lcore's cache is empty only then. "pool-nl" victims
+#   fault and drop a page in a thread without an lcore id: the pool's
+#   ring paths (a frame dequeued into the caller's slot; a put's last
+#   drop before the frame goes to the ring).
 #   4. Negative control of frames in flight: a primary with
 #      ROBUST_SKIP=fly (the reap leaves the records alone) and victims
 #      killed holding a frame in flight (a pt lock held, pass 1: a new
 #      table's or a fill's frame) and a DONTNEED's gather, unflushed (pt
 #      lock released, pass 6: the zap's upper table, after its leaves):
 #      each check must say LOST; the same cases pass in part 1.
+#   5. The same with ROBUST_SKIP=pool (the pool's records left alone):
+#      victims killed with a frame out of the cache and not initialized
+#      ("pool popped 1") and with a put's frame marked free and not back
+#      ("pool marked 1"), and with a ring's frame in a thread's slot,
+#      not initialized ("pool-nl ring 1"): each check must say LOST.
 #   The moments "taken" and "releasing" of read locks are the windows a
 #   plain count cannot attribute (between the count's change and the
 #   record's): the reader's tag in the word for that transition closes
@@ -66,7 +79,7 @@ pages=300	# primaries' -m 256 one after the other, and room
 
 . "$(dirname "$0")/hugetlb-private.sh"
 secondary_setup "$peer" "${2:-}" victim robust "mmrt-rb-$$-main" "$pages" \
-	"mmrt-rb-$$-ctl" "mmrt-rb-$$-flyctl"
+	"mmrt-rb-$$-ctl" "mmrt-rb-$$-flyctl" "mmrt-rb-$$-poolctl"
 eal_common=(--huge-dir "$huge" --no-pci --no-telemetry
 	--log-level=lib.eal:error)
 vpid=
@@ -102,23 +115,13 @@ ask() {
 	return 1
 }
 
-# checked WHAT [RANDOM]: the primary's check after a victim's death; a
-# hang, a failure or a lost frame fails, but one frame lost at a RANDOM
-# moment is counted (see the top)
-known=()
+# checked WHAT: the primary's check after a victim's death; a hang, a
+# failure or a lost frame fails
 checked() {
-	local line cmd=check
-	[ -n "${2:-}" ] && [ "${STRICT_POOL:-0}" != 1 ] && cmd=check-random
-	ask $cmd checked
+	ask check checked
 	case $? in
 	0) return 0 ;;
-	2)	line=$(grep '^checked LOST' "$tmp/$plog.log" | tail -1)
-		if [ -n "${2:-}" ] && [ "${STRICT_POOL:-0}" != 1 ] &&
-				[[ $line == "checked LOST 1 frames"* ]]; then
-			known+=("$1")
-			return 0
-		fi
-		fail "$1: frames in flight lost" ;;
+	2) fail "$1: frames in flight lost" ;;
 	esac
 	# RB_GDB=1: the primary prints every thread's stack after a hang
 	[ -n "${RB_GDB:-}" ] && wait "$ppid_" 2>/dev/null
@@ -156,6 +159,10 @@ victim_died() {
 
 # ---- 1. deterministic kills, one per case
 cases=(
+	"pool refill 1" "pool taken 1" "pool popped 1" "pool init 1"
+	"pool popped 5" "pool dropped 1" "pool marked 1" "pool marked 3"
+	"pool pt 1" "pool fault 1" "pool fault 2"
+	"pool-nl ring 1" "pool-nl dropped 1" "pool-nl init 1"
 	"map held 1" "map held 5" "map held:w 1" "map taken:w 1"
 	"map releasing:w 1" "map waiting 1" "map taken 1" "map taken 4"
 	"map releasing 1" "map releasing 3" "changing held 1"
@@ -190,7 +197,7 @@ for r in $(seq "$rounds"); do
 	sleep "0.$(printf %03d $((RANDOM % 300 + 20)))"
 	kill -9 "$vpid"
 	victim_died "r$r"
-	checked "round $r" random
+	checked "round $r"
 done
 held_end "$plog"
 grep '^primary done' "$tmp/$plog.log" | sed "s/^/  [$plog] /"
@@ -198,14 +205,10 @@ grep '^primary done' "$tmp/$plog.log" | sed "s/^/  [$plog] /"
 	{ tail -30 "$tmp/$plog.log"; fail "the primary exited $rc"; }
 cat "$tmp"/main*.log | grep -c "released its" |
 	sed 's/^/  locks released by the reaps: /'
-if [ ${#known[@]} -gt 0 ]; then
-	echo "KNOWN: one frame lost in ${#known[@]} random round(s), in a" \
-		"window no record closes (see the top):"
-	printf '  %s\n' "${known[@]}"
-fi
 grep -h "in flight (a\|unflushed gather\|had not queued\|putting back" \
 	"$tmp"/main*.log |
 	sed 's/^mmrt_mm: /  reaped: /'
+grep -h "(pool record" "$tmp"/main*.log | sed 's/^mmrt_mem: /  reaped: /'
 rm -f "$huge"/*
 
 # ---- 3. negative control: the release skipped must hang the primary
@@ -248,6 +251,30 @@ held_end "$plog"
 	{ tail -30 "$tmp/$plog.log"; fail "flyctl: the primary exited $rc"; }
 rm -f "$huge"/*
 echo "ok: frames-in-flight control caught"
+# ---- 5. negative control: the pool's records not reaped must lose
+for i in $(seq 100); do
+	[ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 128 ] &&
+		break
+	sleep 0.1
+done
+start_primary poolctl ROBUST_SKIP=pool
+ask base base || fail "poolctl: baseline"
+k=0
+IFS=, read -ra poolcases <<< "${RB_POOL_CASES:-pool popped 1,pool marked 1,pool-nl ring 1}"
+for c in "${poolcases[@]}"; do
+	k=$((k + 1))
+	set -- $c
+	echo "pool control $k: killed at pass $3 of the pool's moment $2"
+	victim "p$k" "$1" "$2" "$3"
+	victim_died "p$k"
+	ask check checked
+	[ $? = 2 ] || fail "pool control $k ($c): no frame lost"
+done
+held_end "$plog"
+[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/$plog.log" ||
+	{ tail -30 "$tmp/$plog.log"; fail "poolctl: the primary exited $rc"; }
+rm -f "$huge"/*
+echo "ok: pool records control caught"
 
 echo "PASS"
 exit 0

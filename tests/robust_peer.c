@@ -13,7 +13,8 @@
  *     control (mmrt_test_reap_skip(MMRT_TEST_REAP_SKIP_LOCKS));
  *     ROBUST_SKIP=fly the one of frames in flight
  *     (MMRT_TEST_REAP_SKIP_FLY: a loss is then the expected verdict,
- *     "checked LOST", not a failure). Prints
+ *     "checked LOST", not a failure), ROBUST_SKIP=pool the one of the
+ *     pool's records (MMRT_TEST_REAP_SKIP_POOL, the same). Prints
  *     "ready", then runs commands from stdin (HOLD seconds in all):
  *       base   deferred frees drained; the pool's free count is the
  *              baseline. "base ok <free>"
@@ -24,7 +25,8 @@
  *              and back; fork the space and destroy the child; pin and
  *              unpin PIN; create, map, write, unmap and destroy an
  *              object; serve a fault's page itself (mmrt_uffd_copy())
- *              and drop it; UF unmapped and registered again; no
+ *              and drop it; UF unmapped and registered again; ANON's
+ *              pages dropped; no
  *              consumer of a victim is left; the pool's free count
  *              equals the baseline. First, the victim's object mapping
  *              and object, if it died with them, are unmapped and
@@ -36,14 +38,15 @@
  *              hang prints
  *              "checked HANG in <step>" (or, under the negative control,
  *              "control caught hang in <step>") and the process ends.
- *       check-random  the same after a kill at a random moment: one
- *              frame LOST is not a failure (a window no record closes,
- *              check-robust.sh).
  *       EOF    tear down, mmrt_fini(); "primary done ok|FAIL".
  *   robust-peer victim CLASS AT NTH [EAL args with --proc-type=secondary]
  *     CLASS a lock class by name (rb_classes[]: map, pt, pin, ...; any),
  *     AT held|waiting|taken|releasing (enum mmrt_test_lock_at), with
- *     ":w" counting write-held rwlocks only;
+ *     ":w" counting write-held rwlocks only; or CLASS "pool" and AT a
+ *     moment of the pool's recorded paths (rb_pool_ats[], enum
+ *     mmrt_test_pool_at: mmrt_test_pool_kill(AT, NTH)); CLASS "pool-nl"
+ *     the same in a thread of its own without an lcore id (the pool's
+ *     ring paths), which only faults ANON's first page and drops it;
  *     attaches, arms mmrt_test_lock_kill(CLASS, AT, NTH) (NTH 0: not
  *     armed, the script kills it), prints "working pid <pid>" and loops
  *     (at most RB_ITERS times or RB_WAIT_S seconds, then "victim not
@@ -51,7 +54,9 @@
  *     NTH 0 the pin, object and bind steps are left out of the loop and
  *     a pin and a binding taken once before it instead): looks
  *     the space up; copies 4 UF pages (mmrt_uffd_copy()) and drops them
- *     (MMRT_ADV_DONTNEED); pins and unpins PIN; creates an object, maps
+ *     (MMRT_ADV_DONTNEED); faults ANON's first page in by a write
+ *     (demand-zero) and its second by a read then a write (copy-on-write
+ *     of the zero page), and drops them; pins and unpins PIN; creates an object, maps
  *     it, writes it, unmaps it and destroys it; protects PROT read-only
  *     and back; binds its consumer, translates through it, unbinds.
  */
@@ -93,6 +98,20 @@ static const struct {
 	{ "glc_other", MM_LC_GLC_OTHER }, { "pins", MM_LC_PINS },
 };
 
+/* "pool" victims: moments of mmrt_test_pool_kill() */
+static const char *const rb_pool_ats[MMRT_TEST_POOL_AT_N] = {
+	[MMRT_TEST_POOL_AT_TAKEN] = "taken",
+	[MMRT_TEST_POOL_AT_POPPED] = "popped",
+	[MMRT_TEST_POOL_AT_INIT] = "init",
+	[MMRT_TEST_POOL_AT_REFILL] = "refill",
+	[MMRT_TEST_POOL_AT_SPLIT] = "split",
+	[MMRT_TEST_POOL_AT_RING] = "ring",
+	[MMRT_TEST_POOL_AT_DROPPED] = "dropped",
+	[MMRT_TEST_POOL_AT_MARKED] = "marked",
+	[MMRT_TEST_POOL_AT_PT] = "pt",
+	[MMRT_TEST_POOL_AT_FAULT] = "fault",
+};
+
 static const char *const rb_ats[MMRT_TEST_LOCK_AT_N] = {
 	[MMRT_TEST_LOCK_AT_HELD] = "held",
 	[MMRT_TEST_LOCK_AT_WAITING] = "waiting",
@@ -111,6 +130,8 @@ static const char *const rb_ats[MMRT_TEST_LOCK_AT_N] = {
 #define RB_POBJ 0x50000000ULL /* the primary's */
 #define RB_NOBJ 4
 #define RB_OBJNAME "rb.obj"   /* the victim's object (one victim at once) */
+#define RB_ANON 0x60000000ULL /* anonymous, faulted by the victim */
+#define RB_NANON 2
 /*
  * The most frames a victim can hold in flight (a fill's frame, the
  * frames and table pages of a gather it never flushed): a larger loss
@@ -282,6 +303,9 @@ check_main(void *arg)
 	STEP("object", obj_cycle(p_as, RB_POBJ, "rb.pobj"));
 	STEP("uffd copy", self_fill());
 	STEP("unmap UF again", uf_reset());
+	/* the pages the victim's faults left (demand-zero, copy-on-write) */
+	STEP("drop ANON", mmrt_advise(p_as, RB_ANON, RB_NANON * PG,
+		MMRT_ADV_DONTNEED));
 	c_step = "consumers";
 	mmrt_consumer_foreach(is_victim, &victims);
 	if (victims != 0) {
@@ -319,9 +343,9 @@ out:
 	return NULL;
 }
 
-/* The check; @random: one frame lost is a known window (check-robust.sh). */
+/* The check: any frame lost fails (but under ROBUST_SKIP=fly|pool). */
 static int
-cmd_check(bool random)
+cmd_check(void)
 {
 	pthread_t th;
 	unsigned int i;
@@ -362,8 +386,7 @@ cmd_check(bool random)
 	}
 	printf("checked %s\n", c_result);
 	return strncmp(c_result, "ok", 2) != 0 &&
-		!(p_flyctl && strncmp(c_result, "LOST", 4) == 0) &&
-		!(random && strncmp(c_result, "LOST 1 frames", 13) == 0);
+		!(p_flyctl && strncmp(c_result, "LOST", 4) == 0);
 }
 
 static int
@@ -384,14 +407,19 @@ run_primary(int argc, char **argv)
 	if (ret != 0)
 		return ret;
 	p_control = skip != NULL && strcmp(skip, "1") == 0;
-	p_flyctl = skip != NULL && strcmp(skip, "fly") == 0;
+	p_flyctl = skip != NULL && (strcmp(skip, "fly") == 0 ||
+		strcmp(skip, "pool") == 0);
 	mmrt_test_reap_skip((p_control ? MMRT_TEST_REAP_SKIP_LOCKS : 0) |
-		(p_flyctl ? MMRT_TEST_REAP_SKIP_FLY : 0));
+		(p_flyctl && skip[0] == 'f' ? MMRT_TEST_REAP_SKIP_FLY : 0) |
+		(p_flyctl && skip[0] == 'p' ? MMRT_TEST_REAP_SKIP_POOL : 0));
 	fill(buf, sizeof(buf), 1);
 	p_as = mmrt_as_create(RB_AS);
 	if (p_as == NULL ||
 	    mmrt_map(p_as, RB_PIN, RB_NPIN * PG, RW, MMRT_MAP_POPULATE) ||
 	    mmrt_map(p_as, RB_PROT, RB_NPROT * PG, RW, MMRT_MAP_POPULATE) ||
+	    mmrt_map(p_as, RB_ANON, RB_NANON * PG, RW, MMRT_MAP_POPULATE) ||
+	    /* its tables made, its pages gone: as every check leaves it */
+	    mmrt_advise(p_as, RB_ANON, RB_NANON * PG, MMRT_ADV_DONTNEED) ||
 	    mmrt_write(p_as, RB_PROT, buf, sizeof(buf)) ||
 	    (p_u = mmrt_uffd_create(p_as, MMRT_UFFD_API, &features,
 		&ucf)) == NULL ||
@@ -407,9 +435,7 @@ run_primary(int argc, char **argv)
 			p_base = pool_free();
 			printf("base ok %" PRIu64 "\n", p_base);
 		} else if (strcmp(cmd, "check") == 0) {
-			rc |= cmd_check(false);
-		} else if (strcmp(cmd, "check-random") == 0) {
-			rc |= cmd_check(true);
+			rc |= cmd_check();
 		} else if (cmd[0] != '\0') {
 			printf("unknown command %s\n", cmd);
 		}
@@ -431,6 +457,7 @@ victim_pass(struct mmrt_consumer *c, struct mmrt_uffd *u, const char *oname,
 	struct mmrt_xlate x;
 	struct mmrt_as *as;
 	unsigned int i;
+	uint64_t v;
 	int ret;
 
 	as = mmrt_as_lookup(RB_AS);
@@ -446,6 +473,16 @@ victim_pass(struct mmrt_consumer *c, struct mmrt_uffd *u, const char *oname,
 			return ret;
 	}
 	ret = mmrt_advise(as, RB_UF + 8 * PG, 4 * PG, MMRT_ADV_DONTNEED);
+	/* a demand-zero fault, then a copy-on-write of the zero page */
+	if (ret == 0)
+		ret = mmrt_write(as, RB_ANON, page, 64);
+	if (ret == 0)
+		ret = mmrt_read(as, RB_ANON + PG, &v, sizeof(v));
+	if (ret == 0)
+		ret = mmrt_write(as, RB_ANON + PG, page, 64);
+	if (ret == 0)
+		ret = mmrt_advise(as, RB_ANON, RB_NANON * PG,
+			MMRT_ADV_DONTNEED);
 	if (ret == 0 && alloc)
 		ret = pin_cycle(as);
 	if (ret == 0 && alloc)
@@ -465,6 +502,27 @@ victim_pass(struct mmrt_consumer *c, struct mmrt_uffd *u, const char *oname,
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * A "pool-nl" victim's thread: no lcore id, so the pool's ring paths
+ * (no per-lcore cache): a demand-zero fault and its drop, in a loop.
+ */
+static void *
+victim_nolcore(void *arg)
+{
+	static uint8_t page[64];
+	struct mmrt_as *as = arg;
+	unsigned int i;
+
+	if (mmrt_thread_register() < 0)
+		return NULL;
+	for (i = 0; i < RB_ITERS; i++)
+		if (mmrt_write(as, RB_ANON, page, sizeof(page)) != 0 ||
+				mmrt_advise(as, RB_ANON, RB_NANON * PG,
+				MMRT_ADV_DONTNEED) != 0)
+			break;
+	return NULL;
+}
+
 static int
 run_victim(int argc, char **argv)
 {
@@ -476,6 +534,9 @@ run_victim(int argc, char **argv)
 	struct mmrt_as *as;
 	char name[32];
 	unsigned int cls, at, i, wonly = 0;
+	int pool_at = -1;
+	bool nolcore;
+	pthread_t th;
 	time_t end;
 	char atname[16];
 	uint32_t nth;
@@ -483,6 +544,21 @@ run_victim(int argc, char **argv)
 
 	if (argc < 5)
 		return 2;
+	nolcore = strcmp(argv[2], "pool-nl") == 0;
+	if (strcmp(argv[2], "pool") == 0 || nolcore) {
+		/* a moment of the pool's recorded paths */
+		for (at = 0; at < MMRT_TEST_POOL_AT_N &&
+				strcmp(rb_pool_ats[at], argv[3]) != 0; at++)
+			;
+		if (at == MMRT_TEST_POOL_AT_N) {
+			fprintf(stderr, "robust-peer victim: pool moment"
+				" %s\n", argv[3]);
+			return 2;
+		}
+		pool_at = (int)at;
+		argv[3] = (char *)(uintptr_t)"held";
+		argv[2] = (char *)(uintptr_t)"any";
+	}
 	for (cls = 0; cls < RTE_DIM(rb_classes) &&
 			strcmp(rb_classes[cls].name, argv[2]) != 0; cls++)
 		;
@@ -514,7 +590,9 @@ run_victim(int argc, char **argv)
 	c = mmrt_consumer_create(&cc);
 	if (u == NULL || c == NULL)
 		goto fail;
-	if (mmrt_test_lock_kill(cls, at | wonly, nth) != 0)
+	if (pool_at >= 0 ? mmrt_test_pool_kill((unsigned int)pool_at,
+			nth) != 0 : mmrt_test_lock_kill(cls, at | wonly,
+			nth) != 0)
 		goto fail;
 	/*
 	 * Killed at a random moment (NTH 0): no call that allocates from
@@ -528,6 +606,14 @@ run_victim(int argc, char **argv)
 		goto fail;
 	printf("working pid %d\n", (int)getpid());
 	fflush(stdout);
+	if (nolcore) {
+		/* the hook kills the process from that thread */
+		if (pthread_create(&th, NULL, victim_nolcore, as) != 0)
+			goto fail;
+		pthread_join(th, NULL);
+		printf("victim not killed in its thread\n");
+		return 3;
+	}
 	/* bounded in count and in time: a pass after a fence is short */
 	end = time(NULL) + RB_WAIT_S;
 	for (i = 0; i < RB_ITERS && time(NULL) < end; i++) {

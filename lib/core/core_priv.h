@@ -80,6 +80,9 @@ struct core_proc {
 /* 64-bit words of a thread's frames-in-flight record: lib/mm's (mm_fly.h),
  * opaque here (mmrt_robust_fly()) */
 #define CORE_ROBUST_FLY_WORDS 24
+/* 64-bit words of a thread's pool record: lib/mem's (pool.c), opaque here
+ * (mmrt_robust_mem()) */
+#define CORE_ROBUST_MEM_WORDS 8
 
 struct core_robust_ent {
 	uintptr_t lock;   /* the lock's address (one in all processes), 0 free */
@@ -97,6 +100,8 @@ struct core_robust_thr {
 	/* frames this thread holds out of every page table's and the
 	 * pool's view (lib/mm/mm_fly.h), for the reaper */
 	uint64_t fly[CORE_ROBUST_FLY_WORDS];
+	/* the pool operation in progress (lib/mem/pool.c), reaped first */
+	uint64_t mem[CORE_ROBUST_MEM_WORDS];
 };
 
 struct core_robust_proc {

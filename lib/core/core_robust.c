@@ -122,6 +122,8 @@ _Static_assert(MMRT_PROC_MAX <= 64, "the tag has 6 bits of slot");
 _Static_assert(CORE_ROBUST_THREADS <= 31, "the tag has 5 bits of thread");
 _Static_assert(CORE_ROBUST_FLY_WORDS == MMRT_ROBUST_FLY_WORDS,
 	"one size of the frames-in-flight record");
+_Static_assert(CORE_ROBUST_MEM_WORDS == MMRT_ROBUST_MEM_WORDS,
+	"one size of the pool record");
 
 static const char *const rb_kind_name[] = {
 	[RB_KIND_SPIN] = "spin", [RB_KIND_READ] = "read-held rw",
@@ -729,6 +731,25 @@ mmrt_robust_fly_register(mmrt_robust_fly_fn fn)
 	rb_fly_fn = fn;
 }
 
+static mmrt_robust_fly_fn rb_mem_fn;
+
+uint64_t *
+mmrt_robust_mem(void)
+{
+	struct core_robust_thr *t;
+
+	if (!mmrt_robust_locks)
+		return NULL;
+	t = rb_thr();
+	return t != NULL ? t->mem : NULL;
+}
+
+void
+mmrt_robust_mem_register(mmrt_robust_fly_fn fn)
+{
+	rb_mem_fn = fn;
+}
+
 uint64_t *
 mmrt_robust_fly_of(unsigned int slot, unsigned int ti)
 {
@@ -849,6 +870,16 @@ core_robust_reap(unsigned int slot, int32_t pid)
 		 * that lock still keeps everyone else off the entry.
 		 */
 		rb_repair_edit(t, pid);
+		/* the pool's operation first: a frame it was handing to
+		 * a caller's record is then the pool's or the caller's */
+		if (rb_mem_fn != NULL
+#ifdef MMRT_TEST_HOOKS
+				&& !(mmrt_test_reap_skipped() &
+					MMRT_TEST_REAP_SKIP_POOL)
+#endif
+				)
+			rb_mem_fn(t->mem, (int)(rb_tag(slot, ti) <<
+				RB_TAG_SHIFT), pid);
 		if (rb_fly_fn != NULL
 #ifdef MMRT_TEST_HOOKS
 				&& !(mmrt_test_reap_skipped() &

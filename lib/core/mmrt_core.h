@@ -647,6 +647,28 @@ uint64_t *mmrt_robust_fly_of(unsigned int slot, unsigned int ti);
 /** @internal Thread records per process slot (mmrt_robust_fly_of()). */
 unsigned int mmrt_robust_fly_threads(void);
 
+/** @internal 64-bit words of a thread's pool record. */
+#define MMRT_ROBUST_MEM_WORDS 8
+
+/**
+ * @internal The pool's record (lib/mem/pool.c): the calling thread's
+ * MMRT_ROBUST_MEM_WORDS words in shared memory, where the frame pool
+ * notes the allocation or free it is in the middle of, so that
+ * mmrt_reap_dead() can finish or undo it if the process dies there.
+ * NULL as for mmrt_robust_fly(). Records are zero when a process
+ * attaches.
+ */
+uint64_t *mmrt_robust_mem(void);
+
+/**
+ * @internal Set the reclaim of a dead thread's pool record (one; lib/mem's
+ * constructor). mmrt_reap_dead() runs it for every thread of a dead
+ * process before the frames-in-flight one (mmrt_robust_fly_register()):
+ * a frame the pool was writing into a caller's record is then either in
+ * the pool or allocated, never in between.
+ */
+void mmrt_robust_mem_register(mmrt_robust_fly_fn fn);
+
 #ifdef MMRT_TEST_HOOKS
 /**
  * @internal Test builds only (-Dtest_hooks=true; never declared, compiled
@@ -671,7 +693,9 @@ void mmrt_test_fail_alloc_after(int64_t n);
 					      * are not released */
 #define MMRT_TEST_REAP_SKIP_FLY (1u << 3) /**< frames a dead process held
 					    * in flight are not returned */
-#define MMRT_TEST_REAP_SKIP_WAITERS (1u << 4) /**< a uffd's destroy keeps
+#define MMRT_TEST_REAP_SKIP_POOL (1u << 4) /**< a dead thread's pool
+					     * operation is left as it is */
+#define MMRT_TEST_REAP_SKIP_WAITERS (1u << 5) /**< a uffd's destroy keeps
 						* the waits of dead
 						* processes */
 

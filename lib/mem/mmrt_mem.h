@@ -99,6 +99,28 @@ struct mmrt_mem_stats {
 int64_t mmrt_frame_alloc(uint32_t flags);
 
 /**
+ * @internal mmrt_frame_alloc() into @p slot, a word in DPDK shared memory
+ * that the caller's record of frames in flight covers (lib/mm/mm_fly.h):
+ * in a secondary the pool writes the frame there as part of taking it,
+ * so a death leaves it either in the pool (*slot MMRT_PFN_NONE after the
+ * reap) or allocated (*slot, refcount 1), never in between. *slot must
+ * hold MMRT_PFN_NONE before the call.
+ * @return as mmrt_frame_alloc(); -EINVAL for a NULL @p slot. Never waits.
+ */
+int64_t mmrt_frame_alloc_rec(uint32_t *slot, uint32_t flags);
+
+/**
+ * @internal mmrt_huge_alloc() into @p slot, as mmrt_frame_alloc_rec().
+ */
+int64_t mmrt_huge_alloc_rec(uint32_t *slot, uint32_t flags);
+
+/**
+ * @internal Operations of dead secondaries this process's reaps finished
+ * or undid from their pool records (mmrt_reap_dead()), ever.
+ */
+uint64_t mmrt_mem_reaped(void);
+
+/**
  * Allocate @p n 4 KiB frames at once (all or nothing).
  * @return n, -ENOMEM (nothing allocated), -EINVAL. Never waits.
  */
@@ -242,6 +264,40 @@ int mmrt_mem_zero_service_id(uint32_t *id);
  * an lcore stops, and before exact accounting).
  */
 void mmrt_mem_cache_flush(void);
+
+#ifdef MMRT_TEST_HOOKS
+/** @internal Test builds only: mmrt_test_pool_kill() moments. */
+enum mmrt_test_pool_at {
+	MMRT_TEST_POOL_AT_TAKEN = 0, /**< a cache's frame in the caller's
+				      *   slot, the cache's length not down */
+	MMRT_TEST_POOL_AT_POPPED,    /**< the length down, not initialized */
+	MMRT_TEST_POOL_AT_INIT,      /**< initialized but the count */
+	MMRT_TEST_POOL_AT_REFILL,    /**< a ring burst into a cache, its
+				      *   length not up */
+	MMRT_TEST_POOL_AT_SPLIT,     /**< a huge chunk taken to split */
+	MMRT_TEST_POOL_AT_RING,      /**< a ring's frame in the caller's slot */
+	MMRT_TEST_POOL_AT_DROPPED,   /**< a put's last reference dropped */
+	MMRT_TEST_POOL_AT_MARKED,    /**< ... the frame marked free, not in
+				      *   the cache yet */
+	MMRT_TEST_POOL_AT_PT,        /**< lib/mm: a new table allocated,
+				      *   not locked yet */
+	MMRT_TEST_POOL_AT_FAULT,     /**< lib/mm: a fault's new frame
+				      *   allocated, not locked yet */
+	MMRT_TEST_POOL_AT_N,
+};
+
+/**
+ * @internal Test builds only: the calling process raises SIGKILL at the
+ * @p nth (1 for the first) pass of moment @p at (a secondary's recorded
+ * pool paths; lib/mm's through mmrt_test_pool_kill_point()). @p nth 0
+ * disarms.
+ * @return 0, or -EINVAL (@p at out of range).
+ */
+int mmrt_test_pool_kill(unsigned int at, uint32_t nth);
+
+/** @internal Test builds only: a kill point of mmrt_test_pool_kill(). */
+void mmrt_test_pool_kill_point(unsigned int at);
+#endif
 
 #ifdef __cplusplus
 }

@@ -42,10 +42,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -327,6 +329,11 @@ give_frames(const uint32_t *pfns, unsigned int n)
 		NULL);
 }
 
+static int64_t rec_alloc(uint32_t *dst, uint32_t flags, bool *clean);
+static int rec_put(uint32_t pfn);
+static int64_t rec_alloc_any(uint32_t *dst, uint32_t flags);
+static int64_t rec_huge_alloc(uint32_t *dst, uint32_t flags);
+
 int64_t
 mmrt_frame_alloc(uint32_t flags)
 {
@@ -339,6 +346,9 @@ mmrt_frame_alloc(uint32_t flags)
 		return -EINVAL;
 	if (TEST_ALLOC_FAIL())
 		return -ENOMEM;
+	/* a secondary records what it takes (the pool record, below) */
+	if (unlikely(mmrt_robust_locks))
+		return rec_alloc_any(NULL, flags);
 	c = cache_get();
 	if ((flags & MMRT_ALLOC_ZERO) && take_clean(c, &pfn)) {
 		/* zeroed off the fast path by mmrt_mem_zero_poll() */
@@ -360,15 +370,52 @@ mmrt_frame_alloc(uint32_t flags)
 	return pfn;
 }
 
+int64_t
+mmrt_frame_alloc_rec(uint32_t *slot, uint32_t flags)
+{
+	if (pool == NULL)
+		return -ENODEV;
+	if (slot == NULL || (flags & ~MMRT_ALLOC_ZERO))
+		return -EINVAL;
+	if (likely(!mmrt_robust_locks)) {
+		int64_t ret = mmrt_frame_alloc(flags);
+
+		if (ret >= 0)
+			*slot = (uint32_t)ret;
+		return ret;
+	}
+	if (TEST_ALLOC_FAIL())
+		return -ENOMEM;
+	return rec_alloc_any(slot, flags);
+}
+
 int
 mmrt_frame_alloc_bulk(uint32_t *pfns, unsigned int n, uint32_t flags)
 {
 	unsigned int i;
+	int64_t ret;
 
 	if (pool == NULL)
 		return -ENODEV;
 	if (pfns == NULL || n == 0 || (flags & ~MMRT_ALLOC_ZERO))
 		return -EINVAL;
+	if (unlikely(mmrt_robust_locks)) {
+		/* one at a time, recorded (all or nothing) */
+		if (TEST_ALLOC_FAIL()) {
+			POOL_COUNT(cache_get(), alloc_fail, 1);
+			return -ENOMEM;
+		}
+		for (i = 0; i < n; i++) {
+			ret = rec_alloc_any(NULL, flags);
+			if (ret < 0) {
+				while (i > 0)
+					mmrt_frame_put(pfns[--i]);
+				return -ENOMEM;
+			}
+			pfns[i] = (uint32_t)ret;
+		}
+		return n;
+	}
 	if (TEST_ALLOC_FAIL() || take_frames(cache_get(), pfns, n) != 0) {
 		POOL_COUNT(cache_get(), alloc_fail, 1);
 		return -ENOMEM;
@@ -392,6 +439,8 @@ mmrt_huge_alloc(uint32_t flags)
 		return -ENODEV;
 	if (flags & ~MMRT_ALLOC_ZERO)
 		return -EINVAL;
+	if (unlikely(mmrt_robust_locks))
+		return TEST_ALLOC_FAIL() ? -ENOMEM : rec_huge_alloc(NULL, flags);
 	if (TEST_ALLOC_FAIL() || rte_ring_dequeue_elem(pool->ring2m, &head,
 			sizeof(head)) != 0) {
 		POOL_COUNT(cache_get(), alloc_fail, 1);
@@ -455,6 +504,590 @@ frame_release(uint32_t pfn, struct pool_cache *c, uint32_t *bulk,
 	give_frames(&pfn, 1);
 }
 
+/*
+ * A secondary's pool record (issue 14: a killed process loses nothing).
+ * The primary's death ends the runtime, so only a secondary records
+ * (mmrt_robust_locks; the primary pays one predictable branch per
+ * allocation, put and bulk put). A secondary's allocation and free of a
+ * 4 KiB frame take a path of their own that notes, in the thread's
+ * record (mmrt_robust_mem(): shared memory), the one operation it is in
+ * the middle of, so that the reaper of a killed secondary (mem_reap(),
+ * run by core_robust.c for every dead thread before the frames-in-flight
+ * reap, lib/mm/mm_fly.h) finishes it or undoes it. Only the owning thread
+ * writes its record and its lcore's cache while it lives, only the dead
+ * process's claimed reaper afterwards (its lcore ids are given back after
+ * every reclaim step), so plain stores in program order suffice
+ * (rec_order(): the reaper runs after the death, when every store the
+ * thread made is visible). The caller's slot (@dst) is in shared memory
+ * too: the frames-in-flight record's, or the pool record's own (slot).
+ *
+ * Operations, by predicates on the record and on the cache (arr, *lenp:
+ * the lcore's objs/len or zobjs/zlen) as the reaper finds them:
+ *   REFILL: arr[len0, len0 + n) were MMRT_PFN_NONE before a ring burst
+ *     into them. *lenp == len0: the burst's frames are the non-NONE
+ *     prefix: *lenp is set past them (the burst is all or nothing as
+ *     far as this thread's stores go).
+ *   SPLIT: pfn (NONE first) takes a huge chunk's head from ring2m, then
+ *     its 512 frames go to arr[len0..] and *lenp = len0 + 512. pfn !=
+ *     NONE && *lenp == len0: the reaper writes them.
+ *   POP: *dst = arr[len0 - 1], then *lenp = len0 - 1, then the frame's
+ *     initialization (refcount 1 stored last). *lenp == len0: not taken
+ *     (*dst reset to NONE); taken, refcount 0: back into the cache;
+ *     refcount 1: the caller's (its record decides).
+ *   RING: a ring's frame (n: 1 for a huge head) dequeued into *dst (NONE
+ *     first), then initialized. *dst != NONE with refcount 0: back to
+ *     its ring.
+ *   PUT: pfn's reference dropped by a compare-and-swap from old (stored
+ *     before each attempt) to old - 1; old == 1: the last, then the
+ *     frame is marked free (gen + 1) and pushed to arr[len0], *lenp =
+ *     len0 + 1. The reaper, for old == 1: pushed: done; refcount != 0:
+ *     not dropped (the caller's); gen == the recorded gen: dropped, not
+ *     marked: marks and pushes; gen + 1 and FREE: pushes. A frame nobody
+ *     else holds a reference to: no one else touches it meanwhile.
+ *   FLUSH: *lenp = len0 - n, then arr[len0 - n, len0) go to ring4k.
+ * Not closed: a death inside rte_ring's own code (a refill's or a
+ * flush's ring operation, once per cache_size operations; a FLUSH whose
+ * ring operation may or may not have happened is logged, never undone:
+ * a frame twice in the pool would be handed out twice), the ring paths
+ * of a thread without an lcore id (its split of a huge chunk, its free),
+ * a huge frame's free to ring2m, a zeroing poll's batch, and the
+ * cache drains of mmrt_mem_cache_flush() and a detach.
+ */
+#define MEM_OP_REFILL 1
+#define MEM_OP_SPLIT 2
+#define MEM_OP_POP 3
+#define MEM_OP_RING 4
+#define MEM_OP_PUT 5
+#define MEM_OP_FLUSH 6
+
+struct mem_rec {
+	uint32_t op;        /* MEM_OP_*, 0 none: stored after the rest */
+	uint32_t len0;      /* *lenp when the operation started */
+	uint32_t *arr;      /* the cache array it changes, or NULL */
+	uint32_t *lenp;     /* its length */
+	uint32_t *dst;      /* POP, RING: the caller's slot */
+	struct rte_ring *ring; /* RING: the ring it took from */
+	uint32_t pfn;       /* PUT: the frame; SPLIT: the head taken */
+	uint32_t gen;       /* PUT: its generation before the drop */
+	uint32_t old;       /* PUT: the count the drop expects */
+	uint32_t n;         /* REFILL: slots prefilled; FLUSH: frames;
+			     * RING: 1 for a huge head */
+	uint32_t slot;      /* the slot of a caller without one */
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct mem_rec) <= MMRT_ROBUST_MEM_WORDS *
+	sizeof(uint64_t), "the pool record fits its words");
+
+#define rec_order() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+#ifdef MMRT_TEST_HOOKS
+static uint32_t pool_kill_at;
+static uint32_t pool_kill_left; /* 0: disarmed */
+
+int
+mmrt_test_pool_kill(unsigned int at, uint32_t nth)
+{
+	if (at >= MMRT_TEST_POOL_AT_N)
+		return -EINVAL;
+	pool_kill_at = at;
+	__atomic_store_n(&pool_kill_left, nth, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+mmrt_test_pool_kill_point(unsigned int at)
+{
+	uint32_t left = __atomic_load_n(&pool_kill_left, __ATOMIC_ACQUIRE);
+
+	if (likely(left == 0) || at != pool_kill_at)
+		return;
+	if (__atomic_sub_fetch(&pool_kill_left, 1, __ATOMIC_RELAXED) == 0)
+		raise(SIGKILL);
+}
+#define POOL_KILL(at) mmrt_test_pool_kill_point(MMRT_TEST_POOL_AT_##at)
+#else
+#define POOL_KILL(at) do { } while (0)
+#endif
+
+static inline void
+rec_arm(struct mem_rec *r, uint32_t op)
+{
+	rec_order();
+	__atomic_store_n(&r->op, op, __ATOMIC_RELAXED);
+	rec_order();
+}
+
+static inline void
+rec_end(struct mem_rec *r)
+{
+	rec_order();
+	__atomic_store_n(&r->op, 0, __ATOMIC_RELAXED);
+	rec_order();
+}
+
+/* Burst from @ring into the empty end of @arr (length *@lenp). */
+static void
+rec_refill(struct mem_rec *r, uint32_t *arr, uint32_t *lenp,
+	struct rte_ring *ring, uint32_t want)
+{
+	uint32_t len = *lenp, i, got;
+
+	for (i = 0; i < want; i++)
+		arr[len + i] = MMRT_PFN_NONE;
+	r->arr = arr;
+	r->lenp = lenp;
+	r->len0 = len;
+	r->n = want;
+	rec_arm(r, MEM_OP_REFILL);
+	got = rte_ring_dequeue_burst_elem(ring, &arr[len], sizeof(uint32_t),
+		want, NULL);
+	if (got > 0)
+		POOL_KILL(REFILL);
+	*lenp = len + got;
+	rec_end(r);
+}
+
+/* A free huge chunk into the lcore's (empty) cache; -ENOMEM if none. */
+static int
+rec_split(struct mem_rec *r, struct pool_cache *c)
+{
+	uint32_t len = c->len, head, i;
+
+	r->pfn = MMRT_PFN_NONE;
+	r->arr = c->objs;
+	r->lenp = &c->len;
+	r->len0 = len;
+	rec_arm(r, MEM_OP_SPLIT);
+	if (rte_ring_dequeue_elem(pool->ring2m, &r->pfn,
+			sizeof(uint32_t)) != 0) {
+		rec_end(r);
+		return -ENOMEM;
+	}
+	POOL_KILL(SPLIT);
+	head = r->pfn;
+	for (i = 0; i < MMRT_HUGE_NR; i++)
+		c->objs[len + i] = head + MMRT_HUGE_NR - 1 - i;
+	rec_order();
+	c->len = len + MMRT_HUGE_NR;
+	rec_end(r);
+	__atomic_fetch_add(&pool->splits, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* frame_init_alloc(), with the test builds' kill point before the count */
+static inline void
+rec_init(uint32_t pfn, uint32_t flags)
+{
+	struct mmrt_frame *f = &pool->meta[pfn];
+
+	f->mapcount = 0;
+	f->priv = 0;
+	f->priv2 = 0;
+	f->flags = flags;
+	POOL_KILL(INIT);
+	__atomic_store_n(&f->refcount, 1, __ATOMIC_RELEASE);
+}
+
+/* A frame of a ring into *@dst; 0 or -ENOMEM. */
+static int
+rec_ring_take(struct mem_rec *r, uint32_t *dst, struct rte_ring *ring,
+	uint32_t huge)
+{
+	*dst = MMRT_PFN_NONE;
+	r->dst = dst;
+	r->ring = ring;
+	r->n = huge;
+	rec_arm(r, MEM_OP_RING);
+	if (rte_ring_dequeue_elem(ring, dst, sizeof(uint32_t)) != 0) {
+		rec_end(r);
+		return -ENOMEM;
+	}
+	POOL_KILL(RING);
+	return 0;
+}
+
+/*
+ * A secondary's mmrt_frame_alloc() into @dst (shared memory; NULL: the
+ * record's slot): the frame, or -ENOMEM. *@clean: it is known zero.
+ */
+static int64_t
+rec_alloc(uint32_t *dst, uint32_t flags, bool *clean)
+{
+	struct mem_rec *r = (struct mem_rec *)mmrt_robust_mem();
+	struct pool_cache *c = cache_get();
+	uint32_t *arr, *lenp, len, pfn;
+
+	*clean = false;
+	if (r == NULL) {
+		/* no record left (more threads than records): unrecorded */
+		if (take_frames(c, &pfn, 1) != 0)
+			return -ENOMEM;
+		frame_init_alloc(pfn, 0);
+		return pfn;
+	}
+	if (dst == NULL)
+		dst = &r->slot;
+	if (c == NULL || pool->cache_size == 0) {
+		if (rec_ring_take(r, dst, pool->ring4k, 0) != 0) {
+			if (rec_ring_take(r, dst, pool->ringz, 0) != 0) {
+				/* a chunk split into the ring: not recorded */
+				if (split_free_chunk(NULL, 0) != 0 ||
+						rec_ring_take(r, dst,
+						pool->ring4k, 0) != 0)
+					return -ENOMEM;
+			} else {
+				*clean = true;
+			}
+		}
+		pfn = *dst;
+		rec_init(pfn, 0);
+		rec_end(r);
+		return pfn;
+	}
+	if ((flags & MMRT_ALLOC_ZERO) && c->zlen == 0 && c->len == 0)
+		rec_refill(r, c->zobjs, &c->zlen, pool->ringz,
+			RTE_MIN(pool->cache_size, (uint32_t)CACHE_MAX));
+	if ((flags & MMRT_ALLOC_ZERO) && c->zlen > 0) {
+		arr = c->zobjs;
+		lenp = &c->zlen;
+		*clean = true;
+	} else {
+		if (c->len == 0)
+			rec_refill(r, c->objs, &c->len, pool->ring4k,
+				pool->cache_size);
+		if (c->len == 0)
+			rec_refill(r, c->objs, &c->len, pool->ringz,
+				pool->cache_size);
+		if (c->len == 0 && rec_split(r, c) != 0)
+			return -ENOMEM;
+		arr = c->objs;
+		lenp = &c->len;
+	}
+	len = *lenp;
+	r->arr = arr;
+	r->lenp = lenp;
+	r->len0 = len;
+	r->dst = dst;
+	rec_arm(r, MEM_OP_POP);
+	pfn = arr[len - 1];
+	*dst = pfn;
+	rec_order();
+	POOL_KILL(TAKEN);
+	*lenp = len - 1;
+	rec_order();
+	POOL_KILL(POPPED);
+	rec_init(pfn, 0);
+	rec_end(r);
+	return pfn;
+}
+
+/* rec_alloc() with the flags' zeroing and counters. */
+static int64_t
+rec_alloc_any(uint32_t *dst, uint32_t flags)
+{
+	bool clean;
+	int64_t pfn = rec_alloc(dst, flags, &clean);
+
+	if (pfn < 0) {
+		POOL_COUNT(cache_get(), alloc_fail, 1);
+		return pfn;
+	}
+	FRAME_UNPOISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
+	if ((flags & MMRT_ALLOC_ZERO) && !clean)
+		memset(pfn_addr(pfn), 0, MMRT_PAGE_SIZE);
+	POOL_COUNT(cache_get(), allocs, 1);
+	if ((flags & MMRT_ALLOC_ZERO) && clean)
+		POOL_COUNT(cache_get(), zero_hits, 1);
+	return pfn;
+}
+
+/* A secondary's mmrt_huge_alloc() into @dst (NULL: the record's slot). */
+static int64_t
+rec_huge_alloc(uint32_t *dst, uint32_t flags)
+{
+	struct mem_rec *r = (struct mem_rec *)mmrt_robust_mem();
+	uint32_t head, i;
+
+	if (r == NULL) {
+		if (rte_ring_dequeue_elem(pool->ring2m, &head,
+				sizeof(head)) != 0)
+			goto nomem;
+	} else {
+		if (rec_ring_take(r, dst != NULL ? dst : &r->slot,
+				pool->ring2m, 1) != 0)
+			goto nomem;
+		head = dst != NULL ? *dst : r->slot;
+	}
+	for (i = 1; i < MMRT_HUGE_NR; i++)
+		pool->meta[head + i].flags = MMRT_FRAME_TAIL;
+	rec_init(head, MMRT_FRAME_HEAD);
+	if (r != NULL)
+		rec_end(r);
+	FRAME_UNPOISON(pfn_addr(head), MMRT_HUGE_SIZE);
+	if (flags & MMRT_ALLOC_ZERO)
+		memset(pfn_addr(head), 0, MMRT_HUGE_SIZE);
+	POOL_COUNT(cache_get(), huge_allocs, 1);
+	return head;
+nomem:
+	POOL_COUNT(cache_get(), alloc_fail, 1);
+	return -ENOMEM;
+}
+
+int64_t
+mmrt_huge_alloc_rec(uint32_t *slot, uint32_t flags)
+{
+	int64_t ret;
+
+	if (pool == NULL)
+		return -ENODEV;
+	if (slot == NULL || (flags & ~MMRT_ALLOC_ZERO))
+		return -EINVAL;
+	if (unlikely(mmrt_robust_locks))
+		return TEST_ALLOC_FAIL() ? -ENOMEM : rec_huge_alloc(slot, flags);
+	ret = mmrt_huge_alloc(flags);
+	if (ret >= 0)
+		*slot = (uint32_t)ret;
+	return ret;
+}
+
+/* Flush the lcore's cache down to cache_size (a FLUSH). */
+static void
+rec_flush(struct mem_rec *r, struct pool_cache *c)
+{
+	uint32_t len = c->len, n = len - pool->cache_size;
+
+	r->arr = c->objs;
+	r->lenp = &c->len;
+	r->len0 = len;
+	r->n = n;
+	rec_arm(r, MEM_OP_FLUSH);
+	c->len = len - n;
+	rec_order();
+	rte_ring_enqueue_bulk_elem(pool->ring4k, &c->objs[len - n],
+		sizeof(uint32_t), n, NULL);
+	rec_end(r);
+}
+
+/* A secondary's mmrt_frame_put() of a valid, non-zero pfn. */
+static int
+rec_put(uint32_t pfn)
+{
+	struct mem_rec *r = (struct mem_rec *)mmrt_robust_mem();
+	struct mmrt_frame *f = &pool->meta[pfn];
+	struct pool_cache *c = cache_get();
+	uint32_t old, len;
+
+	old = __atomic_load_n(&f->refcount, __ATOMIC_RELAXED);
+	if (old == 0 || (f->flags & (MMRT_FRAME_FREE | MMRT_FRAME_TAIL)))
+		return -EINVAL;
+	if (r == NULL)
+		goto unrecorded;
+	r->pfn = pfn;
+	r->gen = __atomic_load_n(&f->gen, __ATOMIC_RELAXED);
+	r->old = old;
+	if (c != NULL && pool->cache_size > 0 &&
+			!(f->flags & MMRT_FRAME_HEAD)) {
+		/* room: a flush keeps len below 2 * cache_size */
+		r->arr = c->objs;
+		r->lenp = &c->len;
+		r->len0 = c->len;
+	} else {
+		r->arr = NULL;
+		r->lenp = NULL;
+	}
+	rec_arm(r, MEM_OP_PUT);
+	for (;;) {
+		if (old == 0 || (f->flags & (MMRT_FRAME_FREE |
+				MMRT_FRAME_TAIL))) {
+			rec_end(r);
+			return -EINVAL;
+		}
+		r->old = old;
+		rec_order();
+		if (__atomic_compare_exchange_n(&f->refcount, &old, old - 1,
+				true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			break;
+	}
+	if (old != 1) {
+		rec_end(r);
+		return 0;
+	}
+	POOL_KILL(DROPPED);
+	if (r->arr == NULL) {
+		/* a huge frame, or no lcore cache: to a ring */
+		frame_release(pfn, c, NULL, NULL);
+		rec_end(r);
+		return 1;
+	}
+	frame_mark_free(pfn);
+	FRAME_POISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
+	POOL_COUNT(c, frees, 1);
+	rec_order();
+	POOL_KILL(MARKED);
+	len = r->len0;
+	c->objs[len] = pfn;
+	rec_order();
+	c->len = len + 1;
+	rec_end(r);
+	if (c->len >= 2 * pool->cache_size)
+		rec_flush(r, c);
+	return 1;
+unrecorded:
+	do {
+		if (old == 0 || (f->flags & (MMRT_FRAME_FREE |
+				MMRT_FRAME_TAIL)))
+			return -EINVAL;
+	} while (!__atomic_compare_exchange_n(&f->refcount, &old, old - 1,
+			true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	if (old != 1)
+		return 0;
+	frame_release(pfn, c, NULL, NULL);
+	return 1;
+}
+
+/* Mark a popped frame whose initialization did not finish free again. */
+static void
+reap_unpop(uint32_t pfn)
+{
+	struct mmrt_frame *f = &pool->meta[pfn];
+
+	f->mapcount = 0;
+	f->priv = 0;
+	f->priv2 = 0;
+	f->flags = MMRT_FRAME_FREE;
+}
+
+static uint64_t mem_reaped;
+
+/*
+ * A dead thread's pool record (the table at the top of the record):
+ * finish or undo its operation. Runs in the reaper, for every thread of
+ * the dead process, before the frames-in-flight reap reads the slots
+ * this one resets, while the dead's lcore ids are still its own.
+ */
+static void
+mem_reap(uint64_t *w, int spin_word, int32_t pid)
+{
+	struct mem_rec *r = (struct mem_rec *)w;
+	uint32_t op = __atomic_load_n(&r->op, __ATOMIC_RELAXED);
+	uint32_t pfn, k, i;
+	struct mmrt_frame *f;
+	const char *what = NULL;
+
+	RTE_SET_USED(spin_word);
+	if (op == 0 || pool == NULL)
+		return;
+	switch (op) {
+	case MEM_OP_REFILL:
+		if (*r->lenp != r->len0)
+			break;
+		for (k = 0; k < r->n && r->arr[r->len0 + k] != MMRT_PFN_NONE;
+				k++)
+			;
+		if (k > 0) {
+			*r->lenp = r->len0 + k;
+			what = "a cache refill's frames kept";
+		}
+		break;
+	case MEM_OP_SPLIT:
+		if (r->pfn == MMRT_PFN_NONE || *r->lenp != r->len0)
+			break;
+		for (i = 0; i < MMRT_HUGE_NR; i++)
+			r->arr[r->len0 + i] = r->pfn + MMRT_HUGE_NR - 1 - i;
+		*r->lenp = r->len0 + MMRT_HUGE_NR;
+		what = "a huge chunk it split kept";
+		break;
+	case MEM_OP_POP:
+		if (*r->lenp == r->len0) {
+			*r->dst = MMRT_PFN_NONE; /* still the cache's */
+			break;
+		}
+		pfn = *r->dst;
+		f = &pool->meta[pfn];
+		if (__atomic_load_n(&f->refcount, __ATOMIC_ACQUIRE) != 0)
+			break; /* allocated: the caller's record decides */
+		reap_unpop(pfn);
+		r->arr[r->len0 - 1] = pfn;
+		*r->lenp = r->len0;
+		*r->dst = MMRT_PFN_NONE;
+		what = "a frame taken from a cache put back";
+		break;
+	case MEM_OP_RING:
+		pfn = *r->dst;
+		if (pfn == MMRT_PFN_NONE || !pfn_ok(pfn))
+			break;
+		f = &pool->meta[pfn];
+		if (__atomic_load_n(&f->refcount, __ATOMIC_ACQUIRE) != 0)
+			break;
+		if (r->n)
+			for (i = 1; i < MMRT_HUGE_NR; i++)
+				pool->meta[pfn + i].flags = MMRT_FRAME_FREE;
+		reap_unpop(pfn);
+		*r->dst = MMRT_PFN_NONE;
+		rte_ring_enqueue_elem(r->ring, &pfn, sizeof(pfn));
+		what = "a frame taken from a ring put back";
+		break;
+	case MEM_OP_PUT:
+		pfn = r->pfn;
+		if (r->old != 1 || !pfn_ok(pfn))
+			break; /* not the last reference */
+		f = &pool->meta[pfn];
+		if (r->lenp != NULL && *r->lenp == r->len0 + 1 &&
+				r->arr[r->len0] == pfn)
+			break; /* pushed */
+		if (__atomic_load_n(&f->refcount, __ATOMIC_ACQUIRE) != 0)
+			break; /* not dropped: the caller's record decides */
+		if (__atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) == r->gen) {
+			if (r->lenp == NULL) {
+				/* to a ring, as its release would have */
+				frame_release(pfn, cache_get(), NULL, NULL);
+				what = "a frame it was freeing returned";
+				break;
+			}
+			frame_mark_free(pfn);
+			FRAME_POISON(pfn_addr(pfn), MMRT_PAGE_SIZE);
+		} else if (__atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) !=
+				r->gen + 1 || !(f->flags & MMRT_FRAME_FREE)) {
+			break;
+		} else if (r->lenp == NULL) {
+			MMRT_LOG(WARNING, mem, "dead process %d: frame %u it"
+				" was returning to a ring may be lost",
+				(int)pid, pfn);
+			break;
+		}
+		r->arr[r->len0] = pfn;
+		*r->lenp = r->len0 + 1;
+		what = "a frame it was freeing returned";
+		break;
+	case MEM_OP_FLUSH:
+		if (*r->lenp != r->len0)
+			MMRT_LOG(WARNING, mem, "dead process %d: died in a"
+				" cache flush: up to %u frames may be lost",
+				(int)pid, r->n);
+		break;
+	default:
+		break;
+	}
+	__atomic_store_n(&r->op, 0, __ATOMIC_RELAXED);
+	if (what != NULL) {
+		__atomic_fetch_add(&mem_reaped, 1, __ATOMIC_RELAXED);
+		MMRT_LOG(NOTICE, mem, "dead process %d: %s (pool record, op"
+			" %u)", (int)pid, what, op);
+	}
+}
+
+uint64_t
+mmrt_mem_reaped(void)
+{
+	return __atomic_load_n(&mem_reaped, __ATOMIC_RELAXED);
+}
+
+RTE_INIT(mem_rec_register)
+{
+	mmrt_robust_mem_register(mem_reap);
+}
+
 int
 mmrt_frame_put(uint32_t pfn)
 {
@@ -464,6 +1097,8 @@ mmrt_frame_put(uint32_t pfn)
 		return -EINVAL;
 	if (pfn == pool->zero_pfn)
 		return 0;
+	if (unlikely(mmrt_robust_locks))
+		return rec_put(pfn);
 	old = __atomic_load_n(&pool->meta[pfn].refcount, __ATOMIC_RELAXED);
 	do {
 		if (old == 0 || (pool->meta[pfn].flags &
@@ -487,6 +1122,14 @@ mmrt_frame_put_bulk(const uint32_t *pfns, unsigned int n)
 
 	if (pfns == NULL || pool == NULL)
 		return -EINVAL;
+	if (unlikely(mmrt_robust_locks)) {
+		/* one at a time, recorded: no batch outside the pool */
+		for (i = 0; i < n; i++)
+			if (frame_live(pfns[i]) && pfns[i] != pool->zero_pfn &&
+					rec_put(pfns[i]) == 1)
+				freed++;
+		return freed;
+	}
 	for (i = 0; i < n; i++) {
 		uint32_t pfn = pfns[i];
 

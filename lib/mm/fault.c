@@ -53,6 +53,7 @@
 #include "mm_host.h"
 #include "mm_uffd.h"
 #include "mm_fault.h"
+#include "mm_fly.h"
 #include "mmrt_uffd.h"
 
 /*
@@ -95,7 +96,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 			if (ranged)
 				mm_notify_end(&nr);
 			if (nh >= 0)
-				mmrt_frame_put((uint32_t)nh);
+				mm_fly_frame_put((uint32_t)nh);
 			return (e & PTE_H) ? 0 : -EAGAIN;
 		}
 		head = pte_pfn(e);
@@ -106,7 +107,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 			if (ranged)
 				mm_notify_end(&nr);
 			if (nh >= 0)
-				mmrt_frame_put((uint32_t)nh);
+				mm_fly_frame_put((uint32_t)nh);
 			MM_STAT_ADD(as, cow_reuse, 1);
 			MM_STAT_ADD(as, cow_reuse_huge, 1);
 			return 0;
@@ -116,7 +117,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 		mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 		if (nh >= 0 && mm_notify_foreign(as)) {
 			/* the primary's subscribers: not from a secondary */
-			mmrt_frame_put((uint32_t)nh);
+			mm_fly_frame_put((uint32_t)nh);
 			return -E_RTE_SECONDARY;
 		}
 		if (nh >= 0) {
@@ -127,7 +128,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 			ranged = true;
 			continue;
 		}
-		nh = mmrt_huge_alloc(0);
+		nh = mm_fly_huge_alloc(pmd, tbl2, 0);
 		if (nh < 0) {
 			/* no huge frame: copy only the page written */
 			ret = mm_split_pmd(as, tbl2, pmd, true);
@@ -142,6 +143,7 @@ huge_wp_fault(struct mmrt_as *as, uint32_t tbl2, uint64_t *pmd, uint64_t va)
 	mm_notify_invalidate(as, base, base + MMRT_HUGE_SIZE, false);
 	pte_store(pmd, pte_mk((uint32_t)nh, PTE_P | PTE_H | PTE_W | PTE_A |
 		PTE_D));
+	mm_fly_frame_done(); /* installed, under the PT lock */
 	mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 	mm_notify_end(&nr);
 	__atomic_fetch_sub(&mmrt_frame_meta(head)->mapcount, 1,
@@ -215,6 +217,24 @@ struct pte_fault {
 };
 
 /* none -> zero (read) or exclusive (write, a zeroed frame): anonymous. */
+/*
+ * A demand-zero or copy-on-write frame for leaf @pte of table @tbl: a
+ * secondary's is allocated into its record of frames in flight
+ * (mm_fly.h, 1.), cleared under the PT lock right after the leaf's
+ * store, or after the put of a frame that lost its race.
+ */
+static inline int64_t
+fault_frame_alloc(uint64_t *pte, uint32_t tbl)
+{
+	int64_t nf = mm_fly_frame_alloc(pte, tbl, MMRT_ALLOC_ZERO);
+
+#ifdef MMRT_TEST_HOOKS
+	if (nf >= 0 && unlikely(mmrt_robust_locks))
+		mmrt_test_pool_kill_point(MMRT_TEST_POOL_AT_FAULT);
+#endif
+	return nf;
+}
+
 static int
 do_anonymous(struct pte_fault *f, uint64_t e)
 {
@@ -230,6 +250,7 @@ do_anonymous(struct pte_fault *f, uint64_t e)
 	mm_anon_frame_init((uint32_t)f->nf);
 	pte_store(f->pte, pte_mk((uint32_t)f->nf, PTE_P | PTE_W | PTE_A |
 		PTE_D));
+	mm_fly_frame_done(); /* installed, under the PT lock */
 	f->nf = -1;
 	MM_STAT_ADD(f->as, rss_pages, 1);
 	return 0;
@@ -297,6 +318,7 @@ do_cow(struct pte_fault *f, uint64_t e)
 	/* model: models/gather.pml [G.9] */
 	pte_store(f->pte, pte_mk((uint32_t)f->nf, PTE_P | PTE_W | PTE_A |
 		PTE_D));
+	mm_fly_frame_done(); /* installed, under the PT lock */
 	f->nf = -1;
 	mm_spin_unlock(pt_lock(f->tbl1), MM_LC_PT);
 	cow_window(as, va, late);
@@ -342,7 +364,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	}
 	/* likely demand-zero on write: get the frame before taking the lock */
 	if (f.write && !object && pte_load(pte) == 0) {
-		f.nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		f.nf = fault_frame_alloc(pte, tbl1);
 		if (f.nf < 0)
 			return (int)f.nf;
 	}
@@ -393,7 +415,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 		if (ret == PF_NEED_RANGE && mm_notify_foreign(as)) {
 			/* the primary's subscribers: not from a secondary */
 			if (f.nf >= 0)
-				mmrt_frame_put((uint32_t)f.nf);
+				mm_fly_frame_put((uint32_t)f.nf);
 			return -E_RTE_SECONDARY;
 		}
 		if (ret == PF_NEED_RANGE) {
@@ -403,7 +425,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 			f.ranged = true;
 			continue;
 		}
-		f.nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		f.nf = fault_frame_alloc(pte, tbl1);
 		if (f.nf < 0) {
 			if (f.ranged)
 				mm_notify_end(&f.nr);
@@ -414,7 +436,7 @@ pte_fault(struct mmrt_as *as, const struct mm_region *r, uint32_t tbl1,
 	if (f.ranged)
 		mm_notify_end(&f.nr);
 	if (f.nf >= 0)
-		mmrt_frame_put((uint32_t)f.nf);
+		mm_fly_frame_put((uint32_t)f.nf);
 	return ret;
 }
 
@@ -467,7 +489,8 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 			int64_t h = -1;
 
 			if (base >= r->start && base + MMRT_HUGE_SIZE <= r->end)
-				h = mmrt_huge_alloc(MMRT_ALLOC_ZERO);
+				h = mm_fly_huge_alloc(pmd, tbl2,
+					MMRT_ALLOC_ZERO);
 			if (h >= 0) {
 				mm_anon_frame_init((uint32_t)h);
 				mm_spin_lock(pt_lock(tbl2), MM_LC_PT);
@@ -476,12 +499,13 @@ mm_fault_locked(struct mmrt_as *as, uint64_t va, uint32_t access,
 						PTE_P | PTE_H | PTE_A |
 						((r->prot & MMRT_PROT_WRITE) ?
 						PTE_W | PTE_D : 0)));
+					mm_fly_frame_done();
 					h = -1;
 					MM_STAT_ADD(as, rss_pages, MMRT_HUGE_NR);
 				}
 				mm_spin_unlock(pt_lock(tbl2), MM_LC_PT);
 				if (h >= 0)
-					mmrt_frame_put((uint32_t)h);
+					mm_fly_frame_put((uint32_t)h);
 				continue;
 			}
 		}
@@ -651,7 +675,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		bits = PTE_P | PTE_A | ((r->prot & MMRT_PROT_WRITE) ?
 			PTE_W | PTE_D : 0);
 	} else if (write) {
-		nf = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
+		nf = fault_frame_alloc(pte, tbl1);
 		if (nf < 0)
 			return (int)nf;
 		pfn = (uint32_t)nf;
@@ -679,6 +703,8 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 		nf = -1; /* the entry owns it now */
 	}
 	pte_store(pte, pte_mk(pfn, bits));
+	if (write && !object)
+		mm_fly_frame_done(); /* installed, under the PT lock */
 	mm_spin_unlock(pt_lock(tbl1), MM_LC_PT);
 	if (object || write)
 		MM_STAT_ADD(as, rss_pages, 1);
@@ -686,7 +712,7 @@ probe_resolve(struct mmrt_as *as, const struct mm_region *r, uint64_t va,
 	err = 0;
 out:
 	if (nf >= 0)
-		mmrt_frame_put((uint32_t)nf);
+		mm_fly_frame_put((uint32_t)nf);
 	return err;
 }
 

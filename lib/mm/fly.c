@@ -34,6 +34,7 @@ fly_frame_where(struct mm_fly *r, uint64_t *pte, uint32_t tbl, uint32_t pfn)
 	/* no table yet (a fill's frame before its walk): not installable */
 	r->ptl = pte == NULL ? NULL : (int *)(uintptr_t)&pt_lock(tbl)->locked;
 	__atomic_store_n(&r->fpfn, pfn, __ATOMIC_RELAXED);
+	r->fgenv = 0;
 	mm_fly_order();
 	__atomic_store_n(&r->fstate, 1, __ATOMIC_RELAXED);
 	mm_fly_order();
@@ -49,23 +50,36 @@ mm_fly_frame_set_(uint32_t pfn, uint64_t *pte, uint32_t tbl)
 }
 
 int64_t
-mm_fly_frame_alloc_(uint64_t *pte, uint32_t tbl)
+mm_fly_frame_alloc_(uint64_t *pte, uint32_t tbl, uint32_t flags, bool huge)
 {
 	struct mm_fly *r = mm_fly_rec();
-	int ret;
+	int64_t ret;
 
 	if (r == NULL)
-		return mmrt_frame_alloc(0);
+		return huge ? mmrt_huge_alloc(flags) : mmrt_frame_alloc(flags);
 	fly_frame_where(r, pte, tbl, MMRT_PFN_NONE);
-	/* the pool writes the pfn into the record */
-	ret = mmrt_frame_alloc_bulk(&r->fpfn, 1, 0);
+	/* the pool writes the pfn into the record as it takes the frame */
+	ret = huge ? mmrt_huge_alloc_rec(&r->fpfn, flags) :
+		mmrt_frame_alloc_rec(&r->fpfn, flags);
 	if (ret < 0) {
 		mm_fly_order();
 		__atomic_store_n(&r->fstate, 0, __ATOMIC_RELAXED);
 		mm_fly_order();
 		return ret;
 	}
-	return r->fpfn;
+	r->fgen = __atomic_load_n(&mmrt_frame_meta((uint32_t)ret)->gen,
+		__ATOMIC_RELAXED);
+	mm_fly_order();
+	r->fgenv = 1;
+	mm_fly_order();
+	return ret;
+}
+
+void
+mm_fly_frame_put_(uint32_t pfn)
+{
+	mmrt_frame_put(pfn);
+	mm_fly_frame_clear_();
 }
 
 void
@@ -156,6 +170,9 @@ fly_reap_frame(uint64_t *w, int spin_word, int32_t pid)
 		if ((e & (PTE_P | PTE_PROTNONE | PTE_T)) && pte_pfn(e) == pfn)
 			return; /* installed: the entry's now */
 	}
+	/* put since it was taken (its put ran: the pool's reap finished it) */
+	if (r->fgenv && __atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) != r->fgen)
+		return;
 	/* not installed: free it if the pool handed it out */
 	if (__atomic_load_n(&f->refcount, __ATOMIC_ACQUIRE) != 1 ||
 			(__atomic_load_n(&f->flags, __ATOMIC_RELAXED) &

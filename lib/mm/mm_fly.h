@@ -13,8 +13,11 @@
  * fly[] words in the mmrt_core memzone (mmrt_robust_fly()); the primary
  * records nothing (its death ends the runtime): its cost is one
  * predictable branch on mmrt_robust_locks per fill, table allocation and
- * gather start, and one on the gather's record pointer (NULL) per zapped
- * leaf, flush and slow-path add. Only the
+ * gather start, two per fault that allocates (its allocation, its
+ * clear under the PT lock), one more per lost race's put, and one on
+ * the gather's record pointer (NULL) per zapped leaf, flush and
+ * slow-path add; the pool adds its own, one per allocation and put
+ * (lib/mem/pool.c). Only the
  * owning thread writes its record while it lives, only the dead
  * process's claimed reaper afterwards, so the stores need no atomicity
  * beyond their order in the thread's program (rb_order(): the reaper
@@ -25,28 +28,32 @@
  *    before the lock of the table it goes into, installed under it; one
  *    at a time per thread (a walk ends before its fill allocates). The
  *    "entry" below is the leaf, or the parent's entry of a table.
- *    fill_page()'s frame is allocated into the record (fpfn, written by
- *    the pool: mmrt_frame_alloc_bulk()) after its walk (a secondary's;
- *    the primary's is taken before the walk and not recorded); the
- *    others are recorded right after their allocation. States, by predicates on the record and on
+ *    Fault frames (fault.c: demand-zero, copy-on-write, huge) are
+ *    recorded the same way, for the leaf they are installed in. Every
+ *    one is allocated into the record (fpfn, written by the pool as it
+ *    takes the frame: mmrt_frame_alloc_rec(), mmrt_huge_alloc_rec());
+ *    fill_page()'s after its walk (a secondary's; the primary's is taken
+ *    before the walk and not recorded). States, by predicates on the record and on
  *    the lock word (held = the table's lock word holds the dead thread's
  *    robust tag):
  *      none:        fstate == 0, or fpfn == MMRT_PFN_NONE (the pool had
- *                   not handed it out: a frame it popped and had not
- *                   initialized is still flagged free: the pool's)
+ *                   not handed it out: the pool's reap, run first, resets
+ *                   fpfn of a frame it takes back)
  *      allocated:   fstate != 0 && !held: not installed (the record is
  *                   cleared under the lock right after the entry's
  *                   store, so an installed frame never leaves the lock
- *                   recorded; a frame that lost its race is cleared
- *                   before its put, so a recorded frame was never put)
+ *                   recorded; a frame that lost its race stays recorded
+ *                   through its put: put iff its generation moved)
  *      installing:  fstate != 0 && held: installed iff the entry maps
  *                   fpfn, read before the reaper releases the lock
  *                   (core_robust.c calls the frame reap first), while the
  *                   lock still keeps every other writer off that entry
- *    The reaper frees the frame iff it is not installed and the pool
- *    handed it out (one reference, not flagged free). Stores: {pte, ptl,
- *    fpfn = NONE} then fstate = 1 (activation), then the allocation;
- *    fstate = 0 (clear).
+ *    The reaper frees the frame iff it is not installed, the pool
+ *    handed it out (one reference, not flagged free) and it was not put
+ *    since (fgenv && gen != fgen: its put ran). Stores: {pte, ptl, fpfn
+ *    = NONE, fgenv = 0} then fstate = 1 (activation), then the
+ *    allocation, then fgen, fgenv = 1; fstate = 0 (clear: under the
+ *    lock after the entry's store, or after a lost race's put).
  *
  * 2. A gather's frames (gather.c): the frames (and page-table pages) an
  *    unmap or zap unhooked and queued for the free after the device
@@ -86,16 +93,23 @@
  *    the put was to drop: put not done, the reaper drops it. Else it
  *    is left (a shared frame: at most one reference leaked).
  *
- * What a death can still lose: a frame inside the pool's allocation (its
- * pop and its initialization), a huge or table frame between its
- * allocation and its record, a frame that lost its race between the
- * record's clear and its put, a shared frame between its done mark
+ * The pool's own steps (taking a frame out of its cache or ring and
+ * initializing it; a put's drop of the last reference, until the frame is
+ * back in a cache) are the pool record's (lib/mem/pool.c), reaped first:
+ * a frame the pool writes into fpfn (mmrt_frame_alloc_rec()) is then
+ * either back in the pool (fpfn NONE) or allocated. fgen (fgenv set)
+ * is the frame's generation after its allocation: a frame that lost its
+ * race stays recorded through its put (mm_fly_frame_put()), and a
+ * generation changed since says the put ran.
+ *
+ * What a death can still lose: the pool's unclosed windows (pool.c),
+ * a shared frame between its done mark
  * and its put, a leaf between its clear and its entry's queueing (the
  * zap's PT lock section), a mapcount drop, the frames of a gather nested
  * in another of the same thread (not recorded), and frames allocated
- * before a lock on paths without a record: the fault path (fault.c:
- * demand-zero and copy-on-write, and the old frame a copy-on-write
- * replaces until its flush) and a huge leaf's split (split_pmd(), whose
+ * before a lock on paths without a record: the old frame a copy-on-write
+ * replaces until its flush (fault.c), a copy of a pinned page in a fork,
+ * an object's pages, and a huge leaf's split (split_pmd(), whose
  * caller may hold the map lock instead of the PT lock). A table the reaper
  * frees stays counted in its space's pt_pages (a statistic). Nothing is
  * freed twice.
@@ -115,6 +129,8 @@
 struct mm_fly {
 	uint32_t fpfn;              /* the frame, MMRT_PFN_NONE: none yet */
 	uint32_t fstate;            /* 1: recorded, 0: none */
+	uint32_t fgen;              /* the frame's generation when taken */
+	uint32_t fgenv;             /* 1: fgen is set */
 	uint64_t *pte;              /* the leaf it is installed in */
 	int *ptl;                   /* that table's lock word */
 	struct mmrt_as *gas;        /* the recorded gather's space, or NULL */
@@ -150,18 +166,44 @@ mm_fly_rec(void)
 
 void mm_fly_frame_set_(uint32_t pfn, uint64_t *pte, uint32_t tbl);
 void mm_fly_frame_clear_(void);
-int64_t mm_fly_frame_alloc_(uint64_t *pte, uint32_t tbl);
+int64_t mm_fly_frame_alloc_(uint64_t *pte, uint32_t tbl, uint32_t flags,
+	bool huge);
+void mm_fly_frame_put_(uint32_t pfn);
 
 /*
- * mmrt_frame_alloc(0) of a fill's frame, to be installed in leaf @pte of
- * table @tbl: a secondary's is allocated into its record.
+ * mmrt_frame_alloc(@flags) of a frame to be installed in leaf @pte of
+ * table @tbl (a fill's, a fault's): a secondary's is allocated into its
+ * record (mmrt_frame_alloc_rec()).
  */
 static inline int64_t
-mm_fly_frame_alloc(uint64_t *pte, uint32_t tbl)
+mm_fly_frame_alloc(uint64_t *pte, uint32_t tbl, uint32_t flags)
 {
 	if (likely(!mmrt_robust_locks))
-		return mmrt_frame_alloc(0);
-	return mm_fly_frame_alloc_(pte, tbl);
+		return mmrt_frame_alloc(flags);
+	return mm_fly_frame_alloc_(pte, tbl, flags, false);
+}
+
+/* mmrt_huge_alloc(@flags) of a huge frame for entry @pmd of table @tbl. */
+static inline int64_t
+mm_fly_huge_alloc(uint64_t *pmd, uint32_t tbl, uint32_t flags)
+{
+	if (likely(!mmrt_robust_locks))
+		return mmrt_huge_alloc(flags);
+	return mm_fly_frame_alloc_(pmd, tbl, flags, true);
+}
+
+/*
+ * The recorded frame @pfn lost its race: put back, then the record
+ * cleared (the put is the pool record's until the frame is free; the
+ * reaper tells a put done by the frame's generation).
+ */
+static inline void
+mm_fly_frame_put(uint32_t pfn)
+{
+	if (likely(!mmrt_robust_locks))
+		mmrt_frame_put(pfn);
+	else
+		mm_fly_frame_put_(pfn);
 }
 
 /* A fill's frame @pfn, to be installed in leaf @pte of table @tbl. */

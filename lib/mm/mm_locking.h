@@ -177,12 +177,13 @@
  *     holder trips on (the write side's changes are to entries, each one
  *     store, and to the region array, whose edits are journalled, see
  *     below); as_table_lock, obj_lock: a table slot is one store;
- *   PT lock: an entry is one store, so a table is whole; a fill's frame
- *     (and a walk's new table) is allocated before the PT lock and
- *     published under it: the thread's record (mm_fly.h) names it and
- *     is cleared under the lock after the store, so the lock reap (before
- *     it releases this lock) reads the entry and returns the frame if it
- *     is not there; the fault path's frames are not recorded yet;
+ *   PT lock: an entry is one store, so a table is whole; a fill's or a
+ *     fault's frame (and a walk's new table) is allocated before the PT
+ *     lock and published under it: the thread's record (mm_fly.h) names
+ *     it and is cleared under the lock after the store, so the lock reap
+ *     (before it releases this lock) reads the entry and returns the
+ *     frame if it is not there (the pool's record, lib/mem/pool.c, is
+ *     reaped just before: the frame is the pool's or allocated);
  *   pin->lock, pins_lock: a pin half made or half released is on the
  *     registry, tagged with its owner's slot: the pin reap finishes it;
  *   obj_lock, obj->lock: an object stays (objects outlive their

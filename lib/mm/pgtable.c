@@ -30,18 +30,25 @@ enum { SP_ZAP_LEAVES, SP_ZAP_UPPER };
 MM_SP_DEFINE("zap", "leaves", "upper")
 #include "mm_pgtable.h"
 
+/* A zeroed frame made a table (its PT lock free) of @as. */
+static void
+pt_frame_init(struct mmrt_as *as, uint32_t pfn)
+{
+	struct mmrt_frame *f = mmrt_frame_meta(pfn);
+
+	f->ptl = 0;
+	f->flags = MMRT_FRAME_PT;
+	MM_STAT_ADD(as, pt_pages, 1);
+}
+
 int
 mm_pt_alloc(struct mmrt_as *as, uint32_t *pfn)
 {
 	int64_t p = mmrt_frame_alloc(MMRT_ALLOC_ZERO);
-	struct mmrt_frame *f;
 
 	if (p < 0)
 		return (int)p;
-	f = mmrt_frame_meta((uint32_t)p);
-	f->ptl = 0;
-	f->flags = MMRT_FRAME_PT;
-	MM_STAT_ADD(as, pt_pages, 1);
+	pt_frame_init(as, (uint32_t)p);
 	*pfn = (uint32_t)p;
 	return 0;
 }
@@ -52,6 +59,37 @@ pt_free_unpublished(struct mmrt_as *as, uint32_t pfn)
 {
 	MM_STAT_ADD(as, pt_pages, -1);
 	mm_table_free_now(pfn);
+}
+
+/*
+ * A walk's new table for entry @p of table @tbl: a secondary's is
+ * allocated into its record of frames in flight (mm_fly.h, 1.), so that
+ * no instant of it is in neither the pool nor the record.
+ */
+static inline int
+pt_walk_alloc(struct mmrt_as *as, uint64_t *p, uint32_t tbl, uint32_t *nt)
+{
+	int64_t ret;
+
+	if (likely(!mmrt_robust_locks))
+		return mm_pt_alloc(as, nt);
+	ret = mm_fly_frame_alloc(p, tbl, MMRT_ALLOC_ZERO);
+	if (ret < 0)
+		return (int)ret;
+	pt_frame_init(as, (uint32_t)ret);
+#ifdef MMRT_TEST_HOOKS
+	mmrt_test_pool_kill_point(MMRT_TEST_POOL_AT_PT);
+#endif
+	*nt = (uint32_t)ret;
+	return 0;
+}
+
+/* ... and one that lost its race, put back before the record's clear */
+static void
+pt_walk_free(struct mmrt_as *as, uint32_t pfn)
+{
+	pt_free_unpublished(as, pfn);
+	mm_fly_frame_done();
 }
 
 /*
@@ -103,16 +141,14 @@ pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 				*err = -ENOENT;
 				return NULL;
 			}
-			if (mm_pt_alloc(as, &nt) != 0) {
+			if (pt_walk_alloc(as, p, tbl, &nt) != 0) {
 				*err = -ENOMEM;
 				return NULL;
 			}
-			mm_fly_frame(nt, p, tbl);
 			if (!try) {
 				mm_spin_lock(pt_lock(tbl), MM_LC_PT);
 			} else if (!mm_spin_trylock(pt_lock(tbl), MM_LC_PT)) {
-				mm_fly_frame_done();
-				pt_free_unpublished(as, nt);
+				pt_walk_free(as, nt);
 				*err = -EBUSY;
 				return NULL;
 			}
@@ -125,8 +161,7 @@ pt_walk(struct mmrt_as *as, uint64_t va, unsigned int level, bool alloc,
 			}
 			mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
 			if (pte_pfn(e) != nt || !(e & PTE_T)) {
-				mm_fly_frame_done();
-				pt_free_unpublished(as, nt);
+				pt_walk_free(as, nt);
 				if (!(e & PTE_T)) {
 					*err = -EEXIST;
 					return NULL;

@@ -312,10 +312,9 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	if (e != 0)
 		return 1;
 	MM_SP(SP_WALK);
-	h = mmrt_huge_alloc(0);
+	h = mm_fly_huge_alloc(pmd, tbl2, 0);
 	if (h < 0)
 		return 1;
-	mm_fly_frame((uint32_t)h, pmd, tbl2);
 	MM_SP(SP_ALLOC);
 	copy_nt(mmrt_frame_addr_unchecked((uint32_t)h), f->src + off,
 		MMRT_HUGE_SIZE);
@@ -331,8 +330,7 @@ fill_huge(struct fill *f, uint64_t va, uint64_t off)
 	/* release store: no later load needs the xchg (see the top) */
 	mm_spin_unlock_release(pt_lock(tbl2), MM_LC_PT);
 	if (e != 0) {
-		mm_fly_frame_done();
-		mmrt_frame_put((uint32_t)h);
+		mm_fly_frame_put((uint32_t)h);
 		return (e & PTE_H) ? -EEXIST : 1;
 	}
 	MM_SP(SP_INSTALL);
@@ -413,7 +411,7 @@ fill_host_page(struct fill *f, uint64_t va, uint64_t off, uint32_t tbl,
 static inline int64_t
 fill_frame(struct fill *f, uint64_t off, uint64_t *p, uint32_t tbl)
 {
-	int64_t nf = mm_fly_frame_alloc(p, tbl);
+	int64_t nf = mm_fly_frame_alloc(p, tbl, 0);
 
 	if (nf >= 0) {
 		MM_SP(SP_ALLOC);
@@ -499,10 +497,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	if (f->op == FILL_ZERO || f->op == FILL_POISON ? e != 0 :
 			(e != 0 && !(pte_is_marker(e) && !(e & PTE_POISON)))) {
 		mm_spin_unlock(pt_lock(tbl), MM_LC_PT);
-		if (nf >= 0) {
-			mm_fly_frame_done();
-			mmrt_frame_put((uint32_t)nf);
-		}
+		if (nf >= 0)
+			mm_fly_frame_put((uint32_t)nf);
 		return -EEXIST;
 	}
 	if (f->op == FILL_CONT) {
@@ -523,10 +519,8 @@ fill_page(struct fill *f, uint64_t va, uint64_t off)
 	MM_SP_ITEMS(1);
 	return 0;
 put:
-	if (nf >= 0) {
-		mm_fly_frame_done();
-		mmrt_frame_put((uint32_t)nf);
-	}
+	if (nf >= 0)
+		mm_fly_frame_put((uint32_t)nf);
 	return err;
 }
 
