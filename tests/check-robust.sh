@@ -225,55 +225,42 @@ wait "$ppid_"
 ppid_=
 rm -f "$huge"/*
 echo "ok: negative control caught"
+# control NAME SKIP CASES WHAT: a primary of prefix NAME with
+# ROBUST_SKIP=SKIP (a reap step left out) and, for each case "CLASS AT
+# NTH" of the comma-separated CASES, a victim killed there: each check
+# must say LOST (exit 2 of ask)
+control() {
+	local name=$1 skip=$2 cases=$3 what=$4 k=0 c
+	# the killed processes' hugepages are freed after their exit: wait
+	# (bounded) until a primary's -m 256 fits again
+	for i in $(seq 100); do
+		[ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 128 ] &&
+			break
+		sleep 0.1
+	done
+	start_primary "$name" ROBUST_SKIP="$skip"
+	ask base base || fail "$name: baseline"
+	IFS=, read -ra ctlcases <<< "$cases"
+	for c in "${ctlcases[@]}"; do
+		k=$((k + 1))
+		set -- $c
+		echo "$what control $k: killed at pass $3 of $1 at moment $2"
+		victim "${name:0:1}$k" "$1" "$2" "$3"
+		victim_died "${name:0:1}$k"
+		ask check checked
+		[ $? = 2 ] || fail "$what control $k ($c): no frame lost"
+	done
+	held_end "$plog"
+	[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/$plog.log" ||
+		{ tail -30 "$tmp/$plog.log"; fail "$name: the primary exited $rc"; }
+	rm -f "$huge"/*
+}
 # ---- 4. negative control: frames in flight not returned must be lost
-# the control's killed processes' hugepages are freed after their exit:
-# wait (bounded) until a primary's -m 256 fits again
-for i in $(seq 100); do
-	[ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 128 ] &&
-		break
-	sleep 0.1
-done
-start_primary flyctl ROBUST_SKIP=fly
-ask base base || fail "flyctl: baseline"
-k=0
-IFS=, read -ra flycases <<< "${RB_FLY_CASES:-pt held 1,pt releasing 6}"
-for c in "${flycases[@]}"; do
-	k=$((k + 1))
-	set -- $c
-	echo "fly control $k: killed at pass $3 of a $1 lock at moment $2"
-	victim "f$k" "$1" "$2" "$3"
-	victim_died "f$k"
-	ask check checked
-	[ $? = 2 ] || fail "fly control $k ($c): no frame lost"
-done
-held_end "$plog"
-[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/$plog.log" ||
-	{ tail -30 "$tmp/$plog.log"; fail "flyctl: the primary exited $rc"; }
-rm -f "$huge"/*
+control flyctl fly "${RB_FLY_CASES:-pt held 1,pt releasing 6}" frames-in-flight
 echo "ok: frames-in-flight control caught"
 # ---- 5. negative control: the pool's records not reaped must lose
-for i in $(seq 100); do
-	[ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 128 ] &&
-		break
-	sleep 0.1
-done
-start_primary poolctl ROBUST_SKIP=pool
-ask base base || fail "poolctl: baseline"
-k=0
-IFS=, read -ra poolcases <<< "${RB_POOL_CASES:-pool popped 1,pool marked 1,pool-nl ring 1}"
-for c in "${poolcases[@]}"; do
-	k=$((k + 1))
-	set -- $c
-	echo "pool control $k: killed at pass $3 of the pool's moment $2"
-	victim "p$k" "$1" "$2" "$3"
-	victim_died "p$k"
-	ask check checked
-	[ $? = 2 ] || fail "pool control $k ($c): no frame lost"
-done
-held_end "$plog"
-[ $rc = 0 ] && grep -q '^primary done ok' "$tmp/$plog.log" ||
-	{ tail -30 "$tmp/$plog.log"; fail "poolctl: the primary exited $rc"; }
-rm -f "$huge"/*
+control poolctl pool \
+	"${RB_POOL_CASES:-pool popped 1,pool marked 1,pool-nl ring 1}" pool
 echo "ok: pool records control caught"
 
 echo "PASS"

@@ -168,8 +168,9 @@ pfn_ok(uint32_t pfn)
 		__atomic_fetch_add(&pool->shared.field, (n), __ATOMIC_RELAXED); \
 } while (0)
 
-static inline void
-frame_init_alloc(uint32_t pfn, uint32_t flags)
+/* A taken frame's metadata, all but its count (frame_init_alloc()). */
+static inline struct mmrt_frame *
+frame_init_meta(uint32_t pfn, uint32_t flags)
 {
 	struct mmrt_frame *f = &pool->meta[pfn];
 
@@ -177,7 +178,14 @@ frame_init_alloc(uint32_t pfn, uint32_t flags)
 	f->priv = 0;
 	f->priv2 = 0;
 	f->flags = flags;
-	__atomic_store_n(&f->refcount, 1, __ATOMIC_RELEASE);
+	return f;
+}
+
+static inline void
+frame_init_alloc(uint32_t pfn, uint32_t flags)
+{
+	__atomic_store_n(&frame_init_meta(pfn, flags)->refcount, 1,
+		__ATOMIC_RELEASE);
 }
 
 /*
@@ -679,12 +687,8 @@ rec_split(struct mem_rec *r, struct pool_cache *c)
 static inline void
 rec_init(uint32_t pfn, uint32_t flags)
 {
-	struct mmrt_frame *f = &pool->meta[pfn];
+	struct mmrt_frame *f = frame_init_meta(pfn, flags);
 
-	f->mapcount = 0;
-	f->priv = 0;
-	f->priv2 = 0;
-	f->flags = flags;
 	POOL_KILL(INIT);
 	__atomic_store_n(&f->refcount, 1, __ATOMIC_RELEASE);
 }
