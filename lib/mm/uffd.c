@@ -729,12 +729,13 @@ uffd_waiting(struct mmrt_uffd *u)
 static unsigned int
 uffd_waiters_reap(struct mmrt_uffd *u)
 {
+	int me = mmrt_process_slot();
 	uint64_t cur;
 	unsigned int i, n = 0;
 
 	for (i = 0; i < MMRT_PROC_MAX; i++) {
 		cur = __atomic_load_n(&u->waiters[i], __ATOMIC_ACQUIRE);
-		if ((uint32_t)cur == 0 || (int)i == mmrt_process_slot())
+		if ((uint32_t)cur == 0 || (int)i == me)
 			continue;
 #ifdef MMRT_TEST_HOOKS
 		if (mmrt_test_reap_skipped() & MMRT_TEST_REAP_SKIP_WAITERS)
